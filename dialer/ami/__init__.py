@@ -1,0 +1,1 @@
+"""The AMI edge: wire framing, typed events, and the panoramisk-based client."""

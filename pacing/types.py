@@ -1,0 +1,178 @@
+"""The pacing core's vocabulary: knobs in, snapshots in, observations in, decisions out.
+
+These are the only types that cross between the pacing core and its callers (the daemon's engine and the
+shift simulator). They are frozen and carry plain numbers and numpy arrays, never I/O objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+__all__ = [
+    "AgentFreed",
+    "CampaignSnapshot",
+    "Decision",
+    "DialObserved",
+    "Jurisdiction",
+    "LiveAnswerObserved",
+    "Mode",
+    "Observation",
+    "PacingKnobs",
+    "Reason",
+    "TalkObserved",
+    "WrapupObserved",
+]
+
+_EMPTY = np.zeros(0)
+
+
+class Mode(StrEnum):
+    """Pacing modes a supervisor can pick."""
+
+    PREVIEW = "preview"
+    PROGRESSIVE = "progressive"
+    POWER = "power"
+    PREDICTIVE = "predictive"
+    AGENTLESS = "agentless"
+
+
+class Jurisdiction(StrEnum):
+    """Which abandon-rate law the compliance ledger enforces."""
+
+    US = "us"  # FCC: 3% of live answers per campaign over 30 days
+    UK = "uk"  # Ofcom: 3% per campaign over any 24 hours, AMD false positives counted
+
+
+class Reason(StrEnum):
+    """Why a decision launched the number it did."""
+
+    DIALING = "dialing"
+    NO_READY_AGENTS = "no ready agents"
+    HOPPER_EMPTY = "hopper empty"
+    ABANDON_BUDGET = "abandon budget spent"
+    OUTSIDE_HOURS = "outside hours"
+    PAUSED = "campaign paused"
+    ENOUGH_IN_FLIGHT = "enough calls in flight"
+    PREVIEW_MODE = "preview: agents ask for leads"
+    FEW_AGENTS = "too few agents for predictive: progressive"
+    FEW_SAMPLES = "too few samples for predictive: progressive"
+    TRUNK_LIMIT = "trunk or calls-per-second limit"
+
+
+@dataclass(frozen=True, slots=True)
+class PacingKnobs:
+    """What a supervisor may change while a campaign runs; applied at the next decision."""
+
+    mode: Mode = Mode.PROGRESSIVE
+    ratio: float = 1.0
+    target_abandon: float = 0.025
+    max_calls_per_agent: float = 3.0
+    min_agents_predictive: int = 3
+    jurisdiction: Jurisdiction = Jurisdiction.US
+    abandon_cap: float = 0.03
+    max_channels: int = 200
+    max_cps: float = 50.0
+
+    def __post_init__(self) -> None:
+        if not 1.0 <= self.ratio <= 10.0:
+            raise ValueError(f"ratio must be between 1 and 10, got {self.ratio}")
+        if not 0.0 < self.target_abandon <= self.abandon_cap:
+            raise ValueError(
+                f"target_abandon must be above 0 and at most the cap {self.abandon_cap}, got {self.target_abandon}"
+            )
+        if self.max_calls_per_agent < 1.0:
+            raise ValueError(f"max_calls_per_agent must be at least 1, got {self.max_calls_per_agent}")
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignSnapshot:
+    """The live state of one campaign at `now`, as the pacer needs it.
+
+    Elapsed arrays hold, for each agent or dial in that condition, the seconds it has been there so far;
+    the forecasts use them (remaining talk given elapsed talk, live answers given ring time so far).
+    """
+
+    now: float
+    ready_agents: int
+    logged_in_agents: int
+    talking_elapsed: np.ndarray = field(default_factory=lambda: _EMPTY)
+    wrapup_elapsed: np.ndarray = field(default_factory=lambda: _EMPTY)
+    ringing_elapsed: np.ndarray = field(default_factory=lambda: _EMPTY)
+    screening_elapsed: np.ndarray = field(default_factory=lambda: _EMPTY)
+    waiting_humans: int = 0
+    hopper_depth: int = 1 << 30
+    lines_in_use: int = 0
+    dials_last_second: int = 0
+    paused: bool = False
+    within_hours: bool = True
+
+    @property
+    def in_flight(self) -> int:
+        """Dials not yet resolved to a person or a failure (ringing, or answered and under AMD)."""
+        return int(self.ringing_elapsed.shape[0] + self.screening_elapsed.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """How many calls to launch now, and why. Kept in a ring buffer and exported as metrics."""
+
+    now: float
+    mode: Mode
+    launch: int
+    reason: Reason
+    predicted_abandon: float = 0.0
+    expected_free_agents: float = 0.0
+    expected_live: float = 0.0
+    ready_agents: int = 0
+    in_flight: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DialObserved:
+    """A dial resolved. `outcome` is a `pacing.traffic.DialOutcome` value as the dialer saw it
+    (after AMD), `ring_s` from originate to answer or failure, `amd_delay_s` from answer to verdict."""
+
+    at: float
+    outcome: str
+    ring_s: float
+    amd_delay_s: float | None = None
+    amd_machine: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LiveAnswerObserved:
+    """A live answer ended its wait: connected to an agent after `wait_s`, or abandoned."""
+
+    at: float
+    abandoned: bool
+    wait_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class TalkObserved:
+    """A talk period ended (customer or agent hung up)."""
+
+    at: float
+    talk_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class WrapupObserved:
+    """A wrap-up period ended (disposition or timeout)."""
+
+    at: float
+    wrap_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFreed:
+    """An agent became ready (for estimators of agent availability)."""
+
+    at: float
+
+
+Observation = DialObserved | LiveAnswerObserved | TalkObserved | WrapupObserved | AgentFreed
