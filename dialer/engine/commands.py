@@ -1,0 +1,86 @@
+"""What the engine asks the daemon to do. The daemon executes them; the engine never does I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dialer.engine.records import CallRecord
+
+__all__ = [
+    "AgentNotice",
+    "Command",
+    "DispositionMade",
+    "HangupChannel",
+    "Originate",
+    "Redirect",
+    "ScreenPop",
+    "WriteCallRecord",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Originate:
+    call_id: str
+    campaign_id: str
+    lead_id: str
+    number: str
+    amd: bool
+    ring_timeout_s: float
+    caller_id_name: str
+    caller_id_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """Move the customer leg to a dialplan location: to an agent, or to the abandon message."""
+
+    call_id: str
+    channel: str
+    context: str
+    exten: str
+    purpose: str  # "agent" or "abandon"
+    agent_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HangupChannel:
+    call_id: str
+    channel: str
+    cause: int = 16
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenPop:
+    agent_id: str
+    call_id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentNotice:
+    """Anything else an agent's desktop must learn: state changes, the customer hung up, ..."""
+
+    agent_id: str
+    kind: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteCallRecord:
+    record: CallRecord
+    target: object | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DispositionMade:
+    call_id: str
+    agent_id: str
+    code: str
+    fields: dict[str, str]
+    script_path: tuple[str, ...]
+    at: float
+    target: object | None = None
+
+
+Command = Originate | Redirect | HangupChannel | ScreenPop | AgentNotice | WriteCallRecord | DispositionMade

@@ -1,0 +1,674 @@
+"""The engine: every call and agent of the daemon, driven by typed events, returning commands.
+
+Sans-IO like h11: `on_ami(event, now)`, `on_agent(command, now)`, `launch(campaign, targets, now)` and
+`tick(now)` return lists of `Command`s and never touch a socket. The daemon feeds it from AMI, MQTT and
+the hopper, executes what it returns, and asks `snapshot(campaign, now)` for the pacer's inputs. The
+engine benchmark and the tests drive the same object.
+
+The hand-off rule: when a person's greeting ends (AMD says human, or at answer when AMD is off), the
+longest-idle ready agent of the campaign gets the call at once. When nobody is ready the person is held
+for at most `hold_s` (less than the legal 2 s, leaving room for the bridge); an agent who frees up in
+that time takes the oldest waiting call before anything else; when the hold runs out the call is sent
+to the information message and counted abandoned. A call connected later than 2 s after the greeting
+is counted abandoned too: the law counts what the person lived, not what we meant.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from agents import commands as ac
+from agents.roster import Roster
+from agents.state import Agent, AgentEvent, AgentState
+from dialer.ami import events as ev
+from dialer.engine.calls import Call, CallEvent, CallOutcome, CallState
+from dialer.engine.commands import (
+    AgentNotice,
+    Command,
+    DispositionMade,
+    HangupChannel,
+    Originate,
+    Redirect,
+    ScreenPop,
+    WriteCallRecord,
+)
+from dialer.engine.records import ABANDON_LIMIT_S, CallRecord
+from dialer.errors import IllegalTransition
+from pacing import (
+    CampaignSnapshot,
+    Decision,
+    DialObserved,
+    LiveAnswerObserved,
+    Pacer,
+    TalkObserved,
+    WrapupObserved,
+)
+
+__all__ = ["CampaignRuntime", "DialRequest", "Engine", "EngineStats"]
+
+ScreenPopRenderer = Callable[[Call, Agent], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class DialRequest:
+    """One lead and number to dial, as the hopper hands it over."""
+
+    lead_id: str
+    number: str
+    attempt: int = 1
+    number_index: int = 0
+    fields: Mapping[str, str] = field(default_factory=dict)
+    callback_agent: str | None = None
+    target: object | None = None
+
+
+@dataclass(slots=True)
+class CampaignRuntime:
+    """A running campaign as the engine sees it."""
+
+    campaign_id: str
+    pacer: Pacer
+    amd: bool = True
+    ring_timeout_s: float = 20.0
+    caller_id_name: str = "Dialer"
+    caller_id_number: str = "0000"
+    wrapup_timeout_s: float = 120.0
+    paused: bool = False
+    active: set[str] = field(default_factory=set)
+    waiting: deque[str] = field(default_factory=deque)
+    recent_dials: deque[float] = field(default_factory=deque)
+
+
+@dataclass(slots=True)
+class EngineStats:
+    placed: int = 0
+    answered: int = 0
+    live: int = 0
+    machines: int = 0
+    connected: int = 0
+    abandoned: int = 0
+    ended: int = 0
+    ignored_events: int = 0
+    illegal_transitions: int = 0
+
+
+_FAIL_BY_REASON = {5: CallOutcome.BUSY, 8: CallOutcome.CONGESTION, 3: CallOutcome.NO_ANSWER}
+_FAIL_BY_CAUSE = {
+    17: CallOutcome.BUSY,
+    19: CallOutcome.NO_ANSWER,
+    18: CallOutcome.NO_ANSWER,
+    34: CallOutcome.CONGESTION,
+    38: CallOutcome.CONGESTION,
+    42: CallOutcome.CONGESTION,
+    1: CallOutcome.INVALID,
+    28: CallOutcome.INVALID,
+    3: CallOutcome.INVALID,
+}
+_FAIL_BY_DIALSTATUS = {
+    "BUSY": CallOutcome.BUSY,
+    "NOANSWER": CallOutcome.NO_ANSWER,
+    "CONGESTION": CallOutcome.CONGESTION,
+    "CHANUNAVAIL": CallOutcome.INVALID,
+}
+_PACER_OUTCOME = {
+    CallOutcome.BUSY: "busy",
+    CallOutcome.NO_ANSWER: "no_answer",
+    CallOutcome.CONGESTION: "congestion",
+    CallOutcome.INVALID: "invalid",
+    CallOutcome.FAILED: "congestion",
+    CallOutcome.LOST: "no_answer",
+}
+
+
+class Engine:
+    """Calls and agents of every campaign; pure state plus commands."""
+
+    def __init__(
+        self,
+        roster: Roster | None = None,
+        *,
+        hold_s: float = 1.5,
+        screenpop: ScreenPopRenderer | None = None,
+        id_factory: Callable[[str], str] | None = None,
+        stuck_after_s: float = 120.0,
+    ) -> None:
+        if not 0.0 <= hold_s <= ABANDON_LIMIT_S:
+            raise ValueError(f"hold_s must be between 0 and {ABANDON_LIMIT_S} s, got {hold_s}")
+        self.roster = roster or Roster()
+        self.campaigns: dict[str, CampaignRuntime] = {}
+        self.calls: dict[str, Call] = {}
+        self.stats = EngineStats()
+        self._hold_s = hold_s
+        self._screenpop = screenpop or _default_screenpop
+        self._seq = itertools.count(1)
+        self._id_factory = id_factory or self._random_id
+        self._stuck_after_s = stuck_after_s
+        self._wrapup_deadline: dict[str, float] = {}
+
+    # ----------------------------------------------------------------- campaigns and pacing
+    def add_campaign(self, campaign: CampaignRuntime) -> None:
+        self.campaigns[campaign.campaign_id] = campaign
+
+    def snapshot(self, campaign_id: str, now: float, hopper_depth: int = 1 << 30) -> CampaignSnapshot:
+        """The pacer's view of one campaign at `now`."""
+        camp = self.campaigns[campaign_id]
+        talking: list[float] = []
+        wrapup: list[float] = []
+        logged_in = 0
+        for a in self.roster.of_campaign(campaign_id):
+            if a.state in (AgentState.TALKING, AgentState.RESERVED):
+                talking.append(now - a.since)
+            elif a.state is AgentState.WRAPUP:
+                wrapup.append(now - a.since)
+            if a.state not in (AgentState.LOGGED_OUT, AgentState.PAUSED):
+                logged_in += 1
+        ringing: list[float] = []
+        screening: list[float] = []
+        for cid in camp.active:
+            c = self.calls[cid]
+            if c.state in (CallState.PENDING, CallState.DIALING, CallState.RINGING):
+                ringing.append(now - (c.originated_at if c.originated_at is not None else c.created_at))
+            elif c.state is CallState.SCREENING:
+                screening.append(now - (c.answered_at if c.answered_at is not None else now))
+        while camp.recent_dials and camp.recent_dials[0] < now - 1.0:
+            camp.recent_dials.popleft()
+        return CampaignSnapshot(
+            now=now,
+            ready_agents=self.roster.ready_count(campaign_id),
+            logged_in_agents=logged_in,
+            talking_elapsed=np.asarray(talking, dtype=float),
+            wrapup_elapsed=np.asarray(wrapup, dtype=float),
+            ringing_elapsed=np.asarray(ringing, dtype=float),
+            screening_elapsed=np.asarray(screening, dtype=float),
+            waiting_humans=len(camp.waiting),
+            hopper_depth=hopper_depth,
+            lines_in_use=len(camp.active),
+            dials_last_second=len(camp.recent_dials),
+            paused=camp.paused,
+        )
+
+    def decide(self, campaign_id: str, now: float, hopper_depth: int = 1 << 30) -> Decision:
+        camp = self.campaigns[campaign_id]
+        return camp.pacer.decide(self.snapshot(campaign_id, now, hopper_depth))
+
+    def launch(self, campaign_id: str, requests: Iterable[DialRequest], now: float) -> list[Command]:
+        """Create calls for the hopper's targets and return their Originates."""
+        camp = self.campaigns[campaign_id]
+        out: list[Command] = []
+        for r in requests:
+            call_id = self._id_factory(campaign_id)
+            call = Call(
+                call_id=call_id,
+                campaign_id=campaign_id,
+                lead_id=r.lead_id,
+                number=r.number,
+                attempt=r.attempt,
+                number_index=r.number_index,
+                fields=dict(r.fields),
+                created_at=now,
+                originated_at=now,
+                callback_agent=r.callback_agent,
+                target=r.target,
+            )
+            call.apply(CallEvent.ORIGINATE)
+            self.calls[call_id] = call
+            camp.active.add(call_id)
+            camp.recent_dials.append(now)
+            self.stats.placed += 1
+            out.append(
+                Originate(
+                    call_id=call_id,
+                    campaign_id=campaign_id,
+                    lead_id=r.lead_id,
+                    number=r.number,
+                    amd=camp.amd,
+                    ring_timeout_s=camp.ring_timeout_s,
+                    caller_id_name=camp.caller_id_name,
+                    caller_id_number=camp.caller_id_number,
+                )
+            )
+        return out
+
+    # ----------------------------------------------------------------- AMI events
+    def on_ami(self, event: ev.AmiEvent, now: float) -> list[Command]:
+        """Feed one typed AMI event; return what to do."""
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            self.stats.ignored_events += 1
+            return []
+        try:
+            return handler(self, event, now)
+        except IllegalTransition:
+            self.stats.illegal_transitions += 1
+            return []
+
+    def _call_of(self, uniqueid: str | None) -> Call | None:
+        if uniqueid is None:
+            return None
+        c = self.calls.get(uniqueid)
+        return c if c is not None and c.state is not CallState.ENDED else None
+
+    def _on_newchannel(self, e: ev.Newchannel, now: float) -> list[Command]:
+        c = self._call_of(e.uniqueid)
+        if c is not None:
+            c.channel = e.channel
+        return []
+
+    def _on_newstate(self, e: ev.Newstate, now: float) -> list[Command]:
+        c = self._call_of(e.uniqueid)
+        if c is None:
+            return []
+        if c.channel is None:
+            c.channel = e.channel
+        if e.state == ev.ChannelState.RINGING and c.is_pre_answer:
+            c.apply(CallEvent.RING)
+        elif e.state == ev.ChannelState.UP and c.is_pre_answer:
+            return self._answered(c, now)
+        return []
+
+    def _on_dialend(self, e: ev.DialEnd, now: float) -> list[Command]:
+        c = self._call_of(e.dest_uniqueid)
+        if c is None:
+            return []
+        c.dial_status = e.dial_status
+        if e.dial_status == "ANSWER" and c.is_pre_answer:
+            return self._answered(c, now)
+        return []
+
+    def _on_originate_response(self, e: ev.OriginateResponse, now: float) -> list[Command]:
+        c = self._call_of(e.action_id) or self._call_of(e.uniqueid)
+        if c is None:
+            return []
+        if e.success:
+            return self._answered(c, now) if c.is_pre_answer else []
+        outcome = _FAIL_BY_REASON.get(int(e.reason))
+        if outcome is None:
+            outcome = _FAIL_BY_DIALSTATUS.get(c.dial_status or "") or _FAIL_BY_CAUSE.get(
+                c.hangup_cause or -1, CallOutcome.FAILED
+            )
+        if c.is_pre_answer:
+            return self._end(c, outcome, now)
+        return []
+
+    def _on_originate_failed(self, e: ev.OriginateFailed, now: float) -> list[Command]:
+        c = self._call_of(e.call_id)
+        if c is None or not c.is_pre_answer:
+            return []
+        if e.may_exist:
+            c.lost_contact = True  # may still be ringing in Asterisk: resolved by resync or by tick
+            return []
+        return self._end(c, CallOutcome.FAILED, now)
+
+    def _on_amd(self, e: ev.AmdResult, now: float) -> list[Command]:
+        c = self._call_of(e.uniqueid) or self._call_of(e.call_id)
+        if c is None:
+            return []
+        if c.is_pre_answer:
+            self._answered(c, now)
+        c.amd_status = e.status.value
+        c.amd_cause = e.cause
+        if e.status in (ev.AmdStatus.MACHINE,):
+            c.apply(CallEvent.MACHINE)
+            self.stats.machines += 1
+            self._observe_dial(c, "machine", now, machine=True)
+            return [HangupChannel(c.call_id, c.channel or "", 16)] if c.channel else []
+        if e.status is ev.AmdStatus.HANGUP:
+            return []
+        c.apply(CallEvent.HUMAN)
+        c.human_at = now
+        self.stats.live += 1
+        self._observe_dial(c, "live", now, machine=False)
+        return self._try_assign(c, now)
+
+    def _on_bridge_enter(self, e: ev.BridgeEnter, now: float) -> list[Command]:
+        c = self._call_of(e.uniqueid)
+        if c is None or c.state is not CallState.CONNECTING:
+            return []
+        c.apply(CallEvent.BRIDGE)
+        c.connected_at = now
+        self.stats.connected += 1
+        wait = now - (c.human_at if c.human_at is not None else now)
+        late = wait > ABANDON_LIMIT_S
+        c.abandoned = late
+        self.campaigns[c.campaign_id].pacer.observe(LiveAnswerObserved(at=now, abandoned=late, wait_s=wait))
+        out: list[Command] = []
+        if c.agent_id is not None:
+            agent = self.roster.apply(c.agent_id, AgentEvent.CONNECT, now)
+            agent.calls_taken += 1
+            out.append(AgentNotice(agent.agent_id, "connected", {"call_id": c.call_id, "wait_s": round(wait, 3)}))
+        return out
+
+    def _on_hangup(self, e: ev.Hangup, now: float) -> list[Command]:
+        c = self._call_of(e.uniqueid)
+        if c is None:
+            other = e.uniqueid[:-2] if e.uniqueid and e.uniqueid.endswith("-2") else None
+            oc = self._call_of(other)
+            if oc is not None and e.cause:
+                oc.hangup_cause = int(e.cause)
+            return []
+        if e.cause:
+            c.hangup_cause = int(e.cause)
+        s = c.state
+        if c.is_pre_answer:
+            # The OriginateResponse that follows tells busy from congestion; keep the cause for it.
+            return []
+        if s is CallState.CONNECTED:
+            return self._end(c, CallOutcome.CONNECTED, now)
+        if s is CallState.ABANDONING:
+            return self._end(c, CallOutcome.ABANDONED, now)
+        if s is CallState.MACHINE:
+            return self._end(c, CallOutcome.MACHINE, now)
+        if s is CallState.SCREENING:
+            return self._end(c, CallOutcome.HUNG_UP_SCREENING, now)
+        # WAITING or CONNECTING: the person gave up before an agent came.
+        late = c.human_at is not None and now - c.human_at > ABANDON_LIMIT_S
+        return self._end(c, CallOutcome.ABANDONED if late else CallOutcome.HUNG_UP_WAITING, now)
+
+    _handlers: dict[type, Callable[[Engine, Any, float], list[Command]]] = {
+        ev.Newchannel: _on_newchannel,
+        ev.Newstate: _on_newstate,
+        ev.DialEnd: _on_dialend,
+        ev.OriginateResponse: _on_originate_response,
+        ev.OriginateFailed: _on_originate_failed,
+        ev.AmdResult: _on_amd,
+        ev.BridgeEnter: _on_bridge_enter,
+        ev.Hangup: _on_hangup,
+    }
+
+    # ----------------------------------------------------------------- action failures and resync
+    def on_action_failed(self, call_id: str, purpose: str, now: float) -> list[Command]:
+        """A Redirect or Hangup the engine asked for was refused by Asterisk."""
+        c = self._call_of(call_id)
+        if c is None:
+            return []
+        if purpose == "agent" and c.state is CallState.CONNECTING:
+            out = self._release_agent(c, now)
+            c.apply(CallEvent.UNASSIGN)
+            return out + self._hold_or_abandon(c, now)
+        if purpose == "abandon" and c.channel:
+            return [HangupChannel(c.call_id, c.channel, 16)]
+        return []
+
+    def resync(self, live_uniqueids: set[str], now: float) -> list[Command]:
+        """After an AMI reconnect: end every call whose customer leg Asterisk no longer has."""
+        out: list[Command] = []
+        for cid in [cid for cid, c in self.calls.items() if c.state is not CallState.ENDED]:
+            if cid not in live_uniqueids:
+                c = self.calls[cid]
+                outcome = CallOutcome.CONNECTED if c.state is CallState.CONNECTED else CallOutcome.LOST
+                out += self._end(c, outcome, now)
+            else:
+                self.calls[cid].lost_contact = False
+        return out
+
+    # ----------------------------------------------------------------- agents
+    def on_agent(self, cmd: ac.AgentCommand, now: float) -> list[Command]:
+        """Apply an agent's command. Raises IllegalTransition for a move the agent cannot make now."""
+        if isinstance(cmd, ac.Login):
+            if cmd.campaign_id not in self.campaigns:
+                raise IllegalTransition("agent", cmd.agent_id, "login", f"join unknown campaign {cmd.campaign_id}")
+            known = self.roster.get(cmd.agent_id)
+            joined = known if known is not None else self.roster.add(Agent(cmd.agent_id, cmd.extension))
+            joined.extension = cmd.extension
+            self.roster.set_campaign(joined.agent_id, cmd.campaign_id)
+            self.roster.apply(joined.agent_id, AgentEvent.LOGIN, now)
+            return [self._state_notice(joined)]
+        found = self.roster.get(cmd.agent_id)
+        if found is None:
+            raise IllegalTransition("agent", cmd.agent_id, "unknown", "act before login")
+        agent = found
+        if isinstance(cmd, ac.Ready):
+            if agent.state is AgentState.READY:
+                return []
+            self.roster.apply(agent.agent_id, AgentEvent.READY, now)
+            return [self._state_notice(agent), *self._agent_freed(agent, now)]
+        if isinstance(cmd, ac.Pause):
+            if agent.state in (AgentState.TALKING, AgentState.WRAPUP, AgentState.RESERVED):
+                agent.pending_pause = cmd.reason
+                return [AgentNotice(agent.agent_id, "pause_pending", {"reason": cmd.reason})]
+            self.roster.apply(agent.agent_id, AgentEvent.PAUSE, now)
+            agent.pause_reason = cmd.reason
+            return [self._state_notice(agent)]
+        if isinstance(cmd, ac.Logout):
+            if agent.state in (AgentState.TALKING, AgentState.WRAPUP, AgentState.RESERVED):
+                agent.pending_logout = True
+                return [AgentNotice(agent.agent_id, "logout_pending")]
+            self.roster.apply(agent.agent_id, AgentEvent.LOGOUT, now)
+            return [self._state_notice(agent)]
+        return self._dispose(agent, cmd, now)
+
+    def _dispose(self, agent: Agent, cmd: ac.Disposition, now: float) -> list[Command]:
+        if agent.state is not AgentState.WRAPUP or agent.call_id != cmd.call_id:
+            raise IllegalTransition("agent", agent.agent_id, agent.state.value, f"dispose call {cmd.call_id}")
+        call = self.calls.get(cmd.call_id)
+        wrap = now - agent.since
+        self._wrapup_deadline.pop(agent.agent_id, None)
+        camp = self.campaigns.get(agent.campaign_id or "")
+        if camp is not None:
+            camp.pacer.observe(WrapupObserved(at=now, wrap_s=wrap))
+        self.roster.apply(agent.agent_id, AgentEvent.DISPOSE, now)
+        out: list[Command] = [
+            DispositionMade(
+                call_id=cmd.call_id,
+                agent_id=agent.agent_id,
+                code=cmd.code,
+                fields=dict(cmd.fields),
+                script_path=cmd.script_path,
+                at=now,
+                target=call.target if call is not None else None,
+            )
+        ]
+        return out + self._after_wrapup(agent, now)
+
+    def _after_wrapup(self, agent: Agent, now: float) -> list[Command]:
+        if agent.pending_logout and agent.state is AgentState.PAUSED:
+            agent.pending_logout = False
+            self.roster.apply(agent.agent_id, AgentEvent.LOGOUT, now)
+            return [self._state_notice(agent)]
+        out: list[Command] = [self._state_notice(agent)]
+        if agent.state is AgentState.READY:
+            out += self._agent_freed(agent, now)
+        return out
+
+    def _agent_freed(self, agent: Agent, now: float) -> list[Command]:
+        """A ready agent takes the oldest call still waiting in its campaign, if any."""
+        camp = self.campaigns.get(agent.campaign_id or "")
+        if camp is None:
+            return []
+        while camp.waiting:
+            c = self._call_of(camp.waiting[0])
+            if c is None or c.state is not CallState.WAITING:
+                camp.waiting.popleft()
+                continue
+            camp.waiting.popleft()
+            return self._assign(c, agent, now)
+        return []
+
+    def _state_notice(self, agent: Agent) -> AgentNotice:
+        return AgentNotice(
+            agent.agent_id,
+            "state",
+            {"state": agent.state.value, "since": agent.since, "reason": agent.pause_reason},
+        )
+
+    # ----------------------------------------------------------------- hand-off
+    def _try_assign(self, c: Call, now: float) -> list[Command]:
+        agent = self.roster.longest_idle(c.campaign_id)
+        if agent is not None:
+            return self._assign(c, agent, now)
+        return self._hold_or_abandon(c, now)
+
+    def _assign(self, c: Call, agent: Agent, now: float) -> list[Command]:
+        self.roster.apply(agent.agent_id, AgentEvent.RESERVE, now)
+        agent.call_id = c.call_id
+        c.apply(CallEvent.ASSIGN)
+        c.agent_id = agent.agent_id
+        c.abandon_deadline = None
+        return [
+            Redirect(c.call_id, c.channel or "", "dialer-to-agent", agent.extension, "agent", agent.agent_id),
+            ScreenPop(agent.agent_id, c.call_id, self._screenpop(c, agent)),
+        ]
+
+    def _hold_or_abandon(self, c: Call, now: float) -> list[Command]:
+        base = c.human_at if c.human_at is not None else now
+        deadline = base + self._hold_s
+        if now >= deadline:
+            return self._abandon(c, now)
+        c.abandon_deadline = deadline
+        self.campaigns[c.campaign_id].waiting.append(c.call_id)
+        return []
+
+    def _abandon(self, c: Call, now: float) -> list[Command]:
+        c.apply(CallEvent.ABANDON)
+        c.abandoned = True
+        c.abandon_deadline = None
+        wait = now - (c.human_at if c.human_at is not None else now)
+        self.campaigns[c.campaign_id].pacer.observe(LiveAnswerObserved(at=now, abandoned=True, wait_s=wait))
+        return [Redirect(c.call_id, c.channel or "", "dialer-abandon", "s", "abandon")]
+
+    def _release_agent(self, c: Call, now: float) -> list[Command]:
+        if c.agent_id is None:
+            return []
+        agent = self.roster.get(c.agent_id)
+        c.agent_id = None
+        if agent is None or agent.state is not AgentState.RESERVED:
+            return []
+        self.roster.apply(agent.agent_id, AgentEvent.RELEASE, now)
+        return [AgentNotice(agent.agent_id, "call_cancelled", {"call_id": c.call_id}), self._state_notice(agent)]
+
+    # ----------------------------------------------------------------- timers
+    def next_deadline(self) -> float | None:
+        """The earliest time `tick` has work to do (abandon holds, wrap-up timeouts)."""
+        times = [d for d in self._wrapup_deadline.values()]
+        for camp in self.campaigns.values():
+            for cid in camp.waiting:
+                c = self.calls.get(cid)
+                if c is not None and c.abandon_deadline is not None:
+                    times.append(c.abandon_deadline)
+                    break
+        return min(times) if times else None
+
+    def tick(self, now: float) -> list[Command]:
+        """Run due timers: abandon the holds that ran out, end overdue wrap-ups, end stuck calls."""
+        out: list[Command] = []
+        for camp in self.campaigns.values():
+            while camp.waiting:
+                c = self._call_of(camp.waiting[0])
+                if c is None or c.state is not CallState.WAITING:
+                    camp.waiting.popleft()
+                    continue
+                if c.abandon_deadline is not None and c.abandon_deadline <= now:
+                    camp.waiting.popleft()
+                    out += self._abandon(c, now)
+                    continue
+                break
+        for agent_id, deadline in list(self._wrapup_deadline.items()):
+            if deadline <= now:
+                del self._wrapup_deadline[agent_id]
+                agent = self.roster.get(agent_id)
+                if agent is not None and agent.state is AgentState.WRAPUP:
+                    self.roster.apply(agent_id, AgentEvent.WRAPUP_TIMEOUT, now)
+                    out.append(AgentNotice(agent_id, "wrapup_timeout"))
+                    out += self._after_wrapup(agent, now)
+        return out
+
+    def sweep_stuck(self, now: float) -> list[Command]:
+        """End pre-answer calls that never resolved (lost OriginateResponse): called every few seconds."""
+        out: list[Command] = []
+        for camp in self.campaigns.values():
+            for cid in list(camp.active):
+                c = self.calls[cid]
+                limit = camp.ring_timeout_s + self._stuck_after_s
+                if c.is_pre_answer and now - (c.originated_at or c.created_at) > limit:
+                    out += self._end(c, CallOutcome.LOST, now)
+        return out
+
+    # ----------------------------------------------------------------- ending a call
+    def _answered(self, c: Call, now: float) -> list[Command]:
+        c.apply(CallEvent.ANSWER)
+        c.answered_at = now
+        self.stats.answered += 1
+        return []
+
+    def _observe_dial(self, c: Call, outcome: str, now: float, machine: bool) -> None:
+        ring = (c.answered_at or now) - (c.originated_at or c.created_at)
+        amd_delay = now - c.answered_at if c.answered_at is not None else None
+        self.campaigns[c.campaign_id].pacer.observe(
+            DialObserved(at=now, outcome=outcome, ring_s=ring, amd_delay_s=amd_delay, amd_machine=machine)
+        )
+
+    def _end(self, c: Call, outcome: CallOutcome, now: float) -> list[Command]:
+        out: list[Command] = []
+        prev = c.state
+        c.apply(CallEvent.END)
+        c.ended_at = now
+        c.outcome = outcome
+        camp = self.campaigns[c.campaign_id]
+        camp.active.discard(c.call_id)
+        self.stats.ended += 1
+        if outcome is CallOutcome.ABANDONED:
+            self.stats.abandoned += 1
+            if prev is not CallState.ABANDONING and c.human_at is not None:
+                camp.pacer.observe(LiveAnswerObserved(at=now, abandoned=True, wait_s=now - c.human_at))
+        elif outcome is CallOutcome.HUNG_UP_WAITING and c.human_at is not None:
+            camp.pacer.observe(LiveAnswerObserved(at=now, abandoned=False, wait_s=now - c.human_at))
+        if outcome in _PACER_OUTCOME:
+            ring = now - (c.originated_at or c.created_at)
+            camp.pacer.observe(DialObserved(at=now, outcome=_PACER_OUTCOME[outcome], ring_s=ring))
+        if prev is CallState.CONNECTING:
+            out += self._release_agent(c, now)
+        if prev is CallState.CONNECTED and c.agent_id is not None:
+            agent = self.roster.get(c.agent_id)
+            if agent is not None and agent.state is AgentState.TALKING:
+                talk = now - (c.connected_at or now)
+                camp.pacer.observe(TalkObserved(at=now, talk_s=talk))
+                self.roster.apply(agent.agent_id, AgentEvent.HANGUP, now)
+                agent.call_id = c.call_id
+                self._wrapup_deadline[agent.agent_id] = now + camp.wrapup_timeout_s
+                out.append(AgentNotice(agent.agent_id, "customer_hung_up", {"call_id": c.call_id}))
+                out.append(self._state_notice(agent))
+        out.append(WriteCallRecord(CallRecord.of(c), c.target))
+        return out
+
+    def close_all(self, now: float) -> list[Command]:
+        """Shutdown: hang up every call still up and write its record (talking calls end CONNECTED)."""
+        out: list[Command] = []
+        for c in [c for c in self.calls.values() if c.state is not CallState.ENDED]:
+            if c.channel:
+                out.append(HangupChannel(c.call_id, c.channel, 16))
+            if c.state is CallState.CONNECTED:
+                outcome = CallOutcome.CONNECTED
+            elif c.state is CallState.MACHINE:
+                outcome = CallOutcome.MACHINE
+            elif c.state in (CallState.WAITING, CallState.CONNECTING, CallState.ABANDONING):
+                outcome = CallOutcome.ABANDONED
+            else:
+                outcome = CallOutcome.LOST
+            out += self._end(c, outcome, now)
+        return out
+
+    def forget_ended(self, keep: int = 10_000) -> None:
+        """Drop ended calls beyond the newest `keep` (their records are already written)."""
+        ended = [cid for cid, c in self.calls.items() if c.state is CallState.ENDED]
+        for cid in ended[: max(0, len(ended) - keep)]:
+            del self.calls[cid]
+
+    def _random_id(self, campaign_id: str) -> str:
+        return f"{campaign_id[:24]}-{next(self._seq):x}-{secrets.token_hex(3)}"
+
+
+def _default_screenpop(call: Call, agent: Agent) -> dict[str, Any]:
+    return {
+        "call_id": call.call_id,
+        "campaign_id": call.campaign_id,
+        "lead_id": call.lead_id,
+        "lead": dict(call.fields),
+        "script": "",
+    }

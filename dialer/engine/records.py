@@ -1,0 +1,78 @@
+"""The call record: one per Originate, written once when the call ends."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from dialer.engine.calls import Call, CallOutcome
+
+__all__ = ["ABANDON_LIMIT_S", "CallRecord", "mask_number"]
+
+ABANDON_LIMIT_S = 2.0
+
+
+def mask_number(number: str) -> str:
+    """A phone number safe for logs: country prefix and last two digits only."""
+    if len(number) <= 5:
+        return "*" * len(number)
+    return number[:3] + "*" * (len(number) - 5) + number[-2:]
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    call_id: str
+    campaign_id: str
+    lead_id: str
+    number: str
+    attempt: int
+    outcome: str
+    abandoned: bool
+    created_at: float
+    originated_at: float | None
+    answered_at: float | None
+    human_at: float | None
+    connected_at: float | None
+    ended_at: float
+    agent_id: str | None
+    amd_status: str | None
+    dial_status: str | None
+    hangup_cause: int | None
+    wait_s: float | None
+    talk_s: float | None
+
+    @classmethod
+    def of(cls, call: Call) -> CallRecord:
+        if call.outcome is None or call.ended_at is None:
+            raise ValueError(f"call {call.call_id} has not ended: no record yet")
+        return cls(
+            call_id=call.call_id,
+            campaign_id=call.campaign_id,
+            lead_id=call.lead_id,
+            number=call.number,
+            attempt=call.attempt,
+            outcome=call.outcome.value,
+            abandoned=call.abandoned or call.outcome is CallOutcome.ABANDONED,
+            created_at=call.created_at,
+            originated_at=call.originated_at,
+            answered_at=call.answered_at,
+            human_at=call.human_at,
+            connected_at=call.connected_at,
+            ended_at=call.ended_at,
+            agent_id=call.agent_id,
+            amd_status=call.amd_status,
+            dial_status=call.dial_status,
+            hangup_cause=call.hangup_cause,
+            wait_s=call.wait_s,
+            talk_s=call.talk_s,
+        )
+
+    def to_fields(self) -> dict[str, str]:
+        """Flat string fields for a Redis hash / stream entry (None becomes "")."""
+        out: dict[str, str] = {}
+        for k, v in asdict(self).items():
+            out[k] = "" if v is None else (("1" if v else "0") if isinstance(v, bool) else str(v))
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

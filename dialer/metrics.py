@@ -1,0 +1,51 @@
+"""Prometheus metrics of the daemon, on a registry of its own (no process-global state).
+
+Naming follows Prometheus conventions: `dialer_` prefix, `_total` counters, seconds, ratios 0-1, and
+only the `campaign` label (never per-agent or per-number labels, which would explode cardinality).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+__all__ = ["Metrics"]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = r = CollectorRegistry(auto_describe=True)
+        c = ["campaign"]
+        self.calls_placed = Counter("dialer_calls_placed_total", "Originates sent", c, registry=r)
+        self.calls_answered = Counter(
+            "dialer_calls_answered_total", "Calls answered (person or machine)", c, registry=r
+        )
+        self.live_answers = Counter("dialer_live_answers_total", "Calls answered by a person", c, registry=r)
+        self.machines = Counter("dialer_machines_total", "Calls answered by a machine (AMD)", c, registry=r)
+        self.connected = Counter("dialer_calls_connected_total", "Live answers connected to an agent", c, registry=r)
+        self.abandoned = Counter(
+            "dialer_calls_abandoned_total", "Live answers abandoned (no agent in 2 s)", c, registry=r
+        )
+        self.calls_ended = Counter(
+            "dialer_calls_ended_total", "Call records written", ["campaign", "outcome"], registry=r
+        )
+        self.agents = Gauge("dialer_agents", "Agents by state", ["campaign", "state"], registry=r)
+        self.dial_ratio = Gauge("dialer_dial_ratio", "Calls in flight per ready-or-soon-free agent", c, registry=r)
+        self.in_flight = Gauge("dialer_calls_in_flight", "Dials ringing or under AMD", c, registry=r)
+        self.waiting = Gauge("dialer_calls_waiting", "Live answers waiting for an agent", c, registry=r)
+        self.hopper_depth = Gauge("dialer_hopper_depth", "Leads ready to dial", c, registry=r)
+        self.abandon_ratio = Gauge("dialer_abandon_ratio", "Abandoned / live answers since start", c, registry=r)
+        self.predicted_abandon = Gauge("dialer_predicted_abandon_ratio", "Pacer's predicted abandon", c, registry=r)
+        self.decision_launch = Gauge("dialer_pacing_launch", "Calls the last pacing decision launched", c, registry=r)
+        self.pending_originates = Gauge("dialer_pending_originates", "Originates awaiting their response", registry=r)
+        self.ami_connected = Gauge("dialer_ami_connected", "1 while logged in to AMI", registry=r)
+        self.ami_events = Counter("dialer_ami_events_total", "AMI events received", registry=r)
+        self.ami_bad_events = Counter(
+            "dialer_ami_malformed_events_total", "AMI events that could not be read", registry=r
+        )
+        self.store_backlog = Gauge("dialer_store_backlog", "Redis writes queued", registry=r)
+        self.connect_latency = Histogram(
+            "dialer_connect_latency_seconds",
+            "From the AMI event saying a person answered to sending the connect action",
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+            registry=r,
+        )

@@ -1,0 +1,151 @@
+"""Live state and call records in Redis.
+
+Call records go to a stream (`<prefix>:calls`, one entry per call, appended once when the call ends)
+and to a hash per call (`<prefix>:call:<id>`, which the disposition later completes). Agent state is a
+hash per agent. Writes go through an in-memory outbox: when Redis is slow or down, records wait there
+and are retried in order, so nothing already accepted is lost while the daemon keeps dialing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from dialer.engine.commands import DispositionMade
+from dialer.engine.records import CallRecord
+from dialer.errors import StateStoreError
+
+__all__ = ["RedisStore", "connect_redis"]
+
+log = logging.getLogger(__name__)
+
+Op = Callable[[aioredis.Redis], Awaitable[Any]]
+Fields = dict[Any, Any]
+
+
+def connect_redis(url: str) -> aioredis.Redis:
+    """A client for `redis://…`, `rediss://…` or `unix:///path/to/socket` URLs."""
+    return aioredis.Redis.from_url(url, decode_responses=True)
+
+
+class RedisStore:
+    """The daemon's Redis writes, with an outbox that survives Redis outages."""
+
+    def __init__(self, client: aioredis.Redis, *, prefix: str = "dialer", timeout_s: float = 2.0) -> None:
+        self.r = client
+        self.prefix = prefix
+        self._timeout = timeout_s
+        self._outbox: deque[tuple[str, Op]] = deque()
+        self._wake = asyncio.Event()
+        self.failures = 0
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    @property
+    def backlog(self) -> int:
+        return len(self._outbox)
+
+    async def ping(self) -> None:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self.r.ping()
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise StateStoreError(f"Redis did not answer PING: {exc!r}; check [redis] url") from exc
+
+    # ------------------------------------------------------------------ writes (queued)
+    def append_call_record(self, record: CallRecord) -> None:
+        fields: Fields = record.to_fields()
+        calls, call = self.key("calls"), self.key("call", record.call_id)
+
+        async def op(r: aioredis.Redis) -> None:
+            async with r.pipeline(transaction=True) as p:
+                p.hset(call, mapping=fields)
+                p.xadd(calls, fields)
+                await p.execute()
+
+        self._enqueue(f"record {record.call_id}", op)
+
+    def add_disposition(self, d: DispositionMade) -> None:
+        fields: Fields = {
+            "call_id": d.call_id,
+            "agent_id": d.agent_id,
+            "disposition": d.code,
+            "disposition_fields": json.dumps(d.fields, ensure_ascii=False),
+            "script_path": json.dumps(list(d.script_path)),
+            "disposed_at": str(d.at),
+        }
+        call, stream = self.key("call", d.call_id), self.key("dispositions")
+
+        async def op(r: aioredis.Redis) -> None:
+            async with r.pipeline(transaction=True) as p:
+                p.hset(call, mapping=fields)
+                p.xadd(stream, fields)
+                await p.execute()
+
+        self._enqueue(f"disposition {d.call_id}", op)
+
+    def set_agent(self, agent_id: str, fields: Fields) -> None:
+        key = self.key("agent", agent_id)
+
+        async def op(r: aioredis.Redis) -> None:
+            await r.hset(key, mapping=fields)
+
+        self._enqueue(f"agent {agent_id}", op)
+
+    def _enqueue(self, what: str, op: Op) -> None:
+        self._outbox.append((what, op))
+        self._wake.set()
+
+    async def run_outbox(self, retry_delay_s: float = 0.5) -> None:
+        """Drain the outbox in order, forever; on failure keep the item and retry. Cancel to stop."""
+        while True:
+            while self._outbox:
+                what, op = self._outbox[0]
+                try:
+                    async with asyncio.timeout(self._timeout):
+                        await op(self.r)
+                except (RedisError, OSError, TimeoutError) as exc:
+                    self.failures += 1
+                    log.warning("redis write failed, will retry", extra={"action": what, "error": repr(exc)})
+                    await asyncio.sleep(retry_delay_s)
+                    continue
+                self._outbox.popleft()
+            self._wake.clear()
+            await self._wake.wait()
+
+    async def flush(self, timeout_s: float = 10.0) -> None:
+        """Write everything queued now (used at shutdown). Raises StateStoreError if Redis stays down."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                while self._outbox:
+                    _what, op = self._outbox[0]
+                    await op(self.r)
+                    self._outbox.popleft()
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise StateStoreError(
+                f"{len(self._outbox)} Redis writes still queued at shutdown: {exc!r}; check Redis"
+            ) from exc
+
+    # ------------------------------------------------------------------ reads
+    async def call_records(self, count: int = 1_000_000) -> list[dict[str, str]]:
+        """Every call record in the stream, oldest first."""
+        try:
+            entries: Any = await self.r.xrange(self.key("calls"), count=count)
+        except (RedisError, OSError) as exc:
+            raise StateStoreError(f"cannot read call records: {exc!r}") from exc
+        return [dict(fields) for _id, fields in entries or ()]
+
+    async def call(self, call_id: str) -> dict[str, str]:
+        try:
+            fields: Any = await self.r.hgetall(self.key("call", call_id))
+            return dict(fields)
+        except (RedisError, OSError) as exc:
+            raise StateStoreError(f"cannot read call {call_id}: {exc!r}") from exc
