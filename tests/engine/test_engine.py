@@ -1,0 +1,273 @@
+"""The engine alone: typed events in, commands out, no I/O, virtual `now`."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents import commands as ac
+from agents.state import AgentState
+from dialer.ami import events as ev
+from dialer.engine.calls import CallState
+from dialer.engine.commands import DispositionMade, HangupChannel, Originate, Redirect, ScreenPop, WriteCallRecord
+from dialer.engine.core import CampaignRuntime, DialRequest, Engine
+from dialer.errors import IllegalTransition
+from pacing import Mode, Pacer, PacingKnobs
+
+CH = "Local/15551230000@dialer-outbound-0000001b;1"
+
+
+def make_engine(hold_s: float = 1.5) -> Engine:
+    ids = iter(f"call-{i}" for i in range(1, 1000))
+    eng = Engine(hold_s=hold_s, id_factory=lambda _c: next(ids))
+    eng.add_campaign(CampaignRuntime("camp", Pacer(PacingKnobs(mode=Mode.POWER, ratio=2.0)), wrapup_timeout_s=60))
+    return eng
+
+
+def login_ready(eng: Engine, agent: str, ext: str, now: float = 0.0) -> None:
+    eng.on_agent(ac.Login(agent, ext, "camp"), now)
+    eng.on_agent(ac.Ready(agent), now)
+
+
+def dial(eng: Engine, now: float = 0.0, n: int = 1) -> list[str]:
+    cmds = eng.launch("camp", [DialRequest(f"L{i}", f"+1555123000{i}") for i in range(n)], now)
+    return [c.call_id for c in cmds if isinstance(c, Originate)]
+
+
+def chan(call_id: str) -> str:
+    return CH.replace("0000001b", call_id)
+
+
+def answer(eng: Engine, cid: str, now: float, status: ev.AmdStatus = ev.AmdStatus.HUMAN) -> list:
+    kw = {"channel": chan(cid), "uniqueid": cid, "linkedid": cid}
+    out = eng.on_ami(ev.Newchannel(state=ev.ChannelState.DOWN, **kw), now)
+    out += eng.on_ami(ev.Newstate(state=ev.ChannelState.RINGING, **kw), now)
+    out += eng.on_ami(ev.Newstate(state=ev.ChannelState.UP, **kw), now + 5)
+    out += eng.on_ami(ev.AmdResult(call_id=cid, status=status, **kw), now + 6.5)
+    return out
+
+
+def bridge(eng: Engine, cid: str, now: float) -> list:
+    return eng.on_ami(ev.BridgeEnter(channel=chan(cid), uniqueid=cid, linkedid=cid, bridge_uniqueid="b1"), now)
+
+
+def hangup(eng: Engine, cid: str, now: float, cause: int = 16) -> list:
+    return eng.on_ami(ev.Hangup(channel=chan(cid), uniqueid=cid, linkedid=cid, cause=cause), now)
+
+
+def records(cmds: list) -> list:
+    return [c.record for c in cmds if isinstance(c, WriteCallRecord)]
+
+
+def test_live_answer_goes_to_the_longest_idle_agent_and_back_to_ready_after_disposition():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001", now=0.0)
+    login_ready(eng, "a2", "1002", now=1.0)
+    [cid] = dial(eng, now=10)
+    out = answer(eng, cid, 10)
+    redirect = next(c for c in out if isinstance(c, Redirect))
+    assert (redirect.context, redirect.exten, redirect.agent_id, redirect.channel) == (
+        "dialer-to-agent", "1001", "a1", chan(cid))
+    assert any(isinstance(c, ScreenPop) and c.agent_id == "a1" for c in out)
+    assert eng.roster.get("a1").state is AgentState.RESERVED
+    bridge(eng, cid, 16.8)
+    assert eng.roster.get("a1").state is AgentState.TALKING
+    [rec] = records(hangup(eng, cid, 100.0))
+    assert (rec.outcome, rec.abandoned, rec.agent_id, rec.talk_s) == ("connected", False, "a1", pytest.approx(83.2))
+    assert eng.roster.get("a1").state is AgentState.WRAPUP
+    out = eng.on_agent(ac.Disposition("a1", cid, "sale", {"tariff": "fiber-500"}, ("opening", "offer")), 120)
+    [d] = [c for c in out if isinstance(c, DispositionMade)]
+    assert (d.code, d.script_path) == ("sale", ("opening", "offer"))
+    assert eng.roster.get("a1").state is AgentState.READY
+
+
+def test_held_call_goes_to_an_agent_who_frees_up_within_the_hold():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    first, second = dial(eng, now=0, n=2)
+    answer(eng, first, 0)
+    bridge(eng, first, 7.0)
+    hangup(eng, first, 30.0)
+    assert answer(eng, second, 30.0) == []  # a1 is in wrap-up: the person is held
+    assert eng.calls[second].state is CallState.WAITING
+    assert eng.tick(36.6) == []  # hold runs until 36.5 + 1.5
+    out = eng.on_agent(ac.Disposition("a1", first, "refused"), 37.0)
+    assert any(isinstance(c, Redirect) and c.purpose == "agent" and c.call_id == second for c in out)
+    bridge(eng, second, 37.3)
+    [rec] = records(hangup(eng, second, 90))
+    assert rec.outcome == "connected"
+    assert rec.abandoned is False
+    assert rec.wait_s == pytest.approx(0.8)
+
+
+def test_no_agent_within_the_hold_plays_the_message_and_counts_an_abandon():
+    eng = make_engine()
+    [cid] = dial(eng)
+    answer(eng, cid, 0)
+    assert eng.next_deadline() == pytest.approx(8.0)
+    out = eng.tick(8.0)
+    [r] = [c for c in out if isinstance(c, Redirect)]
+    assert (r.context, r.purpose) == ("dialer-abandon", "abandon")
+    [rec] = records(hangup(eng, cid, 12))
+    assert (rec.outcome, rec.abandoned) == ("abandoned", True)
+    assert eng.stats.abandoned == 1
+
+
+def test_a_bridge_later_than_two_seconds_still_counts_abandoned():
+    eng = make_engine(hold_s=2.0)
+    login_ready(eng, "a1", "1001")
+    [cid] = dial(eng)
+    answer(eng, cid, 0)
+    bridge(eng, cid, 6.5 + 2.4)
+    [rec] = records(hangup(eng, cid, 60))
+    assert (rec.outcome, rec.abandoned) == ("connected", True)
+
+
+@pytest.mark.parametrize(
+    ("reason", "dial_status", "b_cause", "outcome"),
+    [
+        (5, None, 17, "busy"),
+        (8, None, 34, "congestion"),
+        (3, None, None, "no_answer"),
+        (0, ev.DialStatus.NOANSWER, 19, "no_answer"),
+        (0, None, 1, "invalid"),
+        (0, None, None, "failed"),
+    ],
+)
+def test_failed_originates_end_with_the_outcome_asterisk_reported(reason, dial_status, b_cause, outcome):
+    eng = make_engine()
+    [cid] = dial(eng)
+    kw = {"channel": chan(cid), "uniqueid": cid, "linkedid": cid}
+    eng.on_ami(ev.Newchannel(state=ev.ChannelState.DOWN, **kw), 0)
+    if dial_status is not None:
+        eng.on_ami(ev.DialEnd(dest_channel=chan(cid), dest_uniqueid=cid, dest_linkedid=cid, dial_status=dial_status), 1)
+    if b_cause is not None:
+        eng.on_ami(ev.Hangup(channel=chan(cid)[:-1] + "2", uniqueid=cid + "-2", linkedid=cid, cause=b_cause), 2)
+    assert records(eng.on_ami(ev.Hangup(cause=0, **kw), 2)) == []  # the OriginateResponse decides
+    out = eng.on_ami(ev.OriginateResponse(action_id=cid, success=False, reason=reason, channel="x", uniqueid=cid), 3)
+    [rec] = records(out)
+    assert rec.outcome == outcome
+    assert rec.abandoned is False
+
+
+def test_machine_is_hung_up_and_recorded():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    [cid] = dial(eng)
+    out = answer(eng, cid, 0, ev.AmdStatus.MACHINE)
+    assert [type(c) for c in out] == [HangupChannel]
+    assert eng.roster.get("a1").state is AgentState.READY
+    [rec] = records(hangup(eng, cid, 10))
+    assert rec.outcome == "machine"
+
+
+def test_hangup_while_amd_listens_and_while_waiting_under_two_seconds():
+    eng = make_engine()
+    a, b = dial(eng, n=2)
+    kw = {"channel": chan(a), "uniqueid": a, "linkedid": a}
+    eng.on_ami(ev.Newchannel(state=ev.ChannelState.DOWN, **kw), 0)
+    eng.on_ami(ev.Newstate(state=ev.ChannelState.UP, **kw), 4)
+    [rec] = records(hangup(eng, a, 5))
+    assert rec.outcome == "hung_up_screening"
+    answer(eng, b, 0)
+    [rec] = records(hangup(eng, b, 7.0))
+    assert (rec.outcome, rec.abandoned) == ("hung_up_waiting", False)
+
+
+def test_one_agent_never_gets_two_calls_at_once():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    ids = dial(eng, n=3)
+    out = []
+    for cid in ids:
+        out += answer(eng, cid, 0)
+    assert sum(1 for c in out if isinstance(c, Redirect) and c.purpose == "agent") == 1
+    assert [eng.calls[c].state for c in ids] == [CallState.CONNECTING, CallState.WAITING, CallState.WAITING]
+
+
+def test_refused_redirect_releases_the_agent_and_holds_the_call_again():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    [cid] = dial(eng)
+    answer(eng, cid, 0)
+    eng.on_action_failed(cid, "agent", 6.6)
+    assert eng.roster.get("a1").state is AgentState.READY
+    assert eng.calls[cid].state in (CallState.CONNECTING, CallState.WAITING)
+
+
+def test_resync_after_reconnect_ends_calls_asterisk_no_longer_has():
+    eng = make_engine()
+    a, b = dial(eng, n=2)
+    recs = records(eng.resync({b}, 30))
+    assert [(r.call_id, r.outcome) for r in recs] == [(a, "lost")]
+    assert eng.calls[b].state is CallState.DIALING
+
+
+def test_events_out_of_order_are_ignored_not_fatal():
+    eng = make_engine()
+    [cid] = dial(eng)
+    assert bridge(eng, cid, 1) == []  # bridge before any answer: ignored
+    assert eng.on_ami(ev.UnknownEvent(name="VarSet"), 1) == []
+    assert eng.on_ami(ev.Hangup(channel="x", uniqueid="not-ours", linkedid="x", cause=16), 1) == []
+    assert eng.calls[cid].state is CallState.DIALING
+
+
+def test_pause_after_this_call_applies_when_wrapup_ends():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    [cid] = dial(eng)
+    answer(eng, cid, 0)
+    bridge(eng, cid, 7)
+    eng.on_agent(ac.Pause("a1", "lunch", after_call=True), 8)
+    hangup(eng, cid, 20)
+    eng.on_agent(ac.Disposition("a1", cid, "callback", {"callback_at": "2026-11-24T10:00"}), 25)
+    agent = eng.roster.get("a1")
+    assert (agent.state, agent.pause_reason) == (AgentState.PAUSED, "lunch")
+
+
+def test_wrapup_times_out_into_ready():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    [cid] = dial(eng)
+    answer(eng, cid, 0)
+    bridge(eng, cid, 7)
+    hangup(eng, cid, 20)
+    assert eng.next_deadline() == pytest.approx(80)
+    eng.tick(80)
+    assert eng.roster.get("a1").state is AgentState.READY
+
+
+def test_agents_cannot_dispose_a_call_that_is_not_theirs():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    with pytest.raises(IllegalTransition):
+        eng.on_agent(ac.Disposition("a1", "someone-elses", "sale"), 1)
+    with pytest.raises(IllegalTransition):
+        eng.on_agent(ac.Ready("ghost"), 1)
+
+
+def test_close_all_writes_a_record_for_every_open_call():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    a, b, c = dial(eng, n=3)
+    answer(eng, a, 0)
+    bridge(eng, a, 7)
+    answer(eng, b, 0)
+    recs = records(eng.close_all(50))
+    assert sorted((r.call_id, r.outcome) for r in recs) == [(a, "connected"), (b, "abandoned"), (c, "lost")]
+    assert all(call.state is CallState.ENDED for call in eng.calls.values())
+
+
+def test_snapshot_counts_what_pacing_needs():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    login_ready(eng, "a2", "1002")
+    a, b, c = dial(eng, now=0, n=3)
+    answer(eng, a, 0)
+    bridge(eng, a, 7)
+    snap = eng.snapshot("camp", 10)
+    assert snap.ready_agents == 1
+    assert snap.logged_in_agents == 2
+    assert list(snap.talking_elapsed) == [pytest.approx(3.0)]
+    assert sorted(snap.ringing_elapsed) == [10, 10]
+    d = eng.decide("camp", 10)
+    assert d.launch == 0  # power 2.0 x 1 ready agent = 2, minus 2 in flight
