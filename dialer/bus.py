@@ -4,11 +4,9 @@ Topics:
   agents/<agent-id>/screenpop   a call was handed to the agent (JSON, QoS 1)
   agents/<agent-id>/events      everything else for that agent (state, customer hung up, ...)
   agents/<agent-id>/commands    what the agent asks (login, ready, pause, disposition, logout)
-  dialer/<campaign-id>/stats    a compact wallboard feed
 
-Every message to an agent carries `seq`, counting up per agent, so a desktop sees a gap or a
-duplicate and can fetch a snapshot instead. Publishing never blocks the dialer: messages go through an
-outbox drained by `run()`, which reconnects on its own (aiomqtt leaves reconnecting to the caller).
+Messages to agents carry the `seq` of `dialer.agentfeed.AgentFeed`. Publishing never blocks the
+dialer: messages go through an outbox drained by `run()`, which reconnects on its own (aiomqtt leaves reconnecting to the caller).
 """
 
 from __future__ import annotations
@@ -49,7 +47,6 @@ class MqttBus:
         self._outbox: deque[tuple[str, bytes, int, bool]] = deque(maxlen=max_outbox)
         self._wake = asyncio.Event()
         self._inbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(maxsize=10_000)
-        self._seq: dict[str, int] = {}
         self.connected = asyncio.Event()
         self._empty = asyncio.Event()
         self._empty.set()
@@ -61,14 +58,6 @@ class MqttBus:
         self._outbox.append((topic, data, qos, retain))
         self._empty.clear()
         self._wake.set()
-
-    def to_agent(self, agent_id: str, kind: str, payload: dict[str, Any]) -> int:
-        """Publish to one agent with the next sequence number; returns it."""
-        seq = self._seq.get(agent_id, 0) + 1
-        self._seq[agent_id] = seq
-        topic = f"agents/{agent_id}/{'screenpop' if kind == 'screenpop' else 'events'}"
-        self.publish(topic, {"seq": seq, "kind": kind, **payload})
-        return seq
 
     @property
     def backlog(self) -> int:

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,9 +24,12 @@ from dialer.errors import ConfigError
 from pacing import Jurisdiction, Mode, PacingKnobs
 
 __all__ = [
+    "AgentAccount",
     "AmiSettings",
+    "ApiToken",
     "CampaignSettings",
     "DialerSettings",
+    "HttpSettings",
     "MetricsSettings",
     "MqttSettings",
     "PacingSettings",
@@ -50,14 +53,7 @@ class AmiSettings(_Section):
     connect_timeout_s: float = Field(5.0, gt=0)
     reconnect_delay_s: float = Field(1.0, gt=0)
     max_pending_originates: int = Field(5000, ge=1)
-    originate_channel: str = "Local/{digits}@dialer-outbound"
-
-    @field_validator("originate_channel")
-    @classmethod
-    def _has_digits(cls, v: str) -> str:
-        if "{digits}" not in v:
-            raise ValueError("must contain {digits}, e.g. 'Local/{digits}@dialer-outbound'")
-        return v
+    outbound_context: str = Field("dialer-outbound", pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class RedisSettings(_Section):
@@ -75,6 +71,34 @@ class MetricsSettings(_Section):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(9108, ge=0, le=65535)
+
+
+class HttpSettings(_Section):
+    """The daemon's web server: agent desktop, supervisor API and wallboard."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    session_secret: SecretStr = SecretStr("change-me-session-secret")
+    session_ttl_s: float = Field(12 * 3600.0, gt=0)
+
+
+class AgentAccount(_Section):
+    """An agent who may log in to the desktop; `extension` is their auto-answer phone."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = ""
+    extension: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    password: SecretStr
+    campaign: str | None = None
+
+
+class ApiToken(_Section):
+    """A bearer token for the supervisor API, with its role."""
+
+    name: str = Field(min_length=1, max_length=64)
+    token: SecretStr
+    role: Literal["admin", "supervisor", "read-only"] = "read-only"
 
 
 class PacingSettings(_Section):
@@ -121,7 +145,10 @@ class DialerSettings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     mqtt: MqttSettings = MqttSettings()
     metrics: MetricsSettings = MetricsSettings()
+    http: HttpSettings = HttpSettings()
     campaigns: list[CampaignSettings] = Field(default_factory=list)
+    agents: list[AgentAccount] = Field(default_factory=list)
+    api_tokens: list[ApiToken] = Field(default_factory=list)
     hold_s: float = Field(1.5, ge=0.0, le=2.0, description="longest hold of a live answer before abandoning")
     shutdown_grace_s: float = Field(60.0, ge=0.0)
     clock_scale: float = Field(1.0, gt=0.0, description="virtual seconds per real second (simulation only)")

@@ -21,7 +21,8 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from agents.commands import parse_agent_command
+from agents.commands import AgentCommand, parse_agent_command
+from dialer.agentfeed import AgentFeed
 from dialer.ami import actions
 from dialer.ami import events as ev
 from dialer.bus import MqttBus
@@ -43,6 +44,7 @@ from dialer.errors import AmiError, DialerError, IllegalTransition
 from dialer.leadsource import LeadSource
 from dialer.metrics import Metrics
 from dialer.store import RedisStore
+from pacing import PacingKnobs
 
 __all__ = ["AmiPort", "Daemon"]
 
@@ -54,9 +56,9 @@ class AmiPort(Protocol):
 
     def events(self) -> object: ...
 
-    def submit_originate(self, action: Mapping[str, str]) -> None: ...
+    def submit_originate(self, action: actions.OriginateAction) -> None: ...
 
-    async def send(self, action: Mapping[str, str], timeout: float = ...) -> object: ...
+    async def send(self, action: actions.AmiAction, timeout: float = ...) -> object: ...
 
     async def core_show_channels(self) -> list[object]: ...
 
@@ -77,6 +79,7 @@ class Daemon:
         bus: MqttBus,
         leads: Mapping[str, LeadSource],
         metrics: Metrics,
+        feed: AgentFeed | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -86,6 +89,7 @@ class Daemon:
         self.bus = bus
         self.leads = leads
         self.metrics = metrics
+        self.feed = feed or AgentFeed(bus)
         self.dialing = True
         self._dirty = {cid: asyncio.Event() for cid in engine.campaigns}
         self._timer_wake = asyncio.Event()
@@ -170,22 +174,36 @@ class Daemon:
     # ------------------------------------------------------------------ agents
     async def _agent_loop(self) -> None:
         async for agent_id, raw in self.bus.agent_commands():
-            now = self.clock.now()
             try:
-                cmd = parse_agent_command(agent_id, raw)
-                cmds = self.engine.on_agent(cmd, now)
+                self.agent_command(parse_agent_command(agent_id, raw))
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"]) or "payload"
-                self.bus.to_agent(agent_id, "error", {"error": f"bad command: {where}: {first['msg']}"})
-                continue
+                self.feed.publish(agent_id, "error", {"error": f"bad command: {where}: {first['msg']}"})
             except IllegalTransition as exc:
-                self.bus.to_agent(agent_id, "error", {"error": str(exc)})
-                continue
-            self.execute(cmds, now)
-            agent = self.engine.roster.get(agent_id)
-            if agent is not None and agent.campaign_id in self._dirty:
-                self._dirty[agent.campaign_id].set()
+                self.feed.publish(agent_id, "error", {"error": str(exc)})
+
+    # ------------------------------------------------------------------ control surface (HTTP, CLI)
+    def agent_command(self, cmd: AgentCommand) -> None:
+        """Apply an agent's command now (MQTT or HTTP). Raises IllegalTransition, changing nothing."""
+        now = self.clock.now()
+        self.execute(self.engine.on_agent(cmd, now), now)
+        agent = self.engine.roster.get(cmd.agent_id)
+        if agent is not None and agent.campaign_id in self._dirty:
+            self._dirty[agent.campaign_id].set()
+        if agent is not None:
+            self.store.set_agent(agent.agent_id, {"state": agent.state.value, "since": str(agent.since),
+                                                  "campaign": agent.campaign_id or ""})
+
+    def set_knobs(self, campaign_id: str, knobs: PacingKnobs) -> None:
+        """Change a campaign's pacing; the next decision uses it."""
+        self.engine.campaigns[campaign_id].pacer.set_knobs(knobs)
+        self._dirty[campaign_id].set()
+
+    def set_paused(self, campaign_id: str, paused: bool) -> None:
+        """Pause (no new dials; live calls go on) or resume a campaign."""
+        self.engine.campaigns[campaign_id].paused = paused
+        self._dirty[campaign_id].set()
 
     # ------------------------------------------------------------------ pacing
     async def _pacing_loop(self, campaign_id: str) -> None:
@@ -267,9 +285,9 @@ class Daemon:
             elif isinstance(cmd, HangupChannel):
                 self._send(cmd.call_id, "hangup", actions.hangup(cmd.channel, cmd.cause))
             elif isinstance(cmd, ScreenPop):
-                self.bus.to_agent(cmd.agent_id, "screenpop", cmd.payload)
+                self.feed.publish(cmd.agent_id, "screenpop", cmd.payload)
             elif isinstance(cmd, AgentNotice):
-                self.bus.to_agent(cmd.agent_id, cmd.kind, cmd.payload)
+                self.feed.publish(cmd.agent_id, cmd.kind, cmd.payload)
                 self._timer_wake.set()
             elif isinstance(cmd, WriteCallRecord):
                 self._record(cmd, now)
@@ -282,23 +300,18 @@ class Daemon:
         return c.campaign_id if c is not None else next(iter(self.leads))
 
     def _originate(self, cmd: Originate) -> None:
-        digits = cmd.number.lstrip("+")
-        action = actions.originate(
-            call_id=cmd.call_id,
-            channel=self.settings.ami.originate_channel.format(digits=digits),
-            context="dialer-connect",
-            exten="s",
-            priority=1,
-            timeout_ms=int(cmd.ring_timeout_s * 1000),
-            caller_id=f'"{cmd.caller_id_name}" <{cmd.caller_id_number}>',
-            variables={
-                "DIALER_CALL_ID": cmd.call_id,
-                "DIALER_CAMPAIGN": cmd.campaign_id,
-                "DIALER_LEAD": cmd.lead_id,
-                "DIALER_AMD": "1" if cmd.amd else "0",
-            },
-        )
         try:
+            action = actions.originate(
+                call_id=cmd.call_id,
+                number=cmd.number,
+                campaign=cmd.campaign_id,
+                lead_id=cmd.lead_id,
+                timeout_ms=int(cmd.ring_timeout_s * 1000),
+                caller_id_name=cmd.caller_id_name,
+                caller_id_number=cmd.caller_id_number,
+                amd=cmd.amd,
+                outbound_context=self.settings.ami.outbound_context,
+            )
             self.ami.submit_originate(action)
         except DialerError as exc:
             log.error("originate not sent", extra={"call_id": cmd.call_id, "error": repr(exc)})
@@ -309,7 +322,7 @@ class Daemon:
         log.debug("originate", extra={"call_id": cmd.call_id, "campaign_id": cmd.campaign_id, "lead_id": cmd.lead_id,
                                       "action": mask_number(cmd.number)})
 
-    def _send(self, call_id: str, purpose: str, action: Mapping[str, str]) -> None:
+    def _send(self, call_id: str, purpose: str, action: actions.AmiAction) -> None:
         async def go() -> None:
             try:
                 await self.ami.send(action, timeout=5.0)

@@ -65,7 +65,7 @@ class BusError(DialerError):
     """The MQTT broker failed or did not answer in time."""
 
 
-class IllegalTransition(DialerError):  # noqa: N818 - the name says what happened, like h11's
+class IllegalTransition(DialerError):
     """A state machine was asked for a transition that its table does not allow."""
 
     def __init__(self, machine: str, ident: str, state: str, event: str) -> None:
@@ -80,5 +80,5 @@ class LeadError(DialerError):
     """A lead or import row is invalid; the message says which and why."""
 
 
-class PolicyViolation(DialerError):  # noqa: N818
+class PolicyViolation(DialerError):
     """A dial would break the contact policy; it must not be made."""

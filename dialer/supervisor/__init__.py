@@ -1,0 +1,17 @@
+"""The supervisor API, wallboard and reports, served by the daemon."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter
+
+if TYPE_CHECKING:
+    from dialer.daemon import Daemon
+
+__all__ = ["build_router"]
+
+
+def build_router(daemon: Daemon) -> APIRouter:
+    """Routes of the supervisor API."""
+    return APIRouter()
