@@ -6,7 +6,8 @@ Topics:
   agents/<agent-id>/commands    what the agent asks (login, ready, pause, disposition, logout)
 
 Messages to agents carry the `seq` of `dialer.agentfeed.AgentFeed`. Publishing never blocks the
-dialer: messages go through an outbox drained by `run()`, which reconnects on its own (aiomqtt leaves reconnecting to the caller).
+dialer: messages go through an outbox drained by `run()`, which reconnects on its own (aiomqtt
+leaves reconnecting to the caller).
 """
 
 from __future__ import annotations

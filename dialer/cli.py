@@ -1,15 +1,145 @@
-"""The `dialer` console command (subcommands are wired in as they land)."""
+"""The `dialer` command.
+
+    dialer demo      a whole simulated shift on embedded services, with its report
+    dialer run       the daemon, as configured (real Asterisk, Redis, MQTT; or embedded ones)
+    dialer pbxsim    the PBX simulator alone, speaking AMI on a TCP port
+    (and the supervisor's daily commands: campaign, pacing, status, agents, dnc)
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
+import signal
 import sys
+from pathlib import Path
+
+from dialer import __version__
+from dialer.errors import ConfigError, DialerError
+from dialer.logs import configure_logging
+from pacing import Mode
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dialer",
+        description="Predictive auto-dialer for telecom outbound contact centers, driving Asterisk over AMI.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Start with: dialer demo --agents 10 --hours 4",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    d = sub.add_parser("demo", help="run a whole simulated shift (embedded Redis, MQTT broker and PBX simulator)",
+                       description="Run a simulated shift end to end and print the end-of-shift report.")
+    d.add_argument("--agents", type=int, default=10, help="simulated agents (default 10)")
+    d.add_argument("--hours", type=float, default=4.0, help="simulated shift length in hours (default 4)")
+    d.add_argument("--seed", type=int, default=1, help="random seed of the called population (default 1)")
+    d.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the report as JSON")
+    d.add_argument("--speed", type=float, default=None,
+                   help="virtual seconds per real second (default: fit the shift into about 75 s)")
+    d.add_argument("--mode", type=Mode, choices=list(Mode), default=Mode.PREDICTIVE,
+                   help="pacing mode (default predictive)")
+    d.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+    r = sub.add_parser("run", help="run the daemon from a TOML config file (DIALER_* env vars override it)")
+    r.add_argument("--config", type=Path, default=None, metavar="FILE", help="TOML configuration file")
+    r.add_argument("--check-config", action="store_true", help="validate the configuration, print one line, exit 0/1")
+
+    s = sub.add_parser("pbxsim", help="run the PBX simulator alone (AMI on a TCP port)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=5038)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--speed", type=float, default=1.0, help="virtual seconds per real second (default 1)")
+
+    with contextlib.suppress(ImportError):
+        from dialer.supervisor.cli import register
+
+        register(sub)
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="dialer", description="Predictive auto-dialer for Asterisk.")
-    parser.parse_args(argv)
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            return _demo(args)
+        if args.command == "run":
+            return _run(args)
+        if args.command == "pbxsim":
+            return _pbxsim(args)
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            return int(handler(args))
+    except ConfigError as exc:
+        print(f"dialer: configuration error: {exc}", file=sys.stderr)
+        return 1
+    except DialerError as exc:
+        print(f"dialer: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from dialer.demo import run_demo, write_report
+
+    configure_logging(args.log_level)
+    report = asyncio.run(run_demo(agents=args.agents, hours=args.hours, seed=args.seed, speed=args.speed,
+                                  mode=args.mode))
+    print(report.table())
+    if args.json:
+        write_report(report, args.json)
+        print(f"\nreport written to {args.json}")
     return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from dialer.config import load_settings
+
+    settings = load_settings(args.config)
+    if args.check_config:
+        print(f"config OK: {len(settings.campaigns)} campaign(s), AMI {settings.ami.host}:{settings.ami.port}, "
+              f"redis {_redact(settings.redis.url)}, mqtt {_redact(settings.mqtt.url)}")
+        return 0
+    if not settings.campaigns:
+        raise ConfigError("no [[campaigns]] configured: add at least one campaign to the config file")
+    configure_logging(settings.log_level)
+    from dialer.runner import run_forever
+
+    asyncio.run(run_forever(settings))
+    return 0
+
+
+def _pbxsim(args: argparse.Namespace) -> int:
+    from dialer.demo import demo_traffic
+    from dialer.pbxsim import run_pbxsim
+
+    configure_logging("INFO")
+    logging.getLogger(__name__).info("PBX simulator on %s:%d", args.host, args.port)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_pbxsim(args.host, args.port, demo_traffic(), args.seed, args.speed))
+    return 0
+
+
+def _redact(url: str) -> str:
+    if "@" in url:
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://***@{rest.rpartition('@')[2]}"
+    return url
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    """SIGTERM and SIGINT set `stop` (the daemon then drains and exits)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
 
 
 if __name__ == "__main__":

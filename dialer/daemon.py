@@ -16,9 +16,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
+import uvicorn
 from pydantic import ValidationError
 
 from agents.commands import AgentCommand, parse_agent_command
@@ -54,13 +55,13 @@ log = logging.getLogger(__name__)
 class AmiPort(Protocol):
     """What the daemon needs from an AMI client (`dialer.ami.client.AmiClient` in production)."""
 
-    def events(self) -> object: ...
+    def events(self) -> AsyncIterator[ev.AmiEvent]: ...
 
     def submit_originate(self, action: actions.OriginateAction) -> None: ...
 
-    async def send(self, action: actions.AmiAction, timeout: float = ...) -> object: ...
+    async def send(self, action: actions.AmiAction, timeout: float = ..., *, check: bool = ...) -> object: ...
 
-    async def core_show_channels(self) -> list[object]: ...
+    async def core_show_channels(self, timeout: float = ...) -> list[ev.ChannelRow]: ...
 
 
 class _Stopped(Exception):
@@ -96,6 +97,7 @@ class Daemon:
         self._calls_changed = asyncio.Event()
         self._actions: asyncio.TaskGroup | None = None
         self.ready = asyncio.Event()
+        self.http_server: uvicorn.Server | None = None
         self.action_failures = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -111,12 +113,28 @@ class Daemon:
                 tg.create_task(self.bus.run(), name="mqtt")
                 for cid in self.engine.campaigns:
                     tg.create_task(self._pacing_loop(cid), name=f"pacing-{cid}")
+                if self.settings.http.enabled:
+                    tg.create_task(self._serve_http(), name="http")
                 tg.create_task(self._shutdown_when(stop), name="shutdown")
                 self.ready.set()
         except* _Stopped:
             pass
         finally:
             self._actions = None
+
+    async def _serve_http(self) -> None:
+        from dialer.http import EmbeddedServer, build_app
+
+        cfg = uvicorn.Config(
+            build_app(self),
+            host=self.settings.http.host,
+            port=self.settings.http.port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+        )
+        self.http_server = EmbeddedServer(cfg)
+        await self.http_server.serve()
 
     async def _shutdown_when(self, stop: asyncio.Event) -> None:
         await stop.wait()
@@ -133,6 +151,8 @@ class Daemon:
         self.execute(self.engine.close_all(now), now)
         await self.store.flush()
         await self.bus.drain()
+        if self.http_server is not None:
+            self.http_server.should_exit = True
         log.info("stopped: every call record written")
         raise _Stopped
 
@@ -141,8 +161,7 @@ class Daemon:
 
     # ------------------------------------------------------------------ AMI
     async def _ami_loop(self) -> None:
-        events = self.ami.events()
-        async for event in events:  # type: ignore[attr-defined]
+        async for event in self.ami.events():
             self.metrics.ami_events.inc()
             now = self.clock.now()
             if isinstance(event, ev.AmiConnected):
@@ -168,7 +187,7 @@ class Daemon:
         except AmiError as exc:
             log.error("resync after reconnect failed; stuck calls will time out", extra={"error": repr(exc)})
             return
-        live = {str(getattr(r, "uniqueid", "")) for r in rows}
+        live = {r.uniqueid for r in rows}
         self.execute(self.engine.resync(live, now), now)
 
     # ------------------------------------------------------------------ agents
@@ -325,7 +344,7 @@ class Daemon:
     def _send(self, call_id: str, purpose: str, action: actions.AmiAction) -> None:
         async def go() -> None:
             try:
-                await self.ami.send(action, timeout=5.0)
+                await self.ami.send(action, timeout=5.0, check=True)
             except DialerError as exc:
                 self.action_failures += 1
                 log.warning("AMI action failed", extra={"call_id": call_id, "action": purpose, "error": repr(exc)})

@@ -1,0 +1,120 @@
+"""Simulated agents for the demo and the benchmarks: real MQTT clients of the daemon.
+
+One MQTT session carries every simulated agent (a real desktop would have one each; the daemon cannot
+tell the difference). They log in, go ready, read their screen-pops, and when the customer hangs up
+they take a wrap-up time drawn from the traffic model and send a disposition, in virtual time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+import aiomqtt
+import numpy as np
+
+from dialer.clock import Clock
+from pacing.traffic import LognormalSpec
+
+__all__ = ["SimAgent", "SimulatedAgents"]
+
+log = logging.getLogger(__name__)
+
+REFUSALS = (
+    "not planning to change",
+    "does not want a minimum monthly spend",
+    "does not trust the device's quality",
+    "wants to buy in a shop",
+    "wants to see the device first",
+    "prefers another model",
+    "other",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SimAgent:
+    agent_id: str
+    extension: str
+    campaign_id: str
+
+
+@dataclass(slots=True)
+class SimStats:
+    screenpops: int = 0
+    dispositions: int = 0
+    errors: list[str] = field(default_factory=list)
+    max_seq_gap: int = 0
+
+
+class SimulatedAgents:
+    def __init__(
+        self,
+        mqtt_url: str,
+        agents: list[SimAgent],
+        *,
+        clock: Clock,
+        wrapup: LognormalSpec,
+        seed: int = 0,
+        sale_rate: float = 1 / 12,
+    ) -> None:
+        u = urlparse(mqtt_url)
+        self._host, self._port = u.hostname or "127.0.0.1", u.port or 1883
+        self._agents = {a.agent_id: a for a in agents}
+        self._clock = clock
+        self._wrapup = wrapup
+        self._rng = np.random.default_rng(seed)
+        self._sale_rate = sale_rate
+        self._last_seq: dict[str, int] = {}
+        self.stats = SimStats()
+        self.logged_in = asyncio.Event()
+
+    async def run(self) -> None:
+        """Log every agent in and work until cancelled."""
+        async with aiomqtt.Client(self._host, self._port, identifier="simulated-agents") as client:
+            await client.subscribe("agents/+/events", qos=1)
+            await client.subscribe("agents/+/screenpop", qos=1)
+            for a in self._agents.values():
+                await self._send(client, a.agent_id, {"type": "login", "extension": a.extension,
+                                                      "campaign_id": a.campaign_id})
+                await self._send(client, a.agent_id, {"type": "ready"})
+            self.logged_in.set()
+            async with asyncio.TaskGroup() as tg:
+                async for msg in client.messages:
+                    agent_id = str(msg.topic).split("/")[1]
+                    if agent_id not in self._agents:
+                        continue
+                    body = json.loads(msg.payload if isinstance(msg.payload, (bytes, str)) else b"{}")
+                    self._check_seq(agent_id, int(body.get("seq", 0)))
+                    kind = body.get("kind")
+                    if kind == "screenpop":
+                        self.stats.screenpops += 1
+                    elif kind == "customer_hung_up":
+                        tg.create_task(self._wrap_up(client, agent_id, str(body["call_id"])))
+                    elif kind == "error":
+                        self.stats.errors.append(f"{agent_id}: {body.get('error')}")
+
+    def _check_seq(self, agent_id: str, seq: int) -> None:
+        last = self._last_seq.get(agent_id, 0)
+        if seq > last + 1:
+            self.stats.max_seq_gap = max(self.stats.max_seq_gap, seq - last - 1)
+        self._last_seq[agent_id] = max(last, seq)
+
+    async def _wrap_up(self, client: aiomqtt.Client, agent_id: str, call_id: str) -> None:
+        await self._clock.sleep(float(self._wrapup.sample(self._rng, 1)[0]))
+        u = float(self._rng.random())
+        if u < self._sale_rate:
+            code, fields = "sale", {"offer": "upgrade"}
+        elif u < self._sale_rate + 0.08:
+            code, fields = "callback", {"owner": "anyone", "when": "tomorrow 18:00"}
+        else:
+            code, fields = "refused", {"reason": REFUSALS[int(self._rng.integers(len(REFUSALS)))]}
+        await self._send(client, agent_id, {"type": "disposition", "call_id": call_id, "code": code,
+                                            "fields": fields, "script_path": ["opening", "offer"]})
+        self.stats.dispositions += 1
+
+    @staticmethod
+    async def _send(client: aiomqtt.Client, agent_id: str, body: dict[str, object]) -> None:
+        await client.publish(f"agents/{agent_id}/commands", json.dumps(body).encode(), qos=1)

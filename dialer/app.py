@@ -1,0 +1,145 @@
+"""Assembly: from settings to a running daemon, with embedded services where the settings ask for them.
+
+`dialer run` and `dialer demo` both go through `run_daemon`; the only difference is where the
+services come from (configured hosts, or embedded ones started here) and who the agents are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from prometheus_client import start_http_server
+
+from dialer.ami.client import AmiClient
+from dialer.bus import MqttBus
+from dialer.clock import Clock
+from dialer.config import CampaignSettings, DialerSettings
+from dialer.daemon import Daemon
+from dialer.embedded import embedded_mqtt, embedded_redis
+from dialer.engine.core import CampaignRuntime, Engine, ScreenPopRenderer
+from dialer.leadsource import LeadSource
+from dialer.metrics import Metrics
+from dialer.store import RedisStore, connect_redis
+from pacing import Pacer
+from pacing.traffic import TrafficModel
+
+__all__ = ["Services", "run_daemon", "services"]
+
+log = logging.getLogger(__name__)
+
+LeadsFactory = Callable[[CampaignSettings, aioredis.Redis], Awaitable[LeadSource]]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    redis_url: str
+    mqtt_url: str
+    ami_host: str
+    ami_port: int
+    pbx: object | None  # the embedded PbxSimulator, when there is one
+
+
+@contextlib.asynccontextmanager
+async def services(
+    settings: DialerSettings, clock: Clock, *, traffic: TrafficModel | None = None, seed: int = 0
+) -> AsyncIterator[Services]:
+    """Resolve `embedded` settings by starting those services; stop them on exit."""
+    async with contextlib.AsyncExitStack() as stack:
+        redis_url = settings.redis.url
+        if redis_url == "embedded":
+            redis_url = await stack.enter_async_context(embedded_redis())
+        mqtt_url = settings.mqtt.url
+        if mqtt_url == "embedded":
+            mqtt_url = await stack.enter_async_context(embedded_mqtt())
+        host, port, pbx = settings.ami.host, settings.ami.port, None
+        if host == "embedded":
+            from dialer.pbxsim import PbxSimulator
+
+            pbx = await stack.enter_async_context(
+                PbxSimulator(
+                    traffic or TrafficModel(),
+                    clock=clock,
+                    seed=seed,
+                    username=settings.ami.username,
+                    secret=settings.ami.secret.get_secret_value(),
+                )
+            )
+            host, port = "127.0.0.1", pbx.port
+        yield Services(redis_url, mqtt_url, host, port, pbx)
+
+
+def build_engine(settings: DialerSettings, screenpop: ScreenPopRenderer | None = None) -> Engine:
+    engine = Engine(hold_s=settings.hold_s, screenpop=screenpop)
+    for cs in settings.campaigns:
+        engine.add_campaign(
+            CampaignRuntime(
+                campaign_id=cs.id,
+                pacer=Pacer(cs.pacing.knobs()),
+                amd=cs.amd,
+                ring_timeout_s=cs.ring_timeout_s,
+                caller_id_name=cs.caller_id_name,
+                caller_id_number=cs.caller_id_number,
+                wrapup_timeout_s=cs.wrapup_timeout_s,
+            )
+        )
+    return engine
+
+
+async def run_daemon(
+    settings: DialerSettings,
+    svc: Services,
+    clock: Clock,
+    leads_factory: LeadsFactory,
+    stop: asyncio.Event,
+    *,
+    screenpop: ScreenPopRenderer | None = None,
+    on_ready: Callable[[Daemon], Coroutine[Any, Any, None]] | None = None,
+) -> Daemon:
+    """Connect to Redis, MQTT and AMI, run the daemon until `stop`, return it (for its stats)."""
+    redis = connect_redis(svc.redis_url)
+    metrics = Metrics()
+    metrics_server = None
+    if settings.metrics.enabled:
+        metrics_server, _thread = start_http_server(
+            settings.metrics.port, addr=settings.metrics.host, registry=metrics.registry
+        )
+    try:
+        store = RedisStore(redis, prefix=settings.redis.prefix, timeout_s=settings.redis.timeout_s)
+        await store.ping()
+        leads: Mapping[str, LeadSource] = {cs.id: await leads_factory(cs, redis) for cs in settings.campaigns}
+        bus = MqttBus(svc.mqtt_url, client_id=f"dialer-{settings.redis.prefix}", timeout_s=settings.mqtt.timeout_s)
+        engine = build_engine(settings, screenpop)
+        a = settings.ami
+        async with AmiClient(
+            host=svc.ami_host,
+            port=svc.ami_port,
+            username=a.username,
+            secret=a.secret.get_secret_value(),
+            events=a.events,
+            ping_interval=a.ping_interval_s,
+            ping_timeout=a.ping_timeout_s,
+            connect_timeout=a.connect_timeout_s,
+            reconnect_delay=a.reconnect_delay_s,
+            max_pending_originates=a.max_pending_originates,
+        ) as ami:
+            daemon = Daemon(
+                settings, clock=clock, engine=engine, ami=ami, store=store, bus=bus, leads=leads, metrics=metrics
+            )
+            async with asyncio.TaskGroup() as tg:
+                run = tg.create_task(daemon.run(stop), name="daemon")
+                if on_ready is not None:
+                    await daemon.ready.wait()
+                    tg.create_task(on_ready(daemon), name="on-ready")
+                await run
+        return daemon
+    finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
+            metrics_server.server_close()
+        await redis.aclose()

