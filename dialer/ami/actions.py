@@ -1,0 +1,228 @@
+"""Typed builders for the AMI actions the dialer sends.
+
+Each builder validates its input and returns a frozen value; `as_dict()` gives the fresh
+`dict[str, str]` that panoramisk's `Manager.send_action` wants (panoramisk copies it into its own
+`Action`, adds an ActionID when there is none, and writes the headers sorted by name, CRLF-ended;
+a list value would become repeated headers, which we never need).
+
+Why validate here: a header value is written to the socket verbatim, so a CR or LF in a channel
+name or a lead id would end the header early and let the rest be read as a new header or action.
+The Originate follows docs/DIALPLAN_CONTRACT.md to the letter: ActionID, ChannelId and
+OtherChannelId carry our call id, the variables go comma-joined in one `Variable` header, and
+`Async` is always the string 'true' (panoramisk raises `KeyError: 'async'` inside `data_received`
+when the header is missing, which kills the connection; and a Python `False` would count as async).
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+
+from dialer.errors import AmiError, OriginateError
+
+__all__ = [
+    "CALL_ID_MAX_LEN",
+    "MIN_RING_TIMEOUT_MS",
+    "AmiAction",
+    "OriginateAction",
+    "bridge",
+    "check_call_id",
+    "core_show_channels",
+    "hangup",
+    "login",
+    "logoff",
+    "originate",
+    "ping",
+    "redirect",
+    "status",
+]
+
+CALL_ID_MAX_LEN = 60
+MIN_RING_TIMEOUT_MS = 15_000  # let unanswered calls ring at least 15 s
+_CALL_ID_CHARS = frozenset(string.ascii_letters + string.digits + "_.-")
+_DIGITS = frozenset(string.digits)
+
+
+@dataclass(frozen=True, slots=True)
+class AmiAction:
+    """Any action but Originate (which has its own type so that it can only go through the
+    client's pending-originate registry)."""
+
+    name: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def as_dict(self) -> dict[str, str]:
+        """A fresh dict for `Manager.send_action` (panoramisk mutates what it is given)."""
+        out = {"Action": self.name}
+        out.update(self.headers)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class OriginateAction:
+    """One dial, built by `originate()`; `call_id` is also its ActionID."""
+
+    call_id: str
+    timeout_ms: int
+    headers: tuple[tuple[str, str], ...]
+
+    name = "Originate"
+
+    def as_dict(self) -> dict[str, str]:
+        """A fresh dict for `Manager.send_action`."""
+        out = {"Action": self.name}
+        out.update(self.headers)
+        return out
+
+
+def _clean(what: str, value: str, *, forbid: str = "", err: type[AmiError] = AmiError) -> str:
+    if not isinstance(value, str) or not value:
+        raise err(f"{what} must be a non-empty string, got {value!r}")
+    if "\r" in value or "\n" in value:
+        raise err(f"{what} contains a line break ({value[:60]!r}); AMI headers are single lines")
+    bad = [c for c in forbid if c in value]
+    if bad:
+        raise err(f"{what} {value[:60]!r} contains {''.join(bad)!r}, which the AMI header cannot carry")
+    return value
+
+
+def check_call_id(call_id: str) -> str:
+    """Return `call_id` if it fits the contract (1-60 chars of [A-Za-z0-9_.-]), else OriginateError."""
+    if not isinstance(call_id, str) or not 0 < len(call_id) <= CALL_ID_MAX_LEN:
+        raise OriginateError(
+            f"call_id {call_id!r} must be 1 to {CALL_ID_MAX_LEN} characters (docs/DIALPLAN_CONTRACT.md)"
+        )
+    if not _CALL_ID_CHARS.issuperset(call_id):
+        raise OriginateError(f"call_id {call_id!r} may only contain letters, digits, '_', '.' and '-'")
+    return call_id
+
+
+def originate(
+    *,
+    call_id: str,
+    number: str,
+    campaign: str,
+    lead_id: str,
+    timeout_ms: int,
+    caller_id_name: str,
+    caller_id_number: str,
+    amd: bool = True,
+    outbound_context: str = "dialer-outbound",
+    context: str = "dialer-connect",
+    exten: str = "s",
+    priority: int = 1,
+) -> OriginateAction:
+    """The one Originate per dial of docs/DIALPLAN_CONTRACT.md.
+
+    `number` is E.164, with or without the leading '+'; `timeout_ms` is how long it may ring
+    (at least 15000). Raises OriginateError, saying what to fix, on any invalid argument.
+    """
+    check_call_id(call_id)
+    digits = number[1:] if isinstance(number, str) and number.startswith("+") else number
+    if not isinstance(digits, str) or not 0 < len(digits) <= 15 or not _DIGITS.issuperset(digits):
+        raise OriginateError(f"number {number!r} is not E.164 (up to 15 digits, optional leading '+')")
+    if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int):
+        raise OriginateError(f"timeout_ms {timeout_ms!r} must be an int number of milliseconds")
+    if timeout_ms < MIN_RING_TIMEOUT_MS:
+        raise OriginateError(
+            f"timeout_ms {timeout_ms!r} is too short: unanswered calls must ring at least "
+            f"{MIN_RING_TIMEOUT_MS} ms; raise the campaign's ring timeout"
+        )
+    if isinstance(priority, bool) or not isinstance(priority, int) or priority < 1:
+        raise OriginateError(f"priority {priority!r} must be a positive integer")
+    for what, value in (("outbound_context", outbound_context), ("context", context), ("exten", exten)):
+        _clean(what, value, forbid="@/ ,", err=OriginateError)
+    _clean("campaign", campaign, forbid=",=", err=OriginateError)
+    _clean("lead_id", lead_id, forbid=",=", err=OriginateError)
+    _clean("caller_id_name", caller_id_name, forbid='"<>', err=OriginateError)
+    _clean("caller_id_number", caller_id_number, forbid='"<> ,', err=OriginateError)
+    variables = ",".join(
+        (
+            f"DIALER_CALL_ID={call_id}",
+            f"DIALER_CAMPAIGN={campaign}",
+            f"DIALER_LEAD={lead_id}",
+            f"DIALER_AMD={1 if amd else 0}",
+        )
+    )
+    headers = (
+        ("ActionID", call_id),
+        ("Channel", f"Local/{digits}@{outbound_context}"),
+        ("Context", context),
+        ("Exten", exten),
+        ("Priority", str(priority)),
+        ("Timeout", str(timeout_ms)),
+        ("CallerID", f'"{caller_id_name}" <{caller_id_number}>'),
+        ("Async", "true"),
+        ("ChannelId", call_id),
+        ("OtherChannelId", f"{call_id}-2"),
+        ("Variable", variables),
+    )
+    return OriginateAction(call_id=call_id, timeout_ms=timeout_ms, headers=headers)
+
+
+def redirect(channel: str, context: str, exten: str, priority: int = 1) -> AmiAction:
+    """Move `channel` to `context,exten,priority` (connect to an agent, play the abandon message)."""
+    if isinstance(priority, bool) or not isinstance(priority, int) or priority < 1:
+        raise AmiError(f"priority {priority!r} must be a positive integer")
+    return AmiAction(
+        "Redirect",
+        (
+            ("Channel", _clean("channel", channel)),
+            ("Context", _clean("context", context)),
+            ("Exten", _clean("exten", exten)),
+            ("Priority", str(priority)),
+        ),
+    )
+
+
+def hangup(channel: str, cause: int = 16) -> AmiAction:
+    """Hang up `channel` with a Q.850 `cause` (16 normal clearing: what we use for machines)."""
+    if isinstance(cause, bool) or not isinstance(cause, int) or not 0 <= cause <= 127:
+        raise AmiError(f"hangup cause {cause!r} must be a Q.850 code between 0 and 127")
+    return AmiAction("Hangup", (("Channel", _clean("channel", channel)), ("Cause", str(cause))))
+
+
+def bridge(channel1: str, channel2: str, *, tone: bool = False) -> AmiAction:
+    """Bridge two live channels (pulls `channel1` out of its dialplan)."""
+    return AmiAction(
+        "Bridge",
+        (
+            ("Channel1", _clean("channel1", channel1)),
+            ("Channel2", _clean("channel2", channel2)),
+            ("Tone", "yes" if tone else "no"),
+        ),
+    )
+
+
+def ping() -> AmiAction:
+    """Ping: answered by `Response: Success`, `Ping: Pong`."""
+    return AmiAction("Ping")
+
+
+def status(channel: str | None = None) -> AmiAction:
+    """Status of one channel, or of all when `channel` is None (a list answer)."""
+    if channel is None:
+        return AmiAction("Status")
+    return AmiAction("Status", (("Channel", _clean("channel", channel)),))
+
+
+def core_show_channels() -> AmiAction:
+    """Every live channel, as CoreShowChannel events ended by CoreShowChannelsComplete."""
+    return AmiAction("CoreShowChannels")
+
+
+def logoff() -> AmiAction:
+    """End the session; Asterisk answers `Response: Goodbye` and closes the connection."""
+    return AmiAction("Logoff")
+
+
+def login(username: str, secret: str, events: str) -> AmiAction:
+    """Plain-text Login with an `Events` mask (e.g. 'call,user,reporting')."""
+    return AmiAction(
+        "Login",
+        (
+            ("Username", _clean("username", username)),
+            ("Secret", _clean("secret", secret)),
+            ("Events", _clean("events", events, forbid=" ")),
+        ),
+    )

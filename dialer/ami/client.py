@@ -1,0 +1,512 @@
+"""`AmiClient`: the daemon's one AMI connection, a panoramisk `Manager` with its hazards fenced off.
+
+Theory of operation. One connection is a `_Session`: a fresh panoramisk `Manager` (subclassed only to
+switch off its own reconnect, pinger and action replay), one `lost` future that says why the
+connection ended, and the futures of the actions in flight on it. When the connection ends, for any
+reason (EOF, socket error, a `Shutdown` event, our watchdog declaring it half-open), `lost` is set
+and every in-flight action fails at once with `AmiConnectionError`: panoramisk would otherwise leave
+their futures pending forever, or worse, re-send them after the next `FullyBooted`. Nothing is ever
+re-sent: an Originate sent just before a drop may or may not have reached Asterisk, so the client
+reports `OriginateFailed(may_exist=True)` and the engine decides (after resyncing with
+`core_show_channels()` on `AmiConnected(reconnect=True)`).
+
+Tasks: `__aenter__` logs in (raising `AmiConnectionError` that says what to check), then starts a
+TaskGroup holding the supervisor (ping watchdog, then reconnect with exponential backoff) and one
+task per pending Originate, each under a deadline of its ring timeout plus a margin. `__aexit__`
+sends Logoff, cancels them all and ends the event stream.
+
+Events: a single `'*'` handler parses each message with `parse_event` and `put_nowait`s it; it
+catches everything, so no handler error can reach panoramisk's `data_received` (where it would drop
+the connection). Events of a new connection are held back until its `AmiConnected` is queued, so the
+stream reads: ..., AmiDisconnected, AmiConnected, FullyBooted, ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import panoramisk
+from panoramisk.ami_protocol import AMIProtocol
+
+from dialer.ami import actions
+from dialer.ami.actions import AmiAction, OriginateAction
+from dialer.ami.events import (
+    AmiConnected,
+    AmiDisconnected,
+    AmiEvent,
+    ChannelRow,
+    MalformedEvent,
+    OriginateFailed,
+    OriginateResponse,
+)
+from dialer.ami.parse import parse_channel_row, parse_event
+from dialer.clock import Clock
+from dialer.errors import AmiConnectionError, AmiError, ConfigError, OriginateError
+
+__all__ = ["AmiClient", "AmiResponse"]
+
+log = logging.getLogger(__name__)
+
+# panoramisk lowercases action names when it checks this list; Originate must never be replayed.
+FORGETABLE_ACTIONS = ("ping", "login", "logoff", "originate")
+
+
+@dataclass(frozen=True, slots=True)
+class AmiResponse:
+    """The answer to an action sent with `AmiClient.send`. `fields` keys are lowercased."""
+
+    ok: bool
+    response: str
+    message: str
+    fields: tuple[tuple[str, str], ...] = ()
+    events: tuple[tuple[tuple[str, str], ...], ...] = ()
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """A header of the (first) response, case-insensitive."""
+        low = key.lower()
+        return next((v for k, v in self.fields if k == low), default)
+
+
+def _pairs(msg: Any) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (str(k).lower(), v if isinstance(v, str) else ",".join(map(str, v)))
+        for k, v in msg.items()
+        if str(k).lower() != "content" or v
+    )
+
+
+def _describe(exc: object) -> str:
+    if exc is None:
+        return "Asterisk closed the connection"
+    if isinstance(exc, BaseException):
+        return f"connection error: {exc!r}"
+    return "Asterisk sent Shutdown"  # AMIProtocol passes the Shutdown message itself
+
+
+class _Manager(panoramisk.Manager):  # type: ignore[misc]
+    """panoramisk's Manager minus its reconnect loop, unchecked pinger and action replay."""
+
+    def __init__(self, on_lost: Callable[[str], None], **config: Any) -> None:
+        super().__init__(**config)
+        self._on_lost = on_lost
+
+    def connection_lost(self, exc: object) -> None:
+        self._connected = False
+        pinger = getattr(self, "pinger", None)
+        if pinger is not None:
+            pinger.cancel()
+            self.pinger = None
+        self._on_lost(_describe(exc))
+
+    def ping(self) -> None:
+        """Our watchdog pings, under a timeout; panoramisk's pinger never checks the Pong."""
+
+    def send_awaiting_actions(self, *_: Any) -> None:
+        """Never replay actions after FullyBooted (a replayed Originate dials twice)."""
+
+
+class _Session:
+    """One AMI connection: its manager, why it ended, and the actions in flight on it."""
+
+    def __init__(self, lost: asyncio.Future[str]) -> None:
+        self.lost = lost
+        self.manager: Any = None
+        self.inflight: set[asyncio.Future[Any]] = set()
+        self.early: list[AmiEvent] | None = []
+
+    def on_lost(self, reason: str) -> None:
+        if self.lost.done():
+            return
+        self.lost.set_result(reason)
+        err = AmiConnectionError(f"AMI connection lost: {reason}")
+        for fut in self.inflight:
+            if not fut.done():
+                fut.set_exception(err)
+
+    def close(self, reason: str) -> None:
+        self.on_lost(reason)
+        manager, self.manager = self.manager, None
+        if manager is None:
+            return
+        protocol = manager.protocol
+        manager.close()
+        if protocol is not None:
+            protocol.transport.abort()  # close() would wait for a half-open peer to read our buffer
+
+    def forget(self, action_id: str) -> None:
+        if self.manager is not None and self.manager.protocol is not None:
+            self.manager.protocol.responses.pop(action_id, None)
+
+
+class _End:
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+
+
+class AmiClient:
+    """Typed asyncio AMI client; use as `async with AmiClient(...) as ami:`."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int = 5038,
+        username: str,
+        secret: str,
+        events: str = "call,user,reporting",
+        ping_interval: float = 10.0,
+        ping_timeout: float = 5.0,
+        connect_timeout: float = 10.0,
+        reconnect_delay: float = 1.0,
+        reconnect_max_delay: float = 30.0,
+        max_pending_originates: int = 1000,
+        originate_margin: float = 10.0,
+        clock: Clock | None = None,
+    ) -> None:
+        for name, value in (
+            ("ping_interval", ping_interval),
+            ("ping_timeout", ping_timeout),
+            ("connect_timeout", connect_timeout),
+            ("reconnect_delay", reconnect_delay),
+            ("reconnect_max_delay", reconnect_max_delay),
+            ("originate_margin", originate_margin),
+        ):
+            if not value > 0:
+                raise ConfigError(f"AmiClient {name} must be > 0 seconds, got {value!r}")
+        if max_pending_originates < 1:
+            raise ConfigError(f"max_pending_originates must be >= 1, got {max_pending_originates}")
+        self._login = actions.login(username, secret, events)
+        self._host, self._port, self._username, self._events = host, port, username, events
+        self._ping_interval, self._ping_timeout = ping_interval, ping_timeout
+        self._connect_timeout = connect_timeout
+        self._reconnect_delay, self._reconnect_max_delay = reconnect_delay, reconnect_max_delay
+        self._max_pending = max_pending_originates
+        self._originate_margin = originate_margin
+        # Asterisk (or the PBX simulator on a scaled clock) counts the ring Timeout in call time; the
+        # network timeouts above are real seconds and are never scaled.
+        self._clock = clock
+        self._queue: asyncio.Queue[AmiEvent | _End] = asyncio.Queue()
+        self._pending: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._tg: asyncio.TaskGroup | None = None
+        self._session: _Session | None = None
+        self._closing = False
+        self._ids = itertools.count(1)
+        self.handler_errors = 0
+        self.malformed_events = 0
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AmiClient:
+        if self._tg is not None:
+            raise AmiError("this AmiClient is already in use; enter it with one `async with` at a time")
+        self._queue, self._closing = asyncio.Queue(), False
+        self._pending.clear()
+        session = await self._open()
+        tg = asyncio.TaskGroup()
+        await tg.__aenter__()
+        self._tg, self._session = tg, session
+        self._go_live(session, reconnect=False)
+        self._spawn(self._supervise(session), "ami-supervisor")
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._closing = True
+        session, tg = self._session, self._tg
+        try:
+            if session is not None and not session.lost.done():
+                try:
+                    await self._request(session, actions.logoff().as_dict(), 1.0)
+                except (AmiError, TimeoutError):
+                    pass
+                session.close("client closed")
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            try:
+                if tg is not None:
+                    await tg.__aexit__(exc_type, exc, tb)
+            finally:
+                self._tg = self._session = None
+                self._queue.put_nowait(_End())
+
+    @property
+    def connected(self) -> bool:
+        """Logged in right now."""
+        return self._session is not None and not self._session.lost.done()
+
+    @property
+    def pending_originates(self) -> int:
+        """Originates sent (or about to be) with no outcome yet; export it as a gauge."""
+        return len(self._pending)
+
+    async def events(self) -> AsyncIterator[AmiEvent]:
+        """Every typed event, the client's own included, in arrival order; ends when the client closes."""
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, _End):
+                self._queue.put_nowait(item)  # every later iterator ends too
+                if item.error is not None:
+                    raise AmiConnectionError(f"AMI client stopped: {item.error!r}") from item.error
+                return
+            yield item
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def submit_originate(self, action: OriginateAction) -> None:
+        """Start an Originate without waiting; its OriginateResponse or OriginateFailed comes as an event.
+
+        Raises OriginateError when this call id is already pending or `max_pending_originates` are.
+        """
+        if self._tg is None or self._closing:
+            raise AmiConnectionError("AmiClient is not running: submit Originates inside `async with`")
+        call_id = action.call_id
+        if call_id in self._pending:
+            raise OriginateError(f"call {call_id} already has an Originate pending; wait for its outcome")
+        if len(self._pending) >= self._max_pending:
+            raise OriginateError(
+                f"{len(self._pending)} Originates already pending (max_pending_originates): "
+                "dial slower or raise the cap"
+            )
+        self._pending[call_id] = asyncio.get_running_loop().time()
+        try:
+            self._spawn(self._originate(action), f"originate-{call_id}")
+        except BaseException:
+            self._pending.pop(call_id, None)
+            raise
+
+    async def send(self, action: AmiAction, timeout: float = 10.0, *, check: bool = False) -> AmiResponse:
+        """Send one action and return Asterisk's answer.
+
+        An `Error` answer is returned with `ok=False` (a Redirect of a channel that just hung up is a
+        normal race), or raised as AmiError when `check` is set. No answer within `timeout`, or no
+        connection, raises AmiConnectionError.
+        """
+        result = await self._call(action, timeout)
+        msgs = result if isinstance(result, list) else [result]
+        first = msgs[0]
+        response = str(first.get("Response", ""))
+        reply = AmiResponse(
+            ok=response in ("Success", "Follows", "Goodbye"),
+            response=response,
+            message=str(first.get("Message", "")),
+            fields=_pairs(first),
+            events=tuple(_pairs(m) for m in msgs[1:]),
+        )
+        if check and not reply.ok:
+            raise AmiError(f"Asterisk refused {action.name}: {reply.message or reply.response}")
+        return reply
+
+    async def core_show_channels(self, timeout: float = 10.0) -> list[ChannelRow]:
+        """Every live channel, typed, for resyncing calls after a reconnect."""
+        result = await self._call(actions.core_show_channels(), timeout)
+        msgs = result if isinstance(result, list) else [result]
+        if msgs[0].get("Response") not in ("Success", None):
+            raise AmiError(f"CoreShowChannels refused: {msgs[0].get('Message')}; the AMI user needs read 'system'")
+        rows: list[ChannelRow] = []
+        for msg in msgs:
+            if msg.get("Event") != "CoreShowChannel":
+                continue
+            row = parse_channel_row(msg)
+            if isinstance(row, MalformedEvent):
+                self.malformed_events += 1
+                log.warning("CoreShowChannels: skipped an unreadable row: %s", row.problem)
+            else:
+                rows.append(row)
+        return rows
+
+    async def _call(self, action: AmiAction, timeout: float) -> Any:
+        session = self._session
+        if session is None or session.lost.done():
+            raise AmiConnectionError(f"not connected to AMI at {self._host}:{self._port}; {action.name} not sent")
+        try:
+            return await self._request(session, action.as_dict(), timeout)
+        except TimeoutError:
+            raise AmiConnectionError(
+                f"no answer to {action.name} within {timeout:g} s: Asterisk is overloaded or the "
+                "connection is half-open (the ping watchdog will reconnect)"
+            ) from None
+
+    async def _request(self, session: _Session, action: dict[str, str], timeout: float) -> Any:
+        """Send on `session`, await the answer (a panoramisk Message or list of them) under `timeout`."""
+        if session.lost.done():
+            raise AmiConnectionError(f"AMI connection lost: {session.lost.result()}")
+        action_id = action.setdefault("ActionID", f"dialer/{next(self._ids)}")  # '/' is never in a call id
+        fut = asyncio.ensure_future(session.manager.send_action(action))
+        session.inflight.add(fut)
+        try:
+            async with asyncio.timeout(timeout):
+                return await fut
+        finally:
+            session.inflight.discard(fut)
+            if not fut.done() or fut.cancelled():
+                session.forget(action_id)  # a late answer then flows as a plain event
+
+    async def _originate(self, action: OriginateAction) -> None:
+        call_id = action.call_id
+        try:
+            session = self._session
+            if session is None or session.lost.done():
+                self._emit(OriginateFailed(call_id, "not connected to AMI; the Originate was not sent"))
+                return
+            deadline = action.timeout_ms / 1000 + self._originate_margin
+            if self._clock is not None:
+                deadline = self._clock.to_real(deadline)
+            try:
+                result = await self._request(session, action.as_dict(), deadline)
+            except TimeoutError:
+                self._emit(OriginateFailed(call_id, f"no OriginateResponse within {deadline:g} s", True))
+                return
+            except AmiConnectionError as exc:
+                self._emit(OriginateFailed(call_id, str(exc), True))
+                return
+            self._emit(_originate_outcome(call_id, result))
+        except Exception as exc:  # a bug here must not cancel the whole TaskGroup
+            log.exception("Originate %s: unexpected error", call_id)
+            self._emit(OriginateFailed(call_id, f"internal error: {exc!r}", True))
+        finally:
+            self._pending.pop(call_id, None)
+
+    # --- connection --------------------------------------------------------------------------
+
+    async def _open(self) -> _Session:
+        loop = asyncio.get_running_loop()
+        session = _Session(loop.create_future())
+        where = f"{self._host}:{self._port}"
+        manager = _Manager(
+            session.on_lost,
+            host=self._host,
+            port=self._port,
+            loop=loop,
+            events=self._events,
+            forgetable_actions=FORGETABLE_ACTIONS,
+        )
+        manager.register_event("*", lambda _m, msg: self._on_message(session, msg))
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                try:
+                    transport, protocol = await loop.create_connection(AMIProtocol, self._host, self._port)
+                except OSError as exc:
+                    raise AmiConnectionError(
+                        f"cannot connect to AMI at {where} ({exc}): check that Asterisk runs and that "
+                        "manager.conf [general] has enabled=yes, this port and a matching bindaddr"
+                    ) from exc
+                done: asyncio.Future[Any] = loop.create_future()
+                done.set_result((transport, protocol))
+                manager.connection_made(done)  # panoramisk's own wiring of a fresh protocol
+                if manager.pinger is not None:
+                    manager.pinger.cancel()
+                session.manager = manager
+                try:
+                    reply = await self._request(session, self._login.as_dict(), self._connect_timeout)
+                except AmiConnectionError as exc:
+                    raise AmiConnectionError(
+                        f"AMI at {where} closed the connection during login ({exc}): check the username "
+                        "and secret in manager.conf and its permit/deny ACL for this host"
+                    ) from exc
+        except TimeoutError:
+            session.close("connect timed out")
+            raise AmiConnectionError(
+                f"no AMI login answer from {where} within {self._connect_timeout:g} s: check the host "
+                "and port (is it Asterisk's AMI?) and the network path"
+            ) from None
+        except BaseException:
+            session.close("connect failed")
+            raise
+        if reply.get("Response") != "Success":
+            session.close("login refused")
+            raise AmiConnectionError(
+                f"AMI login refused for user {self._username!r} at {where} ({reply.get('Message')}): "
+                "check the username and secret in manager.conf, its permit/deny ACL for this host, "
+                f"and that its read/write classes cover {self._events!r} and originate"
+            )
+        return session
+
+    def _go_live(self, session: _Session, *, reconnect: bool) -> None:
+        self._emit(AmiConnected(reconnect=reconnect))
+        early, session.early = session.early or [], None
+        for event in early:
+            self._emit(event)
+
+    async def _supervise(self, session: _Session) -> None:
+        try:
+            while True:
+                reason = await self._watch(session)
+                if self._closing:
+                    return
+                log.warning("AMI connection to %s:%s lost: %s", self._host, self._port, reason)
+                self._emit(AmiDisconnected(reason))
+                session = await self._reconnect()
+                self._session = session
+                self._go_live(session, reconnect=True)
+        except Exception as exc:  # a bug: end the stream loudly rather than hang the engine
+            log.exception("AMI supervisor crashed")
+            self._queue.put_nowait(_End(exc))
+
+    async def _watch(self, session: _Session) -> str:
+        """Return why the connection ended; declare it half-open when a Ping goes unanswered."""
+        while not session.lost.done():
+            done, _ = await asyncio.wait({session.lost}, timeout=self._ping_interval)
+            if done:
+                break
+            try:
+                await self._request(session, actions.ping().as_dict(), self._ping_timeout)
+            except TimeoutError:
+                session.close(f"no answer to Ping within {self._ping_timeout:g} s (half-open connection)")
+            except AmiConnectionError:
+                pass  # lost meanwhile; the loop reads why
+        return session.lost.result()
+
+    async def _reconnect(self) -> _Session:
+        delay = self._reconnect_delay
+        while True:
+            try:
+                return await self._open()
+            except AmiConnectionError as exc:
+                log.warning("AMI reconnect failed, next attempt in %.3g s: %s", delay, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._reconnect_max_delay)
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        assert self._tg is not None
+        task = self._tg.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _emit(self, event: AmiEvent) -> None:
+        self._queue.put_nowait(event)
+
+    def _on_message(self, session: _Session, msg: Any) -> None:
+        # Runs inside panoramisk's data_received: an exception here would drop the connection.
+        try:
+            event = parse_event(msg)
+            if isinstance(event, MalformedEvent):
+                self.malformed_events += 1
+                log.warning("AMI event %r unreadable: %s", event.name, event.problem)
+            if session.early is not None:
+                session.early.append(event)
+            else:
+                self._queue.put_nowait(event)
+        except Exception:
+            self.handler_errors += 1
+            log.exception("AMI event handler failed; event dropped, connection kept")
+
+
+def _originate_outcome(call_id: str, result: Any) -> OriginateResponse | OriginateFailed:
+    if isinstance(result, list):
+        event = parse_event(result[-1])
+        if isinstance(event, OriginateResponse):
+            return event
+        return OriginateFailed(call_id, f"unexpected final answer to Originate: {event!r}", True)
+    response, message = result.get("Response"), result.get("Message")
+    if response == "Error":
+        return OriginateFailed(call_id, f"Asterisk refused the Originate: {message}", False)
+    return OriginateFailed(call_id, f"unexpected answer to Originate: {response!r} {message!r}", True)
