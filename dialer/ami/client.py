@@ -310,7 +310,9 @@ class AmiClient:
         result = await self._call(actions.core_show_channels(), timeout)
         msgs = result if isinstance(result, list) else [result]
         if msgs[0].get("Response") not in ("Success", None):
-            raise AmiError(f"CoreShowChannels refused: {msgs[0].get('Message')}; the AMI user needs read 'system'")
+            raise AmiError(
+                f"CoreShowChannels refused ({msgs[0].get('Message')}): give the AMI user write=reporting"
+            )
         rows: list[ChannelRow] = []
         for msg in msgs:
             if msg.get("Event") != "CoreShowChannel":
@@ -425,8 +427,8 @@ class AmiClient:
             session.close("login refused")
             raise AmiConnectionError(
                 f"AMI login refused for user {self._username!r} at {where} ({reply.get('Message')}): "
-                "check the username and secret in manager.conf, its permit/deny ACL for this host, "
-                f"and that its read/write classes cover {self._events!r} and originate"
+                "check the username and secret in manager.conf and its permit/deny ACL for this host "
+                "(the user needs read=call,user and write=originate,call,reporting)"
             )
         return session
 

@@ -493,6 +493,7 @@ class OriginateFailed:
 
     `may_exist` is True when the action reached Asterisk and the call may be ringing anyway (timeout,
     connection lost after sending): check CoreShowChannels for `uniqueid == call_id` before redialing.
+    After a timeout, Asterisk's late OriginateResponse, if any, still arrives as an ordinary event.
     """
 
     call_id: str

@@ -18,35 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dialer.ami.events import (
-    AbandonPlayed,
-    AgentAnswered,
-    AmdResult,
-    AmdStatus,
-    AmiEvent,
-    BridgeEnter,
-    BridgeLeave,
-    ChannelRow,
-    ChannelState,
-    ConnectAgent,
-    DialBegin,
-    DialEnd,
-    DialState,
-    DialStatus,
-    FullyBooted,
-    Hangup,
-    HangupRequest,
-    LegEnd,
-    MalformedEvent,
-    Newchannel,
-    Newstate,
-    OriginateResponse,
-    Parked,
-    Shutdown,
-    SoftHangupRequest,
-    UnknownEvent,
-    UserEvent,
-)
+from dialer.ami import events as ev
 
 __all__ = ["DELIBERATELY_UNMODELLED", "MODELLED_EVENTS", "MODELLED_USER_EVENTS", "parse_channel_row", "parse_event"]
 
@@ -56,21 +28,14 @@ _Headers = dict[str, Any]
 # not need them (and the `call,user,reporting` login mask keeps Newexten/VarSet away anyway).
 DELIBERATELY_UNMODELLED: frozenset[str] = frozenset(
     {
-        "Newexten",
-        "VarSet",
-        "DeviceStateChange",
-        "NewConnectedLine",
-        "NewCallerid",
-        "LocalBridge",
-        "BridgeCreate",
-        "BridgeDestroy",
-        "SuccessfulAuth",
+        "Newexten", "VarSet", "DeviceStateChange", "NewConnectedLine", "NewCallerid", "LocalBridge",
+        "BridgeCreate", "BridgeDestroy", "SuccessfulAuth",
     }
-)
+)  # fmt: skip
 
-_STATES: dict[int, ChannelState] = {s.value: s for s in ChannelState}
-_DIAL: dict[str, DialStatus] = {s.value: s for s in DialStatus}
-_AMD: dict[str, AmdStatus] = {s.value: s for s in AmdStatus}
+_STATES: dict[int, ev.ChannelState] = {s.value: s for s in ev.ChannelState}
+_DIAL: dict[str, ev.DialStatus] = {s.value: s for s in ev.DialStatus}
+_AMD: dict[str, ev.AmdStatus] = {s.value: s for s in ev.AmdStatus}
 _NULL_IDS = frozenset({"<unknown>", "<null>", ""})
 
 # Headers that describe the channel of a UserEvent rather than the event's own payload (plus
@@ -143,7 +108,7 @@ def _ts(h: _Headers) -> float | None:
         raise _Bad(f"header 'timestamp' is not a number: {v[:40]!r}") from None
 
 
-def _state(h: _Headers, key: str) -> ChannelState:
+def _state(h: _Headers, key: str) -> ev.ChannelState:
     code = _int(h, key)
     state = _STATES.get(code)
     if state is None:
@@ -151,18 +116,18 @@ def _state(h: _Headers, key: str) -> ChannelState:
     return state
 
 
-def _opt_state(h: _Headers, key: str) -> ChannelState | None:
+def _opt_state(h: _Headers, key: str) -> ev.ChannelState | None:
     return _state(h, key) if _opt(h, key) else None
 
 
-def _dial_status(v: str) -> DialStatus:
+def _dial_status(v: str) -> ev.DialStatus:
     status = _DIAL.get(v)
     if status is None:
         raise _Bad(f"header 'dialstatus' is not a dial status: {v[:40]!r}")
     return status
 
 
-def _amd_status(v: str) -> AmdStatus:
+def _amd_status(v: str) -> ev.AmdStatus:
     status = _AMD.get(v)
     if status is None:
         raise _Bad(f"header 'amdstatus' is not an AMD status: {v[:40]!r}")
@@ -172,11 +137,9 @@ def _amd_status(v: str) -> AmdStatus:
 # --- one parser per modelled event ---------------------------------------------------------------
 
 
-def _newchannel(h: _Headers) -> Newchannel:
-    return Newchannel(
-        channel=_req(h, "channel"),
-        uniqueid=_req(h, "uniqueid"),
-        linkedid=_req(h, "linkedid"),
+def _newchannel(h: _Headers) -> ev.Newchannel:
+    return ev.Newchannel(
+        channel=_req(h, "channel"), uniqueid=_req(h, "uniqueid"), linkedid=_req(h, "linkedid"),
         state=_state(h, "channelstate"),
         timestamp=_ts(h),
         context=_opt(h, "context"),
@@ -185,62 +148,49 @@ def _newchannel(h: _Headers) -> Newchannel:
     )
 
 
-def _newstate(h: _Headers) -> Newstate:
-    return Newstate(
-        channel=_req(h, "channel"),
-        uniqueid=_req(h, "uniqueid"),
-        linkedid=_req(h, "linkedid"),
+def _newstate(h: _Headers) -> ev.Newstate:
+    return ev.Newstate(
+        channel=_req(h, "channel"), uniqueid=_req(h, "uniqueid"), linkedid=_req(h, "linkedid"),
         state=_state(h, "channelstate"),
         timestamp=_ts(h),
         connected_line_num=_opt(h, "connectedlinenum"),
     )
 
 
-def _dial_begin(h: _Headers) -> DialBegin:
-    return DialBegin(
-        dest_channel=_req(h, "destchannel"),
-        dest_uniqueid=_req(h, "destuniqueid"),
+def _dial_begin(h: _Headers) -> ev.DialBegin:
+    return ev.DialBegin(
+        dest_channel=_req(h, "destchannel"), dest_uniqueid=_req(h, "destuniqueid"),
         dest_linkedid=_req(h, "destlinkedid"),
         timestamp=_ts(h),
-        channel=_opt_none(h, "channel"),
-        uniqueid=_opt_none(h, "uniqueid"),
-        linkedid=_opt_none(h, "linkedid"),
+        channel=_opt_none(h, "channel"), uniqueid=_opt_none(h, "uniqueid"), linkedid=_opt_none(h, "linkedid"),
         dial_string=_opt(h, "dialstring"),
     )
 
 
-def _dial_state(h: _Headers) -> DialState:
-    return DialState(
-        dest_channel=_req(h, "destchannel"),
-        dest_uniqueid=_req(h, "destuniqueid"),
+def _dial_state(h: _Headers) -> ev.DialState:
+    return ev.DialState(
+        dest_channel=_req(h, "destchannel"), dest_uniqueid=_req(h, "destuniqueid"),
         dest_linkedid=_req(h, "destlinkedid"),
         dial_status=_dial_status(_req(h, "dialstatus")),
         timestamp=_ts(h),
-        channel=_opt_none(h, "channel"),
-        uniqueid=_opt_none(h, "uniqueid"),
-        linkedid=_opt_none(h, "linkedid"),
+        channel=_opt_none(h, "channel"), uniqueid=_opt_none(h, "uniqueid"), linkedid=_opt_none(h, "linkedid"),
     )
 
 
-def _dial_end(h: _Headers) -> DialEnd:
-    return DialEnd(
-        dest_channel=_req(h, "destchannel"),
-        dest_uniqueid=_req(h, "destuniqueid"),
+def _dial_end(h: _Headers) -> ev.DialEnd:
+    return ev.DialEnd(
+        dest_channel=_req(h, "destchannel"), dest_uniqueid=_req(h, "destuniqueid"),
         dest_linkedid=_req(h, "destlinkedid"),
         dial_status=_dial_status(_req(h, "dialstatus")),
         timestamp=_ts(h),
-        channel=_opt_none(h, "channel"),
-        uniqueid=_opt_none(h, "uniqueid"),
-        linkedid=_opt_none(h, "linkedid"),
+        channel=_opt_none(h, "channel"), uniqueid=_opt_none(h, "uniqueid"), linkedid=_opt_none(h, "linkedid"),
         forward=_opt(h, "forward"),
     )
 
 
-def _hangup(h: _Headers) -> Hangup:
-    return Hangup(
-        channel=_req(h, "channel"),
-        uniqueid=_req(h, "uniqueid"),
-        linkedid=_req(h, "linkedid"),
+def _hangup(h: _Headers) -> ev.Hangup:
+    return ev.Hangup(
+        channel=_req(h, "channel"), uniqueid=_req(h, "uniqueid"), linkedid=_req(h, "linkedid"),
         cause=_int(h, "cause"),
         timestamp=_ts(h),
         cause_txt=_opt(h, "cause-txt"),
@@ -248,32 +198,28 @@ def _hangup(h: _Headers) -> Hangup:
     )
 
 
-def _hangup_request(h: _Headers) -> HangupRequest:
-    return HangupRequest(
-        channel=_req(h, "channel"),
-        uniqueid=_req(h, "uniqueid"),
-        linkedid=_req(h, "linkedid"),
+def _hangup_request(h: _Headers) -> ev.HangupRequest:
+    return ev.HangupRequest(
+        channel=_req(h, "channel"), uniqueid=_req(h, "uniqueid"), linkedid=_req(h, "linkedid"),
         timestamp=_ts(h),
         cause=_opt_int(h, "cause"),
     )
 
 
-def _soft_hangup_request(h: _Headers) -> SoftHangupRequest:
-    return SoftHangupRequest(
-        channel=_req(h, "channel"),
-        uniqueid=_req(h, "uniqueid"),
-        linkedid=_req(h, "linkedid"),
+def _soft_hangup_request(h: _Headers) -> ev.SoftHangupRequest:
+    return ev.SoftHangupRequest(
+        channel=_req(h, "channel"), uniqueid=_req(h, "uniqueid"), linkedid=_req(h, "linkedid"),
         timestamp=_ts(h),
         cause=_opt_int(h, "cause"),
     )
 
 
-def _originate_response(h: _Headers) -> OriginateResponse:
+def _originate_response(h: _Headers) -> ev.OriginateResponse:
     response = _req(h, "response")
     if response not in ("Success", "Failure"):
         raise _Bad(f"header 'response' is neither Success nor Failure: {response[:40]!r}")
     uniqueid = _opt(h, "uniqueid")
-    return OriginateResponse(
+    return ev.OriginateResponse(
         action_id=_opt_none(h, "actionid"),
         success=response == "Success",
         reason=_int(h, "reason"),
@@ -286,34 +232,30 @@ def _originate_response(h: _Headers) -> OriginateResponse:
     )
 
 
-def _bridge_enter(h: _Headers) -> BridgeEnter:
-    return BridgeEnter(
-        channel=_req(h, "channel"),
-        uniqueid=_req(h, "uniqueid"),
-        linkedid=_req(h, "linkedid"),
+def _bridge_enter(h: _Headers) -> ev.BridgeEnter:
+    return ev.BridgeEnter(
+        channel=_req(h, "channel"), uniqueid=_req(h, "uniqueid"), linkedid=_req(h, "linkedid"),
         bridge_uniqueid=_req(h, "bridgeuniqueid"),
         timestamp=_ts(h),
         bridge_num_channels=_opt_int(h, "bridgenumchannels"),
     )
 
 
-def _bridge_leave(h: _Headers) -> BridgeLeave:
-    return BridgeLeave(
-        channel=_req(h, "channel"),
-        uniqueid=_req(h, "uniqueid"),
-        linkedid=_req(h, "linkedid"),
+def _bridge_leave(h: _Headers) -> ev.BridgeLeave:
+    return ev.BridgeLeave(
+        channel=_req(h, "channel"), uniqueid=_req(h, "uniqueid"), linkedid=_req(h, "linkedid"),
         bridge_uniqueid=_req(h, "bridgeuniqueid"),
         timestamp=_ts(h),
         bridge_num_channels=_opt_int(h, "bridgenumchannels"),
     )
 
 
-def _fully_booted(h: _Headers) -> FullyBooted:
-    return FullyBooted(uptime=_opt_int(h, "uptime"), last_reload=_opt_int(h, "lastreload"), status=_opt(h, "status"))
+def _fully_booted(h: _Headers) -> ev.FullyBooted:
+    return ev.FullyBooted(uptime=_opt_int(h, "uptime"), last_reload=_opt_int(h, "lastreload"), status=_opt(h, "status"))
 
 
-def _shutdown(h: _Headers) -> Shutdown:
-    return Shutdown(shutdown=_opt(h, "shutdown"), restart=_opt(h, "restart").lower() in ("true", "yes", "1"))
+def _shutdown(h: _Headers) -> ev.Shutdown:
+    return ev.Shutdown(shutdown=_opt(h, "shutdown"), restart=_opt(h, "restart").lower() in ("true", "yes", "1"))
 
 
 # --- user events ---------------------------------------------------------------------------------
@@ -325,78 +267,66 @@ def _call_id(h: _Headers, linkedid: str) -> str:
     return _opt(h, "callid") or linkedid
 
 
-def _amd_result(h: _Headers) -> AmdResult:
+def _amd_result(h: _Headers) -> ev.AmdResult:
     linkedid = _req(h, "linkedid")
-    return AmdResult(
+    return ev.AmdResult(
         call_id=_call_id(h, linkedid),
         status=_amd_status(_req(h, "amdstatus")),
-        channel=_req(h, "channel"),
-        uniqueid=_req(h, "uniqueid"),
-        linkedid=linkedid,
+        channel=_req(h, "channel"), uniqueid=_req(h, "uniqueid"), linkedid=linkedid,
         timestamp=_ts(h),
         cause=_opt(h, "amdcause"),
         lead_id=_opt_none(h, "leadid"),
     )
 
 
-def _parked(h: _Headers) -> Parked:
+def _parked(h: _Headers) -> ev.Parked:
     linkedid = _req(h, "linkedid")
-    return Parked(
+    return ev.Parked(
         call_id=_call_id(h, linkedid),
-        channel=_req(h, "channel"),
-        uniqueid=_req(h, "uniqueid"),
-        linkedid=linkedid,
+        channel=_req(h, "channel"), uniqueid=_req(h, "uniqueid"), linkedid=linkedid,
         timestamp=_ts(h),
         lead_id=_opt_none(h, "leadid"),
     )
 
 
-def _connect_agent(h: _Headers) -> ConnectAgent:
+def _connect_agent(h: _Headers) -> ev.ConnectAgent:
     linkedid = _req(h, "linkedid")
-    return ConnectAgent(
+    return ev.ConnectAgent(
         call_id=_call_id(h, linkedid),
         agent=_req(h, "agent"),
-        channel=_req(h, "channel"),
-        uniqueid=_req(h, "uniqueid"),
-        linkedid=linkedid,
+        channel=_req(h, "channel"), uniqueid=_req(h, "uniqueid"), linkedid=linkedid,
         timestamp=_ts(h),
         lead_id=_opt_none(h, "leadid"),
     )
 
 
-def _agent_answered(h: _Headers) -> AgentAnswered:
+def _agent_answered(h: _Headers) -> ev.AgentAnswered:
     linkedid = _req(h, "linkedid")
-    return AgentAnswered(
+    return ev.AgentAnswered(
         call_id=_call_id(h, linkedid),
         agent=_req(h, "agent"),
-        channel=_req(h, "channel"),
-        uniqueid=_req(h, "uniqueid"),
-        linkedid=linkedid,
+        channel=_req(h, "channel"), uniqueid=_req(h, "uniqueid"), linkedid=linkedid,
         timestamp=_ts(h),
     )
 
 
-def _abandon_played(h: _Headers) -> AbandonPlayed:
+def _abandon_played(h: _Headers) -> ev.AbandonPlayed:
     linkedid = _req(h, "linkedid")
-    return AbandonPlayed(
+    return ev.AbandonPlayed(
         call_id=_call_id(h, linkedid),
-        channel=_req(h, "channel"),
-        uniqueid=_req(h, "uniqueid"),
-        linkedid=linkedid,
+        channel=_req(h, "channel"), uniqueid=_req(h, "uniqueid"), linkedid=linkedid,
         timestamp=_ts(h),
         lead_id=_opt_none(h, "leadid"),
     )
 
 
-def _leg_end(h: _Headers) -> LegEnd:
+def _leg_end(h: _Headers) -> ev.LegEnd:
     linkedid = _req(h, "linkedid")
     amd = _opt(h, "amdstatus")
     dial = _opt(h, "dialstatus")
-    return LegEnd(
+    return ev.LegEnd(
         call_id=_call_id(h, linkedid),
-        channel=_req(h, "channel"),
-        uniqueid=_req(h, "uniqueid"),
-        linkedid=linkedid,
+        channel=_req(h, "channel"), uniqueid=_req(h, "uniqueid"), linkedid=linkedid,
         timestamp=_ts(h),
         amd_status=_amd_status(amd) if amd else None,
         dial_status=_dial_status(dial) if dial else None,
@@ -406,21 +336,19 @@ def _leg_end(h: _Headers) -> LegEnd:
     )
 
 
-def _generic_user_event(h: _Headers, name: str) -> UserEvent:
+def _generic_user_event(h: _Headers, name: str) -> ev.UserEvent:
     fields = tuple(
         (k, v if v.__class__ is str else (_coerce(v) or "")) for k, v in h.items() if k not in _CHANNEL_KEYS
     )
-    return UserEvent(
+    return ev.UserEvent(
         name=name,
-        channel=_opt_none(h, "channel"),
-        uniqueid=_opt_none(h, "uniqueid"),
-        linkedid=_opt_none(h, "linkedid"),
+        channel=_opt_none(h, "channel"), uniqueid=_opt_none(h, "uniqueid"), linkedid=_opt_none(h, "linkedid"),
         timestamp=_ts(h),
         fields=fields,
     )
 
 
-_USER_PARSERS: dict[str, Callable[[_Headers], AmiEvent]] = {
+_USER_PARSERS: dict[str, Callable[[_Headers], ev.AmiEvent]] = {
     "DialerAMD": _amd_result,
     "DialerParked": _parked,
     "DialerConnectAgent": _connect_agent,
@@ -432,7 +360,7 @@ _USER_PARSERS_LOWER = {k.lower(): v for k, v in _USER_PARSERS.items()}
 MODELLED_USER_EVENTS: frozenset[str] = frozenset(_USER_PARSERS)
 
 
-def _user_event(h: _Headers) -> AmiEvent:
+def _user_event(h: _Headers) -> ev.AmiEvent:
     name = _req(h, "userevent")
     parser = _USER_PARSERS.get(name) or _USER_PARSERS_LOWER.get(name.lower())
     if parser is None:
@@ -440,7 +368,7 @@ def _user_event(h: _Headers) -> AmiEvent:
     return parser(h)
 
 
-_PARSERS: dict[str, Callable[[_Headers], AmiEvent]] = {
+_PARSERS: dict[str, Callable[[_Headers], ev.AmiEvent]] = {
     "Newchannel": _newchannel,
     "Newstate": _newstate,
     "DialBegin": _dial_begin,
@@ -469,15 +397,15 @@ def _headers(msg: Mapping[str, Any]) -> _Headers:
     return {k.lower(): v for k, v in msg.items()}
 
 
-def _malformed(name: str, h: _Headers | None, problem: str) -> MalformedEvent:
+def _malformed(name: str, h: _Headers | None, problem: str) -> ev.MalformedEvent:
     if h:
         uniqueid = h.get("uniqueid") or h.get("destuniqueid")
         if isinstance(uniqueid, str) and uniqueid:
             problem = f"{problem} (Uniqueid {uniqueid[:64]!r})"
-    return MalformedEvent(name, problem)
+    return ev.MalformedEvent(name, problem)
 
 
-def parse_event(msg: Mapping[str, Any]) -> AmiEvent:
+def parse_event(msg: Mapping[str, Any]) -> ev.AmiEvent:
     """Turn one AMI event (header mapping, keys in any case) into a typed event. Never raises."""
     name = ""
     h: _Headers | None = None
@@ -486,10 +414,10 @@ def parse_event(msg: Mapping[str, Any]) -> AmiEvent:
         raw = h.get("event")
         name = raw if raw.__class__ is str else (_coerce(raw) or "")
         if not name:
-            return MalformedEvent("", "no 'Event' header: this is a response or not an AMI event at all")
+            return ev.MalformedEvent("", "no 'Event' header: this is a response or not an AMI event at all")
         parser = _PARSERS.get(name) or _PARSERS_LOWER.get(name.lower())
         if parser is None:
-            return UnknownEvent(name)
+            return ev.UnknownEvent(name)
         return parser(h)
     except _Bad as exc:
         return _malformed(name, h, str(exc))
@@ -507,12 +435,12 @@ def _duration(v: str) -> int:
     return total
 
 
-def parse_channel_row(msg: Mapping[str, Any]) -> ChannelRow | MalformedEvent:
+def parse_channel_row(msg: Mapping[str, Any]) -> ev.ChannelRow | ev.MalformedEvent:
     """One `CoreShowChannel` event as a typed row; a MalformedEvent when it cannot be read. Never raises."""
     h: _Headers | None = None
     try:
         h = _headers(msg)
-        return ChannelRow(
+        return ev.ChannelRow(
             channel=_req(h, "channel"),
             uniqueid=_req(h, "uniqueid"),
             linkedid=_req(h, "linkedid"),

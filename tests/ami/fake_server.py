@@ -35,6 +35,8 @@ class FakeAmi:
 
     def __init__(self, username: str = "dialer", secret: str = "s3cret") -> None:
         self.username, self.secret = username, secret
+        # Asterisk sends FullyBooted only to users with read=system, which ours lacks (manager.conf).
+        self.fully_booted = True
         self.conns: list[Conn] = []
         # Originate outcome by call id: answer, busy, congestion, error, hold (queued, no
         # OriginateResponse until finish_originate), silent (no answer at all).
@@ -150,8 +152,9 @@ class FakeAmi:
         if action == "login":
             if block.get("Username") == self.username and block.get("Secret") == self.secret:
                 self._reply(conn, block, "Success", "Authentication accepted")
-                booted = [("Uptime", "487"), ("LastReload", "487"), ("Status", "Fully Booted")]
-                self.send_event("FullyBooted", booted, conn)
+                if self.fully_booted:
+                    booted = [("Uptime", "487"), ("LastReload", "487"), ("Status", "Fully Booted")]
+                    self.send_event("FullyBooted", booted, conn)
             else:
                 self._reply(conn, block, "Error", "Authentication failed")
                 conn.writer.close()

@@ -70,6 +70,11 @@ async def next_of(stream: AsyncIterator[AmiEvent], kind: type[E], seen: list[Ami
     raise AssertionError(f"event stream ended before a {kind.__name__}")
 
 
+async def nxt(stream: AsyncIterator[AmiEvent]) -> AmiEvent:
+    async with asyncio.timeout(LIMIT):
+        return await nxt(stream)
+
+
 def dial(call_id: str, timeout_ms: int = 30_000) -> actions.OriginateAction:
     return actions.originate(
         call_id=call_id,
@@ -95,8 +100,8 @@ HANGUP = [
 async def test_login_then_connected_then_fully_booted(ami: FakeAmi) -> None:
     async with make_client(ami) as client:
         stream = client.events()
-        assert await anext(stream) == AmiConnected(reconnect=False)
-        assert isinstance(await anext(stream), FullyBooted)
+        assert await nxt(stream) == AmiConnected(reconnect=False)
+        assert isinstance(await nxt(stream), FullyBooted)
         login = ami.conns[0].actions[0]
         assert (login.get("Action"), login.get("Username"), login.get("Events")) == (
             "Login",
@@ -104,6 +109,28 @@ async def test_login_then_connected_then_fully_booted(ami: FakeAmi) -> None:
             "call,user,reporting",
         )
         assert client.connected
+
+
+async def test_login_response_is_the_start_without_fully_booted(ami: FakeAmi) -> None:
+    ami.fully_booted = False  # as with the production manager.conf (no read=system)
+    async with make_client(ami) as client:
+        stream = client.events()
+        assert await nxt(stream) == AmiConnected(reconnect=False)
+        client.submit_originate(dial("c-1"))
+        assert (await nxt(stream)) == OriginateResponse(
+            action_id="c-1",
+            success=True,
+            reason=4,
+            channel="Local/5551230@dialer-outbound-0000001b;1",
+            uniqueid="c-1",
+            timestamp=1795448629.000001,
+            context="dialer-connect",
+            exten="s",
+            caller_id_num="5550100",
+        )
+        ami.drop()
+        assert await nxt(stream) == AmiDisconnected("Asterisk closed the connection")
+        assert await nxt(stream) == AmiConnected(reconnect=True)
 
 
 async def test_login_refused_says_what_to_check(ami: FakeAmi) -> None:
@@ -219,7 +246,7 @@ async def test_originate_is_never_resent_after_reconnect(ami: FakeAmi) -> None:
         assert client.pending_originates == 0
         await next_of(stream, AmiConnected, seen)
         assert AmiDisconnected("Asterisk closed the connection") in seen
-        assert isinstance(await anext(stream), FullyBooted)  # the new login's, after AmiConnected
+        assert isinstance(await nxt(stream), FullyBooted)  # the new login's, after AmiConnected
         # The new connection is booted; whatever panoramisk would replay is written before this Ping.
         assert (await client.send(actions.ping())).ok
         assert ami.conns[1].names() == ["Login", "Ping"]
