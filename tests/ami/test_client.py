@@ -72,7 +72,7 @@ async def next_of(stream: AsyncIterator[AmiEvent], kind: type[E], seen: list[Ami
 
 async def nxt(stream: AsyncIterator[AmiEvent]) -> AmiEvent:
     async with asyncio.timeout(LIMIT):
-        return await nxt(stream)
+        return await anext(stream)
 
 
 def dial(call_id: str, timeout_ms: int = 30_000) -> actions.OriginateAction:
