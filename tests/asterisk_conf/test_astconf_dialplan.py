@@ -1,0 +1,299 @@
+"""extensions.conf implements docs/DIALPLAN_CONTRACT.md: contexts, variables, UserEvents, timings.
+
+The call flows are run through `astconf_sim.Sim`, an interpreter of the applications the dialplan
+uses, so these tests check what the dialplan does for each outcome of a call.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from astconf_dialplan import Dialplan, split_args
+from astconf_files import load
+from astconf_sim import Channel, Scenario, Sim
+
+CALL_ID = "c-upsell-42-x7Kq"
+ORIGINATE_VARS = {"DIALER_CALL_ID": CALL_ID, "DIALER_CAMPAIGN": "upsell", "DIALER_LEAD": "L1001"}
+
+# docs/DIALPLAN_CONTRACT.md: each UserEvent and the headers the daemon reads from it.
+CONTRACT_EVENTS = {
+    "DialerAMD": {"CallID", "LeadID", "AMDStatus", "AMDCause"},
+    "DialerParked": {"CallID"},
+    "DialerConnectAgent": {"CallID", "Agent"},
+    "AgentAnswered": {"Agent", "CallID"},
+    "DialerAbandonPlayed": {"CallID"},
+    "DialerLegEnd": {"CallID", "AMDStatus", "DialStatus", "HangupCause"},
+}
+CUSTOMER_LEG_CONTEXTS = ["dialer-connect", "dialer-to-agent", "dialer-abandon", "dialer-machine"]
+ABANDON = "custom/dialer-abandon"
+
+
+@pytest.fixture(scope="module")
+def plan() -> Dialplan:
+    return Dialplan.load(load("extensions.conf"))
+
+
+def answered(plan: Dialplan, dialer_amd: str = "1", **scenario) -> tuple[Sim, Channel, str]:
+    sim = Sim(plan, Scenario(**scenario))
+    leg = sim.originate({**ORIGINATE_VARS, "DIALER_AMD": dialer_amd})
+    return sim, leg, sim.start(leg, "dialer-connect", "s")
+
+
+# --- structure -------------------------------------------------------------------------------
+
+
+def test_contract_contexts_and_extensions_exist(plan):
+    assert plan.match("dialer-outbound", "15551230") == "_X."
+    assert plan.match("dialer-connect", "s") == "s"
+    assert plan.match("dialer-to-agent", "1001") == "_X."
+    assert plan.match("dialer-agent", "1001") == "_X."
+    assert plan.match("dialer-abandon", "s") == "s"
+    for context in CUSTOMER_LEG_CONTEXTS:
+        assert plan.match(context, "h") == "h", f"{context} has no h extension"
+
+
+@pytest.mark.parametrize("var", ["DIALER_CALL_ID", "DIALER_CAMPAIGN", "DIALER_LEAD", "DIALER_AMD"])
+def test_originate_variables_are_used(plan, var):
+    assert any(f"${{{var}}}" in step.data for step in plan.steps("dialer-connect"))
+
+
+def test_user_event_headers_have_no_stray_spaces(plan):
+    # app_userevent keeps a space after the comma in the header name (" LeadID").
+    for context in plan.contexts:
+        for step in plan.steps(context):
+            if step.app == "UserEvent":
+                for arg in split_args(step.data)[1:]:
+                    key = arg.partition(":")[0]
+                    assert re.fullmatch(r"[A-Za-z]+", key), f"line {step.line}: header {key!r}"
+
+
+def test_inbound_contexts_cannot_reach_the_dialer(plan):
+    internal = ("dialer-outbound", "dialer-connect", "dialer-to-agent", "dialer-agent", "dialer-machine")
+    for context in ("from-trunk", "dialer-callback", "dialer-agents-in"):
+        for step in plan.steps(context):
+            assert not any(name in step.data for name in internal), f"line {step.line}"
+            assert step.app != "Dial", f"line {step.line}: inbound calls must not dial out"
+
+
+# --- the outbound leg ----------------------------------------------------------------------
+
+
+def outbound(plan: Dialplan, number: str = "15551230", **scenario) -> Sim:
+    sim = Sim(plan, Scenario(**scenario))
+    leg2 = sim.originate(ORIGINATE_VARS, name=f"Local/{number}@dialer-outbound-1;2")
+    assert sim.start(leg2, "dialer-outbound", number) == "hungup"
+    return sim
+
+
+def test_outbound_leg_dials_the_trunk_and_rings_at_least_15_s(plan):
+    sim = outbound(plan)
+    [dial] = sim.dials
+    assert dial.dest == "PJSIP/15551230@trunk"
+    assert int(dial.timeout) >= 15
+
+
+@pytest.mark.parametrize(
+    ("status", "app", "cause"),
+    [("BUSY", "Busy", "17"), ("CONGESTION", "Congestion", "34"), ("CHANUNAVAIL", "Congestion", "34")],
+)
+def test_busy_and_congestion_are_signalled_back_to_the_originate(plan, status, app, cause):
+    sim = outbound(plan, dial={"PJSIP/": status})
+    assert sim.ran(app), f"{status} must be indicated with {app}() so the OriginateResponse tells it"
+
+
+def test_outbound_leg_refuses_anything_but_digits(plan):
+    sim = outbound(plan, number="1555&PJSIP/999")
+    assert sim.dials == []
+    assert sim.ran("Hangup")[-1][3] == "28"
+
+
+# --- the answered leg: AMD, parking ---------------------------------------------------------
+
+
+def test_live_answer_runs_amd_reports_it_and_parks(plan):
+    sim, _, state = answered(plan, dialer_amd="1")
+    assert state == "waiting"
+    assert len(sim.ran("AMD")) == 1
+    amd, parked = sim.user_events()
+    assert amd["UserEvent"] == "DialerAMD"
+    assert {k: amd[k] for k in CONTRACT_EVENTS["DialerAMD"]} == {
+        "CallID": CALL_ID,
+        "LeadID": "L1001",
+        "AMDStatus": "HUMAN",
+        "AMDCause": "HUMAN-800-800",
+    }
+    assert parked["UserEvent"] == "DialerParked"
+    assert parked["CallID"] == CALL_ID
+    assert sim.ran("Wait")[-1][3] == "600"
+
+
+@pytest.mark.parametrize("amd", ["0", "", "yes", "true", "01"])
+def test_amd_runs_only_when_dialer_amd_is_1(plan, amd):
+    sim, _, state = answered(plan, dialer_amd=amd)
+    assert state == "waiting"
+    assert sim.ran("AMD") == []
+    [amd_event] = sim.user_events("DialerAMD")
+    assert amd_event["AMDStatus"] == "SKIPPED"
+
+
+def test_machine_is_reported_and_left_for_the_daemon_to_hang_up(plan):
+    sim, leg, state = answered(plan, amd=("MACHINE", "MAXWORDS-4-3"))
+    assert state == "waiting"
+    assert sim.user_events("DialerAMD")[0]["AMDStatus"] == "MACHINE"
+    sim.hangup(leg, "16")  # the daemon's Hangup action, Cause 16
+    [end] = sim.user_events("DialerLegEnd")
+    assert (end["CallID"], end["Where"], end["AMDStatus"], end["DialStatus"], end["HangupCause"]) == (
+        CALL_ID,
+        "dialer-connect",
+        "MACHINE",
+        "",
+        "16",
+    )
+
+
+def test_hang_up_during_amd_still_reports_how_the_leg_ended(plan):
+    sim, _, state = answered(plan, amd=None)
+    assert state == "hungup"
+    assert sim.user_events("DialerAMD") == []
+    [end] = sim.user_events("DialerLegEnd")
+    assert end["AMDStatus"] == "HANGUP"
+    assert end["CallID"] == CALL_ID
+
+
+def test_park_timeout_plays_the_abandon_message_rather_than_dead_air(plan):
+    sim, _, state = answered(plan, on_wait="timeout", sounds={ABANDON})
+    assert state == "hungup"
+    assert ABANDON in sim.played
+    assert sim.user_events("DialerAbandonPlayed")
+
+
+# --- connecting an agent ------------------------------------------------------------------
+
+
+def test_redirect_to_agent_rings_the_agent_and_reports_each_step(plan):
+    sim, leg, _ = answered(plan)
+    assert sim.redirect(leg, "dialer-to-agent", "1001") == "hungup"  # agent hung up after the talk
+    names = [e["UserEvent"] for e in sim.user_events()]
+    assert names == ["DialerAMD", "DialerParked", "DialerConnectAgent", "AgentAnswered", "DialerLegEnd"]
+    connect, agent = sim.user_events("DialerConnectAgent")[0], sim.user_events("AgentAnswered")[0]
+    assert (connect["CallID"], connect["Agent"]) == (CALL_ID, "1001")
+    assert (agent["CallID"], agent["Agent"]) == (CALL_ID, "1001")
+    assert agent["Channel"].startswith("PJSIP/1001")  # on the agent side
+    customer_dial, agent_dial = sim.dials
+    assert customer_dial.dest == "Local/1001@dialer-agent"
+    assert agent_dial.dest == "PJSIP/1001"
+    end = sim.user_events("DialerLegEnd")[0]
+    assert (end["Where"], end["DialStatus"], end["AMDStatus"]) == ("dialer-to-agent", "ANSWER", "HUMAN")
+
+
+def test_agent_phone_is_asked_to_auto_answer(plan):
+    sim, leg, _ = answered(plan)
+    sim.redirect(leg, "dialer-to-agent", "1001")
+    agent_channel = next(c for c in sim.callees if c.name.startswith("PJSIP/1001"))
+    headers = dict(agent_channel.headers)
+    assert headers["Call-Info"].endswith(";answer-after=0")
+    assert "info=alert-autoanswer" in headers["Alert-Info"]
+
+
+def test_customer_hanging_up_during_the_talk_ends_the_leg_once(plan):
+    sim, leg, _ = answered(plan, bridge_ended_by="caller")
+    assert sim.redirect(leg, "dialer-to-agent", "1001") == "hungup"
+    assert len(sim.user_events("DialerLegEnd")) == 1
+
+
+@pytest.mark.parametrize("status", ["NOANSWER", "BUSY", "CHANUNAVAIL"])
+def test_agent_not_answering_holds_the_person_for_the_daemon(plan, status):
+    sim, leg, _ = answered(plan, dial={"PJSIP/1001": status}, sounds={ABANDON})
+    assert sim.redirect(leg, "dialer-to-agent", "1001") == "waiting"
+    assert sim.user_events("AgentAnswered") == []
+    assert sim.user_events("DialerAbandonPlayed") == []  # the daemon decides, not the dialplan
+    assert sim.redirect(leg, "dialer-abandon", "s") == "hungup"
+    end = sim.user_events("DialerLegEnd")[-1]
+    assert (end["Where"], end["DialStatus"]) == ("dialer-abandon", status)
+
+
+# --- abandoning --------------------------------------------------------------------------
+
+
+def test_abandon_plays_the_message_reports_it_then_hangs_up(plan):
+    sim, leg, _ = answered(plan, sounds={ABANDON})
+    assert sim.redirect(leg, "dialer-abandon", "s") == "hungup"
+    played, end = sim.user_events()[-2:]
+    assert played["UserEvent"] == "DialerAbandonPlayed"
+    assert (played["CallID"], played["PlaybackStatus"]) == (CALL_ID, "SUCCESS")
+    assert end["UserEvent"] == "DialerLegEnd"
+    assert (end["Where"], end["HangupCause"]) == ("dialer-abandon", "16")
+    playback = next(i for i, a in enumerate(sim.apps) if a[2] == "Playback" and a[3] == ABANDON)
+    event = next(i for i, a in enumerate(sim.apps) if a[3].startswith("DialerAbandonPlayed"))
+    assert playback < event, "the event must follow the message"
+    assert sim.ran("Hangup")[-1][3] == "16"
+
+
+def test_a_campaign_message_replaces_the_default(plan):
+    sim, leg, _ = answered(plan, sounds={f"{ABANDON}-upsell", ABANDON})
+    sim.redirect(leg, "dialer-abandon", "s")
+    assert sim.played == [f"{ABANDON}-upsell"]
+
+
+def test_a_missing_message_is_logged_and_visible_to_the_daemon(plan):
+    sim, leg, _ = answered(plan, sounds=set())
+    sim.redirect(leg, "dialer-abandon", "s")
+    assert any("missing" in a[3] for a in sim.ran("Log"))
+    assert sim.user_events("DialerAbandonPlayed")[0]["PlaybackStatus"] == "FAILED"
+
+
+def test_key_press_opt_out_is_off_unless_configured(plan):
+    sim, leg, _ = answered(plan, sounds={ABANDON}, digits="9")
+    sim.redirect(leg, "dialer-abandon", "s")
+    assert sim.ran("Read") == []
+    assert sim.user_events("DialerOptOut") == []
+
+
+@pytest.mark.parametrize(("digits", "opted_out"), [("9", True), ("1", False), ("", False)])
+def test_key_press_opt_out_when_configured(plan, digits, opted_out):
+    configured = Dialplan(contexts=plan.contexts, globals={**plan.globals, "DIALER_OPTOUT_DIGIT": "9"})
+    sim, leg, _ = answered(configured, sounds={ABANDON}, digits=digits)
+    assert sim.redirect(leg, "dialer-abandon", "s") == "hungup"
+    events = sim.user_events("DialerOptOut")
+    assert bool(events) is opted_out
+    if opted_out:
+        assert (events[0]["CallID"], events[0]["LeadID"]) == (CALL_ID, "L1001")
+
+
+def test_machine_message_waits_for_the_beep_then_plays(plan):
+    sim, leg, _ = answered(plan, amd=("MACHINE", "LONGGREETING-1500-1500"), sounds={"custom/dialer-machine"})
+    assert sim.redirect(leg, "dialer-machine", "s") == "hungup"
+    assert sim.ran("WaitForSilence")
+    assert sim.user_events("DialerMachineMessage")[0]["PlaybackStatus"] == "SUCCESS"
+    assert sim.user_events("DialerLegEnd")[-1]["Where"] == "dialer-machine"
+
+
+# --- the whole contract --------------------------------------------------------------------
+
+
+def test_every_contract_event_is_emitted_with_its_headers(plan):
+    seen: dict[str, dict[str, str]] = {}
+    sim, leg, _ = answered(plan)
+    sim.redirect(leg, "dialer-to-agent", "1001")
+    seen.update({e["UserEvent"]: e for e in sim.user_events()})
+    sim, leg, _ = answered(plan, sounds={ABANDON})
+    sim.redirect(leg, "dialer-abandon", "s")
+    seen.update({e["UserEvent"]: e for e in sim.user_events()})
+    for name, headers in CONTRACT_EVENTS.items():
+        assert name in seen, f"UserEvent {name} is never sent"
+        missing = headers - set(seen[name])
+        assert not missing, f"UserEvent {name} lacks {sorted(missing)}"
+        assert seen[name]["CallID"] == CALL_ID
+
+
+@pytest.mark.parametrize("context", CUSTOMER_LEG_CONTEXTS)
+def test_each_place_a_customer_leg_can_end_reports_it_exactly_once(plan, context):
+    sim, leg, _ = answered(plan, sounds={ABANDON})
+    if context != "dialer-connect":
+        sim.redirect(leg, context, "1001" if context == "dialer-to-agent" else "s")
+    if leg.up:
+        sim.hangup(leg)
+    ends = sim.user_events("DialerLegEnd")
+    assert len(ends) == 1
+    assert ends[0]["Where"] == context
