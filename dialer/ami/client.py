@@ -233,8 +233,12 @@ class AmiClient:
                 task.cancel()
             try:
                 if tg is not None:
-                    await tg.__aexit__(exc_type, exc, tb)
+                    # Our tasks are cancelled already; passing the body's exception on would wrap it
+                    # in an ExceptionGroup.
+                    await tg.__aexit__(None, None, None)
             finally:
+                if self._session is not None:
+                    self._session.close("client closed")  # one a reconnect may have opened meanwhile
                 self._tg = self._session = None
                 self._queue.put_nowait(_End())
 

@@ -377,6 +377,13 @@ async def test_send_returns_errors_and_raises_on_timeout(ami: FakeAmi) -> None:
         assert client.connected
 
 
+async def test_exception_in_the_body_propagates_unwrapped(ami: FakeAmi) -> None:
+    with pytest.raises(KeyError, match="body"):
+        async with make_client(ami):
+            raise KeyError("body")
+    await ami.wait_action("Logoff")
+
+
 async def test_exit_logs_off_and_ends_the_stream(ami: FakeAmi) -> None:
     client = make_client(ami)
     async with client:
