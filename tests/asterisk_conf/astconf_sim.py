@@ -287,7 +287,7 @@ class Sim:
         raise _HangupSignal(data.strip() or "16")
 
     def _app_dial(self, ch: Channel, data: str) -> None:
-        args = split_args(data) + ["", ""]
+        args = [*split_args(data), "", ""]
         dest, timeout = args[0], args[1]
         options = dict(re.findall(r"([A-Za-z])(?:\(([^)]*)\))?", args[2]))
         self.dials.append(DialRecord(ch.name, dest, timeout, options))
