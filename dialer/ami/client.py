@@ -252,6 +252,11 @@ class AmiClient:
         """Originates sent (or about to be) with no outcome yet; export it as a gauge."""
         return len(self._pending)
 
+    @property
+    def backlog(self) -> int:
+        """Events queued and not yet consumed (the queue is unbounded: dropping events loses calls)."""
+        return self._queue.qsize()
+
     async def events(self) -> AsyncIterator[AmiEvent]:
         """Every typed event, the client's own included, in arrival order; ends when the client closes."""
         while True:

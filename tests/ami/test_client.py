@@ -102,6 +102,7 @@ async def test_login_then_connected_then_fully_booted(ami: FakeAmi) -> None:
         stream = client.events()
         assert await nxt(stream) == AmiConnected(reconnect=False)
         assert isinstance(await nxt(stream), FullyBooted)
+        assert client.backlog == 0
         login = ami.conns[0].actions[0]
         assert (login.get("Action"), login.get("Username"), login.get("Events")) == (
             "Login",
