@@ -1,0 +1,385 @@
+"""The hopper: a Redis-backed ready queue per campaign, filled ahead of the pacer's need.
+
+Theory of operation. Leads wait in per-zone-set queues (fresh by rank, retries/deferred by due time), so
+`fill` reads only leads whose zones are inside calling hours now, merging those queues by score in one
+Lua call per batch. Each candidate is checked by the pure `ContactPolicy`; a pass goes to the ready
+queue (band 1 fresh, band 2 retry; callbacks are served straight from their own queue and come first),
+a final block finishes the lead, a temporary block defers it to exactly the instant it can next be
+dialed. `take` pops into an in-flight set and checks again, because DNC, suppression, hours and locks
+can change between fill and originate; nothing taken is lost if the process dies (in-flight leads whose
+result never comes are recovered by the next fill as a "lost" attempt).
+
+One `Hopper` per campaign in the whole deployment (it owns the campaign's queues); fills are serialised
+by a lock. `now` is always passed in (virtual time in the demo); the wall clock is never read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from dialer.campaigns.models import CampaignConfig
+from dialer.errors import ConfigError, LeadError, PolicyViolation
+from dialer.hopper._redis import redis_call
+from dialer.hopper.keys import CampaignKeys, GlobalKeys
+from dialer.hopper.results import write_plan
+from dialer.hopper.scripts import FILL_PEEK, GATHER_ONLY, TAKE_POP
+from dialer.hopper.status import build_status
+from dialer.hopper.types import DialTarget, FillReport, HopperStatus
+from dialer.hopper.views import Gathered, S, parse_gathered, text
+from dialer.leads.model import decode_fields
+from dialer.policy.contact import ContactPolicy
+from dialer.policy.types import DialResult, Verdict
+
+__all__ = ["BAND", "Hopper"]
+
+BAND = 1e15
+_FRESH, _RETRY = 1, 2
+_CHUNK = 256
+_TAKE_ROUNDS = 8
+
+
+class Hopper:
+    """The ready queue of one campaign (see the module docstring)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        campaign: CampaignConfig,
+        policy: ContactPolicy,
+        *,
+        prefix: str = "dialer",
+        timeout_s: float = 10.0,
+    ) -> None:
+        if policy.campaign.id != campaign.id:
+            raise ConfigError(f"the policy is for campaign {policy.campaign.id}, the hopper for {campaign.id}")
+        self._r = redis
+        self.campaign = campaign
+        self.policy = policy
+        self._prefix = prefix
+        self._g = GlobalKeys(prefix)
+        self._k = CampaignKeys(prefix, campaign.id)
+        self._timeout = timeout_s
+        self._peek = redis.register_script(FILL_PEEK)
+        self._pop = redis.register_script(TAKE_POP)
+        self._gather = redis.register_script(GATHER_ONLY)
+        self._lock = asyncio.Lock()
+
+    @property
+    def campaign_id(self) -> str:
+        return self.campaign.id
+
+    @staticmethod
+    def _zones(zone_key: str) -> tuple[str, ...]:
+        return tuple(zone_key.split("|")) if zone_key else ()
+
+    async def depth(self) -> int:
+        """Leads in the ready queue."""
+        async with redis_call(f"reading hopper depth of {self.campaign.id}", self._timeout):
+            return int(await self._r.zcard(self._k.r))
+
+    # -- fill ------------------------------------------------------------------------------------------
+
+    async def fill(self, now: float) -> FillReport:
+        """Top the ready queue up to `hopper.target_depth` with leads callable now."""
+        async with self._lock:
+            recovered = await self._recover(now)
+            k = self._k
+            async with redis_call(f"starting a fill of {self.campaign.id}", self._timeout):
+                pipe = self._r.pipeline(transaction=False)
+                pipe.zcard(k.r)
+                pipe.smembers(k.zk)
+                pipe.zremrangebyscore(self._g.ab, "-inf", f"({now!r}")
+                depth, groups, _ = await pipe.execute()
+            depth = int(depth)
+            need = self.campaign.hopper.target_depth - depth
+            moved = Counter[str]()
+            deferred = Counter[str]()
+            finished = Counter[str]()
+            checked = 0
+            if need > 0:
+                zone_keys = sorted(text(g) for g in groups)
+                allowed = [z for z in zone_keys if self.policy.hours.allowed(self._zones(z), now)]
+                budget = max(self.campaign.hopper.batch, 20 * need)
+                for phase in ("fresh", "due"):
+                    while need > 0 and budget > 0 and allowed:
+                        count = min(self.campaign.hopper.batch, budget, max(need, 32))
+                        rows, rseq = await self._peek_batch(phase, allowed, count, now)
+                        if not rows:
+                            break
+                        checked += len(rows)
+                        budget -= len(rows)
+                        went = await self._apply_fill(phase, allowed, rows, rseq, now, deferred, finished)
+                        moved.update(went)
+                        need -= sum(went.values())
+                        if len(rows) < count:
+                            break
+            return FillReport(
+                campaign_id=self.campaign.id,
+                moved=sum(moved.values()),
+                fresh=moved["fresh"],
+                retries=moved["retry"],
+                checked=checked,
+                recovered=recovered,
+                depth=depth + sum(moved.values()),
+                deferred=MappingProxyType(dict(deferred)),
+                finished=MappingProxyType(dict(finished)),
+            )
+
+    async def _peek_batch(self, phase: str, allowed: Sequence[str], count: int, now: float) -> tuple[list[Any], int]:
+        k = self._k
+        keys = [k.fresh(z) if phase == "fresh" else k.due(z) for z in allowed]
+        maxs = "+inf" if phase == "fresh" else repr(now)
+        async with redis_call(f"reading {phase} leads of {self.campaign.id}", self._timeout):
+            rows = await self._peek(keys=keys, args=[self._prefix, k.p, self.campaign.id, count, maxs, _CHUNK])
+            rseq = int(await self._r.incrby(k.rseq, max(1, len(rows)))) if rows else 0
+        return list(rows), rseq - len(rows)
+
+    async def _apply_fill(
+        self,
+        phase: str,
+        allowed: Sequence[str],
+        rows: Sequence[Any],
+        rseq: int,
+        now: float,
+        deferred: Counter[str],
+        finished: Counter[str],
+    ) -> Counter[str]:
+        k = self._k
+        went = Counter[str]()
+        ready: dict[str, float] = {}
+        removed: dict[str, list[str]] = {}
+        pipe = self._r.pipeline(transaction=True)
+        for j, row in enumerate(rows):
+            zone_key = allowed[int(row[0]) - 1]
+            src = k.fresh(zone_key) if phase == "fresh" else k.due(zone_key)
+            g = parse_gathered(row[1:])
+            if g is None:
+                removed.setdefault(src, []).append(text(row[1]))
+                continue
+            verdict = self.policy.check(g.view, now)
+            if verdict.ok:
+                band = _FRESH if g.view.attempts == 0 else _RETRY
+                ready[g.lead_id] = band * BAND + rseq + j + 1
+                went["fresh" if band == _FRESH else "retry"] += 1
+                removed.setdefault(src, []).append(g.lead_id)
+                self._clear_why(pipe, g)
+            elif verdict.final:
+                removed.setdefault(src, []).append(g.lead_id)
+                self._finish(pipe, g, verdict)
+                finished[str(verdict.block)] += 1
+            else:
+                if phase == "fresh":
+                    removed.setdefault(src, []).append(g.lead_id)
+                self._defer(pipe, g, verdict)
+                deferred[str(verdict.block)] += 1
+        for src, lids in removed.items():
+            pipe.zrem(src, *lids)
+        if ready:
+            pipe.zadd(k.r, ready)
+        async with redis_call(f"writing a fill batch of {self.campaign.id}", self._timeout):
+            await pipe.execute()
+        return went
+
+    # -- decisions written to Redis ----------------------------------------------------------------------
+
+    def _clear_why(self, pipe: Pipeline, g: Gathered) -> None:
+        why = g.state.get(S.WHY)
+        if why:
+            pipe.hdel(self._k.state(g.lead_id), S.WHY)
+            pipe.hincrby(self._k.why, why, -1)
+
+    def _finish(self, pipe: Pipeline, g: Gathered, verdict: Verdict) -> None:
+        self._clear_why(pipe, g)
+        reason = str(verdict.block)
+        pipe.hset(self._k.state(g.lead_id), S.FINISHED, reason)
+        pipe.hincrby(self._k.fin, reason, 1)
+
+    def _defer(self, pipe: Pipeline, g: Gathered, verdict: Verdict) -> None:
+        assert verdict.not_before is not None
+        reason = str(verdict.block)
+        old = g.state.get(S.WHY)
+        if old != reason:
+            if old:
+                pipe.hincrby(self._k.why, old, -1)
+            pipe.hincrby(self._k.why, reason, 1)
+            pipe.hset(self._k.state(g.lead_id), S.WHY, reason)
+        pipe.zadd(self._k.due(g.zone_key), {g.lead_id: verdict.not_before})
+
+    # -- take ------------------------------------------------------------------------------------------
+
+    async def take(self, n: int, now: float, *, agent_reserved: bool = False) -> list[DialTarget]:
+        """Up to `n` numbers to dial now: due callbacks first, then the ready queue's best.
+
+        Each is checked against the policy again right here; whatever fails is deferred or finished
+        and replaced by the next one. `agent_reserved` lifts only the 72-hour abandon lock (a dial
+        with an agent already waiting cannot be abandoned).
+        """
+        if n <= 0:
+            return []
+        k = self._k
+        out: list[DialTarget] = []
+        for _ in range(_TAKE_ROUNDS):
+            want = n - len(out)
+            if want <= 0:
+                break
+            async with redis_call(f"taking leads of {self.campaign.id}", self._timeout):
+                rows = await self._pop(
+                    keys=[k.cb, k.r, k.i], args=[self._prefix, k.p, self.campaign.id, want, repr(now)]
+                )
+            if not rows:
+                break
+            pipe = self._r.pipeline(transaction=True)
+            for row in rows:
+                is_cb = text(row[0]) == "c"
+                g = parse_gathered(row[1:])
+                if g is None:
+                    pipe.zrem(k.i, text(row[1]))
+                    continue
+                verdict = self.policy.check(g.view, now, callback=is_cb, agent_reserved=agent_reserved)
+                if verdict.ok:
+                    out.append(self._target(g, verdict, is_cb))
+                    pipe.hset(
+                        k.state(g.lead_id),
+                        mapping={S.TAKEN_INDEX: verdict.number_index, S.TAKEN_CALLBACK: int(is_cb)},
+                    )
+                    continue
+                pipe.zrem(k.i, g.lead_id)
+                if verdict.final:
+                    if is_cb:
+                        pipe.hdel(k.state(g.lead_id), S.CB_AT, S.CB_AGENT)
+                    self._finish(pipe, g, verdict)
+                elif is_cb:
+                    assert verdict.not_before is not None
+                    pipe.zadd(k.cb, {g.lead_id: verdict.not_before})
+                else:
+                    self._defer(pipe, g, verdict)
+            async with redis_call(f"recording taken leads of {self.campaign.id}", self._timeout):
+                await pipe.execute()
+            if len(rows) < want:
+                break
+        return out
+
+    def _target(self, g: Gathered, verdict: Verdict, is_cb: bool) -> DialTarget:
+        fields = decode_fields(g.blob)
+        fields.update(verdict.marks)
+        idx = verdict.number_index
+        return DialTarget(
+            campaign_id=self.campaign.id,
+            lead_id=g.lead_id,
+            number_e164=g.header.numbers[idx],
+            number_index=idx,
+            attempt=g.view.attempts + 1,
+            fields=MappingProxyType(fields),
+            callback_agent=g.view.callback_agent if is_cb else None,
+            is_callback=is_cb,
+        )
+
+    # -- results ---------------------------------------------------------------------------------------
+
+    async def _read(self, lead_id: str) -> Gathered:
+        k = self._k
+        async with redis_call(f"reading lead {lead_id}", self._timeout):
+            rows = await self._gather(args=[self._prefix, k.p, self.campaign.id, lead_id])
+        g = parse_gathered(rows[0])
+        if g is None:
+            raise LeadError(f"lead {lead_id} does not exist in campaign {self.campaign.id}")
+        return g
+
+    async def record_result(self, target: DialTarget, result: DialResult, now: float) -> None:
+        """Apply a dial's outcome and disposition: counters, retry/callback/finish, locks, DNC, follow-ups.
+
+        Call once per dial. Raises `PolicyViolation` (writing nothing) for a callback time outside the
+        person's calling hours; fix the time and call again.
+        """
+        await self._record(target, result, now, lost=False)
+
+    async def _record(self, target: DialTarget, result: DialResult, now: float, *, lost: bool) -> None:
+        if target.campaign_id != self.campaign.id:
+            raise LeadError(f"target of campaign {target.campaign_id} recorded on hopper {self.campaign.id}")
+        g = await self._read(target.lead_id)
+        plan = self.policy.plan_result(g.view, target.number_index, result, now, lost=lost)
+        await write_plan(
+            self._r,
+            self._prefix,
+            self.campaign,
+            g,
+            plan,
+            result,
+            now,
+            self._timeout,
+        )
+
+    async def check_callback(self, lead_id: str, at: float, now: float) -> None:
+        """Raise `PolicyViolation` with the reason if a callback to this lead at `at` would be refused."""
+        g = await self._read(lead_id)
+        self.policy.validate_callback(g.view.zones, at, now)
+
+    async def _recover(self, now: float) -> int:
+        """Dials taken longer ago than `inflight_timeout_s` never got a result: count them as lost attempts."""
+        k = self._k
+        cutoff = now - self.campaign.hopper.inflight_timeout_s
+        async with redis_call(f"looking for lost dials of {self.campaign.id}", self._timeout):
+            lost = [text(x) for x in await self._r.zrangebyscore(k.i, "-inf", cutoff, start=0, num=500)]
+        done = 0
+        for lid in lost:
+            try:
+                g = await self._read(lid)
+            except LeadError:
+                async with redis_call("dropping a vanished lead", self._timeout):
+                    await self._r.zrem(k.i, lid)
+                continue
+            idx = int(g.state.get(S.TAKEN_INDEX, g.view.next_index))
+            target = DialTarget(self.campaign.id, lid, g.header.numbers[idx], idx, g.view.attempts + 1, {})
+            try:
+                await self._record(target, DialResult(outcome="no_answer"), now, lost=True)  # type: ignore[arg-type]
+            except PolicyViolation:  # pragma: no cover - a lost dial has no callback to validate
+                continue
+            done += 1
+        return done
+
+    # -- status ----------------------------------------------------------------------------------------
+
+    async def status(self, now: float) -> HopperStatus:
+        """Depth and, when nothing can be dialed, the reason (for metrics and the API)."""
+        k = self._k
+        async with redis_call(f"reading status of {self.campaign.id}", self._timeout):
+            zone_keys = sorted(text(z) for z in await self._r.smembers(k.zk))
+            pipe = self._r.pipeline(transaction=False)
+            pipe.zcard(k.r)
+            pipe.zcard(k.i)
+            pipe.zcount(k.cb, "-inf", now)
+            pipe.zcard(k.cb)
+            pipe.hgetall(k.why)
+            pipe.hgetall(k.fin)
+            pipe.zrange(k.cb, 0, 0, withscores=True)
+            for z in zone_keys:
+                pipe.zcard(k.fresh(z))
+                pipe.zcount(k.due(z), "-inf", now)
+                pipe.zcard(k.due(z))
+                pipe.zrange(k.due(z), 0, 0, withscores=True)
+            raw = await pipe.execute()
+        return build_status(self.campaign.id, self.policy, zone_keys, raw, now)
+
+    async def conversion(self) -> Mapping[str, tuple[int, int]]:
+        """Contacts and sales per value of the campaign's `report_by` field (win-back: cancel reason)."""
+        async with redis_call(f"reading conversion of {self.campaign.id}", self._timeout):
+            raw = await self._r.hgetall(self._k.conv)
+        out: dict[str, list[int]] = {}
+        for key, value in raw.items():
+            name, _, what = text(key).rpartition("\x1f")
+            slot = out.setdefault(name, [0, 0])
+            slot[0 if what == "contacts" else 1] += int(text(value))
+        return MappingProxyType({name: (c, s) for name, (c, s) in out.items()})
+
+    async def outcome_counts(self) -> Mapping[str, int]:
+        """Dials by outcome and dispositions by name (keys "outcome:<x>", "disposition:<x>")."""
+        async with redis_call(f"reading outcome counts of {self.campaign.id}", self._timeout):
+            raw = await self._r.hgetall(self._k.stats)
+        return MappingProxyType({text(a): int(text(b)) for a, b in raw.items()})

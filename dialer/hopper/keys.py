@@ -1,0 +1,120 @@
+"""Redis key layout of leads, the hopper and the contact state (one place, so scripts and code agree).
+
+Global (across campaigns), under `<prefix>`:
+    dnc                 SET   E.164 numbers nobody may call
+    dncp                SET   person keys ("subscriber:<id>", "number:<e164>") who asked not to be called
+    ab                  ZSET  E.164 -> end of the 72-hour lock after an abandoned call
+    sup:<subject>       HASH  suppression kind -> until (epoch, "inf" = until lifted)
+    p:<person>          HASH  cross-campaign person state: bc (last base contact), m/mc (month, contacts), wb
+    seen:<bucket>       HASH  number -> "<campaign>\\x1f<epoch>" of its latest import (dedup scope "all")
+    base:<bucket>       HASH  number -> subscriber id of a current subscriber (cold-list reconciliation)
+
+Per campaign, under `<prefix>:c:<campaign>:`:
+    l:<lead>            STRING the lead (header + JSON, see dialer.leads.model)
+    s:<lead>            HASH  its contact state; absent while the lead was never touched (saves memory)
+    nx:<bucket>         HASH  number -> lead id (merge by number)
+    f:<zones>           ZSET  fresh leads of one zone set, score = rank * 1e9 + import sequence
+    d:<zones>           ZSET  retries and deferred leads of one zone set, score = when to look again
+    zk                  SET   the zone sets in use
+    cb                  ZSET  callbacks, score = callback time
+    r                   ZSET  the ready queue (the hopper), score = band * 1e15 + fill sequence
+    i                   ZSET  in flight (taken, result not yet recorded), score = take time
+    fin, why            HASH  finished leads by reason; deferred leads by last block reason
+    dnc                 SET   this campaign's own do-not-call numbers
+    conv, stats         HASH  contacts and sales by report field value; dial outcomes
+    seq, rseq, n        STRING import sequence, ready sequence, number of leads
+
+Leads are split by their zone set so that a fill only reads leads that may be called now: with 10
+million leads across time zones, no out-of-hours lead is ever touched while the west coast sleeps.
+Number indexes are bucketed by the last six digits (the number's first digits are the field), which
+keeps the hashes small enough for Redis's compact encoding: about 15 numbers per bucket at 10 million
+leads instead of one key per number.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CampaignKeys", "GlobalKeys", "bucket"]
+
+
+def bucket(e164: str) -> tuple[str, str]:
+    """(bucket, field) of a number in the bucketed number indexes."""
+    digits = e164[1:]
+    return digits[-6:], digits[:-6]
+
+
+class GlobalKeys:
+    """Keys shared by all campaigns."""
+
+    __slots__ = ("ab", "dnc", "dncp", "prefix")
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.dnc = f"{prefix}:dnc"
+        self.dncp = f"{prefix}:dncp"
+        self.ab = f"{prefix}:ab"
+
+    def sup(self, subject: str) -> str:
+        return f"{self.prefix}:sup:{subject}"
+
+    def person(self, person: str) -> str:
+        return f"{self.prefix}:p:{person}"
+
+    def seen(self, e164: str) -> tuple[str, str]:
+        b, f = bucket(e164)
+        return f"{self.prefix}:seen:{b}", f
+
+    def base(self, e164: str) -> tuple[str, str]:
+        b, f = bucket(e164)
+        return f"{self.prefix}:base:{b}", f
+
+
+class CampaignKeys:
+    """Keys of one campaign."""
+
+    __slots__ = (
+        "cb",
+        "conv",
+        "dnc",
+        "fin",
+        "i",
+        "n",
+        "p",
+        "r",
+        "rseq",
+        "seq",
+        "stats",
+        "why",
+        "zk",
+    )
+
+    def __init__(self, prefix: str, campaign_id: str) -> None:
+        self.p = f"{prefix}:c:{campaign_id}:"
+        p = self.p
+        self.zk = p + "zk"
+        self.cb = p + "cb"
+        self.r = p + "r"
+        self.i = p + "i"
+        self.fin = p + "fin"
+        self.why = p + "why"
+        self.dnc = p + "dnc"
+        self.conv = p + "conv"
+        self.stats = p + "stats"
+        self.seq = p + "seq"
+        self.rseq = p + "rseq"
+        self.n = p + "n"
+
+    def lead(self, lead_id: str) -> str:
+        return f"{self.p}l:{lead_id}"
+
+    def state(self, lead_id: str) -> str:
+        return f"{self.p}s:{lead_id}"
+
+    def fresh(self, zone_key: str) -> str:
+        return f"{self.p}f:{zone_key}"
+
+    def due(self, zone_key: str) -> str:
+        return f"{self.p}d:{zone_key}"
+
+    def nx(self, e164: str) -> tuple[str, str]:
+        b, f = bucket(e164)
+        return f"{self.p}nx:{b}", f

@@ -1,0 +1,129 @@
+"""Writing a `ResultPlan` to Redis: one transaction for the lead, its person and the shared lists.
+
+The plan is decided by the pure policy; this module only translates it into commands, in one MULTI so
+a DNC request, a lock or a callback is either fully recorded or not at all. A DNC disposition lands in
+the global lists (person and every number) in that same transaction, so the very next `take` of any
+campaign already sees it. Follow-ups write the lead into the other campaign's deferred queue, due at the
+follow-up time.
+"""
+
+from __future__ import annotations
+
+import math
+
+from redis.asyncio import Redis
+
+from dialer.campaigns.models import CampaignConfig
+from dialer.hopper._redis import redis_call
+from dialer.hopper.keys import CampaignKeys, GlobalKeys
+from dialer.hopper.views import Gathered, S, text
+from dialer.leads.model import decode_fields
+from dialer.policy.contact import month_key
+from dialer.policy.types import DialResult, ResultPlan
+
+__all__ = ["write_plan"]
+
+
+async def write_plan(
+    redis: Redis,
+    prefix: str,
+    campaign: CampaignConfig,
+    g: Gathered,
+    plan: ResultPlan,
+    result: DialResult,
+    now: float,
+    timeout_s: float,
+) -> None:
+    """Apply `plan` (decided for lead `g` after `result`)."""
+    k = CampaignKeys(prefix, campaign.id)
+    gk = GlobalKeys(prefix)
+    lid = g.lead_id
+    zone_key = g.zone_key
+    follow_state: list[tuple[CampaignKeys, bool, str | None, str | None]] = []
+    if plan.follow_ups:
+        async with redis_call(f"reading follow-up targets of lead {lid}", timeout_s):
+            pipe = redis.pipeline(transaction=False)
+            for cid, _ in plan.follow_ups:
+                fk = CampaignKeys(prefix, cid)
+                pipe.exists(fk.lead(lid))
+                pipe.hmget(fk.state(lid), [S.FINISHED, S.WHY])
+            got = await pipe.execute()
+        for j, (cid, _) in enumerate(plan.follow_ups):
+            fin, old_why = (None if x is None else text(x) for x in got[2 * j + 1])
+            follow_state.append((CampaignKeys(prefix, cid), bool(got[2 * j]), fin, old_why))
+
+    pipe = redis.pipeline(transaction=True)
+    for key in (k.i, k.r, k.cb, k.fresh(zone_key), k.due(zone_key)):
+        pipe.zrem(key, lid)
+    why = g.state.get(S.WHY)
+    if why:
+        pipe.hincrby(k.why, why, -1)
+    state = k.state(lid)
+    pipe.hdel(state, S.WHY, S.TAKEN_INDEX, S.TAKEN_CALLBACK, S.CB_AT, S.CB_AGENT, S.RETRY_AT)
+    pipe.hset(
+        state,
+        mapping={
+            S.ATTEMPTS: plan.attempts,
+            S.DAY: plan.day,
+            S.ATTEMPTS_DAY: plan.attempts_day,
+            S.NEXT_INDEX: plan.next_index,
+            S.DEAD: ",".join(str(i) for i in sorted(plan.dead)),
+            S.LAST: plan.last_outcome,
+        },
+    )
+    if plan.next == "retry":
+        pipe.hset(state, S.RETRY_AT, repr(plan.at))
+        pipe.zadd(k.due(zone_key), {lid: plan.at})
+    elif plan.next == "callback":
+        pipe.hset(state, S.CB_AT, repr(plan.at))
+        if plan.callback_agent:
+            pipe.hset(state, S.CB_AGENT, plan.callback_agent)
+        pipe.zadd(k.cb, {lid: plan.at})
+    else:
+        reason = plan.finish_reason or "finished"
+        pipe.hset(state, S.FINISHED, reason)
+        pipe.hincrby(k.fin, reason, 1)
+    if plan.lock_numbers:
+        pipe.zadd(gk.ab, dict.fromkeys(plan.lock_numbers, plan.lock_until), gt=True)
+    if plan.dnc_numbers:
+        pipe.sadd(gk.dnc, *plan.dnc_numbers)
+    if plan.dnc_person:
+        pipe.sadd(gk.dncp, g.header.person)
+    person = gk.person(g.header.person)
+    if plan.contacted:
+        month = month_key(now)
+        if g.person.get(S.P_MONTH) == month:
+            pipe.hincrby(person, S.P_MONTH_COUNT, 1)
+        else:
+            pipe.hset(person, mapping={S.P_MONTH: month, S.P_MONTH_COUNT: 1})
+    if plan.base_contact:
+        pipe.hset(person, S.P_BASE, repr(now))
+    if plan.won_back:
+        pipe.hincrby(person, S.P_WON_BACK, 1)
+    if plan.decline_kind and plan.decline_until > g.view.suppressions.get(plan.decline_kind, -math.inf):
+        pipe.hset(gk.sup(g.header.person), plan.decline_kind, repr(plan.decline_until))
+    pipe.hincrby(k.stats, f"outcome:{result.outcome.value}", 1)
+    if result.disposition is not None:
+        pipe.hincrby(k.stats, f"disposition:{result.disposition.value}", 1)
+    if plan.contacted and campaign.report_by:
+        value = decode_fields(g.blob).get(campaign.report_by) or "(none)"
+        pipe.hincrby(k.conv, f"{value}\x1fcontacts", 1)
+        if plan.sale:
+            pipe.hincrby(k.conv, f"{value}\x1fsales", 1)
+    for (fk, exists, fin, old_why), (_, at) in zip(follow_state, plan.follow_ups, strict=True):
+        pipe.set(fk.lead(lid), g.blob)
+        if not exists:
+            pipe.incr(fk.n)
+            for e164 in g.header.numbers:
+                pipe.hset(fk.nx(e164)[0], fk.nx(e164)[1], lid)
+        if fin is not None:
+            pipe.hincrby(fk.fin, fin, -1)
+        if old_why is not None:
+            pipe.hincrby(fk.why, old_why, -1)
+        pipe.delete(fk.state(lid))
+        for key in (fk.r, fk.cb, fk.fresh(zone_key)):
+            pipe.zrem(key, lid)
+        pipe.sadd(fk.zk, zone_key)
+        pipe.zadd(fk.due(zone_key), {lid: at})
+    async with redis_call(f"recording the result of lead {lid}", timeout_s):
+        await pipe.execute()

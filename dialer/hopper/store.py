@@ -1,0 +1,427 @@
+"""LeadStore: leads, do-not-call lists, suppression signals and the subscriber base, in Redis.
+
+The demo, the API and the MQTT signal handler use this; the hopper reads what it writes. Imports stream
+the file in batches (bounded memory for any file size); each rejected row is reported with its line
+number and reason, and every batch written stays written, so a failure late in a file loses nothing
+that was accepted before it.
+
+Subjects of suppression signals are strings: `lead:<campaign>:<lead id>`, `subscriber:<id>`,
+`number:<E.164>`, `area:<area code of the operator's network>`. A signal is a kind (see
+`SuppressionKind`; `declined_offer:<offer>` stops only the campaign selling that offer) and an end time
+(None: until `unsuppress`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import math
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from redis.asyncio import Redis
+
+from dialer.campaigns.models import CampaignConfig
+from dialer.campaigns.vocab import SuppressionKind
+from dialer.errors import LeadError
+from dialer.hopper._redis import redis_call
+from dialer.hopper.imports import Importer
+from dialer.hopper.keys import CampaignKeys, GlobalKeys
+from dialer.hopper.views import text
+from dialer.leads.files import RawRow, detect_format, read_rows
+from dialer.leads.model import Lead, decode_lead
+from dialer.leads.phone import normalize
+from dialer.leads.report import MAX_LISTED, BaseReport, DncReport, ImportReport, ImportTally
+from dialer.leads.rows import Excluded, Rejected, RowIssue, RowParser, required_columns
+
+__all__ = ["LeadStore", "subject_for"]
+
+_SUBJECTS = ("lead", "subscriber", "number", "area")
+_DNC_COLUMNS = ("number", "phone", "e164", "msisdn", "mobile", "home")
+
+
+def subject_for(subject: str) -> str:
+    """Validate a suppression subject and normalise its number; raise `LeadError` with the fix."""
+    kind, sep, rest = subject.partition(":")
+    if not sep or kind not in _SUBJECTS or not rest.strip():
+        raise LeadError(
+            f"suppression subject {subject!r} must be lead:<campaign>:<lead>, subscriber:<id>, number:<E.164> "
+            "or area:<area>"
+        )
+    if kind == "number":
+        if not rest.strip().startswith("+"):
+            raise LeadError(f"suppression subject {subject!r}: write the number in E.164 (+ and country code)")
+        return f"number:{normalize(rest, 'ZZ')}"
+    if kind == "lead" and rest.count(":") != 1:
+        raise LeadError(f"suppression subject {subject!r} must be lead:<campaign>:<lead id>")
+    return f"{kind}:{rest.strip()}"
+
+
+class LeadStore:
+    """Leads and contact lists in Redis, shared by every campaign under one key prefix."""
+
+    def __init__(self, redis: Redis, *, prefix: str = "dialer", timeout_s: float = 30.0, chunk: int = 2000) -> None:
+        self._r = redis
+        self._prefix = prefix
+        self._g = GlobalKeys(prefix)
+        self._timeout = timeout_s
+        self._chunk = chunk
+
+    @property
+    def redis(self) -> Redis:
+        return self._r
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    # -- leads -----------------------------------------------------------------------------------------
+
+    async def import_file(
+        self,
+        campaign: CampaignConfig,
+        path: str | Path,
+        *,
+        now: float,
+        list_name: str | None = None,
+        source: str | None = None,
+        fmt: Literal["csv", "jsonl"] | None = None,
+        encoding: str = "utf-8",
+    ) -> ImportReport:
+        """Import a CSV or JSON Lines file; `list_name` defaults to the file's name."""
+        p = Path(path)
+        try:
+            fh = await asyncio.to_thread(p.open, "rb")
+        except OSError as exc:
+            raise LeadError(f"{p}: cannot open the lead file ({exc.strerror}); check the path") from exc
+        with fh:
+            return await self.import_stream(
+                campaign,
+                fh,
+                name=str(p),
+                now=now,
+                list_name=list_name or p.stem,
+                source=source or "file",
+                fmt=fmt or detect_format(p.name),
+                encoding=encoding,
+            )
+
+    async def import_stream(
+        self,
+        campaign: CampaignConfig,
+        stream: BinaryIO,
+        *,
+        name: str,
+        now: float,
+        list_name: str,
+        source: str,
+        fmt: Literal["csv", "jsonl"],
+        encoding: str = "utf-8",
+    ) -> ImportReport:
+        """Import an open binary stream (an upload); file-level problems raise `LeadError` before any write."""
+        cols = campaign.leads
+        rows = read_rows(
+            stream,
+            fmt,
+            name=name,
+            required=required_columns(campaign),
+            number_columns=(*cols.number_columns, cols.numbers_column),
+            encoding=encoding,
+            max_row_chars=cols.max_row_chars,
+        )
+        return await self._import(campaign, rows, now=now, list_name=list_name, source=source)
+
+    async def import_rows(
+        self,
+        campaign: CampaignConfig,
+        rows: Iterable[Mapping[str, object]],
+        *,
+        now: float,
+        list_name: str = "api",
+        source: str = "api",
+    ) -> ImportReport:
+        """Import rows given as mappings (the API); item numbers start at 1."""
+        raw = (RawRow(i, {str(k).strip().lower(): v for k, v in r.items()}) for i, r in enumerate(rows, start=1))
+        return await self._import(campaign, raw, now=now, list_name=list_name, source=source)
+
+    async def add_leads(
+        self,
+        campaign: CampaignConfig,
+        leads: Iterable[Lead],
+        *,
+        now: float,
+        list_name: str = "generated",
+        source: str = "generated",
+    ) -> ImportReport:
+        """Add already-normalised leads (demo, benchmark, other services): same dedup and merge rules."""
+        tally = ImportTally(campaign.id, list_name, source)
+        importer = Importer(self._r, campaign, self._prefix, self._timeout)
+        batch: list[tuple[int, Lead]] = []
+        for i, lead in enumerate(leads, start=1):
+            tally.rows += 1
+            batch.append((i, lead))
+            if len(batch) >= self._chunk:
+                await importer.write(batch, tally, now)
+                batch = []
+        if batch:
+            await importer.write(batch, tally, now)
+        return tally.freeze()
+
+    async def _import(
+        self,
+        campaign: CampaignConfig,
+        rows: Iterable[RawRow | RowIssue],
+        *,
+        now: float,
+        list_name: str,
+        source: str,
+    ) -> ImportReport:
+        tally = ImportTally(campaign.id, list_name, source)
+        parser = RowParser(campaign, list_name, source, now)
+        importer = Importer(self._r, campaign, self._prefix, self._timeout)
+        it = iter(rows)
+        while True:
+            # Reading and parsing (phonenumbers, zones) is CPU and file work: do it off the event loop,
+            # one chunk at a time, so a large import never stalls the dialer's AMI handling.
+            batch, done = await asyncio.to_thread(self._parse_chunk, it, parser, tally)
+            if batch:
+                await importer.write(batch, tally, now)
+            if done:
+                return tally.freeze()
+
+    def _parse_chunk(
+        self, it: Iterator[RawRow | RowIssue], parser: RowParser, tally: ImportTally
+    ) -> tuple[list[tuple[int, Lead]], bool]:
+        batch: list[tuple[int, Lead]] = []
+        for item in it:
+            tally.rows += 1
+            if isinstance(item, RowIssue):
+                tally.error(item)
+                continue
+            parsed = parser.parse(item.line, item.data)
+            if isinstance(parsed, Rejected):
+                tally.error(parsed.error)
+            elif isinstance(parsed, Excluded):
+                tally.excluded += 1
+                tally.skip(RowIssue(parsed.line, parsed.reason))
+            else:
+                tally.warn(parsed.warnings)
+                batch.append((parsed.line, parsed.lead))
+                if len(batch) >= self._chunk:
+                    return batch, False
+        return batch, True
+
+    async def get_lead(self, campaign_id: str, lead_id: str) -> Lead | None:
+        """A lead as stored, or None."""
+        async with redis_call(f"reading lead {lead_id}", self._timeout):
+            blob = await self._r.get(CampaignKeys(self._prefix, campaign_id).lead(lead_id))
+        return None if blob is None else decode_lead(lead_id, text(blob))
+
+    async def lead_state(self, campaign_id: str, lead_id: str) -> dict[str, str]:
+        """A lead's raw contact state (attempts, next step); {} while untouched."""
+        async with redis_call(f"reading state of lead {lead_id}", self._timeout):
+            raw = await self._r.hgetall(CampaignKeys(self._prefix, campaign_id).state(lead_id))
+        return {text(k): text(v) for k, v in raw.items()}
+
+    async def lead_count(self, campaign_id: str) -> int:
+        async with redis_call(f"counting leads of {campaign_id}", self._timeout):
+            value = await self._r.get(CampaignKeys(self._prefix, campaign_id).n)
+        return int(value or 0)
+
+    async def iter_lead_ids(self, campaign_id: str, batch: int = 1000) -> AsyncIterator[str]:
+        """Every lead id of a campaign (SCAN; for reports and tests, not the dialing path)."""
+        pattern = CampaignKeys(self._prefix, campaign_id).lead("*")
+        cut = len(pattern) - 1
+        async for key in self._r.scan_iter(match=pattern, count=batch):
+            yield text(key)[cut:]
+
+    # -- do not call -------------------------------------------------------------------------------------
+
+    async def add_dnc(self, numbers: Iterable[str], *, region: str = "US", campaign_id: str | None = None) -> DncReport:
+        """Add numbers to the global list (or one campaign's); a DNC entry is final."""
+        return await self._dnc_lines(((i, n) for i, n in enumerate(numbers, start=1)), region, campaign_id)
+
+    async def import_dnc_file(
+        self, path: str | Path, *, region: str = "US", campaign_id: str | None = None, encoding: str = "utf-8"
+    ) -> DncReport:
+        """A DNC list: CSV with a number column (number, phone, e164, msisdn...), or one number per line."""
+        p = Path(path)
+        try:
+            data = await asyncio.to_thread(p.read_bytes)
+        except OSError as exc:
+            raise LeadError(f"{p}: cannot read the DNC file ({exc.strerror})") from exc
+        return await self._dnc_lines(_dnc_numbers(data, encoding), region, campaign_id)
+
+    async def _dnc_lines(self, items: Iterable[tuple[int, str]], region: str, campaign_id: str | None) -> DncReport:
+        key = CampaignKeys(self._prefix, campaign_id).dnc if campaign_id else self._g.dnc
+        added = already = rejected = 0
+        errors: list[RowIssue] = []
+        batch: list[str] = []
+
+        async def flush() -> tuple[int, int]:
+            if not batch:
+                return 0, 0
+            async with redis_call("adding DNC numbers", self._timeout):
+                n = int(await self._r.sadd(key, *batch))
+            size = len(batch)
+            batch.clear()
+            return n, size - n
+
+        for line, raw in items:
+            try:
+                batch.append(normalize(raw, region))
+            except LeadError as exc:
+                rejected += 1
+                if len(errors) < MAX_LISTED:
+                    errors.append(RowIssue(line, str(exc)))
+                continue
+            if len(batch) >= self._chunk:
+                a, b = await flush()
+                added, already = added + a, already + b
+        a, b = await flush()
+        return DncReport(added=added + a, already=already + b, rejected=rejected, errors=tuple(errors))
+
+    async def dnc_person(self, person: str, numbers: Iterable[str] = ()) -> None:
+        """Mark a person (`subscriber:<id>` or `number:<e164>`) and their numbers as do-not-call everywhere."""
+        nums = [normalize(n, "ZZ") for n in numbers]
+        async with redis_call(f"marking {person} do-not-call", self._timeout):
+            pipe = self._r.pipeline(transaction=True)
+            pipe.sadd(self._g.dncp, person)
+            if nums:
+                pipe.sadd(self._g.dnc, *nums)
+            await pipe.execute()
+
+    async def is_dnc(self, number: str, *, campaign_id: str | None = None, region: str = "US") -> bool:
+        e164 = normalize(number, region)
+        async with redis_call("checking DNC", self._timeout):
+            if await self._r.sismember(self._g.dnc, e164):
+                return True
+            if campaign_id is not None:
+                return bool(await self._r.sismember(CampaignKeys(self._prefix, campaign_id).dnc, e164))
+        return False
+
+    # -- suppression signals -----------------------------------------------------------------------------
+
+    async def suppress(self, subject: str, kind: SuppressionKind | str, until: float | None) -> None:
+        """Stop calls to `subject` for `kind` until `until` (epoch; None: until lifted). Takes effect at once,
+        also for leads already in a hopper (they are re-checked before each dial)."""
+        key = self._g.sup(subject_for(subject))
+        kind_text = _kind(kind)
+        end = math.inf if until is None else float(until)
+        async with redis_call(f"suppressing {subject}", self._timeout):
+            old = await self._r.hget(key, kind_text)
+            if old is not None and float(text(old)) >= end:
+                return
+            await self._r.hset(key, kind_text, "inf" if math.isinf(end) else repr(end))
+
+    async def unsuppress(self, subject: str, kind: SuppressionKind | str | None = None) -> None:
+        """Lift one kind of signal (or all) from `subject`; leads become callable at their next check."""
+        key = self._g.sup(subject_for(subject))
+        async with redis_call(f"lifting suppression of {subject}", self._timeout):
+            if kind is None:
+                await self._r.delete(key)
+            else:
+                await self._r.hdel(key, _kind(kind))
+
+    async def suppressions(self, subject: str) -> dict[str, float]:
+        async with redis_call(f"reading suppressions of {subject}", self._timeout):
+            raw = await self._r.hgetall(self._g.sup(subject_for(subject)))
+        return {text(k): float(text(v)) for k, v in raw.items()}
+
+    # -- the operator's own subscriber base (cold-list reconciliation) --------------------------------------
+
+    async def import_base_rows(self, rows: Iterable[Mapping[str, object]], *, region: str = "US") -> BaseReport:
+        """Rows with subscriber_id, number columns (mobile/home/phone/phones) and optional status
+        (current, default; or former, which removes the numbers from the base)."""
+        n = current = former = rejected = 0
+        errors: list[RowIssue] = []
+        pipe = self._r.pipeline(transaction=False)
+        pending = 0
+        for line, row in enumerate(rows, start=1):
+            n += 1
+            try:
+                sub, status, nums = _base_row(row, region)
+            except LeadError as exc:
+                rejected += 1
+                if len(errors) < MAX_LISTED:
+                    errors.append(RowIssue(line, str(exc)))
+                continue
+            for e164 in nums:
+                bkey, field = self._g.base(e164)
+                if status == "current":
+                    pipe.hset(bkey, field, sub)
+                else:
+                    pipe.hdel(bkey, field)
+                pending += 1
+            current += status == "current"
+            former += status == "former"
+            if pending >= self._chunk:
+                async with redis_call("loading the subscriber base", self._timeout):
+                    await pipe.execute()
+                pending = 0
+        async with redis_call("loading the subscriber base", self._timeout):
+            await pipe.execute()
+        return BaseReport(rows=n, current=current, former=former, rejected=rejected, errors=tuple(errors))
+
+    async def import_base_file(self, path: str | Path, *, region: str = "US", encoding: str = "utf-8") -> BaseReport:
+        """The subscriber base as CSV (subscriber_id, mobile/home/phone, status)."""
+        p = Path(path)
+        try:
+            text_data = (await asyncio.to_thread(p.read_bytes)).decode(encoding)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LeadError(f"{p}: cannot read the subscriber base ({exc}); it must be a {encoding} CSV") from exc
+        return await self.import_base_rows(csv.DictReader(io.StringIO(text_data)), region=region)
+
+    async def subscriber_for(self, number: str, *, region: str = "US") -> str | None:
+        e164 = normalize(number, region)
+        bkey, field = self._g.base(e164)
+        async with redis_call("reading the subscriber base", self._timeout):
+            value = await self._r.hget(bkey, field)
+        return None if value is None else text(value)
+
+
+def _base_row(row: Mapping[str, object], region: str) -> tuple[str, str, list[str]]:
+    data = {str(k).strip().lower(): v for k, v in row.items()}
+    sub = str(data.get("subscriber_id") or "").strip()
+    raw_numbers = [str(data.get(c) or "") for c in ("mobile", "home", "phone")]
+    raw_numbers += str(data.get("phones") or "").split(";")
+    status = str(data.get("status") or "current").strip().lower()
+    if not sub:
+        raise LeadError("subscriber_id is missing")
+    if status not in ("current", "former"):
+        raise LeadError(f"status {status!r} must be current or former")
+    nums = [normalize(x, region) for x in raw_numbers if x.strip()]
+    if not nums:
+        raise LeadError("no phone number")
+    return sub, status, nums
+
+
+def _kind(kind: SuppressionKind | str) -> str:
+    value = kind.value if isinstance(kind, SuppressionKind) else str(kind)
+    base = value.partition(":")[0]
+    if base not in {k.value for k in SuppressionKind}:
+        allowed = ", ".join(k.value for k in SuppressionKind)
+        raise LeadError(f"suppression kind {value!r} is not one of {allowed} (declined_offer may add :<offer>)")
+    return value
+
+
+def _dnc_numbers(data: bytes, encoding: str) -> Iterator[tuple[int, str]]:
+    try:
+        content = data.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
+    except UnicodeDecodeError as exc:
+        raise LeadError(f"DNC file is not {encoding} (byte {exc.start}); save it as UTF-8 or pass encoding=") from None
+    lines = content.splitlines()
+    if not lines:
+        return
+    header = [h.strip().lower() for h in next(csv.reader([lines[0]]))]
+    col = next((header.index(c) for c in _DNC_COLUMNS if c in header), None)
+    if col is None:
+        for i, line in enumerate(lines, start=1):
+            if line.strip():
+                yield i, line.split(",")[0].strip()
+        return
+    for i, row in enumerate(csv.reader(lines[1:]), start=2):
+        if row and any(x.strip() for x in row):
+            yield i, row[col] if col < len(row) else ""

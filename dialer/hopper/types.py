@@ -1,0 +1,68 @@
+"""What the hopper hands out and reports: frozen values the engine, the API and metrics read."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+__all__ = ["DialTarget", "FillReport", "HopperState", "HopperStatus"]
+
+_EMPTY: Mapping[str, int] = MappingProxyType({})
+
+HopperState = Literal["ok", "empty", "blocked", "exhausted", "no_leads"]
+
+
+@dataclass(frozen=True, slots=True)
+class DialTarget:
+    """One number to originate now. `attempt` counts this dial (1 for the first)."""
+
+    campaign_id: str
+    lead_id: str
+    number_e164: str
+    number_index: int
+    attempt: int
+    fields: Mapping[str, str]
+    callback_agent: str | None = None
+    is_callback: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FillReport:
+    """What one `Hopper.fill` did."""
+
+    campaign_id: str
+    moved: int = 0
+    fresh: int = 0
+    retries: int = 0
+    checked: int = 0
+    recovered: int = 0
+    depth: int = 0
+    deferred: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
+    finished: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True, slots=True)
+class HopperStatus:
+    """The hopper's depth and, when it cannot supply numbers, why (for metrics and the API).
+
+    `state`: ok (numbers ready), empty (callable leads exist but are not filled yet), blocked (leads
+    exist but none may be called now: `reason` says why and `next_callable_at` when that changes),
+    exhausted (every lead is finished), no_leads (nothing was ever loaded).
+    """
+
+    campaign_id: str
+    state: HopperState
+    reason: str
+    depth: int
+    in_flight: int
+    callbacks_due: int
+    callbacks_scheduled: int
+    fresh_in_hours: int
+    fresh_outside_hours: int
+    retries_due: int
+    waiting: int
+    waiting_by_reason: Mapping[str, int]
+    finished_by_reason: Mapping[str, int]
+    next_callable_at: float | None

@@ -1,0 +1,127 @@
+"""Turn a gathered Redis reply (see `scripts._GATHER`) into the policy's `LeadView`.
+
+The only place that knows the state-hash field names, so the hopper's writers import them from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from dialer.errors import LeadError, StateStoreError
+from dialer.leads.model import LeadHeader, decode_header
+from dialer.policy.types import LeadView, NumberView
+
+__all__ = ["Gathered", "S", "parse_gathered", "text"]
+
+
+class S:
+    """Field names of the per-lead state hash and the per-person hash."""
+
+    ATTEMPTS = "a"
+    DAY = "dy"
+    ATTEMPTS_DAY = "ad"
+    NEXT_INDEX = "ni"
+    RETRY_AT = "ra"
+    FINISHED = "fn"
+    DEAD = "dd"
+    WHY = "w"
+    CB_AT = "cbat"
+    CB_AGENT = "cbag"
+    TAKEN_INDEX = "tn"
+    TAKEN_CALLBACK = "tcb"
+    LAST = "lo"
+    P_BASE = "bc"
+    P_MONTH = "m"
+    P_MONTH_COUNT = "mc"
+    P_WON_BACK = "wb"
+
+
+def text(value: object) -> str:
+    """Redis replies may be bytes or str, depending on the client's decode_responses."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    return str(value)
+
+
+def _pairs(flat: Sequence[object]) -> dict[str, str]:
+    return {text(flat[i]): text(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
+
+
+@dataclass(frozen=True, slots=True)
+class Gathered:
+    """One lead as read for a policy check."""
+
+    lead_id: str
+    blob: str
+    header: LeadHeader
+    state: Mapping[str, str]
+    person: Mapping[str, str]
+    view: LeadView
+
+    @property
+    def zone_key(self) -> str:
+        return "|".join(self.header.zones)
+
+
+def _float(value: str | None, default: float = 0.0) -> float:
+    if value is None or value == "":
+        return default
+    return float(value)
+
+
+def parse_gathered(row: Sequence[object]) -> Gathered | None:
+    """Parse one gather reply; None when the lead no longer exists."""
+    lead_id = text(row[0])
+    blob = text(row[1])
+    if not blob:
+        return None
+    try:
+        header = decode_header(blob)
+        state = _pairs(row[2])  # type: ignore[arg-type]
+        person = _pairs(row[3])  # type: ignore[arg-type]
+        numinfo: Sequence[object] = row[5]  # type: ignore[assignment]
+        sups_flat: Sequence[object] = row[6]  # type: ignore[assignment]
+        dead = {int(x) for x in state.get(S.DEAD, "").split(",") if x}
+        numbers = tuple(
+            NumberView(
+                e164,
+                dnc=int(text(numinfo[2 * i])) == 1,
+                dead=i in dead,
+                locked_until=_float(text(numinfo[2 * i + 1])),
+            )
+            for i, e164 in enumerate(header.numbers)
+        )
+        sups: dict[str, float] = {}
+        for i in range(0, len(sups_flat) - 1, 2):
+            kind = text(sups_flat[i])
+            until = float(text(sups_flat[i + 1]))
+            sups[kind] = max(until, sups.get(kind, until))
+        cb_at = state.get(S.CB_AT)
+        view = LeadView(
+            lead_id=lead_id,
+            numbers=numbers,
+            zones=header.zones,
+            person=header.person,
+            person_dnc=int(text(row[4])) == 1,
+            consent=header.consent,
+            suppressions=MappingProxyType(sups),
+            attempts=int(state.get(S.ATTEMPTS, "0")),
+            day=state.get(S.DAY, ""),
+            attempts_day=int(state.get(S.ATTEMPTS_DAY, "0")),
+            next_index=int(state.get(S.NEXT_INDEX, "0")) % len(numbers),
+            retry_at=_float(state.get(S.RETRY_AT)),
+            finished=state.get(S.FINISHED) or None,
+            last_base_contact=_float(person.get(S.P_BASE)),
+            month=person.get(S.P_MONTH, ""),
+            contacts_in_month=int(person.get(S.P_MONTH_COUNT, "0")),
+            prev_leaves=header.prev_leaves,
+            won_back=int(person.get(S.P_WON_BACK, "0")),
+            jumper_now=header.jumper_now,
+            callback_at=float(cb_at) if cb_at else None,
+            callback_agent=state.get(S.CB_AGENT) or None,
+        )
+    except (ValueError, IndexError, TypeError, LeadError) as exc:
+        raise StateStoreError(f"lead {lead_id}: stored state cannot be read ({exc}); re-import the lead") from exc
+    return Gathered(lead_id, blob, header, MappingProxyType(state), MappingProxyType(person), view)

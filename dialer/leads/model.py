@@ -1,0 +1,236 @@
+"""The lead: one person to call in one campaign, with numbers in the order they are tried.
+
+A lead is a frozen value. Merging two sightings of the same person (same number, same id) is the pure
+function `merge_leads`, so an import, a re-import and an API upsert all follow one rule, and merging a lead
+with itself changes nothing (that is what makes a re-import idempotent).
+
+Storage form (`encode_lead`/`decode_lead`): one Redis string per lead, a short header of the values the
+hopper's Lua scripts and the policy need on every check (numbers, person key, area, consent, zones, rank,
+win-back counters) separated by the ASCII unit separator, then JSON for the rest. Fill reads millions of
+these, so the header is split with `str.split`, and the JSON (screen-pop fields, sources) is decoded only
+when a lead is handed to the engine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from dialer.campaigns.vocab import Consent
+from dialer.errors import LeadError
+
+__all__ = [
+    "Lead",
+    "LeadHeader",
+    "LeadNumber",
+    "LeadSource",
+    "decode_fields",
+    "decode_header",
+    "decode_lead",
+    "encode_lead",
+    "merge_leads",
+]
+
+SEP = "\x1f"
+_VERSION = "L1"
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class LeadNumber:
+    """One number of a lead: E.164, where it came from (column name) and its time zones."""
+
+    e164: str
+    kind: str = "phone"
+    zones: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.e164.startswith("+") or not self.e164[1:].isdigit():
+            raise LeadError(f"number {self.e164!r} is not E.164 (+ and digits); normalise it first")
+
+
+@dataclass(frozen=True, slots=True)
+class LeadSource:
+    """Where a lead came from: list name, source (file, partner, api) and import time (epoch)."""
+
+    list_name: str
+    source: str
+    imported_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """A person to call in one campaign."""
+
+    lead_id: str
+    numbers: tuple[LeadNumber, ...]
+    fields: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    sources: tuple[LeadSource, ...] = ()
+    subscriber_id: str | None = None
+    consent: Consent = Consent.UNKNOWN
+    timezone: str | None = None
+    area: str | None = None
+    rank: int = 0
+    prev_leaves: int = 0
+    jumper_now: bool = False
+    _zones: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.numbers:
+            raise LeadError(f"lead {self.lead_id!r} has no phone number")
+        if not isinstance(self.fields, MappingProxyType):
+            object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
+        if self.timezone:
+            zones: tuple[str, ...] = (self.timezone,)
+        else:
+            zones = tuple(sorted({z for n in self.numbers for z in n.zones}))
+        object.__setattr__(self, "_zones", zones)
+
+    @property
+    def person(self) -> str:
+        """The cross-campaign identity: the subscriber account if known, else the first number."""
+        if self.subscriber_id:
+            return f"subscriber:{self.subscriber_id}"
+        return f"number:{self.numbers[0].e164}"
+
+    @property
+    def zones(self) -> tuple[str, ...]:
+        """The person's possible time zones: the override, or every zone of every number.
+
+        We do not know which of a person's numbers' zones they are in, so calls are allowed only when
+        the hours allow them in all of them.
+        """
+        return self._zones
+
+    @property
+    def zone_key(self) -> str:
+        return "|".join(self._zones)
+
+
+@dataclass(frozen=True, slots=True)
+class LeadHeader:
+    """The part of a stored lead the policy needs on every check (no JSON decoding)."""
+
+    numbers: tuple[str, ...]
+    person: str
+    area: str
+    consent: Consent
+    zones: tuple[str, ...]
+    rank: int
+    prev_leaves: int
+    jumper_now: bool
+
+
+def merge_leads(old: Lead, new: Lead, max_numbers: int = 5) -> Lead:
+    """Fold a new sighting into an existing lead; the existing id, rank and number order win.
+
+    New numbers are appended (up to `max_numbers`), non-empty new field values replace old ones, a source
+    is added only if its (list, source) pair is new, and consent/zone/area take the newer known value.
+    """
+    have = {n.e164 for n in old.numbers}
+    numbers = list(old.numbers)
+    for n in new.numbers:
+        if n.e164 not in have and len(numbers) < max_numbers:
+            numbers.append(n)
+            have.add(n.e164)
+    fields = dict(old.fields)
+    fields.update({k: v for k, v in new.fields.items() if v != ""})
+    seen = {(s.list_name, s.source) for s in old.sources}
+    sources = list(old.sources)
+    for s in new.sources:
+        if (s.list_name, s.source) not in seen:
+            sources.append(s)
+            seen.add((s.list_name, s.source))
+    return replace(
+        old,
+        numbers=tuple(numbers),
+        fields=MappingProxyType(fields),
+        sources=tuple(sources),
+        subscriber_id=old.subscriber_id or new.subscriber_id,
+        consent=new.consent if new.consent is not Consent.UNKNOWN else old.consent,
+        timezone=new.timezone or old.timezone,
+        area=new.area or old.area,
+        prev_leaves=max(old.prev_leaves, new.prev_leaves),
+        jumper_now=old.jumper_now or new.jumper_now,
+    )
+
+
+def encode_lead(lead: Lead) -> str:
+    """The stored form: header fields then JSON (see the module docstring)."""
+    body: dict[str, object] = {
+        "f": dict(lead.fields),
+        "s": [[x.list_name, x.source, x.imported_at] for x in lead.sources],
+    }
+    kinds = [n.kind for n in lead.numbers]
+    if any(k != "phone" for k in kinds):
+        body["k"] = kinds
+    if lead.subscriber_id:
+        body["sub"] = lead.subscriber_id
+    if lead.timezone:
+        body["tz"] = lead.timezone
+    head = (
+        _VERSION,
+        ",".join(n.e164 for n in lead.numbers),
+        lead.person,
+        lead.area or "",
+        lead.consent.value,
+        lead.zone_key,
+        str(lead.rank),
+        str(lead.prev_leaves),
+        "1" if lead.jumper_now else "0",
+    )
+    return SEP.join(head) + SEP + json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def _split(blob: str) -> list[str]:
+    parts = blob.split(SEP, 9)
+    if len(parts) != 10 or parts[0] != _VERSION:
+        raise LeadError(f"stored lead has an unknown format (starts {blob[:20]!r}); re-import the lead")
+    return parts
+
+
+def decode_header(blob: str) -> LeadHeader:
+    """Only the header: cheap, used on every policy check."""
+    p = _split(blob)
+    return LeadHeader(
+        numbers=tuple(p[1].split(",")),
+        person=p[2],
+        area=p[3],
+        consent=Consent(p[4]),
+        zones=tuple(p[5].split("|")) if p[5] else (),
+        rank=int(p[6]),
+        prev_leaves=int(p[7]),
+        jumper_now=p[8] == "1",
+    )
+
+
+def decode_lead(lead_id: str, blob: str) -> Lead:
+    """The whole lead (header and JSON). Number zones come back as the lead's zones (their union)."""
+    p = _split(blob)
+    body = json.loads(p[9])
+    numbers = p[1].split(",")
+    kinds = body.get("k", [])
+    zones = tuple(p[5].split("|")) if p[5] else ()
+    return Lead(
+        lead_id=lead_id,
+        numbers=tuple(
+            LeadNumber(e164, kinds[i] if i < len(kinds) else "phone", zones) for i, e164 in enumerate(numbers)
+        ),
+        fields=MappingProxyType({str(k): str(v) for k, v in body.get("f", {}).items()}),
+        sources=tuple(LeadSource(str(a), str(b), float(c)) for a, b, c in body.get("s", [])),
+        subscriber_id=body.get("sub"),
+        consent=Consent(p[4]),
+        timezone=body.get("tz"),
+        area=p[3] or None,
+        rank=int(p[6]),
+        prev_leaves=int(p[7]),
+        jumper_now=p[8] == "1",
+    )
+
+
+def decode_fields(blob: str) -> dict[str, str]:
+    """Only the free-form fields (for the screen-pop)."""
+    body = json.loads(_split(blob)[9])
+    return {str(k): str(v) for k, v in body.get("f", {}).items()}

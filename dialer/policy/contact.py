@@ -1,0 +1,253 @@
+"""The contact policy: may this lead be dialed now, on which number, and what follows a dial.
+
+Pure (h11-style): `check(view, now)` and `plan_result(view, index, result, now)` take a snapshot and a
+time and return a decision; the hopper does all reading and writing. The same `check` runs when the
+hopper fills and again right before each originate, so a DNC request, a suppression or the end of the
+calling day that arrives in between still stops the dial.
+
+Order of the checks: final blocks first (finished, DNC, consent, recidivist, no dialable number, attempts
+exhausted), then the temporary ones. For a temporary block the verdict carries `not_before`, the first
+instant at which every block that holds now has passed and the hours allow a call, so a deferred lead is
+looked at again exactly when it can be dialed, not polled.
+
+Conservative choices, on purpose: a person's time zones are all those of all their numbers (we do not
+know which one they are in), an abandoned call locks every number of that lead for 72 hours (the person
+is the one who was abandoned), and a DNC disposition marks the person and all their numbers everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from dialer.campaigns.kinds import RECIDIVIST_MARKS, is_recidivist
+from dialer.campaigns.models import CampaignConfig
+from dialer.campaigns.vocab import Consent, Disposition, Outcome, SuppressionKind
+from dialer.errors import PolicyViolation
+from dialer.policy.hours import Hours
+from dialer.policy.types import Block, DialResult, LeadView, ResultPlan, Verdict
+
+__all__ = ["MAX_CALLBACK_DAYS", "ContactPolicy", "month_key"]
+
+DAY = 86400.0
+MAX_CALLBACK_DAYS = 60
+SUPPRESSION_RECHECK_S = 3600.0
+
+
+def month_key(now: float) -> str:
+    """The calendar month (UTC) of the monthly contact cap: YYYY-MM."""
+    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m")
+
+
+def _next_month(now: float) -> float:
+    d = datetime.fromtimestamp(now, UTC)
+    year, month = (d.year + 1, 1) if d.month == 12 else (d.year, d.month + 1)
+    return datetime(year, month, 1, tzinfo=UTC).timestamp()
+
+
+class ContactPolicy:
+    """The contact rules of one campaign."""
+
+    def __init__(self, campaign: CampaignConfig) -> None:
+        self.campaign = campaign
+        self.hours = Hours(campaign.calling_hours, campaign.jurisdiction)
+        self._lock_s = campaign.retry.abandon_lock_h * 3600.0
+        self._decline_kind = (
+            f"{SuppressionKind.DECLINED_OFFER.value}:{campaign.offer}"
+            if campaign.offer
+            else SuppressionKind.DECLINED_OFFER.value
+        )
+
+    # -- may we dial? ---------------------------------------------------------------------------------
+
+    def suppression_applies(self, kind: str) -> bool:
+        """A "declined_offer:<offer>" signal stops only the campaign selling that offer; others stop all."""
+        base, _, offer = kind.partition(":")
+        if base == SuppressionKind.DECLINED_OFFER.value and offer:
+            return offer == self.campaign.offer
+        return True
+
+    def check(self, view: LeadView, now: float, *, callback: bool = False, agent_reserved: bool = False) -> Verdict:
+        """Whether `view` may be dialed at `now`; `callback` for a due callback (exempt from caps)."""
+        final = self._final(view, callback)
+        if final is not None:
+            return final
+        marks = RECIDIVIST_MARKS if self._recidivist(view) else {}
+        dialable = [i for i, n in enumerate(view.numbers) if not n.dnc and not n.dead]
+        blocks: list[tuple[Block, float, str]] = []
+        active = [(k, u) for k, u in view.suppressions.items() if u > now and self.suppression_applies(k)]
+        if active:
+            until = max(u for _, u in active)
+            kinds = ", ".join(sorted(k for k, _ in active))
+            blocks.append((Block.SUPPRESSED, min(until, now + SUPPRESSION_RECHECK_S), kinds))
+        c = self.campaign
+        if not callback and c.is_base and view.last_base_contact > 0:
+            until = view.last_base_contact + c.base_contact_days * DAY
+            if now < until:
+                blocks.append((Block.BASE_CONTACT, until, f"for {c.base_contact_days} days"))
+        cap = c.max_contacts_per_month
+        if not callback and cap is not None and view.month == month_key(now) and view.contacts_in_month >= cap:
+            blocks.append((Block.CONTACT_CAP, _next_month(now), f"{view.contacts_in_month} of {cap}"))
+        n = len(view.numbers)
+        order = [(view.next_index + k) % n for k in range(n)]
+        chosen = next(
+            (i for i in order if i in dialable and (agent_reserved or view.numbers[i].locked_until <= now)), None
+        )
+        if chosen is None:
+            until = min(view.numbers[i].locked_until for i in dialable)
+            blocks.append((Block.ABANDON_LOCK, until, "every dialable number"))
+        if not callback:
+            if view.day == self.hours.local_day(view.zones, now) and view.attempts_day >= c.retry.max_attempts_per_day:
+                until = self.hours.next_midnight(view.zones, now)
+                blocks.append((Block.DAY_CAP, until, f"{view.attempts_day} today"))
+            if view.retry_at > now:
+                blocks.append((Block.NOT_DUE, view.retry_at, ""))
+        elif view.callback_at is not None and view.callback_at > now:
+            blocks.append((Block.NOT_DUE, view.callback_at, "callback"))
+        if blocks:
+            latest = max(t for _, t, _ in blocks)
+            opens = self.hours.next_open(view.zones, latest)
+            block, _, detail = blocks[0]
+            return Verdict(False, block=block, not_before=opens if opens is not None else latest + DAY, detail=detail)
+        if not self.hours.allowed(view.zones, now):
+            opens = self.hours.next_open(view.zones, now)
+            return Verdict(
+                False,
+                block=Block.OUTSIDE_HOURS,
+                not_before=opens if opens is not None else now + DAY,
+                detail=f"{self.hours.describe()} in {', '.join(view.zones)}",
+            )
+        assert chosen is not None
+        return Verdict(True, number_index=chosen, marks=marks)
+
+    def _recidivist(self, view: LeadView) -> bool:
+        return self.campaign.kind == "winback" and is_recidivist(view.prev_leaves, view.won_back, view.jumper_now)
+
+    def _final(self, view: LeadView, callback: bool) -> Verdict | None:
+        if view.finished is not None:
+            return Verdict(False, block=Block.FINISHED, detail=view.finished)
+        if view.person_dnc:
+            return Verdict(False, block=Block.DNC, detail=f"{view.person} asked not to be called")
+        live = [n for n in view.numbers if not n.dead]
+        if live and all(n.dnc for n in live):
+            return Verdict(False, block=Block.DNC, detail="every number is on a do-not-call list")
+        if not live:
+            return Verdict(False, block=Block.NO_NUMBER, detail="every number is invalid or wrong")
+        if self.campaign.consent_required and view.consent is not Consent.GRANTED:
+            return Verdict(False, block=Block.NO_CONSENT, detail=f"consent is {view.consent.value}")
+        wb = self.campaign.winback
+        if wb is not None and wb.recidivist == "exclude" and self._recidivist(view):
+            return Verdict(False, block=Block.RECIDIVIST, detail="left for a discount more than once")
+        if not callback and view.attempts >= self.campaign.retry.max_attempts_total:
+            return Verdict(False, block=Block.MAX_ATTEMPTS, detail=f"{view.attempts} attempts")
+        return None
+
+    # -- callbacks -------------------------------------------------------------------------------------
+
+    def validate_callback(self, zones: tuple[str, ...], at: float, now: float) -> None:
+        """Refuse a callback time that is past, too far ahead, or outside the person's calling hours."""
+        if not math.isfinite(at) or at <= now:
+            raise PolicyViolation("the callback time is in the past; pick a time later than now")
+        if at > now + MAX_CALLBACK_DAYS * DAY:
+            raise PolicyViolation(f"the callback is more than {MAX_CALLBACK_DAYS} days ahead; pick an earlier time")
+        if not self.hours.allowed(zones, at):
+            local = ", ".join(
+                f"{datetime.fromtimestamp(at, self.hours._zone(z)).strftime('%a %Y-%m-%d %H:%M')} {z}" for z in zones
+            )
+            nxt = self.hours.next_open(zones, at)
+            hint = ""
+            if nxt is not None:
+                z0 = self.hours._zone(zones[0])
+                hint = f"; the next allowed time is {datetime.fromtimestamp(nxt, z0).strftime('%a %Y-%m-%d %H:%M')}"
+            raise PolicyViolation(f"a callback at {local} is outside calling hours ({self.hours.describe()}){hint}")
+
+    # -- after a dial ----------------------------------------------------------------------------------
+
+    def plan_result(
+        self, view: LeadView, index: int, result: DialResult, now: float, *, lost: bool = False
+    ) -> ResultPlan:
+        """Decide counters, locks, DNC, the next step and follow-ups after dialing `view.numbers[index]`.
+
+        `lost` marks a dial whose result never came (the engine died mid-call): it counts as an attempt
+        and is retried after the "lost" delay. Raises `PolicyViolation` (and decides nothing) when a
+        callback time is not allowed.
+        """
+        c = self.campaign
+        if not 0 <= index < len(view.numbers):
+            raise PolicyViolation(f"number index {index} is not one of lead {view.lead_id}'s numbers")
+        disp = result.disposition
+        if disp is Disposition.CALLBACK:
+            assert result.callback_at is not None
+            self.validate_callback(view.zones, result.callback_at, now)
+        day = self.hours.local_day(view.zones, now)
+        dead = {i for i, n in enumerate(view.numbers) if n.dead}
+        plan = ResultPlan(
+            attempts=view.attempts + 1,
+            day=day,
+            attempts_day=(view.attempts_day if view.day == day else 0) + 1,
+            next_index=index,
+            dead=frozenset(dead),
+            next="finish",
+            last_outcome=disp.value if disp is not None else result.outcome.value,
+        )
+        numbers = tuple(n.e164 for n in view.numbers)
+        if result.outcome is Outcome.LIVE and disp is None:
+            return replace(plan, finish_reason="answered", contacted=True, base_contact=c.is_base)
+        if result.outcome is Outcome.LIVE and disp not in (None, Disposition.WRONG_NUMBER, Disposition.NOT_AVAILABLE):
+            assert disp is not None
+            plan = replace(plan, contacted=True, base_contact=c.is_base)
+            follow = self._follow_ups(view, disp, now)
+            if disp is Disposition.CALLBACK:
+                assert result.callback_at is not None
+                return replace(
+                    plan,
+                    next="callback",
+                    at=result.callback_at,
+                    callback_agent=result.callback_agent,
+                    follow_ups=follow,
+                )
+            if disp is Disposition.DNC:
+                return replace(plan, finish_reason="dnc", dnc_numbers=numbers, dnc_person=True)
+            decline_until = 0.0
+            if disp is Disposition.REFUSED and c.decline_suppress_days > 0:
+                decline_until = now + c.decline_suppress_days * DAY
+            return replace(
+                plan,
+                finish_reason=disp.value,
+                sale=disp is Disposition.SALE,
+                won_back=disp is Disposition.SALE and c.kind == "winback" and view.jumper_now,
+                decline_kind=self._decline_kind if decline_until else None,
+                decline_until=decline_until,
+                follow_ups=follow,
+            )
+        cause = "lost" if lost else disp.value if disp is not None else result.outcome.value
+        if cause in ("invalid", "wrong_number"):
+            dead.add(index)
+        delay = c.retry.delay(cause)
+        if result.outcome is Outcome.ABANDONED:
+            plan = replace(plan, lock_numbers=numbers, lock_until=now + self._lock_s)
+            delay = max(delay, self._lock_s)
+        n = len(view.numbers)
+        alive = [i for i in range(n) if i not in dead and not view.numbers[i].dnc]
+        first = 1 if cause in c.retry.next_number_on else 0
+        nxt = next((i for i in ((index + k) % n for k in range(first, n + first)) if i in alive), index)
+        plan = replace(plan, next_index=nxt, dead=frozenset(dead))
+        if not alive:
+            return replace(plan, finish_reason="no dialable number")
+        if plan.attempts >= c.retry.max_attempts_total:
+            return replace(plan, finish_reason="attempts exhausted")
+        return replace(plan, next="retry", at=now + delay)
+
+    def _follow_ups(self, view: LeadView, disp: Disposition, now: float) -> tuple[tuple[str, float], ...]:
+        out: list[tuple[str, float]] = []
+        for fu in self.campaign.follow_ups:
+            if fu.on is not disp:
+                continue
+            if fu.delay_s is not None:
+                out.append((fu.campaign, now + fu.delay_s))
+            else:
+                assert fu.next_day_at is not None
+                minute = fu.next_day_at.hour * 60 + fu.next_day_at.minute
+                out.append((fu.campaign, self.hours.at_local(view.zones, now, 1, minute)))
+        return tuple(out)

@@ -1,0 +1,115 @@
+"""Calling hours in the called person's local time.
+
+A person may be in any of several zones (a mobile number often maps to several); a time is allowed only
+if it is allowed in every one of them. In each zone a time is allowed when its local date is not a
+holiday (the campaign's own, plus the jurisdiction's public holidays if observed), its weekday has a
+window, and the local clock is inside that window (start inclusive, end exclusive).
+
+Windows are whole minutes, so the answer for a zone set cannot change within one wall-clock minute; the
+minute-keyed cache makes the hopper's millions of checks cost a dict lookup. `next_open` searches only
+the instants where the answer can flip from no to yes: each zone's window starts over the next weeks
+(any intersection of windows opens at one of them).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dialer.campaigns.models import CallingHours
+from dialer.policy.holidays import public_holidays
+
+__all__ = ["Hours"]
+
+_HORIZON_DAYS = 21
+_CACHE_MAX = 8192
+
+
+class Hours:
+    """The calling-hours rule of one campaign."""
+
+    def __init__(self, hours: CallingHours, jurisdiction: str) -> None:
+        self._hours = hours
+        self._jurisdiction = jurisdiction
+        self._own = frozenset(hours.holidays)
+        self._cache: dict[tuple[tuple[str, ...], int], bool] = {}
+        self._zones: dict[str, ZoneInfo] = {}
+
+    def _zone(self, name: str) -> ZoneInfo:
+        z = self._zones.get(name)
+        if z is None:
+            z = self._zones[name] = ZoneInfo(name)
+        return z
+
+    def is_holiday(self, day: date) -> bool:
+        if day in self._own:
+            return True
+        return self._hours.public_holidays and day in public_holidays(self._jurisdiction, day.year)
+
+    def allowed_in_zone(self, zone: str, now: float) -> bool:
+        local = datetime.fromtimestamp(now, self._zone(zone))
+        if self.is_holiday(local.date()):
+            return False
+        window = self._hours.window_for(local.weekday())
+        if window is None:
+            return False
+        minute = local.hour * 60 + local.minute
+        return window.start_min <= minute < window.end_min
+
+    def allowed(self, zones: tuple[str, ...], now: float) -> bool:
+        """Whether `now` is inside the calling hours in every zone (no zones: never)."""
+        if not zones:
+            return False
+        key = (zones, int(now // 60))
+        hit = self._cache.get(key)
+        if hit is None:
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache.clear()
+            hit = self._cache[key] = all(self.allowed_in_zone(z, now) for z in zones)
+        return hit
+
+    def next_open(self, zones: tuple[str, ...], now: float) -> float | None:
+        """The first instant >= `now` allowed in all zones, or None within three weeks."""
+        if self.allowed(zones, now):
+            return now
+        candidates: set[float] = set()
+        for name in zones:
+            tz = self._zone(name)
+            start_day = datetime.fromtimestamp(now, tz).date()
+            for offset in range(_HORIZON_DAYS + 1):
+                day = start_day + timedelta(days=offset)
+                window = self._hours.window_for(day.weekday())
+                if window is None:
+                    continue
+                h, m = divmod(window.start_min, 60)
+                t = datetime(day.year, day.month, day.day, h, m, tzinfo=tz).timestamp()
+                if t >= now:
+                    candidates.add(t)
+        for t in sorted(candidates):
+            if self.allowed(zones, t):
+                return t
+        return None
+
+    def local_day(self, zones: tuple[str, ...], now: float) -> str:
+        """The person's local date (first zone) as YYYY-MM-DD: the key of the per-day attempt cap."""
+        zone = zones[0] if zones else "UTC"
+        return datetime.fromtimestamp(now, self._zone(zone)).date().isoformat()
+
+    def next_midnight(self, zones: tuple[str, ...], now: float) -> float:
+        """The start of the person's next local day (first zone)."""
+        tz = self._zone(zones[0] if zones else "UTC")
+        day = datetime.fromtimestamp(now, tz).date() + timedelta(days=1)
+        return datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+
+    def at_local(self, zones: tuple[str, ...], now: float, days_ahead: int, minute: int) -> float:
+        """The instant `days_ahead` local days after `now`'s date at `minute` past local midnight (first zone)."""
+        tz = self._zone(zones[0] if zones else "UTC")
+        day = datetime.fromtimestamp(now, tz).date() + timedelta(days=days_ahead)
+        h, m = divmod(minute, 60)
+        return datetime(day.year, day.month, day.day, h, m, tzinfo=tz).timestamp()
+
+    def describe(self) -> str:
+        h = self._hours
+        days = ",".join(h.days)
+        extra = "".join(f", {d}: {w or 'no calls'}" for d, w in h.by_day.items())
+        return f"{h.window} local time on {days}{extra}"
