@@ -1,0 +1,326 @@
+"""The contract's dialplan (docs/DIALPLAN_CONTRACT.md, asterisk_conf/extensions.conf) for a customer leg.
+
+- `dialer-connect,s`: `AMD()` when `DIALER_AMD=1` (verdict and delay come from the drawn far end),
+  `UserEvent(DialerAMD)`, `UserEvent(DialerParked)`, `Wait(600)`, then `dialer-abandon`. A live person
+  waits `patience_s` from the moment they are parked, then hangs up.
+- `dialer-to-agent,<ext>`: `UserEvent(DialerConnectAgent)`, `Dial(Local/<ext>@dialer-agent)`. The agent
+  phone answers, a bridge forms, the person talks `talk_s` and hangs up unless someone hangs up first.
+  If the agent leg goes before answering, the person is held (`Wait`) until the dialer moves them.
+- `dialer-abandon,s`: the message, `UserEvent(DialerAbandonPlayed)`, hang up.
+- `dialer-machine,s`: wait for the beep, leave the message, `UserEvent(DialerMachineMessage)`, hang up.
+- The AMI `Bridge` action joins a waiting customer leg and an idle agent leg; the agent leg's Linkedid
+  becomes the customer's. When the agent leaves, the customer goes back to `dialer-connect`
+  (`UserEvent(DialerParkEnd)`, then `Hangup`), as in the real transcript.
+
+Priorities and application names follow the dialplan, so a session with the `dialplan` class sees a
+plausible `Newexten` stream; other sessions never pay for rendering it.
+"""
+
+from __future__ import annotations
+
+from pacing.traffic import DialOutcome
+
+from . import teardown
+from .model import RINGING, UP, Call, CallKind, Channel, Phase, SimOutcome
+from .pbx import Pbx
+from .render import kv
+
+__all__ = [
+    "agent_answered",
+    "app_done",
+    "bridge",
+    "bridge_error",
+    "enter",
+    "hangup_action",
+    "redirect",
+    "redirect_error",
+    "run_app",
+]
+
+_LEAVABLE = frozenset(
+    {Phase.AMD, Phase.PARKED, Phase.APP, Phase.ABANDON, Phase.AGENT_DIAL, Phase.CONNECTED, Phase.BRIDGED}
+)
+_BRIDGEABLE = frozenset({Phase.AMD, Phase.PARKED, Phase.APP, Phase.ABANDON})
+_MOVED = ("amd", "early", "patience", "wait", "abandon", "talk")
+
+
+def _ids(call: Call) -> tuple[tuple[str, str], tuple[str, str]]:
+    return ("CallID", call.call_id), ("LeadID", call.lead_id)
+
+
+def enter(pbx: Pbx, call: Call, context: str, exten: str) -> None:
+    """Send the customer `;1` leg to `context,exten,1`."""
+    if context == "dialer-connect":
+        _connect(pbx, call)
+    elif context == "dialer-to-agent":
+        _to_agent(pbx, call, exten)
+    elif context in ("dialer-abandon", "dialer-machine"):
+        _message(pbx, call, context)
+    else:  # no such extension in our dialplan: Asterisk hangs the channel up
+        call.one.goto(context, exten, 1)
+        call.move(Phase.APP)
+        teardown.dialplan_hangup(pbx, call, SimOutcome.HUNG_UP_BY_DIALER)
+
+
+def run_app(pbx: Pbx, call: Call, app: str, data: str) -> None:
+    """An Originate with `Application:`: the answered leg runs it; `Wait(n)` ends after n seconds."""
+    call.one.set_app(app, data)
+    call.move(Phase.APP)
+    if app.lower() == "wait":
+        try:
+            seconds = float(data)
+        except ValueError:
+            seconds = 0.0
+        call.timers["wait"] = pbx.sched.later(seconds, app_done, pbx, call)
+    _start_patience(pbx, call)
+
+
+def app_done(pbx: Pbx, call: Call) -> None:
+    """The originated application returned: Asterisk hangs the leg up."""
+    call.timers.pop("wait", None)
+    if call.phase is not Phase.APP:
+        return
+    if call.kind is CallKind.AGENT:
+        teardown.agent_hangup(pbx, call, 16)
+    else:
+        teardown.dialplan_hangup(pbx, call, SimOutcome.HUNG_UP_BY_DIALER)
+
+
+def hangup_action(pbx: Pbx, ch: Channel, cause: int) -> None:
+    """The AMI Hangup action on `ch`, whichever call and leg it is."""
+    call = ch.call
+    if call is None:
+        return
+    if call.kind is CallKind.AGENT:
+        customer = call.peer if call.phase is Phase.DIALING else None
+        teardown.agent_hangup(pbx, call, cause)
+        if customer is not None:
+            _hold_after_dial(pbx, customer)
+    elif ch is call.one:
+        teardown.customer_hangup_by_dialer(pbx, call, cause)
+    else:
+        teardown.far_hangup(pbx, call, cause, ended_by="dialer")
+
+
+def _start_patience(pbx: Pbx, call: Call) -> None:
+    if call.far is not None and call.far.fate.outcome is DialOutcome.LIVE:
+        call.timers["patience"] = pbx.sched.later(call.far.fate.patience_s, teardown.far_hangup, pbx, call)
+
+
+def _wait(pbx: Pbx, call: Call, priority: int) -> None:
+    """`Wait(600)` for the dialer to move the call; then the abandon message."""
+    wait = f"{pbx.cfg.park_wait_s:.0f}"
+    pbx.dialplan(call.one, priority, "Wait", wait)
+    call.move(Phase.PARKED)
+    _start_patience(pbx, call)
+    call.timers["wait"] = pbx.sched.later(pbx.cfg.park_wait_s, _wait_over, pbx, call)
+
+
+def _wait_over(pbx: Pbx, call: Call) -> None:
+    call.cancel(*_MOVED)
+    pbx.dialplan(call.one, call.one.priority + 1, "Goto", "dialer-abandon,s,1")
+    _message(pbx, call, "dialer-abandon")
+
+
+def _connect(pbx: Pbx, call: Call) -> None:
+    one = call.one
+    one.goto("dialer-connect", "s", 1)
+    pbx.dialplan(one, 1, "NoOp", f"dialer call {call.call_id} lead {call.lead_id}")
+    amd_on = call.vars.get("DIALER_AMD", "1").strip() != "0"
+    pbx.dialplan(one, 5, "GotoIf", f"{int(amd_on)}?amd")
+    if amd_on and call.far is not None:
+        pbx.dialplan(one, 9, "AMD", "")
+        call.move(Phase.AMD)
+        call.timers["amd"] = pbx.sched.later(call.far.fate.amd_delay_s, _amd_done, pbx, call)
+    else:
+        call.vars["DIALER_AMD_STATUS"] = "SKIPPED"
+        pbx.dialplan(one, 6, "Set", "DIALER_AMD_STATUS=SKIPPED")
+        _park(pbx, call, "SKIPPED", "none")
+
+
+def _amd_done(pbx: Pbx, call: Call) -> None:
+    assert call.far is not None
+    call.cancel("amd", "early")
+    one = call.one
+    status, cause = call.far.fate.amd_verdict.value, call.far.amd_cause
+    call.vars["AMDSTATUS"] = status
+    pbx.varset(one, "AMDSTATUS", status)
+    pbx.varset(one, "AMDCAUSE", cause)
+    pbx.dialplan(one, 10, "Set", f"DIALER_AMD_STATUS={status}")
+    pbx.dialplan(one, 11, "Set", f"DIALER_AMD_CAUSE={cause}")
+    _park(pbx, call, status, cause)
+
+
+def _park(pbx: Pbx, call: Call, status: str, cause: str) -> None:
+    one = call.one
+    pbx.dialplan(one, 12, "UserEvent", f"DialerAMD,CallID: {call.call_id},AMDStatus: {status}")
+    pbx.user_event(one, "DialerAMD", *_ids(call), ("AMDStatus", status), ("AMDCause", cause))
+    pbx.dialplan(one, 13, "UserEvent", f"DialerParked,CallID: {call.call_id}")
+    pbx.user_event(one, "DialerParked", *_ids(call))
+    record = call.record
+    if record is not None:
+        now = pbx.clock.now()
+        record.amd_status = status
+        record.amd_at = record.amd_at or now
+        record.parked_at = record.parked_at or now
+    _wait(pbx, call, 14)
+
+
+def _to_agent(pbx: Pbx, call: Call, ext: str) -> None:
+    one = call.one
+    ctx = pbx.cfg.agent_context
+    one.goto("dialer-to-agent", ext, 1)
+    pbx.dialplan(one, 1, "UserEvent", f"DialerConnectAgent,CallID: {call.call_id},Agent: {ext}")
+    pbx.user_event(one, "DialerConnectAgent", *_ids(call), ("Agent", ext))
+    pbx.dialplan(one, 2, "Dial", f"Local/{ext}@{ctx},5")
+    agent = pbx.new_pair(
+        CallKind.AGENT, ext, ctx, pbx.new_uniqueid(), pbx.new_uniqueid(), dict(call.vars), linkedid=one.linkedid
+    )
+    agent.from_dial = True
+    agent.agent_ext = ext
+    agent.peer, call.peer = call, agent
+    a1, a2 = agent.one, agent.two
+    pbx.ev("Newchannel", a1)
+    pbx.ev("Newchannel", a2)
+    a1.set_ids((ext, one.cid_name), (one.cid_num, one.cid_name))
+    a2.set_ids((one.cid_num, one.cid_name), (ext, one.cid_name))
+    pbx.dialplan(a1, 1, "AppDial", "(Outgoing Line)")
+    pbx.local_bridge(agent)
+    pbx.dial_ev("DialBegin", one, a1, kv("DialString", f"{ext}@{ctx}"))
+    call.move(Phase.AGENT_DIAL)
+    if call.record is not None:
+        call.record.agent = ext
+    delay = pbx.cfg.agent_answer_delay_s
+    if delay > 0:
+        pbx.newstate(a1, RINGING)
+        pbx.dial_ev("DialState", one, a1, b"DialStatus: RINGING\r\n")
+        agent.timers["dial"] = pbx.sched.later(delay, _agent_picks_up, pbx, call, agent)
+    else:
+        _agent_picks_up(pbx, call, agent)
+
+
+def _hold_after_dial(pbx: Pbx, call: Call) -> None:
+    """The agent leg went before answering: the person waits for the dialer to move them."""
+    pbx.dialplan(call.one, 3, "GotoIf", "0?done")
+    _wait(pbx, call, 4)
+
+
+def _agent_picks_up(pbx: Pbx, call: Call, agent: Call) -> None:
+    """The agent phone answers the Dial(): bridge, AgentAnswered, and the conversation starts."""
+    agent.timers.pop("dial", None)
+    one, a1, a2 = call.one, agent.one, agent.two
+    pbx.dialplan(a2, 1, "Dial", f"PJSIP/{agent.agent_ext},5")
+    pbx.newstate(a2, UP)
+    pbx.newstate(a1, UP)
+    pbx.dial_ev("DialEnd", one, a1, b"DialStatus: ANSWER\r\n")
+    call.vars["DIALSTATUS"] = "ANSWER"
+    bridge_ = pbx.new_bridge()
+    call.bridge = agent.bridge = bridge_
+    pbx.bridge_ev("BridgeCreate", bridge_)
+    pbx.bridge_enter(bridge_, a1)
+    pbx.bridge_enter(bridge_, one)
+    agent.move(Phase.CONNECTED)
+    call.move(Phase.CONNECTED)
+    _connected(pbx, call, agent.agent_ext)
+    agent_answered(pbx, agent)
+
+
+def agent_answered(pbx: Pbx, agent: Call) -> None:
+    """The agent side's `UserEvent(AgentAnswered)`."""
+    call_id = agent.peer.call_id if agent.peer is not None else agent.call_id
+    pbx.user_event(agent.two, "AgentAnswered", ("Agent", agent.agent_ext), ("CallID", call_id))
+
+
+def _connected(pbx: Pbx, call: Call, ext: str) -> None:
+    record, far = call.record, call.far
+    if record is not None:
+        record.connected_at = pbx.clock.now()
+        record.agent = ext
+        if record.outcome is SimOutcome.PENDING:
+            record.outcome = SimOutcome.CONNECTED
+    if far is not None and far.fate.outcome is DialOutcome.LIVE:
+        call.timers["talk"] = pbx.sched.later(far.fate.talk_s, teardown.far_hangup, pbx, call)
+
+
+def _message(pbx: Pbx, call: Call, context: str) -> None:
+    """`dialer-abandon` (the information message) or `dialer-machine` (a message after the beep)."""
+    one = call.one
+    one.goto(context, "s", 1)
+    call.move(Phase.ABANDON)
+    seconds = pbx.cfg.abandon_message_s
+    if context == "dialer-abandon":
+        pbx.dialplan(one, 2, "Playback", f"custom/dialer-abandon-{call.vars.get('DIALER_CAMPAIGN', '')}")
+        if call.record is not None:
+            call.record.abandon_at = pbx.clock.now()
+            if call.record.outcome is SimOutcome.PENDING:
+                call.record.outcome = SimOutcome.ABANDONED
+    else:
+        pbx.dialplan(one, 1, "WaitForSilence", "1000,1,20")
+        greeting = call.timers.pop("greeting", None)  # the machine records now instead of hanging up
+        if greeting is not None:
+            greeting.cancel()
+            seconds += max(0.0, greeting.when - pbx.clock.now())
+    call.timers["abandon"] = pbx.sched.later(seconds, _message_played, pbx, call, context)
+
+
+def _message_played(pbx: Pbx, call: Call, context: str) -> None:
+    one = call.one
+    call.timers.pop("abandon", None)
+    name = "DialerAbandonPlayed" if context == "dialer-abandon" else "DialerMachineMessage"
+    pbx.dialplan(one, 7, "UserEvent", f"{name},CallID: {call.call_id}")
+    pbx.user_event(one, name, *_ids(call), ("PlaybackStatus", "SUCCESS"))
+    pbx.dialplan(one, 10, "Hangup", "16")
+    teardown.dialplan_hangup(pbx, call, SimOutcome.HUNG_UP_BY_DIALER)
+
+
+def redirect_error(ch: Channel) -> str | None:
+    """Why the AMI Redirect of `ch` cannot be done, or None (only a customer `;1` leg that answered)."""
+    call = ch.call
+    if call is None or call.kind is not CallKind.CUSTOMER or ch is not call.one or call.phase not in _LEAVABLE:
+        return "Redirect failed"
+    return None
+
+
+def redirect(pbx: Pbx, ch: Channel, context: str, exten: str) -> None:
+    """The AMI Redirect of a customer `;1` leg (check `redirect_error` first)."""
+    call = ch.call
+    assert call is not None
+    call.cancel(*_MOVED)
+    if call.phase is Phase.AGENT_DIAL:
+        teardown.cancel_agent_dial(pbx, call, "CANCEL")
+    elif call.phase in (Phase.CONNECTED, Phase.BRIDGED):
+        teardown.break_bridge(pbx, call)
+    enter(pbx, call, context, exten)
+
+
+def bridge_error(ch1: Channel, ch2: Channel) -> str | None:
+    """Why the AMI Bridge of these two cannot be done (one waiting customer and one idle agent leg)."""
+    kinds = set()
+    for n, ch in ((1, ch1), (2, ch2)):
+        call = ch.call
+        if call is None or ch is not call.one or ch.state != UP or ch1 is ch2 or call.peer is not None:
+            return f"Unable to add Channel{n} to bridge: {ch.name}"
+        ok = call.phase in _BRIDGEABLE if call.kind is CallKind.CUSTOMER else call.phase is Phase.APP
+        if not ok or call.kind in kinds:
+            return f"Unable to add Channel{n} to bridge: {ch.name}"
+        kinds.add(call.kind)
+    return None
+
+
+def bridge(pbx: Pbx, ch1: Channel, ch2: Channel) -> None:
+    """The AMI Bridge action (check `bridge_error` first): the agent leg takes the customer's Linkedid."""
+    calls = [ch.call for ch in (ch1, ch2) if ch.call is not None]
+    customer = next(c for c in calls if c.kind is CallKind.CUSTOMER)
+    agent = next(c for c in calls if c.kind is CallKind.AGENT)
+    customer.cancel(*_MOVED)
+    agent.cancel("wait")
+    bridge_ = pbx.new_bridge()
+    customer.bridge = agent.bridge = bridge_
+    customer.peer, agent.peer = agent, customer
+    agent.one.set_linkedid(customer.one.linkedid)
+    pbx.bridge_ev("BridgeCreate", bridge_)
+    for call in calls:
+        pbx.bridge_enter(bridge_, call.one)
+    customer.move(Phase.BRIDGED)
+    agent.move(Phase.BRIDGED)
+    _connected(pbx, customer, agent.agent_ext)

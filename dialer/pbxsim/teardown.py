@@ -1,0 +1,263 @@
+"""How calls end: the hang-up sequences, event by event, for every phase a call can be in.
+
+Who hangs up first decides the order. The orders below are the real transcript's where it has them:
+the dialer's `Hangup` of a parked leg (`machine`), of a leg bridged by `Dial()` (`human_redirect`), of
+an agent leg bridged by the `Bridge` action (`human_bridge`), the far end hanging up during AMD
+(`early_hangup`). The remaining cases are built from the same pieces in the same way:
+
+- a Local pair torn down from `;1`: `SoftHangupRequest ;1`, [the `h` extension], `HangupRequest ;2`,
+  `Hangup ;1`, `SoftHangupRequest ;2`, `Hangup ;2`;
+- from `;2` (the far end): `SoftHangupRequest ;2`, `HangupRequest ;1`, `Hangup ;2`, then `;1` runs its
+  `h` extension and goes;
+- a bridge breaks with `BridgeLeave` of each member and `BridgeDestroy`.
+
+The `h` extension of `dialer-connect` and `dialer-to-agent` sends `UserEvent: DialerLegEnd`. When an
+agent leg joined by the `Bridge` action loses its customer, the simulator hangs the agent leg up too
+(a real PBX would send it back into its old dialplan; the dialer originates a fresh one per call).
+"""
+
+from __future__ import annotations
+
+from .model import Call, Phase, SimOutcome
+from .pbx import Pbx
+
+__all__ = [
+    "agent_hangup",
+    "break_bridge",
+    "cancel_agent_dial",
+    "customer_hangup_by_dialer",
+    "dialplan_hangup",
+    "far_hangup",
+]
+
+_H_CONTEXTS = frozenset({"dialer-connect", "dialer-to-agent", "dialer-abandon", "dialer-machine"})
+_WAITING = frozenset({Phase.AMD, Phase.PARKED, Phase.APP, Phase.ABANDON})
+_DIAL_STATUS_END = b"DialStatus: "
+
+
+def _leg_end(pbx: Pbx, call: Call, cause: int) -> None:
+    """The `h` extension of the customer leg's context: UserEvent DialerLegEnd."""
+    one = call.one
+    ctx = one.context
+    if ctx not in _H_CONTEXTS:
+        return
+    one.goto(ctx, "h", 1)
+    pbx.dialplan(one, 1, "GotoIf", "0?skip")
+    pbx.dialplan(one, 2, "UserEvent", f"DialerLegEnd,CallID: {call.call_id},HangupCause: {cause}")
+    pbx.user_event(
+        one,
+        "DialerLegEnd",
+        ("CallID", call.call_id),
+        ("LeadID", call.lead_id),
+        ("Where", ctx),
+        ("AMDStatus", call.vars.get("AMDSTATUS") or call.vars.get("DIALER_AMD_STATUS", "")),
+        ("DialStatus", call.vars.get("DIALSTATUS", "")),
+        ("HangupCause", str(cause)),
+    )
+    pbx.dialplan(one, 3, "NoOp", "")
+    one.set_priority(4)
+
+
+def _agent_gone(pbx: Pbx, agent: Call, cause: int = 16) -> None:
+    """An agent pair whose `;1` is hung up from outside (bridge broken, customer gone)."""
+    a1, a2 = agent.one, agent.two
+    pbx.hangup_request(a2, cause)
+    pbx.hangup(a1, cause)
+    pbx.soft_hangup(a2, cause)
+    pbx.hangup(a2, cause)
+    pbx.drop_call(agent)
+
+
+def _close(pbx: Pbx, call: Call, outcome: SimOutcome, ended_by: str, cause: int) -> None:
+    if call.record is not None:
+        pbx.finish(call.record, outcome, ended_by, cause)
+    pbx.drop_call(call)
+
+
+def _ring_cancel(pbx: Pbx, call: Call, cause: int) -> None:
+    """Hang-up of `;1` while it still rings: the Originate fails with Reason 1."""
+    one, two = call.one, call.two
+    pbx.soft_hangup(one, cause)
+    pbx.hangup_request(two, cause)
+    if call.orig is not None:
+        pbx.originate_response(call.orig, call, 1)
+    if call.record is not None:
+        call.record.originate_reason = 1
+    pbx.hangup(one, cause)
+    pbx.soft_hangup(two, 16)
+    pbx.hangup(two, cause)
+
+
+def cancel_agent_dial(pbx: Pbx, call: Call, status: str) -> None:
+    """`Dial()` to the agent gives up while the agent leg rings."""
+    agent = call.peer
+    call.peer = None
+    call.vars["DIALSTATUS"] = status
+    if agent is None:
+        return
+    pbx.dial_ev("DialEnd", call.one, agent.one, _DIAL_STATUS_END + status.encode() + b"\r\n")
+    _agent_gone(pbx, agent)
+
+
+def break_bridge(pbx: Pbx, call: Call) -> None:
+    """The customer leaves its agent bridge alive (a Redirect): the agent legs go."""
+    agent, bridge = call.peer, call.bridge
+    call.peer = call.bridge = None
+    if bridge is not None:
+        pbx.bridge_leave(bridge, call.one)
+        if agent is not None:
+            pbx.bridge_leave(bridge, agent.one)
+        pbx.bridge_ev("BridgeDestroy", bridge)
+    if agent is not None:
+        agent.bridge = agent.peer = None
+        _agent_gone(pbx, agent)
+
+
+def customer_hangup_by_dialer(pbx: Pbx, call: Call, cause: int) -> None:
+    """The dialer hangs up the customer `;1` leg (AMI Hangup)."""
+    one, two, phase = call.one, call.two, call.phase
+    call.cancel()
+    if phase is Phase.DIALING:
+        _ring_cancel(pbx, call, cause)
+        _close(pbx, call, SimOutcome.CANCELLED, "dialer", cause)
+        return
+    agent, bridge = call.peer, call.bridge
+    if phase in (Phase.CONNECTED, Phase.BRIDGED) and agent is not None and bridge is not None:
+        pbx.bridge_leave(bridge, one)
+        pbx.bridge_leave(bridge, agent.one)
+        if phase is Phase.CONNECTED:  # human_redirect
+            pbx.hangup_request(agent.two, 16)
+            pbx.hangup(agent.one, 16)
+        pbx.bridge_ev("BridgeDestroy", bridge)
+    if phase is Phase.AMD:
+        call.vars["AMDSTATUS"] = "HANGUP"
+    pbx.soft_hangup(one, cause)
+    if phase is Phase.AGENT_DIAL:
+        cancel_agent_dial(pbx, call, "CANCEL")
+    _leg_end(pbx, call, cause)
+    pbx.hangup_request(two, cause)
+    pbx.hangup(one, cause)
+    if phase is Phase.CONNECTED and agent is not None:
+        pbx.soft_hangup(agent.two, 16)
+        pbx.hangup(agent.two, 16)
+        pbx.drop_call(agent)
+    pbx.soft_hangup(two, cause)
+    pbx.hangup(two, cause)
+    if phase is Phase.BRIDGED and agent is not None:
+        _agent_gone(pbx, agent)
+    _close(pbx, call, SimOutcome.HUNG_UP_BY_DIALER, "dialer", cause)
+
+
+def far_hangup(pbx: Pbx, call: Call, cause: int = 16, ended_by: str = "far_end") -> None:
+    """The far end (`;2`) hangs up: patience ran out, talk is over, a machine's greeting ended."""
+    one, two, phase = call.one, call.two, call.phase
+    if phase is Phase.ENDED:
+        return
+    call.cancel()
+    if phase is Phase.DIALING:  # only by a Hangup action on `;2` while it rings
+        pbx.soft_hangup(two, 16)
+        pbx.hangup_request(one, cause)
+        pbx.hangup(two, cause)
+        pbx.dial_ev("DialEnd", None, one, b"DialStatus: NOANSWER\r\n")
+        pbx.hangup(one, cause)
+        if call.orig is not None:
+            pbx.originate_response(call.orig, call, 0)
+        if call.record is not None:
+            call.record.originate_reason = 0
+        _close(pbx, call, SimOutcome.CANCELLED, ended_by, cause)
+        return
+    pbx.soft_hangup(two, 16)
+    pbx.hangup_request(one, cause)
+    pbx.hangup(two, cause)
+    agent, bridge = call.peer, call.bridge
+    if phase is Phase.AMD:
+        call.vars["AMDSTATUS"] = "HANGUP"
+        pbx.varset(one, "AMDSTATUS", "HANGUP")
+        pbx.varset(one, "AMDCAUSE", "")
+    elif phase is Phase.AGENT_DIAL:
+        cancel_agent_dial(pbx, call, "CANCEL")
+    elif phase in (Phase.CONNECTED, Phase.BRIDGED) and agent is not None and bridge is not None:
+        pbx.bridge_leave(bridge, one)
+        pbx.bridge_leave(bridge, agent.one)
+        if phase is Phase.CONNECTED:
+            pbx.hangup_request(agent.two, 16)
+            pbx.hangup(agent.one, 16)
+        pbx.bridge_ev("BridgeDestroy", bridge)
+    pbx.soft_hangup(one, cause)
+    _leg_end(pbx, call, cause)
+    pbx.hangup(one, cause)
+    if agent is not None and phase is Phase.CONNECTED:
+        pbx.soft_hangup(agent.two, 16)
+        pbx.hangup(agent.two, 16)
+        pbx.drop_call(agent)
+    elif agent is not None and phase is Phase.BRIDGED:
+        _agent_gone(pbx, agent)
+    outcome = SimOutcome.EARLY_HANGUP if phase is Phase.AMD else SimOutcome.FAR_HANGUP_WAITING
+    _close(pbx, call, outcome, ended_by, cause)
+
+
+def dialplan_hangup(pbx: Pbx, call: Call, outcome: SimOutcome, cause: int = 16) -> None:
+    """The customer leg's dialplan ends (message played, Dial() over, Wait() expired, bad extension)."""
+    one, two = call.one, call.two
+    call.cancel()
+    pbx.soft_hangup(one, cause)
+    _leg_end(pbx, call, cause)
+    pbx.hangup_request(two, cause)
+    pbx.hangup(one, cause)
+    pbx.soft_hangup(two, cause)
+    pbx.hangup(two, cause)
+    _close(pbx, call, outcome, "dialplan", cause)
+
+
+def agent_hangup(pbx: Pbx, agent: Call, cause: int) -> None:
+    """The dialer hangs up an agent leg (wrap-up, or an idle leg it no longer needs).
+
+    When the leg was still ringing inside the customer's `Dial()`, only the agent side ends here: the
+    caller (`dialplan.hangup_action`) then puts the customer on hold, as `dialer-to-agent` does.
+    """
+    a1, a2, phase = agent.one, agent.two, agent.phase
+    customer, bridge = agent.peer, agent.bridge
+    agent.cancel()
+    if phase is Phase.DIALING:
+        pbx.soft_hangup(a1, cause)
+        pbx.hangup_request(a2, cause)
+        if agent.orig is not None:
+            pbx.originate_response(agent.orig, agent, 1)
+        pbx.hangup(a1, cause)
+        if customer is not None:  # Dial() from dialer-to-agent gives up on this agent
+            pbx.dial_ev("DialEnd", customer.one, a1, b"DialStatus: NOANSWER\r\n")
+            customer.peer = None
+            customer.vars["DIALSTATUS"] = "NOANSWER"
+        pbx.soft_hangup(a2, 16)
+        pbx.hangup(a2, cause)
+        pbx.drop_call(agent)
+        return
+    if customer is None or bridge is None:  # idle leg
+        pbx.soft_hangup(a1, cause)
+        pbx.hangup_request(a2, cause)
+        pbx.hangup(a1, cause)
+        pbx.soft_hangup(a2, cause)
+        pbx.hangup(a2, cause)
+        pbx.drop_call(agent)
+        return
+    one, two = customer.one, customer.two
+    customer.cancel()
+    pbx.bridge_leave(bridge, a1)
+    pbx.hangup_request(a2, cause)
+    pbx.hangup(a1, cause)
+    pbx.bridge_leave(bridge, one)
+    pbx.bridge_ev("BridgeDestroy", bridge)
+    if phase is Phase.BRIDGED and one.context == "dialer-connect":  # human_bridge: back to its dialplan
+        pbx.dialplan(one, one.priority + 1, "UserEvent", f"DialerParkEnd,CallID: {customer.call_id}")
+        pbx.user_event(one, "DialerParkEnd", ("CallID", customer.call_id), ("LeadID", customer.lead_id))
+        pbx.dialplan(one, one.priority + 1, "Hangup", "16")
+    pbx.soft_hangup(one, 16)
+    _leg_end(pbx, customer, 16)
+    pbx.hangup_request(two, 16)
+    pbx.hangup(one, 16)
+    pbx.soft_hangup(a2, 16)
+    pbx.hangup(a2, 16)
+    pbx.soft_hangup(two, 16)
+    pbx.hangup(two, 16)
+    pbx.drop_call(agent)
+    _close(pbx, customer, SimOutcome.CONNECTED, "agent", 16)
