@@ -43,6 +43,35 @@ class Metrics:
             "dialer_ami_malformed_events_total", "AMI events that could not be read", registry=r
         )
         self.store_backlog = Gauge("dialer_store_backlog", "Redis writes queued", registry=r)
+        # Supervisor: what the wallboard shows, refreshed by dialer.supervisor's tally (about once a second).
+        self.calls_talking = Gauge("dialer_calls_talking", "Live answers connected to an agent now", c, registry=r)
+        self.campaign_paused = Gauge("dialer_campaign_paused", "1 while the campaign is paused or stopped", c,
+                                     registry=r)
+        self.pacing_ratio = Gauge("dialer_pacing_ratio", "Power-mode dial ratio knob (calls per ready agent)", c,
+                                  registry=r)
+        self.pacing_target_abandon = Gauge("dialer_pacing_target_abandon_ratio", "Predictive abandon target knob", c,
+                                           registry=r)
+        self.pacing_blocked = Gauge("dialer_pacing_blocked",
+                                    "1 when the last pacing decision launched nothing for a blocking reason "
+                                    "(no ready agents, hopper empty, abandon budget, hours, paused)", c, registry=r)
+        self.pacing_changes = Counter("dialer_pacing_changes_total", "Pacing knob changes made through the API",
+                                      c, registry=r)
+        self.abandon_ratio_15m = Gauge("dialer_abandon_ratio_15m", "Abandoned / live answers, last 15 minutes", c,
+                                       registry=r)
+        self.abandon_ratio_today = Gauge("dialer_abandon_ratio_today", "Abandoned / live answers since midnight", c,
+                                         registry=r)
+        self.abandon_ratio_24h = Gauge("dialer_abandon_ratio_24h", "Abandoned / live answers, last 24 hours", c,
+                                       registry=r)
+        self.abandon_ratio_30d = Gauge("dialer_abandon_ratio_30d", "Abandoned / live answers, last 30 days", c,
+                                       registry=r)
+        self.abandon_cap = Gauge("dialer_abandon_cap_ratio", "The legal abandon cap the campaign is held to", c,
+                                 registry=r)
+        self.contacts_per_hour = Gauge("dialer_contacts_per_hour", "Calls connected to agents in the last hour", c,
+                                       registry=r)
+        self.sales_per_hour = Gauge("dialer_sales_per_hour", "Sale dispositions in the last hour", c, registry=r)
+        self.sales = Counter("dialer_sales_total", "Sale dispositions", c, registry=r)
+        self.spy_sessions = Counter("dialer_supervisor_spy_sessions_total",
+                                    "Listen / whisper / barge sessions started by supervisors", c, registry=r)
         self.connect_latency = Histogram(
             "dialer_connect_latency_seconds",
             "From the AMI event saying a person answered to sending the connect action",

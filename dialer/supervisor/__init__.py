@@ -1,10 +1,24 @@
-"""The supervisor API, wallboard and reports, served by the daemon."""
+"""The supervisor API, wallboard and reports, served by the daemon.
+
+`build_router(daemon)` returns every route (mounted by `dialer.http.build_app`): the JSON API under
+`/api` (OpenAPI at `/api/openapi.json`), the wallboard page at `/wallboard` fed by Server-Sent Events,
+and the reports page at `/reports`. Its lifespan runs one task that follows the call-record streams
+and keeps the supervisor metrics fresh; it ends with the web server. See docs/SUPERVISOR.md.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
+
+from dialer.supervisor.context import Ctx
+from dialer.supervisor.routes_board import board_routes
+from dialer.supervisor.routes_data import data_routes
+from dialer.supervisor.routes_ops import ops_routes
 
 if TYPE_CHECKING:
     from dialer.daemon import Daemon
@@ -12,6 +26,21 @@ if TYPE_CHECKING:
 __all__ = ["build_router"]
 
 
-def build_router(daemon: Daemon) -> APIRouter:
-    """Routes of the supervisor API."""
-    return APIRouter()
+def build_router(daemon: Daemon, *, wallboard_interval_s: float = 1.0) -> APIRouter:
+    """Routes of the supervisor API, wallboard and reports."""
+    ctx = Ctx.build(daemon, interval_s=wallboard_interval_s)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with asyncio.TaskGroup() as tg:
+            task = tg.create_task(ctx.board.run(), name="supervisor-tally")
+            try:
+                yield
+            finally:
+                task.cancel()
+
+    router = APIRouter(lifespan=lifespan)
+    router.include_router(ops_routes(ctx))
+    router.include_router(data_routes(ctx))
+    router.include_router(board_routes(ctx))
+    return router

@@ -1,0 +1,261 @@
+"""The supervisor's hold on a running daemon: campaign and agent views, and the moves it may make.
+
+Everything here goes through the daemon's control surface (`set_knobs`, `set_paused`,
+`agent_command`, and `add_campaign` once the daemon offers it) so that the pacing loop is woken and
+the next decision uses the change. Every move is validated in full before anything is touched: a bad
+request raises and leaves the daemon as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import Counter
+from collections.abc import Iterable
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from agents import commands as ac
+from agents.state import Agent, AgentState
+from dialer.config import CampaignSettings
+from dialer.engine.calls import CallState
+from dialer.engine.core import CampaignRuntime
+from dialer.errors import ConfigError
+from dialer.supervisor.errors import Conflict, Invalid, NotFound, NotSupported
+from pacing import Decision, PacingKnobs, Reason
+
+if TYPE_CHECKING:
+    from dialer.daemon import Daemon
+
+__all__ = ["CampaignAdder", "Supervisor", "decision_view", "knobs_view", "why"]
+
+_RINGING = (CallState.PENDING, CallState.DIALING, CallState.RINGING)
+
+
+@runtime_checkable
+class CampaignAdder(Protocol):
+    """The daemon hook that adds a campaign while it runs (see docs/SUPERVISOR.md)."""
+
+    async def add_campaign(self, settings: CampaignSettings) -> None: ...
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def knobs_view(knobs: PacingKnobs) -> dict[str, Any]:
+    return {f.name: _plain(getattr(knobs, f.name)) for f in dataclasses.fields(knobs)}
+
+
+def decision_view(d: Decision) -> dict[str, Any]:
+    out = {f.name: _plain(getattr(d, f.name)) for f in dataclasses.fields(d)}
+    out["why"] = why(d)
+    return out
+
+
+def why(d: Decision) -> str:
+    """One sentence a supervisor reads: what the pacer did and the reason."""
+    detail = f" ({d.detail})" if d.detail else ""
+    if d.launch > 0:
+        extra = f", predicted abandon {d.predicted_abandon:.1%}" if d.predicted_abandon else ""
+        return f"dialing {d.launch} ({d.mode.value}; {d.ready_agents} ready, {d.in_flight} in flight{extra}){detail}"
+    if d.reason is Reason.DIALING:
+        return f"not dialing now ({d.mode.value}){detail}"
+    return f"not dialing because: {d.reason.value}{detail}"
+
+
+class Supervisor:
+    """Views of, and moves on, one daemon. One per router (no module state)."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.d = daemon
+        self.stopped: set[str] = set()
+        self.names: dict[str, str] = {c.id: c.name for c in daemon.settings.campaigns}
+
+    # ----------------------------------------------------------------- lookups
+    def now(self) -> float:
+        return self.d.clock.now()
+
+    def campaign(self, campaign_id: str) -> CampaignRuntime:
+        camp = self.d.engine.campaigns.get(campaign_id)
+        if camp is None:
+            known = ", ".join(sorted(self.d.engine.campaigns)) or "none"
+            raise NotFound(f"no campaign {campaign_id!r} (campaigns: {known})")
+        return camp
+
+    def agent(self, agent_id: str) -> Agent:
+        agent = self.d.engine.roster.get(agent_id)
+        if agent is None:
+            raise NotFound(f"no agent {agent_id!r} has logged in since the daemon started")
+        return agent
+
+    # ----------------------------------------------------------------- views
+    def status_of(self, camp: CampaignRuntime) -> str:
+        if camp.campaign_id in self.stopped:
+            return "stopped"
+        return "paused" if camp.paused else "running"
+
+    def call_counts(self, camp: CampaignRuntime) -> dict[str, int]:
+        counts = Counter(self.d.engine.calls[c].state for c in camp.active if c in self.d.engine.calls)
+        return {
+            "ringing": sum(counts[s] for s in _RINGING),
+            "screening": counts[CallState.SCREENING],
+            "waiting": counts[CallState.WAITING] + counts[CallState.CONNECTING],
+            "connected": counts[CallState.CONNECTED],
+            "other": counts[CallState.MACHINE] + counts[CallState.ABANDONING],
+        }
+
+    def agent_counts(self, campaign_id: str) -> dict[str, int]:
+        counts = Counter(a.state.value for a in self.d.engine.roster.of_campaign(campaign_id))
+        return {s.value: counts[s.value] for s in AgentState if s is not AgentState.LOGGED_OUT}
+
+    def campaign_view(self, campaign_id: str) -> dict[str, Any]:
+        camp = self.campaign(campaign_id)
+        last = camp.pacer.decisions[-1] if camp.pacer.decisions else None
+        agents = self.agent_counts(campaign_id)
+        calls = self.call_counts(camp)
+        working = sum(v for k, v in agents.items() if k != AgentState.PAUSED.value)
+        return {
+            "id": camp.campaign_id,
+            "name": self.names.get(camp.campaign_id, ""),
+            "status": self.status_of(camp),
+            "pacing": knobs_view(camp.pacer.knobs),
+            "amd": camp.amd,
+            "ring_timeout_s": camp.ring_timeout_s,
+            "caller_id_name": camp.caller_id_name,
+            "caller_id_number": camp.caller_id_number,
+            "wrapup_timeout_s": camp.wrapup_timeout_s,
+            "calls": calls,
+            "agents": agents,
+            "dial_level": round((calls["ringing"] + calls["screening"]) / working, 3) if working else 0.0,
+            "last_decision": decision_view(last) if last is not None else None,
+        }
+
+    def campaigns_view(self) -> list[dict[str, Any]]:
+        return [self.campaign_view(cid) for cid in sorted(self.d.engine.campaigns)]
+
+    def agent_view(self, a: Agent, now: float) -> dict[str, Any]:
+        return {
+            "id": a.agent_id,
+            "extension": a.extension,
+            "campaign": a.campaign_id,
+            "state": a.state.value,
+            "since": a.since,
+            "in_state_s": round(max(0.0, now - a.since), 3),
+            "pause_reason": a.pause_reason,
+            "call_id": a.call_id,
+            "pending_pause": a.pending_pause,
+            "pending_logout": a.pending_logout,
+            "calls_taken": a.calls_taken,
+        }
+
+    def agents_view(self, campaign_id: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
+        if campaign_id is not None:
+            self.campaign(campaign_id)
+        now = self.now()
+        agents: Iterable[Agent] = self.d.engine.roster
+        return [
+            self.agent_view(a, now)
+            for a in sorted(agents, key=lambda a: a.agent_id)
+            if (campaign_id is None or a.campaign_id == campaign_id) and (state is None or a.state.value == state)
+        ]
+
+    def decisions(self, campaign_id: str, limit: int) -> dict[str, Any]:
+        camp = self.campaign(campaign_id)
+        recent = list(camp.pacer.decisions)[-limit:] if limit else []
+        reasons = Counter(d.reason.value for d in camp.pacer.decisions)
+        return {
+            "campaign": campaign_id,
+            "status": self.status_of(camp),
+            "pacing": knobs_view(camp.pacer.knobs),
+            "now": self.now(),
+            "why": why(recent[-1]) if recent else "no pacing decision yet",
+            "reasons": dict(reasons.most_common()),
+            "decisions": [decision_view(d) for d in reversed(recent)],
+        }
+
+    # ----------------------------------------------------------------- moves on campaigns
+    def patch_knobs(self, campaign_id: str, changes: dict[str, Any]) -> tuple[PacingKnobs, PacingKnobs]:
+        """Apply a partial knob change; returns (before, after). Raises Invalid, changing nothing."""
+        camp = self.campaign(campaign_id)
+        if not changes:
+            raise Invalid("nothing to change: give at least one of mode, ratio, target_abandon, max_calls_per_agent, "
+                          "min_agents_predictive, max_channels, max_cps")
+        before = camp.pacer.knobs
+        try:
+            after = dataclasses.replace(before, **changes)
+        except (ValueError, TypeError) as exc:
+            raise Invalid(f"pacing for {campaign_id}: {exc}") from None
+        self.d.set_knobs(campaign_id, after)
+        return before, after
+
+    def start(self, campaign_id: str) -> None:
+        self.campaign(campaign_id)
+        self.stopped.discard(campaign_id)
+        self.d.set_paused(campaign_id, False)
+
+    def pause(self, campaign_id: str) -> None:
+        self.campaign(campaign_id)
+        self.d.set_paused(campaign_id, True)
+
+    def stop(self, campaign_id: str) -> list[str]:
+        """No new dials, and every agent of the campaign is paused (after their call): the shift on it is over.
+        Returns the agents told to pause."""
+        self.campaign(campaign_id)
+        self.d.set_paused(campaign_id, True)
+        self.stopped.add(campaign_id)
+        told: list[str] = []
+        for a in list(self.d.engine.roster.of_campaign(campaign_id)):
+            if a.state in (AgentState.READY, AgentState.RESERVED, AgentState.TALKING, AgentState.WRAPUP):
+                self.d.agent_command(ac.Pause(a.agent_id, "campaign stopped"))
+                told.append(a.agent_id)
+        return told
+
+    def edit(self, campaign_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change dial settings read at each launch (AMD, ring timeout, caller ID, wrap-up timeout, name)."""
+        camp = self.campaign(campaign_id)
+        if not changes:
+            raise Invalid("nothing to change: give at least one campaign setting")
+        for key, value in changes.items():
+            if key == "name":
+                self.names[campaign_id] = value
+            else:
+                setattr(camp, key, value)
+        return self.campaign_view(campaign_id)
+
+    async def create(self, settings: CampaignSettings) -> dict[str, Any]:
+        if settings.id in self.d.engine.campaigns:
+            raise Conflict(f"campaign {settings.id!r} already exists; edit it with PATCH /api/campaigns/{settings.id}")
+        adder = self.d
+        if not isinstance(adder, CampaignAdder):
+            raise NotSupported("this daemon cannot add campaigns while running (it lacks Daemon.add_campaign); "
+                               "add the campaign to the config file and restart")
+        try:
+            await adder.add_campaign(settings)
+        except ConfigError as exc:
+            raise Invalid(str(exc)) from None
+        self.names[settings.id] = settings.name
+        if settings.id not in self.d.engine.campaigns:
+            raise NotSupported(f"Daemon.add_campaign returned but campaign {settings.id!r} is not in the engine")
+        return self.campaign_view(settings.id)
+
+    # ----------------------------------------------------------------- moves on agents
+    def force_pause(self, agent_id: str, reason: str) -> dict[str, Any]:
+        agent = self.agent(agent_id)
+        if agent.state is AgentState.LOGGED_OUT:
+            raise Conflict(f"agent {agent_id} is logged out; nothing to pause")
+        self.d.agent_command(ac.Pause(agent_id, reason))
+        return self.agent_view(agent, self.now())
+
+    def force_logout(self, agent_id: str) -> dict[str, Any]:
+        agent = self.agent(agent_id)
+        if agent.state is AgentState.LOGGED_OUT:
+            raise Conflict(f"agent {agent_id} is already logged out")
+        self.d.agent_command(ac.Logout(agent_id))
+        return self.agent_view(agent, self.now())

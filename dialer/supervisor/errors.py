@@ -1,0 +1,118 @@
+"""Supervisor API errors, each with the HTTP status it becomes.
+
+    DialerError
+    └── SupervisorError        status 400
+        ├── NotFound           404: no such campaign, agent, call
+        ├── Conflict           409: the target exists, or its state forbids the move now
+        ├── Invalid            422: the payload is well-formed but breaks a rule (knob out of range)
+        ├── Unavailable        503: Redis or AMI did not answer; nothing was changed
+        └── NotSupported       501: the running daemon lacks the hook this needs
+
+`http_errors()` turns them (and IllegalTransition, StateStoreError, AmiError) into HTTPException at the
+route, so the service code never imports FastAPI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
+
+from fastapi import HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from dialer.errors import AmiError, DialerError, IllegalTransition, LeadError, StateStoreError
+
+__all__ = [
+    "ClearErrors",
+    "Conflict",
+    "Invalid",
+    "NotFound",
+    "NotSupported",
+    "SupervisorError",
+    "Unavailable",
+    "http_errors",
+]
+
+
+class SupervisorError(DialerError):
+    """A supervisor request that cannot be carried out; the message says why and what to do."""
+
+    status = 400
+
+
+class NotFound(SupervisorError):
+    """The campaign, agent or call named in the request does not exist."""
+
+    status = 404
+
+
+class Conflict(SupervisorError):
+    """The request clashes with the current state (already exists, agent not on a call...)."""
+
+    status = 409
+
+
+class Invalid(SupervisorError):
+    """The payload parsed but a value breaks a rule."""
+
+    status = 422
+
+
+class Unavailable(SupervisorError):
+    """A backing service (Redis, AMI) did not answer; nothing was changed."""
+
+    status = 503
+
+
+class NotSupported(SupervisorError):
+    """The running daemon does not offer what this request needs."""
+
+    status = 501
+
+
+@contextlib.contextmanager
+def http_errors() -> Iterator[None]:
+    """Map our errors to HTTP statuses with the message as `detail`."""
+    try:
+        yield
+    except SupervisorError as exc:
+        raise HTTPException(exc.status, detail=str(exc)) from exc
+    except IllegalTransition as exc:
+        raise HTTPException(409, detail=str(exc)) from exc
+    except LeadError as exc:
+        raise HTTPException(422, detail=str(exc)) from exc
+    except (StateStoreError, AmiError) as exc:
+        raise HTTPException(503, detail=str(exc)) from exc
+
+
+def _summary(err: dict[str, Any]) -> dict[str, Any]:
+    where = [str(p) for p in err.get("loc", ())]
+    out: dict[str, Any] = {"loc": where, "msg": str(err.get("msg", "invalid")), "type": str(err.get("type", ""))}
+    given = err.get("input")
+    if isinstance(given, bool | int | str) or (isinstance(given, float) and math.isfinite(given)):
+        out["input"] = given if not isinstance(given, str) else given[:80]
+    return out
+
+
+class ClearErrors(APIRoute):
+    """Routes whose 422s say `where: what` in one line and never fail to encode (a NaN in the payload
+    makes FastAPI's own handler answer 500, because the offending input cannot be written as JSON)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await original(request)
+            except RequestValidationError as exc:
+                errors = [_summary(dict(e)) for e in exc.errors()]
+                first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+                where = ".".join(first["loc"]) or "request"
+                more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+                return JSONResponse({"detail": errors, "message": f"{where}: {first['msg']}{more}"}, status_code=422)
+
+        return handler

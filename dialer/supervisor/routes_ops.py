@@ -1,0 +1,223 @@
+"""Routes for the live shift: campaigns, pacing knobs and decision log, agents, status, calls, audit."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from dialer.supervisor.auth import Principal, Role
+from dialer.supervisor.context import Ctx
+from dialer.supervisor.control import knobs_view
+from dialer.supervisor.errors import ClearErrors, NotFound, http_errors
+from dialer.supervisor.records import CallQuery, query_calls, read_call
+from dialer.supervisor.schemas import (
+    AgentOut,
+    AgentPause,
+    CampaignCreate,
+    CampaignEdit,
+    CampaignOut,
+    DecisionLog,
+    PacingPatch,
+    SpyRequest,
+)
+from dialer.supervisor.spy import start_spy
+
+__all__ = ["ops_routes"]
+
+CampaignPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+AgentPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+CallPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+IdQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+Cursor = Annotated[str | None, Query(max_length=41, pattern=r"^\d{1,20}-\d{1,20}$",
+                                     description="`next` from the previous page")]
+AgentStateName = Literal["paused", "ready", "reserved", "talking", "wrapup", "logged_out"]
+
+
+def ops_routes(ctx: Ctx) -> APIRouter:
+    r = APIRouter(prefix="/api", route_class=ClearErrors)
+    sup, audit, board = ctx.sup, ctx.audit, ctx.board
+    reader, supervisor, admin = ctx.who(Role.READ_ONLY), ctx.who(Role.SUPERVISOR), ctx.who(Role.ADMIN)
+
+    # ------------------------------------------------------------------ who and what
+    @r.get("/whoami", tags=["status"])
+    async def whoami(who: Principal = reader) -> dict[str, str]:
+        """The caller's token name and role."""
+        return {"name": who.name, "role": who.role.label}
+
+    @r.get("/status", tags=["status"])
+    async def status(who: Principal = reader) -> dict[str, Any]:
+        """The daemon at a glance: dialing or not, every campaign's state and why it dials as it does."""
+        camps = sup.campaigns_view()
+        totals: dict[str, int] = {}
+        for c in camps:
+            for state, n in c["agents"].items():
+                totals[state] = totals.get(state, 0) + n
+        return {
+            "now": sup.now(),
+            "dialing": bool(ctx.daemon.dialing),
+            "agents": totals,
+            "campaigns": [
+                {"id": c["id"], "name": c["name"], "status": c["status"], "mode": c["pacing"]["mode"],
+                 "ratio": c["pacing"]["ratio"], "agents": c["agents"], "calls": c["calls"],
+                 "dial_level": c["dial_level"],
+                 "why": c["last_decision"]["why"] if c["last_decision"] else "no pacing decision yet"}
+                for c in camps
+            ],
+        }
+
+    # ------------------------------------------------------------------ campaigns
+    @r.get("/campaigns", tags=["campaigns"], response_model=list[CampaignOut])
+    async def list_campaigns(who: Principal = reader) -> list[dict[str, Any]]:
+        """Every campaign with its status, pacing knobs, live calls and agents, and the last decision."""
+        return sup.campaigns_view()
+
+    @r.post("/campaigns", tags=["campaigns"], response_model=CampaignOut, status_code=201)
+    async def create_campaign(body: CampaignCreate, who: Principal = admin) -> dict[str, Any]:
+        """Add a campaign to the running daemon. It starts paused."""
+        with http_errors():
+            view = await sup.create(body.settings())
+        await audit.record(who, "campaign.create", body.id, **body.model_dump(mode="json"))
+        board.poke()
+        return view
+
+    @r.get("/campaigns/{campaign_id}", tags=["campaigns"], response_model=CampaignOut)
+    async def show_campaign(campaign_id: CampaignPath, who: Principal = reader) -> dict[str, Any]:
+        with http_errors():
+            return sup.campaign_view(campaign_id)
+
+    @r.patch("/campaigns/{campaign_id}", tags=["campaigns"], response_model=CampaignOut)
+    async def edit_campaign(campaign_id: CampaignPath, body: CampaignEdit, who: Principal = admin) -> dict[str, Any]:
+        """Change AMD, ring timeout, caller ID, wrap-up timeout or name; the next dial uses them."""
+        with http_errors():
+            view = sup.edit(campaign_id, body.changes())
+        await audit.record(who, "campaign.edit", campaign_id, **body.changes())
+        board.poke()
+        return view
+
+    for verb in ("start", "pause", "stop"):
+        r.add_api_route(f"/campaigns/{{campaign_id}}/{verb}", _move(ctx, verb), methods=["POST"],
+                        tags=["campaigns"], response_model=CampaignOut, name=f"{verb}_campaign",
+                        summary=f"{verb.capitalize()} a campaign",
+                        description={"start": "Resume dialing (also after stop).",
+                                     "pause": "No new dials; live calls and agents go on.",
+                                     "stop": "No new dials, and every agent of the campaign is paused "
+                                             "(after their current call)."}[verb])
+
+    # ------------------------------------------------------------------ pacing
+    @r.get("/campaigns/{campaign_id}/pacing", tags=["pacing"])
+    async def show_pacing(campaign_id: CampaignPath, who: Principal = reader) -> dict[str, Any]:
+        with http_errors():
+            return knobs_view(sup.campaign(campaign_id).pacer.knobs)
+
+    @r.patch("/campaigns/{campaign_id}/pacing", tags=["pacing"])
+    async def set_pacing(campaign_id: CampaignPath, body: PacingPatch, who: Principal = supervisor) -> dict[str, Any]:
+        """Change pacing knobs live; the campaign's next pacing decision uses them."""
+        with http_errors():
+            before, after = sup.patch_knobs(campaign_id, body.changes())
+        ctx.daemon.metrics.pacing_changes.labels(campaign_id).inc()
+        await audit.record(who, "pacing.set", campaign_id, changes=body.changes(), before=knobs_view(before))
+        board.poke()
+        return {"campaign": campaign_id, "before": knobs_view(before), "pacing": knobs_view(after)}
+
+    @r.get("/campaigns/{campaign_id}/decisions", tags=["pacing"], response_model=DecisionLog)
+    async def decisions(campaign_id: CampaignPath, who: Principal = reader,
+                        limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
+        """The pacing decision log, newest first: why it is dialing this much, or not dialing."""
+        with http_errors():
+            return sup.decisions(campaign_id, limit)
+
+    # ------------------------------------------------------------------ agents
+    @r.get("/agents", tags=["agents"], response_model=list[AgentOut])
+    async def list_agents(who: Principal = reader, campaign: IdQuery = None,
+                          state: AgentStateName | None = None) -> list[dict[str, Any]]:
+        with http_errors():
+            return sup.agents_view(campaign, state)
+
+    @r.get("/agents/{agent_id}", tags=["agents"], response_model=AgentOut)
+    async def show_agent(agent_id: AgentPath, who: Principal = reader) -> dict[str, Any]:
+        with http_errors():
+            return sup.agent_view(sup.agent(agent_id), sup.now())
+
+    @r.post("/agents/{agent_id}/pause", tags=["agents"], response_model=AgentOut)
+    async def pause_agent(agent_id: AgentPath, body: AgentPause, who: Principal = supervisor) -> dict[str, Any]:
+        """Pause an agent now, or after the current call when on one (`pending_pause`)."""
+        with http_errors():
+            view = sup.force_pause(agent_id, body.reason)
+        await audit.record(who, "agent.pause", agent_id, reason=body.reason)
+        board.poke()
+        return view
+
+    @r.post("/agents/{agent_id}/logout", tags=["agents"], response_model=AgentOut)
+    async def logout_agent(agent_id: AgentPath, who: Principal = supervisor) -> dict[str, Any]:
+        """Log an agent out now, or after the current call when on one (`pending_logout`)."""
+        with http_errors():
+            view = sup.force_logout(agent_id)
+        await audit.record(who, "agent.logout", agent_id)
+        board.poke()
+        return view
+
+    @r.post("/agents/{agent_id}/spy", tags=["agents"])
+    async def spy(agent_id: AgentPath, body: SpyRequest, who: Principal = supervisor) -> dict[str, Any]:
+        """Ring the supervisor's phone into the agent's live call: listen, whisper (agent hears) or barge
+        (both hear). Recorded in the audit log before the call is placed."""
+        with http_errors():
+            return await start_spy(ctx.daemon, audit, who, agent_id, body.mode, body.extension)
+
+    # ------------------------------------------------------------------ call records and audit
+    @r.get("/calls", tags=["calls"])
+    async def calls(
+        who: Principal = reader,
+        campaign: IdQuery = None,
+        outcome: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
+        agent: IdQuery = None,
+        lead: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+        abandoned: bool | None = None,
+        since: Annotated[float | None, Query(ge=0, le=1e11, description="ended at or after (epoch s)")] = None,
+        until: Annotated[float | None, Query(ge=0, le=1e11, description="ended before (epoch s)")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        before: Cursor = None,
+    ) -> dict[str, Any]:
+        """Call records, newest first; numbers are masked for read-only tokens. Page with `before=next`."""
+        q = CallQuery(campaign=campaign, outcome=outcome, agent=agent, lead=lead, abandoned=abandoned,
+                      since=since, until=until, limit=limit, before=before)
+        with http_errors():
+            return await query_calls(ctx.daemon.store, q, mask=not who.may(Role.SUPERVISOR))
+
+    @r.get("/calls/{call_id}", tags=["calls"])
+    async def call(call_id: CallPath, who: Principal = reader) -> dict[str, Any]:
+        """One call record with its disposition."""
+        with http_errors():
+            found = await read_call(ctx.daemon.store, call_id, mask=not who.may(Role.SUPERVISOR))
+            if found is None:
+                raise NotFound(f"no call record {call_id!r}")
+            return found
+
+    @r.get("/audit", tags=["status"])
+    async def audit_log(who: Principal = admin, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                        before: Cursor = None) -> list[dict[str, Any]]:
+        """Who changed what, and who listened to whom, newest first."""
+        with http_errors():
+            return await audit.read(limit, before)
+
+    return r
+
+
+def _move(ctx: Ctx, verb: str) -> Any:
+    sup, supervisor = ctx.sup, ctx.who(Role.SUPERVISOR)
+
+    async def move(campaign_id: CampaignPath, who: Principal = supervisor) -> dict[str, Any]:
+        with http_errors():
+            if verb == "start":
+                sup.start(campaign_id)
+                extra: dict[str, Any] = {}
+            elif verb == "pause":
+                sup.pause(campaign_id)
+                extra = {}
+            else:
+                extra = {"agents_paused": sup.stop(campaign_id)}
+        await ctx.audit.record(who, f"campaign.{verb}", campaign_id, **extra)
+        ctx.board.poke()
+        return sup.campaign_view(campaign_id)
+
+    return move

@@ -1,0 +1,139 @@
+"""Request and response bodies of the supervisor API (pydantic; they are the OpenAPI schema).
+
+Requests forbid unknown fields and non-finite numbers, so a typo or a NaN gets a 422 naming the field
+instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dialer.config import CampaignSettings, PacingSettings
+from pacing import Mode
+
+__all__ = [
+    "AgentId",
+    "AgentOut",
+    "AgentPause",
+    "CampaignCreate",
+    "CampaignEdit",
+    "CampaignId",
+    "CampaignOut",
+    "DecisionLog",
+    "Done",
+    "PacingPatch",
+    "SpyRequest",
+]
+
+AgentId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+CampaignId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class PacingPatch(_In):
+    """Pacing knobs to change now; fields left out keep their value."""
+
+    mode: Mode | None = None
+    ratio: float | None = Field(None, ge=1.0, le=10.0, description="power mode: calls per ready agent")
+    target_abandon: float | None = Field(None, gt=0.0, le=0.03, description="predictive: abandon target, 0-0.03")
+    max_calls_per_agent: float | None = Field(None, ge=1.0, le=10.0)
+    min_agents_predictive: int | None = Field(None, ge=1, le=10_000)
+    max_channels: int | None = Field(None, ge=1, le=100_000)
+    max_cps: float | None = Field(None, gt=0.0, le=10_000.0)
+
+    def changes(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump(exclude_none=True).items()}
+
+
+class CampaignEdit(_In):
+    """Dial settings read at each launch; fields left out keep their value."""
+
+    name: str | None = Field(None, max_length=120)
+    amd: bool | None = None
+    ring_timeout_s: float | None = Field(None, ge=15.0, le=120.0, description="unanswered calls ring at least 15 s")
+    wrapup_timeout_s: float | None = Field(None, gt=0.0, le=3600.0)
+    caller_id_name: str | None = Field(None, min_length=1, max_length=64, pattern=r'^[^"<>\r\n,]+$')
+    caller_id_number: str | None = Field(None, min_length=1, max_length=32, pattern=r"^\+?[0-9]+$")
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class CampaignCreate(_In):
+    """A new campaign; it starts paused (start it with POST /api/campaigns/{id}/start)."""
+
+    id: str = Field(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field("", max_length=120)
+    caller_id_name: str = Field("Dialer", min_length=1, max_length=64, pattern=r'^[^"<>\r\n,]+$')
+    caller_id_number: str = Field("0000", min_length=1, max_length=32, pattern=r"^\+?[0-9]+$")
+    amd: bool = True
+    ring_timeout_s: float = Field(20.0, ge=15.0, le=120.0)
+    wrapup_timeout_s: float = Field(120.0, gt=0.0, le=3600.0)
+    file: str | None = Field(None, max_length=400, description="campaign file (TOML/YAML) on the daemon's host")
+    pacing: PacingSettings = PacingSettings()
+
+    def settings(self) -> CampaignSettings:
+        return CampaignSettings.model_validate(self.model_dump())
+
+
+class AgentPause(_In):
+    reason: str = Field("supervisor", min_length=1, max_length=64, pattern=r"^[^\r\n]+$")
+
+
+class SpyRequest(_In):
+    """Listen to, whisper to, or barge into an agent's live call from the supervisor's own phone."""
+
+    mode: Literal["listen", "whisper", "barge"] = "listen"
+    extension: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$",
+                           description="the supervisor's phone (PJSIP endpoint) that will ring")
+
+
+class Done(BaseModel):
+    ok: bool = True
+    detail: str = ""
+
+
+class CampaignOut(BaseModel):
+    id: str
+    name: str
+    status: Literal["running", "paused", "stopped"]
+    pacing: dict[str, Any]
+    amd: bool
+    ring_timeout_s: float
+    caller_id_name: str
+    caller_id_number: str
+    wrapup_timeout_s: float
+    calls: dict[str, int]
+    agents: dict[str, int]
+    dial_level: float
+    last_decision: dict[str, Any] | None
+
+
+class AgentOut(BaseModel):
+    id: str
+    extension: str
+    campaign: str | None
+    state: str
+    since: float
+    in_state_s: float
+    pause_reason: str | None
+    call_id: str | None
+    pending_pause: str | None
+    pending_logout: bool
+    calls_taken: int
+
+
+class DecisionLog(BaseModel):
+    campaign: str
+    status: str
+    pacing: dict[str, Any]
+    now: float
+    why: str
+    reasons: dict[str, int]
+    decisions: list[dict[str, Any]]
+

@@ -1,0 +1,216 @@
+"""Running totals for the wallboard and the metrics, read incrementally from the Redis streams.
+
+The call-record stream (`<prefix>:calls`) and the disposition stream (`<prefix>:dispositions`) are read
+from where the last read stopped (XREAD from the last id), so each entry is read once. Counts go into
+per-campaign minute buckets (kept 25 hours) and hour buckets (kept 31 days); any window the wallboard
+shows (15 minutes, the last hour, today, 24 hours, 30 days) is a sum of at most 1,500 buckets, however
+many calls there were. The 30-day window is summed from whole hours, so its edge is up to an hour wide;
+the pacer's own compliance ledger is what enforces the law, this is the supervisor's view of it.
+
+Times are the daemon's clock (call records carry `ended_at`, dispositions `disposed_at`), so the
+same code shows a simulated shift at its simulated times. Dispositions carry only a call id: the
+campaign comes from the record seen earlier, or from the call's hash when the record is older.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from dialer.errors import StateStoreError
+from dialer.store import RedisStore
+
+__all__ = ["ABANDONED", "CONTACTS", "DIALED", "LIVE", "SALES", "Tally", "Window"]
+
+log = logging.getLogger(__name__)
+
+DIALED, LIVE, ABANDONED, CONTACTS, SALES = range(5)
+_N = 5
+_MINUTES_KEPT = 25 * 60
+_HOURS_KEPT = 31 * 24
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    dialed: int = 0
+    live: int = 0
+    abandoned: int = 0
+    contacts: int = 0
+    sales: int = 0
+
+    @property
+    def abandon_ratio(self) -> float | None:
+        return self.abandoned / self.live if self.live else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"dialed": self.dialed, "live": self.live, "abandoned": self.abandoned, "contacts": self.contacts,
+                "sales": self.sales, "abandon_ratio": self.abandon_ratio}
+
+
+@dataclass(slots=True)
+class _Buckets:
+    minutes: dict[int, list[int]] = field(default_factory=dict)
+    hours: dict[int, list[int]] = field(default_factory=dict)
+
+    def add(self, t: float, idx: int) -> None:
+        self.minutes.setdefault(int(t // 60), [0] * _N)[idx] += 1
+        self.hours.setdefault(int(t // 3600), [0] * _N)[idx] += 1
+
+    def prune(self, now: float) -> None:
+        m0, h0 = int(now // 60) - _MINUTES_KEPT, int(now // 3600) - _HOURS_KEPT
+        for k in [k for k in self.minutes if k < m0]:
+            del self.minutes[k]
+        for k in [k for k in self.hours if k < h0]:
+            del self.hours[k]
+
+    def window(self, start: float, end: float) -> Window:
+        """Minute precision back to 25 hours, hour precision beyond."""
+        tot = [0] * _N
+        if end - start <= _MINUTES_KEPT * 60 - 60:
+            lo, hi, src = int(start // 60), int(end // 60), self.minutes
+        else:
+            lo, hi, src = int(start // 3600), int(end // 3600), self.hours
+        for k, v in src.items():
+            if lo <= k <= hi:
+                for i in range(_N):
+                    tot[i] += v[i]
+        return Window(*tot)
+
+
+def local_midnight(now: float) -> float:
+    day = datetime.fromtimestamp(now).astimezone()
+    return day.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+class Tally:
+    """Per-campaign counts by minute and hour, fed from the Redis streams."""
+
+    def __init__(self, store: RedisStore, *, sale_codes: frozenset[str] = frozenset({"sale"}),
+                 timeout_s: float = 5.0, batch: int = 5000) -> None:
+        self._store = store
+        self._calls_key = store.key("calls")
+        self._disp_key = store.key("dispositions")
+        self._last = {self._calls_key: "0-0", self._disp_key: "0-0"}
+        self._sale_codes = sale_codes
+        self._timeout = timeout_s
+        self._batch = batch
+        self._buckets: dict[str, _Buckets] = {}
+        self._campaign_of: OrderedDict[str, str] = OrderedDict()
+        self._lock = asyncio.Lock()
+        self.following = False
+        self.entries = 0
+        self.new_sales: dict[str, int] = {}
+
+    # ----------------------------------------------------------------- reading
+    async def refresh(self) -> int:
+        """Read everything new without blocking; returns how many entries were read."""
+        if self.following:
+            return 0
+        async with self._lock:
+            total = 0
+            while True:
+                n = await self._read(None)
+                total += n
+                if n < self._batch:
+                    return total
+
+    async def follow(self, block_ms: int = 1000) -> int:
+        """One blocking read (returns when entries arrive or after `block_ms`)."""
+        async with self._lock:
+            return await self._read(block_ms)
+
+    async def _read(self, block_ms: int | None) -> int:
+        timeout = self._timeout + (block_ms or 0) / 1000.0
+        try:
+            async with asyncio.timeout(timeout):
+                got: Any = await self._store.r.xread(dict(self._last), count=self._batch, block=block_ms)  # type: ignore[arg-type]
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise StateStoreError(f"cannot read the call records: {exc!r}; check Redis") from exc
+        n = 0
+        for stream, entries in got or ():
+            for entry_id, fields in entries:
+                self._last[stream] = entry_id
+                n += 1
+                if stream == self._calls_key:
+                    self._on_record(fields)
+                else:
+                    await self._on_disposition(fields)
+        self.entries += n
+        return n
+
+    def _bucket(self, campaign: str) -> _Buckets:
+        b = self._buckets.get(campaign)
+        if b is None:
+            b = self._buckets[campaign] = _Buckets()
+        return b
+
+    def _on_record(self, f: dict[str, str]) -> None:
+        campaign, call_id = f.get("campaign_id", ""), f.get("call_id", "")
+        try:
+            t = float(f.get("ended_at") or 0.0)
+        except ValueError:
+            return
+        if not campaign:
+            return
+        self._campaign_of[call_id] = campaign
+        if len(self._campaign_of) > 200_000:
+            self._campaign_of.popitem(last=False)
+        b = self._bucket(campaign)
+        b.add(t, DIALED)
+        if f.get("human_at"):
+            b.add(t, LIVE)
+        if f.get("abandoned") == "1":
+            b.add(t, ABANDONED)
+        if f.get("connected_at") and f.get("abandoned") != "1":
+            b.add(t, CONTACTS)
+
+    async def _on_disposition(self, f: dict[str, str]) -> None:
+        if f.get("disposition") not in self._sale_codes:
+            return
+        call_id = f.get("call_id", "")
+        campaign = self._campaign_of.get(call_id)
+        if campaign is None:
+            try:
+                found: Any = await self._store.r.hget(self._store.key("call", call_id), "campaign_id")
+                campaign = str(found) if found else None
+            except (RedisError, OSError) as exc:
+                raise StateStoreError(f"cannot read call {call_id}: {exc!r}") from exc
+        if not campaign:
+            return
+        try:
+            t = float(f.get("disposed_at") or 0.0)
+        except ValueError:
+            return
+        self._bucket(campaign).add(t, SALES)
+        self.new_sales[campaign] = self.new_sales.get(campaign, 0) + 1
+
+    # ----------------------------------------------------------------- figures
+    def campaigns(self) -> list[str]:
+        return sorted(self._buckets)
+
+    def window(self, campaign: str, start: float, end: float) -> Window:
+        b = self._buckets.get(campaign)
+        return b.window(start, end) if b is not None else Window()
+
+    def figures(self, campaign: str, now: float) -> dict[str, Any]:
+        """The wallboard's numbers for one campaign at `now`."""
+        b = self._buckets.get(campaign)
+        if b is not None:
+            b.prune(now)
+        w15 = self.window(campaign, now - 900, now)
+        w1h = self.window(campaign, now - 3600, now)
+        today = self.window(campaign, local_midnight(now), now)
+        w24 = self.window(campaign, now - 86400, now)
+        w30 = self.window(campaign, now - 30 * 86400, now)
+        return {
+            "abandon": {"15m": w15.abandon_ratio, "today": today.abandon_ratio, "24h": w24.abandon_ratio,
+                        "30d": w30.abandon_ratio, "live_24h": w24.live, "live_30d": w30.live},
+            "last_hour": w1h.as_dict(),
+            "today": today.as_dict(),
+        }

@@ -1,0 +1,158 @@
+"""The wallboard's data: one snapshot of every campaign and agent, pushed to pages over Server-Sent Events.
+
+A page opens one SSE stream and receives a full snapshot at once, then a new one whenever something
+changed (checked every `interval_s`, and at once after a supervisor's move), and at least every
+`heartbeat_s`. Agents' timers are not pushed every second: the snapshot carries each agent's `since`,
+the daemon's `now` and the clock `scale`, and the page counts on by itself.
+
+The same snapshot refreshes the supervisor metrics (`dialer_abandon_ratio_24h`, ...), so Prometheus
+and the wallboard always show the same numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from agents.state import AgentState
+from dialer.errors import DialerError
+from dialer.supervisor.control import Supervisor
+from dialer.supervisor.tally import Tally
+from pacing import Jurisdiction, Reason
+
+if TYPE_CHECKING:
+    from dialer.daemon import Daemon
+
+__all__ = ["THRESHOLDS", "Wallboard"]
+
+# Seconds in a state after which an agent's tile turns amber, then red.
+THRESHOLDS: dict[str, tuple[float, float]] = {
+    AgentState.READY.value: (60.0, 180.0),
+    AgentState.RESERVED.value: (3.0, 6.0),
+    AgentState.TALKING.value: (300.0, 600.0),
+    AgentState.WRAPUP.value: (45.0, 90.0),
+    AgentState.PAUSED.value: (300.0, 900.0),
+}
+_BLOCKING = {Reason.NO_READY_AGENTS, Reason.HOPPER_EMPTY, Reason.ABANDON_BUDGET, Reason.OUTSIDE_HOURS,
+             Reason.PAUSED, Reason.TRUNK_LIMIT, Reason.PREVIEW_MODE}
+
+
+class Wallboard:
+    def __init__(self, daemon: Daemon, sup: Supervisor, tally: Tally, *, interval_s: float = 1.0,
+                 heartbeat_s: float = 15.0) -> None:
+        self.d = daemon
+        self.sup = sup
+        self.tally = tally
+        self.interval_s = interval_s
+        self.heartbeat_s = heartbeat_s
+        self._wake = asyncio.Event()
+        self._names = {a.id: a.name for a in daemon.settings.agents}
+
+    def poke(self) -> None:
+        """A supervisor changed something: push a snapshot now rather than at the next tick (every stream)."""
+        wake, self._wake = self._wake, asyncio.Event()
+        wake.set()
+
+    async def _depth(self, campaign_id: str, now: float) -> int | None:
+        source = self.d.leads.get(campaign_id)
+        if source is None:
+            return None
+        try:
+            async with asyncio.timeout(1.0):
+                return int(await source.depth(now))
+        except (DialerError, TimeoutError):
+            return None
+
+    async def snapshot(self) -> dict[str, Any]:
+        await self.tally.refresh()
+        now = self.sup.now()
+        campaigns: list[dict[str, Any]] = []
+        for cid in sorted(self.d.engine.campaigns):
+            view = self.sup.campaign_view(cid)
+            knobs = self.d.engine.campaigns[cid].pacer.knobs
+            last = self.d.engine.campaigns[cid].pacer.decisions
+            decision = last[-1] if last else None
+            blocked = decision.reason.value if decision is not None and decision.launch <= 0 and \
+                decision.reason in _BLOCKING else None
+            figures = self.tally.figures(cid, now)
+            legal = "24h" if knobs.jurisdiction is Jurisdiction.UK else "30d"
+            figures["abandon"].update({"cap": knobs.abandon_cap, "target": knobs.target_abandon, "legal_window": legal})
+            view.update(figures)
+            view["hopper"] = {"depth": await self._depth(cid, now), "blocked": blocked,
+                              "why": view["last_decision"]["why"] if view["last_decision"] else "no decision yet"}
+            campaigns.append(view)
+            self._export(cid, view, knobs.ratio, blocked is not None)
+        self._flush_sales()
+        agents = [
+            {**self.sup.agent_view(a, now), "name": self._names.get(a.agent_id, "")}
+            for a in sorted(self.d.engine.roster, key=lambda a: a.agent_id)
+            if a.state is not AgentState.LOGGED_OUT
+        ]
+        return {
+            "now": now,
+            "scale": float(self.d.clock.scale),
+            "dialing": bool(self.d.dialing),
+            "thresholds": {k: list(v) for k, v in THRESHOLDS.items()},
+            "campaigns": campaigns,
+            "agents": agents,
+        }
+
+    def _export(self, cid: str, view: dict[str, Any], ratio: float, blocked: bool) -> None:
+        m = self.d.metrics
+        ab = view["abandon"]
+        m.calls_talking.labels(cid).set(view["calls"]["connected"])
+        m.campaign_paused.labels(cid).set(0 if view["status"] == "running" else 1)
+        m.pacing_ratio.labels(cid).set(ratio)
+        m.pacing_target_abandon.labels(cid).set(view["pacing"]["target_abandon"])
+        m.pacing_blocked.labels(cid).set(1 if blocked else 0)
+        m.abandon_cap.labels(cid).set(ab["cap"])
+        for gauge, key in ((m.abandon_ratio_15m, "15m"), (m.abandon_ratio_today, "today"),
+                           (m.abandon_ratio_24h, "24h"), (m.abandon_ratio_30d, "30d")):
+            gauge.labels(cid).set(ab[key] or 0.0)
+        m.contacts_per_hour.labels(cid).set(view["last_hour"]["contacts"])
+        m.sales_per_hour.labels(cid).set(view["last_hour"]["sales"])
+
+    def _flush_sales(self) -> None:
+        for cid, n in self.tally.new_sales.items():
+            self.d.metrics.sales.labels(cid).inc(n)
+        self.tally.new_sales.clear()
+
+    async def events(self) -> AsyncIterator[str]:
+        """The SSE stream of one page: `event: snapshot` frames, comments as keep-alives."""
+        yield "retry: 3000\n\n"
+        last_body = ""
+        last_sent = 0.0
+        while True:
+            wake = self._wake
+            try:
+                snap = await self.snapshot()
+            except DialerError as exc:
+                yield f"event: problem\ndata: {json.dumps({'error': str(exc)})}\n\n"
+                await asyncio.sleep(self.interval_s)
+                continue
+            body = json.dumps({k: v for k, v in snap.items() if k != "now"}, sort_keys=True, default=str)
+            mono = time.monotonic()
+            if body != last_body or mono - last_sent >= self.heartbeat_s:
+                last_body, last_sent = body, mono
+                yield f"event: snapshot\ndata: {json.dumps(snap, default=str)}\n\n"
+            try:
+                async with asyncio.timeout(self.interval_s):
+                    await wake.wait()
+            except TimeoutError:
+                pass
+
+    async def run(self) -> None:
+        """Follow the streams and keep the metrics fresh while nobody watches (the router's lifespan task)."""
+        self.tally.following = True
+        try:
+            while True:
+                try:
+                    await self.tally.follow(block_ms=int(self.interval_s * 1000))
+                    await self.snapshot()
+                except DialerError:
+                    await asyncio.sleep(self.interval_s)
+        finally:
+            self.tally.following = False

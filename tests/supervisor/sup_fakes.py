@@ -1,0 +1,192 @@
+"""A daemon built in-process for the supervisor tests: real Engine, Pacer, RedisStore (real Redis), fake AMI
+and MQTT ports, in-memory leads."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from agents import commands as ac
+from dialer.ami import actions
+from dialer.clock import ScaledClock
+from dialer.config import ApiToken, CampaignSettings, DialerSettings, PacingSettings
+from dialer.daemon import Daemon
+from dialer.engine.core import CampaignRuntime, DialRequest, Engine
+from dialer.engine.records import CallRecord
+from dialer.http import EmbeddedServer, build_app
+from dialer.leadsource import InMemoryLeadSource
+from dialer.metrics import Metrics
+from dialer.store import RedisStore
+from pacing import Mode, Pacer
+
+TOKENS = {"admin": "adm-token-0123456789", "supervisor": "sup-token-0123456789", "read-only": "ro-token-0123456789"}
+AUTH = {role: {"Authorization": f"Bearer {tok}"} for role, tok in TOKENS.items()}
+
+
+@dataclass
+class Reply:
+    ok: bool = True
+    message: str = "Originate successfully queued"
+
+
+class FakeAmi:
+    """The daemon's AMI port: records what it is asked, answers every action with success."""
+
+    def __init__(self) -> None:
+        self.events_q: asyncio.Queue[object] = asyncio.Queue()
+        self.originates: asyncio.Queue[actions.OriginateAction] = asyncio.Queue()
+        self.sent: list[actions.AmiAction] = []
+        self.reply: Reply = Reply()
+        self.fail: Exception | None = None
+
+    async def events(self) -> AsyncIterator[object]:
+        while True:
+            yield await self.events_q.get()
+
+    def submit_originate(self, action: actions.OriginateAction) -> None:
+        self.originates.put_nowait(action)
+
+    async def send(self, action: actions.AmiAction, timeout: float = 10.0) -> object:
+        if self.fail is not None:
+            raise self.fail
+        self.sent.append(action)
+        return self.reply
+
+    async def core_show_channels(self) -> list[object]:
+        return []
+
+
+class FakeBus:
+    """The MQTT port: publishes go to a list; no agent commands arrive."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, dict[str, Any]]] = []
+        self._never = asyncio.Event()
+
+    def publish(self, topic: str, payload: dict[str, Any], **_: Any) -> None:
+        self.published.append((topic, payload))
+
+    async def run(self) -> None:
+        await self._never.wait()
+
+    async def agent_commands(self) -> AsyncIterator[tuple[str, bytes]]:
+        await self._never.wait()
+        yield ("", b"")
+
+    async def drain(self, timeout_s: float = 5.0) -> bool:
+        return True
+
+
+_prefixes = itertools.count(1)
+
+
+@dataclass
+class Rig:
+    daemon: Daemon
+    ami: FakeAmi
+    leads: dict[str, InMemoryLeadSource]
+    store: RedisStore
+    engine: Engine
+    clock: ScaledClock
+    pacer_of: dict[str, Pacer] = field(default_factory=dict)
+
+    def login(self, agent: str, ext: str, campaign: str = "upsell", ready: bool = True) -> None:
+        self.daemon.agent_command(ac.Login(agent, ext, campaign))
+        if ready:
+            self.daemon.agent_command(ac.Ready(agent))
+
+    def record(self, rec: CallRecord) -> None:
+        self.store.append_call_record(rec)
+
+    async def flush(self) -> None:
+        await self.store.flush()
+
+
+def settings(campaigns: list[CampaignSettings] | None = None, tokens: bool = True) -> DialerSettings:
+    return DialerSettings(
+        campaigns=campaigns or [CampaignSettings(id="upsell", name="Fiber upsell",
+                                                 pacing=PacingSettings(mode=Mode.POWER, ratio=1.0))],
+        api_tokens=[ApiToken(name=f"{role}-user", token=tok, role=role) for role, tok in TOKENS.items()]  # type: ignore[arg-type]
+        if tokens else [],
+    )
+
+
+def make_rig(redis: Any, *, cfg: DialerSettings | None = None, leads: int = 0, scale: float = 1.0,
+             start: float = 1_700_000_000.0, daemon_cls: type[Daemon] = Daemon) -> Rig:
+    cfg = cfg or settings()
+    clock = ScaledClock(scale, start=start)
+    engine = Engine(hold_s=cfg.hold_s)
+    for cs in cfg.campaigns:
+        engine.add_campaign(CampaignRuntime(campaign_id=cs.id, pacer=Pacer(cs.pacing.knobs()), amd=cs.amd,
+                                            ring_timeout_s=cs.ring_timeout_s, caller_id_name=cs.caller_id_name,
+                                            caller_id_number=cs.caller_id_number,
+                                            wrapup_timeout_s=cs.wrapup_timeout_s))
+    store = RedisStore(redis, prefix=f"suptest{next(_prefixes)}-{id(engine):x}")
+    ami = FakeAmi()
+    sources = {cs.id: InMemoryLeadSource(DialRequest(f"L{i}", f"+1555000{i:04d}") for i in range(leads))
+               for cs in cfg.campaigns}
+    daemon = daemon_cls(cfg, clock=clock, engine=engine, ami=ami, store=store, bus=FakeBus(),  # type: ignore[arg-type]
+                        leads=sources, metrics=Metrics())
+    return Rig(daemon, ami, sources, store, engine, clock)
+
+
+def app_of(rig: Rig, **kw: Any) -> Any:
+    return build_app(rig.daemon)
+
+
+@contextlib.asynccontextmanager
+async def live_server(app: Any) -> AsyncIterator[str]:
+    """uvicorn on a socket that is already listening (so no wait for start-up); stopped on exit."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    port = sock.getsockname()[1]
+    server = EmbeddedServer(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+def put_on_call(rig: Rig, campaign: str = "upsell", n: int = 1) -> str:
+    """Dial, answer (human) and bridge one call through the engine; the longest-idle ready agent takes it."""
+    from dialer.ami import events as ev
+    from dialer.engine.commands import Originate
+
+    now = rig.clock.now()
+    [o] = [c for c in rig.engine.launch(campaign, [DialRequest(f"LC{n}", f"+1555999{n:04d}")], now)
+           if isinstance(c, Originate)]
+    cid = o.call_id
+    kw = {"channel": f"Local/1555999{n:04d}@dialer-outbound-{n:08x};1", "uniqueid": cid, "linkedid": cid}
+    rig.engine.on_ami(ev.Newchannel(state=ev.ChannelState.DOWN, **kw), now)
+    rig.engine.on_ami(ev.Newstate(state=ev.ChannelState.UP, **kw), now + 1)
+    rig.engine.on_ami(ev.AmdResult(call_id=cid, status=ev.AmdStatus.HUMAN, **kw), now + 2)
+    rig.engine.on_ami(ev.BridgeEnter(bridge_uniqueid="b1", **kw), now + 2.2)
+    return cid
+
+
+def record(call_id: str, *, campaign: str = "upsell", ended_at: float, outcome: str = "connected",
+           live: bool = True, abandoned: bool = False, agent: str | None = "a1", talk: float | None = 120.0,
+           lead: str = "L1", attempt: int = 1, number: str = "+15551234567", wait: float | None = 0.5,
+           ring: float = 10.0) -> CallRecord:
+    created = ended_at - (talk or 0.0) - ring - 5
+    answered = created + ring if live or outcome == "machine" else None
+    human = answered + 1.5 if live and answered is not None else None
+    connected = human + (wait or 0.0) if outcome == "connected" and human is not None else None
+    return CallRecord(call_id=call_id, campaign_id=campaign, lead_id=lead, number=number, attempt=attempt,
+                      outcome=outcome, abandoned=abandoned, created_at=created, originated_at=created,
+                      answered_at=answered, human_at=human, connected_at=connected, ended_at=ended_at,
+                      agent_id=agent if outcome == "connected" else None, amd_status="HUMAN" if live else None,
+                      dial_status="ANSWER" if answered else "NOANSWER", hangup_cause=16,
+                      wait_s=wait if live else None, talk_s=talk if outcome == "connected" else None)

@@ -1,0 +1,322 @@
+"""Supervisor API: auth and roles, campaigns, pacing knobs, decision log, agents, listen-in, calls, audit."""
+
+from __future__ import annotations
+
+import pytest
+from sup_fakes import AUTH, TOKENS, make_rig, put_on_call, record, settings
+
+from agents.state import AgentState
+from dialer.config import CampaignSettings
+from dialer.daemon import Daemon
+from dialer.errors import AmiConnectionError
+from pacing import Mode, Reason
+
+ADMIN, SUP, RO = AUTH["admin"], AUTH["supervisor"], AUTH["read-only"]
+
+
+# ---------------------------------------------------------------------------------------------- auth
+@pytest.mark.parametrize(
+    ("headers", "status", "words"),
+    [
+        ({}, 401, "missing credentials"),
+        ({"Authorization": "Bearer nope"}, 401, "unknown API token"),
+        ({"Authorization": f"Basic {TOKENS['admin']}"}, 401, "missing credentials"),
+        ({"Authorization": "Bearer change-me-session-secret"}, 401, "agent session tokens are not accepted"),
+    ],
+)
+async def test_requests_without_a_valid_api_token_get_401(client, headers, status, words):
+    r = await client.get("/api/campaigns", headers=headers)
+    assert r.status_code == status
+    assert words in r.json()["detail"]
+    assert r.headers["www-authenticate"] == "Bearer"
+
+
+async def test_a_daemon_without_tokens_says_how_to_configure_them(redis):
+    import httpx
+
+    from dialer.http import build_app
+
+    rig = make_rig(redis, cfg=settings(tokens=False))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(rig.daemon)), base_url="http://x") as c:
+        r = await c.get("/api/status", headers=ADMIN)
+    assert r.status_code == 401
+    assert "[[api_tokens]]" in r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "least"),
+    [
+        ("patch", "/api/campaigns/upsell/pacing", {"ratio": 2.0}, "supervisor"),
+        ("post", "/api/campaigns/upsell/pause", None, "supervisor"),
+        ("post", "/api/agents/a1/pause", {"reason": "coaching"}, "supervisor"),
+        ("patch", "/api/campaigns/upsell", {"amd": False}, "admin"),
+        ("post", "/api/campaigns", {"id": "winback"}, "admin"),
+        ("get", "/api/audit", None, "admin"),
+    ],
+)
+async def test_roles_below_the_needed_one_get_403_and_nothing_changes(client, rig, method, path, body, least):
+    rig.login("a1", "1001")
+    lower = [r for r in ("read-only", "supervisor") if (r, least) != ("supervisor", "supervisor")]
+    for role in lower[: 1 if least == "supervisor" else 2]:
+        kw = {"json": body} if body is not None else {}
+        r = await client.request(method, path, headers=AUTH[role], **kw)
+        assert r.status_code == 403, (role, r.text)
+        assert f"needs {least}" in r.json()["detail"]
+    camp = rig.engine.campaigns["upsell"]
+    assert (camp.pacer.knobs.ratio, camp.paused, camp.amd) == (1.0, False, True)
+    assert rig.engine.roster.get("a1").state is AgentState.READY
+    assert "winback" not in rig.engine.campaigns
+
+
+async def test_whoami_and_openapi(client):
+    r = await client.get("/api/whoami", headers=SUP)
+    assert r.json() == {"name": "supervisor-user", "role": "supervisor"}
+    spec = (await client.get("/api/openapi.json")).json()
+    assert "/api/campaigns/{campaign_id}/pacing" in spec["paths"]
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+# ---------------------------------------------------------------------------------------------- campaigns
+async def test_list_and_show_campaigns(client, rig):
+    rig.login("a1", "1001")
+    [c] = (await client.get("/api/campaigns", headers=RO)).json()
+    assert (c["id"], c["name"], c["status"], c["pacing"]["mode"], c["agents"]["ready"]) == (
+        "upsell", "Fiber upsell", "running", "power", 1)
+    r = await client.get("/api/campaigns/nope", headers=RO)
+    assert r.status_code == 404
+    assert "no campaign 'nope' (campaigns: upsell)" in r.json()["detail"]
+    assert (await client.get("/api/campaigns/bad%20id", headers=RO)).status_code == 422
+
+
+async def test_start_pause_stop(client, rig):
+    rig.login("a1", "1001")
+    rig.login("a2", "1002", ready=False)
+    r = await client.post("/api/campaigns/upsell/pause", headers=SUP)
+    assert r.json()["status"] == "paused"
+    assert rig.engine.campaigns["upsell"].paused
+    r = await client.post("/api/campaigns/upsell/start", headers=SUP)
+    assert r.json()["status"] == "running"
+    assert not rig.engine.campaigns["upsell"].paused
+    r = await client.post("/api/campaigns/upsell/stop", headers=SUP)
+    assert r.json()["status"] == "stopped"
+    assert rig.engine.campaigns["upsell"].paused
+    assert rig.engine.roster.get("a1").state is AgentState.PAUSED
+    assert rig.engine.roster.get("a1").pause_reason == "campaign stopped"
+    assert (await client.post("/api/campaigns/upsell/start", headers=SUP)).json()["status"] == "running"
+    assert (await client.post("/api/campaigns/nope/start", headers=SUP)).status_code == 404
+
+
+async def test_edit_campaign_settings(client, rig):
+    r = await client.patch("/api/campaigns/upsell", headers=ADMIN,
+                           json={"amd": False, "ring_timeout_s": 25, "caller_id_number": "+15550100"})
+    assert r.status_code == 200
+    camp = rig.engine.campaigns["upsell"]
+    assert (camp.amd, camp.ring_timeout_s, camp.caller_id_number) == (False, 25, "+15550100")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"ring_timeout_s": 10}, {"caller_id_name": 'Evil"<x>'}, {"amd": "maybe"}, {"colour": "red"}, {},
+     {"wrapup_timeout_s": -1}],
+)
+async def test_bad_campaign_edits_get_422_and_change_nothing(client, rig, body):
+    r = await client.patch("/api/campaigns/upsell", headers=ADMIN, json=body)
+    assert r.status_code == 422, r.text
+    camp = rig.engine.campaigns["upsell"]
+    assert (camp.amd, camp.ring_timeout_s, camp.caller_id_name) == (True, 20.0, "Dialer")
+
+
+async def test_creating_a_campaign_needs_the_daemon_hook(client, rig):
+    r = await client.post("/api/campaigns", headers=ADMIN, json={"id": "winback"})
+    assert r.status_code == 501
+    assert "Daemon.add_campaign" in r.json()["detail"]
+    assert (await client.post("/api/campaigns", headers=ADMIN, json={"id": "upsell"})).status_code == 409
+
+
+class HookedDaemon(Daemon):
+    """The hook as docs/SUPERVISOR.md specifies it, for the API side's test."""
+
+    async def add_campaign(self, settings: CampaignSettings) -> None:
+        from dialer.engine.core import CampaignRuntime
+        from dialer.leadsource import InMemoryLeadSource
+        from pacing import Pacer
+
+        if settings.id in self.engine.campaigns:
+            from dialer.errors import ConfigError
+
+            raise ConfigError(f"campaign {settings.id} exists")
+        self.engine.add_campaign(CampaignRuntime(settings.id, Pacer(settings.pacing.knobs()), amd=settings.amd,
+                                                 ring_timeout_s=settings.ring_timeout_s, paused=True))
+        self.leads[settings.id] = InMemoryLeadSource()  # type: ignore[index]
+
+
+async def test_create_campaign_through_the_hook_starts_paused(redis):
+    import httpx
+
+    from dialer.http import build_app
+
+    rig = make_rig(redis, daemon_cls=HookedDaemon)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(rig.daemon)), base_url="http://x") as c:
+        body = {"id": "winback", "name": "Win-back Q3", "amd": False,
+                "pacing": {"mode": "predictive", "target_abandon": 0.02}}
+        r = await c.post("/api/campaigns", headers=ADMIN, json=body)
+        assert r.status_code == 201, r.text
+        assert (r.json()["status"], r.json()["name"], r.json()["pacing"]["mode"]) == ("paused", "Win-back Q3",
+                                                                                      "predictive")
+        assert rig.engine.campaigns["winback"].paused
+        bad = await c.post("/api/campaigns", headers=ADMIN, json={"id": "x y"})
+        assert bad.status_code == 422
+        bad = await c.post("/api/campaigns", headers=ADMIN, json={"id": "cold", "pacing": {"ratio": 0.5}})
+        assert bad.status_code == 422
+        assert "cold" not in rig.engine.campaigns
+        audit = (await c.get("/api/audit", headers=ADMIN)).json()
+        assert [a["action"] for a in audit] == ["campaign.create"]
+
+
+# ---------------------------------------------------------------------------------------------- pacing
+async def test_pacing_change_applies_to_the_next_decision(client, rig):
+    rig.login("a1", "1001")
+    rig.login("a2", "1002")
+    r = await client.patch("/api/campaigns/upsell/pacing", headers=SUP, json={"ratio": 2.5})
+    assert r.status_code == 200
+    assert (r.json()["before"]["ratio"], r.json()["pacing"]["ratio"]) == (1.0, 2.5)
+    d = rig.engine.decide("upsell", rig.clock.now(), 100)
+    assert (d.mode, d.launch) == (Mode.POWER, 5)
+    knobs = (await client.get("/api/campaigns/upsell/pacing", headers=RO)).json()
+    assert knobs["ratio"] == 2.5
+    assert knobs["mode"] == "power"
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"ratio": 0.5}, "ratio"),
+        ({"ratio": 11}, "ratio"),
+        ({"mode": "turbo"}, "mode"),
+        ({"target_abandon": 0.05}, "target_abandon"),
+        ({"target_abandon": 0}, "target_abandon"),
+        ({"max_calls_per_agent": 0.2}, "max_calls_per_agent"),
+        ({"ratio": 2, "speed": 3}, "speed"),
+        ({"ratio": "two"}, "ratio"),
+        ({}, "nothing to change"),
+    ],
+)
+async def test_bad_pacing_payloads_get_422_naming_the_field_and_change_nothing(client, rig, body, words):
+    before = rig.engine.campaigns["upsell"].pacer.knobs
+    r = await client.patch("/api/campaigns/upsell/pacing", headers=SUP, json=body)
+    assert r.status_code == 422
+    assert words in r.text
+    assert rig.engine.campaigns["upsell"].pacer.knobs is before
+
+
+async def test_malformed_json_and_nan_are_rejected(client, rig):
+    before = rig.engine.campaigns["upsell"].pacer.knobs
+    for raw in (b"{ratio: 2", b'{"ratio": NaN}', b'{"ratio": Infinity}', b"[1,2]"):
+        r = await client.patch("/api/campaigns/upsell/pacing", headers={**SUP, "content-type": "application/json"},
+                               content=raw)
+        assert r.status_code == 422, raw
+    assert rig.engine.campaigns["upsell"].pacer.knobs is before
+
+
+async def test_decision_log_says_why(client, rig):
+    now = rig.clock.now()
+    rig.engine.decide("upsell", now, 100)
+    rig.login("a1", "1001")
+    rig.engine.decide("upsell", now + 1, 0)
+    rig.engine.decide("upsell", now + 2, 100)
+    log = (await client.get("/api/campaigns/upsell/decisions?limit=2", headers=RO)).json()
+    assert [d["reason"] for d in log["decisions"]] == [Reason.DIALING.value, Reason.HOPPER_EMPTY.value]
+    assert log["why"].startswith("dialing 1 (power; 1 ready, 0 in flight")
+    assert log["decisions"][1]["why"] == "not dialing because: hopper empty"
+    assert log["reasons"] == {"no ready agents": 1, "hopper empty": 1, "dialing": 1}
+    assert (await client.get("/api/campaigns/upsell/decisions?limit=0", headers=RO)).status_code == 422
+
+
+# ---------------------------------------------------------------------------------------------- agents
+async def test_agents_list_and_forced_pause_and_logout(client, rig):
+    rig.login("a1", "1001")
+    rig.login("a2", "1002")
+    cid = put_on_call(rig)
+    agents = (await client.get("/api/agents?campaign=upsell", headers=RO)).json()
+    assert [(a["id"], a["state"]) for a in agents] == [("a1", "talking"), ("a2", "ready")]
+    assert agents[0]["call_id"] == cid
+    assert [a["id"] for a in (await client.get("/api/agents?state=ready", headers=RO)).json()] == ["a2"]
+    r = await client.post("/api/agents/a2/pause", headers=SUP, json={"reason": "coaching"})
+    assert (r.json()["state"], r.json()["pause_reason"]) == ("paused", "coaching")
+    r = await client.post("/api/agents/a1/pause", headers=SUP, json={"reason": "coaching"})
+    assert (r.json()["state"], r.json()["pending_pause"]) == ("talking", "coaching")
+    r = await client.post("/api/agents/a2/logout", headers=SUP)
+    assert r.json()["state"] == "logged_out"
+    r = await client.post("/api/agents/a2/logout", headers=SUP)
+    assert r.status_code == 409
+    assert "already logged out" in r.json()["detail"]
+    assert (await client.post("/api/agents/zz/logout", headers=SUP)).status_code == 404
+    assert (await client.get("/api/agents?state=dancing", headers=RO)).status_code == 422
+    assert (await client.post("/api/agents/a1/pause", headers=SUP, json={"reason": ""})).status_code == 422
+    actions = [a["action"] for a in (await client.get("/api/audit", headers=ADMIN)).json()]
+    assert actions == ["agent.logout", "agent.pause", "agent.pause"]
+
+
+async def test_listen_whisper_barge_ring_the_supervisor_into_chanspy_and_are_audited(client, rig):
+    rig.login("a1", "1001")
+    rig.login("a2", "1002")
+    assert (await client.post("/api/agents/a1/spy", headers=SUP, json={"extension": "2001"})).status_code == 409
+    cid = put_on_call(rig)
+    r = await client.post("/api/agents/a1/spy", headers=SUP, json={"mode": "whisper", "extension": "2001"})
+    assert r.status_code == 200, r.text
+    [action] = rig.ami.sent
+    h = dict(action.headers)
+    assert (action.name, h["Channel"], h["Application"], h["Data"], h["Async"]) == (
+        "Originate", "PJSIP/2001", "ChanSpy", "PJSIP/1001-,qbEw", "true")
+    assert f"DIALER_SPY_CALL={cid}" in h["Variable"]
+    audit = (await client.get("/api/audit", headers=ADMIN)).json()
+    assert [(a["action"], a["who"], a["target"]) for a in audit] == [
+        ("spy.whisper.started", "supervisor-user", "a1"), ("spy.whisper", "supervisor-user", "a1")]
+    assert audit[1]["details"]["call_id"] == cid
+    assert (await client.post("/api/agents/a1/spy", headers=RO, json={"extension": "2001"})).status_code == 403
+    bad = await client.post("/api/agents/a1/spy", headers=SUP, json={"mode": "steal", "extension": "2001"})
+    assert bad.status_code == 422
+    bad = await client.post("/api/agents/a1/spy", headers=SUP, json={"extension": "20 01\r\nAction: Hangup"})
+    assert bad.status_code == 422
+    rig.ami.fail = AmiConnectionError("not connected to AMI")
+    r = await client.post("/api/agents/a1/spy", headers=SUP, json={"mode": "barge", "extension": "2001"})
+    assert r.status_code == 503
+    assert "not connected" in r.json()["detail"]
+    assert (await client.get("/api/audit?limit=1", headers=ADMIN)).json()[0]["action"] == "spy.barge.failed"
+    assert len(rig.ami.sent) == 1
+
+
+# ---------------------------------------------------------------------------------------------- calls
+async def test_call_records_query_filters_masks_and_pages(client, rig):
+    t0 = rig.clock.now()
+    for i in range(5):
+        rig.record(record(f"c{i}", ended_at=t0 + i, agent="a1" if i % 2 else "a2", lead=f"L{i}"))
+    rig.record(record("c5", ended_at=t0 + 5, outcome="abandoned", abandoned=True, agent=None, talk=None))
+    await rig.flush()
+    page = (await client.get("/api/calls?limit=2", headers=SUP)).json()
+    assert [c["call_id"] for c in page["calls"]] == ["c5", "c4"]
+    assert page["calls"][0]["abandoned"] is True
+    assert page["calls"][1]["talk_s"] == 120.0
+    assert page["calls"][1]["number"] == "+15551234567"
+    nxt = (await client.get(f"/api/calls?limit=2&before={page['next']}", headers=SUP)).json()
+    assert [c["call_id"] for c in nxt["calls"]] == ["c3", "c2"]
+    ro = (await client.get("/api/calls?agent=a1", headers=RO)).json()
+    assert [c["call_id"] for c in ro["calls"]] == ["c3", "c1"]
+    assert ro["calls"][0]["number"] == "+15*******67"
+    ab = (await client.get("/api/calls?abandoned=true", headers=RO)).json()
+    assert [c["call_id"] for c in ab["calls"]] == ["c5"]
+    win = (await client.get(f"/api/calls?since={t0 + 1}&until={t0 + 3}", headers=RO)).json()
+    assert [c["call_id"] for c in win["calls"]] == ["c2", "c1"]
+    assert (await client.get("/api/calls?before=abc", headers=RO)).status_code == 422
+    one = await client.get("/api/calls/c2", headers=RO)
+    assert one.json()["lead_id"] == "L2"
+    assert (await client.get("/api/calls/none", headers=RO)).status_code == 404
+
+
+async def test_status_summarises_every_campaign(client, rig):
+    rig.login("a1", "1001")
+    rig.engine.decide("upsell", rig.clock.now(), 0)
+    s = (await client.get("/api/status", headers=RO)).json()
+    assert s["dialing"] is True
+    assert s["agents"]["ready"] == 1
+    assert s["campaigns"][0]["why"] == "not dialing because: hopper empty"
