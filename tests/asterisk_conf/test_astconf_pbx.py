@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from astconf_dialplan import Dialplan, pattern_matches
+from astconf_dialplan import Dialplan
 from astconf_files import as_dict, csv_set, load, one, typed, values
 
 # app_amd.c reads these keys; anything else in amd.conf is a typo Asterisk ignores.
@@ -87,14 +87,20 @@ def test_inbound_calls_land_in_contexts_that_cannot_dial_out(plan, pjsip):
         assert ep["context"] not in DIALER_CONTEXTS, f"endpoint {name} could reach the dialer's contexts"
 
 
-def test_agents_are_reachable_by_the_agent_contexts(plan, pjsip):
-    agents = {n: ep for n, ep in typed(pjsip, "endpoint").items() if n != "trunk"}
-    assert agents
+def test_phones_are_reachable_by_the_agent_contexts(plan, pjsip):
+    phones = {n: ep for n, ep in typed(pjsip, "endpoint").items() if n != "trunk"}
+    assert phones
     aors = typed(pjsip, "aor")
-    for name in agents:
+    for name in phones:
         assert plan.match("dialer-to-agent", name) == "_X.", f"agent {name} cannot be connected"
-        assert pattern_matches("_X.", name)
+        assert plan.match("dialer-agent", name) == "_X."
         assert aors[name]["max_contacts"] == "1"
+
+
+def test_spying_on_agents_stays_possible():
+    # The supervisor API originates PJSIP/<supervisor> running ChanSpy (Originate's `originate` class).
+    modules = one(load("modules.conf"), "modules")
+    assert "app_chanspy.so" not in values(modules, "noload")
 
 
 def test_passwords_are_placeholders(pjsip):
