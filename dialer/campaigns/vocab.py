@@ -57,13 +57,27 @@ class Disposition(StrEnum):
     """What the agent recorded after talking to the person."""
 
     SALE = "sale"
+    AGREED = "agreed"  # agreed; a confirmation call follows (a follow-up on "agreed")
     REFUSED = "refused"
     CALLBACK = "callback"
     DNC = "dnc"
     WRONG_NUMBER = "wrong_number"
     NOT_AVAILABLE = "not_available"  # someone else answered: the person was not there
+    MACHINE = "machine"  # AMD let a machine through to the agent
+    LANGUAGE_BARRIER = "language_barrier"
+    OTHER = "other"
     CONFIRMED = "confirmed"
     NOT_CONFIRMED = "not_confirmed"
+
+    @property
+    def reached_person(self) -> bool:
+        """Whether the agent talked to the person the lead is about (a contact)."""
+        return self not in (Disposition.WRONG_NUMBER, Disposition.NOT_AVAILABLE, Disposition.MACHINE)
+
+    @property
+    def is_success(self) -> bool:
+        """Counts as a sale in conversion reports."""
+        return self in (Disposition.SALE, Disposition.AGREED)
 
 
 class CancelReason(StrEnum):

@@ -194,8 +194,7 @@ class ContactPolicy:
         numbers = tuple(n.e164 for n in view.numbers)
         if result.outcome is Outcome.LIVE and disp is None:
             return replace(plan, finish_reason="answered", contacted=True, base_contact=c.is_base)
-        if result.outcome is Outcome.LIVE and disp not in (None, Disposition.WRONG_NUMBER, Disposition.NOT_AVAILABLE):
-            assert disp is not None
+        if result.outcome is Outcome.LIVE and disp is not None and disp.reached_person:
             plan = replace(plan, contacted=True, base_contact=c.is_base)
             follow = self._follow_ups(view, disp, now)
             if disp is Disposition.CALLBACK:
@@ -215,8 +214,8 @@ class ContactPolicy:
             return replace(
                 plan,
                 finish_reason=disp.value,
-                sale=disp is Disposition.SALE,
-                won_back=disp is Disposition.SALE and c.kind == "winback" and view.jumper_now,
+                sale=disp.is_success,
+                won_back=disp.is_success and c.kind == "winback" and view.jumper_now,
                 decline_kind=self._decline_kind if decline_until else None,
                 decline_until=decline_until,
                 follow_ups=follow,
