@@ -197,7 +197,7 @@ class LeadColumns(_Frozen):
     area_column: str = "area"
     required: tuple[str, ...] = ()
     timezone_by: ZoneByField | None = None
-    max_row_chars: int = Field(default=64 * 1024, ge=256, le=1024 * 1024)
+    max_row_chars: int = Field(default=64 * 1024, ge=256, le=128 * 1024)  # under csv's field limit
     max_numbers: int = Field(default=5, ge=1, le=20)
 
 

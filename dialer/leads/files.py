@@ -7,7 +7,8 @@ phone column at all) stops the import, and it does so before any row is yielded,
 
 Bytes that do not decode are kept as surrogates (`errors="surrogateescape"`) so they can be found per row
 instead of failing the whole file. A line longer than `max_row_chars` is skipped while it is read, in
-bounded chunks, so a hostile file cannot make us hold a gigabyte line in memory.
+bounded chunks, so a hostile file cannot make us hold a gigabyte line in memory; the same holds for a
+CSV record spread over many lines inside one quoted field.
 """
 
 from __future__ import annotations
@@ -57,25 +58,56 @@ def _text_stream(raw: BinaryIO, encoding: str) -> io.TextIOWrapper:
     return io.TextIOWrapper(buffered, encoding=encoding, errors="surrogateescape", newline="")
 
 
-def _lines(stream: io.TextIOWrapper, limit: int, huge: dict[int, int]) -> Iterator[str]:
-    """Physical lines; a line over `limit` characters is drained in chunks and replaced by an empty one."""
+def _read_line(stream: io.TextIOWrapper, limit: int) -> tuple[str, int]:
+    """One physical line, or, if it is longer than `limit`, its length after draining it in chunks."""
+    line = stream.readline(limit + 1)
+    if len(line) > limit and not line.endswith("\n"):
+        total = len(line)
+        while True:
+            more = stream.readline(_CHUNK)
+            total += len(more)
+            if not more or more.endswith("\n"):
+                return "", total
+    return line, len(line)
+
+
+def _lines(stream: io.TextIOWrapper, limit: int, huge: dict[int, int], quoted: bool) -> Iterator[str]:
+    """Physical lines, one item per line so the CSV reader's line count stays the file's.
+
+    A record over `limit` characters is drained and replaced by empty lines, and its first line is
+    recorded in `huge`. With `quoted` (CSV), a record is the run of lines inside one quoted field
+    (tracked by quote parity), buffered up to `limit` before it is passed on.
+    """
     n = 0
     while True:
-        line = stream.readline(limit + 1)
-        if not line:
+        line, size = _read_line(stream, limit)
+        if size == 0:
             return
         n += 1
-        if len(line) > limit and not line.endswith("\n"):
-            total = len(line)
-            while True:
-                more = stream.readline(_CHUNK)
-                total += len(more)
-                if not more or more.endswith("\n"):
-                    break
-            huge[n] = total
+        if not line:
+            huge[n] = size
             yield "\n"
-        else:
+            continue
+        if not quoted or line.count('"') % 2 == 0:
             yield line
+            continue
+        first, record, total, over = n, [line], size, False
+        while True:
+            nxt, nsize = _read_line(stream, limit)
+            if nsize == 0:
+                break
+            n += 1
+            total += nsize
+            over = over or not nxt or total > limit
+            if not over:
+                record.append(nxt)
+            if nxt.count('"') % 2 == 1:
+                break
+        if over:
+            huge[first] = total
+            yield from ["\n"] * (n - first + 1)
+        else:
+            yield from record
 
 
 def _bad_bytes(line: int, values: Sequence[str], header: Sequence[str] | None) -> RowIssue | None:
@@ -112,7 +144,7 @@ def read_csv(
 ) -> Iterator[RawRow | RowIssue]:
     """Rows of a CSV file with a header line. Raises `LeadError` for file-level problems."""
     huge: dict[int, int] = {}
-    reader = csv.reader(_lines(_text_stream(raw, encoding), max_row_chars, huge), delimiter=delimiter)
+    reader = csv.reader(_lines(_text_stream(raw, encoding), max_row_chars, huge, True), delimiter=delimiter)
     try:
         header_row = next(reader)
     except StopIteration:
@@ -169,7 +201,7 @@ def read_jsonl(
     """Rows of a JSON Lines file: one JSON object per line; blank lines are skipped."""
     del name  # kept for a symmetric signature with read_csv
     huge: dict[int, int] = {}
-    for n, line in enumerate(_lines(_text_stream(raw, encoding), max_row_chars, huge), start=1):
+    for n, line in enumerate(_lines(_text_stream(raw, encoding), max_row_chars, huge, False), start=1):
         if n in huge:
             yield RowIssue(n, f"row is {huge[n]} characters long, over the {max_row_chars} limit; row skipped")
             continue
