@@ -203,14 +203,20 @@ def test_customer_hanging_up_during_the_talk_ends_the_leg_once(plan):
 
 
 @pytest.mark.parametrize("status", ["NOANSWER", "BUSY", "CHANUNAVAIL"])
-def test_agent_not_answering_holds_the_person_for_the_daemon(plan, status):
+def test_agent_not_answering_gets_the_person_the_abandon_message_at_once(plan, status):
     sim, leg, _ = answered(plan, dial={"PJSIP/1001": status}, sounds={ABANDON})
-    assert sim.redirect(leg, "dialer-to-agent", "1001") == "waiting"
+    assert sim.redirect(leg, "dialer-to-agent", "1001") == "hungup"
     assert sim.user_events("AgentAnswered") == []
-    assert sim.user_events("DialerAbandonPlayed") == []  # the daemon decides, not the dialplan
-    assert sim.redirect(leg, "dialer-abandon", "s") == "hungup"
+    assert sim.ran("Wait")[-1][1] == "dialer-connect", "no second wait in silence"
+    assert sim.user_events("DialerAbandonPlayed")
     end = sim.user_events("DialerLegEnd")[-1]
     assert (end["Where"], end["DialStatus"]) == ("dialer-abandon", status)
+
+
+def test_agent_phone_rings_no_longer_than_the_abandon_budget(plan):
+    sim, leg, _ = answered(plan)
+    sim.redirect(leg, "dialer-to-agent", "1001")
+    assert all(int(d.timeout) <= 2 for d in sim.dials)
 
 
 # --- abandoning --------------------------------------------------------------------------
