@@ -46,7 +46,9 @@ def originate(pbx: Pbx, req: OriginateRequest) -> None:
 
 def _fail_fast(pbx: Pbx, req: OriginateRequest, number: str) -> None:
     pbx.stats.originates_failed_fast += 1
-    call_id = req.channel_id or req.action_id or pbx.fallback_call_id()
+    call_id = req.channel_id or req.action_id or ""
+    if not call_id or call_id in pbx.calls:  # never overwrite the record of another dial
+        call_id = pbx.fallback_call_id()
     record = CallRecord(
         call_id=call_id,
         action_id=req.action_id,
@@ -112,7 +114,7 @@ def _start_customer(pbx: Pbx, req: OriginateRequest, exten: str, context: str) -
         early_hangup=far.early_hangup_s is not None,
         originated_at=now,
     )
-    call.record.events.append(Phase.DIALING.value)
+    call.record.phases.append(Phase.DIALING.value)
     pbx.add_record(call.record)
     pbx.stats.calls_started += 1
     pbx.stats.calls_live += 1

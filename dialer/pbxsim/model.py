@@ -230,7 +230,7 @@ class CallRecord:
     connected_at: float | None = None
     abandon_at: float | None = None
     ended_at: float | None = None
-    events: list[str] = field(default_factory=list)  # phase history, e.g. ["dialing", "amd", ...]
+    phases: list[str] = field(default_factory=list)  # the call's phase history: ["dialing", "amd", ...]
 
     @property
     def done(self) -> bool:
@@ -308,7 +308,7 @@ class Call:
             raise IllegalTransition("pbxsim call", self.one.uniqueid, self.phase.value, f"move to {to.value}")
         self.phase = to
         if self.record is not None:
-            self.record.events.append(to.value)
+            self.record.phases.append(to.value)
 
     def cancel(self, *names: str) -> None:
         """Cancel the named timers (all of them when no name is given)."""

@@ -59,6 +59,7 @@ class Scheduler:
         self._target = math.inf
         self._wake: asyncio.Future[None] | None = None
         self.fired = 0
+        self.lag_max = 0.0  # virtual seconds the latest-firing timer was late (is the loop keeping up?)
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -87,6 +88,9 @@ class Scheduler:
             if timer.cancelled:
                 continue
             fired += 1
+            lag = self._clock.now() - when
+            if lag > self.lag_max:
+                self.lag_max = lag
             try:
                 timer.fn(*timer.args)
             except Exception as exc:  # one broken call must not stop the PBX; on_error records it

@@ -167,7 +167,7 @@ class PbxSimulator:
             session.thaw()
 
     def inject_raw(self, data: bytes) -> None:
-        """Write `data` as is to every connected session (a garbage line, an unknown event...)."""
+        """Write `data` as is to every connected session, logged in or not (not while frozen)."""
         for session in list(self._sessions):
             session.send(data)
 

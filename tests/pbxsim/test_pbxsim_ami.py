@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from pbxsim_client import AmiTestClient, originate, people, running
 
@@ -239,4 +241,53 @@ async def test_refused_actions_say_why_like_asterisk(action, message):
         resp = await client.action({**action, "ActionID": "bad"})
         assert resp.as_dict() == {"Response": "Error", "ActionID": "bad", "Message": message}
         assert sim.calls == {}
+        await client.close()
+
+
+async def test_md5_challenge_login_as_panoramisk_master_does_it():
+    async with running(LIVE) as sim:
+        client = await AmiTestClient.connect(sim.port)
+        await client.banner()
+        challenge = await client.action({"Action": "Challenge", "ActionID": "c", "AuthType": "MD5"})
+        key = hashlib.md5((challenge.get("Challenge", "") + "change-me").encode()).hexdigest()
+        resp = await client.action(
+            {"Action": "Login", "ActionID": "l", "Username": "dialer", "AuthType": "MD5", "Key": key, "Events": "off"}
+        )
+        assert resp.get("Message") == "Authentication accepted"
+        await client.close()
+
+
+async def test_the_events_action_switches_a_session_off_and_on():
+    async with running(people(p_busy=1.0)) as sim:
+        client = await AmiTestClient.connect(sim.port)
+        await client.login(events="call")
+        off = await client.action({"Action": "Events", "ActionID": "e", "EventMask": "off"})
+        assert off.headers == [("Response", "Success"), ("ActionID", "e"), ("Events", "Off")]
+        await client.action(originate("ev-1", "5551004"))
+        await sim.wait_call_ended("ev-1")
+        on = await client.action({"Action": "Events", "ActionID": "e2", "EventMask": "call"})
+        assert on.get("Events") == "On"
+        assert not [b for b in client.log if b.get("Event")]
+        await client.action(originate("ev-2", "5551005"))
+        assert (await client.wait_event("OriginateResponse")).get("ActionID") == "ev-2"
+        await client.close()
+
+
+async def test_a_channel_id_in_use_fails_the_second_dial_only():
+    async with running(LIVE) as sim:
+        client = await AmiTestClient.connect(sim.port)
+        await client.login(events="call")
+        await client.action(originate("dup-1", "5551006"))
+        await client.wait_event("DialState")
+        await client.action(originate("dup-1", "5551007"))
+        failed = await client.wait_event("OriginateResponse", Response="Failure")
+        assert (failed.get("Reason"), failed.get("Uniqueid"), failed.get("Channel")) == (
+            "0",
+            "dup-1",
+            "Local/5551007@dialer-outbound/n",
+        )
+        assert sim.calls["dup-1"].number == "5551006"
+        assert sim.stats.originates_failed_fast == 1
+        await client.action({"Action": "Hangup", "ActionID": "h", "Channel": "dup-1"})
+        await sim.wait_call_ended("dup-1")
         await client.close()
