@@ -5,7 +5,8 @@
   waits `patience_s` from the moment they are parked, then hangs up.
 - `dialer-to-agent,<ext>`: `UserEvent(DialerConnectAgent)`, `Dial(Local/<ext>@dialer-agent)`. The agent
   phone answers, a bridge forms, the person talks `talk_s` and hangs up unless someone hangs up first.
-  If the agent leg goes before answering, the person is held (`Wait`) until the dialer moves them.
+  If the agent phone does not answer within `agent_ring_s` (the dialplan's 2 s), or its leg is hung up
+  while ringing, the person goes straight to the abandon message.
 - `dialer-abandon,s`: the message, `UserEvent(DialerAbandonPlayed)`, hang up.
 - `dialer-machine,s`: wait for the beep, leave the message, `UserEvent(DialerMachineMessage)`, hang up.
 - The AMI `Bridge` action joins a waiting customer leg and an idle agent leg; the agent leg's Linkedid
@@ -41,7 +42,7 @@ _LEAVABLE = frozenset(
     {Phase.AMD, Phase.PARKED, Phase.APP, Phase.ABANDON, Phase.AGENT_DIAL, Phase.CONNECTED, Phase.BRIDGED}
 )
 _BRIDGEABLE = frozenset({Phase.AMD, Phase.PARKED, Phase.APP, Phase.ABANDON})
-_MOVED = ("amd", "early", "patience", "wait", "abandon", "talk")
+_MOVED = ("amd", "early", "patience", "wait", "abandon", "talk", "agent_ring")
 
 
 def _ids(call: Call) -> tuple[tuple[str, str], tuple[str, str]]:
@@ -95,7 +96,7 @@ def hangup_action(pbx: Pbx, ch: Channel, cause: int) -> None:
         customer = call.peer if call.phase is Phase.DIALING else None
         teardown.agent_hangup(pbx, call, cause)
         if customer is not None:
-            _hold_after_dial(pbx, customer)
+            _agent_dial_failed(pbx, customer)
     elif ch is call.one:
         teardown.customer_hangup_by_dialer(pbx, call, cause)
     else:
@@ -172,7 +173,7 @@ def _to_agent(pbx: Pbx, call: Call, ext: str) -> None:
     one.goto("dialer-to-agent", ext, 1)
     pbx.dialplan(one, 1, "UserEvent", f"DialerConnectAgent,CallID: {call.call_id},Agent: {ext}")
     pbx.user_event(one, "DialerConnectAgent", *_ids(call), ("Agent", ext))
-    pbx.dialplan(one, 2, "Dial", f"Local/{ext}@{ctx},5")
+    pbx.dialplan(one, 2, "Dial", f"Local/{ext}@{ctx},{pbx.cfg.agent_ring_s:g}")
     agent = pbx.new_pair(
         CallKind.AGENT, ext, ctx, pbx.new_uniqueid(), pbx.new_uniqueid(), dict(call.vars), linkedid=one.linkedid
     )
@@ -191,25 +192,36 @@ def _to_agent(pbx: Pbx, call: Call, ext: str) -> None:
     if call.record is not None:
         call.record.agent = ext
     delay = pbx.cfg.agent_answer_delay_s
-    if delay > 0:
-        pbx.newstate(a1, RINGING)
-        pbx.dial_ev("DialState", one, a1, b"DialStatus: RINGING\r\n")
+    if delay <= 0:
+        _agent_picks_up(pbx, call, agent)
+        return
+    pbx.newstate(a1, RINGING)
+    pbx.dial_ev("DialState", one, a1, b"DialStatus: RINGING\r\n")
+    if delay < pbx.cfg.agent_ring_s:
         agent.timers["dial"] = pbx.sched.later(delay, _agent_picks_up, pbx, call, agent)
     else:
-        _agent_picks_up(pbx, call, agent)
+        call.timers["agent_ring"] = pbx.sched.later(pbx.cfg.agent_ring_s, _agent_ring_timeout, pbx, call)
 
 
-def _hold_after_dial(pbx: Pbx, call: Call) -> None:
-    """The agent leg went before answering: the person waits for the dialer to move them."""
+def _agent_ring_timeout(pbx: Pbx, call: Call) -> None:
+    """`Dial(...,2)` gave up on the agent phone."""
+    call.timers.pop("agent_ring", None)
+    teardown.cancel_agent_dial(pbx, call, "NOANSWER")
+    _agent_dial_failed(pbx, call)
+
+
+def _agent_dial_failed(pbx: Pbx, call: Call) -> None:
+    """No agent reached the person: that is an abandoned call, and the message follows at once."""
     pbx.dialplan(call.one, 3, "GotoIf", "0?done")
-    _wait(pbx, call, 4)
+    pbx.dialplan(call.one, 4, "Goto", "dialer-abandon,s,1")
+    _message(pbx, call, "dialer-abandon")
 
 
 def _agent_picks_up(pbx: Pbx, call: Call, agent: Call) -> None:
     """The agent phone answers the Dial(): bridge, AgentAnswered, and the conversation starts."""
     agent.timers.pop("dial", None)
     one, a1, a2 = call.one, agent.one, agent.two
-    pbx.dialplan(a2, 1, "Dial", f"PJSIP/{agent.agent_ext},5")
+    pbx.dialplan(a2, 1, "Dial", f"PJSIP/{agent.agent_ext},{pbx.cfg.agent_ring_s:g}")
     pbx.newstate(a2, UP)
     pbx.newstate(a1, UP)
     pbx.dial_ev("DialEnd", one, a1, b"DialStatus: ANSWER\r\n")

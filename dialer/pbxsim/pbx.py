@@ -50,12 +50,15 @@ class PbxConfig:
     far: FarEndOptions = field(default_factory=FarEndOptions)
     agent_context: str = "dialer-agent"
     agent_answer_delay_s: float = 0.3
+    agent_ring_s: float = 2.0  # Dial() timeout to the agent phone (DIALER_AGENT_RING)
     abandon_message_s: float = 4.0
     park_wait_s: float = 600.0  # dialer-connect's Wait(600)
 
     def __post_init__(self) -> None:
-        if self.agent_answer_delay_s < 0 or self.abandon_message_s < 0 or self.park_wait_s <= 0:
-            raise ValueError("agent_answer_delay_s and abandon_message_s must be >= 0, park_wait_s > 0")
+        if min(self.agent_answer_delay_s, self.abandon_message_s) < 0 or min(self.park_wait_s, self.agent_ring_s) <= 0:
+            raise ValueError(
+                "agent_answer_delay_s and abandon_message_s must be >= 0, park_wait_s and agent_ring_s > 0"
+            )
 
 
 @dataclass(slots=True)

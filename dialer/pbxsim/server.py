@@ -56,6 +56,7 @@ class PbxSimulator:
         host: str = "127.0.0.1",
         port: int = 0,
         agent_answer_delay_s: float = 0.3,
+        agent_ring_s: float = 2.0,
         abandon_message_s: float = 4.0,
         far_end: FarEndOptions | None = None,
         agent_context: str = "dialer-agent",
@@ -78,6 +79,7 @@ class PbxSimulator:
             far=far_end or FarEndOptions(),
             agent_context=agent_context,
             agent_answer_delay_s=agent_answer_delay_s,
+            agent_ring_s=agent_ring_s,
             abandon_message_s=abandon_message_s,
         )
         self.pbx = Pbx(

@@ -285,39 +285,52 @@ async def test_amd_false_positive_reports_machine_for_a_person():
         await client.close()
 
 
-async def test_agent_leg_gone_while_ringing_leaves_the_person_waiting():
-    async with running(people(p_live=1.0), agent_answer_delay_s=30.0) as sim:
+async def test_agent_leg_gone_while_ringing_sends_the_person_to_the_abandon_message():
+    async with running(people(p_live=1.0), agent_answer_delay_s=1.5) as sim:
         client = await _session(sim)
-        await client.action(originate("hold-1", "5552011"))
+        await client.action(originate("gone-1", "5552011"))
         await client.wait_event("UserEvent", UserEvent="DialerParked")
         await client.action(
             {
                 "Action": "Redirect",
                 "ActionID": "r",
-                "Channel": "hold-1",
+                "Channel": "gone-1",
                 "Context": "dialer-to-agent",
                 "Exten": "3",
                 "Priority": "1",
             }
         )
-        begin = await client.wait_event("DialBegin", Uniqueid="hold-1")
+        begin = await client.wait_event("DialBegin", Uniqueid="gone-1")
         await client.action({"Action": "Hangup", "ActionID": "h", "Channel": begin.get("DestChannel") or ""})
-        end = await client.wait_event("DialEnd", Uniqueid="hold-1")
+        end = await client.wait_event("DialEnd", Uniqueid="gone-1")
         assert end.get("DialStatus") == "NOANSWER"
-        await _fence(client)
-        assert "hold-1" in sim.pbx.by_uid
-        assert sim.calls["hold-1"].outcome is SimOutcome.PENDING
+        await client.wait_event("UserEvent", UserEvent="DialerAbandonPlayed")
+        assert (await sim.wait_call_ended("gone-1")).outcome is SimOutcome.ABANDONED
+        await client.close()
+
+
+async def test_an_agent_phone_slower_than_the_dial_timeout_means_abandon():
+    async with running(people(p_live=1.0), agent_answer_delay_s=3.0, agent_ring_s=2.0) as sim:
+        client = await _session(sim)
+        await client.action(originate("slow-1", "5552013"))
+        await client.wait_event("UserEvent", UserEvent="DialerParked")
         await client.action(
             {
                 "Action": "Redirect",
-                "ActionID": "r2",
-                "Channel": "hold-1",
-                "Context": "dialer-abandon",
-                "Exten": "s",
+                "ActionID": "r",
+                "Channel": "slow-1",
+                "Context": "dialer-to-agent",
+                "Exten": "4",
                 "Priority": "1",
             }
         )
-        assert (await sim.wait_call_ended("hold-1")).outcome is SimOutcome.ABANDONED
+        end = await client.wait_event("DialEnd", Uniqueid="slow-1")
+        assert end.get("DialStatus") == "NOANSWER"
+        record = await sim.wait_call_ended("slow-1")
+        assert record.outcome is SimOutcome.ABANDONED
+        assert record.connected_at is None
+        await _fence(client)
+        assert not [b for b in client.log if b.get("Event") == "BridgeEnter"]
         await client.close()
 
 
