@@ -16,6 +16,7 @@ by a lock. `now` is always passed in (virtual time in the demo); the wall clock 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
@@ -108,8 +109,11 @@ class Hopper:
                 allowed = [z for z in zone_keys if self.policy.hours.allowed(self._zones(z), now)]
                 budget = max(self.campaign.hopper.batch, 20 * need)
                 for phase in ("fresh", "due"):
+                    # Peek about as many as should pass: `need` scaled by the pass rate seen so far,
+                    # so a mostly-blocked list costs few round trips and a clean one barely overshoots.
+                    spread = 1.0
                     while need > 0 and budget > 0 and allowed:
-                        count = min(self.campaign.hopper.batch, budget, max(need, 32))
+                        count = min(self.campaign.hopper.batch, budget, math.ceil(need * spread))
                         rows, rseq = await self._peek_batch(phase, allowed, count, now)
                         if not rows:
                             break
@@ -118,6 +122,7 @@ class Hopper:
                         went = await self._apply_fill(phase, allowed, rows, rseq, now, deferred, finished)
                         moved.update(went)
                         need -= sum(went.values())
+                        spread = len(rows) / max(sum(went.values()), len(rows) / 20)
                         if len(rows) < count:
                             break
             return FillReport(

@@ -53,19 +53,18 @@ class ContactPolicy:
         self.campaign = campaign
         self.hours = Hours(campaign.calling_hours, campaign.jurisdiction)
         self._lock_s = campaign.retry.abandon_lock_h * 3600.0
-        self._decline_kind = (
-            f"{SuppressionKind.DECLINED_OFFER.value}:{campaign.offer}"
-            if campaign.offer
-            else SuppressionKind.DECLINED_OFFER.value
-        )
+        # A campaign without an offer name is its own offer: its refusals stop only itself.
+        self.offer = campaign.offer or campaign.id
+        self._decline_kind = f"{SuppressionKind.DECLINED_OFFER.value}:{self.offer}"
 
     # -- may we dial? ---------------------------------------------------------------------------------
 
     def suppression_applies(self, kind: str) -> bool:
-        """A "declined_offer:<offer>" signal stops only the campaign selling that offer; others stop all."""
+        """A "declined_offer:<offer>" signal stops only the campaign selling that offer (a campaign without an
+        offer name sells itself, its id); every other signal, and a bare "declined_offer", stops all."""
         base, _, offer = kind.partition(":")
         if base == SuppressionKind.DECLINED_OFFER.value and offer:
-            return offer == self.campaign.offer
+            return offer == self.offer
         return True
 
     def check(self, view: LeadView, now: float, *, callback: bool = False, agent_reserved: bool = False) -> Verdict:

@@ -71,11 +71,13 @@ def leads(draw: st.DrawFn) -> tuple[LeadView, float]:
         )
     )
     sups = {k: now + draw(offsets) for k in kinds}
-    day_now = datetime.fromtimestamp(now, ZoneInfo("UTC")).date().isoformat()
+    zones = tuple(sorted(draw(st.sets(st.sampled_from(ZONES), min_size=1, max_size=2))))
+    # the day of the last attempts is the person's local day then: today or earlier, never later
+    day_now = datetime.fromtimestamp(now, ZoneInfo(zones[0])).date().isoformat()
     v = LeadView(
         lead_id="L",
         numbers=tuple(draw(st.lists(numbers, min_size=1, max_size=3))),
-        zones=tuple(sorted(draw(st.sets(st.sampled_from(ZONES), min_size=1, max_size=2)))),
+        zones=zones,
         person="subscriber:S",
         person_dnc=draw(st.booleans()),
         consent=draw(st.sampled_from(list(Consent))),
