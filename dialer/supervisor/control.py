@@ -77,6 +77,7 @@ class Supervisor:
         self.d = daemon
         self.stopped: set[str] = set()
         self.names: dict[str, str] = {c.id: c.name for c in daemon.settings.campaigns}
+        self.configs: dict[str, CampaignSettings] = {c.id: c for c in daemon.settings.campaigns}
 
     # ----------------------------------------------------------------- lookups
     def now(self) -> float:
@@ -241,6 +242,7 @@ class Supervisor:
         except ConfigError as exc:
             raise Invalid(str(exc)) from None
         self.names[settings.id] = settings.name
+        self.configs[settings.id] = settings
         if settings.id not in self.d.engine.campaigns:
             raise NotSupported(f"Daemon.add_campaign returned but campaign {settings.id!r} is not in the engine")
         return self.campaign_view(settings.id)

@@ -1,15 +1,101 @@
-"""Routes for reports, what-if replays, DNC management and lead imports."""
+"""Routes for reports (JSON, CSV, SVG), what-if replays, DNC management and lead imports."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
 
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from dialer.supervisor import reports as rp
+from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
-from dialer.supervisor.errors import ClearErrors
+from dialer.supervisor.errors import ClearErrors, Invalid, http_errors
+from dialer.supervisor.report_io import Loaded, load, render_csv, render_svg, safe_json
+from dialer.supervisor.routes_leads import lead_routes
+from dialer.supervisor.routes_whatif import whatif_routes
+from dialer.supervisor.tally import local_midnight
 
 __all__ = ["data_routes"]
+
+ReportKind = Literal["agents", "funnel", "reasons", "attempts", "compliance", "cost"]
+IdQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Epoch = Annotated[float | None, Query(ge=0, le=1e11, description="epoch seconds (daemon clock)")]
+Money = Annotated[float, Query(ge=0, le=1e6)]
+
+
+def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], flag_over: int,
+                 costs: rp.Costs, cap: float) -> tuple[Any, list[dict[str, Any]]]:
+    """(JSON body, flat table for CSV and charts) of one report."""
+    recs = data.records
+    if kind == "agents":
+        rows = rp.agent_shifts(recs, data.disps, data.journal, data.until)
+        return rows, rows
+    if kind == "funnel":
+        rows = rp.funnel(recs, data.disps, data.follow_ups)
+        return rows, rows
+    if kind == "reasons":
+        out = rp.reason_breakdown(recs, data.disps, cancel_reason_of)
+        flat = [{"table": "refusals", **r} for r in out["refusals"]] + \
+               [{"table": "cancel_reasons", **r} for r in out["cancel_reasons"]]
+        return out, flat
+    if kind == "attempts":
+        out2 = rp.attempts_histogram(recs, flag_over)
+        return out2, list(out2["histogram"])
+    if kind == "compliance":
+        rows = rp.abandon_compliance(recs, cap)
+        return rows, rows
+    shifts = rp.agent_shifts(recs, data.disps, data.journal, data.until)
+    agent_s = sum(r["logged_in_s"] for r in shifts)
+    row = rp.cost_report(recs, data.disps, agent_s, costs)
+    return row, [row]
 
 
 def data_routes(ctx: Ctx) -> APIRouter:
     r = APIRouter(prefix="/api", route_class=ClearErrors)
+    reader = ctx.who(Role.READ_ONLY)
+
+    @r.get("/reports/{kind}", tags=["reports"],
+           responses={200: {"content": {"application/json": {}, "text/csv": {}, "image/svg+xml": {}}}})
+    async def report(
+        kind: ReportKind,
+        who: Principal = reader,
+        campaign: IdQuery = None,
+        since: Epoch = None,
+        until: Epoch = None,
+        format: Literal["json", "csv", "svg"] = "json",
+        cost_per_minute: Money = 0.0,
+        cost_per_agent_hour: Money = 0.0,
+        billing_increment_s: Annotated[float, Query(ge=1, le=3600)] = 60.0,
+        flag_over: Annotated[int, Query(ge=1, le=1000)] = 6,
+    ) -> Response:
+        """Reports: `agents` (per agent per shift: contacts, talk/wait/wrap/pause, sales, pace against 120 per
+        shift), `funnel`, `reasons` (refusals; conversion per cancel reason), `attempts` (dials per lead),
+        `compliance` (abandon rate per day, worst 24 h), `cost` (per contact and per sale). Default window:
+        today. `format=csv` for a spreadsheet, `format=svg` for the chart."""
+        now = ctx.sup.now()
+        start = local_midnight(now) if since is None else since
+        end = now + 1.0 if until is None else until
+        with http_errors():
+            if end <= start:
+                raise Invalid(f"until ({end}) must be after since ({start})")
+            if campaign is not None:
+                ctx.sup.campaign(campaign)
+            data = await load(ctx.daemon.store, campaign=campaign, since=start, until=end)
+            cancel = {lead: d.fields["cancel_reason"] for lead, d in
+                      ((d.lead_id, d) for d in data.follow_ups) if "cancel_reason" in d.fields}
+            cap = ctx.daemon.engine.campaigns[campaign].pacer.knobs.abandon_cap if campaign else 0.03
+            body, table = build_report(kind, data, cancel_reason_of=cancel, flag_over=flag_over, cap=cap,
+                                       costs=rp.Costs(cost_per_minute, cost_per_agent_hour, billing_increment_s))
+        if format == "csv":
+            name = f"{kind}-{campaign or 'all'}.csv"
+            return Response(render_csv(table), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        if format == "svg":
+            return Response(render_svg(kind, table, campaign), media_type="image/svg+xml")
+        return Response(safe_json({"kind": kind, "campaign": campaign, "since": start, "until": end, "report": body}),
+                        media_type="application/json")
+
+    r.include_router(whatif_routes(ctx))
+    r.include_router(lead_routes(ctx))
     return r

@@ -320,3 +320,14 @@ async def test_status_summarises_every_campaign(client, rig):
     assert s["dialing"] is True
     assert s["agents"]["ready"] == 1
     assert s["campaigns"][0]["why"] == "not dialing because: hopper empty"
+
+
+async def test_an_agents_desktop_session_token_is_refused(client, rig):
+    from agents.desk.auth import SessionSigner
+
+    token = SessionSigner(rig.daemon.settings.http.session_secret.get_secret_value(), 3600).issue("a1").token
+    r = await client.get("/api/campaigns", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401
+    assert "agent session tokens are not accepted" in r.json()["detail"]
+    client.cookies.set("dialer_session", token)
+    assert (await client.get("/api/campaigns")).status_code == 401

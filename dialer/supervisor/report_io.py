@@ -1,0 +1,141 @@
+"""Read what the reports need from Redis (call records, dispositions, the agent-state journal) and
+render a report as JSON, CSV or SVG."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dialer.store import RedisStore
+from dialer.supervisor import charts
+from dialer.supervisor import reports as rp
+from dialer.supervisor.records import iter_stream, typed
+
+__all__ = ["JOURNAL_STREAM", "Loaded", "load", "render_csv", "render_svg", "safe_json"]
+
+JOURNAL_STREAM = "agent_states"  # <prefix>:agent_states: agent_id, campaign, state, at, reason
+
+
+@dataclass(slots=True)
+class Loaded:
+    since: float
+    until: float
+    records: list[dict[str, Any]] = field(default_factory=list)  # in the window, the campaign's (or all)
+    disps: dict[str, rp.Disp] = field(default_factory=dict)
+    follow_ups: list[rp.Disp] = field(default_factory=list)  # every disposition since `since`, with its lead
+    journal: list[dict[str, Any]] | None = None
+
+
+async def load(store: RedisStore, *, campaign: str | None, since: float, until: float) -> Loaded:
+    """Records that ended in [since, until) (of `campaign`, or all), their dispositions, and the journal."""
+    out = Loaded(since, until)
+    lead_of: dict[str, tuple[str, str]] = {}
+    async for _id, f in iter_stream(store, store.key("calls")):
+        try:
+            ended = float(f.get("ended_at") or "nan")
+        except ValueError:
+            continue
+        if not ended >= since:
+            continue
+        lead_of[f.get("call_id", "")] = (f.get("lead_id", ""), f.get("campaign_id", ""))
+        if ended < until and (campaign is None or f.get("campaign_id") == campaign):
+            out.records.append(typed(f))
+    async for _id, f in iter_stream(store, store.key("dispositions")):
+        call_id = f.get("call_id", "")
+        if call_id not in lead_of:
+            continue
+        try:
+            fields = json.loads(f.get("disposition_fields") or "{}")
+            at = float(f.get("disposed_at") or 0.0)
+        except ValueError:
+            continue
+        lead, cid = lead_of[call_id]
+        d = rp.Disp(call_id=call_id, agent_id=f.get("agent_id", ""), code=f.get("disposition", ""), at=at,
+                    fields={str(k): str(v) for k, v in (fields if isinstance(fields, dict) else {}).items()},
+                    lead_id=lead, campaign_id=cid)
+        out.disps[call_id] = d
+        out.follow_ups.append(d)
+    journal: list[dict[str, Any]] = []
+    async for _id, f in iter_stream(store, store.key(JOURNAL_STREAM)):
+        try:
+            at = float(f.get("at") or "nan")
+        except ValueError:
+            continue
+        if since <= at < until and (campaign is None or f.get("campaign") in (campaign, "")):
+            journal.append({"agent_id": f.get("agent_id", ""), "state": f.get("state", ""), "at": at})
+    out.journal = journal or None
+    return out
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return "" if not math.isfinite(v) else f"{v:.6g}"
+    return str(v)
+
+
+def render_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """CSV with the union of the rows' keys as header, in first-seen order."""
+    cols: list[str] = []
+    for r in rows:
+        cols.extend(k for k in r if k not in cols and not isinstance(r[k], list | dict))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in rows:
+        w.writerow([_cell(r.get(c)) for c in cols])
+    return buf.getvalue()
+
+
+def render_svg(kind: str, table: list[dict[str, Any]], campaign: str | None) -> str:
+    name = campaign or "all campaigns"
+    if kind == "agents":
+        rows = [r for r in table if r["contacts_per_hour"] is not None]
+        return charts.bars(f"Contacts per hour by agent ({name})", [f"{r['agent']} {r['day'][5:]}" for r in rows],
+                           [r["contacts_per_hour"] for r in rows], ref=rp.CONTACTS_PER_SHIFT_GOAL / rp.SHIFT_HOURS,
+                           ref_label="goal 120 per shift")
+    if kind == "funnel":
+        return charts.hbars(f"Campaign funnel ({name})", [r["stage"].replace("_", " ") for r in table],
+                            [r["count"] for r in table],
+                            notes=["" if r["of_previous"] is None else f"({100 * r['of_previous']:.1f}% of previous)"
+                                   for r in table])
+    if kind == "reasons":
+        ref = [r for r in table if r["table"] == "refusals"]
+        can = [r for r in table if r["table"] == "cancel_reasons"]
+        if can and (not ref or len(can) > 1):
+            return charts.hbars(f"Conversion by cancel reason ({name})", [r["cancel_reason"] for r in can],
+                                [r["sales"] for r in can],
+                                notes=[f"sales of {r['contacts']} contacts" for r in can])
+        return charts.hbars(f"Refusal reasons ({name})", [r["reason"] for r in ref], [r["count"] for r in ref])
+    if kind == "attempts":
+        return charts.bars(f"Leads by number of dials ({name})", [str(r["attempts"]) for r in table],
+                           [r["leads"] for r in table])
+    if kind == "compliance":
+        days = [d for c in table[:1] for d in c["days"]]
+        cap = table[0]["cap"] if table else 0.03
+        return charts.line(f"Abandon rate per day ({table[0]['campaign'] if table else name})",
+                           [d["day"] for d in days], [d["rate"] for d in days], cap=cap)
+    row = table[0] if table else {}
+    return charts.bars(f"Cost ({name})", ["per contact", "per sale"],
+                       [row.get("cost_per_contact") or 0.0, row.get("cost_per_sale") or 0.0])
+
+
+def safe_json(obj: Any) -> str:
+    """JSON where NaN and infinities become null (they are not JSON, and a client would choke on them)."""
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        return v
+
+    return json.dumps(clean(obj))

@@ -1,0 +1,303 @@
+"""The reports management reads, computed from call records, dispositions and the agent-state journal.
+
+Pure: every function takes rows already read (typed by `records.typed`) and returns plain dicts, one
+per table row, so the same result becomes JSON, CSV or a chart. Times are the daemon's clock.
+
+Where a figure needs data that may be missing it says so rather than guessing: without the agent-state
+journal (`<prefix>:agent_states`, written by the daemon on every agent state change) wait and pause
+times are `None`, and logged-in time falls back to the span from an agent's first to last call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "CONTACTS_PER_SHIFT_GOAL",
+    "Costs",
+    "Disp",
+    "abandon_compliance",
+    "agent_shifts",
+    "attempts_histogram",
+    "cost_report",
+    "funnel",
+    "journal_times",
+    "reason_breakdown",
+]
+
+CONTACTS_PER_SHIFT_GOAL = 120  # operators' figure for auto-redial, per 8-hour agent shift
+SHIFT_HOURS = 8.0
+_WRONG_PERSON = {"wrong_number", "not_available"}
+_TRUE = {"1", "yes", "true", "y"}
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Disp:
+    """One disposition as the reports need it."""
+
+    call_id: str
+    agent_id: str
+    code: str
+    at: float
+    fields: Mapping[str, str]
+    lead_id: str = ""
+    campaign_id: str = ""
+
+
+def _day(t: float) -> str:
+    return datetime.fromtimestamp(t).astimezone().strftime("%Y-%m-%d")
+
+
+def _contact(r: Row) -> bool:
+    return r.get("connected_at") is not None and not r.get("abandoned")
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+# ---------------------------------------------------------------------------------------------- agents
+def journal_times(journal: Sequence[Row], until: float) -> dict[tuple[str, str], dict[str, float]]:
+    """Seconds per state for each (agent, day), from the agent-state journal (rows with agent_id,
+    state, at), oldest first. An interval runs from one entry of the agent to its next (or `until`)."""
+    out: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    last: dict[str, tuple[str, float]] = {}
+    for row in journal:
+        agent, state, at = str(row["agent_id"]), str(row["state"]), float(row["at"])
+        prev = last.get(agent)
+        if prev is not None and at > prev[1]:
+            out[(agent, _day(prev[1]))][prev[0]] += at - prev[1]
+        last[agent] = (state, at)
+    for agent, (state, at) in last.items():
+        if until > at:
+            out[(agent, _day(at))][state] += until - at
+    return {k: dict(v) for k, v in out.items()}
+
+
+def agent_shifts(records: Iterable[Row], disps: Mapping[str, Disp], journal: Sequence[Row] | None,
+                 until: float, sale_codes: frozenset[str] = frozenset({"sale"})) -> list[dict[str, Any]]:
+    """One row per agent per day: contacts, talk / wait / wrap / pause time, sales, contacts per hour
+    and the share of the 120-per-shift goal that pace reaches."""
+    acc: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def row(agent: str, day: str) -> dict[str, Any]:
+        return acc.setdefault((agent, day), {"agent": agent, "day": day, "contacts": 0, "calls": 0, "talk_s": 0.0,
+                                             "wrap_s": 0.0, "sales": 0, "first": math.inf, "last": -math.inf})
+
+    for r in records:
+        agent = r.get("agent_id")
+        if not agent or r.get("connected_at") is None:
+            continue
+        x = row(str(agent), _day(float(r["connected_at"])))
+        x["calls"] += 1
+        x["contacts"] += int(_contact(r))
+        x["talk_s"] += float(r.get("talk_s") or 0.0)
+        x["first"] = min(x["first"], float(r["connected_at"]))
+        x["last"] = max(x["last"], float(r["ended_at"]))
+        d = disps.get(str(r["call_id"]))
+        if d is not None:
+            x["wrap_s"] += max(0.0, d.at - float(r["ended_at"]))
+            x["sales"] += int(d.code in sale_codes)
+    times = journal_times(journal, until) if journal else {}
+    for (agent, day) in times:
+        row(agent, day)
+    out: list[dict[str, Any]] = []
+    for (agent, day), x in sorted(acc.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        t = times.get((agent, day))
+        wait: float | None
+        pause: float | None
+        if t is not None:
+            logged = sum(v for k, v in t.items() if k != "logged_out")
+            wait, pause = t.get("ready", 0.0) + t.get("reserved", 0.0), t.get("paused", 0.0)
+            wrap = t.get("wrapup", x["wrap_s"])
+            source = "journal"
+        else:
+            logged = max(0.0, x["last"] - x["first"]) if x["calls"] else 0.0
+            wait = pause = None
+            wrap = x["wrap_s"]
+            source = "calls"
+        per_hour = x["contacts"] / (logged / 3600.0) if logged > 0 else None
+        out.append({
+            "agent": agent, "day": day, "logged_in_s": round(logged, 1), "contacts": x["contacts"],
+            "talk_s": round(x["talk_s"], 1), "wait_s": None if wait is None else round(wait, 1),
+            "wrap_s": round(wrap, 1), "pause_s": None if pause is None else round(pause, 1), "sales": x["sales"],
+            "contacts_per_hour": None if per_hour is None else round(per_hour, 2),
+            "goal_per_hour": CONTACTS_PER_SHIFT_GOAL / SHIFT_HOURS,
+            "goal_pct": None if per_hour is None else round(100.0 * per_hour * SHIFT_HOURS / CONTACTS_PER_SHIFT_GOAL,
+                                                            1),
+            "time_source": source,
+        })
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- funnel
+def funnel(records: Iterable[Row], disps: Mapping[str, Disp], follow_ups: Iterable[Disp] = (),
+           sale_codes: frozenset[str] = frozenset({"sale"})) -> list[dict[str, Any]]:
+    """dialed -> live answer -> right person -> interested -> sale -> confirmed by follow-up -> dispatched.
+
+    `follow_ups` are dispositions of any campaign for the same leads (a follow-up keeps the lead id):
+    `confirmed` counts those coded confirmed; `dispatched` those whose fields say dispatched=yes."""
+    dialed = live = right = interested = sold = 0
+    sold_leads: set[str] = set()
+    for r in records:
+        dialed += 1
+        if r.get("human_at") is None:
+            continue
+        live += 1
+        if not _contact(r):
+            continue
+        d = disps.get(str(r["call_id"]))
+        code = d.code if d is not None else ""
+        if code in _WRONG_PERSON:
+            continue
+        right += 1
+        if code in sale_codes or code == "callback" or (d is not None and str(d.fields.get("interested", "")).lower()
+                                                        in _TRUE):
+            interested += 1
+        if code in sale_codes:
+            sold += 1
+            sold_leads.add(str(r.get("lead_id")))
+    confirmed = dispatched = 0
+    for f in follow_ups:
+        if f.lead_id in sold_leads and f.code == "confirmed":
+            confirmed += 1
+            dispatched += int(str(f.fields.get("dispatched", "")).lower() in _TRUE)
+    stages = [("dialed", dialed), ("live_answer", live), ("right_person", right), ("interested", interested),
+              ("sale", sold), ("confirmed", confirmed), ("dispatched", dispatched)]
+    out, prev = [], None
+    for name, n in stages:
+        out.append({"stage": name, "count": n, "of_previous": None if prev is None else _ratio(n, prev),
+                    "of_dialed": _ratio(n, dialed)})
+        prev = n
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- reasons
+def reason_breakdown(records: Iterable[Row], disps: Mapping[str, Disp], cancel_reason_of: Mapping[str, str],
+                     sale_codes: frozenset[str] = frozenset({"sale"})) -> dict[str, list[dict[str, Any]]]:
+    """Refusal reasons (from the refusing agent's disposition fields `reason` or `refusal_reason`) and,
+    per cancel reason of the lead (win-back), contacts, sales and conversion."""
+    refusals: Counter[str] = Counter()
+    contacts: Counter[str] = Counter()
+    sales: Counter[str] = Counter()
+    for r in records:
+        if not _contact(r):
+            continue
+        d = disps.get(str(r["call_id"]))
+        lead = str(r.get("lead_id"))
+        cancel = cancel_reason_of.get(lead) or (d.fields.get("cancel_reason") if d is not None else None) or "(none)"
+        contacts[cancel] += 1
+        if d is None:
+            continue
+        if d.code in sale_codes:
+            sales[cancel] += 1
+        elif d.code == "refused":
+            refusals[d.fields.get("reason") or d.fields.get("refusal_reason") or "(not given)"] += 1
+    total_ref = sum(refusals.values())
+    return {
+        "refusals": [{"reason": k, "count": n, "share": _ratio(n, total_ref)} for k, n in refusals.most_common()],
+        "cancel_reasons": [{"cancel_reason": k, "contacts": n, "sales": sales[k], "conversion": _ratio(sales[k], n)}
+                           for k, n in contacts.most_common()],
+    }
+
+
+# ---------------------------------------------------------------------------------------------- attempts
+def attempts_histogram(records: Iterable[Row], flag_over: int = 6) -> dict[str, Any]:
+    """How many leads were dialed how many times in the window; leads above `flag_over` are listed."""
+    per_lead: Counter[str] = Counter(str(r.get("lead_id")) for r in records)
+    hist = Counter(per_lead.values())
+    flagged = sorted(((lead, n) for lead, n in per_lead.items() if n > flag_over), key=lambda x: -x[1])[:50]
+    return {
+        "histogram": [{"attempts": k, "leads": hist[k]} for k in sorted(hist)],
+        "leads": len(per_lead),
+        "max_attempts": max(per_lead.values(), default=0),
+        "flag_over": flag_over,
+        "flagged": [{"lead_id": lead, "attempts": n} for lead, n in flagged],
+    }
+
+
+# ---------------------------------------------------------------------------------------------- compliance
+def _worst_rolling(times: list[float], flags: list[bool], window_s: float) -> tuple[float | None, float | None]:
+    """Worst abandon rate over windows of `window_s` ending at each live answer; and where it ends."""
+    worst: float | None = None
+    at: float | None = None
+    lo = 0
+    ab = 0
+    for hi, t in enumerate(times):
+        ab += flags[hi]
+        while times[lo] <= t - window_s:
+            ab -= flags[lo]
+            lo += 1
+        rate = ab / (hi - lo + 1)
+        if worst is None or rate > worst:
+            worst, at = rate, t
+    return worst, at
+
+
+def abandon_compliance(records: Iterable[Row], cap: float = 0.03) -> list[dict[str, Any]]:
+    """Per campaign: abandoned / live answers per day, the worst rolling 24 hours (Ofcom), the whole
+    window (FCC's 30 days when the window is 30 days), and the days above the cap."""
+    lives: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    for r in records:
+        if r.get("human_at") is not None:
+            lives[str(r["campaign_id"])].append((float(r["ended_at"]), bool(r.get("abandoned"))))
+    out = []
+    for cid in sorted(lives):
+        ev = sorted(lives[cid])
+        days: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for t, a in ev:
+            d = days[_day(t)]
+            d[0] += 1
+            d[1] += int(a)
+        worst, worst_at = _worst_rolling([t for t, _ in ev], [a for _, a in ev], 86400.0)
+        n_ab = sum(a for _, a in ev)
+        daily = [{"day": k, "live": v[0], "abandoned": v[1], "rate": _ratio(v[1], v[0])}
+                 for k, v in sorted(days.items())]
+        out.append({
+            "campaign": cid, "cap": cap, "live": len(ev), "abandoned": n_ab, "rate": _ratio(n_ab, len(ev)),
+            "worst_24h": worst, "worst_24h_ends_at": worst_at, "days": daily,
+            "days_over_cap": [k for k, v in sorted(days.items()) if v[1] > cap * v[0]],
+        })
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- cost
+@dataclass(frozen=True, slots=True)
+class Costs:
+    per_minute: float = 0.0  # telecom cost per billed minute of an answered call
+    per_agent_hour: float = 0.0
+    billing_increment_s: float = 60.0  # minutes are billed per started increment
+
+
+def cost_report(records: Iterable[Row], disps: Mapping[str, Disp], agent_seconds: float, costs: Costs,
+                sale_codes: frozenset[str] = frozenset({"sale"})) -> dict[str, Any]:
+    """Telecom minutes and agent hours turned into cost per contact and per sale."""
+    billed_s = 0.0
+    contacts = sales = 0
+    inc = max(1.0, costs.billing_increment_s)
+    for r in records:
+        if r.get("answered_at") is not None:
+            secs = max(0.0, float(r["ended_at"]) - float(r["answered_at"]))
+            billed_s += math.ceil(secs / inc) * inc
+        if _contact(r):
+            contacts += 1
+            d = disps.get(str(r["call_id"]))
+            sales += int(d is not None and d.code in sale_codes)
+    telecom = billed_s / 60.0 * costs.per_minute
+    agents = agent_seconds / 3600.0 * costs.per_agent_hour
+    total = telecom + agents
+    return {
+        "billed_minutes": round(billed_s / 60.0, 2), "telecom_cost": round(telecom, 2),
+        "agent_hours": round(agent_seconds / 3600.0, 2), "agent_cost": round(agents, 2), "total_cost": round(total, 2),
+        "contacts": contacts, "sales": sales,
+        "cost_per_contact": None if not contacts else round(total / contacts, 2),
+        "cost_per_sale": None if not sales else round(total / sales, 2),
+        "per_minute": costs.per_minute, "per_agent_hour": costs.per_agent_hour,
+    }

@@ -1,0 +1,169 @@
+"""DNC management and lead imports, through the hopper's `LeadStore` (same Redis, same key prefix).
+
+A do-not-call entry is final, across all campaigns (the law and the brief): the API adds and checks
+entries and has no way to remove one. Lead imports need the campaign's file (its lead columns, dedup
+and contact rules): a campaign configured without `file` cannot take imports, and says so.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+import phonenumbers
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+from pydantic import Field
+
+from dialer.campaigns import CampaignConfig, load_campaign
+from dialer.errors import ConfigError, LeadError
+from dialer.hopper import LeadStore
+from dialer.leads.report import DncReport, ImportReport
+from dialer.supervisor.auth import Principal, Role
+from dialer.supervisor.context import Ctx
+from dialer.supervisor.errors import ClearErrors, Conflict, Invalid, http_errors
+from dialer.supervisor.schemas import CampaignId, _In
+
+__all__ = ["lead_routes"]
+
+MAX_UPLOAD = 64 * 1024 * 1024
+Region = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO region for numbers without +country")]
+Number = Annotated[str, PathParam(min_length=3, max_length=32, pattern=r"^\+?[0-9 ()./-]+$")]
+ListName = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+Value = str | int | float | bool | list[str] | None
+
+
+class DncAdd(_In):
+    numbers: list[Annotated[str, Field(min_length=3, max_length=32)]] = Field(min_length=1, max_length=10_000)
+    region: Region = "US"
+    campaign: CampaignId | None = Field(None, description="only this campaign's list (default: global)")
+    subscriber_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
+                                      description="also mark this subscriber do-not-call everywhere")
+
+
+class LeadRows(_In):
+    rows: list[dict[Annotated[str, Field(min_length=1, max_length=64)], Value]] = Field(min_length=1,
+                                                                                       max_length=10_000)
+    list_name: str = Field("api", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+def _region(code: str) -> str:
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise Invalid(f"region {code!r} is not a region phonenumbers knows (e.g. US, GB)")
+    return code
+
+
+def _issues(items: Any) -> list[dict[str, Any]]:
+    return [{"line": i.line, "reason": i.reason, "column": i.column} for i in items]
+
+
+def _dnc_out(rep: DncReport) -> dict[str, Any]:
+    return {"added": rep.added, "already": rep.already, "rejected": rep.rejected, "errors": _issues(rep.errors)}
+
+
+def _import_out(rep: ImportReport) -> dict[str, Any]:
+    out = {k: v for k, v in asdict(rep).items() if k not in ("errors", "skipped", "warnings")}
+    out.update(accepted=rep.accepted, summary=rep.summary(), errors=_issues(rep.errors),
+               skipped=_issues(rep.skipped), warnings=_issues(rep.warnings))
+    return out
+
+
+def lead_routes(ctx: Ctx) -> APIRouter:
+    r = APIRouter(route_class=ClearErrors)
+    reader, supervisor = ctx.who(Role.READ_ONLY), ctx.who(Role.SUPERVISOR)
+
+    def store() -> LeadStore:
+        return LeadStore(ctx.daemon.store.r, prefix=ctx.daemon.store.prefix)
+
+    def config(campaign_id: str) -> CampaignConfig:
+        ctx.sup.campaign(campaign_id)
+        cs = ctx.sup.configs.get(campaign_id)
+        if cs is None or cs.file is None:
+            raise Conflict(f"campaign {campaign_id} has no campaign file (campaigns[].file): lead imports need its "
+                           "lead columns and contact rules")
+        try:
+            return load_campaign(cs.file)
+        except ConfigError as exc:
+            raise Conflict(str(exc)) from None
+
+    @r.get("/dnc/{number}", tags=["dnc"])
+    async def dnc_check(number: Number, who: Principal = reader,
+                        region: Annotated[str, Query(pattern=r"^[A-Z]{2}$")] = "US",
+                        campaign: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
+                        ) -> dict[str, Any]:
+        """Is this number on the global do-not-call list (or the campaign's)?"""
+        from dialer.leads.phone import normalize
+
+        with http_errors():
+            e164 = normalize(number, _region(region))
+            listed = await store().is_dnc(e164, campaign_id=campaign, region=region)
+        return {"number": e164, "dnc": listed, "campaign": campaign}
+
+    @r.post("/dnc", tags=["dnc"])
+    async def dnc_add(body: DncAdd, who: Principal = supervisor) -> dict[str, Any]:
+        """Add numbers to the do-not-call list (final: there is no removal). Bad numbers are reported by
+        position and skipped; the others are added."""
+        with http_errors():
+            region = _region(body.region)
+            if body.campaign is not None:
+                ctx.sup.campaign(body.campaign)
+            rep = await store().add_dnc(body.numbers, region=region, campaign_id=body.campaign)
+            if body.subscriber_id is not None:
+                from dialer.leads.phone import normalize
+
+                ok = []
+                for n in body.numbers:
+                    try:
+                        ok.append(normalize(n, region))
+                    except LeadError:  # already reported in `rep`
+                        continue
+                await store().dnc_person(f"subscriber:{body.subscriber_id}", ok)
+        await ctx.audit.record(who, "dnc.add", body.campaign or "global", added=rep.added, rejected=rep.rejected,
+                               subscriber_id=body.subscriber_id)
+        return _dnc_out(rep)
+
+    @r.post("/campaigns/{campaign_id}/leads", tags=["leads"])
+    async def import_rows(campaign_id: CampaignId, body: LeadRows, who: Principal = supervisor) -> dict[str, Any]:
+        """Import leads given as JSON rows (column -> value), with the campaign file's column rules."""
+        with http_errors():
+            rep = await store().import_rows(config(campaign_id), body.rows, now=ctx.sup.now(),
+                                            list_name=body.list_name, source="api")
+        await ctx.audit.record(who, "leads.import", campaign_id, list_name=body.list_name, rows=rep.rows,
+                               accepted=rep.accepted, rejected=rep.rejected)
+        return _import_out(rep)
+
+    @r.post("/campaigns/{campaign_id}/leads/upload", tags=["leads"], openapi_extra={"requestBody": {
+        "required": True, "content": {"text/csv": {"schema": {"type": "string"}},
+                                      "application/x-ndjson": {"schema": {"type": "string"}}}}})
+    async def upload(campaign_id: CampaignId, request: Request, who: Principal = supervisor,
+                     list_name: ListName = "upload") -> dict[str, Any]:
+        """Import a CSV or JSON Lines file sent as the request body (Content-Type text/csv or
+        application/x-ndjson). Rejected rows are listed by line; the good ones are imported."""
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        fmt: Literal["csv", "jsonl"]
+        if kind in ("text/csv", "text/plain"):
+            fmt = "csv"
+        elif kind in ("application/x-ndjson", "application/jsonl", "application/json-lines"):
+            fmt = "jsonl"
+        else:
+            with http_errors():
+                raise Invalid(f"Content-Type {kind or '(none)'!r}: send text/csv or application/x-ndjson")
+        with http_errors(), tempfile.TemporaryFile() as fh:
+            cfg = config(campaign_id)
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_UPLOAD:
+                    raise Invalid(f"upload larger than {MAX_UPLOAD // (1024 * 1024)} MB: split the file")
+                fh.write(chunk)
+            if size == 0:
+                raise Invalid("empty upload: send the file as the request body")
+            fh.seek(0)
+            rep = await store().import_stream(cfg, fh, name=f"{list_name}.{fmt}", now=ctx.sup.now(),
+                                              list_name=list_name, source="upload", fmt=fmt)
+        await ctx.audit.record(who, "leads.upload", campaign_id, list_name=list_name, rows=rep.rows,
+                               accepted=rep.accepted, rejected=rep.rejected)
+        return _import_out(rep)
+
+    return r

@@ -1,0 +1,138 @@
+"""Reports: per-agent shift, funnel, reasons, attempts, compliance, cost; JSON, CSV and SVG."""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+
+import pytest
+from sup_fakes import AUTH, record
+
+from dialer.engine.commands import DispositionMade
+from dialer.supervisor import reports as rp
+from dialer.supervisor.tally import local_midnight
+
+RO = AUTH["read-only"]
+
+
+def disp(call_id, code, at, agent="a1", **fields):
+    return DispositionMade(call_id=call_id, agent_id=agent, code=code, fields=fields, script_path=(), at=at)
+
+
+@pytest.fixture
+async def day(rig):
+    """A small recorded morning: two agents, a sale confirmed and dispatched by the follow-up campaign,
+    refusals with reasons, an abandon, machines and no-answers, a lead dialed eight times."""
+    t0 = local_midnight(rig.clock.now()) + 9 * 3600
+    s = rig.store
+    recs = [
+        record("c1", ended_at=t0 + 300, agent="a1", lead="L1", talk=200),
+        record("c2", ended_at=t0 + 600, agent="a1", lead="L2", talk=100),
+        record("c3", ended_at=t0 + 900, agent="a2", lead="L3", talk=60),
+        record("c4", ended_at=t0 + 1000, agent="a2", lead="L4", talk=30),
+        record("c5", ended_at=t0 + 1100, outcome="abandoned", abandoned=True, lead="L5", talk=None),
+        record("c6", ended_at=t0 + 1200, outcome="machine", live=False, lead="L6"),
+        *[record(f"n{i}", ended_at=t0 + 1300 + i, outcome="no_answer", live=False, lead="L7", attempt=i + 1)
+          for i in range(8)],
+    ]
+    for r in recs:
+        s.append_call_record(r)
+    s.add_disposition(disp("c1", "sale", t0 + 330, cancel_reason="price"))
+    s.add_disposition(disp("c2", "refused", t0 + 620, reason="too expensive", cancel_reason="price"))
+    s.add_disposition(disp("c3", "refused", t0 + 940, agent="a2", reason="happy with current", cancel_reason="moved"))
+    s.add_disposition(disp("c4", "wrong_number", t0 + 1010, agent="a2"))
+    # the follow-up campaign confirms L1's order the same day
+    s.append_call_record(record("f1", campaign="confirm", ended_at=t0 + 3000, agent="a3", lead="L1", talk=40))
+    s.add_disposition(disp("f1", "confirmed", t0 + 3010, agent="a3", dispatched="yes"))
+    journal = [("a1", "paused", t0 - 600), ("a1", "ready", t0 - 300), ("a1", "talking", t0 + 100),
+               ("a1", "wrapup", t0 + 300), ("a1", "ready", t0 + 330), ("a1", "paused", t0 + 1800),
+               ("a1", "logged_out", t0 + 2400)]
+    for agent, state, at in journal:
+        await s.r.xadd(s.key("agent_states"), {"agent_id": agent, "campaign": "upsell", "state": state,
+                                               "at": str(at), "reason": ""})
+    await rig.flush()
+    return t0
+
+
+async def get(client, kind, **params):
+    params.setdefault("since", 0)
+    r = await client.get(f"/api/reports/{kind}", headers=RO, params=params)
+    assert r.status_code == 200, r.text
+    return r
+
+
+async def test_agent_shift_report_uses_the_journal_where_there_is_one(client, day):
+    rows = {r["agent"]: r for r in (await get(client, "agents", campaign="upsell")).json()["report"]}
+    a1, a2 = rows["a1"], rows["a2"]
+    assert (a1["contacts"], a1["sales"], a1["talk_s"], a1["time_source"]) == (2, 1, 300.0, "journal")
+    assert (a1["logged_in_s"], a1["pause_s"], a1["wrap_s"]) == (3000.0, 900.0, 30.0)
+    assert a1["wait_s"] == pytest.approx(3000 - 900 - 200 - 30)
+    assert a1["contacts_per_hour"] == pytest.approx(2 / (3000 / 3600), abs=0.01)
+    assert a1["goal_pct"] == pytest.approx(100 * a1["contacts_per_hour"] / 15, abs=0.1)
+    assert (a2["time_source"], a2["wait_s"], a2["pause_s"], a2["contacts"]) == ("calls", None, None, 2)
+
+
+async def test_funnel_follows_the_sale_to_the_dispatched_order(client, day):
+    stages = {r["stage"]: r["count"] for r in (await get(client, "funnel", campaign="upsell")).json()["report"]}
+    assert stages == {"dialed": 14, "live_answer": 5, "right_person": 3, "interested": 1, "sale": 1,
+                      "confirmed": 1, "dispatched": 1}
+
+
+async def test_reasons_and_conversion_by_cancel_reason(client, day):
+    rep = (await get(client, "reasons", campaign="upsell")).json()["report"]
+    assert {r["reason"]: r["count"] for r in rep["refusals"]} == {"too expensive": 1, "happy with current": 1}
+    conv = {r["cancel_reason"]: (r["contacts"], r["sales"]) for r in rep["cancel_reasons"]}
+    assert conv == {"price": (2, 1), "moved": (1, 0), "(none)": (1, 0)}
+
+
+async def test_attempts_histogram_flags_pestered_leads(client, day):
+    rep = (await get(client, "attempts", campaign="upsell", flag_over=6)).json()["report"]
+    assert {h["attempts"]: h["leads"] for h in rep["histogram"]} == {1: 6, 8: 1}
+    assert rep["flagged"] == [{"lead_id": "L7", "attempts": 8}]
+
+
+async def test_compliance_and_cost(client, day):
+    [c] = (await get(client, "compliance", campaign="upsell")).json()["report"]
+    assert (c["live"], c["abandoned"], c["rate"], c["worst_24h"]) == (5, 1, 0.2, 0.2)
+    assert c["days_over_cap"] == [c["days"][0]["day"]]
+    cost = (await get(client, "cost", campaign="upsell", cost_per_minute=0.02, cost_per_agent_hour=12)).json()
+    rep = cost["report"]
+    assert (rep["contacts"], rep["sales"]) == (4, 1)
+    assert rep["agent_hours"] == pytest.approx((3000 + 163) / 3600, abs=0.01)  # a1 journal, a2 call span
+    assert rep["cost_per_sale"] == pytest.approx(rep["total_cost"], abs=0.01)
+    assert rep["cost_per_contact"] == pytest.approx(rep["total_cost"] / 4, abs=0.01)
+
+
+async def test_csv_and_svg(client, day):
+    r = await get(client, "agents", campaign="upsell", format="csv")
+    assert r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [x["agent"] for x in rows] == ["a1", "a2"]
+    assert rows[1]["pause_s"] == ""
+    for kind in ("agents", "funnel", "reasons", "attempts", "compliance", "cost"):
+        svg = (await get(client, kind, campaign="upsell", format="svg")).text
+        root = ET.fromstring(svg)
+        assert root.tag.endswith("svg")
+        assert len(root) > 2
+
+
+async def test_report_errors(client, rig):
+    assert (await client.get("/api/reports/payroll", headers=RO)).status_code == 422
+    assert (await client.get("/api/reports/funnel?campaign=nope", headers=RO)).status_code == 404
+    r = await client.get("/api/reports/funnel?since=100&until=50", headers=RO)
+    assert r.status_code == 422
+    assert "must be after" in r.json()["detail"]
+    assert (await client.get("/api/reports/funnel?format=pdf", headers=RO)).status_code == 422
+    assert (await client.get("/api/reports/funnel")).status_code == 401
+    empty = (await client.get("/api/reports/funnel", headers=RO)).json()["report"]
+    assert empty[0] == {"stage": "dialed", "count": 0, "of_previous": None, "of_dialed": None}
+
+
+def test_journal_times_split_by_day_and_close_at_until():
+    t = 1_700_000_000.0
+    times = rp.journal_times([{"agent_id": "a", "state": "ready", "at": t},
+                              {"agent_id": "a", "state": "paused", "at": t + 60}], until=t + 100)
+    [(key, states)] = times.items()
+    assert key[0] == "a"
+    assert states == {"ready": 60.0, "paused": 40.0}
