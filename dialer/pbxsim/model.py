@@ -20,7 +20,7 @@ from dialer.errors import IllegalTransition
 from pacing.traffic import DialFate
 
 from .fate import FarEnd
-from .render import channel_template
+from .render import STATE_DESC, channel_template
 from .scheduler import Timer
 
 __all__ = [
@@ -36,8 +36,7 @@ __all__ = [
     "SimOutcome",
 ]
 
-DOWN, RING, RINGING, UP, BUSY = 0, 4, 5, 6, 7
-_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}
+DOWN, RING, RINGING, UP, BUSY = 0, 4, 5, 6, 7  # ChannelState values a Local channel goes through
 
 
 class Channel:
@@ -90,7 +89,7 @@ class Channel:
                 .format(
                     self.name,
                     self.state,
-                    _DESC.get(self.state, "Unknown"),
+                    STATE_DESC.get(self.state, "Unknown"),
                     self.cid_num,
                     self.cid_name,
                     self.conn_num,
@@ -133,7 +132,7 @@ class Channel:
 
     @property
     def state_desc(self) -> str:
-        return _DESC.get(self.state, "Unknown")
+        return STATE_DESC.get(self.state, "Unknown")
 
 
 class Bridge:

@@ -11,7 +11,8 @@ an agent leg bridged by the `Bridge` action (`human_bridge`), the far end hangin
   `h` extension and goes;
 - a bridge breaks with `BridgeLeave` of each member and `BridgeDestroy`.
 
-The `h` extension of `dialer-connect` and `dialer-to-agent` sends `UserEvent: DialerLegEnd`. When an
+The `h` extension of every context a customer leg can be in (`dialer-connect`, `dialer-to-agent`,
+`dialer-abandon`, `dialer-machine`) sends `UserEvent: DialerLegEnd`. When an
 agent leg joined by the `Bridge` action loses its customer, the simulator hangs the agent leg up too
 (a real PBX would send it back into its old dialplan; the dialer originates a fresh one per call).
 """
@@ -31,8 +32,7 @@ __all__ = [
 ]
 
 _H_CONTEXTS = frozenset({"dialer-connect", "dialer-to-agent", "dialer-abandon", "dialer-machine"})
-_WAITING = frozenset({Phase.AMD, Phase.PARKED, Phase.APP, Phase.ABANDON})
-_DIAL_STATUS_END = b"DialStatus: "
+_DIAL_STATUS = b"DialStatus: "
 
 
 def _leg_end(pbx: Pbx, call: Call, cause: int) -> None:
@@ -95,7 +95,7 @@ def cancel_agent_dial(pbx: Pbx, call: Call, status: str) -> None:
     call.vars["DIALSTATUS"] = status
     if agent is None:
         return
-    pbx.dial_ev("DialEnd", call.one, agent.one, _DIAL_STATUS_END + status.encode() + b"\r\n")
+    pbx.dial_ev("DialEnd", call.one, agent.one, _DIAL_STATUS + status.encode() + b"\r\n")
     _agent_gone(pbx, agent)
 
 
