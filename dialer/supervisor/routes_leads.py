@@ -83,9 +83,12 @@ def lead_routes(ctx: Ctx) -> APIRouter:
             raise Conflict(f"campaign {campaign_id} has no campaign file (campaigns[].file): lead imports need its "
                            "lead columns and contact rules")
         try:
-            return load_campaign(cs.file)
+            cfg = load_campaign(cs.file)
         except ConfigError as exc:
             raise Conflict(str(exc)) from None
+        if cfg.id != campaign_id:
+            raise Conflict(f"campaign file {cs.file} is for campaign {cfg.id!r}, not {campaign_id!r}; fix its id")
+        return cfg
 
     @r.get("/dnc/{number}", tags=["dnc"])
     async def dnc_check(number: Number, who: Principal = reader,

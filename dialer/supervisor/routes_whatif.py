@@ -34,6 +34,9 @@ _BUDGET = 20_000  # agents x hours x settings x seeds
 class Variant(PacingPatch):
     name: str = Field("", max_length=40, pattern=r"^[^\r\n]*$")
 
+    def changes(self) -> dict[str, Any]:
+        return {k: v for k, v in super().changes().items() if k != "name"}
+
 
 class WhatIf(_In):
     """Which recorded day to replay, and the settings to try (the settings in force now are always first)."""

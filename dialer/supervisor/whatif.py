@@ -161,7 +161,7 @@ def from_records(
         notes.append(f"agent count {agents} estimated from the agents who took calls each hour")
     if not wrap:
         notes.append("no dispositions: wrap-up time assumed (lognormal mean 30 s)")
-    return History(campaign=campaign, shift_s=min(86400.0, hours * 3600.0), agents=int(agents), hourly=hourly,
+    return History(campaign=campaign, shift_s=min(86400.0, end - start), agents=int(agents), hourly=hourly,
                    live_ring=_arr(live_ring), machine_ring=_arr(machine_ring), fail_ring=_arr(fail_ring),
                    human_delay=_arr(human_delay), machine_delay=_arr(machine_delay), talk=_arr(talk), wrap=_arr(wrap),
                    amd=amd, ring_timeout_s=ring_timeout_s, hold_s=hold_s, jurisdiction=jurisdiction,

@@ -1,0 +1,121 @@
+"""DNC management and lead imports through the API (the hopper's LeadStore underneath)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from sup_fakes import AUTH, make_rig, settings
+
+from dialer.config import CampaignSettings, PacingSettings
+from dialer.hopper import LeadStore
+from dialer.http import build_app
+from pacing import Mode
+
+SUP, RO, ADMIN = AUTH["supervisor"], AUTH["read-only"], AUTH["admin"]
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "campaigns"
+
+
+@pytest.fixture
+async def leads_client(redis, tmp_path):
+    text = (EXAMPLE / "base_upsell.toml").read_text().replace('id = "upsell-fiber"', 'id = "upsell"')
+    (tmp_path / "upsell.toml").write_text(text)
+    cfg = settings([CampaignSettings(id="upsell", file=tmp_path / "upsell.toml",
+                                     pacing=PacingSettings(mode=Mode.POWER)),
+                    CampaignSettings(id="nofile"),
+                    CampaignSettings(id="wrongid", file=EXAMPLE / "base_upsell.toml")])
+    rig = make_rig(redis, cfg=cfg)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(rig.daemon)), base_url="http://x") as c:
+        yield c, rig
+
+
+async def test_dnc_add_check_and_report_bad_numbers(leads_client):
+    c, rig = leads_client
+    r = await c.post("/api/dnc", headers=SUP, json={"numbers": ["(212) 555-0142", "+44 20 7946 0958", "not a phone"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["added"], body["already"], body["rejected"]) == (2, 0, 1)
+    assert body["errors"][0]["line"] == 3
+    again = (await c.post("/api/dnc", headers=SUP, json={"numbers": ["+12125550142"]})).json()
+    assert (again["added"], again["already"]) == (0, 1)
+    check = (await c.get("/api/dnc/2125550142", headers=RO)).json()
+    assert check == {"number": "+12125550142", "dnc": True, "campaign": None}
+    assert (await c.get("/api/dnc/+13125550177", headers=RO)).json()["dnc"] is False
+    store = LeadStore(rig.store.r, prefix=rig.store.prefix)
+    assert await store.is_dnc("+442079460958")
+    audit = (await c.get("/api/audit", headers=ADMIN)).json()
+    assert (audit[0]["action"], audit[0]["details"]["added"]) == ("dnc.add", 0)
+
+
+async def test_campaign_dnc_and_subscriber(leads_client):
+    c, rig = leads_client
+    r = await c.post("/api/dnc", headers=SUP, json={"numbers": ["+13125550177"], "campaign": "upsell"})
+    assert r.json()["added"] == 1
+    assert (await c.get("/api/dnc/+13125550177", headers=RO)).json()["dnc"] is False
+    assert (await c.get("/api/dnc/+13125550177?campaign=upsell", headers=RO)).json()["dnc"] is True
+    # a person's request is final across all campaigns: their numbers go on the global list too
+    await c.post("/api/dnc", headers=SUP, json={"numbers": ["+13125550178"], "subscriber_id": "S1002"})
+    assert await rig.store.r.sismember(f"{rig.store.prefix}:dncp", "subscriber:S1002")
+    assert (await c.get("/api/dnc/+13125550178", headers=RO)).json()["dnc"] is True
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("post", "/api/dnc", {"numbers": []}, 422),
+        ("post", "/api/dnc", {"numbers": ["+12125550142"], "region": "XX"}, 422),
+        ("post", "/api/dnc", {"numbers": ["+12125550142"], "campaign": "nope"}, 404),
+        ("post", "/api/dnc", {"numbers": ["+12125550142"]}, None),
+        ("get", "/api/dnc/abc", None, 422),
+        ("get", "/api/dnc/12", None, 422),
+        ("delete", "/api/dnc/+12125550142", None, 405),
+    ],
+)
+async def test_dnc_errors(leads_client, method, path, body, status):
+    c, _rig = leads_client
+    headers = RO if status is None else SUP
+    r = await c.request(method, path, headers=headers, **({"json": body} if body is not None else {}))
+    assert r.status_code == (403 if status is None else status), r.text
+
+
+async def test_import_csv_upload_and_json_rows(leads_client):
+    c, rig = leads_client
+    data = (EXAMPLE / "leads" / "base_upsell.csv").read_bytes() + b"b-bad,S9,No Phone,,,x,1,addr,NY01\n"
+    r = await c.post("/api/campaigns/upsell/leads/upload?list_name=week1", headers={**SUP, "content-type": "text/csv"},
+                     content=data)
+    assert r.status_code == 200, r.text
+    rep = r.json()
+    assert rep["rows"] == data.count(b"\n") - 1
+    assert rep["rejected"] >= 1
+    assert any("number" in e["reason"] for e in rep["errors"])
+    assert rep["accepted"] == rep["rows"] - rep["rejected"] - rep["excluded"] - rep["removed_subscribers"] - \
+        rep["skipped_duplicates"]
+    store = LeadStore(rig.store.r, prefix=rig.store.prefix)
+    assert await store.lead_count("upsell") == rep["new"]
+    rows = {"rows": [{"id": "api-1", "mobile": "+12125550999", "name": "Ann", "arpu": 10}], "list_name": "crm"}
+    r = await c.post("/api/campaigns/upsell/leads", headers=SUP, json=rows)
+    assert (r.status_code, r.json()["new"]) == (200, 1)
+    assert await store.lead_count("upsell") == rep["new"] + 1
+
+
+@pytest.mark.parametrize(
+    ("path", "kw", "status", "words"),
+    [
+        ("/api/campaigns/nofile/leads", {"json": {"rows": [{"id": "1"}]}}, 409, "no campaign file"),
+        ("/api/campaigns/wrongid/leads", {"json": {"rows": [{"id": "1"}]}}, 409, "not 'wrongid'"),
+        ("/api/campaigns/nope/leads", {"json": {"rows": [{"id": "1"}]}}, 404, "no campaign"),
+        ("/api/campaigns/upsell/leads", {"json": {"rows": []}}, 422, "rows"),
+        ("/api/campaigns/upsell/leads/upload", {"content": b"a,b\n1,2\n", "headers": {"content-type": "image/png"}},
+         422, "Content-Type"),
+        ("/api/campaigns/upsell/leads/upload", {"content": b"", "headers": {"content-type": "text/csv"}}, 422,
+         "empty upload"),
+    ],
+)
+async def test_import_errors(leads_client, path, kw, status, words):
+    c, rig = leads_client
+    headers = {**SUP, **kw.pop("headers", {})}
+    r = await c.post(path, headers=headers, **kw)
+    assert r.status_code == status, r.text
+    assert words in r.text
+    assert await LeadStore(rig.store.r, prefix=rig.store.prefix).lead_count("upsell") == 0
