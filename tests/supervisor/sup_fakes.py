@@ -16,7 +16,7 @@ import uvicorn
 from agents import commands as ac
 from dialer.ami import actions
 from dialer.clock import ScaledClock
-from dialer.config import ApiToken, CampaignSettings, DialerSettings, PacingSettings
+from dialer.config import ApiToken, CampaignSettings, DialerSettings, HttpSettings, PacingSettings
 from dialer.daemon import Daemon
 from dialer.engine.core import CampaignRuntime, DialRequest, Engine
 from dialer.engine.records import CallRecord
@@ -115,6 +115,7 @@ def settings(campaigns: list[CampaignSettings] | None = None, tokens: bool = Tru
                                                  pacing=PacingSettings(mode=Mode.POWER, ratio=1.0))],
         api_tokens=[ApiToken(name=f"{role}-user", token=tok, role=role) for role, tok in TOKENS.items()]  # type: ignore[arg-type]
         if tokens else [],
+        http=HttpSettings(enabled=False),  # the tests serve the app themselves (live_server) or over ASGI
     )
 
 

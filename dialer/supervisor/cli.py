@@ -1,0 +1,393 @@
+"""The supervisor's daily commands, talking to a running daemon's API over HTTP with a token.
+
+    dialer status
+    dialer campaign list | show X | start X | pause X | stop X | create ID [--name ...] | edit X [...]
+    dialer pacing show X | set X [--mode M] [--ratio R] [--target-abandon T] [...] | log X [--limit N]
+    dialer agents list [--campaign X] | pause A [--reason R] | logout A | listen|whisper|barge A --extension E
+    dnc add NUMBER... [--campaign X] | check NUMBER | import FILE
+
+`--url` (or DIALER_API_URL, default http://127.0.0.1:8080) and `--token` (or DIALER_API_TOKEN) say
+where and who; `--json` prints the API's answer as is. Errors print one line saying what to do and exit
+1 (2 for usage errors, as argparse does). Only the standard library is used: this runs on any
+machine that has the package, with no HTTP client dependency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from pacing import Mode
+
+__all__ = ["Api", "ApiCallError", "main", "register"]
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+class ApiCallError(Exception):
+    """The API call failed; the message is the one line to show."""
+
+
+@dataclass(frozen=True, slots=True)
+class Api:
+    url: str
+    token: str
+    timeout_s: float = 30.0
+
+    def call(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None,
+             raw: bytes | None = None, content_type: str = "application/json") -> Any:
+        if not self.token:
+            raise ApiCallError("no API token: pass --token or set DIALER_API_TOKEN (a token from [[api_tokens]])")
+        qs = "?" + urllib.parse.urlencode({k: v for k, v in (query or {}).items() if v is not None}) if query else ""
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.url.rstrip("/") + path + qs, data=data, method=method,
+                                     headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json",
+                                              **({"Content-Type": content_type} if data is not None else {})})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+                payload = resp.read()
+        except urllib.error.HTTPError as exc:
+            raise ApiCallError(_http_problem(exc)) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ApiCallError(f"cannot reach the dialer API at {self.url} ({reason}); is the daemon running? "
+                               "set --url or DIALER_API_URL") from None
+        return json.loads(payload) if payload else None
+
+
+def _http_problem(exc: urllib.error.HTTPError) -> str:
+    try:
+        body = json.loads(exc.read() or b"{}")
+    except ValueError:
+        body = {}
+    detail = body.get("message") or body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, list):
+        detail = "; ".join(f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}" for d in detail)
+    detail = detail or exc.reason
+    if exc.code == 401:
+        return f"not authorised ({detail}); pass --token or set DIALER_API_TOKEN"
+    if exc.code == 403:
+        return f"not allowed: {detail}"
+    return f"{detail} (HTTP {exc.code})"
+
+
+# ---------------------------------------------------------------------------------------------- output
+def _table(rows: Sequence[Sequence[Any]], head: Sequence[str], out: TextIO) -> None:
+    cells = [[str(h) for h in head], *[["" if c is None else str(c) for c in r] for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
+    for r in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip(), file=out)
+
+
+def _when(t: float) -> str:
+    return datetime.fromtimestamp(t).astimezone().strftime("%H:%M:%S")
+
+
+def _dur(s: float) -> str:
+    s = int(max(0, s))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def _agents(a: dict[str, int]) -> str:
+    return "/".join(str(a.get(k, 0)) for k in ("ready", "talking", "wrapup", "paused"))
+
+
+def _status(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
+    s = api.call("GET", "/api/status")
+    if args.json:
+        return s
+    totals = ", ".join(f"{n} {k}" for k, n in s["agents"].items() if n) or "no agents logged in"
+    print(f"dialer: {'dialing' if s['dialing'] else 'stopping'} at {_when(s['now'])}; agents: {totals}", file=out)
+    _table([(c["id"], c["status"], c["mode"], f"{c['ratio']:.2f}", _agents(c["agents"]), c["calls"]["ringing"],
+             c["calls"]["waiting"], c["calls"]["connected"], f"{c['dial_level']:.2f}", c["why"])
+            for c in s["campaigns"]],
+           ("CAMPAIGN", "STATUS", "MODE", "RATIO", "AGENTS R/T/W/P", "RINGING", "WAITING", "TALKING", "DIAL LEVEL",
+            "WHY"), out)
+    return None
+
+
+def _show_campaign(c: dict[str, Any], out: TextIO) -> None:
+    p = c["pacing"]
+    print(f"{c['id']} ({c['name'] or 'no name'}): {c['status']}", file=out)
+    print(f"  pacing: {p['mode']}, ratio {p['ratio']}, target abandon {100 * p['target_abandon']:.1f}%, "
+          f"max {p['max_calls_per_agent']} calls per agent", file=out)
+    print(f"  agents ready/talking/wrap-up/paused: {_agents(c['agents'])}; calls ringing {c['calls']['ringing']}, "
+          f"waiting {c['calls']['waiting']}, talking {c['calls']['connected']}; dial level {c['dial_level']}",
+          file=out)
+    print(f"  AMD {'on' if c['amd'] else 'off'}, ring {c['ring_timeout_s']:g} s, caller ID "
+          f"\"{c['caller_id_name']}\" <{c['caller_id_number']}>", file=out)
+    d = c.get("last_decision")
+    print(f"  last decision: {d['why'] if d else 'none yet'}", file=out)
+
+
+def _campaign(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
+    act, cid = args.action, str(getattr(args, "campaign", ""))
+    if act == "list":
+        got = api.call("GET", "/api/campaigns")
+        if not args.json:
+            _table([(c["id"], c["name"], c["status"], c["pacing"]["mode"], c["pacing"]["ratio"], _agents(c["agents"]),
+                     c["last_decision"]["why"] if c["last_decision"] else "") for c in got],
+                   ("CAMPAIGN", "NAME", "STATUS", "MODE", "RATIO", "AGENTS R/T/W/P", "LAST DECISION"), out)
+        return got if args.json else None
+    if act == "create":
+        body: dict[str, Any] = {"id": args.id, "name": args.name}
+        pacing = _pacing_body(args)
+        if pacing:
+            body["pacing"] = pacing
+        if args.file:
+            body["file"] = args.file
+        got = api.call("POST", "/api/campaigns", body)
+    elif act == "edit":
+        body = {k: v for k, v in (("name", args.name), ("amd", args.amd), ("ring_timeout_s", args.ring_timeout),
+                                  ("caller_id_name", args.caller_id_name),
+                                  ("caller_id_number", args.caller_id_number)) if v is not None}
+        if not body:
+            raise ApiCallError("nothing to change: give --name, --amd, --ring-timeout or --caller-id-*")
+        got = api.call("PATCH", f"/api/campaigns/{_q(cid)}", body)
+    elif act == "show":
+        got = api.call("GET", f"/api/campaigns/{_q(cid)}")
+    else:
+        got = api.call("POST", f"/api/campaigns/{_q(cid)}/{act}")
+        if not args.json:
+            print(f"{got['id']}: {got['status']}", file=out)
+            return None
+    if args.json:
+        return got
+    _show_campaign(got, out)
+    return None
+
+
+def _pacing_body(args: argparse.Namespace) -> dict[str, Any]:
+    pairs = (("mode", args.mode), ("ratio", args.ratio), ("target_abandon", args.target_abandon),
+             ("max_calls_per_agent", args.max_calls_per_agent))
+    return {k: v for k, v in pairs if v is not None}
+
+
+def _pacing(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
+    cid = _q(args.campaign)
+    if args.action == "show":
+        got = api.call("GET", f"/api/campaigns/{cid}/pacing")
+        if not args.json:
+            for k, v in got.items():
+                print(f"{k:>22}: {v}", file=out)
+        return got if args.json else None
+    if args.action == "log":
+        got = api.call("GET", f"/api/campaigns/{cid}/decisions", query={"limit": args.limit})
+        if not args.json:
+            print(f"{args.campaign}: {got['status']}, now {got['why']}", file=out)
+            _table([(_when(d["now"]), d["mode"], d["launch"], d["ready_agents"], d["in_flight"],
+                     f"{100 * d['predicted_abandon']:.1f}%", d["why"]) for d in got["decisions"]],
+                   ("TIME", "MODE", "LAUNCH", "READY", "IN FLIGHT", "P(ABANDON)", "WHY"), out)
+        return got if args.json else None
+    body = _pacing_body(args)
+    if not body:
+        raise ApiCallError("nothing to change: give --mode, --ratio, --target-abandon or --max-calls-per-agent")
+    got = api.call("PATCH", f"/api/campaigns/{cid}/pacing", body)
+    if args.json:
+        return got
+    changes = ", ".join(f"{k} {got['before'][k]} -> {got['pacing'][k]}" for k in body)
+    print(f"{args.campaign}: {changes}; the next pacing decision uses it", file=out)
+    return None
+
+
+def _agents_cmd(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
+    if args.action == "list":
+        got = api.call("GET", "/api/agents", query={"campaign": args.campaign, "state": args.state})
+        if not args.json:
+            _table([(a["id"], a["campaign"], a["state"], _dur(a["in_state_s"]),
+                      a["pause_reason"] or a["call_id"] or "", a["calls_taken"]) for a in got],
+                   ("AGENT", "CAMPAIGN", "STATE", "FOR", "REASON / CALL", "CALLS"), out)
+        return got if args.json else None
+    agent = _q(args.agent)
+    if args.action in ("listen", "whisper", "barge"):
+        got = api.call("POST", f"/api/agents/{agent}/spy", {"mode": args.action, "extension": args.extension})
+        if not args.json:
+            print(got["detail"], file=out)
+        return got if args.json else None
+    if args.action == "pause":
+        got = api.call("POST", f"/api/agents/{agent}/pause", {"reason": args.reason})
+    else:
+        got = api.call("POST", f"/api/agents/{agent}/logout")
+    if args.json:
+        return got
+    pending = got["pending_pause"] or got["pending_logout"]
+    tail = f" ({args.action} after the current call)" if pending else ""
+    print(f"{got['id']}: {got['state']}{tail}", file=out)
+    return None
+
+
+def _dnc(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
+    if args.action == "check":
+        got = api.call("GET", f"/api/dnc/{_q(args.number)}", query={"region": args.region, "campaign": args.campaign})
+        if not args.json:
+            print(f"{got['number']} is {'ON' if got['dnc'] else 'not on'} the do-not-call list", file=out)
+        return got if args.json else None
+    if args.action == "import":
+        try:
+            text = Path(args.file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ApiCallError(f"cannot read {args.file}: {exc.strerror}") from None
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        head = lines[0].lower().split(",") if lines else []
+        col = next((i for i, h in enumerate(head) if h in ("number", "phone", "e164", "msisdn", "mobile")), None)
+        numbers = [ln.split(",")[col].strip() for ln in lines[1:]] if col is not None else lines
+        if not numbers:
+            raise ApiCallError(f"{args.file} has no numbers")
+    else:
+        numbers = list(args.numbers)
+    counts = {"added": 0, "already": 0, "rejected": 0}
+    errors: list[dict[str, Any]] = []
+    for i in range(0, len(numbers), 10_000):
+        got = api.call("POST", "/api/dnc", {"numbers": numbers[i:i + 10_000], "region": args.region,
+                                            **({"campaign": args.campaign} if args.campaign else {})})
+        for k in counts:
+            counts[k] += got[k]
+        errors += [{**e, "line": e["line"] + i} for e in got["errors"]]
+    if args.json:
+        return {**counts, "errors": errors}
+    print(f"do-not-call: {counts['added']} added, {counts['already']} already listed, {counts['rejected']} rejected",
+          file=out)
+    for e in errors[:20]:
+        print(f"  item {e['line']}: {e['reason']}", file=out)
+    return None
+
+
+def _q(part: str) -> str:
+    return urllib.parse.quote(part, safe="+")
+
+
+# ---------------------------------------------------------------------------------------------- wiring
+Handler = Callable[[Api, argparse.Namespace, TextIO], Any]
+
+
+def _run(handler: Handler) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        api = Api(args.url, args.token or "", args.timeout)
+        out: TextIO = getattr(args, "out", None) or sys.stdout
+        try:
+            got = handler(api, args, out)
+        except ApiCallError as exc:
+            print(f"dialer {args.command}: {exc}", file=getattr(args, "err", None) or sys.stderr)
+            return 1
+        if got is not None:
+            print(json.dumps(got, indent=2), file=out)
+        return 0
+
+    return run
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--url", default=os.environ.get("DIALER_API_URL", DEFAULT_URL),
+                   help=f"the daemon's API (default $DIALER_API_URL or {DEFAULT_URL})")
+    p.add_argument("--token", default=os.environ.get("DIALER_API_TOKEN"),
+                   help="API token (default $DIALER_API_TOKEN)")
+    p.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    p.add_argument("--timeout", type=float, default=30.0, help=argparse.SUPPRESS)
+
+
+def _knob_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mode", choices=[m.value for m in Mode])
+    p.add_argument("--ratio", type=float, help="power mode: calls per ready agent (1-10)")
+    p.add_argument("--target-abandon", type=float, help="predictive: abandon target, 0-0.03 (0.02 = 2%%)")
+    p.add_argument("--max-calls-per-agent", type=float)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `status`, `campaign`, `pacing`, `agents` and `dnc` to the `dialer` command."""
+    s = sub.add_parser("status", help="every campaign at a glance (supervisor API)")
+    _common(s)
+    s.set_defaults(handler=_run(_status))
+
+    c = sub.add_parser("campaign", help="list, show, start, pause, stop, create or edit campaigns")
+    cs = c.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for act in ("list", "show", "start", "pause", "stop"):
+        p = cs.add_parser(act, help={"list": "all campaigns", "show": "one campaign", "start": "resume dialing",
+                                     "pause": "no new dials", "stop": "no new dials, agents paused"}[act])
+        if act != "list":
+            p.add_argument("campaign")
+        _common(p)
+    p = cs.add_parser("create", help="add a campaign to the running daemon (starts paused; admin)")
+    p.add_argument("id")
+    p.add_argument("--name", default="")
+    p.add_argument("--file", help="campaign file on the daemon's host")
+    _knob_args(p)
+    _common(p)
+    p = cs.add_parser("edit", help="change AMD, ring timeout, caller ID or name (admin)")
+    p.add_argument("campaign")
+    p.add_argument("--name")
+    p.add_argument("--amd", type=lambda v: {"on": True, "off": False}[v], metavar="on|off")
+    p.add_argument("--ring-timeout", type=float)
+    p.add_argument("--caller-id-name")
+    p.add_argument("--caller-id-number")
+    _common(p)
+    c.set_defaults(handler=_run(_campaign))
+
+    g = sub.add_parser("pacing", help="show or change pacing knobs live; the decision log")
+    gs = g.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for act in ("show", "set", "log"):
+        p = gs.add_parser(act, help={"show": "the knobs", "set": "change knobs (next decision uses them)",
+                                     "log": "recent decisions and why"}[act])
+        p.add_argument("campaign")
+        if act == "set":
+            _knob_args(p)
+        if act == "log":
+            p.add_argument("--limit", type=int, default=20)
+        _common(p)
+    g.set_defaults(handler=_run(_pacing))
+
+    a = sub.add_parser("agents", help="list agents; pause or log one out; listen, whisper, barge")
+    as_ = a.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = as_.add_parser("list", help="agents and their states")
+    p.add_argument("--campaign")
+    p.add_argument("--state", choices=["ready", "reserved", "talking", "wrapup", "paused", "logged_out"])
+    _common(p)
+    p = as_.add_parser("pause", help="pause an agent (after the current call)")
+    p.add_argument("agent")
+    p.add_argument("--reason", default="supervisor")
+    _common(p)
+    p = as_.add_parser("logout", help="log an agent out (after the current call)")
+    p.add_argument("agent")
+    _common(p)
+    for mode in ("listen", "whisper", "barge"):
+        p = as_.add_parser(mode, help=f"{mode} on the agent's live call from your phone")
+        p.add_argument("agent")
+        p.add_argument("--extension", required=True, help="your phone (PJSIP endpoint) that will ring")
+        _common(p)
+    a.set_defaults(handler=_run(_agents_cmd))
+
+    d = sub.add_parser("dnc", help="do-not-call list: add, check, import a file")
+    ds = d.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p1 = ds.add_parser("add", help="add numbers (final)")
+    p1.add_argument("numbers", nargs="+")
+    p2 = ds.add_parser("check", help="is a number on the list")
+    p2.add_argument("number")
+    p3 = ds.add_parser("import", help="add every number of a file (CSV with a number column, or one per line)")
+    p3.add_argument("file")
+    for p in (p1, p2, p3):
+        p.add_argument("--campaign", help="the campaign's own list (default: global)")
+        p.add_argument("--region", default="US", help="region of numbers written without +country (default US)")
+        _common(p)
+    d.set_defaults(handler=_run(_dnc))
+
+
+def main(argv: list[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """The same commands alone (`python -m dialer.supervisor.cli status`), for tests and scripts."""
+    parser = argparse.ArgumentParser(prog="dialer")
+    register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    args.out, args.err = out, err
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
