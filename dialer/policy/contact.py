@@ -224,8 +224,9 @@ class ContactPolicy:
             dead.add(index)
         delay = c.retry.delay(cause)
         if result.outcome is Outcome.ABANDONED:
+            # The lock itself keeps the retry away for 72 hours (check() defers to its end); the retry
+            # delay stays the configured one so a single rule, the lock, decides.
             plan = replace(plan, lock_numbers=numbers, lock_until=now + self._lock_s)
-            delay = max(delay, self._lock_s)
         n = len(view.numbers)
         alive = [i for i in range(n) if i not in dead and not view.numbers[i].dnc]
         first = 1 if cause in c.retry.next_number_on else 0
