@@ -1,7 +1,22 @@
-"""The `Pacer`: one per campaign, mode-switchable at run time.
+"""The `Pacer`: one per campaign, mode-switchable at run time, explainable decision by decision.
 
-This first version implements preview, progressive, power and agentless; predictive falls back to
-progressive until the predictive model lands (see issue 3).
+Theory of operation. The daemon (and the shift simulator, with the very same object) calls `observe`
+whenever a dial, a live answer, a talk or a wrap-up resolves, and `decide` whenever state changes or a
+timer fires. `decide` is pure arithmetic on the snapshot plus the learnt state:
+
+- preview launches nothing (agents ask for leads); agentless fills trunk channels within the
+  calls-per-second limit; progressive dials one call per ready agent not already covered by a dial in
+  flight or a waiting person; power dials `ratio` calls per ready agent on the same terms;
+- predictive forecasts agent supply and live-answer demand (`pacing.forecast`) and launches the most
+  dials whose predicted abandon probability stays within its aim (`pacing.predictive`), never fewer
+  than progressive would, never more exposure than the compliance ledger's budget, never more than
+  `max_calls_per_agent` dials in flight per logged-in agent. With fewer agents than
+  `min_agents_predictive` or too few observations it dials progressively and says so.
+
+The aim is the supervisor's `target_abandon` less a safety margin (and, under UK rules with AMD, less
+the estimated false positives that count as abandons). A slow feedback loop scales the aim by the ratio
+of realised to intended abandons (stochastic approximation on each live answer while predictive is in
+charge), so a model that is systematically cautious or bold is corrected without per-campaign tuning.
 """
 
 from __future__ import annotations
@@ -9,28 +24,98 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from pacing.types import CampaignSnapshot, Decision, Mode, Observation, PacingKnobs, Reason
+from pacing.estimators import CampaignEstimators
+from pacing.forecast import Forecaster, ForecastTables, curves
+from pacing.ledger import ComplianceLedger
+from pacing.predictive import choose_launch
+from pacing.types import (
+    CampaignSnapshot,
+    Decision,
+    Jurisdiction,
+    LiveAnswerObserved,
+    Mode,
+    Observation,
+    PacingKnobs,
+    Reason,
+)
 
 __all__ = ["Pacer"]
+
+_LOG_MIN_SCALE = math.log(0.25)
+_LOG_MAX_SCALE = math.log(2.0)
 
 
 class Pacer:
     """Decides how many calls to launch for one campaign."""
 
-    def __init__(self, knobs: PacingKnobs, history: int = 256) -> None:
+    def __init__(
+        self,
+        knobs: PacingKnobs,
+        history: int = 256,
+        *,
+        ledger: ComplianceLedger | None = None,
+        estimators: CampaignEstimators | None = None,
+        margin: float = 0.1,
+        min_dials: int = 60,
+        min_lives: int = 15,
+        min_talks: int = 10,
+        refit_every_s: float = 5.0,
+        z_live: float = 1.0,
+        feedback_gain: float = 0.03,
+    ) -> None:
         self._knobs = knobs
         self.decisions: deque[Decision] = deque(maxlen=history)
+        self.ledger = ledger if ledger is not None else ComplianceLedger(
+            knobs.jurisdiction, knobs.abandon_cap, amd_false_positive=knobs.amd_false_positive
+        )
+        self.est = estimators if estimators is not None else CampaignEstimators()
+        self.margin = margin
+        self.min_dials = min_dials
+        self.min_lives = min_lives
+        self.min_talks = min_talks
+        self.refit_every_s = refit_every_s
+        self.z_live = z_live
+        self.feedback_gain = feedback_gain
+        self.forecaster = Forecaster(shares_every_s=refit_every_s)
+        self._log_scale = 0.0  # feedback on the aim, log of a multiplier in [1/4, 2]
+        self._predictive_in_charge = False
 
     @property
     def knobs(self) -> PacingKnobs:
         return self._knobs
 
+    @property
+    def tables(self) -> ForecastTables | None:
+        """The forecast tables of the last predictive decision (for inspection and tests)."""
+        return self.forecaster.current
+
+    @property
+    def aim_scale(self) -> float:
+        """The feedback multiplier currently applied to the abandon aim."""
+        return math.exp(self._log_scale)
+
     def set_knobs(self, knobs: PacingKnobs) -> None:
         """Change mode or knobs; the next `decide` uses them."""
         self._knobs = knobs
+        self.ledger.configure(knobs.jurisdiction, knobs.abandon_cap, knobs.amd_false_positive)
 
     def observe(self, obs: Observation) -> None:
         """Feed a resolved dial, a talk or wrap-up time, or a live-answer wait."""
+        self.est.observe(obs)
+        self.ledger.observe(obs)
+        if isinstance(obs, LiveAnswerObserved) and self._predictive_in_charge:
+            # Robbins-Monro on the realised rate: drifts until abandons happen at the aim
+            aim = self.aim()
+            step = self.feedback_gain * (aim - (1.0 if obs.abandoned else 0.0)) / (1.0 - aim)
+            self._log_scale = min(max(self._log_scale + step, _LOG_MIN_SCALE), _LOG_MAX_SCALE)
+
+    def aim(self) -> float:
+        """The realised abandon rate the predictive mode steers to (before feedback)."""
+        k = self._knobs
+        aim = k.target_abandon * (1.0 - self.margin)
+        if k.jurisdiction is Jurisdiction.UK and self.ledger.amd_in_use:
+            aim -= self.ledger.fp_per_screened
+        return max(aim, 0.001)
 
     def decide(self, snap: CampaignSnapshot) -> Decision:
         """How many calls to launch now."""
@@ -38,18 +123,28 @@ class Pacer:
         self.decisions.append(d)
         return d
 
+    # ------------------------------------------------------------------ internals
     def _decide(self, snap: CampaignSnapshot) -> Decision:
         k = self._knobs
+        waiting = snap.waiting_humans
+        in_flight = snap.in_flight
+        n_prog = snap.ready_agents - in_flight - waiting
+        self._predictive_in_charge = False
 
-        def out(launch: int, reason: Reason, detail: str = "") -> Decision:
+        def out(launch: int, reason: Reason, detail: str = "", **extra: float) -> Decision:
             return Decision(
                 now=snap.now,
                 mode=k.mode,
-                launch=launch,
+                launch=max(0, launch),
                 reason=reason,
                 ready_agents=snap.ready_agents,
-                in_flight=snap.in_flight,
+                in_flight=in_flight,
                 detail=detail,
+                waiting_humans=waiting,
+                talking=int(snap.talking_elapsed.shape[0]),
+                wrapping=int(snap.wrapup_elapsed.shape[0]),
+                progressive_launch=max(0, n_prog),
+                **extra,  # type: ignore[arg-type]
             )
 
         if snap.paused:
@@ -60,14 +155,97 @@ class Pacer:
             return out(0, Reason.HOPPER_EMPTY)
         if k.mode is Mode.PREVIEW:
             return out(0, Reason.PREVIEW_MODE)
+        trunk_room = min(k.max_channels - snap.lines_in_use, math.floor(k.max_cps + 1e-9) - snap.dials_last_second)
         if k.mode is Mode.AGENTLESS:
-            room = min(k.max_channels - snap.lines_in_use, int(k.max_cps) - snap.dials_last_second)
-            return out(max(0, min(room, snap.hopper_depth)), Reason.DIALING if room > 0 else Reason.TRUNK_LIMIT)
-        if snap.ready_agents <= 0:
-            return out(0, Reason.NO_READY_AGENTS)
-        ratio = k.ratio if k.mode is Mode.POWER else 1.0
-        want = math.floor(snap.ready_agents * ratio + 1e-9) - snap.in_flight - snap.waiting_humans
-        want = min(want, snap.hopper_depth, k.max_channels - snap.lines_in_use)
-        if want <= 0:
-            return out(0, Reason.ENOUGH_IN_FLIGHT)
-        return out(want, Reason.DIALING)
+            n = min(trunk_room, snap.hopper_depth)
+            return out(n, Reason.DIALING if n > 0 else Reason.TRUNK_LIMIT)
+
+        def clamp(want: int, reason: Reason, detail: str = "", **extra: float) -> Decision:
+            if want <= 0:
+                return out(0, reason, detail, **extra)
+            n = min(want, snap.hopper_depth)
+            if trunk_room < n:
+                return out(trunk_room, Reason.TRUNK_LIMIT, detail, **extra)
+            return out(n, reason, detail, **extra)
+
+        if k.mode is Mode.PROGRESSIVE or k.mode is Mode.POWER:
+            if snap.ready_agents <= 0:
+                return out(0, Reason.NO_READY_AGENTS)
+            ratio = k.ratio if k.mode is Mode.POWER else 1.0
+            want = math.floor(snap.ready_agents * ratio + 1e-9) - in_flight - waiting
+            return clamp(want, Reason.DIALING if want > 0 else Reason.ENOUGH_IN_FLIGHT)
+
+        # ---- predictive
+        ledger = self.ledger.status(snap.now)
+        extra: dict[str, float] = {"abandon_budget": ledger.budget}
+        if ledger.blocked:
+            return out(0, Reason.ABANDON_BUDGET, ledger.blocked, **extra)
+        fallback: Reason | None = None
+        if snap.logged_in_agents < k.min_agents_predictive:
+            fallback = Reason.FEW_AGENTS
+        elif (
+            self.est.dials < self.min_dials
+            or self.est.lives < self.min_lives
+            or self.est.talk.count < self.min_talks
+        ):
+            fallback = Reason.FEW_SAMPLES
+        if fallback is not None:
+            if snap.ready_agents <= 0:
+                return out(0, Reason.NO_READY_AGENTS, f"progressive fallback: {fallback.value}", **extra)
+            return clamp(n_prog, fallback if n_prog > 0 else Reason.ENOUGH_IN_FLIGHT,
+                         f"progressive fallback: {fallback.value}", **extra)
+
+        tab = self._refresh_tables(snap)
+        c = curves(
+            tab,
+            ready=snap.ready_agents,
+            waiting=waiting,
+            talking=snap.talking_elapsed,
+            wrapping=snap.wrapup_elapsed,
+            ringing=snap.ringing_elapsed,
+            screening=snap.screening_elapsed,
+        )
+        tau = self.aim() * self.aim_scale
+        n_cap = max(0, math.floor(k.max_calls_per_agent * snap.logged_in_agents + 1e-9) - in_flight)
+        rel_err = tab.p_live_se / max(tab.p_live_mean, 1e-6)
+        choice = choose_launch(c, tab.new_live, tau, n_cap, rel_err)
+        n = choice.launch
+        reason = Reason.ABANDON_TARGET
+        if n >= n_cap and n_cap >= 0:
+            reason = Reason.MAX_CALLS
+        if math.isfinite(ledger.budget):
+            room = math.floor(ledger.budget + 1e-9) + snap.ready_agents - in_flight - waiting
+            if room < n:
+                n, reason = room, Reason.ABANDON_BUDGET
+        if n_prog > n:
+            n, reason = n_prog, Reason.DIALING
+        self._predictive_in_charge = n > max(n_prog, 0) or (in_flight + waiting > snap.ready_agents)
+        extra.update(
+            predicted_abandon=choice.predicted_abandon,
+            expected_free_agents=choice.expected_free,
+            expected_live=choice.expected_live,
+            target_abandon=tau,
+            p_live=tab.p_live,
+            mean_talk_s=tab.mean_talk,
+            mean_wrap_s=tab.mean_wrap,
+        )
+        detail = (
+            f"live share {tab.p_live_mean:.3f} (safe {tab.p_live:.3f}); talk {tab.mean_talk:.0f}s, "
+            f"wrap {tab.mean_wrap:.0f}s; aim {tau:.2%}; model {choice.launch}, progressive {max(n_prog, 0)}, "
+            f"cap {n_cap}, budget {ledger.budget:.1f}"
+        )
+        if n <= 0:
+            why = Reason.NO_READY_AGENTS if snap.ready_agents <= 0 and reason is Reason.DIALING else reason
+            if why is Reason.ABANDON_TARGET:
+                why = Reason.ENOUGH_IN_FLIGHT
+            return out(0, why, detail, **extra)
+        return clamp(n, reason, detail, **extra)
+
+    def _refresh_tables(self, snap: CampaignSnapshot) -> ForecastTables:
+        return self.forecaster.tables(
+            self.est,
+            snap.now,
+            talking_elapsed=snap.talking_elapsed,
+            wrap_elapsed=snap.wrapup_elapsed,
+            z_live=self.z_live,
+        )

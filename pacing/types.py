@@ -6,6 +6,7 @@ shift simulator). They are frozen and carry plain numbers and numpy arrays, neve
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -60,6 +61,8 @@ class Reason(StrEnum):
     FEW_AGENTS = "too few agents for predictive: progressive"
     FEW_SAMPLES = "too few samples for predictive: progressive"
     TRUNK_LIMIT = "trunk or calls-per-second limit"
+    ABANDON_TARGET = "predicted abandon at target"
+    MAX_CALLS = "maximum calls per agent reached"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,7 @@ class PacingKnobs:
     abandon_cap: float = 0.03
     max_channels: int = 200
     max_cps: float = 50.0
+    amd_false_positive: float = 0.01  # estimated share of people AMD takes for machines (UK ledger)
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.ratio <= 10.0:
@@ -85,6 +89,14 @@ class PacingKnobs:
             )
         if self.max_calls_per_agent < 1.0:
             raise ValueError(f"max_calls_per_agent must be at least 1, got {self.max_calls_per_agent}")
+        if not 0.0 < self.abandon_cap < 1.0:
+            raise ValueError(f"abandon_cap must be a fraction between 0 and 1, got {self.abandon_cap}")
+        if self.min_agents_predictive < 1:
+            raise ValueError(f"min_agents_predictive must be at least 1, got {self.min_agents_predictive}")
+        if self.max_channels < 0 or self.max_cps <= 0:
+            raise ValueError(f"max_channels must be >= 0 and max_cps > 0, got {self.max_channels}, {self.max_cps}")
+        if not 0.0 <= self.amd_false_positive < 1.0:
+            raise ValueError(f"amd_false_positive must be in [0, 1), got {self.amd_false_positive}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +141,15 @@ class Decision:
     ready_agents: int = 0
     in_flight: int = 0
     detail: str = ""
+    waiting_humans: int = 0
+    talking: int = 0
+    wrapping: int = 0
+    progressive_launch: int = 0
+    target_abandon: float = 0.0
+    abandon_budget: float = math.inf
+    p_live: float = 0.0
+    mean_talk_s: float = 0.0
+    mean_wrap_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

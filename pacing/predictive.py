@@ -1,0 +1,163 @@
+"""How many dials to launch now so that agents stay busy and the predicted abandon rate stays on target.
+
+Theory of operation. Let S(t) be the number of agents free by look-ahead time t (ready now, plus busy
+ones that finish talking and wrap-up by t) and D(t) the number of live answers by t (people waiting now,
+dials in flight that answer live, and the n dials we may launch now). Both are sums of independent
+Bernoullis whose probabilities come from the forecast tables. Live answers take free agents first come
+first served; one that finds no agent within the grace g = 2 s is abandoned. So a live answer arriving
+in second j is lost when X_j = D(j-1) - L(j-1) - S(j + g) >= 0: the others who came before it and were
+served have used up every agent that frees in time (L counts the ones lost before, which used none).
+
+Expected abandons over the horizon are sum_j E[arrivals in j] * P(X_j >= 0), with X_j taken normal
+(continuity-corrected) and L replaced by its expectation, computed in two vectorised passes (first
+without L, then with the first pass's cumulative losses). Checked by Monte Carlo against the exact
+loss process on snapshots of simulated shifts, this tracks the truth with a correlation of 0.996 and
+overstates it by about a fifth (it still counts some arrivals that queue behind a loss); the simpler
+max_t E[(D(t) - S(t+g))+] understates it threefold, which is why it is not used.
+
+A batch of n dials is charged the abandons it adds, lost(n) - lost(0) (its own and those it causes among
+calls already in flight), per live answer it brings, n * a(H). Charging every batch its own increment
+makes the charges add up to the campaign's expected abandons, so keeping each batch within `tau`
+keeps the long-run rate there. `choose_launch` returns the largest such n; the uncertainty of the live
+share (few samples, drift) inflates the demand variance, so thin data makes the pacer cautious.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pacing._math import norm_cdf, norm_pdf
+from pacing.forecast import K, Curves
+
+__all__ = ["GRACE_STEPS", "LOSS_CALIBRATION", "Choice", "choose_launch", "predicted_abandon"]
+
+GRACE_STEPS = 2  # seconds a live answer may wait for an agent (1 s grid)
+LOSS_CALIBRATION = 0.85  # the estimate overstates Monte Carlo truth by ~1.2x (see the module docstring)
+_J = K - GRACE_STEPS
+_ZMAX, _ZRES = 9.0, 100.0  # tabulated standard normal on [-9, 9] in steps of 0.01
+_Z = np.arange(-_ZMAX * _ZRES, _ZMAX * _ZRES + 1) / _ZRES
+_PHI = norm_cdf(_Z)
+_PSI = _Z * _PHI + norm_pdf(_Z)  # E[(Z + z)+] for a standard normal Z
+_BOUND_AT = np.arange(0, _J, 3)  # seconds where the overload bound is checked
+_PROBES = 8  # candidates scored per bisection round
+_LADDER = np.array([1, 2, 3, 4, 5, 6, 7, 9, 12, 16, 22, 30, 40, 55, 75, 100, 140, 200, 280, 400, 560, 800, 1100, 1600])
+
+
+def _table(tab: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """tab(z) by nearest tabulated point (clipped to the table)."""
+    return np.asarray(tab.take((z * _ZRES + (_ZMAX * _ZRES + 0.5)).astype(np.intp), mode="clip"))
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The chosen launch count and what the model predicts for it."""
+
+    launch: int
+    predicted_abandon: float  # per live answer of this batch (or of the calls in flight when none)
+    expected_lost: float
+    expected_live: float
+    expected_free: float
+
+
+class _Model:
+    """The curves on the look-ahead grid, ready to score candidate counts."""
+
+    __slots__ = ("a", "a_h", "a_prev", "a_step", "arr0", "b_a", "b_dd", "b_var", "b_x", "dd", "free", "live0", "rel2", "var0", "xm0")
+
+    def __init__(self, c: Curves, new_live: np.ndarray, rel_err: float) -> None:
+        g = GRACE_STEPS
+        d = c.demand[:_J]
+        s = c.supply[g : g + _J]
+        a = new_live[:_J]
+        self.a = a
+        self.a_h = float(a[-1])
+        # arrivals in each second (people already waiting arrive in second 0)
+        self.arr0 = d.copy()
+        self.arr0[1:] -= d[:-1]
+        self.a_step = a.copy()
+        self.a_step[1:] -= a[:-1]
+        # X before an arrival of second j: live answers up to j-1 against agents free by j + g
+        self.xm0 = np.empty(_J)
+        self.xm0[0] = d[0] - 1.0 - s[0]
+        self.xm0[1:] = d[:-1] - s[1:]
+        self.a_prev = np.empty(_J)
+        self.a_prev[0] = a[0]
+        self.a_prev[1:] = a[:-1]
+        var = c.demand_var[:_J] + c.supply_var[g : g + _J] + 0.25
+        self.var0 = np.empty(_J)
+        self.var0[0] = var[0]
+        self.var0[1:] = var[:-1]
+        dd = c.dial_demand[:_J]
+        self.dd = np.empty(_J)
+        self.dd[0] = dd[0]
+        self.dd[1:] = dd[:-1]
+        b = _BOUND_AT
+        self.b_x = d[b] - s[b]
+        self.b_var = var[b]
+        self.b_dd = dd[b]
+        self.b_a = a[b]
+        self.rel2 = rel_err * rel_err
+        self.free = float(c.supply[min(K - 1, 20)])
+        self.live0 = float(d[-1])
+
+    def score(self, ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Expected lost and expected live answers over the horizon for each count in `ns`."""
+        nf = ns.astype(float)
+        n = nf[:, None]
+        na = n * self.a_prev
+        dial = self.dd + na
+        inv_sd = 1.0 / np.sqrt(self.var0 + na * (1.0 - self.a_prev) + self.rel2 * dial * dial)
+        xm = self.xm0 + na + 0.5
+        arr = self.arr0 + n * self.a_step
+        l1 = arr * _table(_PHI, xm * inv_sd)
+        cum = np.cumsum(l1, axis=1)
+        cum -= l1  # expected losses before each second
+        l2 = arr * _table(_PHI, (xm - cum) * inv_sd)
+        # E[sup X+] >= max_t E[X_t+]: in overload the mean-field pass undercounts, the bound does not
+        nb = n * self.b_a
+        dial_b = self.b_dd + nb
+        sd_b = np.sqrt(self.b_var + nb * (1.0 - self.b_a) + self.rel2 * dial_b * dial_b)
+        bound = (sd_b * _table(_PSI, (self.b_x + nb - 0.5) / sd_b)).max(axis=1)
+        lost = np.maximum(LOSS_CALIBRATION * l2.sum(axis=1), bound)
+        return lost, self.live0 + nf * self.a_h
+
+
+def predicted_abandon(c: Curves, new_live: np.ndarray, n: int, rel_err: float = 0.0) -> Choice:
+    """The model's prediction for launching exactly `n` (per live answer over the horizon)."""
+    m = _Model(c, new_live, rel_err)
+    lost, live = m.score(np.array([n]))
+    lv = float(live[0])
+    return Choice(n, float(lost[0]) / lv if lv > 1e-9 else 0.0, float(lost[0]), lv, m.free)
+
+
+def choose_launch(c: Curves, new_live: np.ndarray, tau: float, n_cap: int, rel_err: float = 0.0) -> Choice:
+    """The largest n in [0, n_cap] whose own predicted abandon probability is at most `tau`."""
+    m = _Model(c, new_live, rel_err)
+    n_cap = max(0, n_cap)
+    a_h = m.a_h
+    # one round usually settles it: dense small counts, then a geometric ladder up to the cap
+    probes = np.concatenate([[0], _LADDER[_LADDER < n_cap], [n_cap] if n_cap > 0 else []]).astype(np.intp)
+    lost, live = m.score(probes)
+    base, base_live = float(lost[0]), float(live[0])
+    lo, hi, best_lost = 0, n_cap, base  # invariant: lo passes (or is 0), every n > hi fails
+    probes, lost = probes[1:], lost[1:]
+    while probes.size:
+        ok = lost - base <= tau * a_h * probes
+        if ok.all():
+            lo, best_lost = int(probes[-1]), float(lost[-1])
+            break
+        first_fail = int(np.argmin(ok))
+        if first_fail > 0 and int(probes[first_fail - 1]) > lo:
+            lo, best_lost = int(probes[first_fail - 1]), float(lost[first_fail - 1])
+        hi = int(probes[first_fail]) - 1
+        if hi <= lo:
+            break
+        probes = np.unique(np.linspace(lo + 1, hi, min(_PROBES, hi - lo)).round().astype(np.intp))
+        lost, _ = m.score(probes)
+    if lo > 0 and a_h > 0:
+        pred = (best_lost - base) / (lo * a_h)
+    else:
+        pred = base / base_live if base_live > 1e-9 else 0.0
+    return Choice(lo, pred, best_lost, base_live + lo * a_h, m.free)
