@@ -191,3 +191,66 @@ def record(call_id: str, *, campaign: str = "upsell", ended_at: float, outcome: 
                       agent_id=agent if outcome == "connected" else None, amd_status="HUMAN" if live else None,
                       dial_status="ANSWER" if answered else "NOANSWER", hangup_cause=16,
                       wait_s=wait if live else None, talk_s=talk if outcome == "connected" else None)
+
+
+def scene(rig: Rig) -> None:
+    """A believable mid-shift for the wallboard: agents in every state for various times, a day of calls
+    with sales and abandons (the last 15 minutes over the cap), a second campaign with an empty hopper."""
+    from agents import commands as ac
+    from dialer.ami import events as ev
+    from dialer.engine.commands import DispositionMade, Originate
+    from dialer.supervisor.tally import local_midnight
+
+    now = rig.clock.now()
+    eng = rig.engine
+
+    def agent(aid: str, ext: str, at: float, campaign: str = "upsell") -> None:
+        eng.on_agent(ac.Login(aid, ext, campaign), at - 5)
+        eng.on_agent(ac.Ready(aid), at)
+
+    def talk(aid: str, started: float, n: int) -> str:
+        [o] = [c for c in eng.launch("upsell", [DialRequest(f"S{n}", f"+1555777{n:04d}")], started - 12)
+               if isinstance(c, Originate)]
+        cid = o.call_id
+        kw = {"channel": f"Local/1555777{n:04d}@dialer-outbound-{n:08x};1", "uniqueid": cid, "linkedid": cid}
+        eng.on_ami(ev.Newchannel(state=ev.ChannelState.DOWN, **kw), started - 12)
+        eng.on_ami(ev.Newstate(state=ev.ChannelState.UP, **kw), started - 3)
+        eng.on_ami(ev.AmdResult(call_id=cid, status=ev.AmdStatus.HUMAN, **kw), started - 1)
+        eng.on_ami(ev.BridgeEnter(bridge_uniqueid=f"b{n}", **kw), started)
+        return cid
+
+    staff = [("a01", "1001"), ("a02", "1002"), ("a03", "1003"), ("a04", "1004"), ("a05", "1005"), ("a06", "1006"),
+             ("a07", "1007"), ("a08", "1008"), ("a09", "1009"), ("a10", "1010"), ("a11", "1011"), ("a12", "1012")]
+    for i, (aid, ext) in enumerate(staff):
+        agent(aid, ext, now - 3600 - 60 * i if aid != "a12" else now - 38)
+    for i, secs in enumerate((45, 130, 250, 380, 95, 660, 20)):  # a02 and a06 talk long: amber, red
+        talk(staff[i][0], now - secs, i)
+    for i, secs in ((7, 20), (8, 70)):  # wrap-up: one in time, one amber
+        cid = talk(staff[i][0], now - secs - 140, 20 + i)
+        eng.on_ami(ev.Hangup(channel="x", uniqueid=cid, linkedid=cid, cause=16), now - secs)
+    eng.on_agent(ac.Pause("a10", "break"), now - 1080)  # paused 18 min: red
+    eng.on_agent(ac.Pause("a11", "coaching"), now - 200)
+    for n in range(5):  # calls ringing
+        eng.launch("upsell", [DialRequest(f"R{n}", f"+1555888{n:04d}")], now - 3 * n)
+    agent("b01", "2001", now - 1500, "winback")  # idle 25 minutes: the win-back list ran dry
+    agent("b02", "2002", now - 300, "winback")
+    for _ in range(180):
+        rig.leads["upsell"].add(DialRequest("H", "+15550000000"))
+    eng.decide("upsell", now, 180)
+    eng.decide("winback", now, 0)
+    day0 = max(local_midnight(now), now - 8 * 3600)
+    for i in range(900):  # the day so far: 1.9% abandoned; the last 15 minutes 2 of 40 (5%)
+        t = day0 + (now - day0 - 60) * i / 900
+        recent = t > now - 900
+        ab = (i % 53 == 0) if not recent else (i % 20 == 0)
+        rec = record(f"d{i}", ended_at=t, agent=staff[i % 12][0], abandoned=ab,
+                     outcome="abandoned" if ab else "connected", talk=None if ab else 150.0, lead=f"D{i}")
+        rig.store.append_call_record(rec)
+        if not ab and i % 9 == 0:
+            rig.store.add_disposition(DispositionMade(f"d{i}", staff[i % 12][0], "sale", {}, (), t + 20))
+        elif not ab and i % 4 == 0:
+            why = ("price", "happy with current", "no need", "bad time")[i % 7 % 4]
+            rig.store.add_disposition(DispositionMade(f"d{i}", staff[i % 12][0], "refused", {"reason": why}, (),
+                                                      t + 25))
+        if i % 3 == 0:
+            rig.store.append_call_record(record(f"m{i}", ended_at=t, outcome="no_answer", live=False))

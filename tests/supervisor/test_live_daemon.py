@@ -79,22 +79,22 @@ async def test_pacing_change_through_the_cli_takes_effect_on_the_next_decision(r
 
 
 async def test_the_wallboard_stream_pushes_a_snapshot_and_then_the_change(redis):
+    ro = AUTH["read-only"]
     async with running(redis) as rig, live_server(build_app(rig.daemon)) as url, \
-            httpx.AsyncClient(base_url=url, timeout=10) as c:
-        async with c.stream("GET", "/api/wallboard/stream", headers=AUTH["read-only"]) as s:
-            assert s.headers["content-type"].startswith("text/event-stream")
-            events = sse(s)
-            first = await anext(events)
-            [camp] = first["campaigns"]
-            assert (camp["id"], camp["pacing"]["ratio"], camp["calls"]["ringing"]) == ("upsell", 1.0, 4)
-            assert {a["state"] for a in first["agents"]} == {"ready"}
-            assert first["campaigns"][0]["hopper"]["depth"] == 196
-            r = await c.patch("/api/campaigns/upsell/pacing", headers=SUP, json={"ratio": 3.0})
-            assert r.status_code == 200
-            async with asyncio.timeout(10):
-                while (snap := await anext(events))["campaigns"][0]["pacing"]["ratio"] != 3.0:
-                    pass
-            assert snap["campaigns"][0]["pacing"]["ratio"] == 3.0
+            httpx.AsyncClient(base_url=url, timeout=10) as c, c.stream("GET", "/api/wallboard/stream", headers=ro) as s:
+        assert s.headers["content-type"].startswith("text/event-stream")
+        events = sse(s)
+        first = await anext(events)
+        [camp] = first["campaigns"]
+        assert (camp["id"], camp["pacing"]["ratio"], camp["calls"]["ringing"]) == ("upsell", 1.0, 4)
+        assert {a["state"] for a in first["agents"]} == {"ready"}
+        assert first["campaigns"][0]["hopper"]["depth"] == 196
+        r = await c.patch("/api/campaigns/upsell/pacing", headers=SUP, json={"ratio": 3.0})
+        assert r.status_code == 200
+        async with asyncio.timeout(10):
+            while (snap := await anext(events))["campaigns"][0]["pacing"]["ratio"] != 3.0:
+                pass
+        assert snap["campaigns"][0]["pacing"]["ratio"] == 3.0
 
 
 async def sse(stream: httpx.Response) -> AsyncIterator[dict]:
