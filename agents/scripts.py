@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -63,6 +63,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CONTEXT_NAMES = frozenset({"lead", "agent", "campaign", "call"})
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _RS, _US = "\x1e", "\x1f"  # separate steps, and a step's condition from its text, in the one-pass render
 MAX_TEXT = 10_000
 
@@ -133,19 +134,17 @@ class Collect:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One compiled step; `text` and `when` are ready-to-render templates."""
+    """One validated step; `text` and `when` are Jinja2 template sources (compiled by `CallScript`)."""
 
     step_id: str
     kind: StepKind
     title: str
     next: tuple[str, ...]
-    text: Template
-    when: Template | None
+    text: str
+    when: str | None
     reasons: tuple[Choice, ...]
     collect: tuple[Collect, ...]
     disposition: str | None
-    text_src: str = ""
-    when_src: str | None = None
 
 
 class CallScript:
@@ -166,9 +165,8 @@ class CallScript:
                 reasons.setdefault(c.code, c)
         self.refusal_reasons: tuple[Choice, ...] = tuple(reasons.values())
         self.collect_fields = frozenset(c.name for s in self.steps.values() for c in s.collect)
-        self._whole = _RUNTIME.from_string("".join(
-            _RS + "{% with %}" + ("{{ (" + s.when_src + ") and 1 or '' }}" if s.when_src else "1") + _US
-            + s.text_src + "{% endwith %}" for s in self.steps.values()))
+        self._whole = _RUNTIME.from_string(_whole_source(self.steps.values()))
+        self._each: dict[str, tuple[Template, Template | None]] | None = None
 
     # ------------------------------------------------------------------ rendering (hot path)
     def render(self, lead: Mapping[str, str], *, agent: Mapping[str, str] | None = None,
@@ -217,11 +215,14 @@ class CallScript:
         return out
 
     def _render_each(self, ctx: Mapping[str, Any]) -> dict[str, tuple[bool, str, str | None]]:
+        if self._each is None:  # compiled on first need: the one-pass render almost always suffices
+            self._each = {sid: (_RUNTIME.from_string(st.text), _RUNTIME.from_string(_when_source(st.when))
+                                if st.when else None) for sid, st in self.steps.items()}
         out: dict[str, tuple[bool, str, str | None]] = {}
-        for sid, step in self.steps.items():
-            shown = sid == self.start or step.when is None or _truthy(step.when, ctx, self.campaign_id, sid)
+        for sid, (text, when) in self._each.items():
+            shown = sid == self.start or when is None or _truthy(when, ctx, self.campaign_id, sid)
             try:
-                out[sid] = (shown, step.text.render(ctx), None)
+                out[sid] = (shown, text.render(ctx), None)
             except Exception as exc:  # a screen-pop must go out even when one step cannot render
                 log.warning("script step failed to render", extra={"campaign_id": self.campaign_id,
                                                                     "action": sid, "error": repr(exc)})
@@ -265,7 +266,25 @@ def _truthy(tpl: Template, ctx: Mapping[str, Any], campaign_id: str, sid: str) -
 
 
 # ---------------------------------------------------------------------- loading and validation
-_RUNTIME = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=False)
+class _Lenient(ChainableUndefined):
+    """At call time a missing lead field reads as empty, and as 0 for `|int` / `|float` and comparisons,
+    so one blank column in a list cannot blank the agent's script."""
+
+    __slots__ = ()
+
+    def __int__(self) -> int:  # type: ignore[override]
+        return 0
+
+    def __float__(self) -> float:  # type: ignore[override]
+        return 0.0
+
+    def _cmp(self, other: object) -> bool:
+        return False
+
+    __lt__ = __le__ = __gt__ = __ge__ = _cmp  # type: ignore[assignment]
+
+
+_RUNTIME = ImmutableSandboxedEnvironment(undefined=_Lenient, autoescape=False, keep_trailing_newline=False)
 _STRICT = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
@@ -292,7 +311,7 @@ def load_script(path: Path) -> CallScript:
 def parse_script(text: str, source: str = "<script>") -> CallScript:
     """Parse and validate one script file's text. Raises ScriptError naming `source` and the step."""
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_YAML_LOADER)  # a SafeLoader: libyaml's when installed
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -376,26 +395,36 @@ def _check_graph(doc: _Doc, start: str, source: str) -> None:
         raise ScriptError(f"{source}: from step {stuck[0]!r} no closing can be reached (a loop with no way out)")
 
 
+def _when_source(when: str) -> str:
+    return "{{ (" + when + ") and 1 or '' }}"
+
+
+def _whole_source(steps: Iterable[Step]) -> str:
+    """Every step in one template: per step, a separator, its condition's flag, a separator, its text.
+    `{% with %}` keeps a `{% set %}` in one step from leaking into the next."""
+    return "".join(_RS + "{% with %}" + (_when_source(st.when) if st.when else "1") + _US + st.text + "{% endwith %}"
+                   for st in steps)
+
+
 def _compile(sid: str, s: _Step, doc: _Doc, source: str) -> Step:
     where = f"{source}: step {sid!r}"
-    text = _template(s.text, f"{where} text", doc)
-    when = _template("{{ (" + s.when + ") and 1 or '' }}", f"{where} when", doc) if s.when else None
+    _check_template(s.text, f"{where} text", doc)
+    if s.when:
+        _check_template(_when_source(s.when), f"{where} when", doc)
     return Step(
         step_id=sid,
         kind=s.kind,
         title=s.title,
         next=tuple(s.next),
-        text=text,
-        when=when,
+        text=s.text,
+        when=s.when,
         reasons=tuple(Choice(c.code, c.label) for c in s.reasons),
         collect=tuple(Collect(c.name, c.label, c.type, c.required) for c in s.collect),
         disposition=s.disposition,
-        text_src=s.text,
-        when_src=s.when,
     )
 
 
-def _template(source_text: str, where: str, doc: _Doc) -> Template:
+def _check_template(source_text: str, where: str, doc: _Doc) -> None:
     try:
         ast = _STRICT.parse(source_text)
     except TemplateSyntaxError as exc:
@@ -408,7 +437,6 @@ def _template(source_text: str, where: str, doc: _Doc) -> Template:
             declared = ", ".join(sorted(doc.fields)) or "none"
             raise ScriptError(f"{where}: reads lead.{name}, which is not declared under fields: "
                               f"(declared: {declared}); declare it with a sample value or fix the name")
-    return _RUNTIME.from_string(source_text)
 
 
 def _lead_fields(ast: nodes.Template) -> set[str]:
@@ -425,12 +453,18 @@ def _lead_fields(ast: nodes.Template) -> set[str]:
 
 
 def _try_sample(doc: _Doc, script: CallScript, source: str) -> None:
-    """Render every template once with the declared sample values, strictly, to catch what parsing cannot:
-    sandbox violations, filters on the wrong type, undefined attributes of agent/campaign/call."""
+    """Render the script once with the declared sample values, strictly, to catch what parsing cannot:
+    sandbox violations, filters on the wrong type, undefined attributes of agent/campaign/call. All steps
+    in one pass; only when that fails, step by step to name the culprit."""
     ctx = {"lead": dict(doc.fields), "agent": {"id": "a1", "name": "Agent"},
            "campaign": {"id": doc.campaign, "title": doc.title}, "call": {"attempt": 1, "number": "+15550100"}}
-    for sid, s in doc.steps.items():
-        for label, src in (("text", s.text), ("when", "{{ " + s.when + " }}" if s.when else None)):
+    try:
+        _STRICT.from_string(_whole_source(script.steps.values())).render(ctx)
+        return
+    except Exception:  # found below, step by step
+        pass
+    for sid, st in script.steps.items():
+        for label, src in (("text", st.text), ("when", _when_source(st.when) if st.when else None)):
             if src is None:
                 continue
             try:
@@ -442,3 +476,4 @@ def _try_sample(doc: _Doc, script: CallScript, source: str) -> None:
             except Exception as exc:
                 raise ScriptError(f"{source}: step {sid!r} {label}: fails with the sample fields: "
                                   f"{type(exc).__name__}: {exc}") from None
+    raise ScriptError(f"{source}: the script fails with the sample fields, though each step renders alone")

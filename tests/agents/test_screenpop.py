@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
@@ -123,7 +124,7 @@ def test_history_is_bounded_per_person_and_in_people():
 
 @pytest.mark.usefixtures("redis_url")
 async def test_history_is_warmed_from_the_stores_dispositions_after_a_restart(redis_url):
-    store = RedisStore(connect_redis(redis_url), prefix="t-warm")
+    store = RedisStore(connect_redis(redis_url), prefix=f"t-warm-{secrets.token_hex(4)}")
     rec = CallRecord("c1", "winback", "L1", "+12125550123", 1, "connected", False, T0, T0, T0 + 5, T0 + 6, T0 + 7,
                      T0 + 60, "ann", "HUMAN", "ANSWER", 16, 1.0, 53.0)
     store.append_call_record(rec)
@@ -134,5 +135,5 @@ async def test_history_is_warmed_from_the_stores_dispositions_after_a_restart(re
     assert [c.to_json() for c in h.recent(ContactHistory.keys_for("+12125550123", {}))] == [
         {"at": T0 + 7, "call_id": "c1", "campaign_id": "winback", "agent_id": "ann", "disposition": "refused",
          "reason": "no_need"}]
-    assert await ContactHistory().warm(RedisStore(store.r, prefix="t-empty")) == 0
+    assert await ContactHistory().warm(RedisStore(store.r, prefix=f"t-empty-{secrets.token_hex(4)}")) == 0
     await store.r.aclose()

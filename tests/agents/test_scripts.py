@@ -91,7 +91,10 @@ def test_render_fills_lead_fields_and_hides_steps_whose_condition_is_false():
 def test_a_missing_field_renders_empty_at_call_time():
     out = parse_script(GOOD).render({})
     assert out["steps"]["opening"]["text"] == "Hello , this is ."
-    assert out["steps"]["opening"]["next"] == []  # both offers' conditions fail on a missing ARPU
+    assert out["steps"]["opening"]["next"] == ["offer_cheap"]  # a missing ARPU reads as 0
+    assert "error" not in out["steps"]["opening"]
+    numeric = parse_script(edit('text: "Basic"', 'text: "{{ (lead.arpu|float * 2)|round }} {{ lead.arpu|int + 1 }}"'))
+    assert numeric.render({})["steps"]["offer_cheap"]["text"] == "0.0 1"
 
 
 def test_a_lead_value_that_breaks_the_one_pass_render_falls_back_step_by_step():

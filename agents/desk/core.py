@@ -1,0 +1,314 @@
+"""The desk's logic, apart from HTTP: sessions, snapshots, commands, presence, the daemon's hooks.
+
+`routes.py` maps these calls to HTTP and their errors to status codes; this module never sees a request.
+Every method works for the session's own agent only: the agent id always comes from the verified
+session token, never from a URL or a body, which is what keeps one agent out of another's calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import phonenumbers
+from redis.exceptions import RedisError
+
+from agents.commands import AgentCommand, Disposition, Login, Logout, Pause
+from agents.desk.auth import Accounts, Session, SessionSigner
+from agents.desk.hooks import BlindTransfer, ManualDialing, PreviewDialing
+from agents.desk.presence import Presence
+from agents.dispositions import Choice
+from agents.screenpop import ScreenPopRenderer
+from agents.state import Agent, AgentState
+from dialer.engine.calls import CallState
+from dialer.errors import DialerError, IllegalTransition
+
+if TYPE_CHECKING:
+    from dialer.daemon import Daemon
+
+__all__ = ["DEFAULT_PAUSE_REASONS", "Desk", "DeskError", "DeskOptions"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAUSE_REASONS: tuple[Choice, ...] = (
+    Choice("break", "Break"),
+    Choice("lunch", "Lunch"),
+    Choice("training", "Training"),
+    Choice("meeting", "Meeting"),
+    Choice("coaching", "Coaching"),
+    Choice("technical", "Technical problem"),
+)
+OFFLINE_REASON = "offline"
+_BUSY = (AgentState.RESERVED, AgentState.TALKING, AgentState.WRAPUP)
+
+
+class DeskError(DialerError):
+    """The desk refuses a request; `status` is the HTTP status hint (as h11's error_status_hint)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class DeskOptions:
+    pause_reasons: tuple[Choice, ...] = DEFAULT_PAUSE_REASONS
+    presence_timeout_s: float = 45.0
+    ping_s: float = 15.0
+    sweep_every_s: float = 5.0
+    max_streams_per_agent: int = 4
+    cookie_name: str = "desk_session"
+    transfer_to_supervisor: bool = True
+
+
+class Desk:
+    def __init__(self, daemon: Daemon, *, options: DeskOptions, renderer: ScreenPopRenderer,
+                 signer: SessionSigner, accounts: Accounts, presence: Presence) -> None:
+        self.daemon = daemon
+        self.options = options
+        self.renderer = renderer
+        self.signer = signer
+        self.accounts = accounts
+        self.presence = presence
+        self._pause_codes = {c.code for c in options.pause_reasons}
+        self._last_sweep = presence.now()
+
+    # ------------------------------------------------------------------ sessions
+    def login(self, agent_id: str, password: str, campaign_id: str | None) -> Session:
+        account = self.accounts.check(agent_id, password)
+        if account is None:
+            log.warning("desk login refused", extra={"agent_id": agent_id[:64]})
+            raise DeskError(401, "unknown agent or wrong password")
+        campaigns = self.daemon.engine.campaigns
+        if account.campaign is not None and campaign_id not in (None, account.campaign):
+            raise DeskError(403, f"agent {agent_id} works campaign {account.campaign}, not {campaign_id}")
+        chosen = campaign_id or account.campaign or (next(iter(campaigns)) if len(campaigns) == 1 else None)
+        if chosen is None:
+            raise DeskError(422, f"choose a campaign: one of {', '.join(sorted(campaigns))}")
+        agent = self.agent(agent_id)
+        if agent is None or agent.state is AgentState.LOGGED_OUT:
+            self.daemon.agent_command(Login(agent_id, account.extension, chosen))
+        elif agent.campaign_id != chosen:
+            raise DeskError(409, f"already logged in to campaign {agent.campaign_id}; log out first")
+        self._seen(agent_id)
+        log.info("desk login", extra={"agent_id": agent_id, "campaign_id": chosen})
+        return self.signer.issue(agent_id)
+
+    def logout(self, session: Session) -> bool:
+        """Log the agent out; True when done now, False when it waits for the current call's wrap-up."""
+        agent = self.agent(session.agent_id)
+        if agent is not None and agent.state is not AgentState.LOGGED_OUT:
+            self.daemon.agent_command(Logout(session.agent_id))
+            if self._state(session.agent_id) is not AgentState.LOGGED_OUT:
+                return False
+        self.signer.revoke(session)
+        self.presence.forget(session.agent_id)
+        self.daemon.store.set_agent(session.agent_id, {"presence": "offline"})
+        return True
+
+    def agent(self, agent_id: str) -> Agent | None:
+        return self.daemon.engine.roster.get(agent_id)
+
+    def _state(self, agent_id: str) -> AgentState:
+        agent = self.agent(agent_id)
+        return agent.state if agent is not None else AgentState.LOGGED_OUT
+
+    # ------------------------------------------------------------------ what the page shows
+    def snapshot(self, session: Session) -> dict[str, Any]:
+        """Everything the page needs to redraw from nothing, consistent with `seq` (no await in here)."""
+        agent_id = session.agent_id
+        account = self.accounts.get(agent_id)
+        agent = self.agent(agent_id)
+        d = self.daemon
+        campaign_id = agent.campaign_id if agent is not None else (account.campaign if account else None)
+        camp = d.engine.campaigns.get(campaign_id or "")
+        call: dict[str, Any] | None = None
+        call_live = False
+        if agent is not None and agent.call_id is not None:
+            call = self._current_pop(agent_id, agent.call_id)
+            c = d.engine.calls.get(agent.call_id)
+            call_live = c is not None and c.state is not CallState.ENDED
+        return {
+            "seq": d.feed.last_seq(agent_id),
+            "server_now": d.clock.now(),
+            "clock_scale": d.clock.scale,
+            "agent": {
+                "id": agent_id,
+                "name": account.name if account is not None and account.name else agent_id,
+                "extension": account.extension if account is not None else "",
+                "campaign_id": campaign_id,
+                "state": agent.state.value if agent is not None else AgentState.LOGGED_OUT.value,
+                "since": agent.since if agent is not None else None,
+                "reason": agent.pause_reason if agent is not None else None,
+                "pending_pause": agent.pending_pause if agent is not None else None,
+                "pending_logout": agent.pending_logout if agent is not None else False,
+                "call_id": agent.call_id if agent is not None else None,
+                "calls_taken": agent.calls_taken if agent is not None else 0,
+            },
+            "wrapup_timeout_s": camp.wrapup_timeout_s if camp is not None else None,
+            "call": call,
+            "call_live": call_live,
+            "presence": self.presence.to_json(agent_id),
+            "pause_reasons": [c.to_json() for c in self.options.pause_reasons],
+            "dispositions": self.renderer.dispositions_for(campaign_id or "").to_json(),
+            "features": self.features(),
+            "session": {"expires_at": session.expires_at},
+        }
+
+    def features(self) -> dict[str, bool]:
+        d = self.daemon
+        return {"preview": isinstance(d, PreviewDialing), "manual_dial": isinstance(d, ManualDialing),
+                "transfer": isinstance(d, BlindTransfer)}
+
+    def _current_pop(self, agent_id: str, call_id: str) -> dict[str, Any]:
+        pop = self.renderer.current(agent_id)
+        if pop is not None and pop.get("call_id") == call_id:
+            return pop
+        for msg in reversed(self.daemon.feed.since(agent_id, 0) or []):
+            if msg.get("kind") == "screenpop" and msg.get("call_id") == call_id:
+                return {k: v for k, v in msg.items() if k not in ("seq", "kind")}
+        return {"call_id": call_id}
+
+    # ------------------------------------------------------------------ commands
+    def command(self, session: Session, cmd: AgentCommand) -> dict[str, Any]:
+        """Apply a ready / pause / disposition command of the session's agent."""
+        self._seen(session.agent_id)
+        if isinstance(cmd, Login | Logout):
+            raise DeskError(422, f"use /api/desk/{type(cmd).__name__.lower()} for {type(cmd).__name__.lower()}")
+        if isinstance(cmd, Pause) and cmd.reason not in self._pause_codes:
+            raise DeskError(422, f"pause reason {cmd.reason!r} is not one of {', '.join(sorted(self._pause_codes))}")
+        if isinstance(cmd, Disposition):
+            agent = self.agent(session.agent_id)
+            campaign_id = agent.campaign_id if agent is not None else ""
+            cmd = self.renderer.validate_disposition(cmd, campaign_id or "", self.daemon.clock.now())
+        self.daemon.agent_command(cmd)
+        if isinstance(cmd, Disposition):
+            self.renderer.note_disposition(cmd)
+        return self.state_of(session.agent_id)
+
+    def state_of(self, agent_id: str) -> dict[str, Any]:
+        agent = self.agent(agent_id)
+        if agent is None:
+            return {"state": AgentState.LOGGED_OUT.value, "seq": self.daemon.feed.last_seq(agent_id)}
+        return {"state": agent.state.value, "since": agent.since, "reason": agent.pause_reason,
+                "pending_pause": agent.pending_pause, "pending_logout": agent.pending_logout,
+                "seq": self.daemon.feed.last_seq(agent_id)}
+
+    async def request_dnc(self, session: Session, call_id: str, notes: str) -> dict[str, Any]:
+        """Record the customer's do-not-call request durably at once (before the disposition, which the
+        agent may never send); the contact policy reads `<prefix>:dnc_requests`."""
+        self._seen(session.agent_id)
+        call = self._own_call(session.agent_id, call_id)
+        store = self.daemon.store
+        entry = {"call_id": call.call_id, "lead_id": call.lead_id, "campaign_id": call.campaign_id,
+                 "number": call.number, "agent_id": session.agent_id, "at": f"{self.daemon.clock.now():.3f}",
+                 "source": "agent-desk", "notes": notes[:500]}
+        try:
+            async with asyncio.timeout(3.0):
+                await store.r.xadd(store.key("dnc_requests"), entry)  # type: ignore[arg-type]
+        except (RedisError, OSError, TimeoutError) as exc:  # the agent must know it was not recorded
+            log.error("DNC request not recorded", extra={"call_id": call_id, "error": repr(exc)})
+            raise DeskError(503, "the do-not-call request could not be recorded; choose the 'dnc' disposition "
+                                 "and tell your supervisor") from exc
+        log.info("DNC requested", extra={"call_id": call_id, "agent_id": session.agent_id})
+        return {"recorded": True, "call_id": call_id}
+
+    def _own_call(self, agent_id: str, call_id: str) -> Any:
+        call = self.daemon.engine.calls.get(call_id)
+        agent = self.agent(agent_id)
+        if call is None or agent is None or (call.agent_id != agent_id and agent.call_id != call_id):
+            raise DeskError(404, f"call {call_id} is not yours")
+        return call
+
+    # ------------------------------------------------------------------ the daemon's missing hooks
+    def transfer_targets(self, session: Session) -> dict[str, Any]:
+        agent = self.agent(session.agent_id)
+        campaign_id = agent.campaign_id if agent is not None else None
+        others = [{"id": a.agent_id, "name": (acc.name if (acc := self.accounts.get(a.agent_id)) and acc.name
+                                              else a.agent_id), "state": a.state.value}
+                  for a in self.daemon.engine.roster.of_campaign(campaign_id or "")
+                  if a.agent_id != session.agent_id and a.state is not AgentState.LOGGED_OUT]
+        return {"agents": others, "supervisor": self.options.transfer_to_supervisor}
+
+    def transfer(self, session: Session, call_id: str, target: str) -> dict[str, Any]:
+        self._seen(session.agent_id)
+        self._own_call(session.agent_id, call_id)
+        valid = {a["id"] for a in self.transfer_targets(session)["agents"]}
+        if self.options.transfer_to_supervisor:
+            valid.add("supervisor")
+        if target not in valid:
+            raise DeskError(422, f"target {target!r} is not a logged-in agent of your campaign"
+                                 f"{' or supervisor' if self.options.transfer_to_supervisor else ''}")
+        if not isinstance(self.daemon, BlindTransfer):
+            raise DeskError(501, "blind transfer needs the daemon hook "
+                                 "blind_transfer(agent_id, call_id, target); see docs/AGENT_DESKTOP.md")
+        self.daemon.blind_transfer(session.agent_id, call_id, target)
+        return {"transferred": True, "target": target}
+
+    def preview_dial(self, session: Session, lead_id: str, number_index: int) -> dict[str, Any]:
+        self._seen(session.agent_id)
+        if not isinstance(self.daemon, PreviewDialing):
+            raise DeskError(501, "preview dialing needs the daemon hooks preview_dial(agent_id, lead_id, "
+                                 "number_index) and preview_skip(agent_id, lead_id, reason)")
+        return {"call_id": self.daemon.preview_dial(session.agent_id, lead_id, number_index)}
+
+    def preview_skip(self, session: Session, lead_id: str, reason: str) -> dict[str, Any]:
+        self._seen(session.agent_id)
+        if not isinstance(self.daemon, PreviewDialing):
+            raise DeskError(501, "preview dialing needs the daemon hooks preview_dial(agent_id, lead_id, "
+                                 "number_index) and preview_skip(agent_id, lead_id, reason)")
+        self.daemon.preview_skip(session.agent_id, lead_id, reason)
+        return {"skipped": lead_id}
+
+    def manual_dial(self, session: Session, number: str) -> dict[str, Any]:
+        self._seen(session.agent_id)
+        try:
+            parsed = phonenumbers.parse(number, None)
+        except phonenumbers.NumberParseException:
+            raise DeskError(422, f"{number!r} is not a phone number in international form (+ and digits)") from None
+        if not phonenumbers.is_valid_number(parsed):
+            raise DeskError(422, f"{number!r} is not a valid phone number")
+        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        if not isinstance(self.daemon, ManualDialing):
+            raise DeskError(501, "manual dialing needs the daemon hook manual_dial(agent_id, number)")
+        return {"call_id": self.daemon.manual_dial(session.agent_id, e164), "number": e164}
+
+    # ------------------------------------------------------------------ presence
+    def _seen(self, agent_id: str) -> None:
+        if self.presence.seen(agent_id):
+            self.daemon.store.set_agent(agent_id, {"presence": "online"})
+
+    def stream_opened(self, agent_id: str) -> None:
+        if self.presence.stream_opened(agent_id):
+            self.daemon.store.set_agent(agent_id, {"presence": "online"})
+
+    def heartbeat(self, session: Session) -> None:
+        self._seen(session.agent_id)
+
+    def maybe_sweep(self) -> None:
+        """Sweep when `sweep_every_s` has passed. The event streams call this on every wake-up, so
+        presence stays current even where the lifespan task does not run (a server with lifespan off)."""
+        if self.presence.now() - self._last_sweep >= self.options.sweep_every_s:
+            self.sweep_presence()
+
+    def sweep_presence(self) -> list[str]:
+        """Agents whose page stopped answering go offline; a ready one is paused (after the current call
+        when busy), so the dialer stops sending calls to an empty chair."""
+        self._last_sweep = self.presence.now()
+        gone = self.presence.sweep()
+        for agent_id in gone:
+            self.daemon.store.set_agent(agent_id, {"presence": "offline"})
+            agent = self.agent(agent_id)
+            paused = False
+            if agent is not None and (agent.state is AgentState.READY or
+                                      (agent.state in _BUSY and agent.pending_pause is None)):
+                try:
+                    self.daemon.agent_command(Pause(agent_id, OFFLINE_REASON, after_call=agent.state in _BUSY))
+                    paused = True
+                except IllegalTransition:
+                    pass
+            self.daemon.feed.publish(agent_id, "presence", {"online": False, "paused": paused})
+            log.warning("agent desk went offline", extra={"agent_id": agent_id})
+        return gone

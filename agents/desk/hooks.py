@@ -1,0 +1,49 @@
+"""What the desktop needs from the daemon beyond agent commands, as `Protocol`s it checks at run time.
+
+The page and its API for preview dialing, manual dialing and blind transfer are complete; the daemon
+side is not built yet. The desk checks `isinstance(daemon, PreviewDialing)` (and so on) on every
+request: until the daemon grows the method, the endpoint answers 501 naming the method it waits for,
+and the snapshot's `features` tell the page to grey the button out. Each method applies at once or
+raises `IllegalTransition` (the agent is in the wrong state) or another `DialerError`, like
+`Daemon.agent_command`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+__all__ = ["BlindTransfer", "ManualDialing", "PreviewDialing"]
+
+
+@runtime_checkable
+class PreviewDialing(Protocol):
+    """Preview mode: the agent sees the lead first (a `preview` feed message), then dials or skips it.
+
+    The daemon is expected to publish, for an agent in a preview campaign who is READY, the feed kind
+    `preview` with `ScreenPopRenderer.preview(...)`'s payload (lead, script, dispositions; no call id),
+    and to keep that lead reserved for the agent until `preview_dial` or `preview_skip`.
+    """
+
+    def preview_dial(self, agent_id: str, lead_id: str, number_index: int) -> str:
+        """Originate the previewed lead's number (agent leg first); return the new call id."""
+        ...
+
+    def preview_skip(self, agent_id: str, lead_id: str, reason: str) -> None:
+        """Give the previewed lead back to the hopper unused and offer the agent the next one."""
+        ...
+
+
+@runtime_checkable
+class ManualDialing(Protocol):
+    def manual_dial(self, agent_id: str, number: str) -> str:
+        """Call an E.164 number for this (paused or ready) agent, after the contact policy (DNC, hours)
+        allows it; return the call id. Raises PolicyViolation when it does not."""
+        ...
+
+
+@runtime_checkable
+class BlindTransfer(Protocol):
+    def blind_transfer(self, agent_id: str, call_id: str, target: str) -> None:
+        """Move the customer of `call_id` to `target` (another agent id, or "supervisor"): a Redirect of
+        the customer leg, the call's agent becomes the target, the first agent goes to wrap-up."""
+        ...

@@ -1,0 +1,252 @@
+"""HTTP for the agent desktop: the page, its JSON API and its event stream (SSE).
+
+    GET  /desk                          the page (plain HTML/CSS/JS from this package; nothing from a CDN)
+    GET  /desk/static/{desk.js,desk.css}
+    POST /api/desk/login                {agent_id, password, campaign_id?} -> session cookie (+ token)
+    POST /api/desk/logout               -> {done} (false: waits for the current call's wrap-up)
+    GET  /api/desk/snapshot             everything to redraw the page, with the feed's `seq`
+    GET  /api/desk/events?after=N       text/event-stream of the agent's feed after seq N (or Last-Event-ID)
+    POST /api/desk/heartbeat            a sign of life (the page answers each stream `ping`)
+    POST /api/desk/command              {type: ready | pause | disposition, ...} as on MQTT
+    POST /api/desk/dnc                  {call_id, notes?} record a do-not-call request now
+    GET  /api/desk/transfer-targets     agents of the campaign (+ supervisor)
+    POST /api/desk/transfer             {call_id, target}          (501 until the daemon has the hook)
+    POST /api/desk/preview/dial         {lead_id, number_index?}   (501 until the daemon has the hook)
+    POST /api/desk/preview/skip         {lead_id, reason}          (501 until the daemon has the hook)
+    POST /api/desk/dial                 {number}                   (501 until the daemon has the hook)
+
+Errors are JSON `{"detail": ...}`: 401 no/forged/expired session, 403/404 not yours, 409 the agent's
+state forbids it (IllegalTransition), 415 not JSON, 422 a bad field (named), 501 a missing daemon hook.
+POSTs accept only `application/json`, which a cross-site form cannot send; with the SameSite=Strict
+cookie that keeps other sites from acting as the agent.
+"""
+
+
+import json
+from collections.abc import AsyncIterator, Callable
+from importlib import resources
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agents.commands import parse_agent_command
+from agents.desk.auth import Session, SessionInvalid
+from agents.desk.core import Desk, DeskError
+from agents.dispositions import DispositionRejected
+from dialer.errors import DialerError, IllegalTransition
+
+__all__ = ["desk_routes"]
+
+_T = TypeVar("_T")
+_STATIC = {"desk.js": "text/javascript; charset=utf-8", "desk.css": "text/css; charset=utf-8"}
+_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+_Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginBody(_Body):
+    agent_id: _Id
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+    campaign_id: _Id | None = None
+
+
+class DncBody(_Body):
+    call_id: Annotated[str, Field(min_length=1, max_length=64)]
+    notes: Annotated[str, Field(max_length=500)] = ""
+
+
+class TransferBody(_Body):
+    call_id: Annotated[str, Field(min_length=1, max_length=64)]
+    target: _Id
+
+
+class PreviewDialBody(_Body):
+    lead_id: Annotated[str, Field(min_length=1, max_length=128)]
+    number_index: Annotated[int, Field(ge=0, le=19)] = 0
+
+
+class PreviewSkipBody(_Body):
+    lead_id: Annotated[str, Field(min_length=1, max_length=128)]
+    reason: Annotated[str, Field(min_length=1, max_length=64)] = "skipped"
+
+
+class DialBody(_Body):
+    number: Annotated[str, Field(min_length=3, max_length=32)]
+
+
+def _static(name: str) -> bytes:
+    return resources.files("agents.desk").joinpath("static", name).read_bytes()
+
+
+def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
+    router = APIRouter(lifespan=lifespan)
+    page = _static("index.html")
+    assets = {name: _static(name) for name in _STATIC}
+    cookie = desk.options.cookie_name
+
+    def session_of(request: Request) -> Session:
+        auth = request.headers.get("authorization", "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else request.cookies.get(cookie, "")
+        if not token:
+            raise HTTPException(401, "not logged in")
+        try:
+            return desk.signer.verify(token)
+        except SessionInvalid as exc:
+            raise HTTPException(401, str(exc)) from None
+
+    def json_only(request: Request) -> None:
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            raise HTTPException(415, "send the body as application/json")
+
+    Auth = Annotated[Session, Depends(session_of)]
+    json_post = [Depends(json_only)]
+
+    def guarded(fn: Callable[[], _T]) -> _T:
+        try:
+            return fn()
+        except DeskError as exc:
+            raise HTTPException(exc.status, str(exc)) from None
+        except DispositionRejected as exc:
+            raise HTTPException(422, str(exc)) from None
+        except IllegalTransition as exc:
+            raise HTTPException(409, str(exc)) from None
+        except DialerError as exc:
+            raise HTTPException(502, f"the dialer refused: {exc}") from None
+
+    # ------------------------------------------------------------------ the page
+    @router.get("/desk", include_in_schema=False)
+    async def index() -> Response:
+        return Response(page, media_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": _CSP, "X-Content-Type-Options": "nosniff",
+                                 "Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"})
+
+    @router.get("/desk/static/{name}", include_in_schema=False)
+    async def static(name: str) -> Response:
+        if name not in assets:
+            raise HTTPException(404, "no such file")
+        return Response(assets[name], media_type=_STATIC[name],
+                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
+
+    # ------------------------------------------------------------------ sessions
+    @router.post("/api/desk/login", tags=["agent desk"], dependencies=json_post)
+    async def login(body: LoginBody, request: Request) -> JSONResponse:
+        s = guarded(lambda: desk.login(body.agent_id, body.password, body.campaign_id))
+        resp = JSONResponse({"agent_id": s.agent_id, "expires_at": s.expires_at, "token": s.token})
+        resp.set_cookie(cookie, s.token, max_age=int(desk.signer.ttl_s), httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/")
+        return resp
+
+    @router.post("/api/desk/logout", tags=["agent desk"], dependencies=json_post)
+    async def logout(session: Auth) -> JSONResponse:
+        done = guarded(lambda: desk.logout(session))
+        resp = JSONResponse({"done": done, **desk.state_of(session.agent_id)})
+        if done:
+            resp.delete_cookie(cookie, path="/")
+        return resp
+
+    @router.get("/api/desk/snapshot", tags=["agent desk"])
+    async def snapshot(session: Auth) -> dict[str, Any]:
+        desk.heartbeat(session)
+        return desk.snapshot(session)
+
+    @router.post("/api/desk/heartbeat", tags=["agent desk"], status_code=204, dependencies=json_post)
+    async def heartbeat(session: Auth) -> Response:
+        desk.heartbeat(session)
+        return Response(status_code=204)
+
+    # ------------------------------------------------------------------ commands
+    @router.post("/api/desk/command", tags=["agent desk"], dependencies=json_post)
+    async def command(session: Auth, request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        try:
+            cmd = parse_agent_command(session.agent_id, raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            raise HTTPException(422, f"{where}: {first['msg']}") from None
+        return guarded(lambda: desk.command(session, cmd))
+
+    @router.post("/api/desk/dnc", tags=["agent desk"], dependencies=json_post)
+    async def dnc(session: Auth, body: DncBody) -> dict[str, Any]:
+        try:
+            return await desk.request_dnc(session, body.call_id, body.notes)
+        except DeskError as exc:
+            raise HTTPException(exc.status, str(exc)) from None
+
+    @router.get("/api/desk/transfer-targets", tags=["agent desk"])
+    async def transfer_targets(session: Auth) -> dict[str, Any]:
+        return desk.transfer_targets(session)
+
+    @router.post("/api/desk/transfer", tags=["agent desk"], dependencies=json_post)
+    async def transfer(session: Auth, body: TransferBody) -> dict[str, Any]:
+        return guarded(lambda: desk.transfer(session, body.call_id, body.target))
+
+    @router.post("/api/desk/preview/dial", tags=["agent desk"], dependencies=json_post)
+    async def preview_dial(session: Auth, body: PreviewDialBody) -> dict[str, Any]:
+        return guarded(lambda: desk.preview_dial(session, body.lead_id, body.number_index))
+
+    @router.post("/api/desk/preview/skip", tags=["agent desk"], dependencies=json_post)
+    async def preview_skip(session: Auth, body: PreviewSkipBody) -> dict[str, Any]:
+        return guarded(lambda: desk.preview_skip(session, body.lead_id, body.reason))
+
+    @router.post("/api/desk/dial", tags=["agent desk"], dependencies=json_post)
+    async def manual_dial(session: Auth, body: DialBody) -> dict[str, Any]:
+        return guarded(lambda: desk.manual_dial(session, body.number))
+
+    # ------------------------------------------------------------------ the event stream
+    @router.get("/api/desk/events", tags=["agent desk"])
+    async def events(session: Auth, request: Request, after: int | None = None) -> StreamingResponse:
+        agent_id = session.agent_id
+        if desk.presence.streams(agent_id) >= desk.options.max_streams_per_agent:
+            raise HTTPException(429, "too many open desktops for this agent; close one")
+        last_id = request.headers.get("last-event-id", "")
+        start = int(last_id) if last_id.isdigit() else after if after is not None else desk.daemon.feed.last_seq(
+            agent_id)
+        return StreamingResponse(_stream(desk, session, start), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    return router
+
+
+def _sse(event: str | None, data: dict[str, Any], ident: int | None = None) -> str:
+    head = (f"id: {ident}\n" if ident is not None else "") + (f"event: {event}\n" if event else "")
+    return f"{head}data: {json.dumps(data, separators=(',', ':'), ensure_ascii=False, default=str)}\n\n"
+
+
+async def _stream(desk: Desk, session: Session, start: int) -> AsyncIterator[str]:
+    """The agent's feed after `start`, in order. A gap (the replay buffer no longer reaches back, or the
+    daemon restarted and its seq is behind the page's) ends the stream with `gap`: the page then loads
+    a snapshot and reconnects after the snapshot's seq. An ended session ends it with `expired`."""
+    agent_id = session.agent_id
+    feed = desk.daemon.feed
+    desk.stream_opened(agent_id)
+    try:
+        yield "retry: 1500\n\n"
+        pos = start
+        while True:
+            if pos > feed.last_seq(agent_id):
+                yield _sse("gap", {"last_seq": feed.last_seq(agent_id)})
+                return
+            msgs = await feed.wait(agent_id, pos, desk.options.ping_s)
+            desk.maybe_sweep()
+            try:  # checked after every wait, so nothing is delivered once the session is over
+                desk.signer.verify(session.token)
+            except SessionInvalid as exc:
+                yield _sse("expired", {"detail": str(exc)})
+                return
+            if msgs is None:
+                yield _sse("gap", {"last_seq": feed.last_seq(agent_id)})
+                return
+            if not msgs:
+                yield _sse("ping", {"seq": pos})
+                continue
+            pos = msgs[-1]["seq"]
+            yield "".join(_sse(None, m, m["seq"]) for m in msgs)
+    finally:
+        desk.presence.stream_closed(agent_id)

@@ -1,0 +1,408 @@
+"""The desk's HTTP API and event stream against a daemon in this process (real Redis, real HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from agents.desk import DeskOptions
+from agents.desk.harness import DeskHarness
+from dialer.daemon import Daemon
+from dialer.errors import IllegalTransition
+
+LEAD = {"first_name": "Anna", "last_name": "Novak", "tariff": "Unlimited Plus", "arpu": "64.90",
+        "tenure_months": "41", "device": "Galaxy S9"}
+PATH = ["opening", "offer_premium", "obj_min_spend", "refuse"]
+
+
+class Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@asynccontextmanager
+async def harness(redis_url: str, **kw) -> AsyncIterator[DeskHarness]:
+    async with DeskHarness(redis_url=redis_url, **kw) as h:
+        yield h
+
+
+@asynccontextmanager
+async def client(h: DeskHarness, agent: str | None = "ann") -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=h.base_url, timeout=10) as c:
+        if agent is not None:
+            password = next(a.password for a in h.agents if a.agent_id == agent)
+            r = await c.post("/api/desk/login", json={"agent_id": agent, "password": password})
+            assert r.status_code == 200, r.text
+        yield c
+
+
+@dataclass
+class Sse:
+    event: str
+    data: dict
+    ident: str | None
+
+
+async def read_sse(resp: httpx.Response, stop) -> list[Sse]:
+    """Events of an open stream until `stop(events)` is true (guarded by a timeout, never a sleep)."""
+    out: list[Sse] = []
+    event, data, ident = "message", [], None
+    async with asyncio.timeout(5):
+        async for line in resp.aiter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: "):
+                data.append(line[6:])
+            elif line.startswith("id: "):
+                ident = line[4:]
+            elif line == "" and data:
+                out.append(Sse(event, json.loads("\n".join(data)), ident))
+                event, data, ident = "message", [], None
+                if stop(out):
+                    return out
+    return out
+
+
+async def ready_and_call(h: DeskHarness, c: httpx.AsyncClient, *, hang_up: bool = True) -> str:
+    assert (await c.post("/api/desk/command", json={"type": "ready"})).status_code == 200
+    cid = h.place_call(LEAD)
+    h.human(cid)
+    h.bridge(cid)
+    if hang_up:
+        h.hangup(cid)
+    return cid
+
+
+async def test_login_sets_an_http_only_strict_cookie_and_logs_the_agent_in(redis_url):
+    async with harness(redis_url) as h, client(h, None) as c:
+        r = await c.post("/api/desk/login", json={"agent_id": "ann", "password": "ann-secret-1"})
+        assert r.status_code == 200
+        cookie = r.headers["set-cookie"].lower()
+        assert "httponly" in cookie
+        assert "samesite=strict" in cookie
+        snap = (await c.get("/api/desk/snapshot")).json()
+        assert snap["agent"]["state"] == "paused"
+        assert snap["agent"]["name"] == "Ann Smith"
+        assert snap["dispositions"]["codes"][1]["follow_up"] == "confirmation"
+        assert snap["features"] == {"preview": False, "manual_dial": False, "transfer": False}
+        assert h.daemon.engine.roster.get("ann").extension == "1001"
+        # A bearer token works as well as the cookie (scripts, tests).
+        async with httpx.AsyncClient(base_url=h.base_url) as other:
+            r2 = await other.get("/api/desk/snapshot", headers={"Authorization": f"Bearer {r.json()['token']}"})
+            assert r2.json()["agent"]["id"] == "ann"
+
+
+async def test_wrong_passwords_and_unknown_agents_are_refused_alike(redis_url):
+    async with harness(redis_url) as h, client(h, None) as c:
+        wrong = await c.post("/api/desk/login", json={"agent_id": "ann", "password": "nope"})
+        unknown = await c.post("/api/desk/login", json={"agent_id": "zed", "password": "nope"})
+        assert (wrong.status_code, unknown.status_code) == (401, 401)
+        assert wrong.json() == unknown.json() == {"detail": "unknown agent or wrong password"}
+        assert "set-cookie" not in wrong.headers
+        bad = await c.post("/api/desk/login", json={"agent_id": "ann/../x", "password": "p"})
+        assert bad.status_code == 422
+        other = await c.post("/api/desk/login", json={"agent_id": "ann", "password": "ann-secret-1",
+                                                     "campaign_id": "winback"})
+        assert other.status_code == 403
+
+
+async def test_forged_and_expired_sessions_are_refused(redis_url):
+    wall = Clock(1_800_000_000.0)
+    async with harness(redis_url, full_app=False, wall_clock=wall, session_ttl_s=600) as h, client(h) as c:
+        assert (await c.get("/api/desk/snapshot")).status_code == 200
+        token = c.cookies["desk_session"]
+        payload, mac = token.split(".")
+        async with client(h, "bob") as bob:
+            bob_payload = bob.cookies["desk_session"].split(".")[0]
+        async with httpx.AsyncClient(base_url=h.base_url) as anon:
+            assert (await anon.get("/api/desk/snapshot")).status_code == 401
+            for forged in (f"{bob_payload}.{mac}", f"{payload}.{mac[:-3]}abc", "garbage"):
+                r = await anon.get("/api/desk/snapshot", headers={"Authorization": f"Bearer {forged}"})
+                assert r.status_code == 401, forged
+            assert (await anon.get("/api/desk/events", headers={"Authorization": "Bearer x.y"})).status_code == 401
+        wall.t += 601
+        r = await c.get("/api/desk/snapshot")
+        assert (r.status_code, r.json()) == (401, {"detail": "session expired; log in again"})
+        assert (await c.post("/api/desk/command", json={"type": "ready"})).status_code == 401
+
+
+async def test_an_agent_never_sees_another_agents_calls(redis_url):
+    async with harness(redis_url) as h, client(h, "ann") as ann, client(h, "bob") as bob:
+        bob_seq = (await bob.get("/api/desk/snapshot")).json()["seq"]
+        await bob.post("/api/desk/command", json={"type": "ready"})
+        async with bob.stream("GET", "/api/desk/events", params={"after": 0}) as bob_stream:
+            cid = await ready_and_call(h, ann, hang_up=False)
+            assert h.daemon.engine.calls[cid].agent_id == "bob"  # bob was ready first: he takes this one
+            cid2 = h.place_call({**LEAD, "first_name": "Eva"}, lead_id="L2")
+            h.human(cid2)  # ann's call
+            assert h.daemon.engine.calls[cid2].agent_id == "ann"
+            h.hangup(cid2)
+            await ann.post("/api/desk/command", json={"type": "disposition", "call_id": cid2, "code": "sale"})
+            await bob.post("/api/desk/command", json={"type": "pause", "reason": "break"})  # bob's marker
+            seen = await read_sse(bob_stream, lambda evs: any(e.data.get("kind") == "pause_pending" for e in evs))
+        assert [e.data["seq"] for e in seen if e.event == "message"] == list(range(1, len(seen) + 1))
+        assert seen[0].data["seq"] == 1
+        assert bob_seq == 1
+        pops = [e.data for e in seen if e.data.get("kind") == "screenpop"]
+        assert [p["call_id"] for p in pops] == [cid]
+        assert all("Eva" not in json.dumps(e.data) for e in seen)
+        # Nor through the API: bob's snapshot, dispositions and DNC cannot touch ann's call.
+        assert (await bob.get("/api/desk/snapshot")).json()["call"]["call_id"] == cid
+        h.hangup(cid)
+        r = await bob.post("/api/desk/command", json={"type": "disposition", "call_id": cid2, "code": "sale"})
+        assert r.status_code == 409
+        assert (await bob.post("/api/desk/dnc", json={"call_id": cid2})).status_code == 404
+
+
+async def test_the_stream_resumes_after_last_event_id_and_reports_gaps(redis_url):
+    async with harness(redis_url, full_app=False, feed_keep=4) as h, client(h) as c:
+        await c.post("/api/desk/command", json={"type": "ready"})
+        await c.post("/api/desk/command", json={"type": "pause", "reason": "lunch"})  # seq 3
+        async with c.stream("GET", "/api/desk/events", headers={"Last-Event-ID": "1"}) as s:
+            got = await read_sse(s, lambda evs: len(evs) == 2)
+        assert [(e.ident, e.data["kind"], e.data.get("state")) for e in got] == [
+            ("2", "state", "ready"), ("3", "state", "paused")]
+        for _ in range(3):
+            await c.post("/api/desk/command", json={"type": "ready"})
+            await c.post("/api/desk/command", json={"type": "pause", "reason": "lunch"})
+        for after in (1, 99):  # older than the buffer, or ahead of the daemon (it restarted)
+            async with c.stream("GET", "/api/desk/events", params={"after": after}) as s:
+                [gap] = await read_sse(s, lambda evs: True)
+            assert (gap.event, gap.data) == ("gap", {"last_seq": 9})
+        async with c.stream("GET", "/api/desk/events", params={"after": 9}) as s:
+            await c.post("/api/desk/command", json={"type": "ready"})
+            [e] = await read_sse(s, lambda evs: True)
+        assert (e.data["seq"], e.data["state"]) == (10, "ready")
+
+
+async def test_a_stream_ends_when_its_session_expires(redis_url):
+    wall = Clock(1_800_000_000.0)
+    async with harness(redis_url, full_app=False, wall_clock=wall, session_ttl_s=60) as h, client(h) as c:
+        async with c.stream("GET", "/api/desk/events") as s:
+            wall.t += 61
+            h.daemon.feed.publish("ann", "error", {"error": "wake up"})
+            [e] = await read_sse(s, lambda evs: True)
+        assert (e.event, e.data) == ("expired", {"detail": "session expired; log in again"})
+
+
+async def test_pause_needs_a_known_reason_and_waits_for_the_call_to_end(redis_url):
+    async with harness(redis_url) as h, client(h) as c:
+        for body, code in (({"type": "pause"}, 422), ({"type": "pause", "reason": ""}, 422),
+                           ({"type": "pause", "reason": "nap"}, 422), ({"type": "login", "extension": "1",
+                                                                        "campaign_id": "x"}, 422),
+                           ({"type": "dance"}, 422)):
+            r = await c.post("/api/desk/command", json=body)
+            assert r.status_code == code, (body, r.text)
+        assert "pause reason 'nap' is not one of" in (
+            await c.post("/api/desk/command", json={"type": "pause", "reason": "nap"})).json()["detail"]
+        cid = await ready_and_call(h, c, hang_up=False)
+        r = await c.post("/api/desk/command", json={"type": "pause", "reason": "lunch", "after_call": True})
+        assert r.json()["pending_pause"] == "lunch"
+        assert r.json()["state"] == "talking"
+        h.hangup(cid)
+        r = await c.post("/api/desk/command", json={"type": "disposition", "call_id": cid, "code": "sale"})
+        assert (r.json()["state"], r.json()["reason"]) == ("paused", "lunch")
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({"code": "won"}, "code: 'won' is not a disposition of this campaign"),
+        ({"code": "refused", "script_path": PATH}, "fields.reason: a refusal needs a reason"),
+        ({"code": "refused", "fields": {"reason": "too_expensive"}, "script_path": PATH},
+         "fields.reason: 'too_expensive' is not offered here"),
+        ({"code": "callback", "fields": {"callback_at": "2001-01-01T10:00:00Z"}}, "is not in the future"),
+        ({"code": "sale", "script_path": ["opening", "refuse"]}, "script_path[1]: 'refuse' does not follow 'opening'"),
+        ({"code": "sale", "fields": {"colour": "red"}}, "fields.colour: unknown field"),
+        ({"code": "agreed", "script_path": ["opening", "offer_premium", "agree"]},
+         "fields.delivery_address: 'Delivery address' is required by step 'agree'"),
+    ],
+)
+async def test_bad_dispositions_are_refused_with_the_field_and_nothing_changes(redis_url, body, detail):
+    async with harness(redis_url) as h, client(h) as c:
+        cid = await ready_and_call(h, c)
+        r = await c.post("/api/desk/command", json={"type": "disposition", "call_id": cid, **body})
+        assert r.status_code == 422
+        assert detail in r.json()["detail"]
+        assert h.daemon.engine.roster.get("ann").state.value == "wrapup"
+        assert "disposition" not in await h.call_record(cid)
+
+
+async def test_a_disposition_lands_in_the_call_record_with_fields_and_script_path(redis_url):
+    async with harness(redis_url) as h, client(h) as c:
+        cid = await ready_and_call(h, c, hang_up=False)
+        early = await c.post("/api/desk/command", json={"type": "disposition", "call_id": cid, "code": "sale"})
+        assert early.status_code == 409  # still talking: wrap-up starts when the call ends
+        h.hangup(cid)
+        r = await c.post("/api/desk/command", json={
+            "type": "disposition", "call_id": cid, "code": "refused", "script_path": PATH,
+            "fields": {"reason": "no_minimum_spend", "notes": "likes the phone, not the minimum"}})
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == "ready"
+        rec = await h.call_record(cid)
+        assert (rec["outcome"], rec["agent_id"], rec["disposition"]) == ("connected", "ann", "refused")
+        assert json.loads(rec["script_path"]) == PATH
+        assert json.loads(rec["disposition_fields"]) == {"reason": "no_minimum_spend",
+                                                         "notes": "likes the phone, not the minimum"}
+        # The next pop of this person shows the contact and its result.
+        cid2 = h.place_call(LEAD, lead_id="L1")
+        h.human(cid2)
+        pop = (await c.get("/api/desk/snapshot")).json()["call"]
+        assert pop["history"][0]["call_id"] == cid
+        assert pop["history"][0]["disposition"] == "refused"
+        assert pop["history"][0]["reason"] == "no_minimum_spend"
+
+
+async def test_a_dnc_request_is_recorded_at_once(redis_url):
+    async with harness(redis_url) as h, client(h) as c:
+        cid = await ready_and_call(h, c, hang_up=False)
+        r = await c.post("/api/desk/dnc", json={"call_id": cid, "notes": "asked twice"})
+        assert r.json() == {"recorded": True, "call_id": cid}
+        store = h.daemon.store
+        [(_id, entry)] = await store.r.xrange(store.key("dnc_requests"))
+        assert (entry["number"], entry["agent_id"], entry["notes"], entry["source"]) == (
+            "+12125550123", "ann", "asked twice", "agent-desk")
+        assert (await c.post("/api/desk/dnc", json={"call_id": "nope"})).status_code == 404
+
+
+async def test_logout_waits_for_the_call_and_then_ends_the_session(redis_url):
+    async with harness(redis_url) as h, client(h) as c:
+        cid = await ready_and_call(h, c, hang_up=False)
+        r = await c.post("/api/desk/logout", json={})
+        assert (r.json()["done"], r.json()["pending_logout"]) == (False, True)
+        h.hangup(cid)
+        await c.post("/api/desk/command", json={"type": "disposition", "call_id": cid, "code": "sale"})
+        assert h.daemon.engine.roster.get("ann").state.value == "logged_out"
+        r = await c.post("/api/desk/logout", json={})
+        assert r.json()["done"] is True
+        assert (await c.get("/api/desk/snapshot")).status_code == 401  # cookie cleared, token revoked
+        # Logging in again joins the campaign again.
+        r = await c.post("/api/desk/login", json={"agent_id": "ann", "password": "ann-secret-1"})
+        assert (await c.get("/api/desk/snapshot")).json()["agent"]["state"] == "paused"
+
+
+async def test_posts_must_be_json(redis_url):
+    async with harness(redis_url) as h, client(h) as c:
+        r = await c.post("/api/desk/command", content=b'{"type":"ready"}', headers={"Content-Type": "text/plain"})
+        assert r.status_code == 415
+        r = await c.post("/api/desk/command", content=b"{not json", headers={"Content-Type": "application/json"})
+        assert r.status_code == 422
+
+
+async def test_presence_lost_pauses_a_ready_agent_and_after_the_call_a_busy_one(redis_url):
+    mono = Clock(0.0)
+    opts = DeskOptions(presence_timeout_s=30, sweep_every_s=1)
+    async with harness(redis_url, full_app=False, monotonic=mono, options=opts) as h, client(h) as ann, \
+            client(h, "bob") as bob:
+        await ann.post("/api/desk/command", json={"type": "ready"})
+        cid = await ready_and_call(h, bob, hang_up=False)  # ann was ready first: ann takes it
+        assert h.daemon.engine.calls[cid].agent_id == "ann"
+        mono.t = 20.0
+        await bob.post("/api/desk/heartbeat", json={})
+        mono.t = 40.0
+        assert h.desk.sweep_presence() == ["ann"]
+        ann_agent, bob_agent = h.daemon.engine.roster.get("ann"), h.daemon.engine.roster.get("bob")
+        assert (ann_agent.state.value, ann_agent.pending_pause) == ("talking", "offline")
+        assert bob_agent.state.value == "ready"
+        mono.t = 51.0
+        assert h.desk.sweep_presence() == ["bob"]
+        assert (bob_agent.state.value, bob_agent.pause_reason) == ("paused", "offline")
+        [last] = h.daemon.feed.since("bob", h.daemon.feed.last_seq("bob") - 1)
+        assert last == {"seq": h.daemon.feed.last_seq("bob"), "kind": "presence", "online": False, "paused": True}
+        await h.daemon.store.flush()
+        assert await h.daemon.store.r.hget(h.daemon.store.key("agent", "bob"), "presence") == "offline"
+        snap = (await bob.get("/api/desk/snapshot")).json()  # any request is a sign of life
+        assert snap["presence"]["online"] is True
+        assert await h.daemon.store.r.hget(h.daemon.store.key("agent", "bob"), "presence") in ("offline", "online")
+
+
+async def test_missing_daemon_hooks_answer_501_and_the_page_is_told(redis_url):
+    async with harness(redis_url) as h, client(h) as c:
+        cid = await ready_and_call(h, c, hang_up=False)
+        r = await c.post("/api/desk/transfer", json={"call_id": cid, "target": "supervisor"})
+        assert (r.status_code, "blind_transfer(agent_id, call_id, target)" in r.json()["detail"]) == (501, True)
+        r = await c.post("/api/desk/transfer", json={"call_id": cid, "target": "zed"})
+        assert r.status_code == 422
+        r = await c.post("/api/desk/preview/dial", json={"lead_id": "L1"})
+        assert (r.status_code, "preview_dial(agent_id, lead_id" in r.json()["detail"]) == (501, True)
+        assert (await c.post("/api/desk/preview/skip", json={"lead_id": "L1"})).status_code == 501
+        assert (await c.post("/api/desk/dial", json={"number": "+12125550199"})).status_code == 501
+        r = await c.post("/api/desk/dial", json={"number": "12345"})
+        assert (r.status_code, "international form" in r.json()["detail"]) == (422, True)
+        targets = (await c.get("/api/desk/transfer-targets")).json()
+        assert targets == {"agents": [], "supervisor": True}
+
+
+class HookedDaemon(Daemon):
+    """A daemon with the hooks the desk asks for, recording what it was asked."""
+
+    asked: list[tuple] = []
+
+    def preview_dial(self, agent_id: str, lead_id: str, number_index: int) -> str:
+        self.asked.append(("dial", agent_id, lead_id, number_index))
+        return "call-p1"
+
+    def preview_skip(self, agent_id: str, lead_id: str, reason: str) -> None:
+        self.asked.append(("skip", agent_id, lead_id, reason))
+
+    def manual_dial(self, agent_id: str, number: str) -> str:
+        if number.endswith("99"):
+            raise IllegalTransition("agent", agent_id, "talking", "manual dial")
+        self.asked.append(("manual", agent_id, number))
+        return "call-m1"
+
+    def blind_transfer(self, agent_id: str, call_id: str, target: str) -> None:
+        self.asked.append(("transfer", agent_id, call_id, target))
+
+
+async def test_with_the_hooks_the_desk_forwards_preview_manual_dial_and_transfer(redis_url):
+    HookedDaemon.asked = []
+    async with harness(redis_url, daemon_class=HookedDaemon) as h, client(h) as c, client(h, "bob"):
+        assert (await c.get("/api/desk/snapshot")).json()["features"] == {
+            "preview": True, "manual_dial": True, "transfer": True}
+        assert (await c.post("/api/desk/preview/dial", json={"lead_id": "L7", "number_index": 1})).json() == {
+            "call_id": "call-p1"}
+        await c.post("/api/desk/preview/skip", json={"lead_id": "L8", "reason": "bad_data"})
+        r = await c.post("/api/desk/dial", json={"number": "+1 212 555 0123"})
+        assert r.json() == {"call_id": "call-m1", "number": "+12125550123"}
+        assert (await c.post("/api/desk/dial", json={"number": "+12125550199"})).status_code == 409
+        cid = await ready_and_call(h, c, hang_up=False)
+        assert (await c.get("/api/desk/transfer-targets")).json()["agents"] == [
+            {"id": "bob", "name": "Bob Jones", "state": "paused"}]
+        assert (await c.post("/api/desk/transfer", json={"call_id": cid, "target": "bob"})).status_code == 200
+        assert HookedDaemon.asked == [("dial", "ann", "L7", 1), ("skip", "ann", "L8", "bad_data"),
+                                      ("manual", "ann", "+12125550123"), ("transfer", "ann", cid, "bob")]
+
+
+async def test_the_page_is_served_from_the_daemon_with_nothing_from_elsewhere(redis_url):
+    async with harness(redis_url) as h, client(h, None) as c:
+        page = await c.get("/desk")
+        assert page.status_code == 200
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        assets = [page.text]
+        for name in ("desk.js", "desk.css"):
+            r = await c.get(f"/desk/static/{name}")
+            assert r.status_code == 200
+            assets.append(r.text)
+        for text in assets:
+            assert "http://" not in text
+            assert "https://" not in text
+            assert "@import" not in text
+        assert 'src="/desk/static/desk.js"' in page.text
+        assert (await c.get("/desk/static/..%2Fcore.py")).status_code == 404
+        assert (await c.get("/desk/static/index.html")).status_code == 404
+
+
+async def test_the_daemons_app_serves_the_desk(redis_url):
+    async with harness(redis_url, full_app=True) as h, client(h) as c:
+        assert (await c.get("/desk")).status_code == 200
+        assert (await c.get("/api/desk/snapshot")).json()["agent"]["id"] == "ann"
