@@ -72,10 +72,12 @@ class DecayedArray:
         return math.exp(x)
 
     def add(self, t: float, index: int | tuple[int, ...], amount: float = 1.0) -> None:
-        self._w[index] += amount * self._scale(t)
+        scale = self._scale(t)  # first: it may rebase the array (`w[i] += f()` would load w[i] before)
+        self._w[index] += amount * scale
 
     def add_vector(self, t: float, vec: np.ndarray) -> None:
-        self._w += vec * self._scale(t)
+        scale = self._scale(t)
+        self._w += vec * scale
 
     def value(self, now: float) -> np.ndarray:
         if self._t_ref is None:

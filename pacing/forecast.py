@@ -73,7 +73,8 @@ class ForecastTables:
     mean_ring_live: float
     talk: DurationFit
     wrap: DurationFit
-    stacked: np.ndarray  # all of the above in one matrix, for `curves`
+    agent_stack: np.ndarray  # [talk bins + wrap bins, 2K]: supply and its variance, for `curves`
+    dial_stack: np.ndarray  # [ring bins + AMD bins, 4K]: demand, its variance, and the two self terms
 
     @property
     def new_live(self) -> np.ndarray:
@@ -90,6 +91,8 @@ class Curves:
     demand: np.ndarray
     demand_var: np.ndarray
     dial_demand: np.ndarray  # the part of `demand` from dials in flight (model-uncertain)
+    dial_self: np.ndarray  # sum over dials of P(answers in second j) * P(answered by j - 1)
+    dial_self_var: np.ndarray  # sum over dials of P(answers in second j) * Var(answered by j - 1)
 
 
 _IDX = np.arange(RING_BINS)
@@ -110,6 +113,7 @@ class _AgentTables:
     talk_free_var: np.ndarray
     wrap_free: np.ndarray
     wrap_free_var: np.ndarray
+    stack: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,18 +132,21 @@ def _agent_tables(talk: DurationFit, wrap: DurationFit) -> _AgentTables:
     p_rem = np.clip(cs[:, :-1] - cs[:, 1:], 0.0, 1.0)
     conv = np.where(_OFFS >= 0.0, 1.0 - wrap.sf(np.maximum(_OFFS, 0.0)), 0.0)
     talk_free = np.clip(p_rem @ conv, 0.0, 1.0)
+    talk_v = talk_free * (1.0 - talk_free)
+    wrap_v = wrap_free * (1.0 - wrap_free)
     return _AgentTables(
         key=_fit_key(talk, wrap),
         talk_free=talk_free,
-        talk_free_var=talk_free * (1.0 - talk_free),
+        talk_free_var=talk_v,
         wrap_free=wrap_free,
-        wrap_free_var=wrap_free * (1.0 - wrap_free),
+        wrap_free_var=wrap_v,
+        stack=np.vstack([np.hstack([talk_free, talk_v]), np.hstack([wrap_free, wrap_v])]),
     )
 
 
 def _fit_key(talk: DurationFit, wrap: DurationFit) -> tuple[float, ...]:
     """Rounded parameters: tables are rebuilt only when a fit moved materially."""
-    return tuple(round(v / 0.025) * 0.025 for v in (talk.mu, talk.sigma, talk.pi_short, wrap.mu, wrap.sigma, wrap.pi_short))
+    return tuple(round(v / 0.04) * 0.04 for v in (talk.mu, talk.sigma, talk.pi_short, wrap.mu, wrap.sigma, wrap.pi_short))
 
 
 def _dial_shapes(est: CampaignEstimators, now: float) -> _DialShapes:
@@ -247,8 +254,8 @@ def _mix(
     talk, wrap = fits
     ring_v = ring_live * (1.0 - ring_live)
     screen_v = screen_live * (1.0 - screen_live)
-    stacked = _stack(
-        (agents.talk_free, agents.talk_free_var, agents.wrap_free, agents.wrap_free_var, ring_live, ring_v, screen_live, screen_v)
+    dial_stack = np.vstack(
+        [np.hstack([ring_live, ring_v, *_self_terms(ring_live)]), np.hstack([screen_live, screen_v, *_self_terms(screen_live)])]
     )
     return ForecastTables(
         built_at=now,
@@ -268,8 +275,22 @@ def _mix(
         mean_ring_live=sh.mean_ring_live,
         talk=talk,
         wrap=wrap,
-        stacked=stacked,
+        agent_stack=agents.stack,
+        dial_stack=dial_stack,
     )
+
+
+def _self_terms(cdf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: P(live answer in second j) times the mean and the variance of "answered by j - 1":
+    the part of the others-before count that an arriving call must not count against itself (it
+    cannot have arrived earlier). Negligible with many calls, decisive with five agents."""
+    mean = np.zeros_like(cdf)
+    var = np.zeros_like(cdf)
+    step = cdf[:, 1:] - cdf[:, :-1]
+    prev = cdf[:, :-1]
+    mean[:, 1:] = step * prev
+    var[:, 1:] = step * prev * (1.0 - prev)
+    return mean, var
 
 
 def build_tables(
@@ -291,22 +312,15 @@ def _bins(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 _NT = TALK_EDGES.shape[0]
-_NW = WRAP_EDGES.shape[0]
-_OFF_WRAP = _NT
-_OFF_RING = _NT + _NW
-_OFF_SCREEN = _OFF_RING + RING_BINS
-_ROWS = _OFF_SCREEN + AMD_BINS
+_AGENT_ROWS = _NT + WRAP_EDGES.shape[0]
+_DIAL_ROWS = RING_BINS + AMD_BINS
 
 
-def _stack(tab_parts: tuple[np.ndarray, ...]) -> np.ndarray:
-    """One table for all entities: rows by kind and bin, columns [supply | var | demand | var]."""
-    talk, talk_v, wrap, wrap_v, ring, ring_v, scr, scr_v = tab_parts
-    st = np.zeros((_ROWS, 4 * K))
-    st[:_NT, :K], st[:_NT, K : 2 * K] = talk, talk_v
-    st[_OFF_WRAP:_OFF_RING, :K], st[_OFF_WRAP:_OFF_RING, K : 2 * K] = wrap, wrap_v
-    st[_OFF_RING:_OFF_SCREEN, 2 * K : 3 * K], st[_OFF_RING:_OFF_SCREEN, 3 * K :] = ring, ring_v
-    st[_OFF_SCREEN:, 2 * K : 3 * K], st[_OFF_SCREEN:, 3 * K :] = scr, scr_v
-    return st
+def _sum_rows(idx: np.ndarray, rows: int, table: np.ndarray) -> np.ndarray:
+    """Sum of table rows `idx` (with repeats), via counts of the distinct rows used."""
+    cnt = np.bincount(idx, minlength=rows)
+    nz = np.flatnonzero(cnt)
+    return np.asarray(cnt[nz].astype(float) @ table[nz])
 
 
 def curves(
@@ -320,25 +334,33 @@ def curves(
     screening: np.ndarray,
 ) -> Curves:
     """Expected supply of agents and demand of live answers over the look-ahead grid."""
-    idx = np.concatenate(
-        [
-            np.searchsorted(TALK_EDGES, talking, side="right") - 1,
-            np.searchsorted(WRAP_EDGES, wrapping, side="right") + (_OFF_WRAP - 1),
-            np.minimum((ringing * (1.0 / RING_BIN_S)).astype(np.intp), RING_BINS - 1) + _OFF_RING,
-            np.minimum((screening * (1.0 / AMD_BIN_S)).astype(np.intp), AMD_BINS - 1) + _OFF_SCREEN,
-        ]
-    )
-    if idx.shape[0]:
-        cnt = np.bincount(idx, minlength=_ROWS)
-        nz = np.flatnonzero(cnt)
-        tot = cnt[nz].astype(float) @ tab.stacked[nz]
+    if talking.shape[0] or wrapping.shape[0]:
+        idx = np.concatenate(
+            [
+                np.searchsorted(TALK_EDGES, talking, side="right") - 1,
+                np.searchsorted(WRAP_EDGES, wrapping, side="right") + (_NT - 1),
+            ]
+        )
+        sup = _sum_rows(idx, _AGENT_ROWS, tab.agent_stack)
     else:
-        tot = np.zeros(4 * K)
-    dial = tot[2 * K : 3 * K]
+        sup = np.zeros(2 * K)
+    if ringing.shape[0] or screening.shape[0]:
+        idx = np.concatenate(
+            [
+                np.minimum((ringing * (1.0 / RING_BIN_S)).astype(np.intp), RING_BINS - 1),
+                np.minimum((screening * (1.0 / AMD_BIN_S)).astype(np.intp), AMD_BINS - 1) + RING_BINS,
+            ]
+        )
+        dem = _sum_rows(idx, _DIAL_ROWS, tab.dial_stack)
+    else:
+        dem = np.zeros(4 * K)
+    dial = dem[:K]
     return Curves(
-        supply=tot[:K] + float(ready),
-        supply_var=tot[K : 2 * K],
+        supply=sup[:K] + float(ready),
+        supply_var=sup[K:],
         demand=dial + float(waiting),
-        demand_var=tot[3 * K :],
+        demand_var=dem[K : 2 * K],
         dial_demand=dial,
+        dial_self=dem[2 * K : 3 * K],
+        dial_self_var=dem[3 * K :],
     )

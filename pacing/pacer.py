@@ -42,7 +42,7 @@ from pacing.types import (
 __all__ = ["Pacer"]
 
 _LOG_MIN_SCALE = math.log(0.25)
-_LOG_MAX_SCALE = math.log(2.0)
+_LOG_MAX_SCALE = math.log(4.0)
 
 
 class Pacer:
@@ -77,7 +77,8 @@ class Pacer:
         self.z_live = z_live
         self.feedback_gain = feedback_gain
         self.forecaster = Forecaster(shares_every_s=refit_every_s)
-        self._log_scale = 0.0  # feedback on the aim, log of a multiplier in [1/4, 2]
+        self._log_scale = 0.0  # feedback on the aim, log of a multiplier in [1/4, 4]
+        self._updates = 0
         self._predictive_in_charge = False
 
     @property
@@ -106,7 +107,9 @@ class Pacer:
         if isinstance(obs, LiveAnswerObserved) and self._predictive_in_charge:
             # Robbins-Monro on the realised rate: drifts until abandons happen at the aim
             aim = self.aim()
-            step = self.feedback_gain * (aim - (1.0 if obs.abandoned else 0.0)) / (1.0 - aim)
+            self._updates += 1
+            gain = max(self.feedback_gain, 0.3 / (1.0 + self._updates / 100.0))
+            step = gain * (aim - (1.0 if obs.abandoned else 0.0)) / (1.0 - aim)
             self._log_scale = min(max(self._log_scale + step, _LOG_MIN_SCALE), _LOG_MAX_SCALE)
 
     def aim(self) -> float:

@@ -1,8 +1,12 @@
-"""What a simulated shift measured, and the metrics the benchmark reports from it.
+"""What a simulated run measured, and the metrics the benchmark reports from it.
 
 Abandon rates here use the truth the simulator knows: a *person* who answered (answering machines that
 AMD let through are not people), abandoned if not connected to an agent within the hold time. "With
 false positives" adds the people AMD took for machines and hung up on, as the UK counts them.
+
+`metrics(first_day=k)` measures days k.. only: benchmark cells measure an established campaign (its
+second shift), after a first shift in which the estimators learn and the compliance ledger builds the
+budget a fresh 30-day period starts without; `first_day=0` gives the fresh campaign's figures.
 """
 
 from __future__ import annotations
@@ -11,14 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DAY_S", "ShiftResult", "window_rates"]
+__all__ = ["DAY_S", "ShiftResult", "worst_window_rate"]
 
 DAY_S = 86400.0
+# columns of ShiftResult.per_day
+DIALS, CONTACTS, TALK, IDLE, LIVES, ABANDONS, FPS, SEEN_LIVES, SEEN_ABANDONS = range(9)
 
 
 @dataclass(frozen=True, slots=True)
 class ShiftResult:
-    """Totals and event logs of one simulated run (one or more shifts)."""
+    """Totals and event logs of one simulated run (one shift a day for `days` days)."""
 
     scenario: str
     policy: str
@@ -37,6 +43,8 @@ class ShiftResult:
     seen_lives: int  # live answers as the dialer saw them (includes machines AMD let through)
     seen_abandons: int
     waits: np.ndarray  # wait of each connected person, seconds
+    waits_t: np.ndarray  # when each of them was connected
+    per_day: np.ndarray  # [days, 9] the counters above, day by day
     event_t: np.ndarray  # time of each person's answer outcome (connected, abandoned or AMD-dropped)
     event_abandoned: np.ndarray  # bool: abandoned (not connected within the hold time)
     event_fp: np.ndarray  # bool: a false positive of AMD
@@ -47,32 +55,38 @@ class ShiftResult:
     def logged_in_s(self) -> float:
         return self.agents * self.shift_s * self.days
 
-    def metrics(self) -> dict[str, float]:
-        """The per-run figures the benchmark aggregates over seeds."""
-        hours = self.logged_in_s / 3600.0
-        share = self.talk_s / self.logged_in_s
-        ab = self.abandons / self.lives if self.lives else 0.0
-        ab_fp = (self.abandons + self.false_positives) / (self.lives + self.false_positives) if self.lives else 0.0
-        waits = self.waits
-        n_wait = waits.shape[0] + self.abandons
-        w24, w24_fp = window_rates(self, 86400.0, with_fp=False), window_rates(self, 86400.0, with_fp=True)
-        w30 = window_rates(self, 30 * 86400.0, with_fp=False, periods=True)
+    def metrics(self, first_day: int = 0) -> dict[str, float]:
+        """The per-run figures the benchmark aggregates over seeds, for days `first_day`.. of the run."""
+        if not 0 <= first_day < self.days:
+            raise ValueError(f"first_day must be in [0, {self.days}), got {first_day}")
+        tot = self.per_day[first_day:].sum(axis=0)
+        logged = self.agents * self.shift_s * (self.days - first_day)
+        hours = logged / 3600.0
+        contacts, lives, abandons, fps = tot[CONTACTS], tot[LIVES], tot[ABANDONS], tot[FPS]
+        share = tot[TALK] / logged
+        t0 = first_day * DAY_S
+        waits = self.waits[self.waits_t >= t0]
+        n_wait = waits.shape[0] + abandons
+        sel = self.event_t >= t0
+        t, ab, fp = self.event_t[sel], self.event_abandoned[sel], self.event_fp[sel]
+        end = (self.days - 1) * DAY_S + self.shift_s
         return {
             "talk_share": share,
             "talk_min_per_hour": share * 60.0,
             "bound_talk_min_per_hour": self.bound_talk_share * 60.0,
-            "contacts_per_agent_hour": self.contacts / hours,
-            "contacts_per_agent_shift": self.contacts / hours * 8.0,
-            "abandon_pct": 100.0 * ab,
-            "abandon_pct_with_fp": 100.0 * ab_fp,
-            "abandon_pct_worst_24h": 100.0 * w24,
-            "abandon_pct_worst_24h_with_fp": 100.0 * w24_fp,
-            "abandon_pct_30d": 100.0 * w30,
+            "contacts_per_agent_hour": contacts / hours,
+            "contacts_per_agent_shift": contacts / hours * self.shift_s / 3600.0,
+            "abandon_pct": 100.0 * abandons / lives if lives else 0.0,
+            "abandon_pct_with_fp": 100.0 * (abandons + fps) / (lives + fps) if lives + fps else 0.0,
+            "abandon_pct_worst_24h": 100.0 * worst_window_rate(t, ab, fp, t0, end, DAY_S, with_fp=False),
+            "abandon_pct_worst_24h_with_fp": 100.0 * worst_window_rate(t, ab, fp, t0, end, DAY_S, with_fp=True),
+            "abandon_pct_30d": 100.0 * worst_window_rate(t, ab, fp, t0, end, 30 * DAY_S, with_fp=False, periods=True),
             "wait_mean_s": float(waits.mean()) if waits.size else 0.0,
-            "wait_p95_s": _p95_with_abandons(waits, self.abandons),
-            "wait_over_2s_pct": 100.0 * (float((waits > 2.0).sum()) + self.abandons) / n_wait if n_wait else 0.0,
-            "idle_s_per_contact": self.idle_s / self.contacts if self.contacts else float("inf"),
-            "dials_per_contact": self.dials / self.contacts if self.contacts else float("inf"),
+            "wait_p95_s": _p95_with_abandons(waits, int(abandons)),
+            "wait_over_2s_pct": 100.0 * (float((waits > 2.0).sum()) + abandons) / n_wait if n_wait else 0.0,
+            "idle_s_per_contact": float(tot[IDLE] / contacts) if contacts else float("inf"),
+            "dials_per_contact": float(tot[DIALS] / contacts) if contacts else float("inf"),
+            "lives": float(lives),
         }
 
 
@@ -87,39 +101,43 @@ def _p95_with_abandons(waits: np.ndarray, abandons: int) -> float:
     return float(np.sort(waits)[k])
 
 
-def window_rates(r: ShiftResult, window_s: float, *, with_fp: bool, periods: bool = False) -> float:
-    """The worst abandon rate over windows of `window_s` that fit in the run (the whole run if none does).
+def worst_window_rate(
+    t: np.ndarray,
+    abandoned: np.ndarray,
+    fp: np.ndarray,
+    start: float,
+    end: float,
+    window_s: float,
+    *,
+    with_fp: bool,
+    periods: bool = False,
+) -> float:
+    """The worst abandon rate over windows of `window_s` inside [start, end] (the whole span if none fits).
 
-    `periods=True` uses successive fixed periods from the start (the US 30-day rule) instead of
-    rolling windows (the UK 24-hour rule).
+    Rolling windows (the UK 24-hour rule) are checked starting at, and ending at, every event; with
+    `periods=True` successive fixed periods from `start` are used instead (the US 30-day rule), the last
+    one possibly partial ("or portion thereof").
     """
-    t = r.event_t
-    ab = r.event_abandoned.astype(float)
-    fp = r.event_fp.astype(float)
-    num = ab + (fp if with_fp else 0.0)
-    den = (1.0 - fp) + (fp if with_fp else 0.0)
-    run_end = (r.days - 1) * DAY_S + r.shift_s
     if t.size == 0:
         return 0.0
-    if periods or run_end < window_s:
-        edges = np.arange(0.0, max(run_end, window_s) + window_s, window_s) if periods else np.array([0.0, run_end + 1])
-        idx = np.searchsorted(edges, t, side="right") - 1
-        nsum = np.bincount(idx, weights=num, minlength=edges.shape[0])
-        dsum = np.bincount(idx, weights=den, minlength=edges.shape[0])
-        rates = np.where(dsum > 0, nsum / np.maximum(dsum, 1e-12), 0.0)
-        return float(rates.max())
+    num = abandoned.astype(float) + (fp.astype(float) if with_fp else 0.0)
+    den = 1.0 - fp.astype(float) + (fp.astype(float) if with_fp else 0.0)
+    if periods or end - start < window_s:
+        span = window_s if periods else end - start + 1.0
+        idx = np.floor((t - start) / span).astype(np.intp)
+        nsum = np.bincount(idx, weights=num)
+        dsum = np.bincount(idx, weights=den)
+        return float(np.max(np.where(dsum > 0, nsum / np.maximum(dsum, 1e-12), 0.0)))
     order = np.argsort(t, kind="stable")
-    t, num, den = t[order], num[order], den[order]
+    ts, num, den = t[order], num[order], den[order]
     cn = np.concatenate([[0.0], np.cumsum(num)])
     cd = np.concatenate([[0.0], np.cumsum(den)])
-    # rolling windows that fit in the run, starting at each event or ending at each event
-    starts = np.concatenate([t, t - window_s])
-    starts = starts[(starts >= 0.0) & (starts <= run_end - window_s)]
+    starts = np.concatenate([ts, ts - window_s])
+    starts = starts[(starts >= start) & (starts <= end - window_s)]
     if starts.size == 0:
-        starts = np.array([0.0])
-    lo = np.searchsorted(t, starts, side="left")
-    hi = np.searchsorted(t, starts + window_s, side="right")
+        starts = np.array([start])
+    lo = np.searchsorted(ts, starts, side="left")
+    hi = np.searchsorted(ts, starts + window_s, side="right")
     n_w = cn[hi] - cn[lo]
     d_w = cd[hi] - cd[lo]
-    rates = np.where(d_w > 0, n_w / np.maximum(d_w, 1e-12), 0.0)
-    return float(rates.max())
+    return float(np.max(np.where(d_w > 0, n_w / np.maximum(d_w, 1e-12), 0.0)))

@@ -150,6 +150,8 @@ class _Run:
         self.seen_lives = 0
         self.seen_abandons = 0
         self.waits: list[float] = []
+        self.waits_t: list[float] = []
+        self.day_marks: list[tuple[float, ...]] = []  # cumulative counters at the end of each day
         self.ev_t: list[float] = []
         self.ev_ab: list[bool] = []
         self.ev_fp: list[bool] = []
@@ -337,6 +339,7 @@ class _Run:
         if person:
             self.contacts += int(now < end)
             self.waits.append(wait)
+            self.waits_t.append(now)
             self._person_event(now, False, False)
             self.talk_s += max(0.0, min(now + talk, end) - now)
         self.a_state[agent] = _TALK
@@ -406,6 +409,7 @@ class _Run:
                     self._end_shift(now)
             self.ready.clear()
             self.a_state[:] = _OFF
+            self.day_marks.append(self._counters())
         return ShiftResult(
             scenario=sc.name,
             policy=self.policy_name,
@@ -424,11 +428,26 @@ class _Run:
             seen_lives=self.seen_lives,
             seen_abandons=self.seen_abandons,
             waits=np.asarray(self.waits),
+            waits_t=np.asarray(self.waits_t),
+            per_day=np.diff(np.array([(0.0,) * 9, *self.day_marks]), axis=0),
             event_t=np.asarray(self.ev_t),
             event_abandoned=np.asarray(self.ev_ab, dtype=bool),
             event_fp=np.asarray(self.ev_fp, dtype=bool),
             decisions=self.decisions,
             wall_s=time.perf_counter() - t0,
+        )
+
+    def _counters(self) -> tuple[float, ...]:
+        return (
+            self.dials,
+            self.contacts,
+            self.talk_s,
+            self.idle_s,
+            self.lives,
+            self.abandons,
+            self.fps,
+            self.seen_lives,
+            self.seen_abandons,
         )
 
     def _end_shift(self, now: float) -> None:
