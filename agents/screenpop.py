@@ -227,6 +227,29 @@ class ScreenPopRenderer:
         self._current[agent.agent_id] = payload
         return payload
 
+    def preview(self, campaign_id: str, lead_id: str, number: str, fields: Mapping[str, str], *, agent_id: str,
+                now: float, attempt: int = 1) -> dict[str, Any]:
+        """The payload of a `preview` feed message (preview mode: the agent sees the lead before dialing):
+        the screen-pop's content without a call id. For the daemon's preview hook to publish."""
+        keys = ContactHistory.keys_for(number, fields)
+        script = self.scripts.get(campaign_id)
+        rendered = None
+        if script is not None:
+            rendered = script.render(fields, agent={"id": agent_id, "name": self.agent_names.get(agent_id, agent_id)},
+                                     call={"attempt": attempt, "number": number})
+        return {
+            "campaign_id": campaign_id,
+            "campaign_title": self.campaign_titles.get(campaign_id) or (script.title if script else campaign_id),
+            "lead_id": lead_id,
+            "number": number,
+            "attempt": attempt,
+            "lead": dict(fields),
+            "local_time": local_time(number, fields, now),
+            "history": [c.to_json() for c in self.history.recent(keys)],
+            "script": rendered,
+            "dispositions": self.dispositions_for(campaign_id).to_json(),
+        }
+
     def _render(self, call: Call, agent: Agent) -> dict[str, Any]:
         at = call.human_at or call.answered_at or call.created_at
         fields = call.fields

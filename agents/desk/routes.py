@@ -227,7 +227,7 @@ async def _stream(desk: Desk, session: Session, start: int) -> AsyncIterator[str
     feed = desk.daemon.feed
     desk.stream_opened(agent_id)
     try:
-        yield "retry: 1500\n\n"
+        yield f"retry: {desk.options.retry_ms}\n\n"
         pos = start
         while True:
             if pos > feed.last_seq(agent_id):

