@@ -33,7 +33,7 @@ from dialer.hopper.results import write_plan
 from dialer.hopper.scripts import FILL_PEEK, GATHER_ONLY, TAKE_POP
 from dialer.hopper.status import build_status
 from dialer.hopper.types import DialTarget, FillReport, HopperStatus
-from dialer.hopper.views import Gathered, S, parse_gathered, text
+from dialer.hopper.views import GS, Gathered, S, parse_gathered, split_tag, text
 from dialer.leads.model import decode_fields
 from dialer.policy.contact import ContactPolicy
 from dialer.policy.types import DialResult, Verdict
@@ -44,6 +44,7 @@ BAND = 1e15
 _FRESH, _RETRY = 1, 2
 _CHUNK = 256
 _TAKE_ROUNDS = 8
+RS = "\x1e"
 
 
 class Hopper:
@@ -108,23 +109,27 @@ class Hopper:
                 zone_keys = sorted(text(g) for g in groups)
                 allowed = [z for z in zone_keys if self.policy.hours.allowed(self._zones(z), now)]
                 budget = max(self.campaign.hopper.batch, 20 * need)
+                decisions = ""  # the previous batch's moves, applied by the next script call
                 for phase in ("fresh", "due"):
                     # Peek about as many as should pass: `need` scaled by the pass rate seen so far,
                     # so a mostly-blocked list costs few round trips and a clean one barely overshoots.
                     spread = 1.0
                     while need > 0 and budget > 0 and allowed:
                         count = min(self.campaign.hopper.batch, budget, math.ceil(need * spread))
-                        rows, rseq = await self._peek_batch(phase, allowed, count, now)
+                        rows, rseq = await self._peek_batch(phase, allowed, count, now, decisions)
+                        decisions = ""
                         if not rows:
                             break
                         checked += len(rows)
                         budget -= len(rows)
-                        went = await self._apply_fill(phase, allowed, rows, rseq, now, deferred, finished)
+                        decisions, went = self._decide_fill(phase, allowed, rows, rseq, now, deferred, finished)
                         moved.update(went)
                         need -= sum(went.values())
                         spread = len(rows) / max(sum(went.values()), len(rows) / 20)
                         if len(rows) < count:
                             break
+                if decisions:
+                    await self._peek_batch("fresh", [], 0, now, decisions)
             return FillReport(
                 campaign_id=self.campaign.id,
                 moved=sum(moved.values()),
@@ -137,16 +142,19 @@ class Hopper:
                 finished=MappingProxyType(dict(finished)),
             )
 
-    async def _peek_batch(self, phase: str, allowed: Sequence[str], count: int, now: float) -> tuple[list[Any], int]:
+    async def _peek_batch(
+        self, phase: str, allowed: Sequence[str], count: int, now: float, decisions: str
+    ) -> tuple[list[Any], int]:
         k = self._k
         keys = [k.fresh(z) if phase == "fresh" else k.due(z) for z in allowed]
         maxs = "+inf" if phase == "fresh" else repr(now)
+        args: list[str | int] = [self._prefix, k.p, self.campaign.id, count, maxs, _CHUNK, k.rseq, decisions]
         async with redis_call(f"reading {phase} leads of {self.campaign.id}", self._timeout):
-            rows = await self._peek(keys=keys, args=[self._prefix, k.p, self.campaign.id, count, maxs, _CHUNK])
-            rseq = int(await self._r.incrby(k.rseq, max(1, len(rows)))) if rows else 0
-        return list(rows), rseq - len(rows)
+            reply = await self._peek(keys=keys, args=args)
+        rows = list(reply[1:])
+        return rows, int(reply[0]) - len(rows)
 
-    async def _apply_fill(
+    def _decide_fill(
         self,
         phase: str,
         allowed: Sequence[str],
@@ -155,42 +163,34 @@ class Hopper:
         now: float,
         deferred: Counter[str],
         finished: Counter[str],
-    ) -> Counter[str]:
+    ) -> tuple[str, Counter[str]]:
+        """Check each peeked lead; return the moves (in FILL_PEEK's decision format) and what went where."""
         k = self._k
         went = Counter[str]()
-        ready: dict[str, float] = {}
-        removed: dict[str, list[str]] = {}
-        pipe = self._r.pipeline(transaction=True)
+        out: list[str] = []
         for j, row in enumerate(rows):
-            zone_key = allowed[int(row[0]) - 1]
+            tag, rest = split_tag(row)
+            zone_key = allowed[int(tag) - 1]
             src = k.fresh(zone_key) if phase == "fresh" else k.due(zone_key)
-            g = parse_gathered(row[1:])
-            if g is None:
-                removed.setdefault(src, []).append(text(row[1]))
+            g = parse_gathered(rest)
+            if g is None:  # vanished: finish it so it leaves the queue
+                out.append(GS.join(("f", rest.split(GS)[0], src, "vanished", "")))
                 continue
+            why = g.state.get(S.WHY, "")
             verdict = self.policy.check(g.view, now)
             if verdict.ok:
                 band = _FRESH if g.view.attempts == 0 else _RETRY
-                ready[g.lead_id] = band * BAND + rseq + j + 1
+                out.append(GS.join(("r", g.lead_id, src, repr(band * BAND + rseq + j + 1), why)))
                 went["fresh" if band == _FRESH else "retry"] += 1
-                removed.setdefault(src, []).append(g.lead_id)
-                self._clear_why(pipe, g)
             elif verdict.final:
-                removed.setdefault(src, []).append(g.lead_id)
-                self._finish(pipe, g, verdict)
+                out.append(GS.join(("f", g.lead_id, src, str(verdict.block), why)))
                 finished[str(verdict.block)] += 1
             else:
-                if phase == "fresh":
-                    removed.setdefault(src, []).append(g.lead_id)
-                self._defer(pipe, g, verdict)
-                deferred[str(verdict.block)] += 1
-        for src, lids in removed.items():
-            pipe.zrem(src, *lids)
-        if ready:
-            pipe.zadd(k.r, ready)
-        async with redis_call(f"writing a fill batch of {self.campaign.id}", self._timeout):
-            await pipe.execute()
-        return went
+                assert verdict.not_before is not None
+                reason = str(verdict.block)
+                out.append(GS.join(("d", g.lead_id, src, k.due(zone_key), repr(verdict.not_before), reason, why)))
+                deferred[reason] += 1
+        return RS.join(out), went
 
     # -- decisions written to Redis ----------------------------------------------------------------------
 
@@ -242,10 +242,11 @@ class Hopper:
                 break
             pipe = self._r.pipeline(transaction=True)
             for row in rows:
-                is_cb = text(row[0]) == "c"
-                g = parse_gathered(row[1:])
+                tag, rest = split_tag(row)
+                is_cb = tag == "c"
+                g = parse_gathered(rest)
                 if g is None:
-                    pipe.zrem(k.i, text(row[1]))
+                    pipe.zrem(k.i, rest.split(GS)[0])
                     continue
                 verdict = self.policy.check(g.view, now, callback=is_cb, agent_reserved=agent_reserved)
                 if verdict.ok:

@@ -1,13 +1,13 @@
-"""Loading leads into Redis: dedup inside the batch, one lookup round trip, new leads in one Lua call.
+"""Loading leads into Redis: dedup inside the batch, then one script call that inserts what is new.
 
 Per batch (`chunk` leads):
 1. Merge the batch's own duplicates (same id or a shared number) with `merge_leads`.
-2. `LOOKUP` in one round trip: does the lead exist (by id, or by any number in the campaign's number
-   index), was a number loaded by another campaign recently, is it a current subscriber, is it on DNC.
-3. Decide in Python: remove current subscribers from cold lists, skip numbers another campaign loaded
-   within the dedup window (scope "all"), merge into existing leads, insert the rest.
-4. `INSERT` new leads in one script call (lead, fresh queue, number index, seen index); merges go
-   through one transactional pipeline.
+2. `IMPORT` (one round trip) inserts every lead nothing matches: no lead with its id or any of its
+   numbers in this campaign, no current subscriber (cold lists), and with dedup scope "all" no lead
+   with one of its numbers in another campaign. For the rest it returns what it found.
+3. Decide those in Python: remove current subscribers from cold lists, skip numbers another campaign
+   loaded within the dedup window (scope "all"), merge into existing leads (one transactional
+   pipeline), insert the remainder.
 
 A merge within the dedup window keeps the lead's history; a match older than the window is re-armed
 (attempt counters reset, back to fresh if it had finished). Merging a lead with itself changes nothing,
@@ -18,22 +18,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from redis.asyncio import Redis
 
 from dialer.campaigns.models import CampaignConfig
 from dialer.hopper._redis import redis_call
-from dialer.hopper.keys import CampaignKeys, GlobalKeys
-from dialer.hopper.scripts import INSERT, LOOKUP
-from dialer.hopper.views import S, text
+from dialer.hopper.keys import CampaignKeys, GlobalKeys, bucket
+from dialer.hopper.scripts import IMPORT
+from dialer.hopper.views import FS, GS, S, text
 from dialer.leads.model import Lead, decode_lead, encode_lead, merge_leads
 from dialer.leads.report import ImportTally
 from dialer.leads.rows import RowIssue
 
 __all__ = ["Importer", "Pending"]
 
-SEEN_SEP = "\x1f"
+RS = "\x1e"
 RANK_SCALE = 1e9
 _DATA_FINISHED = frozenset({"no consent", "no dialable number", "recidivist excluded"})
 
@@ -55,56 +54,106 @@ class Importer:
         self._g = GlobalKeys(prefix)
         self._k = CampaignKeys(prefix, campaign.id)
         self._timeout = timeout_s
-        self._lookup = redis.register_script(LOOKUP)
-        self._insert = redis.register_script(INSERT)
+        self._script = redis.register_script(IMPORT)
 
     async def write(self, batch: Iterable[tuple[int, Lead]], tally: ImportTally, now: float) -> None:
         pending = self._fold(batch)
         if not pending:
             return
-        async with redis_call(f"looking up {len(pending)} leads of {self._c.id}", self._timeout):
-            found = await self._lookup(args=self._lookup_args(pending))
+        others: list[str] = []
+        if self._c.dedup.scope == "all":
+            async with redis_call("listing campaigns", self._timeout):
+                ids = sorted(text(x) for x in await self._r.smembers(self._g.campaigns))
+            others = [CampaignKeys(self._g.prefix, cid).p for cid in ids if cid != self._c.id]
+        replies = await self._import(pending, others, self._c.reconcile)
         window = self._c.dedup.days * 86400.0
-        inserts: list[Pending] = []
+        later: list[tuple[Pending, list[str], list[str]]] = []
         merges: list[tuple[str, Pending]] = []
-        for p, row in zip(pending, found, strict=True):
-            exists, nx, seen, base, dnc = int(row[0]), [text(x) for x in row[1]], row[2], row[3], row[4]
-            if self._c.reconcile and any(text(b) for b in base):
+        inserts: list[Pending] = []
+        for p, reply in zip(pending, replies, strict=True):
+            if reply.startswith("I"):
+                tally.new += 1
+                tally.merged += len(p.lines) - 1
+                tally.on_dnc += reply == "I!"
+                continue
+            _, exists_t, nx_t, base_t, dnc_t, hits_t = reply.split(GS)
+            nx, base, hits = nx_t.split(FS), base_t.split(FS), hits_t.split(FS)
+            if self._c.reconcile and any(base):
                 tally.removed_subscribers += len(p.lines)
-                sub = next(text(b) for b in base if text(b))
+                sub = next(b for b in base if b)
                 for ln in p.lines:
                     tally.skip(RowIssue(ln, f"current subscriber {sub}: removed from the cold list"))
                 continue
-            existing = p.lead.lead_id if exists else next((x for x in nx if x), None)
-            if existing is None and self._c.dedup.scope == "all":
-                other = self._seen_elsewhere(seen, now, window)
-                if other is not None:
-                    tally.skipped_duplicates += len(p.lines)
-                    for ln in p.lines:
-                        tally.skip(RowIssue(ln, f"already loaded by campaign {other} within {self._c.dedup.days} days"))
-                    continue
-            if any(int(d) for d in dnc):
-                tally.on_dnc += 1
-            others = {x for x in nx if x and x != existing}
-            if existing is not None and others:
-                tally.warn(
-                    (
-                        RowIssue(
-                            p.lines[0],
-                            f"numbers also belong to lead(s) {', '.join(sorted(others))}; merged into {existing}",
-                        ),
-                    )
-                )
-            if existing is None:
-                inserts.append(p)
-            else:
+            tally.on_dnc += "1" in dnc_t.split(FS)
+            existing = p.lead.lead_id if exists_t == "1" else next((x for x in nx if x), None)
+            others_here = {x for x in nx if x and x != existing}
+            if existing is not None and others_here:
+                names = ", ".join(sorted(others_here))
+                tally.warn((RowIssue(p.lines[0], f"numbers also belong to lead(s) {names}; merged into {existing}"),))
+            if existing is not None:
                 merges.append((existing, p))
+            elif any(hits):
+                later.append((p, [h for hs in hits for h in hs.split(";") if h], []))
+            else:
+                inserts.append(p)
+        if later:
+            inserts += await self._skip_recent_elsewhere(later, tally, now, window)
         if inserts:
-            await self._write_new(inserts, now)
-            tally.new += len(inserts)
-            tally.merged += sum(len(p.lines) - 1 for p in inserts)
+            again = await self._import(inserts, [], False)
+            for p, reply in zip(inserts, again, strict=True):
+                if reply.startswith("I"):
+                    tally.new += 1
+                    tally.merged += len(p.lines) - 1
+                    tally.on_dnc += reply == "I!"
+                else:  # appeared meanwhile (another import): merge instead
+                    merges.append((p.lead.lead_id, p))
         if merges:
             await self._write_merges(merges, tally, now, window)
+
+    async def _import(self, pending: Sequence[Pending], others: Sequence[str], reconcile: bool) -> list[str]:
+        k = self._k
+        records = []
+        for p in pending:
+            lead = p.lead
+            fields = [lead.lead_id, encode_lead(lead), str(lead.rank), lead.zone_key]
+            for n in lead.numbers:
+                fields += [*bucket(n.e164), n.e164]
+            records.append(GS.join(fields))
+        zones = sorted({p.lead.zone_key for p in pending})
+        args = [self._g.prefix, k.p, self._c.id, "1" if reconcile else "0", RS.join(others), RS.join(zones)]
+        args.append(RS.join(records))
+        async with redis_call(f"importing {len(pending)} leads into {self._c.id}", self._timeout):
+            return [text(x) for x in await self._script(args=args)]
+
+    async def _skip_recent_elsewhere(
+        self, later: list[tuple[Pending, list[str], list[str]]], tally: ImportTally, now: float, window: float
+    ) -> list[Pending]:
+        """Scope "all": skip a lead if another campaign loaded one of its numbers within the window."""
+        async with redis_call("reading leads of other campaigns", self._timeout):
+            pipe = self._r.pipeline(transaction=False)
+            for _, hits, _ in later:
+                for hit in hits:
+                    cid, _, lid = hit.partition("=")
+                    pipe.get(CampaignKeys(self._g.prefix, cid).lead(lid))
+            blobs = iter(await pipe.execute())
+        keep: list[Pending] = []
+        for p, hits, _ in later:
+            recent: str | None = None
+            for hit in hits:
+                blob = next(blobs)
+                if blob is None:
+                    continue
+                cid, _, lid = hit.partition("=")
+                other = decode_lead(lid, text(blob))
+                if any(now - s.imported_at <= window for s in other.sources):
+                    recent = recent or cid
+            if recent is None:
+                keep.append(p)
+                continue
+            tally.skipped_duplicates += len(p.lines)
+            for ln in p.lines:
+                tally.skip(RowIssue(ln, f"already loaded by campaign {recent} within {self._c.dedup.days} days"))
+        return keep
 
     def _fold(self, batch: Iterable[tuple[int, Lead]]) -> list[Pending]:
         out: list[Pending] = []
@@ -123,41 +172,6 @@ class Importer:
                 by_num.setdefault(n.e164, hit)
         return out
 
-    def _lookup_args(self, pending: Sequence[Pending]) -> list[Any]:
-        args: list[Any] = [self._g.dnc]
-        for p in pending:
-            args += [self._k.lead(p.lead.lead_id), len(p.lead.numbers)]
-            for n in p.lead.numbers:
-                args += [*self._k.nx(n.e164), *self._g.seen(n.e164), *self._g.base(n.e164), n.e164]
-        return args
-
-    def _seen_elsewhere(self, seen: Sequence[object], now: float, window: float) -> str | None:
-        for s in seen:
-            value = text(s)
-            if not value:
-                continue
-            cid, _, at = value.partition(SEEN_SEP)
-            if cid != self._c.id and at and now - float(at) <= window:
-                return cid
-        return None
-
-    async def _write_new(self, inserts: list[Pending], now: float) -> None:
-        k = self._k
-        async with redis_call(f"reserving import sequence for {self._c.id}", self._timeout):
-            top = int(await self._r.incrby(k.seq, len(inserts)))
-        seq0 = top - len(inserts)
-        zones = sorted({p.lead.zone_key for p in inserts})
-        args: list[Any] = [k.zk, k.n, f"{self._c.id}{SEEN_SEP}{now!r}", len(zones), *zones]
-        for j, p in enumerate(inserts):
-            lead = p.lead
-            score = lead.rank * RANK_SCALE + seq0 + j + 1
-            args += [k.lead(lead.lead_id), encode_lead(lead), k.fresh(lead.zone_key), repr(score)]
-            args += [lead.lead_id, len(lead.numbers)]
-            for n in lead.numbers:
-                args += [*k.nx(n.e164), *self._g.seen(n.e164)]
-        async with redis_call(f"inserting {len(inserts)} leads into {self._c.id}", self._timeout):
-            await self._insert(args=args)
-
     async def _write_merges(
         self, merges: list[tuple[str, Pending]], tally: ImportTally, now: float, window: float
     ) -> None:
@@ -172,8 +186,8 @@ class Importer:
         for j, (lid, p) in enumerate(merges):
             blob, state = got[2 * j], got[2 * j + 1]
             if blob is None:  # removed since the lookup: insert instead
-                await self._write_new([Pending(replace(p.lead, lead_id=lid), p.lines)], now)
-                tally.new += 1
+                replies = await self._import([Pending(replace(p.lead, lead_id=lid), p.lines)], [], False)
+                tally.new += replies[0].startswith("I")
                 continue
             old = decode_lead(lid, text(blob))
             olds.append((lid, p, old, {text(a): text(b) for a, b in state.items()}))
@@ -183,7 +197,6 @@ class Importer:
                 pipe.zscore(k.fresh(old.zone_key), lid)
                 pipe.zscore(k.due(old.zone_key), lid)
             where = await pipe.execute()
-        seen_value = f"{self._c.id}{SEEN_SEP}{now!r}"
         async with redis_call(f"merging {len(olds)} leads into {self._c.id}", self._timeout):
             pipe = self._r.pipeline(transaction=True)
             for j, (lid, p, old, state) in enumerate(olds):
@@ -206,13 +219,10 @@ class Importer:
                 for n in merged.numbers:
                     if n.e164 not in {x.e164 for x in old.numbers}:
                         pipe.hset(k.nx(n.e164)[0], k.nx(n.e164)[1], lid)
-                        pipe.hset(self._g.seen(n.e164)[0], self._g.seen(n.e164)[1], seen_value)
                 if rearm:
                     tally.rearmed += 1
                     tally.merged += len(p.lines) - 1
                     pipe.hdel(k.state(lid), S.ATTEMPTS, S.ATTEMPTS_DAY, S.DAY, S.RETRY_AT)
-                    for n in merged.numbers:
-                        pipe.hset(self._g.seen(n.e164)[0], self._g.seen(n.e164)[1], seen_value)
                 else:
                     tally.merged += len(p.lines)
                 zone_moved = merged.zone_key != old.zone_key

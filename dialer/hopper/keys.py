@@ -3,11 +3,14 @@
 Global (across campaigns), under `<prefix>`:
     dnc                 SET   E.164 numbers nobody may call
     dncp                SET   person keys ("subscriber:<id>", "number:<e164>") who asked not to be called
+                              (the list; the check reads the person hash's `dnc` field, written together)
     ab                  ZSET  E.164 -> end of the 72-hour lock after an abandoned call
     sup:<subject>       HASH  suppression kind -> until (epoch, "inf" = until lifted)
-    p:<person>          HASH  cross-campaign person state: bc (last base contact), m/mc (month, contacts), wb
-    seen:<bucket>       HASH  number -> "<campaign>\\x1f<epoch>" of its latest import (dedup scope "all")
+    supk                SET   subjects that have a sup:<subject> hash (one membership test per lead)
+    p:<person>          HASH  cross-campaign person state: dnc, bc (last base contact), m/mc (month,
+                              contacts that month), wb (times won back)
     base:<bucket>       HASH  number -> subscriber id of a current subscriber (cold-list reconciliation)
+    campaigns           SET   campaign ids that have leads (dedup scope "all" looks in each)
 
 Per campaign, under `<prefix>:c:<campaign>:`:
     l:<lead>            STRING the lead (header + JSON, see dialer.leads.model)
@@ -24,8 +27,10 @@ Per campaign, under `<prefix>:c:<campaign>:`:
     conv, stats         HASH  contacts and sales by report field value; dial outcomes
     seq, rseq, n        STRING import sequence, ready sequence, number of leads
 
-Leads are split by their zone set so that a fill only reads leads that may be called now: with 10
-million leads across time zones, no out-of-hours lead is ever touched while the west coast sleeps.
+Keys of one campaign share the prefix `<prefix>:c:<campaign>:` so another campaign's number index is
+found by its id (dedup scope "all"). Leads are split by their zone set so that a fill only reads leads
+that may be called now: with 10 million leads across time zones, no out-of-hours lead is ever touched
+while the west coast sleeps.
 Number indexes are bucketed by the last six digits (the number's first digits are the field), which
 keeps the hashes small enough for Redis's compact encoding: about 15 numbers per bucket at 10 million
 leads instead of one key per number.
@@ -45,23 +50,21 @@ def bucket(e164: str) -> tuple[str, str]:
 class GlobalKeys:
     """Keys shared by all campaigns."""
 
-    __slots__ = ("ab", "dnc", "dncp", "prefix")
+    __slots__ = ("ab", "campaigns", "dnc", "dncp", "prefix", "supk")
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.dnc = f"{prefix}:dnc"
         self.dncp = f"{prefix}:dncp"
         self.ab = f"{prefix}:ab"
+        self.supk = f"{prefix}:supk"
+        self.campaigns = f"{prefix}:campaigns"
 
     def sup(self, subject: str) -> str:
         return f"{self.prefix}:sup:{subject}"
 
     def person(self, person: str) -> str:
         return f"{self.prefix}:p:{person}"
-
-    def seen(self, e164: str) -> tuple[str, str]:
-        b, f = bucket(e164)
-        return f"{self.prefix}:seen:{b}", f
 
     def base(self, e164: str) -> tuple[str, str]:
         b, f = bucket(e164)

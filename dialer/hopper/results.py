@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from dialer.campaigns.models import CampaignConfig
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
-from dialer.hopper.views import Gathered, S, text
+from dialer.hopper.views import Gathered, S, clean, text
 from dialer.leads.model import decode_fields
 from dialer.policy.contact import month_key
 from dialer.policy.types import DialResult, ResultPlan
@@ -77,7 +77,7 @@ async def write_plan(
     elif plan.next == "callback":
         pipe.hset(state, S.CB_AT, repr(plan.at))
         if plan.callback_agent:
-            pipe.hset(state, S.CB_AGENT, plan.callback_agent)
+            pipe.hset(state, S.CB_AGENT, clean(plan.callback_agent))
         pipe.zadd(k.cb, {lid: plan.at})
     else:
         reason = plan.finish_reason or "finished"
@@ -87,9 +87,10 @@ async def write_plan(
         pipe.zadd(gk.ab, dict.fromkeys(plan.lock_numbers, plan.lock_until), gt=True)
     if plan.dnc_numbers:
         pipe.sadd(gk.dnc, *plan.dnc_numbers)
+    person = gk.person(g.header.person)
     if plan.dnc_person:
         pipe.sadd(gk.dncp, g.header.person)
-    person = gk.person(g.header.person)
+        pipe.hset(person, S.P_DNC, "1")
     if plan.contacted:
         month = month_key(now)
         if g.person.get(S.P_MONTH) == month:
@@ -102,6 +103,7 @@ async def write_plan(
         pipe.hincrby(person, S.P_WON_BACK, 1)
     if plan.decline_kind and plan.decline_until > g.view.suppressions.get(plan.decline_kind, -math.inf):
         pipe.hset(gk.sup(g.header.person), plan.decline_kind, repr(plan.decline_until))
+        pipe.sadd(gk.supk, g.header.person)
     pipe.hincrby(k.stats, f"outcome:{result.outcome.value}", 1)
     if result.disposition is not None:
         pipe.hincrby(k.stats, f"disposition:{result.disposition.value}", 1)

@@ -1,80 +1,200 @@
 """The hopper's Lua scripts: each batch of leads costs one round trip to Redis.
 
 Why Lua: a policy check needs, per lead, the lead itself, its state, its person's cross-campaign state,
-the DNC and abandon-lock status of each of its numbers and every suppression that may cover it, which
-is a dozen reads whose keys depend on the lead's own content. A script does them next to the data and
-returns one reply per batch; the decision itself stays in Python (`dialer.policy`, pure and tested).
+the DNC and abandon-lock status of each of its numbers and every suppression that may cover it: reads
+whose keys depend on the lead's own content. A script does them next to the data and returns one reply
+per batch; the decision itself stays in Python (`dialer.policy`, pure and tested).
 
-Scripts read keys they build from the lead (numbers, person), so they assume a single Redis instance,
-not Redis Cluster. `GATHER` is shared text, pasted into each script that needs it.
+Cost per lead is kept to a handful of Redis calls: multi-member commands (SMISMEMBER, ZMSCORE) cover
+all numbers at once, a set of suppressed subjects (`supk`) is asked once per lead and the suppression
+hashes are read only for its hits, and the DNC/lock/suppression reads are skipped entirely while those
+lists are empty (checked once per script run).
+
+Replies are flat strings, one per lead: fields joined by GS (\\x1d), items inside a field by FS
+(\\x1c); a batch payload sent to a script is records joined by RS (\\x1e). One bulk string per lead
+parses in microseconds in Python, where nested arrays cost a dozen parser calls per lead. Stored values
+never contain these separators (see `views.clean`).
+
+Scripts build keys from the lead's content (numbers, person) with the layout of `keys.py`, so they
+assume a single Redis instance, not Redis Cluster.
 """
 
 from __future__ import annotations
 
-__all__ = ["FILL_PEEK", "GATHER_ONLY", "INSERT", "LOOKUP", "TAKE_POP"]
+__all__ = ["FILL_PEEK", "GATHER_ONLY", "IMPORT", "TAKE_POP"]
 
 _GATHER = r"""
-local function gather(P, C, cid, lid)
-  local blob = redis.call('GET', C .. 'l:' .. lid)
-  if not blob then return {lid, ''} end
-  local p1 = string.find(blob, '\31', 1, true)
-  local p2 = string.find(blob, '\31', p1 + 1, true)
-  local p3 = string.find(blob, '\31', p2 + 1, true)
-  local p4 = string.find(blob, '\31', p3 + 1, true)
-  local nums = string.sub(blob, p1 + 1, p2 - 1)
-  local person = string.sub(blob, p2 + 1, p3 - 1)
-  local area = string.sub(blob, p3 + 1, p4 - 1)
-  local sups = {}
-  local function addsup(subject)
-    local h = redis.call('HGETALL', P .. ':sup:' .. subject)
-    for j = 1, #h do sups[#sups + 1] = h[j] end
+local GS, FS = '\29', '\28'
+local P, C, cid = ARGV[1], ARGV[2], ARGV[3]
+local has_cdnc = redis.call('SCARD', C .. 'dnc') > 0
+local has_dnc = redis.call('SCARD', P .. ':dnc') > 0
+local has_ab = redis.call('ZCARD', P .. ':ab') > 0
+local has_sup = redis.call('SCARD', P .. ':supk') > 0
+
+-- A multi-member command over any number of members (Lua's unpack is limited to a few thousand).
+local function mcall(cmd, key, items)
+  local out = {}
+  for i = 1, #items, 4000 do
+    local part = redis.call(cmd, key, unpack(items, i, math.min(i + 3999, #items)))
+    for j = 1, #part do out[#out + 1] = part[j] end
   end
-  addsup('lead:' .. cid .. ':' .. lid)
-  addsup(person)
-  if area ~= '' then addsup('area:' .. area) end
-  local numinfo = {}
-  for num in string.gmatch(nums, '[^,]+') do
-    local d = redis.call('SISMEMBER', P .. ':dnc', num)
-    if d == 0 then d = redis.call('SISMEMBER', C .. 'dnc', num) end
-    numinfo[#numinfo + 1] = d
-    numinfo[#numinfo + 1] = redis.call('ZSCORE', P .. ':ab', num) or ''
-    if person ~= 'number:' .. num then addsup('number:' .. num) end
+  return out
+end
+
+-- Everything the policy needs about each lead, one reply string per lead. Multi-member reads (DNC,
+-- locks, suppressed subjects) are done once for the whole batch.
+local function gather_many(lids)
+  local recs, nums, subjects = {}, {}, {}
+  for _, lid in ipairs(lids) do
+    local blob = redis.call('GET', C .. 'l:' .. lid)
+    local r = {lid = lid, blob = blob}
+    recs[#recs + 1] = r
+    if blob then
+      local p1 = string.find(blob, '\31', 1, true)
+      local p2 = string.find(blob, '\31', p1 + 1, true)
+      local p3 = string.find(blob, '\31', p2 + 1, true)
+      local p4 = string.find(blob, '\31', p3 + 1, true)
+      local person = string.sub(blob, p2 + 1, p3 - 1)
+      local area = string.sub(blob, p3 + 1, p4 - 1)
+      r.state = table.concat(redis.call('HGETALL', C .. 's:' .. lid), FS)
+      r.person = table.concat(redis.call('HGETALL', P .. ':p:' .. person), FS)
+      r.n0 = #nums + 1
+      for num in string.gmatch(string.sub(blob, p1 + 1, p2 - 1), '[^,]+') do nums[#nums + 1] = num end
+      r.n1 = #nums
+      if has_sup then
+        r.s0 = #subjects + 1
+        subjects[#subjects + 1] = 'lead:' .. cid .. ':' .. lid
+        subjects[#subjects + 1] = person
+        if area ~= '' then subjects[#subjects + 1] = 'area:' .. area end
+        for j = r.n0, r.n1 do
+          if person ~= 'number:' .. nums[j] then subjects[#subjects + 1] = 'number:' .. nums[j] end
+        end
+        r.s1 = #subjects
+      end
+    end
   end
-  return {lid, blob, redis.call('HGETALL', C .. 's:' .. lid), redis.call('HGETALL', P .. ':p:' .. person),
-          redis.call('SISMEMBER', P .. ':dncp', person), numinfo, sups}
+  local dnc, cdnc, locks, hit = {}, {}, {}, {}
+  if has_dnc and #nums > 0 then dnc = mcall('SMISMEMBER', P .. ':dnc', nums) end
+  if has_cdnc and #nums > 0 then cdnc = mcall('SMISMEMBER', C .. 'dnc', nums) end
+  if has_ab and #nums > 0 then locks = mcall('ZMSCORE', P .. ':ab', nums) end
+  if has_sup and #subjects > 0 then hit = mcall('SMISMEMBER', P .. ':supk', subjects) end
+  local out = {}
+  for _, r in ipairs(recs) do
+    if not r.blob then
+      out[#out + 1] = r.lid .. GS
+    else
+      local numinfo = {}
+      for j = r.n0, r.n1 do
+        local d = 0
+        if dnc[j] == 1 or cdnc[j] == 1 then d = 1 end
+        numinfo[#numinfo + 1] = d
+        numinfo[#numinfo + 1] = locks[j] or ''
+      end
+      local sups = {}
+      if has_sup then
+        for j = r.s0, r.s1 do
+          if hit[j] == 1 then
+            local h = redis.call('HGETALL', P .. ':sup:' .. subjects[j])
+            for x = 1, #h do sups[#sups + 1] = h[x] end
+          end
+        end
+      end
+      out[#out + 1] = table.concat({r.lid, r.blob, r.state, r.person, table.concat(numinfo, FS),
+        table.concat(sups, FS)}, GS)
+    end
+  end
+  return out
 end
 """
 
-# KEYS: the zone-set queues to merge. ARGV: prefix, campaign prefix, campaign id, k, max score, chunk.
-# Returns up to k rows {key index, gathered...} in ascending score across all queues (a k-way merge).
+_SPLIT = r"""
+local function split(s, sep)
+  local out, i = {}, 1
+  while true do
+    local j = string.find(s, sep, i, true)
+    if not j then out[#out + 1] = string.sub(s, i); return out end
+    out[#out + 1] = string.sub(s, i, j - 1)
+    i = j + 1
+  end
+end
+"""
+
+# KEYS: the zone-set queues to merge. ARGV: prefix, campaign prefix, campaign id, k, max score, chunk,
+# ready-sequence key, decisions. First applies the decisions the hopper took on the previous batch
+# (records RS, fields GS; state fields "w" and "fn" as in views.S):
+#   r GS lead GS source queue GS ready score GS old reason    -> to the ready queue
+#   d GS lead GS source queue GS due queue GS time GS reason GS old reason  -> deferred
+#   f GS lead GS source queue GS reason GS old reason         -> finished
+# then returns up to k strings "key index GS gathered" in ascending score across all the queues (a
+# k-way merge), with the last of as many reserved ready-queue sequence numbers first.
 FILL_PEEK = (
     _GATHER
+    + _SPLIT
     + r"""
-local P, C, cid = ARGV[1], ARGV[2], ARGV[3]
+local function apply(payload)
+  if payload == '' then return end
+  for _, rec in ipairs(split(payload, '\30')) do
+    local f = split(rec, '\29')
+    local op, lid, src = f[1], f[2], f[3]
+    local st = C .. 's:' .. lid
+    if op == 'r' then
+      redis.call('ZREM', src, lid)
+      redis.call('ZADD', C .. 'r', f[4], lid)
+      if f[5] ~= '' then
+        redis.call('HDEL', st, 'w')
+        redis.call('HINCRBY', C .. 'why', f[5], -1)
+      end
+    elseif op == 'd' then
+      if src ~= f[4] then redis.call('ZREM', src, lid) end
+      redis.call('ZADD', f[4], f[5], lid)
+      if f[6] ~= f[7] then
+        if f[7] ~= '' then redis.call('HINCRBY', C .. 'why', f[7], -1) end
+        redis.call('HINCRBY', C .. 'why', f[6], 1)
+        redis.call('HSET', st, 'w', f[6])
+      end
+    else
+      redis.call('ZREM', src, lid)
+      if f[5] ~= '' then
+        redis.call('HDEL', st, 'w')
+        redis.call('HINCRBY', C .. 'why', f[5], -1)
+      end
+      redis.call('HSET', st, 'fn', f[4])
+      redis.call('HINCRBY', C .. 'fin', f[4], 1)
+    end
+  end
+end
+apply(ARGV[8])
 local k, maxs, chunk = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
-local buf, pos, off, done = {}, {}, {}, {}
+local buf, pos, off, done, head = {}, {}, {}, {}, {}
 local function load(i)
   buf[i] = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', maxs, 'WITHSCORES', 'LIMIT', off[i], chunk)
   off[i] = off[i] + chunk
   pos[i] = 1
   done[i] = #buf[i] < 2 * chunk
 end
-for i = 1, #KEYS do off[i] = 0; load(i) end
-local out = {}
-while #out < k do
+local function advance(i)
+  if pos[i] > #buf[i] and not done[i] then load(i) end
+  if pos[i] <= #buf[i] then head[i] = tonumber(buf[i][pos[i] + 1]) else head[i] = nil end
+end
+for i = 1, #KEYS do off[i] = 0; load(i); advance(i) end
+local lids, idx = {}, {}
+while #lids < k do
   local best, bi = nil, nil
   for i = 1, #KEYS do
-    if pos[i] > #buf[i] and not done[i] then load(i) end
-    if pos[i] <= #buf[i] then
-      local s = tonumber(buf[i][pos[i] + 1])
-      if best == nil or s < best then best = s; bi = i end
-    end
+    local h = head[i]
+    if h ~= nil and (best == nil or h < best) then best = h; bi = i end
   end
   if bi == nil then break end
-  local row = gather(P, C, cid, buf[bi][pos[bi]])
-  table.insert(row, 1, bi)
-  out[#out + 1] = row
+  lids[#lids + 1] = buf[bi][pos[bi]]
+  idx[#idx + 1] = bi
   pos[bi] = pos[bi] + 2
+  advance(bi)
+end
+local out = {0}
+if #lids > 0 then
+  out[1] = redis.call('INCRBY', ARGV[7], #lids)
+  local got = gather_many(lids)
+  for j = 1, #got do out[j + 1] = idx[j] .. GS .. got[j] end
 end
 return out
 """
@@ -82,29 +202,32 @@ return out
 
 # KEYS: callbacks, ready, in flight. ARGV: prefix, campaign prefix, campaign id, n, now.
 # Moves due callbacks first, then the best of the ready queue, into "in flight" and gathers them.
-# Row tag: 'c' for a callback, else the ready score (its band says fresh or retry).
+# Reply tag: 'c' for a callback, else the ready score (its band says fresh or retry).
 TAKE_POP = (
     _GATHER
     + r"""
-local P, C, cid, n, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
-local out = {}
+local n, now = tonumber(ARGV[4]), ARGV[5]
+local lids, tags = {}, {}
 local cbs = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, n)
 for _, lid in ipairs(cbs) do
   redis.call('ZREM', KEYS[1], lid)
   redis.call('ZADD', KEYS[3], now, lid)
-  local row = gather(P, C, cid, lid)
-  table.insert(row, 1, 'c')
-  out[#out + 1] = row
+  lids[#lids + 1] = lid
+  tags[#tags + 1] = 'c'
 end
 local rest = n - #cbs
 if rest > 0 then
   local popped = redis.call('ZPOPMIN', KEYS[2], rest)
   for j = 1, #popped, 2 do
     redis.call('ZADD', KEYS[3], now, popped[j])
-    local row = gather(P, C, cid, popped[j])
-    table.insert(row, 1, popped[j + 1])
-    out[#out + 1] = row
+    lids[#lids + 1] = popped[j]
+    tags[#tags + 1] = popped[j + 1]
   end
+end
+local out = {}
+if #lids > 0 then
+  local got = gather_many(lids)
+  for j = 1, #got do out[j] = tags[j] .. GS .. got[j] end
 end
 return out
 """
@@ -114,61 +237,105 @@ return out
 GATHER_ONLY = (
     _GATHER
     + r"""
-local out = {}
-for i = 4, #ARGV do out[#out + 1] = gather(ARGV[1], ARGV[2], ARGV[3], ARGV[i]) end
-return out
+local lids = {}
+for i = 4, #ARGV do lids[#lids + 1] = ARGV[i] end
+return gather_many(lids)
 """
 )
 
-# ARGV: global dnc key, then per lead: lead key, number count, then per number:
-#   nx key, nx field, seen key, seen field, base key, base field, number.
-# Returns per lead {exists, {nx lead id per number}, {seen per number}, {base per number}, {dnc per number}}.
-LOOKUP = r"""
-local dnc = ARGV[1]
-local i = 2
-local out = {}
-while i <= #ARGV do
-  local exists = redis.call('EXISTS', ARGV[i])
-  local nn = tonumber(ARGV[i + 1])
-  i = i + 2
-  local nx, seen, base, d = {}, {}, {}, {}
-  for j = 1, nn do
-    nx[j] = redis.call('HGET', ARGV[i], ARGV[i + 1]) or ''
-    seen[j] = redis.call('HGET', ARGV[i + 2], ARGV[i + 3]) or ''
-    base[j] = redis.call('HGET', ARGV[i + 4], ARGV[i + 5]) or ''
-    d[j] = redis.call('SISMEMBER', dnc, ARGV[i + 6])
-    i = i + 7
+# Look up and insert a batch of imported leads in one pass.
+# ARGV: prefix, campaign prefix, campaign id, reconcile ('1'/'0'), other campaigns' prefixes (RS),
+#   zone sets (RS), payload. Payload records (RS): lead id GS blob GS rank GS zone set, then per
+#   number GS bucket GS field GS number. An inserted lead's fresh score is rank * 1e9 + the campaign's
+#   next import sequence number (so the campaign's order, then import order).
+# A lead is inserted here when nothing matches it (no lead with its id, no lead with any of its numbers
+# in this or, when given, another campaign, and no current subscriber when reconciling); the reply is
+# "I" (inserted) or "I!" (inserted, a number is on DNC). Anything else is left to the importer, with what
+# was found: "X" GS exists GS lead ids by number GS subscriber ids GS DNC flags GS other-campaign hits
+# (items FS; other hits per number are "campaign=lead" joined by ';').
+IMPORT = (
+    _SPLIT
+    + r"""
+local GS, FS = '\29', '\28'
+local P, C, cid, reconcile = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1'
+local others = {}
+if ARGV[5] ~= '' then others = split(ARGV[5], '\30') end
+local seq = tonumber(redis.call('GET', C .. 'seq') or '0')
+local recs, nums, fresh = {}, {}, {}
+for _, rec in ipairs(split(ARGV[7], '\30')) do
+  local f = split(rec, '\29')
+  local r = {f = f, n0 = #nums + 1, clean = true, nx = {}, base = {}, hits = {}}
+  recs[#recs + 1] = r
+  for j = 5, #f, 3 do
+    local b, fld = f[j], f[j + 1]
+    nums[#nums + 1] = f[j + 2]
+    local v = redis.call('HGET', C .. 'nx:' .. b, fld) or ''
+    r.nx[#r.nx + 1] = v
+    if v ~= '' then r.clean = false end
+    local s = ''
+    if reconcile then s = redis.call('HGET', P .. ':base:' .. b, fld) or '' end
+    r.base[#r.base + 1] = s
+    if s ~= '' then r.clean = false end
+    local h = {}
+    for _, o in ipairs(others) do
+      local ol = redis.call('HGET', o .. 'nx:' .. b, fld)
+      if ol then h[#h + 1] = string.sub(o, string.len(P) + 4, -2) .. '=' .. ol end
+    end
+    if #h > 0 then r.clean = false end
+    r.hits[#r.hits + 1] = table.concat(h, ';')
   end
-  out[#out + 1] = {exists, nx, seen, base, d}
+  r.n1 = #nums
+  r.exists = 0
+  if r.clean then
+    if redis.call('SET', C .. 'l:' .. f[1], f[2], 'NX') then
+      seq = seq + 1
+      local q = C .. 'f:' .. f[4]
+      if not fresh[q] then fresh[q] = {} end
+      local z = fresh[q]
+      z[#z + 1] = string.format('%d', tonumber(f[3]) * 1000000000 + seq)
+      z[#z + 1] = f[1]
+      for j = 5, #f, 3 do redis.call('HSET', C .. 'nx:' .. f[j], f[j + 1], f[1]) end
+    else
+      r.clean = false
+      r.exists = 1
+    end
+  else
+    r.exists = redis.call('EXISTS', C .. 'l:' .. f[1])
+  end
+end
+local dnc = {}
+if #nums > 0 and redis.call('SCARD', P .. ':dnc') > 0 then
+  for i = 1, #nums, 4000 do
+    local part = redis.call('SMISMEMBER', P .. ':dnc', unpack(nums, i, math.min(i + 3999, #nums)))
+    for j = 1, #part do dnc[#dnc + 1] = part[j] end
+  end
+end
+local added = 0
+for q, z in pairs(fresh) do
+  for i = 1, #z, 4000 do redis.call('ZADD', q, unpack(z, i, math.min(i + 3999, #z))) end
+  added = added + #z / 2
+end
+local out = {}
+for _, r in ipairs(recs) do
+  local d = {}
+  local flag = ''
+  for j = r.n0, r.n1 do
+    d[#d + 1] = dnc[j] or 0
+    if dnc[j] == 1 then flag = '!' end
+  end
+  if r.clean then
+    out[#out + 1] = 'I' .. flag
+  else
+    out[#out + 1] = table.concat({'X', r.exists, table.concat(r.nx, FS), table.concat(r.base, FS),
+      table.concat(d, FS), table.concat(r.hits, FS)}, GS)
+  end
+end
+if added > 0 then
+  redis.call('SET', C .. 'seq', seq)
+  for _, z in ipairs(split(ARGV[6], '\30')) do redis.call('SADD', C .. 'zk', z) end
+  redis.call('INCRBY', C .. 'n', added)
+  redis.call('SADD', P .. ':campaigns', cid)
 end
 return out
 """
-
-# ARGV: zone-set registry key, lead counter key, seen value, zone-set count, zone sets...,
-# then per lead: lead key, blob, fresh queue key, score, lead id, number count, then per number:
-#   nx key, nx field, seen key, seen field.
-# Writes only leads whose key does not exist yet (SET NX); returns how many were written.
-INSERT = r"""
-local zk, nkey, seenval = ARGV[1], ARGV[2], ARGV[3]
-local nz = tonumber(ARGV[4])
-for j = 1, nz do redis.call('SADD', zk, ARGV[4 + j]) end
-local i = 5 + nz
-local added = 0
-while i <= #ARGV do
-  local lkey, blob, fkey, score, lid = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local nn = tonumber(ARGV[i + 5])
-  i = i + 6
-  local fresh = redis.call('SET', lkey, blob, 'NX')
-  if fresh then
-    redis.call('ZADD', fkey, score, lid)
-    added = added + 1
-  end
-  for j = 1, nn do
-    if fresh then redis.call('HSET', ARGV[i], ARGV[i + 1], lid) end
-    redis.call('HSET', ARGV[i + 2], ARGV[i + 3], seenval)
-    i = i + 4
-  end
-end
-redis.call('INCRBY', nkey, added)
-return added
-"""
+)

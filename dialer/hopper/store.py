@@ -29,7 +29,7 @@ from dialer.errors import LeadError
 from dialer.hopper._redis import redis_call
 from dialer.hopper.imports import Importer
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
-from dialer.hopper.views import text
+from dialer.hopper.views import S, text
 from dialer.leads.files import RawRow, detect_format, read_rows
 from dialer.leads.model import Lead, decode_lead
 from dialer.leads.phone import normalize
@@ -289,6 +289,7 @@ class LeadStore:
         async with redis_call(f"marking {person} do-not-call", self._timeout):
             pipe = self._r.pipeline(transaction=True)
             pipe.sadd(self._g.dncp, person)
+            pipe.hset(self._g.person(person), S.P_DNC, "1")
             if nums:
                 pipe.sadd(self._g.dnc, *nums)
             await pipe.execute()
@@ -307,23 +308,32 @@ class LeadStore:
     async def suppress(self, subject: str, kind: SuppressionKind | str, until: float | None) -> None:
         """Stop calls to `subject` for `kind` until `until` (epoch; None: until lifted). Takes effect at once,
         also for leads already in a hopper (they are re-checked before each dial)."""
-        key = self._g.sup(subject_for(subject))
+        name = subject_for(subject)
+        key = self._g.sup(name)
         kind_text = _kind(kind)
         end = math.inf if until is None else float(until)
         async with redis_call(f"suppressing {subject}", self._timeout):
             old = await self._r.hget(key, kind_text)
             if old is not None and float(text(old)) >= end:
                 return
-            await self._r.hset(key, kind_text, "inf" if math.isinf(end) else repr(end))
+            pipe = self._r.pipeline(transaction=True)
+            pipe.hset(key, kind_text, "inf" if math.isinf(end) else repr(end))
+            pipe.sadd(self._g.supk, name)
+            await pipe.execute()
 
     async def unsuppress(self, subject: str, kind: SuppressionKind | str | None = None) -> None:
         """Lift one kind of signal (or all) from `subject`; leads become callable at their next check."""
-        key = self._g.sup(subject_for(subject))
+        name = subject_for(subject)
+        key = self._g.sup(name)
         async with redis_call(f"lifting suppression of {subject}", self._timeout):
-            if kind is None:
-                await self._r.delete(key)
-            else:
+            if kind is not None:
                 await self._r.hdel(key, _kind(kind))
+                if await self._r.exists(key):
+                    return
+            pipe = self._r.pipeline(transaction=True)
+            pipe.delete(key)
+            pipe.srem(self._g.supk, name)
+            await pipe.execute()
 
     async def suppressions(self, subject: str) -> dict[str, float]:
         async with redis_call(f"reading suppressions of {subject}", self._timeout):

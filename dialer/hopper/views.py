@@ -5,7 +5,7 @@ The only place that knows the state-hash field names, so the hopper's writers im
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -13,7 +13,7 @@ from dialer.errors import LeadError, StateStoreError
 from dialer.leads.model import LeadHeader, decode_header
 from dialer.policy.types import LeadView, NumberView
 
-__all__ = ["Gathered", "S", "parse_gathered", "text"]
+__all__ = ["FS", "GS", "Gathered", "S", "clean", "parse_gathered", "split_tag", "text"]
 
 
 class S:
@@ -32,6 +32,7 @@ class S:
     TAKEN_INDEX = "tn"
     TAKEN_CALLBACK = "tcb"
     LAST = "lo"
+    P_DNC = "dnc"
     P_BASE = "bc"
     P_MONTH = "m"
     P_MONTH_COUNT = "mc"
@@ -45,8 +46,19 @@ def text(value: object) -> str:
     return str(value)
 
 
-def _pairs(flat: Sequence[object]) -> dict[str, str]:
-    return {text(flat[i]): text(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
+GS, FS = "\x1d", "\x1c"
+
+
+def _pairs(field: str) -> dict[str, str]:
+    if not field:
+        return {}
+    items = field.split(FS)
+    return dict(zip(items[::2], items[1::2], strict=False))
+
+
+def clean(value: str) -> str:
+    """Make a value safe to store in a state hash: no ASCII control characters (they separate replies)."""
+    return "".join(ch if ch >= " " else "_" for ch in value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,40 +83,47 @@ def _float(value: str | None, default: float = 0.0) -> float:
     return float(value)
 
 
-def parse_gathered(row: Sequence[object]) -> Gathered | None:
-    """Parse one gather reply; None when the lead no longer exists."""
-    lead_id = text(row[0])
-    blob = text(row[1])
-    if not blob:
+def split_tag(reply: object) -> tuple[str, str]:
+    """("tag", rest) of a reply prefixed with a tag field (the queue index, or take's callback mark)."""
+    tag, _, rest = text(reply).partition(GS)
+    return tag, rest
+
+
+def parse_gathered(reply: object) -> Gathered | None:
+    """Parse one gather reply (see `scripts._GATHER`); None when the lead no longer exists."""
+    parts = text(reply).split(GS)
+    lead_id = parts[0]
+    if len(parts) < 6 or not parts[1]:
         return None
+    blob = parts[1]
     try:
         header = decode_header(blob)
-        state = _pairs(row[2])  # type: ignore[arg-type]
-        person = _pairs(row[3])  # type: ignore[arg-type]
-        numinfo: Sequence[object] = row[5]  # type: ignore[assignment]
-        sups_flat: Sequence[object] = row[6]  # type: ignore[assignment]
+        state = _pairs(parts[2])
+        person = _pairs(parts[3])
+        numinfo = parts[4].split(FS) if parts[4] else []
         dead = {int(x) for x in state.get(S.DEAD, "").split(",") if x}
         numbers = tuple(
             NumberView(
                 e164,
-                dnc=int(text(numinfo[2 * i])) == 1,
+                dnc=numinfo[2 * i] == "1",
                 dead=i in dead,
-                locked_until=_float(text(numinfo[2 * i + 1])),
+                locked_until=float(numinfo[2 * i + 1] or 0.0),
             )
             for i, e164 in enumerate(header.numbers)
         )
         sups: dict[str, float] = {}
-        for i in range(0, len(sups_flat) - 1, 2):
-            kind = text(sups_flat[i])
-            until = float(text(sups_flat[i + 1]))
-            sups[kind] = max(until, sups.get(kind, until))
+        if parts[5]:
+            items = parts[5].split(FS)
+            for kind, until_text in zip(items[::2], items[1::2], strict=False):
+                until = float(until_text)
+                sups[kind] = max(until, sups.get(kind, until))
         cb_at = state.get(S.CB_AT)
         view = LeadView(
             lead_id=lead_id,
             numbers=numbers,
             zones=header.zones,
             person=header.person,
-            person_dnc=int(text(row[4])) == 1,
+            person_dnc=person.get(S.P_DNC) == "1",
             consent=header.consent,
             suppressions=MappingProxyType(sups),
             attempts=int(state.get(S.ATTEMPTS, "0")),
