@@ -41,7 +41,9 @@ async function api(path, body) {
   try { data = text ? JSON.parse(text) : {}; } catch (_e) { data = { detail: text }; }
   if (r.status === 401 && path !== "/api/desk/login") {
     stopStream();
-    showLogin("Your session has ended; log in again.");
+    // Only an agent who was logged in on this page has a session that "ended".
+    showLogin(S.agent ? "Your session has ended; log in again." : "");
+    S.agent = null;
   }
   if (!r.ok) throw new ApiError(r.status, detailOf(data));
   return data;
@@ -175,6 +177,7 @@ function onFeed(msg) {
       const { seq: _s, kind: _k, ...pop } = msg;
       setCall(pop, false);
       S.callLive = true;
+      banner("banner-notice", "");
       // The daemon sends no state message for the reservation; the pop is it.
       if (S.state === "ready") setAgentState("reserved", serverNow(), null);
       $("lead-panel").dataset.shownAt = String(Date.now());
@@ -182,6 +185,7 @@ function onFeed(msg) {
     }
     case "connected":
       if (S.call && S.call.call_id === msg.call_id) S.callLive = true;
+      if (S.agent) { S.agent.calls_taken = (S.agent.calls_taken || 0) + 1; $("calls-taken").textContent = String(S.agent.calls_taken); }
       if (S.state === "reserved" || S.state === "ready") setAgentState("talking", serverNow(), null);
       break;
     case "customer_hung_up":
@@ -373,6 +377,10 @@ function el(tag, attrs, text) {
 
 const LEAD_FIRST = ["tariff", "former_tariff", "arpu", "cancel_reason", "cancelled_at", "device", "order_item"];
 const LEAD_HIDDEN = new Set(["first_name", "last_name", "name", "timezone"]);
+const FIELD_LABEL = { arpu: "ARPU", subscriber_id: "Subscriber ID", tenure_months: "Tenure (months)",
+                      months_since_cancel: "Months since cancel", order_id: "Order ID" };
+function fieldLabel(k) { return FIELD_LABEL[k] || k.replace(/_/g, " "); }
+function codeLabel(code) { const c = codeSpec(code); return c ? c.label : code; }
 const KIND_LABEL = { opening: "Opening", offer: "Offer", objection: "Objection", agreement: "Agreement",
                      refusal: "Refusal", closing: "Closing", info: "Note" };
 
@@ -407,7 +415,7 @@ function renderIdle() {
     const dl = $("preview-fields");
     dl.replaceChildren();
     for (const [k, v] of [["number", p.number], ...Object.entries(f).filter(([k]) => !LEAD_HIDDEN.has(k))]) {
-      dl.append(el("dt", {}, k.replace(/_/g, " ")), el("dd", {}, v));
+      dl.append(el("dt", {}, fieldLabel(k)), el("dd", {}, v));
     }
   }
   $("btn-preview-dial").disabled = !S.features.preview;
@@ -427,13 +435,13 @@ function renderLead() {
   dl.replaceChildren();
   const keys = [...LEAD_FIRST.filter((k) => k in f), ...Object.keys(f).filter((k) => !LEAD_FIRST.includes(k) && !LEAD_HIDDEN.has(k))];
   for (const k of keys) {
-    dl.append(el("dt", {}, k.replace(/_/g, " ")), el("dd", { "data-field": k }, f[k]));
+    dl.append(el("dt", {}, fieldLabel(k)), el("dd", { "data-field": k }, f[k]));
   }
   const hist = $("lead-history");
   hist.replaceChildren();
   for (const h of c.history || []) {
     const when = new Date(h.at * 1000).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
-    const what = [h.disposition || "no disposition", h.reason ? `(${h.reason})` : ""].join(" ");
+    const what = [h.disposition ? codeLabel(h.disposition) : "no disposition", h.reason ? `(${h.reason.replace(/_/g, " ")})` : ""].join(" ");
     const li = el("li", {}, `${when} · ${h.campaign_id} · ${what}`);
     if (h.notes) li.append(el("div", { class: "muted" }, h.notes));
     hist.append(li);
