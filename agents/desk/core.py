@@ -28,7 +28,7 @@ from dialer.errors import DialerError, IllegalTransition
 if TYPE_CHECKING:
     from dialer.daemon import Daemon
 
-__all__ = ["DEFAULT_PAUSE_REASONS", "Desk", "DeskError", "DeskOptions"]
+__all__ = ["DEFAULT_PAUSE_REASONS", "ChooseCampaign", "Desk", "DeskError", "DeskOptions"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,14 @@ class DeskError(DialerError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class ChooseCampaign(DeskError):
+    """The agent may work several campaigns: the login must name one (asked only after the password)."""
+
+    def __init__(self, campaigns: list[str]) -> None:
+        super().__init__(422, f"choose a campaign: one of {', '.join(campaigns)}")
+        self.campaigns = campaigns
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +94,8 @@ class Desk:
         if account.campaign is not None and campaign_id not in (None, account.campaign):
             raise DeskError(403, f"agent {agent_id} works campaign {account.campaign}, not {campaign_id}")
         chosen = campaign_id or account.campaign or (next(iter(campaigns)) if len(campaigns) == 1 else None)
-        if chosen is None:
-            raise DeskError(422, f"choose a campaign: one of {', '.join(sorted(campaigns))}")
+        if chosen is None or chosen not in campaigns:
+            raise ChooseCampaign(sorted(campaigns))
         agent = self.agent(agent_id)
         if agent is None or agent.state is AgentState.LOGGED_OUT:
             self.daemon.agent_command(Login(agent_id, account.extension, chosen))

@@ -90,6 +90,7 @@ class DeskHarness:
     """`async with DeskHarness() as h:` then point a browser or a client at `h.base_url`."""
 
     campaign: str = "upsell-device"
+    extra_campaigns: Sequence[str] = ()  # more campaigns; then agents are not tied to one (they pick at login)
     scripts_dir: Path | None = EXAMPLE_SCRIPTS
     agents: Sequence[HarnessAgent] = DEFAULT_AGENTS
     session_ttl_s: float = 3600.0
@@ -134,18 +135,21 @@ class DeskHarness:
         names = {a.agent_id: a.name for a in self.agents}
         self.renderer = ScreenPopRenderer(scripts, agent_names=names)
         engine = Engine(screenpop=self.renderer, id_factory=lambda c: f"{c}-{next(self._ids)}")
-        engine.add_campaign(CampaignRuntime(self.campaign, Pacer(PacingKnobs(mode=Mode.PROGRESSIVE)),
-                                            wrapup_timeout_s=self.wrapup_timeout_s))
+        campaigns = [self.campaign, *self.extra_campaigns]
+        for cid in campaigns:
+            engine.add_campaign(CampaignRuntime(cid, Pacer(PacingKnobs(mode=Mode.PROGRESSIVE)),
+                                                wrapup_timeout_s=self.wrapup_timeout_s))
+        tied = None if self.extra_campaigns else self.campaign
         settings = DialerSettings(
             agents=[AgentAccount(id=a.agent_id, name=a.name, extension=a.extension, password=SecretStr(a.password),
-                                 campaign=self.campaign) for a in self.agents],
+                                 campaign=tied) for a in self.agents],
             http=HttpSettings(session_secret=SecretStr(secrets.token_hex(16)), session_ttl_s=self.session_ttl_s),
         )
         self.ami = FakeAmi()
         self.daemon = self.daemon_class(
             settings, clock=WallClock(), engine=engine, ami=self.ami, store=store,
-            bus=MqttBus("mqtt://127.0.0.1:1"), leads={self.campaign: InMemoryLeadSource()}, metrics=Metrics(),
-            feed=AgentFeed(None, keep=self.feed_keep))
+            bus=MqttBus("mqtt://127.0.0.1:1"), leads={cid: InMemoryLeadSource() for cid in campaigns},
+            metrics=Metrics(), feed=AgentFeed(None, keep=self.feed_keep))
         if self.full_app:
             app = build_app(self.daemon)
         else:

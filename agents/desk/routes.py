@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.commands import parse_agent_command
 from agents.desk.auth import Session, SessionInvalid
-from agents.desk.core import Desk, DeskError
+from agents.desk.core import ChooseCampaign, Desk, DeskError
 from agents.dispositions import DispositionRejected
 from dialer.errors import DialerError, IllegalTransition
 
@@ -136,7 +136,14 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
     # ------------------------------------------------------------------ sessions
     @router.post("/api/desk/login", tags=["agent desk"], dependencies=json_post)
     async def login(body: LoginBody, request: Request) -> JSONResponse:
-        s = guarded(lambda: desk.login(body.agent_id, body.password, body.campaign_id))
+        try:
+            s = desk.login(body.agent_id, body.password, body.campaign_id)
+        except ChooseCampaign as exc:
+            return JSONResponse({"detail": str(exc), "campaigns": exc.campaigns}, status_code=422)
+        except DeskError as exc:
+            raise HTTPException(exc.status, str(exc)) from None
+        except IllegalTransition as exc:
+            raise HTTPException(409, str(exc)) from None
         resp = JSONResponse({"agent_id": s.agent_id, "expires_at": s.expires_at, "token": s.token})
         resp.set_cookie(cookie, s.token, max_age=int(desk.signer.ttl_s), httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/")

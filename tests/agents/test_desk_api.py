@@ -120,6 +120,25 @@ async def test_wrong_passwords_and_unknown_agents_are_refused_alike(redis_url):
         assert other.status_code == 403
 
 
+async def test_an_agent_of_several_campaigns_chooses_one_after_the_password(redis_url):
+    async with harness(redis_url, extra_campaigns=("winback",)) as h, client(h, None) as c:
+        r = await c.post("/api/desk/login", json={"agent_id": "ann", "password": "wrong"})
+        assert r.status_code == 401  # the campaigns are only listed to someone with the password
+        r = await c.post("/api/desk/login", json={"agent_id": "ann", "password": "ann-secret-1"})
+        assert (r.status_code, r.json()) == (422, {"detail": "choose a campaign: one of upsell-device, winback",
+                                                   "campaigns": ["upsell-device", "winback"]})
+        r = await c.post("/api/desk/login", json={"agent_id": "ann", "password": "ann-secret-1",
+                                                 "campaign_id": "nope"})
+        assert r.status_code == 422
+        r = await c.post("/api/desk/login", json={"agent_id": "ann", "password": "ann-secret-1",
+                                                 "campaign_id": "winback"})
+        assert r.status_code == 200
+        assert h.daemon.engine.roster.get("ann").campaign_id == "winback"
+        r = await c.post("/api/desk/login", json={"agent_id": "ann", "password": "ann-secret-1",
+                                                 "campaign_id": "upsell-device"})
+        assert (r.status_code, r.json()["detail"]) == (409, "already logged in to campaign winback; log out first")
+
+
 async def test_forged_and_expired_sessions_are_refused(redis_url):
     wall = Clock(1_800_000_000.0)
     async with harness(redis_url, wall_clock=wall, session_ttl_s=600) as h, client(h) as c:

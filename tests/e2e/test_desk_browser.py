@@ -197,6 +197,25 @@ async def test_pause_needs_a_reason_and_pause_after_this_call_waits_for_the_wrap
     assert (dnc["call_id"], dnc["number"]) == (cid, "+12125550123")
 
 
+async def test_an_agent_of_several_campaigns_picks_one_at_login(browser, redis_url):
+    async with DeskHarness(redis_url=redis_url, extra_campaigns=("winback",)) as h:
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            await page.goto(f"{h.base_url}/desk")
+            await page.fill("#login-agent", "bob")
+            await page.fill("#login-password", "bob-secret-2")
+            await page.click("#login-submit")
+            await expect(page.locator("#login-error")).to_have_text("Choose the campaign to work, then log in.")
+            await page.select_option("#login-campaign", "winback")
+            await page.click("#login-submit")
+            await expect(page.locator("#campaign-name")).to_have_text("winback")
+            await expect(page.locator("#state-label")).to_have_text("Paused")
+        finally:
+            await context.close()
+    assert h.daemon.engine.roster.get("bob").campaign_id == "winback"
+
+
 class HookedDaemon(Daemon):
     asked: list[tuple] = []
 

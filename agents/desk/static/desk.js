@@ -19,7 +19,7 @@ const S = {
 };
 
 class ApiError extends Error {
-  constructor(status, message) { super(message); this.status = status; }
+  constructor(status, message, data) { super(message); this.status = status; this.data = data || {}; }
 }
 
 function detailOf(data) {
@@ -45,7 +45,7 @@ async function api(path, body) {
     showLogin(S.agent ? "Your session has ended; log in again." : "");
     S.agent = null;
   }
-  if (!r.ok) throw new ApiError(r.status, detailOf(data));
+  if (!r.ok) throw new ApiError(r.status, detailOf(data), data);
   return data;
 }
 
@@ -579,13 +579,23 @@ function wire() {
   $("login-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     $("login-error").textContent = "";
+    const body = { agent_id: $("login-agent").value.trim(), password: $("login-password").value };
+    if (!$("login-campaign").hidden && $("login-campaign").value) body.campaign_id = $("login-campaign").value;
     try {
-      await api("/api/desk/login", { agent_id: $("login-agent").value.trim(), password: $("login-password").value });
+      await api("/api/desk/login", body);
       $("login-password").value = "";
       banner("banner-offline", "");
       await resync();
     } catch (e) {
-      $("login-error").textContent = e.message;
+      if (e.data.campaigns) {  // this agent works several campaigns: let them pick one
+        const sel = $("login-campaign");
+        sel.replaceChildren(...e.data.campaigns.map((c) => new Option(c, c)));
+        sel.hidden = false;
+        $("login-campaign-label").hidden = false;
+        $("login-error").textContent = "Choose the campaign to work, then log in.";
+      } else {
+        $("login-error").textContent = e.message;
+      }
     }
   });
   $("btn-ready").addEventListener("click", () => act(async () => {
