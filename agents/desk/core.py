@@ -22,7 +22,7 @@ from agents.desk.presence import Presence
 from agents.dispositions import Choice
 from agents.screenpop import ScreenPopRenderer
 from agents.state import Agent, AgentState
-from dialer.engine.calls import CallState
+from dialer.engine.calls import Call, CallState
 from dialer.errors import DialerError, IllegalTransition
 
 if TYPE_CHECKING:
@@ -224,7 +224,7 @@ class Desk:
         log.info("DNC requested", extra={"call_id": call_id, "agent_id": session.agent_id})
         return {"recorded": True, "call_id": call_id}
 
-    def _own_call(self, agent_id: str, call_id: str) -> Any:
+    def _own_call(self, agent_id: str, call_id: str) -> Call:
         call = self.daemon.engine.calls.get(call_id)
         agent = self.agent(agent_id)
         if call is None or agent is None or (call.agent_id != agent_id and agent.call_id != call_id):
