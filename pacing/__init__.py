@@ -2,8 +2,17 @@
 
 The daemon and the shift simulator hand a `Pacer` a `CampaignSnapshot` and get a `Decision` back; they
 feed it `Observation`s as calls resolve. Nothing here imports asyncio, redis, panoramisk or aiomqtt.
+
+    pacer = Pacer(PacingKnobs(mode=Mode.PREDICTIVE, jurisdiction=Jurisdiction.UK))
+    pacer.observe(DialObserved(at=t, outcome="live", ring_s=9.2, amd_delay_s=1.6))
+    decision = pacer.decide(CampaignSnapshot(now=t, ready_agents=2, logged_in_agents=20, ...))
+
+See docs/PACING.md for the model; `pacing.sim` is the shift simulator, `pacing.baselines` the
+algorithms the benchmark compares against.
 """
 
+from pacing.estimators import CampaignEstimators
+from pacing.ledger import ComplianceLedger, LedgerStatus
 from pacing.pacer import Pacer
 from pacing.types import (
     AgentFreed,
@@ -22,10 +31,13 @@ from pacing.types import (
 
 __all__ = [
     "AgentFreed",
+    "CampaignEstimators",
     "CampaignSnapshot",
+    "ComplianceLedger",
     "Decision",
     "DialObserved",
     "Jurisdiction",
+    "LedgerStatus",
     "LiveAnswerObserved",
     "Mode",
     "Observation",

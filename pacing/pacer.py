@@ -14,9 +14,9 @@ timer fires. `decide` is pure arithmetic on the snapshot plus the learnt state:
   `min_agents_predictive` or too few observations it dials progressively and says so.
 
 The aim is the supervisor's `target_abandon` less a safety margin (and, under UK rules with AMD, less
-the estimated false positives that count as abandons). A slow feedback loop scales the aim by the ratio
-of realised to intended abandons (stochastic approximation on each live answer while predictive is in
-charge), so a model that is systematically cautious or bold is corrected without per-campaign tuning.
+the estimated false positives that count as abandons). A calibration loop scales the aim by the ratio of
+the abandons the model charged to its launches to the abandons that happened (`aim_scale`), so a model
+that is systematically cautious or bold is corrected without per-campaign tuning.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from pacing.estimators import CampaignEstimators
+from pacing.estimators import CampaignEstimators, DecayedArray
 from pacing.forecast import Forecaster, ForecastTables, curves
 from pacing.ledger import ComplianceLedger
 from pacing.predictive import choose_launch
@@ -41,8 +41,9 @@ from pacing.types import (
 
 __all__ = ["Pacer"]
 
-_LOG_MIN_SCALE = math.log(0.25)
-_LOG_MAX_SCALE = math.log(4.0)
+_LOG_TRIM_MIN = math.log(0.5)
+_LOG_TRIM_MAX = math.log(2.0)
+
 
 
 class Pacer:
@@ -61,6 +62,8 @@ class Pacer:
         min_talks: int = 10,
         refit_every_s: float = 5.0,
         z_live: float = 1.0,
+        calibration_half_life_s: float = 4 * 3600.0,
+        calibration_prior: float = 2.0,
         feedback_gain: float = 0.03,
     ) -> None:
         self._knobs = knobs
@@ -75,11 +78,18 @@ class Pacer:
         self.min_talks = min_talks
         self.refit_every_s = refit_every_s
         self.z_live = z_live
+        self.calibration_prior = calibration_prior
         self.feedback_gain = feedback_gain
         self.forecaster = Forecaster(shares_every_s=refit_every_s)
-        self._log_scale = 0.0  # feedback on the aim, log of a multiplier in [1/4, 4]
-        self._updates = 0
-        self._predictive_in_charge = False
+        # calibration: abandons the model charged to the batches it launched, and abandons that happened
+        self._charged = DecayedArray(1, calibration_half_life_s)
+        self._happened = DecayedArray(1, calibration_half_life_s)
+        self._last_now = 0.0
+        # and a slow integral loop on the realised rate: a batch's charge is at most the aim, on
+        # average below it, so calibration alone leaves the realised rate under the aim
+        self._log_trim = 0.0
+        self._trim_updates = 0
+        self._predictive_on = False
 
     @property
     def knobs(self) -> PacingKnobs:
@@ -92,8 +102,16 @@ class Pacer:
 
     @property
     def aim_scale(self) -> float:
-        """The feedback multiplier currently applied to the abandon aim."""
-        return math.exp(self._log_scale)
+        """Abandons the model predicted over abandons that happened (recent, with a prior of 1:1).
+
+        The aim is scaled by it: a model that overstates the risk by k gets k times the aim, which
+        brings the realised rate to the aim whatever the cause of the bias (few agents, an unusual
+        talk-time shape). Clamped to [1/4, 4], then trimmed by the slow loop on the realised rate.
+        """
+        c0 = self.calibration_prior
+        charged = float(self._charged.value(self._last_now)[0])
+        happened = float(self._happened.value(self._last_now)[0])
+        return min(max((charged + c0) / (happened + c0), 0.25), 4.0) * math.exp(self._log_trim)
 
     def set_knobs(self, knobs: PacingKnobs) -> None:
         """Change mode or knobs; the next `decide` uses them."""
@@ -104,13 +122,15 @@ class Pacer:
         """Feed a resolved dial, a talk or wrap-up time, or a live-answer wait."""
         self.est.observe(obs)
         self.ledger.observe(obs)
-        if isinstance(obs, LiveAnswerObserved) and self._predictive_in_charge:
-            # Robbins-Monro on the realised rate: drifts until abandons happen at the aim
-            aim = self.aim()
-            self._updates += 1
-            gain = max(self.feedback_gain, 0.3 / (1.0 + self._updates / 100.0))
-            step = gain * (aim - (1.0 if obs.abandoned else 0.0)) / (1.0 - aim)
-            self._log_scale = min(max(self._log_scale + step, _LOG_MIN_SCALE), _LOG_MAX_SCALE)
+        if isinstance(obs, LiveAnswerObserved):
+            if obs.abandoned:
+                self._happened.add(obs.at, 0)
+            if self._predictive_on:
+                aim = self.aim()
+                self._trim_updates += 1
+                gain = max(self.feedback_gain, 0.3 / (1.0 + self._trim_updates / 100.0))
+                step = gain * (aim - (1.0 if obs.abandoned else 0.0)) / (1.0 - aim)
+                self._log_trim = min(max(self._log_trim + step, _LOG_TRIM_MIN), _LOG_TRIM_MAX)
 
     def aim(self) -> float:
         """The realised abandon rate the predictive mode steers to (before feedback)."""
@@ -132,7 +152,8 @@ class Pacer:
         waiting = snap.waiting_humans
         in_flight = snap.in_flight
         n_prog = snap.ready_agents - in_flight - waiting
-        self._predictive_in_charge = False
+        self._last_now = snap.now
+        self._predictive_on = k.mode is Mode.PREDICTIVE
 
         def out(launch: int, reason: Reason, detail: str = "", **extra: float) -> Decision:
             return Decision(
@@ -222,7 +243,9 @@ class Pacer:
                 n, reason = room, Reason.ABANDON_BUDGET
         if n_prog > n:
             n, reason = n_prog, Reason.DIALING
-        self._predictive_in_charge = n > max(n_prog, 0) or (in_flight + waiting > snap.ready_agents)
+        if n > 0 and choice.launch > 0:
+            # the abandons this batch adds, by the model; progressive dials beyond its choice add none
+            self._charged.add(snap.now, 0, choice.expected_added * min(n, choice.launch) / choice.launch)
         extra.update(
             predicted_abandon=choice.predicted_abandon,
             expected_free_agents=choice.expected_free,

@@ -42,7 +42,7 @@ _PHI = norm_cdf(_Z)
 _PSI = _Z * _PHI + norm_pdf(_Z)  # E[(Z + z)+] for a standard normal Z
 _BOUND_AT = np.arange(0, _J, 3)  # seconds where the overload bound is checked
 _PROBES = 8  # candidates scored per bisection round
-_LADDER = np.array([1, 2, 3, 4, 5, 6, 7, 9, 12, 16, 22, 30, 40, 55, 75, 100, 140, 200, 280, 400, 560, 800, 1100, 1600])
+_LADDER = np.array([1, 2, 3, 5, 8, 12, 18, 27, 40, 60, 90, 135, 200, 300, 450, 680, 1000, 1500])
 
 
 def _table(tab: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -56,6 +56,7 @@ class Choice:
 
     launch: int
     predicted_abandon: float  # per live answer of this batch (or of the calls in flight when none)
+    expected_added: float  # abandons this batch adds: lost(n) - lost(0)
     expected_lost: float
     expected_live: float
     expected_free: float
@@ -65,7 +66,6 @@ class _Model:
     """The curves on the look-ahead grid, ready to score candidate counts."""
 
     __slots__ = (
-        "a",
         "a_h",
         "a_prev",
         "a_self",
@@ -88,44 +88,46 @@ class _Model:
 
     def __init__(self, c: Curves, new_live: np.ndarray, rel_err: float) -> None:
         g = GRACE_STEPS
-        d = c.demand[:_J]
-        s = c.supply[g : g + _J]
-        a = new_live[:_J]
-        self.a = a
-        self.a_h = float(a[-1])
+        self.a_h = float(new_live[_J - 1])
+        self.live0 = float(c.demand[_J - 1])
+        self.free = float(c.supply[min(K - 1, 20)])
+        self.rel2 = rel_err * rel_err
+        # past the last possible arrival, X only falls (agents keep freeing): stop the grid there
+        moving = np.flatnonzero((np.diff(c.demand[:_J]) > 1e-9) | (np.diff(new_live[:_J]) > 1e-9))
+        j = min(_J, int(moving[-1]) + 3) if moving.size else 2
+        d = c.demand[:j]
+        s = c.supply[g : g + j]
+        a = new_live[:j]
         # arrivals in each second (people already waiting arrive in second 0)
         self.arr0 = d.copy()
         self.arr0[1:] -= d[:-1]
         self.a_step = a.copy()
         self.a_step[1:] -= a[:-1]
         # X before an arrival of second j: live answers up to j-1 against agents free by j + g
-        self.xm0 = np.empty(_J)
+        self.xm0 = np.empty(j)
         self.xm0[0] = d[0] - 1.0 - s[0]
         self.xm0[1:] = d[:-1] - s[1:]
-        self.a_prev = np.empty(_J)
+        self.a_prev = np.empty(j)
         self.a_prev[0] = a[0]
         self.a_prev[1:] = a[:-1]
         # an arriving call does not count itself among those before it (matters with few calls)
-        self.self0 = c.dial_self[:_J].copy()
+        self.self0 = c.dial_self[:j].copy()
         self.a_self = self.a_step * self.a_prev
-        self.self_v0 = c.dial_self_var[:_J].copy()
+        self.self_v0 = c.dial_self_var[:j].copy()
         self.a_self_v = self.a_self * (1.0 - self.a_prev)
-        var = c.demand_var[:_J] + c.supply_var[g : g + _J] + 1e-4
-        self.var0 = np.empty(_J)
+        var = c.demand_var[:j] + c.supply_var[g : g + j] + 1e-4
+        self.var0 = np.empty(j)
         self.var0[0] = var[0]
         self.var0[1:] = var[:-1]
-        dd = c.dial_demand[:_J]
-        self.dd = np.empty(_J)
+        dd = c.dial_demand[:j]
+        self.dd = np.empty(j)
         self.dd[0] = dd[0]
         self.dd[1:] = dd[:-1]
-        b = _BOUND_AT
+        b = _BOUND_AT[_BOUND_AT < j]
         self.b_x = d[b] - s[b]
         self.b_var = var[b]
         self.b_dd = dd[b]
         self.b_a = a[b]
-        self.rel2 = rel_err * rel_err
-        self.free = float(c.supply[min(K - 1, 20)])
-        self.live0 = float(d[-1])
 
     def score(self, ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Expected lost and expected live answers over the horizon for each count in `ns`."""
@@ -156,7 +158,7 @@ def predicted_abandon(c: Curves, new_live: np.ndarray, n: int, rel_err: float = 
     m = _Model(c, new_live, rel_err)
     lost, live = m.score(np.array([n]))
     lv = float(live[0])
-    return Choice(n, float(lost[0]) / lv if lv > 1e-9 else 0.0, float(lost[0]), lv, m.free)
+    return Choice(n, float(lost[0]) / lv if lv > 1e-9 else 0.0, 0.0, float(lost[0]), lv, m.free)
 
 
 def choose_launch(c: Curves, new_live: np.ndarray, tau: float, n_cap: int, rel_err: float = 0.0) -> Choice:
@@ -187,4 +189,4 @@ def choose_launch(c: Curves, new_live: np.ndarray, tau: float, n_cap: int, rel_e
         pred = (best_lost - base) / (lo * a_h)
     else:
         pred = base / base_live if base_live > 1e-9 else 0.0
-    return Choice(lo, pred, best_lost, base_live + lo * a_h, m.free)
+    return Choice(lo, pred, max(best_lost - base, 0.0), best_lost, base_live + lo * a_h, m.free)

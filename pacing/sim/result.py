@@ -55,21 +55,23 @@ class ShiftResult:
     def logged_in_s(self) -> float:
         return self.agents * self.shift_s * self.days
 
-    def metrics(self, first_day: int = 0) -> dict[str, float]:
-        """The per-run figures the benchmark aggregates over seeds, for days `first_day`.. of the run."""
-        if not 0 <= first_day < self.days:
-            raise ValueError(f"first_day must be in [0, {self.days}), got {first_day}")
-        tot = self.per_day[first_day:].sum(axis=0)
-        logged = self.agents * self.shift_s * (self.days - first_day)
+    def metrics(self, first_day: int = 0, last_day: int | None = None) -> dict[str, float]:
+        """The per-run figures the benchmark aggregates over seeds, for days `first_day`..`last_day`."""
+        last = self.days - 1 if last_day is None else last_day
+        if not 0 <= first_day <= last < self.days:
+            raise ValueError(f"need 0 <= first_day <= last_day < {self.days}, got {first_day}, {last_day}")
+        tot = self.per_day[first_day : last + 1].sum(axis=0)
+        logged = self.agents * self.shift_s * (last + 1 - first_day)
         hours = logged / 3600.0
         contacts, lives, abandons, fps = tot[CONTACTS], tot[LIVES], tot[ABANDONS], tot[FPS]
         share = tot[TALK] / logged
         t0 = first_day * DAY_S
-        waits = self.waits[self.waits_t >= t0]
+        t1 = (last + 1) * DAY_S
+        waits = self.waits[(self.waits_t >= t0) & (self.waits_t < t1)]
         n_wait = waits.shape[0] + abandons
-        sel = self.event_t >= t0
+        sel = (self.event_t >= t0) & (self.event_t < t1)
         t, ab, fp = self.event_t[sel], self.event_abandoned[sel], self.event_fp[sel]
-        end = (self.days - 1) * DAY_S + self.shift_s
+        end = last * DAY_S + self.shift_s
         return {
             "talk_share": share,
             "talk_min_per_hour": share * 60.0,
