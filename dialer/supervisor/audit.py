@@ -21,6 +21,7 @@ from dialer.clock import Clock
 from dialer.errors import StateStoreError
 from dialer.store import RedisStore
 from dialer.supervisor.auth import Principal
+from dialer.supervisor.records import check_cursor
 
 __all__ = ["AuditLog"]
 
@@ -65,6 +66,8 @@ class AuditLog:
 
     async def read(self, limit: int = 100, before: str | None = None) -> list[dict[str, Any]]:
         """Newest first; `before` is a stream id from a previous page."""
+        if not check_cursor(before):
+            return []
         top = f"({before}" if before else "+"
         try:
             async with asyncio.timeout(self._timeout):

@@ -20,7 +20,7 @@ from dialer.errors import StateStoreError
 from dialer.store import RedisStore
 from dialer.supervisor.errors import Invalid
 
-__all__ = ["STREAM_ID", "CallQuery", "iter_stream", "query_calls", "read_call", "typed"]
+__all__ = ["STREAM_ID", "CallQuery", "check_cursor", "iter_stream", "query_calls", "read_call", "typed"]
 
 STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _FLOATS = {"created_at", "originated_at", "answered_at", "human_at", "connected_at", "ended_at", "wait_s",
@@ -28,6 +28,16 @@ _FLOATS = {"created_at", "originated_at", "answered_at", "human_at", "connected_
 _INTS = {"attempt", "hangup_cause"}
 _BOOLS = {"abandoned"}
 _JSON = {"disposition_fields", "script_path"}
+
+
+def check_cursor(before: str | None) -> bool:
+    """Validate a paging cursor (a stream id from a previous page); False when nothing can precede it."""
+    if before is None:
+        return True
+    ms, _, seq = before.partition("-")
+    if not STREAM_ID.match(before) or int(ms) >= 1 << 64 or int(seq) >= 1 << 64:
+        raise Invalid(f"before={before!r} is not a cursor from a previous page (like 1700000000000-0)")
+    return before != "0-0" and not (int(ms) == 0 and int(seq) == 0)
 
 
 def typed(fields: dict[str, str], *, mask: bool = False) -> dict[str, Any]:
@@ -107,8 +117,8 @@ class CallQuery:
 
 async def query_calls(store: RedisStore, q: CallQuery, *, mask: bool, timeout_s: float = 10.0) -> dict[str, Any]:
     """Newest first; `next` is the cursor (pass as `before`) when more may match."""
-    if q.before is not None and not STREAM_ID.match(q.before):
-        raise Invalid(f"before={q.before!r} is not a cursor from a previous page (like 1700000000000-0)")
+    if not check_cursor(q.before):
+        return {"calls": [], "next": None, "scanned": 0}
     key = store.key("calls")
     top = f"({q.before}" if q.before else "+"
     found: list[dict[str, Any]] = []

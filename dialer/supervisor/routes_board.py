@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
 from dialer.supervisor.errors import ClearErrors, http_errors
+from dialer.supervisor.schemas import ERRORS
 
 __all__ = ["board_routes"]
 
@@ -24,7 +25,7 @@ def _asset(name: str) -> bytes:
 
 
 def board_routes(ctx: Ctx) -> APIRouter:
-    r = APIRouter(route_class=ClearErrors)
+    r = APIRouter(route_class=ClearErrors, responses=ERRORS)
     reader = ctx.who(Role.READ_ONLY)
 
     @r.get("/wallboard", include_in_schema=False)

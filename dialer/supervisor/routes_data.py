@@ -14,6 +14,7 @@ from dialer.supervisor.errors import ClearErrors, Invalid, http_errors
 from dialer.supervisor.report_io import Loaded, load, render_csv, render_svg, safe_json
 from dialer.supervisor.routes_leads import lead_routes
 from dialer.supervisor.routes_whatif import whatif_routes
+from dialer.supervisor.schemas import ERRORS
 from dialer.supervisor.tally import local_midnight
 
 __all__ = ["data_routes"]
@@ -52,7 +53,7 @@ def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], f
 
 
 def data_routes(ctx: Ctx) -> APIRouter:
-    r = APIRouter(prefix="/api", route_class=ClearErrors)
+    r = APIRouter(prefix="/api", route_class=ClearErrors, responses=ERRORS)
     reader = ctx.who(Role.READ_ONLY)
 
     @r.get("/reports/{kind}", tags=["reports"],

@@ -23,7 +23,7 @@ from dialer.leads.report import DncReport, ImportReport
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
 from dialer.supervisor.errors import ClearErrors, Conflict, Invalid, http_errors
-from dialer.supervisor.schemas import CampaignId, _In
+from dialer.supervisor.schemas import ERRORS, CampaignId, _In
 
 __all__ = ["lead_routes"]
 
@@ -70,7 +70,7 @@ def _import_out(rep: ImportReport) -> dict[str, Any]:
 
 
 def lead_routes(ctx: Ctx) -> APIRouter:
-    r = APIRouter(route_class=ClearErrors)
+    r = APIRouter(route_class=ClearErrors, responses=ERRORS)
     reader, supervisor = ctx.who(Role.READ_ONLY), ctx.who(Role.SUPERVISOR)
 
     def store() -> LeadStore:

@@ -12,6 +12,7 @@ from dialer.supervisor.control import knobs_view
 from dialer.supervisor.errors import ClearErrors, NotFound, http_errors
 from dialer.supervisor.records import CallQuery, query_calls, read_call
 from dialer.supervisor.schemas import (
+    ERRORS,
     AgentOut,
     AgentPause,
     CampaignCreate,
@@ -19,6 +20,7 @@ from dialer.supervisor.schemas import (
     CampaignOut,
     DecisionLog,
     PacingPatch,
+    Problem,
     SpyRequest,
 )
 from dialer.supervisor.spy import start_spy
@@ -35,7 +37,7 @@ AgentStateName = Literal["paused", "ready", "reserved", "talking", "wrapup", "lo
 
 
 def ops_routes(ctx: Ctx) -> APIRouter:
-    r = APIRouter(prefix="/api", route_class=ClearErrors)
+    r = APIRouter(prefix="/api", route_class=ClearErrors, responses=ERRORS)
     sup, audit, board = ctx.sup, ctx.audit, ctx.board
     reader, supervisor, admin = ctx.who(Role.READ_ONLY), ctx.who(Role.SUPERVISOR), ctx.who(Role.ADMIN)
 
@@ -72,7 +74,8 @@ def ops_routes(ctx: Ctx) -> APIRouter:
         """Every campaign with its status, pacing knobs, live calls and agents, and the last decision."""
         return sup.campaigns_view()
 
-    @r.post("/campaigns", tags=["campaigns"], response_model=CampaignOut, status_code=201)
+    @r.post("/campaigns", tags=["campaigns"], response_model=CampaignOut, status_code=201,
+            responses={501: {"model": Problem, "description": "the daemon cannot add campaigns while running"}})
     async def create_campaign(body: CampaignCreate, who: Principal = admin) -> dict[str, Any]:
         """Add a campaign to the running daemon. It starts paused."""
         with http_errors():

@@ -21,7 +21,7 @@ from dialer.supervisor.context import Ctx
 from dialer.supervisor.control import knobs_view
 from dialer.supervisor.errors import ClearErrors, Conflict, Invalid, Unavailable, http_errors
 from dialer.supervisor.report_io import load
-from dialer.supervisor.schemas import CampaignId, PacingPatch, _In
+from dialer.supervisor.schemas import ERRORS, CampaignId, PacingPatch, _In
 from dialer.supervisor.tally import local_midnight
 from dialer.supervisor.whatif import History, from_records, replay
 from pacing import PacingKnobs
@@ -49,7 +49,7 @@ class WhatIf(_In):
 
 
 def whatif_routes(ctx: Ctx) -> APIRouter:
-    r = APIRouter(route_class=ClearErrors)
+    r = APIRouter(route_class=ClearErrors, responses=ERRORS)
     supervisor = ctx.who(Role.SUPERVISOR)
     busy = asyncio.Lock()
 

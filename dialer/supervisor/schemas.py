@@ -14,6 +14,7 @@ from dialer.config import CampaignSettings, PacingSettings
 from pacing import Mode
 
 __all__ = [
+    "ERRORS",
     "AgentId",
     "AgentOut",
     "AgentPause",
@@ -24,6 +25,7 @@ __all__ = [
     "DecisionLog",
     "Done",
     "PacingPatch",
+    "Problem",
     "SpyRequest",
 ]
 
@@ -91,6 +93,22 @@ class SpyRequest(_In):
     mode: Literal["listen", "whisper", "barge"] = "listen"
     extension: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$",
                            description="the supervisor's phone (PJSIP endpoint) that will ring")
+
+
+class Problem(BaseModel):
+    """Why a request failed, in one sentence that says what to do."""
+
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "the body could not be read (not JSON, or not UTF-8)"},
+    401: {"model": Problem, "description": "missing or unknown API token"},
+    403: {"model": Problem, "description": "the token's role is not enough for this"},
+    404: {"model": Problem, "description": "no such campaign, agent or call"},
+    409: {"model": Problem, "description": "the current state forbids this now"},
+    503: {"model": Problem, "description": "Redis or AMI did not answer; nothing changed"},
+}
 
 
 class Done(BaseModel):

@@ -193,7 +193,7 @@ def record(call_id: str, *, campaign: str = "upsell", ended_at: float, outcome: 
                       wait_s=wait if live else None, talk_s=talk if outcome == "connected" else None)
 
 
-def scene(rig: Rig) -> None:
+def scene(rig: Rig, calls: int = 900) -> None:
     """A believable mid-shift for the wallboard: agents in every state for various times, a day of calls
     with sales and abandons (the last 15 minutes over the cap), a second campaign with an empty hopper."""
     from agents import commands as ac
@@ -239,8 +239,8 @@ def scene(rig: Rig) -> None:
     eng.decide("upsell", now, 180)
     eng.decide("winback", now, 0)
     day0 = max(local_midnight(now), now - 8 * 3600)
-    for i in range(900):  # the day so far: 1.9% abandoned; the last 15 minutes 2 of 40 (5%)
-        t = day0 + (now - day0 - 60) * i / 900
+    for i in range(calls):  # the day so far: 1.9% abandoned; the last 15 minutes about 5%
+        t = day0 + (now - day0 - 60) * i / calls
         recent = t > now - 900
         ab = (i % 53 == 0) if not recent else (i % 20 == 0)
         rec = record(f"d{i}", ended_at=t, agent=staff[i % 12][0], abandoned=ab,
@@ -254,3 +254,23 @@ def scene(rig: Rig) -> None:
                                                       t + 25))
         if i % 3 == 0:
             rig.store.append_call_record(record(f"m{i}", ended_at=t, outcome="no_answer", live=False))
+
+
+class HookedDaemon(Daemon):
+    """The hook as docs/SUPERVISOR.md specifies it, for the API side's test."""
+
+    async def add_campaign(self, settings: CampaignSettings) -> None:
+        from dialer.engine.core import CampaignRuntime
+        from dialer.leadsource import InMemoryLeadSource
+        from pacing import Pacer
+
+        if settings.id in self.engine.campaigns:
+            from dialer.errors import ConfigError
+
+            raise ConfigError(f"campaign {settings.id} exists")
+        self.engine.add_campaign(CampaignRuntime(settings.id, Pacer(settings.pacing.knobs()), amd=settings.amd,
+                                                 ring_timeout_s=settings.ring_timeout_s, paused=True))
+        self.leads[settings.id] = InMemoryLeadSource()  # type: ignore[index]
+        self._dirty[settings.id] = asyncio.Event()
+        if self._actions is not None:
+            self._actions.create_task(self._pacing_loop(settings.id), name=f"pacing-{settings.id}")

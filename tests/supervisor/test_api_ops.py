@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sup_fakes import AUTH, TOKENS, make_rig, put_on_call, record, settings
+from sup_fakes import AUTH, TOKENS, HookedDaemon, make_rig, put_on_call, record, settings
 
 from agents.state import AgentState
-from dialer.config import CampaignSettings
-from dialer.daemon import Daemon
 from dialer.errors import AmiConnectionError
 from pacing import Mode, Reason
 
@@ -131,23 +129,6 @@ async def test_creating_a_campaign_needs_the_daemon_hook(client, rig):
     assert r.status_code == 501
     assert "Daemon.add_campaign" in r.json()["detail"]
     assert (await client.post("/api/campaigns", headers=ADMIN, json={"id": "upsell"})).status_code == 409
-
-
-class HookedDaemon(Daemon):
-    """The hook as docs/SUPERVISOR.md specifies it, for the API side's test."""
-
-    async def add_campaign(self, settings: CampaignSettings) -> None:
-        from dialer.engine.core import CampaignRuntime
-        from dialer.leadsource import InMemoryLeadSource
-        from pacing import Pacer
-
-        if settings.id in self.engine.campaigns:
-            from dialer.errors import ConfigError
-
-            raise ConfigError(f"campaign {settings.id} exists")
-        self.engine.add_campaign(CampaignRuntime(settings.id, Pacer(settings.pacing.knobs()), amd=settings.amd,
-                                                 ring_timeout_s=settings.ring_timeout_s, paused=True))
-        self.leads[settings.id] = InMemoryLeadSource()  # type: ignore[index]
 
 
 async def test_create_campaign_through_the_hook_starts_paused(redis):
