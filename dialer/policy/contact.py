@@ -35,6 +35,9 @@ MAX_CALLBACK_DAYS = 60
 SUPPRESSION_RECHECK_S = 3600.0
 
 
+_NO_MARKS: dict[str, str] = {}
+
+
 def month_key(now: float) -> str:
     """The calendar month (UTC) of the monthly contact cap: YYYY-MM."""
     return datetime.fromtimestamp(now, UTC).strftime("%Y-%m")
@@ -52,6 +55,8 @@ class ContactPolicy:
     def __init__(self, campaign: CampaignConfig) -> None:
         self.campaign = campaign
         self.hours = Hours(campaign.calling_hours, campaign.jurisdiction)
+        self._winback = campaign.kind == "winback"
+        self._is_base = campaign.is_base
         self._lock_s = campaign.retry.abandon_lock_h * 3600.0
         # A campaign without an offer name is its own offer: its refusals stop only itself.
         self.offer = campaign.offer or campaign.id
@@ -72,32 +77,39 @@ class ContactPolicy:
         final = self._final(view, callback)
         if final is not None:
             return final
-        marks = RECIDIVIST_MARKS if self._recidivist(view) else {}
-        dialable = [i for i, n in enumerate(view.numbers) if not n.dnc and not n.dead]
+        marks = RECIDIVIST_MARKS if self._winback and self._recidivist(view) else _NO_MARKS
+        numbers = view.numbers
         blocks: list[tuple[Block, float, str]] = []
-        active = [(k, u) for k, u in view.suppressions.items() if u > now and self.suppression_applies(k)]
-        if active:
-            until = max(u for _, u in active)
-            kinds = ", ".join(sorted(k for k, _ in active))
-            blocks.append((Block.SUPPRESSED, min(until, now + SUPPRESSION_RECHECK_S), kinds))
+        if view.suppressions:
+            active = [(k, u) for k, u in view.suppressions.items() if u > now and self.suppression_applies(k)]
+            if active:
+                until = max(u for _, u in active)
+                kinds = ", ".join(sorted(k for k, _ in active))
+                blocks.append((Block.SUPPRESSED, min(until, now + SUPPRESSION_RECHECK_S), kinds))
         c = self.campaign
-        if not callback and c.is_base and view.last_base_contact > 0:
+        if not callback and self._is_base and view.last_base_contact > 0:
             until = view.last_base_contact + c.base_contact_days * DAY
             if now < until:
                 blocks.append((Block.BASE_CONTACT, until, f"for {c.base_contact_days} days"))
         cap = c.max_contacts_per_month
-        if not callback and cap is not None and view.month == month_key(now) and view.contacts_in_month >= cap:
+        if not callback and cap is not None and view.contacts_in_month >= cap and view.month == month_key(now):
             blocks.append((Block.CONTACT_CAP, _next_month(now), f"{view.contacts_in_month} of {cap}"))
-        n = len(view.numbers)
-        order = [(view.next_index + k) % n for k in range(n)]
-        chosen = next(
-            (i for i in order if i in dialable and (agent_reserved or view.numbers[i].locked_until <= now)), None
-        )
+        n = len(numbers)
+        chosen: int | None = None
+        earliest = math.inf
+        for k in range(n):
+            i = (view.next_index + k) % n
+            num = numbers[i]
+            if num.dnc or num.dead:
+                continue
+            if agent_reserved or num.locked_until <= now:
+                chosen = i
+                break
+            earliest = min(earliest, num.locked_until)
         if chosen is None:
-            until = min(view.numbers[i].locked_until for i in dialable)
-            blocks.append((Block.ABANDON_LOCK, until, "every dialable number"))
+            blocks.append((Block.ABANDON_LOCK, earliest, "every dialable number"))
         if not callback:
-            if view.day == self.hours.local_day(view.zones, now) and view.attempts_day >= c.retry.max_attempts_per_day:
+            if view.attempts_day >= c.retry.max_attempts_per_day and view.day == self.hours.local_day(view.zones, now):
                 until = self.hours.next_midnight(view.zones, now)
                 blocks.append((Block.DAY_CAP, until, f"{view.attempts_day} today"))
             if view.retry_at > now:

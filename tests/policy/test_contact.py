@@ -249,3 +249,40 @@ def test_outcome_strings_match_the_pacing_vocabulary() -> None:
     assert {o.value for o in DialOutcome} <= {o.value for o in Outcome}
     assert Outcome.parse("answered") is Outcome.LIVE
     assert DialResult("answered").outcome is Outcome.LIVE  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ('{"subject": "subscriber:S1", "kind": "trouble_ticket", "until": null}', ("set", None)),
+        ('{"subject": "area:NY07", "kind": "degradation", "until": 1715792400}', ("set", 1715792400.0)),
+        ('{"subject": "subscriber:S1", "kind": "declined_offer:fiber", "days": 2}', ("set", NOW + 2 * 86400)),
+        ('{"subject": "subscriber:S1", "kind": "trouble_ticket", "action": "lift"}', ("lift", None)),
+    ],
+)
+def test_suppression_signals_parse(payload: str, expected: tuple[str, float | None]) -> None:
+    from dialer.policy import parse_signal
+
+    sig = parse_signal(payload, NOW)
+    assert (sig.action, sig.until) == expected
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ("not json", "not JSON"),
+        ("[1]", "JSON object"),
+        ('{"subject": "S1", "kind": "trouble_ticket"}', "must start with"),
+        ('{"subject": "area:x", "kind": "outage"}', "kind 'outage' must be one of"),
+        ('{"subject": "area:x", "kind": "bill_shock", "action": "pause"}', "set or lift"),
+        ('{"subject": "area:x", "kind": "bill_shock", "until": 5, "days": 1}', "not both"),
+        ('{"subject": "area:x", "kind": "bill_shock", "days": -1}', "positive"),
+        ('{"subject": "area:x", "kind": "bill_shock", "until": "soon"}', "epoch seconds"),
+    ],
+)
+def test_bad_suppression_signals_say_what_is_wrong(payload: str, message: str) -> None:
+    from dialer.errors import LeadError
+    from dialer.policy import parse_signal
+
+    with pytest.raises(LeadError, match=message):
+        parse_signal(payload, NOW)
