@@ -235,3 +235,19 @@ async def test_dnc_lists_and_suppression_subjects(redis: Redis, prefix: str, tmp
             await s.suppress(bad, "trouble_ticket", None)
     with pytest.raises(LeadError, match="suppression kind 'outage' is not one of"):
         await s.suppress("area:NY01", "outage", None)
+
+
+async def test_signals_from_mqtt_or_api_apply_and_lift(redis: Redis, prefix: str) -> None:
+    from dialer.policy import parse_signal
+
+    s = store(redis, prefix)
+    c = campaign()
+    await s.import_rows(c, [row("2125550142", subscriber_id="S1")], now=NOW)
+    h = hopper(redis, c, prefix)
+    await s.apply_signal(parse_signal(b'{"subject": "subscriber:S1", "kind": "trouble_ticket"}', NOW))
+    await h.fill(NOW)
+    assert await h.take(1, NOW) == []
+    await s.apply_signal(parse_signal('{"subject": "subscriber:S1", "kind": "trouble_ticket", "action": "lift"}', NOW))
+    assert await s.suppressions("subscriber:S1") == {}
+    await h.fill(NOW + 3600)
+    assert len(await h.take(1, NOW + 3600)) == 1
