@@ -173,8 +173,8 @@ class Hopper:
             zone_key = allowed[int(tag) - 1]
             src = k.fresh(zone_key) if phase == "fresh" else k.due(zone_key)
             g = parse_gathered(rest)
-            if g is None:  # vanished: finish it so it leaves the queue
-                out.append(GS.join(("f", rest.split(GS)[0], src, "vanished", "")))
+            if g is None:  # the lead was deleted: drop its queue entry
+                out.append(GS.join(("x", rest.split(GS)[0], src)))
                 continue
             why = g.state.get(S.WHY, "")
             verdict = self.policy.check(g.view, now)

@@ -125,6 +125,7 @@ end
 #   r GS lead GS source queue GS ready score GS old reason    -> to the ready queue
 #   d GS lead GS source queue GS due queue GS time GS reason GS old reason  -> deferred
 #   f GS lead GS source queue GS reason GS old reason         -> finished
+#   x GS lead GS source queue                                 -> dropped (the lead no longer exists)
 # then returns up to k strings "key index GS gathered" in ascending score across all the queues (a
 # k-way merge), with the last of as many reserved ready-queue sequence numbers first.
 FILL_PEEK = (
@@ -152,6 +153,8 @@ local function apply(payload)
         redis.call('HINCRBY', C .. 'why', f[6], 1)
         redis.call('HSET', st, 'w', f[6])
       end
+    elseif op == 'x' then
+      redis.call('ZREM', src, lid)
     else
       redis.call('ZREM', src, lid)
       if f[5] ~= '' then

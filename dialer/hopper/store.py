@@ -55,7 +55,7 @@ def subject_for(subject: str) -> str:
         if not rest.strip().startswith("+"):
             raise LeadError(f"suppression subject {subject!r}: write the number in E.164 (+ and country code)")
         return f"number:{normalize(rest, 'ZZ')}"
-    if kind == "lead" and rest.count(":") != 1:
+    if kind == "lead" and ":" not in rest.strip(":"):
         raise LeadError(f"suppression subject {subject!r} must be lead:<campaign>:<lead id>")
     return f"{kind}:{rest.strip()}"
 

@@ -332,3 +332,14 @@ async def test_record_result_for_an_unknown_lead(redis: Redis, prefix: str) -> N
         await h.record_result(ghost, res("busy"), NOW)
     with pytest.raises(LeadError, match="recorded on hopper c1"):
         await h.record_result(DialTarget("c9", "x", "+1", 0, 1, {}), res("busy"), NOW)
+
+
+async def test_a_deleted_lead_leaves_the_queues_quietly(redis: Redis, prefix: str) -> None:
+    _, s, h = await setup(redis, prefix, [row(NY1, id="gone"), row(NY2, id="kept")])
+    await redis.delete(f"{prefix}:c:c1:l:gone")
+    rep = await h.fill(NOW)
+    assert rep.moved == 1
+    st = await h.status(NOW)
+    assert (st.depth, st.fresh_in_hours, st.finished_by_reason) == (1, 0, {})
+    assert [t.lead_id for t in await h.take(5, NOW)] == ["kept"]
+    await s.suppress("lead:c1:with:colon", "other", None)  # lead ids may contain ':'
