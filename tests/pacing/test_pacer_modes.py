@@ -1,0 +1,185 @@
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from pacing import Pacer, PacingKnobs
+from pacing.types import Jurisdiction, Mode, Reason
+
+from pacing_helpers import snap, train
+
+BUSY = {"talking_elapsed": [30.0] * 15, "wrapup_elapsed": [5.0, 10.0]}
+
+
+@pytest.mark.parametrize(
+    ("kw", "reason"),
+    [
+        ({"paused": True}, Reason.PAUSED),
+        ({"within_hours": False}, Reason.OUTSIDE_HOURS),
+        ({"hopper_depth": 0}, Reason.HOPPER_EMPTY),
+    ],
+)
+@pytest.mark.parametrize("mode", list(Mode))
+def test_nothing_is_dialed_when_the_campaign_cannot_dial(mode, kw, reason):
+    d = Pacer(PacingKnobs(mode=mode)).decide(snap(1.0, ready=5, **kw))
+    assert (d.launch, d.reason) == (0, reason)
+
+
+def test_preview_leaves_dialing_to_agents():
+    d = Pacer(PacingKnobs(mode=Mode.PREVIEW)).decide(snap(1.0, ready=5))
+    assert (d.launch, d.reason) == (0, Reason.PREVIEW_MODE)
+
+
+@pytest.mark.parametrize(
+    ("ready", "ringing", "waiting", "want", "reason"),
+    [
+        (3, [], 0, 3, Reason.DIALING),
+        (3, [1.0], 0, 2, Reason.DIALING),
+        (3, [1.0, 2.0], 1, 0, Reason.ENOUGH_IN_FLIGHT),
+        (0, [], 0, 0, Reason.NO_READY_AGENTS),
+    ],
+)
+def test_progressive_dials_one_call_per_uncovered_ready_agent(ready, ringing, waiting, want, reason):
+    d = Pacer(PacingKnobs(mode=Mode.PROGRESSIVE)).decide(snap(1.0, ready, ringing_elapsed=ringing, waiting_humans=waiting))
+    assert (d.launch, d.reason) == (want, reason)
+
+
+def test_power_dials_ratio_per_ready_agent():
+    d = Pacer(PacingKnobs(mode=Mode.POWER, ratio=2.5)).decide(snap(1.0, 2, ringing_elapsed=[1.0]))
+    assert d.launch == 4  # floor(2 * 2.5) - 1
+
+
+@pytest.mark.parametrize(
+    ("lines", "last_second", "hopper", "want", "reason"),
+    [
+        (0, 0, 1000, 10, Reason.DIALING),  # the calls-per-second limit
+        (28, 0, 1000, 2, Reason.DIALING),  # the trunk
+        (0, 7, 1000, 3, Reason.DIALING),
+        (30, 0, 1000, 0, Reason.TRUNK_LIMIT),
+        (0, 0, 4, 4, Reason.DIALING),
+    ],
+)
+def test_agentless_fills_trunk_within_cps(lines, last_second, hopper, want, reason):
+    p = Pacer(PacingKnobs(mode=Mode.AGENTLESS, max_channels=30, max_cps=10))
+    d = p.decide(snap(1.0, 0, logged_in=0, lines_in_use=lines, dials_last_second=last_second, hopper_depth=hopper))
+    assert (d.launch, d.reason) == (want, reason)
+
+
+def test_trunk_limit_applies_to_every_dialing_mode():
+    p = Pacer(PacingKnobs(mode=Mode.PROGRESSIVE, max_channels=10))
+    d = p.decide(snap(1.0, 5, lines_in_use=8))
+    assert (d.launch, d.reason) == (2, Reason.TRUNK_LIMIT)
+
+
+def test_knob_changes_take_effect_on_the_next_decision():
+    p = Pacer(PacingKnobs(mode=Mode.PROGRESSIVE))
+    assert p.decide(snap(1.0, 2)).launch == 2
+    p.set_knobs(PacingKnobs(mode=Mode.POWER, ratio=3.0))
+    d = p.decide(snap(2.0, 2))
+    assert (d.mode, d.launch) == (Mode.POWER, 6)
+    p.set_knobs(PacingKnobs(mode=Mode.PREVIEW))
+    assert p.decide(snap(3.0, 2)).launch == 0
+    assert [d.mode for d in p.decisions] == [Mode.PROGRESSIVE, Mode.POWER, Mode.PREVIEW]
+
+
+def test_decisions_keep_the_last_n():
+    p = Pacer(PacingKnobs(), history=3)
+    for i in range(5):
+        p.decide(snap(float(i), 1))
+    assert [d.now for d in p.decisions] == [2.0, 3.0, 4.0]
+
+
+def test_predictive_with_few_agents_falls_back_to_progressive_and_says_so():
+    p = Pacer(PacingKnobs(mode=Mode.PREDICTIVE, min_agents_predictive=5))
+    train(p)
+    d = p.decide(snap(1e4, 2, logged_in=3))
+    assert (d.launch, d.reason) == (2, Reason.FEW_AGENTS)
+    assert "progressive fallback" in d.detail
+
+
+def test_predictive_without_samples_falls_back_to_progressive_and_says_so():
+    d = Pacer(PacingKnobs(mode=Mode.PREDICTIVE)).decide(snap(1.0, 4, **BUSY))
+    assert (d.launch, d.reason) == (4, Reason.FEW_SAMPLES)
+
+
+def test_predictive_dials_ahead_of_agents_finishing_wrap_up(trained_predictive):
+    p, t = trained_predictive
+    d = p.decide(snap(t, 0, talking_elapsed=[200.0] * 10, wrapup_elapsed=[25.0] * 10))
+    assert d.launch > 0
+    assert d.reason in (Reason.ABANDON_TARGET, Reason.MAX_CALLS)
+    assert 0.0 < d.predicted_abandon <= d.target_abandon + 1e-9
+    assert d.expected_live > 0 and d.expected_free_agents > 0
+    assert d.p_live == pytest.approx(0.3, abs=0.06)
+    assert "live share" in d.detail
+
+
+def test_predictive_holds_back_when_everybody_just_started_talking(trained_predictive):
+    p, t = trained_predictive
+    d = p.decide(snap(t, 0, talking_elapsed=[1.0] * 20))
+    assert d.launch == 0
+    assert d.reason is Reason.ENOUGH_IN_FLIGHT
+
+
+def test_predictive_never_dials_less_than_progressive(trained_predictive):
+    p, t = trained_predictive
+    d = p.decide(snap(t, 6, talking_elapsed=[1.0] * 14, ringing_elapsed=[1.0, 2.0]))
+    assert d.launch >= 4
+
+
+def test_predictive_respects_max_calls_per_agent(trained_predictive):
+    p, t = trained_predictive
+    p.set_knobs(replace(p.knobs, max_calls_per_agent=1.0))
+    d = p.decide(snap(t, 20, logged_in=20, ringing_elapsed=[0.5] * 15))
+    assert d.launch <= 5
+
+
+def test_more_ready_agents_more_dials(trained_predictive):
+    p, t = trained_predictive
+    launches = [p.decide(snap(t, r, talking_elapsed=[60.0] * (20 - r))).launch for r in (0, 2, 5, 10)]
+    assert launches == sorted(launches) and launches[-1] > launches[0]
+
+
+def test_ledger_budget_caps_the_exposure():
+    p = Pacer(PacingKnobs(mode=Mode.PREDICTIVE, max_channels=1000, max_cps=1000))
+    t = train(p)  # 180 live answers, no abandons: budget (0.03 * L) / 0.97
+    budget = p.ledger.budget(t)
+    d = p.decide(snap(t, 2, talking_elapsed=[200.0] * 8, wrapup_elapsed=[28.0] * 10, ringing_elapsed=[1.0] * 3))
+    exposure_after = 3 + d.launch - 2
+    assert exposure_after <= math.floor(budget)
+    assert d.abandon_budget == pytest.approx(budget)
+
+
+def test_budget_spent_means_progressive_only(trained_predictive):
+    p, t = trained_predictive
+    for i in range(300):
+        p.ledger.record_live(t + i * 0.001, True)
+    d = p.decide(snap(t + 1, 1, talking_elapsed=[200.0] * 9, wrapup_elapsed=[29.0] * 10))
+    assert d.launch == 1  # the ready agent's own call, nothing ahead
+    assert d.reason is Reason.DIALING
+
+
+def test_uk_with_amd_false_positives_over_the_cap_stops_predictive():
+    p = Pacer(PacingKnobs(mode=Mode.PREDICTIVE, jurisdiction=Jurisdiction.UK, amd_false_positive=0.04, target_abandon=0.025))
+    train(p)
+    d = p.decide(snap(1e4, 3))
+    assert (d.launch, d.reason) == (0, Reason.ABANDON_BUDGET)
+    assert "AMD" in d.detail
+
+
+def test_uk_aim_leaves_room_for_estimated_false_positives():
+    p = Pacer(PacingKnobs(mode=Mode.PREDICTIVE, jurisdiction=Jurisdiction.UK, amd_false_positive=0.01))
+    train(p)
+    us = Pacer(PacingKnobs(mode=Mode.PREDICTIVE))
+    train(us)
+    assert p.aim() == pytest.approx(us.aim() - 0.01 / 0.99)
+
+
+def test_decide_is_cheap_enough_to_call_often(trained_predictive):
+    # not a timing assertion: the work per decision does not grow with history
+    p, t = trained_predictive
+    s = snap(t, 3, logged_in=500, talking_elapsed=np.full(400, 100.0), wrapup_elapsed=np.full(90, 10.0),
+             ringing_elapsed=np.linspace(0, 19, 200))
+    first = p.decide(s)
+    again = p.decide(s)
+    assert first.launch == again.launch
