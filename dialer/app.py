@@ -18,10 +18,11 @@ from prometheus_client import start_http_server
 
 from dialer.ami.client import AmiClient
 from dialer.bus import MqttBus
-from dialer.clock import Clock
+from dialer.clock import Clock, ScaledClock
 from dialer.config import CampaignSettings, DialerSettings
 from dialer.daemon import Daemon
 from dialer.embedded import embedded_mqtt, embedded_redis
+from dialer.errors import ConfigError
 from dialer.engine.core import CampaignRuntime, Engine, ScreenPopRenderer
 from dialer.leadsource import LeadSource
 from dialer.metrics import Metrics
@@ -42,7 +43,7 @@ class Services:
     mqtt_url: str
     ami_host: str
     ami_port: int
-    pbx: object | None  # the embedded PbxSimulator, when there is one
+    pbx: dict[str, Any] | None  # the embedded simulator's statistics (filled in when it stops)
 
 
 @contextlib.asynccontextmanager
@@ -59,10 +60,12 @@ async def services(
             mqtt_url = await stack.enter_async_context(embedded_mqtt())
         host, port, pbx = settings.ami.host, settings.ami.port, None
         if host == "embedded":
-            from dialer.pbxsim import PbxSimulator
+            from dialer.pbxsim.process import pbx_in_process
 
-            pbx = await stack.enter_async_context(
-                PbxSimulator(
+            if not isinstance(clock, ScaledClock):
+                raise ConfigError("an embedded PBX simulator needs a ScaledClock to share with the daemon")
+            port, pbx = await stack.enter_async_context(
+                pbx_in_process(
                     traffic or TrafficModel(),
                     clock=clock,
                     seed=seed,
@@ -70,7 +73,7 @@ async def services(
                     secret=settings.ami.secret.get_secret_value(),
                 )
             )
-            host, port = "127.0.0.1", pbx.port
+            host = "127.0.0.1"
         yield Services(redis_url, mqtt_url, host, port, pbx)
 
 
@@ -127,16 +130,20 @@ async def run_daemon(
             connect_timeout=a.connect_timeout_s,
             reconnect_delay=a.reconnect_delay_s,
             max_pending_originates=a.max_pending_originates,
+            clock=clock,
         ) as ami:
             daemon = Daemon(
                 settings, clock=clock, engine=engine, ami=ami, store=store, bus=bus, leads=leads, metrics=metrics
             )
             async with asyncio.TaskGroup() as tg:
                 run = tg.create_task(daemon.run(stop), name="daemon")
+                side = None
                 if on_ready is not None:
                     await daemon.ready.wait()
-                    tg.create_task(on_ready(daemon), name="on-ready")
+                    side = tg.create_task(on_ready(daemon), name="on-ready")
                 await run
+                if side is not None:
+                    side.cancel()
         return daemon
     finally:
         if metrics_server is not None:

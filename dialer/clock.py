@@ -30,12 +30,18 @@ class Clock(Protocol):
 class ScaledClock:
     """Virtual time that starts at `start` and advances `scale` times faster than the wall clock."""
 
-    def __init__(self, scale: float = 1.0, start: float | None = None) -> None:
+    def __init__(self, scale: float = 1.0, start: float | None = None, real0: float | None = None) -> None:
         if scale <= 0:
             raise ValueError(f"clock scale must be positive, got {scale}")
         self._scale = scale
-        self._real0 = time.monotonic()
+        self._real0 = time.monotonic() if real0 is None else real0
         self._virt0 = time.time() if start is None else start
+
+    @property
+    def anchor(self) -> tuple[float, float, float]:
+        """(scale, start, real0): enough to build the same clock in another process on this machine
+        (`time.monotonic` is system-wide on Linux)."""
+        return self._scale, self._virt0, self._real0
 
     @property
     def scale(self) -> float:

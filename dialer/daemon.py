@@ -347,7 +347,9 @@ class Daemon:
                 await self.ami.send(action, timeout=5.0, check=True)
             except DialerError as exc:
                 self.action_failures += 1
-                log.warning("AMI action failed", extra={"call_id": call_id, "action": purpose, "error": repr(exc)})
+                # A Hangup or Redirect racing the far end's own hang-up is normal; anything else is not.
+                level = logging.DEBUG if "No such channel" in str(exc) else logging.WARNING
+                log.log(level, "AMI action failed", extra={"call_id": call_id, "action": purpose, "error": repr(exc)})
                 now = self.clock.now()
                 self.execute(self.engine.on_action_failed(call_id, purpose, now), now)
 

@@ -107,7 +107,7 @@ async def run_demo(
     seed: int = 1,
     speed: float | None = None,
     mode: Mode = Mode.PREDICTIVE,
-    real_seconds: float = 75.0,
+    real_seconds: float = 120.0,
 ) -> DemoReport:
     """Run the shift and return its report."""
     if agents < 1 or hours <= 0:
@@ -124,7 +124,7 @@ async def run_demo(
         metrics=MetricsSettings(enabled=False),
         http=HttpSettings(enabled=False),
         campaigns=[campaign],
-        shutdown_grace_s=600.0,
+        shutdown_grace_s=300.0,
         clock_scale=speed,
     )
     lead_count = int(agents * hours * 150)
@@ -139,19 +139,14 @@ async def run_demo(
         sim_agents = SimulatedAgents(svc.mqtt_url, team, clock=clock, wrapup=traffic.wrapup, seed=seed)
 
         async def shift(daemon: Daemon) -> None:
+            # Agents keep working through the daemon's shutdown grace; run_daemon cancels them after.
             async with asyncio.TaskGroup() as tg:
-                agents_task = tg.create_task(sim_agents.run(), name="simulated-agents")
+                tg.create_task(sim_agents.run(), name="simulated-agents")
                 await sim_agents.logged_in.wait()
                 await clock.sleep(hours * 3600.0)
                 stop.set()
-                await daemon_done.wait()
-                agents_task.cancel()
 
-        daemon_done = asyncio.Event()
-        try:
-            await run_daemon(settings, svc, clock, leads, stop, on_ready=shift)
-        finally:
-            daemon_done.set()
+        await run_daemon(settings, svc, clock, leads, stop, on_ready=shift)
         wall = asyncio.get_running_loop().time() - wall0
         redis = connect_redis(svc.redis_url)
         try:

@@ -44,6 +44,7 @@ class RedisStore:
         self._timeout = timeout_s
         self._outbox: deque[tuple[str, Op]] = deque()
         self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
         self.failures = 0
 
     def key(self, *parts: str) -> str:
@@ -104,20 +105,26 @@ class RedisStore:
         self._outbox.append((what, op))
         self._wake.set()
 
+    async def _write_head(self) -> None:
+        async with self._lock:
+            if not self._outbox:
+                return
+            _what, op = self._outbox[0]
+            async with asyncio.timeout(self._timeout):
+                await op(self.r)
+            self._outbox.popleft()
+
     async def run_outbox(self, retry_delay_s: float = 0.5) -> None:
         """Drain the outbox in order, forever; on failure keep the item and retry. Cancel to stop."""
         while True:
             while self._outbox:
-                what, op = self._outbox[0]
                 try:
-                    async with asyncio.timeout(self._timeout):
-                        await op(self.r)
+                    await self._write_head()
                 except (RedisError, OSError, TimeoutError) as exc:
                     self.failures += 1
+                    what = self._outbox[0][0] if self._outbox else "?"
                     log.warning("redis write failed, will retry", extra={"action": what, "error": repr(exc)})
                     await asyncio.sleep(retry_delay_s)
-                    continue
-                self._outbox.popleft()
             self._wake.clear()
             await self._wake.wait()
 
@@ -126,9 +133,7 @@ class RedisStore:
         try:
             async with asyncio.timeout(timeout_s):
                 while self._outbox:
-                    _what, op = self._outbox[0]
-                    await op(self.r)
-                    self._outbox.popleft()
+                    await self._write_head()
         except (RedisError, OSError, TimeoutError) as exc:
             raise StateStoreError(
                 f"{len(self._outbox)} Redis writes still queued at shutdown: {exc!r}; check Redis"

@@ -146,7 +146,9 @@ def originate(
     )
     headers = (
         ("ActionID", call_id),
-        ("Channel", f"Local/{digits}@{outbound_context}"),
+        # /n: no Local-channel optimisation, so the leg whose Uniqueid is our call id lives as long as
+        # the customer does (without it Asterisk optimises it away once the agent is bridged).
+        ("Channel", f"Local/{digits}@{outbound_context}/n"),
         ("Context", context),
         ("Exten", exten),
         ("Priority", str(priority)),

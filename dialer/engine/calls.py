@@ -102,6 +102,9 @@ class Call:
     answered_at: float | None = None
     human_at: float | None = None
     connected_at: float | None = None
+    human_pbx_ts: float | None = None  # the PBX's own Timestamp of the verdict and of the bridge:
+    connected_pbx_ts: float | None = None  # the legal wait is measured on the PBX's clock
+
     ended_at: float | None = None
     abandon_deadline: float | None = None
     agent_id: str | None = None
@@ -128,7 +131,14 @@ class Call:
 
     @property
     def wait_s(self) -> float | None:
-        """Seconds the person waited after their greeting, until an agent or the end."""
+        """Seconds the person waited after their greeting, until an agent or the end.
+
+        When Asterisk stamped both the verdict and the bridge (`timestampevents=yes`), the wait is
+        taken from those stamps: it is what the person lived, and it does not depend on how quickly
+        events reached us. Otherwise the daemon's own receipt times are used.
+        """
+        if self.human_pbx_ts is not None and self.connected_pbx_ts is not None:
+            return max(0.0, self.connected_pbx_ts - self.human_pbx_ts)
         if self.human_at is None:
             return None
         until = self.connected_at if self.connected_at is not None else self.ended_at

@@ -323,6 +323,7 @@ class Engine:
             return []
         c.apply(CallEvent.HUMAN)
         c.human_at = now
+        c.human_pbx_ts = e.timestamp
         self.stats.live += 1
         self._observe_dial(c, "live", now, machine=False)
         return self._try_assign(c, now)
@@ -333,8 +334,9 @@ class Engine:
             return []
         c.apply(CallEvent.BRIDGE)
         c.connected_at = now
+        c.connected_pbx_ts = e.timestamp
         self.stats.connected += 1
-        wait = now - (c.human_at if c.human_at is not None else now)
+        wait = c.wait_s or 0.0
         late = wait > ABANDON_LIMIT_S
         c.abandoned = late
         self.campaigns[c.campaign_id].pacer.observe(LiveAnswerObserved(at=now, abandoned=late, wait_s=wait))

@@ -56,7 +56,7 @@ def _fail_fast(pbx: Pbx, req: OriginateRequest, number: str) -> None:
         nth=0,
         fate=None,
         amd_enabled=False,
-        originated_at=pbx.clock.now(),
+        originated_at=pbx.sched.now(),
         originate_reason=0,
     )
     pbx.add_record(record)
@@ -91,7 +91,7 @@ def _ring(pbx: Pbx, call: Call, wait_s: float) -> None:
 
 
 def _start_customer(pbx: Pbx, req: OriginateRequest, exten: str, context: str) -> None:
-    now = pbx.clock.now()
+    now = pbx.sched.now()
     uid1 = req.channel_id or pbx.new_uniqueid()
     uid2 = req.other_channel_id or pbx.new_uniqueid()
     call = pbx.new_pair(CallKind.CUSTOMER, exten, context, uid1, uid2, dict(req.variables))
@@ -226,7 +226,7 @@ def _answer(pbx: Pbx, call: Call) -> None:
     pbx.newstate(two, UP)
     pbx.newstate(one, UP)
     pbx.dial_ev("DialEnd", None, one, b"DialStatus: ANSWER\r\n")
-    call.record.answered_at = pbx.clock.now()
+    call.record.answered_at = pbx.sched.now()
     req = call.orig
     if req is not None:
         pbx.originate_response(req, call, 4)

@@ -160,7 +160,7 @@ def _park(pbx: Pbx, call: Call, status: str, cause: str) -> None:
     pbx.user_event(one, "DialerParked", *_ids(call))
     record = call.record
     if record is not None:
-        now = pbx.clock.now()
+        now = pbx.sched.now()
         record.amd_status = status
         record.amd_at = record.amd_at or now
         record.parked_at = record.parked_at or now
@@ -246,7 +246,7 @@ def agent_answered(pbx: Pbx, agent: Call) -> None:
 def _connected(pbx: Pbx, call: Call, ext: str) -> None:
     record, far = call.record, call.far
     if record is not None:
-        record.connected_at = pbx.clock.now()
+        record.connected_at = pbx.sched.now()
         record.agent = ext
         if record.outcome is SimOutcome.PENDING:
             record.outcome = SimOutcome.CONNECTED
@@ -263,7 +263,7 @@ def _message(pbx: Pbx, call: Call, context: str) -> None:
     if context == "dialer-abandon":
         pbx.dialplan(one, 2, "Playback", f"custom/dialer-abandon-{call.vars.get('DIALER_CAMPAIGN', '')}")
         if call.record is not None:
-            call.record.abandon_at = pbx.clock.now()
+            call.record.abandon_at = pbx.sched.now()
             if call.record.outcome is SimOutcome.PENDING:
                 call.record.outcome = SimOutcome.ABANDONED
     else:
@@ -271,7 +271,7 @@ def _message(pbx: Pbx, call: Call, context: str) -> None:
         greeting = call.timers.pop("greeting", None)  # the machine records now instead of hanging up
         if greeting is not None:
             greeting.cancel()
-            seconds += max(0.0, greeting.when - pbx.clock.now())
+            seconds += max(0.0, greeting.when - pbx.sched.now())
     call.timers["abandon"] = pbx.sched.later(seconds, _message_played, pbx, call, context)
 
 

@@ -139,7 +139,7 @@ class Pbx:
         self, kind: CallKind, exten: str, context: str, uid1: str, uid2: str, vars_: dict[str, str], linkedid: str = ""
     ) -> Call:
         """Create a Local pair (Down `;1`, Ring `;2`) and register both channels."""
-        now = self.clock.now()
+        now = self.sched.now()
         base = f"Local/{exten}@{context}-{next(self._local_seq):08x}"
         one = Channel(base + ";1", uid1, linkedid or uid1, DOWN, context, exten, now)
         two = Channel(base + ";2", uid2, linkedid or uid1, RING, context, exten, now)
@@ -185,7 +185,7 @@ class Pbx:
             record.outcome = outcome
         record.ended_by = ended_by
         record.hangup_cause = cause
-        record.ended_at = self.clock.now()
+        record.ended_at = self.sched.now()
         self.stats.calls_ended += 1
         self.stats.calls_live -= 1
         self.stats.outcomes[record.outcome.value] += 1
@@ -204,7 +204,7 @@ class Pbx:
     # -- emission ---------------------------------------------------------------------------------------
 
     def ts(self) -> bytes:
-        return f"{self.clock.now():.6f}".encode()
+        return f"{self.sched.now():.6f}".encode()
 
     def _emit(self, name: str, cat: int, *parts: bytes) -> None:
         self.stats.events_emitted += 1

@@ -59,6 +59,7 @@ class Scheduler:
         self._target = math.inf
         self._wake: asyncio.Future[None] | None = None
         self.fired = 0
+        self.firing: float | None = None  # the virtual time of the timer being fired, while it runs
         self.lag_max = 0.0  # virtual seconds the latest-firing timer was late (is the loop keeping up?)
 
     def __len__(self) -> int:
@@ -72,9 +73,14 @@ class Scheduler:
             self._wake.set_result(None)
         return timer
 
+    def now(self) -> float:
+        """The simulated PBX's present: inside a timer, the virtual time it was due (SimPy's `now`),
+        so a host loop that wakes late neither shifts event Timestamps nor lets delays pile up."""
+        return self.firing if self.firing is not None else self._clock.now()
+
     def later(self, delay: float, fn: Callable[..., None], *args: Any) -> Timer:
         """Call `fn(*args)` after `delay` virtual seconds."""
-        return self.at(self._clock.now() + max(0.0, delay), fn, *args)
+        return self.at(self.now() + max(0.0, delay), fn, *args)
 
     def run_due(self) -> int:
         """Fire every timer that is due now; returns how many fired."""
@@ -91,10 +97,13 @@ class Scheduler:
             lag = self._clock.now() - when
             if lag > self.lag_max:
                 self.lag_max = lag
+            self.firing = when
             try:
                 timer.fn(*timer.args)
             except Exception as exc:  # one broken call must not stop the PBX; on_error records it
                 self._on_error(exc)
+            finally:
+                self.firing = None
         self.fired += fired
         return fired
 

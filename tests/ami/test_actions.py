@@ -25,7 +25,7 @@ def test_originate_follows_the_contract() -> None:
     assert action.as_dict() == {
         "Action": "Originate",
         "ActionID": "c-upsell-42-x7",
-        "Channel": "Local/15551230000@dialer-outbound",
+        "Channel": "Local/15551230000@dialer-outbound/n",
         "Context": "dialer-connect",
         "Exten": "s",
         "Priority": "1",
@@ -42,7 +42,7 @@ def test_originate_without_amd_and_other_contexts() -> None:
     action = actions.originate(**{**GOOD, "number": "4420794600"}, amd=False, outbound_context="trunk-b")  # type: ignore[arg-type]
     d = action.as_dict()
     assert d["Variable"].endswith("DIALER_AMD=0")
-    assert d["Channel"] == "Local/4420794600@trunk-b"
+    assert d["Channel"] == "Local/4420794600@trunk-b/n"
 
 
 def test_as_dict_is_fresh_each_time() -> None:

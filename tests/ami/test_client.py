@@ -165,7 +165,7 @@ async def test_originate_answered_and_wire_format(ami: FakeAmi) -> None:
         assert block.get("Async") == "true"
         assert block.get("ActionID") == block.get("ChannelId") == "c-1"
         assert block.get("OtherChannelId") == "c-1-2"
-        assert block.get("Channel") == "Local/15551230@dialer-outbound"
+        assert block.get("Channel") == "Local/15551230@dialer-outbound/n"
         assert block.get_all("Variable") == [
             "DIALER_CALL_ID=c-1,DIALER_CAMPAIGN=upsell,DIALER_LEAD=L1,DIALER_AMD=1"
         ]
