@@ -10,6 +10,7 @@ pool on the same seeds (common random numbers: seed s draws the same people for 
 the point where the policies' choices differ). See docs/PACING.md for the method.
 """
 
+# ruff: noqa: E402  (the BLAS thread count must be set before numpy is first imported)
 from __future__ import annotations
 
 import os
@@ -74,7 +75,9 @@ def make_policy(name: str, cell: Cell, ratio: float = 1.0) -> PacingPolicy:
     return VicidialAdaptive(method, CAP, shift_s=sc.shift_s)
 
 
-def _run(cell: Cell, policy: str, seed: int, ratio: float, days: int | None = None) -> tuple[dict[str, float], dict[str, float] | None, dict[str, Any]]:
+def _run(
+    cell: Cell, policy: str, seed: int, ratio: float, days: int | None = None
+) -> tuple[dict[str, float], dict[str, float] | None, dict[str, Any]]:
     c = cell if days is None else replace(cell, scenario=replace(cell.scenario, days=days))
     res = simulate(c.scenario, make_policy(policy, c, ratio), seed, policy)
     first = min(c.measure_from_day, c.scenario.days - 1)
@@ -115,7 +118,9 @@ def task_ratio(args: tuple[Cell, int, tuple[int, ...]]) -> list[dict[str, Any]]:
     out = []
     for s in seeds:
         m, fresh, info = _run(cell, "fixed_ratio", s, ratio)
-        out.append({"cell": ci, "policy": "fixed_ratio", "seed": s, "metrics": m, "fresh": fresh, "ratio": ratio, **info})
+        out.append(
+            {"cell": ci, "policy": "fixed_ratio", "seed": s, "metrics": m, "fresh": fresh, "ratio": ratio, **info}
+        )
     out[0]["tuning_wall_s"] = time.perf_counter() - t0
     return out
 
@@ -220,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     tasks: list[tuple[float, tuple[str, Any]]] = []
     for ci, cell in enumerate(cells):
         ss = upsell_seeds if cell.name == "telecom_upsell" else seeds
-        cost = cell.scenario.agents ** 0.5 * cell.scenario.days
+        cost = cell.scenario.agents**0.5 * cell.scenario.days
         for policy in POLICIES:
             if policy == "fixed_ratio":
                 tasks.append((cost * len(ss) * 3, ("ratio", (cell, ci, ss))))
@@ -268,7 +273,9 @@ def _json_default(o: object) -> object:
 
 def _commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
     except OSError:
         return ""
 

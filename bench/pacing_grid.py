@@ -103,7 +103,9 @@ def _uk(agents: int, p_live: float, days: int) -> Cell:
     """UK rules over several days: rolling 24-hour windows, AMD false positives counted."""
     base = telecom_upsell()
     tm = replace(base.traffic, p_live=p_live, profile=LiveProfile("time_of_day"))
-    sc = replace(base, name=f"uk-n{agents}-p{p_live:g}", agents=agents, traffic=tm, days=days, jurisdiction=Jurisdiction.UK)
+    sc = replace(
+        base, name=f"uk-n{agents}-p{p_live:g}", agents=agents, traffic=tm, days=days, jurisdiction=Jurisdiction.UK
+    )
     f: dict[str, object] = {"agents": agents, "p_live": p_live, "profile": "time_of_day", "amd": "on", "amd_fp": 0.01}
     return Cell(sc, "uk", 1, f)
 

@@ -57,18 +57,32 @@ def targets(table: list[dict[str, Any]], meta: dict[str, Any]) -> list[tuple[str
     out.append(("abandon: P(30-day rate > 3%) below 1%", not bad, ", ".join(bad) or "all cells"))
     uk = {k: r for k, r in ours.items() if r["kind"] == "uk"}
     if uk:
-        bad = [f"{k} P={r['p_24h_over_cap']:.2f}" for k, r in uk.items() if r["agents"] >= 20 and r["p_24h_over_cap"] >= 0.05]
+        bad = [
+            f"{k} P={r['p_24h_over_cap']:.2f}"
+            for k, r in uk.items()
+            if r["agents"] >= 20 and r["p_24h_over_cap"] >= 0.05
+        ]
         bad += [
             f"{k} worst {r['abandon_pct_worst_24h_with_fp']:.2f}%"
             for k, r in uk.items()
             if r["agents"] <= 10 and r["abandon_pct_worst_24h_with_fp"] > CAP_PCT
         ]
-        out.append(("UK: P(any 24 h > 3%) < 5% at N >= 20, never at N = 5-10", not bad, ", ".join(bad) or "all UK cells"))
+        out.append(
+            ("UK: P(any 24 h > 3%) < 5% at N >= 20, never at N = 5-10", not bad, ", ".join(bad) or "all UK cells")
+        )
 
     share = {k: r for k, r in ours.items() if r["kind"] == "shift"}
-    bad = [f"{k} {r['talk_share_of_bound']:.1%}" for k, r in share.items() if r["agents"] >= 100 and r["talk_share_of_bound"] < 0.95]
+    bad = [
+        f"{k} {r['talk_share_of_bound']:.1%}"
+        for k, r in share.items()
+        if r["agents"] >= 100 and r["talk_share_of_bound"] < 0.95
+    ]
     out.append(("talk share: N >= 100 at least 95% of T/(T+W)", not bad, ", ".join(bad) or "all cells"))
-    bad = [f"{k} {r['talk_share_of_bound']:.1%}" for k, r in share.items() if 20 <= r["agents"] <= 50 and r["talk_share_of_bound"] < 0.88]
+    bad = [
+        f"{k} {r['talk_share_of_bound']:.1%}"
+        for k, r in share.items()
+        if 20 <= r["agents"] <= 50 and r["talk_share_of_bound"] < 0.88
+    ]
     out.append(("talk share: N = 20-50 at least 88% of T/(T+W)", not bad, ", ".join(bad) or "all cells"))
     bad = []
     for k, r in share.items():
@@ -78,14 +92,18 @@ def targets(table: list[dict[str, Any]], meta: dict[str, Any]) -> list[tuple[str
         need = 1.5 * prog if (r["p_live"] or 1.0) <= 0.1 else prog
         if r["talk_min_per_hour"] < need:
             bad.append(f"{k} {r['talk_min_per_hour']:.1f} vs {need:.1f}")
-    out.append(("talk share: N = 5-10 never below progressive, 1.5x it when p <= 0.1", not bad, ", ".join(bad) or "all cells"))
+    out.append(
+        ("talk share: N = 5-10 never below progressive, 1.5x it when p <= 0.1", not bad, ", ".join(bad) or "all cells")
+    )
 
     bad = []
     for k, r in share.items():
         fr = cells[k].get("fixed_ratio")
         if r["agents"] <= 20 and fr is not None and r["talk_min_per_hour"] - fr["talk_min_per_hour"] < 5.0:
             bad.append(f"{k} +{r['talk_min_per_hour'] - fr['talk_min_per_hour']:.1f}")
-    out.append(("beat the hindsight fixed ratio by 5 talk-min/agent-hour at N <= 20", not bad, ", ".join(bad) or "all cells"))
+    out.append(
+        ("beat the hindsight fixed ratio by 5 talk-min/agent-hour at N <= 20", not bad, ", ".join(bad) or "all cells")
+    )
     bad = []
     for k, r in ours.items():
         for v in ("vicidial_hard_limit", "vicidial_tapered", "vicidial_average"):
@@ -121,7 +139,9 @@ def write_markdown(path: Path, table: list[dict[str, Any]], meta: dict[str, Any]
         "Each entry: agent talk minutes per logged-in hour (mean abandon rate over seeds; UK cells count AMD false "
         "positives). **breach**: mean or worst 24-hour abandon rate above the 3% cap. Bound: T/(T+W) x 60.",
         "",
-        "| scenario | N | p live | profile | AMD (FP) | talk/wrap s | bound | " + " | ".join(SHORT[p] for p in ("predictive", *BASELINES)) + " | ours: contacts/agent-shift |",
+        "| scenario | N | p live | profile | AMD (FP) | talk/wrap s | bound | "
+        + " | ".join(SHORT[p] for p in ("predictive", *BASELINES))
+        + " | ours: contacts/agent-shift |",
         "|---|---|---|---|---|---|---|" + "---|" * (len(BASELINES) + 1) + "---|",
     ]
     for name, pol in cells.items():
@@ -145,11 +165,18 @@ def write_markdown(path: Path, table: list[dict[str, Any]], meta: dict[str, Any]
         lines.append(f"| {what} | {'yes' if ok else '**no**'} | {ev} |")
     up = cells.get("telecom_upsell", {})
     if up:
-        lines += ["", "## telecom_upsell", "", "| policy | contacts/agent-shift | talk min/h | abandon % | wait p95 s | idle s/contact | dials/contact |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## telecom_upsell",
+            "",
+            "| policy | contacts/agent-shift | talk min/h | abandon % | wait p95 s | idle s/contact | dials/contact |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for p in ("predictive", *BASELINES):
-            r = up.get(p)
-            if r is None:
+            u = up.get(p)
+            if u is None:
                 continue
+            r = u
             lines.append(
                 f"| {SHORT[p]} | {r['contacts_per_agent_shift']:.1f} | {r['talk_min_per_hour']:.2f} | {_ab(r):.2f} | "
                 f"{_fmt(r['wait_p95_s'])} | {r['idle_s_per_contact']:.1f} | {r['dials_per_contact']:.2f} |"
@@ -159,7 +186,8 @@ def write_markdown(path: Path, table: list[dict[str, Any]], meta: dict[str, Any]
             lines += [
                 "",
                 f"Ours on the campaign's very first shift (estimators and ledger starting empty): "
-                f"{ours['fresh_contacts_per_agent_shift']:.1f} contacts/agent-shift, {ours['fresh_talk_min_per_hour']:.2f} talk min/h, "
+                f"{ours['fresh_contacts_per_agent_shift']:.1f} contacts/agent-shift, "
+                f"{ours['fresh_talk_min_per_hour']:.2f} talk min/h, "
                 f"{ours['fresh_abandon_pct_mean']:.2f}% abandon.",
             ]
     path.write_text("\n".join(lines) + "\n")
@@ -178,7 +206,15 @@ def write_plot(path: Path, table: list[dict[str, Any]]) -> None:
     cells = _by_cell(table)
     names = list(cells)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(8.0, 0.6 * len(names) + 3), 8), sharex=True)
-    markers = {"predictive": "o", "progressive": "s", "fixed_ratio": "D", "vicidial_hard_limit": "^", "vicidial_tapered": "v", "vicidial_average": "<", "issabel": "x"}
+    markers = {
+        "predictive": "o",
+        "progressive": "s",
+        "fixed_ratio": "D",
+        "vicidial_hard_limit": "^",
+        "vicidial_tapered": "v",
+        "vicidial_average": "<",
+        "issabel": "x",
+    }
     for p, mk in markers.items():
         xs, share, ab = [], [], []
         for i, n in enumerate(names):

@@ -45,14 +45,14 @@ def _log_erfc_pos(z: np.ndarray) -> np.ndarray:
     poly = np.full_like(z, _COEF[-1])
     for c in _COEF[-2::-1]:
         poly = poly * t + c
-    return np.log(t) - z * z + poly
+    return np.asarray(np.log(t) - z * z + poly)
 
 
 def erfc(x: np.ndarray | float) -> np.ndarray:
     """Complementary error function, elementwise."""
     xa = np.asarray(x, dtype=float)
     r = np.exp(_log_erfc_pos(np.abs(xa)))
-    return np.where(xa >= 0.0, r, 2.0 - r)
+    return np.asarray(np.where(xa >= 0.0, r, 2.0 - r))
 
 
 def norm_sf(z: np.ndarray | float) -> np.ndarray:

@@ -6,7 +6,8 @@ Each follows its public description, not its code:
 - `VicidialAdaptive`: VICIdial's ADAPT dial methods as its PREDICTIVE.txt and admin manual describe
   them. Once a second it samples ready agents and calls waiting for an agent; every 15 s it moves the
   dial level (lines per active agent) by the average agents-minus-waiting-calls differential of the last
-  15 s per active agent (adaptive_dl_diff_target 0, adaptive_intensity 0), clamps it to [1, Maximum Adapt Dial Level = 3],
+  15 s per active agent (adaptive_dl_diff_target 0, adaptive_intensity 0; the step size is tuned once,
+  on telecom_upsell, for the best talk share), clamps it to [1, Maximum Adapt Dial Level = 3],
   then checks the day's drop percentage (drops / answered since the start of the day) against the drop
   limit. HARD_LIMIT: at or over the limit it stops dialing aggressively (level 1) until the percentage
   falls back. TAPERED: the limit is relaxed early in the shift and tightened as it goes on (from 1.5x

@@ -25,10 +25,10 @@ from pacing._math import lognormal_log_sf, lognormal_sf, norm_cdf, norm_pdf
 from pacing.types import AgentFreed, DialObserved, LiveAnswerObserved, Observation, TalkObserved, WrapupObserved
 
 __all__ = [
-    "AMD_BIN_S",
     "AMD_BINS",
-    "RING_BIN_S",
+    "AMD_BIN_S",
     "RING_BINS",
+    "RING_BIN_S",
     "CampaignEstimators",
     "DecayedArray",
     "DurationFit",
@@ -145,7 +145,7 @@ class DurationModel:
         prior_n: float = 3.0,
     ) -> None:
         self.short_s = short_s
-        self._bins = max(1, int(math.ceil(short_s / 0.5)))
+        self._bins = max(1, math.ceil(short_s / 0.5))
         self._short = DecayedArray(self._bins, half_life_s)
         self._long = DecayedArray(3, half_life_s)  # weight, sum log x, sum (log x)^2
         sig2 = math.log1p(prior_cv**2)
@@ -174,7 +174,10 @@ class DurationModel:
         n_short = float(short.sum())
         n_long = w + float(cens.size)
         pi = (n_short + 0.05 * n0) / (n_short + n_long + n0)
-        mu, var = ((s1 + n0 * mu0) / (w + n0), max((s2 + n0 * (var0 + mu0 * mu0)) / (w + n0) - ((s1 + n0 * mu0) / (w + n0)) ** 2, 1e-4))
+        mu, var = (
+            (s1 + n0 * mu0) / (w + n0),
+            max((s2 + n0 * (var0 + mu0 * mu0)) / (w + n0) - ((s1 + n0 * mu0) / (w + n0)) ** 2, 1e-4),
+        )
         la = math.log(self.short_s) if self.short_s > 0 else -math.inf
         for _ in range(iterations):
             sd = math.sqrt(var)
@@ -202,7 +205,7 @@ class DurationModel:
             mu = s1_ / s0_
             var = max(s2_ / s0_ - mu * mu, 1e-4)
         cdf = np.cumsum(short) / n_short if n_short > 0 else np.linspace(1.0 / self._bins, 1.0, self._bins)
-        grid = max(int(math.ceil(self.short_s / 0.5)) + 1, 2)
+        grid = max(math.ceil(self.short_s / 0.5) + 1, 2)
         short_sf = np.ones(grid)
         short_sf[1 : 1 + self._bins] = 1.0 - cdf[: grid - 1]
         short_sf[-1] = 0.0

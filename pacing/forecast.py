@@ -34,12 +34,14 @@ from pacing.estimators import (
     DurationFit,
 )
 
-__all__ = ["K", "Curves", "ForecastTables", "Forecaster", "build_tables", "curves"]
+__all__ = ["Curves", "ForecastTables", "Forecaster", "K", "build_tables", "curves"]
 
 K = 64  # look-ahead grid: 0..63 s in 1 s steps
 _T = np.arange(K, dtype=float)
 
-TALK_EDGES = np.concatenate([np.arange(0.0, 300.0, 2.0), np.arange(300.0, 1200.0, 10.0), np.arange(1200.0, 3601.0, 60.0)])
+TALK_EDGES = np.concatenate(
+    [np.arange(0.0, 300.0, 2.0), np.arange(300.0, 1200.0, 10.0), np.arange(1200.0, 3601.0, 60.0)]
+)
 WRAP_EDGES = np.concatenate([np.arange(0.0, 300.0, 1.0), np.arange(300.0, 1801.0, 10.0)])
 
 
@@ -146,7 +148,9 @@ def _agent_tables(talk: DurationFit, wrap: DurationFit) -> _AgentTables:
 
 def _fit_key(talk: DurationFit, wrap: DurationFit) -> tuple[float, ...]:
     """Rounded parameters: tables are rebuilt only when a fit moved materially."""
-    return tuple(round(v / 0.04) * 0.04 for v in (talk.mu, talk.sigma, talk.pi_short, wrap.mu, wrap.sigma, wrap.pi_short))
+    return tuple(
+        round(v / 0.04) * 0.04 for v in (talk.mu, talk.sigma, talk.pi_short, wrap.mu, wrap.sigma, wrap.pi_short)
+    )
 
 
 def _dial_shapes(est: CampaignEstimators, now: float) -> _DialShapes:
@@ -222,7 +226,8 @@ class Forecaster:
         if force or self._shapes is None or now - self._shape_at >= self.shape_every_s:
             self._shapes = _dial_shapes(est, now)
             self._shape_at = now
-        assert self._agents is not None and self._fits is not None
+        assert self._agents is not None
+        assert self._fits is not None
         tab = _mix(est, now, self._agents, self._shapes, self._fits, z_live)
         self._tables = tab
         self._version = est.version
@@ -255,7 +260,10 @@ def _mix(
     ring_v = ring_live * (1.0 - ring_live)
     screen_v = screen_live * (1.0 - screen_live)
     dial_stack = np.vstack(
-        [np.hstack([ring_live, ring_v, *_self_terms(ring_live)]), np.hstack([screen_live, screen_v, *_self_terms(screen_live)])]
+        [
+            np.hstack([ring_live, ring_v, *_self_terms(ring_live)]),
+            np.hstack([screen_live, screen_v, *_self_terms(screen_live)]),
+        ]
     )
     return ForecastTables(
         built_at=now,

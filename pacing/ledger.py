@@ -30,7 +30,7 @@ import numpy as np
 
 from pacing.types import DialObserved, Jurisdiction, LiveAnswerObserved, Observation
 
-__all__ = ["US_PERIOD_S", "UK_WINDOW_S", "ComplianceLedger", "LedgerStatus"]
+__all__ = ["UK_WINDOW_S", "US_PERIOD_S", "ComplianceLedger", "LedgerStatus"]
 
 US_PERIOD_S = 30 * 86400.0
 UK_WINDOW_S = 86400.0
@@ -74,7 +74,7 @@ class ComplianceLedger:
         self.period_start = period_start
         self.horizon_s = horizon_s
         self.expiry_lookahead_s = expiry_lookahead_s
-        nb = int(math.ceil((UK_WINDOW_S + expiry_lookahead_s + horizon_s) / _BUCKET_S)) + 4
+        nb = math.ceil((UK_WINDOW_S + expiry_lookahead_s + horizon_s) / _BUCKET_S) + 4
         self._nb = nb
         self._b_id = np.full(nb, -(1 << 60), dtype=np.int64)
         self._lives = np.zeros(nb)
@@ -115,7 +115,7 @@ class ComplianceLedger:
         per[1] += float(abandoned)
 
     def _slot(self, at: float) -> int:
-        b = int(math.floor(at / _BUCKET_S))
+        b = math.floor(at / _BUCKET_S)
         s = b % self._nb
         if self._b_id[s] != b:
             self._b_id[s] = b
@@ -126,7 +126,7 @@ class ComplianceLedger:
 
     def _period(self, at: float) -> int:
         start = self.period_start if self.period_start is not None else at
-        return int(math.floor((at - start) / US_PERIOD_S))
+        return math.floor((at - start) / US_PERIOD_S)
 
     # ------------------------------------------------------------------ queries
     @property

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import NamedTuple
 
 from pacing.estimators import CampaignEstimators, DecayedArray
 from pacing.forecast import Forecaster, ForecastTables, curves
@@ -41,9 +42,24 @@ from pacing.types import (
 
 __all__ = ["Pacer"]
 
+
+class _Inputs(NamedTuple):
+    """What a predictive decision rested on, copied into the `Decision`."""
+
+    abandon_budget: float = math.inf
+    predicted_abandon: float = 0.0
+    expected_free_agents: float = 0.0
+    expected_live: float = 0.0
+    target_abandon: float = 0.0
+    p_live: float = 0.0
+    mean_talk_s: float = 0.0
+    mean_wrap_s: float = 0.0
+
+
+_NO_INPUTS = _Inputs()
+
 _LOG_TRIM_MIN = math.log(0.5)
 _LOG_TRIM_MAX = math.log(2.0)
-
 
 
 class Pacer:
@@ -68,8 +84,10 @@ class Pacer:
     ) -> None:
         self._knobs = knobs
         self.decisions: deque[Decision] = deque(maxlen=history)
-        self.ledger = ledger if ledger is not None else ComplianceLedger(
-            knobs.jurisdiction, knobs.abandon_cap, amd_false_positive=knobs.amd_false_positive
+        self.ledger = (
+            ledger
+            if ledger is not None
+            else ComplianceLedger(knobs.jurisdiction, knobs.abandon_cap, amd_false_positive=knobs.amd_false_positive)
         )
         self.est = estimators if estimators is not None else CampaignEstimators()
         self.margin = margin
@@ -155,7 +173,8 @@ class Pacer:
         self._last_now = snap.now
         self._predictive_on = k.mode is Mode.PREDICTIVE
 
-        def out(launch: int, reason: Reason, detail: str = "", **extra: float) -> Decision:
+        def out(launch: int, reason: Reason, detail: str = "", why: _Inputs | None = None) -> Decision:
+            w = why if why is not None else _NO_INPUTS
             return Decision(
                 now=snap.now,
                 mode=k.mode,
@@ -168,7 +187,14 @@ class Pacer:
                 talking=int(snap.talking_elapsed.shape[0]),
                 wrapping=int(snap.wrapup_elapsed.shape[0]),
                 progressive_launch=max(0, n_prog),
-                **extra,  # type: ignore[arg-type]
+                predicted_abandon=w.predicted_abandon,
+                expected_free_agents=w.expected_free_agents,
+                expected_live=w.expected_live,
+                target_abandon=w.target_abandon,
+                abandon_budget=w.abandon_budget,
+                p_live=w.p_live,
+                mean_talk_s=w.mean_talk_s,
+                mean_wrap_s=w.mean_wrap_s,
             )
 
         if snap.paused:
@@ -184,13 +210,13 @@ class Pacer:
             n = min(trunk_room, snap.hopper_depth)
             return out(n, Reason.DIALING if n > 0 else Reason.TRUNK_LIMIT)
 
-        def clamp(want: int, reason: Reason, detail: str = "", **extra: float) -> Decision:
+        def clamp(want: int, reason: Reason, detail: str = "", why: _Inputs | None = None) -> Decision:
             if want <= 0:
-                return out(0, reason, detail, **extra)
+                return out(0, reason, detail, why)
             n = min(want, snap.hopper_depth)
             if trunk_room < n:
-                return out(trunk_room, Reason.TRUNK_LIMIT, detail, **extra)
-            return out(n, reason, detail, **extra)
+                return out(trunk_room, Reason.TRUNK_LIMIT, detail, why)
+            return out(n, reason, detail, why)
 
         if k.mode is Mode.PROGRESSIVE or k.mode is Mode.POWER:
             if snap.ready_agents <= 0:
@@ -201,23 +227,23 @@ class Pacer:
 
         # ---- predictive
         ledger = self.ledger.status(snap.now)
-        extra: dict[str, float] = {"abandon_budget": ledger.budget}
+        budget_only = _Inputs(abandon_budget=ledger.budget)
         if ledger.blocked:
-            return out(0, Reason.ABANDON_BUDGET, ledger.blocked, **extra)
+            return out(0, Reason.ABANDON_BUDGET, ledger.blocked, budget_only)
         fallback: Reason | None = None
         if snap.logged_in_agents < k.min_agents_predictive:
             fallback = Reason.FEW_AGENTS
-        elif (
-            self.est.dials < self.min_dials
-            or self.est.lives < self.min_lives
-            or self.est.talk.count < self.min_talks
-        ):
+        elif self.est.dials < self.min_dials or self.est.lives < self.min_lives or self.est.talk.count < self.min_talks:
             fallback = Reason.FEW_SAMPLES
         if fallback is not None:
             if snap.ready_agents <= 0:
-                return out(0, Reason.NO_READY_AGENTS, f"progressive fallback: {fallback.value}", **extra)
-            return clamp(n_prog, fallback if n_prog > 0 else Reason.ENOUGH_IN_FLIGHT,
-                         f"progressive fallback: {fallback.value}", **extra)
+                return out(0, Reason.NO_READY_AGENTS, f"progressive fallback: {fallback.value}", budget_only)
+            return clamp(
+                n_prog,
+                fallback if n_prog > 0 else Reason.ENOUGH_IN_FLIGHT,
+                f"progressive fallback: {fallback.value}",
+                budget_only,
+            )
 
         tab = self._refresh_tables(snap)
         c = curves(
@@ -246,7 +272,8 @@ class Pacer:
         if n > 0 and choice.launch > 0:
             # the abandons this batch adds, by the model; progressive dials beyond its choice add none
             self._charged.add(snap.now, 0, choice.expected_added * min(n, choice.launch) / choice.launch)
-        extra.update(
+        why = _Inputs(
+            abandon_budget=ledger.budget,
             predicted_abandon=choice.predicted_abandon,
             expected_free_agents=choice.expected_free,
             expected_live=choice.expected_live,
@@ -261,11 +288,11 @@ class Pacer:
             f"cap {n_cap}, budget {ledger.budget:.1f}"
         )
         if n <= 0:
-            why = Reason.NO_READY_AGENTS if snap.ready_agents <= 0 and reason is Reason.DIALING else reason
-            if why is Reason.ABANDON_TARGET:
-                why = Reason.ENOUGH_IN_FLIGHT
-            return out(0, why, detail, **extra)
-        return clamp(n, reason, detail, **extra)
+            why_not = Reason.NO_READY_AGENTS if snap.ready_agents <= 0 and reason is Reason.DIALING else reason
+            if why_not is Reason.ABANDON_TARGET:
+                why_not = Reason.ENOUGH_IN_FLIGHT
+            return out(0, why_not, detail, why)
+        return clamp(n, reason, detail, why)
 
     def _refresh_tables(self, snap: CampaignSnapshot) -> ForecastTables:
         return self.forecaster.tables(

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pacing._math import norm_cdf, norm_pdf
-from pacing.forecast import K, Curves
+from pacing.forecast import Curves, K
 
 __all__ = ["GRACE_STEPS", "LOSS_CALIBRATION", "Choice", "choose_launch", "predicted_abandon"]
 
@@ -69,6 +69,7 @@ class _Model:
         "a_h",
         "a_prev",
         "a_self",
+        "a_self_v",
         "a_step",
         "arr0",
         "b_a",
@@ -81,7 +82,6 @@ class _Model:
         "rel2",
         "self0",
         "self_v0",
-        "a_self_v",
         "var0",
         "xm0",
     )
@@ -123,7 +123,7 @@ class _Model:
         self.dd = np.empty(j)
         self.dd[0] = dd[0]
         self.dd[1:] = dd[:-1]
-        b = _BOUND_AT[_BOUND_AT < j]
+        b = _BOUND_AT[j > _BOUND_AT]
         self.b_x = d[b] - s[b]
         self.b_var = var[b]
         self.b_dd = dd[b]
@@ -167,7 +167,7 @@ def choose_launch(c: Curves, new_live: np.ndarray, tau: float, n_cap: int, rel_e
     n_cap = max(0, n_cap)
     a_h = m.a_h
     # one round usually settles it: dense small counts, then a geometric ladder up to the cap
-    probes = np.concatenate([[0], _LADDER[_LADDER < n_cap], [n_cap] if n_cap > 0 else []]).astype(np.intp)
+    probes = np.concatenate([[0], _LADDER[n_cap > _LADDER], [n_cap] if n_cap > 0 else []]).astype(np.intp)
     lost, live = m.score(probes)
     base, base_live = float(lost[0]), float(live[0])
     lo, hi, best_lost = 0, n_cap, base  # invariant: lo passes (or is 0), every n > hi fails
@@ -185,8 +185,6 @@ def choose_launch(c: Curves, new_live: np.ndarray, tau: float, n_cap: int, rel_e
             break
         probes = np.unique(np.linspace(lo + 1, hi, min(_PROBES, hi - lo)).round().astype(np.intp))
         lost, _ = m.score(probes)
-    if lo > 0 and a_h > 0:
-        pred = (best_lost - base) / (lo * a_h)
-    else:
-        pred = base / base_live if base_live > 1e-9 else 0.0
+    in_flight_rate = base / base_live if base_live > 1e-9 else 0.0
+    pred = (best_lost - base) / (lo * a_h) if lo > 0 and a_h > 0 else in_flight_rate
     return Choice(lo, pred, max(best_lost - base, 0.0), best_lost, base_live + lo * a_h, m.free)

@@ -286,7 +286,9 @@ class _Run:
         amd_on = self.sc.traffic.amd.enabled
         delay = now - self.d_answer[s] if amd_on else None
         if amd_on and self.d_machine[s]:
-            self.policy.observe(DialObserved(at=now, outcome="machine", ring_s=ring, amd_delay_s=delay, amd_machine=True))
+            self.policy.observe(
+                DialObserved(at=now, outcome="machine", ring_s=ring, amd_delay_s=delay, amd_machine=True)
+            )
             if o == _LIVE:
                 self.fps += 1
                 self._person_event(now, False, True)

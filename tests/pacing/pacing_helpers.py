@@ -1,7 +1,7 @@
 import numpy as np
 
-from pacing import CampaignSnapshot, Pacer, PacingKnobs
-from pacing.types import DialObserved, LiveAnswerObserved, Mode, TalkObserved, WrapupObserved
+from pacing import CampaignSnapshot, Pacer
+from pacing.types import DialObserved, LiveAnswerObserved, TalkObserved, WrapupObserved
 
 
 def train(pacer: Pacer, t0: float = 0.0, dials: int = 600, p_live: float = 0.3, seed: int = 0) -> float:
@@ -25,5 +25,3 @@ def snap(now: float, ready: int, logged_in: int = 20, **kw: object) -> CampaignS
     arrays = {k: np.asarray(v, dtype=float) for k, v in kw.items() if k.endswith("_elapsed")}
     rest = {k: v for k, v in kw.items() if not k.endswith("_elapsed")}
     return CampaignSnapshot(now=now, ready_agents=ready, logged_in_agents=logged_in, **arrays, **rest)  # type: ignore[arg-type]
-
-

@@ -34,7 +34,9 @@ def _feed_dials(est, t0, n, p_live, rng, dt=1.0):
         if u < p_live:
             est.observe(DialObserved(at=t, outcome="live", ring_s=rng.uniform(5, 12), amd_delay_s=1.5))
         elif u < p_live + 0.2:
-            est.observe(DialObserved(at=t, outcome="machine", ring_s=rng.uniform(8, 18), amd_delay_s=3.5, amd_machine=True))
+            est.observe(
+                DialObserved(at=t, outcome="machine", ring_s=rng.uniform(8, 18), amd_delay_s=3.5, amd_machine=True)
+            )
         else:
             est.observe(DialObserved(at=t, outcome="no_answer", ring_s=20.0))
     return t
@@ -123,7 +125,10 @@ def test_conditional_survival_is_remaining_time_given_elapsed():
         got = fit.conditional_sf(np.array([e]), np.array([60.0]))[0, 0]
         assert got == pytest.approx(float((alive > e + 60.0).mean()), abs=0.04)
     # a call that already lasted long is more likely to go on (decreasing hazard of the lognormal tail)
-    assert fit.conditional_sf(np.array([600.0]), np.array([60.0]))[0, 0] > fit.conditional_sf(np.array([100.0]), np.array([60.0]))[0, 0]
+    assert (
+        fit.conditional_sf(np.array([600.0]), np.array([60.0]))[0, 0]
+        > fit.conditional_sf(np.array([100.0]), np.array([60.0]))[0, 0]
+    )
 
 
 def test_observations_update_counters():

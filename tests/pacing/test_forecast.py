@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from pacing.estimators import CampaignEstimators
-from pacing.forecast import K, RING_BIN_S, TALK_EDGES, WRAP_EDGES, Forecaster, build_tables, curves
+from pacing.forecast import RING_BIN_S, TALK_EDGES, WRAP_EDGES, Forecaster, K, build_tables, curves
 from pacing.traffic import LognormalSpec, RingMix
 from pacing.types import DialObserved, TalkObserved, WrapupObserved
 
@@ -96,11 +96,14 @@ def test_curves_sum_the_table_rows(learnt):
     screening = np.array([0.5])
     c = curves(tab, ready=2, waiting=1, talking=talking, wrapping=wrapping, ringing=ringing, screening=screening)
     tb = np.searchsorted(TALK_EDGES, talking, side="right") - 1
-    want_s = 2 + tab.talk_free[tb].sum(0) + tab.wrap_free[np.searchsorted(WRAP_EDGES, wrapping, side="right") - 1].sum(0)
+    want_s = (
+        2 + tab.talk_free[tb].sum(0) + tab.wrap_free[np.searchsorted(WRAP_EDGES, wrapping, side="right") - 1].sum(0)
+    )
     assert np.allclose(c.supply, want_s)
     want_d = 1 + tab.ring_live[(ringing / RING_BIN_S).astype(int)].sum(0) + tab.screen_live[5]
     assert np.allclose(c.demand, want_d)
-    assert np.all(np.diff(c.supply) >= -1e-12) and np.all(np.diff(c.demand) >= -1e-12)
+    assert np.all(np.diff(c.supply) >= -1e-12)
+    assert np.all(np.diff(c.demand) >= -1e-12)
 
 
 def test_forecaster_reuses_tables_until_something_changes(learnt):

@@ -51,7 +51,8 @@ def test_uk_window_rolls_over_24_hours():
     assert led.status(8 * 3600.0).rate == pytest.approx(18 / 1000)
     # the next day, the morning's calls have left the window
     st = led.status(DAY + 4 * 3600.0)
-    assert st.lives == 400.0 and st.abandons == 0.0
+    assert st.lives == 400.0
+    assert st.abandons == 0.0
 
 
 def test_uk_budget_does_not_rest_on_calls_about_to_expire():
@@ -88,7 +89,8 @@ def test_false_positives_alone_over_the_cap_block_dialing():
     led = ComplianceLedger(Jurisdiction.UK, 0.03, amd_false_positive=0.05)
     led.observe(DialObserved(at=1.0, outcome="live", ring_s=8.0, amd_delay_s=1.5))
     st = led.status(2.0)
-    assert st.blocked and st.budget == -math.inf
+    assert st.blocked
+    assert st.budget == -math.inf
 
 
 def test_uk_buckets_are_conservative_at_the_window_edge():
@@ -96,7 +98,8 @@ def test_uk_buckets_are_conservative_at_the_window_edge():
     led.observe(LiveAnswerObserved(at=30.0, abandoned=True, wait_s=2.0))
     led.observe(LiveAnswerObserved(at=40.0, abandoned=False, wait_s=0.0))
     st = led.status(UK_WINDOW_S + 35.0)  # the window starts inside the first bucket
-    assert st.abandons == 1.0 and st.lives == 0.0
+    assert st.abandons == 1.0
+    assert st.lives == 0.0
 
 
 def test_knob_changes_keep_history():

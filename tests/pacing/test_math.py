@@ -22,7 +22,8 @@ def test_log_norm_sf_matches_far_into_the_tail():
 def test_lognormal_sf_is_one_below_zero_and_half_at_the_median():
     mu, sigma = math.log(100.0), 0.8
     out = lognormal_sf(np.array([-1.0, 0.0, 100.0]), mu, sigma)
-    assert out[0] == 1.0 and out[1] == 1.0
+    assert out[0] == 1.0
+    assert out[1] == 1.0
     assert out[2] == pytest.approx(0.5, abs=1e-7)
 
 

@@ -3,11 +3,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from pacing_helpers import snap, train
 
 from pacing import Pacer, PacingKnobs
 from pacing.types import Jurisdiction, Mode, Reason
-
-from pacing_helpers import snap, train
 
 BUSY = {"talking_elapsed": [30.0] * 15, "wrapup_elapsed": [5.0, 10.0]}
 
@@ -41,7 +40,9 @@ def test_preview_leaves_dialing_to_agents():
     ],
 )
 def test_progressive_dials_one_call_per_uncovered_ready_agent(ready, ringing, waiting, want, reason):
-    d = Pacer(PacingKnobs(mode=Mode.PROGRESSIVE)).decide(snap(1.0, ready, ringing_elapsed=ringing, waiting_humans=waiting))
+    d = Pacer(PacingKnobs(mode=Mode.PROGRESSIVE)).decide(
+        snap(1.0, ready, ringing_elapsed=ringing, waiting_humans=waiting)
+    )
     assert (d.launch, d.reason) == (want, reason)
 
 
@@ -109,7 +110,8 @@ def test_predictive_dials_ahead_of_agents_finishing_wrap_up(trained_predictive):
     assert d.launch > 0
     assert d.reason in (Reason.ABANDON_TARGET, Reason.MAX_CALLS)
     assert 0.0 < d.predicted_abandon <= d.target_abandon + 1e-9
-    assert d.expected_live > 0 and d.expected_free_agents > 0
+    assert d.expected_live > 0
+    assert d.expected_free_agents > 0
     assert d.p_live == pytest.approx(0.3, abs=0.06)
     assert "live share" in d.detail
 
@@ -137,7 +139,8 @@ def test_predictive_respects_max_calls_per_agent(trained_predictive):
 def test_more_ready_agents_more_dials(trained_predictive):
     p, t = trained_predictive
     launches = [p.decide(snap(t, r, talking_elapsed=[60.0] * (20 - r))).launch for r in (0, 2, 5, 10)]
-    assert launches == sorted(launches) and launches[-1] > launches[0]
+    assert launches == sorted(launches)
+    assert launches[-1] > launches[0]
 
 
 def test_ledger_budget_caps_the_exposure():
@@ -160,7 +163,9 @@ def test_budget_spent_means_progressive_only(trained_predictive):
 
 
 def test_uk_with_amd_false_positives_over_the_cap_stops_predictive():
-    p = Pacer(PacingKnobs(mode=Mode.PREDICTIVE, jurisdiction=Jurisdiction.UK, amd_false_positive=0.04, target_abandon=0.025))
+    p = Pacer(
+        PacingKnobs(mode=Mode.PREDICTIVE, jurisdiction=Jurisdiction.UK, amd_false_positive=0.04, target_abandon=0.025)
+    )
     train(p)
     d = p.decide(snap(1e4, 3))
     assert (d.launch, d.reason) == (0, Reason.ABANDON_BUDGET)
@@ -178,8 +183,14 @@ def test_uk_aim_leaves_room_for_estimated_false_positives():
 def test_decide_is_cheap_enough_to_call_often(trained_predictive):
     # not a timing assertion: the work per decision does not grow with history
     p, t = trained_predictive
-    s = snap(t, 3, logged_in=500, talking_elapsed=np.full(400, 100.0), wrapup_elapsed=np.full(90, 10.0),
-             ringing_elapsed=np.linspace(0, 19, 200))
+    s = snap(
+        t,
+        3,
+        logged_in=500,
+        talking_elapsed=np.full(400, 100.0),
+        wrapup_elapsed=np.full(90, 10.0),
+        ringing_elapsed=np.linspace(0, 19, 200),
+    )
     first = p.decide(s)
     again = p.decide(s)
     assert first.launch == again.launch

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pacing.forecast import K, Curves
+from pacing.forecast import Curves, K
 from pacing.predictive import choose_launch, predicted_abandon
 
 T = np.arange(K, dtype=float)

@@ -31,12 +31,15 @@ def test_runs_are_reproducible_from_the_seed():
 
 def test_progressive_never_abandons_and_accounts_every_second():
     r = simulate(SMALL, Pacer(PacingKnobs(mode=Mode.PROGRESSIVE)), seed=1)
-    assert r.abandons == 0 and r.seen_abandons == 0
-    assert r.contacts > 0 and r.dials >= r.contacts
+    assert r.abandons == 0
+    assert r.seen_abandons == 0
+    assert r.contacts > 0
+    assert r.dials >= r.contacts
     busy = r.talk_s + r.idle_s
     assert busy <= r.logged_in_s + 1e-6
     m = r.metrics()
-    assert m["abandon_pct"] == 0.0 and m["wait_over_2s_pct"] == 0.0
+    assert m["abandon_pct"] == 0.0
+    assert m["wait_over_2s_pct"] == 0.0
     assert m["talk_min_per_hour"] == pytest.approx(60 * r.talk_s / r.logged_in_s)
     assert 0 < m["talk_min_per_hour"] < m["bound_talk_min_per_hour"]
 
@@ -46,7 +49,8 @@ def test_overdialing_abandons_and_the_metrics_show_it():
     m = r.metrics()
     assert r.abandons > 0
     assert m["abandon_pct"] == pytest.approx(100 * r.abandons / r.lives)
-    assert m["wait_over_2s_pct"] > 0 and m["wait_p95_s"] > 0
+    assert m["wait_over_2s_pct"] > 0
+    assert m["wait_p95_s"] > 0
     assert m["abandon_pct_with_fp"] >= m["abandon_pct"]
 
 
@@ -107,5 +111,6 @@ def test_traffic_model_is_unchanged_for_the_pbx_simulator():
     tm = TrafficModel(talk=LognormalSpec(100.0, 0.5))
     rng = np.random.default_rng(0)
     fate = tm.sample_one(rng, 0.0)
-    assert fate.ring_s > 0 and fate.talk_s > 0
+    assert fate.ring_s > 0
+    assert fate.talk_s > 0
     assert tm.sample_wrapup(rng, 3).shape == (3,)
