@@ -22,8 +22,8 @@ from dialer.clock import Clock, ScaledClock
 from dialer.config import CampaignSettings, DialerSettings
 from dialer.daemon import Daemon
 from dialer.embedded import embedded_mqtt, embedded_redis
-from dialer.errors import ConfigError
 from dialer.engine.core import CampaignRuntime, Engine, ScreenPopRenderer
+from dialer.errors import ConfigError
 from dialer.leadsource import LeadSource
 from dialer.metrics import Metrics
 from dialer.store import RedisStore, connect_redis
@@ -77,8 +77,21 @@ async def services(
         yield Services(redis_url, mqtt_url, host, port, pbx)
 
 
+def build_screenpop(settings: DialerSettings) -> ScreenPopRenderer:
+    """The screen-pop renderer with each campaign's call script (raises ConfigError on a bad script)."""
+    from agents.screenpop import ScreenPopRenderer as Renderer
+    from agents.scripts import load_script
+
+    scripts = {cs.id: load_script(cs.script) for cs in settings.campaigns if cs.script is not None}
+    return Renderer(
+        scripts,
+        agent_names={a.id: a.name or a.id for a in settings.agents},
+        campaign_titles={cs.id: cs.name or cs.id for cs in settings.campaigns},
+    )
+
+
 def build_engine(settings: DialerSettings, screenpop: ScreenPopRenderer | None = None) -> Engine:
-    engine = Engine(hold_s=settings.hold_s, screenpop=screenpop)
+    engine = Engine(hold_s=settings.hold_s, screenpop=screenpop or build_screenpop(settings))
     for cs in settings.campaigns:
         engine.add_campaign(
             CampaignRuntime(

@@ -88,7 +88,7 @@ class AgentAccount(_Section):
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = ""
-    extension: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    extension: str = Field(min_length=2, max_length=32, pattern=r"^[0-9]+$", description="digits: the dialplan dials it")
     password: SecretStr
     campaign: str | None = None
 
@@ -133,6 +133,7 @@ class CampaignSettings(_Section):
     amd: bool = True
     ring_timeout_s: float = Field(20.0, ge=15.0, le=120.0)
     wrapup_timeout_s: float = Field(120.0, gt=0)
+    script: Path | None = Field(None, description="the campaign's call script (YAML, see docs/AGENT_DESKTOP.md)")
     pacing: PacingSettings = PacingSettings()
 
 

@@ -22,7 +22,9 @@ from typing import Protocol
 import uvicorn
 from pydantic import ValidationError
 
-from agents.commands import AgentCommand, parse_agent_command
+from agents.commands import AgentCommand, Disposition, parse_agent_command
+from agents.dispositions import DispositionRejected
+from agents.screenpop import ScreenPopRenderer
 from dialer.agentfeed import AgentFeed
 from dialer.ami import actions
 from dialer.ami import events as ev
@@ -130,8 +132,9 @@ class Daemon:
             host=self.settings.http.host,
             port=self.settings.http.port,
             log_level="warning",
-            lifespan="off",
+            lifespan="on",
             access_log=False,
+            timeout_graceful_shutdown=3,
         )
         self.http_server = EmbeddedServer(cfg)
         await self.http_server.serve()
@@ -199,14 +202,21 @@ class Daemon:
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"]) or "payload"
                 self.feed.publish(agent_id, "error", {"error": f"bad command: {where}: {first['msg']}"})
-            except IllegalTransition as exc:
+            except (IllegalTransition, DispositionRejected) as exc:
                 self.feed.publish(agent_id, "error", {"error": str(exc)})
 
     # ------------------------------------------------------------------ control surface (HTTP, CLI)
     def agent_command(self, cmd: AgentCommand) -> None:
-        """Apply an agent's command now (MQTT or HTTP). Raises IllegalTransition, changing nothing."""
+        """Apply an agent's command now (MQTT or HTTP). Raises IllegalTransition or
+        DispositionRejected, changing nothing."""
         now = self.clock.now()
+        renderer = self.engine.screenpop
+        if isinstance(cmd, Disposition) and isinstance(renderer, ScreenPopRenderer):
+            agent = self.engine.roster.get(cmd.agent_id)
+            cmd = renderer.validate_disposition(cmd, (agent.campaign_id or "") if agent else "", now)
         self.execute(self.engine.on_agent(cmd, now), now)
+        if isinstance(cmd, Disposition) and isinstance(renderer, ScreenPopRenderer):
+            renderer.note_disposition(cmd)
         agent = self.engine.roster.get(cmd.agent_id)
         if agent is not None and agent.campaign_id in self._dirty:
             self._dirty[agent.campaign_id].set()

@@ -47,7 +47,7 @@ def build_desk(
     desk validates dispositions against the same scripts), else one with the default dispositions."""
     options = options or DeskOptions()
     if renderer is None:
-        found = getattr(daemon.engine, "screenpop", None) or getattr(daemon.engine, "_screenpop", None)
+        found = daemon.engine.screenpop
         renderer = found if isinstance(found, ScreenPopRenderer) else ScreenPopRenderer()
     http = daemon.settings.http
     secret = http.session_secret.get_secret_value()

@@ -146,7 +146,7 @@ class Engine:
         self.calls: dict[str, Call] = {}
         self.stats = EngineStats()
         self._hold_s = hold_s
-        self._screenpop = screenpop or _default_screenpop
+        self.screenpop: ScreenPopRenderer = screenpop or _default_screenpop
         self._seq = itertools.count(1)
         self._id_factory = id_factory or self._random_id
         self._stuck_after_s = stuck_after_s
@@ -345,6 +345,7 @@ class Engine:
             agent = self.roster.apply(c.agent_id, AgentEvent.CONNECT, now)
             agent.calls_taken += 1
             out.append(AgentNotice(agent.agent_id, "connected", {"call_id": c.call_id, "wait_s": round(wait, 3)}))
+            out.append(self._state_notice(agent))
         return out
 
     def _on_hangup(self, e: ev.Hangup, now: float) -> list[Command]:
@@ -515,7 +516,8 @@ class Engine:
         c.abandon_deadline = None
         return [
             Redirect(c.call_id, c.channel or "", "dialer-to-agent", agent.extension, "agent", agent.agent_id),
-            ScreenPop(agent.agent_id, c.call_id, self._screenpop(c, agent)),
+            ScreenPop(agent.agent_id, c.call_id, self.screenpop(c, agent)),
+            self._state_notice(agent),
         ]
 
     def _hold_or_abandon(self, c: Call, now: float) -> list[Command]:
