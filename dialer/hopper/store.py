@@ -29,6 +29,7 @@ from dialer.errors import LeadError
 from dialer.hopper._redis import redis_call
 from dialer.hopper.imports import Importer
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
+from dialer.hopper.lists import base_row, dnc_numbers, kind_text, subject_for
 from dialer.hopper.views import S, text
 from dialer.leads.files import RawRow, detect_format, read_rows
 from dialer.leads.model import Lead, decode_lead
@@ -38,26 +39,6 @@ from dialer.leads.rows import Excluded, Rejected, RowIssue, RowParser, required_
 from dialer.policy.signals import SuppressionSignal
 
 __all__ = ["LeadStore", "subject_for"]
-
-_SUBJECTS = ("lead", "subscriber", "number", "area")
-_DNC_COLUMNS = ("number", "phone", "e164", "msisdn", "mobile", "home")
-
-
-def subject_for(subject: str) -> str:
-    """Validate a suppression subject and normalise its number; raise `LeadError` with the fix."""
-    kind, sep, rest = subject.partition(":")
-    if not sep or kind not in _SUBJECTS or not rest.strip():
-        raise LeadError(
-            f"suppression subject {subject!r} must be lead:<campaign>:<lead>, subscriber:<id>, number:<E.164> "
-            "or area:<area>"
-        )
-    if kind == "number":
-        if not rest.strip().startswith("+"):
-            raise LeadError(f"suppression subject {subject!r}: write the number in E.164 (+ and country code)")
-        return f"number:{normalize(rest, 'ZZ')}"
-    if kind == "lead" and ":" not in rest.strip(":"):
-        raise LeadError(f"suppression subject {subject!r} must be lead:<campaign>:<lead id>")
-    return f"{kind}:{rest.strip()}"
 
 
 class LeadStore:
@@ -253,7 +234,7 @@ class LeadStore:
             data = await asyncio.to_thread(p.read_bytes)
         except OSError as exc:
             raise LeadError(f"{p}: cannot read the DNC file ({exc.strerror})") from exc
-        return await self._dnc_lines(_dnc_numbers(data, encoding), region, campaign_id)
+        return await self._dnc_lines(dnc_numbers(data, encoding), region, campaign_id)
 
     async def _dnc_lines(self, items: Iterable[tuple[int, str]], region: str, campaign_id: str | None) -> DncReport:
         key = CampaignKeys(self._prefix, campaign_id).dnc if campaign_id else self._g.dnc
@@ -311,14 +292,14 @@ class LeadStore:
         also for leads already in a hopper (they are re-checked before each dial)."""
         name = subject_for(subject)
         key = self._g.sup(name)
-        kind_text = _kind(kind)
+        kind_name = kind_text(kind)
         end = math.inf if until is None else float(until)
         async with redis_call(f"suppressing {subject}", self._timeout):
-            old = await self._r.hget(key, kind_text)
+            old = await self._r.hget(key, kind_name)
             if old is not None and float(text(old)) >= end:
                 return
             pipe = self._r.pipeline(transaction=True)
-            pipe.hset(key, kind_text, "inf" if math.isinf(end) else repr(end))
+            pipe.hset(key, kind_name, "inf" if math.isinf(end) else repr(end))
             pipe.sadd(self._g.supk, name)
             await pipe.execute()
 
@@ -328,7 +309,7 @@ class LeadStore:
         key = self._g.sup(name)
         async with redis_call(f"lifting suppression of {subject}", self._timeout):
             if kind is not None:
-                await self._r.hdel(key, _kind(kind))
+                await self._r.hdel(key, kind_text(kind))
                 if await self._r.exists(key):
                     return
             pipe = self._r.pipeline(transaction=True)
@@ -360,7 +341,7 @@ class LeadStore:
         for line, row in enumerate(rows, start=1):
             n += 1
             try:
-                sub, status, nums = _base_row(row, region)
+                sub, status, nums = base_row(row, region)
             except LeadError as exc:
                 rejected += 1
                 if len(errors) < MAX_LISTED:
@@ -398,48 +379,3 @@ class LeadStore:
         async with redis_call("reading the subscriber base", self._timeout):
             value = await self._r.hget(bkey, field)
         return None if value is None else text(value)
-
-
-def _base_row(row: Mapping[str, object], region: str) -> tuple[str, str, list[str]]:
-    data = {str(k).strip().lower(): v for k, v in row.items()}
-    sub = str(data.get("subscriber_id") or "").strip()
-    raw_numbers = [str(data.get(c) or "") for c in ("mobile", "home", "phone")]
-    raw_numbers += str(data.get("phones") or "").split(";")
-    status = str(data.get("status") or "current").strip().lower()
-    if not sub:
-        raise LeadError("subscriber_id is missing")
-    if status not in ("current", "former"):
-        raise LeadError(f"status {status!r} must be current or former")
-    nums = [normalize(x, region) for x in raw_numbers if x.strip()]
-    if not nums:
-        raise LeadError("no phone number")
-    return sub, status, nums
-
-
-def _kind(kind: SuppressionKind | str) -> str:
-    value = kind.value if isinstance(kind, SuppressionKind) else str(kind)
-    base = value.partition(":")[0]
-    if base not in {k.value for k in SuppressionKind}:
-        allowed = ", ".join(k.value for k in SuppressionKind)
-        raise LeadError(f"suppression kind {value!r} is not one of {allowed} (declined_offer may add :<offer>)")
-    return value
-
-
-def _dnc_numbers(data: bytes, encoding: str) -> Iterator[tuple[int, str]]:
-    try:
-        content = data.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
-    except UnicodeDecodeError as exc:
-        raise LeadError(f"DNC file is not {encoding} (byte {exc.start}); save it as UTF-8 or pass encoding=") from None
-    lines = content.splitlines()
-    if not lines:
-        return
-    header = [h.strip().lower() for h in next(csv.reader([lines[0]]))]
-    col = next((header.index(c) for c in _DNC_COLUMNS if c in header), None)
-    if col is None:
-        for i, line in enumerate(lines, start=1):
-            if line.strip():
-                yield i, line.split(",")[0].strip()
-        return
-    for i, row in enumerate(csv.reader(lines[1:]), start=2):
-        if row and any(x.strip() for x in row):
-            yield i, row[col] if col < len(row) else ""
