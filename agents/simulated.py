@@ -8,6 +8,7 @@ they take a wrap-up time drawn from the traffic model and send a disposition, in
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 from dataclasses import dataclass, field
@@ -23,15 +24,7 @@ __all__ = ["SimAgent", "SimulatedAgents"]
 
 log = logging.getLogger(__name__)
 
-REFUSALS = (
-    "not planning to change",
-    "does not want a minimum monthly spend",
-    "does not trust the device's quality",
-    "wants to buy in a shop",
-    "wants to see the device first",
-    "prefers another model",
-    "other",
-)
+REFUSALS = ("not_interested", "too_expensive", "has_competitor")  # the default disposition set's codes
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +99,14 @@ class SimulatedAgents:
         await self._clock.sleep(float(self._wrapup.sample(self._rng, 1)[0]))
         u = float(self._rng.random())
         if u < self._sale_rate:
-            code, fields = "sale", {"offer": "upgrade"}
+            code, fields = "sale", {"notes": "upgrade accepted"}
         elif u < self._sale_rate + 0.08:
-            code, fields = "callback", {"owner": "anyone", "when": "tomorrow 18:00"}
+            when = dt.datetime.fromtimestamp(self._clock.now() + 86400.0, dt.UTC).isoformat(timespec="seconds")
+            code, fields = "callback", {"callback_owner": "anyone", "callback_at": when}
         else:
             code, fields = "refused", {"reason": REFUSALS[int(self._rng.integers(len(REFUSALS)))]}
         await self._send(client, agent_id, {"type": "disposition", "call_id": call_id, "code": code,
-                                            "fields": fields, "script_path": ["opening", "offer"]})
+                                            "fields": fields})
         self.stats.dispositions += 1
 
     @staticmethod

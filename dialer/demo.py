@@ -120,7 +120,7 @@ async def run_demo(
         amd=True, ring_timeout_s=20.0, wrapup_timeout_s=180.0, pacing=PacingSettings(mode=mode),
     )
     settings = DialerSettings(
-        ami=AmiSettings(host="embedded", ping_interval_s=max(1.0, 2.0 * speed), ping_timeout_s=max(1.0, speed)),
+        ami=AmiSettings(host="embedded", ping_interval_s=2.0, ping_timeout_s=2.0),
         metrics=MetricsSettings(enabled=False),
         http=HttpSettings(enabled=False),
         campaigns=[campaign],

@@ -1,0 +1,76 @@
+"""The daemon against the PBX simulator over TCP, with real Redis and MQTT: outcomes, and faults."""
+
+from __future__ import annotations
+
+import pytest
+from harness import assert_invariants, run_shift
+
+from dialer.engine.core import DialRequest
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_shift_keeps_every_invariant(redis_url, mqtt_url):
+    res = await run_shift(redis_url, mqtt_url, agents=4, minutes=15)
+    assert_invariants(res)
+    outcomes = {r["outcome"] for r in res.records}
+    assert {"connected", "no_answer", "machine"} <= outcomes
+    assert res.agents.stats.screenpops >= 3
+    assert res.agents.stats.dispositions >= 3
+    assert res.agents.stats.max_seq_gap == 0
+    assert res.agents.stats.errors == []
+    # the simulator's truth agrees: every call it connected to an agent is a connected record
+    connected = {r["call_id"] for r in res.records if r["outcome"] == "connected"}
+    sim_connected = {cid for cid, c in res.sim.calls.items() if c.connected_at is not None}
+    assert connected == sim_connected
+
+
+async def test_dropped_ami_connection_reconnects_and_resumes(redis_url, mqtt_url):
+    async def drop(sim, daemon, clock, marks):
+        await clock.sleep(240)
+        marks["placed_before"] = daemon.engine.stats.placed
+        sim.drop_connections()
+
+    res = await run_shift(redis_url, mqtt_url, agents=4, minutes=12, during=drop)
+    assert_invariants(res)
+    assert res.sim.stats.sessions_opened >= 2
+    assert res.daemon.engine.stats.placed > res.marks["placed_before"] + 5
+
+
+async def test_half_open_ami_connection_is_detected_by_the_watchdog(redis_url, mqtt_url):
+    async def freeze(sim, daemon, clock, marks):
+        await clock.sleep(180)
+        marks["placed_before"] = daemon.engine.stats.placed
+        sim.freeze()
+        opened = sim.stats.sessions_opened
+        while sim.stats.sessions_opened == opened:  # the watchdog gives up on the silent session
+            await clock.sleep(5)
+        sim.unfreeze()
+
+    res = await run_shift(redis_url, mqtt_url, agents=3, minutes=10, during=freeze)
+    assert_invariants(res)
+    assert res.daemon.engine.stats.placed > res.marks["placed_before"] + 3
+
+
+async def test_garbage_and_unknown_events_do_not_stop_the_daemon(redis_url, mqtt_url):
+    async def inject(sim, daemon, clock, marks):
+        await clock.sleep(180)
+        marks["placed_before"] = daemon.engine.stats.placed
+        sim.inject_raw(b"this is not AMI at all\r\n\r\n")
+        sim.inject_raw(b"Event: FancyNewEvent\r\nPrivilege: call,all\r\nFoo: bar\r\n\r\n")
+        sim.inject_raw(b"Event: Hangup\r\nPrivilege: call,all\r\nCause: not-a-number\r\n\r\n")
+
+    res = await run_shift(redis_url, mqtt_url, agents=3, minutes=8, during=inject)
+    assert_invariants(res)
+    assert res.daemon.engine.stats.placed > res.marks["placed_before"] + 3
+    assert res.daemon.metrics.ami_bad_events._value.get() >= 1
+
+
+async def test_a_lead_with_an_invalid_number_gets_a_record_and_dialing_goes_on(redis_url, mqtt_url):
+    requests = [DialRequest(lead_id="bad-1", number="+1-not-a-number")]
+    requests += [DialRequest(lead_id=f"L{i}", number=f"+1212555{i:04d}") for i in range(2000)]
+    res = await run_shift(redis_url, mqtt_url, agents=2, minutes=5, requests=requests)
+    assert_invariants(res)
+    [bad] = [r for r in res.records if r["lead_id"] == "bad-1"]
+    assert bad["outcome"] == "failed"
+    assert len(res.records) > 10
