@@ -10,8 +10,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
-from dialer.supervisor.errors import ClearErrors, http_errors
-from dialer.supervisor.schemas import ERRORS
+from dialer.supervisor.errors import http_errors
 
 __all__ = ["board_routes"]
 
@@ -24,8 +23,8 @@ def _asset(name: str) -> bytes:
     return resources.files("dialer.supervisor").joinpath("static", name).read_bytes()
 
 
-def board_routes(ctx: Ctx) -> APIRouter:
-    r = APIRouter(route_class=ClearErrors, responses=ERRORS)
+def board_routes(ctx: Ctx, r: APIRouter) -> None:
+    """Add these routes to `r`."""
     reader = ctx.who(Role.READ_ONLY)
 
     @r.get("/wallboard", include_in_schema=False)
@@ -56,4 +55,3 @@ def board_routes(ctx: Ctx) -> APIRouter:
         return StreamingResponse(ctx.board.events(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    return r

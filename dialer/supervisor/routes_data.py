@@ -10,11 +10,10 @@ from fastapi.responses import Response
 from dialer.supervisor import reports as rp
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
-from dialer.supervisor.errors import ClearErrors, Invalid, http_errors
+from dialer.supervisor.errors import Invalid, http_errors
 from dialer.supervisor.report_io import Loaded, load, render_csv, render_svg, safe_json
 from dialer.supervisor.routes_leads import lead_routes
 from dialer.supervisor.routes_whatif import whatif_routes
-from dialer.supervisor.schemas import ERRORS
 from dialer.supervisor.tally import local_midnight
 
 __all__ = ["data_routes"]
@@ -52,11 +51,11 @@ def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], f
     return row, [row]
 
 
-def data_routes(ctx: Ctx) -> APIRouter:
-    r = APIRouter(prefix="/api", route_class=ClearErrors, responses=ERRORS)
+def data_routes(ctx: Ctx, r: APIRouter) -> None:
+    """Add these routes to `r`."""
     reader = ctx.who(Role.READ_ONLY)
 
-    @r.get("/reports/{kind}", tags=["reports"],
+    @r.get("/api/reports/{kind}", tags=["reports"],
            responses={200: {"content": {"application/json": {}, "text/csv": {}, "image/svg+xml": {}}}})
     async def report(
         kind: ReportKind,
@@ -97,6 +96,5 @@ def data_routes(ctx: Ctx) -> APIRouter:
         return Response(safe_json({"kind": kind, "campaign": campaign, "since": start, "until": end, "report": body}),
                         media_type="application/json")
 
-    r.include_router(whatif_routes(ctx))
-    r.include_router(lead_routes(ctx))
-    return r
+    whatif_routes(ctx, r)
+    lead_routes(ctx, r)

@@ -22,8 +22,8 @@ from dialer.hopper import LeadStore
 from dialer.leads.report import DncReport, ImportReport
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
-from dialer.supervisor.errors import ClearErrors, Conflict, Invalid, http_errors
-from dialer.supervisor.schemas import ERRORS, CampaignId, _In
+from dialer.supervisor.errors import Conflict, Invalid, http_errors
+from dialer.supervisor.schemas import CampaignId, _In
 
 __all__ = ["lead_routes"]
 
@@ -69,8 +69,8 @@ def _import_out(rep: ImportReport) -> dict[str, Any]:
     return out
 
 
-def lead_routes(ctx: Ctx) -> APIRouter:
-    r = APIRouter(route_class=ClearErrors, responses=ERRORS)
+def lead_routes(ctx: Ctx, r: APIRouter) -> None:
+    """Add these routes to `r`."""
     reader, supervisor = ctx.who(Role.READ_ONLY), ctx.who(Role.SUPERVISOR)
 
     def store() -> LeadStore:
@@ -90,7 +90,7 @@ def lead_routes(ctx: Ctx) -> APIRouter:
             raise Conflict(f"campaign file {cs.file} is for campaign {cfg.id!r}, not {campaign_id!r}; fix its id")
         return cfg
 
-    @r.get("/dnc/{number}", tags=["dnc"])
+    @r.get("/api/dnc/{number}", tags=["dnc"])
     async def dnc_check(number: Number, who: Principal = reader,
                         region: Annotated[str, Query(pattern=r"^[A-Z]{2}$")] = "US",
                         campaign: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
@@ -103,7 +103,7 @@ def lead_routes(ctx: Ctx) -> APIRouter:
             listed = await store().is_dnc(e164, campaign_id=campaign, region=region)
         return {"number": e164, "dnc": listed, "campaign": campaign}
 
-    @r.post("/dnc", tags=["dnc"])
+    @r.post("/api/dnc", tags=["dnc"])
     async def dnc_add(body: DncAdd, who: Principal = supervisor) -> dict[str, Any]:
         """Add numbers to the do-not-call list (final: there is no removal). Bad numbers are reported by
         position and skipped; the others are added."""
@@ -126,7 +126,7 @@ def lead_routes(ctx: Ctx) -> APIRouter:
                                subscriber_id=body.subscriber_id)
         return _dnc_out(rep)
 
-    @r.post("/campaigns/{campaign_id}/leads", tags=["leads"])
+    @r.post("/api/campaigns/{campaign_id}/leads", tags=["leads"])
     async def import_rows(campaign_id: CampaignId, body: LeadRows, who: Principal = supervisor) -> dict[str, Any]:
         """Import leads given as JSON rows (column -> value), with the campaign file's column rules."""
         with http_errors():
@@ -136,7 +136,7 @@ def lead_routes(ctx: Ctx) -> APIRouter:
                                accepted=rep.accepted, rejected=rep.rejected)
         return _import_out(rep)
 
-    @r.post("/campaigns/{campaign_id}/leads/upload", tags=["leads"], openapi_extra={"requestBody": {
+    @r.post("/api/campaigns/{campaign_id}/leads/upload", tags=["leads"], openapi_extra={"requestBody": {
         "required": True, "content": {"text/csv": {"schema": {"type": "string"}},
                                       "application/x-ndjson": {"schema": {"type": "string"}}}}})
     async def upload(campaign_id: CampaignId, request: Request, who: Principal = supervisor,
@@ -169,4 +169,3 @@ def lead_routes(ctx: Ctx) -> APIRouter:
                                accepted=rep.accepted, rejected=rep.rejected)
         return _import_out(rep)
 
-    return r

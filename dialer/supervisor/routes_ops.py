@@ -9,10 +9,9 @@ from fastapi import APIRouter, Path, Query
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
 from dialer.supervisor.control import knobs_view
-from dialer.supervisor.errors import ClearErrors, NotFound, http_errors
+from dialer.supervisor.errors import NotFound, http_errors
 from dialer.supervisor.records import CallQuery, query_calls, read_call
 from dialer.supervisor.schemas import (
-    ERRORS,
     AgentOut,
     AgentPause,
     CampaignCreate,
@@ -36,18 +35,18 @@ Cursor = Annotated[str | None, Query(max_length=41, pattern=r"^\d{1,20}-\d{1,20}
 AgentStateName = Literal["paused", "ready", "reserved", "talking", "wrapup", "logged_out"]
 
 
-def ops_routes(ctx: Ctx) -> APIRouter:
-    r = APIRouter(prefix="/api", route_class=ClearErrors, responses=ERRORS)
+def ops_routes(ctx: Ctx, r: APIRouter) -> None:
+    """Add these routes to `r`."""
     sup, audit, board = ctx.sup, ctx.audit, ctx.board
     reader, supervisor, admin = ctx.who(Role.READ_ONLY), ctx.who(Role.SUPERVISOR), ctx.who(Role.ADMIN)
 
     # ------------------------------------------------------------------ who and what
-    @r.get("/whoami", tags=["status"])
+    @r.get("/api/whoami", tags=["status"])
     async def whoami(who: Principal = reader) -> dict[str, str]:
         """The caller's token name and role."""
         return {"name": who.name, "role": who.role.label}
 
-    @r.get("/status", tags=["status"])
+    @r.get("/api/status", tags=["status"])
     async def status(who: Principal = reader) -> dict[str, Any]:
         """The daemon at a glance: dialing or not, every campaign's state and why it dials as it does."""
         camps = sup.campaigns_view()
@@ -69,12 +68,12 @@ def ops_routes(ctx: Ctx) -> APIRouter:
         }
 
     # ------------------------------------------------------------------ campaigns
-    @r.get("/campaigns", tags=["campaigns"], response_model=list[CampaignOut])
+    @r.get("/api/campaigns", tags=["campaigns"], response_model=list[CampaignOut])
     async def list_campaigns(who: Principal = reader) -> list[dict[str, Any]]:
         """Every campaign with its status, pacing knobs, live calls and agents, and the last decision."""
         return sup.campaigns_view()
 
-    @r.post("/campaigns", tags=["campaigns"], response_model=CampaignOut, status_code=201,
+    @r.post("/api/campaigns", tags=["campaigns"], response_model=CampaignOut, status_code=201,
             responses={501: {"model": Problem, "description": "the daemon cannot add campaigns while running"}})
     async def create_campaign(body: CampaignCreate, who: Principal = admin) -> dict[str, Any]:
         """Add a campaign to the running daemon. It starts paused."""
@@ -84,12 +83,12 @@ def ops_routes(ctx: Ctx) -> APIRouter:
         board.poke()
         return view
 
-    @r.get("/campaigns/{campaign_id}", tags=["campaigns"], response_model=CampaignOut)
+    @r.get("/api/campaigns/{campaign_id}", tags=["campaigns"], response_model=CampaignOut)
     async def show_campaign(campaign_id: CampaignPath, who: Principal = reader) -> dict[str, Any]:
         with http_errors():
             return sup.campaign_view(campaign_id)
 
-    @r.patch("/campaigns/{campaign_id}", tags=["campaigns"], response_model=CampaignOut)
+    @r.patch("/api/campaigns/{campaign_id}", tags=["campaigns"], response_model=CampaignOut)
     async def edit_campaign(campaign_id: CampaignPath, body: CampaignEdit, who: Principal = admin) -> dict[str, Any]:
         """Change AMD, ring timeout, caller ID, wrap-up timeout or name; the next dial uses them."""
         with http_errors():
@@ -99,7 +98,7 @@ def ops_routes(ctx: Ctx) -> APIRouter:
         return view
 
     for verb in ("start", "pause", "stop"):
-        r.add_api_route(f"/campaigns/{{campaign_id}}/{verb}", _move(ctx, verb), methods=["POST"],
+        r.add_api_route(f"/api/campaigns/{{campaign_id}}/{verb}", _move(ctx, verb), methods=["POST"],
                         tags=["campaigns"], response_model=CampaignOut, name=f"{verb}_campaign",
                         summary=f"{verb.capitalize()} a campaign",
                         description={"start": "Resume dialing (also after stop).",
@@ -108,12 +107,12 @@ def ops_routes(ctx: Ctx) -> APIRouter:
                                              "(after their current call)."}[verb])
 
     # ------------------------------------------------------------------ pacing
-    @r.get("/campaigns/{campaign_id}/pacing", tags=["pacing"])
+    @r.get("/api/campaigns/{campaign_id}/pacing", tags=["pacing"])
     async def show_pacing(campaign_id: CampaignPath, who: Principal = reader) -> dict[str, Any]:
         with http_errors():
             return knobs_view(sup.campaign(campaign_id).pacer.knobs)
 
-    @r.patch("/campaigns/{campaign_id}/pacing", tags=["pacing"])
+    @r.patch("/api/campaigns/{campaign_id}/pacing", tags=["pacing"])
     async def set_pacing(campaign_id: CampaignPath, body: PacingPatch, who: Principal = supervisor) -> dict[str, Any]:
         """Change pacing knobs live; the campaign's next pacing decision uses them."""
         with http_errors():
@@ -123,7 +122,7 @@ def ops_routes(ctx: Ctx) -> APIRouter:
         board.poke()
         return {"campaign": campaign_id, "before": knobs_view(before), "pacing": knobs_view(after)}
 
-    @r.get("/campaigns/{campaign_id}/decisions", tags=["pacing"], response_model=DecisionLog)
+    @r.get("/api/campaigns/{campaign_id}/decisions", tags=["pacing"], response_model=DecisionLog)
     async def decisions(campaign_id: CampaignPath, who: Principal = reader,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
         """The pacing decision log, newest first: why it is dialing this much, or not dialing."""
@@ -131,18 +130,18 @@ def ops_routes(ctx: Ctx) -> APIRouter:
             return sup.decisions(campaign_id, limit)
 
     # ------------------------------------------------------------------ agents
-    @r.get("/agents", tags=["agents"], response_model=list[AgentOut])
+    @r.get("/api/agents", tags=["agents"], response_model=list[AgentOut])
     async def list_agents(who: Principal = reader, campaign: IdQuery = None,
                           state: AgentStateName | None = None) -> list[dict[str, Any]]:
         with http_errors():
             return sup.agents_view(campaign, state)
 
-    @r.get("/agents/{agent_id}", tags=["agents"], response_model=AgentOut)
+    @r.get("/api/agents/{agent_id}", tags=["agents"], response_model=AgentOut)
     async def show_agent(agent_id: AgentPath, who: Principal = reader) -> dict[str, Any]:
         with http_errors():
             return sup.agent_view(sup.agent(agent_id), sup.now())
 
-    @r.post("/agents/{agent_id}/pause", tags=["agents"], response_model=AgentOut)
+    @r.post("/api/agents/{agent_id}/pause", tags=["agents"], response_model=AgentOut)
     async def pause_agent(agent_id: AgentPath, body: AgentPause, who: Principal = supervisor) -> dict[str, Any]:
         """Pause an agent now, or after the current call when on one (`pending_pause`)."""
         with http_errors():
@@ -151,7 +150,7 @@ def ops_routes(ctx: Ctx) -> APIRouter:
         board.poke()
         return view
 
-    @r.post("/agents/{agent_id}/logout", tags=["agents"], response_model=AgentOut)
+    @r.post("/api/agents/{agent_id}/logout", tags=["agents"], response_model=AgentOut)
     async def logout_agent(agent_id: AgentPath, who: Principal = supervisor) -> dict[str, Any]:
         """Log an agent out now, or after the current call when on one (`pending_logout`)."""
         with http_errors():
@@ -160,7 +159,7 @@ def ops_routes(ctx: Ctx) -> APIRouter:
         board.poke()
         return view
 
-    @r.post("/agents/{agent_id}/spy", tags=["agents"])
+    @r.post("/api/agents/{agent_id}/spy", tags=["agents"])
     async def spy(agent_id: AgentPath, body: SpyRequest, who: Principal = supervisor) -> dict[str, Any]:
         """Ring the supervisor's phone into the agent's live call: listen, whisper (agent hears) or barge
         (both hear). Recorded in the audit log before the call is placed."""
@@ -168,7 +167,7 @@ def ops_routes(ctx: Ctx) -> APIRouter:
             return await start_spy(ctx.daemon, audit, who, agent_id, body.mode, body.extension)
 
     # ------------------------------------------------------------------ call records and audit
-    @r.get("/calls", tags=["calls"])
+    @r.get("/api/calls", tags=["calls"])
     async def calls(
         who: Principal = reader,
         campaign: IdQuery = None,
@@ -187,7 +186,7 @@ def ops_routes(ctx: Ctx) -> APIRouter:
         with http_errors():
             return await query_calls(ctx.daemon.store, q, mask=not who.may(Role.SUPERVISOR))
 
-    @r.get("/calls/{call_id}", tags=["calls"])
+    @r.get("/api/calls/{call_id}", tags=["calls"])
     async def call(call_id: CallPath, who: Principal = reader) -> dict[str, Any]:
         """One call record with its disposition."""
         with http_errors():
@@ -196,14 +195,13 @@ def ops_routes(ctx: Ctx) -> APIRouter:
                 raise NotFound(f"no call record {call_id!r}")
             return found
 
-    @r.get("/audit", tags=["status"])
+    @r.get("/api/audit", tags=["status"])
     async def audit_log(who: Principal = admin, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                         before: Cursor = None) -> list[dict[str, Any]]:
         """Who changed what, and who listened to whom, newest first."""
         with http_errors():
             return await audit.read(limit, before)
 
-    return r
 
 
 def _move(ctx: Ctx, verb: str) -> Any:

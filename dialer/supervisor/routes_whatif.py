@@ -19,9 +19,9 @@ from pydantic import Field
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
 from dialer.supervisor.control import knobs_view
-from dialer.supervisor.errors import ClearErrors, Conflict, Invalid, Unavailable, http_errors
+from dialer.supervisor.errors import Conflict, Invalid, Unavailable, http_errors
 from dialer.supervisor.report_io import load
-from dialer.supervisor.schemas import ERRORS, CampaignId, PacingPatch, _In
+from dialer.supervisor.schemas import CampaignId, PacingPatch, _In
 from dialer.supervisor.tally import local_midnight
 from dialer.supervisor.whatif import History, from_records, replay
 from pacing import PacingKnobs
@@ -48,12 +48,12 @@ class WhatIf(_In):
     variants: list[Variant] = Field(min_length=1, max_length=6)
 
 
-def whatif_routes(ctx: Ctx) -> APIRouter:
-    r = APIRouter(route_class=ClearErrors, responses=ERRORS)
+def whatif_routes(ctx: Ctx, r: APIRouter) -> None:
+    """Add these routes to `r`."""
     supervisor = ctx.who(Role.SUPERVISOR)
     busy = asyncio.Lock()
 
-    @r.post("/campaigns/{campaign_id}/whatif", tags=["pacing"])
+    @r.post("/api/campaigns/{campaign_id}/whatif", tags=["pacing"])
     async def whatif(campaign_id: CampaignId, body: WhatIf, who: Principal = supervisor) -> dict[str, Any]:
         """Replay the campaign's recorded day under other pacing settings and compare predicted talk share,
         contacts and abandon rate side by side with the settings in force now. Changes nothing."""
@@ -93,7 +93,6 @@ def whatif_routes(ctx: Ctx) -> APIRouter:
         result["window"] = {"since": start, "until": end}
         return result
 
-    return r
 
 
 async def _run(history: History, variants: list[tuple[str, PacingKnobs]], seeds: int,

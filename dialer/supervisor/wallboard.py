@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,20 @@ class Wallboard:
         except (DialerError, TimeoutError):
             return None
 
+    async def _hopper_status(self, campaign_id: str, now: float) -> dict[str, Any]:
+        """The hopper's own account of why it is empty or blocked, when the lead source is hopper-backed
+        (it has `status(now)`, or a `hopper` that has)."""
+        source = self.d.leads.get(campaign_id)
+        status = getattr(source, "status", None) or getattr(getattr(source, "hopper", None), "status", None)
+        if not callable(status):
+            return {}
+        try:
+            async with asyncio.timeout(1.0):
+                st = await status(now)
+        except (DialerError, TimeoutError):
+            return {}
+        return {"state": str(getattr(st, "state", "")), "reason": str(getattr(st, "reason", ""))}
+
     async def snapshot(self) -> dict[str, Any]:
         await self.tally.refresh()
         now = self.sup.now()
@@ -82,7 +97,9 @@ class Wallboard:
             figures["abandon"].update({"cap": knobs.abandon_cap, "target": knobs.target_abandon, "legal_window": legal})
             view.update(figures)
             view["hopper"] = {"depth": await self._depth(cid, now), "blocked": blocked,
-                              "why": view["last_decision"]["why"] if view["last_decision"] else "no decision yet"}
+                              "why": view["last_decision"]["why"] if view["last_decision"] else "no decision yet",
+                              **await self._hopper_status(cid, now)}
+            view["ledger"] = _ledger(self.d.engine.campaigns[cid].pacer, now)
             campaigns.append(view)
             self._export(cid, view, knobs.ratio, blocked is not None)
         self._flush_sales()
@@ -156,3 +173,15 @@ class Wallboard:
                     await asyncio.sleep(self.interval_s)
         finally:
             self.tally.following = False
+
+
+def _ledger(pacer: object, now: float) -> dict[str, Any] | None:
+    """The pacer's compliance ledger for the window the law assesses now (None when the pacer has none)."""
+    status = getattr(getattr(pacer, "ledger", None), "status", None)
+    if not callable(status):
+        return None
+    st = status(now)
+    budget = float(getattr(st, "budget", 0.0))
+    return {"rate": float(getattr(st, "rate", 0.0)), "lives": float(getattr(st, "lives", 0.0)),
+            "abandons": float(getattr(st, "abandons", 0.0)), "window_start": float(getattr(st, "window_start", 0.0)),
+            "budget": budget if math.isfinite(budget) else None, "blocked": str(getattr(st, "blocked", "") or "")}

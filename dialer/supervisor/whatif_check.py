@@ -5,8 +5,9 @@ its pacer observed is its recorded history. The history is fitted (`whatif.fit`)
 settings over fresh seeds (`whatif.replay`), and the prediction is compared with what that one shift
 really did: talk share of logged-in time, abandon rate (abandoned / live answers, as the dialer counts
 them) and contacts (connected live answers as the dialer records them: an answering machine that AMD
-let through and an agent picked up is one, as in the call records). The error includes the shift's own luck (it is one draw, the prediction a mean), which
-is what a supervisor comparing a prediction with a real day would see.
+let through and an agent picked up is one, as in the call records). The error includes the shift's own
+luck (it is one draw, the prediction a mean), which is what a supervisor comparing a prediction with a
+real day would see.
 
     python -m dialer.supervisor.whatif_check            # the quick grid (about a minute)
     python -m dialer.supervisor.whatif_check --full     # adds predictive pacing, 50 agents, a day profile
@@ -65,22 +66,23 @@ def _scenario(agents: int, p_live: float, profile: str, hours: float) -> Scenari
 
 
 def cases(full: bool = False, seeds: Iterable[int] = (1, 2)) -> list[Case]:
-    """The measurement grid."""
-    out: list[Case] = []
-    agents = (10, 20, 50) if full else (10, 20)
-    profiles = ("flat", "time_of_day") if full else ("flat",)
-    for n in agents:
+    """The measurement grid: progressive and power at 10 and 20 agents, live-answer share 0.3 and 0.1, 4 h;
+    `full` adds predictive pacing on the same cells, 50 agents, and an 8-hour day with a time-of-day profile."""
+    cells: list[tuple[Scenario, PacingKnobs]] = []
+    for n in (10, 20, 50) if full else (10, 20):
         for p_live in (0.3, 0.1):
-            for profile in profiles:
-                sc = _scenario(n, p_live, profile, 8.0 if profile == "time_of_day" else 4.0)
-                settings = [PacingKnobs(mode=Mode.PROGRESSIVE),
-                            PacingKnobs(mode=Mode.POWER, ratio=2.0 if p_live >= 0.3 else 3.5)]
-                if full:
-                    settings.append(PacingKnobs(mode=Mode.PREDICTIVE))
-                for knobs in settings:
-                    for seed in seeds:
-                        label = knobs.mode.value + (f" {knobs.ratio:g}" if knobs.mode is Mode.POWER else "")
-                        out.append(Case(f"{sc.name} {label} seed {seed}", sc, knobs, seed))
+            sc = _scenario(n, p_live, "flat", 4.0)
+            cells += [(sc, PacingKnobs(mode=Mode.PROGRESSIVE)),
+                      (sc, PacingKnobs(mode=Mode.POWER, ratio=2.0 if p_live >= 0.3 else 3.5))]
+            if full and n <= 20:
+                cells.append((sc, PacingKnobs(mode=Mode.PREDICTIVE)))
+    if full:
+        day = _scenario(20, 0.2, "time_of_day", 8.0)
+        cells += [(day, PacingKnobs(mode=Mode.PROGRESSIVE)), (day, PacingKnobs(mode=Mode.POWER, ratio=2.5))]
+    out: list[Case] = []
+    for sc, knobs in cells:
+        label = knobs.mode.value + (f" {knobs.ratio:g}" if knobs.mode is Mode.POWER else "")
+        out += [Case(f"{sc.name} {label} seed {seed}", sc, knobs, seed) for seed in seeds]
     return out
 
 

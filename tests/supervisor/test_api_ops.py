@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sup_fakes import AUTH, TOKENS, HookedDaemon, make_rig, put_on_call, record, settings
 
 from agents.state import AgentState
@@ -13,20 +12,20 @@ ADMIN, SUP, RO = AUTH["admin"], AUTH["supervisor"], AUTH["read-only"]
 
 
 # ---------------------------------------------------------------------------------------------- auth
-@pytest.mark.parametrize(
-    ("headers", "status", "words"),
-    [
-        ({}, 401, "missing credentials"),
-        ({"Authorization": "Bearer nope"}, 401, "unknown API token"),
-        ({"Authorization": f"Basic {TOKENS['admin']}"}, 401, "missing credentials"),
-        ({"Authorization": "Bearer change-me-session-secret"}, 401, "agent session tokens are not accepted"),
-    ],
-)
-async def test_requests_without_a_valid_api_token_get_401(client, headers, status, words):
-    r = await client.get("/api/campaigns", headers=headers)
-    assert r.status_code == status
-    assert words in r.json()["detail"]
-    assert r.headers["www-authenticate"] == "Bearer"
+UNAUTHORISED = [
+    ({}, "missing credentials"),
+    ({"Authorization": "Bearer nope"}, "unknown API token"),
+    ({"Authorization": f"Basic {TOKENS['admin']}"}, "missing credentials"),
+    ({"Authorization": "Bearer change-me-session-secret"}, "agent session tokens are not accepted"),
+]
+
+
+async def test_requests_without_a_valid_api_token_get_401(client):
+    for headers, words in UNAUTHORISED:
+        r = await client.get("/api/campaigns", headers=headers)
+        assert r.status_code == 401, headers
+        assert words in r.json()["detail"]
+        assert r.headers["www-authenticate"] == "Bearer"
 
 
 async def test_a_daemon_without_tokens_says_how_to_configure_them(redis):
@@ -41,25 +40,24 @@ async def test_a_daemon_without_tokens_says_how_to_configure_them(redis):
     assert "[[api_tokens]]" in r.json()["detail"]
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "body", "least"),
-    [
-        ("patch", "/api/campaigns/upsell/pacing", {"ratio": 2.0}, "supervisor"),
-        ("post", "/api/campaigns/upsell/pause", None, "supervisor"),
-        ("post", "/api/agents/a1/pause", {"reason": "coaching"}, "supervisor"),
-        ("patch", "/api/campaigns/upsell", {"amd": False}, "admin"),
-        ("post", "/api/campaigns", {"id": "winback"}, "admin"),
-        ("get", "/api/audit", None, "admin"),
-    ],
-)
-async def test_roles_below_the_needed_one_get_403_and_nothing_changes(client, rig, method, path, body, least):
+NEEDS = [
+    ("patch", "/api/campaigns/upsell/pacing", {"ratio": 2.0}, "supervisor"),
+    ("post", "/api/campaigns/upsell/pause", None, "supervisor"),
+    ("post", "/api/agents/a1/pause", {"reason": "coaching"}, "supervisor"),
+    ("patch", "/api/campaigns/upsell", {"amd": False}, "admin"),
+    ("post", "/api/campaigns", {"id": "winback"}, "admin"),
+    ("get", "/api/audit", None, "admin"),
+]
+
+
+async def test_roles_below_the_needed_one_get_403_and_nothing_changes(client, rig):
     rig.login("a1", "1001")
-    lower = [r for r in ("read-only", "supervisor") if (r, least) != ("supervisor", "supervisor")]
-    for role in lower[: 1 if least == "supervisor" else 2]:
-        kw = {"json": body} if body is not None else {}
-        r = await client.request(method, path, headers=AUTH[role], **kw)
-        assert r.status_code == 403, (role, r.text)
-        assert f"needs {least}" in r.json()["detail"]
+    for method, path, body, least in NEEDS:
+        for role in ("read-only",) if least == "supervisor" else ("read-only", "supervisor"):
+            kw = {"json": body} if body is not None else {}
+            r = await client.request(method, path, headers=AUTH[role], **kw)
+            assert r.status_code == 403, (role, path, r.text)
+            assert f"needs {least}" in r.json()["detail"]
     camp = rig.engine.campaigns["upsell"]
     assert (camp.pacer.knobs.ratio, camp.paused, camp.amd) == (1.0, False, True)
     assert rig.engine.roster.get("a1").state is AgentState.READY
@@ -112,16 +110,13 @@ async def test_edit_campaign_settings(client, rig):
     assert (camp.amd, camp.ring_timeout_s, camp.caller_id_number) == (False, 25, "+15550100")
 
 
-@pytest.mark.parametrize(
-    "body",
-    [{"ring_timeout_s": 10}, {"caller_id_name": 'Evil"<x>'}, {"amd": "maybe"}, {"colour": "red"}, {},
-     {"wrapup_timeout_s": -1}],
-)
-async def test_bad_campaign_edits_get_422_and_change_nothing(client, rig, body):
-    r = await client.patch("/api/campaigns/upsell", headers=ADMIN, json=body)
-    assert r.status_code == 422, r.text
-    camp = rig.engine.campaigns["upsell"]
-    assert (camp.amd, camp.ring_timeout_s, camp.caller_id_name) == (True, 20.0, "Dialer")
+async def test_bad_campaign_edits_get_422_and_change_nothing(client, rig):
+    for body in ({"ring_timeout_s": 10}, {"caller_id_name": 'Evil"<x>'}, {"amd": "maybe"}, {"colour": "red"}, {},
+                 {"wrapup_timeout_s": -1}):
+        r = await client.patch("/api/campaigns/upsell", headers=ADMIN, json=body)
+        assert r.status_code == 422, (body, r.text)
+        camp = rig.engine.campaigns["upsell"]
+        assert (camp.amd, camp.ring_timeout_s, camp.caller_id_name) == (True, 20.0, "Dialer")
 
 
 async def test_creating_a_campaign_needs_the_daemon_hook(client, rig):
@@ -168,26 +163,26 @@ async def test_pacing_change_applies_to_the_next_decision(client, rig):
     assert knobs["mode"] == "power"
 
 
-@pytest.mark.parametrize(
-    ("body", "words"),
-    [
-        ({"ratio": 0.5}, "ratio"),
-        ({"ratio": 11}, "ratio"),
-        ({"mode": "turbo"}, "mode"),
-        ({"target_abandon": 0.05}, "target_abandon"),
-        ({"target_abandon": 0}, "target_abandon"),
-        ({"max_calls_per_agent": 0.2}, "max_calls_per_agent"),
-        ({"ratio": 2, "speed": 3}, "speed"),
-        ({"ratio": "two"}, "ratio"),
-        ({}, "nothing to change"),
-    ],
-)
-async def test_bad_pacing_payloads_get_422_naming_the_field_and_change_nothing(client, rig, body, words):
+BAD_PACING = [
+    ({"ratio": 0.5}, "ratio"),
+    ({"ratio": 11}, "ratio"),
+    ({"mode": "turbo"}, "mode"),
+    ({"target_abandon": 0.05}, "target_abandon"),
+    ({"target_abandon": 0}, "target_abandon"),
+    ({"max_calls_per_agent": 0.2}, "max_calls_per_agent"),
+    ({"ratio": 2, "speed": 3}, "speed"),
+    ({"ratio": "two"}, "ratio"),
+    ({}, "nothing to change"),
+]
+
+
+async def test_bad_pacing_payloads_get_422_naming_the_field_and_change_nothing(client, rig):
     before = rig.engine.campaigns["upsell"].pacer.knobs
-    r = await client.patch("/api/campaigns/upsell/pacing", headers=SUP, json=body)
-    assert r.status_code == 422
-    assert words in r.text
-    assert rig.engine.campaigns["upsell"].pacer.knobs is before
+    for body, words in BAD_PACING:
+        r = await client.patch("/api/campaigns/upsell/pacing", headers=SUP, json=body)
+        assert r.status_code == 422, body
+        assert words in r.text
+        assert rig.engine.campaigns["upsell"].pacer.knobs is before
 
 
 async def test_malformed_json_and_nan_are_rejected(client, rig):

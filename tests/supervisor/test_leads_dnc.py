@@ -60,23 +60,24 @@ async def test_campaign_dnc_and_subscriber(leads_client):
     assert (await c.get("/api/dnc/+13125550178", headers=RO)).json()["dnc"] is True
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "body", "status"),
-    [
-        ("post", "/api/dnc", {"numbers": []}, 422),
-        ("post", "/api/dnc", {"numbers": ["+12125550142"], "region": "XX"}, 422),
-        ("post", "/api/dnc", {"numbers": ["+12125550142"], "campaign": "nope"}, 404),
-        ("post", "/api/dnc", {"numbers": ["+12125550142"]}, None),
-        ("get", "/api/dnc/abc", None, 422),
-        ("get", "/api/dnc/12", None, 422),
-        ("delete", "/api/dnc/+12125550142", None, 405),
-    ],
-)
-async def test_dnc_errors(leads_client, method, path, body, status):
-    c, _rig = leads_client
-    headers = RO if status is None else SUP
-    r = await c.request(method, path, headers=headers, **({"json": body} if body is not None else {}))
-    assert r.status_code == (403 if status is None else status), r.text
+DNC_ERRORS = [
+    ("post", "/api/dnc", {"numbers": []}, 422),
+    ("post", "/api/dnc", {"numbers": ["+12125550142"], "region": "XX"}, 422),
+    ("post", "/api/dnc", {"numbers": ["+12125550142"], "campaign": "nope"}, 404),
+    ("post", "/api/dnc", {"numbers": ["+12125550142"]}, None),
+    ("get", "/api/dnc/abc", None, 422),
+    ("get", "/api/dnc/12", None, 422),
+    ("delete", "/api/dnc/+12125550142", None, 405),
+]
+
+
+async def test_dnc_errors(leads_client):
+    c, rig = leads_client
+    for method, path, body, status in DNC_ERRORS:
+        headers = RO if status is None else SUP
+        r = await c.request(method, path, headers=headers, **({"json": body} if body is not None else {}))
+        assert r.status_code == (403 if status is None else status), (path, body, r.text)
+    assert not await LeadStore(rig.store.r, prefix=rig.store.prefix).is_dnc("+12125550142")
 
 
 async def test_import_csv_upload_and_json_rows(leads_client):
@@ -99,23 +100,24 @@ async def test_import_csv_upload_and_json_rows(leads_client):
     assert await store.lead_count("upsell") == rep["new"] + 1
 
 
-@pytest.mark.parametrize(
-    ("path", "kw", "status", "words"),
-    [
-        ("/api/campaigns/nofile/leads", {"json": {"rows": [{"id": "1"}]}}, 409, "no campaign file"),
-        ("/api/campaigns/wrongid/leads", {"json": {"rows": [{"id": "1"}]}}, 409, "not 'wrongid'"),
-        ("/api/campaigns/nope/leads", {"json": {"rows": [{"id": "1"}]}}, 404, "no campaign"),
-        ("/api/campaigns/upsell/leads", {"json": {"rows": []}}, 422, "rows"),
-        ("/api/campaigns/upsell/leads/upload", {"content": b"a,b\n1,2\n", "headers": {"content-type": "image/png"}},
-         422, "Content-Type"),
-        ("/api/campaigns/upsell/leads/upload", {"content": b"", "headers": {"content-type": "text/csv"}}, 422,
-         "empty upload"),
-    ],
-)
-async def test_import_errors(leads_client, path, kw, status, words):
+IMPORT_ERRORS = [
+    ("/api/campaigns/nofile/leads", {"json": {"rows": [{"id": "1"}]}}, 409, "no campaign file"),
+    ("/api/campaigns/wrongid/leads", {"json": {"rows": [{"id": "1"}]}}, 409, "not 'wrongid'"),
+    ("/api/campaigns/nope/leads", {"json": {"rows": [{"id": "1"}]}}, 404, "no campaign"),
+    ("/api/campaigns/upsell/leads", {"json": {"rows": []}}, 422, "rows"),
+    ("/api/campaigns/upsell/leads/upload", {"content": b"a,b\n1,2\n", "headers": {"content-type": "image/png"}},
+     422, "Content-Type"),
+    ("/api/campaigns/upsell/leads/upload", {"content": b"", "headers": {"content-type": "text/csv"}}, 422,
+     "empty upload"),
+]
+
+
+async def test_import_errors(leads_client):
     c, rig = leads_client
-    headers = {**SUP, **kw.pop("headers", {})}
-    r = await c.post(path, headers=headers, **kw)
-    assert r.status_code == status, r.text
-    assert words in r.text
+    for path, kw, status, words in IMPORT_ERRORS:
+        extra = dict(kw)
+        headers = {**SUP, **extra.pop("headers", {})}
+        r = await c.post(path, headers=headers, **extra)
+        assert r.status_code == status, (path, r.text)
+        assert words in r.text
     assert await LeadStore(rig.store.r, prefix=rig.store.prefix).lead_count("upsell") == 0

@@ -10,7 +10,6 @@ import json
 from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 from sup_fakes import AUTH, TOKENS, Rig, live_server, make_rig, settings
 
 from dialer.http import build_app
@@ -110,28 +109,32 @@ async def sse(stream: httpx.Response) -> AsyncIterator[dict]:
             event, data = "", []
 
 
-@pytest.mark.parametrize(
-    ("argv", "words"),
-    [
-        (["pacing", "set", "upsell", "--ratio", "0.5"], "body.ratio: Input should be greater than or equal to 1"),
-        (["pacing", "set", "nope", "--ratio", "2"], "no campaign 'nope'"),
-        (["pacing", "set", "upsell"], "nothing to change"),
-        (["campaign", "start", "upsell", "--token", "wrong"], "not authorised"),
-        (["campaign", "create", "x"], "not allowed: token 'supervisor-user' has role supervisor"),
-        (["agents", "listen", "a1", "--extension", "2001"], "not on a call"),
-    ],
-)
-async def test_cli_errors_say_what_is_wrong_and_exit_1(redis, argv, words):
+CLI_ERRORS = [
+    (["pacing", "set", "upsell", "--ratio", "0.5"], "body.ratio: Input should be greater than or equal to 1"),
+    (["pacing", "set", "nope", "--ratio", "2"], "no campaign 'nope'"),
+    (["pacing", "set", "upsell"], "nothing to change"),
+    (["campaign", "start", "upsell", "--token", "wrong"], "not authorised"),
+    (["campaign", "create", "x"], "not allowed: token 'supervisor-user' has role supervisor"),
+    (["agents", "listen", "a1", "--extension", "2001"], "not on a call"),
+]
+
+
+async def test_cli_errors_say_what_is_wrong_and_exit_1(redis):
     rig = make_rig(redis)
     rig.login("a1", "1001")
     async with live_server(build_app(rig.daemon)) as url:
-        full = [*argv, "--url", url] + ([] if "--token" in argv else ["--token", TOKENS["supervisor"]])
-        out, err = io.StringIO(), io.StringIO()
-        code = await asyncio.to_thread(cli.main, full, out=out, err=err)
-    assert code == 1
-    assert words in err.getvalue()
-    assert err.getvalue().count("\n") == 1
+        for argv, words in CLI_ERRORS:
+            full = [*argv, "--url", url] + ([] if "--token" in argv else ["--token", TOKENS["supervisor"]])
+            out, err = io.StringIO(), io.StringIO()
+            code = await asyncio.to_thread(cli.main, full, out=out, err=err)
+            assert code == 1, argv
+            assert words in err.getvalue()
+            assert err.getvalue().count("\n") == 1
     assert rig.engine.campaigns["upsell"].pacer.knobs.ratio == 1.0
+    out, err = io.StringIO(), io.StringIO()
+    code = await asyncio.to_thread(cli.main, ["status", "--url", url, "--token", "t"], out=out, err=err)
+    assert code == 1
+    assert "cannot reach the dialer API" in err.getvalue()
 
 
 async def test_cli_everyday_commands(redis):

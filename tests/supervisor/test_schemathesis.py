@@ -83,8 +83,8 @@ def api_schema(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             path_regex=r"/wallboard/stream$")  # an endless event stream: test_live_daemon reads it
 
 
-# Examples per operation and generation mode: 8 keeps the run to seconds; SUPERVISOR_FUZZ_EXAMPLES=200 for a soak.
-EXAMPLES = int(os.environ.get("SUPERVISOR_FUZZ_EXAMPLES", "8"))
+# Examples per operation and generation mode: 6 keeps the run to seconds; SUPERVISOR_FUZZ_EXAMPLES=200 for a soak.
+EXAMPLES = int(os.environ.get("SUPERVISOR_FUZZ_EXAMPLES", "6"))
 
 
 def test_no_server_errors_and_documented_answers(api_schema: schemathesis.BaseSchema) -> None:

@@ -7,23 +7,27 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-from sup_fakes import AUTH, TOKENS, live_server, make_rig, scene, settings
+import pytest_asyncio
+from sup_fakes import AFTERNOON, AUTH, TOKENS, live_server, make_rig, scene, settings
 
 from dialer.config import AgentAccount, CampaignSettings, PacingSettings
 from dialer.http import build_app
+from dialer.store import connect_redis
 from pacing import Mode
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} is missing: apt-get install -y chromium to run browser tests")
+pytestmark = [
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None,
+                       reason=f"{CHROMIUM} is missing: apt-get install -y chromium to run browser tests"),
+    pytest.mark.asyncio(loop_scope="module"),
+]
 playwright_api = pytest.importorskip("playwright.async_api",
                                      reason="playwright is not installed (pip install -e .[dev])")
 
@@ -36,8 +40,9 @@ def shots_dir(tmp_path: Path) -> Path:
     return Path(target) if target else tmp_path
 
 
-@pytest.fixture
-async def board(redis):
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def board(redis_url):
+    """One daemon, server and Chromium for the module (starting Chromium is most of the cost)."""
     cfg = settings([CampaignSettings(id="upsell", name="Fiber 1000 upsell",
                                      pacing=PacingSettings(mode=Mode.POWER, ratio=1.5)),
                     CampaignSettings(id="winback", name="Win-back (price)",
@@ -46,20 +51,31 @@ async def board(redis):
                   for i, n in enumerate(NAMES)] + [
         AgentAccount(id="b01", name="Elena Garcia", extension="2001", password="x"),
         AgentAccount(id="b02", name="Marcus Brown", extension="2002", password="x")]
-    rig = make_rig(redis, cfg=cfg, start=time.time())
+    redis = connect_redis(redis_url)
+    rig = make_rig(redis, cfg=cfg, start=AFTERNOON)
     scene(rig)
     await rig.flush()
     async with live_server(build_app(rig.daemon)) as url, playwright_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = await browser.new_page(viewport={"width": 1600, "height": 1000})
         try:
-            yield rig, url, page
+            yield rig, url, browser
         finally:
             await browser.close()
+            await redis.aclose()
 
 
-async def test_wallboard_shows_the_shift_and_follows_changes_live(board, tmp_path):
-    _rig, url, page = board
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(board):
+    rig, url, browser = board
+    p = await browser.new_page(viewport={"width": 1600, "height": 1000})
+    try:
+        yield rig, url, p
+    finally:
+        await p.close()
+
+
+async def test_wallboard_shows_the_shift_and_follows_changes_live(page, tmp_path):
+    _rig, url, page = page
     await page.goto(f"{url}/wallboard#token={TOKENS['read-only']}")
     await page.wait_for_selector("body[data-ready='1']", timeout=10_000)
     assert "#token" not in page.url  # the token leaves the address bar
@@ -99,8 +115,8 @@ async def test_wallboard_shows_the_shift_and_follows_changes_live(board, tmp_pat
         timeout=5_000)
 
 
-async def test_wallboard_asks_for_a_token_and_refuses_a_bad_one(board):
-    _rig, url, page = board
+async def test_wallboard_asks_for_a_token_and_refuses_a_bad_one(page):
+    _rig, url, page = page
     await page.goto(f"{url}/wallboard")
     form = page.locator("#login")
     await form.wait_for(state="visible", timeout=5_000)
@@ -114,8 +130,8 @@ async def test_wallboard_asks_for_a_token_and_refuses_a_bad_one(board):
     assert await page.locator("#conn").inner_text() == "live"
 
 
-async def test_reports_page_draws_charts_and_tables(board, tmp_path):
-    _rig, url, page = board
+async def test_reports_page_draws_charts_and_tables(page, tmp_path):
+    _rig, url, page = page
     await page.goto(f"{url}/reports#token={TOKENS['supervisor']}")
     await page.wait_for_selector("#chart svg", timeout=10_000)
     assert await page.locator("#table tr").count() > 5  # twelve agents and a header

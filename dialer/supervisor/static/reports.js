@@ -114,10 +114,13 @@
 
   async function init() {
     if (!Sup.token()) { Sup.askToken($("login"), "", init); return; }
-    const today = new Date(Date.now() - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 10);
-    $("from").value = $("from").value || today;
-    $("to").value = $("to").value || today;
     try {
+      // "today" is the daemon's day (its clock may be a simulation's), not the browser's
+      const now = new Date((await (await Sup.api("/api/status")).json()).now * 1000);
+      const today = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-` +
+        String(now.getDate()).padStart(2, "0");
+      $("from").value = $("from").value || today;
+      $("to").value = $("to").value || today;
       const camps = await (await Sup.api("/api/campaigns")).json();
       $("campaign").replaceChildren(...camps.map((c) => { const o = el("option", "", c.name || c.id); o.value = c.id; return o; }));
     } catch (err) {

@@ -63,6 +63,7 @@
       card.append(el("div", "blocked", "Not dialing: " + c.hopper.blocked));
     }
     card.append(el("div", "why", c.hopper.why));
+    if (c.hopper.state && c.hopper.state !== "ok") card.append(el("div", "why", "Hopper: " + c.hopper.reason));
     const tiles = el("div", "tiles");
     const ready = c.agents.ready || 0, working = ORDER.reduce((n, s) => n + (s === "paused" ? 0 : c.agents[s] || 0), 0);
     tiles.append(
@@ -77,6 +78,12 @@
     );
     card.append(tiles);
     card.append(el("h3", "", "Abandoned calls against the cap"), abandonRow(c.abandon));
+    if (c.ledger) {
+      const budget = c.ledger.budget === null ? "none" : c.ledger.budget.toFixed(1);
+      card.append(el("div", "why ledger", `Pacing ledger: ${pct(c.ledger.rate, 2)} in the legal window ` +
+        `(${c.ledger.abandons} of ${c.ledger.lives} live answers), room for ${budget} more abandons` +
+        (c.ledger.blocked ? ` · ${c.ledger.blocked}` : "")));
+    }
     const t = c.today;
     card.append(el("div", "today",
       `Today: ${t.dialed} dialed · ${t.live} answered · ${t.contacts} contacts · ${t.sales} sales · ` +

@@ -1,0 +1,95 @@
+"""The wallboard snapshot and the supervisor metrics it refreshes (same numbers, campaign labels only)."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+from sup_fakes import AFTERNOON, AUTH, make_rig, scene, settings
+
+from dialer.config import CampaignSettings, PacingSettings
+from dialer.supervisor.context import Ctx
+from pacing import Mode
+
+NEW = {"dialer_calls_talking", "dialer_campaign_paused", "dialer_pacing_ratio", "dialer_pacing_target_abandon_ratio",
+       "dialer_pacing_blocked", "dialer_pacing_changes", "dialer_abandon_ratio_15m", "dialer_abandon_ratio_today",
+       "dialer_abandon_ratio_24h", "dialer_abandon_ratio_30d", "dialer_abandon_cap_ratio", "dialer_contacts_per_hour",
+       "dialer_sales_per_hour", "dialer_sales", "dialer_supervisor_spy_sessions"}
+
+
+@pytest.fixture
+async def ctx(redis):
+    cfg = settings([CampaignSettings(id="upsell", pacing=PacingSettings(mode=Mode.POWER, ratio=1.5)),
+                    CampaignSettings(id="winback", pacing=PacingSettings(mode=Mode.PREDICTIVE))])
+    rig = make_rig(redis, cfg=cfg, start=AFTERNOON)
+    scene(rig)
+    await rig.flush()
+    return rig, Ctx.build(rig.daemon)
+
+
+def samples(rig) -> dict[tuple[str, tuple], float]:
+    out = {}
+    for fam in text_string_to_metric_families(generate_latest(rig.daemon.metrics.registry).decode()):
+        for s in fam.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+async def test_snapshot_figures_and_metrics_agree(ctx):
+    rig, c = ctx
+    snap = await c.board.snapshot()
+    up, wb = snap["campaigns"]
+    assert (up["id"], up["calls"]["connected"], up["calls"]["ringing"]) == ("upsell", 7, 5)
+    assert up["hopper"]["depth"] == 180
+    assert wb["hopper"]["blocked"] == "hopper empty"
+    assert up["abandon"]["cap"] == 0.03
+    assert up["abandon"]["legal_window"] == "30d"
+    assert up["abandon"]["15m"] > 0.03 > up["abandon"]["today"] > 0
+    assert up["ledger"] is not None
+    assert up["last_hour"]["sales"] > 0
+    assert {a["state"] for a in snap["agents"]} == {"talking", "wrapup", "ready", "paused"}
+    m = samples(rig)
+    lab = (("campaign", "upsell"),)
+    assert m[("dialer_calls_talking", lab)] == 7
+    assert m[("dialer_pacing_ratio", lab)] == 1.5
+    assert m[("dialer_abandon_ratio_15m", lab)] == pytest.approx(up["abandon"]["15m"])
+    assert m[("dialer_abandon_ratio_today", lab)] == pytest.approx(up["abandon"]["today"])
+    assert m[("dialer_contacts_per_hour", lab)] == up["last_hour"]["contacts"]
+    assert m[("dialer_sales_total", lab)] == up["today"]["sales"]
+    assert m[("dialer_pacing_blocked", (("campaign", "winback"),))] == 1
+    assert m[("dialer_campaign_paused", lab)] == 0
+    # the new metrics carry the campaign label and nothing else
+    for (name, labels), _v in m.items():
+        base = name.removesuffix("_total").removesuffix("_created")
+        if base in NEW:
+            assert [k for k, _ in labels] == ["campaign"], name
+
+
+async def test_the_tally_reads_each_record_once(ctx):
+    from sup_fakes import record
+
+    rig, c = ctx
+    before = (await c.board.snapshot())["campaigns"][0]["today"]["abandoned"]
+    seen = c.tally.entries
+    await c.board.snapshot()
+    assert c.tally.entries == seen
+    rig.store.append_call_record(record("late", ended_at=rig.clock.now(), abandoned=True, outcome="abandoned",
+                                        talk=None))
+    await rig.flush()
+    after = (await c.board.snapshot())["campaigns"][0]["today"]["abandoned"]
+    assert (c.tally.entries, after) == (seen + 1, before + 1)
+
+
+async def test_snapshot_endpoint(client, rig):
+    rig.login("a1", "1001")
+    r = await client.get("/api/wallboard", headers=AUTH["read-only"])
+    assert r.status_code == 200
+    assert r.json()["agents"][0]["id"] == "a1"
+    assert (await client.get("/api/wallboard")).status_code == 401
+    page = await client.get("/wallboard")
+    assert page.status_code == 200
+    assert "wallboard.js" in page.text
+    assert "http" not in page.text.replace("http-equiv", "")  # no CDN: every asset is served by the daemon
+    js = await client.get("/supervisor/static/wallboard.js")
+    assert js.headers["content-type"].startswith("text/javascript")
+    assert (await client.get("/supervisor/static/secrets.txt")).status_code == 404
