@@ -23,7 +23,6 @@ __all__ = [
     "CampaignId",
     "CampaignOut",
     "DecisionLog",
-    "Done",
     "PacingPatch",
     "Problem",
     "SpyRequest",
@@ -109,11 +108,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "the current state forbids this now"},
     503: {"model": Problem, "description": "Redis or AMI did not answer; nothing changed"},
 }
-
-
-class Done(BaseModel):
-    ok: bool = True
-    detail: str = ""
 
 
 class CampaignOut(BaseModel):

@@ -50,10 +50,12 @@ class Wallboard:
         self.interval_s = interval_s
         self.heartbeat_s = heartbeat_s
         self._wake = asyncio.Event()
+        self._cache: tuple[float, dict[str, Any]] | None = None  # (monotonic time, snapshot), shared by pages
         self._names = {a.id: a.name for a in daemon.settings.agents}
 
     def poke(self) -> None:
         """A supervisor changed something: push a snapshot now rather than at the next tick (every stream)."""
+        self._cache = None
         wake, self._wake = self._wake, asyncio.Event()
         wake.set()
 
@@ -81,7 +83,15 @@ class Wallboard:
             return {}
         return {"state": str(getattr(st, "state", "")), "reason": str(getattr(st, "reason", ""))}
 
-    async def snapshot(self) -> dict[str, Any]:
+    async def snapshot(self, max_age_s: float = 0.0) -> dict[str, Any]:
+        """The current snapshot; one computed less than `max_age_s` ago is reused (many pages, one board)."""
+        if self._cache is not None and time.monotonic() - self._cache[0] < max_age_s:
+            return self._cache[1]
+        snap = await self._snapshot()
+        self._cache = (time.monotonic(), snap)
+        return snap
+
+    async def _snapshot(self) -> dict[str, Any]:
         await self.tally.refresh()
         now = self.sup.now()
         campaigns: list[dict[str, Any]] = []
@@ -145,7 +155,7 @@ class Wallboard:
         while True:
             wake = self._wake
             try:
-                snap = await self.snapshot()
+                snap = await self.snapshot(max_age_s=self.interval_s / 2)
             except DialerError as exc:
                 yield f"event: problem\ndata: {json.dumps({'error': str(exc)})}\n\n"
                 await asyncio.sleep(self.interval_s)
