@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dialer.config import CampaignSettings, PacingSettings
+from dialer.supervisor.errors import Invalid
 from pacing import Mode
 
 __all__ = [
@@ -79,7 +80,13 @@ class CampaignCreate(_In):
     pacing: PacingSettings = PacingSettings()
 
     def settings(self) -> CampaignSettings:
-        return CampaignSettings.model_validate(self.model_dump())
+        """The daemon's settings for it; a rule the config adds beyond this schema raises Invalid."""
+        try:
+            return CampaignSettings.model_validate(self.model_dump())
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            raise Invalid(f"{where}: {first['msg']}") from None
 
 
 class AgentPause(_In):
