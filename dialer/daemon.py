@@ -239,6 +239,9 @@ class Daemon:
         dirty = self._dirty[campaign_id]
         source = self.leads[campaign_id]
         interval_real = max(0.02, self.clock.to_real(1.0))
+        # A decision walks every agent and call of the campaign (a few ms at 2,000 agents), so decisions
+        # are at most one per `gap`: changes arriving meanwhile are folded into the next one.
+        gap = min(0.05, self.clock.to_real(0.25))
         while self.dialing:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(interval_real):
@@ -246,18 +249,22 @@ class Daemon:
             dirty.clear()
             if not self.dialing:
                 break
+            await self._pace_once(campaign_id, source)
+            await asyncio.sleep(gap)
+
+    async def _pace_once(self, campaign_id: str, source: LeadSource) -> None:
+        now = self.clock.now()
+        depth = await source.depth(now)
+        decision = self.engine.decide(campaign_id, now, depth)
+        self.metrics.decision_launch.labels(campaign_id).set(decision.launch)
+        self.metrics.predicted_abandon.labels(campaign_id).set(decision.predicted_abandon)
+        self.metrics.hopper_depth.labels(campaign_id).set(depth)
+        if decision.launch <= 0:
+            return
+        requests = await source.take(decision.launch, now)
+        if requests:
             now = self.clock.now()
-            depth = await source.depth(now)
-            decision = self.engine.decide(campaign_id, now, depth)
-            self.metrics.decision_launch.labels(campaign_id).set(decision.launch)
-            self.metrics.predicted_abandon.labels(campaign_id).set(decision.predicted_abandon)
-            self.metrics.hopper_depth.labels(campaign_id).set(depth)
-            if decision.launch <= 0:
-                continue
-            requests = await source.take(decision.launch, now)
-            if requests:
-                now = self.clock.now()
-                self.execute(self.engine.launch(campaign_id, requests, now), now)
+            self.execute(self.engine.launch(campaign_id, requests, now), now)
 
     # ------------------------------------------------------------------ timers
     async def _timer_loop(self) -> None:
