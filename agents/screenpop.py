@@ -266,7 +266,11 @@ class ScreenPopRenderer:
             )
         dispo = self._dispo_json.get(call.campaign_id)
         if dispo is None:
-            dispo = self._dispo_json[call.campaign_id] = self.dispositions_for(call.campaign_id).to_json()
+            dispo = self.dispositions_for(call.campaign_id).to_json()
+            if script is not None and script.refusal_reasons:
+                # the reasons the script's refusal steps offer are the ones validation accepts
+                dispo = {**dispo, "reasons": [c.to_json() for c in script.refusal_reasons]}
+            self._dispo_json[call.campaign_id] = dispo
         title = self.campaign_titles.get(call.campaign_id) or (script.title if script else call.campaign_id)
         return {
             "call_id": call.call_id,

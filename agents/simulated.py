@@ -61,6 +61,7 @@ class SimulatedAgents:
         self._rng = np.random.default_rng(seed)
         self._sale_rate = sale_rate
         self._last_seq: dict[str, int] = {}
+        self._reasons: dict[str, tuple[str, ...]] = {}
         self.stats = SimStats()
         self.logged_in = asyncio.Event()
 
@@ -84,6 +85,9 @@ class SimulatedAgents:
                     kind = body.get("kind")
                     if kind == "screenpop":
                         self.stats.screenpops += 1
+                        reasons = body.get("dispositions", {}).get("reasons", [])
+                        codes = tuple(r["code"] for r in reasons if r.get("code") != "other")
+                        self._reasons[str(body.get("call_id"))] = codes or REFUSALS
                     elif kind == "customer_hung_up":
                         tg.create_task(self._wrap_up(client, agent_id, str(body["call_id"])))
                     elif kind == "error":
@@ -97,6 +101,7 @@ class SimulatedAgents:
 
     async def _wrap_up(self, client: aiomqtt.Client, agent_id: str, call_id: str) -> None:
         await self._clock.sleep(float(self._wrapup.sample(self._rng, 1)[0]))
+        reasons = self._reasons.pop(call_id, REFUSALS)
         u = float(self._rng.random())
         if u < self._sale_rate:
             code, fields = "sale", {"notes": "upgrade accepted"}
@@ -104,7 +109,7 @@ class SimulatedAgents:
             when = dt.datetime.fromtimestamp(self._clock.now() + 86400.0, dt.UTC).isoformat(timespec="seconds")
             code, fields = "callback", {"callback_owner": "anyone", "callback_at": when}
         else:
-            code, fields = "refused", {"reason": REFUSALS[int(self._rng.integers(len(REFUSALS)))]}
+            code, fields = "refused", {"reason": reasons[int(self._rng.integers(len(reasons)))]}
         await self._send(client, agent_id, {"type": "disposition", "call_id": call_id, "code": code,
                                             "fields": fields})
         self.stats.dispositions += 1

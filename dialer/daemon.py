@@ -101,6 +101,7 @@ class Daemon:
         self.ready = asyncio.Event()
         self.http_server: uvicorn.Server | None = None
         self.action_failures = 0
+        self.pacing_crashes = 0
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self, stop: asyncio.Event) -> None:
@@ -249,12 +250,18 @@ class Daemon:
             dirty.clear()
             if not self.dialing:
                 break
-            await self._pace_once(campaign_id, source)
+            try:
+                await self._pace_once(campaign_id, source)
+            except DialerError as exc:
+                log.error("pacing step failed; retrying", extra={"campaign_id": campaign_id, "error": repr(exc)})
+            except Exception:  # a bug in one decision must not stop the daemon's calls already up
+                log.exception("pacing step crashed; retrying", extra={"campaign_id": campaign_id})
+                self.pacing_crashes += 1
             await asyncio.sleep(gap)
 
     async def _pace_once(self, campaign_id: str, source: LeadSource) -> None:
-        now = self.clock.now()
-        depth = await source.depth(now)
+        depth = await source.depth(self.clock.now())
+        now = self.clock.now()  # after the await: agents may have moved meanwhile
         decision = self.engine.decide(campaign_id, now, depth)
         self.metrics.decision_launch.labels(campaign_id).set(decision.launch)
         self.metrics.predicted_abandon.labels(campaign_id).set(decision.predicted_abandon)

@@ -23,8 +23,7 @@ from dialer.app import run_daemon, services
 from dialer.clock import ScaledClock
 from dialer.config import AmiSettings, CampaignSettings, DialerSettings, HttpSettings, MetricsSettings, PacingSettings
 from dialer.daemon import Daemon
-from dialer.engine.core import DialRequest
-from dialer.leadsource import InMemoryLeadSource, LeadSource
+from dialer.leadsource import LeadSource
 from dialer.store import RedisStore, connect_redis
 from pacing import Mode
 from pacing.traffic import AmdSpec, LognormalSpec, TrafficModel
@@ -93,12 +92,24 @@ def _shift_start(zone: str, hour: int = 9) -> float:
     return dt.datetime.combine(today, dt.time(hour, 0), tzinfo=tz).timestamp()
 
 
-async def _synthetic_leads(campaign: CampaignSettings, redis: aioredis.Redis, n: int, seed: int) -> LeadSource:
-    src = InMemoryLeadSource()
-    for i in range(n):
-        src.add(DialRequest(lead_id=f"L{seed}-{i:06d}", number=f"+1212{(seed * 7919 + i) % 10_000_000:07d}",
-                            fields={"name": f"Subscriber {i}", "tariff": "Fiber 100", "arpu": "35"}))
-    return src
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+async def _demo_hopper(campaign: CampaignSettings, redis: aioredis.Redis, n: int, seed: int, now: float,
+                       prefix: str) -> LeadSource:
+    """The example base-upsell campaign, its contact policy and Redis hopper, with `n` synthetic leads."""
+    from dialer.campaigns.loader import load_campaign
+    from dialer.hopper import Hopper, LeadStore
+    from dialer.hopper_source import HopperLeadSource
+    from dialer.leads.demo import load_demo_leads
+    from dialer.policy.contact import ContactPolicy
+
+    config = load_campaign(EXAMPLES / "campaigns" / "base_upsell.toml")
+    config = config.model_copy(update={"id": campaign.id})
+    await load_demo_leads(LeadStore(redis, prefix=prefix), config, n, seed, now)
+    source = HopperLeadSource(Hopper(redis, config, ContactPolicy(config), prefix=prefix))
+    await source.depth(now)
+    return source
 
 
 async def run_demo(
@@ -113,10 +124,12 @@ async def run_demo(
     if agents < 1 or hours <= 0:
         raise ValueError("need at least 1 agent and a positive number of hours")
     speed = speed or max(1.0, hours * 3600.0 / real_seconds)
-    clock = ScaledClock(speed, start=_shift_start("America/New_York"))
+    # Noon on the US east coast is 9:00 on the west coast: every US zone is inside calling hours.
+    clock = ScaledClock(speed, start=_shift_start("America/New_York", hour=12))
     traffic = demo_traffic()
     campaign = CampaignSettings(
-        id="base_upsell", name="Base upsell: Fiber 500", caller_id_name="Acme Telecom", caller_id_number="2125550100",
+        id="upsell-fiber", name="Base upsell: Fiber 500", script=EXAMPLES / "scripts" / "upsell-device.yaml",
+        caller_id_name="Acme Telecom", caller_id_number="2125550100",
         amd=True, ring_timeout_s=20.0, wrapup_timeout_s=180.0, pacing=PacingSettings(mode=mode),
     )
     settings = DialerSettings(
@@ -133,7 +146,7 @@ async def run_demo(
     wall0 = asyncio.get_running_loop().time()
 
     async def leads(cs: CampaignSettings, redis: aioredis.Redis) -> LeadSource:
-        return await _synthetic_leads(cs, redis, lead_count, seed)
+        return await _demo_hopper(cs, redis, lead_count, seed, clock.now(), settings.redis.prefix)
 
     async with services(settings, clock, traffic=traffic, seed=seed) as svc:
         sim_agents = SimulatedAgents(svc.mqtt_url, team, clock=clock, wrapup=traffic.wrapup, seed=seed)

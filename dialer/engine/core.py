@@ -164,9 +164,9 @@ class Engine:
         logged_in = 0
         for a in self.roster.of_campaign(campaign_id):
             if a.state in (AgentState.TALKING, AgentState.RESERVED):
-                talking.append(now - a.since)
+                talking.append(max(0.0, now - a.since))
             elif a.state is AgentState.WRAPUP:
-                wrapup.append(now - a.since)
+                wrapup.append(max(0.0, now - a.since))
             if a.state not in (AgentState.LOGGED_OUT, AgentState.PAUSED):
                 logged_in += 1
         ringing: list[float] = []
@@ -174,9 +174,9 @@ class Engine:
         for cid in camp.active:
             c = self.calls[cid]
             if c.state in (CallState.PENDING, CallState.DIALING, CallState.RINGING):
-                ringing.append(now - (c.originated_at if c.originated_at is not None else c.created_at))
+                ringing.append(max(0.0, now - (c.originated_at if c.originated_at is not None else c.created_at)))
             elif c.state is CallState.SCREENING:
-                screening.append(now - (c.answered_at if c.answered_at is not None else now))
+                screening.append(max(0.0, now - (c.answered_at if c.answered_at is not None else now)))
         while camp.recent_dials and camp.recent_dials[0] < now - 1.0:
             camp.recent_dials.popleft()
         return CampaignSnapshot(

@@ -1,0 +1,133 @@
+"""The campaign's Redis hopper behind the daemon's `LeadSource` port.
+
+The daemon asks for `n` numbers and reports results; this adapter keeps the hopper filled ahead of
+need, translates call records and dispositions into the contact policy's vocabulary, and holds a
+connected call's result until its disposition arrives (the policy wants both together, once).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import redis.asyncio as aioredis
+
+from dialer.campaigns.models import CampaignConfig
+from dialer.campaigns.vocab import Disposition as PolicyDisposition
+from dialer.campaigns.vocab import Outcome
+from dialer.config import CampaignSettings
+from dialer.engine.commands import DispositionMade
+from dialer.engine.core import DialRequest
+from dialer.engine.records import CallRecord
+from dialer.errors import ConfigError, DialerError
+from dialer.hopper import DialResult, DialTarget, Hopper
+from dialer.policy.contact import ContactPolicy
+
+__all__ = ["HopperLeadSource", "open_hopper_source"]
+
+log = logging.getLogger(__name__)
+
+_OUTCOMES = {
+    "connected": Outcome.LIVE,
+    "abandoned": Outcome.ABANDONED,
+    "hung_up_waiting": Outcome.NO_ANSWER,  # hung up within the legal 2 s: not a contact, retry later
+    "hung_up_screening": Outcome.NO_ANSWER,
+    "machine": Outcome.MACHINE,
+    "busy": Outcome.BUSY,
+    "no_answer": Outcome.NO_ANSWER,
+    "congestion": Outcome.CONGESTION,
+    "invalid": Outcome.INVALID,
+    "failed": Outcome.CONGESTION,
+    "lost": Outcome.NO_ANSWER,
+}
+
+
+class HopperLeadSource:
+    """`LeadSource` over one campaign's `Hopper`."""
+
+    def __init__(self, hopper: Hopper, *, low_watermark: int = 50, refill_every_s: float = 5.0) -> None:
+        self.hopper = hopper
+        self._low = low_watermark
+        self._every = refill_every_s
+        self._last_fill = -math.inf
+        self._held: dict[str, tuple[DialTarget, CallRecord]] = {}
+
+    async def _maybe_fill(self, depth: int, now: float) -> int:
+        if depth >= self._low and now - self._last_fill < self._every:
+            return depth
+        if now - self._last_fill < 0.5:  # an empty hopper is not refilled more than twice a second
+            return depth
+        self._last_fill = now
+        report = await self.hopper.fill(now)
+        return report.depth
+
+    async def depth(self, now: float) -> int:
+        return await self._maybe_fill(await self.hopper.depth(), now)
+
+    async def take(self, n: int, now: float) -> list[DialRequest]:
+        targets = await self.hopper.take(n, now)
+        return [
+            DialRequest(
+                lead_id=t.lead_id,
+                number=t.number_e164,
+                attempt=t.attempt,
+                number_index=t.number_index,
+                fields=t.fields,
+                callback_agent=t.callback_agent,
+                target=t,
+            )
+            for t in targets
+        ]
+
+    async def record_result(self, record: CallRecord, target: object | None, now: float) -> None:
+        if not isinstance(target, DialTarget):
+            return
+        if record.outcome == "connected":
+            self._held[record.call_id] = (target, record)  # completed by the disposition
+            return
+        await self._report(target, DialResult(outcome=_OUTCOMES.get(record.outcome, Outcome.NO_ANSWER),
+                                               agent=record.agent_id), now)
+
+    async def record_disposition(self, disposition: DispositionMade, now: float) -> None:
+        held = self._held.pop(disposition.call_id, None)
+        target = held[0] if held is not None else disposition.target
+        if not isinstance(target, DialTarget):
+            return
+        try:
+            code = PolicyDisposition(disposition.code)
+        except ValueError:
+            code = PolicyDisposition.OTHER
+        f = disposition.fields
+        epoch = f.get("callback_epoch") if code is PolicyDisposition.CALLBACK else None
+        callback_at = float(epoch) if epoch else None
+        if code is PolicyDisposition.CALLBACK and callback_at is None:
+            code = PolicyDisposition.OTHER
+        result = DialResult(
+            outcome=Outcome.LIVE,
+            disposition=code,
+            refusal_reason=(f.get("reason") or None) if code is PolicyDisposition.REFUSED else None,
+            callback_at=callback_at,
+            callback_agent=(f.get("callback_agent") or None) if callback_at is not None else None,
+            agent=disposition.agent_id,
+        )
+        await self._report(target, result, now)
+
+    async def _report(self, target: DialTarget, result: DialResult, now: float) -> None:
+        try:
+            await self.hopper.record_result(target, result, now)
+        except DialerError as exc:
+            log.error("hopper could not record a result", extra={"lead_id": target.lead_id, "error": repr(exc)})
+
+
+async def open_hopper_source(
+    campaign: CampaignSettings, redis: aioredis.Redis, prefix: str = "dialer"
+) -> HopperLeadSource:
+    """Load the campaign file named in the settings and put its hopper behind the LeadSource port."""
+    from dialer.campaigns.loader import load_campaign
+
+    if campaign.file is None:
+        raise ConfigError(f"campaign {campaign.id}: set `file` to its campaign configuration (examples/campaigns/)")
+    config: CampaignConfig = load_campaign(campaign.file)
+    if config.id != campaign.id:
+        config = config.model_copy(update={"id": campaign.id})
+    return HopperLeadSource(Hopper(redis, config, ContactPolicy(config), prefix=prefix))
