@@ -88,7 +88,7 @@ class AgentAccount(_Section):
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = ""
-    extension: str = Field(min_length=2, max_length=32, pattern=r"^[0-9]+$", description="digits: the dialplan dials it")
+    extension: str = Field(min_length=2, max_length=32, pattern=r"^[0-9]+$", description="digits, as dialled")
     password: SecretStr
     campaign: str | None = None
 
