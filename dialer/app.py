@@ -21,7 +21,7 @@ from dialer.bus import MqttBus
 from dialer.clock import Clock, ScaledClock
 from dialer.config import CampaignSettings, DialerSettings
 from dialer.daemon import Daemon
-from dialer.embedded import embedded_mqtt, embedded_redis
+from dialer.embedded import embedded_mqtt_process, embedded_redis
 from dialer.engine.core import CampaignRuntime, Engine, ScreenPopRenderer
 from dialer.errors import ConfigError
 from dialer.leadsource import LeadSource
@@ -57,7 +57,7 @@ async def services(
             redis_url = await stack.enter_async_context(embedded_redis())
         mqtt_url = settings.mqtt.url
         if mqtt_url == "embedded":
-            mqtt_url = await stack.enter_async_context(embedded_mqtt())
+            mqtt_url = await stack.enter_async_context(embedded_mqtt_process())
         host, port, pbx = settings.ami.host, settings.ami.port, None
         if host == "embedded":
             from dialer.pbxsim.process import pbx_in_process

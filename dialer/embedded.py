@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing as mp
 import socket
 import tempfile
 from collections.abc import AsyncIterator
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-__all__ = ["embedded_mqtt", "embedded_redis", "free_port"]
+__all__ = ["embedded_mqtt", "embedded_mqtt_process", "embedded_redis", "free_port"]
 
 
 def free_port() -> int:
@@ -56,3 +58,32 @@ async def embedded_mqtt(port: int | None = None) -> AsyncIterator[str]:
         yield f"mqtt://127.0.0.1:{port}"
     finally:
         await broker.shutdown()
+
+
+def _mqtt_child(conn: Connection, port: int) -> None:
+    async def main() -> None:
+        async with embedded_mqtt(port) as url:
+            conn.send(url)
+            await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+@contextlib.asynccontextmanager
+async def embedded_mqtt_process() -> AsyncIterator[str]:
+    """The amqtt broker in a process of its own (the demo: keeps the broker's work off the daemon's
+    event loop, where accelerated time would multiply every millisecond of it)."""
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_mqtt_child, args=(child, free_port()), name="mqtt-broker", daemon=True)
+    proc.start()
+    try:
+        if not await asyncio.to_thread(parent.poll, 30.0):
+            raise TimeoutError("the embedded MQTT broker did not start; see its log above")
+        yield str(parent.recv())
+        parent.send("stop")
+    finally:
+        await asyncio.to_thread(proc.join, 10.0)
+        if proc.is_alive():
+            proc.kill()
