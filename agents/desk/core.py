@@ -188,12 +188,15 @@ class Desk:
             raise DeskError(422, f"use /api/desk/{type(cmd).__name__.lower()} for {type(cmd).__name__.lower()}")
         if isinstance(cmd, Pause) and cmd.reason not in self._pause_codes:
             raise DeskError(422, f"pause reason {cmd.reason!r} is not one of {', '.join(sorted(self._pause_codes))}")
-        if isinstance(cmd, Disposition):
+        # The daemon validates dispositions against its engine's renderer; only a desk with a renderer of
+        # its own checks here too (validating twice would re-read already-normalised fields).
+        own = isinstance(cmd, Disposition) and self.renderer is not self.daemon.engine.screenpop
+        if own and isinstance(cmd, Disposition):
             agent = self.agent(session.agent_id)
             campaign_id = agent.campaign_id if agent is not None else ""
             cmd = self.renderer.validate_disposition(cmd, campaign_id or "", self.daemon.clock.now())
         self.daemon.agent_command(cmd)
-        if isinstance(cmd, Disposition):
+        if own and isinstance(cmd, Disposition):
             self.renderer.note_disposition(cmd)
         return self.state_of(session.agent_id)
 
