@@ -261,7 +261,7 @@ def test_snapshot_counts_what_pacing_needs():
     eng = make_engine()
     login_ready(eng, "a1", "1001")
     login_ready(eng, "a2", "1002")
-    a, b, c = dial(eng, now=0, n=3)
+    a, _b, _c = dial(eng, now=0, n=3)
     answer(eng, a, 0)
     bridge(eng, a, 7)
     snap = eng.snapshot("camp", 10)
@@ -271,3 +271,17 @@ def test_snapshot_counts_what_pacing_needs():
     assert sorted(snap.ringing_elapsed) == [10, 10]
     d = eng.decide("camp", 10)
     assert d.launch == 0  # power 2.0 x 1 ready agent = 2, minus 2 in flight
+
+
+def test_the_legal_wait_is_measured_on_the_pbx_timestamps_when_present():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    [cid] = dial(eng)
+    kw = {"channel": chan(cid), "uniqueid": cid, "linkedid": cid}
+    eng.on_ami(ev.Newstate(state=ev.ChannelState.UP, **kw), 5)
+    # our receipt of the verdict lagged 3 s behind Asterisk's stamp; the bridge came 0.4 s after it
+    eng.on_ami(ev.AmdResult(call_id=cid, status=ev.AmdStatus.HUMAN, timestamp=1000.0, **kw), 9.0)
+    eng.on_ami(ev.BridgeEnter(bridge_uniqueid="b", timestamp=1003.2, **kw), 9.4)
+    [rec] = records(hangup(eng, cid, 60))
+    assert rec.wait_s == pytest.approx(3.2)
+    assert rec.abandoned is True
