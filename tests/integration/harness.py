@@ -71,7 +71,7 @@ async def run_shift(
 ) -> ShiftResult:
     clock = ScaledClock(speed, start=1_795_000_000.0)
     prefix = f"t{uuid.uuid4().hex[:8]}"
-    campaign = CampaignSettings(id="itest", ring_timeout_s=20.0, wrapup_timeout_s=60.0,
+    campaign = CampaignSettings(id="itest", ring_timeout_s=20.0, wrapup_timeout_s=600.0,
                                 pacing=PacingSettings(mode=mode, ratio=ratio))
     settings = DialerSettings(
         ami=AmiSettings(host="127.0.0.1", ping_interval_s=0.3, ping_timeout_s=0.3, reconnect_delay_s=0.05),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import generate_latest
 from harness import assert_invariants, run_shift
 
 from dialer.engine.core import DialRequest
@@ -23,6 +24,12 @@ async def test_a_shift_keeps_every_invariant(redis_url, mqtt_url):
     connected = {r["call_id"] for r in res.records if r["outcome"] == "connected"}
     sim_connected = {cid for cid, c in res.sim.calls.items() if c.connected_at is not None}
     assert connected == sim_connected
+    text = generate_latest(res.daemon.metrics.registry).decode()
+    for name in ("dialer_calls_placed_total", "dialer_calls_answered_total", "dialer_calls_abandoned_total",
+                 "dialer_agents{", "dialer_dial_ratio{", "dialer_live_answers_total"):
+        assert name in text, name
+    placed = res.daemon.metrics.calls_placed.labels("itest")._value.get()
+    assert placed == len(res.records)
 
 
 async def test_dropped_ami_connection_reconnects_and_resumes(redis_url, mqtt_url):
