@@ -19,7 +19,7 @@ from dialer.config import CampaignSettings
 from dialer.engine.commands import DispositionMade
 from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
-from dialer.errors import ConfigError, DialerError
+from dialer.errors import ConfigError, DialerError, PolicyViolation
 from dialer.hopper import DialResult, DialTarget, Hopper
 from dialer.policy.contact import ContactPolicy
 
@@ -115,6 +115,16 @@ class HopperLeadSource:
     async def _report(self, target: DialTarget, result: DialResult, now: float) -> None:
         try:
             await self.hopper.record_result(target, result, now)
+        except PolicyViolation as exc:
+            # e.g. a callback outside the person's calling hours: keep the contact, drop the callback,
+            # so the lead does not stay in flight until recovered as a lost attempt.
+            log.warning("result refused by the contact policy; recorded without the callback",
+                        extra={"lead_id": target.lead_id, "error": str(exc)})
+            fallback = DialResult(outcome=result.outcome, disposition=PolicyDisposition.OTHER, agent=result.agent)
+            try:
+                await self.hopper.record_result(target, fallback, now)
+            except DialerError as again:
+                log.error("hopper could not record a result", extra={"lead_id": target.lead_id, "error": repr(again)})
         except DialerError as exc:
             log.error("hopper could not record a result", extra={"lead_id": target.lead_id, "error": repr(exc)})
 
