@@ -1,0 +1,56 @@
+"""The hopper behind the daemon's LeadSource port: what the engine reports reaches the contact policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dialer.campaigns.loader import load_campaign
+from dialer.embedded import embedded_redis
+from dialer.engine.commands import DispositionMade
+from dialer.engine.records import CallRecord
+from dialer.hopper import Hopper, LeadStore
+from dialer.hopper_source import HopperLeadSource
+from dialer.leads.demo import load_demo_leads
+from dialer.policy.contact import ContactPolicy
+from dialer.store import connect_redis
+
+CAMPAIGN = Path(__file__).resolve().parents[2] / "examples" / "campaigns" / "base_upsell.toml"
+NOON_ET = dt.datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("America/New_York")).timestamp()
+
+
+def record(call_id: str, lead_id: str, number: str, outcome: str, agent: str | None = None) -> CallRecord:
+    return CallRecord(call_id=call_id, campaign_id="upsell-fiber", lead_id=lead_id, number=number, attempt=1,
+                      outcome=outcome, abandoned=outcome == "abandoned", created_at=NOON_ET, originated_at=NOON_ET,
+                      answered_at=None, human_at=None, connected_at=None, ended_at=NOON_ET + 30, agent_id=agent,
+                      amd_status=None, dial_status=None, hangup_cause=None, wait_s=None, talk_s=None)
+
+
+async def test_results_and_dispositions_reach_the_hopper():
+    async with embedded_redis() as url:
+        redis = connect_redis(url)
+        try:
+            config = load_campaign(CAMPAIGN)
+            await load_demo_leads(LeadStore(redis), config, 50, 7, NOON_ET)
+            hopper = Hopper(redis, config, ContactPolicy(config))
+            source = HopperLeadSource(hopper)
+            assert await source.depth(NOON_ET) > 0
+            busy, talked = await source.take(2, NOON_ET)
+            assert busy.target is not None
+            assert busy.number.startswith("+")
+            await source.record_result(record("c1", busy.lead_id, busy.number, "busy"), busy.target, NOON_ET + 30)
+            await source.record_result(record("c2", talked.lead_id, talked.number, "connected", "a1"),
+                                       talked.target, NOON_ET + 60)
+            counts = dict(await hopper.outcome_counts())
+            assert counts.get("outcome:busy") == 1
+            assert "outcome:live" not in counts  # a connected call waits for its disposition
+            await source.record_disposition(
+                DispositionMade("c2", "a1", "refused", {"reason": "too_expensive"}, (), NOON_ET + 90, talked.target),
+                NOON_ET + 90,
+            )
+            counts = dict(await hopper.outcome_counts())
+            assert counts.get("outcome:live") == 1
+            assert counts.get("disposition:refused") == 1
+        finally:
+            await redis.aclose()
