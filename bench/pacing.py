@@ -51,9 +51,27 @@ CAP = 0.03
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "bench"
 
 
+FRONTIER_AIMS = (1.0, 2.5, 4.0, 8.0, 16.0)  # percent
+FRONTIER_RATIOS = (1.5, 2.0, 2.5, 3.0, 3.5)
+
+
 def make_policy(name: str, cell: Cell, ratio: float = 1.0) -> PacingPolicy:
     sc = cell.scenario
     big = 10 * sc.agents + 100
+    if name.startswith("predictive@"):
+        # the frontier: the same pacer aimed elsewhere (cap raised so the ledger does not bind)
+        aim = float(name.split("@")[1]) / 100.0
+        knobs = PacingKnobs(
+            mode=Mode.PREDICTIVE,
+            target_abandon=aim,
+            abandon_cap=max(0.03, 2 * aim),
+            max_channels=big,
+            max_cps=1e6,
+            amd_false_positive=0.0,
+        )
+        return Pacer(knobs, margin=0.0)
+    if name.startswith("fixed_ratio@"):
+        return Pacer(PacingKnobs(mode=Mode.POWER, ratio=float(name.split("@")[1]), max_channels=big, max_cps=1e6))
     if name in ("predictive", "progressive", "fixed_ratio"):
         mode = {"predictive": Mode.PREDICTIVE, "progressive": Mode.PROGRESSIVE, "fixed_ratio": Mode.POWER}[name]
         knobs = PacingKnobs(
@@ -108,16 +126,19 @@ def task_ratio(args: tuple[Cell, int, tuple[int, ...]]) -> list[dict[str, Any]]:
     elif mean_abandon(lo) >= RATIO_TARGET:
         hi = lo
     else:
-        for _ in range(7):
+        for _ in range(6):  # a ratio within about 4 % of the one that hits the target
             mid = math.sqrt(lo * hi)
             if mean_abandon(mid) <= RATIO_TARGET:
                 lo = mid
             else:
                 hi = mid
     ratio = lo  # the highest ratio found at or below the target
+    # hindsight: report the very runs the ratio was tuned on (one shift; stateless, so any shift is typical);
+    # multi-day cells rerun their days at that ratio
+    days = 1 if cell.kind == "shift" else None
     out = []
     for s in seeds:
-        m, fresh, info = _run(cell, "fixed_ratio", s, ratio)
+        m, fresh, info = _run(cell, "fixed_ratio", s, ratio, days=days)
         out.append(
             {"cell": ci, "policy": "fixed_ratio", "seed": s, "metrics": m, "fresh": fresh, "ratio": ratio, **info}
         )
@@ -135,7 +156,8 @@ def _dispatch(task: tuple[str, Any]) -> list[dict[str, Any]]:
 def aggregate(cells: list[Cell], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for ci, cell in enumerate(cells):
-        for policy in POLICIES:
+        names = list(dict.fromkeys(r["policy"] for r in rows if r["cell"] == ci))
+        for policy in sorted(names, key=lambda p: POLICIES.index(p) if p in POLICIES else len(POLICIES)):
             rs = [r for r in rows if r["cell"] == ci and r["policy"] == policy]
             if not rs:
                 continue
@@ -214,9 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=None, help="seeds per cell (quick: 2, full: 10)")
     ap.add_argument("--cells", default="", help="comma-separated cell indexes (default: all)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--frontier", action="store_true", help="also sweep telecom_upsell's abandon/talk frontier")
     ap.add_argument("--out", default=str(DOCS), help="output folder")
     args = ap.parse_args(argv)
-    cells = grid(quick=args.quick)
+    cells = grid(quick=args.quick, frontier=args.frontier or args.full)
     if args.cells:
         cells = [cells[int(i)] for i in args.cells.split(",")]
     n_seeds = args.seeds or (2 if args.quick else 10)
@@ -226,6 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     for ci, cell in enumerate(cells):
         ss = upsell_seeds if cell.name == "telecom_upsell" else seeds
         cost = cell.scenario.agents**0.5 * cell.scenario.days
+        if cell.kind == "frontier":
+            for name in [f"predictive@{a:g}" for a in FRONTIER_AIMS] + [f"fixed_ratio@{r:g}" for r in FRONTIER_RATIOS]:
+                for s in seeds:
+                    w = cost * (6.0 if name.startswith("predictive") else 1.0)
+                    tasks.append((w, ("policy", (cell, ci, name, s))))
+            continue
         for policy in POLICIES:
             if policy == "fixed_ratio":
                 tasks.append((cost * len(ss) * 3, ("ratio", (cell, ci, ss))))

@@ -19,10 +19,11 @@ SHORT = {
 CAP_PCT = 3.0
 
 
-def _by_cell(table: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+def _by_cell(table: list[dict[str, Any]], frontier: bool = False) -> dict[str, dict[str, dict[str, Any]]]:
     cells: dict[str, dict[str, dict[str, Any]]] = {}
     for row in table:
-        cells.setdefault(row["scenario"], {})[row["policy"]] = row
+        if (row["kind"] == "frontier") is frontier:
+            cells.setdefault(row["scenario"], {})[row["policy"]] = row
     return cells
 
 
@@ -190,6 +191,21 @@ def write_markdown(path: Path, table: list[dict[str, Any]], meta: dict[str, Any]
                 f"{ours['fresh_talk_min_per_hour']:.2f} talk min/h, "
                 f"{ours['fresh_abandon_pct_mean']:.2f}% abandon.",
             ]
+    fr = _by_cell(table, frontier=True).get("telecom_upsell-frontier", {})
+    if fr:
+        lines += [
+            "",
+            "## telecom_upsell: the abandon/talk frontier",
+            "",
+            "The same scenario with our pacer aimed at other abandon rates (ledger cap raised so it does not bind) and "
+            "with fixed ratios: how much talk time each abandon rate buys.",
+            "",
+            "| policy | contacts/agent-shift | talk min/h | abandon % |",
+            "|---|---|---|---|",
+        ]
+        for p, r in fr.items():
+            cps, tm, ab = r["contacts_per_agent_shift"], r["talk_min_per_hour"], r["abandon_pct_mean"]
+            lines.append(f"| {p} | {cps:.1f} | {tm:.2f} | {ab:.2f} |")
     path.write_text("\n".join(lines) + "\n")
 
 

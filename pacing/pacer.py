@@ -107,7 +107,7 @@ class Pacer:
         # average below it, so calibration alone leaves the realised rate under the aim
         self._log_trim = 0.0
         self._trim_updates = 0
-        self._predictive_on = False
+        self._model_in_control = False  # the last decision was the model's (not a fallback or the ledger's)
 
     @property
     def knobs(self) -> PacingKnobs:
@@ -143,7 +143,7 @@ class Pacer:
         if isinstance(obs, LiveAnswerObserved):
             if obs.abandoned:
                 self._happened.add(obs.at, 0)
-            if self._predictive_on:
+            if self._model_in_control:
                 aim = self.aim()
                 self._trim_updates += 1
                 gain = max(self.feedback_gain, 0.3 / (1.0 + self._trim_updates / 100.0))
@@ -171,7 +171,7 @@ class Pacer:
         in_flight = snap.in_flight
         n_prog = snap.ready_agents - in_flight - waiting
         self._last_now = snap.now
-        self._predictive_on = k.mode is Mode.PREDICTIVE
+        self._model_in_control = False
 
         def out(launch: int, reason: Reason, detail: str = "", why: _Inputs | None = None) -> Decision:
             w = why if why is not None else _NO_INPUTS
@@ -269,6 +269,7 @@ class Pacer:
                 n, reason = room, Reason.ABANDON_BUDGET
         if n_prog > n:
             n, reason = n_prog, Reason.DIALING
+        self._model_in_control = reason is not Reason.ABANDON_BUDGET
         if n > 0 and choice.launch > 0:
             # the abandons this batch adds, by the model; progressive dials beyond its choice add none
             self._charged.add(snap.now, 0, choice.expected_added * min(n, choice.launch) / choice.launch)

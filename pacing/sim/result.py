@@ -11,6 +11,7 @@ budget a fresh 30-day period starts without; `first_day=0` gives the fresh campa
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,8 +126,12 @@ def worst_window_rate(
     num = abandoned.astype(float) + (fp.astype(float) if with_fp else 0.0)
     den = 1.0 - fp.astype(float) + (fp.astype(float) if with_fp else 0.0)
     if periods or end - start < window_s:
-        span = window_s if periods else end - start + 1.0
-        idx = np.floor((t - start) / span).astype(np.intp)
+        # calls still in flight at the end of the last shift resolve a little after it: they belong to it
+        if periods:
+            last = math.floor((end - start) / window_s)
+            idx = np.minimum(np.floor((t - start) / window_s).astype(np.intp), last)
+        else:
+            idx = np.zeros(t.shape, np.intp)
         nsum = np.bincount(idx, weights=num)
         dsum = np.bincount(idx, weights=den)
         return float(np.max(np.where(dsum > 0, nsum / np.maximum(dsum, 1e-12), 0.0)))
