@@ -153,7 +153,7 @@ async def run_level(agents: int, seconds: float, redis_url: str) -> dict[str, An
     campaign = CampaignSettings(id="bench", ring_timeout_s=20.0, wrapup_timeout_s=120.0,
                                 pacing=PacingSettings(mode=Mode.POWER, ratio=3.0, max_channels=20000, max_cps=1000.0))
     settings = DialerSettings(ami=AmiSettings(host="127.0.0.1", max_pending_originates=20000),
-                              http=HttpSettings(enabled=False), campaigns=[campaign])
+                              http=HttpSettings(enabled=False), campaigns=[campaign], shutdown_grace_s=1.0)
     engine = build_engine(settings)
     leads = RateLimitedLeads(cps)
     rng = np.random.default_rng(agents)
@@ -273,10 +273,44 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     meta = {"command": "python3 tasks.py bench-engine" + (" --quick" if args.quick else ""),
             "python": platform.python_version(), "machine": platform.machine(), "seconds_per_level": seconds}
-    (args.out / "engine.json").write_text(json.dumps({"meta": meta, "levels": rows}, indent=2) + "\n")
-    md = ["# Engine benchmark", "", f"Command: `{meta['command']}` (Python {meta['python']}).", "",
-          "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD), *(_row(r) for r in rows), ""]
-    (args.out / "engine.md").write_text("\n".join(md))
+    # A list of levels (one object per load level), each saying how it was produced.
+    (args.out / "engine.json").write_text(json.dumps([{**r, **meta} for r in rows], indent=2) + "\n")
+    (args.out / "engine.md").write_text(render_md(meta, rows))
+
+
+def render_md(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    top = rows[-1]
+    ratio = top["parse_only_events_per_s"] / max(1, top["events_per_s"])
+    per_event_us = top["cpu_ms_per_1000_events"]
+    return "\n".join([
+        "# Engine benchmark",
+        "",
+        f"Reproduce: `{meta['command']}` (Python {meta['python']}, {meta['machine']}, "
+        f"{meta['seconds_per_level']:g} s measured per level after a warm-up). Written by `bench/engine.py`.",
+        "",
+        "The daemon (AMI client, engine, pacing, Redis store, agent feed) runs in one process against the PBX",
+        "simulator in another, over TCP at real speed. The originate rate is agents / 20 per second.",
+        "`p50/p99/max ms`: from the AMI client having parsed the `UserEvent: DialerAMD` (HUMAN) to the Redirect",
+        "that connects the agent being handed to the socket. `CPU ms/1k ev`: the daemon process's CPU time per",
+        "1,000 AMI events received (everything the daemon does, not just parsing). Parse rates are measured in",
+        "the same run on the blocks of the real Asterisk 22 transcript: panoramisk's `Message.from_line` alone,",
+        "and panoramisk plus our typed `parse_event`.",
+        "",
+        "| " + " | ".join(HEAD) + " |",
+        "|" + "---|" * len(HEAD),
+        *(_row(r) for r in rows),
+        "",
+        f"At {top['agents']} agents ({top['originates_per_s']} originates/s, {top['live_calls_peak']} calls up at the",
+        f"peak, i.e. about {2 * top['live_calls_peak']} Local legs plus two agent legs per connected call), the",
+        f"answer-to-connect latency is p99 {top['latency_ms_p99']} ms (target: at most 20 ms on one core).",
+        f"Panoramisk's own parse is {ratio:.2f}x as fast as panoramisk plus our typed parse: typing the events",
+        f"costs {100 * (ratio - 1):.0f}% on top of panoramisk's framing. All the daemon's work per event is",
+        f"{per_event_us:.0f} us of CPU, about {per_event_us / (1e6 / top['parse_only_events_per_s']):.0f}x the raw",
+        "parse; the daemon's process used a fraction of one core at the top level "
+        f"({100 * top['daemon_cpu_share']:.0f}%).",
+        "",
+    ])
+
 
 
 if __name__ == "__main__":
