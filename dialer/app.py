@@ -20,14 +20,13 @@ from dialer.ami.client import AmiClient
 from dialer.bus import MqttBus
 from dialer.clock import Clock, ScaledClock
 from dialer.config import CampaignSettings, DialerSettings
-from dialer.daemon import Daemon
+from dialer.daemon import Daemon, runtime_from_settings
 from dialer.embedded import embedded_mqtt_process, embedded_redis
-from dialer.engine.core import CampaignRuntime, Engine, ScreenPopRenderer
+from dialer.engine.core import Engine, ScreenPopRenderer
 from dialer.errors import ConfigError
 from dialer.leadsource import LeadSource
 from dialer.metrics import Metrics
 from dialer.store import RedisStore, connect_redis
-from pacing import Pacer
 from pacing.traffic import TrafficModel
 
 __all__ = ["Services", "run_daemon", "services"]
@@ -93,17 +92,7 @@ def build_screenpop(settings: DialerSettings) -> ScreenPopRenderer:
 def build_engine(settings: DialerSettings, screenpop: ScreenPopRenderer | None = None) -> Engine:
     engine = Engine(hold_s=settings.hold_s, screenpop=screenpop or build_screenpop(settings))
     for cs in settings.campaigns:
-        engine.add_campaign(
-            CampaignRuntime(
-                campaign_id=cs.id,
-                pacer=Pacer(cs.pacing.knobs()),
-                amd=cs.amd,
-                ring_timeout_s=cs.ring_timeout_s,
-                caller_id_name=cs.caller_id_name,
-                caller_id_number=cs.caller_id_number,
-                wrapup_timeout_s=cs.wrapup_timeout_s,
-            )
-        )
+        engine.add_campaign(runtime_from_settings(cs))
     return engine
 
 
@@ -146,7 +135,8 @@ async def run_daemon(
             clock=clock,
         ) as ami:
             daemon = Daemon(
-                settings, clock=clock, engine=engine, ami=ami, store=store, bus=bus, leads=leads, metrics=metrics
+                settings, clock=clock, engine=engine, ami=ami, store=store, bus=bus, leads=leads, metrics=metrics,
+                leads_factory=leads_factory,
             )
             async with asyncio.TaskGroup() as tg:
                 run = tg.create_task(daemon.run(stop), name="daemon")

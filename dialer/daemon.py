@@ -16,8 +16,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 import uvicorn
 from pydantic import ValidationError
@@ -30,7 +30,7 @@ from dialer.ami import actions
 from dialer.ami import events as ev
 from dialer.bus import MqttBus
 from dialer.clock import Clock
-from dialer.config import DialerSettings
+from dialer.config import CampaignSettings, DialerSettings
 from dialer.engine.commands import (
     AgentNotice,
     Command,
@@ -41,15 +41,28 @@ from dialer.engine.commands import (
     ScreenPop,
     WriteCallRecord,
 )
-from dialer.engine.core import Engine
+from dialer.engine.core import CampaignRuntime, Engine
 from dialer.engine.records import mask_number
-from dialer.errors import AmiError, DialerError, IllegalTransition
+from dialer.errors import AmiError, ConfigError, DialerError, IllegalTransition
 from dialer.leadsource import LeadSource
 from dialer.metrics import Metrics
 from dialer.store import RedisStore
-from pacing import PacingKnobs
+from pacing import Pacer, PacingKnobs
 
-__all__ = ["AmiPort", "Daemon"]
+__all__ = ["AmiPort", "Daemon", "runtime_from_settings"]
+
+
+def runtime_from_settings(cs: CampaignSettings) -> CampaignRuntime:
+    """A campaign as the engine runs it, from its settings."""
+    return CampaignRuntime(
+        campaign_id=cs.id,
+        pacer=Pacer(cs.pacing.knobs()),
+        amd=cs.amd,
+        ring_timeout_s=cs.ring_timeout_s,
+        caller_id_name=cs.caller_id_name,
+        caller_id_number=cs.caller_id_number,
+        wrapup_timeout_s=cs.wrapup_timeout_s,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +96,7 @@ class Daemon:
         leads: Mapping[str, LeadSource],
         metrics: Metrics,
         feed: AgentFeed | None = None,
+        leads_factory: Callable[[CampaignSettings, Any], Awaitable[LeadSource]] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -90,7 +104,8 @@ class Daemon:
         self.ami = ami
         self.store = store
         self.bus = bus
-        self.leads = leads
+        self.leads: dict[str, LeadSource] = dict(leads)
+        self._leads_factory = leads_factory
         self.metrics = metrics
         self.feed = feed or AgentFeed(bus)
         self.dialing = True
@@ -230,6 +245,21 @@ class Daemon:
         self.engine.campaigns[campaign_id].pacer.set_knobs(knobs)
         self._dirty[campaign_id].set()
 
+    async def add_campaign(self, settings: CampaignSettings) -> None:
+        """Add a campaign while running, paused (no dial until it is started). Raises ConfigError and
+        changes nothing when the id exists or its lead source cannot be opened."""
+        if settings.id in self.engine.campaigns:
+            raise ConfigError(f"campaign {settings.id} already exists; edit it instead")
+        if self._actions is None or self._leads_factory is None:
+            raise ConfigError("this daemon cannot add campaigns while running (no lead source factory)")
+        source = await self._leads_factory(settings, self.store.r)
+        runtime = runtime_from_settings(settings)
+        runtime.paused = True
+        self.engine.add_campaign(runtime)
+        self.leads[settings.id] = source
+        self._dirty[settings.id] = asyncio.Event()
+        self._actions.create_task(self._pacing_loop(settings.id), name=f"pacing-{settings.id}")
+
     def set_paused(self, campaign_id: str, paused: bool) -> None:
         """Pause (no new dials; live calls go on) or resume a campaign."""
         self.engine.campaigns[campaign_id].paused = paused
@@ -332,11 +362,23 @@ class Daemon:
             elif isinstance(cmd, AgentNotice):
                 self.feed.publish(cmd.agent_id, cmd.kind, cmd.payload)
                 self._timer_wake.set()
+                if cmd.kind == "state":
+                    self._journal_state(cmd, now)
             elif isinstance(cmd, WriteCallRecord):
                 self._record(cmd, now)
             elif isinstance(cmd, DispositionMade):
                 self.store.add_disposition(cmd)
                 self._later(self.leads[self._campaign_of(cmd.call_id)].record_disposition(cmd, now), "disposition")
+
+    def _journal_state(self, cmd: AgentNotice, now: float) -> None:
+        agent = self.engine.roster.get(cmd.agent_id)
+        self.store.append_agent_state(
+            cmd.agent_id,
+            campaign=(agent.campaign_id or "") if agent is not None else "",
+            state=str(cmd.payload.get("state", "")),
+            at=now,
+            reason=str(cmd.payload.get("reason") or ""),
+        )
 
     def _campaign_of(self, call_id: str) -> str:
         c = self.engine.calls.get(call_id)

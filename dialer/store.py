@@ -101,6 +101,16 @@ class RedisStore:
 
         self._enqueue(f"agent {agent_id}", op)
 
+    def append_agent_state(self, agent_id: str, *, campaign: str, state: str, at: float, reason: str) -> None:
+        """Journal an agent state change (stream `<prefix>:agent_states`, for per-agent reports)."""
+        fields: Fields = {"agent_id": agent_id, "campaign": campaign, "state": state, "at": str(at), "reason": reason}
+        stream = self.key("agent_states")
+
+        async def op(r: aioredis.Redis) -> None:
+            await r.xadd(stream, fields, maxlen=1_000_000, approximate=True)
+
+        self._enqueue(f"agent state {agent_id}", op)
+
     def _enqueue(self, what: str, op: Op) -> None:
         self._outbox.append((what, op))
         self._wake.set()
