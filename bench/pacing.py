@@ -33,7 +33,7 @@ import numpy as np
 
 from bench.pacing_grid import Cell, grid
 from bench.pacing_report import write_markdown, write_plot
-from pacing import Mode, Pacer, PacingKnobs
+from pacing import Jurisdiction, Mode, Pacer, PacingKnobs
 from pacing.baselines import AdaptMethod, IssabelRule, VicidialAdaptive
 from pacing.sim import PacingPolicy, simulate
 
@@ -116,8 +116,10 @@ def task_ratio(args: tuple[Cell, int, tuple[int, ...]]) -> list[dict[str, Any]]:
     cell, ci, seeds = args
     t0 = time.perf_counter()
 
+    key = "abandon_pct_with_fp" if cell.scenario.jurisdiction is Jurisdiction.UK else "abandon_pct"
+
     def mean_abandon(r: float) -> float:
-        rates = [_run(cell, "fixed_ratio", s, r, days=1)[0]["abandon_pct"] for s in seeds]
+        rates = [_run(cell, "fixed_ratio", s, r, days=1)[0][key] for s in seeds]
         return float(np.mean(rates)) / 100.0
 
     lo, hi = 1.0, 10.0
@@ -236,10 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=None, help="seeds per cell (quick: 2, full: 10)")
     ap.add_argument("--cells", default="", help="comma-separated cell indexes (default: all)")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--frontier", action="store_true", help="also sweep telecom_upsell's abandon/talk frontier")
+    ap.add_argument(
+        "--no-frontier", action="store_true", help="skip the sweep of telecom_upsell's abandon/talk frontier"
+    )
     ap.add_argument("--out", default=str(DOCS), help="output folder")
     args = ap.parse_args(argv)
-    cells = grid(quick=args.quick, frontier=args.frontier or args.full)
+    cells = grid(quick=args.quick, frontier=not args.no_frontier)
     if args.cells:
         cells = [cells[int(i)] for i in args.cells.split(",")]
     n_seeds = args.seeds or (2 if args.quick else 10)
