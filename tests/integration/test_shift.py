@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from prometheus_client import generate_latest
 from harness import assert_invariants, run_shift
+from prometheus_client import generate_latest
 
 from dialer.engine.core import DialRequest
 
