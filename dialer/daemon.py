@@ -245,6 +245,11 @@ class Daemon:
         self.engine.campaigns[campaign_id].pacer.set_knobs(knobs)
         self._dirty[campaign_id].set()
 
+    @property
+    def can_add_campaigns(self) -> bool:
+        """Whether `add_campaign` can open lead sources (the daemon was given a lead-source factory)."""
+        return self._leads_factory is not None
+
     async def add_campaign(self, settings: CampaignSettings) -> None:
         """Add a campaign while running, paused (no dial until it is started). Raises ConfigError and
         changes nothing when the id exists or its lead source cannot be opened."""

@@ -234,7 +234,7 @@ class Supervisor:
         if settings.id in self.d.engine.campaigns:
             raise Conflict(f"campaign {settings.id!r} already exists; edit it with PATCH /api/campaigns/{settings.id}")
         adder = self.d
-        if not isinstance(adder, CampaignAdder):
+        if not isinstance(adder, CampaignAdder) or not getattr(adder, "can_add_campaigns", True):
             raise NotSupported("this daemon cannot add campaigns while running (it lacks Daemon.add_campaign); "
                                "add the campaign to the config file and restart")
         try:

@@ -261,6 +261,10 @@ def scene(rig: Rig, calls: int = 900) -> None:
 class HookedDaemon(Daemon):
     """The hook as docs/SUPERVISOR.md specifies it, for the API side's test."""
 
+    @property
+    def can_add_campaigns(self) -> bool:
+        return True
+
     async def add_campaign(self, settings: CampaignSettings) -> None:
         from dialer.engine.core import CampaignRuntime
         from dialer.leadsource import InMemoryLeadSource
