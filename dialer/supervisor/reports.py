@@ -116,6 +116,8 @@ def agent_shifts(records: Iterable[Row], disps: Mapping[str, Disp], journal: Seq
         if t is not None:
             logged = sum(v for k, v in t.items() if k != "logged_out")
             wait, pause = t.get("ready", 0.0) + t.get("reserved", 0.0), t.get("paused", 0.0)
+            if "talking" not in t:  # the daemon journals state notices only: talk time sits inside "ready"
+                wait = max(0.0, wait - x["talk_s"])
             wrap = t.get("wrapup", x["wrap_s"])
             source = "journal"
         else:

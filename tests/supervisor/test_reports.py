@@ -45,9 +45,9 @@ async def day(rig):
     # the follow-up campaign confirms L1's order the same day
     s.append_call_record(record("f1", campaign="confirm", ended_at=t0 + 3000, agent="a3", lead="L1", talk=40))
     s.add_disposition(disp("f1", "confirmed", t0 + 3010, agent="a3", dispatched="yes"))
-    journal = [("a1", "paused", t0 - 600), ("a1", "ready", t0 - 300), ("a1", "talking", t0 + 100),
-               ("a1", "wrapup", t0 + 300), ("a1", "ready", t0 + 330), ("a1", "paused", t0 + 1800),
-               ("a1", "logged_out", t0 + 2400)]
+    # as the daemon journals it: state notices (login -> paused, ready, wrap-up after hang-up, ...), no talking
+    journal = [("a1", "paused", t0 - 600), ("a1", "ready", t0 - 300), ("a1", "wrapup", t0 + 300),
+               ("a1", "ready", t0 + 330), ("a1", "paused", t0 + 1800), ("a1", "logged_out", t0 + 2400)]
     for agent, state, at in journal:
         await s.r.xadd(s.key("agent_states"), {"agent_id": agent, "campaign": "upsell", "state": state,
                                                "at": str(at), "reason": ""})
@@ -67,7 +67,7 @@ async def test_agent_shift_report_uses_the_journal_where_there_is_one(client, da
     a1, a2 = rows["a1"], rows["a2"]
     assert (a1["contacts"], a1["sales"], a1["talk_s"], a1["time_source"]) == (2, 1, 300.0, "journal")
     assert (a1["logged_in_s"], a1["pause_s"], a1["wrap_s"]) == (3000.0, 900.0, 30.0)
-    assert a1["wait_s"] == pytest.approx(3000 - 900 - 200 - 30)
+    assert a1["wait_s"] == pytest.approx(3000 - 900 - 30 - 300)  # ready time less the records' talk
     assert a1["contacts_per_hour"] == pytest.approx(2 / (3000 / 3600), abs=0.01)
     assert a1["goal_pct"] == pytest.approx(100 * a1["contacts_per_hour"] / 15, abs=0.1)
     assert (a2["time_source"], a2["wait_s"], a2["pause_s"], a2["contacts"]) == ("calls", None, None, 2)
