@@ -89,6 +89,34 @@ def _describe(exc: object) -> str:
     return "Asterisk sent Shutdown"  # AMIProtocol passes the Shutdown message itself
 
 
+class _CheckedProtocol(AMIProtocol):  # type: ignore[misc]
+    """panoramisk's protocol, plus a report of every line that is not `Key: Value`.
+
+    panoramisk skips such lines silently; an operator needs to know where and what they were. The
+    report names the connection's line number and the start of the line; the stream then goes on
+    exactly as before (the line is still ignored).
+    """
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._partial = ""
+        self._lineno = 0
+        self.garbage_lines = 0
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            lines = (self._partial + data.decode("utf-8", "replace")).split("\r\n")
+            self._partial = lines.pop()
+            for line in lines:
+                self._lineno += 1
+                if line and ": " not in line and not line.endswith(":") and not line.startswith("Asterisk Call"):
+                    self.garbage_lines += 1
+                    log.warning("AMI line %d is not 'Key: Value'; skipped: %r", self._lineno, line[:80])
+        except Exception:  # a report must never break the stream
+            log.exception("AMI line check failed")
+        super().data_received(data)
+
+
 class _Manager(panoramisk.Manager):  # type: ignore[misc]
     """panoramisk's Manager minus its reconnect loop, unchecked pinger and action replay."""
 
@@ -404,7 +432,7 @@ class AmiClient:
         try:
             async with asyncio.timeout(self._connect_timeout):
                 try:
-                    transport, protocol = await loop.create_connection(AMIProtocol, self._host, self._port)
+                    transport, protocol = await loop.create_connection(_CheckedProtocol, self._host, self._port)
                 except OSError as exc:
                     raise AmiConnectionError(
                         f"cannot connect to AMI at {where} ({exc}): check that Asterisk runs and that "

@@ -59,7 +59,7 @@ async def test_half_open_ami_connection_is_detected_by_the_watchdog(redis_url, m
     assert res.daemon.engine.stats.placed > res.marks["placed_before"] + 3
 
 
-async def test_garbage_and_unknown_events_do_not_stop_the_daemon(redis_url, mqtt_url):
+async def test_garbage_and_unknown_events_do_not_stop_the_daemon(redis_url, mqtt_url, caplog):
     async def inject(sim, daemon, clock, marks):
         await clock.sleep(180)
         marks["placed_before"] = daemon.engine.stats.placed
@@ -71,6 +71,10 @@ async def test_garbage_and_unknown_events_do_not_stop_the_daemon(redis_url, mqtt
     assert_invariants(res)
     assert res.daemon.engine.stats.placed > res.marks["placed_before"] + 3
     assert res.daemon.metrics.ami_bad_events._value.get() >= 1
+    garbage = [r.getMessage() for r in caplog.records if "is not 'Key: Value'" in r.getMessage()]
+    assert garbage, "the garbage line was not reported"
+    assert "this is not AMI at all" in garbage[0]
+    assert "AMI line " in garbage[0]
 
 
 async def test_a_lead_with_an_invalid_number_gets_a_record_and_dialing_goes_on(redis_url, mqtt_url):
