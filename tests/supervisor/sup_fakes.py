@@ -122,7 +122,7 @@ def settings(campaigns: list[CampaignSettings] | None = None, tokens: bool = Tru
 
 
 def make_rig(redis: Any, *, cfg: DialerSettings | None = None, leads: int = 0, scale: float = 1.0,
-             start: float = 1_700_000_000.0, daemon_cls: type[Daemon] = Daemon) -> Rig:
+             start: float = 1_700_000_000.0, daemon_cls: type[Daemon] = Daemon, leads_factory: Any = None) -> Rig:
     cfg = cfg or settings()
     clock = ScaledClock(scale, start=start)
     engine = Engine(hold_s=cfg.hold_s)
@@ -136,7 +136,8 @@ def make_rig(redis: Any, *, cfg: DialerSettings | None = None, leads: int = 0, s
     sources = {cs.id: InMemoryLeadSource(DialRequest(f"L{i}", f"+1555000{i:04d}") for i in range(leads))
                for cs in cfg.campaigns}
     daemon = daemon_cls(cfg, clock=clock, engine=engine, ami=ami, store=store, bus=FakeBus(),  # type: ignore[arg-type]
-                        leads=sources, metrics=Metrics())
+                        leads=sources, metrics=Metrics(),
+                        **({"leads_factory": leads_factory} if leads_factory is not None else {}))
     return Rig(daemon, ami, sources, store, engine, clock)
 
 

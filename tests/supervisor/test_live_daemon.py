@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import httpx
 from sup_fakes import AUTH, TOKENS, Rig, live_server, make_rig, settings
 
+from agents import commands as ac
 from dialer.http import build_app
 from dialer.supervisor import cli
 
@@ -166,3 +167,37 @@ async def test_cli_everyday_commands(redis):
         assert await run("agents", "logout", "a2") == "a2: logged_out\n"
         assert json.loads(await run("agents", "list", "--json"))[0]["id"] == "a1"
         assert rig.engine.roster.get("a2").state.value == "logged_out"
+
+
+async def test_a_campaign_created_through_the_api_dials_once_started(redis):
+    """The daemon's own `add_campaign`: created paused, then started through the API, it dials."""
+    from dialer.engine.core import DialRequest
+    from dialer.leadsource import InMemoryLeadSource
+
+    async def leads(cs, _redis):
+        return InMemoryLeadSource(DialRequest(f"W{i}", f"+1555444{i:04d}") for i in range(50))
+
+    cfg = settings()
+    cfg.shutdown_grace_s = 0.0
+    rig = make_rig(redis, cfg=cfg, scale=0.01, leads_factory=leads)
+    stop = asyncio.Event()
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(rig.daemon.run(stop), name="daemon")
+        await rig.daemon.ready.wait()
+        try:
+            async with live_server(build_app(rig.daemon)) as url, httpx.AsyncClient(base_url=url) as c:
+                body = {"id": "winback", "name": "Win-back", "pacing": {"mode": "progressive"}}
+                r = await c.post("/api/campaigns", headers=AUTH["admin"], json=body)
+                assert r.status_code == 201, r.text
+                assert r.json()["status"] == "paused"
+                rig.daemon.agent_command(ac.Login("w1", "2001", "winback"))
+                rig.daemon.agent_command(ac.Ready("w1"))
+                assert rig.ami.originates.empty()  # paused: no dial
+                r = await c.post("/api/campaigns/winback/start", headers=AUTH["supervisor"])
+                assert r.json()["status"] == "running"
+                [call_id] = await originates(rig, 1)
+                assert rig.daemon.engine.calls[call_id].campaign_id == "winback"
+                dup = await c.post("/api/campaigns", headers=AUTH["admin"], json=body)
+                assert dup.status_code == 409
+        finally:
+            stop.set()
