@@ -52,6 +52,7 @@ class DemoReport:
     dispositions: int
     sales: int
     outcomes: dict[str, int]
+    by_campaign: dict[str, dict[str, int]]
 
     def table(self) -> str:
         rows = [
@@ -67,6 +68,8 @@ class DemoReport:
             ("contacts per 8-hour agent shift", f"{self.contacts_per_agent_shift:.0f}"),
             ("dispositions / sales", f"{self.dispositions} / {self.sales}"),
             ("outcomes", ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))),
+            *((f"  campaign {cid}", ", ".join(f"{k} {v}" for k, v in c.items()))
+              for cid, c in self.by_campaign.items()),
         ]
         width = max(len(k) for k, _ in rows)
         return "\n".join(["End-of-shift report", "-" * 19, *(f"{k:<{width}}  {v}" for k, v in rows)])
@@ -95,18 +98,61 @@ def _shift_start(zone: str, hour: int = 9) -> float:
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
+# The example campaigns of examples/campaigns/, their scripts, and the share of agents each gets.
+# The confirmation campaign gets no agents of its own: its calls are the follow-ups that "agreed"
+# dispositions schedule for the next day.
+CAMPAIGNS: tuple[tuple[str, str, str | None, float], ...] = (
+    ("base_upsell.toml", "Base upsell: Fiber 1000", "upsell-device.yaml", 0.6),
+    ("winback.toml", "Win-back of former subscribers", "winback.yaml", 0.2),
+    ("cold.toml", "Cold list: new coverage area", None, 0.2),
+    ("confirmation.yaml", "Confirmation calls", "confirmation.yaml", 0.0),
+)
+
+
+def _demo_campaigns(mode: Mode) -> list[tuple[CampaignSettings, float]]:
+    from dialer.campaigns.loader import load_campaign
+
+    out = []
+    for file, title, script, share in CAMPAIGNS:
+        path = EXAMPLES / "campaigns" / file
+        config = load_campaign(path)
+        out.append((
+            CampaignSettings(
+                id=config.id, name=title, file=path, script=EXAMPLES / "scripts" / script if script else None,
+                caller_id_name="Acme Telecom", caller_id_number="2125550100", amd=True, ring_timeout_s=20.0,
+                wrapup_timeout_s=180.0, pacing=PacingSettings(mode=mode),
+            ),
+            share,
+        ))
+    return out
+
+
+def _split_agents(agents: int, shares: list[float]) -> list[int]:
+    """Agents per campaign by share, every campaign with a share getting at least one when possible."""
+    counts = [int(agents * s) for s in shares]
+    for i in sorted(range(len(shares)), key=lambda i: -shares[i]):
+        if sum(counts) >= agents:
+            break
+        if shares[i] > 0:
+            counts[i] += 1
+    while sum(counts) < agents:
+        counts[0] += 1
+    return counts
+
+
 async def _demo_hopper(campaign: CampaignSettings, redis: aioredis.Redis, n: int, seed: int, now: float,
                        prefix: str) -> LeadSource:
-    """The example base-upsell campaign, its contact policy and Redis hopper, with `n` synthetic leads."""
+    """An example campaign, its contact policy and Redis hopper, with `n` synthetic leads."""
     from dialer.campaigns.loader import load_campaign
     from dialer.hopper import Hopper, LeadStore
     from dialer.hopper_source import HopperLeadSource
     from dialer.leads.demo import load_demo_leads
     from dialer.policy.contact import ContactPolicy
 
-    config = load_campaign(EXAMPLES / "campaigns" / "base_upsell.toml")
-    config = config.model_copy(update={"id": campaign.id})
-    await load_demo_leads(LeadStore(redis, prefix=prefix), config, n, seed, now)
+    assert campaign.file is not None
+    config = load_campaign(campaign.file)
+    if n > 0:
+        await load_demo_leads(LeadStore(redis, prefix=prefix), config, n, seed, now)
     source = HopperLeadSource(Hopper(redis, config, ContactPolicy(config), prefix=prefix))
     await source.depth(now)
     return source
@@ -118,7 +164,7 @@ async def run_demo(
     seed: int = 1,
     speed: float | None = None,
     mode: Mode = Mode.PREDICTIVE,
-    real_seconds: float = 120.0,
+    real_seconds: float = 105.0,
 ) -> DemoReport:
     """Run the shift and return its report."""
     if agents < 1 or hours <= 0:
@@ -127,26 +173,27 @@ async def run_demo(
     # Noon on the US east coast is 9:00 on the west coast: every US zone is inside calling hours.
     clock = ScaledClock(speed, start=_shift_start("America/New_York", hour=12))
     traffic = demo_traffic()
-    campaign = CampaignSettings(
-        id="upsell-fiber", name="Base upsell: Fiber 500", script=EXAMPLES / "scripts" / "upsell-device.yaml",
-        caller_id_name="Acme Telecom", caller_id_number="2125550100",
-        amd=True, ring_timeout_s=20.0, wrapup_timeout_s=180.0, pacing=PacingSettings(mode=mode),
-    )
+    plan = _demo_campaigns(mode)
+    per_campaign = _split_agents(agents, [share for _cs, share in plan])
     settings = DialerSettings(
         ami=AmiSettings(host="embedded", ping_interval_s=2.0, ping_timeout_s=2.0),
         metrics=MetricsSettings(enabled=False),
         http=HttpSettings(enabled=False),
-        campaigns=[campaign],
+        campaigns=[cs for cs, _share in plan],
         shutdown_grace_s=300.0,
         clock_scale=speed,
     )
-    lead_count = int(agents * hours * 150)
-    team = [SimAgent(f"agent{i:03d}", f"{1000 + i}", campaign.id) for i in range(1, agents + 1)]
+    leads_for = {cs.id: int(n * hours * 150) for (cs, _share), n in zip(plan, per_campaign, strict=True)}
+    team: list[SimAgent] = []
+    for (cs, _share), n in zip(plan, per_campaign, strict=True):
+        team += [SimAgent(f"agent{len(team) + i:03d}", f"{1001 + len(team) + i}", cs.id) for i in range(n)]
     stop = asyncio.Event()
     wall0 = asyncio.get_running_loop().time()
 
     async def leads(cs: CampaignSettings, redis: aioredis.Redis) -> LeadSource:
-        return await _demo_hopper(cs, redis, lead_count, seed, clock.now(), settings.redis.prefix)
+        # each list its own people: cold lists skip numbers another campaign loaded (dedup across campaigns)
+        list_seed = seed * 1009 + list(leads_for).index(cs.id)
+        return await _demo_hopper(cs, redis, leads_for[cs.id], list_seed, clock.now(), settings.redis.prefix)
 
     async with services(settings, clock, traffic=traffic, seed=seed) as svc:
         sim_agents = SimulatedAgents(svc.mqtt_url, team, clock=clock, wrapup=traffic.wrapup, seed=seed)
@@ -178,10 +225,15 @@ def write_report(report: DemoReport, path: Path) -> None:
 def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int, hours: float, seed: int,
             speed: float, wall: float) -> DemoReport:
     outcomes: dict[str, int] = {}
+    by_campaign: dict[str, dict[str, int]] = {}
     live = machines = connected = abandoned = 0
     talk = 0.0
     for r in records:
         outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
+        c = by_campaign.setdefault(r["campaign_id"], {"placed": 0, "connected": 0, "abandoned": 0})
+        c["placed"] += 1
+        c["connected"] += r["outcome"] == "connected"
+        c["abandoned"] += r["abandoned"] == "1"
         live += r["human_at"] != ""
         machines += r["outcome"] == "machine"
         connected += r["outcome"] == "connected"
@@ -196,6 +248,6 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
         abandon_pct=round(100.0 * abandoned / live, 3) if live else 0.0,
         occupancy=round(min(1.0, talk / agent_seconds), 4),
         contacts_per_agent_hour=round(per_hour, 2), contacts_per_agent_shift=round(per_hour * 8, 1),
-        dispositions=len(dispositions), sales=sales, outcomes=outcomes,
+        dispositions=len(dispositions), sales=sales, outcomes=outcomes, by_campaign=by_campaign,
     )
 
