@@ -373,7 +373,9 @@ class Daemon:
                 self._record(cmd, now)
             elif isinstance(cmd, DispositionMade):
                 self.store.add_disposition(cmd)
-                self._later(self.leads[self._campaign_of(cmd.call_id)].record_disposition(cmd, now), "disposition")
+                source = self.leads.get(cmd.campaign_id)
+                if source is not None:
+                    self._later(source.record_disposition(cmd, now), "disposition")
 
     def _journal_state(self, cmd: AgentNotice, now: float) -> None:
         agent = self.engine.roster.get(cmd.agent_id)
@@ -384,10 +386,6 @@ class Daemon:
             at=now,
             reason=str(cmd.payload.get("reason") or ""),
         )
-
-    def _campaign_of(self, call_id: str) -> str:
-        c = self.engine.calls.get(call_id)
-        return c.campaign_id if c is not None else next(iter(self.leads))
 
     def _originate(self, cmd: Originate) -> None:
         try:

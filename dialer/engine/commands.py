@@ -81,6 +81,7 @@ class DispositionMade:
     script_path: tuple[str, ...]
     at: float
     target: object | None = None
+    campaign_id: str = ""
 
 
 Command = Originate | Redirect | HangupChannel | ScreenPop | AgentNotice | WriteCallRecord | DispositionMade

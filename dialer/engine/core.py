@@ -466,6 +466,7 @@ class Engine:
                 script_path=cmd.script_path,
                 at=now,
                 target=call.target if call is not None else None,
+                campaign_id=call.campaign_id if call is not None else (agent.campaign_id or ""),
             )
         ]
         return out + self._after_wrapup(agent, now)

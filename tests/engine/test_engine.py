@@ -76,7 +76,7 @@ def test_live_answer_goes_to_the_longest_idle_agent_and_back_to_ready_after_disp
     assert eng.roster.get("a1").state is AgentState.WRAPUP
     out = eng.on_agent(ac.Disposition("a1", cid, "sale", {"tariff": "fiber-500"}, ("opening", "offer")), 120)
     [d] = [c for c in out if isinstance(c, DispositionMade)]
-    assert (d.code, d.script_path) == ("sale", ("opening", "offer"))
+    assert (d.code, d.script_path, d.campaign_id) == ("sale", ("opening", "offer"), "camp")
     assert eng.roster.get("a1").state is AgentState.READY
 
 
