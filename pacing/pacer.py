@@ -26,7 +26,7 @@ from collections import deque
 from typing import NamedTuple
 
 from pacing.estimators import CampaignEstimators, DecayedArray
-from pacing.forecast import Forecaster, ForecastTables, curves
+from pacing.forecast import Curves, Forecaster, ForecastTables, curves
 from pacing.ledger import ComplianceLedger
 from pacing.predictive import choose_launch
 from pacing.types import (
@@ -76,7 +76,7 @@ class Pacer:
         min_dials: int = 60,
         min_lives: int = 15,
         min_talks: int = 10,
-        refit_every_s: float = 5.0,
+        refit_every_s: float = 15.0,
         z_live: float = 1.0,
         calibration_half_life_s: float = 4 * 3600.0,
         calibration_prior: float = 2.0,
@@ -246,15 +246,7 @@ class Pacer:
             )
 
         tab = self._refresh_tables(snap)
-        c = curves(
-            tab,
-            ready=snap.ready_agents,
-            waiting=waiting,
-            talking=snap.talking_elapsed,
-            wrapping=snap.wrapup_elapsed,
-            ringing=snap.ringing_elapsed,
-            screening=snap.screening_elapsed,
-        )
+        c = self._curves(tab, snap)
         tau = self.aim() * self.aim_scale
         n_cap = max(0, math.floor(k.max_calls_per_agent * snap.logged_in_agents + 1e-9) - in_flight)
         rel_err = tab.p_live_se / max(tab.p_live_mean, 1e-6)
@@ -294,6 +286,18 @@ class Pacer:
                 why_not = Reason.ENOUGH_IN_FLIGHT
             return out(0, why_not, detail, why)
         return clamp(n, reason, detail, why)
+
+    def _curves(self, tab: ForecastTables, snap: CampaignSnapshot) -> Curves:
+        """Agent supply and live-answer demand over the look-ahead grid (a bench's oracle overrides it)."""
+        return curves(
+            tab,
+            ready=snap.ready_agents,
+            waiting=snap.waiting_humans,
+            talking=snap.talking_elapsed,
+            wrapping=snap.wrapup_elapsed,
+            ringing=snap.ringing_elapsed,
+            screening=snap.screening_elapsed,
+        )
 
     def _refresh_tables(self, snap: CampaignSnapshot) -> ForecastTables:
         return self.forecaster.tables(

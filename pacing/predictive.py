@@ -43,11 +43,20 @@ _PSI = _Z * _PHI + norm_pdf(_Z)  # E[(Z + z)+] for a standard normal Z
 _BOUND_AT = np.arange(0, _J, 3)  # seconds where the overload bound is checked
 _PROBES = 8  # candidates scored per bisection round
 _LADDER = np.array([1, 2, 3, 5, 8, 12, 18, 27, 40, 60, 90, 135, 200, 300, 450, 680, 1000, 1500])
+_DENSE = 24  # most launches are small: scoring every count up to here at once saves a bisection round
+_DENSE_PROBES = np.arange(_DENSE + 1)
 
 
 def _table(tab: np.ndarray, z: np.ndarray) -> np.ndarray:
     """tab(z) by nearest tabulated point (clipped to the table)."""
     return np.asarray(tab.take((z * _ZRES + (_ZMAX * _ZRES + 0.5)).astype(np.intp), mode="clip"))
+
+
+def _phi_of(z: np.ndarray) -> np.ndarray:
+    """The standard normal cdf at z by table lookup; overwrites z."""
+    z *= _ZRES
+    z += _ZMAX * _ZRES + 0.5
+    return np.asarray(_PHI.take(z.astype(np.intp), mode="clip"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +76,7 @@ class _Model:
 
     __slots__ = (
         "a_h",
+        "a_pq",
         "a_prev",
         "a_self",
         "a_self_v",
@@ -84,6 +94,7 @@ class _Model:
         "self_v0",
         "var0",
         "xm0",
+        "xm0h",
     )
 
     def __init__(self, c: Curves, new_live: np.ndarray, rel_err: float) -> None:
@@ -115,6 +126,8 @@ class _Model:
         self.a_self = self.a_step * self.a_prev
         self.self_v0 = c.dial_self_var[:j].copy()
         self.a_self_v = self.a_self * (1.0 - self.a_prev)
+        self.a_pq = self.a_prev * (1.0 - self.a_prev)
+        self.xm0h = self.xm0 + 0.5  # continuity correction
         var = c.demand_var[:j] + c.supply_var[g : g + j] + 1e-4
         self.var0 = np.empty(j)
         self.var0[0] = var[0]
@@ -131,24 +144,52 @@ class _Model:
 
     def score(self, ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Expected lost and expected live answers over the horizon for each count in `ns`."""
+        # in-place arithmetic throughout: the arrays are small, so temporaries cost more than the sums
         nf = ns.astype(float)
         n = nf[:, None]
         na = n * self.a_prev
-        dial = self.dd + na
-        arr = self.arr0 + n * self.a_step
-        inv_arr = 1.0 / np.maximum(arr, 1e-12)
-        var = self.var0 + na * (1.0 - self.a_prev) + self.rel2 * dial * dial
-        inv_sd = 1.0 / np.sqrt(np.maximum(var - (self.self_v0 + n * self.a_self_v) * inv_arr, 1e-4))
-        xm = self.xm0 + na + 0.5 - (self.self0 + n * self.a_self) * inv_arr
-        l1 = arr * _table(_PHI, xm * inv_sd)
+        arr = n * self.a_step
+        arr += self.arr0
+        inv_arr = np.maximum(arr, 1e-12)
+        np.reciprocal(inv_arr, out=inv_arr)
+        var = n * self.a_pq
+        var += self.var0
+        if self.rel2 > 0.0:
+            dial = na + self.dd
+            dial *= dial
+            dial *= self.rel2
+            var += dial
+        t = n * self.a_self_v
+        t += self.self_v0
+        t *= inv_arr
+        var -= t
+        np.maximum(var, 1e-4, out=var)
+        np.sqrt(var, out=var)
+        inv_sd = np.reciprocal(var, out=var)
+        xm = n * self.a_self
+        xm += self.self0
+        xm *= inv_arr
+        np.subtract(na, xm, out=xm)
+        xm += self.xm0h
+        z = xm * inv_sd
+        l1 = _phi_of(z)
+        l1 *= arr
         cum = np.cumsum(l1, axis=1)
-        cum -= l1  # expected losses before each second
-        l2 = arr * _table(_PHI, (xm - cum) * inv_sd)
+        cum -= l1
+        xm -= cum
+        xm *= inv_sd
+        l2 = _phi_of(xm)
+        l2 *= arr
         # E[sup X+] >= max_t E[X_t+]: in overload the mean-field pass undercounts, the bound does not
         nb = n * self.b_a
-        dial_b = self.b_dd + nb
-        sd_b = np.sqrt(self.b_var + nb * (1.0 - self.b_a) + self.rel2 * dial_b * dial_b)
-        bound = (sd_b * _table(_PSI, (self.b_x + nb - 0.5) / sd_b)).max(axis=1)
+        dial_b = nb + self.b_dd
+        sd_b = nb * (1.0 - self.b_a)
+        sd_b += self.b_var
+        sd_b += self.rel2 * dial_b * dial_b
+        np.sqrt(sd_b, out=sd_b)
+        nb += self.b_x - 0.5
+        nb /= sd_b
+        bound = (sd_b * _table(_PSI, nb)).max(axis=1)
         lost = np.maximum(LOSS_CALIBRATION * l2.sum(axis=1), bound)
         return lost, self.live0 + nf * self.a_h
 
@@ -166,8 +207,12 @@ def choose_launch(c: Curves, new_live: np.ndarray, tau: float, n_cap: int, rel_e
     m = _Model(c, new_live, rel_err)
     n_cap = max(0, n_cap)
     a_h = m.a_h
-    # one round usually settles it: dense small counts, then a geometric ladder up to the cap
-    probes = np.concatenate([[0], _LADDER[n_cap > _LADDER], [n_cap] if n_cap > 0 else []]).astype(np.intp)
+    # one round usually settles it: every count up to _DENSE, then a geometric ladder up to the cap
+    probes = np.concatenate(
+        [_DENSE_PROBES[: min(n_cap, _DENSE) + 1], _LADDER[(n_cap > _LADDER) & (_LADDER > _DENSE)], [n_cap]]
+    ).astype(np.intp)
+    if n_cap <= _DENSE:
+        probes = probes[:-1]
     lost, live = m.score(probes)
     base, base_live = float(lost[0]), float(live[0])
     lo, hi, best_lost = 0, n_cap, base  # invariant: lo passes (or is 0), every n > hi fails

@@ -118,6 +118,10 @@ class _Run:
         self.a_since = np.zeros(n)
         self.a_person = [False] * n
         self.a_fate = [0] * n
+        self.a_free_at = np.zeros(n)  # truth: when each busy agent will be ready (for clairvoyant bounds only)
+        # a policy with `peek_agents_free_at` is shown that truth before each decision: no dialer knows
+        # it, so such a policy only measures how much better perfect agent forecasts could do
+        self.peek = getattr(policy, "peek_agents_free_at", None)
         self.ready: deque[int] = deque()
         cap = max(64, 8 * n)
         self.d_phase = np.zeros(cap, dtype=np.int8)
@@ -201,6 +205,9 @@ class _Run:
     def _decide(self, now: float) -> None:
         if not self.shift_on:
             return
+        if self.peek is not None:
+            busy = (self.a_state == _TALK) | (self.a_state == _WRAP)
+            self.peek(self.a_free_at[busy] - now)
         d = self.policy.decide(self._snapshot(now))
         self.decisions += 1
         if d.launch > 0:
@@ -338,6 +345,7 @@ class _Run:
         if self.a_state[agent] == _READY:
             self.idle_s += max(0.0, min(now, end) - self.a_since[agent])
         talk = f.talk[i] if person else f.m_talk[i]
+        self.a_free_at[agent] = now + talk + (f.wrap[i] if person else f.m_wrap[i])
         if person:
             self.contacts += int(now < end)
             self.waits.append(wait)
