@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialer.engine.records import CallRecord
+from pacing.ledger import LedgerEntry
 
 __all__ = [
     "AgentNotice",
@@ -13,6 +14,7 @@ __all__ = [
     "DispositionMade",
     "HangupChannel",
     "Originate",
+    "RecordLedger",
     "Redirect",
     "ScreenPop",
     "WriteCallRecord",
@@ -84,4 +86,14 @@ class DispositionMade:
     campaign_id: str = ""
 
 
-Command = Originate | Redirect | HangupChannel | ScreenPop | AgentNotice | WriteCallRecord | DispositionMade
+@dataclass(frozen=True, slots=True)
+class RecordLedger:
+    """Make a compliance-ledger entry durable (the pacer has already counted it)."""
+
+    campaign_id: str
+    entry: LedgerEntry
+
+
+Command = (
+    Originate | Redirect | HangupChannel | ScreenPop | AgentNotice | WriteCallRecord | DispositionMade | RecordLedger
+)

@@ -19,7 +19,7 @@ import itertools
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,7 @@ from dialer.engine.commands import (
     DispositionMade,
     HangupChannel,
     Originate,
+    RecordLedger,
     Redirect,
     ScreenPop,
     WriteCallRecord,
@@ -46,10 +47,14 @@ from pacing import (
     Decision,
     DialObserved,
     LiveAnswerObserved,
+    Mode,
     Pacer,
+    Reason,
     TalkObserved,
     WrapupObserved,
 )
+from pacing.ledger import ledger_entry
+from pacing.types import Observation
 
 __all__ = ["CampaignRuntime", "DialRequest", "Engine", "EngineStats"]
 
@@ -196,7 +201,14 @@ class Engine:
 
     def decide(self, campaign_id: str, now: float, hopper_depth: int = 1 << 30) -> Decision:
         camp = self.campaigns[campaign_id]
-        return camp.pacer.decide(self.snapshot(campaign_id, now, hopper_depth))
+        d = camp.pacer.decide(self.snapshot(campaign_id, now, hopper_depth))
+        held = camp.pacer.ledger.held
+        if held and d.mode is Mode.PREDICTIVE:
+            # The held ledger offered no budget, so the pacer dialed at most progressively; say why.
+            reason = Reason.LEDGER_UNKNOWN if d.reason is Reason.ABANDON_BUDGET else d.reason
+            d = replace(d, reason=reason, detail=f"{held}; {d.detail}" if d.detail else held)
+            camp.pacer.decisions[-1] = d
+        return d
 
     def launch(self, campaign_id: str, requests: Iterable[DialRequest], now: float) -> list[Command]:
         """Create calls for the hopper's targets and return their Originates."""
@@ -317,16 +329,16 @@ class Engine:
         if e.status in (ev.AmdStatus.MACHINE,):
             c.apply(CallEvent.MACHINE)
             self.stats.machines += 1
-            self._observe_dial(c, "machine", now, machine=True)
-            return [HangupChannel(c.call_id, c.channel or "", 16)] if c.channel else []
+            noted = self._observe_dial(c, "machine", now, machine=True)
+            return noted + ([HangupChannel(c.call_id, c.channel or "", 16)] if c.channel else [])
         if e.status is ev.AmdStatus.HANGUP:
             return []
         c.apply(CallEvent.HUMAN)
         c.human_at = now
         c.human_pbx_ts = e.timestamp
         self.stats.live += 1
-        self._observe_dial(c, "live", now, machine=False)
-        return self._try_assign(c, now)
+        noted = self._observe_dial(c, "live", now, machine=False)
+        return noted + self._try_assign(c, now)
 
     def _on_bridge_enter(self, e: ev.BridgeEnter, now: float) -> list[Command]:
         c = self._call_of(e.uniqueid)
@@ -339,8 +351,7 @@ class Engine:
         wait = c.wait_s or 0.0
         late = wait > ABANDON_LIMIT_S
         c.abandoned = late
-        self.campaigns[c.campaign_id].pacer.observe(LiveAnswerObserved(at=now, abandoned=late, wait_s=wait))
-        out: list[Command] = []
+        out = self._observe(self.campaigns[c.campaign_id], LiveAnswerObserved(at=now, abandoned=late, wait_s=wait))
         if c.agent_id is not None:
             agent = self.roster.apply(c.agent_id, AgentEvent.CONNECT, now)
             agent.calls_taken += 1
@@ -535,8 +546,8 @@ class Engine:
         c.abandoned = True
         c.abandon_deadline = None
         wait = now - (c.human_at if c.human_at is not None else now)
-        self.campaigns[c.campaign_id].pacer.observe(LiveAnswerObserved(at=now, abandoned=True, wait_s=wait))
-        return [Redirect(c.call_id, c.channel or "", "dialer-abandon", "s", "abandon")]
+        noted = self._observe(self.campaigns[c.campaign_id], LiveAnswerObserved(at=now, abandoned=True, wait_s=wait))
+        return [*noted, Redirect(c.call_id, c.channel or "", "dialer-abandon", "s", "abandon")]
 
     def _release_agent(self, c: Call, now: float) -> list[Command]:
         if c.agent_id is None:
@@ -602,11 +613,18 @@ class Engine:
         self.stats.answered += 1
         return []
 
-    def _observe_dial(self, c: Call, outcome: str, now: float, machine: bool) -> None:
+    def _observe(self, camp: CampaignRuntime, obs: Observation) -> list[Command]:
+        """Feed the pacer; what its compliance ledger counts is also returned to be made durable."""
+        camp.pacer.observe(obs)
+        entry = ledger_entry(obs)
+        return [RecordLedger(camp.campaign_id, entry)] if entry is not None else []
+
+    def _observe_dial(self, c: Call, outcome: str, now: float, machine: bool) -> list[Command]:
         ring = (c.answered_at or now) - (c.originated_at or c.created_at)
         amd_delay = now - c.answered_at if c.answered_at is not None else None
-        self.campaigns[c.campaign_id].pacer.observe(
-            DialObserved(at=now, outcome=outcome, ring_s=ring, amd_delay_s=amd_delay, amd_machine=machine)
+        return self._observe(
+            self.campaigns[c.campaign_id],
+            DialObserved(at=now, outcome=outcome, ring_s=ring, amd_delay_s=amd_delay, amd_machine=machine),
         )
 
     def _end(self, c: Call, outcome: CallOutcome, now: float) -> list[Command]:
@@ -621,12 +639,12 @@ class Engine:
         if outcome is CallOutcome.ABANDONED:
             self.stats.abandoned += 1
             if prev is not CallState.ABANDONING and c.human_at is not None:
-                camp.pacer.observe(LiveAnswerObserved(at=now, abandoned=True, wait_s=now - c.human_at))
+                out += self._observe(camp, LiveAnswerObserved(at=now, abandoned=True, wait_s=now - c.human_at))
         elif outcome is CallOutcome.HUNG_UP_WAITING and c.human_at is not None:
-            camp.pacer.observe(LiveAnswerObserved(at=now, abandoned=False, wait_s=now - c.human_at))
+            out += self._observe(camp, LiveAnswerObserved(at=now, abandoned=False, wait_s=now - c.human_at))
         if outcome in _PACER_OUTCOME:
             ring = now - (c.originated_at or c.created_at)
-            camp.pacer.observe(DialObserved(at=now, outcome=_PACER_OUTCOME[outcome], ring_s=ring))
+            out += self._observe(camp, DialObserved(at=now, outcome=_PACER_OUTCOME[outcome], ring_s=ring))
         if prev is CallState.CONNECTING:
             out += self._release_agent(c, now)
         if prev is CallState.CONNECTED and c.agent_id is not None:
