@@ -84,6 +84,7 @@ class DispositionMade:
     at: float
     target: object | None = None
     campaign_id: str = ""
+    amd_audit: bool = False  # the call was an AMD audit: the code says whether AMD was right (`dialer.amd_audit`)
 
 
 @dataclass(frozen=True, slots=True)
