@@ -110,6 +110,9 @@ class PacingSettings(_Section):
     jurisdiction: Jurisdiction = Jurisdiction.US
     max_channels: int = Field(200, ge=1)
     max_cps: float = Field(50.0, gt=0)
+    amd_false_positive: float = Field(
+        0.01, ge=0.0, lt=1.0, description="estimated share of people AMD takes for machines (counted in UK windows)"
+    )
 
     def knobs(self) -> PacingKnobs:
         return PacingKnobs(
@@ -121,6 +124,7 @@ class PacingSettings(_Section):
             jurisdiction=self.jurisdiction,
             max_channels=self.max_channels,
             max_cps=self.max_cps,
+            amd_false_positive=self.amd_false_positive,
         )
 
 

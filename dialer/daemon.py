@@ -37,6 +37,7 @@ from dialer.engine.commands import (
     DispositionMade,
     HangupChannel,
     Originate,
+    RecordLedger,
     Redirect,
     ScreenPop,
     WriteCallRecord,
@@ -45,6 +46,7 @@ from dialer.engine.core import CampaignRuntime, Engine
 from dialer.engine.records import mask_number
 from dialer.errors import AmiError, ConfigError, DialerError, IllegalTransition
 from dialer.leadsource import LeadSource
+from dialer.ledger_store import LedgerStore, parse_ledger
 from dialer.metrics import Metrics
 from dialer.store import RedisStore
 from pacing import Pacer, PacingKnobs
@@ -65,6 +67,8 @@ def runtime_from_settings(cs: CampaignSettings) -> CampaignRuntime:
     )
 
 log = logging.getLogger(__name__)
+
+LEDGER_HOLD = "compliance ledger not read back from Redis yet: predictive dials progressively until it is"
 
 
 class AmiPort(Protocol):
@@ -117,6 +121,13 @@ class Daemon:
         self.http_server: uvicorn.Server | None = None
         self.action_failures = 0
         self.pacing_crashes = 0
+        self.ledgers = LedgerStore(store)
+        self.ledger_warn_after_s = 5.0  # real seconds a ledger read may wait before the log says so
+        self.ledger_retry_s = 30.0  # real seconds between reads of a ledger Redis holds in a form we cannot read
+        self.ledger_ready: dict[str, asyncio.Event] = {}  # set once a campaign's ledger is read back
+        for cid in engine.campaigns:
+            engine.campaigns[cid].pacer.ledger.hold(LEDGER_HOLD)
+            self.ledger_ready[cid] = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self, stop: asyncio.Event) -> None:
@@ -130,6 +141,7 @@ class Daemon:
                 tg.create_task(self.store.run_outbox(), name="redis-outbox")
                 tg.create_task(self.bus.run(), name="mqtt")
                 for cid in self.engine.campaigns:
+                    tg.create_task(self._restore_ledger(cid), name=f"ledger-{cid}")
                     tg.create_task(self._pacing_loop(cid), name=f"pacing-{cid}")
                 if self.settings.http.enabled:
                     tg.create_task(self._serve_http(), name="http")
@@ -260,15 +272,57 @@ class Daemon:
         source = await self._leads_factory(settings, self.store.r)
         runtime = runtime_from_settings(settings)
         runtime.paused = True
+        runtime.pacer.ledger.hold(LEDGER_HOLD)
+        self.ledger_ready[settings.id] = asyncio.Event()
         self.engine.add_campaign(runtime)
         self.leads[settings.id] = source
         self._dirty[settings.id] = asyncio.Event()
+        self._actions.create_task(self._restore_ledger(settings.id), name=f"ledger-{settings.id}")
         self._actions.create_task(self._pacing_loop(settings.id), name=f"pacing-{settings.id}")
 
     def set_paused(self, campaign_id: str, paused: bool) -> None:
         """Pause (no new dials; live calls go on) or resume a campaign."""
         self.engine.campaigns[campaign_id].paused = paused
         self._dirty[campaign_id].set()
+
+    # ------------------------------------------------------------------ compliance ledger
+    async def _restore_ledger(self, campaign_id: str) -> None:
+        """Read the campaign's ledger history back from Redis and release the hold on its budget.
+
+        The read waits behind every ledger write already queued, and the ledger keeps what it counted
+        after that moment on top of the history: nothing is lost or counted twice. Until it succeeds the
+        ledger stays held (predictive dials progressively, and every decision says so).
+        """
+        ledger = self.engine.campaigns[campaign_id].pacer.ledger
+        while True:
+            now = self.clock.now()
+            already = ledger.export(now)
+            pending = self.ledgers.read(campaign_id, now)
+            done, _ = await asyncio.wait({pending}, timeout=self.ledger_warn_after_s)
+            if not done:
+                log.warning("cannot read the compliance ledger from Redis yet; predictive pacing stays progressive "
+                            "until it can: check Redis", extra={"campaign_id": campaign_id})
+            hours, us, audit = await pending
+            try:
+                stored = parse_ledger(campaign_id, hours, us, audit, now)
+            except ValueError as exc:
+                log.error("compliance ledger unreadable; predictive pacing stays progressive",
+                          extra={"campaign_id": campaign_id, "error": str(exc)})
+                await asyncio.sleep(self.ledger_retry_s)
+                continue
+            ledger.restore(stored.ledger, now=self.clock.now(), already_counted=already)
+            ledger.release()
+            self._restored_audit(campaign_id, stored.audit_machines, stored.audit_persons)
+            st = ledger.status(self.clock.now())
+            log.info(f"compliance ledger restored: {st.jurisdiction.value} window rate {st.rate:.2%} "
+                     f"({st.abandons:.0f} abandons, {st.lives:.0f} live answers), budget {st.budget:.1f}",
+                     extra={"campaign_id": campaign_id})
+            self.ledger_ready[campaign_id].set()
+            self._dirty[campaign_id].set()
+            return
+
+    def _restored_audit(self, campaign_id: str, machines: int, persons: int) -> None:
+        """The AMD audit sample read back with the ledger (see `dialer.amd_audit`)."""
 
     # ------------------------------------------------------------------ pacing
     async def _pacing_loop(self, campaign_id: str) -> None:
@@ -371,6 +425,8 @@ class Daemon:
                     self._journal_state(cmd, now)
             elif isinstance(cmd, WriteCallRecord):
                 self._record(cmd, now)
+            elif isinstance(cmd, RecordLedger):
+                self.ledgers.record(cmd.campaign_id, cmd.entry)
             elif isinstance(cmd, DispositionMade):
                 self.store.add_disposition(cmd)
                 source = self.leads.get(cmd.campaign_id)

@@ -13,7 +13,7 @@ import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 Op = Callable[[aioredis.Redis], Awaitable[Any]]
 Fields = dict[Any, Any]
+T = TypeVar("T")
 
 
 def connect_redis(url: str) -> aioredis.Redis:
@@ -110,6 +111,28 @@ class RedisStore:
             await r.xadd(stream, fields, maxlen=1_000_000, approximate=True)
 
         self._enqueue(f"agent state {agent_id}", op)
+
+    def enqueue(self, what: str, op: Op) -> None:
+        """Queue a write of another module (e.g. `dialer.ledger_store`): written in order, retried until done."""
+        self._enqueue(what, op)
+
+    def read_in_order(self, what: str, read: Callable[[aioredis.Redis], Awaitable[T]]) -> asyncio.Future[T]:
+        """Read behind every write queued so far: the result reflects all of them and none queued later.
+
+        The read waits in the outbox like a write (retried while Redis is down); the returned future
+        resolves with its result. Cancelling the future drops the read.
+        """
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+        async def op(r: aioredis.Redis) -> None:
+            if fut.done():
+                return
+            value = await read(r)
+            if not fut.done():
+                fut.set_result(value)
+
+        self._enqueue(what, op)
+        return fut
 
     def _enqueue(self, what: str, op: Op) -> None:
         self._outbox.append((what, op))

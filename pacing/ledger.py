@@ -18,23 +18,133 @@ alone break the UK cap: then nothing may be dialed with AMD on, and the ledger s
 Two details keep it conservative. UK windows use 60 s buckets: live answers count only from buckets
 entirely inside the window, abandons from any bucket that touches it. And live answers about to leave
 the rolling window within `expiry_lookahead_s` are not relied on, so budget resting on yesterday's calls
-is not spent just before they expire (a window can also rise because old calls leave it).
+is not spent just before they expire (a window can also rise because old calls leave it), while
+abandons about to leave it still count until they have left: the budget holds for every window that
+closes within the look-ahead, not only for the first and the last.
+
+Surviving a restart. The ledger is the law's memory, so a restarted daemon must not start from zero:
+it would forget abandons already made in the current window. Everything the ledger learns comes as a
+`LedgerEntry` (`ledger_entry(obs)`: a live answer, an abandon, a live answer AMD screened, a machine
+verdict), which the daemon also writes durably as it happens; `export` and `restore` turn the ledger's
+state into a small versioned `LedgerSnapshot` (per-minute buckets, the US period start and per-period
+totals, whether AMD is in use) and back. `restore` merges: the durable history, plus what this ledger
+recorded itself after the history was read (`already_counted` is an export taken at that moment). Until
+the history is known the daemon `hold`s the ledger: the budget is at most 0, so predictive pacing adds
+no exposure (it dials progressively) and says why.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
 from pacing.types import DialObserved, Jurisdiction, LiveAnswerObserved, Observation
 
-__all__ = ["UK_WINDOW_S", "US_PERIOD_S", "ComplianceLedger", "LedgerStatus"]
+__all__ = [
+    "BUCKET_S",
+    "LEDGER_SNAPSHOT_VERSION",
+    "UK_WINDOW_S",
+    "US_PERIOD_S",
+    "ComplianceLedger",
+    "LedgerBucket",
+    "LedgerEntry",
+    "LedgerEntryKind",
+    "LedgerSnapshot",
+    "LedgerStatus",
+    "ledger_entry",
+]
 
 US_PERIOD_S = 30 * 86400.0
 UK_WINDOW_S = 86400.0
-_BUCKET_S = 60.0
+BUCKET_S = 60.0
+_BUCKET_S = BUCKET_S
+LEDGER_SNAPSHOT_VERSION = 1
+_NO_BUCKET = -(1 << 60)
+
+
+class LedgerEntryKind(StrEnum):
+    """What one ledger entry records."""
+
+    LIVE = "live"  # a live answer not abandoned (connected in time, or hung up within the 2 s)
+    ABANDONED = "abandoned"  # a live answer abandoned
+    SCREENED = "screened"  # a live answer that AMD screened (brings estimated false positives, UK)
+    AMD = "amd"  # an AMD machine verdict: AMD is in use
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One event the ledger counts, at `at` (epoch seconds)."""
+
+    at: float
+    kind: LedgerEntryKind
+
+
+def ledger_entry(obs: Observation) -> LedgerEntry | None:
+    """The ledger entry an observation makes, or None when the ledger does not count it."""
+    if isinstance(obs, LiveAnswerObserved):
+        return LedgerEntry(obs.at, LedgerEntryKind.ABANDONED if obs.abandoned else LedgerEntryKind.LIVE)
+    if isinstance(obs, DialObserved) and obs.amd_delay_s is not None:
+        screened = obs.outcome == "live" and not obs.amd_machine
+        return LedgerEntry(obs.at, LedgerEntryKind.SCREENED if screened else LedgerEntryKind.AMD)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerBucket:
+    """The counts of one minute (`minute` = floor(epoch seconds / 60))."""
+
+    minute: int
+    lives: float = 0.0
+    abandons: float = 0.0
+    screened: float = 0.0
+
+    def __post_init__(self) -> None:
+        if min(self.lives, self.abandons, self.screened) < 0 or self.abandons > self.lives:
+            raise ValueError(f"ledger bucket {self.minute}: counts must be >= 0 and abandons <= lives, got {self}")
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerSnapshot:
+    """A ledger's state, to keep across restarts: typed, versioned, plain numbers only.
+
+    `buckets` are the minutes with anything in them, oldest first; `periods` are (US period index from
+    `period_start`, lives, abandons).
+    """
+
+    taken_at: float
+    buckets: tuple[LedgerBucket, ...] = ()
+    period_start: float | None = None
+    periods: tuple[tuple[int, float, float], ...] = ()
+    amd_in_use: bool = False
+    total_lives: int = 0
+    total_abandons: int = 0
+    version: int = LEDGER_SNAPSHOT_VERSION
+    bucket_s: float = BUCKET_S
+    _by_minute: dict[int, LedgerBucket] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.version != LEDGER_SNAPSHOT_VERSION:
+            raise ValueError(
+                f"ledger snapshot version {self.version} is not {LEDGER_SNAPSHOT_VERSION}: "
+                "it was written by another dialer version; run that version or migrate the data"
+            )
+        if self.bucket_s != BUCKET_S:
+            raise ValueError(f"ledger snapshot buckets of {self.bucket_s} s, expected {BUCKET_S} s")
+        for p, lives, abandons in self.periods:
+            if lives < 0 or abandons < 0:
+                raise ValueError(f"ledger period {p}: counts must be >= 0")
+        for b in self.buckets:
+            if b.minute in self._by_minute:
+                raise ValueError(f"ledger snapshot has minute {b.minute} twice")
+            self._by_minute[b.minute] = b
+        if self.periods and self.period_start is None:
+            raise ValueError("ledger snapshot has period totals but no period start")
+
+    def bucket(self, minute: int) -> LedgerBucket | None:
+        return self._by_minute.get(minute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +159,7 @@ class LedgerStatus:
     rate: float
     budget: float
     blocked: str = ""
+    held: str = ""  # why the budget is held at 0 (the history is not known yet), or ""
 
 
 class ComplianceLedger:
@@ -76,7 +187,7 @@ class ComplianceLedger:
         self.expiry_lookahead_s = expiry_lookahead_s
         nb = math.ceil((UK_WINDOW_S + expiry_lookahead_s + horizon_s) / _BUCKET_S) + 4
         self._nb = nb
-        self._b_id = np.full(nb, -(1 << 60), dtype=np.int64)
+        self._b_id = np.full(nb, _NO_BUCKET, dtype=np.int64)
         self._lives = np.zeros(nb)
         self._abandons = np.zeros(nb)
         self._screened = np.zeros(nb)  # live answers that went through AMD (for false-positive estimates)
@@ -84,6 +195,7 @@ class ComplianceLedger:
         self.amd_in_use = False
         self.total_lives = 0
         self.total_abandons = 0
+        self.held = ""  # while set, the budget is at most 0 (history not known yet): the reason
 
     # ------------------------------------------------------------------ recording
     def configure(self, jurisdiction: Jurisdiction, cap: float, amd_false_positive: float) -> None:
@@ -93,12 +205,19 @@ class ComplianceLedger:
         self.amd_false_positive = amd_false_positive
 
     def observe(self, obs: Observation) -> None:
-        if isinstance(obs, LiveAnswerObserved):
-            self.record_live(obs.at, obs.abandoned)
-        elif isinstance(obs, DialObserved) and obs.amd_delay_s is not None:
-            self.amd_in_use = True
-            if obs.outcome == "live" and not obs.amd_machine:
-                self._screened[self._slot(obs.at)] += 1.0
+        entry = ledger_entry(obs)
+        if entry is not None:
+            self.apply(entry)
+
+    def apply(self, entry: LedgerEntry) -> None:
+        """Count one entry (what `observe` does with the observation that made it)."""
+        k = entry.kind
+        if k is LedgerEntryKind.LIVE or k is LedgerEntryKind.ABANDONED:
+            self.record_live(entry.at, k is LedgerEntryKind.ABANDONED)
+            return
+        self.amd_in_use = True
+        if k is LedgerEntryKind.SCREENED:
+            self._screened[self._slot(entry.at)] += 1.0
 
     def record_live(self, at: float, abandoned: bool) -> None:
         """One live answer: connected in time, or abandoned."""
@@ -115,7 +234,9 @@ class ComplianceLedger:
         per[1] += float(abandoned)
 
     def _slot(self, at: float) -> int:
-        b = math.floor(at / _BUCKET_S)
+        return self._slot_of(math.floor(at / _BUCKET_S))
+
+    def _slot_of(self, b: int) -> int:
         s = b % self._nb
         if self._b_id[s] != b:
             self._b_id[s] = b
@@ -154,16 +275,20 @@ class ComplianceLedger:
             fp = scr * self.fp_per_screened if self.amd_in_use else 0.0
             rate = (ab + fp) / (lives + fp) if lives + fp > 0 else 0.0
             ahead = max(self.horizon_s, self.expiry_lookahead_s)
-            bl, ba, bs = self._uk_counts(now + ahead - UK_WINDOW_S, now)
+            bl, _ba, bs = self._uk_counts(now + ahead - UK_WINDOW_S, now)
             phi = self.fp_per_screened if self.amd_in_use else 0.0
             blocked = ""
             if phi > 0 and self.amd_false_positive >= cap:
                 blocked = "AMD false positives alone exceed the cap: switch AMD off or tune it"
                 budget = -math.inf
             else:
-                fpb = bs * phi
-                budget = (cap * (bl + fpb) - (ba + fpb)) / ((1.0 + phi) * (1.0 - cap))
-            return LedgerStatus(Jurisdiction.UK, now - UK_WINDOW_S, lives, ab, fp, rate, budget, blocked)
+                # every window closing between now and `ahead` from now: the live answers (and their
+                # estimated false positives) that stay in all of them, against the abandons (and false
+                # positives) in any of them, i.e. still in the window that closes now
+                budget = (cap * (bl + bs * phi) - (ab + scr * phi)) / ((1.0 + phi) * (1.0 - cap))
+            if self.held:
+                budget = min(budget, 0.0)
+            return LedgerStatus(Jurisdiction.UK, now - UK_WINDOW_S, lives, ab, fp, rate, budget, blocked, self.held)
         start = self.period_start if self.period_start is not None else now
         p = self._period(now)
         lives, ab = self._periods.get(p, [0.0, 0.0])
@@ -171,8 +296,89 @@ class ComplianceLedger:
         budget = (cap * lives - ab) / (1.0 - cap)
         if self._period(now + self.horizon_s) != p:
             budget = min(budget, 0.0)  # dials launched now may resolve in a fresh period
-        return LedgerStatus(Jurisdiction.US, start + p * US_PERIOD_S, lives, ab, 0.0, rate, budget)
+        if self.held:
+            budget = min(budget, 0.0)
+        return LedgerStatus(Jurisdiction.US, start + p * US_PERIOD_S, lives, ab, 0.0, rate, budget, "", self.held)
 
     def budget(self, now: float) -> float:
         """How many more abandons the assessed windows can absorb (worst case), possibly negative."""
         return self.status(now).budget
+
+    # ------------------------------------------------------------------ holding, export and restore
+    def hold(self, reason: str) -> None:
+        """Cap the budget at 0 until `release`: the ledger does not know its history yet (a restart)."""
+        if not reason:
+            raise ValueError("a ledger hold needs a reason (it is shown in every decision)")
+        self.held = reason
+
+    def release(self) -> None:
+        self.held = ""
+
+    def export(self, now: float) -> LedgerSnapshot:
+        """The ledger's state at `now` as a snapshot (every minute still in the ring, every period)."""
+        used = np.flatnonzero((self._b_id != _NO_BUCKET) & ((self._lives + self._screened) > 0))
+        buckets = sorted(
+            (LedgerBucket(int(self._b_id[i]), float(self._lives[i]), float(self._abandons[i]),
+                          float(self._screened[i])) for i in used),
+            key=lambda b: b.minute,
+        )
+        return LedgerSnapshot(
+            taken_at=now,
+            buckets=tuple(buckets),
+            period_start=self.period_start,
+            periods=tuple((p, v[0], v[1]) for p, v in sorted(self._periods.items())),
+            amd_in_use=self.amd_in_use,
+            total_lives=self.total_lives,
+            total_abandons=self.total_abandons,
+        )
+
+    def restore(self, history: LedgerSnapshot, *, now: float, already_counted: LedgerSnapshot | None = None) -> None:
+        """Take `history` (the durable record, e.g. read back after a restart) as this ledger's past.
+
+        What this ledger recorded itself is kept on top, less `already_counted`: an `export` taken when
+        the history was read, whose events the history already holds. With a different US period
+        start, the ledger adopts the history's, and its own later live answers go to the earliest
+        period they may belong to and its abandons to the latest (never understating the current one).
+        """
+        mine = self.export(now)
+        base = already_counted if already_counted is not None else LedgerSnapshot(taken_at=-math.inf)
+        merged: dict[int, list[float]] = {b.minute: [b.lives, b.abandons, b.screened] for b in history.buckets}
+        for b in mine.buckets:
+            old = base.bucket(b.minute)
+            d = (b.lives, b.abandons, b.screened) if old is None else (
+                b.lives - old.lives, b.abandons - old.abandons, b.screened - old.screened)
+            if any(x > 0 for x in d):
+                row = merged.setdefault(b.minute, [0.0, 0.0, 0.0])
+                for j in range(3):
+                    row[j] += max(0.0, d[j])
+        self._b_id[:] = _NO_BUCKET
+        self._lives[:] = 0.0
+        self._abandons[:] = 0.0
+        self._screened[:] = 0.0
+        for minute in sorted(merged):  # oldest first: where two minutes share a slot, the newer wins
+            s = self._slot_of(minute)
+            self._lives[s], self._abandons[s], self._screened[s] = merged[minute]
+
+        own_start = mine.period_start
+        start = history.period_start if history.period_start is not None else own_start
+        periods: dict[int, list[float]] = {p: [lv, ab] for p, lv, ab in history.periods}
+        base_periods = {p: (lv, ab) for p, lv, ab in base.periods}
+        for p, lv, ab in mine.periods:
+            b_lv, b_ab = base_periods.get(p, (0.0, 0.0))
+            d_lv, d_ab = max(0.0, lv - b_lv), max(0.0, ab - b_ab)
+            if d_lv <= 0 and d_ab <= 0:
+                continue
+            if own_start is None or start is None or own_start == start:
+                q_lives = q_abandons = p
+            else:
+                lo = max(own_start + p * US_PERIOD_S, base.taken_at)
+                hi = max(lo, min(own_start + (p + 1) * US_PERIOD_S, now))
+                q_lives = math.floor((lo - start) / US_PERIOD_S)
+                q_abandons = math.floor((hi - start) / US_PERIOD_S)
+            periods.setdefault(q_lives, [0.0, 0.0])[0] += d_lv
+            periods.setdefault(q_abandons, [0.0, 0.0])[1] += d_ab
+        self.period_start = start
+        self._periods = periods
+        self.amd_in_use = history.amd_in_use or mine.amd_in_use
+        self.total_lives = history.total_lives + max(0, mine.total_lives - base.total_lives)
+        self.total_abandons = history.total_abandons + max(0, mine.total_abandons - base.total_abandons)

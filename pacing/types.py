@@ -63,6 +63,7 @@ class Reason(StrEnum):
     TRUNK_LIMIT = "trunk or calls-per-second limit"
     ABANDON_TARGET = "predicted abandon at target"
     MAX_CALLS = "maximum calls per agent reached"
+    LEDGER_UNKNOWN = "compliance ledger not restored yet: progressive"
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,9 @@
     SCREENING --human--> WAITING (no agent yet: the 2-second abandon clock runs)
     SCREENING|WAITING --assign--> CONNECTING (Redirect to the agent sent) --bridge--> CONNECTED
     SCREENING --machine--> MACHINE (hang-up sent)
+    SCREENING --audit--> AUDITING (a machine verdict sampled for the AMD audit: Redirect to a spare agent sent)
+    AUDITING --bridge--> CONNECTED (the agent hears who it is and says so in the disposition)
+    AUDITING --unassign--> MACHINE (the Redirect failed: hung up as usual)
     WAITING --abandon--> ABANDONING (Redirect to the information message sent)
     any state --end--> ENDED
 
@@ -32,6 +35,7 @@ class CallState(StrEnum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     MACHINE = "machine"
+    AUDITING = "auditing"
     ABANDONING = "abandoning"
     ENDED = "ended"
 
@@ -42,6 +46,7 @@ class CallEvent(StrEnum):
     ANSWER = "answer"
     HUMAN = "human"
     MACHINE = "machine"
+    AUDIT = "audit"
     ASSIGN = "assign"
     UNASSIGN = "unassign"
     BRIDGE = "bridge"
@@ -75,6 +80,9 @@ TRANSITIONS: dict[tuple[CallState, CallEvent], CallState] = {
     (C.RINGING, V.ANSWER): C.SCREENING,
     (C.SCREENING, V.HUMAN): C.WAITING,
     (C.SCREENING, V.MACHINE): C.MACHINE,
+    (C.SCREENING, V.AUDIT): C.AUDITING,
+    (C.AUDITING, V.BRIDGE): C.CONNECTED,
+    (C.AUDITING, V.UNASSIGN): C.MACHINE,
     (C.WAITING, V.ASSIGN): C.CONNECTING,
     (C.CONNECTING, V.UNASSIGN): C.WAITING,
     (C.CONNECTING, V.BRIDGE): C.CONNECTED,
@@ -116,6 +124,7 @@ class Call:
     abandoned: bool = False
     lost_contact: bool = False
     callback_agent: str | None = None
+    amd_audit: bool = False  # went through AUDITING: a machine verdict handed to an agent (kept for the record)
     target: object | None = None  # the hopper's DialTarget, handed back with the result
 
     def apply(self, event: CallEvent) -> CallState:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialer.engine.records import CallRecord
+from pacing.ledger import LedgerEntry
 
 __all__ = [
     "AgentNotice",
@@ -13,6 +14,7 @@ __all__ = [
     "DispositionMade",
     "HangupChannel",
     "Originate",
+    "RecordLedger",
     "Redirect",
     "ScreenPop",
     "WriteCallRecord",
@@ -82,6 +84,17 @@ class DispositionMade:
     at: float
     target: object | None = None
     campaign_id: str = ""
+    amd_audit: bool = False  # the call was an AMD audit: the code says whether AMD was right (`dialer.amd_audit`)
 
 
-Command = Originate | Redirect | HangupChannel | ScreenPop | AgentNotice | WriteCallRecord | DispositionMade
+@dataclass(frozen=True, slots=True)
+class RecordLedger:
+    """Make a compliance-ledger entry durable (the pacer has already counted it)."""
+
+    campaign_id: str
+    entry: LedgerEntry
+
+
+Command = (
+    Originate | Redirect | HangupChannel | ScreenPop | AgentNotice | WriteCallRecord | DispositionMade | RecordLedger
+)

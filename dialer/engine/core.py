@@ -11,15 +11,25 @@ for at most `hold_s` (less than the legal 2 s, leaving room for the bridge); an 
 that time takes the oldest waiting call before anything else; when the hold runs out the call is sent
 to the information message and counted abandoned. A call connected later than 2 s after the greeting
 is counted abandoned too: the law counts what the person lived, not what we meant.
+
+The AMD audit: a machine verdict is, with probability `amd_audit_share` (the engine's injected `rng`), a
+candidate for an audit. It goes to an agent (SCREENING --audit--> AUDITING) only when that agent is
+spare: the ready agents outnumber every dial still in flight that may answer live plus every person
+waiting, so even if all of them answer live each still finds an agent; otherwise it is hung up as usual
+and not counted. An audit therefore never causes an abandon, whatever the ledger's budget. The agent's
+disposition on it says whether AMD was right (`dialer.amd_audit`); the person possibly found was already
+counted, as an estimated false positive, by the ledger, so the audit call feeds neither the ledger nor
+the talk and wrap-up estimators.
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -35,6 +45,7 @@ from dialer.engine.commands import (
     DispositionMade,
     HangupChannel,
     Originate,
+    RecordLedger,
     Redirect,
     ScreenPop,
     WriteCallRecord,
@@ -46,10 +57,14 @@ from pacing import (
     Decision,
     DialObserved,
     LiveAnswerObserved,
+    Mode,
     Pacer,
+    Reason,
     TalkObserved,
     WrapupObserved,
 )
+from pacing.ledger import ledger_entry
+from pacing.types import Observation
 
 __all__ = ["CampaignRuntime", "DialRequest", "Engine", "EngineStats"]
 
@@ -81,6 +96,8 @@ class CampaignRuntime:
     caller_id_number: str = "0000"
     wrapup_timeout_s: float = 120.0
     paused: bool = False
+    amd_audit_share: float = 0.0  # share of machine verdicts that are audit candidates (0: no audit)
+    amd_fp_note: str = ""  # why the false-positive share is what it is, when it blocks predictive (the daemon's)
     active: set[str] = field(default_factory=set)
     waiting: deque[str] = field(default_factory=deque)
     recent_dials: deque[float] = field(default_factory=deque)
@@ -97,6 +114,8 @@ class EngineStats:
     ended: int = 0
     ignored_events: int = 0
     illegal_transitions: int = 0
+    amd_audits: int = 0  # machine verdicts handed to an agent for the AMD audit
+    amd_audits_skipped: int = 0  # audit candidates hung up as usual: no agent was spare
 
 
 _FAIL_BY_REASON = {5: CallOutcome.BUSY, 8: CallOutcome.CONGESTION, 3: CallOutcome.NO_ANSWER}
@@ -138,6 +157,7 @@ class Engine:
         screenpop: ScreenPopRenderer | None = None,
         id_factory: Callable[[str], str] | None = None,
         stuck_after_s: float = 120.0,
+        rng: random.Random | None = None,
     ) -> None:
         if not 0.0 <= hold_s <= ABANDON_LIMIT_S:
             raise ValueError(f"hold_s must be between 0 and {ABANDON_LIMIT_S} s, got {hold_s}")
@@ -151,6 +171,7 @@ class Engine:
         self._id_factory = id_factory or self._random_id
         self._stuck_after_s = stuck_after_s
         self._wrapup_deadline: dict[str, float] = {}
+        self._rng = rng if rng is not None else random.Random()
 
     # ----------------------------------------------------------------- campaigns and pacing
     def add_campaign(self, campaign: CampaignRuntime) -> None:
@@ -196,7 +217,19 @@ class Engine:
 
     def decide(self, campaign_id: str, now: float, hopper_depth: int = 1 << 30) -> Decision:
         camp = self.campaigns[campaign_id]
-        return camp.pacer.decide(self.snapshot(campaign_id, now, hopper_depth))
+        d = camp.pacer.decide(self.snapshot(campaign_id, now, hopper_depth))
+        held = camp.pacer.ledger.held
+        if held and d.mode is Mode.PREDICTIVE:
+            # The held ledger offered no budget, so the pacer dialed at most progressively; say why.
+            reason = Reason.LEDGER_UNKNOWN if d.reason is Reason.ABANDON_BUDGET else d.reason
+            d = replace(d, reason=reason, detail=f"{held}; {d.detail}" if d.detail else held)
+            camp.pacer.decisions[-1] = d
+        if camp.amd_fp_note and d.launch <= 0 and d.reason is Reason.ABANDON_BUDGET:
+            blocked = camp.pacer.ledger.status(now).blocked
+            if blocked:  # the false-positive share alone breaks the cap: say where that share comes from
+                d = replace(d, detail=f"{d.detail}; {camp.amd_fp_note}" if d.detail else camp.amd_fp_note)
+                camp.pacer.decisions[-1] = d
+        return d
 
     def launch(self, campaign_id: str, requests: Iterable[DialRequest], now: float) -> list[Command]:
         """Create calls for the hopper's targets and return their Originates."""
@@ -315,21 +348,26 @@ class Engine:
         c.amd_status = e.status.value
         c.amd_cause = e.cause
         if e.status in (ev.AmdStatus.MACHINE,):
-            c.apply(CallEvent.MACHINE)
             self.stats.machines += 1
-            self._observe_dial(c, "machine", now, machine=True)
-            return [HangupChannel(c.call_id, c.channel or "", 16)] if c.channel else []
+            noted = self._observe_dial(c, "machine", now, machine=True)
+            spare = self._audit_agent(c)
+            if spare is not None:
+                return noted + self._audit(c, spare, now)
+            c.apply(CallEvent.MACHINE)
+            return noted + ([HangupChannel(c.call_id, c.channel or "", 16)] if c.channel else [])
         if e.status is ev.AmdStatus.HANGUP:
             return []
         c.apply(CallEvent.HUMAN)
         c.human_at = now
         c.human_pbx_ts = e.timestamp
         self.stats.live += 1
-        self._observe_dial(c, "live", now, machine=False)
-        return self._try_assign(c, now)
+        noted = self._observe_dial(c, "live", now, machine=False)
+        return noted + self._try_assign(c, now)
 
     def _on_bridge_enter(self, e: ev.BridgeEnter, now: float) -> list[Command]:
         c = self._call_of(e.uniqueid)
+        if c is not None and c.state is CallState.AUDITING:
+            return self._audit_bridged(c, e, now)
         if c is None or c.state is not CallState.CONNECTING:
             return []
         c.apply(CallEvent.BRIDGE)
@@ -339,8 +377,7 @@ class Engine:
         wait = c.wait_s or 0.0
         late = wait > ABANDON_LIMIT_S
         c.abandoned = late
-        self.campaigns[c.campaign_id].pacer.observe(LiveAnswerObserved(at=now, abandoned=late, wait_s=wait))
-        out: list[Command] = []
+        out = self._observe(self.campaigns[c.campaign_id], LiveAnswerObserved(at=now, abandoned=late, wait_s=wait))
         if c.agent_id is not None:
             agent = self.roster.apply(c.agent_id, AgentEvent.CONNECT, now)
             agent.calls_taken += 1
@@ -366,7 +403,7 @@ class Engine:
             return self._end(c, CallOutcome.CONNECTED, now)
         if s is CallState.ABANDONING:
             return self._end(c, CallOutcome.ABANDONED, now)
-        if s is CallState.MACHINE:
+        if s is CallState.MACHINE or s is CallState.AUDITING:
             return self._end(c, CallOutcome.MACHINE, now)
         if s is CallState.SCREENING:
             return self._end(c, CallOutcome.HUNG_UP_SCREENING, now)
@@ -395,6 +432,10 @@ class Engine:
             out = self._release_agent(c, now)
             c.apply(CallEvent.UNASSIGN)
             return out + self._hold_or_abandon(c, now)
+        if purpose == "agent" and c.state is CallState.AUDITING:
+            out = self._release_agent(c, now)
+            c.apply(CallEvent.UNASSIGN)
+            return out + ([HangupChannel(c.call_id, c.channel, 16)] if c.channel else [])
         if purpose == "abandon" and c.channel:
             return [HangupChannel(c.call_id, c.channel, 16)]
         return []
@@ -454,7 +495,8 @@ class Engine:
         wrap = now - agent.since
         self._wrapup_deadline.pop(agent.agent_id, None)
         camp = self.campaigns.get(agent.campaign_id or "")
-        if camp is not None:
+        audited = call is not None and call.amd_audit
+        if camp is not None and not audited:
             camp.pacer.observe(WrapupObserved(at=now, wrap_s=wrap))
         self.roster.apply(agent.agent_id, AgentEvent.DISPOSE, now)
         out: list[Command] = [
@@ -467,6 +509,7 @@ class Engine:
                 at=now,
                 target=call.target if call is not None else None,
                 campaign_id=call.campaign_id if call is not None else (agent.campaign_id or ""),
+                amd_audit=audited,
             )
         ]
         return out + self._after_wrapup(agent, now)
@@ -521,6 +564,55 @@ class Engine:
             self._state_notice(agent),
         ]
 
+    # ----------------------------------------------------------------- the AMD audit
+    def _audit_agent(self, c: Call) -> Agent | None:
+        """The agent a machine verdict goes to for the AMD audit, or None: hang it up as usual.
+
+        The draw comes first, so the random sequence does not depend on the agents. A candidate takes
+        the longest-idle ready agent only when that agent is spare: more agents ready than dials that
+        may still answer live (ringing, or under AMD) plus people waiting.
+        """
+        camp = self.campaigns[c.campaign_id]
+        if camp.amd_audit_share <= 0.0 or self._rng.random() >= camp.amd_audit_share:
+            return None
+        may_answer = 0
+        for cid in camp.active:
+            other = self.calls[cid]
+            if cid != c.call_id and (other.is_pre_answer or other.state is CallState.SCREENING):
+                may_answer += 1
+        waiting = sum(1 for cid in camp.waiting if (w := self.calls.get(cid)) is not None
+                      and w.state is CallState.WAITING)
+        if self.roster.ready_count(c.campaign_id) <= may_answer + waiting:
+            self.stats.amd_audits_skipped += 1
+            return None
+        return self.roster.longest_idle(c.campaign_id)
+
+    def _audit(self, c: Call, agent: Agent, now: float) -> list[Command]:
+        self.roster.apply(agent.agent_id, AgentEvent.RESERVE, now)
+        agent.call_id = c.call_id
+        c.apply(CallEvent.AUDIT)
+        c.agent_id = agent.agent_id
+        c.amd_audit = True
+        self.stats.amd_audits += 1
+        payload = self.screenpop(c, agent)
+        payload["amd_audit"] = True  # the desktop says: AMD took this for a machine; tell us who answers
+        return [
+            Redirect(c.call_id, c.channel or "", "dialer-to-agent", agent.extension, "agent", agent.agent_id),
+            ScreenPop(agent.agent_id, c.call_id, payload),
+            self._state_notice(agent),
+        ]
+
+    def _audit_bridged(self, c: Call, e: ev.BridgeEnter, now: float) -> list[Command]:
+        c.apply(CallEvent.BRIDGE)
+        c.connected_at = now
+        c.connected_pbx_ts = e.timestamp
+        out: list[Command] = []
+        if c.agent_id is not None:
+            agent = self.roster.apply(c.agent_id, AgentEvent.CONNECT, now)
+            out.append(AgentNotice(agent.agent_id, "connected", {"call_id": c.call_id, "amd_audit": True}))
+            out.append(self._state_notice(agent))
+        return out
+
     def _hold_or_abandon(self, c: Call, now: float) -> list[Command]:
         base = c.human_at if c.human_at is not None else now
         deadline = base + self._hold_s
@@ -535,8 +627,8 @@ class Engine:
         c.abandoned = True
         c.abandon_deadline = None
         wait = now - (c.human_at if c.human_at is not None else now)
-        self.campaigns[c.campaign_id].pacer.observe(LiveAnswerObserved(at=now, abandoned=True, wait_s=wait))
-        return [Redirect(c.call_id, c.channel or "", "dialer-abandon", "s", "abandon")]
+        noted = self._observe(self.campaigns[c.campaign_id], LiveAnswerObserved(at=now, abandoned=True, wait_s=wait))
+        return [*noted, Redirect(c.call_id, c.channel or "", "dialer-abandon", "s", "abandon")]
 
     def _release_agent(self, c: Call, now: float) -> list[Command]:
         if c.agent_id is None:
@@ -602,11 +694,18 @@ class Engine:
         self.stats.answered += 1
         return []
 
-    def _observe_dial(self, c: Call, outcome: str, now: float, machine: bool) -> None:
+    def _observe(self, camp: CampaignRuntime, obs: Observation) -> list[Command]:
+        """Feed the pacer; what its compliance ledger counts is also returned to be made durable."""
+        camp.pacer.observe(obs)
+        entry = ledger_entry(obs)
+        return [RecordLedger(camp.campaign_id, entry)] if entry is not None else []
+
+    def _observe_dial(self, c: Call, outcome: str, now: float, machine: bool) -> list[Command]:
         ring = (c.answered_at or now) - (c.originated_at or c.created_at)
         amd_delay = now - c.answered_at if c.answered_at is not None else None
-        self.campaigns[c.campaign_id].pacer.observe(
-            DialObserved(at=now, outcome=outcome, ring_s=ring, amd_delay_s=amd_delay, amd_machine=machine)
+        return self._observe(
+            self.campaigns[c.campaign_id],
+            DialObserved(at=now, outcome=outcome, ring_s=ring, amd_delay_s=amd_delay, amd_machine=machine),
         )
 
     def _end(self, c: Call, outcome: CallOutcome, now: float) -> list[Command]:
@@ -621,19 +720,19 @@ class Engine:
         if outcome is CallOutcome.ABANDONED:
             self.stats.abandoned += 1
             if prev is not CallState.ABANDONING and c.human_at is not None:
-                camp.pacer.observe(LiveAnswerObserved(at=now, abandoned=True, wait_s=now - c.human_at))
+                out += self._observe(camp, LiveAnswerObserved(at=now, abandoned=True, wait_s=now - c.human_at))
         elif outcome is CallOutcome.HUNG_UP_WAITING and c.human_at is not None:
-            camp.pacer.observe(LiveAnswerObserved(at=now, abandoned=False, wait_s=now - c.human_at))
+            out += self._observe(camp, LiveAnswerObserved(at=now, abandoned=False, wait_s=now - c.human_at))
         if outcome in _PACER_OUTCOME:
             ring = now - (c.originated_at or c.created_at)
-            camp.pacer.observe(DialObserved(at=now, outcome=_PACER_OUTCOME[outcome], ring_s=ring))
-        if prev is CallState.CONNECTING:
+            out += self._observe(camp, DialObserved(at=now, outcome=_PACER_OUTCOME[outcome], ring_s=ring))
+        if prev is CallState.CONNECTING or prev is CallState.AUDITING:
             out += self._release_agent(c, now)
         if prev is CallState.CONNECTED and c.agent_id is not None:
             agent = self.roster.get(c.agent_id)
             if agent is not None and agent.state is AgentState.TALKING:
-                talk = now - (c.connected_at or now)
-                camp.pacer.observe(TalkObserved(at=now, talk_s=talk))
+                if not c.amd_audit:
+                    camp.pacer.observe(TalkObserved(at=now, talk_s=now - (c.connected_at or now)))
                 self.roster.apply(agent.agent_id, AgentEvent.HANGUP, now)
                 agent.call_id = c.call_id
                 self._wrapup_deadline[agent.agent_id] = now + camp.wrapup_timeout_s
@@ -650,7 +749,7 @@ class Engine:
                 out.append(HangupChannel(c.call_id, c.channel, 16))
             if c.state is CallState.CONNECTED:
                 outcome = CallOutcome.CONNECTED
-            elif c.state is CallState.MACHINE:
+            elif c.state is CallState.MACHINE or c.state is CallState.AUDITING:
                 outcome = CallOutcome.MACHINE
             elif c.state in (CallState.WAITING, CallState.CONNECTING, CallState.ABANDONING):
                 outcome = CallOutcome.ABANDONED

@@ -40,6 +40,7 @@ class CallRecord:
     hangup_cause: int | None
     wait_s: float | None
     talk_s: float | None
+    amd_audit: bool = False  # an AMD machine verdict handed to an agent to check it (written "1")
 
     @classmethod
     def of(cls, call: Call) -> CallRecord:
@@ -65,6 +66,7 @@ class CallRecord:
             hangup_cause=call.hangup_cause,
             wait_s=call.wait_s,
             talk_s=call.talk_s,
+            amd_audit=call.amd_audit,
         )
 
     def to_fields(self) -> dict[str, str]:

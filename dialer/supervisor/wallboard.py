@@ -194,4 +194,5 @@ def _ledger(pacer: object, now: float) -> dict[str, Any] | None:
     budget = float(getattr(st, "budget", 0.0))
     return {"rate": float(getattr(st, "rate", 0.0)), "lives": float(getattr(st, "lives", 0.0)),
             "abandons": float(getattr(st, "abandons", 0.0)), "window_start": float(getattr(st, "window_start", 0.0)),
-            "budget": budget if math.isfinite(budget) else None, "blocked": str(getattr(st, "blocked", "") or "")}
+            "budget": budget if math.isfinite(budget) else None, "blocked": str(getattr(st, "blocked", "") or ""),
+            "held": str(getattr(st, "held", "") or "")}

@@ -1,0 +1,191 @@
+"""The compliance ledger's durable copy in Redis, so that a restart never forgets the law's windows.
+
+Every entry the pacer's ledger counts (`pacing.ledger.LedgerEntry`: a live answer, an abandon, a live
+answer AMD screened, a machine verdict) is written as it happens through the store's outbox, so a Redis
+outage delays the writes but loses none, and they land in order. Per campaign:
+
+    <prefix>:ledger:<campaign>:m:<hour>   hash  "<minute>:l|a|s" -> live answers | abandons | screened
+                                          (one hash per hour of minute buckets; expires 27 h after its
+                                          last write: the UK window is 24 h)
+    <prefix>:ledger:<campaign>:us         hash  start (the first live answer: the US periods count from it),
+                                          "<period>:l|a", lives, abandons, amd, layout
+                                          (expires 60 days after the last write)
+    <prefix>:amd_audit:<campaign>         hash  machines, persons: the AMD audit sample (`dialer.amd_audit`)
+
+Live answers go through one Lua script, so Redis itself decides the US period start and each answer's
+period: a daemon that restarted during an outage cannot write them under a period start of its own.
+
+At start-up the daemon reads all of it back *in order behind the writes already queued*
+(`RedisStore.read_in_order`) and merges it with what the campaign's ledger counted since
+(`ComplianceLedger.restore`): every entry is counted exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from dialer.store import RedisStore
+from pacing.ledger import BUCKET_S, UK_WINDOW_S, US_PERIOD_S, LedgerBucket, LedgerEntry, LedgerEntryKind, LedgerSnapshot
+
+__all__ = ["LAYOUT", "LedgerStore", "StoredLedger", "parse_ledger"]
+
+LAYOUT = "1"
+BUCKET_TTL_S = 27 * 3600
+PERIOD_TTL_S = int(2 * US_PERIOD_S)
+_READ_BACK_S = UK_WINDOW_S + 2 * 3600.0  # the window, its look-ahead and the horizon, with room to spare
+
+_RECORD_LIVE = """
+local hour, us = KEYS[1], KEYS[2]
+local at, minute, abandoned = ARGV[1], ARGV[2], ARGV[3]
+redis.call('HINCRBY', hour, minute .. ':l', 1)
+if abandoned == '1' then redis.call('HINCRBY', hour, minute .. ':a', 1) end
+redis.call('EXPIRE', hour, ARGV[4])
+local start = redis.call('HGET', us, 'start')
+if not start then
+  redis.call('HSET', us, 'start', at)
+  start = at
+end
+local p = math.floor((tonumber(at) - tonumber(start)) / tonumber(ARGV[6]))
+redis.call('HINCRBY', us, string.format('%d:l', p), 1)
+redis.call('HINCRBY', us, 'lives', 1)
+if abandoned == '1' then
+  redis.call('HINCRBY', us, string.format('%d:a', p), 1)
+  redis.call('HINCRBY', us, 'abandons', 1)
+end
+redis.call('HSET', us, 'layout', ARGV[7])
+redis.call('EXPIRE', us, ARGV[5])
+return p
+"""
+
+_FIELD = re.compile(r"^(-?\d+):([las])$")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLedger:
+    """What Redis holds for one campaign: the ledger's history and the AMD audit sample."""
+
+    ledger: LedgerSnapshot
+    audit_machines: int = 0
+    audit_persons: int = 0
+
+
+class LedgerStore:
+    """Per-campaign ledger entries and AMD audit results in Redis, through the store's outbox."""
+
+    def __init__(self, store: RedisStore) -> None:
+        self.store = store
+        self._amd_noted: set[str] = set()
+
+    def _keys(self, campaign_id: str) -> tuple[str, str]:
+        return self.store.key("ledger", campaign_id, "m"), self.store.key("ledger", campaign_id, "us")
+
+    def record(self, campaign_id: str, entry: LedgerEntry) -> None:
+        """Queue one ledger entry (cheap: a few HINCRBYs)."""
+        minute = math.floor(entry.at / BUCKET_S)
+        hours, us = self._keys(campaign_id)
+        hour = f"{hours}:{minute // 60}"
+        k = entry.kind
+        if k is LedgerEntryKind.LIVE or k is LedgerEntryKind.ABANDONED:
+            args = (repr(entry.at), str(minute), "1" if k is LedgerEntryKind.ABANDONED else "0", str(BUCKET_TTL_S),
+                    str(PERIOD_TTL_S), repr(US_PERIOD_S), LAYOUT)
+
+            async def live(r: aioredis.Redis) -> None:
+                await r.eval(_RECORD_LIVE, 2, hour, us, *args)  # type: ignore[no-untyped-call]
+
+            self.store.enqueue(f"ledger {campaign_id} {k.value}", live)
+            return
+        if k is LedgerEntryKind.AMD:
+            if campaign_id in self._amd_noted:
+                return  # only "AMD is in use" to note, and it is noted already
+            self._amd_noted.add(campaign_id)
+
+        async def screened(r: aioredis.Redis) -> None:
+            async with r.pipeline(transaction=True) as p:
+                if k is LedgerEntryKind.SCREENED:
+                    p.hincrby(hour, f"{minute}:s", 1)
+                    p.expire(hour, BUCKET_TTL_S)
+                p.hset(us, mapping={"amd": "1", "layout": LAYOUT})
+                p.expire(us, PERIOD_TTL_S)
+                await p.execute()
+
+        self.store.enqueue(f"ledger {campaign_id} {k.value}", screened)
+
+    def record_audit(self, campaign_id: str, person: bool) -> None:
+        """Queue one AMD audit result: the agent found a person (AMD was wrong) or a machine."""
+        key = self.store.key("amd_audit", campaign_id)
+        field = "persons" if person else "machines"
+
+        async def op(r: aioredis.Redis) -> None:
+            await r.hincrby(key, field, 1)
+
+        self.store.enqueue(f"amd audit {campaign_id}", op)
+
+    def read(self, campaign_id: str, now: float) -> asyncio.Future[tuple[list[tuple[int, dict[str, str]]],
+                                                                         dict[str, str], dict[str, str]]]:
+        """Read the campaign's history behind every write queued so far (see `RedisStore.read_in_order`)."""
+        hours, us = self._keys(campaign_id)
+        first, last = math.floor((now - _READ_BACK_S) / 3600.0), math.floor(now / 3600.0) + 1
+        audit = self.store.key("amd_audit", campaign_id)
+
+        async def read(r: aioredis.Redis) -> tuple[list[tuple[int, dict[str, str]]], dict[str, str], dict[str, str]]:
+            async with r.pipeline(transaction=False) as p:
+                for h in range(first, last + 1):
+                    p.hgetall(f"{hours}:{h}")
+                p.hgetall(us)
+                p.hgetall(audit)
+                got: list[Any] = await p.execute()
+            return list(zip(range(first, last + 1), got[:-2], strict=True)), dict(got[-2]), dict(got[-1])
+
+        return self.store.read_in_order(f"ledger {campaign_id} read", read)
+
+
+def parse_ledger(
+    campaign_id: str, hours: list[tuple[int, dict[str, str]]], us: dict[str, str], audit: dict[str, str], now: float
+) -> StoredLedger:
+    """What `LedgerStore.read` returned, as a snapshot. Raises ValueError naming the bad key and the fix."""
+    where = f"Redis ledger of campaign {campaign_id}"
+    fix = "fix or delete that key (deleting it forgets the campaign's abandons: dial progressive until the window ends)"
+    layout = us.get("layout", LAYOUT)
+    if layout != LAYOUT:
+        raise ValueError(f"{where}: layout {layout!r}, this dialer reads {LAYOUT!r}: run the dialer that wrote it")
+    try:
+        counts: dict[int, dict[str, float]] = {}
+        for _hour, fields in hours:
+            for name, value in fields.items():
+                minute, kind = _field(name)
+                counts.setdefault(minute, {})[kind] = float(int(value))
+        buckets = tuple(
+            LedgerBucket(minute, c.get("l", 0.0), c.get("a", 0.0), c.get("s", 0.0))
+            for minute, c in sorted(counts.items())
+        )
+        periods: dict[int, list[float]] = {}
+        for name, value in us.items():
+            m = _FIELD.match(name)
+            if m is not None and m.group(2) in "la":
+                periods.setdefault(int(m.group(1)), [0.0, 0.0])["la".index(m.group(2))] = float(int(value))
+        start = float(us["start"]) if "start" in us else None
+        snap = LedgerSnapshot(
+            taken_at=now,
+            buckets=buckets,
+            period_start=start,
+            periods=tuple((p, v[0], v[1]) for p, v in sorted(periods.items())),
+            amd_in_use=us.get("amd") == "1",
+            total_lives=int(us.get("lives", "0")),
+            total_abandons=int(us.get("abandons", "0")),
+        )
+        return StoredLedger(snap, int(audit.get("machines", "0")), int(audit.get("persons", "0")))
+    except (ValueError, KeyError) as exc:
+        raise ValueError(f"{where}: {exc}; {fix}") from None
+
+
+def _field(name: str) -> tuple[int, str]:
+    m = _FIELD.match(name)
+    if m is None:
+        raise ValueError(f"unexpected field {name!r}")
+    return int(m.group(1)), m.group(2)
