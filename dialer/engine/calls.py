@@ -5,7 +5,14 @@
     SCREENING|WAITING --assign--> CONNECTING (Redirect to the agent sent) --bridge--> CONNECTED
     SCREENING --machine--> MACHINE (hang-up sent)
     WAITING --abandon--> ABANDONING (Redirect to the information message sent)
+    CONNECTED --transfer--> TRANSFERRING (blind transfer: Redirect to the target sent) --bridge--> CONNECTED
     any state --end--> ENDED
+
+Agent-leg-first calls (preview and manual dialing, `kind` PREVIEW or MANUAL) start elsewhere: the
+Originate rings the agent's phone first, and the dialplan dials the customer once the agent answered.
+
+    PENDING --ring_agent--> AGENT_RINGING --agent_up--> DIALING --ring--> RINGING
+    DIALING|RINGING --pickup--> CONNECTED (the customer answered inside the agent's Dial(): no AMD, no wait)
 
 One `Call` per Originate, keyed by our `call_id`, which Asterisk also uses as the customer leg's
 Uniqueid (`ChannelId` on the Originate), so every AMI event of the call finds it in one dict lookup.
@@ -20,7 +27,7 @@ from enum import StrEnum
 
 from dialer.errors import IllegalTransition
 
-__all__ = ["TRANSITIONS", "Call", "CallEvent", "CallOutcome", "CallState"]
+__all__ = ["TRANSITIONS", "Call", "CallEvent", "CallKind", "CallOutcome", "CallState"]
 
 
 class CallState(StrEnum):
@@ -33,6 +40,8 @@ class CallState(StrEnum):
     CONNECTED = "connected"
     MACHINE = "machine"
     ABANDONING = "abandoning"
+    AGENT_RINGING = "agent_ringing"
+    TRANSFERRING = "transferring"
     ENDED = "ended"
 
 
@@ -46,7 +55,19 @@ class CallEvent(StrEnum):
     UNASSIGN = "unassign"
     BRIDGE = "bridge"
     ABANDON = "abandon"
+    RING_AGENT = "ring_agent"
+    AGENT_UP = "agent_up"
+    PICKUP = "pickup"
+    TRANSFER = "transfer"
     END = "end"
+
+
+class CallKind(StrEnum):
+    """Who started the call: the pacer (predictive, progressive, power), or an agent (preview, manual)."""
+
+    PREDICTIVE = "predictive"
+    PREVIEW = "preview"
+    MANUAL = "manual"
 
 
 class CallOutcome(StrEnum):
@@ -67,6 +88,7 @@ class CallOutcome(StrEnum):
 
 C, V = CallState, CallEvent
 _PRE_ANSWER = (C.PENDING, C.DIALING, C.RINGING)
+_AGENT_FIRST_PRE_ANSWER = (C.PENDING, C.AGENT_RINGING, C.DIALING, C.RINGING)
 TRANSITIONS: dict[tuple[CallState, CallEvent], CallState] = {
     (C.PENDING, V.ORIGINATE): C.DIALING,
     (C.DIALING, V.RING): C.RINGING,
@@ -80,6 +102,12 @@ TRANSITIONS: dict[tuple[CallState, CallEvent], CallState] = {
     (C.CONNECTING, V.BRIDGE): C.CONNECTED,
     (C.WAITING, V.ABANDON): C.ABANDONING,
     (C.CONNECTING, V.ABANDON): C.ABANDONING,
+    (C.PENDING, V.RING_AGENT): C.AGENT_RINGING,
+    (C.AGENT_RINGING, V.AGENT_UP): C.DIALING,
+    (C.DIALING, V.PICKUP): C.CONNECTED,
+    (C.RINGING, V.PICKUP): C.CONNECTED,
+    (C.CONNECTED, V.TRANSFER): C.TRANSFERRING,
+    (C.TRANSFERRING, V.BRIDGE): C.CONNECTED,
     **{(s, V.END): C.ENDED for s in CallState if s is not C.ENDED},
 }
 
@@ -117,6 +145,20 @@ class Call:
     lost_contact: bool = False
     callback_agent: str | None = None
     target: object | None = None  # the hopper's DialTarget, handed back with the result
+    kind: CallKind = CallKind.PREDICTIVE
+    customer_uid: str | None = None  # agent-leg-first calls: the customer leg the agent's Dial() made
+    customer_channel: str | None = None
+    transferred_from: str | None = None  # the agent who blind-transferred the call to `agent_id`
+
+    @property
+    def agent_first(self) -> bool:
+        """Rung on the agent's phone first (preview, manual): `call_id` is then the agent leg's Uniqueid."""
+        return self.kind is not CallKind.PREDICTIVE
+
+    @property
+    def customer_leg(self) -> str | None:
+        """The channel to Redirect to move the customer (a transfer)."""
+        return self.customer_channel if self.agent_first else self.channel
 
     def apply(self, event: CallEvent) -> CallState:
         nxt = TRANSITIONS.get((self.state, event))
@@ -127,7 +169,7 @@ class Call:
 
     @property
     def is_pre_answer(self) -> bool:
-        return self.state in _PRE_ANSWER
+        return self.state in (_AGENT_FIRST_PRE_ANSWER if self.agent_first else _PRE_ANSWER)
 
     @property
     def wait_s(self) -> float | None:

@@ -13,6 +13,7 @@ __all__ = [
     "DispositionMade",
     "HangupChannel",
     "Originate",
+    "OriginateAgentFirst",
     "Redirect",
     "ScreenPop",
     "WriteCallRecord",
@@ -32,6 +33,21 @@ class Originate:
 
 
 @dataclass(frozen=True, slots=True)
+class OriginateAgentFirst:
+    """Ring the agent's phone, then dial the customer from it (preview and manual dialing)."""
+
+    call_id: str
+    campaign_id: str
+    lead_id: str
+    number: str
+    agent_id: str
+    extension: str
+    ring_timeout_s: float
+    caller_id_name: str
+    caller_id_number: str
+
+
+@dataclass(frozen=True, slots=True)
 class Redirect:
     """Move the customer leg to a dialplan location: to an agent, or to the abandon message."""
 
@@ -39,7 +55,7 @@ class Redirect:
     channel: str
     context: str
     exten: str
-    purpose: str  # "agent" or "abandon"
+    purpose: str  # "agent", "abandon" or "transfer"
     agent_id: str | None = None
 
 
@@ -82,6 +98,10 @@ class DispositionMade:
     at: float
     target: object | None = None
     campaign_id: str = ""
+    final: bool = True  # False: the agent had blind-transferred the call; the target's disposition counts
 
 
-Command = Originate | Redirect | HangupChannel | ScreenPop | AgentNotice | WriteCallRecord | DispositionMade
+Command = (
+    Originate | OriginateAgentFirst | Redirect | HangupChannel | ScreenPop | AgentNotice | WriteCallRecord
+    | DispositionMade
+)

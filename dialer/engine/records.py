@@ -40,6 +40,8 @@ class CallRecord:
     hangup_cause: int | None
     wait_s: float | None
     talk_s: float | None
+    kind: str = "predictive"  # predictive (the pacer dialed), preview or manual (an agent dialed)
+    transferred_from: str | None = None  # the agent who blind-transferred it to `agent_id`
 
     @classmethod
     def of(cls, call: Call) -> CallRecord:
@@ -65,6 +67,8 @@ class CallRecord:
             hangup_cause=call.hangup_cause,
             wait_s=call.wait_s,
             talk_s=call.talk_s,
+            kind=call.kind.value,
+            transferred_from=call.transferred_from,
         )
 
     def to_fields(self) -> dict[str, str]:
