@@ -209,18 +209,15 @@ class Desk:
                 "seq": self.daemon.feed.last_seq(agent_id)}
 
     async def request_dnc(self, session: Session, call_id: str, notes: str) -> dict[str, Any]:
-        """Record the customer's do-not-call request durably at once (before the disposition, which the
-        agent may never send); the contact policy reads `<prefix>:dnc_requests`."""
+        """Apply the customer's do-not-call request at once (before the disposition, which the agent may
+        never send): the daemon puts the person on the do-not-call lists every campaign's hopper checks
+        before each dial, and journals it in `<prefix>:dnc_requests`."""
         self._seen(session.agent_id)
         call = self._own_call(session.agent_id, call_id)
-        store = self.daemon.store
-        entry = {"call_id": call.call_id, "lead_id": call.lead_id, "campaign_id": call.campaign_id,
-                 "number": call.number, "agent_id": session.agent_id, "at": f"{self.daemon.clock.now():.3f}",
-                 "source": "agent-desk", "notes": notes[:500]}
         try:
-            async with asyncio.timeout(3.0):
-                await store.r.xadd(store.key("dnc_requests"), entry)  # type: ignore[arg-type]
-        except (RedisError, OSError, TimeoutError) as exc:  # the agent must know it was not recorded
+            async with asyncio.timeout(5.0):
+                await self.daemon.request_dnc(call.call_id, session.agent_id, notes)
+        except (DialerError, RedisError, OSError, TimeoutError) as exc:  # the agent must know it failed
             log.error("DNC request not recorded", extra={"call_id": call_id, "error": repr(exc)})
             raise DeskError(503, "the do-not-call request could not be recorded; choose the 'dnc' disposition "
                                  "and tell your supervisor") from exc
@@ -259,22 +256,22 @@ class Desk:
         self.daemon.blind_transfer(session.agent_id, call_id, target)
         return {"transferred": True, "target": target}
 
-    def preview_dial(self, session: Session, lead_id: str, number_index: int) -> dict[str, Any]:
+    async def preview_dial(self, session: Session, lead_id: str, number_index: int) -> dict[str, Any]:
         self._seen(session.agent_id)
         if not isinstance(self.daemon, PreviewDialing):
             raise DeskError(501, "preview dialing needs the daemon hooks preview_dial(agent_id, lead_id, "
                                  "number_index) and preview_skip(agent_id, lead_id, reason)")
-        return {"call_id": self.daemon.preview_dial(session.agent_id, lead_id, number_index)}
+        return {"call_id": await self.daemon.preview_dial(session.agent_id, lead_id, number_index)}
 
-    def preview_skip(self, session: Session, lead_id: str, reason: str) -> dict[str, Any]:
+    async def preview_skip(self, session: Session, lead_id: str, reason: str) -> dict[str, Any]:
         self._seen(session.agent_id)
         if not isinstance(self.daemon, PreviewDialing):
             raise DeskError(501, "preview dialing needs the daemon hooks preview_dial(agent_id, lead_id, "
                                  "number_index) and preview_skip(agent_id, lead_id, reason)")
-        self.daemon.preview_skip(session.agent_id, lead_id, reason)
+        await self.daemon.preview_skip(session.agent_id, lead_id, reason)
         return {"skipped": lead_id}
 
-    def manual_dial(self, session: Session, number: str) -> dict[str, Any]:
+    async def manual_dial(self, session: Session, number: str) -> dict[str, Any]:
         self._seen(session.agent_id)
         try:
             parsed = phonenumbers.parse(number, None)
@@ -285,7 +282,7 @@ class Desk:
         e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         if not isinstance(self.daemon, ManualDialing):
             raise DeskError(501, "manual dialing needs the daemon hook manual_dial(agent_id, number)")
-        return {"call_id": self.daemon.manual_dial(session.agent_id, e164), "number": e164}
+        return {"call_id": await self.daemon.manual_dial(session.agent_id, e164), "number": e164}
 
     # ------------------------------------------------------------------ presence
     def _seen(self, agent_id: str) -> None:

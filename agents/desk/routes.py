@@ -23,7 +23,7 @@ cookie that keeps other sites from acting as the agent.
 
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
 from typing import Annotated, Any, TypeVar
 
@@ -35,7 +35,7 @@ from agents.commands import parse_agent_command
 from agents.desk.auth import Session, SessionInvalid
 from agents.desk.core import ChooseCampaign, Desk, DeskError
 from agents.dispositions import DispositionRejected
-from dialer.errors import DialerError, IllegalTransition
+from dialer.errors import DialerError, IllegalTransition, PolicyViolation
 
 __all__ = ["desk_routes"]
 
@@ -110,14 +110,14 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
     def guarded(fn: Callable[[], _T]) -> _T:
         try:
             return fn()
-        except DeskError as exc:
-            raise HTTPException(exc.status, str(exc)) from None
-        except DispositionRejected as exc:
-            raise HTTPException(422, str(exc)) from None
-        except IllegalTransition as exc:
-            raise HTTPException(409, str(exc)) from None
         except DialerError as exc:
-            raise HTTPException(502, f"the dialer refused: {exc}") from None
+            raise _http_error(exc) from None
+
+    async def guarded_async(fn: Callable[[], Awaitable[_T]]) -> _T:
+        try:
+            return await fn()
+        except DialerError as exc:
+            raise _http_error(exc) from None
 
     # ------------------------------------------------------------------ the page
     @router.get("/desk", include_in_schema=False)
@@ -196,15 +196,15 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
 
     @router.post("/api/desk/preview/dial", tags=["agent desk"], dependencies=json_post)
     async def preview_dial(session: Auth, body: PreviewDialBody) -> dict[str, Any]:
-        return guarded(lambda: desk.preview_dial(session, body.lead_id, body.number_index))
+        return await guarded_async(lambda: desk.preview_dial(session, body.lead_id, body.number_index))
 
     @router.post("/api/desk/preview/skip", tags=["agent desk"], dependencies=json_post)
     async def preview_skip(session: Auth, body: PreviewSkipBody) -> dict[str, Any]:
-        return guarded(lambda: desk.preview_skip(session, body.lead_id, body.reason))
+        return await guarded_async(lambda: desk.preview_skip(session, body.lead_id, body.reason))
 
     @router.post("/api/desk/dial", tags=["agent desk"], dependencies=json_post)
     async def manual_dial(session: Auth, body: DialBody) -> dict[str, Any]:
-        return guarded(lambda: desk.manual_dial(session, body.number))
+        return await guarded_async(lambda: desk.manual_dial(session, body.number))
 
     # ------------------------------------------------------------------ the event stream
     @router.get("/api/desk/events", tags=["agent desk"])
@@ -219,6 +219,19 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     return router
+
+
+def _http_error(exc: DialerError) -> HTTPException:
+    """The HTTP answer to an error of the desk or the daemon."""
+    if isinstance(exc, DeskError):
+        return HTTPException(exc.status, str(exc))
+    if isinstance(exc, DispositionRejected):
+        return HTTPException(422, str(exc))
+    if isinstance(exc, IllegalTransition):
+        return HTTPException(409, str(exc))
+    if isinstance(exc, PolicyViolation):
+        return HTTPException(403, f"the contact policy forbids this call: {exc}")
+    return HTTPException(502, f"the dialer refused: {exc}")
 
 
 def _sse(event: str | None, data: dict[str, Any], ident: int | None = None) -> str:

@@ -98,7 +98,7 @@ async def test_login_sets_an_http_only_strict_cookie_and_logs_the_agent_in(redis
         assert snap["agent"]["state"] == "paused"
         assert snap["agent"]["name"] == "Ann Smith"
         assert snap["dispositions"]["codes"][1]["follow_up"] == "confirmation"
-        assert snap["features"] == {"preview": False, "manual_dial": False, "transfer": False}
+        assert snap["features"] == {"preview": True, "manual_dial": True, "transfer": True}
         assert h.daemon.engine.roster.get("ann").extension == "1001"
         # A bearer token works as well as the cookie (scripts, tests).
         async with client(h, None) as other:
@@ -294,8 +294,10 @@ async def test_a_dnc_request_is_recorded_at_once(redis_url):
         assert r.json() == {"recorded": True, "call_id": cid}
         store = h.daemon.store
         [(_id, entry)] = await store.r.xrange(store.key("dnc_requests"))
-        assert (entry["number"], entry["agent_id"], entry["notes"], entry["source"]) == (
-            "+12125550123", "ann", "asked twice", "agent-desk")
+        assert (entry["number"], entry["agent_id"], entry["notes"], entry["source"], entry["person"]) == (
+            "+12125550123", "ann", "asked twice", "agent-desk", "number:+12125550123")
+        assert await store.r.sismember(store.key("dnc"), "+12125550123")  # on the list every hopper checks
+        assert await store.r.sismember(store.key("dncp"), "number:+12125550123")
         assert (await c.post("/api/desk/dnc", json={"call_id": "nope"})).status_code == 404
 
 
@@ -350,8 +352,14 @@ async def test_presence_lost_pauses_a_ready_agent_and_after_the_call_a_busy_one(
         assert await h.daemon.store.r.hget(h.daemon.store.key("agent", "bob"), "presence") in ("offline", "online")
 
 
+class NoHooksDaemon(Daemon):
+    """A daemon without the desk's hooks (None blocks a method for `isinstance` with a Protocol)."""
+
+    preview_dial = preview_skip = manual_dial = blind_transfer = None  # type: ignore[assignment]
+
+
 async def test_missing_daemon_hooks_answer_501_and_the_page_is_told(redis_url):
-    async with harness(redis_url) as h, client(h) as c:
+    async with harness(redis_url, daemon_class=NoHooksDaemon) as h, client(h) as c:
         cid = await ready_and_call(h, c, hang_up=False)
         r = await c.post("/api/desk/transfer", json={"call_id": cid, "target": "supervisor"})
         assert (r.status_code, "blind_transfer(agent_id, call_id, target)" in r.json()["detail"]) == (501, True)
@@ -372,14 +380,14 @@ class HookedDaemon(Daemon):
 
     asked: list[tuple] = []
 
-    def preview_dial(self, agent_id: str, lead_id: str, number_index: int) -> str:
+    async def preview_dial(self, agent_id: str, lead_id: str, number_index: int) -> str:
         self.asked.append(("dial", agent_id, lead_id, number_index))
         return "call-p1"
 
-    def preview_skip(self, agent_id: str, lead_id: str, reason: str) -> None:
+    async def preview_skip(self, agent_id: str, lead_id: str, reason: str) -> None:
         self.asked.append(("skip", agent_id, lead_id, reason))
 
-    def manual_dial(self, agent_id: str, number: str) -> str:
+    async def manual_dial(self, agent_id: str, number: str) -> str:
         if number.endswith("99"):
             raise IllegalTransition("agent", agent_id, "talking", "manual dial")
         self.asked.append(("manual", agent_id, number))
