@@ -19,6 +19,7 @@ from agents.commands import AgentCommand, Disposition, Login, Logout, Pause
 from agents.desk.auth import Accounts, Session, SessionSigner
 from agents.desk.hooks import BlindTransfer, ManualDialing, PreviewDialing
 from agents.desk.presence import Presence
+from agents.desk.ratelimit import LoginLimiter
 from agents.dispositions import Choice
 from agents.screenpop import ScreenPopRenderer
 from agents.state import Agent, AgentState
@@ -52,6 +53,14 @@ class DeskError(DialerError):
         self.status = status
 
 
+class LoginThrottled(DeskError):
+    """Too many failed logins for this agent or from this address: wait `retry_after_s` seconds."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(429, f"too many failed logins; try again in {retry_after_s} s or ask your supervisor")
+        self.retry_after_s = retry_after_s
+
+
 class ChooseCampaign(DeskError):
     """The agent may work several campaigns: the login must name one (asked only after the password)."""
 
@@ -70,26 +79,39 @@ class DeskOptions:
     max_streams_per_agent: int = 4
     cookie_name: str = "desk_session"
     transfer_to_supervisor: bool = True
+    login_max_failures_per_agent: int = 5  # failed logins in `login_window_s` before 429 (agents.desk.ratelimit)
+    login_max_failures_per_address: int = 20
+    login_window_s: float = 300.0
 
 
 class Desk:
     def __init__(self, daemon: Daemon, *, options: DeskOptions, renderer: ScreenPopRenderer,
-                 signer: SessionSigner, accounts: Accounts, presence: Presence) -> None:
+                 signer: SessionSigner, accounts: Accounts, presence: Presence,
+                 limiter: LoginLimiter | None = None) -> None:
         self.daemon = daemon
         self.options = options
         self.renderer = renderer
         self.signer = signer
         self.accounts = accounts
         self.presence = presence
+        self.limiter = limiter or LoginLimiter(max_per_agent=options.login_max_failures_per_agent,
+                                               max_per_address=options.login_max_failures_per_address,
+                                               window_s=options.login_window_s, now=presence.now)
         self._pause_codes = {c.code for c in options.pause_reasons}
         self._last_sweep = presence.now()
 
     # ------------------------------------------------------------------ sessions
-    def login(self, agent_id: str, password: str, campaign_id: str | None) -> Session:
+    def login(self, agent_id: str, password: str, campaign_id: str | None, address: str = "") -> Session:
+        wait = self.limiter.retry_after(agent_id, address)
+        if wait is not None:
+            log.warning("desk login throttled", extra={"agent_id": agent_id[:64], "client": address[:64]})
+            raise LoginThrottled(wait)
         account = self.accounts.check(agent_id, password)
         if account is None:
-            log.warning("desk login refused", extra={"agent_id": agent_id[:64]})
+            self.limiter.failed(agent_id, address)
+            log.warning("desk login refused", extra={"agent_id": agent_id[:64], "client": address[:64]})
             raise DeskError(401, "unknown agent or wrong password")
+        self.limiter.succeeded(agent_id)
         campaigns = self.daemon.engine.campaigns
         if account.campaign is not None and campaign_id not in (None, account.campaign):
             raise DeskError(403, f"agent {agent_id} works campaign {account.campaign}, not {campaign_id}")

@@ -8,15 +8,16 @@
     GET  /api/desk/events?after=N       text/event-stream of the agent's feed after seq N (or Last-Event-ID)
     POST /api/desk/heartbeat            a sign of life (the page answers each stream `ping`)
     POST /api/desk/command              {type: ready | pause | disposition, ...} as on MQTT
-    POST /api/desk/dnc                  {call_id, notes?} record a do-not-call request now
+    POST /api/desk/dnc                  {call_id, notes?} the customer's do-not-call request, final at once
     GET  /api/desk/transfer-targets     agents of the campaign (+ supervisor)
-    POST /api/desk/transfer             {call_id, target}          (501 until the daemon has the hook)
-    POST /api/desk/preview/dial         {lead_id, number_index?}   (501 until the daemon has the hook)
-    POST /api/desk/preview/skip         {lead_id, reason}          (501 until the daemon has the hook)
-    POST /api/desk/dial                 {number}                   (501 until the daemon has the hook)
+    POST /api/desk/transfer             {call_id, target}          blind transfer
+    POST /api/desk/preview/dial         {lead_id, number_index?}   dial the lead on screen (preview mode)
+    POST /api/desk/preview/skip         {lead_id, reason}          skip it (back to the hopper)
+    POST /api/desk/dial                 {number}                   manual dial, after the contact policy
 
-Errors are JSON `{"detail": ...}`: 401 no/forged/expired session, 403/404 not yours, 409 the agent's
-state forbids it (IllegalTransition), 415 not JSON, 422 a bad field (named), 501 a missing daemon hook.
+Errors are JSON `{"detail": ...}`: 401 no/forged/expired session, 403 the contact policy forbids the
+dial (PolicyViolation), 403/404 not yours, 409 the agent's state forbids it (IllegalTransition), 415 not
+JSON, 422 a bad field (named), 429 too many failed logins (with Retry-After), 501 a missing daemon hook.
 POSTs accept only `application/json`, which a cross-site form cannot send; with the SameSite=Strict
 cookie that keeps other sites from acting as the agent.
 """
@@ -33,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.commands import parse_agent_command
 from agents.desk.auth import Session, SessionInvalid
-from agents.desk.core import ChooseCampaign, Desk, DeskError
+from agents.desk.core import ChooseCampaign, Desk, DeskError, LoginThrottled
 from agents.dispositions import DispositionRejected
 from dialer.errors import DialerError, IllegalTransition, PolicyViolation
 
@@ -137,7 +138,10 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
     @router.post("/api/desk/login", tags=["agent desk"], dependencies=json_post)
     async def login(body: LoginBody, request: Request) -> JSONResponse:
         try:
-            s = desk.login(body.agent_id, body.password, body.campaign_id)
+            s = desk.login(body.agent_id, body.password, body.campaign_id,
+                           request.client.host if request.client is not None else "")
+        except LoginThrottled as exc:
+            raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from None
         except ChooseCampaign as exc:
             return JSONResponse({"detail": str(exc), "campaigns": exc.campaigns}, status_code=422)
         except DeskError as exc:

@@ -439,3 +439,29 @@ async def test_the_daemons_app_serves_the_desk(redis_url):
     async with harness(redis_url, full_app=True) as h, client(h) as c:
         assert (await c.get("/desk")).status_code == 200
         assert (await c.get("/api/desk/snapshot")).json()["agent"]["id"] == "ann"
+
+
+async def test_failed_logins_are_rate_limited_per_agent_and_per_address(redis_url):
+    clock = Clock(1000.0)
+    opts = DeskOptions(login_max_failures_per_agent=5, login_max_failures_per_address=8, login_window_s=300.0)
+    async with harness(redis_url, monotonic=clock, options=opts) as h, client(h, None) as c:
+        async def login(agent: str, password: str) -> httpx.Response:
+            return await c.post("/api/desk/login", json={"agent_id": agent, "password": password})
+
+        for i in range(5):
+            clock.t = 1000.0 + i
+            assert (await login("ann", "wrong")).status_code == 401
+        r = await login("ann", "ann-secret-1")  # even the right password waits now
+        assert (r.status_code, r.headers["retry-after"]) == (429, "296")
+        assert "too many failed logins" in r.json()["detail"]
+        assert (await login("bob", "bob-secret-2")).status_code == 200  # another agent is not locked out
+        clock.t = 1300.5  # the first failure left the window
+        assert (await login("ann", "ann-secret-1")).status_code == 200
+        # The address: 8 failures in the window, whichever agents, lock out every agent from there.
+        clock.t = 2000.0
+        for agent in ("bob", "zed", "bob", "zed", "bob", "zed", "bob", "zed"):
+            assert (await login(agent, "wrong")).status_code == 401
+        r = await login("ann", "ann-secret-1")
+        assert (r.status_code, r.headers["retry-after"]) == (429, "300")
+        clock.t += 300.0
+        assert (await login("ann", "ann-secret-1")).status_code == 200
