@@ -144,6 +144,16 @@ class Daemon:
         finally:
             self._actions = None
 
+    async def run_ami_only(self) -> None:
+        """Only the AMI side (events in, actions out) until cancelled: for harnesses that drive agents,
+        dialing and preview offers themselves (`agents.desk.harness` with the PBX simulator)."""
+        try:
+            async with asyncio.TaskGroup() as tg:
+                self._actions = tg
+                await self._ami_loop()
+        finally:
+            self._actions = None
+
     async def _serve_http(self) -> None:
         from dialer.http import EmbeddedServer, build_app
 
@@ -331,8 +341,10 @@ class Daemon:
         except (RedisError, OSError, TimeoutError) as exc:
             raise StateStoreError(f"DNC request for call {call_id} applied but not journaled: {exc!r}") from exc
 
-    async def _offer_previews(self, campaign_id: str, source: LeadSource) -> None:
-        """Preview mode: each READY agent of the campaign gets one lead, reserved until dialed or skipped."""
+    async def offer_previews(self, campaign_id: str) -> None:
+        """Preview mode: each READY agent of the campaign gets one lead, reserved until dialed or skipped
+        (the pacing loop of a preview campaign does this whenever an agent frees up)."""
+        source = self.leads[campaign_id]
         for agent in [a for a in self.engine.roster.of_campaign(campaign_id) if a.state is AgentState.READY]:
             requests = await source.take(1, self.clock.now())
             if not requests:
@@ -418,7 +430,7 @@ class Daemon:
         camp = self.engine.campaigns[campaign_id]
         if camp.pacer.knobs.mode is Mode.PREVIEW:
             if not camp.paused:
-                await self._offer_previews(campaign_id, source)
+                await self.offer_previews(campaign_id)
             return
         depth = await source.depth(self.clock.now())
         now = self.clock.now()  # after the await: agents may have moved meanwhile

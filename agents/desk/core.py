@@ -181,6 +181,8 @@ class Desk:
             "wrapup_timeout_s": camp.wrapup_timeout_s if camp is not None else None,
             "call": call,
             "call_live": call_live,
+            "preview": self._current_preview(agent_id) if agent is not None and agent.state is AgentState.PREVIEWING
+            else None,
             "presence": self.presence.to_json(agent_id),
             "pause_reasons": [c.to_json() for c in self.options.pause_reasons],
             "dispositions": self.renderer.dispositions_for(campaign_id or "").to_json(),
@@ -192,6 +194,13 @@ class Desk:
         d = self.daemon
         return {"preview": isinstance(d, PreviewDialing), "manual_dial": isinstance(d, ManualDialing),
                 "transfer": isinstance(d, BlindTransfer)}
+
+    def _current_preview(self, agent_id: str) -> dict[str, Any] | None:
+        held = self.daemon.engine.previews.get(agent_id)
+        for msg in reversed(self.daemon.feed.since(agent_id, 0) or []):
+            if msg.get("kind") == "preview" and held is not None and msg.get("lead_id") == held[1].lead_id:
+                return {k: v for k, v in msg.items() if k not in ("seq", "kind")}
+        return None
 
     def _current_pop(self, agent_id: str, call_id: str) -> dict[str, Any]:
         pop = self.renderer.current(agent_id)
