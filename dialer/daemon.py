@@ -23,7 +23,7 @@ import uvicorn
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
-from agents.commands import AgentCommand, Disposition, parse_agent_command
+from agents.commands import AgentCommand, Disposition, Logout, Pause, parse_agent_command
 from agents.dispositions import DispositionRejected
 from agents.screenpop import ScreenPopRenderer
 from agents.state import AgentState
@@ -241,6 +241,8 @@ class Daemon:
         DispositionRejected, changing nothing."""
         now = self.clock.now()
         renderer = self.engine.screenpop
+        if isinstance(cmd, Pause | Logout):
+            self._drop_preview(cmd.agent_id, now)
         if isinstance(cmd, Disposition) and isinstance(renderer, ScreenPopRenderer):
             agent = self.engine.roster.get(cmd.agent_id)
             cmd = renderer.validate_disposition(cmd, (agent.campaign_id or "") if agent else "", now)
@@ -248,6 +250,17 @@ class Daemon:
         if isinstance(cmd, Disposition) and isinstance(renderer, ScreenPopRenderer):
             renderer.note_disposition(cmd)
         self._agent_changed(cmd.agent_id)
+
+    def _drop_preview(self, agent_id: str, now: float) -> None:
+        """A previewing agent who pauses or logs out gives the lead on screen back to the hopper first."""
+        held = self.engine.previews.get(agent_id)
+        if held is None:
+            return
+        request, cmds = self.engine.skip_preview(agent_id, held[1].lead_id, now)
+        self.execute(cmds, now)
+        source = self.leads.get(held[0])
+        if isinstance(source, PreviewSource):
+            self._later(source.give_back(request, now), "preview-give-back")
 
     def _agent_changed(self, agent_id: str) -> None:
         agent = self.engine.roster.get(agent_id)
@@ -472,7 +485,7 @@ class Daemon:
             if a.campaign_id:
                 counts[(a.campaign_id, a.state.value)] = counts.get((a.campaign_id, a.state.value), 0) + 1
         for cid in self.engine.campaigns:
-            for state in ("paused", "ready", "reserved", "talking", "wrapup"):
+            for state in ("paused", "ready", "reserved", "previewing", "dialing", "talking", "wrapup"):
                 self.metrics.agents.labels(cid, state).set(counts.get((cid, state), 0))
             camp = self.engine.campaigns[cid]
             pre = ("dialing", "ringing", "screening")

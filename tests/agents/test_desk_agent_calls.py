@@ -92,3 +92,30 @@ async def test_manual_dial_checks_the_contact_policy_then_calls_agent_leg_first(
         "manual", "+12125550177", "ann", "wrong_number")
     states = [f["state"] for _id, f in journal if f["agent_id"] == "ann"]
     assert states == ["paused", "dialing", "talking", "wrapup", "paused"]
+
+
+async def test_pausing_while_previewing_gives_the_lead_back(redis_url):
+    async with DeskHarness(redis_url=redis_url, serve_http=False, pbx=True, mode=Mode.PREVIEW, leads=LEADS) as h, \
+            client(h, "ann") as ann:
+        await ann.post("/api/desk/command", json={"type": "ready"})
+        await h.daemon.offer_previews(h.campaign)
+        r = await ann.post("/api/desk/command", json={"type": "pause", "reason": "lunch"})
+        assert r.json()["state"] == "paused"
+        snap = (await ann.get("/api/desk/snapshot")).json()  # the give-back task ran meanwhile
+        assert snap["preview"] is None
+        assert [x.lead_id for x in h.daemon.leads[h.campaign].given_back] == ["L42"]  # type: ignore[attr-defined]
+        assert h.daemon.engine.previews == {}
+
+
+async def test_the_agent_state_journal_has_an_explicit_talking_entry_when_a_call_connects(redis_url):
+    async with DeskHarness(redis_url=redis_url, serve_http=False) as h, client(h, "ann") as ann:
+        await ann.post("/api/desk/command", json={"type": "ready"})
+        cid = h.place_call({"first_name": "Anna"})
+        h.human(cid)
+        h.bridge(cid)
+        h.hangup(cid)
+        await h.daemon.store.flush()
+        journal = await h.daemon.store.r.xrange(h.daemon.store.key("agent_states"))
+    rows = [(f["state"], float(f["at"])) for _id, f in journal if f["agent_id"] == "ann"]
+    assert [s for s, _ in rows] == ["paused", "ready", "reserved", "talking", "wrapup"]
+    assert [at for _, at in rows] == sorted(at for _, at in rows)
