@@ -416,6 +416,8 @@ function render() {
 
 function renderIdle() {
   $("idle-message").textContent = S.state === "ready" ? "Waiting for the next call…"
+    : S.state === "previewing" ? "Read the lead, then dial it or skip it."
+    : S.state === "dialing" ? "Dialing: your phone rings first, then the customer's."
     : S.state === "paused" ? "You are paused. Press Ready to take calls." : "";
   const p = S.preview;
   $("preview-card").hidden = !p;
