@@ -209,3 +209,25 @@ def test_a_refused_transfer_frees_the_target():
     out = eng.on_action_failed(cid, "transfer", 20.1)
     assert eng.roster.get("bob").state is AgentState.READY
     assert any(n.agent_id == "ann" and n.kind == "error" for n in of(out, AgentNotice))
+
+
+def test_blind_transfer_of_a_predictive_call_redirects_its_own_leg():
+    eng = make_engine()
+    login(eng, "ann", "1001", now=0.0)
+    login(eng, "bob", "1002", now=1.0)
+    [cid] = [c.call_id for c in eng.launch("prev", [DialRequest("L1", "+12125550142")], 2.0)
+             if hasattr(c, "amd")]
+    ch = "Local/12125550142@dialer-outbound-00000009;1"
+    kw = {"channel": ch, "uniqueid": cid, "linkedid": cid}
+    eng.on_ami(ev.Newstate(state=ev.ChannelState.UP, **kw), 5.0)
+    eng.on_ami(ev.AmdResult(call_id=cid, status=ev.AmdStatus.HUMAN, **kw), 6.0)
+    eng.on_ami(ev.BridgeEnter(bridge_uniqueid="b1", **kw), 6.3)
+    assert eng.roster.get("ann").state is AgentState.TALKING  # the longest-idle agent took it
+    [r] = of(eng.transfer("ann", cid, "bob", 30.0, supervisor_extension="1999"), Redirect)
+    assert (r.channel, r.exten) == (ch, "1002")
+    eng.on_ami(ev.BridgeEnter(bridge_uniqueid="b2", **kw), 30.4)
+    assert (eng.roster.get("bob").state, eng.calls[cid].state) == (AgentState.TALKING, CallState.CONNECTED)
+    [rec] = [c.record for c in eng.on_ami(ev.Hangup(cause=16, **kw), 90.0) if isinstance(c, WriteCallRecord)]
+    assert (rec.kind, rec.agent_id, rec.transferred_from, rec.talk_s) == ("predictive", "bob", "ann",
+                                                                           pytest.approx(83.7))
+    assert eng.roster.get("bob").state is AgentState.WRAPUP
