@@ -4,6 +4,13 @@
     TALKING --hangup--> WRAPUP --dispose / wrapup_timeout--> READY (or PAUSED when a pause is pending)
     READY --pause--> PAUSED;  RESERVED --release--> READY;  READY|PAUSED --logout--> LOGGED_OUT
 
+Agent-started calls (preview and manual dialing) and blind transfers:
+
+    READY --preview--> PREVIEWING (a lead is reserved for this agent) --skip--> READY
+    PREVIEWING|READY|PAUSED --dial--> DIALING (the agent's phone rings, then the customer's)
+    DIALING --connect--> TALKING;  DIALING --release--> READY (the customer did not answer)
+    TALKING --transfer--> WRAPUP (blind transfer: the customer went to someone else)
+
 RESERVED exists because connecting a call takes a round trip to Asterisk: from the moment the dialer
 picks an agent until the bridge is up, nobody else may pick that agent, yet the agent is not talking.
 An agent in WRAPUP is not free: pacing counts it busy and forecasts when wrap-up ends.
@@ -28,6 +35,8 @@ class AgentState(StrEnum):
     PAUSED = "paused"
     READY = "ready"
     RESERVED = "reserved"
+    PREVIEWING = "previewing"
+    DIALING = "dialing"
     TALKING = "talking"
     WRAPUP = "wrapup"
 
@@ -43,6 +52,10 @@ class AgentEvent(StrEnum):
     DISPOSE = "dispose"
     WRAPUP_TIMEOUT = "wrapup_timeout"
     LOGOUT = "logout"
+    PREVIEW = "preview"
+    SKIP = "skip"
+    DIAL = "dial"
+    TRANSFER = "transfer"
 
 
 S, E = AgentState, AgentEvent
@@ -59,6 +72,14 @@ TRANSITIONS: dict[tuple[AgentState, AgentEvent], AgentState] = {
     (S.WRAPUP, E.WRAPUP_TIMEOUT): S.READY,
     (S.READY, E.LOGOUT): S.LOGGED_OUT,
     (S.PAUSED, E.LOGOUT): S.LOGGED_OUT,
+    (S.READY, E.PREVIEW): S.PREVIEWING,
+    (S.PREVIEWING, E.SKIP): S.READY,
+    (S.PREVIEWING, E.DIAL): S.DIALING,
+    (S.READY, E.DIAL): S.DIALING,
+    (S.PAUSED, E.DIAL): S.DIALING,
+    (S.DIALING, E.CONNECT): S.TALKING,
+    (S.DIALING, E.RELEASE): S.READY,
+    (S.TALKING, E.TRANSFER): S.WRAPUP,
 }
 
 
@@ -85,7 +106,8 @@ class Agent:
         nxt = TRANSITIONS.get((self.state, event))
         if nxt is None:
             raise IllegalTransition("agent", self.agent_id, self.state.value, event.value)
-        if (event in (E.DISPOSE, E.WRAPUP_TIMEOUT)) and (self.pending_pause or self.pending_logout):
+        ends_call = event in (E.DISPOSE, E.WRAPUP_TIMEOUT) or (event is E.RELEASE and self.state is S.DIALING)
+        if ends_call and (self.pending_pause or self.pending_logout):
             nxt = S.PAUSED
             self.pause_reason = self.pending_pause or "logout pending"
             self.pending_pause = None

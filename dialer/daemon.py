@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import uvicorn
 from pydantic import ValidationError
 
-from agents.commands import AgentCommand, Disposition, parse_agent_command
+from agents.commands import AgentCommand, Disposition, Logout, Pause, parse_agent_command
 from agents.dispositions import DispositionRejected
 from agents.screenpop import ScreenPopRenderer
 from dialer.agentfeed import AgentFeed
@@ -31,12 +31,14 @@ from dialer.ami import events as ev
 from dialer.bus import MqttBus
 from dialer.clock import Clock
 from dialer.config import CampaignSettings, DialerSettings
+from dialer.daemon_agentcalls import AgentCalls
 from dialer.engine.commands import (
     AgentNotice,
     Command,
     DispositionMade,
     HangupChannel,
     Originate,
+    OriginateAgentFirst,
     RecordLedger,
     Redirect,
     ScreenPop,
@@ -49,7 +51,7 @@ from dialer.leadsource import LeadSource
 from dialer.ledger_store import LedgerStore, parse_ledger
 from dialer.metrics import Metrics
 from dialer.store import RedisStore
-from pacing import Pacer, PacingKnobs
+from pacing import Mode, Pacer, PacingKnobs
 
 __all__ = ["AmiPort", "Daemon", "runtime_from_settings"]
 
@@ -87,7 +89,7 @@ class _Stopped(Exception):
     """Raised inside the TaskGroup once shutdown is complete, to end its sibling tasks."""
 
 
-class Daemon:
+class Daemon(AgentCalls):
     def __init__(
         self,
         settings: DialerSettings,
@@ -149,6 +151,16 @@ class Daemon:
                 self.ready.set()
         except* _Stopped:
             pass
+        finally:
+            self._actions = None
+
+    async def run_ami_only(self) -> None:
+        """Only the AMI side (events in, actions out) until cancelled: for harnesses that drive agents,
+        dialing and preview offers themselves (`agents.desk.harness` with the PBX simulator)."""
+        try:
+            async with asyncio.TaskGroup() as tg:
+                self._actions = tg
+                await self._ami_loop()
         finally:
             self._actions = None
 
@@ -239,13 +251,18 @@ class Daemon:
         DispositionRejected, changing nothing."""
         now = self.clock.now()
         renderer = self.engine.screenpop
+        if isinstance(cmd, Pause | Logout):
+            self._drop_preview(cmd.agent_id, now)
         if isinstance(cmd, Disposition) and isinstance(renderer, ScreenPopRenderer):
             agent = self.engine.roster.get(cmd.agent_id)
             cmd = renderer.validate_disposition(cmd, (agent.campaign_id or "") if agent else "", now)
         self.execute(self.engine.on_agent(cmd, now), now)
         if isinstance(cmd, Disposition) and isinstance(renderer, ScreenPopRenderer):
             renderer.note_disposition(cmd)
-        agent = self.engine.roster.get(cmd.agent_id)
+        self._agent_changed(cmd.agent_id)
+
+    def _agent_changed(self, agent_id: str) -> None:
+        agent = self.engine.roster.get(agent_id)
         if agent is not None and agent.campaign_id in self._dirty:
             self._dirty[agent.campaign_id].set()
         if agent is not None:
@@ -349,6 +366,11 @@ class Daemon:
             await asyncio.sleep(gap)
 
     async def _pace_once(self, campaign_id: str, source: LeadSource) -> None:
+        camp = self.engine.campaigns[campaign_id]
+        if camp.pacer.knobs.mode is Mode.PREVIEW:
+            if not camp.paused:
+                await self.offer_previews(campaign_id)
+            return
         depth = await source.depth(self.clock.now())
         now = self.clock.now()  # after the await: agents may have moved meanwhile
         decision = self.engine.decide(campaign_id, now, depth)
@@ -389,7 +411,7 @@ class Daemon:
             if a.campaign_id:
                 counts[(a.campaign_id, a.state.value)] = counts.get((a.campaign_id, a.state.value), 0) + 1
         for cid in self.engine.campaigns:
-            for state in ("paused", "ready", "reserved", "talking", "wrapup"):
+            for state in ("paused", "ready", "reserved", "previewing", "dialing", "talking", "wrapup"):
                 self.metrics.agents.labels(cid, state).set(counts.get((cid, state), 0))
             camp = self.engine.campaigns[cid]
             pre = ("dialing", "ringing", "screening")
@@ -409,6 +431,8 @@ class Daemon:
         for cmd in cmds:
             if isinstance(cmd, Originate):
                 self._originate(cmd)
+            elif isinstance(cmd, OriginateAgentFirst):
+                self._originate_agent_first(cmd)
             elif isinstance(cmd, Redirect):
                 started = time.perf_counter()
                 self._send(cmd.call_id, cmd.purpose, actions.redirect(cmd.channel, cmd.context, cmd.exten))
@@ -430,8 +454,10 @@ class Daemon:
             elif isinstance(cmd, DispositionMade):
                 self.store.add_disposition(cmd)
                 source = self.leads.get(cmd.campaign_id)
-                if source is not None:
+                if source is not None and cmd.final:
                     self._later(source.record_disposition(cmd, now), "disposition")
+                if cmd.final and cmd.fields.get("dnc") == "1":  # final across campaigns, manual calls too
+                    self._later(self._dnc_disposition(cmd), "dnc-disposition")
 
     def _journal_state(self, cmd: AgentNotice, now: float) -> None:
         agent = self.engine.roster.get(cmd.agent_id)

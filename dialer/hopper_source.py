@@ -19,8 +19,9 @@ from dialer.config import CampaignSettings
 from dialer.engine.commands import DispositionMade
 from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
-from dialer.errors import ConfigError, DialerError, PolicyViolation
+from dialer.errors import ConfigError, DialerError, LeadError, PolicyViolation
 from dialer.hopper import DialResult, DialTarget, Hopper
+from dialer.leads.phone import normalize, zones_for
 from dialer.policy.contact import ContactPolicy
 
 __all__ = ["HopperLeadSource", "open_hopper_source"]
@@ -51,6 +52,7 @@ class HopperLeadSource:
         self._every = refill_every_s
         self._last_fill = -math.inf
         self._held: dict[str, tuple[DialTarget, CallRecord]] = {}
+        self._disposed_early: set[str] = set()  # connected calls whose disposition came before the record
 
     async def _maybe_fill(self, depth: int, now: float) -> int:
         if depth >= self._low and now - self._last_fill < self._every:
@@ -83,6 +85,9 @@ class HopperLeadSource:
         if not isinstance(target, DialTarget):
             return
         if record.outcome == "connected":
+            if record.call_id in self._disposed_early:  # transferred to the supervisor: already reported
+                self._disposed_early.discard(record.call_id)
+                return
             self._held[record.call_id] = (target, record)  # completed by the disposition
             return
         await self._report(target, DialResult(outcome=_OUTCOMES.get(record.outcome, Outcome.NO_ANSWER),
@@ -91,8 +96,10 @@ class HopperLeadSource:
     async def record_disposition(self, disposition: DispositionMade, now: float) -> None:
         held = self._held.pop(disposition.call_id, None)
         target = held[0] if held is not None else disposition.target
-        if not isinstance(target, DialTarget):
+        if not isinstance(target, DialTarget) or not disposition.final:
             return
+        if held is None:  # the call is still up (its agent transferred it to the supervisor)
+            self._disposed_early.add(disposition.call_id)
         try:
             code = PolicyDisposition(disposition.code)
         except ValueError:
@@ -111,6 +118,21 @@ class HopperLeadSource:
             agent=disposition.agent_id,
         )
         await self._report(target, result, now)
+
+    async def give_back(self, request: DialRequest, now: float) -> None:
+        """A lead an agent skipped in preview mode goes back to the hopper; no attempt is counted."""
+        if isinstance(request.target, DialTarget):
+            await self.hopper.give_back(request.target, now)
+
+    async def check_number(self, number: str, now: float) -> None:
+        """Manual dialing: refuse a number on a do-not-call list or outside its calling hours now."""
+        try:
+            e164 = normalize(number, "ZZ")
+            zones = zones_for(e164)
+        except LeadError as exc:
+            raise PolicyViolation(f"{number!r} cannot be dialed: {exc}") from exc
+        dnc = await self.hopper.number_is_dnc(e164)
+        self.hopper.policy.check_manual(e164, zones, dnc=dnc, now=now)
 
     async def _report(self, target: DialTarget, result: DialResult, now: float) -> None:
         try:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from dialer.engine.commands import DispositionMade
 from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
+from dialer.errors import PolicyViolation
 
-__all__ = ["InMemoryLeadSource", "LeadSource"]
+__all__ = ["InMemoryLeadSource", "LeadSource", "ManualDialPolicy", "PreviewSource"]
 
 
 class LeadSource(Protocol):
@@ -27,13 +28,31 @@ class LeadSource(Protocol):
     async def record_disposition(self, disposition: DispositionMade, now: float) -> None: ...
 
 
+@runtime_checkable
+class PreviewSource(Protocol):
+    """A lead source that can take back a lead it handed out unused (an agent skipped it in preview)."""
+
+    async def give_back(self, request: DialRequest, now: float) -> None: ...
+
+
+@runtime_checkable
+class ManualDialPolicy(Protocol):
+    """A lead source that can check a number typed by an agent against its campaign's contact policy."""
+
+    async def check_number(self, number: str, now: float) -> None:
+        """Raise PolicyViolation, saying why, when `number` may not be called now (DNC, calling hours)."""
+        ...
+
+
 class InMemoryLeadSource:
     """A FIFO of dial requests; remembers what it was told (for tests and small demos)."""
 
-    def __init__(self, requests: Iterable[DialRequest] = ()) -> None:
+    def __init__(self, requests: Iterable[DialRequest] = (), *, dnc: Iterable[str] = ()) -> None:
         self._queue: deque[DialRequest] = deque(requests)
         self.results: list[CallRecord] = []
         self.dispositions: list[DispositionMade] = []
+        self.given_back: list[DialRequest] = []
+        self.dnc: set[str] = set(dnc)
 
     def add(self, request: DialRequest) -> None:
         self._queue.append(request)
@@ -52,3 +71,13 @@ class InMemoryLeadSource:
 
     async def record_disposition(self, disposition: DispositionMade, now: float) -> None:
         self.dispositions.append(disposition)
+
+    async def give_back(self, request: DialRequest, now: float) -> None:
+        """A skipped preview goes to the back of the queue."""
+        self.given_back.append(request)
+        self._queue.append(request)
+
+    async def check_number(self, number: str, now: float) -> None:
+        """Only the `dnc` set (no calling hours: tests and small demos)."""
+        if number in self.dnc:
+            raise PolicyViolation(f"{number} is on the do-not-call list; it must not be dialed")

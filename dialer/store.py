@@ -85,6 +85,14 @@ class RedisStore:
             "disposed_at": str(d.at),
         }
         call, stream = self.key("call", d.call_id), self.key("dispositions")
+        if not d.final:  # the agent had transferred the call: a note, not the call's disposition
+            notes = self.key("transfer_dispositions")
+
+            async def note(r: aioredis.Redis) -> None:
+                await r.xadd(notes, fields, maxlen=1_000_000, approximate=True)
+
+            self._enqueue(f"transfer note {d.call_id}", note)
+            return
 
         async def op(r: aioredis.Redis) -> None:
             async with r.pipeline(transaction=True) as p:
@@ -93,6 +101,15 @@ class RedisStore:
                 await p.execute()
 
         self._enqueue(f"disposition {d.call_id}", op)
+
+    def append_preview_skip(self, fields: Fields) -> None:
+        """Journal a lead an agent skipped in preview mode (stream `<prefix>:preview_skips`)."""
+        stream = self.key("preview_skips")
+
+        async def op(r: aioredis.Redis) -> None:
+            await r.xadd(stream, fields, maxlen=1_000_000, approximate=True)
+
+        self._enqueue("preview skip", op)
 
     def set_agent(self, agent_id: str, fields: Fields) -> None:
         key = self.key("agent", agent_id)

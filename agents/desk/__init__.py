@@ -4,8 +4,8 @@
     build_desk(daemon)     the desk itself, to pass options or to reach it from tests
 
 Modules: `auth` (logins, signed session tokens), `presence` (who is really at their desk), `core` (the
-desk's logic), `routes` (HTTP and SSE), `hooks` (what the daemon must add for preview dialing, manual
-dialing and blind transfer), `static/` (the page: plain HTML, CSS and JavaScript, no build step).
+desk's logic), `routes` (HTTP and SSE), `hooks` (what the desk needs from the daemon for preview dialing,
+manual dialing and blind transfer), `static/` (the page: plain HTML, CSS and JavaScript, no build step).
 See docs/AGENT_DESKTOP.md.
 """
 

@@ -19,6 +19,7 @@ from agents.commands import AgentCommand, Disposition, Login, Logout, Pause
 from agents.desk.auth import Accounts, Session, SessionSigner
 from agents.desk.hooks import BlindTransfer, ManualDialing, PreviewDialing
 from agents.desk.presence import Presence
+from agents.desk.ratelimit import LoginLimiter
 from agents.dispositions import Choice
 from agents.screenpop import ScreenPopRenderer
 from agents.state import Agent, AgentState
@@ -52,6 +53,14 @@ class DeskError(DialerError):
         self.status = status
 
 
+class LoginThrottled(DeskError):
+    """Too many failed logins for this agent or from this address: wait `retry_after_s` seconds."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(429, f"too many failed logins; try again in {retry_after_s} s or ask your supervisor")
+        self.retry_after_s = retry_after_s
+
+
 class ChooseCampaign(DeskError):
     """The agent may work several campaigns: the login must name one (asked only after the password)."""
 
@@ -70,26 +79,39 @@ class DeskOptions:
     max_streams_per_agent: int = 4
     cookie_name: str = "desk_session"
     transfer_to_supervisor: bool = True
+    login_max_failures_per_agent: int = 5  # failed logins in `login_window_s` before 429 (agents.desk.ratelimit)
+    login_max_failures_per_address: int = 20
+    login_window_s: float = 300.0
 
 
 class Desk:
     def __init__(self, daemon: Daemon, *, options: DeskOptions, renderer: ScreenPopRenderer,
-                 signer: SessionSigner, accounts: Accounts, presence: Presence) -> None:
+                 signer: SessionSigner, accounts: Accounts, presence: Presence,
+                 limiter: LoginLimiter | None = None) -> None:
         self.daemon = daemon
         self.options = options
         self.renderer = renderer
         self.signer = signer
         self.accounts = accounts
         self.presence = presence
+        self.limiter = limiter or LoginLimiter(max_per_agent=options.login_max_failures_per_agent,
+                                               max_per_address=options.login_max_failures_per_address,
+                                               window_s=options.login_window_s, now=presence.now)
         self._pause_codes = {c.code for c in options.pause_reasons}
         self._last_sweep = presence.now()
 
     # ------------------------------------------------------------------ sessions
-    def login(self, agent_id: str, password: str, campaign_id: str | None) -> Session:
+    def login(self, agent_id: str, password: str, campaign_id: str | None, address: str = "") -> Session:
+        wait = self.limiter.retry_after(agent_id, address)
+        if wait is not None:
+            log.warning("desk login throttled", extra={"agent_id": agent_id[:64], "client": address[:64]})
+            raise LoginThrottled(wait)
         account = self.accounts.check(agent_id, password)
         if account is None:
-            log.warning("desk login refused", extra={"agent_id": agent_id[:64]})
+            self.limiter.failed(agent_id, address)
+            log.warning("desk login refused", extra={"agent_id": agent_id[:64], "client": address[:64]})
             raise DeskError(401, "unknown agent or wrong password")
+        self.limiter.succeeded(agent_id)
         campaigns = self.daemon.engine.campaigns
         if account.campaign is not None and campaign_id not in (None, account.campaign):
             raise DeskError(403, f"agent {agent_id} works campaign {account.campaign}, not {campaign_id}")
@@ -159,6 +181,8 @@ class Desk:
             "wrapup_timeout_s": camp.wrapup_timeout_s if camp is not None else None,
             "call": call,
             "call_live": call_live,
+            "preview": self._current_preview(agent_id) if agent is not None and agent.state is AgentState.PREVIEWING
+            else None,
             "presence": self.presence.to_json(agent_id),
             "pause_reasons": [c.to_json() for c in self.options.pause_reasons],
             "dispositions": self.renderer.dispositions_for(campaign_id or "").to_json(),
@@ -170,6 +194,13 @@ class Desk:
         d = self.daemon
         return {"preview": isinstance(d, PreviewDialing), "manual_dial": isinstance(d, ManualDialing),
                 "transfer": isinstance(d, BlindTransfer)}
+
+    def _current_preview(self, agent_id: str) -> dict[str, Any] | None:
+        held = self.daemon.engine.previews.get(agent_id)
+        for msg in reversed(self.daemon.feed.since(agent_id, 0) or []):
+            if msg.get("kind") == "preview" and held is not None and msg.get("lead_id") == held[1].lead_id:
+                return {k: v for k, v in msg.items() if k not in ("seq", "kind")}
+        return None
 
     def _current_pop(self, agent_id: str, call_id: str) -> dict[str, Any]:
         pop = self.renderer.current(agent_id)
@@ -209,18 +240,15 @@ class Desk:
                 "seq": self.daemon.feed.last_seq(agent_id)}
 
     async def request_dnc(self, session: Session, call_id: str, notes: str) -> dict[str, Any]:
-        """Record the customer's do-not-call request durably at once (before the disposition, which the
-        agent may never send); the contact policy reads `<prefix>:dnc_requests`."""
+        """Apply the customer's do-not-call request at once (before the disposition, which the agent may
+        never send): the daemon puts the person on the do-not-call lists every campaign's hopper checks
+        before each dial, and journals it in `<prefix>:dnc_requests`."""
         self._seen(session.agent_id)
         call = self._own_call(session.agent_id, call_id)
-        store = self.daemon.store
-        entry = {"call_id": call.call_id, "lead_id": call.lead_id, "campaign_id": call.campaign_id,
-                 "number": call.number, "agent_id": session.agent_id, "at": f"{self.daemon.clock.now():.3f}",
-                 "source": "agent-desk", "notes": notes[:500]}
         try:
-            async with asyncio.timeout(3.0):
-                await store.r.xadd(store.key("dnc_requests"), entry)  # type: ignore[arg-type]
-        except (RedisError, OSError, TimeoutError) as exc:  # the agent must know it was not recorded
+            async with asyncio.timeout(5.0):
+                await self.daemon.request_dnc(call.call_id, session.agent_id, notes)
+        except (DialerError, RedisError, OSError, TimeoutError) as exc:  # the agent must know it failed
             log.error("DNC request not recorded", extra={"call_id": call_id, "error": repr(exc)})
             raise DeskError(503, "the do-not-call request could not be recorded; choose the 'dnc' disposition "
                                  "and tell your supervisor") from exc
@@ -259,22 +287,22 @@ class Desk:
         self.daemon.blind_transfer(session.agent_id, call_id, target)
         return {"transferred": True, "target": target}
 
-    def preview_dial(self, session: Session, lead_id: str, number_index: int) -> dict[str, Any]:
+    async def preview_dial(self, session: Session, lead_id: str, number_index: int) -> dict[str, Any]:
         self._seen(session.agent_id)
         if not isinstance(self.daemon, PreviewDialing):
             raise DeskError(501, "preview dialing needs the daemon hooks preview_dial(agent_id, lead_id, "
                                  "number_index) and preview_skip(agent_id, lead_id, reason)")
-        return {"call_id": self.daemon.preview_dial(session.agent_id, lead_id, number_index)}
+        return {"call_id": await self.daemon.preview_dial(session.agent_id, lead_id, number_index)}
 
-    def preview_skip(self, session: Session, lead_id: str, reason: str) -> dict[str, Any]:
+    async def preview_skip(self, session: Session, lead_id: str, reason: str) -> dict[str, Any]:
         self._seen(session.agent_id)
         if not isinstance(self.daemon, PreviewDialing):
             raise DeskError(501, "preview dialing needs the daemon hooks preview_dial(agent_id, lead_id, "
                                  "number_index) and preview_skip(agent_id, lead_id, reason)")
-        self.daemon.preview_skip(session.agent_id, lead_id, reason)
+        await self.daemon.preview_skip(session.agent_id, lead_id, reason)
         return {"skipped": lead_id}
 
-    def manual_dial(self, session: Session, number: str) -> dict[str, Any]:
+    async def manual_dial(self, session: Session, number: str) -> dict[str, Any]:
         self._seen(session.agent_id)
         try:
             parsed = phonenumbers.parse(number, None)
@@ -285,7 +313,7 @@ class Desk:
         e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         if not isinstance(self.daemon, ManualDialing):
             raise DeskError(501, "manual dialing needs the daemon hook manual_dial(agent_id, number)")
-        return {"call_id": self.daemon.manual_dial(session.agent_id, e164), "number": e164}
+        return {"call_id": await self.daemon.manual_dial(session.agent_id, e164), "number": e164}
 
     # ------------------------------------------------------------------ presence
     def _seen(self, agent_id: str) -> None:

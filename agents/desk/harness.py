@@ -6,6 +6,10 @@ on the page (`python -m agents.desk.harness` serves it and places a call on each
 Calls are simulated by feeding the engine the typed AMI events a real call produces
 (`daemon.execute(daemon.engine.on_ami(event, now), now)`), exactly as the daemon's AMI loop does;
 nothing of the desk is faked. The AMI port accepts every action and records it.
+
+With `pbx=True` the AMI side is real instead: the PBX simulator (`dialer.pbxsim`) over TCP, the
+daemon's own `AmiClient` and AMI loop (`Daemon.run_ami_only`), so what the desk asks for (preview and
+manual dials, transfers) goes to the simulator as AMI actions and comes back as its events.
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ from agents.scripts import load_scripts
 from dialer.agentfeed import AgentFeed
 from dialer.ami import actions
 from dialer.ami import events as ev
+from dialer.ami.client import AmiClient
 from dialer.bus import MqttBus
-from dialer.clock import WallClock
+from dialer.clock import ScaledClock, WallClock
 from dialer.config import AgentAccount, DialerSettings, HttpSettings
 from dialer.daemon import Daemon
 from dialer.engine.commands import Originate
@@ -43,8 +48,10 @@ from dialer.engine.core import CampaignRuntime, DialRequest, Engine
 from dialer.http import EmbeddedServer, build_app
 from dialer.leadsource import InMemoryLeadSource
 from dialer.metrics import Metrics
+from dialer.pbxsim import PbxSimulator
 from dialer.store import RedisStore, connect_redis
 from pacing import Mode, Pacer, PacingKnobs
+from pacing.traffic import AmdSpec, LognormalSpec, RingMix, TrafficModel
 
 __all__ = ["EXAMPLE_SCRIPTS", "DeskHarness", "FakeAmi", "HarnessAgent", "private_redis"]
 
@@ -81,6 +88,15 @@ class HarnessAgent:
     password: str
 
 
+# People for the simulator: every call answered by a person after 1 s of ringing, who talks until the
+# test hangs up (nothing random, so a browser test is deterministic).
+PATIENT_PEOPLE = TrafficModel(
+    p_live=1.0, p_machine=0.0, p_busy=0.0, p_congestion=0.0, p_invalid=0.0,
+    live_ring=RingMix(means=(1.0,), weights=(1.0,), cv=0.0), machine_ring=RingMix(means=(1.0,), weights=(1.0,), cv=0.0),
+    remote_noanswer_s=(1000.0, 1000.0), fail_after_s=(1.0, 1.0), talk=LognormalSpec(1e6, 0.0),
+    patience=LognormalSpec(1e6, 0.0), amd=AmdSpec(false_positive=0.0, false_negative=0.0),
+)
+
 DEFAULT_AGENTS = (HarnessAgent("ann", "Ann Smith", "1001", "ann-secret-1"),
                   HarnessAgent("bob", "Bob Jones", "1002", "bob-secret-2"))
 
@@ -103,11 +119,17 @@ class DeskHarness:
     daemon_class: type[Daemon] = Daemon
     wall_clock: Callable[[], float] = time.time  # session expiry
     monotonic: Callable[[], float] = time.monotonic  # presence
+    mode: Mode = Mode.PROGRESSIVE  # Mode.PREVIEW: agents get leads to preview (`offer_previews`)
+    leads: Sequence[DialRequest] = ()  # the campaign's lead source (InMemoryLeadSource)
+    dnc: Sequence[str] = ()  # numbers its contact policy refuses (manual dialing)
+    pbx: bool = False  # True: the PBX simulator over TCP instead of the fake AMI (see the module docstring)
+    traffic: TrafficModel | None = None  # the simulator's called people (default: `PATIENT_PEOPLE`)
 
     daemon: Daemon = field(init=False)
     desk: Desk | None = field(init=False, default=None)
     renderer: ScreenPopRenderer = field(init=False)
-    ami: FakeAmi = field(init=False)
+    ami: FakeAmi | AmiClient = field(init=False)
+    sim: PbxSimulator | None = field(init=False, default=None)
     base_url: str = field(init=False, default="")
     port: int = field(init=False, default=0)
     _stack: contextlib.AsyncExitStack = field(init=False, default_factory=contextlib.AsyncExitStack)
@@ -137,18 +159,28 @@ class DeskHarness:
         engine = Engine(screenpop=self.renderer, id_factory=lambda c: f"{c}-{next(self._ids)}")
         campaigns = [self.campaign, *self.extra_campaigns]
         for cid in campaigns:
-            engine.add_campaign(CampaignRuntime(cid, Pacer(PacingKnobs(mode=Mode.PROGRESSIVE)),
-                                                wrapup_timeout_s=self.wrapup_timeout_s))
+            engine.add_campaign(CampaignRuntime(cid, Pacer(PacingKnobs(mode=self.mode)),
+                                                wrapup_timeout_s=self.wrapup_timeout_s, ring_timeout_s=20.0))
         tied = None if self.extra_campaigns else self.campaign
         settings = DialerSettings(
             agents=[AgentAccount(id=a.agent_id, name=a.name, extension=a.extension, password=SecretStr(a.password),
                                  campaign=tied) for a in self.agents],
             http=HttpSettings(session_secret=SecretStr(secrets.token_hex(16)), session_ttl_s=self.session_ttl_s),
         )
-        self.ami = FakeAmi()
+        clock: WallClock | ScaledClock = WallClock()
+        if self.pbx:
+            clock = ScaledClock(1.0)
+            self.sim = await self._stack.enter_async_context(
+                PbxSimulator(self.traffic or PATIENT_PEOPLE, clock=clock, seed=1))
+            self.ami = await self._stack.enter_async_context(
+                AmiClient(host="127.0.0.1", port=self.sim.port, username="dialer", secret="change-me", clock=clock))
+        else:
+            self.ami = FakeAmi()
+        sources = {cid: InMemoryLeadSource(self.leads if cid == self.campaign else (), dnc=self.dnc)
+                   for cid in campaigns}
         self.daemon = self.daemon_class(
-            settings, clock=WallClock(), engine=engine, ami=self.ami, store=store,
-            bus=MqttBus("mqtt://127.0.0.1:1"), leads={cid: InMemoryLeadSource() for cid in campaigns},
+            settings, clock=clock, engine=engine, ami=self.ami, store=store,
+            bus=MqttBus("mqtt://127.0.0.1:1"), leads=sources,
             metrics=Metrics(), feed=AgentFeed(None, keep=self.feed_keep))
         if self.full_app:
             app = build_app(self.daemon)
@@ -160,12 +192,15 @@ class DeskHarness:
         self.app = app
         self._tg = await self._stack.enter_async_context(asyncio.TaskGroup())
         outbox = self._tg.create_task(store.run_outbox(), name="harness-redis-outbox")
+        ami_side = self._tg.create_task(self.daemon.run_ami_only(), name="harness-ami") if self.pbx else None
         if self.serve_http:
             self._start_http(0)
 
         async def stop() -> None:
             if self.serve_http:
                 await self._stop_http()
+            if ami_side is not None:
+                ami_side.cancel()
             await store.flush()
             outbox.cancel()
 
@@ -236,6 +271,24 @@ class DeskHarness:
     @staticmethod
     def _channel(call_id: str) -> str:
         return f"Local/{call_id}@dialer-outbound-00000001;1"
+
+    async def wait_state(self, agent_id: str, state: str, timeout_s: float = 10.0) -> None:
+        """Until the agent is in `state`: awaits the agent's feed (every state change is published there)."""
+        feed = self.daemon.feed
+        async with asyncio.timeout(timeout_s):
+            while True:
+                agent = self.daemon.engine.roster.get(agent_id)
+                if agent is not None and agent.state.value == state:
+                    return
+                await feed.wait(agent_id, feed.last_seq(agent_id), timeout_s)
+
+    async def hangup_customer(self, call_id: str) -> None:
+        """The customer hangs up (with `pbx=True`: a Hangup action on the customer leg in the simulator)."""
+        call = self.daemon.engine.calls[call_id]
+        channel = call.customer_leg
+        if channel is None:
+            raise RuntimeError(f"call {call_id} has no customer leg yet")
+        await self.daemon.ami.send(actions.hangup(channel, 16), timeout=5.0, check=True)
 
     async def call_record(self, call_id: str) -> dict[str, str]:
         """The call's Redis hash (record + disposition), after every queued write is flushed."""

@@ -1,11 +1,12 @@
 """What the desktop needs from the daemon beyond agent commands, as `Protocol`s it checks at run time.
 
-The page and its API for preview dialing, manual dialing and blind transfer are complete; the daemon
-side is not built yet. The desk checks `isinstance(daemon, PreviewDialing)` (and so on) on every
-request: until the daemon grows the method, the endpoint answers 501 naming the method it waits for,
-and the snapshot's `features` tell the page to grey the button out. Each method applies at once or
-raises `IllegalTransition` (the agent is in the wrong state) or another `DialerError`, like
-`Daemon.agent_command`.
+`dialer.daemon.Daemon` implements all three. The desk checks `isinstance(daemon, PreviewDialing)` (and
+so on) on every request, so a daemon without one (an older or a trimmed one) answers 501 naming the
+method it lacks, and the snapshot's `features` tell the page to grey the button out. Each method applies
+at once or raises `IllegalTransition` (the agent or the call is in the wrong state: 409),
+`PolicyViolation` (the contact policy forbids the dial: 403) or another `DialerError`, like
+`Daemon.agent_command`. The dialing methods are coroutines: they read the contact policy's lists in
+Redis before they dial.
 """
 
 from __future__ import annotations
@@ -24,18 +25,18 @@ class PreviewDialing(Protocol):
     and to keep that lead reserved for the agent until `preview_dial` or `preview_skip`.
     """
 
-    def preview_dial(self, agent_id: str, lead_id: str, number_index: int) -> str:
+    async def preview_dial(self, agent_id: str, lead_id: str, number_index: int) -> str:
         """Originate the previewed lead's number (agent leg first); return the new call id."""
         ...
 
-    def preview_skip(self, agent_id: str, lead_id: str, reason: str) -> None:
+    async def preview_skip(self, agent_id: str, lead_id: str, reason: str) -> None:
         """Give the previewed lead back to the hopper unused and offer the agent the next one."""
         ...
 
 
 @runtime_checkable
 class ManualDialing(Protocol):
-    def manual_dial(self, agent_id: str, number: str) -> str:
+    async def manual_dial(self, agent_id: str, number: str) -> str:
         """Call an E.164 number for this (paused or ready) agent, after the contact policy (DNC, hours)
         allows it; return the call id. Raises PolicyViolation when it does not."""
         ...

@@ -8,22 +8,23 @@
     GET  /api/desk/events?after=N       text/event-stream of the agent's feed after seq N (or Last-Event-ID)
     POST /api/desk/heartbeat            a sign of life (the page answers each stream `ping`)
     POST /api/desk/command              {type: ready | pause | disposition, ...} as on MQTT
-    POST /api/desk/dnc                  {call_id, notes?} record a do-not-call request now
+    POST /api/desk/dnc                  {call_id, notes?} the customer's do-not-call request, final at once
     GET  /api/desk/transfer-targets     agents of the campaign (+ supervisor)
-    POST /api/desk/transfer             {call_id, target}          (501 until the daemon has the hook)
-    POST /api/desk/preview/dial         {lead_id, number_index?}   (501 until the daemon has the hook)
-    POST /api/desk/preview/skip         {lead_id, reason}          (501 until the daemon has the hook)
-    POST /api/desk/dial                 {number}                   (501 until the daemon has the hook)
+    POST /api/desk/transfer             {call_id, target}          blind transfer
+    POST /api/desk/preview/dial         {lead_id, number_index?}   dial the lead on screen (preview mode)
+    POST /api/desk/preview/skip         {lead_id, reason}          skip it (back to the hopper)
+    POST /api/desk/dial                 {number}                   manual dial, after the contact policy
 
-Errors are JSON `{"detail": ...}`: 401 no/forged/expired session, 403/404 not yours, 409 the agent's
-state forbids it (IllegalTransition), 415 not JSON, 422 a bad field (named), 501 a missing daemon hook.
+Errors are JSON `{"detail": ...}`: 401 no/forged/expired session, 403 the contact policy forbids the
+dial (PolicyViolation), 403/404 not yours, 409 the agent's state forbids it (IllegalTransition), 415 not
+JSON, 422 a bad field (named), 429 too many failed logins (with Retry-After), 501 a missing daemon hook.
 POSTs accept only `application/json`, which a cross-site form cannot send; with the SameSite=Strict
 cookie that keeps other sites from acting as the agent.
 """
 
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
 from typing import Annotated, Any, TypeVar
 
@@ -33,9 +34,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.commands import parse_agent_command
 from agents.desk.auth import Session, SessionInvalid
-from agents.desk.core import ChooseCampaign, Desk, DeskError
+from agents.desk.core import ChooseCampaign, Desk, DeskError, LoginThrottled
 from agents.dispositions import DispositionRejected
-from dialer.errors import DialerError, IllegalTransition
+from dialer.errors import DialerError, IllegalTransition, PolicyViolation
 
 __all__ = ["desk_routes"]
 
@@ -110,14 +111,14 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
     def guarded(fn: Callable[[], _T]) -> _T:
         try:
             return fn()
-        except DeskError as exc:
-            raise HTTPException(exc.status, str(exc)) from None
-        except DispositionRejected as exc:
-            raise HTTPException(422, str(exc)) from None
-        except IllegalTransition as exc:
-            raise HTTPException(409, str(exc)) from None
         except DialerError as exc:
-            raise HTTPException(502, f"the dialer refused: {exc}") from None
+            raise _http_error(exc) from None
+
+    async def guarded_async(fn: Callable[[], Awaitable[_T]]) -> _T:
+        try:
+            return await fn()
+        except DialerError as exc:
+            raise _http_error(exc) from None
 
     # ------------------------------------------------------------------ the page
     @router.get("/desk", include_in_schema=False)
@@ -137,7 +138,10 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
     @router.post("/api/desk/login", tags=["agent desk"], dependencies=json_post)
     async def login(body: LoginBody, request: Request) -> JSONResponse:
         try:
-            s = desk.login(body.agent_id, body.password, body.campaign_id)
+            s = desk.login(body.agent_id, body.password, body.campaign_id,
+                           request.client.host if request.client is not None else "")
+        except LoginThrottled as exc:
+            raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from None
         except ChooseCampaign as exc:
             return JSONResponse({"detail": str(exc), "campaigns": exc.campaigns}, status_code=422)
         except DeskError as exc:
@@ -196,15 +200,15 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
 
     @router.post("/api/desk/preview/dial", tags=["agent desk"], dependencies=json_post)
     async def preview_dial(session: Auth, body: PreviewDialBody) -> dict[str, Any]:
-        return guarded(lambda: desk.preview_dial(session, body.lead_id, body.number_index))
+        return await guarded_async(lambda: desk.preview_dial(session, body.lead_id, body.number_index))
 
     @router.post("/api/desk/preview/skip", tags=["agent desk"], dependencies=json_post)
     async def preview_skip(session: Auth, body: PreviewSkipBody) -> dict[str, Any]:
-        return guarded(lambda: desk.preview_skip(session, body.lead_id, body.reason))
+        return await guarded_async(lambda: desk.preview_skip(session, body.lead_id, body.reason))
 
     @router.post("/api/desk/dial", tags=["agent desk"], dependencies=json_post)
     async def manual_dial(session: Auth, body: DialBody) -> dict[str, Any]:
-        return guarded(lambda: desk.manual_dial(session, body.number))
+        return await guarded_async(lambda: desk.manual_dial(session, body.number))
 
     # ------------------------------------------------------------------ the event stream
     @router.get("/api/desk/events", tags=["agent desk"])
@@ -219,6 +223,19 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     return router
+
+
+def _http_error(exc: DialerError) -> HTTPException:
+    """The HTTP answer to an error of the desk or the daemon."""
+    if isinstance(exc, DeskError):
+        return HTTPException(exc.status, str(exc))
+    if isinstance(exc, DispositionRejected):
+        return HTTPException(422, str(exc))
+    if isinstance(exc, IllegalTransition):
+        return HTTPException(409, str(exc))
+    if isinstance(exc, PolicyViolation):
+        return HTTPException(403, f"the contact policy forbids this call: {exc}")
+    return HTTPException(502, f"the dialer refused: {exc}")
 
 
 def _sse(event: str | None, data: dict[str, Any], ident: int | None = None) -> str:

@@ -1,13 +1,16 @@
 """Screenshots of the agent desktop for the docs: `python -m agents.desk.screenshots [--out DIR]`.
 
-Runs the desk in this process (`DeskHarness`: fake AMI, private Redis, real HTTP), drives Debian's
-Chromium with Playwright through a short shift of one agent, and saves what the agent sees:
+Runs the desk in this process (`DeskHarness`: fake AMI, private Redis, real HTTP; the PBX simulator for the
+preview pictures), drives Debian's Chromium with Playwright through a short shift of one agent, and saves
+what the agent sees:
 
     01-login.png       the login form
     02-ready.png       ready, waiting for the next call
     03-screenpop.png   a call handed over: the lead, previous contacts, the script at an objection
     04-refusal.png     the refusal step with the reasons operators record for a device offer
     05-wrapup.png      the customer hung up: wrap-up countdown, callback picker, notes
+    06-preview.png     preview mode: the lead before dialing, with Dial / Skip and a skip reason
+    07-transfer.png    a previewed call connected (through the PBX simulator), blind transfer to a colleague
 
 Needs the dev extras (playwright) and /usr/bin/chromium (`apt-get install -y chromium`).
 """
@@ -20,7 +23,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from agents.commands import Login, Ready
 from agents.desk.harness import DeskHarness
+from dialer.engine.core import DialRequest
+from pacing import Mode
 
 __all__ = ["take_screenshots"]
 
@@ -93,6 +99,32 @@ async def take_screenshots(out: Path, chromium: str = "/usr/bin/chromium") -> li
         await expect(page.locator("#banner-hungup")).to_be_visible()
         await expect(page.locator("#wrapup")).to_be_visible()
         await shot(page, "05-wrapup.png")
+        await browser.close()
+
+    leads = [DialRequest("L100245", "+12125550123", attempt=2, fields=LEAD)]
+    async with DeskHarness(pbx=True, mode=Mode.PREVIEW, leads=leads) as h, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        context = await browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1,
+                                            timezone_id="Europe/Prague", locale="en-GB")
+        page = await context.new_page()
+        await page.goto(f"{h.base_url}/desk")
+        await page.fill("#login-agent", "ann")
+        await page.fill("#login-password", "ann-secret-1")
+        await page.click("#login-submit")
+        await expect(page.locator("#conn")).to_have_attribute("data-status", "live")
+        await page.click("#btn-ready")
+        await h.daemon.offer_previews(h.campaign)
+        await expect(page.locator("#preview-card")).to_be_visible()
+        await page.select_option("#preview-skip-reason", "already_contacted")
+        await shot(page, "06-preview.png")
+        h.daemon.agent_command(Login("bob", "1002", h.campaign))
+        h.daemon.agent_command(Ready("bob"))
+        await page.click("#btn-preview-dial")
+        await expect(page.locator("#state-label")).to_have_text("Talking")
+        await page.click('[data-step="offer_premium"]')
+        await page.click("#btn-transfer")
+        await page.select_option("#transfer-target", "bob")
+        await shot(page, "07-transfer.png")
         await browser.close()
     return shots
 

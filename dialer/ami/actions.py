@@ -32,6 +32,7 @@ __all__ = [
     "login",
     "logoff",
     "originate",
+    "originate_agent_first",
     "ping",
     "redirect",
     "status",
@@ -160,6 +161,68 @@ def originate(
         ("Variable", variables),
     )
     return OriginateAction(call_id=call_id, timeout_ms=timeout_ms, headers=headers)
+
+
+def originate_agent_first(
+    *,
+    call_id: str,
+    number: str,
+    extension: str,
+    campaign: str,
+    lead_id: str,
+    ring_s: int,
+    caller_id_name: str,
+    caller_id_number: str,
+    agent_timeout_ms: int = 15_000,
+    agent_context: str = "dialer-agent",
+    context: str = "dialer-agent-dial",
+) -> OriginateAction:
+    """The agent-leg-first Originate of docs/DIALPLAN_CONTRACT.md (preview and manual dialing).
+
+    The agent's phone is rung first (`Local/<extension>@dialer-agent/n`, `ChannelId = call_id`); once it
+    answered, `dialer-agent-dial,<digits>` dials the customer for up to `ring_s` seconds (at least 15).
+    `agent_timeout_ms` bounds the agent's phone only. Raises OriginateError on any invalid argument.
+    """
+    check_call_id(call_id)
+    digits = number[1:] if isinstance(number, str) and number.startswith("+") else number
+    if not isinstance(digits, str) or not 0 < len(digits) <= 15 or not _DIGITS.issuperset(digits):
+        raise OriginateError(f"number {number!r} is not E.164 (up to 15 digits, optional leading '+')")
+    if not isinstance(extension, str) or not extension or not _DIGITS.issuperset(extension):
+        raise OriginateError(f"agent extension {extension!r} must be digits; fix settings.agents")
+    if isinstance(ring_s, bool) or not isinstance(ring_s, int) or ring_s * 1000 < MIN_RING_TIMEOUT_MS:
+        raise OriginateError(f"ring_s {ring_s!r} must be an int of at least {MIN_RING_TIMEOUT_MS // 1000} seconds; "
+                             "raise the campaign's ring timeout")
+    if isinstance(agent_timeout_ms, bool) or not isinstance(agent_timeout_ms, int) or agent_timeout_ms < 1000:
+        raise OriginateError(f"agent_timeout_ms {agent_timeout_ms!r} must be an int of at least 1000")
+    for what, value in (("agent_context", agent_context), ("context", context)):
+        _clean(what, value, forbid="@/ ,", err=OriginateError)
+    _clean("campaign", campaign, forbid=",=", err=OriginateError)
+    _clean("lead_id", lead_id, forbid=",=", err=OriginateError)
+    _clean("caller_id_name", caller_id_name, forbid='"<>', err=OriginateError)
+    _clean("caller_id_number", caller_id_number, forbid='"<> ,', err=OriginateError)
+    variables = ",".join(
+        (
+            f"DIALER_CALL_ID={call_id}",
+            f"DIALER_CAMPAIGN={campaign}",
+            f"DIALER_LEAD={lead_id}",
+            f"DIALER_AGENT={extension}",
+            f"DIALER_RING_S={ring_s}",
+        )
+    )
+    headers = (
+        ("ActionID", call_id),
+        ("Channel", f"Local/{extension}@{agent_context}/n"),
+        ("Context", context),
+        ("Exten", digits),
+        ("Priority", "1"),
+        ("Timeout", str(agent_timeout_ms)),
+        ("CallerID", f'"{caller_id_name}" <{caller_id_number}>'),
+        ("Async", "true"),
+        ("ChannelId", call_id),
+        ("OtherChannelId", f"{call_id}-2"),
+        ("Variable", variables),
+    )
+    return OriginateAction(call_id=call_id, timeout_ms=agent_timeout_ms, headers=headers)
 
 
 def redirect(channel: str, context: str, exten: str, priority: int = 1) -> AmiAction:

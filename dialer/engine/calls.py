@@ -8,7 +8,14 @@
     AUDITING --bridge--> CONNECTED (the agent hears who it is and says so in the disposition)
     AUDITING --unassign--> MACHINE (the Redirect failed: hung up as usual)
     WAITING --abandon--> ABANDONING (Redirect to the information message sent)
+    CONNECTED --transfer--> TRANSFERRING (blind transfer: Redirect to the target sent) --bridge--> CONNECTED
     any state --end--> ENDED
+
+Agent-leg-first calls (preview and manual dialing, `kind` PREVIEW or MANUAL) start elsewhere: the
+Originate rings the agent's phone first, and the dialplan dials the customer once the agent answered.
+
+    PENDING --ring_agent--> AGENT_RINGING --agent_up--> DIALING --ring--> RINGING
+    DIALING|RINGING --pickup--> CONNECTED (the customer answered inside the agent's Dial(): no AMD, no wait)
 
 One `Call` per Originate, keyed by our `call_id`, which Asterisk also uses as the customer leg's
 Uniqueid (`ChannelId` on the Originate), so every AMI event of the call finds it in one dict lookup.
@@ -23,7 +30,7 @@ from enum import StrEnum
 
 from dialer.errors import IllegalTransition
 
-__all__ = ["TRANSITIONS", "Call", "CallEvent", "CallOutcome", "CallState"]
+__all__ = ["TRANSITIONS", "Call", "CallEvent", "CallKind", "CallOutcome", "CallState"]
 
 
 class CallState(StrEnum):
@@ -37,6 +44,8 @@ class CallState(StrEnum):
     MACHINE = "machine"
     AUDITING = "auditing"
     ABANDONING = "abandoning"
+    AGENT_RINGING = "agent_ringing"
+    TRANSFERRING = "transferring"
     ENDED = "ended"
 
 
@@ -51,7 +60,19 @@ class CallEvent(StrEnum):
     UNASSIGN = "unassign"
     BRIDGE = "bridge"
     ABANDON = "abandon"
+    RING_AGENT = "ring_agent"
+    AGENT_UP = "agent_up"
+    PICKUP = "pickup"
+    TRANSFER = "transfer"
     END = "end"
+
+
+class CallKind(StrEnum):
+    """Who started the call: the pacer (predictive, progressive, power), or an agent (preview, manual)."""
+
+    PREDICTIVE = "predictive"
+    PREVIEW = "preview"
+    MANUAL = "manual"
 
 
 class CallOutcome(StrEnum):
@@ -72,6 +93,7 @@ class CallOutcome(StrEnum):
 
 C, V = CallState, CallEvent
 _PRE_ANSWER = (C.PENDING, C.DIALING, C.RINGING)
+_AGENT_FIRST_PRE_ANSWER = (C.PENDING, C.AGENT_RINGING, C.DIALING, C.RINGING)
 TRANSITIONS: dict[tuple[CallState, CallEvent], CallState] = {
     (C.PENDING, V.ORIGINATE): C.DIALING,
     (C.DIALING, V.RING): C.RINGING,
@@ -88,6 +110,12 @@ TRANSITIONS: dict[tuple[CallState, CallEvent], CallState] = {
     (C.CONNECTING, V.BRIDGE): C.CONNECTED,
     (C.WAITING, V.ABANDON): C.ABANDONING,
     (C.CONNECTING, V.ABANDON): C.ABANDONING,
+    (C.PENDING, V.RING_AGENT): C.AGENT_RINGING,
+    (C.AGENT_RINGING, V.AGENT_UP): C.DIALING,
+    (C.DIALING, V.PICKUP): C.CONNECTED,
+    (C.RINGING, V.PICKUP): C.CONNECTED,
+    (C.CONNECTED, V.TRANSFER): C.TRANSFERRING,
+    (C.TRANSFERRING, V.BRIDGE): C.CONNECTED,
     **{(s, V.END): C.ENDED for s in CallState if s is not C.ENDED},
 }
 
@@ -126,6 +154,20 @@ class Call:
     callback_agent: str | None = None
     amd_audit: bool = False  # went through AUDITING: a machine verdict handed to an agent (kept for the record)
     target: object | None = None  # the hopper's DialTarget, handed back with the result
+    kind: CallKind = CallKind.PREDICTIVE
+    customer_uid: str | None = None  # agent-leg-first calls: the customer leg the agent's Dial() made
+    customer_channel: str | None = None
+    transferred_from: str | None = None  # the agent who blind-transferred the call to `agent_id`
+
+    @property
+    def agent_first(self) -> bool:
+        """Rung on the agent's phone first (preview, manual): `call_id` is then the agent leg's Uniqueid."""
+        return self.kind is not CallKind.PREDICTIVE
+
+    @property
+    def customer_leg(self) -> str | None:
+        """The channel to Redirect to move the customer (a transfer)."""
+        return self.customer_channel if self.agent_first else self.channel
 
     def apply(self, event: CallEvent) -> CallState:
         nxt = TRANSITIONS.get((self.state, event))
@@ -136,7 +178,7 @@ class Call:
 
     @property
     def is_pre_answer(self) -> bool:
-        return self.state in _PRE_ANSWER
+        return self.state in (_AGENT_FIRST_PRE_ANSWER if self.agent_first else _PRE_ANSWER)
 
     @property
     def wait_s(self) -> float | None:

@@ -14,6 +14,7 @@ __all__ = [
     "DispositionMade",
     "HangupChannel",
     "Originate",
+    "OriginateAgentFirst",
     "RecordLedger",
     "Redirect",
     "ScreenPop",
@@ -34,6 +35,21 @@ class Originate:
 
 
 @dataclass(frozen=True, slots=True)
+class OriginateAgentFirst:
+    """Ring the agent's phone, then dial the customer from it (preview and manual dialing)."""
+
+    call_id: str
+    campaign_id: str
+    lead_id: str
+    number: str
+    agent_id: str
+    extension: str
+    ring_timeout_s: float
+    caller_id_name: str
+    caller_id_number: str
+
+
+@dataclass(frozen=True, slots=True)
 class Redirect:
     """Move the customer leg to a dialplan location: to an agent, or to the abandon message."""
 
@@ -41,7 +57,7 @@ class Redirect:
     channel: str
     context: str
     exten: str
-    purpose: str  # "agent" or "abandon"
+    purpose: str  # "agent", "abandon" or "transfer"
     agent_id: str | None = None
 
 
@@ -85,6 +101,7 @@ class DispositionMade:
     target: object | None = None
     campaign_id: str = ""
     amd_audit: bool = False  # the call was an AMD audit: the code says whether AMD was right (`dialer.amd_audit`)
+    final: bool = True  # False: the agent had blind-transferred the call; the target's disposition counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,5 +113,6 @@ class RecordLedger:
 
 
 Command = (
-    Originate | Redirect | HangupChannel | ScreenPop | AgentNotice | WriteCallRecord | DispositionMade | RecordLedger
+    Originate | OriginateAgentFirst | Redirect | HangupChannel | ScreenPop | AgentNotice | WriteCallRecord
+    | DispositionMade | RecordLedger
 )

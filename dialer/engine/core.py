@@ -38,6 +38,7 @@ from agents import commands as ac
 from agents.roster import Roster
 from agents.state import Agent, AgentEvent, AgentState
 from dialer.ami import events as ev
+from dialer.engine import agentcalls
 from dialer.engine.calls import Call, CallEvent, CallOutcome, CallState
 from dialer.engine.commands import (
     AgentNotice,
@@ -69,6 +70,7 @@ from pacing.types import Observation
 __all__ = ["CampaignRuntime", "DialRequest", "Engine", "EngineStats"]
 
 ScreenPopRenderer = Callable[[Call, Agent], dict[str, Any]]
+_BUSY = (AgentState.TALKING, AgentState.WRAPUP, AgentState.RESERVED, AgentState.DIALING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +172,10 @@ class Engine:
         self._seq = itertools.count(1)
         self._id_factory = id_factory or self._random_id
         self._stuck_after_s = stuck_after_s
-        self._wrapup_deadline: dict[str, float] = {}
+        self.wrapup_deadlines: dict[str, float] = {}
         self._rng = rng if rng is not None else random.Random()
+        self.previews: dict[str, tuple[str, DialRequest]] = {}  # agent id -> (campaign, the lead on screen)
+        self.aliases: dict[str, str] = {}  # customer-leg Uniqueid -> call id (agent-leg-first calls)
 
     # ----------------------------------------------------------------- campaigns and pacing
     def add_campaign(self, campaign: CampaignRuntime) -> None:
@@ -184,7 +188,7 @@ class Engine:
         wrapup: list[float] = []
         logged_in = 0
         for a in self.roster.of_campaign(campaign_id):
-            if a.state in (AgentState.TALKING, AgentState.RESERVED):
+            if a.state in (AgentState.TALKING, AgentState.RESERVED, AgentState.DIALING, AgentState.PREVIEWING):
                 talking.append(max(0.0, now - a.since))
             elif a.state is AgentState.WRAPUP:
                 wrapup.append(max(0.0, now - a.since))
@@ -236,7 +240,7 @@ class Engine:
         camp = self.campaigns[campaign_id]
         out: list[Command] = []
         for r in requests:
-            call_id = self._id_factory(campaign_id)
+            call_id = self.new_call_id(campaign_id)
             call = Call(
                 call_id=call_id,
                 campaign_id=campaign_id,
@@ -286,6 +290,8 @@ class Engine:
         if uniqueid is None:
             return None
         c = self.calls.get(uniqueid)
+        if c is None and uniqueid in self.aliases:
+            c = self.calls.get(self.aliases[uniqueid])
         return c if c is not None and c.state is not CallState.ENDED else None
 
     def _on_newchannel(self, e: ev.Newchannel, now: float) -> list[Command]:
@@ -298,6 +304,12 @@ class Engine:
         c = self._call_of(e.uniqueid)
         if c is None:
             return []
+        if c.agent_first:
+            if e.uniqueid == c.call_id and e.state == ev.ChannelState.UP:
+                return agentcalls.on_agent_leg_up(self, c, now)
+            if e.uniqueid == c.customer_uid and e.state == ev.ChannelState.RINGING:
+                return agentcalls.on_customer_ringing(self, c)
+            return []
         if c.channel is None:
             c.channel = e.channel
         if e.state == ev.ChannelState.RINGING and c.is_pre_answer:
@@ -306,9 +318,27 @@ class Engine:
             return self._answered(c, now)
         return []
 
+    def _on_dialbegin(self, e: ev.DialBegin, now: float) -> list[Command]:
+        c = self._call_of(e.uniqueid)
+        if c is None or not c.agent_first or e.uniqueid != c.call_id:
+            return []
+        return agentcalls.on_customer_dialbegin(self, c, e)
+
+    def _on_dialstate(self, e: ev.DialState, now: float) -> list[Command]:
+        c = self._call_of(e.dest_uniqueid)
+        if c is None or not c.agent_first or e.dest_uniqueid != c.customer_uid:
+            return []
+        return agentcalls.on_customer_ringing(self, c) if e.dial_status == "RINGING" else []
+
     def _on_dialend(self, e: ev.DialEnd, now: float) -> list[Command]:
         c = self._call_of(e.dest_uniqueid)
         if c is None:
+            return []
+        if c.agent_first:
+            if e.dest_uniqueid == c.customer_uid and e.uniqueid == c.call_id:
+                return agentcalls.on_customer_dialend(self, c, e, now)
+            if e.dest_uniqueid == c.call_id and e.dial_status == "ANSWER":  # the agent's phone answered
+                return agentcalls.on_agent_leg_up(self, c, now)
             return []
         c.dial_status = e.dial_status
         if e.dial_status == "ANSWER" and c.is_pre_answer:
@@ -319,6 +349,10 @@ class Engine:
         c = self._call_of(e.action_id) or self._call_of(e.uniqueid)
         if c is None:
             return []
+        if c.agent_first:  # about the agent's phone; a failure ends the call before the customer is dialed
+            if e.success:
+                return agentcalls.on_agent_leg_up(self, c, now)
+            return self._end(c, CallOutcome.FAILED, now) if c.is_pre_answer else []
         if e.success:
             return self._answered(c, now) if c.is_pre_answer else []
         outcome = _FAIL_BY_REASON.get(int(e.reason))
@@ -341,7 +375,7 @@ class Engine:
 
     def _on_amd(self, e: ev.AmdResult, now: float) -> list[Command]:
         c = self._call_of(e.uniqueid) or self._call_of(e.call_id)
-        if c is None:
+        if c is None or c.agent_first:
             return []
         if c.is_pre_answer:
             self._answered(c, now)
@@ -368,6 +402,8 @@ class Engine:
         c = self._call_of(e.uniqueid)
         if c is not None and c.state is CallState.AUDITING:
             return self._audit_bridged(c, e, now)
+        if c is not None and c.state is CallState.TRANSFERRING and e.uniqueid != (c.call_id if c.agent_first else ""):
+            return agentcalls.transfer_bridged(self, c, now)
         if c is None or c.state is not CallState.CONNECTING:
             return []
         c.apply(CallEvent.BRIDGE)
@@ -382,7 +418,7 @@ class Engine:
             agent = self.roster.apply(c.agent_id, AgentEvent.CONNECT, now)
             agent.calls_taken += 1
             out.append(AgentNotice(agent.agent_id, "connected", {"call_id": c.call_id, "wait_s": round(wait, 3)}))
-            out.append(self._state_notice(agent))
+            out.append(self.state_notice(agent))
         return out
 
     def _on_hangup(self, e: ev.Hangup, now: float) -> list[Command]:
@@ -393,9 +429,19 @@ class Engine:
             if oc is not None and e.cause:
                 oc.hangup_cause = int(e.cause)
             return []
+        if c.agent_first:
+            if e.uniqueid == c.call_id:
+                return agentcalls.on_agent_leg_hangup(self, c, now)
+            if e.cause:
+                c.hangup_cause = int(e.cause)
+            if c.is_pre_answer:
+                return self._end(c, agentcalls.outcome_of(c.dial_status), now)
+            return self._end(c, CallOutcome.CONNECTED, now)
         if e.cause:
             c.hangup_cause = int(e.cause)
         s = c.state
+        if s is CallState.TRANSFERRING:
+            return self._end(c, CallOutcome.CONNECTED, now)
         if c.is_pre_answer:
             # The OriginateResponse that follows tells busy from congestion; keep the cause for it.
             return []
@@ -414,6 +460,8 @@ class Engine:
     _handlers: dict[type, Callable[[Engine, Any, float], list[Command]]] = {
         ev.Newchannel: _on_newchannel,
         ev.Newstate: _on_newstate,
+        ev.DialBegin: _on_dialbegin,
+        ev.DialState: _on_dialstate,
         ev.DialEnd: _on_dialend,
         ev.OriginateResponse: _on_originate_response,
         ev.OriginateFailed: _on_originate_failed,
@@ -438,15 +486,18 @@ class Engine:
             return out + ([HangupChannel(c.call_id, c.channel, 16)] if c.channel else [])
         if purpose == "abandon" and c.channel:
             return [HangupChannel(c.call_id, c.channel, 16)]
+        if purpose == "transfer" and c.state is CallState.TRANSFERRING:
+            return agentcalls.transfer_failed(self, c, now)
         return []
 
     def resync(self, live_uniqueids: set[str], now: float) -> list[Command]:
         """After an AMI reconnect: end every call whose customer leg Asterisk no longer has."""
         out: list[Command] = []
         for cid in [cid for cid, c in self.calls.items() if c.state is not CallState.ENDED]:
-            if cid not in live_uniqueids:
+            if cid not in live_uniqueids and self.calls[cid].customer_uid not in live_uniqueids:
                 c = self.calls[cid]
-                outcome = CallOutcome.CONNECTED if c.state is CallState.CONNECTED else CallOutcome.LOST
+                connected = c.state in (CallState.CONNECTED, CallState.TRANSFERRING)
+                outcome = CallOutcome.CONNECTED if connected else CallOutcome.LOST
                 out += self._end(c, outcome, now)
             else:
                 self.calls[cid].lost_contact = False
@@ -463,7 +514,7 @@ class Engine:
             joined.extension = cmd.extension
             self.roster.set_campaign(joined.agent_id, cmd.campaign_id)
             self.roster.apply(joined.agent_id, AgentEvent.LOGIN, now)
-            return [self._state_notice(joined)]
+            return [self.state_notice(joined)]
         found = self.roster.get(cmd.agent_id)
         if found is None:
             raise IllegalTransition("agent", cmd.agent_id, "unknown", "act before login")
@@ -472,20 +523,20 @@ class Engine:
             if agent.state is AgentState.READY:
                 return []
             self.roster.apply(agent.agent_id, AgentEvent.READY, now)
-            return [self._state_notice(agent), *self._agent_freed(agent, now)]
+            return [self.state_notice(agent), *self._agent_freed(agent, now)]
         if isinstance(cmd, ac.Pause):
-            if agent.state in (AgentState.TALKING, AgentState.WRAPUP, AgentState.RESERVED):
+            if agent.state in _BUSY:
                 agent.pending_pause = cmd.reason
                 return [AgentNotice(agent.agent_id, "pause_pending", {"reason": cmd.reason})]
             self.roster.apply(agent.agent_id, AgentEvent.PAUSE, now)
             agent.pause_reason = cmd.reason
-            return [self._state_notice(agent)]
+            return [self.state_notice(agent)]
         if isinstance(cmd, ac.Logout):
-            if agent.state in (AgentState.TALKING, AgentState.WRAPUP, AgentState.RESERVED):
+            if agent.state in _BUSY:
                 agent.pending_logout = True
                 return [AgentNotice(agent.agent_id, "logout_pending")]
             self.roster.apply(agent.agent_id, AgentEvent.LOGOUT, now)
-            return [self._state_notice(agent)]
+            return [self.state_notice(agent)]
         return self._dispose(agent, cmd, now)
 
     def _dispose(self, agent: Agent, cmd: ac.Disposition, now: float) -> list[Command]:
@@ -493,7 +544,7 @@ class Engine:
             raise IllegalTransition("agent", agent.agent_id, agent.state.value, f"dispose call {cmd.call_id}")
         call = self.calls.get(cmd.call_id)
         wrap = now - agent.since
-        self._wrapup_deadline.pop(agent.agent_id, None)
+        self.wrapup_deadlines.pop(agent.agent_id, None)
         camp = self.campaigns.get(agent.campaign_id or "")
         audited = call is not None and call.amd_audit
         if camp is not None and not audited:
@@ -510,16 +561,17 @@ class Engine:
                 target=call.target if call is not None else None,
                 campaign_id=call.campaign_id if call is not None else (agent.campaign_id or ""),
                 amd_audit=audited,
+                final=agentcalls.is_final_disposition(call, agent.agent_id),
             )
         ]
-        return out + self._after_wrapup(agent, now)
+        return out + self.after_wrapup(agent, now)
 
-    def _after_wrapup(self, agent: Agent, now: float) -> list[Command]:
+    def after_wrapup(self, agent: Agent, now: float) -> list[Command]:
         if agent.pending_logout and agent.state is AgentState.PAUSED:
             agent.pending_logout = False
             self.roster.apply(agent.agent_id, AgentEvent.LOGOUT, now)
-            return [self._state_notice(agent)]
-        out: list[Command] = [self._state_notice(agent)]
+            return [self.state_notice(agent)]
+        out: list[Command] = [self.state_notice(agent)]
         if agent.state is AgentState.READY:
             out += self._agent_freed(agent, now)
         return out
@@ -538,7 +590,7 @@ class Engine:
             return self._assign(c, agent, now)
         return []
 
-    def _state_notice(self, agent: Agent) -> AgentNotice:
+    def state_notice(self, agent: Agent) -> AgentNotice:
         return AgentNotice(
             agent.agent_id,
             "state",
@@ -561,7 +613,7 @@ class Engine:
         return [
             Redirect(c.call_id, c.channel or "", "dialer-to-agent", agent.extension, "agent", agent.agent_id),
             ScreenPop(agent.agent_id, c.call_id, self.screenpop(c, agent)),
-            self._state_notice(agent),
+            self.state_notice(agent),
         ]
 
     # ----------------------------------------------------------------- the AMD audit
@@ -599,7 +651,7 @@ class Engine:
         return [
             Redirect(c.call_id, c.channel or "", "dialer-to-agent", agent.extension, "agent", agent.agent_id),
             ScreenPop(agent.agent_id, c.call_id, payload),
-            self._state_notice(agent),
+            self.state_notice(agent),
         ]
 
     def _audit_bridged(self, c: Call, e: ev.BridgeEnter, now: float) -> list[Command]:
@@ -610,7 +662,7 @@ class Engine:
         if c.agent_id is not None:
             agent = self.roster.apply(c.agent_id, AgentEvent.CONNECT, now)
             out.append(AgentNotice(agent.agent_id, "connected", {"call_id": c.call_id, "amd_audit": True}))
-            out.append(self._state_notice(agent))
+            out.append(self.state_notice(agent))
         return out
 
     def _hold_or_abandon(self, c: Call, now: float) -> list[Command]:
@@ -638,12 +690,12 @@ class Engine:
         if agent is None or agent.state is not AgentState.RESERVED:
             return []
         self.roster.apply(agent.agent_id, AgentEvent.RELEASE, now)
-        return [AgentNotice(agent.agent_id, "call_cancelled", {"call_id": c.call_id}), self._state_notice(agent)]
+        return [AgentNotice(agent.agent_id, "call_cancelled", {"call_id": c.call_id}), self.state_notice(agent)]
 
     # ----------------------------------------------------------------- timers
     def next_deadline(self) -> float | None:
         """The earliest time `tick` has work to do (abandon holds, wrap-up timeouts)."""
-        times = [d for d in self._wrapup_deadline.values()]
+        times = [d for d in self.wrapup_deadlines.values()]
         for camp in self.campaigns.values():
             for cid in camp.waiting:
                 c = self.calls.get(cid)
@@ -666,14 +718,14 @@ class Engine:
                     out += self._abandon(c, now)
                     continue
                 break
-        for agent_id, deadline in list(self._wrapup_deadline.items()):
+        for agent_id, deadline in list(self.wrapup_deadlines.items()):
             if deadline <= now:
-                del self._wrapup_deadline[agent_id]
+                del self.wrapup_deadlines[agent_id]
                 agent = self.roster.get(agent_id)
                 if agent is not None and agent.state is AgentState.WRAPUP:
                     self.roster.apply(agent_id, AgentEvent.WRAPUP_TIMEOUT, now)
                     out.append(AgentNotice(agent_id, "wrapup_timeout"))
-                    out += self._after_wrapup(agent, now)
+                    out += self.after_wrapup(agent, now)
         return out
 
     def sweep_stuck(self, now: float) -> list[Command]:
@@ -711,11 +763,14 @@ class Engine:
     def _end(self, c: Call, outcome: CallOutcome, now: float) -> list[Command]:
         out: list[Command] = []
         prev = c.state
+        pre_answer = c.is_pre_answer
         c.apply(CallEvent.END)
         c.ended_at = now
         c.outcome = outcome
         camp = self.campaigns[c.campaign_id]
         camp.active.discard(c.call_id)
+        if c.customer_uid is not None:
+            self.aliases.pop(c.customer_uid, None)
         self.stats.ended += 1
         if outcome is CallOutcome.ABANDONED:
             self.stats.abandoned += 1
@@ -726,8 +781,10 @@ class Engine:
         if outcome in _PACER_OUTCOME:
             ring = now - (c.originated_at or c.created_at)
             out += self._observe(camp, DialObserved(at=now, outcome=_PACER_OUTCOME[outcome], ring_s=ring))
-        if prev is CallState.CONNECTING or prev is CallState.AUDITING:
+        if prev in (CallState.CONNECTING, CallState.AUDITING, CallState.TRANSFERRING):
             out += self._release_agent(c, now)
+        if c.agent_first and pre_answer:
+            out += agentcalls.release_dialer(self, c, now)
         if prev is CallState.CONNECTED and c.agent_id is not None:
             agent = self.roster.get(c.agent_id)
             if agent is not None and agent.state is AgentState.TALKING:
@@ -735,9 +792,9 @@ class Engine:
                     camp.pacer.observe(TalkObserved(at=now, talk_s=now - (c.connected_at or now)))
                 self.roster.apply(agent.agent_id, AgentEvent.HANGUP, now)
                 agent.call_id = c.call_id
-                self._wrapup_deadline[agent.agent_id] = now + camp.wrapup_timeout_s
+                self.wrapup_deadlines[agent.agent_id] = now + camp.wrapup_timeout_s
                 out.append(AgentNotice(agent.agent_id, "customer_hung_up", {"call_id": c.call_id}))
-                out.append(self._state_notice(agent))
+                out.append(self.state_notice(agent))
         out.append(WriteCallRecord(CallRecord.of(c), c.target))
         return out
 
@@ -747,7 +804,7 @@ class Engine:
         for c in [c for c in self.calls.values() if c.state is not CallState.ENDED]:
             if c.channel:
                 out.append(HangupChannel(c.call_id, c.channel, 16))
-            if c.state is CallState.CONNECTED:
+            if c.state in (CallState.CONNECTED, CallState.TRANSFERRING):
                 outcome = CallOutcome.CONNECTED
             elif c.state is CallState.MACHINE or c.state is CallState.AUDITING:
                 outcome = CallOutcome.MACHINE
@@ -763,6 +820,31 @@ class Engine:
         ended = [cid for cid, c in self.calls.items() if c.state is CallState.ENDED]
         for cid in ended[: max(0, len(ended) - keep)]:
             del self.calls[cid]
+
+    def new_call_id(self, campaign_id: str) -> str:
+        return self._id_factory(campaign_id)
+
+    def end_call(self, c: Call, outcome: CallOutcome, now: float) -> list[Command]:
+        """End a call with `outcome` (for `agentcalls`)."""
+        return self._end(c, outcome, now)
+
+    # ----------------------------------------------------------------- agent-started calls, transfers
+    def offer_preview(self, agent_id: str, request: DialRequest, now: float) -> list[Command]:
+        """Reserve a lead for a READY agent of a preview campaign (see `agentcalls`)."""
+        return agentcalls.offer_preview(self, agent_id, request, now)
+
+    def skip_preview(self, agent_id: str, lead_id: str, now: float) -> tuple[DialRequest, list[Command]]:
+        return agentcalls.skip_preview(self, agent_id, lead_id, now)
+
+    def dial_preview(self, agent_id: str, lead_id: str, number_index: int, now: float) -> tuple[str, list[Command]]:
+        return agentcalls.dial_preview(self, agent_id, lead_id, number_index, now)
+
+    def dial_manual(self, agent_id: str, number: str, now: float) -> tuple[str, list[Command]]:
+        return agentcalls.dial_manual(self, agent_id, number, now)
+
+    def transfer(self, agent_id: str, call_id: str, target: str, now: float, *,
+                 supervisor_extension: str) -> list[Command]:
+        return agentcalls.transfer(self, agent_id, call_id, target, supervisor_extension, now)
 
     def _random_id(self, campaign_id: str) -> str:
         return f"{campaign_id[:24]}-{next(self._seq):x}-{secrets.token_hex(3)}"

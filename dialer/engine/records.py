@@ -41,6 +41,8 @@ class CallRecord:
     wait_s: float | None
     talk_s: float | None
     amd_audit: bool = False  # an AMD machine verdict handed to an agent to check it (written "1")
+    kind: str = "predictive"  # predictive (the pacer dialed), preview or manual (an agent dialed)
+    transferred_from: str | None = None  # the agent who blind-transferred it to `agent_id`
 
     @classmethod
     def of(cls, call: Call) -> CallRecord:
@@ -67,6 +69,8 @@ class CallRecord:
             wait_s=call.wait_s,
             talk_s=call.talk_s,
             amd_audit=call.amd_audit,
+            kind=call.kind.value,
+            transferred_from=call.transferred_from,
         )
 
     def to_fields(self) -> dict[str, str]:

@@ -36,7 +36,7 @@ from dialer.hopper.types import DialTarget, FillReport, HopperStatus
 from dialer.hopper.views import GS, Gathered, S, parse_gathered, split_tag, text
 from dialer.leads.model import decode_fields
 from dialer.policy.contact import ContactPolicy
-from dialer.policy.types import DialResult, Verdict
+from dialer.policy.types import Block, DialResult, Verdict
 
 __all__ = ["BAND", "Hopper"]
 
@@ -271,6 +271,32 @@ class Hopper:
             if len(rows) < want:
                 break
         return out
+
+    async def give_back(self, target: DialTarget, now: float, *, after_s: float = 300.0) -> None:
+        """Return a lead taken but never dialed (an agent skipped it in preview mode): no attempt is
+        counted, and it can be handed out again after `after_s` seconds."""
+        g = await self._read(target.lead_id)
+        k = self._k
+        pipe = self._r.pipeline(transaction=True)
+        pipe.zrem(k.i, g.lead_id)
+        pipe.hdel(k.state(g.lead_id), S.TAKEN_INDEX, S.TAKEN_CALLBACK)
+        if target.is_callback:
+            pipe.zadd(k.cb, {g.lead_id: now + after_s})
+        else:
+            self._defer(pipe, g, Verdict(ok=False, block=Block.NOT_DUE, not_before=now + after_s))
+        async with redis_call(f"giving lead {g.lead_id} back to {self.campaign.id}", self._timeout):
+            await pipe.execute()
+
+    async def number_is_dnc(self, e164: str) -> bool:
+        """Whether `e164` is on the global or this campaign's do-not-call list, or marked do-not-call as a
+        person (`number:<e164>`; a subscriber's DNC puts all their numbers on the global list)."""
+        async with redis_call("checking a number against the do-not-call lists", self._timeout):
+            pipe = self._r.pipeline(transaction=False)
+            pipe.sismember(self._g.dnc, e164)
+            pipe.sismember(self._k.dnc, e164)
+            pipe.sismember(self._g.dncp, f"number:{e164}")
+            found = await pipe.execute()
+        return any(found)
 
     def _target(self, g: Gathered, verdict: Verdict, is_cb: bool) -> DialTarget:
         fields = decode_fields(g.blob)

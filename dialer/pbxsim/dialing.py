@@ -14,15 +14,17 @@ An agent leg (`Local/<ext>@dialer-agent`) is the agent's auto-answer phone: it a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pacing.traffic import DialOutcome
 
-from . import dialplan, teardown
+from . import agentdial, dialplan, teardown
 from .fate import draw_far_end
-from .model import BUSY, RINGING, UP, Call, CallKind, CallRecord, OriginateRequest, Phase, SimOutcome
+from .model import BUSY, RINGING, UP, Call, CallKind, CallRecord, Channel, OriginateRequest, Phase, SimOutcome
 from .pbx import Pbx
 from .render import kv
 
-__all__ = ["originate"]
+__all__ = ["begin_ringing", "end", "originate"]
 
 _RINGING = b"DialStatus: RINGING\r\n"
 
@@ -83,10 +85,15 @@ def _announce(pbx: Pbx, call: Call, req: OriginateRequest) -> None:
     pbx.dial_ev("DialBegin", None, one, kv("DialString", req.data))
 
 
+def _caller(call: Call) -> Channel | None:
+    """The channel whose `Dial()` made this pair (an agent leg in `dialer-agent-dial`), or None (Originate)."""
+    return call.caller.one if call.caller is not None else None
+
+
 def _ring(pbx: Pbx, call: Call, wait_s: float) -> None:
     pbx.dialplan(call.two, 1, "Ringing", "")
     pbx.newstate(call.one, RINGING)
-    pbx.dial_ev("DialState", None, call.one, _RINGING)
+    pbx.dial_ev("DialState", _caller(call), call.one, _RINGING)
     pbx.dialplan(call.two, 2, "Wait", f"{wait_s:.0f}")
 
 
@@ -119,19 +126,26 @@ def _start_customer(pbx: Pbx, req: OriginateRequest, exten: str, context: str) -
     pbx.stats.calls_started += 1
     pbx.stats.calls_live += 1
     _announce(pbx, call, req)
-    fate = far.fate
-    deadline = now + req.timeout_s
+    begin_ringing(pbx, call, now + req.timeout_s, _our_timeout)
+
+
+def begin_ringing(pbx: Pbx, call: Call, deadline: float, on_deadline: Callable[[Pbx, Call], None]) -> None:
+    """Play the drawn far end from the first ring: answer, busy, congestion, invalid, or ring until
+    `deadline` (then `on_deadline`: our Originate Timeout, or the `Dial()` timeout of an agent leg)."""
+    assert call.far is not None
+    fate = call.far.fate
+    now = pbx.sched.now()
     ends_at = now + fate.ring_s
     if fate.outcome in (DialOutcome.LIVE, DialOutcome.MACHINE, DialOutcome.NO_ANSWER):
         _ring(pbx, call, fate.ring_s)
         if ends_at >= deadline:
-            call.timers["dial"] = pbx.sched.at(deadline, _our_timeout, pbx, call)
+            call.timers["dial"] = pbx.sched.at(deadline, on_deadline, pbx, call)
         elif fate.outcome is DialOutcome.NO_ANSWER:
             call.timers["dial"] = pbx.sched.at(ends_at, _remote_noanswer, pbx, call)
         else:
             call.timers["dial"] = pbx.sched.at(ends_at, _answer, pbx, call)
     elif ends_at >= deadline:
-        call.timers["dial"] = pbx.sched.at(deadline, _our_timeout, pbx, call)
+        call.timers["dial"] = pbx.sched.at(deadline, on_deadline, pbx, call)
     else:
         call.timers["dial"] = pbx.sched.at(ends_at, _reject, pbx, call)
 
@@ -141,10 +155,15 @@ def _set_reason(call: Call, reason: int) -> None:
         call.record.originate_reason = reason
 
 
-def _end(pbx: Pbx, call: Call, outcome: SimOutcome, ended_by: str, cause: int) -> None:
+def end(pbx: Pbx, call: Call, outcome: SimOutcome, ended_by: str, cause: int) -> None:
     if call.record is not None:
         pbx.finish(call.record, outcome, ended_by, cause)
     pbx.drop_call(call)
+    agent, call.caller = call.caller, None
+    if agent is not None:  # Dial() in dialer-agent-dial returned without an answer: `Hangup(16)`
+        agent.peer = None
+        pbx.dialplan(agent.one, 8, "Hangup", "16")
+        teardown.agent_hangup(pbx, agent, 16)
 
 
 def _our_timeout(pbx: Pbx, call: Call) -> None:
@@ -157,7 +176,7 @@ def _our_timeout(pbx: Pbx, call: Call) -> None:
     pbx.hangup(one, 19)
     pbx.soft_hangup(two, 16)
     pbx.hangup(two, 19)
-    _end(pbx, call, SimOutcome.NO_ANSWER_TIMEOUT, "timeout", 19)
+    end(pbx, call, SimOutcome.NO_ANSWER_TIMEOUT, "timeout", 19)
 
 
 def _remote_noanswer(pbx: Pbx, call: Call) -> None:
@@ -167,12 +186,12 @@ def _remote_noanswer(pbx: Pbx, call: Call) -> None:
     pbx.soft_hangup(two, 16)
     pbx.hangup_request(one, 19)
     pbx.hangup(two, 19)
-    pbx.dial_ev("DialEnd", None, one, b"DialStatus: NOANSWER\r\n")
+    pbx.dial_ev("DialEnd", _caller(call), one, b"DialStatus: NOANSWER\r\n")
     pbx.hangup(one, 19)
     if call.orig is not None:
         pbx.originate_response(call.orig, call, 0)
     _set_reason(call, 0)
-    _end(pbx, call, SimOutcome.NO_ANSWER_REMOTE, "far_end", 19)
+    end(pbx, call, SimOutcome.NO_ANSWER_REMOTE, "far_end", 19)
 
 
 def _reject(pbx: Pbx, call: Call) -> None:
@@ -186,17 +205,17 @@ def _reject(pbx: Pbx, call: Call) -> None:
         pbx.soft_hangup(two, 16)
         pbx.hangup_request(one, 1)
         pbx.hangup(two, 1)
-        pbx.dial_ev("DialEnd", None, one, b"DialStatus: CHANUNAVAIL\r\n")
+        pbx.dial_ev("DialEnd", _caller(call), one, b"DialStatus: CHANUNAVAIL\r\n")
         pbx.hangup(one, 1)
         if orig is not None:
             pbx.originate_response(orig, call, 0)
         _set_reason(call, 0)
-        _end(pbx, call, SimOutcome.INVALID, "far_end", 1)
+        end(pbx, call, SimOutcome.INVALID, "far_end", 1)
         return
     busy = outcome is DialOutcome.BUSY
     pbx.dialplan(two, 1, "Busy" if busy else "Congestion", "10")
     pbx.newstate(two, BUSY)  # Asterisk shows congestion as state 7 (Busy) too
-    pbx.dial_ev("DialEnd", None, one, b"DialStatus: BUSY\r\n" if busy else b"DialStatus: CONGESTION\r\n")
+    pbx.dial_ev("DialEnd", _caller(call), one, b"DialStatus: BUSY\r\n" if busy else b"DialStatus: CONGESTION\r\n")
     pbx.hangup_request(two, 0)
     if busy:  # transcript `busy`
         pbx.soft_hangup(two, 16)
@@ -205,7 +224,7 @@ def _reject(pbx: Pbx, call: Call) -> None:
         if orig is not None:
             pbx.originate_response(orig, call, 5)
         _set_reason(call, 5)
-        _end(pbx, call, SimOutcome.BUSY, "far_end", 17)
+        end(pbx, call, SimOutcome.BUSY, "far_end", 17)
         return
     if orig is not None:  # transcript `congestion`
         pbx.originate_response(orig, call, 8)
@@ -213,7 +232,7 @@ def _reject(pbx: Pbx, call: Call) -> None:
     pbx.hangup(one, 0)
     pbx.soft_hangup(two, 16)
     pbx.hangup(two, 34)
-    _end(pbx, call, SimOutcome.CONGESTION, "far_end", 34)
+    end(pbx, call, SimOutcome.CONGESTION, "far_end", 34)
 
 
 def _answer(pbx: Pbx, call: Call) -> None:
@@ -225,17 +244,22 @@ def _answer(pbx: Pbx, call: Call) -> None:
     pbx.dialplan(two, 3, "Answer", "")
     pbx.newstate(two, UP)
     pbx.newstate(one, UP)
-    pbx.dial_ev("DialEnd", None, one, b"DialStatus: ANSWER\r\n")
+    pbx.dial_ev("DialEnd", _caller(call), one, b"DialStatus: ANSWER\r\n")
     call.record.answered_at = pbx.sched.now()
     req = call.orig
     if req is not None:
         pbx.originate_response(req, call, 4)
     _set_reason(call, 4)
+    dialed_by = call.caller
+    if dialed_by is not None:
+        agentdial.customer_answered(pbx, call, dialed_by)
     if far.fate.outcome is DialOutcome.MACHINE:
         call.timers["greeting"] = pbx.sched.later(far.greeting_s, teardown.far_hangup, pbx, call)
     if far.early_hangup_s is not None:
         call.timers["early"] = pbx.sched.later(far.early_hangup_s, teardown.far_hangup, pbx, call)
     pbx.dialplan(two, 4, "Playback", "hello" if far.fate.outcome is DialOutcome.LIVE else "greeting")
+    if dialed_by is not None:
+        return
     if req is not None and req.app:
         dialplan.run_app(pbx, call, req.app, req.appdata)
     elif req is not None:
@@ -280,6 +304,8 @@ def _agent_answers(pbx: Pbx, call: Call) -> None:
     elif req is not None:
         one.goto(req.context, req.exten, req.priority)
     dialplan.agent_answered(pbx, call)
+    if req is not None and not req.app and req.context == agentdial.CONTEXT:
+        agentdial.dial_customer(pbx, call, req.exten)
 
 
 def _is_number(text: str) -> bool:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pacing.traffic import DialOutcome
 
-from . import teardown
+from . import agentdial, teardown
 from .model import RINGING, UP, Call, CallKind, Channel, Phase, SimOutcome
 from .pbx import Pbx
 from .render import kv
@@ -31,6 +31,7 @@ __all__ = [
     "app_done",
     "bridge",
     "bridge_error",
+    "connected",
     "enter",
     "hangup_action",
     "redirect",
@@ -94,6 +95,7 @@ def hangup_action(pbx: Pbx, ch: Channel, cause: int) -> None:
         return
     if call.kind is CallKind.AGENT:
         customer = call.peer if call.phase is Phase.DIALING else None
+        agentdial.cancel_customer(pbx, call, cause)
         teardown.agent_hangup(pbx, call, cause)
         if customer is not None:
             _agent_dial_failed(pbx, customer)
@@ -243,6 +245,11 @@ def agent_answered(pbx: Pbx, agent: Call) -> None:
     pbx.user_event(agent.two, "AgentAnswered", ("Agent", agent.agent_ext), ("CallID", call_id))
 
 
+def connected(pbx: Pbx, call: Call, ext: str) -> None:
+    """The customer talks to `ext` now: record it and start the talk timer."""
+    _connected(pbx, call, ext)
+
+
 def _connected(pbx: Pbx, call: Call, ext: str) -> None:
     record, far = call.record, call.far
     if record is not None:
@@ -298,6 +305,7 @@ def redirect(pbx: Pbx, ch: Channel, context: str, exten: str) -> None:
     call = ch.call
     assert call is not None
     call.cancel(*_MOVED)
+    call.caller = None
     if call.phase is Phase.AGENT_DIAL:
         teardown.cancel_agent_dial(pbx, call, "CANCEL")
     elif call.phase in (Phase.CONNECTED, Phase.BRIDGED):

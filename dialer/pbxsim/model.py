@@ -272,6 +272,7 @@ class Call:
     __slots__ = (
         "agent_ext",
         "bridge",
+        "caller",
         "far",
         "from_dial",
         "kind",
@@ -297,6 +298,7 @@ class Call:
         self.peer: Call | None = None  # customer <-> agent pair while connected or dialling the agent
         self.bridge: Bridge | None = None
         self.from_dial = False  # an agent pair created by Dial() in dialer-to-agent
+        self.caller: Call | None = None  # a customer pair the agent leg's Dial() made (dialer-agent-dial)
         self.agent_ext = ""
         self.timers: dict[str, Timer] = {}
         one.call = two.call = self

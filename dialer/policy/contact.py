@@ -154,6 +154,21 @@ class ContactPolicy:
             return Verdict(False, block=Block.MAX_ATTEMPTS, detail=f"{view.attempts} attempts")
         return None
 
+    # -- manual dialing ----------------------------------------------------------------------------------
+
+    def check_manual(self, number: str, zones: tuple[str, ...], *, dnc: bool, now: float) -> None:
+        """A number an agent typed (manual dialing): refused when it is on any do-not-call list or when
+        `now` is outside the calling hours in the callee's local time (every zone of the number).
+        Raises PolicyViolation saying why and what to do."""
+        if dnc:
+            raise PolicyViolation(f"{number} is on the do-not-call list; it must not be dialed")
+        if not zones:
+            raise PolicyViolation(f"no time zone is known for {number}, so its calling hours cannot be checked; "
+                                  "it must not be dialed manually")
+        if not self.hours.allowed(zones, now):
+            raise PolicyViolation(f"it is outside the calling hours for {number} ({', '.join(zones)}) now; "
+                                  "schedule a callback instead")
+
     # -- callbacks -------------------------------------------------------------------------------------
 
     def validate_callback(self, zones: tuple[str, ...], at: float, now: float) -> None:

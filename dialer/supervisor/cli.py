@@ -349,7 +349,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     as_ = a.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = as_.add_parser("list", help="agents and their states")
     p.add_argument("--campaign")
-    p.add_argument("--state", choices=["ready", "reserved", "talking", "wrapup", "paused", "logged_out"])
+    p.add_argument("--state", choices=["ready", "reserved", "previewing", "dialing", "talking", "wrapup", "paused",
+                                       "logged_out"])
     _common(p)
     p = as_.add_parser("pause", help="pause an agent (after the current call)")
     p.add_argument("agent")

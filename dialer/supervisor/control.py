@@ -213,7 +213,8 @@ class Supervisor:
         self.stopped.add(campaign_id)
         told: list[str] = []
         for a in list(self.d.engine.roster.of_campaign(campaign_id)):
-            if a.state in (AgentState.READY, AgentState.RESERVED, AgentState.TALKING, AgentState.WRAPUP):
+            if a.state in (AgentState.READY, AgentState.RESERVED, AgentState.TALKING, AgentState.WRAPUP,
+                           AgentState.PREVIEWING, AgentState.DIALING):
                 self.d.agent_command(ac.Pause(a.agent_id, "campaign stopped"))
                 told.append(a.agent_id)
         return told

@@ -4,7 +4,8 @@ Pure: every function takes rows already read (typed by `records.typed`) and retu
 per table row, so the same result becomes JSON, CSV or a chart. Times are the daemon's clock.
 
 Where a figure needs data that may be missing it says so rather than guessing: without the agent-state
-journal (`<prefix>:agent_states`, written by the daemon on every agent state change) wait and pause
+journal (`<prefix>:agent_states`, written by the daemon on every agent state change, `talking` included
+when a call connects; waiting counts ready, reserved, previewing and dialing time) wait and pause
 times are `None`, and logged-in time falls back to the span from an agent's first to last call.
 """
 
@@ -115,8 +116,9 @@ def agent_shifts(records: Iterable[Row], disps: Mapping[str, Disp], journal: Seq
         pause: float | None
         if t is not None:
             logged = sum(v for k, v in t.items() if k != "logged_out")
-            wait, pause = t.get("ready", 0.0) + t.get("reserved", 0.0), t.get("paused", 0.0)
-            if "talking" not in t:  # the daemon journals state notices only: talk time sits inside "ready"
+            wait = sum(t.get(s, 0.0) for s in ("ready", "reserved", "previewing", "dialing"))
+            pause = t.get("paused", 0.0)
+            if "talking" not in t:  # a journal from before the daemon journaled `talking`: talk sits in "ready"
                 wait = max(0.0, wait - x["talk_s"])
             wrap = t.get("wrapup", x["wrap_s"])
             source = "journal"

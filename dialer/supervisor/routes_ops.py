@@ -32,7 +32,7 @@ CallPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-
 IdQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Cursor = Annotated[str | None, Query(max_length=41, pattern=r"^\d{1,20}-\d{1,20}$",
                                      description="`next` from the previous page")]
-AgentStateName = Literal["paused", "ready", "reserved", "talking", "wrapup", "logged_out"]
+AgentStateName = Literal["paused", "ready", "reserved", "previewing", "dialing", "talking", "wrapup", "logged_out"]
 
 
 def ops_routes(ctx: Ctx, r: APIRouter) -> None:

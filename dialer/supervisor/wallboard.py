@@ -33,6 +33,8 @@ __all__ = ["THRESHOLDS", "Wallboard"]
 THRESHOLDS: dict[str, tuple[float, float]] = {
     AgentState.READY.value: (60.0, 180.0),
     AgentState.RESERVED.value: (3.0, 6.0),
+    AgentState.PREVIEWING.value: (60.0, 180.0),
+    AgentState.DIALING.value: (30.0, 60.0),
     AgentState.TALKING.value: (300.0, 600.0),
     AgentState.WRAPUP.value: (45.0, 90.0),
     AgentState.PAUSED.value: (300.0, 900.0),

@@ -98,7 +98,7 @@ async def test_login_sets_an_http_only_strict_cookie_and_logs_the_agent_in(redis
         assert snap["agent"]["state"] == "paused"
         assert snap["agent"]["name"] == "Ann Smith"
         assert snap["dispositions"]["codes"][1]["follow_up"] == "confirmation"
-        assert snap["features"] == {"preview": False, "manual_dial": False, "transfer": False}
+        assert snap["features"] == {"preview": True, "manual_dial": True, "transfer": True}
         assert h.daemon.engine.roster.get("ann").extension == "1001"
         # A bearer token works as well as the cookie (scripts, tests).
         async with client(h, None) as other:
@@ -294,8 +294,10 @@ async def test_a_dnc_request_is_recorded_at_once(redis_url):
         assert r.json() == {"recorded": True, "call_id": cid}
         store = h.daemon.store
         [(_id, entry)] = await store.r.xrange(store.key("dnc_requests"))
-        assert (entry["number"], entry["agent_id"], entry["notes"], entry["source"]) == (
-            "+12125550123", "ann", "asked twice", "agent-desk")
+        assert (entry["number"], entry["agent_id"], entry["notes"], entry["source"], entry["person"]) == (
+            "+12125550123", "ann", "asked twice", "agent-desk", "number:+12125550123")
+        assert await store.r.sismember(store.key("dnc"), "+12125550123")  # on the list every hopper checks
+        assert await store.r.sismember(store.key("dncp"), "number:+12125550123")
         assert (await c.post("/api/desk/dnc", json={"call_id": "nope"})).status_code == 404
 
 
@@ -350,8 +352,14 @@ async def test_presence_lost_pauses_a_ready_agent_and_after_the_call_a_busy_one(
         assert await h.daemon.store.r.hget(h.daemon.store.key("agent", "bob"), "presence") in ("offline", "online")
 
 
+class NoHooksDaemon(Daemon):
+    """A daemon without the desk's hooks (None blocks a method for `isinstance` with a Protocol)."""
+
+    preview_dial = preview_skip = manual_dial = blind_transfer = None  # type: ignore[assignment]
+
+
 async def test_missing_daemon_hooks_answer_501_and_the_page_is_told(redis_url):
-    async with harness(redis_url) as h, client(h) as c:
+    async with harness(redis_url, daemon_class=NoHooksDaemon) as h, client(h) as c:
         cid = await ready_and_call(h, c, hang_up=False)
         r = await c.post("/api/desk/transfer", json={"call_id": cid, "target": "supervisor"})
         assert (r.status_code, "blind_transfer(agent_id, call_id, target)" in r.json()["detail"]) == (501, True)
@@ -372,14 +380,14 @@ class HookedDaemon(Daemon):
 
     asked: list[tuple] = []
 
-    def preview_dial(self, agent_id: str, lead_id: str, number_index: int) -> str:
+    async def preview_dial(self, agent_id: str, lead_id: str, number_index: int) -> str:
         self.asked.append(("dial", agent_id, lead_id, number_index))
         return "call-p1"
 
-    def preview_skip(self, agent_id: str, lead_id: str, reason: str) -> None:
+    async def preview_skip(self, agent_id: str, lead_id: str, reason: str) -> None:
         self.asked.append(("skip", agent_id, lead_id, reason))
 
-    def manual_dial(self, agent_id: str, number: str) -> str:
+    async def manual_dial(self, agent_id: str, number: str) -> str:
         if number.endswith("99"):
             raise IllegalTransition("agent", agent_id, "talking", "manual dial")
         self.asked.append(("manual", agent_id, number))
@@ -431,3 +439,29 @@ async def test_the_daemons_app_serves_the_desk(redis_url):
     async with harness(redis_url, full_app=True) as h, client(h) as c:
         assert (await c.get("/desk")).status_code == 200
         assert (await c.get("/api/desk/snapshot")).json()["agent"]["id"] == "ann"
+
+
+async def test_failed_logins_are_rate_limited_per_agent_and_per_address(redis_url):
+    clock = Clock(1000.0)
+    opts = DeskOptions(login_max_failures_per_agent=5, login_max_failures_per_address=8, login_window_s=300.0)
+    async with harness(redis_url, monotonic=clock, options=opts) as h, client(h, None) as c:
+        async def login(agent: str, password: str) -> httpx.Response:
+            return await c.post("/api/desk/login", json={"agent_id": agent, "password": password})
+
+        for i in range(5):
+            clock.t = 1000.0 + i
+            assert (await login("ann", "wrong")).status_code == 401
+        r = await login("ann", "ann-secret-1")  # even the right password waits now
+        assert (r.status_code, r.headers["retry-after"]) == (429, "296")
+        assert "too many failed logins" in r.json()["detail"]
+        assert (await login("bob", "bob-secret-2")).status_code == 200  # another agent is not locked out
+        clock.t = 1300.5  # the first failure left the window
+        assert (await login("ann", "ann-secret-1")).status_code == 200
+        # The address: 8 failures in the window, whichever agents, lock out every agent from there.
+        clock.t = 2000.0
+        for agent in ("bob", "zed", "bob", "zed", "bob", "zed", "bob", "zed"):
+            assert (await login(agent, "wrong")).status_code == 401
+        r = await login("ann", "ann-secret-1")
+        assert (r.status_code, r.headers["retry-after"]) == (429, "300")
+        clock.t += 300.0
+        assert (await login("ann", "ann-secret-1")).status_code == 200

@@ -140,3 +140,26 @@ def test_other_builders() -> None:
 def test_other_builders_reject_bad_input(build: object, message: str) -> None:
     with pytest.raises(AmiError, match=message):
         build()  # type: ignore[operator]
+
+
+def test_agent_first_originate_rings_the_agent_then_dials_the_customer_from_the_dialplan():
+    a = actions.originate_agent_first(call_id="c-prev-1-ab", number="+12125550142", extension="1001",
+                                      campaign="prev", lead_id="L42", ring_s=25, caller_id_name="Northwind",
+                                      caller_id_number="18005550100")
+    d = a.as_dict()
+    assert (d["Channel"], d["Context"], d["Exten"], d["Priority"]) == (
+        "Local/1001@dialer-agent/n", "dialer-agent-dial", "12125550142", "1")
+    assert (d["ActionID"], d["ChannelId"], d["OtherChannelId"], d["Async"]) == (
+        "c-prev-1-ab", "c-prev-1-ab", "c-prev-1-ab-2", "true")
+    assert d["Variable"] == ("DIALER_CALL_ID=c-prev-1-ab,DIALER_CAMPAIGN=prev,DIALER_LEAD=L42,DIALER_AGENT=1001,"
+                             "DIALER_RING_S=25")
+
+
+@pytest.mark.parametrize(("kw", "match"), [({"extension": "10a1"}, "must be digits"),
+                                           ({"ring_s": 5}, "at least 15 seconds"),
+                                           ({"number": "12-34"}, "not E.164")])
+def test_agent_first_originate_refuses_bad_input(kw, match):
+    args = {"call_id": "c1", "number": "+12125550142", "extension": "1001", "campaign": "prev", "lead_id": "L1",
+            "ring_s": 20, "caller_id_name": "N", "caller_id_number": "1"} | kw
+    with pytest.raises(OriginateError, match=match):
+        actions.originate_agent_first(**args)

@@ -303,3 +303,43 @@ def test_each_place_a_customer_leg_can_end_reports_it_exactly_once(plan, context
     ends = sim.user_events("DialerLegEnd")
     assert len(ends) == 1
     assert ends[0]["Where"] == context
+
+
+# --- agent-leg-first calls (preview, manual) and blind transfer -----------------------------
+
+
+def agent_first(plan: Dialplan, **scenario) -> tuple[Sim, Channel, str]:
+    sim = Sim(plan, Scenario(**scenario))
+    leg = sim.originate({**ORIGINATE_VARS, "DIALER_AGENT": "1001", "DIALER_RING_S": "25"},
+                        name="Local/1001@dialer-agent-1;1")
+    return sim, leg, sim.start(leg, "dialer-agent-dial", "12125550142")
+
+
+def test_an_agent_first_call_dials_the_customer_through_the_outbound_leg(plan):
+    assert plan.match("dialer-agent-dial", "12125550142") == "_X."
+    sim, _leg, _ = agent_first(plan)
+    [event] = sim.user_events("DialerAgentDial")
+    assert (event["CallID"], event["Agent"], event["LeadID"]) == (CALL_ID, "1001", "L1001")
+    to_customer, to_trunk = sim.dials
+    assert (to_customer.dest, to_customer.timeout) == ("Local/12125550142@dialer-outbound/n", "25")
+    assert to_trunk.dest == "PJSIP/12125550142@trunk"
+    assert sim.ran("AMD") == []  # the agent is on the line already
+    customer = sim.callees[0]
+    assert customer.get("DIALER_CALL_ID") == CALL_ID  # a transfer of this leg reports the same call id
+
+
+@pytest.mark.parametrize("status", ["BUSY", "CONGESTION", "NOANSWER"])
+def test_an_agent_first_call_that_fails_ends_the_agent_leg(plan, status):
+    sim, _leg, result = agent_first(plan, dial={"PJSIP/": status})
+    assert result == "hungup"
+    assert sim.ran("Hangup")[-1][1] == "dialer-agent-dial"
+
+
+def test_a_transferred_customer_leg_is_connected_to_the_target_agent(plan):
+    sim, _leg, _ = agent_first(plan)
+    customer = sim.callees[0]
+    customer.up = True
+    assert sim.redirect(customer, "dialer-to-agent", "1002") == "hungup"
+    connect = sim.user_events("DialerConnectAgent")[0]
+    assert (connect["CallID"], connect["Agent"]) == (CALL_ID, "1002")
+    assert sim.user_events("DialerLegEnd")[-1]["Where"] == "dialer-to-agent"

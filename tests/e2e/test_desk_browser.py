@@ -219,14 +219,14 @@ async def test_an_agent_of_several_campaigns_picks_one_at_login(browser, redis_u
 class HookedDaemon(Daemon):
     asked: list[tuple] = []
 
-    def preview_dial(self, agent_id: str, lead_id: str, number_index: int) -> str:
+    async def preview_dial(self, agent_id: str, lead_id: str, number_index: int) -> str:
         self.asked.append(("dial", agent_id, lead_id, number_index))
         return "call-p1"
 
-    def preview_skip(self, agent_id: str, lead_id: str, reason: str) -> None:
+    async def preview_skip(self, agent_id: str, lead_id: str, reason: str) -> None:
         self.asked.append(("skip", agent_id, lead_id, reason))
 
-    def manual_dial(self, agent_id: str, number: str) -> str:
+    async def manual_dial(self, agent_id: str, number: str) -> str:
         self.asked.append(("manual", agent_id, number))
         return "call-m1"
 

@@ -45,7 +45,7 @@ async def day(rig):
     # the follow-up campaign confirms L1's order the same day
     s.append_call_record(record("f1", campaign="confirm", ended_at=t0 + 3000, agent="a3", lead="L1", talk=40))
     s.add_disposition(disp("f1", "confirmed", t0 + 3010, agent="a3", dispatched="yes"))
-    # as the daemon journals it: state notices (login -> paused, ready, wrap-up after hang-up, ...), no talking
+    # a journal written before the daemon journaled `talking` (login -> paused, ready, wrap-up...): the fallback
     journal = [("a1", "paused", t0 - 600), ("a1", "ready", t0 - 300), ("a1", "wrapup", t0 + 300),
                ("a1", "ready", t0 + 330), ("a1", "paused", t0 + 1800), ("a1", "logged_out", t0 + 2400)]
     for agent, state, at in journal:
@@ -136,3 +136,13 @@ def test_journal_times_split_by_day_and_close_at_until():
     [(key, states)] = times.items()
     assert key[0] == "a"
     assert states == {"ready": 60.0, "paused": 40.0}
+
+
+def test_agent_shift_from_a_journal_with_talking_entries_does_not_take_talk_out_twice():
+    t = 1_700_000_000.0
+    rec = {"call_id": "c1", "agent_id": "a", "connected_at": t + 60, "ended_at": t + 160, "talk_s": 100.0,
+           "outcome": "connected", "human_at": t + 60}
+    journal = [{"agent_id": "a", "state": s, "at": t + dt} for s, dt in
+               (("ready", 0), ("dialing", 50), ("talking", 60), ("wrapup", 160), ("ready", 190))]
+    [row] = rp.agent_shifts([rec], {}, journal, until=t + 300)
+    assert (row["talk_s"], row["wait_s"], row["wrap_s"], row["logged_in_s"]) == (100.0, 170.0, 30.0, 300.0)

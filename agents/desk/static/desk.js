@@ -114,6 +114,7 @@ function applySnapshot(snap) {
   $("campaign-name").textContent = snap.agent.campaign_id || "";
   $("calls-taken").textContent = String(snap.agent.calls_taken || 0);
   fillPauseReasons();
+  S.preview = snap.agent.state === "previewing" ? snap.preview || null : null;
   if (snap.agent.call_id && snap.call && snap.call.call_id === snap.agent.call_id) {
     setCall(snap.call, true);
     S.callLive = snap.call_live;
@@ -186,7 +187,7 @@ function onFeed(msg) {
     case "connected":
       if (S.call && S.call.call_id === msg.call_id) S.callLive = true;
       if (S.agent) { S.agent.calls_taken = (S.agent.calls_taken || 0) + 1; $("calls-taken").textContent = String(S.agent.calls_taken); }
-      if (S.state === "reserved" || S.state === "ready") setAgentState("talking", serverNow(), null);
+      if (["reserved", "ready", "dialing"].includes(S.state)) setAgentState("talking", serverNow(), null);
       break;
     case "customer_hung_up":
       if (S.call && S.call.call_id === msg.call_id) { S.hungUp = true; S.callLive = false; }
@@ -207,6 +208,14 @@ function onFeed(msg) {
         : "Your desktop lost contact with the dialer.");
       break;
     case "preview": { const { seq: _s, kind: _k, ...p } = msg; S.preview = p; break; }
+    case "dial_failed":
+      if (S.call && S.call.call_id === msg.call_id) clearCall();
+      notice(`The call did not connect (${String(msg.outcome || "failed").replace(/_/g, " ")}).`);
+      break;
+    case "transferred":
+      if (S.call && S.call.call_id === msg.call_id) S.callLive = false;
+      notice(`Call transferred to ${msg.target}. Finish the wrap-up.`);
+      break;
     case "error": showError(msg.error); break;
     default: break;
   }
@@ -215,7 +224,8 @@ function onFeed(msg) {
 
 // ---------------------------------------------------------------- agent state
 const STATE_LABEL = { logged_out: "Logged out", paused: "Paused", ready: "Ready", reserved: "Connecting",
-                      talking: "Talking", wrapup: "Wrap-up" };
+                      previewing: "Preview", dialing: "Dialing", talking: "Talking", wrapup: "Wrap-up" };
+const BUSY = ["reserved", "dialing", "talking", "wrapup"];
 
 function setAgentState(state, since, reason) {
   S.state = state;
@@ -385,7 +395,7 @@ const KIND_LABEL = { opening: "Opening", offer: "Offer", objection: "Objection",
                      refusal: "Refusal", closing: "Closing", info: "Note" };
 
 function render() {
-  const busy = ["reserved", "talking", "wrapup"].includes(S.state);
+  const busy = BUSY.includes(S.state);
   $("state-badge").dataset.state = S.state;
   $("state-label").textContent = STATE_LABEL[S.state] || S.state;
   $("state-reason").textContent = S.state === "paused" && S.reason ? `— ${reasonLabel(S.reason)}` : "";
@@ -406,6 +416,8 @@ function render() {
 
 function renderIdle() {
   $("idle-message").textContent = S.state === "ready" ? "Waiting for the next call…"
+    : S.state === "previewing" ? "Read the lead, then dial it or skip it."
+    : S.state === "dialing" ? "Dialing: your phone rings first, then the customer's."
     : S.state === "paused" ? "You are paused. Press Ready to take calls." : "";
   const p = S.preview;
   $("preview-card").hidden = !p;
@@ -605,7 +617,7 @@ function wire() {
   $("btn-pause").addEventListener("click", () => act(async () => {
     const reason = $("pause-reason").value;
     if (!reason) { $("pause-reason").focus(); throw new ApiError(0, "Choose a pause reason first."); }
-    const busy = ["reserved", "talking", "wrapup"].includes(S.state);
+    const busy = BUSY.includes(S.state);
     await api("/api/desk/command", { type: "pause", reason, after_call: busy });
     if (busy) S.pendingPause = reason;
   }));
@@ -645,7 +657,7 @@ function wire() {
   }));
   $("btn-preview-dial").addEventListener("click", () => act(async () => {
     if (!S.preview) return;
-    await api("/api/desk/preview/dial", { lead_id: S.preview.lead_id, number_index: 0 });
+    await api("/api/desk/preview/dial", { lead_id: S.preview.lead_id, number_index: S.preview.number_index || 0 });
     notice("Dialing…");
   }));
   $("btn-preview-skip").addEventListener("click", () => act(async () => {

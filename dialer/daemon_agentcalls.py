@@ -1,0 +1,213 @@
+"""The daemon's side of agent-started calls and the desk's hooks (`agents/desk/hooks.py`), as a mixin of
+`dialer.daemon.Daemon`, kept apart so that `daemon.py` stays about the TaskGroup and the pacing loop.
+
+    preview campaigns   `offer_previews` (from the pacing loop): one lead per READY agent, reserved
+    preview_dial/skip   dial it (agent leg first, after re-checking DNC and hours) or give it back
+    manual_dial         a typed number, after the lead source's contact-policy check
+    blind_transfer      Redirect of the customer leg to another agent's or the supervisor's phone
+    request_dnc         the desk's DNC button: the person on the global do-not-call lists at once
+
+Each method changes the engine through its pure calls (`Engine.dial_preview`, `transfer`...) and carries
+out the commands it returns with `Daemon.execute`, like every other input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import RedisError
+
+from agents.screenpop import ScreenPopRenderer
+from agents.state import AgentState
+from dialer.ami import actions
+from dialer.ami import events as ev
+from dialer.engine.commands import Command, DispositionMade, OriginateAgentFirst
+from dialer.engine.core import DialRequest, Engine
+from dialer.errors import DialerError, IllegalTransition, PolicyViolation, StateStoreError
+from dialer.hopper.store import LeadStore
+from dialer.leadsource import LeadSource, ManualDialPolicy, PreviewSource
+
+if TYPE_CHECKING:
+    from dialer.agentfeed import AgentFeed
+    from dialer.clock import Clock
+    from dialer.config import DialerSettings
+    from dialer.daemon import AmiPort
+    from dialer.metrics import Metrics
+    from dialer.store import RedisStore
+
+__all__ = ["AgentCalls"]
+
+log = logging.getLogger("dialer.daemon")
+
+
+class AgentCalls:
+    """Mixin of `Daemon`: agent-started calls, blind transfer and DNC requests (see the module docstring)."""
+
+    if TYPE_CHECKING:
+        settings: DialerSettings
+        clock: Clock
+        engine: Engine
+        ami: AmiPort
+        store: RedisStore
+        feed: AgentFeed
+        metrics: Metrics
+        leads: dict[str, LeadSource]
+
+        def execute(self, cmds: list[Command], now: float) -> None: ...
+
+        def _later(self, coro: object, name: str) -> None: ...
+
+        def _agent_changed(self, agent_id: str) -> None: ...
+
+    def _drop_preview(self, agent_id: str, now: float) -> None:
+        """A previewing agent who pauses or logs out gives the lead on screen back to the hopper first."""
+        held = self.engine.previews.get(agent_id)
+        if held is None:
+            return
+        request, cmds = self.engine.skip_preview(agent_id, held[1].lead_id, now)
+        self.execute(cmds, now)
+        source = self.leads.get(held[0])
+        if isinstance(source, PreviewSource):
+            self._later(source.give_back(request, now), "preview-give-back")
+
+    def _campaign_of(self, agent_id: str) -> str:
+        agent = self.engine.roster.get(agent_id)
+        if agent is None or agent.campaign_id is None or agent.state is AgentState.LOGGED_OUT:
+            raise IllegalTransition("agent", agent_id, "logged_out", "dial (log in first)")
+        return agent.campaign_id
+
+    async def preview_dial(self, agent_id: str, lead_id: str, number_index: int) -> str:
+        """Dial the lead on the agent's screen (agent leg first); its number is checked against the
+        contact policy again first. Raises IllegalTransition or PolicyViolation, dialing nothing."""
+        campaign_id = self._campaign_of(agent_id)
+        held = self.engine.previews.get(agent_id)
+        source = self.leads.get(campaign_id)
+        if held is not None and held[1].lead_id == lead_id and isinstance(source, ManualDialPolicy):
+            try:
+                await source.check_number(held[1].number, self.clock.now())
+            except PolicyViolation:  # e.g. a DNC request arrived while the agent read the lead
+                await self.preview_skip(agent_id, lead_id, "policy")
+                raise
+        now = self.clock.now()
+        call_id, cmds = self.engine.dial_preview(agent_id, lead_id, number_index, now)
+        self.execute(cmds, now)
+        self._agent_changed(agent_id)
+        return call_id
+
+    async def preview_skip(self, agent_id: str, lead_id: str, reason: str) -> None:
+        """Give the previewed lead back to the hopper unused; the agent is offered the next one."""
+        campaign_id = self._campaign_of(agent_id)
+        now = self.clock.now()
+        request, cmds = self.engine.skip_preview(agent_id, lead_id, now)
+        self.execute(cmds, now)
+        self.store.append_preview_skip({"agent_id": agent_id, "campaign": campaign_id, "lead_id": lead_id,
+                                        "reason": reason, "at": str(now)})
+        source = self.leads.get(campaign_id)
+        if isinstance(source, PreviewSource):
+            await source.give_back(request, now)
+        self._agent_changed(agent_id)
+
+    async def manual_dial(self, agent_id: str, number: str) -> str:
+        """Call an E.164 number for a ready or paused agent, once the campaign's contact policy (DNC,
+        calling hours in the callee's local time) allows it. Raises PolicyViolation or IllegalTransition."""
+        campaign_id = self._campaign_of(agent_id)
+        source = self.leads.get(campaign_id)
+        if not isinstance(source, ManualDialPolicy):
+            raise PolicyViolation(f"campaign {campaign_id} has no contact policy to check typed numbers against; "
+                                  "manual dialing is refused there")
+        await source.check_number(number, self.clock.now())
+        now = self.clock.now()
+        call_id, cmds = self.engine.dial_manual(agent_id, number, now)
+        self.execute(cmds, now)
+        self._agent_changed(agent_id)
+        return call_id
+
+    def blind_transfer(self, agent_id: str, call_id: str, target: str) -> None:
+        """Move the customer of `call_id` to another agent (who must be ready) or to the supervisor."""
+        now = self.clock.now()
+        cmds = self.engine.transfer(agent_id, call_id, target, now,
+                                    supervisor_extension=self.settings.supervisor_extension)
+        self.execute(cmds, now)
+        self._agent_changed(agent_id)
+        self._agent_changed(target)
+
+    async def request_dnc(self, call_id: str, agent_id: str, notes: str) -> None:
+        """A do-not-call request from the customer of `call_id`: final for the person across all campaigns
+        (their number and, when the lead names one, the subscriber), written at once to the lists every
+        hopper checks before each dial, and journaled in `<prefix>:dnc_requests`. Raises StateStoreError."""
+        call = self.engine.calls.get(call_id)
+        if call is None:
+            raise IllegalTransition("call", call_id, "unknown", "record a do-not-call request")
+        subscriber = call.fields.get("subscriber_id", "")
+        person = f"subscriber:{subscriber}" if subscriber else f"number:{call.number}"
+        leads = LeadStore(self.store.r, prefix=self.store.prefix, timeout_s=3.0)
+        await leads.dnc_person(person, [call.number])
+        if subscriber:
+            await leads.dnc_person(f"number:{call.number}")
+        entry = {"call_id": call.call_id, "lead_id": call.lead_id, "campaign_id": call.campaign_id,
+                 "number": call.number, "person": person, "agent_id": agent_id, "at": f"{self.clock.now():.3f}",
+                 "source": "agent-desk", "notes": notes[:500]}
+        try:
+            async with asyncio.timeout(3.0):
+                await self.store.r.xadd(self.store.key("dnc_requests"), entry)  # type: ignore[arg-type]
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise StateStoreError(f"DNC request for call {call_id} applied but not journaled: {exc!r}") from exc
+
+    async def offer_previews(self, campaign_id: str) -> None:
+        """Preview mode: each READY agent of the campaign gets one lead, reserved until dialed or skipped
+        (the pacing loop of a preview campaign does this whenever an agent frees up)."""
+        source = self.leads[campaign_id]
+        for agent in [a for a in self.engine.roster.of_campaign(campaign_id) if a.state is AgentState.READY]:
+            requests = await source.take(1, self.clock.now())
+            if not requests:
+                return
+            now = self.clock.now()
+            try:
+                cmds = self.engine.offer_preview(agent.agent_id, requests[0], now)
+            except IllegalTransition:  # the agent moved during the await: the lead goes back
+                if isinstance(source, PreviewSource):
+                    await source.give_back(requests[0], now)
+                continue
+            self.execute(cmds, now)
+            self.feed.publish(agent.agent_id, "preview", self._preview_payload(campaign_id, requests[0],
+                                                                               agent.agent_id, now))
+            self._agent_changed(agent.agent_id)
+
+    def _preview_payload(self, campaign_id: str, r: DialRequest, agent_id: str, now: float) -> dict[str, Any]:
+        renderer = self.engine.screenpop
+        if isinstance(renderer, ScreenPopRenderer):
+            payload = renderer.preview(campaign_id, r.lead_id, r.number, r.fields, agent_id=agent_id, now=now,
+                                       attempt=r.attempt)
+        else:
+            payload = {"campaign_id": campaign_id, "lead_id": r.lead_id, "number": r.number, "attempt": r.attempt,
+                       "lead": dict(r.fields)}
+        payload["number_index"] = r.number_index
+        return payload
+
+    async def _dnc_disposition(self, cmd: DispositionMade) -> None:
+        try:
+            await self.request_dnc(cmd.call_id, cmd.agent_id, "dnc disposition")
+        except DialerError as exc:
+            log.error("DNC disposition not applied to the lists", extra={"call_id": cmd.call_id, "error": repr(exc)})
+
+    def _originate_agent_first(self, cmd: OriginateAgentFirst) -> None:
+        try:
+            action = actions.originate_agent_first(
+                call_id=cmd.call_id,
+                number=cmd.number,
+                extension=cmd.extension,
+                campaign=cmd.campaign_id,
+                lead_id=cmd.lead_id,
+                ring_s=max(15, round(cmd.ring_timeout_s)),
+                caller_id_name=cmd.caller_id_name,
+                caller_id_number=cmd.caller_id_number,
+            )
+            self.ami.submit_originate(action)
+        except DialerError as exc:
+            log.error("agent-first originate not sent", extra={"call_id": cmd.call_id, "error": repr(exc)})
+            now = self.clock.now()
+            self.execute(self.engine.on_ami(ev.OriginateFailed(call_id=cmd.call_id, error=str(exc)), now), now)
+            return
+        self.metrics.calls_placed.labels(cmd.campaign_id).inc()

@@ -1,0 +1,293 @@
+"""Calls an agent starts (preview and manual dialing) and blind transfers, for the engine.
+
+Pure functions over the `Engine`'s state, kept out of `core.py` so that the predictive hand-off reads
+on its own. They return commands like every engine method and never do I/O.
+
+Agent-leg-first (docs/DIALPLAN_CONTRACT.md, "Agent-leg-first Originate"): the Originate's channel is
+the agent's phone (`Local/<ext>@dialer-agent/n`, `ChannelId = call_id`), so every event with
+`Uniqueid == call_id` is about the agent leg. Once the agent answered, the dialplan context
+`dialer-agent-dial` dials the customer with `Dial()`; the engine learns the customer leg from that
+`DialBegin` (the one whose caller is the agent leg) and keeps it as an alias of the call, so the
+customer's `DialState`, `DialEnd`, `BridgeEnter` and `Hangup` find the call in one lookup too.
+
+    agent leg up (Newstate Up or OriginateResponse success)   AGENT_RINGING -> DIALING
+    DialBegin agent leg -> customer leg                       remember the customer leg
+    DialState RINGING of the customer leg                     DIALING -> RINGING
+    DialEnd ANSWER of the customer leg                        -> CONNECTED, agent DIALING -> TALKING
+    DialEnd BUSY/NOANSWER/CONGESTION/CHANUNAVAIL              ended with that outcome, agent back to READY
+    Hangup of the agent leg before the customer answered      ended (FAILED unless DialEnd said why)
+    Hangup of the customer leg                                ended CONNECTED (agent to wrap-up)
+
+Blind transfer: a Redirect of the customer leg to `dialer-to-agent,<target extension>`. The call
+goes CONNECTED -> TRANSFERRING -> (BridgeEnter of the customer leg) CONNECTED; its agent becomes the
+target (reserved until that bridge), the first agent goes TALKING -> WRAPUP at once. After a
+transfer the disposition that counts is the target's (or, for the supervisor, who has no desktop, the
+first agent's); the first agent's is kept as a note (`DispositionMade.final` False).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agents.state import AgentEvent, AgentState
+from dialer.ami import events as ev
+from dialer.engine.calls import Call, CallEvent, CallKind, CallOutcome, CallState
+from dialer.engine.commands import AgentNotice, Command, OriginateAgentFirst, Redirect, ScreenPop
+from dialer.errors import IllegalTransition
+
+if TYPE_CHECKING:
+    from dialer.engine.core import DialRequest, Engine
+
+__all__ = [
+    "SUPERVISOR",
+    "dial_manual",
+    "dial_preview",
+    "is_final_disposition",
+    "offer_preview",
+    "on_agent_leg_hangup",
+    "on_agent_leg_up",
+    "on_customer_dialbegin",
+    "on_customer_dialend",
+    "on_customer_ringing",
+    "outcome_of",
+    "release_dialer",
+    "skip_preview",
+    "transfer",
+    "transfer_bridged",
+    "transfer_failed",
+]
+
+SUPERVISOR = "supervisor"
+MANUAL_LEAD_PREFIX = "manual-"
+_FAIL_BY_DIALSTATUS = {
+    "BUSY": CallOutcome.BUSY,
+    "NOANSWER": CallOutcome.NO_ANSWER,
+    "CONGESTION": CallOutcome.CONGESTION,
+    "CHANUNAVAIL": CallOutcome.INVALID,
+}
+
+
+# ------------------------------------------------------------------------------------------ preview
+def offer_preview(engine: Engine, agent_id: str, request: DialRequest, now: float) -> list[Command]:
+    """Reserve `request` for a READY agent of a preview campaign: the agent goes PREVIEWING."""
+    agent = engine.roster.get(agent_id)
+    if agent is None or agent.campaign_id is None:
+        raise IllegalTransition("agent", agent_id, "unknown", "preview a lead")
+    engine.roster.apply(agent_id, AgentEvent.PREVIEW, now)
+    engine.previews[agent_id] = (agent.campaign_id, request)
+    return [engine.state_notice(agent)]
+
+
+def _previewed(engine: Engine, agent_id: str, lead_id: str, what: str) -> tuple[str, DialRequest]:
+    agent = engine.roster.get(agent_id)
+    held = engine.previews.get(agent_id)
+    if agent is None or agent.state is not AgentState.PREVIEWING or held is None:
+        state = agent.state.value if agent is not None else "unknown"
+        raise IllegalTransition("agent", agent_id, state, f"{what} lead {lead_id} (no lead is being previewed)")
+    if held[1].lead_id != lead_id:
+        raise IllegalTransition("agent", agent_id, "previewing", f"{what} lead {lead_id}: the lead on screen is "
+                                                                 f"{held[1].lead_id}")
+    return held
+
+
+def skip_preview(engine: Engine, agent_id: str, lead_id: str, now: float) -> tuple[DialRequest, list[Command]]:
+    """The agent skips the previewed lead: back to READY; the caller gives the lead back to its source."""
+    _campaign, request = _previewed(engine, agent_id, lead_id, "skip")
+    agent = engine.roster.apply(agent_id, AgentEvent.SKIP, now)
+    del engine.previews[agent_id]
+    return request, [engine.state_notice(agent)]
+
+
+def dial_preview(engine: Engine, agent_id: str, lead_id: str, number_index: int,
+                 now: float) -> tuple[str, list[Command]]:
+    """Dial the previewed lead on the number the hopper chose for it (agent leg first)."""
+    campaign_id, request = _previewed(engine, agent_id, lead_id, "dial")
+    if number_index != request.number_index:
+        raise IllegalTransition("agent", agent_id, "previewing", f"dial number #{number_index} of lead {lead_id}: "
+                                                                 f"the contact policy cleared number #"
+                                                                 f"{request.number_index} only")
+    del engine.previews[agent_id]
+    return _dial(engine, agent_id, campaign_id, request, CallKind.PREVIEW, now)
+
+
+def dial_manual(engine: Engine, agent_id: str, number: str, now: float) -> tuple[str, list[Command]]:
+    """Dial a number the agent typed (the caller has checked it against the contact policy)."""
+    from dialer.engine.core import DialRequest
+
+    agent = engine.roster.get(agent_id)
+    if agent is None or agent.campaign_id is None:
+        raise IllegalTransition("agent", agent_id, "unknown", "dial a number")
+    if agent.state is AgentState.PREVIEWING:
+        raise IllegalTransition("agent", agent_id, "previewing", "dial another number (dial or skip the preview)")
+    request = DialRequest(lead_id=f"{MANUAL_LEAD_PREFIX}{number.lstrip('+')}", number=number)
+    return _dial(engine, agent_id, agent.campaign_id, request, CallKind.MANUAL, now)
+
+
+def _dial(engine: Engine, agent_id: str, campaign_id: str, r: DialRequest, kind: CallKind,
+          now: float) -> tuple[str, list[Command]]:
+    agent = engine.roster.get(agent_id)
+    assert agent is not None
+    camp = engine.campaigns[campaign_id]
+    was_paused = agent.state is AgentState.PAUSED
+    reason = agent.pause_reason
+    engine.roster.apply(agent_id, AgentEvent.DIAL, now)  # raises IllegalTransition, changing nothing
+    if was_paused and agent.pending_pause is None:
+        agent.pending_pause = reason or "manual dial"  # back to the pause when the call is over
+    call = Call(call_id=engine.new_call_id(campaign_id), campaign_id=campaign_id, lead_id=r.lead_id, number=r.number,
+                attempt=r.attempt, number_index=r.number_index, fields=dict(r.fields), created_at=now,
+                originated_at=now, callback_agent=r.callback_agent, target=r.target, kind=kind, agent_id=agent_id)
+    call.apply(CallEvent.RING_AGENT)
+    engine.calls[call.call_id] = call
+    camp.active.add(call.call_id)
+    agent.call_id = call.call_id
+    engine.stats.placed += 1
+    return call.call_id, [
+        OriginateAgentFirst(call_id=call.call_id, campaign_id=campaign_id, lead_id=r.lead_id, number=r.number,
+                            agent_id=agent_id, extension=agent.extension, ring_timeout_s=camp.ring_timeout_s,
+                            caller_id_name=camp.caller_id_name, caller_id_number=camp.caller_id_number),
+        ScreenPop(agent_id, call.call_id, engine.screenpop(call, agent)),
+        engine.state_notice(agent),
+    ]
+
+
+# ------------------------------------------------------------------------------------------ AMI events
+def on_agent_leg_up(engine: Engine, c: Call, now: float) -> list[Command]:
+    if c.state is CallState.AGENT_RINGING:
+        c.apply(CallEvent.AGENT_UP)
+    return []
+
+
+def on_customer_dialbegin(engine: Engine, c: Call, e: ev.DialBegin) -> list[Command]:
+    if c.customer_uid is None and c.state in (CallState.AGENT_RINGING, CallState.DIALING):
+        if c.state is CallState.AGENT_RINGING:
+            c.apply(CallEvent.AGENT_UP)
+        c.customer_uid = e.dest_uniqueid
+        c.customer_channel = e.dest_channel
+        engine.aliases[e.dest_uniqueid] = c.call_id
+    return []
+
+
+def on_customer_ringing(engine: Engine, c: Call) -> list[Command]:
+    if c.state in (CallState.DIALING, CallState.RINGING):
+        c.apply(CallEvent.RING)
+    return []
+
+
+def on_customer_dialend(engine: Engine, c: Call, e: ev.DialEnd, now: float) -> list[Command]:
+    c.dial_status = str(e.dial_status)
+    if c.state not in (CallState.DIALING, CallState.RINGING):
+        return []
+    if c.dial_status != "ANSWER":
+        return engine.end_call(c, _FAIL_BY_DIALSTATUS.get(c.dial_status, CallOutcome.FAILED), now)
+    c.apply(CallEvent.PICKUP)
+    c.answered_at = c.connected_at = now
+    c.connected_pbx_ts = e.timestamp
+    engine.stats.answered += 1
+    engine.stats.connected += 1
+    out: list[Command] = []
+    agent = engine.roster.get(c.agent_id or "")
+    if agent is not None and agent.state is AgentState.DIALING and agent.call_id == c.call_id:
+        engine.roster.apply(agent.agent_id, AgentEvent.CONNECT, now)
+        agent.calls_taken += 1
+        out.append(AgentNotice(agent.agent_id, "connected", {"call_id": c.call_id, "wait_s": 0.0}))
+        out.append(engine.state_notice(agent))
+    return out
+
+
+def outcome_of(dial_status: str | None) -> CallOutcome:
+    """The outcome of an agent-started call that ended before the customer answered."""
+    return _FAIL_BY_DIALSTATUS.get(dial_status or "", CallOutcome.FAILED)
+
+
+def on_agent_leg_hangup(engine: Engine, c: Call, now: float) -> list[Command]:
+    """The agent leg went before the customer answered: the agent's phone did not answer, or hung up."""
+    if not c.is_pre_answer:
+        return []  # connected: the customer leg's own Hangup follows and ends the call
+    return engine.end_call(c, outcome_of(c.dial_status), now)
+
+
+def release_dialer(engine: Engine, c: Call, now: float) -> list[Command]:
+    """An agent-started call ended before it connected: its agent is free again (or paused, if pending)."""
+    agent = engine.roster.get(c.agent_id or "")
+    if agent is None or agent.state is not AgentState.DIALING or agent.call_id != c.call_id:
+        return []
+    engine.roster.apply(agent.agent_id, AgentEvent.RELEASE, now)
+    out: list[Command] = [AgentNotice(agent.agent_id, "dial_failed", {"call_id": c.call_id,
+                                                                        "outcome": (c.outcome or "").__str__()})]
+    return out + engine.after_wrapup(agent, now)
+
+
+# ------------------------------------------------------------------------------------------ transfer
+def transfer(engine: Engine, agent_id: str, call_id: str, target: str, supervisor_extension: str,
+             now: float) -> list[Command]:
+    """Blind-transfer `call_id` from `agent_id` to another agent (who must be READY) or the supervisor."""
+    c = engine.calls.get(call_id)
+    agent = engine.roster.get(agent_id)
+    if c is None or agent is None or c.agent_id != agent_id or agent.call_id != call_id:
+        raise IllegalTransition("agent", agent_id, agent.state.value if agent else "unknown",
+                                f"transfer call {call_id}, which is not theirs")
+    if target == agent_id:
+        raise IllegalTransition("agent", agent_id, agent.state.value, "transfer a call to themselves")
+    if c.state is not CallState.CONNECTED or agent.state is not AgentState.TALKING:
+        raise IllegalTransition("call", call_id, c.state.value, "transfer (only a connected call can be)")
+    channel = c.customer_leg
+    if not channel:
+        raise IllegalTransition("call", call_id, c.state.value, "transfer (its customer leg is not known yet)")
+    if target == SUPERVISOR:
+        extension = supervisor_extension
+    else:
+        other = engine.roster.get(target)
+        if other is None or other.campaign_id != agent.campaign_id:
+            raise IllegalTransition("agent", target, "unknown", f"take a transfer in campaign {agent.campaign_id}")
+        engine.roster.apply(target, AgentEvent.RESERVE, now)  # a busy target refuses here, changing nothing
+        other.call_id = call_id
+        extension = other.extension
+    c.apply(CallEvent.TRANSFER)
+    c.transferred_from, c.agent_id = agent_id, target
+    engine.roster.apply(agent_id, AgentEvent.TRANSFER, now)
+    agent.call_id = call_id
+    camp = engine.campaigns[c.campaign_id]
+    engine.wrapup_deadlines[agent_id] = now + camp.wrapup_timeout_s
+    out: list[Command] = [
+        Redirect(call_id, channel, "dialer-to-agent", extension, "transfer", target),
+        AgentNotice(agent_id, "transferred", {"call_id": call_id, "target": target}),
+        engine.state_notice(agent),
+    ]
+    other = engine.roster.get(target)
+    if other is not None:
+        out.append(ScreenPop(target, call_id, engine.screenpop(c, other)))
+        out.append(engine.state_notice(other))
+    return out
+
+
+def transfer_bridged(engine: Engine, c: Call, now: float) -> list[Command]:
+    """The customer leg entered the target's bridge: the transfer is done."""
+    c.apply(CallEvent.BRIDGE)
+    agent = engine.roster.get(c.agent_id or "")
+    if agent is None or agent.state is not AgentState.RESERVED or agent.call_id != c.call_id:
+        return []
+    engine.roster.apply(agent.agent_id, AgentEvent.CONNECT, now)
+    agent.calls_taken += 1
+    return [AgentNotice(agent.agent_id, "connected", {"call_id": c.call_id, "wait_s": 0.0}),
+            engine.state_notice(agent)]
+
+
+def transfer_failed(engine: Engine, c: Call, now: float) -> list[Command]:
+    """Asterisk refused the transfer's Redirect: the target is freed, the first agent is told."""
+    out: list[Command] = []
+    agent = engine.roster.get(c.agent_id or "")
+    if agent is not None and agent.state is AgentState.RESERVED and agent.call_id == c.call_id:
+        engine.roster.apply(agent.agent_id, AgentEvent.RELEASE, now)
+        out += [AgentNotice(agent.agent_id, "call_cancelled", {"call_id": c.call_id}), engine.state_notice(agent)]
+    if c.transferred_from is not None:
+        out.append(AgentNotice(c.transferred_from, "error", {"error": f"the transfer of call {c.call_id} failed"}))
+    return out
+
+
+def is_final_disposition(c: Call | None, agent_id: str) -> bool:
+    """Whether this agent's disposition is the call's (see the module docstring)."""
+    if c is None or c.transferred_from is None:
+        return True
+    if c.agent_id == agent_id:
+        return True
+    return c.agent_id == SUPERVISOR and c.transferred_from == agent_id
