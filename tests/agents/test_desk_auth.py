@@ -39,7 +39,9 @@ def test_a_token_signed_with_another_secret_or_edited_is_forged():
     payload, mac = token.split(".")
     other = SessionSigner("other-secret", 3600, now=Clock()).issue("ann").token
     as_bob = b64({"sub": "bob", "exp": 2_000_000, "jti": "x"}) + "." + mac
-    for forged in (other, as_bob, payload + "." + mac[:-2] + "AA"):
+    # flip the MAC's second-to-last character (the last may carry unused base64 bits): always a change
+    flipped = mac[:-2] + ("B" if mac[-2] == "A" else "A") + mac[-1]
+    for forged in (other, as_bob, payload + "." + flipped):
         with pytest.raises(SessionInvalid, match="signature does not match"):
             s.verify(forged)
 
