@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
@@ -14,11 +15,16 @@ from dialer.leadsource import LeadSource
 __all__ = ["run_forever"]
 
 
-async def hopper_leads(campaign: CampaignSettings, redis: aioredis.Redis) -> LeadSource:
-    """The campaign's Redis hopper behind the daemon's LeadSource port."""
-    from dialer.hopper_source import open_hopper_source
+def hopper_leads(prefix: str) -> Callable[[CampaignSettings, aioredis.Redis], Awaitable[LeadSource]]:
+    """A factory putting each campaign's Redis hopper, under the configured key prefix, behind the
+    daemon's LeadSource port (the desk's DNC button and the supervisor's lead routes use that prefix)."""
 
-    return await open_hopper_source(campaign, redis)
+    async def open_source(campaign: CampaignSettings, redis: aioredis.Redis) -> LeadSource:
+        from dialer.hopper_source import open_hopper_source
+
+        return await open_hopper_source(campaign, redis, prefix)
+
+    return open_source
 
 
 async def run_forever(settings: DialerSettings) -> None:
@@ -28,4 +34,4 @@ async def run_forever(settings: DialerSettings) -> None:
     install_stop_signals(stop)
     clock = ScaledClock(settings.clock_scale)
     async with services(settings, clock) as svc:
-        await run_daemon(settings, svc, clock, hopper_leads, stop)
+        await run_daemon(settings, svc, clock, hopper_leads(settings.redis.prefix), stop)

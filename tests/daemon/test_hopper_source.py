@@ -54,3 +54,21 @@ async def test_results_and_dispositions_reach_the_hopper():
             assert counts.get("disposition:refused") == 1
         finally:
             await redis.aclose()
+
+
+async def test_the_production_factory_opens_hoppers_under_the_configured_prefix():
+    from dialer.config import CampaignSettings
+    from dialer.runner import hopper_leads
+
+    async with embedded_redis() as url:
+        redis = connect_redis(url)
+        try:
+            config = load_campaign(CAMPAIGN)
+            await load_demo_leads(LeadStore(redis, prefix="acme"), config, 20, 7, NOON_ET)
+            campaign = CampaignSettings(id=config.id, file=CAMPAIGN)
+            source = await hopper_leads("acme")(campaign, redis)
+            assert await source.depth(NOON_ET) > 0  # the leads loaded under "acme" are the ones it dials
+            assert await redis.keys("dialer:*") == []
+            assert await redis.keys("acme:*")
+        finally:
+            await redis.aclose()
