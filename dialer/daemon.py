@@ -375,6 +375,7 @@ class Daemon(AgentCalls):
         now = self.clock.now()  # after the await: agents may have moved meanwhile
         decision = self.engine.decide(campaign_id, now, depth)
         self.metrics.decision_launch.labels(campaign_id).set(decision.launch)
+        self.metrics.decisions.labels(campaign_id, decision.reason.name.lower()).inc()
         self.metrics.predicted_abandon.labels(campaign_id).set(decision.predicted_abandon)
         self.metrics.hopper_depth.labels(campaign_id).set(depth)
         if decision.launch <= 0:

@@ -36,6 +36,10 @@ class Metrics:
         self.abandon_ratio = Gauge("dialer_abandon_ratio", "Abandoned / live answers since start", c, registry=r)
         self.predicted_abandon = Gauge("dialer_predicted_abandon_ratio", "Pacer's predicted abandon", c, registry=r)
         self.decision_launch = Gauge("dialer_pacing_launch", "Calls the last pacing decision launched", c, registry=r)
+        self.decisions = Counter("dialer_pacing_decisions_total",
+                                 "Pacing decisions by the reason for their number (dialing, no ready agents, "
+                                 "hopper empty, abandon budget, outside hours, ...)", ["campaign", "reason"],
+                                 registry=r)
         self.pending_originates = Gauge("dialer_pending_originates", "Originates awaiting their response", registry=r)
         self.ami_connected = Gauge("dialer_ami_connected", "1 while logged in to AMI", registry=r)
         self.ami_events = Counter("dialer_ami_events_total", "AMI events received", registry=r)

@@ -30,6 +30,9 @@ async def test_a_shift_keeps_every_invariant(redis_url, mqtt_url):
         assert name in text, name
     placed = res.daemon.metrics.calls_placed.labels("itest")._value.get()
     assert placed == len(res.records)
+    # every decision is counted under the reason for its number
+    assert res.daemon.metrics.decisions.labels("itest", "dialing")._value.get() >= 1
+    assert 'dialer_pacing_decisions_total{campaign="itest",reason="enough_in_flight"}' in text
 
 
 async def test_dropped_ami_connection_reconnects_and_resumes(redis_url, mqtt_url):
