@@ -98,6 +98,22 @@ def check_call_id(call_id: str) -> str:
     return call_id
 
 
+
+def _e164_digits(number: object) -> str:
+    """The digits of an E.164 number (leading '+' optional); OriginateError when it is not one."""
+    digits = number[1:] if isinstance(number, str) and number.startswith("+") else number
+    if not isinstance(digits, str) or not 0 < len(digits) <= 15 or not _DIGITS.issuperset(digits):
+        raise OriginateError(f"number {number!r} is not E.164 (up to 15 digits, optional leading '+')")
+    return digits
+
+
+def _check_identity(campaign: str, lead_id: str, caller_id_name: str, caller_id_number: str) -> None:
+    """What an Originate carries into channel variables and the caller ID must not break their syntax."""
+    _clean("campaign", campaign, forbid=",=", err=OriginateError)
+    _clean("lead_id", lead_id, forbid=",=", err=OriginateError)
+    _clean("caller_id_name", caller_id_name, forbid='"<>', err=OriginateError)
+    _clean("caller_id_number", caller_id_number, forbid='"<> ,', err=OriginateError)
+
 def originate(
     *,
     call_id: str,
@@ -119,9 +135,7 @@ def originate(
     (at least 15000). Raises OriginateError, saying what to fix, on any invalid argument.
     """
     check_call_id(call_id)
-    digits = number[1:] if isinstance(number, str) and number.startswith("+") else number
-    if not isinstance(digits, str) or not 0 < len(digits) <= 15 or not _DIGITS.issuperset(digits):
-        raise OriginateError(f"number {number!r} is not E.164 (up to 15 digits, optional leading '+')")
+    digits = _e164_digits(number)
     if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int):
         raise OriginateError(f"timeout_ms {timeout_ms!r} must be an int number of milliseconds")
     if timeout_ms < MIN_RING_TIMEOUT_MS:
@@ -133,10 +147,7 @@ def originate(
         raise OriginateError(f"priority {priority!r} must be a positive integer")
     for what, value in (("outbound_context", outbound_context), ("context", context), ("exten", exten)):
         _clean(what, value, forbid="@/ ,", err=OriginateError)
-    _clean("campaign", campaign, forbid=",=", err=OriginateError)
-    _clean("lead_id", lead_id, forbid=",=", err=OriginateError)
-    _clean("caller_id_name", caller_id_name, forbid='"<>', err=OriginateError)
-    _clean("caller_id_number", caller_id_number, forbid='"<> ,', err=OriginateError)
+    _check_identity(campaign, lead_id, caller_id_name, caller_id_number)
     variables = ",".join(
         (
             f"DIALER_CALL_ID={call_id}",
@@ -184,9 +195,7 @@ def originate_agent_first(
     `agent_timeout_ms` bounds the agent's phone only. Raises OriginateError on any invalid argument.
     """
     check_call_id(call_id)
-    digits = number[1:] if isinstance(number, str) and number.startswith("+") else number
-    if not isinstance(digits, str) or not 0 < len(digits) <= 15 or not _DIGITS.issuperset(digits):
-        raise OriginateError(f"number {number!r} is not E.164 (up to 15 digits, optional leading '+')")
+    digits = _e164_digits(number)
     if not isinstance(extension, str) or not extension or not _DIGITS.issuperset(extension):
         raise OriginateError(f"agent extension {extension!r} must be digits; fix settings.agents")
     if isinstance(ring_s, bool) or not isinstance(ring_s, int) or ring_s * 1000 < MIN_RING_TIMEOUT_MS:
@@ -196,10 +205,7 @@ def originate_agent_first(
         raise OriginateError(f"agent_timeout_ms {agent_timeout_ms!r} must be an int of at least 1000")
     for what, value in (("agent_context", agent_context), ("context", context)):
         _clean(what, value, forbid="@/ ,", err=OriginateError)
-    _clean("campaign", campaign, forbid=",=", err=OriginateError)
-    _clean("lead_id", lead_id, forbid=",=", err=OriginateError)
-    _clean("caller_id_name", caller_id_name, forbid='"<>', err=OriginateError)
-    _clean("caller_id_number", caller_id_number, forbid='"<> ,', err=OriginateError)
+    _check_identity(campaign, lead_id, caller_id_name, caller_id_number)
     variables = ",".join(
         (
             f"DIALER_CALL_ID={call_id}",
