@@ -121,3 +121,22 @@ async def test_the_amd_audit_is_in_the_campaign_status_and_the_metrics(redis):
     lab = (("campaign", "upsell"),)
     assert (m[("dialer_amd_audited", lab)], m[("dialer_amd_audit_persons", lab)]) == (5, 1)
     assert m[("dialer_amd_false_positive_ratio", lab)] == pytest.approx(audit.effective())
+
+
+async def test_an_amd_audit_call_is_no_contact_on_the_wallboard(redis):
+    import dataclasses
+
+    from sup_fakes import record
+
+    from dialer.supervisor.tally import Tally
+
+    rig = make_rig(redis, start=AFTERNOON)
+    tally = Tally(rig.store)
+    talked = record("c1", ended_at=AFTERNOON - 60)
+    audited = dataclasses.replace(record("c2", ended_at=AFTERNOON - 30), human_at=None, amd_audit=True)
+    for rec in (talked, audited):
+        rig.record(rec)
+    await rig.flush()
+    await tally.refresh()
+    fig = tally.figures("upsell", AFTERNOON)
+    assert fig["last_hour"]["contacts"] == 1
