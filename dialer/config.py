@@ -113,6 +113,13 @@ class PacingSettings(_Section):
     amd_false_positive: float = Field(
         0.01, ge=0.0, lt=1.0, description="estimated share of people AMD takes for machines (counted in UK windows)"
     )
+    amd_audit_share: float = Field(
+        0.02, ge=0.0, le=1.0,
+        description="share of AMD machine verdicts handed to a spare agent to check them (0: no audit)",
+    )
+    amd_audit_min_samples: int = Field(
+        50, ge=1, description="audits needed before their estimate may raise amd_false_positive"
+    )
 
     def knobs(self) -> PacingKnobs:
         return PacingKnobs(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -26,6 +27,7 @@ from agents.commands import AgentCommand, Disposition, Logout, Pause, parse_agen
 from agents.dispositions import DispositionRejected
 from agents.screenpop import ScreenPopRenderer
 from dialer.agentfeed import AgentFeed
+from dialer.amd_audit import AmdAudit, is_person
 from dialer.ami import actions
 from dialer.ami import events as ev
 from dialer.bus import MqttBus
@@ -51,9 +53,10 @@ from dialer.leadsource import LeadSource
 from dialer.ledger_store import LedgerStore, parse_ledger
 from dialer.metrics import Metrics
 from dialer.store import RedisStore
-from pacing import Mode, Pacer, PacingKnobs
+from pacing import Jurisdiction, Mode, Pacer, PacingKnobs
+from pacing.ledger import LedgerEntryKind
 
-__all__ = ["AmiPort", "Daemon", "runtime_from_settings"]
+__all__ = ["AmiPort", "Daemon", "audit_from_settings", "runtime_from_settings"]
 
 
 def runtime_from_settings(cs: CampaignSettings) -> CampaignRuntime:
@@ -66,7 +69,14 @@ def runtime_from_settings(cs: CampaignSettings) -> CampaignRuntime:
         caller_id_name=cs.caller_id_name,
         caller_id_number=cs.caller_id_number,
         wrapup_timeout_s=cs.wrapup_timeout_s,
+        amd_audit_share=cs.pacing.amd_audit_share,
     )
+
+
+def audit_from_settings(cs: CampaignSettings) -> AmdAudit:
+    """A campaign's AMD audit (nothing counted yet), from its settings."""
+    p = cs.pacing
+    return AmdAudit(configured=p.amd_false_positive, min_samples=p.amd_audit_min_samples, share=p.amd_audit_share)
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +137,15 @@ class Daemon(AgentCalls):
         self.ledger_warn_after_s = 5.0  # real seconds a ledger read may wait before the log says so
         self.ledger_retry_s = 30.0  # real seconds between reads of a ledger Redis holds in a form we cannot read
         self.ledger_ready: dict[str, asyncio.Event] = {}  # set once a campaign's ledger is read back
-        for cid in engine.campaigns:
-            engine.campaigns[cid].pacer.ledger.hold(LEDGER_HOLD)
+        self.audits: dict[str, AmdAudit] = {}  # each campaign's AMD audit sample (`dialer.amd_audit`)
+        configured = {cs.id: cs for cs in settings.campaigns}
+        for cid, camp in engine.campaigns.items():
+            camp.pacer.ledger.hold(LEDGER_HOLD)
             self.ledger_ready[cid] = asyncio.Event()
+            cs = configured.get(cid)
+            self.audits[cid] = audit_from_settings(cs) if cs is not None else AmdAudit(
+                configured=camp.pacer.knobs.amd_false_positive, share=camp.amd_audit_share)
+            self._export_audit(cid)
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self, stop: asyncio.Event) -> None:
@@ -270,9 +286,25 @@ class Daemon(AgentCalls):
                                                   "campaign": agent.campaign_id or ""})
 
     def set_knobs(self, campaign_id: str, knobs: PacingKnobs) -> None:
-        """Change a campaign's pacing; the next decision uses it."""
-        self.engine.campaigns[campaign_id].pacer.set_knobs(knobs)
+        """Change a campaign's pacing; the next decision uses it.
+
+        The AMD false-positive share is always the campaign's effective one (`AmdAudit.effective`: the
+        configured share, or the audit's estimate when that is larger), whatever `knobs` carries.
+        """
+        camp = self.engine.campaigns[campaign_id]
+        audit = self.audits.get(campaign_id)
+        before = camp.pacer.knobs.amd_false_positive
+        if audit is not None:
+            knobs = dataclasses.replace(knobs, amd_false_positive=audit.effective())
+            blocks = knobs.jurisdiction is Jurisdiction.UK and knobs.amd_false_positive >= knobs.abandon_cap
+            camp.amd_fp_note = audit.explain(knobs.abandon_cap) if blocks else ""
+            if knobs.amd_false_positive != before:
+                log.log(logging.WARNING if blocks else logging.INFO,
+                        f"AMD false-positive share {before:.2%} -> {knobs.amd_false_positive:.2%}: "
+                        f"{audit.explain(knobs.abandon_cap)}", extra={"campaign_id": campaign_id})
+        camp.pacer.set_knobs(knobs)
         self._dirty[campaign_id].set()
+        self._export_audit(campaign_id)
 
     @property
     def can_add_campaigns(self) -> bool:
@@ -291,6 +323,7 @@ class Daemon(AgentCalls):
         runtime.paused = True
         runtime.pacer.ledger.hold(LEDGER_HOLD)
         self.ledger_ready[settings.id] = asyncio.Event()
+        self.audits[settings.id] = audit_from_settings(settings)
         self.engine.add_campaign(runtime)
         self.leads[settings.id] = source
         self._dirty[settings.id] = asyncio.Event()
@@ -314,6 +347,7 @@ class Daemon(AgentCalls):
         while True:
             now = self.clock.now()
             already = ledger.export(now)
+            self.audits[campaign_id].mark_read()
             pending = self.ledgers.read(campaign_id, now)
             done, _ = await asyncio.wait({pending}, timeout=self.ledger_warn_after_s)
             if not done:
@@ -329,7 +363,8 @@ class Daemon(AgentCalls):
                 continue
             ledger.restore(stored.ledger, now=self.clock.now(), already_counted=already)
             ledger.release()
-            self._restored_audit(campaign_id, stored.audit_machines, stored.audit_persons)
+            self._restored_audit(campaign_id, stored.audit_machines, stored.audit_persons,
+                                 verdict_machines=stored.verdict_machines, verdict_humans=stored.verdict_humans)
             st = ledger.status(self.clock.now())
             log.info(f"compliance ledger restored: {st.jurisdiction.value} window rate {st.rate:.2%} "
                      f"({st.abandons:.0f} abandons, {st.lives:.0f} live answers), budget {st.budget:.1f}",
@@ -338,8 +373,51 @@ class Daemon(AgentCalls):
             self._dirty[campaign_id].set()
             return
 
-    def _restored_audit(self, campaign_id: str, machines: int, persons: int) -> None:
-        """The AMD audit sample read back with the ledger (see `dialer.amd_audit`)."""
+    def _restored_audit(self, campaign_id: str, machines: int, persons: int, *, verdict_machines: int = 0,
+                        verdict_humans: int = 0) -> None:
+        """The AMD audit sample read back with the ledger (see `dialer.amd_audit`): count on from it."""
+        audit = self.audits[campaign_id]
+        audit.restore(machines, persons, verdict_machines, verdict_humans)
+        if audit.audited:
+            log.info(f"AMD audit restored: {audit.persons} persons in {audit.audited} audits",
+                     extra={"campaign_id": campaign_id})
+        self.set_knobs(campaign_id, self.engine.campaigns[campaign_id].pacer.knobs)
+
+    def _audited(self, cmd: DispositionMade) -> None:
+        """An agent disposed an AMD audit call: count it, durably, and re-derive the false-positive share."""
+        audit = self.audits.get(cmd.campaign_id)
+        if audit is None:
+            return
+        renderer = self.engine.screenpop
+        dispositions = renderer.dispositions_for(cmd.campaign_id) if isinstance(renderer, ScreenPopRenderer) else None
+        person = is_person(cmd.code, dispositions)
+        audit.record(person)
+        self.ledgers.record_audit(cmd.campaign_id, person)
+        log.info(f"AMD audit: {'a person' if person else 'a machine'} ({cmd.code}); "
+                 f"{audit.persons} persons in {audit.audited} audits",
+                 extra={"campaign_id": cmd.campaign_id, "call_id": cmd.call_id})
+        self.set_knobs(cmd.campaign_id, self.engine.campaigns[cmd.campaign_id].pacer.knobs)
+
+    def _note_verdict(self, cmd: RecordLedger) -> None:
+        """Count the campaign's AMD verdicts (machine, or live answer let through) while it audits them."""
+        kind = cmd.entry.kind
+        if kind is not LedgerEntryKind.AMD and kind is not LedgerEntryKind.SCREENED:
+            return
+        audit = self.audits.get(cmd.campaign_id)
+        camp = self.engine.campaigns.get(cmd.campaign_id)
+        if audit is None or camp is None or camp.amd_audit_share <= 0.0:
+            return
+        audit.note_verdict(machine=kind is LedgerEntryKind.AMD)
+        self.ledgers.record_verdict(cmd.campaign_id, machine=kind is LedgerEntryKind.AMD)
+
+    def _export_audit(self, campaign_id: str) -> None:
+        audit = self.audits.get(campaign_id)
+        if audit is None:
+            return
+        m = self.metrics
+        m.amd_audited.labels(campaign_id).set(audit.audited)
+        m.amd_audit_persons.labels(campaign_id).set(audit.persons)
+        m.amd_false_positive.labels(campaign_id).set(self.engine.campaigns[campaign_id].pacer.knobs.amd_false_positive)
 
     # ------------------------------------------------------------------ pacing
     async def _pacing_loop(self, campaign_id: str) -> None:
@@ -452,8 +530,11 @@ class Daemon(AgentCalls):
                 self._record(cmd, now)
             elif isinstance(cmd, RecordLedger):
                 self.ledgers.record(cmd.campaign_id, cmd.entry)
+                self._note_verdict(cmd)
             elif isinstance(cmd, DispositionMade):
                 self.store.add_disposition(cmd)
+                if cmd.amd_audit:
+                    self._audited(cmd)
                 source = self.leads.get(cmd.campaign_id)
                 if source is not None and cmd.final:
                     self._later(source.record_disposition(cmd, now), "disposition")

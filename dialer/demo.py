@@ -120,7 +120,8 @@ def _demo_campaigns(mode: Mode) -> list[tuple[CampaignSettings, float]]:
             CampaignSettings(
                 id=config.id, name=title, file=path, script=EXAMPLES / "scripts" / script if script else None,
                 caller_id_name="Acme Telecom", caller_id_number="2125550100", amd=True, ring_timeout_s=20.0,
-                wrapup_timeout_s=180.0, pacing=PacingSettings(mode=mode),
+                # no AMD audit: the simulated agents cannot hear whether a machine or a person answered
+                wrapup_timeout_s=180.0, pacing=PacingSettings(mode=mode, amd_audit_share=0.0),
             ),
             share,
         ))

@@ -10,7 +10,8 @@ outage delays the writes but loses none, and they land in order. Per campaign:
     <prefix>:ledger:<campaign>:us         hash  start (the first live answer: the US periods count from it),
                                           "<period>:l|a", lives, abandons, amd, layout
                                           (expires 60 days after the last write)
-    <prefix>:amd_audit:<campaign>         hash  machines, persons: the AMD audit sample (`dialer.amd_audit`)
+    <prefix>:amd_audit:<campaign>         hash  machines, persons: the AMD audit sample; verdict_machines,
+                                          verdict_humans: every AMD verdict while audits are on (`dialer.amd_audit`)
 
 Live answers go through one Lua script, so Redis itself decides the US period start and each answer's
 period: a daemon that restarted during an outage cannot write them under a period start of its own.
@@ -73,6 +74,8 @@ class StoredLedger:
     ledger: LedgerSnapshot
     audit_machines: int = 0
     audit_persons: int = 0
+    verdict_machines: int = 0
+    verdict_humans: int = 0
 
 
 class LedgerStore:
@@ -125,6 +128,16 @@ class LedgerStore:
             await r.hincrby(key, field, 1)
 
         self.store.enqueue(f"amd audit {campaign_id}", op)
+
+    def record_verdict(self, campaign_id: str, machine: bool) -> None:
+        """Queue one AMD verdict for the audit's machine / live-answer mix (only while audits are on)."""
+        key = self.store.key("amd_audit", campaign_id)
+        field = "verdict_machines" if machine else "verdict_humans"
+
+        async def op(r: aioredis.Redis) -> None:
+            await r.hincrby(key, field, 1)
+
+        self.store.enqueue(f"amd verdict {campaign_id}", op)
 
     def read(self, campaign_id: str, now: float) -> asyncio.Future[tuple[list[tuple[int, dict[str, str]]],
                                                                          dict[str, str], dict[str, str]]]:
@@ -179,9 +192,17 @@ def parse_ledger(
             total_lives=int(us.get("lives", "0")),
             total_abandons=int(us.get("abandons", "0")),
         )
-        return StoredLedger(snap, int(audit.get("machines", "0")), int(audit.get("persons", "0")))
+        tallies = [_count(audit, name) for name in ("machines", "persons", "verdict_machines", "verdict_humans")]
+        return StoredLedger(snap, *tallies)
     except (ValueError, KeyError) as exc:
         raise ValueError(f"{where}: {exc}; {fix}") from None
+
+
+def _count(fields: dict[str, str], name: str) -> int:
+    n = int(fields.get(name, "0"))
+    if n < 0:
+        raise ValueError(f"AMD audit field {name!r} is negative ({n})")
+    return n
 
 
 def _field(name: str) -> tuple[int, str]:

@@ -76,6 +76,13 @@ class Metrics:
         self.sales = Counter("dialer_sales_total", "Sale dispositions", c, registry=r)
         self.spy_sessions = Counter("dialer_supervisor_spy_sessions_total",
                                     "Listen / whisper / barge sessions started by supervisors", c, registry=r)
+        self.amd_audited = Gauge("dialer_amd_audited", "AMD machine verdicts an agent checked (disposed audits)", c,
+                                 registry=r)
+        self.amd_audit_persons = Gauge("dialer_amd_audit_persons",
+                                       "Audited machine verdicts where the agent found a person", c, registry=r)
+        self.amd_false_positive = Gauge("dialer_amd_false_positive_ratio",
+                                        "Effective AMD false-positive share the pacer uses: max(configured, audit's "
+                                        "upper 95% bound once enough audits)", c, registry=r)
         self.connect_latency = Histogram(
             "dialer_connect_latency_seconds",
             "From the AMI event saying a person answered to sending the connect action",

@@ -382,6 +382,8 @@ class Engine:
         c.amd_status = e.status.value
         c.amd_cause = e.cause
         if e.status in (ev.AmdStatus.MACHINE,):
+            if c.state is not CallState.SCREENING:  # a repeated verdict: counted once, as before
+                raise IllegalTransition("call", c.call_id, c.state.value, CallEvent.MACHINE.value)
             self.stats.machines += 1
             noted = self._observe_dial(c, "machine", now, machine=True)
             spare = self._audit_agent(c)

@@ -109,7 +109,7 @@ class Supervisor:
             "screening": counts[CallState.SCREENING],
             "waiting": counts[CallState.WAITING] + counts[CallState.CONNECTING],
             "connected": counts[CallState.CONNECTED],
-            "other": counts[CallState.MACHINE] + counts[CallState.ABANDONING],
+            "other": counts[CallState.MACHINE] + counts[CallState.AUDITING] + counts[CallState.ABANDONING],
         }
 
     def agent_counts(self, campaign_id: str) -> dict[str, int]:
@@ -136,7 +136,19 @@ class Supervisor:
             "agents": agents,
             "dial_level": round((calls["ringing"] + calls["screening"]) / working, 3) if working else 0.0,
             "last_decision": decision_view(last) if last is not None else None,
+            "amd_audit": self.amd_audit_view(camp),
         }
+
+    def amd_audit_view(self, camp: CampaignRuntime) -> dict[str, Any] | None:
+        """The campaign's AMD audit: sample, estimate, and the false-positive share pacing uses (and why)."""
+        audits = getattr(self.d, "audits", None)
+        audit = audits.get(camp.campaign_id) if isinstance(audits, dict) else None
+        if audit is None:
+            return None
+        view: dict[str, Any] = audit.view(camp.pacer.knobs.abandon_cap)
+        view["effective_false_positive"] = camp.pacer.knobs.amd_false_positive
+        view["blocks_predictive"] = bool(camp.amd_fp_note)
+        return view
 
     def campaigns_view(self) -> list[dict[str, Any]]:
         return [self.campaign_view(cid) for cid in sorted(self.d.engine.campaigns)]

@@ -131,6 +131,7 @@ class CampaignOut(BaseModel):
     agents: dict[str, int]
     dial_level: float
     last_decision: dict[str, Any] | None
+    amd_audit: dict[str, Any] | None = None
 
 
 class AgentOut(BaseModel):

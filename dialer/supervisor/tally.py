@@ -167,8 +167,8 @@ class Tally:
             b.add(t, LIVE)
         if f.get("abandoned") == "1":
             b.add(t, ABANDONED)
-        if f.get("connected_at") and f.get("abandoned") != "1":
-            b.add(t, CONTACTS)
+        if f.get("connected_at") and f.get("abandoned") != "1" and f.get("amd_audit") != "1":
+            b.add(t, CONTACTS)  # an AMD audit call is a machine verdict an agent checked, not a live contact
 
     async def _on_disposition(self, f: dict[str, str]) -> None:
         if f.get("disposition") not in self._sale_codes:

@@ -126,7 +126,9 @@ def from_records(
         return float(v) if isinstance(v, int | float) else None
 
     for r in records:
-        seen = _OF_OUTCOME.get(str(r.get("outcome")))
+        # an AMD audit call reached an agent, but the dialer saw a machine verdict (docs/PACING.md)
+        audit = r.get("amd_audit") is True
+        seen = "machine" if audit else _OF_OUTCOME.get(str(r.get("outcome")))
         t0, t_end = f(r, "originated_at") or f(r, "created_at"), f(r, "ended_at")
         if seen is None or t0 is None or t_end is None:
             continue
@@ -137,7 +139,7 @@ def from_records(
             (live_ring if seen == "live" else machine_ring).append(answered - t0)
             if human is not None:
                 human_delay.append(human - answered)
-            elif seen == "machine":
+            elif seen == "machine" and not audit:  # an audit call's end is not its verdict
                 machine_delay.append(t_end - answered)
         elif seen in ("busy", "congestion", "invalid"):
             fail_ring.append(t_end - t0)
@@ -145,7 +147,7 @@ def from_records(
             lives += 1
             abandons += int(bool(r.get("abandoned")))
         connected, talk_s = f(r, "connected_at"), f(r, "talk_s")
-        if connected is not None and not r.get("abandoned"):
+        if connected is not None and not r.get("abandoned") and not audit:
             contacts += 1
             if talk_s is not None:
                 talk.append(talk_s)

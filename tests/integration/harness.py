@@ -66,13 +66,14 @@ async def run_shift(
     seed: int = 3,
     mode: Mode = Mode.POWER,
     ratio: float = 1.6,
+    amd_audit_share: float = 0.02,
     requests: list[DialRequest] | None = None,
     during: Callable[[PbxSimulator, Daemon, ScaledClock, dict[str, float]], Awaitable[None]] | None = None,
 ) -> ShiftResult:
     clock = ScaledClock(speed, start=1_795_000_000.0)
     prefix = f"t{uuid.uuid4().hex[:8]}"
     campaign = CampaignSettings(id="itest", ring_timeout_s=20.0, wrapup_timeout_s=600.0,
-                                pacing=PacingSettings(mode=mode, ratio=ratio))
+                                pacing=PacingSettings(mode=mode, ratio=ratio, amd_audit_share=amd_audit_share))
     settings = DialerSettings(
         ami=AmiSettings(host="127.0.0.1", ping_interval_s=0.3, ping_timeout_s=0.3, reconnect_delay_s=0.05),
         redis=RedisSettings(url=redis_url, prefix=prefix),

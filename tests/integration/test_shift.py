@@ -6,7 +6,9 @@ import pytest
 from harness import assert_invariants, run_shift
 from prometheus_client import generate_latest
 
+from dialer.engine.calls import CallState
 from dialer.engine.core import DialRequest
+from pacing import Mode
 
 pytestmark = pytest.mark.integration
 
@@ -95,3 +97,22 @@ async def test_a_lead_with_an_invalid_number_gets_a_record_and_dialing_goes_on(r
     [bad] = [r for r in res.records if r["lead_id"] == "bad-1"]
     assert bad["outcome"] == "failed"
     assert len(res.records) > 10
+
+
+async def test_amd_audit_calls_reach_agents_through_the_pbx_and_are_counted(redis_url, mqtt_url):
+    """Progressive dialing leaves each call its own agent, so every machine verdict is safe to audit."""
+    res = await run_shift(redis_url, mqtt_url, agents=3, minutes=10, mode=Mode.PROGRESSIVE, amd_audit_share=1.0)
+    assert_invariants(res)
+    audits = [r for r in res.records if r["amd_audit"] == "1"]
+    assert audits, "no machine verdict was audited"
+    bridged = {r["call_id"] for r in audits if r["outcome"] == "connected"}
+    assert bridged
+    assert all(r["human_at"] == "" and r["abandoned"] == "0" and r["agent_id"] for r in audits)
+    sim_connected = {cid for cid, c in res.sim.calls.items() if c.connected_at is not None}
+    assert bridged <= sim_connected  # the PBX really put the machine's line through to the agent
+    audit = res.daemon.audits["itest"]
+    assert 0 < audit.audited <= len(bridged)  # the simulated agents dispose what they are handed
+    assert audit.verdict_machines >= len(audits)
+    assert res.daemon.engine.stats.amd_audits == len(audits)
+    assert not any(c.state is CallState.AUDITING for c in res.daemon.engine.calls.values())
+    assert res.agents.stats.errors == []

@@ -30,6 +30,8 @@ async def running(redis, agents: int = 4) -> AsyncIterator[Rig]:
     async with asyncio.TaskGroup() as tg:
         tg.create_task(rig.daemon.run(stop), name="daemon")
         await rig.daemon.ready.wait()
+        # the ledger's read-back wakes the pacing loop once more: let that decision come before the test's
+        await rig.daemon.ledger_ready["upsell"].wait()
         for i in range(agents):
             rig.login(f"a{i}", f"10{i}")
         await originates(rig, agents)  # power 1:1 -> one dial per ready agent

@@ -93,3 +93,50 @@ async def test_snapshot_endpoint(client, rig):
     js = await client.get("/supervisor/static/wallboard.js")
     assert js.headers["content-type"].startswith("text/javascript")
     assert (await client.get("/supervisor/static/secrets.txt")).status_code == 404
+
+
+async def test_the_amd_audit_is_in_the_campaign_status_and_the_metrics(redis):
+    import httpx
+
+    from dialer.http import build_app
+
+    pacing = PacingSettings(mode=Mode.PREDICTIVE, amd_audit_min_samples=5)
+    cfg = settings([CampaignSettings(id="upsell", pacing=pacing)])
+    rig = make_rig(redis, cfg=cfg, start=AFTERNOON)
+    audit = rig.daemon.audits["upsell"]
+    for person in (False, False, True, False, False):
+        audit.record(person)
+    audit.verdict_machines, audit.verdict_humans = 900, 1800
+    rig.daemon.set_knobs("upsell", rig.engine.campaigns["upsell"].pacer.knobs)  # what a disposed audit does
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(rig.daemon)), base_url="http://x") as c:
+        one = (await c.get("/api/campaigns/upsell", headers=AUTH["read-only"])).json()
+        status = (await c.get("/api/status", headers=AUTH["read-only"])).json()
+    view = one["amd_audit"]
+    assert (view["share"], view["min_samples"], view["audited"], view["persons"]) == (0.02, 5, 5, 1)
+    assert view["effective_false_positive"] == pytest.approx(audit.effective()) == one["pacing"]["amd_false_positive"]
+    assert view["source"] == "audit"
+    assert view["blocks_predictive"] is False  # a US campaign: the share only counts in UK windows
+    assert status["campaigns"][0]["amd_audit"] == view
+    m = samples(rig)
+    lab = (("campaign", "upsell"),)
+    assert (m[("dialer_amd_audited", lab)], m[("dialer_amd_audit_persons", lab)]) == (5, 1)
+    assert m[("dialer_amd_false_positive_ratio", lab)] == pytest.approx(audit.effective())
+
+
+async def test_an_amd_audit_call_is_no_contact_on_the_wallboard(redis):
+    import dataclasses
+
+    from sup_fakes import record
+
+    from dialer.supervisor.tally import Tally
+
+    rig = make_rig(redis, start=AFTERNOON)
+    tally = Tally(rig.store)
+    talked = record("c1", ended_at=AFTERNOON - 60)
+    audited = dataclasses.replace(record("c2", ended_at=AFTERNOON - 30), human_at=None, amd_audit=True)
+    for rec in (talked, audited):
+        rig.record(rec)
+    await rig.flush()
+    await tally.refresh()
+    fig = tally.figures("upsell", AFTERNOON)
+    assert fig["last_hour"]["contacts"] == 1

@@ -143,3 +143,16 @@ async def test_whatif_bad_requests(client):
 async def test_whatif_needs_a_supervisor(client):
     r = await client.post("/api/campaigns/upsell/whatif", headers=RO, json={"variants": [{"ratio": 2}]})
     assert r.status_code == 403
+
+
+def test_an_amd_audit_call_is_replayed_as_the_machine_verdict_it_was():
+    t0 = 1_700_000_000.0
+    recs = [typed(r.to_fields()) for r in synthetic_records(t0)]
+    plain = from_records(recs, {}, campaign="c", start=t0 - 60, end=t0 + 3600)
+    audit = dataclasses.replace(record("audit1", ended_at=t0 + 900, agent="a1", talk=20.0, lead="LA"),
+                                human_at=None, amd_status="MACHINE", wait_s=None, amd_audit=True)
+    h = from_records([*recs, typed(audit.to_fields())], {}, campaign="c", start=t0 - 60, end=t0 + 3600)
+    assert typed(audit.to_fields())["amd_audit"] is True
+    assert h.dials == plain.dials + 1
+    assert h.hourly[:, SEEN.index("machine")].sum() == plain.hourly[:, SEEN.index("machine")].sum() + 1
+    assert (h.lives, h.contacts, len(h.talk)) == (plain.lives, plain.contacts, len(plain.talk))

@@ -241,3 +241,14 @@ def test_an_audit_call_feeds_neither_the_talk_nor_the_wrapup_estimators():
     hangup(eng, cid, 300.0)
     eng.on_agent(ac.Disposition("a1", cid, "refused", {"reason": "not_interested"}), 400.0)
     assert est.version == version
+
+
+def test_a_repeated_machine_verdict_is_counted_once():
+    eng = make_engine(share=0.0)
+    [cid] = dial(eng)
+    first = machine(eng, cid, 0)
+    kw = {"channel": chan(cid), "uniqueid": cid, "linkedid": cid}
+    again = eng.on_ami(ev.AmdResult(call_id=cid, status=ev.AmdStatus.MACHINE, **kw), 7.0)
+    assert again == []
+    assert (eng.stats.machines, eng.stats.illegal_transitions) == (1, 1)
+    assert len([c for c in first if isinstance(c, RecordLedger)]) == 1
