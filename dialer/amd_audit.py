@@ -15,12 +15,16 @@ verdicts, FP = q M, so f = q M / (q M + L): the same q means a larger f on a lis
 Taking q for f would understate the false positives wherever machine verdicts outnumber live answers,
 so the daemon also counts M and L (every AMD verdict of the campaign) and converts.
 
-The estimate is deliberately pessimistic: once `min_samples` audits are in, q is the upper bound of the
-95 % Wilson score interval of persons / audited, turned into f as above, and the campaign's effective
-share is the larger of that and the configured one. Below the minimum the configured share stands. An
-upper bound does not reward a small sample: 0 persons in 50 audits bound q at 7.1 %; with as many
-machine verdicts as live answers that is f = 6.7 %, above the 3 % cap, so a UK campaign's predictive
-pacing dials nothing (the ledger and the campaign status say why and how many audits would clear it).
+The estimate is cautious without being paralysing. Once `min_samples` audits are in, q is the upper
+95 % point of a Beta posterior for persons / audited whose prior is the configured share (turned into q
+at the campaign's mix of machine verdicts and live answers) worth `prior_audits` audits; that q becomes
+f as above, and the campaign's effective share is the larger of f and the configured one. A plain
+upper bound of a small sample would not do: 0 persons in 50 audits bound q at 7.1 % (Wilson), so with as
+many machine verdicts as live answers a perfect AMD would read f = 6.7 %, over the 3 % cap, and a UK
+campaign's predictive pacing would stop, and with it the audits that could clear it. With the prior,
+a clean sample of 50 reads f = 1.7 % (configured 1 %), while an AMD that really hangs up on 5 % of the
+people it screens reads about 4 % after 50 audits and blocks predictive, as it must (the ledger and
+the campaign status say why and how many clean audits would clear it).
 
 Counts live in Redis (`dialer.ledger_store`, hash `<prefix>:amd_audit:<campaign>`, fields machines and
 persons), written through the store's outbox as dispositions arrive and read back with the ledger at
@@ -35,23 +39,25 @@ from typing import Any
 
 from agents.dispositions import DispositionKind, DispositionSet
 
-__all__ = ["WILSON_Z", "AmdAudit", "is_person", "wilson_upper"]
+__all__ = ["POSTERIOR_Z", "AmdAudit", "is_person", "person_share_upper"]
 
-WILSON_Z = 1.959963984540054  # two-sided 95 %
+POSTERIOR_Z = 1.6448536269514722  # one-sided 95 %
 _MAX_SHARE = 0.99  # PacingKnobs needs a share below 1
 
 
-def wilson_upper(persons: int, audited: int, z: float = WILSON_Z) -> float:
-    """Upper bound of the Wilson score interval of persons / audited (1.0 when nothing was audited)."""
-    if audited <= 0:
-        return 1.0
+def person_share_upper(persons: int, audited: int, prior: float, prior_audits: float, z: float = POSTERIOR_Z) -> float:
+    """Upper point (mean + z sd) of the Beta posterior of persons / audited, the prior centred on `prior`
+    and worth `prior_audits` audits."""
     if not 0 <= persons <= audited:
         raise ValueError(f"persons must be between 0 and audited ({audited}), got {persons}")
-    n, p = float(audited), persons / audited
-    z2 = z * z
-    centre = p + z2 / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    return min(1.0, (centre + spread) / (1 + z2 / n))
+    if not 0.0 <= prior <= 1.0 or prior_audits < 0:
+        raise ValueError(f"need a prior share in [0, 1] and prior_audits >= 0, got {prior}, {prior_audits}")
+    a = persons + prior_audits * prior
+    n = audited + prior_audits
+    if n <= 0:
+        return 1.0
+    mean = a / n
+    return min(1.0, mean + z * math.sqrt(mean * (1.0 - mean) / (n + 1.0)))
 
 
 def is_person(code: str, dispositions: DispositionSet | None) -> bool:
@@ -77,6 +83,7 @@ class AmdAudit:
     persons: int = 0  # audits the agent disposed as anything else
     verdict_machines: int = 0  # M: every AMD machine verdict of the campaign
     verdict_humans: int = 0  # L: every live answer AMD screened (human verdict)
+    prior_audits: float = 100.0  # how many audits the configured share is worth as a prior
     _at_read: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     def __post_init__(self) -> None:
@@ -119,20 +126,34 @@ class AmdAudit:
         self.machines, self.persons, self.verdict_machines, self.verdict_humans = merged
         self._at_read = self._counts()
 
+    def _machine_ratio(self) -> float | None:
+        """Machine verdicts per screened live answer so far (None before any live answer)."""
+        machines = max(self.verdict_machines, self.audited)  # every audit was a machine verdict
+        return machines / self.verdict_humans if self.verdict_humans > 0 and machines > 0 else None
+
+    def _prior_q(self) -> float:
+        """The configured f as a person share of machine verdicts: q = f / (1 - f) / (M / L)."""
+        ratio = self._machine_ratio()
+        f = self.configured
+        return min(0.5, f if ratio is None else f / (1.0 - f) / ratio)
+
+    def _f_of(self, q: float) -> float:
+        ratio = self._machine_ratio()
+        if ratio is None:
+            return q
+        fp = q * ratio
+        return fp / (fp + 1.0) if fp > 0 else 0.0
+
     def person_share_upper(self) -> float | None:
-        """Upper 95 % bound of q = P(person | machine verdict), or None below `min_samples` audits."""
+        """Upper 95 % point of q = P(person | machine verdict), or None below `min_samples` audits."""
         if self.audited < self.min_samples:
             return None
-        return wilson_upper(self.persons, self.audited)
+        return person_share_upper(self.persons, self.audited, self._prior_q(), self.prior_audits)
 
     def estimate(self) -> float | None:
-        """The audit's upper bound on f (the ledger's false-positive share), or None below `min_samples`."""
+        """The audit's upper point for f (the ledger's false-positive share), or None below `min_samples`."""
         q = self.person_share_upper()
-        if q is None:
-            return None
-        machines = max(self.verdict_machines, self.audited)  # every audit was a machine verdict
-        fp = q * machines
-        return fp / (fp + self.verdict_humans) if fp > 0 else 0.0
+        return None if q is None else self._f_of(q)
 
     def effective(self) -> float:
         """The share the campaign's pacer uses: the configured one, or the estimate when it is larger."""
@@ -147,11 +168,12 @@ class AmdAudit:
             text = (f"AMD false-positive share {eff:.2%} as configured ({self.audited} of "
                     f"{self.min_samples} audits needed for an estimate)")
         elif est > self.configured:
-            text = (f"AMD false-positive share {eff:.2%}: from the upper 95% bound of {self.persons} persons in "
-                    f"{self.audited} AMD audits, over {self.verdict_machines} machine verdicts and "
-                    f"{self.verdict_humans} screened live answers (configured {self.configured:.2%})")
+            text = (f"AMD false-positive share {eff:.2%}: from {self.persons} persons in {self.audited} AMD audits "
+                    f"(upper 95% point, the configured {self.configured:.2%} worth {self.prior_audits:g} audits as "
+                    f"a prior), over {self.verdict_machines} machine verdicts and {self.verdict_humans} screened "
+                    "live answers")
         else:
-            text = (f"AMD false-positive share {eff:.2%} as configured (the audit's upper bound, {est:.2%} from "
+            text = (f"AMD false-positive share {eff:.2%} as configured (the audit's upper point, {est:.2%} from "
                     f"{self.persons} persons in {self.audited}, is lower)")
         if cap is not None and eff >= cap and est is not None and est > self.configured:
             more = self.audits_to_clear(cap)
@@ -169,14 +191,13 @@ class AmdAudit:
             return None
         if self.effective() < cap:
             return 0
-        machines = max(self.verdict_machines, self.audited)
-        if self.verdict_humans <= 0 or machines <= 0:
+        if self._machine_ratio() is None:
             return None
-        ratio = machines / self.verdict_humans  # machine verdicts per live answer screened
+        prior = self._prior_q()
 
         def clears(more: int) -> bool:
-            q = wilson_upper(self.persons, self.audited + more)
-            return q * ratio / (q * ratio + 1.0) < cap
+            q = person_share_upper(self.persons, self.audited + more, prior, self.prior_audits)
+            return self._f_of(q) < cap
 
         hi = 1
         while not clears(hi):

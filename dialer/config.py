@@ -120,6 +120,11 @@ class PacingSettings(_Section):
     amd_audit_min_samples: int = Field(
         50, ge=1, description="audits needed before their estimate may raise amd_false_positive"
     )
+    amd_audit_prior_audits: float = Field(
+        100.0, ge=0.0,
+        description="how many audits the configured amd_false_positive is worth as the estimate's prior "
+        "(0: the audit sample alone)",
+    )
 
     def knobs(self) -> PacingKnobs:
         return PacingKnobs(

@@ -76,7 +76,8 @@ def runtime_from_settings(cs: CampaignSettings) -> CampaignRuntime:
 def audit_from_settings(cs: CampaignSettings) -> AmdAudit:
     """A campaign's AMD audit (nothing counted yet), from its settings."""
     p = cs.pacing
-    return AmdAudit(configured=p.amd_false_positive, min_samples=p.amd_audit_min_samples, share=p.amd_audit_share)
+    return AmdAudit(configured=p.amd_false_positive, min_samples=p.amd_audit_min_samples, share=p.amd_audit_share,
+                    prior_audits=p.amd_audit_prior_audits)
 
 log = logging.getLogger(__name__)
 

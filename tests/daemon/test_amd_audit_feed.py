@@ -16,7 +16,7 @@ import pytest
 from agents import commands as ac
 from agents.dispositions import DEFAULT_DISPOSITIONS, DispositionKind, DispositionSet, DispositionSpec
 from agents.screenpop import ScreenPopRenderer
-from dialer.amd_audit import AmdAudit, is_person, wilson_upper
+from dialer.amd_audit import AmdAudit, is_person, person_share_upper
 from dialer.ami import events as ev
 from dialer.clock import ScaledClock
 from dialer.config import CampaignSettings, DialerSettings, HttpSettings, MetricsSettings, PacingSettings
@@ -39,16 +39,22 @@ VOICEMAIL = DispositionSet((DispositionSpec("sale", "Sale", DispositionKind.SALE
 
 # ---------------------------------------------------------------------------------------------- the estimate
 @pytest.mark.parametrize(
-    ("persons", "audited", "upper"),
-    [(0, 50, 0.07135), (0, 125, 0.02982), (5, 100, 0.11175), (1, 50, 0.10495), (50, 50, 1.0), (0, 0, 1.0)],
+    ("persons", "audited", "prior", "prior_audits", "upper"),
+    [
+        (0, 0, 0.01, 100, 0.01 + 1.6448536 * (0.01 * 0.99 / 101) ** 0.5),  # the prior alone
+        (5, 100, 0.0, 0, 0.05 + 1.6448536 * (0.05 * 0.95 / 101) ** 0.5),  # no prior: the sample alone
+        (0, 50, 0.01, 100, 1 / 150 + 1.6448536 * (1 / 150 * 149 / 150 / 151) ** 0.5),
+        (50, 50, 0.0, 0, 1.0),
+        (0, 0, 0.0, 0, 1.0),  # nothing known at all
+    ],
 )
-def test_the_wilson_upper_bound(persons, audited, upper):
-    assert wilson_upper(persons, audited) == pytest.approx(upper, abs=2e-5)
+def test_the_posterior_upper_point(persons, audited, prior, prior_audits, upper):
+    assert person_share_upper(persons, audited, prior, prior_audits) == pytest.approx(upper, abs=1e-9)
 
 
 def test_a_count_above_the_sample_is_refused():
     with pytest.raises(ValueError, match="persons must be between 0 and audited"):
-        wilson_upper(6, 5)
+        person_share_upper(6, 5, 0.01, 100)
 
 
 @pytest.mark.parametrize(
@@ -75,26 +81,40 @@ def test_below_the_minimum_the_configured_share_stands():
 
 
 def test_the_estimate_turns_the_person_share_of_machine_verdicts_into_the_ledgers_share():
-    # q <= 7.13 % of 1000 machine verdicts are people, against 1000 live answers: f <= 71.3 / 1071.3
-    even = AmdAudit(configured=0.01, min_samples=50, machines=50, verdict_machines=1000, verdict_humans=1000)
-    assert even.person_share_upper() == pytest.approx(0.071348, abs=1e-6)
-    assert even.estimate() == pytest.approx(0.071348 / 1.071348, abs=1e-6)
-    assert even.effective() == even.estimate()
+    # 3 persons in 50 audits of 1000 machine verdicts, against 1000 live answers; the configured 1 % is
+    # q0 = 0.01 / 0.99 at M = L, worth 100 audits
+    even = AmdAudit(configured=0.01, min_samples=50, machines=47, persons=3, verdict_machines=1000,
+                    verdict_humans=1000)
+    q = person_share_upper(3, 50, 0.01 / 0.99, 100)
+    assert even.person_share_upper() == pytest.approx(q)
+    assert even.estimate() == pytest.approx(q / (1 + q))
+    assert even.effective() == even.estimate() > 0.03  # an AMD that hangs up on ~5 % of people is caught
     # the same sample on a list with 4 machines per live answer: 4x the people per live answer
-    machines = AmdAudit(configured=0.01, min_samples=50, machines=50, verdict_machines=4000, verdict_humans=1000)
-    assert machines.estimate() == pytest.approx(4 * 0.071348 / (1 + 4 * 0.071348), abs=1e-6)
+    machines = AmdAudit(configured=0.01, min_samples=50, machines=47, persons=3, verdict_machines=4000,
+                        verdict_humans=1000)
+    q4 = person_share_upper(3, 50, 0.01 / 0.99 / 4, 100)
+    assert machines.estimate() == pytest.approx(4 * q4 / (1 + 4 * q4))
     # a large clean sample: the configured share is the floor
     clean = AmdAudit(configured=0.01, min_samples=50, machines=2000, verdict_machines=20000, verdict_humans=60000)
     assert clean.estimate() < 0.01 == clean.effective()
     assert clean.view(0.03)["source"] == "configured"
 
 
-def test_an_estimate_at_the_cap_says_how_many_audits_would_clear_it():
+def test_a_small_clean_sample_does_not_stop_a_good_amd():
+    # a plain 95 % bound of 0 persons in 50 audits is 7.1 %: over the cap for a perfect AMD
     a = AmdAudit(configured=0.01, min_samples=50, machines=50, verdict_machines=1000, verdict_humans=1000)
+    assert 0.01 < a.effective() < 0.02
+    assert a.audits_to_clear(0.03) == 0
+
+
+def test_an_estimate_at_the_cap_says_how_many_audits_would_clear_it():
+    a = AmdAudit(configured=0.01, min_samples=50, machines=47, persons=3, verdict_machines=1000,
+                 verdict_humans=1000)
     more = a.audits_to_clear(0.03)
     assert more is not None
-    ahead = AmdAudit(0.01, 50, machines=50 + more, verdict_machines=1000, verdict_humans=1000)
-    behind = AmdAudit(0.01, 50, machines=50 + more - 1, verdict_machines=1000, verdict_humans=1000)
+    assert more > 0
+    ahead = AmdAudit(0.01, 50, machines=47 + more, persons=3, verdict_machines=1000, verdict_humans=1000)
+    behind = AmdAudit(0.01, 50, machines=47 + more - 1, persons=3, verdict_machines=1000, verdict_humans=1000)
     assert behind.effective() >= 0.03 > ahead.effective()
     assert f"{more} more audits without a person" in a.explain(0.03)
     assert "predictive dials nothing" in a.explain(0.03)
@@ -171,7 +191,7 @@ class FakeBus:
 
 def make_daemon(client: Any, prefix: str, seed: int = 5) -> Daemon:
     pacing = PacingSettings(mode=Mode.PREDICTIVE, jurisdiction=Jurisdiction.UK, amd_audit_share=1.0,
-                            amd_audit_min_samples=4)
+                            amd_audit_min_samples=4, amd_audit_prior_audits=0.0)
     cs = CampaignSettings(id="uk", pacing=pacing)
     cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False),
                          shutdown_grace_s=0.0)
@@ -253,7 +273,8 @@ async def test_audits_feed_the_false_positive_share_and_a_restarted_daemon_count
             assert all(d1.engine.calls[c].amd_audit for c in audited)
 
             call(d1, 19, t, ev.AmdStatus.MACHINE, "voicemail")  # the 4th audit: the estimate takes over
-            want = AmdAudit(0.01, 4, machines=3, persons=1, verdict_machines=8, verdict_humans=12).effective()
+            want = AmdAudit(0.01, 4, machines=3, persons=1, verdict_machines=8, verdict_humans=12,
+                            prior_audits=0.0).effective()
             assert want > 0.03
             assert camp.pacer.knobs.amd_false_positive == pytest.approx(want)
             assert any("AMD false-positive share 1.00% -> " in r.getMessage() for r in caplog.records)
@@ -264,7 +285,7 @@ async def test_audits_feed_the_false_positive_share_and_a_restarted_daemon_count
             dec = d1.engine.decide("uk", d1.clock.now(), 100)
             assert (dec.launch, dec.reason) == (0, Reason.ABANDON_BUDGET)
             assert "AMD false positives alone exceed the cap" in dec.detail
-            assert "upper 95% bound of 1 persons in 4 AMD audits" in dec.detail
+            assert "from 1 persons in 4 AMD audits" in dec.detail
             view = Supervisor(d1).campaign_view("uk")
             assert view["amd_audit"]["effective_false_positive"] == pytest.approx(want)
             assert (view["amd_audit"]["audited"], view["amd_audit"]["persons"]) == (4, 1)
