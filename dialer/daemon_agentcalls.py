@@ -128,7 +128,8 @@ class AgentCalls:
         """Move the customer of `call_id` to another agent (who must be ready) or to the supervisor."""
         now = self.clock.now()
         cmds = self.engine.transfer(agent_id, call_id, target, now,
-                                    supervisor_extension=self.settings.supervisor_extension)
+                                    supervisor_extension=self.settings.supervisor_extension,
+                                    ring_timeout_s=self.settings.transfer_ring_timeout_s)
         self.execute(cmds, now)
         self._agent_changed(agent_id)
         self._agent_changed(target)

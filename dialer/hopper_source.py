@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 _OUTCOMES = {
     "connected": Outcome.LIVE,
+    "transfer_failed": Outcome.LIVE,  # talked to an agent, then a blind transfer found nobody
     "abandoned": Outcome.ABANDONED,
     "hung_up_waiting": Outcome.NO_ANSWER,  # hung up within the legal 2 s: not a contact, retry later
     "hung_up_screening": Outcome.NO_ANSWER,
@@ -84,7 +85,7 @@ class HopperLeadSource:
     async def record_result(self, record: CallRecord, target: object | None, now: float) -> None:
         if not isinstance(target, DialTarget):
             return
-        if record.outcome == "connected":
+        if record.outcome in ("connected", "transfer_failed"):  # a person talked: the disposition says more
             if record.call_id in self._disposed_early:  # transferred to the supervisor: already reported
                 self._disposed_early.discard(record.call_id)
                 return

@@ -216,6 +216,13 @@ function onFeed(msg) {
       if (S.call && S.call.call_id === msg.call_id) S.callLive = false;
       notice(`Call transferred to ${msg.target}. Finish the wrap-up.`);
       break;
+    case "transfer_failed": {
+      const next = msg.next === "you" ? "The customer is coming back to you."
+        : msg.next === "supervisor" ? "The customer goes to the supervisor."
+        : "Nobody could take the customer: the call was ended. Finish the wrap-up.";
+      notice(`Transfer failed: ${msg.reason} (${msg.target}). ${next}`);
+      break;
+    }
     case "error": showError(msg.error); break;
     default: break;
   }
