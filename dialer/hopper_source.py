@@ -125,6 +125,20 @@ class HopperLeadSource:
         if isinstance(request.target, DialTarget):
             await self.hopper.give_back(request.target, now)
 
+    async def recheck(self, request: DialRequest, now: float) -> None:
+        """A previewed lead, right before the agent dials it: the hopper's whole contact policy again (as
+        `take` checks it). Raises PolicyViolation when it no longer passes; the hopper has then released it
+        (finished, or deferred until it may be dialed) with the reason."""
+        if not isinstance(request.target, DialTarget):
+            return
+        verdict = await self.hopper.recheck(request.target, now)
+        if verdict.ok:
+            return
+        why = f"{verdict.block}" + (f" ({verdict.detail})" if verdict.detail else "")
+        after = "it will not be called again" if verdict.final else "it went back to the hopper until it may be"
+        raise PolicyViolation(f"lead {request.lead_id} may not be dialed now: {why}; {after}. "
+                              "Take the next lead.")
+
     async def check_number(self, number: str, now: float) -> None:
         """Manual dialing: refuse a number on a do-not-call list or outside its calling hours now."""
         try:

@@ -180,3 +180,27 @@ async def test_when_the_first_agent_and_the_supervisor_fail_too_the_call_ends_tr
     assert (rec["outcome"], rec["abandoned"], rec["agent_id"]) == ("transfer_failed", "0", "ann")
     assert rec["transfer_failures"] == "bob: phone unavailable; ann: phone unavailable; supervisor: phone unavailable"
     assert (sim_record.ended_by, sim_record.abandon_at) == ("dialer", None)
+
+
+async def test_dialing_a_preview_the_contact_policy_now_refuses_releases_it_and_says_why(redis_url):
+    async with DeskHarness(redis_url=redis_url, serve_http=False, pbx=True, mode=Mode.PREVIEW, leads=LEADS) as h, \
+            client(h, "ann") as ann:
+        await ann.post("/api/desk/command", json={"type": "ready"})
+        await h.daemon.offer_previews(h.campaign)
+        source = h.daemon.leads[h.campaign]
+        source.refuse["L42"] = "suppressed (trouble_ticket)"  # type: ignore[attr-defined]  # a ticket opened
+        r = await ann.post("/api/desk/preview/dial", json={"lead_id": "L42", "number_index": 0})
+        assert r.status_code == 403
+        assert "suppressed (trouble_ticket)" in r.json()["detail"]
+        assert h.daemon.engine.stats.placed == 0
+        snap = (await ann.get("/api/desk/snapshot")).json()
+        assert (snap["agent"]["state"], snap["preview"]) == ("ready", None)
+        assert [(x.lead_id, why) for x, why in source.released] == [  # type: ignore[attr-defined]
+            ("L42", "suppressed (trouble_ticket)")]
+        assert source.given_back == []  # type: ignore[attr-defined]  # released with its reason, not skipped
+        await h.daemon.offer_previews(h.campaign)
+        assert (await ann.get("/api/desk/snapshot")).json()["preview"]["lead_id"] == "L43"
+        await h.daemon.store.flush()
+        skips = await h.daemon.store.r.xrange(h.daemon.store.key("preview_skips"))
+    [(_id, skip)] = skips
+    assert (skip["lead_id"], skip["reason"].startswith("policy: lead L42 may not be dialed now")) == ("L42", True)
