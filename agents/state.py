@@ -10,6 +10,8 @@ Agent-started calls (preview and manual dialing) and blind transfers:
     PREVIEWING|READY|PAUSED --dial--> DIALING (the agent's phone rings, then the customer's)
     DIALING --connect--> TALKING;  DIALING --release--> READY (the customer did not answer)
     TALKING --transfer--> WRAPUP (blind transfer: the customer went to someone else)
+    WRAPUP --take_back--> RESERVED (the transfer failed: the customer is redirected back to this agent)
+    RESERVED --take_back_failed--> WRAPUP (this agent's phone did not take it back either)
 
 RESERVED exists because connecting a call takes a round trip to Asterisk: from the moment the dialer
 picks an agent until the bridge is up, nobody else may pick that agent, yet the agent is not talking.
@@ -56,6 +58,8 @@ class AgentEvent(StrEnum):
     SKIP = "skip"
     DIAL = "dial"
     TRANSFER = "transfer"
+    TAKE_BACK = "take_back"
+    TAKE_BACK_FAILED = "take_back_failed"
 
 
 S, E = AgentState, AgentEvent
@@ -80,6 +84,8 @@ TRANSITIONS: dict[tuple[AgentState, AgentEvent], AgentState] = {
     (S.DIALING, E.CONNECT): S.TALKING,
     (S.DIALING, E.RELEASE): S.READY,
     (S.TALKING, E.TRANSFER): S.WRAPUP,
+    (S.WRAPUP, E.TAKE_BACK): S.RESERVED,
+    (S.RESERVED, E.TAKE_BACK_FAILED): S.WRAPUP,
 }
 
 

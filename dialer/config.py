@@ -169,6 +169,9 @@ class DialerSettings(BaseSettings):
     hold_s: float = Field(1.5, ge=0.0, le=2.0, description="longest hold of a live answer before abandoning")
     supervisor_extension: str = Field("1999", min_length=2, max_length=32, pattern=r"^[0-9]+$",
                                       description="the supervisor's auto-answer phone, target of blind transfers")
+    transfer_ring_timeout_s: float = Field(20.0, ge=5.0, le=55.0,
+                                           description="how long a blind transfer rings a phone before the customer "
+                                                       "goes back to the first agent (or the supervisor)")
     shutdown_grace_s: float = Field(60.0, ge=0.0)
     clock_scale: float = Field(1.0, gt=0.0, description="virtual seconds per real second (simulation only)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -2,7 +2,7 @@
 `dialer.daemon.Daemon`, kept apart so that `daemon.py` stays about the TaskGroup and the pacing loop.
 
     preview campaigns   `offer_previews` (from the pacing loop): one lead per READY agent, reserved
-    preview_dial/skip   dial it (agent leg first, after re-checking DNC and hours) or give it back
+    preview_dial/skip   dial it (agent leg first, after re-checking the whole contact policy) or give it back
     manual_dial         a typed number, after the lead source's contact-policy check
     blind_transfer      Redirect of the customer leg to another agent's or the supervisor's phone
     request_dnc         the desk's DNC button: the person on the global do-not-call lists at once
@@ -27,7 +27,7 @@ from dialer.engine.commands import Command, DispositionMade, OriginateAgentFirst
 from dialer.engine.core import DialRequest, Engine
 from dialer.errors import DialerError, IllegalTransition, PolicyViolation, StateStoreError
 from dialer.hopper.store import LeadStore
-from dialer.leadsource import LeadSource, ManualDialPolicy, PreviewSource
+from dialer.leadsource import LeadSource, ManualDialPolicy, PreviewPolicy, PreviewSource
 
 if TYPE_CHECKING:
     from dialer.agentfeed import AgentFeed
@@ -79,11 +79,19 @@ class AgentCalls:
         return agent.campaign_id
 
     async def preview_dial(self, agent_id: str, lead_id: str, number_index: int) -> str:
-        """Dial the lead on the agent's screen (agent leg first); its number is checked against the
-        contact policy again first. Raises IllegalTransition or PolicyViolation, dialing nothing."""
+        """Dial the lead on the agent's screen (agent leg first). The lead is checked against the whole contact
+        policy again first (the source's `recheck`: suppressions, caps, the abandon lock...; then DNC and
+        hours on its number); a refused lead goes back to its source with the reason and the agent is
+        READY for the next one. Raises IllegalTransition or PolicyViolation, dialing nothing."""
         campaign_id = self._campaign_of(agent_id)
         held = self.engine.previews.get(agent_id)
         source = self.leads.get(campaign_id)
+        if held is not None and held[1].lead_id == lead_id and isinstance(source, PreviewPolicy):
+            try:  # suppressions, caps, the abandon lock... may have changed while the agent read the lead
+                await source.recheck(held[1], self.clock.now())
+            except PolicyViolation as exc:
+                self._refuse_preview(agent_id, campaign_id, lead_id, str(exc))
+                raise
         if held is not None and held[1].lead_id == lead_id and isinstance(source, ManualDialPolicy):
             try:
                 await source.check_number(held[1].number, self.clock.now())
@@ -95,6 +103,19 @@ class AgentCalls:
         self.execute(cmds, now)
         self._agent_changed(agent_id)
         return call_id
+
+    def _refuse_preview(self, agent_id: str, campaign_id: str, lead_id: str, why: str) -> None:
+        """The contact policy refused the previewed lead at dial time (its source released it already):
+        the agent is READY again for the next lead, and the refusal is journaled like a skip."""
+        held = self.engine.previews.get(agent_id)
+        if held is None or held[1].lead_id != lead_id:
+            return  # the agent paused or logged out meanwhile: that gave the lead up already
+        now = self.clock.now()
+        _request, cmds = self.engine.skip_preview(agent_id, lead_id, now)
+        self.execute(cmds, now)
+        self.store.append_preview_skip({"agent_id": agent_id, "campaign": campaign_id, "lead_id": lead_id,
+                                        "reason": f"policy: {why}"[:500], "at": str(now)})
+        self._agent_changed(agent_id)
 
     async def preview_skip(self, agent_id: str, lead_id: str, reason: str) -> None:
         """Give the previewed lead back to the hopper unused; the agent is offered the next one."""
@@ -128,7 +149,8 @@ class AgentCalls:
         """Move the customer of `call_id` to another agent (who must be ready) or to the supervisor."""
         now = self.clock.now()
         cmds = self.engine.transfer(agent_id, call_id, target, now,
-                                    supervisor_extension=self.settings.supervisor_extension)
+                                    supervisor_extension=self.settings.supervisor_extension,
+                                    ring_timeout_s=self.settings.transfer_ring_timeout_s)
         self.execute(cmds, now)
         self._agent_changed(agent_id)
         self._agent_changed(target)

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 _OUTCOMES = {
     "connected": Outcome.LIVE,
+    "transfer_failed": Outcome.LIVE,  # talked to an agent, then a blind transfer found nobody
     "abandoned": Outcome.ABANDONED,
     "hung_up_waiting": Outcome.NO_ANSWER,  # hung up within the legal 2 s: not a contact, retry later
     "hung_up_screening": Outcome.NO_ANSWER,
@@ -84,7 +85,7 @@ class HopperLeadSource:
     async def record_result(self, record: CallRecord, target: object | None, now: float) -> None:
         if not isinstance(target, DialTarget):
             return
-        if record.outcome == "connected":
+        if record.outcome in ("connected", "transfer_failed"):  # a person talked: the disposition says more
             if record.call_id in self._disposed_early:  # transferred to the supervisor: already reported
                 self._disposed_early.discard(record.call_id)
                 return
@@ -123,6 +124,20 @@ class HopperLeadSource:
         """A lead an agent skipped in preview mode goes back to the hopper; no attempt is counted."""
         if isinstance(request.target, DialTarget):
             await self.hopper.give_back(request.target, now)
+
+    async def recheck(self, request: DialRequest, now: float) -> None:
+        """A previewed lead, right before the agent dials it: the hopper's whole contact policy again (as
+        `take` checks it). Raises PolicyViolation when it no longer passes; the hopper has then released it
+        (finished, or deferred until it may be dialed) with the reason."""
+        if not isinstance(request.target, DialTarget):
+            return
+        verdict = await self.hopper.recheck(request.target, now)
+        if verdict.ok:
+            return
+        why = f"{verdict.block}" + (f" ({verdict.detail})" if verdict.detail else "")
+        after = "it will not be called again" if verdict.final else "it went back to the hopper until it may be"
+        raise PolicyViolation(f"lead {request.lead_id} may not be dialed now: {why}; {after}. "
+                              "Take the next lead.")
 
     async def check_number(self, number: str, now: float) -> None:
         """Manual dialing: refuse a number on a do-not-call list or outside its calling hours now."""

@@ -36,6 +36,17 @@ class PreviewSource(Protocol):
 
 
 @runtime_checkable
+class PreviewPolicy(Protocol):
+    """A lead source that checks a lead it handed out (on an agent's preview screen) against the whole
+    contact policy again right before the agent dials it."""
+
+    async def recheck(self, request: DialRequest, now: float) -> None:
+        """Raise PolicyViolation, saying why, when the lead may not be dialed now; the lead has then been
+        released back to the source with that reason (nothing to give back)."""
+        ...
+
+
+@runtime_checkable
 class ManualDialPolicy(Protocol):
     """A lead source that can check a number typed by an agent against its campaign's contact policy."""
 
@@ -52,6 +63,8 @@ class InMemoryLeadSource:
         self.results: list[CallRecord] = []
         self.dispositions: list[DispositionMade] = []
         self.given_back: list[DialRequest] = []
+        self.refuse: dict[str, str] = {}  # lead id -> why the contact policy refuses it now (`recheck`)
+        self.released: list[tuple[DialRequest, str]] = []  # leads `recheck` refused, with the reason
         self.dnc: set[str] = set(dnc)
 
     def add(self, request: DialRequest) -> None:
@@ -76,6 +89,14 @@ class InMemoryLeadSource:
         """A skipped preview goes to the back of the queue."""
         self.given_back.append(request)
         self._queue.append(request)
+
+    async def recheck(self, request: DialRequest, now: float) -> None:
+        """Only the `refuse` map (tests): a refused lead is released with the reason, not queued again."""
+        why = self.refuse.get(request.lead_id)
+        if why is not None:
+            self.released.append((request, why))
+            raise PolicyViolation(f"lead {request.lead_id} may not be dialed now: {why}; it went back to the "
+                                  "campaign's leads, take the next one")
 
     async def check_number(self, number: str, now: float) -> None:
         """Only the `dnc` set (no calling hours: tests and small demos)."""

@@ -160,7 +160,7 @@ class Desk:
         if agent is not None and agent.call_id is not None:
             call = self._current_pop(agent_id, agent.call_id)
             c = d.engine.calls.get(agent.call_id)
-            call_live = c is not None and c.state is not CallState.ENDED
+            call_live = c is not None and c.state is not CallState.ENDED and c.agent_id == agent_id
         return {
             "seq": d.feed.last_seq(agent_id),
             "server_now": d.clock.now(),

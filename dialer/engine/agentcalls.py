@@ -1,4 +1,4 @@
-"""Calls an agent starts (preview and manual dialing) and blind transfers, for the engine.
+"""Calls an agent starts (preview and manual dialing), for the engine (blind transfers: `transfers`).
 
 Pure functions over the `Engine`'s state, kept out of `core.py` so that the predictive hand-off reads
 on its own. They return commands like every engine method and never do I/O.
@@ -17,12 +17,6 @@ customer's `DialState`, `DialEnd`, `BridgeEnter` and `Hangup` find the call in o
     DialEnd BUSY/NOANSWER/CONGESTION/CHANUNAVAIL              ended with that outcome, agent back to READY
     Hangup of the agent leg before the customer answered      ended (FAILED unless DialEnd said why)
     Hangup of the customer leg                                ended CONNECTED (agent to wrap-up)
-
-Blind transfer: a Redirect of the customer leg to `dialer-to-agent,<target extension>`. The call
-goes CONNECTED -> TRANSFERRING -> (BridgeEnter of the customer leg) CONNECTED; its agent becomes the
-target (reserved until that bridge), the first agent goes TALKING -> WRAPUP at once. After a
-transfer the disposition that counts is the target's (or, for the supervisor, who has no desktop, the
-first agent's); the first agent's is kept as a note (`DispositionMade.final` False).
 """
 
 from __future__ import annotations
@@ -32,17 +26,15 @@ from typing import TYPE_CHECKING
 from agents.state import AgentEvent, AgentState
 from dialer.ami import events as ev
 from dialer.engine.calls import Call, CallEvent, CallKind, CallOutcome, CallState
-from dialer.engine.commands import AgentNotice, Command, OriginateAgentFirst, Redirect, ScreenPop
+from dialer.engine.commands import AgentNotice, Command, OriginateAgentFirst, ScreenPop
 from dialer.errors import IllegalTransition
 
 if TYPE_CHECKING:
     from dialer.engine.core import DialRequest, Engine
 
 __all__ = [
-    "SUPERVISOR",
     "dial_manual",
     "dial_preview",
-    "is_final_disposition",
     "offer_preview",
     "on_agent_leg_hangup",
     "on_agent_leg_up",
@@ -52,12 +44,8 @@ __all__ = [
     "outcome_of",
     "release_dialer",
     "skip_preview",
-    "transfer",
-    "transfer_bridged",
-    "transfer_failed",
 ]
 
-SUPERVISOR = "supervisor"
 MANUAL_LEAD_PREFIX = "manual-"
 _FAIL_BY_DIALSTATUS = {
     "BUSY": CallOutcome.BUSY,
@@ -215,79 +203,3 @@ def release_dialer(engine: Engine, c: Call, now: float) -> list[Command]:
     out: list[Command] = [AgentNotice(agent.agent_id, "dial_failed", {"call_id": c.call_id,
                                                                         "outcome": (c.outcome or "").__str__()})]
     return out + engine.after_wrapup(agent, now)
-
-
-# ------------------------------------------------------------------------------------------ transfer
-def transfer(engine: Engine, agent_id: str, call_id: str, target: str, supervisor_extension: str,
-             now: float) -> list[Command]:
-    """Blind-transfer `call_id` from `agent_id` to another agent (who must be READY) or the supervisor."""
-    c = engine.calls.get(call_id)
-    agent = engine.roster.get(agent_id)
-    if c is None or agent is None or c.agent_id != agent_id or agent.call_id != call_id:
-        raise IllegalTransition("agent", agent_id, agent.state.value if agent else "unknown",
-                                f"transfer call {call_id}, which is not theirs")
-    if target == agent_id:
-        raise IllegalTransition("agent", agent_id, agent.state.value, "transfer a call to themselves")
-    if c.state is not CallState.CONNECTED or agent.state is not AgentState.TALKING:
-        raise IllegalTransition("call", call_id, c.state.value, "transfer (only a connected call can be)")
-    channel = c.customer_leg
-    if not channel:
-        raise IllegalTransition("call", call_id, c.state.value, "transfer (its customer leg is not known yet)")
-    if target == SUPERVISOR:
-        extension = supervisor_extension
-    else:
-        other = engine.roster.get(target)
-        if other is None or other.campaign_id != agent.campaign_id:
-            raise IllegalTransition("agent", target, "unknown", f"take a transfer in campaign {agent.campaign_id}")
-        engine.roster.apply(target, AgentEvent.RESERVE, now)  # a busy target refuses here, changing nothing
-        other.call_id = call_id
-        extension = other.extension
-    c.apply(CallEvent.TRANSFER)
-    c.transferred_from, c.agent_id = agent_id, target
-    engine.roster.apply(agent_id, AgentEvent.TRANSFER, now)
-    agent.call_id = call_id
-    camp = engine.campaigns[c.campaign_id]
-    engine.wrapup_deadlines[agent_id] = now + camp.wrapup_timeout_s
-    out: list[Command] = [
-        Redirect(call_id, channel, "dialer-to-agent", extension, "transfer", target),
-        AgentNotice(agent_id, "transferred", {"call_id": call_id, "target": target}),
-        engine.state_notice(agent),
-    ]
-    other = engine.roster.get(target)
-    if other is not None:
-        out.append(ScreenPop(target, call_id, engine.screenpop(c, other)))
-        out.append(engine.state_notice(other))
-    return out
-
-
-def transfer_bridged(engine: Engine, c: Call, now: float) -> list[Command]:
-    """The customer leg entered the target's bridge: the transfer is done."""
-    c.apply(CallEvent.BRIDGE)
-    agent = engine.roster.get(c.agent_id or "")
-    if agent is None or agent.state is not AgentState.RESERVED or agent.call_id != c.call_id:
-        return []
-    engine.roster.apply(agent.agent_id, AgentEvent.CONNECT, now)
-    agent.calls_taken += 1
-    return [AgentNotice(agent.agent_id, "connected", {"call_id": c.call_id, "wait_s": 0.0}),
-            engine.state_notice(agent)]
-
-
-def transfer_failed(engine: Engine, c: Call, now: float) -> list[Command]:
-    """Asterisk refused the transfer's Redirect: the target is freed, the first agent is told."""
-    out: list[Command] = []
-    agent = engine.roster.get(c.agent_id or "")
-    if agent is not None and agent.state is AgentState.RESERVED and agent.call_id == c.call_id:
-        engine.roster.apply(agent.agent_id, AgentEvent.RELEASE, now)
-        out += [AgentNotice(agent.agent_id, "call_cancelled", {"call_id": c.call_id}), engine.state_notice(agent)]
-    if c.transferred_from is not None:
-        out.append(AgentNotice(c.transferred_from, "error", {"error": f"the transfer of call {c.call_id} failed"}))
-    return out
-
-
-def is_final_disposition(c: Call | None, agent_id: str) -> bool:
-    """Whether this agent's disposition is the call's (see the module docstring)."""
-    if c is None or c.transferred_from is None:
-        return True
-    if c.agent_id == agent_id:
-        return True
-    return c.agent_id == SUPERVISOR and c.transferred_from == agent_id

@@ -9,6 +9,9 @@
     AUDITING --unassign--> MACHINE (the Redirect failed: hung up as usual)
     WAITING --abandon--> ABANDONING (Redirect to the information message sent)
     CONNECTED --transfer--> TRANSFERRING (blind transfer: Redirect to the target sent) --bridge--> CONNECTED
+    TRANSFERRING --transfer_fail--> TRANSFER_FALLBACK (the target's phone did not take it: the customer is
+        redirected back to the first agent, else to the supervisor) --bridge--> CONNECTED
+    TRANSFER_FALLBACK --transfer_fail--> TRANSFER_FALLBACK (the next fallback; none left: end TRANSFER_FAILED)
     any state --end--> ENDED
 
 Agent-leg-first calls (preview and manual dialing, `kind` PREVIEW or MANUAL) start elsewhere: the
@@ -30,7 +33,8 @@ from enum import StrEnum
 
 from dialer.errors import IllegalTransition
 
-__all__ = ["TRANSITIONS", "Call", "CallEvent", "CallKind", "CallOutcome", "CallState"]
+__all__ = ["TRANSFER_STATES", "TRANSITIONS", "Call", "CallEvent", "CallKind", "CallOutcome", "CallState",
+           "TransferPlan"]
 
 
 class CallState(StrEnum):
@@ -46,6 +50,7 @@ class CallState(StrEnum):
     ABANDONING = "abandoning"
     AGENT_RINGING = "agent_ringing"
     TRANSFERRING = "transferring"
+    TRANSFER_FALLBACK = "transfer_fallback"
     ENDED = "ended"
 
 
@@ -64,6 +69,7 @@ class CallEvent(StrEnum):
     AGENT_UP = "agent_up"
     PICKUP = "pickup"
     TRANSFER = "transfer"
+    TRANSFER_FAIL = "transfer_fail"
     END = "end"
 
 
@@ -89,9 +95,19 @@ class CallOutcome(StrEnum):
     INVALID = "invalid"
     FAILED = "failed"
     LOST = "lost"  # Asterisk lost track of it (AMI outage and no channel afterwards)
+    TRANSFER_FAILED = "transfer_failed"  # talked to an agent; the transfer and every fallback failed (no abandon)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferPlan:
+    """Where a blind transfer's customer goes when a leg fails, and how long each leg may ring."""
+
+    supervisor_extension: str
+    ring_timeout_s: float
 
 
 C, V = CallState, CallEvent
+TRANSFER_STATES = (C.TRANSFERRING, C.TRANSFER_FALLBACK)
 _PRE_ANSWER = (C.PENDING, C.DIALING, C.RINGING)
 _AGENT_FIRST_PRE_ANSWER = (C.PENDING, C.AGENT_RINGING, C.DIALING, C.RINGING)
 TRANSITIONS: dict[tuple[CallState, CallEvent], CallState] = {
@@ -116,6 +132,9 @@ TRANSITIONS: dict[tuple[CallState, CallEvent], CallState] = {
     (C.RINGING, V.PICKUP): C.CONNECTED,
     (C.CONNECTED, V.TRANSFER): C.TRANSFERRING,
     (C.TRANSFERRING, V.BRIDGE): C.CONNECTED,
+    (C.TRANSFERRING, V.TRANSFER_FAIL): C.TRANSFER_FALLBACK,
+    (C.TRANSFER_FALLBACK, V.TRANSFER_FAIL): C.TRANSFER_FALLBACK,
+    (C.TRANSFER_FALLBACK, V.BRIDGE): C.CONNECTED,
     **{(s, V.END): C.ENDED for s in CallState if s is not C.ENDED},
 }
 
@@ -158,11 +177,19 @@ class Call:
     customer_uid: str | None = None  # agent-leg-first calls: the customer leg the agent's Dial() made
     customer_channel: str | None = None
     transferred_from: str | None = None  # the agent who blind-transferred the call to `agent_id`
+    transfer_plan: TransferPlan | None = None
+    transfer_leg: str | None = None  # the Uniqueid the customer's Dial() rings in `dialer-transfer` (DialBegin)
+    transfer_failures: list[tuple[str, str]] = field(default_factory=list)  # (who the leg rang, why it failed)
 
     @property
     def agent_first(self) -> bool:
         """Rung on the agent's phone first (preview, manual): `call_id` is then the agent leg's Uniqueid."""
         return self.kind is not CallKind.PREDICTIVE
+
+    @property
+    def customer_uniqueid(self) -> str | None:
+        """The Uniqueid of the customer leg (the call id itself for a predictive call)."""
+        return self.customer_uid if self.agent_first else self.call_id
 
     @property
     def customer_leg(self) -> str | None:

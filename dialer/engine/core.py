@@ -38,8 +38,8 @@ from agents import commands as ac
 from agents.roster import Roster
 from agents.state import Agent, AgentEvent, AgentState
 from dialer.ami import events as ev
-from dialer.engine import agentcalls
-from dialer.engine.calls import Call, CallEvent, CallOutcome, CallState
+from dialer.engine import agentcalls, transfers
+from dialer.engine.calls import TRANSFER_STATES, Call, CallEvent, CallOutcome, CallState, TransferPlan
 from dialer.engine.commands import (
     AgentNotice,
     Command,
@@ -176,6 +176,7 @@ class Engine:
         self._rng = rng if rng is not None else random.Random()
         self.previews: dict[str, tuple[str, DialRequest]] = {}  # agent id -> (campaign, the lead on screen)
         self.aliases: dict[str, str] = {}  # customer-leg Uniqueid -> call id (agent-leg-first calls)
+        self.transfer_deadlines: dict[str, float] = {}  # call id -> when its ringing transfer leg fails
 
     # ----------------------------------------------------------------- campaigns and pacing
     def add_campaign(self, campaign: CampaignRuntime) -> None:
@@ -320,6 +321,8 @@ class Engine:
 
     def _on_dialbegin(self, e: ev.DialBegin, now: float) -> list[Command]:
         c = self._call_of(e.uniqueid)
+        if c is not None and c.state in TRANSFER_STATES and e.uniqueid == c.customer_uniqueid:
+            return transfers.on_dialbegin(c, e)
         if c is None or not c.agent_first or e.uniqueid != c.call_id:
             return []
         return agentcalls.on_customer_dialbegin(self, c, e)
@@ -331,6 +334,9 @@ class Engine:
         return agentcalls.on_customer_ringing(self, c) if e.dial_status == "RINGING" else []
 
     def _on_dialend(self, e: ev.DialEnd, now: float) -> list[Command]:
+        t = self._call_of(e.uniqueid)
+        if t is not None and t.state in TRANSFER_STATES and e.uniqueid == t.customer_uniqueid:
+            return transfers.on_dialend(self, t, e, now)  # the customer's Dial() of a transfer target
         c = self._call_of(e.dest_uniqueid)
         if c is None:
             return []
@@ -404,8 +410,8 @@ class Engine:
         c = self._call_of(e.uniqueid)
         if c is not None and c.state is CallState.AUDITING:
             return self._audit_bridged(c, e, now)
-        if c is not None and c.state is CallState.TRANSFERRING and e.uniqueid != (c.call_id if c.agent_first else ""):
-            return agentcalls.transfer_bridged(self, c, now)
+        if c is not None and c.state in TRANSFER_STATES and e.uniqueid == c.customer_uniqueid:
+            return transfers.bridged(self, c, now)
         if c is None or c.state is not CallState.CONNECTING:
             return []
         c.apply(CallEvent.BRIDGE)
@@ -442,7 +448,7 @@ class Engine:
         if e.cause:
             c.hangup_cause = int(e.cause)
         s = c.state
-        if s is CallState.TRANSFERRING:
+        if s in TRANSFER_STATES:
             return self._end(c, CallOutcome.CONNECTED, now)
         if c.is_pre_answer:
             # The OriginateResponse that follows tells busy from congestion; keep the cause for it.
@@ -488,8 +494,8 @@ class Engine:
             return out + ([HangupChannel(c.call_id, c.channel, 16)] if c.channel else [])
         if purpose == "abandon" and c.channel:
             return [HangupChannel(c.call_id, c.channel, 16)]
-        if purpose == "transfer" and c.state is CallState.TRANSFERRING:
-            return agentcalls.transfer_failed(self, c, now)
+        if purpose == "transfer" and c.state in TRANSFER_STATES:
+            return transfers.leg_failed(self, c, "the PBX refused to move the call", now)
         return []
 
     def resync(self, live_uniqueids: set[str], now: float) -> list[Command]:
@@ -498,7 +504,7 @@ class Engine:
         for cid in [cid for cid, c in self.calls.items() if c.state is not CallState.ENDED]:
             if cid not in live_uniqueids and self.calls[cid].customer_uid not in live_uniqueids:
                 c = self.calls[cid]
-                connected = c.state in (CallState.CONNECTED, CallState.TRANSFERRING)
+                connected = c.state is CallState.CONNECTED or c.state in TRANSFER_STATES
                 outcome = CallOutcome.CONNECTED if connected else CallOutcome.LOST
                 out += self._end(c, outcome, now)
             else:
@@ -527,6 +533,9 @@ class Engine:
             self.roster.apply(agent.agent_id, AgentEvent.READY, now)
             return [self.state_notice(agent), *self._agent_freed(agent, now)]
         if isinstance(cmd, ac.Pause):
+            left = transfers.target_leaves(self, agent.agent_id, f"paused ({cmd.reason})", now)
+            if left:
+                return left + self.on_agent(cmd, now)
             if agent.state in _BUSY:
                 agent.pending_pause = cmd.reason
                 return [AgentNotice(agent.agent_id, "pause_pending", {"reason": cmd.reason})]
@@ -534,6 +543,9 @@ class Engine:
             agent.pause_reason = cmd.reason
             return [self.state_notice(agent)]
         if isinstance(cmd, ac.Logout):
+            left = transfers.target_leaves(self, agent.agent_id, "logged out", now)
+            if left:
+                return left + self.on_agent(cmd, now)
             if agent.state in _BUSY:
                 agent.pending_logout = True
                 return [AgentNotice(agent.agent_id, "logout_pending")]
@@ -563,7 +575,7 @@ class Engine:
                 target=call.target if call is not None else None,
                 campaign_id=call.campaign_id if call is not None else (agent.campaign_id or ""),
                 amd_audit=audited,
-                final=agentcalls.is_final_disposition(call, agent.agent_id),
+                final=transfers.is_final_disposition(call, agent.agent_id),
             )
         ]
         return out + self.after_wrapup(agent, now)
@@ -697,7 +709,7 @@ class Engine:
     # ----------------------------------------------------------------- timers
     def next_deadline(self) -> float | None:
         """The earliest time `tick` has work to do (abandon holds, wrap-up timeouts)."""
-        times = [d for d in self.wrapup_deadlines.values()]
+        times = [*self.wrapup_deadlines.values(), *self.transfer_deadlines.values()]
         for camp in self.campaigns.values():
             for cid in camp.waiting:
                 c = self.calls.get(cid)
@@ -707,8 +719,8 @@ class Engine:
         return min(times) if times else None
 
     def tick(self, now: float) -> list[Command]:
-        """Run due timers: abandon the holds that ran out, end overdue wrap-ups, end stuck calls."""
-        out: list[Command] = []
+        """Run due timers: abandon the holds that ran out, end overdue wrap-ups, fail unanswered transfer legs."""
+        out: list[Command] = transfers.due(self, now)
         for camp in self.campaigns.values():
             while camp.waiting:
                 c = self._call_of(camp.waiting[0])
@@ -783,8 +795,10 @@ class Engine:
         if outcome in _PACER_OUTCOME:
             ring = now - (c.originated_at or c.created_at)
             out += self._observe(camp, DialObserved(at=now, outcome=_PACER_OUTCOME[outcome], ring_s=ring))
-        if prev in (CallState.CONNECTING, CallState.AUDITING, CallState.TRANSFERRING):
+        if prev in (CallState.CONNECTING, CallState.AUDITING):
             out += self._release_agent(c, now)
+        if prev in TRANSFER_STATES:
+            out += transfers.ended(self, c, now)
         if c.agent_first and pre_answer:
             out += agentcalls.release_dialer(self, c, now)
         if prev is CallState.CONNECTED and c.agent_id is not None:
@@ -806,7 +820,7 @@ class Engine:
         for c in [c for c in self.calls.values() if c.state is not CallState.ENDED]:
             if c.channel:
                 out.append(HangupChannel(c.call_id, c.channel, 16))
-            if c.state in (CallState.CONNECTED, CallState.TRANSFERRING):
+            if c.state is CallState.CONNECTED or c.state in TRANSFER_STATES:
                 outcome = CallOutcome.CONNECTED
             elif c.state is CallState.MACHINE or c.state is CallState.AUDITING:
                 outcome = CallOutcome.MACHINE
@@ -845,8 +859,10 @@ class Engine:
         return agentcalls.dial_manual(self, agent_id, number, now)
 
     def transfer(self, agent_id: str, call_id: str, target: str, now: float, *,
-                 supervisor_extension: str) -> list[Command]:
-        return agentcalls.transfer(self, agent_id, call_id, target, supervisor_extension, now)
+                 supervisor_extension: str, ring_timeout_s: float = 20.0) -> list[Command]:
+        """Blind-transfer a connected call (see `transfers`); each leg may ring `ring_timeout_s`."""
+        plan = TransferPlan(supervisor_extension=supervisor_extension, ring_timeout_s=ring_timeout_s)
+        return transfers.transfer(self, agent_id, call_id, target, plan, now)
 
     def _random_id(self, campaign_id: str) -> str:
         return f"{campaign_id[:24]}-{next(self._seq):x}-{secrets.token_hex(3)}"

@@ -43,6 +43,7 @@ class CallRecord:
     amd_audit: bool = False  # an AMD machine verdict handed to an agent to check it (written "1")
     kind: str = "predictive"  # predictive (the pacer dialed), preview or manual (an agent dialed)
     transferred_from: str | None = None  # the agent who blind-transferred it to `agent_id`
+    transfer_failures: str = ""  # failed transfer legs, "<who>: <why>" joined by "; " (the call went on)
 
     @classmethod
     def of(cls, call: Call) -> CallRecord:
@@ -71,6 +72,7 @@ class CallRecord:
             amd_audit=call.amd_audit,
             kind=call.kind.value,
             transferred_from=call.transferred_from,
+            transfer_failures="; ".join(f"{who}: {why}" for who, why in call.transfer_failures),
         )
 
     def to_fields(self) -> dict[str, str]:

@@ -256,21 +256,46 @@ class Hopper:
                         mapping={S.TAKEN_INDEX: verdict.number_index, S.TAKEN_CALLBACK: int(is_cb)},
                     )
                     continue
-                pipe.zrem(k.i, g.lead_id)
-                if verdict.final:
-                    if is_cb:
-                        pipe.hdel(k.state(g.lead_id), S.CB_AT, S.CB_AGENT)
-                    self._finish(pipe, g, verdict)
-                elif is_cb:
-                    assert verdict.not_before is not None
-                    pipe.zadd(k.cb, {g.lead_id: verdict.not_before})
-                else:
-                    self._defer(pipe, g, verdict)
+                self._release(pipe, g, verdict, is_cb)
             async with redis_call(f"recording taken leads of {self.campaign.id}", self._timeout):
                 await pipe.execute()
             if len(rows) < want:
                 break
         return out
+
+    def _release(self, pipe: Pipeline, g: Gathered, verdict: Verdict, is_cb: bool) -> None:
+        """A lead that failed the policy leaves the in-flight set: finished, or deferred until `not_before`."""
+        k = self._k
+        pipe.zrem(k.i, g.lead_id)
+        if verdict.final:
+            if is_cb:
+                pipe.hdel(k.state(g.lead_id), S.CB_AT, S.CB_AGENT)
+            self._finish(pipe, g, verdict)
+        elif is_cb:
+            assert verdict.not_before is not None
+            pipe.zadd(k.cb, {g.lead_id: verdict.not_before})
+        else:
+            self._defer(pipe, g, verdict)
+
+    async def recheck(self, target: DialTarget, now: float) -> Verdict:
+        """A lead taken earlier and not dialed yet (on an agent's preview screen), checked against the whole
+        policy again right before the dial, exactly as `take` checks it (suppressions, caps, the abandon
+        lock, DNC, hours...). When it no longer passes, or the number taken may no longer be dialed, it is
+        released as `take` releases one (finished, or deferred until it may be dialed) and the failed
+        verdict says why; a passing lead stays taken."""
+        g = await self._read(target.lead_id)
+        verdict = self.policy.check(g.view, now, callback=target.is_callback)
+        if verdict.ok and verdict.number_index == target.number_index:
+            return verdict
+        if verdict.ok:  # another number of the lead may be dialed, not the one on screen: take it again
+            verdict = Verdict(False, block=Block.NOT_DUE, not_before=now,
+                              detail=f"number #{target.number_index} may no longer be dialed")
+        pipe = self._r.pipeline(transaction=True)
+        pipe.hdel(self._k.state(g.lead_id), S.TAKEN_INDEX, S.TAKEN_CALLBACK)
+        self._release(pipe, g, verdict, target.is_callback)
+        async with redis_call(f"releasing lead {g.lead_id} of {self.campaign.id}", self._timeout):
+            await pipe.execute()
+        return verdict
 
     async def give_back(self, target: DialTarget, now: float, *, after_s: float = 300.0) -> None:
         """Return a lead taken but never dialed (an agent skipped it in preview mode): no attempt is

@@ -86,7 +86,8 @@ def _parse_variables(values: list[str]) -> dict[str, str]:
 def _extension_exists(pbx: Pbx, context: str, exten: str) -> bool:
     if context in _AGENTLESS_CONTEXTS:
         return exten == _AGENTLESS_CONTEXTS[context]
-    return context in ("dialer-to-agent", pbx.cfg.agent_context, agentdial.CONTEXT) and exten.isdigit()
+    return context in ("dialer-to-agent", dialplan.TRANSFER, pbx.cfg.agent_context, agentdial.CONTEXT) \
+        and exten.isdigit()
 
 
 def parse_originate(pbx: Pbx, session: Responder, block: Block) -> OriginateRequest | str:

@@ -7,6 +7,12 @@
   phone answers, a bridge forms, the person talks `talk_s` and hangs up unless someone hangs up first.
   If the agent phone does not answer within `agent_ring_s` (the dialplan's 2 s), or its leg is hung up
   while ringing, the person goes straight to the abandon message.
+- `dialer-transfer,<ext>` (blind transfer): the same `Dial()`, ringing up to `transfer_ring_max_s`; when it
+  fails, `UserEvent(DialerTransferFailed)` and the person waits (`Wait(600)`) for the dialer to move them,
+  as in `dialer-connect`.
+- How an agent phone answers is per extension (`Pbx.phones`, set with `PbxSimulator.set_phone`): it
+  answers after `agent_answer_delay_s`, never answers, is busy (`DialEnd BUSY`, cause 17) or unavailable
+  (`DialEnd CHANUNAVAIL`, cause 20: not registered).
 - `dialer-abandon,s`: the message, `UserEvent(DialerAbandonPlayed)`, hang up.
 - `dialer-machine,s`: wait for the beep, leave the message, `UserEvent(DialerMachineMessage)`, hang up.
 - The AMI `Bridge` action joins a waiting customer leg and an idle agent leg; the agent leg's Linkedid
@@ -27,6 +33,8 @@ from .pbx import Pbx
 from .render import kv
 
 __all__ = [
+    "PHONE_BEHAVIOURS",
+    "TRANSFER",
     "agent_answered",
     "app_done",
     "bridge",
@@ -44,6 +52,9 @@ _LEAVABLE = frozenset(
 )
 _BRIDGEABLE = frozenset({Phase.AMD, Phase.PARKED, Phase.APP, Phase.ABANDON})
 _MOVED = ("amd", "early", "patience", "wait", "abandon", "talk", "agent_ring")
+TRANSFER = "dialer-transfer"
+PHONE_BEHAVIOURS = frozenset({"answer", "noanswer", "busy", "unavailable"})
+_PHONE_FAILS = {"busy": ("BUSY", 17), "unavailable": ("CHANUNAVAIL", 20)}
 
 
 def _ids(call: Call) -> tuple[tuple[str, str], tuple[str, str]]:
@@ -54,8 +65,8 @@ def enter(pbx: Pbx, call: Call, context: str, exten: str) -> None:
     """Send the customer `;1` leg to `context,exten,1`."""
     if context == "dialer-connect":
         _connect(pbx, call)
-    elif context == "dialer-to-agent":
-        _to_agent(pbx, call, exten)
+    elif context in ("dialer-to-agent", TRANSFER):
+        _to_agent(pbx, call, exten, context)
     elif context in ("dialer-abandon", "dialer-machine"):
         _message(pbx, call, context)
     else:  # no such extension in our dialplan: Asterisk hangs the channel up
@@ -169,13 +180,14 @@ def _park(pbx: Pbx, call: Call, status: str, cause: str) -> None:
     _wait(pbx, call, 14)
 
 
-def _to_agent(pbx: Pbx, call: Call, ext: str) -> None:
+def _to_agent(pbx: Pbx, call: Call, ext: str, context: str) -> None:
     one = call.one
     ctx = pbx.cfg.agent_context
-    one.goto("dialer-to-agent", ext, 1)
+    one.goto(context, ext, 1)
+    ring_s = pbx.cfg.transfer_ring_max_s if context == TRANSFER else pbx.cfg.agent_ring_s
     pbx.dialplan(one, 1, "UserEvent", f"DialerConnectAgent,CallID: {call.call_id},Agent: {ext}")
     pbx.user_event(one, "DialerConnectAgent", *_ids(call), ("Agent", ext))
-    pbx.dialplan(one, 2, "Dial", f"Local/{ext}@{ctx},{pbx.cfg.agent_ring_s:g}")
+    pbx.dialplan(one, 2, "Dial", f"Local/{ext}@{ctx},{ring_s:g}")
     agent = pbx.new_pair(
         CallKind.AGENT, ext, ctx, pbx.new_uniqueid(), pbx.new_uniqueid(), dict(call.vars), linkedid=one.linkedid
     )
@@ -193,16 +205,21 @@ def _to_agent(pbx: Pbx, call: Call, ext: str) -> None:
     call.move(Phase.AGENT_DIAL)
     if call.record is not None:
         call.record.agent = ext
+    behaviour = pbx.phones.get(ext, "answer")
     delay = pbx.cfg.agent_answer_delay_s
-    if delay <= 0:
+    if behaviour in _PHONE_FAILS:
+        agent.timers["dial"] = pbx.sched.later(min(delay, ring_s), _agent_phone_fails, pbx, call, agent,
+                                               *_PHONE_FAILS[behaviour])
+        return
+    if delay <= 0 and behaviour == "answer":
         _agent_picks_up(pbx, call, agent)
         return
     pbx.newstate(a1, RINGING)
     pbx.dial_ev("DialState", one, a1, b"DialStatus: RINGING\r\n")
-    if delay < pbx.cfg.agent_ring_s:
+    if delay < ring_s and behaviour == "answer":
         agent.timers["dial"] = pbx.sched.later(delay, _agent_picks_up, pbx, call, agent)
     else:
-        call.timers["agent_ring"] = pbx.sched.later(pbx.cfg.agent_ring_s, _agent_ring_timeout, pbx, call)
+        call.timers["agent_ring"] = pbx.sched.later(ring_s, _agent_ring_timeout, pbx, call)
 
 
 def _agent_ring_timeout(pbx: Pbx, call: Call) -> None:
@@ -212,10 +229,38 @@ def _agent_ring_timeout(pbx: Pbx, call: Call) -> None:
     _agent_dial_failed(pbx, call)
 
 
+def _agent_phone_fails(pbx: Pbx, call: Call, agent: Call, status: str, cause: int) -> None:
+    """The phone refuses the `Dial()` of its `;2` leg: that leg hangs up with `cause`, and the customer's
+    `Dial()` reads the cause from its `;1` (`DialEnd` BUSY for 17, CHANUNAVAIL for 20)."""
+    agent.timers.pop("dial", None)
+    a1, a2 = agent.one, agent.two
+    pbx.dialplan(a2, 1, "Dial", f"PJSIP/{agent.agent_ext},{pbx.cfg.agent_ring_s:g}")
+    pbx.dialplan(a2, 2, "Hangup", str(cause))
+    pbx.hangup_request(a2, cause)
+    pbx.hangup(a2, cause)
+    call.peer = None
+    call.vars["DIALSTATUS"] = status
+    pbx.dial_ev("DialEnd", call.one, a1, b"DialStatus: " + status.encode() + b"\r\n")
+    pbx.hangup(a1, cause)
+    pbx.drop_call(agent)
+    _agent_dial_failed(pbx, call)
+
+
 def _agent_dial_failed(pbx: Pbx, call: Call) -> None:
-    """No agent reached the person: that is an abandoned call, and the message follows at once."""
-    pbx.dialplan(call.one, 3, "GotoIf", "0?done")
-    pbx.dialplan(call.one, 4, "Goto", "dialer-abandon,s,1")
+    """No agent reached the person. From `dialer-to-agent` that is an abandoned call, and the message
+    follows at once; from `dialer-transfer` the person (who talked to an agent already) waits on hold."""
+    one = call.one
+    pbx.dialplan(one, 3, "GotoIf", "0?done")
+    if one.context == TRANSFER:
+        status = call.vars.get("DIALSTATUS", "")
+        pbx.dialplan(one, 4, "UserEvent", f"DialerTransferFailed,CallID: {call.call_id},Agent: {one.exten}")
+        pbx.user_event(one, "DialerTransferFailed", *_ids(call), ("Agent", one.exten), ("DialStatus", status))
+        pbx.dialplan(one, 5, "Wait", f"{pbx.cfg.park_wait_s:.0f}")
+        call.move(Phase.PARKED)
+        call.timers["wait"] = pbx.sched.later(pbx.cfg.park_wait_s, _wait_over, pbx, call)
+        _start_patience(pbx, call)  # a person on hold hangs up after their patience, as when parked
+        return
+    pbx.dialplan(one, 4, "Goto", "dialer-abandon,s,1")
     _message(pbx, call, "dialer-abandon")
 
 

@@ -53,6 +53,7 @@ class PbxConfig:
     agent_ring_s: float = 2.0  # Dial() timeout to the agent phone (DIALER_AGENT_RING)
     abandon_message_s: float = 4.0
     park_wait_s: float = 600.0  # dialer-connect's Wait(600)
+    transfer_ring_max_s: float = 60.0  # dialer-transfer's backstop Dial() timeout (DIALER_TRANSFER_RING_MAX)
 
     def __post_init__(self) -> None:
         if min(self.agent_answer_delay_s, self.abandon_message_s) < 0 or min(self.park_wait_s, self.agent_ring_s) <= 0:
@@ -117,6 +118,8 @@ class Pbx:
         self._orig_seq = itertools.count(1)
         self._rng = random.Random(seed)
         self._waiters: dict[str, list[asyncio.Future[CallRecord]]] = {}
+        # How each agent phone answers a Dial(): "answer" (the default), "noanswer", "busy", "unavailable".
+        self.phones: dict[str, str] = {}
 
     # -- ids and registry -------------------------------------------------------------------------------
 

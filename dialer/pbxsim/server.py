@@ -27,6 +27,7 @@ from dialer.clock import Clock, ScaledClock
 from pacing.traffic import TrafficModel
 
 from .actions import HANDLERS, unknown_action
+from .dialplan import PHONE_BEHAVIOURS
 from .fate import FarEndOptions
 from .model import CallRecord
 from .pbx import Pbx, PbxConfig, SimStats
@@ -152,6 +153,13 @@ class PbxSimulator:
         return await self.pbx.wait_ended(call_id)
 
     # -- hooks for tests --------------------------------------------------------------------------------
+
+    def set_phone(self, extension: str, behaviour: str) -> None:
+        """How the agent phone `extension` answers a `Dial()` from now on: "answer" (after the configured
+        delay), "noanswer" (rings until the Dial() gives up or is cancelled), "busy" or "unavailable"."""
+        if behaviour not in PHONE_BEHAVIOURS:
+            raise ValueError(f"phone behaviour must be one of {sorted(PHONE_BEHAVIOURS)}, got {behaviour!r}")
+        self.pbx.phones[extension] = behaviour
 
     def drop_connections(self) -> None:
         """Close every client connection abruptly (RST). Calls in progress carry on."""

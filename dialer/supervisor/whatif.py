@@ -39,7 +39,7 @@ SEEN = ("live", "machine", "busy", "congestion", "invalid", "no_answer")
 _IDX = {s: i for i, s in enumerate(SEEN)}
 _OF_OUTCOME = {"connected": "live", "abandoned": "live", "hung_up_waiting": "live", "hung_up_screening": "machine",
                "machine": "machine", "busy": "busy", "congestion": "congestion", "invalid": "invalid",
-               "failed": "congestion", "no_answer": "no_answer", "lost": "no_answer"}
+               "failed": "congestion", "no_answer": "no_answer", "lost": "no_answer", "transfer_failed": "live"}
 _MIN_HOUR_DIALS = 30
 
 

@@ -24,8 +24,9 @@ CONTRACT_EVENTS = {
     "AgentAnswered": {"Agent", "CallID"},
     "DialerAbandonPlayed": {"CallID"},
     "DialerLegEnd": {"CallID", "AMDStatus", "DialStatus", "HangupCause"},
+    "DialerTransferFailed": {"CallID", "Agent", "DialStatus"},
 }
-CUSTOMER_LEG_CONTEXTS = ["dialer-connect", "dialer-to-agent", "dialer-abandon", "dialer-machine"]
+CUSTOMER_LEG_CONTEXTS = ["dialer-connect", "dialer-to-agent", "dialer-transfer", "dialer-abandon", "dialer-machine"]
 ABANDON = "custom/dialer-abandon"
 
 
@@ -286,6 +287,9 @@ def test_every_contract_event_is_emitted_with_its_headers(plan):
     sim, leg, _ = answered(plan, sounds={ABANDON})
     sim.redirect(leg, "dialer-abandon", "s")
     seen.update({e["UserEvent"]: e for e in sim.user_events()})
+    sim, leg, _ = answered(plan, dial={"PJSIP/1002": "BUSY"})
+    sim.redirect(leg, "dialer-transfer", "1002")
+    seen.update({e["UserEvent"]: e for e in sim.user_events()})
     for name, headers in CONTRACT_EVENTS.items():
         assert name in seen, f"UserEvent {name} is never sent"
         missing = headers - set(seen[name])
@@ -339,7 +343,32 @@ def test_a_transferred_customer_leg_is_connected_to_the_target_agent(plan):
     sim, _leg, _ = agent_first(plan)
     customer = sim.callees[0]
     customer.up = True
-    assert sim.redirect(customer, "dialer-to-agent", "1002") == "hungup"
+    assert sim.redirect(customer, "dialer-transfer", "1002") == "hungup"
     connect = sim.user_events("DialerConnectAgent")[0]
     assert (connect["CallID"], connect["Agent"]) == (CALL_ID, "1002")
-    assert sim.user_events("DialerLegEnd")[-1]["Where"] == "dialer-to-agent"
+    assert sim.user_events("DialerLegEnd")[-1]["Where"] == "dialer-transfer"
+    assert sim.user_events("DialerTransferFailed") == []
+
+
+@pytest.mark.parametrize("status", ["NOANSWER", "BUSY", "CHANUNAVAIL"])
+def test_a_failed_transfer_holds_the_customer_for_the_daemon_and_plays_no_abandon_message(plan, status):
+    sim, leg, _ = answered(plan, dial={"PJSIP/1002": status}, sounds={ABANDON})
+    assert sim.redirect(leg, "dialer-to-agent", "1001") == "hungup"  # connected to the first agent, then
+    leg.up = True  # the talk goes on (the interpreter ends a bridge with the callee's hang-up)
+    assert sim.redirect(leg, "dialer-transfer", "1002") == "waiting"
+    [failed] = sim.user_events("DialerTransferFailed")
+    assert {k: failed[k] for k in CONTRACT_EVENTS["DialerTransferFailed"]} == {
+        "CallID": CALL_ID, "Agent": "1002", "DialStatus": status}
+    assert sim.ran("Wait")[-1][1] == "dialer-transfer"
+    assert sim.user_events("DialerAbandonPlayed") == []
+    assert sim.redirect(leg, "dialer-transfer", "1001") == "hungup"  # the daemon brings it back
+    assert sim.user_events("DialerLegEnd")[-1]["Where"] == "dialer-transfer"
+
+
+def test_a_transfer_rings_longer_than_the_abandon_budget_but_within_the_backstop(plan):
+    sim, leg, _ = answered(plan)
+    sim.redirect(leg, "dialer-transfer", "1002")
+    customer_dial, agent_dial = sim.dials
+    assert customer_dial.dest == "Local/1002@dialer-agent"
+    assert customer_dial.timeout == agent_dial.timeout == plan.globals["DIALER_TRANSFER_RING_MAX"]
+    assert 55 < int(customer_dial.timeout) <= 120

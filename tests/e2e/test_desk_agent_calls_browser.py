@@ -90,3 +90,32 @@ async def test_manual_dial_is_refused_for_a_dnc_number_and_placed_for_another(br
         rec = await h.call_record(cid)
     assert (rec["outcome"], rec["kind"], rec["number"], rec["agent_id"], rec["disposition"]) == (
         "connected", "manual", "+12125550177", "ann", "wrong_number")
+
+
+async def test_a_transfer_to_a_busy_phone_comes_back_to_the_agent_with_the_reason(browser, redis_url):
+    async with DeskHarness(redis_url=redis_url, pbx=True) as h, desk_page(browser, h) as page:
+        assert h.sim is not None
+        await page.fill("#manual-number", "+1 212 555 0177")
+        await page.click("#btn-manual-dial")
+        await expect(page.locator("#state-label")).to_have_text("Talking")
+        cid = h.daemon.engine.roster.get("ann").call_id
+        h.daemon.agent_command(Login("bob", "1002", h.campaign))
+        h.daemon.agent_command(Ready("bob"))
+        h.sim.set_phone("1002", "busy")  # bob's phone refuses the call
+        await page.click("#btn-transfer")
+        await page.select_option("#transfer-target", "bob")
+        await page.click("#btn-transfer-go")
+        await expect(page.locator("#banner-notice")).to_contain_text(
+            "Transfer failed: busy (bob). The customer is coming back to you.")
+        await expect(page.locator("#state-label")).to_have_text("Talking")  # the customer is back on ann's phone
+        await expect(page.locator("#lead-number")).to_have_text("+12125550177")
+        await h.hangup_customer(cid)
+        await expect(page.locator("#banner-hungup")).to_be_visible()
+        await expect(page.locator("#state-label")).to_have_text("Wrap-up")
+        await page.click('[data-code="wrong_number"]')
+        await page.click("#btn-save")
+        await expect(page.locator("#state-label")).to_have_text("Paused")
+        rec = await h.call_record(cid)
+    assert (rec["outcome"], rec["agent_id"], rec["transferred_from"], rec["transfer_failures"]) == (
+        "connected", "ann", "", "bob: busy")
+    assert (rec["disposition"], rec["abandoned"]) == ("wrong_number", "0")

@@ -164,7 +164,7 @@ def test_blind_transfer_to_another_agent_redirects_the_customer_leg_and_wraps_up
     cid = connected_manual_call(eng)
     out = eng.transfer("ann", cid, "bob", 20.0, supervisor_extension="1999")
     [r] = of(out, Redirect)
-    assert (r.channel, r.context, r.exten, r.purpose) == (CUST, "dialer-to-agent", "1002", "transfer")
+    assert (r.channel, r.context, r.exten, r.purpose) == (CUST, "dialer-transfer", "1002", "transfer")
     assert [p.agent_id for p in of(out, ScreenPop)] == ["bob"]
     ann, bob = eng.roster.get("ann"), eng.roster.get("bob")
     assert (ann.state, bob.state, eng.calls[cid].state) == (AgentState.WRAPUP, AgentState.RESERVED,
@@ -202,13 +202,15 @@ def test_blind_transfer_to_the_supervisor_and_the_refusals():
     assert (rec.agent_id, rec.transferred_from) == ("supervisor", "ann")
 
 
-def test_a_refused_transfer_frees_the_target():
+def test_a_refused_transfer_frees_the_target_and_brings_the_customer_back():
     eng = make_engine()
     cid = connected_manual_call(eng)
     eng.transfer("ann", cid, "bob", 20.0, supervisor_extension="1999")
     out = eng.on_action_failed(cid, "transfer", 20.1)
     assert eng.roster.get("bob").state is AgentState.READY
-    assert any(n.agent_id == "ann" and n.kind == "error" for n in of(out, AgentNotice))
+    [failed] = [n for n in of(out, AgentNotice) if n.kind == "transfer_failed"]
+    assert (failed.agent_id, failed.payload["reason"]) == ("ann", "the PBX refused to move the call")
+    assert [r.exten for r in of(out, Redirect)] == ["1001"]
 
 
 def test_blind_transfer_of_a_predictive_call_redirects_its_own_leg():

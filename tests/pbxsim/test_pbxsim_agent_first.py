@@ -6,6 +6,7 @@ calls the customer; a blind transfer is a Redirect of that customer leg to `dial
 
 from __future__ import annotations
 
+import pytest
 from pbxsim_client import AmiTestClient, people, running
 
 from dialer.ami import actions
@@ -81,4 +82,57 @@ async def test_hanging_up_the_agent_leg_while_the_customer_rings_cancels_the_dia
         assert end.get("DialStatus") == "CANCEL"
         record = await sim.wait_call_ended("af-3")
         assert record.outcome is SimOutcome.CANCELLED
+        await client.close()
+
+
+async def _connected_agent_first(sim, client: AmiTestClient, call_id: str, number: str) -> tuple[str, str]:
+    await client.action(agent_first(call_id, number))
+    begin = await client.wait_for(lambda b: b.get("Event") == "DialBegin" and b.get("Uniqueid") == call_id)
+    cust_uid, cust_chan = begin.get("DestUniqueid") or "", begin.get("DestChannel") or ""
+    await client.wait_event("BridgeEnter", Uniqueid=cust_uid)
+    return cust_uid, cust_chan
+
+
+def _transfer(channel: str, ext: str, action_id: str) -> dict[str, str]:
+    return {"Action": "Redirect", "ActionID": action_id, "Channel": channel, "Context": "dialer-transfer",
+            "Exten": ext, "Priority": "1"}
+
+
+@pytest.mark.parametrize(("behaviour", "status"), [("busy", "BUSY"), ("unavailable", "CHANUNAVAIL")])
+async def test_a_transfer_to_a_busy_or_unavailable_phone_holds_the_customer_for_the_next_redirect(behaviour, status):
+    async with running(people(p_live=1.0, talk=LognormalSpec(600.0, 0.0))) as sim:
+        sim.set_phone("1002", behaviour)
+        client = await _session(sim)
+        call_id = f"af-{behaviour}"
+        cust_uid, cust_chan = await _connected_agent_first(sim, client, call_id, "+15552010")
+        resp = await client.action(_transfer(cust_chan, "1002", "t1"))
+        assert resp.get("Message") == "Redirect successful"
+        begin = await client.wait_for(lambda b: b.get("Event") == "DialBegin" and b.get("Uniqueid") == cust_uid)
+        end = await client.wait_for(lambda b: b.get("Event") == "DialEnd" and b.get("Uniqueid") == cust_uid)
+        assert (end.get("DestUniqueid"), end.get("DialStatus")) == (begin.get("DestUniqueid"), status)
+        failed = await client.wait_for(lambda b: b.get("UserEvent") == "DialerTransferFailed")
+        assert (failed.get("CallID"), failed.get("Agent"), failed.get("DialStatus")) == (call_id, "1002", status)
+        assert sim.calls[call_id].outcome is SimOutcome.CONNECTED  # still up, waiting, not abandoned
+        # The dialer sends the customer back to the first agent.
+        await client.action(_transfer(cust_chan, "1001", "t2"))
+        await client.wait_for(lambda b: b.get("Event") == "BridgeEnter" and b.get("Uniqueid") == cust_uid
+                              and client.log.index(b) > client.log.index(failed))
+        assert sim.calls[call_id].agent == "1001"
+        assert not any(b.get("UserEvent") == "DialerAbandonPlayed" for b in client.log)
+        await client.close()
+
+
+async def test_a_phone_that_does_not_answer_rings_until_the_dialer_moves_the_customer():
+    async with running(people(p_live=1.0, talk=LognormalSpec(600.0, 0.0))) as sim:
+        sim.set_phone("1002", "noanswer")
+        client = await _session(sim)
+        cust_uid, cust_chan = await _connected_agent_first(sim, client, "af-t9", "+15552019")
+        await client.action(_transfer(cust_chan, "1002", "t1"))
+        await client.wait_for(lambda b: b.get("Event") == "DialState" and b.get("Uniqueid") == cust_uid)
+        await client.action(_transfer(cust_chan, "1001", "t2"))
+        end = await client.wait_for(lambda b: b.get("Event") == "DialEnd" and b.get("Uniqueid") == cust_uid)
+        assert end.get("DialStatus") == "CANCEL"
+        await client.wait_for(lambda b: b.get("Event") == "BridgeEnter" and b.get("Uniqueid") == cust_uid
+                              and client.log.index(b) > client.log.index(end))
+        assert sim.calls["af-t9"].agent == "1001"
         await client.close()

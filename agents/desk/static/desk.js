@@ -15,7 +15,7 @@ const S = {
   agent: null, state: "logged_out", since: null, reason: null, pendingPause: null, pendingLogout: false,
   serverNow: 0, localAt: 0, scale: 1, wrapupTimeout: null, features: {}, dispositions: null,
   pauseReasons: [], call: null, callLive: false, hungUp: false, path: [], fields: {}, selected: null,
-  preview: null, busy: false,
+  preview: null, busy: false, transferFailed: null,
 };
 
 class ApiError extends Error {
@@ -216,6 +216,14 @@ function onFeed(msg) {
       if (S.call && S.call.call_id === msg.call_id) S.callLive = false;
       notice(`Call transferred to ${msg.target}. Finish the wrap-up.`);
       break;
+    case "transfer_failed": {
+      S.transferFailed = msg.call_id;
+      const next = msg.next === "you" ? "The customer is coming back to you."
+        : msg.next === "supervisor" ? "The customer goes to the supervisor."
+        : "Nobody could take the customer: the call was ended. Finish the wrap-up.";
+      notice(`Transfer failed: ${msg.reason} (${msg.target}). ${next}`);
+      break;
+    }
     case "error": showError(msg.error); break;
     default: break;
   }
@@ -650,10 +658,12 @@ function wire() {
     $("btn-transfer-go").hidden = false;
   }));
   $("btn-transfer-go").addEventListener("click", () => act(async () => {
-    await api("/api/desk/transfer", { call_id: S.call.call_id, target: $("transfer-target").value });
+    const callId = S.call.call_id;
+    await api("/api/desk/transfer", { call_id: callId, target: $("transfer-target").value });
     $("transfer-target").hidden = true;
     $("btn-transfer-go").hidden = true;
-    notice("Call transferred.");
+    // A `transfer_failed` that arrived on the feed meanwhile says more than this.
+    if (S.transferFailed !== callId) notice("Call transferred.");
   }));
   $("btn-preview-dial").addEventListener("click", () => act(async () => {
     if (!S.preview) return;
