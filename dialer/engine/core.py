@@ -12,14 +12,7 @@ that time takes the oldest waiting call before anything else; when the hold runs
 to the information message and counted abandoned. A call connected later than 2 s after the greeting
 is counted abandoned too: the law counts what the person lived, not what we meant.
 
-The AMD audit: a machine verdict is, with probability `amd_audit_share` (the engine's injected `rng`), a
-candidate for an audit. It goes to an agent (SCREENING --audit--> AUDITING) only when that agent is
-spare: the ready agents outnumber every dial still in flight that may answer live plus every person
-waiting, so even if all of them answer live each still finds an agent; otherwise it is hung up as usual
-and not counted. An audit therefore never causes an abandon, whatever the ledger's budget. The agent's
-disposition on it says whether AMD was right (`dialer.amd_audit`); the person possibly found was already
-counted, as an estimated false positive, by the ledger, so the audit call feeds neither the ledger nor
-the talk and wrap-up estimators.
+The AMD audit (a machine verdict checked by a spare agent) is in `dialer.engine.audits`.
 """
 
 from __future__ import annotations
@@ -38,7 +31,7 @@ from agents import commands as ac
 from agents.roster import Roster
 from agents.state import Agent, AgentEvent, AgentState
 from dialer.ami import events as ev
-from dialer.engine import agentcalls, transfers
+from dialer.engine import agentcalls, audits, transfers
 from dialer.engine.calls import TRANSFER_STATES, Call, CallEvent, CallOutcome, CallState, TransferPlan
 from dialer.engine.commands import (
     AgentNotice,
@@ -173,7 +166,7 @@ class Engine:
         self._id_factory = id_factory or self._random_id
         self._stuck_after_s = stuck_after_s
         self.wrapup_deadlines: dict[str, float] = {}
-        self._rng = rng if rng is not None else random.Random()
+        self.rng = rng if rng is not None else random.Random()  # the AMD audit's draws
         self.previews: dict[str, tuple[str, DialRequest]] = {}  # agent id -> (campaign, the lead on screen)
         self.aliases: dict[str, str] = {}  # customer-leg Uniqueid -> call id (agent-leg-first calls)
         self.transfer_deadlines: dict[str, float] = {}  # call id -> when its ringing transfer leg fails
@@ -392,9 +385,9 @@ class Engine:
                 raise IllegalTransition("call", c.call_id, c.state.value, CallEvent.MACHINE.value)
             self.stats.machines += 1
             noted = self._observe_dial(c, "machine", now, machine=True)
-            spare = self._audit_agent(c)
+            spare = audits.spare_agent(self, c)
             if spare is not None:
-                return noted + self._audit(c, spare, now)
+                return noted + audits.hand_over(self, c, spare, now)
             c.apply(CallEvent.MACHINE)
             return noted + ([HangupChannel(c.call_id, c.channel or "", 16)] if c.channel else [])
         if e.status is ev.AmdStatus.HANGUP:
@@ -409,7 +402,7 @@ class Engine:
     def _on_bridge_enter(self, e: ev.BridgeEnter, now: float) -> list[Command]:
         c = self._call_of(e.uniqueid)
         if c is not None and c.state is CallState.AUDITING:
-            return self._audit_bridged(c, e, now)
+            return audits.bridged(self, c, e, now)
         if c is not None and c.state in TRANSFER_STATES and e.uniqueid == c.customer_uniqueid:
             return transfers.bridged(self, c, now)
         if c is None or c.state is not CallState.CONNECTING:
@@ -629,55 +622,6 @@ class Engine:
             ScreenPop(agent.agent_id, c.call_id, self.screenpop(c, agent)),
             self.state_notice(agent),
         ]
-
-    # ----------------------------------------------------------------- the AMD audit
-    def _audit_agent(self, c: Call) -> Agent | None:
-        """The agent a machine verdict goes to for the AMD audit, or None: hang it up as usual.
-
-        The draw comes first, so the random sequence does not depend on the agents. A candidate takes
-        the longest-idle ready agent only when that agent is spare: more agents ready than dials that
-        may still answer live (ringing, or under AMD) plus people waiting.
-        """
-        camp = self.campaigns[c.campaign_id]
-        if camp.amd_audit_share <= 0.0 or self._rng.random() >= camp.amd_audit_share:
-            return None
-        may_answer = 0
-        for cid in camp.active:
-            other = self.calls[cid]
-            if cid != c.call_id and (other.is_pre_answer or other.state is CallState.SCREENING):
-                may_answer += 1
-        waiting = sum(1 for cid in camp.waiting if (w := self.calls.get(cid)) is not None
-                      and w.state is CallState.WAITING)
-        if self.roster.ready_count(c.campaign_id) <= may_answer + waiting:
-            self.stats.amd_audits_skipped += 1
-            return None
-        return self.roster.longest_idle(c.campaign_id)
-
-    def _audit(self, c: Call, agent: Agent, now: float) -> list[Command]:
-        self.roster.apply(agent.agent_id, AgentEvent.RESERVE, now)
-        agent.call_id = c.call_id
-        c.apply(CallEvent.AUDIT)
-        c.agent_id = agent.agent_id
-        c.amd_audit = True
-        self.stats.amd_audits += 1
-        payload = self.screenpop(c, agent)
-        payload["amd_audit"] = True  # the desktop says: AMD took this for a machine; tell us who answers
-        return [
-            Redirect(c.call_id, c.channel or "", "dialer-to-agent", agent.extension, "agent", agent.agent_id),
-            ScreenPop(agent.agent_id, c.call_id, payload),
-            self.state_notice(agent),
-        ]
-
-    def _audit_bridged(self, c: Call, e: ev.BridgeEnter, now: float) -> list[Command]:
-        c.apply(CallEvent.BRIDGE)
-        c.connected_at = now
-        c.connected_pbx_ts = e.timestamp
-        out: list[Command] = []
-        if c.agent_id is not None:
-            agent = self.roster.apply(c.agent_id, AgentEvent.CONNECT, now)
-            out.append(AgentNotice(agent.agent_id, "connected", {"call_id": c.call_id, "amd_audit": True}))
-            out.append(self.state_notice(agent))
-        return out
 
     def _hold_or_abandon(self, c: Call, now: float) -> list[Command]:
         base = c.human_at if c.human_at is not None else now
