@@ -8,11 +8,12 @@ uses; production points the same settings at real servers.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from dialer.ami.actions import SOUND_NAME_PATTERN
 from dialer.errors import ConfigError
 from pacing import Jurisdiction, Mode, PacingKnobs
 
@@ -151,6 +153,38 @@ class CampaignSettings(_Section):
     wrapup_timeout_s: float = Field(120.0, gt=0)
     script: Path | None = Field(None, description="the campaign's call script (YAML, see docs/AGENT_DESKTOP.md)")
     pacing: PacingSettings = PacingSettings()
+    agentless_context: str = Field(
+        "dialer-agentless", pattern=r"^[A-Za-z0-9_-]+$",
+        description="agentless mode: the dialplan context a live answer is Redirected to (your IVR's, or the "
+                    "message of dialer-agentless); a machine left a message goes to its `machine` extension",
+    )
+    agentless_exten: str = Field("s", pattern=r"^[A-Za-z0-9_*#+-]+$", max_length=32,
+                                 description="agentless mode: the extension in agentless_context for a person")
+    agentless_message: str = Field(
+        "", max_length=128,
+        description="agentless mode: the sound file (no extension) passed as DIALER_MESSAGE on each Originate; "
+                    "empty: the dialplan's default DIALER_AGENTLESS_SOUND",
+    )
+    agentless_on_machine: Literal["hangup", "message"] = Field(
+        "hangup", description="agentless mode: hang up on an AMD machine verdict, or leave the message after the "
+                              "beep (Redirect to agentless_context, extension machine)",
+    )
+
+    @field_validator("agentless_message")
+    @classmethod
+    def _sound_file(cls, value: str) -> str:
+        if value and re.fullmatch(SOUND_NAME_PATTERN, value) is None:
+            raise ValueError(f"{value!r} is not a sound file name: use letters, digits and _ . / - with no "
+                             "extension, no comma, '=' or space (e.g. custom/payment-reminder)")
+        return value
+
+    @field_validator("agentless_exten")
+    @classmethod
+    def _not_machine(cls, value: str) -> str:
+        if value == "machine":
+            raise ValueError("'machine' is the extension for answering machines; name the person's extension "
+                             "otherwise (default s)")
+        return value
 
 
 class DialerSettings(BaseSettings):

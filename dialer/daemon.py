@@ -34,6 +34,7 @@ from dialer.bus import MqttBus
 from dialer.clock import Clock
 from dialer.config import CampaignSettings, DialerSettings
 from dialer.daemon_agentcalls import AgentCalls
+from dialer.engine.agentless import AgentlessPlan
 from dialer.engine.commands import (
     AgentNotice,
     Command,
@@ -70,6 +71,8 @@ def runtime_from_settings(cs: CampaignSettings) -> CampaignRuntime:
         caller_id_number=cs.caller_id_number,
         wrapup_timeout_s=cs.wrapup_timeout_s,
         amd_audit_share=cs.pacing.amd_audit_share,
+        agentless=AgentlessPlan(context=cs.agentless_context, exten=cs.agentless_exten, message=cs.agentless_message,
+                                on_machine=cs.agentless_on_machine),
     )
 
 
@@ -564,6 +567,7 @@ class Daemon(AgentCalls):
                 caller_id_number=cmd.caller_id_number,
                 amd=cmd.amd,
                 outbound_context=self.settings.ami.outbound_context,
+                message=cmd.message,
             )
             self.ami.submit_originate(action)
         except DialerError as exc:
@@ -602,7 +606,7 @@ class Daemon(AgentCalls):
         m.calls_ended.labels(r.campaign_id, r.outcome).inc()
         if r.answered_at is not None:
             m.calls_answered.labels(r.campaign_id).inc()
-        if r.human_at is not None:
+        if r.human_at is not None and r.outcome != "delivered":  # the abandon rate's denominator: offered to agents
             m.live_answers.labels(r.campaign_id).inc()
         if r.outcome == "machine":
             m.machines.labels(r.campaign_id).inc()

@@ -41,6 +41,8 @@ _OUTCOMES = {
     "invalid": Outcome.INVALID,
     "failed": Outcome.CONGESTION,
     "lost": Outcome.NO_ANSWER,
+    "delivered": Outcome.LIVE,  # agentless: the person got the message (no disposition follows)
+    "machine_message": Outcome.MACHINE,  # agentless: left on a machine; retried as machines are
 }
 
 

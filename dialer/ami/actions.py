@@ -15,6 +15,7 @@ when the header is missing, which kills the connection; and a Python `False` wou
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from dialer.errors import AmiError, OriginateError
 __all__ = [
     "CALL_ID_MAX_LEN",
     "MIN_RING_TIMEOUT_MS",
+    "SOUND_NAME_PATTERN",
     "AmiAction",
     "OriginateAction",
     "bridge",
@@ -42,6 +44,9 @@ CALL_ID_MAX_LEN = 60
 MIN_RING_TIMEOUT_MS = 15_000  # let unanswered calls ring at least 15 s
 _CALL_ID_CHARS = frozenset(string.ascii_letters + string.digits + "_.-")
 _DIGITS = frozenset(string.digits)
+# A sound file as Playback() names it: no extension, path under the sounds directory (or absolute); no
+# comma or '=' (they would split the Originate's Variable header), no space, no '..'.
+SOUND_NAME_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9_/][A-Za-z0-9_./-]{0,127}$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +133,13 @@ def originate(
     context: str = "dialer-connect",
     exten: str = "s",
     priority: int = 1,
+    message: str = "",
 ) -> OriginateAction:
     """The one Originate per dial of docs/DIALPLAN_CONTRACT.md.
 
     `number` is E.164, with or without the leading '+'; `timeout_ms` is how long it may ring
-    (at least 15000). Raises OriginateError, saying what to fix, on any invalid argument.
+    (at least 15000). `message` (agentless campaigns) is a sound file passed as `DIALER_MESSAGE`.
+    Raises OriginateError, saying what to fix, on any invalid argument.
     """
     check_call_id(call_id)
     digits = _e164_digits(number)
@@ -148,12 +155,16 @@ def originate(
     for what, value in (("outbound_context", outbound_context), ("context", context), ("exten", exten)):
         _clean(what, value, forbid="@/ ,", err=OriginateError)
     _check_identity(campaign, lead_id, caller_id_name, caller_id_number)
+    if message and not re.fullmatch(SOUND_NAME_PATTERN, message):
+        raise OriginateError(f"message {message[:60]!r} is not a sound file name (letters, digits, _ . / -, "
+                             "no extension); fix the campaign's agentless_message")
     variables = ",".join(
         (
             f"DIALER_CALL_ID={call_id}",
             f"DIALER_CAMPAIGN={campaign}",
             f"DIALER_LEAD={lead_id}",
             f"DIALER_AMD={1 if amd else 0}",
+            *((f"DIALER_MESSAGE={message}",) if message else ()),
         )
     )
     headers = (

@@ -12,6 +12,9 @@
     TRANSFERRING --transfer_fail--> TRANSFER_FALLBACK (the target's phone did not take it: the customer is
         redirected back to the first agent, else to the supervisor) --bridge--> CONNECTED
     TRANSFER_FALLBACK --transfer_fail--> TRANSFER_FALLBACK (the next fallback; none left: end TRANSFER_FAILED)
+    SCREENING --deliver--> DELIVERING (agentless campaigns: a person, or a machine when the campaign leaves
+        it the message, is Redirected to the recorded message or IVR; its hang-up ends DELIVERED or
+        MACHINE_MESSAGE, see `dialer.engine.agentless`)
     any state --end--> ENDED
 
 Agent-leg-first calls (preview and manual dialing, `kind` PREVIEW or MANUAL) start elsewhere: the
@@ -51,6 +54,7 @@ class CallState(StrEnum):
     AGENT_RINGING = "agent_ringing"
     TRANSFERRING = "transferring"
     TRANSFER_FALLBACK = "transfer_fallback"
+    DELIVERING = "delivering"
     ENDED = "ended"
 
 
@@ -70,6 +74,7 @@ class CallEvent(StrEnum):
     PICKUP = "pickup"
     TRANSFER = "transfer"
     TRANSFER_FAIL = "transfer_fail"
+    DELIVER = "deliver"
     END = "end"
 
 
@@ -96,6 +101,8 @@ class CallOutcome(StrEnum):
     FAILED = "failed"
     LOST = "lost"  # Asterisk lost track of it (AMI outage and no channel afterwards)
     TRANSFER_FAILED = "transfer_failed"  # talked to an agent; the transfer and every fallback failed (no abandon)
+    DELIVERED = "delivered"  # agentless: a person got the recorded message or IVR (not an abandon)
+    MACHINE_MESSAGE = "machine_message"  # agentless: the message was left on an answering machine
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +142,7 @@ TRANSITIONS: dict[tuple[CallState, CallEvent], CallState] = {
     (C.TRANSFERRING, V.TRANSFER_FAIL): C.TRANSFER_FALLBACK,
     (C.TRANSFER_FALLBACK, V.TRANSFER_FAIL): C.TRANSFER_FALLBACK,
     (C.TRANSFER_FALLBACK, V.BRIDGE): C.CONNECTED,
+    (C.SCREENING, V.DELIVER): C.DELIVERING,
     **{(s, V.END): C.ENDED for s in CallState if s is not C.ENDED},
 }
 
@@ -180,6 +188,9 @@ class Call:
     transfer_plan: TransferPlan | None = None
     transfer_leg: str | None = None  # the Uniqueid the customer's Dial() rings in `dialer-transfer` (DialBegin)
     transfer_failures: list[tuple[str, str]] = field(default_factory=list)  # (who the leg rang, why it failed)
+    message: str | None = None  # agentless: the recorded message (or IVR) the call was sent to
+    delivered_at: float | None = None  # agentless: when the Redirect to the message was sent
+    to_machine: bool = False  # agentless: the message was left on an answering machine
 
     @property
     def agent_first(self) -> bool:

@@ -32,6 +32,7 @@ class Originate:
     ring_timeout_s: float
     caller_id_name: str
     caller_id_number: str
+    message: str = ""  # agentless campaigns: the sound file, passed as DIALER_MESSAGE ("": none passed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,7 @@ class Redirect:
     channel: str
     context: str
     exten: str
-    purpose: str  # "agent", "abandon" or "transfer"
+    purpose: str  # "agent", "abandon", "transfer" or "agentless"
     agent_id: str | None = None
 
 

@@ -12,7 +12,8 @@ that time takes the oldest waiting call before anything else; when the hold runs
 to the information message and counted abandoned. A call connected later than 2 s after the greeting
 is counted abandoned too: the law counts what the person lived, not what we meant.
 
-The AMD audit (a machine verdict checked by a spare agent) is in `dialer.engine.audits`.
+The AMD audit (a machine verdict checked by a spare agent) is in `dialer.engine.audits`; agentless
+campaigns (a recorded message or IVR instead of an agent, no abandon) in `dialer.engine.agentless`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from agents import commands as ac
 from agents.roster import Roster
 from agents.state import Agent, AgentEvent, AgentState
 from dialer.ami import events as ev
-from dialer.engine import agentcalls, audits, transfers
+from dialer.engine import agentcalls, agentless, audits, transfers
+from dialer.engine.agentless import AgentlessPlan
 from dialer.engine.calls import TRANSFER_STATES, Call, CallEvent, CallOutcome, CallState, TransferPlan
 from dialer.engine.commands import (
     AgentNotice,
@@ -93,6 +95,7 @@ class CampaignRuntime:
     paused: bool = False
     amd_audit_share: float = 0.0  # share of machine verdicts that are audit candidates (0: no audit)
     amd_fp_note: str = ""  # why the false-positive share is what it is, when it blocks predictive (the daemon's)
+    agentless: AgentlessPlan = field(default_factory=AgentlessPlan)  # where agentless-mode answers go
     active: set[str] = field(default_factory=set)
     waiting: deque[str] = field(default_factory=deque)
     recent_dials: deque[float] = field(default_factory=deque)
@@ -111,6 +114,7 @@ class EngineStats:
     illegal_transitions: int = 0
     amd_audits: int = 0  # machine verdicts handed to an agent for the AMD audit
     amd_audits_skipped: int = 0  # audit candidates hung up as usual: no agent was spare
+    delivered: int = 0  # agentless: answered calls Redirected to the message (persons and machines)
 
 
 _FAIL_BY_REASON = {5: CallOutcome.BUSY, 8: CallOutcome.CONGESTION, 3: CallOutcome.NO_ANSWER}
@@ -263,6 +267,7 @@ class Engine:
                     ring_timeout_s=camp.ring_timeout_s,
                     caller_id_name=camp.caller_id_name,
                     caller_id_number=camp.caller_id_number,
+                    message=camp.agentless.message,
                 )
             )
         return out
@@ -385,6 +390,12 @@ class Engine:
                 raise IllegalTransition("call", c.call_id, c.state.value, CallEvent.MACHINE.value)
             self.stats.machines += 1
             noted = self._observe_dial(c, "machine", now, machine=True)
+            if agentless.is_agentless(self, c):  # no agent to audit it: leave the message, or hang up
+                out = agentless.deliver(self, c, now, machine=True)
+                if out:  # the Redirect to leave the message
+                    return noted + out
+                c.apply(CallEvent.MACHINE)
+                return noted + ([HangupChannel(c.call_id, c.channel or "", 16)] if c.channel else [])
             spare = audits.spare_agent(self, c)
             if spare is not None:
                 return noted + audits.hand_over(self, c, spare, now)
@@ -392,6 +403,13 @@ class Engine:
             return noted + ([HangupChannel(c.call_id, c.channel or "", 16)] if c.channel else [])
         if e.status is ev.AmdStatus.HANGUP:
             return []
+        if agentless.is_agentless(self, c):  # the message, not an agent: no wait, no abandon, no ledger live
+            if c.state is not CallState.SCREENING:
+                raise IllegalTransition("call", c.call_id, c.state.value, CallEvent.DELIVER.value)
+            c.human_at = now
+            c.human_pbx_ts = e.timestamp
+            noted = self._observe_dial(c, "live", now, machine=False)
+            return noted + agentless.deliver(self, c, now, machine=False)
         c.apply(CallEvent.HUMAN)
         c.human_at = now
         c.human_pbx_ts = e.timestamp
@@ -452,6 +470,8 @@ class Engine:
             return self._end(c, CallOutcome.ABANDONED, now)
         if s is CallState.MACHINE or s is CallState.AUDITING:
             return self._end(c, CallOutcome.MACHINE, now)
+        if s is CallState.DELIVERING:
+            return self._end(c, agentless.outcome_of(c), now)
         if s is CallState.SCREENING:
             return self._end(c, CallOutcome.HUNG_UP_SCREENING, now)
         # WAITING or CONNECTING: the person gave up before an agent came.
@@ -489,6 +509,8 @@ class Engine:
             return [HangupChannel(c.call_id, c.channel, 16)]
         if purpose == "transfer" and c.state in TRANSFER_STATES:
             return transfers.leg_failed(self, c, "the PBX refused to move the call", now)
+        if purpose == agentless.PURPOSE:
+            return agentless.redirect_failed(self, c, now)
         return []
 
     def resync(self, live_uniqueids: set[str], now: float) -> list[Command]:
@@ -499,6 +521,8 @@ class Engine:
                 c = self.calls[cid]
                 connected = c.state is CallState.CONNECTED or c.state in TRANSFER_STATES
                 outcome = CallOutcome.CONNECTED if connected else CallOutcome.LOST
+                if c.state is CallState.DELIVERING:  # the message was under way when contact was lost
+                    outcome = agentless.outcome_of(c)
                 out += self._end(c, outcome, now)
             else:
                 self.calls[cid].lost_contact = False
@@ -736,7 +760,7 @@ class Engine:
                 out += self._observe(camp, LiveAnswerObserved(at=now, abandoned=True, wait_s=now - c.human_at))
         elif outcome is CallOutcome.HUNG_UP_WAITING and c.human_at is not None:
             out += self._observe(camp, LiveAnswerObserved(at=now, abandoned=False, wait_s=now - c.human_at))
-        if outcome in _PACER_OUTCOME:
+        if outcome in _PACER_OUTCOME and c.delivered_at is None:  # a delivered dial was observed at its verdict
             ring = now - (c.originated_at or c.created_at)
             out += self._observe(camp, DialObserved(at=now, outcome=_PACER_OUTCOME[outcome], ring_s=ring))
         if prev in (CallState.CONNECTING, CallState.AUDITING):
@@ -768,6 +792,8 @@ class Engine:
                 outcome = CallOutcome.CONNECTED
             elif c.state is CallState.MACHINE or c.state is CallState.AUDITING:
                 outcome = CallOutcome.MACHINE
+            elif c.state is CallState.DELIVERING:
+                outcome = agentless.outcome_of(c)
             elif c.state in (CallState.WAITING, CallState.CONNECTING, CallState.ABANDONING):
                 outcome = CallOutcome.ABANDONED
             else:

@@ -44,6 +44,7 @@ class CallRecord:
     kind: str = "predictive"  # predictive (the pacer dialed), preview or manual (an agent dialed)
     transferred_from: str | None = None  # the agent who blind-transferred it to `agent_id`
     transfer_failures: str = ""  # failed transfer legs, "<who>: <why>" joined by "; " (the call went on)
+    message: str = ""  # agentless: the message (sound file, or context,exten of an IVR) the call was sent to
 
     @classmethod
     def of(cls, call: Call) -> CallRecord:
@@ -73,6 +74,7 @@ class CallRecord:
             kind=call.kind.value,
             transferred_from=call.transferred_from,
             transfer_failures="; ".join(f"{who}: {why}" for who, why in call.transfer_failures),
+            message=call.message or "",
         )
 
     def to_fields(self) -> dict[str, str]:

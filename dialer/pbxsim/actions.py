@@ -26,7 +26,8 @@ Handler = Callable[[Pbx, Responder, Block], None]
 
 MAX_UNIQUEID = 149  # AST_MAX_PUBLIC_UNIQUEID
 _TRUE = {"yes", "true", "y", "t", "1", "on"}
-_AGENTLESS_CONTEXTS = {"dialer-connect": "s", "dialer-abandon": "s"}
+_AGENTLESS_CONTEXTS = {"dialer-connect": ("s",), "dialer-abandon": ("s",),
+                       dialplan.AGENTLESS: ("s", "machine")}  # contexts whose extensions are not agent phones
 _CORE_SETTINGS = (
     ("AMIversion", "11.0.0"),
     ("AsteriskVersion", "22.10.1"),
@@ -85,7 +86,7 @@ def _parse_variables(values: list[str]) -> dict[str, str]:
 
 def _extension_exists(pbx: Pbx, context: str, exten: str) -> bool:
     if context in _AGENTLESS_CONTEXTS:
-        return exten == _AGENTLESS_CONTEXTS[context]
+        return exten in _AGENTLESS_CONTEXTS[context]
     return context in ("dialer-to-agent", dialplan.TRANSFER, pbx.cfg.agent_context, agentdial.CONTEXT) \
         and exten.isdigit()
 

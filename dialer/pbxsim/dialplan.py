@@ -15,6 +15,9 @@
   (`DialEnd CHANUNAVAIL`, cause 20: not registered).
 - `dialer-abandon,s`: the message, `UserEvent(DialerAbandonPlayed)`, hang up.
 - `dialer-machine,s`: wait for the beep, leave the message, `UserEvent(DialerMachineMessage)`, hang up.
+- `dialer-agentless,s` (agentless campaigns): `Playback(${DIALER_MESSAGE})` for `agentless_message_s`,
+  `UserEvent(DialerAgentlessPlayed)`, hang up; a person whose `talk_s` is shorter hangs up first.
+  `dialer-agentless,machine`: as `dialer-machine` (the beep, then the campaign's message).
 - The AMI `Bridge` action joins a waiting customer leg and an idle agent leg; the agent leg's Linkedid
   becomes the customer's. When the agent leaves, the customer goes back to `dialer-connect`
   (`UserEvent(DialerParkEnd)`, then `Hangup`), as in the real transcript.
@@ -33,6 +36,7 @@ from .pbx import Pbx
 from .render import kv
 
 __all__ = [
+    "AGENTLESS",
     "PHONE_BEHAVIOURS",
     "TRANSFER",
     "agent_answered",
@@ -53,6 +57,8 @@ _LEAVABLE = frozenset(
 _BRIDGEABLE = frozenset({Phase.AMD, Phase.PARKED, Phase.APP, Phase.ABANDON})
 _MOVED = ("amd", "early", "patience", "wait", "abandon", "talk", "agent_ring")
 TRANSFER = "dialer-transfer"
+AGENTLESS = "dialer-agentless"
+AGENTLESS_SOUND = "custom/dialer-agentless"  # the dialplan's DIALER_AGENTLESS_SOUND
 PHONE_BEHAVIOURS = frozenset({"answer", "noanswer", "busy", "unavailable"})
 _PHONE_FAILS = {"busy": ("BUSY", 17), "unavailable": ("CHANUNAVAIL", 20)}
 
@@ -69,6 +75,8 @@ def enter(pbx: Pbx, call: Call, context: str, exten: str) -> None:
         _to_agent(pbx, call, exten, context)
     elif context in ("dialer-abandon", "dialer-machine"):
         _message(pbx, call, context)
+    elif context == AGENTLESS and exten in ("s", "machine"):
+        _agentless(pbx, call, exten)
     else:  # no such extension in our dialplan: Asterisk hangs the channel up
         call.one.goto(context, exten, 1)
         call.move(Phase.APP)
@@ -306,10 +314,42 @@ def _connected(pbx: Pbx, call: Call, ext: str) -> None:
         call.timers["talk"] = pbx.sched.later(far.fate.talk_s, teardown.far_hangup, pbx, call)
 
 
-def _message(pbx: Pbx, call: Call, context: str) -> None:
+def _agentless(pbx: Pbx, call: Call, exten: str) -> None:
+    """`dialer-agentless`: the campaign's message to a person (`s`) or, after the beep, a machine."""
+    if exten == "machine":
+        _message(pbx, call, AGENTLESS, "machine")
+        return
+    one = call.one
+    one.goto(AGENTLESS, "s", 1)
+    call.move(Phase.ABANDON)
+    sound = call.vars.get("DIALER_MESSAGE") or AGENTLESS_SOUND
+    pbx.dialplan(one, 1, "NoOp", f"agentless call {call.call_id}")
+    pbx.dialplan(one, 2, "GotoIf", "0?ivr")
+    pbx.dialplan(one, 3, "Set", f"DIALER_SOUND={sound}")
+    pbx.dialplan(one, 4, "Playback", sound)
+    if call.record is not None and call.record.outcome is SimOutcome.PENDING:
+        call.record.outcome = SimOutcome.DELIVERED
+    seconds = pbx.cfg.agentless_message_s
+    far = call.far
+    if far is not None and far.fate.outcome is DialOutcome.LIVE and far.fate.talk_s < seconds:
+        call.timers["talk"] = pbx.sched.later(far.fate.talk_s, teardown.far_hangup, pbx, call)  # hangs up first
+        return
+    call.timers["abandon"] = pbx.sched.later(seconds, _agentless_played, pbx, call, sound)
+
+
+def _agentless_played(pbx: Pbx, call: Call, sound: str) -> None:
+    one = call.one
+    call.timers.pop("abandon", None)
+    pbx.dialplan(one, 7, "UserEvent", f"DialerAgentlessPlayed,CallID: {call.call_id}")
+    pbx.user_event(one, "DialerAgentlessPlayed", *_ids(call), ("Message", sound), ("PlaybackStatus", "SUCCESS"))
+    pbx.dialplan(one, 8, "Hangup", "16")
+    teardown.dialplan_hangup(pbx, call, SimOutcome.HUNG_UP_BY_DIALER)
+
+
+def _message(pbx: Pbx, call: Call, context: str, exten: str = "s") -> None:
     """`dialer-abandon` (the information message) or `dialer-machine` (a message after the beep)."""
     one = call.one
-    one.goto(context, "s", 1)
+    one.goto(context, exten, 1)
     call.move(Phase.ABANDON)
     seconds = pbx.cfg.abandon_message_s
     if context == "dialer-abandon":

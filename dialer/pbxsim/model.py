@@ -200,6 +200,7 @@ class SimOutcome(StrEnum):
     HUNG_UP_BY_DIALER = "hung_up_by_dialer"  # answered, never connected, the dialer hung up
     FAR_HANGUP_WAITING = "far_hangup_waiting"  # answered, waited unconnected, then hung up (patience)
     ABANDONED = "abandoned"  # sent to dialer-abandon: the message played
+    DELIVERED = "delivered"  # a person sent to dialer-agentless,s: the campaign's message (they may hang up first)
     CONNECTED = "connected"  # reached an agent (see `ended_by` for who hung up)
 
 

@@ -52,13 +52,16 @@ class PbxConfig:
     agent_answer_delay_s: float = 0.3
     agent_ring_s: float = 2.0  # Dial() timeout to the agent phone (DIALER_AGENT_RING)
     abandon_message_s: float = 4.0
+    agentless_message_s: float = 12.0  # dialer-agentless's Playback of the campaign's message
     park_wait_s: float = 600.0  # dialer-connect's Wait(600)
     transfer_ring_max_s: float = 60.0  # dialer-transfer's backstop Dial() timeout (DIALER_TRANSFER_RING_MAX)
 
     def __post_init__(self) -> None:
-        if min(self.agent_answer_delay_s, self.abandon_message_s) < 0 or min(self.park_wait_s, self.agent_ring_s) <= 0:
+        messages = (self.abandon_message_s, self.agentless_message_s)
+        if min(self.agent_answer_delay_s, *messages) < 0 or min(self.park_wait_s, self.agent_ring_s) <= 0:
             raise ValueError(
-                "agent_answer_delay_s and abandon_message_s must be >= 0, park_wait_s and agent_ring_s > 0"
+                "agent_answer_delay_s, abandon_message_s and agentless_message_s must be >= 0, "
+                "park_wait_s and agent_ring_s > 0"
             )
 
 

@@ -59,6 +59,7 @@ class PbxSimulator:
         agent_answer_delay_s: float = 0.3,
         agent_ring_s: float = 2.0,
         abandon_message_s: float = 4.0,
+        agentless_message_s: float = 12.0,
         far_end: FarEndOptions | None = None,
         agent_context: str = "dialer-agent",
         keep_calls: int = 200_000,
@@ -82,6 +83,7 @@ class PbxSimulator:
             agent_answer_delay_s=agent_answer_delay_s,
             agent_ring_s=agent_ring_s,
             abandon_message_s=abandon_message_s,
+            agentless_message_s=agentless_message_s,
         )
         self.pbx = Pbx(
             clock=clock,

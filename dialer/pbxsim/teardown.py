@@ -12,7 +12,7 @@ an agent leg bridged by the `Bridge` action (`human_bridge`), the far end hangin
 - a bridge breaks with `BridgeLeave` of each member and `BridgeDestroy`.
 
 The `h` extension of every context a customer leg can be in (`dialer-connect`, `dialer-to-agent`,
-`dialer-abandon`, `dialer-machine`) sends `UserEvent: DialerLegEnd`. When an
+`dialer-abandon`, `dialer-machine`, `dialer-agentless`) sends `UserEvent: DialerLegEnd`. When an
 agent leg joined by the `Bridge` action loses its customer, the simulator hangs the agent leg up too
 (a real PBX would send it back into its old dialplan; the dialer originates a fresh one per call).
 """
@@ -31,7 +31,7 @@ __all__ = [
     "far_hangup",
 ]
 
-_H_CONTEXTS = frozenset({"dialer-connect", "dialer-to-agent", "dialer-abandon", "dialer-machine"})
+_H_CONTEXTS = frozenset({"dialer-connect", "dialer-to-agent", "dialer-abandon", "dialer-machine", "dialer-agentless"})
 _DIAL_STATUS = b"DialStatus: "
 
 

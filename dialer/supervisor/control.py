@@ -109,7 +109,8 @@ class Supervisor:
             "screening": counts[CallState.SCREENING],
             "waiting": counts[CallState.WAITING] + counts[CallState.CONNECTING],
             "connected": counts[CallState.CONNECTED],
-            "other": counts[CallState.MACHINE] + counts[CallState.AUDITING] + counts[CallState.ABANDONING],
+            "other": counts[CallState.MACHINE] + counts[CallState.AUDITING] + counts[CallState.ABANDONING]
+                     + counts[CallState.DELIVERING],
         }
 
     def agent_counts(self, campaign_id: str) -> dict[str, int]:

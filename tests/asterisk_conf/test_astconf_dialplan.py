@@ -25,9 +25,12 @@ CONTRACT_EVENTS = {
     "DialerAbandonPlayed": {"CallID"},
     "DialerLegEnd": {"CallID", "AMDStatus", "DialStatus", "HangupCause"},
     "DialerTransferFailed": {"CallID", "Agent", "DialStatus"},
+    "DialerAgentlessPlayed": {"CallID", "Message", "PlaybackStatus"},
 }
-CUSTOMER_LEG_CONTEXTS = ["dialer-connect", "dialer-to-agent", "dialer-transfer", "dialer-abandon", "dialer-machine"]
+CUSTOMER_LEG_CONTEXTS = ["dialer-connect", "dialer-to-agent", "dialer-transfer", "dialer-abandon", "dialer-machine",
+                         "dialer-agentless"]
 ABANDON = "custom/dialer-abandon"
+AGENTLESS = "custom/dialer-agentless"
 
 
 @pytest.fixture(scope="module")
@@ -290,6 +293,9 @@ def test_every_contract_event_is_emitted_with_its_headers(plan):
     sim, leg, _ = answered(plan, dial={"PJSIP/1002": "BUSY"})
     sim.redirect(leg, "dialer-transfer", "1002")
     seen.update({e["UserEvent"]: e for e in sim.user_events()})
+    sim, leg, _ = answered(plan, sounds={AGENTLESS})
+    sim.redirect(leg, "dialer-agentless", "s")
+    seen.update({e["UserEvent"]: e for e in sim.user_events()})
     for name, headers in CONTRACT_EVENTS.items():
         assert name in seen, f"UserEvent {name} is never sent"
         missing = headers - set(seen[name])
@@ -372,3 +378,68 @@ def test_a_transfer_rings_longer_than_the_abandon_budget_but_within_the_backstop
     assert customer_dial.dest == "Local/1002@dialer-agent"
     assert customer_dial.timeout == agent_dial.timeout == plan.globals["DIALER_TRANSFER_RING_MAX"]
     assert 55 < int(customer_dial.timeout) <= 120
+
+
+# --- agentless campaigns -------------------------------------------------------------------
+
+
+def agentless(plan: Dialplan, message: str | None, **scenario) -> tuple[Sim, Channel]:
+    sim = Sim(plan, Scenario(**scenario))
+    variables = {**ORIGINATE_VARS, "DIALER_AMD": "1"}
+    if message is not None:
+        variables["DIALER_MESSAGE"] = message
+    leg = sim.originate(variables)
+    sim.start(leg, "dialer-connect", "s")
+    return sim, leg
+
+
+def test_agentless_context_has_the_person_machine_and_h_extensions(plan):
+    for exten in ("s", "machine", "h"):
+        assert plan.match("dialer-agentless", exten) == exten
+    assert not any(step.app == "Answer" for step in plan.steps("dialer-agentless")), "the leg is up already"
+
+
+def test_agentless_plays_the_campaign_message_reports_it_then_hangs_up(plan):
+    sim, leg = agentless(plan, "custom/outage-notice", sounds={"custom/outage-notice"})
+    assert sim.redirect(leg, "dialer-agentless", "s") == "hungup"
+    assert sim.played == ["custom/outage-notice"]
+    played, end = sim.user_events()[-2:]
+    assert played["UserEvent"] == "DialerAgentlessPlayed"
+    assert (played["CallID"], played["Message"], played["PlaybackStatus"]) == (
+        CALL_ID, "custom/outage-notice", "SUCCESS")
+    assert (end["UserEvent"], end["Where"], end["HangupCause"]) == ("DialerLegEnd", "dialer-agentless", "16")
+    assert sim.user_events("DialerAbandonPlayed") == []
+
+
+def test_agentless_without_a_campaign_message_plays_the_default(plan):
+    sim, leg = agentless(plan, None, sounds={AGENTLESS})
+    sim.redirect(leg, "dialer-agentless", "s")
+    assert sim.played == [AGENTLESS]
+
+
+def test_a_missing_agentless_message_is_logged_and_reported(plan):
+    sim, leg = agentless(plan, "custom/nope", sounds=set())
+    sim.redirect(leg, "dialer-agentless", "s")
+    assert any("missing" in a[3] for a in sim.ran("Log"))
+    assert sim.user_events("DialerAgentlessPlayed")[0]["PlaybackStatus"] == "FAILED"
+
+
+def test_agentless_sends_people_to_the_ivr_the_operator_names(plan):
+    ivr = Dialplan(contexts=plan.contexts, globals={**plan.globals, "DIALER_AGENTLESS_IVR": "dialer-callback"})
+    sim, leg = agentless(ivr, "custom/outage-notice", sounds={ABANDON})
+    assert sim.redirect(leg, "dialer-agentless", "s") == "hungup"
+    [event] = sim.user_events("DialerAgentlessIVR")
+    assert (event["CallID"], event["IVR"]) == (CALL_ID, "dialer-callback")
+    assert sim.played == [ABANDON]  # what dialer-callback plays: the IVR ran, not the message
+    assert sim.user_events("DialerAgentlessPlayed") == []
+
+
+def test_agentless_leaves_the_message_on_a_machine_after_the_beep(plan):
+    sim, leg = agentless(plan, "custom/payment-reminder", amd=("MACHINE", "LONGGREETING-1500-1500"),
+                         sounds={"custom/payment-reminder"})
+    assert sim.redirect(leg, "dialer-agentless", "machine") == "hungup"
+    beep = next(i for i, a in enumerate(sim.apps) if a[2] == "WaitForSilence")
+    play = next(i for i, a in enumerate(sim.apps) if a[2] == "Playback")
+    assert beep < play
+    assert sim.user_events("DialerMachineMessage")[0]["PlaybackStatus"] == "SUCCESS"
+    assert sim.user_events("DialerLegEnd")[-1]["Where"] == "dialer-agentless"

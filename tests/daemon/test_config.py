@@ -67,3 +67,37 @@ def test_secrets_never_print(monkeypatch):
     s = load_settings(EXAMPLE)
     assert "s3cr3t-value" not in repr(s)
     assert "s3cr3t-value" not in s.model_dump_json()
+
+
+def test_agentless_settings_default_and_reach_the_engine(tmp_path):
+    from dialer.daemon import runtime_from_settings
+
+    cfg = tmp_path / "d.toml"
+    cfg.write_text("[[campaigns]]\nid = 'outage'\nagentless_message = 'custom/outage-notice'\n"
+                   "agentless_on_machine = 'message'\n[campaigns.pacing]\nmode = 'agentless'\n")
+    [cs] = load_settings(cfg).campaigns
+    assert (cs.agentless_context, cs.agentless_exten) == ("dialer-agentless", "s")
+    plan = runtime_from_settings(cs).agentless
+    assert (plan.context, plan.exten, plan.message, plan.on_machine) == (
+        "dialer-agentless", "s", "custom/outage-notice", "message")
+
+
+@pytest.mark.parametrize(
+    ("line", "needle", "words"),
+    [
+        ("agentless_on_machine = 'voicemail'", "agentless_on_machine", "'hangup' or 'message'"),
+        ("agentless_message = 'notice,DIALER_AMD=0'", "agentless_message", "not a sound file name"),
+        ("agentless_message = 'custom/notice.wav x'", "agentless_message", "no extension"),
+        ("agentless_message = '../../etc/passwd'", "agentless_message", "not a sound file name"),
+        ("agentless_exten = 'machine'", "agentless_exten", "answering machines"),
+        ("agentless_context = 'my ivr'", "agentless_context", "pattern"),
+    ],
+)
+def test_bad_agentless_settings_say_what_to_fix(tmp_path, line, needle, words):
+    cfg = tmp_path / "d.toml"
+    cfg.write_text(f"[[campaigns]]\nid = 'c'\n{line}\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+    assert needle in str(info.value)
+    assert words in str(info.value)
+    assert "\n" not in str(info.value)

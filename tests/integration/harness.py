@@ -69,11 +69,16 @@ async def run_shift(
     amd_audit_share: float = 0.02,
     requests: list[DialRequest] | None = None,
     during: Callable[[PbxSimulator, Daemon, ScaledClock, dict[str, float]], Awaitable[None]] | None = None,
+    pacing: dict[str, object] | None = None,
+    campaign_settings: dict[str, object] | None = None,
+    sim_options: dict[str, float] | None = None,
 ) -> ShiftResult:
     clock = ScaledClock(speed, start=1_795_000_000.0)
     prefix = f"t{uuid.uuid4().hex[:8]}"
-    campaign = CampaignSettings(id="itest", ring_timeout_s=20.0, wrapup_timeout_s=600.0,
-                                pacing=PacingSettings(mode=mode, ratio=ratio, amd_audit_share=amd_audit_share))
+    knobs = PacingSettings.model_validate({"mode": mode, "ratio": ratio, "amd_audit_share": amd_audit_share,
+                                           **(pacing or {})})
+    campaign = CampaignSettings.model_validate({"id": "itest", "ring_timeout_s": 20.0, "wrapup_timeout_s": 600.0,
+                                                "pacing": knobs, **(campaign_settings or {})})
     settings = DialerSettings(
         ami=AmiSettings(host="127.0.0.1", ping_interval_s=0.3, ping_timeout_s=0.3, reconnect_delay_s=0.05),
         redis=RedisSettings(url=redis_url, prefix=prefix),
@@ -93,7 +98,7 @@ async def run_shift(
     async def factory(_cs: CampaignSettings, _r: aioredis.Redis) -> LeadSource:
         return leads
 
-    async with PbxSimulator(FAST_TRAFFIC, clock=clock, seed=seed) as sim:
+    async with PbxSimulator(FAST_TRAFFIC, clock=clock, seed=seed, **(sim_options or {})) as sim:
         svc = Services(redis_url=redis_url, mqtt_url=mqtt_url, ami_host="127.0.0.1", ami_port=sim.port, pbx=None)
         box: dict[str, Daemon] = {}
 
@@ -126,8 +131,12 @@ def assert_invariants(res: ShiftResult) -> None:
     assert set(ids) >= originated, f"calls with no record: {sorted(originated - set(ids))[:5]}"
     assert len(ids) == placed, f"{placed} calls placed but {len(ids)} records"
     for r in res.records:
+        if r["outcome"] in ("delivered", "machine_message"):  # agentless: the message, never an agent
+            assert (r["abandoned"], r["agent_id"], r["connected_at"]) == ("0", "", ""), r
+            assert r["message"], r
+            assert bool(r["human_at"]) is (r["outcome"] == "delivered"), r
         if r["human_at"]:
-            assert r["outcome"] in {"connected", "abandoned", "hung_up_waiting"}, r
+            assert r["outcome"] in {"connected", "abandoned", "hung_up_waiting", "delivered"}, r
             if r["outcome"] == "hung_up_waiting":
                 assert float(r["wait_s"]) <= 2.0, r
             if r["outcome"] != "connected":

@@ -1,0 +1,98 @@
+"""Agentless campaigns, for the engine: a live answer gets a recorded message or an IVR, not an agent.
+
+Pure functions over the `Engine`'s state, like `audits` and `transfers`. Whether a call is agentless is
+decided at its AMD verdict (or at the answer when AMD is off), from the campaign's pacer mode *then*: a
+supervisor may switch a campaign between agentless and an agent mode at run time, and the calls already
+in flight follow the mode of the moment their verdict comes.
+
+    SCREENING --deliver--> DELIVERING (Redirect to `<context>,<exten>` sent) --end--> ENDED
+
+- A person (HUMAN, NOTSURE, or SKIPPED when AMD is off) is Redirected to the campaign's agentless
+  context and extension (`dialer-agentless,s` by default: the message named by `DIALER_MESSAGE`, then
+  hang up). Nobody waits for an agent, so there is no 2-second clock and no abandon: the pacer sees the
+  dial (`DialObserved`, so its estimators keep learning) but no `LiveAnswerObserved`, and the compliance
+  ledger counts no live answer. The hang-up ends the call `delivered`.
+- A machine verdict follows `AgentlessPlan.on_machine`: `hangup` (as in any campaign, without the AMD
+  audit since nobody can check it), or `message`: Redirected to the same context, extension `machine`
+  (wait for the beep, leave the message), ending `machine_message`.
+- A Redirect Asterisk refuses ends the call `failed`, and its leg is hung up (otherwise it would sit in
+  `dialer-connect`'s `Wait(600)` and then get the abandon message).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from dialer.engine.calls import Call, CallEvent, CallOutcome, CallState
+from dialer.engine.commands import Command, HangupChannel, Redirect
+from pacing import Mode
+
+if TYPE_CHECKING:
+    from dialer.engine.core import Engine
+
+__all__ = ["MACHINE_EXTEN", "PURPOSE", "AgentlessPlan", "MachineAction", "deliver", "is_agentless",
+           "outcome_of", "redirect_failed"]
+
+MachineAction = Literal["hangup", "message"]
+MACHINE_EXTEN = "machine"
+PURPOSE = "agentless"  # the Redirect's purpose, handed back by `Engine.on_action_failed`
+
+
+@dataclass(frozen=True, slots=True)
+class AgentlessPlan:
+    """Where an agentless campaign sends its answered calls (`CampaignSettings.agentless_*`)."""
+
+    context: str = "dialer-agentless"
+    exten: str = "s"
+    message: str = ""  # the sound file the Originate passes as DIALER_MESSAGE ("": the dialplan's default)
+    on_machine: MachineAction = "hangup"
+
+    def __post_init__(self) -> None:
+        if not self.context or not self.exten:
+            raise ValueError("an agentless plan needs a dialplan context and extension")
+        if self.exten == MACHINE_EXTEN:
+            raise ValueError(f"agentless exten {MACHINE_EXTEN!r} is where machines get the message; use another")
+        if self.on_machine not in ("hangup", "message"):
+            raise ValueError(f"agentless on_machine must be 'hangup' or 'message', got {self.on_machine!r}")
+
+    @property
+    def label(self) -> str:
+        """What the call record's `message` says the call got: the sound file, else where it went."""
+        return self.message or f"{self.context},{self.exten}"
+
+
+def is_agentless(engine: Engine, c: Call) -> bool:
+    """Whether the call's campaign runs agentless now (read at the verdict: the mode can change)."""
+    return engine.campaigns[c.campaign_id].pacer.knobs.mode is Mode.AGENTLESS
+
+
+def deliver(engine: Engine, c: Call, now: float, *, machine: bool) -> list[Command]:
+    """Send a screened call to the message: a person (`machine=False`), or a machine after the beep.
+
+    For a machine under `on_machine = "hangup"` nothing is done here and `[]` is returned: the caller
+    hangs it up as usual.
+    """
+    plan = engine.campaigns[c.campaign_id].agentless
+    if machine and plan.on_machine != "message":
+        return []
+    c.apply(CallEvent.DELIVER)
+    c.message = plan.label
+    c.delivered_at = now
+    c.to_machine = machine
+    engine.stats.delivered += 1
+    exten = MACHINE_EXTEN if machine else plan.exten
+    return [Redirect(c.call_id, c.channel or "", plan.context, exten, PURPOSE)]
+
+
+def outcome_of(c: Call) -> CallOutcome:
+    """How a DELIVERING call ends when its leg hangs up (the message over, or the far end gone)."""
+    return CallOutcome.MACHINE_MESSAGE if c.to_machine else CallOutcome.DELIVERED
+
+
+def redirect_failed(engine: Engine, c: Call, now: float) -> list[Command]:
+    """Asterisk refused the Redirect to the message: hang the leg up and end the call `failed`."""
+    if c.state is not CallState.DELIVERING:
+        return []
+    out: list[Command] = [HangupChannel(c.call_id, c.channel, 16)] if c.channel else []
+    return out + engine.end_call(c, CallOutcome.FAILED, now)
