@@ -389,8 +389,9 @@ class Engine:
             if c.state is not CallState.SCREENING:  # a repeated verdict: counted once, as before
                 raise IllegalTransition("call", c.call_id, c.state.value, CallEvent.MACHINE.value)
             self.stats.machines += 1
-            noted = self._observe_dial(c, "machine", now, machine=True)
-            if agentless.is_agentless(self, c):  # no agent to audit it: leave the message, or hang up
+            unregulated = agentless.is_agentless(self, c)
+            noted = self._observe_dial(c, "machine", now, machine=True, regulated=not unregulated)
+            if unregulated:  # no agent to audit it: leave the message, or hang up
                 out = agentless.deliver(self, c, now, machine=True)
                 if out:  # the Redirect to leave the message
                     return noted + out
@@ -408,7 +409,7 @@ class Engine:
                 raise IllegalTransition("call", c.call_id, c.state.value, CallEvent.DELIVER.value)
             c.human_at = now
             c.human_pbx_ts = e.timestamp
-            noted = self._observe_dial(c, "live", now, machine=False)
+            noted = self._observe_dial(c, "live", now, machine=False, regulated=False)
             return noted + agentless.deliver(self, c, now, machine=False)
         c.apply(CallEvent.HUMAN)
         c.human_at = now
@@ -734,13 +735,21 @@ class Engine:
         entry = ledger_entry(obs)
         return [RecordLedger(camp.campaign_id, entry)] if entry is not None else []
 
-    def _observe_dial(self, c: Call, outcome: str, now: float, machine: bool) -> list[Command]:
+    def _observe_dial(
+        self, c: Call, outcome: str, now: float, machine: bool, *, regulated: bool = True
+    ) -> list[Command]:
+        """Feed a dial's verdict to the pacer. An agentless call (`regulated` False) feeds its estimators
+        only: the compliance ledger governs calls meant for agents, and an agentless campaign's screened
+        answers would otherwise bring estimated AMD false positives into UK windows with no live answer
+        beside them (a campaign switched to predictive later would find its window at 100 %)."""
         ring = (c.answered_at or now) - (c.originated_at or c.created_at)
         amd_delay = now - c.answered_at if c.answered_at is not None else None
-        return self._observe(
-            self.campaigns[c.campaign_id],
-            DialObserved(at=now, outcome=outcome, ring_s=ring, amd_delay_s=amd_delay, amd_machine=machine),
-        )
+        obs = DialObserved(at=now, outcome=outcome, ring_s=ring, amd_delay_s=amd_delay, amd_machine=machine)
+        camp = self.campaigns[c.campaign_id]
+        if not regulated:
+            camp.pacer.est.observe(obs)
+            return []
+        return self._observe(camp, obs)
 
     def _end(self, c: Call, outcome: CallOutcome, now: float) -> list[Command]:
         out: list[Command] = []

@@ -12,7 +12,7 @@ from dialer.engine.agentless import AgentlessPlan
 from dialer.engine.calls import CallState
 from dialer.engine.commands import HangupChannel, Originate, RecordLedger, Redirect
 from dialer.engine.core import CampaignRuntime, DialRequest, Engine
-from pacing import Mode, Pacer, PacingKnobs
+from pacing import Jurisdiction, Mode, Pacer, PacingKnobs
 
 MESSAGE = "custom/outage-notice"
 
@@ -72,9 +72,22 @@ def test_the_pacer_learns_the_dial_but_the_ledger_counts_no_live_answer():
     assert (pacer.est.lives, pacer.est.abandons) == (0, 0)  # no LiveAnswerObserved
     status = pacer.ledger.status(18.0)
     assert (status.lives, status.abandons) == (0, 0)
-    kinds = [c.entry.kind.value for c in out if isinstance(c, RecordLedger)]
-    assert "live" not in kinds
-    assert "abandoned" not in kinds
+    # nothing at all for the ledger: not even the screened answer, whose estimated AMD false positives
+    # would otherwise fill a UK window that has no live answer to set them against
+    assert [c for c in out if isinstance(c, RecordLedger)] == []
+    assert not pacer.ledger.amd_in_use
+    assert status.false_positives == 0
+
+
+def test_a_uk_campaign_switched_from_agentless_to_predictive_finds_its_window_clean():
+    eng = make_engine()
+    camp = eng.campaigns["camp"]
+    camp.pacer.set_knobs(dataclasses.replace(camp.pacer.knobs, jurisdiction=Jurisdiction.UK))
+    for _ in range(20):
+        [cid], _ = dial(eng)
+        answer(eng, cid, 0.0)
+        hangup(eng, cid, 18.0)
+    assert camp.pacer.ledger.status(20.0).rate == 0.0
 
 
 def test_a_machine_is_hung_up_by_default_and_never_audited():
