@@ -27,13 +27,14 @@ from agents.commands import AgentCommand, Disposition, Logout, Pause, parse_agen
 from agents.dispositions import DispositionRejected
 from agents.screenpop import ScreenPopRenderer
 from dialer.agentfeed import AgentFeed
-from dialer.amd_audit import AmdAudit, is_person
+from dialer.amd_audit import AmdAudit
 from dialer.ami import actions
 from dialer.ami import events as ev
 from dialer.bus import MqttBus
 from dialer.clock import Clock
 from dialer.config import CampaignSettings, DialerSettings
 from dialer.daemon_agentcalls import AgentCalls
+from dialer.daemon_compliance import Compliance
 from dialer.engine.agentless import AgentlessPlan
 from dialer.engine.commands import (
     AgentNotice,
@@ -51,11 +52,10 @@ from dialer.engine.core import CampaignRuntime, Engine
 from dialer.engine.records import mask_number
 from dialer.errors import AmiError, ConfigError, DialerError, IllegalTransition
 from dialer.leadsource import LeadSource
-from dialer.ledger_store import LedgerStore, parse_ledger
+from dialer.ledger_store import LedgerStore
 from dialer.metrics import Metrics
 from dialer.store import RedisStore
 from pacing import Jurisdiction, Mode, Pacer, PacingKnobs
-from pacing.ledger import LedgerEntryKind
 
 __all__ = ["AmiPort", "Daemon", "audit_from_settings", "runtime_from_settings"]
 
@@ -103,7 +103,7 @@ class _Stopped(Exception):
     """Raised inside the TaskGroup once shutdown is complete, to end its sibling tasks."""
 
 
-class Daemon(AgentCalls):
+class Daemon(AgentCalls, Compliance):
     def __init__(
         self,
         settings: DialerSettings,
@@ -338,90 +338,6 @@ class Daemon(AgentCalls):
         """Pause (no new dials; live calls go on) or resume a campaign."""
         self.engine.campaigns[campaign_id].paused = paused
         self._dirty[campaign_id].set()
-
-    # ------------------------------------------------------------------ compliance ledger
-    async def _restore_ledger(self, campaign_id: str) -> None:
-        """Read the campaign's ledger history back from Redis and release the hold on its budget.
-
-        The read waits behind every ledger write already queued, and the ledger keeps what it counted
-        after that moment on top of the history: nothing is lost or counted twice. Until it succeeds the
-        ledger stays held (predictive dials progressively, and every decision says so).
-        """
-        ledger = self.engine.campaigns[campaign_id].pacer.ledger
-        while True:
-            now = self.clock.now()
-            already = ledger.export(now)
-            self.audits[campaign_id].mark_read()
-            pending = self.ledgers.read(campaign_id, now)
-            done, _ = await asyncio.wait({pending}, timeout=self.ledger_warn_after_s)
-            if not done:
-                log.warning("cannot read the compliance ledger from Redis yet; predictive pacing stays progressive "
-                            "until it can: check Redis", extra={"campaign_id": campaign_id})
-            hours, us, audit = await pending
-            try:
-                stored = parse_ledger(campaign_id, hours, us, audit, now)
-            except ValueError as exc:
-                log.error("compliance ledger unreadable; predictive pacing stays progressive",
-                          extra={"campaign_id": campaign_id, "error": str(exc)})
-                await asyncio.sleep(self.ledger_retry_s)
-                continue
-            ledger.restore(stored.ledger, now=self.clock.now(), already_counted=already)
-            ledger.release()
-            self._restored_audit(campaign_id, stored.audit_machines, stored.audit_persons,
-                                 verdict_machines=stored.verdict_machines, verdict_humans=stored.verdict_humans)
-            st = ledger.status(self.clock.now())
-            log.info(f"compliance ledger restored: {st.jurisdiction.value} window rate {st.rate:.2%} "
-                     f"({st.abandons:.0f} abandons, {st.lives:.0f} live answers), budget {st.budget:.1f}",
-                     extra={"campaign_id": campaign_id})
-            self.ledger_ready[campaign_id].set()
-            self._dirty[campaign_id].set()
-            return
-
-    def _restored_audit(self, campaign_id: str, machines: int, persons: int, *, verdict_machines: int = 0,
-                        verdict_humans: int = 0) -> None:
-        """The AMD audit sample read back with the ledger (see `dialer.amd_audit`): count on from it."""
-        audit = self.audits[campaign_id]
-        audit.restore(machines, persons, verdict_machines, verdict_humans)
-        if audit.audited:
-            log.info(f"AMD audit restored: {audit.persons} persons in {audit.audited} audits",
-                     extra={"campaign_id": campaign_id})
-        self.set_knobs(campaign_id, self.engine.campaigns[campaign_id].pacer.knobs)
-
-    def _audited(self, cmd: DispositionMade) -> None:
-        """An agent disposed an AMD audit call: count it, durably, and re-derive the false-positive share."""
-        audit = self.audits.get(cmd.campaign_id)
-        if audit is None:
-            return
-        renderer = self.engine.screenpop
-        dispositions = renderer.dispositions_for(cmd.campaign_id) if isinstance(renderer, ScreenPopRenderer) else None
-        person = is_person(cmd.code, dispositions)
-        audit.record(person)
-        self.ledgers.record_audit(cmd.campaign_id, person)
-        log.info(f"AMD audit: {'a person' if person else 'a machine'} ({cmd.code}); "
-                 f"{audit.persons} persons in {audit.audited} audits",
-                 extra={"campaign_id": cmd.campaign_id, "call_id": cmd.call_id})
-        self.set_knobs(cmd.campaign_id, self.engine.campaigns[cmd.campaign_id].pacer.knobs)
-
-    def _note_verdict(self, cmd: RecordLedger) -> None:
-        """Count the campaign's AMD verdicts (machine, or live answer let through) while it audits them."""
-        kind = cmd.entry.kind
-        if kind is not LedgerEntryKind.AMD and kind is not LedgerEntryKind.SCREENED:
-            return
-        audit = self.audits.get(cmd.campaign_id)
-        camp = self.engine.campaigns.get(cmd.campaign_id)
-        if audit is None or camp is None or camp.amd_audit_share <= 0.0:
-            return
-        audit.note_verdict(machine=kind is LedgerEntryKind.AMD)
-        self.ledgers.record_verdict(cmd.campaign_id, machine=kind is LedgerEntryKind.AMD)
-
-    def _export_audit(self, campaign_id: str) -> None:
-        audit = self.audits.get(campaign_id)
-        if audit is None:
-            return
-        m = self.metrics
-        m.amd_audited.labels(campaign_id).set(audit.audited)
-        m.amd_audit_persons.labels(campaign_id).set(audit.persons)
-        m.amd_false_positive.labels(campaign_id).set(self.engine.campaigns[campaign_id].pacer.knobs.amd_false_positive)
 
     # ------------------------------------------------------------------ pacing
     async def _pacing_loop(self, campaign_id: str) -> None:
