@@ -60,6 +60,7 @@ _NO_INPUTS = _Inputs()
 
 _LOG_TRIM_MIN = math.log(0.5)
 _LOG_TRIM_MAX = math.log(2.0)
+_CREDIT_MAX = 0.05
 
 
 class Pacer:
@@ -108,6 +109,8 @@ class Pacer:
         self._log_trim = 0.0
         self._trim_updates = 0
         self._model_in_control = False  # the last decision was the model's (not a fallback or the ledger's)
+        self._budget_bound = False  # the last decision was the model's, cut back by the ledger's budget
+        self._credit = 0.0  # see `observe`: trim steps banked while budget-bound
 
     @property
     def knobs(self) -> PacingKnobs:
@@ -149,6 +152,20 @@ class Pacer:
                 gain = max(self.feedback_gain, 0.3 / (1.0 + self._trim_updates / 100.0))
                 step = gain * (aim - (1.0 if obs.abandoned else 0.0)) / (1.0 - aim)
                 self._log_trim = min(max(self._log_trim + step, _LOG_TRIM_MIN), _LOG_TRIM_MAX)
+            elif self._budget_bound:
+                aim = self.aim()
+                step = self.feedback_gain * (aim - (1.0 if obs.abandoned else 0.0)) / (1.0 - aim)
+                # Cut back by the ledger's worst-case budget, launches follow the budget, and the
+                # budget grows whenever the rate is under the cap: left alone, the rate climbs to the
+                # cap, not to the aim. So while budget-bound, abandons above the aim bring the trim
+                # down (the model asks for too much); a rate below the aim proves nothing about the
+                # model and only offsets later excess, up to a small credit. A fixed, small gain: early in a
+                # fresh period every decision is budget-bound, and a few abandons there must not swing it.
+                acc = min(self._credit + step, _CREDIT_MAX)
+                if acc < 0.0:
+                    self._log_trim = max(self._log_trim + acc, _LOG_TRIM_MIN)
+                    acc = 0.0
+                self._credit = acc
 
     def aim(self) -> float:
         """The realised abandon rate the predictive mode steers to (before feedback)."""
@@ -172,6 +189,7 @@ class Pacer:
         n_prog = snap.ready_agents - in_flight - waiting
         self._last_now = snap.now
         self._model_in_control = False
+        self._budget_bound = False
 
         def out(launch: int, reason: Reason, detail: str = "", why: _Inputs | None = None) -> Decision:
             w = why if why is not None else _NO_INPUTS
@@ -262,6 +280,7 @@ class Pacer:
         if n_prog > n:
             n, reason = n_prog, Reason.DIALING
         self._model_in_control = reason is not Reason.ABANDON_BUDGET
+        self._budget_bound = reason is Reason.ABANDON_BUDGET
         if n > 0 and choice.launch > 0:
             # the abandons this batch adds, by the model; progressive dials beyond its choice add none
             self._charged.add(snap.now, 0, choice.expected_added * min(n, choice.launch) / choice.launch)

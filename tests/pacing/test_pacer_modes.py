@@ -194,3 +194,23 @@ def test_decide_is_cheap_enough_to_call_often(trained_predictive):
     first = p.decide(s)
     again = p.decide(s)
     assert first.launch == again.launch
+
+
+def test_a_pacer_cut_back_by_the_ledger_steers_to_its_aim_not_to_the_cap():
+    """Launches capped by the ledger's worst-case budget let the rate climb to the cap (the budget grows
+    while the rate is under it). While budget-bound, abandons above the aim bring the trim down; a rate
+    below the aim there does not push it up."""
+    from pacing import LiveAnswerObserved, Pacer, PacingKnobs
+    from pacing.types import Mode
+
+    def feed(p: Pacer, abandons: int, lives: int) -> None:
+        for i in range(lives):
+            p._budget_bound = True  # as after a decision cut back by the budget
+            p.observe(LiveAnswerObserved(at=float(i), abandoned=i % (lives // abandons) == lives // abandons - 1, wait_s=0.0))
+
+    hot = Pacer(PacingKnobs(mode=Mode.PREDICTIVE))
+    feed(hot, abandons=30, lives=1000)  # 3 % against an aim of 2.25 %
+    assert hot._log_trim < -0.1  # the trim only: aim_scale also holds the model's calibration ratio
+    cold = Pacer(PacingKnobs(mode=Mode.PREDICTIVE))
+    feed(cold, abandons=5, lives=1000)  # 0.5 %: says nothing about the model
+    assert -0.1 < cold._log_trim <= 0.0
