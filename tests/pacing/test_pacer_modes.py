@@ -206,7 +206,8 @@ def test_a_pacer_cut_back_by_the_ledger_steers_to_its_aim_not_to_the_cap():
     def feed(p: Pacer, abandons: int, lives: int) -> None:
         for i in range(lives):
             p._budget_bound = True  # as after a decision cut back by the budget
-            p.observe(LiveAnswerObserved(at=float(i), abandoned=i % (lives // abandons) == lives // abandons - 1, wait_s=0.0))
+            every = lives // abandons  # spread the abandons evenly
+            p.observe(LiveAnswerObserved(at=float(i), abandoned=i % every == every - 1, wait_s=0.0))
 
     hot = Pacer(PacingKnobs(mode=Mode.PREDICTIVE))
     feed(hot, abandons=30, lives=1000)  # 3 % against an aim of 2.25 %
