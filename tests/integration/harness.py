@@ -107,6 +107,13 @@ async def run_shift(
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(sim_agents.run())
                 await sim_agents.logged_in.wait()
+                # the shift starts with the first dial: on a cold host (a fresh venv compiling its
+                # bytecode, the broker's first connections) the agents' Ready can take seconds of wall
+                # time, which at 120x is minutes of the shift; a fault injected before dialing began
+                # would test nothing. Bounded, so a daemon that never dials still fails the test.
+                limit = clock.now() + 600.0
+                while box["d"].engine.stats.placed == 0 and clock.now() < limit:
+                    await clock.sleep(1.0)
                 marks["start"] = clock.now()
                 if during is not None:
                     await during(sim, daemon, clock, marks)
