@@ -67,15 +67,7 @@ def check(agents: int, samples: int, seed: int) -> tuple[float, float, int]:
     assert tab is not None
     model, truth = [], []
     for snap, d in snaps[:samples]:
-        c = F.curves(
-            tab,
-            ready=snap.ready_agents,
-            waiting=snap.waiting_humans,
-            talking=snap.talking_elapsed,
-            wrapping=snap.wrapup_elapsed,
-            ringing=snap.ringing_elapsed,
-            screening=snap.screening_elapsed,
-        )
+        c = pacer._curves(tab, snap)  # the supply and demand curves exactly as the pacer builds them
         lost, _ = P._Model(c, tab.new_live, 0.0).score(np.array([0, d.launch]))
         rows_s = np.array(
             [tab.talk_free[np.searchsorted(F.TALK_EDGES, e, side="right") - 1] for e in snap.talking_elapsed]
