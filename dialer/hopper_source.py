@@ -32,7 +32,7 @@ _OUTCOMES = {
     "connected": Outcome.LIVE,
     "transfer_failed": Outcome.LIVE,  # talked to an agent, then a blind transfer found nobody
     "abandoned": Outcome.ABANDONED,
-    "hung_up_waiting": Outcome.NO_ANSWER,  # hung up within the legal 2 s: not a contact, retry later
+    "hung_up_waiting": Outcome.ABANDONED,  # hung up before an agent came: an abandon (72-hour lock)
     "hung_up_screening": Outcome.NO_ANSWER,
     "machine": Outcome.MACHINE,
     "busy": Outcome.BUSY,

@@ -91,7 +91,7 @@ class CallOutcome(StrEnum):
 
     CONNECTED = "connected"  # a person talked to an agent
     ABANDONED = "abandoned"  # a person answered and no agent was connected within 2 s
-    HUNG_UP_WAITING = "hung_up_waiting"  # the person hung up before the 2 s were up
+    HUNG_UP_WAITING = "hung_up_waiting"  # the person hung up before the 2 s were up: still an abandon
     HUNG_UP_SCREENING = "hung_up_screening"  # hung up while AMD listened
     MACHINE = "machine"
     BUSY = "busy"

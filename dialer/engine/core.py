@@ -475,8 +475,12 @@ class Engine:
             return self._end(c, agentless.outcome_of(c), now)
         if s is CallState.SCREENING:
             return self._end(c, CallOutcome.HUNG_UP_SCREENING, now)
-        # WAITING or CONNECTING: the person gave up before an agent came.
+        # WAITING or CONNECTING: the person gave up before an agent came. The law counts a live answer
+        # not connected within 2 s as abandoned whoever hangs up, so an early hang-up is one too (the
+        # pacer's model and the simulator count it the same way); the outcome still says who hung up.
         late = c.human_at is not None and now - c.human_at > ABANDON_LIMIT_S
+        if not late:
+            c.abandoned = c.human_at is not None
         return self._end(c, CallOutcome.ABANDONED if late else CallOutcome.HUNG_UP_WAITING, now)
 
     _handlers: dict[type, Callable[[Engine, Any, float], list[Command]]] = {
@@ -768,7 +772,8 @@ class Engine:
             if prev is not CallState.ABANDONING and c.human_at is not None:
                 out += self._observe(camp, LiveAnswerObserved(at=now, abandoned=True, wait_s=now - c.human_at))
         elif outcome is CallOutcome.HUNG_UP_WAITING and c.human_at is not None:
-            out += self._observe(camp, LiveAnswerObserved(at=now, abandoned=False, wait_s=now - c.human_at))
+            self.stats.abandoned += 1
+            out += self._observe(camp, LiveAnswerObserved(at=now, abandoned=True, wait_s=now - c.human_at))
         if outcome in _PACER_OUTCOME and c.delivered_at is None:  # a delivered dial was observed at its verdict
             ring = now - (c.originated_at or c.created_at)
             out += self._observe(camp, DialObserved(at=now, outcome=_PACER_OUTCOME[outcome], ring_s=ring))

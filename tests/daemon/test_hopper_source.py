@@ -22,7 +22,8 @@ NOON_ET = dt.datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("America/New_York")).
 
 def record(call_id: str, lead_id: str, number: str, outcome: str, agent: str | None = None) -> CallRecord:
     return CallRecord(call_id=call_id, campaign_id="upsell-fiber", lead_id=lead_id, number=number, attempt=1,
-                      outcome=outcome, abandoned=outcome == "abandoned", created_at=NOON_ET, originated_at=NOON_ET,
+                      outcome=outcome, abandoned=outcome in ("abandoned", "hung_up_waiting"), created_at=NOON_ET,
+                      originated_at=NOON_ET,
                       answered_at=None, human_at=None, connected_at=None, ended_at=NOON_ET + 30, agent_id=agent,
                       amd_status=None, dial_status=None, hangup_cause=None, wait_s=None, talk_s=None)
 
@@ -36,14 +37,18 @@ async def test_results_and_dispositions_reach_the_hopper():
             hopper = Hopper(redis, config, ContactPolicy(config))
             source = HopperLeadSource(hopper)
             assert await source.depth(NOON_ET) > 0
-            busy, talked = await source.take(2, NOON_ET)
+            busy, talked, hung_up = await source.take(3, NOON_ET)
             assert busy.target is not None
             assert busy.number.startswith("+")
             await source.record_result(record("c1", busy.lead_id, busy.number, "busy"), busy.target, NOON_ET + 30)
             await source.record_result(record("c2", talked.lead_id, talked.number, "connected", "a1"),
                                        talked.target, NOON_ET + 60)
+            # a person who hung up before an agent came was abandoned: locked like any abandon
+            await source.record_result(record("c3", hung_up.lead_id, hung_up.number, "hung_up_waiting"),
+                                       hung_up.target, NOON_ET + 30)
             counts = dict(await hopper.outcome_counts())
             assert counts.get("outcome:busy") == 1
+            assert counts.get("outcome:abandoned") == 1
             assert "outcome:live" not in counts  # a connected call waits for its disposition
             await source.record_disposition(
                 DispositionMade("c2", "a1", "refused", {"reason": "too_expensive"}, (), NOON_ET + 90, talked.target),

@@ -123,6 +123,8 @@ def test_no_agent_within_the_hold_plays_the_message_and_counts_an_abandon():
     [rec] = records(hangup(eng, cid, 12))
     assert (rec.outcome, rec.abandoned) == ("abandoned", True)
     assert eng.stats.abandoned == 1
+    ledger = eng.campaigns["camp"].pacer.ledger
+    assert (ledger.total_lives, ledger.total_abandons) == (1, 1)
 
 
 def test_a_bridge_later_than_two_seconds_still_counts_abandoned():
@@ -183,7 +185,9 @@ def test_hangup_while_amd_listens_and_while_waiting_under_two_seconds():
     assert rec.outcome == "hung_up_screening"
     answer(eng, b, 0)
     [rec] = records(hangup(eng, b, 7.0))
-    assert (rec.outcome, rec.abandoned) == ("hung_up_waiting", False)
+    # not connected to an agent, so an abandon for the law (and the pacer) even though the person hung up
+    assert (rec.outcome, rec.abandoned) == ("hung_up_waiting", True)
+    assert eng.stats.abandoned == 1
 
 
 def test_one_agent_never_gets_two_calls_at_once():
