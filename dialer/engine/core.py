@@ -10,10 +10,13 @@ longest-idle ready agent of the campaign gets the call at once. When nobody is r
 for at most `hold_s` (less than the legal 2 s, leaving room for the bridge); an agent who frees up in
 that time takes the oldest waiting call before anything else; when the hold runs out the call is sent
 to the information message and counted abandoned. A call connected later than 2 s after the greeting
-is counted abandoned too: the law counts what the person lived, not what we meant.
+is counted abandoned too, and so is a person who hangs up while waiting: the law counts what the
+person lived, not what we meant.
 
 The AMD audit (a machine verdict checked by a spare agent) is in `dialer.engine.audits`; agentless
-campaigns (a recorded message or IVR instead of an agent, no abandon) in `dialer.engine.agentless`.
+campaigns (a recorded message or IVR instead of an agent, no abandon) in `dialer.engine.agentless`;
+agents' own commands in `dialer.engine.agentside`, agent-started calls in `dialer.engine.agentcalls`,
+blind transfers in `dialer.engine.transfers`.
 """
 
 from __future__ import annotations
@@ -32,13 +35,12 @@ from agents import commands as ac
 from agents.roster import Roster
 from agents.state import Agent, AgentEvent, AgentState
 from dialer.ami import events as ev
-from dialer.engine import agentcalls, agentless, audits, transfers
+from dialer.engine import agentcalls, agentless, agentside, audits, transfers
 from dialer.engine.agentless import AgentlessPlan
 from dialer.engine.calls import TRANSFER_STATES, Call, CallEvent, CallOutcome, CallState, TransferPlan
 from dialer.engine.commands import (
     AgentNotice,
     Command,
-    DispositionMade,
     HangupChannel,
     Originate,
     RecordLedger,
@@ -57,15 +59,11 @@ from pacing import (
     Pacer,
     Reason,
     TalkObserved,
-    WrapupObserved,
 )
 from pacing.ledger import ledger_entry
 from pacing.types import Observation
 
-__all__ = ["CampaignRuntime", "DialRequest", "Engine", "EngineStats"]
-
 ScreenPopRenderer = Callable[[Call, Agent], dict[str, Any]]
-_BUSY = (AgentState.TALKING, AgentState.WRAPUP, AgentState.RESERVED, AgentState.DIALING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +283,7 @@ class Engine:
             self.stats.illegal_transitions += 1
             return []
 
-    def _call_of(self, uniqueid: str | None) -> Call | None:
+    def call_of(self, uniqueid: str | None) -> Call | None:
         if uniqueid is None:
             return None
         c = self.calls.get(uniqueid)
@@ -294,13 +292,13 @@ class Engine:
         return c if c is not None and c.state is not CallState.ENDED else None
 
     def _on_newchannel(self, e: ev.Newchannel, now: float) -> list[Command]:
-        c = self._call_of(e.uniqueid)
+        c = self.call_of(e.uniqueid)
         if c is not None:
             c.channel = e.channel
         return []
 
     def _on_newstate(self, e: ev.Newstate, now: float) -> list[Command]:
-        c = self._call_of(e.uniqueid)
+        c = self.call_of(e.uniqueid)
         if c is None:
             return []
         if c.agent_first:
@@ -318,7 +316,7 @@ class Engine:
         return []
 
     def _on_dialbegin(self, e: ev.DialBegin, now: float) -> list[Command]:
-        c = self._call_of(e.uniqueid)
+        c = self.call_of(e.uniqueid)
         if c is not None and c.state in TRANSFER_STATES and e.uniqueid == c.customer_uniqueid:
             return transfers.on_dialbegin(c, e)
         if c is None or not c.agent_first or e.uniqueid != c.call_id:
@@ -326,16 +324,16 @@ class Engine:
         return agentcalls.on_customer_dialbegin(self, c, e)
 
     def _on_dialstate(self, e: ev.DialState, now: float) -> list[Command]:
-        c = self._call_of(e.dest_uniqueid)
+        c = self.call_of(e.dest_uniqueid)
         if c is None or not c.agent_first or e.dest_uniqueid != c.customer_uid:
             return []
         return agentcalls.on_customer_ringing(self, c) if e.dial_status == "RINGING" else []
 
     def _on_dialend(self, e: ev.DialEnd, now: float) -> list[Command]:
-        t = self._call_of(e.uniqueid)
+        t = self.call_of(e.uniqueid)
         if t is not None and t.state in TRANSFER_STATES and e.uniqueid == t.customer_uniqueid:
             return transfers.on_dialend(self, t, e, now)  # the customer's Dial() of a transfer target
-        c = self._call_of(e.dest_uniqueid)
+        c = self.call_of(e.dest_uniqueid)
         if c is None:
             return []
         if c.agent_first:
@@ -350,7 +348,7 @@ class Engine:
         return []
 
     def _on_originate_response(self, e: ev.OriginateResponse, now: float) -> list[Command]:
-        c = self._call_of(e.action_id) or self._call_of(e.uniqueid)
+        c = self.call_of(e.action_id) or self.call_of(e.uniqueid)
         if c is None:
             return []
         if c.agent_first:  # about the agent's phone; a failure ends the call before the customer is dialed
@@ -369,7 +367,7 @@ class Engine:
         return []
 
     def _on_originate_failed(self, e: ev.OriginateFailed, now: float) -> list[Command]:
-        c = self._call_of(e.call_id)
+        c = self.call_of(e.call_id)
         if c is None or not c.is_pre_answer:
             return []
         if e.may_exist:
@@ -378,7 +376,7 @@ class Engine:
         return self._end(c, CallOutcome.FAILED, now)
 
     def _on_amd(self, e: ev.AmdResult, now: float) -> list[Command]:
-        c = self._call_of(e.uniqueid) or self._call_of(e.call_id)
+        c = self.call_of(e.uniqueid) or self.call_of(e.call_id)
         if c is None or c.agent_first:
             return []
         if c.is_pre_answer:
@@ -419,7 +417,7 @@ class Engine:
         return noted + self._try_assign(c, now)
 
     def _on_bridge_enter(self, e: ev.BridgeEnter, now: float) -> list[Command]:
-        c = self._call_of(e.uniqueid)
+        c = self.call_of(e.uniqueid)
         if c is not None and c.state is CallState.AUDITING:
             return audits.bridged(self, c, e, now)
         if c is not None and c.state in TRANSFER_STATES and e.uniqueid == c.customer_uniqueid:
@@ -442,10 +440,10 @@ class Engine:
         return out
 
     def _on_hangup(self, e: ev.Hangup, now: float) -> list[Command]:
-        c = self._call_of(e.uniqueid)
+        c = self.call_of(e.uniqueid)
         if c is None:
             other = e.uniqueid[:-2] if e.uniqueid and e.uniqueid.endswith("-2") else None
-            oc = self._call_of(other)
+            oc = self.call_of(other)
             if oc is not None and e.cause:
                 oc.hangup_cause = int(e.cause)
             return []
@@ -499,7 +497,7 @@ class Engine:
     # ----------------------------------------------------------------- action failures and resync
     def on_action_failed(self, call_id: str, purpose: str, now: float) -> list[Command]:
         """A Redirect or Hangup the engine asked for was refused by Asterisk."""
-        c = self._call_of(call_id)
+        c = self.call_of(call_id)
         if c is None:
             return []
         if purpose == "agent" and c.state is CallState.CONNECTING:
@@ -533,114 +531,28 @@ class Engine:
                 self.calls[cid].lost_contact = False
         return out
 
-    # ----------------------------------------------------------------- agents
+    # ----------------------------------------------------------------- agents (dialer/engine/agentside.py)
     def on_agent(self, cmd: ac.AgentCommand, now: float) -> list[Command]:
         """Apply an agent's command. Raises IllegalTransition for a move the agent cannot make now."""
-        if isinstance(cmd, ac.Login):
-            if cmd.campaign_id not in self.campaigns:
-                raise IllegalTransition("agent", cmd.agent_id, "login", f"join unknown campaign {cmd.campaign_id}")
-            known = self.roster.get(cmd.agent_id)
-            joined = known if known is not None else self.roster.add(Agent(cmd.agent_id, cmd.extension))
-            joined.extension = cmd.extension
-            self.roster.set_campaign(joined.agent_id, cmd.campaign_id)
-            self.roster.apply(joined.agent_id, AgentEvent.LOGIN, now)
-            return [self.state_notice(joined)]
-        found = self.roster.get(cmd.agent_id)
-        if found is None:
-            raise IllegalTransition("agent", cmd.agent_id, "unknown", "act before login")
-        agent = found
-        if isinstance(cmd, ac.Ready):
-            if agent.state is AgentState.READY:
-                return []
-            self.roster.apply(agent.agent_id, AgentEvent.READY, now)
-            return [self.state_notice(agent), *self._agent_freed(agent, now)]
-        if isinstance(cmd, ac.Pause):
-            left = transfers.target_leaves(self, agent.agent_id, f"paused ({cmd.reason})", now)
-            if left:
-                return left + self.on_agent(cmd, now)
-            if agent.state in _BUSY:
-                agent.pending_pause = cmd.reason
-                return [AgentNotice(agent.agent_id, "pause_pending", {"reason": cmd.reason})]
-            self.roster.apply(agent.agent_id, AgentEvent.PAUSE, now)
-            agent.pause_reason = cmd.reason
-            return [self.state_notice(agent)]
-        if isinstance(cmd, ac.Logout):
-            left = transfers.target_leaves(self, agent.agent_id, "logged out", now)
-            if left:
-                return left + self.on_agent(cmd, now)
-            if agent.state in _BUSY:
-                agent.pending_logout = True
-                return [AgentNotice(agent.agent_id, "logout_pending")]
-            self.roster.apply(agent.agent_id, AgentEvent.LOGOUT, now)
-            return [self.state_notice(agent)]
-        return self._dispose(agent, cmd, now)
-
-    def _dispose(self, agent: Agent, cmd: ac.Disposition, now: float) -> list[Command]:
-        if agent.state is not AgentState.WRAPUP or agent.call_id != cmd.call_id:
-            raise IllegalTransition("agent", agent.agent_id, agent.state.value, f"dispose call {cmd.call_id}")
-        call = self.calls.get(cmd.call_id)
-        wrap = now - agent.since
-        self.wrapup_deadlines.pop(agent.agent_id, None)
-        camp = self.campaigns.get(agent.campaign_id or "")
-        audited = call is not None and call.amd_audit
-        if camp is not None and not audited:
-            camp.pacer.observe(WrapupObserved(at=now, wrap_s=wrap))
-        self.roster.apply(agent.agent_id, AgentEvent.DISPOSE, now)
-        out: list[Command] = [
-            DispositionMade(
-                call_id=cmd.call_id,
-                agent_id=agent.agent_id,
-                code=cmd.code,
-                fields=dict(cmd.fields),
-                script_path=cmd.script_path,
-                at=now,
-                target=call.target if call is not None else None,
-                campaign_id=call.campaign_id if call is not None else (agent.campaign_id or ""),
-                amd_audit=audited,
-                final=transfers.is_final_disposition(call, agent.agent_id),
-            )
-        ]
-        return out + self.after_wrapup(agent, now)
+        return agentside.command(self, cmd, now)
 
     def after_wrapup(self, agent: Agent, now: float) -> list[Command]:
-        if agent.pending_logout and agent.state is AgentState.PAUSED:
-            agent.pending_logout = False
-            self.roster.apply(agent.agent_id, AgentEvent.LOGOUT, now)
-            return [self.state_notice(agent)]
-        out: list[Command] = [self.state_notice(agent)]
-        if agent.state is AgentState.READY:
-            out += self._agent_freed(agent, now)
-        return out
+        return agentside.after_wrapup(self, agent, now)
 
     def _agent_freed(self, agent: Agent, now: float) -> list[Command]:
-        """A ready agent takes the oldest call still waiting in its campaign, if any."""
-        camp = self.campaigns.get(agent.campaign_id or "")
-        if camp is None:
-            return []
-        while camp.waiting:
-            c = self._call_of(camp.waiting[0])
-            if c is None or c.state is not CallState.WAITING:
-                camp.waiting.popleft()
-                continue
-            camp.waiting.popleft()
-            return self._assign(c, agent, now)
-        return []
+        return agentside.freed(self, agent, now)
 
     def state_notice(self, agent: Agent) -> AgentNotice:
-        return AgentNotice(
-            agent.agent_id,
-            "state",
-            {"state": agent.state.value, "since": agent.since, "reason": agent.pause_reason},
-        )
+        return agentside.state_notice(agent)
 
     # ----------------------------------------------------------------- hand-off
     def _try_assign(self, c: Call, now: float) -> list[Command]:
         agent = self.roster.longest_idle(c.campaign_id)
         if agent is not None:
-            return self._assign(c, agent, now)
+            return self.assign(c, agent, now)
         return self._hold_or_abandon(c, now)
 
-    def _assign(self, c: Call, agent: Agent, now: float) -> list[Command]:
+    def assign(self, c: Call, agent: Agent, now: float) -> list[Command]:
         self.roster.apply(agent.agent_id, AgentEvent.RESERVE, now)
         agent.call_id = c.call_id
         c.apply(CallEvent.ASSIGN)
@@ -696,7 +608,7 @@ class Engine:
         out: list[Command] = transfers.due(self, now)
         for camp in self.campaigns.values():
             while camp.waiting:
-                c = self._call_of(camp.waiting[0])
+                c = self.call_of(camp.waiting[0])
                 if c is None or c.state is not CallState.WAITING:
                     camp.waiting.popleft()
                     continue

@@ -1,0 +1,130 @@
+"""Agents' commands, for the engine: log in, ready, pause, log out, dispose; what a freed agent takes.
+
+Pure functions over the `Engine`'s state, like `audits`, `agentcalls` and `transfers`; the engine's
+`on_agent`, `after_wrapup` and `state_notice` call them. A pause or a logout asked for while the agent
+is busy waits for the wrap-up to end (`pending_pause`, `pending_logout`); an agent who is the target of
+a blind transfer in progress leaves it first, and the transfer falls back (`transfers.target_leaves`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agents import commands as ac
+from agents.state import Agent, AgentEvent, AgentState
+from dialer.engine import transfers
+from dialer.engine.calls import CallState
+from dialer.engine.commands import AgentNotice, Command, DispositionMade
+from dialer.errors import IllegalTransition
+from pacing import WrapupObserved
+
+if TYPE_CHECKING:
+    from dialer.engine.core import Engine
+
+__all__ = ["after_wrapup", "command", "dispose", "freed", "state_notice"]
+
+_BUSY = (AgentState.TALKING, AgentState.WRAPUP, AgentState.RESERVED, AgentState.DIALING)
+
+
+def command(engine: Engine, cmd: ac.AgentCommand, now: float) -> list[Command]:
+    """Apply an agent's command. Raises IllegalTransition for a move the agent cannot make now."""
+    if isinstance(cmd, ac.Login):
+        if cmd.campaign_id not in engine.campaigns:
+            raise IllegalTransition("agent", cmd.agent_id, "login", f"join unknown campaign {cmd.campaign_id}")
+        known = engine.roster.get(cmd.agent_id)
+        joined = known if known is not None else engine.roster.add(Agent(cmd.agent_id, cmd.extension))
+        joined.extension = cmd.extension
+        engine.roster.set_campaign(joined.agent_id, cmd.campaign_id)
+        engine.roster.apply(joined.agent_id, AgentEvent.LOGIN, now)
+        return [state_notice(joined)]
+    found = engine.roster.get(cmd.agent_id)
+    if found is None:
+        raise IllegalTransition("agent", cmd.agent_id, "unknown", "act before login")
+    agent = found
+    if isinstance(cmd, ac.Ready):
+        if agent.state is AgentState.READY:
+            return []
+        engine.roster.apply(agent.agent_id, AgentEvent.READY, now)
+        return [state_notice(agent), *freed(engine, agent, now)]
+    if isinstance(cmd, ac.Pause):
+        left = transfers.target_leaves(engine, agent.agent_id, f"paused ({cmd.reason})", now)
+        if left:
+            return left + command(engine, cmd, now)
+        if agent.state in _BUSY:
+            agent.pending_pause = cmd.reason
+            return [AgentNotice(agent.agent_id, "pause_pending", {"reason": cmd.reason})]
+        engine.roster.apply(agent.agent_id, AgentEvent.PAUSE, now)
+        agent.pause_reason = cmd.reason
+        return [state_notice(agent)]
+    if isinstance(cmd, ac.Logout):
+        left = transfers.target_leaves(engine, agent.agent_id, "logged out", now)
+        if left:
+            return left + command(engine, cmd, now)
+        if agent.state in _BUSY:
+            agent.pending_logout = True
+            return [AgentNotice(agent.agent_id, "logout_pending")]
+        engine.roster.apply(agent.agent_id, AgentEvent.LOGOUT, now)
+        return [state_notice(agent)]
+    return dispose(engine, agent, cmd, now)
+
+
+def dispose(engine: Engine, agent: Agent, cmd: ac.Disposition, now: float) -> list[Command]:
+    if agent.state is not AgentState.WRAPUP or agent.call_id != cmd.call_id:
+        raise IllegalTransition("agent", agent.agent_id, agent.state.value, f"dispose call {cmd.call_id}")
+    call = engine.calls.get(cmd.call_id)
+    wrap = now - agent.since
+    engine.wrapup_deadlines.pop(agent.agent_id, None)
+    camp = engine.campaigns.get(agent.campaign_id or "")
+    audited = call is not None and call.amd_audit
+    if camp is not None and not audited:
+        camp.pacer.observe(WrapupObserved(at=now, wrap_s=wrap))
+    engine.roster.apply(agent.agent_id, AgentEvent.DISPOSE, now)
+    out: list[Command] = [
+        DispositionMade(
+            call_id=cmd.call_id,
+            agent_id=agent.agent_id,
+            code=cmd.code,
+            fields=dict(cmd.fields),
+            script_path=cmd.script_path,
+            at=now,
+            target=call.target if call is not None else None,
+            campaign_id=call.campaign_id if call is not None else (agent.campaign_id or ""),
+            amd_audit=audited,
+            final=transfers.is_final_disposition(call, agent.agent_id),
+        )
+    ]
+    return out + after_wrapup(engine, agent, now)
+
+
+def after_wrapup(engine: Engine, agent: Agent, now: float) -> list[Command]:
+    if agent.pending_logout and agent.state is AgentState.PAUSED:
+        agent.pending_logout = False
+        engine.roster.apply(agent.agent_id, AgentEvent.LOGOUT, now)
+        return [state_notice(agent)]
+    out: list[Command] = [state_notice(agent)]
+    if agent.state is AgentState.READY:
+        out += freed(engine, agent, now)
+    return out
+
+
+def freed(engine: Engine, agent: Agent, now: float) -> list[Command]:
+    """A ready agent takes the oldest call still waiting in its campaign, if any."""
+    camp = engine.campaigns.get(agent.campaign_id or "")
+    if camp is None:
+        return []
+    while camp.waiting:
+        c = engine.call_of(camp.waiting[0])
+        if c is None or c.state is not CallState.WAITING:
+            camp.waiting.popleft()
+            continue
+        camp.waiting.popleft()
+        return engine.assign(c, agent, now)
+    return []
+
+
+def state_notice(agent: Agent) -> AgentNotice:
+    return AgentNotice(
+        agent.agent_id,
+        "state",
+        {"state": agent.state.value, "since": agent.since, "reason": agent.pause_reason},
+    )
