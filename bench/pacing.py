@@ -189,6 +189,7 @@ def aggregate(cells: list[Cell], rows: list[dict[str, Any]]) -> list[dict[str, A
                 "abandon_pct_with_fp_mean": mean("abandon_pct_with_fp"),
                 "abandon_pct_worst_24h": max(m["abandon_pct_worst_24h"] for m in ms),
                 "abandon_pct_worst_24h_with_fp": max(m["abandon_pct_worst_24h_with_fp"] for m in ms),
+                "abandon_pct_worst_24h_est_fp": max(m["abandon_pct_worst_24h_est_fp"] for m in ms),
                 "wait_mean_s": mean("wait_mean_s"),
                 "wait_p95_s": mean("wait_p95_s"),
                 "wait_over_2s_pct": mean("wait_over_2s_pct"),
@@ -204,7 +205,11 @@ def aggregate(cells: list[Cell], rows: list[dict[str, Any]]) -> list[dict[str, A
                 obj["p_30d_over_cap"] = _p30_normal(rates, lives)
                 obj["p_30d_method"] = "normal approximation from the measured days"
             if cell.kind == "uk":
-                obj["p_24h_over_cap"] = float(np.mean([m["abandon_pct_worst_24h_with_fp"] > 100 * CAP for m in ms]))
+                # the regulator's count (estimated false positives), and the one no dialer can know
+                obj["p_24h_over_cap"] = float(np.mean([m["abandon_pct_worst_24h_est_fp"] > 100 * CAP for m in ms]))
+                obj["p_24h_over_cap_actual_fp"] = float(
+                    np.mean([m["abandon_pct_worst_24h_with_fp"] > 100 * CAP for m in ms])
+                )
             if policy == "fixed_ratio":
                 obj["ratio"] = rs[0].get("ratio")
             fresh = [r["fresh"] for r in rs if r.get("fresh")]

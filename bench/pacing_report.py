@@ -32,9 +32,15 @@ def _ab(row: dict[str, Any]) -> float:
     return float(row["abandon_pct_with_fp_mean"] if row["jurisdiction"] == "uk" else row["abandon_pct_mean"])
 
 
+def _worst_24h(row: dict[str, Any]) -> float:
+    """The worst rolling 24 hours as the cell's law counts it (UK: with the estimated AMD false positives)."""
+    if row["jurisdiction"] == "uk":
+        return float(row.get("abandon_pct_worst_24h_est_fp", row["abandon_pct_worst_24h_with_fp"]))
+    return float(row["abandon_pct_worst_24h"])
+
+
 def _breach(row: dict[str, Any]) -> bool:
-    worst = row["abandon_pct_worst_24h_with_fp"] if row["jurisdiction"] == "uk" else row["abandon_pct_worst_24h"]
-    return _ab(row) > CAP_PCT or float(worst) > CAP_PCT
+    return _ab(row) > CAP_PCT or _worst_24h(row) > CAP_PCT
 
 
 def _cellfmt(row: dict[str, Any] | None) -> str:
@@ -63,14 +69,20 @@ def targets(table: list[dict[str, Any]], meta: dict[str, Any]) -> list[tuple[str
             for k, r in uk.items()
             if r["agents"] >= 20 and r["p_24h_over_cap"] >= 0.05
         ]
-        bad += [
-            f"{k} worst {r['abandon_pct_worst_24h_with_fp']:.2f}%"
-            for k, r in uk.items()
-            if r["agents"] <= 10 and r["abandon_pct_worst_24h_with_fp"] > CAP_PCT
+        small = {k: r for k, r in uk.items() if r["agents"] <= 10}
+        bad += [f"{k} worst {_worst_24h(r):.2f}%" for k, r in small.items() if _worst_24h(r) > CAP_PCT]
+        evidence = ", ".join(bad) or "all UK cells"
+        evidence += " (false positives counted as the regulator counts them: the reasoned estimate)"
+        actual = [r["abandon_pct_worst_24h_with_fp"] for r in uk.values()]
+        progressive = [
+            cells[k]["progressive"]["abandon_pct_worst_24h_with_fp"] for k in uk if "progressive" in cells[k]
         ]
-        out.append(
-            ("UK: P(any 24 h > 3%) < 5% at N >= 20, never at N = 5-10", not bad, ", ".join(bad) or "all UK cells")
-        )
+        if actual:
+            evidence += (
+                f"; with the false positives that really happened, which no dialer can count: worst "
+                f"{max(actual):.2f}%" + (f" (progressive alone: {max(progressive):.2f}%)" if progressive else "")
+            )
+        out.append(("UK: P(any 24 h > 3%) < 5% at N >= 20, never at N = 5-10", not bad, evidence))
 
     share = {k: r for k, r in ours.items() if r["kind"] == "shift"}
     bad = [

@@ -240,6 +240,8 @@ class CampaignEstimators:
         self,
         *,
         share_half_life_s: float = 15 * 60.0,
+        fast_share_half_life_s: float = 3 * 60.0,
+        fast_share_min_dials: float = 600.0,
         shape_half_life_s: float = 60 * 60.0,
         prior_live: float = 0.3,
         prior_dials: float = 20.0,
@@ -247,6 +249,11 @@ class CampaignEstimators:
         wrap_prior_mean: float = 30.0,
     ) -> None:
         self.shares = DecayedArray(3, share_half_life_s)
+        # A big campaign has thousands of dials in a few minutes: its shares can follow the time of day
+        # closely instead of lagging 15 minutes behind (at 500 agents a lag of a few percent in the live
+        # share is the difference between the aim and twice the aim). Used once it has enough dials.
+        self.fast_shares = DecayedArray(3, fast_share_half_life_s)
+        self.fast_share_min_dials = fast_share_min_dials
         self._prior_shares = prior_dials * np.array([prior_live, 0.15, 0.85 - prior_live])
         self.ring = DecayedArray((3, RING_BINS), shape_half_life_s)
         self.amd = DecayedArray((2, AMD_BINS), shape_half_life_s)
@@ -285,6 +292,7 @@ class CampaignEstimators:
         else:
             cls = OTHER
         self.shares.add(obs.at, cls)
+        self.fast_shares.add(obs.at, cls)
         rb = min(max(int(obs.ring_s / RING_BIN_S), 0), RING_BINS - 1)
         self.ring.add(obs.at, (cls, rb))
         if obs.amd_delay_s is not None and cls != OTHER:
@@ -294,7 +302,10 @@ class CampaignEstimators:
 
     # ------------------------------------------------------------------ derived estimates
     def share_estimate(self, now: float) -> ShareEstimate:
-        obs = self.shares.value(now)
+        """Shares of dial classes: from the last few minutes when they hold enough dials, else the slower sums."""
+        obs = self.fast_shares.value(now)
+        if obs.sum() < self.fast_share_min_dials:
+            obs = self.shares.value(now)
         tot = obs + self._prior_shares
         return ShareEstimate(p=tot / tot.sum(), n_eff=float(obs.sum()))
 

@@ -61,6 +61,7 @@ _NO_INPUTS = _Inputs()
 _LOG_TRIM_MIN = math.log(0.5)
 _LOG_TRIM_MAX = math.log(2.0)
 _CREDIT_MAX = 0.05
+_MAX_GAP_S = 60.0
 
 
 class Pacer:
@@ -82,6 +83,7 @@ class Pacer:
         calibration_half_life_s: float = 4 * 3600.0,
         calibration_prior: float = 2.0,
         feedback_gain: float = 0.03,
+        trim_horizon_s: float = 3600.0,
     ) -> None:
         self._knobs = knobs
         self.decisions: deque[Decision] = deque(maxlen=history)
@@ -99,6 +101,11 @@ class Pacer:
         self.z_live = z_live
         self.calibration_prior = calibration_prior
         self.feedback_gain = feedback_gain
+        self.trim_horizon_s = trim_horizon_s
+        # live answers per second, from the recent gaps between them (a gap counts at most 60 s, so the
+        # night between two shifts does not make the next morning's campaign look small)
+        self._live_gap_s: float | None = None
+        self._last_live_at: float | None = None
         self.forecaster = Forecaster(shares_every_s=refit_every_s)
         # calibration: abandons the model charged to the batches it launched, and abandons that happened
         self._charged = DecayedArray(1, calibration_half_life_s)
@@ -146,10 +153,20 @@ class Pacer:
         if isinstance(obs, LiveAnswerObserved):
             if obs.abandoned:
                 self._happened.add(obs.at, 0)
+            if self._last_live_at is not None:
+                gap = min(max(obs.at - self._last_live_at, 0.0), _MAX_GAP_S)
+                prev = self._live_gap_s
+                self._live_gap_s = gap if prev is None else prev + 0.01 * (gap - prev)
+            self._last_live_at = obs.at
             if self._model_in_control:
                 aim = self.aim()
                 self._trim_updates += 1
                 gain = max(self.feedback_gain, 0.3 / (1.0 + self._trim_updates / 100.0))
+                # per live answer, but no faster than a relative error of the rate corrects in
+                # `trim_horizon_s`: at 500 agents a per-answer gain would swing the aim within minutes
+                if self._live_gap_s is not None:
+                    per_s = 1.0 / max(self._live_gap_s, 1e-3)
+                    gain = min(gain, (1.0 - aim) / (per_s * aim * self.trim_horizon_s))
                 step = gain * (aim - (1.0 if obs.abandoned else 0.0)) / (1.0 - aim)
                 self._log_trim = min(max(self._log_trim + step, _LOG_TRIM_MIN), _LOG_TRIM_MAX)
             elif self._budget_bound:

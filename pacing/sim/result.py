@@ -2,7 +2,11 @@
 
 Abandon rates here use the truth the simulator knows: a *person* who answered (answering machines that
 AMD let through are not people), abandoned if not connected to an agent within the hold time. "With
-false positives" adds the people AMD took for machines and hung up on, as the UK counts them.
+false positives" adds the people AMD took for machines and hung up on, the ones that really happened.
+No dialer can count those; Ofcom has a campaign's rate include "a reasoned estimate" of them instead,
+and "with estimated false positives" (`_est_fp`) is that count: every screened live answer brings
+`fp_estimate` = f/(1-f) of them, f the AMD false-positive share the dialer is configured with (the
+simulator sets the scenario's true f). The compliance ledger keeps that measure within the cap.
 
 `metrics(first_day=k)` measures days k.. only: benchmark cells measure an established campaign (its
 second shift), after a first shift in which the estimators learn and the compliance ledger builds the
@@ -51,6 +55,7 @@ class ShiftResult:
     event_fp: np.ndarray  # bool: a false positive of AMD
     decisions: int
     wall_s: float
+    fp_estimate: float = 0.0  # estimated false positives per screened live answer, f/(1-f) (0: AMD off)
 
     @property
     def logged_in_s(self) -> float:
@@ -83,6 +88,8 @@ class ShiftResult:
             "abandon_pct_with_fp": 100.0 * (abandons + fps) / (lives + fps) if lives + fps else 0.0,
             "abandon_pct_worst_24h": 100.0 * worst_window_rate(t, ab, fp, t0, end, DAY_S, with_fp=False),
             "abandon_pct_worst_24h_with_fp": 100.0 * worst_window_rate(t, ab, fp, t0, end, DAY_S, with_fp=True),
+            "abandon_pct_worst_24h_est_fp": 100.0
+            * worst_window_rate(t, ab, fp, t0, end, DAY_S, with_fp=False, est_fp=self.fp_estimate),
             "abandon_pct_30d": 100.0 * worst_window_rate(t, ab, fp, t0, end, 30 * DAY_S, with_fp=False, periods=True),
             "wait_mean_s": float(waits.mean()) if waits.size else 0.0,
             "wait_p95_s": _p95_with_abandons(waits, int(abandons)),
@@ -114,8 +121,12 @@ def worst_window_rate(
     *,
     with_fp: bool,
     periods: bool = False,
+    est_fp: float = 0.0,
 ) -> float:
     """The worst abandon rate over windows of `window_s` inside [start, end] (the whole span if none fits).
+
+    `with_fp` counts the false positives that happened (`fp` events) as abandoned live answers; `est_fp`
+    instead adds that many estimated false positives per person who passed AMD (use one or the other).
 
     Rolling windows (the UK 24-hour rule) are checked starting at, and ending at, every event; with
     `periods=True` successive fixed periods from `start` are used instead (the US 30-day rule), the last
@@ -125,6 +136,10 @@ def worst_window_rate(
         return 0.0
     num = abandoned.astype(float) + (fp.astype(float) if with_fp else 0.0)
     den = 1.0 - fp.astype(float) + (fp.astype(float) if with_fp else 0.0)
+    if est_fp > 0.0:
+        screened = est_fp * (1.0 - fp.astype(float))
+        num = num + screened
+        den = den + screened
     if periods or end - start < window_s:
         # calls still in flight at the end of the last shift resolve a little after it: they belong to it
         if periods:

@@ -420,6 +420,7 @@ class _Run:
             self.ready.clear()
             self.a_state[:] = _OFF
             self.day_marks.append(self._counters())
+        amd = sc.traffic.amd
         return ShiftResult(
             scenario=sc.name,
             policy=self.policy_name,
@@ -445,6 +446,7 @@ class _Run:
             event_fp=np.asarray(self.ev_fp, dtype=bool),
             decisions=self.decisions,
             wall_s=time.perf_counter() - t0,
+            fp_estimate=amd.false_positive / (1.0 - amd.false_positive) if amd.enabled else 0.0,
         )
 
     def _counters(self) -> tuple[float, ...]:

@@ -31,6 +31,7 @@ def row(scenario, policy, agents=20, p_live=0.3, talk=40.0, ab=2.0, kind="shift"
         "abandon_pct_with_fp_mean": ab + 1.0,
         "abandon_pct_worst_24h": ab,
         "abandon_pct_worst_24h_with_fp": ab + 1.0,
+        "abandon_pct_worst_24h_est_fp": ab + 1.0,
         "p_30d_over_cap": 0.0,
         "wait_p95_s": 0.0,
         "idle_s_per_contact": 20.0,
@@ -78,12 +79,23 @@ def test_uk_cells_use_false_positives_and_small_campaigns_must_never_breach():
             kind="uk",
             jurisdiction="uk",
             p_24h_over_cap=0.0,
-            abandon_pct_worst_24h_with_fp=3.2,
+            abandon_pct_worst_24h_est_fp=3.2,
         )
     ]
     t = _targets(table)
     assert t["UK: P(any 24 h > 3%) < 5% at N >= 20, never at N = 5-10"] is False
     assert t["abandon: mean at most 2.5% of live answers in every cell"] is False  # 2.0 + 1.0 with FP
+
+
+def test_uk_windows_are_judged_by_the_regulators_count_and_the_real_one_is_shown():
+    uk = {"kind": "uk", "jurisdiction": "uk", "agents": 5, "p_24h_over_cap": 0.0, "ab": 1.0}
+    table = [
+        row("uk", "predictive", talk=45.0, abandon_pct_worst_24h_est_fp=2.9, abandon_pct_worst_24h_with_fp=3.4, **uk),
+        row("uk", "progressive", talk=30.0, abandon_pct_worst_24h_est_fp=1.0, abandon_pct_worst_24h_with_fp=2.5, **uk),
+    ]
+    [(ok, evidence)] = [(ok, ev) for what, ok, ev in report.targets(table, {"command": "x"}) if what.startswith("UK")]
+    assert ok is True
+    assert "worst 3.40% (progressive alone: 2.50%)" in evidence
 
 
 def test_quick_grid_time():

@@ -54,6 +54,20 @@ def test_live_share_converges_and_follows_a_drop():
     assert sh.upper(LIVE, 1.0) > sh.p[LIVE]
 
 
+def test_a_big_campaign_follows_its_live_share_within_minutes_a_small_one_keeps_the_slow_sums():
+    rng = np.random.default_rng(2)
+    big = CampaignEstimators()
+    t = _feed_dials(big, 0.0, 20_000, 0.3, rng, dt=0.1)  # 10 dials a second, like 500 agents
+    t = _feed_dials(big, t, 6_000, 0.15, rng, dt=0.1)  # ten minutes at half the live share
+    assert big.share_estimate(t).p[LIVE] == pytest.approx(0.15, abs=0.02)  # the slow sums alone: ~0.19
+    small = CampaignEstimators()
+    t = _feed_dials(small, 0.0, 1_000, 0.3, rng, dt=2.0)  # one dial every 2 s
+    t = _feed_dials(small, t, 300, 0.15, rng, dt=2.0)
+    est = small.share_estimate(t)
+    assert est.n_eff > 400  # the 15-minute sums (the 3-minute ones hold about 130 dials: too few to trust)
+    assert est.p[LIVE] > 0.2
+
+
 def test_few_samples_stay_near_the_prior_and_say_so():
     est = CampaignEstimators(prior_live=0.3)
     est.observe(DialObserved(at=1.0, outcome="live", ring_s=8.0))

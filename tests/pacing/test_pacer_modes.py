@@ -215,3 +215,21 @@ def test_a_pacer_cut_back_by_the_ledger_steers_to_its_aim_not_to_the_cap():
     cold = Pacer(PacingKnobs(mode=Mode.PREDICTIVE))
     feed(cold, abandons=5, lives=1000)  # 0.5 %: says nothing about the model
     assert -0.1 < cold._log_trim <= 0.0
+
+
+def test_the_trim_loop_corrects_in_hours_whatever_the_campaign_size():
+    """The trim steps once per live answer, but no faster than `trim_horizon_s` allows: at 500 agents a
+    per-answer gain swung the aim between its bounds within the hour (the rate with it, 0.1 % to 5 %)."""
+    from pacing import LiveAnswerObserved
+
+    def trim_after(rate_per_s: float) -> float:
+        p = Pacer(PacingKnobs(mode=Mode.PREDICTIVE))
+        p._trim_updates = 10_000  # past the start-up gain
+        for i in range(3_000):  # 1 abandon in 20: 5 %, over twice the aim
+            p._model_in_control = True
+            p.observe(LiveAnswerObserved(at=i / rate_per_s, abandoned=i % 20 == 19, wait_s=0.0))
+        return p._log_trim
+
+    small, big = trim_after(0.1), trim_after(10.0)
+    assert small < -0.5  # 3,000 answers over 8 hours: the aim halves
+    assert -0.2 < big < 0.0  # the same 3,000 answers in 5 minutes: a small step

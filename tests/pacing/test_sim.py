@@ -107,6 +107,20 @@ def test_worst_window_rate(periods, window, want):
     assert worst_window_rate(t, ab, fp, 0.0, 20.0, window, with_fp=False, periods=periods) == pytest.approx(want)
 
 
+def test_worst_window_rate_counts_estimated_false_positives_per_screened_person():
+    # 98 people connected, 1 abandoned, 1 taken for a machine by AMD (a false positive)
+    t = np.arange(100.0)
+    ab = np.zeros(100, dtype=bool)
+    ab[10] = True
+    fp = np.zeros(100, dtype=bool)
+    fp[20] = True
+    args = (t, ab, fp, 0.0, 100.0, 1000.0)
+    assert worst_window_rate(*args, with_fp=False) == pytest.approx(1 / 99)
+    assert worst_window_rate(*args, with_fp=True) == pytest.approx(2 / 100)
+    # the regulator's count: each of the 99 screened people brings 0.05 estimated false positives
+    assert worst_window_rate(*args, with_fp=False, est_fp=0.05) == pytest.approx((1 + 4.95) / (99 + 4.95))
+
+
 def test_traffic_model_is_unchanged_for_the_pbx_simulator():
     tm = TrafficModel(talk=LognormalSpec(100.0, 0.5))
     rng = np.random.default_rng(0)
