@@ -106,6 +106,7 @@ class Pacer:
         # night between two shifts does not make the next morning's campaign look small)
         self._live_gap_s: float | None = None
         self._last_live_at: float | None = None
+        self._gaps_seen = 0
         self.forecaster = Forecaster(shares_every_s=refit_every_s)
         # calibration: abandons the model charged to the batches it launched, and abandons that happened
         self._charged = DecayedArray(1, calibration_half_life_s)
@@ -155,18 +156,22 @@ class Pacer:
                 self._happened.add(obs.at, 0)
             if self._last_live_at is not None:
                 gap = min(max(obs.at - self._last_live_at, 0.0), _MAX_GAP_S)
-                prev = self._live_gap_s
-                self._live_gap_s = gap if prev is None else prev + 0.01 * (gap - prev)
+                self._gaps_seen += 1
+                prev = 0.0 if self._live_gap_s is None else self._live_gap_s
+                # the plain mean of the first hundred gaps, then the recent ones
+                self._live_gap_s = prev + max(0.01, 1.0 / self._gaps_seen) * (gap - prev)
             self._last_live_at = obs.at
             if self._model_in_control:
                 aim = self.aim()
                 self._trim_updates += 1
-                gain = max(self.feedback_gain, 0.3 / (1.0 + self._trim_updates / 100.0))
-                # per live answer, but no faster than a relative error of the rate corrects in
-                # `trim_horizon_s`: at 500 agents a per-answer gain would swing the aim within minutes
+                # per live answer, but in steady state no faster than a relative error of the rate
+                # corrects in `trim_horizon_s`: at 500 agents a per-answer gain swung the aim within
+                # the hour. The start-up gain (the first few hundred answers) is left alone.
+                gain = self.feedback_gain
                 if self._live_gap_s is not None:
                     per_s = 1.0 / max(self._live_gap_s, 1e-3)
                     gain = min(gain, (1.0 - aim) / (per_s * aim * self.trim_horizon_s))
+                gain = max(gain, 0.3 / (1.0 + self._trim_updates / 100.0))
                 step = gain * (aim - (1.0 if obs.abandoned else 0.0)) / (1.0 - aim)
                 self._log_trim = min(max(self._log_trim + step, _LOG_TRIM_MIN), _LOG_TRIM_MAX)
             elif self._budget_bound:

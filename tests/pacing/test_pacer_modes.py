@@ -224,7 +224,7 @@ def test_the_trim_loop_corrects_in_hours_whatever_the_campaign_size():
 
     def trim_after(rate_per_s: float) -> float:
         p = Pacer(PacingKnobs(mode=Mode.PREDICTIVE))
-        p._trim_updates = 10_000  # past the start-up gain
+        p._trim_updates = 100_000  # long past the start-up gain
         for i in range(3_000):  # 1 abandon in 20: 5 %, over twice the aim
             p._model_in_control = True
             p.observe(LiveAnswerObserved(at=i / rate_per_s, abandoned=i % 20 == 19, wait_s=0.0))
