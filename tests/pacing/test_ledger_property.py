@@ -9,6 +9,7 @@ Two drivers: an adversary (hypothesis picks every outcome, the pacer's model is 
 always asks for the maximum) and the shift simulator with random small campaigns.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -21,7 +22,7 @@ from pacing.ledger import UK_WINDOW_S
 from pacing.predictive import Choice
 from pacing.sim import simulate, telecom_upsell
 from pacing.traffic import AmdSpec
-from pacing.types import DialObserved, Jurisdiction, LiveAnswerObserved, Mode
+from pacing.types import Decision, DialObserved, Jurisdiction, LiveAnswerObserved, Mode
 
 CAP = 0.03
 HORIZON = 120.0
@@ -63,17 +64,92 @@ def _greedy(monkeypatch):
     monkeypatch.setattr(pacer_module, "choose_launch", want_all)
 
 
+class Adversary:
+    """A toy campaign whose every outcome an adversary picks: `agents` agents, dials in flight, people waiting.
+
+    It feeds what the dialer would see to `observe` and logs it. `step` plays one event; `decide` is the pacer's.
+    A dial answers live when the adversary says so, or at the latest 5 s before the ledger's horizon; a person
+    waits for an agent until the adversary lets the wait expire (abandoned) or an agent frees.
+    """
+
+    def __init__(self, observe: Callable[[object], None], agents: int, fp: float, history: int) -> None:
+        self.observe = observe
+        self.agents = agents
+        self.fp = fp
+        self.log = Log()
+        self.now = 0.0
+        for _ in range(history):  # earlier calls of this campaign, all connected
+            self.live(False, fp > 0)
+            self.now += 1.0
+        self.ready, self.busy = agents, 0
+        self.flight: list[float] = []  # launch times of dials not resolved yet
+        self.waiting: list[float] = []  # live answers waiting for an agent
+
+    def live(self, abandoned: bool, screened: bool) -> None:
+        if screened:
+            self.observe(DialObserved(at=self.now, outcome="live", ring_s=5.0, amd_delay_s=1.5))
+            self.log.screened.append(self.now)
+        self.observe(LiveAnswerObserved(at=self.now, abandoned=abandoned, wait_s=2.0 if abandoned else 0.0))
+        self.log.lives.append((self.now, abandoned))
+
+    def resolve_live(self, screened: bool) -> None:
+        self.flight.pop(0)
+        if self.ready:
+            self.ready, self.busy = self.ready - 1, self.busy + 1
+            self.live(False, screened)
+        else:
+            self.waiting.append(self.now)
+
+    def abandon_all_waiting(self, every_s: float = 0.0) -> None:
+        while self.waiting:
+            self.waiting.pop()
+            self.now += every_s
+            self.live(True, False)
+
+    def step(self, kind: str, arg: object, decide: Callable[[CampaignSnapshot], Decision]) -> None:
+        if kind == "wait":
+            # time passes: dials still ringing answer live at their deadline, waiting people hang up
+            assert isinstance(arg, float)
+            while self.flight and self.flight[0] + HORIZON - 5 <= self.now + arg:
+                self.now = max(self.now, self.flight[0] + HORIZON - 5)
+                self.resolve_live(self.fp > 0)
+                self.abandon_all_waiting(every_s=2.0)
+            self.now += arg
+        elif kind == "decide":
+            snap = CampaignSnapshot(
+                now=self.now,
+                ready_agents=self.ready,
+                logged_in_agents=self.agents,
+                talking_elapsed=np.full(self.busy, 30.0),
+                ringing_elapsed=self.now - np.array(self.flight),
+                waiting_humans=len(self.waiting),
+            )
+            self.flight += [self.now] * decide(snap).launch
+        elif kind == "live" and self.flight:
+            self.resolve_live(bool(arg) and self.fp > 0)
+        elif kind == "fail" and self.flight:
+            self.flight.pop(0)
+        elif kind == "free" and self.busy:
+            if self.waiting:
+                self.waiting.pop(0)
+                self.live(False, False)
+            else:
+                self.ready, self.busy = self.ready + 1, self.busy - 1
+        elif kind == "expire" and self.waiting:
+            self.waiting.pop(0)
+            self.live(True, False)
+
+
+EVENTS = (
+    st.tuples(st.just("decide"), st.integers(0, 0)),
+    st.tuples(st.just("live"), st.booleans()),
+    st.tuples(st.just("fail"), st.integers(0, 0)),
+    st.tuples(st.just("free"), st.integers(0, 0)),
+    st.tuples(st.just("expire"), st.integers(0, 0)),
+)
+WAITS = (0.5, 5.0, 60.0, 3600.0, 6 * 3600.0, 20 * 3600.0)
 events = st.lists(
-    st.one_of(
-        st.tuples(st.just("decide"), st.integers(0, 0)),
-        st.tuples(st.just("live"), st.booleans()),
-        st.tuples(st.just("fail"), st.integers(0, 0)),
-        st.tuples(st.just("free"), st.integers(0, 0)),
-        st.tuples(st.just("expire"), st.integers(0, 0)),
-        st.tuples(st.just("wait"), st.sampled_from([0.5, 5.0, 60.0, 3600.0, 6 * 3600.0, 20 * 3600.0])),
-    ),
-    min_size=20,
-    max_size=250,
+    st.one_of(*EVENTS, st.tuples(st.just("wait"), st.sampled_from(WAITS))), min_size=20, max_size=250
 )
 
 
@@ -94,68 +170,11 @@ def test_an_adversary_cannot_push_the_campaign_over_the_cap(monkeypatch, evs, uk
         min_lives=0,
         min_talks=0,
     )
-    log = Log()
-    now = 0.0
-
-    def live(abandoned: bool, screened: bool) -> None:
-        if screened:
-            p.observe(DialObserved(at=now, outcome="live", ring_s=5.0, amd_delay_s=1.5))
-            log.screened.append(now)
-        p.observe(LiveAnswerObserved(at=now, abandoned=abandoned, wait_s=2.0 if abandoned else 0.0))
-        log.lives.append((now, abandoned))
-
-    for _ in range(history):  # earlier calls of this campaign, all connected
-        live(False, fp > 0)
-        now += 1.0
-    ready, busy = agents, 0
-    flight: list[float] = []  # launch times of dials not resolved yet
-    waiting: list[float] = []  # live answers waiting for an agent
-
-    def resolve_live(screened: bool) -> None:
-        nonlocal ready, busy
-        flight.pop(0)
-        if ready:
-            ready, busy = ready - 1, busy + 1
-            live(False, screened)
-        else:
-            waiting.append(now)
-
+    adv = Adversary(p.observe, agents, fp, history)
     for kind, arg in evs:
-        if kind == "wait":
-            # time passes: dials still ringing answer live at their deadline, waiting people hang up
-            while flight and flight[0] + HORIZON - 5 <= now + arg:
-                now = max(now, flight[0] + HORIZON - 5)
-                resolve_live(fp > 0)
-                while waiting:
-                    waiting.pop()
-                    now += 2.0
-                    live(True, False)
-            now += arg
-        elif kind == "decide":
-            snap = CampaignSnapshot(
-                now=now,
-                ready_agents=ready,
-                logged_in_agents=agents,
-                talking_elapsed=np.full(busy, 30.0),
-                ringing_elapsed=now - np.array(flight),
-                waiting_humans=len(waiting),
-            )
-            flight += [now] * p.decide(snap).launch
-        elif kind == "live" and flight:
-            resolve_live(arg and fp > 0)
-        elif kind == "fail" and flight:
-            flight.pop(0)
-        elif kind == "free" and busy:
-            if waiting:
-                waiting.pop(0)
-                live(False, False)
-            else:
-                ready, busy = ready + 1, busy - 1
-        elif kind == "expire" and waiting:
-            waiting.pop(0)
-            live(True, False)
-        now += 0.1
-    check(log, jur, fp, period_start=0.0)
+        adv.step(kind, arg, p.decide)
+        adv.now += 0.1
+    check(adv.log, jur, fp, period_start=0.0)
 
 
 @settings(max_examples=4, deadline=None, derandomize=True)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_ledger_property import CAP, HORIZON, Log, _greedy, check
+from test_ledger_property import CAP, EVENTS, HORIZON, WAITS, Adversary, Log, _greedy, check
 
 from pacing import CampaignSnapshot, Pacer, PacingKnobs
 from pacing.ledger import (
@@ -163,14 +163,10 @@ def test_a_fresh_ledger_after_a_restart_would_break_the_cap_and_a_restored_one_d
 
 _events = st.lists(
     st.one_of(
-        st.tuples(st.just("decide"), st.integers(0, 0)),
-        st.tuples(st.just("live"), st.booleans()),
-        st.tuples(st.just("fail"), st.integers(0, 0)),
-        st.tuples(st.just("free"), st.integers(0, 0)),
-        st.tuples(st.just("expire"), st.integers(0, 0)),
+        *EVENTS,
         st.tuples(st.just("restart"), st.integers(0, 0)),
         st.tuples(st.just("read"), st.integers(0, 0)),
-        st.tuples(st.just("wait"), st.sampled_from([0.5, 5.0, 60.0, 3600.0, 6 * 3600.0, 20 * 3600.0, 31 * DAY])),
+        st.tuples(st.just("wait"), st.sampled_from([*WAITS, 31 * DAY])),
     ),
     min_size=20,
     max_size=250,
@@ -194,8 +190,6 @@ def test_restarts_never_let_the_campaign_cross_the_cap(monkeypatch, evs, uk, fp,
 
     p = new_pacer()
     redis = ComplianceLedger(jur, CAP, amd_false_positive=fp)  # the durable copy: every entry, in order
-    log = Log()
-    now = 0.0
 
     def observe(obs) -> None:
         p.observe(obs)
@@ -203,70 +197,22 @@ def test_restarts_never_let_the_campaign_cross_the_cap(monkeypatch, evs, uk, fp,
         if entry is not None:
             redis.apply(entry)
 
-    def live(abandoned: bool, screened: bool) -> None:
-        if screened:
-            observe(DialObserved(at=now, outcome="live", ring_s=5.0, amd_delay_s=1.5))
-            log.screened.append(now)
-        observe(LiveAnswerObserved(at=now, abandoned=abandoned, wait_s=2.0 if abandoned else 0.0))
-        log.lives.append((now, abandoned))
-
-    for _ in range(history):
-        live(False, fp > 0)
-        now += 1.0
-    ready, busy = agents, 0
-    flight: list[float] = []
-    waiting: list[float] = []
-
-    def resolve_live(screened: bool) -> None:
-        nonlocal ready, busy
-        flight.pop(0)
-        if ready:
-            ready, busy = ready - 1, busy + 1
-            live(False, screened)
-        else:
-            waiting.append(now)
-
+    adv = Adversary(observe, agents, fp, history)
     for kind, arg in evs:
-        if kind == "wait":
-            while flight and flight[0] + HORIZON - 5 <= now + arg:
-                now = max(now, flight[0] + HORIZON - 5)
-                resolve_live(fp > 0)
-                while waiting:
-                    waiting.pop()
-                    now += 2.0
-                    live(True, False)
-            now += arg
-        elif kind == "decide":
-            snap = CampaignSnapshot(now=now, ready_agents=ready, logged_in_agents=agents,
-                                    talking_elapsed=np.full(busy, 30.0), ringing_elapsed=now - np.array(flight),
-                                    waiting_humans=len(waiting))
-            flight += [now] * p.decide(snap).launch
-        elif kind == "live" and flight:
-            resolve_live(arg and fp > 0)
-        elif kind == "fail" and flight:
-            flight.pop(0)
-        elif kind == "free" and busy:
-            if waiting:
-                waiting.pop(0)
-                live(False, False)
-            else:
-                ready, busy = ready + 1, busy - 1
-        elif kind == "expire" and waiting:
-            waiting.pop(0)
-            live(True, False)
-        elif kind == "restart":
-            flight.clear()
-            while waiting:
-                waiting.pop()
-                live(True, False)
+        if kind == "restart":
+            adv.flight.clear()
+            adv.abandon_all_waiting()
             p = new_pacer()
             p.ledger.hold("not read yet")
-        elif kind == "read" and p.ledger.held:
-            p.ledger.restore(redis.export(now), now=now, already_counted=p.ledger.export(now))
-            p.ledger.release()
-        now += 0.1
-    check(log, jur, fp, period_start=redis.period_start or 0.0)
-    assert math.isfinite(now)
+        elif kind == "read":
+            if p.ledger.held:
+                p.ledger.restore(redis.export(adv.now), now=adv.now, already_counted=p.ledger.export(adv.now))
+                p.ledger.release()
+        else:
+            adv.step(kind, arg, p.decide)
+        adv.now += 0.1
+    check(adv.log, jur, fp, period_start=redis.period_start or 0.0)
+    assert math.isfinite(adv.now)
 
 
 def test_a_period_boundary_during_the_outage_charges_the_abandons_to_the_new_period():
