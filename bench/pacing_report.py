@@ -35,7 +35,7 @@ def _ab(row: dict[str, Any]) -> float:
 def _worst_24h(row: dict[str, Any]) -> float:
     """The worst rolling 24 hours as the cell's law counts it (UK: with the estimated AMD false positives)."""
     if row["jurisdiction"] == "uk":
-        return float(row.get("abandon_pct_worst_24h_est_fp", row["abandon_pct_worst_24h_with_fp"]))
+        return float(row["abandon_pct_worst_24h_est_fp"])
     return float(row["abandon_pct_worst_24h"])
 
 

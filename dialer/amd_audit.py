@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.dispositions import DispositionKind, DispositionSet
+from pacing.ledger import false_positives_per_screened
 
 __all__ = ["POSTERIOR_Z", "AmdAudit", "is_person", "person_share_upper"]
 
@@ -135,7 +136,7 @@ class AmdAudit:
         """The configured f as a person share of machine verdicts: q = f / (1 - f) / (M / L)."""
         ratio = self._machine_ratio()
         f = self.configured
-        return min(0.5, f if ratio is None else f / (1.0 - f) / ratio)
+        return min(0.5, f if ratio is None else false_positives_per_screened(f) / ratio)
 
     def _f_of(self, q: float) -> float:
         ratio = self._machine_ratio()

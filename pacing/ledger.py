@@ -54,6 +54,7 @@ __all__ = [
     "LedgerEntryKind",
     "LedgerSnapshot",
     "LedgerStatus",
+    "false_positives_per_screened",
     "ledger_entry",
 ]
 
@@ -80,6 +81,11 @@ class LedgerEntry:
 
     at: float
     kind: LedgerEntryKind
+
+
+def false_positives_per_screened(f: float) -> float:
+    """People AMD takes for machines per live answer it lets through, for a false-positive share `f`."""
+    return f / (1.0 - f)
 
 
 def ledger_entry(obs: Observation) -> LedgerEntry | None:
@@ -253,8 +259,7 @@ class ComplianceLedger:
     @property
     def fp_per_screened(self) -> float:
         """Estimated people taken for machines per live answer that AMD screened."""
-        f = self.amd_false_positive
-        return f / (1.0 - f)
+        return false_positives_per_screened(self.amd_false_positive)
 
     def _uk_counts(self, start: float, end: float) -> tuple[float, float, float]:
         """(lives fully inside, abandons touching, screened fully inside) for the window (start, end]."""

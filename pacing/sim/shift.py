@@ -27,6 +27,7 @@ from typing import Protocol
 
 import numpy as np
 
+from pacing.ledger import false_positives_per_screened
 from pacing.sim.engine import EventQueue
 from pacing.sim.result import DAY_S, ShiftResult
 from pacing.sim.scenario import Scenario
@@ -446,7 +447,7 @@ class _Run:
             event_fp=np.asarray(self.ev_fp, dtype=bool),
             decisions=self.decisions,
             wall_s=time.perf_counter() - t0,
-            fp_estimate=amd.false_positive / (1.0 - amd.false_positive) if amd.enabled else 0.0,
+            fp_estimate=false_positives_per_screened(amd.false_positive) if amd.enabled else 0.0,
         )
 
     def _counters(self) -> tuple[float, ...]:
