@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from agents import commands as ac
 from agents.state import Agent, AgentEvent, AgentState
 from dialer.engine import transfers
-from dialer.engine.calls import CallState
 from dialer.engine.commands import AgentNotice, Command, DispositionMade
 from dialer.errors import IllegalTransition
 from pacing import WrapupObserved
@@ -112,14 +111,11 @@ def freed(engine: Engine, agent: Agent, now: float) -> list[Command]:
     camp = engine.campaigns.get(agent.campaign_id or "")
     if camp is None:
         return []
-    while camp.waiting:
-        c = engine.call_of(camp.waiting[0])
-        if c is None or c.state is not CallState.WAITING:
-            camp.waiting.popleft()
-            continue
-        camp.waiting.popleft()
-        return engine.assign(c, agent, now)
-    return []
+    c = engine.oldest_waiting(camp)
+    if c is None:
+        return []
+    camp.waiting.popleft()
+    return engine.assign(c, agent, now)
 
 
 def state_notice(agent: Agent) -> AgentNotice:

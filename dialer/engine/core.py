@@ -63,6 +63,8 @@ from pacing import (
 from pacing.ledger import ledger_entry
 from pacing.types import Observation
 
+__all__ = ["CampaignRuntime", "DialRequest", "Engine", "EngineStats"]
+
 ScreenPopRenderer = Callable[[Call, Agent], dict[str, Any]]
 
 
@@ -477,8 +479,6 @@ class Engine:
         # not connected within 2 s as abandoned whoever hangs up, so an early hang-up is one too (the
         # pacer's model and the simulator count it the same way); the outcome still says who hung up.
         late = c.human_at is not None and now - c.human_at > ABANDON_LIMIT_S
-        if not late:
-            c.abandoned = c.human_at is not None
         return self._end(c, CallOutcome.ABANDONED if late else CallOutcome.HUNG_UP_WAITING, now)
 
     _handlers: dict[type, Callable[[Engine, Any, float], list[Command]]] = {
@@ -539,9 +539,6 @@ class Engine:
     def after_wrapup(self, agent: Agent, now: float) -> list[Command]:
         return agentside.after_wrapup(self, agent, now)
 
-    def _agent_freed(self, agent: Agent, now: float) -> list[Command]:
-        return agentside.freed(self, agent, now)
-
     def state_notice(self, agent: Agent) -> AgentNotice:
         return agentside.state_notice(agent)
 
@@ -591,6 +588,15 @@ class Engine:
         self.roster.apply(agent.agent_id, AgentEvent.RELEASE, now)
         return [AgentNotice(agent.agent_id, "call_cancelled", {"call_id": c.call_id}), self.state_notice(agent)]
 
+    def oldest_waiting(self, camp: CampaignRuntime) -> Call | None:
+        """The campaign's longest-waiting person, still at the head of `camp.waiting` (stale entries dropped)."""
+        while camp.waiting:
+            c = self.call_of(camp.waiting[0])
+            if c is not None and c.state is CallState.WAITING:
+                return c
+            camp.waiting.popleft()
+        return None
+
     # ----------------------------------------------------------------- timers
     def next_deadline(self) -> float | None:
         """The earliest time `tick` has work to do (abandon holds, wrap-up timeouts)."""
@@ -607,16 +613,11 @@ class Engine:
         """Run due timers: abandon the holds that ran out, end overdue wrap-ups, fail unanswered transfer legs."""
         out: list[Command] = transfers.due(self, now)
         for camp in self.campaigns.values():
-            while camp.waiting:
-                c = self.call_of(camp.waiting[0])
-                if c is None or c.state is not CallState.WAITING:
-                    camp.waiting.popleft()
-                    continue
-                if c.abandon_deadline is not None and c.abandon_deadline <= now:
-                    camp.waiting.popleft()
-                    out += self._abandon(c, now)
-                    continue
-                break
+            while (c := self.oldest_waiting(camp)) is not None:
+                if c.abandon_deadline is None or c.abandon_deadline > now:
+                    break
+                camp.waiting.popleft()
+                out += self._abandon(c, now)
         for agent_id, deadline in list(self.wrapup_deadlines.items()):
             if deadline <= now:
                 del self.wrapup_deadlines[agent_id]
@@ -679,13 +680,11 @@ class Engine:
         if c.customer_uid is not None:
             self.aliases.pop(c.customer_uid, None)
         self.stats.ended += 1
-        if outcome is CallOutcome.ABANDONED:
+        if outcome is CallOutcome.ABANDONED or (outcome is CallOutcome.HUNG_UP_WAITING and c.human_at is not None):
+            c.abandoned = True  # not connected within 2 s, whoever hung up
             self.stats.abandoned += 1
             if prev is not CallState.ABANDONING and c.human_at is not None:
                 out += self._observe(camp, LiveAnswerObserved(at=now, abandoned=True, wait_s=now - c.human_at))
-        elif outcome is CallOutcome.HUNG_UP_WAITING and c.human_at is not None:
-            self.stats.abandoned += 1
-            out += self._observe(camp, LiveAnswerObserved(at=now, abandoned=True, wait_s=now - c.human_at))
         if outcome in _PACER_OUTCOME and c.delivered_at is None:  # a delivered dial was observed at its verdict
             ring = now - (c.originated_at or c.created_at)
             out += self._observe(camp, DialObserved(at=now, outcome=_PACER_OUTCOME[outcome], ring_s=ring))
