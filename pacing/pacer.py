@@ -111,10 +111,7 @@ class Pacer:
         # calibration: abandons the model charged to the batches it launched, and abandons that happened
         self._charged = DecayedArray(1, calibration_half_life_s)
         self._happened = DecayedArray(1, calibration_half_life_s)
-        # ... aged on the campaign's active clock: hours with nothing dialled (the night between two
-        # shifts, a pause) leave the evidence as it was, so the next morning starts calibrated
-        self._active_s = 0.0
-        self._wall_s: float | None = None
+        self._last_now = 0.0
         # and a slow integral loop on the realised rate: a batch's charge is at most the aim, on
         # average below it, so calibration alone leaves the realised rate under the aim
         self._log_trim = 0.0
@@ -141,8 +138,8 @@ class Pacer:
         talk-time shape). Clamped to [1/4, 4], then trimmed by the slow loop on the realised rate.
         """
         c0 = self.calibration_prior
-        charged = float(self._charged.value(self._active_s)[0])
-        happened = float(self._happened.value(self._active_s)[0])
+        charged = float(self._charged.value(self._last_now)[0])
+        happened = float(self._happened.value(self._last_now)[0])
         return min(max((charged + c0) / (happened + c0), 0.25), 4.0) * math.exp(self._log_trim)
 
     def set_knobs(self, knobs: PacingKnobs) -> None:
@@ -154,10 +151,9 @@ class Pacer:
         """Feed a resolved dial, a talk or wrap-up time, or a live-answer wait."""
         self.est.observe(obs)
         self.ledger.observe(obs)
-        active = self._tick(obs.at)
         if isinstance(obs, LiveAnswerObserved):
             if obs.abandoned:
-                self._happened.add(active, 0)
+                self._happened.add(obs.at, 0)
             if self._last_live_at is not None:
                 gap = min(max(obs.at - self._last_live_at, 0.0), _MAX_GAP_S)
                 self._gaps_seen += 1
@@ -193,14 +189,6 @@ class Pacer:
                     acc = 0.0
                 self._credit = acc
 
-    def _tick(self, now: float) -> float:
-        """Advance the active clock to wall time `now`; a gap counts at most `_MAX_GAP_S`."""
-        if self._wall_s is not None and now > self._wall_s:
-            self._active_s += min(now - self._wall_s, _MAX_GAP_S)
-        if self._wall_s is None or now > self._wall_s:
-            self._wall_s = now
-        return self._active_s
-
     def aim(self) -> float:
         """The realised abandon rate the predictive mode steers to (before feedback)."""
         k = self._knobs
@@ -221,6 +209,7 @@ class Pacer:
         waiting = snap.waiting_humans
         in_flight = snap.in_flight
         n_prog = snap.ready_agents - in_flight - waiting
+        self._last_now = snap.now
         self._model_in_control = False
         self._budget_bound = False
 
@@ -296,7 +285,6 @@ class Pacer:
                 budget_only,
             )
 
-        self._tick(snap.now)
         tab = self._refresh_tables(snap)
         c = self._curves(tab, snap)
         tau = self.aim() * self.aim_scale
@@ -317,7 +305,7 @@ class Pacer:
         self._budget_bound = reason is Reason.ABANDON_BUDGET
         if n > 0 and choice.launch > 0:
             # the abandons this batch adds, by the model; progressive dials beyond its choice add none
-            self._charged.add(self._active_s, 0, choice.expected_added * min(n, choice.launch) / choice.launch)
+            self._charged.add(snap.now, 0, choice.expected_added * min(n, choice.launch) / choice.launch)
         why = _Inputs(
             abandon_budget=ledger.budget,
             predicted_abandon=choice.predicted_abandon,

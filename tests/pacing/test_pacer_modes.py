@@ -233,26 +233,3 @@ def test_the_trim_loop_corrects_in_hours_whatever_the_campaign_size():
     small, big = trim_after(0.1), trim_after(10.0)
     assert small < -0.5  # 3,000 answers over 8 hours: the aim halves
     assert -0.2 < big < 0.0  # the same 3,000 answers in 5 minutes: a small step
-
-
-def test_calibration_evidence_ages_while_the_campaign_dials_not_overnight(trained_predictive):
-    """The calibration ratio forgets with a 4 h half-life of the campaign's active time: the night
-    between two shifts leaves it as the evening left it (on wall time the morning started uncalibrated)."""
-    from pacing import LiveAnswerObserved
-
-    p, t = trained_predictive
-
-    def ratio() -> float:  # the calibration ratio alone, without the trim
-        return p.aim_scale / math.exp(p._log_trim)
-
-    for i in range(4):
-        p.observe(LiveAnswerObserved(at=t + i, abandoned=True, wait_s=2.0))
-    evening = ratio()
-    assert evening < 0.9  # more abandons happened than the model charged
-    morning = t + 16 * 3600.0
-    p.decide(snap(morning, 1, talking_elapsed=[200.0] * 9))
-    assert ratio() == pytest.approx(evening, rel=0.01)
-    # a day of dialing (observations a minute apart) does age it
-    for i in range(1, 16 * 60):
-        p.observe(LiveAnswerObserved(at=morning + 60.0 * i, abandoned=False, wait_s=0.0))
-    assert abs(math.log(ratio())) < 0.5 * abs(math.log(evening))
