@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 from dialer.daemon import Daemon
 
@@ -26,25 +25,6 @@ class FakeAmi:
 
     async def core_show_channels(self, timeout: float = 5.0) -> list[object]:
         return []
-
-
-class FakeBus:
-    def __init__(self) -> None:
-        self._never = asyncio.Event()
-        self.published: list[tuple[str, dict[str, Any]]] = []
-
-    def publish(self, topic: str, payload: dict[str, Any], **_: Any) -> None:
-        self.published.append((topic, payload))
-
-    async def run(self) -> None:
-        await self._never.wait()
-
-    async def agent_commands(self) -> AsyncIterator[tuple[str, bytes]]:
-        await self._never.wait()
-        yield ("", b"")
-
-    async def drain(self, timeout_s: float = 5.0) -> bool:
-        return True
 
 
 @contextlib.asynccontextmanager

@@ -9,7 +9,8 @@ import random
 from typing import Any
 
 import pytest
-from daemon_fakes import FakeAmi, FakeBus, running
+from bus_fakes import FakeBus
+from daemon_fakes import FakeAmi, running
 
 from agents import commands as ac
 from agents.dispositions import DEFAULT_DISPOSITIONS, DispositionKind, DispositionSet, DispositionSpec

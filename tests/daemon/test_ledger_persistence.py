@@ -8,7 +8,8 @@ import itertools
 from typing import Any
 
 import pytest
-from daemon_fakes import FakeAmi, FakeBus, running
+from bus_fakes import FakeBus
+from daemon_fakes import FakeAmi, running
 
 from agents import commands as ac
 from dialer.ami import events as ev

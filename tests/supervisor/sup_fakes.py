@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import uvicorn
+from bus_fakes import FakeBus
 
 from agents import commands as ac
 from dialer.ami import actions
@@ -63,27 +64,6 @@ class FakeAmi:
 
     async def core_show_channels(self) -> list[object]:
         return []
-
-
-class FakeBus:
-    """The MQTT port: publishes go to a list; no agent commands arrive."""
-
-    def __init__(self) -> None:
-        self.published: list[tuple[str, dict[str, Any]]] = []
-        self._never = asyncio.Event()
-
-    def publish(self, topic: str, payload: dict[str, Any], **_: Any) -> None:
-        self.published.append((topic, payload))
-
-    async def run(self) -> None:
-        await self._never.wait()
-
-    async def agent_commands(self) -> AsyncIterator[tuple[str, bytes]]:
-        await self._never.wait()
-        yield ("", b"")
-
-    async def drain(self, timeout_s: float = 5.0) -> bool:
-        return True
 
 
 _prefixes = itertools.count(1)
