@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+from agents import commands as ac
 from dialer.daemon import Daemon
 
 
@@ -37,3 +38,9 @@ async def running(d: Daemon) -> AsyncIterator[Daemon]:
             yield d
         finally:
             stop.set()
+
+
+def ready_agent(d: Daemon, agent: str = "a1", ext: str = "1001", campaign: str = "uk") -> None:
+    """Log an agent in to the campaign and make them ready."""
+    d.agent_command(ac.Login(agent, ext, campaign))
+    d.agent_command(ac.Ready(agent))

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from bus_fakes import FakeBus
-from daemon_fakes import FakeAmi, running
+from daemon_fakes import FakeAmi, ready_agent, running
 
 from agents import commands as ac
 from agents.dispositions import DEFAULT_DISPOSITIONS, DispositionKind, DispositionSet, DispositionSpec
@@ -193,8 +193,7 @@ async def test_audits_feed_the_false_positive_share_and_a_restarted_daemon_count
             camp = d1.engine.campaigns["uk"]
             assert camp.pacer.knobs.amd_false_positive == 0.01
             assert gauge(d1, "dialer_amd_false_positive_ratio") == 0.01
-            d1.agent_command(ac.Login("a1", "1001", "uk"))
-            d1.agent_command(ac.Ready("a1"))
+            ready_agent(d1)
             t = T0
             for n in range(12):  # 12 live answers AMD let through, connected
                 call(d1, n, t, ev.AmdStatus.HUMAN, "sale")
@@ -262,13 +261,11 @@ async def test_an_audit_counted_before_the_read_arrives_is_not_counted_twice(red
     try:
         async with running(make_daemon(client, prefix)) as d1:
             await d1.ledger_ready["uk"].wait()
-            d1.agent_command(ac.Login("a1", "1001", "uk"))
-            d1.agent_command(ac.Ready("a1"))
+            ready_agent(d1)
             call(d1, 1, T0, ev.AmdStatus.MACHINE, "sale")
         d2 = make_daemon(client, prefix)
         # before d2 runs (so before its read is queued): one more audit, counted and queued for Redis
-        d2.agent_command(ac.Login("a1", "1001", "uk"))
-        d2.agent_command(ac.Ready("a1"))
+        ready_agent(d2)
         cid = call(d2, 2, T0 + 600, ev.AmdStatus.MACHINE, "voicemail")
         assert d2.engine.calls[cid].state is CallState.ENDED
         async with running(d2):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from bus_fakes import FakeBus
-from daemon_fakes import FakeAmi, running
+from daemon_fakes import FakeAmi, ready_agent, running
 
 from agents import commands as ac
 from dialer.ami import events as ev
@@ -93,8 +93,7 @@ async def test_a_restarted_daemon_restores_the_budget_and_window_rates(redis_url
     try:
         async with running(make_daemon(client, prefix)) as d1:
             await d1.ledger_ready["uk"].wait()
-            d1.agent_command(ac.Login("a1", "1001", "uk"))
-            d1.agent_command(ac.Ready("a1"))
+            ready_agent(d1)
             for n in range(300):
                 live_call(d1, n, T0 + 45.0 * n, abandoned=n % 50 == 7)
             before = d1.engine.campaigns["uk"].pacer.ledger
@@ -137,8 +136,7 @@ async def test_until_the_ledger_is_read_predictive_dials_progressively_and_says_
         d = make_daemon(down, prefix)
         d.ledger_warn_after_s = 0.01
         async with running(d):
-            d.agent_command(ac.Login("a1", "1001", "uk"))
-            d.agent_command(ac.Ready("a1"))
+            ready_agent(d)
             live_call(d, 1, T0 + 3 * 3600, abandoned=True)  # counted now, written when Redis is back
             dec = d.engine.decide("uk", d.clock.now(), 100)
             assert dec.launch <= dec.progressive_launch
