@@ -46,6 +46,7 @@ class DemoReport:
     connected: int
     abandoned: int
     abandon_pct: float
+    connected_late: int  # of the abandoned: connected to an agent, but after the 2 s (the law counts them)
     occupancy: float
     contacts_per_agent_hour: float
     contacts_per_agent_shift: float
@@ -62,7 +63,8 @@ class DemoReport:
             ("answered by a person", f"{self.live_answers}"),
             ("answering machines", f"{self.machines}"),
             ("connected to an agent", f"{self.connected}"),
-            ("abandoned", f"{self.abandoned} ({self.abandon_pct:.2f}% of live answers; cap 3%)"),
+            ("abandoned", f"{self.abandoned} ({self.abandon_pct:.2f}% of live answers; cap 3%)"
+             + (f"; {self.connected_late} of them connected after the 2 s" if self.connected_late else "")),
             ("agent occupancy (talk share)", f"{self.occupancy * 100:.1f}%"),
             ("contacts per agent-hour", f"{self.contacts_per_agent_hour:.1f}"),
             ("contacts per 8-hour agent shift", f"{self.contacts_per_agent_shift:.0f}"),
@@ -227,7 +229,7 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
             speed: float, wall: float) -> DemoReport:
     outcomes: dict[str, int] = {}
     by_campaign: dict[str, dict[str, int]] = {}
-    live = machines = connected = abandoned = 0
+    live = machines = connected = abandoned = late = 0
     talk = 0.0
     for r in records:
         outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
@@ -239,6 +241,7 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
         machines += r["outcome"] == "machine"
         connected += r["outcome"] == "connected"
         abandoned += r["abandoned"] == "1"
+        late += r["abandoned"] == "1" and r["outcome"] == "connected"
         talk += float(r["talk_s"] or 0.0)
     agent_seconds = agents * hours * 3600.0
     per_hour = connected / (agents * hours)
@@ -246,7 +249,7 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
     return DemoReport(
         agents=agents, hours=hours, seed=seed, speed=round(speed, 1), wall_seconds=round(wall, 1),
         calls_placed=len(records), live_answers=live, machines=machines, connected=connected, abandoned=abandoned,
-        abandon_pct=round(100.0 * abandoned / live, 3) if live else 0.0,
+        abandon_pct=round(100.0 * abandoned / live, 3) if live else 0.0, connected_late=late,
         occupancy=round(min(1.0, talk / agent_seconds), 4),
         contacts_per_agent_hour=round(per_hour, 2), contacts_per_agent_shift=round(per_hour * 8, 1),
         dispositions=len(dispositions), sales=sales, outcomes=outcomes, by_campaign=by_campaign,

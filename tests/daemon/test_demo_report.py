@@ -1,0 +1,32 @@
+"""The demo's end-of-shift report: counts from the call records, abandons as the law counts them."""
+
+from __future__ import annotations
+
+from dialer.demo import _report
+
+
+def rec(campaign: str, outcome: str, abandoned: bool, human: bool, talk: float = 0.0) -> dict[str, str]:
+    return {
+        "campaign_id": campaign,
+        "outcome": outcome,
+        "abandoned": "1" if abandoned else "0",
+        "human_at": "1.0" if human else "",
+        "talk_s": f"{talk}" if talk else "",
+    }
+
+
+def test_a_person_connected_after_the_2_seconds_is_abandoned_and_the_report_says_so() -> None:
+    records = [
+        rec("up", "connected", False, True, talk=120.0),
+        rec("up", "connected", True, True, talk=60.0),  # bridged at 2.3 s: connected, and abandoned
+        rec("up", "abandoned", True, True),
+        rec("wb", "machine", False, False),
+        rec("wb", "no_answer", False, False),
+    ]
+    r = _report(records, [("d1", {"disposition": "sale"})], agents=1, hours=1.0, seed=1, speed=10.0, wall=1.0)
+    assert (r.live_answers, r.connected, r.abandoned, r.connected_late, r.machines) == (3, 2, 2, 1, 1)
+    assert r.outcomes == {"connected": 2, "abandoned": 1, "machine": 1, "no_answer": 1}
+    assert r.by_campaign["up"] == {"placed": 3, "connected": 2, "abandoned": 2}
+    assert "2 (66.67% of live answers; cap 3%); 1 of them connected after the 2 s" in r.table()
+    clean = _report(records[:1], [], agents=1, hours=1.0, seed=1, speed=10.0, wall=1.0)
+    assert "connected after" not in clean.table()
