@@ -183,10 +183,12 @@ def aggregate(cells: list[Cell], rows: list[dict[str, Any]]) -> list[dict[str, A
                 **{f"f_{k}": v for k, v in cell.factors.items() if k not in ("agents", "p_live")},
                 "talk_min_per_hour": mean("talk_min_per_hour"),
                 "bound_talk_min_per_hour": mean("bound_talk_min_per_hour"),
+                "bound_talk_min_per_hour_with_machines": mean("bound_talk_min_per_hour_with_machines"),
                 "contacts_per_agent_hour": mean("contacts_per_agent_hour"),
                 "contacts_per_agent_shift": mean("contacts_per_agent_shift"),
                 "abandon_pct_mean": mean("abandon_pct"),
                 "abandon_pct_with_fp_mean": mean("abandon_pct_with_fp"),
+                "abandon_pct_as_counted_mean": mean("abandon_pct_as_counted"),
                 "abandon_pct_worst_24h": max(m["abandon_pct_worst_24h"] for m in ms),
                 "abandon_pct_worst_24h_with_fp": max(m["abandon_pct_worst_24h_with_fp"] for m in ms),
                 "abandon_pct_worst_24h_est_fp": max(m["abandon_pct_worst_24h_est_fp"] for m in ms),
@@ -198,6 +200,9 @@ def aggregate(cells: list[Cell], rows: list[dict[str, Any]]) -> list[dict[str, A
                 "wall_s_per_run": float(np.mean([r["wall_s"] for r in rs])),
             }
             obj["talk_share_of_bound"] = obj["talk_min_per_hour"] / obj["bound_talk_min_per_hour"]
+            obj["talk_share_of_bound_with_machines"] = (
+                obj["talk_min_per_hour"] / obj["bound_talk_min_per_hour_with_machines"]
+            )
             if cell.kind == "us30":
                 obj["p_30d_over_cap"] = float(np.mean([m["abandon_pct_30d"] > 100 * CAP for m in ms]))
                 obj["p_30d_method"] = "measured over a 30-day period per seed"

@@ -52,6 +52,15 @@ def _cellfmt(row: dict[str, Any] | None) -> str:
     return f"**{s} breach**" if _breach(row) else s
 
 
+def _share(r: dict[str, Any]) -> str:
+    """Share of T/(T+W) and, with AMD off (agents hear the machines too), of the bound that counts their time."""
+    s = f"{r['talk_share_of_bound']:.1%}"
+    with_m = r.get("talk_share_of_bound_with_machines")
+    if r.get("f_amd") == "off" and with_m is not None:
+        s += f" (AMD off: {with_m:.1%} of the bound with the agents' time on machines)"
+    return s
+
+
 def targets(table: list[dict[str, Any]], meta: dict[str, Any]) -> list[tuple[str, bool, str]]:
     """Each target of the issue: (what, met, evidence)."""
     cells = _by_cell(table)
@@ -59,7 +68,16 @@ def targets(table: list[dict[str, Any]], meta: dict[str, Any]) -> list[tuple[str
     out: list[tuple[str, bool, str]] = []
 
     bad = [f"{k} {_ab(r):.2f}%" for k, r in ours.items() if _ab(r) > 2.5]
-    out.append(("abandon: mean at most 2.5% of live answers in every cell", not bad, ", ".join(bad) or "all cells"))
+    evidence = ", ".join(bad) or "all cells"
+    amd_off = [r for r in ours.values() if r.get("f_amd") == "off" and "abandon_pct_as_counted_mean" in r]
+    if amd_off:
+        evidence += (
+            "; AMD off, people "
+            + ", ".join(f"{_ab(r):.2f}%" for r in amd_off)
+            + " against, as counted (Ofcom's reasoned estimate), "
+            + ", ".join(f"{r['abandon_pct_as_counted_mean']:.2f}%" for r in amd_off)
+        )
+    out.append(("abandon: mean at most 2.5% of live answers in every cell", not bad, evidence))
     bad = [f"{k} {r['p_30d_over_cap']:.3f}" for k, r in ours.items() if r["p_30d_over_cap"] >= 0.01]
     out.append(("abandon: P(30-day rate > 3%) below 1%", not bad, ", ".join(bad) or "all cells"))
     uk = {k: r for k, r in ours.items() if r["kind"] == "uk"}
@@ -86,13 +104,13 @@ def targets(table: list[dict[str, Any]], meta: dict[str, Any]) -> list[tuple[str
 
     share = {k: r for k, r in ours.items() if r["kind"] == "shift"}
     bad = [
-        f"{k} {r['talk_share_of_bound']:.1%}"
+        f"{k} {_share(r)}"
         for k, r in share.items()
         if r["agents"] >= 100 and r["talk_share_of_bound"] < 0.95
     ]
     out.append(("talk share: N >= 100 at least 95% of T/(T+W)", not bad, ", ".join(bad) or "all cells"))
     bad = [
-        f"{k} {r['talk_share_of_bound']:.1%}"
+        f"{k} {_share(r)}"
         for k, r in share.items()
         if 20 <= r["agents"] <= 50 and r["talk_share_of_bound"] < 0.88
     ]

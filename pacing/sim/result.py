@@ -56,6 +56,8 @@ class ShiftResult:
     decisions: int
     wall_s: float
     fp_estimate: float = 0.0  # estimated false positives per screened live answer, f/(1-f) (0: AMD off)
+    mean_talk_s: float = 0.0  # the scenario's mean talk time with a person, T
+    machine_handle_s: float = 0.0  # mean agent time (talk and wrap-up) an answering machine let through costs
 
     @property
     def logged_in_s(self) -> float:
@@ -71,6 +73,15 @@ class ShiftResult:
         hours = logged / 3600.0
         contacts, lives, abandons, fps = tot[CONTACTS], tot[LIVES], tot[ABANDONS], tot[FPS]
         share = tot[TALK] / logged
+        # answering machines that reached the dialer as live answers, per person who did (with AMD off, every
+        # machine that answers): agents spend `machine_handle_s` on each, which T/(T+W) leaves out
+        machines_per_person = max(float(tot[SEEN_LIVES] - lives), 0.0) / lives if lives else 0.0
+        talk_mean = self.mean_talk_s
+        bound_m = (
+            talk_mean / (talk_mean / self.bound_talk_share + machines_per_person * self.machine_handle_s)
+            if talk_mean > 0 and self.bound_talk_share > 0
+            else self.bound_talk_share
+        )
         t0 = first_day * DAY_S
         t1 = (last + 1) * DAY_S
         waits = self.waits[(self.waits_t >= t0) & (self.waits_t < t1)]
@@ -82,9 +93,13 @@ class ShiftResult:
             "talk_share": share,
             "talk_min_per_hour": share * 60.0,
             "bound_talk_min_per_hour": self.bound_talk_share * 60.0,
+            "bound_talk_min_per_hour_with_machines": bound_m * 60.0,
             "contacts_per_agent_hour": contacts / hours,
             "contacts_per_agent_shift": contacts / hours * self.shift_s / 3600.0,
             "abandon_pct": 100.0 * abandons / lives if lives else 0.0,
+            # what the dialer counted: every answer it saw as live, machines let through included; with AMD off
+            # this is Ofcom's reasoned estimate (see docs/PACING.md, "AMD off: what the law counts")
+            "abandon_pct_as_counted": 100.0 * tot[SEEN_ABANDONS] / tot[SEEN_LIVES] if tot[SEEN_LIVES] else 0.0,
             "abandon_pct_with_fp": 100.0 * (abandons + fps) / (lives + fps) if lives + fps else 0.0,
             "abandon_pct_worst_24h": 100.0 * worst_window_rate(t, ab, fp, t0, end, DAY_S, with_fp=False),
             "abandon_pct_worst_24h_with_fp": 100.0 * worst_window_rate(t, ab, fp, t0, end, DAY_S, with_fp=True),

@@ -448,6 +448,8 @@ class _Run:
             decisions=self.decisions,
             wall_s=time.perf_counter() - t0,
             fp_estimate=false_positives_per_screened(amd.false_positive) if amd.enabled else 0.0,
+            mean_talk_s=sc.traffic.talk.mean,
+            machine_handle_s=sum(sc.machine_talk_s) / 2.0 + sum(sc.machine_wrap_s) / 2.0,
         )
 
     def _counters(self) -> tuple[float, ...]:

@@ -110,3 +110,20 @@ def test_markdown_marks_breaches(tmp_path):
     assert "**38.0 (3.4%) breach**" not in text  # talk 40.0 by default
     assert "breach**" in text
     assert "| abandon: mean at most 2.5% of live answers in every cell | yes |" in text
+
+
+def test_amd_off_cells_are_judged_on_t_over_t_plus_w_and_show_the_bound_with_machines():
+    amd_off = {
+        "agents": 50,
+        "f_amd": "off",
+        "talk_share_of_bound_with_machines": 0.92,
+        "abandon_pct_as_counted_mean": 2.3,
+    }
+    table = [row("off", "predictive", talk=40.0, ab=2.4, **amd_off), row("off", "fixed_ratio", talk=39.0)]
+    found = {what: (ok, ev) for what, ok, ev in report.targets(table, {"command": "x"})}
+    ok, evidence = found["talk share: N = 20-50 at least 88% of T/(T+W)"]
+    assert ok is False  # 80 % of T/(T+W): the issue's bound decides, the other is shown beside it
+    assert "off 80.0% (AMD off: 92.0% of the bound with the agents' time on machines)" in evidence
+    ok, evidence = found["abandon: mean at most 2.5% of live answers in every cell"]
+    assert ok is True
+    assert "AMD off, people 2.40% against, as counted (Ofcom's reasoned estimate), 2.30%" in evidence

@@ -68,6 +68,30 @@ def test_amd_off_sends_machines_to_agents():
     assert r.seen_lives > r.lives  # machines reached agents too
 
 
+def test_amd_off_bound_counts_the_agents_time_on_machines():
+    tm = replace(SMALL.traffic, amd=AmdSpec(enabled=False))
+    r = simulate(replace(SMALL, traffic=tm), Pacer(PacingKnobs(mode=Mode.POWER, ratio=6.0)), seed=3)
+    m = r.metrics()
+    talk, wrap = tm.talk.mean, tm.wrapup.mean
+    per_person = (r.seen_lives - r.lives) / r.lives
+    assert per_person > 0.2
+    assert m["bound_talk_min_per_hour_with_machines"] == pytest.approx(
+        60 * talk / (talk + wrap + per_person * (7.0 + 4.0))  # machine talk 4-10 s, wrap-up 2-6 s
+    )
+    assert m["bound_talk_min_per_hour_with_machines"] < m["bound_talk_min_per_hour"]
+    # the dialer counts every answer it saw; the people's own rate is the truth the simulator knows
+    assert r.seen_abandons > r.abandons > 0
+    assert m["abandon_pct_as_counted"] == pytest.approx(100 * r.seen_abandons / r.seen_lives)
+    assert m["abandon_pct"] == pytest.approx(100 * r.abandons / r.lives)
+
+
+def test_with_amd_on_and_no_machine_let_through_the_bounds_agree():
+    tm = replace(SMALL.traffic, amd=AmdSpec(enabled=True, false_positive=0.0, false_negative=0.0))
+    m = simulate(replace(SMALL, traffic=tm), Pacer(PacingKnobs(mode=Mode.PROGRESSIVE)), seed=3).metrics()
+    assert m["bound_talk_min_per_hour_with_machines"] == pytest.approx(m["bound_talk_min_per_hour"])
+    assert m["abandon_pct_as_counted"] == m["abandon_pct"] == 0.0
+
+
 def test_the_predictive_pacer_runs_in_the_simulator():
     sc = replace(SMALL, agents=8, shift_s=1800.0)
     r = simulate(sc, Pacer(PacingKnobs(mode=Mode.PREDICTIVE, max_channels=500, max_cps=500)), seed=4)
