@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -245,29 +245,42 @@ def _worst_rolling(times: list[float], flags: list[bool], window_s: float) -> tu
     return worst, at
 
 
-def abandon_compliance(records: Iterable[Row], cap: float = 0.03) -> list[dict[str, Any]]:
+def abandon_compliance(records: Iterable[Row], cap: float = 0.03,
+                       machines: Collection[str] = frozenset()) -> list[dict[str, Any]]:
     """Per campaign: abandoned / live answers per day, the worst rolling 24 hours (Ofcom), the whole
-    window (FCC's 30 days when the window is 30 days), and the days above the cap."""
-    lives: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    window (FCC's 30 days when the window is 30 days), and the days above the cap.
+
+    `machines` are the calls an agent dispositioned as an answering machine (AMD off, or a machine AMD let
+    through). The rate over every live answer is then Ofcom's reasoned estimate: the abandons less the
+    machines' share m of the connected calls, over the live calls less the same share (m cancels). The
+    report shows m and the strict rate beside it, every abandon a person and the machines out of the
+    live answers (docs/PACING.md, "AMD off: what the law counts")."""
+    lives: dict[str, list[tuple[float, bool, bool]]] = defaultdict(list)
     for r in records:
         if r.get("human_at") is not None:
-            lives[str(r["campaign_id"])].append((float(r["ended_at"]), bool(r.get("abandoned"))))
+            lives[str(r["campaign_id"])].append(
+                (float(r["ended_at"]), bool(r.get("abandoned")), str(r.get("call_id")) in machines))
     out = []
     for cid in sorted(lives):
         ev = sorted(lives[cid])
         days: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for t, a in ev:
+        for t, a, _m in ev:
             d = days[_day(t)]
             d[0] += 1
             d[1] += int(a)
-        worst, worst_at = _worst_rolling([t for t, _ in ev], [a for _, a in ev], 86400.0)
-        n_ab = sum(a for _, a in ev)
+        worst, worst_at = _worst_rolling([t for t, _, _ in ev], [a for _, a, _ in ev], 86400.0)
+        n_ab = sum(a for _, a, _ in ev)
+        n_machines = sum(m and not a for _, a, m in ev)
+        connected = len(ev) - n_ab
         daily = [{"day": k, "live": v[0], "abandoned": v[1], "rate": _ratio(v[1], v[0])}
                  for k, v in sorted(days.items())]
         out.append({
             "campaign": cid, "cap": cap, "live": len(ev), "abandoned": n_ab, "rate": _ratio(n_ab, len(ev)),
             "worst_24h": worst, "worst_24h_ends_at": worst_at, "days": daily,
             "days_over_cap": [k for k, v in sorted(days.items()) if v[1] > cap * v[0]],
+            "connected": connected, "machines_at_agents": n_machines,
+            "machine_share": _ratio(n_machines, connected),
+            "rate_strict": _ratio(n_ab, len(ev) - n_machines),
         })
     return out
 

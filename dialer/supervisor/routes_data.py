@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from agents.screenpop import ScreenPopRenderer
+from dialer.amd_audit import is_person
 from dialer.supervisor import reports as rp
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
@@ -25,7 +27,8 @@ Money = Annotated[float, Query(ge=0, le=1e6)]
 
 
 def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], flag_over: int,
-                 costs: rp.Costs, cap: float) -> tuple[Any, list[dict[str, Any]]]:
+                 costs: rp.Costs, cap: float,
+                 machine_calls: frozenset[str] = frozenset()) -> tuple[Any, list[dict[str, Any]]]:
     """(JSON body, flat table for CSV and charts) of one report."""
     recs = data.records
     if kind == "agents":
@@ -43,7 +46,7 @@ def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], f
         out2 = rp.attempts_histogram(recs, flag_over)
         return out2, list(out2["histogram"])
     if kind == "compliance":
-        rows = rp.abandon_compliance(recs, cap)
+        rows = rp.abandon_compliance(recs, cap, machine_calls)
         return rows, rows
     shifts = rp.agent_shifts(recs, data.disps, data.journal, data.until)
     agent_s = sum(r["logged_in_s"] for r in shifts)
@@ -71,7 +74,8 @@ def data_routes(ctx: Ctx, r: APIRouter) -> None:
     ) -> Response:
         """Reports: `agents` (per agent per shift: contacts, talk/wait/wrap/pause, sales, pace against 120 per
         shift), `funnel`, `reasons` (refusals; conversion per cancel reason), `attempts` (dials per lead),
-        `compliance` (abandon rate per day, worst 24 h), `cost` (per contact and per sale). Default window:
+        `compliance` (abandon rate per day, worst 24 h; the machines agents heard, their share of the connected
+        calls and the strict rate without them), `cost` (per contact and per sale). Default window:
         today. `format=csv` for a spreadsheet, `format=svg` for the chart."""
         now = ctx.sup.now()
         start = local_midnight(now) if since is None else since
@@ -85,7 +89,12 @@ def data_routes(ctx: Ctx, r: APIRouter) -> None:
             cancel = {lead: d.fields["cancel_reason"] for lead, d in
                       ((d.lead_id, d) for d in data.follow_ups) if "cancel_reason" in d.fields}
             cap = ctx.daemon.engine.campaigns[campaign].pacer.knobs.abandon_cap if campaign else 0.03
+            renderer = ctx.daemon.engine.screenpop
+            sets = renderer.dispositions_for if isinstance(renderer, ScreenPopRenderer) else None
+            machines = frozenset(d.call_id for d in data.disps.values()
+                                 if not is_person(d.code, sets(d.campaign_id) if sets else None))
             body, table = build_report(kind, data, cancel_reason_of=cancel, flag_over=flag_over, cap=cap,
+                                       machine_calls=machines,
                                        costs=rp.Costs(cost_per_minute, cost_per_agent_hour, billing_increment_s))
         if format == "csv":
             name = f"{kind}-{campaign or 'all'}.csv"

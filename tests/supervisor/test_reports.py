@@ -104,6 +104,33 @@ async def test_compliance_and_cost(client, day):
     assert rep["cost_per_contact"] == pytest.approx(rep["total_cost"] / 4, abs=0.01)
 
 
+async def test_compliance_shows_the_machines_agents_heard_and_the_strict_rate(client, rig, day):
+    # AMD off: two answers the agent found to be answering machines (the default set's `machine` code)
+    for i in range(2):
+        rig.store.append_call_record(record(f"m{i}", ended_at=day + 1400 + i, lead=f"LM{i}", talk=6))
+        rig.store.add_disposition(disp(f"m{i}", "machine", day + 1410 + i))
+    await rig.flush()
+    [c] = (await get(client, "compliance", campaign="upsell")).json()["report"]
+    # 7 live answers, 1 abandoned: the rate over all of them is Ofcom's reasoned estimate ...
+    assert (c["live"], c["abandoned"], c["connected"], c["machines_at_agents"]) == (7, 1, 6, 2)
+    assert c["rate"] == pytest.approx(1 / 7)
+    # ... the same as the abandons less the machines' share m, over the people connected plus those
+    m = c["machine_share"]
+    assert m == pytest.approx(2 / 6)
+    assert c["rate"] == pytest.approx(1 * (1 - m) / (4 + 1 * (1 - m)))
+    # and beside it the strict count: every abandon a person, the machines out of the live answers
+    assert c["rate_strict"] == pytest.approx(1 / 5)
+
+
+def test_compliance_counts_a_machine_only_among_connected_calls():
+    recs = [{"campaign_id": "c", "call_id": "x", "human_at": 1.0, "ended_at": 2.0, "abandoned": True},
+            {"campaign_id": "c", "call_id": "y", "human_at": 1.0, "ended_at": 3.0, "abandoned": False}]
+    [c] = rp.abandon_compliance(recs, machines={"x", "y"})
+    assert (c["connected"], c["machines_at_agents"], c["machine_share"], c["rate_strict"]) == (1, 1, 1.0, 1.0)
+    [c] = rp.abandon_compliance(recs[:1])
+    assert (c["connected"], c["machine_share"], c["rate_strict"]) == (0, None, 1.0)
+
+
 async def test_csv_and_svg(client, day):
     r = await get(client, "agents", campaign="upsell", format="csv")
     assert r.headers["content-type"].startswith("text/csv")
