@@ -53,11 +53,13 @@ def _cellfmt(row: dict[str, Any] | None) -> str:
 
 
 def _share(r: dict[str, Any]) -> str:
-    """Share of T/(T+W) and, with AMD off (agents hear the machines too), of the bound that counts their time."""
+    """Share of T/(T+W) and, where agents also spend time on answering machines (all of them with AMD off,
+    the ones AMD lets through with it on), of the bound that counts that time."""
     s = f"{r['talk_share_of_bound']:.1%}"
     with_m = r.get("talk_share_of_bound_with_machines")
-    if r.get("f_amd") == "off" and with_m is not None:
-        s += f" (AMD off: {with_m:.1%} of the bound with the agents' time on machines)"
+    if with_m is not None and with_m - r["talk_share_of_bound"] >= 0.001:
+        who = "AMD off" if r.get("f_amd") == "off" else "AMD on, machines it let through"
+        s += f" ({who}: {with_m:.1%} of the bound with the agents' time on machines)"
     return s
 
 

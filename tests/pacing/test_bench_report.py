@@ -127,3 +127,15 @@ def test_amd_off_cells_are_judged_on_t_over_t_plus_w_and_show_the_bound_with_mac
     ok, evidence = found["abandon: mean at most 2.5% of live answers in every cell"]
     assert ok is True
     assert "AMD off, people 2.40% against, as counted (Ofcom's reasoned estimate), 2.30%" in evidence
+
+
+def test_with_amd_on_the_bound_with_machines_is_shown_only_when_machines_got_through():
+    table = [
+        row("a", "predictive", agents=100, talk=47.0, talk_share_of_bound_with_machines=0.955),
+        row("b", "predictive", agents=100, talk=47.0, talk_share_of_bound_with_machines=0.94),
+    ]
+    found = report.targets(table, {"command": "x"})
+    [evidence] = [ev for what, _, ev in found if what.startswith("talk share: N >= 100")]
+    assert evidence == (
+        "a 94.0% (AMD on, machines it let through: 95.5% of the bound with the agents' time on machines), b 94.0%"
+    )
