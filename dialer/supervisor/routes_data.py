@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from agents.dispositions import DispositionSet
 from agents.screenpop import ScreenPopRenderer
 from dialer.amd_audit import is_person
 from dialer.supervisor import reports as rp
@@ -27,9 +29,10 @@ Money = Annotated[float, Query(ge=0, le=1e6)]
 
 
 def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], flag_over: int,
-                 costs: rp.Costs, cap: float,
-                 machine_calls: frozenset[str] = frozenset()) -> tuple[Any, list[dict[str, Any]]]:
-    """(JSON body, flat table for CSV and charts) of one report."""
+                 costs: rp.Costs, cap: float, dispositions_for: Callable[[str], DispositionSet] | None = None,
+                 ) -> tuple[Any, list[dict[str, Any]]]:
+    """(JSON body, flat table for CSV and charts) of one report. `dispositions_for` gives a campaign's
+    disposition set (which codes mean an answering machine); without it the code `machine` does."""
     recs = data.records
     if kind == "agents":
         rows = rp.agent_shifts(recs, data.disps, data.journal, data.until)
@@ -46,7 +49,9 @@ def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], f
         out2 = rp.attempts_histogram(recs, flag_over)
         return out2, list(out2["histogram"])
     if kind == "compliance":
-        rows = rp.abandon_compliance(recs, cap, machine_calls)
+        machines = {d.call_id for d in data.disps.values()
+                    if not is_person(d.code, dispositions_for(d.campaign_id) if dispositions_for else None)}
+        rows = rp.abandon_compliance(recs, cap, machines)
         return rows, rows
     shifts = rp.agent_shifts(recs, data.disps, data.journal, data.until)
     agent_s = sum(r["logged_in_s"] for r in shifts)
@@ -91,10 +96,8 @@ def data_routes(ctx: Ctx, r: APIRouter) -> None:
             cap = ctx.daemon.engine.campaigns[campaign].pacer.knobs.abandon_cap if campaign else 0.03
             renderer = ctx.daemon.engine.screenpop
             sets = renderer.dispositions_for if isinstance(renderer, ScreenPopRenderer) else None
-            machines = frozenset(d.call_id for d in data.disps.values()
-                                 if not is_person(d.code, sets(d.campaign_id) if sets else None))
             body, table = build_report(kind, data, cancel_reason_of=cancel, flag_over=flag_over, cap=cap,
-                                       machine_calls=machines,
+                                       dispositions_for=sets,
                                        costs=rp.Costs(cost_per_minute, cost_per_agent_hour, billing_increment_s))
         if format == "csv":
             name = f"{kind}-{campaign or 'all'}.csv"
