@@ -62,10 +62,11 @@ def person_share_upper(persons: int, audited: int, prior: float, prior_audits: f
 
 
 def is_person(code: str, dispositions: DispositionSet | None) -> bool:
-    """Whether an agent's disposition on an audit call says a person answered (AMD was wrong).
+    """Whether an agent's disposition says a person answered (on an audit call: AMD was wrong).
 
-    The campaign's codes of kind `machine` mean a machine; with no disposition set known, the code
-    `machine` does. Any other code means the agent talked to someone.
+    Used for AMD audits and for the ledger's strict count. The campaign's codes of kind `machine` mean
+    a machine; with no disposition set known, the code `machine` does. Any other code means the agent
+    talked to someone.
     """
     if dispositions is None:
         return code != DispositionKind.MACHINE.value

@@ -23,7 +23,7 @@ from pydantic_settings import (
 
 from dialer.ami.actions import SOUND_NAME_PATTERN
 from dialer.errors import ConfigError
-from pacing import Jurisdiction, Mode, PacingKnobs
+from pacing import AbandonCount, Jurisdiction, Mode, PacingKnobs
 
 __all__ = [
     "AgentAccount",
@@ -115,6 +115,11 @@ class PacingSettings(_Section):
     amd_false_positive: float = Field(
         0.01, ge=0.0, lt=1.0, description="estimated share of people AMD takes for machines (counted in UK windows)"
     )
+    abandon_count: AbandonCount = Field(
+        AbandonCount.ESTIMATE,
+        description="which answers the compliance ledger counts as live: 'estimate' (every answer; with AMD off, "
+        "Ofcom's reasoned estimate) or 'strict' (every abandon a person, machines agents reached left out)",
+    )
     amd_audit_share: float = Field(
         0.02, ge=0.0, le=1.0,
         description="share of AMD machine verdicts handed to a spare agent to check them (0: no audit)",
@@ -139,6 +144,7 @@ class PacingSettings(_Section):
             max_channels=self.max_channels,
             max_cps=self.max_cps,
             amd_false_positive=self.amd_false_positive,
+            abandon_count=self.abandon_count,
         )
 
 

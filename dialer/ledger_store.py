@@ -1,20 +1,25 @@
 """The compliance ledger's durable copy in Redis, so that a restart never forgets the law's windows.
 
 Every entry the pacer's ledger counts (`pacing.ledger.LedgerEntry`: a live answer, an abandon, a live
-answer AMD screened, a machine verdict) is written as it happens through the store's outbox, so a Redis
-outage delays the writes but loses none, and they land in order. Per campaign:
+answer AMD screened, a machine verdict, a connected answer its agent dispositioned as a person) is
+written as it happens through the store's outbox, so a Redis outage delays the writes but loses
+none, and they land in order. Per campaign:
 
-    <prefix>:ledger:<campaign>:m:<hour>   hash  "<minute>:l|a|s" -> live answers | abandons | screened
+    <prefix>:ledger:<campaign>:m:<hour>   hash  "<minute>:l|a|s|p" -> live answers | abandons | screened |
+                                          persons (the strict count; at the minute of the answer)
                                           (one hash per hour of minute buckets; expires 27 h after its
                                           last write: the UK window is 24 h)
     <prefix>:ledger:<campaign>:us         hash  start (the first live answer: the US periods count from it),
-                                          "<period>:l|a", lives, abandons, amd, layout
+                                          "<period>:l|a|p", lives, abandons, amd, layout
                                           (expires 60 days after the last write)
     <prefix>:amd_audit:<campaign>         hash  machines, persons: the AMD audit sample; verdict_machines,
                                           verdict_humans: every AMD verdict while audits are on (`dialer.amd_audit`)
 
 Live answers go through one Lua script, so Redis itself decides the US period start and each answer's
 period: a daemon that restarted during an outage cannot write them under a period start of its own.
+Persons go through another, which puts them in the period of their answer by the same start. A person
+whose answer has no period start in Redis (its live answer was never written, or the key expired)
+is left out of the periods: the strict count only ever misses persons, never invents them.
 
 At start-up the daemon reads all of it back *in order behind the writes already queued*
 (`RedisStore.read_in_order`) and merges it with what the campaign's ledger counted since
@@ -64,7 +69,21 @@ redis.call('EXPIRE', us, ARGV[5])
 return p
 """
 
-_FIELD = re.compile(r"^(-?\d+):([las])$")
+_RECORD_PERSON = """
+local hour, us = KEYS[1], KEYS[2]
+local at, minute = ARGV[1], ARGV[2]
+redis.call('HINCRBY', hour, minute .. ':p', 1)
+redis.call('EXPIRE', hour, ARGV[3])
+local start = redis.call('HGET', us, 'start')
+if not start then return false end
+local p = math.floor((tonumber(at) - tonumber(start)) / tonumber(ARGV[5]))
+redis.call('HINCRBY', us, string.format('%d:p', p), 1)
+redis.call('HSET', us, 'layout', ARGV[6])
+redis.call('EXPIRE', us, ARGV[4])
+return p
+"""
+
+_FIELD = re.compile(r"^(-?\d+):([lasp])$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +121,14 @@ class LedgerStore:
                 await r.eval(_RECORD_LIVE, 2, hour, us, *args)  # type: ignore[no-untyped-call]
 
             self.store.enqueue(f"ledger {campaign_id} {k.value}", live)
+            return
+        if k is LedgerEntryKind.PERSON:
+            person_args = (repr(entry.at), str(minute), str(BUCKET_TTL_S), str(PERIOD_TTL_S), repr(US_PERIOD_S), LAYOUT)
+
+            async def person(r: aioredis.Redis) -> None:
+                await r.eval(_RECORD_PERSON, 2, hour, us, *person_args)  # type: ignore[no-untyped-call]
+
+            self.store.enqueue(f"ledger {campaign_id} person", person)
             return
         if k is LedgerEntryKind.AMD:
             if campaign_id in self._amd_noted:
@@ -174,20 +201,20 @@ def parse_ledger(
                 minute, kind = _field(name)
                 counts.setdefault(minute, {})[kind] = float(int(value))
         buckets = tuple(
-            LedgerBucket(minute, c.get("l", 0.0), c.get("a", 0.0), c.get("s", 0.0))
+            LedgerBucket(minute, c.get("l", 0.0), c.get("a", 0.0), c.get("s", 0.0), c.get("p", 0.0))
             for minute, c in sorted(counts.items())
         )
         periods: dict[int, list[float]] = {}
         for name, value in us.items():
             m = _FIELD.match(name)
-            if m is not None and m.group(2) in "la":
-                periods.setdefault(int(m.group(1)), [0.0, 0.0])["la".index(m.group(2))] = float(int(value))
+            if m is not None and m.group(2) in "lap":
+                periods.setdefault(int(m.group(1)), [0.0, 0.0, 0.0])["lap".index(m.group(2))] = float(int(value))
         start = float(us["start"]) if "start" in us else None
         snap = LedgerSnapshot(
             taken_at=now,
             buckets=buckets,
             period_start=start,
-            periods=tuple((p, v[0], v[1]) for p, v in sorted(periods.items())),
+            periods=tuple((p, v[0], v[1], v[2]) for p, v in sorted(periods.items())),
             amd_in_use=us.get("amd") == "1",
             total_lives=int(us.get("lives", "0")),
             total_abandons=int(us.get("abandons", "0")),

@@ -15,8 +15,10 @@ from pacing.estimators import CampaignEstimators
 from pacing.ledger import ComplianceLedger, LedgerStatus
 from pacing.pacer import Pacer
 from pacing.types import (
+    AbandonCount,
     AgentFreed,
     CampaignSnapshot,
+    ContactClassified,
     Decision,
     DialObserved,
     Jurisdiction,
@@ -30,10 +32,12 @@ from pacing.types import (
 )
 
 __all__ = [
+    "AbandonCount",
     "AgentFreed",
     "CampaignEstimators",
     "CampaignSnapshot",
     "ComplianceLedger",
+    "ContactClassified",
     "Decision",
     "DialObserved",
     "Jurisdiction",

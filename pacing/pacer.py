@@ -17,6 +17,11 @@ The aim is the supervisor's `target_abandon` less a safety margin (and, under UK
 the estimated false positives that count as abandons). A calibration loop scales the aim by the ratio of
 the abandons the model charged to its launches to the abandons that happened (`aim_scale`), so a model
 that is systematically cautious or bold is corrected without per-campaign tuning.
+
+Under the ledger's strict count (`AbandonCount.STRICT`: machines agents reach leave the denominator,
+every abandon stays a person) the aim is converted to the rate over every answer the model and the
+calibration work in: with s the share of persons among the connected answers agents disposition
+(learnt from `ContactClassified`), a strict rate a is an all-answers rate a·s / (1 - a(1 - s)).
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ from pacing.forecast import Curves, Forecaster, ForecastTables, curves
 from pacing.ledger import ComplianceLedger
 from pacing.predictive import choose_launch
 from pacing.types import (
+    AbandonCount,
     CampaignSnapshot,
+    ContactClassified,
     Decision,
     Jurisdiction,
     LiveAnswerObserved,
@@ -62,6 +69,8 @@ _LOG_TRIM_MIN = math.log(0.5)
 _LOG_TRIM_MAX = math.log(2.0)
 _CREDIT_MAX = 0.05
 _MAX_GAP_S = 60.0
+_PERSON_SHARE_PRIOR = 1.0  # a person and a machine: a share of 0.5 until agents have dispositioned a few
+_PERSON_SHARE_HALF_LIFE_S = 3600.0
 
 
 class Pacer:
@@ -90,7 +99,10 @@ class Pacer:
         self.ledger = (
             ledger
             if ledger is not None
-            else ComplianceLedger(knobs.jurisdiction, knobs.abandon_cap, amd_false_positive=knobs.amd_false_positive)
+            else ComplianceLedger(
+                knobs.jurisdiction, knobs.abandon_cap, amd_false_positive=knobs.amd_false_positive,
+                abandon_count=knobs.abandon_count,
+            )
         )
         self.est = estimators if estimators is not None else CampaignEstimators()
         self.margin = margin
@@ -119,6 +131,7 @@ class Pacer:
         self._model_in_control = False  # the last decision was the model's (not a fallback or the ledger's)
         self._budget_bound = False  # the last decision was the model's, cut back by the ledger's budget
         self._credit = 0.0  # see `observe`: trim steps banked while budget-bound
+        self._classified = DecayedArray(2, _PERSON_SHARE_HALF_LIFE_S)  # [persons, machines] agents dispositioned
 
     @property
     def knobs(self) -> PacingKnobs:
@@ -145,12 +158,15 @@ class Pacer:
     def set_knobs(self, knobs: PacingKnobs) -> None:
         """Change mode or knobs; the next `decide` uses them."""
         self._knobs = knobs
-        self.ledger.configure(knobs.jurisdiction, knobs.abandon_cap, knobs.amd_false_positive)
+        self.ledger.configure(knobs.jurisdiction, knobs.abandon_cap, knobs.amd_false_positive, knobs.abandon_count)
 
     def observe(self, obs: Observation) -> None:
         """Feed a resolved dial, a talk or wrap-up time, or a live-answer wait."""
         self.est.observe(obs)
         self.ledger.observe(obs)
+        if isinstance(obs, ContactClassified):
+            self._classified.add(obs.at, 0 if obs.person else 1)
+            return
         if isinstance(obs, LiveAnswerObserved):
             if obs.abandoned:
                 self._happened.add(obs.at, 0)
@@ -189,13 +205,23 @@ class Pacer:
                     acc = 0.0
                 self._credit = acc
 
+    @property
+    def person_share(self) -> float:
+        """Persons among the connected answers agents dispositioned (recent, with a prior of one each)."""
+        persons, machines = self._classified.value(self._last_now)
+        return float((persons + _PERSON_SHARE_PRIOR) / (persons + machines + 2.0 * _PERSON_SHARE_PRIOR))
+
     def aim(self) -> float:
-        """The realised abandon rate the predictive mode steers to (before feedback)."""
+        """The realised abandon rate over every live answer that the predictive mode steers to (before feedback)."""
         k = self._knobs
         aim = k.target_abandon * (1.0 - self.margin)
         if k.jurisdiction is Jurisdiction.UK and self.ledger.amd_in_use:
             aim -= self.ledger.fp_per_screened
-        return max(aim, 0.001)
+        aim = max(aim, 0.001)
+        if k.abandon_count is AbandonCount.STRICT:
+            s = self.person_share
+            aim = max(aim * s / (1.0 - aim * (1.0 - s)), 0.001)
+        return aim
 
     def decide(self, snap: CampaignSnapshot) -> Decision:
         """How many calls to launch now."""

@@ -13,8 +13,10 @@ from enum import StrEnum
 import numpy as np
 
 __all__ = [
+    "AbandonCount",
     "AgentFreed",
     "CampaignSnapshot",
+    "ContactClassified",
     "Decision",
     "DialObserved",
     "Jurisdiction",
@@ -45,6 +47,18 @@ class Jurisdiction(StrEnum):
 
     US = "us"  # FCC: 3% of live answers per campaign over 30 days
     UK = "uk"  # Ofcom: 3% per campaign over any 24 hours, AMD false positives counted
+
+
+class AbandonCount(StrEnum):
+    """Which answers the compliance ledger counts as live (see docs/PACING.md, "AMD off: what the law counts").
+
+    `estimate`: every answer that reached the dialer as live; with AMD off that is Ofcom's reasoned
+    estimate, abandons over all answers. `strict`: every abandon counted as a person, and only the
+    connected answers an agent dispositioned as a person in the denominator (machines out).
+    """
+
+    ESTIMATE = "estimate"
+    STRICT = "strict"
 
 
 class Reason(StrEnum):
@@ -80,6 +94,7 @@ class PacingKnobs:
     max_channels: int = 200
     max_cps: float = 50.0
     amd_false_positive: float = 0.01  # estimated share of people AMD takes for machines (UK ledger)
+    abandon_count: AbandonCount = AbandonCount.ESTIMATE
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.ratio <= 10.0:
@@ -191,10 +206,23 @@ class WrapupObserved:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactClassified:
+    """An agent dispositioned a call connected to them in time: a person, or an answering machine.
+
+    `at` is the disposition's time, `connected_at` the time of that call's live answer (its
+    `LiveAnswerObserved`): the strict count puts the person in the windows of the answer.
+    """
+
+    at: float
+    connected_at: float
+    person: bool
+
+
+@dataclass(frozen=True, slots=True)
 class AgentFreed:
     """An agent became ready (for estimators of agent availability)."""
 
     at: float
 
 
-Observation = DialObserved | LiveAnswerObserved | TalkObserved | WrapupObserved | AgentFreed
+Observation = DialObserved | LiveAnswerObserved | TalkObserved | WrapupObserved | AgentFreed | ContactClassified

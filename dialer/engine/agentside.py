@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 from agents import commands as ac
 from agents.state import Agent, AgentEvent, AgentState
+from dialer.amd_audit import is_person
 from dialer.engine import transfers
 from dialer.engine.commands import AgentNotice, Command, DispositionMade
 from dialer.errors import IllegalTransition
-from pacing import WrapupObserved
+from pacing import ContactClassified, WrapupObserved
 
 if TYPE_CHECKING:
     from dialer.engine.core import Engine
@@ -75,10 +76,16 @@ def dispose(engine: Engine, agent: Agent, cmd: ac.Disposition, now: float) -> li
     engine.wrapup_deadlines.pop(agent.agent_id, None)
     camp = engine.campaigns.get(agent.campaign_id or "")
     audited = call is not None and call.amd_audit
+    final = transfers.is_final_disposition(call, agent.agent_id)
+    out: list[Command] = []
     if camp is not None and not audited:
         camp.pacer.observe(WrapupObserved(at=now, wrap_s=wrap))
+        if final and call is not None and call.live_counted_at is not None:
+            # the ledger's strict count: a person, or a machine that AMD let through (or AMD was off)
+            person = is_person(cmd.code, engine.dispositions_for(camp.campaign_id))
+            out += engine.observe(camp, ContactClassified(at=now, connected_at=call.live_counted_at, person=person))
     engine.roster.apply(agent.agent_id, AgentEvent.DISPOSE, now)
-    out: list[Command] = [
+    out += [
         DispositionMade(
             call_id=cmd.call_id,
             agent_id=agent.agent_id,
@@ -89,7 +96,7 @@ def dispose(engine: Engine, agent: Agent, cmd: ac.Disposition, now: float) -> li
             target=call.target if call is not None else None,
             campaign_id=call.campaign_id if call is not None else (agent.campaign_id or ""),
             amd_audit=audited,
-            final=transfers.is_final_disposition(call, agent.agent_id),
+            final=final,
         )
     ]
     return out + after_wrapup(engine, agent, now)

@@ -27,11 +27,12 @@ import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from agents import commands as ac
+from agents.dispositions import DispositionSet
 from agents.roster import Roster
 from agents.state import Agent, AgentEvent, AgentState
 from dialer.ami import events as ev
@@ -166,6 +167,10 @@ class Engine:
         self.stats = EngineStats()
         self._hold_s = hold_s
         self.screenpop: ScreenPopRenderer = screenpop or _default_screenpop
+        # the campaign's disposition codes, to tell a person from a machine (the ledger's strict count)
+        self.dispositions_for: Callable[[str], DispositionSet | None] = (
+            screenpop.dispositions_for if isinstance(screenpop, DispositionSource) else _no_dispositions
+        )
         self._seq = itertools.count(1)
         self._id_factory = id_factory or self._random_id
         self._stuck_after_s = stuck_after_s
@@ -433,6 +438,7 @@ class Engine:
         wait = c.wait_s or 0.0
         late = wait > ABANDON_LIMIT_S
         c.abandoned = late
+        c.live_counted_at = None if late else now
         out = self._observe(self.campaigns[c.campaign_id], LiveAnswerObserved(at=now, abandoned=late, wait_s=wait))
         if c.agent_id is not None:
             agent = self.roster.apply(c.agent_id, AgentEvent.CONNECT, now)
@@ -646,6 +652,10 @@ class Engine:
         self.stats.answered += 1
         return []
 
+    def observe(self, camp: CampaignRuntime, obs: Observation) -> list[Command]:
+        """Feed the campaign's pacer an observation (for `agentside`); returns the ledger entry to make durable."""
+        return self._observe(camp, obs)
+
     def _observe(self, camp: CampaignRuntime, obs: Observation) -> list[Command]:
         """Feed the pacer; what its compliance ledger counts is also returned to be made durable."""
         camp.pacer.observe(obs)
@@ -761,6 +771,17 @@ class Engine:
 
     def _random_id(self, campaign_id: str) -> str:
         return f"{campaign_id[:24]}-{next(self._seq):x}-{secrets.token_hex(3)}"
+
+
+@runtime_checkable
+class DispositionSource(Protocol):
+    """A screen-pop renderer that also knows each campaign's disposition codes (`agents.screenpop`)."""
+
+    def dispositions_for(self, campaign_id: str) -> DispositionSet: ...
+
+
+def _no_dispositions(campaign_id: str) -> DispositionSet | None:
+    return None
 
 
 def _default_screenpop(call: Call, agent: Agent) -> dict[str, Any]:

@@ -11,8 +11,9 @@ listens (human verdict after 1-2.5 s, machine after 2.5-5 s; with AMD off the ve
 a human verdict is a live answer: it goes to the longest-ready agent at once, or waits; if no agent
 frees within the hold time (2 s), or the person hangs up first (patience), it is abandoned. A machine
 verdict is hung up (a person taken for a machine is a false positive). Agents: talk, then wrap-up,
-then ready. An answering machine that reaches an agent (AMD off, or AMD missed it) costs the agent a
-few seconds and is not a contact.
+then ready; at the end of wrap-up the agent's disposition says whether a person or an answering
+machine took the call (`ContactClassified`). An answering machine that reaches an agent (AMD off, or
+AMD missed it) costs the agent a few seconds and is not a contact.
 
 The policy decides on a timer (`decide_every_s`) and whenever an agent becomes ready or a dial resolves
 while ready agents are not all covered by dials in flight.
@@ -33,6 +34,7 @@ from pacing.sim.result import DAY_S, ShiftResult
 from pacing.sim.scenario import Scenario
 from pacing.types import (
     CampaignSnapshot,
+    ContactClassified,
     Decision,
     DialObserved,
     LiveAnswerObserved,
@@ -119,6 +121,7 @@ class _Run:
         self.a_since = np.zeros(n)
         self.a_person = [False] * n
         self.a_fate = [0] * n
+        self.a_connected_at = [0.0] * n  # when the agent's current call was connected (its live answer)
         self.a_free_at = np.zeros(n)  # truth: when each busy agent will be ready (for clairvoyant bounds only)
         # a policy with `peek_agents_free_at` is shown that truth before each decision: no dialer knows
         # it, so such a policy only measures how much better perfect agent forecasts could do
@@ -357,6 +360,7 @@ class _Run:
         self.a_since[agent] = now
         self.a_person[agent] = person
         self.a_fate[agent] = i
+        self.a_connected_at[agent] = now
         self.q.at(now + talk, _TALK_END, agent)
         self._free(s)
 
@@ -371,6 +375,9 @@ class _Run:
 
     def _wrap_end(self, now: float, agent: int) -> None:
         self.policy.observe(WrapupObserved(at=now, wrap_s=now - self.a_since[agent]))
+        # the disposition: agents tell a person from an answering machine (the strict count uses it)
+        self.policy.observe(ContactClassified(at=now, connected_at=self.a_connected_at[agent],
+                                              person=self.a_person[agent]))
         self._agent_ready(now, agent)
         if self.shift_on and len(self.ready) > self.n_ringing + self.n_screening + self.n_waiting:
             self._decide(now)

@@ -73,6 +73,10 @@ def test_entries_written_through_the_lua_script_read_back_as_the_ledger_that_mad
                 entry = LedgerEntry(T0 + 97.3 * i, kinds[i % 4] if i % 17 else LedgerEntryKind.ABANDONED)
                 led.apply(entry)
                 ls.record("c1", entry)
+                if entry.kind is LedgerEntryKind.LIVE and i % 3:  # its agent dispositioned a person, later
+                    person = LedgerEntry(entry.at, LedgerEntryKind.PERSON)
+                    led.apply(person)
+                    ls.record("c1", person)
             ls.record_audit("c1", person=True)
             ls.record_audit("c1", person=False)
             now = T0 + 97.3 * 400

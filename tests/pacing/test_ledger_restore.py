@@ -20,7 +20,15 @@ from pacing.ledger import (
     LedgerSnapshot,
     ledger_entry,
 )
-from pacing.types import DialObserved, Jurisdiction, LiveAnswerObserved, Mode, TalkObserved
+from pacing.types import (
+    AbandonCount,
+    ContactClassified,
+    DialObserved,
+    Jurisdiction,
+    LiveAnswerObserved,
+    Mode,
+    TalkObserved,
+)
 
 DAY = 86400.0
 
@@ -29,13 +37,16 @@ def _feed(led: ComplianceLedger, rng: np.random.Generator, t0: float, t1: float,
     for t in np.sort(rng.uniform(t0, t1, n)):
         if rng.random() < 0.5:
             led.observe(DialObserved(at=float(t), outcome="live", ring_s=8.0, amd_delay_s=1.2))
-        led.observe(LiveAnswerObserved(at=float(t), abandoned=bool(rng.random() < 0.02), wait_s=0.3))
+        abandoned = bool(rng.random() < 0.02)
+        led.observe(LiveAnswerObserved(at=float(t), abandoned=abandoned, wait_s=0.3))
+        if not abandoned and rng.random() < 0.7:  # the agent's disposition, a few minutes later
+            led.observe(ContactClassified(at=float(t) + 200.0, connected_at=float(t), person=rng.random() < 0.6))
 
 
 def _same_status(a: ComplianceLedger, b: ComplianceLedger, now: float) -> None:
-    for jur in Jurisdiction:
-        a.configure(jur, 0.03, 0.01)
-        b.configure(jur, 0.03, 0.01)
+    for jur, count in ((j, c) for j in Jurisdiction for c in AbandonCount):
+        a.configure(jur, 0.03, 0.01, count)
+        b.configure(jur, 0.03, 0.01, count)
         for t in (now, now + 3600.0, now + 20 * 3600.0):
             sa, sb = a.status(t), b.status(t)
             assert (sb.lives, sb.abandons, sb.false_positives, sb.rate) == (sa.lives, sa.abandons, sa.false_positives,
@@ -52,6 +63,10 @@ def test_ledger_entries_are_what_the_ledger_counts():
         is LedgerEntryKind.AMD
     assert ledger_entry(DialObserved(at=6.0, outcome="live", ring_s=3.0)) is None  # AMD off: nothing screened
     assert ledger_entry(TalkObserved(at=7.0, talk_s=100.0)) is None
+    # a person an agent dispositioned counts at the minute of the answer; a machine is no entry at all
+    assert ledger_entry(ContactClassified(at=300.0, connected_at=8.0, person=True)) == LedgerEntry(
+        8.0, LedgerEntryKind.PERSON)
+    assert ledger_entry(ContactClassified(at=300.0, connected_at=8.0, person=False)) is None
 
 
 def test_export_then_restore_gives_the_same_windows_and_budgets():
@@ -122,7 +137,7 @@ def test_a_held_predictive_pacer_dials_progressively(monkeypatch):
     [
         {"version": 2},
         {"bucket_s": 30.0},
-        {"periods": ((0, 10.0, 1.0),)},  # totals without a period start
+        {"periods": ((0, 10.0, 1.0, 5.0),)},  # totals without a period start
         {"buckets": (LedgerBucket(5, 1.0), LedgerBucket(5, 2.0))},
     ],
 )
