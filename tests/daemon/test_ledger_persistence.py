@@ -22,7 +22,7 @@ from dialer.leadsource import InMemoryLeadSource
 from dialer.ledger_store import LedgerStore, parse_ledger
 from dialer.metrics import Metrics
 from dialer.store import RedisStore, connect_redis
-from pacing import Jurisdiction, Mode, Reason
+from pacing import AbandonCount, Jurisdiction, Mode, Reason
 from pacing.ledger import ComplianceLedger, LedgerEntry, LedgerEntryKind
 
 T0 = 1_795_000_000.0
@@ -40,7 +40,7 @@ def make_daemon(client: Any, prefix: str, jurisdiction: Jurisdiction = Jurisdict
                   bus=FakeBus(), leads={"uk": InMemoryLeadSource([])}, metrics=Metrics())  # type: ignore[arg-type]
 
 
-def live_call(d: Daemon, n: int, t: float, *, abandoned: bool) -> None:
+def live_call(d: Daemon, n: int, t: float, *, abandoned: bool, code: str = "sale") -> None:
     """One call, answered by a person (AMD screened it): connected to agent a1, or abandoned (a1 is kept busy)."""
     eng = d.engine
     [o] = [c for c in eng.launch("uk", [DialRequest(f"L{n}", f"+4420755{n:05d}")], t) if isinstance(c, Originate)]
@@ -58,7 +58,7 @@ def live_call(d: Daemon, n: int, t: float, *, abandoned: bool) -> None:
         return
     d.execute(eng.on_ami(ev.BridgeEnter(bridge_uniqueid=f"b{n}", **kw), t + 9.7), t + 9.7)
     d.execute(eng.on_ami(ev.Hangup(cause=16, **kw), t + 60), t + 60)
-    d.agent_command(ac.Disposition("a1", cid, "sale", {}, ()))
+    d.agent_command(ac.Disposition("a1", cid, code, {}, ()))
 
 
 def test_entries_written_through_the_lua_script_read_back_as_the_ledger_that_made_them(redis_url):
@@ -99,12 +99,14 @@ async def test_a_restarted_daemon_restores_the_budget_and_window_rates(redis_url
             await d1.ledger_ready["uk"].wait()
             ready_agent(d1)
             for n in range(300):
-                live_call(d1, n, T0 + 45.0 * n, abandoned=n % 50 == 7)
+                live_call(d1, n, T0 + 45.0 * n, abandoned=n % 50 == 7, code="machine" if n % 3 == 0 else "sale")
             before = d1.engine.campaigns["uk"].pacer.ledger
             now = d1.clock.now()
-            expected = {jur: before_status(before, jur, now) for jur in Jurisdiction}
+            expected = {(jur, c): before_status(before, jur, now, c) for jur in Jurisdiction for c in AbandonCount}
         assert d1.store.backlog == 0
-        assert expected[Jurisdiction.UK][:2] == (300.0, 6.0)
+        assert expected[Jurisdiction.UK, AbandonCount.ESTIMATE][:2] == (300.0, 6.0)
+        # strict: the 6 abandons and the 196 persons of the 294 connected calls (98 were machines)
+        assert expected[Jurisdiction.UK, AbandonCount.STRICT][:2] == (202.0, 6.0)
 
         d2 = make_daemon(client, prefix)
         after = d2.engine.campaigns["uk"].pacer.ledger
@@ -112,14 +114,15 @@ async def test_a_restarted_daemon_restores_the_budget_and_window_rates(redis_url
         async with running(d2):
             await d2.ledger_ready["uk"].wait()
             assert after.held == ""
-            for jur, want in expected.items():
-                assert before_status(after, jur, now) == pytest.approx(want)
+            for (jur, count), want in expected.items():
+                assert before_status(after, jur, now, count) == pytest.approx(want)
     finally:
         await client.aclose()
 
 
-def before_status(led: ComplianceLedger, jur: Jurisdiction, now: float) -> tuple[float, ...]:
-    led.configure(jur, led.cap, led.amd_false_positive)
+def before_status(led: ComplianceLedger, jur: Jurisdiction, now: float,
+                  count: AbandonCount = AbandonCount.ESTIMATE) -> tuple[float, ...]:
+    led.configure(jur, led.cap, led.amd_false_positive, count)
     st = led.status(now)
     led.configure(Jurisdiction.UK, led.cap, led.amd_false_positive)
     return (st.lives, st.abandons, st.false_positives, st.rate, st.budget)
