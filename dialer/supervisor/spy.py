@@ -8,7 +8,10 @@ and whose `Application` is `ChanSpy` with the agent's channel prefix. Agents' le
 (both hear). The AMI user needs only the `originate` write class it already has; ChanSpy is not one of
 the applications that Asterisk reserves for the `system` class.
 
-The audit entry is written before the Originate: no audit, no listening.
+The audit entry is written before the Originate: no audit, no listening. The outcome is audited after
+it, and it is the OriginateResponse that tells it, not the first answer: an Async Originate is answered
+"Originate successfully queued" at once, and `Response: Failure` only once the supervisor's phone did not
+answer (Reason 3), was busy (5) or could not be reached (0).
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from agents.state import AgentState
+from dialer.ami import events as ev
 from dialer.ami.actions import AmiAction
+from dialer.ami.parse import parse_event
 from dialer.errors import AmiError
 from dialer.supervisor.audit import AuditLog
 from dialer.supervisor.auth import Principal
@@ -27,7 +32,7 @@ from dialer.supervisor.errors import Conflict, Invalid, NotFound
 if TYPE_CHECKING:
     from dialer.daemon import Daemon
 
-__all__ = ["SPY_OPTIONS", "SpyMode", "spy_action", "start_spy"]
+__all__ = ["SPY_OPTIONS", "SpyMode", "spy_action", "spy_outcome", "start_spy"]
 
 SpyMode = Literal["listen", "whisper", "barge"]
 SPY_OPTIONS: dict[str, str] = {"listen": "qbE", "whisper": "qbEw", "barge": "qbEB"}
@@ -74,6 +79,29 @@ def spy_action(
     )
 
 
+def spy_outcome(reply: object) -> tuple[bool, str]:
+    """Whether the supervisor's phone was rung into the call, and why not.
+
+    `reply` is what the AMI port answered: the first message (`ok`, `message`) and the ones that followed
+    it (`events`: for an Async Originate, the OriginateResponse last). A reply with no follow-up (an
+    immediate Error, or a port that resolves on the first answer) is judged by its first message.
+    """
+    ok = bool(getattr(reply, "ok", True))
+    message = str(getattr(reply, "message", "") or "")
+    events = tuple(getattr(reply, "events", ()) or ())
+    if not ok or not events:
+        return ok, message
+    final = parse_event(dict(events[-1]))
+    if not isinstance(final, ev.OriginateResponse):
+        problem = final.problem if isinstance(final, ev.MalformedEvent) else type(final).__name__
+        return False, f"no readable OriginateResponse after {message!r} ({problem})"
+    if final.success:
+        return True, message
+    reason = final.reason_enum
+    why = reason.name.lower().replace("_", " ") if reason is not None else "unknown reason"
+    return False, f"the phone did not take the call (OriginateResponse Failure, Reason {final.reason}: {why})"
+
+
 async def start_spy(
     daemon: Daemon, audit: AuditLog, who: Principal, agent_id: str, mode: SpyMode, supervisor_ext: str,
     *, ring_timeout_s: float = 30.0,
@@ -98,11 +126,14 @@ async def start_spy(
     except AmiError as exc:
         await audit.record(who, f"spy.{mode}.failed", agent_id, error=str(exc), **details)
         raise
-    ok = bool(getattr(reply, "ok", True))
-    message = str(getattr(reply, "message", "") or "")
-    await audit.record(who, f"spy.{mode}.{'started' if ok else 'refused'}", agent_id, message=message, **details)
-    if not ok:
+    queued = bool(getattr(reply, "ok", True))
+    ok, message = spy_outcome(reply)
+    outcome = "started" if ok else "failed" if queued else "refused"
+    await audit.record(who, f"spy.{mode}.{outcome}", agent_id, message=message, **details)
+    if not queued:
         raise Conflict(f"Asterisk refused to ring {supervisor_ext} into agent {agent_id}'s call: {message}")
+    if not ok:
+        raise Conflict(f"{supervisor_ext} was not connected to agent {agent_id}'s call: {message}")
     daemon.metrics.spy_sessions.labels(campaign).inc()
     return {"ok": True, "mode": mode, "agent": agent_id, "call_id": agent.call_id, "action_id": action_id,
             "detail": f"ringing {supervisor_ext}: {mode} on agent {agent_id}'s call"}
