@@ -77,7 +77,9 @@ async def test_a_person_may_hang_up_before_the_message_ends():
 
 
 async def test_a_machine_gets_the_message_after_its_greeting():
-    far = FarEndOptions(machine_greeting_s=(5.0, 5.0))
+    # A long greeting: the test's Redirect must land between the AMD verdict (2.5-5 s) and the greeting's
+    # end, which the simulator's 200x clock turns into a window of real milliseconds (5 s flaked under load).
+    far = FarEndOptions(machine_greeting_s=(60.0, 60.0))
     async with running(people(p_machine=1.0), far_end=far, agentless_message_s=4.0) as sim:
         client = await _session(sim)
         await client.action(_agentless_originate("al-3", "5553003"))
