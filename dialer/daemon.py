@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Protocol
@@ -45,13 +46,14 @@ from dialer.engine.commands import (
     OriginateAgentFirst,
     RecordLedger,
     Redirect,
+    ReturnLead,
     ScreenPop,
     WriteCallRecord,
 )
-from dialer.engine.core import CampaignRuntime, Engine
+from dialer.engine.core import CampaignRuntime, DialRequest, Engine
 from dialer.engine.records import mask_number
 from dialer.errors import AmiError, ConfigError, DialerError, IllegalTransition
-from dialer.leadsource import LeadSource
+from dialer.leadsource import LeadSource, PreviewSource
 from dialer.ledger_store import LedgerStore
 from dialer.metrics import Metrics
 from dialer.store import RedisStore
@@ -85,6 +87,9 @@ def audit_from_settings(cs: CampaignSettings) -> AmdAudit:
 log = logging.getLogger(__name__)
 
 LEDGER_HOLD = "compliance ledger not read back from Redis yet: predictive dials progressively until it is"
+# A Hangup, Redirect or Bridge racing the far end's own hang-up: Hangup answers "No such channel",
+# Redirect "Channel does not exist: <name>" (or Channel2), Bridge "Channel1 does not exist: <name>".
+_CHANNEL_GONE = re.compile(r"No such channel|Channel[12]? does not exist")
 
 
 class AmiPort(Protocol):
@@ -136,6 +141,7 @@ class Daemon(AgentCalls, Compliance):
         self.ready = asyncio.Event()
         self.http_server: uvicorn.Server | None = None
         self.action_failures = 0
+        self.leads_returned = 0  # dials never placed (no AMI connection): leads given back uncounted
         self.pacing_crashes = 0
         self.ledgers = LedgerStore(store)
         self.ledger_warn_after_s = 5.0  # real seconds a ledger read may wait before the log says so
@@ -227,14 +233,8 @@ class Daemon(AgentCalls, Compliance):
         async for event in self.ami.events():
             self.metrics.ami_events.inc()
             now = self.clock.now()
-            if isinstance(event, ev.AmiConnected):
-                self.metrics.ami_connected.set(1)
-                if event.reconnect:
-                    await self._resync(now)
-                continue
-            if isinstance(event, ev.AmiDisconnected):
-                self.metrics.ami_connected.set(0)
-                log.warning("AMI connection lost; calls in progress will be resynced", extra={"error": event.reason})
+            if isinstance(event, ev.AmiConnected | ev.AmiDisconnected):
+                await self._link_changed(event, now)
                 continue
             if isinstance(event, ev.MalformedEvent):
                 self.metrics.ami_bad_events.inc()
@@ -244,14 +244,31 @@ class Daemon(AgentCalls, Compliance):
             if cmds:
                 self.execute(cmds, now)
 
-    async def _resync(self, now: float) -> None:
+    async def _link_changed(self, event: ev.AmiConnected | ev.AmiDisconnected, now: float) -> None:
+        """The engine holds dialing from the loss until the resync is done (`dialer.engine.link`); the
+        events are not read meanwhile, so the resync sees the calls as they were at the reconnect."""
+        up = isinstance(event, ev.AmiConnected)
+        self.metrics.ami_connected.set(1 if up else 0)
+        self.execute(self.engine.on_ami(event, now), now)
+        if isinstance(event, ev.AmiDisconnected):
+            log.warning("AMI connection lost; no new dials, and calls in progress will be resynced",
+                        extra={"error": event.reason})
+        elif event.reconnect:
+            await self._resync()
+        for dirty in self._dirty.values():  # dial again at once, or record the hold's decision
+            dirty.set()
+
+    async def _resync(self) -> None:
         try:
             rows = await self.ami.core_show_channels()
         except AmiError as exc:
-            log.error("resync after reconnect failed; stuck calls will time out", extra={"error": repr(exc)})
+            log.error("resync after reconnect failed; dialing again, stuck calls will time out",
+                      extra={"error": repr(exc)})
+            now = self.clock.now()
+            self.execute(self.engine.resync_failed(now), now)
             return
-        live = {r.uniqueid for r in rows}
-        self.execute(self.engine.resync(live, now), now)
+        now = self.clock.now()
+        self.execute(self.engine.resync(rows, now), now)
 
     # ------------------------------------------------------------------ agents
     async def _agent_loop(self) -> None:
@@ -366,7 +383,7 @@ class Daemon(AgentCalls, Compliance):
     async def _pace_once(self, campaign_id: str, source: LeadSource) -> None:
         camp = self.engine.campaigns[campaign_id]
         if camp.pacer.knobs.mode is Mode.PREVIEW:
-            if not camp.paused:
+            if not camp.paused and not self.engine.ami_link.hold:  # a preview dialed now could not be placed
                 await self.offer_previews(campaign_id)
             return
         depth = await source.depth(self.clock.now())
@@ -381,6 +398,10 @@ class Daemon(AgentCalls, Compliance):
         requests = await source.take(decision.launch, now)
         if requests:
             now = self.clock.now()
+            if self.engine.ami_link.hold:  # AMI went down during the take: the leads go back undialed
+                for r in requests:
+                    self._return_lead(campaign_id, r, self.engine.ami_link.hold, now)
+                return
             self.execute(self.engine.launch(campaign_id, requests, now), now)
 
     # ------------------------------------------------------------------ timers
@@ -451,6 +472,8 @@ class Daemon(AgentCalls, Compliance):
             elif isinstance(cmd, RecordLedger):
                 self.ledgers.record(cmd.campaign_id, cmd.entry)
                 self._note_verdict(cmd)
+            elif isinstance(cmd, ReturnLead):
+                self._return_lead(cmd.campaign_id, cmd.request, cmd.why, now, call_id=cmd.call_id)
             elif isinstance(cmd, DispositionMade):
                 self.store.add_disposition(cmd)
                 if cmd.amd_audit:
@@ -489,6 +512,8 @@ class Daemon(AgentCalls, Compliance):
         except DialerError as exc:
             log.error("originate not sent", extra={"call_id": cmd.call_id, "error": repr(exc)})
             now = self.clock.now()
+            # the action could not be built from the lead (a number Asterisk cannot dial): a failed dial with a
+            # record, not a lead to hand back (it would come back the same)
             self.execute(self.engine.on_ami(ev.OriginateFailed(call_id=cmd.call_id, error=str(exc)), now), now)
             return
         self.metrics.calls_placed.labels(cmd.campaign_id).inc()
@@ -502,12 +527,24 @@ class Daemon(AgentCalls, Compliance):
             except DialerError as exc:
                 self.action_failures += 1
                 # A Hangup or Redirect racing the far end's own hang-up is normal; anything else is not.
-                level = logging.DEBUG if "No such channel" in str(exc) else logging.WARNING
+                level = logging.DEBUG if _CHANNEL_GONE.search(str(exc)) else logging.WARNING
                 log.log(level, "AMI action failed", extra={"call_id": call_id, "action": purpose, "error": repr(exc)})
                 now = self.clock.now()
                 self.execute(self.engine.on_action_failed(call_id, purpose, now), now)
 
         self._later(go(), purpose)
+
+    def _return_lead(self, campaign_id: str, request: DialRequest, why: str, now: float, *, call_id: str = "") -> None:
+        """A dial that never reached Asterisk: its lead goes back to the source, no attempt counted."""
+        self.leads_returned += 1
+        where = {"call_id": call_id, "campaign_id": campaign_id, "lead_id": request.lead_id}
+        log.warning("dial not placed; lead given back to the source", extra={**where, "error": why})
+        source = self.leads.get(campaign_id)
+        if isinstance(source, PreviewSource):
+            self._later(source.give_back(request, now), "give-back")
+        else:  # it stays taken until the source recovers it itself
+            log.error("this lead source cannot take a lead back", extra=where)
+        self._calls_changed.set()
 
     def _later(self, coro: object, name: str) -> None:
         if self._actions is None:

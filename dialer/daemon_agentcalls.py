@@ -230,6 +230,7 @@ class AgentCalls:
         except DialerError as exc:
             log.error("agent-first originate not sent", extra={"call_id": cmd.call_id, "error": repr(exc)})
             now = self.clock.now()
-            self.execute(self.engine.on_ami(ev.OriginateFailed(call_id=cmd.call_id, error=str(exc)), now), now)
+            failed = ev.OriginateFailed(call_id=cmd.call_id, error=str(exc), sent=False)
+            self.execute(self.engine.on_ami(failed, now), now)
             return
         self.metrics.calls_placed.labels(cmd.campaign_id).inc()

@@ -78,6 +78,7 @@ class Reason(StrEnum):
     ABANDON_TARGET = "predicted abandon at target"
     MAX_CALLS = "maximum calls per agent reached"
     LEDGER_UNKNOWN = "compliance ledger not restored yet: progressive"
+    PBX_LINK_DOWN = "PBX connection down or resyncing"  # set by the daemon's engine, never by the pacer
 
 
 @dataclass(frozen=True, slots=True)

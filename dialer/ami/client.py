@@ -8,7 +8,9 @@ and every in-flight action fails at once with `AmiConnectionError`: panoramisk w
 their futures pending forever, or worse, re-send them after the next `FullyBooted`. Nothing is ever
 re-sent: an Originate sent just before a drop may or may not have reached Asterisk, so the client
 reports `OriginateFailed(may_exist=True)` and the engine decides (after resyncing with
-`core_show_channels()` on `AmiConnected(reconnect=True)`).
+`core_show_channels()` on `AmiConnected(reconnect=True)`). An Originate submitted while there is no
+connection is never written: it comes back as `OriginateFailed(sent=False)`, and its lead goes back to
+the hopper uncounted.
 
 Tasks: `__aenter__` logs in (raising `AmiConnectionError` that says what to check), then starts a
 TaskGroup holding the supervisor (ping watchdog, then reconnect with exponential backoff) and one
@@ -394,7 +396,8 @@ class AmiClient:
         try:
             session = self._session
             if session is None or session.lost.done():
-                self._emit(OriginateFailed(call_id, "not connected to AMI; the Originate was not sent"))
+                # Never written to a socket: no call was tried, so no attempt is counted on the lead.
+                self._emit(OriginateFailed(call_id, "not connected to AMI; the Originate was not sent", sent=False))
                 return
             deadline = action.timeout_ms / 1000 + self._originate_margin
             if self._clock is not None:

@@ -33,7 +33,7 @@ __all__ = [
     "AmiEvent", "BridgeEnter", "BridgeLeave", "ChannelRow", "ChannelState", "ConnectAgent", "DialBegin",
     "DialEnd", "DialState", "DialStatus", "FullyBooted", "Hangup", "HangupCause", "HangupRequest",
     "LegEnd", "MalformedEvent", "Newchannel", "Newstate", "OriginateFailed", "OriginateReason",
-    "OriginateResponse", "Parked", "Shutdown", "SoftHangupRequest", "UnknownEvent", "UserEvent",
+    "OriginateResponse", "Parked", "Shutdown", "SoftHangupRequest", "TrunkResult", "UnknownEvent", "UserEvent",
 ]
 
 
@@ -436,6 +436,30 @@ class LegEnd:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TrunkResult:
+    """`UserEvent: DialerTrunkResult`: the outbound leg's `Dial()` to the carrier failed, and why.
+
+    Sent from the `;2` leg in `dialer-outbound` before it fails the Local channel, so it precedes the
+    OriginateResponse (and, for an agent-leg-first call, the customer leg's DialEnd). `hangup_cause`
+    is the carrier's cause: app_dial reports every cause but 16, 17, 19 and 34 as CHANUNAVAIL, so only
+    the cause tells an unallocated number (1) from a temporary failure.
+    """
+
+    call_id: str
+    dial_status: DialStatus
+    hangup_cause: int
+    channel: str
+    uniqueid: str
+    linkedid: str
+    timestamp: float | None = None
+
+    @property
+    def hangup_cause_enum(self) -> HangupCause | None:
+        """`hangup_cause` as a `HangupCause`, or None for a code we do not name."""
+        return _cause(self.hangup_cause)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UserEvent:
     """Any other `UserEvent`. `fields` are its own headers (not the channel ones), keys lowercased."""
 
@@ -494,11 +518,14 @@ class OriginateFailed:
     `may_exist` is True when the action reached Asterisk and the call may be ringing anyway (timeout,
     connection lost after sending): check CoreShowChannels for `uniqueid == call_id` before redialing.
     After a timeout, Asterisk's late OriginateResponse, if any, still arrives as an ordinary event.
+    `sent` is False when the action never left the daemon (no connection, or the client refused it):
+    no call was tried, so the lead goes back to its source with no attempt counted.
     """
 
     call_id: str
     error: str
     may_exist: bool = False
+    sent: bool = True
 
 
 # --- rows of CoreShowChannels --------------------------------------------------------------------
@@ -523,7 +550,7 @@ class ChannelRow:
 AmiEvent: TypeAlias = (
     Newchannel | Newstate | DialBegin | DialState | DialEnd | Hangup | HangupRequest | SoftHangupRequest
     | OriginateResponse | BridgeEnter | BridgeLeave | FullyBooted | Shutdown | AmdResult | Parked |
-    ConnectAgent | AgentAnswered | AbandonPlayed | LegEnd | UserEvent | UnknownEvent | MalformedEvent |
+    ConnectAgent | AgentAnswered | AbandonPlayed | LegEnd | TrunkResult | UserEvent | UnknownEvent | MalformedEvent |
     AmiConnected | AmiDisconnected | OriginateFailed
 )
 """Everything `AmiClient.events()` can yield."""

@@ -336,6 +336,17 @@ def _leg_end(h: _Headers) -> ev.LegEnd:
     )
 
 
+def _trunk_result(h: _Headers) -> ev.TrunkResult:
+    linkedid = _req(h, "linkedid")
+    return ev.TrunkResult(
+        call_id=_call_id(h, linkedid),
+        dial_status=_dial_status(_req(h, "dialstatus")),
+        hangup_cause=_int(h, "hangupcause"),
+        channel=_req(h, "channel"), uniqueid=_req(h, "uniqueid"), linkedid=linkedid,
+        timestamp=_ts(h),
+    )
+
+
 def _generic_user_event(h: _Headers, name: str) -> ev.UserEvent:
     fields = tuple(
         (k, v if v.__class__ is str else (_coerce(v) or "")) for k, v in h.items() if k not in _CHANNEL_KEYS
@@ -355,6 +366,7 @@ _USER_PARSERS: dict[str, Callable[[_Headers], ev.AmiEvent]] = {
     "AgentAnswered": _agent_answered,
     "DialerAbandonPlayed": _abandon_played,
     "DialerLegEnd": _leg_end,
+    "DialerTrunkResult": _trunk_result,
 }
 _USER_PARSERS_LOWER = {k.lower(): v for k, v in _USER_PARSERS.items()}
 MODELLED_USER_EVENTS: frozenset[str] = frozenset(_USER_PARSERS)

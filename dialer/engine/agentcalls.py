@@ -14,7 +14,9 @@ customer's `DialState`, `DialEnd`, `BridgeEnter` and `Hangup` find the call in o
     DialBegin agent leg -> customer leg                       remember the customer leg
     DialState RINGING of the customer leg                     DIALING -> RINGING
     DialEnd ANSWER of the customer leg                        -> CONNECTED, agent DIALING -> TALKING
-    DialEnd BUSY/NOANSWER/CONGESTION/CHANUNAVAIL              ended with that outcome, agent back to READY
+    DialerTrunkResult of the customer's carrier leg           kept: why the DialEnd that follows failed
+    DialEnd BUSY/NOANSWER/CONGESTION/CHANUNAVAIL              ended (the carrier's cause decides, see
+                                                              `failures`), agent back to READY
     Hangup of the agent leg before the customer answered      ended (FAILED unless DialEnd said why)
     Hangup of the customer leg                                ended CONNECTED (agent to wrap-up)
 """
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from agents.state import AgentEvent, AgentState
 from dialer.ami import events as ev
+from dialer.engine import failures
 from dialer.engine.calls import Call, CallEvent, CallKind, CallOutcome, CallState
 from dialer.engine.commands import AgentNotice, Command, OriginateAgentFirst, ScreenPop
 from dialer.errors import IllegalTransition
@@ -166,7 +169,7 @@ def on_customer_dialend(engine: Engine, c: Call, e: ev.DialEnd, now: float) -> l
     if c.state not in (CallState.DIALING, CallState.RINGING):
         return []
     if c.dial_status != "ANSWER":
-        return engine.end_call(c, _FAIL_BY_DIALSTATUS.get(c.dial_status, CallOutcome.FAILED), now)
+        return engine.end_call(c, outcome_of(c), now)
     c.apply(CallEvent.PICKUP)
     c.answered_at = c.connected_at = now
     c.connected_pbx_ts = e.timestamp
@@ -182,16 +185,22 @@ def on_customer_dialend(engine: Engine, c: Call, e: ev.DialEnd, now: float) -> l
     return out
 
 
-def outcome_of(dial_status: str | None) -> CallOutcome:
-    """The outcome of an agent-started call that ended before the customer answered."""
-    return _FAIL_BY_DIALSTATUS.get(dial_status or "", CallOutcome.FAILED)
+def outcome_of(c: Call) -> CallOutcome:
+    """The outcome of an agent-started call that ended before the customer answered.
+
+    The carrier's cause (DialerTrunkResult) decides when the dial got that far: the customer leg's
+    DialEnd only carries what app_dial made of the Local channel's hang-up (cause 1 reads NOANSWER).
+    """
+    if c.trunk_status is not None and c.trunk_cause is not None:
+        return failures.trunk_outcome(c.trunk_status, c.trunk_cause)
+    return _FAIL_BY_DIALSTATUS.get(c.dial_status or "", CallOutcome.FAILED)
 
 
 def on_agent_leg_hangup(engine: Engine, c: Call, now: float) -> list[Command]:
     """The agent leg went before the customer answered: the agent's phone did not answer, or hung up."""
     if not c.is_pre_answer:
         return []  # connected: the customer leg's own Hangup follows and ends the call
-    return engine.end_call(c, outcome_of(c.dial_status), now)
+    return engine.end_call(c, outcome_of(c), now)
 
 
 def release_dialer(engine: Engine, c: Call, now: float) -> list[Command]:

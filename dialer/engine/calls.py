@@ -175,6 +175,8 @@ class Call:
     amd_cause: str | None = None
     dial_status: str | None = None
     hangup_cause: int | None = None
+    trunk_status: str | None = None  # the carrier leg's failed Dial(): DialerTrunkResult's DialStatus
+    trunk_cause: int | None = None  # ... and its HangupCause, which says why (see `dialer.engine.failures`)
     outcome: CallOutcome | None = None
     abandoned: bool = False
     live_counted_at: float | None = None  # connected in time: when the ledger counted its live answer

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dialer.engine.records import CallRecord
 from pacing.ledger import LedgerEntry
+
+if TYPE_CHECKING:
+    from dialer.engine.core import DialRequest
 
 __all__ = [
     "AgentNotice",
@@ -17,6 +20,7 @@ __all__ = [
     "OriginateAgentFirst",
     "RecordLedger",
     "Redirect",
+    "ReturnLead",
     "ScreenPop",
     "WriteCallRecord",
 ]
@@ -113,7 +117,20 @@ class RecordLedger:
     entry: LedgerEntry
 
 
+@dataclass(frozen=True, slots=True)
+class ReturnLead:
+    """An Originate that never left the daemon (no AMI connection): give the lead back to its source.
+
+    No call was tried, so there is no call record, no attempt on the lead and no dial for the pacer.
+    """
+
+    campaign_id: str
+    call_id: str
+    request: DialRequest
+    why: str
+
+
 Command = (
     Originate | OriginateAgentFirst | Redirect | HangupChannel | ScreenPop | AgentNotice | WriteCallRecord
-    | DispositionMade | RecordLedger
+    | DispositionMade | RecordLedger | ReturnLead
 )

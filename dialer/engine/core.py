@@ -16,7 +16,8 @@ person lived, not what we meant.
 The AMD audit (a machine verdict checked by a spare agent) is in `dialer.engine.audits`; agentless
 campaigns (a recorded message or IVR instead of an agent, no abandon) in `dialer.engine.agentless`;
 agents' own commands in `dialer.engine.agentside`, agent-started calls in `dialer.engine.agentcalls`,
-blind transfers in `dialer.engine.transfers`.
+blind transfers in `dialer.engine.transfers`; the AMI link (no dials while it is down, the resync after
+a reconnect) in `dialer.engine.link`.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from agents.dispositions import DispositionSet
 from agents.roster import Roster
 from agents.state import Agent, AgentEvent, AgentState
 from dialer.ami import events as ev
-from dialer.engine import agentcalls, agentless, agentside, audits, transfers
+from dialer.engine import agentcalls, agentless, agentside, audits, failures, link, transfers
 from dialer.engine.agentless import AgentlessPlan
 from dialer.engine.calls import TRANSFER_STATES, Call, CallEvent, CallOutcome, CallState, TransferPlan
 from dialer.engine.commands import (
@@ -119,17 +120,9 @@ class EngineStats:
 
 
 _FAIL_BY_REASON = {5: CallOutcome.BUSY, 8: CallOutcome.CONGESTION, 3: CallOutcome.NO_ANSWER}
-_FAIL_BY_CAUSE = {
-    17: CallOutcome.BUSY,
-    19: CallOutcome.NO_ANSWER,
-    18: CallOutcome.NO_ANSWER,
-    34: CallOutcome.CONGESTION,
-    38: CallOutcome.CONGESTION,
-    42: CallOutcome.CONGESTION,
-    1: CallOutcome.INVALID,
-    28: CallOutcome.INVALID,
-    3: CallOutcome.INVALID,
-}
+# Without a DialerTrunkResult (it precedes the OriginateResponse; see `dialer.engine.failures`) the
+# Local channel's own events are all there is, read with the same cause table.
+_FAIL_BY_CAUSE = failures.BY_CAUSE
 _FAIL_BY_DIALSTATUS = {
     "BUSY": CallOutcome.BUSY,
     "NOANSWER": CallOutcome.NO_ANSWER,
@@ -179,6 +172,7 @@ class Engine:
         self.previews: dict[str, tuple[str, DialRequest]] = {}  # agent id -> (campaign, the lead on screen)
         self.aliases: dict[str, str] = {}  # customer-leg Uniqueid -> call id (agent-leg-first calls)
         self.transfer_deadlines: dict[str, float] = {}  # call id -> when its ringing transfer leg fails
+        self.ami_link = link.AmiLink()  # dialing held while AMI is down or resyncing (`dialer.engine.link`)
 
     # ----------------------------------------------------------------- campaigns and pacing
     def add_campaign(self, campaign: CampaignRuntime) -> None:
@@ -224,6 +218,8 @@ class Engine:
 
     def decide(self, campaign_id: str, now: float, hopper_depth: int = 1 << 30) -> Decision:
         camp = self.campaigns[campaign_id]
+        if self.ami_link.hold:
+            return link.held_decision(self, camp, now, hopper_depth)
         d = camp.pacer.decide(self.snapshot(campaign_id, now, hopper_depth))
         held = camp.pacer.ledger.held
         if held and d.mode is Mode.PREDICTIVE:
@@ -364,13 +360,23 @@ class Engine:
             return self._end(c, CallOutcome.FAILED, now) if c.is_pre_answer else []
         if e.success:
             return self._answered(c, now) if c.is_pre_answer else []
-        outcome = _FAIL_BY_REASON.get(int(e.reason))
+        outcome: CallOutcome | None = _FAIL_BY_REASON.get(int(e.reason))
+        if c.trunk_status is not None and c.trunk_cause is not None:
+            # The carrier's cause: Reason 0 or 8 says only how the Local channel failed, not why.
+            outcome = failures.trunk_outcome(c.trunk_status, c.trunk_cause)
         if outcome is None:
             outcome = _FAIL_BY_DIALSTATUS.get(c.dial_status or "") or _FAIL_BY_CAUSE.get(
                 c.hangup_cause or -1, CallOutcome.FAILED
             )
         if c.is_pre_answer:
             return self._end(c, outcome, now)
+        return []
+
+    def _on_trunk_result(self, e: ev.TrunkResult, now: float) -> list[Command]:
+        """The carrier leg's Dial() failed; kept for the failure that follows (OriginateResponse, DialEnd)."""
+        c = self.call_of(e.call_id)
+        if c is not None and c.is_pre_answer:
+            c.trunk_status, c.trunk_cause = e.dial_status.value, e.hangup_cause
         return []
 
     def _on_originate_failed(self, e: ev.OriginateFailed, now: float) -> list[Command]:
@@ -380,6 +386,8 @@ class Engine:
         if e.may_exist:
             c.lost_contact = True  # may still be ringing in Asterisk: resolved by resync or by tick
             return []
+        if not e.sent and not c.agent_first:  # never written: no call was tried, the lead goes back
+            return link.withdraw(self, c, e.error)
         return self._end(c, CallOutcome.FAILED, now)
 
     def _on_amd(self, e: ev.AmdResult, now: float) -> list[Command]:
@@ -461,7 +469,7 @@ class Engine:
             if e.cause:
                 c.hangup_cause = int(e.cause)
             if c.is_pre_answer:
-                return self._end(c, agentcalls.outcome_of(c.dial_status), now)
+                return self._end(c, agentcalls.outcome_of(c), now)
             return self._end(c, CallOutcome.CONNECTED, now)
         if e.cause:
             c.hangup_cause = int(e.cause)
@@ -495,9 +503,12 @@ class Engine:
         ev.DialEnd: _on_dialend,
         ev.OriginateResponse: _on_originate_response,
         ev.OriginateFailed: _on_originate_failed,
+        ev.TrunkResult: _on_trunk_result,
         ev.AmdResult: _on_amd,
         ev.BridgeEnter: _on_bridge_enter,
         ev.Hangup: _on_hangup,
+        ev.AmiDisconnected: link.lost,
+        ev.AmiConnected: link.connected,
     }
 
     # ----------------------------------------------------------------- action failures and resync
@@ -522,20 +533,14 @@ class Engine:
             return agentless.redirect_failed(self, c, now)
         return []
 
-    def resync(self, live_uniqueids: set[str], now: float) -> list[Command]:
-        """After an AMI reconnect: end every call whose customer leg Asterisk no longer has."""
-        out: list[Command] = []
-        for cid in [cid for cid, c in self.calls.items() if c.state is not CallState.ENDED]:
-            if cid not in live_uniqueids and self.calls[cid].customer_uid not in live_uniqueids:
-                c = self.calls[cid]
-                connected = c.state is CallState.CONNECTED or c.state in TRANSFER_STATES
-                outcome = CallOutcome.CONNECTED if connected else CallOutcome.LOST
-                if c.state is CallState.DELIVERING:  # the message was under way when contact was lost
-                    outcome = agentless.outcome_of(c)
-                out += self._end(c, outcome, now)
-            else:
-                self.calls[cid].lost_contact = False
-        return out
+    def resync(self, live: Iterable[ev.ChannelRow | str], now: float) -> list[Command]:
+        """After an AMI reconnect, with CoreShowChannels' rows (or bare Uniqueids): end the calls open at the
+        loss whose customer leg Asterisk no longer has, catch up the others, and dial again (`link.resync`)."""
+        return link.resync(self, live, now)
+
+    def resync_failed(self, now: float) -> list[Command]:
+        """CoreShowChannels failed after a reconnect: dial again and leave the calls as they are."""
+        return link.resync_failed(self)
 
     # ----------------------------------------------------------------- agents (dialer/engine/agentside.py)
     def on_agent(self, cmd: ac.AgentCommand, now: float) -> list[Command]:
@@ -642,6 +647,9 @@ class Engine:
                 c = self.calls[cid]
                 limit = camp.ring_timeout_s + self._stuck_after_s
                 if c.is_pre_answer and now - (c.originated_at or c.created_at) > limit:
+                    # Past its ring timeout a channel still there is up somewhere (e.g. answered while AMI
+                    # was down): hang it up, or the person would sit in `Wait(600)` with nobody coming.
+                    out += [HangupChannel(c.call_id, c.channel, 16)] if c.channel else []
                     out += self._end(c, CallOutcome.LOST, now)
         return out
 

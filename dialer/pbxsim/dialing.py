@@ -8,6 +8,13 @@ HangupRequest cause 19, Reason 3) or until the far end gives up (`noanswer_remot
 Reason 0). A dial that cannot make a channel (unknown technology, a dial string the Local channel
 driver rejects, a Uniqueid already in use) gets only a failed OriginateResponse with Reason 0.
 
+The `;2` leg stands for `dialer-outbound` and the carrier behind it (no trunk channel is modelled).
+When the carrier refuses the call (busy, congestion, unallocated, the far end gives up ringing), the
+`;2` leg first sends `UserEvent: DialerTrunkResult` with the `DIALSTATUS` and `HANGUPCAUSE` that
+`Dial()` would leave (`BUSY` 17, `CONGESTION` 34, `CHANUNAVAIL` 1, `NOANSWER` 19), then fails the
+Local channel as the dialplan does: `Busy()`, `Congestion()`, or `Hangup(<cause>)`. For cause 1 the
+`;1` leg's `DialEnd` says `NOANSWER`, as `ast_hangup_cause_to_dial_status` makes it in Asterisk 22.
+
 An agent leg (`Local/<ext>@dialer-agent`) is the agent's auto-answer phone: it answers after
 `agent_answer_delay_s` and sends `UserEvent: AgentAnswered`.
 """
@@ -182,7 +189,8 @@ def _our_timeout(pbx: Pbx, call: Call) -> None:
 def _remote_noanswer(pbx: Pbx, call: Call) -> None:
     """The far end stops ringing first (transcript `noanswer_remote`)."""
     one, two = call.one, call.two
-    pbx.dialplan(two, 3, "Hangup", "19")
+    _trunk_result(pbx, call, "NOANSWER", 19)
+    pbx.dialplan(two, 9, "Hangup", "19")
     pbx.soft_hangup(two, 16)
     pbx.hangup_request(one, 19)
     pbx.hangup(two, 19)
@@ -194,6 +202,15 @@ def _remote_noanswer(pbx: Pbx, call: Call) -> None:
     end(pbx, call, SimOutcome.NO_ANSWER_REMOTE, "far_end", 19)
 
 
+def _trunk_result(pbx: Pbx, call: Call, dial_status: str, cause: int) -> None:
+    """`dialer-outbound` after the carrier leg's `Dial()` failed: `UserEvent(DialerTrunkResult)`."""
+    two = call.two
+    data = f"DialerTrunkResult,CallID: {call.call_id},DialStatus: {dial_status},HangupCause: {cause}"
+    pbx.dialplan(two, 5, "UserEvent", data)
+    pbx.user_event(two, "DialerTrunkResult", ("CallID", call.call_id), ("DialStatus", dial_status),
+                   ("HangupCause", str(cause)))
+
+
 def _reject(pbx: Pbx, call: Call) -> None:
     """Busy, congestion or an unallocated number, after `ring_s` of trying."""
     assert call.far is not None
@@ -201,11 +218,12 @@ def _reject(pbx: Pbx, call: Call) -> None:
     outcome = call.far.fate.outcome
     orig = call.orig
     if outcome is DialOutcome.INVALID:
-        pbx.dialplan(two, 1, "Hangup", "1")
+        _trunk_result(pbx, call, "CHANUNAVAIL", 1)  # app_dial: any cause but 16, 17, 19, 34
+        pbx.dialplan(two, 9, "Hangup", "1")
         pbx.soft_hangup(two, 16)
         pbx.hangup_request(one, 1)
         pbx.hangup(two, 1)
-        pbx.dial_ev("DialEnd", _caller(call), one, b"DialStatus: CHANUNAVAIL\r\n")
+        pbx.dial_ev("DialEnd", _caller(call), one, b"DialStatus: NOANSWER\r\n")
         pbx.hangup(one, 1)
         if orig is not None:
             pbx.originate_response(orig, call, 0)
@@ -213,7 +231,8 @@ def _reject(pbx: Pbx, call: Call) -> None:
         end(pbx, call, SimOutcome.INVALID, "far_end", 1)
         return
     busy = outcome is DialOutcome.BUSY
-    pbx.dialplan(two, 1, "Busy" if busy else "Congestion", "10")
+    _trunk_result(pbx, call, "BUSY" if busy else "CONGESTION", 17 if busy else 34)
+    pbx.dialplan(two, 10 if busy else 12, "Busy" if busy else "Congestion", "3")
     pbx.newstate(two, BUSY)  # Asterisk shows congestion as state 7 (Busy) too
     pbx.dial_ev("DialEnd", _caller(call), one, b"DialStatus: BUSY\r\n" if busy else b"DialStatus: CONGESTION\r\n")
     pbx.hangup_request(two, 0)

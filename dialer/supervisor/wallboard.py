@@ -40,7 +40,7 @@ THRESHOLDS: dict[str, tuple[float, float]] = {
     AgentState.PAUSED.value: (300.0, 900.0),
 }
 _BLOCKING = {Reason.NO_READY_AGENTS, Reason.HOPPER_EMPTY, Reason.ABANDON_BUDGET, Reason.OUTSIDE_HOURS,
-             Reason.PAUSED, Reason.TRUNK_LIMIT, Reason.PREVIEW_MODE}
+             Reason.PAUSED, Reason.TRUNK_LIMIT, Reason.PREVIEW_MODE, Reason.PBX_LINK_DOWN}
 
 
 class Wallboard:

@@ -187,6 +187,7 @@ async def test_originate_refused_is_originate_failed(ami: FakeAmi) -> None:
         failed = await next_of(client.events(), OriginateFailed)
         assert failed.call_id == "c-err"
         assert not failed.may_exist
+        assert failed.sent  # Asterisk read it and said no: a failed attempt
         assert "refused" in failed.error
         assert "Originate failed" in failed.error
         assert client.pending_originates == 0
@@ -343,6 +344,7 @@ async def test_reconnect_with_backoff_then_resume_and_resync(ami: FakeAmi) -> No
         offline = await next_of(stream, OriginateFailed)
         assert offline.call_id == "c-offline"
         assert not offline.may_exist
+        assert not offline.sent  # never written: the lead goes back uncounted
         await ami.listen()  # Asterisk is back
         assert await next_of(stream, AmiConnected) == AmiConnected(reconnect=True)
         rows = await client.core_show_channels()

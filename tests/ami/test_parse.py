@@ -196,6 +196,25 @@ def test_contract_call_id_header_wins_over_linkedid() -> None:
     assert amd.status is AmdStatus.NOTSURE
 
 
+def test_trunk_result_carries_the_carriers_cause() -> None:
+    # What dialer-outbound's ;2 leg sends when the carrier answers 404 (docs/DIALPLAN_CONTRACT.md).
+    leg2 = {**CHANNEL, "Channel": "Local/5551230@dialer-outbound-0000001b;2", "Uniqueid": "c-7-2"}
+    msg = {**leg2, "Event": "UserEvent", "UserEvent": "DialerTrunkResult", "CallID": "c-7",
+           "DialStatus": "CHANUNAVAIL", "HangupCause": "1"}
+    event = parse_event(msg)
+    assert event == ev.TrunkResult(
+        call_id="c-7", dial_status=DialStatus.CHANUNAVAIL, hangup_cause=1, channel=leg2["Channel"],
+        uniqueid="c-7-2", linkedid="c-7", timestamp=1795448637.652793,
+    )
+    assert isinstance(event, ev.TrunkResult)
+    assert event.hangup_cause_enum is HangupCause.UNALLOCATED
+    # An agent-leg-first customer leg with no CallID still names the call: its Linkedid.
+    bare = parse_event({**leg2, "Event": "UserEvent", "UserEvent": "DialerTrunkResult", "CallID": "",
+                        "DialStatus": "BUSY", "HangupCause": "17"})
+    assert isinstance(bare, ev.TrunkResult)
+    assert (bare.call_id, bare.dial_status) == ("c-7", DialStatus.BUSY)
+
+
 def test_unknown_codes_keep_their_raw_value() -> None:
     hangup = parse_event({**CHANNEL, "Event": "Hangup", "Cause": "99"})
     assert isinstance(hangup, ev.Hangup)
@@ -232,6 +251,28 @@ def test_panoramisk_repeated_header_takes_the_first_value() -> None:
         ),
         ({**CHANNEL, "Event": "UserEvent", "UserEvent": "DialerAMD", "AMDStatus": "ROBOT"}, "UserEvent", "'ROBOT'"),
         ({**CHANNEL, "Event": "UserEvent", "UserEvent": "DialerConnectAgent"}, "UserEvent", "'agent' is missing"),
+        (
+            {**CHANNEL, "Event": "UserEvent", "UserEvent": "DialerTrunkResult", "DialStatus": "", "HangupCause": "1"},
+            "UserEvent",
+            "required header 'dialstatus' is empty (Uniqueid 'c-7')",
+        ),
+        (
+            {**CHANNEL, "Event": "UserEvent", "UserEvent": "DialerTrunkResult", "DialStatus": "CHANUNAVAIL",
+             "HangupCause": "unallocated"},
+            "UserEvent",
+            "header 'hangupcause' is not an integer: 'unallocated'",
+        ),
+        (
+            {**CHANNEL, "Event": "UserEvent", "UserEvent": "DialerTrunkResult", "DialStatus": "GONE",
+             "HangupCause": "1"},
+            "UserEvent",
+            "'dialstatus' is not a dial status: 'GONE'",
+        ),
+        (
+            {**CHANNEL, "Event": "UserEvent", "UserEvent": "DialerTrunkResult", "DialStatus": "BUSY"},
+            "UserEvent",
+            "required header 'hangupcause' is missing",
+        ),
         ({**CHANNEL, "Event": "UserEvent"}, "UserEvent", "'userevent' is missing"),
         ({"Event": "OriginateResponse", "Response": "Maybe", "Reason": "4"}, "OriginateResponse", "neither Success"),
         ({"Event": "OriginateResponse", "Response": "Success"}, "OriginateResponse", "'reason' is missing"),
@@ -261,6 +302,7 @@ def test_unmodelled_event_is_unknown() -> None:
 def test_modelled_user_events_are_the_contracts() -> None:
     assert {
         "DialerAMD", "DialerParked", "DialerConnectAgent", "AgentAnswered", "DialerAbandonPlayed", "DialerLegEnd",
+        "DialerTrunkResult",
     } == MODELLED_USER_EVENTS  # fmt: skip
 
 

@@ -52,6 +52,9 @@ class Scenario:
     amd: tuple[str, str] | None = ("HUMAN", "HUMAN-800-800")  # None: hang-up during detection
     on_wait: str = "block"  # block (until redirect/hangup) | timeout | hangup
     dial: dict[str, str] = field(default_factory=dict)  # dial string prefix -> DIALSTATUS
+    # dial string prefix -> the callee's hangup cause, which app_dial copies to the caller's HANGUPCAUSE
+    # when the dial fails (default: FAILED_DIAL_CAUSE of the status)
+    causes: dict[str, str] = field(default_factory=dict)
     bridge_ended_by: str = "callee"  # who hangs up an answered Dial: callee | caller
     sounds: set[str] = field(default_factory=set)
     digits: str = ""
@@ -61,6 +64,12 @@ class Scenario:
             if dest.startswith(prefix):
                 return status
         return "ANSWER"
+
+    def dial_cause(self, dest: str, status: str) -> str:
+        for prefix, cause in self.causes.items():
+            if dest.startswith(prefix):
+                return cause
+        return FAILED_DIAL_CAUSE.get(status, "16")
 
 
 @dataclass(frozen=True)
@@ -296,11 +305,13 @@ class Sim:
         self.callees.append(callee)
         if "b" in options:
             self._gosub(callee, options["b"].replace("^", ","), [])
+        cause = ""
         if dest.startswith("Local/"):
             exten, _, context = dest[len("Local/") :].partition("@")
             half2 = Channel(f"{dest};2", vars=dict(callee.vars), local_half=True)
             self.start(half2, context.split("/")[0], exten)
             status = half2.get("DIALSTATUS") or "CHANUNAVAIL"
+            cause = half2.hangupcause  # the Local channel passes the ;2 half's cause to the ;1 half
         else:
             status = self.scenario.dial_status(dest)
             if status == "ANSWER" and "U" in options:
@@ -308,6 +319,6 @@ class Sim:
                 self._gosub(callee, f"{sub},s,1", sub_args)
         ch.set("DIALSTATUS", status)
         if status != "ANSWER":
-            ch.hangupcause = FAILED_DIAL_CAUSE.get(status, "16")
+            ch.hangupcause = cause or self.scenario.dial_cause(dest, status)
         elif self.scenario.bridge_ended_by == "caller" and not ch.local_half:
             raise _HangupSignal("16")

@@ -26,6 +26,7 @@ CONTRACT_EVENTS = {
     "DialerLegEnd": {"CallID", "AMDStatus", "DialStatus", "HangupCause"},
     "DialerTransferFailed": {"CallID", "Agent", "DialStatus"},
     "DialerAgentlessPlayed": {"CallID", "Message", "PlaybackStatus"},
+    "DialerTrunkResult": {"CallID", "DialStatus", "HangupCause"},
 }
 CUSTOMER_LEG_CONTEXTS = ["dialer-connect", "dialer-to-agent", "dialer-transfer", "dialer-abandon", "dialer-machine",
                          "dialer-agentless"]
@@ -97,13 +98,38 @@ def test_outbound_leg_dials_the_trunk_and_rings_at_least_15_s(plan):
     assert int(dial.timeout) >= 15
 
 
+# What app_dial leaves for each carrier answer: DIALSTATUS (handle_cause: any cause but 16, 17, 19 and 34
+# reads CHANUNAVAIL), HANGUPCAUSE (the carrier's), and how the leg must fail the Local channel: Busy() and
+# Congestion() become OriginateResponse Reason 5 and 8; Hangup(<cause>) gives Reason 0 with the cause.
 @pytest.mark.parametrize(
-    ("status", "app", "cause"),
-    [("BUSY", "Busy", "17"), ("CONGESTION", "Congestion", "34"), ("CHANUNAVAIL", "Congestion", "34")],
+    ("status", "cause", "app", "data"),
+    [
+        ("BUSY", "17", "Busy", "3"),
+        ("CONGESTION", "34", "Congestion", "3"),
+        ("CHANUNAVAIL", "38", "Congestion", "3"),  # network out of order
+        ("CHANUNAVAIL", "42", "Congestion", "3"),  # switching equipment congestion
+        ("CHANUNAVAIL", "1", "Hangup", "1"),  # unallocated number (SIP 404): not congestion
+        ("CHANUNAVAIL", "28", "Hangup", "28"),  # invalid number format (SIP 484)
+        ("CHANUNAVAIL", "18", "Hangup", "18"),  # no user responding (SIP 408)
+        ("CHANUNAVAIL", "3", "Hangup", "3"),  # no route: also chan_pjsip's own failure to reach the trunk
+        ("NOANSWER", "19", "Hangup", "19"),  # the carrier stopped ringing
+    ],
 )
-def test_busy_and_congestion_are_signalled_back_to_the_originate(plan, status, app, cause):
-    sim = outbound(plan, dial={"PJSIP/": status})
-    assert sim.ran(app), f"{status} must be indicated with {app}() so the OriginateResponse tells it"
+def test_a_failed_trunk_dial_reports_its_cause_then_fails_the_local_channel(plan, status, cause, app, data):
+    sim = outbound(plan, dial={"PJSIP/": status}, causes={"PJSIP/": cause})
+    [result] = sim.user_events("DialerTrunkResult")
+    assert {k: result[k] for k in CONTRACT_EVENTS["DialerTrunkResult"]} == {
+        "CallID": CALL_ID, "DialStatus": status, "HangupCause": cause}
+    assert result["Channel"].endswith(";2")
+    failing = [i for i, a in enumerate(sim.apps) if a[2] in ("Busy", "Congestion", "Hangup")]
+    reported = next(i for i, a in enumerate(sim.apps) if a[3].startswith("DialerTrunkResult"))
+    assert reported < failing[0], "the cause must reach the daemon before the OriginateResponse"
+    assert sim.apps[failing[0]][2:] == (app, data)
+
+
+def test_an_answered_trunk_dial_reports_no_failure(plan):
+    sim = outbound(plan, dial={"PJSIP/": "ANSWER"})
+    assert sim.user_events("DialerTrunkResult") == []
 
 
 def test_outbound_leg_refuses_anything_but_digits(plan):
@@ -154,6 +180,19 @@ def test_machine_is_reported_and_left_for_the_daemon_to_hang_up(plan):
         "",
         "16",
     )
+
+
+def test_amd_that_cannot_start_is_reported_as_a_person_not_an_empty_status(plan):
+    # app_amd sets AMDSTATUS and AMDCAUSE to "" when it cannot read signed linear or make a silence
+    # detector; an empty AMDStatus would be unreadable and leave the person waiting in silence.
+    sim, leg, state = answered(plan, amd=("", ""))
+    assert state == "waiting"
+    [amd] = sim.user_events("DialerAMD")
+    assert (amd["AMDStatus"], amd["AMDCause"]) == ("NOTSURE", "AMD-FAILED")
+    assert sim.user_events("DialerParked")
+    sim.hangup(leg)
+    [end] = sim.user_events("DialerLegEnd")
+    assert end["AMDStatus"] == "NOTSURE"
 
 
 def test_hang_up_during_amd_still_reports_how_the_leg_ended(plan):
@@ -296,6 +335,7 @@ def test_every_contract_event_is_emitted_with_its_headers(plan):
     sim, leg, _ = answered(plan, sounds={AGENTLESS})
     sim.redirect(leg, "dialer-agentless", "s")
     seen.update({e["UserEvent"]: e for e in sim.user_events()})
+    seen.update({e["UserEvent"]: e for e in outbound(plan, dial={"PJSIP/": "BUSY"}).user_events()})
     for name, headers in CONTRACT_EVENTS.items():
         assert name in seen, f"UserEvent {name} is never sent"
         missing = headers - set(seen[name])
@@ -342,6 +382,15 @@ def test_an_agent_first_call_dials_the_customer_through_the_outbound_leg(plan):
 def test_an_agent_first_call_that_fails_ends_the_agent_leg(plan, status):
     sim, _leg, result = agent_first(plan, dial={"PJSIP/": status})
     assert result == "hungup"
+    assert sim.ran("Hangup")[-1][1] == "dialer-agent-dial"
+
+
+def test_an_agent_first_call_to_an_unallocated_number_reports_the_cause_under_the_call_id(plan):
+    sim, _leg, result = agent_first(plan, dial={"PJSIP/": "CHANUNAVAIL"}, causes={"PJSIP/": "1"})
+    assert result == "hungup"
+    [trunk] = sim.user_events("DialerTrunkResult")  # from the customer's ;2 leg, which inherited the call id
+    assert (trunk["CallID"], trunk["DialStatus"], trunk["HangupCause"]) == (CALL_ID, "CHANUNAVAIL", "1")
+    assert trunk["Channel"] == "Local/12125550142@dialer-outbound/n;2"
     assert sim.ran("Hangup")[-1][1] == "dialer-agent-dial"
 
 

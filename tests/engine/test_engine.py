@@ -175,6 +175,20 @@ def test_machine_is_hung_up_and_recorded():
     assert rec.outcome == "machine"
 
 
+def test_notsure_is_a_person_even_when_amd_could_not_start():
+    # The dialplan reports AMD that could not run (AMDSTATUS empty) as NOTSURE, cause AMD-FAILED.
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    [cid] = dial(eng)
+    kw = {"channel": chan(cid), "uniqueid": cid, "linkedid": cid}
+    eng.on_ami(ev.Newstate(state=ev.ChannelState.UP, **kw), 5.0)
+    out = eng.on_ami(ev.AmdResult(call_id=cid, status=ev.AmdStatus.NOTSURE, cause="AMD-FAILED", **kw), 5.1)
+    assert [(c.purpose, c.exten) for c in out if isinstance(c, Redirect)] == [("agent", "1001")]
+    c = eng.calls[cid]
+    assert (c.state, c.human_at, c.amd_cause) == (CallState.CONNECTING, 5.1, "AMD-FAILED")
+    assert eng.stats.live == 1
+
+
 def test_hangup_while_amd_listens_and_while_waiting_under_two_seconds():
     eng = make_engine()
     a, b = dial(eng, n=2)

@@ -20,6 +20,9 @@ TRANSCRIPT = Path("/work/shared/ami/real-asterisk-22-transcript.txt")
 
 # Events the simulator does not emit (dialplan noise and cosmetic updates).
 IGNORED = frozenset({"Newexten", "VarSet", "DeviceStateChange", "NewCallerid", "NewConnectedLine"})
+# UserEvents of our dialplan that the lab's could not send: its `sim-pstn` played the far end itself, with
+# no carrier `Dial()`, so nothing like `dialer-outbound`'s DialerTrunkResult exists in the transcript.
+IGNORED_USER_EVENTS = frozenset({"DialerTrunkResult"})
 
 _CHAN = re.compile(r"^Local/(\d+)@(sim-pstn|dialer-outbound|agent|dialer-agent)-[0-9a-f]{8};([12])$")
 _DIAL = re.compile(r"^Local/(\d+)@(sim-pstn|dialer-outbound|agent|dialer-agent)(/n)?$")
@@ -131,7 +134,9 @@ class Roles:
 def is_meaningful(block: Block) -> bool:
     """Counted when pacing the replay: responses and every event the simulator is expected to send."""
     event = block.get("Event")
-    return block.get("Response") is not None if event is None else event not in IGNORED
+    if event is None:
+        return block.get("Response") is not None
+    return event not in IGNORED and block.get("UserEvent") not in IGNORED_USER_EVENTS
 
 
 def signature(block: Block, roles: Roles) -> tuple[tuple[str, str], ...] | None:
@@ -141,7 +146,7 @@ def signature(block: Block, roles: Roles) -> tuple[tuple[str, str], ...] | None:
     if name is None:
         response = block.get("Response")
         return None if response is None else (("Response", response), ("Message", block.get("Message") or ""))
-    if name in IGNORED:
+    if name in IGNORED or block.get("UserEvent") in IGNORED_USER_EVENTS:
         return None
     sig: list[tuple[str, str]] = [("Event", name)]
     for key in _ROLE_KEYS:

@@ -71,6 +71,22 @@ async def test_a_busy_customer_ends_the_agent_leg_too():
         await client.close()
 
 
+async def test_an_unallocated_customer_number_is_reported_under_the_call_id_before_the_dialend():
+    async with running(people(p_invalid=1.0)) as sim:
+        client = await _session(sim)
+        await client.action(agent_first("af-4", "+15552003"))
+        end = await client.wait_for(lambda b: b.get("Event") == "DialEnd" and b.get("Uniqueid") == "af-4")
+        assert end.get("DialStatus") == "NOANSWER"  # what app_dial makes of the Local leg's cause 1
+        trunk = next(b for b in client.log if b.get("UserEvent") == "DialerTrunkResult")
+        assert client.log.index(trunk) < client.log.index(end)
+        assert (trunk.get("CallID"), trunk.get("DialStatus"), trunk.get("HangupCause")) == ("af-4", "CHANUNAVAIL", "1")
+        assert (trunk.get("Linkedid"), (trunk.get("Channel") or "").endswith(";2")) == ("af-4", True)
+        await client.wait_event("Hangup", Uniqueid="af-4")
+        record = await sim.wait_call_ended("af-4")
+        assert record.outcome is SimOutcome.INVALID
+        await client.close()
+
+
 async def test_hanging_up_the_agent_leg_while_the_customer_rings_cancels_the_dial():
     async with running(people(p_live=1.0)) as sim:
         client = await _session(sim)

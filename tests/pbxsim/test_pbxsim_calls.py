@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from pbxsim_client import AmiTestClient, originate, people, running
 
+from dialer.ami import events as ev
+from dialer.ami.parse import parse_event
 from dialer.ami.wire import Block
 from dialer.pbxsim import FarEndOptions, SimOutcome
 from pacing.traffic import AmdSpec, AmdVerdict, DialOutcome, LognormalSpec, RingMix
@@ -218,8 +221,46 @@ async def test_an_unallocated_number_fails_with_cause_1_and_reason_0():
         hangups = {b.get("Uniqueid"): b.get("Cause") for b in client.log if b.get("Event") == "Hangup"}
         assert hangups == {"inv-1": "1", "inv-1-2": "1"}
         dial_end = next(b for b in client.log if b.get("Event") == "DialEnd")
-        assert dial_end.get("DialStatus") == "CHANUNAVAIL"
+        # ast_hangup_cause_to_dial_status(1): the Originate's own DialEnd cannot say "unallocated" ...
+        assert dial_end.get("DialStatus") == "NOANSWER"
+        # ... so dialer-outbound said it first, from the ;2 leg, before the OriginateResponse.
+        trunk = next(b for b in client.log if b.get("UserEvent") == "DialerTrunkResult")
+        assert client.log.index(trunk) < client.log.index(resp)
+        assert parse_event(trunk.as_dict()) == ev.TrunkResult(
+            call_id="inv-1", dial_status=ev.DialStatus.CHANUNAVAIL, hangup_cause=1, channel=trunk.get("Channel") or "",
+            uniqueid="inv-1-2", linkedid="inv-1", timestamp=float(trunk.get("Timestamp") or 0),
+        )
         assert sim.calls["inv-1"].outcome is SimOutcome.INVALID
+        await client.close()
+
+
+@pytest.mark.parametrize(
+    ("traffic", "status", "cause", "reason"),
+    [
+        (people(p_busy=1.0), "BUSY", "17", "5"),
+        (people(p_congestion=1.0), "CONGESTION", "34", "8"),
+        (people(remote_noanswer_s=(5.0, 5.0)), "NOANSWER", "19", "0"),
+    ],
+)
+async def test_every_carrier_refusal_is_reported_before_the_originate_response(traffic, status, cause, reason):
+    async with running(traffic) as sim:
+        client = await _session(sim)
+        await client.action(originate("rej-1", "5552016"))
+        resp = await client.wait_event("OriginateResponse")
+        assert (resp.get("Response"), resp.get("Reason")) == ("Failure", reason)
+        [trunk] = [b for b in client.log if b.get("UserEvent") == "DialerTrunkResult"]
+        assert (trunk.get("CallID"), trunk.get("DialStatus"), trunk.get("HangupCause"), trunk.get("Uniqueid")) == (
+            "rej-1", status, cause, "rej-1-2")
+        await client.close()
+
+
+async def test_an_answered_call_sends_no_trunk_result():
+    async with running(people(p_live=1.0)) as sim:
+        client = await _session(sim)
+        await client.action(originate("ok-1", "5552017"))
+        await client.wait_event("UserEvent", UserEvent="DialerAMD")
+        await _fence(client)
+        assert not [b for b in client.log if b.get("UserEvent") == "DialerTrunkResult"]
         await client.close()
 
 

@@ -1,0 +1,179 @@
+"""The AMI link as the engine sees it: no dials while it is down, and the resync once it is back.
+
+Pure functions over the `Engine`'s state, like `agentless` and `transfers`; the daemon feeds the client's
+`AmiDisconnected` and `AmiConnected` to `Engine.on_ami` like any other event.
+
+Asterisk keeps its calls while our AMI connection is gone (a reload, a restart of the connection, a
+network blip; reconnect backoff reaches 30 s), but the events of that time are lost. Hence:
+
+    AmiDisconnected          hold dialing; remember the calls open now (only they can have missed events)
+    AmiConnected(reconnect)  still held: the daemon asks `CoreShowChannels`
+    resync(rows)             those remembered calls Asterisk no longer has are ended; the others are kept,
+                             and what their channel row shows happened meanwhile is caught up; hold lifted
+    resync_failed            hold lifted; the calls stay as they are (their next events, or `sweep_stuck`)
+
+Why a remembered set and not every open call: an Async Originate is acknowledged first and its channels
+are created later, and `CoreShowChannels` lists only the channels that exist when it runs. A call
+originated after the loss went out on the new connection (an agent's manual or preview dial: the pacer
+is held) and its events come as usual; ended for lack of a row it would be recorded lost, its later
+events ignored, and a person answering it left in `Wait(600)`.
+
+While held, `Engine.decide` launches nothing and says why (`Reason.PBX_LINK_DOWN`, the hold in the
+detail). An Originate the client could not write at all (`OriginateFailed(sent=False)`) is withdrawn:
+the call is forgotten and its lead handed back with `ReturnLead`, so an outage costs no attempts.
+
+What a channel row can tell (the customer `;1` leg, `Uniqueid == call_id`): before the answer it sits in
+the Local channel's context (`dialer-outbound`); answered, it runs `dialer-connect`: `AMD`, then
+`Wait(600)` once the verdict was sent. A call answered during the outage is caught up as if its
+`Newstate Up` had arrived; one found in `Wait` missed its verdict too, and is taken for a person
+(`NOTSURE`: human or machine cannot be told from the row) whose greeting ended when the link was lost,
+the earliest it can have: it goes to an agent or to the abandon message, and counts abandoned when
+connected later than 2 s after that. Calls in other states keep their pre-outage state (see
+docs/ARCHITECTURE.md, "Failure handling at the edge").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from dialer.ami import events as ev
+from dialer.engine import agentless
+from dialer.engine.calls import TRANSFER_STATES, Call, CallOutcome, CallState
+from dialer.engine.commands import Command, ReturnLead
+from pacing import Decision, Reason
+
+if TYPE_CHECKING:
+    from dialer.engine.core import CampaignRuntime, Engine
+
+__all__ = ["CONNECT_CONTEXT", "AmiLink", "connected", "held_decision", "lost", "resync", "resync_failed",
+           "withdraw"]
+
+CONNECT_CONTEXT = "dialer-connect"  # where an answered customer leg runs AMD, then waits for us
+PARKED_APP = "Wait"  # `dialer-connect` after the verdict: the person waits to be moved
+MISSED_VERDICT = "verdict missed during an AMI outage"
+
+
+@dataclass(slots=True)
+class AmiLink:
+    """Whether dialing is held for the AMI link, and what the resync must look at."""
+
+    hold: str = ""  # why no new dials now ("": the link is up and resynced)
+    lost_at: float | None = None  # when the link was lost (the engine's `now`)
+    suspects: set[str] | None = None  # the calls open when it was lost: the only ones to resync
+
+    def clear(self) -> None:
+        self.hold, self.lost_at, self.suspects = "", None, None
+
+
+def _open_calls(engine: Engine) -> set[str]:
+    return {cid for cid, c in engine.calls.items() if c.state is not CallState.ENDED}
+
+
+def lost(engine: Engine, e: ev.AmiDisconnected, now: float) -> list[Command]:
+    """Hold dialing, and remember the calls that may miss events from now on."""
+    link = engine.ami_link
+    link.hold = f"AMI connection lost ({e.reason}): no new dials until it is back and live calls are resynced"
+    link.lost_at = now if link.lost_at is None else link.lost_at
+    link.suspects = _open_calls(engine) | (link.suspects or set())
+    return []
+
+
+def connected(engine: Engine, e: ev.AmiConnected, now: float) -> list[Command]:
+    """Back after a loss: still held, until `resync` (or `resync_failed`)."""
+    link = engine.ami_link
+    if not e.reconnect:
+        return []
+    link.hold = "AMI connection back: resyncing live calls with CoreShowChannels before dialing again"
+    if link.suspects is None:  # no loss was seen: every open call may have missed events
+        link.suspects = _open_calls(engine)
+    return []
+
+
+def resync_failed(engine: Engine) -> list[Command]:
+    """CoreShowChannels failed: dial again; calls stay as they are until their events or `sweep_stuck`."""
+    engine.ami_link.clear()
+    return []
+
+
+def resync(engine: Engine, live: Iterable[ev.ChannelRow | str], now: float) -> list[Command]:
+    """End the remembered calls Asterisk no longer has; catch up the others from their channel rows.
+
+    `live` is CoreShowChannels' rows, or bare Uniqueids (nothing is then known but that they exist).
+    """
+    rows: dict[str, ev.ChannelRow | None] = {}
+    for item in live:
+        if isinstance(item, str):
+            rows[item] = None
+        else:
+            rows[item.uniqueid] = item
+    suspects = engine.ami_link.suspects if engine.ami_link.suspects is not None else _open_calls(engine)
+    since = engine.ami_link.lost_at
+    engine.ami_link.clear()
+    out: list[Command] = []
+    for cid in [cid for cid in engine.calls if cid in suspects]:
+        c = engine.calls[cid]
+        if c.state is CallState.ENDED:
+            continue
+        if cid not in rows and (c.customer_uid is None or c.customer_uid not in rows):
+            out += engine.end_call(c, _outcome_when_gone(c), now)
+            continue
+        c.lost_contact = False
+        row = rows.get(cid)
+        if row is not None and not c.agent_first:
+            out += _catch_up(engine, c, row, since, now)
+    return out
+
+
+def _outcome_when_gone(c: Call) -> CallOutcome:
+    if c.state is CallState.CONNECTED or c.state in TRANSFER_STATES:
+        return CallOutcome.CONNECTED
+    if c.state is CallState.DELIVERING:  # the message was under way when contact was lost
+        return agentless.outcome_of(c)
+    return CallOutcome.LOST
+
+
+def _catch_up(engine: Engine, c: Call, row: ev.ChannelRow, since: float | None, now: float) -> list[Command]:
+    """Replay what the predictive call's channel row shows happened while the link was down."""
+    if c.channel is None:  # its Newchannel came during the outage: learn it, so it can be hung up
+        c.channel = row.channel
+    if row.context != CONNECT_CONTEXT or row.state is not ev.ChannelState.UP:
+        return []
+    out: list[Command] = []
+    if c.is_pre_answer:  # answered meanwhile
+        out += engine.on_ami(ev.Newstate(channel=row.channel, uniqueid=c.call_id, linkedid=row.linkedid,
+                                         state=ev.ChannelState.UP), now)
+    if c.state is CallState.SCREENING and row.application == PARKED_APP:
+        verdict = ev.AmdResult(call_id=c.call_id, status=ev.AmdStatus.NOTSURE, channel=row.channel,
+                               uniqueid=c.call_id, linkedid=row.linkedid, cause=MISSED_VERDICT)
+        out += engine.on_ami(verdict, now)
+        if since is not None and c.human_at is not None and c.state in (CallState.WAITING, CallState.CONNECTING):
+            # The greeting ended at the loss at the earliest: measure the legal wait from there.
+            shift = c.human_at - since
+            c.human_at = since
+            if c.abandon_deadline is not None:
+                c.abandon_deadline -= shift
+    return out
+
+
+def withdraw(engine: Engine, c: Call, why: str) -> list[Command]:
+    """Forget a predictive call whose Originate was never written, and hand its lead back uncounted."""
+    from dialer.engine.core import DialRequest
+
+    engine.campaigns[c.campaign_id].active.discard(c.call_id)
+    del engine.calls[c.call_id]
+    engine.stats.placed -= 1
+    request = DialRequest(lead_id=c.lead_id, number=c.number, attempt=c.attempt, number_index=c.number_index,
+                          fields=dict(c.fields), callback_agent=c.callback_agent, target=c.target)
+    return [ReturnLead(c.campaign_id, c.call_id, request, why)]
+
+
+def held_decision(engine: Engine, camp: CampaignRuntime, now: float, hopper_depth: int) -> Decision:
+    """The decision while the link holds dialing: the pacer's own for a paused campaign (so its books see no
+    launch), saying why."""
+    snap = engine.snapshot(camp.campaign_id, now, hopper_depth)
+    d = camp.pacer.decide(replace(snap, paused=True))
+    d = replace(d, reason=Reason.PAUSED if camp.paused else Reason.PBX_LINK_DOWN, detail=engine.ami_link.hold)
+    camp.pacer.decisions[-1] = d
+    return d

@@ -1,0 +1,228 @@
+"""The daemon across an AMI outage, against a scripted AMI port: no dials while the connection is down or the
+calls are being resynced, a dial never sent gives its lead back uncounted, the resync leaves alone what was
+dialed after the loss, and a Redirect racing a hang-up is no warning.
+
+No test sleeps: the port hands the daemon one event at a time and says when it is done with it, and
+CoreShowChannels answers when the test says so. Pacing steps are run by the test (`_pace_once`), so that
+nothing dials behind its back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from bus_fakes import FakeBus
+from daemon_fakes import ready_agent
+
+from agents import commands as ac
+from agents.state import AgentState
+from dialer.ami import actions
+from dialer.ami import events as ev
+from dialer.clock import ScaledClock
+from dialer.config import CampaignSettings, DialerSettings, HttpSettings, MetricsSettings, PacingSettings
+from dialer.daemon import Daemon, runtime_from_settings
+from dialer.engine.calls import CallOutcome, CallState
+from dialer.engine.commands import Redirect
+from dialer.engine.core import DialRequest, Engine
+from dialer.errors import AmiError
+from dialer.leadsource import InMemoryLeadSource
+from dialer.metrics import Metrics
+from dialer.store import RedisStore, connect_redis
+from pacing import Mode, Reason
+
+T0 = 1_795_000_000.0
+LIMIT = 10.0  # real seconds: only turns a hang into a failure
+_prefixes = itertools.count(1)
+
+
+class ScriptedAmi:
+    """The daemon's AMI port, driven by the test.
+
+    `feed` hands over one event and returns once the daemon asks for the next one (it is done with this
+    one). CoreShowChannels answers with `channels` once the test sets its result. An Originate submitted
+    while `up` is False comes back as `AmiClient` reports it: `OriginateFailed(sent=False)`.
+    """
+
+    def __init__(self) -> None:
+        self._q: asyncio.Queue[tuple[ev.AmiEvent, asyncio.Future[None]]] = asyncio.Queue()
+        self._fed: list[asyncio.Future[None]] = []
+        self.up = True
+        self.originates: list[actions.OriginateAction] = []
+        self.refusal = ""  # an Error answer to every other action
+        self.answered = asyncio.Event()  # an action other than Originate got its answer
+        self.asked = asyncio.Event()  # CoreShowChannels was sent
+        self.channels: asyncio.Future[list[ev.ChannelRow]] = asyncio.get_running_loop().create_future()
+
+    async def events(self) -> AsyncIterator[ev.AmiEvent]:
+        while True:
+            event, done = await self._q.get()
+            yield event
+            done.set_result(None)
+
+    def push(self, event: ev.AmiEvent) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._q.put_nowait((event, done))
+        self._fed.append(done)
+        return done
+
+    async def feed(self, event: ev.AmiEvent) -> None:
+        async with asyncio.timeout(LIMIT):
+            await self.push(event)
+
+    async def settle(self) -> None:
+        """Until the daemon is done with every event handed over so far."""
+        async with asyncio.timeout(LIMIT):
+            await asyncio.gather(*self._fed)
+
+    def submit_originate(self, action: actions.OriginateAction) -> None:
+        self.originates.append(action)
+        if not self.up:
+            self.push(ev.OriginateFailed(action.call_id, "not connected to AMI; the Originate was not sent",
+                                         sent=False))
+
+    async def send(self, action: actions.AmiAction, timeout: float = 10.0, *, check: bool = False) -> Any:
+        self.answered.set()
+        if self.refusal:
+            raise AmiError(f"Asterisk refused {action.name}: {self.refusal}")
+        return None
+
+    async def core_show_channels(self, timeout: float = 10.0) -> list[ev.ChannelRow]:
+        self.asked.set()
+        return await self.channels
+
+
+class Leads(InMemoryLeadSource):
+    """Says when a lead came back."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__([DialRequest(f"L{i}", f"+1555000{i:04d}") for i in range(n)])
+        self.returned = asyncio.Event()
+
+    async def give_back(self, request: DialRequest, now: float) -> None:
+        await super().give_back(request, now)
+        self.returned.set()
+
+
+@contextlib.asynccontextmanager
+async def ami_side(redis_url: str, leads: Leads) -> AsyncIterator[tuple[Daemon, ScriptedAmi]]:
+    """A daemon whose AMI side runs (events in, actions out), with no pacing or timer loop of its own."""
+    cs = CampaignSettings(id="c", pacing=PacingSettings(mode=Mode.PROGRESSIVE))
+    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False))
+    engine = Engine(hold_s=1.5)
+    engine.add_campaign(runtime_from_settings(cs))
+    ami = ScriptedAmi()
+    client = connect_redis(redis_url)
+    d = Daemon(cfg, clock=ScaledClock(0.001, start=T0), engine=engine, ami=ami,  # type: ignore[arg-type]
+               store=RedisStore(client, prefix=f"outage{next(_prefixes)}"), bus=FakeBus(),  # type: ignore[arg-type]
+               leads={"c": leads}, metrics=Metrics())
+    task = asyncio.create_task(d.run_ami_only())
+    try:
+        await ami.feed(ev.AmiConnected(reconnect=False))  # the login's, as AmiClient sends first
+        yield d, ami
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.aclose()
+
+
+def lead_of(action: actions.OriginateAction) -> str:
+    variables = dict(action.headers)["Variable"]
+    return next(v.split("=", 1)[1] for v in variables.split(",") if v.startswith("DIALER_LEAD="))
+
+
+async def test_no_dials_while_ami_is_down_nor_until_the_resync_is_done(redis_url):
+    leads = Leads(5)
+    async with ami_side(redis_url, leads) as (d, ami):
+        ready_agent(d, "a1", "1001", campaign="c")
+        await ami.feed(ev.AmiDisconnected("Asterisk closed the connection"))
+        await d._pace_once("c", leads)
+        held = d.engine.campaigns["c"].pacer.decisions[-1]
+        assert (held.launch, held.reason) == (0, Reason.PBX_LINK_DOWN)
+        assert "AMI connection lost (Asterisk closed the connection)" in held.detail
+        back = ami.push(ev.AmiConnected(reconnect=True))
+        async with asyncio.timeout(LIMIT):
+            await ami.asked.wait()  # the daemon waits for CoreShowChannels...
+        await d._pace_once("c", leads)
+        assert ami.originates == []  # ...and dials nothing meanwhile
+        assert "resyncing" in d.engine.campaigns["c"].pacer.decisions[-1].detail
+        ami.channels.set_result([])
+        await ami.settle()
+        assert not back.cancelled()
+        await d._pace_once("c", leads)
+        assert [lead_of(o) for o in ami.originates] == ["L0"]
+        assert await leads.depth(0.0) == 4
+
+
+async def test_a_dial_never_sent_gives_its_lead_back_and_counts_nothing(redis_url):
+    leads = Leads(1)
+    async with ami_side(redis_url, leads) as (d, ami):
+        ready_agent(d, "a1", "1001", campaign="c")
+        ami.up = False  # the connection just dropped; its AmiDisconnected is not read yet
+        await d._pace_once("c", leads)
+        [first] = ami.originates
+        await ami.settle()
+        async with asyncio.timeout(LIMIT):
+            await leads.returned.wait()
+        camp = d.engine.campaigns["c"]
+        assert [r.lead_id for r in leads.given_back] == ["L0"]
+        assert leads.results == []  # no call record: no attempt on the lead
+        assert camp.pacer.est.dials == 0  # no dial for the pacer
+        assert first.call_id not in d.engine.calls
+        assert camp.active == set()
+        assert d.leads_returned == 1
+        ami.up = True
+        await d._pace_once("c", leads)
+        assert [lead_of(o) for o in ami.originates] == ["L0", "L0"]  # the same lead, dialed for real
+
+
+async def test_the_resync_ends_only_calls_open_at_the_loss_and_catches_up_an_answer(redis_url):
+    leads = Leads(2)
+    async with ami_side(redis_url, leads) as (d, ami):
+        ready_agent(d, "a1", "1001", campaign="c")
+        ready_agent(d, "a3", "1003", campaign="c")
+        d.agent_command(ac.Login("a2", "1002", "c"))  # paused: may dial by hand
+        await d._pace_once("c", leads)
+        answered, gone = (o.call_id for o in ami.originates)
+        await ami.feed(ev.AmiDisconnected("Asterisk closed the connection"))
+        back = ami.push(ev.AmiConnected(reconnect=True))
+        async with asyncio.timeout(LIMIT):
+            await ami.asked.wait()
+        manual = await d.manual_dial("a2", "+15559990000")  # placed on the new connection, no channel yet
+        ami.channels.set_result([ev.ChannelRow(channel="Local/15550000000@dialer-outbound-1;1", uniqueid=answered,
+                                               linkedid=answered, state=ev.ChannelState.UP,
+                                               context="dialer-connect", application="Wait")])
+        await back
+        calls = d.engine.calls
+        assert calls[gone].outcome is CallOutcome.LOST
+        assert calls[manual].state is not CallState.ENDED
+        assert d.engine.roster.get("a2").state is AgentState.DIALING
+        assert calls[answered].state is CallState.CONNECTING  # answered in the outage: to an agent at once
+        assert calls[answered].channel == "Local/15550000000@dialer-outbound-1;1"
+
+
+@pytest.mark.parametrize(
+    ("refusal", "level"),
+    [
+        ("Channel does not exist: Local/15550000000@dialer-outbound-1;1", logging.DEBUG),
+        ("Channel1 does not exist: Local/15550000000@dialer-outbound-1;1", logging.DEBUG),
+        ("No such channel", logging.DEBUG),
+        ("Permission denied", logging.WARNING),
+    ],
+)
+async def test_an_action_racing_the_callers_hang_up_is_no_warning(redis_url, caplog, refusal, level):
+    async with ami_side(redis_url, Leads(0)) as (d, ami):
+        caplog.set_level(logging.DEBUG, logger="dialer.daemon")
+        ami.refusal = refusal
+        d.execute([Redirect("gone-1", "Local/15550000000@dialer-outbound-1;1", "dialer-to-agent", "1001", "agent")],
+                  d.clock.now())
+        async with asyncio.timeout(LIMIT):
+            await ami.answered.wait()  # the failure is logged in the same step
+        [failed] = [r for r in caplog.records if r.getMessage() == "AMI action failed"]
+        assert failed.levelno == level
