@@ -378,7 +378,9 @@ async def test_an_agent_phone_slower_than_the_dial_timeout_means_abandon():
 async def test_nobody_moving_a_parked_call_sends_it_to_the_abandon_message():
     async with running(people(p_live=1.0), scale=5000.0) as sim:
         client = await _session(sim)
-        await client.action(originate("park-1", "5552012"))
+        # a ring timeout far beyond the answer: at 5000x the default 30 s is 6 real ms, which a loaded
+        # host can let pass before the answer is handled
+        await client.action(originate("park-1", "5552012", timeout_ms=600_000))
         record = await sim.wait_call_ended("park-1")
         assert record.outcome is SimOutcome.ABANDONED
         assert record.parked_at is not None
