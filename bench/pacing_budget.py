@@ -22,24 +22,17 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse
-import json
 import math
-import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from bench.cell_runs import cell_args, mean_by_cell, run_cells, write_outputs
 from bench.pacing import make_policy
 from bench.pacing_grid import grid
 from pacing import ComplianceLedger, Pacer
 from pacing.ledger import LedgerStatus
 from pacing.sim import simulate
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "bench"
 # the N 20-100 shift cells whose talk share is short of its target, and the ones next to them
 DEFAULT_CELLS = (11, 12, 15, 16, 17, 22, 25)
 
@@ -74,29 +67,12 @@ def _task(args: tuple[int, str, int]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cells", default=",".join(map(str, DEFAULT_CELLS)), help="grid cell indices (bench.pacing)")
-    ap.add_argument("--seeds", type=int, default=2, help="seeds per cell, 1.. as the grid uses (default 2)")
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    args = ap.parse_args(argv)
-    cells = [int(c) for c in args.cells.split(",") if c]
+    args = cell_args(__doc__, DEFAULT_CELLS, argv)
+    cells = args.cells
     variants = ("as shipped", "no budget")
-    tasks = [(c, v, s) for c in cells for v in variants for s in range(1, args.seeds + 1)]
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(args.workers) as ex:
-        rows = list(ex.map(_task, tasks))
-    wall = time.perf_counter() - t0
-    out = []
-    for c in cells:
-        for v in variants:
-            rs = [r for r in rows if r["cell"] == c and r["variant"] == v]
-            obj: dict[str, Any] = {"cell": c, "scenario": rs[0]["scenario"], "variant": v, "seeds": len(rs)}
-            for k in ("talk_min_per_hour", "bound_talk_min_per_hour", "abandon_pct", "contacts_per_agent_shift"):
-                obj[k] = float(np.mean([r[k] for r in rs]))
-            obj["talk_share_of_bound"] = obj["talk_min_per_hour"] / obj["bound_talk_min_per_hour"]
-            out.append(obj)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    (DOCS / "pacing_budget.json").write_text(json.dumps(out, indent=1) + "\n")
+    rows, wall = run_cells(_task, args, variants)
+    keys = ("talk_min_per_hour", "bound_talk_min_per_hour", "abandon_pct", "contacts_per_agent_shift")
+    out = mean_by_cell(rows, cells, variants, "variant", keys)
     cmd = f"python -m bench.pacing_budget --cells {','.join(map(str, cells))} --seeds {args.seeds}"
     lines = [
         "# What the compliance ledger's budget costs",
@@ -118,8 +94,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{b['talk_min_per_hour']:.2f} ({b['talk_share_of_bound']:.1%}, {b['abandon_pct']:.2f}%) | "
             f"{b['talk_min_per_hour'] - a['talk_min_per_hour']:+.2f} |"
         )
-    (DOCS / "pacing_budget.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_outputs("pacing_budget", out, lines)
 
 
 if __name__ == "__main__":

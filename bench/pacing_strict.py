@@ -22,22 +22,15 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse
-import json
-import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from bench.cell_runs import cell_args, mean_by_cell, run_cells, write_outputs
 from bench.pacing import make_policy
 from bench.pacing_grid import grid
 from pacing import AbandonCount, Pacer
 from pacing.sim import simulate
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "bench"
 DEFAULT_CELLS = (3, 8, 13, 18, 23)  # the shift cells with AMD off, N 5 to 100
 _FIGURES = ("talk_min_per_hour", "bound_talk_min_per_hour", "abandon_pct", "abandon_pct_as_counted",
             "contacts_per_agent_shift")
@@ -57,36 +50,21 @@ def _task(args: tuple[int, str, int]) -> dict[str, Any]:
         led.count = c
         rates[f"ledger_{c.value}_pct"] = 100.0 * led.status(now).rate
     led.count = AbandonCount(count)
-    return {"cell": ci, "scenario": cell.name, "count": count, "seed": seed,
+    return {"cell": ci, "scenario": cell.name, "abandon_count": count, "seed": seed,
             **{k: float(m[k]) for k in _FIGURES}, **rates, "person_share": policy.person_share}
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cells", default=",".join(map(str, DEFAULT_CELLS)), help="grid cell indices (bench.pacing)")
-    ap.add_argument("--seeds", type=int, default=2, help="seeds per cell, 1.. as the grid uses (default 2)")
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    args = ap.parse_args(argv)
-    cells = [int(c) for c in args.cells.split(",") if c]
+    args = cell_args(__doc__, DEFAULT_CELLS, argv)
+    cells = args.cells
     counts = [c.value for c in AbandonCount]
-    tasks = [(c, v, s) for c in cells for v in counts for s in range(1, args.seeds + 1)]
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(args.workers) as ex:
-        rows = list(ex.map(_task, tasks))
-    wall = time.perf_counter() - t0
+    rows, wall = run_cells(_task, args, counts)
     keys = [*_FIGURES, "ledger_estimate_pct", "ledger_strict_pct", "person_share"]
-    out = []
-    for c in cells:
-        for v in counts:
-            rs = [r for r in rows if r["cell"] == c and r["count"] == v]
-            obj: dict[str, Any] = {"cell": c, "scenario": rs[0]["scenario"], "abandon_count": v, "seeds": len(rs)}
-            obj.update({k: float(np.mean([r[k] for r in rs])) for k in keys})
-            obj["abandon_pct_max"] = max(r["abandon_pct"] for r in rs)
-            obj["ledger_strict_pct_max"] = max(r["ledger_strict_pct"] for r in rs)
-            obj["talk_share_of_bound"] = obj["talk_min_per_hour"] / obj["bound_talk_min_per_hour"]
-            out.append(obj)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    (DOCS / "pacing_strict.json").write_text(json.dumps(out, indent=1) + "\n")
+    out = mean_by_cell(rows, cells, counts, "abandon_count", keys)
+    for o in out:  # the worst seed beside the mean
+        rs = [r for r in rows if r["cell"] == o["cell"] and r["abandon_count"] == o["abandon_count"]]
+        o["abandon_pct_max"] = max(r["abandon_pct"] for r in rs)
+        o["ledger_strict_pct_max"] = max(r["ledger_strict_pct"] for r in rs)
     cmd = f"python -m bench.pacing_strict --cells {','.join(map(str, cells))} --seeds {args.seeds}"
     lines = [
         "# The ledger's abandon counts with AMD off: estimate and strict",
@@ -110,8 +88,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{o['ledger_estimate_pct']:.2f}% | {o['ledger_strict_pct']:.2f}% ({o['ledger_strict_pct_max']:.2f}%) | "
             f"{o['person_share']:.2f} |"
         )
-    (DOCS / "pacing_strict.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_outputs("pacing_strict", out, lines)
 
 
 if __name__ == "__main__":
