@@ -17,7 +17,6 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from agents.screenpop import ScreenPopRenderer
 from dialer.amd_audit import AmdAudit, is_person
 from dialer.engine.commands import DispositionMade, RecordLedger
 from dialer.ledger_store import parse_ledger
@@ -103,9 +102,7 @@ class Compliance:
         audit = self.audits.get(cmd.campaign_id)
         if audit is None:
             return
-        renderer = self.engine.screenpop
-        dispositions = renderer.dispositions_for(cmd.campaign_id) if isinstance(renderer, ScreenPopRenderer) else None
-        person = is_person(cmd.code, dispositions)
+        person = is_person(cmd.code, self.engine.dispositions_for(cmd.campaign_id))
         audit.record(person)
         self.ledgers.record_audit(cmd.campaign_id, person)
         log.info(f"AMD audit: {'a person' if person else 'a machine'} ({cmd.code}); "

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from agents.dispositions import DispositionSet
-from agents.screenpop import ScreenPopRenderer
 from dialer.amd_audit import is_person
 from dialer.supervisor import reports as rp
 from dialer.supervisor.auth import Principal, Role
@@ -29,7 +28,8 @@ Money = Annotated[float, Query(ge=0, le=1e6)]
 
 
 def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], flag_over: int,
-                 costs: rp.Costs, cap: float, dispositions_for: Callable[[str], DispositionSet] | None = None,
+                 costs: rp.Costs, cap: float,
+                 dispositions_for: Callable[[str], DispositionSet | None] | None = None,
                  ) -> tuple[Any, list[dict[str, Any]]]:
     """(JSON body, flat table for CSV and charts) of one report. `dispositions_for` gives a campaign's
     disposition set (which codes mean an answering machine); without it the code `machine` does."""
@@ -94,10 +94,8 @@ def data_routes(ctx: Ctx, r: APIRouter) -> None:
             cancel = {lead: d.fields["cancel_reason"] for lead, d in
                       ((d.lead_id, d) for d in data.follow_ups) if "cancel_reason" in d.fields}
             cap = ctx.daemon.engine.campaigns[campaign].pacer.knobs.abandon_cap if campaign else 0.03
-            renderer = ctx.daemon.engine.screenpop
-            sets = renderer.dispositions_for if isinstance(renderer, ScreenPopRenderer) else None
             body, table = build_report(kind, data, cancel_reason_of=cancel, flag_over=flag_over, cap=cap,
-                                       dispositions_for=sets,
+                                       dispositions_for=ctx.daemon.engine.dispositions_for,
                                        costs=rp.Costs(cost_per_minute, cost_per_agent_hour, billing_increment_s))
         if format == "csv":
             name = f"{kind}-{campaign or 'all'}.csv"
