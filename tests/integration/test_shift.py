@@ -104,10 +104,16 @@ async def test_amd_audit_calls_reach_agents_through_the_pbx_and_are_counted(redi
     res = await run_shift(redis_url, mqtt_url, agents=3, minutes=10, mode=Mode.PROGRESSIVE, amd_audit_share=1.0)
     assert_invariants(res)
     audits = [r for r in res.records if r["amd_audit"] == "1"]
-    assert audits, "no machine verdict was audited"
+    stats = res.daemon.engine.stats
+    outcomes = sorted(r["outcome"] for r in res.records)
+    assert audits, f"no machine verdict was audited: {stats}, outcomes {outcomes}"
     bridged = {r["call_id"] for r in audits if r["outcome"] == "connected"}
     assert bridged
-    assert all(r["human_at"] == "" and r["abandoned"] == "0" and r["agent_id"] for r in audits)
+    # an audit is never a live answer nor an abandon; one whose machine hung up before the bridge (a race
+    # the accelerated clock makes likely) ends a machine, its agent released
+    bad = [r for r in audits if r["human_at"] != "" or r["abandoned"] != "0"
+           or (r["outcome"] == "connected") != bool(r["agent_id"]) or r["outcome"] not in ("connected", "machine")]
+    assert not bad, f"audited calls recorded as live answers, abandons, or with the wrong agent: {bad}"
     sim_connected = {cid for cid, c in res.sim.calls.items() if c.connected_at is not None}
     assert bridged <= sim_connected  # the PBX really put the machine's line through to the agent
     audit = res.daemon.audits["itest"]
