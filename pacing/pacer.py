@@ -33,7 +33,7 @@ from typing import NamedTuple
 from pacing.estimators import CampaignEstimators, DecayedArray
 from pacing.forecast import Curves, Forecaster, ForecastTables, curves
 from pacing.ledger import ComplianceLedger
-from pacing.predictive import added_abandons, choose_launch
+from pacing.predictive import choose_launch
 from pacing.types import (
     AbandonCount,
     CampaignSnapshot,
@@ -330,10 +330,8 @@ class Pacer:
         self._model_in_control = reason is not Reason.ABANDON_BUDGET
         self._budget_bound = reason is Reason.ABANDON_BUDGET
         if n > 0 and choice.launch > 0:
-            # the abandons this batch adds, by the model; progressive dials beyond its choice add none,
-            # and a batch the budget cut back is charged for what was launched
-            added = choice.expected_added if n >= choice.launch else added_abandons(c, tab.new_live, n, rel_err)
-            self._charged.add(snap.now, 0, added)
+            # the abandons this batch adds, by the model; progressive dials beyond its choice add none
+            self._charged.add(snap.now, 0, choice.expected_added * min(n, choice.launch) / choice.launch)
         why = _Inputs(
             abandon_budget=ledger.budget,
             predicted_abandon=choice.predicted_abandon,
