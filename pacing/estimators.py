@@ -247,7 +247,15 @@ class CampaignEstimators:
         prior_dials: float = 20.0,
         talk_prior_mean: float = 120.0,
         wrap_prior_mean: float = 30.0,
+        max_gap_s: float = 300.0,
     ) -> None:
+        # Forgetting runs on the campaign's active clock: a gap between two observations or queries
+        # counts at most `max_gap_s`. On wall time the night between two shifts forgot everything, and
+        # the next morning started from the priors (a live share of 0.3, its upper value near 0.8):
+        # dialing one call per ready agent until the first dials resolved, then minutes of caution.
+        self.max_gap_s = max_gap_s
+        self._wall: float | None = None
+        self._active = 0.0
         self.shares = DecayedArray(3, share_half_life_s)
         # A big campaign has thousands of dials in a few minutes: its shares can follow the time of day
         # closely instead of lagging 15 minutes behind (at 500 agents a lag of a few percent in the live
@@ -267,14 +275,26 @@ class CampaignEstimators:
         self.amd_seen = False
         self.version = 0  # bumped on every observation that changes a distribution
 
+    def active_time(self, t: float) -> float:
+        """Wall time `t` on the active clock (monotone; a gap since the last call counts at most `max_gap_s`)."""
+        if self._wall is None:
+            self._wall, self._active = t, t
+            return t
+        dt = t - self._wall
+        if dt < 0.0:
+            return self._active + max(dt, -self.max_gap_s)  # stamped a little before the last decision
+        self._active += min(dt, self.max_gap_s)
+        self._wall = t
+        return self._active
+
     def observe(self, obs: Observation) -> None:
         if isinstance(obs, DialObserved):
             self._dial(obs)
         elif isinstance(obs, TalkObserved):
-            self.talk.add(obs.at, obs.talk_s)
+            self.talk.add(self.active_time(obs.at), obs.talk_s)
             self.version += 1
         elif isinstance(obs, WrapupObserved):
-            self.wrap.add(obs.at, obs.wrap_s)
+            self.wrap.add(self.active_time(obs.at), obs.wrap_s)
             self.version += 1
         elif isinstance(obs, LiveAnswerObserved):
             self.lives += 1
@@ -291,18 +311,20 @@ class CampaignEstimators:
             cls = MACHINE
         else:
             cls = OTHER
-        self.shares.add(obs.at, cls)
-        self.fast_shares.add(obs.at, cls)
+        at = self.active_time(obs.at)
+        self.shares.add(at, cls)
+        self.fast_shares.add(at, cls)
         rb = min(max(int(obs.ring_s / RING_BIN_S), 0), RING_BINS - 1)
-        self.ring.add(obs.at, (cls, rb))
+        self.ring.add(at, (cls, rb))
         if obs.amd_delay_s is not None and cls != OTHER:
             self.amd_seen = True
             ab = min(max(int(obs.amd_delay_s / AMD_BIN_S), 0), AMD_BINS - 1)
-            self.amd.add(obs.at, (cls, ab))
+            self.amd.add(at, (cls, ab))
 
     # ------------------------------------------------------------------ derived estimates
     def share_estimate(self, now: float) -> ShareEstimate:
         """Shares of dial classes: from the last few minutes when they hold enough dials, else the slower sums."""
+        now = self.active_time(now)
         obs = self.fast_shares.value(now)
         if obs.sum() < self.fast_share_min_dials:
             obs = self.shares.value(now)
@@ -311,11 +333,19 @@ class CampaignEstimators:
 
     def ring_hist(self, now: float) -> np.ndarray:
         """Ring-time mass per class [3, RING_BINS] (observations plus a weak prior)."""
-        return np.asarray(self.ring.value(now) + self._ring_prior)
+        return np.asarray(self.ring.value(self.active_time(now)) + self._ring_prior)
 
     def amd_hist(self, now: float) -> np.ndarray:
         """AMD verdict-delay mass [2, AMD_BINS] for human and machine verdicts."""
-        return np.asarray(self.amd.value(now) + self._amd_prior)
+        return np.asarray(self.amd.value(self.active_time(now)) + self._amd_prior)
+
+    def talk_fit(self, now: float, in_progress: np.ndarray | None = None) -> DurationFit:
+        """The talk-time fit at `now`, the calls still in progress taken as censored samples."""
+        return self.talk.fit(self.active_time(now), in_progress)
+
+    def wrap_fit(self, now: float, in_progress: np.ndarray | None = None) -> DurationFit:
+        """The wrap-up fit at `now`, the wrap-ups still in progress taken as censored samples."""
+        return self.wrap.fit(self.active_time(now), in_progress)
 
 
 def _ring_prior() -> np.ndarray:

@@ -219,7 +219,7 @@ class Forecaster:
         if not force and tab is not None and (now - tab.built_at < self.shares_every_s or est.version == self._version):
             return tab
         if force or self._fits is None or now - self._fit_at >= self.fit_every_s:
-            self._fits = (est.talk.fit(now, talking_elapsed), est.wrap.fit(now, wrap_elapsed))
+            self._fits = (est.talk_fit(now, talking_elapsed), est.wrap_fit(now, wrap_elapsed))
             self._fit_at = now
             if self._agents is None or self._agents.key != _fit_key(*self._fits):
                 self._agents = _agent_tables(*self._fits)

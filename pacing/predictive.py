@@ -31,7 +31,7 @@ import numpy as np
 from pacing._math import norm_cdf, norm_pdf
 from pacing.forecast import Curves, K
 
-__all__ = ["GRACE_STEPS", "LOSS_CALIBRATION", "Choice", "choose_launch", "predicted_abandon"]
+__all__ = ["GRACE_STEPS", "LOSS_CALIBRATION", "Choice", "added_abandons", "choose_launch", "predicted_abandon"]
 
 GRACE_STEPS = 2  # seconds a live answer may wait for an agent (1 s grid)
 LOSS_CALIBRATION = 1.0  # scale on the mean-field estimate (checked against Monte Carlo, see above)
@@ -200,6 +200,18 @@ def predicted_abandon(c: Curves, new_live: np.ndarray, n: int, rel_err: float = 
     lost, live = m.score(np.array([n]))
     lv = float(live[0])
     return Choice(n, float(lost[0]) / lv if lv > 1e-9 else 0.0, 0.0, float(lost[0]), lv, m.free)
+
+
+def added_abandons(c: Curves, new_live: np.ndarray, n: int, rel_err: float = 0.0) -> float:
+    """The abandons a batch of exactly `n` adds, lost(n) - lost(0), by the model.
+
+    For a batch cut below the model's choice (by the ledger's budget): lost(n) is convex in n, so a
+    share of the chosen batch's charge pro rata would overstate it.
+    """
+    if n <= 0:
+        return 0.0
+    lost, _ = _Model(c, new_live, rel_err).score(np.array([0, n]))
+    return max(float(lost[1] - lost[0]), 0.0)
 
 
 def choose_launch(c: Curves, new_live: np.ndarray, tau: float, n_cap: int, rel_err: float = 0.0) -> Choice:

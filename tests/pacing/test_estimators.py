@@ -152,3 +152,32 @@ def test_observations_update_counters():
     est.observe(WrapupObserved(at=1.0, wrap_s=20.0))
     assert (est.lives, est.abandons, est.talk.count, est.wrap.count) == (1, 1, 1, 1)
     assert math.isfinite(est.talk.fit(1.0).mean)
+
+
+def test_the_night_between_two_shifts_counts_as_a_short_gap_not_as_sixteen_hours():
+    """Forgetting runs on the campaign's active clock: the next morning starts from the evening's
+    estimates (fewer of them), not from the priors. On wall time 16 h is 64 half-lives: nothing left."""
+    rng = np.random.default_rng(3)
+    est = CampaignEstimators(max_gap_s=300.0)
+    t = _feed_dials(est, 0.0, 2000, 0.08, rng)
+    for i in range(50):
+        t += 1.0
+        est.observe(TalkObserved(at=t, talk_s=100.0 + i))
+    evening = est.share_estimate(t)
+    morning = est.share_estimate(t + 16 * 3600.0)
+    assert morning.p[LIVE] == pytest.approx(evening.p[LIVE], abs=0.005)  # the prior is 0.3
+    # the gap counted 300 s of the 15-minute half-life: 2 ** (-1/3) of the evidence is left
+    assert morning.n_eff == pytest.approx(evening.n_eff * 2 ** (-1 / 3), rel=0.01)
+    talks = est.talk_fit(t + 16 * 3600.0).samples
+    assert talks == pytest.approx(50 * 2 ** (-300 / 7200), rel=0.02)  # the talk fit's half-life is 2 h
+
+
+def test_within_a_shift_the_active_clock_is_wall_time():
+    rng = np.random.default_rng(4)
+    est = CampaignEstimators(max_gap_s=300.0)
+    t = _feed_dials(est, 0.0, 500, 0.3, rng)
+    a0 = est.active_time(t)
+    assert est.active_time(t + 200.0) == pytest.approx(a0 + 200.0)
+    assert est.active_time(t + 5200.0) == pytest.approx(a0 + 500.0)  # a pause of 5000 s counts 300
+    assert est.active_time(t + 5198.5) == pytest.approx(a0 + 498.5)  # an observation stamped a bit late
+    assert est.active_time(t + 5200.0) == pytest.approx(a0 + 500.0)

@@ -233,3 +233,52 @@ def test_the_trim_loop_corrects_in_hours_whatever_the_campaign_size():
     small, big = trim_after(0.1), trim_after(10.0)
     assert small < -0.5  # 3,000 answers over 8 hours: the aim halves
     assert -0.2 < big < 0.0  # the same 3,000 answers in 5 minutes: a small step
+
+
+def test_a_batch_cut_back_by_the_budget_is_charged_for_what_it_launched():
+    """The calibration ratio compares the model's charges with the abandons that happened. lost(n) is
+    convex, so charging a cut-back batch its share of the chosen batch's charge would overstate it and
+    make the pacer too bold once the budget stops binding."""
+    from pacing.predictive import added_abandons, choose_launch
+
+    p = Pacer(PacingKnobs(mode=Mode.PREDICTIVE, max_channels=1000, max_cps=1000))
+    t = train(p)  # a fresh period: a budget of a few calls
+    s = snap(t, 2, talking_elapsed=[200.0] * 8, wrapup_elapsed=[28.0] * 10, ringing_elapsed=[1.0] * 3)
+    tau = p.aim() * p.aim_scale
+    d = p.decide(s)
+    assert d.reason is Reason.ABANDON_BUDGET
+    assert d.launch > 0
+    tab = p.tables
+    assert tab is not None
+    c = p._curves(tab, s)
+    rel = tab.p_live_se / max(tab.p_live_mean, 1e-6)
+    n_cap = math.floor(p.knobs.max_calls_per_agent * s.logged_in_agents) - s.in_flight
+    wanted = choose_launch(c, tab.new_live, tau, n_cap, rel)
+    assert wanted.launch > d.launch
+    charged = float(p._charged.value(t)[0])
+    assert charged == pytest.approx(added_abandons(c, tab.new_live, d.launch, rel))
+    assert 0.0 < charged < wanted.expected_added * d.launch / wanted.launch
+
+
+def test_calibration_evidence_ages_while_the_campaign_dials_not_overnight(trained_predictive):
+    """The calibration ratio forgets with a 4 h half-life of the campaign's active time (the
+    estimators' clock, a gap counting at most 5 minutes): the night between two shifts leaves it as the
+    evening left it. On wall time the morning started uncalibrated."""
+    from pacing import LiveAnswerObserved
+
+    p, t = trained_predictive
+
+    def ratio() -> float:  # the calibration ratio alone, without the trim
+        return p.aim_scale / math.exp(p._log_trim)
+
+    for i in range(4):
+        p.observe(LiveAnswerObserved(at=t + i, abandoned=True, wait_s=2.0))
+    evening = ratio()
+    assert evening < 0.9  # more abandons happened than the model charged
+    morning = t + 16 * 3600.0
+    p.decide(snap(morning, 1, talking_elapsed=[200.0] * 9))
+    assert ratio() == pytest.approx(evening, rel=0.02)
+    # a day of dialing (observations a minute apart) does age it
+    for i in range(1, 16 * 60):
+        p.observe(LiveAnswerObserved(at=morning + 60.0 * i, abandoned=False, wait_s=0.0))
+    assert abs(math.log(ratio())) < 0.5 * abs(math.log(evening))
