@@ -123,9 +123,7 @@ class Pacer:
         # calibration: abandons the model charged to the batches it launched, and abandons that happened
         self._charged = DecayedArray(1, calibration_half_life_s)
         self._happened = DecayedArray(1, calibration_half_life_s)
-        # both on the campaign's active clock (`CampaignEstimators.active_time`): the night between two
-        # shifts leaves the evidence as it was, so the next morning starts calibrated
-        self._last_active = 0.0
+        self._last_now = 0.0
         # and a slow integral loop on the realised rate: a batch's charge is at most the aim, on
         # average below it, so calibration alone leaves the realised rate under the aim
         self._log_trim = 0.0
@@ -153,8 +151,8 @@ class Pacer:
         talk-time shape). Clamped to [1/4, 4], then trimmed by the slow loop on the realised rate.
         """
         c0 = self.calibration_prior
-        charged = float(self._charged.value(self._last_active)[0])
-        happened = float(self._happened.value(self._last_active)[0])
+        charged = float(self._charged.value(self._last_now)[0])
+        happened = float(self._happened.value(self._last_now)[0])
         return min(max((charged + c0) / (happened + c0), 0.25), 4.0) * math.exp(self._log_trim)
 
     def set_knobs(self, knobs: PacingKnobs) -> None:
@@ -166,13 +164,12 @@ class Pacer:
         """Feed a resolved dial, a talk or wrap-up time, or a live-answer wait."""
         self.est.observe(obs)
         self.ledger.observe(obs)
-        self._last_active = self.est.active_time(obs.at)
         if isinstance(obs, ContactClassified):
-            self._classified.add(self._last_active, 0 if obs.person else 1)
+            self._classified.add(obs.at, 0 if obs.person else 1)
             return
         if isinstance(obs, LiveAnswerObserved):
             if obs.abandoned:
-                self._happened.add(self._last_active, 0)
+                self._happened.add(obs.at, 0)
             if self._last_live_at is not None:
                 gap = min(max(obs.at - self._last_live_at, 0.0), _MAX_GAP_S)
                 self._gaps_seen += 1
@@ -211,7 +208,7 @@ class Pacer:
     @property
     def person_share(self) -> float:
         """Persons among the connected answers agents dispositioned (recent, with a prior of one each)."""
-        persons, machines = self._classified.value(self._last_active)
+        persons, machines = self._classified.value(self._last_now)
         return float((persons + _PERSON_SHARE_PRIOR) / (persons + machines + 2.0 * _PERSON_SHARE_PRIOR))
 
     def aim(self) -> float:
@@ -238,6 +235,7 @@ class Pacer:
         waiting = snap.waiting_humans
         in_flight = snap.in_flight
         n_prog = snap.ready_agents - in_flight - waiting
+        self._last_now = snap.now
         self._model_in_control = False
         self._budget_bound = False
 
@@ -313,7 +311,6 @@ class Pacer:
                 budget_only,
             )
 
-        self._last_active = self.est.active_time(snap.now)
         tab = self._refresh_tables(snap)
         c = self._curves(tab, snap)
         tau = self.aim() * self.aim_scale
@@ -336,7 +333,7 @@ class Pacer:
             # the abandons this batch adds, by the model; progressive dials beyond its choice add none,
             # and a batch the budget cut back is charged for what was launched
             added = choice.expected_added if n >= choice.launch else added_abandons(c, tab.new_live, n, rel_err)
-            self._charged.add(self._last_active, 0, added)
+            self._charged.add(snap.now, 0, added)
         why = _Inputs(
             abandon_budget=ledger.budget,
             predicted_abandon=choice.predicted_abandon,

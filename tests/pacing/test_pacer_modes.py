@@ -260,10 +260,10 @@ def test_a_batch_cut_back_by_the_budget_is_charged_for_what_it_launched():
     assert 0.0 < charged < wanted.expected_added * d.launch / wanted.launch
 
 
-def test_calibration_evidence_ages_while_the_campaign_dials_not_overnight(trained_predictive):
-    """The calibration ratio forgets with a 4 h half-life of the campaign's active time (the
-    estimators' clock, a gap counting at most 5 minutes): the night between two shifts leaves it as the
-    evening left it. On wall time the morning started uncalibrated."""
+def test_the_calibration_ratio_does_not_carry_the_evening_into_the_morning(trained_predictive):
+    """Unlike the estimators, the calibration ratio forgets on wall time: the night returns it to its
+    prior. Carried over (session 8 tried it), an evening's ratio of 4 to 7 in a drifting AMD-off campaign
+    of 50 agents made the next morning's first hour abandon 7.5 % of its answers."""
     from pacing import LiveAnswerObserved
 
     p, t = trained_predictive
@@ -275,10 +275,5 @@ def test_calibration_evidence_ages_while_the_campaign_dials_not_overnight(traine
         p.observe(LiveAnswerObserved(at=t + i, abandoned=True, wait_s=2.0))
     evening = ratio()
     assert evening < 0.9  # more abandons happened than the model charged
-    morning = t + 16 * 3600.0
-    p.decide(snap(morning, 1, talking_elapsed=[200.0] * 9))
-    assert ratio() == pytest.approx(evening, rel=0.02)
-    # a day of dialing (observations a minute apart) does age it
-    for i in range(1, 16 * 60):
-        p.observe(LiveAnswerObserved(at=morning + 60.0 * i, abandoned=False, wait_s=0.0))
-    assert abs(math.log(ratio())) < 0.5 * abs(math.log(evening))
+    p.decide(snap(t + 16 * 3600.0, 1, talking_elapsed=[200.0] * 9))
+    assert abs(math.log(ratio())) < 0.3 * abs(math.log(evening))  # four half-lives: 1/16 of it is left
