@@ -277,3 +277,19 @@ def test_the_calibration_ratio_does_not_carry_the_evening_into_the_morning(train
     assert evening < 0.9  # more abandons happened than the model charged
     p.decide(snap(t + 16 * 3600.0, 1, talking_elapsed=[200.0] * 9))
     assert abs(math.log(ratio())) < 0.3 * abs(math.log(evening))  # four half-lives: 1/16 of it is left
+
+
+def test_the_next_mornings_first_decision_starts_from_the_evenings_live_share():
+    """On wall time the night forgot the live share and the morning paced from the prior (0.3, its safe
+    value near 0.8): one call per ready agent. On the active clock the evening's share carries over."""
+    from pacing import DialObserved
+
+    p = Pacer(PacingKnobs(mode=Mode.PREDICTIVE, max_channels=1000, max_cps=1000))
+    t = train(p, dials=1500, p_live=0.08)
+    evening = p.decide(snap(t, 5, talking_elapsed=[200.0] * 15))
+    morning_at = t + 16 * 3600.0
+    p.observe(DialObserved(at=morning_at, outcome="no_answer", ring_s=20.0))  # the tables are rebuilt
+    morning = p.decide(snap(morning_at + 1.0, 20, talking_elapsed=[]))
+    assert evening.p_live < 0.15
+    assert morning.p_live == pytest.approx(evening.p_live, abs=0.02)  # on wall time: 0.6
+    assert morning.launch > 20  # it dials ahead of the 20 ready agents (on wall time: 20, progressive)
