@@ -33,7 +33,7 @@ from typing import NamedTuple
 from pacing.estimators import CampaignEstimators, DecayedArray
 from pacing.forecast import Curves, Forecaster, ForecastTables, curves
 from pacing.ledger import ComplianceLedger
-from pacing.predictive import added_abandons, choose_launch
+from pacing.predictive import choose_launch
 from pacing.types import (
     AbandonCount,
     CampaignSnapshot,
@@ -316,15 +316,18 @@ class Pacer:
         tau = self.aim() * self.aim_scale
         n_cap = max(0, math.floor(k.max_calls_per_agent * snap.logged_in_agents + 1e-9) - in_flight)
         rel_err = tab.p_live_se / max(tab.p_live_mean, 1e-6)
-        choice = choose_launch(c, tab.new_live, tau, n_cap, rel_err)
+        room: int | None = None
+        if math.isfinite(ledger.budget):
+            room = math.floor(ledger.budget + 1e-9) + snap.ready_agents - in_flight - waiting
+        # what will be launched whatever the model says: the budget's room, or progressive if more
+        limit = None if room is None else max(room, n_prog)
+        choice = choose_launch(c, tab.new_live, tau, n_cap, rel_err, limit)
         n = choice.launch
         reason = Reason.ABANDON_TARGET
         if n >= n_cap and n_cap >= 0:
             reason = Reason.MAX_CALLS
-        if math.isfinite(ledger.budget):
-            room = math.floor(ledger.budget + 1e-9) + snap.ready_agents - in_flight - waiting
-            if room < n:
-                n, reason = room, Reason.ABANDON_BUDGET
+        if room is not None and room < n:
+            n, reason = room, Reason.ABANDON_BUDGET
         if n_prog > n:
             n, reason = n_prog, Reason.DIALING
         self._model_in_control = reason is not Reason.ABANDON_BUDGET
@@ -332,8 +335,7 @@ class Pacer:
         if n > 0 and choice.launch > 0:
             # the abandons this batch adds, by the model; progressive dials beyond its choice add none,
             # and a batch the budget cut back is charged for what was launched
-            added = choice.expected_added if n >= choice.launch else added_abandons(c, tab.new_live, n, rel_err)
-            self._charged.add(snap.now, 0, added)
+            self._charged.add(snap.now, 0, choice.charge)
         why = _Inputs(
             abandon_budget=ledger.budget,
             predicted_abandon=choice.predicted_abandon,

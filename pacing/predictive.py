@@ -31,7 +31,7 @@ import numpy as np
 from pacing._math import norm_cdf, norm_pdf
 from pacing.forecast import Curves, K
 
-__all__ = ["GRACE_STEPS", "LOSS_CALIBRATION", "Choice", "added_abandons", "choose_launch", "predicted_abandon"]
+__all__ = ["GRACE_STEPS", "LOSS_CALIBRATION", "Choice", "choose_launch", "predicted_abandon"]
 
 GRACE_STEPS = 2  # seconds a live answer may wait for an agent (1 s grid)
 LOSS_CALIBRATION = 1.0  # scale on the mean-field estimate (checked against Monte Carlo, see above)
@@ -69,6 +69,7 @@ class Choice:
     expected_lost: float
     expected_live: float
     expected_free: float
+    charge: float = 0.0  # abandons added by the dials that will be launched, min(launch, limit): see choose_launch
 
 
 class _Model:
@@ -202,20 +203,16 @@ def predicted_abandon(c: Curves, new_live: np.ndarray, n: int, rel_err: float = 
     return Choice(n, float(lost[0]) / lv if lv > 1e-9 else 0.0, 0.0, float(lost[0]), lv, m.free)
 
 
-def added_abandons(c: Curves, new_live: np.ndarray, n: int, rel_err: float = 0.0) -> float:
-    """The abandons a batch of exactly `n` adds, lost(n) - lost(0), by the model.
+def choose_launch(
+    c: Curves, new_live: np.ndarray, tau: float, n_cap: int, rel_err: float = 0.0, limit: int | None = None
+) -> Choice:
+    """The largest n in [0, n_cap] whose own predicted abandon probability is at most `tau`.
 
-    For a batch cut below the model's choice (by the ledger's budget): lost(n) is convex in n, so a
-    share of the chosen batch's charge pro rata would overstate it.
+    `limit` is the most dials the caller will launch whatever the model says (the ledger's budget, or
+    progressive if more): `Choice.charge` is then lost(k) - lost(0) for the k = min(n, limit) launched,
+    scored on this same model. lost is convex in k, so a share of the chosen batch's charge pro rata
+    would overstate it.
     """
-    if n <= 0:
-        return 0.0
-    lost, _ = _Model(c, new_live, rel_err).score(np.array([0, n]))
-    return max(float(lost[1] - lost[0]), 0.0)
-
-
-def choose_launch(c: Curves, new_live: np.ndarray, tau: float, n_cap: int, rel_err: float = 0.0) -> Choice:
-    """The largest n in [0, n_cap] whose own predicted abandon probability is at most `tau`."""
     m = _Model(c, new_live, rel_err)
     n_cap = max(0, n_cap)
     a_h = m.a_h
@@ -244,4 +241,8 @@ def choose_launch(c: Curves, new_live: np.ndarray, tau: float, n_cap: int, rel_e
         lost, _ = m.score(probes)
     in_flight_rate = base / base_live if base_live > 1e-9 else 0.0
     pred = (best_lost - base) / (lo * a_h) if lo > 0 and a_h > 0 else in_flight_rate
-    return Choice(lo, pred, max(best_lost - base, 0.0), best_lost, base_live + lo * a_h, m.free)
+    added = max(best_lost - base, 0.0)
+    charge = added
+    if limit is not None and limit < lo:
+        charge = max(float(m.score(np.array([limit]))[0][0]) - base, 0.0) if limit > 0 else 0.0
+    return Choice(lo, pred, added, best_lost, base_live + lo * a_h, m.free, charge)

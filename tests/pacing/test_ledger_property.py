@@ -58,7 +58,7 @@ def check(log: Log, jurisdiction: Jurisdiction, fp: float, period_start: float) 
 def _greedy(monkeypatch):
     """Replace the model by one that always wants the most calls: only the ledger stands in the way."""
 
-    def want_all(c, new_live, tau, n_cap, rel_err=0.0):
+    def want_all(c, new_live, tau, n_cap, rel_err=0.0, limit=None):
         return Choice(n_cap, 0.0, 0.0, 0.0, 0.0, 0.0)
 
     monkeypatch.setattr(pacer_module, "choose_launch", want_all)

@@ -239,7 +239,7 @@ def test_a_batch_cut_back_by_the_budget_is_charged_for_what_it_launched():
     """The calibration ratio compares the model's charges with the abandons that happened. lost(n) is
     convex, so charging a cut-back batch its share of the chosen batch's charge would overstate it and
     make the pacer too bold once the budget stops binding."""
-    from pacing.predictive import added_abandons, choose_launch
+    from pacing.predictive import choose_launch, predicted_abandon
 
     p = Pacer(PacingKnobs(mode=Mode.PREDICTIVE, max_channels=1000, max_cps=1000))
     t = train(p)  # a fresh period: a budget of a few calls
@@ -256,7 +256,8 @@ def test_a_batch_cut_back_by_the_budget_is_charged_for_what_it_launched():
     wanted = choose_launch(c, tab.new_live, tau, n_cap, rel)
     assert wanted.launch > d.launch
     charged = float(p._charged.value(t)[0])
-    assert charged == pytest.approx(added_abandons(c, tab.new_live, d.launch, rel))
+    lost_n, lost_0 = (predicted_abandon(c, tab.new_live, k, rel).expected_lost for k in (d.launch, 0))
+    assert charged == pytest.approx(lost_n - lost_0)
     assert 0.0 < charged < wanted.expected_added * d.launch / wanted.launch
 
 
