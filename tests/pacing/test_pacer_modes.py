@@ -262,9 +262,10 @@ def test_a_batch_cut_back_by_the_budget_is_charged_for_what_it_launched():
 
 
 def test_the_calibration_ratio_does_not_carry_the_evening_into_the_morning(trained_predictive):
-    """Unlike the estimators, the calibration ratio forgets on wall time: the night returns it to its
-    prior. Carried over (session 8 tried it), an evening's ratio of 4 to 7 in a drifting AMD-off campaign
-    of 50 agents made the next morning's first hour abandon 7.5 % of its answers."""
+    """Unlike the estimators, the calibration ratio forgets on wall time: the night divides its sums by 16,
+    so the prior weighs again (here, a few abandons, it brings the ratio back near 1). Carried over in full
+    (session 8 tried it), an evening's ratio of 4 to 7 in a drifting AMD-off campaign of 50 agents made the
+    next morning's first hour abandon 7.5 % of its answers."""
     from pacing import LiveAnswerObserved
 
     p, t = trained_predictive
