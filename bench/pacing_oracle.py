@@ -64,10 +64,11 @@ class ClairvoyantPacer(Pacer):
         )
 
 
-def _knobs(aim: float, agents: int) -> PacingKnobs:
+def _knobs(aim: float, agents: int, max_calls_per_agent: float = 3.0) -> PacingKnobs:
     return PacingKnobs(
         mode=Mode.PREDICTIVE,
         target_abandon=aim,
+        max_calls_per_agent=max_calls_per_agent,
         abandon_cap=max(0.03, 2 * aim),  # the ledger out of the way: the frontier, not the law
         max_channels=max(400, 10 * agents + 100),
         max_cps=1e6,
@@ -79,10 +80,10 @@ def _scenario(cell: int) -> Scenario:
     return telecom_upsell(days=2) if cell < 0 else grid(False)[cell].scenario
 
 
-def _task(args: tuple[str, float, int, int]) -> dict[str, Any]:
-    kind, aim_pct, seed, cell = args
+def _task(args: tuple[str, float, int, int, float]) -> dict[str, Any]:
+    kind, aim_pct, seed, cell, max_calls = args
     sc = _scenario(cell)
-    knobs = _knobs(aim_pct / 100.0, sc.agents)
+    knobs = _knobs(aim_pct / 100.0, sc.agents, max_calls)
     policy = ClairvoyantPacer(knobs, margin=0.0) if kind == "clairvoyant" else Pacer(knobs, margin=0.0)
     res = simulate(sc, policy, seed, kind)
     m = res.metrics(1)
@@ -98,13 +99,13 @@ def _task(args: tuple[str, float, int, int]) -> dict[str, Any]:
     }
 
 
-def _cells_main(cells: list[int], seeds: int, workers: int) -> None:
+def _cells_main(cells: list[int], seeds: int, workers: int, max_calls: float, out: Path) -> None:
     full = grid(False)
     bad = [c for c in cells if not 1 <= c < len(full) or full[c].kind != "shift"]
     if bad:
         raise SystemExit(f"--cells: {bad} are not shift cells of the full grid (1 to 30); see bench.pacing_grid")
     aim = 2.5
-    tasks = [(k, aim, 1 + s, c) for c in cells for k in ("ours", "clairvoyant") for s in range(seeds)]
+    tasks = [(k, aim, 1 + s, c, max_calls) for c in cells for k in ("ours", "clairvoyant") for s in range(seeds)]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(workers) as ex:
         rows = list(ex.map(_task, tasks))
@@ -123,6 +124,7 @@ def _cells_main(cells: list[int], seeds: int, workers: int) -> None:
                     "amd": full[c].factors["amd"],
                     "policy": k,
                     "aim_pct": aim,
+                    "max_calls_per_agent": max_calls,
                     "seeds": len(rs),
                     "talk_share_of_bound_pct": float(np.mean(share)),
                     **{
@@ -131,14 +133,16 @@ def _cells_main(cells: list[int], seeds: int, workers: int) -> None:
                     },
                 }
             )
-    DOCS.mkdir(parents=True, exist_ok=True)
-    (DOCS / "pacing_oracle_cells.json").write_text(json.dumps(points, indent=1) + "\n")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "pacing_oracle_cells.json").write_text(json.dumps(points, indent=1) + "\n")
+    extra = "" if max_calls == 3.0 else f" --max-calls-per-agent {max_calls:g}"
     lines = [
         "# Grid cells: our pacer against a clairvoyant one",
         "",
-        f"Command: `python -m bench.pacing_oracle --cells {','.join(map(str, cells))} --seeds {seeds}` "
+        f"Command: `python -m bench.pacing_oracle --cells {','.join(map(str, cells))} --seeds {seeds}{extra}` "
         f"({wall:.0f} s wall, {workers} workers; seeds 1 to {seeds}, second shift of the cell's 2-day run, aimed at "
-        f"{aim:g} % with no margin and the ledger's cap raised, so the aim alone sets the abandon rate).",
+        f"{aim:g} % with no margin and the ledger's cap raised, so the aim alone sets the abandon rate; "
+        f"at most {max_calls:g} dials in flight per agent).",
         "",
         "The clairvoyant pacer knows the exact instant each busy agent will be ready; dial outcomes stay "
         "uncertain. No dialer has that knowledge: its row bounds what any agent forecast could achieve.",
@@ -151,7 +155,7 @@ def _cells_main(cells: list[int], seeds: int, workers: int) -> None:
             f"| {p['cell']} | {p['scenario']} | {p['amd']} | {p['policy']} | {p['talk_min_per_hour']:.2f} | "
             f"{p['bound_talk_min_per_hour']:.2f} | {p['talk_share_of_bound_pct']:.1f} | {p['abandon_pct']:.2f} |"
         )
-    (DOCS / "pacing_oracle_cells.md").write_text("\n".join(lines) + "\n")
+    (out / "pacing_oracle_cells.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
@@ -160,15 +164,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, default=3, help="seeds per point (default 3)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--cells", help="comma-separated shift cells of the full grid, at the 2.5 %% aim")
+    ap.add_argument(
+        "--max-calls-per-agent", type=float, default=3.0, help="with --cells: the knob's value (default 3, its default)"
+    )
+    ap.add_argument("--out", type=Path, default=DOCS, help="with --cells: output folder (default docs/bench)")
     args = ap.parse_args(argv)
     if args.cells:
         try:
             cells = [int(c) for c in args.cells.split(",")]
         except ValueError:
             raise SystemExit(f"--cells: expected comma-separated integers, got {args.cells!r}") from None
-        _cells_main(cells, args.seeds, args.workers)
+        _cells_main(cells, args.seeds, args.workers, args.max_calls_per_agent, args.out)
         return
-    tasks = [(k, a, 1000 + s, -1) for a in AIMS for k in ("ours", "clairvoyant") for s in range(args.seeds)]
+    tasks = [(k, a, 1000 + s, -1, 3.0) for a in AIMS for k in ("ours", "clairvoyant") for s in range(args.seeds)]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(args.workers) as ex:
         rows = list(ex.map(_task, tasks))
