@@ -8,11 +8,12 @@ in this scenario; the gap between it and ours is all that better agent forecasti
 
     python -m bench.pacing_oracle            # telecom_upsell, 3 seeds per point, both cores
     python -m bench.pacing_oracle --seeds 1  # quicker
-    python -m bench.pacing_oracle --cells 11,12,15,18,22,25 --seeds 4   # full-grid cells, at a 2.5 % aim
+    python -m bench.pacing_oracle --cells 11,12,15,22,25 --seeds 4   # full-grid cells, at a 2.5 % aim
 
 Without --cells: telecom_upsell at four aims, written to docs/bench/pacing_oracle.{json,md}. With
---cells (indexes of the full grid, as in `bench.pacing --full --no-frontier --cells`): each of those shift cells at
-the 2.5 % aim, as a share of its bound T/(T+W), written to docs/bench/pacing_oracle_cells.{json,md}.
+--cells (indexes of the full grid, as in `bench.pacing --full --no-frontier --cells`): each of those
+shift cells at the 2.5 % aim, as a share of its bound T/(T+W), written to pacing_oracle_cells.{json,md}
+under --out (docs/bench by default).
 """
 
 from __future__ import annotations
