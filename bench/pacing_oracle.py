@@ -10,10 +10,10 @@ in this scenario; the gap between it and ours is all that better agent forecasti
     python -m bench.pacing_oracle --seeds 1  # quicker
     python -m bench.pacing_oracle --cells 11,12,15,22,25 --seeds 4   # full-grid cells, at a 2.5 % aim
 
-Without --cells: telecom_upsell at four aims, written to docs/bench/pacing_oracle.{json,md}. With
---cells (indexes of the full grid, as in `bench.pacing --full --no-frontier --cells`): each of those
-shift cells at the 2.5 % aim, as a share of its bound T/(T+W), written to pacing_oracle_cells.{json,md}
-under --out (docs/bench by default).
+Without --cells: telecom_upsell at four aims, written to pacing_oracle.{json,md}. With --cells
+(indexes of the full grid, as in `bench.pacing --full --no-frontier --cells`): each of those shift
+cells at the 2.5 % aim, as a share of its bound T/(T+W), written to pacing_oracle_cells.{json,md}.
+Both under --out (docs/bench by default).
 """
 
 from __future__ import annotations
@@ -100,20 +100,55 @@ def _task(args: tuple[str, float, int, int, float]) -> dict[str, Any]:
     }
 
 
+_POLICIES = ("ours", "clairvoyant")
+_EXPLAINED = (
+    "The clairvoyant pacer knows the exact instant each busy agent will be ready; dial outcomes stay "
+    "uncertain. No dialer has that knowledge: its row bounds what any agent forecast could achieve."
+)
+
+
+def _run_all(tasks: list[tuple[str, float, int, int, float]], workers: int) -> tuple[list[dict[str, Any]], float]:
+    """Every task's row, and the wall time they took on `workers` processes."""
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(workers) as ex:
+        rows = list(ex.map(_task, tasks))
+    return rows, time.perf_counter() - t0
+
+
+def _means(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, float]:
+    return {key: float(np.mean([r[key] for r in rows])) for key in keys}
+
+
+def _write(
+    out: Path, stem: str, points: list[dict[str, Any]], head: list[str], columns: list[str], table: list[str]
+) -> None:
+    """`stem`.json (the points) and `stem`.md (`head`, what the clairvoyant pacer is, the table) under `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(points, indent=1) + "\n")
+    lines = [
+        *head,
+        "",
+        _EXPLAINED,
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+        *table,
+    ]
+    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def _cells_main(cells: list[int], seeds: int, workers: int, max_calls: float, out: Path) -> None:
     full = grid(False)
     bad = [c for c in cells if not 1 <= c < len(full) or full[c].kind != "shift"]
     if bad:
         raise SystemExit(f"--cells: {bad} are not shift cells of the full grid (1 to 30); see bench.pacing_grid")
     aim = 2.5
-    tasks = [(k, aim, 1 + s, c, max_calls) for c in cells for k in ("ours", "clairvoyant") for s in range(seeds)]
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(workers) as ex:
-        rows = list(ex.map(_task, tasks))
-    wall = time.perf_counter() - t0
+    tasks = [(k, aim, 1 + s, c, max_calls) for c in cells for k in _POLICIES for s in range(seeds)]
+    rows, wall = _run_all(tasks, workers)
     points = []
     for c in cells:
-        for k in ("ours", "clairvoyant"):
+        for k in _POLICIES:
             rs = [r for r in rows if r["policy"] == k and r["cell"] == c]
             share = [100.0 * r["talk_min_per_hour"] / r["bound_talk_min_per_hour"] for r in rs]
             points.append(
@@ -128,36 +163,55 @@ def _cells_main(cells: list[int], seeds: int, workers: int, max_calls: float, ou
                     "max_calls_per_agent": max_calls,
                     "seeds": len(rs),
                     "talk_share_of_bound_pct": float(np.mean(share)),
-                    **{
-                        key: float(np.mean([r[key] for r in rs]))
-                        for key in ("talk_min_per_hour", "bound_talk_min_per_hour", "abandon_pct")
-                    },
+                    **_means(rs, ("talk_min_per_hour", "bound_talk_min_per_hour", "abandon_pct")),
                 }
             )
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "pacing_oracle_cells.json").write_text(json.dumps(points, indent=1) + "\n")
     extra = "" if max_calls == 3.0 else f" --max-calls-per-agent {max_calls:g}"
-    lines = [
+    head = [
         "# Grid cells: our pacer against a clairvoyant one",
         "",
         f"Command: `python -m bench.pacing_oracle --cells {','.join(map(str, cells))} --seeds {seeds}{extra}` "
         f"({wall:.0f} s wall, {workers} workers; seeds 1 to {seeds}, second shift of the cell's 2-day run, aimed at "
         f"{aim:g} % with no margin and the ledger's cap raised, so the aim alone sets the abandon rate; "
         f"at most {max_calls:g} dials in flight per agent).",
-        "",
-        "The clairvoyant pacer knows the exact instant each busy agent will be ready; dial outcomes stay "
-        "uncertain. No dialer has that knowledge: its row bounds what any agent forecast could achieve.",
-        "",
-        "| cell | scenario | AMD | policy | talk min/h | bound | share of bound % | abandon % |",
-        "|---|---|---|---|---|---|---|---|",
     ]
-    for p in points:
-        lines.append(
-            f"| {p['cell']} | {p['scenario']} | {p['amd']} | {p['policy']} | {p['talk_min_per_hour']:.2f} | "
-            f"{p['bound_talk_min_per_hour']:.2f} | {p['talk_share_of_bound_pct']:.1f} | {p['abandon_pct']:.2f} |"
-        )
-    (out / "pacing_oracle_cells.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    columns = ["cell", "scenario", "AMD", "policy", "talk min/h", "bound", "share of bound %", "abandon %"]
+    table = [
+        f"| {p['cell']} | {p['scenario']} | {p['amd']} | {p['policy']} | {p['talk_min_per_hour']:.2f} | "
+        f"{p['bound_talk_min_per_hour']:.2f} | {p['talk_share_of_bound_pct']:.1f} | {p['abandon_pct']:.2f} |"
+        for p in points
+    ]
+    _write(out, "pacing_oracle_cells", points, head, columns, table)
+
+
+def _upsell_main(seeds: int, workers: int, out: Path) -> None:
+    tasks = [(k, a, 1000 + s, -1, 3.0) for a in AIMS for k in _POLICIES for s in range(seeds)]
+    rows, wall = _run_all(tasks, workers)
+    points = []
+    for a in AIMS:
+        for k in _POLICIES:
+            rs = [r for r in rows if r["policy"] == k and r["aim_pct"] == a]
+            points.append(
+                {
+                    "policy": k,
+                    "aim_pct": a,
+                    "seeds": len(rs),
+                    **_means(rs, ("contacts_per_agent_shift", "talk_min_per_hour", "abandon_pct")),
+                }
+            )
+    head = [
+        "# telecom_upsell: our pacer against a clairvoyant one",
+        "",
+        f"Command: `python -m bench.pacing_oracle --seeds {seeds}` ({wall:.0f} s wall, {workers} workers; "
+        "second shift of a 2-day run, ledger cap raised so the aim alone sets the abandon rate).",
+    ]
+    columns = ["policy", "aim %", "contacts/agent-shift", "talk min/h", "abandon %"]
+    table = [
+        f"| {p['policy']} | {p['aim_pct']:g} | {p['contacts_per_agent_shift']:.1f} | "
+        f"{p['talk_min_per_hour']:.2f} | {p['abandon_pct']:.2f} |"
+        for p in points
+    ]
+    _write(out, "pacing_oracle", points, head, columns, table)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -168,56 +222,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--max-calls-per-agent", type=float, default=3.0, help="with --cells: the knob's value (default 3, its default)"
     )
-    ap.add_argument("--out", type=Path, default=DOCS, help="with --cells: output folder (default docs/bench)")
+    ap.add_argument("--out", type=Path, default=DOCS, help="output folder (default docs/bench)")
     args = ap.parse_args(argv)
-    if args.cells:
-        try:
-            cells = [int(c) for c in args.cells.split(",")]
-        except ValueError:
-            raise SystemExit(f"--cells: expected comma-separated integers, got {args.cells!r}") from None
-        _cells_main(cells, args.seeds, args.workers, args.max_calls_per_agent, args.out)
+    if not args.cells:
+        _upsell_main(args.seeds, args.workers, args.out)
         return
-    tasks = [(k, a, 1000 + s, -1, 3.0) for a in AIMS for k in ("ours", "clairvoyant") for s in range(args.seeds)]
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(args.workers) as ex:
-        rows = list(ex.map(_task, tasks))
-    wall = time.perf_counter() - t0
-    points = []
-    for a in AIMS:
-        for k in ("ours", "clairvoyant"):
-            rs = [r for r in rows if r["policy"] == k and r["aim_pct"] == a]
-            points.append(
-                {
-                    "policy": k,
-                    "aim_pct": a,
-                    "seeds": len(rs),
-                    **{
-                        key: float(np.mean([r[key] for r in rs]))
-                        for key in ("contacts_per_agent_shift", "talk_min_per_hour", "abandon_pct")
-                    },
-                }
-            )
-    DOCS.mkdir(parents=True, exist_ok=True)
-    (DOCS / "pacing_oracle.json").write_text(json.dumps(points, indent=1) + "\n")
-    lines = [
-        "# telecom_upsell: our pacer against a clairvoyant one",
-        "",
-        f"Command: `python -m bench.pacing_oracle --seeds {args.seeds}` ({wall:.0f} s wall, {args.workers} workers; "
-        "second shift of a 2-day run, ledger cap raised so the aim alone sets the abandon rate).",
-        "",
-        "The clairvoyant pacer knows the exact instant each busy agent will be ready; dial outcomes stay "
-        "uncertain. No dialer has that knowledge: its row bounds what any agent forecast could achieve.",
-        "",
-        "| policy | aim % | contacts/agent-shift | talk min/h | abandon % |",
-        "|---|---|---|---|---|",
-    ]
-    for p in points:
-        lines.append(
-            f"| {p['policy']} | {p['aim_pct']:g} | {p['contacts_per_agent_shift']:.1f} | "
-            f"{p['talk_min_per_hour']:.2f} | {p['abandon_pct']:.2f} |"
-        )
-    (DOCS / "pacing_oracle.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    try:
+        cells = [int(c) for c in args.cells.split(",")]
+    except ValueError:
+        raise SystemExit(f"--cells: expected comma-separated integers, got {args.cells!r}") from None
+    _cells_main(cells, args.seeds, args.workers, args.max_calls_per_agent, args.out)
 
 
 if __name__ == "__main__":
