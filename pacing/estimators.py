@@ -305,6 +305,9 @@ class CampaignEstimators:
     def _dial(self, obs: DialObserved) -> None:
         self.dials += 1
         self.version += 1
+        if obs.hung_up:
+            self._censored_dial(obs)
+            return
         if obs.outcome == "live" and not obs.amd_machine:
             cls = LIVE
         elif obs.outcome == "machine" or (obs.outcome == "live" and obs.amd_machine):
@@ -320,6 +323,23 @@ class CampaignEstimators:
             self.amd_seen = True
             ab = min(max(int(obs.amd_delay_s / AMD_BIN_S), 0), AMD_BINS - 1)
             self.amd.add(at, (cls, ab))
+
+    def _censored_dial(self, obs: DialObserved) -> None:
+        """A dial we hung up after `ring_s`: spread it over the classes and later ring times as the
+        dials that rang that long ended (the EM step for right-censored data). Counted as a no-answer,
+        it would lower the live share by the answers it was not given the time to bring."""
+        at = self.active_time(obs.at)
+        rb = min(max(int(obs.ring_s / RING_BIN_S), 0), RING_BINS - 1)
+        tail = self.ring_hist(obs.at)
+        tail[:, :rb] = 0.0
+        total = float(tail.sum())
+        if total <= 0.0:
+            return
+        tail /= total
+        self.ring.add_vector(at, tail)
+        cls = tail.sum(axis=1)
+        self.shares.add_vector(at, cls)
+        self.fast_shares.add_vector(at, cls)
 
     # ------------------------------------------------------------------ derived estimates
     def share_estimate(self, now: float) -> ShareEstimate:

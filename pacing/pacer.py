@@ -30,10 +30,12 @@ import math
 from collections import deque
 from typing import NamedTuple
 
-from pacing.estimators import CampaignEstimators, DecayedArray
+import numpy as np
+
+from pacing.estimators import RING_BIN_S, RING_BINS, CampaignEstimators, DecayedArray
 from pacing.forecast import Curves, Forecaster, ForecastTables, curves
 from pacing.ledger import ComplianceLedger
-from pacing.predictive import choose_launch
+from pacing.predictive import choose_hangups, choose_launch
 from pacing.types import (
     AbandonCount,
     CampaignSnapshot,
@@ -93,6 +95,7 @@ class Pacer:
         calibration_prior: float = 2.0,
         feedback_gain: float = 0.03,
         trim_horizon_s: float = 3600.0,
+        hangup_risk: float = 0.1,
     ) -> None:
         self._knobs = knobs
         self.decisions: deque[Decision] = deque(maxlen=history)
@@ -114,6 +117,7 @@ class Pacer:
         self.calibration_prior = calibration_prior
         self.feedback_gain = feedback_gain
         self.trim_horizon_s = trim_horizon_s
+        self.hangup_risk = hangup_risk
         # live answers per second, from the recent gaps between them (a gap counts at most 60 s, so the
         # night between two shifts does not make the next morning's campaign look small)
         self._live_gap_s: float | None = None
@@ -238,10 +242,12 @@ class Pacer:
         self._last_now = snap.now
         self._model_in_control = False
         self._budget_bound = False
+        hangup: tuple[int, ...] = ()
 
         def out(launch: int, reason: Reason, detail: str = "", why: _Inputs | None = None) -> Decision:
             w = why if why is not None else _NO_INPUTS
             return Decision(
+                hangup=hangup,
                 now=snap.now,
                 mode=k.mode,
                 launch=max(0, launch),
@@ -336,6 +342,7 @@ class Pacer:
             # the abandons this batch adds, by the model; progressive dials beyond its choice add none,
             # and a batch the budget cut back is charged for what was launched
             self._charged.add(snap.now, 0, choice.charge)
+        hangup = self._surplus(c, tab, snap)
         why = _Inputs(
             abandon_budget=ledger.budget,
             predicted_abandon=choice.predicted_abandon,
@@ -351,12 +358,31 @@ class Pacer:
             f"wrap {tab.mean_wrap:.0f}s; aim {tau:.2%}; model {choice.launch}, progressive {max(n_prog, 0)}, "
             f"cap {n_cap}, budget {ledger.budget:.1f}"
         )
+        if hangup:
+            detail += f"; hanging up {len(hangup)} ringing dial(s) whose answer would find no agent"
         if n <= 0:
             why_not = Reason.NO_READY_AGENTS if snap.ready_agents <= 0 and reason is Reason.DIALING else reason
             if why_not is Reason.ABANDON_TARGET:
                 why_not = Reason.ENOUGH_IN_FLIGHT
             return out(0, why_not, detail, why)
         return clamp(n, reason, detail, why)
+
+    def _surplus(self, c: Curves, tab: ForecastTables, snap: CampaignSnapshot) -> tuple[int, ...]:
+        """Ringing dials past the knob's minimum ring whose live answer would likely be abandoned.
+
+        Cutting them is what a late answer's abandon would otherwise cost; the calibration loop sees
+        fewer abandons and lets the pacer launch more, so agents get the contacts back from fresher dials.
+        """
+        after = self._knobs.surplus_hangup_after_s
+        ringing = snap.ringing_elapsed
+        if after is None or ringing.shape[0] == 0:
+            return ()
+        idx = np.flatnonzero(ringing >= after)
+        if idx.size == 0:
+            return ()
+        bins = np.minimum((ringing[idx] * (1.0 / RING_BIN_S)).astype(np.intp), RING_BINS - 1)
+        picks = choose_hangups(c, tab.new_live, tab.ring_live[bins], self.hangup_risk)
+        return tuple(int(idx[i]) for i in picks)
 
     def _curves(self, tab: ForecastTables, snap: CampaignSnapshot) -> Curves:
         """Agent supply and live-answer demand over the look-ahead grid (a bench's oracle overrides it)."""

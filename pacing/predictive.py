@@ -31,7 +31,7 @@ import numpy as np
 from pacing._math import norm_cdf, norm_pdf
 from pacing.forecast import Curves, K
 
-__all__ = ["GRACE_STEPS", "LOSS_CALIBRATION", "Choice", "choose_launch", "predicted_abandon"]
+__all__ = ["GRACE_STEPS", "LOSS_CALIBRATION", "Choice", "choose_hangups", "choose_launch", "predicted_abandon"]
 
 GRACE_STEPS = 2  # seconds a live answer may wait for an agent (1 s grid)
 LOSS_CALIBRATION = 1.0  # scale on the mean-field estimate (checked against Monte Carlo, see above)
@@ -145,9 +145,33 @@ class _Model:
 
     def score(self, ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Expected lost and expected live answers over the horizon for each count in `ns`."""
-        # in-place arithmetic throughout: the arrays are small, so temporaries cost more than the sums
         nf = ns.astype(float)
         n = nf[:, None]
+        l2, _ = self._passes(n)
+        # E[sup X+] >= max_t E[X_t+]: in overload the mean-field pass undercounts, the bound does not
+        nb = n * self.b_a
+        dial_b = nb + self.b_dd
+        sd_b = nb * (1.0 - self.b_a)
+        sd_b += self.b_var
+        sd_b += self.rel2 * dial_b * dial_b
+        np.sqrt(sd_b, out=sd_b)
+        nb += self.b_x - 0.5
+        nb /= sd_b
+        bound = (sd_b * _table(_PSI, nb)).max(axis=1)
+        lost = np.maximum(LOSS_CALIBRATION * l2.sum(axis=1), bound)
+        return lost, self.live0 + nf * self.a_h
+
+    def risk(self) -> np.ndarray:
+        """With no new dials: P(a live answer arriving in second j is lost), for every j of the grid."""
+        l2, arr = self._passes(np.zeros((1, 1)))
+        out = np.zeros(_J)
+        j = l2.shape[1]
+        out[:j] = l2[0] / np.maximum(arr[0], 1e-12)
+        return np.minimum(out, 1.0)
+
+    def _passes(self, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The mean-field passes for counts `n` (a column): expected losses per second, arrivals per second."""
+        # in-place arithmetic throughout: the arrays are small, so temporaries cost more than the sums
         na = n * self.a_prev
         arr = n * self.a_step
         arr += self.arr0
@@ -181,18 +205,7 @@ class _Model:
         xm *= inv_sd
         l2 = _phi_of(xm)
         l2 *= arr
-        # E[sup X+] >= max_t E[X_t+]: in overload the mean-field pass undercounts, the bound does not
-        nb = n * self.b_a
-        dial_b = nb + self.b_dd
-        sd_b = nb * (1.0 - self.b_a)
-        sd_b += self.b_var
-        sd_b += self.rel2 * dial_b * dial_b
-        np.sqrt(sd_b, out=sd_b)
-        nb += self.b_x - 0.5
-        nb /= sd_b
-        bound = (sd_b * _table(_PSI, nb)).max(axis=1)
-        lost = np.maximum(LOSS_CALIBRATION * l2.sum(axis=1), bound)
-        return lost, self.live0 + nf * self.a_h
+        return l2, arr
 
 
 def predicted_abandon(c: Curves, new_live: np.ndarray, n: int, rel_err: float = 0.0) -> Choice:
@@ -246,3 +259,34 @@ def choose_launch(
     if limit is not None and limit < lo:
         charge = max(float(m.score(np.array([limit]))[0][0]) - base, 0.0) if limit > 0 else 0.0
     return Choice(lo, pred, added, best_lost, base_live + lo * a_h, m.free, charge)
+
+
+def choose_hangups(c: Curves, new_live: np.ndarray, profiles: np.ndarray, risk_max: float) -> list[int]:
+    """Which ringing dials to hang up: indices into `profiles`, the riskiest first.
+
+    `profiles[i]` is candidate i's chance of a live answer by each second of the grid (its row of the
+    ring-live table). A candidate's risk is the chance that its live answer, if it comes, finds no agent:
+    the model's per-second loss probability averaged over when it would answer. Candidates above
+    `risk_max` are picked, riskiest first, until the live answers they would bring reach the abandons
+    the model expects of the calls already in flight: more would only give up contacts.
+    """
+    if profiles.shape[0] == 0:
+        return []
+    m = _Model(c, new_live, 0.0)
+    lost0 = float(m.score(np.zeros(1, dtype=np.intp))[0][0])
+    live = profiles[:, _J - 1]
+    if lost0 <= 0.0 or float(live.min()) > lost0:
+        return []
+    step = profiles[:, :_J].copy()
+    step[:, 1:] -= profiles[:, : _J - 1]
+    risk = (step @ m.risk()) / np.maximum(live, 1e-12)
+    out: list[int] = []
+    removed = 0.0
+    for i in np.argsort(-risk, kind="stable"):
+        if risk[i] <= risk_max or live[i] <= 1e-9:
+            break
+        if removed + live[i] > lost0:
+            continue
+        removed += float(live[i])
+        out.append(int(i))
+    return out

@@ -13,6 +13,7 @@ from enum import StrEnum
 import numpy as np
 
 __all__ = [
+    "MIN_RING_S",
     "AbandonCount",
     "AgentFreed",
     "CampaignSnapshot",
@@ -30,6 +31,8 @@ __all__ = [
 ]
 
 _EMPTY = np.zeros(0)
+
+MIN_RING_S = 15.0  # FCC 47 CFR 64.1200(a)(6) and Ofcom: an unanswered call rings at least 15 s before we cut it
 
 
 class Mode(StrEnum):
@@ -96,6 +99,9 @@ class PacingKnobs:
     max_cps: float = 50.0
     amd_false_positive: float = 0.01  # estimated share of people AMD takes for machines (UK ledger)
     abandon_count: AbandonCount = AbandonCount.ESTIMATE
+    # predictive: a dial that has rung this long may be hung up when its live answer would most likely
+    # find no agent (None: never). Both FCC and Ofcom let an unanswered call be cut after 15 s of ringing.
+    surplus_hangup_after_s: float | None = 15.0
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.ratio <= 10.0:
@@ -112,6 +118,12 @@ class PacingKnobs:
             raise ValueError(f"min_agents_predictive must be at least 1, got {self.min_agents_predictive}")
         if self.max_channels < 0 or self.max_cps <= 0:
             raise ValueError(f"max_channels must be >= 0 and max_cps > 0, got {self.max_channels}, {self.max_cps}")
+        if self.surplus_hangup_after_s is not None and not self.surplus_hangup_after_s >= MIN_RING_S:
+            raise ValueError(
+                f"surplus_hangup_after_s must be at least {MIN_RING_S:g} s (the law's shortest ring before an "
+                f"unanswered call may be cut) or None to never hang up a ringing dial, "
+                f"got {self.surplus_hangup_after_s}"
+            )
         if not 0.0 <= self.amd_false_positive < 1.0:
             raise ValueError(f"amd_false_positive must be in [0, 1), got {self.amd_false_positive}")
 
@@ -167,18 +179,25 @@ class Decision:
     p_live: float = 0.0
     mean_talk_s: float = 0.0
     mean_wrap_s: float = 0.0
+    # indices into the snapshot's `ringing_elapsed`: dials to hang up now, each rung at least
+    # `PacingKnobs.surplus_hangup_after_s`, whose live answer would most likely have been abandoned
+    hangup: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class DialObserved:
     """A dial resolved. `outcome` is a `pacing.traffic.DialOutcome` value as the dialer saw it
-    (after AMD), `ring_s` from originate to answer or failure, `amd_delay_s` from answer to verdict."""
+    (after AMD), `ring_s` from originate to answer or failure, `amd_delay_s` from answer to verdict.
+
+    `hung_up`: we hung the dial up while it rang (a `Decision.hangup`); `outcome` is then "no_answer"
+    and the estimators take the dial as censored at `ring_s`: how it would have ended is unknown."""
 
     at: float
     outcome: str
     ring_s: float
     amd_delay_s: float | None = None
     amd_machine: bool = False
+    hung_up: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ __all__ = ["DAY_S", "ShiftResult", "worst_window_rate"]
 
 DAY_S = 86400.0
 # columns of ShiftResult.per_day
-DIALS, CONTACTS, TALK, IDLE, LIVES, ABANDONS, FPS, SEEN_LIVES, SEEN_ABANDONS = range(9)
+DIALS, CONTACTS, TALK, IDLE, LIVES, ABANDONS, FPS, SEEN_LIVES, SEEN_ABANDONS, HANGUPS, HANGUP_LIVES = range(11)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ class ShiftResult:
     seen_abandons: int
     waits: np.ndarray  # wait of each connected person, seconds
     waits_t: np.ndarray  # when each of them was connected
-    per_day: np.ndarray  # [days, 9] the counters above, day by day
+    per_day: np.ndarray  # [days, 11] the counters above (and the hang-ups), day by day
     event_t: np.ndarray  # time of each person's answer outcome (connected, abandoned or AMD-dropped)
     event_abandoned: np.ndarray  # bool: abandoned (not connected within the hold time)
     event_fp: np.ndarray  # bool: a false positive of AMD
@@ -112,6 +112,10 @@ class ShiftResult:
             "idle_s_per_contact": float(tot[IDLE] / contacts) if contacts else float("inf"),
             "dials_per_contact": float(tot[DIALS] / contacts) if contacts else float("inf"),
             "lives": float(lives),
+            # ringing dials the pacer hung up after the minimum ring (`Decision.hangup`), per 100 dials, and
+            # the people among them who would still have answered, per 100 people who answered
+            "hangup_pct_of_dials": 100.0 * tot[HANGUPS] / tot[DIALS] if tot[DIALS] else 0.0,
+            "hangup_lost_pct_of_lives": 100.0 * tot[HANGUP_LIVES] / lives if lives else 0.0,
         }
 
 

@@ -164,6 +164,9 @@ class _Run:
         self.ev_ab: list[bool] = []
         self.ev_fp: list[bool] = []
         self.decisions = 0
+        self.hangups = 0  # ringing dials the policy hung up (`Decision.hangup`)
+        self.hangup_lives = 0  # of those, the ones a person would still have answered
+        self.dial_seq = 0  # tells a dial's resolve event from a stale one of a slot hung up and reused
 
     # ------------------------------------------------------------------ helpers
     def _shift_end(self) -> float:
@@ -214,6 +217,8 @@ class _Run:
             self.peek(self.a_free_at[busy] - now)
         d = self.policy.decide(self._snapshot(now))
         self.decisions += 1
+        if d.hangup:
+            self._hang_up(now, d.hangup)
         if d.launch > 0:
             self._launch(now, d.launch)
 
@@ -252,8 +257,22 @@ class _Run:
             self.d_fate[s] = i
             self.n_ringing += 1
             self.dials += 1
-            q.at(now + ring, _RESOLVE, s)
+            self.dial_seq += 1
+            self.d_token[s] = self.dial_seq
+            q.at(now + ring, _RESOLVE, self.dial_seq * _SLOT_SPACE + s)
         self.recent_launch.extend([now] * n)
+
+    def _hang_up(self, now: float, which: tuple[int, ...]) -> None:
+        """Hang up ringing dials, by their index in the snapshot's `ringing_elapsed` (slot order)."""
+        slots = np.flatnonzero(self.d_phase == _RINGING)
+        for k in which:
+            s = int(slots[k])
+            ring = now - self.d_start[s]
+            self.n_ringing -= 1
+            self.hangups += 1
+            self.hangup_lives += int(self.d_outcome[s] == _LIVE)
+            self.policy.observe(DialObserved(at=now, outcome="no_answer", ring_s=ring, hung_up=True))
+            self._free(s)
 
     def _free(self, s: int) -> None:
         self.d_phase[s] = _FREE
@@ -265,7 +284,10 @@ class _Run:
         self.ev_fp.append(fp)
 
     # ------------------------------------------------------------------ event handlers
-    def _resolve(self, now: float, s: int) -> None:
+    def _resolve(self, now: float, arg: int) -> None:
+        tok, s = divmod(arg, _SLOT_SPACE)
+        if self.d_phase[s] != _RINGING or self.d_token[s] != tok:
+            return  # hung up while it rang
         self.n_ringing -= 1
         o = self.d_outcome[s]
         ring = now - self.d_start[s]
@@ -448,7 +470,7 @@ class _Run:
             seen_abandons=self.seen_abandons,
             waits=np.asarray(self.waits),
             waits_t=np.asarray(self.waits_t),
-            per_day=np.diff(np.array([(0.0,) * 9, *self.day_marks]), axis=0),
+            per_day=np.diff(np.array([(0.0,) * 11, *self.day_marks]), axis=0),
             event_t=np.asarray(self.ev_t),
             event_abandoned=np.asarray(self.ev_ab, dtype=bool),
             event_fp=np.asarray(self.ev_fp, dtype=bool),
@@ -470,6 +492,8 @@ class _Run:
             self.fps,
             self.seen_lives,
             self.seen_abandons,
+            self.hangups,
+            self.hangup_lives,
         )
 
     def _end_shift(self, now: float) -> None:

@@ -104,7 +104,7 @@ def test_the_predictive_pacer_runs_in_the_simulator():
 def test_multi_day_runs_measure_days_apart():
     sc = replace(SMALL, days=2, shift_s=1200.0)
     r = simulate(sc, Pacer(PacingKnobs(mode=Mode.PROGRESSIVE)), seed=5)
-    assert r.per_day.shape == (2, 9)
+    assert r.per_day.shape == (2, 11)
     d0, d1, both = r.metrics(0, 0), r.metrics(1), r.metrics(0)
     assert both["contacts_per_agent_hour"] == pytest.approx(
         (d0["contacts_per_agent_hour"] + d1["contacts_per_agent_hour"]) / 2
