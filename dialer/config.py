@@ -120,6 +120,11 @@ class PacingSettings(_Section):
         description="which answers the compliance ledger counts as live: 'estimate' (every answer; with AMD off, "
         "Ofcom's reasoned estimate) or 'strict' (every abandon a person, machines agents reached left out)",
     )
+    surplus_hangup_after_s: float | None = Field(
+        15.0, ge=15.0,
+        description="predictive: a dial that has rung this long (15 s at least, as FCC and Ofcom require of an "
+        "unanswered call) is hung up when its answer would most likely find no agent; null: never",
+    )
     amd_audit_share: float = Field(
         0.02, ge=0.0, le=1.0,
         description="share of AMD machine verdicts handed to a spare agent to check them (0: no audit)",
@@ -145,6 +150,7 @@ class PacingSettings(_Section):
             max_cps=self.max_cps,
             amd_false_positive=self.amd_false_positive,
             abandon_count=self.abandon_count,
+            surplus_hangup_after_s=self.surplus_hangup_after_s,
         )
 
 

@@ -393,6 +393,10 @@ class Daemon(AgentCalls, Compliance):
         self.metrics.decisions.labels(campaign_id, decision.reason.name.lower()).inc()
         self.metrics.predicted_abandon.labels(campaign_id).set(decision.predicted_abandon)
         self.metrics.hopper_depth.labels(campaign_id).set(depth)
+        if decision.hangup:
+            cuts = self.engine.hang_up_surplus(campaign_id, decision, now)
+            self.metrics.surplus_hangups.labels(campaign_id).inc(len(cuts))
+            self.execute(cuts, now)
         if decision.launch <= 0:
             return
         requests = await source.take(decision.launch, now)

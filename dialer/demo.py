@@ -47,6 +47,7 @@ class DemoReport:
     abandoned: int
     abandon_pct: float
     connected_late: int  # of the abandoned: connected to an agent, but after the 2 s (the law counts them)
+    surplus_hangups: int  # ringing dials the pacer hung up after 15 s or more: their answer would find no agent
     occupancy: float
     contacts_per_agent_hour: float
     contacts_per_agent_shift: float
@@ -62,6 +63,7 @@ class DemoReport:
             ("calls placed", f"{self.calls_placed}"),
             ("answered by a person", f"{self.live_answers}"),
             ("answering machines", f"{self.machines}"),
+            ("hung up ringing, no agent coming", f"{self.surplus_hangups} (after 15 s or more; recorded no_answer)"),
             ("connected to an agent", f"{self.connected}"),
             ("abandoned", f"{self.abandoned} ({self.abandon_pct:.2f}% of live answers; cap 3%)"
              + (f"; {self.connected_late} of them connected after the 2 s" if self.connected_late else "")),
@@ -229,7 +231,7 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
             speed: float, wall: float) -> DemoReport:
     outcomes: dict[str, int] = {}
     by_campaign: dict[str, dict[str, int]] = {}
-    live = machines = connected = abandoned = late = 0
+    live = machines = connected = abandoned = late = cut = 0
     talk = 0.0
     for r in records:
         outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
@@ -242,6 +244,7 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
         connected += r["outcome"] == "connected"
         abandoned += r["abandoned"] == "1"
         late += r["abandoned"] == "1" and r["outcome"] == "connected"
+        cut += r.get("surplus_hangup") == "1"
         talk += float(r["talk_s"] or 0.0)
     agent_seconds = agents * hours * 3600.0
     per_hour = connected / (agents * hours)
@@ -249,7 +252,7 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
     return DemoReport(
         agents=agents, hours=hours, seed=seed, speed=round(speed, 1), wall_seconds=round(wall, 1),
         calls_placed=len(records), live_answers=live, machines=machines, connected=connected, abandoned=abandoned,
-        abandon_pct=round(100.0 * abandoned / live, 3) if live else 0.0, connected_late=late,
+        abandon_pct=round(100.0 * abandoned / live, 3) if live else 0.0, connected_late=late, surplus_hangups=cut,
         occupancy=round(min(1.0, talk / agent_seconds), 4),
         contacts_per_agent_hour=round(per_hour, 2), contacts_per_agent_shift=round(per_hour * 8, 1),
         dispositions=len(dispositions), sales=sales, outcomes=outcomes, by_campaign=by_campaign,

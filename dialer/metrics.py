@@ -36,6 +36,9 @@ class Metrics:
         self.abandon_ratio = Gauge("dialer_abandon_ratio", "Abandoned / live answers since start", c, registry=r)
         self.predicted_abandon = Gauge("dialer_predicted_abandon_ratio", "Pacer's predicted abandon", c, registry=r)
         self.decision_launch = Gauge("dialer_pacing_launch", "Calls the last pacing decision launched", c, registry=r)
+        self.surplus_hangups = Counter("dialer_surplus_hangups_total",
+                                       "Ringing dials hung up after the minimum ring because their answer would "
+                                       "most likely have found no agent (recorded as no-answer)", c, registry=r)
         self.decisions = Counter("dialer_pacing_decisions_total",
                                  "Pacing decisions by the reason for their number (dialing, no ready agents, "
                                  "hopper empty, abandon budget, outside hours, ...)", ["campaign", "reason"],

@@ -194,6 +194,7 @@ class Call:
     message: str | None = None  # agentless: the recorded message (or IVR) the call was sent to
     delivered_at: float | None = None  # agentless: when the Redirect to the message was sent
     to_machine: bool = False  # agentless: the message was left on an answering machine
+    surplus_hangup_at: float | None = None  # the pacer had it hung up while it rang (`Decision.hangup`)
 
     @property
     def agent_first(self) -> bool:

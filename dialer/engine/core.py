@@ -101,6 +101,7 @@ class CampaignRuntime:
     active: set[str] = field(default_factory=set)
     waiting: deque[str] = field(default_factory=deque)
     recent_dials: deque[float] = field(default_factory=deque)
+    ringing_ids: list[str] = field(default_factory=list)  # the last snapshot's ringing dials, in its order
 
 
 @dataclass(slots=True)
@@ -115,6 +116,7 @@ class EngineStats:
     ignored_events: int = 0
     illegal_transitions: int = 0
     amd_audits: int = 0  # machine verdicts handed to an agent for the AMD audit
+    surplus_hangups: int = 0  # ringing dials hung up because their answer would most likely find no agent
     amd_audits_skipped: int = 0  # audit candidates hung up as usual: no agent was spare
     delivered: int = 0  # agentless: answered calls Redirected to the message (persons and machines)
 
@@ -193,9 +195,13 @@ class Engine:
                 logged_in += 1
         ringing: list[float] = []
         screening: list[float] = []
+        camp.ringing_ids = []
         for cid in camp.active:
             c = self.calls[cid]
             if c.state in (CallState.PENDING, CallState.DIALING, CallState.RINGING):
+                if c.surplus_hangup_at is not None:
+                    continue  # being hung up: no longer a dial that may answer
+                camp.ringing_ids.append(cid)
                 ringing.append(max(0.0, now - (c.originated_at if c.originated_at is not None else c.created_at)))
             elif c.state is CallState.SCREENING:
                 screening.append(max(0.0, now - (c.answered_at if c.answered_at is not None else now)))
@@ -233,6 +239,27 @@ class Engine:
                 d = replace(d, detail=f"{d.detail}; {camp.amd_fp_note}" if d.detail else camp.amd_fp_note)
                 camp.pacer.decisions[-1] = d
         return d
+
+    def hang_up_surplus(self, campaign_id: str, decision: Decision, now: float) -> list[Command]:
+        """Hang up the ringing dials `decision.hangup` names (indices into the last snapshot's ringing dials).
+
+        Each has rung at least the campaign's `surplus_hangup_after_s` (15 s or more, as the law asks of an
+        unanswered call); its record says no_answer, and the lead is retried as after any no-answer.
+        """
+        camp = self.campaigns[campaign_id]
+        out: list[Command] = []
+        for i in decision.hangup:
+            if not 0 <= i < len(camp.ringing_ids):
+                continue
+            c = self.calls.get(camp.ringing_ids[i])
+            if c is None or c.state not in (CallState.DIALING, CallState.RINGING) or not c.channel:
+                continue  # resolved meanwhile, or no channel to hang up yet: it rings on
+            if c.surplus_hangup_at is not None:
+                continue
+            c.surplus_hangup_at = now
+            self.stats.surplus_hangups += 1
+            out.append(HangupChannel(c.call_id, c.channel, 16))
+        return out
 
     def launch(self, campaign_id: str, requests: Iterable[DialRequest], now: float) -> list[Command]:
         """Create calls for the hopper's targets and return their Originates."""
@@ -361,7 +388,9 @@ class Engine:
         if e.success:
             return self._answered(c, now) if c.is_pre_answer else []
         outcome: CallOutcome | None = _FAIL_BY_REASON.get(int(e.reason))
-        if c.trunk_status is not None and c.trunk_cause is not None:
+        if c.surplus_hangup_at is not None:
+            outcome = CallOutcome.NO_ANSWER  # we cut it while it rang: Asterisk reports the hang-up it saw
+        elif c.trunk_status is not None and c.trunk_cause is not None:
             # The carrier's cause: Reason 0 or 8 says only how the Local channel failed, not why.
             outcome = failures.trunk_outcome(c.trunk_status, c.trunk_cause)
         if outcome is None:
@@ -488,6 +517,12 @@ class Engine:
         if s is CallState.DELIVERING:
             return self._end(c, agentless.outcome_of(c), now)
         if s is CallState.SCREENING:
+            if c.surplus_hangup_at is not None:
+                # answered just as our hang-up of the ringing dial went out: whoever said hello heard the
+                # line drop, so the ledger counts a live answer abandoned (a machine is counted too: the
+                # verdict never came, and the law's count must not be short)
+                c.human_at = c.answered_at if c.answered_at is not None else now
+                return self._end(c, CallOutcome.ABANDONED, now)
             return self._end(c, CallOutcome.HUNG_UP_SCREENING, now)
         # WAITING or CONNECTING: the person gave up before an agent came. The law counts a live answer
         # not connected within 2 s as abandoned whoever hangs up, so an early hang-up is one too (the
@@ -705,7 +740,11 @@ class Engine:
                 out += self._observe(camp, LiveAnswerObserved(at=now, abandoned=True, wait_s=now - c.human_at))
         if outcome in _PACER_OUTCOME and c.delivered_at is None:  # a delivered dial was observed at its verdict
             ring = now - (c.originated_at or c.created_at)
-            out += self._observe(camp, DialObserved(at=now, outcome=_PACER_OUTCOME[outcome], ring_s=ring))
+            cut = c.surplus_hangup_at is not None and pre_answer
+            if cut:
+                ring = min(ring, (c.surplus_hangup_at or now) - (c.originated_at or c.created_at))
+            obs = DialObserved(at=now, outcome=_PACER_OUTCOME[outcome], ring_s=ring, hung_up=cut)
+            out += self._observe(camp, obs)
         if prev in (CallState.CONNECTING, CallState.AUDITING):
             out += self._release_agent(c, now)
         if prev in TRANSFER_STATES:

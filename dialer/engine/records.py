@@ -45,6 +45,7 @@ class CallRecord:
     transferred_from: str | None = None  # the agent who blind-transferred it to `agent_id`
     transfer_failures: str = ""  # failed transfer legs, "<who>: <why>" joined by "; " (the call went on)
     message: str = ""  # agentless: the message (sound file, or context,exten of an IVR) the call was sent to
+    surplus_hangup: bool = False  # the dialer hung it up while it rang (after 15 s or more): no agent was coming
 
     @classmethod
     def of(cls, call: Call) -> CallRecord:
@@ -75,6 +76,7 @@ class CallRecord:
             transferred_from=call.transferred_from,
             transfer_failures="; ".join(f"{who}: {why}" for who, why in call.transfer_failures),
             message=call.message or "",
+            surplus_hangup=call.surplus_hangup_at is not None,
         )
 
     def to_fields(self) -> dict[str, str]:

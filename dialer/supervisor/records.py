@@ -26,7 +26,7 @@ STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _FLOATS = {"created_at", "originated_at", "answered_at", "human_at", "connected_at", "ended_at", "wait_s",
            "talk_s", "disposed_at"}
 _INTS = {"attempt", "hangup_cause"}
-_BOOLS = {"abandoned", "amd_audit"}
+_BOOLS = {"abandoned", "amd_audit", "surplus_hangup"}
 _JSON = {"disposition_fields", "script_path"}
 
 

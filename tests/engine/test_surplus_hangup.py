@@ -1,0 +1,83 @@
+"""The engine's side of `Decision.hangup`: ringing dials the pacer cuts after the minimum ring."""
+
+from __future__ import annotations
+
+from test_engine import chan, dial, make_engine, records
+
+from dialer.ami import events as ev
+from dialer.engine.commands import HangupChannel
+from pacing import Mode
+from pacing.types import Decision, DialObserved, LiveAnswerObserved, Reason
+
+
+def _ringing(eng, cid: str, now: float) -> None:
+    kw = {"channel": chan(cid), "uniqueid": cid, "linkedid": cid}
+    eng.on_ami(ev.Newchannel(state=ev.ChannelState.DOWN, **kw), now)
+    eng.on_ami(ev.Newstate(state=ev.ChannelState.RINGING, **kw), now)
+
+
+def _cut(eng, now: float, *which: int) -> list:
+    d = Decision(now=now, mode=Mode.PREDICTIVE, launch=0, reason=Reason.ENOUGH_IN_FLIGHT, hangup=which)
+    return eng.hang_up_surplus("camp", d, now)
+
+
+def _spy(eng) -> list:
+    seen: list = []
+    pacer = eng.campaigns["camp"].pacer
+    real = pacer.observe
+
+    def observe(obs):
+        seen.append(obs)
+        real(obs)
+
+    pacer.observe = observe
+    return seen
+
+
+def test_the_named_ringing_dial_is_hung_up_and_recorded_as_a_no_answer():
+    eng = make_engine()
+    a, b = dial(eng, n=2)
+    _ringing(eng, a, 0.0)
+    _ringing(eng, b, 0.0)
+    snap = eng.snapshot("camp", 16.0)
+    assert snap.ringing_elapsed.tolist() == [16.0, 16.0]
+    i = eng.campaigns["camp"].ringing_ids.index(b)
+    assert _cut(eng, 16.0, i) == [HangupChannel(b, chan(b), 16)]
+    assert eng.stats.surplus_hangups == 1
+    assert eng.snapshot("camp", 16.5).ringing_elapsed.tolist() == [16.5]  # no longer a dial that may answer
+    assert _cut(eng, 16.5, 0, 5) == [HangupChannel(a, chan(a), 16)]  # an index past the snapshot is ignored
+    seen = _spy(eng)
+    kw = {"channel": chan(b), "uniqueid": b, "linkedid": b}
+    assert records(eng.on_ami(ev.Hangup(cause=16, **kw), 16.1)) == []
+    # Asterisk fails the Originate with Reason 1 (hung up): for the record and the pacer it is a no-answer
+    [rec] = records(eng.on_ami(ev.OriginateResponse(action_id=b, success=False, reason=1, channel="x", uniqueid=b),
+                               16.2))
+    assert (rec.outcome, rec.abandoned) == ("no_answer", False)
+    dials = [o for o in seen if isinstance(o, DialObserved)]
+    assert [(o.outcome, o.hung_up, o.ring_s) for o in dials] == [("no_answer", True, 16.0)]
+
+
+def test_a_dial_answered_as_the_hangup_went_out_counts_as_an_abandon():
+    eng = make_engine()
+    [a] = dial(eng)
+    _ringing(eng, a, 0.0)
+    eng.snapshot("camp", 15.0)
+    assert len(_cut(eng, 15.0, 0)) == 1
+    seen = _spy(eng)
+    kw = {"channel": chan(a), "uniqueid": a, "linkedid": a}
+    eng.on_ami(ev.Newstate(state=ev.ChannelState.UP, **kw), 15.01)
+    [rec] = records(eng.on_ami(ev.Hangup(cause=16, **kw), 15.02))
+    assert (rec.outcome, rec.abandoned) == ("abandoned", True)
+    assert eng.stats.abandoned == 1
+    assert [o.abandoned for o in seen if isinstance(o, LiveAnswerObserved)] == [True]
+
+
+def test_a_dial_without_a_channel_yet_or_already_answered_is_left_alone():
+    eng = make_engine()
+    a, b = dial(eng, n=2)
+    _ringing(eng, b, 0.0)
+    eng.on_ami(ev.Newstate(state=ev.ChannelState.UP, channel=chan(b), uniqueid=b, linkedid=b), 16.0)
+    eng.snapshot("camp", 16.0)
+    assert eng.campaigns["camp"].ringing_ids == [a]
+    assert _cut(eng, 16.0, 0) == []  # Asterisk has not said which channel it is: nothing to hang up
+    assert eng.stats.surplus_hangups == 0
