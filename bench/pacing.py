@@ -197,6 +197,8 @@ def aggregate(cells: list[Cell], rows: list[dict[str, Any]]) -> list[dict[str, A
                 "wait_over_2s_pct": mean("wait_over_2s_pct"),
                 "idle_s_per_contact": mean("idle_s_per_contact"),
                 "dials_per_contact": mean("dials_per_contact"),
+                "hangup_pct_of_dials": mean("hangup_pct_of_dials"),
+                "hangup_lost_pct_of_lives": mean("hangup_lost_pct_of_lives"),
                 "wall_s_per_run": float(np.mean([r["wall_s"] for r in rs])),
             }
             obj["talk_share_of_bound"] = obj["talk_min_per_hour"] / obj["bound_talk_min_per_hour"]

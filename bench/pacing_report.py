@@ -202,8 +202,9 @@ def write_markdown(path: Path, table: list[dict[str, Any]], meta: dict[str, Any]
             "",
             "## telecom_upsell",
             "",
-            "| policy | contacts/agent-shift | talk min/h | abandon % | wait p95 s | idle s/contact | dials/contact |",
-            "|---|---|---|---|---|---|---|",
+            "| policy | contacts/agent-shift | talk min/h | abandon % | wait p95 s | idle s/contact | dials/contact "
+            "| hung up ringing % of dials |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for p in ("predictive", *BASELINES):
             u = up.get(p)
@@ -212,7 +213,8 @@ def write_markdown(path: Path, table: list[dict[str, Any]], meta: dict[str, Any]
             r = u
             lines.append(
                 f"| {SHORT[p]} | {r['contacts_per_agent_shift']:.1f} | {r['talk_min_per_hour']:.2f} | {_ab(r):.2f} | "
-                f"{_fmt(r['wait_p95_s'])} | {r['idle_s_per_contact']:.1f} | {r['dials_per_contact']:.2f} |"
+                f"{_fmt(r['wait_p95_s'])} | {r['idle_s_per_contact']:.1f} | {r['dials_per_contact']:.2f} | "
+                f"{r.get('hangup_pct_of_dials', 0.0):.1f} |"
             )
         ours = up.get("predictive", {})
         if "fresh_contacts_per_agent_shift" in ours:
