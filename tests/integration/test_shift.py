@@ -122,3 +122,24 @@ async def test_amd_audit_calls_reach_agents_through_the_pbx_and_are_counted(redi
     assert res.daemon.engine.stats.amd_audits == len(audits)
     assert not any(c.state is CallState.AUDITING for c in res.daemon.engine.calls.values())
     assert res.agents.stats.errors == []
+
+
+async def test_predictive_hangs_up_surplus_ringing_dials_through_the_pbx(redis_url, mqtt_url):
+    # an established campaign (a fresh one is paced by its empty abandon budget, which has none to spare)
+    res = await run_shift(redis_url, mqtt_url, agents=6, minutes=30, mode=Mode.PREDICTIVE, earlier_lives=3000,
+                          campaign_settings={"ring_timeout_s": 25.0})
+    assert_invariants(res)
+    cut = [r for r in res.records if r["surplus_hangup"] == "1"]
+    assert cut, "a predictive shift with late answers and busy agents cut no ringing dial"
+    for r in cut:
+        # hung up while it rang: a no-answer; or answered as the hang-up went out, then an abandon
+        assert r["outcome"] in ("no_answer", "abandoned"), r
+        rang = float(r["ended_at"]) - float(r["originated_at"])
+        assert rang >= 15.0, r
+        assert r["connected_at"] == "", r
+        # the PBX saw the dialer hang it up (or its own ring timeout fire, when both came at once)
+        assert res.sim.calls[r["call_id"]].ended_by in ("dialer", "timeout"), r
+    assert any(res.sim.calls[r["call_id"]].ended_by == "dialer" for r in cut)
+    placed = res.daemon.engine.stats.surplus_hangups
+    assert placed == len(cut)
+    assert res.daemon.metrics.surplus_hangups.labels("itest")._value.get() == placed
