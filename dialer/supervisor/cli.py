@@ -169,7 +169,7 @@ def _campaign(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
 
 def _pacing_body(args: argparse.Namespace) -> dict[str, Any]:
     pairs = (("mode", args.mode), ("ratio", args.ratio), ("target_abandon", args.target_abandon),
-             ("max_calls_per_agent", args.max_calls_per_agent))
+             ("max_calls_per_agent", args.max_calls_per_agent), ("surplus_hangup_after_s", args.surplus_hangup_after))
     return {k: v for k, v in pairs if v is not None}
 
 
@@ -191,7 +191,8 @@ def _pacing(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
         return got if args.json else None
     body = _pacing_body(args)
     if not body:
-        raise ApiCallError("nothing to change: give --mode, --ratio, --target-abandon or --max-calls-per-agent")
+        raise ApiCallError("nothing to change: give --mode, --ratio, --target-abandon, --max-calls-per-agent or "
+                           "--surplus-hangup-after")
     got = api.call("PATCH", f"/api/campaigns/{cid}/pacing", body)
     if args.json:
         return got
@@ -300,6 +301,9 @@ def _knob_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ratio", type=float, help="power mode: calls per ready agent (1-10)")
     p.add_argument("--target-abandon", type=float, help="predictive: abandon target, 0-0.03 (0.02 = 2%%)")
     p.add_argument("--max-calls-per-agent", type=float)
+    p.add_argument("--surplus-hangup-after", type=float, metavar="SECONDS",
+                   help="predictive: hang up a dial ringing this long (15 s at least) when no agent would take its "
+                   "answer; 0: never")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -200,7 +200,7 @@ class Supervisor:
         camp = self.campaign(campaign_id)
         if not changes:
             raise Invalid("nothing to change: give at least one of mode, ratio, target_abandon, max_calls_per_agent, "
-                          "min_agents_predictive, max_channels, max_cps")
+                          "min_agents_predictive, max_channels, max_cps, surplus_hangup_after_s")
         before = camp.pacer.knobs
         try:
             after = dataclasses.replace(before, **changes)

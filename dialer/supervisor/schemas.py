@@ -47,9 +47,17 @@ class PacingPatch(_In):
     min_agents_predictive: int | None = Field(None, ge=1, le=10_000)
     max_channels: int | None = Field(None, ge=1, le=100_000)
     max_cps: float | None = Field(None, gt=0.0, le=10_000.0)
+    surplus_hangup_after_s: float | None = Field(
+        None, ge=0.0, le=120.0,
+        description="predictive: hang up a dial ringing this long (15 s at least) when no agent would take its "
+        "answer; 0: never",
+    )
 
     def changes(self) -> dict[str, Any]:
-        return {k: v for k, v in self.model_dump(exclude_none=True).items()}
+        out = {k: v for k, v in self.model_dump(exclude_none=True).items()}
+        if out.get("surplus_hangup_after_s") == 0.0:
+            out["surplus_hangup_after_s"] = None  # the knob's "never"
+        return out
 
 
 class CampaignEdit(_In):

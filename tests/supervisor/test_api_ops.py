@@ -173,7 +173,17 @@ BAD_PACING = [
     ({"ratio": 2, "speed": 3}, "speed"),
     ({"ratio": "two"}, "ratio"),
     ({}, "nothing to change"),
+    ({"surplus_hangup_after_s": 10}, "at least 15 s"),
+    ({"surplus_hangup_after_s": -1}, "surplus_hangup_after_s"),
 ]
+
+
+async def test_surplus_hangups_are_tuned_or_switched_off_live(client, rig):
+    r = await client.patch("/api/campaigns/upsell/pacing", headers=SUP, json={"surplus_hangup_after_s": 20})
+    assert (r.json()["before"]["surplus_hangup_after_s"], r.json()["pacing"]["surplus_hangup_after_s"]) == (15.0, 20.0)
+    r = await client.patch("/api/campaigns/upsell/pacing", headers=SUP, json={"surplus_hangup_after_s": 0})
+    assert r.json()["pacing"]["surplus_hangup_after_s"] is None
+    assert rig.engine.campaigns["upsell"].pacer.knobs.surplus_hangup_after_s is None
 
 
 async def test_bad_pacing_payloads_get_422_naming_the_field_and_change_nothing(client, rig):
