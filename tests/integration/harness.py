@@ -29,7 +29,6 @@ from dialer.config import (
 from dialer.daemon import Daemon
 from dialer.engine.core import DialRequest
 from dialer.leadsource import InMemoryLeadSource, LeadSource
-from dialer.ledger_store import LAYOUT
 from dialer.pbxsim import PbxSimulator
 from dialer.store import RedisStore, connect_redis
 from pacing import Mode
@@ -73,11 +72,7 @@ async def run_shift(
     pacing: dict[str, object] | None = None,
     campaign_settings: dict[str, object] | None = None,
     sim_options: dict[str, float] | None = None,
-    earlier_lives: int = 0,
 ) -> ShiftResult:
-    """`earlier_lives`: the campaign's ledger starts with that many live answers (none abandoned) ten days
-    back in its US period, written to Redis as the daemon's ledger store writes them: an established
-    campaign, whose pacing the abandon budget does not hold back to progressive."""
     clock = ScaledClock(speed, start=1_795_000_000.0)
     prefix = f"t{uuid.uuid4().hex[:8]}"
     knobs = PacingSettings.model_validate({"mode": mode, "ratio": ratio, "amd_audit_share": amd_audit_share,
@@ -103,14 +98,6 @@ async def run_shift(
     async def factory(_cs: CampaignSettings, _r: aioredis.Redis) -> LeadSource:
         return leads
 
-    if earlier_lives:
-        redis = connect_redis(redis_url)
-        try:
-            us = RedisStore(redis, prefix=prefix).key("ledger", campaign.id, "us")
-            await redis.hset(us, mapping={"start": str(clock.now() - 10 * 86400.0), "0:l": str(earlier_lives),
-                                          "lives": str(earlier_lives), "abandons": "0", "layout": LAYOUT})
-        finally:
-            await redis.aclose()
     async with PbxSimulator(FAST_TRAFFIC, clock=clock, seed=seed, **(sim_options or {})) as sim:
         svc = Services(redis_url=redis_url, mqtt_url=mqtt_url, ami_host="127.0.0.1", ami_port=sim.port, pbx=None)
         box: dict[str, Daemon] = {}
