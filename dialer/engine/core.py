@@ -63,7 +63,7 @@ from pacing import (
     TalkObserved,
 )
 from pacing.ledger import ledger_entry
-from pacing.types import Observation
+from pacing.types import MIN_RING_S, Observation
 
 __all__ = ["CampaignRuntime", "DialRequest", "Engine", "EngineStats"]
 
@@ -247,15 +247,18 @@ class Engine:
         unanswered call); its record says no_answer, and the lead is retried as after any no-answer.
         """
         camp = self.campaigns[campaign_id]
+        after = camp.pacer.knobs.surplus_hangup_after_s
         out: list[Command] = []
         for i in decision.hangup:
-            if not 0 <= i < len(camp.ringing_ids):
+            if after is None or not 0 <= i < len(camp.ringing_ids):
                 continue
             c = self.calls.get(camp.ringing_ids[i])
             if c is None or c.state not in (CallState.DIALING, CallState.RINGING) or not c.channel:
                 continue  # resolved meanwhile, or no channel to hang up yet: it rings on
             if c.surplus_hangup_at is not None:
                 continue
+            if now - (c.originated_at if c.originated_at is not None else c.created_at) < max(after, MIN_RING_S):
+                continue  # the law's minimum ring is checked here too, whatever the pacer asked
             c.surplus_hangup_at = now
             self.stats.surplus_hangups += 1
             out.append(HangupChannel(c.call_id, c.channel, 16))

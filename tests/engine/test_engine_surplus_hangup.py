@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from test_engine import chan, dial, make_engine, records
 
 from dialer.ami import events as ev
@@ -81,3 +83,23 @@ def test_a_dial_without_a_channel_yet_or_already_answered_is_left_alone():
     assert eng.campaigns["camp"].ringing_ids == [a]
     assert _cut(eng, 16.0, 0) == []  # Asterisk has not said which channel it is: nothing to hang up
     assert eng.stats.surplus_hangups == 0
+
+
+def test_the_engine_keeps_the_law_s_minimum_ring_whatever_the_pacer_asks():
+    eng = make_engine()
+    [a] = dial(eng)
+    _ringing(eng, a, 0.0)
+    eng.snapshot("camp", 14.0)
+    assert _cut(eng, 14.0, 0) == []  # rung 14 s: not yet
+    eng.snapshot("camp", 15.0)
+    assert _cut(eng, 15.0, 0) == [HangupChannel(a, chan(a), 16)]
+
+
+def test_a_campaign_with_surplus_hangups_off_cuts_nothing():
+    eng = make_engine()
+    camp = eng.campaigns["camp"]
+    camp.pacer.set_knobs(replace(camp.pacer.knobs, surplus_hangup_after_s=None))
+    [a] = dial(eng)
+    _ringing(eng, a, 0.0)
+    eng.snapshot("camp", 30.0)
+    assert _cut(eng, 30.0, 0) == []
