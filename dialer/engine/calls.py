@@ -219,6 +219,11 @@ class Call:
         return nxt
 
     @property
+    def dialed_at(self) -> float:
+        """When the dial began: the Originate, or the call's creation when it had none yet."""
+        return self.originated_at if self.originated_at is not None else self.created_at
+
+    @property
     def is_pre_answer(self) -> bool:
         return self.state in (_AGENT_FIRST_PRE_ANSWER if self.agent_first else _PRE_ANSWER)
 

@@ -202,7 +202,7 @@ class Engine:
                 if c.surplus_hangup_at is not None:
                     continue  # being hung up: no longer a dial that may answer
                 camp.ringing_ids.append(cid)
-                ringing.append(max(0.0, now - (c.originated_at if c.originated_at is not None else c.created_at)))
+                ringing.append(max(0.0, now - c.dialed_at))
             elif c.state is CallState.SCREENING:
                 screening.append(max(0.0, now - (c.answered_at if c.answered_at is not None else now)))
         while camp.recent_dials and camp.recent_dials[0] < now - 1.0:
@@ -248,16 +248,18 @@ class Engine:
         """
         camp = self.campaigns[campaign_id]
         after = camp.pacer.knobs.surplus_hangup_after_s
+        if after is None:
+            return []
         out: list[Command] = []
         for i in decision.hangup:
-            if after is None or not 0 <= i < len(camp.ringing_ids):
+            if not 0 <= i < len(camp.ringing_ids):
                 continue
             c = self.calls.get(camp.ringing_ids[i])
             if c is None or c.state not in (CallState.DIALING, CallState.RINGING) or not c.channel:
                 continue  # resolved meanwhile, or no channel to hang up yet: it rings on
             if c.surplus_hangup_at is not None:
                 continue
-            if now - (c.originated_at if c.originated_at is not None else c.created_at) < max(after, MIN_RING_S):
+            if now - c.dialed_at < max(after, MIN_RING_S):
                 continue  # the law's minimum ring is checked here too, whatever the pacer asked
             c.surplus_hangup_at = now
             self.stats.surplus_hangups += 1
@@ -684,7 +686,7 @@ class Engine:
             for cid in list(camp.active):
                 c = self.calls[cid]
                 limit = camp.ring_timeout_s + self._stuck_after_s
-                if c.is_pre_answer and now - (c.originated_at or c.created_at) > limit:
+                if c.is_pre_answer and now - c.dialed_at > limit:
                     # Past its ring timeout a channel still there is up somewhere (e.g. answered while AMI
                     # was down): hang it up, or the person would sit in `Wait(600)` with nobody coming.
                     out += [HangupChannel(c.call_id, c.channel, 16)] if c.channel else []
@@ -715,7 +717,7 @@ class Engine:
         only: the compliance ledger governs calls meant for agents, and an agentless campaign's screened
         answers would otherwise bring estimated AMD false positives into UK windows with no live answer
         beside them (a campaign switched to predictive later would find its window at 100 %)."""
-        ring = (c.answered_at or now) - (c.originated_at or c.created_at)
+        ring = (c.answered_at or now) - c.dialed_at
         amd_delay = now - c.answered_at if c.answered_at is not None else None
         obs = DialObserved(at=now, outcome=outcome, ring_s=ring, amd_delay_s=amd_delay, amd_machine=machine)
         camp = self.campaigns[c.campaign_id]
@@ -742,11 +744,10 @@ class Engine:
             if prev is not CallState.ABANDONING and c.human_at is not None:
                 out += self._observe(camp, LiveAnswerObserved(at=now, abandoned=True, wait_s=now - c.human_at))
         if outcome in _PACER_OUTCOME and c.delivered_at is None:  # a delivered dial was observed at its verdict
-            ring = now - (c.originated_at or c.created_at)
-            cut = c.surplus_hangup_at is not None and pre_answer
-            if cut:
-                ring = min(ring, (c.surplus_hangup_at or now) - (c.originated_at or c.created_at))
-            obs = DialObserved(at=now, outcome=_PACER_OUTCOME[outcome], ring_s=ring, hung_up=cut)
+            # a dial we hung up while it rang is censored at our hang-up, not at the PBX's report of it
+            cut_at = c.surplus_hangup_at if pre_answer else None
+            ring = (now if cut_at is None else cut_at) - c.dialed_at
+            obs = DialObserved(at=now, outcome=_PACER_OUTCOME[outcome], ring_s=ring, hung_up=cut_at is not None)
             out += self._observe(camp, obs)
         if prev in (CallState.CONNECTING, CallState.AUDITING):
             out += self._release_agent(c, now)
