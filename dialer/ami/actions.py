@@ -20,6 +20,7 @@ import string
 from dataclasses import dataclass
 
 from dialer.errors import AmiError, OriginateError
+from pacing.types import MIN_RING_S
 
 __all__ = [
     "CALL_ID_MAX_LEN",
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 CALL_ID_MAX_LEN = 60
-MIN_RING_TIMEOUT_MS = 15_000  # let unanswered calls ring at least 15 s
+MIN_RING_TIMEOUT_MS = round(MIN_RING_S * 1000)  # let unanswered calls ring at least 15 s (the law, in pacing.types)
 _CALL_ID_CHARS = frozenset(string.ascii_letters + string.digits + "_.-")
 _DIGITS = frozenset(string.digits)
 # A sound file as Playback() names it: no extension, path under the sounds directory (or absolute); no
