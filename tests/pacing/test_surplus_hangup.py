@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pacing_helpers import snap, train
 
-from pacing import Pacer, PacingKnobs
+from pacing import CampaignSnapshot, Pacer, PacingKnobs
 from pacing.estimators import LIVE, CampaignEstimators
 from pacing.forecast import Curves, K
 from pacing.predictive import choose_hangups
@@ -69,14 +69,14 @@ def busy_pacer() -> tuple[Pacer, float]:
     return p, train(p)
 
 
-def _all_busy(t: float, ringing: list[float]) -> object:
+def _all_busy(t: float, ringing: list[float]) -> CampaignSnapshot:
     return snap(t + 1, ready=0, logged_in=20, talking_elapsed=[5.0] * 20, ringing_elapsed=ringing, waiting_humans=2)
 
 
 def test_the_pacer_hangs_up_only_dials_past_the_minimum_ring(busy_pacer):
     p, t = busy_pacer
     ringing = [2.0, 9.0, 14.9] + [15.5] * 12 + [17.0] * 8
-    d = p.decide(_all_busy(t, ringing))  # type: ignore[arg-type]
+    d = p.decide(_all_busy(t, ringing))
     assert d.hangup, d
     assert all(ringing[i] >= 15.0 for i in d.hangup)
     assert "hanging up" in d.detail
@@ -85,9 +85,9 @@ def test_the_pacer_hangs_up_only_dials_past_the_minimum_ring(busy_pacer):
 def test_the_knob_turns_it_off(busy_pacer):
     p, t = busy_pacer
     p.set_knobs(replace(p.knobs, surplus_hangup_after_s=None))
-    assert p.decide(_all_busy(t, [16.0] * 20)).hangup == ()  # type: ignore[arg-type]
+    assert p.decide(_all_busy(t, [16.0] * 20)).hangup == ()
     p.set_knobs(replace(p.knobs, surplus_hangup_after_s=30.0))
-    assert p.decide(_all_busy(t, [16.0] * 20)).hangup == ()  # type: ignore[arg-type]
+    assert p.decide(_all_busy(t, [16.0] * 20)).hangup == ()
 
 
 def test_the_law_s_minimum_ring_is_enforced_on_the_knob():
@@ -98,7 +98,7 @@ def test_the_law_s_minimum_ring_is_enforced_on_the_knob():
 def test_progressive_never_hangs_up(busy_pacer):
     p, t = busy_pacer
     p.set_knobs(replace(p.knobs, mode=Mode.PROGRESSIVE))
-    assert p.decide(_all_busy(t, [16.0] * 20)).hangup == ()  # type: ignore[arg-type]
+    assert p.decide(_all_busy(t, [16.0] * 20)).hangup == ()
 
 
 def test_a_hung_up_dial_is_censored_not_a_no_answer():
