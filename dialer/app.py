@@ -106,7 +106,9 @@ async def run_daemon(
     screenpop: ScreenPopRenderer | None = None,
     on_ready: Callable[[Daemon], Coroutine[Any, Any, None]] | None = None,
 ) -> Daemon:
-    """Connect to Redis, MQTT and AMI, run the daemon until `stop`, return it (for its stats)."""
+    """Connect to Redis, MQTT and AMI, run the daemon until `stop`, return it (for its stats).
+
+    `on_ready(daemon)` runs beside it once the daemon runs and takes agents' commands from MQTT."""
     redis = connect_redis(svc.redis_url)
     metrics = Metrics()
     metrics_server = None
@@ -143,6 +145,9 @@ async def run_daemon(
                 side = None
                 if on_ready is not None:
                     await daemon.ready.wait()
+                    # MQTT hands a message only to those subscribed when it is published: agents that
+                    # log in before the daemon's subscription would be lost, and nothing would dial
+                    await daemon.bus.connected.wait()
                     side = tg.create_task(on_ready(daemon), name="on-ready")
                 await run
                 if side is not None:
