@@ -88,8 +88,9 @@ log = logging.getLogger(__name__)
 
 LEDGER_HOLD = "compliance ledger not read back from Redis yet: predictive dials progressively until it is"
 # A Hangup, Redirect or Bridge racing the far end's own hang-up: Hangup answers "No such channel",
-# Redirect "Channel does not exist: <name>" (or Channel2), Bridge "Channel1 does not exist: <name>".
-_CHANNEL_GONE = re.compile(r"No such channel|Channel[12]? does not exist")
+# Redirect "Channel does not exist: <name>" (or Channel2), or "Redirect failed, channel not up." while the
+# channel is being hung up, Bridge "Channel1 does not exist: <name>".
+_CHANNEL_GONE = re.compile(r"No such channel|Channel[12]? does not exist|channel not up")
 
 
 class AmiPort(Protocol):
@@ -531,10 +532,11 @@ class Daemon(AgentCalls, Compliance):
             except DialerError as exc:
                 self.action_failures += 1
                 # A Hangup or Redirect racing the far end's own hang-up is normal; anything else is not.
-                level = logging.DEBUG if _CHANNEL_GONE.search(str(exc)) else logging.WARNING
+                gone = _CHANNEL_GONE.search(str(exc)) is not None
+                level = logging.DEBUG if gone else logging.WARNING
                 log.log(level, "AMI action failed", extra={"call_id": call_id, "action": purpose, "error": repr(exc)})
                 now = self.clock.now()
-                self.execute(self.engine.on_action_failed(call_id, purpose, now), now)
+                self.execute(self.engine.on_action_failed(call_id, purpose, now, channel_gone=gone), now)
 
         self._later(go(), purpose)
 

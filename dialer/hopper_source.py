@@ -43,6 +43,7 @@ _OUTCOMES = {
     "lost": Outcome.NO_ANSWER,
     "delivered": Outcome.LIVE,  # agentless: the person got the message (no disposition follows)
     "machine_message": Outcome.MACHINE,  # agentless: left on a machine; retried as machines are
+    "hung_up_before_message": Outcome.NO_ANSWER,  # agentless: gone before the message started; retried
 }
 
 

@@ -15,8 +15,22 @@ in flight follow the mode of the moment their verdict comes.
 - A machine verdict follows `AgentlessPlan.on_machine`: `hangup` (as in any campaign, without the AMD
   audit since nobody can check it), or `message`: Redirected to the same context, extension `machine`
   (wait for the beep, leave the message), ending `machine_message`.
-- A Redirect Asterisk refuses ends the call `failed`, and its leg is hung up (otherwise it would sit in
-  `dialer-connect`'s `Wait(600)` and then get the abandon message).
+- Whether the leg got there is read from `UserEvent: DialerLegEnd`, which the `h` extension of the
+  context the leg ends in sends *before* the leg's `Hangup` (Asterisk runs `h` first; so does the PBX
+  simulator). `Where: dialer-connect` means the leg ended still parked: the far end hung up while our
+  Redirect was in flight, and Asterisk's refusal of it can only come after that Hangup. Such a call ends
+  `hung_up_before_message` (a person: not delivered, and no abandon either, since nobody waited for an
+  agent), or `machine` for a machine (no message was left). Any other `Where` (the agentless context, an
+  IVR's own context) or no DialerLegEnd at all (an older dialplan, a lost event) keeps `delivered` and
+  `machine_message`: the message is taken as reached unless Asterisk says the leg never left the park.
+- A Redirect Asterisk refuses while the call is on ends it `failed`, and its leg is hung up (otherwise it
+  would sit in `dialer-connect`'s `Wait(600)` and then get the abandon message). A refusal because the
+  channel is gone or hanging up ("Redirect failed, channel not up.", what Asterisk answers once the far end
+  hung up; "Channel does not exist") may reach us before DialerLegEnd: it ends the call as a leg that
+  ended parked would. A refusal that comes after the leg's Hangup finds the call ended and changes nothing.
+
+`EngineStats.delivered` counts the calls that *ended* `delivered` or `machine_message`, so it agrees
+with the call records.
 """
 
 from __future__ import annotations
@@ -31,7 +45,7 @@ from pacing import Mode
 if TYPE_CHECKING:
     from dialer.engine.core import Engine
 
-__all__ = ["MACHINE_EXTEN", "PURPOSE", "AgentlessPlan", "MachineAction", "deliver", "is_agentless",
+__all__ = ["MACHINE_EXTEN", "PURPOSE", "AgentlessPlan", "MachineAction", "deliver", "is_agentless", "leg_ended",
            "outcome_of", "redirect_failed"]
 
 MachineAction = Literal["hangup", "message"]
@@ -80,19 +94,36 @@ def deliver(engine: Engine, c: Call, now: float, *, machine: bool) -> list[Comma
     c.message = plan.label
     c.delivered_at = now
     c.to_machine = machine
-    engine.stats.delivered += 1
     exten = MACHINE_EXTEN if machine else plan.exten
     return [Redirect(c.call_id, c.channel or "", plan.context, exten, PURPOSE)]
 
 
+def leg_ended(c: Call, where: str) -> None:
+    """A DELIVERING call's leg reported where it ended (DialerLegEnd's `Where`), just before its Hangup."""
+    from dialer.engine.link import CONNECT_CONTEXT  # here: `link` imports this module
+
+    if c.state is CallState.DELIVERING and where == CONNECT_CONTEXT:
+        c.message_missed = True  # still parked: the Redirect never landed
+
+
 def outcome_of(c: Call) -> CallOutcome:
     """How a DELIVERING call ends when its leg hangs up (the message over, or the far end gone)."""
+    if c.message_missed:
+        return CallOutcome.MACHINE if c.to_machine else CallOutcome.HUNG_UP_BEFORE_MESSAGE
     return CallOutcome.MACHINE_MESSAGE if c.to_machine else CallOutcome.DELIVERED
 
 
-def redirect_failed(engine: Engine, c: Call, now: float) -> list[Command]:
-    """Asterisk refused the Redirect to the message: hang the leg up and end the call `failed`."""
+def redirect_failed(engine: Engine, c: Call, now: float, *, channel_gone: bool = False) -> list[Command]:
+    """Asterisk refused the Redirect to the message: hang the leg up and end the call `failed`.
+
+    With `channel_gone` (Asterisk's "Redirect failed, channel not up." or "Channel does not exist") the
+    far end hung up before the Redirect was taken, and the refusal beat the leg's DialerLegEnd and Hangup
+    to us: the call ends as if DialerLegEnd had said it was still parked, and there is nothing to hang up.
+    """
     if c.state is not CallState.DELIVERING:
         return []
+    if channel_gone:
+        c.message_missed = True
+        return engine.end_call(c, outcome_of(c), now)
     out: list[Command] = [HangupChannel(c.call_id, c.channel, 16)] if c.channel else []
     return out + engine.end_call(c, CallOutcome.FAILED, now)

@@ -14,7 +14,8 @@
     TRANSFER_FALLBACK --transfer_fail--> TRANSFER_FALLBACK (the next fallback; none left: end TRANSFER_FAILED)
     SCREENING --deliver--> DELIVERING (agentless campaigns: a person, or a machine when the campaign leaves
         it the message, is Redirected to the recorded message or IVR; its hang-up ends DELIVERED or
-        MACHINE_MESSAGE, see `dialer.engine.agentless`)
+        MACHINE_MESSAGE, or HUNG_UP_BEFORE_MESSAGE (a machine: MACHINE) when the leg's DialerLegEnd said it
+        ended still parked, the Redirect in flight; see `dialer.engine.agentless`)
     any state --end--> ENDED
 
 Agent-leg-first calls (preview and manual dialing, `kind` PREVIEW or MANUAL) start elsewhere: the
@@ -103,6 +104,7 @@ class CallOutcome(StrEnum):
     TRANSFER_FAILED = "transfer_failed"  # talked to an agent; the transfer and every fallback failed (no abandon)
     DELIVERED = "delivered"  # agentless: a person got the recorded message or IVR (not an abandon)
     MACHINE_MESSAGE = "machine_message"  # agentless: the message was left on an answering machine
+    HUNG_UP_BEFORE_MESSAGE = "hung_up_before_message"  # agentless: a person hung up before the message (no abandon)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +196,7 @@ class Call:
     message: str | None = None  # agentless: the recorded message (or IVR) the call was sent to
     delivered_at: float | None = None  # agentless: when the Redirect to the message was sent
     to_machine: bool = False  # agentless: the message was left on an answering machine
+    message_missed: bool = False  # agentless: DialerLegEnd said the leg ended still parked, before the message
     surplus_hangup_at: float | None = None  # the pacer had it hung up while it rang (`Decision.hangup`)
 
     @property

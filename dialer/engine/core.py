@@ -118,7 +118,7 @@ class EngineStats:
     amd_audits: int = 0  # machine verdicts handed to an agent for the AMD audit
     surplus_hangups: int = 0  # ringing dials hung up because their answer would most likely find no agent
     amd_audits_skipped: int = 0  # audit candidates hung up as usual: no agent was spare
-    delivered: int = 0  # agentless: answered calls Redirected to the message (persons and machines)
+    delivered: int = 0  # agentless: calls that ended delivered or machine_message (the message reached)
 
 
 _FAIL_BY_REASON = {5: CallOutcome.BUSY, 8: CallOutcome.CONGESTION, 3: CallOutcome.NO_ANSWER}
@@ -489,6 +489,13 @@ class Engine:
             out.append(self.state_notice(agent))
         return out
 
+    def _on_leg_end(self, e: ev.LegEnd, now: float) -> list[Command]:
+        """The customer leg's `h` extension, just before its Hangup: where it ended (agentless calls only)."""
+        c = self.call_of(e.uniqueid)
+        if c is not None and e.uniqueid == c.call_id:  # the customer leg (agentless.leg_ended checks the state)
+            agentless.leg_ended(c, e.where)
+        return []
+
     def _on_hangup(self, e: ev.Hangup, now: float) -> list[Command]:
         c = self.call_of(e.uniqueid)
         if c is None:
@@ -546,14 +553,18 @@ class Engine:
         ev.TrunkResult: _on_trunk_result,
         ev.AmdResult: _on_amd,
         ev.BridgeEnter: _on_bridge_enter,
+        ev.LegEnd: _on_leg_end,
         ev.Hangup: _on_hangup,
         ev.AmiDisconnected: link.lost,
         ev.AmiConnected: link.connected,
     }
 
     # ----------------------------------------------------------------- action failures and resync
-    def on_action_failed(self, call_id: str, purpose: str, now: float) -> list[Command]:
-        """A Redirect or Hangup the engine asked for was refused by Asterisk."""
+    def on_action_failed(self, call_id: str, purpose: str, now: float, *, channel_gone: bool = False) -> list[Command]:
+        """A Redirect or Hangup the engine asked for was refused by Asterisk.
+
+        `channel_gone`: Asterisk said the channel no longer exists or is hanging up (the far end left).
+        """
         c = self.call_of(call_id)
         if c is None:
             return []
@@ -570,7 +581,7 @@ class Engine:
         if purpose == "transfer" and c.state in TRANSFER_STATES:
             return transfers.leg_failed(self, c, "the PBX refused to move the call", now)
         if purpose == agentless.PURPOSE:
-            return agentless.redirect_failed(self, c, now)
+            return agentless.redirect_failed(self, c, now, channel_gone=channel_gone)
         return []
 
     def resync(self, live: Iterable[ev.ChannelRow | str], now: float) -> list[Command]:
@@ -738,6 +749,8 @@ class Engine:
         if c.customer_uid is not None:
             self.aliases.pop(c.customer_uid, None)
         self.stats.ended += 1
+        if outcome is CallOutcome.DELIVERED or outcome is CallOutcome.MACHINE_MESSAGE:
+            self.stats.delivered += 1  # counted at the end: a leg that hung up before the message is not
         if outcome is CallOutcome.ABANDONED or (outcome is CallOutcome.HUNG_UP_WAITING and c.human_at is not None):
             c.abandoned = True  # not connected within 2 s, whoever hung up
             self.stats.abandoned += 1

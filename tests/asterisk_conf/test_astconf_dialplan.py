@@ -23,7 +23,7 @@ CONTRACT_EVENTS = {
     "DialerConnectAgent": {"CallID", "Agent"},
     "AgentAnswered": {"Agent", "CallID"},
     "DialerAbandonPlayed": {"CallID"},
-    "DialerLegEnd": {"CallID", "AMDStatus", "DialStatus", "HangupCause"},
+    "DialerLegEnd": {"CallID", "AMDStatus", "DialStatus", "HangupCause", "Where"},  # Where: agentless calls
     "DialerTransferFailed": {"CallID", "Agent", "DialStatus"},
     "DialerAgentlessPlayed": {"CallID", "Message", "PlaybackStatus"},
     "DialerTrunkResult": {"CallID", "DialStatus", "HangupCause"},

@@ -77,3 +77,14 @@ async def test_the_production_factory_opens_hoppers_under_the_configured_prefix(
             assert await redis.keys("acme:*")
         finally:
             await redis.aclose()
+
+
+def test_every_call_outcome_has_its_own_hopper_outcome():
+    from dialer.campaigns.vocab import Outcome
+    from dialer.engine.calls import CallOutcome
+    from dialer.hopper_source import _OUTCOMES
+
+    assert {o.value for o in CallOutcome} == set(_OUTCOMES), "a new outcome would silently read as no_answer"
+    # agentless: a person gone before the message started was not reached; the lead is retried
+    assert _OUTCOMES["hung_up_before_message"] is Outcome.NO_ANSWER
+    assert _OUTCOMES["delivered"] is Outcome.LIVE

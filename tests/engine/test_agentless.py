@@ -9,7 +9,7 @@ from test_engine import acts, answer, chan, hangup, login_ready, records
 
 from dialer.ami import events as ev
 from dialer.engine.agentless import AgentlessPlan
-from dialer.engine.calls import CallState
+from dialer.engine.calls import CallOutcome, CallState
 from dialer.engine.commands import HangupChannel, Originate, RecordLedger, Redirect
 from dialer.engine.core import CampaignRuntime, DialRequest, Engine
 from pacing import Jurisdiction, Mode, Pacer, PacingKnobs
@@ -174,7 +174,92 @@ def test_a_repeated_verdict_is_ignored():
                                     linkedid=cid), 7.0)
     assert again == []
     assert eng.stats.illegal_transitions == 1
+    hangup(eng, cid, 18.0)
     assert eng.stats.delivered == 1
+
+
+def leg_end(eng: Engine, cid: str, now: float, where: str) -> list:
+    """`UserEvent: DialerLegEnd` from the leg's `h` extension: Asterisk sends it before the leg's Hangup."""
+    return eng.on_ami(ev.LegEnd(call_id=cid, channel=chan(cid), uniqueid=cid, linkedid=cid, where=where,
+                                hangup_cause=16), now)
+
+
+# Where the leg's `h` extension ran (DialerLegEnd's Where) says whether the Redirect to the message landed:
+# `dialer-connect` is the park, where a far end that hangs up while the Redirect is in flight leaves it.
+@pytest.mark.parametrize(("status", "where", "outcome"), [
+    (ev.AmdStatus.HUMAN, "dialer-connect", "hung_up_before_message"),
+    (ev.AmdStatus.SKIPPED, "dialer-connect", "hung_up_before_message"),
+    (ev.AmdStatus.HUMAN, "dialer-agentless", "delivered"),  # the message started; they may hang up during it
+    (ev.AmdStatus.HUMAN, "ivr-billing", "delivered"),  # DIALER_AGENTLESS_IVR's own context: the IVR was reached
+    (ev.AmdStatus.HUMAN, None, "delivered"),  # no DialerLegEnd (an older dialplan, a lost event): as before
+    (ev.AmdStatus.MACHINE, "dialer-agentless", "machine_message"),
+    (ev.AmdStatus.MACHINE, None, "machine_message"),
+    (ev.AmdStatus.MACHINE, "dialer-connect", "machine"),  # the machine hung up first: no message was left
+])
+def test_where_the_leg_ended_says_whether_the_message_was_reached(status, where, outcome):
+    eng = make_engine(on_machine="message")
+    pacer = eng.campaigns["camp"].pacer
+    [cid], _ = dial(eng)
+    answer(eng, cid, 0.0, status)
+    if where is not None:
+        assert leg_end(eng, cid, 6.6, where) == []
+        assert eng.calls[cid].state is CallState.DELIVERING, "the Hangup ends the call, not DialerLegEnd"
+    [rec] = records(hangup(eng, cid, 6.6))
+    assert rec.outcome == outcome
+    assert (rec.abandoned, rec.agent_id, rec.message) == (False, None, MESSAGE)
+    assert eng.stats.delivered == (1 if outcome in ("delivered", "machine_message") else 0)
+    assert (eng.stats.abandoned, pacer.est.lives, pacer.est.abandons) == (0, 0, 0), "no abandon, no live offered"
+    assert pacer.est.dials == 1, "the dial was observed once, at its verdict"
+
+
+def test_a_redirect_refused_after_the_hangup_leaves_the_record_as_it_is():
+    eng = make_engine()
+    [cid], _ = dial(eng)
+    answer(eng, cid, 0.0)
+    leg_end(eng, cid, 6.6, "dialer-connect")
+    [rec] = records(hangup(eng, cid, 6.6))
+    assert rec.outcome == "hung_up_before_message"
+    assert eng.on_action_failed(cid, "agentless", 6.7) == []  # "Channel does not exist", after the Hangup
+    assert eng.calls[cid].outcome is CallOutcome.HUNG_UP_BEFORE_MESSAGE
+    assert (eng.stats.ended, eng.stats.delivered) == (1, 0)
+
+
+@pytest.mark.parametrize(("status", "outcome"), [(ev.AmdStatus.HUMAN, "hung_up_before_message"),
+                                                  (ev.AmdStatus.MACHINE, "machine")])
+def test_a_redirect_refused_because_the_channel_is_gone_ends_it_as_a_leg_still_parked(status, outcome):
+    eng = make_engine(on_machine="message")
+    [cid], _ = dial(eng)
+    answer(eng, cid, 0.0, status)
+    # Asterisk answers "Redirect failed, channel not up." once the far end hung up, maybe before the h extension
+    out = eng.on_action_failed(cid, "agentless", 6.6, channel_gone=True)
+    assert not any(isinstance(cmd, HangupChannel) for cmd in out), "nothing left to hang up"
+    [rec] = records(out)
+    assert (rec.outcome, rec.abandoned, rec.message) == (outcome, False, MESSAGE)
+    assert eng.stats.delivered == 0
+    assert leg_end(eng, cid, 6.7, "dialer-connect") == []
+    assert acts(hangup(eng, cid, 6.7)) == []  # the leg's own Hangup finds the call over
+    assert eng.stats.ended == 1
+
+
+def test_close_all_between_the_leg_end_and_the_hangup_records_what_the_leg_end_said():
+    eng = make_engine()
+    [cid], _ = dial(eng)
+    answer(eng, cid, 0.0)
+    leg_end(eng, cid, 6.6, "dialer-connect")
+    [rec] = records(eng.close_all(6.6))
+    assert rec.outcome == "hung_up_before_message"
+    assert acts(hangup(eng, cid, 6.7)) == []
+
+
+def test_a_leg_end_outside_an_agentless_delivery_changes_nothing():
+    eng = make_engine(mode=Mode.PROGRESSIVE)
+    [cid], _ = dial(eng)
+    answer(eng, cid, 0.0)
+    assert eng.calls[cid].state is CallState.WAITING
+    assert leg_end(eng, cid, 7.0, "dialer-connect") == []
+    [rec] = records(hangup(eng, cid, 7.0))
+    assert (rec.outcome, rec.abandoned, rec.message) == ("hung_up_waiting", True, "")
+    assert leg_end(eng, cid, 7.1, "dialer-connect") == []  # after the end: nothing to find
 
 
 def test_the_snapshot_counts_delivering_calls_as_lines_in_use():

@@ -72,6 +72,7 @@ async def run_shift(
     pacing: dict[str, object] | None = None,
     campaign_settings: dict[str, object] | None = None,
     sim_options: dict[str, float] | None = None,
+    traffic: TrafficModel = FAST_TRAFFIC,
 ) -> ShiftResult:
     clock = ScaledClock(speed, start=1_795_000_000.0)
     prefix = f"t{uuid.uuid4().hex[:8]}"
@@ -91,14 +92,14 @@ async def run_shift(
         DialRequest(lead_id=f"L{i}", number=f"+1212555{i:04d}", fields={"name": f"N{i}"}) for i in range(3000)
     ])
     team = [SimAgent(f"{prefix}a{i}", f"{100 + i}", campaign.id) for i in range(agents)]
-    sim_agents = SimulatedAgents(mqtt_url, team, clock=clock, wrapup=FAST_TRAFFIC.wrapup, seed=seed)
+    sim_agents = SimulatedAgents(mqtt_url, team, clock=clock, wrapup=traffic.wrapup, seed=seed)
     stop = asyncio.Event()
     marks: dict[str, float] = {}
 
     async def factory(_cs: CampaignSettings, _r: aioredis.Redis) -> LeadSource:
         return leads
 
-    async with PbxSimulator(FAST_TRAFFIC, clock=clock, seed=seed, **(sim_options or {})) as sim:
+    async with PbxSimulator(traffic, clock=clock, seed=seed, **(sim_options or {})) as sim:
         svc = Services(redis_url=redis_url, mqtt_url=mqtt_url, ami_host="127.0.0.1", ami_port=sim.port, pbx=None)
         box: dict[str, Daemon] = {}
 
@@ -138,12 +139,13 @@ def assert_invariants(res: ShiftResult) -> None:
     assert set(ids) >= originated, f"calls with no record: {sorted(originated - set(ids))[:5]}"
     assert len(ids) == placed, f"{placed} calls placed but {len(ids)} records"
     for r in res.records:
-        if r["outcome"] in ("delivered", "machine_message"):  # agentless: the message, never an agent
+        if r["outcome"] in ("delivered", "machine_message", "hung_up_before_message"):  # agentless: never an agent
             assert (r["abandoned"], r["agent_id"], r["connected_at"]) == ("0", "", ""), r
             assert r["message"], r
-            assert bool(r["human_at"]) is (r["outcome"] == "delivered"), r
+            assert bool(r["human_at"]) is (r["outcome"] != "machine_message"), r
         if r["human_at"]:
-            assert r["outcome"] in {"connected", "abandoned", "hung_up_waiting", "delivered"}, r
+            assert r["outcome"] in {"connected", "abandoned", "hung_up_waiting", "delivered",
+                                    "hung_up_before_message"}, r
             if r["outcome"] == "hung_up_waiting":
                 assert float(r["wait_s"]) <= 2.0, r
             if r["outcome"] != "connected":

@@ -163,8 +163,9 @@ def signature(block: Block, roles: Roles) -> tuple[tuple[str, str], ...] | None:
             sig.append((key, v))
     if user == "DialerAMD":
         sig.append(("AMDStatus", block.get("AMDStatus") or ""))
-    if user == "DialerLegEnd":
+    if user == "DialerLegEnd":  # Where: the context the leg ended in (the engine reads it for agentless calls)
         sig.append(("HangupCause", block.get("HangupCause") or ""))
+        sig.append(("Where", block.get("Where") or ""))
     if name == "OriginateResponse":
         sig.append(("CallerIDNum", block.get("CallerIDNum") or ""))
     return tuple(sig)
