@@ -565,7 +565,7 @@ class Daemon(AgentCalls, Compliance):
         m.calls_ended.labels(r.campaign_id, r.outcome).inc()
         if r.answered_at is not None:
             m.calls_answered.labels(r.campaign_id).inc()
-        if r.human_at is not None and r.outcome != "delivered":  # the abandon rate's denominator: offered to agents
+        if r.offered_to_agents:  # the abandon rate's denominator
             m.live_answers.labels(r.campaign_id).inc()
         if r.outcome == "machine":
             m.machines.labels(r.campaign_id).inc()

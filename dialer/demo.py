@@ -23,6 +23,7 @@ from dialer.app import run_daemon, services
 from dialer.clock import ScaledClock
 from dialer.config import AmiSettings, CampaignSettings, DialerSettings, HttpSettings, MetricsSettings, PacingSettings
 from dialer.daemon import Daemon
+from dialer.engine.records import offered_to_agents
 from dialer.leadsource import LeadSource
 from dialer.store import RedisStore, connect_redis
 from pacing import Mode
@@ -239,7 +240,7 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
         c["placed"] += 1
         c["connected"] += r["outcome"] == "connected"
         c["abandoned"] += r["abandoned"] == "1"
-        live += r["human_at"] != ""
+        live += offered_to_agents(r)
         machines += r["outcome"] == "machine"
         connected += r["outcome"] == "connected"
         abandoned += r["abandoned"] == "1"

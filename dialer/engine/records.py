@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from dialer.engine.calls import Call, CallOutcome
 
-__all__ = ["ABANDON_LIMIT_S", "CallRecord", "mask_number"]
+__all__ = ["ABANDON_LIMIT_S", "CallRecord", "mask_number", "offered_to_agents"]
 
 ABANDON_LIMIT_S = 2.0
+
+
+def offered_to_agents(row: Mapping[str, object]) -> bool:
+    """Whether a call record (its fields as strings, or typed) is a live answer offered to agents: the
+    abandon rate's denominator, as the compliance ledger counts it. A person answered (`human_at`), and the
+    call was not agentless: an agentless call names its message, and nobody was meant to come to it."""
+    return row.get("human_at") not in (None, "") and not row.get("message")
 
 
 def mask_number(number: str) -> str:
@@ -78,6 +86,11 @@ class CallRecord:
             message=call.message or "",
             surplus_hangup=call.surplus_hangup_at is not None,
         )
+
+    @property
+    def offered_to_agents(self) -> bool:
+        """See the module function `offered_to_agents`."""
+        return self.human_at is not None and not self.message
 
     def to_fields(self) -> dict[str, str]:
         """Flat string fields for a Redis hash / stream entry (None becomes "")."""

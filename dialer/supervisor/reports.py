@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dialer.engine.records import offered_to_agents
+
 __all__ = [
     "CONTACTS_PER_SHIFT_GOAL",
     "Costs",
@@ -257,7 +259,7 @@ def abandon_compliance(records: Iterable[Row], cap: float = 0.03,
     live answers (docs/PACING.md, "AMD off: what the law counts")."""
     lives: dict[str, list[tuple[float, bool, bool]]] = defaultdict(list)
     for r in records:
-        if r.get("human_at") is not None:
+        if offered_to_agents(r):  # the rate's denominator, as in the ledger
             lives[str(r["campaign_id"])].append(
                 (float(r["ended_at"]), bool(r.get("abandoned")), str(r.get("call_id")) in machines))
     out = []

@@ -23,6 +23,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from dialer.engine.records import offered_to_agents
 from dialer.errors import StateStoreError
 from dialer.store import RedisStore
 
@@ -163,7 +164,7 @@ class Tally:
             self._campaign_of.popitem(last=False)
         b = self._bucket(campaign)
         b.add(t, DIALED)
-        if f.get("human_at"):
+        if offered_to_agents(f):
             b.add(t, LIVE)
         if f.get("abandoned") == "1":
             b.add(t, ABANDONED)

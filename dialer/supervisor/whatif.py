@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dialer.engine.records import offered_to_agents
 from pacing import Jurisdiction, Pacer, PacingKnobs
 from pacing.sim import Scenario, simulate
 from pacing.traffic import AmdSpec, LiveProfile, LognormalSpec, RingMix, TrafficModel
@@ -39,7 +40,9 @@ SEEN = ("live", "machine", "busy", "congestion", "invalid", "no_answer")
 _IDX = {s: i for i, s in enumerate(SEEN)}
 _OF_OUTCOME = {"connected": "live", "abandoned": "live", "hung_up_waiting": "live", "hung_up_screening": "machine",
                "machine": "machine", "busy": "busy", "congestion": "congestion", "invalid": "invalid",
-               "failed": "congestion", "no_answer": "no_answer", "lost": "no_answer", "transfer_failed": "live"}
+               "failed": "congestion", "no_answer": "no_answer", "lost": "no_answer", "transfer_failed": "live",
+               # agentless calls (a mode switch in the day): what answered, though no agent was offered them
+               "delivered": "live", "hung_up_before_message": "live", "machine_message": "machine"}
 _MIN_HOUR_DIALS = 30
 
 
@@ -143,7 +146,7 @@ def from_records(
                 machine_delay.append(t_end - answered)
         elif seen in ("busy", "congestion", "invalid"):
             fail_ring.append(t_end - t0)
-        if human is not None:
+        if offered_to_agents(r):
             lives += 1
             abandons += int(bool(r.get("abandoned")))
         connected, talk_s = f(r, "connected_at"), f(r, "talk_s")

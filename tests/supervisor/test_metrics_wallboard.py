@@ -140,3 +140,23 @@ async def test_an_amd_audit_call_is_no_contact_on_the_wallboard(redis):
     await tally.refresh()
     fig = tally.figures("upsell", AFTERNOON)
     assert fig["last_hour"]["contacts"] == 1
+
+
+async def test_an_agentless_call_is_no_live_answer_on_the_wallboard(redis):
+    import dataclasses
+
+    from sup_fakes import record
+
+    from dialer.supervisor.tally import Tally
+
+    rig = make_rig(redis, start=AFTERNOON)
+    tally = Tally(rig.store)
+    abandoned = record("c1", ended_at=AFTERNOON - 60, outcome="abandoned", abandoned=True, agent=None, talk=None)
+    delivered = dataclasses.replace(record("c2", ended_at=AFTERNOON - 30, outcome="delivered", agent=None, talk=None),
+                                    message="outage-notice")
+    for rec in (abandoned, delivered):
+        rig.record(rec)
+    await rig.flush()
+    await tally.refresh()
+    fig = tally.figures("upsell", AFTERNOON)
+    assert (fig["last_hour"]["dialed"], fig["last_hour"]["live"], fig["last_hour"]["abandoned"]) == (2, 1, 1)

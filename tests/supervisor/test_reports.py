@@ -173,3 +173,14 @@ def test_agent_shift_from_a_journal_with_talking_entries_does_not_take_talk_out_
                (("ready", 0), ("dialing", 50), ("talking", 60), ("wrapup", 160), ("ready", 190))]
     [row] = rp.agent_shifts([rec], {}, journal, until=t + 300)
     assert (row["talk_s"], row["wait_s"], row["wrap_s"], row["logged_in_s"]) == (100.0, 170.0, 30.0, 300.0)
+
+
+def test_compliance_leaves_agentless_calls_out_of_the_live_answers_as_the_ledger_does():
+    recs = [{"campaign_id": "c", "call_id": "x", "human_at": 1.0, "ended_at": 2.0, "abandoned": True},
+            {"campaign_id": "c", "call_id": "y", "human_at": 1.0, "ended_at": 3.0, "abandoned": False}]
+    agentless = [{"campaign_id": "c", "call_id": f"m{i}", "human_at": 1.0, "ended_at": 4.0, "abandoned": False,
+                  "message": "outage-notice", "outcome": outcome}
+                 for i, outcome in enumerate(("delivered", "hung_up_before_message"))]
+    [plain] = rp.abandon_compliance(recs)
+    [mixed] = rp.abandon_compliance(recs + agentless)
+    assert mixed["rate"] == plain["rate"] == pytest.approx(0.5)

@@ -156,3 +156,20 @@ def test_an_amd_audit_call_is_replayed_as_the_machine_verdict_it_was():
     assert h.dials == plain.dials + 1
     assert h.hourly[:, SEEN.index("machine")].sum() == plain.hourly[:, SEEN.index("machine")].sum() + 1
     assert (h.lives, h.contacts, len(h.talk)) == (plain.lives, plain.contacts, len(plain.talk))
+
+
+def test_agentless_calls_count_as_answers_but_not_as_live_answers_offered_to_agents():
+    # a campaign switched to agentless for part of the day: its people answered, nobody was offered to agents
+    t0 = 1_700_000_000.0
+    recs = [typed(r.to_fields()) for r in synthetic_records(t0)]
+    plain = from_records(recs, {}, campaign="c", start=t0 - 60, end=t0 + 3600)
+    extra = []
+    for i, outcome in enumerate(("delivered", "hung_up_before_message", "machine_message")):
+        live = outcome != "machine_message"
+        r = record(f"x{i}", ended_at=t0 + 1000 + i, outcome=outcome, live=live, agent=None, talk=None, lead=f"X{i}")
+        extra.append(typed(dataclasses.replace(r, message="outage-notice").to_fields()))
+    h = from_records([*recs, *extra], {}, campaign="c", start=t0 - 60, end=t0 + 3600)
+    assert h.dials == plain.dials + 3
+    assert h.hourly[:, SEEN.index("live")].sum() == plain.hourly[:, SEEN.index("live")].sum() + 2
+    assert h.hourly[:, SEEN.index("machine")].sum() == plain.hourly[:, SEEN.index("machine")].sum() + 1
+    assert (h.lives, h.abandons, h.contacts) == (plain.lives, plain.abandons, plain.contacts)
