@@ -218,6 +218,10 @@ class Daemon(AgentCalls, Compliance):
                     self._calls_changed.clear()
                     await self._calls_changed.wait()
         now = self.clock.now()
+        left = self._live_calls()
+        if left:
+            log.warning(f"shutdown grace over: hanging up the {left} call(s) still up; those not yet answered are "
+                        "recorded lost")
         self.execute(self.engine.close_all(now), now)
         await self.store.flush()
         await self.bus.drain()
@@ -561,6 +565,13 @@ class Daemon(AgentCalls, Compliance):
     def _record(self, cmd: WriteCallRecord, now: float) -> None:
         r = cmd.record
         self.store.append_call_record(r)
+        if r.outcome == "lost" and self.dialing:  # rare outside an AMI outage (at shutdown: one line for all)
+            start = r.originated_at if r.originated_at is not None else r.created_at
+            seen = "answered" if r.answered_at is not None else "never answered"
+            log.warning(f"call lost: Asterisk never said how it ended (no channel after an AMI outage, or no answer "
+                        f"nor failure past its ring timeout); {seen}, given up {r.ended_at - start:.0f} s after the "
+                        "originate; recorded lost, the lead is retried as a no-answer",
+                        extra={"call_id": r.call_id, "campaign_id": r.campaign_id, "lead_id": r.lead_id})
         m = self.metrics
         m.calls_ended.labels(r.campaign_id, r.outcome).inc()
         if r.answered_at is not None:

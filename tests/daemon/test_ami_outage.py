@@ -182,8 +182,9 @@ async def test_a_dial_never_sent_gives_its_lead_back_and_counts_nothing(redis_ur
         assert [lead_of(o) for o in ami.originates] == ["L0", "L0"]  # the same lead, dialed for real
 
 
-async def test_the_resync_ends_only_calls_open_at_the_loss_and_catches_up_an_answer(redis_url):
+async def test_the_resync_ends_only_calls_open_at_the_loss_and_catches_up_an_answer(redis_url, caplog):
     leads = Leads(2)
+    caplog.set_level(logging.WARNING, logger="dialer.daemon")
     async with ami_side(redis_url, leads) as (d, ami):
         ready_agent(d, "a1", "1001", campaign="c")
         ready_agent(d, "a3", "1003", campaign="c")
@@ -201,6 +202,8 @@ async def test_the_resync_ends_only_calls_open_at_the_loss_and_catches_up_an_ans
         await back
         calls = d.engine.calls
         assert calls[gone].outcome is CallOutcome.LOST
+        [lost] = [r for r in caplog.records if r.getMessage().startswith("call lost")]
+        assert (lost.levelno, lost.call_id) == (logging.WARNING, gone)  # type: ignore[attr-defined]
         assert calls[manual].state is not CallState.ENDED
         assert d.engine.roster.get("a2").state is AgentState.DIALING
         assert calls[answered].state is CallState.CONNECTING  # answered in the outage: to an agent at once
@@ -213,6 +216,7 @@ async def test_the_resync_ends_only_calls_open_at_the_loss_and_catches_up_an_ans
         ("Channel does not exist: Local/15550000000@dialer-outbound-1;1", logging.DEBUG),
         ("Channel1 does not exist: Local/15550000000@dialer-outbound-1;1", logging.DEBUG),
         ("No such channel", logging.DEBUG),
+        ("Redirect failed, channel not up.", logging.DEBUG),
         ("Permission denied", logging.WARNING),
     ],
 )
@@ -220,9 +224,18 @@ async def test_an_action_racing_the_callers_hang_up_is_no_warning(redis_url, cap
     async with ami_side(redis_url, Leads(0)) as (d, ami):
         caplog.set_level(logging.DEBUG, logger="dialer.daemon")
         ami.refusal = refusal
+        told: list[bool] = []
+        engine_failed = d.engine.on_action_failed
+
+        def on_action_failed(call_id, purpose, now, *, channel_gone=False):
+            told.append(channel_gone)
+            return engine_failed(call_id, purpose, now, channel_gone=channel_gone)
+
+        d.engine.on_action_failed = on_action_failed  # type: ignore[method-assign]
         d.execute([Redirect("gone-1", "Local/15550000000@dialer-outbound-1;1", "dialer-to-agent", "1001", "agent")],
                   d.clock.now())
         async with asyncio.timeout(LIMIT):
             await ami.answered.wait()  # the failure is logged in the same step
         [failed] = [r for r in caplog.records if r.getMessage() == "AMI action failed"]
         assert failed.levelno == level
+        assert told == [level == logging.DEBUG], "the engine is told whether the channel was gone"
