@@ -52,6 +52,11 @@ class RedisStore:
         return ":".join((self.prefix, *parts))
 
     @property
+    def timeout_s(self) -> float:
+        """The deadline of each Redis call."""
+        return self._timeout
+
+    @property
     def backlog(self) -> int:
         return len(self._outbox)
 
