@@ -5,6 +5,8 @@
     pacing loop per campaign ──► engine.decide + hopper.take + engine.launch ──┘
     timer loop ──► engine.tick (abandon holds, wrap-up timeouts, stuck calls)
 
+On start it reads back what supervisors changed before the restart (`dialer.daemon_overrides`: nothing
+dials until that is done) and each campaign's compliance ledger (`dialer.daemon_compliance`).
 On stop (SIGTERM, or the demo's end) it stops dialing, lets live calls finish for up to
 `shutdown_grace_s`, then hangs up what is left, writes every remaining call record, flushes Redis and
 returns.
@@ -36,6 +38,7 @@ from dialer.clock import Clock
 from dialer.config import CampaignSettings, DialerSettings
 from dialer.daemon_agentcalls import AgentCalls
 from dialer.daemon_compliance import Compliance
+from dialer.daemon_overrides import OVERRIDES_HOLD, Overrides
 from dialer.engine.agentless import AgentlessPlan
 from dialer.engine.commands import (
     AgentNotice,
@@ -59,7 +62,7 @@ from dialer.metrics import Metrics
 from dialer.store import RedisStore
 from pacing import Jurisdiction, Mode, Pacer, PacingKnobs
 
-__all__ = ["AmiPort", "Daemon", "audit_from_settings", "runtime_from_settings"]
+__all__ = ["LEDGER_HOLD", "OVERRIDES_HOLD", "AmiPort", "Daemon", "audit_from_settings", "runtime_from_settings"]
 
 
 def runtime_from_settings(cs: CampaignSettings) -> CampaignRuntime:
@@ -109,7 +112,7 @@ class _Stopped(Exception):
     """Raised inside the TaskGroup once shutdown is complete, to end its sibling tasks."""
 
 
-class Daemon(AgentCalls, Compliance):
+class Daemon(AgentCalls, Compliance, Overrides):
     def __init__(
         self,
         settings: DialerSettings,
@@ -149,6 +152,7 @@ class Daemon(AgentCalls, Compliance):
         self.ledger_retry_s = 30.0  # real seconds between reads of a ledger Redis holds in a form we cannot read
         self.ledger_ready: dict[str, asyncio.Event] = {}  # set once a campaign's ledger is read back
         self.audits: dict[str, AmdAudit] = {}  # each campaign's AMD audit sample (`dialer.amd_audit`)
+        self._init_overrides()  # the supervisor's changes kept across restarts (`dialer.daemon_overrides`)
         configured = {cs.id: cs for cs in settings.campaigns}
         for cid, camp in engine.campaigns.items():
             camp.pacer.ledger.hold(LEDGER_HOLD)
@@ -164,6 +168,10 @@ class Daemon(AgentCalls, Compliance):
         try:
             async with asyncio.TaskGroup() as tg:
                 self._actions = tg
+                # First of all, read back what supervisors changed before the restart: until then nothing
+                # dials (a stop must hold), and this read is the first in the outbox, ahead of the ledgers'.
+                self.overrides_hold = OVERRIDES_HOLD
+                tg.create_task(self._restore_overrides(), name="overrides")
                 tg.create_task(self._ami_loop(), name="ami-events")
                 tg.create_task(self._agent_loop(), name="agent-commands")
                 tg.create_task(self._timer_loop(), name="timers")
@@ -388,12 +396,13 @@ class Daemon(AgentCalls, Compliance):
     async def _pace_once(self, campaign_id: str, source: LeadSource) -> None:
         camp = self.engine.campaigns[campaign_id]
         if camp.pacer.knobs.mode is Mode.PREVIEW:
-            if not camp.paused and not self.engine.ami_link.hold:  # a preview dialed now could not be placed
+            # a preview dialed now could not be placed, or would dial a campaign that may have been stopped
+            if not camp.paused and not self.engine.ami_link.hold and not self.overrides_hold:
                 await self.offer_previews(campaign_id)
             return
         depth = await source.depth(self.clock.now())
         now = self.clock.now()  # after the await: agents may have moved meanwhile
-        decision = self.engine.decide(campaign_id, now, depth)
+        decision = self.engine.decide(campaign_id, now, depth, hold=self.overrides_hold)
         self.metrics.decision_launch.labels(campaign_id).set(decision.launch)
         self.metrics.decisions.labels(campaign_id, decision.reason.name.lower()).inc()
         self.metrics.predicted_abandon.labels(campaign_id).set(decision.predicted_abandon)
@@ -449,6 +458,7 @@ class Daemon(AgentCalls, Compliance):
             self.metrics.waiting.labels(cid).set(len(camp.waiting))
             working = sum(v for (c, s), v in counts.items() if c == cid and s != "paused")
             self.metrics.dial_ratio.labels(cid).set(in_flight / working if working else 0.0)
+            self.metrics.overrides_unstored.labels(cid).set(1 if cid in self.overrides_unsaved else 0)
         self.metrics.store_backlog.set(self.store.backlog)
         pending = getattr(self.ami, "pending_originates", None)
         if isinstance(pending, int):

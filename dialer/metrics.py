@@ -50,6 +50,9 @@ class Metrics:
             "dialer_ami_malformed_events_total", "AMI events that could not be read", registry=r
         )
         self.store_backlog = Gauge("dialer_store_backlog", "Redis writes queued", registry=r)
+        self.overrides_unstored = Gauge(
+            "dialer_overrides_unstored", "1 while a supervisor change is not stored in Redis (a restart would undo it)",
+            c, registry=r)
         # Supervisor: what the wallboard shows, refreshed by dialer.supervisor's tally (about once a second).
         self.calls_talking = Gauge("dialer_calls_talking", "Live answers connected to an agent now", c, registry=r)
         self.campaign_paused = Gauge("dialer_campaign_paused", "1 while the campaign is paused or stopped", c,

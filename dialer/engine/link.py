@@ -169,11 +169,13 @@ def withdraw(engine: Engine, c: Call, why: str) -> list[Command]:
     return [ReturnLead(c.campaign_id, c.call_id, request, why)]
 
 
-def held_decision(engine: Engine, camp: CampaignRuntime, now: float, hopper_depth: int) -> Decision:
-    """The decision while the link holds dialing: the pacer's own for a paused campaign (so its books see no
-    launch), saying why."""
+def held_decision(engine: Engine, camp: CampaignRuntime, now: float, hopper_depth: int, hold: str = "") -> Decision:
+    """The decision while the link (or the daemon's `hold`) holds dialing: the pacer's own for a paused campaign
+    (so its books see no launch), saying why."""
     snap = engine.snapshot(camp.campaign_id, now, hopper_depth)
     d = camp.pacer.decide(replace(snap, paused=True))
-    d = replace(d, reason=Reason.PAUSED if camp.paused else Reason.PBX_LINK_DOWN, detail=engine.ami_link.hold)
+    link_down = bool(engine.ami_link.hold) and not camp.paused
+    detail = "; ".join(h for h in (hold, engine.ami_link.hold) if h)
+    d = replace(d, reason=Reason.PBX_LINK_DOWN if link_down else Reason.PAUSED, detail=detail)
     camp.pacer.decisions[-1] = d
     return d

@@ -2,6 +2,7 @@
 
     dialer status
     dialer campaign list | show X | start X | pause X | stop X | create ID [--name ...] | edit X [...]
+                    | revert X [--run-state keep|config]
     dialer pacing show X | set X [--mode M] [--ratio R] [--target-abandon T] [...] | log X [--limit N]
     dialer agents list [--campaign X] | pause A [--reason R] | logout A | listen|whisper|barge A --extension E
     dnc add NUMBER... [--campaign X] | check NUMBER | import FILE
@@ -128,6 +129,26 @@ def _show_campaign(c: dict[str, Any], out: TextIO) -> None:
           f"\"{c['caller_id_name']}\" <{c['caller_id_number']}>", file=out)
     d = c.get("last_decision")
     print(f"  last decision: {d['why'] if d else 'none yet'}", file=out)
+    _show_overrides(c.get("overrides"), out)
+
+
+def _show_overrides(o: dict[str, Any] | None, out: TextIO) -> None:
+    """The supervisor's changes that survive a restart, and anything wrong with them."""
+    if not o:
+        return
+    parts = ["created at run time"] if o["created"] else []
+    if o["run_state"]:
+        parts.append(f"{o['run_state']['state']} by {o['run_state']['by'] or '?'}")
+    parts += [f"{k} {v['value']} (config {v['configured']})" for k, v in {**o["pacing"], **o["settings"]}.items()]
+    print(f"  kept across restarts: {'; '.join(parts) if parts else 'nothing (the config file applies)'}", file=out)
+    _warn(o, out)
+    for note in o["notes"]:
+        print(f"  at start-up: {note}", file=out)
+
+
+def _warn(o: dict[str, Any] | None, out: TextIO) -> None:
+    if o and o.get("warning"):
+        print(f"warning: {o['warning']}", file=out)
 
 
 def _campaign(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
@@ -154,12 +175,15 @@ def _campaign(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
         if not body:
             raise ApiCallError("nothing to change: give --name, --amd, --ring-timeout or --caller-id-*")
         got = api.call("PATCH", f"/api/campaigns/{_q(cid)}", body)
+    elif act == "revert":
+        got = api.call("DELETE", f"/api/campaigns/{_q(cid)}/overrides", query={"run_state": args.run_state})
     elif act == "show":
         got = api.call("GET", f"/api/campaigns/{_q(cid)}")
     else:
         got = api.call("POST", f"/api/campaigns/{_q(cid)}/{act}")
         if not args.json:
             print(f"{got['id']}: {got['status']}", file=out)
+            _warn(got.get("overrides"), out)
             return None
     if args.json:
         return got
@@ -198,6 +222,7 @@ def _pacing(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
         return got
     changes = ", ".join(f"{k} {got['before'][k]} -> {got['pacing'][k]}" for k in body)
     print(f"{args.campaign}: {changes}; the next pacing decision uses it", file=out)
+    _warn(got.get("overrides"), out)
     return None
 
 
@@ -312,7 +337,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(s)
     s.set_defaults(handler=_run(_status))
 
-    c = sub.add_parser("campaign", help="list, show, start, pause, stop, create or edit campaigns")
+    c = sub.add_parser("campaign", help="list, show, start, pause, stop, create, edit or revert campaigns")
     cs = c.add_subparsers(dest="action", required=True, metavar="ACTION")
     for act in ("list", "show", "start", "pause", "stop"):
         p = cs.add_parser(act, help={"list": "all campaigns", "show": "one campaign", "start": "resume dialing",
@@ -333,6 +358,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--ring-timeout", type=float)
     p.add_argument("--caller-id-name")
     p.add_argument("--caller-id-number")
+    _common(p)
+    p = cs.add_parser("revert", help="drop the pacing and settings changes kept across restarts: back to the "
+                                     "config file, now")
+    p.add_argument("campaign")
+    p.add_argument("--run-state", choices=["keep", "config"], default="keep",
+                   help="keep (default): running, paused or stopped as now; config: running again as the config "
+                   "file starts it (a campaign created at run time: paused)")
     _common(p)
     c.set_defaults(handler=_run(_campaign))
 

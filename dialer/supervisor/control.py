@@ -1,27 +1,35 @@
 """The supervisor's hold on a running daemon: campaign and agent views, and the moves it may make.
 
-Everything here goes through the daemon's control surface (`set_knobs`, `set_paused`,
+Everything here goes through the daemon's control surface (`set_knobs`, `set_run_state`, `edit_campaign`,
 `agent_command`, and `add_campaign` once the daemon offers it) so that the pacing loop is woken and
 the next decision uses the change. Every move is validated in full before anything is touched: a bad
 request raises and leaves the daemon as it was.
+
+Each campaign move is also recorded in the campaign's overrides (`dialer.overrides`), which the caller
+then stores with `save` so that it survives a restart. Moves wait for the daemon's read-back of those
+records at start-up (`restored`); made before it, they would be undone by it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import math
 from collections import Counter
 from collections.abc import Iterable
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from agents import commands as ac
 from agents.state import Agent, AgentState
+from dialer import overrides as ov
 from dialer.config import CampaignSettings
 from dialer.engine.calls import CallState
 from dialer.engine.core import CampaignRuntime
 from dialer.errors import ConfigError
-from dialer.supervisor.errors import Conflict, Invalid, NotFound, NotSupported
+from dialer.overrides import RunState
+from dialer.supervisor.errors import Conflict, Invalid, NotFound, NotSupported, Unavailable
 from pacing import Decision, PacingKnobs, Reason
 
 if TYPE_CHECKING:
@@ -30,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["CampaignAdder", "Supervisor", "decision_view", "knobs_view", "why"]
 
 _RINGING = (CallState.PENDING, CallState.DIALING, CallState.RINGING)
+NOT_STORED = ("the latest supervisor change is NOT stored in Redis yet: it applies now, but a restart before Redis "
+              "takes it (retried in the background) would undo it")
 
 
 @runtime_checkable
@@ -73,11 +83,23 @@ def why(d: Decision) -> str:
 class Supervisor:
     """Views of, and moves on, one daemon. One per router (no module state)."""
 
+    restore_wait_s = 5.0  # how long a move made during start-up waits for the overrides' read-back
+
     def __init__(self, daemon: Daemon) -> None:
         self.d = daemon
-        self.stopped: set[str] = set()
-        self.names: dict[str, str] = {c.id: c.name for c in daemon.settings.campaigns}
-        self.configs: dict[str, CampaignSettings] = {c.id: c for c in daemon.settings.campaigns}
+
+    # the daemon keeps these: its start-up restores them (`dialer.daemon_overrides`)
+    @property
+    def stopped(self) -> set[str]:
+        return self.d.stopped
+
+    @property
+    def names(self) -> dict[str, str]:
+        return self.d.names
+
+    @property
+    def configs(self) -> dict[str, CampaignSettings]:
+        return self.d.configs
 
     # ----------------------------------------------------------------- lookups
     def now(self) -> float:
@@ -98,9 +120,17 @@ class Supervisor:
 
     # ----------------------------------------------------------------- views
     def status_of(self, camp: CampaignRuntime) -> str:
-        if camp.campaign_id in self.stopped:
-            return "stopped"
-        return "paused" if camp.paused else "running"
+        return self.d.run_state(camp.campaign_id).value
+
+    def overrides_view(self, campaign_id: str) -> dict[str, Any]:
+        """What survives a restart: the campaign's overrides, whether Redis has them, and what the last
+        start-up dropped."""
+        out = ov.view(self.d.overrides.get(campaign_id))
+        stored = campaign_id not in self.d.overrides_unsaved
+        out["stored"] = stored
+        out["warning"] = self.d.overrides_hold or (None if stored else NOT_STORED)
+        out["notes"] = list(self.d.override_notes.get(campaign_id, ()))
+        return out
 
     def call_counts(self, camp: CampaignRuntime) -> dict[str, int]:
         counts = Counter(self.d.engine.calls[c].state for c in camp.active if c in self.d.engine.calls)
@@ -138,6 +168,7 @@ class Supervisor:
             "dial_level": round((calls["ringing"] + calls["screening"]) / working, 3) if working else 0.0,
             "last_decision": decision_view(last) if last is not None else None,
             "amd_audit": self.amd_audit_view(camp),
+            "overrides": self.overrides_view(camp.campaign_id),
         }
 
     def amd_audit_view(self, camp: CampaignRuntime) -> dict[str, Any] | None:
@@ -195,35 +226,60 @@ class Supervisor:
         }
 
     # ----------------------------------------------------------------- moves on campaigns
-    def patch_knobs(self, campaign_id: str, changes: dict[str, Any]) -> tuple[PacingKnobs, PacingKnobs]:
+    async def restored(self) -> None:
+        """Wait for the daemon's read-back of the stored overrides (start-up only); Unavailable if it lasts."""
+        if self.d.overrides_hold:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.restore_wait_s):
+                    await self.d.overrides_ready.wait()
+        self._check_restored()
+
+    def _check_restored(self) -> None:
+        if self.d.overrides_hold:
+            raise Unavailable(f"{self.d.overrides_hold}; nothing changed: try again once Redis answers")
+
+    async def save(self, campaign_id: str) -> bool:
+        """Store the campaign's overrides after a move; False (logged) when Redis did not take them."""
+        return await self.d.save_overrides(campaign_id)
+
+    def patch_knobs(self, campaign_id: str, changes: dict[str, Any], *, by: str = "") -> tuple[PacingKnobs,
+                                                                                                PacingKnobs]:
         """Apply a partial knob change; returns (before, after). Raises Invalid, changing nothing."""
         camp = self.campaign(campaign_id)
         if not changes:
             raise Invalid("nothing to change: give at least one of mode, ratio, target_abandon, max_calls_per_agent, "
                           "min_agents_predictive, max_channels, max_cps, surplus_hangup_after_s")
+        self._check_restored()
         before = camp.pacer.knobs
         try:
             after = dataclasses.replace(before, **changes)
         except (ValueError, TypeError) as exc:
             raise Invalid(f"pacing for {campaign_id}: {exc}") from None
         self.d.set_knobs(campaign_id, after)
+        view = knobs_view(after)
+        self.d.remember_changes(campaign_id, "pacing", {k: view[k] for k in changes}, by)
         return before, after
 
-    def start(self, campaign_id: str) -> None:
+    def start(self, campaign_id: str, *, by: str = "") -> None:
         self.campaign(campaign_id)
-        self.stopped.discard(campaign_id)
-        self.d.set_paused(campaign_id, False)
+        self._check_restored()
+        self.d.set_run_state(campaign_id, RunState.RUNNING)
+        self.d.remember_run_state(campaign_id, by)
 
-    def pause(self, campaign_id: str) -> None:
+    def pause(self, campaign_id: str, *, by: str = "") -> None:
+        """No new dials (a stopped campaign stays stopped)."""
         self.campaign(campaign_id)
+        self._check_restored()
         self.d.set_paused(campaign_id, True)
+        self.d.remember_run_state(campaign_id, by)
 
-    def stop(self, campaign_id: str) -> list[str]:
+    def stop(self, campaign_id: str, *, by: str = "") -> list[str]:
         """No new dials, and every agent of the campaign is paused (after their call): the shift on it is over.
         Returns the agents told to pause."""
         self.campaign(campaign_id)
-        self.d.set_paused(campaign_id, True)
-        self.stopped.add(campaign_id)
+        self._check_restored()
+        self.d.set_run_state(campaign_id, RunState.STOPPED)
+        self.d.remember_run_state(campaign_id, by)
         told: list[str] = []
         for a in list(self.d.engine.roster.of_campaign(campaign_id)):
             if a.state in (AgentState.READY, AgentState.RESERVED, AgentState.TALKING, AgentState.WRAPUP,
@@ -232,17 +288,33 @@ class Supervisor:
                 told.append(a.agent_id)
         return told
 
-    def edit(self, campaign_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    def edit(self, campaign_id: str, changes: dict[str, Any], *, by: str = "") -> dict[str, Any]:
         """Change dial settings read at each launch (AMD, ring timeout, caller ID, wrap-up timeout, name)."""
-        camp = self.campaign(campaign_id)
+        self.campaign(campaign_id)
         if not changes:
             raise Invalid("nothing to change: give at least one campaign setting")
-        for key, value in changes.items():
-            if key == "name":
-                self.names[campaign_id] = value
-            else:
-                setattr(camp, key, value)
+        self._check_restored()
+        self.d.edit_campaign(campaign_id, changes)
+        self.d.remember_changes(campaign_id, "settings", changes, by)
         return self.campaign_view(campaign_id)
+
+    def revert(self, campaign_id: str, *, run_state: Literal["keep", "config"] = "keep",
+               by: str = "") -> dict[str, Any]:
+        """Drop the campaign's pacing and settings overrides: its configured knobs and settings apply again at
+        once. Its run state is kept, unless `run_state="config"`: then it runs again as a config-file campaign
+        starts (a campaign created at run time is paused, as created). Returns the overrides dropped."""
+        self.campaign(campaign_id)
+        base = self.configs.get(campaign_id)
+        if base is None:
+            raise Conflict(f"campaign {campaign_id} has no configured settings to go back to")
+        self._check_restored()
+        before = self.d.forget_changes(campaign_id, keep_run_state=run_state == "keep")
+        self.d.edit_campaign(campaign_id, {k: getattr(base, k) for k in ov.EDITABLE})
+        self.d.set_knobs(campaign_id, base.pacing.knobs())
+        if run_state == "config":
+            created = before is not None and before.created is not None
+            self.d.set_run_state(campaign_id, RunState.PAUSED if created else RunState.RUNNING)
+        return ov.view(before)
 
     async def create(self, settings: CampaignSettings) -> dict[str, Any]:
         if settings.id in self.d.engine.campaigns:
@@ -251,12 +323,12 @@ class Supervisor:
         if not isinstance(adder, CampaignAdder) or not getattr(adder, "can_add_campaigns", True):
             raise NotSupported("this daemon cannot add campaigns while running (it lacks Daemon.add_campaign); "
                                "add the campaign to the config file and restart")
+        self._check_restored()
         try:
             await adder.add_campaign(settings)
         except ConfigError as exc:
             raise Invalid(str(exc)) from None
-        self.names[settings.id] = settings.name
-        self.configs[settings.id] = settings
+        self.d.remember_created(settings)
         if settings.id not in self.d.engine.campaigns:
             raise NotSupported(f"Daemon.add_campaign returned but campaign {settings.id!r} is not in the engine")
         return self.campaign_view(settings.id)

@@ -1,4 +1,9 @@
-"""Routes for the live shift: campaigns, pacing knobs and decision log, agents, status, calls, audit."""
+"""Routes for the live shift: campaigns, pacing knobs and decision log, agents, status, calls, audit.
+
+A campaign move is stored (`Supervisor.save`, `dialer.overrides`) before the route answers, so a 200 means it
+survives a restart; when Redis does not take it, the change still applies, the answer says it is not stored
+(`overrides.stored`, `overrides.warning`) and the audit entry carries `stored: false`.
+"""
 
 from __future__ import annotations
 
@@ -76,12 +81,14 @@ def ops_routes(ctx: Ctx, r: APIRouter) -> None:
     @r.post("/api/campaigns", tags=["campaigns"], response_model=CampaignOut, status_code=201,
             responses={501: {"model": Problem, "description": "the daemon cannot add campaigns while running"}})
     async def create_campaign(body: CampaignCreate, who: Principal = admin) -> dict[str, Any]:
-        """Add a campaign to the running daemon. It starts paused."""
+        """Add a campaign to the running daemon. It starts paused, and is re-created at each restart."""
         with http_errors():
-            view = await sup.create(body.settings())
-        await audit.record(who, "campaign.create", body.id, **body.model_dump(mode="json"))
+            await sup.restored()
+            await sup.create(body.settings())
+        stored = await sup.save(body.id)
+        await audit.record(who, "campaign.create", body.id, **body.model_dump(mode="json"), **_stored(stored))
         board.poke()
-        return view
+        return sup.campaign_view(body.id)
 
     @r.get("/api/campaigns/{campaign_id}", tags=["campaigns"], response_model=CampaignOut)
     async def show_campaign(campaign_id: CampaignPath, who: Principal = reader) -> dict[str, Any]:
@@ -90,12 +97,34 @@ def ops_routes(ctx: Ctx, r: APIRouter) -> None:
 
     @r.patch("/api/campaigns/{campaign_id}", tags=["campaigns"], response_model=CampaignOut)
     async def edit_campaign(campaign_id: CampaignPath, body: CampaignEdit, who: Principal = admin) -> dict[str, Any]:
-        """Change AMD, ring timeout, caller ID, wrap-up timeout or name; the next dial uses them."""
+        """Change AMD, ring timeout, caller ID, wrap-up timeout or name; the next dial uses them, and they
+        survive a restart (until the config file changes that setting)."""
         with http_errors():
-            view = sup.edit(campaign_id, body.changes())
-        await audit.record(who, "campaign.edit", campaign_id, **body.changes())
+            await sup.restored()
+            sup.edit(campaign_id, body.changes(), by=who.name)
+        stored = await sup.save(campaign_id)
+        await audit.record(who, "campaign.edit", campaign_id, **body.changes(), **_stored(stored))
         board.poke()
-        return view
+        return sup.campaign_view(campaign_id)
+
+    @r.delete("/api/campaigns/{campaign_id}/overrides", tags=["campaigns"], response_model=CampaignOut)
+    async def revert_campaign(
+        campaign_id: CampaignPath, who: Principal = supervisor,
+        run_state: Annotated[Literal["keep", "config"], Query(
+            description="keep (default): the campaign stays running, paused or stopped as it is; config: it runs "
+                        "again as the config file starts it (a campaign created at run time: paused)")] = "keep",
+    ) -> dict[str, Any]:
+        """Drop the supervisor's changes to the campaign's pacing knobs and settings: the configured values
+        apply again at once, and after a restart. A campaign created at run time stays (back to the settings
+        it was created with)."""
+        with http_errors():
+            await sup.restored()
+            dropped = sup.revert(campaign_id, run_state=run_state, by=who.name)
+        stored = await sup.save(campaign_id)
+        await audit.record(who, "campaign.revert", campaign_id, run_state=run_state, dropped=dropped,
+                           **_stored(stored))
+        board.poke()
+        return sup.campaign_view(campaign_id)
 
     for verb in ("start", "pause", "stop"):
         r.add_api_route(f"/api/campaigns/{{campaign_id}}/{verb}", _move(ctx, verb), methods=["POST"],
@@ -104,7 +133,8 @@ def ops_routes(ctx: Ctx, r: APIRouter) -> None:
                         description={"start": "Resume dialing (also after stop).",
                                      "pause": "No new dials; live calls and agents go on.",
                                      "stop": "No new dials, and every agent of the campaign is paused "
-                                             "(after their current call)."}[verb])
+                                             "(after their current call)."}[verb]
+                        + " Survives a restart.")
 
     # ------------------------------------------------------------------ pacing
     @r.get("/api/campaigns/{campaign_id}/pacing", tags=["pacing"])
@@ -114,13 +144,18 @@ def ops_routes(ctx: Ctx, r: APIRouter) -> None:
 
     @r.patch("/api/campaigns/{campaign_id}/pacing", tags=["pacing"])
     async def set_pacing(campaign_id: CampaignPath, body: PacingPatch, who: Principal = supervisor) -> dict[str, Any]:
-        """Change pacing knobs live; the campaign's next pacing decision uses them."""
+        """Change pacing knobs live; the campaign's next pacing decision uses them, and they survive a restart
+        (until the config file changes that knob)."""
         with http_errors():
-            before, after = sup.patch_knobs(campaign_id, body.changes())
+            await sup.restored()
+            before, after = sup.patch_knobs(campaign_id, body.changes(), by=who.name)
         ctx.daemon.metrics.pacing_changes.labels(campaign_id).inc()
-        await audit.record(who, "pacing.set", campaign_id, changes=body.changes(), before=knobs_view(before))
+        stored = await sup.save(campaign_id)
+        await audit.record(who, "pacing.set", campaign_id, changes=body.changes(), before=knobs_view(before),
+                           **_stored(stored))
         board.poke()
-        return {"campaign": campaign_id, "before": knobs_view(before), "pacing": knobs_view(after)}
+        return {"campaign": campaign_id, "before": knobs_view(before), "pacing": knobs_view(after),
+                "overrides": sup.overrides_view(campaign_id)}
 
     @r.get("/api/campaigns/{campaign_id}/decisions", tags=["pacing"], response_model=DecisionLog)
     async def decisions(campaign_id: CampaignPath, who: Principal = reader,
@@ -209,16 +244,23 @@ def _move(ctx: Ctx, verb: str) -> Any:
 
     async def move(campaign_id: CampaignPath, who: Principal = supervisor) -> dict[str, Any]:
         with http_errors():
+            await sup.restored()
             if verb == "start":
-                sup.start(campaign_id)
+                sup.start(campaign_id, by=who.name)
                 extra: dict[str, Any] = {}
             elif verb == "pause":
-                sup.pause(campaign_id)
+                sup.pause(campaign_id, by=who.name)
                 extra = {}
             else:
-                extra = {"agents_paused": sup.stop(campaign_id)}
-        await ctx.audit.record(who, f"campaign.{verb}", campaign_id, **extra)
+                extra = {"agents_paused": sup.stop(campaign_id, by=who.name)}
+        stored = await sup.save(campaign_id)
+        await ctx.audit.record(who, f"campaign.{verb}", campaign_id, **extra, **_stored(stored))
         ctx.board.poke()
         return sup.campaign_view(campaign_id)
 
     return move
+
+
+def _stored(stored: bool) -> dict[str, Any]:
+    """The audit entry of a move Redis did not store says so (a restart before it is retried undoes it)."""
+    return {} if stored else {"stored": False}

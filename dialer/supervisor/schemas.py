@@ -24,6 +24,8 @@ __all__ = [
     "CampaignId",
     "CampaignOut",
     "DecisionLog",
+    "OverrideOut",
+    "OverridesOut",
     "PacingPatch",
     "Problem",
     "SpyRequest",
@@ -125,6 +127,36 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+class OverrideOut(BaseModel):
+    """One setting a supervisor changed, with the configured value it replaces."""
+
+    value: Any
+    configured: Any = Field(description="the config file's value when it was set: if the config file says "
+                                        "otherwise at a restart, the config file wins and this is dropped")
+    by: str
+    at: float
+
+
+class RunStateOut(BaseModel):
+    state: Literal["running", "paused", "stopped"]
+    by: str
+    at: float
+
+
+class OverridesOut(BaseModel):
+    """What survives a restart: the supervisor's changes that differ from the config file."""
+
+    pacing: dict[str, OverrideOut]
+    settings: dict[str, OverrideOut]
+    run_state: RunStateOut | None = Field(description="paused or stopped, when the campaign does not start that "
+                                                      "way by itself (config-file campaigns start running, created "
+                                                      "ones paused)")
+    created: bool = Field(description="created at run time: re-created at each start")
+    stored: bool = Field(description="false: the latest change is not in Redis yet (a restart now would undo it)")
+    warning: str | None
+    notes: list[str] = Field(description="what the last start-up dropped or could not read, and why")
+
+
 class CampaignOut(BaseModel):
     id: str
     name: str
@@ -140,6 +172,7 @@ class CampaignOut(BaseModel):
     dial_level: float
     last_decision: dict[str, Any] | None
     amd_audit: dict[str, Any] | None = None
+    overrides: OverridesOut | None = None
 
 
 class AgentOut(BaseModel):

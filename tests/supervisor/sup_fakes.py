@@ -102,7 +102,9 @@ def settings(campaigns: list[CampaignSettings] | None = None, tokens: bool = Tru
 
 
 def make_rig(redis: Any, *, cfg: DialerSettings | None = None, leads: int = 0, scale: float = 1.0,
-             start: float = 1_700_000_000.0, daemon_cls: type[Daemon] = Daemon, leads_factory: Any = None) -> Rig:
+             start: float = 1_700_000_000.0, daemon_cls: type[Daemon] = Daemon, leads_factory: Any = None,
+             prefix: str | None = None) -> Rig:
+    """A daemon on its own key prefix; pass `prefix` to build a restarted one on an earlier rig's Redis state."""
     cfg = cfg or settings()
     clock = ScaledClock(scale, start=start)
     engine = Engine(hold_s=cfg.hold_s)
@@ -111,7 +113,7 @@ def make_rig(redis: Any, *, cfg: DialerSettings | None = None, leads: int = 0, s
                                             ring_timeout_s=cs.ring_timeout_s, caller_id_name=cs.caller_id_name,
                                             caller_id_number=cs.caller_id_number,
                                             wrapup_timeout_s=cs.wrapup_timeout_s))
-    store = RedisStore(redis, prefix=f"suptest{next(_prefixes)}-{id(engine):x}")
+    store = RedisStore(redis, prefix=prefix or f"suptest{next(_prefixes)}-{id(engine):x}")
     ami = FakeAmi()
     sources = {cs.id: InMemoryLeadSource(DialRequest(f"L{i}", f"+1555000{i:04d}") for i in range(leads))
                for cs in cfg.campaigns}
@@ -261,3 +263,18 @@ class HookedDaemon(Daemon):
         self._dirty[settings.id] = asyncio.Event()
         if self._actions is not None:
             self._actions.create_task(self._pacing_loop(settings.id), name=f"pacing-{settings.id}")
+
+
+def cli_runner(url: str, token: str) -> Any:
+    """`await run("campaign", "show", "x")`: the `dialer` CLI against `url`, its output; it must exit 0."""
+    import io
+
+    from dialer.supervisor import cli
+
+    async def run(*argv: str) -> str:
+        out, err = io.StringIO(), io.StringIO()
+        code = await asyncio.to_thread(cli.main, [*argv, "--url", url, "--token", token], out=out, err=err)
+        assert code == 0, err.getvalue()
+        return out.getvalue()
+
+    return run

@@ -10,7 +10,7 @@ import json
 from collections.abc import AsyncIterator
 
 import httpx
-from sup_fakes import AUTH, TOKENS, Rig, live_server, make_rig, settings
+from sup_fakes import AUTH, TOKENS, Rig, cli_runner, live_server, make_rig, settings
 
 from agents import commands as ac
 from dialer.http import build_app
@@ -145,15 +145,8 @@ async def test_cli_everyday_commands(redis):
     rig.login("a1", "1001")
     rig.login("a2", "1002")
     rig.engine.decide("upsell", rig.clock.now(), 0)
-    tok = ["--token", TOKENS["supervisor"]]
-
     async with live_server(build_app(rig.daemon)) as url:
-        async def run(*argv: str) -> str:
-            out, err = io.StringIO(), io.StringIO()
-            code = await asyncio.to_thread(cli.main, [*argv, "--url", url, *tok], out=out, err=err)
-            assert code == 0, err.getvalue()
-            return out.getvalue()
-
+        run = cli_runner(url, TOKENS["supervisor"])
         status = await run("status")
         assert "agents: 2 ready" in status
         assert "not dialing because: hopper empty" in status
