@@ -110,7 +110,7 @@ def app_done(pbx: Pbx, call: Call) -> None:
 def hangup_action(pbx: Pbx, ch: Channel, cause: int) -> None:
     """The AMI Hangup action on `ch`, whichever call and leg it is."""
     call = ch.call
-    if call is None:
+    if call is None or call.phase is Phase.HANGING_UP:  # already being hung up: it ends as it would have
         return
     if call.kind is CallKind.AGENT:
         customer = call.peer if call.phase is Phase.DIALING else None
@@ -380,6 +380,8 @@ def _message_played(pbx: Pbx, call: Call, context: str) -> None:
 def redirect_error(ch: Channel) -> str | None:
     """Why the AMI Redirect of `ch` cannot be done, or None (only a customer `;1` leg that answered)."""
     call = ch.call
+    if call is not None and call.phase is Phase.HANGING_UP:  # manager.c: ast_check_hangup_locked
+        return "Redirect failed, channel not up."
     if call is None or call.kind is not CallKind.CUSTOMER or ch is not call.one or call.phase not in _LEAVABLE:
         return "Redirect failed"
     return None

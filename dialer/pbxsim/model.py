@@ -168,6 +168,7 @@ class Phase(StrEnum):
     CONNECTED = "connected"
     BRIDGED = "bridged"
     ABANDON = "abandon"
+    HANGING_UP = "hanging_up"  # the far end left a parked leg; its `h` extension runs (PbxConfig.h_extension_s)
     ENDED = "ended"
 
 
@@ -175,12 +176,13 @@ _ANSWERED = frozenset({Phase.AMD, Phase.PARKED, Phase.APP, Phase.AGENT_DIAL, Pha
 LEGAL: dict[Phase, frozenset[Phase]] = {
     Phase.DIALING: _ANSWERED | {Phase.CONNECTED},  # an agent leg answered inside Dial() is connected
     Phase.AMD: _ANSWERED | {Phase.BRIDGED},
-    Phase.PARKED: _ANSWERED | {Phase.BRIDGED},
+    Phase.PARKED: _ANSWERED | {Phase.BRIDGED, Phase.HANGING_UP},
     Phase.APP: _ANSWERED | {Phase.BRIDGED},
     Phase.AGENT_DIAL: _ANSWERED | {Phase.CONNECTED},
     Phase.CONNECTED: _ANSWERED,
     Phase.BRIDGED: _ANSWERED,
     Phase.ABANDON: _ANSWERED | {Phase.BRIDGED},
+    Phase.HANGING_UP: frozenset({Phase.ENDED}),
     Phase.ENDED: frozenset(),
 }
 

@@ -55,12 +55,16 @@ class PbxConfig:
     agentless_message_s: float = 12.0  # dialer-agentless's Playback of the campaign's message
     park_wait_s: float = 600.0  # dialer-connect's Wait(600)
     transfer_ring_max_s: float = 60.0  # dialer-transfer's backstop Dial() timeout (DIALER_TRANSFER_RING_MAX)
+    # How long the `h` extension of a parked leg the far end hung up runs before the leg's Hangup. Meanwhile
+    # the channel still exists but is hanging up: Asterisk refuses a Redirect with "Redirect failed, channel
+    # not up." and a Hangup adds nothing. 0: the hang-up is one burst (DialerLegEnd, then Hangup at once).
+    h_extension_s: float = 0.0
 
     def __post_init__(self) -> None:
-        messages = (self.abandon_message_s, self.agentless_message_s)
-        if min(self.agent_answer_delay_s, *messages) < 0 or min(self.park_wait_s, self.agent_ring_s) <= 0:
+        spans = (self.agent_answer_delay_s, self.h_extension_s, self.abandon_message_s, self.agentless_message_s)
+        if min(spans) < 0 or min(self.park_wait_s, self.agent_ring_s) <= 0:
             raise ValueError(
-                "agent_answer_delay_s, abandon_message_s and agentless_message_s must be >= 0, "
+                "agent_answer_delay_s, h_extension_s, abandon_message_s and agentless_message_s must be >= 0, "
                 "park_wait_s and agent_ring_s > 0"
             )
 

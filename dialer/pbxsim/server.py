@@ -60,6 +60,7 @@ class PbxSimulator:
         agent_ring_s: float = 2.0,
         abandon_message_s: float = 4.0,
         agentless_message_s: float = 12.0,
+        h_extension_s: float = 0.0,
         far_end: FarEndOptions | None = None,
         agent_context: str = "dialer-agent",
         keep_calls: int = 200_000,
@@ -84,6 +85,7 @@ class PbxSimulator:
             agent_ring_s=agent_ring_s,
             abandon_message_s=abandon_message_s,
             agentless_message_s=agentless_message_s,
+            h_extension_s=h_extension_s,
         )
         self.pbx = Pbx(
             clock=clock,

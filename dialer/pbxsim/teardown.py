@@ -15,6 +15,10 @@ The `h` extension of every context a customer leg can be in (`dialer-connect`, `
 `dialer-abandon`, `dialer-machine`, `dialer-agentless`) sends `UserEvent: DialerLegEnd`. When an
 agent leg joined by the `Bridge` action loses its customer, the simulator hangs the agent leg up too
 (a real PBX would send it back into its old dialplan; the dialer originates a fresh one per call).
+
+A hang-up is one burst of events unless `PbxConfig.h_extension_s` is set: then a parked leg whose far
+end left stays HANGING_UP that long between its `DialerLegEnd` and its `Hangup`, and a Redirect meanwhile
+gets Asterisk's "Redirect failed, channel not up." (tests use it to make that race happen every time).
 """
 
 from __future__ import annotations
@@ -185,6 +189,10 @@ def far_hangup(pbx: Pbx, call: Call, cause: int = 16, ended_by: str = "far_end")
         pbx.bridge_ev("BridgeDestroy", bridge)
     pbx.soft_hangup(one, cause)
     _leg_end(pbx, call, cause)
+    if phase is Phase.PARKED and pbx.cfg.h_extension_s > 0:
+        call.move(Phase.HANGING_UP)
+        call.timers["h"] = pbx.sched.later(pbx.cfg.h_extension_s, _parked_leg_gone, pbx, call, cause, ended_by)
+        return
     pbx.hangup(one, cause)
     if agent is not None and phase is Phase.CONNECTED:
         pbx.soft_hangup(agent.two, 16)
@@ -194,6 +202,12 @@ def far_hangup(pbx: Pbx, call: Call, cause: int = 16, ended_by: str = "far_end")
         _agent_gone(pbx, agent)
     outcome = SimOutcome.EARLY_HANGUP if phase is Phase.AMD else SimOutcome.FAR_HANGUP_WAITING
     _close(pbx, call, outcome, ended_by, cause)
+
+
+def _parked_leg_gone(pbx: Pbx, call: Call, cause: int, ended_by: str) -> None:
+    """The end of a parked leg's `h` extension (`PbxConfig.h_extension_s` after the far end left)."""
+    pbx.hangup(call.one, cause)
+    _close(pbx, call, SimOutcome.FAR_HANGUP_WAITING, ended_by, cause)
 
 
 def dialplan_hangup(pbx: Pbx, call: Call, outcome: SimOutcome, cause: int = 16) -> None:

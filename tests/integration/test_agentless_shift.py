@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 
 import pytest
 from harness import FAST_TRAFFIC, ShiftResult, assert_invariants, run_shift
@@ -29,8 +30,8 @@ def assert_the_simulators_truth(res: ShiftResult) -> None:
     sim = res.sim.calls
     delivered = {cid for cid, o in outcome.items() if o == "delivered"}
     assert delivered == {cid for cid, c in sim.items() if c.outcome is SimOutcome.DELIVERED}
-    gone_parked = {cid for cid, c in sim.items()
-                   if c.outcome is SimOutcome.FAR_HANGUP_WAITING and c.phases[-2:] == ["parked", "ended"]}
+    gone_parked = {cid for cid, c in sim.items() if c.outcome is SimOutcome.FAR_HANGUP_WAITING
+                   and [p for p in c.phases if p != "hanging_up"][-2:] == ["parked", "ended"]}
     machines = {cid for cid in gone_parked if sim[cid].amd_status == "MACHINE"}
     assert {cid for cid, o in outcome.items() if o == "hung_up_before_message"} == gone_parked - machines
     assert {outcome[cid] for cid in machines} <= {"machine"}
@@ -75,16 +76,26 @@ async def test_an_agentless_shift_delivers_the_message_within_trunk_limits_and_a
     assert res.daemon.metrics.abandoned.labels("itest")._value.get() == 0
 
 
-async def test_people_who_hang_up_before_the_redirect_lands_are_recorded_hung_up_before_message(redis_url, mqtt_url):
+@pytest.mark.parametrize(("h_extension_s", "refusal"), [
+    (0.0, "Channel does not exist"),  # the leg is gone at once: the Redirect is refused after its Hangup
+    (2.0, "Redirect failed, channel not up."),  # its h extension still runs: refused before the Hangup
+])
+async def test_people_who_hang_up_before_the_redirect_lands_are_recorded_hung_up_before_message(
+        redis_url, mqtt_url, caplog, h_extension_s, refusal):
     # Patience of a millisecond: the simulator hangs each person up in the same burst as their DialerParked, so
-    # every Redirect to the message arrives after the leg is gone and Asterisk refuses it after the Hangup.
+    # every Redirect to the message arrives after the person left, and Asterisk refuses it.
+    caplog.set_level(logging.DEBUG, logger="dialer.daemon")
     hasty = dataclasses.replace(FAST_TRAFFIC, patience=LognormalSpec(0.001, 0.0))
     res = await run_shift(
         redis_url, mqtt_url, agents=0, minutes=3, mode=Mode.AGENTLESS, traffic=hasty,
         pacing={"max_channels": MAX_CHANNELS, "max_cps": MAX_CPS},
-        campaign_settings=SETTINGS, sim_options={"agentless_message_s": 15.0},
+        campaign_settings=SETTINGS, sim_options={"agentless_message_s": 15.0, "h_extension_s": h_extension_s},
     )
     assert_invariants(res)
+    refused = [r for r in caplog.records if r.getMessage() == "AMI action failed"]
+    assert refused
+    assert all(r.levelno == logging.DEBUG for r in refused), "a refusal of a gone channel is no warning"
+    assert any(refusal in str(getattr(r, "error", "")) for r in refused), {getattr(r, "error", "") for r in refused}
     assert_the_simulators_truth(res)
     missed = [r for r in res.records if r["outcome"] == "hung_up_before_message"]
     assert len(missed) >= 5, {r["outcome"] for r in res.records}

@@ -105,3 +105,31 @@ async def test_an_unknown_agentless_extension_hangs_the_leg_up():
         record = await sim.wait_call_ended("al-4")
         assert record.outcome is SimOutcome.HUNG_UP_BY_DIALER
         await client.close()
+
+
+async def test_a_parked_leg_whose_person_left_refuses_a_redirect_while_its_h_extension_runs():
+    # The person hangs up as soon as they are parked; the leg's `h` extension then runs for 200 s (1 s of
+    # wall time here): the channel exists but is hanging up, as when a Redirect races a caller's hang-up.
+    hasty = people(p_live=1.0, patience=LognormalSpec(0.001, 0.0))
+    async with running(hasty, h_extension_s=200.0) as sim:
+        client = await _session(sim)
+        await client.action(_agentless_originate("al-h", "5553009"))
+        leg_end = await client.wait_event("UserEvent", UserEvent="DialerLegEnd")
+        assert leg_end.get("Where") == "dialer-connect"
+        redirect = {"Action": "Redirect", "ActionID": "r-h", "Channel": "al-h", "Context": "dialer-agentless",
+                    "Exten": "s", "Priority": "1"}
+        refused = await client.action(redirect)
+        assert (refused.get("Response"), refused.get("Message")) == ("Error", "Redirect failed, channel not up.")
+        hung = await client.action({"Action": "Hangup", "ActionID": "h-h", "Channel": "al-h", "Cause": "16"})
+        assert (hung.get("Response"), hung.get("Message")) == ("Success", "Channel Hungup")
+        record = await sim.wait_call_ended("al-h")
+        assert record.outcome is SimOutcome.FAR_HANGUP_WAITING
+        assert record.ended_by == "far_end"
+        assert record.phases[-3:] == ["parked", "hanging_up", "ended"]
+        trail = await _hangup_trail(client, "al-h")
+        assert trail[-3:] == ["SoftHangupRequest", "UserEvent:DialerLegEnd", "Hangup"]
+        assert trail.count("Hangup") == 1, "the Hangup action added nothing to a leg already hanging up"
+        gone = await client.action({**redirect, "ActionID": "r-h2"})
+        assert gone.get("Message") == "Channel does not exist: al-h"
+        assert sim.stats.channels_live == 0
+        await client.close()
