@@ -573,6 +573,11 @@ class Engine:
         if purpose == "agent" and c.state is CallState.CONNECTING:
             out = self._release_agent(c, now)
             c.apply(CallEvent.UNASSIGN)
+            if channel_gone:
+                # The person left while the Redirect was in flight: offering them to another agent, or to the
+                # information message, would be refused too. Their leg's Hangup ends the call (hung_up_waiting,
+                # an abandon); the Hangup action makes sure of it should the channel linger.
+                return out + ([HangupChannel(c.call_id, c.channel, 16)] if c.channel else [])
             return out + self._hold_or_abandon(c, now)
         if purpose == "agent" and c.state is CallState.AUDITING:
             out = self._release_agent(c, now)

@@ -225,6 +225,23 @@ def test_refused_redirect_releases_the_agent_and_holds_the_call_again():
     assert eng.calls[cid].state in (CallState.CONNECTING, CallState.WAITING)
 
 
+def test_a_person_gone_before_the_redirect_to_an_agent_is_neither_offered_again_nor_sent_to_the_message():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    login_ready(eng, "a2", "1002")
+    [cid] = dial(eng)
+    answer(eng, cid, 0)
+    # "Redirect failed, channel not up.": the caller hung up, their h extension runs, the Hangup follows
+    out = acts(eng.on_action_failed(cid, "agent", 6.6, channel_gone=True))
+    assert not [c for c in out if isinstance(c, Redirect)], out
+    assert [(c.call_id, c.cause) for c in out if isinstance(c, HangupChannel)] == [(cid, 16)]
+    assert {eng.roster.get(a).state for a in ("a1", "a2")} == {AgentState.READY}
+    assert eng.calls[cid].state is CallState.WAITING
+    assert eng.tick(20.0) == []  # not held for an agent: no abandon message either
+    [rec] = records(hangup(eng, cid, 6.7))
+    assert (rec.outcome, rec.abandoned, rec.agent_id) == ("hung_up_waiting", True, None)
+
+
 def test_resync_after_reconnect_ends_calls_asterisk_no_longer_has():
     eng = make_engine()
     a, b = dial(eng, n=2)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import numpy as np
 import pytest
-from harness import assert_invariants, run_shift
+from harness import FAST_TRAFFIC, assert_invariants, run_shift
 from prometheus_client import generate_latest
 
 from dialer.engine.calls import CallState
 from dialer.engine.core import DialRequest
+from dialer.pbxsim import SimOutcome
 from pacing import Mode
+from pacing.traffic import LognormalSpec
 
 pytestmark = pytest.mark.integration
 
@@ -124,6 +127,34 @@ async def test_amd_audit_calls_reach_agents_through_the_pbx_and_are_counted(redi
     assert audit.verdict_machines >= len(audits)
     assert res.daemon.engine.stats.amd_audits == len(audits)
     assert not any(c.state is CallState.AUDITING for c in res.daemon.engine.calls.values())
+    assert res.agents.stats.errors == []
+
+
+async def test_people_gone_while_their_redirect_to_an_agent_is_in_flight_are_counted_and_not_offered_again(
+        redis_url, mqtt_url, caplog):
+    # Every person hangs up as soon as they are parked, and their leg's h extension runs 2 s before its Hangup:
+    # the Redirect to an agent lands meanwhile, and Asterisk refuses it "Redirect failed, channel not up.".
+    caplog.set_level(logging.DEBUG, logger="dialer.daemon")
+    hasty = dataclasses.replace(FAST_TRAFFIC, patience=LognormalSpec(0.001, 0.0))
+    res = await run_shift(redis_url, mqtt_url, agents=3, minutes=5, mode=Mode.PROGRESSIVE, traffic=hasty,
+                          sim_options={"h_extension_s": 2.0})
+    assert_invariants(res)
+    refused = [r for r in caplog.records if r.getMessage() == "AMI action failed"
+               and getattr(r, "action", "") == "agent" and "channel not up" in str(getattr(r, "error", ""))]
+    assert refused, "no Redirect to an agent met a leg hanging up"
+    assert all(r.levelno == logging.DEBUG for r in refused)
+    gone = {cid for cid, c in res.sim.calls.items() if c.outcome is SimOutcome.FAR_HANGUP_WAITING}
+    rows = [r for r in res.records if r["call_id"] in gone]
+    assert len(rows) >= 5
+    # each one an abandon in the law's count (a person not connected within 2 s), with no agent on the record
+    assert all(r["abandoned"] == "1" and r["agent_id"] == "" and r["outcome"] in ("hung_up_waiting", "abandoned")
+               for r in rows), rows
+    # a refused call is not offered to another agent, nor sent to the information message: its Hangup ends it
+    failed = [(getattr(r, "call_id", ""), getattr(r, "action", "")) for r in caplog.records
+              if r.getMessage() == "AMI action failed"]
+    for cid in {getattr(r, "call_id", "") for r in refused}:
+        # (our Hangup of the leaving leg may meet it gone: "No such channel")
+        assert [a for c, a in failed if c == cid and a != "hangup"] == ["agent"], cid
     assert res.agents.stats.errors == []
 
 
