@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from dialer.engine.calls import Call, CallEvent, CallOutcome, CallState
-from dialer.engine.commands import Command, HangupChannel, Redirect
+from dialer.engine.commands import Command, Redirect, hang_up
 from pacing import Mode
 
 if TYPE_CHECKING:
@@ -125,5 +125,4 @@ def redirect_failed(engine: Engine, c: Call, now: float, *, channel_gone: bool =
     if channel_gone:
         c.message_missed = True
         return engine.end_call(c, outcome_of(c), now)
-    out: list[Command] = [HangupChannel(c.call_id, c.channel, 16)] if c.channel else []
-    return out + engine.end_call(c, CallOutcome.FAILED, now)
+    return [*hang_up(c), *engine.end_call(c, CallOutcome.FAILED, now)]

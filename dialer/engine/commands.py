@@ -9,6 +9,7 @@ from dialer.engine.records import CallRecord
 from pacing.ledger import LedgerEntry
 
 if TYPE_CHECKING:
+    from dialer.engine.calls import Call
     from dialer.engine.core import DialRequest
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "ReturnLead",
     "ScreenPop",
     "WriteCallRecord",
+    "hang_up",
 ]
 
 
@@ -71,6 +73,11 @@ class HangupChannel:
     call_id: str
     channel: str
     cause: int = 16
+
+
+def hang_up(c: Call) -> list[Command]:
+    """Hang up the call's customer leg (cause 16), or nothing while no channel is known for it yet."""
+    return [HangupChannel(c.call_id, c.channel, 16)] if c.channel else []
 
 
 @dataclass(frozen=True, slots=True)

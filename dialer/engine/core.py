@@ -49,6 +49,7 @@ from dialer.engine.commands import (
     Redirect,
     ScreenPop,
     WriteCallRecord,
+    hang_up,
 )
 from dialer.engine.records import ABANDON_LIMIT_S, CallRecord
 from dialer.errors import IllegalTransition
@@ -445,12 +446,12 @@ class Engine:
                 if out:  # the Redirect to leave the message
                     return noted + out
                 c.apply(CallEvent.MACHINE)
-                return noted + ([HangupChannel(c.call_id, c.channel or "", 16)] if c.channel else [])
+                return noted + hang_up(c)
             spare = audits.spare_agent(self, c)
             if spare is not None:
                 return noted + audits.hand_over(self, c, spare, now)
             c.apply(CallEvent.MACHINE)
-            return noted + ([HangupChannel(c.call_id, c.channel or "", 16)] if c.channel else [])
+            return noted + hang_up(c)
         if e.status is ev.AmdStatus.HANGUP:
             return []
         if agentless.is_agentless(self, c):  # the message, not an agent: no wait, no abandon, no ledger live
@@ -577,14 +578,14 @@ class Engine:
                 # The person left while the Redirect was in flight: offering them to another agent, or to the
                 # information message, would be refused too. Their leg's Hangup ends the call (hung_up_waiting,
                 # an abandon); the Hangup action makes sure of it should the channel linger.
-                return out + ([HangupChannel(c.call_id, c.channel, 16)] if c.channel else [])
+                return out + hang_up(c)
             return out + self._hold_or_abandon(c, now)
         if purpose == "agent" and c.state is CallState.AUDITING:
             out = self._release_agent(c, now)
             c.apply(CallEvent.UNASSIGN)
-            return out + ([HangupChannel(c.call_id, c.channel, 16)] if c.channel else [])
-        if purpose == "abandon" and c.channel:
-            return [HangupChannel(c.call_id, c.channel, 16)]
+            return out + hang_up(c)
+        if purpose == "abandon":
+            return hang_up(c)
         if purpose == "transfer" and c.state in TRANSFER_STATES:
             return transfers.leg_failed(self, c, "the PBX refused to move the call", now)
         if purpose == agentless.PURPOSE:
@@ -707,7 +708,7 @@ class Engine:
                 if c.is_pre_answer and now - c.dialed_at > limit:
                     # Past its ring timeout a channel still there is up somewhere (e.g. answered while AMI
                     # was down): hang it up, or the person would sit in `Wait(600)` with nobody coming.
-                    out += [HangupChannel(c.call_id, c.channel, 16)] if c.channel else []
+                    out += hang_up(c)
                     out += self._end(c, CallOutcome.LOST, now)
         return out
 
@@ -792,8 +793,7 @@ class Engine:
         """Shutdown: hang up every call still up and write its record (talking calls end CONNECTED)."""
         out: list[Command] = []
         for c in [c for c in self.calls.values() if c.state is not CallState.ENDED]:
-            if c.channel:
-                out.append(HangupChannel(c.call_id, c.channel, 16))
+            out += hang_up(c)
             if c.state is CallState.CONNECTED or c.state in TRANSFER_STATES:
                 outcome = CallOutcome.CONNECTED
             elif c.state is CallState.MACHINE or c.state is CallState.AUDITING:
