@@ -17,7 +17,11 @@ def offered_to_agents(row: Mapping[str, object]) -> bool:
     """Whether a call record (its fields as strings, or typed) is a live answer offered to agents: the
     abandon rate's denominator, as the compliance ledger counts it. A person answered (`human_at`), and the
     call was not agentless: an agentless call names its message, and nobody was meant to come to it."""
-    return row.get("human_at") not in (None, "") and not row.get("message")
+    return _offered(row.get("human_at"), row.get("message"))
+
+
+def _offered(human_at: object, message: object) -> bool:
+    return human_at not in (None, "") and not message
 
 
 def mask_number(number: str) -> str:
@@ -90,7 +94,7 @@ class CallRecord:
     @property
     def offered_to_agents(self) -> bool:
         """See the module function `offered_to_agents`."""
-        return self.human_at is not None and not self.message
+        return _offered(self.human_at, self.message)
 
     def to_fields(self) -> dict[str, str]:
         """Flat string fields for a Redis hash / stream entry (None becomes "")."""
