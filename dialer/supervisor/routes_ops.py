@@ -85,9 +85,7 @@ def ops_routes(ctx: Ctx, r: APIRouter) -> None:
         with http_errors():
             await sup.restored()
             await sup.create(body.settings())
-        stored = await sup.save(body.id)
-        await audit.record(who, "campaign.create", body.id, **body.model_dump(mode="json"), **_stored(stored))
-        board.poke()
+        await _store_and_audit(ctx, who, "campaign.create", body.id, **body.model_dump(mode="json"))
         return sup.campaign_view(body.id)
 
     @r.get("/api/campaigns/{campaign_id}", tags=["campaigns"], response_model=CampaignOut)
@@ -102,9 +100,7 @@ def ops_routes(ctx: Ctx, r: APIRouter) -> None:
         with http_errors():
             await sup.restored()
             sup.edit(campaign_id, body.changes(), by=who.name)
-        stored = await sup.save(campaign_id)
-        await audit.record(who, "campaign.edit", campaign_id, **body.changes(), **_stored(stored))
-        board.poke()
+        await _store_and_audit(ctx, who, "campaign.edit", campaign_id, **body.changes())
         return sup.campaign_view(campaign_id)
 
     @r.delete("/api/campaigns/{campaign_id}/overrides", tags=["campaigns"], response_model=CampaignOut)
@@ -120,10 +116,7 @@ def ops_routes(ctx: Ctx, r: APIRouter) -> None:
         with http_errors():
             await sup.restored()
             dropped = sup.revert(campaign_id, run_state=run_state, by=who.name)
-        stored = await sup.save(campaign_id)
-        await audit.record(who, "campaign.revert", campaign_id, run_state=run_state, dropped=dropped,
-                           **_stored(stored))
-        board.poke()
+        await _store_and_audit(ctx, who, "campaign.revert", campaign_id, run_state=run_state, dropped=dropped)
         return sup.campaign_view(campaign_id)
 
     for verb in ("start", "pause", "stop"):
@@ -150,10 +143,7 @@ def ops_routes(ctx: Ctx, r: APIRouter) -> None:
             await sup.restored()
             before, after = sup.patch_knobs(campaign_id, body.changes(), by=who.name)
         ctx.daemon.metrics.pacing_changes.labels(campaign_id).inc()
-        stored = await sup.save(campaign_id)
-        await audit.record(who, "pacing.set", campaign_id, changes=body.changes(), before=knobs_view(before),
-                           **_stored(stored))
-        board.poke()
+        await _store_and_audit(ctx, who, "pacing.set", campaign_id, changes=body.changes(), before=knobs_view(before))
         return {"campaign": campaign_id, "before": knobs_view(before), "pacing": knobs_view(after),
                 "overrides": sup.overrides_view(campaign_id)}
 
@@ -253,14 +243,15 @@ def _move(ctx: Ctx, verb: str) -> Any:
                 extra = {}
             else:
                 extra = {"agents_paused": sup.stop(campaign_id, by=who.name)}
-        stored = await sup.save(campaign_id)
-        await ctx.audit.record(who, f"campaign.{verb}", campaign_id, **extra, **_stored(stored))
-        ctx.board.poke()
+        await _store_and_audit(ctx, who, f"campaign.{verb}", campaign_id, **extra)
         return sup.campaign_view(campaign_id)
 
     return move
 
 
-def _stored(stored: bool) -> dict[str, Any]:
-    """The audit entry of a move Redis did not store says so (a restart before it is retried undoes it)."""
-    return {} if stored else {"stored": False}
+async def _store_and_audit(ctx: Ctx, who: Principal, action: str, campaign_id: str, **fields: Any) -> None:
+    """After a campaign move: store its overrides, audit it (saying so when Redis did not take it, since a
+    restart before the retried write lands would undo it), and refresh the wallboard."""
+    stored = await ctx.sup.save(campaign_id)
+    await ctx.audit.record(who, action, campaign_id, **fields, **({} if stored else {"stored": False}))
+    ctx.board.poke()
