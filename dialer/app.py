@@ -120,7 +120,12 @@ async def run_daemon(
         store = RedisStore(redis, prefix=settings.redis.prefix, timeout_s=settings.redis.timeout_s)
         await store.ping()
         leads: Mapping[str, LeadSource] = {cs.id: await leads_factory(cs, redis) for cs in settings.campaigns}
-        bus = MqttBus(svc.mqtt_url, client_id=f"dialer-{settings.redis.prefix}", timeout_s=settings.mqtt.timeout_s)
+        bus = MqttBus(
+            svc.mqtt_url,
+            client_id=f"dialer-{settings.redis.prefix}",
+            timeout_s=settings.mqtt.timeout_s,
+            replay_window_s=settings.mqtt.replay_window_s,
+        )
         engine = build_engine(settings, screenpop)
         a = settings.ami
         async with AmiClient(

@@ -8,6 +8,13 @@ Topics:
 Messages to agents carry the `seq` of `dialer.agentfeed.AgentFeed`. Publishing never blocks the
 dialer: messages go through an outbox drained by `run()`, which reconnects on its own (aiomqtt
 leaves reconnecting to the caller).
+
+Agents' commands sent while the daemon's connection is down are not lost: the daemon keeps a
+persistent MQTT session (clean session off), so the broker queues them (QoS 1) and hands them over on
+reconnect. Only a short outage is replayed: after one longer than `replay_window_s` the queued commands
+are stale (a login from an agent who has gone since, a pause long over) and the daemon starts a clean
+session instead, which drops them, and says so. A daemon that starts always starts clean, so nothing a
+previous run left queued is replayed into it.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -40,11 +48,22 @@ class MqttBus:
     """One MQTT session for the daemon, kept up by `run()`."""
 
     def __init__(
-        self, url: str, *, client_id: str = "dialer", timeout_s: float = 5.0, max_outbox: int = 100_000
+        self,
+        url: str,
+        *,
+        client_id: str = "dialer",
+        timeout_s: float = 5.0,
+        max_outbox: int = 100_000,
+        replay_window_s: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._host, self._port, self._user, self._password = parse_mqtt_url(url)
         self._client_id = client_id
         self._timeout = timeout_s
+        self._replay_window = replay_window_s
+        self._monotonic = monotonic
+        self._lost_at: float | None = None  # when the session last went down; None before the first one
+        self._started = False  # a session of this process exists on the broker
         self._outbox: deque[tuple[str, bytes, int, bool]] = deque(maxlen=max_outbox)
         self._wake = asyncio.Event()
         self._inbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(maxsize=10_000)
@@ -75,24 +94,51 @@ class MqttBus:
         """Connect, subscribe, pump both ways; reconnect after any broker failure. Cancel to stop."""
         while True:
             try:
-                async with aiomqtt.Client(
-                    self._host,
-                    self._port,
-                    username=self._user,
-                    password=self._password,
-                    identifier=self._client_id,
-                    timeout=self._timeout,
-                ) as client:
+                if self._stale():
+                    await self._drop_queued()
+                async with self._client(clean=False) as client:
                     await client.subscribe("agents/+/commands", qos=1)
+                    self._started, self._lost_at = True, None
                     self.connected.set()
                     log.info("mqtt connected", extra={"action": f"{self._host}:{self._port}"})
                     async with asyncio.TaskGroup() as tg:
                         tg.create_task(self._reader(client), name="mqtt-reader")
                         tg.create_task(self._writer(client), name="mqtt-writer")
             except* aiomqtt.MqttError as group:
+                if self.connected.is_set():
+                    self._lost_at = self._monotonic()
                 self.connected.clear()
                 log.warning("mqtt connection lost, reconnecting", extra={"error": repr(group.exceptions[0])})
             await asyncio.sleep(reconnect_delay_s)
+
+    def _stale(self) -> bool:
+        """Whether what the broker queued for us must be dropped rather than replayed."""
+        if not self._started:
+            return True
+        return self._lost_at is not None and self._monotonic() - self._lost_at > self._replay_window
+
+    async def _drop_queued(self) -> None:
+        # a clean session discards the broker's session and queue for our client id
+        async with self._client(clean=True):
+            pass
+        if self._started and self._lost_at is not None:
+            log.warning(
+                "mqtt was down longer than the replay window; agent commands sent meanwhile were dropped as stale",
+                extra={"action": f"down {self._monotonic() - self._lost_at:.0f} s, "
+                                 f"mqtt.replay_window_s {self._replay_window:g} s"},
+            )
+        self._lost_at = None
+
+    def _client(self, *, clean: bool) -> aiomqtt.Client:
+        return aiomqtt.Client(
+            self._host,
+            self._port,
+            username=self._user,
+            password=self._password,
+            identifier=self._client_id,
+            timeout=self._timeout,
+            clean_session=clean,
+        )
 
     async def _reader(self, client: aiomqtt.Client) -> None:
         async for msg in client.messages:

@@ -67,6 +67,9 @@ class RedisSettings(_Section):
 class MqttSettings(_Section):
     url: str = "embedded"
     timeout_s: float = Field(5.0, gt=0)
+    # agents' commands queued by the broker while the daemon was away are replayed after an outage up to
+    # this long, and dropped as stale after a longer one (0: never replayed)
+    replay_window_s: float = Field(60.0, ge=0)
 
 
 class MetricsSettings(_Section):

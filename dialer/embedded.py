@@ -48,7 +48,7 @@ async def embedded_mqtt(port: int | None = None) -> AsyncIterator[str]:
     port = port or free_port()
     config: dict[str, Any] = {
         "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}", "max_connections": 10000}},
-        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+        "plugins": {"dialer.embedded_auth.LocalClients": {}},
     }
     for name in ("amqtt", "transitions"):
         logging.getLogger(name).setLevel(logging.ERROR)
