@@ -493,10 +493,19 @@ class Engine:
         return out
 
     def _on_leg_end(self, e: ev.LegEnd, now: float) -> list[Command]:
-        """The customer leg's `h` extension, just before its Hangup: where it ended (agentless calls only)."""
+        """The customer leg's `h` extension, just before its Hangup: where it ended.
+
+        Its Hangup follows once the `h` extension is done, which a heavy `h` extension can delay by
+        seconds. A person waiting for an agent has left by then: their call ends now, so that no agent is
+        offered a line that is gone and no information message is aimed at it."""
         c = self.call_of(e.uniqueid)
-        if c is not None and e.uniqueid == c.call_id:  # the customer leg (agentless.leg_ended checks the state)
-            agentless.leg_ended(c, e.where)
+        if c is None or e.uniqueid != c.call_id or c.agent_first:  # the customer leg of a dialer-first call
+            return []
+        if c.state is CallState.WAITING or c.state is CallState.CONNECTING:
+            if e.hangup_cause:
+                c.hangup_cause = e.hangup_cause
+            return self._end(c, self._waiting_outcome(c, now), now)
+        agentless.leg_ended(c, e.where)  # checks the state
         return []
 
     def _on_hangup(self, e: ev.Hangup, now: float) -> list[Command]:
@@ -539,11 +548,15 @@ class Engine:
                 c.human_at = c.answered_at if c.answered_at is not None else now
                 return self._end(c, CallOutcome.ABANDONED, now)
             return self._end(c, CallOutcome.HUNG_UP_SCREENING, now)
-        # WAITING or CONNECTING: the person gave up before an agent came. The law counts a live answer
-        # not connected within 2 s as abandoned whoever hangs up, so an early hang-up is one too (the
-        # pacer's model and the simulator count it the same way); the outcome still says who hung up.
+        return self._end(c, self._waiting_outcome(c, now), now)
+
+    @staticmethod
+    def _waiting_outcome(c: Call, now: float) -> CallOutcome:
+        """A person WAITING or CONNECTING gave up before an agent came. The law counts a live answer not
+        connected within 2 s as abandoned whoever hangs up, so an early hang-up is one too (the pacer's
+        model and the simulator count it the same way); the outcome still says who hung up."""
         late = c.human_at is not None and now - c.human_at > ABANDON_LIMIT_S
-        return self._end(c, CallOutcome.ABANDONED if late else CallOutcome.HUNG_UP_WAITING, now)
+        return CallOutcome.ABANDONED if late else CallOutcome.HUNG_UP_WAITING
 
     _handlers: dict[type, Callable[[Engine, Any, float], list[Command]]] = {
         ev.Newchannel: _on_newchannel,
@@ -576,8 +589,8 @@ class Engine:
             c.apply(CallEvent.UNASSIGN)
             if channel_gone:
                 # The person left while the Redirect was in flight: offering them to another agent, or to the
-                # information message, would be refused too. Their leg's Hangup ends the call (hung_up_waiting,
-                # an abandon); the Hangup action makes sure of it should the channel linger.
+                # information message, would be refused too. Their leg's DialerLegEnd or Hangup ends the call
+                # (hung_up_waiting, an abandon); the Hangup action makes sure of it should the channel linger.
                 return out + hang_up(c)
             return out + self._hold_or_abandon(c, now)
         if purpose == "agent" and c.state is CallState.AUDITING:

@@ -251,15 +251,15 @@ def test_close_all_between_the_leg_end_and_the_hangup_records_what_the_leg_end_s
     assert acts(hangup(eng, cid, 6.7)) == []
 
 
-def test_a_leg_end_outside_an_agentless_delivery_changes_nothing():
+def test_a_leg_end_of_a_waiting_person_ends_the_call_and_their_hangup_finds_nothing():
     eng = make_engine(mode=Mode.PROGRESSIVE)
     [cid], _ = dial(eng)
     answer(eng, cid, 0.0)
     assert eng.calls[cid].state is CallState.WAITING
-    assert leg_end(eng, cid, 7.0, "dialer-connect") == []
-    [rec] = records(hangup(eng, cid, 7.0))
+    [rec] = records(leg_end(eng, cid, 7.0, "dialer-connect"))
     assert (rec.outcome, rec.abandoned, rec.message) == ("hung_up_waiting", True, "")
-    assert leg_end(eng, cid, 7.1, "dialer-connect") == []  # after the end: nothing to find
+    assert hangup(eng, cid, 9.0) == []  # the Hangup after the h extension: the call is over already
+    assert leg_end(eng, cid, 9.1, "dialer-connect") == []
 
 
 def test_the_snapshot_counts_delivering_calls_as_lines_in_use():

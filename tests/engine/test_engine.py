@@ -9,6 +9,8 @@ from agents.state import AgentState
 from dialer.ami import events as ev
 from dialer.engine.calls import CallState
 from dialer.engine.commands import (
+    AgentNotice,
+    Command,
     DispositionMade,
     HangupChannel,
     Originate,
@@ -240,6 +242,57 @@ def test_a_person_gone_before_the_redirect_to_an_agent_is_neither_offered_again_
     assert eng.tick(20.0) == []  # not held for an agent: no abandon message either
     [rec] = records(hangup(eng, cid, 6.7))
     assert (rec.outcome, rec.abandoned, rec.agent_id) == ("hung_up_waiting", True, None)
+
+
+def leg_end(eng: Engine, cid: str, now: float, where: str = "dialer-connect") -> list[Command]:
+    """`UserEvent: DialerLegEnd`: the leg's `h` extension runs, and its Hangup comes when that is done."""
+    return eng.on_ami(ev.LegEnd(call_id=cid, channel=chan(cid), uniqueid=cid, linkedid=cid, where=where,
+                                hangup_cause=16), now)
+
+
+# `answer` says "human" at 6.5 s and the hold runs to 8.5 s; at 8.6 s its tick has not come yet
+@pytest.mark.parametrize(("left_at", "outcome"), [(7.5, "hung_up_waiting"), (8.6, "abandoned")])
+def test_a_waiting_person_whose_leg_ends_is_not_offered_to_a_freed_agent_nor_sent_the_message(left_at, outcome):
+    eng = make_engine(hold_s=2.0)
+    [cid] = dial(eng)
+    answer(eng, cid, 0)
+    assert eng.calls[cid].state is CallState.WAITING
+    [rec] = records(leg_end(eng, cid, left_at))
+    assert (rec.outcome, rec.abandoned, rec.hangup_cause) == (outcome, True, 16)
+    # an agent frees up, the hold would have run out, and the slow h extension's Hangup comes at last
+    out = eng.on_agent(ac.Login("a1", "1001", "camp"), left_at) + eng.on_agent(ac.Ready("a1"), left_at)
+    out += eng.tick(left_at + 30.0) + hangup(eng, cid, left_at + 2.0)
+    assert not [c for c in out if isinstance(c, Redirect | ScreenPop | WriteCallRecord)], out
+    assert eng.roster.get("a1").state is AgentState.READY
+    assert eng.stats.abandoned == 1
+
+
+def test_a_person_who_leaves_while_the_redirect_to_an_agent_is_in_flight_frees_the_agent_at_once():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    [cid] = dial(eng)
+    answer(eng, cid, 0)
+    assert eng.calls[cid].state is CallState.CONNECTING
+    out = acts(leg_end(eng, cid, 7.0))
+    assert [(r.outcome, r.abandoned, r.agent_id) for r in records(out)] == [("hung_up_waiting", True, None)]
+    assert next(c.kind for c in out if isinstance(c, AgentNotice)) == "call_cancelled"
+    assert eng.roster.get("a1").state is AgentState.READY
+    # the Redirect's refusal ("channel not up") and the Hangup come later and change nothing
+    assert eng.on_action_failed(cid, "agent", 7.2, channel_gone=True) == []
+    assert hangup(eng, cid, 9.0) == []
+    assert eng.roster.get("a1").state is AgentState.READY
+
+
+def test_a_leg_end_of_a_connected_call_waits_for_its_hangup():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    [cid] = dial(eng)
+    answer(eng, cid, 0)
+    bridge(eng, cid, 7.0)
+    assert leg_end(eng, cid, 60.0, "dialer-to-agent") == []
+    assert eng.calls[cid].state is CallState.CONNECTED
+    [rec] = records(hangup(eng, cid, 60.1))
+    assert rec.outcome == "connected"
 
 
 def test_resync_after_reconnect_ends_calls_asterisk_no_longer_has():
