@@ -228,8 +228,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
         now = self.clock.now()
         left = self._live_calls()
         if left:
-            log.warning(f"shutdown grace over: hanging up the {left} call(s) still up; those not yet answered are "
-                        "recorded lost")
+            log.warning(f"shutdown grace over: hanging up the {left} call(s) still up; those still ringing are "
+                        "recorded no_answer, those answered and not yet with an agent abandoned")
         self.execute(self.engine.close_all(now), now)
         await self.store.flush()
         await self.bus.drain()

@@ -803,7 +803,12 @@ class Engine:
         return out
 
     def close_all(self, now: float) -> list[Command]:
-        """Shutdown: hang up every call still up and write its record (talking calls end CONNECTED)."""
+        """Shutdown: hang up every call still up and write its record (talking calls end CONNECTED).
+
+        A dial still ringing ends as a no-answer: the subscriber saw a missed call, and the lead is
+        retried as after one. One answered while AMD still listened ends abandoned, as a surplus hang-up
+        that met an answer does: whoever said hello heard the line drop. One not ringing yet (its Originate
+        on its way, or an agent's phone still ringing for an agent-started call) ends lost."""
         out: list[Command] = []
         for c in [c for c in self.calls.values() if c.state is not CallState.ENDED]:
             out += hang_up(c)
@@ -815,6 +820,11 @@ class Engine:
                 outcome = agentless.outcome_of(c)
             elif c.state in (CallState.WAITING, CallState.CONNECTING, CallState.ABANDONING):
                 outcome = CallOutcome.ABANDONED
+            elif c.state is CallState.SCREENING:
+                c.human_at = c.answered_at if c.answered_at is not None else now
+                outcome = CallOutcome.ABANDONED
+            elif c.state is CallState.RINGING:
+                outcome = CallOutcome.NO_ANSWER
             else:
                 outcome = CallOutcome.LOST
             out += self._end(c, outcome, now)

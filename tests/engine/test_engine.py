@@ -358,6 +358,25 @@ def test_close_all_writes_a_record_for_every_open_call():
     assert all(call.state is CallState.ENDED for call in eng.calls.values())
 
 
+def test_close_all_ends_a_ringing_dial_as_a_no_answer_and_one_amd_listens_to_as_an_abandon():
+    eng = make_engine()
+    ringing, screening = dial(eng, n=2)
+    for cid in (ringing, screening):
+        kw = {"channel": chan(cid), "uniqueid": cid, "linkedid": cid}
+        eng.on_ami(ev.Newchannel(state=ev.ChannelState.DOWN, **kw), 0)
+        eng.on_ami(ev.Newstate(state=ev.ChannelState.RINGING, **kw), 1)
+    eng.on_ami(ev.Newstate(state=ev.ChannelState.UP, channel=chan(screening), uniqueid=screening,
+                           linkedid=screening), 8)
+    out = eng.close_all(9)
+    assert {c.call_id for c in out if isinstance(c, HangupChannel)} == {ringing, screening}
+    recs = {r.call_id: r for r in records(out)}
+    assert (recs[ringing].outcome, recs[ringing].abandoned) == ("no_answer", False)
+    # AMD had not decided: whoever said hello heard the line drop, and the law's count must not be short
+    assert (recs[screening].outcome, recs[screening].abandoned) == ("abandoned", True)
+    assert recs[screening].offered_to_agents
+    assert eng.stats.abandoned == 1
+
+
 def test_snapshot_counts_what_pacing_needs():
     eng = make_engine()
     login_ready(eng, "a1", "1001")
