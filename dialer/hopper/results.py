@@ -18,7 +18,6 @@ from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
 from dialer.hopper.views import Gathered, S, clean, text
 from dialer.leads.model import decode_fields
-from dialer.policy.contact import month_key
 from dialer.policy.types import DialResult, ResultPlan
 
 __all__ = ["write_plan"]
@@ -92,11 +91,10 @@ async def write_plan(
         pipe.sadd(gk.dncp, g.header.person)
         pipe.hset(person, S.P_DNC, "1")
     if plan.contacted:
-        month = month_key(now)
-        if g.person.get(S.P_MONTH) == month:
+        if g.person.get(S.P_MONTH) == plan.month:
             pipe.hincrby(person, S.P_MONTH_COUNT, 1)
         else:
-            pipe.hset(person, mapping={S.P_MONTH: month, S.P_MONTH_COUNT: 1})
+            pipe.hset(person, mapping={S.P_MONTH: plan.month, S.P_MONTH_COUNT: 1})
     if plan.base_contact:
         pipe.hset(person, S.P_BASE, repr(now))
     if plan.won_back:

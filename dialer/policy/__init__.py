@@ -5,7 +5,7 @@ take a snapshot and a time and return a decision. The hopper reads Redis, asks, 
 """
 
 from dialer.campaigns.vocab import Consent, Disposition, Outcome, SuppressionKind
-from dialer.policy.contact import MAX_CALLBACK_DAYS, ContactPolicy, month_key
+from dialer.policy.contact import MAX_CALLBACK_DAYS, ContactPolicy
 from dialer.policy.holidays import public_holidays
 from dialer.policy.hours import Hours
 from dialer.policy.signals import SuppressionSignal, parse_signal
@@ -27,7 +27,6 @@ __all__ = [
     "SuppressionKind",
     "SuppressionSignal",
     "Verdict",
-    "month_key",
     "parse_signal",
     "public_holidays",
 ]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from dialer.campaigns.kinds import RECIDIVIST_MARKS, is_recidivist
 from dialer.campaigns.models import CampaignConfig
@@ -28,7 +28,7 @@ from dialer.errors import PolicyViolation
 from dialer.policy.hours import Hours
 from dialer.policy.types import Block, DialResult, LeadView, ResultPlan, Verdict
 
-__all__ = ["MAX_CALLBACK_DAYS", "ContactPolicy", "month_key"]
+__all__ = ["MAX_CALLBACK_DAYS", "ContactPolicy"]
 
 DAY = 86400.0
 MAX_CALLBACK_DAYS = 60
@@ -36,17 +36,6 @@ SUPPRESSION_RECHECK_S = 3600.0
 
 
 _NO_MARKS: dict[str, str] = {}
-
-
-def month_key(now: float) -> str:
-    """The calendar month (UTC) of the monthly contact cap: YYYY-MM."""
-    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m")
-
-
-def _next_month(now: float) -> float:
-    d = datetime.fromtimestamp(now, UTC)
-    year, month = (d.year + 1, 1) if d.month == 12 else (d.year, d.month + 1)
-    return datetime(year, month, 1, tzinfo=UTC).timestamp()
 
 
 class ContactPolicy:
@@ -92,8 +81,10 @@ class ContactPolicy:
             if now < until:
                 blocks.append((Block.BASE_CONTACT, until, f"for {c.base_contact_days} days"))
         cap = c.max_contacts_per_month
-        if not callback and cap is not None and view.contacts_in_month >= cap and view.month == month_key(now):
-            blocks.append((Block.CONTACT_CAP, _next_month(now), f"{view.contacts_in_month} of {cap}"))
+        if (not callback and cap is not None and view.contacts_in_month >= cap
+                and view.month == self.hours.local_month(view.zones, now)):
+            until = self.hours.next_month(view.zones, now)
+            blocks.append((Block.CONTACT_CAP, until, f"{view.contacts_in_month} of {cap}"))
         n = len(numbers)
         chosen: int | None = None
         earliest = math.inf
@@ -211,6 +202,7 @@ class ContactPolicy:
         plan = ResultPlan(
             attempts=view.attempts + 1,
             day=day,
+            month=self.hours.local_month(view.zones, now),
             attempts_day=(view.attempts_day if view.day == day else 0) + 1,
             next_index=index,
             dead=frozenset(dead),

@@ -101,6 +101,17 @@ class Hours:
         day = datetime.fromtimestamp(now, tz).date() + timedelta(days=1)
         return datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
 
+    def local_month(self, zones: tuple[str, ...], now: float) -> str:
+        """The person's local calendar month (first zone) as YYYY-MM: the key of the monthly contact cap."""
+        return datetime.fromtimestamp(now, self._zone(zones[0] if zones else "UTC")).strftime("%Y-%m")
+
+    def next_month(self, zones: tuple[str, ...], now: float) -> float:
+        """The start of the person's next local calendar month (first zone)."""
+        tz = self._zone(zones[0] if zones else "UTC")
+        d = datetime.fromtimestamp(now, tz)
+        year, month = (d.year + 1, 1) if d.month == 12 else (d.year, d.month + 1)
+        return datetime(year, month, 1, tzinfo=tz).timestamp()
+
     def at_local(self, zones: tuple[str, ...], now: float, days_ahead: int, minute: int) -> float:
         """The instant `days_ahead` local days after `now`'s date at `minute` past local midnight (first zone)."""
         tz = self._zone(zones[0] if zones else "UTC")

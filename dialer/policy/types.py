@@ -149,6 +149,7 @@ class ResultPlan:
     attempts: int
     day: str
     attempts_day: int
+    month: str  # the person's local calendar month (YYYY-MM), the key of the monthly contact cap
     next_index: int
     dead: frozenset[int]
     next: Literal["retry", "callback", "finish"]

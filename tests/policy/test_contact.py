@@ -10,7 +10,7 @@ from policy_helpers import LA, NY, at, campaign, view
 
 from dialer.campaigns.vocab import Consent, Disposition, Outcome
 from dialer.errors import PolicyViolation
-from dialer.policy import Block, ContactPolicy, DialResult, NumberView, month_key
+from dialer.policy import Block, ContactPolicy, DialResult, NumberView
 
 NOW = at(2024, 5, 15, 12, 0)  # Wednesday noon in New York
 HNL = "Pacific/Honolulu"
@@ -33,7 +33,7 @@ P = ContactPolicy(campaign())
         (view(A, suppressions={"declined_offer:other-offer": NOW + 600}), None, False),
         (view(A, last_base_contact=NOW - 10 * 86400), Block.BASE_CONTACT, False),
         (view(A, last_base_contact=NOW - 61 * 86400), None, False),
-        (view(A, month=month_key(NOW), contacts_in_month=4), Block.CONTACT_CAP, False),
+        (view(A, month="2024-05", contacts_in_month=4), Block.CONTACT_CAP, False),
         (view(A, month="2024-04", contacts_in_month=9), None, False),
         (view(NumberView(A, locked_until=NOW + 3600)), Block.ABANDON_LOCK, False),
         (view(A, day="2024-05-15", attempts_day=3), Block.DAY_CAP, False),
@@ -174,6 +174,23 @@ def test_attempt_limit_finishes_and_day_count_resets() -> None:
     assert P.plan_result(view(A, attempts=5), 0, r("busy"), NOW).finish_reason == "attempts exhausted"
     plan = P.plan_result(view(A, day="2024-05-14", attempts_day=3), 0, r("busy"), NOW)
     assert plan.attempts_day == 1
+
+
+def test_the_monthly_cap_counts_the_persons_own_calendar_month() -> None:
+    # 1 June, 09:30 in Vladivostok is still 31 May in UTC: the person's June has begun, and May's count is over
+    vladivostok = ("Asia/Vladivostok",)
+    june_1st = at(2024, 6, 1, 9, 30, "Asia/Vladivostok")
+    policy = ContactPolicy(campaign(max_contacts_per_month=2))
+    may_full = view(A, zones=vladivostok, month="2024-05", contacts_in_month=2)
+    assert policy.check(may_full, june_1st).ok
+    assert policy.plan_result(may_full, 0, r("live", "sale"), june_1st).month == "2024-06"
+    # late on 31 May in New York it is already 1 June in UTC: still May there, so the cap holds until
+    # New York's June begins
+    may_31st = at(2024, 5, 31, 20, 0)
+    v = policy.check(view(A, month="2024-05", contacts_in_month=2), may_31st)
+    assert (v.ok, v.block) == (False, Block.CONTACT_CAP)
+    assert v.not_before is not None
+    assert v.not_before >= at(2024, 6, 1, 0, 0)
 
 
 def test_base_contact_sale_and_winback_tracking() -> None:
