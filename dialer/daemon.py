@@ -20,7 +20,7 @@ import dataclasses
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
 import uvicorn
@@ -40,6 +40,7 @@ from dialer.daemon_agentcalls import AgentCalls
 from dialer.daemon_compliance import Compliance
 from dialer.daemon_overrides import OVERRIDES_HOLD, Overrides
 from dialer.engine.agentless import AgentlessPlan
+from dialer.engine.agentside import NO_DISPOSITION
 from dialer.engine.commands import (
     AgentNotice,
     Command,
@@ -142,6 +143,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self._timer_wake = asyncio.Event()
         self._calls_changed = asyncio.Event()
         self._actions: asyncio.TaskGroup | None = None
+        self._pending: set[asyncio.Task[Any]] = set()  # what `_later` started and has not finished
         self.ready = asyncio.Event()
         self.http_server: uvicorn.Server | None = None
         self.action_failures = 0
@@ -216,13 +218,13 @@ class Daemon(AgentCalls, Compliance, Overrides):
 
     async def _shutdown_when(self, stop: asyncio.Event) -> None:
         await stop.wait()
-        log.info("stopping: no new dials; letting live calls finish")
+        log.info("stopping: no new dials; letting live calls finish and agents give their dispositions")
         self.dialing = False
         for d in self._dirty.values():
             d.set()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.clock.to_real(self.settings.shutdown_grace_s)):
-                while self._live_calls():
+                while self._live_calls() or self.engine.wrapups():
                     self._calls_changed.clear()
                     await self._calls_changed.wait()
         now = self.clock.now()
@@ -231,6 +233,12 @@ class Daemon(AgentCalls, Compliance, Overrides):
             log.warning(f"shutdown grace over: hanging up the {left} call(s) still up; those still ringing are "
                         "recorded no_answer, those answered and not yet with an agent abandoned")
         self.execute(self.engine.close_all(now), now)
+        undisposed = self.engine.wrapups()
+        if undisposed:
+            log.warning(f"shutdown: {undisposed} wrap-up(s) end without the agent's disposition; their calls are "
+                        f"disposed {NO_DISPOSITION} and their leads recorded as contacts")
+        self.execute(self.engine.end_wrapups(now), now)
+        await self._settle_later()
         await self.store.flush()
         await self.bus.drain()
         if self.http_server is not None:
@@ -494,6 +502,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
             elif isinstance(cmd, ReturnLead):
                 self._return_lead(cmd.campaign_id, cmd.request, cmd.why, now, call_id=cmd.call_id)
             elif isinstance(cmd, DispositionMade):
+                self._calls_changed.set()  # a wrap-up ended (the shutdown grace waits for them too)
                 self.store.add_disposition(cmd)
                 if cmd.amd_audit:
                     self._audited(cmd)
@@ -566,11 +575,24 @@ class Daemon(AgentCalls, Compliance, Overrides):
             log.error("this lead source cannot take a lead back", extra=where)
         self._calls_changed.set()
 
-    def _later(self, coro: object, name: str) -> None:
+    def _later(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         if self._actions is None:
-            coro.close()  # type: ignore[attr-defined]
+            coro.close()
             return
-        self._actions.create_task(coro, name=name)  # type: ignore[arg-type]
+        task = self._actions.create_task(coro, name=name)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _settle_later(self, timeout_s: float = 10.0) -> None:
+        """Shutdown: let the lead results and dispositions already handed to their sources be written
+        (the task group would cancel them); those still running after `timeout_s` are recovered by the
+        hopper later, as attempts whose result never came."""
+        if not self._pending:
+            return
+        _done, slow = await asyncio.wait(set(self._pending), timeout=timeout_s)
+        if slow:
+            log.warning(f"shutdown: {len(slow)} lead result(s) not written in {timeout_s:g} s; "
+                        "the hopper will recover those leads as lost attempts")
 
     def _record(self, cmd: WriteCallRecord, now: float) -> None:
         r = cmd.record

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
@@ -57,7 +58,7 @@ class AgentCalls:
 
         def execute(self, cmds: list[Command], now: float) -> None: ...
 
-        def _later(self, coro: object, name: str) -> None: ...
+        def _later(self, coro: Coroutine[Any, Any, Any], name: str) -> None: ...
 
         def _agent_changed(self, agent_id: str) -> None: ...
 

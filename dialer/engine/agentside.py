@@ -21,7 +21,9 @@ from pacing import ContactClassified, WrapupObserved
 if TYPE_CHECKING:
     from dialer.engine.core import Engine
 
-__all__ = ["after_wrapup", "command", "dispose", "freed", "state_notice"]
+__all__ = ["NO_DISPOSITION", "after_wrapup", "command", "dispose", "end_wrapup_undisposed", "freed", "state_notice"]
+
+NO_DISPOSITION = "no_disposition"  # the code of a call whose wrap-up ended without the agent's disposition
 
 _BUSY = (AgentState.TALKING, AgentState.WRAPUP, AgentState.RESERVED, AgentState.DIALING)
 
@@ -99,6 +101,35 @@ def dispose(engine: Engine, agent: Agent, cmd: ac.Disposition, now: float) -> li
             final=final,
         )
     ]
+    return out + after_wrapup(engine, agent, now)
+
+
+def end_wrapup_undisposed(engine: Engine, agent: Agent, why: str, now: float) -> list[Command]:
+    """The agent's wrap-up ends without a disposition: its time ran out (`why` "wrapup_timeout"), or the
+    daemon is stopping ("shutdown").
+
+    A person talked to the agent, so the call still gets a disposition, `no_disposition` (fields
+    `auto`: why), and its lead a result: a contact whose result is unknown (the contact policy's
+    `other`). Without it the lead would stay in flight until the hopper recovered it as a lost attempt
+    and dialed the person again, contact caps and the base-contact rule uncounted. An AMD audit call
+    disposed so says nothing about AMD, and is not counted as an audit."""
+    call_id = agent.call_id
+    call = engine.calls.get(call_id) if call_id is not None else None
+    engine.wrapup_deadlines.pop(agent.agent_id, None)
+    engine.roster.apply(agent.agent_id, AgentEvent.WRAPUP_TIMEOUT, now)
+    out: list[Command] = [AgentNotice(agent.agent_id, "wrapup_timeout", {"call_id": call_id or "", "why": why})]
+    if call_id is not None:
+        out.append(DispositionMade(
+            call_id=call_id,
+            agent_id=agent.agent_id,
+            code=NO_DISPOSITION,
+            fields={"auto": why},
+            script_path=(),
+            at=now,
+            target=call.target if call is not None else None,
+            campaign_id=call.campaign_id if call is not None else (agent.campaign_id or ""),
+            final=transfers.is_final_disposition(call, agent.agent_id),
+        ))
     return out + after_wrapup(engine, agent, now)
 
 

@@ -706,10 +706,20 @@ class Engine:
                 del self.wrapup_deadlines[agent_id]
                 agent = self.roster.get(agent_id)
                 if agent is not None and agent.state is AgentState.WRAPUP:
-                    self.roster.apply(agent_id, AgentEvent.WRAPUP_TIMEOUT, now)
-                    out.append(AgentNotice(agent_id, "wrapup_timeout"))
-                    out += self.after_wrapup(agent, now)
+                    out += agentside.end_wrapup_undisposed(self, agent, "wrapup_timeout", now)
         return out
+
+    def end_wrapups(self, now: float) -> list[Command]:
+        """Shutdown: every wrap-up still open ends without its disposition (`agentside.end_wrapup_undisposed`)."""
+        out: list[Command] = []
+        for agent in list(self.roster):
+            if agent.state is AgentState.WRAPUP:
+                out += agentside.end_wrapup_undisposed(self, agent, "shutdown", now)
+        return out
+
+    def wrapups(self) -> int:
+        """Agents in wrap-up: the dispositions still to come."""
+        return sum(1 for a in self.roster if a.state is AgentState.WRAPUP)
 
     def sweep_stuck(self, now: float) -> list[Command]:
         """End pre-answer calls that never resolved (lost OriginateResponse): called every few seconds."""

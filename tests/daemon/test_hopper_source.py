@@ -11,6 +11,7 @@ from dialer.embedded import embedded_redis
 from dialer.engine.commands import DispositionMade
 from dialer.engine.records import CallRecord
 from dialer.hopper import Hopper, LeadStore
+from dialer.hopper.views import S
 from dialer.hopper_source import HopperLeadSource
 from dialer.leads.demo import load_demo_leads
 from dialer.policy.contact import ContactPolicy
@@ -57,6 +58,31 @@ async def test_results_and_dispositions_reach_the_hopper():
             counts = dict(await hopper.outcome_counts())
             assert counts.get("outcome:live") == 1
             assert counts.get("disposition:refused") == 1
+        finally:
+            await redis.aclose()
+
+
+async def test_a_call_disposed_no_disposition_is_a_contact_with_an_unknown_result_not_a_lost_attempt():
+    # its agent's wrap-up ran out, or the daemon stopped during it (dialer.engine.agentside)
+    async with embedded_redis() as url:
+        redis = connect_redis(url)
+        try:
+            config = load_campaign(CAMPAIGN)
+            store = LeadStore(redis)
+            await load_demo_leads(store, config, 20, 7, NOON_ET)
+            hopper = Hopper(redis, config, ContactPolicy(config))
+            source = HopperLeadSource(hopper)
+            assert await source.depth(NOON_ET) > 0
+            [talked] = await source.take(1, NOON_ET)
+            await source.record_result(record("c9", talked.lead_id, talked.number, "connected", "a1"),
+                                       talked.target, NOON_ET + 60)
+            auto = DispositionMade("c9", "a1", "no_disposition", {"auto": "wrapup_timeout"}, (), NOON_ET + 180,
+                                   talked.target, campaign_id=config.id)
+            await source.record_disposition(auto, NOON_ET + 180)
+            counts = dict(await hopper.outcome_counts())
+            assert (counts.get("outcome:live"), counts.get("disposition:other")) == (1, 1)
+            state = await store.lead_state(config.id, talked.lead_id)
+            assert state.get(S.FINISHED) == "other", state  # finished as a contact: not dialed again by this campaign
         finally:
             await redis.aclose()
 

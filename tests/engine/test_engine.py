@@ -295,6 +295,46 @@ def test_a_leg_end_of_a_connected_call_waits_for_its_hangup():
     assert rec.outcome == "connected"
 
 
+def test_a_wrapup_that_runs_out_disposes_the_call_no_disposition_so_its_lead_gets_a_result():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    [cid] = dial(eng)
+    answer(eng, cid, 0)
+    bridge(eng, cid, 7.0)
+    hangup(eng, cid, 20.0)
+    assert eng.wrapups() == 1
+    assert eng.tick(79.9) == []
+    out = eng.tick(80.0)  # the campaign's wrap-up timeout is 60 s
+    [d] = [c for c in out if isinstance(c, DispositionMade)]
+    assert (d.call_id, d.agent_id, d.code, d.fields, d.final) == (cid, "a1", "no_disposition",
+                                                                  {"auto": "wrapup_timeout"}, True)
+    assert d.target == eng.calls[cid].target
+    assert [c.payload for c in out if isinstance(c, AgentNotice) and c.kind == "wrapup_timeout"] == [
+        {"call_id": cid, "why": "wrapup_timeout"}]
+    assert eng.roster.get("a1").state is AgentState.READY
+    assert eng.wrapups() == 0
+    with pytest.raises(IllegalTransition):  # too late: the call has its disposition
+        eng.on_agent(ac.Disposition("a1", cid, "sale"), 81.0)
+
+
+def test_shutdown_ends_every_open_wrapup_with_no_disposition():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    login_ready(eng, "a2", "1002", now=1.0)
+    first, second = dial(eng, n=2)
+    answer(eng, first, 0)
+    answer(eng, second, 0)
+    bridge(eng, first, 7.0)
+    bridge(eng, second, 7.0)
+    hangup(eng, first, 20.0)  # a1 is in wrap-up; a2 still talks
+    records(eng.close_all(30.0))  # a2's call ends connected: a2 is in wrap-up too
+    assert eng.wrapups() == 2
+    made = [c for c in eng.end_wrapups(30.0) if isinstance(c, DispositionMade)]
+    assert sorted((d.call_id, d.code, d.fields["auto"]) for d in made) == [
+        (first, "no_disposition", "shutdown"), (second, "no_disposition", "shutdown")]
+    assert eng.wrapups() == 0
+
+
 def test_resync_after_reconnect_ends_calls_asterisk_no_longer_has():
     eng = make_engine()
     a, b = dial(eng, n=2)

@@ -199,7 +199,9 @@ function onFeed(msg) {
     case "pause_pending": S.pendingPause = msg.reason; break;
     case "logout_pending": S.pendingLogout = true; break;
     case "wrapup_timeout":
-      notice("Wrap-up time ran out: the call was closed without your disposition.");
+      notice(msg.why === "shutdown"
+        ? "The dialer is stopping: the call was closed without your disposition."
+        : "Wrap-up time ran out: the call was closed without your disposition.");
       clearCall();
       break;
     case "presence":

@@ -1,0 +1,115 @@
+"""Stopping the daemon while agents are in wrap-up: the grace waits for their dispositions, and a wrap-up
+still open when it ends gets `no_disposition`, so every lead talked to gets its result written."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from typing import Any
+
+from bus_fakes import FakeBus
+from daemon_fakes import FakeAmi, ready_agent
+
+from agents import commands as ac
+from agents.state import AgentState
+from dialer.ami import events as ev
+from dialer.clock import ScaledClock
+from dialer.config import CampaignSettings, DialerSettings, HttpSettings, MetricsSettings
+from dialer.daemon import Daemon, runtime_from_settings
+from dialer.engine.commands import DispositionMade, Originate
+from dialer.engine.core import DialRequest, Engine
+from dialer.engine.records import CallRecord
+from dialer.leadsource import InMemoryLeadSource
+from dialer.metrics import Metrics
+from dialer.store import RedisStore, connect_redis
+
+T0 = 1_795_000_000.0
+_prefixes = itertools.count(1)
+
+
+class SlowLeadSource(InMemoryLeadSource):
+    """Takes its time to write a result, as a hopper's Redis round trips under load do (longer than the
+    rest of the shutdown takes, so a shutdown that did not wait for them would cancel them)."""
+
+    LATENCY_S = 0.2
+
+    async def record_result(self, record: CallRecord, target: object | None, now: float) -> None:
+        await asyncio.sleep(self.LATENCY_S)
+        await super().record_result(record, target, now)
+
+    async def record_disposition(self, disposition: DispositionMade, now: float) -> None:
+        await asyncio.sleep(self.LATENCY_S)
+        await super().record_disposition(disposition, now)
+
+
+def make_daemon(client: Any, grace_s: float) -> tuple[Daemon, SlowLeadSource]:
+    cs = CampaignSettings(id="uk")
+    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False),
+                         shutdown_grace_s=grace_s)
+    engine = Engine(hold_s=1.5, rng=random.Random(3))
+    engine.add_campaign(runtime_from_settings(cs))
+    source = SlowLeadSource([])
+    d = Daemon(cfg, clock=ScaledClock(1.0, start=T0), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]
+               store=RedisStore(client, prefix=f"wrap{next(_prefixes)}"), bus=FakeBus(),  # type: ignore[arg-type]
+               leads={"uk": source}, metrics=Metrics())
+    return d, source
+
+
+def talk_and_hang_up(d: Daemon, n: int) -> str:
+    """Agent a1 takes a call, and the customer hangs up: a1 is in wrap-up."""
+    t = d.clock.now()
+    eng = d.engine
+    [o] = [c for c in eng.launch("uk", [DialRequest(f"L{n}", f"+4420755{n:05d}")], t) if isinstance(c, Originate)]
+    kw = {"channel": f"Local/{n}@dialer-outbound-{n:08x};1", "uniqueid": o.call_id, "linkedid": o.call_id}
+    d.execute(eng.on_ami(ev.Newchannel(state=ev.ChannelState.DOWN, **kw), t), t)
+    d.execute(eng.on_ami(ev.Newstate(state=ev.ChannelState.UP, **kw), t), t)
+    d.execute(eng.on_ami(ev.AmdResult(call_id=o.call_id, status=ev.AmdStatus.HUMAN, **kw), t), t)
+    d.execute(eng.on_ami(ev.BridgeEnter(bridge_uniqueid=f"b{n}", **kw), t), t)
+    d.execute(eng.on_ami(ev.Hangup(cause=16, **kw), t), t)
+    assert eng.roster.get("a1").state is AgentState.WRAPUP
+    return o.call_id
+
+
+async def stopping(d: Daemon) -> tuple[asyncio.Event, asyncio.Task[None]]:
+    stop = asyncio.Event()
+    task = asyncio.get_running_loop().create_task(d.run(stop))
+    await d.ready.wait()
+    return stop, task
+
+
+async def test_a_wrapup_open_when_the_grace_ends_is_disposed_and_its_lead_result_written(redis_url):
+    client = connect_redis(redis_url)
+    try:
+        d, source = make_daemon(client, grace_s=0.0)
+        stop, task = await stopping(d)
+        ready_agent(d)
+        cid = talk_and_hang_up(d, 1)
+        stop.set()
+        await task
+        assert [(r.call_id, r.outcome) for r in source.results] == [(cid, "connected")]
+        # written before the daemon returned, though each write takes its time
+        assert [(x.call_id, x.code, x.fields) for x in source.dispositions] == [
+            (cid, "no_disposition", {"auto": "shutdown"})]
+        assert d.engine.roster.get("a1").state is not AgentState.WRAPUP
+    finally:
+        await client.aclose()
+
+
+async def test_the_grace_waits_for_the_agents_disposition(redis_url):
+    client = connect_redis(redis_url)
+    try:
+        d, source = make_daemon(client, grace_s=600.0)
+        stop, task = await stopping(d)
+        ready_agent(d)
+        cid = talk_and_hang_up(d, 2)
+        stop.set()
+        for _ in range(20):  # turns of the loop enough for the shutdown to begin, and to end if it would
+            await asyncio.sleep(0)
+        assert not d.dialing, "the shutdown has not begun"
+        assert not task.done(), "the daemon stopped before the agent gave the disposition"
+        d.agent_command(ac.Disposition("a1", cid, "sale"))
+        await task
+        assert [(x.call_id, x.code) for x in source.dispositions] == [(cid, "sale")]
+    finally:
+        await client.aclose()
