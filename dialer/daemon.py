@@ -144,6 +144,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self._calls_changed = asyncio.Event()
         self._actions: asyncio.TaskGroup | None = None
         self._pending: set[asyncio.Task[Any]] = set()  # what `_later` started and has not finished
+        self._closed_to_agents = False  # the shutdown has closed every call and wrap-up
         self.ready = asyncio.Event()
         self.http_server: uvicorn.Server | None = None
         self.action_failures = 0
@@ -238,6 +239,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
             log.warning(f"shutdown: {undisposed} wrap-up(s) end without the agent's disposition; their calls are "
                         f"disposed {NO_DISPOSITION} and their leads recorded as contacts")
         self.execute(self.engine.end_wrapups(now), now)
+        self._closed_to_agents = True
         await self._settle_later()
         await self.store.flush()
         await self.bus.drain()
@@ -294,6 +296,10 @@ class Daemon(AgentCalls, Compliance, Overrides):
     # ------------------------------------------------------------------ agents
     async def _agent_loop(self) -> None:
         async for agent_id, raw in self.bus.agent_commands():
+            if self._closed_to_agents:
+                # every call and wrap-up is closed: a disposition now would only be refused as late
+                log.info("agent command after the shutdown closed the wrap-ups; ignored", extra={"agent_id": agent_id})
+                continue
             try:
                 self.agent_command(parse_agent_command(agent_id, raw))
             except ValidationError as exc:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import random
+from collections.abc import AsyncIterator
 from typing import Any
 
 from bus_fakes import FakeBus
@@ -28,32 +30,52 @@ T0 = 1_795_000_000.0
 _prefixes = itertools.count(1)
 
 
+class CommandBus(FakeBus):
+    """The fake bus, with agents' commands the test puts in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commands: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+
+    async def agent_commands(self) -> AsyncIterator[tuple[str, bytes]]:
+        while True:
+            yield await self.commands.get()
+
+
 class SlowLeadSource(InMemoryLeadSource):
     """Takes its time to write a result, as a hopper's Redis round trips under load do (longer than the
     rest of the shutdown takes, so a shutdown that did not wait for them would cancel them)."""
 
     LATENCY_S = 0.2
 
+    def __init__(self, bus: CommandBus) -> None:
+        super().__init__([])
+        self._bus = bus
+
     async def record_result(self, record: CallRecord, target: object | None, now: float) -> None:
         await asyncio.sleep(self.LATENCY_S)
         await super().record_result(record, target, now)
 
     async def record_disposition(self, disposition: DispositionMade, now: float) -> None:
+        if disposition.code == "no_disposition":  # the agent's own, a moment too late
+            late = {"type": "disposition", "call_id": disposition.call_id, "code": "sale"}
+            self._bus.commands.put_nowait((disposition.agent_id, json.dumps(late).encode()))
         await asyncio.sleep(self.LATENCY_S)
         await super().record_disposition(disposition, now)
 
 
-def make_daemon(client: Any, grace_s: float) -> tuple[Daemon, SlowLeadSource]:
+def make_daemon(client: Any, grace_s: float) -> tuple[Daemon, SlowLeadSource, CommandBus]:
     cs = CampaignSettings(id="uk")
     cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False),
                          shutdown_grace_s=grace_s)
     engine = Engine(hold_s=1.5, rng=random.Random(3))
     engine.add_campaign(runtime_from_settings(cs))
-    source = SlowLeadSource([])
+    bus = CommandBus()
+    source = SlowLeadSource(bus)
     d = Daemon(cfg, clock=ScaledClock(1.0, start=T0), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]
-               store=RedisStore(client, prefix=f"wrap{next(_prefixes)}"), bus=FakeBus(),  # type: ignore[arg-type]
+               store=RedisStore(client, prefix=f"wrap{next(_prefixes)}"), bus=bus,  # type: ignore[arg-type]
                leads={"uk": source}, metrics=Metrics())
-    return d, source
+    return d, source, bus
 
 
 def talk_and_hang_up(d: Daemon, n: int) -> str:
@@ -81,7 +103,7 @@ async def stopping(d: Daemon) -> tuple[asyncio.Event, asyncio.Task[None]]:
 async def test_a_wrapup_open_when_the_grace_ends_is_disposed_and_its_lead_result_written(redis_url):
     client = connect_redis(redis_url)
     try:
-        d, source = make_daemon(client, grace_s=0.0)
+        d, source, bus = make_daemon(client, grace_s=0.0)
         stop, task = await stopping(d)
         ready_agent(d)
         cid = talk_and_hang_up(d, 1)
@@ -92,6 +114,10 @@ async def test_a_wrapup_open_when_the_grace_ends_is_disposed_and_its_lead_result
         assert [(x.call_id, x.code, x.fields) for x in source.dispositions] == [
             (cid, "no_disposition", {"auto": "shutdown"})]
         assert d.engine.roster.get("a1").state is not AgentState.WRAPUP
+        # the agent's own disposition came once the shutdown had closed the wrap-up: ignored, not answered
+        # with a refusal the closing desktop would show
+        assert bus.commands.empty()
+        assert not [p for _t, p in bus.published if p.get("kind") == "error"], bus.published
     finally:
         await client.aclose()
 
@@ -99,7 +125,7 @@ async def test_a_wrapup_open_when_the_grace_ends_is_disposed_and_its_lead_result
 async def test_the_grace_waits_for_the_agents_disposition(redis_url):
     client = connect_redis(redis_url)
     try:
-        d, source = make_daemon(client, grace_s=600.0)
+        d, source, _bus = make_daemon(client, grace_s=600.0)
         stop, task = await stopping(d)
         ready_agent(d)
         cid = talk_and_hang_up(d, 2)
