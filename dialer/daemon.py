@@ -26,9 +26,10 @@ from typing import Any, Protocol
 import uvicorn
 from pydantic import ValidationError
 
-from agents.commands import AgentCommand, Disposition, Logout, Pause, parse_agent_command
+from agents.commands import AgentCommand, Disposition, Login, Logout, Pause, parse_agent_command
 from agents.dispositions import DispositionRejected
 from agents.screenpop import ScreenPopRenderer
+from agents.state import Agent, AgentState
 from dialer.agentfeed import AgentFeed
 from dialer.amd_audit import AmdAudit
 from dialer.ami import actions
@@ -63,7 +64,10 @@ from dialer.metrics import Metrics
 from dialer.store import RedisStore
 from pacing import Jurisdiction, Mode, Pacer, PacingKnobs
 
-__all__ = ["LEDGER_HOLD", "OVERRIDES_HOLD", "AmiPort", "Daemon", "audit_from_settings", "runtime_from_settings"]
+__all__ = ["LEDGER_HOLD", "OVERRIDES_HOLD", "RESTART_REASON", "AmiPort", "Daemon", "audit_from_settings",
+           "runtime_from_settings"]
+
+RESTART_REASON = "dialer_restarted"  # the pause of the agents a restarted daemon logs back in
 
 
 def runtime_from_settings(cs: CampaignSettings) -> CampaignRuntime:
@@ -146,6 +150,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self._pending: set[asyncio.Task[Any]] = set()  # what `_later` started and has not finished
         self._closed_to_agents = False  # the shutdown has closed every call and wrap-up
         self.ready = asyncio.Event()
+        self.agents_restored = asyncio.Event()  # `_restore_agents` is done
         self.http_server: uvicorn.Server | None = None
         self.action_failures = 0
         self.leads_returned = 0  # dials never placed (no AMI connection): leads given back uncounted
@@ -175,6 +180,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 # dials (a stop must hold), and this read is the first in the outbox, ahead of the ledgers'.
                 self.overrides_hold = OVERRIDES_HOLD
                 tg.create_task(self._restore_overrides(), name="overrides")
+                tg.create_task(self._restore_agents(), name="agents")
                 tg.create_task(self._ami_loop(), name="ami-events")
                 tg.create_task(self._agent_loop(), name="agent-commands")
                 tg.create_task(self._timer_loop(), name="timers")
@@ -330,8 +336,46 @@ class Daemon(AgentCalls, Compliance, Overrides):
         if agent is not None and agent.campaign_id in self._dirty:
             self._dirty[agent.campaign_id].set()
         if agent is not None:
-            self.store.set_agent(agent.agent_id, {"state": agent.state.value, "since": str(agent.since),
-                                                  "campaign": agent.campaign_id or ""})
+            self._store_agent(agent)
+
+    def _store_agent(self, agent: Agent) -> None:
+        """The agent's hash: what a restarted daemon logs them back in with (`_restore_agents`)."""
+        self.store.set_agent(agent.agent_id, {"state": agent.state.value, "since": str(agent.since),
+                                              "campaign": agent.campaign_id or "", "extension": agent.extension})
+
+    async def _restore_agents(self) -> None:
+        """Agents logged in when the daemon last stopped come back logged in to the same campaign, paused
+        (reason `RESTART_REASON`): their desktops' sessions outlive a restart, so they carry on with one
+        click on Ready instead of logging in again, and no call goes to a chair that may be empty."""
+        accounts = {a.id: a for a in self.settings.agents}
+        got = await self.store.read_agents()
+        now = self.clock.now()
+        back: list[str] = []
+        for agent_id, h in sorted(got.items()):
+            campaign = h.get("campaign", "")
+            account = accounts.get(agent_id)
+            extension = account.extension if account is not None else h.get("extension", "")
+            if h.get("state", "") in ("", AgentState.LOGGED_OUT.value) or not extension:
+                continue
+            if campaign not in self.engine.campaigns:
+                log.warning("agent not logged back in: their campaign is no longer configured",
+                            extra={"agent_id": agent_id, "campaign_id": campaign})
+                continue
+            known = self.engine.roster.get(agent_id)
+            if known is not None and known.state is not AgentState.LOGGED_OUT:
+                continue  # logged in again already
+            try:
+                self.execute(self.engine.on_agent(Login(agent_id, extension, campaign), now), now)
+                self.execute(self.engine.on_agent(Pause(agent_id, RESTART_REASON), now), now)
+            except IllegalTransition as exc:
+                log.warning("agent not logged back in", extra={"agent_id": agent_id, "error": str(exc)})
+                continue
+            self._agent_changed(agent_id)
+            back.append(agent_id)
+        if back:
+            log.info(f"{len(back)} agent(s) logged back in after the restart, paused until they are ready",
+                     extra={"action": ", ".join(back[:20])})
+        self.agents_restored.set()
 
     def set_knobs(self, campaign_id: str, knobs: PacingKnobs) -> None:
         """Change a campaign's pacing; the next decision uses it.
@@ -520,6 +564,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
 
     def _journal_state(self, cmd: AgentNotice, now: float) -> None:
         agent = self.engine.roster.get(cmd.agent_id)
+        if agent is not None:
+            self._store_agent(agent)
         self.store.append_agent_state(
             cmd.agent_id,
             campaign=(agent.campaign_id or "") if agent is not None else "",

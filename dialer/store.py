@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from dialer.engine.commands import DispositionMade
 from dialer.engine.records import CallRecord
@@ -123,6 +123,24 @@ class RedisStore:
             await r.hset(key, mapping=fields)
 
         self._enqueue(f"agent {agent_id}", op)
+
+    def read_agents(self) -> asyncio.Future[dict[str, dict[str, str]]]:
+        """Every agent's hash (`<prefix>:agent:<id>`), read behind the writes queued so far; a key that
+        is not a hash is skipped."""
+        prefix = self.key("agent", "")
+
+        async def read(r: aioredis.Redis) -> dict[str, dict[str, str]]:
+            out: dict[str, dict[str, str]] = {}
+            async for key in r.scan_iter(match=f"{prefix}*", count=500):
+                name = str(key)
+                try:
+                    got = await r.hgetall(name)
+                except ResponseError:
+                    continue
+                out[name[len(prefix):]] = {str(k): str(v) for k, v in got.items()}
+            return out
+
+        return self.read_in_order("agents read", read)
 
     def append_agent_state(self, agent_id: str, *, campaign: str, state: str, at: float, reason: str) -> None:
         """Journal an agent state change (stream `<prefix>:agent_states`, for per-agent reports)."""

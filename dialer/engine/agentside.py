@@ -34,6 +34,10 @@ def command(engine: Engine, cmd: ac.AgentCommand, now: float) -> list[Command]:
         if cmd.campaign_id not in engine.campaigns:
             raise IllegalTransition("agent", cmd.agent_id, "login", f"join unknown campaign {cmd.campaign_id}")
         known = engine.roster.get(cmd.agent_id)
+        if known is not None and known.state is not AgentState.LOGGED_OUT and known.campaign_id == cmd.campaign_id:
+            # already logged in there: a desktop reloaded, a command delivered twice, an agent a restarted
+            # daemon logged back in (paused) logging in again; nothing changes
+            return [state_notice(known)]
         joined = known if known is not None else engine.roster.add(Agent(cmd.agent_id, cmd.extension))
         joined.extension = cmd.extension
         engine.roster.set_campaign(joined.agent_id, cmd.campaign_id)

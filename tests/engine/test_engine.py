@@ -335,6 +335,20 @@ def test_shutdown_ends_every_open_wrapup_with_no_disposition():
     assert eng.wrapups() == 0
 
 
+def test_a_repeated_login_to_the_same_campaign_changes_nothing_and_to_another_is_refused():
+    eng = make_engine()
+    eng.add_campaign(CampaignRuntime("other", Pacer(PacingKnobs(mode=Mode.PROGRESSIVE)), wrapup_timeout_s=60))
+    login_ready(eng, "a1", "1001")
+    [cid] = dial(eng)
+    answer(eng, cid, 0)
+    bridge(eng, cid, 7.0)
+    out = eng.on_agent(ac.Login("a1", "1001", "camp"), 8.0)  # a desktop reloaded, a command sent twice
+    assert [(c.kind, c.payload["state"]) for c in out if isinstance(c, AgentNotice)] == [("state", "talking")]
+    assert eng.roster.get("a1").state is AgentState.TALKING
+    with pytest.raises(IllegalTransition):
+        eng.on_agent(ac.Login("a1", "1001", "other"), 9.0)
+
+
 def test_resync_after_reconnect_ends_calls_asterisk_no_longer_has():
     eng = make_engine()
     a, b = dial(eng, n=2)
