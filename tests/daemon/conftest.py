@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+import redis.asyncio as aioredis
+
+from dialer.store import connect_redis
 
 
 @pytest.fixture(scope="module")
@@ -18,3 +21,11 @@ def redis_url() -> Iterator[str]:
 
     with private_redis() as url:
         yield url
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    """A client of the module's Redis, closed after the test."""
+    c = connect_redis(redis_url)
+    yield c
+    await c.aclose()

@@ -17,7 +17,7 @@ from dialer.daemon import RESTART_REASON, Daemon, runtime_from_settings
 from dialer.engine.core import Engine
 from dialer.leadsource import InMemoryLeadSource
 from dialer.metrics import Metrics
-from dialer.store import RedisStore, connect_redis
+from dialer.store import RedisStore
 
 T0 = 1_795_000_000.0
 _prefixes = itertools.count(1)
@@ -36,56 +36,48 @@ def make_daemon(client: Any, prefix: str, campaigns: tuple[str, ...] = ("uk", "u
                   leads={cid: InMemoryLeadSource([]) for cid in campaigns}, metrics=Metrics())
 
 
-async def test_agents_logged_in_come_back_paused_and_those_logged_out_do_not(redis_url):
-    client = connect_redis(redis_url)
+async def test_agents_logged_in_come_back_paused_and_those_logged_out_do_not(client):
     prefix = f"restore{next(_prefixes)}"
-    try:
-        first = make_daemon(client, prefix)
-        async with running(first) as d:
-            ready_agent(d, "a1", "1001", "uk")
-            d.agent_command(ac.Login("a2", "1002", "us"))
-            d.agent_command(ac.Pause("a2", "lunch"))
-            ready_agent(d, "a3", "1003", "uk")
-            d.agent_command(ac.Logout("a3"))
-        await first.store.flush()
+    first = make_daemon(client, prefix)
+    async with running(first) as d:
+        ready_agent(d, "a1", "1001", "uk")
+        d.agent_command(ac.Login("a2", "1002", "us"))
+        d.agent_command(ac.Pause("a2", "lunch"))
+        ready_agent(d, "a3", "1003", "uk")
+        d.agent_command(ac.Logout("a3"))
+    await first.store.flush()
 
-        second = make_daemon(client, prefix)
-        async with running(second) as d:
-            await d.agents_restored.wait()
-            a1, a2 = d.engine.roster.get("a1"), d.engine.roster.get("a2")
-            assert (a1.state, a1.campaign_id, a1.extension, a1.pause_reason) == (
-                AgentState.PAUSED, "uk", "1001", RESTART_REASON)
-            assert (a2.state, a2.campaign_id, a2.extension, a2.pause_reason) == (
-                AgentState.PAUSED, "us", "1002", RESTART_REASON)
-            assert d.engine.roster.get("a3") is None
-            # their own login again (a desktop, a simulated agent) changes nothing; Ready puts them to work
-            ready_agent(d, "a1", "1001", "uk")
-            assert d.engine.roster.get("a1").state is AgentState.READY
-            hashes = await d.store.read_agents()
-            stored = {aid: {f: v for f, v in h.items() if f != "since"} for aid, h in hashes.items()}
-            assert stored == {
-                "a1": {"state": "ready", "campaign": "uk", "extension": "1001"},
-                "a2": {"state": "paused", "campaign": "us", "extension": "1002"},
-                "a3": {"state": "logged_out", "campaign": "uk", "extension": "1003"},
-            }
-    finally:
-        await client.aclose()
+    second = make_daemon(client, prefix)
+    async with running(second) as d:
+        await d.agents_restored.wait()
+        a1, a2 = d.engine.roster.get("a1"), d.engine.roster.get("a2")
+        assert (a1.state, a1.campaign_id, a1.extension, a1.pause_reason) == (
+            AgentState.PAUSED, "uk", "1001", RESTART_REASON)
+        assert (a2.state, a2.campaign_id, a2.extension, a2.pause_reason) == (
+            AgentState.PAUSED, "us", "1002", RESTART_REASON)
+        assert d.engine.roster.get("a3") is None
+        # their own login again (a desktop, a simulated agent) changes nothing; Ready puts them to work
+        ready_agent(d, "a1", "1001", "uk")
+        assert d.engine.roster.get("a1").state is AgentState.READY
+        hashes = await d.store.read_agents()
+        stored = {aid: {f: v for f, v in h.items() if f != "since"} for aid, h in hashes.items()}
+        assert stored == {
+            "a1": {"state": "ready", "campaign": "uk", "extension": "1001"},
+            "a2": {"state": "paused", "campaign": "us", "extension": "1002"},
+            "a3": {"state": "logged_out", "campaign": "uk", "extension": "1003"},
+        }
 
 
-async def test_a_campaign_gone_from_the_config_or_a_moved_phone_is_handled(redis_url):
-    client = connect_redis(redis_url)
+async def test_a_campaign_gone_from_the_config_or_a_moved_phone_is_handled(client):
     prefix = f"restore{next(_prefixes)}"
-    try:
-        async with running(make_daemon(client, prefix)) as d:
-            ready_agent(d, "a1", "1001", "uk")
-            ready_agent(d, "a2", "1002", "us")
-            await d.store.flush()
-        # "us" is dropped from the config; a1's account now gives another extension
-        moved = AgentAccount(id="a1", password="a-long-password", extension="2001")
-        async with running(make_daemon(client, prefix, campaigns=("uk",), accounts=(moved,))) as d:
-            await d.agents_restored.wait()
-            a1 = d.engine.roster.get("a1")
-            assert (a1.state, a1.extension) == (AgentState.PAUSED, "2001")
-            assert d.engine.roster.get("a2") is None
-    finally:
-        await client.aclose()
+    async with running(make_daemon(client, prefix)) as d:
+        ready_agent(d, "a1", "1001", "uk")
+        ready_agent(d, "a2", "1002", "us")
+        await d.store.flush()
+    # "us" is dropped from the config; a1's account now gives another extension
+    moved = AgentAccount(id="a1", password="a-long-password", extension="2001")
+    async with running(make_daemon(client, prefix, campaigns=("uk",), accounts=(moved,))) as d:
+        await d.agents_restored.wait()
+        a1 = d.engine.roster.get("a1")
+        assert (a1.state, a1.extension) == (AgentState.PAUSED, "2001")
+        assert d.engine.roster.get("a2") is None

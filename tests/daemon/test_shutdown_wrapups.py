@@ -24,7 +24,7 @@ from dialer.engine.core import DialRequest, Engine
 from dialer.engine.records import CallRecord
 from dialer.leadsource import InMemoryLeadSource
 from dialer.metrics import Metrics
-from dialer.store import RedisStore, connect_redis
+from dialer.store import RedisStore
 
 T0 = 1_795_000_000.0
 _prefixes = itertools.count(1)
@@ -100,42 +100,34 @@ async def stopping(d: Daemon) -> tuple[asyncio.Event, asyncio.Task[None]]:
     return stop, task
 
 
-async def test_a_wrapup_open_when_the_grace_ends_is_disposed_and_its_lead_result_written(redis_url):
-    client = connect_redis(redis_url)
-    try:
-        d, source, bus = make_daemon(client, grace_s=0.0)
-        stop, task = await stopping(d)
-        ready_agent(d)
-        cid = talk_and_hang_up(d, 1)
-        stop.set()
-        await task
-        assert [(r.call_id, r.outcome) for r in source.results] == [(cid, "connected")]
-        # written before the daemon returned, though each write takes its time
-        assert [(x.call_id, x.code, x.fields) for x in source.dispositions] == [
-            (cid, "no_disposition", {"auto": "shutdown"})]
-        assert d.engine.roster.get("a1").state is not AgentState.WRAPUP
-        # the agent's own disposition came once the shutdown had closed the wrap-up: ignored, not answered
-        # with a refusal the closing desktop would show
-        assert bus.commands.empty()
-        assert not [p for _t, p in bus.published if p.get("kind") == "error"], bus.published
-    finally:
-        await client.aclose()
+async def test_a_wrapup_open_when_the_grace_ends_is_disposed_and_its_lead_result_written(client):
+    d, source, bus = make_daemon(client, grace_s=0.0)
+    stop, task = await stopping(d)
+    ready_agent(d)
+    cid = talk_and_hang_up(d, 1)
+    stop.set()
+    await task
+    assert [(r.call_id, r.outcome) for r in source.results] == [(cid, "connected")]
+    # written before the daemon returned, though each write takes its time
+    assert [(x.call_id, x.code, x.fields) for x in source.dispositions] == [
+        (cid, "no_disposition", {"auto": "shutdown"})]
+    assert d.engine.roster.get("a1").state is not AgentState.WRAPUP
+    # the agent's own disposition came once the shutdown had closed the wrap-up: ignored, not answered
+    # with a refusal the closing desktop would show
+    assert bus.commands.empty()
+    assert not [p for _t, p in bus.published if p.get("kind") == "error"], bus.published
 
 
-async def test_the_grace_waits_for_the_agents_disposition(redis_url):
-    client = connect_redis(redis_url)
-    try:
-        d, source, _bus = make_daemon(client, grace_s=600.0)
-        stop, task = await stopping(d)
-        ready_agent(d)
-        cid = talk_and_hang_up(d, 2)
-        stop.set()
-        for _ in range(20):  # turns of the loop enough for the shutdown to begin, and to end if it would
-            await asyncio.sleep(0)
-        assert not d.dialing, "the shutdown has not begun"
-        assert not task.done(), "the daemon stopped before the agent gave the disposition"
-        d.agent_command(ac.Disposition("a1", cid, "sale"))
-        await task
-        assert [(x.call_id, x.code) for x in source.dispositions] == [(cid, "sale")]
-    finally:
-        await client.aclose()
+async def test_the_grace_waits_for_the_agents_disposition(client):
+    d, source, _bus = make_daemon(client, grace_s=600.0)
+    stop, task = await stopping(d)
+    ready_agent(d)
+    cid = talk_and_hang_up(d, 2)
+    stop.set()
+    for _ in range(20):  # turns of the loop enough for the shutdown to begin, and to end if it would
+        await asyncio.sleep(0)
+    assert not d.dialing, "the shutdown has not begun"
+    assert not task.done(), "the daemon stopped before the agent gave the disposition"
+    d.agent_command(ac.Disposition("a1", cid, "sale"))
+    await task
+    assert [(x.call_id, x.code) for x in source.dispositions] == [(cid, "sale")]
