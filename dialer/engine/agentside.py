@@ -19,6 +19,7 @@ from dialer.errors import IllegalTransition
 from pacing import ContactClassified, WrapupObserved
 
 if TYPE_CHECKING:
+    from dialer.engine.calls import Call
     from dialer.engine.core import Engine
 
 __all__ = ["NO_DISPOSITION", "after_wrapup", "command", "dispose", "end_wrapup_undisposed", "freed", "state_notice"]
@@ -91,21 +92,26 @@ def dispose(engine: Engine, agent: Agent, cmd: ac.Disposition, now: float) -> li
             person = is_person(cmd.code, engine.dispositions_for(camp.campaign_id))
             out += engine.observe(camp, ContactClassified(at=now, connected_at=call.live_counted_at, person=person))
     engine.roster.apply(agent.agent_id, AgentEvent.DISPOSE, now)
-    out += [
-        DispositionMade(
-            call_id=cmd.call_id,
-            agent_id=agent.agent_id,
-            code=cmd.code,
-            fields=dict(cmd.fields),
-            script_path=cmd.script_path,
-            at=now,
-            target=call.target if call is not None else None,
-            campaign_id=call.campaign_id if call is not None else (agent.campaign_id or ""),
-            amd_audit=audited,
-            final=final,
-        )
-    ]
+    out.append(_made(agent, cmd.call_id, call, cmd.code, dict(cmd.fields), cmd.script_path, now,
+                     audited=audited, final=final))
     return out + after_wrapup(engine, agent, now)
+
+
+def _made(agent: Agent, call_id: str, call: Call | None, code: str, fields: dict[str, str],
+          script_path: tuple[str, ...], now: float, *, audited: bool, final: bool) -> DispositionMade:
+    """The call's disposition, for the daemon (stored, handed to the lead source, counted in audits)."""
+    return DispositionMade(
+        call_id=call_id,
+        agent_id=agent.agent_id,
+        code=code,
+        fields=fields,
+        script_path=script_path,
+        at=now,
+        target=call.target if call is not None else None,
+        campaign_id=call.campaign_id if call is not None else (agent.campaign_id or ""),
+        amd_audit=audited,
+        final=final,
+    )
 
 
 def end_wrapup_undisposed(engine: Engine, agent: Agent, why: str, now: float) -> list[Command]:
@@ -123,17 +129,8 @@ def end_wrapup_undisposed(engine: Engine, agent: Agent, why: str, now: float) ->
     engine.roster.apply(agent.agent_id, AgentEvent.WRAPUP_TIMEOUT, now)
     out: list[Command] = [AgentNotice(agent.agent_id, "wrapup_timeout", {"call_id": call_id or "", "why": why})]
     if call_id is not None:
-        out.append(DispositionMade(
-            call_id=call_id,
-            agent_id=agent.agent_id,
-            code=NO_DISPOSITION,
-            fields={"auto": why},
-            script_path=(),
-            at=now,
-            target=call.target if call is not None else None,
-            campaign_id=call.campaign_id if call is not None else (agent.campaign_id or ""),
-            final=transfers.is_final_disposition(call, agent.agent_id),
-        ))
+        out.append(_made(agent, call_id, call, NO_DISPOSITION, {"auto": why}, (), now,
+                         audited=False, final=transfers.is_final_disposition(call, agent.agent_id)))
     return out + after_wrapup(engine, agent, now)
 
 
