@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import random
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,7 +22,6 @@ from dialer.config import CampaignSettings, DialerSettings, HttpSettings, Metric
 from dialer.daemon import Daemon, runtime_from_settings
 from dialer.engine.commands import DispositionMade, Originate
 from dialer.engine.core import DialRequest, Engine
-from dialer.engine.records import CallRecord
 from dialer.leadsource import InMemoryLeadSource
 from dialer.metrics import Metrics
 from dialer.store import RedisStore
@@ -42,36 +42,46 @@ class CommandBus(FakeBus):
             yield await self.commands.get()
 
 
-class SlowLeadSource(InMemoryLeadSource):
-    """Takes its time to write a result, as a hopper's Redis round trips under load do (longer than the
-    rest of the shutdown takes, so a shutdown that did not wait for them would cancel them)."""
-
-    LATENCY_S = 0.2
+class GatedLeadSource(InMemoryLeadSource):
+    """Holds the write of a `no_disposition` until the test opens `gate`, as a slow Redis would; meanwhile
+    the agent's own disposition for that call arrives, a moment too late."""
 
     def __init__(self, bus: CommandBus) -> None:
         super().__init__([])
         self._bus = bus
-
-    async def record_result(self, record: CallRecord, target: object | None, now: float) -> None:
-        await asyncio.sleep(self.LATENCY_S)
-        await super().record_result(record, target, now)
+        self.writing = asyncio.Event()
+        self.gate = asyncio.Event()
 
     async def record_disposition(self, disposition: DispositionMade, now: float) -> None:
-        if disposition.code == "no_disposition":  # the agent's own, a moment too late
+        if disposition.code == "no_disposition":
             late = {"type": "disposition", "call_id": disposition.call_id, "code": "sale"}
             self._bus.commands.put_nowait((disposition.agent_id, json.dumps(late).encode()))
-        await asyncio.sleep(self.LATENCY_S)
+            self.writing.set()
+            await self.gate.wait()
         await super().record_disposition(disposition, now)
 
 
-def make_daemon(client: Any, grace_s: float) -> tuple[Daemon, SlowLeadSource, CommandBus]:
+class Seen(logging.Handler):
+    """Sets `event` when the daemon logs a message starting with `prefix`."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+        self.event = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith(self.prefix):
+            self.event.set()
+
+
+def make_daemon(client: Any, grace_s: float) -> tuple[Daemon, GatedLeadSource, CommandBus]:
     cs = CampaignSettings(id="uk")
     cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False),
                          shutdown_grace_s=grace_s)
     engine = Engine(hold_s=1.5, rng=random.Random(3))
     engine.add_campaign(runtime_from_settings(cs))
     bus = CommandBus()
-    source = SlowLeadSource(bus)
+    source = GatedLeadSource(bus)
     d = Daemon(cfg, clock=ScaledClock(1.0, start=T0), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]
                store=RedisStore(client, prefix=f"wrap{next(_prefixes)}"), bus=bus,  # type: ignore[arg-type]
                leads={"uk": source}, metrics=Metrics())
@@ -100,15 +110,25 @@ async def stopping(d: Daemon) -> tuple[asyncio.Event, asyncio.Task[None]]:
     return stop, task
 
 
-async def test_a_wrapup_open_when_the_grace_ends_is_disposed_and_its_lead_result_written(client):
+async def test_a_wrapup_open_when_the_grace_ends_is_disposed_and_its_lead_result_written(client, monkeypatch):
     d, source, bus = make_daemon(client, grace_s=0.0)
+    flushing = asyncio.Event()  # the shutdown's last steps (flush Redis, then return) have begun
+    flush = d.store.flush
+
+    async def flush_after_mark(timeout_s: float = 10.0) -> None:
+        flushing.set()
+        await flush(timeout_s)
+
+    monkeypatch.setattr(d.store, "flush", flush_after_mark)
     stop, task = await stopping(d)
     ready_agent(d)
     cid = talk_and_hang_up(d, 1)
     stop.set()
+    await source.writing.wait()
+    assert not flushing.is_set(), "the shutdown went on without waiting for the lead source's write"
+    source.gate.set()
     await task
     assert [(r.call_id, r.outcome) for r in source.results] == [(cid, "connected")]
-    # written before the daemon returned, though each write takes its time
     assert [(x.call_id, x.code, x.fields) for x in source.dispositions] == [
         (cid, "no_disposition", {"auto": "shutdown"})]
     assert d.engine.roster.get("a1").state is not AgentState.WRAPUP
@@ -118,16 +138,22 @@ async def test_a_wrapup_open_when_the_grace_ends_is_disposed_and_its_lead_result
     assert not [p for _t, p in bus.published if p.get("kind") == "error"], bus.published
 
 
-async def test_the_grace_waits_for_the_agents_disposition(client):
+async def test_the_grace_waits_for_the_agents_disposition(client, caplog):
     d, source, _bus = make_daemon(client, grace_s=600.0)
     stop, task = await stopping(d)
     ready_agent(d)
     cid = talk_and_hang_up(d, 2)
-    stop.set()
-    for _ in range(20):  # turns of the loop enough for the shutdown to begin, and to end if it would
-        await asyncio.sleep(0)
-    assert not d.dialing, "the shutdown has not begun"
-    assert not task.done(), "the daemon stopped before the agent gave the disposition"
+    began = Seen("stopping:")
+    caplog.set_level(logging.INFO, logger="dialer.daemon")
+    logging.getLogger("dialer.daemon").addHandler(began)
+    try:
+        stop.set()
+        await began.event.wait()
+    finally:
+        logging.getLogger("dialer.daemon").removeHandler(began)
+    # the shutdown ran on until it waits: for the wrap-up, which is still open
+    assert d.engine.roster.get("a1").state is AgentState.WRAPUP
+    assert not task.done()
     d.agent_command(ac.Disposition("a1", cid, "sale"))
     await task
     assert [(x.call_id, x.code) for x in source.dispositions] == [(cid, "sale")]
