@@ -41,6 +41,10 @@ class Hours:
             z = self._zones[name] = ZoneInfo(name)
         return z
 
+    def _home(self, zones: tuple[str, ...]) -> ZoneInfo:
+        """The zone a person's days and months are counted in: their first (UTC when none is known)."""
+        return self._zone(zones[0] if zones else "UTC")
+
     def is_holiday(self, day: date) -> bool:
         if day in self._own:
             return True
@@ -92,29 +96,28 @@ class Hours:
 
     def local_day(self, zones: tuple[str, ...], now: float) -> str:
         """The person's local date (first zone) as YYYY-MM-DD: the key of the per-day attempt cap."""
-        zone = zones[0] if zones else "UTC"
-        return datetime.fromtimestamp(now, self._zone(zone)).date().isoformat()
+        return datetime.fromtimestamp(now, self._home(zones)).date().isoformat()
 
     def next_midnight(self, zones: tuple[str, ...], now: float) -> float:
         """The start of the person's next local day (first zone)."""
-        tz = self._zone(zones[0] if zones else "UTC")
+        tz = self._home(zones)
         day = datetime.fromtimestamp(now, tz).date() + timedelta(days=1)
         return datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
 
     def local_month(self, zones: tuple[str, ...], now: float) -> str:
         """The person's local calendar month (first zone) as YYYY-MM: the key of the monthly contact cap."""
-        return datetime.fromtimestamp(now, self._zone(zones[0] if zones else "UTC")).strftime("%Y-%m")
+        return datetime.fromtimestamp(now, self._home(zones)).strftime("%Y-%m")
 
     def next_month(self, zones: tuple[str, ...], now: float) -> float:
         """The start of the person's next local calendar month (first zone)."""
-        tz = self._zone(zones[0] if zones else "UTC")
+        tz = self._home(zones)
         d = datetime.fromtimestamp(now, tz)
         year, month = (d.year + 1, 1) if d.month == 12 else (d.year, d.month + 1)
         return datetime(year, month, 1, tzinfo=tz).timestamp()
 
     def at_local(self, zones: tuple[str, ...], now: float, days_ahead: int, minute: int) -> float:
         """The instant `days_ahead` local days after `now`'s date at `minute` past local midnight (first zone)."""
-        tz = self._zone(zones[0] if zones else "UTC")
+        tz = self._home(zones)
         day = datetime.fromtimestamp(now, tz).date() + timedelta(days=days_ahead)
         h, m = divmod(minute, 60)
         return datetime(day.year, day.month, day.day, h, m, tzinfo=tz).timestamp()
