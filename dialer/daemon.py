@@ -80,6 +80,8 @@ def runtime_from_settings(cs: CampaignSettings) -> CampaignRuntime:
         caller_id_name=cs.caller_id_name,
         caller_id_number=cs.caller_id_number,
         wrapup_timeout_s=cs.wrapup_timeout_s,
+        after_wrapup_timeout=cs.after_wrapup_timeout,
+        late_disposition_s=cs.late_disposition_s,
         amd_audit_share=cs.pacing.amd_audit_share,
         agentless=AgentlessPlan(context=cs.agentless_context, exten=cs.agentless_exten, message=cs.agentless_message,
                                 on_machine=cs.agentless_on_machine),

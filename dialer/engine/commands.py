@@ -114,6 +114,7 @@ class DispositionMade:
     campaign_id: str = ""
     amd_audit: bool = False  # the call was an AMD audit: the code says whether AMD was right (`dialer.amd_audit`)
     final: bool = True  # False: the agent had blind-transferred the call; the target's disposition counts
+    amends: str | None = None  # a late disposition: the code it replaces (`no_disposition`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -95,6 +95,9 @@ class CampaignRuntime:
     caller_id_name: str = "Dialer"
     caller_id_number: str = "0000"
     wrapup_timeout_s: float = 120.0
+    # an agent whose wrap-up ran out is paused ("pause") or takes calls at once ("ready")
+    after_wrapup_timeout: Literal["pause", "ready"] = "pause"
+    late_disposition_s: float = 900.0  # how long a call closed by the wrap-up timeout may still be disposed
     paused: bool = False
     amd_audit_share: float = 0.0  # share of machine verdicts that are audit candidates (0: no audit)
     amd_fp_note: str = ""  # why the false-positive share is what it is, when it blocks predictive (the daemon's)
@@ -171,6 +174,7 @@ class Engine:
         self._id_factory = id_factory or self._random_id
         self._stuck_after_s = stuck_after_s
         self.wrapup_deadlines: dict[str, float] = {}
+        self.undisposed: dict[str, agentside.Undisposed] = {}  # agent id -> its call the wrap-up timeout closed
         self.rng = rng if rng is not None else random.Random()  # the AMD audit's draws
         self.previews: dict[str, tuple[str, DialRequest]] = {}  # agent id -> (campaign, the lead on screen)
         self.aliases: dict[str, str] = {}  # customer-leg Uniqueid -> call id (agent-leg-first calls)
@@ -706,7 +710,7 @@ class Engine:
                 del self.wrapup_deadlines[agent_id]
                 agent = self.roster.get(agent_id)
                 if agent is not None and agent.state is AgentState.WRAPUP:
-                    out += agentside.end_wrapup_undisposed(self, agent, "wrapup_timeout", now)
+                    out += agentside.end_wrapup_undisposed(self, agent, agentside.WRAPUP_TIMEOUT, now)
         return out
 
     def end_wrapups(self, now: float) -> list[Command]:

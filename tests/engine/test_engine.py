@@ -309,12 +309,80 @@ def test_a_wrapup_that_runs_out_disposes_the_call_no_disposition_so_its_lead_get
     assert (d.call_id, d.agent_id, d.code, d.fields, d.final) == (cid, "a1", "no_disposition",
                                                                   {"auto": "wrapup_timeout"}, True)
     assert d.target == eng.calls[cid].target
+    assert d.amends is None
     assert [c.payload for c in out if isinstance(c, AgentNotice) and c.kind == "wrapup_timeout"] == [
-        {"call_id": cid, "why": "wrapup_timeout"}]
-    assert eng.roster.get("a1").state is AgentState.READY
+        {"call_id": cid, "why": "wrapup_timeout", "late_until": 80.0 + 900.0}]
+    agent = eng.roster.get("a1")
+    assert (agent.state, agent.pause_reason) == (AgentState.PAUSED, "wrapup_timeout")  # no call to an empty chair
     assert eng.wrapups() == 0
-    with pytest.raises(IllegalTransition):  # too late: the call has its disposition
+
+
+def wrapup_ran_out(eng: Engine, agent: str = "a1", ext: str = "1001") -> str:
+    """A connected call whose wrap-up the campaign's 60 s timeout closed at t = 80."""
+    login_ready(eng, agent, ext)
+    [cid] = dial(eng)
+    answer(eng, cid, 0)
+    bridge(eng, cid, 7.0)
+    hangup(eng, cid, 20.0)
+    eng.tick(80.0)
+    return cid
+
+
+def test_a_late_disposition_replaces_no_disposition_once():
+    eng = make_engine()
+    cid = wrapup_ran_out(eng)
+    out = eng.on_agent(ac.Disposition("a1", cid, "sale", {"notes": "signed"}), 200.0)
+    [d] = [c for c in out if isinstance(c, DispositionMade)]
+    assert (d.code, d.fields, d.amends, d.final, d.at) == ("sale", {"notes": "signed"}, "no_disposition", True, 200.0)
+    assert d.target == eng.calls[cid].target
+    assert [c.payload for c in out if isinstance(c, AgentNotice)] == [{"call_id": cid, "code": "sale"}]
+    # the person joins the ledger's strict count, at the time it counted the live answer (as any disposition)
+    assert [(r.entry.kind.value, r.entry.at) for r in out if isinstance(r, RecordLedger)] == [("person", 7.0)]
+    assert eng.roster.get("a1").state is AgentState.PAUSED  # a late disposition changes no state
+    with pytest.raises(IllegalTransition):  # once
+        eng.on_agent(ac.Disposition("a1", cid, "refused"), 201.0)
+
+
+def test_a_late_disposition_is_refused_after_the_campaigns_time_for_it():
+    eng = make_engine()
+    eng.campaigns["camp"].late_disposition_s = 60.0
+    cid = wrapup_ran_out(eng)
+    with pytest.raises(IllegalTransition, match=r"ran out.*the call stays no_disposition"):
+        eng.on_agent(ac.Disposition("a1", cid, "sale"), 140.5)
+
+
+def test_a_late_disposition_is_only_for_the_agents_own_timed_out_call():
+    eng = make_engine()
+    cid = wrapup_ran_out(eng)
+    login_ready(eng, "a2", "1002", now=90.0)
+    with pytest.raises(IllegalTransition):
+        eng.on_agent(ac.Disposition("a2", cid, "sale"), 100.0)
+    with pytest.raises(IllegalTransition):
+        eng.on_agent(ac.Disposition("a1", "call-999", "sale"), 100.0)
+    assert eng.on_agent(ac.Disposition("a1", cid, "sale"), 101.0)  # still open to its own agent
+
+
+def test_a_campaign_may_keep_agents_ready_after_a_wrapup_timeout():
+    eng = make_engine()
+    eng.campaigns["camp"].after_wrapup_timeout = "ready"
+    eng.campaigns["camp"].late_disposition_s = 0.0  # and take no late dispositions
+    cid = wrapup_ran_out(eng)
+    assert eng.roster.get("a1").state is AgentState.READY
+    with pytest.raises(IllegalTransition):
         eng.on_agent(ac.Disposition("a1", cid, "sale"), 81.0)
+
+
+def test_a_pause_asked_for_during_the_wrapup_wins_over_the_timeouts():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    [cid] = dial(eng)
+    answer(eng, cid, 0)
+    bridge(eng, cid, 7.0)
+    hangup(eng, cid, 20.0)
+    eng.on_agent(ac.Pause("a1", "lunch"), 30.0)
+    eng.tick(80.0)
+    agent = eng.roster.get("a1")
+    assert (agent.state, agent.pause_reason) == (AgentState.PAUSED, "lunch")
 
 
 def test_shutdown_ends_every_open_wrapup_with_no_disposition():
@@ -379,7 +447,7 @@ def test_pause_after_this_call_applies_when_wrapup_ends():
     assert (agent.state, agent.pause_reason) == (AgentState.PAUSED, "lunch")
 
 
-def test_wrapup_times_out_into_ready():
+def test_wrapup_times_out_at_its_deadline_into_a_pause():
     eng = make_engine()
     login_ready(eng, "a1", "1001")
     [cid] = dial(eng)
@@ -388,7 +456,7 @@ def test_wrapup_times_out_into_ready():
     hangup(eng, cid, 20)
     assert eng.next_deadline() == pytest.approx(80)
     eng.tick(80)
-    assert eng.roster.get("a1").state is AgentState.READY
+    assert eng.roster.get("a1").state is AgentState.PAUSED
 
 
 def test_agents_cannot_dispose_a_call_that_is_not_theirs():
