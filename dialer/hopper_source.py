@@ -7,6 +7,7 @@ connected call's result until its disposition arrives (the policy wants both tog
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 
@@ -57,6 +58,7 @@ class HopperLeadSource:
         self._last_fill = -math.inf
         self._held: dict[str, tuple[DialTarget, CallRecord]] = {}
         self._disposed_early: set[str] = set()  # connected calls whose disposition came before the record
+        self._writing: dict[str, asyncio.Event] = {}  # calls whose first disposition is being written
 
     async def _maybe_fill(self, depth: int, now: float) -> int:
         if depth >= self._low and now - self._last_fill < self._every:
@@ -98,30 +100,41 @@ class HopperLeadSource:
                                                agent=record.agent_id), now)
 
     async def record_disposition(self, disposition: DispositionMade, now: float) -> None:
+        if disposition.amends is not None:
+            await self._amend(disposition, now)
+            return
         held = self._held.pop(disposition.call_id, None)
         target = held[0] if held is not None else disposition.target
         if not isinstance(target, DialTarget) or not disposition.final:
             return
         if held is None:  # the call is still up (its agent transferred it to the supervisor)
             self._disposed_early.add(disposition.call_id)
+        # a late disposition may follow this one at once, in a task of its own: it waits for this write
+        written = self._writing[disposition.call_id] = asyncio.Event()
         try:
-            code = PolicyDisposition(disposition.code)
-        except ValueError:
-            code = PolicyDisposition.OTHER
-        f = disposition.fields
-        epoch = f.get("callback_epoch") if code is PolicyDisposition.CALLBACK else None
-        callback_at = float(epoch) if epoch else None
-        if code is PolicyDisposition.CALLBACK and callback_at is None:
-            code = PolicyDisposition.OTHER
-        result = DialResult(
-            outcome=Outcome.LIVE,
-            disposition=code,
-            refusal_reason=(f.get("reason") or None) if code is PolicyDisposition.REFUSED else None,
-            callback_at=callback_at,
-            callback_agent=(f.get("callback_agent") or None) if callback_at is not None else None,
-            agent=disposition.agent_id,
-        )
-        await self._report(target, result, now)
+            await self._report(target, _result_of(disposition), now)
+        finally:
+            written.set()
+            self._writing.pop(disposition.call_id, None)
+
+    async def _amend(self, disposition: DispositionMade, now: float) -> None:
+        """A late disposition (the agent's wrap-up had run out): it replaces the first result's
+        `no_disposition`. Nothing already recorded is lost when it cannot: the call's record keeps the
+        late code either way."""
+        target = disposition.target
+        if not isinstance(target, DialTarget):
+            return
+        first = self._writing.get(disposition.call_id)
+        if first is not None:
+            await first.wait()
+        try:
+            await self.hopper.amend_result(target, _result_of(disposition), now)
+        except PolicyViolation as exc:  # e.g. a callback outside the person's calling hours
+            log.warning("late disposition refused by the contact policy; the lead keeps its first result",
+                        extra={"lead_id": target.lead_id, "call_id": disposition.call_id, "error": str(exc)})
+        except DialerError as exc:
+            log.warning("late disposition not applied to the lead",
+                        extra={"lead_id": target.lead_id, "call_id": disposition.call_id, "error": str(exc)})
 
     async def give_back(self, request: DialRequest, now: float) -> None:
         """A lead an agent skipped in preview mode goes back to the hopper; no attempt is counted."""
@@ -167,6 +180,27 @@ class HopperLeadSource:
                 log.error("hopper could not record a result", extra={"lead_id": target.lead_id, "error": repr(again)})
         except DialerError as exc:
             log.error("hopper could not record a result", extra={"lead_id": target.lead_id, "error": repr(exc)})
+
+
+def _result_of(disposition: DispositionMade) -> DialResult:
+    """The contact policy's view of an agent's disposition of a connected call."""
+    try:
+        code = PolicyDisposition(disposition.code)
+    except ValueError:
+        code = PolicyDisposition.OTHER
+    f = disposition.fields
+    epoch = f.get("callback_epoch") if code is PolicyDisposition.CALLBACK else None
+    callback_at = float(epoch) if epoch else None
+    if code is PolicyDisposition.CALLBACK and callback_at is None:
+        code = PolicyDisposition.OTHER
+    return DialResult(
+        outcome=Outcome.LIVE,
+        disposition=code,
+        refusal_reason=(f.get("reason") or None) if code is PolicyDisposition.REFUSED else None,
+        callback_at=callback_at,
+        callback_agent=(f.get("callback_agent") or None) if callback_at is not None else None,
+        agent=disposition.agent_id,
+    )
 
 
 async def open_hopper_source(

@@ -89,6 +89,8 @@ class RedisStore:
             "script_path": json.dumps(list(d.script_path)),
             "disposed_at": str(d.at),
         }
+        if d.amends:  # a late disposition: the call's record now says this, not `amends`
+            fields["amends"] = d.amends
         call, stream = self.key("call", d.call_id), self.key("dispositions")
         if not d.final:  # the agent had transferred the call: a note, not the call's disposition
             notes = self.key("transfer_dispositions")

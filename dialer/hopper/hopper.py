@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from dialer.campaigns.models import CampaignConfig
+from dialer.campaigns.vocab import Disposition as PolicyDisposition
 from dialer.errors import ConfigError, LeadError, PolicyViolation
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
@@ -356,6 +357,24 @@ class Hopper:
         person's calling hours; fix the time and call again.
         """
         await self._record(target, result, now, lost=False)
+
+    async def amend_result(self, target: DialTarget, result: DialResult, now: float) -> None:
+        """Replace the result of a contact recorded without its disposition (finished `other`: the agent's
+        wrap-up ran out) by the disposition the agent sent late: a sale, a callback, a refusal, a DNC...
+
+        Raises `LeadError` (writing nothing) when the lead is no longer as that first result left it
+        (already amended, or changed since), and `PolicyViolation` as `record_result` does."""
+        if target.campaign_id != self.campaign.id:
+            raise LeadError(f"target of campaign {target.campaign_id} recorded on hopper {self.campaign.id}")
+        g = await self._read(target.lead_id)
+        fin = g.state.get(S.FINISHED)
+        if fin != PolicyDisposition.OTHER.value or g.view.attempts != target.attempt:
+            raise LeadError(f"lead {target.lead_id} of campaign {self.campaign.id} is no longer as its call's "
+                            f"result without a disposition left it (finished {fin!r}, {g.view.attempts} attempts, "
+                            f"the call was attempt {target.attempt}): the late disposition is kept in the call's "
+                            "record but does not change the lead")
+        plan = self.policy.plan_amendment(g.view, target.number_index, result, now)
+        await write_plan(self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout, amending=fin)
 
     async def _record(self, target: DialTarget, result: DialResult, now: float, *, lost: bool) -> None:
         if target.campaign_id != self.campaign.id:

@@ -32,8 +32,14 @@ async def write_plan(
     result: DialResult,
     now: float,
     timeout_s: float,
+    *,
+    amending: str | None = None,
 ) -> None:
-    """Apply `plan` (decided for lead `g` after `result`)."""
+    """Apply `plan` (decided for lead `g` after `result`).
+
+    `amending`: the lead's finish reason when the plan replaces a result already written (a late
+    disposition, `ContactPolicy.plan_amendment`): that finish is undone, and the attempt's outcome and
+    the contact's counters, already counted, are not counted again."""
     k = CampaignKeys(prefix, campaign.id)
     gk = GlobalKeys(prefix)
     lid = g.lead_id
@@ -59,6 +65,10 @@ async def write_plan(
         pipe.hincrby(k.why, why, -1)
     state = k.state(lid)
     pipe.hdel(state, S.WHY, S.TAKEN_INDEX, S.TAKEN_CALLBACK, S.CB_AT, S.CB_AGENT, S.RETRY_AT)
+    if amending is not None:
+        pipe.hdel(state, S.FINISHED)
+        pipe.hincrby(k.fin, amending, -1)
+        pipe.hincrby(k.stats, f"disposition:{g.state.get(S.LAST, amending)}", -1)
     pipe.hset(
         state,
         mapping={
@@ -90,24 +100,27 @@ async def write_plan(
     if plan.dnc_person:
         pipe.sadd(gk.dncp, g.header.person)
         pipe.hset(person, S.P_DNC, "1")
-    if plan.contacted:
+    first = amending is None  # an amended contact's counters were written with its first result
+    if plan.contacted and first:
         if g.person.get(S.P_MONTH) == plan.month:
             pipe.hincrby(person, S.P_MONTH_COUNT, 1)
         else:
             pipe.hset(person, mapping={S.P_MONTH: plan.month, S.P_MONTH_COUNT: 1})
-    if plan.base_contact:
+    if plan.base_contact and first:
         pipe.hset(person, S.P_BASE, repr(now))
     if plan.won_back:
         pipe.hincrby(person, S.P_WON_BACK, 1)
     if plan.decline_kind and plan.decline_until > g.view.suppressions.get(plan.decline_kind, -math.inf):
         pipe.hset(gk.sup(g.header.person), plan.decline_kind, repr(plan.decline_until))
         pipe.sadd(gk.supk, g.header.person)
-    pipe.hincrby(k.stats, f"outcome:{result.outcome.value}", 1)
+    if first:
+        pipe.hincrby(k.stats, f"outcome:{result.outcome.value}", 1)
     if result.disposition is not None:
         pipe.hincrby(k.stats, f"disposition:{result.disposition.value}", 1)
     if plan.contacted and campaign.report_by:
         value = decode_fields(g.blob).get(campaign.report_by) or "(none)"
-        pipe.hincrby(k.conv, f"{value}\x1fcontacts", 1)
+        if first:
+            pipe.hincrby(k.conv, f"{value}\x1fcontacts", 1)
         if plan.sale:
             pipe.hincrby(k.conv, f"{value}\x1fsales", 1)
     for (fk, exists, fin, old_why), (_, at) in zip(follow_state, plan.follow_ups, strict=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from dialer.embedded import embedded_redis
 from dialer.engine.commands import DispositionMade
 from dialer.engine.records import CallRecord
 from dialer.hopper import Hopper, LeadStore
+from dialer.hopper.keys import CampaignKeys, GlobalKeys
 from dialer.hopper.views import S
 from dialer.hopper_source import HopperLeadSource
 from dialer.leads.demo import load_demo_leads
@@ -83,6 +85,57 @@ async def test_a_call_disposed_no_disposition_is_a_contact_with_an_unknown_resul
             assert (counts.get("outcome:live"), counts.get("disposition:other")) == (1, 1)
             state = await store.lead_state(config.id, talked.lead_id)
             assert state.get(S.FINISHED) == "other", state  # finished as a contact: not dialed again by this campaign
+        finally:
+            await redis.aclose()
+
+
+async def test_a_late_disposition_replaces_no_disposition_as_if_it_had_come_in_time():
+    async with embedded_redis() as url:
+        redis = connect_redis(url)
+        try:
+            config = load_campaign(CAMPAIGN)
+            store = LeadStore(redis)
+            await load_demo_leads(store, config, 20, 7, NOON_ET)
+            hopper = Hopper(redis, config, ContactPolicy(config))
+            source = HopperLeadSource(hopper)
+            assert await source.depth(NOON_ET) > 0
+            called_back, sold, refused_dnc = await source.take(3, NOON_ET)
+            keys, gkeys = CampaignKeys("dialer", config.id), GlobalKeys("dialer")
+            lead = await store.get_lead(config.id, called_back.lead_id)
+            assert lead is not None
+            person_key = gkeys.person(lead.person)
+            for i, req in enumerate((called_back, sold, refused_dnc)):
+                await source.record_result(record(f"c{i}", req.lead_id, req.number, "connected", "a1"),
+                                           req.target, NOON_ET + 60)
+            late = NOON_ET + 600
+            tomorrow = str(NOON_ET + 86400)
+            pairs = [("c0", called_back, "callback", {"callback_epoch": tomorrow}), ("c1", sold, "sale", {}),
+                     ("c2", refused_dnc, "dnc", {"dnc": "1"})]
+            for call_id, req, code, fields in pairs:
+                first = DispositionMade(call_id, "a1", "no_disposition", {"auto": "wrapup_timeout"}, (),
+                                        NOON_ET + 180, req.target, campaign_id=config.id)
+                amend = DispositionMade(call_id, "a1", code, fields, (), late, req.target, campaign_id=config.id,
+                                        amends="no_disposition")
+                # the daemon runs each in a task of its own: the late one must wait for the first's write
+                await asyncio.gather(source.record_disposition(first, NOON_ET + 180),
+                                     source.record_disposition(amend, late))
+            counts = dict(await hopper.outcome_counts())
+            assert counts.get("outcome:live") == 3  # one attempt each, counted once
+            assert counts.get("disposition:other") == 0
+            assert (counts.get("disposition:callback"), counts.get("disposition:sale"),
+                    counts.get("disposition:dnc")) == (1, 1, 1)
+            fin = {k: int(v) for k, v in (await redis.hgetall(keys.fin)).items()}
+            assert (fin.get("other"), fin.get("sale"), fin.get("dnc")) == (0, 1, 1)
+            cb = await store.lead_state(config.id, called_back.lead_id)
+            assert S.FINISHED not in cb
+            assert (float(cb[S.CB_AT]), cb[S.ATTEMPTS]) == (float(tomorrow), "1")
+            assert await hopper.number_is_dnc(refused_dnc.number)  # final, across campaigns
+            person = await redis.hgetall(person_key)
+            assert person.get(S.P_MONTH_COUNT) == "1", person  # the contact counted once
+            again = DispositionMade("c1", "a1", "refused", {}, (), late + 1, sold.target, campaign_id=config.id,
+                                    amends="no_disposition")
+            await source.record_disposition(again, late + 1)  # amended already: logged, nothing changes
+            assert (await store.lead_state(config.id, sold.lead_id))[S.FINISHED] == "sale"
         finally:
             await redis.aclose()
 

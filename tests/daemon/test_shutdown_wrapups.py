@@ -1,5 +1,7 @@
-"""Stopping the daemon while agents are in wrap-up: the grace waits for their dispositions, and a wrap-up
-still open when it ends gets `no_disposition`, so every lead talked to gets its result written."""
+"""Wrap-ups that end without the agent's disposition. Stopping the daemon while agents are in wrap-up:
+the grace waits for their dispositions, and a wrap-up still open when it ends gets `no_disposition`, so
+every lead talked to gets its result written. A wrap-up that runs out gets `no_disposition` too, and
+the agent's late disposition then replaces it."""
 
 from __future__ import annotations
 
@@ -72,6 +74,19 @@ class Seen(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.getMessage().startswith(self.prefix):
             self.event.set()
+
+
+class LateSource(InMemoryLeadSource):
+    """Sets `amended` when a late disposition reaches it."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.amended = asyncio.Event()
+
+    async def record_disposition(self, disposition: DispositionMade, now: float) -> None:
+        await super().record_disposition(disposition, now)
+        if disposition.amends is not None:
+            self.amended.set()
 
 
 def make_daemon(client: Any, grace_s: float) -> tuple[Daemon, GatedLeadSource, CommandBus]:
@@ -157,3 +172,28 @@ async def test_the_grace_waits_for_the_agents_disposition(client, caplog):
     d.agent_command(ac.Disposition("a1", cid, "sale"))
     await task
     assert [(x.call_id, x.code) for x in source.dispositions] == [(cid, "sale")]
+
+
+async def test_a_late_disposition_reaches_the_records_and_the_lead_source(client):
+    d, _gated, bus = make_daemon(client, grace_s=0.0)
+    source = d.leads["uk"] = LateSource()
+    stop, task = await stopping(d)
+    try:
+        ready_agent(d)
+        cid = talk_and_hang_up(d, 3)
+        d.engine.wrapup_deadlines["a1"] = now = d.clock.now()  # the wrap-up runs out now
+        d.execute(d.engine.tick(now), now)
+        assert d.engine.roster.get("a1").state is AgentState.PAUSED
+        d.agent_command(ac.Disposition("a1", cid, "sale", {"notes": "signed after the timeout"}))
+        await source.amended.wait()
+    finally:
+        stop.set()
+        await task
+    assert [(x.code, x.amends) for x in source.dispositions] == [("no_disposition", None), ("sale", "no_disposition")]
+    kinds = [p.get("kind") for _t, p in bus.published]
+    assert "late_disposition" in kinds, bus.published
+    assert "error" not in kinds, bus.published
+    stream = await client.xrange(d.store.key("dispositions"))
+    assert [(f["disposition"], f.get("amends")) for _id, f in stream] == [("no_disposition", None),
+                                                                           ("sale", "no_disposition")]
+    assert (await client.hget(d.store.key("call", cid), "disposition")) == "sale"
