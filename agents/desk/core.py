@@ -23,6 +23,8 @@ from agents.desk.ratelimit import LoginLimiter
 from agents.dispositions import Choice
 from agents.screenpop import ScreenPopRenderer
 from agents.state import Agent, AgentState
+from dialer.daemon import RESTART_REASON
+from dialer.engine.agentside import WRAPUP_TIMEOUT
 from dialer.engine.calls import Call, CallState
 from dialer.errors import DialerError, IllegalTransition
 
@@ -42,6 +44,12 @@ DEFAULT_PAUSE_REASONS: tuple[Choice, ...] = (
     Choice("technical", "Technical problem"),
 )
 OFFLINE_REASON = "offline"
+# pauses the dialer itself sets (the agent cannot choose them), labelled for the page
+SYSTEM_PAUSE_REASONS: tuple[Choice, ...] = (
+    Choice(WRAPUP_TIMEOUT, "Wrap-up time ran out"),
+    Choice(RESTART_REASON, "The dialer restarted"),
+    Choice(OFFLINE_REASON, "Your desktop was offline"),
+)
 _BUSY = (AgentState.RESERVED, AgentState.TALKING, AgentState.WRAPUP)
 
 
@@ -157,10 +165,15 @@ class Desk:
         camp = d.engine.campaigns.get(campaign_id or "")
         call: dict[str, Any] | None = None
         call_live = False
+        late = d.engine.undisposed.get(agent_id)
+        late_json: dict[str, Any] | None = None
         if agent is not None and agent.call_id is not None:
             call = self._current_pop(agent_id, agent.call_id)
             c = d.engine.calls.get(agent.call_id)
             call_live = c is not None and c.state is not CallState.ENDED and c.agent_id == agent_id
+        elif late is not None and late.until > d.clock.now():  # the wrap-up ran out; it may still be disposed
+            call = self._current_pop(agent_id, late.call_id)
+            late_json = {"call_id": late.call_id, "until": late.until}
         return {
             "seq": d.feed.last_seq(agent_id),
             "server_now": d.clock.now(),
@@ -181,10 +194,12 @@ class Desk:
             "wrapup_timeout_s": camp.wrapup_timeout_s if camp is not None else None,
             "call": call,
             "call_live": call_live,
+            "late": late_json,
             "preview": self._current_preview(agent_id) if agent is not None and agent.state is AgentState.PREVIEWING
             else None,
             "presence": self.presence.to_json(agent_id),
             "pause_reasons": [c.to_json() for c in self.options.pause_reasons],
+            "system_pause_reasons": [c.to_json() for c in SYSTEM_PAUSE_REASONS],
             "dispositions": self.renderer.dispositions_for(campaign_id or "").to_json(),
             "features": self.features(),
             "session": {"expires_at": session.expires_at},

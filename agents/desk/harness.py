@@ -268,6 +268,12 @@ class DeskHarness:
     def hangup(self, call_id: str, cause: int = 16) -> None:
         self._feed(ev.Hangup(channel=self._channel(call_id), uniqueid=call_id, linkedid=call_id, cause=cause))
 
+    def run_out_wrapup(self, agent_id: str) -> None:
+        """The agent's wrap-up time runs out now (the engine's timer, as the daemon's timer loop runs it)."""
+        engine, now = self.daemon.engine, self.now()
+        engine.wrapup_deadlines[agent_id] = now
+        self.daemon.execute(engine.tick(now), now)
+
     @staticmethod
     def _channel(call_id: str) -> str:
         return f"Local/{call_id}@dialer-outbound-00000001;1"

@@ -197,6 +197,37 @@ async def test_pause_needs_a_reason_and_pause_after_this_call_waits_for_the_wrap
     assert (dnc["call_id"], dnc["number"]) == (cid, "+12125550123")
 
 
+async def test_a_wrapup_that_ran_out_can_still_be_disposed_even_after_a_reload(browser, redis_url):
+    async with DeskHarness(redis_url=redis_url) as h, desk_page(browser, h) as page:
+        await go_ready(page)
+        cid = h.place_call(LEAD)
+        h.human(cid)
+        h.bridge(cid)
+        h.hangup(cid)
+        await expect(page.locator("#state-label")).to_have_text("Wrap-up")
+        h.run_out_wrapup("ann")
+        await expect(page.locator("#banner-notice")).to_contain_text("You can still save it below")
+        await expect(page.locator("#state-label")).to_have_text("Paused")
+        await expect(page.locator("#state-reason")).to_have_text("— Wrap-up time ran out")
+        await expect(page.locator("#wrapup-title")).to_have_text("Wrap-up ran out: save the disposition within")
+        await expect(page.locator("#wrapup")).to_be_visible()
+        await page.reload()  # the late form comes back from the snapshot
+        await expect(page.locator("#lead-name")).to_have_text("Anna Novak")
+        await expect(page.locator("#wrapup")).to_be_visible()
+        await expect(page.locator("#wrapup-title")).to_have_text("Wrap-up ran out: save the disposition within")
+        await page.locator("body").press("1")
+        await expect(page.locator("#btn-save")).to_have_text("Save late: Sale")
+        await page.click("#btn-save")
+        await expect(page.locator("#banner-notice")).to_have_text("Saved: Sale")
+        await expect(page.locator("#idle-panel")).to_be_visible()
+        await expect(page.locator("#state-label")).to_have_text("Paused")
+        rec = await h.call_record(cid)
+        store = h.daemon.store
+        codes = [f["disposition"] for _id, f in await store.r.xrange(store.key("dispositions"))]
+    assert codes == ["no_disposition", "sale"]
+    assert (rec["disposition"], rec["amends"]) == ("sale", "no_disposition")
+
+
 async def test_an_agent_of_several_campaigns_picks_one_at_login(browser, redis_url):
     async with DeskHarness(redis_url=redis_url, extra_campaigns=("winback",)) as h:
         context = await browser.new_context()

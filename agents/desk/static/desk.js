@@ -15,7 +15,8 @@ const S = {
   agent: null, state: "logged_out", since: null, reason: null, pendingPause: null, pendingLogout: false,
   serverNow: 0, localAt: 0, scale: 1, wrapupTimeout: null, features: {}, dispositions: null,
   pauseReasons: [], call: null, callLive: false, hungUp: false, path: [], fields: {}, selected: null,
-  preview: null, busy: false, transferFailed: null,
+  preview: null, busy: false, transferFailed: null, systemReasons: [],
+  late: null,  // {call_id, until}: the wrap-up ran out; the agent may still dispose that call until then
 };
 
 class ApiError extends Error {
@@ -106,6 +107,7 @@ function applySnapshot(snap) {
   S.features = snap.features || {};
   S.dispositions = snap.dispositions;
   S.pauseReasons = snap.pause_reasons || [];
+  S.systemReasons = snap.system_pause_reasons || [];
   setAgentState(snap.agent.state, snap.agent.since, snap.agent.reason);
   S.pendingPause = snap.agent.pending_pause;
   S.pendingLogout = snap.agent.pending_logout;
@@ -119,6 +121,9 @@ function applySnapshot(snap) {
     setCall(snap.call, true);
     S.callLive = snap.call_live;
     S.hungUp = !snap.call_live && snap.agent.state === "wrapup";
+  } else if (snap.late && snap.call && snap.call.call_id === snap.late.call_id) {
+    setCall(snap.call, true);
+    S.late = snap.late;
   } else {
     clearCall();
   }
@@ -171,11 +176,15 @@ function onFeed(msg) {
   switch (msg.kind) {
     case "state":
       setAgentState(msg.state, msg.since, msg.reason);
-      if (msg.state === "ready" || msg.state === "paused") { S.pendingPause = null; if (S.call) clearCall(); }
+      if (msg.state === "ready" || msg.state === "paused") { S.pendingPause = null; if (S.call && !lateOpen()) clearCall(); }
       if (msg.state === "logged_out") { stopStream(); clearCall(); showLogin("You are logged out."); return; }
       break;
     case "screenpop": {
       const { seq: _s, kind: _k, ...pop } = msg;
+      if (lateOpen() && S.call.call_id !== pop.call_id) {
+        notice("A new call came in: the last call stays without your disposition.");
+        clearCall();
+      }
       setCall(pop, false);
       S.callLive = true;
       banner("banner-notice", "");
@@ -199,6 +208,11 @@ function onFeed(msg) {
     case "pause_pending": S.pendingPause = msg.reason; break;
     case "logout_pending": S.pendingLogout = true; break;
     case "wrapup_timeout":
+      if (msg.why !== "shutdown" && msg.late_until && S.call && S.call.call_id === msg.call_id) {
+        S.late = { call_id: msg.call_id, until: msg.late_until };
+        notice("Wrap-up time ran out: the call was closed without your disposition. You can still save it below.");
+        break;
+      }
       notice(msg.why === "shutdown"
         ? "The dialer is stopping: the call was closed without your disposition."
         : "Wrap-up time ran out: the call was closed without your disposition.");
@@ -253,7 +267,7 @@ function fillPauseReasons() {
 }
 
 function reasonLabel(code) {
-  const r = S.pauseReasons.find((x) => x.code === code);
+  const r = [...S.pauseReasons, ...S.systemReasons].find((x) => x.code === code);
   return r ? r.label : code || "";
 }
 
@@ -297,8 +311,11 @@ function setCall(pop, restore) {
   defaultCallback();
 }
 
+function lateOpen() { return !!(S.late && S.call && S.call.call_id === S.late.call_id); }
+
 function clearCall() {
   S.call = null;
+  S.late = null;
   S.hungUp = false;
   S.callLive = false;
   S.path = [];
@@ -560,10 +577,13 @@ function renderDispo() {
     $("dispo-reason-text").hidden = sel.value !== "other";
   }
   $("callback-box").hidden = !(spec && spec.kind === "callback");
-  const wrap = S.state === "wrapup";
+  const late = lateOpen();
+  const wrap = S.state === "wrapup" || late;
   const save = $("btn-save");
   save.disabled = !spec || !wrap || S.busy;
-  save.textContent = !spec ? "Choose a disposition" : wrap ? `Save: ${spec.label}` : "Save when the call ends";
+  save.textContent = !spec ? "Choose a disposition" : late ? `Save late: ${spec.label}`
+    : wrap ? `Save: ${spec.label}` : "Save when the call ends";
+  $("wrapup-title").textContent = late ? "Wrap-up ran out: save the disposition within" : "Wrap-up";
   $("btn-transfer").disabled = S.state !== "talking" || !S.features.transfer;
   $("btn-transfer").title = S.features.transfer ? "" : "Transfer is not enabled on this dialer";
   $("wrapup").hidden = !wrap;
@@ -575,7 +595,13 @@ function tick() {
   } else {
     $("state-timer").textContent = "";
   }
-  if (S.state === "wrapup" && S.wrapupTimeout) {
+  if (lateOpen()) {
+    const left = (S.late.until - serverNow()) / S.scale;
+    if (left <= 0) { clearCall(); render(); return; }
+    $("wrapup-left").textContent = mmss(left);
+    $("wrapup-bar").style.width = "0%";
+    $("wrapup").classList.add("late");
+  } else if (S.state === "wrapup" && S.wrapupTimeout) {
     const left = (S.since + S.wrapupTimeout - serverNow()) / S.scale;
     $("wrapup-left").textContent = mmss(left);
     $("wrapup-bar").style.width = `${Math.max(0, Math.min(100, (100 * left * S.scale) / S.wrapupTimeout))}%`;
@@ -691,7 +717,7 @@ function wire() {
     if (/^[0-9]$/.test(ev.key) && S.dispositions) {
       const c = S.dispositions.codes.find((x) => x.key === ev.key);
       if (c) { ev.preventDefault(); selectCode(c.code, false); }
-    } else if (ev.key === "Enter" && S.selected && S.state === "wrapup") {
+    } else if (ev.key === "Enter" && S.selected && (S.state === "wrapup" || lateOpen())) {
       ev.preventDefault();
       saveDisposition();
     }
