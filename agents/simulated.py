@@ -62,6 +62,7 @@ class SimulatedAgents:
         self._sale_rate = sale_rate
         self._last_seq: dict[str, int] = {}
         self._reasons: dict[str, tuple[str, ...]] = {}
+        self._timed_out: set[str] = set()
         self.stats = SimStats()
         self.logged_in = asyncio.Event()
 
@@ -90,6 +91,8 @@ class SimulatedAgents:
                         self._reasons[str(body.get("call_id"))] = codes or REFUSALS
                     elif kind == "customer_hung_up":
                         tg.create_task(self._wrap_up(client, agent_id, str(body["call_id"])))
+                    elif kind == "state" and body.get("state") == "paused" and body.get("reason") == "wrapup_timeout":
+                        self._timed_out.add(agent_id)  # ready again once the late disposition is sent
                     elif kind == "error":
                         self.stats.errors.append(f"{agent_id}: {body.get('error')}")
 
@@ -113,6 +116,9 @@ class SimulatedAgents:
         await self._send(client, agent_id, {"type": "disposition", "call_id": call_id, "code": code,
                                             "fields": fields})
         self.stats.dispositions += 1
+        if agent_id in self._timed_out:
+            self._timed_out.discard(agent_id)
+            await self._send(client, agent_id, {"type": "ready"})
 
     @staticmethod
     async def _send(client: aiomqtt.Client, agent_id: str, body: dict[str, object]) -> None:
