@@ -6,6 +6,7 @@ frozen dataclasses, so the engine never sees raw JSON.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -18,6 +19,7 @@ __all__ = [
     "Logout",
     "Pause",
     "Ready",
+    "RecentCommands",
     "parse_agent_command",
 ]
 
@@ -66,6 +68,10 @@ _Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-
 class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # the client's id for this command: the same id again (MQTT QoS 1 delivers at least once, a page may
+    # send a request again) is dropped (`RecentCommands`)
+    id: _Id | None = None
+
 
 class _Login(_Base):
     type: Literal["login"]
@@ -99,16 +105,44 @@ _Payload = Annotated[_Login | _Ready | _Pause | _Logout | _Disposition, Field(di
 _ADAPTER: TypeAdapter[_Payload] = TypeAdapter(_Payload)
 
 
-def parse_agent_command(agent_id: str, raw: bytes | str) -> AgentCommand:
-    """Validate one JSON command from agent `agent_id`. Raises pydantic.ValidationError with the
-    field and the reason when the payload is bad."""
+def parse_agent_command(agent_id: str, raw: bytes | str) -> tuple[AgentCommand, str | None]:
+    """Validate one JSON command from agent `agent_id`: the command and its client-given `id` (None
+    without one). Raises pydantic.ValidationError with the field and the reason when the payload is bad."""
     p = _ADAPTER.validate_json(raw)
+    cmd: AgentCommand
     if isinstance(p, _Login):
-        return Login(agent_id, p.extension, p.campaign_id)
-    if isinstance(p, _Ready):
-        return Ready(agent_id)
-    if isinstance(p, _Pause):
-        return Pause(agent_id, p.reason, p.after_call)
-    if isinstance(p, _Logout):
-        return Logout(agent_id)
-    return Disposition(agent_id, p.call_id, p.code, dict(p.fields), tuple(p.script_path))
+        cmd = Login(agent_id, p.extension, p.campaign_id)
+    elif isinstance(p, _Ready):
+        cmd = Ready(agent_id)
+    elif isinstance(p, _Pause):
+        cmd = Pause(agent_id, p.reason, p.after_call)
+    elif isinstance(p, _Logout):
+        cmd = Logout(agent_id)
+    else:
+        cmd = Disposition(agent_id, p.call_id, p.code, dict(p.fields), tuple(p.script_path))
+    return cmd, p.id
+
+
+class RecentCommands:
+    """The last `keep` command ids of each agent, to apply a command once when its client sends it again
+    with the same id: an MQTT QoS 1 command whose acknowledgement a broken connection lost comes again.
+    Without the id such a repeat is applied again (a ready changes nothing; a second login or disposition
+    is refused with an error event). An id counts once whatever the command's outcome: its answer (the
+    new state, or the error) has already gone to the agent."""
+
+    def __init__(self, keep: int = 256) -> None:
+        self._keep = keep
+        self._ids: dict[str, OrderedDict[str, None]] = {}
+
+    def repeated(self, agent_id: str, command_id: str | None) -> bool:
+        """True when this agent already sent `command_id`; otherwise remember it and return False."""
+        if command_id is None:
+            return False
+        ids = self._ids.setdefault(agent_id, OrderedDict())
+        if command_id in ids:
+            ids.move_to_end(command_id)
+            return True
+        ids[command_id] = None
+        if len(ids) > self._keep:
+            ids.popitem(last=False)
+        return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class SimulatedAgents:
         self._last_seq: dict[str, int] = {}
         self._reasons: dict[str, tuple[str, ...]] = {}
         self._timed_out: set[str] = set()
+        self._ids = itertools.count(1)
         self.stats = SimStats()
         self.logged_in = asyncio.Event()
 
@@ -120,6 +122,7 @@ class SimulatedAgents:
             self._timed_out.discard(agent_id)
             await self._send(client, agent_id, {"type": "ready"})
 
-    @staticmethod
-    async def _send(client: aiomqtt.Client, agent_id: str, body: dict[str, object]) -> None:
+    async def _send(self, client: aiomqtt.Client, agent_id: str, body: dict[str, object]) -> None:
+        # the id lets the daemon apply a command QoS 1 delivers twice once
+        body = {**body, "id": f"sim-{next(self._ids)}"}
         await client.publish(f"agents/{agent_id}/commands", json.dumps(body).encode(), qos=1)

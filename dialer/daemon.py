@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import uvicorn
 from pydantic import ValidationError
 
-from agents.commands import AgentCommand, Disposition, Login, Logout, Pause, parse_agent_command
+from agents.commands import AgentCommand, Disposition, Login, Logout, Pause, RecentCommands, parse_agent_command
 from agents.dispositions import DispositionRejected
 from agents.screenpop import ScreenPopRenderer
 from agents.state import Agent, AgentState
@@ -151,6 +151,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self._actions: asyncio.TaskGroup | None = None
         self._pending: set[asyncio.Task[Any]] = set()  # what `_later` started and has not finished
         self._closed_to_agents = False  # the shutdown has closed every call and wrap-up
+        self._recent_commands = RecentCommands()  # agents' command ids seen (a repeat is dropped)
         self.ready = asyncio.Event()
         self.agents_restored = asyncio.Event()  # `_restore_agents` is done
         self.http_server: uvicorn.Server | None = None
@@ -309,7 +310,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 log.info("agent command after the shutdown closed the wrap-ups; ignored", extra={"agent_id": agent_id})
                 continue
             try:
-                self.agent_command(parse_agent_command(agent_id, raw))
+                cmd, command_id = parse_agent_command(agent_id, raw)
+                self.agent_command(cmd, command_id=command_id)
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"]) or "payload"
@@ -318,9 +320,14 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 self.feed.publish(agent_id, "error", {"error": str(exc)})
 
     # ------------------------------------------------------------------ control surface (HTTP, CLI)
-    def agent_command(self, cmd: AgentCommand) -> None:
+    def agent_command(self, cmd: AgentCommand, *, command_id: str | None = None) -> bool:
         """Apply an agent's command now (MQTT or HTTP). Raises IllegalTransition or
-        DispositionRejected, changing nothing."""
+        DispositionRejected, changing nothing. A command whose `command_id` the agent already sent is
+        dropped (False): its client sent it again (`RecentCommands`)."""
+        if self._recent_commands.repeated(cmd.agent_id, command_id):
+            log.info("agent command sent again with the same id; dropped",
+                     extra={"agent_id": cmd.agent_id, "command_id": command_id})
+            return False
         now = self.clock.now()
         renderer = self.engine.screenpop
         if isinstance(cmd, Pause | Logout):
@@ -332,6 +339,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
         if isinstance(cmd, Disposition) and isinstance(renderer, ScreenPopRenderer):
             renderer.note_disposition(cmd)
         self._agent_changed(cmd.agent_id)
+        return True
 
     def _agent_changed(self, agent_id: str) -> None:
         agent = self.engine.roster.get(agent_id)

@@ -5,7 +5,7 @@ Importable from every test folder (pytest's `pythonpath` puts `tests/` on the pa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 
@@ -26,3 +26,29 @@ class FakeBus:
 
     async def drain(self, timeout_s: float = 5.0) -> bool:
         return True
+
+
+class CommandBus(FakeBus):
+    """The fake bus, with agents' commands the test puts in; `published_kind(kind)` waits for a message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commands: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self._changed = asyncio.Event()
+
+    async def agent_commands(self) -> AsyncIterator[tuple[str, bytes]]:
+        while True:
+            yield await self.commands.get()
+
+    def publish(self, topic: str, payload: dict[str, Any], **kw: Any) -> None:
+        super().publish(topic, payload, **kw)
+        self._changed.set()
+
+    async def published_where(self, test: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        """The first payload published (before or after the call) that passes `test`."""
+        while True:
+            for _topic, payload in self.published:
+                if test(payload):
+                    return payload
+            self._changed.clear()
+            await self._changed.wait()

@@ -7,7 +7,11 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from agents import commands as ac
+from agents.state import AgentState
+from dialer.ami import events as ev
 from dialer.daemon import Daemon
+from dialer.engine.commands import Originate
+from dialer.engine.core import DialRequest
 
 
 class FakeAmi:
@@ -44,3 +48,27 @@ def ready_agent(d: Daemon, agent: str = "a1", ext: str = "1001", campaign: str =
     """Log an agent in to the campaign and make them ready."""
     d.agent_command(ac.Login(agent, ext, campaign))
     d.agent_command(ac.Ready(agent))
+
+
+def talk_and_hang_up(d: Daemon, n: int, campaign: str = "uk") -> str:
+    """Agent a1 takes a call of `campaign`, and the customer hangs up: a1 is in wrap-up."""
+    t = d.clock.now()
+    eng = d.engine
+    launched = eng.launch(campaign, [DialRequest(f"L{n}", f"+4420755{n:05d}")], t)
+    [o] = [c for c in launched if isinstance(c, Originate)]
+    kw = {"channel": f"Local/{n}@dialer-outbound-{n:08x};1", "uniqueid": o.call_id, "linkedid": o.call_id}
+    d.execute(eng.on_ami(ev.Newchannel(state=ev.ChannelState.DOWN, **kw), t), t)
+    d.execute(eng.on_ami(ev.Newstate(state=ev.ChannelState.UP, **kw), t), t)
+    d.execute(eng.on_ami(ev.AmdResult(call_id=o.call_id, status=ev.AmdStatus.HUMAN, **kw), t), t)
+    d.execute(eng.on_ami(ev.BridgeEnter(bridge_uniqueid=f"b{n}", **kw), t), t)
+    d.execute(eng.on_ami(ev.Hangup(cause=16, **kw), t), t)
+    assert eng.roster.get("a1").state is AgentState.WRAPUP
+    return o.call_id
+
+
+async def stopping(d: Daemon) -> tuple[asyncio.Event, asyncio.Task[None]]:
+    """Start the daemon in a task: its stop event and the task (set the one, then await the other)."""
+    stop = asyncio.Event()
+    task = asyncio.get_running_loop().create_task(d.run(stop))
+    await d.ready.wait()
+    return stop, task

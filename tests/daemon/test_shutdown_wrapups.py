@@ -10,38 +10,24 @@ import itertools
 import json
 import logging
 import random
-from collections.abc import AsyncIterator
 from typing import Any
 
-from bus_fakes import FakeBus
-from daemon_fakes import FakeAmi, ready_agent
+from bus_fakes import CommandBus
+from daemon_fakes import FakeAmi, ready_agent, stopping, talk_and_hang_up
 
 from agents import commands as ac
 from agents.state import AgentState
-from dialer.ami import events as ev
 from dialer.clock import ScaledClock
 from dialer.config import CampaignSettings, DialerSettings, HttpSettings, MetricsSettings
 from dialer.daemon import Daemon, runtime_from_settings
-from dialer.engine.commands import DispositionMade, Originate
-from dialer.engine.core import DialRequest, Engine
+from dialer.engine.commands import DispositionMade
+from dialer.engine.core import Engine
 from dialer.leadsource import InMemoryLeadSource
 from dialer.metrics import Metrics
 from dialer.store import RedisStore
 
 T0 = 1_795_000_000.0
 _prefixes = itertools.count(1)
-
-
-class CommandBus(FakeBus):
-    """The fake bus, with agents' commands the test puts in."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.commands: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
-
-    async def agent_commands(self) -> AsyncIterator[tuple[str, bytes]]:
-        while True:
-            yield await self.commands.get()
 
 
 class GatedLeadSource(InMemoryLeadSource):
@@ -101,28 +87,6 @@ def make_daemon(client: Any, grace_s: float) -> tuple[Daemon, GatedLeadSource, C
                store=RedisStore(client, prefix=f"wrap{next(_prefixes)}"), bus=bus,  # type: ignore[arg-type]
                leads={"uk": source}, metrics=Metrics())
     return d, source, bus
-
-
-def talk_and_hang_up(d: Daemon, n: int) -> str:
-    """Agent a1 takes a call, and the customer hangs up: a1 is in wrap-up."""
-    t = d.clock.now()
-    eng = d.engine
-    [o] = [c for c in eng.launch("uk", [DialRequest(f"L{n}", f"+4420755{n:05d}")], t) if isinstance(c, Originate)]
-    kw = {"channel": f"Local/{n}@dialer-outbound-{n:08x};1", "uniqueid": o.call_id, "linkedid": o.call_id}
-    d.execute(eng.on_ami(ev.Newchannel(state=ev.ChannelState.DOWN, **kw), t), t)
-    d.execute(eng.on_ami(ev.Newstate(state=ev.ChannelState.UP, **kw), t), t)
-    d.execute(eng.on_ami(ev.AmdResult(call_id=o.call_id, status=ev.AmdStatus.HUMAN, **kw), t), t)
-    d.execute(eng.on_ami(ev.BridgeEnter(bridge_uniqueid=f"b{n}", **kw), t), t)
-    d.execute(eng.on_ami(ev.Hangup(cause=16, **kw), t), t)
-    assert eng.roster.get("a1").state is AgentState.WRAPUP
-    return o.call_id
-
-
-async def stopping(d: Daemon) -> tuple[asyncio.Event, asyncio.Task[None]]:
-    stop = asyncio.Event()
-    task = asyncio.get_running_loop().create_task(d.run(stop))
-    await d.ready.wait()
-    return stop, task
 
 
 async def test_a_wrapup_open_when_the_grace_ends_is_disposed_and_its_lead_result_written(client, monkeypatch):
