@@ -227,8 +227,9 @@ class Desk:
         return {"call_id": call_id}
 
     # ------------------------------------------------------------------ commands
-    def command(self, session: Session, cmd: AgentCommand) -> dict[str, Any]:
-        """Apply a ready / pause / disposition command of the session's agent."""
+    def command(self, session: Session, cmd: AgentCommand, command_id: str | None = None) -> dict[str, Any]:
+        """Apply a ready / pause / disposition command of the session's agent (once per `command_id`:
+        a request sent again answers the current state)."""
         self._seen(session.agent_id)
         if isinstance(cmd, Login | Logout):
             raise DeskError(422, f"use /api/desk/{type(cmd).__name__.lower()} for {type(cmd).__name__.lower()}")
@@ -241,8 +242,8 @@ class Desk:
             agent = self.agent(session.agent_id)
             campaign_id = agent.campaign_id if agent is not None else ""
             cmd = self.renderer.validate_disposition(cmd, campaign_id or "", self.daemon.clock.now())
-        self.daemon.agent_command(cmd)
-        if own and isinstance(cmd, Disposition):
+        applied = self.daemon.agent_command(cmd, command_id=command_id)
+        if applied and own and isinstance(cmd, Disposition):
             self.renderer.note_disposition(cmd)
         return self.state_of(session.agent_id)
 

@@ -176,12 +176,12 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
     async def command(session: Auth, request: Request) -> dict[str, Any]:
         raw = await request.body()
         try:
-            cmd = parse_agent_command(session.agent_id, raw)
+            cmd, command_id = parse_agent_command(session.agent_id, raw)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "body"
             raise HTTPException(422, f"{where}: {first['msg']}") from None
-        return guarded(lambda: desk.command(session, cmd))
+        return guarded(lambda: desk.command(session, cmd, command_id))
 
     @router.post("/api/desk/dnc", tags=["agent desk"], dependencies=json_post)
     async def dnc(session: Auth, body: DncBody) -> dict[str, Any]:

@@ -287,6 +287,22 @@ async def test_a_disposition_lands_in_the_call_record_with_fields_and_script_pat
         assert pop["history"][0]["reason"] == "no_minimum_spend"
 
 
+async def test_a_command_sent_again_with_its_id_is_applied_once_and_answers_the_state(redis_url):
+    # the page sends a command again when the network lost the answer (desk.js `command`)
+    async with harness(redis_url) as h, client(h) as c:
+        cid = await ready_and_call(h, c)
+        body = {"type": "disposition", "call_id": cid, "code": "sale", "id": "page-1"}
+        first = await c.post("/api/desk/command", json=body)
+        again = await c.post("/api/desk/command", json=body)
+        assert (first.status_code, again.status_code) == (200, 200), again.text
+        assert again.json()["state"] == first.json()["state"] == "ready"
+        fresh = await c.post("/api/desk/command", json={**body, "id": "page-2"})  # a new command: refused
+        assert fresh.status_code == 409
+        store = h.daemon.store
+        await store.flush()
+        assert [f["disposition"] for _id, f in await store.r.xrange(store.key("dispositions"))] == ["sale"]
+
+
 async def test_a_dnc_request_is_recorded_at_once(redis_url):
     async with harness(redis_url) as h, client(h) as c:
         cid = await ready_and_call(h, c, hang_up=False)

@@ -228,6 +228,38 @@ async def test_a_wrapup_that_ran_out_can_still_be_disposed_even_after_a_reload(b
     assert (rec["disposition"], rec["amends"]) == ("sale", "no_disposition")
 
 
+async def test_a_save_whose_answer_the_network_lost_is_sent_again_and_applied_once(browser, redis_url):
+    async with DeskHarness(redis_url=redis_url) as h, desk_page(browser, h) as page:
+        await go_ready(page)
+        cid = h.place_call(LEAD)
+        h.human(cid)
+        h.bridge(cid)
+        h.hangup(cid)
+        sent: list[dict[str, Any]] = []
+
+        async def lose_first_answer(route: Any) -> None:
+            sent.append(json.loads(route.request.post_data or "{}"))
+            if len(sent) == 1:
+                await route.fetch()  # the daemon applies it...
+                await route.abort("connectionreset")  # ...and its answer never reaches the page
+            else:
+                await route.continue_()
+
+        await page.route("**/api/desk/command", lose_first_answer)
+        await page.locator("body").press("1")
+        await page.click("#btn-save")
+        await expect(page.locator("#banner-notice")).to_have_text("Saved: Sale")
+        await expect(page.locator("#banner-error")).to_be_hidden()
+        await expect(page.locator("#state-label")).to_have_text("Ready")
+        store = h.daemon.store
+        await store.flush()
+        codes = [f["disposition"] for _id, f in await store.r.xrange(store.key("dispositions"))]
+    assert len(sent) == 2
+    assert sent[0] == sent[1]
+    assert sent[0]["id"]
+    assert codes == ["sale"]
+
+
 async def test_an_agent_of_several_campaigns_picks_one_at_login(browser, redis_url):
     async with DeskHarness(redis_url=redis_url, extra_campaigns=("winback",)) as h:
         context = await browser.new_context()

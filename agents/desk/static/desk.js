@@ -50,6 +50,25 @@ async function api(path, body) {
   return data;
 }
 
+function newId() {
+  // crypto.randomUUID exists only on https and localhost pages
+  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+// A command carries an id of its own. When the network fails before its answer comes (the daemon may
+// have applied it), it is sent again with the same id, which the daemon applies once.
+async function command(body) {
+  const sent = { ...body, id: newId() };
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await api("/api/desk/command", sent);
+    } catch (e) {
+      if (e instanceof ApiError || attempt >= 3) throw e;
+      await new Promise((resolve) => { setTimeout(resolve, 1000 * attempt); });
+    }
+  }
+}
+
 // ---------------------------------------------------------------- time
 function serverNow() { return S.serverNow + ((Date.now() - S.localAt) / 1000) * S.scale; }
 function mmss(seconds) {
@@ -390,8 +409,8 @@ async function saveDisposition() {
   for (const k of Object.keys(fields)) if (!fields[k]) delete fields[k];
   S.busy = true;
   try {
-    await api("/api/desk/command", { type: "disposition", call_id: S.call.call_id, code: S.selected, fields,
-                                      script_path: S.path });
+    await command({ type: "disposition", call_id: S.call.call_id, code: S.selected, fields,
+                     script_path: S.path });
     notice(`Saved: ${spec.label}`);
     clearCall();
   } catch (e) {
@@ -648,13 +667,13 @@ function wire() {
   });
   $("btn-ready").addEventListener("click", () => act(async () => {
     banner("banner-offline", "");
-    await api("/api/desk/command", { type: "ready" });
+    await command({ type: "ready" });
   }));
   $("btn-pause").addEventListener("click", () => act(async () => {
     const reason = $("pause-reason").value;
     if (!reason) { $("pause-reason").focus(); throw new ApiError(0, "Choose a pause reason first."); }
     const busy = BUSY.includes(S.state);
-    await api("/api/desk/command", { type: "pause", reason, after_call: busy });
+    await command({ type: "pause", reason, after_call: busy });
     if (busy) S.pendingPause = reason;
   }));
   $("btn-logout").addEventListener("click", () => act(async () => {
