@@ -564,6 +564,9 @@ class Daemon(AgentCalls, Compliance, Overrides):
             elif isinstance(cmd, DispositionMade):
                 self._calls_changed.set()  # a wrap-up ended (the shutdown grace waits for them too)
                 self.store.add_disposition(cmd)
+                if cmd.final:
+                    how = "late" if cmd.amends else "no_disposition" if cmd.code == NO_DISPOSITION else "agent"
+                    self.metrics.dispositions.labels(cmd.campaign_id, how).inc()
                 if cmd.amd_audit:
                     self._audited(cmd)
                 source = self.leads.get(cmd.campaign_id)

@@ -80,6 +80,10 @@ class Metrics:
                                        registry=r)
         self.sales_per_hour = Gauge("dialer_sales_per_hour", "Sale dispositions in the last hour", c, registry=r)
         self.sales = Counter("dialer_sales_total", "Sale dispositions", c, registry=r)
+        self.dispositions = Counter(
+            "dialer_dispositions_total",
+            "Calls disposed, by how: agent (in the wrap-up), late (after it ran out), "
+            "no_disposition (it ran out, or the daemon stopped)", ["campaign", "how"], registry=r)
         self.spy_sessions = Counter("dialer_supervisor_spy_sessions_total",
                                     "Listen / whisper / barge sessions started by supervisors", c, registry=r)
         self.amd_audited = Gauge("dialer_amd_audited", "AMD machine verdicts an agent checked (disposed audits)", c,

@@ -161,3 +161,6 @@ async def test_a_late_disposition_reaches_the_records_and_the_lead_source(client
     assert [(f["disposition"], f.get("amends")) for _id, f in stream] == [("no_disposition", None),
                                                                            ("sale", "no_disposition")]
     assert (await client.hget(d.store.key("call", cid), "disposition")) == "sale"
+    reg = d.metrics.registry
+    assert [reg.get_sample_value("dialer_dispositions_total", {"campaign": "uk", "how": how})
+            for how in ("agent", "no_disposition", "late")] == [None, 1.0, 1.0]
