@@ -152,6 +152,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self._pending: set[asyncio.Task[Any]] = set()  # what `_later` started and has not finished
         self._closed_to_agents = False  # the shutdown has closed every call and wrap-up
         self._recent_commands = RecentCommands()  # agents' command ids seen (a repeat is dropped)
+        self._stored_agents: dict[str, dict[str, str]] = {}  # what each agent's hash was last set to
         self.ready = asyncio.Event()
         self.agents_restored = asyncio.Event()  # `_restore_agents` is done
         self.http_server: uvicorn.Server | None = None
@@ -349,9 +350,14 @@ class Daemon(AgentCalls, Compliance, Overrides):
             self._store_agent(agent)
 
     def _store_agent(self, agent: Agent) -> None:
-        """The agent's hash: what a restarted daemon logs them back in with (`_restore_agents`)."""
-        self.store.set_agent(agent.agent_id, {"state": agent.state.value, "since": str(agent.since),
-                                              "campaign": agent.campaign_id or "", "extension": agent.extension})
+        """The agent's hash: what a restarted daemon logs them back in with (`_restore_agents`). Written
+        when it changed: both a command and the state notice it caused ask for it."""
+        fields = {"state": agent.state.value, "since": str(agent.since), "campaign": agent.campaign_id or "",
+                  "extension": agent.extension}
+        if self._stored_agents.get(agent.agent_id) == fields:
+            return
+        self._stored_agents[agent.agent_id] = fields
+        self.store.set_agent(agent.agent_id, fields)
 
     async def _restore_agents(self) -> None:
         """Agents logged in when the daemon last stopped come back logged in to the same campaign, paused

@@ -81,3 +81,19 @@ async def test_a_campaign_gone_from_the_config_or_a_moved_phone_is_handled(clien
         a1 = d.engine.roster.get("a1")
         assert (a1.state, a1.extension) == (AgentState.PAUSED, "2001")
         assert d.engine.roster.get("a2") is None
+
+
+async def test_the_agent_hash_is_written_once_per_change(client, monkeypatch):
+    d = make_daemon(client, f"restore{next(_prefixes)}")
+    writes: list[dict[str, str]] = []
+    set_agent = d.store.set_agent
+
+    def counted(agent_id: str, fields: dict[str, str]) -> None:
+        writes.append(dict(fields))
+        set_agent(agent_id, fields)
+
+    monkeypatch.setattr(d.store, "set_agent", counted)
+    async with running(d):
+        ready_agent(d, "a1", "1001", "uk")  # a command and its state notice each ask for the write
+        d.agent_command(ac.Ready("a1"))  # already ready: nothing changed
+    assert [w["state"] for w in writes] == ["paused", "ready"]
