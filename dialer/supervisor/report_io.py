@@ -55,6 +55,9 @@ async def load(store: RedisStore, *, campaign: str | None, since: float, until: 
         except ValueError:
             continue
         lead, cid = lead_of[call_id]
+        earlier = out.disps.get(call_id)
+        if f.get("amends") and earlier is not None:
+            at = earlier.at  # a late disposition: the wrap-up ended with the one it replaces
         d = rp.Disp(call_id=call_id, agent_id=f.get("agent_id", ""), code=f.get("disposition", ""), at=at,
                     fields={str(k): str(v) for k, v in (fields if isinstance(fields, dict) else {}).items()},
                     lead_id=lead, campaign_id=cid)

@@ -48,7 +48,7 @@ class Disp:
     call_id: str
     agent_id: str
     code: str
-    at: float
+    at: float  # when the wrap-up ended (a late disposition, which replaced `no_disposition`, keeps its time)
     fields: Mapping[str, str]
     lead_id: str = ""
     campaign_id: str = ""

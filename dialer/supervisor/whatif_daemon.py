@@ -88,7 +88,7 @@ async def _shift(redis_url: str, agents: int, hours: float, seed: int, knobs: Pa
         await redis.aclose()
     ended = {str(r["call_id"]): float(r["ended_at"]) for r in records}
     wrap = {f["call_id"]: max(0.0, float(f["disposed_at"]) - ended[f["call_id"]]) for _id, f in disp or ()
-            if f.get("call_id") in ended}
+            if f.get("call_id") in ended and not f.get("amends")}  # a late disposition came after the wrap-up
     return records, wrap, times["start"], times["end"]
 
 

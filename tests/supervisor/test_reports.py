@@ -73,6 +73,18 @@ async def test_agent_shift_report_uses_the_journal_where_there_is_one(client, da
     assert (a2["time_source"], a2["wait_s"], a2["pause_s"], a2["contacts"]) == ("calls", None, None, 2)
 
 
+async def test_a_late_disposition_counts_its_sale_but_not_its_delay_as_wrap_up(client, rig):
+    t0 = local_midnight(rig.clock.now()) + 10 * 3600
+    s = rig.store
+    s.append_call_record(record("z1", ended_at=t0, agent="a9", lead="Z1", talk=120))
+    s.add_disposition(disp("z1", "no_disposition", t0 + 120, agent="a9", auto="wrapup_timeout"))
+    s.add_disposition(DispositionMade(call_id="z1", agent_id="a9", code="sale", fields={}, script_path=(),
+                                      at=t0 + 700, amends="no_disposition"))
+    await rig.flush()
+    [row] = [r for r in (await get(client, "agents", campaign="upsell")).json()["report"] if r["agent"] == "a9"]
+    assert (row["sales"], row["wrap_s"], row["time_source"]) == (1, 120.0, "calls")
+
+
 async def test_funnel_follows_the_sale_to_the_dispatched_order(client, day):
     stages = {r["stage"]: r["count"] for r in (await get(client, "funnel", campaign="upsell")).json()["report"]}
     assert stages == {"dialed": 14, "live_answer": 5, "right_person": 3, "interested": 1, "sale": 1,
