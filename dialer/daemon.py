@@ -50,6 +50,7 @@ from dialer.engine.commands import (
     Originate,
     OriginateAgentFirst,
     RecordLedger,
+    RecordOptOut,
     Redirect,
     ReturnLead,
     ScreenPop,
@@ -567,6 +568,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 self._note_verdict(cmd)
             elif isinstance(cmd, ReturnLead):
                 self._return_lead(cmd.campaign_id, cmd.request, cmd.why, now, call_id=cmd.call_id)
+            elif isinstance(cmd, RecordOptOut):
+                self._later(self._opt_out(cmd), "opt-out")
             elif isinstance(cmd, DispositionMade):
                 self._calls_changed.set()  # a wrap-up ended (the shutdown grace waits for them too)
                 self.store.add_disposition(cmd)

@@ -6,6 +6,7 @@
     manual_dial         a typed number, after the lead source's contact-policy check
     blind_transfer      Redirect of the customer leg to another agent's or the supervisor's phone
     request_dnc         the desk's DNC button: the person on the global do-not-call lists at once
+    _opt_out            the same for a key-press opt-out after a recorded message (UserEvent DialerOptOut)
 
 Each method changes the engine through its pure calls (`Engine.dial_preview`, `transfer`...) and carries
 out the commands it returns with `Daemon.execute`, like every other input.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
@@ -24,7 +25,7 @@ from agents.screenpop import ScreenPopRenderer
 from agents.state import AgentState
 from dialer.ami import actions
 from dialer.ami import events as ev
-from dialer.engine.commands import Command, DispositionMade, OriginateAgentFirst
+from dialer.engine.commands import Command, DispositionMade, OriginateAgentFirst, RecordOptOut
 from dialer.engine.core import DialRequest, Engine
 from dialer.errors import DialerError, IllegalTransition, PolicyViolation, StateStoreError
 from dialer.hopper.store import LeadStore
@@ -163,20 +164,49 @@ class AgentCalls:
         call = self.engine.calls.get(call_id)
         if call is None:
             raise IllegalTransition("call", call_id, "unknown", "record a do-not-call request")
-        subscriber = call.fields.get("subscriber_id", "")
-        person = f"subscriber:{subscriber}" if subscriber else f"number:{call.number}"
+        await self._record_dnc(call.call_id, call.lead_id, call.campaign_id, call.number, call.fields,
+                               source="agent-desk", agent_id=agent_id, notes=notes)
+
+    async def _record_dnc(self, call_id: str, lead_id: str, campaign_id: str, number: str,
+                          fields: Mapping[str, str], *, source: str, agent_id: str = "", notes: str = "") -> None:
+        subscriber = fields.get("subscriber_id", "")
+        person = f"subscriber:{subscriber}" if subscriber else f"number:{number}"
         leads = LeadStore(self.store.r, prefix=self.store.prefix, timeout_s=3.0)
-        await leads.dnc_person(person, [call.number])
+        await leads.dnc_person(person, [number])
         if subscriber:
-            await leads.dnc_person(f"number:{call.number}")
-        entry = {"call_id": call.call_id, "lead_id": call.lead_id, "campaign_id": call.campaign_id,
-                 "number": call.number, "person": person, "agent_id": agent_id, "at": f"{self.clock.now():.3f}",
-                 "source": "agent-desk", "notes": notes[:500]}
+            await leads.dnc_person(f"number:{number}")
+        entry = {"call_id": call_id, "lead_id": lead_id, "campaign_id": campaign_id,
+                 "number": number, "person": person, "agent_id": agent_id, "at": f"{self.clock.now():.3f}",
+                 "source": source, "notes": notes[:500]}
         try:
             async with asyncio.timeout(3.0):
                 await self.store.r.xadd(self.store.key("dnc_requests"), entry)  # type: ignore[arg-type]
         except (RedisError, OSError, TimeoutError) as exc:
             raise StateStoreError(f"DNC request for call {call_id} applied but not journaled: {exc!r}") from exc
+
+    async def _opt_out(self, cmd: RecordOptOut) -> None:
+        """The person pressed the opt-out key after a recorded message (`UserEvent: DialerOptOut`): the
+        same do-not-call request as an agent's, journaled with source `key-press`. When the engine no
+        longer knows the call (the daemon restarted since), the lead names the person: every number of
+        it goes on the list."""
+        try:
+            if cmd.number is not None:
+                await self._record_dnc(cmd.call_id, cmd.lead_id, cmd.campaign_id, cmd.number, cmd.fields or {},
+                                       source="key-press")
+                return
+            lead = await LeadStore(self.store.r, prefix=self.store.prefix, timeout_s=3.0).get_lead(
+                cmd.campaign_id, cmd.lead_id) if cmd.campaign_id and cmd.lead_id else None
+            if lead is None:
+                log.error(f"opt-out of call {cmd.call_id} (lead {cmd.lead_id or '?'} of campaign "
+                          f"{cmd.campaign_id or '?'}) not applied: neither the call nor the lead is known; add the "
+                          "person to the do-not-call list by hand (dialer dnc add)", extra={"call_id": cmd.call_id})
+                return
+            for n in lead.numbers:
+                fields = {**lead.fields, "subscriber_id": lead.subscriber_id or ""}
+                await self._record_dnc(cmd.call_id, cmd.lead_id, cmd.campaign_id, n.e164, fields, source="key-press")
+        except DialerError as exc:
+            log.error(f"opt-out of call {cmd.call_id} not applied to the do-not-call lists: {exc}; add the person "
+                      "by hand (dialer dnc add)", extra={"call_id": cmd.call_id, "error": repr(exc)})
 
     async def offer_previews(self, campaign_id: str) -> None:
         """Preview mode: each READY agent of the campaign gets one lead, reserved until dialed or skipped

@@ -32,7 +32,7 @@ __all__ = [
     "AbandonPlayed", "AgentAnswered", "AmdResult", "AmdStatus", "AmiConnected", "AmiDisconnected",
     "AmiEvent", "BridgeEnter", "BridgeLeave", "ChannelRow", "ChannelState", "ConnectAgent", "DialBegin",
     "DialEnd", "DialState", "DialStatus", "FullyBooted", "Hangup", "HangupCause", "HangupRequest",
-    "LegEnd", "MalformedEvent", "Newchannel", "Newstate", "OriginateFailed", "OriginateReason",
+    "LegEnd", "MalformedEvent", "Newchannel", "Newstate", "OptOut", "OriginateFailed", "OriginateReason",
     "OriginateResponse", "Parked", "Shutdown", "SoftHangupRequest", "TrunkResult", "UnknownEvent", "UserEvent",
 ]
 
@@ -412,6 +412,20 @@ class AbandonPlayed:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OptOut:
+    """`UserEvent: DialerOptOut`: the person pressed the opt-out key after a recorded message (the abandon
+    message, or an agentless campaign's): a do-not-call request, final across campaigns."""
+
+    call_id: str
+    channel: str
+    uniqueid: str
+    linkedid: str
+    timestamp: float | None = None
+    lead_id: str | None = None
+    campaign_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LegEnd:
     """`UserEvent: DialerLegEnd` from the `h` extension: how the customer leg ended.
 
@@ -550,7 +564,8 @@ class ChannelRow:
 AmiEvent: TypeAlias = (
     Newchannel | Newstate | DialBegin | DialState | DialEnd | Hangup | HangupRequest | SoftHangupRequest
     | OriginateResponse | BridgeEnter | BridgeLeave | FullyBooted | Shutdown | AmdResult | Parked |
-    ConnectAgent | AgentAnswered | AbandonPlayed | LegEnd | TrunkResult | UserEvent | UnknownEvent | MalformedEvent |
+    ConnectAgent | AgentAnswered | AbandonPlayed | OptOut | LegEnd | TrunkResult | UserEvent | UnknownEvent |
+    MalformedEvent |
     AmiConnected | AmiDisconnected | OriginateFailed
 )
 """Everything `AmiClient.events()` can yield."""

@@ -320,6 +320,17 @@ def _abandon_played(h: _Headers) -> ev.AbandonPlayed:
     )
 
 
+def _opt_out(h: _Headers) -> ev.OptOut:
+    linkedid = _req(h, "linkedid")
+    return ev.OptOut(
+        call_id=_call_id(h, linkedid),
+        channel=_req(h, "channel"), uniqueid=_req(h, "uniqueid"), linkedid=linkedid,
+        timestamp=_ts(h),
+        lead_id=_opt_none(h, "leadid"),
+        campaign_id=_opt_none(h, "campaign"),
+    )
+
+
 def _leg_end(h: _Headers) -> ev.LegEnd:
     linkedid = _req(h, "linkedid")
     amd = _opt(h, "amdstatus")
@@ -365,6 +376,7 @@ _USER_PARSERS: dict[str, Callable[[_Headers], ev.AmiEvent]] = {
     "DialerConnectAgent": _connect_agent,
     "AgentAnswered": _agent_answered,
     "DialerAbandonPlayed": _abandon_played,
+    "DialerOptOut": _opt_out,
     "DialerLegEnd": _leg_end,
     "DialerTrunkResult": _trunk_result,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ __all__ = [
     "Originate",
     "OriginateAgentFirst",
     "RecordLedger",
+    "RecordOptOut",
     "Redirect",
     "ReturnLead",
     "ScreenPop",
@@ -118,6 +120,19 @@ class DispositionMade:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordOptOut:
+    """The person of a call asked not to be called again, by key press after a recorded message: put
+    them on the do-not-call lists (final across campaigns) and journal it. `number` and `fields` are
+    None when the engine no longer knows the call (the daemon restarted since): then the lead says who."""
+
+    call_id: str
+    campaign_id: str
+    lead_id: str
+    number: str | None = None
+    fields: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RecordLedger:
     """Make a compliance-ledger entry durable (the pacer has already counted it)."""
 
@@ -140,5 +155,5 @@ class ReturnLead:
 
 Command = (
     Originate | OriginateAgentFirst | Redirect | HangupChannel | ScreenPop | AgentNotice | WriteCallRecord
-    | DispositionMade | RecordLedger | ReturnLead
+    | DispositionMade | RecordLedger | RecordOptOut | ReturnLead
 )

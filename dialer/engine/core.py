@@ -46,6 +46,7 @@ from dialer.engine.commands import (
     HangupChannel,
     Originate,
     RecordLedger,
+    RecordOptOut,
     Redirect,
     ScreenPop,
     WriteCallRecord,
@@ -554,6 +555,13 @@ class Engine:
             return self._end(c, CallOutcome.HUNG_UP_SCREENING, now)
         return self._end(c, self._waiting_outcome(c, now), now)
 
+    def _on_opt_out(self, e: ev.OptOut, now: float) -> list[Command]:
+        """The person pressed the opt-out key after a recorded message: a do-not-call request."""
+        c = self.calls.get(self.aliases.get(e.call_id, e.call_id))  # ended or not: the message follows the end
+        if c is not None:
+            return [RecordOptOut(c.call_id, c.campaign_id, c.lead_id, c.number, c.fields)]
+        return [RecordOptOut(e.call_id, e.campaign_id or "", e.lead_id or "")]
+
     @staticmethod
     def _waiting_outcome(c: Call, now: float) -> CallOutcome:
         """A person WAITING or CONNECTING gave up before an agent came. The law counts a live answer not
@@ -574,6 +582,7 @@ class Engine:
         ev.AmdResult: _on_amd,
         ev.BridgeEnter: _on_bridge_enter,
         ev.LegEnd: _on_leg_end,
+        ev.OptOut: _on_opt_out,
         ev.Hangup: _on_hangup,
         ev.AmiDisconnected: link.lost,
         ev.AmiConnected: link.connected,

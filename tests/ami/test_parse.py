@@ -302,8 +302,18 @@ def test_unmodelled_event_is_unknown() -> None:
 def test_modelled_user_events_are_the_contracts() -> None:
     assert {
         "DialerAMD", "DialerParked", "DialerConnectAgent", "AgentAnswered", "DialerAbandonPlayed", "DialerLegEnd",
-        "DialerTrunkResult",
+        "DialerTrunkResult", "DialerOptOut",
     } == MODELLED_USER_EVENTS  # fmt: skip
+
+
+def test_an_opt_out_key_press_names_the_call_lead_and_campaign() -> None:
+    msg = {**CHANNEL, "Event": "UserEvent", "UserEvent": "DialerOptOut", "CallID": "c-7", "LeadID": "L9",
+           "Campaign": "winback"}
+    assert parse_event(msg) == ev.OptOut(call_id="c-7", channel=CHANNEL["Channel"], uniqueid="c-7", linkedid="c-7",
+                                         timestamp=1795448637.652793, lead_id="L9", campaign_id="winback")
+    bare = parse_event({**CHANNEL, "Event": "UserEvent", "UserEvent": "DialerOptOut", "LeadID": "", "Campaign": ""})
+    assert bare == ev.OptOut(call_id="c-7", channel=CHANNEL["Channel"], uniqueid="c-7", linkedid="c-7",
+                             timestamp=1795448637.652793)  # empty dialplan variables read as absent
 
 
 def test_channel_rows() -> None:

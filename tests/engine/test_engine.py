@@ -15,6 +15,7 @@ from dialer.engine.commands import (
     HangupChannel,
     Originate,
     RecordLedger,
+    RecordOptOut,
     Redirect,
     ScreenPop,
     WriteCallRecord,
@@ -383,6 +384,22 @@ def test_a_pause_asked_for_during_the_wrapup_wins_over_the_timeouts():
     eng.tick(80.0)
     agent = eng.roster.get("a1")
     assert (agent.state, agent.pause_reason) == (AgentState.PAUSED, "lunch")
+
+
+def test_an_opt_out_key_press_asks_the_daemon_to_record_a_dnc_request():
+    eng = make_engine()
+    [cid] = dial(eng)
+    answer(eng, cid, 0)  # nobody is ready: the person waits, is abandoned and hears the message
+    out = eng.tick(10.0)
+    hangup(eng, cid, 16.0)  # the engine ended the call already: the key press comes after that
+    kw = {"channel": chan(cid), "uniqueid": cid, "linkedid": cid}
+    assert eng.on_ami(ev.OptOut(call_id=cid, lead_id="L0", campaign_id="camp", **kw), 16.5) == [
+        RecordOptOut(cid, "camp", "L0", "+15551230000", {})]
+    # a call the engine does not know (the daemon restarted since): the event's lead and campaign say who
+    gone = {"channel": chan("old"), "uniqueid": "old", "linkedid": "old"}
+    assert eng.on_ami(ev.OptOut(call_id="old", lead_id="L7", campaign_id="camp", **gone), 17.0) == [
+        RecordOptOut("old", "camp", "L7")]
+    assert any(isinstance(c, Redirect) for c in out)
 
 
 def test_shutdown_ends_every_open_wrapup_with_no_disposition():

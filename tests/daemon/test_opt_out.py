@@ -1,0 +1,95 @@
+"""A key-press opt-out after a recorded message (`UserEvent: DialerOptOut`) puts the person on the do-not-call
+lists, final across campaigns, as an agent's DNC request does; journaled with source `key-press`."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from bus_fakes import FakeBus
+from daemon_fakes import FakeAmi, stopping
+
+from dialer.ami import events as ev
+from dialer.campaigns.loader import load_campaign
+from dialer.clock import ScaledClock
+from dialer.config import CampaignSettings, DialerSettings, HttpSettings, MetricsSettings
+from dialer.daemon import Daemon, runtime_from_settings
+from dialer.engine.commands import Originate
+from dialer.engine.core import DialRequest, Engine
+from dialer.hopper import LeadStore
+from dialer.leads.demo import load_demo_leads
+from dialer.leadsource import InMemoryLeadSource
+from dialer.metrics import Metrics
+from dialer.store import RedisStore
+
+T0 = 1_795_000_000.0
+CAMPAIGN = Path(__file__).resolve().parents[2] / "examples" / "campaigns" / "base_upsell.toml"
+
+
+def make_daemon(client: Any, prefix: str, campaign: str) -> Daemon:
+    cs = CampaignSettings(id=campaign)
+    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False))
+    engine = Engine(hold_s=1.5, rng=random.Random(3))
+    engine.add_campaign(runtime_from_settings(cs))
+    return Daemon(cfg, clock=ScaledClock(1.0, start=T0), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]
+                  store=RedisStore(client, prefix=prefix), bus=FakeBus(),  # type: ignore[arg-type]
+                  leads={campaign: InMemoryLeadSource([])}, metrics=Metrics())
+
+
+def key_press(d: Daemon, call_id: str, lead_id: str, campaign: str) -> None:
+    now = d.clock.now()
+    kw = {"channel": f"Local/x@dialer-outbound-{call_id};1", "uniqueid": call_id, "linkedid": call_id}
+    d.execute(d.engine.on_ami(ev.OptOut(call_id=call_id, lead_id=lead_id, campaign_id=campaign, **kw), now), now)
+
+
+async def test_a_key_press_after_the_abandon_message_is_a_dnc_request(client):
+    d = make_daemon(client, "optout1", "uk")
+    stop, task = await stopping(d)
+    try:
+        now = d.clock.now()
+        launched = d.engine.launch("uk", [DialRequest("L1", "+442075550101", fields={"subscriber_id": "S-9"})], now)
+        [o] = [c for c in launched if isinstance(c, Originate)]
+        key_press(d, o.call_id, "L1", "uk")
+    finally:
+        stop.set()
+        await task  # the shutdown lets the DNC write finish
+    leads = LeadStore(client, prefix="optout1")
+    assert await leads.is_dnc("+442075550101", region="GB")
+    [(_id, entry)] = await client.xrange("optout1:dnc_requests")
+    assert (entry["call_id"], entry["source"], entry["person"], entry["number"]) == (
+        o.call_id, "key-press", "subscriber:S-9", "+442075550101")
+
+
+async def test_a_key_press_for_a_call_the_daemon_forgot_finds_the_person_by_the_lead(client):
+    config = load_campaign(CAMPAIGN)
+    leads = LeadStore(client, prefix="optout2")
+    await load_demo_leads(leads, config, 3, 7, T0)
+    lead_id, *_others = [x async for x in leads.iter_lead_ids(config.id)]
+    lead = await leads.get_lead(config.id, lead_id)
+    assert lead is not None
+    d = make_daemon(client, "optout2", config.id)
+    stop, task = await stopping(d)
+    try:
+        key_press(d, "c-before-the-restart", lead_id, config.id)
+    finally:
+        stop.set()
+        await task
+    for n in lead.numbers:  # the call's number is not known: every number of the person
+        assert await leads.is_dnc(n.e164)
+    entries = [e for _id, e in await client.xrange("optout2:dnc_requests")]
+    assert {e["number"] for e in entries} == {n.e164 for n in lead.numbers}
+    assert {(e["source"], e["lead_id"], e["call_id"]) for e in entries} == {("key-press", lead_id,
+                                                                             "c-before-the-restart")}
+
+
+async def test_a_key_press_nobody_can_be_found_for_is_logged_for_a_person_to_act_on(client, caplog):
+    d = make_daemon(client, "optout3", "uk")
+    stop, task = await stopping(d)
+    try:
+        key_press(d, "c-gone", "L-gone", "uk")
+    finally:
+        stop.set()
+        await task
+    assert any("opt-out of call c-gone" in r.getMessage() and "by hand" in r.getMessage() for r in caplog.records)
+    assert await client.xrange("optout3:dnc_requests") == []
