@@ -13,10 +13,13 @@
 - How an agent phone answers is per extension (`Pbx.phones`, set with `PbxSimulator.set_phone`): it
   answers after `agent_answer_delay_s`, never answers, is busy (`DialEnd BUSY`, cause 17) or unavailable
   (`DialEnd CHANUNAVAIL`, cause 20: not registered).
-- `dialer-abandon,s`: the message, `UserEvent(DialerAbandonPlayed)`, hang up.
+- `dialer-abandon,s`: the message, `UserEvent(DialerAbandonPlayed)`, hang up. With an opt-out key
+  (`optout_digit`, DIALER_OPTOUT_DIGIT) the dialplan first waits 3 s for it (`Read`); a person whose
+  far end `opts_out` presses it after 1.5 s: `UserEvent(DialerOptOut)` (CallID, LeadID, Campaign).
 - `dialer-machine,s`: wait for the beep, leave the message, `UserEvent(DialerMachineMessage)`, hang up.
 - `dialer-agentless,s` (agentless campaigns): `Playback(${DIALER_MESSAGE})` for `agentless_message_s`,
-  `UserEvent(DialerAgentlessPlayed)`, hang up; a person whose `talk_s` is shorter hangs up first.
+  `UserEvent(DialerAgentlessPlayed)`, the opt-out key as after the abandon message, hang up; a person
+  whose `talk_s` is shorter hangs up first.
   `dialer-agentless,machine`: as `dialer-machine` (the beep, then the campaign's message).
 - The AMI `Bridge` action joins a waiting customer leg and an idle agent leg; the agent leg's Linkedid
   becomes the customer's. When the agent leaves, the customer goes back to `dialer-connect`
@@ -342,6 +345,9 @@ def _agentless_played(pbx: Pbx, call: Call, sound: str) -> None:
     call.timers.pop("abandon", None)
     pbx.dialplan(one, 7, "UserEvent", f"DialerAgentlessPlayed,CallID: {call.call_id}")
     pbx.user_event(one, "DialerAgentlessPlayed", *_ids(call), ("Message", sound), ("PlaybackStatus", "SUCCESS"))
+    if pbx.cfg.optout_digit:
+        _read_opt_out(pbx, call, 9)
+        return
     pbx.dialplan(one, 8, "Hangup", "16")
     teardown.dialplan_hangup(pbx, call, SimOutcome.HUNG_UP_BY_DIALER)
 
@@ -373,7 +379,32 @@ def _message_played(pbx: Pbx, call: Call, context: str) -> None:
     name = "DialerAbandonPlayed" if context == "dialer-abandon" else "DialerMachineMessage"
     pbx.dialplan(one, 7, "UserEvent", f"{name},CallID: {call.call_id}")
     pbx.user_event(one, name, *_ids(call), ("PlaybackStatus", "SUCCESS"))
+    if context == "dialer-abandon" and pbx.cfg.optout_digit:
+        _read_opt_out(pbx, call, 9)
+        return
     pbx.dialplan(one, 10, "Hangup", "16")
+    teardown.dialplan_hangup(pbx, call, SimOutcome.HUNG_UP_BY_DIALER)
+
+
+def _read_opt_out(pbx: Pbx, call: Call, priority: int) -> None:
+    """After a message that offers the opt-out key (`optout_digit`): `Read` waits 3 s for it; a person
+    whose far end `opts_out` presses it after 1.5 s."""
+    pbx.dialplan(call.one, priority, "Read", "DIALER_OPTOUT,,1,,1,3")
+    pressed = call.far is not None and call.far.opts_out
+    call.timers["abandon"] = pbx.sched.later(1.5 if pressed else 3.0, _read_done, pbx, call, pressed, priority)
+
+
+def _read_done(pbx: Pbx, call: Call, pressed: bool, priority: int) -> None:
+    """The end of the `Read`: the key pressed (a do-not-call request) or the time out."""
+    one = call.one
+    call.timers.pop("abandon", None)
+    if pressed:
+        campaign = call.vars.get("DIALER_CAMPAIGN", "")
+        pbx.dialplan(one, priority + 3, "UserEvent", f"DialerOptOut,CallID: {call.call_id}")
+        pbx.user_event(one, "DialerOptOut", *_ids(call), ("Campaign", campaign))
+        if call.record is not None:
+            call.record.opted_out = True
+    pbx.dialplan(one, priority + (4 if pressed else 2), "Hangup", "16")
     teardown.dialplan_hangup(pbx, call, SimOutcome.HUNG_UP_BY_DIALER)
 
 

@@ -33,6 +33,7 @@ class FarEndOptions:
     machine_greeting_s: tuple[float, float] = (20.0, 30.0)
     early_hangup_share: float = 0.0  # share of live answers that hang up while AMD listens
     profile_quantum_s: float = 60.0
+    optout_share: float = 0.0  # share of people who press the opt-out key after a message that offers it
 
     def __post_init__(self) -> None:
         lo, hi = self.machine_greeting_s
@@ -40,6 +41,8 @@ class FarEndOptions:
             raise ValueError(f"machine_greeting_s must be 0 < low <= high, got {self.machine_greeting_s}")
         if not 0.0 <= self.early_hangup_share <= 1.0:
             raise ValueError(f"early_hangup_share must be within [0, 1], got {self.early_hangup_share}")
+        if not 0.0 <= self.optout_share <= 1.0:
+            raise ValueError(f"optout_share must be within [0, 1], got {self.optout_share}")
         if self.profile_quantum_s <= 0:
             raise ValueError(f"profile_quantum_s must be positive, got {self.profile_quantum_s}")
 
@@ -52,6 +55,7 @@ class FarEnd:
     greeting_s: float
     early_hangup_s: float | None
     amd_cause: str
+    opts_out: bool = False  # presses the opt-out key when a message offers it
 
 
 def number_key(number: str) -> int:
@@ -73,8 +77,9 @@ def draw_far_end(
     rng = np.random.default_rng(np.random.SeedSequence([seed & _U64, number_key(number), nth]))
     t = (shift_t // options.profile_quantum_s) * options.profile_quantum_s
     fate = traffic.sample_one(rng, t)
-    # Always the same number of extra draws, whatever the branch, so the stream stays aligned.
-    u_cause, u_early, u_when, u_greet, u_delay = (float(x) for x in rng.random(5))
+    # Always the same number of extra draws, whatever the branch, so the stream stays aligned (a draw
+    # added at the end leaves the earlier ones as they were).
+    u_cause, u_early, u_when, u_greet, u_delay, u_optout = (float(x) for x in rng.random(6))
     answered = fate.outcome in (DialOutcome.LIVE, DialOutcome.MACHINE)
     verdict, delay = fate.amd_verdict, fate.amd_delay_s
     if not answered or not amd_on:
@@ -91,7 +96,8 @@ def draw_far_end(
     if fate.outcome is DialOutcome.LIVE and delay > 0 and u_early < options.early_hangup_share:
         early = delay * (0.3 + 0.6 * u_when)
     greeting = lo + (hi - lo) * u_greet
-    return FarEnd(fate=fate, greeting_s=greeting, early_hangup_s=early, amd_cause=_cause(verdict, u_cause))
+    return FarEnd(fate=fate, greeting_s=greeting, early_hangup_s=early, amd_cause=_cause(verdict, u_cause),
+                  opts_out=fate.outcome is DialOutcome.LIVE and u_optout < options.optout_share)
 
 
 def _cause(verdict: AmdVerdict, u: float) -> str:

@@ -231,6 +231,7 @@ class CallRecord:
     parked_at: float | None = None
     connected_at: float | None = None
     abandon_at: float | None = None
+    opted_out: bool = False  # pressed the opt-out key after the abandon message
     ended_at: float | None = None
     phases: list[str] = field(default_factory=list)  # the call's phase history: ["dialing", "amd", ...]
 

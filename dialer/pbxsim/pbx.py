@@ -52,6 +52,7 @@ class PbxConfig:
     agent_answer_delay_s: float = 0.3
     agent_ring_s: float = 2.0  # Dial() timeout to the agent phone (DIALER_AGENT_RING)
     abandon_message_s: float = 4.0
+    optout_digit: str = ""  # DIALER_OPTOUT_DIGIT: after the abandon message, wait 3 s for this key
     agentless_message_s: float = 12.0  # dialer-agentless's Playback of the campaign's message
     park_wait_s: float = 600.0  # dialer-connect's Wait(600)
     transfer_ring_max_s: float = 60.0  # dialer-transfer's backstop Dial() timeout (DIALER_TRANSFER_RING_MAX)

@@ -59,6 +59,7 @@ class PbxSimulator:
         agent_answer_delay_s: float = 0.3,
         agent_ring_s: float = 2.0,
         abandon_message_s: float = 4.0,
+        optout_digit: str = "",
         agentless_message_s: float = 12.0,
         h_extension_s: float = 0.0,
         far_end: FarEndOptions | None = None,
@@ -84,6 +85,7 @@ class PbxSimulator:
             agent_answer_delay_s=agent_answer_delay_s,
             agent_ring_s=agent_ring_s,
             abandon_message_s=abandon_message_s,
+            optout_digit=optout_digit,
             agentless_message_s=agentless_message_s,
             h_extension_s=h_extension_s,
         )

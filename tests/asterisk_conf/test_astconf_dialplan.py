@@ -27,6 +27,7 @@ CONTRACT_EVENTS = {
     "DialerTransferFailed": {"CallID", "Agent", "DialStatus"},
     "DialerAgentlessPlayed": {"CallID", "Message", "PlaybackStatus"},
     "DialerTrunkResult": {"CallID", "DialStatus", "HangupCause"},
+    "DialerOptOut": {"CallID", "LeadID", "Campaign"},
 }
 CUSTOMER_LEG_CONTEXTS = ["dialer-connect", "dialer-to-agent", "dialer-transfer", "dialer-abandon", "dialer-machine",
                          "dialer-agentless"]
@@ -326,7 +327,8 @@ def test_every_contract_event_is_emitted_with_its_headers(plan):
     sim, leg, _ = answered(plan)
     sim.redirect(leg, "dialer-to-agent", "1001")
     seen.update({e["UserEvent"]: e for e in sim.user_events()})
-    sim, leg, _ = answered(plan, sounds={ABANDON})
+    opt_out = Dialplan(contexts=plan.contexts, globals={**plan.globals, "DIALER_OPTOUT_DIGIT": "9"})
+    sim, leg, _ = answered(opt_out, sounds={ABANDON}, digits="9")
     sim.redirect(leg, "dialer-abandon", "s")
     seen.update({e["UserEvent"]: e for e in sim.user_events()})
     sim, leg, _ = answered(plan, dial={"PJSIP/1002": "BUSY"})
@@ -458,6 +460,20 @@ def test_agentless_plays_the_campaign_message_reports_it_then_hangs_up(plan):
         CALL_ID, "custom/outage-notice", "SUCCESS")
     assert (end["UserEvent"], end["Where"], end["HangupCause"]) == ("DialerLegEnd", "dialer-agentless", "16")
     assert sim.user_events("DialerAbandonPlayed") == []
+
+
+@pytest.mark.parametrize(("digits", "opted_out"), [("9", True), ("1", False), ("", False)])
+def test_agentless_offers_the_opt_out_key_when_configured(plan, digits, opted_out):
+    configured = Dialplan(contexts=plan.contexts, globals={**plan.globals, "DIALER_OPTOUT_DIGIT": "9"})
+    sim, leg = agentless(configured, "custom/outage-notice", sounds={"custom/outage-notice"}, digits=digits)
+    assert sim.redirect(leg, "dialer-agentless", "s") == "hungup"
+    events = sim.user_events("DialerOptOut")
+    assert bool(events) is opted_out
+    if opted_out:
+        assert (events[0]["CallID"], events[0]["LeadID"], events[0]["Campaign"]) == (CALL_ID, "L1001", "upsell")
+    unconfigured, leg = agentless(plan, "custom/outage-notice", sounds={"custom/outage-notice"}, digits="9")
+    unconfigured.redirect(leg, "dialer-agentless", "s")
+    assert unconfigured.ran("Read") == []
 
 
 def test_agentless_without_a_campaign_message_plays_the_default(plan):

@@ -196,6 +196,34 @@ async def test_redirect_to_abandon_plays_the_message_then_hangs_up():
         await client.close()
 
 
+@pytest.mark.parametrize("opts_out", [True, False])
+async def test_after_the_abandon_message_a_person_may_press_the_opt_out_key(opts_out):
+    far = FarEndOptions(optout_share=1.0 if opts_out else 0.0)
+    async with running(people(p_live=1.0), abandon_message_s=2.0, optout_digit="9", far_end=far) as sim:
+        client = await _session(sim)
+        await client.action(originate("oo-1", "5552014"))
+        await client.wait_event("UserEvent", UserEvent="DialerParked")
+        await client.action({"Action": "Redirect", "ActionID": "r", "Channel": "oo-1", "Context": "dialer-abandon",
+                             "Exten": "s", "Priority": "1"})
+        record = await sim.wait_call_ended("oo-1")
+        await _fence(client)
+        said = [t.split()[0].removeprefix("UserEvent:") for t in _trail(client, "oo-1") if t.startswith("UserEvent:")]
+        expected = ["DialerAbandonPlayed", *(["DialerOptOut"] if opts_out else []), "DialerLegEnd"]
+        assert said[-len(expected):] == expected
+        opt = [b for b in client.log if b.get("UserEvent") == "DialerOptOut"]
+        assert record.opted_out is opts_out
+        assert len(opt) == int(opts_out)
+        assert record.ended_at is not None
+        assert record.abandon_at is not None
+        # the dialplan waits for the key up to 3 s after the message; a person presses it after 1.5 s
+        assert record.ended_at - record.abandon_at == pytest.approx(2.0 + (1.5 if opts_out else 3.0), abs=0.05)
+        if opts_out:
+            event = parse_event(opt[0].as_dict())
+            assert isinstance(event, ev.OptOut)
+            assert (event.call_id, event.campaign_id, event.lead_id) == ("oo-1", "camp", opt[0].get("LeadID"))
+        await client.close()
+
+
 async def test_a_machine_left_alone_hangs_up_after_its_greeting():
     far = FarEndOptions(machine_greeting_s=(20.0, 30.0))
     async with running(people(p_machine=1.0), far_end=far) as sim:
