@@ -167,46 +167,54 @@ class AgentCalls:
         await self._record_dnc(call.call_id, call.lead_id, call.campaign_id, call.number, call.fields,
                                source="agent-desk", agent_id=agent_id, notes=notes)
 
-    async def _record_dnc(self, call_id: str, lead_id: str, campaign_id: str, number: str,
-                          fields: Mapping[str, str], *, source: str, agent_id: str = "", notes: str = "") -> None:
-        subscriber = fields.get("subscriber_id", "")
-        person = f"subscriber:{subscriber}" if subscriber else f"number:{number}"
+    async def _record_dnc(self, call_id: str, lead_id: str, campaign_id: str, number: str | None,
+                          fields: Mapping[str, str], *, source: str, agent_id: str = "", notes: str = "") -> bool:
+        """Put the person of a call on the do-not-call lists and journal it; False when nobody can be named.
+
+        The person is the lead's (`subscriber:<id>` for an own subscriber, else its first number), read
+        from the lead store: a call's fields do not carry the subscriber, and a request is the person's,
+        so every number of the lead goes on the list with the one dialed. A call without a stored lead
+        (a manual dial) names its number alone."""
         leads = LeadStore(self.store.r, prefix=self.store.prefix, timeout_s=3.0)
-        await leads.dnc_person(person, [number])
-        if subscriber:
-            await leads.dnc_person(f"number:{number}")
+        lead = await leads.get_lead(campaign_id, lead_id) if campaign_id and lead_id else None
+        found = [n.e164 for n in lead.numbers] if lead is not None else []
+        numbers = list(dict.fromkeys([number, *found] if number else found))
+        if not numbers:
+            return False
+        if lead is not None:
+            person = lead.person
+        else:
+            subscriber = fields.get("subscriber_id", "")
+            person = f"subscriber:{subscriber}" if subscriber else f"number:{numbers[0]}"
+        await leads.dnc_person(person, numbers)
+        for n in numbers:  # leads of other lists that know this person by a number only
+            if f"number:{n}" != person:
+                await leads.dnc_person(f"number:{n}")
         entry = {"call_id": call_id, "lead_id": lead_id, "campaign_id": campaign_id,
-                 "number": number, "person": person, "agent_id": agent_id, "at": f"{self.clock.now():.3f}",
-                 "source": source, "notes": notes[:500]}
+                 "number": numbers[0], "numbers": ",".join(numbers), "person": person, "agent_id": agent_id,
+                 "at": f"{self.clock.now():.3f}", "source": source, "notes": notes[:500]}
         try:
             async with asyncio.timeout(3.0):
                 await self.store.r.xadd(self.store.key("dnc_requests"), entry)  # type: ignore[arg-type]
         except (RedisError, OSError, TimeoutError) as exc:
             raise StateStoreError(f"DNC request for call {call_id} applied but not journaled: {exc!r}") from exc
+        return True
 
     async def _opt_out(self, cmd: RecordOptOut) -> None:
         """The person pressed the opt-out key after a recorded message (`UserEvent: DialerOptOut`): the
         same do-not-call request as an agent's, journaled with source `key-press`. When the engine no
-        longer knows the call (the daemon restarted since), the lead names the person: every number of
-        it goes on the list."""
+        longer knows the call (the daemon restarted since), its lead still names the person."""
         try:
-            if cmd.number is not None:
-                await self._record_dnc(cmd.call_id, cmd.lead_id, cmd.campaign_id, cmd.number, cmd.fields or {},
-                                       source="key-press")
-                return
-            lead = await LeadStore(self.store.r, prefix=self.store.prefix, timeout_s=3.0).get_lead(
-                cmd.campaign_id, cmd.lead_id) if cmd.campaign_id and cmd.lead_id else None
-            if lead is None:
-                log.error(f"opt-out of call {cmd.call_id} (lead {cmd.lead_id or '?'} of campaign "
-                          f"{cmd.campaign_id or '?'}) not applied: neither the call nor the lead is known; add the "
-                          "person to the do-not-call list by hand (dialer dnc add)", extra={"call_id": cmd.call_id})
-                return
-            for n in lead.numbers:
-                fields = {**lead.fields, "subscriber_id": lead.subscriber_id or ""}
-                await self._record_dnc(cmd.call_id, cmd.lead_id, cmd.campaign_id, n.e164, fields, source="key-press")
+            done = await self._record_dnc(cmd.call_id, cmd.lead_id, cmd.campaign_id, cmd.number, cmd.fields or {},
+                                          source="key-press")
         except DialerError as exc:
             log.error(f"opt-out of call {cmd.call_id} not applied to the do-not-call lists: {exc}; add the person "
                       "by hand (dialer dnc add)", extra={"call_id": cmd.call_id, "error": repr(exc)})
+            return
+        if not done:
+            log.error(f"opt-out of call {cmd.call_id} (lead {cmd.lead_id or '?'} of campaign {cmd.campaign_id or '?'}) "
+                      "not applied: neither the call nor the lead is known; add the person to the do-not-call list "
+                      "by hand (dialer dnc add)", extra={"call_id": cmd.call_id})
 
     async def offer_previews(self, campaign_id: str) -> None:
         """Preview mode: each READY agent of the campaign gets one lead, reserved until dialed or skipped

@@ -25,6 +25,7 @@ from dialer.store import RedisStore
 
 T0 = 1_795_000_000.0
 CAMPAIGN = Path(__file__).resolve().parents[2] / "examples" / "campaigns" / "base_upsell.toml"
+WINBACK = CAMPAIGN.with_name("winback.toml")
 
 
 def make_daemon(client: Any, prefix: str, campaign: str) -> Daemon:
@@ -77,10 +78,35 @@ async def test_a_key_press_for_a_call_the_daemon_forgot_finds_the_person_by_the_
         await task
     for n in lead.numbers:  # the call's number is not known: every number of the person
         assert await leads.is_dnc(n.e164)
-    entries = [e for _id, e in await client.xrange("optout2:dnc_requests")]
-    assert {e["number"] for e in entries} == {n.e164 for n in lead.numbers}
-    assert {(e["source"], e["lead_id"], e["call_id"]) for e in entries} == {("key-press", lead_id,
-                                                                             "c-before-the-restart")}
+    [(_id, entry)] = await client.xrange("optout2:dnc_requests")
+    assert entry["numbers"].split(",") == [n.e164 for n in lead.numbers]
+    assert (entry["source"], entry["lead_id"], entry["call_id"], entry["person"]) == (
+        "key-press", lead_id, "c-before-the-restart", lead.person)
+
+
+async def test_the_request_is_the_persons_every_number_and_the_subscriber_across_campaigns(client):
+    # a call's fields do not carry the subscriber: the lead store names the person
+    config = load_campaign(WINBACK)
+    leads = LeadStore(client, prefix="optout4")
+    await load_demo_leads(leads, config, 30, 7, T0)
+    stored = [await leads.get_lead(config.id, x) async for x in leads.iter_lead_ids(config.id)]
+    lead = next(x for x in stored if x is not None and len(x.numbers) > 1 and x.subscriber_id)
+    d = make_daemon(client, "optout4", config.id)
+    stop, task = await stopping(d)
+    try:
+        now = d.clock.now()
+        second = lead.numbers[1].e164
+        launched = d.engine.launch(config.id, [DialRequest(lead.lead_id, second, number_index=1,
+                                                           fields=dict(lead.fields))], now)
+        [o] = [c for c in launched if isinstance(c, Originate)]
+        key_press(d, o.call_id, lead.lead_id, config.id)
+    finally:
+        stop.set()
+        await task
+    assert [await leads.is_dnc(n.e164) for n in lead.numbers] == [True] * len(lead.numbers)
+    assert await client.sismember("optout4:dncp", f"subscriber:{lead.subscriber_id}")  # every campaign's leads
+    [(_id, entry)] = await client.xrange("optout4:dnc_requests")
+    assert (entry["person"], entry["number"]) == (f"subscriber:{lead.subscriber_id}", second)
 
 
 async def test_a_key_press_nobody_can_be_found_for_is_logged_for_a_person_to_act_on(client, caplog):
