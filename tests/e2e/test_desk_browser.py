@@ -59,6 +59,16 @@ async def go_ready(page: Any) -> None:
     await expect(page.locator("#state-label")).to_have_text("Ready")
 
 
+async def talk_and_hang_up(page: Any, h: DeskHarness) -> str:
+    """The agent goes ready, takes a call, and the customer hangs up: the agent is in wrap-up."""
+    await go_ready(page)
+    cid = h.place_call(LEAD)
+    h.human(cid)
+    h.bridge(cid)
+    h.hangup(cid)
+    return cid
+
+
 async def test_an_agent_takes_a_call_walks_an_objection_sets_a_callback_and_it_is_recorded(browser, redis_url):
     async with DeskHarness(redis_url=redis_url) as h, \
             desk_page(browser, h, timezone_id="Europe/Prague") as page:
@@ -199,11 +209,7 @@ async def test_pause_needs_a_reason_and_pause_after_this_call_waits_for_the_wrap
 
 async def test_a_wrapup_that_ran_out_can_still_be_disposed_even_after_a_reload(browser, redis_url):
     async with DeskHarness(redis_url=redis_url) as h, desk_page(browser, h) as page:
-        await go_ready(page)
-        cid = h.place_call(LEAD)
-        h.human(cid)
-        h.bridge(cid)
-        h.hangup(cid)
+        cid = await talk_and_hang_up(page, h)
         await expect(page.locator("#state-label")).to_have_text("Wrap-up")
         h.run_out_wrapup("ann")
         await expect(page.locator("#banner-notice")).to_contain_text("You can still save it below")
@@ -230,11 +236,7 @@ async def test_a_wrapup_that_ran_out_can_still_be_disposed_even_after_a_reload(b
 
 async def test_a_save_whose_answer_the_network_lost_is_sent_again_and_applied_once(browser, redis_url):
     async with DeskHarness(redis_url=redis_url) as h, desk_page(browser, h) as page:
-        await go_ready(page)
-        cid = h.place_call(LEAD)
-        h.human(cid)
-        h.bridge(cid)
-        h.hangup(cid)
+        await talk_and_hang_up(page, h)
         sent: list[dict[str, Any]] = []
 
         async def lose_first_answer(route: Any) -> None:

@@ -61,6 +61,16 @@ def bridge(eng: Engine, cid: str, now: float) -> list:
     return eng.on_ami(ev.BridgeEnter(channel=chan(cid), uniqueid=cid, linkedid=cid, bridge_uniqueid="b1"), now)
 
 
+def in_wrapup(eng: Engine) -> str:
+    """Agent a1 talked to a person from t = 7; the person hung up at t = 20: a1 is in wrap-up."""
+    login_ready(eng, "a1", "1001")
+    [cid] = dial(eng)
+    answer(eng, cid, 0)
+    bridge(eng, cid, 7.0)
+    hangup(eng, cid, 20.0)
+    return cid
+
+
 def hangup(eng: Engine, cid: str, now: float, cause: int = 16) -> list:
     return eng.on_ami(ev.Hangup(channel=chan(cid), uniqueid=cid, linkedid=cid, cause=cause), now)
 
@@ -298,11 +308,7 @@ def test_a_leg_end_of_a_connected_call_waits_for_its_hangup():
 
 def test_a_wrapup_that_runs_out_disposes_the_call_no_disposition_so_its_lead_gets_a_result():
     eng = make_engine()
-    login_ready(eng, "a1", "1001")
-    [cid] = dial(eng)
-    answer(eng, cid, 0)
-    bridge(eng, cid, 7.0)
-    hangup(eng, cid, 20.0)
+    cid = in_wrapup(eng)
     assert eng.wrapups() == 1
     assert eng.tick(79.9) == []
     out = eng.tick(80.0)  # the campaign's wrap-up timeout is 60 s
@@ -318,13 +324,9 @@ def test_a_wrapup_that_runs_out_disposes_the_call_no_disposition_so_its_lead_get
     assert eng.wrapups() == 0
 
 
-def wrapup_ran_out(eng: Engine, agent: str = "a1", ext: str = "1001") -> str:
+def wrapup_ran_out(eng: Engine) -> str:
     """A connected call whose wrap-up the campaign's 60 s timeout closed at t = 80."""
-    login_ready(eng, agent, ext)
-    [cid] = dial(eng)
-    answer(eng, cid, 0)
-    bridge(eng, cid, 7.0)
-    hangup(eng, cid, 20.0)
+    cid = in_wrapup(eng)
     eng.tick(80.0)
     return cid
 
@@ -375,11 +377,7 @@ def test_a_campaign_may_keep_agents_ready_after_a_wrapup_timeout():
 
 def test_a_pause_asked_for_during_the_wrapup_wins_over_the_timeouts():
     eng = make_engine()
-    login_ready(eng, "a1", "1001")
-    [cid] = dial(eng)
-    answer(eng, cid, 0)
-    bridge(eng, cid, 7.0)
-    hangup(eng, cid, 20.0)
+    in_wrapup(eng)
     eng.on_agent(ac.Pause("a1", "lunch"), 30.0)
     eng.tick(80.0)
     agent = eng.roster.get("a1")
