@@ -71,7 +71,7 @@ async def run_shift(
     during: Callable[[PbxSimulator, Daemon, ScaledClock, dict[str, float]], Awaitable[None]] | None = None,
     pacing: dict[str, object] | None = None,
     campaign_settings: dict[str, object] | None = None,
-    sim_options: dict[str, float] | None = None,
+    sim_options: dict[str, object] | None = None,
     traffic: TrafficModel = FAST_TRAFFIC,
 ) -> ShiftResult:
     clock = ScaledClock(speed, start=1_795_000_000.0)

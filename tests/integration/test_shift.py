@@ -12,7 +12,8 @@ from prometheus_client import generate_latest
 
 from dialer.engine.calls import CallState
 from dialer.engine.core import DialRequest
-from dialer.pbxsim import SimOutcome
+from dialer.pbxsim import FarEndOptions, SimOutcome
+from dialer.store import connect_redis
 from pacing import Mode
 from pacing.traffic import LognormalSpec
 
@@ -128,6 +129,27 @@ async def test_amd_audit_calls_reach_agents_through_the_pbx_and_are_counted(redi
     assert res.daemon.engine.stats.amd_audits == len(audits)
     assert not any(c.state is CallState.AUDITING for c in res.daemon.engine.calls.values())
     assert res.agents.stats.errors == []
+
+
+async def test_people_who_press_the_opt_out_key_after_the_abandon_message_go_on_the_dnc_list(redis_url, mqtt_url):
+    # two agents and four dials each: people wait, are abandoned, hear the message, and every one presses 9
+    res = await run_shift(redis_url, mqtt_url, agents=2, minutes=5, mode=Mode.POWER, ratio=4.0,
+                          sim_options={"optout_digit": "9", "far_end": FarEndOptions(optout_share=1.0)})
+    assert_invariants(res)
+    pressed = {c.number for c in res.sim.calls.values() if c.opted_out}
+    assert len(pressed) >= 3, "no abandoned person heard the message"
+    redis = connect_redis(redis_url)
+    try:
+        store = res.daemon.store
+        listed = {n.removeprefix("+") for n in await redis.smembers(store.key("dnc"))}
+        journal = [e for _id, e in await redis.xrange(store.key("dnc_requests"))]
+    finally:
+        await redis.aclose()
+    assert pressed <= listed, sorted(pressed - listed)[:5]
+    assert {e["number"].removeprefix("+") for e in journal} == pressed
+    assert {e["source"] for e in journal} == {"key-press"}
+    abandoned = {r["number"].removeprefix("+") for r in res.records if r["outcome"] == "abandoned"}
+    assert pressed <= abandoned  # the key is offered after the abandon message only
 
 
 async def test_people_gone_while_their_redirect_to_an_agent_is_in_flight_are_counted_and_not_offered_again(
