@@ -47,9 +47,11 @@ class Services:
 
 @contextlib.asynccontextmanager
 async def services(
-    settings: DialerSettings, clock: Clock, *, traffic: TrafficModel | None = None, seed: int = 0
+    settings: DialerSettings, clock: Clock, *, traffic: TrafficModel | None = None, seed: int = 0,
+    pbx_options: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Services]:
-    """Resolve `embedded` settings by starting those services; stop them on exit."""
+    """Resolve `embedded` settings by starting those services; stop them on exit. `pbx_options`: more
+    keywords for the embedded PBX simulator (`PbxSimulator`)."""
     async with contextlib.AsyncExitStack() as stack:
         redis_url = settings.redis.url
         if redis_url == "embedded":
@@ -70,6 +72,7 @@ async def services(
                     seed=seed,
                     username=settings.ami.username,
                     secret=settings.ami.secret.get_secret_value(),
+                    options=pbx_options,
                 )
             )
             host = "127.0.0.1"

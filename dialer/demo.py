@@ -25,6 +25,7 @@ from dialer.config import AmiSettings, CampaignSettings, DialerSettings, HttpSet
 from dialer.daemon import Daemon
 from dialer.engine.records import offered_to_agents
 from dialer.leadsource import LeadSource
+from dialer.pbxsim.fate import FarEndOptions
 from dialer.store import RedisStore, connect_redis
 from pacing import Mode
 from pacing.traffic import AmdSpec, LognormalSpec, TrafficModel
@@ -49,6 +50,7 @@ class DemoReport:
     abandon_pct: float
     connected_late: int  # of the abandoned: connected to an agent, but after the 2 s (the law counts them)
     surplus_hangups: int  # ringing dials the pacer hung up after 15 s or more: their answer would find no agent
+    opted_out: int  # people who pressed the opt-out key after the abandon message (now on the do-not-call list)
     occupancy: float
     contacts_per_agent_hour: float
     contacts_per_agent_shift: float
@@ -68,6 +70,7 @@ class DemoReport:
             ("connected to an agent", f"{self.connected}"),
             ("abandoned", f"{self.abandoned} ({self.abandon_pct:.2f}% of live answers; cap 3%)"
              + (f"; {self.connected_late} of them connected after the 2 s" if self.connected_late else "")),
+            ("opted out by key press", f"{self.opted_out} (after the abandon message; on the do-not-call list)"),
             ("agent occupancy (talk share)", f"{self.occupancy * 100:.1f}%"),
             ("contacts per agent-hour", f"{self.contacts_per_agent_hour:.1f}"),
             ("contacts per 8-hour agent shift", f"{self.contacts_per_agent_shift:.0f}"),
@@ -92,6 +95,11 @@ def demo_traffic() -> TrafficModel:
         wrapup=LognormalSpec(30.0, 0.5),
         amd=AmdSpec(enabled=True, false_positive=0.01),
     )
+
+
+# The abandon message offers the opt-out key (US telemarketing needs it: asterisk_conf/README.md), and a
+# quarter of the people who hear it press it, so the report shows the do-not-call path at work.
+DEMO_PBX: dict[str, Any] = {"optout_digit": "9", "far_end": FarEndOptions(optout_share=0.25)}
 
 
 def _shift_start(zone: str, hour: int = 9) -> float:
@@ -201,7 +209,7 @@ async def run_demo(
         list_seed = seed * 1009 + list(leads_for).index(cs.id)
         return await _demo_hopper(cs, redis, leads_for[cs.id], list_seed, clock.now(), settings.redis.prefix)
 
-    async with services(settings, clock, traffic=traffic, seed=seed) as svc:
+    async with services(settings, clock, traffic=traffic, seed=seed, pbx_options=DEMO_PBX) as svc:
         sim_agents = SimulatedAgents(svc.mqtt_url, team, clock=clock, wrapup=traffic.wrapup, seed=seed)
 
         async def shift(daemon: Daemon) -> None:
@@ -218,9 +226,11 @@ async def run_demo(
         try:
             records = await RedisStore(redis).call_records()
             dispositions: list[Any] = list(await redis.xrange("dialer:dispositions") or ())
+            dnc: list[Any] = list(await redis.xrange("dialer:dnc_requests") or ())
         finally:
             await redis.aclose()
-    report = _report(records, dispositions, agents, hours, seed, speed, wall)
+    opted_out = sum(1 for _id, f in dnc if f.get("source") == "key-press")
+    report = _report(records, dispositions, agents, hours, seed, speed, wall, opted_out=opted_out)
     return report
 
 
@@ -229,7 +239,7 @@ def write_report(report: DemoReport, path: Path) -> None:
 
 
 def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int, hours: float, seed: int,
-            speed: float, wall: float) -> DemoReport:
+            speed: float, wall: float, *, opted_out: int = 0) -> DemoReport:
     outcomes: dict[str, int] = {}
     by_campaign: dict[str, dict[str, int]] = {}
     live = machines = connected = abandoned = late = cut = 0
@@ -250,12 +260,14 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
     agent_seconds = agents * hours * 3600.0
     per_hour = connected / (agents * hours)
     sales = sum(1 for _id, f in dispositions if f.get("disposition") == "sale")
+    disposed = len({f.get("call_id") for _id, f in dispositions})  # a late disposition replaces no_disposition
     return DemoReport(
         agents=agents, hours=hours, seed=seed, speed=round(speed, 1), wall_seconds=round(wall, 1),
         calls_placed=len(records), live_answers=live, machines=machines, connected=connected, abandoned=abandoned,
         abandon_pct=round(100.0 * abandoned / live, 3) if live else 0.0, connected_late=late, surplus_hangups=cut,
+        opted_out=opted_out,
         occupancy=round(min(1.0, talk / agent_seconds), 4),
         contacts_per_agent_hour=round(per_hour, 2), contacts_per_agent_shift=round(per_hour * 8, 1),
-        dispositions=len(dispositions), sales=sales, outcomes=outcomes, by_campaign=by_campaign,
+        dispositions=disposed, sales=sales, outcomes=outcomes, by_campaign=by_campaign,
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing as mp
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -21,13 +21,14 @@ __all__ = ["pbx_in_process"]
 
 
 def _child(conn: Connection, traffic: TrafficModel, seed: int, anchor: tuple[float, float, float],
-           username: str, secret: str) -> None:
+           username: str, secret: str, options: dict[str, Any]) -> None:
     from dialer.pbxsim.server import PbxSimulator
 
     async def main() -> None:
         scale, start, real0 = anchor
         clock = ScaledClock(scale, start=start, real0=real0)
-        async with PbxSimulator(traffic, clock=clock, seed=seed, username=username, secret=secret) as sim:
+        async with PbxSimulator(traffic, clock=clock, seed=seed, username=username, secret=secret,
+                                **options) as sim:
             conn.send(sim.port)
             await asyncio.get_running_loop().run_in_executor(None, conn.recv)
             stats = sim.stats
@@ -40,13 +41,15 @@ def _child(conn: Connection, traffic: TrafficModel, seed: int, anchor: tuple[flo
 
 @contextlib.asynccontextmanager
 async def pbx_in_process(
-    traffic: TrafficModel, *, clock: ScaledClock, seed: int, username: str, secret: str
+    traffic: TrafficModel, *, clock: ScaledClock, seed: int, username: str, secret: str,
+    options: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[tuple[int, dict[str, Any]]]:
-    """Start the simulator in a child process; yield (port, stats dict filled in on exit)."""
+    """Start the simulator in a child process; yield (port, stats dict filled in on exit). `options` are
+    more `PbxSimulator` keywords (picklable: the child is spawned)."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_child, args=(child, traffic, seed, clock.anchor, username, secret),
-                       name="pbxsim", daemon=True)
+    args = (child, traffic, seed, clock.anchor, username, secret, dict(options or {}))
+    proc = ctx.Process(target=_child, args=args, name="pbxsim", daemon=True)
     proc.start()
     stats: dict[str, Any] = {}
     try:

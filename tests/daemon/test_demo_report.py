@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dialer.demo import _report
 
 
@@ -30,3 +32,12 @@ def test_a_person_connected_after_the_2_seconds_is_abandoned_and_the_report_says
     assert "2 (66.67% of live answers; cap 3%); 1 of them connected after the 2 s" in r.table()
     clean = _report(records[:1], [], agents=1, hours=1.0, seed=1, speed=10.0, wall=1.0)
     assert "connected after" not in clean.table()
+
+
+def test_a_late_disposition_is_one_call_disposed_and_opt_outs_are_reported() -> None:
+    records = [rec("up", "connected", False, True, talk=90.0), rec("up", "abandoned", True, True)]
+    disps = [("d1", {"call_id": "c1", "disposition": "no_disposition"}),
+             ("d2", {"call_id": "c1", "disposition": "sale", "amends": "no_disposition"})]
+    r = _report(records, disps, agents=1, hours=1.0, seed=1, speed=10.0, wall=1.0, opted_out=1)
+    assert (r.dispositions, r.sales, r.opted_out) == (1, 1, 1)
+    assert re.search(r"opted out by key press +1 \(after the abandon message; on the do-not-call list\)", r.table())
