@@ -106,6 +106,14 @@ async def test_wallboard_shows_the_shift_and_follows_changes_live(page, tmp_path
         "([a, t]) => document.querySelector(`.agent[data-agent='${a}'] .atimer`).textContent !== t",
         arg=["a01", before], timeout=5_000)
 
+    # a pause the dialer set itself reads in words; an agent's own pause shows its reason
+    assert await page.locator(".agent[data-agent='a11'] .anote").inner_text() == "coaching"
+    _rig.engine.roster.get("a11").pause_reason = "wrapup_timeout"
+    await page.wait_for_function(
+        "() => document.querySelector(`.agent[data-agent='a11'] .anote`).textContent === 'wrap-up ran out'",
+        timeout=5_000)
+    _rig.engine.roster.get("a11").pause_reason = "coaching"  # the module's other tests share the scene
+
     # a supervisor pauses the campaign elsewhere: the page shows it without reloading
     async with httpx.AsyncClient(base_url=url) as c:
         r = await c.post("/api/campaigns/upsell/pause", headers=AUTH["supervisor"])

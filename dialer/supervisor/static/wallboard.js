@@ -8,6 +8,9 @@
   const $ = (id) => document.getElementById(id);
   const ORDER = ["talking", "reserved", "wrapup", "ready", "paused"];
   const LABEL = { talking: "talking", reserved: "connecting", wrapup: "wrap-up", ready: "ready", paused: "paused" };
+  // pauses the dialer sets itself; an agent's own pause shows the reason they chose
+  const PAUSED_BY_DIALER = { wrapup_timeout: "wrap-up ran out", dialer_restarted: "dialer restarted",
+                             offline: "desk offline" };
   let snap = null, receivedAt = 0, backoff = 1000, controller = null;
 
   function status(state, text) {
@@ -105,7 +108,8 @@
       card.dataset.agent = a.id;
       card.append(el("div", "aname", a.name || a.id), el("div", "astate", LABEL[a.state] || a.state),
         el("div", "atimer", duration(secs)),
-        el("div", "anote", a.pause_reason || a.pending_pause && "pause after call" || a.campaign || ""));
+        el("div", "anote", PAUSED_BY_DIALER[a.pause_reason] || a.pause_reason || a.pending_pause && "pause after call"
+          || a.campaign || ""));
       box.append(card);
     }
     $("agent-summary").textContent = ORDER.filter((s) => counts[s]).map((s) => `${counts[s]} ${LABEL[s]}`).join(" · ");
