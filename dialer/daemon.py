@@ -274,6 +274,11 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 self.metrics.ami_bad_events.inc()
                 log.warning("unreadable AMI event skipped", extra={"event": event.name, "error": event.problem})
                 continue
+            if isinstance(event, ev.OriginateFailed) and event.may_exist:
+                # Asterisk is slow to answer Originates (overloaded, or a stalled connection): the call is
+                # ended by its own events if they come, else by the stuck-call sweep as `lost`
+                log.warning("Originate unanswered in time; the call waits for its events",
+                            extra={"call_id": event.call_id, "error": event.error})
             cmds = self.engine.on_ami(event, now)
             if cmds:
                 self.execute(cmds, now)
