@@ -61,12 +61,18 @@ def bridge(eng: Engine, cid: str, now: float) -> list:
     return eng.on_ami(ev.BridgeEnter(channel=chan(cid), uniqueid=cid, linkedid=cid, bridge_uniqueid="b1"), now)
 
 
-def in_wrapup(eng: Engine) -> str:
-    """Agent a1 talked to a person from t = 7; the person hung up at t = 20: a1 is in wrap-up."""
+def connected(eng: Engine) -> str:
+    """Agent a1 talks to a person from t = 7 (answered at 5, AMD said human at 6.5)."""
     login_ready(eng, "a1", "1001")
     [cid] = dial(eng)
     answer(eng, cid, 0)
     bridge(eng, cid, 7.0)
+    return cid
+
+
+def in_wrapup(eng: Engine) -> str:
+    """Agent a1 talked to a person from t = 7; the person hung up at t = 20: a1 is in wrap-up."""
+    cid = connected(eng)
     hangup(eng, cid, 20.0)
     return cid
 
@@ -296,10 +302,7 @@ def test_a_person_who_leaves_while_the_redirect_to_an_agent_is_in_flight_frees_t
 
 def test_a_leg_end_of_a_connected_call_waits_for_its_hangup():
     eng = make_engine()
-    login_ready(eng, "a1", "1001")
-    [cid] = dial(eng)
-    answer(eng, cid, 0)
-    bridge(eng, cid, 7.0)
+    cid = connected(eng)
     assert leg_end(eng, cid, 60.0, "dialer-to-agent") == []
     assert eng.calls[cid].state is CallState.CONNECTED
     [rec] = records(hangup(eng, cid, 60.1))
@@ -421,10 +424,7 @@ def test_shutdown_ends_every_open_wrapup_with_no_disposition():
 def test_a_repeated_login_to_the_same_campaign_changes_nothing_and_to_another_is_refused():
     eng = make_engine()
     eng.add_campaign(CampaignRuntime("other", Pacer(PacingKnobs(mode=Mode.PROGRESSIVE)), wrapup_timeout_s=60))
-    login_ready(eng, "a1", "1001")
-    [cid] = dial(eng)
-    answer(eng, cid, 0)
-    bridge(eng, cid, 7.0)
+    connected(eng)
     out = eng.on_agent(ac.Login("a1", "1001", "camp"), 8.0)  # a desktop reloaded, a command sent twice
     assert [(c.kind, c.payload["state"]) for c in out if isinstance(c, AgentNotice)] == [("state", "talking")]
     assert eng.roster.get("a1").state is AgentState.TALKING
@@ -451,10 +451,7 @@ def test_events_out_of_order_are_ignored_not_fatal():
 
 def test_pause_after_this_call_applies_when_wrapup_ends():
     eng = make_engine()
-    login_ready(eng, "a1", "1001")
-    [cid] = dial(eng)
-    answer(eng, cid, 0)
-    bridge(eng, cid, 7)
+    cid = connected(eng)
     eng.on_agent(ac.Pause("a1", "lunch", after_call=True), 8)
     hangup(eng, cid, 20)
     eng.on_agent(ac.Disposition("a1", cid, "callback", {"callback_at": "2026-11-24T10:00"}), 25)
@@ -464,10 +461,7 @@ def test_pause_after_this_call_applies_when_wrapup_ends():
 
 def test_wrapup_times_out_at_its_deadline_into_a_pause():
     eng = make_engine()
-    login_ready(eng, "a1", "1001")
-    [cid] = dial(eng)
-    answer(eng, cid, 0)
-    bridge(eng, cid, 7)
+    cid = connected(eng)
     hangup(eng, cid, 20)
     assert eng.next_deadline() == pytest.approx(80)
     eng.tick(80)
