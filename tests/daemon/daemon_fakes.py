@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from agents import commands as ac
 from agents.state import AgentState
@@ -72,3 +73,22 @@ async def stopping(d: Daemon) -> tuple[asyncio.Event, asyncio.Task[None]]:
     task = asyncio.get_running_loop().create_task(d.run(stop))
     await d.ready.wait()
     return stop, task
+
+
+@contextlib.contextmanager
+def daemon_logs(test: Callable[[logging.LogRecord], bool]) -> Iterator[asyncio.Event]:
+    """An event set once the daemon (logger `dialer.daemon`) logs a record that passes `test`."""
+    seen = asyncio.Event()
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if test(record):
+                seen.set()
+
+    watch = Watch()
+    logger = logging.getLogger("dialer.daemon")
+    logger.addHandler(watch)
+    try:
+        yield seen
+    finally:
+        logger.removeHandler(watch)

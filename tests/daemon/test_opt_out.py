@@ -3,14 +3,12 @@ lists, final across campaigns, as an agent's DNC request does; journaled with so
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import random
 from pathlib import Path
 from typing import Any
 
 from bus_fakes import FakeBus
-from daemon_fakes import FakeAmi, stopping
+from daemon_fakes import FakeAmi, daemon_logs, stopping
 
 from dialer.ami import events as ev
 from dialer.campaigns.loader import load_campaign
@@ -123,34 +121,19 @@ async def test_a_key_press_nobody_can_be_found_for_is_logged_for_a_person_to_act
     assert await client.xrange("optout3:dnc_requests") == []
 
 
-class Logged(logging.Handler):
-    """Sets `seen` when a record about call `call_id` is logged."""
-
-    def __init__(self, call_id: str) -> None:
-        super().__init__()
-        self.call_id = call_id
-        self.seen = asyncio.Event()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if getattr(record, "call_id", "") == self.call_id:
-            self.seen.set()
-
-
 async def test_an_originate_asterisk_did_not_answer_in_time_is_logged(client, caplog):
     # (here with the opt-out tests: the same daemon, fed AMI events through its fake connection)
     d = make_daemon(client, "optout5", "uk")
-    logged = Logged("c-slow")
-    logging.getLogger("dialer.daemon").addHandler(logged)
-    stop, task = await stopping(d)
-    try:
-        # in order: a refusal (not this warning), then an Originate whose answer did not come in time
-        d.ami._q.put_nowait(ev.OriginateFailed("c-refused", "Asterisk refused the Originate", sent=True))
-        d.ami._q.put_nowait(ev.OriginateFailed("c-slow", "no OriginateResponse within 0.2 s", may_exist=True))
-        await logged.seen.wait()
-    finally:
-        logging.getLogger("dialer.daemon").removeHandler(logged)
-        stop.set()
-        await task
+    with daemon_logs(lambda r: getattr(r, "call_id", "") == "c-slow") as logged:
+        stop, task = await stopping(d)
+        try:
+            # in order: a refusal (not this warning), then an Originate whose answer did not come in time
+            d.ami._q.put_nowait(ev.OriginateFailed("c-refused", "Asterisk refused the Originate", sent=True))
+            d.ami._q.put_nowait(ev.OriginateFailed("c-slow", "no OriginateResponse within 0.2 s", may_exist=True))
+            await logged.wait()
+        finally:
+            stop.set()
+            await task
     [slow] = [r for r in caplog.records if getattr(r, "call_id", "") == "c-slow"]
     assert slow.levelname == "WARNING"
     assert slow.getMessage() == "Originate unanswered in time; the call waits for its events"

@@ -13,7 +13,7 @@ import random
 from typing import Any
 
 from bus_fakes import CommandBus
-from daemon_fakes import FakeAmi, ready_agent, stopping, talk_and_hang_up
+from daemon_fakes import FakeAmi, daemon_logs, ready_agent, stopping, talk_and_hang_up
 
 from agents import commands as ac
 from agents.state import AgentState
@@ -47,19 +47,6 @@ class GatedLeadSource(InMemoryLeadSource):
             self.writing.set()
             await self.gate.wait()
         await super().record_disposition(disposition, now)
-
-
-class Seen(logging.Handler):
-    """Sets `event` when the daemon logs a message starting with `prefix`."""
-
-    def __init__(self, prefix: str) -> None:
-        super().__init__()
-        self.prefix = prefix
-        self.event = asyncio.Event()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage().startswith(self.prefix):
-            self.event.set()
 
 
 class LateSource(InMemoryLeadSource):
@@ -122,14 +109,10 @@ async def test_the_grace_waits_for_the_agents_disposition(client, caplog):
     stop, task = await stopping(d)
     ready_agent(d)
     cid = talk_and_hang_up(d, 2)
-    began = Seen("stopping:")
     caplog.set_level(logging.INFO, logger="dialer.daemon")
-    logging.getLogger("dialer.daemon").addHandler(began)
-    try:
+    with daemon_logs(lambda r: r.getMessage().startswith("stopping:")) as began:
         stop.set()
-        await began.event.wait()
-    finally:
-        logging.getLogger("dialer.daemon").removeHandler(began)
+        await began.wait()
     # the shutdown ran on until it waits: for the wrap-up, which is still open
     assert d.engine.roster.get("a1").state is AgentState.WRAPUP
     assert not task.done()
