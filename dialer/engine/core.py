@@ -326,13 +326,14 @@ class Engine:
             self.stats.illegal_transitions += 1
             return []
 
-    def call_of(self, uniqueid: str | None) -> Call | None:
+    def call_of(self, uniqueid: str | None, *, ended: bool = False) -> Call | None:
+        """The call a channel's Uniqueid (or a call id) belongs to; an ended one only with `ended`."""
         if uniqueid is None:
             return None
         c = self.calls.get(uniqueid)
         if c is None and uniqueid in self.aliases:
             c = self.calls.get(self.aliases[uniqueid])
-        return c if c is not None and c.state is not CallState.ENDED else None
+        return c if c is not None and (ended or c.state is not CallState.ENDED) else None
 
     def _on_newchannel(self, e: ev.Newchannel, now: float) -> list[Command]:
         c = self.call_of(e.uniqueid)
@@ -557,7 +558,7 @@ class Engine:
 
     def _on_opt_out(self, e: ev.OptOut, now: float) -> list[Command]:
         """The person pressed the opt-out key after a recorded message: a do-not-call request."""
-        c = self.calls.get(self.aliases.get(e.call_id, e.call_id))  # ended or not: the message follows the end
+        c = self.call_of(e.call_id, ended=True)  # the message follows the call's end
         if c is not None:
             return [RecordOptOut(c.call_id, c.campaign_id, c.lead_id, c.number, c.fields)]
         return [RecordOptOut(e.call_id, e.campaign_id or "", e.lead_id or "")]
