@@ -384,8 +384,7 @@ class AmiClient:
         fut = asyncio.ensure_future(session.manager.send_action(action))
         session.inflight.add(fut)
         try:
-            async with asyncio.timeout(timeout):
-                return await fut
+            return await _answer_within(fut, timeout)
         finally:
             session.inflight.discard(fut)
             if not fut.done() or fut.cancelled():
@@ -540,6 +539,24 @@ class AmiClient:
         except Exception:
             self.handler_errors += 1
             log.exception("AMI event handler failed; event dropped, connection kept")
+
+
+async def _answer_within(fut: asyncio.Future[Any], timeout: float) -> Any:
+    """`fut`'s result, or TimeoutError when it has none `timeout` seconds from now.
+
+    An answer read in the same loop turn as the deadline fires is kept. `asyncio.timeout` alone cancels
+    the waiting task even when its future has just been given its result, and the answer is lost: panoramisk
+    has already consumed the message, so it never comes as an event either. After a stall of the loop the
+    two come due together; in accelerated demos that left Originates without their OriginateResponse,
+    ended `lost` by the stuck-call sweep minutes later.
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            return await fut
+    except TimeoutError:
+        if fut.done() and not fut.cancelled():
+            return fut.result()
+        raise
 
 
 def _originate_outcome(call_id: str, result: Any) -> OriginateResponse | OriginateFailed:

@@ -398,3 +398,29 @@ async def test_exit_logs_off_and_ends_the_stream(ami: FakeAmi) -> None:
     await ami.wait_action("Logoff")
     with pytest.raises(AmiConnectionError, match="not running"):
         client.submit_originate(dial("c-late"))
+
+
+async def test_an_answer_due_with_the_deadline_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stall of the loop makes the answer and the deadline come due in one turn: the answer wins."""
+    loop = asyncio.get_running_loop()
+    now = [loop.time()]
+    monkeypatch.setattr(loop, "time", lambda: now[0])
+    answer: asyncio.Future[str] = loop.create_future()
+    loop.call_at(now[0] + 4.0, answer.set_result, "OriginateResponse")  # read just before the deadline
+    waiting = asyncio.ensure_future(client_module._answer_within(answer, 5.0))
+    await asyncio.sleep(0)  # the waiter is suspended on the answer, its deadline armed
+    now[0] += 10.0  # the stall: both timers are due in the next turn, the answer's first
+    assert await waiting == "OriginateResponse"
+
+
+async def test_no_answer_by_the_deadline_is_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    loop = asyncio.get_running_loop()
+    now = [loop.time()]
+    monkeypatch.setattr(loop, "time", lambda: now[0])
+    answer: asyncio.Future[str] = loop.create_future()
+    waiting = asyncio.ensure_future(client_module._answer_within(answer, 5.0))
+    await asyncio.sleep(0)
+    now[0] += 10.0
+    with pytest.raises(TimeoutError):
+        await waiting
+    assert answer.cancelled()  # the waiter gave up on it: `_request` then forgets the action
