@@ -182,7 +182,6 @@ class Call:
     outcome: CallOutcome | None = None
     abandoned: bool = False
     live_counted_at: float | None = None  # connected in time: when the ledger counted its live answer
-    lost_contact: bool = False
     callback_agent: str | None = None
     amd_audit: bool = False  # went through AUDITING: a machine verdict handed to an agent (kept for the record)
     target: object | None = None  # the hopper's DialTarget, handed back with the result

@@ -426,8 +426,7 @@ class Engine:
         c = self.call_of(e.call_id)
         if c is None or not c.is_pre_answer:
             return []
-        if e.may_exist:
-            c.lost_contact = True  # may still be ringing in Asterisk: resolved by resync or by tick
+        if e.may_exist:  # may still be ringing in Asterisk: its own events end it, or `sweep_stuck`
             return []
         if not e.sent and not c.agent_first:  # never written: no call was tried, the lead goes back
             return link.withdraw(self, c, e.error)

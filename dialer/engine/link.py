@@ -119,7 +119,6 @@ def resync(engine: Engine, live: Iterable[ev.ChannelRow | str], now: float) -> l
         if cid not in rows and (c.customer_uid is None or c.customer_uid not in rows):
             out += engine.end_call(c, _outcome_when_gone(c), now)
             continue
-        c.lost_contact = False
         row = rows.get(cid)
         if row is not None and not c.agent_first:
             out += _catch_up(engine, c, row, since, now)
