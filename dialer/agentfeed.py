@@ -50,6 +50,13 @@ class AgentFeed:
             return None
         return [m for m in buf if m["seq"] > after]
 
+    def last_pop(self, agent_id: str, call_id: str) -> dict[str, Any] | None:
+        """The newest screen-pop of `call_id` still in the agent's buffer (without `seq` and `kind`)."""
+        for msg in reversed(self._buf.get(agent_id, ())):
+            if msg.get("kind") == "screenpop" and msg.get("call_id") == call_id:
+                return {k: v for k, v in msg.items() if k not in ("seq", "kind")}
+        return None
+
     async def wait(self, agent_id: str, after: int, timeout_s: float) -> list[dict[str, Any]] | None:
         """Like `since`, but waits up to `timeout_s` (real seconds) for something new."""
         got = self.since(agent_id, after)

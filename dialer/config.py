@@ -169,8 +169,8 @@ class CampaignSettings(_Section):
     after_wrapup_timeout: Literal["pause", "ready"] = Field(
         "pause", description="an agent whose wrap-up ran out is paused (reason wrapup_timeout) or ready at once")
     late_disposition_s: float = Field(
-        900.0, ge=0, description="how long a call the wrap-up timeout closed as no_disposition may still be "
-                                 "disposed by its agent, correcting its lead's result (0: never)")
+        900.0, ge=0, description="how long a call whose wrap-up ended as no_disposition (timeout, shutdown) may "
+                                 "still be disposed by its agent, correcting its lead's result (0: never)")
     script: Path | None = Field(None, description="the campaign's call script (YAML, see docs/AGENT_DESKTOP.md)")
     pacing: PacingSettings = PacingSettings()
     agentless_context: str = Field(

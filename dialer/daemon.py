@@ -21,7 +21,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
 
 import uvicorn
 from pydantic import ValidationError
@@ -46,7 +46,9 @@ from dialer.engine.commands import (
     AgentNotice,
     Command,
     DispositionMade,
+    ForgetUndisposed,
     HangupChannel,
+    KeepUndisposed,
     Originate,
     OriginateAgentFirst,
     RecordLedger,
@@ -63,6 +65,7 @@ from dialer.leadsource import LeadSource, PreviewSource
 from dialer.ledger_store import LedgerStore
 from dialer.metrics import Metrics
 from dialer.store import RedisStore
+from dialer.undisposed_store import UndisposedStore
 from pacing import Jurisdiction, Mode, Pacer, PacingKnobs
 
 __all__ = ["LEDGER_HOLD", "OVERRIDES_HOLD", "RESTART_REASON", "AmiPort", "Daemon", "audit_from_settings",
@@ -161,6 +164,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self.leads_returned = 0  # dials never placed (no AMI connection): leads given back uncounted
         self.pacing_crashes = 0
         self.ledgers = LedgerStore(store)
+        self.undisposed = UndisposedStore(store)  # the calls agents may still dispose late, across restarts
+        self.late_pops: dict[str, Mapping[str, Any]] = {}  # call id -> the screen-pop of such a call read back
         self.ledger_warn_after_s = 5.0  # real seconds a ledger read may wait before the log says so
         self.ledger_retry_s = 30.0  # real seconds between reads of a ledger Redis holds in a form we cannot read
         self.ledger_ready: dict[str, asyncio.Event] = {}  # set once a campaign's ledger is read back
@@ -397,7 +402,25 @@ class Daemon(AgentCalls, Compliance, Overrides):
         if back:
             log.info(f"{len(back)} agent(s) logged back in after the restart, paused until they are ready",
                      extra={"action": ", ".join(back[:20])})
+        await self._restore_undisposed(now)
         self.agents_restored.set()
+
+    async def _restore_undisposed(self, now: float) -> None:
+        """The calls agents could still dispose late when the daemon stopped (a shutdown ends every open
+        wrap-up so): each comes back to its agent, if logged back in, for the rest of its time."""
+        for agent_id, got in (await self.undisposed.read(now)).items():
+            agent = self.engine.roster.get(agent_id)
+            gone = agent is None or agent.state is AgentState.LOGGED_OUT
+            if gone or got.late.campaign_id not in self.engine.campaigns:
+                self.undisposed.forget(agent_id)
+                continue
+            if agent_id in self.engine.undisposed:
+                continue  # a newer one since the start
+            self.engine.undisposed[agent_id] = got.late
+            if got.pop is not None:
+                self.late_pops[got.late.call_id] = got.pop
+            log.info("late disposition open again after the restart",
+                     extra={"agent_id": agent_id, "call_id": got.late.call_id})
 
     def set_knobs(self, campaign_id: str, knobs: PacingKnobs) -> None:
         """Change a campaign's pacing; the next decision uses it.
@@ -588,6 +611,14 @@ class Daemon(AgentCalls, Compliance, Overrides):
                     self._later(source.record_disposition(cmd, now), "disposition")
                 if cmd.final and cmd.fields.get("dnc") == "1":  # final across campaigns, manual calls too
                     self._later(self._dnc_disposition(cmd), "dnc-disposition")
+            elif isinstance(cmd, KeepUndisposed):
+                pop = self.feed.last_pop(cmd.agent_id, cmd.late.call_id) or self.late_pops.get(cmd.late.call_id)
+                self.undisposed.keep(cmd.agent_id, cmd.late, pop)
+            elif isinstance(cmd, ForgetUndisposed):
+                self.undisposed.forget(cmd.agent_id)
+                self.late_pops.pop(cmd.call_id, None)
+            else:
+                assert_never(cmd)
 
     def _journal_state(self, cmd: AgentNotice, now: float) -> None:
         agent = self.engine.roster.get(cmd.agent_id)

@@ -8,14 +8,14 @@ a blind transfer in progress leaves it first, and the transfer falls back (`tran
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agents import commands as ac
 from agents.state import Agent, AgentEvent, AgentState
 from dialer.amd_audit import is_person
 from dialer.engine import transfers
-from dialer.engine.commands import AgentNotice, Command, DispositionMade
+from dialer.engine.commands import AgentNotice, Command, DispositionMade, ForgetUndisposed, KeepUndisposed
+from dialer.engine.records import Undisposed
 from dialer.errors import IllegalTransition
 from pacing import ContactClassified, WrapupObserved
 
@@ -23,20 +23,12 @@ if TYPE_CHECKING:
     from dialer.engine.calls import Call
     from dialer.engine.core import Engine
 
-__all__ = ["NO_DISPOSITION", "WRAPUP_TIMEOUT", "Undisposed", "after_wrapup", "command", "dispose",
+__all__ = ["NO_DISPOSITION", "WRAPUP_TIMEOUT", "after_wrapup", "command", "dispose",
            "end_wrapup_undisposed", "freed", "state_notice"]
 
 NO_DISPOSITION = "no_disposition"  # the code of a call whose wrap-up ended without the agent's disposition
 WRAPUP_TIMEOUT = "wrapup_timeout"  # why such a wrap-up ended (or "shutdown"), and the pause reason it leaves
 
-
-@dataclass(frozen=True, slots=True)
-class Undisposed:
-    """A call the wrap-up timeout closed as `no_disposition`: its agent may still dispose it until `until`."""
-
-    call_id: str
-    call: Call | None
-    until: float
 
 _BUSY = (AgentState.TALKING, AgentState.WRAPUP, AgentState.RESERVED, AgentState.DIALING)
 
@@ -113,23 +105,25 @@ def dispose(engine: Engine, agent: Agent, cmd: ac.Disposition, now: float) -> li
 
 
 def _dispose_late(engine: Engine, agent: Agent, late: Undisposed, cmd: ac.Disposition, now: float) -> list[Command]:
-    """The agent's disposition of a call the wrap-up timeout closed: it replaces `no_disposition` (the
-    lead's result is corrected, a sale or a callback is not lost). Once per call, within the campaign's
-    `late_disposition_s`. The agent's state does not change; the wrap-up's time is not observed (it ran
-    out). A person it names joins the ledger's strict count, as at any disposition."""
+    """The agent's disposition of a call whose wrap-up ended without one (timeout or shutdown): it
+    replaces `no_disposition` (the lead's result is corrected, a sale or a callback is not lost). Once
+    per call, within the campaign's `late_disposition_s`. The agent's state does not change; the
+    wrap-up's time is not observed (it ran out). A person it names joins the ledger's strict count, as
+    at any disposition."""
     del engine.undisposed[agent.agent_id]
     if now > late.until:
         raise IllegalTransition("agent", agent.agent_id, agent.state.value,
-                                f"dispose call {cmd.call_id}: its wrap-up ran out and the time to dispose it "
-                                f"late ended {now - late.until:.0f} s ago (the call stays {NO_DISPOSITION})")
-    call = late.call
-    camp = engine.campaigns.get(call.campaign_id if call is not None else (agent.campaign_id or ""))
-    out: list[Command] = []
-    if camp is not None and call is not None and call.live_counted_at is not None and not call.amd_audit:
+                                f"dispose call {cmd.call_id}: its wrap-up ended without a disposition and the "
+                                f"time to dispose it late ended {now - late.until:.0f} s ago (the call stays "
+                                f"{NO_DISPOSITION})")
+    camp = engine.campaigns.get(late.campaign_id)
+    out: list[Command] = [ForgetUndisposed(agent.agent_id, late.call_id)]
+    if camp is not None and late.live_counted_at is not None and not late.amd_audit:
         person = is_person(cmd.code, engine.dispositions_for(camp.campaign_id))
-        out += engine.observe(camp, ContactClassified(at=now, connected_at=call.live_counted_at, person=person))
-    out.append(_made(agent, cmd.call_id, call, cmd.code, dict(cmd.fields), cmd.script_path, now,
-                     audited=False, final=True, amends=NO_DISPOSITION))
+        out += engine.observe(camp, ContactClassified(at=now, connected_at=late.live_counted_at, person=person))
+    out.append(DispositionMade(call_id=cmd.call_id, agent_id=agent.agent_id, code=cmd.code, fields=dict(cmd.fields),
+                               script_path=cmd.script_path, at=now, target=late.target, campaign_id=late.campaign_id,
+                               amends=NO_DISPOSITION))
     out.append(AgentNotice(agent.agent_id, "late_disposition", {"call_id": cmd.call_id, "code": cmd.code}))
     return out
 
@@ -165,23 +159,26 @@ def end_wrapup_undisposed(engine: Engine, agent: Agent, why: str, now: float) ->
 
     After a timeout the agent is paused (reason WRAPUP_TIMEOUT) unless the campaign's
     `after_wrapup_timeout` is "ready": an agent who let the time run out is away from the desk or still
-    busy with the last customer, and a call sent now would meet an empty chair. The agent may still
-    dispose the call for the campaign's `late_disposition_s` (`_dispose_late`)."""
+    busy with the last customer, and a call sent now would meet an empty chair. Either way the agent may
+    still dispose the call for the campaign's `late_disposition_s` (`_dispose_late`); `KeepUndisposed`
+    asks the daemon to keep that chance in Redis, so that it outlives the restart a shutdown leads to."""
     call_id = agent.call_id
     call = engine.calls.get(call_id) if call_id is not None else None
     engine.wrapup_deadlines.pop(agent.agent_id, None)
     camp = engine.campaigns.get(agent.campaign_id or "")
     final = transfers.is_final_disposition(call, agent.agent_id)
     notice: dict[str, object] = {"call_id": call_id or "", "why": why}
-    if why == WRAPUP_TIMEOUT and camp is not None:
-        if camp.after_wrapup_timeout == "pause" and agent.pending_pause is None:
-            agent.pending_pause = WRAPUP_TIMEOUT  # the transition below turns it into the pause
-        if call_id is not None and final and camp.late_disposition_s > 0:
-            late = Undisposed(call_id, call, now + camp.late_disposition_s)
-            engine.undisposed[agent.agent_id] = late
-            notice["late_until"] = late.until
+    paused = camp is not None and camp.after_wrapup_timeout == "pause"
+    if why == WRAPUP_TIMEOUT and paused and agent.pending_pause is None:
+        agent.pending_pause = WRAPUP_TIMEOUT  # the transition below turns it into the pause
+    out: list[Command] = []
+    if camp is not None and call_id is not None and final and camp.late_disposition_s > 0:
+        late = Undisposed.of(call_id, call, camp.campaign_id, now + camp.late_disposition_s)
+        engine.undisposed[agent.agent_id] = late
+        notice["late_until"] = late.until
+        out.append(KeepUndisposed(agent.agent_id, late))
     engine.roster.apply(agent.agent_id, AgentEvent.WRAPUP_TIMEOUT, now)
-    out: list[Command] = [AgentNotice(agent.agent_id, "wrapup_timeout", notice)]
+    out.append(AgentNotice(agent.agent_id, "wrapup_timeout", notice))
     if call_id is not None:
         out.append(_made(agent, call_id, call, NO_DISPOSITION, {"auto": why}, (), now, audited=False, final=final))
     return out + after_wrapup(engine, agent, now)

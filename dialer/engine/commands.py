@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dialer.engine.records import CallRecord
+from dialer.engine.records import CallRecord, Undisposed
 from pacing.ledger import LedgerEntry
 
 if TYPE_CHECKING:
@@ -17,7 +17,9 @@ __all__ = [
     "AgentNotice",
     "Command",
     "DispositionMade",
+    "ForgetUndisposed",
     "HangupChannel",
+    "KeepUndisposed",
     "Originate",
     "OriginateAgentFirst",
     "RecordLedger",
@@ -153,7 +155,23 @@ class ReturnLead:
     why: str
 
 
+@dataclass(frozen=True, slots=True)
+class KeepUndisposed:
+    """Make durable the agent's call that may still be disposed late (it replaces an earlier one)."""
+
+    agent_id: str
+    late: Undisposed
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetUndisposed:
+    """The agent's call that could be disposed late no longer can (it was, or its time is over)."""
+
+    agent_id: str
+    call_id: str
+
+
 Command = (
     Originate | OriginateAgentFirst | Redirect | HangupChannel | ScreenPop | AgentNotice | WriteCallRecord
-    | DispositionMade | RecordLedger | RecordOptOut | ReturnLead
+    | DispositionMade | RecordLedger | RecordOptOut | ReturnLead | KeepUndisposed | ForgetUndisposed
 )

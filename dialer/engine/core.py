@@ -52,7 +52,7 @@ from dialer.engine.commands import (
     WriteCallRecord,
     hang_up,
 )
-from dialer.engine.records import ABANDON_LIMIT_S, CallRecord
+from dialer.engine.records import ABANDON_LIMIT_S, CallRecord, Undisposed
 from dialer.errors import IllegalTransition
 from pacing import (
     CampaignSnapshot,
@@ -175,7 +175,7 @@ class Engine:
         self._id_factory = id_factory or self._random_id
         self._stuck_after_s = stuck_after_s
         self.wrapup_deadlines: dict[str, float] = {}
-        self.undisposed: dict[str, agentside.Undisposed] = {}  # agent id -> its call the wrap-up timeout closed
+        self.undisposed: dict[str, Undisposed] = {}  # agent id -> its call a wrap-up closed undisposed
         self.rng = rng if rng is not None else random.Random()  # the AMD audit's draws
         self.previews: dict[str, tuple[str, DialRequest]] = {}  # agent id -> (campaign, the lead on screen)
         self.aliases: dict[str, str] = {}  # customer-leg Uniqueid -> call id (agent-leg-first calls)

@@ -8,7 +8,7 @@ from typing import Any
 
 from dialer.engine.calls import Call, CallOutcome
 
-__all__ = ["ABANDON_LIMIT_S", "CallRecord", "mask_number", "offered_to_agents"]
+__all__ = ["ABANDON_LIMIT_S", "CallRecord", "Undisposed", "mask_number", "offered_to_agents"]
 
 ABANDON_LIMIT_S = 2.0
 
@@ -105,3 +105,23 @@ class CallRecord:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Undisposed:
+    """A call whose wrap-up ended without the agent's disposition (its time ran out, or the daemon was
+    stopping): its agent may still dispose it until `until`. It holds all that late disposition needs,
+    not the call, so that the daemon can keep it in Redis and it survives a restart."""
+
+    call_id: str
+    campaign_id: str
+    until: float
+    live_counted_at: float | None = None  # when the ledger counted the call's live answer (its strict count)
+    amd_audit: bool = False
+    target: object | None = None  # the lead source's DialTarget, handed back with the disposition
+
+    @classmethod
+    def of(cls, call_id: str, call: Call | None, campaign_id: str, until: float) -> Undisposed:
+        if call is None:
+            return cls(call_id, campaign_id, until)
+        return cls(call_id, call.campaign_id, until, call.live_counted_at, call.amd_audit, call.target)

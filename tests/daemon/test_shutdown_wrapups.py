@@ -22,6 +22,7 @@ from dialer.config import CampaignSettings, DialerSettings, HttpSettings, Metric
 from dialer.daemon import Daemon, runtime_from_settings
 from dialer.engine.commands import DispositionMade
 from dialer.engine.core import Engine
+from dialer.engine.records import Undisposed
 from dialer.leadsource import InMemoryLeadSource
 from dialer.metrics import Metrics
 from dialer.store import RedisStore
@@ -62,7 +63,7 @@ class LateSource(InMemoryLeadSource):
             self.amended.set()
 
 
-def make_daemon(client: Any, grace_s: float) -> tuple[Daemon, GatedLeadSource, CommandBus]:
+def make_daemon(client: Any, grace_s: float, prefix: str = "") -> tuple[Daemon, GatedLeadSource, CommandBus]:
     cs = CampaignSettings(id="uk")
     cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False),
                          shutdown_grace_s=grace_s)
@@ -71,7 +72,7 @@ def make_daemon(client: Any, grace_s: float) -> tuple[Daemon, GatedLeadSource, C
     bus = CommandBus()
     source = GatedLeadSource(bus)
     d = Daemon(cfg, clock=ScaledClock(1.0, start=T0), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]
-               store=RedisStore(client, prefix=f"wrap{next(_prefixes)}"), bus=bus,  # type: ignore[arg-type]
+               store=RedisStore(client, prefix=prefix or f"wrap{next(_prefixes)}"), bus=bus,  # type: ignore[arg-type]
                leads={"uk": source}, metrics=Metrics())
     return d, source, bus
 
@@ -147,3 +148,49 @@ async def test_a_late_disposition_reaches_the_records_and_the_lead_source(client
     reg = d.metrics.registry
     assert [reg.get_sample_value("dialer_dispositions_total", {"campaign": "uk", "how": how})
             for how in ("agent", "no_disposition", "late")] == [None, 1.0, 1.0]
+
+
+async def test_a_late_disposition_left_by_a_shutdown_can_be_given_after_the_restart(client):
+    prefix = f"wrap{next(_prefixes)}"
+    first, _gated, _bus = make_daemon(client, grace_s=0.0, prefix=prefix)
+    first.leads["uk"] = InMemoryLeadSource([])
+    stop, task = await stopping(first)
+    ready_agent(first)
+    cid = talk_and_hang_up(first, 4)
+    stop.set()
+    await task  # the wrap-up ended no_disposition; the agent may still dispose the call late
+    assert await client.hkeys(first.store.key("undisposed")) == ["a1"]
+
+    second, _gated, bus = make_daemon(client, grace_s=0.0, prefix=prefix)
+    source = second.leads["uk"] = LateSource()
+    stop, task = await stopping(second)
+    try:
+        await second.agents_restored.wait()
+        assert second.engine.undisposed["a1"].call_id == cid
+        assert second.late_pops[cid]["call_id"] == cid  # the screen-pop the agent had, for the desk
+        second.agent_command(ac.Disposition("a1", cid, "sale", {"notes": "typed while the dialer restarted"}))
+        await source.amended.wait()
+    finally:
+        stop.set()
+        await task
+    assert [(x.call_id, x.code, x.amends) for x in source.dispositions] == [(cid, "sale", "no_disposition")]
+    assert "error" not in [p.get("kind") for _t, p in bus.published], bus.published
+    assert await client.hkeys(second.store.key("undisposed")) == []  # used: gone
+    assert (await client.hget(second.store.key("call", cid), "disposition")) == "sale"
+
+
+async def test_a_late_chance_whose_time_is_over_or_whose_agent_is_gone_is_dropped_at_start(client):
+    prefix = f"wrap{next(_prefixes)}"
+    d, _gated, _bus = make_daemon(client, grace_s=0.0, prefix=prefix)
+    now = d.clock.now()
+    d.undisposed.keep("a1", Undisposed("c-old", "uk", now - 1.0), None)
+    d.undisposed.keep("a9", Undisposed("c-nobody", "uk", now + 600.0), None)  # a9 was never logged in
+    await d.store.flush()
+    stop, task = await stopping(d)
+    try:
+        await d.agents_restored.wait()
+        assert d.engine.undisposed == {}
+    finally:
+        stop.set()
+        await task
+    assert await client.hkeys(d.store.key("undisposed")) == []

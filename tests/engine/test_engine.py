@@ -12,7 +12,9 @@ from dialer.engine.commands import (
     AgentNotice,
     Command,
     DispositionMade,
+    ForgetUndisposed,
     HangupChannel,
+    KeepUndisposed,
     Originate,
     RecordLedger,
     RecordOptOut,
@@ -21,6 +23,7 @@ from dialer.engine.commands import (
     WriteCallRecord,
 )
 from dialer.engine.core import CampaignRuntime, DialRequest, Engine
+from dialer.engine.records import Undisposed
 from dialer.errors import IllegalTransition
 from pacing import Mode, Pacer, PacingKnobs
 
@@ -349,11 +352,46 @@ def test_a_late_disposition_replaces_no_disposition_once():
         eng.on_agent(ac.Disposition("a1", cid, "refused"), 201.0)
 
 
+def test_a_late_chance_is_kept_durable_and_dropped_once_used():
+    eng = make_engine()
+    cid = in_wrapup(eng)
+    [keep] = [c for c in eng.tick(80.0) if isinstance(c, KeepUndisposed)]
+    call = eng.calls[cid]
+    assert keep == KeepUndisposed("a1", Undisposed(cid, "camp", 980.0, call.live_counted_at, False, call.target))
+    out = eng.on_agent(ac.Disposition("a1", cid, "sale"), 200.0)
+    assert ForgetUndisposed("a1", cid) in out
+
+
+def test_shutdown_leaves_each_agent_the_chance_to_dispose_late():
+    eng = make_engine()
+    cid = in_wrapup(eng)
+    out = eng.end_wrapups(30.0)
+    assert [c.payload for c in out if isinstance(c, AgentNotice) and c.kind == "wrapup_timeout"] == [
+        {"call_id": cid, "why": "shutdown", "late_until": 30.0 + 900.0}]
+    assert [c.agent_id for c in out if isinstance(c, KeepUndisposed)] == ["a1"]
+
+
+def test_a_late_chance_read_back_after_a_restart_disposes_the_call():
+    """A fresh engine (the restarted daemon's) knows only what the stored chance says, not the call."""
+    before = make_engine()
+    cid = in_wrapup(before)
+    [keep] = [c for c in before.end_wrapups(30.0) if isinstance(c, KeepUndisposed)]
+    after = make_engine()
+    login_ready(after, "a1", "1001", now=40.0)
+    after.undisposed["a1"] = keep.late
+    out = after.on_agent(ac.Disposition("a1", cid, "sale"), 50.0)
+    [d] = [c for c in out if isinstance(c, DispositionMade)]
+    assert (d.call_id, d.code, d.amends, d.target, d.campaign_id) == (cid, "sale", "no_disposition",
+                                                                       keep.late.target, "camp")
+    assert [(r.entry.kind.value, r.entry.at) for r in out if isinstance(r, RecordLedger)] == [("person", 7.0)]
+    assert ForgetUndisposed("a1", cid) in out
+
+
 def test_a_late_disposition_is_refused_after_the_campaigns_time_for_it():
     eng = make_engine()
     eng.campaigns["camp"].late_disposition_s = 60.0
     cid = wrapup_ran_out(eng)
-    with pytest.raises(IllegalTransition, match=r"ran out.*the call stays no_disposition"):
+    with pytest.raises(IllegalTransition, match=r"dispose it late ended.*the call stays no_disposition"):
         eng.on_agent(ac.Disposition("a1", cid, "sale"), 140.5)
 
 
