@@ -221,10 +221,8 @@ class Desk:
         pop = self.renderer.current(agent_id)
         if pop is not None and pop.get("call_id") == call_id:
             return pop
-        for msg in reversed(self.daemon.feed.since(agent_id, 0) or []):
-            if msg.get("kind") == "screenpop" and msg.get("call_id") == call_id:
-                return {k: v for k, v in msg.items() if k not in ("seq", "kind")}
-        return {"call_id": call_id}
+        found = self.daemon.feed.last_pop(agent_id, call_id) or self.daemon.late_pops.get(call_id)
+        return dict(found) if found is not None else {"call_id": call_id}
 
     # ------------------------------------------------------------------ commands
     def command(self, session: Session, cmd: AgentCommand, command_id: str | None = None) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import httpx
 from agents.desk import DeskOptions
 from agents.desk.harness import DeskHarness
 from dialer.daemon import Daemon
+from dialer.engine.records import Undisposed
 from dialer.errors import IllegalTransition
 
 LEAD = {"first_name": "Anna", "last_name": "Novak", "tariff": "Unlimited Plus", "arpu": "64.90",
@@ -285,6 +286,22 @@ async def test_a_disposition_lands_in_the_call_record_with_fields_and_script_pat
         assert pop["history"][0]["call_id"] == cid
         assert pop["history"][0]["disposition"] == "refused"
         assert pop["history"][0]["reason"] == "no_minimum_spend"
+
+
+async def test_a_late_disposition_read_back_after_a_restart_shows_its_screen_pop_and_is_taken(redis_url):
+    async with harness(redis_url) as h, client(h) as c:
+        d = h.daemon
+        until = d.clock.now() + 600.0
+        # what `Daemon._restore_undisposed` puts back from Redis: the call is unknown to this engine
+        d.engine.undisposed["ann"] = Undisposed("c-before", h.campaign, until)
+        d.late_pops["c-before"] = {"call_id": "c-before", "lead": {"first_name": "Dana"}}
+        snap = (await c.get("/api/desk/snapshot")).json()
+        assert snap["late"] == {"call_id": "c-before", "until": until}
+        assert snap["call"] == {"call_id": "c-before", "lead": {"first_name": "Dana"}}
+        r = await c.post("/api/desk/command", json={"type": "disposition", "call_id": "c-before", "code": "sale"})
+        assert r.status_code == 200, r.text
+        assert "c-before" not in d.late_pops
+        assert (await c.get("/api/desk/snapshot")).json()["late"] is None
 
 
 async def test_a_command_sent_again_with_its_id_is_applied_once_and_answers_the_state(redis_url):

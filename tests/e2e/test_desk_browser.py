@@ -234,6 +234,22 @@ async def test_a_wrapup_that_ran_out_can_still_be_disposed_even_after_a_reload(b
     assert (rec["disposition"], rec["amends"]) == ("sale", "no_disposition")
 
 
+async def test_a_wrapup_a_shutdown_closed_keeps_its_form_for_the_late_disposition(browser, redis_url):
+    async with DeskHarness(redis_url=redis_url) as h, desk_page(browser, h) as page:
+        cid = await talk_and_hang_up(page, h)
+        await expect(page.locator("#state-label")).to_have_text("Wrap-up")
+        now = h.now()
+        h.daemon.execute(h.daemon.engine.end_wrapups(now), now)  # what a stopping daemon does at the grace's end
+        await expect(page.locator("#banner-notice")).to_contain_text("Save it below once the dialer is back")
+        await expect(page.locator("#wrapup")).to_be_visible()
+        await page.locator("body").press("1")
+        await expect(page.locator("#btn-save")).to_have_text("Save late: Sale")
+        await page.click("#btn-save")
+        await expect(page.locator("#banner-notice")).to_have_text("Saved: Sale")
+        rec = await h.call_record(cid)
+    assert (rec["disposition"], rec["amends"]) == ("sale", "no_disposition")
+
+
 async def test_a_save_whose_answer_the_network_lost_is_sent_again_and_applied_once(browser, redis_url):
     async with DeskHarness(redis_url=redis_url) as h, desk_page(browser, h) as page:
         await talk_and_hang_up(page, h)

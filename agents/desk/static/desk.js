@@ -227,9 +227,11 @@ function onFeed(msg) {
     case "pause_pending": S.pendingPause = msg.reason; break;
     case "logout_pending": S.pendingLogout = true; break;
     case "wrapup_timeout":
-      if (msg.why !== "shutdown" && msg.late_until && S.call && S.call.call_id === msg.call_id) {
+      if (msg.late_until && S.call && S.call.call_id === msg.call_id) {
         S.late = { call_id: msg.call_id, until: msg.late_until };
-        notice("Wrap-up time ran out: the call was closed without your disposition. You can still save it below.");
+        notice(msg.why === "shutdown"
+          ? "The dialer is restarting: the call was closed without your disposition. Save it below once the dialer is back."
+          : "Wrap-up time ran out: the call was closed without your disposition. You can still save it below.");
         break;
       }
       notice(msg.why === "shutdown"
