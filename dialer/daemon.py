@@ -253,7 +253,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
         undisposed = self.engine.wrapups()
         if undisposed:
             log.warning(f"shutdown: {undisposed} wrap-up(s) end without the agent's disposition; their calls are "
-                        f"disposed {NO_DISPOSITION} and their leads recorded as contacts")
+                        f"disposed {NO_DISPOSITION} and their leads recorded as contacts; where the campaign's "
+                        "late_disposition_s allows, each agent can still save the disposition after the restart")
         self.execute(self.engine.end_wrapups(now), now)
         self._closed_to_agents = True
         await self._settle_later()
