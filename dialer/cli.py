@@ -41,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=1, help="random seed of the called population (default 1)")
     d.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the report as JSON")
     d.add_argument("--speed", type=float, default=None,
-                   help="virtual seconds per real second (default: fit the shift into about 105 s)")
+                   help="virtual seconds per real second (default: fit the shift into about 105 s, but at "
+                        "most 2000/agents, or the host's latency turns into abandons)")
     d.add_argument("--mode", type=Mode, choices=list(Mode), default=Mode.PREDICTIVE,
                    help="pacing mode (default predictive)")
     d.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])

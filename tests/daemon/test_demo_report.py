@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from dialer.demo import _report
+from dialer.demo import _report, default_speed
 
 
 def rec(campaign: str, outcome: str, abandoned: bool, human: bool, talk: float = 0.0) -> dict[str, str]:
@@ -41,3 +41,11 @@ def test_a_late_disposition_is_one_call_disposed_and_opt_outs_are_reported() -> 
     r = _report(records, disps, agents=1, hours=1.0, seed=1, speed=10.0, wall=1.0, opted_out=1)
     assert (r.dispositions, r.sales, r.opted_out) == (1, 1, 1)
     assert re.search(r"opted out by key press +1 \(after the abandon message; on the do-not-call list\)", r.table())
+
+
+def test_the_default_speed_fits_the_shift_in_105_s_unless_the_agents_make_that_too_fast() -> None:
+    assert round(default_speed(10, 4.0), 1) == 137.1  # the README's default demo
+    assert default_speed(20, 8.0) == 100.0  # not 274x: the host's milliseconds would be seconds of waiting
+    assert default_speed(500, 1.0) == 4.0
+    assert default_speed(10, 0.01) == 1.0  # never slower than real time
+    assert default_speed(5000, 8.0) == 1.0
