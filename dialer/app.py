@@ -128,6 +128,7 @@ async def run_daemon(
             client_id=f"dialer-{settings.redis.prefix}",
             timeout_s=settings.mqtt.timeout_s,
             replay_window_s=settings.mqtt.replay_window_s,
+            signals_topic=settings.mqtt.signals_topic,
         )
         engine = build_engine(settings, screenpop)
         a = settings.ami

@@ -55,6 +55,7 @@ class MqttBus:
         timeout_s: float = 5.0,
         max_outbox: int = 100_000,
         replay_window_s: float = 60.0,
+        signals_topic: str = "",
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._host, self._port, self._user, self._password = parse_mqtt_url(url)
@@ -67,6 +68,8 @@ class MqttBus:
         self._outbox: deque[tuple[str, bytes, int, bool]] = deque(maxlen=max_outbox)
         self._wake = asyncio.Event()
         self._inbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(maxsize=10_000)
+        self._signals_topic = signals_topic
+        self._signals: asyncio.Queue[bytes] = asyncio.Queue(maxsize=100_000)
         self.connected = asyncio.Event()
         self._empty = asyncio.Event()
         self._empty.set()
@@ -89,6 +92,11 @@ class MqttBus:
         while True:
             yield await self._inbox.get()
 
+    async def signals(self) -> AsyncIterator[bytes]:
+        """Every message on the suppression-signals topic (`[mqtt] signals_topic`), raw, in order."""
+        while True:
+            yield await self._signals.get()
+
     # ------------------------------------------------------------------ the session
     async def run(self, reconnect_delay_s: float = 1.0) -> None:
         """Connect, subscribe, pump both ways; reconnect after any broker failure. Cancel to stop."""
@@ -98,6 +106,8 @@ class MqttBus:
                     await self._drop_queued()
                 async with self._client(clean=False) as client:
                     await client.subscribe("agents/+/commands", qos=1)
+                    if self._signals_topic:
+                        await client.subscribe(self._signals_topic, qos=1)
                     self._started, self._lost_at = True, None
                     self.connected.set()
                     log.info("mqtt connected", extra={"action": f"{self._host}:{self._port}"})
@@ -142,10 +152,17 @@ class MqttBus:
 
     async def _reader(self, client: aiomqtt.Client) -> None:
         async for msg in client.messages:
+            payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
+            if self._signals_topic and msg.topic.matches(self._signals_topic):
+                try:
+                    self._signals.put_nowait(payload)
+                except asyncio.QueueFull:  # Redis has been away for 100,000 signals: the sender must resend
+                    self.dropped_inbound += 1
+                    log.error("suppression signal inbox full, signal dropped; resend it once Redis is back")
+                continue
             parts = str(msg.topic).split("/")
             if len(parts) != 3 or parts[0] != "agents" or parts[2] != "commands":
                 continue
-            payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
             try:
                 self._inbox.put_nowait((parts[1], payload))
             except asyncio.QueueFull:

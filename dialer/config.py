@@ -70,6 +70,9 @@ class MqttSettings(_Section):
     # agents' commands queued by the broker while the daemon was away are replayed after an outage up to
     # this long, and dropped as stale after a longer one (0: never replayed)
     replay_window_s: float = Field(60.0, ge=0)
+    # suppression signals from the operator's systems (ticketing, billing, network monitoring): JSON
+    # messages as in docs/CAMPAIGNS.md, "Suppression signals" ("": not subscribed)
+    signals_topic: str = Field("dialer/signals/suppression", max_length=256)
 
 
 class MetricsSettings(_Section):

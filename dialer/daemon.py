@@ -61,9 +61,11 @@ from dialer.engine.commands import (
 from dialer.engine.core import CampaignRuntime, DialRequest, Engine
 from dialer.engine.records import mask_number
 from dialer.errors import AmiError, ConfigError, DialerError, IllegalTransition
+from dialer.hopper.store import LeadStore
 from dialer.leadsource import LeadSource, PreviewSource
 from dialer.ledger_store import LedgerStore
 from dialer.metrics import Metrics
+from dialer.signals_feed import SignalsFeed
 from dialer.store import RedisStore
 from dialer.undisposed_store import UndisposedStore
 from pacing import Jurisdiction, Mode, Pacer, PacingKnobs
@@ -165,6 +167,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self.pacing_crashes = 0
         self.ledgers = LedgerStore(store)
         self.undisposed = UndisposedStore(store)  # the calls agents may still dispose late, across restarts
+        self.signals = SignalsFeed(bus.signals(), LeadStore(store.r, prefix=store.prefix), clock.now, metrics)
         self.late_pops: dict[str, Mapping[str, Any]] = {}  # call id -> the screen-pop of such a call read back
         self.ledger_warn_after_s = 5.0  # real seconds a ledger read may wait before the log says so
         self.ledger_retry_s = 30.0  # real seconds between reads of a ledger Redis holds in a form we cannot read
@@ -196,6 +199,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 tg.create_task(self._timer_loop(), name="timers")
                 tg.create_task(self.store.run_outbox(), name="redis-outbox")
                 tg.create_task(self.bus.run(), name="mqtt")
+                tg.create_task(self.signals.run(), name="suppression-signals")
                 for cid in self.engine.campaigns:
                     tg.create_task(self._restore_ledger(cid), name=f"ledger-{cid}")
                     tg.create_task(self._pacing_loop(cid), name=f"pacing-{cid}")

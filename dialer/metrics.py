@@ -16,6 +16,9 @@ class Metrics:
         self.registry = r = CollectorRegistry(auto_describe=True)
         c = ["campaign"]
         self.calls_placed = Counter("dialer_calls_placed_total", "Originates sent", c, registry=r)
+        self.suppression_signals = Counter(
+            "dialer_suppression_signals_total", "Suppression signals from the operator's systems, by source "
+            "(mqtt, api) and result (applied, refused)", ["source", "result"], registry=r)
         self.calls_answered = Counter(
             "dialer_calls_answered_total", "Calls answered (person or machine)", c, registry=r
         )

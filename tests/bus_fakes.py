@@ -12,6 +12,7 @@ from typing import Any
 class FakeBus:
     def __init__(self) -> None:
         self.published: list[tuple[str, dict[str, Any]]] = []
+        self.signals_in: asyncio.Queue[bytes] = asyncio.Queue()  # what the operator's systems publish
         self._never = asyncio.Event()
 
     def publish(self, topic: str, payload: dict[str, Any], **_: Any) -> None:
@@ -23,6 +24,10 @@ class FakeBus:
     async def agent_commands(self) -> AsyncIterator[tuple[str, bytes]]:
         await self._never.wait()
         yield ("", b"")
+
+    async def signals(self) -> AsyncIterator[bytes]:
+        while True:
+            yield await self.signals_in.get()
 
     async def drain(self, timeout_s: float = 5.0) -> bool:
         return True

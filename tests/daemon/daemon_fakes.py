@@ -76,8 +76,9 @@ async def stopping(d: Daemon) -> tuple[asyncio.Event, asyncio.Task[None]]:
 
 
 @contextlib.contextmanager
-def daemon_logs(test: Callable[[logging.LogRecord], bool]) -> Iterator[asyncio.Event]:
-    """An event set once the daemon (logger `dialer.daemon`) logs a record that passes `test`."""
+def daemon_logs(test: Callable[[logging.LogRecord], bool],
+                logger_name: str = "dialer.daemon") -> Iterator[asyncio.Event]:
+    """An event set once the daemon (logger `dialer.daemon`, or `logger_name`) logs a record that passes `test`."""
     seen = asyncio.Event()
 
     class Watch(logging.Handler):
@@ -86,7 +87,7 @@ def daemon_logs(test: Callable[[logging.LogRecord], bool]) -> Iterator[asyncio.E
                 seen.set()
 
     watch = Watch()
-    logger = logging.getLogger("dialer.daemon")
+    logger = logging.getLogger(logger_name)
     logger.addHandler(watch)
     try:
         yield seen

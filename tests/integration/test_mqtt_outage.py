@@ -91,10 +91,10 @@ async def running(bus: MqttBus) -> AsyncIterator[MqttBus]:
             await task
 
 
-async def send(mqtt_url: str, agent_id: str, body: dict[str, object]) -> None:
+async def send(mqtt_url: str, agent_id: str, body: dict[str, object], topic: str = "") -> None:
     u = urlparse(mqtt_url)
     async with aiomqtt.Client(u.hostname or "127.0.0.1", u.port or 1883, identifier=f"agent-{uuid.uuid4().hex}") as c:
-        await c.publish(f"agents/{agent_id}/commands", json.dumps(body).encode(), qos=1)
+        await c.publish(topic or f"agents/{agent_id}/commands", json.dumps(body).encode(), qos=1)
 
 
 async def next_command(bus: MqttBus) -> tuple[str, dict[str, object]]:
@@ -118,10 +118,11 @@ async def proxy(mqtt_url: str) -> AsyncIterator[CuttableProxy]:
         yield p
 
 
-def bus_through(proxy: CuttableProxy, client_id: str, clock: FakeMonotonic) -> MqttBus:
+def bus_through(proxy: CuttableProxy, client_id: str, clock: FakeMonotonic, signals_topic: str = "") -> MqttBus:
     # a refused attempt ends only when its CONNACK wait times out, hence the short timeout
     return MqttBus(
-        f"mqtt://127.0.0.1:{proxy.port}", client_id=client_id, timeout_s=1.0, replay_window_s=60.0, monotonic=clock
+        f"mqtt://127.0.0.1:{proxy.port}", client_id=client_id, timeout_s=1.0, replay_window_s=60.0, monotonic=clock,
+        signals_topic=signals_topic,
     )
 
 
@@ -171,4 +172,25 @@ async def test_a_daemon_that_starts_gets_nothing_a_previous_run_left_queued(
 
     async with running(bus_through(proxy, client_id, FakeMonotonic())) as bus:
         await send(mqtt_url, "a1", {"type": "ready"})
+        assert await next_command(bus) == ("a1", {"type": "ready"})
+
+
+async def test_suppression_signals_come_on_their_own_topic_also_after_a_short_outage(
+    mqtt_url: str, proxy: CuttableProxy
+) -> None:
+    clock = FakeMonotonic()
+    topic = f"dialer/signals/suppression-{uuid.uuid4().hex}"  # the broker may be shared with other runs
+    ticket = {"subject": "subscriber:S1", "kind": "trouble_ticket"}
+    async with running(bus_through(proxy, f"dialer-{uuid.uuid4().hex}", clock, signals_topic=topic)) as bus:
+        signals = aiter(bus.signals())
+        await send(mqtt_url, "", ticket, topic=topic)
+        async with asyncio.timeout(GUARD_S):
+            assert json.loads(await anext(signals)) == ticket
+        await go_down(proxy, bus)
+        await send(mqtt_url, "", {**ticket, "action": "lift"}, topic=topic)
+        clock.t += 20.0
+        proxy.restore()
+        async with asyncio.timeout(GUARD_S):
+            assert json.loads(await anext(signals)) == {**ticket, "action": "lift"}
+        await send(mqtt_url, "a1", {"type": "ready"})  # agents' commands still go their own way
         assert await next_command(bus) == ("a1", {"type": "ready"})
