@@ -1,12 +1,19 @@
-"""DNC management and lead imports, through the hopper's `LeadStore` (same Redis, same key prefix).
+"""DNC management, lead imports, suppression signals and the subscriber base, through the hopper's
+`LeadStore` (same Redis, same key prefix).
 
 A do-not-call entry is final, across all campaigns (the law and the brief): the API adds and checks
 entries and has no way to remove one. Lead imports need the campaign's file (its lead columns, dedup
 and contact rules): a campaign configured without `file` cannot take imports, and says so.
+Suppression signals are the messages the operator's systems also send over MQTT
+(`dialer.signals_feed`); the subscriber base is what cold lists are reconciled against on import.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
+import json
+import math
 import tempfile
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
@@ -19,7 +26,8 @@ from pydantic import Field
 from dialer.campaigns import CampaignConfig, load_campaign
 from dialer.errors import ConfigError, LeadError
 from dialer.hopper import LeadStore
-from dialer.leads.report import DncReport, ImportReport
+from dialer.leads.report import BaseReport, DncReport, ImportReport
+from dialer.policy import parse_signal
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
 from dialer.supervisor.errors import Conflict, Invalid, http_errors
@@ -48,6 +56,17 @@ class LeadRows(_In):
     list_name: str = Field("api", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
 
 
+class Signals(_In):
+    signals: list[dict[Annotated[str, Field(min_length=1, max_length=32)], Value]] = Field(
+        min_length=1, max_length=10_000, description="suppression signals, as sent over MQTT (docs/CAMPAIGNS.md)")
+
+
+class BaseRows(_In):
+    rows: list[dict[Annotated[str, Field(min_length=1, max_length=64)], Value]] = Field(
+        min_length=1, max_length=10_000, description="subscriber_id, mobile/home/phone(s), status current|former")
+    region: Region = "US"
+
+
 def _region(code: str) -> str:
     if code not in phonenumbers.SUPPORTED_REGIONS:
         raise Invalid(f"region {code!r} is not a region phonenumbers knows (e.g. US, GB)")
@@ -67,6 +86,11 @@ def _import_out(rep: ImportReport) -> dict[str, Any]:
     out.update(accepted=rep.accepted, summary=rep.summary(), errors=_issues(rep.errors),
                skipped=_issues(rep.skipped), warnings=_issues(rep.warnings))
     return out
+
+
+def _base_out(rep: BaseReport) -> dict[str, Any]:
+    return {"rows": rep.rows, "current": rep.current, "former": rep.former, "rejected": rep.rejected,
+            "errors": _issues(rep.errors)}
 
 
 def lead_routes(ctx: Ctx, r: APIRouter) -> None:
@@ -125,6 +149,82 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
         await ctx.audit.record(who, "dnc.add", body.campaign or "global", added=rep.added, rejected=rep.rejected,
                                subscriber_id=body.subscriber_id)
         return _dnc_out(rep)
+
+    @r.post("/api/suppressions", tags=["suppression"])
+    async def suppress(body: Signals, who: Principal = supervisor) -> dict[str, Any]:
+        """Apply suppression signals in order (an open trouble ticket, a bill shock, a degraded area, a
+        lifted one). Each is checked as the MQTT feed checks it; a bad one is reported by position and
+        skipped, the others apply at once, also to leads already in a hopper."""
+        now, applied, errors = ctx.sup.now(), 0, []
+        with http_errors():
+            for i, item in enumerate(body.signals, start=1):
+                try:
+                    await store().apply_signal(parse_signal(json.dumps(item), now))
+                except LeadError as exc:
+                    errors.append({"item": i, "reason": str(exc)})
+                    continue
+                applied += 1
+        counter = ctx.daemon.metrics.suppression_signals
+        counter.labels("api", "applied").inc(applied)
+        counter.labels("api", "refused").inc(len(errors))
+        await ctx.audit.record(who, "suppressions", "global", applied=applied, rejected=len(errors))
+        return {"applied": applied, "rejected": len(errors), "errors": errors}
+
+    @r.get("/api/suppressions/{subject}", tags=["suppression"])
+    async def suppressions(subject: Annotated[str, PathParam(min_length=3, max_length=128)],
+                           who: Principal = reader) -> dict[str, Any]:
+        """The subject's suppressions in force: kind -> until (epoch seconds; null: until lifted)."""
+        with http_errors():
+            try:
+                got = await store().suppressions(subject)
+            except LeadError as exc:
+                raise Invalid(str(exc)) from None
+        now = ctx.sup.now()
+        return {"subject": subject,
+                "suppressions": {k: None if math.isinf(v) else v for k, v in sorted(got.items()) if v > now}}
+
+    @r.post("/api/subscribers", tags=["subscribers"])
+    async def subscribers(body: BaseRows, who: Principal = supervisor) -> dict[str, Any]:
+        """Load rows of the operator's subscriber base (cold lists are reconciled against it on import):
+        `status` current (the default) indexes the numbers, former removes them. Bad rows are listed."""
+        with http_errors():
+            rep = await store().import_base_rows(body.rows, region=_region(body.region))
+        await ctx.audit.record(who, "subscribers.import", "global", rows=rep.rows, rejected=rep.rejected)
+        return _base_out(rep)
+
+    @r.post("/api/subscribers/upload", tags=["subscribers"], openapi_extra={"requestBody": {
+        "required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}})
+    async def subscribers_upload(request: Request, who: Principal = supervisor,
+                                 region: Annotated[str, Query(pattern=r"^[A-Z]{2}$")] = "US") -> dict[str, Any]:
+        """The subscriber base as a CSV request body (subscriber_id, mobile/home/phone, status); rejected
+        rows are listed by line."""
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        with http_errors():
+            if kind not in ("text/csv", "text/plain"):
+                raise Invalid(f"Content-Type {kind or '(none)'!r}: send the subscriber base as text/csv")
+            reg = _region(region)
+            with tempfile.TemporaryFile() as fh:
+                size = 0
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > MAX_UPLOAD:
+                        raise Invalid(f"upload larger than {MAX_UPLOAD // (1024 * 1024)} MB: split the file")
+                    fh.write(chunk)
+                if size == 0:
+                    raise Invalid("empty upload: send the CSV as the request body")
+                fh.seek(0)
+                rows = csv.DictReader(codecs.iterdecode(fh, "utf-8-sig"))
+                try:
+                    rep = await store().import_base_rows(rows, region=reg)
+                except UnicodeDecodeError as exc:
+                    raise Invalid(f"the CSV is not UTF-8 ({exc.reason}) after line {rows.line_num}: save it as "
+                                  "UTF-8 and load it again (the rows before are loaded; loading twice is harmless)"
+                                  ) from None
+                except csv.Error as exc:
+                    raise Invalid(f"the CSV is unreadable at line {rows.line_num}: {exc}; fix it and load it again "
+                                  "(the rows before are loaded; loading twice is harmless)") from None
+        await ctx.audit.record(who, "subscribers.upload", "global", rows=rep.rows, rejected=rep.rejected)
+        return _base_out(rep)
 
     @r.post("/api/campaigns/{campaign_id}/leads", tags=["leads"])
     async def import_rows(campaign_id: CampaignId, body: LeadRows, who: Principal = supervisor) -> dict[str, Any]:

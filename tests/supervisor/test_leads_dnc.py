@@ -121,3 +121,53 @@ async def test_import_errors(leads_client):
         assert r.status_code == status, (path, r.text)
         assert words in r.text
     assert await LeadStore(rig.store.r, prefix=rig.store.prefix).lead_count("upsell") == 0
+
+
+async def test_suppression_signals_apply_in_order_and_bad_ones_are_reported_by_position(leads_client):
+    c, rig = leads_client
+    r = await c.post("/api/suppressions", headers=SUP, json={"signals": [
+        {"subject": "subscriber:S1001", "kind": "trouble_ticket"},
+        {"subject": "subscriber:S1001", "kind": "teapot"},
+        {"subject": "number:+12125550199", "kind": "bill_shock", "days": 30},
+        {"subject": "number:+12125550199", "kind": "bill_shock", "action": "lift"},
+        {"subject": "area:NY07", "kind": "degradation", "until": 4_102_444_800},
+    ]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["applied"], body["rejected"]) == (4, 1)
+    assert body["errors"][0]["item"] == 2
+    assert "kind 'teapot'" in body["errors"][0]["reason"]
+    assert (await c.get("/api/suppressions/subscriber:S1001", headers=RO)).json() == {
+        "subject": "subscriber:S1001", "suppressions": {"trouble_ticket": None}}
+    assert (await c.get("/api/suppressions/number:+12125550199", headers=RO)).json()["suppressions"] == {}
+    assert (await c.get("/api/suppressions/area:NY07", headers=RO)).json()["suppressions"] == {
+        "degradation": 4_102_444_800.0}
+    assert (await c.get("/api/suppressions/customer:1", headers=RO)).status_code == 422
+    assert (await c.post("/api/suppressions", headers=RO, json={"signals": [{}]})).status_code == 403
+    assert (await c.post("/api/suppressions", headers=SUP, json={"signals": []})).status_code == 422
+    reg = rig.daemon.metrics.registry
+    assert reg.get_sample_value("dialer_suppression_signals_total", {"source": "api", "result": "refused"}) == 1.0
+
+
+async def test_the_subscriber_base_loads_from_rows_and_csv_and_reconciles_cold_imports(leads_client):
+    c, rig = leads_client
+    store = LeadStore(rig.store.r, prefix=rig.store.prefix)
+    r = await c.post("/api/subscribers", headers=SUP, json={"rows": [
+        {"subject": "x"}, {"subscriber_id": "S7", "mobile": "(212) 555-0101"}]})
+    assert r.status_code == 200, r.text
+    assert (r.json()["current"], r.json()["rejected"], r.json()["errors"][0]["line"]) == (1, 1, 1)
+    assert await store.subscriber_for("+12125550101") == "S7"
+    csv_text = (EXAMPLE / "leads" / "subscriber_base.csv").read_bytes()
+    up = await c.post("/api/subscribers/upload", headers={**SUP, "Content-Type": "text/csv"}, content=csv_text)
+    assert up.status_code == 200, up.text
+    assert up.json()["rows"] == len(csv_text.decode().strip().splitlines()) - 1
+    assert await store.subscriber_for("+13125550177") == "S1002"
+    gone = await c.post("/api/subscribers/upload", headers={**SUP, "Content-Type": "text/csv"},
+                        content=b"subscriber_id,mobile,status\nS7,+12125550101,former\n")
+    assert gone.json()["former"] == 1
+    assert await store.subscriber_for("+12125550101") is None
+    for headers, content, status in [({"Content-Type": "application/json"}, b"{}", 422),
+                                     ({"Content-Type": "text/csv"}, b"", 422),
+                                     ({"Content-Type": "text/csv"}, b"subscriber_id,mobile\nS8,\xff\xfe\n", 422)]:
+        bad = await c.post("/api/subscribers/upload", headers={**SUP, **headers}, content=content)
+        assert bad.status_code == status, bad.text
