@@ -6,6 +6,9 @@
     dialer pacing show X | set X [--mode M] [--ratio R] [--target-abandon T] [...] | log X [--limit N]
     dialer agents list [--campaign X] | pause A [--reason R] | logout A | listen|whisper|barge A --extension E
     dnc add NUMBER... [--campaign X] | check NUMBER | import FILE
+    leads import CAMPAIGN FILE [--list-name N]
+    subscribers import FILE [--region R]
+    suppress set SUBJECT KIND [--days N | --until ISO] | lift SUBJECT KIND | show SUBJECT
 
 `--url` (or DIALER_API_URL, default http://127.0.0.1:8080) and `--token` (or DIALER_API_TOKEN) say
 where and who; `--json` prints the API's answer as is. Errors print one line saying what to do and exit
@@ -288,6 +291,76 @@ def _dnc(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     return None
 
 
+def _file_bytes(path: str) -> bytes:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ApiCallError(f"cannot read {path}: {exc.strerror}") from None
+    if not data.strip():
+        raise ApiCallError(f"{path} is empty")
+    return data
+
+
+def _print_issues(issues: list[dict[str, Any]], what: str, out: TextIO) -> None:
+    for e in issues[:20]:
+        print(f"  {what} {e.get('line', e.get('item'))}: {e['reason']}", file=out)
+    if len(issues) > 20:
+        print(f"  ... {len(issues) - 20} more (--json lists them all)", file=out)
+
+
+def _leads(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
+    jsonl = Path(args.file).suffix.lower() in (".jsonl", ".ndjson")
+    got = api.call("POST", f"/api/campaigns/{_q(args.campaign)}/leads/upload", query={"list_name": args.list_name},
+                   raw=_file_bytes(args.file), content_type="application/x-ndjson" if jsonl else "text/csv")
+    if args.json:
+        return got
+    print(got["summary"], file=out)
+    _print_issues(got["errors"], "line", out)
+    return None
+
+
+def _subscribers(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
+    got = api.call("POST", "/api/subscribers/upload", query={"region": args.region}, raw=_file_bytes(args.file),
+                   content_type="text/csv")
+    if args.json:
+        return got
+    print(f"subscriber base: {got['rows']} rows, {got['current']} current, {got['former']} former (removed), "
+          f"{got['rejected']} rejected", file=out)
+    _print_issues(got["errors"], "line", out)
+    return None
+
+
+def _suppress(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
+    if args.action == "show":
+        got = api.call("GET", f"/api/suppressions/{_q(args.subject)}")
+        if args.json:
+            return got
+        if not got["suppressions"]:
+            print(f"{got['subject']}: no suppression in force", file=out)
+        for kind, until in got["suppressions"].items():
+            local = None if until is None else datetime.fromtimestamp(until).isoformat(" ", "minutes")
+            when = "until lifted" if local is None else f"until {local}"
+            print(f"{got['subject']}: {kind} {when}", file=out)
+        return None
+    signal: dict[str, Any] = {"subject": args.subject, "kind": args.kind}
+    if args.action == "lift":
+        signal["action"] = "lift"
+    elif args.days is not None:
+        signal["days"] = args.days
+    elif args.until is not None:
+        try:
+            signal["until"] = datetime.fromisoformat(args.until).timestamp()
+        except ValueError:
+            raise ApiCallError(f"--until {args.until!r} is not a date and time like 2026-12-01T18:00") from None
+    got = api.call("POST", "/api/suppressions", {"signals": [signal]})
+    if args.json:
+        return got
+    if got["errors"]:
+        raise ApiCallError(got["errors"][0]["reason"])
+    print(f"{args.subject}: {args.kind} {'lifted' if args.action == 'lift' else 'set'}", file=out)
+    return None
+
+
 def _q(part: str) -> str:
     return urllib.parse.quote(part, safe="+")
 
@@ -332,7 +405,7 @@ def _knob_args(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `status`, `campaign`, `pacing`, `agents` and `dnc` to the `dialer` command."""
+    """Add `status`, `campaign`, `pacing`, `agents`, `dnc`, `leads`, `subscribers` and `suppress` to `dialer`."""
     s = sub.add_parser("status", help="every campaign at a glance (supervisor API)")
     _common(s)
     s.set_defaults(handler=_run(_status))
@@ -415,6 +488,41 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p.add_argument("--region", default="US", help="region of numbers written without +country (default US)")
         _common(p)
     d.set_defaults(handler=_run(_dnc))
+
+    ld = sub.add_parser("leads", help="import a lead file into a campaign")
+    lds = ld.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = lds.add_parser("import", help="import a CSV or JSON Lines (.jsonl) file with the campaign file's column rules")
+    p.add_argument("campaign")
+    p.add_argument("file")
+    p.add_argument("--list-name", default="upload", help="the list's name in the leads' sources (default upload)")
+    _common(p)
+    ld.set_defaults(handler=_run(_leads))
+
+    sb = sub.add_parser("subscribers", help="load the subscriber base that cold lists are reconciled against")
+    sbs = sb.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = sbs.add_parser("import", help="a CSV: subscriber_id, mobile/home/phone, status (current or former)")
+    p.add_argument("file")
+    p.add_argument("--region", default="US", help="region of numbers written without +country (default US)")
+    _common(p)
+    sb.set_defaults(handler=_run(_subscribers))
+
+    su = sub.add_parser("suppress", help="suppression signals: a trouble ticket, a bill shock, a degraded area")
+    sus = su.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = sus.add_parser("set", help="stop calls to SUBJECT for KIND (until lifted, or for --days / --until)")
+    p.add_argument("subject", help="subscriber:<id>, number:<E.164>, area:<area> or lead:<campaign>:<lead>")
+    p.add_argument("kind", help="trouble_ticket, degradation, bill_shock, declined_offer[:<offer>], contact_cap, other")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--days", type=float)
+    when.add_argument("--until", help="local date and time, e.g. 2026-12-01T18:00")
+    _common(p)
+    p = sus.add_parser("lift", help="lift KIND from SUBJECT (the ticket is closed)")
+    p.add_argument("subject")
+    p.add_argument("kind")
+    _common(p)
+    p = sus.add_parser("show", help="the suppressions in force for SUBJECT")
+    p.add_argument("subject")
+    _common(p)
+    su.set_defaults(handler=_run(_suppress))
 
 
 def main(argv: list[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
 import pytest
-from sup_fakes import AUTH, make_rig, settings
+from sup_fakes import AUTH, TOKENS, cli_runner, live_server, make_rig, settings
 
 from dialer.config import CampaignSettings, PacingSettings
 from dialer.hopper import LeadStore
@@ -171,3 +172,36 @@ async def test_the_subscriber_base_loads_from_rows_and_csv_and_reconciles_cold_i
                                      ({"Content-Type": "text/csv"}, b"subscriber_id,mobile\nS8,\xff\xfe\n", 422)]:
         bad = await c.post("/api/subscribers/upload", headers={**SUP, **headers}, content=content)
         assert bad.status_code == status, bad.text
+
+
+async def test_the_cli_imports_leads_and_the_base_and_sets_shows_and_lifts_suppressions(leads_client, tmp_path):
+    import io
+
+    from dialer.supervisor import cli
+
+    _c, rig = leads_client
+    async with live_server(build_app(rig.daemon)) as url:
+        run = cli_runner(url, TOKENS["supervisor"])
+        out = await run("leads", "import", "upsell", str(EXAMPLE / "leads" / "base_upsell.csv"), "--list-name", "nov")
+        assert out.startswith("upsell/nov: ")
+        out = await run("subscribers", "import", str(EXAMPLE / "leads" / "subscriber_base.csv"))
+        assert out.startswith("subscriber base: ")
+        assert await LeadStore(rig.store.r, prefix=rig.store.prefix).subscriber_for("+13125550177") == "S1002"
+        assert await run("suppress", "set", "subscriber:S1001", "trouble_ticket") == \
+            "subscriber:S1001: trouble_ticket set\n"
+        assert await run("suppress", "show", "subscriber:S1001") == "subscriber:S1001: trouble_ticket until lifted\n"
+        await run("suppress", "set", "area:NY01", "degradation", "--until", "2099-12-01T18:00")
+        assert "degradation until 2099-12-01 18:00" in await run("suppress", "show", "area:NY01")
+        await run("suppress", "lift", "subscriber:S1001", "trouble_ticket")
+        assert await run("suppress", "show", "subscriber:S1001") == "subscriber:S1001: no suppression in force\n"
+        err = io.StringIO()
+        code = await asyncio.to_thread(cli.main, ["suppress", "set", "subscriber:S1", "teapot", "--url", url,
+                                                  "--token", TOKENS["supervisor"]], out=io.StringIO(), err=err)
+        assert code == 1
+        assert "kind 'teapot' must be one of" in err.getvalue()
+        empty = tmp_path / "empty.csv"
+        empty.write_text("")
+        code = await asyncio.to_thread(cli.main, ["leads", "import", "upsell", str(empty), "--url", url,
+                                                  "--token", TOKENS["supervisor"]], out=io.StringIO(), err=err)
+        assert code == 1
+        assert "empty.csv is empty" in err.getvalue()
