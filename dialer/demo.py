@@ -23,6 +23,7 @@ from dialer.app import run_daemon, services
 from dialer.clock import ScaledClock
 from dialer.config import AmiSettings, CampaignSettings, DialerSettings, HttpSettings, MetricsSettings, PacingSettings
 from dialer.daemon import Daemon
+from dialer.demo_ticketing import TicketingSystem, dialed_while_ticketed
 from dialer.engine.records import offered_to_agents
 from dialer.leadsource import LeadSource
 from dialer.pbxsim.fate import FarEndOptions
@@ -51,6 +52,8 @@ class DemoReport:
     connected_late: int  # of the abandoned: connected to an agent, but after the 2 s (the law counts them)
     surplus_hangups: int  # ringing dials the pacer hung up after 15 s or more: their answer would find no agent
     opted_out: int  # people who pressed the opt-out key after the abandon message (now on the do-not-call list)
+    tickets_opened: int  # trouble tickets the stand-in ticketing system published on MQTT (`dialer.demo_ticketing`)
+    dialed_while_ticketed: int  # calls to those subscribers after their ticket opened (0: the hold works)
     occupancy: float
     contacts_per_agent_hour: float
     contacts_per_agent_shift: float
@@ -71,6 +74,8 @@ class DemoReport:
             ("abandoned", f"{self.abandoned} ({self.abandon_pct:.2f}% of live answers; cap 3%)"
              + (f"; {self.connected_late} of them connected after the 2 s" if self.connected_late else "")),
             ("opted out by key press", f"{self.opted_out} (after the abandon message; on the do-not-call list)"),
+            ("trouble tickets (MQTT signals)", f"{self.tickets_opened} opened for subscribers about to be dialed; "
+                                               f"{self.dialed_while_ticketed} of them dialed while it was open"),
             ("agent occupancy (talk share)", f"{self.occupancy * 100:.1f}%"),
             ("contacts per agent-hour", f"{self.contacts_per_agent_hour:.1f}"),
             ("contacts per 8-hour agent shift", f"{self.contacts_per_agent_shift:.0f}"),
@@ -224,15 +229,23 @@ async def run_demo(
     async with services(settings, clock, traffic=traffic, seed=seed, pbx_options=DEMO_PBX) as svc:
         sim_agents = SimulatedAgents(svc.mqtt_url, team, clock=clock, wrapup=traffic.wrapup, seed=seed)
 
+        ticket_redis = connect_redis(svc.redis_url)
+        ticketing = TicketingSystem(svc.mqtt_url, settings.mqtt.signals_topic, ticket_redis, settings.redis.prefix,
+                                    plan[0][0].id, clock)
+
         async def shift(daemon: Daemon) -> None:
             # Agents keep working through the daemon's shutdown grace; run_daemon cancels them after.
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(sim_agents.run(), name="simulated-agents")
                 await sim_agents.logged_in.wait()
+                tg.create_task(ticketing.run(), name="ticketing")
                 await clock.sleep(hours * 3600.0)
                 stop.set()
 
-        await run_daemon(settings, svc, clock, leads, stop, on_ready=shift)
+        try:
+            await run_daemon(settings, svc, clock, leads, stop, on_ready=shift)
+        finally:
+            await ticket_redis.aclose()
         wall = asyncio.get_running_loop().time() - wall0
         redis = connect_redis(svc.redis_url)
         try:
@@ -242,8 +255,9 @@ async def run_demo(
         finally:
             await redis.aclose()
     opted_out = sum(1 for _id, f in dnc if f.get("source") == "key-press")
-    report = _report(records, dispositions, agents, hours, seed, speed, wall, opted_out=opted_out)
-    return report
+    return _report(records, dispositions, agents, hours, seed, speed, wall, opted_out=opted_out,
+                   tickets_opened=len(ticketing.tickets),
+                   dialed_while_ticketed=dialed_while_ticketed(ticketing.tickets, records))
 
 
 def write_report(report: DemoReport, path: Path) -> None:
@@ -251,7 +265,8 @@ def write_report(report: DemoReport, path: Path) -> None:
 
 
 def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int, hours: float, seed: int,
-            speed: float, wall: float, *, opted_out: int = 0) -> DemoReport:
+            speed: float, wall: float, *, opted_out: int = 0, tickets_opened: int = 0,
+            dialed_while_ticketed: int = 0) -> DemoReport:
     outcomes: dict[str, int] = {}
     by_campaign: dict[str, dict[str, int]] = {}
     live = machines = connected = abandoned = late = cut = 0
@@ -277,7 +292,7 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
         agents=agents, hours=hours, seed=seed, speed=round(speed, 1), wall_seconds=round(wall, 1),
         calls_placed=len(records), live_answers=live, machines=machines, connected=connected, abandoned=abandoned,
         abandon_pct=round(100.0 * abandoned / live, 3) if live else 0.0, connected_late=late, surplus_hangups=cut,
-        opted_out=opted_out,
+        opted_out=opted_out, tickets_opened=tickets_opened, dialed_while_ticketed=dialed_while_ticketed,
         occupancy=round(min(1.0, talk / agent_seconds), 4),
         contacts_per_agent_hour=round(per_hour, 2), contacts_per_agent_shift=round(per_hour * 8, 1),
         dispositions=disposed, sales=sales, outcomes=outcomes, by_campaign=by_campaign,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from dialer.demo import _report, default_speed
+from dialer.demo_ticketing import Ticket, dialed_while_ticketed
 
 
 def rec(campaign: str, outcome: str, abandoned: bool, human: bool, talk: float = 0.0) -> dict[str, str]:
@@ -49,3 +50,14 @@ def test_the_default_speed_fits_the_shift_in_105_s_unless_the_agents_make_that_t
     assert default_speed(500, 1.0) == 4.0
     assert default_speed(10, 0.01) == 1.0  # never slower than real time
     assert default_speed(5000, 8.0) == 1.0
+
+
+def test_a_ticketed_lead_counts_once_when_dialed_after_its_ticket_landed() -> None:
+    tickets = [Ticket("up", "L1", "subscriber:S1", 100.0), Ticket("up", "L2", "subscriber:S2", 100.0)]
+    records = [
+        {"campaign_id": "up", "lead_id": "L1", "created_at": "103.0"},  # taken as the ticket was sent: in flight
+        {"campaign_id": "up", "lead_id": "L2", "created_at": "400.0"},  # dialed with its ticket open: a miss
+        {"campaign_id": "up", "lead_id": "L2", "created_at": "900.0"},
+        {"campaign_id": "wb", "lead_id": "L1", "created_at": "400.0"},  # another campaign's L1
+    ]
+    assert dialed_while_ticketed(tickets, records) == 1
