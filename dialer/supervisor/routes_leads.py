@@ -16,7 +16,7 @@ import json
 import math
 import tempfile
 from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import IO, Annotated, Any, Literal
 
 import phonenumbers
 from fastapi import APIRouter, Query, Request
@@ -86,6 +86,19 @@ def _import_out(rep: ImportReport) -> dict[str, Any]:
     out.update(accepted=rep.accepted, summary=rep.summary(), errors=_issues(rep.errors),
                skipped=_issues(rep.skipped), warnings=_issues(rep.warnings))
     return out
+
+
+async def _spool(request: Request, fh: IO[bytes]) -> None:
+    """The request body into `fh`, rewound; refused when empty or larger than MAX_UPLOAD."""
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_UPLOAD:
+            raise Invalid(f"upload larger than {MAX_UPLOAD // (1024 * 1024)} MB: split the file")
+        fh.write(chunk)
+    if size == 0:
+        raise Invalid("empty upload: send the file as the request body")
+    fh.seek(0)
 
 
 def _base_out(rep: BaseReport) -> dict[str, Any]:
@@ -204,15 +217,7 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
                 raise Invalid(f"Content-Type {kind or '(none)'!r}: send the subscriber base as text/csv")
             reg = _region(region)
             with tempfile.TemporaryFile() as fh:
-                size = 0
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > MAX_UPLOAD:
-                        raise Invalid(f"upload larger than {MAX_UPLOAD // (1024 * 1024)} MB: split the file")
-                    fh.write(chunk)
-                if size == 0:
-                    raise Invalid("empty upload: send the CSV as the request body")
-                fh.seek(0)
+                await _spool(request, fh)
                 rows = csv.DictReader(codecs.iterdecode(fh, "utf-8-sig"))
                 try:
                     rep = await store().import_base_rows(rows, region=reg)
@@ -254,15 +259,7 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
                 raise Invalid(f"Content-Type {kind or '(none)'!r}: send text/csv or application/x-ndjson")
         with http_errors(), tempfile.TemporaryFile() as fh:
             cfg = config(campaign_id)
-            size = 0
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > MAX_UPLOAD:
-                    raise Invalid(f"upload larger than {MAX_UPLOAD // (1024 * 1024)} MB: split the file")
-                fh.write(chunk)
-            if size == 0:
-                raise Invalid("empty upload: send the file as the request body")
-            fh.seek(0)
+            await _spool(request, fh)
             rep = await store().import_stream(cfg, fh, name=f"{list_name}.{fmt}", now=ctx.sup.now(),
                                               list_name=list_name, source="upload", fmt=fmt)
         await ctx.audit.record(who, "leads.upload", campaign_id, list_name=list_name, rows=rep.rows,
