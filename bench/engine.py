@@ -25,6 +25,7 @@ import asyncio
 import json
 import platform
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +65,13 @@ class NullBus:
     def publish(self, topic: str, payload: dict[str, Any], *, qos: int = 1, retain: bool = False) -> None:
         pass
 
-    async def agent_commands(self) -> Any:
+    async def agent_commands(self) -> AsyncIterator[tuple[str, bytes]]:
         await asyncio.Event().wait()
         yield ("", b"")  # pragma: no cover
+
+    async def signals(self) -> AsyncIterator[bytes]:
+        await asyncio.Event().wait()
+        yield b""  # pragma: no cover
 
     async def run(self) -> None:
         await asyncio.Event().wait()
@@ -172,7 +177,7 @@ async def run_level(agents: int, seconds: float, redis_url: str) -> dict[str, An
                         feed_cb["hung_up"](agent_id, payload["call_id"])
                     return super().publish(agent_id, kind, payload)
 
-            daemon = Daemon(settings, clock=clock, engine=engine, ami=ami, store=RedisStore(redis), bus=NullBus(),  # type: ignore[arg-type]
+            daemon = Daemon(settings, clock=clock, engine=engine, ami=ami, store=RedisStore(redis), bus=NullBus(),
                             leads={"bench": leads}, metrics=Metrics(), feed=Feed(None, keep=8))
             original_execute = daemon.execute
 

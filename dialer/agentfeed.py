@@ -12,13 +12,13 @@ import asyncio
 from collections import deque
 from typing import Any
 
-from dialer.bus import MqttBus
+from dialer.bus import BusPort
 
 __all__ = ["AgentFeed"]
 
 
 class AgentFeed:
-    def __init__(self, bus: MqttBus | None, *, keep: int = 500) -> None:
+    def __init__(self, bus: BusPort | None, *, keep: int = 500) -> None:
         self._bus = bus
         self._keep = keep
         self._seq: dict[str, int] = {}

@@ -156,7 +156,7 @@ async def run_daemon(
                     await daemon.ready.wait()
                     # MQTT hands a message only to those subscribed when it is published: agents that
                     # log in before the daemon's subscription would be lost, and nothing would dial
-                    await daemon.bus.connected.wait()
+                    await bus.connected.wait()
                     side = tg.create_task(on_ready(daemon), name="on-ready")
                 await run
                 if side is not None:

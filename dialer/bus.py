@@ -25,14 +25,14 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 import aiomqtt
 
 from dialer.errors import BusError
 
-__all__ = ["MqttBus", "parse_mqtt_url"]
+__all__ = ["BusPort", "MqttBus", "parse_mqtt_url"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,21 @@ def parse_mqtt_url(url: str) -> tuple[str, int, str | None, str | None]:
     if u.scheme not in ("mqtt", "tcp") or not u.hostname:
         raise BusError(f"MQTT url {url!r} is not like mqtt://host:1883; fix [mqtt] url")
     return u.hostname, u.port or 1883, u.username, u.password
+
+
+class BusPort(Protocol):
+    """What the daemon and the agent feed need of the MQTT side (`MqttBus` in production; the engine
+    benchmark and the tests have fakes of their own, checked against this)."""
+
+    def publish(self, topic: str, payload: dict[str, Any], *, qos: int = 1, retain: bool = False) -> None: ...
+
+    def agent_commands(self) -> AsyncIterator[tuple[str, bytes]]: ...
+
+    def signals(self) -> AsyncIterator[bytes]: ...
+
+    async def run(self) -> None: ...
+
+    async def drain(self, timeout_s: float = 5.0) -> bool: ...
 
 
 class MqttBus:

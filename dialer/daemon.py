@@ -34,7 +34,7 @@ from dialer.agentfeed import AgentFeed
 from dialer.amd_audit import AmdAudit
 from dialer.ami import actions
 from dialer.ami import events as ev
-from dialer.bus import MqttBus
+from dialer.bus import BusPort
 from dialer.clock import Clock
 from dialer.config import CampaignSettings, DialerSettings
 from dialer.daemon_agentcalls import AgentCalls
@@ -134,7 +134,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
         engine: Engine,
         ami: AmiPort,
         store: RedisStore,
-        bus: MqttBus,
+        bus: BusPort,
         leads: Mapping[str, LeadSource],
         metrics: Metrics,
         feed: AgentFeed | None = None,
