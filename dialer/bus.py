@@ -4,6 +4,7 @@ Topics:
   agents/<agent-id>/screenpop   a call was handed to the agent (JSON, QoS 1)
   agents/<agent-id>/events      everything else for that agent (state, customer hung up, ...)
   agents/<agent-id>/commands    what the agent asks (login, ready, pause, disposition, logout)
+  [mqtt] signals_topic          suppression signals from the operator's systems (`dialer.signals_feed`)
 
 Messages to agents carry the `seq` of `dialer.agentfeed.AgentFeed`. Publishing never blocks the
 dialer: messages go through an outbox drained by `run()`, which reconnects on its own (aiomqtt
@@ -15,6 +16,10 @@ reconnect. Only a short outage is replayed: after one longer than `replay_window
 are stale (a login from an agent who has gone since, a pause long over) and the daemon starts a clean
 session instead, which drops them, and says so. A daemon that starts always starts clean, so nothing a
 previous run left queued is replayed into it.
+
+Suppression signals are the opposite: a trouble ticket opened while the daemon was away still holds.
+They come on a session of their own (client id `<client_id>-signals`) that is never cleaned, so the
+broker hands over everything queued for it since the daemon last ran, however long ago.
 """
 
 from __future__ import annotations
@@ -84,7 +89,7 @@ class MqttBus:
         self._wake = asyncio.Event()
         self._inbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(maxsize=10_000)
         self._signals_topic = signals_topic
-        self._signals: asyncio.Queue[bytes] = asyncio.Queue(maxsize=100_000)
+        self._signals: asyncio.Queue[bytes] = asyncio.Queue(maxsize=10_000)
         self.connected = asyncio.Event()
         self._empty = asyncio.Event()
         self._empty.set()
@@ -115,14 +120,33 @@ class MqttBus:
     # ------------------------------------------------------------------ the session
     async def run(self, reconnect_delay_s: float = 1.0) -> None:
         """Connect, subscribe, pump both ways; reconnect after any broker failure. Cancel to stop."""
+        async with asyncio.TaskGroup() as tg:
+            if self._signals_topic:
+                tg.create_task(self._run_signals(reconnect_delay_s), name="mqtt-signals")
+            await self._run_agents(reconnect_delay_s)
+
+    async def _run_signals(self, reconnect_delay_s: float) -> None:
+        """The suppression signals' own session. Unlike agents' commands they never go stale: a ticket
+        opened while the daemon was away still holds, so this session is never cleaned, and the broker
+        hands over whatever it queued for it since the last run, however long ago (QoS 1)."""
+        while True:
+            try:
+                async with self._client(clean=False, suffix="-signals") as client:
+                    await client.subscribe(self._signals_topic, qos=1)
+                    async for msg in client.messages:
+                        payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
+                        await self._signals.put(payload)  # a full inbox (Redis away) waits: none is dropped
+            except aiomqtt.MqttError as exc:
+                log.warning("mqtt signals connection lost, reconnecting", extra={"error": repr(exc)})
+            await asyncio.sleep(reconnect_delay_s)
+
+    async def _run_agents(self, reconnect_delay_s: float) -> None:
         while True:
             try:
                 if self._stale():
                     await self._drop_queued()
                 async with self._client(clean=False) as client:
                     await client.subscribe("agents/+/commands", qos=1)
-                    if self._signals_topic:
-                        await client.subscribe(self._signals_topic, qos=1)
                     self._started, self._lost_at = True, None
                     self.connected.set()
                     log.info("mqtt connected", extra={"action": f"{self._host}:{self._port}"})
@@ -154,13 +178,13 @@ class MqttBus:
             )
         self._lost_at = None
 
-    def _client(self, *, clean: bool) -> aiomqtt.Client:
+    def _client(self, *, clean: bool, suffix: str = "") -> aiomqtt.Client:
         return aiomqtt.Client(
             self._host,
             self._port,
             username=self._user,
             password=self._password,
-            identifier=self._client_id,
+            identifier=self._client_id + suffix,
             timeout=self._timeout,
             clean_session=clean,
         )
@@ -168,13 +192,6 @@ class MqttBus:
     async def _reader(self, client: aiomqtt.Client) -> None:
         async for msg in client.messages:
             payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
-            if self._signals_topic and msg.topic.matches(self._signals_topic):
-                try:
-                    self._signals.put_nowait(payload)
-                except asyncio.QueueFull:  # Redis has been away for 100,000 signals: the sender must resend
-                    self.dropped_inbound += 1
-                    log.error("suppression signal inbox full, signal dropped; resend it once Redis is back")
-                continue
             parts = str(msg.topic).split("/")
             if len(parts) != 3 or parts[0] != "agents" or parts[2] != "commands":
                 continue
