@@ -174,6 +174,10 @@ class CampaignSettings(_Section):
     late_disposition_s: float = Field(
         900.0, ge=0, description="how long a call whose wrap-up ended as no_disposition (timeout, shutdown) may "
                                  "still be disposed by its agent, correcting its lead's result (0: never)")
+    record_calls: bool = Field(
+        False, description="record each conversation with an agent (MixMonitor on the customer's leg from the "
+                           "bridge on; the call record's `recording` names the file). Recording a call may need "
+                           "the person's consent where they live: say so in the script")
     script: Path | None = Field(None, description="the campaign's call script (YAML, see docs/AGENT_DESKTOP.md)")
     pacing: PacingSettings = PacingSettings()
     agentless_context: str = Field(

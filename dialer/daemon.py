@@ -88,6 +88,7 @@ def runtime_from_settings(cs: CampaignSettings) -> CampaignRuntime:
         wrapup_timeout_s=cs.wrapup_timeout_s,
         after_wrapup_timeout=cs.after_wrapup_timeout,
         late_disposition_s=cs.late_disposition_s,
+        record_calls=cs.record_calls,
         amd_audit_share=cs.pacing.amd_audit_share,
         agentless=AgentlessPlan(context=cs.agentless_context, exten=cs.agentless_exten, message=cs.agentless_message,
                                 on_machine=cs.agentless_on_machine),
@@ -650,6 +651,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 amd=cmd.amd,
                 outbound_context=self.settings.ami.outbound_context,
                 message=cmd.message,
+                record=cmd.record,
             )
             self.ami.submit_originate(action)
         except DialerError as exc:

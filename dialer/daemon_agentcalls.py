@@ -264,6 +264,7 @@ class AgentCalls:
                 ring_s=max(15, round(cmd.ring_timeout_s)),
                 caller_id_name=cmd.caller_id_name,
                 caller_id_number=cmd.caller_id_number,
+                record=cmd.record,
             )
             self.ami.submit_originate(action)
         except DialerError as exc:

@@ -135,11 +135,13 @@ def originate(
     exten: str = "s",
     priority: int = 1,
     message: str = "",
+    record: bool = False,
 ) -> OriginateAction:
     """The one Originate per dial of docs/DIALPLAN_CONTRACT.md.
 
     `number` is E.164, with or without the leading '+'; `timeout_ms` is how long it may ring
-    (at least 15000). `message` (agentless campaigns) is a sound file passed as `DIALER_MESSAGE`.
+    (at least 15000). `message` (agentless campaigns) is a sound file passed as `DIALER_MESSAGE`;
+    `record` passes `DIALER_RECORD=1` (the dialplan records the conversation with the agent).
     Raises OriginateError, saying what to fix, on any invalid argument.
     """
     check_call_id(call_id)
@@ -166,6 +168,7 @@ def originate(
             f"DIALER_LEAD={lead_id}",
             f"DIALER_AMD={1 if amd else 0}",
             *((f"DIALER_MESSAGE={message}",) if message else ()),
+            *(("DIALER_RECORD=1",) if record else ()),
         )
     )
     headers = (
@@ -199,12 +202,14 @@ def originate_agent_first(
     agent_timeout_ms: int = 15_000,
     agent_context: str = "dialer-agent",
     context: str = "dialer-agent-dial",
+    record: bool = False,
 ) -> OriginateAction:
     """The agent-leg-first Originate of docs/DIALPLAN_CONTRACT.md (preview and manual dialing).
 
     The agent's phone is rung first (`Local/<extension>@dialer-agent/n`, `ChannelId = call_id`); once it
     answered, `dialer-agent-dial,<digits>` dials the customer for up to `ring_s` seconds (at least 15).
-    `agent_timeout_ms` bounds the agent's phone only. Raises OriginateError on any invalid argument.
+    `agent_timeout_ms` bounds the agent's phone only; `record` as for `originate`. Raises OriginateError on
+    any invalid argument.
     """
     check_call_id(call_id)
     digits = _e164_digits(number)
@@ -225,6 +230,7 @@ def originate_agent_first(
             f"DIALER_LEAD={lead_id}",
             f"DIALER_AGENT={extension}",
             f"DIALER_RING_S={ring_s}",
+            *(("DIALER_RECORD=1",) if record else ()),
         )
     )
     headers = (

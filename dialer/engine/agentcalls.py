@@ -126,7 +126,8 @@ def _dial(engine: Engine, agent_id: str, campaign_id: str, r: DialRequest, kind:
         agent.pending_pause = reason or "manual dial"  # back to the pause when the call is over
     call = Call(call_id=engine.new_call_id(campaign_id), campaign_id=campaign_id, lead_id=r.lead_id, number=r.number,
                 attempt=r.attempt, number_index=r.number_index, fields=dict(r.fields), created_at=now,
-                originated_at=now, callback_agent=r.callback_agent, target=r.target, kind=kind, agent_id=agent_id)
+                originated_at=now, callback_agent=r.callback_agent, target=r.target, kind=kind, agent_id=agent_id,
+                record=camp.record_calls)
     call.apply(CallEvent.RING_AGENT)
     engine.calls[call.call_id] = call
     camp.active.add(call.call_id)
@@ -135,7 +136,8 @@ def _dial(engine: Engine, agent_id: str, campaign_id: str, r: DialRequest, kind:
     return call.call_id, [
         OriginateAgentFirst(call_id=call.call_id, campaign_id=campaign_id, lead_id=r.lead_id, number=r.number,
                             agent_id=agent_id, extension=agent.extension, ring_timeout_s=camp.ring_timeout_s,
-                            caller_id_name=camp.caller_id_name, caller_id_number=camp.caller_id_number),
+                            caller_id_name=camp.caller_id_name, caller_id_number=camp.caller_id_number,
+                            record=call.record),
         ScreenPop(agent_id, call.call_id, engine.screenpop(call, agent)),
         engine.state_notice(agent),
     ]

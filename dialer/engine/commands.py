@@ -43,6 +43,7 @@ class Originate:
     caller_id_name: str
     caller_id_number: str
     message: str = ""  # agentless campaigns: the sound file, passed as DIALER_MESSAGE ("": none passed)
+    record: bool = False  # the dialplan records the conversation with the agent (DIALER_RECORD=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ class OriginateAgentFirst:
     ring_timeout_s: float
     caller_id_name: str
     caller_id_number: str
+    record: bool = False  # as `Originate.record`
 
 
 @dataclass(frozen=True, slots=True)

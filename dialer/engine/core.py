@@ -99,6 +99,7 @@ class CampaignRuntime:
     # an agent whose wrap-up ran out is paused ("pause") or takes calls at once ("ready")
     after_wrapup_timeout: Literal["pause", "ready"] = "pause"
     late_disposition_s: float = 900.0  # how long a call closed by the wrap-up timeout may still be disposed
+    record_calls: bool = False  # the dialplan records each conversation with an agent (DIALER_RECORD=1)
     paused: bool = False
     amd_audit_share: float = 0.0  # share of machine verdicts that are audit candidates (0: no audit)
     amd_fp_note: str = ""  # why the false-positive share is what it is, when it blocks predictive (the daemon's)
@@ -292,6 +293,7 @@ class Engine:
                 originated_at=now,
                 callback_agent=r.callback_agent,
                 target=r.target,
+                record=camp.record_calls,
             )
             call.apply(CallEvent.ORIGINATE)
             self.calls[call_id] = call
@@ -309,6 +311,7 @@ class Engine:
                     caller_id_name=camp.caller_id_name,
                     caller_id_number=camp.caller_id_number,
                     message=camp.agentless.message,
+                    record=call.record,
                 )
             )
         return out

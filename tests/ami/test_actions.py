@@ -70,6 +70,15 @@ def test_call_id_of_sixty_characters_is_accepted() -> None:
     assert actions.originate(**{**GOOD, "call_id": call_id}).as_dict()["OtherChannelId"] == call_id + "-2"  # type: ignore[arg-type]
 
 
+def test_a_recording_campaign_asks_the_dialplan_to_record() -> None:
+    first = actions.originate(**GOOD, record=True)  # type: ignore[arg-type]
+    assert first.as_dict()["Variable"].endswith(",DIALER_AMD=1,DIALER_RECORD=1")
+    agent_first = actions.originate_agent_first(
+        call_id="c-upsell-43-x8", number="+15551230000", extension="1001", campaign="upsell", lead_id="L1001",
+        ring_s=25, caller_id_name="Acme Cable", caller_id_number="18005550100", record=True)
+    assert agent_first.as_dict()["Variable"].endswith(",DIALER_RING_S=25,DIALER_RECORD=1")
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

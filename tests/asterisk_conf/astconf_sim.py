@@ -209,6 +209,10 @@ class Sim:
         assert 1 <= number <= len(steps), f"Goto {target}: no such priority"
         ch.context, ch.exten, ch.priority = context, exten, number
 
+    def gosub(self, ch: Channel, target: str, *argv: str) -> None:
+        """Run `Gosub(target)` on `ch` as one of its dialplan steps would."""
+        self._gosub(ch, target, list(argv))
+
     def _gosub(self, ch: Channel, target: str, argv: list[str]) -> None:
         saved = (ch.context, ch.exten, ch.priority)
         self._goto(ch, target)
@@ -223,7 +227,8 @@ class Sim:
     def _app_noop(self, ch: Channel, data: str) -> None:
         pass
 
-    _app_log = _app_verbose = _app_answer = _app_waitforsilence = _app_noop
+    # MixMonitor only attaches a recorder to the channel: `ran("MixMonitor")` says where and with what
+    _app_log = _app_verbose = _app_answer = _app_waitforsilence = _app_mixmonitor = _app_noop
 
     def _app_set(self, ch: Channel, data: str) -> None:
         name, sep, val = data.partition("=")

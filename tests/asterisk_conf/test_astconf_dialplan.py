@@ -231,6 +231,30 @@ def test_redirect_to_agent_rings_the_agent_and_reports_each_step(plan):
     assert (end["Where"], end["DialStatus"], end["AMDStatus"]) == ("dialer-to-agent", "ANSWER", "HUMAN")
 
 
+RECORDING = f"/var/spool/asterisk/monitor/dialer/{CALL_ID}.wav,b"
+
+
+@pytest.mark.parametrize(("record", "recorded"), [("1", True), ("0", False), (None, False)])
+def test_a_recording_campaign_records_the_customer_leg_from_its_bridge_with_the_agent(plan, record, recorded):
+    sim = Sim(plan, Scenario())
+    leg = sim.originate({**ORIGINATE_VARS, "DIALER_AMD": "1", **({"DIALER_RECORD": record} if record else {})})
+    sim.start(leg, "dialer-connect", "s")
+    sim.redirect(leg, "dialer-to-agent", "1001")
+    started = sim.ran("MixMonitor")
+    assert started == ([(leg.name, "dialer-record", "MixMonitor", RECORDING)] if recorded else [])
+    if recorded:  # before the agent is dialed, so the whole conversation is in the file
+        apps = [a[2] for a in sim.apps]
+        assert apps.index("MixMonitor") < apps.index("Dial")
+
+
+def test_a_recording_is_started_once_per_call(plan):
+    sim = Sim(plan, Scenario())
+    leg = sim.originate({**ORIGINATE_VARS, "DIALER_RECORD": "1"})
+    sim.gosub(leg, "dialer-record,s,1")
+    sim.gosub(leg, "dialer-record,s,1")  # the leg sent to an agent again: one recorder, one file
+    assert len(sim.ran("MixMonitor")) == 1
+
+
 def test_agent_phone_is_asked_to_auto_answer(plan):
     sim, leg, _ = answered(plan)
     sim.redirect(leg, "dialer-to-agent", "1001")
@@ -378,6 +402,16 @@ def test_an_agent_first_call_dials_the_customer_through_the_outbound_leg(plan):
     assert sim.ran("AMD") == []  # the agent is on the line already
     customer = sim.callees[0]
     assert customer.get("DIALER_CALL_ID") == CALL_ID  # a transfer of this leg reports the same call id
+
+
+def test_an_agent_first_call_of_a_recording_campaign_records_the_customer_leg(plan):
+    sim = Sim(plan, Scenario())
+    leg = sim.originate({**ORIGINATE_VARS, "DIALER_AGENT": "1001", "DIALER_RING_S": "25", "DIALER_RECORD": "1"},
+                        name="Local/1001@dialer-agent-1;1")
+    sim.start(leg, "dialer-agent-dial", "12125550142")
+    customer = sim.callees[0]
+    # on the customer's leg, which a blind transfer moves on: the next agent is recorded too
+    assert sim.ran("MixMonitor") == [(customer.name, "dialer-record", "MixMonitor", RECORDING)]
 
 
 @pytest.mark.parametrize("status", ["BUSY", "CONGESTION", "NOANSWER"])

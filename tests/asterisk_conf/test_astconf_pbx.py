@@ -17,6 +17,7 @@ AMD_KEYS = {
 # Module providing each dialplan application and function; None: built into the core.
 APP_MODULE = {
     "AMD": "app_amd.so", "Answer": None, "Busy": None, "Congestion": None, "Dial": "app_dial.so",
+    "MixMonitor": "app_mixmonitor.so",
     "Gosub": "app_stack.so", "Goto": None, "GotoIf": None, "Hangup": None, "Log": "app_verbose.so",
     "NoOp": None, "Playback": "app_playback.so", "Read": "app_read.so", "Return": "app_stack.so",
     "Set": None, "UserEvent": "app_userevent.so", "Wait": None, "WaitForSilence": "app_waitforsilence.so",

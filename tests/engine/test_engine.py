@@ -352,6 +352,23 @@ def test_a_late_disposition_replaces_no_disposition_once():
         eng.on_agent(ac.Disposition("a1", cid, "refused"), 201.0)
 
 
+def test_a_recording_campaign_dials_with_the_recording_and_names_its_file_in_connected_records():
+    eng = make_engine()
+    eng.campaigns["camp"].record_calls = True
+    login_ready(eng, "a1", "1001")
+    launched = [c for c in eng.launch("camp", [DialRequest(f"L{i}", f"+1555123000{i}") for i in range(2)], 0.0)
+                if isinstance(c, Originate)]
+    assert [o.record for o in launched] == [True, True]
+    cid, other = (o.call_id for o in launched)
+    answer(eng, cid, 0)
+    bridge(eng, cid, 7.0)
+    [talked] = records(hangup(eng, cid, 20.0))
+    assert talked.recording == f"{cid}.wav"
+    [unanswered] = records(eng.on_ami(ev.OriginateResponse(action_id=other, success=False, reason=3,
+                                                          channel="", uniqueid=""), 21.0))
+    assert unanswered.recording == ""  # never bridged: the dialplan wrote nothing
+
+
 def test_a_late_chance_is_kept_durable_and_dropped_once_used():
     eng = make_engine()
     cid = in_wrapup(eng)
