@@ -61,3 +61,6 @@ def test_a_ticketed_lead_counts_once_when_dialed_after_its_ticket_landed() -> No
         {"campaign_id": "wb", "lead_id": "L1", "created_at": "400.0"},  # another campaign's L1
     ]
     assert dialed_while_ticketed(tickets, records) == 1
+    r = _report([], [], agents=1, hours=1.0, seed=1, speed=10.0, wall=1.0, tickets_opened=2, dialed_while_ticketed=1)
+    assert re.search(r"trouble tickets \(MQTT signals\) +2 opened for subscribers about to be dialed; 1 of them "
+                     r"dialed while it was open", r.table())
