@@ -7,7 +7,7 @@ generous `asyncio.timeout` that only turns a hang into a failure.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import pytest
@@ -400,27 +400,34 @@ async def test_exit_logs_off_and_ends_the_stream(ami: FakeAmi) -> None:
         client.submit_originate(dial("c-late"))
 
 
-async def test_an_answer_due_with_the_deadline_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A stall of the loop makes the answer and the deadline come due in one turn: the answer wins."""
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.AbstractEventLoop, Callable[[], None]]:
+    """The running loop with its clock stopped, and a `stall()` that moves it 10 s on, as a blocked loop
+    would: every timer due within those 10 s fires in the same turn, earliest first."""
     loop = asyncio.get_running_loop()
     now = [loop.time()]
     monkeypatch.setattr(loop, "time", lambda: now[0])
+
+    def stall() -> None:
+        now[0] += 10.0
+
+    return loop, stall
+
+
+async def test_an_answer_due_with_the_deadline_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stall of the loop makes the answer and the deadline come due in one turn: the answer wins."""
+    loop, stall = frozen_clock(monkeypatch)
     answer: asyncio.Future[str] = loop.create_future()
-    loop.call_at(now[0] + 4.0, answer.set_result, "OriginateResponse")  # read just before the deadline
+    loop.call_at(loop.time() + 4.0, answer.set_result, "OriginateResponse")  # read just before the deadline
     waiting = asyncio.ensure_future(client_module._answer_within(answer, 5.0))
-    await asyncio.sleep(0)  # the waiter is suspended on the answer, its deadline armed
-    now[0] += 10.0  # the stall: both timers are due in the next turn, the answer's first
+    loop.call_soon(stall)  # runs after the waiter's first step has armed its deadline
     assert await waiting == "OriginateResponse"
 
 
 async def test_no_answer_by_the_deadline_is_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    loop = asyncio.get_running_loop()
-    now = [loop.time()]
-    monkeypatch.setattr(loop, "time", lambda: now[0])
+    loop, stall = frozen_clock(monkeypatch)
     answer: asyncio.Future[str] = loop.create_future()
     waiting = asyncio.ensure_future(client_module._answer_within(answer, 5.0))
-    await asyncio.sleep(0)
-    now[0] += 10.0
+    loop.call_soon(stall)
     with pytest.raises(TimeoutError):
         await waiting
     assert answer.cancelled()  # the waiter gave up on it: `_request` then forgets the action
