@@ -21,7 +21,7 @@ from pacing import ContactClassified, WrapupObserved
 
 if TYPE_CHECKING:
     from dialer.engine.calls import Call
-    from dialer.engine.core import Engine
+    from dialer.engine.core import CampaignRuntime, Engine
 
 __all__ = ["NO_DISPOSITION", "WRAPUP_TIMEOUT", "after_wrapup", "command", "dispose",
            "end_wrapup_undisposed", "freed", "state_notice"]
@@ -95,9 +95,7 @@ def dispose(engine: Engine, agent: Agent, cmd: ac.Disposition, now: float) -> li
     if camp is not None and not audited:
         camp.pacer.observe(WrapupObserved(at=now, wrap_s=wrap))
         if final and call is not None and call.live_counted_at is not None:
-            # the ledger's strict count: a person, or a machine that AMD let through (or AMD was off)
-            person = is_person(cmd.code, engine.dispositions_for(camp.campaign_id))
-            out += engine.observe(camp, ContactClassified(at=now, connected_at=call.live_counted_at, person=person))
+            out += _strict_count(engine, camp, cmd.code, call.live_counted_at, now)
     engine.roster.apply(agent.agent_id, AgentEvent.DISPOSE, now)
     out.append(_made(agent, cmd.call_id, call, cmd.code, dict(cmd.fields), cmd.script_path, now,
                      audited=audited, final=final))
@@ -119,19 +117,26 @@ def _dispose_late(engine: Engine, agent: Agent, late: Undisposed, cmd: ac.Dispos
     camp = engine.campaigns.get(late.campaign_id)
     out: list[Command] = [ForgetUndisposed(agent.agent_id, late.call_id)]
     if camp is not None and late.live_counted_at is not None and not late.amd_audit:
-        person = is_person(cmd.code, engine.dispositions_for(camp.campaign_id))
-        out += engine.observe(camp, ContactClassified(at=now, connected_at=late.live_counted_at, person=person))
-    out.append(DispositionMade(call_id=cmd.call_id, agent_id=agent.agent_id, code=cmd.code, fields=dict(cmd.fields),
-                               script_path=cmd.script_path, at=now, target=late.target, campaign_id=late.campaign_id,
-                               amends=NO_DISPOSITION))
+        out += _strict_count(engine, camp, cmd.code, late.live_counted_at, now)
+    out.append(_made(agent, cmd.call_id, late, cmd.code, dict(cmd.fields), cmd.script_path, now,
+                     audited=False, final=True, amends=NO_DISPOSITION))
     out.append(AgentNotice(agent.agent_id, "late_disposition", {"call_id": cmd.call_id, "code": cmd.code}))
     return out
 
 
-def _made(agent: Agent, call_id: str, call: Call | None, code: str, fields: dict[str, str],
+def _strict_count(engine: Engine, camp: CampaignRuntime, code: str, connected_at: float,
+                  now: float) -> list[Command]:
+    """The ledger's strict count of a connected call: a person, or a machine that AMD let through (or AMD
+    was off), as the disposition says."""
+    person = is_person(code, engine.dispositions_for(camp.campaign_id))
+    return engine.observe(camp, ContactClassified(at=now, connected_at=connected_at, person=person))
+
+
+def _made(agent: Agent, call_id: str, of: Call | Undisposed | None, code: str, fields: dict[str, str],
           script_path: tuple[str, ...], now: float, *, audited: bool, final: bool,
           amends: str | None = None) -> DispositionMade:
-    """The call's disposition, for the daemon (stored, handed to the lead source, counted in audits)."""
+    """The call's disposition, for the daemon (stored, handed to the lead source, counted in audits);
+    `of` is the call, or what a late disposition keeps of it."""
     return DispositionMade(
         call_id=call_id,
         agent_id=agent.agent_id,
@@ -139,8 +144,8 @@ def _made(agent: Agent, call_id: str, call: Call | None, code: str, fields: dict
         fields=fields,
         script_path=script_path,
         at=now,
-        target=call.target if call is not None else None,
-        campaign_id=call.campaign_id if call is not None else (agent.campaign_id or ""),
+        target=of.target if of is not None else None,
+        campaign_id=of.campaign_id if of is not None else (agent.campaign_id or ""),
         amd_audit=audited,
         final=final,
         amends=amends,
