@@ -428,6 +428,10 @@ class Daemon(AgentCalls, Compliance, Overrides):
             log.info("late disposition open again after the restart",
                      extra={"agent_id": agent_id, "call_id": got.late.call_id})
 
+    def sent_pop(self, agent_id: str, call_id: str) -> Mapping[str, Any] | None:
+        """The screen-pop of `call_id` the agent was sent: from the feed, or read back after a restart."""
+        return self.feed.last_pop(agent_id, call_id) or self.late_pops.get(call_id)
+
     def set_knobs(self, campaign_id: str, knobs: PacingKnobs) -> None:
         """Change a campaign's pacing; the next decision uses it.
 
@@ -618,8 +622,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 if cmd.final and cmd.fields.get("dnc") == "1":  # final across campaigns, manual calls too
                     self._later(self._dnc_disposition(cmd), "dnc-disposition")
             elif isinstance(cmd, KeepUndisposed):
-                pop = self.feed.last_pop(cmd.agent_id, cmd.late.call_id) or self.late_pops.get(cmd.late.call_id)
-                self.undisposed.keep(cmd.agent_id, cmd.late, pop)
+                self.undisposed.keep(cmd.agent_id, cmd.late, self.sent_pop(cmd.agent_id, cmd.late.call_id))
             elif isinstance(cmd, ForgetUndisposed):
                 self.undisposed.forget(cmd.agent_id)
                 self.late_pops.pop(cmd.call_id, None)

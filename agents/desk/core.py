@@ -221,7 +221,7 @@ class Desk:
         pop = self.renderer.current(agent_id)
         if pop is not None and pop.get("call_id") == call_id:
             return pop
-        found = self.daemon.feed.last_pop(agent_id, call_id) or self.daemon.late_pops.get(call_id)
+        found = self.daemon.sent_pop(agent_id, call_id)
         return dict(found) if found is not None else {"call_id": call_id}
 
     # ------------------------------------------------------------------ commands
