@@ -8,7 +8,7 @@ from dialer.campaigns.vocab import Consent, Disposition, Outcome, SuppressionKin
 from dialer.policy.contact import MAX_CALLBACK_DAYS, ContactPolicy
 from dialer.policy.holidays import public_holidays
 from dialer.policy.hours import Hours
-from dialer.policy.signals import SuppressionSignal, parse_signal
+from dialer.policy.signals import SuppressionSignal, parse_signal, signal_of
 from dialer.policy.types import FINAL_BLOCKS, Block, DialResult, LeadView, NumberView, ResultPlan, Verdict
 
 __all__ = [
@@ -29,4 +29,5 @@ __all__ = [
     "Verdict",
     "parse_signal",
     "public_holidays",
+    "signal_of",
 ]

@@ -22,7 +22,7 @@ from typing import Literal
 from dialer.campaigns.vocab import SuppressionKind
 from dialer.errors import LeadError
 
-__all__ = ["SuppressionSignal", "parse_signal"]
+__all__ = ["SuppressionSignal", "parse_signal", "signal_of"]
 
 _SUBJECTS = ("lead:", "subscriber:", "number:", "area:")
 _KINDS = frozenset(k.value for k in SuppressionKind)
@@ -44,6 +44,11 @@ def parse_signal(payload: bytes | str, now: float) -> SuppressionSignal:
         data = json.loads(payload)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise LeadError(f"suppression signal is not JSON ({exc}); send one JSON object") from None
+    return signal_of(data, now)
+
+
+def signal_of(data: object, now: float) -> SuppressionSignal:
+    """A signal from its decoded JSON (what the API receives); raise `LeadError` as `parse_signal` does."""
     if not isinstance(data, dict):
         raise LeadError("suppression signal must be a JSON object with subject and kind")
     subject = data.get("subject")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import json
 import math
 import tempfile
 from dataclasses import asdict
@@ -27,7 +26,7 @@ from dialer.campaigns import CampaignConfig, load_campaign
 from dialer.errors import ConfigError, LeadError
 from dialer.hopper import LeadStore
 from dialer.leads.report import BaseReport, DncReport, ImportReport
-from dialer.policy import parse_signal
+from dialer.policy import signal_of
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
 from dialer.supervisor.errors import Conflict, Invalid, http_errors
@@ -172,7 +171,7 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
         with http_errors():
             for i, item in enumerate(body.signals, start=1):
                 try:
-                    await store().apply_signal(parse_signal(json.dumps(item), now))
+                    await store().apply_signal(signal_of(item, now))
                 except LeadError as exc:
                     errors.append({"item": i, "reason": str(exc)})
                     continue
