@@ -170,6 +170,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self.undisposed = UndisposedStore(store)  # the calls agents may still dispose late, across restarts
         self.signals = SignalsFeed(bus.signals(), LeadStore(store.r, prefix=store.prefix), clock.now, metrics)
         self.late_pops: dict[str, Mapping[str, Any]] = {}  # call id -> the screen-pop of such a call read back
+        self._unrecorded_warned: set[str] = set()  # campaigns warned that Asterisk records none of their calls
         self.ledger_warn_after_s = 5.0  # real seconds a ledger read may wait before the log says so
         self.ledger_retry_s = 30.0  # real seconds between reads of a ledger Redis holds in a form we cannot read
         self.ledger_ready: dict[str, asyncio.Event] = {}  # set once a campaign's ledger is read back
@@ -736,6 +737,15 @@ class Daemon(AgentCalls, Compliance, Overrides):
             m.connected.labels(r.campaign_id).inc()
         if r.abandoned:
             m.abandoned.labels(r.campaign_id).inc()
+        if r.recording or cmd.unrecorded:
+            m.recordings.labels(r.campaign_id, "started" if r.recording else "missing").inc()
+        if cmd.unrecorded and r.campaign_id not in self._unrecorded_warned:
+            self._unrecorded_warned.add(r.campaign_id)  # once per campaign: a dialplan fault misses them all
+            log.warning(f"campaign {r.campaign_id} records calls, but Asterisk never reported recording call "
+                        f"{r.call_id} (no UserEvent DialerRecording): is app_mixmonitor loaded, and does the "
+                        "dialplan's dialer-record match asterisk_conf/extensions.conf? Counted in "
+                        "dialer_recordings_total{result=\"missing\"}; this is said once per campaign",
+                        extra={"call_id": r.call_id, "campaign_id": r.campaign_id})
         stats = self.engine.stats
         if stats.live:
             m.abandon_ratio.labels(r.campaign_id).set(stats.abandoned / stats.live)

@@ -42,6 +42,10 @@ class Metrics:
         self.surplus_hangups = Counter("dialer_surplus_hangups_total",
                                        "Ringing dials hung up after the minimum ring because their answer would "
                                        "most likely have found no agent (recorded as no-answer)", c, registry=r)
+        self.recordings = Counter("dialer_recordings_total",
+                                  "Conversations of campaigns with record_calls: result started (Asterisk reported "
+                                  "MixMonitor's file) or missing (it never did: check app_mixmonitor and the "
+                                  "dialplan)", ["campaign", "result"], registry=r)
         self.decisions = Counter("dialer_pacing_decisions_total",
                                  "Pacing decisions by the reason for their number (dialing, no ready agents, "
                                  "hopper empty, abandon budget, outside hours, ...)", ["campaign", "reason"],

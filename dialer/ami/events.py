@@ -33,7 +33,8 @@ __all__ = [
     "AmiEvent", "BridgeEnter", "BridgeLeave", "ChannelRow", "ChannelState", "ConnectAgent", "DialBegin",
     "DialEnd", "DialState", "DialStatus", "FullyBooted", "Hangup", "HangupCause", "HangupRequest",
     "LegEnd", "MalformedEvent", "Newchannel", "Newstate", "OptOut", "OriginateFailed", "OriginateReason",
-    "OriginateResponse", "Parked", "Shutdown", "SoftHangupRequest", "TrunkResult", "UnknownEvent", "UserEvent",
+    "OriginateResponse", "Parked", "RecordingStarted", "Shutdown", "SoftHangupRequest", "TrunkResult",
+    "UnknownEvent", "UserEvent",
 ]
 
 
@@ -426,6 +427,20 @@ class OptOut:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingStarted:
+    """`UserEvent: DialerRecording` from `dialer-record`: MixMonitor is attached to the customer leg and
+    writes `file` (Asterisk's own MIXMONITOR_FILENAME) while the leg is bridged."""
+
+    call_id: str
+    file: str
+    channel: str
+    uniqueid: str
+    linkedid: str
+    timestamp: float | None = None
+    lead_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LegEnd:
     """`UserEvent: DialerLegEnd` from the `h` extension: how the customer leg ended.
 
@@ -564,8 +579,8 @@ class ChannelRow:
 AmiEvent: TypeAlias = (
     Newchannel | Newstate | DialBegin | DialState | DialEnd | Hangup | HangupRequest | SoftHangupRequest
     | OriginateResponse | BridgeEnter | BridgeLeave | FullyBooted | Shutdown | AmdResult | Parked |
-    ConnectAgent | AgentAnswered | AbandonPlayed | OptOut | LegEnd | TrunkResult | UserEvent | UnknownEvent |
-    MalformedEvent |
+    ConnectAgent | AgentAnswered | AbandonPlayed | OptOut | RecordingStarted | LegEnd | TrunkResult | UserEvent |
+    UnknownEvent | MalformedEvent |
     AmiConnected | AmiDisconnected | OriginateFailed
 )
 """Everything `AmiClient.events()` can yield."""

@@ -331,6 +331,17 @@ def _opt_out(h: _Headers) -> ev.OptOut:
     )
 
 
+def _recording(h: _Headers) -> ev.RecordingStarted:
+    linkedid = _req(h, "linkedid")
+    return ev.RecordingStarted(
+        call_id=_call_id(h, linkedid),
+        file=_req(h, "file"),
+        channel=_req(h, "channel"), uniqueid=_req(h, "uniqueid"), linkedid=linkedid,
+        timestamp=_ts(h),
+        lead_id=_opt_none(h, "leadid"),
+    )
+
+
 def _leg_end(h: _Headers) -> ev.LegEnd:
     linkedid = _req(h, "linkedid")
     amd = _opt(h, "amdstatus")
@@ -377,6 +388,7 @@ _USER_PARSERS: dict[str, Callable[[_Headers], ev.AmiEvent]] = {
     "AgentAnswered": _agent_answered,
     "DialerAbandonPlayed": _abandon_played,
     "DialerOptOut": _opt_out,
+    "DialerRecording": _recording,
     "DialerLegEnd": _leg_end,
     "DialerTrunkResult": _trunk_result,
 }

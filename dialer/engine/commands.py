@@ -106,6 +106,8 @@ class AgentNotice:
 class WriteCallRecord:
     record: CallRecord
     target: object | None = None
+    # a conversation of a recording campaign that Asterisk never reported recording (no DialerRecording)
+    unrecorded: bool = False
 
 
 @dataclass(frozen=True, slots=True)

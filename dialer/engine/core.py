@@ -565,6 +565,13 @@ class Engine:
             return [RecordOptOut(c.call_id, c.campaign_id, c.lead_id, c.number, c.fields)]
         return [RecordOptOut(e.call_id, e.campaign_id or "", e.lead_id or "")]
 
+    def _on_recording(self, e: ev.RecordingStarted, now: float) -> list[Command]:
+        """MixMonitor is on the customer leg: the call record names Asterisk's file once the call connected."""
+        c = self.call_of(e.call_id)
+        if c is not None:
+            c.recording = e.file
+        return []
+
     @staticmethod
     def _waiting_outcome(c: Call, now: float) -> CallOutcome:
         """A person WAITING or CONNECTING gave up before an agent came. The law counts a live answer not
@@ -586,6 +593,7 @@ class Engine:
         ev.BridgeEnter: _on_bridge_enter,
         ev.LegEnd: _on_leg_end,
         ev.OptOut: _on_opt_out,
+        ev.RecordingStarted: _on_recording,
         ev.Hangup: _on_hangup,
         ev.AmiDisconnected: link.lost,
         ev.AmiConnected: link.connected,
@@ -825,7 +833,8 @@ class Engine:
                 self.wrapup_deadlines[agent.agent_id] = now + camp.wrapup_timeout_s
                 out.append(AgentNotice(agent.agent_id, "customer_hung_up", {"call_id": c.call_id}))
                 out.append(self.state_notice(agent))
-        out.append(WriteCallRecord(CallRecord.of(c), c.target))
+        unrecorded = c.record and c.connected_at is not None and not c.recording
+        out.append(WriteCallRecord(CallRecord.of(c), c.target, unrecorded=unrecorded))
         return out
 
     def close_all(self, now: float) -> list[Command]:

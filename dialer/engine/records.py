@@ -58,7 +58,7 @@ class CallRecord:
     transfer_failures: str = ""  # failed transfer legs, "<who>: <why>" joined by "; " (the call went on)
     message: str = ""  # agentless: the message (sound file, or context,exten of an IVR) the call was sent to
     surplus_hangup: bool = False  # the dialer hung it up while it rang (after 15 s or more): no agent was coming
-    recording: str = ""  # the conversation's file under the dialplan's DIALER_RECORD_DIR ("": not recorded)
+    recording: str = ""  # the conversation's file, as Asterisk reported starting it ("": not recorded)
 
     @classmethod
     def of(cls, call: Call) -> CallRecord:
@@ -90,7 +90,7 @@ class CallRecord:
             transfer_failures="; ".join(f"{who}: {why}" for who, why in call.transfer_failures),
             message=call.message or "",
             surplus_hangup=call.surplus_hangup_at is not None,
-            recording=f"{call.call_id}.wav" if call.record and call.connected_at is not None else "",
+            recording=call.recording if call.connected_at is not None else "",
         )
 
     @property

@@ -2,7 +2,8 @@
 
 The dialer originates the agent's phone (`Local/<ext>@dialer-agent/n`, Context `dialer-agent-dial`, Exten
 the customer's digits). When the agent's auto-answer phone picks up, that `;1` leg runs the context:
-`UserEvent(DialerAgentDial)`, then `Dial(Local/<digits>@dialer-outbound/n,${DIALER_RING_S})`. The customer
+`UserEvent(DialerAgentDial)`, then `Dial(Local/<digits>@dialer-outbound/n,${DIALER_RING_S},b(dialer-record^s^1))`
+(the pre-dial handler starts MixMonitor on the customer leg when the campaign records). The customer
 pair is a Local pair like an Originate's, with the agent leg as the `Dial()` caller, so its `DialBegin`,
 `DialState` and `DialEnd` carry the agent leg as `Channel` and the customer `;1` as `DestChannel`, and
 its far end is drawn from the same traffic model (without AMD: the agent hears the greeting).
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 from . import teardown
 from .fate import draw_far_end
 from .model import Call, CallKind, CallRecord, Phase, SimOutcome
+from .recording import start_recording
 from .render import kv
 
 if TYPE_CHECKING:
@@ -44,14 +46,16 @@ def dial_customer(pbx: Pbx, agent: Call, digits: str) -> None:
     pbx.dialplan(a1, 1, "NoOp", f"agent-first call {call_id} lead {agent.lead_id}")
     for name in ("DIALER_CALL_ID", "DIALER_CAMPAIGN", "DIALER_LEAD"):
         pbx.varset(a1, f"__{name}", agent.vars.get(name, ""))
-    pbx.dialplan(a1, 6, "UserEvent", f"DialerAgentDial,CallID: {call_id},Agent: {agent.agent_ext}")
+    pbx.varset(a1, "__DIALER_AMD_STATUS", "SKIPPED")
+    pbx.varset(a1, "__DIALER_RECORD", agent.vars.get("DIALER_RECORD", ""))
+    pbx.dialplan(a1, 7, "UserEvent", f"DialerAgentDial,CallID: {call_id},Agent: {agent.agent_ext}")
     pbx.user_event(a1, "DialerAgentDial", ("CallID", call_id), ("LeadID", agent.lead_id),
                    ("Agent", agent.vars.get("DIALER_AGENT", agent.agent_ext)))
     try:
         ring_s = float(agent.vars.get("DIALER_RING_S", "20"))
     except ValueError:
         ring_s = 20.0
-    pbx.dialplan(a1, 7, "Dial", f"Local/{digits}@{OUTBOUND}/n,{ring_s:g}")
+    pbx.dialplan(a1, 8, "Dial", f"Local/{digits}@{OUTBOUND}/n,{ring_s:g},b(dialer-record^s^1)")
     vars_ = {**agent.vars, "DIALER_AMD_STATUS": "SKIPPED"}
     cust = pbx.new_pair(CallKind.CUSTOMER, digits, OUTBOUND, pbx.new_uniqueid(), pbx.new_uniqueid(), vars_,
                         linkedid=a1.linkedid)
@@ -74,6 +78,7 @@ def dial_customer(pbx: Pbx, agent: Call, digits: str) -> None:
     one.set_ids(cid, cid)
     two.set_ids(cid, cid)
     pbx.local_bridge(cust)
+    start_recording(pbx, cust, one)  # Dial()'s b() pre-dial handler, on the new customer leg
     pbx.dial_ev("DialBegin", a1, one, kv("DialString", f"{digits}@{OUTBOUND}/n"))
     begin_ringing(pbx, cust, now + ring_s, _dial_timeout)
 

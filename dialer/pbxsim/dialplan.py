@@ -3,7 +3,8 @@
 - `dialer-connect,s`: `AMD()` when `DIALER_AMD=1` (verdict and delay come from the drawn far end),
   `UserEvent(DialerAMD)`, `UserEvent(DialerParked)`, `Wait(600)`, then `dialer-abandon`. A live person
   waits `patience_s` from the moment they are parked, then hangs up.
-- `dialer-to-agent,<ext>`: `UserEvent(DialerConnectAgent)`, `Dial(Local/<ext>@dialer-agent)`. The agent
+- `dialer-to-agent,<ext>`: `UserEvent(DialerConnectAgent)`, `Gosub(dialer-record)` (`recording.py`: MixMonitor
+  when the campaign records), `Dial(Local/<ext>@dialer-agent)`. The agent
   phone answers, a bridge forms, the person talks `talk_s` and hangs up unless someone hangs up first.
   If the agent phone does not answer within `agent_ring_s` (the dialplan's 2 s), or its leg is hung up
   while ringing, the person goes straight to the abandon message.
@@ -36,6 +37,7 @@ from pacing.traffic import DialOutcome
 from . import agentdial, teardown
 from .model import RINGING, UP, Call, CallKind, Channel, Phase, SimOutcome
 from .pbx import Pbx
+from .recording import start_recording
 from .render import kv
 
 __all__ = [
@@ -198,7 +200,12 @@ def _to_agent(pbx: Pbx, call: Call, ext: str, context: str) -> None:
     ring_s = pbx.cfg.transfer_ring_max_s if context == TRANSFER else pbx.cfg.agent_ring_s
     pbx.dialplan(one, 1, "UserEvent", f"DialerConnectAgent,CallID: {call.call_id},Agent: {ext}")
     pbx.user_event(one, "DialerConnectAgent", *_ids(call), ("Agent", ext))
-    pbx.dialplan(one, 2, "Dial", f"Local/{ext}@{ctx},{ring_s:g}")
+    dial_at = 2
+    if context != TRANSFER:  # a transferred leg keeps the recorder dialer-to-agent started
+        pbx.dialplan(one, 2, "Gosub", "dialer-record,s,1")
+        start_recording(pbx, call, one)
+        dial_at = 3
+    pbx.dialplan(one, dial_at, "Dial", f"Local/{ext}@{ctx},{ring_s:g}")
     agent = pbx.new_pair(
         CallKind.AGENT, ext, ctx, pbx.new_uniqueid(), pbx.new_uniqueid(), dict(call.vars), linkedid=one.linkedid
     )

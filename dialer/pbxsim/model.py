@@ -232,6 +232,7 @@ class CallRecord:
     connected_at: float | None = None
     abandon_at: float | None = None
     opted_out: bool = False  # pressed the opt-out key after the abandon message
+    recording: str = ""  # the file dialer-record's MixMonitor writes (campaigns that record)
     ended_at: float | None = None
     phases: list[str] = field(default_factory=list)  # the call's phase history: ["dialing", "amd", ...]
 

@@ -56,6 +56,7 @@ class PbxConfig:
     agentless_message_s: float = 12.0  # dialer-agentless's Playback of the campaign's message
     park_wait_s: float = 600.0  # dialer-connect's Wait(600)
     transfer_ring_max_s: float = 60.0  # dialer-transfer's backstop Dial() timeout (DIALER_TRANSFER_RING_MAX)
+    record_dir: str = "/var/spool/asterisk/monitor/dialer"  # the dialplan's DIALER_RECORD_DIR
     # How long the `h` extension of a parked leg the far end hung up runs before the leg's Hangup. Meanwhile
     # the channel still exists but is hanging up: Asterisk refuses a Redirect with "Redirect failed, channel
     # not up." and a Hangup adds nothing. 0: the hang-up is one burst (DialerLegEnd, then Hangup at once).

@@ -302,8 +302,21 @@ def test_unmodelled_event_is_unknown() -> None:
 def test_modelled_user_events_are_the_contracts() -> None:
     assert {
         "DialerAMD", "DialerParked", "DialerConnectAgent", "AgentAnswered", "DialerAbandonPlayed", "DialerLegEnd",
-        "DialerTrunkResult", "DialerOptOut",
+        "DialerTrunkResult", "DialerOptOut", "DialerRecording",
     } == MODELLED_USER_EVENTS  # fmt: skip
+
+
+def test_a_recording_names_asterisks_file_and_an_empty_one_is_refused_with_the_reason() -> None:
+    file = "/var/spool/asterisk/monitor/dialer/c-7.wav"
+    msg = {**CHANNEL, "Event": "UserEvent", "UserEvent": "DialerRecording", "CallID": "c-7", "LeadID": "L9",
+           "File": file}
+    assert parse_event(msg) == ev.RecordingStarted(call_id="c-7", file=file, channel=CHANNEL["Channel"],
+                                                   uniqueid="c-7", linkedid="c-7", timestamp=1795448637.652793,
+                                                   lead_id="L9")
+    # MixMonitor did not start (MIXMONITOR_FILENAME empty): no file to name, and the log says why
+    bad = parse_event({**msg, "File": ""})
+    assert isinstance(bad, ev.MalformedEvent)
+    assert "'file' is empty" in bad.problem
 
 
 def test_an_opt_out_key_press_names_the_call_lead_and_campaign() -> None:

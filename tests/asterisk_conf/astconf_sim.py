@@ -227,8 +227,12 @@ class Sim:
     def _app_noop(self, ch: Channel, data: str) -> None:
         pass
 
-    # MixMonitor only attaches a recorder to the channel: `ran("MixMonitor")` says where and with what
-    _app_log = _app_verbose = _app_answer = _app_waitforsilence = _app_mixmonitor = _app_noop
+    _app_log = _app_verbose = _app_answer = _app_waitforsilence = _app_noop
+
+    def _app_mixmonitor(self, ch: Channel, data: str) -> None:
+        # Only attaches a recorder to the channel (`ran("MixMonitor")` says where and with what); like
+        # app_mixmonitor, it leaves the file's name in MIXMONITOR_FILENAME.
+        ch.set("MIXMONITOR_FILENAME", data.partition(",")[0])
 
     def _app_set(self, ch: Channel, data: str) -> None:
         name, sep, val = data.partition("=")

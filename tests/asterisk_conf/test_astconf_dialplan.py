@@ -14,7 +14,8 @@ from astconf_files import load
 from astconf_sim import Channel, Scenario, Sim
 
 CALL_ID = "c-upsell-42-x7Kq"
-ORIGINATE_VARS = {"DIALER_CALL_ID": CALL_ID, "DIALER_CAMPAIGN": "upsell", "DIALER_LEAD": "L1001"}
+LEAD_ID = "L1001"
+ORIGINATE_VARS = {"DIALER_CALL_ID": CALL_ID, "DIALER_CAMPAIGN": "upsell", "DIALER_LEAD": LEAD_ID}
 
 # docs/DIALPLAN_CONTRACT.md: each UserEvent and the headers the daemon reads from it.
 CONTRACT_EVENTS = {
@@ -28,6 +29,7 @@ CONTRACT_EVENTS = {
     "DialerAgentlessPlayed": {"CallID", "Message", "PlaybackStatus"},
     "DialerTrunkResult": {"CallID", "DialStatus", "HangupCause"},
     "DialerOptOut": {"CallID", "LeadID", "Campaign"},
+    "DialerRecording": {"CallID", "File"},
 }
 CUSTOMER_LEG_CONTEXTS = ["dialer-connect", "dialer-to-agent", "dialer-transfer", "dialer-abandon", "dialer-machine",
                          "dialer-agentless"]
@@ -242,9 +244,14 @@ def test_a_recording_campaign_records_the_customer_leg_from_its_bridge_with_the_
     sim.redirect(leg, "dialer-to-agent", "1001")
     started = sim.ran("MixMonitor")
     assert started == ([(leg.name, "dialer-record", "MixMonitor", RECORDING)] if recorded else [])
+    told = sim.user_events("DialerRecording")
     if recorded:  # before the agent is dialed, so the whole conversation is in the file
         apps = [a[2] for a in sim.apps]
         assert apps.index("MixMonitor") < apps.index("Dial")
+        # the daemon learns the file from Asterisk's own MIXMONITOR_FILENAME
+        assert [(e["CallID"], e["LeadID"], e["File"]) for e in told] == [(CALL_ID, LEAD_ID, RECORDING[:-2])]
+    else:
+        assert told == []
 
 
 def test_a_recording_is_started_once_per_call(plan):
@@ -253,6 +260,7 @@ def test_a_recording_is_started_once_per_call(plan):
     sim.gosub(leg, "dialer-record,s,1")
     sim.gosub(leg, "dialer-record,s,1")  # the leg sent to an agent again: one recorder, one file
     assert len(sim.ran("MixMonitor")) == 1
+    assert len(sim.user_events("DialerRecording")) == 1
 
 
 def test_agent_phone_is_asked_to_auto_answer(plan):
@@ -348,7 +356,9 @@ def test_machine_message_waits_for_the_beep_then_plays(plan):
 
 def test_every_contract_event_is_emitted_with_its_headers(plan):
     seen: dict[str, dict[str, str]] = {}
-    sim, leg, _ = answered(plan)
+    sim = Sim(plan, Scenario())
+    leg = sim.originate({**ORIGINATE_VARS, "DIALER_AMD": "1", "DIALER_RECORD": "1"})
+    sim.start(leg, "dialer-connect", "s")
     sim.redirect(leg, "dialer-to-agent", "1001")
     seen.update({e["UserEvent"]: e for e in sim.user_events()})
     opt_out = Dialplan(contexts=plan.contexts, globals={**plan.globals, "DIALER_OPTOUT_DIGIT": "9"})
@@ -412,6 +422,9 @@ def test_an_agent_first_call_of_a_recording_campaign_records_the_customer_leg(pl
     customer = sim.callees[0]
     # on the customer's leg, which a blind transfer moves on: the next agent is recorded too
     assert sim.ran("MixMonitor") == [(customer.name, "dialer-record", "MixMonitor", RECORDING)]
+    [told] = sim.user_events("DialerRecording")  # the customer leg inherited the call id and the lead
+    assert (told["CallID"], told["LeadID"], told["File"], told["Channel"]) == (
+        CALL_ID, LEAD_ID, RECORDING[:-2], customer.name)
 
 
 @pytest.mark.parametrize("status", ["BUSY", "CONGESTION", "NOANSWER"])

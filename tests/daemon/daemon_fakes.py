@@ -51,8 +51,9 @@ def ready_agent(d: Daemon, agent: str = "a1", ext: str = "1001", campaign: str =
     d.agent_command(ac.Ready(agent))
 
 
-def talk_and_hang_up(d: Daemon, n: int, campaign: str = "uk") -> str:
-    """Agent a1 takes a call of `campaign`, and the customer hangs up: a1 is in wrap-up."""
+def talk_and_hang_up(d: Daemon, n: int, campaign: str = "uk", *, recording: str = "") -> str:
+    """Agent a1 takes a call of `campaign`, and the customer hangs up: a1 is in wrap-up. With `recording`, the
+    dialplan reports recording the call into that file before the bridge."""
     t = d.clock.now()
     eng = d.engine
     launched = eng.launch(campaign, [DialRequest(f"L{n}", f"+4420755{n:05d}")], t)
@@ -61,6 +62,8 @@ def talk_and_hang_up(d: Daemon, n: int, campaign: str = "uk") -> str:
     d.execute(eng.on_ami(ev.Newchannel(state=ev.ChannelState.DOWN, **kw), t), t)
     d.execute(eng.on_ami(ev.Newstate(state=ev.ChannelState.UP, **kw), t), t)
     d.execute(eng.on_ami(ev.AmdResult(call_id=o.call_id, status=ev.AmdStatus.HUMAN, **kw), t), t)
+    if recording:
+        d.execute(eng.on_ami(ev.RecordingStarted(call_id=o.call_id, file=recording, **kw), t), t)
     d.execute(eng.on_ami(ev.BridgeEnter(bridge_uniqueid=f"b{n}", **kw), t), t)
     d.execute(eng.on_ami(ev.Hangup(cause=16, **kw), t), t)
     assert eng.roster.get("a1").state is AgentState.WRAPUP

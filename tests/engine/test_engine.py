@@ -352,21 +352,41 @@ def test_a_late_disposition_replaces_no_disposition_once():
         eng.on_agent(ac.Disposition("a1", cid, "refused"), 201.0)
 
 
-def test_a_recording_campaign_dials_with_the_recording_and_names_its_file_in_connected_records():
+def recording_started(eng: Engine, cid: str, now: float, file: str) -> list:
+    return eng.on_ami(ev.RecordingStarted(call_id=cid, file=file, channel=chan(cid), uniqueid=cid, linkedid=cid), now)
+
+
+def test_a_recording_campaign_dials_with_the_recording_and_names_asterisks_file_in_connected_records():
     eng = make_engine()
     eng.campaigns["camp"].record_calls = True
     login_ready(eng, "a1", "1001")
-    launched = [c for c in eng.launch("camp", [DialRequest(f"L{i}", f"+1555123000{i}") for i in range(2)], 0.0)
+    launched = [c for c in eng.launch("camp", [DialRequest(f"L{i}", f"+1555123000{i}") for i in range(3)], 0.0)
                 if isinstance(c, Originate)]
-    assert [o.record for o in launched] == [True, True]
-    cid, other = (o.call_id for o in launched)
+    assert [o.record for o in launched] == [True, True, True]
+    cid, other, person = (o.call_id for o in launched)
     answer(eng, cid, 0)
+    file = f"/var/spool/asterisk/monitor/dialer/{cid}.wav"
+    assert recording_started(eng, cid, 6.5, file) == []  # dialer-record ran before the agent's phone rang
     bridge(eng, cid, 7.0)
-    [talked] = records(hangup(eng, cid, 20.0))
-    assert talked.recording == f"{cid}.wav"
-    [unanswered] = records(eng.on_ami(ev.OriginateResponse(action_id=other, success=False, reason=3,
-                                                          channel="", uniqueid=""), 21.0))
-    assert unanswered.recording == ""  # never bridged: the dialplan wrote nothing
+    [talked] = [c for c in hangup(eng, cid, 20.0) if isinstance(c, WriteCallRecord)]
+    assert (talked.record.recording, talked.unrecorded) == (file, False)
+    [unanswered] = [c for c in eng.on_ami(ev.OriginateResponse(action_id=other, success=False, reason=3,
+                                                                 channel="", uniqueid=""), 21.0)
+                    if isinstance(c, WriteCallRecord)]
+    assert (unanswered.record.recording, unanswered.unrecorded) == ("", False)  # never bridged: nothing to record
+    # connected, but Asterisk never said it recorded (app_mixmonitor not loaded, an old dialplan)
+    eng.on_agent(ac.Disposition("a1", cid, "sale"), 25.0)
+    answer(eng, person, 30.0)
+    bridge(eng, person, 37.0)
+    [missing] = [c for c in hangup(eng, person, 50.0) if isinstance(c, WriteCallRecord)]
+    assert (missing.record.recording, missing.unrecorded) == ("", True)
+
+
+def test_a_campaign_that_does_not_record_has_no_missing_recordings():
+    eng = make_engine()
+    cid = connected(eng)
+    [rec] = [c for c in hangup(eng, cid, 20.0) if isinstance(c, WriteCallRecord)]
+    assert (rec.record.recording, rec.unrecorded) == ("", False)
 
 
 def test_a_late_chance_is_kept_durable_and_dropped_once_used():

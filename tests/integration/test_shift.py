@@ -106,6 +106,21 @@ async def test_a_lead_with_an_invalid_number_gets_a_record_and_dialing_goes_on(r
     assert len(res.records) > 10
 
 
+async def test_a_recording_campaign_names_in_each_connected_record_the_file_asterisk_reported(redis_url, mqtt_url):
+    res = await run_shift(redis_url, mqtt_url, agents=2, minutes=5, mode=Mode.PROGRESSIVE,
+                          campaign_settings={"record_calls": True})
+    assert_invariants(res)
+    connected = {r["call_id"]: r["recording"] for r in res.records if r["connected_at"] != ""}
+    assert connected, "no call connected"
+    truth = {cid: c.recording for cid, c in res.sim.calls.items() if c.connected_at is not None}
+    assert connected == truth  # the file the PBX's MixMonitor writes, for every conversation
+    assert all(f.endswith(f"/{cid}.wav") for cid, f in connected.items())
+    assert all(r["recording"] == "" for r in res.records if r["connected_at"] == "")
+    m = res.daemon.metrics.recordings
+    assert (m.labels("itest", "started")._value.get(), m.labels("itest", "missing")._value.get()) == (
+        len(connected), 0)
+
+
 async def test_amd_audit_calls_reach_agents_through_the_pbx_and_are_counted(redis_url, mqtt_url):
     """Progressive dialing leaves each call its own agent, so every machine verdict is safe to audit."""
     res = await run_shift(redis_url, mqtt_url, agents=3, minutes=10, mode=Mode.PROGRESSIVE, amd_audit_share=1.0)
