@@ -103,7 +103,7 @@ class Overrides:
         self.set_paused(campaign_id, state is not RunState.RUNNING)
 
     def edit_campaign(self, campaign_id: str, changes: Mapping[str, Any]) -> None:
-        """Change dial settings read at each launch (AMD, ring timeout, caller ID, wrap-up timeout) or the name."""
+        """Change settings the engine reads when they apply (`overrides.EDITABLE`) or the name."""
         camp = self.engine.campaigns[campaign_id]
         for key, value in changes.items():
             if key == "name":

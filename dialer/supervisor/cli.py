@@ -69,6 +69,13 @@ class Api:
         return json.loads(payload) if payload else None
 
 
+
+def _on_off(value: str) -> bool:
+    try:
+        return {"on": True, "off": False}[value]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"{value!r}: say on or off") from None
+
 def _http_problem(exc: urllib.error.HTTPError) -> str:
     try:
         body = json.loads(exc.read() or b"{}")
@@ -174,9 +181,13 @@ def _campaign(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     elif act == "edit":
         body = {k: v for k, v in (("name", args.name), ("amd", args.amd), ("ring_timeout_s", args.ring_timeout),
                                   ("caller_id_name", args.caller_id_name),
-                                  ("caller_id_number", args.caller_id_number)) if v is not None}
+                                  ("caller_id_number", args.caller_id_number),
+                                  ("wrapup_timeout_s", args.wrapup_timeout), ("record_calls", args.record),
+                                  ("after_wrapup_timeout", args.after_wrapup_timeout),
+                                  ("late_disposition_s", args.late_disposition)) if v is not None}
         if not body:
-            raise ApiCallError("nothing to change: give --name, --amd, --ring-timeout or --caller-id-*")
+            raise ApiCallError("nothing to change: give --name, --amd, --ring-timeout, --caller-id-*, --record, "
+                               "--wrapup-timeout, --after-wrapup-timeout or --late-disposition")
         got = api.call("PATCH", f"/api/campaigns/{_q(cid)}", body)
     elif act == "revert":
         got = api.call("DELETE", f"/api/campaigns/{_q(cid)}/overrides", query={"run_state": args.run_state})
@@ -424,13 +435,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--file", help="campaign file on the daemon's host")
     _knob_args(p)
     _common(p)
-    p = cs.add_parser("edit", help="change AMD, ring timeout, caller ID or name (admin)")
+    p = cs.add_parser("edit", help="change AMD, ring timeout, caller ID, recording, wrap-up settings or name (admin)")
     p.add_argument("campaign")
     p.add_argument("--name")
-    p.add_argument("--amd", type=lambda v: {"on": True, "off": False}[v], metavar="on|off")
-    p.add_argument("--ring-timeout", type=float)
+    p.add_argument("--amd", type=_on_off, metavar="on|off")
+    p.add_argument("--ring-timeout", type=float, metavar="S", help="seconds an unanswered dial rings (15-120)")
     p.add_argument("--caller-id-name")
     p.add_argument("--caller-id-number")
+    p.add_argument("--record", type=_on_off, metavar="on|off", help="record conversations from the next dial on")
+    p.add_argument("--wrapup-timeout", type=float, metavar="S", help="seconds an agent has to dispose a call")
+    p.add_argument("--after-wrapup-timeout", choices=["pause", "ready"],
+                   help="an agent whose wrap-up runs out is paused, or ready at once")
+    p.add_argument("--late-disposition", type=float, metavar="S",
+                   help="seconds a call closed by a wrap-up that ran out may still be disposed (0: never)")
     _common(p)
     p = cs.add_parser("revert", help="drop the pacing and settings changes kept across restarts: back to the "
                                      "config file, now")

@@ -163,6 +163,9 @@ class Supervisor:
             "caller_id_name": camp.caller_id_name,
             "caller_id_number": camp.caller_id_number,
             "wrapup_timeout_s": camp.wrapup_timeout_s,
+            "record_calls": camp.record_calls,
+            "after_wrapup_timeout": camp.after_wrapup_timeout,
+            "late_disposition_s": camp.late_disposition_s,
             "calls": calls,
             "agents": agents,
             "dial_level": round((calls["ringing"] + calls["screening"]) / working, 3) if working else 0.0,
@@ -289,7 +292,8 @@ class Supervisor:
         return told
 
     def edit(self, campaign_id: str, changes: dict[str, Any], *, by: str = "") -> dict[str, Any]:
-        """Change dial settings read at each launch (AMD, ring timeout, caller ID, wrap-up timeout, name)."""
+        """Change settings read when they next apply (`overrides.EDITABLE`: AMD, ring timeout, caller ID and
+        recording at the next dial; the wrap-up timeout and what follows it at the next wrap-up; the name)."""
         self.campaign(campaign_id)
         if not changes:
             raise Invalid("nothing to change: give at least one campaign setting")

@@ -95,8 +95,9 @@ def ops_routes(ctx: Ctx, r: APIRouter) -> None:
 
     @r.patch("/api/campaigns/{campaign_id}", tags=["campaigns"], response_model=CampaignOut)
     async def edit_campaign(campaign_id: CampaignPath, body: CampaignEdit, who: Principal = admin) -> dict[str, Any]:
-        """Change AMD, ring timeout, caller ID, wrap-up timeout or name; the next dial uses them, and they
-        survive a restart (until the config file changes that setting)."""
+        """Change AMD, ring timeout, caller ID, recording, the wrap-up timeout and what follows it, or the name.
+        Dial settings apply from the next dial, wrap-up ones from the next wrap-up; they survive a restart
+        (until the config file changes that setting)."""
         with http_errors():
             await sup.restored()
             sup.edit(campaign_id, body.changes(), by=who.name)

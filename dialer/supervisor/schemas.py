@@ -71,6 +71,12 @@ class CampaignEdit(_In):
     wrapup_timeout_s: float | None = Field(None, gt=0.0, le=3600.0)
     caller_id_name: str | None = Field(None, min_length=1, max_length=64, pattern=r'^[^"<>\r\n,]+$')
     caller_id_number: str | None = Field(None, min_length=1, max_length=32, pattern=r"^\+?[0-9]+$")
+    record_calls: bool | None = Field(None, description="record conversations from the next dial on")
+    after_wrapup_timeout: Literal["pause", "ready"] | None = Field(
+        None, description="an agent whose wrap-up runs out from now on is paused or ready at once")
+    late_disposition_s: float | None = Field(
+        None, ge=0.0, le=86400.0, description="how long a call closed by a wrap-up that runs out from now on may "
+                                              "still be disposed (0: never)")
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
@@ -86,6 +92,9 @@ class CampaignCreate(_In):
     amd: bool = True
     ring_timeout_s: float = Field(20.0, ge=15.0, le=120.0)
     wrapup_timeout_s: float = Field(120.0, gt=0.0, le=3600.0)
+    record_calls: bool = False
+    after_wrapup_timeout: Literal["pause", "ready"] = "pause"
+    late_disposition_s: float = Field(900.0, ge=0.0, le=86400.0)
     file: str | None = Field(None, max_length=400, description="campaign file (TOML/YAML) on the daemon's host")
     pacing: PacingSettings = PacingSettings()
 
@@ -167,6 +176,9 @@ class CampaignOut(BaseModel):
     caller_id_name: str
     caller_id_number: str
     wrapup_timeout_s: float
+    record_calls: bool
+    after_wrapup_timeout: Literal["pause", "ready"]
+    late_disposition_s: float
     calls: dict[str, int]
     agents: dict[str, int]
     dial_level: float

@@ -108,15 +108,25 @@ async def test_edit_campaign_settings(client, rig):
     assert r.status_code == 200
     camp = rig.engine.campaigns["upsell"]
     assert (camp.amd, camp.ring_timeout_s, camp.caller_id_number) == (False, 25, "+15550100")
+    assert (camp.record_calls, camp.after_wrapup_timeout, camp.late_disposition_s) == (False, "pause", 900.0)
+    r = await client.patch("/api/campaigns/upsell", headers=ADMIN,
+                           json={"record_calls": True, "after_wrapup_timeout": "ready", "late_disposition_s": 0})
+    assert r.status_code == 200, r.text
+    assert (camp.record_calls, camp.after_wrapup_timeout, camp.late_disposition_s) == (True, "ready", 0.0)
+    view = r.json()
+    assert (view["record_calls"], view["after_wrapup_timeout"], view["late_disposition_s"]) == (True, "ready", 0.0)
+    assert (view["amd"], view["ring_timeout_s"]) == (False, 25.0)  # fields left out keep their value
 
 
 async def test_bad_campaign_edits_get_422_and_change_nothing(client, rig):
     for body in ({"ring_timeout_s": 10}, {"caller_id_name": 'Evil"<x>'}, {"amd": "maybe"}, {"colour": "red"}, {},
-                 {"wrapup_timeout_s": -1}):
+                 {"wrapup_timeout_s": -1}, {"after_wrapup_timeout": "sleep"}, {"late_disposition_s": -5},
+                 {"record_calls": "sometimes"}):
         r = await client.patch("/api/campaigns/upsell", headers=ADMIN, json=body)
         assert r.status_code == 422, (body, r.text)
         camp = rig.engine.campaigns["upsell"]
         assert (camp.amd, camp.ring_timeout_s, camp.caller_id_name) == (True, 20.0, "Dialer")
+        assert (camp.record_calls, camp.after_wrapup_timeout, camp.late_disposition_s) == (False, "pause", 900.0)
 
 
 async def test_creating_a_campaign_needs_the_daemon_hook(client, rig):

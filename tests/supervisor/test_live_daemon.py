@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 from sup_fakes import AUTH, TOKENS, Rig, cli_runner, live_server, make_rig, settings
 
 from agents import commands as ac
@@ -162,6 +163,25 @@ async def test_cli_everyday_commands(redis):
         assert await run("agents", "logout", "a2") == "a2: logged_out\n"
         assert json.loads(await run("agents", "list", "--json"))[0]["id"] == "a1"
         assert rig.engine.roster.get("a2").state.value == "logged_out"
+
+
+async def test_cli_campaign_edit_changes_recording_and_wrapup_settings(redis):
+    rig = make_rig(redis)
+    async with live_server(build_app(rig.daemon)) as url:
+        run = cli_runner(url, TOKENS["admin"])
+        got = json.loads(await run("campaign", "edit", "upsell", "--record", "on", "--wrapup-timeout", "90",
+                                   "--after-wrapup-timeout", "ready", "--late-disposition", "60", "--json"))
+        assert (got["record_calls"], got["wrapup_timeout_s"], got["after_wrapup_timeout"],
+                got["late_disposition_s"]) == (True, 90.0, "ready", 60.0)
+        camp = rig.engine.campaigns["upsell"]
+        assert (camp.record_calls, camp.wrapup_timeout_s, camp.after_wrapup_timeout, camp.late_disposition_s) == (
+            True, 90.0, "ready", 60.0)
+        out, err = io.StringIO(), io.StringIO()
+        argv = ["campaign", "edit", "upsell", "--record", "maybe", "--url", url, "--token", TOKENS["admin"]]
+        with pytest.raises(SystemExit) as exited:  # argparse's own usage error
+            await asyncio.to_thread(cli.main, argv, out=out, err=err)
+        assert exited.value.code == 2
+        assert camp.record_calls is True
 
 
 async def test_a_campaign_created_through_the_api_dials_once_started(redis):

@@ -112,7 +112,7 @@ async def test_a_stop_knobs_and_edits_survive_a_restart_and_nothing_dials_before
         assert r.json()["overrides"]["pacing"]["target_abandon"] == {
             "value": 0.02, "configured": 0.025, "by": "supervisor-user", "at": pytest.approx(rig1.clock.now(), abs=1)}
         r = await c.patch("/api/campaigns/upsell", headers=ADMIN,
-                          json={"ring_timeout_s": 25, "caller_id_name": "Fiber Team"})
+                          json={"ring_timeout_s": 25, "caller_id_name": "Fiber Team", "record_calls": True})
         view = r.json()["overrides"]
         assert (view["stored"], view["warning"], view["notes"]) == (True, None, [])
         assert view["settings"]["ring_timeout_s"]["configured"] == 20.0
@@ -139,9 +139,10 @@ async def test_a_stop_knobs_and_edits_survive_a_restart_and_nothing_dials_before
         view = (await c.get("/api/campaigns/upsell", headers=RO)).json()
         assert (view["status"], view["pacing"]["mode"], view["pacing"]["target_abandon"]) == (
             "stopped", "predictive", 0.02)
-        assert (view["ring_timeout_s"], view["caller_id_name"], view["amd"]) == (25.0, "Fiber Team", True)
+        assert (view["ring_timeout_s"], view["caller_id_name"], view["amd"], view["record_calls"]) == (
+            25.0, "Fiber Team", True, True)
         assert sorted(view["overrides"]["pacing"]) == ["mode", "target_abandon"]
-        assert sorted(view["overrides"]["settings"]) == ["caller_id_name", "ring_timeout_s"]
+        assert sorted(view["overrides"]["settings"]) == ["caller_id_name", "record_calls", "ring_timeout_s"]
         restored = [r.getMessage() for r in caplog.records if r.getMessage().startswith("supervisor changes restored")]
         assert len(restored) == 1
         assert restored[0].startswith('supervisor changes restored: stopped; pacing mode "predictive" (config '
@@ -154,6 +155,7 @@ async def test_a_stop_knobs_and_edits_survive_a_restart_and_nothing_dials_before
             dial = await rig2.ami.originates.get()
         assert dial.timeout_ms == 25_000
         assert ("CallerID", '"Fiber Team" <0000>') in dial.headers
+        assert dict(dial.headers)["Variable"].endswith(",DIALER_RECORD=1")  # the edit to record calls, restored
     assert (await stored(rig2, "upsell")).run_state is None  # running is how it starts: no longer an override
 
 
