@@ -26,15 +26,18 @@ from dialer.errors import ConfigError
 from pacing import AbandonCount, Jurisdiction, Mode, PacingKnobs
 
 __all__ = [
+    "SYSTEM_PAUSE_CODES",
     "AgentAccount",
     "AmiSettings",
     "ApiToken",
     "CampaignSettings",
+    "DeskSettings",
     "DialerSettings",
     "HttpSettings",
     "MetricsSettings",
     "MqttSettings",
     "PacingSettings",
+    "PauseReason",
     "RedisSettings",
     "load_settings",
 ]
@@ -89,6 +92,49 @@ class HttpSettings(_Section):
     port: int = Field(8080, ge=0, le=65535)
     session_secret: SecretStr = SecretStr("change-me-session-secret")
     session_ttl_s: float = Field(12 * 3600.0, gt=0)
+
+
+# Pause reasons the dialer sets itself (`dialer.engine.agentside.WRAPUP_TIMEOUT`, `dialer.daemon.RESTART_REASON`,
+# the desk's offline pause, a campaign stop, a supervisor's pause): an agent's own reason may not take one.
+SYSTEM_PAUSE_CODES = frozenset({"wrapup_timeout", "dialer_restarted", "offline", "campaign stopped", "supervisor"})
+
+
+class PauseReason(_Section):
+    """A pause an agent may choose on the desk: its code (in reports and the state journal) and its words."""
+
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")
+    label: str = Field(min_length=1, max_length=60)
+
+
+_DEFAULT_PAUSE_REASONS = (("break", "Break"), ("lunch", "Lunch"), ("training", "Training"), ("meeting", "Meeting"),
+                          ("coaching", "Coaching"), ("technical", "Technical problem"))
+
+
+class DeskSettings(_Section):
+    """The agent desktop: the pauses agents choose from, presence, transfers, login throttling."""
+
+    pause_reasons: list[PauseReason] = Field(
+        default_factory=lambda: [PauseReason(code=c, label=lbl) for c, lbl in _DEFAULT_PAUSE_REASONS],
+        min_length=1, max_length=30)
+    presence_timeout_s: float = Field(45.0, ge=10.0, le=600.0, description="a desk silent this long is offline: "
+                                                                           "its ready agent is paused (offline)")
+    transfer_to_supervisor: bool = Field(True, description="agents may blind-transfer a call to the supervisor")
+    login_max_failures_per_agent: int = Field(5, ge=1, le=100)
+    login_max_failures_per_address: int = Field(20, ge=1, le=1000)
+    login_window_s: float = Field(300.0, ge=10.0, le=86400.0)
+
+    @field_validator("pause_reasons")
+    @classmethod
+    def _distinct(cls, value: list[PauseReason]) -> list[PauseReason]:
+        seen: set[str] = set()
+        for r in value:
+            if r.code in SYSTEM_PAUSE_CODES:
+                raise ValueError(f"pause reason {r.code!r} is one the dialer sets itself "
+                                 f"({', '.join(sorted(SYSTEM_PAUSE_CODES))}); give it another code")
+            if r.code in seen:
+                raise ValueError(f"pause reason {r.code!r} is listed twice")
+            seen.add(r.code)
+        return value
 
 
 class AgentAccount(_Section):
@@ -224,6 +270,7 @@ class DialerSettings(BaseSettings):
     mqtt: MqttSettings = MqttSettings()
     metrics: MetricsSettings = MetricsSettings()
     http: HttpSettings = HttpSettings()
+    desk: DeskSettings = DeskSettings()
     campaigns: list[CampaignSettings] = Field(default_factory=list)
     agents: list[AgentAccount] = Field(default_factory=list)
     api_tokens: list[ApiToken] = Field(default_factory=list)

@@ -45,7 +45,7 @@ def build_desk(
 ) -> Desk:
     """The desk of this daemon. The renderer defaults to the engine's own screen-pop renderer (so the
     desk validates dispositions against the same scripts), else one with the default dispositions."""
-    options = options or DeskOptions()
+    options = options or DeskOptions.from_settings(daemon.settings.desk)
     if renderer is None:
         found = daemon.engine.screenpop
         renderer = found if isinstance(found, ScreenPopRenderer) else ScreenPopRenderer()

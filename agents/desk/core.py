@@ -23,6 +23,7 @@ from agents.desk.ratelimit import LoginLimiter
 from agents.dispositions import Choice
 from agents.screenpop import ScreenPopRenderer
 from agents.state import Agent, AgentState
+from dialer.config import DeskSettings
 from dialer.daemon import RESTART_REASON
 from dialer.engine.agentside import WRAPUP_TIMEOUT
 from dialer.engine.calls import Call, CallState
@@ -35,14 +36,7 @@ __all__ = ["DEFAULT_PAUSE_REASONS", "ChooseCampaign", "Desk", "DeskError", "Desk
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PAUSE_REASONS: tuple[Choice, ...] = (
-    Choice("break", "Break"),
-    Choice("lunch", "Lunch"),
-    Choice("training", "Training"),
-    Choice("meeting", "Meeting"),
-    Choice("coaching", "Coaching"),
-    Choice("technical", "Technical problem"),
-)
+DEFAULT_PAUSE_REASONS: tuple[Choice, ...] = tuple(Choice(r.code, r.label) for r in DeskSettings().pause_reasons)
 OFFLINE_REASON = "offline"
 # pauses the dialer itself sets (the agent cannot choose them), labelled for the page
 SYSTEM_PAUSE_REASONS: tuple[Choice, ...] = (
@@ -90,6 +84,14 @@ class DeskOptions:
     login_max_failures_per_agent: int = 5  # failed logins in `login_window_s` before 429 (agents.desk.ratelimit)
     login_max_failures_per_address: int = 20
     login_window_s: float = 300.0
+
+    @classmethod
+    def from_settings(cls, s: DeskSettings) -> DeskOptions:
+        """The options the `[desk]` section of the config file sets; the rest keep their defaults."""
+        return cls(pause_reasons=tuple(Choice(r.code, r.label) for r in s.pause_reasons),
+                   presence_timeout_s=s.presence_timeout_s, transfer_to_supervisor=s.transfer_to_supervisor,
+                   login_max_failures_per_agent=s.login_max_failures_per_agent,
+                   login_max_failures_per_address=s.login_max_failures_per_address, login_window_s=s.login_window_s)
 
 
 class Desk:

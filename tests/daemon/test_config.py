@@ -101,3 +101,50 @@ def test_bad_agentless_settings_say_what_to_fix(tmp_path, line, needle, words):
     assert needle in str(info.value)
     assert words in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_the_desk_section_sets_the_pause_reasons_agents_choose_from(tmp_path):
+    from types import SimpleNamespace
+
+    from agents.desk import build_desk
+
+    cfg = tmp_path / "desk.toml"
+    cfg.write_text('[desk]\npresence_timeout_s = 90\ntransfer_to_supervisor = false\n'
+                   'pause_reasons = [{code = "break", label = "Short break"},\n'
+                   '                 {code = "smoke", label = "Smoke break"}]\n')
+    s = load_settings(cfg)
+    daemon = SimpleNamespace(settings=s, engine=SimpleNamespace(screenpop=None))
+    desk = build_desk(daemon)  # type: ignore[arg-type]
+    assert [(c.code, c.label) for c in desk.options.pause_reasons] == [("break", "Short break"),
+                                                                        ("smoke", "Smoke break")]
+    assert (desk.options.presence_timeout_s, desk.options.transfer_to_supervisor) == (90.0, False)
+    default = build_desk(SimpleNamespace(settings=load_settings(None),  # type: ignore[arg-type]
+                                         engine=SimpleNamespace(screenpop=None)))
+    assert [c.code for c in default.options.pause_reasons] == ["break", "lunch", "training", "meeting", "coaching",
+                                                                "technical"]
+
+
+@pytest.mark.parametrize(("reasons", "words"), [
+    ('[{code = "lunch", label = "Lunch"}, {code = "lunch", label = "Late lunch"}]', "'lunch' is listed twice"),
+    ('[{code = "offline", label = "Gone"}]', "'offline' is one the dialer sets itself"),
+    ('[{code = "Big Break", label = "x"}]', "desk.pause_reasons.0.code"),
+    ("[]", "desk.pause_reasons"),
+])
+def test_bad_pause_reasons_say_what_to_fix(tmp_path, reasons, words):
+    cfg = tmp_path / "desk.toml"
+    cfg.write_text(f"[desk]\npause_reasons = {reasons}\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+    assert words in str(info.value)
+
+
+def test_the_dialers_own_pause_reasons_are_the_ones_config_reserves():
+    from agents.desk.core import OFFLINE_REASON
+    from dialer.config import SYSTEM_PAUSE_CODES
+    from dialer.daemon import RESTART_REASON
+    from dialer.engine.agentside import WRAPUP_TIMEOUT
+    from dialer.supervisor.schemas import AgentPause
+    from dialer.supervisor.wallboard import SYSTEM_PAUSE_LABELS
+
+    own = {OFFLINE_REASON, RESTART_REASON, WRAPUP_TIMEOUT, "campaign stopped", AgentPause().reason}
+    assert own == SYSTEM_PAUSE_CODES == set(SYSTEM_PAUSE_LABELS)

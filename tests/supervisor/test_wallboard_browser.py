@@ -106,12 +106,14 @@ async def test_wallboard_shows_the_shift_and_follows_changes_live(page, tmp_path
         "([a, t]) => document.querySelector(`.agent[data-agent='${a}'] .atimer`).textContent !== t",
         arg=["a01", before], timeout=5_000)
 
-    # a pause the dialer set itself reads in words; an agent's own pause shows its reason
-    assert await page.locator(".agent[data-agent='a11'] .anote").inner_text() == "coaching"
-    _rig.engine.roster.get("a11").pause_reason = "wrapup_timeout"
-    await page.wait_for_function(
-        "() => document.querySelector(`.agent[data-agent='a11'] .anote`).textContent === 'wrap-up ran out'",
-        timeout=5_000)
+    # every pause reads in the server's words: an agent's own with the label of [desk] pause_reasons, one the
+    # dialer set itself as a supervisor says it; a code the config no longer lists shows as it is
+    assert await page.locator(".agent[data-agent='a11'] .anote").inner_text() == "Coaching"
+    for code, words in (("wrapup_timeout", "wrap-up ran out"), ("smoke", "smoke")):
+        _rig.engine.roster.get("a11").pause_reason = code
+        await page.wait_for_function(
+            "([w]) => document.querySelector(`.agent[data-agent='a11'] .anote`).textContent === w",
+            arg=[words], timeout=5_000)
     _rig.engine.roster.get("a11").pause_reason = "coaching"  # the module's other tests share the scene
 
     # a supervisor pauses the campaign elsewhere: the page shows it without reloading

@@ -8,9 +8,6 @@
   const $ = (id) => document.getElementById(id);
   const ORDER = ["talking", "reserved", "wrapup", "ready", "paused"];
   const LABEL = { talking: "talking", reserved: "connecting", wrapup: "wrap-up", ready: "ready", paused: "paused" };
-  // pauses the dialer sets itself; an agent's own pause shows the reason they chose
-  const PAUSED_BY_DIALER = { wrapup_timeout: "wrap-up ran out", dialer_restarted: "dialer restarted",
-                             offline: "desk offline" };
   let snap = null, receivedAt = 0, backoff = 1000, controller = null;
 
   function status(state, text) {
@@ -101,6 +98,7 @@
     const counts = {};
     const agents = [...snap.agents].sort((a, b) =>
       ORDER.indexOf(a.state) - ORDER.indexOf(b.state) || a.since - b.since);
+    const labels = snap.pause_labels || {};  // the server's words for each pause reason
     for (const a of agents) {
       counts[a.state] = (counts[a.state] || 0) + 1;
       const secs = now - a.since;
@@ -108,7 +106,7 @@
       card.dataset.agent = a.id;
       card.append(el("div", "aname", a.name || a.id), el("div", "astate", LABEL[a.state] || a.state),
         el("div", "atimer", duration(secs)),
-        el("div", "anote", PAUSED_BY_DIALER[a.pause_reason] || a.pause_reason || a.pending_pause && "pause after call"
+        el("div", "anote", labels[a.pause_reason] || a.pause_reason || a.pending_pause && "pause after call"
           || a.campaign || ""));
       box.append(card);
     }
