@@ -14,6 +14,7 @@ import math
 from redis.asyncio import Redis
 
 from dialer.campaigns.models import CampaignConfig
+from dialer.campaigns.vocab import Disposition as PolicyDisposition
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
 from dialer.hopper.views import Gathered, S, clean, text
@@ -64,11 +65,24 @@ async def write_plan(
     if why:
         pipe.hincrby(k.why, why, -1)
     state = k.state(lid)
-    pipe.hdel(state, S.WHY, S.TAKEN_INDEX, S.TAKEN_CALLBACK, S.CB_AT, S.CB_AGENT, S.RETRY_AT)
+    pipe.hdel(state, S.WHY, S.TAKEN_INDEX, S.TAKEN_CALLBACK, S.CB_AT, S.CB_AGENT, S.RETRY_AT, S.BASE_BEFORE)
+    person = gk.person(g.header.person)
+    # the late code says the agent did not reach the person (wrong number, someone else, a machine): the
+    # contact the first result counted is taken back, so the subscriber is not held off for nothing
+    uncontact = amending is not None and not plan.contacted
     if amending is not None:
         pipe.hdel(state, S.FINISHED)
         pipe.hincrby(k.fin, amending, -1)
         pipe.hincrby(k.stats, f"disposition:{g.state.get(S.LAST, amending)}", -1)
+    if uncontact:
+        if g.person.get(S.P_MONTH) == plan.month and int(g.person.get(S.P_MONTH_COUNT, "0")) > 0:
+            pipe.hincrby(person, S.P_MONTH_COUNT, -1)
+        before, _, stamp = g.state.get(S.BASE_BEFORE, "").partition("|")
+        if stamp and g.person.get(S.P_BASE) == stamp:  # not stamped again since, by another campaign
+            if before:
+                pipe.hset(person, S.P_BASE, before)
+            else:
+                pipe.hdel(person, S.P_BASE)
     pipe.hset(
         state,
         mapping={
@@ -96,7 +110,6 @@ async def write_plan(
         pipe.zadd(gk.ab, dict.fromkeys(plan.lock_numbers, plan.lock_until), gt=True)
     if plan.dnc_numbers:
         pipe.sadd(gk.dnc, *plan.dnc_numbers)
-    person = gk.person(g.header.person)
     if plan.dnc_person:
         pipe.sadd(gk.dncp, g.header.person)
         pipe.hset(person, S.P_DNC, "1")
@@ -108,6 +121,9 @@ async def write_plan(
             pipe.hset(person, mapping={S.P_MONTH: plan.month, S.P_MONTH_COUNT: 1})
     if plan.base_contact and first:
         pipe.hset(person, S.P_BASE, repr(now))
+        if plan.next == "finish" and plan.finish_reason == PolicyDisposition.OTHER.value:
+            # a result without the agent's disposition, which a late one may amend: keep what to undo
+            pipe.hset(state, S.BASE_BEFORE, f"{g.person.get(S.P_BASE, '')}|{now!r}")
     if plan.won_back:
         pipe.hincrby(person, S.P_WON_BACK, 1)
     if plan.decline_kind and plan.decline_until > g.view.suppressions.get(plan.decline_kind, -math.inf):
@@ -121,6 +137,9 @@ async def write_plan(
         value = decode_fields(g.blob).get(campaign.report_by) or "(none)"
         if first:
             pipe.hincrby(k.conv, f"{value}\x1fcontacts", 1)
+    if uncontact and campaign.report_by:
+        value = decode_fields(g.blob).get(campaign.report_by) or "(none)"
+        pipe.hincrby(k.conv, f"{value}\x1fcontacts", -1)
         if plan.sale:
             pipe.hincrby(k.conv, f"{value}\x1fsales", 1)
     for (fk, exists, fin, old_why), (_, at) in zip(follow_state, plan.follow_ups, strict=True):

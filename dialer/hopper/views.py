@@ -32,6 +32,7 @@ class S:
     TAKEN_INDEX = "tn"
     TAKEN_CALLBACK = "tcb"
     LAST = "lo"
+    BASE_BEFORE = "bb"  # "<the person's base-contact stamp before>|<the one this lead's result wrote>"
     P_DNC = "dnc"
     P_BASE = "bc"
     P_MONTH = "m"

@@ -144,6 +144,44 @@ async def test_a_late_disposition_replaces_no_disposition_as_if_it_had_come_in_t
         assert (await store.lead_state(config.id, sold.lead_id))[S.FINISHED] == "sale"
 
 
+async def test_a_late_wrong_number_takes_back_the_contact_so_the_subscriber_is_not_held_off():
+    async with rig() as r:
+        redis, config, store, source = r.redis, r.config, r.store, r.source
+        assert config.is_base  # a base contact holds the subscriber off every base campaign for 60 days
+        wrong, other_number, stamped_since = await source.take(3, NOON_ET)
+        gkeys = GlobalKeys("dialer")
+        persons = []
+        for req in (wrong, other_number, stamped_since):
+            lead = await store.get_lead(config.id, req.lead_id)
+            assert lead is not None
+            persons.append(gkeys.person(lead.person))
+        long_ago = repr(NOON_ET - 200 * 86400)
+        await redis.hset(persons[1], S.P_BASE, long_ago)  # contacted by a base campaign months ago
+        for i, req in enumerate((wrong, other_number, stamped_since)):
+            await source.record_result(record(f"w{i}", req.lead_id, req.number, "connected", "a1"),
+                                       req.target, NOON_ET + 60)
+            await source.record_disposition(DispositionMade(f"w{i}", "a1", "no_disposition", {}, (), NOON_ET + 180,
+                                                            req.target, campaign_id=config.id), NOON_ET + 180)
+        first = [await redis.hgetall(p) for p in persons]
+        assert all(p.get(S.P_MONTH_COUNT) == "1" and S.P_BASE in p for p in first)  # counted, to be safe
+        await redis.hset(persons[2], S.P_BASE, repr(NOON_ET + 300))  # another base campaign reached them since
+        late = NOON_ET + 600
+        for i, (req, code) in enumerate(((wrong, "wrong_number"), (other_number, "not_available"),
+                                         (stamped_since, "machine"))):
+            await source.record_disposition(DispositionMade(f"w{i}", "a1", code, {}, (), late, req.target,
+                                                            campaign_id=config.id, amends="no_disposition"), late)
+        after = [await redis.hgetall(p) for p in persons]
+        assert [p.get(S.P_MONTH_COUNT) for p in after] == ["0", "0", "0"]  # nobody of ours was reached
+        assert S.P_BASE not in after[0]  # never contacted before: as it was
+        assert after[1][S.P_BASE] == long_ago  # back to the earlier contact
+        assert after[2][S.P_BASE] == repr(NOON_ET + 300)  # the other campaign's contact stands
+        state = await store.lead_state(config.id, wrong.lead_id)
+        # the number reached someone else: dead; with no other number, nothing is left to dial on this lead
+        assert (state[S.FINISHED], state[S.DEAD], S.BASE_BEFORE in state) == ("no dialable number", "0", False)
+        state = await store.lead_state(config.id, other_number.lead_id)
+        assert (S.FINISHED in state, float(state[S.RETRY_AT]) > late) == (False, True)  # the person is tried again
+
+
 async def test_the_production_factory_opens_hoppers_under_the_configured_prefix():
     from dialer.config import CampaignSettings
     from dialer.runner import hopper_leads
