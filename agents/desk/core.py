@@ -8,6 +8,7 @@ session token, never from a URL or a body, which is what keeps one agent out of 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,9 @@ class DeskOptions:
     login_max_failures_per_agent: int = 5  # failed logins in `login_window_s` before 429 (agents.desk.ratelimit)
     login_max_failures_per_address: int = 20
     login_window_s: float = 300.0
+    # a restarted daemon logs its agents back in from Redis: a snapshot waits this long for that, so a page
+    # reloaded meanwhile does not show its agent the login form of an agent the daemon is about to restore
+    restore_wait_s: float = 10.0
 
     @classmethod
     def from_settings(cls, s: DeskSettings) -> DeskOptions:
@@ -339,6 +343,15 @@ class Desk:
     def stream_opened(self, agent_id: str) -> None:
         if self.presence.stream_opened(agent_id):
             self.daemon.store.set_agent(agent_id, {"presence": "online"})
+
+    async def restored(self) -> None:
+        """Return once the daemon has logged back in the agents it had before a restart (at most
+        `restore_wait_s`: a slow Redis then shows the state as it is, and the stream corrects it)."""
+        done = self.daemon.agents_restored
+        if not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.options.restore_wait_s):
+                    await done.wait()
 
     def heartbeat(self, session: Session) -> None:
         self._seen(session.agent_id)

@@ -182,6 +182,7 @@ class DeskHarness:
             settings, clock=clock, engine=engine, ami=self.ami, store=store,
             bus=MqttBus("mqtt://127.0.0.1:1"), leads=sources,
             metrics=Metrics(), feed=AgentFeed(None, keep=self.feed_keep))
+        self.daemon.agents_restored.set()  # the harness has no agents to restore (it never runs `Daemon.run`)
         if self.full_app:
             app = build_app(self.daemon)
         else:

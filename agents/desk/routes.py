@@ -164,6 +164,7 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
     @router.get("/api/desk/snapshot", tags=["agent desk"])
     async def snapshot(session: Auth) -> dict[str, Any]:
         desk.heartbeat(session)
+        await desk.restored()
         return desk.snapshot(session)
 
     @router.post("/api/desk/heartbeat", tags=["agent desk"], status_code=204, dependencies=json_post)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Literal
 
 import httpx
 
+from agents import commands as ac
 from agents.desk import DeskOptions
 from agents.desk.harness import DeskHarness
-from dialer.daemon import Daemon
+from dialer.daemon import RESTART_REASON, Daemon
 from dialer.engine.records import Undisposed
 from dialer.errors import IllegalTransition
 
@@ -302,6 +304,40 @@ async def test_a_late_disposition_read_back_after_a_restart_shows_its_screen_pop
         assert r.status_code == 200, r.text
         assert "c-before" not in d.late_pops
         assert (await c.get("/api/desk/snapshot")).json()["late"] is None
+
+
+class RestoredWhenWaitedFor(asyncio.Event):
+    """`Daemon.agents_restored` of a daemon that logs its agents back in exactly when the desk waits for it."""
+
+    def __init__(self, restore: Callable[[], None]) -> None:
+        super().__init__()
+        self.restore = restore
+
+    async def wait(self) -> Literal[True]:
+        self.restore()
+        self.set()
+        return await super().wait()
+
+
+async def test_a_snapshot_after_a_restart_waits_for_the_agents_to_be_logged_back_in(redis_url):
+    async with harness(redis_url) as h, client(h) as c:
+        d = h.daemon
+        d.agent_command(ac.Logout("ann"))  # a restarted daemon knows nobody until it reads Redis
+
+        def restore() -> None:  # what `Daemon._restore_agents` does
+            d.agent_command(ac.Login("ann", "1001", h.campaign))
+            d.agent_command(ac.Pause("ann", RESTART_REASON))
+
+        d.agents_restored = RestoredWhenWaitedFor(restore)
+        agent = (await c.get("/api/desk/snapshot")).json()["agent"]
+        assert (agent["state"], agent["reason"]) == ("paused", RESTART_REASON)  # not the login form
+
+
+async def test_a_snapshot_does_not_wait_for_ever_for_a_restore_that_does_not_end(redis_url):
+    async with harness(redis_url, options=DeskOptions(restore_wait_s=0.0)) as h, client(h) as c:
+        h.daemon.agents_restored = asyncio.Event()  # Redis is slow: the restore has not ended
+        agent = (await c.get("/api/desk/snapshot")).json()["agent"]
+        assert agent["state"] == "paused"  # as the daemon knows it now (logged in, not ready yet); the stream goes on
 
 
 async def test_a_command_sent_again_with_its_id_is_applied_once_and_answers_the_state(redis_url):
