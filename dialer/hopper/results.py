@@ -137,11 +137,11 @@ async def write_plan(
         value = decode_fields(g.blob).get(campaign.report_by) or "(none)"
         if first:
             pipe.hincrby(k.conv, f"{value}\x1fcontacts", 1)
+        if plan.sale:
+            pipe.hincrby(k.conv, f"{value}\x1fsales", 1)
     if uncontact and campaign.report_by:
         value = decode_fields(g.blob).get(campaign.report_by) or "(none)"
         pipe.hincrby(k.conv, f"{value}\x1fcontacts", -1)
-        if plan.sale:
-            pipe.hincrby(k.conv, f"{value}\x1fsales", 1)
     for (fk, exists, fin, old_why), (_, at) in zip(follow_state, plan.follow_ups, strict=True):
         pipe.set(fk.lead(lid), g.blob)
         if not exists:

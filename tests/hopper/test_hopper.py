@@ -265,6 +265,21 @@ async def test_follow_up_lands_in_the_confirmation_campaign_next_morning(redis: 
     assert await s.lead_count("confirm") == 1
 
 
+async def test_a_late_code_that_reached_nobody_takes_the_contact_back_out_of_the_conversion_report(
+        redis: Redis, prefix: str) -> None:
+    rows = [row(NY1, id="p", subscriber_id="S1", cancel_reason="price", cancelled_at="2024-03-01"),
+            row(NY2, id="q", subscriber_id="S2", cancel_reason="price", cancelled_at="2024-03-01")]
+    _, _s, h = await setup(redis, prefix, rows, kind="winback", id="wb", follow_ups=[])
+    await h.fill(NOW)
+    got = {t.lead_id: t for t in await h.take(2, NOW)}
+    for t in got.values():  # the wrap-up ran out: a contact whose result is unknown
+        await h.record_result(t, res("live", "other"), NOW)
+    assert dict(await h.conversion()) == {"price": (2, 0)}
+    await h.amend_result(got["p"], res("live", "not_available"), NOW + 300)
+    await h.amend_result(got["q"], res("live", "sale"), NOW + 300)
+    assert dict(await h.conversion()) == {"price": (1, 1)}  # q's contact stays and sold; p's is taken back
+
+
 async def test_winback_conversion_by_reason_and_recidivists(redis: Redis, prefix: str) -> None:
     c = campaign("wb", kind="winback", follow_ups=[])
     rows = [
