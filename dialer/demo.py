@@ -54,6 +54,8 @@ class DemoReport:
     opted_out: int  # people who pressed the opt-out key after the abandon message (now on the do-not-call list)
     tickets_opened: int  # trouble tickets the stand-in ticketing system published on MQTT (`dialer.demo_ticketing`)
     dialed_while_ticketed: int  # calls to those subscribers after their ticket opened (0: the hold works)
+    recorded: int  # connected calls whose recording the PBX reported (MixMonitor's file in the call record)
+    to_record: int  # connected calls of the campaigns that record (`record_calls`)
     occupancy: float
     contacts_per_agent_hour: float
     contacts_per_agent_shift: float
@@ -76,6 +78,8 @@ class DemoReport:
             ("opted out by key press", f"{self.opted_out} (after the abandon message; on the do-not-call list)"),
             ("trouble tickets (MQTT signals)", f"{self.tickets_opened} opened for subscribers about to be dialed; "
                                                f"{self.dialed_while_ticketed} of them dialed while it was open"),
+            ("recorded conversations", f"{self.recorded} of {self.to_record} connected calls of recording campaigns "
+                                       "(file named by the PBX)"),
             ("agent occupancy (talk share)", f"{self.occupancy * 100:.1f}%"),
             ("contacts per agent-hour", f"{self.contacts_per_agent_hour:.1f}"),
             ("contacts per 8-hour agent shift", f"{self.contacts_per_agent_shift:.0f}"),
@@ -130,13 +134,15 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 # The example campaigns of examples/campaigns/, their scripts, and the share of agents each gets.
 # The confirmation campaign gets no agents of its own: its calls are the follow-ups that "agreed"
-# dispositions schedule for the next day.
+# dispositions schedule for the next day. The upsell and confirmation calls are recorded: the proof of
+# an upgrade agreed by phone.
 CAMPAIGNS: tuple[tuple[str, str, str | None, float], ...] = (
     ("base_upsell.toml", "Base upsell: Fiber 1000", "upsell-device.yaml", 0.6),
     ("winback.toml", "Win-back of former subscribers", "winback.yaml", 0.2),
     ("cold.toml", "Cold list: new coverage area", None, 0.2),
     ("confirmation.yaml", "Confirmation calls", "confirmation.yaml", 0.0),
 )
+RECORDED = frozenset({"base_upsell.toml", "confirmation.yaml"})
 
 
 def _demo_campaigns(mode: Mode) -> list[tuple[CampaignSettings, float]]:
@@ -152,6 +158,7 @@ def _demo_campaigns(mode: Mode) -> list[tuple[CampaignSettings, float]]:
                 caller_id_name="Acme Telecom", caller_id_number="2125550100", amd=True, ring_timeout_s=20.0,
                 # no AMD audit: the simulated agents cannot hear whether a machine or a person answered
                 wrapup_timeout_s=180.0, pacing=PacingSettings(mode=mode, amd_audit_share=0.0),
+                record_calls=file in RECORDED,
             ),
             share,
         ))
@@ -257,7 +264,8 @@ async def run_demo(
     opted_out = sum(1 for _id, f in dnc if f.get("source") == "key-press")
     return _report(records, dispositions, agents, hours, seed, speed, wall, opted_out=opted_out,
                    tickets_opened=len(ticketing.tickets),
-                   dialed_while_ticketed=dialed_while_ticketed(ticketing.tickets, records))
+                   dialed_while_ticketed=dialed_while_ticketed(ticketing.tickets, records),
+                   recording=frozenset(cs.id for cs, _share in plan if cs.record_calls))
 
 
 def write_report(report: DemoReport, path: Path) -> None:
@@ -266,10 +274,10 @@ def write_report(report: DemoReport, path: Path) -> None:
 
 def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int, hours: float, seed: int,
             speed: float, wall: float, *, opted_out: int = 0, tickets_opened: int = 0,
-            dialed_while_ticketed: int = 0) -> DemoReport:
+            dialed_while_ticketed: int = 0, recording: frozenset[str] = frozenset()) -> DemoReport:
     outcomes: dict[str, int] = {}
     by_campaign: dict[str, dict[str, int]] = {}
-    live = machines = connected = abandoned = late = cut = 0
+    live = machines = connected = abandoned = late = cut = recorded = to_record = 0
     talk = 0.0
     for r in records:
         outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
@@ -283,6 +291,9 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
         abandoned += r["abandoned"] == "1"
         late += r["abandoned"] == "1" and r["outcome"] == "connected"
         cut += r.get("surplus_hangup") == "1"
+        if r["outcome"] == "connected" and r["campaign_id"] in recording:
+            to_record += 1
+            recorded += bool(r.get("recording"))
         talk += float(r["talk_s"] or 0.0)
     agent_seconds = agents * hours * 3600.0
     per_hour = connected / (agents * hours)
@@ -293,7 +304,7 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
         calls_placed=len(records), live_answers=live, machines=machines, connected=connected, abandoned=abandoned,
         abandon_pct=round(100.0 * abandoned / live, 3) if live else 0.0, connected_late=late, surplus_hangups=cut,
         opted_out=opted_out, tickets_opened=tickets_opened, dialed_while_ticketed=dialed_while_ticketed,
-        occupancy=round(min(1.0, talk / agent_seconds), 4),
+        recorded=recorded, to_record=to_record, occupancy=round(min(1.0, talk / agent_seconds), 4),
         contacts_per_agent_hour=round(per_hour, 2), contacts_per_agent_shift=round(per_hour * 8, 1),
         dispositions=disposed, sales=sales, outcomes=outcomes, by_campaign=by_campaign,
     )

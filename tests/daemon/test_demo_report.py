@@ -52,6 +52,18 @@ def test_the_default_speed_fits_the_shift_in_105_s_unless_the_agents_make_that_t
     assert default_speed(5000, 8.0) == 1.0
 
 
+def test_recorded_conversations_are_counted_among_the_connected_calls_of_recording_campaigns() -> None:
+    records = [
+        {**rec("up", "connected", False, True, talk=90.0), "recording": "/rec/c1.wav"},
+        {**rec("up", "connected", False, True, talk=60.0), "recording": ""},  # the PBX never said it recorded
+        {**rec("up", "abandoned", True, True), "recording": ""},  # nobody to record
+        {**rec("wb", "connected", False, True, talk=30.0), "recording": ""},  # a campaign that does not record
+    ]
+    r = _report(records, [], agents=1, hours=1.0, seed=1, speed=10.0, wall=1.0, recording=frozenset({"up"}))
+    assert (r.recorded, r.to_record) == (1, 2)
+    assert re.search(r"recorded conversations +1 of 2 connected calls of recording campaigns \(file named by the PBX\)", r.table())
+
+
 def test_a_ticketed_lead_counts_once_when_dialed_after_its_ticket_landed() -> None:
     tickets = [Ticket("up", "L1", "subscriber:S1", 100.0), Ticket("up", "L2", "subscriber:S2", 100.0)]
     records = [
