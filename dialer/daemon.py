@@ -170,6 +170,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self.undisposed = UndisposedStore(store)  # the calls agents may still dispose late, across restarts
         self.signals = SignalsFeed(bus.signals(), LeadStore(store.r, prefix=store.prefix), clock.now, metrics)
         self.late_pops: dict[str, Mapping[str, Any]] = {}  # call id -> the screen-pop of such a call read back
+        self._own_callbacks_looked: dict[str, tuple[float, frozenset[str]]] = {}  # see `offer_own_callbacks`
         self._unrecorded_warned: set[str] = set()  # campaigns warned that Asterisk records none of their calls
         self.ledger_warn_after_s = 5.0  # real seconds a ledger read may wait before the log says so
         self.ledger_retry_s = 30.0  # real seconds between reads of a ledger Redis holds in a form we cannot read
@@ -509,9 +510,12 @@ class Daemon(AgentCalls, Compliance, Overrides):
 
     async def _pace_once(self, campaign_id: str, source: LeadSource) -> None:
         camp = self.engine.campaigns[campaign_id]
+        # a preview dialed now could not be placed, or would dial a campaign that may have been stopped
+        may_offer = not camp.paused and not self.engine.ami_link.hold and not self.overrides_hold
+        if may_offer and camp.pacer.knobs.mode is not Mode.AGENTLESS:
+            await self.offer_own_callbacks(campaign_id)  # before the pacer counts the ready agents
         if camp.pacer.knobs.mode is Mode.PREVIEW:
-            # a preview dialed now could not be placed, or would dial a campaign that may have been stopped
-            if not camp.paused and not self.engine.ami_link.hold and not self.overrides_hold:
+            if may_offer:
                 await self.offer_previews(campaign_id)
             return
         depth = await source.depth(self.clock.now())

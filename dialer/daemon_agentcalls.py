@@ -1,6 +1,8 @@
 """The daemon's side of agent-started calls and the desk's hooks (`agents/desk/hooks.py`), as a mixin of
 `dialer.daemon.Daemon`, kept apart so that `daemon.py` stays about the TaskGroup and the pacing loop.
 
+    own callbacks       `offer_own_callbacks` (from the pacing loop, every mode): a due callback an agent kept
+                        for themselves, as a preview to that agent when READY
     preview campaigns   `offer_previews` (from the pacing loop): one lead per READY agent, reserved
     preview_dial/skip   dial it (agent leg first, after re-checking the whole contact policy) or give it back
     manual_dial         a typed number, after the lead source's contact-policy check
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +32,7 @@ from dialer.engine.commands import Command, DispositionMade, OriginateAgentFirst
 from dialer.engine.core import DialRequest, Engine
 from dialer.errors import DialerError, IllegalTransition, PolicyViolation, StateStoreError
 from dialer.hopper.store import LeadStore
-from dialer.leadsource import LeadSource, ManualDialPolicy, PreviewPolicy, PreviewSource
+from dialer.leadsource import LeadSource, ManualDialPolicy, OwnCallbackSource, PreviewPolicy, PreviewSource
 
 if TYPE_CHECKING:
     from dialer.agentfeed import AgentFeed
@@ -62,6 +65,9 @@ class AgentCalls:
         def _later(self, coro: Coroutine[Any, Any, Any], name: str) -> None: ...
 
         def _agent_changed(self, agent_id: str) -> None: ...
+
+    # campaign -> (when its agents' own callbacks were last looked for, the ready agents then)
+    _own_callbacks_looked: dict[str, tuple[float, frozenset[str]]]
 
     def _drop_preview(self, agent_id: str, now: float) -> None:
         """A previewing agent who pauses or logs out gives the lead on screen back to the hopper first."""
@@ -216,6 +222,38 @@ class AgentCalls:
                       "not applied: neither the call nor the lead is known; add the person to the do-not-call list "
                       "by hand (dialer dnc add)", extra={"call_id": cmd.call_id})
 
+    async def offer_own_callbacks(self, campaign_id: str) -> None:
+        """Each READY agent of the campaign with a due callback they kept for themselves ("me") gets it as a
+        preview, whatever the campaign's mode: they dial it (agent leg first) or skip it. The pacer then
+        counts them busy. The lead source hands such callbacks to any agent only once they are the
+        campaign's `personal_callback_wait_s` late."""
+        source = self.leads[campaign_id]
+        if not isinstance(source, OwnCallbackSource):
+            return
+        ready = frozenset(a.agent_id for a in self.engine.roster.of_campaign(campaign_id)
+                          if a.state is AgentState.READY)
+        if not ready:
+            return
+        # one look a (virtual) second, and at once for an agent who just became ready: a decision can come
+        # every quarter second, and most find nothing due
+        now = self.clock.now()
+        last_at, last_ready = self._own_callbacks_looked.get(campaign_id, (-math.inf, frozenset()))
+        if now - last_at < 1.0 and ready <= last_ready:
+            return
+        self._own_callbacks_looked[campaign_id] = (now, ready)
+        got = await source.take_own_callbacks(ready, now)
+        for agent_id, request in sorted(got.items()):
+            now = self.clock.now()
+            try:
+                cmds = self.engine.offer_preview(agent_id, request, now)
+            except IllegalTransition:  # the agent moved during the await: the callback waits for them
+                if isinstance(source, PreviewSource):
+                    await source.give_back(request, now)
+                continue
+            self.execute(cmds, now)
+            self.feed.publish(agent_id, "preview", self._preview_payload(campaign_id, request, agent_id, now))
+            self._agent_changed(agent_id)
+
     async def offer_previews(self, campaign_id: str) -> None:
         """Preview mode: each READY agent of the campaign gets one lead, reserved until dialed or skipped
         (the pacing loop of a preview campaign does this whenever an agent frees up)."""
@@ -245,6 +283,8 @@ class AgentCalls:
             payload = {"campaign_id": campaign_id, "lead_id": r.lead_id, "number": r.number, "attempt": r.attempt,
                        "lead": dict(r.fields)}
         payload["number_index"] = r.number_index
+        if r.callback_at is not None:  # a scheduled callback: when for, and whether this agent kept it
+            payload["callback"] = {"at": r.callback_at, "mine": r.callback_agent == agent_id}
         return payload
 
     async def _dnc_disposition(self, cmd: DispositionMade) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Iterable
 
 import redis.asyncio as aioredis
 
@@ -48,6 +49,11 @@ _OUTCOMES = {
 }
 
 
+
+def _request(t: DialTarget) -> DialRequest:
+    return DialRequest(lead_id=t.lead_id, number=t.number_e164, attempt=t.attempt, number_index=t.number_index,
+                       fields=t.fields, callback_agent=t.callback_agent, target=t, callback_at=t.callback_at)
+
 class HopperLeadSource:
     """`LeadSource` over one campaign's `Hopper`."""
 
@@ -73,19 +79,10 @@ class HopperLeadSource:
         return await self._maybe_fill(await self.hopper.depth(), now)
 
     async def take(self, n: int, now: float) -> list[DialRequest]:
-        targets = await self.hopper.take(n, now)
-        return [
-            DialRequest(
-                lead_id=t.lead_id,
-                number=t.number_e164,
-                attempt=t.attempt,
-                number_index=t.number_index,
-                fields=t.fields,
-                callback_agent=t.callback_agent,
-                target=t,
-            )
-            for t in targets
-        ]
+        return [_request(t) for t in await self.hopper.take(n, now)]
+
+    async def take_own_callbacks(self, agent_ids: Iterable[str], now: float) -> dict[str, DialRequest]:
+        return {a: _request(t) for a, t in (await self.hopper.take_own_callbacks(agent_ids, now)).items()}
 
     async def record_result(self, record: CallRecord, target: object | None, now: float) -> None:
         if not isinstance(target, DialTarget):

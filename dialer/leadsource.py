@@ -15,7 +15,7 @@ from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
 from dialer.errors import PolicyViolation
 
-__all__ = ["InMemoryLeadSource", "LeadSource", "ManualDialPolicy", "PreviewSource"]
+__all__ = ["InMemoryLeadSource", "LeadSource", "ManualDialPolicy", "OwnCallbackSource", "PreviewSource"]
 
 
 class LeadSource(Protocol):
@@ -33,6 +33,16 @@ class PreviewSource(Protocol):
     """A lead source that can take back a lead it handed out unused (an agent skipped it in preview)."""
 
     async def give_back(self, request: DialRequest, now: float) -> None: ...
+
+
+@runtime_checkable
+class OwnCallbackSource(Protocol):
+    """A lead source that keeps the callbacks an agent scheduled for themselves ("me") for that agent."""
+
+    async def take_own_callbacks(self, agent_ids: Iterable[str], now: float) -> dict[str, DialRequest]:
+        """For each of `agent_ids` that has one due, the callback it kept for itself (taken: dial it, or give
+        it back as a preview's lead)."""
+        ...
 
 
 @runtime_checkable

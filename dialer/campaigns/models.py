@@ -278,6 +278,9 @@ class CampaignConfig(_Frozen):
     ring_timeout_s: float = Field(default=20.0, ge=15.0, le=120.0)
     script: str | None = None
     offer: str | None = None
+    # a callback an agent kept for themselves ("me") waits this long past its time for that agent, then any
+    # agent may take it (None: only ever that agent)
+    personal_callback_wait_s: float | None = Field(default=3600.0, ge=0.0, le=30 * 86400.0)
     decline_suppress_days: int = Field(default=90, ge=0, le=3650)
     base_contact_days: int = Field(default=60, ge=0, le=3650)
     counts_as_base: bool | None = None

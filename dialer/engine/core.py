@@ -83,6 +83,7 @@ class DialRequest:
     fields: Mapping[str, str] = field(default_factory=dict)
     callback_agent: str | None = None
     target: object | None = None
+    callback_at: float | None = None  # a scheduled callback: the time it was set for
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -31,7 +31,7 @@ from dialer.errors import ConfigError, LeadError, PolicyViolation
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
 from dialer.hopper.results import write_plan
-from dialer.hopper.scripts import FILL_PEEK, GATHER_ONLY, TAKE_POP
+from dialer.hopper.scripts import FILL_PEEK, GATHER_ONLY, TAKE_OWN, TAKE_POP
 from dialer.hopper.status import build_status
 from dialer.hopper.types import DialTarget, FillReport, HopperStatus
 from dialer.hopper.views import GS, Gathered, S, parse_gathered, split_tag, text
@@ -71,6 +71,7 @@ class Hopper:
         self._timeout = timeout_s
         self._peek = redis.register_script(FILL_PEEK)
         self._pop = redis.register_script(TAKE_POP)
+        self._own = redis.register_script(TAKE_OWN)
         self._gather = redis.register_script(GATHER_ONLY)
         self._lock = asyncio.Lock()
 
@@ -235,33 +236,60 @@ class Hopper:
             want = n - len(out)
             if want <= 0:
                 break
+            wait = self.campaign.personal_callback_wait_s
             async with redis_call(f"taking leads of {self.campaign.id}", self._timeout):
                 rows = await self._pop(
-                    keys=[k.cb, k.r, k.i], args=[self._prefix, k.p, self.campaign.id, want, repr(now)]
+                    keys=[k.cb, k.r, k.i],
+                    args=[self._prefix, k.p, self.campaign.id, want, repr(now), repr(-1.0 if wait is None else wait)],
                 )
             if not rows:
                 break
-            pipe = self._r.pipeline(transaction=True)
-            for row in rows:
-                tag, rest = split_tag(row)
-                is_cb = tag == "c"
-                g = parse_gathered(rest)
-                if g is None:
-                    pipe.zrem(k.i, rest.split(GS)[0])
-                    continue
-                verdict = self.policy.check(g.view, now, callback=is_cb, agent_reserved=agent_reserved)
-                if verdict.ok:
-                    out.append(self._target(g, verdict, is_cb))
-                    pipe.hset(
-                        k.state(g.lead_id),
-                        mapping={S.TAKEN_INDEX: verdict.number_index, S.TAKEN_CALLBACK: int(is_cb)},
-                    )
-                    continue
-                self._release(pipe, g, verdict, is_cb)
-            async with redis_call(f"recording taken leads of {self.campaign.id}", self._timeout):
-                await pipe.execute()
+            claimed = [(tag == "c", rest) for tag, rest in map(split_tag, rows)]
+            out += [t for _, t in await self._claim(claimed, now, agent_reserved=agent_reserved)]
             if len(rows) < want:
                 break
+        return out
+
+    async def take_own_callbacks(self, agent_ids: Iterable[str], now: float) -> dict[str, DialTarget]:
+        """The due callbacks agents kept for themselves ("me"): for each of `agent_ids` (the campaign's
+        ready agents), its earliest one, taken as `take` takes a lead (checked against the whole policy
+        first; one that fails is deferred or finished with the reason). `take` leaves these to their agent
+        for the campaign's `personal_callback_wait_s` past their time."""
+        wanted = sorted(set(agent_ids))
+        if not wanted:
+            return {}
+        k = self._k
+        async with redis_call(f"taking agents' own callbacks of {self.campaign.id}", self._timeout):
+            rows = await self._own(keys=[k.cb, k.i], args=[self._prefix, k.p, self.campaign.id, repr(now), *wanted])
+        if not rows:
+            return {}
+        claimed = [(True, rest) for _owner, rest in map(split_tag, rows)]
+        # the script matched each on its state's callback agent, which is the target's
+        return {t.callback_agent: t for _, t in await self._claim(claimed, now) if t.callback_agent}
+
+    async def _claim(self, rows: list[tuple[bool, str]], now: float, *,
+                     agent_reserved: bool = False) -> list[tuple[bool, DialTarget]]:
+        """Leads a script moved into "in flight" (`rows`: is it a callback, its gathered reply), checked
+        against the policy: the ones that pass are marked taken, the others released with the reason."""
+        k = self._k
+        out: list[tuple[bool, DialTarget]] = []
+        pipe = self._r.pipeline(transaction=True)
+        for is_cb, rest in rows:
+            g = parse_gathered(rest)
+            if g is None:
+                pipe.zrem(k.i, rest.split(GS)[0])
+                continue
+            verdict = self.policy.check(g.view, now, callback=is_cb, agent_reserved=agent_reserved)
+            if verdict.ok:
+                out.append((is_cb, self._target(g, verdict, is_cb)))
+                pipe.hset(
+                    k.state(g.lead_id),
+                    mapping={S.TAKEN_INDEX: verdict.number_index, S.TAKEN_CALLBACK: int(is_cb)},
+                )
+                continue
+            self._release(pipe, g, verdict, is_cb)
+        async with redis_call(f"recording taken leads of {self.campaign.id}", self._timeout):
+            await pipe.execute()
         return out
 
     def _release(self, pipe: Pipeline, g: Gathered, verdict: Verdict, is_cb: bool) -> None:
@@ -337,6 +365,7 @@ class Hopper:
             fields=MappingProxyType(fields),
             callback_agent=g.view.callback_agent if is_cb else None,
             is_callback=is_cb,
+            callback_at=g.view.callback_at if is_cb else None,
         )
 
     # -- results ---------------------------------------------------------------------------------------

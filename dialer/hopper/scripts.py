@@ -21,7 +21,7 @@ assume a single Redis instance, not Redis Cluster.
 
 from __future__ import annotations
 
-__all__ = ["FILL_PEEK", "GATHER_ONLY", "IMPORT", "TAKE_POP"]
+__all__ = ["FILL_PEEK", "GATHER_ONLY", "IMPORT", "TAKE_OWN", "TAKE_POP"]
 
 _GATHER = r"""
 local GS, FS = '\29', '\28'
@@ -203,22 +203,34 @@ return out
 """
 )
 
-# KEYS: callbacks, ready, in flight. ARGV: prefix, campaign prefix, campaign id, n, now.
-# Moves due callbacks first, then the best of the ready queue, into "in flight" and gathers them.
-# Reply tag: 'c' for a callback, else the ready score (its band says fresh or retry).
+# How many due callbacks a take looks through for ones it may hand out (others are kept for their agent).
+_SCAN = 200
+
+# KEYS: callbacks, ready, in flight. ARGV: prefix, campaign prefix, campaign id, n, now, owner wait (s; -1:
+# for ever). Moves due callbacks first, then the best of the ready queue, into "in flight" and gathers
+# them. A callback kept for its agent (state field cbag) is skipped until it is `owner wait` past due:
+# its agent gets it (TAKE_OWN). Reply tag: 'c' for a callback, else the ready score (its band says fresh
+# or retry).
 TAKE_POP = (
     _GATHER
     + r"""
-local n, now = tonumber(ARGV[4]), ARGV[5]
+local n, now, wait = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 local lids, tags = {}, {}
-local cbs = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, n)
-for _, lid in ipairs(cbs) do
-  redis.call('ZREM', KEYS[1], lid)
-  redis.call('ZADD', KEYS[3], now, lid)
-  lids[#lids + 1] = lid
-  tags[#tags + 1] = 'c'
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, n + """ + str(_SCAN) + r""")
+local taken = 0
+for j = 1, #due, 2 do
+  if taken >= n then break end
+  local lid = due[j]
+  local owner = redis.call('HGET', C .. 's:' .. lid, 'cbag')
+  if not owner or owner == '' or (wait >= 0 and tonumber(due[j + 1]) + wait <= tonumber(now)) then
+    redis.call('ZREM', KEYS[1], lid)
+    redis.call('ZADD', KEYS[3], now, lid)
+    lids[#lids + 1] = lid
+    tags[#tags + 1] = 'c'
+    taken = taken + 1
+  end
 end
-local rest = n - #cbs
+local rest = n - taken
 if rest > 0 then
   local popped = redis.call('ZPOPMIN', KEYS[2], rest)
   for j = 1, #popped, 2 do
@@ -231,6 +243,36 @@ local out = {}
 if #lids > 0 then
   local got = gather_many(lids)
   for j = 1, #got do out[j] = tags[j] .. GS .. got[j] end
+end
+return out
+"""
+)
+
+# KEYS: callbacks, in flight. ARGV: prefix, campaign prefix, campaign id, now, agent ids...
+# For each listed agent, the earliest due callback kept for them (state field cbag), moved into "in
+# flight" and gathered. Reply: "<agent id>" GS "<gathered lead>" per callback.
+TAKE_OWN = (
+    _GATHER
+    + r"""
+local now = ARGV[4]
+local want = {}
+for i = 5, #ARGV do want[ARGV[i]] = true end
+local lids, owners = {}, {}
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, """ + str(_SCAN) + r""")
+for _, lid in ipairs(due) do
+  local owner = redis.call('HGET', C .. 's:' .. lid, 'cbag')
+  if owner and want[owner] then
+    want[owner] = nil
+    redis.call('ZREM', KEYS[1], lid)
+    redis.call('ZADD', KEYS[2], now, lid)
+    lids[#lids + 1] = lid
+    owners[#owners + 1] = owner
+  end
+end
+local out = {}
+if #lids > 0 then
+  local got = gather_many(lids)
+  for j = 1, #got do out[j] = owners[j] .. GS .. got[j] end
 end
 return out
 """

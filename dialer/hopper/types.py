@@ -26,6 +26,7 @@ class DialTarget:
     fields: Mapping[str, str]
     callback_agent: str | None = None
     is_callback: bool = False
+    callback_at: float | None = None  # a callback: the time it was scheduled for
 
 
 @dataclass(frozen=True, slots=True)

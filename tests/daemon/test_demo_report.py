@@ -61,7 +61,8 @@ def test_recorded_conversations_are_counted_among_the_connected_calls_of_recordi
     ]
     r = _report(records, [], agents=1, hours=1.0, seed=1, speed=10.0, wall=1.0, recording=frozenset({"up"}))
     assert (r.recorded, r.to_record) == (1, 2)
-    assert re.search(r"recorded conversations +1 of 2 connected calls of recording campaigns \(file named by the PBX\)", r.table())
+    assert re.search(r"recorded conversations +1 of 2 connected calls of recording campaigns \(file named by the PBX\)",
+                     r.table())
 
 
 def test_a_ticketed_lead_counts_once_when_dialed_after_its_ticket_landed() -> None:

@@ -472,6 +472,12 @@ function renderIdle() {
   if (p) {
     const f = p.lead || {};
     $("preview-name").textContent = [f.first_name, f.last_name].filter(Boolean).join(" ") || p.lead_id;
+    const cb = p.callback;  // a scheduled callback: the one this agent kept for themselves, or anyone's
+    $("preview-callback").hidden = !cb;
+    if (cb) {
+      const when = new Date(cb.at * 1000).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+      $("preview-callback").textContent = `${cb.mine ? "Your callback" : "A callback"}, set for ${when}`;
+    }
     const dl = $("preview-fields");
     dl.replaceChildren();
     for (const [k, v] of [["number", p.number], ...Object.entries(f).filter(([k]) => !LEAD_HIDDEN.has(k))]) {

@@ -1,0 +1,97 @@
+"""A callback an agent kept for themselves ("me") reaches that agent, as a preview, in any pacing mode."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bus_fakes import FakeBus
+from daemon_fakes import FakeAmi, stopping
+
+from agents import commands as ac
+from agents.state import AgentState
+from dialer.campaigns.loader import load_campaign
+from dialer.clock import ScaledClock
+from dialer.config import CampaignSettings, DialerSettings, HttpSettings, MetricsSettings, PacingSettings
+from dialer.daemon import Daemon, runtime_from_settings
+from dialer.engine.calls import CallKind
+from dialer.engine.core import Engine
+from dialer.hopper import Hopper, LeadStore
+from dialer.hopper_source import HopperLeadSource
+from dialer.leads.demo import load_demo_leads
+from dialer.metrics import Metrics
+from dialer.policy import DialResult
+from dialer.policy.contact import ContactPolicy
+from dialer.store import RedisStore
+
+CAMPAIGN = Path(__file__).resolve().parents[2] / "examples" / "campaigns" / "base_upsell.toml"
+T0 = dt.datetime(2026, 11, 23, 13, 0, tzinfo=ZoneInfo("America/New_York")).timestamp()  # a Monday
+
+
+async def rig(client: Any, prefix: str) -> tuple[Daemon, HopperLeadSource, str]:
+    """A predictive campaign whose first lead ann kept as a callback for herself, due now; the second is a
+    callback for anyone."""
+    config = load_campaign(CAMPAIGN)
+    await load_demo_leads(LeadStore(client, prefix=prefix), config, 10, 7, T0 - 3600)
+    hopper = Hopper(client, config, ContactPolicy(config), prefix=prefix)
+    await hopper.fill(T0 - 3600)
+    mine, anyone = await hopper.take(2, T0 - 3600)
+    for t, agent in ((mine, "ann"), (anyone, None)):
+        await hopper.record_result(t, DialResult("live", "callback", callback_at=T0 - 60,  # type: ignore[arg-type]
+                                                 callback_agent=agent), T0 - 3600)
+    cs = CampaignSettings(id=config.id, pacing=PacingSettings(mode="predictive"))
+    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False))
+    engine = Engine(hold_s=1.5, rng=random.Random(3))
+    engine.add_campaign(runtime_from_settings(cs))
+    source = HopperLeadSource(hopper)
+    d = Daemon(cfg, clock=ScaledClock(1.0, start=T0), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]
+               store=RedisStore(client, prefix=prefix), bus=FakeBus(),  # type: ignore[arg-type]
+               leads={config.id: source}, metrics=Metrics())
+    return d, source, mine.lead_id
+
+
+async def next_preview(d: Daemon, agent_id: str) -> dict[str, Any]:
+    """The first `preview` message on the agent's feed (waiting for it on the feed, at most 10 s)."""
+    pos = 0
+    while True:
+        msgs = await d.feed.wait(agent_id, pos, 10.0)
+        assert msgs, "no preview came"
+        for m in msgs:
+            if m["kind"] == "preview":
+                return m
+        pos = msgs[-1]["seq"]
+
+
+async def test_a_ready_agent_gets_the_callback_they_kept_as_a_preview_and_dials_it(client):
+    d, _source, lead_id = await rig(client, "owncb1")
+    cid = d.engine.campaigns.copy().popitem()[0]
+    stop, task = await stopping(d)
+    try:
+        for agent, ext in (("bob", "1002"), ("ann", "1001")):
+            d.agent_command(ac.Login(agent, ext, cid))
+            d.agent_command(ac.Ready(agent))
+        preview = await next_preview(d, "ann")  # offered by the daemon's pacing loop
+        assert d.engine.roster.get("ann").state is AgentState.PREVIEWING
+        assert d.engine.roster.get("bob").state is AgentState.READY  # anyone's callback goes to the pacer
+        assert (preview["lead_id"], preview["callback"]) == (lead_id, {"at": T0 - 60, "mine": True})
+        await d.offer_own_callbacks(cid)  # nothing more is due for bob
+        assert not [m for m in d.feed.since("bob", 0) or [] if m["kind"] == "preview"]
+        call_id = await d.preview_dial("ann", lead_id, preview["number_index"])
+        call = d.engine.calls[call_id]
+        assert (call.kind, call.agent_id, call.lead_id) == (CallKind.PREVIEW, "ann", lead_id)
+        assert d.engine.roster.get("ann").state is AgentState.DIALING
+    finally:
+        stop.set()
+        await task
+
+
+async def test_the_pacer_does_not_hand_an_agents_own_callback_to_another(client):
+    d, source, lead_id = await rig(client, "owncb2")
+    taken = await source.take(20, T0)
+    assert lead_id not in {r.lead_id for r in taken}  # ann's, for an hour past its time
+    assert sum(r.callback_at is not None for r in taken) == 1  # anyone's callback comes first
+    assert taken[0].callback_at == T0 - 60
+    del d

@@ -1,0 +1,71 @@
+"""Callbacks an agent kept for themselves ("me"): theirs while due, anyone's once the campaign's
+`personal_callback_wait_s` late (None: theirs for ever)."""
+
+from __future__ import annotations
+
+from hopper_helpers import at, campaign, hopper, row, store
+from redis.asyncio import Redis
+
+from dialer.policy import DialResult
+
+NOW = at(2024, 5, 15, 12)  # Wednesday noon in New York
+NY1, NY2, NY3 = "2125550142", "2125550143", "2125550144"
+
+
+async def scheduled(redis: Redis, prefix: str, **camp: object):  # type: ignore[no-untyped-def]
+    """Three leads called at noon: `mine` kept by ag1 and `anyone` for anyone, both for 12:30; `later` by ag1
+    for 13:30."""
+    c = campaign(**camp)
+    await store(redis, prefix).import_rows(c, [row(NY1, id="mine"), row(NY2, id="anyone"), row(NY3, id="later")],
+                                           now=NOW)
+    h = hopper(redis, c, prefix)
+    await h.fill(NOW)
+    got = {t.lead_id: t for t in await h.take(3, NOW)}
+    for lid, at_s, agent in (("mine", 1800, "ag1"), ("anyone", 1800, None), ("later", 5400, "ag1")):
+        await h.record_result(got[lid], DialResult("live", "callback", callback_at=NOW + at_s,  # type: ignore[arg-type]
+                                                   callback_agent=agent), NOW)
+    return h
+
+
+async def test_a_due_callback_kept_by_its_agent_goes_to_that_agent_and_to_nobody_else(redis: Redis,
+                                                                                      prefix: str) -> None:
+    h = await scheduled(redis, prefix)
+    due = NOW + 1900
+    assert await h.take_own_callbacks(["ag1", "ag2"], NOW + 1000) == {}  # not due yet
+    assert await h.take_own_callbacks(["ag2"], due) == {}  # someone else's
+    [taken] = await h.take(5, due)  # the pacer's take: anyone's callback only
+    assert (taken.lead_id, taken.is_callback, taken.callback_agent) == ("anyone", True, None)
+    own = await h.take_own_callbacks(["ag1", "ag2"], due)
+    assert list(own) == ["ag1"]
+    t = own["ag1"]
+    assert (t.lead_id, t.is_callback, t.callback_agent, t.callback_at) == ("mine", True, "ag1", NOW + 1800)
+    assert await h.take_own_callbacks(["ag1"], due) == {}  # taken: in flight, not handed out twice
+    st = await h.status(due)
+    assert st.in_flight == 2
+
+
+async def test_after_the_campaigns_wait_an_agents_own_callback_is_anyones(redis: Redis, prefix: str) -> None:
+    h = await scheduled(redis, prefix, personal_callback_wait_s=600)
+    assert [t.lead_id for t in await h.take(5, NOW + 1800 + 599)] == ["anyone"]  # ag1's still waits for ag1
+    [late] = await h.take(5, NOW + 1800 + 600)
+    assert (late.lead_id, late.callback_agent) == ("mine", "ag1")  # any agent may call; the screen says whose
+
+
+async def test_a_campaign_may_keep_own_callbacks_for_their_agent_for_ever(redis: Redis, prefix: str) -> None:
+    h = await scheduled(redis, prefix, personal_callback_wait_s=None)
+    week = NOW + 7 * 86400
+    assert [t.lead_id for t in await h.take(5, week)] == ["anyone"]
+    own = await h.take_own_callbacks(["ag1"], week)
+    assert own["ag1"].lead_id == "mine"  # the earliest first
+    own = await h.take_own_callbacks(["ag1"], week)
+    assert own["ag1"].lead_id == "later"
+
+
+async def test_an_own_callback_given_back_stays_its_agents(redis: Redis, prefix: str) -> None:
+    h = await scheduled(redis, prefix)
+    due = NOW + 1900
+    own = await h.take_own_callbacks(["ag1"], due)
+    await h.give_back(own["ag1"], due, after_s=300)  # the agent skipped the preview
+    assert await h.take_own_callbacks(["ag1"], due + 299) == {}
+    assert [t.lead_id for t in await h.take(5, due + 300)] == ["anyone"]
+    assert (await h.take_own_callbacks(["ag1"], due + 300))["ag1"].lead_id == "mine"
