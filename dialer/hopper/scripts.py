@@ -204,7 +204,7 @@ return out
 )
 
 # How many due callbacks a take looks through for ones it may hand out (others are kept for their agent).
-_SCAN = 200
+_SCAN = 1000
 
 # KEYS: callbacks, ready, in flight. ARGV: prefix, campaign prefix, campaign id, n, now, owner wait (s; -1:
 # for ever). Moves due callbacks first, then the best of the ready queue, into "in flight" and gathers
