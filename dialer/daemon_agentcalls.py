@@ -254,6 +254,14 @@ class AgentCalls:
             self.feed.publish(agent_id, "preview", self._preview_payload(campaign_id, request, agent_id, now))
             self._agent_changed(agent_id)
 
+    async def own_callbacks(self, agent_id: str, campaign_id: str) -> list[dict[str, Any]]:
+        """The desk's callback list (`agents.desk.hooks.CallbackList`): what the campaign's lead source keeps
+        for the agent, earliest first (none when it keeps no callbacks for agents)."""
+        source = self.leads.get(campaign_id)
+        if not isinstance(source, OwnCallbackSource):
+            return []
+        return await source.own_callbacks(agent_id)
+
     async def offer_previews(self, campaign_id: str) -> None:
         """Preview mode: each READY agent of the campaign gets one lead, reserved until dialed or skipped
         (the pacing loop of a preview campaign does this whenever an agent frees up)."""

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Iterable
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -83,6 +84,10 @@ class HopperLeadSource:
 
     async def take_own_callbacks(self, agent_ids: Iterable[str], now: float) -> dict[str, DialRequest]:
         return {a: _request(t) for a, t in (await self.hopper.take_own_callbacks(agent_ids, now)).items()}
+
+    async def own_callbacks(self, agent_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        return [{"lead_id": c.lead_id, "at": c.at, "number": c.number_e164, "lead": dict(c.fields)}
+                for c in await self.hopper.own_callbacks(agent_id, limit)]
 
     async def record_result(self, record: CallRecord, target: object | None, now: float) -> None:
         if not isinstance(target, DialTarget):

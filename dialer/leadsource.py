@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from dialer.engine.commands import DispositionMade
 from dialer.engine.core import DialRequest
@@ -42,6 +42,10 @@ class OwnCallbackSource(Protocol):
     async def take_own_callbacks(self, agent_ids: Iterable[str], now: float) -> dict[str, DialRequest]:
         """For each of `agent_ids` that has one due, the callback it kept for itself (taken: dial it, or give
         it back as a preview's lead)."""
+        ...
+
+    async def own_callbacks(self, agent_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The callbacks `agent_id` kept for themselves, earliest first: `lead_id`, `at`, `number`, `lead`."""
         ...
 
 

@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 
 from agents.commands import AgentCommand, Disposition, Login, Logout, Pause
 from agents.desk.auth import Accounts, Session, SessionSigner
-from agents.desk.hooks import BlindTransfer, ManualDialing, PreviewDialing
+from agents.desk.hooks import BlindTransfer, CallbackList, ManualDialing, PreviewDialing
 from agents.desk.presence import Presence
 from agents.desk.ratelimit import LoginLimiter
 from agents.dispositions import Choice
@@ -214,7 +214,7 @@ class Desk:
     def features(self) -> dict[str, bool]:
         d = self.daemon
         return {"preview": isinstance(d, PreviewDialing), "manual_dial": isinstance(d, ManualDialing),
-                "transfer": isinstance(d, BlindTransfer)}
+                "transfer": isinstance(d, BlindTransfer), "callbacks": isinstance(d, CallbackList)}
 
     def _current_preview(self, agent_id: str) -> dict[str, Any] | None:
         held = self.daemon.engine.previews.get(agent_id)
@@ -321,6 +321,19 @@ class Desk:
                                  "number_index) and preview_skip(agent_id, lead_id, reason)")
         await self.daemon.preview_skip(session.agent_id, lead_id, reason)
         return {"skipped": lead_id}
+
+    async def callbacks(self, session: Session) -> dict[str, Any]:
+        """The callbacks the agent kept for themselves in their campaign (the one logged in to, else their
+        account's), earliest first."""
+        agent_id = session.agent_id
+        agent = self.agent(agent_id)
+        account = self.accounts.get(agent_id)
+        campaign_id = agent.campaign_id if agent is not None else (account.campaign if account else None)
+        if not isinstance(self.daemon, CallbackList):
+            raise DeskError(501, "the callback list needs the daemon hook own_callbacks(agent_id, campaign_id)")
+        if campaign_id is None or campaign_id not in self.daemon.engine.campaigns:
+            return {"campaign_id": campaign_id, "callbacks": []}  # log in to a campaign to see its callbacks
+        return {"campaign_id": campaign_id, "callbacks": await self.daemon.own_callbacks(agent_id, campaign_id)}
 
     async def manual_dial(self, session: Session, number: str) -> dict[str, Any]:
         self._seen(session.agent_id)

@@ -11,9 +11,9 @@ Redis before they dial.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["BlindTransfer", "ManualDialing", "PreviewDialing"]
+__all__ = ["BlindTransfer", "CallbackList", "ManualDialing", "PreviewDialing"]
 
 
 @runtime_checkable
@@ -47,4 +47,12 @@ class BlindTransfer(Protocol):
     def blind_transfer(self, agent_id: str, call_id: str, target: str) -> None:
         """Move the customer of `call_id` to `target` (another agent id, or "supervisor"): a Redirect of
         the customer leg, the call's agent becomes the target, the first agent goes to wrap-up."""
+        ...
+
+
+@runtime_checkable
+class CallbackList(Protocol):
+    async def own_callbacks(self, agent_id: str, campaign_id: str) -> list[dict[str, Any]]:
+        """The callbacks the agent kept for themselves in the campaign, earliest first: `lead_id`, `at`
+        (epoch), `number`, `lead` (its fields). Empty when the campaign's lead source keeps none."""
         ...

@@ -207,6 +207,10 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
     async def preview_skip(session: Auth, body: PreviewSkipBody) -> dict[str, Any]:
         return await guarded_async(lambda: desk.preview_skip(session, body.lead_id, body.reason))
 
+    @router.get("/api/desk/callbacks", tags=["agent desk"])
+    async def callbacks(session: Auth) -> dict[str, Any]:
+        return await guarded_async(lambda: desk.callbacks(session))
+
     @router.post("/api/desk/dial", tags=["agent desk"], dependencies=json_post)
     async def manual_dial(session: Auth, body: DialBody) -> dict[str, Any]:
         return await guarded_async(lambda: desk.manual_dial(session, body.number))

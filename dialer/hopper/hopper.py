@@ -31,11 +31,11 @@ from dialer.errors import ConfigError, LeadError, PolicyViolation
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
 from dialer.hopper.results import write_plan
-from dialer.hopper.scripts import FILL_PEEK, GATHER_ONLY, TAKE_OWN, TAKE_POP
+from dialer.hopper.scripts import FILL_PEEK, GATHER_ONLY, LIST_OWN, TAKE_OWN, TAKE_POP
 from dialer.hopper.status import build_status
-from dialer.hopper.types import DialTarget, FillReport, HopperStatus
+from dialer.hopper.types import DialTarget, FillReport, HopperStatus, ScheduledCallback
 from dialer.hopper.views import GS, Gathered, S, parse_gathered, split_tag, text
-from dialer.leads.model import decode_fields
+from dialer.leads.model import decode_fields, decode_header
 from dialer.policy.contact import ContactPolicy
 from dialer.policy.types import Block, DialResult, Verdict
 
@@ -72,6 +72,7 @@ class Hopper:
         self._peek = redis.register_script(FILL_PEEK)
         self._pop = redis.register_script(TAKE_POP)
         self._own = redis.register_script(TAKE_OWN)
+        self._list_own = redis.register_script(LIST_OWN)
         self._gather = redis.register_script(GATHER_ONLY)
         self._lock = asyncio.Lock()
 
@@ -266,6 +267,22 @@ class Hopper:
         claimed = [(True, rest) for _owner, rest in map(split_tag, rows)]
         # the script matched each on its state's callback agent, which is the target's
         return {t.callback_agent: t for _, t in await self._claim(claimed, now) if t.callback_agent}
+
+    async def own_callbacks(self, agent_id: str, limit: int = 50) -> list[ScheduledCallback]:
+        """The callbacks `agent_id` kept for themselves in this campaign, earliest first (at most `limit`,
+        among the campaign's first 1,000 scheduled ones): what their desk lists. Due ones are included."""
+        k = self._k
+        async with redis_call(f"listing the callbacks of agent {agent_id} in {self.campaign.id}", self._timeout):
+            flat = await self._list_own(keys=[k.cb], args=[k.p, agent_id, limit])
+        out: list[ScheduledCallback] = []
+        for lid, at, blob in zip(flat[0::3], flat[1::3], flat[2::3], strict=True):
+            blob_s = text(blob)
+            if not blob_s:
+                continue  # the lead itself is gone (a list deleted meanwhile)
+            out.append(ScheduledCallback(lead_id=text(lid), at=float(text(at)),
+                                         number_e164=decode_header(blob_s).numbers[0],
+                                         fields=MappingProxyType(decode_fields(blob_s))))
+        return out
 
     async def _claim(self, rows: list[tuple[bool, str]], now: float, *,
                      agent_reserved: bool = False) -> list[tuple[bool, DialTarget]]:

@@ -21,7 +21,7 @@ assume a single Redis instance, not Redis Cluster.
 
 from __future__ import annotations
 
-__all__ = ["FILL_PEEK", "GATHER_ONLY", "IMPORT", "TAKE_OWN", "TAKE_POP"]
+__all__ = ["FILL_PEEK", "GATHER_ONLY", "IMPORT", "LIST_OWN", "TAKE_OWN", "TAKE_POP"]
 
 _GATHER = r"""
 local GS, FS = '\29', '\28'
@@ -273,6 +273,26 @@ local out = {}
 if #lids > 0 then
   local got = gather_many(lids)
   for j = 1, #got do out[j] = owners[j] .. GS .. got[j] end
+end
+return out
+"""
+)
+
+# KEYS: callbacks. ARGV: campaign prefix, agent id, limit. The scheduled callbacks kept for the agent, by
+# time (among the first `_SCAN`): a flat reply of lead id, time, stored lead, per callback. Reads only.
+LIST_OWN = (
+    r"""
+local C, agent, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local out = {}
+local all = redis.call('ZRANGE', KEYS[1], 0, """ + str(_SCAN - 1) + r""", 'WITHSCORES')
+for j = 1, #all, 2 do
+  if #out >= 3 * limit then break end
+  local lid = all[j]
+  if redis.call('HGET', C .. 's:' .. lid, 'cbag') == agent then
+    out[#out + 1] = lid
+    out[#out + 1] = all[j + 1]
+    out[#out + 1] = redis.call('GET', C .. 'l:' .. lid) or ''
+  end
 end
 return out
 """

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-__all__ = ["DialTarget", "FillReport", "HopperState", "HopperStatus"]
+__all__ = ["DialTarget", "FillReport", "HopperState", "HopperStatus", "ScheduledCallback"]
 
 _EMPTY: Mapping[str, int] = MappingProxyType({})
 
@@ -27,6 +27,16 @@ class DialTarget:
     callback_agent: str | None = None
     is_callback: bool = False
     callback_at: float | None = None  # a callback: the time it was scheduled for
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledCallback:
+    """A callback an agent kept for themselves, as their list shows it."""
+
+    lead_id: str
+    at: float
+    number_e164: str  # the lead's first number (the call may go to another, as the policy decides then)
+    fields: Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True)

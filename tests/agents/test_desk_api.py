@@ -101,8 +101,10 @@ async def test_login_sets_an_http_only_strict_cookie_and_logs_the_agent_in(redis
         assert snap["agent"]["state"] == "paused"
         assert snap["agent"]["name"] == "Ann Smith"
         assert snap["dispositions"]["codes"][1]["follow_up"] == "confirmation"
-        assert snap["features"] == {"preview": True, "manual_dial": True, "transfer": True}
+        assert snap["features"] == {"preview": True, "manual_dial": True, "transfer": True, "callbacks": True}
         assert h.daemon.engine.roster.get("ann").extension == "1001"
+        # a lead source that keeps no callbacks for agents (the harness's in-memory one): an empty list
+        assert (await c.get("/api/desk/callbacks")).json() == {"campaign_id": h.campaign, "callbacks": []}
         # A bearer token works as well as the cookie (scripts, tests).
         async with client(h, None) as other:
             r2 = await other.get("/api/desk/snapshot", headers={"Authorization": f"Bearer {r.json()['token']}"})
@@ -424,7 +426,7 @@ async def test_presence_lost_pauses_a_ready_agent_and_after_the_call_a_busy_one(
 class NoHooksDaemon(Daemon):
     """A daemon without the desk's hooks (None blocks a method for `isinstance` with a Protocol)."""
 
-    preview_dial = preview_skip = manual_dial = blind_transfer = None  # type: ignore[assignment]
+    preview_dial = preview_skip = manual_dial = blind_transfer = own_callbacks = None  # type: ignore[assignment]
 
 
 async def test_missing_daemon_hooks_answer_501_and_the_page_is_told(redis_url):
@@ -442,6 +444,8 @@ async def test_missing_daemon_hooks_answer_501_and_the_page_is_told(redis_url):
         assert (r.status_code, "international form" in r.json()["detail"]) == (422, True)
         targets = (await c.get("/api/desk/transfer-targets")).json()
         assert targets == {"agents": [], "supervisor": True}
+        r = await c.get("/api/desk/callbacks")
+        assert (r.status_code, "own_callbacks(agent_id, campaign_id)" in r.json()["detail"]) == (501, True)
 
 
 class HookedDaemon(Daemon):
@@ -465,12 +469,18 @@ class HookedDaemon(Daemon):
     def blind_transfer(self, agent_id: str, call_id: str, target: str) -> None:
         self.asked.append(("transfer", agent_id, call_id, target))
 
+    async def own_callbacks(self, agent_id: str, campaign_id: str) -> list[dict]:
+        return [{"lead_id": "L3", "at": 1.0, "number": "+1212", "lead": {}}] if agent_id == "ann" else []
+
 
 async def test_with_the_hooks_the_desk_forwards_preview_manual_dial_and_transfer(redis_url):
     HookedDaemon.asked = []
     async with harness(redis_url, daemon_class=HookedDaemon) as h, client(h) as c, client(h, "bob"):
         assert (await c.get("/api/desk/snapshot")).json()["features"] == {
-            "preview": True, "manual_dial": True, "transfer": True}
+            "preview": True, "manual_dial": True, "transfer": True, "callbacks": True}
+        got = (await c.get("/api/desk/callbacks")).json()
+        assert got == {"campaign_id": h.campaign, "callbacks": [{"lead_id": "L3", "at": 1.0, "number": "+1212",
+                                                                  "lead": {}}]}
         assert (await c.post("/api/desk/preview/dial", json={"lead_id": "L7", "number_index": 1})).json() == {
             "call_id": "call-p1"}
         await c.post("/api/desk/preview/skip", json={"lead_id": "L8", "reason": "bad_data"})

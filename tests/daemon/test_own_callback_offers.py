@@ -70,6 +70,9 @@ async def test_a_ready_agent_gets_the_callback_they_kept_as_a_preview_and_dials_
     cid = d.engine.campaigns.copy().popitem()[0]
     stop, task = await stopping(d)
     try:
+        listed = await d.own_callbacks("ann", cid)  # what her desk lists
+        assert [(c["lead_id"], c["at"]) for c in listed] == [(lead_id, T0 - 60)]
+        assert await d.own_callbacks("bob", cid) == []
         for agent, ext in (("bob", "1002"), ("ann", "1001")):
             d.agent_command(ac.Login(agent, ext, cid))
             d.agent_command(ac.Ready(agent))

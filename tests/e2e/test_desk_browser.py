@@ -314,11 +314,20 @@ class HookedDaemon(Daemon):
     def blind_transfer(self, agent_id: str, call_id: str, target: str) -> None:
         self.asked.append(("transfer", agent_id, call_id, target))
 
+    async def own_callbacks(self, agent_id: str, campaign_id: str) -> list[dict]:
+        now = self.clock.now()
+        return [{"lead_id": "L42", "at": now - 60, "number": "+12125550142", "lead": LEAD},
+                {"lead_id": "L43", "at": now + 86400, "number": "+12125550143", "lead": {"first_name": "Bo"}}]
+
 
 async def test_preview_manual_dial_and_transfer_drive_the_daemons_hooks(browser, redis_url):
     HookedDaemon.asked = []
     async with DeskHarness(redis_url=redis_url, daemon_class=HookedDaemon) as h, desk_page(browser, h) as page:
         preview = h.renderer.preview("upsell-device", "L42", "+12125550142", LEAD, agent_id="ann", now=h.now())
+        await page.click("#callbacks-box summary")  # her own callbacks, the due one marked
+        await expect(page.locator("#callbacks-count")).to_have_text("(2)")
+        await expect(page.locator("#callbacks-list li.due")).to_contain_text("Anna Novak, +12125550142 (due)")
+        await expect(page.locator("#callbacks-list li").nth(1)).to_contain_text("Bo, +12125550143")
         h.daemon.feed.publish("ann", "preview", preview)
         await expect(page.locator("#preview-card")).to_be_visible()
         await expect(page.locator("#preview-name")).to_have_text("Anna Novak")

@@ -61,6 +61,18 @@ async def test_a_campaign_may_keep_own_callbacks_for_their_agent_for_ever(redis:
     assert own["ag1"].lead_id == "later"
 
 
+async def test_an_agent_lists_the_callbacks_they_kept_earliest_first_until_one_is_taken(redis: Redis,
+                                                                                         prefix: str) -> None:
+    h = await scheduled(redis, prefix)
+    listed = await h.own_callbacks("ag1")
+    assert [(c.lead_id, c.at, c.number_e164) for c in listed] == [("mine", NOW + 1800, f"+1{NY1}"),
+                                                                   ("later", NOW + 5400, f"+1{NY3}")]
+    assert await h.own_callbacks("ag2") == []  # "anyone"'s is nobody's own
+    assert [c.lead_id for c in await h.own_callbacks("ag1", limit=1)] == ["mine"]
+    await h.take_own_callbacks(["ag1"], NOW + 1900)  # being dialed: off the list
+    assert [c.lead_id for c in await h.own_callbacks("ag1")] == ["later"]
+
+
 async def test_an_own_callback_given_back_stays_its_agents(redis: Redis, prefix: str) -> None:
     h = await scheduled(redis, prefix)
     due = NOW + 1900

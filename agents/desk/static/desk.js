@@ -149,6 +149,25 @@ function applySnapshot(snap) {
   if (snap.agent.state === "logged_out") { stopStream(); showLogin(""); return; }
   showDesk();
   render();
+  loadCallbacks();
+}
+
+// The callbacks this agent kept for themselves ("me"): they come back to this agent as a preview when due.
+async function loadCallbacks() {
+  $("callbacks-box").hidden = !S.features.callbacks;
+  if (!S.features.callbacks) return;
+  let got;
+  try { got = await api("/api/desk/callbacks"); } catch (_e) { return; }  // the list is a convenience
+  const now = serverNow();
+  const items = got.callbacks || [];
+  $("callbacks-count").textContent = items.length ? `(${items.length})` : "";
+  $("callbacks-empty").hidden = items.length > 0;
+  $("callbacks-list").replaceChildren(...items.map((c) => {
+    const f = c.lead || {};
+    const name = [f.first_name, f.last_name].filter(Boolean).join(" ") || c.lead_id;
+    const when = new Date(c.at * 1000).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+    return el("li", { class: c.at <= now ? "due" : "" }, `${when}: ${name}, ${c.number}${c.at <= now ? " (due)" : ""}`);
+  }));
 }
 
 function stopStream() {
@@ -244,7 +263,7 @@ function onFeed(msg) {
         ? "Your desktop lost contact with the dialer, so you were paused. Press Ready when you are back."
         : "Your desktop lost contact with the dialer.");
       break;
-    case "preview": { const { seq: _s, kind: _k, ...p } = msg; S.preview = p; break; }
+    case "preview": { const { seq: _s, kind: _k, ...p } = msg; S.preview = p; if (p.callback) loadCallbacks(); break; }
     case "dial_failed":
       if (S.call && S.call.call_id === msg.call_id) clearCall();
       notice(`The call did not connect (${String(msg.outcome || "failed").replace(/_/g, " ")}).`);
@@ -415,6 +434,7 @@ async function saveDisposition() {
                      script_path: S.path });
     notice(`Saved: ${spec.label}`);
     clearCall();
+    loadCallbacks();  // a callback for "me" joins the list
   } catch (e) {
     showError(e.message);
   } finally {
