@@ -85,6 +85,9 @@ class HopperLeadSource:
     async def take_own_callbacks(self, agent_ids: Iterable[str], now: float) -> dict[str, DialRequest]:
         return {a: _request(t) for a, t in (await self.hopper.take_own_callbacks(agent_ids, now)).items()}
 
+    async def reassign_callbacks(self, from_agent: str, to_agent: str | None) -> int:
+        return await self.hopper.reassign_callbacks(from_agent, to_agent)
+
     async def own_callbacks(self, agent_id: str, limit: int = 50) -> list[dict[str, Any]]:
         return [{"lead_id": c.lead_id, "at": c.at, "number": c.number_e164, "lead": dict(c.fields)}
                 for c in await self.hopper.own_callbacks(agent_id, limit)]

@@ -48,6 +48,10 @@ class OwnCallbackSource(Protocol):
         """The callbacks `agent_id` kept for themselves, earliest first: `lead_id`, `at`, `number`, `lead`."""
         ...
 
+    async def reassign_callbacks(self, from_agent: str, to_agent: str | None) -> int:
+        """Keep `from_agent`'s scheduled callbacks for `to_agent` instead (None: anyone's); how many moved."""
+        ...
+
 
 @runtime_checkable
 class PreviewPolicy(Protocol):

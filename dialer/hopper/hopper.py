@@ -31,7 +31,7 @@ from dialer.errors import ConfigError, LeadError, PolicyViolation
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
 from dialer.hopper.results import write_plan
-from dialer.hopper.scripts import FILL_PEEK, GATHER_ONLY, LIST_OWN, TAKE_OWN, TAKE_POP
+from dialer.hopper.scripts import FILL_PEEK, GATHER_ONLY, LIST_OWN, REASSIGN_OWN, TAKE_OWN, TAKE_POP
 from dialer.hopper.status import build_status
 from dialer.hopper.types import DialTarget, FillReport, HopperStatus, ScheduledCallback
 from dialer.hopper.views import GS, Gathered, S, parse_gathered, split_tag, text
@@ -73,6 +73,7 @@ class Hopper:
         self._pop = redis.register_script(TAKE_POP)
         self._own = redis.register_script(TAKE_OWN)
         self._list_own = redis.register_script(LIST_OWN)
+        self._reassign_own = redis.register_script(REASSIGN_OWN)
         self._gather = redis.register_script(GATHER_ONLY)
         self._lock = asyncio.Lock()
 
@@ -283,6 +284,16 @@ class Hopper:
                                          number_e164=decode_header(blob_s).numbers[0],
                                          fields=MappingProxyType(decode_fields(blob_s))))
         return out
+
+    async def reassign_callbacks(self, from_agent: str, to_agent: str | None) -> int:
+        """Every scheduled callback `from_agent` kept for themselves is kept for `to_agent` instead (None: for
+        anyone, at once); returns how many. One being dialed or previewed now is not among them."""
+        if to_agent == from_agent:
+            return 0
+        k = self._k
+        async with redis_call(f"moving the callbacks of agent {from_agent} in {self.campaign.id}", self._timeout):
+            moved = await self._reassign_own(keys=[k.cb], args=[k.p, from_agent, to_agent or ""])
+        return int(moved)
 
     async def _claim(self, rows: list[tuple[bool, str]], now: float, *,
                      agent_reserved: bool = False) -> list[tuple[bool, DialTarget]]:

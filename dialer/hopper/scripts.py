@@ -21,7 +21,7 @@ assume a single Redis instance, not Redis Cluster.
 
 from __future__ import annotations
 
-__all__ = ["FILL_PEEK", "GATHER_ONLY", "IMPORT", "LIST_OWN", "TAKE_OWN", "TAKE_POP"]
+__all__ = ["FILL_PEEK", "GATHER_ONLY", "IMPORT", "LIST_OWN", "REASSIGN_OWN", "TAKE_OWN", "TAKE_POP"]
 
 _GATHER = r"""
 local GS, FS = '\29', '\28'
@@ -297,6 +297,26 @@ end
 return out
 """
 )
+
+# KEYS: callbacks. ARGV: campaign prefix, from agent, to agent ('' : anyone). Every scheduled callback kept
+# for `from` is kept for `to` instead (or for anyone). Reply: how many.
+REASSIGN_OWN = r"""
+local C, from, to = ARGV[1], ARGV[2], ARGV[3]
+local moved, start = 0, 0
+while true do
+  local part = redis.call('ZRANGE', KEYS[1], start, start + 999)
+  if #part == 0 then break end
+  for _, lid in ipairs(part) do
+    local state = C .. 's:' .. lid
+    if redis.call('HGET', state, 'cbag') == from then
+      if to == '' then redis.call('HDEL', state, 'cbag') else redis.call('HSET', state, 'cbag', to) end
+      moved = moved + 1
+    end
+  end
+  start = start + 1000
+end
+return moved
+"""
 
 # ARGV: prefix, campaign prefix, campaign id, lead ids...
 GATHER_ONLY = (

@@ -341,6 +341,28 @@ def _subscribers(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     return None
 
 
+def _callbacks(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
+    cid = _q(args.campaign)
+    if args.action == "list":
+        got = api.call("GET", f"/api/campaigns/{cid}/callbacks", query={"agent": args.agent, "limit": str(args.limit)})
+        if args.json:
+            return got
+        if not got["callbacks"]:
+            print(f"{args.agent}: no callback kept in {args.campaign}", file=out)
+        for c in got["callbacks"]:
+            lead = c.get("lead") or {}
+            name = " ".join(x for x in (lead.get("first_name"), lead.get("last_name")) if x) or c["lead_id"]
+            when = datetime.fromtimestamp(c["at"]).isoformat(" ", "minutes")
+            print(f"{when}  {name}  {c['number']}  (lead {c['lead_id']})", file=out)
+        return None
+    body = {"from_agent": args.from_agent, "to_agent": args.to}
+    got = api.call("POST", f"/api/campaigns/{cid}/callbacks/reassign", body)
+    if args.json:
+        return got
+    print(f"{got['moved']} callback(s) of {args.from_agent} now kept for {args.to or 'any agent'}", file=out)
+    return None
+
+
 def _suppress(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     if args.action == "show":
         got = api.call("GET", f"/api/suppressions/{_q(args.subject)}")
@@ -522,6 +544,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--region", default="US", help="region of numbers written without +country (default US)")
     _common(p)
     sb.set_defaults(handler=_run(_subscribers))
+
+    cb = sub.add_parser("callbacks", help="callbacks agents kept for themselves: list, hand to another agent")
+    cbs = cb.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = cbs.add_parser("list", help="the scheduled callbacks AGENT kept for themselves in CAMPAIGN")
+    p.add_argument("campaign")
+    p.add_argument("--agent", required=True)
+    p.add_argument("--limit", type=int, default=50)
+    _common(p)
+    p = cbs.add_parser("reassign", help="hand every callback an agent kept to another agent, or to anyone "
+                                        "(supervisor)")
+    p.add_argument("campaign")
+    p.add_argument("--from", dest="from_agent", required=True, metavar="AGENT")
+    p.add_argument("--to", metavar="AGENT", help="the agent who keeps them now (default: any agent, at once)")
+    _common(p)
+    cb.set_defaults(handler=_run(_callbacks))
 
     su = sub.add_parser("suppress", help="suppression signals: a trouble ticket, a bill shock, a degraded area")
     sus = su.add_subparsers(dest="action", required=True, metavar="ACTION")

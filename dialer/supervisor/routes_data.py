@@ -15,6 +15,7 @@ from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
 from dialer.supervisor.errors import Invalid, http_errors
 from dialer.supervisor.report_io import Loaded, load, render_csv, render_svg, safe_json
+from dialer.supervisor.routes_callbacks import callback_routes
 from dialer.supervisor.routes_leads import lead_routes
 from dialer.supervisor.routes_whatif import whatif_routes
 from dialer.supervisor.tally import local_midnight
@@ -108,3 +109,4 @@ def data_routes(ctx: Ctx, r: APIRouter) -> None:
 
     whatif_routes(ctx, r)
     lead_routes(ctx, r)
+    callback_routes(ctx, r)

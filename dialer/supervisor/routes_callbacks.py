@@ -1,0 +1,71 @@
+"""The callbacks agents kept for themselves ("me" on the desk), as supervisors see and move them.
+
+Such a callback comes back to its agent when due (`Daemon.offer_own_callbacks`), and goes to any agent
+once it is the campaign's `personal_callback_wait_s` late, or never when that is null. An agent who is
+away, or has left, therefore holds their customers' callbacks: a supervisor lists them and hands them
+to another agent, or to anyone at once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import Field
+
+from dialer.leadsource import OwnCallbackSource
+from dialer.supervisor.auth import Principal, Role
+from dialer.supervisor.context import Ctx
+from dialer.supervisor.errors import Conflict, Invalid, http_errors
+from dialer.supervisor.schemas import AgentId, _In
+
+__all__ = ["callback_routes"]
+
+CampaignPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+AgentQuery = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+class CallbackReassign(_In):
+    from_agent: AgentId
+    to_agent: AgentId | None = Field(None, description="the agent who keeps them from now on; null: any agent, "
+                                                       "at once")
+
+
+def callback_routes(ctx: Ctx, r: APIRouter) -> None:
+    """Add these routes to `r`."""
+    reader, supervisor = ctx.who(Role.READ_ONLY), ctx.who(Role.SUPERVISOR)
+
+    def source(campaign_id: str) -> OwnCallbackSource | None:
+        """The campaign's lead source if it keeps callbacks for agents (the Redis hopper does); 404 for an
+        unknown campaign."""
+        ctx.sup.campaign(campaign_id)
+        found = ctx.daemon.leads.get(campaign_id)
+        return found if isinstance(found, OwnCallbackSource) else None
+
+    @r.get("/api/campaigns/{campaign_id}/callbacks", tags=["callbacks"])
+    async def agent_callbacks(campaign_id: CampaignPath, agent: AgentQuery,
+                              limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                              who: Principal = reader) -> dict[str, Any]:
+        """The scheduled callbacks `agent` kept for themselves in the campaign, earliest first."""
+        with http_errors():
+            src = source(campaign_id)
+            got = [] if src is None else await src.own_callbacks(agent, limit)
+        return {"campaign_id": campaign_id, "agent": agent, "callbacks": got}
+
+    @r.post("/api/campaigns/{campaign_id}/callbacks/reassign", tags=["callbacks"])
+    async def reassign(campaign_id: CampaignPath, body: CallbackReassign,
+                       who: Principal = supervisor) -> dict[str, Any]:
+        """Hand every scheduled callback `from_agent` kept for themselves to `to_agent`, or to anyone (null).
+        One being dialed or previewed right now stays where it is."""
+        with http_errors():
+            if body.to_agent == body.from_agent:
+                raise Invalid("from_agent and to_agent are the same agent: nothing to move")
+            src = source(campaign_id)
+            if src is None:
+                raise Conflict(f"campaign {campaign_id}'s leads do not come from the Redis hopper, which is what "
+                               "keeps callbacks for agents: it has none to move")
+            moved = await src.reassign_callbacks(body.from_agent, body.to_agent)
+        await ctx.audit.record(who, "callbacks.reassign", campaign_id, from_agent=body.from_agent,
+                               to_agent=body.to_agent or "anyone", moved=moved)
+        return {"campaign_id": campaign_id, "from_agent": body.from_agent, "to_agent": body.to_agent,
+                "moved": moved}

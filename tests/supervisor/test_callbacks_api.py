@@ -1,0 +1,90 @@
+"""Supervisors list the callbacks an agent kept for themselves and hand them to another agent, or to anyone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from sup_fakes import AUTH, TOKENS, cli_runner, live_server, make_rig, settings
+
+from dialer.campaigns.loader import load_campaign
+from dialer.config import CampaignSettings
+from dialer.hopper import Hopper, LeadStore
+from dialer.hopper_source import HopperLeadSource
+from dialer.http import build_app
+from dialer.leads.demo import load_demo_leads
+from dialer.policy import DialResult
+from dialer.policy.contact import ContactPolicy
+
+CAMPAIGN = Path(__file__).resolve().parents[2] / "examples" / "campaigns" / "base_upsell.toml"
+T0 = dt.datetime(2026, 11, 23, 13, 0, tzinfo=ZoneInfo("America/New_York")).timestamp()
+
+
+async def rig_with_callbacks(redis: Any) -> tuple[Any, str, list[str]]:
+    """A daemon whose campaign's hopper holds three callbacks ann kept for herself and one bob kept."""
+    config = load_campaign(CAMPAIGN)
+    rig = make_rig(redis, cfg=settings([CampaignSettings(id=config.id)]), start=T0)
+    prefix = rig.store.prefix
+    await load_demo_leads(LeadStore(redis, prefix=prefix), config, 10, 7, T0 - 3600)
+    hopper = Hopper(redis, config, ContactPolicy(config), prefix=prefix)
+    await hopper.fill(T0 - 3600)
+    taken = await hopper.take(4, T0 - 3600)
+    for i, (t, agent) in enumerate(zip(taken, ("ann", "ann", "bob", "ann"), strict=True)):
+        await hopper.record_result(t, DialResult("live", "callback", callback_at=T0 + 3600 * (i + 1),  # type: ignore[arg-type]
+                                                 callback_agent=agent), T0 - 3600)
+    rig.daemon.leads[config.id] = HopperLeadSource(hopper)
+    return rig, config.id, [t.lead_id for t in taken]
+
+
+async def test_a_supervisor_lists_an_agents_callbacks_and_hands_them_to_another_or_to_anyone(redis):
+    rig, cid, leads = await rig_with_callbacks(redis)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(rig.daemon)), base_url="http://x") as c:
+        r = await c.get(f"/api/campaigns/{cid}/callbacks", params={"agent": "ann"}, headers=AUTH["read-only"])
+        assert [x["lead_id"] for x in r.json()["callbacks"]] == [leads[0], leads[1], leads[3]]  # earliest first
+        r = await c.post(f"/api/campaigns/{cid}/callbacks/reassign", json={"from_agent": "ann", "to_agent": "cid"},
+                         headers=AUTH["read-only"])
+        assert r.status_code == 403  # a supervisor's move
+        r = await c.post(f"/api/campaigns/{cid}/callbacks/reassign", json={"from_agent": "ann", "to_agent": "cid"},
+                         headers=AUTH["supervisor"])
+        assert r.json() == {"campaign_id": cid, "from_agent": "ann", "to_agent": "cid", "moved": 3}
+        r = await c.get(f"/api/campaigns/{cid}/callbacks", params={"agent": "ann"}, headers=AUTH["read-only"])
+        assert r.json()["callbacks"] == []
+        r = await c.get(f"/api/campaigns/{cid}/callbacks", params={"agent": "cid"}, headers=AUTH["read-only"])
+        assert len(r.json()["callbacks"]) == 3
+        r = await c.post(f"/api/campaigns/{cid}/callbacks/reassign", json={"from_agent": "bob"},
+                         headers=AUTH["supervisor"])
+        assert r.json()["moved"] == 1  # to anyone: the pacer's next take may dial it when due
+        r = await c.post(f"/api/campaigns/{cid}/callbacks/reassign", json={"from_agent": "bob", "to_agent": "bob"},
+                         headers=AUTH["supervisor"])
+        assert r.status_code == 422
+        audit = (await c.get("/api/audit", headers=AUTH["admin"])).json()
+        assert [(a["action"], a["details"]["to_agent"], a["details"]["moved"]) for a in audit] == [
+            ("callbacks.reassign", "anyone", 1), ("callbacks.reassign", "cid", 3)]
+    targets = await rig.daemon.leads[cid].take(10, T0 + 3 * 3600 + 1)  # type: ignore[attr-defined]
+    assert leads[2] in {t.lead_id for t in targets}  # bob's former callback, due, went to whoever was free
+
+
+async def test_unknown_campaigns_and_sources_without_callbacks_answer_clearly(redis):
+    rig = make_rig(redis)  # its campaign's leads come from an in-memory source
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(rig.daemon)), base_url="http://x") as c:
+        r = await c.get("/api/campaigns/nope/callbacks", params={"agent": "ann"}, headers=AUTH["read-only"])
+        assert r.status_code == 404
+        r = await c.get("/api/campaigns/upsell/callbacks", params={"agent": "ann"}, headers=AUTH["read-only"])
+        assert r.json()["callbacks"] == []  # nothing is kept for agents there
+        r = await c.post("/api/campaigns/upsell/callbacks/reassign", json={"from_agent": "ann"},
+                         headers=AUTH["supervisor"])
+        assert (r.status_code, "Redis hopper" in r.json()["detail"]) == (409, True)
+
+
+async def test_the_cli_lists_and_reassigns(redis):
+    rig, cid, _leads = await rig_with_callbacks(redis)
+    async with live_server(build_app(rig.daemon)) as url:
+        run = cli_runner(url, TOKENS["supervisor"])
+        listing = await run("callbacks", "list", cid, "--agent", "ann")
+        assert len(listing.strip().splitlines()) == 3
+        moved = await run("callbacks", "reassign", cid, "--from", "ann")
+        assert moved == "3 callback(s) of ann now kept for any agent\n"
+        assert await run("callbacks", "list", cid, "--agent", "ann") == f"ann: no callback kept in {cid}\n"
