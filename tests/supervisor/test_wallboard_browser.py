@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 from sup_fakes import AFTERNOON, AUTH, TOKENS, live_server, make_rig, scene, settings
 
+from agents.state import AgentState
 from dialer.config import AgentAccount, CampaignSettings, PacingSettings
 from dialer.http import build_app
 from dialer.store import connect_redis
@@ -115,6 +116,14 @@ async def test_wallboard_shows_the_shift_and_follows_changes_live(page, tmp_path
             "([w]) => document.querySelector(`.agent[data-agent='a11'] .anote`).textContent === w",
             arg=[words], timeout=5_000)
     _rig.engine.roster.get("a11").pause_reason = "coaching"  # the module's other tests share the scene
+    # an agent with a lead (or their own callback) on screen reads as previewing, among the working ones
+    a11 = _rig.engine.roster.get("a11")
+    a11.state = AgentState.PREVIEWING
+    await page.wait_for_function(
+        "() => document.querySelector(`.agent[data-agent='a11'] .astate`).textContent === 'previewing'",
+        timeout=5_000)
+    assert "1 previewing" in await page.locator("#agent-summary").inner_text()
+    a11.state = AgentState.PAUSED
 
     # a supervisor pauses the campaign elsewhere: the page shows it without reloading
     async with httpx.AsyncClient(base_url=url) as c:

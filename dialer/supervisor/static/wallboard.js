@@ -6,8 +6,10 @@
 (() => {
   const { el, pct, duration } = Sup;
   const $ = (id) => document.getElementById(id);
-  const ORDER = ["talking", "reserved", "wrapup", "ready", "paused"];
-  const LABEL = { talking: "talking", reserved: "connecting", wrapup: "wrap-up", ready: "ready", paused: "paused" };
+  // previewing: a lead (or the agent's own callback) on screen; dialing: an agent-started call ringing
+  const ORDER = ["talking", "reserved", "dialing", "previewing", "wrapup", "ready", "paused"];
+  const LABEL = { talking: "talking", reserved: "connecting", dialing: "dialing", previewing: "previewing",
+                  wrapup: "wrap-up", ready: "ready", paused: "paused" };
   let snap = null, receivedAt = 0, backoff = 1000, controller = null;
 
   function status(state, text) {
