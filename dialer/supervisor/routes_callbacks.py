@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import Field
 
 from dialer.leadsource import OwnCallbackSource
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
 from dialer.supervisor.errors import Conflict, Invalid, http_errors
-from dialer.supervisor.schemas import AgentId, _In
+from dialer.supervisor.schemas import AgentId, CampaignPath, _In
 
 __all__ = ["callback_routes"]
 
-CampaignPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 AgentQuery = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 

@@ -22,6 +22,7 @@ from dialer.supervisor.schemas import (
     CampaignCreate,
     CampaignEdit,
     CampaignOut,
+    CampaignPath,
     DecisionLog,
     PacingPatch,
     Problem,
@@ -31,7 +32,6 @@ from dialer.supervisor.spy import start_spy
 
 __all__ = ["ops_routes"]
 
-CampaignPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 AgentPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 CallPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 IdQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]

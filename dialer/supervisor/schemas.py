@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dialer.config import CampaignSettings, PacingSettings
@@ -23,6 +24,7 @@ __all__ = [
     "CampaignEdit",
     "CampaignId",
     "CampaignOut",
+    "CampaignPath",
     "DecisionLog",
     "OverrideOut",
     "OverridesOut",
@@ -33,6 +35,7 @@ __all__ = [
 
 AgentId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 CampaignId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+CampaignPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class _In(BaseModel):
