@@ -220,6 +220,10 @@ class CampaignSettings(_Section):
     late_disposition_s: float = Field(
         900.0, ge=0, description="how long a call whose wrap-up ended as no_disposition (timeout, shutdown) may "
                                  "still be disposed by its agent, correcting its lead's result (0: never)")
+    preview_auto_dial_s: float | None = Field(
+        None, ge=3.0, le=600.0, description="a lead on a previewing agent's screen (preview mode, or the agent's own "
+                                            "callback) is dialed by itself after this long; unset: when the agent "
+                                            "presses Dial")
     record_calls: bool = Field(
         False, description="record each conversation with an agent (MixMonitor on the customer's leg from the "
                            "bridge on; the call record's `recording` names the file). Recording a call may need "

@@ -44,6 +44,7 @@ from dialer.engine.agentless import AgentlessPlan
 from dialer.engine.agentside import NO_DISPOSITION
 from dialer.engine.commands import (
     AgentNotice,
+    AutoDialPreview,
     Command,
     DispositionMade,
     ForgetUndisposed,
@@ -88,6 +89,7 @@ def runtime_from_settings(cs: CampaignSettings) -> CampaignRuntime:
         wrapup_timeout_s=cs.wrapup_timeout_s,
         after_wrapup_timeout=cs.after_wrapup_timeout,
         late_disposition_s=cs.late_disposition_s,
+        preview_auto_dial_s=cs.preview_auto_dial_s,
         record_calls=cs.record_calls,
         amd_audit_share=cs.pacing.amd_audit_share,
         agentless=AgentlessPlan(context=cs.agentless_context, exten=cs.agentless_exten, message=cs.agentless_message,
@@ -631,6 +633,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
             elif isinstance(cmd, ForgetUndisposed):
                 self.undisposed.forget(cmd.agent_id)
                 self.late_pops.pop(cmd.call_id, None)
+            elif isinstance(cmd, AutoDialPreview):
+                self._later(self._auto_dial(cmd), "preview-auto-dial")
             else:
                 assert_never(cmd)
 

@@ -28,7 +28,7 @@ from agents.screenpop import ScreenPopRenderer
 from agents.state import AgentState
 from dialer.ami import actions
 from dialer.ami import events as ev
-from dialer.engine.commands import Command, DispositionMade, OriginateAgentFirst, RecordOptOut
+from dialer.engine.commands import AutoDialPreview, Command, DispositionMade, OriginateAgentFirst, RecordOptOut
 from dialer.engine.core import DialRequest, Engine
 from dialer.errors import DialerError, IllegalTransition, PolicyViolation, StateStoreError
 from dialer.hopper.store import LeadStore
@@ -111,6 +111,20 @@ class AgentCalls:
         self.execute(cmds, now)
         self._agent_changed(agent_id)
         return call_id
+
+    async def _auto_dial(self, cmd: AutoDialPreview) -> None:
+        """The campaign's `preview_auto_dial_s` ran out with the lead still on screen: dial it as a press of
+        Dial does (the policy re-check included). An agent who moved meanwhile keeps what they chose."""
+        try:
+            await self.preview_dial(cmd.agent_id, cmd.lead_id, cmd.number_index)
+        except IllegalTransition:
+            pass  # dialed, skipped, paused or logged out in the same instant
+        except PolicyViolation as exc:  # released with the reason; the agent is ready for the next one
+            log.info("previewed lead not auto-dialed: the contact policy refuses it now",
+                     extra={"agent_id": cmd.agent_id, "lead_id": cmd.lead_id, "error": str(exc)})
+        except DialerError as exc:
+            log.warning("previewed lead not auto-dialed", extra={"agent_id": cmd.agent_id, "lead_id": cmd.lead_id,
+                                                                 "error": repr(exc)})
 
     def _refuse_preview(self, agent_id: str, campaign_id: str, lead_id: str, why: str) -> None:
         """The contact policy refused the previewed lead at dial time (its source released it already):
@@ -291,6 +305,9 @@ class AgentCalls:
             payload = {"campaign_id": campaign_id, "lead_id": r.lead_id, "number": r.number, "attempt": r.attempt,
                        "lead": dict(r.fields)}
         payload["number_index"] = r.number_index
+        auto = self.engine.preview_deadlines.get(agent_id)
+        if auto is not None:  # the desk counts down to it
+            payload["auto_dial_at"] = auto
         if r.callback_at is not None:  # a scheduled callback: when for, and whether this agent kept it
             payload["callback"] = {"at": r.callback_at, "mine": r.callback_agent == agent_id}
         return payload

@@ -63,7 +63,7 @@ LAYOUT: Literal[1] = 1  # a newer layout is refused as unreadable (its campaign 
 # Dial settings a supervisor may edit on a running campaign (`Supervisor.edit`); the rest of
 # `CampaignSettings` (lead file, script, agentless plan) only changes through the config file.
 EDITABLE = ("name", "amd", "ring_timeout_s", "wrapup_timeout_s", "caller_id_name", "caller_id_number", "record_calls",
-            "after_wrapup_timeout", "late_disposition_s")
+            "after_wrapup_timeout", "late_disposition_s", "preview_auto_dial_s")
 Section = Literal["pacing", "settings"]
 
 

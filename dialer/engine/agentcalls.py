@@ -29,7 +29,7 @@ from agents.state import AgentEvent, AgentState
 from dialer.ami import events as ev
 from dialer.engine import failures
 from dialer.engine.calls import Call, CallEvent, CallKind, CallOutcome, CallState
-from dialer.engine.commands import AgentNotice, Command, OriginateAgentFirst, ScreenPop
+from dialer.engine.commands import AgentNotice, AutoDialPreview, Command, OriginateAgentFirst, ScreenPop
 from dialer.errors import IllegalTransition
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ __all__ = [
     "on_customer_dialend",
     "on_customer_ringing",
     "outcome_of",
+    "previews_due",
     "release_dialer",
     "skip_preview",
 ]
@@ -66,7 +67,24 @@ def offer_preview(engine: Engine, agent_id: str, request: DialRequest, now: floa
         raise IllegalTransition("agent", agent_id, "unknown", "preview a lead")
     engine.roster.apply(agent_id, AgentEvent.PREVIEW, now)
     engine.previews[agent_id] = (agent.campaign_id, request)
+    wait = engine.campaigns[agent.campaign_id].preview_auto_dial_s
+    if wait is not None:
+        engine.preview_deadlines[agent_id] = now + wait
     return [engine.state_notice(agent)]
+
+
+def previews_due(engine: Engine, now: float) -> list[Command]:
+    """The previews that waited their campaign's `preview_auto_dial_s`: one `AutoDialPreview` each."""
+    out: list[Command] = []
+    for agent_id, deadline in list(engine.preview_deadlines.items()):
+        if deadline > now:
+            continue
+        del engine.preview_deadlines[agent_id]
+        held = engine.previews.get(agent_id)
+        agent = engine.roster.get(agent_id)
+        if held is not None and agent is not None and agent.state is AgentState.PREVIEWING:
+            out.append(AutoDialPreview(agent_id, held[1].lead_id, held[1].number_index))
+    return out
 
 
 def _previewed(engine: Engine, agent_id: str, lead_id: str, what: str) -> tuple[str, DialRequest]:
@@ -86,6 +104,7 @@ def skip_preview(engine: Engine, agent_id: str, lead_id: str, now: float) -> tup
     _campaign, request = _previewed(engine, agent_id, lead_id, "skip")
     agent = engine.roster.apply(agent_id, AgentEvent.SKIP, now)
     del engine.previews[agent_id]
+    engine.preview_deadlines.pop(agent_id, None)
     return request, [engine.state_notice(agent)]
 
 
@@ -98,6 +117,7 @@ def dial_preview(engine: Engine, agent_id: str, lead_id: str, number_index: int,
                                                                  f"the contact policy cleared number #"
                                                                  f"{request.number_index} only")
     del engine.previews[agent_id]
+    engine.preview_deadlines.pop(agent_id, None)
     return _dial(engine, agent_id, campaign_id, request, CallKind.PREVIEW, now)
 
 

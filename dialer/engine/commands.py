@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AgentNotice",
+    "AutoDialPreview",
     "Command",
     "DispositionMade",
     "ForgetUndisposed",
@@ -175,7 +176,18 @@ class ForgetUndisposed:
     call_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class AutoDialPreview:
+    """The lead on a previewing agent's screen has waited the campaign's `preview_auto_dial_s`: dial it as
+    if the agent had pressed Dial (the daemon re-checks the contact policy first, as for a press)."""
+
+    agent_id: str
+    lead_id: str
+    number_index: int
+
+
 Command = (
     Originate | OriginateAgentFirst | Redirect | HangupChannel | ScreenPop | AgentNotice | WriteCallRecord
     | DispositionMade | RecordLedger | RecordOptOut | ReturnLead | KeepUndisposed | ForgetUndisposed
+    | AutoDialPreview
 )

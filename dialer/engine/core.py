@@ -100,6 +100,7 @@ class CampaignRuntime:
     # an agent whose wrap-up ran out is paused ("pause") or takes calls at once ("ready")
     after_wrapup_timeout: Literal["pause", "ready"] = "pause"
     late_disposition_s: float = 900.0  # how long a call closed by the wrap-up timeout may still be disposed
+    preview_auto_dial_s: float | None = None  # a lead on a previewing agent's screen is dialed after this long
     record_calls: bool = False  # the dialplan records each conversation with an agent (DIALER_RECORD=1)
     paused: bool = False
     amd_audit_share: float = 0.0  # share of machine verdicts that are audit candidates (0: no audit)
@@ -180,6 +181,7 @@ class Engine:
         self.undisposed: dict[str, Undisposed] = {}  # agent id -> its call a wrap-up closed undisposed
         self.rng = rng if rng is not None else random.Random()  # the AMD audit's draws
         self.previews: dict[str, tuple[str, DialRequest]] = {}  # agent id -> (campaign, the lead on screen)
+        self.preview_deadlines: dict[str, float] = {}  # agent id -> when the lead on screen is dialed by itself
         self.aliases: dict[str, str] = {}  # customer-leg Uniqueid -> call id (agent-leg-first calls)
         self.transfer_deadlines: dict[str, float] = {}  # call id -> when its ringing transfer leg fails
         self.ami_link = link.AmiLink()  # dialing held while AMI is down or resyncing (`dialer.engine.link`)
@@ -707,8 +709,8 @@ class Engine:
 
     # ----------------------------------------------------------------- timers
     def next_deadline(self) -> float | None:
-        """The earliest time `tick` has work to do (abandon holds, wrap-up timeouts)."""
-        times = [*self.wrapup_deadlines.values(), *self.transfer_deadlines.values()]
+        """The earliest time `tick` has work to do (abandon holds, wrap-up timeouts, previews to dial)."""
+        times = [*self.wrapup_deadlines.values(), *self.transfer_deadlines.values(), *self.preview_deadlines.values()]
         for camp in self.campaigns.values():
             for cid in camp.waiting:
                 c = self.calls.get(cid)
@@ -718,7 +720,8 @@ class Engine:
         return min(times) if times else None
 
     def tick(self, now: float) -> list[Command]:
-        """Run due timers: abandon the holds that ran out, end overdue wrap-ups, fail unanswered transfer legs."""
+        """Run due timers: abandon the holds that ran out, end overdue wrap-ups, fail unanswered transfer legs,
+        dial the previews that waited their campaign's `preview_auto_dial_s`."""
         out: list[Command] = transfers.due(self, now)
         for camp in self.campaigns.values():
             while (c := self.oldest_waiting(camp)) is not None:
@@ -732,6 +735,7 @@ class Engine:
                 agent = self.roster.get(agent_id)
                 if agent is not None and agent.state is AgentState.WRAPUP:
                     out += agentside.end_wrapup_undisposed(self, agent, agentside.WRAPUP_TIMEOUT, now)
+        out += agentcalls.previews_due(self, now)
         return out
 
     def end_wrapups(self, now: float) -> list[Command]:

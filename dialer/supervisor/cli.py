@@ -184,10 +184,11 @@ def _campaign(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
                                   ("caller_id_number", args.caller_id_number),
                                   ("wrapup_timeout_s", args.wrapup_timeout), ("record_calls", args.record),
                                   ("after_wrapup_timeout", args.after_wrapup_timeout),
-                                  ("late_disposition_s", args.late_disposition)) if v is not None}
+                                  ("late_disposition_s", args.late_disposition),
+                                  ("preview_auto_dial_s", args.preview_auto_dial)) if v is not None}
         if not body:
             raise ApiCallError("nothing to change: give --name, --amd, --ring-timeout, --caller-id-*, --record, "
-                               "--wrapup-timeout, --after-wrapup-timeout or --late-disposition")
+                               "--wrapup-timeout, --after-wrapup-timeout, --late-disposition or --preview-auto-dial")
         got = api.call("PATCH", f"/api/campaigns/{_q(cid)}", body)
     elif act == "revert":
         got = api.call("DELETE", f"/api/campaigns/{_q(cid)}/overrides", query={"run_state": args.run_state})
@@ -457,7 +458,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--file", help="campaign file on the daemon's host")
     _knob_args(p)
     _common(p)
-    p = cs.add_parser("edit", help="change AMD, ring timeout, caller ID, recording, wrap-up settings or name (admin)")
+    p = cs.add_parser("edit", help="change AMD, ring timeout, caller ID, recording, wrap-up and preview settings or "
+                                   "name (admin)")
     p.add_argument("campaign")
     p.add_argument("--name")
     p.add_argument("--amd", type=_on_off, metavar="on|off")
@@ -470,6 +472,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="an agent whose wrap-up runs out is paused, or ready at once")
     p.add_argument("--late-disposition", type=float, metavar="S",
                    help="seconds a call closed by a wrap-up that ran out may still be disposed (0: never)")
+    p.add_argument("--preview-auto-dial", type=float, metavar="S",
+                   help="seconds a previewed lead waits before it is dialed by itself (0: only on Dial)")
     _common(p)
     p = cs.add_parser("revert", help="drop the pacing and settings changes kept across restarts: back to the "
                                      "config file, now")

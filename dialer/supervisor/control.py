@@ -166,6 +166,7 @@ class Supervisor:
             "record_calls": camp.record_calls,
             "after_wrapup_timeout": camp.after_wrapup_timeout,
             "late_disposition_s": camp.late_disposition_s,
+            "preview_auto_dial_s": camp.preview_auto_dial_s,
             "calls": calls,
             "agents": agents,
             "dial_level": round((calls["ringing"] + calls["screening"]) / working, 3) if working else 0.0,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dialer.config import CampaignSettings, PacingSettings
 from dialer.supervisor.errors import Invalid
@@ -80,9 +80,22 @@ class CampaignEdit(_In):
     late_disposition_s: float | None = Field(
         None, ge=0.0, le=86400.0, description="how long a call closed by a wrap-up that runs out from now on may "
                                               "still be disposed (0: never)")
+    preview_auto_dial_s: float | None = Field(
+        None, ge=0.0, le=600.0, description="a lead previewed from now on is dialed by itself after this long "
+                                            "(3 s or more; 0: only when the agent presses Dial)")
+
+    @field_validator("preview_auto_dial_s")
+    @classmethod
+    def _auto_dial(cls, value: float | None) -> float | None:
+        if value is not None and 0.0 < value < 3.0:
+            raise ValueError("give 3 s or more (0 switches the automatic dial off)")
+        return value
 
     def changes(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
+        out = self.model_dump(exclude_none=True)
+        if out.get("preview_auto_dial_s") == 0.0:
+            out["preview_auto_dial_s"] = None  # the setting's "only when the agent presses Dial"
+        return out
 
 
 class CampaignCreate(_In):
@@ -98,6 +111,7 @@ class CampaignCreate(_In):
     record_calls: bool = False
     after_wrapup_timeout: Literal["pause", "ready"] = "pause"
     late_disposition_s: float = Field(900.0, ge=0.0, le=86400.0)
+    preview_auto_dial_s: float | None = Field(None, ge=3.0, le=600.0)
     file: str | None = Field(None, max_length=400, description="campaign file (TOML/YAML) on the daemon's host")
     pacing: PacingSettings = PacingSettings()
 
@@ -182,6 +196,7 @@ class CampaignOut(BaseModel):
     record_calls: bool
     after_wrapup_timeout: Literal["pause", "ready"]
     late_disposition_s: float
+    preview_auto_dial_s: float | None
     calls: dict[str, int]
     agents: dict[str, int]
     dial_level: float

@@ -31,7 +31,8 @@ CAMPAIGN = Path(__file__).resolve().parents[2] / "examples" / "campaigns" / "bas
 T0 = dt.datetime(2026, 11, 23, 13, 0, tzinfo=ZoneInfo("America/New_York")).timestamp()  # a Monday
 
 
-async def rig(client: Any, prefix: str) -> tuple[Daemon, HopperLeadSource, str]:
+async def rig(client: Any, prefix: str, *, auto_dial_s: float | None = None,
+              scale: float = 1.0) -> tuple[Daemon, HopperLeadSource, str]:
     """A predictive campaign whose first lead ann kept as a callback for herself, due now; the second is a
     callback for anyone."""
     config = load_campaign(CAMPAIGN)
@@ -42,12 +43,12 @@ async def rig(client: Any, prefix: str) -> tuple[Daemon, HopperLeadSource, str]:
     for t, agent in ((mine, "ann"), (anyone, None)):
         await hopper.record_result(t, DialResult("live", "callback", callback_at=T0 - 60,  # type: ignore[arg-type]
                                                  callback_agent=agent), T0 - 3600)
-    cs = CampaignSettings(id=config.id, pacing=PacingSettings(mode="predictive"))
+    cs = CampaignSettings(id=config.id, pacing=PacingSettings(mode="predictive"), preview_auto_dial_s=auto_dial_s)
     cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False))
     engine = Engine(hold_s=1.5, rng=random.Random(3))
     engine.add_campaign(runtime_from_settings(cs))
     source = HopperLeadSource(hopper)
-    d = Daemon(cfg, clock=ScaledClock(1.0, start=T0), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]
+    d = Daemon(cfg, clock=ScaledClock(scale, start=T0), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]
                store=RedisStore(client, prefix=prefix), bus=FakeBus(),  # type: ignore[arg-type]
                leads={config.id: source}, metrics=Metrics())
     return d, source, mine.lead_id
@@ -98,3 +99,26 @@ async def test_the_pacer_does_not_hand_an_agents_own_callback_to_another(client)
     assert sum(r.callback_at is not None for r in taken) == 1  # anyone's callback comes first
     assert taken[0].callback_at == T0 - 60
     del d
+
+
+async def test_a_campaign_that_auto_dials_previews_dials_the_callback_when_its_agent_lets_it_wait(client):
+    d, _source, lead_id = await rig(client, "owncb3", auto_dial_s=5.0, scale=50.0)
+    cid = d.engine.campaigns.copy().popitem()[0]
+    stop, task = await stopping(d)
+    try:
+        d.agent_command(ac.Login("ann", "1001", cid))
+        d.agent_command(ac.Ready("ann"))
+        preview = await next_preview(d, "ann")
+        assert preview["auto_dial_at"] == d.engine.preview_deadlines["ann"]  # the desk counts down to it
+        assert preview["auto_dial_at"] - d.clock.now() <= 5.0
+        pos = preview["seq"]
+        while d.engine.roster.get("ann").state is not AgentState.DIALING:  # the timer loop dials it
+            msgs = await d.feed.wait("ann", pos, 10.0)
+            assert msgs, "the preview was not dialed by itself"
+            pos = msgs[-1]["seq"]
+        [call] = [c for c in d.engine.calls.values() if c.agent_id == "ann"]
+        assert (call.kind, call.lead_id) == (CallKind.PREVIEW, lead_id)
+        assert d.clock.now() >= preview["auto_dial_at"]
+    finally:
+        stop.set()
+        await task

@@ -7,6 +7,7 @@ real. The simulator plays people who answer after 1 s and talk until the test ha
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from test_desk_browser import desk_page, expect, go_ready
@@ -28,10 +29,14 @@ async def test_preview_skip_then_dial_and_a_blind_transfer_to_another_agent(brow
     async with DeskHarness(redis_url=redis_url, pbx=True, mode=Mode.PREVIEW, leads=LEADS) as h, \
             desk_page(browser, h) as page:
         await go_ready(page)
+        h.daemon.engine.campaigns[h.campaign].preview_auto_dial_s = 600.0  # the card counts down (the harness
+        # runs no timer loop, so nothing is dialed by itself here: tests/daemon/test_own_callback_offers.py)
         await h.daemon.offer_previews(h.campaign)  # what the preview campaign's pacing loop does
         await expect(page.locator("#preview-card")).to_be_visible()
         await expect(page.locator("#state-label")).to_have_text("Preview")
         await expect(page.locator("#preview-name")).to_have_text("Anna Novak")
+        await expect(page.locator("#preview-auto")).to_have_text(re.compile(r"^Dialing by itself in (600|59\d) s$"))
+        h.daemon.engine.campaigns[h.campaign].preview_auto_dial_s = None
         await page.select_option("#preview-skip-reason", "bad_data")
         await page.click("#btn-preview-skip")
         await expect(page.locator("#preview-card")).to_be_hidden()

@@ -15,6 +15,7 @@ from dialer.ami import events as ev
 from dialer.engine.calls import CallKind, CallState
 from dialer.engine.commands import (
     AgentNotice,
+    AutoDialPreview,
     DispositionMade,
     OriginateAgentFirst,
     Redirect,
@@ -109,6 +110,32 @@ def test_skipping_a_preview_gives_the_lead_back_and_the_agent_is_ready_again():
     assert (out[0].payload["state"], eng.previews) == ("ready", {})
     with pytest.raises(IllegalTransition, match="no lead is being previewed"):
         eng.dial_preview("ann", "L42", 0, 3.0)
+
+
+def test_a_campaign_that_auto_dials_previews_asks_for_the_dial_when_the_lead_has_waited_long_enough():
+    eng = make_engine()
+    eng.campaigns["prev"].preview_auto_dial_s = 10.0
+    login(eng, "ann", "1001")
+    login(eng, "bob", "1002")
+    eng.offer_preview("ann", DialRequest("L42", "+12125550142", number_index=1), 1.0)
+    eng.offer_preview("bob", DialRequest("L7", "+12125550177"), 2.0)
+    assert eng.next_deadline() == 11.0
+    assert of(eng.tick(10.9), AutoDialPreview) == []
+    eng.skip_preview("bob", "L7", 5.0)  # bob chose: nothing is dialed for him
+    assert of(eng.tick(11.0), AutoDialPreview) == [AutoDialPreview("ann", "L42", 1)]
+    assert of(eng.tick(30.0), AutoDialPreview) == []  # asked once; the daemon dials it as a press of Dial
+    assert eng.next_deadline() is None
+    eng.offer_preview("bob", DialRequest("L8", "+12125550178"), 40.0)
+    eng.dial_preview("bob", "L8", 0, 41.0)  # dialed by hand before the time
+    assert of(eng.tick(60.0), AutoDialPreview) == []
+
+
+def test_a_campaign_without_auto_dial_waits_for_the_agent():
+    eng = make_engine()
+    login(eng, "ann", "1001")
+    eng.offer_preview("ann", DialRequest("L42", "+12125550142"), 1.0)
+    assert eng.next_deadline() is None
+    assert of(eng.tick(3600.0), AutoDialPreview) == []
 
 
 @pytest.mark.parametrize(("status", "outcome"), [(ev.DialStatus.BUSY, "busy"), (ev.DialStatus.NOANSWER, "no_answer"),

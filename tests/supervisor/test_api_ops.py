@@ -116,12 +116,16 @@ async def test_edit_campaign_settings(client, rig):
     view = r.json()
     assert (view["record_calls"], view["after_wrapup_timeout"], view["late_disposition_s"]) == (True, "ready", 0.0)
     assert (view["amd"], view["ring_timeout_s"]) == (False, 25.0)  # fields left out keep their value
+    r = await client.patch("/api/campaigns/upsell", headers=ADMIN, json={"preview_auto_dial_s": 10})
+    assert (r.json()["preview_auto_dial_s"], camp.preview_auto_dial_s) == (10.0, 10.0)
+    r = await client.patch("/api/campaigns/upsell", headers=ADMIN, json={"preview_auto_dial_s": 0})  # off again
+    assert (r.json()["preview_auto_dial_s"], camp.preview_auto_dial_s) == (None, None)
 
 
 async def test_bad_campaign_edits_get_422_and_change_nothing(client, rig):
     for body in ({"ring_timeout_s": 10}, {"caller_id_name": 'Evil"<x>'}, {"amd": "maybe"}, {"colour": "red"}, {},
                  {"wrapup_timeout_s": -1}, {"after_wrapup_timeout": "sleep"}, {"late_disposition_s": -5},
-                 {"record_calls": "sometimes"}):
+                 {"record_calls": "sometimes"}, {"preview_auto_dial_s": 1}, {"preview_auto_dial_s": 601}):
         r = await client.patch("/api/campaigns/upsell", headers=ADMIN, json=body)
         assert r.status_code == 422, (body, r.text)
         camp = rig.engine.campaigns["upsell"]

@@ -654,6 +654,11 @@ function tick() {
     $("wrapup-bar").style.width = `${Math.max(0, Math.min(100, (100 * left * S.scale) / S.wrapupTimeout))}%`;
     $("wrapup").classList.toggle("late", left < 15);
   }
+  const auto = S.preview && S.state === "previewing" ? S.preview.auto_dial_at : undefined;
+  $("preview-auto").hidden = auto === undefined;
+  if (auto !== undefined) {  // the campaign dials a previewed lead by itself after preview_auto_dial_s
+    $("preview-auto").textContent = `Dialing by itself in ${Math.max(0, Math.ceil((auto - serverNow()) / S.scale))} s`;
+  }
   if (S.call && S.call.local_time) {
     const lt = localClock(S.call.local_time.offset_s);
     const out = lt.hour < 8 || lt.hour >= 21;
