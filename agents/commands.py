@@ -18,6 +18,9 @@ __all__ = [
     "Login",
     "Logout",
     "Pause",
+    "PreviewCommand",
+    "PreviewDial",
+    "PreviewSkip",
     "Ready",
     "RecentCommands",
     "parse_agent_command",
@@ -62,6 +65,29 @@ class Disposition:
 
 AgentCommand = Login | Ready | Pause | Logout | Disposition
 
+
+@dataclass(frozen=True, slots=True)
+class PreviewDial:
+    """Dial the lead on the agent's preview screen (the number the contact policy cleared)."""
+
+    agent_id: str
+    lead_id: str
+    number_index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewSkip:
+    """Give the lead on the agent's preview screen back, with a reason."""
+
+    agent_id: str
+    lead_id: str
+    reason: str = "skipped"
+
+
+# Preview commands go through the daemon's preview hooks (they re-check the contact policy in Redis), not
+# through the engine's agent commands.
+PreviewCommand = PreviewDial | PreviewSkip
+
 _Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
@@ -93,6 +119,18 @@ class _Logout(_Base):
     type: Literal["logout"]
 
 
+class _PreviewDial(_Base):
+    type: Literal["preview_dial"]
+    lead_id: Annotated[str, Field(min_length=1, max_length=128)]
+    number_index: Annotated[int, Field(ge=0, le=19)] = 0
+
+
+class _PreviewSkip(_Base):
+    type: Literal["preview_skip"]
+    lead_id: Annotated[str, Field(min_length=1, max_length=128)]
+    reason: Annotated[str, Field(min_length=1, max_length=64)] = "skipped"
+
+
 class _Disposition(_Base):
     type: Literal["disposition"]
     call_id: Annotated[str, Field(min_length=1, max_length=64)]
@@ -101,16 +139,21 @@ class _Disposition(_Base):
     script_path: list[Annotated[str, Field(max_length=64)]] = []
 
 
-_Payload = Annotated[_Login | _Ready | _Pause | _Logout | _Disposition, Field(discriminator="type")]
+_Payload = Annotated[_Login | _Ready | _Pause | _Logout | _Disposition | _PreviewDial | _PreviewSkip,
+                     Field(discriminator="type")]
 _ADAPTER: TypeAdapter[_Payload] = TypeAdapter(_Payload)
 
 
-def parse_agent_command(agent_id: str, raw: bytes | str) -> tuple[AgentCommand, str | None]:
+def parse_agent_command(agent_id: str, raw: bytes | str) -> tuple[AgentCommand | PreviewCommand, str | None]:
     """Validate one JSON command from agent `agent_id`: the command and its client-given `id` (None
     without one). Raises pydantic.ValidationError with the field and the reason when the payload is bad."""
     p = _ADAPTER.validate_json(raw)
-    cmd: AgentCommand
-    if isinstance(p, _Login):
+    cmd: AgentCommand | PreviewCommand
+    if isinstance(p, _PreviewDial):
+        cmd = PreviewDial(agent_id, p.lead_id, p.number_index)
+    elif isinstance(p, _PreviewSkip):
+        cmd = PreviewSkip(agent_id, p.lead_id, p.reason)
+    elif isinstance(p, _Login):
         cmd = Login(agent_id, p.extension, p.campaign_id)
     elif isinstance(p, _Ready):
         cmd = Ready(agent_id)

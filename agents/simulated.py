@@ -2,7 +2,10 @@
 
 One MQTT session carries every simulated agent (a real desktop would have one each; the daemon cannot
 tell the difference). They log in, go ready, read their screen-pops, and when the customer hangs up
-they take a wrap-up time drawn from the traffic model and send a disposition, in virtual time.
+they take a wrap-up time drawn from the traffic model and send a disposition, in virtual time. With
+`own_callback_share`, that share of their callbacks is kept for themselves ("me") and set 20 to 40
+minutes ahead; the daemon offers each back to them as a preview when due, and they dial it after a
+few seconds of reading (MQTT `preview_dial`).
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ class SimStats:
     dispositions: int = 0
     errors: list[str] = field(default_factory=list)
     max_seq_gap: int = 0
+    own_callbacks_set: int = 0  # callbacks kept for the agent who set them
+    previews_dialed: int = 0
 
 
 class SimulatedAgents:
@@ -53,6 +58,7 @@ class SimulatedAgents:
         wrapup: LognormalSpec,
         seed: int = 0,
         sale_rate: float = 1 / 12,
+        own_callback_share: float = 0.0,
     ) -> None:
         u = urlparse(mqtt_url)
         self._host, self._port = u.hostname or "127.0.0.1", u.port or 1883
@@ -61,6 +67,7 @@ class SimulatedAgents:
         self._wrapup = wrapup
         self._rng = np.random.default_rng(seed)
         self._sale_rate = sale_rate
+        self._own_share = own_callback_share
         self._last_seq: dict[str, int] = {}
         self._reasons: dict[str, tuple[str, ...]] = {}
         self._timed_out: set[str] = set()
@@ -93,6 +100,8 @@ class SimulatedAgents:
                         self._reasons[str(body.get("call_id"))] = codes or REFUSALS
                     elif kind == "customer_hung_up":
                         tg.create_task(self._wrap_up(client, agent_id, str(body["call_id"])))
+                    elif kind == "preview":
+                        tg.create_task(self._dial_preview(client, agent_id, body))
                     elif kind == "state" and body.get("state") == "paused" and body.get("reason") == "wrapup_timeout":
                         self._timed_out.add(agent_id)  # ready again once the late disposition is sent
                     elif kind == "error":
@@ -111,8 +120,11 @@ class SimulatedAgents:
         if u < self._sale_rate:
             code, fields = "sale", {"notes": "upgrade accepted"}
         elif u < self._sale_rate + 0.08:
-            when = dt.datetime.fromtimestamp(self._clock.now() + 86400.0, dt.UTC).isoformat(timespec="seconds")
-            code, fields = "callback", {"callback_owner": "anyone", "callback_at": when}
+            own = float(self._rng.random()) < self._own_share
+            ahead = float(self._rng.uniform(1200.0, 2400.0)) if own else 86400.0
+            when = dt.datetime.fromtimestamp(self._clock.now() + ahead, dt.UTC).isoformat(timespec="seconds")
+            code, fields = "callback", {"callback_owner": "mine" if own else "anyone", "callback_at": when}
+            self.stats.own_callbacks_set += own
         else:
             code, fields = "refused", {"reason": reasons[int(self._rng.integers(len(reasons)))]}
         await self._send(client, agent_id, {"type": "disposition", "call_id": call_id, "code": code,
@@ -121,6 +133,13 @@ class SimulatedAgents:
         if agent_id in self._timed_out:
             self._timed_out.discard(agent_id)
             await self._send(client, agent_id, {"type": "ready"})
+
+    async def _dial_preview(self, client: aiomqtt.Client, agent_id: str, body: dict[str, object]) -> None:
+        """A lead on the agent's screen (their own callback, or a preview campaign's lead): read, then dial."""
+        await self._clock.sleep(float(self._rng.uniform(2.0, 6.0)))
+        await self._send(client, agent_id, {"type": "preview_dial", "lead_id": str(body["lead_id"]),
+                                            "number_index": int(str(body.get("number_index", 0)))})
+        self.stats.previews_dialed += 1
 
     async def _send(self, client: aiomqtt.Client, agent_id: str, body: dict[str, object]) -> None:
         # the id lets the daemon apply a command QoS 1 delivers twice once

@@ -26,7 +26,17 @@ from typing import Any, Protocol, assert_never
 import uvicorn
 from pydantic import ValidationError
 
-from agents.commands import AgentCommand, Disposition, Login, Logout, Pause, RecentCommands, parse_agent_command
+from agents.commands import (
+    AgentCommand,
+    Disposition,
+    Login,
+    Logout,
+    Pause,
+    PreviewDial,
+    PreviewSkip,
+    RecentCommands,
+    parse_agent_command,
+)
 from agents.dispositions import DispositionRejected
 from agents.screenpop import ScreenPopRenderer
 from agents.state import Agent, AgentState
@@ -333,6 +343,10 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 continue
             try:
                 cmd, command_id = parse_agent_command(agent_id, raw)
+                if isinstance(cmd, PreviewDial | PreviewSkip):  # they read Redis: in a task of their own
+                    if not self._recent_commands.repeated(agent_id, command_id):
+                        self._later(self._preview_command(cmd), "preview-command")
+                    continue
                 self.agent_command(cmd, command_id=command_id)
             except ValidationError as exc:
                 first = exc.errors()[0]

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
+from agents.commands import PreviewDial, PreviewSkip
 from agents.screenpop import ScreenPopRenderer
 from agents.state import AgentState
 from dialer.ami import actions
@@ -111,6 +112,17 @@ class AgentCalls:
         self.execute(cmds, now)
         self._agent_changed(agent_id)
         return call_id
+
+    async def _preview_command(self, cmd: PreviewDial | PreviewSkip) -> None:
+        """A preview dial or skip sent over MQTT (the desk has routes of its own): applied as the desk's,
+        and a refusal goes back to the agent as an `error` event, as for any command."""
+        try:
+            if isinstance(cmd, PreviewDial):
+                await self.preview_dial(cmd.agent_id, cmd.lead_id, cmd.number_index)
+            else:
+                await self.preview_skip(cmd.agent_id, cmd.lead_id, cmd.reason)
+        except DialerError as exc:
+            self.feed.publish(cmd.agent_id, "error", {"error": str(exc)})
 
     async def _auto_dial(self, cmd: AutoDialPreview) -> None:
         """The campaign's `preview_auto_dial_s` ran out with the lead still on screen: dial it as a press of

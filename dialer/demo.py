@@ -54,6 +54,9 @@ class DemoReport:
     opted_out: int  # people who pressed the opt-out key after the abandon message (now on the do-not-call list)
     tickets_opened: int  # trouble tickets the stand-in ticketing system published on MQTT (`dialer.demo_ticketing`)
     dialed_while_ticketed: int  # calls to those subscribers after their ticket opened (0: the hold works)
+    own_callbacks_set: int  # callbacks agents kept for themselves ("me"), due during the shift
+    own_callbacks_dialed: int  # calls their agents dialed from the preview the daemon offered when due
+    own_connected: int  # of those, the ones that connected (counted in `connected`, not in `live_answers`)
     recorded: int  # connected calls whose recording the PBX reported (MixMonitor's file in the call record)
     to_record: int  # connected calls of the campaigns that record (`record_calls`)
     occupancy: float
@@ -72,12 +75,16 @@ class DemoReport:
             ("answered by a person", f"{self.live_answers}"),
             ("answering machines", f"{self.machines}"),
             ("hung up ringing, no agent coming", f"{self.surplus_hangups} (after 15 s or more; recorded no_answer)"),
-            ("connected to an agent", f"{self.connected}"),
+            ("connected to an agent", f"{self.connected}" + (
+                f" ({self.own_connected} of them dialed by the agent: not live answers the pacer placed)"
+                if self.own_connected else "")),
             ("abandoned", f"{self.abandoned} ({self.abandon_pct:.2f}% of live answers; cap 3%)"
              + (f"; {self.connected_late} of them connected after the 2 s" if self.connected_late else "")),
             ("opted out by key press", f"{self.opted_out} (after the abandon message; on the do-not-call list)"),
             ("trouble tickets (MQTT signals)", f"{self.tickets_opened} opened for subscribers about to be dialed; "
                                                f"{self.dialed_while_ticketed} of them dialed while it was open"),
+            ("callbacks kept for \"me\"", f"{self.own_callbacks_set} set 20-40 min ahead; {self.own_callbacks_dialed} "
+                                           "dialed by that agent when due (offered back as a preview)"),
             ("recorded conversations", f"{self.recorded} of {self.to_record} connected calls of recording campaigns "
                                        "(file named by the PBX)"),
             ("agent occupancy (talk share)", f"{self.occupancy * 100:.1f}%"),
@@ -234,7 +241,9 @@ async def run_demo(
         return await _demo_hopper(cs, redis, leads_for[cs.id], list_seed, clock.now(), settings.redis.prefix)
 
     async with services(settings, clock, traffic=traffic, seed=seed, pbx_options=DEMO_PBX) as svc:
-        sim_agents = SimulatedAgents(svc.mqtt_url, team, clock=clock, wrapup=traffic.wrapup, seed=seed)
+        # half their callbacks kept for themselves, so the shift shows them coming back to the same agent
+        sim_agents = SimulatedAgents(svc.mqtt_url, team, clock=clock, wrapup=traffic.wrapup, seed=seed,
+                                     own_callback_share=0.5)
 
         ticket_redis = connect_redis(svc.redis_url)
         ticketing = TicketingSystem(svc.mqtt_url, settings.mqtt.signals_topic, ticket_redis, settings.redis.prefix,
@@ -265,7 +274,8 @@ async def run_demo(
     return _report(records, dispositions, agents, hours, seed, speed, wall, opted_out=opted_out,
                    tickets_opened=len(ticketing.tickets),
                    dialed_while_ticketed=dialed_while_ticketed(ticketing.tickets, records),
-                   recording=frozenset(cs.id for cs, _share in plan if cs.record_calls))
+                   recording=frozenset(cs.id for cs, _share in plan if cs.record_calls),
+                   own_callbacks_set=sim_agents.stats.own_callbacks_set)
 
 
 def write_report(report: DemoReport, path: Path) -> None:
@@ -274,10 +284,11 @@ def write_report(report: DemoReport, path: Path) -> None:
 
 def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int, hours: float, seed: int,
             speed: float, wall: float, *, opted_out: int = 0, tickets_opened: int = 0,
-            dialed_while_ticketed: int = 0, recording: frozenset[str] = frozenset()) -> DemoReport:
+            dialed_while_ticketed: int = 0, recording: frozenset[str] = frozenset(),
+            own_callbacks_set: int = 0) -> DemoReport:
     outcomes: dict[str, int] = {}
     by_campaign: dict[str, dict[str, int]] = {}
-    live = machines = connected = abandoned = late = cut = recorded = to_record = 0
+    live = machines = connected = abandoned = late = cut = recorded = to_record = own_dialed = own_connected = 0
     talk = 0.0
     for r in records:
         outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
@@ -291,6 +302,8 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
         abandoned += r["abandoned"] == "1"
         late += r["abandoned"] == "1" and r["outcome"] == "connected"
         cut += r.get("surplus_hangup") == "1"
+        own_dialed += r.get("kind") == "preview"  # the demo's campaigns preview nothing but agents' own callbacks
+        own_connected += r.get("kind") == "preview" and r["outcome"] == "connected"
         if r["outcome"] == "connected" and r["campaign_id"] in recording:
             to_record += 1
             recorded += bool(r.get("recording"))
@@ -304,6 +317,7 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
         calls_placed=len(records), live_answers=live, machines=machines, connected=connected, abandoned=abandoned,
         abandon_pct=round(100.0 * abandoned / live, 3) if live else 0.0, connected_late=late, surplus_hangups=cut,
         opted_out=opted_out, tickets_opened=tickets_opened, dialed_while_ticketed=dialed_while_ticketed,
+        own_callbacks_set=own_callbacks_set, own_callbacks_dialed=own_dialed, own_connected=own_connected,
         recorded=recorded, to_record=to_record, occupancy=round(min(1.0, talk / agent_seconds), 4),
         contacts_per_agent_hour=round(per_hour, 2), contacts_per_agent_shift=round(per_hour * 8, 1),
         dispositions=disposed, sales=sales, outcomes=outcomes, by_campaign=by_campaign,

@@ -32,7 +32,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents.commands import parse_agent_command
+from agents.commands import PreviewDial, PreviewSkip, parse_agent_command
 from agents.desk.auth import Session, SessionInvalid
 from agents.desk.core import ChooseCampaign, Desk, DeskError, LoginThrottled
 from agents.dispositions import DispositionRejected
@@ -182,6 +182,9 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "body"
             raise HTTPException(422, f"{where}: {first['msg']}") from None
+        if isinstance(cmd, PreviewDial | PreviewSkip):  # they have their own routes, which answer the call id
+            verb = "dial" if isinstance(cmd, PreviewDial) else "skip"
+            raise HTTPException(422, f"type: use POST /api/desk/preview/{verb} for {cmd.__class__.__name__}")
         return guarded(lambda: desk.command(session, cmd, command_id))
 
     @router.post("/api/desk/dnc", tags=["agent desk"], dependencies=json_post)

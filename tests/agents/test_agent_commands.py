@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from agents.commands import Disposition, Pause, Ready, RecentCommands, parse_agent_command
+from agents.commands import (
+    Disposition,
+    Pause,
+    PreviewDial,
+    PreviewSkip,
+    Ready,
+    RecentCommands,
+    parse_agent_command,
+)
 
 
 def test_a_command_parses_with_and_without_its_id():
@@ -13,6 +21,16 @@ def test_a_command_parses_with_and_without_its_id():
     cmd, cid = parse_agent_command("a1", '{"type": "disposition", "call_id": "c1", "code": "sale", "id": "k-1"}')
     assert (cmd, cid) == (Disposition("a1", "c1", "sale"), "k-1")
     assert parse_agent_command("a1", b'{"type": "pause", "reason": "lunch", "id": "7"}') == (Pause("a1", "lunch"), "7")
+
+
+def test_preview_commands_parse_for_agents_without_the_desk():
+    assert parse_agent_command("a1", b'{"type": "preview_dial", "lead_id": "L7", "number_index": 1, "id": "p1"}') == (
+        PreviewDial("a1", "L7", 1), "p1")
+    assert parse_agent_command("a1", b'{"type": "preview_skip", "lead_id": "L7"}') == (
+        PreviewSkip("a1", "L7", "skipped"), None)
+    with pytest.raises(ValidationError) as err:
+        parse_agent_command("a1", b'{"type": "preview_dial", "lead_id": "L7", "number_index": -1}')
+    assert err.value.errors()[0]["loc"][-1] == "number_index"
 
 
 @pytest.mark.parametrize("bad", ['{"type": "ready", "id": ""}', '{"type": "ready", "id": "has space"}',

@@ -233,6 +233,8 @@ async def test_pause_needs_a_known_reason_and_waits_for_the_call_to_end(redis_ur
             assert r.status_code == code, (body, r.text)
         assert "pause reason 'nap' is not one of" in (
             await c.post("/api/desk/command", json={"type": "pause", "reason": "nap"})).json()["detail"]
+        r = await c.post("/api/desk/command", json={"type": "preview_dial", "lead_id": "L1"})  # MQTT's; not here
+        assert (r.status_code, "use POST /api/desk/preview/dial" in r.json()["detail"]) == (422, True)
         cid = await ready_and_call(h, c, hang_up=False)
         r = await c.post("/api/desk/command", json={"type": "pause", "reason": "lunch", "after_call": True})
         assert r.json()["pending_pause"] == "lunch"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bus_fakes import FakeBus
+from bus_fakes import CommandBus, FakeBus
 from daemon_fakes import FakeAmi, stopping
 
 from agents import commands as ac
@@ -31,8 +32,8 @@ CAMPAIGN = Path(__file__).resolve().parents[2] / "examples" / "campaigns" / "bas
 T0 = dt.datetime(2026, 11, 23, 13, 0, tzinfo=ZoneInfo("America/New_York")).timestamp()  # a Monday
 
 
-async def rig(client: Any, prefix: str, *, auto_dial_s: float | None = None,
-              scale: float = 1.0) -> tuple[Daemon, HopperLeadSource, str]:
+async def rig(client: Any, prefix: str, *, auto_dial_s: float | None = None, scale: float = 1.0,
+              bus: FakeBus | None = None) -> tuple[Daemon, HopperLeadSource, str]:
     """A predictive campaign whose first lead ann kept as a callback for herself, due now; the second is a
     callback for anyone."""
     config = load_campaign(CAMPAIGN)
@@ -49,7 +50,7 @@ async def rig(client: Any, prefix: str, *, auto_dial_s: float | None = None,
     engine.add_campaign(runtime_from_settings(cs))
     source = HopperLeadSource(hopper)
     d = Daemon(cfg, clock=ScaledClock(scale, start=T0), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]
-               store=RedisStore(client, prefix=prefix), bus=FakeBus(),  # type: ignore[arg-type]
+               store=RedisStore(client, prefix=prefix), bus=bus or FakeBus(),  # type: ignore[arg-type]
                leads={config.id: source}, metrics=Metrics())
     return d, source, mine.lead_id
 
@@ -119,6 +120,29 @@ async def test_a_campaign_that_auto_dials_previews_dials_the_callback_when_its_a
         [call] = [c for c in d.engine.calls.values() if c.agent_id == "ann"]
         assert (call.kind, call.lead_id) == (CallKind.PREVIEW, lead_id)
         assert d.clock.now() >= preview["auto_dial_at"]
+    finally:
+        stop.set()
+        await task
+
+
+async def test_an_agent_without_the_desk_dials_or_skips_the_preview_over_mqtt(client):
+    bus = CommandBus()
+    d, _source, lead_id = await rig(client, "owncb4", bus=bus)
+    cid = d.engine.campaigns.copy().popitem()[0]
+    stop, task = await stopping(d)
+    try:
+        d.agent_command(ac.Login("ann", "1001", cid))
+        d.agent_command(ac.Ready("ann"))
+        preview = await next_preview(d, "ann")
+        wrong = {"type": "preview_dial", "lead_id": "L-not-on-screen", "id": "p1"}
+        await bus.commands.put(("ann", json.dumps(wrong).encode()))
+        error = await bus.published_where(lambda p: p.get("kind") == "error")
+        assert "L-not-on-screen" in error["error"]  # refused as the desk's would be, said to the agent
+        dial = {"type": "preview_dial", "lead_id": lead_id, "number_index": preview["number_index"], "id": "p2"}
+        await bus.commands.put(("ann", json.dumps(dial).encode()))
+        await bus.published_where(lambda p: p.get("kind") == "state" and p.get("state") == "dialing")
+        [call] = [c for c in d.engine.calls.values() if c.agent_id == "ann"]
+        assert (call.kind, call.lead_id) == (CallKind.PREVIEW, lead_id)
     finally:
         stop.set()
         await task
