@@ -178,7 +178,7 @@ def test_overrides_that_no_longer_validate_are_dropped_alone_with_where_and_why(
         "campaign upsell: pacing.speed = 3 is not a setting of this version: the override is dropped",
         "campaign upsell: settings.file is not a setting supervisors may change (only name, amd, ring_timeout_s, "
         "wrapup_timeout_s, caller_id_name, caller_id_number, record_calls, after_wrapup_timeout, "
-        "late_disposition_s): the stored override is dropped",
+        "late_disposition_s, preview_auto_dial_s): the stored override is dropped",
     )
     assert r.record is not None
     assert set(r.record.pacing) == {"mode", "target_abandon", "surplus_hangup_after_s"}
