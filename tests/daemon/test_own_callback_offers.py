@@ -67,6 +67,13 @@ async def next_preview(d: Daemon, agent_id: str) -> dict[str, Any]:
         pos = msgs[-1]["seq"]
 
 
+async def ann_ready_for_her_callback(d: Daemon, cid: str) -> dict[str, Any]:
+    """Ann logs in, goes ready, and is offered the callback she kept: its preview message."""
+    d.agent_command(ac.Login("ann", "1001", cid))
+    d.agent_command(ac.Ready("ann"))
+    return await next_preview(d, "ann")
+
+
 async def test_a_ready_agent_gets_the_callback_they_kept_as_a_preview_and_dials_it(client):
     d, _source, lead_id = await rig(client, "owncb1")
     cid = d.engine.campaigns.copy().popitem()[0]
@@ -107,9 +114,7 @@ async def test_a_campaign_that_auto_dials_previews_dials_the_callback_when_its_a
     cid = d.engine.campaigns.copy().popitem()[0]
     stop, task = await stopping(d)
     try:
-        d.agent_command(ac.Login("ann", "1001", cid))
-        d.agent_command(ac.Ready("ann"))
-        preview = await next_preview(d, "ann")
+        preview = await ann_ready_for_her_callback(d, cid)
         assert preview["auto_dial_at"] == d.engine.preview_deadlines["ann"]  # the desk counts down to it
         assert preview["auto_dial_at"] - d.clock.now() <= 5.0
         pos = preview["seq"]
@@ -125,15 +130,13 @@ async def test_a_campaign_that_auto_dials_previews_dials_the_callback_when_its_a
         await task
 
 
-async def test_an_agent_without_the_desk_dials_or_skips_the_preview_over_mqtt(client):
+async def test_an_agent_without_the_desk_dials_the_preview_over_mqtt_and_hears_of_a_refusal(client):
     bus = CommandBus()
     d, _source, lead_id = await rig(client, "owncb4", bus=bus)
     cid = d.engine.campaigns.copy().popitem()[0]
     stop, task = await stopping(d)
     try:
-        d.agent_command(ac.Login("ann", "1001", cid))
-        d.agent_command(ac.Ready("ann"))
-        preview = await next_preview(d, "ann")
+        preview = await ann_ready_for_her_callback(d, cid)
         wrong = {"type": "preview_dial", "lead_id": "L-not-on-screen", "id": "p1"}
         await bus.commands.put(("ann", json.dumps(wrong).encode()))
         error = await bus.published_where(lambda p: p.get("kind") == "error")
