@@ -269,16 +269,7 @@ class AgentCalls:
         self._own_callbacks_looked[campaign_id] = (now, ready)
         got = await source.take_own_callbacks(ready, now)
         for agent_id, request in sorted(got.items()):
-            now = self.clock.now()
-            try:
-                cmds = self.engine.offer_preview(agent_id, request, now)
-            except IllegalTransition:  # the agent moved during the await: the callback waits for them
-                if isinstance(source, PreviewSource):
-                    await source.give_back(request, now)
-                continue
-            self.execute(cmds, now)
-            self.feed.publish(agent_id, "preview", self._preview_payload(campaign_id, request, agent_id, now))
-            self._agent_changed(agent_id)
+            await self._offer(campaign_id, source, agent_id, request)  # given back, it waits for them
 
     async def own_callbacks(self, agent_id: str, campaign_id: str) -> list[dict[str, Any]]:
         """The desk's callback list (`agents.desk.hooks.CallbackList`): what the campaign's lead source keeps
@@ -296,17 +287,20 @@ class AgentCalls:
             requests = await source.take(1, self.clock.now())
             if not requests:
                 return
-            now = self.clock.now()
-            try:
-                cmds = self.engine.offer_preview(agent.agent_id, requests[0], now)
-            except IllegalTransition:  # the agent moved during the await: the lead goes back
-                if isinstance(source, PreviewSource):
-                    await source.give_back(requests[0], now)
-                continue
-            self.execute(cmds, now)
-            self.feed.publish(agent.agent_id, "preview", self._preview_payload(campaign_id, requests[0],
-                                                                               agent.agent_id, now))
-            self._agent_changed(agent.agent_id)
+            await self._offer(campaign_id, source, agent.agent_id, requests[0])
+
+    async def _offer(self, campaign_id: str, source: LeadSource, agent_id: str, request: DialRequest) -> None:
+        """Put `request` on the agent's preview screen; an agent who moved during the take gives it back."""
+        now = self.clock.now()
+        try:
+            cmds = self.engine.offer_preview(agent_id, request, now)
+        except IllegalTransition:
+            if isinstance(source, PreviewSource):
+                await source.give_back(request, now)
+            return
+        self.execute(cmds, now)
+        self.feed.publish(agent_id, "preview", self._preview_payload(campaign_id, request, agent_id, now))
+        self._agent_changed(agent_id)
 
     def _preview_payload(self, campaign_id: str, r: DialRequest, agent_id: str, now: float) -> dict[str, Any]:
         renderer = self.engine.screenpop
