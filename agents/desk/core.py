@@ -161,13 +161,21 @@ class Desk:
         return agent.state if agent is not None else AgentState.LOGGED_OUT
 
     # ------------------------------------------------------------------ what the page shows
+    def _campaign_of(self, agent_id: str) -> str | None:
+        """The campaign the agent is logged in to, else the one their account is tied to (None: not tied)."""
+        agent = self.agent(agent_id)
+        if agent is not None:
+            return agent.campaign_id
+        account = self.accounts.get(agent_id)
+        return account.campaign if account is not None else None
+
     def snapshot(self, session: Session) -> dict[str, Any]:
         """Everything the page needs to redraw from nothing, consistent with `seq` (no await in here)."""
         agent_id = session.agent_id
         account = self.accounts.get(agent_id)
         agent = self.agent(agent_id)
         d = self.daemon
-        campaign_id = agent.campaign_id if agent is not None else (account.campaign if account else None)
+        campaign_id = self._campaign_of(agent_id)
         camp = d.engine.campaigns.get(campaign_id or "")
         call: dict[str, Any] | None = None
         call_live = False
@@ -326,9 +334,7 @@ class Desk:
         """The callbacks the agent kept for themselves in their campaign (the one logged in to, else their
         account's), earliest first."""
         agent_id = session.agent_id
-        agent = self.agent(agent_id)
-        account = self.accounts.get(agent_id)
-        campaign_id = agent.campaign_id if agent is not None else (account.campaign if account else None)
+        campaign_id = self._campaign_of(agent_id)
         if not isinstance(self.daemon, CallbackList):
             raise DeskError(501, "the callback list needs the daemon hook own_callbacks(agent_id, campaign_id)")
         if campaign_id is None or campaign_id not in self.daemon.engine.campaigns:
