@@ -271,13 +271,14 @@ class AgentCalls:
         for agent_id, request in sorted(got.items()):
             await self._offer(campaign_id, source, agent_id, request)  # given back, it waits for them
 
-    async def own_callbacks(self, agent_id: str, campaign_id: str) -> list[dict[str, Any]]:
-        """The desk's callback list (`agents.desk.hooks.CallbackList`): what the campaign's lead source keeps
-        for the agent, earliest first (none when it keeps no callbacks for agents)."""
+    async def own_callbacks(self, agent_id: str, campaign_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The desk's callback list (`agents.desk.hooks.CallbackList`) and the supervisors': what the
+        campaign's lead source keeps for the agent, earliest first (none when it keeps no callbacks for
+        agents)."""
         source = self.leads.get(campaign_id)
         if not isinstance(source, OwnCallbackSource):
             return []
-        return await source.own_callbacks(agent_id)
+        return await source.own_callbacks(agent_id, limit)
 
     async def offer_previews(self, campaign_id: str) -> None:
         """Preview mode: each READY agent of the campaign gets one lead, reserved until dialed or skipped

@@ -34,21 +34,14 @@ def callback_routes(ctx: Ctx, r: APIRouter) -> None:
     """Add these routes to `r`."""
     reader, supervisor = ctx.who(Role.READ_ONLY), ctx.who(Role.SUPERVISOR)
 
-    def source(campaign_id: str) -> OwnCallbackSource | None:
-        """The campaign's lead source if it keeps callbacks for agents (the Redis hopper does); 404 for an
-        unknown campaign."""
-        ctx.sup.campaign(campaign_id)
-        found = ctx.daemon.leads.get(campaign_id)
-        return found if isinstance(found, OwnCallbackSource) else None
-
     @r.get("/api/campaigns/{campaign_id}/callbacks", tags=["callbacks"])
     async def agent_callbacks(campaign_id: CampaignPath, agent: AgentQuery,
                               limit: Annotated[int, Query(ge=1, le=500)] = 50,
                               who: Principal = reader) -> dict[str, Any]:
         """The scheduled callbacks `agent` kept for themselves in the campaign, earliest first."""
         with http_errors():
-            src = source(campaign_id)
-            got = [] if src is None else await src.own_callbacks(agent, limit)
+            ctx.sup.campaign(campaign_id)  # 404 for an unknown campaign
+            got = await ctx.daemon.own_callbacks(agent, campaign_id, limit)
         return {"campaign_id": campaign_id, "agent": agent, "callbacks": got}
 
     @r.post("/api/campaigns/{campaign_id}/callbacks/reassign", tags=["callbacks"])
@@ -59,8 +52,9 @@ def callback_routes(ctx: Ctx, r: APIRouter) -> None:
         with http_errors():
             if body.to_agent == body.from_agent:
                 raise Invalid("from_agent and to_agent are the same agent: nothing to move")
-            src = source(campaign_id)
-            if src is None:
+            ctx.sup.campaign(campaign_id)  # 404 for an unknown campaign
+            src = ctx.daemon.leads.get(campaign_id)
+            if not isinstance(src, OwnCallbackSource):  # the Redis hopper keeps callbacks for agents
                 raise Conflict(f"campaign {campaign_id}'s leads do not come from the Redis hopper, which is what "
                                "keeps callbacks for agents: it has none to move")
             moved = await src.reassign_callbacks(body.from_agent, body.to_agent)
