@@ -233,12 +233,12 @@ class Hopper:
         if n <= 0:
             return []
         k = self._k
+        wait = self.campaign.personal_callback_wait_s
         out: list[DialTarget] = []
         for _ in range(_TAKE_ROUNDS):
             want = n - len(out)
             if want <= 0:
                 break
-            wait = self.campaign.personal_callback_wait_s
             async with redis_call(f"taking leads of {self.campaign.id}", self._timeout):
                 rows = await self._pop(
                     keys=[k.cb, k.r, k.i],
@@ -247,7 +247,7 @@ class Hopper:
             if not rows:
                 break
             claimed = [(tag == "c", rest) for tag, rest in map(split_tag, rows)]
-            out += [t for _, t in await self._claim(claimed, now, agent_reserved=agent_reserved)]
+            out += await self._claim(claimed, now, agent_reserved=agent_reserved)
             if len(rows) < want:
                 break
         return out
@@ -267,7 +267,7 @@ class Hopper:
             return {}
         claimed = [(True, rest) for _owner, rest in map(split_tag, rows)]
         # the script matched each on its state's callback agent, which is the target's
-        return {t.callback_agent: t for _, t in await self._claim(claimed, now) if t.callback_agent}
+        return {t.callback_agent: t for t in await self._claim(claimed, now) if t.callback_agent}
 
     async def own_callbacks(self, agent_id: str, limit: int = 50) -> list[ScheduledCallback]:
         """The callbacks `agent_id` kept for themselves in this campaign, earliest first (at most `limit`,
@@ -296,11 +296,11 @@ class Hopper:
         return int(moved)
 
     async def _claim(self, rows: list[tuple[bool, str]], now: float, *,
-                     agent_reserved: bool = False) -> list[tuple[bool, DialTarget]]:
+                     agent_reserved: bool = False) -> list[DialTarget]:
         """Leads a script moved into "in flight" (`rows`: is it a callback, its gathered reply), checked
         against the policy: the ones that pass are marked taken, the others released with the reason."""
         k = self._k
-        out: list[tuple[bool, DialTarget]] = []
+        out: list[DialTarget] = []
         pipe = self._r.pipeline(transaction=True)
         for is_cb, rest in rows:
             g = parse_gathered(rest)
@@ -309,7 +309,7 @@ class Hopper:
                 continue
             verdict = self.policy.check(g.view, now, callback=is_cb, agent_reserved=agent_reserved)
             if verdict.ok:
-                out.append((is_cb, self._target(g, verdict, is_cb)))
+                out.append(self._target(g, verdict, is_cb))
                 pipe.hset(
                     k.state(g.lead_id),
                     mapping={S.TAKEN_INDEX: verdict.number_index, S.TAKEN_CALLBACK: int(is_cb)},
