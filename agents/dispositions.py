@@ -41,6 +41,7 @@ __all__ = [
     "DispositionRejected",
     "DispositionSet",
     "DispositionSpec",
+    "callback_time",
     "parse_disposition_set",
 ]
 
@@ -197,15 +198,13 @@ class DispositionSet:
         if reason == "other" and not fields.get("reason_text"):
             raise DispositionRejected("fields.reason_text", "reason 'other' needs the customer's words in reason_text")
 
+    def callback_time(self, raw: str, now: float, field: str = "fields.callback_at") -> float:
+        """The epoch time of a callback asked for at `raw`: see `callback_time`, with this set's limits."""
+        return callback_time(raw, now, min_s=self.min_callback_s, max_days=self.max_callback_days, field=field)
+
     def _check_callback(self, fields: dict[str, str], agent_id: str, now: float) -> None:
         raw = fields.get("callback_at", "")
-        if not raw:
-            raise DispositionRejected("fields.callback_at", "a callback needs a date and time")
-        at = _parse_instant(raw)
-        if at < now + self.min_callback_s:
-            raise DispositionRejected("fields.callback_at", f"{raw} is not in the future; pick a later time")
-        if at > now + self.max_callback_days * 86400.0:
-            raise DispositionRejected("fields.callback_at", f"{raw} is more than {self.max_callback_days} days ahead")
+        at = self.callback_time(raw, now)
         owner = fields.get("callback_owner", "mine")
         if owner not in ("mine", "anyone"):
             raise DispositionRejected("fields.callback_owner", f"{owner!r} must be 'mine' or 'anyone'")
@@ -215,7 +214,21 @@ class DispositionSet:
         fields["callback_agent"] = agent_id if owner == "mine" else ""
 
 
-def _parse_instant(raw: str) -> float:
+def callback_time(raw: str, now: float, *, min_s: float = 60.0, max_days: int = 30,
+                  field: str = "fields.callback_at") -> float:
+    """The epoch time of a callback asked for at `raw` (ISO-8601 with an offset, or epoch seconds), which must
+    be at least `min_s` ahead and at most `max_days`. Raises DispositionRejected naming `field`."""
+    if not raw:
+        raise DispositionRejected(field, "a callback needs a date and time")
+    at = _parse_instant(raw, field)
+    if at < now + min_s:
+        raise DispositionRejected(field, f"{raw} is not in the future; pick a later time")
+    if at > now + max_days * 86400.0:
+        raise DispositionRejected(field, f"{raw} is more than {max_days} days ahead")
+    return at
+
+
+def _parse_instant(raw: str, field: str) -> float:
     """ISO-8601 with a UTC offset (or Z), or epoch seconds; a bare local time is refused (whose local?)."""
     try:
         value = float(raw)
@@ -223,15 +236,15 @@ def _parse_instant(raw: str) -> float:
         pass
     else:
         if not math.isfinite(value):
-            raise DispositionRejected("fields.callback_at", f"{raw!r} is not a time")
+            raise DispositionRejected(field, f"{raw!r} is not a time")
         return value
     try:
         dt = datetime.fromisoformat(raw)
     except ValueError:
-        raise DispositionRejected("fields.callback_at",
+        raise DispositionRejected(field,
                                   f"{raw!r} is not ISO-8601 like 2025-05-06T15:30:00+02:00") from None
     if dt.tzinfo is None:
-        raise DispositionRejected("fields.callback_at", f"{raw!r} has no UTC offset; add one (+02:00 or Z)")
+        raise DispositionRejected(field, f"{raw!r} has no UTC offset; add one (+02:00 or Z)")
     return dt.timestamp()
 
 

@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from agents.commands import PreviewDial, PreviewSkip
+from agents.dispositions import callback_time
 from agents.screenpop import ScreenPopRenderer
 from agents.state import AgentState
 from dialer.ami import actions
 from dialer.ami import events as ev
 from dialer.engine.commands import AutoDialPreview, Command, DispositionMade, OriginateAgentFirst, RecordOptOut
 from dialer.engine.core import DialRequest, Engine
-from dialer.errors import DialerError, IllegalTransition, PolicyViolation, StateStoreError
+from dialer.errors import CallbackNotMovable, DialerError, IllegalTransition, PolicyViolation, StateStoreError
 from dialer.hopper.store import LeadStore
 from dialer.leadsource import LeadSource, ManualDialPolicy, OwnCallbackSource, PreviewPolicy, PreviewSource
 
@@ -279,6 +280,35 @@ class AgentCalls:
         if not isinstance(source, OwnCallbackSource):
             return []
         return await source.own_callbacks(agent_id, limit)
+
+    async def move_callback(self, campaign_id: str, lead_id: str, at: str | None, keep_for: str | None, *,
+                            agent_id: str | None = None) -> dict[str, Any]:
+        """Move one scheduled callback of the campaign: to `at` (ISO-8601 with an offset, or epoch seconds,
+        checked as a disposition's callback time is; None: its time stays) and kept for `keep_for` (None:
+        any agent). `agent_id` is the agent asking (the desk's "My callbacks"): only their own moves. A
+        supervisor asks with None. Raises DispositionRejected for a bad time, CallbackNotMovable otherwise."""
+        source = self.leads.get(campaign_id)
+        if not isinstance(source, OwnCallbackSource):
+            raise CallbackNotMovable(f"campaign {campaign_id}'s leads do not come from the Redis hopper, which is "
+                                     "what keeps callbacks: it has none to move", why="unsupported")
+        now = self.clock.now()
+        when = None
+        if at is not None:
+            ds = self.engine.dispositions_for(campaign_id)
+            when = ds.callback_time(at, now, "at") if ds is not None else callback_time(at, now, field="at")
+        moved = await source.move_callback(lead_id, when, keep_for, kept_for=agent_id)
+        if moved == "not_yours":
+            raise CallbackNotMovable(f"lead {lead_id} has no callback kept for {agent_id} in {campaign_id}",
+                                     why="not_yours")
+        if moved == "not_scheduled":
+            raise CallbackNotMovable(f"lead {lead_id} has no scheduled callback in {campaign_id} now: it is being "
+                                     "dialed or on a preview screen, or it was done; reload the list",
+                                     why="not_scheduled")
+        log.info("callback of lead %s in %s moved%s, kept for %s (asked by %s)", lead_id, campaign_id,
+                 "" if when is None else f" to {when:.0f}", keep_for or "anyone", agent_id or "a supervisor")
+        if keep_for is not None:  # the owner may be ready now: look again at the next decision
+            self._own_callbacks_looked.pop(campaign_id, None)
+        return {"lead_id": lead_id, "at": when, "kept_for": keep_for}
 
     async def offer_previews(self, campaign_id: str) -> None:
         """Preview mode: each READY agent of the campaign gets one lead, reserved until dialed or skipped

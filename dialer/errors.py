@@ -10,7 +10,8 @@
     ├── BusError                     the MQTT broker failed or timed out
     ├── IllegalTransition            a call or agent was asked to make a move its state machine forbids
     ├── LeadError                    a lead or an import row is invalid
-    └── PolicyViolation              a dial was about to break the contact policy (DNC, hours, caps)
+    ├── PolicyViolation              a dial was about to break the contact policy (DNC, hours, caps)
+    └── CallbackNotMovable           a scheduled callback cannot be moved (being dialed, done, another's)
 
 Adapters translate third-party exceptions into these at the boundary (`raise X(...) from exc`), so the
 rest of the code catches only our own types. Every message says what went wrong and what to do.
@@ -23,6 +24,7 @@ __all__ = [
     "AmiError",
     "AmiProtocolError",
     "BusError",
+    "CallbackNotMovable",
     "ConfigError",
     "DialerError",
     "IllegalTransition",
@@ -82,3 +84,13 @@ class LeadError(DialerError):
 
 class PolicyViolation(DialerError):
     """A dial would break the contact policy; it must not be made."""
+
+
+class CallbackNotMovable(DialerError):
+    """A scheduled callback cannot be moved now; `why` says which case: "not_scheduled" (being dialed, on a
+    preview screen, or done), "not_yours" (kept for another agent or for anyone) or "unsupported" (the
+    campaign's lead source keeps no callbacks)."""
+
+    def __init__(self, message: str, *, why: str) -> None:
+        super().__init__(message)
+        self.why = why

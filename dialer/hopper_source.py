@@ -24,6 +24,7 @@ from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
 from dialer.errors import ConfigError, DialerError, LeadError, PolicyViolation
 from dialer.hopper import DialResult, DialTarget, Hopper
+from dialer.hopper.types import CallbackMove
 from dialer.leads.phone import normalize, zones_for
 from dialer.policy.contact import ContactPolicy
 
@@ -87,6 +88,10 @@ class HopperLeadSource:
 
     async def reassign_callbacks(self, from_agent: str, to_agent: str | None) -> int:
         return await self.hopper.reassign_callbacks(from_agent, to_agent)
+
+    async def move_callback(self, lead_id: str, at: float | None, keep_for: str | None, *,
+                            kept_for: str | None = None) -> CallbackMove:
+        return await self.hopper.move_callback(lead_id, at, keep_for, kept_for=kept_for)
 
     async def own_callbacks(self, agent_id: str, limit: int = 50) -> list[dict[str, Any]]:
         return [{"lead_id": c.lead_id, "at": c.at, "number": c.number_e164, "lead": dict(c.fields)}

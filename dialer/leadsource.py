@@ -14,6 +14,7 @@ from dialer.engine.commands import DispositionMade
 from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
 from dialer.errors import PolicyViolation
+from dialer.hopper.types import CallbackMove
 
 __all__ = ["InMemoryLeadSource", "LeadSource", "ManualDialPolicy", "OwnCallbackSource", "PreviewSource"]
 
@@ -50,6 +51,12 @@ class OwnCallbackSource(Protocol):
 
     async def reassign_callbacks(self, from_agent: str, to_agent: str | None) -> int:
         """Keep `from_agent`'s scheduled callbacks for `to_agent` instead (None: anyone's); how many moved."""
+        ...
+
+    async def move_callback(self, lead_id: str, at: float | None, keep_for: str | None, *,
+                            kept_for: str | None = None) -> CallbackMove:
+        """Move one scheduled callback to `at` (None: same time), kept for `keep_for` (None: anyone); with
+        `kept_for`, only if it is kept for that agent now."""
         ...
 
 

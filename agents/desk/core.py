@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 
 from agents.commands import AgentCommand, Disposition, Login, Logout, Pause
 from agents.desk.auth import Accounts, Session, SessionSigner
-from agents.desk.hooks import BlindTransfer, CallbackList, ManualDialing, PreviewDialing
+from agents.desk.hooks import BlindTransfer, CallbackList, CallbackMoves, ManualDialing, PreviewDialing
 from agents.desk.presence import Presence
 from agents.desk.ratelimit import LoginLimiter
 from agents.dispositions import Choice
@@ -222,7 +222,8 @@ class Desk:
     def features(self) -> dict[str, bool]:
         d = self.daemon
         return {"preview": isinstance(d, PreviewDialing), "manual_dial": isinstance(d, ManualDialing),
-                "transfer": isinstance(d, BlindTransfer), "callbacks": isinstance(d, CallbackList)}
+                "transfer": isinstance(d, BlindTransfer), "callbacks": isinstance(d, CallbackList),
+                "callback_moves": isinstance(d, CallbackMoves)}
 
     def _current_preview(self, agent_id: str) -> dict[str, Any] | None:
         held = self.daemon.engine.previews.get(agent_id)
@@ -340,6 +341,20 @@ class Desk:
         if campaign_id is None or campaign_id not in self.daemon.engine.campaigns:
             return {"campaign_id": campaign_id, "callbacks": []}  # log in to a campaign to see its callbacks
         return {"campaign_id": campaign_id, "callbacks": await self.daemon.own_callbacks(agent_id, campaign_id)}
+
+    async def move_callback(self, session: Session, lead_id: str, at: str | None, owner: str) -> dict[str, Any]:
+        """Move one of the agent's own callbacks (in their campaign) to `at` (None: same time), kept for them
+        (`owner` "mine") or handed to any agent ("anyone")."""
+        self._seen(session.agent_id)
+        agent_id = session.agent_id
+        if not isinstance(self.daemon, CallbackMoves):
+            raise DeskError(501, "changing a callback needs the daemon hook move_callback(campaign_id, lead_id, at, "
+                                 "keep_for, agent_id=)")
+        campaign_id = self._campaign_of(agent_id)
+        if campaign_id is None or campaign_id not in self.daemon.engine.campaigns:
+            raise DeskError(409, "log in to a campaign to change its callbacks")
+        return await self.daemon.move_callback(campaign_id, lead_id, at, agent_id if owner == "mine" else None,
+                                               agent_id=agent_id)
 
     async def manual_dial(self, session: Session, number: str) -> dict[str, Any]:
         self._seen(session.agent_id)

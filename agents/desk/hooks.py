@@ -1,6 +1,6 @@
 """What the desktop needs from the daemon beyond agent commands, as `Protocol`s it checks at run time.
 
-`dialer.daemon.Daemon` implements all three. The desk checks `isinstance(daemon, PreviewDialing)` (and
+`dialer.daemon.Daemon` implements all of them. The desk checks `isinstance(daemon, PreviewDialing)` (and
 so on) on every request, so a daemon without one (an older or a trimmed one) answers 501 naming the
 method it lacks, and the snapshot's `features` tell the page to grey the button out. Each method applies
 at once or raises `IllegalTransition` (the agent or the call is in the wrong state: 409),
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["BlindTransfer", "CallbackList", "ManualDialing", "PreviewDialing"]
+__all__ = ["BlindTransfer", "CallbackList", "CallbackMoves", "ManualDialing", "PreviewDialing"]
 
 
 @runtime_checkable
@@ -55,4 +55,14 @@ class CallbackList(Protocol):
     async def own_callbacks(self, agent_id: str, campaign_id: str) -> list[dict[str, Any]]:
         """The callbacks the agent kept for themselves in the campaign, earliest first: `lead_id`, `at`
         (epoch), `number`, `lead` (its fields). Empty when the campaign's lead source keeps none."""
+        ...
+
+
+@runtime_checkable
+class CallbackMoves(Protocol):
+    async def move_callback(self, campaign_id: str, lead_id: str, at: str | None, keep_for: str | None, *,
+                            agent_id: str | None = None) -> dict[str, Any]:
+        """Move one scheduled callback kept for `agent_id` to `at` (ISO-8601 with an offset; None: same time),
+        kept for `keep_for` from now on (None: any agent). Raises DispositionRejected for a bad time (422) and
+        CallbackNotMovable when it is not theirs (404) or not waiting to be called (409)."""
         ...

@@ -14,6 +14,8 @@
     POST /api/desk/preview/dial         {lead_id, number_index?}   dial the lead on screen (preview mode)
     POST /api/desk/preview/skip         {lead_id, reason}          skip it (back to the hopper)
     POST /api/desk/dial                 {number}                   manual dial, after the contact policy
+    GET  /api/desk/callbacks            the callbacks the agent kept for themselves ("My callbacks")
+    POST /api/desk/callbacks/move       {lead_id, at?, owner}      move one of them, or hand it to anyone
 
 Errors are JSON `{"detail": ...}`: 401 no/forged/expired session, 403 the contact policy forbids the
 dial (PolicyViolation), 403/404 not yours, 409 the agent's state forbids it (IllegalTransition), 415 not
@@ -26,7 +28,7 @@ cookie that keeps other sites from acting as the agent.
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -36,7 +38,7 @@ from agents.commands import PreviewDial, PreviewSkip, parse_agent_command
 from agents.desk.auth import Session, SessionInvalid
 from agents.desk.core import ChooseCampaign, Desk, DeskError, LoginThrottled
 from agents.dispositions import DispositionRejected
-from dialer.errors import DialerError, IllegalTransition, PolicyViolation
+from dialer.errors import CallbackNotMovable, DialerError, IllegalTransition, PolicyViolation
 
 __all__ = ["desk_routes"]
 
@@ -75,6 +77,13 @@ class PreviewDialBody(_Body):
 class PreviewSkipBody(_Body):
     lead_id: Annotated[str, Field(min_length=1, max_length=128)]
     reason: Annotated[str, Field(min_length=1, max_length=64)] = "skipped"
+
+
+class CallbackMoveBody(_Body):
+    lead_id: Annotated[str, Field(min_length=1, max_length=128)]
+    at: Annotated[str | None, Field(min_length=1, max_length=40, description="ISO-8601 with a UTC offset; "
+                                    "null: the time stays")] = None
+    owner: Literal["mine", "anyone"] = "mine"
 
 
 class DialBody(_Body):
@@ -214,6 +223,10 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
     async def callbacks(session: Auth) -> dict[str, Any]:
         return await guarded_async(lambda: desk.callbacks(session))
 
+    @router.post("/api/desk/callbacks/move", tags=["agent desk"], dependencies=json_post)
+    async def move_callback(session: Auth, body: CallbackMoveBody) -> dict[str, Any]:
+        return await guarded_async(lambda: desk.move_callback(session, body.lead_id, body.at, body.owner))
+
     @router.post("/api/desk/dial", tags=["agent desk"], dependencies=json_post)
     async def manual_dial(session: Auth, body: DialBody) -> dict[str, Any]:
         return await guarded_async(lambda: desk.manual_dial(session, body.number))
@@ -243,6 +256,8 @@ def _http_error(exc: DialerError) -> HTTPException:
         return HTTPException(409, str(exc))
     if isinstance(exc, PolicyViolation):
         return HTTPException(403, f"the contact policy forbids this call: {exc}")
+    if isinstance(exc, CallbackNotMovable):
+        return HTTPException(404 if exc.why == "not_yours" else 409, str(exc))
     return HTTPException(502, f"the dialer refused: {exc}")
 
 

@@ -31,9 +31,9 @@ from dialer.errors import ConfigError, LeadError, PolicyViolation
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
 from dialer.hopper.results import write_plan
-from dialer.hopper.scripts import FILL_PEEK, GATHER_ONLY, LIST_OWN, REASSIGN_OWN, TAKE_OWN, TAKE_POP
+from dialer.hopper.scripts import FILL_PEEK, GATHER_ONLY, LIST_OWN, MOVE_ONE, REASSIGN_OWN, TAKE_OWN, TAKE_POP
 from dialer.hopper.status import build_status
-from dialer.hopper.types import DialTarget, FillReport, HopperStatus, ScheduledCallback
+from dialer.hopper.types import CallbackMove, DialTarget, FillReport, HopperStatus, ScheduledCallback
 from dialer.hopper.views import GS, Gathered, S, parse_gathered, split_tag, text
 from dialer.leads.model import decode_fields, decode_header
 from dialer.policy.contact import ContactPolicy
@@ -46,6 +46,7 @@ _FRESH, _RETRY = 1, 2
 _CHUNK = 256
 _TAKE_ROUNDS = 8
 RS = "\x1e"
+_MOVES: dict[str, CallbackMove] = {"moved": "moved", "not_scheduled": "not_scheduled", "not_yours": "not_yours"}
 
 
 class Hopper:
@@ -74,6 +75,7 @@ class Hopper:
         self._own = redis.register_script(TAKE_OWN)
         self._list_own = redis.register_script(LIST_OWN)
         self._reassign_own = redis.register_script(REASSIGN_OWN)
+        self._move_one = redis.register_script(MOVE_ONE)
         self._gather = redis.register_script(GATHER_ONLY)
         self._lock = asyncio.Lock()
 
@@ -294,6 +296,17 @@ class Hopper:
         async with redis_call(f"moving the callbacks of agent {from_agent} in {self.campaign.id}", self._timeout):
             moved = await self._reassign_own(keys=[k.cb], args=[k.p, from_agent, to_agent or ""])
         return int(moved)
+
+    async def move_callback(self, lead_id: str, at: float | None, keep_for: str | None, *,
+                            kept_for: str | None = None) -> CallbackMove:
+        """Move the scheduled callback of `lead_id` to `at` (None: its time stays) and keep it for `keep_for`
+        (None: any agent). With `kept_for` (an agent changing their own), only a callback kept for that agent
+        moves. One being dialed or on a preview screen now is not scheduled, and stays as it is."""
+        k = self._k
+        async with redis_call(f"moving the callback of lead {lead_id} in {self.campaign.id}", self._timeout):
+            got = await self._move_one(keys=[k.cb], args=[k.p, lead_id, kept_for or "", "" if at is None else repr(at),
+                                                          keep_for or ""])
+        return _MOVES[text(got)]
 
     async def _claim(self, rows: list[tuple[bool, str]], now: float, *,
                      agent_reserved: bool = False) -> list[DialTarget]:

@@ -21,7 +21,7 @@ assume a single Redis instance, not Redis Cluster.
 
 from __future__ import annotations
 
-__all__ = ["FILL_PEEK", "GATHER_ONLY", "IMPORT", "LIST_OWN", "REASSIGN_OWN", "TAKE_OWN", "TAKE_POP"]
+__all__ = ["FILL_PEEK", "GATHER_ONLY", "IMPORT", "LIST_OWN", "MOVE_ONE", "REASSIGN_OWN", "TAKE_OWN", "TAKE_POP"]
 
 _GATHER = r"""
 local GS, FS = '\29', '\28'
@@ -316,6 +316,23 @@ while true do
   start = start + 1000
 end
 return moved
+"""
+
+# KEYS: callbacks. ARGV: campaign prefix, lead id, the agent it must be kept for ('' : no check), time ('' :
+# unchanged), the agent to keep it for from now on ('' : anyone). One scheduled callback moved in time and/or
+# to another owner. Reply: 'moved', 'not_scheduled' (not waiting in the callbacks: being dialed, on a
+# preview screen, done) or 'not_yours' (kept for another agent, or for anyone).
+MOVE_ONE = r"""
+local C, lid, must, at, to = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if not redis.call('ZSCORE', KEYS[1], lid) then return 'not_scheduled' end
+local state = C .. 's:' .. lid
+if must ~= '' and redis.call('HGET', state, 'cbag') ~= must then return 'not_yours' end
+if at ~= '' then
+  redis.call('ZADD', KEYS[1], at, lid)
+  redis.call('HSET', state, 'cbat', at)
+end
+if to == '' then redis.call('HDEL', state, 'cbag') else redis.call('HSET', state, 'cbag', to) end
+return 'moved'
 """
 
 # ARGV: prefix, campaign prefix, campaign id, lead ids...

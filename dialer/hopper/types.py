@@ -7,11 +7,15 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-__all__ = ["DialTarget", "FillReport", "HopperState", "HopperStatus", "ScheduledCallback"]
+__all__ = ["CallbackMove", "DialTarget", "FillReport", "HopperState", "HopperStatus", "ScheduledCallback"]
 
 _EMPTY: Mapping[str, int] = MappingProxyType({})
 
 HopperState = Literal["ok", "empty", "blocked", "exhausted", "no_leads"]
+
+# What moving one scheduled callback did: moved; not waiting among the callbacks (being dialed, on a preview
+# screen, done); or not kept for the agent who asked.
+CallbackMove = Literal["moved", "not_scheduled", "not_yours"]
 
 
 @dataclass(frozen=True, slots=True)

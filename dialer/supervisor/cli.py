@@ -356,6 +356,14 @@ def _callbacks(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
             when = datetime.fromtimestamp(c["at"]).isoformat(" ", "minutes")
             print(f"{when}  {name}  {c['number']}  (lead {c['lead_id']})", file=out)
         return None
+    if args.action == "move":
+        got = api.call("POST", f"/api/campaigns/{cid}/callbacks/move",
+                       {"lead_id": args.lead, "at": args.at, "agent": args.to})
+        if args.json:
+            return got
+        when = "" if got["at"] is None else " to " + datetime.fromtimestamp(got["at"]).isoformat(" ", "minutes")
+        print(f"callback of lead {args.lead} moved{when}, kept for {args.to or 'any agent'}", file=out)
+        return None
     body = {"from_agent": args.from_agent, "to_agent": args.to}
     got = api.call("POST", f"/api/campaigns/{cid}/callbacks/reassign", body)
     if args.json:
@@ -549,7 +557,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(p)
     sb.set_defaults(handler=_run(_subscribers))
 
-    cb = sub.add_parser("callbacks", help="callbacks agents kept for themselves: list, hand to another agent")
+    cb = sub.add_parser("callbacks", help="callbacks agents kept for themselves: list, hand to another agent, move")
     cbs = cb.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = cbs.add_parser("list", help="the scheduled callbacks AGENT kept for themselves in CAMPAIGN")
     p.add_argument("campaign")
@@ -561,6 +569,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("campaign")
     p.add_argument("--from", dest="from_agent", required=True, metavar="AGENT")
     p.add_argument("--to", metavar="AGENT", help="the agent who keeps them now (default: any agent, at once)")
+    _common(p)
+    p = cbs.add_parser("move", help="move one scheduled callback to another time and/or agent (supervisor)")
+    p.add_argument("campaign")
+    p.add_argument("--lead", required=True, help="the lead whose callback moves")
+    p.add_argument("--at", help="the new time: ISO-8601 with a UTC offset (2026-11-24T15:30:00-05:00) or epoch "
+                                "seconds (default: the time stays)")
+    p.add_argument("--to", metavar="AGENT", help="the agent who keeps it from now on (default: any agent)")
     _common(p)
     cb.set_defaults(handler=_run(_callbacks))
 

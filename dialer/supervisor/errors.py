@@ -8,8 +8,8 @@
         ├── Unavailable        503: Redis or AMI did not answer; nothing was changed
         └── NotSupported       501: the running daemon lacks the hook this needs
 
-`http_errors()` turns them (and IllegalTransition, StateStoreError, AmiError) into HTTPException at the
-route, so the service code never imports FastAPI.
+`http_errors()` turns them (and IllegalTransition, LeadError, DispositionRejected, CallbackNotMovable,
+StateStoreError, AmiError) into HTTPException at the route, so the service code never imports FastAPI.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from dialer.errors import AmiError, DialerError, IllegalTransition, LeadError, StateStoreError
+from agents.dispositions import DispositionRejected
+from dialer.errors import AmiError, CallbackNotMovable, DialerError, IllegalTransition, LeadError, StateStoreError
 
 __all__ = [
     "ClearErrors",
@@ -83,8 +84,10 @@ def http_errors() -> Iterator[None]:
         raise HTTPException(exc.status, detail=str(exc)) from exc
     except IllegalTransition as exc:
         raise HTTPException(409, detail=str(exc)) from exc
-    except LeadError as exc:
+    except (LeadError, DispositionRejected) as exc:
         raise HTTPException(422, detail=str(exc)) from exc
+    except CallbackNotMovable as exc:
+        raise HTTPException(404 if exc.why == "not_yours" else 409, detail=str(exc)) from exc
     except (StateStoreError, AmiError) as exc:
         raise HTTPException(503, detail=str(exc)) from exc
 

@@ -1,4 +1,5 @@
-"""The callbacks agents kept for themselves ("me" on the desk), as supervisors see and move them.
+"""The callbacks agents kept for themselves ("me" on the desk), as supervisors see and move them (all of an
+agent's at once, or one, in time or to another agent).
 
 Such a callback comes back to its agent when due (`Daemon.offer_own_callbacks`), and goes to any agent
 once it is the campaign's `personal_callback_wait_s` late, or never when that is null. An agent who is
@@ -28,6 +29,13 @@ class CallbackReassign(_In):
     from_agent: AgentId
     to_agent: AgentId | None = Field(None, description="the agent who keeps them from now on; null: any agent, "
                                                        "at once")
+
+
+class CallbackMoveIn(_In):
+    lead_id: str = Field(min_length=1, max_length=128)
+    at: str | None = Field(None, min_length=1, max_length=40,
+                           description="the new time, ISO-8601 with a UTC offset or epoch seconds; null: it stays")
+    agent: AgentId | None = Field(None, description="the agent who keeps it from now on; null: any agent")
 
 
 def callback_routes(ctx: Ctx, r: APIRouter) -> None:
@@ -62,3 +70,14 @@ def callback_routes(ctx: Ctx, r: APIRouter) -> None:
                                to_agent=body.to_agent or "anyone", moved=moved)
         return {"campaign_id": campaign_id, "from_agent": body.from_agent, "to_agent": body.to_agent,
                 "moved": moved}
+
+    @r.post("/api/campaigns/{campaign_id}/callbacks/move", tags=["callbacks"])
+    async def move(campaign_id: CampaignPath, body: CallbackMoveIn, who: Principal = supervisor) -> dict[str, Any]:
+        """Move one scheduled callback (kept for an agent or not) to another time and/or keep it for `agent`
+        (null: any agent). One being dialed or previewed right now cannot move (409)."""
+        with http_errors():
+            ctx.sup.campaign(campaign_id)  # 404 for an unknown campaign
+            got = await ctx.daemon.move_callback(campaign_id, body.lead_id, body.at, body.agent)
+        await ctx.audit.record(who, "callbacks.move", campaign_id, lead_id=body.lead_id, at=got["at"],
+                               agent=body.agent or "anyone")
+        return {"campaign_id": campaign_id, **got}

@@ -16,7 +16,7 @@ from agents.desk import DeskOptions
 from agents.desk.harness import DeskHarness
 from dialer.daemon import RESTART_REASON, Daemon
 from dialer.engine.records import Undisposed
-from dialer.errors import IllegalTransition
+from dialer.errors import CallbackNotMovable, IllegalTransition
 
 LEAD = {"first_name": "Anna", "last_name": "Novak", "tariff": "Unlimited Plus", "arpu": "64.90",
         "tenure_months": "41", "device": "Galaxy S9"}
@@ -101,10 +101,13 @@ async def test_login_sets_an_http_only_strict_cookie_and_logs_the_agent_in(redis
         assert snap["agent"]["state"] == "paused"
         assert snap["agent"]["name"] == "Ann Smith"
         assert snap["dispositions"]["codes"][1]["follow_up"] == "confirmation"
-        assert snap["features"] == {"preview": True, "manual_dial": True, "transfer": True, "callbacks": True}
+        assert snap["features"] == {"preview": True, "manual_dial": True, "transfer": True, "callbacks": True,
+                                    "callback_moves": True}
         assert h.daemon.engine.roster.get("ann").extension == "1001"
         # a lead source that keeps no callbacks for agents (the harness's in-memory one): an empty list
         assert (await c.get("/api/desk/callbacks")).json() == {"campaign_id": h.campaign, "callbacks": []}
+        moved = await c.post("/api/desk/callbacks/move", json={"lead_id": "L1", "owner": "anyone"})
+        assert (moved.status_code, "Redis hopper" in moved.json()["detail"]) == (409, True)
         # A bearer token works as well as the cookie (scripts, tests).
         async with client(h, None) as other:
             r2 = await other.get("/api/desk/snapshot", headers={"Authorization": f"Bearer {r.json()['token']}"})
@@ -429,6 +432,7 @@ class NoHooksDaemon(Daemon):
     """A daemon without the desk's hooks (None blocks a method for `isinstance` with a Protocol)."""
 
     preview_dial = preview_skip = manual_dial = blind_transfer = own_callbacks = None  # type: ignore[assignment]
+    move_callback = None  # type: ignore[assignment]
 
 
 async def test_missing_daemon_hooks_answer_501_and_the_page_is_told(redis_url):
@@ -448,6 +452,8 @@ async def test_missing_daemon_hooks_answer_501_and_the_page_is_told(redis_url):
         assert targets == {"agents": [], "supervisor": True}
         r = await c.get("/api/desk/callbacks")
         assert (r.status_code, "own_callbacks(agent_id, campaign_id)" in r.json()["detail"]) == (501, True)
+        r = await c.post("/api/desk/callbacks/move", json={"lead_id": "L3", "owner": "anyone"})
+        assert (r.status_code, "move_callback(campaign_id" in r.json()["detail"]) == (501, True)
 
 
 class HookedDaemon(Daemon):
@@ -474,15 +480,32 @@ class HookedDaemon(Daemon):
     async def own_callbacks(self, agent_id: str, campaign_id: str) -> list[dict]:
         return [{"lead_id": "L3", "at": 1.0, "number": "+1212", "lead": {}}] if agent_id == "ann" else []
 
+    async def move_callback(self, campaign_id: str, lead_id: str, at: str | None, keep_for: str | None, *,
+                            agent_id: str | None = None) -> dict:
+        if lead_id in ("gone", "bobs"):
+            raise CallbackNotMovable(f"lead {lead_id}", why="not_scheduled" if lead_id == "gone" else "not_yours")
+        self.asked.append(("move", campaign_id, lead_id, at, keep_for, agent_id))
+        return {"lead_id": lead_id, "at": None, "kept_for": keep_for}
+
 
 async def test_with_the_hooks_the_desk_forwards_preview_manual_dial_and_transfer(redis_url):
     HookedDaemon.asked = []
     async with harness(redis_url, daemon_class=HookedDaemon) as h, client(h) as c, client(h, "bob"):
         assert (await c.get("/api/desk/snapshot")).json()["features"] == {
-            "preview": True, "manual_dial": True, "transfer": True, "callbacks": True}
+            "preview": True, "manual_dial": True, "transfer": True, "callbacks": True, "callback_moves": True}
         got = (await c.get("/api/desk/callbacks")).json()
         assert got == {"campaign_id": h.campaign, "callbacks": [{"lead_id": "L3", "at": 1.0, "number": "+1212",
                                                                   "lead": {}}]}
+        moves = [{"lead_id": "L3", "at": "2026-11-24T15:00:00Z", "owner": "mine"}, {"lead_id": "L3", "owner": "anyone"}]
+        for body in moves:
+            assert (await c.post("/api/desk/callbacks/move", json=body)).status_code == 200
+        assert HookedDaemon.asked == [("move", h.campaign, "L3", "2026-11-24T15:00:00Z", "ann", "ann"),
+                                      ("move", h.campaign, "L3", None, None, "ann")]
+        HookedDaemon.asked.clear()
+        assert (await c.post("/api/desk/callbacks/move", json={"lead_id": "gone"})).status_code == 409
+        assert (await c.post("/api/desk/callbacks/move", json={"lead_id": "bobs"})).status_code == 404
+        r = await c.post("/api/desk/callbacks/move", json={"lead_id": "L3", "owner": "bob"})
+        assert r.status_code == 422  # mine or anyone: an agent cannot keep a callback for a colleague
         assert (await c.post("/api/desk/preview/dial", json={"lead_id": "L7", "number_index": 1})).json() == {
             "call_id": "call-p1"}
         await c.post("/api/desk/preview/skip", json={"lead_id": "L8", "reason": "bad_data"})

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from bus_fakes import CommandBus, FakeBus
 from daemon_fakes import FakeAmi, stopping
 
 from agents import commands as ac
+from agents.dispositions import DispositionRejected
 from agents.state import AgentState
 from dialer.campaigns.loader import load_campaign
 from dialer.clock import ScaledClock
@@ -20,6 +22,7 @@ from dialer.config import CampaignSettings, DialerSettings, HttpSettings, Metric
 from dialer.daemon import Daemon, runtime_from_settings
 from dialer.engine.calls import CallKind
 from dialer.engine.core import Engine
+from dialer.errors import CallbackNotMovable
 from dialer.hopper import Hopper, LeadStore
 from dialer.hopper_source import HopperLeadSource
 from dialer.leads.demo import load_demo_leads
@@ -107,6 +110,29 @@ async def test_the_pacer_does_not_hand_an_agents_own_callback_to_another(client)
     assert sum(r.callback_at is not None for r in taken) == 1  # anyone's callback comes first
     assert taken[0].callback_at == T0 - 60
     del d
+
+
+async def test_an_agent_moves_only_their_own_callback_and_only_to_a_time_a_disposition_could_set(client):
+    d, source, lead_id = await rig(client, "owncb5")
+    cid = d.engine.campaigns.copy().popitem()[0]
+    with pytest.raises(CallbackNotMovable) as not_yours:
+        await d.move_callback(cid, lead_id, None, None, agent_id="bob")
+    assert not_yours.value.why == "not_yours"
+    with pytest.raises(DispositionRejected) as past:
+        await d.move_callback(cid, lead_id, "2026-11-23T12:00:00-05:00", "ann", agent_id="ann")
+    assert (past.value.field, "not in the future" in str(past.value)) == ("at", True)
+    later = T0 + 7200
+    iso = dt.datetime.fromtimestamp(later, dt.UTC).isoformat()
+    assert await d.move_callback(cid, lead_id, iso, "ann", agent_id="ann") == {"lead_id": lead_id, "at": later,
+                                                                               "kept_for": "ann"}
+    assert [(c["lead_id"], c["at"]) for c in await d.own_callbacks("ann", cid)] == [(lead_id, later)]
+    await d.move_callback(cid, lead_id, None, None, agent_id="ann")  # "Give to anyone": the time stays
+    assert await d.own_callbacks("ann", cid) == []
+    assert lead_id not in {r.lead_id for r in await source.take(20, later - 1)}
+    assert lead_id in {r.lead_id for r in await source.take(20, later)}  # the pacer's, when due
+    with pytest.raises(CallbackNotMovable) as taken:
+        await d.move_callback(cid, lead_id, None, "ann")  # being dialed: a supervisor cannot move it either
+    assert taken.value.why == "not_scheduled"
 
 
 async def test_a_campaign_that_auto_dials_previews_dials_the_callback_when_its_agent_lets_it_wait(client):

@@ -319,6 +319,11 @@ class HookedDaemon(Daemon):
         return [{"lead_id": "L42", "at": now - 60, "number": "+12125550142", "lead": LEAD},
                 {"lead_id": "L43", "at": now + 86400, "number": "+12125550143", "lead": {"first_name": "Bo"}}]
 
+    async def move_callback(self, campaign_id: str, lead_id: str, at: str | None, keep_for: str | None, *,
+                            agent_id: str | None = None) -> dict:
+        self.asked.append(("move", lead_id, at, keep_for, agent_id))
+        return {"lead_id": lead_id, "at": None, "kept_for": keep_for}
+
 
 async def test_preview_manual_dial_and_transfer_drive_the_daemons_hooks(browser, redis_url):
     HookedDaemon.asked = []
@@ -328,6 +333,19 @@ async def test_preview_manual_dial_and_transfer_drive_the_daemons_hooks(browser,
         await expect(page.locator("#callbacks-count")).to_have_text("(2)")
         await expect(page.locator("#callbacks-list li.due")).to_contain_text("Anna Novak, +12125550142 (due)")
         await expect(page.locator("#callbacks-list li").nth(1)).to_contain_text("Bo, +12125550143")
+        # she hands Bo's to any agent, and moves Anna's to another time, still hers
+        await page.locator('#callbacks-list button[data-lead="L43"]', has_text="Give to anyone").click()
+        await expect(page.locator("#banner-notice")).to_have_text("Callback handed to any agent.")
+        await page.locator('#callbacks-list button[data-lead="L42"]', has_text="Change").click()
+        await page.fill('#callbacks-list input[data-lead="L42"]', "2030-01-15T10:30")
+        await page.click("#callbacks-list button.primary")
+        await expect(page.locator("#banner-notice")).to_have_text("Callback moved.")
+        moves = [a for a in HookedDaemon.asked if a[0] == "move"]
+        assert moves[0] == ("move", "L43", None, None, "ann")
+        (_m, lead, at, keep_for, agent), = moves[1:]
+        assert (lead, at.startswith("2030-01-1"), at.endswith(":30:00.000Z"), keep_for, agent) == (
+            "L42", True, True, "ann", "ann")  # toISOString: UTC, whatever the page's time zone
+        HookedDaemon.asked.clear()
         h.daemon.feed.publish("ann", "preview", preview)
         await expect(page.locator("#preview-card")).to_be_visible()
         await expect(page.locator("#preview-name")).to_have_text("Anna Novak")

@@ -81,3 +81,30 @@ async def test_an_own_callback_given_back_stays_its_agents(redis: Redis, prefix:
     assert await h.take_own_callbacks(["ag1"], due + 299) == {}
     assert [t.lead_id for t in await h.take(5, due + 300)] == ["anyone"]
     assert (await h.take_own_callbacks(["ag1"], due + 300))["ag1"].lead_id == "mine"
+
+
+async def test_an_agent_moves_their_own_callback_in_time_or_hands_it_to_anyone(redis: Redis, prefix: str) -> None:
+    h = await scheduled(redis, prefix)
+    assert await h.move_callback("mine", NOW + 7200, "ag1", kept_for="ag2") == "not_yours"
+    assert await h.move_callback("anyone", NOW + 7200, "ag1", kept_for="ag1") == "not_yours"  # nobody's own
+    assert await h.move_callback("mine", NOW + 3600, "ag1", kept_for="ag1") == "moved"
+    assert [(c.lead_id, c.at) for c in await h.own_callbacks("ag1")] == [("mine", NOW + 3600), ("later", NOW + 5400)]
+    assert await h.take_own_callbacks(["ag1"], NOW + 1900) == {}  # no longer due at its old time
+    [t] = (await h.take_own_callbacks(["ag1"], NOW + 3600)).values()
+    assert (t.lead_id, t.callback_at) == ("mine", NOW + 3600)  # the screen shows the new time
+    assert await h.move_callback("mine", None, None, kept_for="ag1") == "not_scheduled"  # in flight now
+
+    assert await h.move_callback("later", None, None, kept_for="ag1") == "moved"  # same time, for anyone
+    assert await h.own_callbacks("ag1") == []
+    assert [t.lead_id for t in await h.take(5, NOW + 5399)] == ["anyone"]
+    assert [(t.lead_id, t.callback_agent) for t in await h.take(5, NOW + 5400)] == [("later", None)]
+
+
+async def test_a_supervisor_moves_any_scheduled_callback_and_may_keep_one_for_an_agent(redis: Redis,
+                                                                                      prefix: str) -> None:
+    h = await scheduled(redis, prefix)
+    assert await h.move_callback("anyone", NOW + 600, "ag2") == "moved"  # no owner check
+    assert [(c.lead_id, c.at) for c in await h.own_callbacks("ag2")] == [("anyone", NOW + 600)]
+    assert await h.move_callback("no-such-lead", NOW + 600, None) == "not_scheduled"
+    assert await h.take(5, NOW + 700) == []  # ag2's now, until the campaign's wait has passed
+    assert list(await h.take_own_callbacks(["ag2"], NOW + 700)) == ["ag2"]

@@ -88,3 +88,48 @@ async def test_the_cli_lists_and_reassigns(redis):
         moved = await run("callbacks", "reassign", cid, "--from", "ann")
         assert moved == "3 callback(s) of ann now kept for any agent\n"
         assert await run("callbacks", "list", cid, "--agent", "ann") == f"ann: no callback kept in {cid}\n"
+
+
+async def test_a_supervisor_moves_one_callback_in_time_or_to_another_agent(redis):
+    rig, cid, leads = await rig_with_callbacks(redis)
+    later = dt.datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(rig.daemon)), base_url="http://x") as c:
+        body = {"lead_id": leads[3], "at": later.isoformat(), "agent": "bob"}
+        r = await c.post(f"/api/campaigns/{cid}/callbacks/move", json=body, headers=AUTH["read-only"])
+        assert r.status_code == 403
+        r = await c.post(f"/api/campaigns/{cid}/callbacks/move", json=body, headers=AUTH["supervisor"])
+        assert r.json() == {"campaign_id": cid, "lead_id": leads[3], "at": later.timestamp(), "kept_for": "bob"}
+        r = await c.get(f"/api/campaigns/{cid}/callbacks", params={"agent": "bob"}, headers=AUTH["read-only"])
+        assert [(x["lead_id"], x["at"]) for x in r.json()["callbacks"]] == [(leads[2], T0 + 3 * 3600),
+                                                                           (leads[3], later.timestamp())]
+        r = await c.post(f"/api/campaigns/{cid}/callbacks/move", json={"lead_id": leads[0]},
+                         headers=AUTH["supervisor"])
+        assert r.json()["at"] is None  # same time, for anyone
+        r = await c.get(f"/api/campaigns/{cid}/callbacks", params={"agent": "ann"}, headers=AUTH["read-only"])
+        assert [x["lead_id"] for x in r.json()["callbacks"]] == [leads[1]]
+        # a time in the past, or too far ahead, is refused as the desk's callback time is, naming the field
+        for bad, why in (("2026-11-23T12:00:00-05:00", "not in the future"), ("2027-06-01T12:00:00Z", "30 days"),
+                         ("tomorrow", "ISO-8601"), ("2026-11-24T10:00", "UTC offset")):
+            r = await c.post(f"/api/campaigns/{cid}/callbacks/move", json={"lead_id": leads[1], "at": bad},
+                             headers=AUTH["supervisor"])
+            detail = r.json()["detail"]
+            assert (r.status_code, detail.startswith("at: "), why in detail) == (422, True, True)
+        r = await c.post(f"/api/campaigns/{cid}/callbacks/move", json={"lead_id": "nope"}, headers=AUTH["supervisor"])
+        assert (r.status_code, "no scheduled callback" in r.json()["detail"]) == (409, True)
+        audit = (await c.get("/api/audit", headers=AUTH["admin"])).json()
+        assert [(a["action"], a["details"]["lead_id"], a["details"]["agent"]) for a in audit] == [
+            ("callbacks.move", leads[0], "anyone"), ("callbacks.move", leads[3], "bob")]
+    [taken] = await rig.daemon.leads[cid].take(1, T0 + 3600 + 1)  # type: ignore[attr-defined]
+    assert taken.lead_id == leads[0]  # ann's former callback, now anyone's, due at its old time: first
+
+
+async def test_the_cli_moves_one_callback(redis):
+    rig, cid, leads = await rig_with_callbacks(redis)
+    async with live_server(build_app(rig.daemon)) as url:
+        run = cli_runner(url, TOKENS["supervisor"])
+        out = await run("callbacks", "move", cid, "--lead", leads[1], "--at", str(int(T0 + 86400)), "--to", "bob")
+        assert out.startswith(f"callback of lead {leads[1]} moved to ")
+        assert out.endswith(", kept for bob\n")
+        assert await run("callbacks", "move", cid, "--lead", leads[1]) == (
+            f"callback of lead {leads[1]} moved, kept for any agent\n")
+        assert len((await run("callbacks", "list", cid, "--agent", "ann")).strip().splitlines()) == 2

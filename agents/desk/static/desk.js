@@ -162,12 +162,50 @@ async function loadCallbacks() {
   const items = got.callbacks || [];
   $("callbacks-count").textContent = items.length ? `(${items.length})` : "";
   $("callbacks-empty").hidden = items.length > 0;
+  const movable = S.features.callback_moves;
   $("callbacks-list").replaceChildren(...items.map((c) => {
     const f = c.lead || {};
     const name = [f.first_name, f.last_name].filter(Boolean).join(" ") || c.lead_id;
     const when = new Date(c.at * 1000).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
-    return el("li", { class: c.at <= now ? "due" : "" }, `${when}: ${name}, ${c.number}${c.at <= now ? " (due)" : ""}`);
+    const li = el("li", { class: c.at <= now ? "due" : "" });
+    li.append(el("span", {}, `${when}: ${name}, ${c.number}${c.at <= now ? " (due)" : ""}`));
+    if (movable) {
+      const change = el("button", { type: "button", class: "small", "data-lead": c.lead_id }, "Change");
+      change.addEventListener("click", () => editCallback(li, c));
+      const give = el("button", { type: "button", class: "small", "data-lead": c.lead_id }, "Give to anyone");
+      give.addEventListener("click", () => moveCallback({ lead_id: c.lead_id, owner: "anyone" }));
+      li.append(" ", change, " ", give);
+    }
+    return li;
   }));
+}
+
+// A form in place of the list item: a new time, and whether the agent keeps the callback.
+function editCallback(li, c) {
+  const at = el("input", { type: "datetime-local", value: localInput(new Date(c.at * 1000)), "data-lead": c.lead_id });
+  const keep = el("select", {});
+  keep.append(el("option", { value: "mine" }, "for me"), el("option", { value: "anyone" }, "for anyone"));
+  const save = el("button", { type: "button", class: "small primary" }, "Save");
+  const cancel = el("button", { type: "button", class: "small" }, "Cancel");
+  save.addEventListener("click", () => {
+    if (!at.value) { showError("Choose the callback date and time."); return; }
+    moveCallback({ lead_id: c.lead_id, at: new Date(at.value).toISOString(), owner: keep.value });
+  });
+  cancel.addEventListener("click", () => loadCallbacks());
+  li.replaceChildren(at, " ", keep, " ", save, " ", cancel);
+  at.focus();
+}
+
+async function moveCallback(body) {
+  let done = false;
+  try { await api("/api/desk/callbacks/move", body); done = true; } catch (e) { showError(e.message); }
+  await loadCallbacks();  // the list as it is now, then the word that it changed
+  if (done) notice(body.owner === "anyone" ? "Callback handed to any agent." : "Callback moved.");
+}
+
+function localInput(d) {  // the value of a datetime-local input: local time, to the minute
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
 function stopStream() {
@@ -408,8 +446,7 @@ function selectCode(code, focus) {
 function defaultCallback() {
   const d = new Date(Date.now() + 3600 * 1000);
   d.setMinutes(0, 0, 0);
-  const pad = (n) => String(n).padStart(2, "0");
-  $("callback-at").value = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  $("callback-at").value = localInput(d);
 }
 
 async function saveDisposition() {
