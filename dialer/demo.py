@@ -56,7 +56,7 @@ class DemoReport:
     dialed_while_ticketed: int  # calls to those subscribers after their ticket opened (0: the hold works)
     own_callbacks_set: int  # callbacks agents kept for themselves ("me"), due during the shift
     own_callbacks_dialed: int  # calls their agents dialed from the preview the daemon offered when due
-    own_connected: int  # of those, the ones that connected (counted in `connected`, not in `live_answers`)
+    agent_connected: int  # connected calls an agent dialed (own callbacks, previews, manual): not in `live_answers`
     recorded: int  # connected calls whose recording the PBX reported (MixMonitor's file in the call record)
     to_record: int  # connected calls of the campaigns that record (`record_calls`)
     occupancy: float
@@ -76,8 +76,8 @@ class DemoReport:
             ("answering machines", f"{self.machines}"),
             ("hung up ringing, no agent coming", f"{self.surplus_hangups} (after 15 s or more; recorded no_answer)"),
             ("connected to an agent", f"{self.connected}" + (
-                f" ({self.own_connected} of them dialed by the agent: not live answers the pacer placed)"
-                if self.own_connected else "")),
+                f" ({self.agent_connected} of them dialed by the agent: not live answers the pacer placed)"
+                if self.agent_connected else "")),
             ("abandoned", f"{self.abandoned} ({self.abandon_pct:.2f}% of live answers; cap 3%)"
              + (f"; {self.connected_late} of them connected after the 2 s" if self.connected_late else "")),
             ("opted out by key press", f"{self.opted_out} (after the abandon message; on the do-not-call list)"),
@@ -288,7 +288,7 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
             own_callbacks_set: int = 0) -> DemoReport:
     outcomes: dict[str, int] = {}
     by_campaign: dict[str, dict[str, int]] = {}
-    live = machines = connected = abandoned = late = cut = recorded = to_record = own_dialed = own_connected = 0
+    live = machines = connected = abandoned = late = cut = recorded = to_record = own_dialed = agent_connected = 0
     talk = 0.0
     for r in records:
         outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
@@ -302,8 +302,8 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
         abandoned += r["abandoned"] == "1"
         late += r["abandoned"] == "1" and r["outcome"] == "connected"
         cut += r.get("surplus_hangup") == "1"
-        own_dialed += r.get("kind") == "preview"  # the demo's campaigns preview nothing but agents' own callbacks
-        own_connected += r.get("kind") == "preview" and r["outcome"] == "connected"
+        own_dialed += r.get("kind") == "callback"
+        agent_connected += r.get("kind", "predictive") != "predictive" and r["outcome"] == "connected"
         if r["outcome"] == "connected" and r["campaign_id"] in recording:
             to_record += 1
             recorded += bool(r.get("recording"))
@@ -317,7 +317,7 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
         calls_placed=len(records), live_answers=live, machines=machines, connected=connected, abandoned=abandoned,
         abandon_pct=round(100.0 * abandoned / live, 3) if live else 0.0, connected_late=late, surplus_hangups=cut,
         opted_out=opted_out, tickets_opened=tickets_opened, dialed_while_ticketed=dialed_while_ticketed,
-        own_callbacks_set=own_callbacks_set, own_callbacks_dialed=own_dialed, own_connected=own_connected,
+        own_callbacks_set=own_callbacks_set, own_callbacks_dialed=own_dialed, agent_connected=agent_connected,
         recorded=recorded, to_record=to_record, occupancy=round(min(1.0, talk / agent_seconds), 4),
         contacts_per_agent_hour=round(per_hour, 2), contacts_per_agent_shift=round(per_hour * 8, 1),
         dispositions=disposed, sales=sales, outcomes=outcomes, by_campaign=by_campaign,

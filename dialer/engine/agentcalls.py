@@ -118,7 +118,8 @@ def dial_preview(engine: Engine, agent_id: str, lead_id: str, number_index: int,
                                                                  f"{request.number_index} only")
     del engine.previews[agent_id]
     engine.preview_deadlines.pop(agent_id, None)
-    return _dial(engine, agent_id, campaign_id, request, CallKind.PREVIEW, now)
+    own = request.callback_at is not None and request.callback_agent == agent_id
+    return _dial(engine, agent_id, campaign_id, request, CallKind.CALLBACK if own else CallKind.PREVIEW, now)
 
 
 def dial_manual(engine: Engine, agent_id: str, number: str, now: float) -> tuple[str, list[Command]]:

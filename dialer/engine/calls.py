@@ -80,11 +80,13 @@ class CallEvent(StrEnum):
 
 
 class CallKind(StrEnum):
-    """Who started the call: the pacer (predictive, progressive, power), or an agent (preview, manual)."""
+    """Who started the call: the pacer (predictive, progressive, power), or an agent (preview, manual, and
+    callback: a callback the agent kept for themselves, offered back to them as a preview when due)."""
 
     PREDICTIVE = "predictive"
     PREVIEW = "preview"
     MANUAL = "manual"
+    CALLBACK = "callback"
 
 
 class CallOutcome(StrEnum):

@@ -53,7 +53,7 @@ class CallRecord:
     wait_s: float | None
     talk_s: float | None
     amd_audit: bool = False  # an AMD machine verdict handed to an agent to check it (written "1")
-    kind: str = "predictive"  # predictive (the pacer dialed), preview or manual (an agent dialed)
+    kind: str = "predictive"  # predictive (the pacer dialed), preview, manual or callback (an agent dialed)
     transferred_from: str | None = None  # the agent who blind-transferred it to `agent_id`
     transfer_failures: str = ""  # failed transfer legs, "<who>: <why>" joined by "; " (the call went on)
     message: str = ""  # agentless: the message (sound file, or context,exten of an IVR) the call was sent to

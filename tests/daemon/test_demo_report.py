@@ -67,16 +67,17 @@ def test_recorded_conversations_are_counted_among_the_connected_calls_of_recordi
 
 def test_own_callbacks_are_counted_and_their_connections_told_apart_from_live_answers() -> None:
     records = [
-        {**rec("up", "connected", False, False, talk=90.0), "kind": "preview"},  # an agent's own callback
-        {**rec("up", "no_answer", False, False), "kind": "preview"},
+        {**rec("up", "connected", False, False, talk=90.0), "kind": "callback"},  # an agent's own callback
+        {**rec("up", "no_answer", False, False), "kind": "callback"},
+        {**rec("up", "connected", False, False, talk=60.0), "kind": "preview"},  # an agent dialed it, not their own
         {**rec("up", "connected", False, True, talk=60.0), "kind": "predictive"},
     ]
     r = _report(records, [], agents=1, hours=1.0, seed=1, speed=10.0, wall=1.0, own_callbacks_set=3)
-    assert (r.own_callbacks_set, r.own_callbacks_dialed, r.own_connected, r.connected, r.live_answers) == (
-        3, 2, 1, 2, 1)
+    assert (r.own_callbacks_set, r.own_callbacks_dialed, r.agent_connected, r.connected, r.live_answers) == (
+        3, 2, 2, 3, 1)
     table = r.table()
     assert re.search(r'callbacks kept for "me" +3 set 20-40 min ahead; 2 dialed by that agent when due', table)
-    assert re.search(r"connected to an agent +2 \(1 of them dialed by the agent", table)
+    assert re.search(r"connected to an agent +3 \(2 of them dialed by the agent", table)
 
 
 def test_a_ticketed_lead_counts_once_when_dialed_after_its_ticket_landed() -> None:

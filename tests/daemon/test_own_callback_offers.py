@@ -96,7 +96,7 @@ async def test_a_ready_agent_gets_the_callback_they_kept_as_a_preview_and_dials_
         assert not [m for m in d.feed.since("bob", 0) or [] if m["kind"] == "preview"]
         call_id = await d.preview_dial("ann", lead_id, preview["number_index"])
         call = d.engine.calls[call_id]
-        assert (call.kind, call.agent_id, call.lead_id) == (CallKind.PREVIEW, "ann", lead_id)
+        assert (call.kind, call.agent_id, call.lead_id) == (CallKind.CALLBACK, "ann", lead_id)
         assert d.engine.roster.get("ann").state is AgentState.DIALING
     finally:
         stop.set()
@@ -149,7 +149,7 @@ async def test_a_campaign_that_auto_dials_previews_dials_the_callback_when_its_a
             assert msgs, "the preview was not dialed by itself"
             pos = msgs[-1]["seq"]
         [call] = [c for c in d.engine.calls.values() if c.agent_id == "ann"]
-        assert (call.kind, call.lead_id) == (CallKind.PREVIEW, lead_id)
+        assert (call.kind, call.lead_id) == (CallKind.CALLBACK, lead_id)
         assert d.clock.now() >= preview["auto_dial_at"]
     finally:
         stop.set()
@@ -171,7 +171,7 @@ async def test_an_agent_without_the_desk_dials_the_preview_over_mqtt_and_hears_o
         await bus.commands.put(("ann", json.dumps(dial).encode()))
         await bus.published_where(lambda p: p.get("kind") == "state" and p.get("state") == "dialing")
         [call] = [c for c in d.engine.calls.values() if c.agent_id == "ann"]
-        assert (call.kind, call.lead_id) == (CallKind.PREVIEW, lead_id)
+        assert (call.kind, call.lead_id) == (CallKind.CALLBACK, lead_id)
     finally:
         stop.set()
         await task

@@ -65,6 +65,16 @@ def of(cmds: list, kind: type) -> list:
     return [c for c in cmds if isinstance(c, kind)]
 
 
+def test_a_callback_the_agent_kept_is_dialed_as_kind_callback_and_anyone_elses_as_a_preview():
+    eng = make_engine()
+    login(eng, "ann", "1001")
+    login(eng, "bob", "1002")
+    for agent, lead in (("ann", "L1"), ("bob", "L2")):  # both kept by ann; bob's is past her wait
+        eng.offer_preview(agent, DialRequest(lead, "+12125550142", callback_agent="ann", callback_at=0.5), 1.0)
+    kinds = {a: eng.calls[eng.dial_preview(a, lead, 0, 2.0)[0]].kind for a, lead in (("ann", "L1"), ("bob", "L2"))}
+    assert kinds == {"ann": CallKind.CALLBACK, "bob": CallKind.PREVIEW}
+
+
 def test_a_previewed_lead_is_dialed_agent_leg_first_and_recorded_like_any_call():
     eng = make_engine()
     login(eng, "ann", "1001")
