@@ -31,7 +31,16 @@ from dialer.errors import ConfigError, LeadError, PolicyViolation
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
 from dialer.hopper.results import write_plan
-from dialer.hopper.scripts import FILL_PEEK, GATHER_ONLY, LIST_OWN, MOVE_ONE, REASSIGN_OWN, TAKE_OWN, TAKE_POP
+from dialer.hopper.scripts import (
+    FILL_PEEK,
+    GATHER_ONLY,
+    INDEX_OWN,
+    LIST_OWN,
+    MOVE_ONE,
+    REASSIGN_OWN,
+    TAKE_OWN,
+    TAKE_POP,
+)
 from dialer.hopper.status import build_status
 from dialer.hopper.types import CallbackMove, DialTarget, FillReport, HopperStatus, ScheduledCallback
 from dialer.hopper.views import GS, Gathered, S, parse_gathered, split_tag, text
@@ -76,6 +85,8 @@ class Hopper:
         self._list_own = redis.register_script(LIST_OWN)
         self._reassign_own = redis.register_script(REASSIGN_OWN)
         self._move_one = redis.register_script(MOVE_ONE)
+        self._index_own = redis.register_script(INDEX_OWN)
+        self._own_indexed = False
         self._gather = redis.register_script(GATHER_ONLY)
         self._lock = asyncio.Lock()
 
@@ -263,6 +274,7 @@ class Hopper:
         if not wanted:
             return {}
         k = self._k
+        await self._index_own_callbacks()
         async with redis_call(f"taking agents' own callbacks of {self.campaign.id}", self._timeout):
             rows = await self._own(keys=[k.cb, k.i], args=[self._prefix, k.p, self.campaign.id, repr(now), *wanted])
         if not rows:
@@ -272,9 +284,10 @@ class Hopper:
         return {t.callback_agent: t for t in await self._claim(claimed, now) if t.callback_agent}
 
     async def own_callbacks(self, agent_id: str, limit: int = 50) -> list[ScheduledCallback]:
-        """The callbacks `agent_id` kept for themselves in this campaign, earliest first (at most `limit`,
-        among the campaign's first 1,000 scheduled ones): what their desk lists. Due ones are included."""
+        """The callbacks `agent_id` kept for themselves in this campaign, earliest first (at most `limit`):
+        what their desk lists. Due ones are included."""
         k = self._k
+        await self._index_own_callbacks()
         async with redis_call(f"listing the callbacks of agent {agent_id} in {self.campaign.id}", self._timeout):
             flat = await self._list_own(keys=[k.cb], args=[k.p, agent_id, limit])
         out: list[ScheduledCallback] = []
@@ -293,6 +306,7 @@ class Hopper:
         if to_agent == from_agent:
             return 0
         k = self._k
+        await self._index_own_callbacks()
         async with redis_call(f"moving the callbacks of agent {from_agent} in {self.campaign.id}", self._timeout):
             moved = await self._reassign_own(keys=[k.cb], args=[k.p, from_agent, to_agent or ""])
         return int(moved)
@@ -303,10 +317,21 @@ class Hopper:
         (None: any agent). With `kept_for` (an agent changing their own), only a callback kept for that agent
         moves. One being dialed or on a preview screen now is not scheduled, and stays as it is."""
         k = self._k
+        await self._index_own_callbacks()
         async with redis_call(f"moving the callback of lead {lead_id} in {self.campaign.id}", self._timeout):
             got = await self._move_one(keys=[k.cb], args=[k.p, lead_id, kept_for or "", "" if at is None else repr(at),
                                                           keep_for or ""])
         return _MOVES[text(got)]
+
+    async def _index_own_callbacks(self) -> None:
+        """Once per campaign, index the callbacks kept for agents that a version without the per-agent index
+        scheduled (the script's marker makes it run once, whichever daemon gets there first)."""
+        if self._own_indexed:
+            return
+        k = self._k
+        async with redis_call(f"indexing the agents' own callbacks of {self.campaign.id}", self._timeout):
+            await self._index_own(keys=[k.cb], args=[k.p])
+        self._own_indexed = True
 
     async def _claim(self, rows: list[tuple[bool, str]], now: float, *,
                      agent_reserved: bool = False) -> list[DialTarget]:
@@ -344,6 +369,8 @@ class Hopper:
         elif is_cb:
             assert verdict.not_before is not None
             pipe.zadd(k.cb, {g.lead_id: verdict.not_before})
+            if g.view.callback_agent:
+                pipe.zadd(k.own(g.view.callback_agent), {g.lead_id: verdict.not_before})
         else:
             self._defer(pipe, g, verdict)
 
@@ -377,6 +404,8 @@ class Hopper:
         pipe.hdel(k.state(g.lead_id), S.TAKEN_INDEX, S.TAKEN_CALLBACK)
         if target.is_callback:
             pipe.zadd(k.cb, {g.lead_id: now + after_s})
+            if g.view.callback_agent:
+                pipe.zadd(k.own(g.view.callback_agent), {g.lead_id: now + after_s})
         else:
             self._defer(pipe, g, Verdict(ok=False, block=Block.NOT_DUE, not_before=now + after_s))
         async with redis_call(f"giving lead {g.lead_id} back to {self.campaign.id}", self._timeout):

@@ -112,6 +112,10 @@ class CampaignKeys:
     def state(self, lead_id: str) -> str:
         return f"{self.p}s:{lead_id}"
 
+    def own(self, agent_id: str) -> str:
+        """The callbacks kept for `agent_id`, by time (an index of some of `cb`; see `scripts._OWN`)."""
+        return f"{self.p}cbo:{agent_id}"
+
     def fresh(self, zone_key: str) -> str:
         return f"{self.p}f:{zone_key}"
 

@@ -61,6 +61,8 @@ async def write_plan(
     pipe = redis.pipeline(transaction=True)
     for key in (k.i, k.r, k.cb, k.fresh(zone_key), k.due(zone_key)):
         pipe.zrem(key, lid)
+    if g.state.get(S.CB_AGENT):
+        pipe.zrem(k.own(g.state[S.CB_AGENT]), lid)
     why = g.state.get(S.WHY)
     if why:
         pipe.hincrby(k.why, why, -1)
@@ -101,6 +103,7 @@ async def write_plan(
         pipe.hset(state, S.CB_AT, repr(plan.at))
         if plan.callback_agent:
             pipe.hset(state, S.CB_AGENT, clean(plan.callback_agent))
+            pipe.zadd(k.own(clean(plan.callback_agent)), {lid: plan.at})
         pipe.zadd(k.cb, {lid: plan.at})
     else:
         reason = plan.finish_reason or "finished"

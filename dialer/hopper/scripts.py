@@ -21,7 +21,17 @@ assume a single Redis instance, not Redis Cluster.
 
 from __future__ import annotations
 
-__all__ = ["FILL_PEEK", "GATHER_ONLY", "IMPORT", "LIST_OWN", "MOVE_ONE", "REASSIGN_OWN", "TAKE_OWN", "TAKE_POP"]
+__all__ = [
+    "FILL_PEEK",
+    "GATHER_ONLY",
+    "IMPORT",
+    "INDEX_OWN",
+    "LIST_OWN",
+    "MOVE_ONE",
+    "REASSIGN_OWN",
+    "TAKE_OWN",
+    "TAKE_POP",
+]
 
 _GATHER = r"""
 local GS, FS = '\29', '\28'
@@ -206,6 +216,34 @@ return out
 # How many due callbacks a take looks through for ones it may hand out (others are kept for their agent).
 _SCAN = 1000
 
+# Callbacks kept for an agent are also indexed per agent: `<campaign prefix>cbo:<agent>`, scored by the
+# same time as in the callbacks set. The index is a hint, kept up where a callback is scheduled, moved or
+# taken: a reader checks each entry against the callbacks set and the lead's state (field cbag), drops
+# the stale ones (done, taken by anyone after the wait, moved) and corrects a score that moved.
+_OWN = r"""
+local function own_key(C, agent) return C .. 'cbo:' .. agent end
+
+-- The entries of an agent's index up to `upto` ('+inf': all) that are still theirs, by time: {lead id, its
+-- time as Redis wrote it (full precision), that time as a number}.
+local function own_entries(C, cb, agent, upto)
+  local ix = own_key(C, agent)
+  local out = {}
+  local got = redis.call('ZRANGEBYSCORE', ix, '-inf', upto, 'WITHSCORES')
+  for j = 1, #got, 2 do
+    local lid = got[j]
+    local at = redis.call('ZSCORE', cb, lid)
+    if not at or redis.call('HGET', C .. 's:' .. lid, 'cbag') ~= agent then
+      redis.call('ZREM', ix, lid)
+    else
+      if at ~= got[j + 1] then redis.call('ZADD', ix, at, lid) end
+      out[#out + 1] = {lid, at, tonumber(at)}
+    end
+  end
+  table.sort(out, function(a, b) return a[3] < b[3] or (a[3] == b[3] and a[1] < b[1]) end)
+  return out
+end
+"""
+
 # KEYS: callbacks, ready, in flight. ARGV: prefix, campaign prefix, campaign id, n, now, owner wait (s; -1:
 # for ever). Moves due callbacks first, then the best of the ready queue, into "in flight" and gathers
 # them. A callback kept for its agent (state field cbag) is skipped until it is `owner wait` past due:
@@ -225,6 +263,7 @@ for j = 1, #due, 2 do
   if not owner or owner == '' or (wait >= 0 and tonumber(due[j + 1]) + wait <= tonumber(now)) then
     redis.call('ZREM', KEYS[1], lid)
     redis.call('ZADD', KEYS[3], now, lid)
+    if owner and owner ~= '' then redis.call('ZREM', C .. 'cbo:' .. owner, lid) end
     lids[#lids + 1] = lid
     tags[#tags + 1] = 'c'
     taken = taken + 1
@@ -249,24 +288,24 @@ return out
 )
 
 # KEYS: callbacks, in flight. ARGV: prefix, campaign prefix, campaign id, now, agent ids...
-# For each listed agent, the earliest due callback kept for them (state field cbag), moved into "in
+# For each listed agent, the earliest due callback kept for them (from their index), moved into "in
 # flight" and gathered. Reply: "<agent id>" GS "<gathered lead>" per callback.
 TAKE_OWN = (
     _GATHER
+    + _OWN
     + r"""
 local now = ARGV[4]
-local want = {}
-for i = 5, #ARGV do want[ARGV[i]] = true end
 local lids, owners = {}, {}
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, """ + str(_SCAN) + r""")
-for _, lid in ipairs(due) do
-  local owner = redis.call('HGET', C .. 's:' .. lid, 'cbag')
-  if owner and want[owner] then
-    want[owner] = nil
+for i = 5, #ARGV do
+  local agent = ARGV[i]
+  local first = own_entries(C, KEYS[1], agent, now)[1]
+  if first and first[3] <= tonumber(now) then
+    local lid = first[1]
     redis.call('ZREM', KEYS[1], lid)
+    redis.call('ZREM', own_key(C, agent), lid)
     redis.call('ZADD', KEYS[2], now, lid)
     lids[#lids + 1] = lid
-    owners[#owners + 1] = owner
+    owners[#owners + 1] = agent
   end
 end
 local out = {}
@@ -279,20 +318,17 @@ return out
 )
 
 # KEYS: callbacks. ARGV: campaign prefix, agent id, limit. The scheduled callbacks kept for the agent, by
-# time (among the first `_SCAN`): a flat reply of lead id, time, stored lead, per callback. Reads only.
+# time, from their index: a flat reply of lead id, time, stored lead, per callback.
 LIST_OWN = (
-    r"""
+    _OWN
+    + r"""
 local C, agent, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out = {}
-local all = redis.call('ZRANGE', KEYS[1], 0, """ + str(_SCAN - 1) + r""", 'WITHSCORES')
-for j = 1, #all, 2 do
+for _, e in ipairs(own_entries(C, KEYS[1], agent, '+inf')) do
   if #out >= 3 * limit then break end
-  local lid = all[j]
-  if redis.call('HGET', C .. 's:' .. lid, 'cbag') == agent then
-    out[#out + 1] = lid
-    out[#out + 1] = all[j + 1]
-    out[#out + 1] = redis.call('GET', C .. 'l:' .. lid) or ''
-  end
+  out[#out + 1] = e[1]
+  out[#out + 1] = e[2]
+  out[#out + 1] = redis.call('GET', C .. 'l:' .. e[1]) or ''
 end
 return out
 """
@@ -300,39 +336,75 @@ return out
 
 # KEYS: callbacks. ARGV: campaign prefix, from agent, to agent ('' : anyone). Every scheduled callback kept
 # for `from` is kept for `to` instead (or for anyone). Reply: how many.
-REASSIGN_OWN = r"""
+REASSIGN_OWN = (
+    _OWN
+    + r"""
 local C, from, to = ARGV[1], ARGV[2], ARGV[3]
-local moved, start = 0, 0
-while true do
-  local part = redis.call('ZRANGE', KEYS[1], start, start + 999)
-  if #part == 0 then break end
-  for _, lid in ipairs(part) do
-    local state = C .. 's:' .. lid
-    if redis.call('HGET', state, 'cbag') == from then
-      if to == '' then redis.call('HDEL', state, 'cbag') else redis.call('HSET', state, 'cbag', to) end
-      moved = moved + 1
-    end
+local moved = 0
+for _, e in ipairs(own_entries(C, KEYS[1], from, '+inf')) do
+  local state = C .. 's:' .. e[1]
+  if to == '' then
+    redis.call('HDEL', state, 'cbag')
+  else
+    redis.call('HSET', state, 'cbag', to)
+    redis.call('ZADD', own_key(C, to), e[2], e[1])
   end
-  start = start + 1000
+  moved = moved + 1
 end
+redis.call('DEL', own_key(C, from))
 return moved
 """
+)
 
 # KEYS: callbacks. ARGV: campaign prefix, lead id, the agent it must be kept for ('' : no check), time ('' :
 # unchanged), the agent to keep it for from now on ('' : anyone). One scheduled callback moved in time and/or
 # to another owner. Reply: 'moved', 'not_scheduled' (not waiting in the callbacks: being dialed, on a
 # preview screen, done) or 'not_yours' (kept for another agent, or for anyone).
-MOVE_ONE = r"""
+MOVE_ONE = (
+    _OWN
+    + r"""
 local C, lid, must, at, to = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-if not redis.call('ZSCORE', KEYS[1], lid) then return 'not_scheduled' end
+local was = redis.call('ZSCORE', KEYS[1], lid)
+if not was then return 'not_scheduled' end
 local state = C .. 's:' .. lid
-if must ~= '' and redis.call('HGET', state, 'cbag') ~= must then return 'not_yours' end
+local owner = redis.call('HGET', state, 'cbag')
+if must ~= '' and owner ~= must then return 'not_yours' end
 if at ~= '' then
   redis.call('ZADD', KEYS[1], at, lid)
   redis.call('HSET', state, 'cbat', at)
+else
+  at = was
 end
-if to == '' then redis.call('HDEL', state, 'cbag') else redis.call('HSET', state, 'cbag', to) end
+if owner and owner ~= '' then redis.call('ZREM', own_key(C, owner), lid) end
+if to == '' then
+  redis.call('HDEL', state, 'cbag')
+else
+  redis.call('HSET', state, 'cbag', to)
+  redis.call('ZADD', own_key(C, to), at, lid)
+end
 return 'moved'
+"""
+)
+
+# KEYS: callbacks. ARGV: campaign prefix. Once per campaign (marker `<campaign prefix>cbix`): indexes the
+# callbacks kept for agents that a version without the index scheduled. Reply: how many (-1: done before).
+INDEX_OWN = r"""
+local C = ARGV[1]
+if not redis.call('SET', C .. 'cbix', '1', 'NX') then return -1 end
+local n, start = 0, 0
+while true do
+  local part = redis.call('ZRANGE', KEYS[1], start, start + 999, 'WITHSCORES')
+  if #part == 0 then break end
+  for j = 1, #part, 2 do
+    local owner = redis.call('HGET', C .. 's:' .. part[j], 'cbag')
+    if owner and owner ~= '' then
+      redis.call('ZADD', C .. 'cbo:' .. owner, part[j + 1], part[j])
+      n = n + 1
+    end
+  end
+  start = start + 1000
+end
+return n
 """
 
 # ARGV: prefix, campaign prefix, campaign id, lead ids...

@@ -6,6 +6,7 @@ from __future__ import annotations
 from hopper_helpers import at, campaign, hopper, row, store
 from redis.asyncio import Redis
 
+from dialer.hopper.keys import CampaignKeys
 from dialer.policy import DialResult
 
 NOW = at(2024, 5, 15, 12)  # Wednesday noon in New York
@@ -108,3 +109,45 @@ async def test_a_supervisor_moves_any_scheduled_callback_and_may_keep_one_for_an
     assert await h.move_callback("no-such-lead", NOW + 600, None) == "not_scheduled"
     assert await h.take(5, NOW + 700) == []  # ag2's now, until the campaign's wait has passed
     assert list(await h.take_own_callbacks(["ag2"], NOW + 700)) == ["ag2"]
+
+
+async def test_an_agents_callbacks_are_found_behind_thousands_of_other_callbacks(redis: Redis, prefix: str) -> None:
+    h = await scheduled(redis, prefix, personal_callback_wait_s=None)
+    k = CampaignKeys(prefix, "c1")
+    # 1,500 callbacks of others, all due before ag1's (the scripts once looked through the first 1,000 only)
+    await redis.zadd(k.cb, {f"x{i}": NOW + 60 + i for i in range(1500)})
+    pipe = redis.pipeline(transaction=False)
+    for i in range(0, 1500, 2):
+        pipe.hset(k.state(f"x{i}"), "cbag", "ag9")
+    await pipe.execute()
+    await h.move_callback("later", NOW + 86400, "ag1")
+    assert [(c.lead_id, c.at) for c in await h.own_callbacks("ag1")] == [("mine", NOW + 1800), ("later", NOW + 86400)]
+    assert [c.lead_id for c in await h.own_callbacks("ag1", limit=1)] == ["mine"]
+    await h.take_own_callbacks(["ag1"], NOW + 1900)
+    got = await h.take_own_callbacks(["ag1"], NOW + 86400)
+    assert got["ag1"].lead_id == "later"
+
+
+async def test_callbacks_scheduled_before_the_per_agent_index_are_indexed_once(redis: Redis, prefix: str) -> None:
+    await scheduled(redis, prefix)
+    k = CampaignKeys(prefix, "c1")
+    await redis.delete(k.own("ag1"), k.p + "cbix")  # as a version without the index left them
+    fresh = hopper(redis, campaign(), prefix)  # a daemon started on that data
+    assert [c.lead_id for c in await fresh.own_callbacks("ag1")] == ["mine", "later"]
+    assert await redis.zcard(k.own("ag1")) == 2
+    assert (await fresh.take_own_callbacks(["ag1"], NOW + 1900))["ag1"].lead_id == "mine"
+
+
+async def test_the_index_forgets_callbacks_that_left_their_agent(redis: Redis, prefix: str) -> None:
+    h = await scheduled(redis, prefix, personal_callback_wait_s=600)
+    k = CampaignKeys(prefix, "c1")
+    assert await redis.zrange(k.own("ag1"), 0, -1) == [b"mine", b"later"]
+    [anyone, mine] = await h.take(5, NOW + 2400)  # ag1's, 10 minutes late: any agent's now
+    assert (anyone.lead_id, mine.lead_id) == ("anyone", "mine")
+    assert await redis.zrange(k.own("ag1"), 0, -1) == [b"later"]
+    await h.record_result(mine, DialResult("live", "callback", callback_at=NOW + 9000,  # type: ignore[arg-type]
+                                           callback_agent="ag2"), NOW + 2500)  # the new one: ag2's
+    assert [c.lead_id for c in await h.own_callbacks("ag2")] == ["mine"]
+    await h.reassign_callbacks("ag1", "ag2")
+    assert [c.lead_id for c in await h.own_callbacks("ag2")] == ["later", "mine"]
+    assert await redis.exists(k.own("ag1")) == 0
