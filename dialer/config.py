@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -27,6 +29,7 @@ from pacing import AbandonCount, Jurisdiction, Mode, PacingKnobs
 
 __all__ = [
     "SYSTEM_PAUSE_CODES",
+    "SYSTEM_PAUSE_LABELS",
     "AgentAccount",
     "AmiSettings",
     "ApiToken",
@@ -95,8 +98,16 @@ class HttpSettings(_Section):
 
 
 # Pause reasons the dialer sets itself (`dialer.engine.agentside.WRAPUP_TIMEOUT`, `dialer.daemon.RESTART_REASON`,
-# the desk's offline pause, a campaign stop, a supervisor's pause): an agent's own reason may not take one.
-SYSTEM_PAUSE_CODES = frozenset({"wrapup_timeout", "dialer_restarted", "offline", "campaign stopped", "supervisor"})
+# the desk's offline pause, a campaign stop, a supervisor's pause), as a supervisor reads them (wallboard,
+# reports): an agent's own reason may not take one.
+SYSTEM_PAUSE_LABELS: Mapping[str, str] = MappingProxyType({
+    "wrapup_timeout": "wrap-up ran out",
+    "dialer_restarted": "dialer restarted",
+    "offline": "desk offline",
+    "campaign stopped": "campaign stopped",
+    "supervisor": "paused by a supervisor",
+})
+SYSTEM_PAUSE_CODES = frozenset(SYSTEM_PAUSE_LABELS)
 
 
 class PauseReason(_Section):
@@ -122,6 +133,10 @@ class DeskSettings(_Section):
     login_max_failures_per_agent: int = Field(5, ge=1, le=100)
     login_max_failures_per_address: int = Field(20, ge=1, le=1000)
     login_window_s: float = Field(300.0, ge=10.0, le=86400.0)
+
+    def pause_labels(self) -> dict[str, str]:
+        """Every pause code an agent may be in, the agents' own and the dialer's, with its words."""
+        return {**{r.code: r.label for r in self.pause_reasons}, **SYSTEM_PAUSE_LABELS}
 
     @field_validator("pause_reasons")
     @classmethod

@@ -70,7 +70,8 @@ async def load(store: RedisStore, *, campaign: str | None, since: float, until: 
         except ValueError:
             continue
         if since <= at < until and (campaign is None or f.get("campaign") in (campaign, "")):
-            journal.append({"agent_id": f.get("agent_id", ""), "state": f.get("state", ""), "at": at})
+            journal.append({"agent_id": f.get("agent_id", ""), "state": f.get("state", ""), "at": at,
+                            "reason": f.get("reason", "")})
     out.journal = journal or None
     return out
 
@@ -124,6 +125,11 @@ def render_svg(kind: str, table: list[dict[str, Any]], campaign: str | None) -> 
         cap = table[0]["cap"] if table else 0.03
         return charts.line(f"Abandon rate per day ({table[0]['campaign'] if table else name})",
                            [d["day"] for d in days], [d["rate"] for d in days], cap=cap)
+    if kind == "pauses":
+        tot = [r for r in table if r["table"] == "by_reason"]
+        return charts.hbars(f"Pause time by reason, minutes ({name})", [r["label"] for r in tot],
+                            [round(r["pause_s"] / 60.0, 1) for r in tot],
+                            notes=[f"{r['pauses']} pauses, {r['agents']} agent(s)" for r in tot])
     row = table[0] if table else {}
     return charts.bars(f"Cost ({name})", ["per contact", "per sale"],
                        [row.get("cost_per_contact") or 0.0, row.get("cost_per_sale") or 0.0])

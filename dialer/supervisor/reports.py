@@ -30,6 +30,7 @@ __all__ = [
     "cost_report",
     "funnel",
     "journal_times",
+    "pause_breakdown",
     "reason_breakdown",
 ]
 
@@ -141,6 +142,49 @@ def agent_shifts(records: Iterable[Row], disps: Mapping[str, Disp], journal: Seq
             "time_source": source,
         })
     return out
+
+
+# ---------------------------------------------------------------------------------------------- pauses
+def pause_breakdown(journal: Sequence[Row], until: float, labels: Mapping[str, str]) -> dict[str, Any]:
+    """Pauses by reason, from the agent-state journal (rows with agent_id, state, at, reason; oldest first):
+    per agent per day (the day a pause began) and per reason over everyone, with how many pauses and their
+    time. A pause runs from its entry to the agent's next entry (or `until`); a new reason starts a new one.
+    `labels` gives each code its words (the config's own pauses and the dialer's); an unknown code keeps its
+    code, a pause without one reads "unspecified"."""
+    per: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0, 0.0])
+    agents_of: dict[str, set[str]] = defaultdict(set)
+    open_: dict[str, tuple[str, float]] = {}  # agent -> (reason, since) of the pause they are in
+
+    def close(agent: str, at: float) -> None:
+        reason, since = open_.pop(agent)
+        per[(agent, _day(since), reason)][1] += max(0.0, at - since)
+
+    for row in journal:
+        agent, state, at = str(row["agent_id"]), str(row["state"]), float(row["at"])
+        reason = str(row.get("reason") or "") or "unspecified"
+        current = open_.get(agent)
+        if current is not None and state == "paused" and current[0] == reason:
+            continue  # the same pause, journaled again (a restart, a reload)
+        if current is not None:
+            close(agent, at)
+        if state == "paused":
+            open_[agent] = (reason, at)
+            per[(agent, _day(at), reason)][0] += 1
+            agents_of[reason].add(agent)
+    for agent in list(open_):
+        close(agent, max(until, open_[agent][1]))
+    total = sum(v[1] for v in per.values())
+    by_agent = [{"agent": a, "day": d, "reason": r, "label": labels.get(r, r), "pauses": int(n),
+                 "pause_s": round(t, 1), "mean_s": round(t / n, 1) if n else None}
+                for (a, d, r), (n, t) in sorted(per.items(), key=lambda kv: (kv[0][1], kv[0][0], -kv[1][1]))]
+    sums: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    for (_a, _d, r), (n, t) in per.items():
+        sums[r][0] += n
+        sums[r][1] += t
+    by_reason = [{"reason": r, "label": labels.get(r, r), "pauses": int(n), "pause_s": round(t, 1),
+                  "share": _ratio(t, total), "agents": len(agents_of[r])}
+                 for r, (n, t) in sorted(sums.items(), key=lambda kv: -kv[1][1])]
+    return {"by_reason": by_reason, "by_agent": by_agent}
 
 
 # ---------------------------------------------------------------------------------------------- funnel

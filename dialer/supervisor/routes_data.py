@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -22,7 +22,7 @@ from dialer.supervisor.tally import local_midnight
 
 __all__ = ["data_routes"]
 
-ReportKind = Literal["agents", "funnel", "reasons", "attempts", "compliance", "cost"]
+ReportKind = Literal["agents", "pauses", "funnel", "reasons", "attempts", "compliance", "cost"]
 IdQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Epoch = Annotated[float | None, Query(ge=0, le=1e11, description="epoch seconds (daemon clock)")]
 Money = Annotated[float, Query(ge=0, le=1e6)]
@@ -31,13 +31,20 @@ Money = Annotated[float, Query(ge=0, le=1e6)]
 def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], flag_over: int,
                  costs: rp.Costs, cap: float,
                  dispositions_for: Callable[[str], DispositionSet | None] | None = None,
+                 pause_labels: Mapping[str, str] | None = None,
                  ) -> tuple[Any, list[dict[str, Any]]]:
     """(JSON body, flat table for CSV and charts) of one report. `dispositions_for` gives a campaign's
-    disposition set (which codes mean an answering machine); without it the code `machine` does."""
+    disposition set (which codes mean an answering machine); without it the code `machine` does.
+    `pause_labels` gives the pause codes their words (`DeskSettings.pause_labels`)."""
     recs = data.records
     if kind == "agents":
         rows = rp.agent_shifts(recs, data.disps, data.journal, data.until)
         return rows, rows
+    if kind == "pauses":
+        pauses = rp.pause_breakdown(data.journal or [], data.until, pause_labels or {})
+        flat = [{"table": "by_reason", **r} for r in pauses["by_reason"]] + \
+               [{"table": "by_agent", **r} for r in pauses["by_agent"]]
+        return pauses, flat
     if kind == "funnel":
         rows = rp.funnel(recs, data.disps, data.follow_ups)
         return rows, rows
@@ -79,7 +86,8 @@ def data_routes(ctx: Ctx, r: APIRouter) -> None:
         flag_over: Annotated[int, Query(ge=1, le=1000)] = 6,
     ) -> Response:
         """Reports: `agents` (per agent per shift: contacts, talk/wait/wrap/pause, sales, pace against 120 per
-        shift), `funnel`, `reasons` (refusals; conversion per cancel reason), `attempts` (dials per lead),
+        shift), `pauses` (pause time and count by reason, per agent per day and over everyone), `funnel`,
+        `reasons` (refusals; conversion per cancel reason), `attempts` (dials per lead),
         `compliance` (abandon rate per day, worst 24 h; the machines agents heard, their share of the connected
         calls and the strict rate without them), `cost` (per contact and per sale). Default window:
         today. `format=csv` for a spreadsheet, `format=svg` for the chart."""
@@ -97,6 +105,7 @@ def data_routes(ctx: Ctx, r: APIRouter) -> None:
             cap = ctx.daemon.engine.campaigns[campaign].pacer.knobs.abandon_cap if campaign else 0.03
             body, table = build_report(kind, data, cancel_reason_of=cancel, flag_over=flag_over, cap=cap,
                                        dispositions_for=ctx.daemon.engine.dispositions_for,
+                                       pause_labels=ctx.daemon.settings.desk.pause_labels(),
                                        costs=rp.Costs(cost_per_minute, cost_per_agent_hour, billing_increment_s))
         if format == "csv":
             name = f"{kind}-{campaign or 'all'}.csv"

@@ -27,7 +27,7 @@ from pacing import Jurisdiction, Reason
 if TYPE_CHECKING:
     from dialer.daemon import Daemon
 
-__all__ = ["SYSTEM_PAUSE_LABELS", "THRESHOLDS", "Wallboard"]
+__all__ = ["THRESHOLDS", "Wallboard"]
 
 # Seconds in a state after which an agent's tile turns amber, then red.
 THRESHOLDS: dict[str, tuple[float, float]] = {
@@ -38,15 +38,6 @@ THRESHOLDS: dict[str, tuple[float, float]] = {
     AgentState.TALKING.value: (300.0, 600.0),
     AgentState.WRAPUP.value: (45.0, 90.0),
     AgentState.PAUSED.value: (300.0, 900.0),
-}
-# The pauses the dialer sets itself, as a supervisor reads them (config.SYSTEM_PAUSE_CODES); agents' own
-# reasons show the labels of the config's [desk] pause_reasons.
-SYSTEM_PAUSE_LABELS: dict[str, str] = {
-    "wrapup_timeout": "wrap-up ran out",
-    "dialer_restarted": "dialer restarted",
-    "offline": "desk offline",
-    "campaign stopped": "campaign stopped",
-    "supervisor": "paused by a supervisor",
 }
 _BLOCKING = {Reason.NO_READY_AGENTS, Reason.HOPPER_EMPTY, Reason.ABANDON_BUDGET, Reason.OUTSIDE_HOURS,
              Reason.PAUSED, Reason.TRUNK_LIMIT, Reason.PREVIEW_MODE, Reason.PBX_LINK_DOWN}
@@ -63,7 +54,7 @@ class Wallboard:
         self._wake = asyncio.Event()
         self._cache: tuple[float, dict[str, Any]] | None = None  # (monotonic time, snapshot), shared by pages
         self._names = {a.id: a.name for a in daemon.settings.agents}
-        self._pause_labels = {**{r.code: r.label for r in daemon.settings.desk.pause_reasons}, **SYSTEM_PAUSE_LABELS}
+        self._pause_labels = daemon.settings.desk.pause_labels()
 
     def poke(self) -> None:
         """A supervisor changed something: push a snapshot now rather than at the next tick (every stream)."""

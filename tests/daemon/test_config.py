@@ -140,11 +140,10 @@ def test_bad_pause_reasons_say_what_to_fix(tmp_path, reasons, words):
 
 def test_the_dialers_own_pause_reasons_are_the_ones_config_reserves():
     from agents.desk.core import OFFLINE_REASON
-    from dialer.config import SYSTEM_PAUSE_CODES
+    from dialer.config import SYSTEM_PAUSE_CODES, SYSTEM_PAUSE_LABELS
     from dialer.daemon import RESTART_REASON
     from dialer.engine.agentside import WRAPUP_TIMEOUT
     from dialer.supervisor.schemas import AgentPause
-    from dialer.supervisor.wallboard import SYSTEM_PAUSE_LABELS
 
     own = {OFFLINE_REASON, RESTART_REASON, WRAPUP_TIMEOUT, "campaign stopped", AgentPause().reason}
     assert own == SYSTEM_PAUSE_CODES == set(SYSTEM_PAUSE_LABELS)

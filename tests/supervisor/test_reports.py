@@ -46,11 +46,11 @@ async def day(rig):
     s.append_call_record(record("f1", campaign="confirm", ended_at=t0 + 3000, agent="a3", lead="L1", talk=40))
     s.add_disposition(disp("f1", "confirmed", t0 + 3010, agent="a3", dispatched="yes"))
     # a journal written before the daemon journaled `talking` (login -> paused, ready, wrap-up...): the fallback
-    journal = [("a1", "paused", t0 - 600), ("a1", "ready", t0 - 300), ("a1", "wrapup", t0 + 300),
-               ("a1", "ready", t0 + 330), ("a1", "paused", t0 + 1800), ("a1", "logged_out", t0 + 2400)]
-    for agent, state, at in journal:
+    journal = [("a1", "paused", t0 - 600, ""), ("a1", "ready", t0 - 300, ""), ("a1", "wrapup", t0 + 300, ""),
+               ("a1", "ready", t0 + 330, ""), ("a1", "paused", t0 + 1800, "lunch"), ("a1", "logged_out", t0 + 2400, "")]
+    for agent, state, at, reason in journal:
         await s.r.xadd(s.key("agent_states"), {"agent_id": agent, "campaign": "upsell", "state": state,
-                                               "at": str(at), "reason": ""})
+                                               "at": str(at), "reason": reason})
     await rig.flush()
     return t0
 
@@ -143,13 +143,44 @@ def test_compliance_counts_a_machine_only_among_connected_calls():
     assert (c["connected"], c["machine_share"], c["rate_strict"]) == (0, None, 1.0)
 
 
+async def test_pauses_by_reason_over_everyone_and_per_agent(client, day):
+    rep = (await get(client, "pauses", campaign="upsell")).json()["report"]
+    assert rep["by_reason"] == [
+        {"reason": "lunch", "label": "Lunch", "pauses": 1, "pause_s": 600.0, "share": pytest.approx(600 / 900),
+         "agents": 1},
+        {"reason": "unspecified", "label": "unspecified", "pauses": 1, "pause_s": 300.0,
+         "share": pytest.approx(300 / 900), "agents": 1}]
+    assert [(r["agent"], r["reason"], r["pauses"], r["mean_s"]) for r in rep["by_agent"]] == [
+        ("a1", "lunch", 1, 600.0), ("a1", "unspecified", 1, 300.0)]
+    rows = list(csv.DictReader(io.StringIO((await get(client, "pauses", format="csv")).text)))
+    assert [(x["table"], x["reason"], x["pause_s"]) for x in rows] == [
+        ("by_reason", "lunch", "600"), ("by_reason", "unspecified", "300"),
+        ("by_agent", "lunch", "600"), ("by_agent", "unspecified", "300")]
+
+
+def test_a_pause_lasts_until_the_agents_next_state_and_a_new_reason_is_a_new_pause():
+    t = 1_700_000_000.0
+    j = [("a", "paused", 0, "break"), ("a", "paused", 100, "break"),  # journaled again: the same pause
+         ("a", "paused", 200, "wrapup_timeout"), ("a", "ready", 260, ""),
+         ("b", "paused", 50, ""), ("a", "paused", 400, "break")]
+    journal = [{"agent_id": a, "state": s, "at": t + dt, "reason": r} for a, s, dt, r in j]
+    got = rp.pause_breakdown(journal, t + 500, {"break": "Break", "wrapup_timeout": "wrap-up ran out"})
+    assert [(r["reason"], r["label"], r["pauses"], r["pause_s"], r["agents"]) for r in got["by_reason"]] == [
+        ("unspecified", "unspecified", 1, 450.0, 1), ("break", "Break", 2, 300.0, 1),
+        ("wrapup_timeout", "wrap-up ran out", 1, 60.0, 1)]
+    assert [(r["agent"], r["reason"], r["pauses"], r["mean_s"]) for r in got["by_agent"]] == [
+        ("a", "break", 2, 150.0), ("a", "wrapup_timeout", 1, 60.0), ("b", "unspecified", 1, 450.0)]
+    assert sum(r["share"] for r in got["by_reason"]) == pytest.approx(1.0)
+    assert rp.pause_breakdown([], t, {}) == {"by_reason": [], "by_agent": []}
+
+
 async def test_csv_and_svg(client, day):
     r = await get(client, "agents", campaign="upsell", format="csv")
     assert r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert [x["agent"] for x in rows] == ["a1", "a2"]
     assert rows[1]["pause_s"] == ""
-    for kind in ("agents", "funnel", "reasons", "attempts", "compliance", "cost"):
+    for kind in ("agents", "pauses", "funnel", "reasons", "attempts", "compliance", "cost"):
         svg = (await get(client, kind, campaign="upsell", format="svg")).text
         root = ET.fromstring(svg)
         assert root.tag.endswith("svg")
