@@ -147,8 +147,8 @@ def _dial(engine: Engine, agent_id: str, campaign_id: str, r: DialRequest, kind:
         agent.pending_pause = reason or "manual dial"  # back to the pause when the call is over
     call = Call(call_id=engine.new_call_id(campaign_id), campaign_id=campaign_id, lead_id=r.lead_id, number=r.number,
                 attempt=r.attempt, number_index=r.number_index, fields=dict(r.fields), created_at=now,
-                originated_at=now, callback_agent=r.callback_agent, target=r.target, kind=kind, agent_id=agent_id,
-                record=camp.record_calls)
+                originated_at=now, callback_agent=r.callback_agent, callback_at=r.callback_at, target=r.target,
+                kind=kind, agent_id=agent_id, record=camp.record_calls)
     call.apply(CallEvent.RING_AGENT)
     engine.calls[call.call_id] = call
     camp.active.add(call.call_id)

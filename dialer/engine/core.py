@@ -295,6 +295,7 @@ class Engine:
                 created_at=now,
                 originated_at=now,
                 callback_agent=r.callback_agent,
+                callback_at=r.callback_at,
                 target=r.target,
                 record=camp.record_calls,
             )

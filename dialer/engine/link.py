@@ -164,7 +164,8 @@ def withdraw(engine: Engine, c: Call, why: str) -> list[Command]:
     del engine.calls[c.call_id]
     engine.stats.placed -= 1
     request = DialRequest(lead_id=c.lead_id, number=c.number, attempt=c.attempt, number_index=c.number_index,
-                          fields=dict(c.fields), callback_agent=c.callback_agent, target=c.target)
+                          fields=dict(c.fields), callback_agent=c.callback_agent, callback_at=c.callback_at,
+                          target=c.target)
     return [ReturnLead(c.campaign_id, c.call_id, request, why)]
 
 

@@ -59,6 +59,8 @@ class CallRecord:
     message: str = ""  # agentless: the message (sound file, or context,exten of an IVR) the call was sent to
     surplus_hangup: bool = False  # the dialer hung it up while it rang (after 15 s or more): no agent was coming
     recording: str = ""  # the conversation's file, as Asterisk reported starting it ("": not recorded)
+    callback_at: float | None = None  # a scheduled callback: the time promised to the customer
+    callback_for: str | None = None  # ... and the agent who kept it for themselves (None: for anyone)
 
     @classmethod
     def of(cls, call: Call) -> CallRecord:
@@ -91,6 +93,8 @@ class CallRecord:
             message=call.message or "",
             surplus_hangup=call.surplus_hangup_at is not None,
             recording=call.recording if call.connected_at is not None else "",
+            callback_at=call.callback_at,
+            callback_for=call.callback_agent if call.callback_at is not None else None,
         )
 
     @property

@@ -24,7 +24,7 @@ __all__ = ["STREAM_ID", "CallQuery", "check_cursor", "iter_stream", "query_calls
 
 STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _FLOATS = {"created_at", "originated_at", "answered_at", "human_at", "connected_at", "ended_at", "wait_s",
-           "talk_s", "disposed_at"}
+           "talk_s", "disposed_at", "callback_at"}
 _INTS = {"attempt", "hangup_cause"}
 _BOOLS = {"abandoned", "amd_audit", "surplus_hangup"}
 _JSON = {"disposition_fields", "script_path"}

@@ -125,6 +125,13 @@ def render_svg(kind: str, table: list[dict[str, Any]], campaign: str | None) -> 
         cap = table[0]["cap"] if table else 0.03
         return charts.line(f"Abandon rate per day ({table[0]['campaign'] if table else name})",
                            [d["day"] for d in days], [d["rate"] for d in days], cap=cap)
+    if kind == "callbacks":
+        per = [r for r in table if r["table"] == "by_campaign"]
+        names = [n for n, _ in rp.LATE_BANDS]
+        return charts.hbars(f"Callbacks called, by lateness after the promised time ({name})",
+                            [n.replace("_", " ").replace("min", " min") for n in names],
+                            [sum(r[n] for r in per) for n in names],
+                            notes=[f"of {sum(r['dialed'] for r in per)}" for _ in names])
     if kind == "pauses":
         tot = [r for r in table if r["table"] == "by_reason"]
         return charts.hbars(f"Pause time by reason, minutes ({name})", [r["label"] for r in tot],

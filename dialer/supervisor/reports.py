@@ -27,6 +27,7 @@ __all__ = [
     "abandon_compliance",
     "agent_shifts",
     "attempts_histogram",
+    "callback_punctuality",
     "cost_report",
     "funnel",
     "journal_times",
@@ -185,6 +186,58 @@ def pause_breakdown(journal: Sequence[Row], until: float, labels: Mapping[str, s
                   "share": _ratio(t, total), "agents": len(agents_of[r])}
                  for r, (n, t) in sorted(sums.items(), key=lambda kv: -kv[1][1])]
     return {"by_reason": by_reason, "by_agent": by_agent}
+
+
+# ------------------------------------------------------------------------------------------- callbacks
+LATE_BANDS: tuple[tuple[str, float], ...] = (("within_5min", 300.0), ("within_15min", 900.0), ("within_1h", 3600.0),
+                                             ("later", math.inf))
+
+
+def _quantile(sorted_values: Sequence[float], q: float) -> float | None:
+    """The nearest-rank quantile (a value that happened), None for no values."""
+    if not sorted_values:
+        return None
+    return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
+
+
+def _punctuality(lates: list[float], reached: int) -> dict[str, Any]:
+    lates = sorted(lates)
+    bands = dict.fromkeys((name for name, _ in LATE_BANDS), 0)
+    for late in lates:
+        bands[next(name for name, upto in LATE_BANDS if late <= upto)] += 1
+    return {"dialed": len(lates), **bands, "on_time_share": _ratio(bands["within_5min"], len(lates)),
+            "median_late_s": _quantile(lates, 0.5), "p90_late_s": _quantile(lates, 0.9), "reached": reached,
+            "reached_share": _ratio(reached, len(lates))}
+
+
+def callback_punctuality(records: Iterable[Row]) -> dict[str, Any]:
+    """How promised callbacks were kept: for each call placed for a scheduled callback, how late after the
+    promised time it was placed (outside calling hours, or with every agent busy, it waits), and whether the
+    person was reached; per campaign, and per agent who kept callbacks for themselves ("me"), with how many
+    they called themselves. A callback that found nobody is retried as any no-answer: only its first call
+    counts here."""
+    camps: dict[str, tuple[list[float], list[int]]] = defaultdict(lambda: ([], [0]))
+    owners: dict[str, dict[str, Any]] = {}
+    for r in records:
+        at = r.get("callback_at")
+        if at is None:
+            continue
+        late = max(0.0, float(r["created_at"]) - float(at))
+        reached = _contact(r)
+        lates, hits = camps[str(r["campaign_id"])]
+        lates.append(late)
+        hits[0] += int(reached)
+        owner = r.get("callback_for")
+        if owner:
+            o = owners.setdefault(str(owner), {"lates": [], "reached": 0, "by_them": 0, "by_others": 0})
+            o["lates"].append(late)
+            o["reached"] += int(reached)
+            if reached:
+                o["by_them" if r.get("agent_id") == owner else "by_others"] += 1
+    by_campaign = [{"campaign": c, **_punctuality(lates, hits[0])} for c, (lates, hits) in sorted(camps.items())]
+    by_agent = [{"agent": a, **_punctuality(o["lates"], o["reached"]), "reached_by_them": o["by_them"],
+                 "reached_by_others": o["by_others"]} for a, o in sorted(owners.items())]
+    return {"by_campaign": by_campaign, "by_agent": by_agent}
 
 
 # ---------------------------------------------------------------------------------------------- funnel

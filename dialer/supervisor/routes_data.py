@@ -22,7 +22,7 @@ from dialer.supervisor.tally import local_midnight
 
 __all__ = ["data_routes"]
 
-ReportKind = Literal["agents", "pauses", "funnel", "reasons", "attempts", "compliance", "cost"]
+ReportKind = Literal["agents", "pauses", "callbacks", "funnel", "reasons", "attempts", "compliance", "cost"]
 IdQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Epoch = Annotated[float | None, Query(ge=0, le=1e11, description="epoch seconds (daemon clock)")]
 Money = Annotated[float, Query(ge=0, le=1e6)]
@@ -45,6 +45,11 @@ def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], f
         flat = [{"table": "by_reason", **r} for r in pauses["by_reason"]] + \
                [{"table": "by_agent", **r} for r in pauses["by_agent"]]
         return pauses, flat
+    if kind == "callbacks":
+        kept = rp.callback_punctuality(recs)
+        flat = [{"table": "by_campaign", **r} for r in kept["by_campaign"]] + \
+               [{"table": "by_agent", **r} for r in kept["by_agent"]]
+        return kept, flat
     if kind == "funnel":
         rows = rp.funnel(recs, data.disps, data.follow_ups)
         return rows, rows
@@ -86,7 +91,8 @@ def data_routes(ctx: Ctx, r: APIRouter) -> None:
         flag_over: Annotated[int, Query(ge=1, le=1000)] = 6,
     ) -> Response:
         """Reports: `agents` (per agent per shift: contacts, talk/wait/wrap/pause, sales, pace against 120 per
-        shift), `pauses` (pause time and count by reason, per agent per day and over everyone), `funnel`,
+        shift), `pauses` (pause time and count by reason, per agent per day and over everyone), `callbacks`
+        (how late after the promised time callbacks were called, and reached; per campaign and owner), `funnel`,
         `reasons` (refusals; conversion per cancel reason), `attempts` (dials per lead),
         `compliance` (abandon rate per day, worst 24 h; the machines agents heard, their share of the connected
         calls and the strict rate without them), `cost` (per contact and per sale). Default window:

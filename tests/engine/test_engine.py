@@ -611,3 +611,17 @@ def test_the_legal_wait_is_measured_on_the_pbx_timestamps_when_present():
     [rec] = records(hangup(eng, cid, 60))
     assert rec.wait_s == pytest.approx(3.2)
     assert rec.abandoned is True
+
+
+def test_a_callbacks_record_keeps_the_promised_time_and_whose_it_was():
+    eng = make_engine()
+    out = eng.launch("camp", [DialRequest("L1", "+15551230001", callback_at=-600.0, callback_agent="a1"),
+                              DialRequest("L2", "+15551230002")], 0.0)
+    recs = {}
+    for cid in [c.call_id for c in out if isinstance(c, Originate)]:
+        [rec] = records(eng.on_ami(ev.OriginateResponse(action_id=cid, success=False, reason=3, channel="x",
+                                                        uniqueid=cid), 30))
+        recs[rec.lead_id] = rec
+    assert (recs["L1"].callback_at, recs["L1"].callback_for) == (-600.0, "a1")
+    assert (recs["L2"].callback_at, recs["L2"].callback_for) == (None, None)
+    assert recs["L1"].to_fields()["callback_at"] == "-600.0"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 import pytest
 from sup_fakes import AUTH, record
 
 from dialer.engine.commands import DispositionMade
 from dialer.supervisor import reports as rp
+from dialer.supervisor.records import typed
 from dialer.supervisor.tally import local_midnight
 
 RO = AUTH["read-only"]
@@ -174,13 +176,42 @@ def test_a_pause_lasts_until_the_agents_next_state_and_a_new_reason_is_a_new_pau
     assert rp.pause_breakdown([], t, {}) == {"by_reason": [], "by_agent": []}
 
 
+def test_callbacks_are_judged_by_how_late_after_the_promised_time_they_were_called():
+    def cb(cid, late, owner=None, outcome="connected", agent="a1", campaign="upsell"):
+        r = record(cid, ended_at=10_000.0, outcome=outcome, agent=agent, campaign=campaign, live=outcome == "connected")
+        return {**typed(r.to_fields()), "callback_at": r.created_at - late, "callback_for": owner}
+
+    recs = [cb("c1", 30, owner="a1"), cb("c2", 600, owner="a1", agent="a2"), cb("c3", 7200, outcome="no_answer"),
+            cb("c4", 120, owner="a3", outcome="abandoned"), cb("w1", 0, campaign="winback"),
+            typed(record("p1", ended_at=9_000.0).to_fields())]  # not a callback
+    got = rp.callback_punctuality(recs)
+    [up, wb] = got["by_campaign"]
+    assert (up["campaign"], up["dialed"], up["within_5min"], up["within_15min"], up["within_1h"], up["later"]) == (
+        "upsell", 4, 2, 1, 0, 1)
+    assert (up["on_time_share"], up["median_late_s"], up["p90_late_s"], up["reached"]) == (0.5, 120, 7200, 2)
+    assert (wb["dialed"], wb["on_time_share"], wb["reached_share"]) == (1, 1.0, 1.0)
+    assert [(a["agent"], a["dialed"], a["reached"], a["reached_by_them"], a["reached_by_others"])
+            for a in got["by_agent"]] == [("a1", 2, 2, 1, 1), ("a3", 1, 0, 0, 0)]
+    assert rp.callback_punctuality([]) == {"by_campaign": [], "by_agent": []}
+
+
+async def test_the_callbacks_report_reads_the_promised_time_from_the_call_records(client, rig, day):
+    late = record("cb1", ended_at=day + 4000, agent="a2", lead="L9")
+    rig.record(replace(late, callback_at=late.created_at - 900, callback_for="a2"))
+    await rig.flush()
+    rep = (await get(client, "callbacks", campaign="upsell")).json()["report"]
+    assert [(r["campaign"], r["dialed"], r["within_15min"], r["median_late_s"]) for r in rep["by_campaign"]] == [
+        ("upsell", 1, 1, pytest.approx(900.0))]
+    assert [(r["agent"], r["reached_by_them"]) for r in rep["by_agent"]] == [("a2", 1)]
+
+
 async def test_csv_and_svg(client, day):
     r = await get(client, "agents", campaign="upsell", format="csv")
     assert r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert [x["agent"] for x in rows] == ["a1", "a2"]
     assert rows[1]["pause_s"] == ""
-    for kind in ("agents", "pauses", "funnel", "reasons", "attempts", "compliance", "cost"):
+    for kind in ("agents", "pauses", "callbacks", "funnel", "reasons", "attempts", "compliance", "cost"):
         svg = (await get(client, kind, campaign="upsell", format="svg")).text
         root = ET.fromstring(svg)
         assert root.tag.endswith("svg")

@@ -4,8 +4,8 @@
 (() => {
   const { el, pct } = Sup;
   const $ = (id) => document.getElementById(id);
-  const KINDS = { agents: "Agents per shift", pauses: "Pauses by reason", funnel: "Funnel", reasons: "Reasons",
-    attempts: "Attempts per lead", compliance: "Abandon compliance", cost: "Cost" };
+  const KINDS = { agents: "Agents per shift", pauses: "Pauses by reason", callbacks: "Callbacks kept",
+    funnel: "Funnel", reasons: "Reasons", attempts: "Attempts per lead", compliance: "Abandon compliance", cost: "Cost" };
   let kind = "agents";
 
   function dayStart(value) { return new Date(value + "T00:00:00").getTime() / 1000; }
@@ -20,6 +20,8 @@
   function rowsOf(report) {
     if (Array.isArray(report)) return report;
     if (report.histogram) return report.histogram;
+    if (report.by_campaign) return [...report.by_campaign.map((r) => ({ table: "campaign", ...r })),
+      ...report.by_agent.map((r) => ({ table: "kept by agent", ...r }))];
     if (report.by_reason) return [...report.by_reason.map((r) => ({ table: "all agents", ...r })),
       ...report.by_agent.map((r) => ({ table: "agent", ...r }))];
     if (report.refusals) return [...report.refusals.map((r) => ({ table: "refusal", ...r })),
