@@ -53,7 +53,8 @@ _OUTCOMES = {
 
 def _request(t: DialTarget) -> DialRequest:
     return DialRequest(lead_id=t.lead_id, number=t.number_e164, attempt=t.attempt, number_index=t.number_index,
-                       fields=t.fields, callback_agent=t.callback_agent, target=t, callback_at=t.callback_at)
+                       fields=t.fields, callback_agent=t.callback_agent, target=t, callback_at=t.callback_at,
+                       zone=t.zone)
 
 
 class HopperLeadSource:

@@ -30,7 +30,8 @@ from dialer.ami import events as ev
 from dialer.engine import failures
 from dialer.engine.calls import Call, CallEvent, CallKind, CallOutcome, CallState
 from dialer.engine.commands import AgentNotice, AutoDialPreview, Command, OriginateAgentFirst, ScreenPop
-from dialer.errors import IllegalTransition
+from dialer.errors import IllegalTransition, LeadError
+from dialer.leads.phone import zones_for
 
 if TYPE_CHECKING:
     from dialer.engine.core import DialRequest, Engine
@@ -131,7 +132,11 @@ def dial_manual(engine: Engine, agent_id: str, number: str, now: float) -> tuple
         raise IllegalTransition("agent", agent_id, "unknown", "dial a number")
     if agent.state is AgentState.PREVIEWING:
         raise IllegalTransition("agent", agent_id, "previewing", "dial another number (dial or skip the preview)")
-    request = DialRequest(lead_id=f"{MANUAL_LEAD_PREFIX}{number.lstrip('+')}", number=number)
+    try:
+        zone = next(iter(zones_for(number)), None)
+    except LeadError:  # the caller checked the number; a zone is only for reports
+        zone = None
+    request = DialRequest(lead_id=f"{MANUAL_LEAD_PREFIX}{number.lstrip('+')}", number=number, zone=zone)
     return _dial(engine, agent_id, agent.campaign_id, request, CallKind.MANUAL, now)
 
 
@@ -147,8 +152,8 @@ def _dial(engine: Engine, agent_id: str, campaign_id: str, r: DialRequest, kind:
         agent.pending_pause = reason or "manual dial"  # back to the pause when the call is over
     call = Call(call_id=engine.new_call_id(campaign_id), campaign_id=campaign_id, lead_id=r.lead_id, number=r.number,
                 attempt=r.attempt, number_index=r.number_index, fields=dict(r.fields), created_at=now,
-                originated_at=now, callback_agent=r.callback_agent, callback_at=r.callback_at, target=r.target,
-                kind=kind, agent_id=agent_id, record=camp.record_calls)
+                originated_at=now, callback_agent=r.callback_agent, callback_at=r.callback_at, zone=r.zone,
+                target=r.target, kind=kind, agent_id=agent_id, record=camp.record_calls)
     call.apply(CallEvent.RING_AGENT)
     engine.calls[call.call_id] = call
     camp.active.add(call.call_id)

@@ -84,6 +84,7 @@ class DialRequest:
     callback_agent: str | None = None
     target: object | None = None
     callback_at: float | None = None  # a scheduled callback: the time it was set for
+    zone: str | None = None  # the called person's time zone, when the lead source knows it
 
 
 @dataclass(slots=True)
@@ -296,6 +297,7 @@ class Engine:
                 originated_at=now,
                 callback_agent=r.callback_agent,
                 callback_at=r.callback_at,
+                zone=r.zone,
                 target=r.target,
                 record=camp.record_calls,
             )

@@ -61,6 +61,7 @@ class CallRecord:
     recording: str = ""  # the conversation's file, as Asterisk reported starting it ("": not recorded)
     callback_at: float | None = None  # a scheduled callback: the time promised to the customer
     callback_for: str | None = None  # ... and the agent who kept it for themselves (None: for anyone)
+    zone: str | None = None  # the called person's time zone, when known (reports by their local hour)
 
     @classmethod
     def of(cls, call: Call) -> CallRecord:
@@ -95,6 +96,7 @@ class CallRecord:
             recording=call.recording if call.connected_at is not None else "",
             callback_at=call.callback_at,
             callback_for=call.callback_agent if call.callback_at is not None else None,
+            zone=call.zone,
         )
 
     @property

@@ -436,6 +436,7 @@ class Hopper:
             callback_agent=g.view.callback_agent if is_cb else None,
             is_callback=is_cb,
             callback_at=g.view.callback_at if is_cb else None,
+            zone=g.view.zones[0] if g.view.zones else None,
         )
 
     # -- results ---------------------------------------------------------------------------------------

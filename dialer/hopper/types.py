@@ -31,6 +31,7 @@ class DialTarget:
     callback_agent: str | None = None
     is_callback: bool = False
     callback_at: float | None = None  # a callback: the time it was scheduled for
+    zone: str | None = None  # the person's time zone (the first of their numbers' zones), for reports by local hour
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,6 +125,10 @@ def render_svg(kind: str, table: list[dict[str, Any]], campaign: str | None) -> 
         cap = table[0]["cap"] if table else 0.03
         return charts.line(f"Abandon rate per day ({table[0]['campaign'] if table else name})",
                            [d["day"] for d in days], [d["rate"] for d in days], cap=cap)
+    if kind == "hours":
+        return charts.bars(f"Contacts per 100 dials by the called person's local hour ({name})",
+                           [f"{r['hour']:02d}h" for r in table],
+                           [round(100.0 * (r["contact_rate"] or 0.0), 1) for r in table])
     if kind == "callbacks":
         per = [r for r in table if r["table"] == "by_campaign"]
         names = [n for n, _ in rp.LATE_BANDS]

@@ -159,7 +159,7 @@ def test_a_manual_dial_that_does_not_connect_frees_the_agent_and_keeps_the_pause
     assert of(out, OriginateAgentFirst)[0].lead_id == "manual-12125550177"
     out = answer_agent_then_customer(eng, cid, 2.0, status=status)
     [rec] = [c.record for c in out if isinstance(c, WriteCallRecord)]
-    assert (rec.outcome, rec.kind, rec.connected_at) == (outcome, "manual", None)
+    assert (rec.outcome, rec.kind, rec.connected_at, rec.zone) == (outcome, "manual", None, "America/New_York")
     agent = eng.roster.get("ann")
     assert (agent.state, agent.pause_reason) == (AgentState.PAUSED, "lunch")
     assert any(n.kind == "dial_failed" for n in of(out, AgentNotice))

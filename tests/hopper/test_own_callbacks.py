@@ -40,6 +40,7 @@ async def test_a_due_callback_kept_by_its_agent_goes_to_that_agent_and_to_nobody
     assert list(own) == ["ag1"]
     t = own["ag1"]
     assert (t.lead_id, t.is_callback, t.callback_agent, t.callback_at) == ("mine", True, "ag1", NOW + 1800)
+    assert (t.zone, taken.zone) == ("America/New_York", "America/New_York")  # for reports by local hour
     assert await h.take_own_callbacks(["ag1"], due) == {}  # taken: in flight, not handed out twice
     st = await h.status(due)
     assert st.in_flight == 2

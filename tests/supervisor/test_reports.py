@@ -6,6 +6,8 @@ import csv
 import io
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sup_fakes import AUTH, record
@@ -205,13 +207,32 @@ async def test_the_callbacks_report_reads_the_promised_time_from_the_call_record
     assert [(r["agent"], r["reached_by_them"]) for r in rep["by_agent"]] == [("a2", 1)]
 
 
+def test_dials_are_grouped_by_the_called_persons_local_hour():
+    noon_ny = datetime(2026, 11, 23, 12, tzinfo=ZoneInfo("America/New_York")).timestamp()
+
+    def at(cid, created, zone, **kw):
+        r = record(cid, ended_at=created + 200, **kw)
+        return {**typed(replace(r, created_at=created, zone=zone).to_fields())}
+
+    recs = [at("a", noon_ny, "America/New_York"), at("b", noon_ny + 60, "America/New_York", outcome="machine",
+                                                     live=False),
+            at("c", noon_ny, "America/Los_Angeles", outcome="abandoned", abandoned=True, agent=None),
+            at("d", noon_ny, None), at("e", noon_ny, "Not/AZone")]
+    got = rp.local_hours(recs)
+    assert got["without_zone"] == 2
+    assert [(h["hour"], h["dials"], h["persons"], h["machines"], h["contacts"], h["abandoned"])
+            for h in got["hours"]] == [(9, 1, 1, 0, 0, 1), (12, 2, 1, 1, 1, 0)]
+    nine, twelve = got["hours"]
+    assert (twelve["person_share"], twelve["contact_rate"], nine["abandon_rate"]) == (0.5, 0.5, 1.0)
+
+
 async def test_csv_and_svg(client, day):
     r = await get(client, "agents", campaign="upsell", format="csv")
     assert r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert [x["agent"] for x in rows] == ["a1", "a2"]
     assert rows[1]["pause_s"] == ""
-    for kind in ("agents", "pauses", "callbacks", "funnel", "reasons", "attempts", "compliance", "cost"):
+    for kind in ("agents", "pauses", "callbacks", "hours", "funnel", "reasons", "attempts", "compliance", "cost"):
         svg = (await get(client, kind, campaign="upsell", format="svg")).text
         root = ET.fromstring(svg)
         assert root.tag.endswith("svg")

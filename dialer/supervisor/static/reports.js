@@ -5,6 +5,7 @@
   const { el, pct } = Sup;
   const $ = (id) => document.getElementById(id);
   const KINDS = { agents: "Agents per shift", pauses: "Pauses by reason", callbacks: "Callbacks kept",
+    hours: "By local hour",
     funnel: "Funnel", reasons: "Reasons", attempts: "Attempts per lead", compliance: "Abandon compliance", cost: "Cost" };
   let kind = "agents";
 
@@ -20,6 +21,7 @@
   function rowsOf(report) {
     if (Array.isArray(report)) return report;
     if (report.histogram) return report.histogram;
+    if (report.hours) return report.hours;
     if (report.by_campaign) return [...report.by_campaign.map((r) => ({ table: "campaign", ...r })),
       ...report.by_agent.map((r) => ({ table: "kept by agent", ...r }))];
     if (report.by_reason) return [...report.by_reason.map((r) => ({ table: "all agents", ...r })),
