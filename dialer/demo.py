@@ -28,6 +28,8 @@ from dialer.engine.records import offered_to_agents
 from dialer.leadsource import LeadSource
 from dialer.pbxsim.fate import FarEndOptions
 from dialer.store import RedisStore, connect_redis
+from dialer.supervisor.records import typed
+from dialer.supervisor.reports import callback_punctuality
 from pacing import Mode
 from pacing.traffic import AmdSpec, LognormalSpec, TrafficModel
 
@@ -56,6 +58,9 @@ class DemoReport:
     dialed_while_ticketed: int  # calls to those subscribers after their ticket opened (0: the hold works)
     own_callbacks_set: int  # callbacks agents kept for themselves ("me"), due during the shift
     own_callbacks_dialed: int  # calls their agents dialed from the preview the daemon offered when due
+    callbacks_called: int  # calls placed for a scheduled callback, anyone's or an agent's own
+    callbacks_on_time: int  # ... within 5 minutes of the time promised to the customer
+    callbacks_median_late_s: float | None  # how long after the promised time the median one was placed
     agent_connected: int  # connected calls an agent dialed (own callbacks, previews, manual): not in `live_answers`
     recorded: int  # connected calls whose recording the PBX reported (MixMonitor's file in the call record)
     to_record: int  # connected calls of the campaigns that record (`record_calls`)
@@ -85,6 +90,9 @@ class DemoReport:
                                                f"{self.dialed_while_ticketed} of them dialed while it was open"),
             ("callbacks kept for \"me\"", f"{self.own_callbacks_set} set 20-40 min ahead; {self.own_callbacks_dialed} "
                                            "dialed by that agent when due (offered back as a preview)"),
+            ("callbacks called", f"{self.callbacks_called}; {self.callbacks_on_time} within 5 min of the time "
+                                 "promised" + ("" if self.callbacks_median_late_s is None else
+                                               f" (median {self.callbacks_median_late_s:.0f} s after it)")),
             ("recorded conversations", f"{self.recorded} of {self.to_record} connected calls of recording campaigns "
                                        "(file named by the PBX)"),
             ("agent occupancy (talk share)", f"{self.occupancy * 100:.1f}%"),
@@ -308,6 +316,8 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
             to_record += 1
             recorded += bool(r.get("recording"))
         talk += float(r["talk_s"] or 0.0)
+    # every campaign's callbacks as one
+    [cb] = callback_punctuality([{**typed(r), "campaign_id": "all"} for r in records])["by_campaign"] or [None]
     agent_seconds = agents * hours * 3600.0
     per_hour = connected / (agents * hours)
     sales = sum(1 for _id, f in dispositions if f.get("disposition") == "sale")
@@ -318,6 +328,8 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
         abandon_pct=round(100.0 * abandoned / live, 3) if live else 0.0, connected_late=late, surplus_hangups=cut,
         opted_out=opted_out, tickets_opened=tickets_opened, dialed_while_ticketed=dialed_while_ticketed,
         own_callbacks_set=own_callbacks_set, own_callbacks_dialed=own_dialed, agent_connected=agent_connected,
+        callbacks_called=cb["dialed"] if cb else 0, callbacks_on_time=cb["within_5min"] if cb else 0,
+        callbacks_median_late_s=cb["median_late_s"] if cb else None,
         recorded=recorded, to_record=to_record, occupancy=round(min(1.0, talk / agent_seconds), 4),
         contacts_per_agent_hour=round(per_hour, 2), contacts_per_agent_shift=round(per_hour * 8, 1),
         dispositions=disposed, sales=sales, outcomes=outcomes, by_campaign=by_campaign,

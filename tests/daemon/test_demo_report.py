@@ -67,8 +67,10 @@ def test_recorded_conversations_are_counted_among_the_connected_calls_of_recordi
 
 def test_own_callbacks_are_counted_and_their_connections_told_apart_from_live_answers() -> None:
     records = [
-        {**rec("up", "connected", False, False, talk=90.0), "kind": "callback"},  # an agent's own callback
-        {**rec("up", "no_answer", False, False), "kind": "callback"},
+        {**rec("up", "connected", False, False, talk=90.0), "kind": "callback", "created_at": "1090.0",
+         "callback_at": "1000.0"},  # an agent's own callback, called 90 s after the time promised
+        {**rec("up", "no_answer", False, False), "kind": "callback", "created_at": "2600.0", "callback_at": "2000.0"},
+        {**rec("wb", "busy", False, False), "created_at": "3010.0", "callback_at": "3000.0"},  # anyone's
         {**rec("up", "connected", False, False, talk=60.0), "kind": "preview"},  # an agent dialed it, not their own
         {**rec("up", "connected", False, True, talk=60.0), "kind": "predictive"},
     ]
@@ -78,6 +80,8 @@ def test_own_callbacks_are_counted_and_their_connections_told_apart_from_live_an
     table = r.table()
     assert re.search(r'callbacks kept for "me" +3 set 20-40 min ahead; 2 dialed by that agent when due', table)
     assert re.search(r"connected to an agent +3 \(2 of them dialed by the agent", table)
+    assert (r.callbacks_called, r.callbacks_on_time, r.callbacks_median_late_s) == (3, 2, 90.0)
+    assert re.search(r"callbacks called +3; 2 within 5 min of the time promised \(median 90 s after it\)", table)
 
 
 def test_a_ticketed_lead_counts_once_when_dialed_after_its_ticket_landed() -> None:
