@@ -86,6 +86,9 @@ class Metrics:
         self.contacts_per_hour = Gauge("dialer_contacts_per_hour", "Calls connected to agents in the last hour", c,
                                        registry=r)
         self.sales_per_hour = Gauge("dialer_sales_per_hour", "Sale dispositions in the last hour", c, registry=r)
+        self.callbacks_kept_due = Gauge("dialer_callbacks_waiting_for_agent",
+                                        "Due callbacks kept for an agent, which only that agent may call yet", c,
+                                        registry=r)
         self.sales = Counter("dialer_sales_total", "Sale dispositions", c, registry=r)
         self.dispositions = Counter(
             "dialer_dispositions_total",

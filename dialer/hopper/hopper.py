@@ -32,6 +32,7 @@ from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
 from dialer.hopper.results import write_plan
 from dialer.hopper.scripts import (
+    COUNT_KEPT,
     FILL_PEEK,
     GATHER_ONLY,
     INDEX_OWN,
@@ -86,6 +87,7 @@ class Hopper:
         self._reassign_own = redis.register_script(REASSIGN_OWN)
         self._move_one = redis.register_script(MOVE_ONE)
         self._index_own = redis.register_script(INDEX_OWN)
+        self._count_kept = redis.register_script(COUNT_KEPT)
         self._own_indexed = False
         self._gather = redis.register_script(GATHER_ONLY)
         self._lock = asyncio.Lock()
@@ -541,7 +543,9 @@ class Hopper:
                 pipe.zcard(k.due(z))
                 pipe.zrange(k.due(z), 0, 0, withscores=True)
             raw = await pipe.execute()
-        return build_status(self.campaign.id, self.policy, zone_keys, raw, now)
+            wait = self.campaign.personal_callback_wait_s
+            kept = int(await self._count_kept(keys=[k.cb], args=[k.p, repr(now), repr(-1.0 if wait is None else wait)]))
+        return build_status(self.campaign.id, self.policy, zone_keys, raw, now, kept_due=kept)
 
     async def conversion(self) -> Mapping[str, tuple[int, int]]:
         """Contacts and sales per value of the campaign's `report_by` field (win-back: cancel reason)."""

@@ -22,6 +22,7 @@ assume a single Redis instance, not Redis Cluster.
 from __future__ import annotations
 
 __all__ = [
+    "COUNT_KEPT",
     "FILL_PEEK",
     "GATHER_ONLY",
     "IMPORT",
@@ -385,6 +386,20 @@ end
 return 'moved'
 """
 )
+
+# KEYS: callbacks. ARGV: campaign prefix, now, owner wait (s; -1: for ever). How many of the due callbacks
+# (the first `_SCAN`, as TAKE_POP looks through) are kept for their agent and not yet `owner wait` late:
+# the ones only their agent may call now. Reads only.
+COUNT_KEPT = r"""
+local C, now, wait = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local n = 0
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, """ + str(_SCAN) + r""")
+for j = 1, #due, 2 do
+  local owner = redis.call('HGET', C .. 's:' .. due[j], 'cbag')
+  if owner and owner ~= '' and (wait < 0 or tonumber(due[j + 1]) + wait > now) then n = n + 1 end
+end
+return n
+"""
 
 # KEYS: callbacks. ARGV: campaign prefix. Once per campaign (marker `<campaign prefix>cbix`): indexes the
 # callbacks kept for agents that a version without the index scheduled. Reply: how many (-1: done before).

@@ -32,10 +32,13 @@ def _when(policy: ContactPolicy, zones: tuple[str, ...], t: float) -> str:
 
 
 def build_status(
-    campaign_id: str, policy: ContactPolicy, zone_keys: Sequence[str], raw: Sequence[Any], now: float
+    campaign_id: str, policy: ContactPolicy, zone_keys: Sequence[str], raw: Sequence[Any], now: float, *,
+    kept_due: int = 0,
 ) -> HopperStatus:
-    """Assemble `HopperStatus` from the pipeline reply of `Hopper.status`."""
+    """Assemble `HopperStatus` from the pipeline reply of `Hopper.status`; `kept_due` of the due callbacks
+    wait for the agent who kept them (no one else may call them yet)."""
     depth, in_flight, cb_due, cb_total = (int(x) for x in raw[:4])
+    kept_due = min(kept_due, cb_due)
     why = _counts(raw[4])
     fin = _counts(raw[5])
     next_times: list[tuple[float, tuple[str, ...]]] = []
@@ -64,8 +67,9 @@ def build_status(
     next_at, next_zones = min(next_times, default=(math.inf, ()))
     nxt = None if math.isinf(next_at) else next_at
     state: HopperState
-    if depth > 0 or cb_due > 0:
-        state, reason = "ok", f"{depth} ready, {cb_due} callbacks due"
+    kept_note = f" ({kept_due} of them waiting for the agent who kept them)" if kept_due else ""
+    if depth > 0 or cb_due > kept_due:
+        state, reason = "ok", f"{depth} ready, {cb_due} callbacks due{kept_note}"
     elif fresh_in or due_in:
         state, reason = "empty", f"{fresh_in + due_in} callable leads not yet filled: run fill"
     elif fresh_out or due_out:
@@ -93,6 +97,9 @@ def build_status(
         state, reason = "exhausted", "all leads exhausted"
     else:
         state, reason = "no_leads", "no leads loaded"
+    if kept_due and state != "ok":  # it is blocked then: the kept callbacks are scheduled ones
+        reason += (f"; {kept_due} due callbacks wait for the agents who kept them for themselves (reassign them, "
+                   "or any agent gets them after personal_callback_wait_s)")
     return HopperStatus(
         campaign_id=campaign_id,
         state=state,
@@ -100,6 +107,7 @@ def build_status(
         depth=depth,
         in_flight=in_flight,
         callbacks_due=cb_due,
+        callbacks_kept_due=kept_due,
         callbacks_scheduled=cb_total - cb_due,
         fresh_in_hours=fresh_in,
         fresh_outside_hours=fresh_out,

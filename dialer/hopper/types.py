@@ -82,3 +82,4 @@ class HopperStatus:
     waiting_by_reason: Mapping[str, int]
     finished_by_reason: Mapping[str, int]
     next_callable_at: float | None
+    callbacks_kept_due: int = 0  # of `callbacks_due`, the ones kept for their agent (only they may call them yet)

@@ -84,7 +84,8 @@ class Wallboard:
                 st = await status(now)
         except (DialerError, TimeoutError):
             return {}
-        return {"state": str(getattr(st, "state", "")), "reason": str(getattr(st, "reason", ""))}
+        return {"state": str(getattr(st, "state", "")), "reason": str(getattr(st, "reason", "")),
+                "callbacks_kept_due": int(getattr(st, "callbacks_kept_due", 0))}
 
     async def snapshot(self, max_age_s: float = 0.0) -> dict[str, Any]:
         """The current snapshot; one computed less than `max_age_s` ago is reused (many pages, one board)."""
@@ -145,6 +146,7 @@ class Wallboard:
             gauge.labels(cid).set(ab[key] or 0.0)
         m.contacts_per_hour.labels(cid).set(view["last_hour"]["contacts"])
         m.sales_per_hour.labels(cid).set(view["last_hour"]["sales"])
+        m.callbacks_kept_due.labels(cid).set(view["hopper"].get("callbacks_kept_due", 0))
 
     def _flush_sales(self) -> None:
         for cid, n in self.tally.new_sales.items():

@@ -152,3 +152,17 @@ async def test_the_index_forgets_callbacks_that_left_their_agent(redis: Redis, p
     await h.reassign_callbacks("ag1", "ag2")
     assert [c.lead_id for c in await h.own_callbacks("ag2")] == ["later", "mine"]
     assert await redis.exists(k.own("ag1")) == 0
+
+
+async def test_the_status_tells_due_callbacks_that_wait_for_their_agent(redis: Redis, prefix: str) -> None:
+    h = await scheduled(redis, prefix, personal_callback_wait_s=600)
+    k = CampaignKeys(prefix, "c1")
+    await redis.delete(k.r)  # nothing fresh left to dial: only the callbacks
+    st = await h.status(NOW + 1900)  # ag1's "mine" and anyone's are due
+    assert (st.state, st.callbacks_due, st.callbacks_kept_due) == ("ok", 2, 1)
+    assert "1 of them waiting for the agent who kept them" in st.reason
+    await h.take(5, NOW + 1900)  # the pacer takes anyone's
+    st = await h.status(NOW + 1900)
+    assert (st.state, st.callbacks_due, st.callbacks_kept_due) == ("blocked", 1, 1)
+    assert "1 due callbacks wait for the agents who kept them for themselves (reassign them" in st.reason
+    assert (await h.status(NOW + 1800 + 600)).callbacks_kept_due == 0  # the wait is over: anyone's now

@@ -14,7 +14,7 @@ from pacing import Mode
 NEW = {"dialer_calls_talking", "dialer_campaign_paused", "dialer_pacing_ratio", "dialer_pacing_target_abandon_ratio",
        "dialer_pacing_blocked", "dialer_pacing_changes", "dialer_abandon_ratio_15m", "dialer_abandon_ratio_today",
        "dialer_abandon_ratio_24h", "dialer_abandon_ratio_30d", "dialer_abandon_cap_ratio", "dialer_contacts_per_hour",
-       "dialer_sales_per_hour", "dialer_sales", "dialer_supervisor_spy_sessions"}
+       "dialer_sales_per_hour", "dialer_sales", "dialer_callbacks_waiting_for_agent", "dialer_supervisor_spy_sessions"}
 
 
 @pytest.fixture

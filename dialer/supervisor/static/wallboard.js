@@ -66,6 +66,9 @@
     }
     card.append(el("div", "why", c.hopper.why));
     if (c.hopper.state && c.hopper.state !== "ok") card.append(el("div", "why", "Hopper: " + c.hopper.reason));
+    else if (c.hopper.callbacks_kept_due) {
+      card.append(el("div", "why", `${c.hopper.callbacks_kept_due} due callback(s) waiting for the agent who kept them`));
+    }
     const tiles = el("div", "tiles");
     const ready = c.agents.ready || 0, working = ORDER.reduce((n, s) => n + (s === "paused" ? 0 : c.agents[s] || 0), 0);
     tiles.append(
