@@ -183,6 +183,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self.signals = SignalsFeed(bus.signals(), LeadStore(store.r, prefix=store.prefix), clock.now, metrics)
         self.late_pops: dict[str, Mapping[str, Any]] = {}  # call id -> the screen-pop of such a call read back
         self._own_callbacks_looked: dict[str, tuple[float, frozenset[str]]] = {}  # see `offer_own_callbacks`
+        self._callbacks_reminded_at: dict[str, float] = {}  # campaign -> last look (`_remind_due_callbacks`)
+        self._callbacks_reminded: dict[str, set[str]] = {}  # agent -> due callbacks (lead ids) they were told of
         self._unrecorded_warned: set[str] = set()  # campaigns warned that Asterisk records none of their calls
         self.ledger_warn_after_s = 5.0  # real seconds a ledger read may wait before the log says so
         self.ledger_retry_s = 30.0  # real seconds between reads of a ledger Redis holds in a form we cannot read

@@ -70,6 +70,8 @@ class AgentCalls:
 
     # campaign -> (when its agents' own callbacks were last looked for, the ready agents then)
     _own_callbacks_looked: dict[str, tuple[float, frozenset[str]]]
+    _callbacks_reminded_at: dict[str, float]
+    _callbacks_reminded: dict[str, set[str]]
 
     def _drop_preview(self, agent_id: str, now: float) -> None:
         """A previewing agent who pauses or logs out gives the lead on screen back to the hopper first."""
@@ -257,6 +259,7 @@ class AgentCalls:
         source = self.leads[campaign_id]
         if not isinstance(source, OwnCallbackSource):
             return
+        await self._remind_due_callbacks(campaign_id, source)
         ready = frozenset(a.agent_id for a in self.engine.roster.of_campaign(campaign_id)
                           if a.state is AgentState.READY)
         if not ready:
@@ -271,6 +274,27 @@ class AgentCalls:
         got = await source.take_own_callbacks(ready, now)
         for agent_id, request in sorted(got.items()):
             await self._offer(campaign_id, source, agent_id, request)  # given back, it waits for them
+
+    async def _remind_due_callbacks(self, campaign_id: str, source: OwnCallbackSource) -> None:
+        """Tell a paused agent that callbacks they kept for themselves are due: those come to them only once they
+        are READY (an agent on a call gets them as soon as they are ready again, and needs no word). Looked at once a (virtual) minute per campaign; each callback is told
+        once (`callbacks_due` on the agent's feed: `count`, `lead_ids`, earliest first)."""
+        now = self.clock.now()
+        if now - self._callbacks_reminded_at.get(campaign_id, -math.inf) < 60.0:
+            return
+        self._callbacks_reminded_at[campaign_id] = now
+        away = [a.agent_id for a in self.engine.roster.of_campaign(campaign_id) if a.state is AgentState.PAUSED]
+        if not away:
+            return
+        due = await source.due_own_callbacks(away, now)
+        for agent_id in away:
+            lids = due.get(agent_id, [])
+            told = self._callbacks_reminded.setdefault(agent_id, set())
+            if any(lid not in told for lid in lids):
+                self.feed.publish(agent_id, "callbacks_due", {"campaign_id": campaign_id, "count": len(lids),
+                                                              "lead_ids": lids})
+            told.intersection_update(lids)  # one taken, moved or done: told again if it is ever due again
+            told.update(lids)
 
     async def own_callbacks(self, agent_id: str, campaign_id: str, limit: int = 50) -> list[dict[str, Any]]:
         """The desk's callback list (`agents.desk.hooks.CallbackList`) and the supervisors': what the

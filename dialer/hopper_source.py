@@ -90,6 +90,9 @@ class HopperLeadSource:
     async def reassign_callbacks(self, from_agent: str, to_agent: str | None) -> int:
         return await self.hopper.reassign_callbacks(from_agent, to_agent)
 
+    async def due_own_callbacks(self, agent_ids: Iterable[str], now: float) -> dict[str, list[str]]:
+        return await self.hopper.due_own_callbacks(agent_ids, now)
+
     async def move_callback(self, lead_id: str, at: float | None, keep_for: str | None, *,
                             kept_for: str | None = None) -> CallbackMove:
         return await self.hopper.move_callback(lead_id, at, keep_for, kept_for=kept_for)

@@ -49,6 +49,10 @@ class OwnCallbackSource(Protocol):
         """The callbacks `agent_id` kept for themselves, earliest first: `lead_id`, `at`, `number`, `lead`."""
         ...
 
+    async def due_own_callbacks(self, agent_ids: Iterable[str], now: float) -> dict[str, list[str]]:
+        """For each of `agent_ids` with due callbacks kept for them, their lead ids (nothing is taken)."""
+        ...
+
     async def reassign_callbacks(self, from_agent: str, to_agent: str | None) -> int:
         """Keep `from_agent`'s scheduled callbacks for `to_agent` instead (None: anyone's); how many moved."""
         ...

@@ -33,6 +33,7 @@ from dialer.hopper.keys import CampaignKeys, GlobalKeys
 from dialer.hopper.results import write_plan
 from dialer.hopper.scripts import (
     COUNT_KEPT,
+    DUE_OWN,
     FILL_PEEK,
     GATHER_ONLY,
     INDEX_OWN,
@@ -88,6 +89,7 @@ class Hopper:
         self._move_one = redis.register_script(MOVE_ONE)
         self._index_own = redis.register_script(INDEX_OWN)
         self._count_kept = redis.register_script(COUNT_KEPT)
+        self._due_own = redis.register_script(DUE_OWN)
         self._own_indexed = False
         self._gather = redis.register_script(GATHER_ONLY)
         self._lock = asyncio.Lock()
@@ -284,6 +286,22 @@ class Hopper:
         claimed = [(True, rest) for _owner, rest in map(split_tag, rows)]
         # the script matched each on its state's callback agent, which is the target's
         return {t.callback_agent: t for t in await self._claim(claimed, now) if t.callback_agent}
+
+    async def due_own_callbacks(self, agent_ids: Iterable[str], now: float) -> dict[str, list[str]]:
+        """For each of `agent_ids` with due callbacks kept for them, those callbacks' lead ids, earliest first
+        (nothing is taken: the agent is told, and gets them once ready)."""
+        wanted = sorted(set(agent_ids))
+        if not wanted:
+            return {}
+        k = self._k
+        await self._index_own_callbacks()
+        async with redis_call(f"reading agents' due callbacks of {self.campaign.id}", self._timeout):
+            rows = await self._due_own(keys=[k.cb], args=[k.p, repr(now), *wanted])
+        out: dict[str, list[str]] = {}
+        for row in rows:
+            agent, *lids = text(row).split(GS)
+            out[agent] = lids
+        return out
 
     async def own_callbacks(self, agent_id: str, limit: int = 50) -> list[ScheduledCallback]:
         """The callbacks `agent_id` kept for themselves in this campaign, earliest first (at most `limit`):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 __all__ = [
     "COUNT_KEPT",
+    "DUE_OWN",
     "FILL_PEEK",
     "GATHER_ONLY",
     "IMPORT",
@@ -313,6 +314,24 @@ local out = {}
 if #lids > 0 then
   local got = gather_many(lids)
   for j = 1, #got do out[j] = owners[j] .. GS .. got[j] end
+end
+return out
+"""
+)
+
+# KEYS: callbacks. ARGV: campaign prefix, now, agent ids... For each listed agent with due callbacks kept for
+# them: the agent id, then their lead ids by time, joined by GS. Reads (and drops stale index entries) only.
+DUE_OWN = (
+    _OWN
+    + r"""
+local C, now = ARGV[1], ARGV[2]
+local out = {}
+for i = 3, #ARGV do
+  local lids = {ARGV[i]}
+  for _, e in ipairs(own_entries(C, KEYS[1], ARGV[i], now)) do
+    if e[3] <= tonumber(now) then lids[#lids + 1] = e[1] end
+  end
+  if #lids > 1 then out[#out + 1] = table.concat(lids, '\29') end
 end
 return out
 """

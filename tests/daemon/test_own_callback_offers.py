@@ -135,6 +135,26 @@ async def test_an_agent_moves_only_their_own_callback_and_only_to_a_time_a_dispo
     assert taken.value.why == "not_scheduled"
 
 
+async def test_a_paused_agent_is_told_once_that_a_callback_they_kept_is_due(client):
+    d, _source, lead_id = await rig(client, "owncb6")
+    cid = d.engine.campaigns.copy().popitem()[0]
+    d.agent_command(ac.Login("ann", "1001", cid))  # paused at login
+    d.agent_command(ac.Login("bob", "1002", cid))
+    await d.offer_own_callbacks(cid)
+    told = [m for m in d.feed.since("ann", 0) or [] if m["kind"] == "callbacks_due"]
+    assert [(m["campaign_id"], m["count"], m["lead_ids"]) for m in told] == [(cid, 1, [lead_id])]
+    assert not [m for m in d.feed.since("bob", 0) or [] if m["kind"] == "callbacks_due"]  # none kept by bob
+    d._callbacks_reminded_at.clear()  # a minute later: still due, already told
+    await d.offer_own_callbacks(cid)
+    assert len([m for m in d.feed.since("ann", 0) or [] if m["kind"] == "callbacks_due"]) == 1
+    d.agent_command(ac.Ready("ann"))
+    d._callbacks_reminded_at.clear()
+    await d.offer_own_callbacks(cid)  # ready: offered as her preview, not told again
+    kinds = [m["kind"] for m in d.feed.since("ann", 0) or []]
+    assert kinds.count("callbacks_due") == 1
+    assert "preview" in kinds
+
+
 async def test_a_campaign_that_auto_dials_previews_dials_the_callback_when_its_agent_lets_it_wait(client):
     d, _source, lead_id = await rig(client, "owncb3", auto_dial_s=5.0, scale=50.0)
     cid = d.engine.campaigns.copy().popitem()[0]

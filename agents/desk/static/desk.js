@@ -302,6 +302,10 @@ function onFeed(msg) {
         : "Your desktop lost contact with the dialer.");
       break;
     case "preview": { const { seq: _s, kind: _k, ...p } = msg; S.preview = p; if (p.callback) loadCallbacks(); break; }
+    case "callbacks_due":  // the daemon's word to a paused agent: callbacks they kept are due
+      notice(`${msg.count === 1 ? "A callback you kept is" : `${msg.count} callbacks you kept are`} due: go Ready to call back.`);
+      loadCallbacks();
+      break;
     case "dial_failed":
       if (S.call && S.call.call_id === msg.call_id) clearCall();
       notice(`The call did not connect (${String(msg.outcome || "failed").replace(/_/g, " ")}).`);
