@@ -2,7 +2,8 @@
 `dialer.daemon.Daemon`, kept apart so that `daemon.py` stays about the TaskGroup and the pacing loop.
 
     own callbacks       `offer_own_callbacks` (from the pacing loop, every mode): a due callback an agent kept
-                        for themselves, as a preview to that agent when READY
+                        for themselves, as a preview to that agent when READY (a word when they are paused);
+                        `own_callbacks` lists them, `move_callback` moves one in time or to another owner
     preview campaigns   `offer_previews` (from the pacing loop): one lead per READY agent, reserved
     preview_dial/skip   dial it (agent leg first, after re-checking the whole contact policy) or give it back
     manual_dial         a typed number, after the lead source's contact-policy check
@@ -276,9 +277,10 @@ class AgentCalls:
             await self._offer(campaign_id, source, agent_id, request)  # given back, it waits for them
 
     async def _remind_due_callbacks(self, campaign_id: str, source: OwnCallbackSource) -> None:
-        """Tell a paused agent that callbacks they kept for themselves are due: those come to them only once they
-        are READY (an agent on a call gets them as soon as they are ready again, and needs no word). Looked at once a (virtual) minute per campaign; each callback is told
-        once (`callbacks_due` on the agent's feed: `count`, `lead_ids`, earliest first)."""
+        """Tell a paused agent that callbacks they kept for themselves are due: those come to them only once
+        they are READY (an agent on a call gets them as soon as they are ready again, and needs no word).
+        Looked at once a (virtual) minute per campaign; each callback is told once (`callbacks_due` on the
+        agent's feed: `count`, `lead_ids`, earliest first)."""
         now = self.clock.now()
         if now - self._callbacks_reminded_at.get(campaign_id, -math.inf) < 60.0:
             return
