@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from agents.commands import PreviewDial, PreviewSkip
-from agents.dispositions import callback_time
+from agents.dispositions import DispositionRejected, callback_time
 from agents.screenpop import ScreenPopRenderer
 from agents.state import AgentState
 from dialer.ami import actions
@@ -310,9 +310,10 @@ class AgentCalls:
     async def move_callback(self, campaign_id: str, lead_id: str, at: str | None, keep_for: str | None, *,
                             agent_id: str | None = None) -> dict[str, Any]:
         """Move one scheduled callback of the campaign: to `at` (ISO-8601 with an offset, or epoch seconds,
-        checked as a disposition's callback time is; None: its time stays) and kept for `keep_for` (None:
-        any agent). `agent_id` is the agent asking (the desk's "My callbacks"): only their own moves. A
-        supervisor asks with None. Raises DispositionRejected for a bad time, CallbackNotMovable otherwise."""
+        checked as a disposition's callback time is, calling hours included; None: its time stays) and kept
+        for `keep_for` (None: any agent). `agent_id` is the agent asking (the desk's "My callbacks"): only
+        their own moves. A supervisor asks with None. Raises DispositionRejected for a bad time,
+        CallbackNotMovable otherwise."""
         source = self.leads.get(campaign_id)
         if not isinstance(source, OwnCallbackSource):
             raise CallbackNotMovable(f"campaign {campaign_id}'s leads do not come from the Redis hopper, which is "
@@ -322,7 +323,10 @@ class AgentCalls:
         if at is not None:
             ds = self.engine.dispositions_for(campaign_id)
             when = ds.callback_time(at, now, "at") if ds is not None else callback_time(at, now, field="at")
-        moved = await source.move_callback(lead_id, when, keep_for, kept_for=agent_id)
+        try:
+            moved = await source.move_callback(lead_id, when, keep_for, kept_for=agent_id, now=now)
+        except PolicyViolation as exc:  # outside the person's calling hours: a bad time, as on the desk's form
+            raise DispositionRejected("at", str(exc)) from None
         if moved == "not_yours":
             raise CallbackNotMovable(f"lead {lead_id} has no callback kept for {agent_id} in {campaign_id}",
                                      why="not_yours")

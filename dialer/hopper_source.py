@@ -94,8 +94,8 @@ class HopperLeadSource:
         return await self.hopper.due_own_callbacks(agent_ids, now)
 
     async def move_callback(self, lead_id: str, at: float | None, keep_for: str | None, *,
-                            kept_for: str | None = None) -> CallbackMove:
-        return await self.hopper.move_callback(lead_id, at, keep_for, kept_for=kept_for)
+                            kept_for: str | None = None, now: float | None = None) -> CallbackMove:
+        return await self.hopper.move_callback(lead_id, at, keep_for, kept_for=kept_for, now=now)
 
     async def own_callbacks(self, agent_id: str, limit: int = 50) -> list[dict[str, Any]]:
         return [{"lead_id": c.lead_id, "at": c.at, "number": c.number_e164, "lead": dict(c.fields)}

@@ -58,9 +58,10 @@ class OwnCallbackSource(Protocol):
         ...
 
     async def move_callback(self, lead_id: str, at: float | None, keep_for: str | None, *,
-                            kept_for: str | None = None) -> CallbackMove:
+                            kept_for: str | None = None, now: float | None = None) -> CallbackMove:
         """Move one scheduled callback to `at` (None: same time), kept for `keep_for` (None: anyone); with
-        `kept_for`, only if it is kept for that agent now."""
+        `kept_for`, only if it is kept for that agent now; with `now`, a new time must be in the person's
+        calling hours (else `PolicyViolation`)."""
         ...
 
 

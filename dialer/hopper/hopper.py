@@ -332,11 +332,19 @@ class Hopper:
         return int(moved)
 
     async def move_callback(self, lead_id: str, at: float | None, keep_for: str | None, *,
-                            kept_for: str | None = None) -> CallbackMove:
+                            kept_for: str | None = None, now: float | None = None) -> CallbackMove:
         """Move the scheduled callback of `lead_id` to `at` (None: its time stays) and keep it for `keep_for`
         (None: any agent). With `kept_for` (an agent changing their own), only a callback kept for that agent
-        moves. One being dialed or on a preview screen now is not scheduled, and stays as it is."""
+        moves. One being dialed or on a preview screen now is not scheduled, and stays as it is. With `now`,
+        a new time is first checked as a disposition's callback is (`ContactPolicy.validate_callback`: in
+        the person's calling hours): `PolicyViolation` says why not."""
         k = self._k
+        if at is not None and now is not None:
+            try:
+                g = await self._read(lead_id)
+            except LeadError:
+                return "not_scheduled"
+            self.policy.validate_callback(g.view.zones, at, now)
         await self._index_own_callbacks()
         async with redis_call(f"moving the callback of lead {lead_id} in {self.campaign.id}", self._timeout):
             got = await self._move_one(keys=[k.cb], args=[k.p, lead_id, kept_for or "", "" if at is None else repr(at),

@@ -92,7 +92,7 @@ async def test_the_cli_lists_and_reassigns(redis):
 
 async def test_a_supervisor_moves_one_callback_in_time_or_to_another_agent(redis):
     rig, cid, leads = await rig_with_callbacks(redis)
-    later = dt.datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+    later = dt.datetime(2026, 11, 24, 14, 0, tzinfo=ZoneInfo("America/New_York"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(rig.daemon)), base_url="http://x") as c:
         body = {"lead_id": leads[3], "at": later.isoformat(), "agent": "bob"}
         r = await c.post(f"/api/campaigns/{cid}/callbacks/move", json=body, headers=AUTH["read-only"])
@@ -109,7 +109,8 @@ async def test_a_supervisor_moves_one_callback_in_time_or_to_another_agent(redis
         assert [x["lead_id"] for x in r.json()["callbacks"]] == [leads[1]]
         # a time in the past, or too far ahead, is refused as the desk's callback time is, naming the field
         for bad, why in (("2026-11-23T12:00:00-05:00", "not in the future"), ("2027-06-01T12:00:00Z", "30 days"),
-                         ("tomorrow", "ISO-8601"), ("2026-11-24T10:00", "UTC offset")):
+                         ("tomorrow", "ISO-8601"), ("2026-11-24T10:00", "UTC offset"),
+                         ("2026-11-24T06:00:00-08:00", "outside calling hours")):  # the demo leads' zones
             r = await c.post(f"/api/campaigns/{cid}/callbacks/move", json={"lead_id": leads[1], "at": bad},
                              headers=AUTH["supervisor"])
             detail = r.json()["detail"]
