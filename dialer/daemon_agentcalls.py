@@ -307,6 +307,14 @@ class AgentCalls:
             return []
         return await source.own_callbacks(agent_id, limit)
 
+    async def scheduled_callbacks(self, campaign_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The supervisors' view of a campaign's scheduled callbacks, anyone's and agents' own (`kept_for`),
+        earliest first (none when its lead source keeps no callbacks)."""
+        source = self.leads.get(campaign_id)
+        if not isinstance(source, OwnCallbackSource):
+            return []
+        return await source.scheduled_callbacks(limit)
+
     async def move_callback(self, campaign_id: str, lead_id: str, at: str | None, keep_for: str | None, *,
                             agent_id: str | None = None) -> dict[str, Any]:
         """Move one scheduled callback of the campaign: to `at` (ISO-8601 with an offset, or epoch seconds,

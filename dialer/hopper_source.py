@@ -101,6 +101,10 @@ class HopperLeadSource:
         return [{"lead_id": c.lead_id, "at": c.at, "number": c.number_e164, "lead": dict(c.fields)}
                 for c in await self.hopper.own_callbacks(agent_id, limit)]
 
+    async def scheduled_callbacks(self, limit: int = 50) -> list[dict[str, Any]]:
+        return [{"lead_id": c.lead_id, "at": c.at, "number": c.number_e164, "lead": dict(c.fields),
+                 "kept_for": c.kept_for} for c in await self.hopper.scheduled_callbacks(limit)]
+
     async def record_result(self, record: CallRecord, target: object | None, now: float) -> None:
         if not isinstance(target, DialTarget):
             return

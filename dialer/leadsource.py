@@ -49,6 +49,10 @@ class OwnCallbackSource(Protocol):
         """The callbacks `agent_id` kept for themselves, earliest first: `lead_id`, `at`, `number`, `lead`."""
         ...
 
+    async def scheduled_callbacks(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Every scheduled callback, earliest first: `lead_id`, `at`, `number`, `lead`, `kept_for`."""
+        ...
+
     async def due_own_callbacks(self, agent_ids: Iterable[str], now: float) -> dict[str, list[str]]:
         """For each of `agent_ids` with due callbacks kept for them, their lead ids (nothing is taken)."""
         ...

@@ -60,6 +60,15 @@ RS = "\x1e"
 _MOVES: dict[str, CallbackMove] = {"moved": "moved", "not_scheduled": "not_scheduled", "not_yours": "not_yours"}
 
 
+def _scheduled(lid: object, at: object, blob: object, kept_for: str | None) -> ScheduledCallback | None:
+    """A listed callback from Redis replies; None when the lead itself is gone (a list deleted meanwhile)."""
+    blob_s = text(blob) if blob is not None else ""
+    if not blob_s:
+        return None
+    return ScheduledCallback(lead_id=text(lid), at=float(text(at)), number_e164=decode_header(blob_s).numbers[0],
+                             fields=MappingProxyType(decode_fields(blob_s)), kept_for=kept_for or None)
+
+
 class Hopper:
     """The ready queue of one campaign (see the module docstring)."""
 
@@ -310,15 +319,23 @@ class Hopper:
         await self._index_own_callbacks()
         async with redis_call(f"listing the callbacks of agent {agent_id} in {self.campaign.id}", self._timeout):
             flat = await self._list_own(keys=[k.cb], args=[k.p, agent_id, limit])
-        out: list[ScheduledCallback] = []
-        for lid, at, blob in zip(flat[0::3], flat[1::3], flat[2::3], strict=True):
-            blob_s = text(blob)
-            if not blob_s:
-                continue  # the lead itself is gone (a list deleted meanwhile)
-            out.append(ScheduledCallback(lead_id=text(lid), at=float(text(at)),
-                                         number_e164=decode_header(blob_s).numbers[0],
-                                         fields=MappingProxyType(decode_fields(blob_s))))
-        return out
+        return [c for lid, at, blob in zip(flat[0::3], flat[1::3], flat[2::3], strict=True)
+                if (c := _scheduled(lid, at, blob, agent_id)) is not None]
+
+    async def scheduled_callbacks(self, limit: int = 50) -> list[ScheduledCallback]:
+        """The campaign's scheduled callbacks, earliest first (at most `limit`), anyone's and those kept for an
+        agent (`kept_for`): the supervisor's view of what was promised. One being dialed is not among them."""
+        k = self._k
+        async with redis_call(f"listing the callbacks of {self.campaign.id}", self._timeout):
+            pairs: Any = await self._r.zrange(k.cb, 0, limit - 1, withscores=True)  # (member, score) pairs
+            firsts = [(text(m), float(s)) for m, s in pairs]
+            pipe = self._r.pipeline(transaction=False)
+            for lid, _at in firsts:
+                pipe.hget(k.state(lid), S.CB_AGENT)
+                pipe.get(k.lead(lid))
+            got = await pipe.execute()
+        return [c for (lid, at), owner, blob in zip(firsts, got[0::2], got[1::2], strict=True)
+                if (c := _scheduled(lid, at, blob, text(owner) if owner else None)) is not None]
 
     async def reassign_callbacks(self, from_agent: str, to_agent: str | None) -> int:
         """Every scheduled callback `from_agent` kept for themselves is kept for `to_agent` instead (None: for

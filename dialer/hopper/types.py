@@ -36,12 +36,13 @@ class DialTarget:
 
 @dataclass(frozen=True, slots=True)
 class ScheduledCallback:
-    """A callback an agent kept for themselves, as their list shows it."""
+    """A scheduled callback, as an agent's list (theirs) or a supervisor's (all) shows it."""
 
     lead_id: str
     at: float
     number_e164: str  # the lead's first number (the call may go to another, as the policy decides then)
     fields: Mapping[str, str]
+    kept_for: str | None = None  # the agent who kept it for themselves (None: any agent's)
 
 
 @dataclass(frozen=True, slots=True)

@@ -345,16 +345,19 @@ def _subscribers(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
 def _callbacks(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     cid = _q(args.campaign)
     if args.action == "list":
-        got = api.call("GET", f"/api/campaigns/{cid}/callbacks", query={"agent": args.agent, "limit": str(args.limit)})
+        query = {"limit": str(args.limit), **({"agent": args.agent} if args.agent else {})}
+        got = api.call("GET", f"/api/campaigns/{cid}/callbacks", query=query)
         if args.json:
             return got
         if not got["callbacks"]:
-            print(f"{args.agent}: no callback kept in {args.campaign}", file=out)
+            print(f"{args.agent}: no callback kept in {args.campaign}" if args.agent else
+                  f"no callback scheduled in {args.campaign}", file=out)
         for c in got["callbacks"]:
             lead = c.get("lead") or {}
             name = " ".join(x for x in (lead.get("first_name"), lead.get("last_name")) if x) or c["lead_id"]
             when = datetime.fromtimestamp(c["at"]).isoformat(" ", "minutes")
-            print(f"{when}  {name}  {c['number']}  (lead {c['lead_id']})", file=out)
+            whose = "" if args.agent else f"  [{c.get('kept_for') or 'anyone'}]"
+            print(f"{when}  {name}  {c['number']}  (lead {c['lead_id']}){whose}", file=out)
         return None
     if args.action == "move":
         got = api.call("POST", f"/api/campaigns/{cid}/callbacks/move",
@@ -557,11 +560,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(p)
     sb.set_defaults(handler=_run(_subscribers))
 
-    cb = sub.add_parser("callbacks", help="callbacks agents kept for themselves: list, hand to another agent, move")
+    cb = sub.add_parser("callbacks", help="scheduled callbacks: list, hand an agent's to another agent, move one")
     cbs = cb.add_subparsers(dest="action", required=True, metavar="ACTION")
-    p = cbs.add_parser("list", help="the scheduled callbacks AGENT kept for themselves in CAMPAIGN")
+    p = cbs.add_parser("list", help="the scheduled callbacks of CAMPAIGN (--agent: those AGENT kept for themselves)")
     p.add_argument("campaign")
-    p.add_argument("--agent", required=True)
+    p.add_argument("--agent", help="only the callbacks this agent kept for themselves")
     p.add_argument("--limit", type=int, default=50)
     _common(p)
     p = cbs.add_parser("reassign", help="hand every callback an agent kept to another agent, or to anyone "

@@ -22,7 +22,7 @@ from dialer.supervisor.schemas import AgentId, CampaignPath, _In
 
 __all__ = ["callback_routes"]
 
-AgentQuery = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+AgentQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
 class CallbackReassign(_In):
@@ -43,13 +43,17 @@ def callback_routes(ctx: Ctx, r: APIRouter) -> None:
     reader, supervisor = ctx.who(Role.READ_ONLY), ctx.who(Role.SUPERVISOR)
 
     @r.get("/api/campaigns/{campaign_id}/callbacks", tags=["callbacks"])
-    async def agent_callbacks(campaign_id: CampaignPath, agent: AgentQuery,
+    async def agent_callbacks(campaign_id: CampaignPath, agent: AgentQuery = None,
                               limit: Annotated[int, Query(ge=1, le=500)] = 50,
                               who: Principal = reader) -> dict[str, Any]:
-        """The scheduled callbacks `agent` kept for themselves in the campaign, earliest first."""
+        """The scheduled callbacks `agent` kept for themselves in the campaign, earliest first; without
+        `agent`, all the campaign's scheduled callbacks, each with `kept_for` (null: any agent's)."""
         with http_errors():
             ctx.sup.campaign(campaign_id)  # 404 for an unknown campaign
-            got = await ctx.daemon.own_callbacks(agent, campaign_id, limit)
+            if agent is None:
+                got = await ctx.daemon.scheduled_callbacks(campaign_id, limit)
+            else:
+                got = await ctx.daemon.own_callbacks(agent, campaign_id, limit)
         return {"campaign_id": campaign_id, "agent": agent, "callbacks": got}
 
     @r.post("/api/campaigns/{campaign_id}/callbacks/reassign", tags=["callbacks"])

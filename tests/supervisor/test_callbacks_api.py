@@ -134,3 +134,22 @@ async def test_the_cli_moves_one_callback(redis):
         assert await run("callbacks", "move", cid, "--lead", leads[1]) == (
             f"callback of lead {leads[1]} moved, kept for any agent\n")
         assert len((await run("callbacks", "list", cid, "--agent", "ann")).strip().splitlines()) == 2
+
+
+async def test_a_supervisor_sees_every_scheduled_callback_and_whose_it_is(redis):
+    rig, cid, leads = await rig_with_callbacks(redis)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(rig.daemon)), base_url="http://x") as c:
+        await c.post(f"/api/campaigns/{cid}/callbacks/move", json={"lead_id": leads[1]}, headers=AUTH["supervisor"])
+        r = await c.get(f"/api/campaigns/{cid}/callbacks", headers=AUTH["read-only"])
+        got = r.json()
+        assert got["agent"] is None
+        assert [(x["lead_id"], x["at"], x["kept_for"]) for x in got["callbacks"]] == [
+            (leads[0], T0 + 3600, "ann"), (leads[1], T0 + 7200, None), (leads[2], T0 + 3 * 3600, "bob"),
+            (leads[3], T0 + 4 * 3600, "ann")]
+        r = await c.get(f"/api/campaigns/{cid}/callbacks", params={"limit": 1}, headers=AUTH["read-only"])
+        assert [x["lead_id"] for x in r.json()["callbacks"]] == [leads[0]]
+    async with live_server(build_app(rig.daemon)) as url:
+        listing = await cli_runner(url, TOKENS["read-only"])("callbacks", "list", cid)
+        assert [line.rsplit("  ", 1)[1] for line in listing.strip().splitlines()] == [
+            "[ann]", "[anyone]", "[bob]", "[ann]"]
+
