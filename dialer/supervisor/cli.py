@@ -9,6 +9,8 @@
     leads import CAMPAIGN FILE [--list-name N]
     subscribers import FILE [--region R]
     suppress set SUBJECT KIND [--days N | --until ISO] | lift SUBJECT KIND | show SUBJECT
+    callbacks list CAMPAIGN [--agent A] | reassign CAMPAIGN --from A [--to B] | move CAMPAIGN --lead L [...]
+    report KIND [--campaign X] [--since DAY] [--until DAY]     (CSV on stdout; --json for the JSON)
 
 `--url` (or DIALER_API_URL, default http://127.0.0.1:8080) and `--token` (or DIALER_API_TOKEN) say
 where and who; `--json` prints the API's answer as is. Errors print one line saying what to do and exit
@@ -49,7 +51,8 @@ class Api:
     timeout_s: float = 30.0
 
     def call(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None,
-             raw: bytes | None = None, content_type: str = "application/json") -> Any:
+             raw: bytes | None = None, content_type: str = "application/json", text: bool = False) -> Any:
+        """The answer's JSON (`text`: the answer as text, for a CSV)."""
         if not self.token:
             raise ApiCallError("no API token: pass --token or set DIALER_API_TOKEN (a token from [[api_tokens]])")
         qs = "?" + urllib.parse.urlencode({k: v for k, v in (query or {}).items() if v is not None}) if query else ""
@@ -66,8 +69,9 @@ class Api:
             reason = getattr(exc, "reason", exc)
             raise ApiCallError(f"cannot reach the dialer API at {self.url} ({reason}); is the daemon running? "
                                "set --url or DIALER_API_URL") from None
+        if text:
+            return payload.decode("utf-8")
         return json.loads(payload) if payload else None
-
 
 
 def _on_off(value: str) -> bool:
@@ -75,6 +79,20 @@ def _on_off(value: str) -> bool:
         return {"on": True, "off": False}[value]
     except KeyError:
         raise argparse.ArgumentTypeError(f"{value!r}: say on or off") from None
+
+
+def _day_or_epoch(value: str) -> float:
+    """A report bound: a local date (2026-11-24, its midnight), a local date and time, or epoch seconds."""
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a date (2026-11-24), a date and time "
+                                         "(2026-11-24T13:00) or epoch seconds") from None
+
 
 def _http_problem(exc: urllib.error.HTTPError) -> str:
     try:
@@ -375,6 +393,17 @@ def _callbacks(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     return None
 
 
+REPORT_KINDS = ("agents", "pauses", "callbacks", "hours", "funnel", "reasons", "attempts", "compliance", "cost")
+
+
+def _report(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
+    query = {"campaign": args.campaign, "since": args.since, "until": args.until}
+    if args.json:
+        return api.call("GET", f"/api/reports/{args.kind}", query=query)
+    out.write(api.call("GET", f"/api/reports/{args.kind}", query={**query, "format": "csv"}, text=True))
+    return None
+
+
 def _suppress(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     if args.action == "show":
         got = api.call("GET", f"/api/suppressions/{_q(args.subject)}")
@@ -450,7 +479,8 @@ def _knob_args(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `status`, `campaign`, `pacing`, `agents`, `dnc`, `leads`, `subscribers` and `suppress` to `dialer`."""
+    """Add `status`, `campaign`, `pacing`, `agents`, `dnc`, `leads`, `subscribers`, `callbacks`, `report` and
+    `suppress` to `dialer`."""
     s = sub.add_parser("status", help="every campaign at a glance (supervisor API)")
     _common(s)
     s.set_defaults(handler=_run(_status))
@@ -581,6 +611,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--to", metavar="AGENT", help="the agent who keeps it from now on (default: any agent)")
     _common(p)
     cb.set_defaults(handler=_run(_callbacks))
+
+    rp = sub.add_parser("report", help="a report as CSV (agents, pauses, callbacks, hours, funnel, reasons, attempts, "
+                                       "compliance, cost); docs/SUPERVISOR.md says what each holds")
+    rp.add_argument("kind", choices=REPORT_KINDS)
+    rp.add_argument("--campaign", help="one campaign (default: all)")
+    rp.add_argument("--since", type=_day_or_epoch, help="from this local date or time (default: today's midnight)")
+    rp.add_argument("--until", type=_day_or_epoch, help="up to this local date or time (default: now)")
+    _common(rp)
+    rp.set_defaults(handler=_run(_report))
 
     su = sub.add_parser("suppress", help="suppression signals: a trouble ticket, a bill shock, a degraded area")
     sus = su.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sup_fakes import AUTH, record
+from sup_fakes import AUTH, TOKENS, cli_runner, live_server, record
 
 from dialer.engine.commands import DispositionMade
+from dialer.http import build_app
 from dialer.supervisor import reports as rp
 from dialer.supervisor.records import typed
 from dialer.supervisor.tally import local_midnight
@@ -279,3 +281,15 @@ def test_compliance_leaves_agentless_calls_out_of_the_live_answers_as_the_ledger
     [plain] = rp.abandon_compliance(recs)
     [mixed] = rp.abandon_compliance(recs + agentless)
     assert mixed["rate"] == plain["rate"] == pytest.approx(0.5)
+
+
+async def test_the_cli_prints_a_report_as_csv_or_json(rig, day):
+    async with live_server(build_app(rig.daemon)) as url:
+        run = cli_runner(url, TOKENS["read-only"])
+        rows = list(csv.DictReader(io.StringIO(await run("report", "agents", "--campaign", "upsell", "--since", "0"))))
+        assert [r["agent"] for r in rows] == ["a1", "a2"]
+        got = json.loads(await run("report", "pauses", "--since", "1970-01-02", "--json"))
+        assert [r["reason"] for r in got["report"]["by_reason"]] == ["lunch", "unspecified"]
+        with pytest.raises(SystemExit):  # argparse: a bound that is no date
+            await run("report", "hours", "--since", "yesterday")
+
