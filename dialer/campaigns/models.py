@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dialer.campaigns.regions import check_region
 from dialer.campaigns.vocab import CancelReason, Disposition
 
 __all__ = [
@@ -100,6 +101,14 @@ class CallingHours(_Frozen):
     by_day: dict[Weekday, Window | None] = Field(default_factory=dict)
     holidays: tuple[date, ...] = ()
     public_holidays: bool = True
+    # whose public holidays: a country, optionally with a subdivision ("US-CA", "GB-SCT"); None: the
+    # jurisdiction's (us: US federal, uk: England's bank holidays)
+    public_holidays_region: str | None = None
+
+    @field_validator("public_holidays_region")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        return None if value is None else check_region(value.upper())
 
     def window_for(self, weekday: int) -> Window | None:
         """The window on a weekday (0 = Monday), or None when that day has no calls."""

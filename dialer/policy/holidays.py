@@ -1,91 +1,30 @@
-"""Public holidays by jurisdiction, computed from their rules (no data files to go stale).
+"""Public holidays of the region a campaign calls, from the `holidays` package (python-holidays).
 
-US: the eleven federal holidays. UK: the bank holidays of England and Wales (the largest calling
-population); one-off holidays (a coronation, a jubilee) go into the campaign's own `holidays` list.
-Both the real date and the observed/substitute weekday are returned: a campaign that observes public
-holidays does not call on either.
+The package keeps the rules and the one-off days of about 150 countries and their subdivisions (a
+coronation, a state funeral, a moved May bank holiday), which a hand-written rule set misses: this
+module's first version computed the US federal holidays and England and Wales' bank holidays by hand,
+and missed Juneteenth's start in 2021, a New Year's Day observed on the 31st of December before, and the
+UK's 2020, 2022 and 2023 one-offs.
+
+A region is a country code, optionally with a subdivision: "US", "US-CA", "GB-ENG", "GB-SCT", "DE-BY".
+Both the real date and the observed (substitute) weekday are holidays: a campaign that observes public
+holidays calls on neither.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from functools import lru_cache
 
-__all__ = ["easter_sunday", "public_holidays"]
+import holidays
+
+from dialer.campaigns.regions import check_region, split_region
+
+__all__ = ["public_holidays"]
 
 
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
-    first = date(year, month, 1)
-    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
-
-
-def _last_weekday(year: int, month: int, weekday: int) -> date:
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    last = nxt - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - weekday) % 7)
-
-
-def easter_sunday(year: int) -> date:
-    """Gregorian Easter (the anonymous Gregorian algorithm)."""
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    ell = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * ell) // 451
-    month, day = divmod(h + ell - 7 * m + 114, 31)
-    return date(year, month, day + 1)
-
-
-def _us(year: int) -> set[date]:
-    fixed = [date(year, 1, 1), date(year, 6, 19), date(year, 7, 4), date(year, 11, 11), date(year, 12, 25)]
-    out = set(fixed)
-    for d in fixed:
-        if d.weekday() == 5:
-            out.add(d - timedelta(days=1))
-        elif d.weekday() == 6:
-            out.add(d + timedelta(days=1))
-    out |= {
-        _nth_weekday(year, 1, 0, 3),  # Martin Luther King Jr. Day
-        _nth_weekday(year, 2, 0, 3),  # Washington's Birthday
-        _last_weekday(year, 5, 0),  # Memorial Day
-        _nth_weekday(year, 9, 0, 1),  # Labor Day
-        _nth_weekday(year, 10, 0, 2),  # Columbus Day
-        _nth_weekday(year, 11, 3, 4),  # Thanksgiving
-    }
-    return out
-
-
-def _uk(year: int) -> set[date]:
-    easter = easter_sunday(year)
-    out = {
-        easter - timedelta(days=2),
-        easter + timedelta(days=1),
-        _nth_weekday(year, 5, 0, 1),
-        _last_weekday(year, 5, 0),
-        _last_weekday(year, 8, 0),
-    }
-    fixed = [date(year, 1, 1), date(year, 12, 25), date(year, 12, 26)]
-    out |= set(fixed)
-    taken = set(out)
-    for d in fixed:
-        if d.weekday() >= 5:
-            sub = d + timedelta(days=1)
-            while sub.weekday() >= 5 or sub in taken:
-                sub += timedelta(days=1)
-            out.add(sub)
-            taken.add(sub)
-    return out
-
-
-@lru_cache(maxsize=64)
-def public_holidays(jurisdiction: str, year: int) -> frozenset[date]:
-    """The public holidays (real and observed dates) of `jurisdiction` ("us" or "uk") in `year`."""
-    if jurisdiction == "us":
-        return frozenset(_us(year))
-    if jurisdiction == "uk":
-        return frozenset(_uk(year))
-    raise ValueError(f"unknown jurisdiction {jurisdiction!r}; use us or uk")
+@lru_cache(maxsize=256)
+def public_holidays(region: str, year: int) -> frozenset[date]:
+    """The public holidays (real and observed dates) of `region` ("US", "GB-SCT"...) in `year`."""
+    country, subdiv = split_region(check_region(region))
+    return frozenset(holidays.country_holidays(country, subdiv=subdiv, years=year).keys())

@@ -2,8 +2,8 @@
 
 A person may be in any of several zones (a mobile number often maps to several); a time is allowed only
 if it is allowed in every one of them. In each zone a time is allowed when its local date is not a
-holiday (the campaign's own, plus the jurisdiction's public holidays if observed), its weekday has a
-window, and the local clock is inside that window (start inclusive, end exclusive).
+holiday (the campaign's own, plus its region's public holidays if observed: by default its jurisdiction's),
+its weekday has a window, and the local clock is inside that window (start inclusive, end exclusive).
 
 Windows are whole minutes, so the answer for a zone set cannot change within one wall-clock minute; the
 minute-keyed cache makes the hopper's millions of checks cost a dict lookup. `next_open` searches only
@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dialer.campaigns.models import CallingHours
+from dialer.campaigns.regions import DEFAULT_REGIONS
 from dialer.policy.holidays import public_holidays
 
 __all__ = ["Hours"]
@@ -30,7 +31,7 @@ class Hours:
 
     def __init__(self, hours: CallingHours, jurisdiction: str) -> None:
         self._hours = hours
-        self._jurisdiction = jurisdiction
+        self._region = hours.public_holidays_region or DEFAULT_REGIONS[jurisdiction]
         self._own = frozenset(hours.holidays)
         self._cache: dict[tuple[tuple[str, ...], int], bool] = {}
         self._zones: dict[str, ZoneInfo] = {}
@@ -48,7 +49,7 @@ class Hours:
     def is_holiday(self, day: date) -> bool:
         if day in self._own:
             return True
-        return self._hours.public_holidays and day in public_holidays(self._jurisdiction, day.year)
+        return self._hours.public_holidays and day in public_holidays(self._region, day.year)
 
     def allowed_in_zone(self, zone: str, now: float) -> bool:
         local = datetime.fromtimestamp(now, self._zone(zone))
