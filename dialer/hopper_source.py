@@ -24,7 +24,7 @@ from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
 from dialer.errors import ConfigError, DialerError, LeadError, PolicyViolation
 from dialer.hopper import DialResult, DialTarget, Hopper
-from dialer.hopper.types import CallbackMove
+from dialer.hopper.types import CallbackMove, RecycleReport
 from dialer.leads.phone import normalize, zones_for
 from dialer.policy.contact import ContactPolicy
 
@@ -92,6 +92,9 @@ class HopperLeadSource:
 
     async def due_own_callbacks(self, agent_ids: Iterable[str], now: float) -> dict[str, list[str]]:
         return await self.hopper.due_own_callbacks(agent_ids, now)
+
+    async def recycle(self, now: float) -> RecycleReport:
+        return await self.hopper.recycle(now)
 
     async def move_callback(self, lead_id: str, at: float | None, keep_for: str | None, *,
                             kept_for: str | None = None, now: float | None = None) -> CallbackMove:

@@ -14,9 +14,10 @@ from dialer.engine.commands import DispositionMade
 from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
 from dialer.errors import PolicyViolation
-from dialer.hopper.types import CallbackMove
+from dialer.hopper.types import CallbackMove, RecycleReport
 
-__all__ = ["InMemoryLeadSource", "LeadSource", "ManualDialPolicy", "OwnCallbackSource", "PreviewSource"]
+__all__ = ["InMemoryLeadSource", "LeadSource", "ManualDialPolicy", "OwnCallbackSource", "PreviewSource",
+           "RecyclingSource"]
 
 
 class LeadSource(Protocol):
@@ -66,6 +67,15 @@ class OwnCallbackSource(Protocol):
         """Move one scheduled callback to `at` (None: same time), kept for `keep_for` (None: anyone); with
         `kept_for`, only if it is kept for that agent now; with `now`, a new time must be in the person's
         calling hours (else `PolicyViolation`)."""
+        ...
+
+
+@runtime_checkable
+class RecyclingSource(Protocol):
+    """A lead source whose leads that reached the attempt cap can be given another round."""
+
+    async def recycle(self, now: float) -> RecycleReport:
+        """Revive the leads finished at the attempt cap whose attempts are under the cap as it is now."""
         ...
 
 

@@ -44,7 +44,7 @@ from dialer.hopper.scripts import (
     TAKE_POP,
 )
 from dialer.hopper.status import build_status
-from dialer.hopper.types import CallbackMove, DialTarget, FillReport, HopperStatus, ScheduledCallback
+from dialer.hopper.types import CallbackMove, DialTarget, FillReport, HopperStatus, RecycleReport, ScheduledCallback
 from dialer.hopper.views import GS, Gathered, S, parse_gathered, split_tag, text
 from dialer.leads.model import decode_fields, decode_header
 from dialer.policy.contact import ContactPolicy
@@ -536,6 +536,54 @@ class Hopper:
             now,
             self._timeout,
         )
+
+    async def recycle(self, now: float, *, batch: int = 1000) -> RecycleReport:
+        """Give the leads that reached the attempt cap another round, up to the campaign's `max_attempts_total`
+        as it is now (a supervisor raises it in the campaign file first): each goes back to the retry queue,
+        due now, its attempts and history kept. Everything else the policy says still holds when the hopper
+        takes it (DNC, hours, suppressions, the base-contact rule). Leads still at the cap are counted, not
+        revived. Scans the campaign's leads: an occasional supervisor's job, not a dialing path."""
+        k = self._k
+        cap = self.campaign.retry.max_attempts_total
+        reason = str(Block.MAX_ATTEMPTS)
+        revived = still = 0
+        cut = len(k.lead(""))
+        cursor = 0
+        while True:
+            async with redis_call(f"scanning leads of {self.campaign.id}", self._timeout):
+                cursor, keys = await self._r.scan(cursor, match=k.lead("*"), count=batch)
+                ids = [text(key)[cut:] for key in keys]
+                pipe = self._r.pipeline(transaction=False)
+                for lid in ids:
+                    pipe.hmget(k.state(lid), [S.FINISHED, S.ATTEMPTS])
+                states = await pipe.execute()
+            capped = [(lid, int(text(n or b"0"))) for lid, (fin, n) in zip(ids, states, strict=True)
+                      if fin is not None and text(fin) == reason]
+            again = [lid for lid, n in capped if n < cap]
+            still += len(capped) - len(again)
+            if again:
+                revived += await self._revive(again, reason, now)
+            if int(cursor) == 0:
+                break
+        return RecycleReport(self.campaign.id, revived=revived, still_capped=still, max_attempts_total=cap)
+
+    async def _revive(self, lead_ids: list[str], reason: str, now: float) -> int:
+        """Leads finished for `reason` back in their zone's retry queue, due `now`; how many."""
+        k = self._k
+        async with redis_call(f"recycling leads of {self.campaign.id}", self._timeout):
+            rows = await self._gather(args=[self._prefix, k.p, self.campaign.id, *lead_ids])
+            pipe = self._r.pipeline(transaction=True)
+            n = 0
+            for g in (parse_gathered(row) for row in rows):
+                if g is None or g.state.get(S.FINISHED) != reason:
+                    continue  # gone, or taken up meanwhile
+                pipe.hdel(k.state(g.lead_id), S.FINISHED)
+                pipe.hincrby(k.fin, reason, -1)
+                pipe.sadd(k.zk, g.zone_key)
+                pipe.zadd(k.due(g.zone_key), {g.lead_id: now})
+                n += 1
+            await pipe.execute()
+        return n
 
     async def check_callback(self, lead_id: str, at: float, now: float) -> None:
         """Raise `PolicyViolation` with the reason if a callback to this lead at `at` would be refused."""

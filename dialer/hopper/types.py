@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-__all__ = ["CallbackMove", "DialTarget", "FillReport", "HopperState", "HopperStatus", "ScheduledCallback"]
+__all__ = ["CallbackMove", "DialTarget", "FillReport", "HopperState", "HopperStatus", "RecycleReport",
+           "ScheduledCallback"]
 
 _EMPTY: Mapping[str, int] = MappingProxyType({})
 
@@ -43,6 +44,16 @@ class ScheduledCallback:
     number_e164: str  # the lead's first number (the call may go to another, as the policy decides then)
     fields: Mapping[str, str]
     kept_for: str | None = None  # the agent who kept it for themselves (None: any agent's)
+
+
+@dataclass(frozen=True, slots=True)
+class RecycleReport:
+    """What one `Hopper.recycle` did: leads that had reached the attempt cap, given another round."""
+
+    campaign_id: str
+    revived: int = 0  # back in the retry queue, due now (the policy still checks each before a dial)
+    still_capped: int = 0  # at the campaign's max_attempts_total still: raise it first
+    max_attempts_total: int = 0
 
 
 @dataclass(frozen=True, slots=True)

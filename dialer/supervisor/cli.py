@@ -6,7 +6,7 @@
     dialer pacing show X | set X [--mode M] [--ratio R] [--target-abandon T] [...] | log X [--limit N]
     dialer agents list [--campaign X] | pause A [--reason R] | logout A | listen|whisper|barge A --extension E
     dnc add NUMBER... [--campaign X] | check NUMBER | import FILE
-    leads import CAMPAIGN FILE [--list-name N]
+    leads import CAMPAIGN FILE [--list-name N] | recycle CAMPAIGN
     subscribers import FILE [--region R]
     suppress set SUBJECT KIND [--days N | --until ISO] | lift SUBJECT KIND | show SUBJECT
     callbacks list CAMPAIGN [--agent A] | reassign CAMPAIGN --from A [--to B] | move CAMPAIGN --lead L [...]
@@ -339,6 +339,13 @@ def _print_issues(issues: list[dict[str, Any]], what: str, out: TextIO) -> None:
 
 
 def _leads(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
+    if args.action == "recycle":
+        got = api.call("POST", f"/api/campaigns/{_q(args.campaign)}/leads/recycle")
+        if args.json:
+            return got
+        print(f"{args.campaign}: {got['revived']} lead(s) that had reached the attempt cap are due again "
+              f"(up to {got['max_attempts_total']} attempts); {got['still_capped']} are at that cap still", file=out)
+        return None
     jsonl = Path(args.file).suffix.lower() in (".jsonl", ".ndjson")
     got = api.call("POST", f"/api/campaigns/{_q(args.campaign)}/leads/upload", query={"list_name": args.list_name},
                    raw=_file_bytes(args.file), content_type="application/x-ndjson" if jsonl else "text/csv")
@@ -573,12 +580,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         _common(p)
     d.set_defaults(handler=_run(_dnc))
 
-    ld = sub.add_parser("leads", help="import a lead file into a campaign")
+    ld = sub.add_parser("leads", help="import a lead file into a campaign; recycle leads that reached the attempt cap")
     lds = ld.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = lds.add_parser("import", help="import a CSV or JSON Lines (.jsonl) file with the campaign file's column rules")
     p.add_argument("campaign")
     p.add_argument("file")
     p.add_argument("--list-name", default="upload", help="the list's name in the leads' sources (default upload)")
+    _common(p)
+    p = lds.add_parser("recycle", help="leads that reached the attempt cap get another round, up to the campaign's "
+                                       "max_attempts_total as loaded now (raise it in the campaign file first)")
+    p.add_argument("campaign")
     _common(p)
     ld.set_defaults(handler=_run(_leads))
 

@@ -26,6 +26,7 @@ from dialer.campaigns import CampaignConfig, load_campaign
 from dialer.errors import ConfigError, LeadError
 from dialer.hopper import LeadStore
 from dialer.leads.report import BaseReport, DncReport, ImportReport
+from dialer.leadsource import RecyclingSource
 from dialer.policy import signal_of
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
@@ -229,6 +230,22 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
                                   "(the rows before are loaded; loading twice is harmless)") from None
         await ctx.audit.record(who, "subscribers.upload", "global", rows=rep.rows, rejected=rep.rejected)
         return _base_out(rep)
+
+    @r.post("/api/campaigns/{campaign_id}/leads/recycle", tags=["leads"])
+    async def recycle(campaign_id: CampaignId, who: Principal = supervisor) -> dict[str, Any]:
+        """Give the leads that reached the attempt cap another round, up to the campaign's `max_attempts_total`
+        as loaded now (raise it in the campaign file and restart first): due at once, history kept, every other
+        rule of the contact policy still checked before each dial."""
+        with http_errors():
+            ctx.sup.campaign(campaign_id)
+            src = ctx.daemon.leads.get(campaign_id)
+            if not isinstance(src, RecyclingSource):
+                raise Conflict(f"campaign {campaign_id}'s leads do not come from the Redis hopper: there is nothing "
+                               "to recycle")
+            rep = await src.recycle(ctx.sup.now())
+        await ctx.audit.record(who, "leads.recycle", campaign_id, revived=rep.revived, still_capped=rep.still_capped)
+        return {"campaign_id": campaign_id, "revived": rep.revived, "still_capped": rep.still_capped,
+                "max_attempts_total": rep.max_attempts_total}
 
     @r.post("/api/campaigns/{campaign_id}/leads", tags=["leads"])
     async def import_rows(campaign_id: CampaignId, body: LeadRows, who: Principal = supervisor) -> dict[str, Any]:
