@@ -107,6 +107,7 @@ class Tally:
         self.following = False
         self.entries = 0
         self.new_sales: dict[str, int] = {}
+        self._agent_day: dict[str, list[Any]] = {}  # agent -> [local midnight, contacts, sales] of their last day
 
     # ----------------------------------------------------------------- reading
     async def refresh(self) -> int:
@@ -170,6 +171,8 @@ class Tally:
             b.add(t, ABANDONED)
         if f.get("connected_at") and f.get("abandoned") != "1" and f.get("amd_audit") != "1":
             b.add(t, CONTACTS)  # an AMD audit call is a machine verdict an agent checked, not a live contact
+            if f.get("agent_id"):
+                self._agent_count(f["agent_id"], t, 1)
 
     async def _on_disposition(self, f: dict[str, str]) -> None:
         if f.get("disposition") not in self._sale_codes:
@@ -190,6 +193,24 @@ class Tally:
             return
         self._bucket(campaign).add(t, SALES)
         self.new_sales[campaign] = self.new_sales.get(campaign, 0) + 1
+        if f.get("agent_id"):
+            self._agent_count(f["agent_id"], t, 2)
+
+    def _agent_count(self, agent: str, t: float, slot: int) -> None:
+        """One more contact (slot 1) or sale (2) for the agent on the local day of `t`; an earlier day's is gone."""
+        day = local_midnight(t)
+        row = self._agent_day.get(agent)
+        if row is None or row[0] < day:
+            row = self._agent_day[agent] = [day, 0, 0]
+        if row[0] == day:
+            row[slot] += 1
+
+    def agent_today(self, agent: str, now: float) -> tuple[int, int]:
+        """(contacts, sales) of the agent since local midnight."""
+        row = self._agent_day.get(agent)
+        if row is None or row[0] != local_midnight(now):
+            return 0, 0
+        return int(row[1]), int(row[2])
 
     # ----------------------------------------------------------------- figures
     def campaigns(self) -> list[str]:

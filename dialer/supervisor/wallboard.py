@@ -118,7 +118,8 @@ class Wallboard:
             self._export(cid, view, knobs.ratio, blocked is not None)
         self._flush_sales()
         agents = [
-            {**self.sup.agent_view(a, now), "name": self._names.get(a.agent_id, "")}
+            {**self.sup.agent_view(a, now), "name": self._names.get(a.agent_id, ""),
+             **dict(zip(("contacts_today", "sales_today"), self.tally.agent_today(a.agent_id, now), strict=True))}
             for a in sorted(self.d.engine.roster, key=lambda a: a.agent_id)
             if a.state is not AgentState.LOGGED_OUT
         ]

@@ -48,6 +48,12 @@ async def test_snapshot_figures_and_metrics_agree(ctx):
     assert up["ledger"] is not None
     assert up["last_hour"]["sales"] > 0
     assert {a["state"] for a in snap["agents"]} == {"talking", "wrapup", "ready", "paused"}
+    # each agent's own day: every contact and sale of the day is some logged-in agent's
+    assert sum(a["contacts_today"] for a in snap["agents"]) == up["today"]["contacts"] > 0
+    assert sum(a["sales_today"] for a in snap["agents"]) == up["today"]["sales"] > 0
+    assert len({a["contacts_today"] for a in snap["agents"] if a["campaign"] == "upsell"}) > 1
+    busiest = max(snap["agents"], key=lambda a: a["contacts_today"])
+    assert c.board.tally.agent_today(busiest["id"], snap["now"] + 86400) == (0, 0)  # tomorrow starts at nothing
     m = samples(rig)
     lab = (("campaign", "upsell"),)
     assert m[("dialer_calls_talking", lab)] == 7

@@ -112,7 +112,8 @@
       card.append(el("div", "aname", a.name || a.id), el("div", "astate", LABEL[a.state] || a.state),
         el("div", "atimer", duration(secs)),
         el("div", "anote", labels[a.pause_reason] || a.pause_reason || a.pending_pause && "pause after call"
-          || a.campaign || ""));
+          || a.campaign || ""),
+        el("div", "atoday", `${a.contacts_today || 0} contacts · ${a.sales_today || 0} sales today`));
       box.append(card);
     }
     $("agent-summary").textContent = ORDER.filter((s) => counts[s]).map((s) => `${counts[s]} ${LABEL[s]}`).join(" · ");
