@@ -96,6 +96,9 @@ class HopperLeadSource:
     async def recycle(self, now: float) -> RecycleReport:
         return await self.hopper.recycle(now)
 
+    async def explain(self, lead_id: str, now: float) -> dict[str, Any]:
+        return await self.hopper.explain(lead_id, now)
+
     async def move_callback(self, lead_id: str, at: float | None, keep_for: str | None, *,
                             kept_for: str | None = None, now: float | None = None) -> CallbackMove:
         return await self.hopper.move_callback(lead_id, at, keep_for, kept_for=kept_for, now=now)

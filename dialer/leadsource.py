@@ -16,8 +16,8 @@ from dialer.engine.records import CallRecord
 from dialer.errors import PolicyViolation
 from dialer.hopper.types import CallbackMove, RecycleReport
 
-__all__ = ["InMemoryLeadSource", "LeadSource", "ManualDialPolicy", "OwnCallbackSource", "PreviewSource",
-           "RecyclingSource"]
+__all__ = ["InMemoryLeadSource", "LeadAdminSource", "LeadSource", "ManualDialPolicy", "OwnCallbackSource",
+           "PreviewSource"]
 
 
 class LeadSource(Protocol):
@@ -71,11 +71,15 @@ class OwnCallbackSource(Protocol):
 
 
 @runtime_checkable
-class RecyclingSource(Protocol):
-    """A lead source whose leads that reached the attempt cap can be given another round."""
+class LeadAdminSource(Protocol):
+    """A lead source a supervisor can look into and manage lead by lead."""
 
     async def recycle(self, now: float) -> RecycleReport:
         """Revive the leads finished at the attempt cap whose attempts are under the cap as it is now."""
+        ...
+
+    async def explain(self, lead_id: str, now: float) -> dict[str, Any]:
+        """Where the lead is, and the contact policy's verdict on dialing it now (LeadError: no such lead)."""
         ...
 
 

@@ -537,6 +537,48 @@ class Hopper:
             self._timeout,
         )
 
+    async def explain(self, lead_id: str, now: float) -> dict[str, Any]:
+        """Where a lead is and whether it may be dialed now, and if not why and until when: the contact
+        policy's own verdict, as `take` would reach it (a supervisor's "why is this subscriber not called?").
+        Raises LeadError for a lead the campaign does not have."""
+        g = await self._read(lead_id)
+        k = self._k
+        async with redis_call(f"locating lead {lead_id} in {self.campaign.id}", self._timeout):
+            pipe = self._r.pipeline(transaction=False)
+            for key in (k.r, k.i, k.cb, k.due(g.zone_key), k.fresh(g.zone_key)):
+                pipe.zscore(key, lead_id)
+            ready, flying, cb, due, fresh = await pipe.execute()
+        v = g.view
+        where: dict[str, Any]
+        if v.finished is not None:
+            where = {"queue": "finished", "reason": v.finished}
+        elif flying is not None:
+            where = {"queue": "in flight", "since": float(flying)}  # being dialed, or on a preview screen
+        elif cb is not None:
+            where = {"queue": "callback", "at": float(cb), "kept_for": v.callback_agent}
+        elif ready is not None:
+            where = {"queue": "ready"}
+        elif due is not None:
+            where = {"queue": "retry", "at": float(due)}
+        elif fresh is not None:
+            where = {"queue": "fresh"}
+        else:
+            where = {"queue": "none"}
+        verdict = self.policy.check(v, now, callback=cb is not None)
+        return {
+            "campaign_id": self.campaign.id, "lead_id": lead_id, "fields": decode_fields(g.blob),
+            "numbers": [{"number": n.e164, "dnc": n.dnc, "dead": n.dead, "locked_until": n.locked_until or None}
+                        for n in v.numbers],
+            "zones": list(v.zones), "person": v.person, "person_dnc": v.person_dnc,
+            "attempts": v.attempts, "attempts_today": v.attempts_day if v.day else 0,
+            "last_outcome": g.state.get(S.LAST) or None, "suppressions": dict(v.suppressions),
+            "last_base_contact": v.last_base_contact or None, "contacts_in_month": v.contacts_in_month,
+            "where": where,
+            "verdict": {"dialable": verdict.ok, "number": v.numbers[verdict.number_index].e164 if verdict.ok else None,
+                        "block": None if verdict.block is None else str(verdict.block), "detail": verdict.detail,
+                        "not_before": verdict.not_before, "final": verdict.final},
+        }
+
     async def recycle(self, now: float, *, batch: int = 1000) -> RecycleReport:
         """Give the leads that reached the attempt cap another round, up to the campaign's `max_attempts_total`
         as it is now (a supervisor raises it in the campaign file first): each goes back to the retry queue,

@@ -6,7 +6,7 @@
     dialer pacing show X | set X [--mode M] [--ratio R] [--target-abandon T] [...] | log X [--limit N]
     dialer agents list [--campaign X] | pause A [--reason R] | logout A | listen|whisper|barge A --extension E
     dnc add NUMBER... [--campaign X] | check NUMBER | import FILE
-    leads import CAMPAIGN FILE [--list-name N] | recycle CAMPAIGN
+    leads import CAMPAIGN FILE [--list-name N] | show CAMPAIGN LEAD | recycle CAMPAIGN
     subscribers import FILE [--region R]
     suppress set SUBJECT KIND [--days N | --until ISO] | lift SUBJECT KIND | show SUBJECT
     callbacks list CAMPAIGN [--agent A] | reassign CAMPAIGN --from A [--to B] | move CAMPAIGN --lead L [...]
@@ -120,6 +120,10 @@ def _table(rows: Sequence[Sequence[Any]], head: Sequence[str], out: TextIO) -> N
 
 def _when(t: float) -> str:
     return datetime.fromtimestamp(t).astimezone().strftime("%H:%M:%S")
+
+
+def _stamp(t: float) -> str:
+    return datetime.fromtimestamp(t).astimezone().strftime("%a %Y-%m-%d %H:%M %Z")
 
 
 def _dur(s: float) -> str:
@@ -338,7 +342,38 @@ def _print_issues(issues: list[dict[str, Any]], what: str, out: TextIO) -> None:
         print(f"  ... {len(issues) - 20} more (--json lists them all)", file=out)
 
 
+def _explained(got: dict[str, Any]) -> list[str]:
+    """A lead's account in lines a supervisor reads: where it is and whether it may be dialed now."""
+    where = got["where"]
+    queue = where["queue"]
+    place = {"finished": f"finished ({where.get('reason')})", "in flight": "being dialed or on a preview screen",
+             "callback": "a scheduled callback" + (f" kept for {where['kept_for']}" if where.get("kept_for") else "")
+             + (f", due {_stamp(where['at'])}" if where.get("at") else ""),
+             "ready": "in the ready queue", "retry": f"waiting to be retried from {_stamp(where['at'])}" if
+             where.get("at") else "waiting to be retried", "fresh": "not dialed yet (waiting to be filled)",
+             "none": "in no queue"}[queue]
+    v = got["verdict"]
+    if v["dialable"]:
+        verdict = f"may be dialed now, on {v['number']}"
+    else:
+        verdict = f"not dialable now: {v['block']}" + (f" ({v['detail']})" if v["detail"] else "")
+        if v["not_before"] is not None and not v["final"]:
+            verdict += f"; again from {_stamp(v['not_before'])}"
+    numbers = ", ".join(n["number"] + (" DNC" if n["dnc"] else "") + (" dead" if n["dead"] else "")
+                        for n in got["numbers"])
+    return [f"lead {got['lead_id']} ({got['campaign_id']}): {place}",
+            f"  {verdict}",
+            f"  attempts {got['attempts']} ({got['attempts_today']} today), last outcome {got['last_outcome'] or '-'}",
+            f"  numbers {numbers}; zones {', '.join(got['zones']) or '-'}"]
+
+
 def _leads(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
+    if args.action == "show":
+        got = api.call("GET", f"/api/campaigns/{_q(args.campaign)}/leads/{_q(args.lead)}")
+        if args.json:
+            return got
+        print("\n".join(_explained(got)), file=out)
+        return None
     if args.action == "recycle":
         got = api.call("POST", f"/api/campaigns/{_q(args.campaign)}/leads/recycle")
         if args.json:
@@ -586,6 +621,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("campaign")
     p.add_argument("file")
     p.add_argument("--list-name", default="upload", help="the list's name in the leads' sources (default upload)")
+    _common(p)
+    p = lds.add_parser("show", help="one lead: where it waits and why it may or may not be dialed now")
+    p.add_argument("campaign")
+    p.add_argument("lead")
     _common(p)
     p = lds.add_parser("recycle", help="leads that reached the attempt cap get another round, up to the campaign's "
                                        "max_attempts_total as loaded now (raise it in the campaign file first)")

@@ -26,11 +26,11 @@ from dialer.campaigns import CampaignConfig, load_campaign
 from dialer.errors import ConfigError, LeadError
 from dialer.hopper import LeadStore
 from dialer.leads.report import BaseReport, DncReport, ImportReport
-from dialer.leadsource import RecyclingSource
+from dialer.leadsource import LeadAdminSource
 from dialer.policy import signal_of
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
-from dialer.supervisor.errors import Conflict, Invalid, http_errors
+from dialer.supervisor.errors import Conflict, Invalid, NotFound, http_errors
 from dialer.supervisor.schemas import CampaignId, _In
 
 __all__ = ["lead_routes"]
@@ -104,6 +104,9 @@ async def _spool(request: Request, fh: IO[bytes]) -> None:
 def _base_out(rep: BaseReport) -> dict[str, Any]:
     return {"rows": rep.rows, "current": rep.current, "former": rep.former, "rejected": rep.rejected,
             "errors": _issues(rep.errors)}
+
+
+LeadId = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]  # as imports allow
 
 
 def lead_routes(ctx: Ctx, r: APIRouter) -> None:
@@ -239,13 +242,27 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
         with http_errors():
             ctx.sup.campaign(campaign_id)
             src = ctx.daemon.leads.get(campaign_id)
-            if not isinstance(src, RecyclingSource):
+            if not isinstance(src, LeadAdminSource):
                 raise Conflict(f"campaign {campaign_id}'s leads do not come from the Redis hopper: there is nothing "
                                "to recycle")
             rep = await src.recycle(ctx.sup.now())
         await ctx.audit.record(who, "leads.recycle", campaign_id, revived=rep.revived, still_capped=rep.still_capped)
         return {"campaign_id": campaign_id, "revived": rep.revived, "still_capped": rep.still_capped,
                 "max_attempts_total": rep.max_attempts_total}
+
+    @r.get("/api/campaigns/{campaign_id}/leads/{lead_id}", tags=["leads"])
+    async def explain(campaign_id: CampaignId, lead_id: LeadId, who: Principal = supervisor) -> dict[str, Any]:
+        """One lead: its fields and numbers, attempts, where it waits (ready, retry, callback, in flight,
+        finished) and the contact policy's verdict on dialing it now: why not, and until when."""
+        with http_errors():
+            ctx.sup.campaign(campaign_id)
+            src = ctx.daemon.leads.get(campaign_id)
+            if not isinstance(src, LeadAdminSource):
+                raise Conflict(f"campaign {campaign_id}'s leads do not come from the Redis hopper")
+            try:
+                return await src.explain(lead_id, ctx.sup.now())
+            except LeadError as exc:
+                raise NotFound(str(exc)) from None
 
     @r.post("/api/campaigns/{campaign_id}/leads", tags=["leads"])
     async def import_rows(campaign_id: CampaignId, body: LeadRows, who: Principal = supervisor) -> dict[str, Any]:

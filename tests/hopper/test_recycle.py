@@ -45,3 +45,22 @@ async def test_capped_leads_come_back_only_up_to_a_raised_cap(redis: Redis, pref
         await raised.record_result(t, DialResult("no_answer"), NOW + 600)  # type: ignore[arg-type]
     assert (await raised.status(NOW + 900)).finished_by_reason == {"attempts exhausted": 2, "sale": 1}
     assert (await raised.recycle(NOW + 900)).still_capped == 2
+
+
+async def test_a_lead_is_explained_where_it_waits_and_why_it_is_not_dialed(redis: Redis, prefix: str) -> None:
+    await exhausted(redis, prefix)
+    h = hopper(redis, campaign(retry={"max_attempts_total": 3, "delays_s": {"no_answer": 60}}), prefix)
+    got = await h.explain("L2", NOW + 600)
+    assert (got["where"], got["attempts"], got["last_outcome"]) == ({"queue": "finished", "reason": "sale"}, 2, "sale")
+    assert (got["verdict"]["dialable"], got["verdict"]["block"], got["verdict"]["final"]) == (False, "finished", True)
+    await h.recycle(NOW + 600)
+    got = await h.explain("L0", NOW + 600)
+    assert got["where"] == {"queue": "retry", "at": NOW + 600}
+    assert (got["verdict"]["dialable"], got["verdict"]["number"]) == (True, "+12125550142")
+    late = at(2024, 5, 15, 22)  # 22:00 in New York: outside the calling hours
+    v = (await h.explain("L0", late))["verdict"]
+    assert (v["dialable"], v["block"], v["not_before"]) == (False, "outside calling hours", at(2024, 5, 16, 9))
+    await h.fill(NOW + 600)
+    assert (await h.explain("L0", NOW + 600))["where"] == {"queue": "ready"}
+    [t, _other] = await h.take(2, NOW + 600)
+    assert (await h.explain(t.lead_id, NOW + 601))["where"] == {"queue": "in flight", "since": NOW + 600}

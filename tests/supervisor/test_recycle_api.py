@@ -65,3 +65,26 @@ async def test_the_cli_recycles_and_a_source_without_a_hopper_says_so(redis):
                                  base_url="http://x") as c:
         r = await c.post("/api/campaigns/upsell/leads/recycle", headers=AUTH["supervisor"])
         assert (r.status_code, "Redis hopper" in r.json()["detail"]) == (409, True)
+
+
+async def test_a_supervisor_looks_up_one_lead_and_reads_why_it_is_not_dialed(redis):
+    rig, cid = await rig_with_capped_leads(redis)
+    src = rig.daemon.leads[cid]
+    [lead_id, *_] = sorted([lid async for lid in LeadStore(redis, prefix=rig.store.prefix).iter_lead_ids(cid)])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(rig.daemon)), base_url="http://x") as c:
+        r = await c.get(f"/api/campaigns/{cid}/leads/{lead_id}", headers=AUTH["read-only"])
+        assert r.status_code == 403  # numbers and fields: a supervisor's
+        got = (await c.get(f"/api/campaigns/{cid}/leads/{lead_id}", headers=AUTH["supervisor"])).json()
+        assert (got["where"], got["attempts"], got["verdict"]["block"], got["verdict"]["detail"]) == (
+            {"queue": "finished", "reason": "attempts exhausted"}, 1, "finished", "attempts exhausted")
+        r = await c.get(f"/api/campaigns/{cid}/leads/nope", headers=AUTH["supervisor"])
+        assert (r.status_code, "does not exist" in r.json()["detail"]) == (404, True)
+        r = await c.get(f"/api/campaigns/{cid}/leads/bad%20id", headers=AUTH["supervisor"])
+        assert r.status_code == 422
+    await src.recycle(T0)  # type: ignore[attr-defined]
+    async with live_server(build_app(rig.daemon)) as url:
+        out = await cli_runner(url, TOKENS["supervisor"])("leads", "show", cid, lead_id)
+    lines = out.splitlines()
+    assert lines[0].startswith(f"lead {lead_id} ({cid}): waiting to be retried from ")
+    assert lines[1] == "  may be dialed now, on " + got["numbers"][0]["number"]
+    assert lines[2] == "  attempts 1 (1 today), last outcome no_answer"
