@@ -96,6 +96,13 @@
     return card;
   }
 
+  function today(a) {  // the agent's day so far, short enough for a tile; the words in full on hover
+    const c = a.contacts_today || 0, s = a.sales_today || 0;
+    const line = el("div", "atoday", `${c} calls · ${s} sales`);
+    line.title = `${c} contacts (calls connected to this agent) and ${s} sales since midnight`;
+    return line;
+  }
+
   function renderAgents() {
     const box = $("agents");
     box.replaceChildren();
@@ -113,7 +120,7 @@
         el("div", "atimer", duration(secs)),
         el("div", "anote", labels[a.pause_reason] || a.pause_reason || a.pending_pause && "pause after call"
           || a.campaign || ""),
-        el("div", "atoday", `${a.contacts_today || 0} contacts · ${a.sales_today || 0} sales today`));
+        today(a));
       box.append(card);
     }
     $("agent-summary").textContent = ORDER.filter((s) => counts[s]).map((s) => `${counts[s]} ${LABEL[s]}`).join(" · ");
