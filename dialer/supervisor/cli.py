@@ -615,7 +615,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         _common(p)
     d.set_defaults(handler=_run(_dnc))
 
-    ld = sub.add_parser("leads", help="import a lead file into a campaign; recycle leads that reached the attempt cap")
+    ld = sub.add_parser("leads", help="import a lead file into a campaign; show one lead; recycle capped leads")
     lds = ld.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = lds.add_parser("import", help="import a CSV or JSON Lines (.jsonl) file with the campaign file's column rules")
     p.add_argument("campaign")
