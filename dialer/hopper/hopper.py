@@ -235,6 +235,8 @@ class Hopper:
         reason = str(verdict.block)
         pipe.hset(self._k.state(g.lead_id), S.FINISHED, reason)
         pipe.hincrby(self._k.fin, reason, 1)
+        if verdict.block is Block.MAX_ATTEMPTS:
+            pipe.sadd(self._k.capped, g.lead_id)
 
     def _defer(self, pipe: Pipeline, g: Gathered, verdict: Verdict) -> None:
         assert verdict.not_before is not None
@@ -584,30 +586,60 @@ class Hopper:
         as it is now (a supervisor raises it in the campaign file first): each goes back to the retry queue,
         due now, its attempts and history kept. Everything else the policy says still holds when the hopper
         takes it (DNC, hours, suppressions, the base-contact rule). Leads still at the cap are counted, not
-        revived. Scans the campaign's leads: an occasional supervisor's job, not a dialing path."""
+        revived. Reads the campaign's set of capped leads (`capped`); the first recycle of a campaign also
+        walks its leads once (SCAN) for those capped before that set existed."""
         k = self._k
+        async with redis_call(f"reading the capped-lead marker of {self.campaign.id}", self._timeout):
+            indexed = await self._r.exists(k.p + "capix")
+        if not indexed:
+            await self._index_capped(batch)
+            async with redis_call(f"marking the capped leads of {self.campaign.id} indexed", self._timeout):
+                await self._r.set(k.p + "capix", "1")  # after the walk: one cut short is walked again
         cap = self.campaign.retry.max_attempts_total
         reason = str(Block.MAX_ATTEMPTS)
         revived = still = 0
-        cut = len(k.lead(""))
         cursor = 0
         while True:
-            async with redis_call(f"scanning leads of {self.campaign.id}", self._timeout):
-                cursor, keys = await self._r.scan(cursor, match=k.lead("*"), count=batch)
-                ids = [text(key)[cut:] for key in keys]
+            async with redis_call(f"reading the capped leads of {self.campaign.id}", self._timeout):
+                cursor, members = await self._r.sscan(k.capped, cursor, count=batch)
+                ids = [text(m) for m in members]
                 pipe = self._r.pipeline(transaction=False)
                 for lid in ids:
                     pipe.hmget(k.state(lid), [S.FINISHED, S.ATTEMPTS])
                 states = await pipe.execute()
             capped = [(lid, int(text(n or b"0"))) for lid, (fin, n) in zip(ids, states, strict=True)
                       if fin is not None and text(fin) == reason]
+            gone = set(ids) - {lid for lid, _n in capped}  # revived, or finished otherwise since
             again = [lid for lid, n in capped if n < cap]
             still += len(capped) - len(again)
             if again:
                 revived += await self._revive(again, reason, now)
+            if gone or again:
+                async with redis_call(f"updating the capped leads of {self.campaign.id}", self._timeout):
+                    await self._r.srem(k.capped, *gone, *again)
             if int(cursor) == 0:
                 break
         return RecycleReport(self.campaign.id, revived=revived, still_capped=still, max_attempts_total=cap)
+
+    async def _index_capped(self, batch: int) -> None:
+        """Add the campaign's leads finished at the attempt cap to `capped` (once: those capped before it)."""
+        k = self._k
+        reason = str(Block.MAX_ATTEMPTS)
+        cut = len(k.lead(""))
+        cursor = 0
+        while True:
+            async with redis_call(f"indexing the capped leads of {self.campaign.id}", self._timeout):
+                cursor, keys = await self._r.scan(cursor, match=k.lead("*"), count=batch)
+                ids = [text(key)[cut:] for key in keys]
+                pipe = self._r.pipeline(transaction=False)
+                for lid in ids:
+                    pipe.hget(k.state(lid), S.FINISHED)
+                fins = await pipe.execute()
+                capped = [lid for lid, fin in zip(ids, fins, strict=True) if fin is not None and text(fin) == reason]
+                if capped:
+                    await self._r.sadd(k.capped, *capped)
+            if int(cursor) == 0:
+                return
 
     async def _revive(self, lead_ids: list[str], reason: str, now: float) -> int:
         """Leads finished for `reason` back in their zone's retry queue, due `now`; how many."""

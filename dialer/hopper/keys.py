@@ -75,6 +75,7 @@ class CampaignKeys:
     """Keys of one campaign."""
 
     __slots__ = (
+        "capped",
         "cb",
         "conv",
         "dnc",
@@ -95,6 +96,7 @@ class CampaignKeys:
         p = self.p
         self.zk = p + "zk"
         self.cb = p + "cb"
+        self.capped = p + "capped"  # leads finished at the attempt cap: what `Hopper.recycle` may revive
         self.r = p + "r"
         self.i = p + "i"
         self.fin = p + "fin"

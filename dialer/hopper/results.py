@@ -19,7 +19,7 @@ from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
 from dialer.hopper.views import Gathered, S, clean, text
 from dialer.leads.model import decode_fields
-from dialer.policy.types import DialResult, ResultPlan
+from dialer.policy.types import Block, DialResult, ResultPlan
 
 __all__ = ["write_plan"]
 
@@ -109,6 +109,8 @@ async def write_plan(
         reason = plan.finish_reason or "finished"
         pipe.hset(state, S.FINISHED, reason)
         pipe.hincrby(k.fin, reason, 1)
+        if reason == str(Block.MAX_ATTEMPTS):
+            pipe.sadd(k.capped, lid)
     if plan.lock_numbers:
         pipe.zadd(gk.ab, dict.fromkeys(plan.lock_numbers, plan.lock_until), gt=True)
     if plan.dnc_numbers:

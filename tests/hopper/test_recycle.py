@@ -5,6 +5,7 @@ from __future__ import annotations
 from hopper_helpers import at, campaign, hopper, row, store
 from redis.asyncio import Redis
 
+from dialer.hopper.keys import CampaignKeys
 from dialer.policy import DialResult
 
 NOW = at(2024, 5, 15, 12)  # Wednesday noon in New York
@@ -64,3 +65,17 @@ async def test_a_lead_is_explained_where_it_waits_and_why_it_is_not_dialed(redis
     assert (await h.explain("L0", NOW + 600))["where"] == {"queue": "ready"}
     [t, _other] = await h.take(2, NOW + 600)
     assert (await h.explain(t.lead_id, NOW + 601))["where"] == {"queue": "in flight", "since": NOW + 600}
+
+
+async def test_recycling_reads_the_capped_set_and_walks_older_data_once(redis: Redis, prefix: str) -> None:
+    await exhausted(redis, prefix)
+    k = CampaignKeys(prefix, "c1")
+    assert sorted(await redis.smembers(k.capped)) == [b"L0", b"L1"]  # set as each reached the cap
+    await redis.delete(k.capped)  # as a version without the set left them
+    raised = hopper(redis, campaign(retry={"max_attempts_total": 3}), prefix)
+    assert (await raised.recycle(NOW + 600)).revived == 2  # found by the first recycle's walk
+    assert await redis.scard(k.capped) == 0  # revived: out of the set
+    assert await redis.exists(k.p + "capix") == 1
+    await redis.sadd(k.capped, "L2")  # a stale member (L2 finished with a sale) is dropped, not revived
+    rep = await raised.recycle(NOW + 700)
+    assert (rep.revived, rep.still_capped, await redis.scard(k.capped)) == (0, 0, 0)
