@@ -261,7 +261,7 @@ class Hopper:
         if n <= 0:
             return []
         k = self._k
-        wait = self.campaign.personal_callback_wait_s
+        wait = self._owner_wait()
         out: list[DialTarget] = []
         for _ in range(_TAKE_ROUNDS):
             want = n - len(out)
@@ -270,7 +270,7 @@ class Hopper:
             async with redis_call(f"taking leads of {self.campaign.id}", self._timeout):
                 rows = await self._pop(
                     keys=[k.cb, k.r, k.i],
-                    args=[self._prefix, k.p, self.campaign.id, want, repr(now), repr(-1.0 if wait is None else wait)],
+                    args=[self._prefix, k.p, self.campaign.id, want, repr(now), wait],
                 )
             if not rows:
                 break
@@ -279,6 +279,11 @@ class Hopper:
             if len(rows) < want:
                 break
         return out
+
+    def _owner_wait(self) -> str:
+        """The campaign's `personal_callback_wait_s` as the scripts take it (-1: kept for their agent for ever)."""
+        wait = self.campaign.personal_callback_wait_s
+        return repr(-1.0 if wait is None else wait)
 
     async def take_own_callbacks(self, agent_ids: Iterable[str], now: float) -> dict[str, DialTarget]:
         """The due callbacks agents kept for themselves ("me"): for each of `agent_ids` (the campaign's
@@ -360,10 +365,9 @@ class Hopper:
         k = self._k
         if at is not None and now is not None:
             try:
-                g = await self._read(lead_id)
+                await self.check_callback(lead_id, at, now)
             except LeadError:
                 return "not_scheduled"
-            self.policy.validate_callback(g.view.zones, at, now)
         await self._index_own_callbacks()
         async with redis_call(f"moving the callback of lead {lead_id} in {self.campaign.id}", self._timeout):
             got = await self._move_one(keys=[k.cb], args=[k.p, lead_id, kept_for or "", "" if at is None else repr(at),
@@ -708,8 +712,7 @@ class Hopper:
                 pipe.zcard(k.due(z))
                 pipe.zrange(k.due(z), 0, 0, withscores=True)
             raw = await pipe.execute()
-            wait = self.campaign.personal_callback_wait_s
-            kept = int(await self._count_kept(keys=[k.cb], args=[k.p, repr(now), repr(-1.0 if wait is None else wait)]))
+            kept = int(await self._count_kept(keys=[k.cb], args=[k.p, repr(now), self._owner_wait()]))
         return build_status(self.campaign.id, self.policy, zone_keys, raw, now, kept_due=kept)
 
     async def conversion(self) -> Mapping[str, tuple[int, int]]:

@@ -246,6 +246,17 @@ local function own_entries(C, cb, agent, upto)
 end
 """
 
+# Whether a due callback is still kept for its agent: its state names one (field cbag) and it is less than
+# `wait` s past its time `at` (wait < 0: kept for ever). Returns that, and the agent (nil: anyone's). TAKE_POP
+# and COUNT_KEPT must agree on it: one takes what the other does not count.
+_KEPT = r"""
+local function kept(C, lid, at, now, wait)
+  local owner = redis.call('HGET', C .. 's:' .. lid, 'cbag')
+  if not owner or owner == '' then return false, nil end
+  return wait < 0 or at + wait > now, owner
+end
+"""
+
 # KEYS: callbacks, ready, in flight. ARGV: prefix, campaign prefix, campaign id, n, now, owner wait (s; -1:
 # for ever). Moves due callbacks first, then the best of the ready queue, into "in flight" and gathers
 # them. A callback kept for its agent (state field cbag) is skipped until it is `owner wait` past due:
@@ -253,6 +264,7 @@ end
 # or retry).
 TAKE_POP = (
     _GATHER
+    + _KEPT
     + r"""
 local n, now, wait = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 local lids, tags = {}, {}
@@ -261,11 +273,11 @@ local taken = 0
 for j = 1, #due, 2 do
   if taken >= n then break end
   local lid = due[j]
-  local owner = redis.call('HGET', C .. 's:' .. lid, 'cbag')
-  if not owner or owner == '' or (wait >= 0 and tonumber(due[j + 1]) + wait <= tonumber(now)) then
+  local held, owner = kept(C, lid, tonumber(due[j + 1]), tonumber(now), wait)
+  if not held then
     redis.call('ZREM', KEYS[1], lid)
     redis.call('ZADD', KEYS[3], now, lid)
-    if owner and owner ~= '' then redis.call('ZREM', C .. 'cbo:' .. owner, lid) end
+    if owner then redis.call('ZREM', C .. 'cbo:' .. owner, lid) end
     lids[#lids + 1] = lid
     tags[#tags + 1] = 'c'
     taken = taken + 1
@@ -409,16 +421,18 @@ return 'moved'
 # KEYS: callbacks. ARGV: campaign prefix, now, owner wait (s; -1: for ever). How many of the due callbacks
 # (the first `_SCAN`, as TAKE_POP looks through) are kept for their agent and not yet `owner wait` late:
 # the ones only their agent may call now. Reads only.
-COUNT_KEPT = r"""
+COUNT_KEPT = (
+    _KEPT
+    + r"""
 local C, now, wait = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local n = 0
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, """ + str(_SCAN) + r""")
 for j = 1, #due, 2 do
-  local owner = redis.call('HGET', C .. 's:' .. due[j], 'cbag')
-  if owner and owner ~= '' and (wait < 0 or tonumber(due[j + 1]) + wait > now) then n = n + 1 end
+  if kept(C, due[j], tonumber(due[j + 1]), now, wait) then n = n + 1 end
 end
 return n
 """
+)
 
 # KEYS: callbacks. ARGV: campaign prefix. Once per campaign (marker `<campaign prefix>cbix`): indexes the
 # callbacks kept for agents that a version without the index scheduled. Reply: how many (-1: done before).
