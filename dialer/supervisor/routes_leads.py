@@ -234,18 +234,22 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
         await ctx.audit.record(who, "subscribers.upload", "global", rows=rep.rows, rejected=rep.rejected)
         return _base_out(rep)
 
+    def admin(campaign_id: str) -> LeadAdminSource:
+        """The campaign's lead source, which must be one a supervisor can manage lead by lead (the hopper)."""
+        ctx.sup.campaign(campaign_id)
+        src = ctx.daemon.leads.get(campaign_id)
+        if not isinstance(src, LeadAdminSource):
+            raise Conflict(f"campaign {campaign_id}'s leads do not come from the Redis hopper: there is no lead "
+                           "to look up or recycle")
+        return src
+
     @r.post("/api/campaigns/{campaign_id}/leads/recycle", tags=["leads"])
     async def recycle(campaign_id: CampaignId, who: Principal = supervisor) -> dict[str, Any]:
         """Give the leads that reached the attempt cap another round, up to the campaign's `max_attempts_total`
         as loaded now (raise it in the campaign file and restart first): due at once, history kept, every other
         rule of the contact policy still checked before each dial."""
         with http_errors():
-            ctx.sup.campaign(campaign_id)
-            src = ctx.daemon.leads.get(campaign_id)
-            if not isinstance(src, LeadAdminSource):
-                raise Conflict(f"campaign {campaign_id}'s leads do not come from the Redis hopper: there is nothing "
-                               "to recycle")
-            rep = await src.recycle(ctx.sup.now())
+            rep = await admin(campaign_id).recycle(ctx.sup.now())
         await ctx.audit.record(who, "leads.recycle", campaign_id, revived=rep.revived, still_capped=rep.still_capped)
         return {"campaign_id": campaign_id, "revived": rep.revived, "still_capped": rep.still_capped,
                 "max_attempts_total": rep.max_attempts_total}
@@ -255,10 +259,7 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
         """One lead: its fields and numbers, attempts, where it waits (ready, retry, callback, in flight,
         finished) and the contact policy's verdict on dialing it now: why not, and until when."""
         with http_errors():
-            ctx.sup.campaign(campaign_id)
-            src = ctx.daemon.leads.get(campaign_id)
-            if not isinstance(src, LeadAdminSource):
-                raise Conflict(f"campaign {campaign_id}'s leads do not come from the Redis hopper")
+            src = admin(campaign_id)
             try:
                 return await src.explain(lead_id, ctx.sup.now())
             except LeadError as exc:
