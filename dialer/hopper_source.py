@@ -24,7 +24,7 @@ from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
 from dialer.errors import ConfigError, DialerError, LeadError, PolicyViolation
 from dialer.hopper import DialResult, DialTarget, Hopper
-from dialer.hopper.types import CallbackMove, RecycleReport
+from dialer.hopper.types import CallbackMove, RecycleReport, ScheduledCallback
 from dialer.leads.phone import normalize, zones_for
 from dialer.policy.contact import ContactPolicy
 
@@ -49,6 +49,11 @@ _OUTCOMES = {
     "machine_message": Outcome.MACHINE,  # agentless: left on a machine; retried as machines are
     "hung_up_before_message": Outcome.NO_ANSWER,  # agentless: gone before the message started; retried
 }
+
+
+def _listed(c: ScheduledCallback) -> dict[str, Any]:
+    """A scheduled callback as the desk's and the supervisors' lists show it."""
+    return {"lead_id": c.lead_id, "at": c.at, "number": c.number_e164, "lead": dict(c.fields)}
 
 
 def _request(t: DialTarget) -> DialRequest:
@@ -104,12 +109,10 @@ class HopperLeadSource:
         return await self.hopper.move_callback(lead_id, at, keep_for, kept_for=kept_for, now=now)
 
     async def own_callbacks(self, agent_id: str, limit: int = 50) -> list[dict[str, Any]]:
-        return [{"lead_id": c.lead_id, "at": c.at, "number": c.number_e164, "lead": dict(c.fields)}
-                for c in await self.hopper.own_callbacks(agent_id, limit)]
+        return [_listed(c) for c in await self.hopper.own_callbacks(agent_id, limit)]
 
     async def scheduled_callbacks(self, limit: int = 50) -> list[dict[str, Any]]:
-        return [{"lead_id": c.lead_id, "at": c.at, "number": c.number_e164, "lead": dict(c.fields),
-                 "kept_for": c.kept_for} for c in await self.hopper.scheduled_callbacks(limit)]
+        return [{**_listed(c), "kept_for": c.kept_for} for c in await self.hopper.scheduled_callbacks(limit)]
 
     async def record_result(self, record: CallRecord, target: object | None, now: float) -> None:
         if not isinstance(target, DialTarget):
