@@ -185,7 +185,8 @@ async def test_people_gone_while_their_redirect_to_an_agent_is_in_flight_are_cou
     assert len(rows) >= 5
     # each one an abandon in the law's count (a person not connected within 2 s), with no agent on the record
     assert all(r["abandoned"] == "1" and r["agent_id"] == "" and r["outcome"] in ("hung_up_waiting", "abandoned")
-               for r in rows), rows
+               for r in rows), [(r["call_id"], r["outcome"], r["abandoned"], r["agent_id"], r["human_at"],
+                                 r["connected_at"], r["ended_at"], res.sim.calls[r["call_id"]].outcome) for r in rows]
     # a refused call is not offered to another agent, nor sent to the information message: its Hangup ends it
     failed = [(getattr(r, "call_id", ""), getattr(r, "action", "")) for r in caplog.records
               if r.getMessage() == "AMI action failed"]
