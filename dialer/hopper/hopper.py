@@ -364,6 +364,11 @@ class Hopper:
         the person's calling hours): `PolicyViolation` says why not."""
         k = self._k
         if at is not None and now is not None:
+            if kept_for is not None:  # someone else's callback: say only that, not its person's calling hours
+                async with redis_call(f"reading who keeps the callback of lead {lead_id}", self._timeout):
+                    owner = await self._r.hget(k.state(lead_id), S.CB_AGENT)
+                if owner is None or text(owner) != kept_for:
+                    return "not_yours"
             try:
                 await self.check_callback(lead_id, at, now)
             except LeadError:

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hopper_helpers import at, campaign, hopper, row, store
 from redis.asyncio import Redis
 
+from dialer.errors import PolicyViolation
 from dialer.hopper.keys import CampaignKeys
 from dialer.policy import DialResult
 
@@ -89,6 +91,11 @@ async def test_an_agent_moves_their_own_callback_in_time_or_hands_it_to_anyone(r
     h = await scheduled(redis, prefix)
     assert await h.move_callback("mine", NOW + 7200, "ag1", kept_for="ag2") == "not_yours"
     assert await h.move_callback("anyone", NOW + 7200, "ag1", kept_for="ag1") == "not_yours"  # nobody's own
+    night = NOW + 15 * 3600  # 3:00 in New York
+    # someone else's callback: "not yours", and nothing about its person's calling hours
+    assert await h.move_callback("mine", night, "ag2", kept_for="ag2", now=NOW) == "not_yours"
+    with pytest.raises(PolicyViolation):
+        await h.move_callback("mine", night, "ag1", kept_for="ag1", now=NOW)
     assert await h.move_callback("mine", NOW + 3600, "ag1", kept_for="ag1") == "moved"
     assert [(c.lead_id, c.at) for c in await h.own_callbacks("ag1")] == [("mine", NOW + 3600), ("later", NOW + 5400)]
     assert await h.take_own_callbacks(["ag1"], NOW + 1900) == {}  # no longer due at its old time
