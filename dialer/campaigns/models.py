@@ -25,6 +25,7 @@ from dialer.campaigns.regions import check_region
 from dialer.campaigns.vocab import CancelReason, Disposition
 
 __all__ = [
+    "FULL_DAY",
     "LEGAL_WINDOW",
     "CallingHours",
     "CampaignConfig",
@@ -33,6 +34,7 @@ __all__ = [
     "FollowUp",
     "HopperSettings",
     "LeadColumns",
+    "RegionHours",
     "RetryRules",
     "Weekday",
     "WinbackRules",
@@ -93,6 +95,43 @@ class Window(_Frozen):
 LEGAL_WINDOW = Window(start_min=8 * 60, end_min=21 * 60)
 
 
+FULL_DAY = Window(start_min=0, end_min=24 * 60)
+
+
+class RegionHours(_Frozen):
+    """Stricter calling hours for the people of one region (`calling_hours.regions`): a US state's
+    telemarketing law, another country's regulator. They only narrow the campaign's own hours: a time is
+    allowed when both allow it. Unset parts narrow nothing (no `window`: the campaign's; no `days`: the
+    campaign's days)."""
+
+    window: Window | None = None
+    days: tuple[Weekday, ...] | None = None
+    by_day: dict[Weekday, Window | None] = Field(default_factory=dict)
+    holidays: tuple[date, ...] = ()
+    # the region's own public holidays (a state's legal holidays with the country's), from the holidays package
+    public_holidays: bool = False
+
+    def window_for(self, weekday: int) -> Window | None:
+        """The window this rule allows on a weekday (0 = Monday), or None when it allows no calls that day."""
+        name = WEEKDAYS[weekday]
+        if name in self.by_day:
+            return self.by_day[name]
+        if self.days is not None and name not in self.days:
+            return None
+        return self.window or FULL_DAY
+
+    def describe(self) -> str:
+        parts = [str(self.window)] if self.window is not None else []
+        if self.days is not None:
+            parts.append("on " + ",".join(self.days))
+        parts += [f"{d}: {w or 'no calls'}" for d, w in self.by_day.items()]
+        if self.public_holidays:
+            parts.append("not on its public holidays")
+        if self.holidays:
+            parts.append(f"not on {len(self.holidays)} more days")
+        return ", ".join(parts) or "no narrowing"
+
+
 class CallingHours(_Frozen):
     """When a person may be called, in their own local time."""
 
@@ -104,11 +143,28 @@ class CallingHours(_Frozen):
     # whose public holidays: a country, optionally with a subdivision ("US-CA", "GB-SCT"); None: the
     # jurisdiction's (us: US federal, uk: England's bank holidays)
     public_holidays_region: str | None = None
+    # stricter hours for the people of some regions, by region ("US-FL", "CA"): see RegionHours. A person's
+    # regions are those of all their numbers (in North America, the state or province of the area code)
+    regions: dict[str, RegionHours] = Field(default_factory=dict)
 
     @field_validator("public_holidays_region")
     @classmethod
     def _known_region(cls, value: str | None) -> str | None:
         return None if value is None else check_region(value.upper())
+
+    @field_validator("regions")
+    @classmethod
+    def _known_regions(cls, value: dict[str, RegionHours]) -> dict[str, RegionHours]:
+        out: dict[str, RegionHours] = {}
+        for name, rule in value.items():
+            try:
+                key = check_region(name.strip().upper())
+            except ValueError as exc:
+                raise ValueError(str(exc)) from None
+            if key in out:
+                raise ValueError(f"{name!r} is given twice (names are not case-sensitive)")
+            out[key] = rule
+        return out
 
     def window_for(self, weekday: int) -> Window | None:
         """The window on a weekday (0 = Monday), or None when that day has no calls."""

@@ -18,6 +18,7 @@ is the one who was abandoned), and a DNC disposition marks the person and all th
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
@@ -107,18 +108,19 @@ class ContactPolicy:
                 blocks.append((Block.NOT_DUE, view.retry_at, ""))
         elif view.callback_at is not None and view.callback_at > now:
             blocks.append((Block.NOT_DUE, view.callback_at, "callback"))
+        regions = self.hours.regions_of(n.e164 for n in view.numbers)
         if blocks:
             latest = max(t for _, t, _ in blocks)
-            opens = self.hours.next_open(view.zones, latest)
+            opens = self.hours.next_open(view.zones, latest, regions)
             block, _, detail = blocks[0]
             return Verdict(False, block=block, not_before=opens if opens is not None else latest + DAY, detail=detail)
-        if not self.hours.allowed(view.zones, now):
-            opens = self.hours.next_open(view.zones, now)
+        if not self.hours.allowed(view.zones, now, regions):
+            opens = self.hours.next_open(view.zones, now, regions)
             return Verdict(
                 False,
                 block=Block.OUTSIDE_HOURS,
                 not_before=opens if opens is not None else now + DAY,
-                detail=f"{self.hours.describe()} in {', '.join(view.zones)}",
+                detail=f"{self.hours.describe(regions)} in {', '.join(view.zones)}",
             )
         assert chosen is not None
         return Verdict(True, number_index=chosen, marks=marks)
@@ -156,28 +158,33 @@ class ContactPolicy:
         if not zones:
             raise PolicyViolation(f"no time zone is known for {number}, so its calling hours cannot be checked; "
                                   "it must not be dialed manually")
-        if not self.hours.allowed(zones, now):
-            raise PolicyViolation(f"it is outside the calling hours for {number} ({', '.join(zones)}) now; "
+        regions = self.hours.regions_of((number,))
+        if not self.hours.allowed(zones, now, regions):
+            where = ", ".join(zones + regions)
+            raise PolicyViolation(f"it is outside the calling hours for {number} ({where}) now; "
                                   "schedule a callback instead")
 
     # -- callbacks -------------------------------------------------------------------------------------
 
-    def validate_callback(self, zones: tuple[str, ...], at: float, now: float) -> None:
-        """Refuse a callback time that is past, too far ahead, or outside the person's calling hours."""
+    def validate_callback(self, zones: tuple[str, ...], at: float, now: float, *, numbers: Iterable[str]) -> None:
+        """Refuse a callback time that is past, too far ahead, or outside the calling hours of the person
+        (their `zones`, and the stricter rules of the regions of their `numbers`)."""
         if not math.isfinite(at) or at <= now:
             raise PolicyViolation("the callback time is in the past; pick a time later than now")
         if at > now + MAX_CALLBACK_DAYS * DAY:
             raise PolicyViolation(f"the callback is more than {MAX_CALLBACK_DAYS} days ahead; pick an earlier time")
-        if not self.hours.allowed(zones, at):
+        regions = self.hours.regions_of(numbers)
+        if not self.hours.allowed(zones, at, regions):
             local = ", ".join(
                 f"{datetime.fromtimestamp(at, self.hours._zone(z)).strftime('%a %Y-%m-%d %H:%M')} {z}" for z in zones
             )
-            nxt = self.hours.next_open(zones, at)
+            nxt = self.hours.next_open(zones, at, regions)
             hint = ""
             if nxt is not None:
                 z0 = self.hours._zone(zones[0])
                 hint = f"; the next allowed time is {datetime.fromtimestamp(nxt, z0).strftime('%a %Y-%m-%d %H:%M')}"
-            raise PolicyViolation(f"a callback at {local} is outside calling hours ({self.hours.describe()}){hint}")
+            rules = self.hours.describe(regions)
+            raise PolicyViolation(f"a callback at {local} is outside calling hours ({rules}){hint}")
 
     # -- after a dial ----------------------------------------------------------------------------------
 
@@ -196,7 +203,7 @@ class ContactPolicy:
         disp = result.disposition
         if disp is Disposition.CALLBACK:
             assert result.callback_at is not None
-            self.validate_callback(view.zones, result.callback_at, now)
+            self.validate_callback(view.zones, result.callback_at, now, numbers=(n.e164 for n in view.numbers))
         day = self.hours.local_day(view.zones, now)
         dead = {i for i, n in enumerate(view.numbers) if n.dead}
         plan = ResultPlan(

@@ -4,20 +4,24 @@ A person may be in any of several zones (a mobile number often maps to several);
 if it is allowed in every one of them. In each zone a time is allowed when its local date is not a
 holiday (the campaign's own, plus its region's public holidays if observed: by default its jurisdiction's),
 its weekday has a window, and the local clock is inside that window (start inclusive, end exclusive).
+A person whose numbers place them in a region with stricter hours (`calling_hours.regions`: in North
+America the area code's state or province, elsewhere the country) is also held to that region's rule,
+in each of their zones.
 
 Windows are whole minutes, so the answer for a zone set cannot change within one wall-clock minute; the
 minute-keyed cache makes the hopper's millions of checks cost a dict lookup. `next_open` searches only
-the instants where the answer can flip from no to yes: each zone's window starts over the next weeks
-(any intersection of windows opens at one of them).
+the instants where the answer can flip from no to yes: each zone's window starts over the next weeks,
+the person's regions' included (any intersection of windows opens at one of them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dialer.campaigns.models import CallingHours
-from dialer.campaigns.regions import DEFAULT_REGIONS
+from dialer.campaigns.models import CallingHours, Window
+from dialer.campaigns.regions import DEFAULT_REGIONS, NumberRegions
 from dialer.policy.holidays import public_holidays
 
 __all__ = ["Hours"]
@@ -33,7 +37,9 @@ class Hours:
         self._hours = hours
         self._region = hours.public_holidays_region or DEFAULT_REGIONS[jurisdiction]
         self._own = frozenset(hours.holidays)
-        self._cache: dict[tuple[tuple[str, ...], int], bool] = {}
+        self._rules = hours.regions
+        self._places = NumberRegions()
+        self._cache: dict[tuple[tuple[str, ...], tuple[str, ...], int], bool] = {}
         self._zones: dict[str, ZoneInfo] = {}
 
     def _zone(self, name: str) -> ZoneInfo:
@@ -46,36 +52,48 @@ class Hours:
         """The zone a person's days and months are counted in: their first (UTC when none is known)."""
         return self._zone(zones[0] if zones else "UTC")
 
+    def regions_of(self, numbers: Iterable[str]) -> tuple[str, ...]:
+        """The regions with stricter hours (`calling_hours.regions`) that hold for a person with these
+        numbers: those of every number, as zones are (we do not know which number's place they are in)."""
+        if not self._rules:
+            return ()
+        return tuple(sorted({r for n in numbers for r in self._places.of(n) if r in self._rules}))
+
     def is_holiday(self, day: date) -> bool:
         if day in self._own:
             return True
         return self._hours.public_holidays and day in public_holidays(self._region, day.year)
 
-    def allowed_in_zone(self, zone: str, now: float) -> bool:
-        local = datetime.fromtimestamp(now, self._zone(zone))
-        if self.is_holiday(local.date()):
+    def _region_allows(self, region: str, local: datetime) -> bool:
+        rule = self._rules[region]
+        day = local.date()
+        if day in rule.holidays or (rule.public_holidays and day in public_holidays(region, day.year)):
             return False
-        window = self._hours.window_for(local.weekday())
-        if window is None:
-            return False
-        minute = local.hour * 60 + local.minute
-        return window.start_min <= minute < window.end_min
+        return _inside(rule.window_for(local.weekday()), local)
 
-    def allowed(self, zones: tuple[str, ...], now: float) -> bool:
-        """Whether `now` is inside the calling hours in every zone (no zones: never)."""
+    def allowed_in_zone(self, zone: str, now: float, regions: tuple[str, ...] = ()) -> bool:
+        local = datetime.fromtimestamp(now, self._zone(zone))
+        if self.is_holiday(local.date()) or not _inside(self._hours.window_for(local.weekday()), local):
+            return False
+        return all(self._region_allows(r, local) for r in regions)
+
+    def allowed(self, zones: tuple[str, ...], now: float, regions: tuple[str, ...] = ()) -> bool:
+        """Whether `now` is inside the calling hours in every zone (no zones: never), and inside the rules
+        of the person's `regions` (from `regions_of`) in each zone too."""
         if not zones:
             return False
-        key = (zones, int(now // 60))
+        key = (zones, regions, int(now // 60))
         hit = self._cache.get(key)
         if hit is None:
             if len(self._cache) >= _CACHE_MAX:
                 self._cache.clear()
-            hit = self._cache[key] = all(self.allowed_in_zone(z, now) for z in zones)
+            hit = self._cache[key] = all(self.allowed_in_zone(z, now, regions) for z in zones)
         return hit
 
-    def next_open(self, zones: tuple[str, ...], now: float) -> float | None:
-        """The first instant >= `now` allowed in all zones, or None within three weeks."""
-        if self.allowed(zones, now):
+    def next_open(self, zones: tuple[str, ...], now: float, regions: tuple[str, ...] = ()) -> float | None:
+        """The first instant >= `now` allowed in all zones (and by the `regions`' rules), or None within
+        three weeks."""
+        if self.allowed(zones, now, regions):
             return now
         candidates: set[float] = set()
         for name in zones:
@@ -83,15 +101,17 @@ class Hours:
             start_day = datetime.fromtimestamp(now, tz).date()
             for offset in range(_HORIZON_DAYS + 1):
                 day = start_day + timedelta(days=offset)
-                window = self._hours.window_for(day.weekday())
-                if window is None:
-                    continue
-                h, m = divmod(window.start_min, 60)
-                t = datetime(day.year, day.month, day.day, h, m, tzinfo=tz).timestamp()
-                if t >= now:
-                    candidates.add(t)
+                windows = [self._hours.window_for(day.weekday())]
+                windows += [self._rules[r].window_for(day.weekday()) for r in regions]
+                for window in windows:
+                    if window is None:
+                        continue
+                    h, m = divmod(window.start_min, 60)
+                    t = datetime(day.year, day.month, day.day, h, m, tzinfo=tz).timestamp()
+                    if t >= now:
+                        candidates.add(t)
         for t in sorted(candidates):
-            if self.allowed(zones, t):
+            if self.allowed(zones, t, regions):
                 return t
         return None
 
@@ -123,8 +143,16 @@ class Hours:
         h, m = divmod(minute, 60)
         return datetime(day.year, day.month, day.day, h, m, tzinfo=tz).timestamp()
 
-    def describe(self) -> str:
+    def describe(self, regions: tuple[str, ...] = ()) -> str:
         h = self._hours
         days = ",".join(h.days)
         extra = "".join(f", {d}: {w or 'no calls'}" for d, w in h.by_day.items())
-        return f"{h.window} local time on {days}{extra}"
+        narrower = "".join(f"; {r}: {self._rules[r].describe()}" for r in regions)
+        return f"{h.window} local time on {days}{extra}{narrower}"
+
+
+def _inside(window: Window | None, local: datetime) -> bool:
+    if window is None:
+        return False
+    minute = local.hour * 60 + local.minute
+    return window.start_min <= minute < window.end_min

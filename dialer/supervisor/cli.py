@@ -364,7 +364,8 @@ def _explained(got: dict[str, Any]) -> list[str]:
     return [f"lead {got['lead_id']} ({got['campaign_id']}): {place}",
             f"  {verdict}",
             f"  attempts {got['attempts']} ({got['attempts_today']} today), last outcome {got['last_outcome'] or '-'}",
-            f"  numbers {numbers}; zones {', '.join(got['zones']) or '-'}"]
+            f"  numbers {numbers}; zones {', '.join(got['zones']) or '-'}"
+            + "".join(f"; {r}'s hours" for r in got.get("hours_regions", ()))]
 
 
 def _leads(api: Api, args: argparse.Namespace, out: TextIO) -> Any:

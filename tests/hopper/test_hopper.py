@@ -56,6 +56,23 @@ async def test_fill_reads_only_zones_inside_hours(redis: Redis, prefix: str) -> 
     assert (await h.fill(at(2024, 5, 15, 12))).moved == 1
 
 
+async def test_a_states_stricter_hours_defer_its_people_and_no_one_else(redis: Redis, prefix: str) -> None:
+    miami = "3055550100"  # Eastern time, as New York, but Florida calls end at 20:00
+    _, _, h = await setup(redis, prefix, [row(NY1, id="ny"), row(miami, id="fl")],
+                          calling_hours={"regions": {"US-FL": {"window": "08:00-20:00"}}})
+    evening = at(2024, 5, 15, 20, 30)
+    await h.fill(evening)
+    assert [t.lead_id for t in await h.take(5, evening)] == ["ny"]
+    explained = await h.explain("fl", evening)
+    assert explained["hours_regions"] == ["US-FL"]
+    assert (explained["verdict"]["block"], explained["verdict"]["not_before"]) == ("outside calling hours",
+                                                                                  at(2024, 5, 16, 9))
+    await h.fill(at(2024, 5, 16, 9))
+    assert [t.lead_id for t in await h.take(5, at(2024, 5, 16, 9))] == ["fl"]
+    with pytest.raises(PolicyViolation, match="US-FL"):
+        await h.check_callback("fl", at(2024, 5, 16, 20, 15), at(2024, 5, 16, 9))
+
+
 async def test_take_serves_due_callbacks_then_fresh_then_retries(redis: Redis, prefix: str) -> None:
     _, _, h = await setup(redis, prefix, [row(NY1, id="a"), row(NY2, id="b"), row(NY3, id="c"), row(CHI1, id="d")])
     await h.fill(NOW)

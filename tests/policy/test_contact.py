@@ -233,9 +233,9 @@ def test_callbacks_validated_in_the_persons_local_time() -> None:
     with pytest.raises(PolicyViolation, match=r"outside calling hours.*next allowed time is Thu 2024-05-16 09:00"):
         P.plan_result(view(A), 0, r("live", "callback", callback_at=at(2024, 5, 15, 22, 30)), NOW)
     with pytest.raises(PolicyViolation, match="in the past"):
-        P.validate_callback((NY,), NOW - 1, NOW)
+        P.validate_callback((NY,), NOW - 1, NOW, numbers=())
     with pytest.raises(PolicyViolation, match="days ahead"):
-        P.validate_callback((NY,), NOW + 90 * 86400, NOW)
+        P.validate_callback((NY,), NOW + 90 * 86400, NOW, numbers=())
 
 
 def test_lost_dial_uses_the_lost_delay() -> None:
