@@ -262,6 +262,9 @@ class LeadColumns(_Frozen):
     area_column: str = "area"
     required: tuple[str, ...] = ()
     timezone_by: ZoneByField | None = None
+    # the address's region (a state, a province: "FL", "Florida", "US-FL"), for `calling_hours.regions`
+    # besides the regions of the numbers; None: not read
+    region_column: str | None = None
     max_row_chars: int = Field(default=64 * 1024, ge=256, le=128 * 1024)  # under csv's field limit
     max_numbers: int = Field(default=5, ge=1, le=20)
 

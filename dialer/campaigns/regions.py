@@ -18,7 +18,7 @@ import holidays
 import phonenumbers
 from phonenumbers import geocoder
 
-__all__ = ["DEFAULT_REGIONS", "NumberRegions", "check_region", "split_region"]
+__all__ = ["DEFAULT_REGIONS", "NumberRegions", "check_region", "parse_region", "split_region"]
 
 # The region a campaign's jurisdiction calls by default (`calling_hours.public_holidays_region` overrides it).
 DEFAULT_REGIONS = {"us": "US", "uk": "GB-ENG"}
@@ -58,6 +58,27 @@ def _aliases(country: str) -> dict[str, str]:
     names = dict(getattr(cls, "subdivisions_aliases", {}))
     names.update(_GEOCODER_NAMES.get(country, {}))
     return {name: code for name, code in names.items() if code in known}
+
+
+def parse_region(value: str, country: str) -> str:
+    """A region as an address column writes it ("FL", "Florida", "US-FL"; `country` when it names none)
+    in the form region rules use ("US-FL"); ValueError saying what is known otherwise."""
+    text = value.strip()
+    if "-" in text and text.split("-", 1)[0].upper() in holidays.list_supported_countries():
+        return check_region(text.upper())
+    supported = holidays.list_supported_countries()
+    if country not in supported:
+        raise ValueError(f"{value!r}: no regions are known for country {country!r}")
+    code = text.upper()
+    if code not in supported[country]:
+        named = {name.casefold(): c for name, c in _aliases(country).items()}
+        found = named.get(text.casefold())
+        if found is None:
+            codes = ", ".join(supported[country])
+            raise ValueError(f"{value!r} is not a region of {country}; write its code ({codes}) or its name, "
+                             f"or {country}-<code>")
+        code = found
+    return f"{country}-{code}"
 
 
 def _subdivisions(country: str, place: str) -> tuple[str, ...]:

@@ -581,7 +581,8 @@ class Hopper:
             "numbers": [{"number": n.e164, "dnc": n.dnc, "dead": n.dead, "locked_until": n.locked_until or None}
                         for n in v.numbers],
             "zones": list(v.zones), "person": v.person, "person_dnc": v.person_dnc,
-            "hours_regions": list(self.policy.hours.regions_of(n.e164 for n in v.numbers)),
+            "region": v.region,
+            "hours_regions": list(self.policy.hours.regions_of((n.e164 for n in v.numbers), v.region)),
             "attempts": v.attempts, "attempts_today": v.attempts_day if v.day else 0,
             "last_outcome": g.state.get(S.LAST) or None, "suppressions": dict(v.suppressions),
             "last_base_contact": v.last_base_contact or None, "contacts_in_month": v.contacts_in_month,
@@ -672,7 +673,8 @@ class Hopper:
     async def check_callback(self, lead_id: str, at: float, now: float) -> None:
         """Raise `PolicyViolation` with the reason if a callback to this lead at `at` would be refused."""
         g = await self._read(lead_id)
-        self.policy.validate_callback(g.view.zones, at, now, numbers=(n.e164 for n in g.view.numbers))
+        self.policy.validate_callback(g.view.zones, at, now, numbers=(n.e164 for n in g.view.numbers),
+                                      region=g.view.region)
 
     async def _recover(self, now: float) -> int:
         """Dials taken longer ago than `inflight_timeout_s` never got a result: count them as lost attempts."""

@@ -141,6 +141,7 @@ def parse_gathered(reply: object) -> Gathered | None:
             jumper_now=header.jumper_now,
             callback_at=float(cb_at) if cb_at else None,
             callback_agent=state.get(S.CB_AGENT) or None,
+            region=header.region,
         )
     except (ValueError, IndexError, TypeError, LeadError) as exc:
         raise StateStoreError(f"lead {lead_id}: stored state cannot be read ({exc}); re-import the lead") from exc

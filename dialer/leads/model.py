@@ -6,9 +6,10 @@ with itself changes nothing (that is what makes a re-import idempotent).
 
 Storage form (`encode_lead`/`decode_lead`): one Redis string per lead, a short header of the values the
 hopper's Lua scripts and the policy need on every check (numbers, person key, area, consent, zones, rank,
-win-back counters) separated by the ASCII unit separator, then JSON for the rest. Fill reads millions of
-these, so the header is split with `str.split`, and the JSON (screen-pop fields, sources) is decoded only
-when a lead is handed to the engine.
+win-back counters, the address's region) separated by the ASCII unit separator, then JSON for the rest.
+Fill reads millions of these, so the header is split with `str.split`, and the JSON (screen-pop fields,
+sources) is decoded only when a lead is handed to the engine. Format L1, stored before the region was,
+reads as L2 without one.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ __all__ = [
 ]
 
 SEP = "\x1f"
-_VERSION = "L1"
+_VERSION = "L2"
+_V1 = "L1"  # no region slot
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
@@ -72,6 +74,7 @@ class Lead:
     consent: Consent = Consent.UNKNOWN
     timezone: str | None = None
     area: str | None = None
+    region: str | None = None  # the address's region ("US-FL"), for stricter calling hours there
     rank: int = 0
     prev_leaves: int = 0
     jumper_now: bool = False
@@ -121,6 +124,7 @@ class LeadHeader:
     rank: int
     prev_leaves: int
     jumper_now: bool
+    region: str | None = None
 
 
 def merge_leads(old: Lead, new: Lead, max_numbers: int = 5) -> Lead:
@@ -152,6 +156,7 @@ def merge_leads(old: Lead, new: Lead, max_numbers: int = 5) -> Lead:
         consent=new.consent if new.consent is not Consent.UNKNOWN else old.consent,
         timezone=new.timezone or old.timezone,
         area=new.area or old.area,
+        region=new.region or old.region,
         prev_leaves=max(old.prev_leaves, new.prev_leaves),
         jumper_now=old.jumper_now or new.jumper_now,
     )
@@ -180,14 +185,19 @@ def encode_lead(lead: Lead) -> str:
         str(lead.rank),
         str(lead.prev_leaves),
         "1" if lead.jumper_now else "0",
+        lead.region or "",
     )
     return SEP.join(head) + SEP + json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
 def _split(blob: str) -> list[str]:
-    parts = blob.split(SEP, 9)
-    if len(parts) != 10 or parts[0] != _VERSION:
+    """The header's parts and the JSON, as format L2 has them (an L1 lead has no region)."""
+    old = blob.startswith(_V1 + SEP)
+    parts = blob.split(SEP, 9 if old else 10)
+    if len(parts) != (10 if old else 11) or parts[0] not in (_VERSION, _V1):
         raise LeadError(f"stored lead has an unknown format (starts {blob[:20]!r}); re-import the lead")
+    if old:
+        parts.insert(9, "")
     return parts
 
 
@@ -203,13 +213,14 @@ def decode_header(blob: str) -> LeadHeader:
         rank=int(p[6]),
         prev_leaves=int(p[7]),
         jumper_now=p[8] == "1",
+        region=p[9] or None,
     )
 
 
 def decode_lead(lead_id: str, blob: str) -> Lead:
     """The whole lead (header and JSON). Number zones come back as the lead's zones (their union)."""
     p = _split(blob)
-    body = json.loads(p[9])
+    body = json.loads(p[10])
     numbers = p[1].split(",")
     kinds = body.get("k", [])
     zones = tuple(p[5].split("|")) if p[5] else ()
@@ -227,10 +238,11 @@ def decode_lead(lead_id: str, blob: str) -> Lead:
         rank=int(p[6]),
         prev_leaves=int(p[7]),
         jumper_now=p[8] == "1",
+        region=p[9] or None,
     )
 
 
 def decode_fields(blob: str) -> dict[str, str]:
     """Only the free-form fields (for the screen-pop)."""
-    body = json.loads(_split(blob)[9])
+    body = json.loads(_split(blob)[10])
     return {str(k): str(v) for k, v in body.get("f", {}).items()}

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialer.campaigns.kinds import rank_lead
 from dialer.campaigns.models import CampaignConfig
+from dialer.campaigns.regions import parse_region
 from dialer.campaigns.vocab import Consent
 from dialer.errors import LeadError
 from dialer.leads.model import Lead, LeadNumber, LeadSource
@@ -140,6 +141,7 @@ class RowParser:
             consent = Consent.parse(texts.get(cols.consent_column, ""))
         except ValueError as exc:
             raise _RowFailure(str(exc), cols.consent_column) from None
+        region = self._region(texts)
         area = texts.get(cols.area_column) or None
         if area is not None:
             area = _AREA_BAD.sub("_", area)[:64]
@@ -160,6 +162,7 @@ class RowParser:
             consent=consent,
             timezone=tz,
             area=area,
+            region=region,
             rank=ranking.rank,
             prev_leaves=ranking.prev_leaves,
             jumper_now=ranking.jumper_now,
@@ -214,6 +217,16 @@ class RowParser:
             raise _RowFailure("no valid phone number: " + "; ".join(problems))
         warnings.extend(RowIssue(line, p.split(": ", 1)[1], p.split(": ", 1)[0]) for p in problems)
         return out
+
+    def _region(self, texts: Mapping[str, str]) -> str | None:
+        column = self.campaign.leads.region_column
+        value = texts.get(column, "").strip() if column else ""
+        if not column or not value:
+            return None
+        try:
+            return parse_region(value, self.campaign.default_region)
+        except ValueError as exc:
+            raise _RowFailure(str(exc), column) from None
 
     def _timezone(self, texts: Mapping[str, str], fields: Mapping[str, str]) -> str | None:
         cols = self.campaign.leads

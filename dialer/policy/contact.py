@@ -108,7 +108,7 @@ class ContactPolicy:
                 blocks.append((Block.NOT_DUE, view.retry_at, ""))
         elif view.callback_at is not None and view.callback_at > now:
             blocks.append((Block.NOT_DUE, view.callback_at, "callback"))
-        regions = self.hours.regions_of(n.e164 for n in view.numbers)
+        regions = self.hours.regions_of((n.e164 for n in view.numbers), view.region)
         if blocks:
             latest = max(t for _, t, _ in blocks)
             opens = self.hours.next_open(view.zones, latest, regions)
@@ -166,14 +166,15 @@ class ContactPolicy:
 
     # -- callbacks -------------------------------------------------------------------------------------
 
-    def validate_callback(self, zones: tuple[str, ...], at: float, now: float, *, numbers: Iterable[str]) -> None:
+    def validate_callback(self, zones: tuple[str, ...], at: float, now: float, *, numbers: Iterable[str],
+                          region: str | None = None) -> None:
         """Refuse a callback time that is past, too far ahead, or outside the calling hours of the person
-        (their `zones`, and the stricter rules of the regions of their `numbers`)."""
+        (their `zones`, and the stricter rules of the regions of their `numbers` and address `region`)."""
         if not math.isfinite(at) or at <= now:
             raise PolicyViolation("the callback time is in the past; pick a time later than now")
         if at > now + MAX_CALLBACK_DAYS * DAY:
             raise PolicyViolation(f"the callback is more than {MAX_CALLBACK_DAYS} days ahead; pick an earlier time")
-        regions = self.hours.regions_of(numbers)
+        regions = self.hours.regions_of(numbers, region)
         if not self.hours.allowed(zones, at, regions):
             local = ", ".join(
                 f"{datetime.fromtimestamp(at, self.hours._zone(z)).strftime('%a %Y-%m-%d %H:%M')} {z}" for z in zones
@@ -203,7 +204,8 @@ class ContactPolicy:
         disp = result.disposition
         if disp is Disposition.CALLBACK:
             assert result.callback_at is not None
-            self.validate_callback(view.zones, result.callback_at, now, numbers=(n.e164 for n in view.numbers))
+            self.validate_callback(view.zones, result.callback_at, now, numbers=(n.e164 for n in view.numbers),
+                                   region=view.region)
         day = self.hours.local_day(view.zones, now)
         dead = {i for i, n in enumerate(view.numbers) if n.dead}
         plan = ResultPlan(

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dialer.campaigns.models import CallingHours, Window
-from dialer.campaigns.regions import DEFAULT_REGIONS, NumberRegions
+from dialer.campaigns.regions import DEFAULT_REGIONS, NumberRegions, split_region
 from dialer.policy.holidays import public_holidays
 
 __all__ = ["Hours"]
@@ -52,12 +52,16 @@ class Hours:
         """The zone a person's days and months are counted in: their first (UTC when none is known)."""
         return self._zone(zones[0] if zones else "UTC")
 
-    def regions_of(self, numbers: Iterable[str]) -> tuple[str, ...]:
+    def regions_of(self, numbers: Iterable[str], address: str | None = None) -> tuple[str, ...]:
         """The regions with stricter hours (`calling_hours.regions`) that hold for a person with these
-        numbers: those of every number, as zones are (we do not know which number's place they are in)."""
+        numbers, and living in the `address` region ("US-FL") when it is known: those of every number
+        and of the address, as zones are (we do not know which place the person is in)."""
         if not self._rules:
             return ()
-        return tuple(sorted({r for n in numbers for r in self._places.of(n) if r in self._rules}))
+        found = {r for n in numbers for r in self._places.of(n)}
+        if address:
+            found.update((address, split_region(address)[0]))
+        return tuple(sorted(r for r in found if r in self._rules))
 
     def is_holiday(self, day: date) -> bool:
         if day in self._own:

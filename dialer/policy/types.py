@@ -89,6 +89,7 @@ class LeadView:
     jumper_now: bool = False
     callback_at: float | None = None
     callback_agent: str | None = None
+    region: str | None = None  # the address's region ("US-FL"), when the lead's import named one
 
 
 @dataclass(frozen=True, slots=True)

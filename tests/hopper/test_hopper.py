@@ -73,6 +73,18 @@ async def test_a_states_stricter_hours_defer_its_people_and_no_one_else(redis: R
         await h.check_callback("fl", at(2024, 5, 16, 20, 15), at(2024, 5, 16, 9))
 
 
+async def test_the_address_region_of_an_import_holds_its_person_to_that_regions_hours(redis: Redis,
+                                                                                      prefix: str) -> None:
+    _, _, h = await setup(redis, prefix, [row(NY1, id="home", state="NY"), row(NY2, id="moved", state="Florida")],
+                          calling_hours={"regions": {"US-FL": {"window": "08:00-20:00"}}},
+                          leads={"region_column": "state"})
+    evening = at(2024, 5, 15, 20, 30)
+    await h.fill(evening)
+    assert [t.lead_id for t in await h.take(5, evening)] == ["home"]
+    explained = await h.explain("moved", evening)
+    assert (explained["region"], explained["hours_regions"]) == ("US-FL", ["US-FL"])
+
+
 async def test_take_serves_due_callbacks_then_fresh_then_retries(redis: Redis, prefix: str) -> None:
     _, _, h = await setup(redis, prefix, [row(NY1, id="a"), row(NY2, id="b"), row(NY3, id="c"), row(CHI1, id="d")])
     await h.fill(NOW)

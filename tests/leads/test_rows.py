@@ -108,6 +108,29 @@ def test_timezone_overrides_by_column_or_by_address_field() -> None:
     assert by_state.lead.zones == ("America/Los_Angeles",)
 
 
+def test_the_address_region_is_read_from_the_named_column_in_the_form_region_rules_use() -> None:
+    camp: dict[str, Any] = {"leads": {"region_column": "state"}}
+    for written in ("FL", "fl", "Florida", "US-FL", " florida "):
+        got = parse({"mobile": "2125550142", "state": written}, **camp)
+        assert isinstance(got, Accepted), written
+        assert got.lead.region == "US-FL"
+        assert got.lead.fields["state"] == written.strip()  # still on the screen-pop as written
+    empty = parse({"mobile": "2125550142", "state": ""}, **camp)
+    assert isinstance(empty, Accepted)
+    assert empty.lead.region is None
+    unread = parse({"mobile": "2125550142", "state": "FL"})  # no region_column: not read
+    assert isinstance(unread, Accepted)
+    assert unread.lead.region is None
+    bad = parse({"mobile": "2125550142", "state": "Flx"}, **camp)
+    assert isinstance(bad, Rejected)
+    assert (bad.error.line, bad.error.column) == (7, "state")
+    assert "'Flx' is not a region of US" in bad.error.reason
+    uk = parse({"mobile": "07400 123456", "nation": "Scotland"}, default_region="GB", jurisdiction="uk",
+               caller_id_number="+442079460000", leads={"region_column": "nation"})
+    assert isinstance(uk, Accepted)
+    assert uk.lead.region == "GB-SCT"
+
+
 def test_consent_and_area() -> None:
     got = parse({"mobile": "2125550142", "consent": "Yes", "area": "NY,01"})
     assert isinstance(got, Accepted)

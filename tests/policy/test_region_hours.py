@@ -95,6 +95,20 @@ def test_a_region_window_for_one_day_opens_later_that_day() -> None:
     assert p.check(view(AUSTIN, zones=(CHI,)), at(2024, 5, 20, 10, 0, tz=CHI)).ok  # Monday: the campaign's
 
 
+def test_the_address_region_holds_beside_the_numbers_regions_and_brings_its_countrys_rule() -> None:
+    p = policy()
+    evening = at(2024, 5, 15, 20, 30)
+    assert p.hours.regions_of([MANHATTAN], "US-FL") == ("US-FL",)
+    assert p.check(view(MANHATTAN, region="US-FL"), evening).block is Block.OUTSIDE_HOURS
+    assert p.check(view(MANHATTAN, region="US-NY"), evening).ok
+    with pytest.raises(PolicyViolation, match="US-FL"):
+        p.validate_callback((NY,), evening, at(2024, 5, 15, 12), numbers=[MANHATTAN], region="US-FL")
+    canada = policy(regions={"CA": {"window": "09:00-20:00"}})  # a country's rule holds in all its provinces
+    assert canada.hours.regions_of([MANHATTAN], "CA-QC") == ("CA",)
+    assert canada.check(view(MANHATTAN, region="CA-QC"), evening).block is Block.OUTSIDE_HOURS
+    assert canada.check(view(MANHATTAN, region="US-FL"), evening).ok
+
+
 def test_callbacks_and_manual_dials_keep_the_regions_hours() -> None:
     p = policy()
     now = at(2024, 5, 15, 12, 0)
