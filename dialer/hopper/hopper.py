@@ -30,6 +30,7 @@ from dialer.campaigns.vocab import Disposition as PolicyDisposition
 from dialer.errors import ConfigError, LeadError, PolicyViolation
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
+from dialer.hopper.lead_lists import LeadList, PausedLists, list_lists, pause_list, resume_list
 from dialer.hopper.results import write_plan
 from dialer.hopper.scripts import (
     COUNT_KEPT,
@@ -102,6 +103,7 @@ class Hopper:
         self._own_indexed = False
         self._gather = redis.register_script(GATHER_ONLY)
         self._lock = asyncio.Lock()
+        self._paused = PausedLists(redis, self._k, timeout_s)
 
     @property
     def campaign_id(self) -> str:
@@ -128,7 +130,9 @@ class Hopper:
                 pipe.zcard(k.r)
                 pipe.smembers(k.zk)
                 pipe.zremrangebyscore(self._g.ab, "-inf", f"({now!r}")
-                depth, groups, _ = await pipe.execute()
+                pipe.smembers(k.lpaused)
+                depth, groups, _, paused = await pipe.execute()
+            self._paused.set(frozenset(text(x) for x in paused), now)
             depth = int(depth)
             need = self.campaign.hopper.target_depth - depth
             moved = Counter[str]()
@@ -207,7 +211,7 @@ class Hopper:
                 out.append(GS.join(("x", rest.split(GS)[0], src)))
                 continue
             why = g.state.get(S.WHY, "")
-            verdict = self.policy.check(g.view, now)
+            verdict = self.policy.check(g.view, now, paused_lists=self._paused.names)
             if verdict.ok:
                 band = _FRESH if g.view.attempts == 0 else _RETRY
                 out.append(GS.join(("r", g.lead_id, src, repr(band * BAND + rseq + j + 1), why)))
@@ -248,6 +252,8 @@ class Hopper:
             pipe.hincrby(self._k.why, reason, 1)
             pipe.hset(self._k.state(g.lead_id), S.WHY, reason)
         pipe.zadd(self._k.due(g.zone_key), {g.lead_id: verdict.not_before})
+        if verdict.block is Block.LIST_PAUSED:
+            pipe.sadd(self._k.parked, g.lead_id)
 
     # -- take ------------------------------------------------------------------------------------------
 
@@ -262,6 +268,7 @@ class Hopper:
             return []
         k = self._k
         wait = self._owner_wait()
+        await self._paused.refresh(now)
         out: list[DialTarget] = []
         for _ in range(_TAKE_ROUNDS):
             want = n - len(out)
@@ -401,7 +408,8 @@ class Hopper:
             if g is None:
                 pipe.zrem(k.i, rest.split(GS)[0])
                 continue
-            verdict = self.policy.check(g.view, now, callback=is_cb, agent_reserved=agent_reserved)
+            verdict = self.policy.check(g.view, now, callback=is_cb, agent_reserved=agent_reserved,
+                                        paused_lists=self._paused.names)
             if verdict.ok:
                 out.append(self._target(g, verdict, is_cb))
                 pipe.hset(
@@ -437,7 +445,8 @@ class Hopper:
         released as `take` releases one (finished, or deferred until it may be dialed) and the failed
         verdict says why; a passing lead stays taken."""
         g = await self._read(target.lead_id)
-        verdict = self.policy.check(g.view, now, callback=target.is_callback)
+        verdict = self.policy.check(g.view, now, callback=target.is_callback,
+                                    paused_lists=await self._paused.refresh(now))
         if verdict.ok and verdict.number_index == target.number_index:
             return verdict
         if verdict.ok:  # another number of the lead may be dialed, not the one on screen: take it again
@@ -575,7 +584,7 @@ class Hopper:
             where = {"queue": "fresh"}
         else:
             where = {"queue": "none"}
-        verdict = self.policy.check(v, now, callback=cb is not None)
+        verdict = self.policy.check(v, now, callback=cb is not None, paused_lists=await self._paused.refresh(now))
         return {
             "campaign_id": self.campaign.id, "lead_id": lead_id, "fields": decode_fields(g.blob),
             "numbers": [{"number": n.e164, "dnc": n.dnc, "dead": n.dead, "locked_until": n.locked_until or None}
@@ -591,6 +600,26 @@ class Hopper:
                         "block": None if verdict.block is None else str(verdict.block), "detail": verdict.detail,
                         "not_before": verdict.not_before, "final": verdict.final},
         }
+
+    # -- lead lists ------------------------------------------------------------------------------------
+
+    async def lists(self) -> list[LeadList]:
+        """The campaign's lead lists: name, leads imported from it, paused or not."""
+        return await list_lists(self._r, self._k, self.campaign.id, self._timeout)
+
+    async def pause_list(self, name: str, now: float) -> LeadList:
+        """Pause list `name`: its leads are not dialed (unless also in a running list; due callbacks still
+        are) until it is resumed. LeadError when the campaign has no such list."""
+        key = await pause_list(self._r, self._k, self.campaign.id, name, self._timeout)
+        self._paused.set(self._paused.names | {key}, now)
+        return next(x for x in await self.lists() if x.name == key)
+
+    async def resume_list(self, name: str, now: float) -> tuple[LeadList, int]:
+        """Resume list `name`; its leads that waited for it are due again at once. Returns the list and how
+        many leads came back. LeadError when the campaign has no such list."""
+        key, released, paused = await resume_list(self._r, self._k, self.campaign.id, name, now, self._timeout)
+        self._paused.set(paused, now)
+        return next(x for x in await self.lists() if x.name == key), released
 
     async def recycle(self, now: float, *, batch: int = 1000) -> RecycleReport:
         """Give the leads that reached the attempt cap another round, up to the campaign's `max_attempts_total`

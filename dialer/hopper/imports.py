@@ -26,7 +26,7 @@ from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys, bucket
 from dialer.hopper.scripts import IMPORT
 from dialer.hopper.views import FS, GS, S, text
-from dialer.leads.model import Lead, decode_lead, encode_lead, merge_leads
+from dialer.leads.model import Lead, decode_lead, encode_lead, list_key, merge_leads
 from dialer.leads.report import ImportTally
 from dialer.leads.rows import RowIssue
 
@@ -60,6 +60,13 @@ class Importer:
         pending = self._fold(batch)
         if not pending:
             return
+        new, merged = tally.new, tally.merged
+        await self._write(pending, tally, now)
+        if tally.new + tally.merged > new + merged:  # the supervisor's list of lists: the new leads it brought
+            async with redis_call(f"counting the leads of list {tally.list_name} in {self._c.id}", self._timeout):
+                await self._r.hincrby(self._k.lists, list_key(tally.list_name), tally.new - new)
+
+    async def _write(self, pending: list[Pending], tally: ImportTally, now: float) -> None:
         others: list[str] = []
         if self._c.dedup.scope == "all":
             async with redis_call("listing campaigns", self._timeout):
@@ -196,7 +203,10 @@ class Importer:
             for lid, _, old, _ in olds:
                 pipe.zscore(k.fresh(old.zone_key), lid)
                 pipe.zscore(k.due(old.zone_key), lid)
-            where = await pipe.execute()
+                pipe.sismember(k.parked, lid)
+            pipe.smembers(k.lpaused)
+            *where, paused_raw = await pipe.execute()
+        paused = {text(x) for x in paused_raw}
         async with redis_call(f"merging {len(olds)} leads into {self._c.id}", self._timeout):
             pipe = self._r.pipeline(transaction=True)
             for j, (lid, p, old, state) in enumerate(olds):
@@ -213,7 +223,7 @@ class Importer:
                             for x in merged.sources
                         ),
                     )
-                in_fresh, in_due = where[2 * j], where[2 * j + 1]
+                in_fresh, in_due, parked = where[3 * j], where[3 * j + 1], where[3 * j + 2]
                 if merged != old or rearm or (finished in _DATA_FINISHED):
                     pipe.set(k.lead(lid), encode_lead(merged))
                 for n in merged.numbers:
@@ -239,6 +249,10 @@ class Importer:
                     if in_due is not None:
                         pipe.zrem(k.due(old.zone_key), lid)
                         pipe.zadd(k.due(merged.zone_key), {lid: float(in_due)})
+                if parked and not all(list_key(s.list_name) in paused for s in merged.sources):
+                    # waiting for its paused lists, and now in a running one too: due at once
+                    pipe.zadd(k.due(merged.zone_key), {lid: now}, xx=True)
+                    pipe.srem(k.parked, lid)
             await pipe.execute()
 
     def _within_window(self, old: Lead, new: Lead, now: float, window: float) -> bool:

@@ -24,6 +24,10 @@ Per campaign, under `<prefix>:c:<campaign>:`:
     i                   ZSET  in flight (taken, result not yet recorded), score = take time
     fin, why            HASH  finished leads by reason; deferred leads by last block reason
     dnc                 SET   this campaign's own do-not-call numbers
+    lists               HASH  list name (`list_key`) -> the new leads its imports brought (the supervisor's lists)
+    lpaused             SET   the lists a supervisor paused: their leads wait (unless also in a running list)
+    parked              SET   leads deferred because their lists are paused (in `d:<zones>`, far ahead),
+                              which a resume brings back at once
     conv, stats         HASH  contacts and sales by report field value; dial outcomes
     seq, rseq, n        STRING import sequence, ready sequence, number of leads
 
@@ -81,8 +85,11 @@ class CampaignKeys:
         "dnc",
         "fin",
         "i",
+        "lists",
+        "lpaused",
         "n",
         "p",
+        "parked",
         "r",
         "rseq",
         "seq",
@@ -107,6 +114,9 @@ class CampaignKeys:
         self.seq = p + "seq"
         self.rseq = p + "rseq"
         self.n = p + "n"
+        self.lists = p + "lists"
+        self.lpaused = p + "lpaused"
+        self.parked = p + "parked"
 
     def lead(self, lead_id: str) -> str:
         return f"{self.p}l:{lead_id}"

@@ -21,6 +21,8 @@ assume a single Redis instance, not Redis Cluster.
 
 from __future__ import annotations
 
+from dialer.policy.types import Block
+
 __all__ = [
     "COUNT_KEPT",
     "DUE_OWN",
@@ -119,6 +121,8 @@ local function gather_many(lids)
 end
 """
 
+_LIST_PAUSED = str(Block.LIST_PAUSED)  # a deferral for this reason also parks the lead
+
 _SPLIT = r"""
 local function split(s, sep)
   local out, i = {}, 1
@@ -135,7 +139,8 @@ end
 # ready-sequence key, decisions. First applies the decisions the hopper took on the previous batch
 # (records RS, fields GS; state fields "w" and "fn" as in views.S):
 #   r GS lead GS source queue GS ready score GS old reason    -> to the ready queue
-#   d GS lead GS source queue GS due queue GS time GS reason GS old reason  -> deferred
+#   d GS lead GS source queue GS due queue GS time GS reason GS old reason  -> deferred (parked too when
+#     the reason is that its lists are paused: see Hopper.resume_list)
 #   f GS lead GS source queue GS reason GS old reason         -> finished
 #   x GS lead GS source queue                                 -> dropped (the lead no longer exists)
 # then returns up to k strings "key index GS gathered" in ascending score across all the queues (a
@@ -165,6 +170,7 @@ local function apply(payload)
         redis.call('HINCRBY', C .. 'why', f[6], 1)
         redis.call('HSET', st, 'w', f[6])
       end
+      if f[6] == '""" + _LIST_PAUSED + r"""' then redis.call('SADD', C .. 'parked', lid) end
     elseif op == 'x' then
       redis.call('ZREM', src, lid)
     else

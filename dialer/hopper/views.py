@@ -142,6 +142,7 @@ def parse_gathered(reply: object) -> Gathered | None:
             callback_at=float(cb_at) if cb_at else None,
             callback_agent=state.get(S.CB_AGENT) or None,
             region=header.region,
+            lists=header.lists,
         )
     except (ValueError, IndexError, TypeError, LeadError) as exc:
         raise StateStoreError(f"lead {lead_id}: stored state cannot be read ({exc}); re-import the lead") from exc

@@ -6,15 +6,17 @@ with itself changes nothing (that is what makes a re-import idempotent).
 
 Storage form (`encode_lead`/`decode_lead`): one Redis string per lead, a short header of the values the
 hopper's Lua scripts and the policy need on every check (numbers, person key, area, consent, zones, rank,
-win-back counters, the address's region) separated by the ASCII unit separator, then JSON for the rest.
+win-back counters, the address's region, the lists it came from) separated by the ASCII unit separator,
+then JSON for the rest.
 Fill reads millions of these, so the header is split with `str.split`, and the JSON (screen-pop fields,
-sources) is decoded only when a lead is handed to the engine. Format L1, stored before the region was,
-reads as L2 without one.
+sources) is decoded only when a lead is handed to the engine. Format L1, stored before the region and the
+lists were, reads as L2 without a region (its lists from the JSON).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -31,12 +33,14 @@ __all__ = [
     "decode_header",
     "decode_lead",
     "encode_lead",
+    "list_key",
     "merge_leads",
 ]
 
 SEP = "\x1f"
 _VERSION = "L2"
-_V1 = "L1"  # no region slot
+_V1 = "L1"  # no region and no lists slot
+_LIST_BAD = re.compile(r"[\x00-\x1f,]")
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
@@ -125,6 +129,12 @@ class LeadHeader:
     prev_leaves: int
     jumper_now: bool
     region: str | None = None
+    lists: tuple[str, ...] = ()  # `list_key` of each list the lead came from
+
+
+def list_key(name: str) -> str:
+    """A list's name as leads' headers and the list registry keep it (no commas, no control characters)."""
+    return _LIST_BAD.sub("_", name)
 
 
 def merge_leads(old: Lead, new: Lead, max_numbers: int = 5) -> Lead:
@@ -186,18 +196,24 @@ def encode_lead(lead: Lead) -> str:
         str(lead.prev_leaves),
         "1" if lead.jumper_now else "0",
         lead.region or "",
+        ",".join(dict.fromkeys(list_key(s.list_name) for s in lead.sources)),
     )
     return SEP.join(head) + SEP + json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
 def _split(blob: str) -> list[str]:
-    """The header's parts and the JSON, as format L2 has them (an L1 lead has no region)."""
+    """The header's parts and the JSON, as format L2 has them (an L1 lead has no region; its lists are
+    read from its JSON sources)."""
     old = blob.startswith(_V1 + SEP)
-    parts = blob.split(SEP, 9 if old else 10)
-    if len(parts) != (10 if old else 11) or parts[0] not in (_VERSION, _V1):
+    parts = blob.split(SEP, 9 if old else 11)
+    if len(parts) != (10 if old else 12) or parts[0] not in (_VERSION, _V1):
         raise LeadError(f"stored lead has an unknown format (starts {blob[:20]!r}); re-import the lead")
     if old:
-        parts.insert(9, "")
+        try:
+            sources = json.loads(parts[9]).get("s", [])
+        except (ValueError, AttributeError):
+            raise LeadError(f"stored lead has unreadable JSON (starts {blob[:20]!r}); re-import the lead") from None
+        parts[9:9] = ["", ",".join(dict.fromkeys(list_key(str(s[0])) for s in sources))]
     return parts
 
 
@@ -214,13 +230,14 @@ def decode_header(blob: str) -> LeadHeader:
         prev_leaves=int(p[7]),
         jumper_now=p[8] == "1",
         region=p[9] or None,
+        lists=tuple(p[10].split(",")) if p[10] else (),
     )
 
 
 def decode_lead(lead_id: str, blob: str) -> Lead:
     """The whole lead (header and JSON). Number zones come back as the lead's zones (their union)."""
     p = _split(blob)
-    body = json.loads(p[10])
+    body = json.loads(p[11])
     numbers = p[1].split(",")
     kinds = body.get("k", [])
     zones = tuple(p[5].split("|")) if p[5] else ()
@@ -244,5 +261,5 @@ def decode_lead(lead_id: str, blob: str) -> Lead:
 
 def decode_fields(blob: str) -> dict[str, str]:
     """Only the free-form fields (for the screen-pop)."""
-    body = json.loads(_split(blob)[10])
+    body = json.loads(_split(blob)[11])
     return {str(k): str(v) for k, v in body.get("f", {}).items()}

@@ -34,6 +34,7 @@ __all__ = ["MAX_CALLBACK_DAYS", "ContactPolicy"]
 DAY = 86400.0
 MAX_CALLBACK_DAYS = 60
 SUPPRESSION_RECHECK_S = 3600.0
+LIST_PAUSE_PARK_S = 30 * DAY  # a resume brings the lead back at once; this only bounds a lost resume
 
 
 _NO_MARKS: dict[str, str] = {}
@@ -62,14 +63,20 @@ class ContactPolicy:
             return offer == self.offer
         return True
 
-    def check(self, view: LeadView, now: float, *, callback: bool = False, agent_reserved: bool = False) -> Verdict:
-        """Whether `view` may be dialed at `now`; `callback` for a due callback (exempt from caps)."""
+    def check(self, view: LeadView, now: float, *, callback: bool = False, agent_reserved: bool = False,
+              paused_lists: frozenset[str] = frozenset()) -> Verdict:
+        """Whether `view` may be dialed at `now`; `callback` for a due callback (exempt from caps and from
+        paused lists: the person asked for it). A lead whose every list is in `paused_lists` (the
+        supervisor's list pauses, which the hopper reads) waits for one of them to resume."""
         final = self._final(view, callback)
         if final is not None:
             return final
         marks = RECIDIVIST_MARKS if self._winback and self._recidivist(view) else _NO_MARKS
         numbers = view.numbers
         blocks: list[tuple[Block, float, str]] = []
+        if paused_lists and not callback and view.lists and all(x in paused_lists for x in view.lists):
+            # first, so that the hopper parks the lead (see Hopper.resume_list) whatever else holds it
+            blocks.append((Block.LIST_PAUSED, now + LIST_PAUSE_PARK_S, ", ".join(view.lists)))
         if view.suppressions:
             active = [(k, u) for k, u in view.suppressions.items() if u > now and self.suppression_applies(k)]
             if active:

@@ -47,6 +47,7 @@ class Block(StrEnum):
     DAY_CAP = "daily attempt cap reached"
     NOT_DUE = "retry not due yet"
     OUTSIDE_HOURS = "outside calling hours"
+    LIST_PAUSED = "list paused"
 
 
 FINAL_BLOCKS = frozenset(
@@ -90,6 +91,7 @@ class LeadView:
     callback_at: float | None = None
     callback_agent: str | None = None
     region: str | None = None  # the address's region ("US-FL"), when the lead's import named one
+    lists: tuple[str, ...] = ()  # the lists it came from (`dialer.leads.model.list_key`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,18 +83,20 @@ def test_encode_decode_round_trip_and_header() -> None:
         decode_header("garbage")
 
 
-def test_the_address_region_is_stored_in_the_header_and_leads_stored_before_it_still_read() -> None:
+def test_the_address_region_and_the_lists_are_in_the_header_and_leads_stored_before_them_still_read() -> None:
     florida = lead("L1", "+13055550100", region="US-FL")
     blob = encode_lead(florida)
     assert decode_header(blob).region == decode_lead("L1", blob).region == "US-FL"
+    assert decode_header(blob).lists == ("list-a",)
     assert decode_fields(blob) == {"name": "Ann"}
     # format L1, as an earlier version stored it: the same header without the region slot
     old = "\x1f".join(["L1", "+13055550100", "number:+13055550100", "NY01", "unknown", "America/New_York", "5",
-                        "0", "0", '{"f":{"name":"Ann"},"s":[]}'])
+                        "0", "0", '{"f":{"name":"Ann"},"s":[["may, vendor","file",100.0]]}'])
     h = decode_header(old)
     assert (h.numbers, h.area, h.zones, h.rank, h.region) == (("+13055550100",), "NY01", ("America/New_York",), 5,
                                                               None)
     assert decode_lead("L1", old).fields == {"name": "Ann"}
+    assert h.lists == ("may_ vendor",)  # from its JSON sources, as the header keeps names (no commas)
     assert decode_fields(old) == {"name": "Ann"}
     moved = merge_leads(florida, lead("L1", "+13055550100", region="US-GA"))
     assert moved.region == "US-GA"  # the newer address wins, as a newer time zone does

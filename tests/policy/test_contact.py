@@ -64,6 +64,19 @@ def test_deferral_waits_for_every_block_and_then_for_hours() -> None:
     assert P.check(late, NOW).not_before == at(2024, 5, 16, 9, 0)
 
 
+def test_a_lead_waits_while_every_one_of_its_lists_is_paused_but_its_callback_does_not() -> None:
+    lead = view(A, lists=("vendor-may", "base"))
+    v = P.check(lead, NOW, paused_lists=frozenset({"vendor-may", "base"}))
+    assert (v.block, v.final, v.detail) == (Block.LIST_PAUSED, False, "vendor-may, base")
+    assert v.not_before is not None
+    assert v.not_before >= NOW + 30 * 86400
+    held_too = P.check(replace(lead, retry_at=NOW + 60), NOW, paused_lists=frozenset({"vendor-may", "base"}))
+    assert held_too.block is Block.LIST_PAUSED  # first, whatever else holds it: the hopper parks it
+    assert P.check(lead, NOW, paused_lists=frozenset({"vendor-may"})).ok  # "base" still runs
+    assert P.check(lead, NOW, paused_lists=frozenset({"vendor-may", "base"}), callback=True).ok
+    assert P.check(view(A), NOW, paused_lists=frozenset({"vendor-may"})).ok
+
+
 def test_open_ended_suppression_is_rechecked_hourly() -> None:
     v = P.check(view(A, suppressions={"trouble_ticket": math.inf}), NOW)
     assert v.block is Block.SUPPRESSED
