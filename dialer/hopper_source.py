@@ -24,7 +24,7 @@ from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
 from dialer.errors import ConfigError, DialerError, LeadError, PolicyViolation
 from dialer.hopper import DialResult, DialTarget, Hopper
-from dialer.hopper.types import CallbackMove, RecycleReport, ScheduledCallback
+from dialer.hopper.types import CallbackMove, LeadList, RecycleReport, ScheduledCallback
 from dialer.leads.phone import normalize, zones_for
 from dialer.policy.contact import ContactPolicy
 
@@ -103,6 +103,15 @@ class HopperLeadSource:
 
     async def explain(self, lead_id: str, now: float) -> dict[str, Any]:
         return await self.hopper.explain(lead_id, now)
+
+    async def lists(self) -> list[LeadList]:
+        return await self.hopper.lists()
+
+    async def pause_list(self, name: str, now: float) -> LeadList:
+        return await self.hopper.pause_list(name, now)
+
+    async def resume_list(self, name: str, now: float) -> tuple[LeadList, int]:
+        return await self.hopper.resume_list(name, now)
 
     async def move_callback(self, lead_id: str, at: float | None, keep_for: str | None, *,
                             kept_for: str | None = None, now: float | None = None) -> CallbackMove:

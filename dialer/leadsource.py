@@ -14,7 +14,7 @@ from dialer.engine.commands import DispositionMade
 from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
 from dialer.errors import PolicyViolation
-from dialer.hopper.types import CallbackMove, RecycleReport
+from dialer.hopper.types import CallbackMove, LeadList, RecycleReport
 
 __all__ = ["InMemoryLeadSource", "LeadAdminSource", "LeadSource", "ManualDialPolicy", "OwnCallbackSource",
            "PreviewSource"]
@@ -80,6 +80,18 @@ class LeadAdminSource(Protocol):
 
     async def explain(self, lead_id: str, now: float) -> dict[str, Any]:
         """Where the lead is, and the contact policy's verdict on dialing it now (LeadError: no such lead)."""
+        ...
+
+    async def lists(self) -> list[LeadList]:
+        """The campaign's lead lists: name, new leads imported from it, paused or not."""
+        ...
+
+    async def pause_list(self, name: str, now: float) -> LeadList:
+        """Hold the leads of list `name` until it is resumed (LeadError: no such list)."""
+        ...
+
+    async def resume_list(self, name: str, now: float) -> tuple[LeadList, int]:
+        """Resume list `name`; how many of its leads came back due now (LeadError: no such list)."""
         ...
 
 

@@ -30,7 +30,7 @@ from dialer.campaigns.vocab import Disposition as PolicyDisposition
 from dialer.errors import ConfigError, LeadError, PolicyViolation
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
-from dialer.hopper.lead_lists import LeadList, PausedLists, list_lists, pause_list, resume_list
+from dialer.hopper.lead_lists import PausedLists, list_lists, pause_list, resume_list
 from dialer.hopper.results import write_plan
 from dialer.hopper.scripts import (
     COUNT_KEPT,
@@ -45,7 +45,15 @@ from dialer.hopper.scripts import (
     TAKE_POP,
 )
 from dialer.hopper.status import build_status
-from dialer.hopper.types import CallbackMove, DialTarget, FillReport, HopperStatus, RecycleReport, ScheduledCallback
+from dialer.hopper.types import (
+    CallbackMove,
+    DialTarget,
+    FillReport,
+    HopperStatus,
+    LeadList,
+    RecycleReport,
+    ScheduledCallback,
+)
 from dialer.hopper.views import GS, Gathered, S, parse_gathered, split_tag, text
 from dialer.leads.model import decode_fields, decode_header
 from dialer.policy.contact import ContactPolicy

@@ -13,30 +13,19 @@ reads it again at every fill and, between fills, at most every `PAUSED_TTL_S` se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from redis.asyncio import Redis
 
 from dialer.errors import LeadError
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys
+from dialer.hopper.types import LeadList
 from dialer.hopper.views import text
 from dialer.leads.model import decode_header, list_key
 
-__all__ = ["PAUSED_TTL_S", "LeadList", "PausedLists", "list_lists", "pause_list", "resume_list"]
+__all__ = ["PAUSED_TTL_S", "PausedLists", "list_lists", "pause_list", "resume_list"]
 
 PAUSED_TTL_S = 5.0
 _SCAN = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class LeadList:
-    """One list of a campaign: its name, how many new leads its imports brought (not those merged into
-    leads of other lists), paused or not."""
-
-    name: str
-    leads: int
-    paused: bool
 
 
 class PausedLists:

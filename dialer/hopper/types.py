@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-__all__ = ["CallbackMove", "DialTarget", "FillReport", "HopperState", "HopperStatus", "RecycleReport",
+__all__ = ["CallbackMove", "DialTarget", "FillReport", "HopperState", "HopperStatus", "LeadList", "RecycleReport",
            "ScheduledCallback"]
 
 _EMPTY: Mapping[str, int] = MappingProxyType({})
@@ -54,6 +54,16 @@ class RecycleReport:
     revived: int = 0  # back in the retry queue, due now (the policy still checks each before a dial)
     still_capped: int = 0  # at the campaign's max_attempts_total still: raise it first
     max_attempts_total: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LeadList:
+    """One list of a campaign: its name, how many new leads its imports brought (not those merged into
+    leads of other lists), paused or not."""
+
+    name: str
+    leads: int
+    paused: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@
     dialer agents list [--campaign X] | pause A [--reason R] | logout A | listen|whisper|barge A --extension E
     dnc add NUMBER... [--campaign X] | check NUMBER | import FILE
     leads import CAMPAIGN FILE [--list-name N] | show CAMPAIGN LEAD | recycle CAMPAIGN
+    lists show CAMPAIGN | pause CAMPAIGN LIST | resume CAMPAIGN LIST
     subscribers import FILE [--region R]
     suppress set SUBJECT KIND [--days N | --until ISO] | lift SUBJECT KIND | show SUBJECT
     callbacks list CAMPAIGN [--agent A] | reassign CAMPAIGN --from A [--to B] | move CAMPAIGN --lead L [...]
@@ -392,6 +393,29 @@ def _leads(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     return None
 
 
+def _lists(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
+    base = f"/api/campaigns/{_q(args.campaign)}/lists"
+    if args.action == "show":
+        got = api.call("GET", base)
+        if args.json:
+            return got
+        for x in got["lists"]:
+            print(f"{x['name']:<32} {x['leads']:>9} new leads  {'PAUSED' if x['paused'] else 'running'}", file=out)
+        if not got["lists"]:
+            print(f"{args.campaign}: no lists (no lead was imported)", file=out)
+        return None
+    got = api.call("POST", f"{base}/{_q(args.list)}/{args.action}")
+    if args.json:
+        return got
+    if args.action == "pause":
+        print(f"{args.campaign}: list {got['name']} paused; its leads wait until it is resumed (those also in "
+              "a running list, and due callbacks, do not)", file=out)
+    else:
+        print(f"{args.campaign}: list {got['name']} resumed; {got['released']} lead(s) that waited for it are "
+              "due again", file=out)
+    return None
+
+
 def _subscribers(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     got = api.call("POST", "/api/subscribers/upload", query={"region": args.region}, raw=_file_bytes(args.file),
                    content_type="text/csv")
@@ -632,6 +656,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("campaign")
     _common(p)
     ld.set_defaults(handler=_run(_leads))
+
+    ls = sub.add_parser("lists", help="a campaign's lead lists: show them, pause one (a wrong file), resume it")
+    lss = ls.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = lss.add_parser("show", help="each list: the new leads it brought, paused or running")
+    p.add_argument("campaign")
+    _common(p)
+    for action, text in (("pause", "its leads wait (except those also in a running list, and due callbacks)"),
+                         ("resume", "the leads that waited for it are due again at once")):
+        p = lss.add_parser(action, help=f"{action} one list: {text}")
+        p.add_argument("campaign")
+        p.add_argument("list", help="the list's name (the import's --list-name)")
+        _common(p)
+    ls.set_defaults(handler=_run(_lists))
 
     sb = sub.add_parser("subscribers", help="load the subscriber base that cold lists are reconciled against")
     sbs = sb.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -25,6 +25,7 @@ from pydantic import Field
 from dialer.campaigns import CampaignConfig, load_campaign
 from dialer.errors import ConfigError, LeadError
 from dialer.hopper import LeadStore
+from dialer.hopper.types import LeadList
 from dialer.leads.report import BaseReport, DncReport, ImportReport
 from dialer.leadsource import LeadAdminSource
 from dialer.policy import signal_of
@@ -106,6 +107,7 @@ def _base_out(rep: BaseReport) -> dict[str, Any]:
             "errors": _issues(rep.errors)}
 
 
+ListNameInPath = Annotated[str, PathParam(min_length=1, max_length=200)]  # files name lists after themselves
 LeadId = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]  # as imports allow
 
 
@@ -240,7 +242,7 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
         src = ctx.daemon.leads.get(campaign_id)
         if not isinstance(src, LeadAdminSource):
             raise Conflict(f"campaign {campaign_id}'s leads do not come from the Redis hopper: there is no lead "
-                           "to look up or recycle")
+                           "to look up or recycle, and no list to pause")
         return src
 
     @r.post("/api/campaigns/{campaign_id}/leads/recycle", tags=["leads"])
@@ -253,6 +255,43 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
         await ctx.audit.record(who, "leads.recycle", campaign_id, revived=rep.revived, still_capped=rep.still_capped)
         return {"campaign_id": campaign_id, "revived": rep.revived, "still_capped": rep.still_capped,
                 "max_attempts_total": rep.max_attempts_total}
+
+    def _list_out(x: LeadList) -> dict[str, Any]:
+        return {"name": x.name, "leads": x.leads, "paused": x.paused}
+
+    @r.get("/api/campaigns/{campaign_id}/lists", tags=["leads"])
+    async def lists(campaign_id: CampaignId, who: Principal = supervisor) -> dict[str, Any]:
+        """The campaign's lead lists (each import's `list_name`): the new leads each brought, paused or not."""
+        with http_errors():
+            got = await admin(campaign_id).lists()
+        return {"campaign_id": campaign_id, "lists": [_list_out(x) for x in got]}
+
+    @r.post("/api/campaigns/{campaign_id}/lists/{list_name}/pause", tags=["leads"])
+    async def pause_list(campaign_id: CampaignId, list_name: ListNameInPath,
+                         who: Principal = supervisor) -> dict[str, Any]:
+        """Pause a list (a wrong file, consent in doubt): its leads are not dialed until it is resumed, except
+        those also in a running list and the callbacks people asked for. Takes effect at once on this daemon,
+        within seconds on others sharing the campaign."""
+        with http_errors():
+            try:
+                got = await admin(campaign_id).pause_list(list_name, ctx.sup.now())
+            except LeadError as exc:
+                raise NotFound(str(exc)) from None
+        await ctx.audit.record(who, "lists.pause", campaign_id, list_name=got.name)
+        return {"campaign_id": campaign_id, **_list_out(got)}
+
+    @r.post("/api/campaigns/{campaign_id}/lists/{list_name}/resume", tags=["leads"])
+    async def resume_list(campaign_id: CampaignId, list_name: ListNameInPath,
+                          who: Principal = supervisor) -> dict[str, Any]:
+        """Resume a paused list: the leads that waited for it are due again at once (`released`), the contact
+        policy checking each before its dial as always."""
+        with http_errors():
+            try:
+                got, released = await admin(campaign_id).resume_list(list_name, ctx.sup.now())
+            except LeadError as exc:
+                raise NotFound(str(exc)) from None
+        await ctx.audit.record(who, "lists.resume", campaign_id, list_name=got.name, released=released)
+        return {"campaign_id": campaign_id, **_list_out(got), "released": released}
 
     @r.get("/api/campaigns/{campaign_id}/leads/{lead_id}", tags=["leads"])
     async def explain(campaign_id: CampaignId, lead_id: LeadId, who: Principal = supervisor) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from dialer.errors import LeadError
 from dialer.hopper.keys import CampaignKeys
-from dialer.hopper.lead_lists import LeadList
+from dialer.hopper.types import LeadList
 from dialer.policy import DialResult
 
 NOW = at(2024, 5, 15, 12)  # Wednesday noon in New York
