@@ -80,7 +80,11 @@ def build_status(
     elif waiting or cb_total or in_flight:
         state = "blocked"
         by_reason = {r: n for r, n in why.items() if r != str(Block.OUTSIDE_HOURS)}
-        if waiting and by_reason and set(by_reason) == {str(Block.SUPPRESSED)}:
+        paused_only = waiting and by_reason and set(by_reason) == {str(Block.LIST_PAUSED)}
+        if paused_only:
+            reason = (f"all {by_reason[str(Block.LIST_PAUSED)]} waiting leads are in paused lists: resume one "
+                      "(dialer lists resume) to dial them")
+        elif waiting and by_reason and set(by_reason) == {str(Block.SUPPRESSED)}:
             reason = "all suppressed"
         elif waiting and by_reason:
             top = ", ".join(f"{n} {r}" for r, n in sorted(by_reason.items(), key=lambda x: -x[1]))
@@ -91,7 +95,7 @@ def build_status(
             reason = "only scheduled callbacks remain"
         else:
             reason = f"only {in_flight} dials in flight remain"
-        if nxt is not None:
+        if nxt is not None and not paused_only:  # a paused lead's "next" is only the 30-day bound
             reason += f"; next at {_when(policy, next_zones, nxt)}"
     elif fin:
         state, reason = "exhausted", "all leads exhausted"

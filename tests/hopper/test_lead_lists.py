@@ -39,6 +39,17 @@ async def test_a_paused_lists_leads_wait_and_a_lead_also_in_a_running_list_does_
     assert await redis.smembers(CampaignKeys(prefix, "c1").parked) == {b"a1", b"a2"}
 
 
+async def test_a_hopper_whose_every_lead_waits_for_a_paused_list_says_so(redis: Redis, prefix: str) -> None:
+    _, _, h = await two_lists(redis, prefix)
+    await h.pause_list("vendor-may", NOW)
+    await h.pause_list("base", NOW)
+    await h.fill(NOW)
+    assert await h.take(5, NOW) == []
+    st = await h.status(NOW)
+    assert (st.state, st.reason) == ("blocked", "all 4 waiting leads are in paused lists: resume one (dialer lists "
+                                                "resume) to dial them")
+
+
 async def test_a_resume_brings_the_waiting_leads_back_at_once(redis: Redis, prefix: str) -> None:
     _, _, h = await two_lists(redis, prefix)
     await h.pause_list("vendor-may", NOW)
