@@ -758,7 +758,8 @@ class Hopper:
                 pipe.zrange(k.due(z), 0, 0, withscores=True)
             raw = await pipe.execute()
             kept = int(await self._count_kept(keys=[k.cb], args=[k.p, repr(now), self._owner_wait()]))
-        return build_status(self.campaign.id, self.policy, zone_keys, raw, now, kept_due=kept)
+            paused = tuple(sorted(text(x) for x in await self._r.smembers(k.lpaused)))
+        return build_status(self.campaign.id, self.policy, zone_keys, raw, now, kept_due=kept, lists_paused=paused)
 
     async def conversion(self) -> Mapping[str, tuple[int, int]]:
         """Contacts and sales per value of the campaign's `report_by` field (win-back: cancel reason)."""

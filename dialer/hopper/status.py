@@ -33,10 +33,10 @@ def _when(policy: ContactPolicy, zones: tuple[str, ...], t: float) -> str:
 
 def build_status(
     campaign_id: str, policy: ContactPolicy, zone_keys: Sequence[str], raw: Sequence[Any], now: float, *,
-    kept_due: int = 0,
+    kept_due: int = 0, lists_paused: tuple[str, ...] = (),
 ) -> HopperStatus:
     """Assemble `HopperStatus` from the pipeline reply of `Hopper.status`; `kept_due` of the due callbacks
-    wait for the agent who kept them (no one else may call them yet)."""
+    wait for the agent who kept them (no one else may call them yet); `lists_paused` are the paused lists."""
     depth, in_flight, cb_due, cb_total = (int(x) for x in raw[:4])
     kept_due = min(kept_due, cb_due)
     why = _counts(raw[4])
@@ -120,4 +120,5 @@ def build_status(
         waiting_by_reason=MappingProxyType(why),
         finished_by_reason=MappingProxyType(fin),
         next_callable_at=nxt,
+        lists_paused=lists_paused,
     )

@@ -105,3 +105,4 @@ class HopperStatus:
     finished_by_reason: Mapping[str, int]
     next_callable_at: float | None
     callbacks_kept_due: int = 0  # of `callbacks_due`, the ones kept for their agent (only they may call them yet)
+    lists_paused: tuple[str, ...] = ()  # the lead lists a supervisor paused (their leads wait)

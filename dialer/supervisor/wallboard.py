@@ -85,7 +85,8 @@ class Wallboard:
         except (DialerError, TimeoutError):
             return {}
         return {"state": str(getattr(st, "state", "")), "reason": str(getattr(st, "reason", "")),
-                "callbacks_kept_due": int(getattr(st, "callbacks_kept_due", 0))}
+                "callbacks_kept_due": int(getattr(st, "callbacks_kept_due", 0)),
+                "lists_paused": [str(x) for x in getattr(st, "lists_paused", ())]}
 
     async def snapshot(self, max_age_s: float = 0.0) -> dict[str, Any]:
         """The current snapshot; one computed less than `max_age_s` ago is reused (many pages, one board)."""

@@ -17,6 +17,7 @@ from dialer.hopper_source import HopperLeadSource
 from dialer.http import build_app
 from dialer.leads.demo import load_demo_leads
 from dialer.policy.contact import ContactPolicy
+from dialer.supervisor.context import Ctx
 
 CAMPAIGN = Path(__file__).resolve().parents[2] / "examples" / "campaigns" / "base_upsell.toml"
 T0 = dt.datetime(2026, 11, 23, 13, 0, tzinfo=ZoneInfo("America/New_York")).timestamp()
@@ -75,3 +76,13 @@ async def test_the_cli_shows_pauses_and_resumes_lists(redis):
                                                     ["vendor", "may", "2", "new", "leads", "PAUSED"]]
         assert await run("lists", "resume", cid, "vendor may") == (
             f"{cid}: list vendor may resumed; 0 lead(s) that waited for it are due again\n")
+
+
+async def test_the_wallboard_names_the_paused_lists(redis):
+    rig, cid, hopper = await rig_with_two_lists(redis)
+    board = Ctx.build(rig.daemon).board
+    [card] = [c for c in (await board.snapshot())["campaigns"] if c["id"] == cid]
+    assert card["hopper"]["lists_paused"] == []
+    await hopper.pause_list("vendor may", T0)
+    [card] = [c for c in (await board.snapshot())["campaigns"] if c["id"] == cid]
+    assert card["hopper"]["lists_paused"] == ["vendor may"]

@@ -69,6 +69,9 @@
     else if (c.hopper.callbacks_kept_due) {
       card.append(el("div", "why", `${c.hopper.callbacks_kept_due} due callback(s) waiting for the agent who kept them`));
     }
+    if (c.hopper.lists_paused && c.hopper.lists_paused.length) {
+      card.append(el("div", "why", "Lists paused: " + c.hopper.lists_paused.join(", ")));
+    }
     const tiles = el("div", "tiles");
     const ready = c.agents.ready || 0, working = ORDER.reduce((n, s) => n + (s === "paused" ? 0 : c.agents[s] || 0), 0);
     tiles.append(
