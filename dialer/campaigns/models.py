@@ -196,6 +196,9 @@ class RetryRules(_Frozen):
     delays_s: dict[RetryCause, float] = Field(default_factory=lambda: dict(_DEFAULT_DELAYS))  # type: ignore[arg-type]
     max_attempts_total: int = Field(default=6, ge=1, le=100)
     max_attempts_per_day: int = Field(default=3, ge=1, le=50)
+    # dials of one lead in any 24 hours (a rolling window, not the local day: Florida's "3 calls in 24
+    # hours"); None: only the per-day cap
+    max_attempts_per_24h: int | None = Field(default=None, ge=1, le=50)
     next_number_on: frozenset[RetryCause] = frozenset({"no_answer", "invalid", "wrong_number", "not_available"})
     abandon_lock_h: float = Field(default=72.0, ge=72.0)
 

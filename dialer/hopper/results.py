@@ -96,6 +96,8 @@ async def write_plan(
             S.LAST: plan.last_outcome,
         },
     )
+    if plan.recent_attempts is not None:
+        pipe.hset(state, S.RECENT, ",".join(repr(t) for t in plan.recent_attempts))
     if plan.next == "retry":
         pipe.hset(state, S.RETRY_AT, repr(plan.at))
         pipe.zadd(k.due(zone_key), {lid: plan.at})

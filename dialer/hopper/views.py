@@ -33,6 +33,7 @@ class S:
     TAKEN_CALLBACK = "tcb"
     LAST = "lo"
     BASE_BEFORE = "bb"  # "<the person's base-contact stamp before>|<the one this lead's result wrote>"
+    RECENT = "a24"  # the last dials' times, comma-separated, oldest first (only with max_attempts_per_24h)
     P_DNC = "dnc"
     P_BASE = "bc"
     P_MONTH = "m"
@@ -143,6 +144,7 @@ def parse_gathered(reply: object) -> Gathered | None:
             callback_agent=state.get(S.CB_AGENT) or None,
             region=header.region,
             lists=header.lists,
+            recent_attempts=tuple(float(x) for x in state.get(S.RECENT, "").split(",") if x),
         )
     except (ValueError, IndexError, TypeError, LeadError) as exc:
         raise StateStoreError(f"lead {lead_id}: stored state cannot be read ({exc}); re-import the lead") from exc

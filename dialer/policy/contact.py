@@ -111,6 +111,11 @@ class ContactPolicy:
             if view.attempts_day >= c.retry.max_attempts_per_day and view.day == self.hours.local_day(view.zones, now):
                 until = self.hours.next_midnight(view.zones, now)
                 blocks.append((Block.DAY_CAP, until, f"{view.attempts_day} today"))
+            rolling = c.retry.max_attempts_per_24h
+            if rolling is not None:
+                inside = [t for t in view.recent_attempts if t > now - DAY]
+                if len(inside) >= rolling:
+                    blocks.append((Block.ROLLING_CAP, inside[-rolling] + DAY, f"{len(inside)} in 24 hours"))
             if view.retry_at > now:
                 blocks.append((Block.NOT_DUE, view.retry_at, ""))
         elif view.callback_at is not None and view.callback_at > now:
@@ -224,6 +229,7 @@ class ContactPolicy:
             dead=frozenset(dead),
             next="finish",
             last_outcome=disp.value if disp is not None else result.outcome.value,
+            recent_attempts=self._recent(view, now),
         )
         numbers = tuple(n.e164 for n in view.numbers)
         if result.outcome is Outcome.LIVE and disp is None:
@@ -280,7 +286,13 @@ class ContactPolicy:
         Raises `PolicyViolation` as `plan_result` does."""
         earlier = replace(view, attempts=max(0, view.attempts - 1), attempts_day=max(0, view.attempts_day - 1))
         plan = self.plan_result(earlier, index, result, now)
-        return replace(plan, day=view.day, attempts_day=view.attempts_day)
+        return replace(plan, day=view.day, attempts_day=view.attempts_day, recent_attempts=None)
+
+    def _recent(self, view: LeadView, now: float) -> tuple[float, ...] | None:
+        """The dial times to keep after a dial at `now`: those of the last 24 hours, this one included."""
+        if self.campaign.retry.max_attempts_per_24h is None:
+            return None
+        return (*(t for t in view.recent_attempts if t > now - DAY), now)
 
     def _follow_ups(self, view: LeadView, disp: Disposition, now: float) -> tuple[tuple[str, float], ...]:
         out: list[tuple[str, float]] = []

@@ -45,6 +45,7 @@ class Block(StrEnum):
     CONTACT_CAP = "too many contacts this month"
     ABANDON_LOCK = "72-hour lock after an abandoned call"
     DAY_CAP = "daily attempt cap reached"
+    ROLLING_CAP = "24-hour attempt cap reached"
     NOT_DUE = "retry not due yet"
     OUTSIDE_HOURS = "outside calling hours"
     LIST_PAUSED = "list paused"
@@ -92,6 +93,7 @@ class LeadView:
     callback_agent: str | None = None
     region: str | None = None  # the address's region ("US-FL"), when the lead's import named one
     lists: tuple[str, ...] = ()  # the lists it came from (`dialer.leads.model.list_key`)
+    recent_attempts: tuple[float, ...] = ()  # its last dials' times, oldest first (kept with a 24-hour cap)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,3 +173,4 @@ class ResultPlan:
     decline_until: float = 0.0
     follow_ups: tuple[tuple[str, float], ...] = ()
     last_outcome: str = ""
+    recent_attempts: tuple[float, ...] | None = None  # to keep (a 24-hour cap is set); None: nothing to write

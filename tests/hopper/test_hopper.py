@@ -85,6 +85,22 @@ async def test_the_address_region_of_an_import_holds_its_person_to_that_regions_
     assert (explained["region"], explained["hours_regions"]) == ("US-FL", ["US-FL"])
 
 
+async def test_a_rolling_24_hour_cap_holds_a_lead_until_its_oldest_dial_is_24_hours_old(redis: Redis,
+                                                                                         prefix: str) -> None:
+    _, _, h = await setup(redis, prefix, [row(NY1, id="a")],
+                          retry={"max_attempts_per_24h": 2, "max_attempts_per_day": 10, "delays_s": {"no_answer": 60}})
+    for t in (NOW, NOW + 120):
+        await h.fill(t)
+        [target] = await h.take(1, t)
+        await h.record_result(target, res("no_answer"), t)
+    await h.fill(NOW + 240)
+    assert await h.take(1, NOW + 240) == []
+    got = await h.explain("a", NOW + 240)
+    assert (got["verdict"]["block"], got["verdict"]["not_before"]) == ("24-hour attempt cap reached", NOW + DAY)
+    await h.fill(NOW + DAY)
+    assert [t.lead_id for t in await h.take(1, NOW + DAY)] == ["a"]
+
+
 async def test_take_serves_due_callbacks_then_fresh_then_retries(redis: Redis, prefix: str) -> None:
     _, _, h = await setup(redis, prefix, [row(NY1, id="a"), row(NY2, id="b"), row(NY3, id="c"), row(CHI1, id="d")])
     await h.fill(NOW)

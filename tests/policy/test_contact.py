@@ -77,6 +77,23 @@ def test_a_lead_waits_while_every_one_of_its_lists_is_paused_but_its_callback_do
     assert P.check(view(A), NOW, paused_lists=frozenset({"vendor-may"})).ok
 
 
+def test_a_rolling_24_hour_cap_counts_the_dials_of_the_last_24_hours_not_the_local_day() -> None:
+    p = ContactPolicy(campaign(retry={"max_attempts_per_24h": 3}))
+    h = 3600.0
+    evening = (NOW - 17 * h, NOW - 16.5 * h, NOW - 16 * h)  # 19:00, 19:30, 20:00 yesterday
+    v = p.check(view(A, recent_attempts=evening, day="2024-05-14", attempts_day=3), NOW)
+    assert (v.block, v.detail) == (Block.ROLLING_CAP, "3 in 24 hours")  # a new local day, but not 24 hours
+    assert v.not_before == NOW + 7 * h  # 24 hours after the first of the three
+    assert P.check(view(A, recent_attempts=evening), NOW).ok  # the cap is the campaign's choice
+    assert p.check(view(A, recent_attempts=(NOW - 25 * h, *evening[1:])), NOW).ok  # one fell out of the window
+    assert p.check(view(A, recent_attempts=evening), NOW, callback=True).ok  # the person asked for it
+    plan = p.plan_result(view(A, recent_attempts=(NOW - 25 * h, *evening[1:])), 0, r("no_answer"), NOW)
+    assert plan.recent_attempts == (*evening[1:], NOW)  # what the window still needs, this dial included
+    assert P.plan_result(view(A), 0, r("no_answer"), NOW).recent_attempts is None  # no cap: nothing kept
+    late = p.plan_amendment(view(A, attempts=1, recent_attempts=(NOW,)), 0, r("live", "sale"), NOW + 60)
+    assert late.recent_attempts is None  # the dial was counted with its first result
+
+
 def test_open_ended_suppression_is_rechecked_hourly() -> None:
     v = P.check(view(A, suppressions={"trouble_ticket": math.inf}), NOW)
     assert v.block is Block.SUPPRESSED
