@@ -45,6 +45,7 @@ class SimStats:
     errors: list[str] = field(default_factory=list)
     max_seq_gap: int = 0
     own_callbacks_set: int = 0  # callbacks kept for the agent who set them
+    callbacks_retimed: int = 0  # callback times refused (outside the person's hours) and set a day later
     previews_dialed: int = 0
 
 
@@ -71,6 +72,7 @@ class SimulatedAgents:
         self._last_seq: dict[str, int] = {}
         self._reasons: dict[str, tuple[str, ...]] = {}
         self._timed_out: set[str] = set()
+        self._callbacks: dict[str, tuple[dict[str, object], int]] = {}  # the last callback each agent set
         self._ids = itertools.count(1)
         self.stats = SimStats()
         self.logged_in = asyncio.Event()
@@ -104,6 +106,11 @@ class SimulatedAgents:
                         tg.create_task(self._dial_preview(client, agent_id, body))
                     elif kind == "state" and body.get("state") == "paused" and body.get("reason") == "wrapup_timeout":
                         self._timed_out.add(agent_id)  # ready again once the late disposition is sent
+                    elif kind == "error" and body.get("field") == "fields.callback_at" and (
+                            retry := self._callback_again(agent_id, str(body.get("call_id")))) is not None:
+                        # as an agent does when the desk refuses the time: pick another (a day later)
+                        self.stats.callbacks_retimed += 1
+                        tg.create_task(self._send(client, agent_id, retry))
                     elif kind == "error":
                         self.stats.errors.append(f"{agent_id}: {body.get('error')}")
 
@@ -127,12 +134,27 @@ class SimulatedAgents:
             self.stats.own_callbacks_set += own
         else:
             code, fields = "refused", {"reason": reasons[int(self._rng.integers(len(reasons)))]}
-        await self._send(client, agent_id, {"type": "disposition", "call_id": call_id, "code": code,
-                                            "fields": fields})
+        command: dict[str, object] = {"type": "disposition", "call_id": call_id, "code": code, "fields": fields}
+        if code == "callback":
+            self._callbacks[agent_id] = (command, 0)
+        await self._send(client, agent_id, command)
         self.stats.dispositions += 1
         if agent_id in self._timed_out:
             self._timed_out.discard(agent_id)
             await self._send(client, agent_id, {"type": "ready"})
+
+    def _callback_again(self, agent_id: str, call_id: str) -> dict[str, object] | None:
+        """The agent's last callback disposition of `call_id` a day later (at most three times), or None."""
+        sent = self._callbacks.get(agent_id)
+        if sent is None or sent[0]["call_id"] != call_id or sent[1] >= 3:
+            return None
+        command, tries = sent
+        fields = dict(command["fields"])  # type: ignore[call-overload]
+        later = dt.datetime.fromisoformat(str(fields["callback_at"])) + dt.timedelta(days=1)
+        fields["callback_at"] = later.isoformat(timespec="seconds")
+        again = {**command, "fields": fields}
+        self._callbacks[agent_id] = (again, tries + 1)
+        return again
 
     async def _dial_preview(self, client: aiomqtt.Client, agent_id: str, body: dict[str, object]) -> None:
         """A lead on the agent's screen (their own callback, or a preview campaign's lead): read, then dial."""

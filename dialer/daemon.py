@@ -37,7 +37,7 @@ from agents.commands import (
     RecentCommands,
     parse_agent_command,
 )
-from agents.dispositions import DispositionRejected
+from agents.dispositions import DispositionRejected, callback_time
 from agents.screenpop import ScreenPopRenderer
 from agents.state import Agent, AgentState
 from dialer.agentfeed import AgentFeed
@@ -73,7 +73,7 @@ from dialer.engine.core import CampaignRuntime, DialRequest, Engine
 from dialer.engine.records import mask_number
 from dialer.errors import AmiError, ConfigError, DialerError, IllegalTransition
 from dialer.hopper.store import LeadStore
-from dialer.leadsource import LeadSource, PreviewSource
+from dialer.leadsource import CallbackCheck, LeadSource, PreviewSource
 from dialer.ledger_store import LedgerStore
 from dialer.metrics import Metrics
 from dialer.signals_feed import SignalsFeed
@@ -343,6 +343,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 # every call and wrap-up is closed: a disposition now would only be refused as late
                 log.info("agent command after the shutdown closed the wrap-ups; ignored", extra={"agent_id": agent_id})
                 continue
+            cmd: object = None
             try:
                 cmd, command_id = parse_agent_command(agent_id, raw)
                 if isinstance(cmd, PreviewDial | PreviewSkip):  # they read Redis: in a task of their own
@@ -354,7 +355,10 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"]) or "payload"
                 self.feed.publish(agent_id, "error", {"error": f"bad command: {where}: {first['msg']}"})
-            except (IllegalTransition, DispositionRejected) as exc:
+            except DispositionRejected as exc:  # the field and the call, so that a client can fix that field
+                self.feed.publish(agent_id, "error", {"error": str(exc), "field": exc.field,
+                                                      "call_id": getattr(cmd, "call_id", None)})
+            except IllegalTransition as exc:
                 self.feed.publish(agent_id, "error", {"error": str(exc)})
 
     # ------------------------------------------------------------------ control surface (HTTP, CLI)
@@ -373,11 +377,30 @@ class Daemon(AgentCalls, Compliance, Overrides):
         if isinstance(cmd, Disposition) and isinstance(renderer, ScreenPopRenderer):
             agent = self.engine.roster.get(cmd.agent_id)
             cmd = renderer.validate_disposition(cmd, (agent.campaign_id or "") if agent else "", now)
+        if isinstance(cmd, Disposition) and (cmd.fields.get("callback_epoch") or cmd.fields.get("callback_at")):
+            self._check_callback_time(cmd, now)
         self.execute(self.engine.on_agent(cmd, now), now)
         if isinstance(cmd, Disposition) and isinstance(renderer, ScreenPopRenderer):
             renderer.note_disposition(cmd)
         self._agent_changed(cmd.agent_id)
         return True
+
+    def _check_callback_time(self, cmd: Disposition, now: float) -> None:
+        """A callback's time against the person's calling hours, before the disposition is taken: a refusal
+        names the field and the next allowed time, so the agent picks another (the customer's promise is
+        not dropped later, when the result is written)."""
+        call = self.engine.calls.get(cmd.call_id)
+        late = self.engine.undisposed.get(cmd.agent_id)
+        of = call if call is not None else late if late is not None and late.call_id == cmd.call_id else None
+        if of is None:
+            return
+        source = self.leads.get(of.campaign_id)
+        if isinstance(source, CallbackCheck):
+            # the renderer's validation gives the epoch; without it (no screen-pop renderer) read the time given
+            at = cmd.fields.get("callback_epoch") or cmd.fields["callback_at"]
+            why = source.callback_refusal(of.target, callback_time(at, now, min_s=0.0, max_days=366), now)
+            if why is not None:
+                raise DispositionRejected("fields.callback_at", why)
 
     def _agent_changed(self, agent_id: str) -> None:
         agent = self.engine.roster.get(agent_id)

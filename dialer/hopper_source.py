@@ -201,6 +201,18 @@ class HopperLeadSource:
         dnc = await self.hopper.number_is_dnc(e164)
         self.hopper.policy.check_manual(e164, zones, dnc=dnc, now=now)
 
+    def callback_refusal(self, target: object | None, at: float, now: float) -> str | None:
+        """Why the contact policy would refuse a callback at `at` to the person of `target` (outside their
+        calling hours, too far ahead...), or None: checked when the agent sets it, so that they pick another
+        time instead of the callback being dropped when the result is written."""
+        if not isinstance(target, DialTarget) or not target.zones:
+            return None
+        try:
+            self.hopper.policy.validate_callback(target.zones, at, now, numbers=target.numbers, region=target.region)
+        except PolicyViolation as exc:
+            return str(exc)
+        return None
+
     async def _report(self, target: DialTarget, result: DialResult, now: float) -> None:
         try:
             await self.hopper.record_result(target, result, now)

@@ -16,8 +16,8 @@ from dialer.engine.records import CallRecord
 from dialer.errors import PolicyViolation
 from dialer.hopper.types import CallbackMove, LeadList, RecycleReport
 
-__all__ = ["InMemoryLeadSource", "LeadAdminSource", "LeadSource", "ManualDialPolicy", "OwnCallbackSource",
-           "PreviewSource"]
+__all__ = ["CallbackCheck", "InMemoryLeadSource", "LeadAdminSource", "LeadSource", "ManualDialPolicy",
+           "OwnCallbackSource", "PreviewSource"]
 
 
 class LeadSource(Protocol):
@@ -67,6 +67,15 @@ class OwnCallbackSource(Protocol):
         """Move one scheduled callback to `at` (None: same time), kept for `keep_for` (None: anyone); with
         `kept_for`, only if it is kept for that agent now; with `now`, a new time must be in the person's
         calling hours (else `PolicyViolation`)."""
+        ...
+
+
+@runtime_checkable
+class CallbackCheck(Protocol):
+    """A lead source whose contact policy can say, when an agent sets a callback, whether its time is allowed."""
+
+    def callback_refusal(self, target: object | None, at: float, now: float) -> str | None:
+        """Why a callback at `at` to the person of `target` would be refused, or None."""
         ...
 
 

@@ -46,7 +46,8 @@ def encode(late: Undisposed, pop: Mapping[str, Any] | None) -> str:
         t = late.target
         target = {"campaign_id": t.campaign_id, "lead_id": t.lead_id, "number_e164": t.number_e164,
                   "number_index": t.number_index, "attempt": t.attempt, "fields": dict(t.fields),
-                  "callback_agent": t.callback_agent, "is_callback": t.is_callback}
+                  "callback_agent": t.callback_agent, "is_callback": t.is_callback, "zones": list(t.zones),
+                  "numbers": list(t.numbers), "region": t.region}
     return json.dumps({"call_id": late.call_id, "campaign_id": late.campaign_id, "until": late.until,
                        "live_counted_at": late.live_counted_at, "amd_audit": late.amd_audit, "target": target,
                        "pop": dict(pop) if pop is not None else None}, default=str)
@@ -61,7 +62,9 @@ def decode(raw: str) -> StoredUndisposed:
             campaign_id=str(t["campaign_id"]), lead_id=str(t["lead_id"]), number_e164=str(t["number_e164"]),
             number_index=int(t["number_index"]), attempt=int(t["attempt"]),
             fields={str(k): str(v) for k, v in t["fields"].items()}, callback_agent=t.get("callback_agent"),
-            is_callback=bool(t.get("is_callback", False)))
+            is_callback=bool(t.get("is_callback", False)), zones=tuple(str(z) for z in t.get("zones", ())),
+            numbers=tuple(str(n) for n in t.get("numbers", ())),
+            region=None if t.get("region") is None else str(t["region"]))
         live = d.get("live_counted_at")
         late = Undisposed(call_id=str(d["call_id"]), campaign_id=str(d["campaign_id"]), until=float(d["until"]),
                           live_counted_at=None if live is None else float(live), amd_audit=bool(d["amd_audit"]),

@@ -191,6 +191,8 @@ class ContactPolicy:
             local = ", ".join(
                 f"{datetime.fromtimestamp(at, self.hours._zone(z)).strftime('%a %Y-%m-%d %H:%M')} {z}" for z in zones
             )
+            if zones and self.hours.is_holiday(datetime.fromtimestamp(at, self.hours._zone(zones[0])).date()):
+                local += " (a holiday)"
             nxt = self.hours.next_open(zones, at, regions)
             hint = ""
             if nxt is not None:

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import random
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -195,3 +196,20 @@ async def test_an_agent_without_the_desk_dials_the_preview_over_mqtt_and_hears_o
     finally:
         stop.set()
         await task
+
+
+async def test_a_callback_outside_the_persons_hours_is_refused_when_the_agent_sets_it_naming_the_next_time(client):
+    d, source, _ = await rig(client, "owncb9")
+    cid = d.engine.campaigns.copy().popitem()[0]
+    [request] = await source.take(1, T0)
+    target = request.target
+    assert target.zones and target.numbers  # the person as the calling hours see them, taken with the lead
+    # the call ann is wrapping up (only what the check reads: its campaign and the lead source's target)
+    d.engine.calls["c-cb"] = SimpleNamespace(campaign_id=cid, target=target)  # type: ignore[assignment]
+    thanksgiving = dt.datetime(2026, 11, 26, 13, 0, tzinfo=ZoneInfo(target.zones[0]))
+    with pytest.raises(DispositionRejected) as refused:
+        d.agent_command(ac.Disposition("ann", "c-cb", "callback", {"callback_at": thanksgiving.isoformat()}))
+    assert refused.value.field == "fields.callback_at"
+    assert "(a holiday) is outside calling hours" in str(refused.value)
+    assert "the next allowed time is Fri 2026-11-27 09:00" in str(refused.value)
+    assert source.callback_refusal(target, thanksgiving.timestamp() + 86400, T0) is None  # Friday 13:00

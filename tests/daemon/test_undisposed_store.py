@@ -13,7 +13,8 @@ from dialer.undisposed_store import StoredUndisposed, decode, encode
 
 def test_a_chance_with_its_hopper_target_and_screen_pop_reads_back_equal():
     target = DialTarget("upsell", "L42", "+442075550123", 1, 3, MappingProxyType({"first_name": "Dana"}),
-                        callback_agent="a1", is_callback=True)
+                        callback_agent="a1", is_callback=True, zones=("Europe/London",),
+                        numbers=("+447400123456", "+442075550123"), region="GB-SCT")
     late = Undisposed("c-7", "upsell", 1_795_000_900.0, 1_795_000_007.5, False, target)
     pop = {"call_id": "c-7", "lead": {"first_name": "Dana"}}
     got = decode(encode(late, pop))
