@@ -203,7 +203,8 @@ async def test_a_callback_outside_the_persons_hours_is_refused_when_the_agent_se
     cid = d.engine.campaigns.copy().popitem()[0]
     [request] = await source.take(1, T0)
     target = request.target
-    assert target.zones and target.numbers  # the person as the calling hours see them, taken with the lead
+    assert target.zones
+    assert target.numbers
     # the call ann is wrapping up (only what the check reads: its campaign and the lead source's target)
     d.engine.calls["c-cb"] = SimpleNamespace(campaign_id=cid, target=target)  # type: ignore[assignment]
     thanksgiving = dt.datetime(2026, 11, 26, 13, 0, tzinfo=ZoneInfo(target.zones[0]))
