@@ -34,7 +34,7 @@ __all__ = [
     "FollowUp",
     "HopperSettings",
     "LeadColumns",
-    "RegionHours",
+    "RegionRules",
     "RetryRules",
     "Weekday",
     "WinbackRules",
@@ -98,11 +98,11 @@ LEGAL_WINDOW = Window(start_min=8 * 60, end_min=21 * 60)
 FULL_DAY = Window(start_min=0, end_min=24 * 60)
 
 
-class RegionHours(_Frozen):
-    """Stricter calling hours for the people of one region (`calling_hours.regions`): a US state's
-    telemarketing law, another country's regulator. They only narrow the campaign's own hours: a time is
-    allowed when both allow it. Unset parts narrow nothing (no `window`: the campaign's; no `days`: the
-    campaign's days)."""
+class RegionRules(_Frozen):
+    """Stricter rules for the people of one region (`calling_hours.regions`): a US state's telemarketing
+    law, another country's regulator. They only narrow the campaign's own: a time is allowed when both
+    allow it, a dial when both caps do. Unset parts narrow nothing (no `window`: the campaign's; no `days`:
+    the campaign's days; no `max_attempts_per_24h`: the campaign's `retry` caps)."""
 
     window: Window | None = None
     days: tuple[Weekday, ...] | None = None
@@ -110,6 +110,9 @@ class RegionHours(_Frozen):
     holidays: tuple[date, ...] = ()
     # the region's own public holidays (a state's legal holidays with the country's), from the holidays package
     public_holidays: bool = False
+    # dials of one lead in any 24 hours for the people of this region (Florida's 3); the lower of this and
+    # the campaign's `retry.max_attempts_per_24h` holds
+    max_attempts_per_24h: int | None = Field(default=None, ge=1, le=50)
 
     def window_for(self, weekday: int) -> Window | None:
         """The window this rule allows on a weekday (0 = Monday), or None when it allows no calls that day."""
@@ -129,6 +132,8 @@ class RegionHours(_Frozen):
             parts.append("not on its public holidays")
         if self.holidays:
             parts.append(f"not on {len(self.holidays)} more days")
+        if self.max_attempts_per_24h is not None:
+            parts.append(f"at most {self.max_attempts_per_24h} dials in 24 hours")
         return ", ".join(parts) or "no narrowing"
 
 
@@ -143,9 +148,9 @@ class CallingHours(_Frozen):
     # whose public holidays: a country, optionally with a subdivision ("US-CA", "GB-SCT"); None: the
     # jurisdiction's (us: US federal, uk: England's bank holidays)
     public_holidays_region: str | None = None
-    # stricter hours for the people of some regions, by region ("US-FL", "CA"): see RegionHours. A person's
+    # stricter hours for the people of some regions, by region ("US-FL", "CA"): see RegionRules. A person's
     # regions are those of all their numbers (in North America, the state or province of the area code)
-    regions: dict[str, RegionHours] = Field(default_factory=dict)
+    regions: dict[str, RegionRules] = Field(default_factory=dict)
 
     @field_validator("public_holidays_region")
     @classmethod
@@ -154,8 +159,8 @@ class CallingHours(_Frozen):
 
     @field_validator("regions")
     @classmethod
-    def _known_regions(cls, value: dict[str, RegionHours]) -> dict[str, RegionHours]:
-        out: dict[str, RegionHours] = {}
+    def _known_regions(cls, value: dict[str, RegionRules]) -> dict[str, RegionRules]:
+        out: dict[str, RegionRules] = {}
         for name, rule in value.items():
             try:
                 key = check_region(name.strip().upper())

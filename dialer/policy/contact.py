@@ -49,6 +49,8 @@ class ContactPolicy:
         self._winback = campaign.kind == "winback"
         self._is_base = campaign.is_base
         self._lock_s = campaign.retry.abandon_lock_h * 3600.0
+        self._keeps_recent = campaign.retry.max_attempts_per_24h is not None or any(
+            r.max_attempts_per_24h is not None for r in campaign.calling_hours.regions.values())
         # A campaign without an offer name is its own offer: its refusals stop only itself.
         self.offer = campaign.offer or campaign.id
         self._decline_kind = f"{SuppressionKind.DECLINED_OFFER.value}:{self.offer}"
@@ -107,11 +109,12 @@ class ContactPolicy:
             earliest = min(earliest, num.locked_until)
         if chosen is None:
             blocks.append((Block.ABANDON_LOCK, earliest, "every dialable number"))
+        regions = self.hours.regions_of((n.e164 for n in view.numbers), view.region)
         if not callback:
             if view.attempts_day >= c.retry.max_attempts_per_day and view.day == self.hours.local_day(view.zones, now):
                 until = self.hours.next_midnight(view.zones, now)
                 blocks.append((Block.DAY_CAP, until, f"{view.attempts_day} today"))
-            rolling = c.retry.max_attempts_per_24h
+            rolling = self._rolling_cap(regions)
             if rolling is not None:
                 inside = [t for t in view.recent_attempts if t > now - DAY]
                 if len(inside) >= rolling:
@@ -120,7 +123,6 @@ class ContactPolicy:
                 blocks.append((Block.NOT_DUE, view.retry_at, ""))
         elif view.callback_at is not None and view.callback_at > now:
             blocks.append((Block.NOT_DUE, view.callback_at, "callback"))
-        regions = self.hours.regions_of((n.e164 for n in view.numbers), view.region)
         if blocks:
             latest = max(t for _, t, _ in blocks)
             opens = self.hours.next_open(view.zones, latest, regions)
@@ -290,9 +292,16 @@ class ContactPolicy:
         plan = self.plan_result(earlier, index, result, now)
         return replace(plan, day=view.day, attempts_day=view.attempts_day, recent_attempts=None)
 
+    def _rolling_cap(self, regions: tuple[str, ...]) -> int | None:
+        """Dials allowed in any 24 hours: the lowest of the campaign's cap and its person's regions' caps."""
+        rules = self.campaign.calling_hours.regions
+        caps = [self.campaign.retry.max_attempts_per_24h, *(rules[r].max_attempts_per_24h for r in regions)]
+        return min((x for x in caps if x is not None), default=None)
+
     def _recent(self, view: LeadView, now: float) -> tuple[float, ...] | None:
-        """The dial times to keep after a dial at `now`: those of the last 24 hours, this one included."""
-        if self.campaign.retry.max_attempts_per_24h is None:
+        """The dial times to keep after a dial at `now`: those of the last 24 hours, this one included (only
+        when a 24-hour cap may hold: the campaign's, or a region's)."""
+        if not self._keeps_recent:
             return None
         return (*(t for t in view.recent_attempts if t > now - DAY), now)
 

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from dialer.campaigns.regions import NumberRegions
 from dialer.errors import PolicyViolation
-from dialer.policy import Block, ContactPolicy
+from dialer.policy import Block, ContactPolicy, DialResult
 from dialer.policy.hours import Hours
 
 MIAMI, MANHATTAN, NEW_ORLEANS, AUSTIN = "+13055550100", "+12125550142", "+15045550100", "+15125550100"
@@ -18,6 +18,10 @@ STATE_LAWS = {
     "US-LA": {"window": "08:00-20:00", "by_day": {"sun": None}, "public_holidays": True},
     "us-tx": {"by_day": {"sun": "12:00-21:00"}},
 }
+
+
+def r_no_answer() -> DialResult:
+    return DialResult("no_answer")  # type: ignore[arg-type]
 
 
 def policy(**hours: object) -> ContactPolicy:
@@ -107,6 +111,22 @@ def test_the_address_region_holds_beside_the_numbers_regions_and_brings_its_coun
     assert canada.hours.regions_of([MANHATTAN], "CA-QC") == ("CA",)
     assert canada.check(view(MANHATTAN, region="CA-QC"), evening).block is Block.OUTSIDE_HOURS
     assert canada.check(view(MANHATTAN, region="US-FL"), evening).ok
+
+
+def test_a_regions_24_hour_attempt_cap_holds_its_people_and_the_lower_cap_wins() -> None:
+    p = policy(regions={"US-FL": {"max_attempts_per_24h": 3}})
+    now = at(2024, 5, 15, 12, 0)
+    evening = (now - 17 * 3600, now - 16.5 * 3600, now - 16 * 3600)
+    v = p.check(view(MIAMI, recent_attempts=evening), now)
+    assert (v.block, v.not_before) == (Block.ROLLING_CAP, now + 7 * 3600)
+    assert p.check(view(MANHATTAN, recent_attempts=evening), now).ok  # not a Floridian
+    assert p.check(view(MANHATTAN, recent_attempts=evening, region="US-FL"), now).block is Block.ROLLING_CAP
+    # the times are kept for everyone (a region's cap may hold), and the lower cap holds
+    assert p.plan_result(view(MANHATTAN), 0, r_no_answer(), now).recent_attempts == (now,)
+    stricter = ContactPolicy(campaign(calling_hours={"regions": {"US-FL": {"max_attempts_per_24h": 3}}},
+                                      retry={"max_attempts_per_24h": 2}))
+    assert stricter.check(view(MIAMI, recent_attempts=evening[1:]), now).block is Block.ROLLING_CAP
+    assert "at most 3 dials in 24 hours" in p.hours.describe(("US-FL",))
 
 
 def test_callbacks_and_manual_dials_keep_the_regions_hours() -> None:
