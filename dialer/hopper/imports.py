@@ -29,6 +29,7 @@ from dialer.hopper.views import FS, GS, S, text
 from dialer.leads.model import Lead, decode_lead, encode_lead, list_key, merge_leads
 from dialer.leads.report import ImportTally
 from dialer.leads.rows import RowIssue
+from dialer.policy.contact import held_by_paused_lists
 
 __all__ = ["Importer", "Pending"]
 
@@ -249,7 +250,7 @@ class Importer:
                     if in_due is not None:
                         pipe.zrem(k.due(old.zone_key), lid)
                         pipe.zadd(k.due(merged.zone_key), {lid: float(in_due)})
-                if parked and not all(list_key(s.list_name) in paused for s in merged.sources):
+                if parked and not held_by_paused_lists(merged.lists, paused):
                     # waiting for its paused lists, and now in a running one too: due at once
                     pipe.zadd(k.due(merged.zone_key), {lid: now}, xx=True)
                     pipe.srem(k.parked, lid)

@@ -21,6 +21,7 @@ from dialer.hopper.keys import CampaignKeys
 from dialer.hopper.types import LeadList
 from dialer.hopper.views import text
 from dialer.leads.model import decode_header, list_key
+from dialer.policy.contact import held_by_paused_lists
 
 __all__ = ["PAUSED_TTL_S", "PausedLists", "list_lists", "pause_list", "resume_list"]
 
@@ -101,7 +102,7 @@ async def resume_list(redis: Redis, keys: CampaignKeys, campaign_id: str, name: 
             for lid, blob in zip(lids, blobs, strict=True):
                 if blob is not None:
                     h = decode_header(text(blob))
-                    if h.lists and all(x in paused for x in h.lists):
+                    if held_by_paused_lists(h.lists, paused):
                         continue  # another paused list holds it still
                     # XX: only where the deferral put it; a lead taken or moved since is not queued twice
                     moves.append(len(pipe))

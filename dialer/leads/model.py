@@ -115,6 +115,11 @@ class Lead:
     def zone_key(self) -> str:
         return "|".join(self._zones)
 
+    @property
+    def lists(self) -> tuple[str, ...]:
+        """The lists the lead came from (`list_key` of its sources' names), each once, in order."""
+        return tuple(dict.fromkeys(list_key(s.list_name) for s in self.sources))
+
 
 @dataclass(frozen=True, slots=True)
 class LeadHeader:
@@ -196,7 +201,7 @@ def encode_lead(lead: Lead) -> str:
         str(lead.prev_leaves),
         "1" if lead.jumper_now else "0",
         lead.region or "",
-        ",".join(dict.fromkeys(list_key(s.list_name) for s in lead.sources)),
+        ",".join(lead.lists),
     )
     return SEP.join(head) + SEP + json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 

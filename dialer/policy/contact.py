@@ -18,7 +18,7 @@ is the one who was abandoned), and a DNC disposition marks the person and all th
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 from datetime import datetime
 
@@ -29,7 +29,7 @@ from dialer.errors import PolicyViolation
 from dialer.policy.hours import Hours
 from dialer.policy.types import Block, DialResult, LeadView, ResultPlan, Verdict
 
-__all__ = ["MAX_CALLBACK_DAYS", "ContactPolicy"]
+__all__ = ["MAX_CALLBACK_DAYS", "ContactPolicy", "held_by_paused_lists"]
 
 DAY = 86400.0
 MAX_CALLBACK_DAYS = 60
@@ -38,6 +38,12 @@ LIST_PAUSE_PARK_S = 30 * DAY  # a resume brings the lead back at once; this only
 
 
 _NO_MARKS: dict[str, str] = {}
+
+
+def held_by_paused_lists(lists: Iterable[str], paused: Collection[str]) -> bool:
+    """Whether a lead from `lists` waits for a resume: it came from some list, and every one is `paused`."""
+    named = tuple(lists)
+    return bool(named) and all(x in paused for x in named)
 
 
 class ContactPolicy:
@@ -76,7 +82,7 @@ class ContactPolicy:
         marks = RECIDIVIST_MARKS if self._winback and self._recidivist(view) else _NO_MARKS
         numbers = view.numbers
         blocks: list[tuple[Block, float, str]] = []
-        if paused_lists and not callback and view.lists and all(x in paused_lists for x in view.lists):
+        if paused_lists and not callback and held_by_paused_lists(view.lists, paused_lists):
             # first, so that the hopper parks the lead (see Hopper.resume_list) whatever else holds it
             blocks.append((Block.LIST_PAUSED, now + LIST_PAUSE_PARK_S, ", ".join(view.lists)))
         if view.suppressions:
