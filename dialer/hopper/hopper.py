@@ -379,15 +379,13 @@ class Hopper:
         the person's calling hours): `PolicyViolation` says why not."""
         k = self._k
         if at is not None and now is not None:
-            if kept_for is not None:  # someone else's callback: say only that, not its person's calling hours
-                async with redis_call(f"reading who keeps the callback of lead {lead_id}", self._timeout):
-                    owner = await self._r.hget(k.state(lead_id), S.CB_AGENT)
-                if owner is None or text(owner) != kept_for:
-                    return "not_yours"
             try:
-                await self.check_callback(lead_id, at, now)
-            except LeadError:
-                return "not_scheduled"
+                g = await self._read(lead_id)
+            except LeadError:  # no such lead: no one's callback
+                return "not_yours" if kept_for is not None else "not_scheduled"
+            if kept_for is not None and g.view.callback_agent != kept_for:
+                return "not_yours"  # someone else's callback: say only that, not its person's calling hours
+            self._validate_callback(g, at, now)
         await self._index_own_callbacks()
         async with redis_call(f"moving the callback of lead {lead_id} in {self.campaign.id}", self._timeout):
             got = await self._move_one(keys=[k.cb], args=[k.p, lead_id, kept_for or "", "" if at is None else repr(at),
@@ -602,7 +600,7 @@ class Hopper:
                         for n in v.numbers],
             "zones": list(v.zones), "person": v.person, "person_dnc": v.person_dnc,
             "region": v.region,
-            "hours_regions": list(self.policy.hours.regions_of((n.e164 for n in v.numbers), v.region)),
+            "hours_regions": list(self.policy.regions_of(v)),
             "attempts": v.attempts, "attempts_today": v.attempts_day if v.day else 0,
             "last_outcome": g.state.get(S.LAST) or None, "suppressions": dict(v.suppressions),
             "last_base_contact": v.last_base_contact or None, "contacts_in_month": v.contacts_in_month,
@@ -641,11 +639,11 @@ class Hopper:
         walks its leads once (SCAN) for those capped before that set existed."""
         k = self._k
         async with redis_call(f"reading the capped-lead marker of {self.campaign.id}", self._timeout):
-            indexed = await self._r.exists(k.p + "capix")
+            indexed = await self._r.exists(k.capix)
         if not indexed:
             await self._index_capped(batch)
             async with redis_call(f"marking the capped leads of {self.campaign.id} indexed", self._timeout):
-                await self._r.set(k.p + "capix", "1")  # after the walk: one cut short is walked again
+                await self._r.set(k.capix, "1")  # after the walk: one cut short is walked again
         cap = self.campaign.retry.max_attempts_total
         reason = str(Block.MAX_ATTEMPTS)
         revived = still = 0
@@ -712,9 +710,10 @@ class Hopper:
 
     async def check_callback(self, lead_id: str, at: float, now: float) -> None:
         """Raise `PolicyViolation` with the reason if a callback to this lead at `at` would be refused."""
-        g = await self._read(lead_id)
-        self.policy.validate_callback(g.view.zones, at, now, numbers=(n.e164 for n in g.view.numbers),
-                                      region=g.view.region)
+        self._validate_callback(await self._read(lead_id), at, now)
+
+    def _validate_callback(self, g: Gathered, at: float, now: float) -> None:
+        self.policy.validate_callback(g.view.zones, at, now, numbers=g.header.numbers, region=g.view.region)
 
     async def _recover(self, now: float) -> int:
         """Dials taken longer ago than `inflight_timeout_s` never got a result: count them as lost attempts."""
@@ -759,9 +758,10 @@ class Hopper:
                 pipe.zcount(k.due(z), "-inf", now)
                 pipe.zcard(k.due(z))
                 pipe.zrange(k.due(z), 0, 0, withscores=True)
+            pipe.smembers(k.lpaused)  # last: `build_status` reads the replies before it by position
             raw = await pipe.execute()
             kept = int(await self._count_kept(keys=[k.cb], args=[k.p, repr(now), self._owner_wait()]))
-            paused = tuple(sorted(text(x) for x in await self._r.smembers(k.lpaused)))
+        paused = tuple(sorted(text(x) for x in raw.pop()))
         return build_status(self.campaign.id, self.policy, zone_keys, raw, now, kept_due=kept, lists_paused=paused)
 
     async def conversion(self) -> Mapping[str, tuple[int, int]]:

@@ -24,6 +24,9 @@ Per campaign, under `<prefix>:c:<campaign>:`:
     i                   ZSET  in flight (taken, result not yet recorded), score = take time
     fin, why            HASH  finished leads by reason; deferred leads by last block reason
     dnc                 SET   this campaign's own do-not-call numbers
+    cbo:<agent>         ZSET  the callbacks kept for one agent, by time (an index of some of `cb`)
+    capped              SET   leads finished at the attempt cap (what a recycle may revive)
+    cbix, capix         STRING markers: the two indexes above were built once for data older than them
     lists               HASH  list name (`list_key`) -> the new leads its imports brought (the supervisor's lists)
     lpaused             SET   the lists a supervisor paused: their leads wait (unless also in a running list)
     parked              SET   leads deferred because their lists are paused (in `d:<zones>`, far ahead),
@@ -79,6 +82,7 @@ class CampaignKeys:
     """Keys of one campaign."""
 
     __slots__ = (
+        "capix",
         "capped",
         "cb",
         "conv",
@@ -104,6 +108,7 @@ class CampaignKeys:
         self.zk = p + "zk"
         self.cb = p + "cb"
         self.capped = p + "capped"  # leads finished at the attempt cap: what `Hopper.recycle` may revive
+        self.capix = p + "capix"  # marker: leads capped before `capped` existed were added to it
         self.r = p + "r"
         self.i = p + "i"
         self.fin = p + "fin"

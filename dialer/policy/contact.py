@@ -115,7 +115,7 @@ class ContactPolicy:
             earliest = min(earliest, num.locked_until)
         if chosen is None:
             blocks.append((Block.ABANDON_LOCK, earliest, "every dialable number"))
-        regions = self.hours.regions_of((n.e164 for n in view.numbers), view.region)
+        regions = self.regions_of(view)
         if not callback:
             if view.attempts_day >= c.retry.max_attempts_per_day and view.day == self.hours.local_day(view.zones, now):
                 until = self.hours.next_midnight(view.zones, now)
@@ -144,6 +144,10 @@ class ContactPolicy:
             )
         assert chosen is not None
         return Verdict(True, number_index=chosen, marks=marks)
+
+    def regions_of(self, view: LeadView) -> tuple[str, ...]:
+        """The regions whose stricter rules hold for the person of `view` (their numbers', their address's)."""
+        return self.hours.regions_of((n.e164 for n in view.numbers), view.region)
 
     def _recidivist(self, view: LeadView) -> bool:
         return self.campaign.kind == "winback" and is_recidivist(view.prev_leaves, view.won_back, view.jumper_now)
