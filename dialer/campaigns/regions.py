@@ -64,9 +64,9 @@ def parse_region(value: str, country: str) -> str:
     """A region as an address column writes it ("FL", "Florida", "US-FL"; `country` when it names none)
     in the form region rules use ("US-FL"); ValueError saying what is known otherwise."""
     text = value.strip()
-    if "-" in text and text.split("-", 1)[0].upper() in holidays.list_supported_countries():
-        return check_region(text.upper())
     supported = holidays.list_supported_countries()
+    if "-" in text and text.split("-", 1)[0].upper() in supported:
+        return check_region(text.upper())
     if country not in supported:
         raise ValueError(f"{value!r}: no regions are known for country {country!r}")
     code = text.upper()

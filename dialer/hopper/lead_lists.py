@@ -106,7 +106,7 @@ async def resume_list(redis: Redis, keys: CampaignKeys, campaign_id: str, name: 
                         continue  # another paused list holds it still
                     # XX: only where the deferral put it; a lead taken or moved since is not queued twice
                     moves.append(len(pipe))
-                    pipe.zadd(keys.due("|".join(h.zones)), {lid: now}, xx=True, ch=True)
+                    pipe.zadd(keys.due(h.zone_key), {lid: now}, xx=True, ch=True)
                 pipe.srem(keys.parked, lid)
             replies = await pipe.execute() if len(pipe) else []
             released += sum(int(replies[i]) for i in moves)

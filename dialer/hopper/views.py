@@ -76,7 +76,7 @@ class Gathered:
 
     @property
     def zone_key(self) -> str:
-        return "|".join(self.header.zones)
+        return self.header.zone_key
 
 
 def _float(value: str | None, default: float = 0.0) -> float:

@@ -136,6 +136,11 @@ class LeadHeader:
     region: str | None = None
     lists: tuple[str, ...] = ()  # `list_key` of each list the lead came from
 
+    @property
+    def zone_key(self) -> str:
+        """The zone set's key, as the lead's queues are named (`Lead.zone_key`)."""
+        return "|".join(self.zones)
+
 
 def list_key(name: str) -> str:
     """A list's name as leads' headers and the list registry keep it (no commas, no control characters)."""
