@@ -162,10 +162,7 @@ class CallingHours(_Frozen):
     def _known_regions(cls, value: dict[str, RegionRules]) -> dict[str, RegionRules]:
         out: dict[str, RegionRules] = {}
         for name, rule in value.items():
-            try:
-                key = check_region(name.strip().upper())
-            except ValueError as exc:
-                raise ValueError(str(exc)) from None
+            key = check_region(name.strip().upper())
             if key in out:
                 raise ValueError(f"{name!r} is given twice (names are not case-sensitive)")
             out[key] = rule

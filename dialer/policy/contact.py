@@ -55,6 +55,7 @@ class ContactPolicy:
         self._winback = campaign.kind == "winback"
         self._is_base = campaign.is_base
         self._lock_s = campaign.retry.abandon_lock_h * 3600.0
+        # whether some 24-hour cap may hold (the campaign's, a region's): only then are dial times kept
         self._keeps_recent = campaign.retry.max_attempts_per_24h is not None or any(
             r.max_attempts_per_24h is not None for r in campaign.calling_hours.regions.values())
         # A campaign without an offer name is its own offer: its refusals stop only itself.
@@ -304,6 +305,8 @@ class ContactPolicy:
 
     def _rolling_cap(self, regions: tuple[str, ...]) -> int | None:
         """Dials allowed in any 24 hours: the lowest of the campaign's cap and its person's regions' caps."""
+        if not self._keeps_recent:  # no cap anywhere (the default): nothing to look at on every check
+            return None
         rules = self.campaign.calling_hours.regions
         caps = [self.campaign.retry.max_attempts_per_24h, *(rules[r].max_attempts_per_24h for r in regions)]
         return min((x for x in caps if x is not None), default=None)
