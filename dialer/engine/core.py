@@ -209,6 +209,10 @@ class Engine:
         camp.ringing_ids = []
         for cid in camp.active:
             c = self.calls[cid]
+            if c.agent_first:
+                # An agent started it (preview, manual, own callback) and waits on it: its answer needs no
+                # free agent and must never be hung up as surplus; the agent counts as busy above.
+                continue
             if c.state in (CallState.PENDING, CallState.DIALING, CallState.RINGING):
                 if c.surplus_hangup_at is not None:
                     continue  # being hung up: no longer a dial that may answer
@@ -268,7 +272,7 @@ class Engine:
             if not 0 <= i < len(camp.ringing_ids):
                 continue
             c = self.calls.get(camp.ringing_ids[i])
-            if c is None or c.state not in (CallState.DIALING, CallState.RINGING) or not c.channel:
+            if c is None or c.agent_first or c.state not in (CallState.DIALING, CallState.RINGING) or not c.channel:
                 continue  # resolved meanwhile, or no channel to hang up yet: it rings on
             if c.surplus_hangup_at is not None:
                 continue

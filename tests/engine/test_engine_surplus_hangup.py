@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from test_engine import chan, dial, make_engine, records
+from test_engine import chan, dial, login_ready, make_engine, records
 
 from dialer.ami import events as ev
+from dialer.engine.calls import CallState
 from dialer.engine.commands import HangupChannel
+from dialer.engine.core import DialRequest
 from pacing import Mode
 from pacing.types import Decision, DialObserved, LiveAnswerObserved, Reason
 
@@ -103,3 +105,28 @@ def test_a_campaign_with_surplus_hangups_off_cuts_nothing():
     _ringing(eng, a, 0.0)
     eng.snapshot("camp", 30.0)
     assert _cut(eng, 30.0, 0) == []
+
+
+def test_a_call_an_agent_started_is_not_a_ringing_dial_and_never_cut():
+    # Found in the demo: an agent's own callback, offered back as a preview, rang 20 s on the customer's side
+    # and the pacer hung it up as surplus — the Hangup went to the agent's own phone leg.
+    eng = make_engine()
+    login_ready(eng, "ann", "1001")
+    eng.offer_preview("ann", DialRequest("L9", "+12125550142", callback_agent="ann", callback_at=0.5), 0.0)
+    cid, _out = eng.dial_preview("ann", "L9", 0, 0.0)
+    a = {"channel": f"Local/1001@dialer-agent-00000001;1 {cid}", "uniqueid": cid, "linkedid": cid}
+    cust = {"dest_channel": "Local/12125550142@dialer-outbound-00000007;1", "dest_uniqueid": "pbx-1.7",
+            "dest_linkedid": cid}
+    eng.on_ami(ev.Newchannel(state=ev.ChannelState.DOWN, **a), 0.0)
+    eng.on_ami(ev.Newstate(state=ev.ChannelState.UP, **a), 0.5)
+    eng.on_ami(ev.DialBegin(**cust, **a), 0.6)
+    eng.on_ami(ev.DialState(dial_status=ev.DialStatus.RINGING, **cust, **a), 1.0)
+    assert eng.calls[cid].state is CallState.RINGING
+    [b] = dial(eng)
+    _ringing(eng, b, 0.0)
+    snap = eng.snapshot("camp", 20.0)
+    assert snap.ringing_elapsed.tolist() == [20.0]  # the pacer's dial only
+    assert eng.campaigns["camp"].ringing_ids == [b]
+    assert snap.talking_elapsed.tolist() == [20.0]  # ann, busy on her own call
+    assert _cut(eng, 20.0, 0) == [HangupChannel(b, chan(b), 16)]
+    assert eng.calls[cid].surplus_hangup_at is None
