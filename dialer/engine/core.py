@@ -823,7 +823,10 @@ class Engine:
             self.stats.abandoned += 1
             if prev is not CallState.ABANDONING and c.human_at is not None:
                 out += self._observe(camp, LiveAnswerObserved(at=now, abandoned=True, wait_s=now - c.human_at))
-        if outcome in _PACER_OUTCOME and c.delivered_at is None:  # a delivered dial was observed at its verdict
+        # A delivered dial was observed at its verdict. An agent-started call is not one of the pacer's dials:
+        # its answers are never observed as dials, so its failures must not be either (the live share would
+        # read low), and its ring time includes the agent's own phone.
+        if outcome in _PACER_OUTCOME and c.delivered_at is None and not c.agent_first:
             # a dial we hung up while it rang is censored at our hang-up, not at the PBX's report of it
             cut_at = c.surplus_hangup_at if pre_answer else None
             ring = (now if cut_at is None else cut_at) - c.dialed_at

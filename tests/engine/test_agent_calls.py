@@ -25,6 +25,7 @@ from dialer.engine.commands import (
 from dialer.engine.core import CampaignRuntime, DialRequest, Engine
 from dialer.errors import IllegalTransition
 from pacing import Mode, Pacer, PacingKnobs
+from pacing.types import DialObserved
 
 CUST = "Local/12125550142@dialer-outbound-00000007;1"
 
@@ -163,6 +164,22 @@ def test_a_manual_dial_that_does_not_connect_frees_the_agent_and_keeps_the_pause
     agent = eng.roster.get("ann")
     assert (agent.state, agent.pause_reason) == (AgentState.PAUSED, "lunch")
     assert any(n.kind == "dial_failed" for n in of(out, AgentNotice))
+
+
+def test_an_agent_started_call_is_not_observed_as_one_of_the_pacer_s_dials():
+    # its answers never reach the estimators as dials, so its failures must not either: the live share
+    # would read low in a predictive campaign whose agents also dial their own callbacks
+    eng = make_engine()
+    seen: list = []
+    pacer = eng.campaigns["prev"].pacer
+    real = pacer.observe
+    pacer.observe = lambda obs: (seen.append(obs), real(obs))
+    login(eng, "ann", "1001")
+    for status in (ev.DialStatus.NOANSWER, ev.DialStatus.ANSWER):
+        eng.offer_preview("ann", DialRequest("L42", "+12125550142"), 1.0)
+        cid, _ = eng.dial_preview("ann", "L42", 0, 1.0)
+        answer_agent_then_customer(eng, cid, 2.0, status=status)
+    assert not [o for o in seen if isinstance(o, DialObserved)]
 
 
 def test_the_agent_phone_not_answering_ends_the_call_failed():
