@@ -30,7 +30,7 @@ from dialer.campaigns.vocab import Disposition as PolicyDisposition
 from dialer.errors import ConfigError, LeadError, PolicyViolation
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
-from dialer.hopper.lead_lists import PausedLists, list_lists, pause_list, resume_list
+from dialer.hopper.lead_lists import ListMetric, PausedLists, list_lists, list_stat, pause_list, resume_list
 from dialer.hopper.results import write_plan
 from dialer.hopper.scripts import (
     COUNT_KEPT,
@@ -225,7 +225,8 @@ class Hopper:
                 out.append(GS.join(("r", g.lead_id, src, repr(band * BAND + rseq + j + 1), why)))
                 went["fresh" if band == _FRESH else "retry"] += 1
             elif verdict.final:
-                out.append(GS.join(("f", g.lead_id, src, str(verdict.block), why)))
+                counted = list_stat(g.header.lists, ListMetric.FINISHED) or ""
+                out.append(GS.join(("f", g.lead_id, src, str(verdict.block), why, counted)))
                 finished[str(verdict.block)] += 1
             else:
                 assert verdict.not_before is not None
@@ -247,6 +248,9 @@ class Hopper:
         reason = str(verdict.block)
         pipe.hset(self._k.state(g.lead_id), S.FINISHED, reason)
         pipe.hincrby(self._k.fin, reason, 1)
+        counted = list_stat(g.header.lists, ListMetric.FINISHED)
+        if counted:
+            pipe.hincrby(self._k.lstats, counted, 1)
         if verdict.block is Block.MAX_ATTEMPTS:
             pipe.sadd(self._k.capped, g.lead_id)
 
@@ -702,6 +706,9 @@ class Hopper:
                     continue  # gone, or taken up meanwhile
                 pipe.hdel(k.state(g.lead_id), S.FINISHED)
                 pipe.hincrby(k.fin, reason, -1)
+                counted = list_stat(g.header.lists, ListMetric.FINISHED)
+                if counted:
+                    pipe.hincrby(k.lstats, counted, -1)
                 pipe.sadd(k.zk, g.zone_key)
                 pipe.zadd(k.due(g.zone_key), {g.lead_id: now})
                 n += 1

@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from dialer.campaigns.models import CampaignConfig
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys, bucket
+from dialer.hopper.lead_lists import ListMetric, list_stat
 from dialer.hopper.scripts import IMPORT
 from dialer.hopper.views import FS, GS, S, text
 from dialer.leads.model import Lead, decode_lead, encode_lead, list_key, merge_leads
@@ -61,9 +62,10 @@ class Importer:
         pending = self._fold(batch)
         if not pending:
             return
-        new, merged = tally.new, tally.merged
+        before = tally.new + tally.merged + tally.rearmed
+        new = tally.new
         await self._write(pending, tally, now)
-        if tally.new + tally.merged > new + merged:  # the supervisor's list of lists: the new leads it brought
+        if tally.new + tally.merged + tally.rearmed > before:  # the supervisor's lists: the new leads each brought
             async with redis_call(f"counting the leads of list {tally.list_name} in {self._c.id}", self._timeout):
                 await self._r.hincrby(self._k.lists, list_key(tally.list_name), tally.new - new)
 
@@ -240,6 +242,9 @@ class Importer:
                 if finished and (rearm or finished in _DATA_FINISHED):
                     pipe.hdel(k.state(lid), S.FINISHED)
                     pipe.hincrby(k.fin, finished, -1)
+                    stat = list_stat(old.lists, ListMetric.FINISHED)
+                    if stat:
+                        pipe.hincrby(k.lstats, stat, -1)
                     pipe.zadd(k.fresh(merged.zone_key), {lid: merged.rank * RANK_SCALE})
                     pipe.sadd(k.zk, merged.zone_key)
                 elif zone_moved and (in_fresh is not None or in_due is not None):

@@ -28,6 +28,8 @@ Per campaign, under `<prefix>:c:<campaign>:`:
     capped              SET   leads finished at the attempt cap (what a recycle may revive)
     cbix, capix         STRING markers: the two indexes above were built once for data older than them
     lists               HASH  list name (`list_key`) -> the new leads its imports brought (the supervisor's lists)
+    lstats              HASH  "<list>\x1f<metric>" -> what became of the leads each list brought (`ListMetric`:
+                              dials, contacts, sales, finished), counted for the lead's first list only
     lpaused             SET   the lists a supervisor paused: their leads wait (unless also in a running list)
     parked              SET   leads deferred because their lists are paused (in `d:<zones>`, far ahead),
                               which a resume brings back at once
@@ -91,6 +93,7 @@ class CampaignKeys:
         "i",
         "lists",
         "lpaused",
+        "lstats",
         "n",
         "p",
         "parked",
@@ -121,6 +124,7 @@ class CampaignKeys:
         self.n = p + "n"
         self.lists = p + "lists"
         self.lpaused = p + "lpaused"
+        self.lstats = p + "lstats"
         self.parked = p + "parked"
 
     def lead(self, lead_id: str) -> str:

@@ -13,6 +13,9 @@ reads it again at every fill and, between fills, at most every `PAUSED_TTL_S` se
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from enum import StrEnum
+
 from redis.asyncio import Redis
 
 from dialer.errors import LeadError
@@ -23,10 +26,26 @@ from dialer.hopper.views import text
 from dialer.leads.model import decode_header, list_key
 from dialer.policy.contact import held_by_paused_lists
 
-__all__ = ["PAUSED_TTL_S", "PausedLists", "list_lists", "pause_list", "resume_list"]
+__all__ = ["PAUSED_TTL_S", "ListMetric", "PausedLists", "list_lists", "list_stat", "pause_list", "resume_list"]
 
 PAUSED_TTL_S = 5.0
 _SCAN = 1000
+_US = "\x1f"
+
+
+class ListMetric(StrEnum):
+    """What `lstats` counts per list, for the leads the list brought."""
+
+    DIALS = "dials"  # results recorded (each attempt once, a late disposition not again)
+    CONTACTS = "contacts"  # the person reached (taken back when a late disposition says otherwise)
+    SALES = "sales"
+    FINISHED = "finished"  # leads done with: no more dials (a recycle or a re-import takes one back)
+
+
+def list_stat(lists: Sequence[str], metric: ListMetric) -> str | None:
+    """The `lstats` field that counts `metric` for a lead from `lists`: its first list's, the one that brought
+    it (so a list's figures add up against the leads it brought); None for a lead without lists."""
+    return f"{lists[0]}{_US}{metric}" if lists else None
 
 
 class PausedLists:
@@ -58,10 +77,22 @@ async def list_lists(redis: Redis, keys: CampaignKeys, campaign_id: str, timeout
         pipe = redis.pipeline(transaction=False)
         pipe.hgetall(keys.lists)
         pipe.smembers(keys.lpaused)
-        counts, paused = await pipe.execute()
+        pipe.hgetall(keys.lstats)
+        counts, paused, stats = await pipe.execute()
     names = {text(x) for x in paused}
     known = {text(a): int(b) for a, b in counts.items()}
-    return [LeadList(name, known.get(name, 0), name in names) for name in sorted(known.keys() | names)]
+    per: dict[str, dict[str, int]] = {}
+    for field, value in stats.items():
+        name, _, metric = text(field).rpartition(_US)
+        # counted since this version: a lead finished before it and taken back since would read below 0
+        per.setdefault(name, {})[metric] = max(0, int(value))
+    out = []
+    for name in sorted(known.keys() | names | per.keys()):
+        got = per.get(name, {})
+        out.append(LeadList(name, known.get(name, 0), name in names, dials=got.get(ListMetric.DIALS, 0),
+                            contacts=got.get(ListMetric.CONTACTS, 0), sales=got.get(ListMetric.SALES, 0),
+                            finished=got.get(ListMetric.FINISHED, 0)))
+    return out
 
 
 async def _known(redis: Redis, keys: CampaignKeys, campaign_id: str, name: str, timeout_s: float) -> str:

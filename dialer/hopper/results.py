@@ -17,6 +17,7 @@ from dialer.campaigns.models import CampaignConfig
 from dialer.campaigns.vocab import Disposition as PolicyDisposition
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
+from dialer.hopper.lead_lists import ListMetric, list_stat
 from dialer.hopper.views import Gathered, S, clean, text
 from dialer.leads.model import decode_fields
 from dialer.policy.types import Block, DialResult, ResultPlan
@@ -72,9 +73,15 @@ async def write_plan(
     # the late code says the agent did not reach the person (wrong number, someone else, a machine): the
     # contact the first result counted is taken back, so the subscriber is not held off for nothing
     uncontact = amending is not None and not plan.contacted
+    def count(metric: ListMetric, by: int) -> None:
+        stat = list_stat(g.header.lists, metric)
+        if stat:
+            pipe.hincrby(k.lstats, stat, by)
+
     if amending is not None:
         pipe.hdel(state, S.FINISHED)
         pipe.hincrby(k.fin, amending, -1)
+        count(ListMetric.FINISHED, -1)
         pipe.hincrby(k.stats, f"disposition:{g.state.get(S.LAST, amending)}", -1)
     if uncontact:
         if g.person.get(S.P_MONTH) == plan.month and int(g.person.get(S.P_MONTH_COUNT, "0")) > 0:
@@ -111,6 +118,7 @@ async def write_plan(
         reason = plan.finish_reason or "finished"
         pipe.hset(state, S.FINISHED, reason)
         pipe.hincrby(k.fin, reason, 1)
+        count(ListMetric.FINISHED, 1)
         if reason == str(Block.MAX_ATTEMPTS):
             pipe.sadd(k.capped, lid)
     if plan.lock_numbers:
@@ -138,6 +146,13 @@ async def write_plan(
         pipe.sadd(gk.supk, g.header.person)
     if first:
         pipe.hincrby(k.stats, f"outcome:{result.outcome.value}", 1)
+        count(ListMetric.DIALS, 1)
+    if plan.contacted and first:
+        count(ListMetric.CONTACTS, 1)
+    if uncontact:
+        count(ListMetric.CONTACTS, -1)
+    if plan.sale:
+        count(ListMetric.SALES, 1)
     if result.disposition is not None:
         pipe.hincrby(k.stats, f"disposition:{result.disposition.value}", 1)
     if plan.contacted and campaign.report_by:
@@ -155,8 +170,13 @@ async def write_plan(
             pipe.incr(fk.n)
             for e164 in g.header.numbers:
                 pipe.hset(fk.nx(e164)[0], fk.nx(e164)[1], lid)
+            if g.header.lists:  # the follow-up campaign's lists: the new leads each origin list brought it
+                pipe.hincrby(fk.lists, g.header.lists[0], 1)
         if fin is not None:
             pipe.hincrby(fk.fin, fin, -1)
+            stat = list_stat(g.header.lists, ListMetric.FINISHED)
+            if stat:
+                pipe.hincrby(fk.lstats, stat, -1)
         if old_why is not None:
             pipe.hincrby(fk.why, old_why, -1)
         pipe.delete(fk.state(lid))

@@ -141,7 +141,7 @@ end
 #   r GS lead GS source queue GS ready score GS old reason    -> to the ready queue
 #   d GS lead GS source queue GS due queue GS time GS reason GS old reason  -> deferred (parked too when
 #     the reason is that its lists are paused: see Hopper.resume_list)
-#   f GS lead GS source queue GS reason GS old reason         -> finished
+#   f GS lead GS source queue GS reason GS old reason GS lstats field ('' : none)  -> finished
 #   x GS lead GS source queue                                 -> dropped (the lead no longer exists)
 # then returns up to k strings "key index GS gathered" in ascending score across all the queues (a
 # k-way merge), with the last of as many reserved ready-queue sequence numbers first.
@@ -181,6 +181,7 @@ local function apply(payload)
       end
       redis.call('HSET', st, 'fn', f[4])
       redis.call('HINCRBY', C .. 'fin', f[4], 1)
+      if f[6] ~= nil and f[6] ~= '' then redis.call('HINCRBY', C .. 'lstats', f[6], 1) end
     end
   end
 end

@@ -64,11 +64,22 @@ class RecycleReport:
 @dataclass(frozen=True, slots=True)
 class LeadList:
     """One list of a campaign: its name, how many new leads its imports brought (not those merged into
-    leads of other lists), paused or not."""
+    leads of other lists), paused or not, and what became of those leads: results recorded (`dials`),
+    contacts, sales, and leads finished (no more dials: sold, refused, attempt cap, do-not-call, ...).
+    A lead imported again through another list still counts for the list that brought it."""
 
     name: str
     leads: int
     paused: bool
+    dials: int = 0
+    contacts: int = 0
+    sales: int = 0
+    finished: int = 0
+
+    @property
+    def remaining(self) -> int:
+        """Leads of the list still to be worked (not finished)."""
+        return max(0, self.leads - self.finished)
 
 
 @dataclass(frozen=True, slots=True)

@@ -399,8 +399,13 @@ def _lists(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
         got = api.call("GET", base)
         if args.json:
             return got
+        if got["lists"]:
+            print(f"{'list':<32} {'leads':>9} {'dials':>9} {'contacts':>9} {'sales':>7} {'conv':>6} "
+                  f"{'finished':>9} {'remaining':>9}  state", file=out)
         for x in got["lists"]:
-            print(f"{x['name']:<32} {x['leads']:>9} new leads  {'PAUSED' if x['paused'] else 'running'}", file=out)
+            conv = f"{100 * x['sales'] / x['contacts']:.1f}%" if x["contacts"] else "-"
+            print(f"{x['name']:<32} {x['leads']:>9} {x['dials']:>9} {x['contacts']:>9} {x['sales']:>7} {conv:>6} "
+                  f"{x['finished']:>9} {x['remaining']:>9}  {'PAUSED' if x['paused'] else 'running'}", file=out)
         if not got["lists"]:
             print(f"{args.campaign}: no lists (no lead was imported)", file=out)
         return None

@@ -257,11 +257,15 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
                 "max_attempts_total": rep.max_attempts_total}
 
     def _list_out(x: LeadList) -> dict[str, Any]:
-        return {"name": x.name, "leads": x.leads, "paused": x.paused}
+        return {"name": x.name, "leads": x.leads, "paused": x.paused, "dials": x.dials, "contacts": x.contacts,
+                "sales": x.sales, "finished": x.finished, "remaining": x.remaining}
 
     @r.get("/api/campaigns/{campaign_id}/lists", tags=["leads"])
     async def lists(campaign_id: CampaignId, who: Principal = supervisor) -> dict[str, Any]:
-        """The campaign's lead lists (each import's `list_name`): the new leads each brought, paused or not."""
+        """The campaign's lead lists (each import's `list_name`): the new leads each brought, paused or not,
+        and what became of them: results recorded (`dials`), `contacts`, `sales`, leads `finished` (no more
+        dials) and `remaining`. A lead imported again through another list counts for the list that brought
+        it."""
         with http_errors():
             got = await admin(campaign_id).lists()
         return {"campaign_id": campaign_id, "lists": [_list_out(x) for x in got]}

@@ -36,23 +36,29 @@ async def rig_with_two_lists(redis: Any) -> tuple[Any, str, Hopper]:
     return rig, camp.id, hopper
 
 
+def unworked(leads: int) -> dict[str, int]:
+    return {"dials": 0, "contacts": 0, "sales": 0, "finished": 0, "remaining": leads}
+
+
 async def test_a_supervisor_pauses_a_list_its_leads_wait_and_a_resume_brings_them_back(redis):
     rig, cid, hopper = await rig_with_two_lists(redis)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(rig.daemon)), base_url="http://x") as c:
         sup = AUTH["supervisor"]
         got = (await c.get(f"/api/campaigns/{cid}/lists", headers=sup)).json()
-        assert got == {"campaign_id": cid, "lists": [{"name": "demo", "leads": 4, "paused": False},
-                                                     {"name": "vendor may", "leads": 2, "paused": False}]}
+        assert got == {"campaign_id": cid, "lists": [{"name": "demo", "leads": 4, "paused": False, **unworked(4)},
+                                                     {"name": "vendor may", "leads": 2, "paused": False,
+                                                      **unworked(2)}]}
         r = await c.post(f"/api/campaigns/{cid}/lists/vendor may/pause", headers=AUTH["read-only"])
         assert r.status_code == 403
         r = await c.post(f"/api/campaigns/{cid}/lists/vendor%20may/pause", headers=sup)
-        assert r.json() == {"campaign_id": cid, "name": "vendor may", "leads": 2, "paused": True}
+        assert r.json() == {"campaign_id": cid, "name": "vendor may", "leads": 2, "paused": True, **unworked(2)}
         await hopper.fill(T0)
         taken = await hopper.take(10, T0)
         assert len(taken) == 4
         assert not {"v1", "v2"} & {t.lead_id for t in taken}
         r = await c.post(f"/api/campaigns/{cid}/lists/vendor may/resume", headers=sup)
-        assert r.json() == {"campaign_id": cid, "name": "vendor may", "leads": 2, "paused": False, "released": 2}
+        assert r.json() == {"campaign_id": cid, "name": "vendor may", "leads": 2, "paused": False, **unworked(2),
+                            "released": 2}
         await hopper.fill(T0 + 60)
         assert sorted(t.lead_id for t in await hopper.take(10, T0 + 60)) == ["v1", "v2"]
         r = await c.post(f"/api/campaigns/{cid}/lists/vendor-june/pause", headers=sup)
@@ -72,8 +78,10 @@ async def test_the_cli_shows_pauses_and_resumes_lists(redis):
             f"{cid}: list vendor may paused; its leads wait until it is resumed (those also in a running list, "
             "and due callbacks, do not)\n")
         shown = (await run("lists", "show", cid)).splitlines()
-        assert [line.split() for line in shown] == [["demo", "4", "new", "leads", "running"],
-                                                    ["vendor", "may", "2", "new", "leads", "PAUSED"]]
+        assert [line.split() for line in shown] == [
+            ["list", "leads", "dials", "contacts", "sales", "conv", "finished", "remaining", "state"],
+            ["demo", "4", "0", "0", "0", "-", "0", "4", "running"],
+            ["vendor", "may", "2", "0", "0", "0", "-", "0", "2", "PAUSED"]]
         assert await run("lists", "resume", cid, "vendor may") == (
             f"{cid}: list vendor may resumed; 0 lead(s) that waited for it are due again\n")
 
