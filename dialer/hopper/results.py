@@ -82,6 +82,17 @@ async def write_plan(
         pipe.hdel(state, S.FINISHED)
         pipe.hincrby(k.fin, amending, -1)
         count(ListMetric.FINISHED, -1)
+    elif g.state.get(S.FINISHED):
+        # A result for a lead already finished: its take was given up as lost (no result within
+        # `inflight_timeout_s`: a preview left on screen over lunch) and that finished it at the attempt cap.
+        # The lead is finished once, for the reason this result gives; counted twice, `fin` and the list's
+        # figures would exceed the leads.
+        was = g.state[S.FINISHED]
+        pipe.hdel(state, S.FINISHED)
+        pipe.hincrby(k.fin, was, -1)
+        count(ListMetric.FINISHED, -1)
+        if was == str(Block.MAX_ATTEMPTS):
+            pipe.srem(k.capped, lid)
         pipe.hincrby(k.stats, f"disposition:{g.state.get(S.LAST, amending)}", -1)
     if uncontact:
         if g.person.get(S.P_MONTH) == plan.month and int(g.person.get(S.P_MONTH_COUNT, "0")) > 0:

@@ -365,6 +365,21 @@ async def test_lost_dials_are_recovered_as_attempts(redis: Redis, prefix: str) -
     assert float(state["ra"]) == NOW + 700 + 2 * 3600
 
 
+async def test_a_result_after_its_dial_was_given_up_as_lost_finishes_the_lead_once(redis: Redis,
+                                                                                      prefix: str) -> None:
+    # a preview left on screen past the in-flight timeout: recovered as a lost attempt, which reached the
+    # cap of one and finished the lead; then the agent dials it and sells
+    _, _s, h = await setup(redis, prefix, [row(NY1)], hopper={"inflight_timeout_s": 600},
+                           retry={"max_attempts_total": 1}, follow_ups=[])
+    await h.fill(NOW)
+    [t] = await h.take(1, NOW, agent_reserved=True)
+    assert (await h.fill(NOW + 700)).recovered == 1
+    assert (await h.status(NOW + 700)).finished_by_reason == {"attempts exhausted": 1}
+    await h.record_result(t, res("live", "sale"), NOW + 800)
+    assert (await h.status(NOW + 800)).finished_by_reason == {"sale": 1}
+    assert (await h.recycle(NOW + 900)).still_capped == 0  # no longer among the capped leads
+
+
 async def test_status_reasons(redis: Redis, prefix: str) -> None:
     c = campaign()
     h = hopper(redis, c, prefix)

@@ -214,6 +214,13 @@ async def run(
             elif kind == "result" and flying:
                 t, _ = flying.pop(op[1] % len(flying))
                 await record(hoppers[t.campaign_id], oracle, t, op[2], now)
+        for cid, h in hoppers.items():  # each list's figures add up to the campaign's
+            status, lists = await h.status(now), await h.lists()
+            assert sum(x.finished for x in lists) == sum(status.finished_by_reason.values()), cid
+            assert all(0 <= x.finished <= x.leads and x.contacts <= x.dials for x in lists), lists
+            # every result counted once, a dial given up as lost (no result in time) included
+            outcomes = sum(n for key, n in (await h.outcome_counts()).items() if key.startswith("outcome:"))
+            assert sum(x.dials for x in lists) == outcomes, cid
         return oracle.checked
     finally:
         keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
