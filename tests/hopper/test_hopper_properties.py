@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -27,6 +27,8 @@ from hypothesis import strategies as st
 from dialer.campaigns import CampaignConfig
 from dialer.errors import PolicyViolation
 from dialer.hopper import DialTarget, Hopper, LeadStore
+from dialer.hopper.keys import CampaignKeys
+from dialer.hopper.views import S, text
 from dialer.leads import Lead
 from dialer.policy import DialResult
 
@@ -214,8 +216,16 @@ async def run(
             elif kind == "result" and flying:
                 t, _ = flying.pop(op[1] % len(flying))
                 await record(hoppers[t.campaign_id], oracle, t, op[2], now)
-        for cid, h in hoppers.items():  # each list's figures add up to the campaign's
-            status, lists = await h.status(now), await h.lists()
+        for cid, h in hoppers.items():
+            # the counters by reason are those of the leads: one count per finished or waiting lead
+            status, keys = await h.status(now), CampaignKeys(prefix, cid)
+            states = [await redis.hmget(keys.state(lid), [S.FINISHED, S.WHY]) for c, lid in oracle.leads if c == cid]
+            fins = Counter(text(fn) for fn, _w in states if fn is not None)
+            whys = Counter(text(w) for _fn, w in states if w is not None)
+            assert {r: n for r, n in status.finished_by_reason.items() if n} == dict(fins), cid
+            assert {r: n for r, n in status.waiting_by_reason.items() if n} == dict(whys), cid
+            # each list's figures add up to the campaign's
+            lists = await h.lists()
             assert sum(x.finished for x in lists) == sum(status.finished_by_reason.values()), cid
             assert all(0 <= x.finished <= x.leads and x.contacts <= x.dials for x in lists), lists
             # every result counted once, a dial given up as lost (no result in time) included
