@@ -89,6 +89,9 @@ class Metrics:
         self.callbacks_kept_due = Gauge("dialer_callbacks_waiting_for_agent",
                                         "Due callbacks kept for an agent, which only that agent may call yet", c,
                                         registry=r)
+        self.list_remaining = Gauge("dialer_list_leads_remaining",
+                                    "Leads of a lead list not finished yet (imported, minus sold, refused, capped...)",
+                                    ["campaign", "list"], registry=r)
         self.sales = Counter("dialer_sales_total", "Sale dispositions", c, registry=r)
         self.dispositions = Counter(
             "dialer_dispositions_total",

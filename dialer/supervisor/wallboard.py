@@ -86,7 +86,22 @@ class Wallboard:
             return {}
         return {"state": str(getattr(st, "state", "")), "reason": str(getattr(st, "reason", "")),
                 "callbacks_kept_due": int(getattr(st, "callbacks_kept_due", 0)),
-                "lists_paused": [str(x) for x in getattr(st, "lists_paused", ())]}
+                "lists_paused": [str(x) for x in getattr(st, "lists_paused", ())],
+                "lists": await self._lists(source)}
+
+    @staticmethod
+    async def _lists(source: object) -> list[dict[str, Any]]:
+        """How far each lead list is worked: the supervisor sees a list running out before the hopper does."""
+        lists = getattr(source, "lists", None)
+        if not callable(lists):
+            return []
+        try:
+            async with asyncio.timeout(1.0):
+                got = await lists()
+        except (DialerError, TimeoutError):
+            return []
+        return [{"name": x.name, "leads": x.leads, "remaining": x.remaining, "contacts": x.contacts,
+                 "sales": x.sales, "paused": x.paused} for x in got]
 
     async def snapshot(self, max_age_s: float = 0.0) -> dict[str, Any]:
         """The current snapshot; one computed less than `max_age_s` ago is reused (many pages, one board)."""
@@ -149,6 +164,8 @@ class Wallboard:
         m.contacts_per_hour.labels(cid).set(view["last_hour"]["contacts"])
         m.sales_per_hour.labels(cid).set(view["last_hour"]["sales"])
         m.callbacks_kept_due.labels(cid).set(view["hopper"].get("callbacks_kept_due", 0))
+        for x in view["hopper"].get("lists", ()):
+            m.list_remaining.labels(cid, x["name"]).set(x["remaining"])
 
     def _flush_sales(self) -> None:
         for cid, n in self.tally.new_sales.items():

@@ -16,6 +16,7 @@ from dialer.hopper import Hopper, LeadStore
 from dialer.hopper_source import HopperLeadSource
 from dialer.http import build_app
 from dialer.leads.demo import load_demo_leads
+from dialer.policy import DialResult
 from dialer.policy.contact import ContactPolicy
 from dialer.supervisor.context import Ctx
 
@@ -94,3 +95,17 @@ async def test_the_wallboard_names_the_paused_lists(redis):
     await hopper.pause_list("vendor may", T0)
     [card] = [c for c in (await board.snapshot())["campaigns"] if c["id"] == cid]
     assert card["hopper"]["lists_paused"] == ["vendor may"]
+
+
+async def test_the_wallboard_and_the_metrics_show_how_far_each_list_is_worked(redis):
+    rig, cid, hopper = await rig_with_two_lists(redis)
+    await hopper.fill(T0)
+    [t] = [t for t in await hopper.take(10, T0) if t.lead_id == "v1"]
+    await hopper.record_result(t, DialResult("live", "sale"), T0)  # type: ignore[arg-type]
+    ctx = Ctx.build(rig.daemon)
+    [card] = [c for c in (await ctx.board.snapshot())["campaigns"] if c["id"] == cid]
+    assert card["hopper"]["lists"] == [
+        {"name": "demo", "leads": 4, "remaining": 4, "contacts": 0, "sales": 0, "paused": False},
+        {"name": "vendor may", "leads": 2, "remaining": 1, "contacts": 1, "sales": 1, "paused": False}]
+    gauge = rig.daemon.metrics.list_remaining
+    assert gauge.labels(cid, "vendor may")._value.get() == 1

@@ -72,6 +72,11 @@
     if (c.hopper.lists_paused && c.hopper.lists_paused.length) {
       card.append(el("div", "why", "Lists paused: " + c.hopper.lists_paused.join(", ")));
     }
+    if (c.hopper.lists && c.hopper.lists.length) {
+      // how far each list is worked: a list running out shows before the hopper does
+      const left = c.hopper.lists.map((x) => `${x.name} ${x.remaining}/${x.leads}${x.paused ? " (paused)" : ""}`);
+      card.append(el("div", "lists", "Leads left: " + left.join(" · ")));
+    }
     const tiles = el("div", "tiles");
     const ready = c.agents.ready || 0, working = ORDER.reduce((n, s) => n + (s === "paused" ? 0 : c.agents[s] || 0), 0);
     tiles.append(
