@@ -73,6 +73,7 @@ async def write_plan(
     # the late code says the agent did not reach the person (wrong number, someone else, a machine): the
     # contact the first result counted is taken back, so the subscriber is not held off for nothing
     uncontact = amending is not None and not plan.contacted
+
     def count(metric: ListMetric, by: int) -> None:
         stat = list_stat(g.header.lists, metric)
         if stat:
@@ -82,6 +83,7 @@ async def write_plan(
         pipe.hdel(state, S.FINISHED)
         pipe.hincrby(k.fin, amending, -1)
         count(ListMetric.FINISHED, -1)
+        pipe.hincrby(k.stats, f"disposition:{g.state.get(S.LAST, amending)}", -1)
     elif g.state.get(S.FINISHED):
         # A result for a lead already finished: its take was given up as lost (no result within
         # `inflight_timeout_s`: a preview left on screen over lunch) and that finished it at the attempt cap.
@@ -93,7 +95,6 @@ async def write_plan(
         count(ListMetric.FINISHED, -1)
         if was == str(Block.MAX_ATTEMPTS):
             pipe.srem(k.capped, lid)
-        pipe.hincrby(k.stats, f"disposition:{g.state.get(S.LAST, amending)}", -1)
     if uncontact:
         if g.person.get(S.P_MONTH) == plan.month and int(g.person.get(S.P_MONTH_COUNT, "0")) > 0:
             pipe.hincrby(person, S.P_MONTH_COUNT, -1)
