@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from dialer.campaigns import CampaignConfig
-from dialer.errors import PolicyViolation
+from dialer.errors import LeadError, PolicyViolation
 from dialer.hopper import DialTarget, Hopper, LeadStore
 from dialer.hopper.keys import CampaignKeys
 from dialer.hopper.views import S, text
@@ -94,6 +94,8 @@ class Oracle:
     dials: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
     finished: set[tuple[str, str]] = field(default_factory=set)
     leads: dict[tuple[str, str], Lead] = field(default_factory=dict)
+    undisposed: list[DialTarget] = field(default_factory=list)  # results recorded `other`: amendable
+    dispositions: Counter[tuple[str, str]] = field(default_factory=Counter)
     checked: int = 0
 
     def subjects(self, cid: str, lead: Lead) -> list[str]:
@@ -138,8 +140,10 @@ OUTCOMES = [
     "live:dnc",
     "live:callback",
     "live:not_available",
+    "live:other",
     "invalid",
 ]
+LATE = ["sale", "refused", "dnc", "callback", "not_available"]
 _cycle = st.tuples(st.just("cycle"), st.sampled_from(["a", "b"]), st.integers(1, 4), st.just(False))
 _result = st.tuples(st.just("result"), st.integers(0, 5), st.sampled_from(OUTCOMES))
 ops = st.one_of(
@@ -161,6 +165,7 @@ ops = st.one_of(
     _result,
     _result,
     st.tuples(st.just("result"), st.integers(0, 5), st.sampled_from(["abandoned", "live:dnc"])),
+    st.tuples(st.just("amend"), st.integers(0, 5), st.sampled_from(LATE)),
 )
 rows = st.fixed_dictionaries(
     {
@@ -216,6 +221,9 @@ async def run(
             elif kind == "result" and flying:
                 t, _ = flying.pop(op[1] % len(flying))
                 await record(hoppers[t.campaign_id], oracle, t, op[2], now)
+            elif kind == "amend" and oracle.undisposed:
+                t = oracle.undisposed.pop(op[1] % len(oracle.undisposed))
+                await amend(hoppers[t.campaign_id], oracle, t, op[2], now)
         for cid, h in hoppers.items():
             # the counters by reason are those of the leads: one count per finished or waiting lead
             status, keys = await h.status(now), CampaignKeys(prefix, cid)
@@ -224,6 +232,10 @@ async def run(
             whys = Counter(text(w) for _fn, w in states if w is not None)
             assert {r: n for r, n in status.finished_by_reason.items() if n} == dict(fins), cid
             assert {r: n for r, n in status.waiting_by_reason.items() if n} == dict(whys), cid
+            # every disposition counted once, a late one in place of the `other` it replaced
+            counted = {k.removeprefix("disposition:"): n for k, n in (await h.outcome_counts()).items()
+                       if k.startswith("disposition:") and n}
+            assert counted == {d: n for (c, d), n in oracle.dispositions.items() if c == cid and n}, cid
             # each list's figures add up to the campaign's
             lists = await h.lists()
             assert sum(x.finished for x in lists) == sum(status.finished_by_reason.values()), cid
@@ -252,14 +264,36 @@ async def record(h: Hopper, oracle: Oracle, t: DialTarget, what: str, now: float
         what, outcome, disposition = "busy", "busy", ""
         await h.record_result(t, DialResult("busy"), now)  # type: ignore[arg-type]
     oracle.dials[key].append(now)
+    if disposition:
+        oracle.dispositions[(t.campaign_id, disposition)] += 1
+    if disposition == "other":
+        oracle.undisposed.append(t)
     if outcome == "abandoned":
         for n in lead.numbers:
             oracle.abandoned[n.e164] = now
     if disposition == "dnc":
         oracle.dnc_persons.add(lead.person)
         oracle.dnc_numbers.update(n.e164 for n in lead.numbers)
-    if disposition in ("sale", "refused", "dnc") or (outcome == "live" and not disposition):
+    if disposition in ("sale", "refused", "dnc", "other") or (outcome == "live" and not disposition):
         oracle.finished.add(key)
+
+
+async def amend(h: Hopper, oracle: Oracle, t: DialTarget, disposition: str, now: float) -> None:
+    """The agent's late disposition replaces the `other` a run-out wrap-up recorded."""
+    key = (t.campaign_id, t.lead_id)
+    extra: dict[str, Any] = {"callback_at": now + 5400} if disposition == "callback" else {}
+    try:
+        await h.amend_result(t, DialResult("live", disposition, **extra), now)  # type: ignore[arg-type]
+    except (LeadError, PolicyViolation):
+        return  # the lead changed since (a recycle, a later result) or the callback time is refused
+    oracle.dispositions[(t.campaign_id, "other")] -= 1
+    oracle.dispositions[(t.campaign_id, disposition)] += 1
+    if disposition == "dnc":
+        lead = oracle.leads[key]
+        oracle.dnc_persons.add(lead.person)
+        oracle.dnc_numbers.update(n.e164 for n in lead.numbers)
+    if disposition in ("callback", "not_available"):
+        oracle.finished.discard(key)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -283,3 +317,13 @@ def test_the_property_harness_really_dials(redis_target: RedisTarget) -> None:
     rows_b = [{"mobile": "+13125550177"}, {"mobile": "+16025550190", "subscriber_id": "S1"}, {"mobile": "+13035550155"}]
     checked = asyncio.run(run(redis_target, rows_a, rows_b, script))
     assert checked == 3  # two in a, then only the Denver lead in b: the others are the DNC person
+
+
+def test_the_property_harness_really_amends(redis_target: RedisTarget) -> None:
+    """A fixed script with late dispositions, so the counters' checks see amendments whatever hypothesis draws."""
+    script: list[Any] = [("advance", 6 * 3600), ("fill", "a"), ("take", "a", 4, False)]
+    script += [("result", 0, "live:other"), ("result", 0, "live:other"), ("amend", 0, "sale"),
+               ("amend", 0, "not_available")]
+    rows_a = [{"mobile": "+12125550142"}, {"mobile": "+14155550123"}]
+    rows_b = [{"mobile": "+13035550155"}]
+    assert asyncio.run(run(redis_target, rows_a, rows_b, script)) == 2
