@@ -552,7 +552,10 @@ class Daemon(AgentCalls, Compliance, Overrides):
     async def _pace_once(self, campaign_id: str, source: LeadSource) -> None:
         camp = self.engine.campaigns[campaign_id]
         # a preview dialed now could not be placed, or would dial a campaign that may have been stopped
-        may_offer = not camp.paused and not self.engine.ami_link.hold and not self.overrides_hold
+        # read once: the read-back may end during the awaits below, and a decision without the look for
+        # agents' own callbacks would count READY agents that have one due
+        held = self.overrides_hold
+        may_offer = not camp.paused and not self.engine.ami_link.hold and not held
         if may_offer and camp.pacer.knobs.mode is not Mode.AGENTLESS:
             await self.offer_own_callbacks(campaign_id)  # before the pacer counts the ready agents
         if camp.pacer.knobs.mode is Mode.PREVIEW:
@@ -561,7 +564,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
             return
         depth = await source.depth(self.clock.now())
         now = self.clock.now()  # after the await: agents may have moved meanwhile
-        decision = self.engine.decide(campaign_id, now, depth, hold=self.overrides_hold)
+        decision = self.engine.decide(campaign_id, now, depth, hold=held)
         self.metrics.decision_launch.labels(campaign_id).set(decision.launch)
         self.metrics.decisions.labels(campaign_id, decision.reason.name.lower()).inc()
         self.metrics.predicted_abandon.labels(campaign_id).set(decision.predicted_abandon)

@@ -31,6 +31,7 @@ from agents.screenpop import ScreenPopRenderer
 from agents.state import AgentState
 from dialer.ami import actions
 from dialer.ami import events as ev
+from dialer.engine import callback_holds
 from dialer.engine.commands import AutoDialPreview, Command, DispositionMade, OriginateAgentFirst, RecordOptOut
 from dialer.engine.core import DialRequest, Engine
 from dialer.errors import CallbackNotMovable, DialerError, IllegalTransition, PolicyViolation, StateStoreError
@@ -255,24 +256,42 @@ class AgentCalls:
     async def offer_own_callbacks(self, campaign_id: str) -> None:
         """Each READY agent of the campaign with a due callback they kept for themselves ("me") gets it as a
         preview, whatever the campaign's mode: they dial it (agent leg first) or skip it. The pacer then
-        counts them busy. The lead source hands such callbacks to any agent only once they are the
-        campaign's `personal_callback_wait_s` late."""
+        counts them busy. One the pacer has dials ringing for waits, out of its count, until those resolve
+        (`dialer.engine.callback_holds`). The lead source hands such callbacks to any agent only once they
+        are the campaign's `personal_callback_wait_s` late."""
         source = self.leads[campaign_id]
         if not isinstance(source, OwnCallbackSource):
             return
         await self._remind_due_callbacks(campaign_id, source)
+        now = self.clock.now()
         ready = frozenset(a.agent_id for a in self.engine.roster.of_campaign(campaign_id)
                           if a.state is AgentState.READY)
+        # the pacer counts an agent READY only once looked at here (one READY during the awaits below is not)
+        self.engine.callbacks_looked_at[campaign_id] = now
         if not ready:
             return
         # one look a (virtual) second, and at once for an agent who just became ready: a decision can come
         # every quarter second, and most find nothing due
-        now = self.clock.now()
         last_at, last_ready = self._own_callbacks_looked.get(campaign_id, (-math.inf, frozenset()))
         if now - last_at < 1.0 and ready <= last_ready:
             return
         self._own_callbacks_looked[campaign_id] = (now, ready)
-        got = await source.take_own_callbacks(ready, now)
+        # Taking an agent the pacer counted READY while dials launched on their account still ring would
+        # leave those dials an agent short: such an agent is held for their callback (out of the pacer's
+        # count) until those dials resolve, and offered it then (`dialer.engine.callback_holds`).
+        callback_holds.prune(self.engine)
+        safe = frozenset(a for a in ready if callback_holds.safe_to_offer(self.engine, a, now))
+        unsure = sorted(a for a in ready - safe if a not in self.engine.callback_holds)
+        if unsure:
+            due = await source.due_own_callbacks(unsure, now)
+            for agent_id in unsure:
+                if due.get(agent_id):
+                    callback_holds.hold(self.engine, agent_id, now)
+        if not safe:
+            return
+        got = await source.take_own_callbacks(safe, now)
+        for agent_id in safe:
+            callback_holds.release(self.engine, agent_id)
         for agent_id, request in sorted(got.items()):
             await self._offer(campaign_id, source, agent_id, request)  # given back, it waits for them
 

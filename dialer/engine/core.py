@@ -37,7 +37,7 @@ from agents.dispositions import DispositionSet
 from agents.roster import Roster
 from agents.state import Agent, AgentEvent, AgentState
 from dialer.ami import events as ev
-from dialer.engine import agentcalls, agentless, agentside, audits, failures, link, transfers
+from dialer.engine import agentcalls, agentless, agentside, audits, callback_holds, failures, link, transfers
 from dialer.engine.agentless import AgentlessPlan
 from dialer.engine.calls import TRANSFER_STATES, Call, CallEvent, CallOutcome, CallState, TransferPlan
 from dialer.engine.commands import (
@@ -186,6 +186,10 @@ class Engine:
         self.aliases: dict[str, str] = {}  # customer-leg Uniqueid -> call id (agent-leg-first calls)
         self.transfer_deadlines: dict[str, float] = {}  # call id -> when its ringing transfer leg fails
         self.ami_link = link.AmiLink()  # dialing held while AMI is down or resyncing (`dialer.engine.link`)
+        # agent id -> when held: READY, with a due callback of their own, out of the pacer's count until
+        # the dials launched on their account resolve (`dialer.engine.callback_holds`)
+        self.callback_holds: dict[str, float] = {}
+        self.callbacks_looked_at: dict[str, float] = {}  # campaign -> when its READY agents were last looked at
 
     # ----------------------------------------------------------------- campaigns and pacing
     def add_campaign(self, campaign: CampaignRuntime) -> None:
@@ -224,7 +228,7 @@ class Engine:
             camp.recent_dials.popleft()
         return CampaignSnapshot(
             now=now,
-            ready_agents=self.roster.ready_count(campaign_id),
+            ready_agents=self.roster.ready_count(campaign_id) - callback_holds.not_countable(self, campaign_id),
             logged_in_agents=logged_in,
             talking_elapsed=np.asarray(talking, dtype=float),
             wrapup_elapsed=np.asarray(wrapup, dtype=float),
