@@ -280,7 +280,7 @@ class AgentCalls:
         # leave those dials an agent short: such an agent is held for their callback (out of the pacer's
         # count) until those dials resolve, and offered it then (`dialer.engine.callback_holds`).
         callback_holds.prune(self.engine)
-        safe = frozenset(a for a in ready if callback_holds.safe_to_offer(self.engine, a, now))
+        safe = callback_holds.safe_to_offer(self.engine, campaign_id, ready, now)
         unsure = sorted(a for a in ready - safe if a not in self.engine.callback_holds)
         if unsure:
             due = await source.due_own_callbacks(unsure, now)

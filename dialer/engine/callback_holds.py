@@ -21,6 +21,8 @@ Pure functions over the `Engine`'s state, as in `agentcalls`; the daemon asks an
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from agents.state import AgentState
@@ -39,24 +41,24 @@ def _ready_since(engine: Engine, agent_id: str) -> float | None:
     return a.since if a is not None and a.state is AgentState.READY else None
 
 
-def safe_to_offer(engine: Engine, agent_id: str, now: float) -> bool:
-    """Whether the READY agent may be taken off the pacer's count now: no pacer dial launched while they were
-    READY (up to their hold, if held) is unresolved."""
-    agent = engine.roster.get(agent_id)
-    if agent is None or agent.state is not AgentState.READY or agent.campaign_id is None:
-        return False
-    since = agent.since
-    until = engine.callback_holds.get(agent_id, now)
-    if until < since:  # a hold from an earlier READY spell: not this one's
-        until = now
-    camp = engine.campaigns.get(agent.campaign_id)
-    if camp is None:
-        return True
-    for cid in camp.active:
-        c = engine.calls[cid]
-        if not c.agent_first and c.state in _UNRESOLVED and since <= c.dialed_at <= until:
-            return False
-    return True
+def safe_to_offer(engine: Engine, campaign_id: str, agent_ids: Iterable[str], now: float) -> frozenset[str]:
+    """Those of the campaign's READY agents that may be taken off the pacer's count now: no pacer dial
+    launched while they were READY (up to their hold, if held) is unresolved."""
+    camp = engine.campaigns.get(campaign_id)
+    dialed = sorted(c.dialed_at for c in (engine.calls[cid] for cid in camp.active)
+                    if not c.agent_first and c.state in _UNRESOLVED) if camp is not None else []
+    out = []
+    for agent_id in agent_ids:
+        since = _ready_since(engine, agent_id)
+        if since is None:
+            continue
+        until = engine.callback_holds.get(agent_id, now)
+        if until < since:  # a hold from an earlier READY spell: not this one's
+            until = now
+        i = bisect_left(dialed, since)
+        if i == len(dialed) or dialed[i] > until:
+            out.append(agent_id)
+    return frozenset(out)
 
 
 def hold(engine: Engine, agent_id: str, now: float) -> None:

@@ -17,13 +17,13 @@ def test_an_agent_ready_before_a_dial_in_flight_is_held_until_it_resolves():
     eng = make_engine()
     login_ready(eng, "ann", "1001", now=0.0)
     [first] = dial(eng, now=1.0)  # launched counting ann
-    assert not callback_holds.safe_to_offer(eng, "ann", 2.0)
+    assert "ann" not in callback_holds.safe_to_offer(eng, "camp", ["ann"], 2.0)
     callback_holds.hold(eng, "ann", 2.0)
     assert eng.snapshot("camp", 2.0).ready_agents == 0  # no new dial on her account
     [later] = dial(eng, now=3.0)  # launched for others while she was held: not hers
-    assert not callback_holds.safe_to_offer(eng, "ann", 4.0)
+    assert "ann" not in callback_holds.safe_to_offer(eng, "camp", ["ann"], 4.0)
     _no_answer(eng, first, 25.0)
-    assert callback_holds.safe_to_offer(eng, "ann", 25.5)
+    assert "ann" in callback_holds.safe_to_offer(eng, "camp", ["ann"], 25.5)
     assert eng.calls[later].ended_at is None  # still ringing: launched after her hold, not on her account
     callback_holds.release(eng, "ann")
     assert eng.snapshot("camp", 25.5).ready_agents == 1
@@ -33,7 +33,7 @@ def test_an_agent_ready_after_every_dial_in_flight_is_offered_at_once():
     eng = make_engine()
     dial(eng, now=1.0)
     login_ready(eng, "ann", "1001", now=2.0)
-    assert callback_holds.safe_to_offer(eng, "ann", 2.5)
+    assert "ann" in callback_holds.safe_to_offer(eng, "camp", ["ann"], 2.5)
 
 
 def test_a_hold_from_an_earlier_ready_spell_is_dropped():
@@ -45,7 +45,7 @@ def test_a_hold_from_an_earlier_ready_spell_is_dropped():
     assert eng.snapshot("camp", 3.0).ready_agents == 0
     assert eng.callback_holds == {}
     eng.on_agent(ac.Ready("ann"), 4.0)
-    assert callback_holds.safe_to_offer(eng, "ann", 4.5)  # the dial in flight was launched before
+    assert "ann" in callback_holds.safe_to_offer(eng, "camp", ["ann"], 4.5)  # the dial in flight was launched before
     assert eng.snapshot("camp", 4.5).ready_agents == 1
 
 
@@ -57,3 +57,11 @@ def test_the_pacer_counts_an_agent_only_once_looked_at_for_callbacks():
     assert eng.snapshot("camp", 2.1).ready_agents == 1
     eng.callbacks_looked_at["camp"] = 2.2
     assert eng.snapshot("camp", 2.3).ready_agents == 2
+
+
+def test_of_several_ready_agents_only_those_dials_count_on_are_unsafe():
+    eng = make_engine()
+    login_ready(eng, "ann", "1001", now=0.0)
+    dial(eng, now=1.0)
+    login_ready(eng, "bob", "1002", now=2.0)
+    assert callback_holds.safe_to_offer(eng, "camp", ["ann", "bob", "nobody"], 2.5) == {"bob"}
