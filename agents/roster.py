@@ -40,6 +40,10 @@ class Roster:
     def ready_count(self, campaign_id: str) -> int:
         return len(self._ready.get(campaign_id, ()))
 
+    def ready_of(self, campaign_id: str) -> list[Agent]:
+        """The campaign's ready agents, longest idle first (from the ready index: no walk over every agent)."""
+        return [self._agents[a] for a in self._ready.get(campaign_id, ())]
+
     def apply(self, agent_id: str, event: AgentEvent, now: float) -> Agent:
         """Apply an event to an agent and keep the ready index true."""
         agent = self._agents.get(agent_id)

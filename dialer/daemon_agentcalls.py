@@ -264,8 +264,7 @@ class AgentCalls:
             return
         await self._remind_due_callbacks(campaign_id, source)
         now = self.clock.now()
-        ready = frozenset(a.agent_id for a in self.engine.roster.of_campaign(campaign_id)
-                          if a.state is AgentState.READY)
+        ready = frozenset(a.agent_id for a in self.engine.roster.ready_of(campaign_id))
         # the pacer counts an agent READY only once looked at here (one READY during the awaits below is not)
         self.engine.callbacks_looked_at[campaign_id] = now
         if not ready:

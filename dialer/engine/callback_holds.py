@@ -88,9 +88,5 @@ def not_countable(engine: Engine, campaign_id: str) -> int:
     those the daemon has not looked at for callbacks yet (READY since its last look)."""
     prune(engine)
     looked = engine.callbacks_looked_at.get(campaign_id)
-    n = 0
-    for a in engine.roster.of_campaign(campaign_id):
-        if a.state is AgentState.READY and (a.agent_id in engine.callback_holds or
-                                            (looked is not None and a.since > looked)):
-            n += 1
-    return n
+    return sum(1 for a in engine.roster.ready_of(campaign_id)
+               if a.agent_id in engine.callback_holds or (looked is not None and a.since > looked))
