@@ -30,7 +30,15 @@ from dialer.campaigns.vocab import Disposition as PolicyDisposition
 from dialer.errors import ConfigError, LeadError, PolicyViolation
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
-from dialer.hopper.lead_lists import ListMetric, PausedLists, list_lists, list_stat, pause_list, resume_list
+from dialer.hopper.lead_lists import (
+    ListMetric,
+    PausedLists,
+    count_for_list,
+    list_lists,
+    list_stat,
+    pause_list,
+    resume_list,
+)
 from dialer.hopper.results import write_plan
 from dialer.hopper.scripts import (
     COUNT_KEPT,
@@ -248,9 +256,7 @@ class Hopper:
         reason = str(verdict.block)
         pipe.hset(self._k.state(g.lead_id), S.FINISHED, reason)
         pipe.hincrby(self._k.fin, reason, 1)
-        counted = list_stat(g.header.lists, ListMetric.FINISHED)
-        if counted:
-            pipe.hincrby(self._k.lstats, counted, 1)
+        count_for_list(pipe, self._k, g.header.lists, ListMetric.FINISHED, 1)
         if verdict.block is Block.MAX_ATTEMPTS:
             pipe.sadd(self._k.capped, g.lead_id)
 
@@ -706,9 +712,7 @@ class Hopper:
                     continue  # gone, or taken up meanwhile
                 pipe.hdel(k.state(g.lead_id), S.FINISHED)
                 pipe.hincrby(k.fin, reason, -1)
-                counted = list_stat(g.header.lists, ListMetric.FINISHED)
-                if counted:
-                    pipe.hincrby(k.lstats, counted, -1)
+                count_for_list(pipe, k, g.header.lists, ListMetric.FINISHED, -1)
                 pipe.sadd(k.zk, g.zone_key)
                 pipe.zadd(k.due(g.zone_key), {g.lead_id: now})
                 n += 1

@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from dialer.campaigns.models import CampaignConfig
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys, bucket
-from dialer.hopper.lead_lists import ListMetric, list_stat
+from dialer.hopper.lead_lists import ListMetric, count_for_list
 from dialer.hopper.scripts import IMPORT
 from dialer.hopper.views import FS, GS, S, text
 from dialer.leads.model import Lead, decode_lead, encode_lead, list_key, merge_leads
@@ -242,9 +242,7 @@ class Importer:
                 if finished and (rearm or finished in _DATA_FINISHED):
                     pipe.hdel(k.state(lid), S.FINISHED)
                     pipe.hincrby(k.fin, finished, -1)
-                    stat = list_stat(old.lists, ListMetric.FINISHED)
-                    if stat:
-                        pipe.hincrby(k.lstats, stat, -1)
+                    count_for_list(pipe, k, old.lists, ListMetric.FINISHED, -1)
                     pipe.zadd(k.fresh(merged.zone_key), {lid: merged.rank * RANK_SCALE})
                     pipe.sadd(k.zk, merged.zone_key)
                 elif zone_moved and (in_fresh is not None or in_due is not None):

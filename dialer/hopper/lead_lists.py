@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from dialer.errors import LeadError
 from dialer.hopper._redis import redis_call
@@ -26,7 +27,16 @@ from dialer.hopper.views import text
 from dialer.leads.model import decode_header, list_key
 from dialer.policy.contact import held_by_paused_lists
 
-__all__ = ["PAUSED_TTL_S", "ListMetric", "PausedLists", "list_lists", "list_stat", "pause_list", "resume_list"]
+__all__ = [
+    "PAUSED_TTL_S",
+    "ListMetric",
+    "PausedLists",
+    "count_for_list",
+    "list_lists",
+    "list_stat",
+    "pause_list",
+    "resume_list",
+]
 
 PAUSED_TTL_S = 5.0
 _SCAN = 1000
@@ -46,6 +56,13 @@ def list_stat(lists: Sequence[str], metric: ListMetric) -> str | None:
     """The `lstats` field that counts `metric` for a lead from `lists`: its first list's, the one that brought
     it (so a list's figures add up against the leads it brought); None for a lead without lists."""
     return f"{lists[0]}{_US}{metric}" if lists else None
+
+
+def count_for_list(pipe: Pipeline, keys: CampaignKeys, lists: Sequence[str], metric: ListMetric, by: int) -> None:
+    """Queue on `pipe` the change of `metric` by `by` for a lead from `lists` (nothing for a lead without)."""
+    stat = list_stat(lists, metric)
+    if stat:
+        pipe.hincrby(keys.lstats, stat, by)
 
 
 class PausedLists:

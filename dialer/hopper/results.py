@@ -17,7 +17,7 @@ from dialer.campaigns.models import CampaignConfig
 from dialer.campaigns.vocab import Disposition as PolicyDisposition
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
-from dialer.hopper.lead_lists import ListMetric, list_stat
+from dialer.hopper.lead_lists import ListMetric, count_for_list
 from dialer.hopper.views import Gathered, S, clean, text
 from dialer.leads.model import decode_fields
 from dialer.policy.types import Block, DialResult, ResultPlan
@@ -75,26 +75,21 @@ async def write_plan(
     uncontact = amending is not None and not plan.contacted
 
     def count(metric: ListMetric, by: int) -> None:
-        stat = list_stat(g.header.lists, metric)
-        if stat:
-            pipe.hincrby(k.lstats, stat, by)
+        count_for_list(pipe, k, g.header.lists, metric, by)
 
-    if amending is not None:
+    # The finish this result replaces: the `other` a late disposition amends, or one a lead got after its
+    # take was given up as lost (no result within `inflight_timeout_s`: a preview left on screen over lunch),
+    # which finished it at the attempt cap. A lead is finished once, for the reason this result gives;
+    # counted twice, `fin` and the list's figures would exceed the leads.
+    undone = amending if amending is not None else g.state.get(S.FINISHED)
+    if undone:
         pipe.hdel(state, S.FINISHED)
-        pipe.hincrby(k.fin, amending, -1)
+        pipe.hincrby(k.fin, undone, -1)
         count(ListMetric.FINISHED, -1)
-        pipe.hincrby(k.stats, f"disposition:{g.state.get(S.LAST, amending)}", -1)
-    elif g.state.get(S.FINISHED):
-        # A result for a lead already finished: its take was given up as lost (no result within
-        # `inflight_timeout_s`: a preview left on screen over lunch) and that finished it at the attempt cap.
-        # The lead is finished once, for the reason this result gives; counted twice, `fin` and the list's
-        # figures would exceed the leads.
-        was = g.state[S.FINISHED]
-        pipe.hdel(state, S.FINISHED)
-        pipe.hincrby(k.fin, was, -1)
-        count(ListMetric.FINISHED, -1)
-        if was == str(Block.MAX_ATTEMPTS):
+        if undone == str(Block.MAX_ATTEMPTS):
             pipe.srem(k.capped, lid)
+    if amending is not None:
+        pipe.hincrby(k.stats, f"disposition:{g.state.get(S.LAST, amending)}", -1)
     if uncontact:
         if g.person.get(S.P_MONTH) == plan.month and int(g.person.get(S.P_MONTH_COUNT, "0")) > 0:
             pipe.hincrby(person, S.P_MONTH_COUNT, -1)
@@ -186,9 +181,7 @@ async def write_plan(
                 pipe.hincrby(fk.lists, g.header.lists[0], 1)
         if fin is not None:
             pipe.hincrby(fk.fin, fin, -1)
-            stat = list_stat(g.header.lists, ListMetric.FINISHED)
-            if stat:
-                pipe.hincrby(fk.lstats, stat, -1)
+            count_for_list(pipe, fk, g.header.lists, ListMetric.FINISHED, -1)
         if old_why is not None:
             pipe.hincrby(fk.why, old_why, -1)
         pipe.delete(fk.state(lid))
