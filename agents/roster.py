@@ -6,7 +6,7 @@ dict per campaign is therefore already sorted by idle time, and the longest-idle
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 
 from agents.state import Agent, AgentEvent, AgentState
 from dialer.errors import IllegalTransition
@@ -68,9 +68,13 @@ class Roster:
         if agent.state is AgentState.READY and campaign_id is not None:
             self._ready.setdefault(campaign_id, {})[agent_id] = None
 
-    def longest_idle(self, campaign_id: str) -> Agent | None:
-        """The ready agent of this campaign who has waited longest, or None."""
+    def longest_idle(self, campaign_id: str, last: Container[str] = ()) -> Agent | None:
+        """The ready agent of this campaign who has waited longest, or None. Agents in `last` come after
+        every other ready agent (the callback holds: an agent about to be offered their own callback)."""
         ready = self._ready.get(campaign_id)
         if not ready:
             return None
+        for agent_id in ready:
+            if agent_id not in last:
+                return self._agents[agent_id]
         return self._agents[next(iter(ready))]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from agents.state import AgentEvent
 from dialer.ami import events as ev
+from dialer.engine import callback_holds
 from dialer.engine.calls import Call, CallEvent, CallState
 from dialer.engine.commands import AgentNotice, Command, Redirect, ScreenPop
 
@@ -47,7 +48,12 @@ def spare_agent(engine: Engine, c: Call) -> Agent | None:
     if engine.roster.ready_count(c.campaign_id) <= may_answer + waiting:
         engine.stats.amd_audits_skipped += 1
         return None
-    return engine.roster.longest_idle(c.campaign_id)
+    held = callback_holds.routed_last(engine)
+    agent = engine.roster.longest_idle(c.campaign_id, last=held)
+    if agent is not None and agent.agent_id in held:  # an audit is optional; the callback they wait for is not
+        engine.stats.amd_audits_skipped += 1
+        return None
+    return agent
 
 
 def hand_over(engine: Engine, c: Call, agent: Agent, now: float) -> list[Command]:

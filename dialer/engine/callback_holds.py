@@ -13,7 +13,9 @@ itself. So:
   on their account, while a live answer may still reach them as it would any READY agent. Once every
   pacer dial launched while they were READY, up to the hold, has resolved (within the ring timeout plus
   AMD, about half a minute), the callback is offered. If a call reaches them first, their callback is
-  offered when they are READY again, at once.
+  offered when they are READY again, at once. A live answer goes to a held agent only when no other
+  agent is READY (`routed_last`): another agent's call would otherwise keep the callback waiting through
+  its talk and wrap-up.
 
 Pure functions over the `Engine`'s state, as in `agentcalls`; the daemon asks and acts
 (`Daemon.offer_own_callbacks`).
@@ -22,7 +24,7 @@ Pure functions over the `Engine`'s state, as in `agentcalls`; the daemon asks an
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import TYPE_CHECKING
 
 from agents.state import AgentState
@@ -31,7 +33,7 @@ from dialer.engine.calls import CallState
 if TYPE_CHECKING:
     from dialer.engine.core import Engine
 
-__all__ = ["hold", "not_countable", "prune", "release", "safe_to_offer"]
+__all__ = ["hold", "not_countable", "prune", "release", "routed_last", "safe_to_offer"]
 
 _UNRESOLVED = (CallState.PENDING, CallState.DIALING, CallState.RINGING, CallState.SCREENING, CallState.WAITING)
 
@@ -81,6 +83,13 @@ def prune(engine: Engine) -> None:
         a = engine.roster.get(agent_id)
         if a is None or a.state is not AgentState.READY or at < a.since:
             del engine.callback_holds[agent_id]
+
+
+def routed_last(engine: Engine) -> Container[str]:
+    """The agents a live answer should reach only when no other agent is READY: those held for a callback."""
+    if engine.callback_holds:
+        prune(engine)
+    return engine.callback_holds
 
 
 def not_countable(engine: Engine, campaign_id: str) -> int:

@@ -665,7 +665,7 @@ class Engine:
 
     # ----------------------------------------------------------------- hand-off
     def _try_assign(self, c: Call, now: float) -> list[Command]:
-        agent = self.roster.longest_idle(c.campaign_id)
+        agent = self.roster.longest_idle(c.campaign_id, last=callback_holds.routed_last(self))
         if agent is not None:
             return self.assign(c, agent, now)
         return self._hold_or_abandon(c, now)

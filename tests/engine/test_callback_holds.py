@@ -65,3 +65,32 @@ def test_of_several_ready_agents_only_those_dials_count_on_are_unsafe():
     dial(eng, now=1.0)
     login_ready(eng, "bob", "1002", now=2.0)
     assert callback_holds.safe_to_offer(eng, "camp", ["ann", "bob", "nobody"], 2.5) == {"bob"}
+
+
+def test_a_live_answer_reaches_a_held_agent_only_when_nobody_else_is_ready():
+    from test_engine import answer
+
+    eng = make_engine()
+    login_ready(eng, "ann", "1001", now=0.0)  # idle longest, but held for her callback
+    login_ready(eng, "bob", "1002", now=0.5)
+    first, second = dial(eng, now=1.0, n=2)
+    callback_holds.hold(eng, "ann", 2.0)
+    answer(eng, first, 3.0)
+    assert eng.calls[first].agent_id == "bob"  # ann's callback need not wait for this call's talk and wrap-up
+    answer(eng, second, 4.0)
+    assert eng.calls[second].agent_id == "ann"  # nobody else: she takes it rather than let it be abandoned
+    assert not eng.calls[second].abandoned
+
+
+def test_a_hold_from_an_earlier_spell_does_not_put_the_agent_last():
+    from test_engine import answer
+
+    eng = make_engine()
+    login_ready(eng, "ann", "1001", now=0.0)
+    callback_holds.hold(eng, "ann", 1.0)
+    eng.on_agent(ac.Pause("ann", "coffee"), 2.0)
+    eng.on_agent(ac.Ready("ann"), 3.0)  # READY again: the old hold is not this spell's
+    login_ready(eng, "bob", "1002", now=4.0)
+    [cid] = dial(eng, now=5.0)
+    answer(eng, cid, 6.0)
+    assert eng.calls[cid].agent_id == "ann"

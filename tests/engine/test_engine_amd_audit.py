@@ -252,3 +252,16 @@ def test_a_repeated_machine_verdict_is_counted_once():
     assert again == []
     assert (eng.stats.machines, eng.stats.illegal_transitions) == (1, 1)
     assert len([c for c in first if isinstance(c, RecordLedger)]) == 1
+
+
+def test_an_agent_held_for_their_own_callback_is_not_taken_for_an_audit():
+    from dialer.engine import callback_holds
+
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    [cid] = dial(eng, now=10)
+    callback_holds.hold(eng, "a1", 11.0)
+    machine(eng, cid, 10)
+    assert eng.calls[cid].state is not CallState.AUDITING
+    assert (eng.stats.amd_audits, eng.stats.amd_audits_skipped) == (0, 1)
+    assert eng.roster.get("a1").state is AgentState.READY
