@@ -39,7 +39,7 @@ from dialer.hopper.lead_lists import (
     pause_list,
     resume_list,
 )
-from dialer.hopper.results import write_plan
+from dialer.hopper.results import LOST_OUTCOME, lost_attempts, write_plan
 from dialer.hopper.scripts import (
     COUNT_KEPT,
     DUE_OWN,
@@ -564,17 +564,19 @@ class Hopper:
         if target.campaign_id != self.campaign.id:
             raise LeadError(f"target of campaign {target.campaign_id} recorded on hopper {self.campaign.id}")
         g = await self._read(target.lead_id)
-        plan = self.policy.plan_result(g.view, target.number_index, result, now, lost=lost)
-        await write_plan(
-            self._r,
-            self._prefix,
-            self.campaign,
-            g,
-            plan,
-            result,
-            now,
-            self._timeout,
-        )
+        if lost:
+            plan = self.policy.plan_result(g.view, target.number_index, result, now, lost=True)
+            await write_plan(self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
+                             lost_attempt=target.attempt)
+        elif target.attempt in lost_attempts(g):
+            # the dial was given up as lost (a preview left on screen past `inflight_timeout_s`) and counted
+            # as an attempt then: its real result takes the lost one's place instead of counting another
+            plan = self.policy.plan_amendment(g.view, target.number_index, result, now)
+            await write_plan(self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
+                             replacing_lost=target.attempt)
+        else:
+            plan = self.policy.plan_result(g.view, target.number_index, result, now)
+            await write_plan(self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout)
 
     async def explain(self, lead_id: str, now: float) -> dict[str, Any]:
         """Where a lead is and whether it may be dialed now, and if not why and until when: the contact
@@ -743,7 +745,7 @@ class Hopper:
             idx = int(g.state.get(S.TAKEN_INDEX, g.view.next_index))
             target = DialTarget(self.campaign.id, lid, g.header.numbers[idx], idx, g.view.attempts + 1, {})
             try:
-                await self._record(target, DialResult(outcome="no_answer"), now, lost=True)  # type: ignore[arg-type]
+                await self._record(target, DialResult(outcome=LOST_OUTCOME), now, lost=True)
             except PolicyViolation:  # pragma: no cover - a lost dial has no callback to validate
                 continue
             done += 1

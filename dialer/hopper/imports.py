@@ -235,7 +235,7 @@ class Importer:
                 if rearm:
                     tally.rearmed += 1
                     tally.merged += len(p.lines) - 1
-                    pipe.hdel(k.state(lid), S.ATTEMPTS, S.ATTEMPTS_DAY, S.DAY, S.RETRY_AT)
+                    pipe.hdel(k.state(lid), S.ATTEMPTS, S.ATTEMPTS_DAY, S.DAY, S.RETRY_AT, S.LOST)
                 else:
                     tally.merged += len(p.lines)
                 zone_moved = merged.zone_key != old.zone_key

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from dialer.campaigns.models import CampaignConfig
 from dialer.campaigns.vocab import Disposition as PolicyDisposition
+from dialer.campaigns.vocab import Outcome
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
 from dialer.hopper.lead_lists import ListMetric, count_for_list
@@ -22,7 +23,14 @@ from dialer.hopper.views import Gathered, S, clean, text
 from dialer.leads.model import decode_fields
 from dialer.policy.types import Block, DialResult, ResultPlan
 
-__all__ = ["write_plan"]
+__all__ = ["LOST_OUTCOME", "lost_attempts", "write_plan"]
+
+LOST_OUTCOME = Outcome.NO_ANSWER  # what a dial given up as lost is counted as, until its real result comes
+
+
+def lost_attempts(g: Gathered) -> frozenset[int]:
+    """The lead's attempts given up as lost (no result within `inflight_timeout_s`) whose result has not come."""
+    return frozenset(int(x) for x in g.state.get(S.LOST, "").split(",") if x.isdigit())
 
 
 async def write_plan(
@@ -36,12 +44,17 @@ async def write_plan(
     timeout_s: float,
     *,
     amending: str | None = None,
+    lost_attempt: int | None = None,
+    replacing_lost: int | None = None,
 ) -> None:
     """Apply `plan` (decided for lead `g` after `result`).
 
     `amending`: the lead's finish reason when the plan replaces a result already written (a late
     disposition, `ContactPolicy.plan_amendment`): that finish is undone, and the attempt's outcome and
-    the contact's counters, already counted, are not counted again."""
+    the contact's counters, already counted, are not counted again.
+    `lost_attempt`: the attempt this result gives up as lost; its real result may still come.
+    `replacing_lost`: the attempt, given up as lost before, whose real result this is: the dial is not
+    counted again, and its outcome takes the place of the lost one's."""
     k = CampaignKeys(prefix, campaign.id)
     gk = GlobalKeys(prefix)
     lid = g.lead_id
@@ -151,9 +164,21 @@ async def write_plan(
     if plan.decline_kind and plan.decline_until > g.view.suppressions.get(plan.decline_kind, -math.inf):
         pipe.hset(gk.sup(g.header.person), plan.decline_kind, repr(plan.decline_until))
         pipe.sadd(gk.supk, g.header.person)
-    if first:
+    if first and replacing_lost is None:
         pipe.hincrby(k.stats, f"outcome:{result.outcome.value}", 1)
         count(ListMetric.DIALS, 1)
+    elif replacing_lost is not None:
+        pipe.hincrby(k.stats, f"outcome:{LOST_OUTCOME.value}", -1)
+        pipe.hincrby(k.stats, f"outcome:{result.outcome.value}", 1)
+    lost = set(lost_attempts(g))
+    if lost_attempt is not None:
+        lost.add(lost_attempt)
+    if replacing_lost is not None:
+        lost.discard(replacing_lost)
+    if lost:
+        pipe.hset(state, S.LOST, ",".join(str(a) for a in sorted(lost)))
+    elif S.LOST in g.state:
+        pipe.hdel(state, S.LOST)
     if plan.contacted and first:
         count(ListMetric.CONTACTS, 1)
     if uncontact:

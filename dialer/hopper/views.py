@@ -33,6 +33,7 @@ class S:
     TAKEN_CALLBACK = "tcb"
     LAST = "lo"
     BASE_BEFORE = "bb"  # "<the person's base-contact stamp before>|<the one this lead's result wrote>"
+    LOST = "lst"  # attempts given up as lost whose real result has not come (comma-separated attempt numbers)
     RECENT = "a24"  # the last dials' times, comma-separated, oldest first (only with max_attempts_per_24h)
     P_DNC = "dnc"
     P_BASE = "bc"

@@ -295,9 +295,10 @@ class ContactPolicy:
         return replace(plan, next="retry", at=now + delay)
 
     def plan_amendment(self, view: LeadView, index: int, result: DialResult, now: float) -> ResultPlan:
-        """Decide anew for a contact first recorded without its disposition (`other`: the agent's wrap-up
-        ran out), now that the agent has sent it late. The attempt and its day stay counted once; the
-        contact counters were written the first time (`write_plan(amending=...)` leaves them).
+        """Decide anew for an attempt already counted: a contact first recorded without its disposition
+        (`other`: the agent's wrap-up ran out), now that the agent has sent it late, or a dial given up as
+        lost whose real result came after all. The attempt and its day stay counted once; the contact
+        counters of an amended contact were written the first time (`write_plan(amending=...)` leaves them).
         Raises `PolicyViolation` as `plan_result` does."""
         earlier = replace(view, attempts=max(0, view.attempts - 1), attempts_day=max(0, view.attempts_day - 1))
         plan = self.plan_result(earlier, index, result, now)

@@ -380,6 +380,24 @@ async def test_a_result_after_its_dial_was_given_up_as_lost_finishes_the_lead_on
     assert (await h.recycle(NOW + 900)).still_capped == 0  # no longer among the capped leads
 
 
+async def test_a_result_after_its_dial_was_given_up_as_lost_takes_the_lost_attempts_place(redis: Redis,
+                                                                                           prefix: str) -> None:
+    _, s, h = await setup(redis, prefix, [row(NY1)], hopper={"inflight_timeout_s": 600}, follow_ups=[])
+    await h.fill(NOW)
+    [t] = await h.take(1, NOW, agent_reserved=True)
+    assert (await h.fill(NOW + 700)).recovered == 1
+    assert (await h.outcome_counts())["outcome:no_answer"] == 1
+    await h.record_result(t, res("busy"), NOW + 800)
+    state = await s.lead_state("c1", t.lead_id)
+    assert (state["a"], state["ad"], state.get("lst")) == ("1", "1", None)  # one dial, counted once
+    counts = await h.outcome_counts()
+    assert (counts["outcome:no_answer"], counts["outcome:busy"]) == (0, 1)
+    assert [x.dials for x in await h.lists()] == [1]
+    # the same result recorded again is another attempt's, as before: only a lost attempt is replaced
+    await h.record_result(t, res("busy"), NOW + 900)
+    assert (await s.lead_state("c1", t.lead_id))["a"] == "2"
+
+
 async def test_status_reasons(redis: Redis, prefix: str) -> None:
     c = campaign()
     h = hopper(redis, c, prefix)

@@ -195,6 +195,7 @@ async def run(
                 oracle.leads[(cid, lid)] = lead
         hoppers: dict[str, Hopper] = {cid: hopper(redis, c, prefix) for cid, c in CAMPAIGNS.items()}
         flying: list[tuple[DialTarget, float]] = []
+        takes: Counter[tuple[str, str]] = Counter()
         for op in script:
             kind = op[0]
             if kind == "advance":
@@ -218,6 +219,7 @@ async def run(
                 for t in await hoppers[op[1]].take(op[2], now, agent_reserved=op[3]):
                     oracle.verify(t, now, op[3])
                     flying.append((t, now))
+                    takes[(t.campaign_id, t.lead_id)] += 1
             elif kind == "result" and flying:
                 t, _ = flying.pop(op[1] % len(flying))
                 await record(hoppers[t.campaign_id], oracle, t, op[2], now)
@@ -243,6 +245,11 @@ async def run(
             # every result counted once, a dial given up as lost (no result in time) included
             outcomes = sum(n for key, n in (await h.outcome_counts()).items() if key.startswith("outcome:"))
             assert sum(x.dials for x in lists) == outcomes, cid
+            # a dial is one attempt, whether its result came, or it was given up as lost, or both
+            for c, lid in oracle.leads:
+                if c == cid:
+                    attempts = int(text(await redis.hget(keys.state(lid), S.ATTEMPTS) or b"0"))
+                    assert attempts <= takes[(cid, lid)], (cid, lid, attempts, takes[(cid, lid)])
         return oracle.checked
     finally:
         keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
