@@ -59,7 +59,7 @@ def _listed(c: ScheduledCallback) -> dict[str, Any]:
 def _request(t: DialTarget) -> DialRequest:
     return DialRequest(lead_id=t.lead_id, number=t.number_e164, attempt=t.attempt, number_index=t.number_index,
                        fields=t.fields, callback_agent=t.callback_agent, target=t, callback_at=t.callback_at,
-                       zone=t.zone)
+                       zone=t.zone, lead_list=t.lead_list)
 
 
 class HopperLeadSource:

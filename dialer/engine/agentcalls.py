@@ -153,7 +153,7 @@ def _dial(engine: Engine, agent_id: str, campaign_id: str, r: DialRequest, kind:
     call = Call(call_id=engine.new_call_id(campaign_id), campaign_id=campaign_id, lead_id=r.lead_id, number=r.number,
                 attempt=r.attempt, number_index=r.number_index, fields=dict(r.fields), created_at=now,
                 originated_at=now, callback_agent=r.callback_agent, callback_at=r.callback_at, zone=r.zone,
-                target=r.target, kind=kind, agent_id=agent_id, record=camp.record_calls)
+                lead_list=r.lead_list, target=r.target, kind=kind, agent_id=agent_id, record=camp.record_calls)
     call.apply(CallEvent.RING_AGENT)
     engine.calls[call.call_id] = call
     camp.active.add(call.call_id)

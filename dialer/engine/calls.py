@@ -187,6 +187,7 @@ class Call:
     callback_agent: str | None = None
     callback_at: float | None = None  # a scheduled callback: the time it was promised for
     zone: str | None = None  # the called person's time zone (reports by their local hour)
+    lead_list: str | None = None  # the lead list the lead came from (reports by list)
     record: bool = False  # its campaign records conversations: the dialplan writes <call id>.wav once bridged
     recording: str = ""  # the file MixMonitor writes, as Asterisk reported it (DialerRecording)
     amd_audit: bool = False  # went through AUDITING: a machine verdict handed to an agent (kept for the record)

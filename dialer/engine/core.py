@@ -85,6 +85,7 @@ class DialRequest:
     target: object | None = None
     callback_at: float | None = None  # a scheduled callback: the time it was set for
     zone: str | None = None  # the called person's time zone, when the lead source knows it
+    lead_list: str | None = None  # the lead list the lead came from, when the lead source knows it
 
 
 @dataclass(slots=True)
@@ -306,6 +307,7 @@ class Engine:
                 callback_agent=r.callback_agent,
                 callback_at=r.callback_at,
                 zone=r.zone,
+                lead_list=r.lead_list,
                 target=r.target,
                 record=camp.record_calls,
             )

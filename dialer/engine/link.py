@@ -165,7 +165,7 @@ def withdraw(engine: Engine, c: Call, why: str) -> list[Command]:
     engine.stats.placed -= 1
     request = DialRequest(lead_id=c.lead_id, number=c.number, attempt=c.attempt, number_index=c.number_index,
                           fields=dict(c.fields), callback_agent=c.callback_agent, callback_at=c.callback_at,
-                          zone=c.zone, target=c.target)
+                          zone=c.zone, lead_list=c.lead_list, target=c.target)
     return [ReturnLead(c.campaign_id, c.call_id, request, why)]
 
 

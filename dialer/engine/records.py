@@ -62,6 +62,7 @@ class CallRecord:
     callback_at: float | None = None  # a scheduled callback: the time promised to the customer
     callback_for: str | None = None  # ... and the agent who kept it for themselves (None: for anyone)
     zone: str | None = None  # the called person's time zone, when known (reports by their local hour)
+    lead_list: str | None = None  # the lead list the lead came from, when known (reports by list)
 
     @classmethod
     def of(cls, call: Call) -> CallRecord:
@@ -97,6 +98,7 @@ class CallRecord:
             callback_at=call.callback_at,
             callback_for=call.callback_agent if call.callback_at is not None else None,
             zone=call.zone,
+            lead_list=call.lead_list,
         )
 
     @property

@@ -518,6 +518,7 @@ class Hopper:
             is_callback=is_cb,
             callback_at=g.view.callback_at if is_cb else None,
             zone=g.view.zones[0] if g.view.zones else None,
+            lead_list=g.header.lists[0] if g.header.lists else None,
             zones=g.view.zones,
             numbers=g.header.numbers,
             region=g.view.region,

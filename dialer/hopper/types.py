@@ -33,6 +33,7 @@ class DialTarget:
     is_callback: bool = False
     callback_at: float | None = None  # a callback: the time it was scheduled for
     zone: str | None = None  # the person's time zone (the first of their numbers' zones), for reports by local hour
+    lead_list: str | None = None  # the list that brought the lead (its first), for reports by list
     # the person as the calling hours see them (all zones, all numbers, the address's region), so that a
     # callback's time is checked when the agent sets it, not only when the result is written
     zones: tuple[str, ...] = ()

@@ -465,7 +465,8 @@ def _callbacks(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     return None
 
 
-REPORT_KINDS = ("agents", "pauses", "callbacks", "hours", "funnel", "reasons", "attempts", "compliance", "cost")
+REPORT_KINDS = ("agents", "pauses", "callbacks", "hours", "lists", "funnel", "reasons", "attempts", "compliance",
+                "cost")
 
 
 def _report(api: Api, args: argparse.Namespace, out: TextIO) -> Any:

@@ -129,6 +129,12 @@ def render_svg(kind: str, table: list[dict[str, Any]], campaign: str | None) -> 
         return charts.bars(f"Contacts per 100 dials by the called person's local hour ({name})",
                            [f"{r['hour']:02d}h" for r in table],
                            [round(100.0 * (r["contact_rate"] or 0.0), 1) for r in table])
+    if kind == "lists":
+        rows = [r for r in table if r["contacts"]]
+        return charts.hbars(f"Sales per 100 contacts by lead list ({name})",
+                            [f"{r['list']} ({r['campaign']})" if campaign is None else r["list"] for r in rows],
+                            [round(100.0 * (r["conversion"] or 0.0), 1) for r in rows],
+                            notes=[f"{r['sales']} of {r['contacts']} contacts, {r['dials']} dials" for r in rows])
     if kind == "callbacks":
         per = [r for r in table if r["table"] == "by_campaign"]
         names = [n for n, _ in rp.LATE_BANDS]

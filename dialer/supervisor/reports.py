@@ -32,6 +32,7 @@ __all__ = [
     "cost_report",
     "funnel",
     "journal_times",
+    "list_results",
     "local_hours",
     "pause_breakdown",
     "reason_breakdown",
@@ -275,6 +276,39 @@ def local_hours(records: Iterable[Row]) -> dict[str, Any]:
     out = [{**x, "person_share": _ratio(x["persons"], x["dials"]), "contact_rate": _ratio(x["contacts"], x["dials"]),
             "abandon_rate": _ratio(x["abandoned"], x["persons"])} for _h, x in sorted(rows.items())]
     return {"hours": out, "without_zone": without}
+
+
+# ---------------------------------------------------------------------------------------------- lists
+MANUAL_LIST = "(manual dial)"
+UNKNOWN_LIST = "(list not recorded)"
+
+
+def list_results(records: Iterable[Row], disps: Mapping[str, Disp],
+                 sale_codes: frozenset[str] = frozenset({"sale"})) -> list[dict[str, Any]]:
+    """What each lead list brought in the window, per campaign: dials, persons, contacts, sales and
+    abandons, with the contact rate, the conversion (sales per contact), dials per contact and the abandon
+    rate of the persons. A list is the one that brought the lead (the call record's `lead_list`, its
+    first); an agent's manual dial has none, and records written before the field existed are counted as
+    `(list not recorded)`; those two come after the named lists. The hopper's own list figures
+    (`GET /api/campaigns/{id}/lists`) count since the import; this is the same by any window, from the
+    call records alone."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in records:
+        name = r.get("lead_list") or (MANUAL_LIST if r.get("kind") == "manual" else UNKNOWN_LIST)
+        key = (str(r.get("campaign_id") or ""), str(name))
+        x = rows.setdefault(key, {"campaign": key[0], "list": key[1], "dials": 0, "persons": 0, "contacts": 0,
+                                  "sales": 0, "abandoned": 0})
+        x["dials"] += 1
+        x["persons"] += offered_to_agents(r)
+        if _contact(r):
+            x["contacts"] += 1
+            d = disps.get(str(r["call_id"]))
+            x["sales"] += int(d is not None and d.code in sale_codes)
+        x["abandoned"] += bool(r.get("abandoned"))
+    return [{**x, "contact_rate": _ratio(x["contacts"], x["dials"]), "conversion": _ratio(x["sales"], x["contacts"]),
+             "dials_per_contact": _ratio(x["dials"], x["contacts"]),
+             "abandon_rate": _ratio(x["abandoned"], x["persons"])}
+            for _k, x in sorted(rows.items(), key=lambda kv: (kv[0][0], kv[0][1].startswith("("), kv[0][1]))]
 
 
 # ---------------------------------------------------------------------------------------------- funnel

@@ -22,7 +22,8 @@ from dialer.supervisor.tally import local_midnight
 
 __all__ = ["data_routes"]
 
-ReportKind = Literal["agents", "pauses", "callbacks", "hours", "funnel", "reasons", "attempts", "compliance", "cost"]
+ReportKind = Literal["agents", "pauses", "callbacks", "hours", "lists", "funnel", "reasons", "attempts", "compliance",
+                     "cost"]
 IdQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Epoch = Annotated[float | None, Query(ge=0, le=1e11, description="epoch seconds (daemon clock)")]
 Money = Annotated[float, Query(ge=0, le=1e6)]
@@ -53,6 +54,9 @@ def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], f
     if kind == "hours":
         by_hour = rp.local_hours(recs)
         return by_hour, list(by_hour["hours"])
+    if kind == "lists":
+        rows = rp.list_results(recs, data.disps)
+        return rows, rows
     if kind == "funnel":
         rows = rp.funnel(recs, data.disps, data.follow_ups)
         return rows, rows
@@ -96,7 +100,8 @@ def data_routes(ctx: Ctx, r: APIRouter) -> None:
         """Reports: `agents` (per agent per shift: contacts, talk/wait/wrap/pause, sales, pace against 120 per
         shift), `pauses` (pause time and count by reason, per agent per day and over everyone), `callbacks`
         (how late after the promised time callbacks were called, and reached; per campaign and owner), `hours`
-        (dials, persons, machines, contacts by the called person's local hour: when to call), `funnel`,
+        (dials, persons, machines, contacts by the called person's local hour: when to call), `lists` (dials,
+        contacts, sales, conversion and abandons per lead list), `funnel`,
         `reasons` (refusals; conversion per cancel reason), `attempts` (dials per lead),
         `compliance` (abandon rate per day, worst 24 h; the machines agents heard, their share of the connected
         calls and the strict rate without them), `cost` (per contact and per sale). Default window:

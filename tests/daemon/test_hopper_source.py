@@ -67,6 +67,8 @@ async def test_results_and_dispositions_reach_the_hopper():
         busy, talked, hung_up = await source.take(3, NOON_ET)
         assert busy.target is not None
         assert busy.number.startswith("+")
+        [demo_list] = await hopper.lists()
+        assert busy.lead_list == demo_list.name  # the call record names it (reports by list)
         await source.record_result(record("c1", busy.lead_id, busy.number, "busy"), busy.target, NOON_ET + 30)
         await source.record_result(record("c2", talked.lead_id, talked.number, "connected", "a1"),
                                    talked.target, NOON_ET + 60)

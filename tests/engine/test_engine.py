@@ -115,6 +115,15 @@ def test_live_answer_goes_to_the_longest_idle_agent_and_back_to_ready_after_disp
     assert eng.roster.get("a1").state is AgentState.READY
 
 
+def test_the_call_record_names_the_leads_list_and_zone_as_the_lead_source_gave_them():
+    eng = make_engine()
+    [cmd] = eng.launch("camp", [DialRequest("L1", "+15551230001", zone="America/Chicago", lead_list="cold-q4")], 0.0)
+    assert isinstance(cmd, Originate)
+    [rec] = records(eng.on_ami(ev.OriginateResponse(action_id=cmd.call_id, success=False, reason=3,
+                                                    channel=chan(cmd.call_id), uniqueid=cmd.call_id), 20.0))
+    assert (rec.lead_list, rec.zone, rec.to_fields()["lead_list"]) == ("cold-q4", "America/Chicago", "cold-q4")
+
+
 def test_held_call_goes_to_an_agent_who_frees_up_within_the_hold():
     eng = make_engine()
     login_ready(eng, "a1", "1001")

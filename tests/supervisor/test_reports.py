@@ -228,13 +228,40 @@ def test_dials_are_grouped_by_the_called_persons_local_hour():
     assert (twelve["person_share"], twelve["contact_rate"], nine["abandon_rate"]) == (0.5, 0.5, 1.0)
 
 
+def test_each_lead_list_shows_what_it_brought():
+    def rec(cid, lead_list, kind="predictive", **kw):
+        return typed(replace(record(cid, ended_at=1_800_000_000.0, **kw), lead_list=lead_list, kind=kind).to_fields())
+
+    recs = [rec("a", "nov-base"), rec("b", "nov-base"), rec("c", "nov-base", outcome="no_answer", live=False),
+            rec("d", "cold-q4", outcome="abandoned", abandoned=True, agent=None), rec("e", "cold-q4"),
+            rec("f", None, kind="manual"), rec("g", None)]
+    disps = {"a": rp.Disp("a", "a1", "sale", 0.0, {}), "b": rp.Disp("b", "a1", "refused", 0.0, {}),
+             "e": rp.Disp("e", "a1", "sale", 0.0, {}), "f": rp.Disp("f", "a1", "sale", 0.0, {})}
+    got = {r["list"]: r for r in rp.list_results(recs, disps)}
+    assert list(got) == ["cold-q4", "nov-base", rp.UNKNOWN_LIST, rp.MANUAL_LIST]
+    base, cold = got["nov-base"], got["cold-q4"]
+    assert (base["dials"], base["persons"], base["contacts"], base["sales"], base["abandoned"]) == (3, 2, 2, 1, 0)
+    assert (base["conversion"], base["dials_per_contact"]) == (0.5, 1.5)
+    assert (cold["dials"], cold["persons"], cold["contacts"], cold["sales"], cold["abandon_rate"]) == (2, 2, 1, 1, 0.5)
+    assert (got[rp.MANUAL_LIST]["sales"], got[rp.UNKNOWN_LIST]["sales"]) == (1, 0)
+    assert {r["campaign"] for r in got.values()} == {"upsell"}
+
+
+async def test_the_lists_report_reads_the_list_from_the_call_records(client, rig, day):
+    rig.record(replace(record("l1", ended_at=day + 4000, agent="a2", lead="L9"), lead_list="winback-oct"))
+    await rig.flush()
+    rows = (await get(client, "lists", campaign="upsell")).json()["report"]
+    assert [(r["list"], r["dials"]) for r in rows] == [("winback-oct", 1), (rp.UNKNOWN_LIST, 14)]
+
+
 async def test_csv_and_svg(client, day):
     r = await get(client, "agents", campaign="upsell", format="csv")
     assert r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert [x["agent"] for x in rows] == ["a1", "a2"]
     assert rows[1]["pause_s"] == ""
-    for kind in ("agents", "pauses", "callbacks", "hours", "funnel", "reasons", "attempts", "compliance", "cost"):
+    for kind in ("agents", "pauses", "callbacks", "hours", "lists", "funnel", "reasons", "attempts", "compliance",
+                 "cost"):
         svg = (await get(client, kind, campaign="upsell", format="svg")).text
         root = ET.fromstring(svg)
         assert root.tag.endswith("svg")

@@ -5,7 +5,7 @@
   const { el, pct } = Sup;
   const $ = (id) => document.getElementById(id);
   const KINDS = { agents: "Agents per shift", pauses: "Pauses by reason", callbacks: "Callbacks kept",
-    hours: "By local hour",
+    hours: "By local hour", lists: "Lead lists",
     funnel: "Funnel", reasons: "Reasons", attempts: "Attempts per lead", compliance: "Abandon compliance", cost: "Cost" };
   let kind = "agents";
 
