@@ -558,17 +558,18 @@ class Daemon(AgentCalls, Compliance, Overrides):
         may_offer = not camp.paused and not self.engine.ami_link.hold and not held
         if may_offer and camp.pacer.knobs.mode is not Mode.AGENTLESS:
             await self.offer_own_callbacks(campaign_id)  # before the pacer counts the ready agents
+        # the depth read refills a hopper running low: previews are taken from it too
+        depth = await source.depth(self.clock.now())
+        self.metrics.hopper_depth.labels(campaign_id).set(depth)
         if camp.pacer.knobs.mode is Mode.PREVIEW:
             if may_offer:
                 await self.offer_previews(campaign_id)
             return
-        depth = await source.depth(self.clock.now())
         now = self.clock.now()  # after the await: agents may have moved meanwhile
         decision = self.engine.decide(campaign_id, now, depth, hold=held)
         self.metrics.decision_launch.labels(campaign_id).set(decision.launch)
         self.metrics.decisions.labels(campaign_id, decision.reason.name.lower()).inc()
         self.metrics.predicted_abandon.labels(campaign_id).set(decision.predicted_abandon)
-        self.metrics.hopper_depth.labels(campaign_id).set(depth)
         if decision.hangup:
             cuts = self.engine.hang_up_surplus(campaign_id, decision, now)
             self.metrics.surplus_hangups.labels(campaign_id).inc(len(cuts))

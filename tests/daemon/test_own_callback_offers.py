@@ -214,3 +214,25 @@ async def test_a_callback_outside_the_persons_hours_is_refused_when_the_agent_se
     assert "(a holiday) is outside calling hours" in str(refused.value)
     assert "the next allowed time is Fri 2026-11-27 09:00" in str(refused.value)
     assert source.callback_refusal(target, thanksgiving.timestamp() + 86400, T0) is None  # Friday 13:00
+
+
+async def test_a_preview_campaign_refills_its_hopper_from_the_pacing_loop(client):
+    # the hopper of a preview campaign was only ever filled by the wallboard's depth read: without one
+    # (the demo; a daemon with the HTTP API off) it ran dry after its first fill
+    config = load_campaign(CAMPAIGN)
+    await load_demo_leads(LeadStore(client, prefix="prevfill"), config, 10, 7, T0 - 3600)
+    hopper = Hopper(client, config, ContactPolicy(config), prefix="prevfill")
+    cs = CampaignSettings(id=config.id, pacing=PacingSettings(mode="preview"))
+    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False))
+    engine = Engine(hold_s=1.5, rng=random.Random(3))
+    engine.add_campaign(runtime_from_settings(cs))
+    source = HopperLeadSource(hopper)
+    d = Daemon(cfg, clock=ScaledClock(1.0, start=T0), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]
+               store=RedisStore(client, prefix="prevfill"), bus=FakeBus(),  # type: ignore[arg-type]
+               leads={config.id: source}, metrics=Metrics())
+    assert await hopper.depth() == 0  # imported, never filled
+    d.agent_command(ac.Login("ann", "1001", config.id))
+    d.agent_command(ac.Ready("ann"))
+    await d._pace_once(config.id, source)
+    assert d.engine.roster.get("ann").state is AgentState.PREVIEWING
+    assert await hopper.depth() > 0
