@@ -112,7 +112,10 @@ class Agent:
         nxt = TRANSITIONS.get((self.state, event))
         if nxt is None:
             raise IllegalTransition("agent", self.agent_id, self.state.value, event.value)
-        ends_call = event in (E.DISPOSE, E.WRAPUP_TIMEOUT) or (event is E.RELEASE and self.state is S.DIALING)
+        # a release ends the call for the agent too: their dial failed, or the person they were reserved
+        # for left before the bridge; a pause or logout they asked for "after this call" applies now
+        ends_call = event in (E.DISPOSE, E.WRAPUP_TIMEOUT) or (event is E.RELEASE and self.state in (S.DIALING,
+                                                                                                       S.RESERVED))
         if ends_call and (self.pending_pause or self.pending_logout):
             nxt = S.PAUSED
             self.pause_reason = self.pending_pause or "logout pending"

@@ -24,7 +24,7 @@ Pure functions over the `Engine`'s state, as in `agentcalls`; the daemon asks an
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Container, Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 from agents.state import AgentState
@@ -85,7 +85,7 @@ def prune(engine: Engine) -> None:
             del engine.callback_holds[agent_id]
 
 
-def routed_last(engine: Engine) -> Container[str]:
+def routed_last(engine: Engine) -> Collection[str]:
     """The agents a live answer should reach only when no other agent is READY: those held for a callback."""
     if engine.callback_holds:
         prune(engine)

@@ -625,6 +625,7 @@ class Engine:
         if c is None:
             return []
         if purpose == "agent" and c.state is CallState.CONNECTING:
+            refused_for = c.agent_id
             out = self._release_agent(c, now)
             c.apply(CallEvent.UNASSIGN)
             if channel_gone:
@@ -632,6 +633,12 @@ class Engine:
                 # information message, would be refused too. Their leg's DialerLegEnd or Hangup ends the call
                 # (hung_up_waiting, an abandon); the Hangup action makes sure of it should the channel linger.
                 return out + hang_up(c)
+            # another READY agent takes them; not the one Asterisk just refused (the same Redirect could be
+            # refused again, and again), who is left for the next person
+            skip = {*callback_holds.routed_last(self), refused_for or ""}
+            other = self.roster.longest_idle(c.campaign_id, last=skip)
+            if other is not None and other.agent_id != refused_for:
+                return out + self.assign(c, other, now)
             return out + self._hold_or_abandon(c, now)
         if purpose == "agent" and c.state is CallState.AUDITING:
             out = self._release_agent(c, now)
@@ -702,6 +709,8 @@ class Engine:
         return [*noted, Redirect(c.call_id, c.channel or "", "dialer-abandon", "s", "abandon")]
 
     def _release_agent(self, c: Call, now: float) -> list[Command]:
+        """The agent reserved for `c` is not getting it: paused or logged out if they asked to be after this
+        call, else READY, taking the oldest person still waiting (who would otherwise be abandoned)."""
         if c.agent_id is None:
             return []
         agent = self.roster.get(c.agent_id)
@@ -709,7 +718,7 @@ class Engine:
         if agent is None or agent.state is not AgentState.RESERVED:
             return []
         self.roster.apply(agent.agent_id, AgentEvent.RELEASE, now)
-        return [AgentNotice(agent.agent_id, "call_cancelled", {"call_id": c.call_id}), self.state_notice(agent)]
+        return [AgentNotice(agent.agent_id, "call_cancelled", {"call_id": c.call_id}), *self.after_wrapup(agent, now)]
 
     def oldest_waiting(self, camp: CampaignRuntime) -> Call | None:
         """The campaign's longest-waiting person, still at the head of `camp.waiting` (stale entries dropped)."""
