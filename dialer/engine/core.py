@@ -896,9 +896,13 @@ class Engine:
         return out
 
     def forget_ended(self, keep: int = 10_000) -> None:
-        """Drop ended calls beyond the newest `keep` (their records are already written)."""
-        ended = [cid for cid, c in self.calls.items() if c.state is CallState.ENDED]
-        for cid in ended[: max(0, len(ended) - keep)]:
+        """Drop ended calls beyond the `keep` that ended last (their records are already written). A call an
+        agent is still wrapping up is kept whatever its age: their disposition needs it (the ledger's strict
+        count of the person, and which of two agents' dispositions is final after a transfer)."""
+        in_use = {a.call_id for a in self.roster if a.call_id is not None}
+        ended = sorted((c.ended_at or 0.0, cid) for cid, c in self.calls.items()
+                       if c.state is CallState.ENDED and cid not in in_use)
+        for _at, cid in ended[: max(0, len(ended) - keep)]:
             del self.calls[cid]
 
     def new_call_id(self, campaign_id: str) -> str:

@@ -79,3 +79,27 @@ def test_a_refused_redirect_with_no_other_agent_ready_waits_in_the_hold_as_befor
     assert not [c for c in out if isinstance(c, Redirect)]
     assert eng.calls[cid].state is CallState.WAITING
     assert eng.roster.get("a1").state is AgentState.READY
+
+
+def test_forget_ended_keeps_the_call_its_agent_is_still_wrapping_up():
+    # the daemon forgets ended calls every 5 s beyond the last 10,000: in a busy center a long conversation
+    # was forgotten at its hang-up, and the agent's disposition found no call (no strict count of the person;
+    # after a transfer both agents' dispositions were final, so the first agent's note could beat the sale)
+    from test_engine import bridge, hangup
+
+    from dialer.engine.commands import RecordLedger
+
+    eng = make_engine()
+    cid = _reserved(eng)
+    bridge(eng, cid, 7.0)
+    [other] = dial(eng, now=8.0)
+    eng.on_ami(ev.OriginateResponse(action_id=other, success=False, reason=5, channel=chan(other), uniqueid=other),
+               9.0)
+    hangup(eng, cid, 600.0)
+    eng.forget_ended(keep=0)
+    assert cid in eng.calls
+    assert other not in eng.calls
+    out = eng.on_agent(ac.Disposition("a1", cid, "sale"), 630.0)
+    assert [c for c in out if isinstance(c, RecordLedger)]  # the person counted for the strict rate
+    eng.forget_ended(keep=0)
+    assert cid not in eng.calls
