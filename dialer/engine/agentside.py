@@ -43,6 +43,9 @@ def command(engine: Engine, cmd: ac.AgentCommand, now: float) -> list[Command]:
             # already logged in there: a desktop reloaded, a command delivered twice, an agent a restarted
             # daemon logged back in (paused) logging in again; nothing changes
             return [state_notice(known)]
+        if known is not None and not known.can(AgentEvent.LOGIN):  # refused before anything moves
+            raise IllegalTransition("agent", cmd.agent_id, known.state.value,
+                                    f"login to {cmd.campaign_id} (log out of {known.campaign_id} first)")
         joined = known if known is not None else engine.roster.add(Agent(cmd.agent_id, cmd.extension))
         joined.extension = cmd.extension
         engine.roster.set_campaign(joined.agent_id, cmd.campaign_id)

@@ -512,8 +512,11 @@ def test_a_repeated_login_to_the_same_campaign_changes_nothing_and_to_another_is
     out = eng.on_agent(ac.Login("a1", "1001", "camp"), 8.0)  # a desktop reloaded, a command sent twice
     assert [(c.kind, c.payload["state"]) for c in out if isinstance(c, AgentNotice)] == [("state", "talking")]
     assert eng.roster.get("a1").state is AgentState.TALKING
-    with pytest.raises(IllegalTransition):
-        eng.on_agent(ac.Login("a1", "1001", "other"), 9.0)
+    with pytest.raises(IllegalTransition, match="log out of camp first"):
+        eng.on_agent(ac.Login("a1", "1002", "other"), 9.0)
+    a1 = eng.roster.get("a1")  # refused, and nothing moved: still camp's talking agent, on their phone
+    assert (a1.campaign_id, a1.extension, a1.state) == ("camp", "1001", AgentState.TALKING)
+    assert len(eng.snapshot("camp", 9.5).talking_elapsed) == 1
 
 
 def test_resync_after_reconnect_ends_calls_asterisk_no_longer_has():
