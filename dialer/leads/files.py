@@ -8,7 +8,8 @@ phone column at all) stops the import, and it does so before any row is yielded,
 Bytes that do not decode are kept as surrogates (`errors="surrogateescape"`) so they can be found per row
 instead of failing the whole file. A line longer than `max_row_chars` is skipped while it is read, in
 bounded chunks, so a hostile file cannot make us hold a gigabyte line in memory; the same holds for a
-CSV record spread over many lines inside one quoted field.
+CSV record spread over many lines inside one quoted field. Every line skipped that way is reported with
+its own line number: nothing is dropped unsaid. Lines end at "\n", "\r\n" or a lone "\r" (old Mac Excel).
 """
 
 from __future__ import annotations
@@ -58,42 +59,149 @@ def _text_stream(raw: BinaryIO, encoding: str) -> io.TextIOWrapper:
     return io.TextIOWrapper(buffered, encoding=encoding, errors="surrogateescape", newline="")
 
 
-def _read_line(stream: io.TextIOWrapper, limit: int) -> tuple[str, int]:
-    """One physical line, or, if it is longer than `limit`, its length after draining it in chunks."""
-    line = stream.readline(limit + 1)
-    if len(line) > limit and not line.endswith("\n"):
+class _LineReader:
+    """Physical lines of a text stream, read in pieces of bounded size, each line ending at "\n", "\r\n" or "\r"."""
+
+    def __init__(self, stream: io.TextIOWrapper) -> None:
+        self._stream = stream
+        self._carry = ""
+
+    def readline(self, size: int) -> str:
+        """Up to `size` characters of the current line, or one more to keep a "\r\n" whole."""
+        piece, self._carry = self._carry, ""
+        carried_cr = piece == "\r"
+        if not carried_cr:
+            piece += self._stream.readline(size - len(piece))
+        # readline(size) can stop between the "\r" and the "\n" of one line end; taken apart, a CRLF file
+        # would gain an empty line there and every line number after it would be off by one. (A "\r" that
+        # readline ends on before `size` is a lone one: the decoder never splits "\r\n" across its buffers.)
+        if piece.endswith("\r") and (len(piece) >= size or carried_cr):
+            nxt = self._stream.read(1)
+            if nxt == "\n":
+                piece += nxt
+            else:
+                self._carry = nxt
+        return piece
+
+
+# Where csv.reader (excel dialect, not strict) stands in a record: at the start of a field, inside an
+# unquoted field, inside a quoted value, or just after a quote inside a quoted value.
+_START, _FIELD, _QUOTED, _CLOSING = range(4)
+
+
+class _Quotes:
+    """Tracks, piece by piece, whether a CSV record goes on past the end of a line, the way csv.reader reads it.
+
+    Only a quote at the start of a field opens a quoted value (which may hold line ends); any other quote is
+    a literal character (`Pat O"Neil`, `5" screen`), and so is text after a closed quoted value. Counting
+    quotes per line instead would take one stray quote for the start of a record running to the next one.
+    """
+
+    __slots__ = ("_delimiter", "_state", "field")
+
+    def __init__(self, delimiter: str) -> None:
+        self._delimiter = delimiter
+        self._state = _START
+        self.field = 0  # the 0-based field the record is in (the open quoted value's, at a line end)
+
+    def feed(self, text: str) -> None:
+        d, state = self._delimiter, self._state
+        if state in (_START, _FIELD) and '"' not in text:
+            # most lines: no quote at all, so only the delimiters move us on
+            if text:
+                self.field += text.count(d)
+                self._state = _START if text.endswith(d) else _FIELD
+            return
+        pos, end = 0, len(text)
+        while pos < end:
+            if state == _QUOTED:
+                i = text.find('"', pos)
+                if i < 0:
+                    break
+                state, pos = _CLOSING, i + 1
+            elif state == _CLOSING:
+                if text[pos] == '"':  # a doubled quote: a literal one, the value goes on
+                    state, pos = _QUOTED, pos + 1
+                else:
+                    state = _FIELD
+            elif state == _START and text[pos] == '"':
+                state, pos = _QUOTED, pos + 1
+            else:
+                i = text.find(d, pos)
+                if i < 0:
+                    state = _FIELD
+                    break
+                state, pos = _START, i + 1
+                self.field += 1
+        self._state = state
+
+    def record_goes_on(self) -> bool:
+        """At the end of a line: True if the record goes on (a quoted value is open), else start a new one."""
+        if self._state == _QUOTED:
+            return True
+        self._state, self.field = _START, 0
+        return False
+
+
+def _read_line(lines: _LineReader, limit: int, quotes: _Quotes | None) -> tuple[str, int]:
+    """One physical line, or, if it is longer than `limit`, "" and its length after draining it in chunks.
+
+    `quotes` (CSV) sees the whole line, drained chunks too, so a quoted value opened or closed inside a
+    skipped line still tells where the record ends.
+    """
+    line = lines.readline(limit + 1)
+    if quotes is not None:
+        quotes.feed(line)
+    if len(line) > limit and not line.endswith(("\n", "\r")):
         total = len(line)
         while True:
-            more = stream.readline(_CHUNK)
+            more = lines.readline(_CHUNK)
+            if quotes is not None:
+                quotes.feed(more)
             total += len(more)
-            if not more or more.endswith("\n"):
+            if not more or more.endswith(("\n", "\r")):
                 return "", total
     return line, len(line)
 
 
-def _lines(stream: io.TextIOWrapper, limit: int, huge: dict[int, int], quoted: bool) -> Iterator[str]:
+@dataclass(frozen=True, slots=True)
+class _Skipped:
+    """Lines `first` to `last` were not read: one line, or one record over several, of `size` characters.
+
+    `field` is the 0-based CSV field whose quoted value runs over the lines (None for a single line).
+    """
+
+    first: int
+    last: int
+    size: int
+    field: int | None = None
+
+
+def _lines(stream: io.TextIOWrapper, limit: int, skipped: dict[int, _Skipped], delimiter: str | None) -> Iterator[str]:
     """Physical lines, one item per line so the CSV reader's line count stays the file's.
 
-    A record over `limit` characters is drained and replaced by empty lines, and its first line is
-    recorded in `huge`. With `quoted` (CSV), a record is the run of lines inside one quoted field
-    (tracked by quote parity), buffered up to `limit` before it is passed on.
+    A record over `limit` characters is drained and replaced by empty lines, and recorded in `skipped` by its
+    first line. With a CSV `delimiter`, a record is the run of lines inside one quoted value (as csv.reader
+    sees quotes), buffered up to `limit` before it is passed on.
     """
+    lines = _LineReader(stream)
+    quotes = _Quotes(delimiter) if delimiter is not None else None
     n = 0
     while True:
-        line, size = _read_line(stream, limit)
+        line, size = _read_line(lines, limit, quotes)
         if size == 0:
             return
         n += 1
-        if not line:
-            huge[n] = size
-            yield "\n"
+        if quotes is None or not quotes.record_goes_on():
+            if not line:
+                skipped[n] = _Skipped(n, n, size)
+                yield "\n"
+            else:
+                yield line
             continue
-        if not quoted or line.count('"') % 2 == 0:
-            yield line
-            continue
-        first, record, total, over = n, [line], size, False
+        first, field, record, total, over = n, quotes.field, [line], size, not line
         while True:
-            nxt, nsize = _read_line(stream, limit)
+            nxt, nsize = _read_line(lines, limit, quotes)
             if nsize == 0:
                 break
             n += 1
@@ -101,10 +209,10 @@ def _lines(stream: io.TextIOWrapper, limit: int, huge: dict[int, int], quoted: b
             over = over or not nxt or total > limit
             if not over:
                 record.append(nxt)
-            if nxt.count('"') % 2 == 1:
+            if not quotes.record_goes_on():
                 break
         if over:
-            huge[first] = total
+            skipped[first] = _Skipped(first, n, total, field)
             yield from ["\n"] * (n - first + 1)
         else:
             yield from record
@@ -125,11 +233,20 @@ def _bad_bytes(line: int, values: Sequence[str], header: Sequence[str] | None) -
     return None
 
 
-def _huge_issue(first: int, last: int, huge: dict[int, int], limit: int) -> RowIssue | None:
-    for ln in range(first, last + 1):
-        if ln in huge:
-            return RowIssue(ln, f"row is {huge[ln]} characters long, over the {limit} limit; row skipped")
-    return None
+def _skipped_issue(line: int, span: _Skipped, header: Sequence[str] | None, limit: int) -> RowIssue:
+    """The issue of one line of a skipped span: the first names the size and the cause, the others point back."""
+    col = header[span.field] if header is not None and span.field is not None and span.field < len(header) else None
+    if span.first == span.last:
+        return RowIssue(line, f"row is {span.size} characters long, over the {limit} limit; row skipped")
+    if line == span.first:
+        return RowIssue(
+            line,
+            f"row is {span.size} characters long, over the {limit} limit: the quoted value opened on this line "
+            f"runs to line {span.last}; lines {span.first}-{span.last} skipped (a quote that is never closed?)",
+            col,
+        )
+    where = f"column {col}" if col is not None else f"field {(span.field or 0) + 1}"
+    return RowIssue(line, f"skipped: inside the over-long quoted value opened on line {span.first} ({where})")
 
 
 def read_csv(
@@ -143,15 +260,16 @@ def read_csv(
     delimiter: str = ",",
 ) -> Iterator[RawRow | RowIssue]:
     """Rows of a CSV file with a header line. Raises `LeadError` for file-level problems."""
-    huge: dict[int, int] = {}
-    reader = csv.reader(_lines(_text_stream(raw, encoding), max_row_chars, huge, True), delimiter=delimiter)
+    skipped: dict[int, _Skipped] = {}
+    lines = _lines(_text_stream(raw, encoding), max_row_chars, skipped, delimiter)
+    reader = csv.reader(lines, delimiter=delimiter)
     try:
         header_row = next(reader)
     except StopIteration:
         raise LeadError(f"{name}: the file is empty; a CSV lead file needs a header line") from None
     except csv.Error as exc:
         raise LeadError(f"{name}: line 1: the header cannot be read ({exc})") from None
-    if 1 in huge or not header_row:
+    if 1 in skipped or not header_row:
         raise LeadError(f"{name}: line 1: the header is empty or too long; the first line must name the columns")
     if (issue := _bad_bytes(1, header_row, None)) is not None:
         raise LeadError(f"{name}: header: {issue.reason}")
@@ -167,6 +285,7 @@ def read_csv(
             f"{name}: no phone column; name one of {', '.join(number_columns)} in the header "
             f"(the header has {', '.join(header)})"
         )
+    span: _Skipped | None = None
     while True:
         first = reader.line_num + 1
         try:
@@ -176,9 +295,11 @@ def read_csv(
         except csv.Error as exc:
             yield RowIssue(first, f"cannot be read as CSV ({exc})")
             continue
-        last = reader.line_num
-        if (issue := _huge_issue(first, last, huge, max_row_chars)) is not None:
-            yield issue
+        # a skipped span reaches the reader as one empty line per line of it, so each gets its own issue;
+        # the span is popped so that a long file of them does not pile up in memory
+        span = skipped.pop(first, span)
+        if span is not None and span.first <= first <= span.last:
+            yield _skipped_issue(first, span, header, max_row_chars)
             continue
         if not row or all(not v.strip() for v in row):
             continue
@@ -200,10 +321,10 @@ def read_jsonl(
 ) -> Iterator[RawRow | RowIssue]:
     """Rows of a JSON Lines file: one JSON object per line; blank lines are skipped."""
     del name  # kept for a symmetric signature with read_csv
-    huge: dict[int, int] = {}
-    for n, line in enumerate(_lines(_text_stream(raw, encoding), max_row_chars, huge, False), start=1):
-        if n in huge:
-            yield RowIssue(n, f"row is {huge[n]} characters long, over the {max_row_chars} limit; row skipped")
+    skipped: dict[int, _Skipped] = {}
+    for n, line in enumerate(_lines(_text_stream(raw, encoding), max_row_chars, skipped, None), start=1):
+        if (span := skipped.pop(n, None)) is not None:
+            yield _skipped_issue(n, span, None, max_row_chars)
             continue
         text = line.strip()
         if not text:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
+import random
 from typing import Any
 
 import pytest
 
 from dialer.errors import LeadError
+from dialer.leads import files
 from dialer.leads.files import RawRow, detect_format, read_csv, read_jsonl
 from dialer.leads.rows import RowIssue
 
@@ -63,11 +66,86 @@ def test_huge_rows_are_skipped_without_reading_them_whole() -> None:
     assert "over the 1000 limit" in issues(rows)[2]
 
 
-def test_a_quoted_record_over_many_lines_is_one_row_error_and_the_next_row_survives() -> None:
+def test_a_quoted_record_over_many_lines_is_skipped_with_each_line_named_and_the_next_row_survives() -> None:
     lines = b"".join(b"y" * 900 + b"\n" for _ in range(200))
     rows = csv_rows(b'name,phone\nAnn,"' + lines + b'"\nBob,2125550143\n', max_row_chars=5000)
-    assert issues(rows) == {2: "row is 180207 characters long, over the 5000 limit; row skipped"}
+    found = issues(rows)
+    assert sorted(found) == list(range(2, 203))  # every skipped line is reported, none silently lost
+    assert found[2] == (
+        "row is 180207 characters long, over the 5000 limit: the quoted value opened on this line runs to "
+        "line 202; lines 2-202 skipped (a quote that is never closed?)"
+    )
+    assert next(r for r in rows if isinstance(r, RowIssue)).column == "phone"
+    assert found[150] == "skipped: inside the over-long quoted value opened on line 2 (column phone)"
     assert good(rows) == [203]
+
+
+def test_a_stray_quote_inside_a_value_is_a_literal_character_as_in_the_csv_module() -> None:
+    body = ['L0,2125550100,Pat O"Neil'] + [f"L{i},21255501{i:02d},Person {i}" for i in range(1, 39)]
+    body += ['L39,2125550139,"5"" screen",x', 'L40,2125550140,a 5" screen']  # an even, then an odd count
+    data = ("id,phone,name\n" + "\n".join(body) + "\n").encode()
+    rows = csv_rows(data, max_row_chars=256)
+    assert good(rows) == [*range(2, 41), 42]
+    assert issues(rows) == {41: "4 values for 3 columns (id, phone, name)"}
+    named = {r.line: r.data["name"] for r in rows if isinstance(r, RawRow)}
+    assert named[2] == 'Pat O"Neil'
+    assert named[40] == "Person 38"
+    assert named[42] == 'a 5" screen'
+
+
+def test_a_quote_opening_a_field_still_spans_lines_and_a_closed_one_is_followed_by_literal_text() -> None:
+    text = 'name,phone,note\nAnn,2125550142,"one\ntwo, "" three"\n"Big" Jo,2125550143,x\nCy,2125550144,"a""\n'
+    rows = csv_rows(text.encode())
+    assert good(rows) == [2, 4, 5]
+    # the values are what the csv module reads, an open quote at the end of the file included
+    assert [list(r.data.values()) for r in rows if isinstance(r, RawRow)] == list(csv.reader(io.StringIO(text)))[1:]
+    assert [r.data["note"] for r in rows if isinstance(r, RawRow)] == ['one\ntwo, " three', "x", 'a"\n']
+
+
+def test_an_unclosed_quote_reports_every_line_it_swallows() -> None:
+    body = ['L0,2125550100,"Pat'] + [f"L{i},21255501{i:02d},Person {i}" for i in range(1, 30)]
+    data = ("id,phone,name\n" + "\n".join(body) + "\n").encode()
+    rows = csv_rows(data, max_row_chars=256)
+    found = issues(rows)
+    assert good(rows) == []
+    assert sorted(found) == list(range(2, 32))
+    assert "the quoted value opened on this line runs to line 31" in found[2]
+    assert found[31] == "skipped: inside the over-long quoted value opened on line 2 (column name)"
+
+
+def test_a_quote_opened_inside_a_skipped_long_line_still_ends_the_record_where_the_csv_module_does() -> None:
+    long_open = b'Ann,2125550142,"' + b"x" * 3000 + b"\n"  # over the limit, and its quoted value goes on
+    data = b"name,phone,note\n" + long_open + b'still the note",\nBob,2125550143,ok\n'
+    rows = csv_rows(data, max_row_chars=1000)
+    assert good(rows) == [4]
+    assert set(issues(rows)) == {2, 3}
+    long_close = b'Ann,2125550142,"a\n' + b"x" * 3000 + b'"\nBob,2125550143,ok\n'  # closed in the skipped line
+    rows = csv_rows(b"name,phone,note\n" + long_close, max_row_chars=1000)
+    assert good(rows) == [4]
+    assert set(issues(rows)) == {2, 3}
+
+
+@pytest.mark.parametrize("end", [b"\r", b"\r\n", b"\n"])
+def test_an_oversize_row_loses_only_itself_whatever_the_line_ends(end: bytes) -> None:
+    lines = [b"id,phone,note", b"L0,2125550100,short", b"L1,2125550101," + b"x" * 400]
+    lines += [b"L%d,21255501%02d,short" % (i, i) for i in range(2, 20)]
+    rows = csv_rows(end.join(lines) + end, max_row_chars=256)
+    assert good(rows) == [2, *range(4, 22)]
+    assert issues(rows) == {3: f"row is {414 + len(end)} characters long, over the 256 limit; row skipped"}
+    jsonl = [b'{"phone": "2125550100"}', b'{"note": "' + b"x" * 400 + b'"}', b'{"phone": "2125550101"}']
+    assert good(jl(end.join(jsonl) + end, limit=256)) == [1, 3]
+
+
+@pytest.mark.parametrize("width", [255, 256, 257, 65791, 65792, 65793])
+def test_a_crlf_cut_at_the_read_limit_is_still_one_line_end(width: int) -> None:
+    # readline(size) may stop between "\r" and "\n": at the row limit, and inside a drained long line
+    note = b"x" * (width - len(b"L1,2125550101,"))
+    data = b"id,phone,note\r\nL1,2125550101," + note + b"\r\nL2,2125550102,ok\r\n\r\nL4,2125550104,ok\r\n"
+    rows = csv_rows(data, max_row_chars=256)
+    assert good(rows) == ([2, 3, 5] if width <= 256 else [3, 5])
+    assert set(issues(rows)) == (set() if width <= 256 else {2})
+    cr_only = csv_rows(data.replace(b"\r\n", b"\r"), max_row_chars=256)
+    assert good(cr_only) == good(rows)
 
 
 @pytest.mark.parametrize(
@@ -90,6 +168,39 @@ def test_file_level_problems(data: bytes, message: str | None) -> None:
 def test_missing_required_columns_name_them() -> None:
     with pytest.raises(LeadError, match=r"missing required column\(s\) cancel_reason; the header has name, phone"):
         csv_rows(b"name,phone\n", required=("cancel_reason",))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_records_are_where_the_csv_module_finds_them_and_every_skipped_line_is_named(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # small files of quotes, delimiters and all three line ends, read with a tiny limit and tiny chunks: a
+    # record within the limit has the csv module's values, every line of a record over it gets its own issue
+    rng = random.Random(seed)
+    pieces = ["a", "bbbbbbb", " ", '"', '"', ",", "\n", "\r\n", "\r", 'x"y', '""']
+    for _ in range(500):
+        monkeypatch.setattr(files, "_CHUNK", rng.randint(1, 5))
+        limit = rng.randint(8, 30)
+        text = "a,phone\n" + "".join(rng.choice(pieces) for _ in range(rng.randint(0, 60)))
+        physical = io.StringIO(text, newline="").readlines()
+        reader = csv.reader(iter(physical))
+        next(reader)
+        expected: list[tuple[int, list[str] | None]] = []
+        while True:
+            first = reader.line_num + 1
+            row = next(reader, None)
+            if row is None:
+                break
+            lines = physical[first - 1 : reader.line_num]
+            if any(len(ln.rstrip("\r\n")) > limit for ln in lines) or (len(lines) > 1 and len("".join(lines)) > limit):
+                expected += [(n, None) for n in range(first, reader.line_num + 1)]
+            elif any(v.strip() for v in row):
+                expected.append((first, row if len(row) == 2 else None))
+        got = [
+            (r.line, list(r.data.values()) if isinstance(r, RawRow) else None)
+            for r in csv_rows(text.encode(), max_row_chars=limit)
+        ]
+        assert got == expected, (text, limit, files._CHUNK)
 
 
 def jl(data: bytes, limit: int = 64 * 1024) -> list[RawRow | RowIssue]:
