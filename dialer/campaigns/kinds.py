@@ -3,7 +3,8 @@
 Pure functions of the campaign, the lead's fields and `now`; the importer calls them once per row and
 stores the rank as the lead's score in the fresh queue (lower is called earlier).
 
-- base_upsell: by a numeric field (`order_by`, e.g. ARPU, highest first), else import order.
+- base_upsell: by a numeric field (`order_by`, e.g. ARPU, highest first), else import order; a value that is
+  not a finite number (text, empty, NaN, inf) ranks last.
 - winback: by cancel reason rank, then by months since leaving (bands, e.g. 1-3 months first);
   recidivists ("jumpers": left for a discount more than once) are excluded or marked for a
   paid-connection offer only.
@@ -12,6 +13,7 @@ stores the rank as the lead's score in the fresh queue (lower is called earlier)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -121,7 +123,11 @@ def rank_lead(campaign: CampaignConfig, fields: Mapping[str, str], now: float) -
             value = float(text)
         except ValueError:
             return Ranking(rank=LAST_RANK)
-        scaled = round(value * 100)
-        rank = -scaled if campaign.order_desc else scaled
-        return Ranking(rank=max(-LAST_RANK + 1, min(LAST_RANK - 1, rank)))
+        if not math.isfinite(value):
+            # "NaN", "inf" (pandas and Excel exports write them) and "1e400" parse, but are no more a
+            # place in the order than unparsable text: last, like it, instead of failing round()
+            return Ranking(rank=LAST_RANK)
+        # clamped before round(): value * 100 can still overflow to inf for a finite value near 1.8e308
+        scaled = max(-LAST_RANK + 1.0, min(LAST_RANK - 1.0, -value * 100 if campaign.order_desc else value * 100))
+        return Ranking(rank=round(scaled))
     return Ranking(rank=0)

@@ -91,6 +91,20 @@ def test_base_order_by_numeric_field() -> None:
     assert rank_lead(parse_campaign({**BASE, "kind": "cold"}), {}, NOW).rank == 0
 
 
+@pytest.mark.parametrize("value", ["NaN", "nan", "inf", "-inf", "Infinity", "1e400", "-1e400"])
+def test_a_non_finite_order_by_value_ranks_last_like_unparsable_text(value: str) -> None:
+    # float() reads these (pandas and Excel write NaN and inf), but they are no place in the order
+    for desc in (True, False):
+        base = parse_campaign({**BASE, "kind": "base_upsell", "order_by": "arpu", "order_desc": desc})
+        assert rank_lead(base, {"arpu": value}, NOW).rank == LAST_RANK
+
+
+def test_a_huge_finite_order_by_value_is_clamped_not_overflowed() -> None:
+    base = parse_campaign({**BASE, "kind": "base_upsell", "order_by": "arpu"})
+    assert rank_lead(base, {"arpu": "1e307"}, NOW).rank == -LAST_RANK + 1  # value * 100 is inf in floats
+    assert rank_lead(base, {"arpu": "-1.7e308"}, NOW).rank == LAST_RANK - 1
+
+
 @pytest.mark.parametrize(
     ("prev", "won_back", "now_jumper", "expected"),
     [

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from dialer.campaigns import parse_campaign
+from dialer.campaigns.kinds import LAST_RANK
 from dialer.campaigns.vocab import Consent
 from dialer.leads.rows import Accepted, Excluded, Rejected, RowParser
 
@@ -94,6 +95,15 @@ def test_required_columns_and_winback_fields() -> None:
         winback={"excluded_reasons": ["moved"]},
     )
     assert isinstance(excluded, Excluded)
+
+
+@pytest.mark.parametrize("value", ["NaN", "inf", "1e400"])
+def test_a_non_finite_order_by_value_keeps_the_row_ranked_last(value: str) -> None:
+    # it used to raise ValueError/OverflowError out of the parser, failing the whole import with no line named
+    got = parse({"mobile": "2125550142", "arpu": value}, order_by="arpu")
+    assert isinstance(got, Accepted)
+    assert got.lead.rank == LAST_RANK
+    assert got.lead.fields["arpu"] == value
 
 
 def test_timezone_overrides_by_column_or_by_address_field() -> None:
