@@ -45,7 +45,10 @@ SYSTEM_PAUSE_REASONS: tuple[Choice, ...] = (
     Choice(RESTART_REASON, "The dialer restarted"),
     Choice(OFFLINE_REASON, "Your desktop was offline"),
 )
-_BUSY = (AgentState.RESERVED, AgentState.TALKING, AgentState.WRAPUP)
+# on a call: an offline agent is paused once it is over (their own dial ringing their phone included)
+_BUSY = (AgentState.RESERVED, AgentState.DIALING, AgentState.TALKING, AgentState.WRAPUP)
+# paused at once: a lead on a previewing agent's screen goes back to the hopper first (the daemon's Pause)
+_IDLE = (AgentState.READY, AgentState.PREVIEWING)
 
 
 class DeskError(DialerError):
@@ -405,7 +408,7 @@ class Desk:
             self.daemon.store.set_agent(agent_id, {"presence": "offline"})
             agent = self.agent(agent_id)
             paused = False
-            if agent is not None and (agent.state is AgentState.READY or
+            if agent is not None and (agent.state in _IDLE or
                                       (agent.state in _BUSY and agent.pending_pause is None)):
                 try:
                     self.daemon.agent_command(Pause(agent_id, OFFLINE_REASON, after_call=agent.state in _BUSY))

@@ -14,6 +14,7 @@ import httpx
 from agents import commands as ac
 from agents.desk import DeskOptions
 from agents.desk.harness import DeskHarness
+from dialer.ami import events as ev
 from dialer.daemon import RESTART_REASON, Daemon
 from dialer.engine.records import Undisposed
 from dialer.errors import CallbackNotMovable, IllegalTransition
@@ -426,6 +427,23 @@ async def test_presence_lost_pauses_a_ready_agent_and_after_the_call_a_busy_one(
         snap = (await bob.get("/api/desk/snapshot")).json()  # any request is a sign of life
         assert snap["presence"]["online"] is True
         assert await h.daemon.store.r.hget(h.daemon.store.key("agent", "bob"), "presence") in ("offline", "online")
+
+
+async def test_presence_lost_while_the_agent_dials_pauses_them_when_the_dial_is_over(redis_url):
+    mono = Clock(0.0)
+    opts = DeskOptions(presence_timeout_s=30, sweep_every_s=1)
+    async with harness(redis_url, monotonic=mono, options=opts) as h, client(h) as ann:
+        await ann.post("/api/desk/command", json={"type": "ready"})
+        r = await ann.post("/api/desk/dial", json={"number": "+12125550123"})
+        cid = r.json()["call_id"]
+        agent = h.daemon.engine.roster.get("ann")
+        assert agent.state.value == "dialing"
+        mono.t = 40.0  # the laptop slept while the agent's own phone rang
+        assert h.desk.sweep_presence() == ["ann"]
+        assert agent.pending_pause == "offline"
+        h._feed(ev.OriginateResponse(action_id=cid, uniqueid=cid, channel="Local/1001@dialer-agent/n", success=False,
+                                     reason=3))  # nobody picked the phone up
+        assert (agent.state.value, agent.pause_reason) == ("paused", "offline")  # not READY for the next call
 
 
 class NoHooksDaemon(Daemon):
