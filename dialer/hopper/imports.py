@@ -10,8 +10,9 @@ Per batch (`chunk` leads):
    pipeline), insert the remainder.
 
 A merge within the dedup window keeps the lead's history; a match older than the window is re-armed
-(attempt counters reset, back to fresh if it had finished). Merging a lead with itself changes nothing,
-so re-importing a file leaves Redis as it was.
+(attempt counters reset, back to fresh if it had finished), except a lead finished for do-not-call, which
+stays finished: the person's request is final. Merging a lead with itself changes nothing, so re-importing
+a file leaves Redis as it was.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from redis.asyncio import Redis
 
 from dialer.campaigns.models import CampaignConfig
+from dialer.campaigns.vocab import Disposition
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys, bucket
 from dialer.hopper.lead_lists import ListMetric, count_for_list
@@ -31,12 +33,15 @@ from dialer.leads.model import Lead, decode_lead, encode_lead, list_key, merge_l
 from dialer.leads.report import ImportTally
 from dialer.leads.rows import RowIssue
 from dialer.policy.contact import held_by_paused_lists
+from dialer.policy.types import Block
 
 __all__ = ["Importer", "Pending"]
 
 RS = "\x1e"
 RANK_SCALE = 1e9
 _DATA_FINISHED = frozenset({"no consent", "no dialable number", "recidivist excluded"})
+# A do-not-call finish (the person's request, or the policy's final DNC block) is never re-armed.
+_DNC_FINISHED = frozenset({Disposition.DNC.value, str(Block.DNC)})
 
 
 @dataclass(slots=True)
@@ -216,7 +221,7 @@ class Importer:
                 merged = merge_leads(old, replace(p.lead, lead_id=lid), self._c.leads.max_numbers)
                 recent = self._within_window(old, p.lead, now, window)
                 finished = state.get(S.FINISHED)
-                rearm = not recent
+                rearm = not recent and finished not in _DNC_FINISHED
                 if rearm:
                     fresh_at = {(x.list_name, x.source): x.imported_at for x in p.lead.sources}
                     merged = replace(

@@ -146,8 +146,12 @@ async def write_plan(
     if plan.dnc_numbers:
         pipe.sadd(gk.dnc, *plan.dnc_numbers)
     if plan.dnc_person:
-        pipe.sadd(gk.dncp, g.header.person)
-        pipe.hset(person, S.P_DNC, "1")
+        # the person, and the persons known by one of their numbers only (`number:<e164>`: a lead of another
+        # list or campaign without the account id), as the agent desk's DNC marks them
+        marks = dict.fromkeys([g.header.person, *(f"number:{n}" for n in g.header.numbers)])
+        pipe.sadd(gk.dncp, *marks)
+        for mark in marks:
+            pipe.hset(gk.person(mark), S.P_DNC, "1")
     first = amending is None  # an amended contact's counters were written with its first result
     if plan.contacted and first:
         if g.person.get(S.P_MONTH) == plan.month:

@@ -44,6 +44,7 @@ local has_cdnc = redis.call('SCARD', C .. 'dnc') > 0
 local has_dnc = redis.call('SCARD', P .. ':dnc') > 0
 local has_ab = redis.call('ZCARD', P .. ':ab') > 0
 local has_sup = redis.call('SCARD', P .. ':supk') > 0
+local has_dncp = redis.call('SCARD', P .. ':dncp') > 0
 
 -- A multi-member command over any number of members (Lua's unpack is limited to a few thousand).
 local function mcall(cmd, key, items)
@@ -55,8 +56,10 @@ local function mcall(cmd, key, items)
   return out
 end
 
--- Everything the policy needs about each lead, one reply string per lead. Multi-member reads (DNC,
--- locks, suppressed subjects) are done once for the whole batch.
+-- Everything the policy needs about each lead, one reply string per lead: lead id, stored lead, state,
+-- person state, per number (DNC, lock end), suppressions, '1' when a `number:<e164>` person of one of its
+-- numbers asked not to be called (else ''). Multi-member reads (DNC, locks, suppressed subjects, those
+-- number persons) are done once for the whole batch.
 local function gather_many(lids)
   local recs, nums, subjects = {}, {}, {}
   for _, lid in ipairs(lids) do
@@ -92,17 +95,26 @@ local function gather_many(lids)
   if has_cdnc and #nums > 0 then cdnc = mcall('SMISMEMBER', C .. 'dnc', nums) end
   if has_ab and #nums > 0 then locks = mcall('ZMSCORE', P .. ':ab', nums) end
   if has_sup and #subjects > 0 then hit = mcall('SMISMEMBER', P .. ':supk', subjects) end
+  -- A person known by one of the lead's numbers (`number:<e164>`) who asked not to be called is the lead's
+  -- person too, whatever key the lead has now (a later import may have named the subscriber account).
+  local marked = {}
+  if has_dncp and #nums > 0 then
+    local pkeys = {}
+    for j = 1, #nums do pkeys[j] = 'number:' .. nums[j] end
+    marked = mcall('SMISMEMBER', P .. ':dncp', pkeys)
+  end
   local out = {}
   for _, r in ipairs(recs) do
     if not r.blob then
       out[#out + 1] = r.lid .. GS
     else
-      local numinfo = {}
+      local numinfo, pdnc = {}, ''
       for j = r.n0, r.n1 do
         local d = 0
         if dnc[j] == 1 or cdnc[j] == 1 then d = 1 end
         numinfo[#numinfo + 1] = d
         numinfo[#numinfo + 1] = locks[j] or ''
+        if marked[j] == 1 then pdnc = '1' end
       end
       local sups = {}
       if has_sup then
@@ -114,7 +126,7 @@ local function gather_many(lids)
         end
       end
       out[#out + 1] = table.concat({r.lid, r.blob, r.state, r.person, table.concat(numinfo, FS),
-        table.concat(sups, FS)}, GS)
+        table.concat(sups, FS), pdnc}, GS)
     end
   end
   return out

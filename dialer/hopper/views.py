@@ -126,7 +126,8 @@ def parse_gathered(reply: object) -> Gathered | None:
             numbers=numbers,
             zones=header.zones,
             person=header.person,
-            person_dnc=person.get(S.P_DNC) == "1",
+            # the lead's person, or a person known by one of its numbers, asked not to be called
+            person_dnc=person.get(S.P_DNC) == "1" or (len(parts) > 6 and parts[6] == "1"),
             consent=header.consent,
             suppressions=MappingProxyType(sups),
             attempts=int(state.get(S.ATTEMPTS, "0")),
