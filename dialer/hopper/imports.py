@@ -10,9 +10,10 @@ Per batch (`chunk` leads):
    pipeline), insert the remainder.
 
 A merge within the dedup window keeps the lead's history; a match older than the window is re-armed
-(attempt counters reset, back to fresh if it had finished), except a lead finished for do-not-call, which
-stays finished: the person's request is final. Merging a lead with itself changes nothing, so re-importing
-a file leaves Redis as it was.
+(total attempts reset, back to fresh if it had finished), except a lead finished for do-not-call, which
+stays finished: the person's request is final. The per-day and 24-hour attempt counters are kept (the
+person's local day and the last 24 hours still count). Merging a lead with itself changes nothing, so
+re-importing a file leaves Redis as it was.
 """
 
 from __future__ import annotations
@@ -240,7 +241,9 @@ class Importer:
                 if rearm:
                     tally.rearmed += 1
                     tally.merged += len(p.lines) - 1
-                    pipe.hdel(k.state(lid), S.ATTEMPTS, S.ATTEMPTS_DAY, S.DAY, S.RETRY_AT, S.LOST)
+                    # the total resets; today's count (dy/ad) and the last 24 hours' dials (a24) stay,
+                    # or a lead dialed up to its daily cap would be dialed again the same day
+                    pipe.hdel(k.state(lid), S.ATTEMPTS, S.RETRY_AT, S.LOST)
                 else:
                     tally.merged += len(p.lines)
                 zone_moved = merged.zone_key != old.zone_key
