@@ -170,8 +170,9 @@ class RecentCommands:
     """The last `keep` command ids of each agent, to apply a command once when its client sends it again
     with the same id: an MQTT QoS 1 command whose acknowledgement a broken connection lost comes again.
     Without the id such a repeat is applied again (a ready changes nothing; a second login or disposition
-    is refused with an error event). An id counts once whatever the command's outcome: its answer (the
-    new state, or the error) has already gone to the agent."""
+    is refused with an error event). A refused command's id is forgotten (`forget`): its repeat is judged
+    again, and refused again, rather than answered as if it had been taken (the desk's page, whose 422 the
+    network lost, showed "Saved" for a disposition the dialer never took)."""
 
     def __init__(self, keep: int = 256) -> None:
         self._keep = keep
@@ -189,3 +190,8 @@ class RecentCommands:
         if len(ids) > self._keep:
             ids.popitem(last=False)
         return False
+
+    def forget(self, agent_id: str, command_id: str | None) -> None:
+        """The command with this id was refused: a repeat of it is a new attempt."""
+        if command_id is not None:
+            self._ids.get(agent_id, OrderedDict()).pop(command_id, None)

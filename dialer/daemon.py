@@ -370,6 +370,14 @@ class Daemon(AgentCalls, Compliance, Overrides):
             log.info("agent command sent again with the same id; dropped",
                      extra={"agent_id": cmd.agent_id, "command_id": command_id})
             return False
+        try:
+            self._apply_agent_command(cmd)
+        except DialerError:
+            self._recent_commands.forget(cmd.agent_id, command_id)
+            raise
+        return True
+
+    def _apply_agent_command(self, cmd: AgentCommand) -> None:
         now = self.clock.now()
         renderer = self.engine.screenpop
         if isinstance(cmd, Pause | Logout):
@@ -383,7 +391,6 @@ class Daemon(AgentCalls, Compliance, Overrides):
         if isinstance(cmd, Disposition) and isinstance(renderer, ScreenPopRenderer):
             renderer.note_disposition(cmd)
         self._agent_changed(cmd.agent_id)
-        return True
 
     def _check_callback_time(self, cmd: Disposition, now: float) -> None:
         """A callback's time against the person's calling hours, before the disposition is taken: a refusal

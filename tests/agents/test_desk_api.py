@@ -429,6 +429,23 @@ async def test_presence_lost_pauses_a_ready_agent_and_after_the_call_a_busy_one(
         assert await h.daemon.store.r.hget(h.daemon.store.key("agent", "bob"), "presence") in ("offline", "online")
 
 
+async def test_a_refused_command_sent_again_with_its_id_is_refused_again_not_answered_as_taken(redis_url):
+    # desk.js sends a command again, same id, when the network lost the answer: after a 422 the repeat
+    # was answered 200 with the state, and the page said "Saved" for a disposition the dialer never took
+    async with harness(redis_url) as h, client(h) as c:
+        cid = await ready_and_call(h, c)
+        body = {"type": "disposition", "call_id": cid, "code": "callback", "id": "page-7",
+                "fields": {"callback_at": "2001-01-01T10:00:00Z", "callback_owner": "mine"}}
+        assert (await c.post("/api/desk/command", json=body)).status_code == 422
+        assert (await c.post("/api/desk/command", json=body)).status_code == 422
+        assert h.daemon.engine.roster.get("ann").state.value == "wrapup"
+        fixed = {**body, "id": "page-8", "code": "refused", "fields": {"reason": "no_minimum_spend"},
+                 "script_path": PATH}
+        assert (await c.post("/api/desk/command", json=fixed)).status_code == 200
+        assert (await c.post("/api/desk/command", json=fixed)).status_code == 200  # a taken one's repeat: once
+        assert h.daemon.engine.roster.get("ann").state.value == "ready"
+
+
 async def test_presence_lost_while_the_agent_dials_pauses_them_when_the_dial_is_over(redis_url):
     mono = Clock(0.0)
     opts = DeskOptions(presence_timeout_s=30, sweep_every_s=1)
