@@ -77,6 +77,11 @@ RS = "\x1e"
 _MOVES: dict[str, CallbackMove] = {"moved": "moved", "not_scheduled": "not_scheduled", "not_yours": "not_yours"}
 
 
+def _glob(text_: str) -> str:
+    """`text_` as a literal in a Redis SCAN pattern."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text_)
+
+
 def _scheduled(lid: object, at: object, blob: object, kept_for: str | None) -> ScheduledCallback | None:
     """A listed callback from Redis replies; None when the lead itself is gone (a list deleted meanwhile)."""
     blob_s = text(blob) if blob is not None else ""
@@ -117,6 +122,7 @@ class Hopper:
         self._count_kept = redis.register_script(COUNT_KEPT)
         self._due_own = redis.register_script(DUE_OWN)
         self._own_indexed = False
+        self._zones_indexed = False
         self._gather = redis.register_script(GATHER_ONLY)
         self._lock = asyncio.Lock()
         self._paused = PausedLists(redis, self._k, timeout_s)
@@ -139,6 +145,7 @@ class Hopper:
     async def fill(self, now: float) -> FillReport:
         """Top the ready queue up to `hopper.target_depth` with leads callable now."""
         async with self._lock:
+            await self._index_zone_sets()
             recovered = await self._recover(now)
             k = self._k
             async with redis_call(f"starting a fill of {self.campaign.id}", self._timeout):
@@ -191,6 +198,36 @@ class Hopper:
                 deferred=MappingProxyType(dict(deferred)),
                 finished=MappingProxyType(dict(finished)),
             )
+
+    async def _index_zone_sets(self, batch: int = 1000) -> None:
+        """Once per campaign (marker `zkix`): add to `zk` every zone set that has a queue. A version before
+        every queue write also named its zone set there left the retries of leads whose zones changed while
+        they were in the ready queue or in flight in queues no fill read."""
+        if self._zones_indexed:
+            return
+        k = self._k
+        async with redis_call(f"reading the zone-set marker of {self.campaign.id}", self._timeout):
+            pipe = self._r.pipeline(transaction=False)
+            pipe.exists(k.zkix)
+            pipe.scard(k.zk)
+            indexed, used = await pipe.execute()
+        if not indexed and used:  # no zone set in use: no lead ever queued, nothing to look for
+            cut = len(k.fresh(""))
+            found: set[str] = set()
+            cursor = 0
+            while True:
+                async with redis_call(f"indexing the zone sets of {self.campaign.id}", self._timeout):
+                    cursor, keys = await self._r.scan(cursor, match=_glob(k.p) + "[df]:*", count=batch)
+                found.update(text(key)[cut:] for key in keys)
+                if int(cursor) == 0:
+                    break
+            if found:
+                async with redis_call(f"indexing the zone sets of {self.campaign.id}", self._timeout):
+                    await self._r.sadd(k.zk, *found)
+        if not indexed:
+            async with redis_call(f"marking the zone sets of {self.campaign.id} indexed", self._timeout):
+                await self._r.set(k.zkix, "1")  # after the walk: one cut short is walked again
+        self._zones_indexed = True
 
     async def _peek_batch(
         self, phase: str, allowed: Sequence[str], count: int, now: float, decisions: str
@@ -269,6 +306,7 @@ class Hopper:
                 pipe.hincrby(self._k.why, old, -1)
             pipe.hincrby(self._k.why, reason, 1)
             pipe.hset(self._k.state(g.lead_id), S.WHY, reason)
+        pipe.sadd(self._k.zk, g.zone_key)  # the lead's zones may have changed since it was queued (a re-import)
         pipe.zadd(self._k.due(g.zone_key), {g.lead_id: verdict.not_before})
         if verdict.block is Block.LIST_PAUSED:
             pipe.sadd(self._k.parked, g.lead_id)

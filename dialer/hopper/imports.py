@@ -263,6 +263,7 @@ class Importer:
                         pipe.zadd(k.due(merged.zone_key), {lid: float(in_due)})
                 if parked and not held_by_paused_lists(merged.lists, paused):
                     # waiting for its paused lists, and now in a running one too: due at once
+                    pipe.sadd(k.zk, merged.zone_key)  # every queue written is one `fill` reads
                     pipe.zadd(k.due(merged.zone_key), {lid: now}, xx=True)
                     pipe.srem(k.parked, lid)
             await pipe.execute()

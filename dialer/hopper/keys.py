@@ -18,7 +18,8 @@ Per campaign, under `<prefix>:c:<campaign>:`:
     nx:<bucket>         HASH  number -> lead id (merge by number)
     f:<zones>           ZSET  fresh leads of one zone set, score = rank * 1e9 + import sequence
     d:<zones>           ZSET  retries and deferred leads of one zone set, score = when to look again
-    zk                  SET   the zone sets in use
+    zk                  SET   the zone sets in use: every write to an f:/d: queue adds its zone set (a fill
+                              reads only these)
     cb                  ZSET  callbacks, score = callback time
     r                   ZSET  the ready queue (the hopper), score = band * 1e15 + fill sequence
     i                   ZSET  in flight (taken, result not yet recorded), score = take time
@@ -27,6 +28,8 @@ Per campaign, under `<prefix>:c:<campaign>:`:
     cbo:<agent>         ZSET  the callbacks kept for one agent, by time (an index of some of `cb`)
     capped              SET   leads finished at the attempt cap (what a recycle may revive)
     cbix, capix         STRING markers: the two indexes above were built once for data older than them
+    zkix                STRING marker: `zk` was completed once with the zone sets of queues written before
+                              every queue write named its zone set there
     lists               HASH  list name (`list_key`) -> the new leads its imports brought (the supervisor's lists)
     lstats              HASH  "<list>\x1f<metric>" -> what became of the leads each list brought (`ListMetric`:
                               dials, contacts, sales, finished), counted for the lead's first list only
@@ -103,12 +106,14 @@ class CampaignKeys:
         "stats",
         "why",
         "zk",
+        "zkix",
     )
 
     def __init__(self, prefix: str, campaign_id: str) -> None:
         self.p = f"{prefix}:c:{campaign_id}:"
         p = self.p
         self.zk = p + "zk"
+        self.zkix = p + "zkix"  # marker: zone sets of queues written before every write added them are in `zk`
         self.cb = p + "cb"
         self.capped = p + "capped"  # leads finished at the attempt cap: what `Hopper.recycle` may revive
         self.capix = p + "capix"  # marker: leads capped before `capped` existed were added to it

@@ -127,6 +127,7 @@ async def write_plan(
         pipe.hset(state, S.RECENT, ",".join(repr(t) for t in plan.recent_attempts))
     if plan.next == "retry":
         pipe.hset(state, S.RETRY_AT, repr(plan.at))
+        pipe.sadd(k.zk, zone_key)  # the lead's zones may have changed since it was queued (a re-import)
         pipe.zadd(k.due(zone_key), {lid: plan.at})
     elif plan.next == "callback":
         pipe.hset(state, S.CB_AT, repr(plan.at))

@@ -573,6 +573,8 @@ for _, r in ipairs(recs) do
 end
 if added > 0 then
   redis.call('SET', C .. 'seq', seq)
+  -- a campaign's first leads: no queue was written before every write named its zone set (see Hopper.fill)
+  if redis.call('EXISTS', C .. 'zk') == 0 then redis.call('SET', C .. 'zkix', '1') end
   for _, z in ipairs(split(ARGV[6], '\30')) do redis.call('SADD', C .. 'zk', z) end
   redis.call('INCRBY', C .. 'n', added)
   redis.call('SADD', P .. ':campaigns', cid)
