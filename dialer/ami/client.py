@@ -118,13 +118,28 @@ class _CheckedProtocol(AMIProtocol):  # type: ignore[misc]
             log.exception("AMI line check failed")
         super().data_received(data)
 
+    def handle_message(self, message: Any) -> None:
+        # An exception here would end panoramisk's loop over the read's messages and asyncio would close the
+        # transport: the connection dropped, and every later event of the read was lost. Two events run
+        # together (the blank line between them missing) did it: panoramisk makes the repeated `Event`
+        # header a list, then calls .lower() on it.
+        try:
+            super().handle_message(message)
+        except Exception as exc:
+            log.warning("AMI message before line %d unreadable (%r); skipped, connection kept: %.160s",
+                        self._lineno, exc, "; ".join(f"{k}: {v}" for k, v in dict(message).items()))
+            on_unreadable = getattr(self.factory, "on_unreadable", None)
+            if callable(on_unreadable):
+                on_unreadable()
+
 
 class _Manager(panoramisk.Manager):  # type: ignore[misc]
     """panoramisk's Manager minus its reconnect loop, unchecked pinger and action replay."""
 
-    def __init__(self, on_lost: Callable[[str], None], **config: Any) -> None:
+    def __init__(self, on_lost: Callable[[str], None], on_unreadable: Callable[[], None], **config: Any) -> None:
         super().__init__(**config)
         self._on_lost = on_lost
+        self.on_unreadable = on_unreadable  # the protocol's report of a message it could not read
 
     def connection_lost(self, exc: object) -> None:
         self._connected = False
@@ -424,6 +439,7 @@ class AmiClient:
         where = f"{self._host}:{self._port}"
         manager = _Manager(
             session.on_lost,
+            self._count_unreadable,
             host=self._host,
             port=self._port,
             loop=loop,
@@ -521,6 +537,9 @@ class AmiClient:
         task = self._tg.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _count_unreadable(self) -> None:
+        self.malformed_events += 1
 
     def _emit(self, event: AmiEvent) -> None:
         self._queue.put_nowait(event)

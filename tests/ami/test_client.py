@@ -316,6 +316,24 @@ async def test_garbage_and_unknown_events_do_not_stop_the_stream(ami: FakeAmi) -
         assert len(ami.conns) == 1
 
 
+async def test_two_events_run_together_are_skipped_and_the_connection_kept(ami: FakeAmi) -> None:
+    # The blank line between two events missing: panoramisk reads one block with `Event` twice, makes the
+    # header a list and calls .lower() on it, which closed the connection and lost the rest of the read.
+    run_together = (b"Event: Newstate\r\nChannel: X/1\r\nChannelState: 5\r\nUniqueid: c-1\r\nLinkedid: c-1\r\n"
+                    b"Event: DialState\r\nDestUniqueid: c-1\r\nDialStatus: RINGING\r\n\r\n")
+    hangup = "".join(f"{k}: {v}\r\n" for k, v in [("Event", "Hangup"), *HANGUP]).encode() + b"\r\n"
+    async with make_client(ami) as client:
+        stream = client.events()
+        await next_of(stream, FullyBooted)
+        ami.send_raw(run_together + hangup)  # one write: one read on our side
+        seen: list[AmiEvent] = []
+        assert (await next_of(stream, Hangup, seen)).uniqueid == "c-1"
+        assert seen == []
+        assert client.malformed_events == 1
+        assert client.connected
+        assert len(ami.conns) == 1
+
+
 async def test_reconnect_with_backoff_then_resume_and_resync(ami: FakeAmi) -> None:
     ami.channels = [
         {
