@@ -91,6 +91,7 @@ class MqttBus:
         self._signals_topic = signals_topic
         self._signals: asyncio.Queue[bytes] = asyncio.Queue(maxsize=10_000)
         self.connected = asyncio.Event()
+        self.signals_connected = asyncio.Event()  # the signals' session is subscribed (its own)
         self._empty = asyncio.Event()
         self._empty.set()
         self.dropped_inbound = 0
@@ -133,10 +134,12 @@ class MqttBus:
             try:
                 async with self._client(clean=False, suffix="-signals") as client:
                     await client.subscribe(self._signals_topic, qos=1)
+                    self.signals_connected.set()
                     async for msg in client.messages:
                         payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
                         await self._signals.put(payload)  # a full inbox (Redis away) waits: none is dropped
             except aiomqtt.MqttError as exc:
+                self.signals_connected.clear()
                 log.warning("mqtt signals connection lost, reconnecting", extra={"error": repr(exc)})
             await asyncio.sleep(reconnect_delay_s)
 

@@ -84,6 +84,8 @@ async def running(bus: MqttBus) -> AsyncIterator[MqttBus]:
     try:
         async with asyncio.timeout(GUARD_S):
             await bus.connected.wait()
+            if bus._signals_topic:  # its own session: a signal sent before it subscribed would be lost
+                await bus.signals_connected.wait()
         yield bus
     finally:
         task.cancel()
