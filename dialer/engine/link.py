@@ -130,6 +130,13 @@ def _outcome_when_gone(c: Call) -> CallOutcome:
         return CallOutcome.CONNECTED
     if c.state is CallState.DELIVERING:  # the message was under way when contact was lost
         return agentless.outcome_of(c)
+    # A person who answered and had no agent yet (waiting, or being put through with no bridge seen) is
+    # an abandon, whoever hung up, counted once and their number locked: the ledger must never count
+    # fewer than happened (if the bridge came during the outage, this counts one too many, the safe side).
+    if c.state is CallState.ABANDONING:  # already counted when the hold ran out
+        return CallOutcome.ABANDONED
+    if c.state in (CallState.WAITING, CallState.CONNECTING) and c.human_at is not None:
+        return CallOutcome.HUNG_UP_WAITING
     return CallOutcome.LOST
 
 

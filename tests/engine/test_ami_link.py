@@ -147,3 +147,45 @@ def test_an_originate_asterisk_refused_still_ends_failed():
     [cid] = dial(eng, now=0.0)
     out = eng.on_ami(ev.OriginateFailed(cid, "Asterisk refused the Originate: Originate failed"), 0.1)
     assert [(r.call_id, r.outcome) for r in records(out)] == [(cid, "failed")]
+
+
+def _human(eng: Engine, cid: str, at: float) -> None:
+    kw = {"channel": chan(cid), "uniqueid": cid, "linkedid": cid}
+    eng.on_ami(ev.Newstate(state=ev.ChannelState.UP, **kw), at - 1.5)
+    eng.on_ami(ev.AmdResult(call_id=cid, status=ev.AmdStatus.HUMAN, **kw), at)
+
+
+def test_a_person_waiting_when_the_link_went_and_gone_at_the_resync_is_an_abandon_counted_once():
+    eng = make_engine()
+    [cid] = dial(eng, now=0.0)
+    _human(eng, cid, 6.5)  # nobody ready: waiting, hold until 8.0
+    outage(eng, 6.6, 7.4)  # they hung up during a short outage
+    [rec] = records(eng.resync([], 7.5))
+    ledger = eng.campaigns["camp"].pacer.ledger
+    assert (rec.outcome, rec.abandoned) == ("hung_up_waiting", True)  # the lead's number gets the abandon lock
+    assert (ledger.total_lives, ledger.total_abandons) == (1, 1)
+
+
+def test_a_person_given_the_abandon_message_and_gone_at_the_resync_ends_abandoned_not_lost():
+    eng = make_engine()
+    [cid] = dial(eng, now=0.0)
+    _human(eng, cid, 6.5)
+    eng.on_ami(ev.AmiDisconnected("network blip"), 7.0)
+    eng.tick(8.0)  # the hold ran out during the outage: counted, sent to the message
+    eng.on_ami(ev.AmiConnected(reconnect=True), 20.0)
+    [rec] = records(eng.resync([], 21.0))
+    assert (rec.outcome, rec.abandoned) == ("abandoned", True)  # "lost" read as a no-answer: no 72-hour lock
+    assert eng.campaigns["camp"].pacer.ledger.total_abandons == 1
+
+
+def test_a_person_being_put_through_with_no_bridge_seen_is_counted_abandoned_and_the_agent_freed():
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    [cid] = dial(eng, now=0.0)
+    _human(eng, cid, 6.5)
+    assert eng.calls[cid].state is CallState.CONNECTING
+    outage(eng, 7.0, 12.0)
+    [rec] = records(eng.resync([], 12.5))
+    assert (rec.outcome, rec.abandoned) == ("hung_up_waiting", True)
+    assert eng.campaigns["camp"].pacer.ledger.total_abandons == 1
+    assert eng.roster.get("a1").state.value == "ready"
