@@ -204,6 +204,7 @@ class Call:
     to_machine: bool = False  # agentless: the message was left on an answering machine
     message_missed: bool = False  # agentless: DialerLegEnd said the leg ended still parked, before the message
     surplus_hangup_at: float | None = None  # the pacer had it hung up while it rang (`Decision.hangup`)
+    ringing_at: float | None = None  # the first Newstate Ringing: the called phone rang from here
 
     @property
     def agent_first(self) -> bool:

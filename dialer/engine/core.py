@@ -266,7 +266,8 @@ class Engine:
         """Hang up the ringing dials `decision.hangup` names (indices into the last snapshot's ringing dials).
 
         Each has rung at least the campaign's `surplus_hangup_after_s` (15 s or more, as the law asks of an
-        unanswered call); its record says no_answer, and the lead is retried as after any no-answer.
+        unanswered call), counted from its first Newstate Ringing; a dial not reported ringing is never cut.
+        Its record says no_answer, and the lead is retried as after any no-answer.
         """
         camp = self.campaigns[campaign_id]
         after = camp.pacer.knobs.surplus_hangup_after_s
@@ -277,12 +278,15 @@ class Engine:
             if not 0 <= i < len(camp.ringing_ids):
                 continue
             c = self.calls.get(camp.ringing_ids[i])
-            if c is None or c.agent_first or c.state not in (CallState.DIALING, CallState.RINGING) or not c.channel:
-                continue  # resolved meanwhile, or no channel to hang up yet: it rings on
-            if c.surplus_hangup_at is not None:
+            if c is None or c.agent_first or c.state is not CallState.RINGING or not c.channel:
+                continue  # resolved meanwhile, not ringing yet, or no channel to hang up yet: it rings on
+            if c.surplus_hangup_at is not None or c.ringing_at is None:
                 continue
-            if now - c.dialed_at < max(after, MIN_RING_S):
-                continue  # the law's minimum ring is checked here too, whatever the pacer asked
+            if now - c.ringing_at < max(after, MIN_RING_S):
+                # the law's minimum ring, checked here whatever the pacer asked, and timed from when the
+                # phone began to ring: the pacer's ring times run from the Originate, which adds the
+                # network's set-up time (seconds, on some routes)
+                continue
             c.surplus_hangup_at = now
             self.stats.surplus_hangups += 1
             out.append(HangupChannel(c.call_id, c.channel, 16))
@@ -374,6 +378,8 @@ class Engine:
             c.channel = e.channel
         if e.state == ev.ChannelState.RINGING and c.is_pre_answer:
             c.apply(CallEvent.RING)
+            if c.ringing_at is None:
+                c.ringing_at = now
         elif e.state == ev.ChannelState.UP and c.is_pre_answer:
             return self._answered(c, now)
         return []

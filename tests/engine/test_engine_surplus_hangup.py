@@ -130,3 +130,26 @@ def test_a_call_an_agent_started_is_not_a_ringing_dial_and_never_cut():
     assert snap.talking_elapsed.tolist() == [20.0]  # ann, busy on her own call
     assert _cut(eng, 20.0, 0) == [HangupChannel(b, chan(b), 16)]
     assert eng.calls[cid].surplus_hangup_at is None
+
+
+def test_the_minimum_ring_runs_from_when_the_phone_began_to_ring_not_from_the_originate():
+    # 4 s of network set-up before the called phone rings: at 15 s after the Originate it has rung 11 s
+    eng = make_engine()
+    [a] = dial(eng)
+    kw = {"channel": chan(a), "uniqueid": a, "linkedid": a}
+    eng.on_ami(ev.Newchannel(state=ev.ChannelState.DOWN, **kw), 0.1)
+    eng.on_ami(ev.Newstate(state=ev.ChannelState.RINGING, **kw), 4.0)
+    eng.snapshot("camp", 15.0)
+    assert _cut(eng, 15.0, 0) == []
+    eng.on_ami(ev.Newstate(state=ev.ChannelState.RINGING, **kw), 10.0)  # said again: still rings from 4.0
+    eng.snapshot("camp", 19.0)
+    assert _cut(eng, 19.0, 0) == [HangupChannel(a, chan(a), 16)]
+
+
+def test_a_dial_whose_ringing_was_never_reported_is_never_cut():
+    eng = make_engine()
+    [a] = dial(eng)
+    eng.on_ami(ev.Newchannel(state=ev.ChannelState.DOWN, channel=chan(a), uniqueid=a, linkedid=a), 0.1)
+    eng.snapshot("camp", 30.0)
+    assert eng.calls[a].state is CallState.DIALING
+    assert _cut(eng, 30.0, 0) == []
