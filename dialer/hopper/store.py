@@ -276,6 +276,24 @@ class LeadStore:
                 pipe.sadd(self._g.dnc, *nums)
             await pipe.execute()
 
+    async def dnc_request(self, person: str, numbers: Iterable[str] = ()) -> None:
+        """A person's own do-not-call request, final across all campaigns: the person, their numbers on the
+        global list, and the person each number names (`number:<e164>`), in one transaction. The last is what
+        stops a lead of another list or campaign that knows them by one of these numbers only (no account id)
+        and has another number: the hopper blocks a whole lead when any of its numbers' persons is marked
+        (`dnc_person` alone would leave that lead dialed on its other number), as the agent desk's and a
+        result's do-not-call mark them."""
+        nums = list(dict.fromkeys(normalize(n, "ZZ") for n in numbers))
+        marks = list(dict.fromkeys([person, *(f"number:{n}" for n in nums)]))
+        async with redis_call(f"marking {person} do-not-call", self._timeout):
+            pipe = self._r.pipeline(transaction=True)
+            pipe.sadd(self._g.dncp, *marks)
+            for mark in marks:
+                pipe.hset(self._g.person(mark), S.P_DNC, "1")
+            if nums:
+                pipe.sadd(self._g.dnc, *nums)
+            await pipe.execute()
+
     async def is_dnc(self, number: str, *, campaign_id: str | None = None, region: str = "US") -> bool:
         e164 = normalize(number, region)
         async with redis_call("checking DNC", self._timeout):

@@ -163,7 +163,9 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
                         ok.append(normalize(n, region))
                     except LeadError:  # already reported in `rep`
                         continue
-                await store().dnc_person(f"subscriber:{body.subscriber_id}", ok)
+                # the person's own request: also the persons their numbers name (`number:<e164>`), or a lead of
+                # another campaign that has one of these numbers but not the account id is dialed on its others
+                await store().dnc_request(f"subscriber:{body.subscriber_id}", ok)
         await ctx.audit.record(who, "dnc.add", body.campaign or "global", added=rep.added, rejected=rep.rejected,
                                subscriber_id=body.subscriber_id)
         return _dnc_out(rep)
