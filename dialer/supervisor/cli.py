@@ -22,6 +22,8 @@ machine that has the package, with no HTTP client dependency.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import sys
@@ -296,34 +298,78 @@ def _dnc(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
         if not args.json:
             print(f"{got['number']} is {'ON' if got['dnc'] else 'not on'} the do-not-call list", file=out)
         return got if args.json else None
-    if args.action == "import":
-        try:
-            text = Path(args.file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ApiCallError(f"cannot read {args.file}: {exc.strerror}") from None
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-        head = lines[0].lower().split(",") if lines else []
-        col = next((i for i, h in enumerate(head) if h in ("number", "phone", "e164", "msisdn", "mobile")), None)
-        numbers = [ln.split(",")[col].strip() for ln in lines[1:]] if col is not None else lines
-        if not numbers:
-            raise ApiCallError(f"{args.file} has no numbers")
-    else:
-        numbers = list(args.numbers)
     counts = {"added": 0, "already": 0, "rejected": 0}
     errors: list[dict[str, Any]] = []
+    if args.action == "import":
+        numbers, where, errors = _dnc_file(args.file)
+        counts["rejected"] = len(errors)
+    else:
+        numbers = list(args.numbers)
+        where = list(range(1, len(numbers) + 1))
     for i in range(0, len(numbers), 10_000):
         got = api.call("POST", "/api/dnc", {"numbers": numbers[i:i + 10_000], "region": args.region,
                                             **({"campaign": args.campaign} if args.campaign else {})})
         for k in counts:
             counts[k] += got[k]
-        errors += [{**e, "line": e["line"] + i} for e in got["errors"]]
+        # the API numbers its errors by position in this batch: back to the file's line (or the argument)
+        errors += [{**e, "line": where[i + e["line"] - 1]} for e in got["errors"]]
     if args.json:
-        return {**counts, "errors": errors}
+        return {**counts, "errors": sorted(errors, key=lambda e: e["line"])}
     print(f"do-not-call: {counts['added']} added, {counts['already']} already listed, {counts['rejected']} rejected",
           file=out)
-    for e in errors[:20]:
-        print(f"  item {e['line']}: {e['reason']}", file=out)
+    _print_issues(sorted(errors, key=lambda e: e["line"]), "line" if args.action == "import" else "item", out)
     return None
+
+
+DNC_COLUMNS = ("number", "phone", "e164", "msisdn", "mobile", "home")  # as the server's DNC files (hopper.lists)
+
+
+def _dnc_file(path: str) -> tuple[list[str], list[int], list[dict[str, Any]]]:
+    """A DNC file's numbers, the line each starts on, and the rows without a number (by line, as rejected).
+
+    Read with the csv module, as the server reads DNC files: a spreadsheet quotes a name with a comma
+    ("Doe, Jane"), which a split on commas took for two columns, sending the name as the number. A file
+    whose first row names no number column (number, phone, e164, msisdn, mobile, home) has one number per
+    line, in its first column."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ApiCallError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ApiCallError(f"{path} is not UTF-8 (byte {exc.start}): save it as UTF-8") from None
+    rows = csv.reader(io.StringIO(text, newline=""))
+    numbers: list[str] = []
+    where: list[int] = []
+    bad: list[dict[str, Any]] = []
+    col: int | None = None
+    first, end = True, 0
+    try:
+        for row in rows:
+            line, end = end + 1, rows.line_num  # a quoted field may span lines: a row starts after the last
+            if not any(x.strip() for x in row):
+                continue
+            if first:
+                first = False
+                head = [h.strip().lower() for h in row]
+                col = next((head.index(c) for c in DNC_COLUMNS if c in head), None)
+                if col is not None:
+                    continue
+            n = 0 if col is None else col
+            value = row[n].strip() if n < len(row) else ""
+            if not value:
+                # never dropped without a word: the person on this row is reported as not added
+                bad.append({"line": line, "reason": f"no number in column {n + 1} (the row has {len(row)} "
+                                                    "field(s)); fix the row and import the file again",
+                            "column": None})
+                continue
+            numbers.append(value)
+            where.append(line)
+    except csv.Error as exc:
+        raise ApiCallError(f"{path} is unreadable as CSV at line {rows.line_num}: {exc}; fix it and import it "
+                           "again (nothing was sent)") from None
+    if not numbers and not bad:
+        raise ApiCallError(f"{path} has no numbers")
+    return numbers, where, bad
 
 
 def _file_bytes(path: str) -> bytes:
