@@ -293,6 +293,9 @@ class Pacer:
         if k.mode is Mode.PROGRESSIVE or k.mode is Mode.POWER:
             if snap.ready_agents <= 0:
                 return out(0, Reason.NO_READY_AGENTS)
+            ledger = self.ledger.status(snap.now)
+            if ledger.blocked:  # UK, AMD on: its estimated false positives alone break the cap, in any mode
+                return out(0, Reason.ABANDON_BUDGET, ledger.blocked, _Inputs(abandon_budget=ledger.budget))
             ratio = k.ratio if k.mode is Mode.POWER else 1.0
             want = math.floor(snap.ready_agents * ratio + 1e-9) - in_flight - waiting
             return clamp(want, Reason.DIALING if want > 0 else Reason.ENOUGH_IN_FLIGHT)

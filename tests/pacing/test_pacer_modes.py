@@ -172,6 +172,20 @@ def test_uk_with_amd_false_positives_over_the_cap_stops_predictive():
     assert "AMD" in d.detail
 
 
+@pytest.mark.parametrize(("mode", "ratio"), [(Mode.PROGRESSIVE, 1.0), (Mode.POWER, 2.0)])
+def test_uk_with_amd_false_positives_over_the_cap_stops_progressive_and_power_too(mode, ratio):
+    # every screened live answer brings its estimated false positives, at a share above the cap: even one
+    # call per ready agent breaks the cap (docs/PACING.md had told supervisors to switch to progressive)
+    p = Pacer(PacingKnobs(mode=mode, ratio=ratio, jurisdiction=Jurisdiction.UK, amd_false_positive=0.04))
+    train(p)
+    d = p.decide(snap(1e4, 3))
+    assert (d.launch, d.reason) == (0, Reason.ABANDON_BUDGET)
+    assert "AMD false positives alone exceed the cap" in d.detail
+    ok = Pacer(PacingKnobs(mode=mode, ratio=ratio, jurisdiction=Jurisdiction.UK, amd_false_positive=0.01))
+    train(ok)
+    assert ok.decide(snap(1e4, 3)).launch > 0
+
+
 def test_uk_aim_leaves_room_for_estimated_false_positives():
     p = Pacer(PacingKnobs(mode=Mode.PREDICTIVE, jurisdiction=Jurisdiction.UK, amd_false_positive=0.01))
     train(p)
