@@ -47,7 +47,10 @@ __all__ = [
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN or infinity in any setting is a mistake (TOML and the API's JSON can both spell them), never a
+    # "no limit": every section, also one nested in an API request (a created campaign's `pacing`), says
+    # which field, before anything runs with it or is stored
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class AmiSettings(_Section):
@@ -174,11 +177,13 @@ class PacingSettings(_Section):
     mode: Mode = Mode.PROGRESSIVE
     ratio: float = Field(1.0, ge=1.0, le=10.0)
     target_abandon: float = Field(0.025, gt=0, le=0.03)
-    max_calls_per_agent: float = Field(3.0, ge=1.0)
-    min_agents_predictive: int = Field(3, ge=1)
+    # upper bounds as PATCH .../pacing has them (dialer.supervisor.schemas.PacingPatch): a campaign created
+    # or configured with a knob a supervisor could not set is refused the same way
+    max_calls_per_agent: float = Field(3.0, ge=1.0, le=10.0)
+    min_agents_predictive: int = Field(3, ge=1, le=10_000)
     jurisdiction: Jurisdiction = Jurisdiction.US
-    max_channels: int = Field(200, ge=1)
-    max_cps: float = Field(50.0, gt=0)
+    max_channels: int = Field(200, ge=1, le=100_000)
+    max_cps: float = Field(50.0, gt=0, le=10_000.0)
     amd_false_positive: float = Field(
         0.01, ge=0.0, lt=1.0, description="estimated share of people AMD takes for machines (counted in UK windows)"
     )
@@ -188,7 +193,7 @@ class PacingSettings(_Section):
         "Ofcom's reasoned estimate) or 'strict' (every abandon a person, machines agents reached left out)",
     )
     surplus_hangup_after_s: float | None = Field(
-        15.0, ge=15.0,
+        15.0, ge=15.0, le=120.0,
         description="predictive: a dial that has rung this long (15 s at least, as FCC and Ofcom require of an "
         "unanswered call) is hung up when its answer would most likely find no agent; null: never",
     )
@@ -282,7 +287,8 @@ class CampaignSettings(_Section):
 class DialerSettings(BaseSettings):
     """Everything the daemon needs to run."""
 
-    model_config = SettingsConfigDict(env_prefix="DIALER_", env_nested_delimiter="__", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="DIALER_", env_nested_delimiter="__", extra="forbid",
+                                      allow_inf_nan=False)
 
     ami: AmiSettings = AmiSettings()
     redis: RedisSettings = RedisSettings()

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
+from pydantic import ValidationError
+
 from agents import commands as ac
 from agents.state import Agent, AgentState
 from dialer import overrides as ov
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 __all__ = ["CampaignAdder", "Supervisor", "decision_view", "knobs_view", "why"]
 
 _RINGING = (CallState.PENDING, CallState.DIALING, CallState.RINGING)
+# the stored record's "created" key and the JSON value kinds pydantic names in an error's location: not fields
+_JSON_TAGS = frozenset({"created", "dict", "list", "str", "int", "float", "bool"})
 NOT_STORED = ("the latest supervisor change is NOT stored in Redis yet: it applies now, but a restart before Redis "
               "takes it (retried in the background) would undo it")
 
@@ -329,6 +333,20 @@ class Supervisor:
             raise NotSupported("this daemon cannot add campaigns while running (it lacks Daemon.add_campaign); "
                                "add the campaign to the config file and restart")
         self._check_restored()
+        # Everything the creation builds from `settings` is checked first: once the campaign is in the engine
+        # there is no taking it out, so a value the pacer or the record kept for restarts refuses afterwards
+        # left a campaign that dials but is not re-created at the next start (and a 500)
+        try:
+            settings.pacing.knobs()
+            rec = ov.with_created(settings)  # the record kept for restarts
+            ov.dumps(rec)
+            CampaignSettings.model_validate(rec.created)  # what the next start re-creates (overrides.plan)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"] if p not in _JSON_TAGS) or "body"
+            raise Invalid(f"{where}: {first['msg']}") from None
+        except ValueError as exc:  # the pacer's own checks (PacingKnobs)
+            raise Invalid(f"pacing: {exc}") from None
         try:
             await adder.add_campaign(settings)
         except ConfigError as exc:
