@@ -2,8 +2,8 @@
 
 The call-record stream (`<prefix>:calls`) and the disposition stream (`<prefix>:dispositions`) are read
 from where the last read stopped (XREAD from the last id), so each entry is read once. Counts go into
-per-campaign minute buckets (kept 25 hours) and hour buckets (kept 31 days); any window the wallboard
-shows (15 minutes, the last hour, today, 24 hours, 30 days) is a sum of at most 1,500 buckets, however
+per-campaign minute buckets (kept 26 hours) and hour buckets (kept 31 days); any window the wallboard
+shows (15 minutes, the last hour, today, 24 hours, 30 days) is a sum of at most 1,560 buckets, however
 many calls there were. The 30-day window is summed from whole hours, so its edge is up to an hour wide;
 the pacer's own compliance ledger is what enforces the law, this is the supervisor's view of it.
 
@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 
 DIALED, LIVE, ABANDONED, CONTACTS, SALES = range(5)
 _N = 5
-_MINUTES_KEPT = 25 * 60
+# minute buckets cover a whole 25-hour day (the day DST ends) with room to spare: "today" keeps minute
+# precision up to its last minute, as it must where midnight is not on a UTC hour (Adelaide, +10:30/+9:30)
+_MINUTES_KEPT = 26 * 60
 _HOURS_KEPT = 31 * 24
 
 
@@ -71,7 +73,7 @@ class _Buckets:
             del self.hours[k]
 
     def window(self, start: float, end: float) -> Window:
-        """Minute precision back to 25 hours, hour precision beyond."""
+        """Minute precision back to 26 hours, hour precision beyond."""
         tot = [0] * _N
         if end - start <= _MINUTES_KEPT * 60 - 60:
             lo, hi, src = int(start // 60), int(end // 60), self.minutes
@@ -85,8 +87,11 @@ class _Buckets:
 
 
 def local_midnight(now: float) -> float:
-    day = datetime.fromtimestamp(now).astimezone()
-    return day.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    """The start of `now`'s local day. The local date is found first, then that date's midnight with its own
+    UTC offset: on the day a DST change happened overnight, midnight had yesterday's offset, not now's (keeping
+    now's put "today" an hour off). A naive datetime's timestamp() reads the local zone at that instant (PEP
+    495; a midnight skipped by a change at 00:00 maps to the instant of the change, when the day began)."""
+    return datetime.combine(datetime.fromtimestamp(now).date(), datetime.min.time()).timestamp()
 
 
 class Tally:
