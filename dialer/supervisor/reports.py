@@ -64,7 +64,9 @@ def _day(t: float) -> str:
 
 
 def _contact(r: Row) -> bool:
-    return r.get("connected_at") is not None and not r.get("abandoned")
+    # an AMD audit call (a machine verdict handed to a spare agent to check) reached an agent but is not a
+    # live contact, as the wallboard's tally and the what-if history count it: every report agrees with them
+    return r.get("connected_at") is not None and not r.get("abandoned") and not r.get("amd_audit")
 
 
 def _ratio(a: float, b: float) -> float | None:
