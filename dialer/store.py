@@ -3,7 +3,13 @@
 Call records go to a stream (`<prefix>:calls`, one entry per call, appended once when the call ends)
 and to a hash per call (`<prefix>:call:<id>`, which the disposition later completes). Agent state is a
 hash per agent. Writes go through an in-memory outbox: when Redis is slow or down, records wait there
-and are retried in order, so nothing already accepted is lost while the daemon keeps dialing.
+and are retried in order, so nothing already accepted is lost while the daemon keeps dialing. A write
+Redis refuses for good (an error reply such as WRONGTYPE: the key holds another type) would be refused
+again on every retry: it is set aside with an ERROR naming it and counted (`RedisStore.refused`), so the
+writes behind it go on.
+
+Writes made outside the outbox (a lead's result, a do-not-call request) retry while Redis is away with
+`until_stored`.
 """
 
 from __future__ import annotations
@@ -12,17 +18,17 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoPermissionError, OutOfMemoryError, ReadOnlyError, RedisError, ResponseError
 
 from dialer.engine.commands import DispositionMade
 from dialer.engine.records import CallRecord
 from dialer.errors import StateStoreError
 
-__all__ = ["RedisStore", "connect_redis"]
+__all__ = ["RedisStore", "connect_redis", "end_if_cancelled", "refused_for_good", "until_stored"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,61 @@ def connect_redis(url: str) -> aioredis.Redis:
     return aioredis.Redis.from_url(url, decode_responses=True)
 
 
+# Error replies of a Redis that cannot take a write for a moment (a replica during a failover, memory full,
+# loading its data, a script running, a snapshot failing) or whose access rules are being fixed: the same
+# command succeeds later, so they are retried like a lost connection. Any other error reply says that the
+# command itself is wrong (WRONGTYPE...) and would be refused again for ever.
+_PASSING = frozenset({"READONLY", "OOM", "LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS",
+                      "MISCONF", "NOPERM", "NOAUTH"})
+
+
+def refused_for_good(exc: BaseException | None) -> bool:
+    """Whether `exc` (a redis-py error, or our StateStoreError made from one) is an error reply Redis would
+    give again to the same command, rather than Redis away or busy for a moment."""
+    if isinstance(exc, StateStoreError):
+        exc = exc.__cause__
+    if not isinstance(exc, ResponseError) or isinstance(exc, ReadOnlyError | OutOfMemoryError | NoPermissionError):
+        return False
+    text = str(exc)
+    _, sep, reply = text.partition("caused error: ")  # a pipeline's error names its command first
+    code = (reply if sep else text).split(" ", 1)[0]
+    return code not in _PASSING
+
+
+def end_if_cancelled() -> None:
+    """Raise CancelledError if the current task was cancelled and the cancellation got lost. Python 3.11's
+    `asyncio.wait_for`, which redis-py awaits every command through, returns the command's result instead
+    of raising when the cancellation comes as the command completes: a loop that goes on with its next write
+    would never end, and the daemon's stop would wait for it for ever. Nothing here catches a cancellation
+    on purpose, so a task still marked cancelling was asked to stop."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+async def until_stored(what: str, write: Callable[[], Awaitable[T]], *, retry_s: float = 1.0,
+                       max_retry_s: float = 30.0, extra: Mapping[str, object] | None = None,
+                       logger: logging.Logger = log) -> T:
+    """`write()` until Redis takes it: while it raises StateStoreError because Redis is away (down, a
+    failover, a timeout), wait `retry_s`, then twice as long each time up to `max_retry_s`, and again (as
+    `dialer.signals_feed` retries a signal). Any other error, and a command Redis refuses for good
+    (`refused_for_good`), propagate; cancelling (the daemon stopping) ends the wait. The caller makes
+    `write` safe to run again: it may have been applied by a try whose answer was lost."""
+    delay = retry_s
+    while True:
+        end_if_cancelled()
+        try:
+            return await write()
+        except StateStoreError as exc:
+            if refused_for_good(exc):
+                raise
+            end_if_cancelled()
+            logger.warning(f"{what} not written yet (Redis away), retrying in {delay:g} s: {exc}",
+                           extra={**(extra or {}), "error": repr(exc)})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_retry_s)
+
+
 class RedisStore:
     """The daemon's Redis writes, with an outbox that survives Redis outages."""
 
@@ -46,7 +107,8 @@ class RedisStore:
         self._outbox: deque[tuple[str, Op]] = deque()
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
-        self.failures = 0
+        self.failures = 0  # writes that failed: retried (Redis away), or set aside (refused)
+        self.refused = 0  # of those, the writes Redis refused for good, set aside (see `_write_head`)
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -78,7 +140,7 @@ class RedisStore:
                 p.xadd(calls, fields)
                 await p.execute()
 
-        self._enqueue(f"record {record.call_id}", op)
+        self._enqueue(f"record {record.call_id} ({call}, {calls})", op)
 
     def add_disposition(self, d: DispositionMade) -> None:
         fields: Fields = {
@@ -98,7 +160,7 @@ class RedisStore:
             async def note(r: aioredis.Redis) -> None:
                 await r.xadd(notes, fields, maxlen=1_000_000, approximate=True)
 
-            self._enqueue(f"transfer note {d.call_id}", note)
+            self._enqueue(f"transfer note {d.call_id} ({notes})", note)
             return
 
         async def op(r: aioredis.Redis) -> None:
@@ -107,7 +169,7 @@ class RedisStore:
                 p.xadd(stream, fields)
                 await p.execute()
 
-        self._enqueue(f"disposition {d.call_id}", op)
+        self._enqueue(f"disposition {d.call_id} ({call}, {stream})", op)
 
     def append_preview_skip(self, fields: Fields) -> None:
         """Journal a lead an agent skipped in preview mode (stream `<prefix>:preview_skips`)."""
@@ -116,7 +178,7 @@ class RedisStore:
         async def op(r: aioredis.Redis) -> None:
             await r.xadd(stream, fields, maxlen=1_000_000, approximate=True)
 
-        self._enqueue("preview skip", op)
+        self._enqueue(f"preview skip ({stream})", op)
 
     def set_agent(self, agent_id: str, fields: Fields) -> None:
         key = self.key("agent", agent_id)
@@ -124,7 +186,7 @@ class RedisStore:
         async def op(r: aioredis.Redis) -> None:
             await r.hset(key, mapping=fields)
 
-        self._enqueue(f"agent {agent_id}", op)
+        self._enqueue(f"agent {agent_id} ({key})", op)
 
     def read_agents(self) -> asyncio.Future[dict[str, dict[str, str]]]:
         """Every agent's hash (`<prefix>:agent:<id>`), read behind the writes queued so far; a key that
@@ -152,17 +214,20 @@ class RedisStore:
         async def op(r: aioredis.Redis) -> None:
             await r.xadd(stream, fields, maxlen=1_000_000, approximate=True)
 
-        self._enqueue(f"agent state {agent_id}", op)
+        self._enqueue(f"agent state {agent_id} ({stream})", op)
 
     def enqueue(self, what: str, op: Op) -> None:
-        """Queue a write of another module (e.g. `dialer.ledger_store`): written in order, retried until done."""
+        """Queue a write of another module (e.g. `dialer.ledger_store`): written in order, retried until done
+        (or set aside if Redis refuses it for good). `what` names it in the logs: say which keys it writes."""
         self._enqueue(what, op)
 
     def read_in_order(self, what: str, read: Callable[[aioredis.Redis], Awaitable[T]]) -> asyncio.Future[T]:
         """Read behind every write queued so far: the result reflects all of them and none queued later.
 
         The read waits in the outbox like a write (retried while Redis is down); the returned future
-        resolves with its result. Cancelling the future drops the read.
+        resolves with its result. Cancelling the future drops the read. A read Redis refuses for good is set
+        aside like such a write, and its future never resolves: `read` should catch the error replies it can
+        live with (a key of another type), as `read_agents` does.
         """
         fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
 
@@ -184,15 +249,27 @@ class RedisStore:
         async with self._lock:
             if not self._outbox:
                 return
-            _what, op = self._outbox[0]
-            async with asyncio.timeout(self._timeout):
-                await op(self.r)
+            what, op = self._outbox[0]
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await op(self.r)
+            except ResponseError as exc:
+                if not refused_for_good(exc):
+                    raise
+                # retried, it would be refused for ever, and every write behind it would wait for ever
+                self._outbox.popleft()
+                self.failures += 1
+                self.refused += 1
+                log.error(f"Redis refused a queued command for good; set aside, the writes behind it go on: {what}: "
+                          f"{exc}. Fix or delete that key", extra={"action": what, "error": repr(exc)})
+                return
             self._outbox.popleft()
 
     async def run_outbox(self, retry_delay_s: float = 0.5) -> None:
-        """Drain the outbox in order, forever; on failure keep the item and retry. Cancel to stop."""
+        """Drain the outbox in order, forever; on failure (Redis away) keep the item and retry. Cancel to stop."""
         while True:
             while self._outbox:
+                end_if_cancelled()
                 try:
                     await self._write_head()
                 except (RedisError, OSError, TimeoutError) as exc:
@@ -200,6 +277,7 @@ class RedisStore:
                     what = self._outbox[0][0] if self._outbox else "?"
                     log.warning("redis write failed, will retry", extra={"action": what, "error": repr(exc)})
                     await asyncio.sleep(retry_delay_s)
+            end_if_cancelled()
             self._wake.clear()
             await self._wake.wait()
 
