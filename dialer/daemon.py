@@ -176,8 +176,10 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self.agents_restored = asyncio.Event()  # `_restore_agents` is done
         self.http_server: uvicorn.Server | None = None
         self.action_failures = 0
-        self.leads_returned = 0  # dials never placed (no AMI connection): leads given back uncounted
+        self.leads_returned = 0  # dials never placed (no AMI connection, a stop during the take): leads given back
         self.pacing_crashes = 0
+        self.task_failures = 0  # `_later` tasks that raised a DialerError (logged, the daemon went on)
+        self.task_crashes = 0  # `_later` tasks that raised anything else: a bug (logged with the traceback)
         self.ledgers = LedgerStore(store)
         self.undisposed = UndisposedStore(store)  # the calls agents may still dispose late, across restarts
         self.signals = SignalsFeed(bus.signals(), LeadStore(store.r, prefix=store.prefix), clock.now, metrics)
@@ -188,6 +190,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self._unrecorded_warned: set[str] = set()  # campaigns warned that Asterisk records none of their calls
         self.ledger_warn_after_s = 5.0  # real seconds a ledger read may wait before the log says so
         self.ledger_retry_s = 30.0  # real seconds between reads of a ledger Redis holds in a form we cannot read
+        # real seconds before a do-not-call request is written again while Redis is away, doubling up to the max
+        self.store_retry_s, self.store_max_retry_s = 1.0, 30.0
         self.ledger_ready: dict[str, asyncio.Event] = {}  # set once a campaign's ledger is read back
         self.audits: dict[str, AmdAudit] = {}  # each campaign's AMD audit sample (`dialer.amd_audit`)
         self._init_overrides()  # the supervisor's changes kept across restarts (`dialer.daemon_overrides`)
@@ -348,7 +352,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 cmd, command_id = parse_agent_command(agent_id, raw)
                 if isinstance(cmd, PreviewDial | PreviewSkip):  # they read Redis: in a task of their own
                     if not self._recent_commands.repeated(agent_id, command_id):
-                        self._later(self._preview_command(cmd), "preview-command")
+                        self._later(self._preview_command(cmd), "preview-command", about={"agent_id": agent_id})
                     continue
                 self.agent_command(cmd, command_id=command_id)
             except ValidationError as exc:
@@ -586,11 +590,25 @@ class Daemon(AgentCalls, Compliance, Overrides):
         requests = await source.take(decision.launch, now)
         if requests:
             now = self.clock.now()
-            if self.engine.ami_link.hold:  # AMI went down during the take: the leads go back undialed
+            # What changed during the take holds over the decision made before it: AMI went down, the
+            # supervisor paused or stopped the campaign (the API has answered "stopped" already), or the
+            # daemon is stopping. The leads go back undialed.
+            hold = self.engine.ami_link.hold or self._held_since_decision(campaign_id)
+            if hold:
                 for r in requests:
-                    self._return_lead(campaign_id, r, self.engine.ami_link.hold, now)
+                    self._return_lead(campaign_id, r, hold, now)
                 return
             self.execute(self.engine.launch(campaign_id, requests, now), now)
+
+    def _held_since_decision(self, campaign_id: str) -> str:
+        """Why the campaign may not dial now, though it might when its decision was made; "" when it may."""
+        if not self.dialing:
+            return "the daemon is stopping"
+        if campaign_id in self.stopped:
+            return "the campaign was stopped"
+        if self.engine.campaigns[campaign_id].paused:
+            return "the campaign was paused"
+        return ""
 
     # ------------------------------------------------------------------ timers
     async def _timer_loop(self) -> None:
@@ -664,7 +682,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
             elif isinstance(cmd, ReturnLead):
                 self._return_lead(cmd.campaign_id, cmd.request, cmd.why, now, call_id=cmd.call_id)
             elif isinstance(cmd, RecordOptOut):
-                self._later(self._opt_out(cmd), "opt-out")
+                self._later(self._opt_out(cmd), "opt-out", about={"call_id": cmd.call_id, "lead_id": cmd.lead_id})
             elif isinstance(cmd, DispositionMade):
                 self._calls_changed.set()  # a wrap-up ended (the shutdown grace waits for them too)
                 self.store.add_disposition(cmd)
@@ -675,16 +693,18 @@ class Daemon(AgentCalls, Compliance, Overrides):
                     self._audited(cmd)
                 source = self.leads.get(cmd.campaign_id)
                 if source is not None and cmd.final:
-                    self._later(source.record_disposition(cmd, now), "disposition")
+                    self._later(source.record_disposition(cmd, now), "disposition",
+                                about={"call_id": cmd.call_id, "campaign_id": cmd.campaign_id})
                 if cmd.final and cmd.fields.get("dnc") == "1":  # final across campaigns, manual calls too
-                    self._later(self._dnc_disposition(cmd), "dnc-disposition")
+                    self._later(self._dnc_disposition(cmd), "dnc-disposition", about={"call_id": cmd.call_id})
             elif isinstance(cmd, KeepUndisposed):
                 self.undisposed.keep(cmd.agent_id, cmd.late, self.sent_pop(cmd.agent_id, cmd.late.call_id))
             elif isinstance(cmd, ForgetUndisposed):
                 self.undisposed.forget(cmd.agent_id)
                 self.late_pops.pop(cmd.call_id, None)
             elif isinstance(cmd, AutoDialPreview):
-                self._later(self._auto_dial(cmd), "preview-auto-dial")
+                self._later(self._auto_dial(cmd), "preview-auto-dial",
+                            about={"agent_id": cmd.agent_id, "lead_id": cmd.lead_id})
             else:
                 assert_never(cmd)
 
@@ -740,7 +760,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 now = self.clock.now()
                 self.execute(self.engine.on_action_failed(call_id, purpose, now, channel_gone=gone), now)
 
-        self._later(go(), purpose)
+        self._later(go(), purpose, about={"call_id": call_id})
 
     def _return_lead(self, campaign_id: str, request: DialRequest, why: str, now: float, *, call_id: str = "") -> None:
         """A dial that never reached Asterisk: its lead goes back to the source, no attempt counted."""
@@ -749,18 +769,35 @@ class Daemon(AgentCalls, Compliance, Overrides):
         log.warning("dial not placed; lead given back to the source", extra={**where, "error": why})
         source = self.leads.get(campaign_id)
         if isinstance(source, PreviewSource):
-            self._later(source.give_back(request, now), "give-back")
+            self._later(source.give_back(request, now), "give-back", about=where)
         else:  # it stays taken until the source recovers it itself
             log.error("this lead source cannot take a lead back", extra=where)
         self._calls_changed.set()
 
-    def _later(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+    def _later(self, coro: Coroutine[Any, Any, Any], name: str, *, about: Mapping[str, str] | None = None) -> None:
+        """Run `coro` in the daemon's task group, guarded (`_guarded`): what it raises is logged with `name`
+        and the ids in `about` (call_id, lead_id, campaign_id, agent_id), and the daemon goes on."""
         if self._actions is None:
             coro.close()
             return
-        task = self._actions.create_task(coro, name=name)
+        task = self._actions.create_task(self._guarded(coro, name, about or {}), name=name)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+        # a task cancelled before its first step never starts `coro`: closed, it is not "never awaited"
+        task.add_done_callback(lambda _task: coro.close())
+
+    async def _guarded(self, coro: Coroutine[Any, Any, Any], name: str, about: Mapping[str, str]) -> None:
+        """The task group ends every task, the daemon's loops included, when one raises: one lead given back
+        while Redis is away, or a lead deleted while in flight, must not stop the calls and lose what is
+        queued. Cancellation (the daemon stopping) goes through."""
+        try:
+            await coro
+        except DialerError as exc:
+            self.task_failures += 1
+            log.error(f"{name} failed: {exc}", extra={**about, "action": name, "error": repr(exc)})
+        except Exception:  # a bug in one task: logged with its traceback, the daemon's calls go on
+            self.task_crashes += 1
+            log.exception(f"{name} crashed", extra={**about, "action": name})
 
     async def _settle_later(self, timeout_s: float = 10.0) -> None:
         """Shutdown: let the lead results and dispositions already handed to their sources be written
@@ -807,7 +844,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
         stats = self.engine.stats
         if stats.live:
             m.abandon_ratio.labels(r.campaign_id).set(stats.abandoned / stats.live)
-        self._later(self.leads[r.campaign_id].record_result(r, cmd.target, now), "record-result")
+        self._later(self.leads[r.campaign_id].record_result(r, cmd.target, now), "record-result",
+                    about={"call_id": r.call_id, "campaign_id": r.campaign_id, "lead_id": r.lead_id})
         if r.campaign_id in self._dirty:
             self._dirty[r.campaign_id].set()
         self._calls_changed.set()

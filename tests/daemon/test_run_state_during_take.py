@@ -1,0 +1,135 @@
+"""A stop or pause of a campaign, or the daemon's own stop, that comes while the pacing step awaits its leads
+(the hopper's take is a Redis round trip) holds for those leads: they go back undialed, as when AMI went
+down during the take. The supervisor was told "stopped"; nothing may dial after that.
+
+The pacing steps are run by the test (`_pace_once`, with the AMI side running), and the take waits until
+the test lets it finish: no sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from bus_fakes import FakeBus
+from daemon_fakes import ready_agent
+
+from dialer.clock import ScaledClock
+from dialer.config import CampaignSettings, DialerSettings, HttpSettings, MetricsSettings, PacingSettings
+from dialer.daemon import Daemon, runtime_from_settings
+from dialer.engine.core import DialRequest, Engine
+from dialer.leadsource import InMemoryLeadSource
+from dialer.metrics import Metrics
+from dialer.overrides import RunState
+from dialer.store import RedisStore, connect_redis
+from pacing import Mode
+
+T0 = 1_795_000_000.0
+LIMIT = 10.0  # real seconds: only turns a hang into a failure
+
+
+class GatedLeads(InMemoryLeadSource):
+    """A take that waits, once it has begun, until the test opens the gate; says when two leads came back."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__([DialRequest(f"L{i}", f"+1555000{i:04d}") for i in range(n)])
+        self.taking = asyncio.Event()
+        self.gate = asyncio.Event()
+        self.back = asyncio.Event()
+
+    async def take(self, n: int, now: float) -> list[DialRequest]:
+        self.taking.set()
+        await self.gate.wait()
+        return await super().take(n, now)
+
+    async def give_back(self, request: DialRequest, now: float) -> None:
+        await super().give_back(request, now)
+        if len(self.given_back) == 2:
+            self.back.set()
+
+
+class Ami:
+    def __init__(self) -> None:
+        self.originates: list[object] = []
+        self._never: asyncio.Event = asyncio.Event()
+
+    async def events(self) -> AsyncIterator[object]:
+        await self._never.wait()
+        yield None
+
+    def submit_originate(self, action: object) -> None:
+        self.originates.append(action)
+
+    async def send(self, action: object, timeout: float = 10.0, *, check: bool = True) -> object:
+        return None
+
+    async def core_show_channels(self, timeout: float = 5.0) -> list[object]:
+        return []
+
+
+@contextlib.asynccontextmanager
+async def daemon(redis_url: str, leads: GatedLeads) -> AsyncIterator[tuple[Daemon, Ami]]:
+    cs = CampaignSettings(id="c", pacing=PacingSettings(mode=Mode.PROGRESSIVE))
+    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False))
+    engine = Engine(hold_s=1.5)
+    engine.add_campaign(runtime_from_settings(cs))
+    engine.campaigns["c"].pacer.ledger.release()  # the ledger's read-back is not what this is about
+    ami = Ami()
+    client = connect_redis(redis_url)
+    d = Daemon(cfg, clock=ScaledClock(0.001, start=T0), engine=engine, ami=ami,  # type: ignore[arg-type]
+               store=RedisStore(client, prefix="takestop"), bus=FakeBus(),  # type: ignore[arg-type]
+               leads={"c": leads}, metrics=Metrics())
+    d.overrides_hold = ""  # nothing stored to read back
+    task = asyncio.create_task(d.run_ami_only())  # the task group `_later` puts the give-backs in
+    try:
+        yield d, ami
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.aclose()
+
+
+def stop(d: Daemon) -> None:
+    d.set_run_state("c", RunState.STOPPED)
+
+
+def pause(d: Daemon) -> None:
+    d.set_run_state("c", RunState.PAUSED)
+
+
+def shut_down(d: Daemon) -> None:
+    d.dialing = False
+
+
+@pytest.mark.parametrize("change", [stop, pause, shut_down])
+async def test_leads_taken_while_the_campaign_was_stopped_go_back_undialed(redis_url, change: Callable[[Daemon], None]):
+    leads = GatedLeads(4)
+    async with daemon(redis_url, leads) as (d, ami):
+        ready_agent(d, "a1", "1001", campaign="c")
+        ready_agent(d, "a2", "1002", campaign="c")
+        step = asyncio.create_task(d._pace_once("c", leads))
+        async with asyncio.timeout(LIMIT):
+            await leads.taking.wait()  # the decision launched 2 and is taking its leads
+        change(d)
+        leads.gate.set()
+        async with asyncio.timeout(LIMIT):
+            await step
+        assert ami.originates == []
+        assert d.engine.campaigns["c"].active == set()  # no call made
+        async with asyncio.timeout(LIMIT):
+            await leads.back.wait()  # each give-back is a task of its own
+        assert sorted(r.lead_id for r in leads.given_back) == ["L0", "L1"]
+        assert d.leads_returned == 2
+
+
+async def test_a_campaign_running_through_the_take_dials_what_it_took(redis_url):
+    leads = GatedLeads(4)
+    async with daemon(redis_url, leads) as (d, ami):
+        ready_agent(d, "a1", "1001", campaign="c")
+        leads.gate.set()
+        await d._pace_once("c", leads)
+        assert len(ami.originates) == 1
+        assert leads.given_back == []
