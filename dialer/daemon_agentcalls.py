@@ -9,7 +9,8 @@
     manual_dial         a typed number, after the lead source's contact-policy check
     blind_transfer      Redirect of the customer leg to another agent's or the supervisor's phone
     request_dnc         the desk's DNC button: the person on the global do-not-call lists at once
-    _opt_out            the same for a key-press opt-out after a recorded message (UserEvent DialerOptOut)
+    _opt_out            the same for a key-press opt-out after a recorded message (UserEvent DialerOptOut), and
+    _dnc_disposition    for a disposition with dnc=1: both retried while Redis is away, until written
 
 Each method changes the engine through its pure calls (`Engine.dial_preview`, `transfer`...) and carries
 out the commands it returns with `Daemon.execute`, like every other input.
@@ -37,6 +38,7 @@ from dialer.engine.core import DialRequest, Engine
 from dialer.errors import CallbackNotMovable, DialerError, IllegalTransition, PolicyViolation, StateStoreError
 from dialer.hopper.store import LeadStore
 from dialer.leadsource import LeadSource, ManualDialPolicy, OwnCallbackSource, PreviewPolicy, PreviewSource
+from dialer.store import until_stored
 
 if TYPE_CHECKING:
     from dialer.agentfeed import AgentFeed
@@ -63,10 +65,13 @@ class AgentCalls:
         feed: AgentFeed
         metrics: Metrics
         leads: dict[str, LeadSource]
+        store_retry_s: float
+        store_max_retry_s: float
 
         def execute(self, cmds: list[Command], now: float) -> None: ...
 
-        def _later(self, coro: Coroutine[Any, Any, Any], name: str) -> None: ...
+        def _later(self, coro: Coroutine[Any, Any, Any], name: str, *,
+                   about: Mapping[str, str] | None = None) -> None: ...
 
         def _agent_changed(self, agent_id: str) -> None: ...
 
@@ -84,7 +89,8 @@ class AgentCalls:
         self.execute(cmds, now)
         source = self.leads.get(held[0])
         if isinstance(source, PreviewSource):
-            self._later(source.give_back(request, now), "preview-give-back")
+            self._later(source.give_back(request, now), "preview-give-back",
+                        about={"agent_id": agent_id, "campaign_id": held[0], "lead_id": request.lead_id})
 
     def _campaign_of(self, agent_id: str) -> str:
         agent = self.engine.roster.get(agent_id)
@@ -237,13 +243,33 @@ class AgentCalls:
             raise StateStoreError(f"DNC request for call {call_id} applied but not journaled: {exc!r}") from exc
         return True
 
+    async def _record_dnc_until_stored(self, call_id: str, lead_id: str, campaign_id: str, number: str | None,
+                                       fields: Mapping[str, str], *, source: str, agent_id: str = "",
+                                       notes: str = "") -> bool:
+        """`_record_dnc`, tried again while Redis is away (`until_stored`): a do-not-call request is final by
+        law, and nobody would make it again (the person said it once; the disposition is saved). Writing it
+        twice changes nothing but a second journal line. Other errors raise; a daemon stopping meanwhile
+        says which request it leaves unwritten."""
+        where = {"call_id": call_id, "lead_id": lead_id, "campaign_id": campaign_id}
+        try:
+            return await until_stored(
+                f"do-not-call request of call {call_id}",
+                lambda: self._record_dnc(call_id, lead_id, campaign_id, number, fields, source=source,
+                                         agent_id=agent_id, notes=notes),
+                retry_s=self.store_retry_s, max_retry_s=self.store_max_retry_s, extra=where, logger=log)
+        except asyncio.CancelledError:
+            log.error(f"do-not-call request of call {call_id} (lead {lead_id or '?'} of campaign {campaign_id or '?'}) "
+                      "not applied: the dialer stopped while Redis was away; add the person to the do-not-call "
+                      "list by hand (dialer dnc add)", extra=where)
+            raise
+
     async def _opt_out(self, cmd: RecordOptOut) -> None:
         """The person pressed the opt-out key after a recorded message (`UserEvent: DialerOptOut`): the
         same do-not-call request as an agent's, journaled with source `key-press`. When the engine no
         longer knows the call (the daemon restarted since), its lead still names the person."""
         try:
-            done = await self._record_dnc(cmd.call_id, cmd.lead_id, cmd.campaign_id, cmd.number, cmd.fields or {},
-                                          source="key-press")
+            done = await self._record_dnc_until_stored(cmd.call_id, cmd.lead_id, cmd.campaign_id, cmd.number,
+                                                       dict(cmd.fields or {}), source="key-press")
         except DialerError as exc:
             log.error(f"opt-out of call {cmd.call_id} not applied to the do-not-call lists: {exc}; add the person "
                       "by hand (dialer dnc add)", extra={"call_id": cmd.call_id, "error": repr(exc)})
@@ -406,8 +432,17 @@ class AgentCalls:
         return payload
 
     async def _dnc_disposition(self, cmd: DispositionMade) -> None:
+        """A disposition with dnc=1: `request_dnc`'s request, retried while Redis is away. The call is read
+        once, now: the engine forgets ended calls while Redis may stay away."""
+        call = self.engine.calls.get(cmd.call_id)
+        if call is None:
+            log.error("DNC disposition not applied to the lists: the call is no longer known; add the person to the "
+                      "do-not-call list by hand (dialer dnc add)", extra={"call_id": cmd.call_id})
+            return
         try:
-            await self.request_dnc(cmd.call_id, cmd.agent_id, "dnc disposition")
+            await self._record_dnc_until_stored(call.call_id, call.lead_id, call.campaign_id, call.number,
+                                                dict(call.fields), source="agent-desk", agent_id=cmd.agent_id,
+                                                notes="dnc disposition")
         except DialerError as exc:
             log.error("DNC disposition not applied to the lists", extra={"call_id": cmd.call_id, "error": repr(exc)})
 
