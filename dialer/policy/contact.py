@@ -247,6 +247,11 @@ class ContactPolicy:
             recent_attempts=self._recent(view, now),
         )
         numbers = tuple(n.e164 for n in view.numbers)
+        if result.outcome is Outcome.ABANDONED or result.abandoned:
+            # The lock itself keeps the retry away for 72 hours (check() defers to its end); the retry
+            # delay stays the configured one so a single rule, the lock, decides. A person connected too
+            # late was abandoned too, though they then talked: the lock goes with their disposition.
+            plan = replace(plan, lock_numbers=numbers, lock_until=now + self._lock_s)
         if result.outcome is Outcome.LIVE and disp is None:
             return replace(plan, finish_reason="answered", contacted=True, base_contact=c.is_base)
         if result.outcome is Outcome.LIVE and disp is not None and disp.reached_person:
@@ -279,10 +284,6 @@ class ContactPolicy:
         if cause in ("invalid", "wrong_number"):
             dead.add(index)
         delay = c.retry.delay(cause)
-        if result.outcome is Outcome.ABANDONED:
-            # The lock itself keeps the retry away for 72 hours (check() defers to its end); the retry
-            # delay stays the configured one so a single rule, the lock, decides.
-            plan = replace(plan, lock_numbers=numbers, lock_until=now + self._lock_s)
         n = len(view.numbers)
         alive = [i for i in range(n) if i not in dead and not view.numbers[i].dnc]
         first = 1 if cause in c.retry.next_number_on else 0

@@ -117,6 +117,9 @@ class DialResult:
     """How a dial ended, and the agent's disposition when the person was reached.
 
     `callback_agent` is the agent who keeps the callback ("mine"); None means anyone may take it.
+    `abandoned`: the call was an abandon under the law whatever its outcome, e.g. a person connected to an
+    agent more than 2 s after their greeting (outcome live, with the agent's disposition): their numbers get
+    the abandon lock as after outcome `abandoned`.
     Call `Hopper.record_result` once per dial, after the disposition when the call reached an agent.
     """
 
@@ -126,6 +129,7 @@ class DialResult:
     callback_at: float | None = None
     callback_agent: str | None = None
     agent: str | None = None
+    abandoned: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.outcome, Outcome):
