@@ -2,15 +2,19 @@
 
 The daemon asks for `n` numbers and reports results; this adapter keeps the hopper filled ahead of
 need, translates call records and dispositions into the contact policy's vocabulary, and holds a
-connected call's result until its disposition arrives (the policy wants both together, once).
+connected call's result until its disposition arrives (the policy wants both together, once). A call the
+record says was abandoned (a person connected too late) keeps that with the agent's disposition: the
+number gets the abandon lock. A result Redis cannot take now (it is away) is written again until it is:
+each result is the daemon's task of its own, so one waiting holds up no other.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -27,6 +31,7 @@ from dialer.hopper import DialResult, DialTarget, Hopper
 from dialer.hopper.types import CallbackMove, LeadList, RecycleReport, ScheduledCallback
 from dialer.leads.phone import normalize, zones_for
 from dialer.policy.contact import ContactPolicy
+from dialer.store import until_stored
 
 __all__ = ["HopperLeadSource", "open_hopper_source"]
 
@@ -65,13 +70,17 @@ def _request(t: DialTarget) -> DialRequest:
 class HopperLeadSource:
     """`LeadSource` over one campaign's `Hopper`."""
 
-    def __init__(self, hopper: Hopper, *, low_watermark: int = 50, refill_every_s: float = 5.0) -> None:
+    def __init__(self, hopper: Hopper, *, low_watermark: int = 50, refill_every_s: float = 5.0,
+                 retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
         self.hopper = hopper
         self._low = low_watermark
         self._every = refill_every_s
+        self._retry_s, self._max_retry_s = retry_s, max_retry_s  # a result's writes while Redis is away
         self._last_fill = -math.inf
         self._held: dict[str, tuple[DialTarget, CallRecord]] = {}
-        self._disposed_early: set[str] = set()  # connected calls whose disposition came before the record
+        # connected calls whose disposition came before the record (the agent transferred the call to the
+        # supervisor): its result waits for the record, which says whether the person was abandoned
+        self._disposed_early: dict[str, DialResult] = {}
         self._writing: dict[str, asyncio.Event] = {}  # calls whose first disposition is being written
 
     async def _maybe_fill(self, depth: int, now: float) -> int:
@@ -126,14 +135,15 @@ class HopperLeadSource:
     async def record_result(self, record: CallRecord, target: object | None, now: float) -> None:
         if not isinstance(target, DialTarget):
             return
+        early = self._disposed_early.pop(record.call_id, None)
+        if early is not None:  # transferred to the supervisor: the disposition came first, and says more
+            await self._report(target, dataclasses.replace(early, abandoned=record.abandoned), now)
+            return
         if record.outcome in ("connected", "transfer_failed"):  # a person talked: the disposition says more
-            if record.call_id in self._disposed_early:  # transferred to the supervisor: already reported
-                self._disposed_early.discard(record.call_id)
-                return
             self._held[record.call_id] = (target, record)  # completed by the disposition
             return
         await self._report(target, DialResult(outcome=_OUTCOMES.get(record.outcome, Outcome.NO_ANSWER),
-                                               agent=record.agent_id), now)
+                                               agent=record.agent_id, abandoned=record.abandoned), now)
 
     async def record_disposition(self, disposition: DispositionMade, now: float) -> None:
         if disposition.amends is not None:
@@ -143,12 +153,20 @@ class HopperLeadSource:
         target = held[0] if held is not None else disposition.target
         if not isinstance(target, DialTarget) or not disposition.final:
             return
+        result = _result_of(disposition)
         if held is None:  # the call is still up (its agent transferred it to the supervisor)
-            self._disposed_early.add(disposition.call_id)
+            # Written with the record, which says whether the person was abandoned (connected too late):
+            # the abandon lock goes with the disposition. The engine writes every call's record, at the
+            # latest when it stops.
+            self._disposed_early[disposition.call_id] = result
+            return
+        # the call was an abandon though the person then talked to an agent: the number is locked as after
+        # any abandon, and the disposition (a sale, a callback...) counts as well
+        result = dataclasses.replace(result, abandoned=held[1].abandoned)
         # a late disposition may follow this one at once, in a task of its own: it waits for this write
         written = self._writing[disposition.call_id] = asyncio.Event()
         try:
-            await self._report(target, _result_of(disposition), now)
+            await self._report(target, result, now)
         finally:
             written.set()
             self._writing.pop(disposition.call_id, None)
@@ -164,7 +182,9 @@ class HopperLeadSource:
         if first is not None:
             await first.wait()
         try:
-            await self.hopper.amend_result(target, _result_of(disposition), now)
+            # no abandon lock to repeat: the first result wrote it, and a lock is only ever lengthened
+            await self._until_stored(f"late disposition of call {disposition.call_id}", target,
+                                     lambda: self.hopper.amend_result(target, _result_of(disposition), now))
         except PolicyViolation as exc:  # e.g. a callback outside the person's calling hours
             log.warning("late disposition refused by the contact policy; the lead keeps its first result",
                         extra={"lead_id": target.lead_id, "call_id": disposition.call_id, "error": str(exc)})
@@ -213,20 +233,29 @@ class HopperLeadSource:
             return str(exc)
         return None
 
+    async def _until_stored(self, what: str, target: DialTarget, write: Callable[[], Awaitable[None]]) -> None:
+        """`write()`, again while Redis is away (StateStoreError) until it is written: the result was
+        accepted (the agent saw it saved), and dropped, the lead would be recovered later as a lost
+        attempt (a callback never made, a sale dialed again). Cancelled when the daemon stops."""
+        await until_stored(f"{what} (lead {target.lead_id} of {target.campaign_id})", write, retry_s=self._retry_s,
+                           max_retry_s=self._max_retry_s,
+                           extra={"lead_id": target.lead_id, "campaign_id": target.campaign_id}, logger=log)
+
     async def _report(self, target: DialTarget, result: DialResult, now: float) -> None:
         try:
-            await self.hopper.record_result(target, result, now)
+            await self._until_stored("result", target, lambda: self.hopper.record_result(target, result, now))
         except PolicyViolation as exc:
             # e.g. a callback outside the person's calling hours: keep the contact, drop the callback,
             # so the lead does not stay in flight until recovered as a lost attempt.
             log.warning("result refused by the contact policy; recorded without the callback",
                         extra={"lead_id": target.lead_id, "error": str(exc)})
-            fallback = DialResult(outcome=result.outcome, disposition=PolicyDisposition.OTHER, agent=result.agent)
+            fallback = DialResult(outcome=result.outcome, disposition=PolicyDisposition.OTHER, agent=result.agent,
+                                  abandoned=result.abandoned)
             try:
-                await self.hopper.record_result(target, fallback, now)
+                await self._until_stored("result", target, lambda: self.hopper.record_result(target, fallback, now))
             except DialerError as again:
                 log.error("hopper could not record a result", extra={"lead_id": target.lead_id, "error": repr(again)})
-        except DialerError as exc:
+        except DialerError as exc:  # e.g. a LeadError: the lead was deleted meanwhile
             log.error("hopper could not record a result", extra={"lead_id": target.lead_id, "error": repr(exc)})
 
 
