@@ -13,6 +13,7 @@ from dialer.ami import events as ev
 from dialer.daemon import Daemon
 from dialer.engine.commands import Originate
 from dialer.engine.core import DialRequest
+from dialer.leadsource import LeadSource
 
 
 class FakeAmi:
@@ -96,3 +97,26 @@ def daemon_logs(test: Callable[[logging.LogRecord], bool],
         yield seen
     finally:
         logger.removeHandler(watch)
+
+
+def one_campaign_daemon(client: object, prefix: str, leads: LeadSource, start: float) -> Daemon:
+    """A daemon with one campaign, `uk`, on a virtual clock from `start`, no HTTP, no metrics, no grace."""
+    import random
+
+    from bus_fakes import FakeBus
+
+    from dialer.clock import ScaledClock
+    from dialer.config import CampaignSettings, DialerSettings, HttpSettings, MetricsSettings
+    from dialer.daemon import runtime_from_settings
+    from dialer.engine.core import Engine
+    from dialer.metrics import Metrics
+    from dialer.store import RedisStore
+
+    cs = CampaignSettings(id="uk")
+    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False),
+                         shutdown_grace_s=0.0)
+    engine = Engine(hold_s=1.5, rng=random.Random(3))
+    engine.add_campaign(runtime_from_settings(cs))
+    return Daemon(cfg, clock=ScaledClock(1.0, start=start), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]
+                  store=RedisStore(client, prefix=prefix), bus=FakeBus(),  # type: ignore[arg-type]
+                  leads={"uk": leads}, metrics=Metrics())

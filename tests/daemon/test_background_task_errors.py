@@ -8,23 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from typing import Any
 
-from bus_fakes import FakeBus
-from daemon_fakes import FakeAmi, daemon_logs, ready_agent, stopping, talk_and_hang_up
+from daemon_fakes import daemon_logs, one_campaign_daemon, ready_agent, stopping, talk_and_hang_up
 
 from agents import commands as ac
-from dialer.clock import ScaledClock
-from dialer.config import CampaignSettings, DialerSettings, HttpSettings, MetricsSettings
-from dialer.daemon import Daemon, runtime_from_settings
+from dialer.daemon import Daemon
 from dialer.engine.commands import DispositionMade, ReturnLead
-from dialer.engine.core import DialRequest, Engine
+from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
 from dialer.errors import LeadError, StateStoreError
 from dialer.leadsource import InMemoryLeadSource
-from dialer.metrics import Metrics
-from dialer.store import RedisStore
 
 T0 = 1_795_000_000.0
 LIMIT = 10.0  # real seconds: only turns a hang into a failure
@@ -44,14 +38,7 @@ class FailingLeads(InMemoryLeadSource):
 
 
 def make_daemon(client: Any, prefix: str) -> Daemon:
-    cs = CampaignSettings(id="uk")
-    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False),
-                         shutdown_grace_s=0.0)
-    engine = Engine(hold_s=1.5, rng=random.Random(3))
-    engine.add_campaign(runtime_from_settings(cs))
-    return Daemon(cfg, clock=ScaledClock(1.0, start=T0), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]
-                  store=RedisStore(client, prefix=prefix), bus=FakeBus(),  # type: ignore[arg-type]
-                  leads={"uk": FailingLeads([])}, metrics=Metrics())
+    return one_campaign_daemon(client, prefix, FailingLeads([]), T0)
 
 
 async def alive_until(seen: asyncio.Event, daemon: asyncio.Task[None]) -> None:

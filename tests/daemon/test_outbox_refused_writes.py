@@ -8,23 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from bus_fakes import FakeBus
-from daemon_fakes import FakeAmi, ready_agent, stopping, talk_and_hang_up
+from daemon_fakes import one_campaign_daemon, ready_agent, stopping, talk_and_hang_up
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import OutOfMemoryError, ReadOnlyError, ResponseError
 
-from dialer.clock import ScaledClock
-from dialer.config import CampaignSettings, DialerSettings, HttpSettings, MetricsSettings
-from dialer.daemon import Daemon, runtime_from_settings
-from dialer.engine.core import Engine
+from dialer.daemon import Daemon
 from dialer.errors import StateStoreError
 from dialer.leadsource import InMemoryLeadSource
-from dialer.metrics import Metrics
 from dialer.store import RedisStore, refused_for_good
 
 T0 = 1_795_000_000.0
@@ -58,6 +52,16 @@ def test_our_error_made_from_a_refusal_is_one():
     ours = StateStoreError("Redis failed while writing: WRONGTYPE ...")
     ours.__cause__ = wrongtype()
     assert refused_for_good(ours)
+
+
+async def outbox_until_drained(store: RedisStore) -> None:
+    """Run the outbox until every write queued so far is done, then stop it."""
+    outbox = asyncio.create_task(store.run_outbox(retry_delay_s=0.0))
+    try:
+        await drained(store)
+    finally:
+        outbox.cancel()
+        await asyncio.gather(outbox, return_exceptions=True)
 
 
 async def drained(store: RedisStore) -> None:
@@ -117,12 +121,7 @@ async def test_writes_failing_while_redis_is_away_are_retried_in_order(client):
     store.enqueue("first", first)
     store.enqueue("second", second)
     store.enqueue("read only", read_only)
-    outbox = asyncio.create_task(store.run_outbox(retry_delay_s=0.0))
-    try:
-        await drained(store)
-    finally:
-        outbox.cancel()
-        await asyncio.gather(outbox, return_exceptions=True)
+    await outbox_until_drained(store)
     assert written == ["first", "second", "after the failover"]
     assert (store.failures, store.refused) == (3, 0)
 
@@ -148,12 +147,7 @@ async def test_a_read_refused_for_good_holds_up_no_write(client):
 
     pending = store.read_in_order(f"a read of {prefix}:hash", read)
     store.set_agent("a2", {"state": "ready"})
-    outbox = asyncio.create_task(store.run_outbox(retry_delay_s=0.0))
-    try:
-        await drained(store)
-    finally:
-        outbox.cancel()
-        await asyncio.gather(outbox, return_exceptions=True)
+    await outbox_until_drained(store)
     assert await client.hgetall(f"{prefix}:agent:a2") == {"state": "ready"}
     assert not pending.done()  # its reader waits (the read says which key to fix in the log)
     assert store.refused == 1
@@ -185,14 +179,7 @@ async def test_a_cancellation_the_redis_client_swallows_still_ends_the_outbox(cl
 
 
 def make_daemon(client: Any, prefix: str) -> Daemon:
-    cs = CampaignSettings(id="uk")
-    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False),
-                         shutdown_grace_s=0.0)
-    engine = Engine(hold_s=1.5, rng=random.Random(3))
-    engine.add_campaign(runtime_from_settings(cs))
-    return Daemon(cfg, clock=ScaledClock(1.0, start=T0), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]
-                  store=RedisStore(client, prefix=prefix), bus=FakeBus(),  # type: ignore[arg-type]
-                  leads={"uk": InMemoryLeadSource([])}, metrics=Metrics())
+    return one_campaign_daemon(client, prefix, InMemoryLeadSource([]), T0)
 
 
 async def test_the_daemon_writes_its_call_records_behind_an_agent_hash_redis_refuses(client):
