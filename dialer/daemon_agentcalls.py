@@ -229,10 +229,7 @@ class AgentCalls:
         else:
             subscriber = fields.get("subscriber_id", "")
             person = f"subscriber:{subscriber}" if subscriber else f"number:{numbers[0]}"
-        await leads.dnc_person(person, numbers)
-        for n in numbers:  # leads of other lists that know this person by a number only
-            if f"number:{n}" != person:
-                await leads.dnc_person(f"number:{n}")
+        await leads.dnc_request(person, numbers)  # with the persons its numbers name (leads without the account)
         entry = {"call_id": call_id, "lead_id": lead_id, "campaign_id": campaign_id,
                  "number": numbers[0], "numbers": ",".join(numbers), "person": person, "agent_id": agent_id,
                  "at": f"{self.clock.now():.3f}", "source": source, "notes": notes[:500]}

@@ -10,8 +10,10 @@ follow-up time.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from dialer.campaigns.models import CampaignConfig
 from dialer.campaigns.vocab import Disposition as PolicyDisposition
@@ -23,7 +25,7 @@ from dialer.hopper.views import Gathered, S, clean, text
 from dialer.leads.model import decode_fields
 from dialer.policy.types import Block, DialResult, ResultPlan
 
-__all__ = ["LOST_OUTCOME", "lost_attempts", "write_plan"]
+__all__ = ["LOST_OUTCOME", "lost_attempts", "queue_dnc_marks", "write_plan"]
 
 LOST_OUTCOME = Outcome.NO_ANSWER  # what a dial given up as lost is counted as, until its real result comes
 
@@ -31,6 +33,16 @@ LOST_OUTCOME = Outcome.NO_ANSWER  # what a dial given up as lost is counted as, 
 def lost_attempts(g: Gathered) -> frozenset[int]:
     """The lead's attempts given up as lost (no result within `inflight_timeout_s`) whose result has not come."""
     return frozenset(int(x) for x in g.state.get(S.LOST, "").split(",") if x.isdigit())
+
+
+def queue_dnc_marks(pipe: Pipeline, g: GlobalKeys, person: str, numbers: Iterable[str]) -> None:
+    """Queue on `pipe` the marks of a person's do-not-call request: the person, and the person each of their
+    numbers names (`number:<e164>`), which is how a lead of another list or campaign without the account
+    id knows them (the hopper blocks a whole lead when any of its numbers' persons is marked)."""
+    marks = dict.fromkeys([person, *(f"number:{n}" for n in numbers)])
+    pipe.sadd(g.dncp, *marks)
+    for mark in marks:
+        pipe.hset(g.person(mark), S.P_DNC, "1")
 
 
 async def write_plan(
@@ -147,12 +159,7 @@ async def write_plan(
     if plan.dnc_numbers:
         pipe.sadd(gk.dnc, *plan.dnc_numbers)
     if plan.dnc_person:
-        # the person, and the persons known by one of their numbers only (`number:<e164>`: a lead of another
-        # list or campaign without the account id), as the agent desk's DNC marks them
-        marks = dict.fromkeys([g.header.person, *(f"number:{n}" for n in g.header.numbers)])
-        pipe.sadd(gk.dncp, *marks)
-        for mark in marks:
-            pipe.hset(gk.person(mark), S.P_DNC, "1")
+        queue_dnc_marks(pipe, gk, g.header.person, g.header.numbers)
     first = amending is None  # an amended contact's counters were written with its first result
     if plan.contacted and first:
         if g.person.get(S.P_MONTH) == plan.month:

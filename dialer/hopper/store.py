@@ -30,6 +30,7 @@ from dialer.hopper._redis import redis_call
 from dialer.hopper.imports import Importer
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
 from dialer.hopper.lists import base_row, dnc_numbers, kind_text, subject_for
+from dialer.hopper.results import queue_dnc_marks
 from dialer.hopper.views import S, text
 from dialer.leads.files import RawRow, detect_format, read_rows
 from dialer.leads.model import Lead, decode_lead
@@ -281,15 +282,12 @@ class LeadStore:
         global list, and the person each number names (`number:<e164>`), in one transaction. The last is what
         stops a lead of another list or campaign that knows them by one of these numbers only (no account id)
         and has another number: the hopper blocks a whole lead when any of its numbers' persons is marked
-        (`dnc_person` alone would leave that lead dialed on its other number), as the agent desk's and a
-        result's do-not-call mark them."""
+        (`dnc_person` alone would leave that lead dialed on its other number), as a result's do-not-call
+        marks them (`queue_dnc_marks`)."""
         nums = list(dict.fromkeys(normalize(n, "ZZ") for n in numbers))
-        marks = list(dict.fromkeys([person, *(f"number:{n}" for n in nums)]))
         async with redis_call(f"marking {person} do-not-call", self._timeout):
             pipe = self._r.pipeline(transaction=True)
-            pipe.sadd(self._g.dncp, *marks)
-            for mark in marks:
-                pipe.hset(self._g.person(mark), S.P_DNC, "1")
+            queue_dnc_marks(pipe, self._g, person, nums)
             if nums:
                 pipe.sadd(self._g.dnc, *nums)
             await pipe.execute()
