@@ -723,8 +723,13 @@ class Engine:
         c.agent_id = None
         if agent is None or agent.state is not AgentState.RESERVED:
             return []
+        return self.released(agent, c.call_id, now)
+
+    def released(self, agent: Agent, call_id: str, now: float) -> list[Command]:
+        """Release the RESERVED `agent` from `call_id`, as after a call (`after_wrapup`): what they asked for
+        "after this call" applies, or, READY, they take the oldest person waiting."""
         self.roster.apply(agent.agent_id, AgentEvent.RELEASE, now)
-        return [AgentNotice(agent.agent_id, "call_cancelled", {"call_id": c.call_id}), *self.after_wrapup(agent, now)]
+        return [AgentNotice(agent.agent_id, "call_cancelled", {"call_id": call_id}), *self.after_wrapup(agent, now)]
 
     def oldest_waiting(self, camp: CampaignRuntime) -> Call | None:
         """The campaign's longest-waiting person, still at the head of `camp.waiting` (stale entries dropped)."""

@@ -206,8 +206,7 @@ def _free(engine: Engine, c: Call, who: str, now: float) -> list[Command]:
         engine.roster.apply(who, AgentEvent.TAKE_BACK_FAILED, now)
         engine.wrapup_deadlines[who] = now + engine.campaigns[c.campaign_id].wrapup_timeout_s
         return [engine.state_notice(agent)]
-    engine.roster.apply(who, AgentEvent.RELEASE, now)
-    return [AgentNotice(who, "call_cancelled", {"call_id": c.call_id}), *engine.after_wrapup(agent, now)]
+    return engine.released(agent, c.call_id, now)
 
 
 def ended(engine: Engine, c: Call, now: float) -> list[Command]:
@@ -222,8 +221,7 @@ def ended(engine: Engine, c: Call, now: float) -> list[Command]:
         out = _free(engine, c, who, now)
         return [AgentNotice(who, "customer_hung_up", {"call_id": c.call_id}), *out]
     c.agent_id = None
-    engine.roster.apply(who, AgentEvent.RELEASE, now)
-    return [AgentNotice(who, "call_cancelled", {"call_id": c.call_id}), *engine.after_wrapup(agent, now)]
+    return engine.released(agent, c.call_id, now)
 
 
 def due(engine: Engine, now: float) -> list[Command]:
