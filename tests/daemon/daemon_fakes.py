@@ -120,3 +120,38 @@ def one_campaign_daemon(client: object, prefix: str, leads: LeadSource, start: f
     return Daemon(cfg, clock=ScaledClock(1.0, start=start), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]
                   store=RedisStore(client, prefix=prefix), bus=FakeBus(),  # type: ignore[arg-type]
                   leads={"uk": leads}, metrics=Metrics())
+
+
+@contextlib.asynccontextmanager
+async def progressive_ami_side(redis_url: str, leads: LeadSource, ami: object, prefix: str,
+                               start: float) -> AsyncIterator[Daemon]:
+    """A daemon with one progressive campaign, `c`, and its AMI `ami`, on a clock 1,000 times slower than
+    real time from `start`, whose AMI side runs (`run_ami_only`: events in, actions out, and the task group
+    `_later` puts its tasks in), with no pacing or timer loop of its own. The task's first step comes at the
+    caller's first await: what the caller sets before it holds from the start."""
+    from bus_fakes import FakeBus
+
+    from dialer.clock import ScaledClock
+    from dialer.config import CampaignSettings, DialerSettings, HttpSettings, MetricsSettings, PacingSettings
+    from dialer.daemon import runtime_from_settings
+    from dialer.engine.core import Engine
+    from dialer.metrics import Metrics
+    from dialer.store import RedisStore, connect_redis
+    from pacing import Mode
+
+    cs = CampaignSettings(id="c", pacing=PacingSettings(mode=Mode.PROGRESSIVE))
+    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False))
+    engine = Engine(hold_s=1.5)
+    engine.add_campaign(runtime_from_settings(cs))
+    client = connect_redis(redis_url)
+    d = Daemon(cfg, clock=ScaledClock(0.001, start=start), engine=engine, ami=ami,  # type: ignore[arg-type]
+               store=RedisStore(client, prefix=prefix), bus=FakeBus(),  # type: ignore[arg-type]
+               leads={"c": leads}, metrics=Metrics())
+    task = asyncio.create_task(d.run_ami_only())
+    try:
+        yield d
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.aclose()

@@ -17,24 +17,19 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from bus_fakes import FakeBus
-from daemon_fakes import ready_agent
+from daemon_fakes import progressive_ami_side, ready_agent
 
 from agents import commands as ac
 from agents.state import AgentState
 from dialer.ami import actions
 from dialer.ami import events as ev
-from dialer.clock import ScaledClock
-from dialer.config import CampaignSettings, DialerSettings, HttpSettings, MetricsSettings, PacingSettings
-from dialer.daemon import Daemon, runtime_from_settings
+from dialer.daemon import Daemon
 from dialer.engine.calls import CallOutcome, CallState
 from dialer.engine.commands import Redirect
-from dialer.engine.core import DialRequest, Engine
+from dialer.engine.core import DialRequest
 from dialer.errors import AmiError
 from dialer.leadsource import InMemoryLeadSource
-from dialer.metrics import Metrics
-from dialer.store import RedisStore, connect_redis
-from pacing import Mode, Reason
+from pacing import Reason
 
 T0 = 1_795_000_000.0
 LIMIT = 10.0  # real seconds: only turns a hang into a failure
@@ -112,24 +107,10 @@ class Leads(InMemoryLeadSource):
 @contextlib.asynccontextmanager
 async def ami_side(redis_url: str, leads: Leads) -> AsyncIterator[tuple[Daemon, ScriptedAmi]]:
     """A daemon whose AMI side runs (events in, actions out), with no pacing or timer loop of its own."""
-    cs = CampaignSettings(id="c", pacing=PacingSettings(mode=Mode.PROGRESSIVE))
-    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False))
-    engine = Engine(hold_s=1.5)
-    engine.add_campaign(runtime_from_settings(cs))
     ami = ScriptedAmi()
-    client = connect_redis(redis_url)
-    d = Daemon(cfg, clock=ScaledClock(0.001, start=T0), engine=engine, ami=ami,  # type: ignore[arg-type]
-               store=RedisStore(client, prefix=f"outage{next(_prefixes)}"), bus=FakeBus(),  # type: ignore[arg-type]
-               leads={"c": leads}, metrics=Metrics())
-    task = asyncio.create_task(d.run_ami_only())
-    try:
+    async with progressive_ami_side(redis_url, leads, ami, f"outage{next(_prefixes)}", T0) as d:
         await ami.feed(ev.AmiConnected(reconnect=False))  # the login's, as AmiClient sends first
         yield d, ami
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await client.aclose()
 
 
 def lead_of(action: actions.OriginateAction) -> str:

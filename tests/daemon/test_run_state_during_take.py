@@ -13,18 +13,12 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from bus_fakes import FakeBus
-from daemon_fakes import ready_agent
+from daemon_fakes import progressive_ami_side, ready_agent
 
-from dialer.clock import ScaledClock
-from dialer.config import CampaignSettings, DialerSettings, HttpSettings, MetricsSettings, PacingSettings
-from dialer.daemon import Daemon, runtime_from_settings
-from dialer.engine.core import DialRequest, Engine
+from dialer.daemon import Daemon
+from dialer.engine.core import DialRequest
 from dialer.leadsource import InMemoryLeadSource
-from dialer.metrics import Metrics
 from dialer.overrides import RunState
-from dialer.store import RedisStore, connect_redis
-from pacing import Mode
 
 T0 = 1_795_000_000.0
 LIMIT = 10.0  # real seconds: only turns a hang into a failure
@@ -71,25 +65,11 @@ class Ami:
 
 @contextlib.asynccontextmanager
 async def daemon(redis_url: str, leads: GatedLeads) -> AsyncIterator[tuple[Daemon, Ami]]:
-    cs = CampaignSettings(id="c", pacing=PacingSettings(mode=Mode.PROGRESSIVE))
-    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False))
-    engine = Engine(hold_s=1.5)
-    engine.add_campaign(runtime_from_settings(cs))
-    engine.campaigns["c"].pacer.ledger.release()  # the ledger's read-back is not what this is about
     ami = Ami()
-    client = connect_redis(redis_url)
-    d = Daemon(cfg, clock=ScaledClock(0.001, start=T0), engine=engine, ami=ami,  # type: ignore[arg-type]
-               store=RedisStore(client, prefix="takestop"), bus=FakeBus(),  # type: ignore[arg-type]
-               leads={"c": leads}, metrics=Metrics())
-    d.overrides_hold = ""  # nothing stored to read back
-    task = asyncio.create_task(d.run_ami_only())  # the task group `_later` puts the give-backs in
-    try:
+    async with progressive_ami_side(redis_url, leads, ami, "takestop", T0) as d:  # `_later` gives back there
+        d.engine.campaigns["c"].pacer.ledger.release()  # the ledger's read-back is not what this is about
+        d.overrides_hold = ""  # nothing stored to read back
         yield d, ami
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await client.aclose()
 
 
 def stop(d: Daemon) -> None:
