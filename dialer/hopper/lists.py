@@ -6,13 +6,15 @@ Pure helpers for `LeadStore`; each raises `LeadError` saying what is wrong and h
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 from dialer.campaigns.vocab import SuppressionKind
 from dialer.errors import LeadError
 from dialer.leads.phone import normalize
 
-__all__ = ["base_row", "dnc_numbers", "kind_text", "subject_for"]
+__all__ = ["DncRow", "base_row", "dnc_numbers", "dnc_rows", "kind_text", "subject_for"]
 
 _SUBJECTS = ("lead", "subscriber", "number", "area")
 _DNC_COLUMNS = ("number", "phone", "e164", "msisdn", "mobile", "home")
@@ -60,21 +62,46 @@ def kind_text(kind: SuppressionKind | str) -> str:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class DncRow:
+    """One row of a DNC file: the line it starts on, its number ("" when it has none), the column read."""
+
+    line: int
+    number: str
+    column: int  # 0-based
+    fields: int  # how many fields the row has
+
+
+def dnc_rows(content: str) -> Iterator[DncRow]:
+    """The rows of a DNC file, read with the csv module (a spreadsheet quotes "Doe, Jane", and a quoted field
+    may span lines: each row keeps the line it starts on). The number is in the first column the first
+    non-blank row names (number, phone, e164, msisdn, mobile, home); a file whose first row names none has
+    one number per line, in its first column. Blank rows are skipped. Raises LeadError naming the line of a
+    row the csv module cannot read."""
+    rows = csv.reader(io.StringIO(content, newline=""))
+    col: int | None = None
+    first, end = True, 0
+    try:
+        for row in rows:
+            line, end = end + 1, rows.line_num
+            if not any(x.strip() for x in row):
+                continue
+            if first:
+                first = False
+                head = [h.strip().lower() for h in row]
+                col = next((head.index(c) for c in _DNC_COLUMNS if c in head), None)
+                if col is not None:
+                    continue
+            n = 0 if col is None else col
+            yield DncRow(line, row[n].strip() if n < len(row) else "", n, len(row))
+    except csv.Error as exc:
+        raise LeadError(f"unreadable as CSV at line {rows.line_num}: {exc}") from None
+
+
 def dnc_numbers(data: bytes, encoding: str) -> Iterator[tuple[int, str]]:
+    """(line, number) of each row of a DNC file in `encoding` (`dnc_rows`); "" for a row without one."""
     try:
         content = data.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
     except UnicodeDecodeError as exc:
         raise LeadError(f"DNC file is not {encoding} (byte {exc.start}); save it as UTF-8 or pass encoding=") from None
-    lines = content.splitlines()
-    if not lines:
-        return
-    header = [h.strip().lower() for h in next(csv.reader([lines[0]]))]
-    col = next((header.index(c) for c in _DNC_COLUMNS if c in header), None)
-    if col is None:
-        for i, line in enumerate(lines, start=1):
-            if line.strip():
-                yield i, line.split(",")[0].strip()
-        return
-    for i, row in enumerate(csv.reader(lines[1:]), start=2):
-        if row and any(x.strip() for x in row):
-            yield i, row[col] if col < len(row) else ""
+    return ((r.line, r.number) for r in dnc_rows(content))

@@ -22,8 +22,6 @@ machine that has the package, with no HTTP client dependency.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import sys
@@ -36,6 +34,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from dialer.errors import LeadError
+from dialer.hopper.lists import dnc_rows
 from pacing import Mode
 
 __all__ = ["Api", "ApiCallError", "main", "register"]
@@ -321,52 +321,30 @@ def _dnc(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     return None
 
 
-DNC_COLUMNS = ("number", "phone", "e164", "msisdn", "mobile", "home")  # as the server's DNC files (hopper.lists)
-
-
 def _dnc_file(path: str) -> tuple[list[str], list[int], list[dict[str, Any]]]:
-    """A DNC file's numbers, the line each starts on, and the rows without a number (by line, as rejected).
-
-    Read with the csv module, as the server reads DNC files: a spreadsheet quotes a name with a comma
-    ("Doe, Jane"), which a split on commas took for two columns, sending the name as the number. A file
-    whose first row names no number column (number, phone, e164, msisdn, mobile, home) has one number per
-    line, in its first column."""
+    """A DNC file's numbers, the line each starts on, and the rows without a number (by line, as rejected),
+    read as the server reads DNC files (`dialer.hopper.lists.dnc_rows`)."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ApiCallError(f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise ApiCallError(f"{path} is not UTF-8 (byte {exc.start}): save it as UTF-8") from None
-    rows = csv.reader(io.StringIO(text, newline=""))
     numbers: list[str] = []
     where: list[int] = []
     bad: list[dict[str, Any]] = []
-    col: int | None = None
-    first, end = True, 0
     try:
-        for row in rows:
-            line, end = end + 1, rows.line_num  # a quoted field may span lines: a row starts after the last
-            if not any(x.strip() for x in row):
-                continue
-            if first:
-                first = False
-                head = [h.strip().lower() for h in row]
-                col = next((head.index(c) for c in DNC_COLUMNS if c in head), None)
-                if col is not None:
-                    continue
-            n = 0 if col is None else col
-            value = row[n].strip() if n < len(row) else ""
-            if not value:
+        for row in dnc_rows(text):
+            if not row.number:
                 # never dropped without a word: the person on this row is reported as not added
-                bad.append({"line": line, "reason": f"no number in column {n + 1} (the row has {len(row)} "
-                                                    "field(s)); fix the row and import the file again",
-                            "column": None})
+                bad.append({"line": row.line, "reason": f"no number in column {row.column + 1} (the row has "
+                                                        f"{row.fields} field(s)); fix the row and import the file "
+                                                        "again", "column": None})
                 continue
-            numbers.append(value)
-            where.append(line)
-    except csv.Error as exc:
-        raise ApiCallError(f"{path} is unreadable as CSV at line {rows.line_num}: {exc}; fix it and import it "
-                           "again (nothing was sent)") from None
+            numbers.append(row.number)
+            where.append(row.line)
+    except LeadError as exc:
+        raise ApiCallError(f"{path} is {exc}; fix it and import it again (nothing was sent)") from None
     if not numbers and not bad:
         raise ApiCallError(f"{path} has no numbers")
     return numbers, where, bad

@@ -212,6 +212,19 @@ async def test_large_import_streams_in_chunks(redis: Redis, prefix: str, tmp_pat
     assert await store(redis, prefix).lead_count("c1") == 1200
 
 
+async def test_a_dnc_file_is_read_with_csv_quoting_and_rows_keep_their_lines(redis: Redis, prefix: str,
+                                                                             tmp_path: Path) -> None:
+    # the same reader as `dialer dnc import` (dialer.hopper.lists.dnc_rows): the server took the file's
+    # rows line by line, so a quoted line break split a row and shifted the lines after it
+    s = store(redis, prefix)
+    f = tmp_path / "dnc.csv"
+    f.write_text('name,number\n"Doe, Jane",+12125550142\n"Smith,\nAl",not a phone\nDee,+12125550144\nCarl\n')
+    rep = await s.import_dnc_file(f)
+    assert (rep.added, rep.rejected) == (2, 2)
+    assert [e.line for e in rep.errors] == [3, 6]
+    assert await s.is_dnc("+12125550144")
+
+
 async def test_dnc_lists_and_suppression_subjects(redis: Redis, prefix: str, tmp_path: Path) -> None:
     s = store(redis, prefix)
     f = tmp_path / "dnc.txt"
