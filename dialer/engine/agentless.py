@@ -23,8 +23,14 @@ in flight follow the mode of the moment their verdict comes.
   agent), or `machine` for a machine (no message was left). Any other `Where` (the agentless context, an
   IVR's own context) or no DialerLegEnd at all (an older dialplan, a lost event) keeps `delivered` and
   `machine_message`: the message is taken as reached unless Asterisk says the leg never left the park.
-- A Redirect Asterisk refuses while the call is on ends it `failed`, and its leg is hung up (otherwise it
-  would sit in `dialer-connect`'s `Wait(600)` and then get the abandon message). A refusal because the
+- A Redirect to the message that Asterisk refuses while the call is on (a context or extension missing
+  from the dialplan, say) leaves the leg parked in `dialer-connect`'s silence. A person is sent to the
+  information message at once, as an abandoned call is (`ABANDONING`): hung up on in silence they would
+  have had a silent call, which Ofcom counts as abandoned. The call ends `abandoned`, which gives the
+  number the 72-hour abandon lock and counts in `EngineStats.abandoned` (the records, the reports and
+  `dialer_calls_abandoned_total`). The compliance ledger is left out, as for every agentless answer: it
+  counts the live answers that waited for an agent, and none did. A machine's leg is hung up and the
+  call ends `failed` (nobody heard the silence). A refusal because the
   channel is gone or hanging up ("Redirect failed, channel not up.", what Asterisk answers once the far end
   hung up; "Channel does not exist") may reach us before DialerLegEnd: it ends the call as a leg that
   ended parked would. A refusal that comes after the leg's Hangup finds the call ended and changes nothing.
@@ -39,7 +45,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from dialer.engine.calls import Call, CallEvent, CallOutcome, CallState
-from dialer.engine.commands import Command, Redirect, hang_up
+from dialer.engine.commands import ABANDON_CONTEXT, Command, Redirect, hang_up
 from pacing import Mode
 
 if TYPE_CHECKING:
@@ -114,7 +120,8 @@ def outcome_of(c: Call) -> CallOutcome:
 
 
 def redirect_failed(engine: Engine, c: Call, now: float, *, channel_gone: bool = False) -> list[Command]:
-    """Asterisk refused the Redirect to the message: hang the leg up and end the call `failed`.
+    """Asterisk refused the Redirect to the message: a person gets the information message (the call ends
+    `abandoned`), a machine is hung up (`failed`).
 
     With `channel_gone` (Asterisk's "Redirect failed, channel not up." or "Channel does not exist") the
     far end hung up before the Redirect was taken, and the refusal beat the leg's DialerLegEnd and Hangup
@@ -125,4 +132,9 @@ def redirect_failed(engine: Engine, c: Call, now: float, *, channel_gone: bool =
     if channel_gone:
         c.message_missed = True
         return engine.end_call(c, outcome_of(c), now)
-    return [*hang_up(c), *engine.end_call(c, CallOutcome.FAILED, now)]
+    if c.to_machine:
+        return [*hang_up(c), *engine.end_call(c, CallOutcome.FAILED, now)]
+    c.apply(CallEvent.ABANDON)
+    c.abandoned = True
+    # purpose "abandon": should Asterisk refuse this one too, the leg is hung up (Engine.on_action_failed)
+    return [Redirect(c.call_id, c.channel or "", ABANDON_CONTEXT, "s", "abandon")]

@@ -8,6 +8,8 @@
     AUDITING --bridge--> CONNECTED (the agent hears who it is and says so in the disposition)
     AUDITING --unassign--> MACHINE (the Redirect failed: hung up as usual)
     WAITING --abandon--> ABANDONING (Redirect to the information message sent)
+    DELIVERING --abandon--> ABANDONING (agentless: Asterisk refused the Redirect to the message while the
+        person was on the line; they get the information message, not silence)
     CONNECTED --transfer--> TRANSFERRING (blind transfer: Redirect to the target sent) --bridge--> CONNECTED
     TRANSFERRING --transfer_fail--> TRANSFER_FALLBACK (the target's phone did not take it: the customer is
         redirected back to the first agent, else to the supervisor) --bridge--> CONNECTED
@@ -137,6 +139,7 @@ TRANSITIONS: dict[tuple[CallState, CallEvent], CallState] = {
     (C.CONNECTING, V.BRIDGE): C.CONNECTED,
     (C.WAITING, V.ABANDON): C.ABANDONING,
     (C.CONNECTING, V.ABANDON): C.ABANDONING,
+    (C.DELIVERING, V.ABANDON): C.ABANDONING,
     (C.PENDING, V.RING_AGENT): C.AGENT_RINGING,
     (C.AGENT_RINGING, V.AGENT_UP): C.DIALING,
     (C.DIALING, V.PICKUP): C.CONNECTED,

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from dialer.engine.core import DialRequest
 
 __all__ = [
+    "ABANDON_CONTEXT",
     "AgentNotice",
     "AutoDialPreview",
     "Command",
@@ -61,6 +62,8 @@ class OriginateAgentFirst:
     caller_id_name: str
     caller_id_number: str
     record: bool = False  # as `Originate.record`
+
+ABANDON_CONTEXT = "dialer-abandon"  # the dialplan context that plays the information message, then hangs up
 
 
 @dataclass(frozen=True, slots=True)

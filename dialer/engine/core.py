@@ -41,6 +41,7 @@ from dialer.engine import agentcalls, agentless, agentside, audits, callback_hol
 from dialer.engine.agentless import AgentlessPlan
 from dialer.engine.calls import TRANSFER_STATES, Call, CallEvent, CallOutcome, CallState, TransferPlan
 from dialer.engine.commands import (
+    ABANDON_CONTEXT,
     AgentNotice,
     Command,
     HangupChannel,
@@ -712,7 +713,7 @@ class Engine:
         c.abandon_deadline = None
         wait = now - (c.human_at if c.human_at is not None else now)
         noted = self._observe(self.campaigns[c.campaign_id], LiveAnswerObserved(at=now, abandoned=True, wait_s=wait))
-        return [*noted, Redirect(c.call_id, c.channel or "", "dialer-abandon", "s", "abandon")]
+        return [*noted, Redirect(c.call_id, c.channel or "", ABANDON_CONTEXT, "s", "abandon")]
 
     def _release_agent(self, c: Call, now: float) -> list[Command]:
         """The agent reserved for `c` is not getting it: paused or logged out if they asked to be after this

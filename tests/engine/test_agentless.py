@@ -113,16 +113,44 @@ def test_a_machine_gets_the_message_after_the_beep_when_the_campaign_says_so():
     assert eng.stats.machines == 1
 
 
-def test_a_refused_redirect_hangs_the_leg_up_and_ends_the_call_failed():
+def test_a_refused_redirect_gives_the_person_the_information_message_not_silence():
+    # the leg sits parked in dialer-connect's silence: hung up there, the person would have had a silent call
     eng = make_engine()
     pacer = eng.campaigns["camp"].pacer
     [cid], _ = dial(eng)
     answer(eng, cid, 0.0)
     out = eng.on_action_failed(cid, "agentless", 6.6)
+    assert acts(out) == [Redirect(cid, chan(cid), "dialer-abandon", "s", "abandon")]
+    assert records(out) == []
+    assert eng.calls[cid].state is CallState.ABANDONING
+    [rec] = records(hangup(eng, cid, 14.0))  # the message played, then the dialplan hung up
+    assert (rec.outcome, rec.abandoned, rec.message) == ("abandoned", True, MESSAGE)
+    assert eng.stats.abandoned == 1
+    assert eng.stats.delivered == 0
+    assert pacer.est.dials == 1, "the dial was observed once, at its verdict"
+    # agentless answers never enter the ledger: none waited for an agent
+    assert (pacer.ledger.status(14.0).lives, pacer.ledger.status(14.0).abandons) == (0, 0)
+
+
+def test_a_refused_information_message_hangs_the_person_up_still_abandoned():
+    eng = make_engine()
+    [cid], _ = dial(eng)
+    answer(eng, cid, 0.0)
+    eng.on_action_failed(cid, "agentless", 6.6)
+    assert acts(eng.on_action_failed(cid, "abandon", 6.7)) == [HangupChannel(cid, chan(cid), 16)]
+    [rec] = records(hangup(eng, cid, 6.8))
+    assert (rec.outcome, rec.abandoned) == ("abandoned", True)
+
+
+def test_a_refused_redirect_of_a_machine_hangs_it_up_and_ends_the_call_failed():
+    eng = make_engine(on_machine="message")
+    [cid], _ = dial(eng)
+    answer(eng, cid, 0.0, ev.AmdStatus.MACHINE)
+    out = eng.on_action_failed(cid, "agentless", 6.6)
     assert HangupChannel(cid, chan(cid), 16) in out
     [rec] = records(out)
     assert (rec.outcome, rec.abandoned, rec.message) == ("failed", False, MESSAGE)
-    assert pacer.est.dials == 1, "the dial was observed once, at its verdict"
+    assert eng.stats.abandoned == 0
     assert acts(hangup(eng, cid, 6.7)) == []  # the leg's own Hangup finds the call over
 
 
