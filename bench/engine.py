@@ -26,6 +26,7 @@ import json
 import platform
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,9 @@ async def run_level(agents: int, seconds: float, redis_url: str) -> dict[str, An
     settings = DialerSettings(ami=AmiSettings(host="127.0.0.1", max_pending_originates=20000),
                               http=HttpSettings(enabled=False), campaigns=[campaign], shutdown_grace_s=1.0)
     engine = build_engine(settings)
+    # the load is the leads' rate: a fresh ledger's budget would hold power mode to one call per ready agent
+    pacer = engine.campaigns["bench"].pacer
+    pacer.set_knobs(replace(pacer.knobs, power_within_budget=False))
     leads = RateLimitedLeads(cps)
     rng = np.random.default_rng(agents)
     async with pbx_in_process(TRAFFIC, clock=clock, seed=agents, username="dialer", secret="change-me") as (port, sim):

@@ -71,7 +71,9 @@ def make_policy(name: str, cell: Cell, ratio: float = 1.0) -> PacingPolicy:
         )
         return Pacer(knobs, margin=0.0)
     if name.startswith("fixed_ratio@"):
-        return Pacer(PacingKnobs(mode=Mode.POWER, ratio=float(name.split("@")[1]), max_channels=big, max_cps=1e6))
+        ratio = float(name.split("@")[1])
+        plain = PacingKnobs(mode=Mode.POWER, ratio=ratio, max_channels=big, max_cps=1e6, power_within_budget=False)
+        return Pacer(plain)
     if name in ("predictive", "progressive", "fixed_ratio"):
         mode = {"predictive": Mode.PREDICTIVE, "progressive": Mode.PROGRESSIVE, "fixed_ratio": Mode.POWER}[name]
         knobs = PacingKnobs(
@@ -81,6 +83,8 @@ def make_policy(name: str, cell: Cell, ratio: float = 1.0) -> PacingPolicy:
             max_channels=big,
             max_cps=1e6,
             amd_false_positive=sc.traffic.amd.false_positive if sc.traffic.amd.enabled else 0.0,
+            # the baseline is a plain fixed-ratio dialer: its ratio, tuned with hindsight, is all that holds it
+            power_within_budget=False,
         )
         return Pacer(knobs)
     if name == "issabel":

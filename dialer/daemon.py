@@ -115,7 +115,9 @@ def audit_from_settings(cs: CampaignSettings) -> AmdAudit:
 
 log = logging.getLogger(__name__)
 
-LEDGER_HOLD = "compliance ledger not read back from Redis yet: predictive dials progressively until it is"
+LEDGER_HOLD = (
+    "compliance ledger not read back from Redis yet: predictive and power dial progressively until it is"
+)
 # A Hangup, Redirect or Bridge racing the far end's own hang-up: Hangup answers "No such channel",
 # Redirect "Channel does not exist: <name>" (or Channel2), or "Redirect failed, channel not up." while the
 # channel is being hung up, Bridge "Channel1 does not exist: <name>".

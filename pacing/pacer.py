@@ -296,9 +296,28 @@ class Pacer:
             ledger = self.ledger.status(snap.now)
             if ledger.blocked:  # UK, AMD on: its estimated false positives alone break the cap, in any mode
                 return out(0, Reason.ABANDON_BUDGET, ledger.blocked, _Inputs(abandon_budget=ledger.budget))
-            ratio = k.ratio if k.mode is Mode.POWER else 1.0
-            want = math.floor(snap.ready_agents * ratio + 1e-9) - in_flight - waiting
-            return clamp(want, Reason.DIALING if want > 0 else Reason.ENOUGH_IN_FLIGHT)
+            if k.mode is Mode.PROGRESSIVE:
+                return clamp(n_prog, Reason.DIALING if n_prog > 0 else Reason.ENOUGH_IN_FLIGHT)
+            want = math.floor(snap.ready_agents * k.ratio + 1e-9) - in_flight - waiting
+            if k.power_within_budget and want > n_prog:
+                # each dial beyond one per ready agent may bring an abandon: the ledger's budget says how
+                # many such exposures the window can take in the worst case (progressive takes none)
+                within = math.floor(ledger.budget + 1e-9) + n_prog if math.isfinite(ledger.budget) else want
+                if within < want:
+                    n = max(within, n_prog)
+                    return clamp(
+                        n,
+                        Reason.ABANDON_BUDGET,
+                        f"ratio {k.ratio:g} cut to {max(n, 0) + in_flight + waiting} calls for {snap.ready_agents} "
+                        f"ready agent(s): abandon budget {ledger.budget:.1f}",
+                        _Inputs(abandon_budget=ledger.budget),
+                    )
+            return clamp(
+                want,
+                Reason.DIALING if want > 0 else Reason.ENOUGH_IN_FLIGHT,
+                "",
+                _Inputs(abandon_budget=ledger.budget),
+            )
 
         # ---- predictive
         ledger = self.ledger.status(snap.now)

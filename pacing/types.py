@@ -102,6 +102,10 @@ class PacingKnobs:
     # predictive: a dial that has rung this long may be hung up when its live answer would most likely
     # find no agent (None: never). Both FCC and Ofcom let an unanswered call be cut after 15 s of ringing.
     surplus_hangup_after_s: float | None = 15.0
+    # power: the dials beyond one per ready agent stay within the compliance ledger's abandon budget, as
+    # predictive's do, so a supervisor's ratio cannot break the cap. False dials the ratio whatever the
+    # ledger says: a plain power dialer, kept for the benchmarks' fixed-ratio baseline and for load tests.
+    power_within_budget: bool = True
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.ratio <= 10.0:

@@ -251,7 +251,8 @@ class Engine:
             return link.held_decision(self, camp, now, hopper_depth, hold)
         d = camp.pacer.decide(self.snapshot(campaign_id, now, hopper_depth))
         held = camp.pacer.ledger.held
-        if held and d.mode is Mode.PREDICTIVE:
+        k = camp.pacer.knobs
+        if held and (d.mode is Mode.PREDICTIVE or (d.mode is Mode.POWER and k.power_within_budget and k.ratio > 1)):
             # The held ledger offered no budget, so the pacer dialed at most progressively; say why.
             reason = Reason.LEDGER_UNKNOWN if d.reason is Reason.ABANDON_BUDGET else d.reason
             d = replace(d, reason=reason, detail=f"{held}; {d.detail}" if d.detail else held)

@@ -73,7 +73,11 @@ async def run_shift(
     campaign_settings: dict[str, object] | None = None,
     sim_options: dict[str, object] | None = None,
     traffic: TrafficModel = FAST_TRAFFIC,
+    ledger_lives: int = 0,
 ) -> ShiftResult:
+    """`ledger_lives`: connected live answers the campaign's compliance ledger holds before the shift (as in a
+    30-day period well under way), so that power mode's dials beyond one per ready agent have an abandon
+    budget from the start; a fresh period has none."""
     clock = ScaledClock(speed, start=1_795_000_000.0)
     prefix = f"t{uuid.uuid4().hex[:8]}"
     knobs = PacingSettings.model_validate({"mode": mode, "ratio": ratio, "amd_audit_share": amd_audit_share,
@@ -105,6 +109,11 @@ async def run_shift(
 
         async def shift(daemon: Daemon) -> None:
             box["d"] = daemon
+            if ledger_lives:
+                await daemon.ledger_ready[campaign.id].wait()  # restored from Redis: what is added now stays
+                ledger = daemon.engine.campaigns[campaign.id].pacer.ledger
+                for _ in range(ledger_lives):
+                    ledger.record_live(clock.now() - 3600.0, abandoned=False)
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(sim_agents.run())
                 await sim_agents.logged_in.wait()

@@ -148,7 +148,7 @@ async def test_amd_audit_calls_reach_agents_through_the_pbx_and_are_counted(redi
 
 async def test_people_who_press_the_opt_out_key_after_the_abandon_message_go_on_the_dnc_list(redis_url, mqtt_url):
     # two agents and four dials each: people wait, are abandoned, hear the message, and every one presses 9
-    res = await run_shift(redis_url, mqtt_url, agents=2, minutes=5, mode=Mode.POWER, ratio=4.0,
+    res = await run_shift(redis_url, mqtt_url, agents=2, minutes=5, mode=Mode.POWER, ratio=4.0, ledger_lives=2000,
                           sim_options={"optout_digit": "9", "far_end": FarEndOptions(optout_share=1.0)})
     assert_invariants(res)
     pressed = {c.number for c in res.sim.calls.values() if c.opted_out}

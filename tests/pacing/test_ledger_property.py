@@ -6,13 +6,15 @@ date, and the UK trailing 24 hours (with estimated AMD false positives), stay wi
 the windows that close later while the live answers the ledger relied on are still inside them.
 
 Two drivers: an adversary (hypothesis picks every outcome, the pacer's model is replaced by one that
-always asks for the maximum) and the shift simulator with random small campaigns.
+always asks for the maximum) and the shift simulator with random small campaigns. Both also drive power
+mode at the highest ratio a supervisor may set: its dials beyond progressive stay within the same budget.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -161,11 +163,12 @@ events = st.lists(
     agents=st.integers(1, 6),
     history=st.integers(0, 400),
 )
-def test_an_adversary_cannot_push_the_campaign_over_the_cap(monkeypatch, evs, uk, fp, agents, history):
+@pytest.mark.parametrize("mode", [Mode.PREDICTIVE, Mode.POWER])
+def test_an_adversary_cannot_push_the_campaign_over_the_cap(monkeypatch, evs, uk, fp, agents, history, mode):
     _greedy(monkeypatch)
     jur = Jurisdiction.UK if uk else Jurisdiction.US
     p = Pacer(
-        PacingKnobs(mode=Mode.PREDICTIVE, jurisdiction=jur, amd_false_positive=fp, max_calls_per_agent=10.0),
+        PacingKnobs(mode=mode, ratio=10.0, jurisdiction=jur, amd_false_positive=fp, max_calls_per_agent=10.0),
         min_dials=0,
         min_lives=0,
         min_talks=0,
@@ -185,14 +188,16 @@ def test_an_adversary_cannot_push_the_campaign_over_the_cap(monkeypatch, evs, uk
     uk=st.booleans(),
     days=st.integers(1, 2),
 )
-def test_simulated_campaigns_never_cross_the_cap(seed, agents, p_live, uk, days):
+@pytest.mark.parametrize("mode", [Mode.PREDICTIVE, Mode.POWER])
+def test_simulated_campaigns_never_cross_the_cap(seed, agents, p_live, uk, days, mode):
     jur = Jurisdiction.UK if uk else Jurisdiction.US
     base = telecom_upsell()
     tm = replace(base.traffic, p_live=p_live, amd=AmdSpec(enabled=True, false_positive=0.01))
     sc = replace(base, agents=agents, traffic=tm, shift_s=1200.0, days=days, jurisdiction=jur)
-    # aggressive on purpose: aim at the cap itself, no safety margin
+    # aggressive on purpose: aim at the cap itself, no safety margin; power at a ratio that would abandon
+    # a third of its answers unchecked
     inner = Pacer(
-        PacingKnobs(mode=Mode.PREDICTIVE, jurisdiction=jur, target_abandon=CAP, amd_false_positive=0.01),
+        PacingKnobs(mode=mode, ratio=6.0, jurisdiction=jur, target_abandon=CAP, amd_false_positive=0.01),
         margin=0.0,
     )
     log = Log()

@@ -47,8 +47,39 @@ def test_progressive_dials_one_call_per_uncovered_ready_agent(ready, ringing, wa
 
 
 def test_power_dials_ratio_per_ready_agent():
-    d = Pacer(PacingKnobs(mode=Mode.POWER, ratio=2.5)).decide(snap(1.0, 2, ringing_elapsed=[1.0]))
-    assert d.launch == 4  # floor(2 * 2.5) - 1
+    p = Pacer(PacingKnobs(mode=Mode.POWER, ratio=2.5))
+    for i in range(1000):  # a thousand connected answers: budget for 30 abandons
+        p.ledger.record_live(float(i), abandoned=False)
+    d = p.decide(snap(1000.0, 2, ringing_elapsed=[1.0]))
+    assert (d.launch, d.reason) == (4, Reason.DIALING)  # floor(2 * 2.5) - 1
+
+
+@pytest.mark.parametrize(
+    ("lives", "abandons", "want"),
+    [
+        (0, 0, 4),  # a fresh period has no budget: one call per ready agent, as progressive
+        (100, 0, 7),  # budget 3.09: three calls beyond the agents
+        (200, 3, 7),  # (6 - 3) / 0.97 = 3.09
+        (200, 6, 4),  # the cap is reached: progressive
+        (200, 9, 4),  # over it (history before a restart): progressive still, it abandons nobody
+    ],
+)
+def test_power_keeps_its_extra_dials_within_the_abandon_budget(lives, abandons, want):
+    p = Pacer(PacingKnobs(mode=Mode.POWER, ratio=3.0))
+    for i in range(lives):
+        p.ledger.record_live(float(i), abandoned=i < abandons)
+    d = p.decide(snap(1000.0, 4))
+    assert (d.launch, d.reason) == (want, Reason.ABANDON_BUDGET)
+    assert d.abandon_budget == pytest.approx(p.ledger.budget(1000.0))
+    assert "ratio 3 cut to" in d.detail
+
+
+def test_power_outside_the_budget_dials_the_ratio_whatever_the_ledger_says():
+    # a plain power dialer: the benchmarks' fixed-ratio baseline and load tests
+    d = Pacer(PacingKnobs(mode=Mode.POWER, ratio=2.5, power_within_budget=False)).decide(
+        snap(1.0, 2, ringing_elapsed=[1.0])
+    )
+    assert (d.launch, d.reason) == (4, Reason.DIALING)
 
 
 @pytest.mark.parametrize(
@@ -76,7 +107,7 @@ def test_trunk_limit_applies_to_every_dialing_mode():
 def test_knob_changes_take_effect_on_the_next_decision():
     p = Pacer(PacingKnobs(mode=Mode.PROGRESSIVE))
     assert p.decide(snap(1.0, 2)).launch == 2
-    p.set_knobs(PacingKnobs(mode=Mode.POWER, ratio=3.0))
+    p.set_knobs(PacingKnobs(mode=Mode.POWER, ratio=3.0, power_within_budget=False))
     d = p.decide(snap(2.0, 2))
     assert (d.mode, d.launch) == (Mode.POWER, 6)
     p.set_knobs(PacingKnobs(mode=Mode.PREVIEW))

@@ -45,7 +45,7 @@ def test_progressive_never_abandons_and_accounts_every_second():
 
 
 def test_overdialing_abandons_and_the_metrics_show_it():
-    r = simulate(SMALL, Pacer(PacingKnobs(mode=Mode.POWER, ratio=8.0)), seed=1)
+    r = simulate(SMALL, Pacer(PacingKnobs(mode=Mode.POWER, ratio=8.0, power_within_budget=False)), seed=1)
     m = r.metrics()
     assert r.abandons > 0
     assert m["abandon_pct"] == pytest.approx(100 * r.abandons / r.lives)
@@ -70,7 +70,8 @@ def test_amd_off_sends_machines_to_agents():
 
 def test_amd_off_bound_counts_the_agents_time_on_machines():
     tm = replace(SMALL.traffic, amd=AmdSpec(enabled=False))
-    r = simulate(replace(SMALL, traffic=tm), Pacer(PacingKnobs(mode=Mode.POWER, ratio=6.0)), seed=3)
+    plain = Pacer(PacingKnobs(mode=Mode.POWER, ratio=6.0, power_within_budget=False))
+    r = simulate(replace(SMALL, traffic=tm), plain, seed=3)
     m = r.metrics()
     talk, wrap = tm.talk.mean, tm.wrapup.mean
     per_person = (r.seen_lives - r.lives) / r.lives

@@ -123,6 +123,22 @@ def make_rig(redis: Any, *, cfg: DialerSettings | None = None, leads: int = 0, s
     return Rig(daemon, ami, sources, store, engine, clock)
 
 
+def period_under_way(rig: Rig, campaign: str = "upsell", lives: int = 1000) -> None:
+    """The campaign's compliance ledger as read back in a 30-day period under way: `lives` connected live
+    answers an hour ago, so power mode's dials beyond one per ready agent have an abandon budget (a fresh
+    period has none, and power then dials as progressive)."""
+    ledger = rig.engine.campaigns[campaign].pacer.ledger
+    ledger.release()
+    for _ in range(lives):
+        ledger.record_live(rig.clock.now() - 3600.0, abandoned=False)
+
+
+async def period_under_way_once_read(rig: Rig, campaign: str = "upsell", lives: int = 1000) -> None:
+    """`period_under_way` for a running daemon: once it has read the campaign's ledger back from Redis."""
+    await rig.daemon.ledger_ready[campaign].wait()
+    period_under_way(rig, campaign, lives)
+
+
 def app_of(rig: Rig, **kw: Any) -> Any:
     return build_app(rig.daemon)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sup_fakes import AUTH, TOKENS, HookedDaemon, make_rig, put_on_call, record, settings
+from sup_fakes import AUTH, TOKENS, HookedDaemon, make_rig, period_under_way, put_on_call, record, settings
 
 from agents.state import AgentState
 from dialer.errors import AmiConnectionError
@@ -165,6 +165,7 @@ async def test_create_campaign_through_the_hook_starts_paused(redis):
 
 # ---------------------------------------------------------------------------------------------- pacing
 async def test_pacing_change_applies_to_the_next_decision(client, rig):
+    period_under_way(rig)
     rig.login("a1", "1001")
     rig.login("a2", "1002")
     r = await client.patch("/api/campaigns/upsell/pacing", headers=SUP, json={"ratio": 2.5})

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sup_fakes import AUTH, TOKENS, Rig, cli_runner, live_server, make_rig, settings
+from sup_fakes import AUTH, TOKENS, Rig, cli_runner, live_server, make_rig, period_under_way, settings
 
 from agents import commands as ac
 from dialer.http import build_app
@@ -53,6 +53,7 @@ async def originates(rig: Rig, n: int) -> list[str]:
 async def test_pacing_change_through_the_api_takes_effect_on_the_next_decision(redis):
     async with running(redis) as rig, live_server(build_app(rig.daemon)) as url:
         pacer = rig.engine.campaigns["upsell"].pacer
+        period_under_way(rig)
         n = len(pacer.decisions)
         async with httpx.AsyncClient(base_url=url) as c:
             r = await c.patch("/api/campaigns/upsell/pacing", headers=SUP, json={"ratio": 2.0})
@@ -66,6 +67,7 @@ async def test_pacing_change_through_the_api_takes_effect_on_the_next_decision(r
 async def test_pacing_change_through_the_cli_takes_effect_on_the_next_decision(redis):
     async with running(redis) as rig, live_server(build_app(rig.daemon)) as url:
         pacer = rig.engine.campaigns["upsell"].pacer
+        period_under_way(rig)
         n = len(pacer.decisions)
         out, err = io.StringIO(), io.StringIO()
         argv = ["pacing", "set", "upsell", "--ratio", "2.2", "--url", url, "--token", TOKENS["supervisor"]]

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sup_fakes import AUTH, TOKENS, Rig, cli_runner, live_server, make_rig, settings
+from sup_fakes import AUTH, TOKENS, Rig, cli_runner, live_server, make_rig, period_under_way_once_read, settings
 
 from dialer.config import CampaignSettings, DialerSettings, PacingSettings
 from dialer.daemon import OVERRIDES_HOLD, Daemon
@@ -179,6 +179,7 @@ async def test_a_campaign_created_through_the_api_is_there_after_a_restart(redis
             "Win-back", "running", False, "power", 3.0)
         assert view["overrides"]["created"] is True
         assert rig2.daemon.configs["winback"].pacing.ratio == 2.0
+        await period_under_way_once_read(rig2, "winback")
         login(rig2, 2, "winback")
         async with asyncio.timeout(10):
             dials = [await rig2.ami.originates.get() for _ in range(6)]  # power 3:1, 2 ready agents
@@ -303,6 +304,7 @@ async def test_until_redis_answers_at_start_no_campaign_dials_and_moves_wait(red
 
             d.store.r = good  # Redis is back
             await d.overrides_ready.wait()
+            await period_under_way_once_read(rig)
             async with asyncio.timeout(10):
                 dials = [await rig.ami.originates.get() for _ in range(10)]  # power 2:1 as restored, 5 ready
             assert len(dials) == 10
