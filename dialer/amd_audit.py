@@ -114,6 +114,11 @@ class AmdAudit:
     def _counts(self) -> tuple[int, int, int, int]:
         return (self.machines, self.persons, self.verdict_machines, self.verdict_humans)
 
+    def reset(self) -> None:
+        """Start a new sample (AMD was tuned: the old one no longer says how it errs)."""
+        self.machines = self.persons = self.verdict_machines = self.verdict_humans = 0
+        self._at_read = (0, 0, 0, 0)
+
     def mark_read(self) -> None:
         """The stored counts are being read now: what is recorded from here on comes on top of them."""
         self._at_read = self._counts()

@@ -6,6 +6,7 @@
     _audited          an agent disposed an AMD audit call: count it durably, re-derive the share
     _note_verdict     count the campaign's AMD verdicts while it audits (the estimate's M and L)
     _export_audit     the audit's Prometheus gauges
+    reset_amd_audit   a supervisor starts a new audit sample after tuning AMD
 
 Kept apart so that `daemon.py` stays about the TaskGroup and the pacing loop; the pure parts live in
 `pacing.ledger` and `dialer.amd_audit`, the Redis side in `dialer.ledger_store`.
@@ -121,6 +122,23 @@ class Compliance:
             return
         audit.note_verdict(machine=kind is LedgerEntryKind.AMD)
         self.ledgers.record_verdict(cmd.campaign_id, machine=kind is LedgerEntryKind.AMD)
+
+    def reset_amd_audit(self, campaign_id: str) -> tuple[int, int]:
+        """Forget the campaign's AMD audit sample, in memory and in Redis, and re-derive its false-positive
+        share (the configured one until `min_samples` new audits are in). Returns the (persons, audited) that
+        were forgotten. Raises ValueError while the sample is not read back from Redis yet (a reset then could
+        be undone by the read)."""
+        if not self.ledger_ready[campaign_id].is_set():
+            raise ValueError(f"campaign {campaign_id}: the AMD audit sample is not read back from Redis yet; "
+                             "try again once Redis answers")
+        audit = self.audits[campaign_id]
+        forgotten = (audit.persons, audit.audited)
+        audit.reset()
+        self.ledgers.reset_audit(campaign_id)
+        log.warning(f"AMD audit sample reset ({forgotten[0]} persons in {forgotten[1]} audits forgotten)",
+                    extra={"campaign_id": campaign_id})
+        self.set_knobs(campaign_id, self.engine.campaigns[campaign_id].pacer.knobs)
+        return forgotten
 
     def _export_audit(self, campaign_id: str) -> None:
         audit = self.audits.get(campaign_id)

@@ -166,6 +166,15 @@ class LedgerStore:
 
         self.store.enqueue(f"amd verdict {campaign_id}", op)
 
+    def reset_audit(self, campaign_id: str) -> None:
+        """Queue the deletion of the campaign's AMD audit sample (behind the audit writes already queued)."""
+        key = self.store.key("amd_audit", campaign_id)
+
+        async def op(r: aioredis.Redis) -> None:
+            await r.delete(key)
+
+        self.store.enqueue(f"amd audit reset {campaign_id}", op)
+
     def read(self, campaign_id: str, now: float) -> asyncio.Future[tuple[list[tuple[int, dict[str, str]]],
                                                                          dict[str, str], dict[str, str]]]:
         """Read the campaign's history behind every write queued so far (see `RedisStore.read_in_order`)."""

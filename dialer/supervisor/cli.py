@@ -253,6 +253,13 @@ def _pacing(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
                      f"{100 * d['predicted_abandon']:.1f}%", d["why"]) for d in got["decisions"]],
                    ("TIME", "MODE", "LAUNCH", "READY", "IN FLIGHT", "P(ABANDON)", "WHY"), out)
         return got if args.json else None
+    if args.action == "amd-reset":
+        got = api.call("POST", f"/api/campaigns/{cid}/amd_audit/reset", {"reason": args.reason})
+        if not args.json:
+            gone = got["forgotten"]
+            print(f"{args.campaign}: AMD audit sample reset ({gone['persons']} persons in {gone['audited']} audits "
+                  f"forgotten); {got['amd_audit']['why']}", file=out)
+        return got if args.json else None
     body = _pacing_body(args)
     if not body:
         raise ApiCallError("nothing to change: give --mode, --ratio, --target-abandon, --max-calls-per-agent or "
@@ -622,16 +629,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(p)
     c.set_defaults(handler=_run(_campaign))
 
-    g = sub.add_parser("pacing", help="show or change pacing knobs live; the decision log")
+    g = sub.add_parser("pacing", help="show or change pacing knobs live; the decision log; reset the AMD audit")
     gs = g.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for act in ("show", "set", "log"):
+    for act in ("show", "set", "log", "amd-reset"):
         p = gs.add_parser(act, help={"show": "the knobs", "set": "change knobs (next decision uses them)",
-                                     "log": "recent decisions and why"}[act])
+                                     "log": "recent decisions and why",
+                                     "amd-reset": "forget the AMD audit sample after tuning AMD: the configured "
+                                                  "false-positive share applies until enough new audits are in"}[act])
         p.add_argument("campaign")
         if act == "set":
             _knob_args(p)
         if act == "log":
             p.add_argument("--limit", type=int, default=20)
+        if act == "amd-reset":
+            p.add_argument("--reason", required=True, help="why the old sample no longer holds (audit log)")
         _common(p)
     g.set_defaults(handler=_run(_pacing))
 

@@ -268,6 +268,19 @@ class Supervisor:
         self.d.remember_changes(campaign_id, "pacing", {k: view[k] for k in changes}, by)
         return before, after
 
+    def reset_amd_audit(self, campaign_id: str) -> tuple[int, int]:
+        """Start the campaign's AMD audit sample afresh (AMD was tuned); returns the (persons, audited) forgotten.
+        Raises NotSupported without the daemon's hook, Unavailable before the sample is read back."""
+        camp = self.campaign(campaign_id)
+        reset = getattr(self.d, "reset_amd_audit", None)
+        if reset is None or self.amd_audit_view(camp) is None:
+            raise NotSupported("this daemon keeps no AMD audit sample for the campaign")
+        try:
+            forgotten: tuple[int, int] = reset(campaign_id)
+        except ValueError as exc:
+            raise Unavailable(f"{exc}; nothing changed") from None
+        return forgotten
+
     def start(self, campaign_id: str, *, by: str = "") -> None:
         self.campaign(campaign_id)
         self._check_restored()

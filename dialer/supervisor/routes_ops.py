@@ -19,6 +19,7 @@ from dialer.supervisor.records import CallQuery, query_calls, read_call
 from dialer.supervisor.schemas import (
     AgentOut,
     AgentPause,
+    AmdAuditReset,
     CampaignCreate,
     CampaignEdit,
     CampaignOut,
@@ -147,6 +148,20 @@ def ops_routes(ctx: Ctx, r: APIRouter) -> None:
         await _store_and_audit(ctx, who, "pacing.set", campaign_id, changes=body.changes(), before=knobs_view(before))
         return {"campaign": campaign_id, "before": knobs_view(before), "pacing": knobs_view(after),
                 "overrides": sup.overrides_view(campaign_id)}
+
+    @r.post("/api/campaigns/{campaign_id}/amd_audit/reset", tags=["pacing"])
+    async def reset_amd_audit(campaign_id: CampaignPath, body: AmdAuditReset,
+                              who: Principal = supervisor) -> dict[str, Any]:
+        """Forget the campaign's AMD audit sample (after AMD was tuned, the old sample no longer says how it
+        errs): the false-positive share goes back to the configured one until `amd_audit_min_samples` new
+        audits are in. Recorded in the audit log with the reason and the sample forgotten."""
+        with http_errors():
+            persons, audited = sup.reset_amd_audit(campaign_id)
+            view = sup.amd_audit_view(sup.campaign(campaign_id))
+        await audit.record(who, "amd_audit.reset", campaign_id, reason=body.reason, forgotten_persons=persons,
+                           forgotten_audits=audited)
+        board.poke()
+        return {"campaign": campaign_id, "forgotten": {"persons": persons, "audited": audited}, "amd_audit": view}
 
     @r.get("/api/campaigns/{campaign_id}/decisions", tags=["pacing"], response_model=DecisionLog)
     async def decisions(campaign_id: CampaignPath, who: Principal = reader,

@@ -125,6 +125,13 @@ class CampaignCreate(_In):
             raise Invalid(f"{where}: {first['msg']}") from None
 
 
+class AmdAuditReset(_In):
+    """Start a campaign's AMD audit sample afresh, after AMD was tuned; the reason goes to the audit log."""
+
+    reason: str = Field(..., min_length=3, max_length=200, pattern=r"^[^\r\n]+$",
+                        description="why the old sample no longer holds, e.g. 'AMD retuned: silence threshold 1500'")
+
+
 class AgentPause(_In):
     reason: str = Field("supervisor", min_length=1, max_length=64, pattern=r"^[^\r\n]+$")
 

@@ -28,6 +28,7 @@ from dialer.ledger_store import parse_ledger
 from dialer.metrics import Metrics
 from dialer.store import RedisStore, connect_redis
 from dialer.supervisor.control import Supervisor
+from dialer.supervisor.errors import Unavailable
 from pacing import Jurisdiction, Mode, Reason
 
 T0 = 1_795_000_000.0
@@ -272,5 +273,48 @@ async def test_an_audit_counted_before_the_read_arrives_is_not_counted_twice(red
             await d2.ledger_ready["uk"].wait()
             a2 = d2.audits["uk"]
             assert (a2.machines, a2.persons, a2.verdict_machines) == (1, 1, 2)
+    finally:
+        await client.aclose()
+
+
+async def test_a_supervisor_resets_the_sample_after_tuning_amd_and_a_restart_keeps_it_reset(redis_url, caplog):
+    caplog.set_level(logging.WARNING, logger="dialer.daemon")
+    client = connect_redis(redis_url)
+    prefix = f"audit{next(_prefixes)}"
+    try:
+        d1 = make_daemon(client, prefix)
+        with pytest.raises(Unavailable, match="not read back from Redis yet"):
+            Supervisor(d1).reset_amd_audit("uk")  # a reset before the read could be undone by it
+        async with running(d1):
+            await d1.ledger_ready["uk"].wait()
+            camp = d1.engine.campaigns["uk"]
+            ready_agent(d1)
+            t = T0
+            for n in range(4):
+                call(d1, n, t, ev.AmdStatus.HUMAN, "sale")
+                t += 60
+            for n, code in zip(range(4, 8), ("voicemail", "sale", "voicemail", "voicemail"), strict=True):
+                call(d1, n, t, ev.AmdStatus.MACHINE, code)
+                t += 60
+            assert camp.pacer.knobs.amd_false_positive > 0.03  # 1 person in 4 audits: UK predictive blocked
+            assert d1.engine.decide("uk", d1.clock.now(), 100).reason is Reason.ABANDON_BUDGET
+
+            assert Supervisor(d1).reset_amd_audit("uk") == (1, 4)
+            assert camp.pacer.knobs.amd_false_positive == 0.01  # the configured share, until 4 new audits
+            assert camp.amd_fp_note == ""
+            view = Supervisor(d1).campaign_view("uk")["amd_audit"]
+            assert (view["audited"], view["verdict_machines"], view["source"], view["blocks_predictive"]) == (
+                0, 0, "configured", False)
+            assert gauge(d1, "dialer_amd_audited") == 0.0
+            assert any(r.getMessage() == "AMD audit sample reset (1 persons in 4 audits forgotten)"
+                       for r in caplog.records)
+            call(d1, 9, t, ev.AmdStatus.MACHINE, "voicemail")  # the new sample counts on from nothing
+        assert d1.store.backlog == 0
+        d2 = make_daemon(client, prefix)
+        async with running(d2):
+            await d2.ledger_ready["uk"].wait()
+            a2 = d2.audits["uk"]
+            assert (a2.machines, a2.persons, a2.verdict_machines, a2.verdict_humans) == (1, 0, 1, 0)
+            assert d2.engine.campaigns["uk"].pacer.knobs.amd_false_positive == 0.01
     finally:
         await client.aclose()

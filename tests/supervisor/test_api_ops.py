@@ -47,6 +47,7 @@ NEEDS = [
     ("patch", "/api/campaigns/upsell", {"amd": False}, "admin"),
     ("post", "/api/campaigns", {"id": "winback"}, "admin"),
     ("get", "/api/audit", None, "admin"),
+    ("post", "/api/campaigns/upsell/amd_audit/reset", {"reason": "AMD retuned"}, "supervisor"),
 ]
 
 
@@ -332,3 +333,26 @@ async def test_an_agents_desktop_session_token_is_refused(client, rig):
     assert "agent session tokens are not accepted" in r.json()["detail"]
     client.cookies.set("dialer_session", token)
     assert (await client.get("/api/campaigns")).status_code == 401
+
+
+async def test_the_amd_audit_reset_needs_the_read_back_and_a_reason_and_is_audited(client, rig):
+    path = "/api/campaigns/upsell/amd_audit/reset"
+    r = await client.post(path, headers=SUP, json={"reason": "AMD retuned"})
+    assert r.status_code == 503  # the daemon has not read the sample back from Redis yet
+    assert "not read back from Redis yet" in r.json()["detail"]
+    assert (await client.post(path, headers=SUP, json={})).status_code == 422  # no reason
+    assert (await client.post(path, headers=SUP, json={"reason": "x\r\nAction: Hangup"})).status_code == 422
+    rig.daemon.ledger_ready["upsell"].set()
+    audit = rig.daemon.audits["upsell"]
+    for person in (True, False, False):
+        audit.record(person)
+    r = await client.post(path, headers=SUP, json={"reason": "AMD retuned: silence threshold 1500"})
+    assert r.status_code == 200, r.text
+    assert r.json()["forgotten"] == {"persons": 1, "audited": 3}
+    assert (r.json()["amd_audit"]["audited"], r.json()["amd_audit"]["source"]) == (0, "configured")
+    [entry] = [a for a in (await client.get("/api/audit", headers=ADMIN)).json() if a["action"] == "amd_audit.reset"]
+    assert (entry["who"], entry["target"]) == ("supervisor-user", "upsell")
+    assert entry["details"] == {"reason": "AMD retuned: silence threshold 1500", "forgotten_persons": 1,
+                                "forgotten_audits": 3}
+    assert (await client.post("/api/campaigns/nope/amd_audit/reset", headers=SUP,
+                              json={"reason": "AMD retuned"})).status_code == 404
