@@ -8,13 +8,15 @@ signals_topic`, and the daemon applies it to the lists every hopper checks befor
 
 A message that is not a valid signal is refused with a WARNING that says which field is wrong, and the
 feed goes on. A signal that cannot be written because Redis is away is retried, in order, until it
-is: a lifted ticket must not overtake the ticket it lifts. The broker delivers at least once (QoS 1);
-applying a signal twice changes nothing.
+is (`dialer.store.until_stored`): a lifted ticket must not overtake the ticket it lifts. One Redis
+refuses for good (an error reply such as WRONGTYPE: the subject's key holds another type) would be
+refused on every retry, and every signal behind it would wait for ever: it is skipped with an ERROR
+naming it and its keys, and counted (`SignalsFeed.refused`, and as refused in the metric). The broker
+delivers at least once (QoS 1); applying a signal twice changes nothing.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -22,6 +24,7 @@ from dialer.errors import LeadError, StateStoreError
 from dialer.hopper.store import LeadStore
 from dialer.metrics import Metrics
 from dialer.policy import SuppressionSignal, parse_signal
+from dialer.store import until_stored
 
 __all__ = ["SignalsFeed", "describe"]
 
@@ -43,6 +46,7 @@ class SignalsFeed:
         self._now = now
         self._metrics = metrics
         self._retry_s, self._max_retry_s = retry_s, max_retry_s
+        self.refused = 0  # signals Redis refused for good (e.g. WRONGTYPE), skipped (see `_apply`)
 
     async def run(self) -> None:
         """Apply every message, in order, until cancelled."""
@@ -61,16 +65,22 @@ class SignalsFeed:
                 self._metrics.suppression_signals.labels("mqtt", "refused").inc()
 
     async def _apply(self, signal: SuppressionSignal) -> bool:
-        delay = self._retry_s
-        while True:
-            try:
-                await self._store.apply_signal(signal)
-                return True
-            except LeadError as exc:  # the subject, read closer (e.g. a number that is not E.164)
-                log.warning(f"suppression signal refused: {exc}", extra={"action": describe(signal)})
-                return False
-            except StateStoreError as exc:
-                log.warning(f"suppression signal not applied yet, retrying in {delay:g} s: {exc}",
-                            extra={"action": describe(signal)})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._max_retry_s)
+        """Write `signal` before the next, again while Redis is away (`until_stored`); False if it is refused:
+        its subject (LeadError), or Redis for good, which it would refuse again on every retry."""
+        what = describe(signal)
+        try:
+            await until_stored(f"suppression signal ({what})", lambda: self._store.apply_signal(signal),
+                               retry_s=self._retry_s, max_retry_s=self._max_retry_s, extra={"action": what},
+                               logger=log)
+            return True
+        except LeadError as exc:  # the subject, read closer (e.g. a number that is not E.164)
+            log.warning(f"suppression signal refused: {exc}", extra={"action": what})
+            return False
+        except StateStoreError as exc:  # refused for good (`until_stored` retries Redis away): e.g. WRONGTYPE
+            self.refused += 1
+            keys = ", ".join(self._store.suppression_keys(signal.subject))
+            log.error(f"Redis refused a suppression signal for good; skipped, the signals behind it go on: {what} "
+                      f"(keys {keys}): {exc.__cause__ or exc}. Fix or delete the key of another type (the first is a "
+                      "hash, the second a set; redis-cli TYPE shows it), then publish the signal again",
+                      extra={"action": what, "error": repr(exc)})
+            return False

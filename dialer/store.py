@@ -8,8 +8,8 @@ Redis refuses for good (an error reply such as WRONGTYPE: the key holds another 
 again on every retry: it is set aside with an ERROR naming it and counted (`RedisStore.refused`), so the
 writes behind it go on.
 
-Writes made outside the outbox (a lead's result, a do-not-call request) retry while Redis is away with
-`until_stored`.
+Writes made outside the outbox (a lead's result, a do-not-call request, a suppression signal) retry while
+Redis is away with `until_stored`.
 """
 
 from __future__ import annotations
@@ -78,10 +78,10 @@ async def until_stored(what: str, write: Callable[[], Awaitable[T]], *, retry_s:
                        max_retry_s: float = 30.0, extra: Mapping[str, object] | None = None,
                        logger: logging.Logger = log) -> T:
     """`write()` until Redis takes it: while it raises StateStoreError because Redis is away (down, a
-    failover, a timeout), wait `retry_s`, then twice as long each time up to `max_retry_s`, and again (as
-    `dialer.signals_feed` retries a signal). Any other error, and a command Redis refuses for good
-    (`refused_for_good`), propagate; cancelling (the daemon stopping) ends the wait. The caller makes
-    `write` safe to run again: it may have been applied by a try whose answer was lost."""
+    failover, a timeout), wait `retry_s`, then twice as long each time up to `max_retry_s`, and again. Any
+    other error, and a command Redis refuses for good (`refused_for_good`), propagate; cancelling (the
+    daemon stopping) ends the wait. The caller makes `write` safe to run again: it may have been applied by
+    a try whose answer was lost."""
     delay = retry_s
     while True:
         end_if_cancelled()

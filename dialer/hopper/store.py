@@ -340,6 +340,10 @@ class LeadStore:
         else:
             await self.suppress(signal.subject, signal.kind, signal.until)
 
+    def suppression_keys(self, subject: str) -> tuple[str, str]:
+        """The keys a signal about `subject` writes: its hash of kinds, and the set of subjects."""
+        return self._g.sup(subject_for(subject)), self._g.supk
+
     async def suppressions(self, subject: str) -> dict[str, float]:
         async with redis_call(f"reading suppressions of {subject}", self._timeout):
             raw = await self._r.hgetall(self._g.sup(subject_for(subject)))

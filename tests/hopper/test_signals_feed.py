@@ -1,20 +1,26 @@
 """Suppression signals arriving on MQTT (`dialer.signals_feed`): applied in order, bad ones refused with
-the reason, and none lost while Redis is away."""
+the reason, and none lost while Redis is away. One Redis refuses for good (WRONGTYPE: the subject's key
+holds another type) is logged with its key and skipped; before, it was retried for ever and every signal
+behind it waited with it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
+
+from redis.asyncio import Redis
 
 from dialer.errors import StateStoreError
 from dialer.hopper import LeadStore
 from dialer.metrics import Metrics
 from dialer.policy import SuppressionSignal
-from dialer.signals_feed import SignalsFeed
+from dialer.signals_feed import SignalsFeed, describe
 
 NOW = 1_795_000_000.0
+LIMIT = 10.0  # real seconds: only turns a hang into a failure
 
 
 async def messages(*items: object) -> AsyncIterator[bytes]:
@@ -74,3 +80,41 @@ async def test_a_signal_redis_could_not_take_is_retried_before_the_next(caplog):
             await feed.run()
     assert [s.action for s in store.applied] == ["set", "lift"]
     assert sum("retrying" in r.getMessage() for r in caplog.records) == 2
+
+
+class TriedStore(LeadStore):
+    """Counts the tries of each signal, and ends a feed that would try one for ever."""
+
+    def __init__(self, redis: Redis, *, prefix: str) -> None:
+        super().__init__(redis, prefix=prefix)
+        self.tries: Counter[str] = Counter()
+
+    async def apply_signal(self, signal: SuppressionSignal) -> None:
+        self.tries[describe(signal)] += 1
+        assert self.tries[describe(signal)] <= 5, f"{describe(signal)} retried for ever; the signals behind it wait"
+        await super().apply_signal(signal)
+
+
+async def test_a_signal_redis_refuses_for_good_is_logged_and_skipped_and_the_next_applied(redis, prefix, caplog):
+    key = f"{prefix}:sup:subscriber:S1"
+    await redis.set(key, "left by an old tool")  # WRONGTYPE for the trouble ticket's HGET and HSET
+    store, metrics = TriedStore(redis, prefix=prefix), Metrics()
+    feed = SignalsFeed(messages(
+        {"subject": "subscriber:S1", "kind": "trouble_ticket"},
+        {"subject": "subscriber:S2", "kind": "bill_shock", "days": 30},
+    ), store, lambda: NOW, metrics, retry_s=0.0)
+    with caplog.at_level(logging.WARNING, logger="dialer.signals"):
+        async with asyncio.timeout(LIMIT):
+            await feed.run()
+    assert await store.suppressions("subscriber:S2") == {"bill_shock": NOW + 30 * 86400.0}
+    assert store.tries == {"trouble_ticket on subscriber:S1 until lifted": 1,
+                           f"bill_shock on subscriber:S2 until {NOW + 30 * 86400.0:.0f}": 1}
+    [logged] = caplog.records
+    assert logged.levelno == logging.ERROR
+    message = logged.getMessage()
+    for said in ("for good; skipped", "trouble_ticket on subscriber:S1", key, "WRONGTYPE", "Fix or delete the key",
+                 "publish the signal again"):
+        assert said in message
+    assert (counted(metrics, "applied"), counted(metrics, "refused")) == (1.0, 1.0)
+    assert feed.refused == 1
+    assert await redis.get(key) == b"left by an old tool"  # not ours to delete
