@@ -186,6 +186,24 @@ def test_dialer_toml_agents_are_pjsip_endpoints(toml):
         assert agent["extension"] in endpoints, f"agent {agent['id']} has no PJSIP endpoint"
 
 
+def test_dialer_toml_supervisor_extension_is_a_pjsip_endpoint(toml):
+    # transfers fall back to it and spying rings it: on real Asterisk a missing endpoint fails the Dial
+    # (CHANUNAVAIL), while the PBX simulator answers any extension
+    from dialer.config import load_settings
+
+    endpoints = {c.name for c in load("pjsip.conf").categories if ("type", "endpoint") in as_dict(c).items()}
+    assert load_settings(DOCKER_DIR / "dialer.toml").supervisor_extension in endpoints
+
+
+def test_every_service_waited_for_as_healthy_has_a_healthcheck(compose):
+    # otherwise `docker compose up` refuses to start the service that waits for it
+    for name, svc in compose["services"].items():
+        deps = svc.get("depends_on") or {}
+        for dep, cond in (deps.items() if isinstance(deps, dict) else ()):  # a plain list waits for nothing
+            if isinstance(cond, dict) and cond.get("condition") == "service_healthy":
+                assert "healthcheck" in compose["services"][dep], f"{name} waits for {dep}, which has no healthcheck"
+
+
 def test_dialer_toml_is_obviously_an_example(toml):
     text = (DOCKER_DIR / "dialer.toml").read_text()
     assert text.lstrip().startswith("# EXAMPLE")
