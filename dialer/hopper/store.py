@@ -385,10 +385,12 @@ class LeadStore:
         return BaseReport(rows=n, current=current, former=former, rejected=rejected, errors=tuple(errors))
 
     async def import_base_file(self, path: str | Path, *, region: str = "US", encoding: str = "utf-8") -> BaseReport:
-        """The subscriber base as CSV (subscriber_id, mobile/home/phone, status)."""
+        """The subscriber base as CSV (subscriber_id, mobile/home/phone, status). A UTF-8 file may start with a
+        byte-order mark (Excel's "CSV UTF-8"): it is dropped, as by the lead and DNC imports."""
         p = Path(path)
+        codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
         try:
-            text_data = (await asyncio.to_thread(p.read_bytes)).decode(encoding)
+            text_data = (await asyncio.to_thread(p.read_bytes)).decode(codec)
         except (OSError, UnicodeDecodeError) as exc:
             raise LeadError(f"{p}: cannot read the subscriber base ({exc}); it must be a {encoding} CSV") from exc
         return await self.import_base_rows(csv.DictReader(io.StringIO(text_data)), region=region)
