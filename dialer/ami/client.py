@@ -48,6 +48,7 @@ from dialer.ami.events import (
     OriginateResponse,
 )
 from dialer.ami.parse import parse_channel_row, parse_event
+from dialer.ami.wire import MAX_LINE
 from dialer.clock import Clock
 from dialer.errors import AmiConnectionError, AmiError, ConfigError, OriginateError
 
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 
 # panoramisk lowercases action names when it checks this list; Originate must never be replayed.
 FORGETABLE_ACTIONS = ("ping", "login", "logoff", "originate")
+MAX_MESSAGE = 4 * MAX_LINE  # an unfinished AMI message held at most this long (real ones are a few KiB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +94,18 @@ def _describe(exc: object) -> str:
 
 
 class _CheckedProtocol(AMIProtocol):  # type: ignore[misc]
-    """panoramisk's protocol, plus a report of every line that is not `Key: Value`.
+    """panoramisk's protocol, plus a report of every line that is not `Key: Value`, and a bound on a message.
 
     panoramisk skips such lines silently; an operator needs to know where and what they were. The
     report names the connection's line number and the start of the line; the stream then goes on
     exactly as before (the line is still ignored).
+
+    panoramisk keeps an unfinished message whole and joins and re-splits it on every read, as this class
+    does with its unfinished line: a line or message that never ends (binary junk, a runaway header) would
+    grow without bound and cost time quadratic in its length inside the event loop, stopping every other
+    task. So a line longer than `MAX_LINE` or a message longer than `MAX_MESSAGE` (real ones are a few KiB)
+    is dropped: counted as a garbage line and as an unreadable message, logged, and the input skipped up to
+    the blank line that ends it; the connection goes on.
     """
 
     def connection_made(self, transport: Any) -> None:
@@ -104,8 +113,14 @@ class _CheckedProtocol(AMIProtocol):  # type: ignore[misc]
         self._partial = ""
         self._lineno = 0
         self.garbage_lines = 0
+        self._skipping = False  # dropping a runaway message up to its end
+        self._tail = b""  # while skipping: the last bytes read, for an end split across reads
 
     def data_received(self, data: bytes) -> None:
+        if self._skipping:
+            data = self._skip(data)
+            if not data:
+                return
         try:
             lines = (self._partial + data.decode("utf-8", "replace")).split("\r\n")
             self._partial = lines.pop()
@@ -117,6 +132,36 @@ class _CheckedProtocol(AMIProtocol):  # type: ignore[misc]
         except Exception:  # a report must never break the stream
             log.exception("AMI line check failed")
         super().data_received(data)
+        unfinished = len(self.queue[-1]) if self.queue else 0
+        if len(self._partial) > MAX_LINE or unfinished > MAX_MESSAGE:
+            self._runaway(len(self._partial), unfinished)
+
+    def _runaway(self, line: int, message: int) -> None:
+        what = f"line {self._lineno + 1} longer than {MAX_LINE} bytes" if line > MAX_LINE else \
+            f"message longer than {MAX_MESSAGE} bytes"
+        log.warning("AMI %s (%r...); dropped up to the end of its message, connection kept", what,
+                    self._partial[:80])
+        self.garbage_lines += 1
+        on_unreadable = getattr(self.factory, "on_unreadable", None)
+        if callable(on_unreadable):
+            on_unreadable()
+        self.queue.clear()
+        self._partial = ""
+        self._skipping = True
+        self._tail = b""
+
+    def _skip(self, data: bytes) -> bytes:
+        """While dropping a runaway message: the bytes after the blank line that ends it (b"" if not yet)."""
+        joined = self._tail + data
+        end = joined.find(b"\r\n\r\n")
+        if end < 0:
+            self._lineno += data.count(b"\r\n")
+            self._tail = joined[-3:]
+            return b""
+        self._lineno += joined.count(b"\r\n", len(self._tail), end + 4)
+        self._skipping = False
+        self._tail = b""
+        return joined[end + 4:]
 
     def handle_message(self, message: Any) -> None:
         # An exception here would end panoramisk's loop over the read's messages and asyncio would close the
