@@ -139,19 +139,32 @@ class ContactHistory:
 
 
 def local_time(number: str, fields: Mapping[str, str], at: float) -> dict[str, Any] | None:
-    """The called person's zone and UTC offset at `at`: the lead's `timezone` field, else the number's
-    zone(s). With several candidate zones (a country spanning zones) the first is shown and all listed."""
-    tz_field = fields.get("timezone", "")
-    zones = (tz_field,) if tz_field else _number_zones(number)
-    for zone in zones:
-        try:
-            tz = ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-        offset = datetime.fromtimestamp(at, tz).utcoffset()
-        return {"zone": zone, "zones": list(zones), "offset_s": int(offset.total_seconds()) if offset else 0,
-                "at": at}
-    return None
+    """The called person's zone and UTC offset at `at`: the lead's `timezone` field when it names a zone,
+    else the number's zone(s) (a field naming none, a typo or "GMT+1", is logged once and passed over).
+    With several candidate zones (a country spanning zones) the first is shown and all listed."""
+    tz_field = fields.get("timezone", "").strip()
+    tz = _zone(tz_field) if tz_field else None
+    if tz is not None:
+        zones: tuple[str, ...] = (tz_field,)
+    else:
+        zones = _number_zones(number)
+        tz = next((z for z in map(_zone, zones) if z is not None), None)
+    if tz is None:
+        return None
+    offset = datetime.fromtimestamp(at, tz).utcoffset()
+    return {"zone": tz.key, "zones": list(zones), "offset_s": int(offset.total_seconds()) if offset else 0,
+            "at": at}
+
+
+@functools.lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo | None:
+    """The zone of an IANA name, None (logged once while cached) when there is none of that name."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        log.warning(f"lead timezone field {name[:64]!r} is not a time zone (IANA name such as America/New_York); "
+                    "the number's zone is shown instead", extra={"action": "screenpop local time"})
+        return None
 
 
 _TZ_DATA: Mapping[str, tuple[str, ...]] = pn_timezone.TIMEZONE_DATA  # type: ignore[attr-defined]

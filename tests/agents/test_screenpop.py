@@ -80,11 +80,27 @@ def test_previous_contacts_and_their_dispositions_appear_on_the_next_pop():
 
 def test_local_time_prefers_the_lead_timezone_field_and_copes_with_unknown_numbers():
     assert local_time("+12125550123", {"timezone": "Europe/Prague"}, T0)["zone"] == "Europe/Prague"
-    assert local_time("+12125550123", {"timezone": "Mars/Olympus"}, T0) is None
+    assert local_time("+12125550123", {"timezone": " Europe/Prague "}, T0)["zone"] == "Europe/Prague"
     assert local_time("12345", {}, T0) is None
     assert local_time("+999", {}, T0) is None
     assert local_time("+447911123456", {}, T0)["zones"] == ["Europe/Guernsey", "Europe/Isle_of_Man", "Europe/London"]
     assert local_time("(212) 555-0123", {}, T0) is None  # not E.164 and no region: unknown, not a crash
+
+
+@pytest.mark.parametrize("bad", ["America/New York", "GMT+1", "Mars/Olympus", "../../etc/passwd", "America",
+                                 "Europe/London\x00"])
+def test_a_timezone_field_naming_no_zone_falls_back_to_the_numbers_zones_and_is_logged_once(bad, caplog):
+    # a typo in the lead's column must not cost the agent the customer's clock (and its outside-hours warning)
+    want = local_time("+12125550100", {}, T0)
+    assert want is not None
+    assert want["zone"] == "America/New_York"
+    for _ in range(3):
+        assert local_time("+12125550100", {"timezone": bad}, T0) == want
+    assert [r.getMessage() for r in caplog.records].count(
+        f"lead timezone field {bad!r} is not a time zone (IANA name such as America/New_York); "
+        "the number's zone is shown instead") == 1
+    # with no zone of its own for the number either, there is no local time
+    assert local_time("+999", {"timezone": bad}, T0) is None
 
 
 def test_a_campaign_without_a_script_still_pops_with_the_default_dispositions():
