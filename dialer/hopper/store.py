@@ -39,7 +39,34 @@ from dialer.leads.report import MAX_LISTED, BaseReport, DncReport, ImportReport,
 from dialer.leads.rows import Excluded, Rejected, RowIssue, RowParser, required_columns
 from dialer.policy.signals import SuppressionSignal
 
-__all__ = ["LeadStore", "subject_for"]
+__all__ = ["BaseCsv", "LeadStore", "subject_for"]
+
+
+class BaseCsv:
+    """A subscriber-base CSV read row by row, for `LeadStore.import_base_rows`: each row a `RawRow` with the
+    file line it starts on, numbered as the lead and DNC imports number theirs (the header is line 1, a quoted
+    value may span lines, blank rows are skipped but counted). Header names are stripped and lower-cased.
+    `line_num` is the last line read, to name where a decoding or CSV error (raised as is) was met."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._reader = csv.reader(lines)
+
+    @property
+    def line_num(self) -> int:
+        return self._reader.line_num
+
+    def __iter__(self) -> Iterator[RawRow]:
+        header: list[str] | None = None
+        end = 0
+        for row in self._reader:
+            line, end = end + 1, self._reader.line_num
+            if not any(x.strip() for x in row):
+                continue
+            if header is None:
+                header = [h.strip().lower() for h in row]
+                continue
+            # as csv.DictReader did: a missing value is no value, one beyond the header is ignored
+            yield RawRow(line, dict(zip(header, row, strict=False)))
 
 
 class LeadStore:
@@ -351,14 +378,18 @@ class LeadStore:
 
     # -- the operator's own subscriber base (cold-list reconciliation) --------------------------------------
 
-    async def import_base_rows(self, rows: Iterable[Mapping[str, object]], *, region: str = "US") -> BaseReport:
+    async def import_base_rows(
+        self, rows: Iterable[Mapping[str, object] | RawRow], *, region: str = "US"
+    ) -> BaseReport:
         """Rows with subscriber_id, number columns (mobile/home/phone/phones) and optional status
-        (current, default; or former, which removes the numbers from the base)."""
+        (current, default; or former, which removes the numbers from the base). An error names a `RawRow`'s
+        line (a file read with `BaseCsv`), else the row's place in `rows`, from 1 (the API's items)."""
         n = current = former = rejected = 0
         errors: list[RowIssue] = []
         pipe = self._r.pipeline(transaction=False)
         pending = 0
-        for line, row in enumerate(rows, start=1):
+        for i, item in enumerate(rows, start=1):
+            line, row = (item.line, item.data) if isinstance(item, RawRow) else (i, item)
             n += 1
             try:
                 sub, status, nums = base_row(row, region)
@@ -393,7 +424,14 @@ class LeadStore:
             text_data = (await asyncio.to_thread(p.read_bytes)).decode(codec)
         except (OSError, UnicodeDecodeError) as exc:
             raise LeadError(f"{p}: cannot read the subscriber base ({exc}); it must be a {encoding} CSV") from exc
-        return await self.import_base_rows(csv.DictReader(io.StringIO(text_data)), region=region)
+        rows = BaseCsv(io.StringIO(text_data, newline=""))
+        try:
+            return await self.import_base_rows(rows, region=region)
+        except csv.Error as exc:
+            raise LeadError(
+                f"{p}: unreadable as CSV at line {rows.line_num}: {exc} (the rows before are loaded; loading "
+                "twice is harmless)"
+            ) from None
 
     async def subscriber_for(self, number: str, *, region: str = "US") -> str | None:
         e164 = normalize(number, region)

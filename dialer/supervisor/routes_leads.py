@@ -25,6 +25,7 @@ from pydantic import Field
 from dialer.campaigns import CampaignConfig, load_campaign
 from dialer.errors import ConfigError, LeadError
 from dialer.hopper import LeadStore
+from dialer.hopper.store import BaseCsv
 from dialer.hopper.types import LeadList
 from dialer.leads.report import BaseReport, DncReport, ImportReport
 from dialer.leadsource import LeadAdminSource
@@ -225,7 +226,7 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
             reg = _region(region)
             with tempfile.TemporaryFile() as fh:
                 await _spool(request, fh)
-                rows = csv.DictReader(codecs.iterdecode(fh, "utf-8-sig"))
+                rows = BaseCsv(codecs.iterdecode(fh, "utf-8-sig"))  # errors name the file's lines
                 try:
                     rep = await store().import_base_rows(rows, region=reg)
                 except UnicodeDecodeError as exc:
