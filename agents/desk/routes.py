@@ -237,13 +237,21 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
         agent_id = session.agent_id
         if desk.presence.streams(agent_id) >= desk.options.max_streams_per_agent:
             raise HTTPException(429, "too many open desktops for this agent; close one")
-        last_id = request.headers.get("last-event-id", "")
-        start = int(last_id) if last_id.isdigit() else after if after is not None else desk.daemon.feed.last_seq(
+        last_id = _event_id(request.headers.get("last-event-id", ""))
+        start = last_id if last_id is not None else after if after is not None else desk.daemon.feed.last_seq(
             agent_id)
         return StreamingResponse(_stream(desk, session, start), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     return router
+
+
+def _event_id(header: str) -> int | None:
+    """The seq a `Last-Event-ID` header resumes after; None (the header is ignored) unless it is 1 to 18 ASCII
+    digits: str.isdigit() also takes digits int() refuses ('²'), and int() refuses more than 4300 digits."""
+    if not header or len(header) > 18 or not header.isascii() or not header.isdigit():
+        return None
+    return int(header)
 
 
 def _http_error(exc: DialerError) -> HTTPException:
