@@ -41,6 +41,19 @@ from dialer.policy.signals import SuppressionSignal
 
 __all__ = ["BaseCsv", "LeadStore", "subject_for"]
 
+# A former subscriber's number leaves the base only while it is still theirs: a recycled number may belong
+# to a current subscriber by now. KEYS[1] the base bucket, ARGV[1] its field (the number), ARGV[2] the
+# former subscriber. Returns "" (removed, or not in the base) or the subscriber who holds it now.
+_BASE_FORGET = """
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if not held then return '' end
+if held == ARGV[2] then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  return ''
+end
+return held
+"""
+
 
 class BaseCsv:
     """A subscriber-base CSV read row by row, for `LeadStore.import_base_rows`: each row a `RawRow` with the
@@ -78,6 +91,7 @@ class LeadStore:
         self._g = GlobalKeys(prefix)
         self._timeout = timeout_s
         self._chunk = chunk
+        self._base_forget = redis.register_script(_BASE_FORGET)
 
     @property
     def redis(self) -> Redis:
@@ -382,12 +396,32 @@ class LeadStore:
         self, rows: Iterable[Mapping[str, object] | RawRow], *, region: str = "US"
     ) -> BaseReport:
         """Rows with subscriber_id, number columns (mobile/home/phone/phones) and optional status
-        (current, default; or former, which removes the numbers from the base). An error names a `RawRow`'s
-        line (a file read with `BaseCsv`), else the row's place in `rows`, from 1 (the API's items)."""
-        n = current = former = rejected = 0
+        (current, default; or former, which removes the numbers from the base while they are still that
+        subscriber's: a number another subscriber holds now stays, and the row is listed in `skipped`). An
+        issue names a `RawRow`'s line (a file read with `BaseCsv`), else the row's place in `rows`, from 1
+        (the API's items). Rows are applied in order."""
+        n = current = former = rejected = held = 0
         errors: list[RowIssue] = []
+        skipped: list[RowIssue] = []
         pipe = self._r.pipeline(transaction=False)
-        pending = 0
+        # per command queued: None (a current row's write) or a former row's (line, number) to check
+        queued: list[tuple[int, str] | None] = []
+
+        async def flush() -> None:
+            nonlocal held
+            async with redis_call("loading the subscriber base", self._timeout):
+                replies = await pipe.execute()
+            lines: set[int] = set()  # a row's numbers are always in one flush
+            for slot, reply in zip(queued, replies, strict=True):
+                if slot is None or not (holder := text(reply)):
+                    continue
+                line, e164 = slot
+                lines.add(line)
+                if len(skipped) < MAX_LISTED:
+                    skipped.append(RowIssue(line, f"{e164} now belongs to subscriber {holder}: kept in the base"))
+            held += len(lines)
+            queued.clear()
+
         for i, item in enumerate(rows, start=1):
             line, row = (item.line, item.data) if isinstance(item, RawRow) else (i, item)
             n += 1
@@ -402,18 +436,24 @@ class LeadStore:
                 bkey, field = self._g.base(e164)
                 if status == "current":
                     pipe.hset(bkey, field, sub)
+                    queued.append(None)
                 else:
-                    pipe.hdel(bkey, field)
-                pending += 1
+                    await self._base_forget(keys=[bkey], args=[field, sub], client=pipe)
+                    queued.append((line, e164))
             current += status == "current"
             former += status == "former"
-            if pending >= self._chunk:
-                async with redis_call("loading the subscriber base", self._timeout):
-                    await pipe.execute()
-                pending = 0
-        async with redis_call("loading the subscriber base", self._timeout):
-            await pipe.execute()
-        return BaseReport(rows=n, current=current, former=former, rejected=rejected, errors=tuple(errors))
+            if len(queued) >= self._chunk:
+                await flush()
+        await flush()
+        return BaseReport(
+            rows=n,
+            current=current,
+            former=former,
+            rejected=rejected,
+            former_held=held,
+            errors=tuple(errors),
+            skipped=tuple(skipped),
+        )
 
     async def import_base_file(self, path: str | Path, *, region: str = "US", encoding: str = "utf-8") -> BaseReport:
         """The subscriber base as CSV (subscriber_id, mobile/home/phone, status). A UTF-8 file may start with a

@@ -118,10 +118,16 @@ class DncReport:
 
 @dataclass(frozen=True, slots=True)
 class BaseReport:
-    """A subscriber-base load: current subscribers' numbers indexed, former ones removed."""
+    """A subscriber-base load: current subscribers' numbers indexed, former ones removed.
+
+    former_held: former rows with a number left in the base because another subscriber holds it now (a
+    recycled number); `skipped` lists the first `MAX_LISTED` of them, with the number and its holder.
+    """
 
     rows: int = 0
     current: int = 0
     former: int = 0
     rejected: int = 0
+    former_held: int = 0
     errors: tuple[RowIssue, ...] = ()
+    skipped: tuple[RowIssue, ...] = ()

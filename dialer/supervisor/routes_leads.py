@@ -105,7 +105,7 @@ async def _spool(request: Request, fh: IO[bytes]) -> None:
 
 def _base_out(rep: BaseReport) -> dict[str, Any]:
     return {"rows": rep.rows, "current": rep.current, "former": rep.former, "rejected": rep.rejected,
-            "errors": _issues(rep.errors)}
+            "former_held": rep.former_held, "errors": _issues(rep.errors), "skipped": _issues(rep.skipped)}
 
 
 ListNameInPath = Annotated[str, PathParam(min_length=1, max_length=200)]  # files name lists after themselves

@@ -48,3 +48,35 @@ async def test_base_rows_from_the_api_are_numbered_from_one(redis: Redis, prefix
     s = store(redis, prefix)
     rep = await s.import_base_rows([{"subscriber_id": "S1", "mobile": "+12125550123"}, {"mobile": "+12125550124"}])
     assert [e.line for e in rep.errors] == [2]
+
+
+async def test_former_row_does_not_remove_a_number_now_held_by_a_current_subscriber(redis: Redis, prefix: str) -> None:
+    """A recycled number: S-old left (former) and the number now belongs to S-new (current). The former row
+    removes the number only while it is still S-old's, whatever the order of the rows, and says why not."""
+    s = store(redis, prefix)
+    rep = await s.import_base_rows([
+        {"subscriber_id": "S-new", "mobile": "+12125550123", "status": "current"},
+        {"subscriber_id": "S-old", "mobile": "+12125550123", "status": "former"},
+    ])
+    assert await s.subscriber_for("+12125550123") == "S-new"
+    assert (rep.current, rep.former, rep.former_held) == (1, 1, 1), rep
+    assert [i.line for i in rep.skipped] == [2]
+    assert "+12125550123 now belongs to subscriber S-new" in rep.skipped[0].reason
+
+
+async def test_former_row_removes_its_own_numbers_only(redis: Redis, prefix: str) -> None:
+    s = store(redis, prefix)
+    await s.import_base_rows([
+        {"subscriber_id": "S1", "phones": "+12125550123;+12125550124"},
+        {"subscriber_id": "S2", "mobile": "+12125550125"},
+    ])
+    rep = await s.import_base_rows([
+        {"subscriber_id": "S1", "phones": "+12125550123;+12125550125;+12125550126", "status": "former"},
+        {"subscriber_id": "S1", "mobile": "+12125550124", "status": "former"},
+    ])
+    assert (rep.former, rep.former_held, [i.line for i in rep.skipped]) == (2, 1, [1]), rep
+    assert await s.subscriber_for("+12125550123") is None
+    assert await s.subscriber_for("+12125550124") is None
+    assert await s.subscriber_for("+12125550125") == "S2"  # not S1's: kept
+    again = await s.import_base_rows([{"subscriber_id": "S1", "mobile": "+12125550123", "status": "former"}])
+    assert (again.former, again.former_held, again.skipped) == (1, 0, ())  # loading twice is harmless
