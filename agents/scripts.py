@@ -12,7 +12,10 @@ disposition (`Disposition.script_path`) and checked here as a walk along those e
 trust it. Texts are Jinja2 templates rendered with the lead's fields when the call is handed over.
 
 Templates run in Jinja2's `ImmutableSandboxedEnvironment`: a script cannot reach Python internals,
-call methods that mutate, or loop forever over a huge range. Everything that can be checked before a
+call methods that mutate, or loop forever over a huge range. `lead`, `agent`, `campaign` and `call` are
+field namespaces: `lead.items` is the lead's field `items` (as `lead['items']`), a missing one is
+undefined, never a method of the dict (Jinja looks attributes up before items; `|default`, `|dictsort`,
+`in` and `|length` do what the methods would). Everything that can be checked before a
 shift starts is checked at load, with the file, the step and the fix in the message: unknown kinds,
 dangling `next`, unreachable steps, dead ends, template syntax, and every `lead.<field>` a template
 reads against the script's declared `fields` (each with a sample value, rendered once under
@@ -173,8 +176,9 @@ class CallScript:
                call: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The script as the page shows it, rendered for this lead. Never raises: a step that fails to
         render shows an empty text and says why in `error`."""
-        ctx = {"lead": lead, "agent": agent or {}, "campaign": {"id": self.campaign_id, "title": self.title},
-               "call": call or {}}
+        ctx = {"lead": _Fields("lead", lead), "agent": _Fields("agent", agent or {}),
+               "campaign": _Fields("campaign", {"id": self.campaign_id, "title": self.title}),
+               "call": _Fields("call", call or {})}
         rendered = self._render_whole(ctx)
         if rendered is None:
             rendered = self._render_each(ctx)
@@ -284,8 +288,42 @@ class _Lenient(ChainableUndefined):
     __lt__ = __le__ = __gt__ = __ge__ = _cmp  # type: ignore[assignment]
 
 
-_RUNTIME = ImmutableSandboxedEnvironment(undefined=_Lenient, autoescape=False, keep_trailing_newline=False)
-_STRICT = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+class _Fields(dict[str, Any]):
+    """The fields of one of the template names (`lead`, `agent`, `campaign`, `call`) as templates see them:
+    every attribute is a field (`_ScriptEnvironment`)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str, fields: Mapping[str, Any]) -> None:
+        super().__init__(fields)
+        self.name = name
+
+
+class _ScriptEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, with `_Fields` read as field namespaces: `lead.items`, `lead.get` and `lead['items']` are
+    the lead's fields of those names, undefined when it has none. Jinja's own lookup tries the attribute
+    first, so a field named like a dict method (items, values, keys, get, copy...) rendered the bound
+    method, with a server address, instead of the customer's data; and a missing field fell back to it."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, _Fields):
+            return self._field(obj, attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, _Fields) and isinstance(argument, str):
+            return self._field(obj, argument)
+        return super().getitem(obj, argument)
+
+    def _field(self, fields: _Fields, name: str) -> Any:
+        try:
+            return fields[name]
+        except KeyError:
+            return self.undefined(obj=fields, name=name, hint=f"{fields.name} has no field {name!r}")
+
+
+_RUNTIME = _ScriptEnvironment(undefined=_Lenient, autoescape=False, keep_trailing_newline=False)
+_STRICT = _ScriptEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
 def load_scripts(directory: Path) -> dict[str, CallScript]:
@@ -456,8 +494,9 @@ def _try_sample(doc: _Doc, script: CallScript, source: str) -> None:
     """Render the script once with the declared sample values, strictly, to catch what parsing cannot:
     sandbox violations, filters on the wrong type, undefined attributes of agent/campaign/call. All steps
     in one pass; only when that fails, step by step to name the culprit."""
-    ctx = {"lead": dict(doc.fields), "agent": {"id": "a1", "name": "Agent"},
-           "campaign": {"id": doc.campaign, "title": doc.title}, "call": {"attempt": 1, "number": "+15550100"}}
+    ctx = {"lead": _Fields("lead", doc.fields), "agent": _Fields("agent", {"id": "a1", "name": "Agent"}),
+           "campaign": _Fields("campaign", {"id": doc.campaign, "title": doc.title}),
+           "call": _Fields("call", {"attempt": 1, "number": "+15550100"})}
     try:
         _STRICT.from_string(_whole_source(script.steps.values())).render(ctx)
         return

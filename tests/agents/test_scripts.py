@@ -97,6 +97,60 @@ def test_a_missing_field_renders_empty_at_call_time():
     assert numeric.render({})["steps"]["offer_cheap"]["text"] == "0.0 1"
 
 
+# Fields named like the methods of a dict: Jinja looks an attribute up before an item, so `lead.items` was
+# the dict's bound method, shown to the agent with a server memory address, and the load check let it pass.
+METHOD_NAMED = """
+campaign: c1
+title: T
+fields: {first_name: Anna, items: "2 SIM cards", get: g, values: v, keys: k, copy: c, update: u, pop: p}
+steps:
+  opening:
+    kind: opening
+    title: Hi
+    text: "Hello {{ lead.first_name }}, your order: {{ lead.items }}"
+    next: [many, few]
+  many:
+    kind: offer
+    title: Many
+    when: lead.items|int > 2
+    text: "{{ lead.get }} {{ lead.values }} {{ lead.keys }} {{ lead.copy }} {{ lead.update }} {{ lead['pop'] }}"
+    next: [closing]
+  few:
+    kind: offer
+    title: Few
+    when: lead.items|int <= 2 and lead.get == 'g'
+    text: "{{ lead.items }} for {{ agent.name }}"
+    next: [closing]
+  closing: {kind: closing, title: Bye, text: "Bye"}
+"""
+
+
+def test_fields_named_like_dict_methods_render_their_values_in_texts_and_conditions():
+    s = parse_script(METHOD_NAMED)
+    many = s.render({"first_name": "Anna", "items": "3", "get": "1", "values": "2", "keys": "3", "copy": "4",
+                     "update": "5", "pop": "6"})["steps"]
+    assert many["opening"]["text"] == "Hello Anna, your order: 3"
+    assert (many["many"]["text"], "few" in many) == ("1 2 3 4 5 6", False)
+    few = s.render({"first_name": "Anna", "items": "1", "get": "g"}, agent={"name": "Bob"})["steps"]
+    assert (few["few"]["text"], "many" in few) == ("1 for Bob", False)
+    # a missing field is empty, as any missing field, not the method it is named like
+    missing = s.render({"items": "9"})["steps"]
+    assert missing["many"]["text"] == "     "
+    assert s.render({})["steps"]["opening"]["text"] == "Hello , your order: "
+    # lead data is still text: markup and template syntax in a field are shown as they are
+    text = s.render({"first_name": "{{ 7*7 }}{% if 1 %}x{% endif %}<b>", "items": "y"})["steps"]["opening"]["text"]
+    assert text == "Hello {{ 7*7 }}{% if 1 %}x{% endif %}<b>, your order: y"
+
+
+def test_agent_campaign_and_call_have_only_their_fields_too():
+    for name in ("agent", "campaign", "call"):
+        with pytest.raises(ScriptError, match=f"step 'closing' text: fails with the sample fields: {name} has no "
+                                              "field 'items'"):
+            parse_script(METHOD_NAMED.replace('text: "Bye"', f'text: "{{{{ {name}.items }}}}"'), "c1.yaml")
+    script = parse_script(METHOD_NAMED.replace('text: "Bye"', 'text: "{{ call.attempt }} {{ campaign.title }}"'))
+    assert script.render({}, call={"attempt": 2})["steps"]["closing"]["text"] == "2 T"
+
+
 def test_a_lead_value_that_breaks_the_one_pass_render_falls_back_step_by_step():
     s = parse_script(GOOD)
     out = s.render({"first_name": "a\x1eb", "arpu": "60"})
