@@ -15,11 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date, time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dialer.campaigns.regions import check_region
 from dialer.campaigns.vocab import CancelReason, Disposition
@@ -30,6 +30,7 @@ __all__ = [
     "CallingHours",
     "CampaignConfig",
     "ColdRules",
+    "ColumnName",
     "DedupRules",
     "FollowUp",
     "HopperSettings",
@@ -40,6 +41,7 @@ __all__ = [
     "WinbackRules",
     "Window",
     "ZoneByField",
+    "column_name",
 ]
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -53,6 +55,16 @@ _ID_RE = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def column_name(name: str) -> str:
+    """A column name as the lead readers read a file's header (`dialer.leads.files`: stripped, lower-cased)."""
+    return name.strip().lower()
+
+
+# Every setting that names a lead column or field is this type, so it is normalised once, on load, the same
+# way as the headers it is matched against: `region_column = "State"` finds the file's "State" column.
+ColumnName = Annotated[str, AfterValidator(column_name)]
 
 
 def _check_zone(name: str) -> str:
@@ -246,7 +258,7 @@ class DedupRules(_Frozen):
 class ZoneByField(_Frozen):
     """Override the number's time zone from a lead field (the address hook: state, region, city)."""
 
-    field: str
+    field: ColumnName
     zones: dict[str, str]
 
     @field_validator("zones")
@@ -258,18 +270,18 @@ class ZoneByField(_Frozen):
 class LeadColumns(_Frozen):
     """Which import columns mean what; every other column becomes a free-form screen-pop field."""
 
-    number_columns: tuple[str, ...] = ("mobile", "home", "phone")
-    numbers_column: str = "phones"  # JSON Lines: a list; CSV: numbers separated by ';'
-    id_column: str = "id"
-    subscriber_column: str = "subscriber_id"
-    timezone_column: str = "timezone"
-    consent_column: str = "consent"
-    area_column: str = "area"
-    required: tuple[str, ...] = ()
+    number_columns: tuple[ColumnName, ...] = ("mobile", "home", "phone")
+    numbers_column: ColumnName = "phones"  # JSON Lines: a list; CSV: numbers separated by ';'
+    id_column: ColumnName = "id"
+    subscriber_column: ColumnName = "subscriber_id"
+    timezone_column: ColumnName = "timezone"
+    consent_column: ColumnName = "consent"
+    area_column: ColumnName = "area"
+    required: tuple[ColumnName, ...] = ()
     timezone_by: ZoneByField | None = None
     # the address's region (a state, a province: "FL", "Florida", "US-FL"), for `calling_hours.regions`
     # besides the regions of the numbers; None: not read
-    region_column: str | None = None
+    region_column: ColumnName | None = None
     max_row_chars: int = Field(default=64 * 1024, ge=256, le=128 * 1024)  # under csv's field limit
     max_numbers: int = Field(default=5, ge=1, le=20)
 
@@ -294,9 +306,9 @@ class WinbackRules(_Frozen):
     beyond_bands: Literal["last", "exclude"] = "last"
     recidivist: Literal["exclude", "paid_connection_only"] = "paid_connection_only"
     jumper_reasons: frozenset[CancelReason] = frozenset({CancelReason.PRICE})
-    reason_field: str = "cancel_reason"
-    cancelled_at_field: str = "cancelled_at"
-    previous_leaves_field: str = "discount_leaves"
+    reason_field: ColumnName = "cancel_reason"
+    cancelled_at_field: ColumnName = "cancelled_at"
+    previous_leaves_field: ColumnName = "discount_leaves"
 
     @field_validator("reason_rank", mode="before")
     @classmethod
@@ -360,9 +372,9 @@ class CampaignConfig(_Frozen):
     max_contacts_per_month: int | None = Field(default=4, ge=1)
     require_consent: bool | None = None
     default_timezone: str | None = None
-    order_by: str | None = None
+    order_by: ColumnName | None = None
     order_desc: bool = True
-    report_by: str | None = None
+    report_by: ColumnName | None = None
     dedup: DedupRules = DedupRules()
     leads: LeadColumns = LeadColumns()
     hopper: HopperSettings = HopperSettings()
