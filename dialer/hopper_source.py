@@ -19,6 +19,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from agents.dispositions import DEFAULT_DISPOSITIONS, DispositionKind, DispositionSet
 from dialer.campaigns.models import CampaignConfig
 from dialer.campaigns.vocab import Disposition as PolicyDisposition
 from dialer.campaigns.vocab import Outcome
@@ -68,11 +69,17 @@ def _request(t: DialTarget) -> DialRequest:
 
 
 class HopperLeadSource:
-    """`LeadSource` over one campaign's `Hopper`."""
+    """`LeadSource` over one campaign's `Hopper`.
+
+    `dispositions` is the campaign's disposition set (its script's, else the default one): an agent's
+    code means what its *kind* says (`_policy_disposition`), so a campaign's own codes of kind callback,
+    sale, refused... are callbacks, sales and refusals for the contact policy."""
 
     def __init__(self, hopper: Hopper, *, low_watermark: int = 50, refill_every_s: float = 5.0,
-                 retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
+                 retry_s: float = 1.0, max_retry_s: float = 30.0,
+                 dispositions: DispositionSet = DEFAULT_DISPOSITIONS) -> None:
         self.hopper = hopper
+        self.dispositions = dispositions
         self._low = low_watermark
         self._every = refill_every_s
         self._retry_s, self._max_retry_s = retry_s, max_retry_s  # a result's writes while Redis is away
@@ -153,7 +160,7 @@ class HopperLeadSource:
         target = held[0] if held is not None else disposition.target
         if not isinstance(target, DialTarget) or not disposition.final:
             return
-        result = _result_of(disposition)
+        result = _result_of(disposition, self.dispositions)
         if held is None:  # the call is still up (its agent transferred it to the supervisor)
             # Written with the record, which says whether the person was abandoned (connected too late):
             # the abandon lock goes with the disposition. The engine writes every call's record, at the
@@ -183,8 +190,9 @@ class HopperLeadSource:
             await first.wait()
         try:
             # no abandon lock to repeat: the first result wrote it, and a lock is only ever lengthened
+            result = _result_of(disposition, self.dispositions)
             await self._until_stored(f"late disposition of call {disposition.call_id}", target,
-                                     lambda: self.hopper.amend_result(target, _result_of(disposition), now))
+                                     lambda: self.hopper.amend_result(target, result, now))
         except PolicyViolation as exc:  # e.g. a callback outside the person's calling hours
             log.warning("late disposition refused by the contact policy; the lead keeps its first result",
                         extra={"lead_id": target.lead_id, "call_id": disposition.call_id, "error": str(exc)})
@@ -259,16 +267,51 @@ class HopperLeadSource:
             log.error("hopper could not record a result", extra={"lead_id": target.lead_id, "error": repr(exc)})
 
 
-def _result_of(disposition: DispositionMade) -> DialResult:
-    """The contact policy's view of an agent's disposition of a connected call."""
+# the contact policy's words that no disposition kind has: a code spelled so keeps its word (a confirmation
+# campaign's `confirmed` is not a second sale, and a follow-up's `on` may name it)
+_OWN_WORDS = frozenset({PolicyDisposition.CONFIRMED.value, PolicyDisposition.NOT_CONFIRMED.value})
+# the code of a call whose wrap-up ended without the agent's disposition (dialer.engine.agentside): a
+# contact whose result is unknown, `other` by design
+_NO_DISPOSITION = "no_disposition"
+
+
+def _policy_disposition(disposition: DispositionMade, dispositions: DispositionSet) -> PolicyDisposition:
+    """The contact policy's word for an agent's code: its kind in the campaign's disposition set (the
+    kinds are the policy's words), except that `confirmed` and `not_confirmed` keep their own words unless
+    their kind is callback or dnc (whose fields carry the callback time, the opt-out). A code the set does
+    not know means what it spells when that is a policy word, else `other` with a WARNING (but for
+    `no_disposition`, which is `other` by design)."""
+    code = disposition.code
+    spec = dispositions.get(code)
+    if spec is None:
+        try:
+            return PolicyDisposition(code)
+        except ValueError:
+            if code != _NO_DISPOSITION:
+                log.warning("disposition code unknown to the campaign's dispositions; the lead's result is 'other'",
+                            extra={"call_id": disposition.call_id, "campaign_id": disposition.campaign_id,
+                                   "code": code})
+            return PolicyDisposition.OTHER
+    if code in _OWN_WORDS and spec.kind not in (DispositionKind.CALLBACK, DispositionKind.DNC):
+        return PolicyDisposition(code)
     try:
-        code = PolicyDisposition(disposition.code)
-    except ValueError:
-        code = PolicyDisposition.OTHER
+        return PolicyDisposition(spec.kind.value)
+    except ValueError:  # a kind the contact policy has no word for
+        log.warning("disposition kind unknown to the contact policy; the lead's result is 'other'",
+                    extra={"call_id": disposition.call_id, "campaign_id": disposition.campaign_id, "code": code,
+                           "kind": spec.kind.value})
+        return PolicyDisposition.OTHER
+
+
+def _result_of(disposition: DispositionMade, dispositions: DispositionSet = DEFAULT_DISPOSITIONS) -> DialResult:
+    """The contact policy's view of an agent's disposition of a connected call."""
+    code = _policy_disposition(disposition, dispositions)
     f = disposition.fields
     epoch = f.get("callback_epoch") if code is PolicyDisposition.CALLBACK else None
     callback_at = float(epoch) if epoch else None
     if code is PolicyDisposition.CALLBACK and callback_at is None:
+        log.warning("callback disposition without a callback time; the lead's result is 'other'",
+                    extra={"call_id": disposition.call_id, "code": disposition.code})
         code = PolicyDisposition.OTHER
     return DialResult(
         outcome=Outcome.LIVE,
@@ -283,7 +326,10 @@ def _result_of(disposition: DispositionMade) -> DialResult:
 async def open_hopper_source(
     campaign: CampaignSettings, redis: aioredis.Redis, prefix: str = "dialer"
 ) -> HopperLeadSource:
-    """Load the campaign file named in the settings and put its hopper behind the LeadSource port."""
+    """Load the campaign file named in the settings and put its hopper behind the LeadSource port, with
+    the dispositions of the campaign's script (the default set without one), which the desk's codes are
+    checked against: a code's kind says what it means for the contact policy."""
+    from agents.scripts import load_script
     from dialer.campaigns.loader import load_campaign
 
     if campaign.file is None:
@@ -291,4 +337,5 @@ async def open_hopper_source(
     config: CampaignConfig = load_campaign(campaign.file)
     if config.id != campaign.id:
         config = config.model_copy(update={"id": campaign.id})
-    return HopperLeadSource(Hopper(redis, config, ContactPolicy(config), prefix=prefix))
+    dispositions = load_script(campaign.script).dispositions if campaign.script is not None else DEFAULT_DISPOSITIONS
+    return HopperLeadSource(Hopper(redis, config, ContactPolicy(config), prefix=prefix), dispositions=dispositions)
