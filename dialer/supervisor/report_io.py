@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialer.engine.records import offered_to_agents
 from dialer.store import RedisStore
 from dialer.supervisor import charts
 from dialer.supervisor import reports as rp
@@ -19,6 +20,7 @@ from dialer.supervisor.records import iter_stream, typed
 __all__ = ["JOURNAL_STREAM", "Loaded", "load", "render_csv", "render_svg", "safe_json"]
 
 JOURNAL_STREAM = "agent_states"  # <prefix>:agent_states: agent_id, campaign, state, at, reason
+HISTORY_S = 86400.0  # the live answers read before `since`: the rolling 24 hours that end inside the window
 
 
 @dataclass(slots=True)
@@ -29,10 +31,14 @@ class Loaded:
     disps: dict[str, rp.Disp] = field(default_factory=dict)
     follow_ups: list[rp.Disp] = field(default_factory=list)  # every disposition since `since`, with its lead
     journal: list[dict[str, Any]] | None = None
+    # the live answers offered to agents that ended in the 24 hours before `since` (the campaign's, or all):
+    # a rolling 24 hours ending inside the window holds them too (the compliance report's worst 24 h)
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def load(store: RedisStore, *, campaign: str | None, since: float, until: float) -> Loaded:
-    """Records that ended in [since, until) (of `campaign`, or all), their dispositions, and the journal."""
+    """Records that ended in [since, until) (of `campaign`, or all), their dispositions, the journal, and
+    the live answers of the 24 hours before `since` (`history`)."""
     out = Loaded(since, until)
     lead_of: dict[str, tuple[str, str]] = {}
     async for _id, f in iter_stream(store, store.key("calls")):
@@ -41,6 +47,9 @@ async def load(store: RedisStore, *, campaign: str | None, since: float, until: 
         except ValueError:
             continue
         if not ended >= since:
+            if ended >= since - HISTORY_S and (campaign is None or f.get("campaign_id") == campaign) \
+                    and offered_to_agents(f):
+                out.history.append(typed(f))
             continue
         lead_of[f.get("call_id", "")] = (f.get("lead_id", ""), f.get("campaign_id", ""))
         if ended < until and (campaign is None or f.get("campaign_id") == campaign):

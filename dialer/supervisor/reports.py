@@ -20,6 +20,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialer.engine.records import offered_to_agents
+from pacing import Jurisdiction
+from pacing.ledger import false_positives_per_screened
 
 __all__ = [
     "CONTACTS_PER_SHIFT_GOAL",
@@ -400,59 +402,116 @@ def attempts_histogram(records: Iterable[Row], flag_over: int = 6) -> dict[str, 
 
 
 # ---------------------------------------------------------------------------------------------- compliance
-def _worst_rolling(times: list[float], flags: list[bool], window_s: float) -> tuple[float | None, float | None]:
-    """Worst abandon rate over windows of `window_s` ending at each live answer; and where it ends."""
+_SCREENED = {"HUMAN", "NOTSURE"}  # AMD's verdicts on a live answer it let through (SKIPPED: AMD was off)
+
+
+def _screened(r: Row) -> bool:
+    """A live answer offered to agents that AMD screened: it brings estimated false positives (UK)."""
+    return str(r.get("amd_status") or "") in _SCREENED
+
+
+@dataclass(frozen=True, slots=True)
+class _Live:
+    t: float  # when the call ended
+    abandoned: bool
+    machine: bool  # an agent dispositioned it as an answering machine
+    screened: bool
+    shown: bool  # in the report's window (False: the 24 hours before it, for the rolling windows only)
+
+
+def _worst_rolling(ev: Sequence[_Live], window_s: float, phi: float) -> tuple[float | None, float | None,
+                                                                              float | None]:
+    """Worst abandon rate over windows of `window_s` ending at each live answer of the report's window
+    (those of the history before it only fill the windows): (A + S·phi) / (L + S·phi), phi the estimated
+    false positives per screened live answer (0: the plain rate). Returns (worst, where it ends, the plain
+    rate A / L of that window)."""
     worst: float | None = None
     at: float | None = None
+    plain: float | None = None
     lo = 0
-    ab = 0
-    for hi, t in enumerate(times):
-        ab += flags[hi]
-        while times[lo] <= t - window_s:
-            ab -= flags[lo]
+    n = ab = scr = 0
+    for e in ev:
+        n += 1
+        ab += e.abandoned
+        scr += e.screened
+        while ev[lo].t <= e.t - window_s:
+            n -= 1
+            ab -= ev[lo].abandoned
+            scr -= ev[lo].screened
             lo += 1
-        rate = ab / (hi - lo + 1)
+        if not e.shown:
+            continue
+        fp = scr * phi
+        rate = (ab + fp) / (n + fp)
         if worst is None or rate > worst:
-            worst, at = rate, t
-    return worst, at
+            worst, at, plain = rate, e.t, ab / n
+    return worst, at, plain
 
 
-def abandon_compliance(records: Iterable[Row], cap: float = 0.03,
-                       machines: Collection[str] = frozenset()) -> list[dict[str, Any]]:
+def _law_rate(live: int, abandoned: int, fp: float) -> float | None:
+    """(abandoned + estimated false positives) / (live answers + the same)."""
+    return _ratio(abandoned + fp, live + fp)
+
+
+def abandon_compliance(records: Iterable[Row], cap: float = 0.03, machines: Collection[str] = frozenset(), *,
+                       history: Iterable[Row] = (),
+                       law: Mapping[str, tuple[Jurisdiction, float]] | None = None) -> list[dict[str, Any]]:
     """Per campaign: abandoned / live answers per day, the worst rolling 24 hours (Ofcom), the whole
     window (FCC's 30 days when the window is 30 days), and the days above the cap.
+
+    `history` are the records of the 24 hours before the window: a rolling 24 hours that ends inside the
+    window and starts before it holds them too (only windows ending inside the report's are shown).
+
+    `law` gives each campaign its jurisdiction and effective AMD false-positive share f (the pacer's
+    knobs). For a UK campaign the law counts estimated AMD false positives, people AMD took for machines
+    and hung up on, as abandoned live answers (docs/PACING.md, "Compliance ledger"): each live answer AMD
+    screened (verdict HUMAN or NOTSURE) brings phi = f/(1-f) of them, and the rates (`rate`, per day,
+    `worst_24h`, `days_over_cap`) are (A + S*phi) / (L + S*phi); `rate_plain` and `worst_24h_plain` are
+    A / L beside them. For any other campaign the two are the same.
 
     `machines` are the calls an agent dispositioned as an answering machine (AMD off, or a machine AMD let
     through). The rate over every live answer is then Ofcom's reasoned estimate: the abandons less the
     machines' share m of the connected calls, over the live calls less the same share (m cancels). The
     report shows m and the strict rate beside it, every abandon a person and the machines out of the
     live answers (docs/PACING.md, "AMD off: what the law counts")."""
-    lives: dict[str, list[tuple[float, bool, bool]]] = defaultdict(list)
-    for r in records:
-        if offered_to_agents(r):  # the rate's denominator, as in the ledger
-            lives[str(r["campaign_id"])].append(
-                (float(r["ended_at"]), bool(r.get("abandoned")), str(r.get("call_id")) in machines))
+    lives: dict[str, list[_Live]] = defaultdict(list)
+    for rows, in_window in ((history, False), (records, True)):
+        for r in rows:
+            if offered_to_agents(r):  # the rate's denominator, as in the ledger
+                lives[str(r["campaign_id"])].append(_Live(
+                    float(r["ended_at"]), bool(r.get("abandoned")), str(r.get("call_id")) in machines,
+                    _screened(r), in_window))
     out = []
-    for cid in sorted(lives):
-        ev = sorted(lives[cid])
-        days: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for t, a, _m in ev:
-            d = days[_day(t)]
+    for cid in sorted(cid for cid, ev in lives.items() if any(e.shown for e in ev)):
+        ev = sorted(lives[cid], key=lambda e: e.t)
+        jurisdiction, f = (law or {}).get(cid, (Jurisdiction.US, 0.0))
+        phi = false_positives_per_screened(f) if jurisdiction is Jurisdiction.UK else 0.0
+        shown = [e for e in ev if e.shown]
+        days: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for e in shown:
+            d = days[_day(e.t)]
             d[0] += 1
-            d[1] += int(a)
-        worst, worst_at = _worst_rolling([t for t, _, _ in ev], [a for _, a, _ in ev], 86400.0)
-        n_ab = sum(a for _, a, _ in ev)
-        n_machines = sum(m and not a for _, a, m in ev)
-        connected = len(ev) - n_ab
-        daily = [{"day": k, "live": v[0], "abandoned": v[1], "rate": _ratio(v[1], v[0])}
+            d[1] += int(e.abandoned)
+            d[2] += int(e.screened)
+        worst, worst_at, worst_plain = _worst_rolling(ev, 86400.0, phi)
+        n_ab = sum(e.abandoned for e in shown)
+        n_scr = sum(e.screened for e in shown)
+        n_machines = sum(e.machine and not e.abandoned for e in shown)
+        connected = len(shown) - n_ab
+        fp = n_scr * phi
+        daily = [{"day": k, "live": v[0], "abandoned": v[1], "screened": v[2], "false_positives": v[2] * phi,
+                  "rate": _law_rate(v[0], v[1], v[2] * phi), "rate_plain": _ratio(v[1], v[0])}
                  for k, v in sorted(days.items())]
         out.append({
-            "campaign": cid, "cap": cap, "live": len(ev), "abandoned": n_ab, "rate": _ratio(n_ab, len(ev)),
-            "worst_24h": worst, "worst_24h_ends_at": worst_at, "days": daily,
-            "days_over_cap": [k for k, v in sorted(days.items()) if v[1] > cap * v[0]],
+            "campaign": cid, "cap": cap, "jurisdiction": jurisdiction.value, "amd_false_positive": f,
+            "live": len(shown), "abandoned": n_ab, "screened": n_scr, "false_positives": fp,
+            "rate": _law_rate(len(shown), n_ab, fp), "rate_plain": _ratio(n_ab, len(shown)),
+            "worst_24h": worst, "worst_24h_ends_at": worst_at, "worst_24h_plain": worst_plain, "days": daily,
+            "days_over_cap": [k for k, (live, ab, scr) in sorted(days.items())
+                              if ab + scr * phi > cap * (live + scr * phi)],
             "connected": connected, "machines_at_agents": n_machines,
             "machine_share": _ratio(n_machines, connected),
-            "rate_strict": _ratio(n_ab, len(ev) - n_machines),
+            "rate_strict": _law_rate(len(shown) - n_machines, n_ab, fp),
         })
     return out
 

@@ -19,6 +19,7 @@ from dialer.supervisor.routes_callbacks import callback_routes
 from dialer.supervisor.routes_leads import lead_routes
 from dialer.supervisor.routes_whatif import whatif_routes
 from dialer.supervisor.tally import local_midnight
+from pacing import Jurisdiction
 
 __all__ = ["data_routes"]
 
@@ -33,10 +34,13 @@ def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], f
                  costs: rp.Costs, cap: float,
                  dispositions_for: Callable[[str], DispositionSet | None] | None = None,
                  pause_labels: Mapping[str, str] | None = None,
+                 law: Mapping[str, tuple[Jurisdiction, float]] | None = None,
                  ) -> tuple[Any, list[dict[str, Any]]]:
     """(JSON body, flat table for CSV and charts) of one report. `dispositions_for` gives a campaign's
     disposition set (which codes mean an answering machine); without it the code `machine` does.
-    `pause_labels` gives the pause codes their words (`DeskSettings.pause_labels`)."""
+    `pause_labels` gives the pause codes their words (`DeskSettings.pause_labels`). `law` gives each
+    campaign its jurisdiction and effective AMD false-positive share (UK: the compliance report counts
+    the estimated false positives)."""
     recs = data.records
     if kind == "agents":
         rows = rp.agent_shifts(recs, data.disps, data.journal, data.until)
@@ -71,12 +75,18 @@ def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], f
     if kind == "compliance":
         machines = {d.call_id for d in data.disps.values()
                     if not is_person(d.code, dispositions_for(d.campaign_id) if dispositions_for else None)}
-        rows = rp.abandon_compliance(recs, cap, machines)
+        rows = rp.abandon_compliance(recs, cap, machines, history=data.history, law=law)
         return rows, rows
     shifts = rp.agent_shifts(recs, data.disps, data.journal, data.until)
     agent_s = sum(r["logged_in_s"] for r in shifts)
     row = rp.cost_report(recs, data.disps, agent_s, costs)
     return row, [row]
+
+
+def _law(ctx: Ctx) -> dict[str, tuple[Jurisdiction, float]]:
+    """Each campaign's jurisdiction and effective AMD false-positive share, as its pacer's ledger has them."""
+    return {cid: (c.pacer.knobs.jurisdiction, c.pacer.knobs.amd_false_positive)
+            for cid, c in ctx.daemon.engine.campaigns.items()}
 
 
 def data_routes(ctx: Ctx, r: APIRouter) -> None:
@@ -120,7 +130,7 @@ def data_routes(ctx: Ctx, r: APIRouter) -> None:
             cap = ctx.daemon.engine.campaigns[campaign].pacer.knobs.abandon_cap if campaign else 0.03
             body, table = build_report(kind, data, cancel_reason_of=cancel, flag_over=flag_over, cap=cap,
                                        dispositions_for=ctx.daemon.engine.dispositions_for,
-                                       pause_labels=ctx.daemon.settings.desk.pause_labels(),
+                                       pause_labels=ctx.daemon.settings.desk.pause_labels(), law=_law(ctx),
                                        costs=rp.Costs(cost_per_minute, cost_per_agent_hour, billing_increment_s))
         if format == "csv":
             name = f"{kind}-{campaign or 'all'}.csv"

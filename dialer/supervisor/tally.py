@@ -27,12 +27,13 @@ from dialer.engine.records import offered_to_agents
 from dialer.errors import StateStoreError
 from dialer.store import RedisStore
 
-__all__ = ["ABANDONED", "CONTACTS", "DIALED", "LIVE", "SALES", "Tally", "Window"]
+__all__ = ["ABANDONED", "CONTACTS", "DIALED", "LIVE", "SALES", "SCREENED", "Tally", "Window"]
 
 log = logging.getLogger(__name__)
 
-DIALED, LIVE, ABANDONED, CONTACTS, SALES = range(5)
-_N = 5
+DIALED, LIVE, ABANDONED, CONTACTS, SALES, SCREENED = range(6)
+_N = 6
+_SCREENED = {"HUMAN", "NOTSURE"}  # AMD's verdicts on a live answer it let through (SKIPPED: AMD was off)
 # minute buckets cover a whole 25-hour day (the day DST ends) with room to spare: "today" keeps minute
 # precision up to its last minute, as it must where midnight is not on a UTC hour (Adelaide, +10:30/+9:30)
 _MINUTES_KEPT = 26 * 60
@@ -46,10 +47,17 @@ class Window:
     abandoned: int = 0
     contacts: int = 0
     sales: int = 0
+    screened: int = 0  # live answers offered to agents that AMD screened (each brings estimated false positives)
 
     @property
     def abandon_ratio(self) -> float | None:
         return self.abandoned / self.live if self.live else None
+
+    def law_ratio(self, fp_per_screened: float) -> float | None:
+        """(abandoned + estimated AMD false positives) / (live + the same): the UK law's rate, with
+        `fp_per_screened` = f/(1-f) false positives per screened live answer (0: the plain rate)."""
+        fp = self.screened * fp_per_screened
+        return (self.abandoned + fp) / (self.live + fp) if self.live + fp > 0 else None
 
     def as_dict(self) -> dict[str, Any]:
         return {"dialed": self.dialed, "live": self.live, "abandoned": self.abandoned, "contacts": self.contacts,
@@ -172,6 +180,8 @@ class Tally:
         b.add(t, DIALED)
         if offered_to_agents(f):
             b.add(t, LIVE)
+            if f.get("amd_status") in _SCREENED:
+                b.add(t, SCREENED)
         if f.get("abandoned") == "1":
             b.add(t, ABANDONED)
         if f.get("connected_at") and f.get("abandoned") != "1" and f.get("amd_audit") != "1":
@@ -225,8 +235,10 @@ class Tally:
         b = self._buckets.get(campaign)
         return b.window(start, end) if b is not None else Window()
 
-    def figures(self, campaign: str, now: float) -> dict[str, Any]:
-        """The wallboard's numbers for one campaign at `now`."""
+    def figures(self, campaign: str, now: float, fp_per_screened: float = 0.0) -> dict[str, Any]:
+        """The wallboard's numbers for one campaign at `now`. With `fp_per_screened` (a UK campaign's
+        f/(1-f)) the 24 hours count the estimated AMD false positives as the law does; `24h_plain` is
+        abandoned / live answers beside it."""
         b = self._buckets.get(campaign)
         if b is not None:
             b.prune(now)
@@ -236,7 +248,9 @@ class Tally:
         w24 = self.window(campaign, now - 86400, now)
         w30 = self.window(campaign, now - 30 * 86400, now)
         return {
-            "abandon": {"15m": w15.abandon_ratio, "today": today.abandon_ratio, "24h": w24.abandon_ratio,
+            "abandon": {"15m": w15.abandon_ratio, "today": today.abandon_ratio,
+                        "24h": w24.law_ratio(fp_per_screened), "24h_plain": w24.abandon_ratio,
+                        "false_positives_24h": w24.screened * fp_per_screened,
                         "30d": w30.abandon_ratio, "live_24h": w24.live, "live_30d": w30.live},
             "last_hour": w1h.as_dict(),
             "today": today.as_dict(),

@@ -23,6 +23,7 @@ from dialer.errors import DialerError
 from dialer.supervisor.control import Supervisor
 from dialer.supervisor.tally import Tally
 from pacing import Jurisdiction, Reason
+from pacing.ledger import false_positives_per_screened
 
 if TYPE_CHECKING:
     from dialer.daemon import Daemon
@@ -122,8 +123,11 @@ class Wallboard:
             decision = last[-1] if last else None
             blocked = decision.reason.value if decision is not None and decision.launch <= 0 and \
                 decision.reason in _BLOCKING else None
-            figures = self.tally.figures(cid, now)
-            legal = "24h" if knobs.jurisdiction is Jurisdiction.UK else "30d"
+            uk = knobs.jurisdiction is Jurisdiction.UK
+            # UK: the legal 24 hours count the estimated AMD false positives, as the pacer's ledger does
+            phi = false_positives_per_screened(knobs.amd_false_positive) if uk else 0.0
+            figures = self.tally.figures(cid, now, phi)
+            legal = "24h" if uk else "30d"
             figures["abandon"].update({"cap": knobs.abandon_cap, "target": knobs.target_abandon, "legal_window": legal})
             view.update(figures)
             view["hopper"] = {"depth": await self._depth(cid, now), "blocked": blocked,
