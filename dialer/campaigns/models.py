@@ -367,7 +367,9 @@ class CampaignConfig(_Frozen):
     # agent may take it (None: only ever that agent)
     personal_callback_wait_s: float | None = Field(default=3600.0, ge=0.0, le=30 * 86400.0)
     decline_suppress_days: int = Field(default=90, ge=0, le=3650)
-    base_contact_days: int = Field(default=60, ge=0, le=3650)
+    # "not again within 2 months": 62 days, the longest two calendar months (July and August), so a
+    # subscriber reached on 1 July is not called before 1 September; 60 would let 30 and 31 August through
+    base_contact_days: int = Field(default=62, ge=0, le=3650)
     counts_as_base: bool | None = None
     max_contacts_per_month: int | None = Field(default=4, ge=1)
     require_consent: bool | None = None

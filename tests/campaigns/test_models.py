@@ -43,7 +43,7 @@ def test_defaults_follow_the_brief() -> None:
     assert c.ring_timeout_s == 20
     assert c.amd
     assert c.retry.abandon_lock_h == 72
-    assert c.base_contact_days == 60
+    assert c.base_contact_days == 62
     assert c.caller_id_number == "+12125550100"
     national = parse_campaign({**BASE, "caller_id_number": "(212) 555-0100"})
     assert national.caller_id_number == "+12125550100"

@@ -32,7 +32,8 @@ P = ContactPolicy(campaign())
         (view(A, suppressions={"trouble_ticket": NOW - 1}), None, False),
         (view(A, suppressions={"declined_offer:other-offer": NOW + 600}), None, False),
         (view(A, last_base_contact=NOW - 10 * 86400), Block.BASE_CONTACT, False),
-        (view(A, last_base_contact=NOW - 61 * 86400), None, False),
+        (view(A, last_base_contact=NOW - 61 * 86400), Block.BASE_CONTACT, False),  # within 2 months still
+        (view(A, last_base_contact=NOW - 62 * 86400), None, False),
         (view(A, month="2024-05", contacts_in_month=4), Block.CONTACT_CAP, False),
         (view(A, month="2024-04", contacts_in_month=9), None, False),
         (view(NumberView(A, locked_until=NOW + 3600)), Block.ABANDON_LOCK, False),
@@ -333,3 +334,11 @@ def test_bad_suppression_signals_say_what_is_wrong(payload: str, message: str) -
 
     with pytest.raises(LeadError, match=message):
         parse_signal(payload, NOW)
+
+
+def test_a_base_subscriber_reached_on_1_july_is_not_called_again_before_1_september() -> None:
+    # "not again within 2 months": 60 days would let 30 and 31 August through
+    reached = at(2025, 7, 1, 12, 0)
+    for day in (30, 31):
+        assert P.check(view(A, last_base_contact=reached), at(2025, 8, day, 12, 0)).block is Block.BASE_CONTACT, day
+    assert P.check(view(A, last_base_contact=reached), at(2025, 9, 2, 12, 0)).ok  # 1 September is Labor Day
