@@ -457,9 +457,12 @@ def _subscribers(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
                    content_type="text/csv")
     if args.json:
         return got
+    held = got.get("former_held", 0)
     print(f"subscriber base: {got['rows']} rows, {got['current']} current, {got['former']} former (removed), "
-          f"{got['rejected']} rejected", file=out)
+          f"{got['rejected']} rejected" + (f", {held} former numbers kept (another subscriber holds them now)"
+                                          if held else ""), file=out)
     _print_issues(got["errors"], "line", out)
+    _print_issues(got.get("skipped", []), "line", out)
     return None
 
 

@@ -187,6 +187,13 @@ async def test_the_cli_imports_leads_and_the_base_and_sets_shows_and_lifts_suppr
         out = await run("subscribers", "import", str(EXAMPLE / "leads" / "subscriber_base.csv"))
         assert out.startswith("subscriber base: ")
         assert await LeadStore(rig.store.r, prefix=rig.store.prefix).subscriber_for("+13125550177") == "S1002"
+        stale = tmp_path / "former.csv"  # S9 once had the number S1002 holds now
+        stale.write_text("subscriber_id,mobile,status\nS9,+13125550177,former\n")
+        out = await run("subscribers", "import", str(stale))
+        assert out == ("subscriber base: 1 rows, 0 current, 1 former (removed), 0 rejected, 1 former numbers kept "
+                       "(another subscriber holds them now)\n"
+                       "  line 2: +13125550177 now belongs to subscriber S1002: kept in the base\n")
+        assert await LeadStore(rig.store.r, prefix=rig.store.prefix).subscriber_for("+13125550177") == "S1002"
         assert await run("suppress", "set", "subscriber:S1001", "trouble_ticket") == \
             "subscriber:S1001: trouble_ticket set\n"
         assert await run("suppress", "show", "subscriber:S1001") == "subscriber:S1001: trouble_ticket until lifted\n"
