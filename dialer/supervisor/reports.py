@@ -71,6 +71,12 @@ def _contact(r: Row) -> bool:
     return r.get("connected_at") is not None and not r.get("abandoned") and not r.get("amd_audit")
 
 
+def _abandon(r: Row) -> bool:
+    """An abandon as the law and the ledger count it: a live answer offered to agents that none took in time.
+    An agentless call that ended `abandoned` (its Redirect to the message was refused) waited for no agent."""
+    return bool(r.get("abandoned")) and offered_to_agents(r)
+
+
 def _ratio(a: float, b: float) -> float | None:
     return a / b if b else None
 
@@ -276,7 +282,7 @@ def local_hours(records: Iterable[Row]) -> dict[str, Any]:
         x["persons"] += offered_to_agents(r)
         x["machines"] += r.get("outcome") == "machine"
         x["contacts"] += _contact(r)
-        x["abandoned"] += bool(r.get("abandoned"))
+        x["abandoned"] += _abandon(r)
     out = [{**x, "person_share": _ratio(x["persons"], x["dials"]), "contact_rate": _ratio(x["contacts"], x["dials"]),
             "abandon_rate": _ratio(x["abandoned"], x["persons"])} for _h, x in sorted(rows.items())]
     return {"hours": out, "without_zone": without}
@@ -308,7 +314,7 @@ def list_results(records: Iterable[Row], disps: Mapping[str, Disp],
             x["contacts"] += 1
             d = disps.get(str(r["call_id"]))
             x["sales"] += int(d is not None and d.code in sale_codes)
-        x["abandoned"] += bool(r.get("abandoned"))
+        x["abandoned"] += _abandon(r)
     return [{**x, "contact_rate": _ratio(x["contacts"], x["dials"]), "conversion": _ratio(x["sales"], x["contacts"]),
              "dials_per_contact": _ratio(x["dials"], x["contacts"]),
              "abandon_rate": _ratio(x["abandoned"], x["persons"])}

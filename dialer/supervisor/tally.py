@@ -182,8 +182,8 @@ class Tally:
             b.add(t, LIVE)
             if f.get("amd_status") in _SCREENED:
                 b.add(t, SCREENED)
-        if f.get("abandoned") == "1":
-            b.add(t, ABANDONED)
+            if f.get("abandoned") == "1":  # an agentless call ended abandoned waited for no agent: not one
+                b.add(t, ABANDONED)
         if f.get("connected_at") and f.get("abandoned") != "1" and f.get("amd_audit") != "1":
             b.add(t, CONTACTS)  # an AMD audit call is a machine verdict an agent checked, not a live contact
             if f.get("agent_id"):
