@@ -19,6 +19,7 @@ import asyncio
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -605,8 +606,18 @@ class Hopper:
         g = await self._read(target.lead_id)
         if lost:
             plan = self.policy.plan_result(g.view, target.number_index, result, now, lost=True)
+            kept_at: float | None = None
+            if g.state.get(S.TAKEN_CALLBACK) == "1" and (
+                    plan.next == "retry" or plan.finish_reason == str(Block.MAX_ATTEMPTS)):
+                # A callback the person asked for, taken and never reported (an engine crash, a preview of
+                # it left on screen): still a callback, due again after the lost delay, kept for its agent
+                # and at its time, exempt as callbacks are from the caps and the base-contact rule. The
+                # attempt counts as lost, so its real result may still take its place.
+                plan = replace(plan, next="callback", at=now + self.campaign.retry.delay("lost"), finish_reason=None,
+                               callback_agent=g.view.callback_agent)
+                kept_at = g.view.callback_at
             await write_plan(self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
-                             lost_attempt=target.attempt)
+                             lost_attempt=target.attempt, callback_at=kept_at)
         elif target.attempt in lost_attempts(g):
             # the dial was given up as lost (a preview left on screen past `inflight_timeout_s`) and counted
             # as an attempt then: its real result takes the lost one's place instead of counting another
@@ -768,7 +779,8 @@ class Hopper:
         self.policy.validate_callback(g.view.zones, at, now, numbers=g.header.numbers, region=g.view.region)
 
     async def _recover(self, now: float) -> int:
-        """Dials taken longer ago than `inflight_timeout_s` never got a result: count them as lost attempts."""
+        """Dials taken longer ago than `inflight_timeout_s` never got a result: count them as lost attempts
+        (a lost callback goes back to the callbacks, see `_record`)."""
         k = self._k
         cutoff = now - self.campaign.hopper.inflight_timeout_s
         async with redis_call(f"looking for lost dials of {self.campaign.id}", self._timeout):

@@ -58,6 +58,7 @@ async def write_plan(
     amending: str | None = None,
     lost_attempt: int | None = None,
     replacing_lost: int | None = None,
+    callback_at: float | None = None,
 ) -> None:
     """Apply `plan` (decided for lead `g` after `result`).
 
@@ -66,7 +67,9 @@ async def write_plan(
     the contact's counters, already counted, are not counted again.
     `lost_attempt`: the attempt this result gives up as lost; its real result may still come.
     `replacing_lost`: the attempt, given up as lost before, whose real result this is: the dial is not
-    counted again, and its outcome takes the place of the lost one's."""
+    counted again, and its outcome takes the place of the lost one's.
+    `callback_at`: with a plan's callback, the time the person asked for, kept in the lead's state when the
+    callback is due again later than that (`plan.at`: a lost callback queued again); None: `plan.at`."""
     k = CampaignKeys(prefix, campaign.id)
     gk = GlobalKeys(prefix)
     lid = g.lead_id
@@ -142,7 +145,7 @@ async def write_plan(
         pipe.sadd(k.zk, zone_key)  # the lead's zones may have changed since it was queued (a re-import)
         pipe.zadd(k.due(zone_key), {lid: plan.at})
     elif plan.next == "callback":
-        pipe.hset(state, S.CB_AT, repr(plan.at))
+        pipe.hset(state, S.CB_AT, repr(plan.at if callback_at is None else callback_at))
         if plan.callback_agent:
             pipe.hset(state, S.CB_AGENT, clean(plan.callback_agent))
             pipe.zadd(k.own(clean(plan.callback_agent)), {lid: plan.at})
