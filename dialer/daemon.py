@@ -534,8 +534,11 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self._actions.create_task(self._pacing_loop(settings.id), name=f"pacing-{settings.id}")
 
     def set_paused(self, campaign_id: str, paused: bool) -> None:
-        """Pause (no new dials; live calls go on) or resume a campaign."""
+        """Pause (no new dials; live calls go on) or resume a campaign. A pause also withdraws the leads on
+        its agents' preview screens (`_withdraw_previews`): not dialed yet, each is a dial to come."""
         self.engine.campaigns[campaign_id].paused = paused
+        if paused:
+            self._withdraw_previews(campaign_id, self._held_since_decision(campaign_id))
         self._dirty[campaign_id].set()
 
     # ------------------------------------------------------------------ pacing
@@ -568,7 +571,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
         # read once: the read-back may end during the awaits below, and a decision without the look for
         # agents' own callbacks would count READY agents that have one due
         held = self.overrides_hold
-        may_offer = not camp.paused and not self.engine.ami_link.hold and not held
+        may_offer = not self._offer_held(campaign_id)
         if may_offer and camp.pacer.knobs.mode is not Mode.AGENTLESS:
             await self.offer_own_callbacks(campaign_id)  # before the pacer counts the ready agents
         # the depth read refills a hopper running low: previews are taken from it too
@@ -611,6 +614,12 @@ class Daemon(AgentCalls, Compliance, Overrides):
         if self.engine.campaigns[campaign_id].paused:
             return "the campaign was paused"
         return ""
+
+    def _offer_held(self, campaign_id: str) -> str:
+        """Why no lead may be put on a preview screen of the campaign now, own callbacks included; "" when one
+        may. A preview is a dial to come (Dial, or `preview_auto_dial_s`): what holds dials holds it, and it
+        is asked again once a take is back (`AgentCalls._offer`), as `_pace_once` asks of its leads."""
+        return self.engine.ami_link.hold or self.overrides_hold or self._held_since_decision(campaign_id)
 
     # ------------------------------------------------------------------ timers
     async def _timer_loop(self) -> None:

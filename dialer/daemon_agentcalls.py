@@ -5,6 +5,8 @@
                         for themselves, as a preview to that agent when READY (a word when they are paused);
                         `own_callbacks` lists them, `move_callback` moves one in time or to another owner
     preview campaigns   `offer_previews` (from the pacing loop): one lead per READY agent, reserved
+    a pause or stop     offers nothing: a lead taken meanwhile goes back (`_offer`), and those on screen are
+                        withdrawn (`_withdraw_previews`, from `Daemon.set_paused`)
     preview_dial/skip   dial it (agent leg first, after re-checking the whole contact policy) or give it back
     manual_dial         a typed number, after the lead source's contact-policy check
     blind_transfer      Redirect of the customer leg to another agent's or the supervisor's phone
@@ -75,6 +77,11 @@ class AgentCalls:
 
         def _agent_changed(self, agent_id: str) -> None: ...
 
+        def _offer_held(self, campaign_id: str) -> str: ...
+
+        def _return_lead(self, campaign_id: str, request: DialRequest, why: str, now: float, *,
+                         call_id: str = "") -> None: ...
+
     # campaign -> (when its agents' own callbacks were last looked for, the ready agents then)
     _own_callbacks_looked: dict[str, tuple[float, frozenset[str]]]
     _callbacks_reminded_at: dict[str, float]
@@ -91,6 +98,22 @@ class AgentCalls:
         if isinstance(source, PreviewSource):
             self._later(source.give_back(request, now), "preview-give-back",
                         about={"agent_id": agent_id, "campaign_id": held[0], "lead_id": request.lead_id})
+
+    def _withdraw_previews(self, campaign_id: str, why: str) -> None:
+        """The campaign may not dial now (paused or stopped): each lead on its agents' preview screens, their own
+        callbacks included, goes back to its source undialed (no attempt counted), and the agent is READY
+        again, told why (`preview_withdrawn`: `campaign_id`, `lead_id`, `reason`). Not dialed yet, a preview
+        is a dial to come: neither Dial nor `preview_auto_dial_s` finds it any more."""
+        now = self.clock.now()
+        for agent_id, (cid, request) in list(self.engine.previews.items()):
+            if cid != campaign_id:
+                continue
+            self._drop_preview(agent_id, now)
+            log.info("preview withdrawn; lead given back to the source",
+                     extra={"agent_id": agent_id, "campaign_id": cid, "lead_id": request.lead_id, "error": why})
+            self.feed.publish(agent_id, "preview_withdrawn", {"campaign_id": cid, "lead_id": request.lead_id,
+                                                              "reason": why})
+            self._agent_changed(agent_id)
 
     def _campaign_of(self, agent_id: str) -> str:
         agent = self.engine.roster.get(agent_id)
@@ -309,7 +332,7 @@ class AgentCalls:
             for agent_id in unsure:
                 if due.get(agent_id):
                     callback_holds.hold(self.engine, agent_id, now)
-        if not safe:
+        if not safe or self._offer_held(campaign_id):  # paused or stopped during the awaits: nothing is taken
             return
         got = await source.take_own_callbacks(safe, now)
         for agent_id in safe:
@@ -394,14 +417,22 @@ class AgentCalls:
         (the pacing loop of a preview campaign does this whenever an agent frees up)."""
         source = self.leads[campaign_id]
         for agent in [a for a in self.engine.roster.of_campaign(campaign_id) if a.state is AgentState.READY]:
+            if self._offer_held(campaign_id):  # paused or stopped during an earlier take: no more
+                return
             requests = await source.take(1, self.clock.now())
             if not requests:
                 return
             await self._offer(campaign_id, source, agent.agent_id, requests[0])
 
     async def _offer(self, campaign_id: str, source: LeadSource, agent_id: str, request: DialRequest) -> None:
-        """Put `request` on the agent's preview screen; an agent who moved during the take gives it back."""
+        """Put `request` on the agent's preview screen; an agent who moved during the take gives it back, and so
+        does a campaign paused or stopped meanwhile (or a daemon stopping, or AMI lost): undialed, no attempt
+        counted, as `Daemon._pace_once` gives back its leads."""
         now = self.clock.now()
+        held = self._offer_held(campaign_id)
+        if held:
+            self._return_lead(campaign_id, request, held, now)
+            return
         try:
             cmds = self.engine.offer_preview(agent_id, request, now)
         except IllegalTransition:

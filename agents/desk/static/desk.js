@@ -302,6 +302,13 @@ function onFeed(msg) {
         : "Your desktop lost contact with the dialer.");
       break;
     case "preview": { const { seq: _s, kind: _k, ...p } = msg; S.preview = p; if (p.callback) loadCallbacks(); break; }
+    case "preview_withdrawn":  // the campaign was paused or stopped: the lead went back undialed
+      if (S.preview && S.preview.lead_id === msg.lead_id) {
+        if (S.preview.callback) loadCallbacks();  // the agent's own callback waits in their list again
+        S.preview = null;
+      }
+      notice(`The lead on screen was withdrawn, not dialed: ${msg.reason}.`);
+      break;
     case "callbacks_due":  // the daemon's word to a paused agent: callbacks they kept are due
       notice(`${msg.count === 1 ? "A callback you kept is" : `${msg.count} callbacks you kept are`} due: go Ready to call back.`);
       loadCallbacks();
