@@ -85,21 +85,34 @@ async def load(store: RedisStore, *, campaign: str | None, since: float, until: 
     return out
 
 
+# a text cell beginning with one of these is a formula to Excel and LibreOffice (=HYPERLINK(...) sends the
+# click, and the cells beside it, elsewhere): OWASP's "CSV injection"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(v: Any) -> str:
     if v is None:
         return ""
     if isinstance(v, float):
         return "" if not math.isfinite(v) else f"{v:.6g}"
-    return str(v)
+    if isinstance(v, int):  # bool too: numbers are written as they are, a negative one included
+        return str(v)
+    text = str(v)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def render_csv(rows: Sequence[dict[str, Any]]) -> str:
-    """CSV with the union of the rows' keys as header, in first-seen order."""
+    """CSV with the union of the rows' keys as header, in first-seen order. A text cell that a spreadsheet
+    would read as a formula (it begins with = + - @, a tab or a carriage return: text from dispositions and
+    lead imports, typed by agents or bought with a list) is written with a leading ' , as text. Lines end
+    in CRLF (RFC 4180)."""
     cols: list[str] = []
     for r in rows:
         cols.extend(k for k in r if k not in cols and not isinstance(r[k], list | dict))
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    # RFC 4180's CRLF line ends: the writer then quotes a cell holding a bare CR too, which a spreadsheet
+    # would otherwise take for a new row (whose first cell could be a formula)
+    w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(cols)
     for r in rows:
         w.writerow([_cell(r.get(c)) for c in cols])
