@@ -8,7 +8,10 @@ Global (across campaigns), under `<prefix>`:
     sup:<subject>       HASH  suppression kind -> until (epoch, "inf" = until lifted)
     supk                SET   subjects that have a sup:<subject> hash (one membership test per lead)
     p:<person>          HASH  cross-campaign person state: dnc, bc (last base contact), m/mc (month,
-                              contacts that month), wb (times won back)
+                              contacts that month), wb (times won back); a contact writes bc and m/mc on
+                              the lead's person and on the `number:<e164>` person of each of its numbers
+    bcp                 SET   those `number:<e164>` persons with a contact written (the gather reads their
+                              bc, m/mc only for members, and keeps the most restrictive)
     base:<bucket>       HASH  number -> subscriber id of a current subscriber (cold-list reconciliation)
     campaigns           SET   campaign ids that have leads (dedup scope "all" looks in each)
 
@@ -62,12 +65,15 @@ def bucket(e164: str) -> tuple[str, str]:
 class GlobalKeys:
     """Keys shared by all campaigns."""
 
-    __slots__ = ("ab", "campaigns", "dnc", "dncp", "prefix", "supk")
+    __slots__ = ("ab", "bcp", "campaigns", "dnc", "dncp", "prefix", "supk")
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.dnc = f"{prefix}:dnc"
         self.dncp = f"{prefix}:dncp"
+        # the `number:<e164>` persons a contact was written on (base-contact time, monthly count): the gather
+        # reads only those persons' hashes
+        self.bcp = f"{prefix}:bcp"
         self.ab = f"{prefix}:ab"
         self.supk = f"{prefix}:supk"
         self.campaigns = f"{prefix}:campaigns"

@@ -10,7 +10,7 @@ follow-up time.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -43,6 +43,31 @@ def queue_dnc_marks(pipe: Pipeline, g: GlobalKeys, person: str, numbers: Iterabl
     pipe.sadd(g.dncp, *marks)
     for mark in marks:
         pipe.hset(g.person(mark), S.P_DNC, "1")
+
+
+# KEYS: a person hash. ARGV: the month (YYYY-MM). One more contact that month (the first of a new month).
+_COUNT_CONTACT = f"""
+if redis.call('HGET', KEYS[1], '{S.P_MONTH}') == ARGV[1] then
+  redis.call('HINCRBY', KEYS[1], '{S.P_MONTH_COUNT}', 1)
+else
+  redis.call('HSET', KEYS[1], '{S.P_MONTH}', ARGV[1], '{S.P_MONTH_COUNT}', 1)
+end
+return 1
+"""
+
+
+def _number_persons(g: Gathered) -> list[tuple[int, str, Mapping[str, str]]]:
+    """(number index, `number:<e164>` person, its contact fields as gathered) of each of the lead's numbers
+    whose person is not the lead's own, each person once."""
+    out: list[tuple[int, str, Mapping[str, str]]] = []
+    seen = {g.header.person}
+    for j, e164 in enumerate(g.header.numbers):
+        key = f"number:{e164}"
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((j, key, g.number_persons[j] if j < len(g.number_persons) else {}))
+    return out
 
 
 async def write_plan(
@@ -96,8 +121,13 @@ async def write_plan(
     if why:
         pipe.hincrby(k.why, why, -1)
     state = k.state(lid)
-    pipe.hdel(state, S.WHY, S.TAKEN_INDEX, S.TAKEN_CALLBACK, S.CB_AT, S.CB_AGENT, S.RETRY_AT, S.BASE_BEFORE)
+    pipe.hdel(state, S.WHY, S.TAKEN_INDEX, S.TAKEN_CALLBACK, S.CB_AT, S.CB_AGENT, S.RETRY_AT, S.BASE_BEFORE,
+              S.BASE_BEFORE_NUMBERS)
     person = gk.person(g.header.person)
+    # The person each of the lead's numbers names (`number:<e164>`, the lead's own person left out): a contact
+    # is written there too, so that a lead of another list or campaign keyed otherwise (an import with or
+    # without the account column) is held back by it (the gather reads the most restrictive).
+    others = _number_persons(g)
     # the late code says the agent did not reach the person (wrong number, someone else, a machine): the
     # contact the first result counted is taken back, so the subscriber is not held off for nothing
     uncontact = amending is not None and not plan.contacted
@@ -119,14 +149,18 @@ async def write_plan(
     if amending is not None:
         pipe.hincrby(k.stats, f"disposition:{g.state.get(S.LAST, amending)}", -1)
     if uncontact:
-        if g.person.get(S.P_MONTH) == plan.month and int(g.person.get(S.P_MONTH_COUNT, "0")) > 0:
-            pipe.hincrby(person, S.P_MONTH_COUNT, -1)
         before, _, stamp = g.state.get(S.BASE_BEFORE, "").partition("|")
-        if stamp and g.person.get(S.P_BASE) == stamp:  # not stamped again since, by another campaign
-            if before:
-                pipe.hset(person, S.P_BASE, before)
-            else:
-                pipe.hdel(person, S.P_BASE)
+        befores = g.state.get(S.BASE_BEFORE_NUMBERS, "").split(",")
+        for key, held, was in ((person, g.person, before),
+                               *((gk.person(o), held, befores[j] if j < len(befores) else "")
+                                 for j, o, held in others)):
+            if held.get(S.P_MONTH) == plan.month and int(held.get(S.P_MONTH_COUNT, "0")) > 0:
+                pipe.hincrby(key, S.P_MONTH_COUNT, -1)
+            if stamp and held.get(S.P_BASE) == stamp:  # not stamped again since, by another campaign
+                if was:
+                    pipe.hset(key, S.P_BASE, was)
+                else:
+                    pipe.hdel(key, S.P_BASE)
     pipe.hset(
         state,
         mapping={
@@ -169,11 +203,25 @@ async def write_plan(
             pipe.hincrby(person, S.P_MONTH_COUNT, 1)
         else:
             pipe.hset(person, mapping={S.P_MONTH: plan.month, S.P_MONTH_COUNT: 1})
+        for _, o, _held in others:  # not read unless listed in `bcp`: counted in Redis, whatever it holds
+            pipe.eval(_COUNT_CONTACT, 1, gk.person(o), plan.month)
     if plan.base_contact and first:
         pipe.hset(person, S.P_BASE, repr(now))
+        for _, o, _held in others:
+            pipe.hset(gk.person(o), S.P_BASE, repr(now))
         if plan.next == "finish" and plan.finish_reason == PolicyDisposition.OTHER.value:
             # a result without the agent's disposition, which a late one may amend: keep what to undo
             pipe.hset(state, S.BASE_BEFORE, f"{g.person.get(S.P_BASE, '')}|{now!r}")
+            if others:
+                by_index = {j: held.get(S.P_BASE, "") for j, _, held in others}
+                pipe.hset(state, S.BASE_BEFORE_NUMBERS,
+                          ",".join(by_index.get(j, "") for j in range(len(g.header.numbers))))
+    if (plan.contacted or plan.base_contact) and first:
+        marks = [o for _, o, _ in others]
+        if g.header.person.startswith("number:"):
+            marks.append(g.header.person)
+        if marks:
+            pipe.sadd(gk.bcp, *marks)
     if plan.won_back:
         pipe.hincrby(person, S.P_WON_BACK, 1)
     if plan.decline_kind and plan.decline_until > g.view.suppressions.get(plan.decline_kind, -math.inf):

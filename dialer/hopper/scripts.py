@@ -45,6 +45,7 @@ local has_dnc = redis.call('SCARD', P .. ':dnc') > 0
 local has_ab = redis.call('ZCARD', P .. ':ab') > 0
 local has_sup = redis.call('SCARD', P .. ':supk') > 0
 local has_dncp = redis.call('SCARD', P .. ':dncp') > 0
+local has_bcp = redis.call('SCARD', P .. ':bcp') > 0
 
 -- A multi-member command over any number of members (Lua's unpack is limited to a few thousand).
 local function mcall(cmd, key, items)
@@ -58,8 +59,10 @@ end
 
 -- Everything the policy needs about each lead, one reply string per lead: lead id, stored lead, state,
 -- person state, per number (DNC, lock end), suppressions, '1' when a `number:<e164>` person of one of its
--- numbers asked not to be called (else ''). Multi-member reads (DNC, locks, suppressed subjects, those
--- number persons) are done once for the whole batch.
+-- numbers asked not to be called (else ''), and per number the contact fields (bc, m, mc) of its
+-- `number:<e164>` person when that is not the lead's person and has any (set `bcp`), else empty ones.
+-- Multi-member reads (DNC, locks, suppressed subjects, those number persons) are done once for the whole
+-- batch; a number person's hash is read only when `bcp` lists it.
 local function gather_many(lids)
   local recs, nums, subjects = {}, {}, {}
   for _, lid in ipairs(lids) do
@@ -73,6 +76,7 @@ local function gather_many(lids)
       local p4 = string.find(blob, '\31', p3 + 1, true)
       local person = string.sub(blob, p2 + 1, p3 - 1)
       local area = string.sub(blob, p3 + 1, p4 - 1)
+      r.pk = person
       r.state = table.concat(redis.call('HGETALL', C .. 's:' .. lid), FS)
       r.person = table.concat(redis.call('HGETALL', P .. ':p:' .. person), FS)
       r.n0 = #nums + 1
@@ -97,24 +101,31 @@ local function gather_many(lids)
   if has_sup and #subjects > 0 then hit = mcall('SMISMEMBER', P .. ':supk', subjects) end
   -- A person known by one of the lead's numbers (`number:<e164>`) who asked not to be called is the lead's
   -- person too, whatever key the lead has now (a later import may have named the subscriber account).
-  local marked = {}
-  if has_dncp and #nums > 0 then
-    local pkeys = {}
+  local marked, contacted, pkeys = {}, {}, {}
+  if (has_dncp or has_bcp) and #nums > 0 then
     for j = 1, #nums do pkeys[j] = 'number:' .. nums[j] end
-    marked = mcall('SMISMEMBER', P .. ':dncp', pkeys)
   end
+  if has_dncp and #nums > 0 then marked = mcall('SMISMEMBER', P .. ':dncp', pkeys) end
+  -- A contact is written on the person of each of its lead's numbers too (`number:<e164>`, listed in `bcp`):
+  -- a lead with another key for the same person (an import without the account column) reads it there.
+  if has_bcp and #nums > 0 then contacted = mcall('SMISMEMBER', P .. ':bcp', pkeys) end
   local out = {}
   for _, r in ipairs(recs) do
     if not r.blob then
       out[#out + 1] = r.lid .. GS
     else
-      local numinfo, pdnc = {}, ''
+      local numinfo, pdnc, npc = {}, '', {}
       for j = r.n0, r.n1 do
         local d = 0
         if dnc[j] == 1 or cdnc[j] == 1 then d = 1 end
         numinfo[#numinfo + 1] = d
         numinfo[#numinfo + 1] = locks[j] or ''
         if marked[j] == 1 then pdnc = '1' end
+        local got = nil
+        if contacted[j] == 1 and pkeys[j] ~= r.pk then
+          got = redis.call('HMGET', P .. ':p:' .. pkeys[j], 'bc', 'm', 'mc')
+        end
+        for x = 1, 3 do npc[#npc + 1] = (got and got[x]) or '' end
       end
       local sups = {}
       if has_sup then
@@ -126,7 +137,7 @@ local function gather_many(lids)
         end
       end
       out[#out + 1] = table.concat({r.lid, r.blob, r.state, r.person, table.concat(numinfo, FS),
-        table.concat(sups, FS), pdnc}, GS)
+        table.concat(sups, FS), pdnc, table.concat(npc, FS)}, GS)
     end
   end
   return out

@@ -33,6 +33,9 @@ class S:
     TAKEN_CALLBACK = "tcb"
     LAST = "lo"
     BASE_BEFORE = "bb"  # "<the person's base-contact stamp before>|<the one this lead's result wrote>"
+    # the base-contact stamps before of its numbers' `number:<e164>` persons, comma-separated by number index
+    # ("" for none, or the lead's own person), written with BASE_BEFORE
+    BASE_BEFORE_NUMBERS = "bbn"
     LOST = "lst"  # attempts given up as lost whose real result has not come (comma-separated attempt numbers)
     RECENT = "a24"  # the last dials' times, comma-separated, oldest first (only with max_attempts_per_24h)
     P_DNC = "dnc"
@@ -74,6 +77,9 @@ class Gathered:
     state: Mapping[str, str]
     person: Mapping[str, str]
     view: LeadView
+    # by number index: the contact fields (bc, m, mc; those it has) of the number's `number:<e164>` person,
+    # empty when that is the lead's own person or no contact was written on it
+    number_persons: tuple[Mapping[str, str], ...] = ()
 
     @property
     def zone_key(self) -> str:
@@ -121,6 +127,8 @@ def parse_gathered(reply: object) -> Gathered | None:
                 until = float(until_text)
                 sups[kind] = max(until, sups.get(kind, until))
         cb_at = state.get(S.CB_AT)
+        number_persons = _number_persons(parts[7] if len(parts) > 7 else "", len(header.numbers))
+        base, month, in_month = _most_restrictive(person, number_persons)
         view = LeadView(
             lead_id=lead_id,
             numbers=numbers,
@@ -136,9 +144,9 @@ def parse_gathered(reply: object) -> Gathered | None:
             next_index=int(state.get(S.NEXT_INDEX, "0")) % len(numbers),
             retry_at=_float(state.get(S.RETRY_AT)),
             finished=state.get(S.FINISHED) or None,
-            last_base_contact=_float(person.get(S.P_BASE)),
-            month=person.get(S.P_MONTH, ""),
-            contacts_in_month=int(person.get(S.P_MONTH_COUNT, "0")),
+            last_base_contact=base,
+            month=month,
+            contacts_in_month=in_month,
             prev_leaves=header.prev_leaves,
             won_back=int(person.get(S.P_WON_BACK, "0")),
             jumper_now=header.jumper_now,
@@ -150,4 +158,34 @@ def parse_gathered(reply: object) -> Gathered | None:
         )
     except (ValueError, IndexError, TypeError, LeadError) as exc:
         raise StateStoreError(f"lead {lead_id}: stored state cannot be read ({exc}); re-import the lead") from exc
-    return Gathered(lead_id, blob, header, MappingProxyType(state), MappingProxyType(person), view)
+    return Gathered(lead_id, blob, header, MappingProxyType(state), MappingProxyType(person), view, number_persons)
+
+
+_CONTACT_FIELDS = (S.P_BASE, S.P_MONTH, S.P_MONTH_COUNT)
+
+
+def _number_persons(part: str, n: int) -> tuple[Mapping[str, str], ...]:
+    """The gather's contact fields of each number's person (three per number, "" when absent)."""
+    if not part:
+        return tuple(MappingProxyType({}) for _ in range(n))
+    items = part.split(FS)
+    return tuple(
+        MappingProxyType({f: v for f, v in zip(_CONTACT_FIELDS, items[3 * i : 3 * i + 3], strict=False) if v})
+        for i in range(n)
+    )
+
+
+def _most_restrictive(person: Mapping[str, str],
+                      others: tuple[Mapping[str, str], ...]) -> tuple[float, str, int]:
+    """(last base contact, month, contacts that month) of a lead's person, held against the persons its
+    numbers name: the latest base contact, and the highest count of the latest month any of them has."""
+    base = _float(person.get(S.P_BASE))
+    month, count = person.get(S.P_MONTH, ""), int(person.get(S.P_MONTH_COUNT, "0"))
+    for p in others:
+        base = max(base, _float(p.get(S.P_BASE)))
+        m, c = p.get(S.P_MONTH, ""), int(p.get(S.P_MONTH_COUNT, "0"))
+        if m > month:
+            month, count = m, c
+        elif m == month and c > count:
+            count = c
+    return base, month, count
