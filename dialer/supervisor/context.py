@@ -11,6 +11,7 @@ from fastapi import Depends
 from dialer.supervisor.audit import AuditLog
 from dialer.supervisor.auth import Credentials, Principal, Role, TokenBook, requirer
 from dialer.supervisor.control import Supervisor
+from dialer.supervisor.reports import SaleCodes
 from dialer.supervisor.tally import Tally
 from dialer.supervisor.wallboard import Wallboard
 
@@ -32,7 +33,8 @@ class Ctx:
     @classmethod
     def build(cls, daemon: Daemon, *, interval_s: float = 1.0) -> Ctx:
         sup = Supervisor(daemon)
-        tally = Tally(daemon.store)
+        # a sale is what the campaign's disposition set says (kind sale or agreed), as in the reports
+        tally = Tally(daemon.store, is_sale=SaleCodes(daemon.engine.dispositions_for, lambda: daemon.engine.campaigns))
         return cls(
             daemon=daemon,
             sup=sup,

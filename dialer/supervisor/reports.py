@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from agents.dispositions import DEFAULT_DISPOSITIONS, DispositionKind, DispositionSet
 from dialer.engine.records import offered_to_agents
 from pacing import Jurisdiction
 from pacing.ledger import false_positives_per_screened
@@ -27,6 +28,7 @@ __all__ = [
     "CONTACTS_PER_SHIFT_GOAL",
     "Costs",
     "Disp",
+    "SaleCodes",
     "abandon_compliance",
     "agent_shifts",
     "attempts_histogram",
@@ -59,6 +61,52 @@ class Disp:
     fields: Mapping[str, str]
     lead_id: str = ""
     campaign_id: str = ""
+
+
+_SALE_KINDS = (DispositionKind.SALE, DispositionKind.AGREED)
+# the contact policy keeps these words whatever their kind (but callback, dnc): a follow-up's confirmation is
+# its own stage (the funnel's `confirmed`), not a sale, as in the hopper's list figures
+_OWN_WORDS = frozenset({"confirmed", "not_confirmed"})
+
+
+class SaleCodes:
+    """Which disposition codes count as a sale, per campaign, as the hopper's list figures count them
+    (dialer.campaigns.vocab.Disposition.is_success): the codes of kind `sale` or `agreed` in the campaign's
+    disposition set (the default set without one: `sale` and `agreed`); a code the set does not know counts
+    when it is `sale` or `agreed`. Call it with (campaign id, code). Without `dispositions_for` every campaign
+    has the default set. `campaigns` lists the campaigns, for `anywhere`."""
+
+    def __init__(self, dispositions_for: Callable[[str], DispositionSet | None] | None = None,
+                 campaigns: Callable[[], Iterable[str]] | None = None) -> None:
+        self._for = dispositions_for
+        self._campaigns = campaigns
+        self._cache: dict[str, tuple[DispositionSet, frozenset[str]]] = {}
+
+    @staticmethod
+    def of(ds: DispositionSet) -> frozenset[str]:
+        """The sale codes of one disposition set."""
+        return frozenset(s.code for s in ds.specs if s.kind in _SALE_KINDS and s.code not in _OWN_WORDS)
+
+    def codes(self, campaign_id: str) -> frozenset[str]:
+        ds = (self._for(campaign_id) if self._for is not None else None) or DEFAULT_DISPOSITIONS
+        hit = self._cache.get(campaign_id)
+        if hit is None or hit[0] is not ds:
+            hit = self._cache[campaign_id] = (ds, self.of(ds))
+        return hit[1]
+
+    def __call__(self, campaign_id: str, code: str) -> bool:
+        if code in self.codes(campaign_id):
+            return True
+        ds = (self._for(campaign_id) if self._for is not None else None) or DEFAULT_DISPOSITIONS
+        return ds.get(code) is None and code in ("sale", "agreed")
+
+    def anywhere(self, code: str) -> bool:
+        """Whether the code is a sale in some campaign (a disposition whose campaign is not known yet)."""
+        return code in ("sale", "agreed") or any(self(c, code) for c in (self._campaigns() if self._campaigns
+                                                                          else ()))
+
+
+DEFAULT_SALES = SaleCodes()
 
 
 def _day(t: float) -> str:
@@ -100,7 +148,7 @@ def journal_times(journal: Sequence[Row], until: float) -> dict[tuple[str, str],
 
 
 def agent_shifts(records: Iterable[Row], disps: Mapping[str, Disp], journal: Sequence[Row] | None,
-                 until: float, sale_codes: frozenset[str] = frozenset({"sale"})) -> list[dict[str, Any]]:
+                 until: float, is_sale: SaleCodes = DEFAULT_SALES) -> list[dict[str, Any]]:
     """One row per agent per day: contacts, talk / wait / wrap / pause time, sales, contacts per hour
     and the share of the 120-per-shift goal that pace reaches."""
     acc: dict[tuple[str, str], dict[str, Any]] = {}
@@ -122,7 +170,7 @@ def agent_shifts(records: Iterable[Row], disps: Mapping[str, Disp], journal: Seq
         d = disps.get(str(r["call_id"]))
         if d is not None:
             x["wrap_s"] += max(0.0, d.at - float(r["ended_at"]))
-            x["sales"] += int(d.code in sale_codes)
+            x["sales"] += int(is_sale(str(r.get("campaign_id") or ""), d.code))
     times = journal_times(journal, until) if journal else {}
     for (agent, day) in times:
         row(agent, day)
@@ -294,7 +342,7 @@ UNKNOWN_LIST = "(list not recorded)"
 
 
 def list_results(records: Iterable[Row], disps: Mapping[str, Disp],
-                 sale_codes: frozenset[str] = frozenset({"sale"})) -> list[dict[str, Any]]:
+                 is_sale: SaleCodes = DEFAULT_SALES) -> list[dict[str, Any]]:
     """What each lead list brought in the window, per campaign: dials, persons, contacts, sales and
     abandons, with the contact rate, the conversion (sales per contact), dials per contact and the abandon
     rate of the persons. A list is the one that brought the lead (the call record's `lead_list`, its
@@ -313,7 +361,7 @@ def list_results(records: Iterable[Row], disps: Mapping[str, Disp],
         if _contact(r):
             x["contacts"] += 1
             d = disps.get(str(r["call_id"]))
-            x["sales"] += int(d is not None and d.code in sale_codes)
+            x["sales"] += int(d is not None and is_sale(key[0], d.code))
         x["abandoned"] += _abandon(r)
     return [{**x, "contact_rate": _ratio(x["contacts"], x["dials"]), "conversion": _ratio(x["sales"], x["contacts"]),
              "dials_per_contact": _ratio(x["dials"], x["contacts"]),
@@ -323,7 +371,7 @@ def list_results(records: Iterable[Row], disps: Mapping[str, Disp],
 
 # ---------------------------------------------------------------------------------------------- funnel
 def funnel(records: Iterable[Row], disps: Mapping[str, Disp], follow_ups: Iterable[Disp] = (),
-           sale_codes: frozenset[str] = frozenset({"sale"})) -> list[dict[str, Any]]:
+           is_sale: SaleCodes = DEFAULT_SALES) -> list[dict[str, Any]]:
     """dialed -> live answer -> right person -> interested -> sale -> confirmed by follow-up -> dispatched.
 
     `follow_ups` are dispositions of any campaign for the same leads (a follow-up keeps the lead id):
@@ -342,10 +390,10 @@ def funnel(records: Iterable[Row], disps: Mapping[str, Disp], follow_ups: Iterab
         if code in _WRONG_PERSON:
             continue
         right += 1
-        if code in sale_codes or code == "callback" or (d is not None and str(d.fields.get("interested", "")).lower()
-                                                        in _TRUE):
+        sale = d is not None and is_sale(str(r.get("campaign_id") or ""), code)
+        if sale or code == "callback" or (d is not None and str(d.fields.get("interested", "")).lower() in _TRUE):
             interested += 1
-        if code in sale_codes:
+        if sale:
             sold += 1
             sold_leads.add(str(r.get("lead_id")))
     confirmed = dispatched = 0
@@ -365,7 +413,7 @@ def funnel(records: Iterable[Row], disps: Mapping[str, Disp], follow_ups: Iterab
 
 # ---------------------------------------------------------------------------------------------- reasons
 def reason_breakdown(records: Iterable[Row], disps: Mapping[str, Disp], cancel_reason_of: Mapping[str, str],
-                     sale_codes: frozenset[str] = frozenset({"sale"})) -> dict[str, list[dict[str, Any]]]:
+                     is_sale: SaleCodes = DEFAULT_SALES) -> dict[str, list[dict[str, Any]]]:
     """Refusal reasons (from the refusing agent's disposition fields `reason` or `refusal_reason`) and,
     per cancel reason of the lead (win-back), contacts, sales and conversion."""
     refusals: Counter[str] = Counter()
@@ -380,7 +428,7 @@ def reason_breakdown(records: Iterable[Row], disps: Mapping[str, Disp], cancel_r
         contacts[cancel] += 1
         if d is None:
             continue
-        if d.code in sale_codes:
+        if is_sale(str(r.get("campaign_id") or ""), d.code):
             sales[cancel] += 1
         elif d.code == "refused":
             refusals[d.fields.get("reason") or d.fields.get("refusal_reason") or "(not given)"] += 1
@@ -531,7 +579,7 @@ class Costs:
 
 
 def cost_report(records: Iterable[Row], disps: Mapping[str, Disp], agent_seconds: float, costs: Costs,
-                sale_codes: frozenset[str] = frozenset({"sale"})) -> dict[str, Any]:
+                is_sale: SaleCodes = DEFAULT_SALES) -> dict[str, Any]:
     """Telecom minutes and agent hours turned into cost per contact and per sale."""
     billed_s = 0.0
     contacts = sales = 0
@@ -543,7 +591,7 @@ def cost_report(records: Iterable[Row], disps: Mapping[str, Disp], agent_seconds
         if _contact(r):
             contacts += 1
             d = disps.get(str(r["call_id"]))
-            sales += int(d is not None and d.code in sale_codes)
+            sales += int(d is not None and is_sale(str(r.get("campaign_id") or ""), d.code))
     telecom = billed_s / 60.0 * costs.per_minute
     agents = agent_seconds / 3600.0 * costs.per_agent_hour
     total = telecom + agents

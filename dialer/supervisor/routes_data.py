@@ -37,13 +37,15 @@ def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], f
                  law: Mapping[str, tuple[Jurisdiction, float]] | None = None,
                  ) -> tuple[Any, list[dict[str, Any]]]:
     """(JSON body, flat table for CSV and charts) of one report. `dispositions_for` gives a campaign's
-    disposition set (which codes mean an answering machine); without it the code `machine` does.
+    disposition set (which codes mean an answering machine, which a sale: kind sale or agreed); without it
+    the default set's codes do (`machine`; `sale` and `agreed`).
     `pause_labels` gives the pause codes their words (`DeskSettings.pause_labels`). `law` gives each
     campaign its jurisdiction and effective AMD false-positive share (UK: the compliance report counts
     the estimated false positives)."""
     recs = data.records
+    sales = rp.SaleCodes(dispositions_for)
     if kind == "agents":
-        rows = rp.agent_shifts(recs, data.disps, data.journal, data.until)
+        rows = rp.agent_shifts(recs, data.disps, data.journal, data.until, sales)
         return rows, rows
     if kind == "pauses":
         pauses = rp.pause_breakdown(data.journal or [], data.until, pause_labels or {})
@@ -59,13 +61,13 @@ def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], f
         by_hour = rp.local_hours(recs)
         return by_hour, list(by_hour["hours"])
     if kind == "lists":
-        rows = rp.list_results(recs, data.disps)
+        rows = rp.list_results(recs, data.disps, sales)
         return rows, rows
     if kind == "funnel":
-        rows = rp.funnel(recs, data.disps, data.follow_ups)
+        rows = rp.funnel(recs, data.disps, data.follow_ups, sales)
         return rows, rows
     if kind == "reasons":
-        out = rp.reason_breakdown(recs, data.disps, cancel_reason_of)
+        out = rp.reason_breakdown(recs, data.disps, cancel_reason_of, sales)
         flat = [{"table": "refusals", **r} for r in out["refusals"]] + \
                [{"table": "cancel_reasons", **r} for r in out["cancel_reasons"]]
         return out, flat
@@ -77,9 +79,9 @@ def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], f
                     if not is_person(d.code, dispositions_for(d.campaign_id) if dispositions_for else None)}
         rows = rp.abandon_compliance(recs, cap, machines, history=data.history, law=law)
         return rows, rows
-    shifts = rp.agent_shifts(recs, data.disps, data.journal, data.until)
+    shifts = rp.agent_shifts(recs, data.disps, data.journal, data.until, sales)
     agent_s = sum(r["logged_in_s"] for r in shifts)
-    row = rp.cost_report(recs, data.disps, agent_s, costs)
+    row = rp.cost_report(recs, data.disps, agent_s, costs, sales)
     return row, [row]
 
 

@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from dialer.engine.records import offered_to_agents
 from dialer.errors import StateStoreError
 from dialer.store import RedisStore
+from dialer.supervisor.reports import DEFAULT_SALES, SaleCodes
 
 __all__ = ["ABANDONED", "CONTACTS", "DIALED", "LIVE", "SALES", "SCREENED", "Tally", "Window"]
 
@@ -105,13 +106,13 @@ def local_midnight(now: float) -> float:
 class Tally:
     """Per-campaign counts by minute and hour, fed from the Redis streams."""
 
-    def __init__(self, store: RedisStore, *, sale_codes: frozenset[str] = frozenset({"sale"}),
+    def __init__(self, store: RedisStore, *, is_sale: SaleCodes = DEFAULT_SALES,
                  timeout_s: float = 5.0, batch: int = 5000) -> None:
         self._store = store
         self._calls_key = store.key("calls")
         self._disp_key = store.key("dispositions")
         self._last = {self._calls_key: "0-0", self._disp_key: "0-0"}
-        self._sale_codes = sale_codes
+        self._is_sale = is_sale
         self._timeout = timeout_s
         self._batch = batch
         self._buckets: dict[str, _Buckets] = {}
@@ -190,17 +191,17 @@ class Tally:
                 self._agent_count(f["agent_id"], t, 1)
 
     async def _on_disposition(self, f: dict[str, str]) -> None:
-        if f.get("disposition") not in self._sale_codes:
-            return
-        call_id = f.get("call_id", "")
+        code, call_id = f.get("disposition", ""), f.get("call_id", "")
         campaign = self._campaign_of.get(call_id)
         if campaign is None:
+            if not self._is_sale.anywhere(code):
+                return  # no need to look its campaign up
             try:
                 found: Any = await self._store.r.hget(self._store.key("call", call_id), "campaign_id")
                 campaign = str(found) if found else None
             except (RedisError, OSError) as exc:
                 raise StateStoreError(f"cannot read call {call_id}: {exc!r}") from exc
-        if not campaign:
+        if not campaign or not self._is_sale(campaign, code):
             return
         try:
             t = float(f.get("disposed_at") or 0.0)
