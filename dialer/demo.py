@@ -196,6 +196,8 @@ def _split_agents(agents: int, shares: list[float]) -> list[int]:
 async def _demo_hopper(campaign: CampaignSettings, redis: aioredis.Redis, n: int, seed: int, now: float,
                        prefix: str) -> LeadSource:
     """An example campaign, its contact policy and Redis hopper, with `n` synthetic leads."""
+    from agents.dispositions import DEFAULT_DISPOSITIONS
+    from agents.scripts import load_script
     from dialer.campaigns.loader import load_campaign
     from dialer.hopper import Hopper, LeadStore
     from dialer.hopper_source import HopperLeadSource
@@ -206,7 +208,10 @@ async def _demo_hopper(campaign: CampaignSettings, redis: aioredis.Redis, n: int
     config = load_campaign(campaign.file)
     if n > 0:
         await load_demo_leads(LeadStore(redis, prefix=prefix), config, n, seed, now)
-    source = HopperLeadSource(Hopper(redis, config, ContactPolicy(config), prefix=prefix))
+    # the codes the desk checks against, as the daemon's open_hopper_source reads them: a code's kind says
+    # what it means for the contact policy
+    dispositions = load_script(campaign.script).dispositions if campaign.script is not None else DEFAULT_DISPOSITIONS
+    source = HopperLeadSource(Hopper(redis, config, ContactPolicy(config), prefix=prefix), dispositions=dispositions)
     await source.depth(now)
     return source
 
