@@ -38,7 +38,8 @@ class Loaded:
 
 async def load(store: RedisStore, *, campaign: str | None, since: float, until: float) -> Loaded:
     """Records that ended in [since, until) (of `campaign`, or all), their dispositions, the journal, and
-    the live answers of the 24 hours before `since` (`history`)."""
+    the live answers of the 24 hours before `since` (`history`). The journal starts with the state each
+    agent was in at `since` (their last entry before it, unless logged out), as an entry at `since`."""
     out = Loaded(since, until)
     lead_of: dict[str, tuple[str, str]] = {}
     async for _id, f in iter_stream(store, store.key("calls")):
@@ -73,15 +74,23 @@ async def load(store: RedisStore, *, campaign: str | None, since: float, until: 
         out.disps[call_id] = d
         out.follow_ups.append(d)
     journal: list[dict[str, Any]] = []
+    before: dict[str, dict[str, str]] = {}  # each agent's last entry before `since`: its state at `since`
     async for _id, f in iter_stream(store, store.key(JOURNAL_STREAM)):
         try:
             at = float(f.get("at") or "nan")
         except ValueError:
             continue
-        if since <= at < until and (campaign is None or f.get("campaign") in (campaign, "")):
+        if at < since:
+            before[f.get("agent_id", "")] = f
+        elif at < until and (campaign is None or f.get("campaign") in (campaign, "")):
             journal.append({"agent_id": f.get("agent_id", ""), "state": f.get("state", ""), "at": at,
                             "reason": f.get("reason", "")})
-    out.journal = journal or None
+    # the state an agent was already in at `since` (ready since 08:55, a pause begun before noon) starts there
+    under_way = [{"agent_id": agent, "state": f.get("state", ""), "at": since, "reason": f.get("reason", "")}
+                 for agent, f in sorted(before.items())
+                 if f.get("state") not in ("", "logged_out") and (campaign is None or f.get("campaign") in
+                                                                  (campaign, ""))]
+    out.journal = (under_way + journal) or None
     return out
 
 
