@@ -124,3 +124,17 @@ async def test_a_transfer_to_a_busy_phone_comes_back_to_the_agent_with_the_reaso
     assert (rec["outcome"], rec["agent_id"], rec["transferred_from"], rec["transfer_failures"]) == (
         "connected", "ann", "", "bob: busy")
     assert (rec["disposition"], rec["abandoned"]) == ("wrong_number", "0")
+
+
+async def test_a_pause_while_previewing_takes_the_lead_off_the_screen(browser, redis_url):
+    # the lead goes back to the hopper on the pause; its card must not stay up with a Dial button
+    from agents.commands import Pause
+
+    async with DeskHarness(redis_url=redis_url, pbx=True, mode=Mode.PREVIEW, leads=LEADS) as h, \
+            desk_page(browser, h) as page:
+        await go_ready(page)
+        await h.daemon.offer_previews(h.campaign)
+        await expect(page.locator("#preview-card")).to_be_visible()
+        h.daemon.agent_command(Pause("ann", "break"))
+        await expect(page.locator("#state-label")).to_have_text("Paused")
+        await expect(page.locator("#preview-card")).to_be_hidden()

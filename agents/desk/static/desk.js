@@ -253,6 +253,9 @@ function onFeed(msg) {
     case "state":
       setAgentState(msg.state, msg.since, msg.reason);
       if (msg.state === "ready" || msg.state === "paused") { S.pendingPause = null; if (S.call && !lateOpen()) clearCall(); }
+      // a lead is on screen only while previewing or dialing it: a pause, or a Dial the contact rules refused,
+      // leaves the agent READY or PAUSED with the lead given back, and its card must go
+      if (msg.state !== "previewing" && msg.state !== "dialing") S.preview = null;
       if (msg.state === "logged_out") { stopStream(); clearCall(); showLogin("You are logged out."); return; }
       break;
     case "screenpop": {
