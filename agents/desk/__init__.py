@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 
-from agents.desk.auth import Accounts, SessionSigner
+from agents.desk.auth import Accounts, Logouts, SessionSigner
 from agents.desk.core import Desk, DeskOptions
 from agents.desk.presence import Presence
 from agents.desk.routes import desk_routes
 from agents.screenpop import ScreenPopRenderer
+from dialer.store import RedisStore
 
 if TYPE_CHECKING:
     from dialer.daemon import Daemon
@@ -53,11 +54,15 @@ def build_desk(
     secret = http.session_secret.get_secret_value()
     if secret == _DEFAULT_SECRET:
         log.warning("the agent desk uses the default session secret; set [http] session_secret")
+    # logouts are kept in the daemon's Redis, so a restart or another daemon refuses them too (a desk built
+    # for its options alone, in a test, has no store: memory then)
+    store = getattr(daemon, "store", None)
+    logouts = Logouts(store if isinstance(store, RedisStore) else None, now=wall_clock)
     return Desk(
         daemon,
         options=options,
         renderer=renderer,
-        signer=SessionSigner(secret, http.session_ttl_s, now=wall_clock),
+        signer=SessionSigner(secret, http.session_ttl_s, now=wall_clock, logouts=logouts),
         accounts=Accounts(daemon.settings.agents),
         presence=Presence(options.presence_timeout_s, now=monotonic),
     )

@@ -7,26 +7,51 @@ the same MAC). Verification recomputes the MAC and compares with `hmac.compare_d
 the payload, then checks expiry and the logout list. The server keeps no session table: a restart does
 not log anyone out, and any number of daemons sharing the secret accept the same token.
 
+The logout list (`Logouts`) is the exception, and it lives in Redis so that it outlasts a restart and
+reaches every daemon: `<prefix>:desk_logout:<jti>` is `ended` (logged out: refused) or `waiting` (the
+logout waits for the agent's wrap-up: still accepted; ended by the desk once the agent is no longer
+waiting to log out), and expires when the token would have expired anyway. Each daemon also keeps its own
+logouts in memory, so they take effect at once and while Redis is away; their Redis writes go through the
+store's outbox (in order, retried). Every request reads the key (`SessionSigner.check`); when Redis does
+not answer, only this daemon's own logouts are refused until it does (logged).
+
 The token travels in an HttpOnly, SameSite=Strict cookie (the page's EventSource cannot set headers),
 or as `Authorization: Bearer` for scripts and tests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import hmac
 import json
+import logging
+import math
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from redis.exceptions import RedisError
 
 from dialer.config import AgentAccount
 from dialer.errors import DialerError
 
-__all__ = ["Accounts", "Session", "SessionInvalid", "SessionSigner"]
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+    from dialer.store import RedisStore
+
+__all__ = ["ENDED", "WAITING", "Accounts", "Logouts", "Session", "SessionInvalid", "SessionSigner"]
+
+log = logging.getLogger(__name__)
+
+Mark = Literal["ended", "waiting"]
+ENDED: Mark = "ended"  # logged out: the token is refused
+WAITING: Mark = "waiting"  # the logout waits for the agent's wrap-up: the token still works meanwhile
 
 
 class SessionInvalid(DialerError):
@@ -41,6 +66,10 @@ class Session:
     token: str
 
 
+def _logged_out() -> SessionInvalid:
+    return SessionInvalid("session ended by logout; log in again")
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -49,17 +78,93 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-class SessionSigner:
-    """Issues and verifies session tokens. `now` is wall-clock epoch seconds (injectable for tests)."""
+class Logouts:
+    """Session ids (jti) ended by logout, or whose logout waits for the agent's wrap-up, until their tokens
+    expire: in this process's memory and, given the daemon's `RedisStore`, in Redis (see the module
+    docstring). Without a store (a signer on its own, in tests or tools) only the memory is kept."""
 
-    def __init__(self, secret: str | bytes, ttl_s: float, *, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: RedisStore | None = None, *, now: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._now = now
+        self._marks: dict[str, tuple[Mark, float]] = {}  # jti -> (mark, the token's expiry)
+        self._waiting: dict[str, Session] = {}  # this process's logouts waiting for a wrap-up
+        self._redis_away = False
+
+    def end(self, session: Session) -> None:
+        """The session is over: refused from now on, by every daemon sharing the store."""
+        self._waiting.pop(session.jti, None)
+        self._mark(session, ENDED)
+
+    def end_after_wrapup(self, session: Session) -> None:
+        """The agent's logout waits for their wrap-up: the session goes on until the desk ends it."""
+        if self.known(session.jti) == ENDED:
+            return
+        self._waiting[session.jti] = session
+        self._mark(session, WAITING)
+
+    def known(self, jti: str) -> Mark | None:
+        """What this process knows of the session, without asking Redis."""
+        got = self._marks.get(jti)
+        return got[0] if got is not None and got[1] > self._now() else None
+
+    def waiting(self) -> list[Session]:
+        """This process's sessions whose logout waits for a wrap-up (expired ones dropped)."""
+        now = self._now()
+        self._waiting = {j: s for j, s in self._waiting.items() if s.expires_at > now}
+        return list(self._waiting.values())
+
+    async def lookup(self, jti: str) -> Mark | None:
+        """What this process or Redis knows of the session: a logout by another daemon, or by this one
+        before a restart, included. A Redis that does not answer leaves this process's knowledge."""
+        mine = self.known(jti)
+        if mine == ENDED or self._store is None:
+            return mine
+        store = self._store
+        try:
+            async with asyncio.timeout(store.timeout_s):
+                got = await store.r.get(store.key("desk_logout", jti))
+        except (RedisError, OSError, TimeoutError) as exc:
+            if not self._redis_away:
+                self._redis_away = True
+                log.warning("desk logouts cannot be read from Redis: until it answers, only the logouts made on "
+                            "this daemon are refused", extra={"error": repr(exc)})
+            return mine
+        if self._redis_away:
+            self._redis_away = False
+            log.info("desk logouts are read from Redis again")
+        return ENDED if got == ENDED else WAITING if got == WAITING or mine == WAITING else None
+
+    def _mark(self, session: Session, mark: Mark) -> None:
+        now = self._now()
+        self._marks = {j: m for j, m in self._marks.items() if m[1] > now}
+        ttl = math.ceil(session.expires_at - now)
+        if ttl <= 0:
+            return  # expired already: refused as such
+        self._marks[session.jti] = (mark, session.expires_at)
+        if self._store is None:
+            return
+        key = self._store.key("desk_logout", session.jti)
+
+        async def op(r: aioredis.Redis) -> None:
+            # an ended session never goes back to waiting (NX), whichever daemon wrote first
+            await r.set(key, mark, ex=ttl + 1, nx=mark == WAITING)
+
+        self._store.enqueue(f"desk logout {mark} ({key})", op)
+
+
+class SessionSigner:
+    """Issues and verifies session tokens. `now` is wall-clock epoch seconds (injectable for tests).
+    `logouts`: where logouts are kept (default: this process's memory only)."""
+
+    def __init__(self, secret: str | bytes, ttl_s: float, *, now: Callable[[], float] = time.time,
+                 logouts: Logouts | None = None) -> None:
         raw = secret.encode() if isinstance(secret, str) else secret
         if not raw:
             raise ValueError("the session secret is empty; set [http] session_secret")
         self._key = hmac.new(b"telecom-dialer agent-desk session v1", raw, hashlib.sha256).digest()
         self.ttl_s = ttl_s
         self._now = now
-        self._revoked: dict[str, float] = {}
+        self.logouts = logouts if logouts is not None else Logouts(now=now)
 
     def issue(self, agent_id: str) -> Session:
         exp = int(self._now() + self.ttl_s)
@@ -69,7 +174,8 @@ class SessionSigner:
         return Session(agent_id, float(exp), jti, token)
 
     def verify(self, token: str) -> Session:
-        """The session a token stands for. Raises SessionInvalid saying why."""
+        """The session a token stands for, as far as this process knows (logouts Redis holds are read by
+        `check`). Raises SessionInvalid saying why."""
         payload, dot, mac = token.partition(".")
         if not dot or not payload or not mac or len(token) > 1024:
             raise SessionInvalid("malformed session token; log in again")
@@ -85,15 +191,27 @@ class SessionSigner:
         now = self._now()
         if exp <= now:
             raise SessionInvalid("session expired; log in again")
-        if jti in self._revoked:
-            raise SessionInvalid("session ended by logout; log in again")
+        if self.logouts.known(jti) == ENDED:
+            raise _logged_out()
         return Session(agent_id, float(exp), jti, token)
 
+    async def check(self, token: str, *, wait_over: Callable[[Session], bool] | None = None) -> Session:
+        """`verify`, then the logouts Redis holds (another daemon's, this one's before a restart): every
+        request's check. A session whose logout waited for a wrap-up is ended here once `wait_over(session)`
+        says the wait is over. Raises SessionInvalid saying why."""
+        session = self.verify(token)
+        mark = await self.logouts.lookup(session.jti)
+        if mark == WAITING and wait_over is not None and wait_over(session):
+            self.revoke(session)
+            mark = ENDED
+        if mark == ENDED:
+            raise _logged_out()
+        return session
+
     def revoke(self, session: Session) -> None:
-        """Refuse this token from now on (logout). Remembered only until it would have expired anyway."""
-        now = self._now()
-        self._revoked = {j: e for j, e in self._revoked.items() if e > now}
-        self._revoked[session.jti] = session.expires_at
+        """Refuse this token from now on (logout), here and, given a store, in every daemon and after a
+        restart. Remembered until it would have expired anyway."""
+        self.logouts.end(session)
 
     def _mac(self, payload: str) -> str:
         return _b64(hmac.new(self._key, payload.encode("ascii", "replace"), hashlib.sha256).digest())

@@ -145,16 +145,44 @@ class Desk:
         return self.signer.issue(agent_id)
 
     def logout(self, session: Session) -> bool:
-        """Log the agent out; True when done now, False when it waits for the current call's wrap-up."""
+        """Log the agent out; True when done now, False when it waits for the current call's wrap-up: the
+        session then goes on until the agent is logged out (`session`, `settle_logouts` end it)."""
         agent = self.agent(session.agent_id)
         if agent is not None and agent.state is not AgentState.LOGGED_OUT:
             self.daemon.agent_command(Logout(session.agent_id))
             if self._state(session.agent_id) is not AgentState.LOGGED_OUT:
+                self.signer.logouts.end_after_wrapup(session)
                 return False
         self.signer.revoke(session)
-        self.presence.forget(session.agent_id)
-        self.daemon.store.set_agent(session.agent_id, {"presence": "offline"})
+        self._gone(session.agent_id)
         return True
+
+    def _gone(self, agent_id: str) -> None:
+        self.presence.forget(agent_id)
+        self.daemon.store.set_agent(agent_id, {"presence": "offline"})
+
+    async def session(self, token: str) -> Session:
+        """The session of a token, checked as on every request: signature, expiry and logouts (this
+        daemon's, and those in Redis: another daemon's, or this one's before a restart). A session whose
+        logout waited for the wrap-up ends as soon as the agent is no longer waiting to log out. Raises
+        SessionInvalid."""
+        self.settle_logouts()
+        return await self.signer.check(token, wait_over=self._logout_over)
+
+    def _logout_over(self, session: Session) -> bool:
+        """The session's logout no longer waits: the agent is logged out (or logged in again since)."""
+        agent = self.agent(session.agent_id)
+        return agent is None or not agent.pending_logout
+
+    def settle_logouts(self) -> list[Session]:
+        """End this daemon's sessions whose logout waited for a wrap-up that is over (every request and
+        the sweep call this, so the logout reaches Redis even if the page never asks again); returns them."""
+        over = [s for s in self.signer.logouts.waiting() if self._logout_over(s)]
+        for s in over:
+            self.signer.revoke(s)
+            if self._state(s.agent_id) is AgentState.LOGGED_OUT:
+                self._gone(s.agent_id)
+        return over
 
     def agent(self, agent_id: str) -> Agent | None:
         return self.daemon.engine.roster.get(agent_id)
@@ -401,8 +429,10 @@ class Desk:
 
     def sweep_presence(self) -> list[str]:
         """Agents whose page stopped answering go offline; a ready one is paused (after the current call
-        when busy), so the dialer stops sending calls to an empty chair."""
+        when busy), so the dialer stops sending calls to an empty chair. Ends the sessions whose logout
+        waited for a wrap-up that is over first (`settle_logouts`)."""
         self._last_sweep = self.presence.now()
+        self.settle_logouts()
         gone = self.presence.sweep()
         for agent_id in gone:
             self.daemon.store.set_agent(agent_id, {"presence": "offline"})

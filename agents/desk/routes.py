@@ -100,13 +100,13 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
     assets = {name: _static(name) for name in _STATIC}
     cookie = desk.options.cookie_name
 
-    def session_of(request: Request) -> Session:
+    async def session_of(request: Request) -> Session:
         auth = request.headers.get("authorization", "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else request.cookies.get(cookie, "")
         if not token:
             raise HTTPException(401, "not logged in")
         try:
-            return desk.signer.verify(token)
+            return await desk.session(token)
         except SessionInvalid as exc:
             raise HTTPException(401, str(exc)) from None
 
@@ -291,7 +291,7 @@ async def _stream(desk: Desk, session: Session, start: int) -> AsyncIterator[str
             msgs = await feed.wait(agent_id, pos, desk.options.ping_s)
             desk.maybe_sweep()
             try:  # checked after every wait, so nothing is delivered once the session is over
-                desk.signer.verify(session.token)
+                await desk.session(session.token)
             except SessionInvalid as exc:
                 yield _sse("expired", {"detail": str(exc)})
                 return

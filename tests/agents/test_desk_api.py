@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import httpx
+from fastapi import FastAPI
 
 from agents import commands as ac
-from agents.desk import DeskOptions
+from agents.desk import DeskOptions, build_desk, build_router
 from agents.desk.harness import DeskHarness
 from dialer.ami import events as ev
 from dialer.daemon import RESTART_REASON, Daemon
@@ -394,15 +395,64 @@ async def test_logout_waits_for_the_call_and_then_ends_the_session(redis_url):
         cid = await ready_and_call(h, c, hang_up=False)
         r = await c.post("/api/desk/logout", json={})
         assert (r.json()["done"], r.json()["pending_logout"]) == (False, True)
+        assert (await c.get("/api/desk/snapshot")).status_code == 200  # the session goes on for the wrap-up
         h.hangup(cid)
-        await c.post("/api/desk/command", json={"type": "disposition", "call_id": cid, "code": "sale"})
-        assert h.daemon.engine.roster.get("ann").state.value == "logged_out"
-        r = await c.post("/api/desk/logout", json={})
-        assert r.json()["done"] is True
-        assert (await c.get("/api/desk/snapshot")).status_code == 401  # cookie cleared, token revoked
+        r = await c.post("/api/desk/command", json={"type": "disposition", "call_id": cid, "code": "sale"})
+        assert r.json()["state"] == "logged_out"
+        # the logout is done: the token is refused as after a logout that did not wait
+        r = await c.get("/api/desk/snapshot")
+        assert (r.status_code, r.json()) == (401, {"detail": "session ended by logout; log in again"})
+        assert (await c.post("/api/desk/logout", json={})).status_code == 401
         # Logging in again joins the campaign again.
         r = await c.post("/api/desk/login", json={"agent_id": "ann", "password": "ann-secret-1"})
         assert (await c.get("/api/desk/snapshot")).json()["agent"]["state"] == "paused"
+
+
+@asynccontextmanager
+async def restarted(h: DeskHarness, token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client, with `token`, of a new desk of the same daemon: what a restart keeps (the session secret,
+    Redis, every write queued before it stopped) and nothing of the old desk's memory."""
+    await h.daemon.store.flush()
+    app = FastAPI()
+    app.include_router(build_router(h.daemon, desk=build_desk(h.daemon, wall_clock=h.wall_clock)))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://desk.test", timeout=10,
+                                 headers={"Authorization": f"Bearer {token}"}) as c:
+        yield c
+
+
+async def test_a_logged_out_token_is_refused_after_a_restart_and_other_sessions_go_on(redis_url):
+    # docs: "Logout revokes the token's jti until the token would have expired anyway. A forged, edited, expired
+    # or logged-out token gets a 401 on every endpoint"; the list was in memory only, so a restart forgot it
+    async with harness(redis_url) as h, client(h, "ann") as ann, client(h, "bob") as bob:
+        token = ann.cookies["desk_session"]
+        assert (await ann.post("/api/desk/logout", json={})).json()["done"] is True
+        async with restarted(h, token) as again:
+            for r in (await again.get("/api/desk/snapshot"), await again.get("/api/desk/events"),
+                      await again.post("/api/desk/command", json={"type": "ready"})):
+                assert (r.status_code, r.json()) == (401, {"detail": "session ended by logout; log in again"})
+        async with restarted(h, bob.cookies["desk_session"]) as bob_again:  # a restart logs nobody out
+            assert (await bob_again.get("/api/desk/snapshot")).json()["agent"]["id"] == "bob"
+
+
+async def test_a_logout_that_waited_for_the_wrapup_is_refused_after_a_restart(redis_url):
+    async with harness(redis_url) as h, client(h) as c:
+        token = c.cookies["desk_session"]
+        cid = await ready_and_call(h, c)
+        assert (await c.post("/api/desk/logout", json={})).json()["done"] is False
+        # the page sends nothing more (closed): the wrap-up runs out, the dialer logs the agent out
+        h.run_out_wrapup("ann")
+        assert h.daemon.engine.roster.get("ann").state.value == "logged_out"
+        assert h.desk is not None
+        [waiting] = h.desk.signer.logouts.waiting()
+        assert waiting.agent_id == "ann"
+        h.desk.sweep_presence()  # the desk's lifespan task, every few seconds: the logout is done, the session over
+        assert h.desk.signer.logouts.waiting() == []
+        assert h.daemon.engine.undisposed["ann"].call_id == cid
+        store = h.daemon.store
+        await store.flush()
+        assert await store.r.get(store.key("desk_logout", waiting.jti)) == "ended"
+        async with restarted(h, token) as again:
+            assert (await again.get("/api/desk/snapshot")).status_code == 401
 
 
 async def test_posts_must_be_json(redis_url):

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import secrets
+from collections.abc import AsyncIterator
 
 import pytest
+import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from agents.desk.auth import Accounts, SessionInvalid, SessionSigner
+from agents.desk.auth import ENDED, WAITING, Accounts, Logouts, SessionInvalid, SessionSigner
 from agents.desk.presence import Presence
 from dialer.config import AgentAccount
+from dialer.store import RedisStore, connect_redis
 
 
 class Clock:
@@ -71,6 +76,103 @@ def test_expiry_and_logout_end_a_session():
     clock.t += 60
     with pytest.raises(SessionInvalid, match="expired"):
         s.verify(b.token)
+
+
+@pytest.fixture
+async def shared(redis_url: str) -> AsyncIterator[tuple[aioredis.Redis, str]]:
+    """A client of the suite's Redis and a prefix of this test's own (its keys deleted afterwards): what
+    daemons sharing that Redis, or one daemon before and after a restart, have in common."""
+    client = connect_redis(redis_url)
+    prefix = f"auth-{secrets.token_hex(4)}"
+    try:
+        yield client, prefix
+    finally:
+        keys = [k async for k in client.scan_iter(f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+def daemon_signer(client: aioredis.Redis, prefix: str, clock: Clock,
+                  ttl_s: float = 3600) -> tuple[SessionSigner, RedisStore]:
+    """The signer a daemon's desk has (`agents.desk.build_desk`), its logouts in the daemon's Redis store."""
+    store = RedisStore(client, prefix=prefix)
+    return SessionSigner("s3cret", ttl_s, now=clock, logouts=Logouts(store, now=clock)), store
+
+
+async def test_a_logout_outlives_a_restart_and_reaches_every_daemon(shared):
+    # docs/AGENT_DESKTOP.md: "A forged, edited, expired or logged-out token gets a 401 on every endpoint";
+    # the logout list lived in the signer's memory only, so a restarted daemon took the token back
+    client, prefix = shared
+    clock = Clock(1_800_000_000.0)
+    before, store = daemon_signer(client, prefix, clock, 8 * 3600)
+    s, other = before.issue("ann"), before.issue("ann")
+    before.revoke(s)  # POST /api/desk/logout
+    with pytest.raises(SessionInvalid, match="ended by logout"):
+        await before.check(s.token)  # at once, before Redis has it
+    await store.flush()  # the daemon stops: its outbox is written
+    key = store.key("desk_logout", s.jti)
+    assert await client.get(key) == ENDED
+    assert 8 * 3600 - 5 <= await client.ttl(key) <= 8 * 3600 + 1  # until the token would expire anyway
+    clock.t += 60
+    for _daemon in ("restarted", "another one"):  # sharing the secret and Redis
+        after, _ = daemon_signer(client, prefix, clock, 8 * 3600)
+        with pytest.raises(SessionInvalid, match="ended by logout"):
+            await after.check(s.token)
+        assert (await after.check(other.token)).jti == other.jti  # a restart logs nobody else out
+
+
+async def test_a_logout_that_waits_for_the_wrapup_ends_the_session_when_the_wait_is_over(shared):
+    client, prefix = shared
+    clock = Clock(1_800_000_000.0)
+    signer, store = daemon_signer(client, prefix, clock)
+    s = signer.issue("ann")
+    signer.logouts.end_after_wrapup(s)  # POST /api/desk/logout answered done: false
+    waiting = True
+
+    def wait_over(_s: object) -> bool:
+        return not waiting
+
+    assert (await signer.check(s.token, wait_over=wait_over)).jti == s.jti  # still at work
+    assert signer.logouts.waiting() == [s]
+    key = store.key("desk_logout", s.jti)
+    await store.flush()
+    assert await client.get(key) == WAITING
+    # the daemon restarts meanwhile: the new one knows the logout waits, and ends it once the wait is over
+    other, _ = daemon_signer(client, prefix, clock)
+    assert (await other.check(s.token, wait_over=wait_over)).jti == s.jti
+    waiting = False  # the wrap-up ended: the agent is logged out
+    for either in (signer, other):
+        with pytest.raises(SessionInvalid, match="ended by logout"):
+            await either.check(s.token, wait_over=wait_over)
+    assert signer.logouts.waiting() == []
+    await store.flush()
+    assert await client.get(key) == ENDED
+    # a waiting logout written late (by a daemon that never saw the end) never takes an ended one back
+    late, late_store = daemon_signer(client, prefix, clock)
+    late.logouts.end_after_wrapup(s)
+    await late_store.flush()
+    assert await client.get(key) == ENDED
+    with pytest.raises(SessionInvalid, match="ended by logout"):
+        signer.verify(s.token)
+
+
+async def test_with_redis_away_this_daemons_logouts_are_still_refused_and_the_outage_logged_once(caplog):
+    clock = Clock(1_800_000_000.0)
+    client = connect_redis("redis://127.0.0.1:1")  # nothing listens there: every read fails at once
+    try:
+        signer = SessionSigner("s3cret", 3600, now=clock,
+                               logouts=Logouts(RedisStore(client, prefix="away", timeout_s=1.0), now=clock))
+        s, other = signer.issue("ann"), signer.issue("bob")
+        signer.revoke(s)
+        with pytest.raises(SessionInvalid, match="ended by logout"):
+            await signer.check(s.token)
+        for _ in range(3):
+            assert (await signer.check(other.token)).agent_id == "bob"
+        away = [r for r in caplog.records if "cannot be read from Redis" in r.getMessage()]
+        assert [r.levelno for r in away] == [logging.WARNING]
+    finally:
+        await client.aclose()
 
 
 def test_an_empty_secret_is_refused():
