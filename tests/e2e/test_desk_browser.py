@@ -95,12 +95,14 @@ async def test_an_agent_takes_a_call_walks_an_objection_sets_a_callback_and_it_i
         await expect(page.locator("#step-customer")).to_have_text("Customer: “I don't want a minimum monthly spend”")
         await expect(page.locator("#step-text")).to_contain_text("what you already spend today (64.90)")
         await expect(page.locator("#script-path .crumb")).to_have_count(3)
-        # Callback on number key 4, for anyone, tomorrow 10:30 Prague time.
+        # Callback on number key 4, for anyone, tomorrow 10:30 the customer's time: the agent sits in Prague,
+        # the customer in New York, and "call me at 10:30" is their 10:30
         await page.locator("body").press("4")
         await expect(page.locator('[data-code="callback"]')).to_have_class(re.compile(r"\bon\b"))
         await expect(page.locator("#callback-box")).to_be_visible()
-        when = (datetime.now(ZoneInfo("Europe/Prague")) + timedelta(days=1)).replace(hour=10, minute=30, second=0,
-                                                                                    microsecond=0)
+        await expect(page.locator("#callback-zone")).to_have_text("(the customer's time, America/New_York)")
+        when = (datetime.now(ZoneInfo("America/New_York")) + timedelta(days=1)).replace(hour=10, minute=30, second=0,
+                                                                                       microsecond=0)
         await page.fill("#callback-at", when.strftime("%Y-%m-%dT%H:%M"))
         await page.check('input[name="callback-owner"][value="anyone"]')
         await page.fill("#notes", "Call back tomorrow morning, wants to think about the minimum")

@@ -208,6 +208,32 @@ function localInput(d) {  // the value of a datetime-local input: local time, to
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+// The customer's wall clock in an IANA zone, for the callback time they ask for ("tomorrow at 10:30" is
+// their 10:30). Intl formats an instant in a zone; the reverse is found from the zone's offset at it.
+function zoneParts(ms, zone) {
+  const f = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit",
+                                              day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return Object.fromEntries(f.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+}
+
+function zoneInput(ms, zone) {  // a datetime-local value: the wall time in `zone` at instant `ms`
+  const p = zoneParts(ms, zone);
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
+
+function zoneInstant(value, zone) {  // the instant (ms) a datetime-local value means as a wall time in `zone`
+  const [day, time] = value.split("T");
+  const [y, mo, d] = day.split("-").map(Number);
+  const [h, mi] = time.split(":").map(Number);
+  const wall = Date.UTC(y, mo - 1, d, h, mi);
+  const offset = (ms) => { const p = zoneParts(ms, zone);
+    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - Math.floor(ms / 1000) * 1000; };
+  const first = wall - offset(wall);
+  return wall - offset(first);  // again at the first guess: the offset may differ across a DST change
+}
+
+function customerZone() { return S.call && S.call.local_time ? S.call.local_time.zone : null; }
+
 function stopStream() {
   if (S.es) { S.es.close(); S.es = null; }
   clearTimeout(S.retryTimer);
@@ -458,7 +484,14 @@ function selectCode(code, focus) {
 }
 
 function defaultCallback() {
-  const d = new Date(Date.now() + 3600 * 1000);
+  const zone = customerZone();
+  const ms = Date.now() + 3600 * 1000;
+  if (zone) {  // the next whole hour of the customer's clock
+    const p = zoneParts(ms, zone);
+    $("callback-at").value = `${p.year}-${p.month}-${p.day}T${p.hour}:00`;
+    return;
+  }
+  const d = new Date(ms);
   d.setMinutes(0, 0, 0);
   $("callback-at").value = localInput(d);
 }
@@ -475,7 +508,8 @@ async function saveDisposition() {
   if (spec.kind === "callback") {
     const v = $("callback-at").value;
     if (!v) { showError("Choose the callback date and time."); return; }
-    fields.callback_at = new Date(v).toISOString();
+    const zone = customerZone();  // the time the customer asked for, on their clock when we know their zone
+    fields.callback_at = new Date(zone ? zoneInstant(v, zone) : new Date(v).getTime()).toISOString();
     fields.callback_owner = document.querySelector("input[name=callback-owner]:checked").value;
   }
   for (const k of Object.keys(fields)) if (!fields[k]) delete fields[k];
@@ -675,6 +709,7 @@ function renderDispo() {
     $("dispo-reason-text").hidden = sel.value !== "other";
   }
   $("callback-box").hidden = !(spec && spec.kind === "callback");
+  $("callback-zone").textContent = customerZone() ? `(the customer's time, ${customerZone()})` : "(your time)";
   const late = lateOpen();
   const wrap = S.state === "wrapup" || late;
   const save = $("btn-save");
