@@ -4,7 +4,8 @@ The call-record stream (`<prefix>:calls`) and the disposition stream (`<prefix>:
 from where the last read stopped (XREAD from the last id), so each entry is read once. Counts go into
 per-campaign minute buckets (kept 26 hours) and hour buckets (kept 31 days); any window the wallboard
 shows (15 minutes, the last hour, today, 24 hours, 30 days) is a sum of at most 1,560 buckets, however
-many calls there were. The 30-day window is summed from whole hours, so its edge is up to an hour wide;
+many calls there were, from the first whole bucket inside the window (a window is up to a minute short, never
+long). The 30-day window is summed from whole hours, so it is up to an hour short;
 the pacer's own compliance ledger is what enforces the law, this is the supervisor's view of it.
 
 Times are the daemon's clock (call records carry `ended_at`, dispositions `disposed_at`), so the
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -82,12 +84,14 @@ class _Buckets:
             del self.hours[k]
 
     def window(self, start: float, end: float) -> Window:
-        """Minute precision back to 26 hours, hour precision beyond."""
+        """Minute precision back to 26 hours, hour precision beyond. The sum starts at the first whole bucket
+        inside the window, so that it never takes in calls from before `start`: a window is up to a bucket
+        short, never long (the "15 minutes" are 14 to 15, the "24 hours" 23 h 59 min to 24 h)."""
         tot = [0] * _N
         if end - start <= _MINUTES_KEPT * 60 - 60:
-            lo, hi, src = int(start // 60), int(end // 60), self.minutes
+            lo, hi, src = math.ceil(start / 60), int(end // 60), self.minutes
         else:
-            lo, hi, src = int(start // 3600), int(end // 3600), self.hours
+            lo, hi, src = math.ceil(start / 3600), int(end // 3600), self.hours
         for k, v in src.items():
             if lo <= k <= hi:
                 for i in range(_N):
