@@ -70,7 +70,7 @@ from dialer.engine.commands import (
     WriteCallRecord,
 )
 from dialer.engine.core import CampaignRuntime, DialRequest, Engine
-from dialer.engine.records import mask_number
+from dialer.engine.records import Undisposed, mask_number
 from dialer.errors import AmiError, ConfigError, DialerError, IllegalTransition
 from dialer.hopper.store import LeadStore
 from dialer.leadsource import CallbackCheck, LeadSource, PreviewSource
@@ -186,6 +186,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self.undisposed = UndisposedStore(store)  # the calls agents may still dispose late, across restarts
         self.signals = SignalsFeed(bus.signals(), LeadStore(store.r, prefix=store.prefix), clock.now, metrics)
         self.late_pops: dict[str, Mapping[str, Any]] = {}  # call id -> the screen-pop of such a call read back
+        self._late_disposing: Undisposed | None = None  # what the late disposition being applied disposes
         self._own_callbacks_looked: dict[str, tuple[float, frozenset[str]]] = {}  # see `offer_own_callbacks`
         self._callbacks_reminded_at: dict[str, float] = {}  # campaign -> last look (`_remind_due_callbacks`)
         self._callbacks_reminded: dict[str, set[str]] = {}  # agent -> due callbacks (lead ids) they were told of
@@ -393,10 +394,25 @@ class Daemon(AgentCalls, Compliance, Overrides):
             cmd = renderer.validate_disposition(cmd, (agent.campaign_id or "") if agent else "", now)
         if isinstance(cmd, Disposition) and (cmd.fields.get("callback_epoch") or cmd.fields.get("callback_at")):
             self._check_callback_time(cmd, now)
-        self.execute(self.engine.on_agent(cmd, now), now)
+        # a late disposition's call may be gone (forgotten, or before a restart): what the engine kept of it
+        # still names the person for a `dnc` (`_dnc_disposition`); the engine drops it as it takes the command
+        self._late_disposing = self._late_disposed(cmd) if isinstance(cmd, Disposition) else None
+        try:
+            self.execute(self.engine.on_agent(cmd, now), now)
+        finally:
+            self._late_disposing = None
         if isinstance(cmd, Disposition) and isinstance(renderer, ScreenPopRenderer):
             renderer.note_disposition(cmd)
         self._agent_changed(cmd.agent_id)
+
+    def _late_disposed(self, cmd: Disposition) -> Undisposed | None:
+        """What the engine kept of the call a disposition disposes late (its wrap-up ended without one), or
+        None for a disposition in the wrap-up (`agentside.dispose` tells them apart the same way)."""
+        agent = self.engine.roster.get(cmd.agent_id)
+        if agent is not None and agent.state is AgentState.WRAPUP and agent.call_id == cmd.call_id:
+            return None
+        late = self.engine.undisposed.get(cmd.agent_id)
+        return late if late is not None and late.call_id == cmd.call_id else None
 
     def _check_callback_time(self, cmd: Disposition, now: float) -> None:
         """A callback's time against the person's calling hours, before the disposition is taken: a refusal
@@ -707,7 +723,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
                     self._later(source.record_disposition(cmd, now), "disposition",
                                 about={"call_id": cmd.call_id, "campaign_id": cmd.campaign_id})
                 if cmd.final and cmd.fields.get("dnc") == "1":  # final across campaigns, manual calls too
-                    self._later(self._dnc_disposition(cmd), "dnc-disposition", about={"call_id": cmd.call_id})
+                    late = self._late_disposing if cmd.amends else None
+                    self._later(self._dnc_disposition(cmd, late), "dnc-disposition", about={"call_id": cmd.call_id})
             elif isinstance(cmd, KeepUndisposed):
                 self.undisposed.keep(cmd.agent_id, cmd.late, self.sent_pop(cmd.agent_id, cmd.late.call_id))
             elif isinstance(cmd, ForgetUndisposed):

@@ -37,6 +37,7 @@ from dialer.ami import events as ev
 from dialer.engine import callback_holds
 from dialer.engine.commands import AutoDialPreview, Command, DispositionMade, OriginateAgentFirst, RecordOptOut
 from dialer.engine.core import DialRequest, Engine
+from dialer.engine.records import Undisposed
 from dialer.errors import CallbackNotMovable, DialerError, IllegalTransition, PolicyViolation, StateStoreError
 from dialer.hopper.store import LeadStore
 from dialer.leadsource import LeadSource, ManualDialPolicy, OwnCallbackSource, PreviewPolicy, PreviewSource
@@ -459,20 +460,32 @@ class AgentCalls:
             payload["callback"] = {"at": r.callback_at, "mine": r.callback_agent == agent_id}
         return payload
 
-    async def _dnc_disposition(self, cmd: DispositionMade) -> None:
+    async def _dnc_disposition(self, cmd: DispositionMade, late: Undisposed | None = None) -> None:
         """A disposition with dnc=1: `request_dnc`'s request, retried while Redis is away. The call is read
-        once, now: the engine forgets ended calls while Redis may stay away."""
+        once, now: the engine forgets ended calls while Redis may stay away. A late disposition (`late`, what
+        the engine kept of its call) names the person without the call: the daemon may have forgotten the
+        call meanwhile, or restarted since, as `_opt_out` does with its lead."""
         call = self.engine.calls.get(cmd.call_id)
-        if call is None:
+        number: str | None
+        if call is not None:
+            lead_id, campaign_id, number, fields = call.lead_id, call.campaign_id, call.number, dict(call.fields)
+        elif late is not None and late.call_id == cmd.call_id:
+            lead_id, campaign_id, number, fields = late.lead_id, late.campaign_id, late.number, late.dnc_fields()
+        else:
             log.error("DNC disposition not applied to the lists: the call is no longer known; add the person to the "
                       "do-not-call list by hand (dialer dnc add)", extra={"call_id": cmd.call_id})
             return
         try:
-            await self._record_dnc_until_stored(call.call_id, call.lead_id, call.campaign_id, call.number,
-                                                dict(call.fields), source="agent-desk", agent_id=cmd.agent_id,
-                                                notes="dnc disposition")
+            done = await self._record_dnc_until_stored(cmd.call_id, lead_id, campaign_id, number, fields,
+                                                       source="agent-desk", agent_id=cmd.agent_id,
+                                                       notes="dnc disposition")
         except DialerError as exc:
             log.error("DNC disposition not applied to the lists", extra={"call_id": cmd.call_id, "error": repr(exc)})
+            return
+        if not done:
+            log.error(f"DNC disposition of call {cmd.call_id} (lead {lead_id or '?'} of campaign {campaign_id or '?'}) "
+                      "not applied: neither its number nor its lead is known; add the person to the do-not-call "
+                      "list by hand (dialer dnc add)", extra={"call_id": cmd.call_id})
 
     def _originate_agent_first(self, cmd: OriginateAgentFirst) -> None:
         try:

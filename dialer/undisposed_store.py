@@ -7,7 +7,11 @@ still typing, and a sale noted after the restart must still reach the lead. So e
 written, with the screen-pop the agent had, as it is made, and read back at start-up:
 
     <prefix>:undisposed   hash  agent id -> JSON {call_id, campaign_id, until, live_counted_at, amd_audit,
-                                target (the hopper's DialTarget, or null), pop (the screen-pop, or null)}
+                                target (the hopper's DialTarget, or null), pop (the screen-pop, or null),
+                                lead_id, number, subscriber_id (whom a late `dnc` disposition names)}
+
+An entry written before `lead_id`, `number` and `subscriber_id` were kept reads back without them ("",
+null, ""): a late `dnc` disposition then names the person only if the call is still known.
 
 One field per agent: a newer chance replaces the older (the engine keeps one per agent too). A used one
 is deleted; an expired one is deleted when read back. Writes go through the store's outbox, in order
@@ -50,7 +54,8 @@ def encode(late: Undisposed, pop: Mapping[str, Any] | None) -> str:
                   "numbers": list(t.numbers), "region": t.region}
     return json.dumps({"call_id": late.call_id, "campaign_id": late.campaign_id, "until": late.until,
                        "live_counted_at": late.live_counted_at, "amd_audit": late.amd_audit, "target": target,
-                       "pop": dict(pop) if pop is not None else None}, default=str)
+                       "pop": dict(pop) if pop is not None else None, "lead_id": late.lead_id,
+                       "number": late.number, "subscriber_id": late.subscriber_id}, default=str)
 
 
 def decode(raw: str) -> StoredUndisposed:
@@ -66,9 +71,11 @@ def decode(raw: str) -> StoredUndisposed:
             numbers=tuple(str(n) for n in t.get("numbers", ())),
             region=None if t.get("region") is None else str(t["region"]))
         live = d.get("live_counted_at")
+        number = d.get("number")  # this and the two below: absent from entries of older versions
         late = Undisposed(call_id=str(d["call_id"]), campaign_id=str(d["campaign_id"]), until=float(d["until"]),
                           live_counted_at=None if live is None else float(live), amd_audit=bool(d["amd_audit"]),
-                          target=target)
+                          target=target, lead_id=str(d.get("lead_id") or ""),
+                          number=str(number) if number else None, subscriber_id=str(d.get("subscriber_id") or ""))
         pop = d.get("pop")
         return StoredUndisposed(late, pop if isinstance(pop, dict) else None)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dialer.engine.calls import Call, CallOutcome
@@ -121,7 +121,9 @@ class CallRecord:
 class Undisposed:
     """A call whose wrap-up ended without the agent's disposition (its time ran out, or the daemon was
     stopping): its agent may still dispose it until `until`. It holds all that late disposition needs,
-    not the call, so that the daemon can keep it in Redis and it survives a restart."""
+    not the call, so that the daemon can keep it in Redis and it survives a restart. A `dnc` disposition
+    needs the person: the lead, the number dialed and the subscriber the call's fields named (the daemon
+    may have forgotten the call by then, or restarted)."""
 
     call_id: str
     campaign_id: str
@@ -129,9 +131,20 @@ class Undisposed:
     live_counted_at: float | None = None  # when the ledger counted the call's live answer (its strict count)
     amd_audit: bool = False
     target: object | None = None  # the lead source's DialTarget, handed back with the disposition
+    # whom a `dnc` disposition names; the call's, as `call_id` is (so not compared): its lead ("" for a manual
+    # dial), the number dialed (None: not known, e.g. kept by an older version), its `subscriber_id` field
+    lead_id: str = field(default="", compare=False)
+    number: str | None = field(default=None, compare=False)
+    subscriber_id: str = field(default="", compare=False)
 
     @classmethod
     def of(cls, call_id: str, call: Call | None, campaign_id: str, until: float) -> Undisposed:
         if call is None:
             return cls(call_id, campaign_id, until)
-        return cls(call_id, call.campaign_id, until, call.live_counted_at, call.amd_audit, call.target)
+        return cls(call_id, call.campaign_id, until, call.live_counted_at, call.amd_audit, call.target,
+                   lead_id=call.lead_id, number=call.number or None,
+                   subscriber_id=call.fields.get("subscriber_id", ""))
+
+    def dnc_fields(self) -> dict[str, str]:
+        """The call's fields a do-not-call request reads (`AgentCalls._record_dnc`)."""
+        return {"subscriber_id": self.subscriber_id} if self.subscriber_id else {}
