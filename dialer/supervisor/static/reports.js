@@ -9,10 +9,16 @@
     funnel: "Funnel", reasons: "Reasons", attempts: "Attempts per lead", compliance: "Abandon compliance", cost: "Cost" };
   let kind = "agents";
 
-  function dayStart(value) { return new Date(value + "T00:00:00").getTime() / 1000; }
+  // the local midnight starting the day `value` (YYYY-MM-DD), or the one `days` later: a calendar day, not
+  // 86400 s, so that a day of 23 or 25 hours (DST) ends at the next local midnight
+  function dayStart(value, days = 0) {
+    const d = new Date(value + "T00:00:00");
+    d.setDate(d.getDate() + days);
+    return d.getTime() / 1000;
+  }
 
   function query(format) {
-    const p = new URLSearchParams({ format, since: dayStart($("from").value), until: dayStart($("to").value) + 86400,
+    const p = new URLSearchParams({ format, since: dayStart($("from").value), until: dayStart($("to").value, 1),
       cost_per_minute: $("cpm").value || 0, cost_per_agent_hour: $("cph").value || 0 });
     if ($("campaign").value) p.set("campaign", $("campaign").value);
     return `/api/reports/${kind}?${p}`;
@@ -105,7 +111,7 @@
     try {
       const out = await (await Sup.api(`/api/campaigns/${encodeURIComponent($("campaign").value)}/whatif`, {
         method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ since: dayStart($("from").value), until: dayStart($("to").value) + 86400, variants, seeds: 3 }),
+        body: JSON.stringify({ since: dayStart($("from").value), until: dayStart($("to").value, 1), variants, seeds: 3 }),
       })).json();
       const a = out.actual;
       const rows = [{ setting: "recorded day", talk_share: a.talk_share, contacts: a.contacts, abandon_rate: a.abandon_rate },
