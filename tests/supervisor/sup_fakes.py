@@ -265,6 +265,7 @@ class HookedDaemon(Daemon):
         return True
 
     async def add_campaign(self, settings: CampaignSettings) -> None:
+        from dialer.daemon import audit_from_settings
         from dialer.engine.core import CampaignRuntime
         from dialer.leadsource import InMemoryLeadSource
         from pacing import Pacer
@@ -277,6 +278,9 @@ class HookedDaemon(Daemon):
                                                  ring_timeout_s=settings.ring_timeout_s, paused=True))
         self.leads[settings.id] = InMemoryLeadSource()  # type: ignore[index]
         self._dirty[settings.id] = asyncio.Event()
+        self.ledger_ready[settings.id] = asyncio.Event()
+        self.ledger_ready[settings.id].set()  # a new campaign: no ledger or AMD audit history to read back
+        self.audits[settings.id] = audit_from_settings(settings)
         if self._actions is not None:
             self._actions.create_task(self._pacing_loop(settings.id), name=f"pacing-{settings.id}")
 

@@ -48,6 +48,8 @@ def served(redis_url: str, campaign_file: Path) -> Iterator[str]:
                                                 pacing=PacingSettings(mode=Mode.POWER, ratio=1.5)),
                                CampaignSettings(id="winback")])
         rig = make_rig(redis, cfg=cfg, daemon_cls=HookedDaemon)
+        for read in rig.daemon.ledger_ready.values():  # the daemon is not run: its read-backs are taken as done
+            read.set()
         scene(rig, calls=120)
         rig.login("z1", "3001")
         put_on_call(rig, n=77)
