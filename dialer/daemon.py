@@ -389,14 +389,18 @@ class Daemon(AgentCalls, Compliance, Overrides):
         renderer = self.engine.screenpop
         if isinstance(cmd, Pause | Logout):
             self._drop_preview(cmd.agent_id, now)
+        late = self._late_disposed(cmd) if isinstance(cmd, Disposition) else None
         if isinstance(cmd, Disposition) and isinstance(renderer, ScreenPopRenderer):
+            # against the codes of the disposed call's campaign: a late disposition's agent may have logged in
+            # to another campaign since (its screen-pop still offers the first one's codes)
             agent = self.engine.roster.get(cmd.agent_id)
-            cmd = renderer.validate_disposition(cmd, (agent.campaign_id or "") if agent else "", now)
+            campaign_id = late.campaign_id if late is not None else (agent.campaign_id or "") if agent else ""
+            cmd = renderer.validate_disposition(cmd, campaign_id, now)
         if isinstance(cmd, Disposition) and (cmd.fields.get("callback_epoch") or cmd.fields.get("callback_at")):
             self._check_callback_time(cmd, now)
         # a late disposition's call may be gone (forgotten, or before a restart): what the engine kept of it
         # still names the person for a `dnc` (`_dnc_disposition`); the engine drops it as it takes the command
-        self._late_disposing = self._late_disposed(cmd) if isinstance(cmd, Disposition) else None
+        self._late_disposing = late
         try:
             self.execute(self.engine.on_agent(cmd, now), now)
         finally:
