@@ -856,8 +856,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
         m.calls_ended.labels(r.campaign_id, r.outcome).inc()
         if r.answered_at is not None:
             m.calls_answered.labels(r.campaign_id).inc()
-        if r.offered_to_agents:  # the abandon rate's denominator
-            m.live_answers.labels(r.campaign_id).inc()
+        if r.offered_to_agents:  # the abandon rate's denominator; dialer_abandon_ratio, the campaign's own
+            m.live_answer(r.campaign_id, abandoned=r.abandoned)
         if r.outcome == "machine":
             m.machines.labels(r.campaign_id).inc()
         if r.connected_at is not None:
@@ -873,9 +873,6 @@ class Daemon(AgentCalls, Compliance, Overrides):
                         "dialplan's dialer-record match asterisk_conf/extensions.conf? Counted in "
                         "dialer_recordings_total{result=\"missing\"}; this is said once per campaign",
                         extra={"call_id": r.call_id, "campaign_id": r.campaign_id})
-        stats = self.engine.stats
-        if stats.live:
-            m.abandon_ratio.labels(r.campaign_id).set(stats.abandoned / stats.live)
         self._later(self.leads[r.campaign_id].record_result(r, cmd.target, now), "record-result",
                     about={"call_id": r.call_id, "campaign_id": r.campaign_id, "lead_id": r.lead_id})
         if r.campaign_id in self._dirty:

@@ -36,7 +36,10 @@ class Metrics:
         self.in_flight = Gauge("dialer_calls_in_flight", "Dials ringing or under AMD", c, registry=r)
         self.waiting = Gauge("dialer_calls_waiting", "Live answers waiting for an agent", c, registry=r)
         self.hopper_depth = Gauge("dialer_hopper_depth", "Leads ready to dial", c, registry=r)
-        self.abandon_ratio = Gauge("dialer_abandon_ratio", "Abandoned / live answers since start", c, registry=r)
+        self.abandon_ratio = Gauge("dialer_abandon_ratio", "The campaign's abandoned / live answers offered to "
+                                   "agents since start", c, registry=r)
+        self._live: dict[str, int] = {}  # campaign -> live answers offered to agents since start (`live_answer`)
+        self._abandons: dict[str, int] = {}  # campaign -> those of them abandoned
         self.predicted_abandon = Gauge("dialer_predicted_abandon_ratio", "Pacer's predicted abandon", c, registry=r)
         self.decision_launch = Gauge("dialer_pacing_launch", "Calls the last pacing decision launched", c, registry=r)
         self.surplus_hangups = Counter("dialer_surplus_hangups_total",
@@ -112,3 +115,12 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
             registry=r,
         )
+
+    def live_answer(self, campaign_id: str, *, abandoned: bool) -> None:
+        """A live answer offered to agents ended (its call record was written), abandoned or not: counted in
+        `dialer_live_answers_total`, and the campaign's `dialer_abandon_ratio` is its own abandons over its own
+        live answers (an abandon of a call offered to nobody, an agentless one, is in neither)."""
+        self.live_answers.labels(campaign_id).inc()
+        live = self._live[campaign_id] = self._live.get(campaign_id, 0) + 1
+        abandons = self._abandons[campaign_id] = self._abandons.get(campaign_id, 0) + (1 if abandoned else 0)
+        self.abandon_ratio.labels(campaign_id).set(abandons / live)
