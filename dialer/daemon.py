@@ -353,6 +353,10 @@ class Daemon(AgentCalls, Compliance, Overrides):
             cmd: object = None
             try:
                 cmd, command_id = parse_agent_command(agent_id, raw)
+                if isinstance(cmd, Login) and (refused := self._mqtt_login_refused(cmd)):
+                    log.warning(f"agent login over MQTT refused: {refused}", extra={"agent_id": agent_id})
+                    self.feed.publish(agent_id, "error", {"error": refused, "field": "extension"})
+                    continue
                 if isinstance(cmd, PreviewDial | PreviewSkip):  # they read Redis: in a task of their own
                     if not self._recent_commands.repeated(agent_id, command_id):
                         self._later(self._preview_command(cmd), "preview-command", about={"agent_id": agent_id})
@@ -367,6 +371,23 @@ class Daemon(AgentCalls, Compliance, Overrides):
                                                       "call_id": getattr(cmd, "call_id", None)})
             except IllegalTransition as exc:
                 self.feed.publish(agent_id, "error", {"error": str(exc)})
+
+    def _mqtt_login_refused(self, cmd: Login) -> str:
+        """Why a login over MQTT is refused ("" if it is not). MQTT carries no password: where agent accounts
+        are configured, a login must name one and its own phone (and campaign, if the account is tied to
+        one), or any client could have another agent's calls ring its phone. Without accounts (a simulated
+        shift) any login goes, as before."""
+        if not self.settings.agents:
+            return ""
+        account = next((a for a in self.settings.agents if a.id == cmd.agent_id), None)
+        if account is None:
+            return f"{cmd.agent_id} is not a configured agent: add their account ([[agents]]) to log them in"
+        if cmd.extension != account.extension:
+            return (f"extension {cmd.extension} is not {cmd.agent_id}'s phone ({account.extension}): their calls "
+                    "would ring someone else's; log in with their own extension")
+        if account.campaign and cmd.campaign_id != account.campaign:
+            return f"{cmd.agent_id} works campaign {account.campaign}, not {cmd.campaign_id}"
+        return ""
 
     # ------------------------------------------------------------------ control surface (HTTP, CLI)
     def agent_command(self, cmd: AgentCommand, *, command_id: str | None = None) -> bool:
@@ -389,7 +410,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
         renderer = self.engine.screenpop
         if isinstance(cmd, Pause | Logout):
             self._drop_preview(cmd.agent_id, now)
-        late = self._late_disposed(cmd) if isinstance(cmd, Disposition) else None
+        late = self.late_disposed(cmd) if isinstance(cmd, Disposition) else None
         if isinstance(cmd, Disposition) and isinstance(renderer, ScreenPopRenderer):
             # against the codes of the disposed call's campaign: a late disposition's agent may have logged in
             # to another campaign since (its screen-pop still offers the first one's codes)
@@ -409,7 +430,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
             renderer.note_disposition(cmd)
         self._agent_changed(cmd.agent_id)
 
-    def _late_disposed(self, cmd: Disposition) -> Undisposed | None:
+    def late_disposed(self, cmd: Disposition) -> Undisposed | None:
         """What the engine kept of the call a disposition disposes late (its wrap-up ended without one), or
         None for a disposition in the wrap-up (`agentside.dispose` tells them apart the same way)."""
         agent = self.engine.roster.get(cmd.agent_id)

@@ -283,8 +283,10 @@ class Desk:
         # its own checks here too (validating twice would re-read already-normalised fields).
         own = isinstance(cmd, Disposition) and self.renderer is not self.daemon.engine.screenpop
         if own and isinstance(cmd, Disposition):
+            # a late disposition against the codes of its call's campaign: the agent may be in another by now
+            late = self.daemon.late_disposed(cmd)
             agent = self.agent(session.agent_id)
-            campaign_id = agent.campaign_id if agent is not None else ""
+            campaign_id = late.campaign_id if late is not None else agent.campaign_id if agent is not None else ""
             cmd = self.renderer.validate_disposition(cmd, campaign_id or "", self.daemon.clock.now())
         applied = self.daemon.agent_command(cmd, command_id=command_id)
         if applied and own and isinstance(cmd, Disposition):
