@@ -153,3 +153,27 @@ async def test_a_supervisor_sees_every_scheduled_callback_and_whose_it_is(redis)
         assert [line.rsplit("  ", 1)[1] for line in listing.strip().splitlines()] == [
             "[ann]", "[anyone]", "[bob]", "[ann]"]
 
+
+
+async def test_where_agents_are_configured_a_callback_is_kept_only_for_one_of_them(redis):
+    from pydantic import SecretStr
+
+    from dialer.config import AgentAccount
+
+    rig, cid, leads = await rig_with_callbacks(redis)
+    rig.daemon.settings.agents = [AgentAccount(id=a, extension=f"10{i}", password=SecretStr("pw-12345"))
+                                  for i, a in enumerate(("ann", "bob"))]
+    sup = AUTH["supervisor"]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(rig.daemon)), base_url="http://x") as c:
+        r = await c.post(f"/api/campaigns/{cid}/callbacks/reassign", json={"from_agent": "ann", "to_agent": "bbo"},
+                         headers=sup)
+        assert r.status_code == 422
+        assert "to_agent: bbo is not a configured agent" in r.json()["detail"]
+        r = await c.post(f"/api/campaigns/{cid}/callbacks/move", json={"lead_id": leads[0], "agent": "an"},
+                         headers=sup)
+        assert (r.status_code, "agent: an is not a configured agent" in r.json()["detail"]) == (422, True)
+        r = await c.get(f"/api/campaigns/{cid}/callbacks", params={"agent": "ann"}, headers=AUTH["read-only"])
+        assert len(r.json()["callbacks"]) == 3  # nothing moved
+        r = await c.post(f"/api/campaigns/{cid}/callbacks/reassign", json={"from_agent": "ann", "to_agent": "bob"},
+                         headers=sup)
+        assert r.json()["moved"] == 3
