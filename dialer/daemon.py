@@ -173,6 +173,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self._pending: set[asyncio.Task[Any]] = set()  # what `_later` started and has not finished
         self._closed_to_agents = False  # the shutdown has closed every call and wrap-up
         self._recent_commands = RecentCommands()  # agents' command ids seen (a repeat is dropped)
+        self._agent_pause_codes = frozenset(r.code for r in settings.desk.pause_reasons)  # what agents may choose
         self._stored_agents: dict[str, dict[str, str]] = {}  # what each agent's hash was last set to
         self.ready = asyncio.Event()
         self.agents_restored = asyncio.Event()  # `_restore_agents` is done
@@ -357,9 +358,17 @@ class Daemon(AgentCalls, Compliance, Overrides):
                     log.warning(f"agent login over MQTT refused: {refused}", extra={"agent_id": agent_id})
                     self.feed.publish(agent_id, "error", {"error": refused, "field": "extension"})
                     continue
+                if isinstance(cmd, Pause) and cmd.reason not in self._agent_pause_codes:
+                    # the desk offers only these; reports and the wallboard group pauses by them
+                    self.feed.publish(agent_id, "error", {
+                        "error": f"pause reason {cmd.reason!r} is not one of "
+                                 f"{', '.join(sorted(self._agent_pause_codes))} ([desk] pause_reasons)",
+                        "field": "reason"})
+                    continue
                 if isinstance(cmd, PreviewDial | PreviewSkip):  # they read Redis: in a task of their own
                     if not self._recent_commands.repeated(agent_id, command_id):
-                        self._later(self._preview_command(cmd), "preview-command", about={"agent_id": agent_id})
+                        self._later(self._preview_command(cmd, command_id), "preview-command",
+                                    about={"agent_id": agent_id})
                     continue
                 self.agent_command(cmd, command_id=command_id)
             except ValidationError as exc:

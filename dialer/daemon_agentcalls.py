@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
-from agents.commands import PreviewDial, PreviewSkip
+from agents.commands import PreviewDial, PreviewSkip, RecentCommands
 from agents.dispositions import DispositionRejected, callback_time
 from agents.screenpop import ScreenPopRenderer
 from agents.state import AgentState
@@ -70,6 +70,7 @@ class AgentCalls:
         leads: dict[str, LeadSource]
         store_retry_s: float
         store_max_retry_s: float
+        _recent_commands: RecentCommands
 
         def execute(self, cmds: list[Command], now: float) -> None: ...
 
@@ -148,15 +149,18 @@ class AgentCalls:
         self._agent_changed(agent_id)
         return call_id
 
-    async def _preview_command(self, cmd: PreviewDial | PreviewSkip) -> None:
+    async def _preview_command(self, cmd: PreviewDial | PreviewSkip, command_id: str | None = None) -> None:
         """A preview dial or skip sent over MQTT (the desk has routes of its own): applied as the desk's,
-        and a refusal goes back to the agent as an `error` event, as for any command."""
+        and a refusal goes back to the agent as an `error` event, as for any command. A refused command's
+        id is forgotten, as for the others (`Daemon.agent_command`): the agent's client may send it again
+        once it has fixed what was refused, and that must not be dropped as a repeat."""
         try:
             if isinstance(cmd, PreviewDial):
                 await self.preview_dial(cmd.agent_id, cmd.lead_id, cmd.number_index)
             else:
                 await self.preview_skip(cmd.agent_id, cmd.lead_id, cmd.reason)
         except DialerError as exc:
+            self._recent_commands.forget(cmd.agent_id, command_id)
             self.feed.publish(cmd.agent_id, "error", {"error": str(exc)})
 
     async def _auto_dial(self, cmd: AutoDialPreview) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from typing import Any
@@ -70,3 +71,45 @@ async def test_a_repeat_without_an_id_is_still_applied_again_and_refused(client)
         await task
     assert f"dispose call {cid}" in refused["error"]
     assert [(x.call_id, x.code) for x in source.dispositions] == [(cid, "sale")]
+
+
+async def test_a_refused_preview_command_is_answered_again_when_sent_again_with_its_id(client):
+    # the first answer (an error) may be what the client missed: the same id must not be dropped as a repeat
+    d, _source, bus = make_daemon(client, "cmdid3")
+    stop, task = await stopping(d)
+    try:
+        ready_agent(d)
+        skip = {"type": "preview_skip", "lead_id": "L-none", "reason": "bad_data", "id": "desk-7"}
+        send(bus, "a1", skip)
+        await bus.published_where(lambda p: p.get("kind") == "error")
+        send(bus, "a1", skip)
+
+        def refusals() -> int:
+            return sum(1 for _t, p in bus.published if p.get("kind") == "error" and "L-none" in str(p.get("error")))
+
+        async with asyncio.timeout(10):  # a bound, not a wait: before the fix the second answer never came
+            await bus.published_where(lambda _p: refusals() >= 2)
+    finally:
+        stop.set()
+        await task
+    errors = [p["error"] for _t, p in bus.published if p.get("kind") == "error"]
+    assert len(errors) == 2, errors
+    assert errors[0] == errors[1]
+
+
+async def test_a_pause_over_mqtt_takes_only_a_reason_the_desk_offers(client):
+    d, _source, bus = make_daemon(client, "cmdid4")
+    stop, task = await stopping(d)
+    try:
+        ready_agent(d)
+        send(bus, "a1", {"type": "pause", "reason": "nap"})
+        async with asyncio.timeout(10):  # a bound: before the fix no error came
+            refused = await bus.published_where(lambda p: p.get("kind") == "error")
+        send(bus, "a1", {"type": "pause", "reason": "lunch"})
+        await bus.published_where(lambda p: p.get("kind") == "state" and p.get("state") == "paused")
+    finally:
+        stop.set()
+        await task
+    assert refused["field"] == "reason"
+    assert refused["error"].startswith("pause reason 'nap' is not one of break, coaching, lunch")
+    assert d.engine.roster.get("a1").pause_reason == "lunch"
