@@ -703,7 +703,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     ls = sub.add_parser("lists", help="a campaign's lead lists: show them, pause one (a wrong file), resume it")
     lss = ls.add_subparsers(dest="action", required=True, metavar="ACTION")
-    p = lss.add_parser("show", help="each list: its leads, dials, contacts, sales, conversion, finished and remaining, paused or running")
+    p = lss.add_parser("show", help="each list: its leads, dials, contacts, sales, conversion, finished and "
+                                    "remaining, paused or running")
     p.add_argument("campaign")
     _common(p)
     for action, text in (("pause", "its leads wait (except those also in a running list, and due callbacks)"),
