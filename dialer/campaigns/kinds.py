@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from dialer.campaigns.models import CampaignConfig, WinbackRules
 from dialer.campaigns.vocab import CancelReason
@@ -85,8 +85,11 @@ def _winback(rules: WinbackRules, fields: Mapping[str, str], now: float) -> Rank
     reason = _parse_reason(fields.get(rules.reason_field, ""), rules.reason_field)
     left = _parse_date(fields.get(rules.cancelled_at_field, ""), rules.cancelled_at_field)
     today = datetime.fromtimestamp(now, UTC).date()
-    if left > today:
+    # a date on the operator's own calendar: east of UTC (up to UTC+14) it is already tomorrow's date while
+    # the UTC date is today's, and a cancellation made this morning there is not in the future
+    if left > today + timedelta(days=1):
         raise LeadError(f"{rules.cancelled_at_field} {left} is in the future")
+    today = max(today, left)
     prev_text = fields.get(rules.previous_leaves_field, "").strip() or "0"
     try:
         prev = int(prev_text)

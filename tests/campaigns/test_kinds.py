@@ -72,6 +72,7 @@ def test_winback_exclusions_and_recidivists() -> None:
         (wb("greed", "2024-04-01"), "cancel_reason 'greed' is not one of"),
         (wb("price", "01/04/2024"), "is not a date"),
         (wb("price", "2024-09-01"), "in the future"),
+        (wb("price", "2024-06-17"), "in the future"),  # two days ahead of the UTC date: nowhere is it today
         (wb("price", "2024-04-01", "two"), "not a whole number"),
         (wb("price", "2024-04-01", "-1"), "negative"),
     ],
@@ -79,6 +80,13 @@ def test_winback_exclusions_and_recidivists() -> None:
 def test_winback_field_errors(fields: dict[str, str], message: str) -> None:
     with pytest.raises(LeadError, match=message):
         rank_lead(WB, fields, NOW)
+
+
+def test_a_cancellation_dated_on_an_eastern_calendar_today_is_not_in_the_future() -> None:
+    # 12:00 UTC on 15 June is 00:00 on 16 June in Kiritimati (UTC+14) and 22:00 in Sydney
+    ranked = rank_lead(WB, wb("price", "2024-06-16"), NOW)
+    assert ranked.excluded is None
+    assert ranked.rank == rank_lead(WB, wb("price", "2024-06-15"), NOW).rank  # the same months band
 
 
 def test_base_order_by_numeric_field() -> None:
