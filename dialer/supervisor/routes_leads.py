@@ -23,7 +23,7 @@ from fastapi import Path as PathParam
 from pydantic import Field
 
 from dialer.campaigns import CampaignConfig, load_campaign
-from dialer.errors import ConfigError, LeadError
+from dialer.errors import ConfigError, LeadError, StateStoreError
 from dialer.hopper import LeadStore
 from dialer.hopper.store import BaseCsv
 from dialer.hopper.types import LeadList
@@ -32,7 +32,7 @@ from dialer.leadsource import LeadAdminSource
 from dialer.policy import signal_of
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
-from dialer.supervisor.errors import Conflict, Invalid, NotFound, http_errors
+from dialer.supervisor.errors import Conflict, Invalid, NotFound, Unavailable, http_errors
 from dialer.supervisor.schemas import CampaignId, _In
 
 __all__ = ["lead_routes"]
@@ -177,6 +177,8 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
         lifted one). Each is checked as the MQTT feed checks it; a bad one is reported by position and
         skipped, the others apply at once, also to leads already in a hopper."""
         now, applied, errors = ctx.sup.now(), 0, []
+        counter = ctx.daemon.metrics.suppression_signals
+        stopped: tuple[int, StateStoreError] | None = None
         with http_errors():
             for i, item in enumerate(body.signals, start=1):
                 try:
@@ -184,11 +186,20 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
                 except LeadError as exc:
                     errors.append({"item": i, "reason": str(exc)})
                     continue
+                except StateStoreError as exc:  # the ones before it are in: say which, so only the rest is resent
+                    stopped = (i, exc)
+                    break
                 applied += 1
-        counter = ctx.daemon.metrics.suppression_signals
         counter.labels("api", "applied").inc(applied)
         counter.labels("api", "refused").inc(len(errors))
-        await ctx.audit.record(who, "suppressions", "global", applied=applied, rejected=len(errors))
+        await ctx.audit.record(who, "suppressions", "global", applied=applied, rejected=len(errors),
+                               **({"stopped_at": stopped[0]} if stopped else {}))
+        if stopped is not None:
+            i, why = stopped
+            with http_errors():
+                raise Unavailable(f"Redis did not take signal {i} ({why}): signals 1 to {i - 1} are done ({applied} "
+                                  f"applied, {len(errors)} refused); send signals {i} to {len(body.signals)} again "
+                                  "once Redis answers (applying one twice changes nothing)")
         return {"applied": applied, "rejected": len(errors), "errors": errors}
 
     @r.get("/api/suppressions/{subject}", tags=["suppression"])

@@ -212,3 +212,38 @@ async def test_the_cli_imports_leads_and_the_base_and_sets_shows_and_lifts_suppr
                                                   "--token", TOKENS["supervisor"]], out=io.StringIO(), err=err)
         assert code == 1
         assert "empty.csv is empty" in err.getvalue()
+
+
+async def test_suppressions_stopped_by_redis_say_which_are_in_and_which_to_send_again(leads_client, monkeypatch):
+    from dialer.errors import StateStoreError
+    from dialer.hopper import LeadStore as Store
+
+    c, rig = leads_client
+    real = Store.apply_signal
+    calls = 0
+
+    async def flaky(self, signal):  # Redis goes away at the third signal
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise StateStoreError("Redis did not answer within 2 s")
+        await real(self, signal)
+
+    monkeypatch.setattr(Store, "apply_signal", flaky)
+    r = await c.post("/api/suppressions", headers=SUP, json={"signals": [
+        {"subject": "subscriber:S7", "kind": "trouble_ticket"},
+        {"subject": "subscriber:S7", "kind": "teapot"},
+        {"subject": "subscriber:S8", "kind": "trouble_ticket"},
+        {"subject": "subscriber:S9", "kind": "trouble_ticket"},
+        {"subject": "subscriber:S9", "kind": "bill_shock"},
+    ]})
+    assert r.status_code == 503
+    assert r.json()["detail"] == (
+        "Redis did not take signal 4 (Redis did not answer within 2 s): signals 1 to 3 are done (2 applied, "
+        "1 refused); send signals 4 to 5 again once Redis answers (applying one twice changes nothing)")
+    assert (await c.get("/api/suppressions/subscriber:S8", headers=RO)).json()["suppressions"] == {
+        "trouble_ticket": None}
+    reg = rig.daemon.metrics.registry
+    assert reg.get_sample_value("dialer_suppression_signals_total", {"source": "api", "result": "applied"}) == 2.0
+    [entry] = [a for a in (await c.get("/api/audit", headers=AUTH["admin"])).json() if a["action"] == "suppressions"]
+    assert (entry["details"]["applied"], entry["details"]["stopped_at"]) == (2, 4)
