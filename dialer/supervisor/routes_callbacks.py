@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 
+from dialer.engine.records import mask_number
 from dialer.leadsource import OwnCallbackSource
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
@@ -54,6 +55,8 @@ def callback_routes(ctx: Ctx, r: APIRouter) -> None:
                 got = await ctx.daemon.scheduled_callbacks(campaign_id, limit)
             else:
                 got = await ctx.daemon.own_callbacks(agent, campaign_id, limit)
+        if not who.may(Role.SUPERVISOR):  # as call records: a read-only token sees no number, nor the lead's data
+            got = [{**c, "number": mask_number(str(c.get("number") or "")), "lead": {}} for c in got]
         return {"campaign_id": campaign_id, "agent": agent, "callbacks": got}
 
     @r.post("/api/campaigns/{campaign_id}/callbacks/reassign", tags=["callbacks"])

@@ -177,3 +177,16 @@ async def test_where_agents_are_configured_a_callback_is_kept_only_for_one_of_th
         r = await c.post(f"/api/campaigns/{cid}/callbacks/reassign", json={"from_agent": "ann", "to_agent": "bob"},
                          headers=sup)
         assert r.json()["moved"] == 3
+
+
+async def test_a_read_only_token_sees_callbacks_without_the_number_or_the_leads_data(redis):
+    rig, cid, _leads = await rig_with_callbacks(redis)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(rig.daemon)), base_url="http://x") as c:
+        ro = (await c.get(f"/api/campaigns/{cid}/callbacks", headers=AUTH["read-only"])).json()["callbacks"]
+        sup = (await c.get(f"/api/campaigns/{cid}/callbacks", headers=AUTH["supervisor"])).json()["callbacks"]
+    assert [x["lead_id"] for x in ro] == [x["lead_id"] for x in sup]
+    assert all(x["lead"] for x in sup)
+    for r, s in zip(ro, sup, strict=True):
+        assert r["lead"] == {}
+        assert r["number"] != s["number"]
+        assert (r["number"][:3], r["number"][-2:], set(r["number"][3:-2])) == (s["number"][:3], s["number"][-2:], {"*"})
