@@ -375,7 +375,8 @@ def funnel(records: Iterable[Row], disps: Mapping[str, Disp], follow_ups: Iterab
     """dialed -> live answer -> right person -> interested -> sale -> confirmed by follow-up -> dispatched.
 
     `follow_ups` are dispositions of any campaign for the same leads (a follow-up keeps the lead id):
-    `confirmed` counts those coded confirmed; `dispatched` those whose fields say dispatched=yes."""
+    `confirmed` counts the sold leads with one coded confirmed; `dispatched` those whose confirmation's
+    fields say dispatched=yes."""
     dialed = live = right = interested = sold = 0
     sold_leads: set[str] = set()
     for r in records:
@@ -396,11 +397,16 @@ def funnel(records: Iterable[Row], disps: Mapping[str, Disp], follow_ups: Iterab
         if sale:
             sold += 1
             sold_leads.add(str(r.get("lead_id")))
-    confirmed = dispatched = 0
+    # per lead, as sales are: a confirmation call made twice (the first got a callback, say) is one
+    # confirmed sale, and the stage can never count more than the sales before it
+    confirmed_leads: set[str] = set()
+    dispatched_leads: set[str] = set()
     for f in follow_ups:
         if f.lead_id in sold_leads and f.code == "confirmed":
-            confirmed += 1
-            dispatched += int(str(f.fields.get("dispatched", "")).lower() in _TRUE)
+            confirmed_leads.add(f.lead_id)
+            if str(f.fields.get("dispatched", "")).lower() in _TRUE:
+                dispatched_leads.add(f.lead_id)
+    confirmed, dispatched = len(confirmed_leads), len(dispatched_leads)
     stages = [("dialed", dialed), ("live_answer", live), ("right_person", right), ("interested", interested),
               ("sale", sold), ("confirmed", confirmed), ("dispatched", dispatched)]
     out, prev = [], None

@@ -320,3 +320,17 @@ async def test_the_cli_prints_a_report_as_csv_or_json(rig, day):
         with pytest.raises(SystemExit):  # argparse: a bound that is no date
             await run("report", "hours", "--since", "yesterday")
 
+
+
+def test_a_sale_confirmed_twice_is_one_confirmed_sale_in_the_funnel():
+    # the first confirmation call set a callback and said confirmed too; a lead is confirmed once
+    from dialer.supervisor.records import typed
+    from dialer.supervisor.reports import Disp, funnel
+
+    t0 = 1_795_000_000.0
+    rows = [typed(record("s1", ended_at=t0, lead="L1").to_fields())]
+    sold = {"s1": Disp("s1", "a1", "sale", t0, {}, lead_id="L1", campaign_id="upsell")}
+    follow = [Disp(f"c{i}", "a2", "confirmed", t0 + 3600 * i, {"dispatched": "yes"}, lead_id="L1",
+                   campaign_id="confirm") for i in (1, 2)]
+    stages = {s["stage"]: s["count"] for s in funnel(rows, sold, follow)}
+    assert (stages["sale"], stages["confirmed"], stages["dispatched"]) == (1, 1, 1)
