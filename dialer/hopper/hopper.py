@@ -466,7 +466,7 @@ class Hopper:
             verdict = self.policy.check(g.view, now, callback=is_cb, agent_reserved=agent_reserved,
                                         paused_lists=self._paused.names)
             if verdict.ok:
-                out.append(self._target(g, verdict, is_cb))
+                out.append(self._target(g, verdict, is_cb, now))
                 pipe.hset(
                     k.state(g.lead_id),
                     mapping={S.TAKEN_INDEX: verdict.number_index, S.TAKEN_CALLBACK: int(is_cb)},
@@ -493,13 +493,29 @@ class Hopper:
         else:
             self._defer(pipe, g, verdict)
 
+    async def _current_take(self, target: DialTarget) -> tuple[Gathered, bool]:
+        """The lead of `target` and whether `target` is still its take: in flight, taken at `target.taken_at`
+        (when the target has it) and for this attempt. A preview left on screen past `inflight_timeout_s` is
+        recovered as a lost attempt and may be taken again (another agent's preview, a predictive dial): its
+        stale target must neither dial nor move the lead."""
+        g = await self._read(target.lead_id)
+        async with redis_call(f"reading the take of lead {g.lead_id} in {self.campaign.id}", self._timeout):
+            flying = await self._r.zscore(self._k.i, g.lead_id)
+        current = (flying is not None and target.attempt == g.view.attempts + 1
+                   and (target.taken_at is None or float(flying) == target.taken_at))
+        return g, current
+
     async def recheck(self, target: DialTarget, now: float) -> Verdict:
         """A lead taken earlier and not dialed yet (on an agent's preview screen), checked against the whole
         policy again right before the dial, exactly as `take` checks it (suppressions, caps, the abandon
         lock, DNC, hours...). When it no longer passes, or the number taken may no longer be dialed, it is
         released as `take` releases one (finished, or deferred until it may be dialed) and the failed
-        verdict says why; a passing lead stays taken."""
-        g = await self._read(target.lead_id)
+        verdict says why; a passing lead stays taken. A target that is no longer the lead's take (the preview
+        timed out, `inflight_timeout_s`, and the lead was recovered as lost and maybe taken again) fails with
+        that reason and changes nothing."""
+        g, current = await self._current_take(target)
+        if not current:
+            return Verdict(False, block=Block.NOT_DUE, detail="the lead was taken back after the preview timed out")
         verdict = self.policy.check(g.view, now, callback=target.is_callback,
                                     paused_lists=await self._paused.refresh(now))
         if verdict.ok and verdict.number_index == target.number_index:
@@ -516,8 +532,11 @@ class Hopper:
 
     async def give_back(self, target: DialTarget, now: float, *, after_s: float = 300.0) -> None:
         """Return a lead taken but never dialed (an agent skipped it in preview mode): no attempt is
-        counted, and it can be handed out again after `after_s` seconds."""
-        g = await self._read(target.lead_id)
+        counted, and it can be handed out again after `after_s` seconds. A target that is no longer the
+        lead's take (see `recheck`) changes nothing."""
+        g, current = await self._current_take(target)
+        if not current:
+            return
         k = self._k
         pipe = self._r.pipeline(transaction=True)
         pipe.zrem(k.i, g.lead_id)
@@ -542,7 +561,7 @@ class Hopper:
             found = await pipe.execute()
         return any(found)
 
-    def _target(self, g: Gathered, verdict: Verdict, is_cb: bool) -> DialTarget:
+    def _target(self, g: Gathered, verdict: Verdict, is_cb: bool, now: float) -> DialTarget:
         fields = decode_fields(g.blob)
         fields.update(verdict.marks)
         idx = verdict.number_index
@@ -561,6 +580,7 @@ class Hopper:
             zones=g.view.zones,
             numbers=g.header.numbers,
             region=g.view.region,
+            taken_at=now,  # the in-flight score the take script wrote (the same `now`)
         )
 
     # -- results ---------------------------------------------------------------------------------------

@@ -39,6 +39,10 @@ class DialTarget:
     zones: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
     region: str | None = None
+    # when it was taken (its score in the in-flight set): with `attempt`, the take's token. A preview left on
+    # screen past `inflight_timeout_s` is recovered as lost and may be taken again; its stale target is then
+    # refused by `Hopper.recheck` and `Hopper.give_back` (None: a target from before the token; only `attempt`)
+    taken_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
