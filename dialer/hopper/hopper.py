@@ -264,6 +264,9 @@ class Hopper:
             if g is None:  # the lead was deleted: drop its queue entry
                 out.append(GS.join(("x", rest.split(GS)[0], src)))
                 continue
+            if g.view.finished is not None:  # done already (a stale entry): finished once, for its own reason
+                out.append(GS.join(("x", g.lead_id, src)))
+                continue
             why = g.state.get(S.WHY, "")
             verdict = self.policy.check(g.view, now, paused_lists=self._paused.names)
             if verdict.ok:
@@ -478,9 +481,12 @@ class Hopper:
         return out
 
     def _release(self, pipe: Pipeline, g: Gathered, verdict: Verdict, is_cb: bool) -> None:
-        """A lead that failed the policy leaves the in-flight set: finished, or deferred until `not_before`."""
+        """A lead that failed the policy leaves the in-flight set: finished, or deferred until `not_before`.
+        One finished already only leaves it (counted once, its reason kept: `recycle` looks for it)."""
         k = self._k
         pipe.zrem(k.i, g.lead_id)
+        if g.view.finished is not None:
+            return  # finished already (e.g. a lost recovery at its last attempt): done, as it is
         if verdict.final:
             if is_cb:
                 pipe.hdel(k.state(g.lead_id), S.CB_AT, S.CB_AGENT)
@@ -541,7 +547,9 @@ class Hopper:
         pipe = self._r.pipeline(transaction=True)
         pipe.zrem(k.i, g.lead_id)
         pipe.hdel(k.state(g.lead_id), S.TAKEN_INDEX, S.TAKEN_CALLBACK)
-        if target.is_callback:
+        if g.view.finished is not None:
+            pass  # finished already: done, not queued again
+        elif target.is_callback:
             pipe.zadd(k.cb, {g.lead_id: now + after_s})
             if g.view.callback_agent:
                 pipe.zadd(k.own(g.view.callback_agent), {g.lead_id: now + after_s})

@@ -164,7 +164,8 @@ end
 #   r GS lead GS source queue GS ready score GS old reason    -> to the ready queue
 #   d GS lead GS source queue GS due queue GS time GS reason GS old reason  -> deferred (parked too when
 #     the reason is that its lists are paused: see Hopper.resume_list)
-#   f GS lead GS source queue GS reason GS old reason GS lstats field ('' : none)  -> finished
+#   f GS lead GS source queue GS reason GS old reason GS lstats field ('' : none)  -> finished (only dropped
+#     from the queue when finished already)
 #   x GS lead GS source queue                                 -> dropped (the lead no longer exists)
 # then returns up to k strings "key index GS gathered" in ascending score across all the queues (a
 # k-way merge), with the last of as many reserved ready-queue sequence numbers first.
@@ -196,6 +197,8 @@ local function apply(payload)
       if f[6] == '""" + _LIST_PAUSED + r"""' then redis.call('SADD', C .. 'parked', lid) end
     elseif op == 'x' then
       redis.call('ZREM', src, lid)
+    elseif redis.call('HEXISTS', st, 'fn') == 1 then
+      redis.call('ZREM', src, lid)  -- finished meanwhile: done once, for its own reason
     else
       redis.call('ZREM', src, lid)
       if f[5] ~= '' then
