@@ -101,16 +101,22 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dialer.config import load_settings
+    from dialer.config import check_campaign_files, load_settings
 
     settings = load_settings(args.config)
+    files, warnings = check_campaign_files(settings)
     if args.check_config:
-        print(f"config OK: {len(settings.campaigns)} campaign(s), AMI {settings.ami.host}:{settings.ami.port}, "
+        for warning in warnings:
+            print(f"WARNING: {warning}", file=sys.stderr)
+        print(f"config OK: {len(settings.campaigns)} campaign(s) ({files} campaign file(s) loaded"
+              f"{f', {len(warnings)} warning(s)' if warnings else ''}), AMI {settings.ami.host}:{settings.ami.port}, "
               f"redis {_redact(settings.redis.url)}, mqtt {_redact(settings.mqtt.url)}")
         return 0
     if not settings.campaigns:
         raise ConfigError("no [[campaigns]] configured: add at least one campaign to the config file")
     configure_logging(settings.log_level)
+    for warning in warnings:
+        logging.getLogger(__name__).warning("%s", warning)
     from dialer.runner import run_forever
 
     asyncio.run(run_forever(settings))

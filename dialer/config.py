@@ -345,3 +345,42 @@ def load_settings(path: Path | None, **overrides: object) -> DialerSettings:
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         src = f"{path}: " if path else ""
         raise ConfigError(f"{src}setting {where}: {first['msg']}{more}") from None
+
+
+
+def check_campaign_files(settings: DialerSettings) -> tuple[int, list[str]]:
+    """Load the campaign file of every `[[campaigns]]` entry (raising ConfigError naming each bad one) and
+    return how many were loaded, with a warning for each follow-up that names a campaign not configured.
+
+    A follow-up (`[[follow_ups]] campaign = "confirm-order"`) queues the lead in the campaign whose
+    `[[campaigns]]` id it names (the daemon dials a campaign under that id, whatever its file's `id`). One
+    naming a campaign that is not configured queues every sale's confirmation call where nobody dials it
+    until a campaign with that id is configured. A warning, not an error: a partial deployment (the
+    confirmation campaign brought up later, or the docker stack, which runs the upsell alone) still starts;
+    `dialer run` logs each at WARNING and `--check-config` prints them."""
+    from dialer.campaigns.loader import load_campaign
+
+    configured = {c.id for c in settings.campaigns}
+    problems: list[str] = []
+    warnings: list[str] = []
+    checked = 0
+    for cs in settings.campaigns:
+        if cs.file is None:
+            continue
+        try:
+            cfg = load_campaign(cs.file)
+        except ConfigError as exc:
+            problems.append(f"campaign {cs.id}: {exc}")
+            continue
+        checked += 1
+        for fu in cfg.follow_ups:
+            if fu.campaign not in configured:
+                warnings.append(
+                    f"campaign {cs.id}: {cs.file}: follow_ups: on {fu.on} names campaign {fu.campaign!r}, which is "
+                    f"not configured (configured: {', '.join(sorted(configured))}): those leads wait for a "
+                    f"campaign nobody dials; add a [[campaigns]] entry with id = {fu.campaign!r} or remove the "
+                    "follow-up from the campaign file"
+                )
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return checked, warnings

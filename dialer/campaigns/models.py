@@ -7,7 +7,9 @@ another campaign, how long a refusal suppresses the same offer). Everything is v
 bad file stops the daemon at start-up with the file, the setting and the fix named, never mid-shift.
 
 Legal floors are enforced here rather than trusted: calling hours cannot leave 08:00-21:00 (both
-jurisdictions), unanswered calls ring at least 15 s, and the abandon lock cannot be shorter than 72 hours.
+jurisdictions) and the abandon lock cannot be shorter than 72 hours. How a campaign dials (`amd`,
+`ring_timeout_s`, whose 15 s floor is checked there, and its call `script`) is set in its `[[campaigns]]`
+entry of dialer.toml, not here: a campaign file naming them is refused, saying so.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ RetryCause = Literal[
 ]
 _WINDOW_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _ID_RE = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+# dialing settings of a campaign that belong to dialer.toml's `[[campaigns]]` entry, not to its campaign file
+DAEMON_SETTINGS = ("amd", "ring_timeout_s", "script")
 
 
 class _Frozen(BaseModel):
@@ -359,9 +363,6 @@ class CampaignConfig(_Frozen):
     jurisdiction: Literal["us", "uk"]
     calling_hours: CallingHours = CallingHours()
     retry: RetryRules = RetryRules()
-    amd: bool = True
-    ring_timeout_s: float = Field(default=20.0, ge=15.0, le=120.0)
-    script: str | None = None
     offer: str | None = None
     # a callback an agent kept for themselves ("me") waits this long past its time for that agent, then any
     # agent may take it (None: only ever that agent)
@@ -383,6 +384,24 @@ class CampaignConfig(_Frozen):
     winback: WinbackRules | None = None
     cold: ColdRules = ColdRules()
     follow_ups: tuple[FollowUp, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_daemon_settings(cls, value: Any) -> Any:
+        # These used to be accepted here and silently ignored: the daemon reads them from the campaign's
+        # `[[campaigns]]` entry of dialer.toml (`dialer.config.CampaignSettings`), so `amd = false` in a
+        # campaign file changed nothing. Refused, saying where they belong.
+        if isinstance(value, Mapping):
+            misplaced = [key for key in DAEMON_SETTINGS if key in value]
+            if misplaced:
+                names, it = ", ".join(misplaced), "it" if len(misplaced) == 1 else "them"
+                raise ValueError(
+                    f"{names} {'is' if len(misplaced) == 1 else 'are'} not read from a campaign file: set {it} "
+                    "in this campaign's [[campaigns]] entry of dialer.toml (the one whose `file` names this file; "
+                    f"`script` is the path of a call script, see docs/AGENT_DESKTOP.md) and remove {it} from "
+                    "this file"
+                )
+        return value
 
     @field_validator("default_region")
     @classmethod

@@ -195,6 +195,14 @@ def test_dialer_toml_supervisor_extension_is_a_pjsip_endpoint(toml):
     assert load_settings(DOCKER_DIR / "dialer.toml").supervisor_extension in endpoints
 
 
+def test_examples_dialer_toml_supervisor_extension_is_a_pjsip_endpoint():
+    # the example config left the default "1999", which asterisk_conf/pjsip.conf has no endpoint for
+    from dialer.config import load_settings
+
+    endpoints = {c.name for c in load("pjsip.conf").categories if ("type", "endpoint") in as_dict(c).items()}
+    assert load_settings(REPO / "examples" / "dialer.toml").supervisor_extension in endpoints
+
+
 def test_every_service_waited_for_as_healthy_has_a_healthcheck(compose):
     # otherwise `docker compose up` refuses to start the service that waits for it
     for name, svc in compose["services"].items():

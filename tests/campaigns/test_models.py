@@ -40,8 +40,6 @@ def test_examples_cover_every_kind_and_link_up() -> None:
 def test_defaults_follow_the_brief() -> None:
     c = parse_campaign(BASE)
     assert str(c.calling_hours.window) == "09:00-21:00"
-    assert c.ring_timeout_s == 20
-    assert c.amd
     assert c.retry.abandon_lock_h == 72
     assert c.base_contact_days == 62
     assert c.caller_id_number == "+12125550100"
@@ -52,7 +50,9 @@ def test_defaults_follow_the_brief() -> None:
 @pytest.mark.parametrize(
     ("change", "where", "hint"),
     [
-        ({"ring_timeout_s": 10}, "ring_timeout_s", "greater than or equal to 15"),
+        ({"ring_timeout_s": 25}, "(top level)", "ring_timeout_s is not read from a campaign file"),
+        ({"amd": False}, "(top level)", "[[campaigns]] entry of dialer.toml"),
+        ({"script": "upsell", "amd": True}, "(top level)", "amd, script are not read from a campaign file"),
         ({"calling_hours": {"window": "07:30-21:00"}}, "(top level)", "leaves the legal 08:00-21:00"),
         ({"calling_hours": {"by_day": {"sat": "09:00-22:00"}}}, "(top level)", "legal"),
         ({"calling_hours": {"window": "21:00-09:00"}}, "calling_hours.window", "ends before it starts"),
@@ -129,3 +129,17 @@ def test_uk_campaign_and_winback_defaults() -> None:
     assert c.default_region == "GB"
     assert c.winback is not None
     assert c.winback.reason_rank["price"] == 0
+
+
+def test_dialing_settings_in_a_campaign_file_are_refused_naming_dialer_toml(tmp_path: Path) -> None:
+    # amd, ring_timeout_s and script were accepted here and never read: the daemon takes them from the
+    # [[campaigns]] entry of dialer.toml, so an operator's `amd = false` in a campaign file did nothing
+    f = tmp_path / "upsell.toml"
+    f.write_text('id = "c1"\nkind = "base_upsell"\nname = "C"\ncaller_id_name = "Acme"\n'
+                 'caller_id_number = "+12125550100"\njurisdiction = "us"\namd = false\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_campaign(f)
+    text = str(info.value)
+    assert f"{f}: (top level): Value error, amd is not read from a campaign file" in text
+    assert "[[campaigns]] entry of dialer.toml" in text
+    assert not hasattr(parse_campaign(BASE), "amd")
