@@ -145,6 +145,7 @@ end
 """
 
 _LIST_PAUSED = str(Block.LIST_PAUSED)  # a deferral for this reason also parks the lead
+_MAX_ATTEMPTS = str(Block.MAX_ATTEMPTS)  # a finish for this reason also lists the lead in `capped` (recycle)
 
 _SPLIT = r"""
 local function split(s, sep)
@@ -165,7 +166,7 @@ end
 #   d GS lead GS source queue GS due queue GS time GS reason GS old reason  -> deferred (parked too when
 #     the reason is that its lists are paused: see Hopper.resume_list)
 #   f GS lead GS source queue GS reason GS old reason GS lstats field ('' : none)  -> finished (only dropped
-#     from the queue when finished already)
+#     from the queue when finished already; listed in `capped` too when the reason is the attempt cap)
 #   x GS lead GS source queue                                 -> dropped (the lead no longer exists)
 # then returns up to k strings "key index GS gathered" in ascending score across all the queues (a
 # k-way merge), with the last of as many reserved ready-queue sequence numbers first.
@@ -207,6 +208,7 @@ local function apply(payload)
       end
       redis.call('HSET', st, 'fn', f[4])
       redis.call('HINCRBY', C .. 'fin', f[4], 1)
+      if f[4] == '""" + _MAX_ATTEMPTS + r"""' then redis.call('SADD', C .. 'capped', lid) end
       if f[6] ~= nil and f[6] ~= '' then redis.call('HINCRBY', C .. 'lstats', f[6], 1) end
     end
   end
