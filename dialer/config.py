@@ -195,7 +195,7 @@ class PacingSettings(_Section):
     surplus_hangup_after_s: float | None = Field(
         15.0, ge=15.0, le=120.0,
         description="predictive: a dial that has rung this long (15 s at least, as FCC and Ofcom require of an "
-        "unanswered call) is hung up when its answer would most likely find no agent; null: never",
+        "unanswered call) is hung up when its answer would most likely find no agent; 0 (or null): never",
     )
     amd_audit_share: float = Field(
         0.02, ge=0.0, le=1.0,
@@ -209,6 +209,19 @@ class PacingSettings(_Section):
         description="how many audits the configured amd_false_positive is worth as the estimate's prior "
         "(0: the audit sample alone)",
     )
+
+    @field_validator("surplus_hangup_after_s", mode="before")
+    @classmethod
+    def _zero_is_never(cls, value: object) -> object:
+        # 0 switches surplus hang-ups off, as PATCH .../pacing has it: TOML has no null, and
+        # `dialer campaign create --surplus-hangup-after 0` sends 0
+        if isinstance(value, int | float | str) and not isinstance(value, bool):
+            try:
+                if float(value) == 0.0:
+                    return None
+            except ValueError:
+                pass
+        return value
 
     def knobs(self) -> PacingKnobs:
         return PacingKnobs(
