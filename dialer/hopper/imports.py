@@ -68,12 +68,15 @@ class Importer:
         pending = self._fold(batch)
         if not pending:
             return
-        before = tally.new + tally.merged + tally.rearmed
+        before = tally.merged + tally.rearmed
         new = tally.new
         await self._write(pending, tally, now)
-        if tally.new + tally.merged + tally.rearmed > before:  # the supervisor's lists: the new leads each brought
-            async with redis_call(f"counting the leads of list {tally.list_name} in {self._c.id}", self._timeout):
-                await self._r.hincrby(self._k.lists, list_key(tally.list_name), tally.new - new)
+        # The supervisor's lists: the new leads each brought are counted by the IMPORT script that inserts them
+        # (one step: a Redis error cannot leave leads dialed whose list is unknown); a batch that only merged
+        # leads names its list here.
+        if tally.new == new and tally.merged + tally.rearmed > before:
+            async with redis_call(f"naming list {tally.list_name} in {self._c.id}", self._timeout):
+                await self._r.hincrby(self._k.lists, list_key(tally.list_name), 0)
 
     async def _write(self, pending: list[Pending], tally: ImportTally, now: float) -> None:
         others: list[str] = []
@@ -81,7 +84,7 @@ class Importer:
             async with redis_call("listing campaigns", self._timeout):
                 ids = sorted(text(x) for x in await self._r.smembers(self._g.campaigns))
             others = [CampaignKeys(self._g.prefix, cid).p for cid in ids if cid != self._c.id]
-        replies = await self._import(pending, others, self._c.reconcile)
+        replies = await self._import(pending, others, self._c.reconcile, tally.list_name)
         window = self._c.dedup.days * 86400.0
         later: list[tuple[Pending, list[str], list[str]]] = []
         merges: list[tuple[str, Pending]] = []
@@ -115,7 +118,7 @@ class Importer:
         if later:
             inserts += await self._skip_recent_elsewhere(later, tally, now, window)
         if inserts:
-            again = await self._import(inserts, [], False)
+            again = await self._import(inserts, [], False, tally.list_name)
             for p, reply in zip(inserts, again, strict=True):
                 if reply.startswith("I"):
                     tally.new += 1
@@ -126,7 +129,9 @@ class Importer:
         if merges:
             await self._write_merges(merges, tally, now, window)
 
-    async def _import(self, pending: Sequence[Pending], others: Sequence[str], reconcile: bool) -> list[str]:
+    async def _import(self, pending: Sequence[Pending], others: Sequence[str], reconcile: bool,
+                      list_name: str) -> list[str]:
+        """Run IMPORT on `pending`; the leads it inserts are counted for `list_name` in the same script."""
         k = self._k
         records = []
         for p in pending:
@@ -137,7 +142,7 @@ class Importer:
             records.append(GS.join(fields))
         zones = sorted({p.lead.zone_key for p in pending})
         args = [self._g.prefix, k.p, self._c.id, "1" if reconcile else "0", RS.join(others), RS.join(zones)]
-        args.append(RS.join(records))
+        args += [RS.join(records), list_key(list_name)]
         async with redis_call(f"importing {len(pending)} leads into {self._c.id}", self._timeout):
             return [text(x) for x in await self._script(args=args)]
 
@@ -202,7 +207,8 @@ class Importer:
         for j, (lid, p) in enumerate(merges):
             blob, state = got[2 * j], got[2 * j + 1]
             if blob is None:  # removed since the lookup: insert instead
-                replies = await self._import([Pending(replace(p.lead, lead_id=lid), p.lines)], [], False)
+                replies = await self._import([Pending(replace(p.lead, lead_id=lid), p.lines)], [], False,
+                                             tally.list_name)
                 tally.new += replies[0].startswith("I")
                 continue
             old = decode_lead(lid, text(blob))

@@ -502,9 +502,11 @@ return gather_many(lids)
 
 # Look up and insert a batch of imported leads in one pass.
 # ARGV: prefix, campaign prefix, campaign id, reconcile ('1'/'0'), other campaigns' prefixes (RS),
-#   zone sets (RS), payload. Payload records (RS): lead id GS blob GS rank GS zone set, then per
-#   number GS bucket GS field GS number. An inserted lead's fresh score is rank * 1e9 + the campaign's
-#   next import sequence number (so the campaign's order, then import order).
+#   zone sets (RS), payload, the list (its key in the campaign's `lists`: the inserted leads are counted
+#   there, in this same script, so the list is known whenever its leads are). Payload records (RS): lead id
+#   GS blob GS rank GS zone set, then per number GS bucket GS field GS number. An inserted lead's fresh
+#   score is rank * 1e9 + the campaign's next import sequence number (so the campaign's order, then import
+#   order).
 # A lead is inserted here when nothing matches it (no lead with its id, no lead with any of its numbers
 # in this or, when given, another campaign, and no current subscriber when reconciling); the reply is
 # "I" (inserted) or "I!" (inserted, a number is on DNC). Anything else is left to the importer, with what
@@ -593,6 +595,7 @@ if added > 0 then
   if redis.call('EXISTS', C .. 'zk') == 0 then redis.call('SET', C .. 'zkix', '1') end
   for _, z in ipairs(split(ARGV[6], '\30')) do redis.call('SADD', C .. 'zk', z) end
   redis.call('INCRBY', C .. 'n', added)
+  redis.call('HINCRBY', C .. 'lists', ARGV[8], added)
   redis.call('SADD', P .. ':campaigns', cid)
 end
 return out
