@@ -330,3 +330,18 @@ def test_every_queried_metric_is_exported_by_the_daemon(source):
 )
 def test_metric_name_extraction(expr, names):
     assert metric_names(expr) == names
+
+
+def test_abandon_rates_are_the_daemons_gauges_not_a_ratio_of_counters():
+    # abandoned_total / live_answers_total counts agentless calls' abandons (offered to no agent, in no live
+    # answer) and leaves out a UK campaign's estimated AMD false positives: the gauges follow both rules
+    rules = {r["alert"]: r["expr"] for r in alert_rules()}
+    for name, window in (("DialerAbandonRateNearCap24h", "24h"), ("DialerAbandonRateOverCap24h", "24h"),
+                         ("DialerAbandonRateNearCap30d", "30d")):
+        assert f"dialer_abandon_ratio_{window}" in rules[name], name
+        assert "dialer_calls_abandoned_total" not in rules[name], name
+    for expr in dashboard_queries():
+        assert not ("dialer_calls_abandoned_total" in expr and "dialer_live_answers_total" in expr), expr
+    text = "\n".join(dashboard_queries())
+    assert "dialer_abandon_ratio_24h" in text
+    assert "dialer_abandon_ratio_30d" in text
