@@ -477,7 +477,12 @@ class Daemon(AgentCalls, Compliance, Overrides):
         when it changed: both a command and the state notice it caused ask for it."""
         fields = {"state": agent.state.value, "since": str(agent.since), "campaign": agent.campaign_id or "",
                   "extension": agent.extension}
-        if self._stored_agents.get(agent.agent_id) == fields:
+        before = self._stored_agents.get(agent.agent_id)
+        if agent.pending_logout:  # asked for during a call: a restart after a crash completes it (`_restore_agents`)
+            fields["pending_logout"] = "1"
+        elif before is not None and before.get("pending_logout") == "1":
+            fields["pending_logout"] = ""  # taken back: the hash's earlier "1" must not outlive it
+        if before == fields:
             return
         self._stored_agents[agent.agent_id] = fields
         self.store.set_agent(agent.agent_id, fields)
@@ -495,6 +500,14 @@ class Daemon(AgentCalls, Compliance, Overrides):
             account = accounts.get(agent_id)
             extension = account.extension if account is not None else h.get("extension", "")
             if h.get("state", "") in ("", AgentState.LOGGED_OUT.value) or not extension:
+                continue
+            if h.get("pending_logout") == "1":
+                # they asked to log out after their call, and the daemon died before carrying it out (a
+                # graceful stop ends the wrap-up and logs them out itself): the call is over for the dialer,
+                # so the logout is done; a late disposition kept for them is still theirs once they log in
+                log.info("agent not logged back in: they had asked to log out after their call",
+                         extra={"agent_id": agent_id})
+                self.store.set_agent(agent_id, {"state": AgentState.LOGGED_OUT.value, "pending_logout": ""})
                 continue
             if campaign not in self.engine.campaigns:
                 log.warning("agent not logged back in: their campaign is no longer configured",

@@ -97,3 +97,35 @@ async def test_the_agent_hash_is_written_once_per_change(client, monkeypatch):
         ready_agent(d, "a1", "1001", "uk")  # a command and its state notice each ask for the write
         d.agent_command(ac.Ready("a1"))  # already ready: nothing changed
     assert [w["state"] for w in writes] == ["paused", "ready"]
+
+
+async def test_an_agent_who_asked_to_log_out_after_the_call_is_not_logged_back_in(client):
+    # A graceful stop ends the wrap-up and carries the logout out itself; a daemon that died before (no
+    # stop) left the hash as it was, "1" included: logging them back in (paused) would keep a logged-in
+    # agent who had asked to go
+    from daemon_fakes import talk_and_hang_up
+
+    prefix = f"restore{next(_prefixes)}"
+    first = make_daemon(client, prefix)
+    async with running(first) as d:
+        ready_agent(d, "a1", "1001", "uk")
+        ready_agent(d, "a2", "1002", "uk")
+        talk_and_hang_up(d, 1)  # a1 takes it: in wrap-up
+        d.agent_command(ac.Logout("a1"))
+        assert d.engine.roster.get("a1").pending_logout
+        await d.store.flush()
+        died_with = await client.hgetall(d.store.key("agent", "a1"))  # what a daemon dying now leaves
+        assert (died_with["state"], died_with["pending_logout"]) == ("wrapup", "1")
+    # stopped (nothing drains the outbox now: read Redis itself): the stop logged a1 out, the "1" is gone
+    stored = await client.hgetall(first.store.key("agent", "a1"))
+    assert (stored["state"], stored["pending_logout"]) == ("logged_out", "")
+
+    await client.hset(first.store.key("agent", "a1"), mapping=died_with)  # as if the daemon had died instead
+    second = make_daemon(client, prefix)
+    async with running(second) as d:
+        await d.agents_restored.wait()
+        assert d.engine.roster.get("a1") is None
+        assert d.engine.roster.get("a2").state is AgentState.PAUSED
+        await d.store.flush()
+        stored = await client.hgetall(d.store.key("agent", "a1"))
+        assert (stored["state"], stored["pending_logout"]) == ("logged_out", "")
