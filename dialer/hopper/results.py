@@ -98,19 +98,28 @@ async def write_plan(
     k = CampaignKeys(prefix, campaign.id)
     gk = GlobalKeys(prefix)
     lid = g.lead_id
+    # a follow-up written while this lead was in flight here (see the follow-up loop below): scheduled now
+    pending_raw = g.state.get(S.FOLLOW_UP)
+    pending = float(pending_raw) if pending_raw else None
+    carry = pending is not None and plan.next == "callback"  # kept pending until the callback's result
     zone_key = g.zone_key
-    follow_state: list[tuple[CampaignKeys, bool, str | None, str | None]] = []
+    follow_state: list[tuple[CampaignKeys, bool, str | None, str | None, float | None]] = []
     if plan.follow_ups:
         async with redis_call(f"reading follow-up targets of lead {lid}", timeout_s):
             pipe = redis.pipeline(transaction=False)
             for cid, _ in plan.follow_ups:
                 fk = CampaignKeys(prefix, cid)
                 pipe.exists(fk.lead(lid))
-                pipe.hmget(fk.state(lid), [S.FINISHED, S.WHY])
+                pipe.hmget(fk.state(lid), [S.FINISHED, S.WHY, S.FOLLOW_UP])
+                pipe.zscore(fk.i, lid)
             got = await pipe.execute()
         for j, (cid, _) in enumerate(plan.follow_ups):
-            fin, old_why = (None if x is None else text(x) for x in got[2 * j + 1])
-            follow_state.append((CampaignKeys(prefix, cid), bool(got[2 * j]), fin, old_why))
+            fin, old_why, waiting = (None if x is None else text(x) for x in got[3 * j + 1])
+            fk = CampaignKeys(prefix, cid)
+            # in flight there (being dialed, on a preview screen): None when not, else the follow-up already
+            # pending there (inf: none)
+            flying = None if got[3 * j + 2] is None or fk.p == k.p else float(waiting or "inf")
+            follow_state.append((fk, bool(got[3 * j]), fin, old_why, flying))
 
     pipe = redis.pipeline(transaction=True)
     for key in (k.i, k.r, k.cb, k.fresh(zone_key), k.due(zone_key)):
@@ -122,7 +131,7 @@ async def write_plan(
         pipe.hincrby(k.why, why, -1)
     state = k.state(lid)
     pipe.hdel(state, S.WHY, S.TAKEN_INDEX, S.TAKEN_CALLBACK, S.CB_AT, S.CB_AGENT, S.RETRY_AT, S.BASE_BEFORE,
-              S.BASE_BEFORE_NUMBERS)
+              S.BASE_BEFORE_NUMBERS, *(() if carry else (S.FOLLOW_UP,)))
     person = gk.person(g.header.person)
     # The person each of the lead's numbers names (`number:<e164>`, the lead's own person left out): a contact
     # is written there too, so that a lead of another list or campaign keyed otherwise (an import with or
@@ -175,15 +184,21 @@ async def write_plan(
     if plan.recent_attempts is not None:
         pipe.hset(state, S.RECENT, ",".join(repr(t) for t in plan.recent_attempts))
     if plan.next == "retry":
-        pipe.hset(state, S.RETRY_AT, repr(plan.at))
+        retry_at = plan.at if pending is None else min(plan.at, pending)  # the earlier of the two
+        pipe.hset(state, S.RETRY_AT, repr(retry_at))
         pipe.sadd(k.zk, zone_key)  # the lead's zones may have changed since it was queued (a re-import)
-        pipe.zadd(k.due(zone_key), {lid: plan.at})
+        pipe.zadd(k.due(zone_key), {lid: retry_at})
     elif plan.next == "callback":
         pipe.hset(state, S.CB_AT, repr(plan.at if callback_at is None else callback_at))
         if plan.callback_agent:
             pipe.hset(state, S.CB_AGENT, clean(plan.callback_agent))
             pipe.zadd(k.own(clean(plan.callback_agent)), {lid: plan.at})
         pipe.zadd(k.cb, {lid: plan.at})
+    elif pending is not None:
+        # finished, but a follow-up came meanwhile (a second order to confirm): not finished, it starts afresh
+        # as that follow-up would have (state cleared at the end of this transaction), due at its time
+        pipe.sadd(k.zk, zone_key)
+        pipe.zadd(k.due(zone_key), {lid: pending})
     else:
         reason = plan.finish_reason or "finished"
         pipe.hset(state, S.FINISHED, reason)
@@ -259,8 +274,13 @@ async def write_plan(
     if uncontact and campaign.report_by:
         value = decode_fields(g.blob).get(campaign.report_by) or "(none)"
         pipe.hincrby(k.conv, f"{value}\x1fcontacts", -1)
-    for (fk, exists, fin, old_why), (_, at) in zip(follow_state, plan.follow_ups, strict=True):
+    for (fk, exists, fin, old_why, flying), (_, at) in zip(follow_state, plan.follow_ups, strict=True):
         pipe.set(fk.lead(lid), g.blob)
+        if flying is not None:
+            # in flight there: its state stays (that dial's result needs it), and the follow-up waits in it;
+            # that result schedules it (the earlier of it and the result's own next step)
+            pipe.hset(fk.state(lid), S.FOLLOW_UP, repr(min(at, flying)))
+            continue
         if not exists:
             pipe.incr(fk.n)
             for e164 in g.header.numbers:
@@ -277,5 +297,7 @@ async def write_plan(
             pipe.zrem(key, lid)
         pipe.sadd(fk.zk, zone_key)
         pipe.zadd(fk.due(zone_key), {lid: at})
+    if pending is not None and plan.next == "finish":
+        pipe.delete(state)  # a follow-up's fresh start in this campaign (see the follow-up loop above)
     async with redis_call(f"recording the result of lead {lid}", timeout_s):
         await pipe.execute()

@@ -37,6 +37,9 @@ class S:
     # ("" for none, or the lead's own person), written with BASE_BEFORE
     BASE_BEFORE_NUMBERS = "bbn"
     LOST = "lst"  # attempts given up as lost whose real result has not come (comma-separated attempt numbers)
+    # a follow-up written while the lead was in flight in this campaign: its time, which that dial's result
+    # schedules (see `results.write_plan`)
+    FOLLOW_UP = "fu"
     RECENT = "a24"  # the last dials' times, comma-separated, oldest first (only with max_attempts_per_24h)
     P_DNC = "dnc"
     P_BASE = "bc"
