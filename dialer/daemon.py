@@ -7,7 +7,8 @@
 
 On start it reads back what supervisors changed before the restart (`dialer.daemon_overrides`: nothing
 dials until that is done) and each campaign's compliance ledger (`dialer.daemon_compliance`).
-On stop (SIGTERM, or the demo's end) it stops dialing, lets live calls finish for up to
+On stop (SIGTERM, or the demo's end) it stops dialing (the leads on preview screens go back to their
+sources; Dial and manual dials are refused), lets live calls finish for up to
 `shutdown_grace_s`, then hangs up what is left, writes every remaining call record, flushes Redis and
 returns.
 """
@@ -266,6 +267,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
         await stop.wait()
         log.info("stopping: no new dials; letting live calls finish and agents give their dispositions")
         self.dialing = False
+        for cid in self.engine.campaigns:  # a preview is a dial to come: back to its source (`_settle_later`)
+            self._withdraw_previews(cid, self._held_since_decision(cid))
         for d in self._dirty.values():
             d.set()
         with contextlib.suppress(TimeoutError):

@@ -9,6 +9,8 @@
                         withdrawn (`_withdraw_previews`, from `Daemon.set_paused`)
     preview_dial/skip   dial it (agent leg first, after re-checking the whole contact policy) or give it back
     manual_dial         a typed number, after the lead source's contact-policy check
+    the daemon's stop   its leads on preview screens are withdrawn too (`Daemon._shutdown_when`), and Dial and
+                        manual dials are refused (`_refuse_while_stopping`)
     blind_transfer      Redirect of the customer leg to another agent's or the supervisor's phone
     request_dnc         the desk's DNC button: the person on the global do-not-call lists at once
     _opt_out            the same for a key-press opt-out after a recorded message (UserEvent DialerOptOut), and
@@ -68,6 +70,7 @@ class AgentCalls:
         feed: AgentFeed
         metrics: Metrics
         leads: dict[str, LeadSource]
+        dialing: bool
         store_retry_s: float
         store_max_retry_s: float
         _recent_commands: RecentCommands
@@ -117,6 +120,12 @@ class AgentCalls:
                                                               "reason": why})
             self._agent_changed(agent_id)
 
+    def _refuse_while_stopping(self, agent_id: str, what: str) -> None:
+        """The daemon is stopping (`Daemon._shutdown_when`): no new dials, the agent's own included (the desk
+        answers 409). Its stop withdrew the leads on preview screens already."""
+        if not self.dialing:
+            raise IllegalTransition("agent", agent_id, "the daemon is stopping (no new dials)", what)
+
     def _campaign_of(self, agent_id: str) -> str:
         agent = self.engine.roster.get(agent_id)
         if agent is None or agent.campaign_id is None or agent.state is AgentState.LOGGED_OUT:
@@ -143,6 +152,7 @@ class AgentCalls:
             except PolicyViolation:  # e.g. a DNC request arrived while the agent read the lead
                 await self.preview_skip(agent_id, lead_id, "policy")
                 raise
+        self._refuse_while_stopping(agent_id, f"dial lead {lead_id}")  # it may have begun during the re-check
         now = self.clock.now()
         call_id, cmds = self.engine.dial_preview(agent_id, lead_id, number_index, now)
         self.execute(cmds, now)
@@ -211,7 +221,9 @@ class AgentCalls:
         if not isinstance(source, ManualDialPolicy):
             raise PolicyViolation(f"campaign {campaign_id} has no contact policy to check typed numbers against; "
                                   "manual dialing is refused there")
+        self._refuse_while_stopping(agent_id, "dial a number")
         await source.check_number(number, self.clock.now())
+        self._refuse_while_stopping(agent_id, "dial a number")  # it may have begun during the check
         now = self.clock.now()
         call_id, cmds = self.engine.dial_manual(agent_id, number, now)
         self.execute(cmds, now)
