@@ -535,11 +535,15 @@ class Daemon(AgentCalls, Compliance, Overrides):
 
     async def _restore_undisposed(self, now: float) -> None:
         """The calls agents could still dispose late when the daemon stopped (a shutdown ends every open
-        wrap-up so): each comes back to its agent, if logged back in, for the rest of its time."""
+        wrap-up so): each comes back to its agent for the rest of its time (`read` drops the expired ones),
+        whether they were logged back in or not: one who had asked to log out after their call, or who
+        logged out since, disposes it once they log in again, to any campaign, as without the restart.
+        Only a chance whose campaign is no longer configured is dropped."""
         for agent_id, got in (await self.undisposed.read(now)).items():
-            agent = self.engine.roster.get(agent_id)
-            gone = agent is None or agent.state is AgentState.LOGGED_OUT
-            if gone or got.late.campaign_id not in self.engine.campaigns:
+            if got.late.campaign_id not in self.engine.campaigns:
+                log.warning("late disposition dropped: its campaign is no longer configured",
+                            extra={"agent_id": agent_id, "call_id": got.late.call_id,
+                                   "campaign_id": got.late.campaign_id})
                 self.undisposed.forget(agent_id)
                 continue
             if agent_id in self.engine.undisposed:

@@ -14,8 +14,9 @@ An entry written before `lead_id`, `number` and `subscriber_id` were kept reads 
 null, ""): a late `dnc` disposition then names the person only if the call is still known.
 
 One field per agent: a newer chance replaces the older (the engine keeps one per agent too). A used one
-is deleted; an expired one is deleted when read back. Writes go through the store's outbox, in order
-with the dispositions and call records around them.
+is deleted; an expired one is deleted when read back, and one whose campaign is no longer configured at
+start-up (`Daemon._restore_undisposed`); one whose agent is not logged in then waits for their next login.
+Writes go through the store's outbox, in order with the dispositions and call records around them.
 """
 
 from __future__ import annotations

@@ -179,12 +179,13 @@ async def test_a_late_disposition_left_by_a_shutdown_can_be_given_after_the_rest
     assert (await client.hget(second.store.key("call", cid), "disposition")) == "sale"
 
 
-async def test_a_late_chance_whose_time_is_over_or_whose_agent_is_gone_is_dropped_at_start(client):
+async def test_a_late_chance_whose_time_is_over_or_whose_campaign_is_gone_is_dropped_at_start(client):
+    # one whose agent is not logged in is kept for their next login (test_late_chance_after_logout_restart)
     prefix = f"wrap{next(_prefixes)}"
     d, _gated, _bus = make_daemon(client, grace_s=0.0, prefix=prefix)
     now = d.clock.now()
     d.undisposed.keep("a1", Undisposed("c-old", "uk", now - 1.0), None)
-    d.undisposed.keep("a9", Undisposed("c-nobody", "uk", now + 600.0), None)  # a9 was never logged in
+    d.undisposed.keep("a9", Undisposed("c-gone", "us", now + 600.0), None)  # "us" is not configured
     await d.store.flush()
     stop, task = await stopping(d)
     try:
