@@ -13,18 +13,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from page_js import js_function
 
 JS = (Path(__file__).parents[2] / "agents" / "desk" / "static" / "desk.js").read_text()
 
 
 def _fn(name: str) -> str:
-    start = JS.index(f"function {name}(")
-    depth, i = 0, JS.index("{", start)
-    while True:
-        depth += {"{": 1, "}": -1}.get(JS[i], 0)
-        i += 1
-        if depth == 0:
-            return JS[start:i]
+    return js_function(JS, name)
 
 
 def _run(expr: str) -> object:

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import page_js
 import pytest
 
 import dialer.supervisor
@@ -23,13 +24,7 @@ NY = ZoneInfo("America/New_York")
 
 
 def js_function(name: str) -> str:
-    start = JS.index(f"function {name}(")
-    depth, i = 0, JS.index("{", start)
-    while True:
-        depth += {"{": 1, "}": -1}.get(JS[i], 0)
-        i += 1
-        if depth == 0:
-            return JS[start:i]
+    return page_js.js_function(JS, name)
 
 
 def page_query(day_from: str, day_to: str) -> dict[str, str]:
