@@ -30,7 +30,9 @@ WINBACK = CAMPAIGN.with_name("winback.toml")
 
 def make_daemon(client: Any, prefix: str, campaign: str) -> Daemon:
     cs = CampaignSettings(id=campaign)
-    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False))
+    # no grace for calls still up at the stop: it is wall time here (a dial left ringing waited out 60 s)
+    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False),
+                         shutdown_grace_s=0.0)
     engine = Engine(hold_s=1.5, rng=random.Random(3))
     engine.add_campaign(runtime_from_settings(cs))
     return Daemon(cfg, clock=ScaledClock(1.0, start=T0), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]

@@ -49,7 +49,9 @@ async def rig(client: Any, prefix: str, *, auto_dial_s: float | None = None, sca
         await hopper.record_result(t, DialResult("live", "callback", callback_at=T0 - 60,  # type: ignore[arg-type]
                                                  callback_agent=agent), T0 - 3600)
     cs = CampaignSettings(id=config.id, pacing=PacingSettings(mode="predictive"), preview_auto_dial_s=auto_dial_s)
-    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False))
+    # no grace for calls still up at the stop: it is wall time here (a dial left ringing waited out 60 s)
+    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False),
+                         shutdown_grace_s=0.0)
     engine = Engine(hold_s=1.5, rng=random.Random(3))
     engine.add_campaign(runtime_from_settings(cs))
     source = HopperLeadSource(hopper)
