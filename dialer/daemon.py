@@ -74,7 +74,7 @@ from dialer.engine.core import CampaignRuntime, DialRequest, Engine
 from dialer.engine.records import Undisposed, mask_number
 from dialer.errors import AmiError, ConfigError, DialerError, IllegalTransition
 from dialer.hopper.store import LeadStore
-from dialer.leadsource import CallbackCheck, LeadSource, PreviewSource
+from dialer.leadsource import CallbackCheck, LeadSource, PreviewSource, ReturnSource, put_back
 from dialer.ledger_store import LedgerStore
 from dialer.metrics import Metrics
 from dialer.signals_feed import SignalsFeed
@@ -850,8 +850,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
         where = {"call_id": call_id, "campaign_id": campaign_id, "lead_id": request.lead_id}
         log.warning("dial not placed; lead given back to the source", extra={**where, "error": why})
         source = self.leads.get(campaign_id)
-        if isinstance(source, PreviewSource):
-            self._later(source.give_back(request, now), "give-back", about=where)
+        if isinstance(source, ReturnSource | PreviewSource):  # due again at once: nothing was wrong with it
+            self._later(put_back(source, request, now), "give-back", about=where)
         else:  # it stays taken until the source recovers it itself
             log.error("this lead source cannot take a lead back", extra=where)
         self._calls_changed.set()

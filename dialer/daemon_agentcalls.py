@@ -42,7 +42,15 @@ from dialer.engine.core import DialRequest, Engine
 from dialer.engine.records import Undisposed
 from dialer.errors import CallbackNotMovable, DialerError, IllegalTransition, PolicyViolation, StateStoreError
 from dialer.hopper.store import LeadStore
-from dialer.leadsource import LeadSource, ManualDialPolicy, OwnCallbackSource, PreviewPolicy, PreviewSource
+from dialer.leadsource import (
+    LeadSource,
+    ManualDialPolicy,
+    OwnCallbackSource,
+    PreviewPolicy,
+    PreviewSource,
+    ReturnSource,
+    put_back,
+)
 from dialer.store import until_stored
 
 if TYPE_CHECKING:
@@ -100,8 +108,8 @@ class AgentCalls:
         request, cmds = self.engine.skip_preview(agent_id, held[1].lead_id, now)
         self.execute(cmds, now)
         source = self.leads.get(held[0])
-        if isinstance(source, PreviewSource):
-            self._later(source.give_back(request, now), "preview-give-back",
+        if isinstance(source, ReturnSource | PreviewSource):  # not the lead's fault: due again at once
+            self._later(put_back(source, request, now), "preview-give-back",
                         about={"agent_id": agent_id, "campaign_id": held[0], "lead_id": request.lead_id})
 
     def _withdraw_previews(self, campaign_id: str, why: str) -> None:
@@ -452,9 +460,8 @@ class AgentCalls:
             return
         try:
             cmds = self.engine.offer_preview(agent_id, request, now)
-        except IllegalTransition:
-            if isinstance(source, PreviewSource):
-                await source.give_back(request, now)
+        except IllegalTransition:  # the agent moved meanwhile: the lead is due again at once for another
+            await put_back(source, request, now)
             return
         self.execute(cmds, now)
         self.feed.publish(agent_id, "preview", self._preview_payload(campaign_id, request, agent_id, now))

@@ -205,6 +205,12 @@ class HopperLeadSource:
         if isinstance(request.target, DialTarget):
             await self.hopper.give_back(request.target, now)
 
+    async def put_back(self, request: DialRequest, now: float) -> None:
+        """A lead nobody looked at (its dial never went out, its campaign paused, its agent paused) goes back
+        due at once, a callback at its time still: no attempt is counted, and no skip's wait."""
+        if isinstance(request.target, DialTarget):
+            await self.hopper.give_back(request.target, now, after_s=0.0)
+
     async def recheck(self, request: DialRequest, now: float) -> None:
         """A previewed lead, right before the agent dials it: the hopper's whole contact policy again (as
         `take` checks it). Raises PolicyViolation when it no longer passes; the hopper has then released it

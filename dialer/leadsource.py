@@ -17,7 +17,7 @@ from dialer.errors import PolicyViolation
 from dialer.hopper.types import CallbackMove, LeadList, RecycleReport
 
 __all__ = ["CallbackCheck", "InMemoryLeadSource", "LeadAdminSource", "LeadSource", "ManualDialPolicy",
-           "OwnCallbackSource", "PreviewSource"]
+           "OwnCallbackSource", "PreviewSource", "ReturnSource", "put_back"]
 
 
 class LeadSource(Protocol):
@@ -35,6 +35,23 @@ class PreviewSource(Protocol):
     """A lead source that can take back a lead it handed out unused (an agent skipped it in preview)."""
 
     async def give_back(self, request: DialRequest, now: float) -> None: ...
+
+
+@runtime_checkable
+class ReturnSource(Protocol):
+    """A lead source that can take back, due again at once, a lead it handed out that nobody looked at: its
+    dial never went out, its campaign was paused or stopped, or its agent paused. `give_back` is an agent's
+    skip, which may hold the lead a while."""
+
+    async def put_back(self, request: DialRequest, now: float) -> None: ...
+
+
+async def put_back(source: object, request: DialRequest, now: float) -> None:
+    """Return an untouched lead to `source`: due again at once where it can (`ReturnSource`), else as a skip."""
+    if isinstance(source, ReturnSource):
+        await source.put_back(request, now)
+    elif isinstance(source, PreviewSource):
+        await source.give_back(request, now)
 
 
 @runtime_checkable
