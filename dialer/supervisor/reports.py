@@ -36,10 +36,12 @@ __all__ = [
     "cost_report",
     "funnel",
     "journal_times",
+    "law_rate",
     "list_results",
     "local_hours",
     "pause_breakdown",
     "reason_breakdown",
+    "screened_by_amd",
 ]
 
 CONTACTS_PER_SHIFT_GOAL = 120  # operators' figure for auto-redial, per 8-hour agent shift
@@ -87,18 +89,20 @@ class SaleCodes:
         """The sale codes of one disposition set."""
         return frozenset(s.code for s in ds.specs if s.kind in _SALE_KINDS and s.code not in _OWN_WORDS)
 
-    def codes(self, campaign_id: str) -> frozenset[str]:
+    def _set(self, campaign_id: str) -> tuple[DispositionSet, frozenset[str]]:
+        """The campaign's disposition set and its sale codes (worked out again when the set changes)."""
         ds = (self._for(campaign_id) if self._for is not None else None) or DEFAULT_DISPOSITIONS
         hit = self._cache.get(campaign_id)
         if hit is None or hit[0] is not ds:
             hit = self._cache[campaign_id] = (ds, self.of(ds))
-        return hit[1]
+        return hit
+
+    def codes(self, campaign_id: str) -> frozenset[str]:
+        return self._set(campaign_id)[1]
 
     def __call__(self, campaign_id: str, code: str) -> bool:
-        if code in self.codes(campaign_id):
-            return True
-        ds = (self._for(campaign_id) if self._for is not None else None) or DEFAULT_DISPOSITIONS
-        return ds.get(code) is None and code in ("sale", "agreed")
+        ds, codes = self._set(campaign_id)
+        return code in codes or (ds.get(code) is None and code in ("sale", "agreed"))
 
     def anywhere(self, code: str) -> bool:
         """Whether the code is a sale in some campaign (a disposition whose campaign is not known yet)."""
@@ -465,7 +469,7 @@ def attempts_histogram(records: Iterable[Row], flag_over: int = 6) -> dict[str, 
 _SCREENED = {"HUMAN", "NOTSURE"}  # AMD's verdicts on a live answer it let through (SKIPPED: AMD was off)
 
 
-def _screened(r: Row) -> bool:
+def screened_by_amd(r: Row) -> bool:
     """A live answer offered to agents that AMD screened: it brings estimated false positives (UK)."""
     return str(r.get("amd_status") or "") in _SCREENED
 
@@ -508,7 +512,7 @@ def _worst_rolling(ev: Sequence[_Live], window_s: float, phi: float) -> tuple[fl
     return worst, at, plain
 
 
-def _law_rate(live: int, abandoned: int, fp: float) -> float | None:
+def law_rate(live: int, abandoned: int, fp: float) -> float | None:
     """(abandoned + estimated false positives) / (live answers + the same)."""
     return _ratio(abandoned + fp, live + fp)
 
@@ -540,7 +544,7 @@ def abandon_compliance(records: Iterable[Row], cap: float = 0.03, machines: Coll
             if offered_to_agents(r):  # the rate's denominator, as in the ledger
                 lives[str(r["campaign_id"])].append(_Live(
                     float(r["ended_at"]), bool(r.get("abandoned")), str(r.get("call_id")) in machines,
-                    _screened(r), in_window))
+                    screened_by_amd(r), in_window))
     out = []
     for cid in sorted(cid for cid, ev in lives.items() if any(e.shown for e in ev)):
         ev = sorted(lives[cid], key=lambda e: e.t)
@@ -560,18 +564,18 @@ def abandon_compliance(records: Iterable[Row], cap: float = 0.03, machines: Coll
         connected = len(shown) - n_ab
         fp = n_scr * phi
         daily = [{"day": k, "live": v[0], "abandoned": v[1], "screened": v[2], "false_positives": v[2] * phi,
-                  "rate": _law_rate(v[0], v[1], v[2] * phi), "rate_plain": _ratio(v[1], v[0])}
+                  "rate": law_rate(v[0], v[1], v[2] * phi), "rate_plain": _ratio(v[1], v[0])}
                  for k, v in sorted(days.items())]
         out.append({
             "campaign": cid, "cap": cap, "jurisdiction": jurisdiction.value, "amd_false_positive": f,
             "live": len(shown), "abandoned": n_ab, "screened": n_scr, "false_positives": fp,
-            "rate": _law_rate(len(shown), n_ab, fp), "rate_plain": _ratio(n_ab, len(shown)),
+            "rate": law_rate(len(shown), n_ab, fp), "rate_plain": _ratio(n_ab, len(shown)),
             "worst_24h": worst, "worst_24h_ends_at": worst_at, "worst_24h_plain": worst_plain, "days": daily,
             "days_over_cap": [k for k, (live, ab, scr) in sorted(days.items())
                               if ab + scr * phi > cap * (live + scr * phi)],
             "connected": connected, "machines_at_agents": n_machines,
             "machine_share": _ratio(n_machines, connected),
-            "rate_strict": _law_rate(len(shown) - n_machines, n_ab, fp),
+            "rate_strict": law_rate(len(shown) - n_machines, n_ab, fp),
         })
     return out
 

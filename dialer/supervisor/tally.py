@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 from dialer.engine.records import offered_to_agents
 from dialer.errors import StateStoreError
 from dialer.store import RedisStore
-from dialer.supervisor.reports import DEFAULT_SALES, SaleCodes
+from dialer.supervisor.reports import DEFAULT_SALES, SaleCodes, law_rate, screened_by_amd
 
 __all__ = ["ABANDONED", "CONTACTS", "DIALED", "LIVE", "SALES", "SCREENED", "Tally", "Window"]
 
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 DIALED, LIVE, ABANDONED, CONTACTS, SALES, SCREENED = range(6)
 _N = 6
-_SCREENED = {"HUMAN", "NOTSURE"}  # AMD's verdicts on a live answer it let through (SKIPPED: AMD was off)
 # minute buckets cover a whole 25-hour day (the day DST ends) with room to spare: "today" keeps minute
 # precision up to its last minute, as it must where midnight is not on a UTC hour (Adelaide, +10:30/+9:30)
 _MINUTES_KEPT = 26 * 60
@@ -59,8 +58,7 @@ class Window:
     def law_ratio(self, fp_per_screened: float) -> float | None:
         """(abandoned + estimated AMD false positives) / (live + the same): the UK law's rate, with
         `fp_per_screened` = f/(1-f) false positives per screened live answer (0: the plain rate)."""
-        fp = self.screened * fp_per_screened
-        return (self.abandoned + fp) / (self.live + fp) if self.live + fp > 0 else None
+        return law_rate(self.live, self.abandoned, self.screened * fp_per_screened)
 
     def as_dict(self) -> dict[str, Any]:
         return {"dialed": self.dialed, "live": self.live, "abandoned": self.abandoned, "contacts": self.contacts,
@@ -185,7 +183,7 @@ class Tally:
         b.add(t, DIALED)
         if offered_to_agents(f):
             b.add(t, LIVE)
-            if f.get("amd_status") in _SCREENED:
+            if screened_by_amd(f):
                 b.add(t, SCREENED)
             if f.get("abandoned") == "1":  # an agentless call ended abandoned waited for no agent: not one
                 b.add(t, ABANDONED)
