@@ -14,6 +14,7 @@ from dialer.daemon import Daemon
 from dialer.engine.commands import Originate
 from dialer.engine.core import DialRequest
 from dialer.leadsource import LeadSource
+from dialer.overrides import RunState
 
 
 class FakeAmi:
@@ -99,8 +100,8 @@ def daemon_logs(test: Callable[[logging.LogRecord], bool],
         logger.removeHandler(watch)
 
 
-def one_campaign_daemon(client: object, prefix: str, leads: LeadSource, start: float) -> Daemon:
-    """A daemon with one campaign, `uk`, on a virtual clock from `start`, no HTTP, no metrics, no grace."""
+def one_campaign_daemon(client: object, prefix: str, leads: LeadSource, start: float, campaign: str = "uk") -> Daemon:
+    """A daemon with one campaign (`uk` unless named), on a clock from `start`, no HTTP, no metrics, no grace."""
     import random
 
     from bus_fakes import FakeBus
@@ -112,14 +113,27 @@ def one_campaign_daemon(client: object, prefix: str, leads: LeadSource, start: f
     from dialer.metrics import Metrics
     from dialer.store import RedisStore
 
-    cs = CampaignSettings(id="uk")
+    cs = CampaignSettings(id=campaign)
     cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False),
                          shutdown_grace_s=0.0)
     engine = Engine(hold_s=1.5, rng=random.Random(3))
     engine.add_campaign(runtime_from_settings(cs))
     return Daemon(cfg, clock=ScaledClock(1.0, start=start), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]
                   store=RedisStore(client, prefix=prefix), bus=FakeBus(),  # type: ignore[arg-type]
-                  leads={"uk": leads}, metrics=Metrics())
+                  leads={campaign: leads}, metrics=Metrics())
+
+
+# what comes over the campaign `c` of `progressive_ami_side` while its leads are being taken
+def stop_campaign(d: Daemon) -> None:
+    d.set_run_state("c", RunState.STOPPED)
+
+
+def pause_campaign(d: Daemon) -> None:
+    d.set_run_state("c", RunState.PAUSED)
+
+
+def shut_down(d: Daemon) -> None:
+    d.dialing = False
 
 
 @contextlib.asynccontextmanager

@@ -3,25 +3,19 @@ lists, final across campaigns, as an agent's DNC request does; journaled with so
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 from typing import Any
 
-from bus_fakes import FakeBus
-from daemon_fakes import FakeAmi, daemon_logs, stopping
+from daemon_fakes import daemon_logs, one_campaign_daemon, stopping
 
 from dialer.ami import events as ev
 from dialer.campaigns.loader import load_campaign
-from dialer.clock import ScaledClock
-from dialer.config import CampaignSettings, DialerSettings, HttpSettings, MetricsSettings
-from dialer.daemon import Daemon, runtime_from_settings
+from dialer.daemon import Daemon
 from dialer.engine.commands import Originate
-from dialer.engine.core import DialRequest, Engine
+from dialer.engine.core import DialRequest
 from dialer.hopper import LeadStore
 from dialer.leads.demo import load_demo_leads
 from dialer.leadsource import InMemoryLeadSource
-from dialer.metrics import Metrics
-from dialer.store import RedisStore
 
 T0 = 1_795_000_000.0
 CAMPAIGN = Path(__file__).resolve().parents[2] / "examples" / "campaigns" / "base_upsell.toml"
@@ -29,15 +23,8 @@ WINBACK = CAMPAIGN.with_name("winback.toml")
 
 
 def make_daemon(client: Any, prefix: str, campaign: str) -> Daemon:
-    cs = CampaignSettings(id=campaign)
     # no grace for calls still up at the stop: it is wall time here (a dial left ringing waited out 60 s)
-    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False),
-                         shutdown_grace_s=0.0)
-    engine = Engine(hold_s=1.5, rng=random.Random(3))
-    engine.add_campaign(runtime_from_settings(cs))
-    return Daemon(cfg, clock=ScaledClock(1.0, start=T0), engine=engine, ami=FakeAmi(),  # type: ignore[arg-type]
-                  store=RedisStore(client, prefix=prefix), bus=FakeBus(),  # type: ignore[arg-type]
-                  leads={campaign: InMemoryLeadSource([])}, metrics=Metrics())
+    return one_campaign_daemon(client, prefix, InMemoryLeadSource([]), T0, campaign)
 
 
 def key_press(d: Daemon, call_id: str, lead_id: str, campaign: str) -> None:

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import pytest
-from daemon_fakes import FakeAmi, progressive_ami_side, ready_agent
+from daemon_fakes import FakeAmi, pause_campaign, progressive_ami_side, ready_agent, shut_down, stop_campaign
 
 from agents.state import AgentState
 from dialer.daemon import Daemon
@@ -115,18 +115,6 @@ async def daemon(redis_url: str, leads: GatedLeads, prefix: str, *, mode: Mode =
         yield d, ami
 
 
-def stop(d: Daemon) -> None:
-    d.set_run_state("c", RunState.STOPPED)
-
-
-def pause(d: Daemon) -> None:
-    d.set_run_state("c", RunState.PAUSED)
-
-
-def shut_down(d: Daemon) -> None:
-    d.dialing = False
-
-
 def previews_sent(d: Daemon, agent_id: str) -> list[dict[str, Any]]:
     return [m for m in d.feed.since(agent_id, 0) or [] if m["kind"] == "preview"]
 
@@ -137,7 +125,7 @@ async def given_back(leads: GatedLeads) -> list[str]:
     return [r.lead_id for r in leads.given_back]
 
 
-@pytest.mark.parametrize("change", [stop, pause, shut_down])
+@pytest.mark.parametrize("change", [stop_campaign, pause_campaign, shut_down])
 async def test_a_preview_taken_while_the_campaign_was_paused_goes_back_unoffered(
         redis_url, change: Callable[[Daemon], None]):
     leads = GatedLeads(4)
@@ -160,7 +148,7 @@ async def test_a_preview_taken_while_the_campaign_was_paused_goes_back_unoffered
         assert ami.originates == []
 
 
-@pytest.mark.parametrize("change", [stop, pause, shut_down])
+@pytest.mark.parametrize("change", [stop_campaign, pause_campaign, shut_down])
 async def test_an_own_callback_taken_while_the_campaign_was_paused_goes_back_unoffered(
         redis_url, change: Callable[[Daemon], None]):
     mine = DialRequest("CB1", "+15550009999", callback_at=T0 - 60, callback_agent="a1")
@@ -182,7 +170,7 @@ async def test_an_own_callback_taken_while_the_campaign_was_paused_goes_back_uno
         assert ami.originates == []
 
 
-@pytest.mark.parametrize("change", [stop, pause])
+@pytest.mark.parametrize("change", [stop_campaign, pause_campaign])
 async def test_a_preview_on_screen_when_the_campaign_is_paused_is_withdrawn_and_never_dialed(
         redis_url, change: Callable[[Daemon], None]):
     leads = GatedLeads(2)
@@ -216,7 +204,7 @@ async def test_an_own_callback_on_screen_when_the_campaign_is_paused_is_withdraw
         await d.offer_own_callbacks("c")
         [shown] = previews_sent(d, "a1")
         assert shown["callback"]["mine"] is True
-        pause(d)
+        pause_campaign(d)
         assert d.engine.roster.get("a1").state is AgentState.READY
         assert await given_back(leads) == ["CB1"]
         with pytest.raises(IllegalTransition):
@@ -242,7 +230,7 @@ async def test_a_dial_pressed_as_the_campaign_is_paused_dials_nothing(redis_url)
         dial = asyncio.create_task(d.preview_dial("a1", shown["lead_id"], shown["number_index"]))
         async with asyncio.timeout(LIMIT):
             await leads.taking.wait()
-        pause(d)
+        pause_campaign(d)
         leads.gate.set()
         with pytest.raises(IllegalTransition):
             async with asyncio.timeout(LIMIT):
@@ -258,7 +246,7 @@ async def test_a_campaign_resumed_after_a_pause_offers_and_dials_again(redis_url
         ready_agent(d, "a1", "1001", campaign="c")
         await d._pace_once("c", leads)
         [shown] = previews_sent(d, "a1")
-        pause(d)  # L0 withdrawn, to the back of the queue
+        pause_campaign(d)  # L0 withdrawn, to the back of the queue
         d.set_run_state("c", RunState.RUNNING)
         await d._pace_once("c", leads)
         [_, again] = previews_sent(d, "a1")

@@ -13,12 +13,11 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from daemon_fakes import progressive_ami_side, ready_agent
+from daemon_fakes import pause_campaign, progressive_ami_side, ready_agent, shut_down, stop_campaign
 
 from dialer.daemon import Daemon
 from dialer.engine.core import DialRequest
 from dialer.leadsource import InMemoryLeadSource
-from dialer.overrides import RunState
 
 T0 = 1_795_000_000.0
 LIMIT = 10.0  # real seconds: only turns a hang into a failure
@@ -72,19 +71,7 @@ async def daemon(redis_url: str, leads: GatedLeads) -> AsyncIterator[tuple[Daemo
         yield d, ami
 
 
-def stop(d: Daemon) -> None:
-    d.set_run_state("c", RunState.STOPPED)
-
-
-def pause(d: Daemon) -> None:
-    d.set_run_state("c", RunState.PAUSED)
-
-
-def shut_down(d: Daemon) -> None:
-    d.dialing = False
-
-
-@pytest.mark.parametrize("change", [stop, pause, shut_down])
+@pytest.mark.parametrize("change", [stop_campaign, pause_campaign, shut_down])
 async def test_leads_taken_while_the_campaign_was_stopped_go_back_undialed(redis_url, change: Callable[[Daemon], None]):
     leads = GatedLeads(4)
     async with daemon(redis_url, leads) as (d, ami):
