@@ -93,6 +93,17 @@ def _describe(exc: object) -> str:
     return "Asterisk sent Shutdown"  # AMIProtocol passes the Shutdown message itself
 
 
+def _split_unfinished_char(data: bytes) -> tuple[bytes, bytes]:
+    """`data` cut before a UTF-8 character its last bytes begin but do not finish: (whole, unfinished)."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 == 0x80:  # a continuation byte: the character began further back
+            continue
+        length = 2 if byte & 0xE0 == 0xC0 else 3 if byte & 0xF0 == 0xE0 else 4 if byte & 0xF8 == 0xF0 else 1
+        return (data[:-back], data[-back:]) if length > back else (data, b"")
+    return data, b""  # not UTF-8 (four continuation bytes): passed on, for the decoder to drop
+
+
 class _CheckedProtocol(AMIProtocol):  # type: ignore[misc]
     """panoramisk's protocol, plus a report of every line that is not `Key: Value`, and a bound on a message.
 
@@ -106,6 +117,10 @@ class _CheckedProtocol(AMIProtocol):  # type: ignore[misc]
     task. So a line longer than `MAX_LINE` or a message longer than `MAX_MESSAGE` (real ones are a few KiB)
     is dropped: counted as a garbage line and as an unreadable message, logged, and the input skipped up to
     the blank line that ends it; the connection goes on.
+
+    panoramisk decodes each read on its own, ignoring what does not decode, so a UTF-8 character split
+    between two reads (a caller name, a file name) vanished from the message. The bytes of a character
+    still unfinished at the end of a read are held back and go with the next read.
     """
 
     def connection_made(self, transport: Any) -> None:
@@ -115,8 +130,12 @@ class _CheckedProtocol(AMIProtocol):  # type: ignore[misc]
         self.garbage_lines = 0
         self._skipping = False  # dropping a runaway message up to its end
         self._tail = b""  # while skipping: the last bytes read, for an end split across reads
+        self._unfinished_char = b""
 
     def data_received(self, data: bytes) -> None:
+        data, self._unfinished_char = _split_unfinished_char(self._unfinished_char + data)
+        if not data:
+            return
         if self._skipping:
             data = self._skip(data)
             if not data:

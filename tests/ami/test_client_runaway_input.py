@@ -72,3 +72,22 @@ def test_a_message_of_many_short_lines_that_never_ends_is_dropped_too():
 def test_ordinary_traffic_is_untouched():
     p, got, unreadable, _ = asyncio.run(feed([HANGUP * 50]))
     assert (p.garbage_lines, unreadable, len(got)) == (0, [], 50)
+
+
+def test_a_utf8_character_split_between_reads_is_kept():
+    # panoramisk decodes each read alone and ignores what does not decode: both halves of the character
+    # were dropped. Cyrillic takes 2 bytes, CJK 3, an emoji 4; split the message at every byte.
+    msg = ("Event: UserEvent\r\nUserEvent: Note\r\nChannel: a\r\nUniqueid: u\r\nLinkedid: u\r\n"
+           "Who: Анна 李 😀\r\n\r\n").encode()
+    for cut in range(1, len(msg)):
+        p, got, unreadable, _ = asyncio.run(feed([msg[:cut], msg[cut:]]))
+        assert (p.garbage_lines, unreadable) == (0, []), cut
+        assert [e.get("who") for e in got] == ["Анна 李 😀"], cut
+
+
+def test_bytes_that_are_not_utf8_do_not_stall_the_stream():
+    p, got, _unreadable, _ = asyncio.run(feed([b"Event: UserEvent\r\nUserEvent: Note\r\nChannel: a\r\n"
+                                               b"Uniqueid: u\r\nLinkedid: u\r\nWho: \xe9\xe9\xe9\xe9\xe9",
+                                               b"\r\n\r\n" + HANGUP]))
+    assert [type(e).__name__ for e in got] == ["UserEvent", "Hangup"]
+    assert p._unfinished_char == b""
