@@ -26,6 +26,7 @@ from dialer.campaigns import CampaignConfig, load_campaign
 from dialer.errors import ConfigError, LeadError, StateStoreError
 from dialer.hopper import LeadStore
 from dialer.hopper.store import BaseCsv
+from dialer.hopper.subscriber_dnc import LeadRef, SubscriberDnc, subscriber_dnc
 from dialer.hopper.types import LeadList
 from dialer.leads.report import BaseReport, DncReport, ImportReport
 from dialer.leadsource import LeadAdminSource
@@ -81,6 +82,14 @@ def _issues(items: Any) -> list[dict[str, Any]]:
 
 def _dnc_out(rep: DncReport) -> dict[str, Any]:
     return {"added": rep.added, "already": rep.already, "rejected": rep.rejected, "errors": _issues(rep.errors)}
+
+
+def _subscriber_out(sub: SubscriberDnc) -> dict[str, Any]:
+    def refs(leads: tuple[LeadRef, ...]) -> list[dict[str, str]]:
+        return [{"campaign_id": x.campaign_id, "lead_id": x.lead_id} for x in leads]
+
+    return {"subscriber_id": sub.subscriber_id, "numbers": list(sub.numbers), "leads_finished": refs(sub.finished),
+            "leads_in_flight": refs(sub.in_flight), "leads_already_finished": refs(sub.already_finished)}
 
 
 def _import_out(rep: ImportReport) -> dict[str, Any]:
@@ -155,6 +164,7 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
             if body.campaign is not None:
                 ctx.sup.campaign(body.campaign)
             rep = await store().add_dnc(body.numbers, region=region, campaign_id=body.campaign)
+            sub: SubscriberDnc | None = None
             if body.subscriber_id is not None:
                 from dialer.leads.phone import normalize
 
@@ -164,12 +174,14 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
                         ok.append(normalize(n, region))
                     except LeadError:  # already reported in `rep`
                         continue
-                # the person's own request: also the persons their numbers name (`number:<e164>`), or a lead of
-                # another campaign that has one of these numbers but not the account id is dialed on its others
-                await store().dnc_request(f"subscriber:{body.subscriber_id}", ok)
+                # the person's own request, final everywhere: every number the subscriber has (its leads' in
+                # any campaign, the base's), not only the ones given, and its leads finished
+                sub = await subscriber_dnc(ctx.daemon.store.r, body.subscriber_id, ok, prefix=ctx.daemon.store.prefix)
         await ctx.audit.record(who, "dnc.add", body.campaign or "global", added=rep.added, rejected=rep.rejected,
-                               subscriber_id=body.subscriber_id)
-        return _dnc_out(rep)
+                               subscriber_id=body.subscriber_id,
+                               **({} if sub is None else {"subscriber_numbers": len(sub.numbers),
+                                                          "leads_finished": len(sub.finished)}))
+        return _dnc_out(rep) if sub is None else {**_dnc_out(rep), "subscriber": _subscriber_out(sub)}
 
     @r.post("/api/suppressions", tags=["suppression"])
     async def suppress(body: Signals, who: Principal = supervisor) -> dict[str, Any]:

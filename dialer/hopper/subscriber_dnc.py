@@ -1,0 +1,205 @@
+"""A subscriber's own do-not-call request, applied to everything the store knows of the subscriber.
+
+The request is final across all campaigns, so it reaches every number the subscriber has: the ones given,
+those of every lead in any campaign carrying the account (`subscriber:<id>` as its person), and those the
+subscriber base lists for the account. Each goes on the global list, and the person each names
+(`number:<e164>`) is marked, so a lead that knows the subscriber by one number only is not dialed on any
+of its numbers (the hopper blocks a whole lead when any of its numbers' persons is marked). The
+subscriber's leads are finished as do-not-call at once, not left for the hopper to find.
+
+Neither leads nor the base are indexed by account (both are keyed by number), so the request walks the
+keyspace once (SCAN) and a Lua script per batch picks, server side, the leads whose person is the account
+and the base entries naming it: only the matches cross the network. That is one pass over every key,
+seconds per million leads: fine for a request a person makes once, not for a hot path.
+
+Order of the writes, each safe to repeat: the account and the given numbers first (the person mark alone
+stops every lead carrying the account at its next check, while the walk runs), then every number found,
+then the leads' finish. A lead in flight (being dialed, on a preview screen) is left to its result: its
+dial is under way, and the policy finishes it at its next check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from dialer.hopper._redis import redis_call
+from dialer.hopper.keys import CampaignKeys, GlobalKeys
+from dialer.hopper.lead_lists import ListMetric, list_stat
+from dialer.hopper.results import queue_dnc_marks
+from dialer.hopper.views import GS, S, text
+from dialer.leads.model import decode_header
+from dialer.leads.phone import normalize
+from dialer.policy.types import Block
+
+__all__ = ["LeadRef", "SubscriberDnc", "subscriber_dnc"]
+
+# KEYS: lead keys. ARGV[1]: the person. The keys (and stored leads) of the leads whose person it is.
+_FIND_LEADS = r"""
+local out = {}
+for _, key in ipairs(KEYS) do
+  local blob = redis.call('GET', key)
+  if blob then
+    local p1 = string.find(blob, '\31', 1, true)
+    local p2 = p1 and string.find(blob, '\31', p1 + 1, true)
+    local p3 = p2 and string.find(blob, '\31', p2 + 1, true)
+    if p3 and string.sub(blob, p2 + 1, p3 - 1) == ARGV[1] then
+      out[#out + 1] = key
+      out[#out + 1] = blob
+    end
+  end
+end
+return out
+"""
+
+# KEYS: subscriber-base buckets. ARGV[1]: the account. "<bucket key>GS<field>" of each number it holds.
+_FIND_BASE = r"""
+local out = {}
+for _, key in ipairs(KEYS) do
+  local h = redis.call('HGETALL', key)
+  for j = 1, #h, 2 do
+    if h[j + 1] == ARGV[1] then out[#out + 1] = key .. '\29' .. h[j] end
+  end
+end
+return out
+"""
+
+# ARGV: campaign prefix, lead id, its zone set, its list's `lstats` field ('' : none), the finish reason.
+# Finishes the lead as the hopper's own final block does (`Hopper._finish`, `_release`), out of every queue,
+# unless it is gone, in flight, or finished already (done once, for its own reason). Returns which.
+_FINISH = f"""
+local C, lid, zkey, stat, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local st = C .. 's:' .. lid
+if redis.call('EXISTS', C .. 'l:' .. lid) == 0 then return 'gone' end
+if redis.call('ZSCORE', C .. 'i', lid) then return 'flying' end
+if redis.call('HEXISTS', st, '{S.FINISHED}') == 1 then return 'done' end
+redis.call('ZREM', C .. 'r', lid)
+redis.call('ZREM', C .. 'cb', lid)
+local zones = redis.call('SMEMBERS', C .. 'zk')
+zones[#zones + 1] = zkey
+for _, z in ipairs(zones) do
+  redis.call('ZREM', C .. 'f:' .. z, lid)
+  redis.call('ZREM', C .. 'd:' .. z, lid)
+end
+local agent = redis.call('HGET', st, '{S.CB_AGENT}')
+if agent then redis.call('ZREM', C .. 'cbo:' .. agent, lid) end
+redis.call('SREM', C .. 'parked', lid)
+local why = redis.call('HGET', st, '{S.WHY}')
+if why then redis.call('HINCRBY', C .. 'why', why, -1) end
+redis.call('HDEL', st, '{S.WHY}', '{S.CB_AT}', '{S.CB_AGENT}')
+redis.call('HSET', st, '{S.FINISHED}', reason)
+redis.call('HINCRBY', C .. 'fin', reason, 1)
+if stat ~= '' then redis.call('HINCRBY', C .. 'lstats', stat, 1) end
+return 'finished'
+"""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class LeadRef:
+    """One lead of one campaign."""
+
+    campaign_id: str
+    lead_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberDnc:
+    """What a subscriber's do-not-call request marked and finished.
+
+    `numbers`: every number now on the global list for it (given, from its leads, from the base).
+    `finished`: its leads finished as do-not-call now. `in_flight`: those being dialed or on a preview
+    screen, finished by the policy at their next check. `already_finished`: those finished before."""
+
+    subscriber_id: str
+    numbers: tuple[str, ...]
+    finished: tuple[LeadRef, ...]
+    in_flight: tuple[LeadRef, ...]
+    already_finished: tuple[LeadRef, ...]
+
+
+def _glob(text_: str) -> str:
+    """`text_` as a literal in a Redis SCAN pattern."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text_)
+
+
+async def _scan(redis: Redis, match: str, batch: int, timeout_s: float, what: str) -> AsyncIterator[list[str]]:
+    """The keys matching `match`, batch by batch (one SCAN call per deadline; never all of them at once)."""
+    cursor = 0
+    while True:
+        async with redis_call(what, timeout_s):
+            cursor, keys = await redis.scan(cursor, match=match, count=batch)
+        if keys:
+            yield [text(k) for k in keys]
+        if int(cursor) == 0:
+            return
+
+
+async def _mark(redis: Redis, g: GlobalKeys, person: str, numbers: list[str], timeout_s: float) -> None:
+    async with redis_call(f"marking {person} do-not-call", timeout_s):
+        pipe = redis.pipeline(transaction=True)
+        queue_dnc_marks(pipe, g, person, numbers)
+        if numbers:
+            pipe.sadd(g.dnc, *numbers)
+        await pipe.execute()
+
+
+async def subscriber_dnc(
+    redis: Redis,
+    subscriber_id: str,
+    numbers: Iterable[str] = (),
+    *,
+    prefix: str = "dialer",
+    timeout_s: float = 30.0,
+    batch: int = 1000,
+) -> SubscriberDnc:
+    """Apply subscriber `subscriber_id`'s do-not-call request (see the module docstring). `numbers` are
+    E.164 numbers the request names. Raises StateStoreError; the marks written before stay, and calling
+    again with the same request completes it."""
+    g = GlobalKeys(prefix)
+    person = f"subscriber:{subscriber_id}"
+    given = list(dict.fromkeys(normalize(n, "ZZ") for n in numbers))
+    await _mark(redis, g, person, given, timeout_s)
+
+    # lead keys are `<prefix>:c:<campaign>:l:<lead>`; campaign ids have no ':', lead ids may
+    head = f"{prefix}:c:"
+    leads: list[tuple[str, str, str]] = []  # (campaign, lead id, stored lead)
+    find = redis.register_script(_FIND_LEADS)
+    async for keys in _scan(redis, f"{_glob(head)}*:l:*", batch, timeout_s, "listing leads"):
+        lead_keys = [k for k in keys if k.startswith(head) and k[len(head):].partition(":")[2].startswith("l:")]
+        if not lead_keys:
+            continue
+        async with redis_call(f"looking for the leads of {person}", timeout_s):
+            got = [text(x) for x in await find(keys=lead_keys, args=[person])]
+        for key, blob in zip(got[::2], got[1::2], strict=True):
+            cid, _, rest = key[len(head):].partition(":")
+            leads.append((cid, rest[2:], blob))
+
+    found = list(given)
+    for _cid, _lid, blob in leads:
+        found.extend(decode_header(blob).numbers)
+    base = f"{prefix}:base:"
+    find_base = redis.register_script(_FIND_BASE)
+    async for keys in _scan(redis, f"{_glob(base)}*", batch, timeout_s, "listing the subscriber base"):
+        async with redis_call(f"looking for {person} in the subscriber base", timeout_s):
+            got = [text(x) for x in await find_base(keys=keys, args=[subscriber_id])]
+        for item in got:
+            key, _, field = item.partition(GS)
+            found.append(f"+{field}{key[len(base):]}")  # see `keys.bucket`: leading digits, then the last six
+    every = list(dict.fromkeys(found))
+    if len(every) > len(given):
+        await _mark(redis, g, person, every, timeout_s)
+
+    finish = redis.register_script(_FINISH)
+    reason = str(Block.DNC)
+    done: dict[str, list[LeadRef]] = {"finished": [], "flying": [], "done": [], "gone": []}
+    for cid, lid, blob in leads:
+        header = decode_header(blob)
+        stat = list_stat(header.lists, ListMetric.FINISHED) or ""
+        async with redis_call(f"finishing lead {lid} of {cid} as do-not-call", timeout_s):
+            outcome = text(await finish(args=[CampaignKeys(prefix, cid).p, lid, header.zone_key, stat, reason]))
+        done[outcome].append(LeadRef(cid, lid))
+    return SubscriberDnc(subscriber_id=subscriber_id, numbers=tuple(sorted(every)),
+                         finished=tuple(sorted(done["finished"])), in_flight=tuple(sorted(done["flying"])),
+                         already_finished=tuple(sorted(done["done"])))
