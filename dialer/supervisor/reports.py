@@ -452,16 +452,19 @@ def reason_breakdown(records: Iterable[Row], disps: Mapping[str, Disp], cancel_r
 
 # ---------------------------------------------------------------------------------------------- attempts
 def attempts_histogram(records: Iterable[Row], flag_over: int = 6) -> dict[str, Any]:
-    """How many leads were dialed how many times in the window; leads above `flag_over` are listed."""
-    per_lead: Counter[str] = Counter(str(r.get("lead_id")) for r in records)
+    """How many leads were dialed how many times in the window; leads above `flag_over` are listed. A lead is
+    its campaign's (lead ids are per campaign: two campaigns' L1 are two persons' leads, or one person's
+    twice, each with its own attempt caps)."""
+    per_lead: Counter[tuple[str, str]] = Counter((str(r.get("campaign_id") or ""), str(r.get("lead_id")))
+                                                 for r in records)
     hist = Counter(per_lead.values())
-    flagged = sorted(((lead, n) for lead, n in per_lead.items() if n > flag_over), key=lambda x: -x[1])[:50]
+    flagged = sorted(((lead, n) for lead, n in per_lead.items() if n > flag_over), key=lambda x: (-x[1], x[0]))[:50]
     return {
         "histogram": [{"attempts": k, "leads": hist[k]} for k in sorted(hist)],
         "leads": len(per_lead),
         "max_attempts": max(per_lead.values(), default=0),
         "flag_over": flag_over,
-        "flagged": [{"lead_id": lead, "attempts": n} for lead, n in flagged],
+        "flagged": [{"campaign_id": cid, "lead_id": lead, "attempts": n} for (cid, lead), n in flagged],
     }
 
 

@@ -107,7 +107,7 @@ async def test_reasons_and_conversion_by_cancel_reason(client, day):
 async def test_attempts_histogram_flags_pestered_leads(client, day):
     rep = (await get(client, "attempts", campaign="upsell", flag_over=6)).json()["report"]
     assert {h["attempts"]: h["leads"] for h in rep["histogram"]} == {1: 6, 8: 1}
-    assert rep["flagged"] == [{"lead_id": "L7", "attempts": 8}]
+    assert rep["flagged"] == [{"campaign_id": "upsell", "lead_id": "L7", "attempts": 8}]
 
 
 async def test_compliance_and_cost(client, day):
