@@ -15,7 +15,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -117,6 +117,12 @@ def _day(t: float) -> str:
     return datetime.fromtimestamp(t).astimezone().strftime("%Y-%m-%d")
 
 
+def _next_midnight(t: float) -> float:
+    """The end of `t`'s local day (the days `_day` names): the next date's midnight at its own UTC offset,
+    found as `tally.local_midnight` finds a day's start (a DST change overnight moves it, not the date)."""
+    return datetime.combine(datetime.fromtimestamp(t).date() + timedelta(days=1), datetime.min.time()).timestamp()
+
+
 def _contact(r: Row) -> bool:
     # an AMD audit call (a machine verdict handed to a spare agent to check) reached an agent but is not a
     # live contact, as the wallboard's tally and the what-if history count it: every report agrees with them
@@ -136,18 +142,26 @@ def _ratio(a: float, b: float) -> float | None:
 # ---------------------------------------------------------------------------------------------- agents
 def journal_times(journal: Sequence[Row], until: float) -> dict[tuple[str, str], dict[str, float]]:
     """Seconds per state for each (agent, day), from the agent-state journal (rows with agent_id,
-    state, at), oldest first. An interval runs from one entry of the agent to its next (or `until`)."""
+    state, at), oldest first. An interval runs from one entry of the agent to its next (or `until`); one
+    that crosses midnight is split there, each day charged its own part (local days, as `_day` names them)."""
     out: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     last: dict[str, tuple[str, float]] = {}
+
+    def charge(agent: str, state: str, start: float, end: float) -> None:
+        while start < end:
+            cut = _next_midnight(start)
+            cut = end if cut <= start else min(cut, end)  # a clock that cannot move past `start` ends the split
+            out[(agent, _day(start))][state] += cut - start
+            start = cut
+
     for row in journal:
         agent, state, at = str(row["agent_id"]), str(row["state"]), float(row["at"])
         prev = last.get(agent)
-        if prev is not None and at > prev[1]:
-            out[(agent, _day(prev[1]))][prev[0]] += at - prev[1]
+        if prev is not None:
+            charge(agent, prev[0], prev[1], at)
         last[agent] = (state, at)
     for agent, (state, at) in last.items():
-        if until > at:
-            out[(agent, _day(at))][state] += until - at
+        charge(agent, state, at, until)
     return {k: dict(v) for k, v in out.items()}
 
 
