@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from agents.state import AgentState
 from dialer.errors import DialerError
+from dialer.hopper import Hopper
+from dialer.hopper.list_figures import list_figures
 from dialer.supervisor.control import Supervisor
 from dialer.supervisor.tally import Tally
 from pacing import Jurisdiction, Reason
@@ -85,20 +87,27 @@ class Wallboard:
                 st = await status(now)
         except (DialerError, TimeoutError):
             return {}
+        paused = [str(x) for x in getattr(st, "lists_paused", ())]
         return {"state": str(getattr(st, "state", "")), "reason": str(getattr(st, "reason", "")),
                 "callbacks_kept_due": int(getattr(st, "callbacks_kept_due", 0)),
-                "lists_paused": [str(x) for x in getattr(st, "lists_paused", ())],
-                "lists": await self._lists(source)}
+                "lists_paused": paused, "lists": await self._lists(source, paused)}
 
-    @staticmethod
-    async def _lists(source: object) -> list[dict[str, Any]]:
-        """How far each lead list is worked: the supervisor sees a list running out before the hopper does."""
+    async def _lists(self, source: object, paused: list[str]) -> list[dict[str, Any]]:
+        """How far each lead list is worked: the supervisor sees a list running out before the hopper does.
+        A hopper's lists are marked paused from the set its status has just read (`list_figures`): read
+        again, a pause in between would show a list paused in `lists_paused` and running here."""
+        hopper = getattr(source, "hopper", None)
         lists = getattr(source, "lists", None)
-        if not callable(lists):
+        if isinstance(hopper, Hopper):  # its keys are the daemon's (same Redis, same prefix: dialer.runner)
+            read = list_figures(self.d.store.r, hopper.campaign_id, paused, prefix=self.d.store.prefix,
+                                timeout_s=1.0)
+        elif callable(lists):
+            read = lists()
+        else:
             return []
         try:
             async with asyncio.timeout(1.0):
-                got = await lists()
+                got = await read
         except (DialerError, TimeoutError):
             return []
         return [{"name": x.name, "leads": x.leads, "remaining": x.remaining, "contacts": x.contacts,
