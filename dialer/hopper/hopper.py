@@ -24,7 +24,6 @@ from types import MappingProxyType
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from dialer.campaigns.models import CampaignConfig
 from dialer.campaigns.vocab import Disposition as PolicyDisposition
@@ -64,6 +63,7 @@ from dialer.hopper.types import (
     ScheduledCallback,
 )
 from dialer.hopper.views import GS, Gathered, S, parse_gathered, split_tag, text
+from dialer.hopper.writes import APPLY, Batch, Guard, apply
 from dialer.leads.model import decode_fields, decode_header
 from dialer.policy.contact import ContactPolicy
 from dialer.policy.types import Block, DialResult, Verdict
@@ -76,6 +76,7 @@ _CHUNK = 256
 _TAKE_ROUNDS = 8
 RS = "\x1e"
 _MOVES: dict[str, CallbackMove] = {"moved": "moved", "not_scheduled": "not_scheduled", "not_yours": "not_yours"}
+_TAKEN_BACK = Verdict(False, block=Block.NOT_DUE, detail="the lead was taken back after the preview timed out")
 
 
 def _glob(text_: str) -> str:
@@ -125,6 +126,7 @@ class Hopper:
         self._own_indexed = False
         self._zones_indexed = False
         self._gather = redis.register_script(GATHER_ONLY)
+        self._apply = redis.register_script(APPLY)
         self._lock = asyncio.Lock()
         self._paused = PausedLists(redis, self._k, timeout_s)
 
@@ -286,13 +288,13 @@ class Hopper:
 
     # -- decisions written to Redis ----------------------------------------------------------------------
 
-    def _clear_why(self, pipe: Pipeline, g: Gathered) -> None:
+    def _clear_why(self, pipe: Batch, g: Gathered) -> None:
         why = g.state.get(S.WHY)
         if why:
             pipe.hdel(self._k.state(g.lead_id), S.WHY)
             pipe.hincrby(self._k.why, why, -1)
 
-    def _finish(self, pipe: Pipeline, g: Gathered, verdict: Verdict) -> None:
+    def _finish(self, pipe: Batch, g: Gathered, verdict: Verdict) -> None:
         self._clear_why(pipe, g)
         reason = str(verdict.block)
         pipe.hset(self._k.state(g.lead_id), S.FINISHED, reason)
@@ -301,7 +303,7 @@ class Hopper:
         if verdict.block is Block.MAX_ATTEMPTS:
             pipe.sadd(self._k.capped, g.lead_id)
 
-    def _defer(self, pipe: Pipeline, g: Gathered, verdict: Verdict) -> None:
+    def _defer(self, pipe: Batch, g: Gathered, verdict: Verdict) -> None:
         assert verdict.not_before is not None
         reason = str(verdict.block)
         old = g.state.get(S.WHY)
@@ -460,7 +462,7 @@ class Hopper:
         against the policy: the ones that pass are marked taken, the others released with the reason."""
         k = self._k
         out: list[DialTarget] = []
-        pipe = self._r.pipeline(transaction=True)
+        pipe = Batch()
         for is_cb, rest in rows:
             g = parse_gathered(rest)
             if g is None:
@@ -476,11 +478,10 @@ class Hopper:
                 )
                 continue
             self._release(pipe, g, verdict, is_cb)
-        async with redis_call(f"recording taken leads of {self.campaign.id}", self._timeout):
-            await pipe.execute()
+        await apply(self._apply, k, pipe, None, f"recording taken leads of {self.campaign.id}", self._timeout)
         return out
 
-    def _release(self, pipe: Pipeline, g: Gathered, verdict: Verdict, is_cb: bool) -> None:
+    def _release(self, pipe: Batch, g: Gathered, verdict: Verdict, is_cb: bool) -> None:
         """A lead that failed the policy leaves the in-flight set: finished, or deferred until `not_before`.
         One finished already only leaves it (counted once, its reason kept: `recycle` looks for it)."""
         k = self._k
@@ -503,13 +504,20 @@ class Hopper:
         """The lead of `target` and whether `target` is still its take: in flight, taken at `target.taken_at`
         (when the target has it) and for this attempt. A preview left on screen past `inflight_timeout_s` is
         recovered as a lost attempt and may be taken again (another agent's preview, a predictive dial): its
-        stale target must neither dial nor move the lead."""
+        stale target must neither dial nor move the lead. A read only: a write that ends the take checks it
+        again in its own script (`_take_guard`), since the take may end between this read and that write."""
         g = await self._read(target.lead_id)
         async with redis_call(f"reading the take of lead {g.lead_id} in {self.campaign.id}", self._timeout):
             flying = await self._r.zscore(self._k.i, g.lead_id)
         current = (flying is not None and target.attempt == g.view.attempts + 1
                    and (target.taken_at is None or float(flying) == target.taken_at))
         return g, current
+
+    @staticmethod
+    def _take_guard(target: DialTarget, g: Gathered) -> Guard:
+        """What a write ending `target`'s take checks in its script: the take is still the lead's (in flight,
+        taken when the target was) and the lead's attempts and waiting follow-up are as `g` read them."""
+        return Guard.of_take(g.lead_id, target.taken_at, g.state)
 
     async def recheck(self, target: DialTarget, now: float) -> Verdict:
         """A lead taken earlier and not dialed yet (on an agent's preview screen), checked against the whole
@@ -521,7 +529,7 @@ class Hopper:
         that reason and changes nothing."""
         g, current = await self._current_take(target)
         if not current:
-            return Verdict(False, block=Block.NOT_DUE, detail="the lead was taken back after the preview timed out")
+            return _TAKEN_BACK
         verdict = self.policy.check(g.view, now, callback=target.is_callback,
                                     paused_lists=await self._paused.refresh(now))
         if verdict.ok and verdict.number_index == target.number_index:
@@ -529,11 +537,12 @@ class Hopper:
         if verdict.ok:  # another number of the lead may be dialed, not the one on screen: take it again
             verdict = Verdict(False, block=Block.NOT_DUE, not_before=now,
                               detail=f"number #{target.number_index} may no longer be dialed")
-        pipe = self._r.pipeline(transaction=True)
+        pipe = Batch()
         pipe.hdel(self._k.state(g.lead_id), S.TAKEN_INDEX, S.TAKEN_CALLBACK)
         self._release(pipe, g, verdict, target.is_callback)
-        async with redis_call(f"releasing lead {g.lead_id} of {self.campaign.id}", self._timeout):
-            await pipe.execute()
+        if not await apply(self._apply, self._k, pipe, self._take_guard(target, g),
+                           f"releasing lead {g.lead_id} of {self.campaign.id}", self._timeout):
+            return _TAKEN_BACK  # recovered as lost (or changed) since the read: not this preview's to release
         return verdict
 
     async def give_back(self, target: DialTarget, now: float, *, after_s: float = 300.0) -> None:
@@ -544,7 +553,7 @@ class Hopper:
         if not current:
             return
         k = self._k
-        pipe = self._r.pipeline(transaction=True)
+        pipe = Batch()
         pipe.zrem(k.i, g.lead_id)
         pipe.hdel(k.state(g.lead_id), S.TAKEN_INDEX, S.TAKEN_CALLBACK)
         if g.view.finished is not None:
@@ -555,8 +564,9 @@ class Hopper:
                 pipe.zadd(k.own(g.view.callback_agent), {g.lead_id: now + after_s})
         else:
             self._defer(pipe, g, Verdict(ok=False, block=Block.NOT_DUE, not_before=now + after_s))
-        async with redis_call(f"giving lead {g.lead_id} back to {self.campaign.id}", self._timeout):
-            await pipe.execute()
+        # the take may have ended since the read (recovered as lost, maybe taken again): then nothing is written
+        await apply(self._apply, k, pipe, self._take_guard(target, g), f"giving lead {g.lead_id} back to "
+                    f"{self.campaign.id}", self._timeout)
 
     async def number_is_dnc(self, e164: str) -> bool:
         """Whether `e164` is on the global or this campaign's do-not-call list, or marked do-not-call as a

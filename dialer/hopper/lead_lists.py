@@ -24,6 +24,7 @@ from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys
 from dialer.hopper.types import LeadList
 from dialer.hopper.views import text
+from dialer.hopper.writes import Batch
 from dialer.leads.model import decode_header, list_key
 from dialer.policy.contact import held_by_paused_lists
 
@@ -58,7 +59,8 @@ def list_stat(lists: Sequence[str], metric: ListMetric) -> str | None:
     return f"{lists[0]}{_US}{metric}" if lists else None
 
 
-def count_for_list(pipe: Pipeline, keys: CampaignKeys, lists: Sequence[str], metric: ListMetric, by: int) -> None:
+def count_for_list(pipe: Pipeline | Batch, keys: CampaignKeys, lists: Sequence[str], metric: ListMetric,
+                   by: int) -> None:
     """Queue on `pipe` the change of `metric` by `by` for a lead from `lists` (nothing for a lead without)."""
     stat = list_stat(lists, metric)
     if stat:
