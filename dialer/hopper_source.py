@@ -247,7 +247,7 @@ class HopperLeadSource:
             return str(exc)
         return None
 
-    async def _until_stored(self, what: str, target: DialTarget, write: Callable[[], Awaitable[None]]) -> None:
+    async def _until_stored(self, what: str, target: DialTarget, write: Callable[[], Awaitable[object]]) -> None:
         """`write()`, again while Redis is away (StateStoreError) until it is written: the result was
         accepted (the agent saw it saved), and dropped, the lead would be recovered later as a lost
         attempt (a callback never made, a sale dialed again). Cancelled when the daemon stops."""

@@ -27,7 +27,7 @@ from redis.asyncio import Redis
 
 from dialer.campaigns.models import CampaignConfig
 from dialer.campaigns.vocab import Disposition as PolicyDisposition
-from dialer.errors import ConfigError, LeadError, PolicyViolation
+from dialer.errors import ConfigError, LeadError, PolicyViolation, StateStoreError
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
 from dialer.hopper.lead_lists import (
@@ -74,6 +74,7 @@ BAND = 1e15
 _FRESH, _RETRY = 1, 2
 _CHUNK = 256
 _TAKE_ROUNDS = 8
+_WRITE_TRIES = 5  # reads and writes of one result when the lead changes in between (a follow-up arriving)
 RS = "\x1e"
 _MOVES: dict[str, CallbackMove] = {"moved": "moved", "not_scheduled": "not_scheduled", "not_yours": "not_yours"}
 _TAKEN_BACK = Verdict(False, block=Block.NOT_DUE, detail="the lead was taken back after the preview timed out")
@@ -506,12 +507,20 @@ class Hopper:
         recovered as a lost attempt and may be taken again (another agent's preview, a predictive dial): its
         stale target must neither dial nor move the lead. A read only: a write that ends the take checks it
         again in its own script (`_take_guard`), since the take may end between this read and that write."""
-        g = await self._read(target.lead_id)
+        g, flying = await self._read_take(target.lead_id)
+        return g, self._is_take(target, g, flying)
+
+    async def _read_take(self, lead_id: str) -> tuple[Gathered, float | None]:
+        """The lead, and its take's time (its in-flight score) when it is in flight."""
+        g = await self._read(lead_id)
         async with redis_call(f"reading the take of lead {g.lead_id} in {self.campaign.id}", self._timeout):
             flying = await self._r.zscore(self._k.i, g.lead_id)
-        current = (flying is not None and target.attempt == g.view.attempts + 1
-                   and (target.taken_at is None or float(flying) == target.taken_at))
-        return g, current
+        return g, None if flying is None else float(flying)
+
+    @staticmethod
+    def _is_take(target: DialTarget, g: Gathered, flying: float | None) -> bool:
+        return (flying is not None and target.attempt == g.view.attempts + 1
+                and (target.taken_at is None or flying == target.taken_at))
 
     @staticmethod
     def _take_guard(target: DialTarget, g: Gathered) -> Guard:
@@ -612,13 +621,16 @@ class Hopper:
             raise LeadError(f"lead {lead_id} does not exist in campaign {self.campaign.id}")
         return g
 
-    async def record_result(self, target: DialTarget, result: DialResult, now: float) -> None:
+    async def record_result(self, target: DialTarget, result: DialResult, now: float) -> bool:
         """Apply a dial's outcome and disposition: counters, retry/callback/finish, locks, DNC, follow-ups.
 
-        Call once per dial. Raises `PolicyViolation` (writing nothing) for a callback time outside the
-        person's calling hours; fix the time and call again.
+        Once per take: the write checks, in its script, that `target` is still the lead's take (or the take
+        given up as lost whose real result this is), and ends it. So a call again after a try whose reply was
+        lost (Redis timed out after running it) writes nothing a second time, and neither does a target whose
+        take ended otherwise; returns whether this call wrote. Raises `PolicyViolation` (writing nothing) for a
+        callback time outside the person's calling hours; fix the time and call again.
         """
-        await self._record(target, result, now, lost=False)
+        return await self._record(target, result, now, lost=False)
 
     async def amend_result(self, target: DialTarget, result: DialResult, now: float) -> None:
         """Replace the result of a contact recorded without its disposition (finished `other`: the agent's
@@ -628,21 +640,59 @@ class Hopper:
         (already amended, or changed since), and `PolicyViolation` as `record_result` does."""
         if target.campaign_id != self.campaign.id:
             raise LeadError(f"target of campaign {target.campaign_id} recorded on hopper {self.campaign.id}")
-        g = await self._read(target.lead_id)
-        fin = g.state.get(S.FINISHED)
-        if fin != PolicyDisposition.OTHER.value or g.view.attempts != target.attempt:
-            raise LeadError(f"lead {target.lead_id} of campaign {self.campaign.id} is no longer as its call's "
-                            f"result without a disposition left it (finished {fin!r}, {g.view.attempts} attempts, "
-                            f"the call was attempt {target.attempt}): the late disposition is kept in the call's "
-                            "record but does not change the lead")
-        plan = self.policy.plan_amendment(g.view, target.number_index, result, now)
-        await write_plan(self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout, amending=fin)
+        for _ in range(_WRITE_TRIES):
+            g, flying = await self._read_take(target.lead_id)
+            fin = g.state.get(S.FINISHED)
+            if fin != PolicyDisposition.OTHER.value or g.view.attempts != target.attempt:
+                raise LeadError(f"lead {target.lead_id} of campaign {self.campaign.id} is no longer as its call's "
+                                f"result without a disposition left it (finished {fin!r}, {g.view.attempts} "
+                                f"attempts, the call was attempt {target.attempt}): the late disposition is kept in "
+                                "the call's record but does not change the lead")
+            plan = self.policy.plan_amendment(g.view, target.number_index, result, now)
+            batch = Batch()
+            await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
+                             amending=fin, leave_flight=flying is not None)
+            if await self._write(batch, self._untaken_guard(g, flying, S.FINISHED), g):
+                return
+        raise self._kept_changing(target)
 
-    async def _record(self, target: DialTarget, result: DialResult, now: float, *, lost: bool) -> None:
+    async def _record(self, target: DialTarget, result: DialResult, now: float, *, lost: bool) -> bool:
         if target.campaign_id != self.campaign.id:
             raise LeadError(f"target of campaign {target.campaign_id} recorded on hopper {self.campaign.id}")
-        g = await self._read(target.lead_id)
+        for _ in range(_WRITE_TRIES):
+            g, flying = await self._read_take(target.lead_id)
+            written = await self._record_on(g, flying, target, result, now, lost=lost)
+            if written is not None:
+                return written
+        raise self._kept_changing(target)
+
+    def _kept_changing(self, target: DialTarget) -> StateStoreError:
+        return StateStoreError(f"lead {target.lead_id} of campaign {self.campaign.id} changed at each of "
+                               f"{_WRITE_TRIES} tries to write its result (other writers on it); write it again")
+
+    @staticmethod
+    def _untaken_guard(g: Gathered, flying: float | None, *fields: str) -> Guard:
+        """A write on a lead outside the take it decides on (a late real result, a late disposition): the lead
+        still in flight or not as read (in flight: under another take, which it leaves alone), and `fields`,
+        its attempts and its waiting follow-up as read."""
+        take = "!" if flying is None else repr(flying)
+        return Guard(g.lead_id, take, MappingProxyType({f: g.state.get(f, "")
+                                                        for f in (*fields, S.ATTEMPTS, S.FOLLOW_UP)}))
+
+    async def _write(self, batch: Batch, guard: Guard, g: Gathered) -> bool:
+        return await apply(self._apply, self._k, batch, guard, f"recording the result of lead {g.lead_id}",
+                           self._timeout)
+
+    async def _record_on(self, g: Gathered, flying: float | None, target: DialTarget, result: DialResult,
+                         now: float, *, lost: bool) -> bool | None:
+        """Write the result of `target` on lead `g` as read (in flight since `flying`): True when written, False
+        when it is not that take's to write (ended already: this result written by a try whose reply was lost,
+        or the take recovered as lost and its real result counted since), None when the lead changed since the
+        read (read it again)."""
+        batch = Batch()
         if lost:
+            if flying is None or flying != target.taken_at:
+                return False  # its real result came since the recovery read it
             plan = self.policy.plan_result(g.view, target.number_index, result, now, lost=True)
             kept_at: float | None = None
             if g.state.get(S.TAKEN_CALLBACK) == "1" and (
@@ -654,17 +704,24 @@ class Hopper:
                 plan = replace(plan, next="callback", at=now + self.campaign.retry.delay("lost"), finish_reason=None,
                                callback_agent=g.view.callback_agent)
                 kept_at = g.view.callback_at
-            await write_plan(self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
+            await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
                              lost_attempt=target.attempt, callback_at=kept_at)
+            guard = self._take_guard(target, g)
         elif target.attempt in lost_attempts(g):
             # the dial was given up as lost (a preview left on screen past `inflight_timeout_s`) and counted
-            # as an attempt then: its real result takes the lost one's place instead of counting another
+            # as an attempt then: its real result takes the lost one's place instead of counting another (once:
+            # the write takes the attempt off the lost ones)
             plan = self.policy.plan_amendment(g.view, target.number_index, result, now)
-            await write_plan(self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
-                             replacing_lost=target.attempt)
-        else:
+            await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
+                             replacing_lost=target.attempt, leave_flight=flying is not None)
+            guard = self._untaken_guard(g, flying, S.LOST)
+        elif self._is_take(target, g, flying):
             plan = self.policy.plan_result(g.view, target.number_index, result, now)
-            await write_plan(self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout)
+            await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout)
+            guard = self._take_guard(target, g)
+        else:
+            return False
+        return True if await self._write(batch, guard, g) else None
 
     async def explain(self, lead_id: str, now: float) -> dict[str, Any]:
         """Where a lead is and whether it may be dialed now, and if not why and until when: the contact
@@ -822,9 +879,10 @@ class Hopper:
         k = self._k
         cutoff = now - self.campaign.hopper.inflight_timeout_s
         async with redis_call(f"looking for lost dials of {self.campaign.id}", self._timeout):
-            lost = [text(x) for x in await self._r.zrangebyscore(k.i, "-inf", cutoff, start=0, num=500)]
+            old: Any = await self._r.zrangebyscore(k.i, "-inf", cutoff, start=0, num=500, withscores=True)
+        lost = [(text(lid), float(at)) for lid, at in old]
         done = 0
-        for lid in lost:
+        for lid, taken_at in lost:
             try:
                 g = await self._read(lid)
             except LeadError:
@@ -832,12 +890,12 @@ class Hopper:
                     await self._r.zrem(k.i, lid)
                 continue
             idx = int(g.state.get(S.TAKEN_INDEX, g.view.next_index))
-            target = DialTarget(self.campaign.id, lid, g.header.numbers[idx], idx, g.view.attempts + 1, {})
+            target = DialTarget(self.campaign.id, lid, g.header.numbers[idx], idx, g.view.attempts + 1, {},
+                                taken_at=taken_at)
             try:
-                await self._record(target, DialResult(outcome=LOST_OUTCOME), now, lost=True)
+                done += await self._record(target, DialResult(outcome=LOST_OUTCOME), now, lost=True)
             except PolicyViolation:  # pragma: no cover - a lost dial has no callback to validate
                 continue
-            done += 1
         return done
 
     # -- status ----------------------------------------------------------------------------------------

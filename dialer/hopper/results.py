@@ -1,9 +1,10 @@
-"""Writing a `ResultPlan` to Redis: one transaction for the lead, its person and the shared lists.
+"""Writing a `ResultPlan` to Redis: one batch for the lead, its person and the shared lists.
 
-The plan is decided by the pure policy; this module only translates it into commands, in one MULTI so
-a DNC request, a lock or a callback is either fully recorded or not at all. A DNC disposition lands in
-the global lists (person and every number) in that same transaction, so the very next `take` of any
-campaign already sees it. Follow-ups write the lead into the other campaign's deferred queue, due at the
+The plan is decided by the pure policy; this module only translates it into commands, queued on a `Batch`
+that the hopper applies in one Lua call (`writes.APPLY`) with the check that the dial's take is still the
+lead's, so a DNC request, a lock or a callback is either fully recorded or not at all, and recorded once.
+A DNC disposition lands in the global lists (person and every number) in that same batch, so the very next
+`take` of any campaign already sees it. Follow-ups write the lead into the other campaign's deferred queue, due at the
 follow-up time.
 """
 
@@ -22,6 +23,7 @@ from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
 from dialer.hopper.lead_lists import ListMetric, count_for_list
 from dialer.hopper.views import Gathered, S, clean, text
+from dialer.hopper.writes import Batch
 from dialer.leads.model import decode_fields
 from dialer.policy.types import Block, DialResult, ResultPlan
 
@@ -35,7 +37,7 @@ def lost_attempts(g: Gathered) -> frozenset[int]:
     return frozenset(int(x) for x in g.state.get(S.LOST, "").split(",") if x.isdigit())
 
 
-def queue_dnc_marks(pipe: Pipeline, g: GlobalKeys, person: str, numbers: Iterable[str]) -> None:
+def queue_dnc_marks(pipe: Pipeline | Batch, g: GlobalKeys, person: str, numbers: Iterable[str]) -> None:
     """Queue on `pipe` the marks of a person's do-not-call request: the person, and the person each of their
     numbers names (`number:<e164>`), which is how a lead of another list or campaign without the account
     id knows them (the hopper blocks a whole lead when any of its numbers' persons is marked)."""
@@ -43,17 +45,6 @@ def queue_dnc_marks(pipe: Pipeline, g: GlobalKeys, person: str, numbers: Iterabl
     pipe.sadd(g.dncp, *marks)
     for mark in marks:
         pipe.hset(g.person(mark), S.P_DNC, "1")
-
-
-# KEYS: a person hash. ARGV: the month (YYYY-MM). One more contact that month (the first of a new month).
-_COUNT_CONTACT = f"""
-if redis.call('HGET', KEYS[1], '{S.P_MONTH}') == ARGV[1] then
-  redis.call('HINCRBY', KEYS[1], '{S.P_MONTH_COUNT}', 1)
-else
-  redis.call('HSET', KEYS[1], '{S.P_MONTH}', ARGV[1], '{S.P_MONTH_COUNT}', 1)
-end
-return 1
-"""
 
 
 def _number_persons(g: Gathered) -> list[tuple[int, str, Mapping[str, str]]]:
@@ -71,6 +62,7 @@ def _number_persons(g: Gathered) -> list[tuple[int, str, Mapping[str, str]]]:
 
 
 async def write_plan(
+    batch: Batch,
     redis: Redis,
     prefix: str,
     campaign: CampaignConfig,
@@ -84,8 +76,10 @@ async def write_plan(
     lost_attempt: int | None = None,
     replacing_lost: int | None = None,
     callback_at: float | None = None,
+    leave_flight: bool = False,
 ) -> None:
-    """Apply `plan` (decided for lead `g` after `result`).
+    """Queue on `batch` the writes of `plan` (decided for lead `g` after `result`); `redis` reads the
+    follow-ups' target campaigns first.
 
     `amending`: the lead's finish reason when the plan replaces a result already written (a late
     disposition, `ContactPolicy.plan_amendment`): that finish is undone, and the attempt's outcome and
@@ -94,7 +88,9 @@ async def write_plan(
     `replacing_lost`: the attempt, given up as lost before, whose real result this is: the dial is not
     counted again, and its outcome takes the place of the lost one's.
     `callback_at`: with a plan's callback, the time the person asked for, kept in the lead's state when the
-    callback is due again later than that (`plan.at`: a lost callback queued again); None: `plan.at`."""
+    callback is due again later than that (`plan.at`: a lost callback queued again); None: `plan.at`.
+    `leave_flight`: the lead is in flight under another take (taken again after this one was given up as
+    lost): it stays there, for that take's result."""
     k = CampaignKeys(prefix, campaign.id)
     gk = GlobalKeys(prefix)
     lid = g.lead_id
@@ -106,13 +102,13 @@ async def write_plan(
     follow_state: list[tuple[CampaignKeys, bool, str | None, str | None, float | None]] = []
     if plan.follow_ups:
         async with redis_call(f"reading follow-up targets of lead {lid}", timeout_s):
-            pipe = redis.pipeline(transaction=False)
+            reads = redis.pipeline(transaction=False)
             for cid, _ in plan.follow_ups:
                 fk = CampaignKeys(prefix, cid)
-                pipe.exists(fk.lead(lid))
-                pipe.hmget(fk.state(lid), [S.FINISHED, S.WHY, S.FOLLOW_UP])
-                pipe.zscore(fk.i, lid)
-            got = await pipe.execute()
+                reads.exists(fk.lead(lid))
+                reads.hmget(fk.state(lid), [S.FINISHED, S.WHY, S.FOLLOW_UP])
+                reads.zscore(fk.i, lid)
+            got = await reads.execute()
         for j, (cid, _) in enumerate(plan.follow_ups):
             fin, old_why, waiting = (None if x is None else text(x) for x in got[3 * j + 1])
             fk = CampaignKeys(prefix, cid)
@@ -121,8 +117,8 @@ async def write_plan(
             flying = None if got[3 * j + 2] is None or fk.p == k.p else float(waiting or "inf")
             follow_state.append((fk, bool(got[3 * j]), fin, old_why, flying))
 
-    pipe = redis.pipeline(transaction=True)
-    for key in (k.i, k.r, k.cb, k.fresh(zone_key), k.due(zone_key)):
+    pipe = batch
+    for key in (k.r, k.cb, k.fresh(zone_key), k.due(zone_key), *(() if leave_flight else (k.i,))):
         pipe.zrem(key, lid)
     if g.state.get(S.CB_AGENT):
         pipe.zrem(k.own(g.state[S.CB_AGENT]), lid)
@@ -219,7 +215,7 @@ async def write_plan(
         else:
             pipe.hset(person, mapping={S.P_MONTH: plan.month, S.P_MONTH_COUNT: 1})
         for _, o, _held in others:  # not read unless listed in `bcp`: counted in Redis, whatever it holds
-            pipe.eval(_COUNT_CONTACT, 1, gk.person(o), plan.month)
+            pipe.count_contact(gk.person(o), plan.month)
     if plan.base_contact and first:
         pipe.hset(person, S.P_BASE, repr(now))
         for _, o, _held in others:
@@ -299,5 +295,3 @@ async def write_plan(
         pipe.zadd(fk.due(zone_key), {lid: at})
     if pending is not None and plan.next == "finish":
         pipe.delete(state)  # a follow-up's fresh start in this campaign (see the follow-up loop above)
-    async with redis_call(f"recording the result of lead {lid}", timeout_s):
-        await pipe.execute()

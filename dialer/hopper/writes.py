@@ -9,7 +9,8 @@ still the lead's: in flight at the time the target was taken; the state fields t
 read) and runs the `Batch` only then, else changes nothing and says so (`apply` returns False).
 
 A `Batch` records commands with the few methods of a redis-py pipeline the hopper uses, so the code that
-decides the writes reads the same; the script runs them in order with `redis.call`.
+decides the writes reads the same; the script runs them in order with `redis.call`. One command exists only
+here: `count_contact` (one more contact in a person's month, whatever the hash holds then).
 """
 
 from __future__ import annotations
@@ -29,14 +30,18 @@ __all__ = ["APPLY", "Batch", "Guard", "apply"]
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 # KEYS: in flight, the lead's state (none when there is nothing to check). ARGV: lead id, the take it must be
-# ('' : no check; '*' : in flight, taken at any time; else the in-flight score it must have), n, then n pairs
-# of state field and the value it must have ('' : absent), then the commands, each as its count of words and
-# the words. Reply: 'ok' (applied), 'stale' (nothing written).
-APPLY = """
+# ('' : no check; '!' : not in flight; '*' : in flight, taken at any time; else the in-flight score it must
+# have), n, then n pairs of state field and the value it must have ('' : absent), then the commands, each as
+# its count of words and the words. Reply: 'ok' (applied), 'stale' (nothing written).
+APPLY = f"""
 local lid, take, nf = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if take ~= '' then
   local at = redis.call('ZSCORE', KEYS[1], lid)
-  if not at or (take ~= '*' and tonumber(at) ~= tonumber(take)) then return 'stale' end
+  if take == '!' then
+    if at then return 'stale' end
+  elseif not at or (take ~= '*' and tonumber(at) ~= tonumber(take)) then
+    return 'stale'
+  end
 end
 local i = 4
 for _ = 1, nf do
@@ -44,8 +49,17 @@ for _ = 1, nf do
   i = i + 2
 end
 while i <= #ARGV do
-  local n = tonumber(ARGV[i])
-  redis.call(unpack(ARGV, i + 1, i + n))
+  local n, cmd = tonumber(ARGV[i]), ARGV[i + 1]
+  if cmd == 'count_contact' then
+    local key, month = ARGV[i + 2], ARGV[i + 3]
+    if redis.call('HGET', key, '{S.P_MONTH}') == month then
+      redis.call('HINCRBY', key, '{S.P_MONTH_COUNT}', 1)
+    else
+      redis.call('HSET', key, '{S.P_MONTH}', month, '{S.P_MONTH_COUNT}', 1)
+    end
+  else
+    redis.call(unpack(ARGV, i + 1, i + n))
+  end
   i = i + n + 1
 end
 return 'ok'
@@ -117,11 +131,16 @@ class Batch:
     def incr(self, name: str) -> None:
         self._cmd("INCR", name)
 
+    def count_contact(self, person_key: str, month: str) -> None:
+        """One more contact in `month` on a person's hash (the first of a new month), whatever it holds."""
+        self._cmd("count_contact", person_key, month)
+
 
 @dataclass(frozen=True, slots=True)
 class Guard:
-    """What must still hold when a batch is applied: the lead's take (`take`: "" no check, "*" in flight at
-    any time, else the time it was taken, its in-flight score) and its state's `fields` as read ("": absent)."""
+    """What must still hold when a batch is applied: the lead's take (`take`: "" no check, "!" not in flight,
+    "*" in flight at any time, else the time it was taken, its in-flight score) and its state's `fields` as
+    read ("": absent)."""
 
     lead_id: str
     take: str = ""

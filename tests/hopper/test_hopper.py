@@ -393,9 +393,9 @@ async def test_a_result_after_its_dial_was_given_up_as_lost_takes_the_lost_attem
     counts = await h.outcome_counts()
     assert (counts["outcome:no_answer"], counts["outcome:busy"]) == (0, 1)
     assert [x.dials for x in await h.lists()] == [1]
-    # the same result recorded again is another attempt's, as before: only a lost attempt is replaced
-    await h.record_result(t, res("busy"), NOW + 900)
-    assert (await s.lead_state("c1", t.lead_id))["a"] == "2"
+    # the same result recorded again (a retry whose reply was lost) is not another attempt: nothing changes
+    assert not await h.record_result(t, res("busy"), NOW + 900)
+    assert (await s.lead_state("c1", t.lead_id))["a"] == "1"
 
 
 async def test_status_reasons(redis: Redis, prefix: str) -> None:
