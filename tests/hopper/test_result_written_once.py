@@ -106,3 +106,19 @@ async def test_a_result_racing_the_lost_take_recovery_takes_the_lost_attempts_pl
     assert (state[S.ATTEMPTS], state.get(S.LOST), state.get(S.FINISHED)) == ("1", None, "sale")
     counts = await h.outcome_counts()
     assert (counts.get("outcome:no_answer", 0), counts["outcome:live"]) == (0, 1), "the dial counted twice"
+
+
+async def test_a_late_real_result_leaves_the_leads_next_take_in_flight(redis: Redis, prefix: str) -> None:
+    c = campaign("c1", kind="cold", require_consent=False, hopper={"inflight_timeout_s": 600},
+                 retry={"delays_s": {"lost": 0}})  # a take recovered as lost is due again at once
+    st = store(redis, prefix)
+    await st.import_rows(c, [{"mobile": "+12125550123", "id": "a"}], now=NOW)
+    h = hopper(redis, c, prefix)
+    await h.fill(NOW)
+    (first,) = await h.take(1, NOW)
+    assert (await h.fill(NOW + 700)).recovered == 1
+    (second,) = await h.take(1, NOW + 700)
+    assert await h.record_result(first, DialResult("busy"), NOW + 710)  # type: ignore[arg-type]  # the real one
+    assert (await h.explain("a", NOW + 710))["where"] == {"queue": "in flight", "since": NOW + 700}
+    assert await h.record_result(second, DialResult("no_answer"), NOW + 760)  # type: ignore[arg-type]
+    assert (await st.lead_state("c1", "a"))[S.ATTEMPTS] == "2"
