@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Protocol, assert_never
@@ -56,6 +55,7 @@ from dialer.engine.agentside import NO_DISPOSITION
 from dialer.engine.commands import (
     AgentNotice,
     AutoDialPreview,
+    CheckChannels,
     Command,
     DispositionMade,
     ForgetUndisposed,
@@ -72,7 +72,8 @@ from dialer.engine.commands import (
 )
 from dialer.engine.core import CampaignRuntime, DialRequest, Engine
 from dialer.engine.records import Undisposed, mask_number
-from dialer.errors import AmiError, ConfigError, DialerError, IllegalTransition
+from dialer.engine.unsure import ActionFailure, Refused, Unanswered
+from dialer.errors import AmiConnectionError, AmiError, ConfigError, DialerError, IllegalTransition
 from dialer.hopper.store import LeadStore
 from dialer.leadsource import CallbackCheck, LeadSource, PreviewSource, ReturnSource, put_back
 from dialer.ledger_store import LedgerStore
@@ -119,11 +120,6 @@ log = logging.getLogger(__name__)
 LEDGER_HOLD = (
     "compliance ledger not read back from Redis yet: predictive and power dial progressively until it is"
 )
-# A Hangup, Redirect or Bridge racing the far end's own hang-up: Hangup answers "No such channel",
-# Redirect "Channel does not exist: <name>" (or Channel2), or "Redirect failed, channel not up." while the
-# channel is being hung up, Bridge "Channel1 does not exist: <name>".
-_CHANNEL_GONE = re.compile(r"No such channel|Channel[12]? does not exist|channel not up")
-
 
 class AmiPort(Protocol):
     """What the daemon needs from an AMI client (`dialer.ami.client.AmiClient` in production)."""
@@ -336,6 +332,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
             dirty.set()
 
     async def _resync(self) -> None:
+        asked_at = self.clock.now()
         try:
             rows = await self.ami.core_show_channels()
         except AmiError as exc:
@@ -345,7 +342,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
             self.execute(self.engine.resync_failed(now), now)
             return
         now = self.clock.now()
-        self.execute(self.engine.resync(rows, now), now)
+        self.execute(self.engine.resync(rows, now, asked_at), now)
 
     # ------------------------------------------------------------------ agents
     async def _agent_loop(self) -> None:
@@ -743,11 +740,13 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 self._originate_agent_first(cmd)
             elif isinstance(cmd, Redirect):
                 started = time.perf_counter()
-                self._send(cmd.call_id, cmd.purpose, actions.redirect(cmd.channel, cmd.context, cmd.exten))
+                self._send(cmd, actions.redirect(cmd.channel, cmd.context, cmd.exten))
                 if cmd.purpose == "agent":
                     self.metrics.connect_latency.observe(time.perf_counter() - started)
             elif isinstance(cmd, HangupChannel):
-                self._send(cmd.call_id, "hangup", actions.hangup(cmd.channel, cmd.cause))
+                self._send(cmd, actions.hangup(cmd.channel, cmd.cause))
+            elif isinstance(cmd, CheckChannels):
+                self._later(self._check_channels(cmd.asked_at), "check-channels")
             elif isinstance(cmd, ScreenPop):
                 self.feed.publish(cmd.agent_id, "screenpop", cmd.payload)
             elif isinstance(cmd, AgentNotice):
@@ -829,20 +828,43 @@ class Daemon(AgentCalls, Compliance, Overrides):
         log.debug("originate", extra={"call_id": cmd.call_id, "campaign_id": cmd.campaign_id, "lead_id": cmd.lead_id,
                                       "action": mask_number(cmd.number)})
 
-    def _send(self, call_id: str, purpose: str, action: actions.AmiAction) -> None:
+    def _send(self, cmd: Redirect | HangupChannel, action: actions.AmiAction) -> None:
+        """Send the engine's Redirect or Hangup; tell the engine how it failed, if it did: refused by Asterisk
+        (an Error answer), or unanswered (the connection lost, or no answer in time: it may have been carried
+        out, and the engine finds out where the leg is before it acts; `dialer.engine.unsure`)."""
+        purpose = cmd.purpose if isinstance(cmd, Redirect) else "hangup"
+
         async def go() -> None:
+            failure: ActionFailure
             try:
                 await self.ami.send(action, timeout=5.0, check=True)
+                return
+            except AmiConnectionError as exc:
+                failure = Unanswered(str(exc))
             except DialerError as exc:
-                self.action_failures += 1
-                # A Hangup or Redirect racing the far end's own hang-up is normal; anything else is not.
-                gone = _CHANNEL_GONE.search(str(exc)) is not None
-                level = logging.DEBUG if gone else logging.WARNING
-                log.log(level, "AMI action failed", extra={"call_id": call_id, "action": purpose, "error": repr(exc)})
-                now = self.clock.now()
-                self.execute(self.engine.on_action_failed(call_id, purpose, now, channel_gone=gone), now)
+                failure = Refused(str(exc))
+            self.action_failures += 1
+            # A Hangup or Redirect racing the far end's own hang-up is normal; anything else is not.
+            gone = isinstance(failure, Refused) and failure.channel_gone
+            level = logging.DEBUG if gone else logging.WARNING
+            what = "AMI action failed" if isinstance(failure, Refused) else \
+                "AMI action unanswered; the call waits until where its channel is is known"
+            log.log(level, what, extra={"call_id": cmd.call_id, "action": purpose, "error": repr(failure)})
+            now = self.clock.now()
+            self.execute(self.engine.on_action_failed(cmd, failure, now), now)
 
-        self._later(go(), purpose, about={"call_id": call_id})
+        self._later(go(), purpose, about={"call_id": cmd.call_id})
+
+    async def _check_channels(self, asked_at: float) -> None:
+        """The engine's `CheckChannels`: where the legs of its unanswered Redirects and Hangups are."""
+        try:
+            rows = await self.ami.core_show_channels()
+        except AmiError as exc:
+            log.warning("CoreShowChannels failed; the calls whose actions went unanswered wait for the next "
+                        "look, or for the resync after a reconnect", extra={"error": repr(exc)})
+            return
+        now = self.clock.now()
+        self.execute(self.engine.verify(rows, asked_at, now), now)
 
     def _return_lead(self, campaign_id: str, request: DialRequest, why: str, now: float, *, call_id: str = "") -> None:
         """A dial that never reached Asterisk: its lead goes back to the source, no attempt counted."""

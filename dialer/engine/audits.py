@@ -19,7 +19,7 @@ from agents.state import AgentEvent
 from dialer.ami import events as ev
 from dialer.engine import callback_holds
 from dialer.engine.calls import Call, CallEvent, CallState
-from dialer.engine.commands import AgentNotice, Command, Redirect, ScreenPop
+from dialer.engine.commands import AGENT_CONTEXT, AgentNotice, Command, Redirect, ScreenPop
 
 if TYPE_CHECKING:
     from agents.state import Agent
@@ -67,7 +67,7 @@ def hand_over(engine: Engine, c: Call, agent: Agent, now: float) -> list[Command
     payload = engine.screenpop(c, agent)
     payload["amd_audit"] = True  # the desktop says: AMD took this for a machine; tell us who answers
     return [
-        Redirect(c.call_id, c.channel or "", "dialer-to-agent", agent.extension, "agent", agent.agent_id),
+        Redirect(c.call_id, c.channel or "", AGENT_CONTEXT, agent.extension, "agent", agent.agent_id),
         ScreenPop(agent.agent_id, c.call_id, payload),
         engine.state_notice(agent),
     ]

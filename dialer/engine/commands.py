@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ABANDON_CONTEXT",
+    "AGENT_CONTEXT",
     "AgentNotice",
     "AutoDialPreview",
+    "CheckChannels",
     "Command",
     "DispositionMade",
     "ForgetUndisposed",
@@ -64,6 +66,7 @@ class OriginateAgentFirst:
     record: bool = False  # as `Originate.record`
 
 ABANDON_CONTEXT = "dialer-abandon"  # the dialplan context that plays the information message, then hangs up
+AGENT_CONTEXT = "dialer-to-agent"  # the dialplan context that rings the agent (extension) and bridges the call
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +192,17 @@ class AutoDialPreview:
     number_index: int
 
 
+@dataclass(frozen=True, slots=True)
+class CheckChannels:
+    """Ask Asterisk for its channels (CoreShowChannels) and hand the rows to `Engine.verify` with `asked_at`:
+    a Redirect or Hangup got no answer while the link is up, and where the leg is decides what comes next
+    (`dialer.engine.unsure`). Nothing to do when the look fails: the engine asks again a few seconds later."""
+
+    asked_at: float
+
+
 Command = (
     Originate | OriginateAgentFirst | Redirect | HangupChannel | ScreenPop | AgentNotice | WriteCallRecord
     | DispositionMade | RecordLedger | RecordOptOut | ReturnLead | KeepUndisposed | ForgetUndisposed
-    | AutoDialPreview
+    | AutoDialPreview | CheckChannels
 )

@@ -17,7 +17,8 @@ The AMD audit (a machine verdict checked by a spare agent) is in `dialer.engine.
 campaigns (a recorded message or IVR instead of an agent, no abandon) in `dialer.engine.agentless`;
 agents' own commands in `dialer.engine.agentside`, agent-started calls in `dialer.engine.agentcalls`,
 blind transfers in `dialer.engine.transfers`; the AMI link (no dials while it is down, the resync after
-a reconnect) in `dialer.engine.link`.
+a reconnect) in `dialer.engine.link`; Redirects and Hangups whose answer never came (Asterisk may have
+carried them out: where the leg is decides) in `dialer.engine.unsure`.
 """
 
 from __future__ import annotations
@@ -37,11 +38,22 @@ from agents.dispositions import DispositionSet
 from agents.roster import Roster
 from agents.state import Agent, AgentEvent, AgentState
 from dialer.ami import events as ev
-from dialer.engine import agentcalls, agentless, agentside, audits, callback_holds, failures, link, transfers
+from dialer.engine import (
+    agentcalls,
+    agentless,
+    agentside,
+    audits,
+    callback_holds,
+    failures,
+    link,
+    transfers,
+    unsure,
+)
 from dialer.engine.agentless import AgentlessPlan
 from dialer.engine.calls import TRANSFER_STATES, Call, CallEvent, CallOutcome, CallState, TransferPlan
 from dialer.engine.commands import (
     ABANDON_CONTEXT,
+    AGENT_CONTEXT,
     AgentNotice,
     Command,
     HangupChannel,
@@ -54,6 +66,7 @@ from dialer.engine.commands import (
     hang_up,
 )
 from dialer.engine.records import ABANDON_LIMIT_S, CallRecord, Undisposed
+from dialer.engine.unsure import ActionFailure, Refused
 from dialer.errors import IllegalTransition
 from pacing import (
     CampaignSnapshot,
@@ -188,6 +201,7 @@ class Engine:
         self.aliases: dict[str, str] = {}  # customer-leg Uniqueid -> call id (agent-leg-first calls)
         self.transfer_deadlines: dict[str, float] = {}  # call id -> when its ringing transfer leg fails
         self.ami_link = link.AmiLink()  # dialing held while AMI is down or resyncing (`dialer.engine.link`)
+        self.unsure = unsure.UnsureActions()  # Redirects and Hangups whose answer was lost (`dialer.engine.unsure`)
         # agent id -> when held: READY, with a due callback of their own, out of the pacer's count until
         # the dials launched on their account resolve (`dialer.engine.callback_holds`)
         self.callback_holds: dict[str, float] = {}
@@ -502,6 +516,8 @@ class Engine:
 
     def _on_bridge_enter(self, e: ev.BridgeEnter, now: float) -> list[Command]:
         c = self.call_of(e.uniqueid)
+        if c is not None and e.uniqueid == c.customer_uniqueid:
+            self.unsure.moves.pop(c.call_id, None)  # a Redirect whose answer was lost was carried out
         if c is not None and c.state is CallState.AUDITING:
             return audits.bridged(self, c, e, now)
         if c is not None and c.state in TRANSFER_STATES and e.uniqueid == c.customer_uniqueid:
@@ -541,6 +557,7 @@ class Engine:
         return []
 
     def _on_hangup(self, e: ev.Hangup, now: float) -> list[Command]:
+        self.unsure.hangups.pop(e.channel, None)
         c = self.call_of(e.uniqueid)
         if c is None:
             other = e.uniqueid[:-2] if e.uniqueid and e.uniqueid.endswith("-2") else None
@@ -589,6 +606,14 @@ class Engine:
             return [RecordOptOut(c.call_id, c.campaign_id, c.lead_id, c.number, c.fields)]
         return [RecordOptOut(e.call_id, e.campaign_id or "", e.lead_id or "")]
 
+    def _on_reached(self, e: ev.ConnectAgent | ev.AbandonPlayed, now: float) -> list[Command]:
+        """The customer leg reached `dialer-to-agent`, `dialer-transfer` or `dialer-abandon`: a Redirect there
+        whose answer was lost was carried out (`dialer.engine.unsure`); the call's other events drive it."""
+        c = self.call_of(e.call_id)
+        if c is not None:
+            unsure.on_event(self, c, e)
+        return []
+
     def _on_recording(self, e: ev.RecordingStarted, now: float) -> list[Command]:
         """MixMonitor is on the customer leg: the call record names Asterisk's file once the call connected."""
         c = self.call_of(e.call_id)
@@ -618,40 +643,35 @@ class Engine:
         ev.LegEnd: _on_leg_end,
         ev.OptOut: _on_opt_out,
         ev.RecordingStarted: _on_recording,
+        ev.ConnectAgent: _on_reached,
+        ev.AbandonPlayed: _on_reached,
         ev.Hangup: _on_hangup,
         ev.AmiDisconnected: link.lost,
         ev.AmiConnected: link.connected,
     }
 
     # ----------------------------------------------------------------- action failures and resync
-    def on_action_failed(self, call_id: str, purpose: str, now: float, *, channel_gone: bool = False) -> list[Command]:
-        """A Redirect or Hangup the engine asked for was refused by Asterisk.
-
-        `channel_gone`: Asterisk said the channel no longer exists or is hanging up (the far end left).
-        """
-        c = self.call_of(call_id)
-        if c is None:
+    def on_action_failed(self, action: Redirect | HangupChannel, failure: ActionFailure, now: float) -> list[Command]:
+        """A Redirect or Hangup the engine asked for failed: `Refused` by Asterisk, or `Unanswered` (the answer
+        never came: it may have been carried out, so nothing is done until where the leg is is known; see
+        `dialer.engine.unsure`)."""
+        if not isinstance(failure, Refused):
+            return unsure.unanswered(self, action, now)
+        c = self.call_of(action.call_id)
+        if c is None or isinstance(action, HangupChannel):
             return []
-        if purpose == "agent" and c.state is CallState.CONNECTING:
-            refused_for = c.agent_id
-            out = self._release_agent(c, now)
-            c.apply(CallEvent.UNASSIGN)
-            if channel_gone:
-                # The person left while the Redirect was in flight: offering them to another agent, or to the
-                # information message, would be refused too. Their leg's DialerLegEnd or Hangup ends the call
-                # (hung_up_waiting, an abandon); the Hangup action makes sure of it should the channel linger.
-                return out + hang_up(c)
-            # another READY agent takes them; not the one Asterisk just refused (the same Redirect could be
-            # refused again, and again), who is left for the next person
-            skip = {*callback_holds.routed_last(self), refused_for or ""}
-            other = self.roster.longest_idle(c.campaign_id, last=skip)
-            if other is not None and other.agent_id != refused_for:
-                return out + self.assign(c, other, now)
-            return out + self._hold_or_abandon(c, now)
-        if purpose == "agent" and c.state is CallState.AUDITING:
+        purpose, channel_gone = action.purpose, failure.channel_gone
+        if purpose == "agent" and c.state is CallState.CONNECTING and channel_gone:
+            # The person left while the Redirect was in flight: offering them to another agent, or to the
+            # information message, would be refused too. Their leg's DialerLegEnd or Hangup ends the call
+            # (hung_up_waiting, an abandon); the Hangup action makes sure of it should the channel linger.
             out = self._release_agent(c, now)
             c.apply(CallEvent.UNASSIGN)
             return out + hang_up(c)
+        if purpose == "agent":
+            # not the agent Asterisk just refused (the same Redirect could be refused again, and again), who is
+            # left for the next person
+            return self.redirect_refused(c, now, refused_for=c.agent_id)
         if purpose == "abandon":
             return hang_up(c)
         if purpose == "transfer" and c.state in TRANSFER_STATES:
@@ -660,10 +680,34 @@ class Engine:
             return agentless.redirect_failed(self, c, now, channel_gone=channel_gone)
         return []
 
-    def resync(self, live: Iterable[ev.ChannelRow | str], now: float) -> list[Command]:
-        """After an AMI reconnect, with CoreShowChannels' rows (or bare Uniqueids): end the calls open at the
-        loss whose customer leg Asterisk no longer has, catch up the others, and dial again (`link.resync`)."""
-        return link.resync(self, live, now)
+    def redirect_refused(self, c: Call, now: float, *, refused_for: str | None) -> list[Command]:
+        """The Redirect of `c` to its agent did not happen (refused, or its leg found still parked): the agent
+        is released. A person goes to another READY agent (not `refused_for`), else is held or gets the
+        abandon message, by the 2-second rule; an AMD audit's call is hung up as a machine."""
+        if c.state is CallState.AUDITING:
+            out = self._release_agent(c, now)
+            c.apply(CallEvent.UNASSIGN)
+            return out + hang_up(c)
+        if c.state is not CallState.CONNECTING:
+            return []
+        out = self._release_agent(c, now)
+        c.apply(CallEvent.UNASSIGN)
+        skip = {*callback_holds.routed_last(self), refused_for or ""}
+        other = self.roster.longest_idle(c.campaign_id, last=skip)
+        if other is not None and other.agent_id != refused_for:
+            return out + self.assign(c, other, now)
+        return out + self._hold_or_abandon(c, now)
+
+    def resync(self, live: Iterable[ev.ChannelRow | str], now: float, asked_at: float | None = None) -> list[Command]:
+        """After an AMI reconnect, with CoreShowChannels' rows (or bare Uniqueids), asked at `asked_at`: end the
+        calls open at the loss whose customer leg Asterisk no longer has, catch up the others, settle the
+        actions whose answer the loss took, and dial again (`link.resync`)."""
+        return link.resync(self, live, now, asked_at)
+
+    def verify(self, rows: Iterable[ev.ChannelRow], asked_at: float, now: float) -> list[Command]:
+        """CoreShowChannels' rows for a `CheckChannels` asked at `asked_at`: settle the Redirects and Hangups whose
+        answer never came from where their legs are (`dialer.engine.unsure`)."""
+        return unsure.settle(self, {row.uniqueid: row for row in rows}, asked_at, now)
 
     def resync_failed(self, now: float) -> list[Command]:
         """CoreShowChannels failed after a reconnect: dial again and leave the calls as they are."""
@@ -694,7 +738,7 @@ class Engine:
         c.agent_id = agent.agent_id
         c.abandon_deadline = None
         return [
-            Redirect(c.call_id, c.channel or "", "dialer-to-agent", agent.extension, "agent", agent.agent_id),
+            Redirect(c.call_id, c.channel or "", AGENT_CONTEXT, agent.extension, "agent", agent.agent_id),
             ScreenPop(agent.agent_id, c.call_id, self.screenpop(c, agent)),
             self.state_notice(agent),
         ]
@@ -746,6 +790,9 @@ class Engine:
     def next_deadline(self) -> float | None:
         """The earliest time `tick` has work to do (abandon holds, wrap-up timeouts, previews to dial)."""
         times = [*self.wrapup_deadlines.values(), *self.transfer_deadlines.values(), *self.preview_deadlines.values()]
+        look = unsure.next_look(self)
+        if look is not None:
+            times.append(look)
         for camp in self.campaigns.values():
             for cid in camp.waiting:
                 c = self.calls.get(cid)
@@ -756,7 +803,8 @@ class Engine:
 
     def tick(self, now: float) -> list[Command]:
         """Run due timers: abandon the holds that ran out, end overdue wrap-ups, fail unanswered transfer legs,
-        dial the previews that waited their campaign's `preview_auto_dial_s`."""
+        dial the previews that waited their campaign's `preview_auto_dial_s`, look again at where the legs of
+        unanswered Redirects and Hangups are (`unsure.due`)."""
         out: list[Command] = transfers.due(self, now)
         for camp in self.campaigns.values():
             while (c := self.oldest_waiting(camp)) is not None:
@@ -771,7 +819,7 @@ class Engine:
                 if agent is not None and agent.state is AgentState.WRAPUP:
                     out += agentside.end_wrapup_undisposed(self, agent, agentside.WRAPUP_TIMEOUT, now)
         out += agentcalls.previews_due(self, now)
-        return out
+        return out + unsure.due(self, now)
 
     def end_wrapups(self, now: float) -> list[Command]:
         """Shutdown: every wrap-up still open ends without its disposition (`agentside.end_wrapup_undisposed`)."""
@@ -841,6 +889,7 @@ class Engine:
         c.outcome = outcome
         camp = self.campaigns[c.campaign_id]
         camp.active.discard(c.call_id)
+        self.unsure.moves.pop(c.call_id, None)
         if c.customer_uid is not None:
             self.aliases.pop(c.customer_uid, None)
         self.stats.ended += 1

@@ -9,7 +9,9 @@ network blip; reconnect backoff reaches 30 s), but the events of that time are l
     AmiDisconnected          hold dialing; remember the calls open now (only they can have missed events)
     AmiConnected(reconnect)  still held: the daemon asks `CoreShowChannels`
     resync(rows)             those remembered calls Asterisk no longer has are ended; the others are kept,
-                             and what their channel row shows happened meanwhile is caught up; hold lifted
+                             and what their channel row shows happened meanwhile is caught up; a Redirect
+                             or Hangup whose answer the loss took is settled by where its leg is
+                             (`dialer.engine.unsure`); hold lifted
     resync_failed            hold lifted; the calls stay as they are (their next events, or `sweep_stuck`)
 
 Why a remembered set and not every open call: an Async Originate is acknowledged first and its channels
@@ -28,7 +30,10 @@ the Local channel's context (`dialer-outbound`); answered, it runs `dialer-conne
 `Newstate Up` had arrived; one found in `Wait` missed its verdict too, and is taken for a person
 (`NOTSURE`: human or machine cannot be told from the row) whose greeting ended when the link was lost,
 the earliest it can have: it goes to an agent or to the abandon message, and counts abandoned when
-connected later than 2 s after that. Calls in other states keep their pre-outage state (see
+connected later than 2 s after that. A call being put through to an agent (or to a transfer's phone) whose
+customer leg is found in that phone's bridge lost its BridgeEnter: it is connected at the resync, the
+latest the bridge can have come, so the legal wait runs to then. Calls in other states keep their
+pre-outage state, but for a Redirect or Hangup whose answer the loss took (`dialer.engine.unsure`; see
 docs/ARCHITECTURE.md, "Failure handling at the edge").
 """
 
@@ -39,16 +44,16 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from dialer.ami import events as ev
-from dialer.engine import agentless
+from dialer.engine import agentless, transfers
 from dialer.engine.calls import TRANSFER_STATES, Call, CallOutcome, CallState
-from dialer.engine.commands import Command, ReturnLead
+from dialer.engine.commands import AGENT_CONTEXT, Command, ReturnLead
 from pacing import Decision, Reason
 
 if TYPE_CHECKING:
     from dialer.engine.core import CampaignRuntime, Engine
 
-__all__ = ["CONNECT_CONTEXT", "AmiLink", "connected", "held_decision", "lost", "resync", "resync_failed",
-           "withdraw"]
+__all__ = ["CONNECT_CONTEXT", "AmiLink", "connected", "held_decision", "lost", "outcome_when_gone", "resync",
+           "resync_failed", "withdraw"]
 
 CONNECT_CONTEXT = "dialer-connect"  # where an answered customer leg runs AMD, then waits for us
 PARKED_APP = "Wait"  # `dialer-connect` after the verdict: the person waits to be moved
@@ -77,6 +82,7 @@ def lost(engine: Engine, e: ev.AmiDisconnected, now: float) -> list[Command]:
     link.hold = f"AMI connection lost ({e.reason}): no new dials until it is back and live calls are resynced"
     link.lost_at = now if link.lost_at is None else link.lost_at
     link.suspects = _open_calls(engine) | (link.suspects or set())
+    engine.unsure.looked_at = None  # a look asked for on the lost connection tells nothing: look after the resync
     return []
 
 
@@ -97,11 +103,16 @@ def resync_failed(engine: Engine) -> list[Command]:
     return []
 
 
-def resync(engine: Engine, live: Iterable[ev.ChannelRow | str], now: float) -> list[Command]:
-    """End the remembered calls Asterisk no longer has; catch up the others from their channel rows.
+def resync(engine: Engine, live: Iterable[ev.ChannelRow | str], now: float,
+           asked_at: float | None = None) -> list[Command]:
+    """End the remembered calls Asterisk no longer has; catch up the others from their channel rows; settle
+    the actions whose answer was lost (`dialer.engine.unsure`) that were reported before `asked_at`, when
+    CoreShowChannels was sent (None: all of them).
 
     `live` is CoreShowChannels' rows, or bare Uniqueids (nothing is then known but that they exist).
     """
+    from dialer.engine import unsure  # here: `unsure` imports this module
+
     rows: dict[str, ev.ChannelRow | None] = {}
     for item in live:
         if isinstance(item, str):
@@ -117,19 +128,25 @@ def resync(engine: Engine, live: Iterable[ev.ChannelRow | str], now: float) -> l
         if c.state is CallState.ENDED:
             continue
         if cid not in rows and (c.customer_uid is None or c.customer_uid not in rows):
-            out += engine.end_call(c, _outcome_when_gone(c), now)
+            out += engine.end_call(c, outcome_when_gone(c), now)
             continue
         row = rows.get(cid)
         if row is not None and not c.agent_first:
             out += _catch_up(engine, c, row, since, now)
-    return out
+        leg = rows.get(c.customer_uniqueid or cid)
+        if leg is not None and leg.bridge_id:
+            out += _bridged_meanwhile(engine, c, leg, now)
+    return out + unsure.settle(engine, rows, asked_at, now)
 
 
-def _outcome_when_gone(c: Call) -> CallOutcome:
+def outcome_when_gone(c: Call) -> CallOutcome:
+    """How a call ends whose customer leg Asterisk no longer has (it hung up while we could not see it)."""
     if c.state is CallState.CONNECTED or c.state in TRANSFER_STATES:
         return CallOutcome.CONNECTED
     if c.state is CallState.DELIVERING:  # the message was under way when contact was lost
         return agentless.outcome_of(c)
+    if c.state is CallState.MACHINE or c.state is CallState.AUDITING:  # as their Hangup ends them
+        return CallOutcome.MACHINE
     # A person who answered and had no agent yet (waiting, or being put through with no bridge seen) is
     # an abandon, whoever hung up, counted once and their number locked: the ledger must never count
     # fewer than happened (if the bridge came during the outage, this counts one too many, the safe side).
@@ -161,6 +178,23 @@ def _catch_up(engine: Engine, c: Call, row: ev.ChannelRow, since: float | None, 
             if c.abandon_deadline is not None:
                 c.abandon_deadline -= shift
     return out
+
+
+def _bridged_meanwhile(engine: Engine, c: Call, row: ev.ChannelRow, now: float) -> list[Command]:
+    """The customer leg is in the bridge of the phone it was sent to, and its BridgeEnter was lost with the
+    link: connected, at the resync at the latest (the legal wait runs to then: the safe side). Without this
+    the agent would stay reserved through the conversation and the call end as an abandon."""
+    if c.state in (CallState.CONNECTING, CallState.AUDITING):
+        agent = engine.roster.get(c.agent_id or "")
+        sent_to = (AGENT_CONTEXT, agent.extension if agent is not None else None)
+    elif c.state in TRANSFER_STATES:
+        sent_to = (transfers.CONTEXT, transfers.rung_extension(engine, c))
+    else:
+        return []
+    if (row.context, row.exten) != sent_to:  # in another bridge (a transfer's Redirect not carried out)
+        return []
+    return engine.on_ami(ev.BridgeEnter(channel=row.channel, uniqueid=row.uniqueid, linkedid=row.linkedid,
+                                        bridge_uniqueid=row.bridge_id), now)
 
 
 def withdraw(engine: Engine, c: Call, why: str) -> list[Command]:

@@ -13,7 +13,9 @@ they go next:
         --transfer_fail--> TRANSFER_FALLBACK      the leg failed: `DialEnd` BUSY, NOANSWER, CONGESTION or
                                                   CHANUNAVAIL of the customer's Dial(); no answer within
                                                   the plan's `ring_timeout_s` (`tick`); the target agent
-                                                  paused or logged out meanwhile; the Redirect refused
+                                                  paused or logged out meanwhile; the Redirect refused, or
+                                                  its answer lost and the leg found where it was
+                                                  (`dialer.engine.unsure`)
     TRANSFER_FALLBACK --bridge--> CONNECTED       a fallback took it
 
 The fallbacks, in order, each tried at most once per call:
@@ -51,6 +53,7 @@ __all__ = [
     "leg_failed",
     "on_dialbegin",
     "on_dialend",
+    "rung_extension",
     "target_leaves",
     "transfer",
 ]
@@ -114,6 +117,14 @@ def _ring(engine: Engine, c: Call, channel: str, extension: str, now: float) -> 
     c.transfer_leg = None
     engine.transfer_deadlines[c.call_id] = now + c.transfer_plan.ring_timeout_s
     return [Redirect(c.call_id, channel, CONTEXT, extension, "transfer", c.agent_id)]
+
+
+def rung_extension(engine: Engine, c: Call) -> str | None:
+    """The extension the transfer (or its fallback) in progress rings: the target agent's or the supervisor's."""
+    if c.agent_id == SUPERVISOR:
+        return c.transfer_plan.supervisor_extension if c.transfer_plan is not None else None
+    agent = engine.roster.get(c.agent_id or "")
+    return agent.extension if agent is not None else None
 
 
 # ------------------------------------------------------------------------------------------ AMI events
@@ -233,6 +244,10 @@ def due(engine: Engine, now: float) -> list[Command]:
         c = engine.calls.get(call_id)
         if c is None or c.state not in TRANSFER_STATES or c.transfer_plan is None:
             engine.transfer_deadlines.pop(call_id, None)
+            continue
+        if call_id in engine.unsure.moves:
+            # the answer to its Redirect was lost: the phone may have taken it, and moving the customer now
+            # would pull them out of that bridge; the deadline counts again once the leg is found
             continue
         out += leg_failed(engine, c, f"no answer within {c.transfer_plan.ring_timeout_s:g} s", now)
     return out

@@ -27,7 +27,8 @@ from dialer.daemon import Daemon
 from dialer.engine.calls import CallOutcome, CallState
 from dialer.engine.commands import Redirect
 from dialer.engine.core import DialRequest
-from dialer.errors import AmiError
+from dialer.engine.unsure import Refused
+from dialer.errors import AmiConnectionError, AmiError
 from dialer.leadsource import InMemoryLeadSource
 from pacing import Reason
 
@@ -41,7 +42,8 @@ class ScriptedAmi:
 
     `feed` hands over one event and returns once the daemon asks for the next one (it is done with this
     one). CoreShowChannels answers with `channels` once the test sets its result. An Originate submitted
-    while `up` is False comes back as `AmiClient` reports it: `OriginateFailed(sent=False)`.
+    while `up` is False comes back as `AmiClient` reports it: `OriginateFailed(sent=False)`; CoreShowChannels
+    then raises `AmiConnectionError`, and so does every other action while `unanswered` says why.
     """
 
     def __init__(self) -> None:
@@ -50,6 +52,8 @@ class ScriptedAmi:
         self.up = True
         self.originates: list[actions.OriginateAction] = []
         self.refusal = ""  # an Error answer to every other action
+        self.unanswered = ""  # no answer to every other action (the connection lost with it in flight)
+        self.sent: list[actions.AmiAction] = []
         self.answered = asyncio.Event()  # an action other than Originate got its answer
         self.asked = asyncio.Event()  # CoreShowChannels was sent
         self.channels: asyncio.Future[list[ev.ChannelRow]] = asyncio.get_running_loop().create_future()
@@ -82,12 +86,17 @@ class ScriptedAmi:
                                          sent=False))
 
     async def send(self, action: actions.AmiAction, timeout: float = 10.0, *, check: bool = False) -> Any:
+        self.sent.append(action)
         self.answered.set()
+        if self.unanswered:
+            raise AmiConnectionError(self.unanswered)
         if self.refusal:
             raise AmiError(f"Asterisk refused {action.name}: {self.refusal}")
         return None
 
     async def core_show_channels(self, timeout: float = 10.0) -> list[ev.ChannelRow]:
+        if not self.up:
+            raise AmiConnectionError("not connected to AMI; CoreShowChannels not sent")
         self.asked.set()
         return await self.channels
 
@@ -208,9 +217,9 @@ async def test_an_action_racing_the_callers_hang_up_is_no_warning(redis_url, cap
         told: list[bool] = []
         engine_failed = d.engine.on_action_failed
 
-        def on_action_failed(call_id, purpose, now, *, channel_gone=False):
-            told.append(channel_gone)
-            return engine_failed(call_id, purpose, now, channel_gone=channel_gone)
+        def on_action_failed(action, failure, now):
+            told.append(isinstance(failure, Refused) and failure.channel_gone)
+            return engine_failed(action, failure, now)
 
         d.engine.on_action_failed = on_action_failed  # type: ignore[method-assign]
         d.execute([Redirect("gone-1", "Local/15550000000@dialer-outbound-1;1", "dialer-to-agent", "1001", "agent")],
@@ -220,3 +229,65 @@ async def test_an_action_racing_the_callers_hang_up_is_no_warning(redis_url, cap
         [failed] = [r for r in caplog.records if r.getMessage() == "AMI action failed"]
         assert failed.levelno == level
         assert told == [level == logging.DEBUG], "the engine is told whether the channel was gone"
+
+
+def redirects(ami: ScriptedAmi) -> list[dict[str, str]]:
+    return [dict(a.headers) for a in ami.sent if a.name == "Redirect"]
+
+
+async def person_for_a1(d: Daemon, ami: ScriptedAmi, leads: Leads, unanswered: str, *,
+                        drop: bool = False) -> tuple[str, str]:
+    """a1 ready, one dial answered by a person: the daemon sends the Redirect to a1's phone, which gets no
+    answer (`unanswered` says why; with `drop`, the connection is gone from then on)."""
+    ready_agent(d, "a1", "1001", campaign="c")
+    await d._pace_once("c", leads)
+    [o] = ami.originates
+    ami.unanswered, ami.up = unanswered, not drop
+    channel = "Local/15550000000@dialer-outbound-1;1"
+    kw = {"channel": channel, "uniqueid": o.call_id, "linkedid": o.call_id}
+    await ami.feed(ev.Newchannel(state=ev.ChannelState.DOWN, **kw))
+    await ami.feed(ev.Newstate(state=ev.ChannelState.UP, **kw))
+    await ami.feed(ev.AmdResult(call_id=o.call_id, status=ev.AmdStatus.HUMAN, **kw))
+    async with asyncio.timeout(LIMIT):
+        await ami.answered.wait()  # the failure, if any, is handed to the engine in the same step
+    return o.call_id, channel
+
+
+async def test_a_redirect_whose_answer_the_drop_took_is_settled_by_the_resync_not_sent_again(redis_url):
+    leads = Leads(1)
+    async with ami_side(redis_url, leads) as (d, ami):
+        # the connection drops with the Redirect in flight: Asterisk may have carried it out
+        cid, channel = await person_for_a1(d, ami, leads, "AMI connection lost: Asterisk closed the connection",
+                                           drop=True)
+        c = d.engine.calls[cid]
+        assert c.state is CallState.CONNECTING  # not offered again, not sent to the abandon message
+        assert d.engine.roster.get("a1").state is AgentState.RESERVED
+        await ami.feed(ev.AmiDisconnected("Asterisk closed the connection"))
+        ami.up, ami.unanswered = True, ""
+        back = ami.push(ev.AmiConnected(reconnect=True))
+        ami.channels.set_result([ev.ChannelRow(channel=channel, uniqueid=cid, linkedid=cid, state=ev.ChannelState.UP,
+                                               context="dialer-to-agent", exten="1001", application="Dial",
+                                               bridge_id="b-1")])
+        async with asyncio.timeout(LIMIT):
+            await back
+        assert c.state is CallState.CONNECTED  # it was: the person talks to a1
+        assert d.engine.roster.get("a1").state is AgentState.TALKING
+        assert [r["Exten"] for r in redirects(ami)] == ["1001"]  # one Redirect, never a second
+
+
+async def test_a_redirect_unanswered_in_time_is_checked_at_once_and_sent_again_when_not_carried_out(redis_url):
+    leads = Leads(1)
+    async with ami_side(redis_url, leads) as (d, ami):
+        cid, channel = await person_for_a1(
+            d, ami, leads, "no answer to Redirect within 5 s: Asterisk is overloaded or the connection is half-open")
+        async with asyncio.timeout(LIMIT):
+            await ami.asked.wait()  # the link is up: the daemon looks where the leg is at once
+        assert d.engine.calls[cid].state is CallState.CONNECTING
+        ami.unanswered = ""
+        ami.answered.clear()
+        ami.channels.set_result([ev.ChannelRow(channel=channel, uniqueid=cid, linkedid=cid, state=ev.ChannelState.UP,
+                                               context="dialer-connect", application="Wait")])
+        async with asyncio.timeout(LIMIT):
+            await ami.answered.wait()  # still parked: not carried out, so a1 (ready again) gets it now
+        assert [r["Exten"] for r in redirects(ami)] == ["1001", "1001"]
+        assert d.engine.calls[cid].agent_id == "a1"

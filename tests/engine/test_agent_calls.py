@@ -23,6 +23,7 @@ from dialer.engine.commands import (
     WriteCallRecord,
 )
 from dialer.engine.core import CampaignRuntime, DialRequest, Engine
+from dialer.engine.unsure import Refused
 from dialer.errors import IllegalTransition
 from pacing import Mode, Pacer, PacingKnobs
 from pacing.types import DialObserved
@@ -259,8 +260,8 @@ def test_blind_transfer_to_the_supervisor_and_the_refusals():
 def test_a_refused_transfer_frees_the_target_and_brings_the_customer_back():
     eng = make_engine()
     cid = connected_manual_call(eng)
-    eng.transfer("ann", cid, "bob", 20.0, supervisor_extension="1999")
-    out = eng.on_action_failed(cid, "transfer", 20.1)
+    [move] = of(eng.transfer("ann", cid, "bob", 20.0, supervisor_extension="1999"), Redirect)
+    out = eng.on_action_failed(move, Refused("Asterisk refused Redirect: Redirect failed"), 20.1)
     assert eng.roster.get("bob").state is AgentState.READY
     [failed] = [n for n in of(out, AgentNotice) if n.kind == "transfer_failed"]
     assert (failed.agent_id, failed.payload["reason"]) == ("ann", "the PBX refused to move the call")

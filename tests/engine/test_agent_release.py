@@ -4,7 +4,7 @@ the person still waiting rather than let them be abandoned."""
 
 from __future__ import annotations
 
-from test_engine import answer, chan, dial, login_ready, make_engine
+from test_engine import answer, chan, dial, login_ready, make_engine, refused
 
 from agents import commands as ac
 from agents.state import AgentState
@@ -66,7 +66,7 @@ def test_a_refused_redirect_goes_to_another_ready_agent_not_again_to_the_refused
     login_ready(eng, "a2", "1002", now=1.0)
     [cid] = dial(eng, now=2.0)
     answer(eng, cid, 2.0)  # a1, idle longest, is reserved
-    out = eng.on_action_failed(cid, "agent", 8.6)
+    out = refused(eng, cid, "agent", 8.6)
     [r] = [c for c in out if isinstance(c, Redirect)]
     assert (r.purpose, r.agent_id, eng.calls[cid].agent_id) == ("agent", "a2", "a2")
     assert eng.roster.get("a1").state is AgentState.READY
@@ -75,7 +75,7 @@ def test_a_refused_redirect_goes_to_another_ready_agent_not_again_to_the_refused
 def test_a_refused_redirect_with_no_other_agent_ready_waits_in_the_hold_as_before():
     eng = make_engine()
     cid = _reserved(eng)
-    out = eng.on_action_failed(cid, "agent", 6.6)
+    out = refused(eng, cid, "agent", 6.6)
     assert not [c for c in out if isinstance(c, Redirect)]
     assert eng.calls[cid].state is CallState.WAITING
     assert eng.roster.get("a1").state is AgentState.READY

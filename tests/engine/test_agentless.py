@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from test_engine import acts, answer, chan, hangup, login_ready, records
+from test_engine import GONE, acts, answer, chan, hangup, login_ready, records, refused
 
 from dialer.ami import events as ev
 from dialer.engine.agentless import AgentlessPlan
@@ -119,7 +119,7 @@ def test_a_refused_redirect_gives_the_person_the_information_message_not_silence
     pacer = eng.campaigns["camp"].pacer
     [cid], _ = dial(eng)
     answer(eng, cid, 0.0)
-    out = eng.on_action_failed(cid, "agentless", 6.6)
+    out = refused(eng, cid, "agentless", 6.6)
     assert acts(out) == [Redirect(cid, chan(cid), "dialer-abandon", "s", "abandon")]
     assert records(out) == []
     assert eng.calls[cid].state is CallState.ABANDONING
@@ -136,8 +136,8 @@ def test_a_refused_information_message_hangs_the_person_up_still_abandoned():
     eng = make_engine()
     [cid], _ = dial(eng)
     answer(eng, cid, 0.0)
-    eng.on_action_failed(cid, "agentless", 6.6)
-    assert acts(eng.on_action_failed(cid, "abandon", 6.7)) == [HangupChannel(cid, chan(cid), 16)]
+    refused(eng, cid, "agentless", 6.6)
+    assert acts(refused(eng, cid, "abandon", 6.7)) == [HangupChannel(cid, chan(cid), 16)]
     [rec] = records(hangup(eng, cid, 6.8))
     assert (rec.outcome, rec.abandoned) == ("abandoned", True)
 
@@ -146,7 +146,7 @@ def test_a_refused_redirect_of_a_machine_hangs_it_up_and_ends_the_call_failed():
     eng = make_engine(on_machine="message")
     [cid], _ = dial(eng)
     answer(eng, cid, 0.0, ev.AmdStatus.MACHINE)
-    out = eng.on_action_failed(cid, "agentless", 6.6)
+    out = refused(eng, cid, "agentless", 6.6)
     assert HangupChannel(cid, chan(cid), 16) in out
     [rec] = records(out)
     assert (rec.outcome, rec.abandoned, rec.message) == ("failed", False, MESSAGE)
@@ -247,7 +247,7 @@ def test_a_redirect_refused_after_the_hangup_leaves_the_record_as_it_is():
     leg_end(eng, cid, 6.6, "dialer-connect")
     [rec] = records(hangup(eng, cid, 6.6))
     assert rec.outcome == "hung_up_before_message"
-    assert eng.on_action_failed(cid, "agentless", 6.7) == []  # "Channel does not exist", after the Hangup
+    assert refused(eng, cid, "agentless", 6.7) == []  # "Channel does not exist", after the Hangup
     assert eng.calls[cid].outcome is CallOutcome.HUNG_UP_BEFORE_MESSAGE
     assert (eng.stats.ended, eng.stats.delivered) == (1, 0)
 
@@ -259,7 +259,7 @@ def test_a_redirect_refused_because_the_channel_is_gone_ends_it_as_a_leg_still_p
     [cid], _ = dial(eng)
     answer(eng, cid, 0.0, status)
     # Asterisk answers "Redirect failed, channel not up." once the far end hung up, maybe before the h extension
-    out = eng.on_action_failed(cid, "agentless", 6.6, channel_gone=True)
+    out = refused(eng, cid, "agentless", 6.6, GONE)
     assert not any(isinstance(cmd, HangupChannel) for cmd in out), "nothing left to hang up"
     [rec] = records(out)
     assert (rec.outcome, rec.abandoned, rec.message) == (outcome, False, MESSAGE)

@@ -189,3 +189,20 @@ def test_a_person_being_put_through_with_no_bridge_seen_is_counted_abandoned_and
     assert (rec.outcome, rec.abandoned) == ("hung_up_waiting", True)
     assert eng.campaigns["camp"].pacer.ledger.total_abandons == 1
     assert eng.roster.get("a1").state.value == "ready"
+
+
+def test_a_bridge_the_outage_hid_after_an_answered_redirect_connects_the_call_and_the_agent():
+    """The Redirect's answer came; its BridgeEnter did not: the row shows the leg in the agent's bridge."""
+    eng = make_engine()
+    login_ready(eng, "a1", "1001")
+    [cid] = dial(eng, now=0.0)
+    _human(eng, cid, 6.5)
+    assert eng.calls[cid].state is CallState.CONNECTING
+    outage(eng, 6.7, 7.6)
+    bridged = ev.ChannelRow(channel=chan(cid), uniqueid=cid, linkedid=cid, state=ev.ChannelState.UP,
+                            context="dialer-to-agent", exten="1001", application="Dial", bridge_id="b1")
+    assert [x for x in eng.resync([bridged], 8.0) if isinstance(x, Redirect)] == []
+    assert (eng.calls[cid].state, eng.calls[cid].abandoned) == (CallState.CONNECTED, False)  # 1.5 s: in time
+    assert eng.roster.get("a1").state.value == "talking"
+    [rec] = records(eng.on_ami(ev.Hangup(channel=chan(cid), uniqueid=cid, linkedid=cid, cause=16), 60.0))
+    assert (rec.outcome, rec.abandoned) == ("connected", False)  # before: an abandon, the agent never talking

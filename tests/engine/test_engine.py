@@ -24,6 +24,7 @@ from dialer.engine.commands import (
 )
 from dialer.engine.core import CampaignRuntime, DialRequest, Engine
 from dialer.engine.records import Undisposed
+from dialer.engine.unsure import Refused
 from dialer.errors import IllegalTransition
 from pacing import Mode, Pacer, PacingKnobs
 
@@ -84,6 +85,15 @@ def in_wrapup(eng: Engine) -> str:
 
 def hangup(eng: Engine, cid: str, now: float, cause: int = 16) -> list:
     return eng.on_ami(ev.Hangup(channel=chan(cid), uniqueid=cid, linkedid=cid, cause=cause), now)
+
+
+GONE = "Asterisk refused Redirect: Redirect failed, channel not up."  # the far end left: its h extension runs
+REFUSED = "Asterisk refused Redirect: Redirect failed"
+
+
+def refused(eng: Engine, cid: str, purpose: str, now: float, message: str = REFUSED) -> list:
+    """Asterisk answers the call's Redirect for `purpose` with an Error saying `message`."""
+    return eng.on_action_failed(Redirect(cid, chan(cid), "", "", purpose), Refused(message), now)
 
 
 def acts(cmds: list) -> list:
@@ -253,7 +263,7 @@ def test_refused_redirect_releases_the_agent_and_holds_the_call_again():
     login_ready(eng, "a1", "1001")
     [cid] = dial(eng)
     answer(eng, cid, 0)
-    eng.on_action_failed(cid, "agent", 6.6)
+    refused(eng, cid, "agent", 6.6)
     assert eng.roster.get("a1").state is AgentState.READY
     assert eng.calls[cid].state in (CallState.CONNECTING, CallState.WAITING)
 
@@ -265,7 +275,7 @@ def test_a_person_gone_before_the_redirect_to_an_agent_is_neither_offered_again_
     [cid] = dial(eng)
     answer(eng, cid, 0)
     # "Redirect failed, channel not up.": the caller hung up, their h extension runs, the Hangup follows
-    out = acts(eng.on_action_failed(cid, "agent", 6.6, channel_gone=True))
+    out = acts(refused(eng, cid, "agent", 6.6, GONE))
     assert not [c for c in out if isinstance(c, Redirect)], out
     assert [(c.call_id, c.cause) for c in out if isinstance(c, HangupChannel)] == [(cid, 16)]
     assert {eng.roster.get(a).state for a in ("a1", "a2")} == {AgentState.READY}
@@ -309,7 +319,7 @@ def test_a_person_who_leaves_while_the_redirect_to_an_agent_is_in_flight_frees_t
     assert next(c.kind for c in out if isinstance(c, AgentNotice)) == "call_cancelled"
     assert eng.roster.get("a1").state is AgentState.READY
     # the Redirect's refusal ("channel not up") and the Hangup come later and change nothing
-    assert eng.on_action_failed(cid, "agent", 7.2, channel_gone=True) == []
+    assert refused(eng, cid, "agent", 7.2, GONE) == []
     assert hangup(eng, cid, 9.0) == []
     assert eng.roster.get("a1").state is AgentState.READY
 

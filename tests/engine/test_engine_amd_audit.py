@@ -20,6 +20,7 @@ from dialer.engine.commands import (
     WriteCallRecord,
 )
 from dialer.engine.core import CampaignRuntime, DialRequest, Engine
+from dialer.engine.unsure import Refused
 from pacing import Mode, Pacer, PacingKnobs
 from pacing.ledger import LedgerEntryKind
 
@@ -212,7 +213,8 @@ def test_a_refused_redirect_releases_the_agent_and_hangs_the_machine_up():
     login_ready(eng, "a1", "1001")
     [cid] = dial(eng)
     machine(eng, cid, 0)
-    out = eng.on_action_failed(cid, "agent", 7.0)
+    out = eng.on_action_failed(Redirect(cid, chan(cid), "dialer-to-agent", "1001", "agent", "a1"),
+                               Refused("Asterisk refused Redirect: Redirect failed"), 7.0)
     assert eng.calls[cid].state is CallState.MACHINE
     assert any(isinstance(c, HangupChannel) and c.call_id == cid for c in out)
     assert eng.roster.get("a1").state is AgentState.READY
