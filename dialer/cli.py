@@ -101,10 +101,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dialer.config import check_campaign_files, load_settings
+    from dialer.config import check_agents, check_campaign_files, check_services, load_settings
 
     settings = load_settings(args.config)
-    files, warnings = check_campaign_files(settings)
+    warnings = check_services(settings) + check_agents(settings)
+    files, campaign_warnings = check_campaign_files(settings)
+    warnings += campaign_warnings
     if args.check_config:
         for warning in warnings:
             print(f"WARNING: {warning}", file=sys.stderr)

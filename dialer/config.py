@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -42,6 +42,8 @@ __all__ = [
     "PacingSettings",
     "PauseReason",
     "RedisSettings",
+    "check_agents",
+    "check_services",
     "load_settings",
 ]
 
@@ -297,6 +299,10 @@ class CampaignSettings(_Section):
         return value
 
 
+_SERVICES = ("ami", "redis", "mqtt")
+EMBEDDED = "embedded"
+
+
 class DialerSettings(BaseSettings):
     """Everything the daemon needs to run."""
 
@@ -321,6 +327,9 @@ class DialerSettings(BaseSettings):
     shutdown_grace_s: float = Field(60.0, ge=0.0)
     clock_scale: float = Field(1.0, gt=0.0, description="virtual seconds per real second (simulation only)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # The services the file or the environment named (`check_services`); settings built in code name all
+    _named_services: frozenset[str] = PrivateAttr(default=frozenset(_SERVICES))
 
 
 def load_settings(path: Path | None, **overrides: object) -> DialerSettings:
@@ -351,18 +360,65 @@ def load_settings(path: Path | None, **overrides: object) -> DialerSettings:
             return tuple(sources)
 
     try:
-        return DialerSettings.model_validate(_FromFile(**overrides).model_dump())  # type: ignore[arg-type]
+        read = _FromFile(**overrides)  # type: ignore[arg-type]
+        settings = DialerSettings.model_validate(read.model_dump())
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         src = f"{path}: " if path else ""
         raise ConfigError(f"{src}setting {where}: {first['msg']}{more}") from None
+    settings._named_services = frozenset(
+        name for name in _SERVICES
+        if ("host" if name == "ami" else "url") in getattr(read, name).model_fields_set
+    )
+    return settings
+
+
+def _service_address(settings: DialerSettings, name: str) -> str:
+    return settings.ami.host if name == "ami" else settings.redis.url if name == "redis" else settings.mqtt.url
+
+
+_LEFT_OUT = {
+    "ami": "[ami] host is not set, so the daemon would dial the PBX simulator and write its made-up call outcomes "
+           "into the real {real}: set [ami] host (and port, username, secret) to your Asterisk, or "
+           'host = "embedded" on purpose',
+    "redis": "[redis] url is not set, so the do-not-call list, the call records and the compliance ledger would "
+             "live in a throwaway embedded Redis, lost when the daemon stops: set [redis] url = "
+             '"redis://host:6379/0" (or DIALER_REDIS__URL), or url = "embedded" on purpose',
+    "mqtt": "[mqtt] url is not set, so agents' desks and wallboards would be served by a private embedded broker "
+            'that nothing else reaches: set [mqtt] url = "mqtt://host:1883" (or DIALER_MQTT__URL), or '
+            'url = "embedded" on purpose',
+}
+_KEPT_IN = {
+    "ami": "the PBX simulator dials (made-up outcomes)",
+    "redis": "the do-not-call list, call records and compliance ledger are lost when the daemon stops",
+    "mqtt": "only this process reaches the broker",
+}
+
+
+def check_services(settings: DialerSettings) -> list[str]:
+    """Refuse a configuration that leaves a service to its `embedded` default while naming a real one, and
+    warn of each embedded service a real one runs beside.
+
+    Every service defaults to its embedded stand-in so the demo needs no file, but in a real deployment a
+    section left out of the file would quietly run a stand-in: with a real Asterisk, a throwaway Redis
+    (the DNC list and the ledger lost at exit); with a real Redis, the simulator's made-up outcomes
+    written over real leads. Naming `embedded` on purpose is allowed, with a warning."""
+    real = [f"{name} ({_service_address(settings, name)})" for name in _SERVICES
+            if _service_address(settings, name) != EMBEDDED]
+    if not real:
+        return []
+    embedded = [name for name in _SERVICES if _service_address(settings, name) == EMBEDDED]
+    left_out = [name for name in embedded if name not in settings._named_services]
+    if left_out:
+        raise ConfigError("\n".join(_LEFT_OUT[name].format(real=", ".join(real)) for name in left_out))
+    return [f"[{name}] is embedded beside a real {', '.join(real)}: {_KEPT_IN[name]}" for name in embedded]
 
 
 
 def check_campaign_files(settings: DialerSettings) -> tuple[int, list[str]]:
-    """Load the campaign file of every `[[campaigns]]` entry (raising ConfigError naming each bad one) and
+    """Load the campaign file of every `[[campaigns]]` entry (raising ConfigError naming each bad or missing one) and
     return how many were loaded, with a warning for each follow-up that names a campaign not configured.
 
     A follow-up (`[[follow_ups]] campaign = "confirm-order"`) queues the lead in the campaign whose
@@ -378,7 +434,8 @@ def check_campaign_files(settings: DialerSettings) -> tuple[int, list[str]]:
     warnings: list[str] = []
     checked = 0
     for cs in settings.campaigns:
-        if cs.file is None:
+        if cs.file is None:  # `dialer run` refuses it when it opens the campaign's leads: say so now
+            problems.append(f"campaign {cs.id}: set `file` to its campaign configuration (examples/campaigns/)")
             continue
         try:
             cfg = load_campaign(cs.file)
@@ -397,3 +454,26 @@ def check_campaign_files(settings: DialerSettings) -> tuple[int, list[str]]:
     if problems:
         raise ConfigError("\n".join(problems))
     return checked, warnings
+
+
+def check_agents(settings: DialerSettings) -> list[str]:
+    """A warning for each phone two agent accounts share and each agent whose campaign is not configured.
+
+    Warnings, not errors: a shared phone is how hot desks work (two shifts, one desk), and an agent's
+    campaign may be one a supervisor creates through the API. But two agents on one phone at once ring
+    the same set, and the second call finds it busy."""
+    warnings: list[str] = []
+    by_phone: dict[str, list[str]] = {}
+    for a in settings.agents:
+        by_phone.setdefault(a.extension, []).append(a.id)
+    for ext, ids in sorted(by_phone.items()):
+        if len(ids) > 1:
+            warnings.append(f"agents {', '.join(ids)} share extension {ext}: if they log in at the same time a "
+                            "call for one rings the phone the other is talking on; give each their own extension")
+    configured = {c.id for c in settings.campaigns}
+    for a in settings.agents:
+        if a.campaign is not None and a.campaign not in configured:
+            warnings.append(f"agent {a.id}: campaign {a.campaign!r} is not configured (configured: "
+                            f"{', '.join(sorted(configured)) or 'none'}); unless a supervisor creates it through "
+                            "the API the agent cannot log in to it")
+    return warnings
