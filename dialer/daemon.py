@@ -848,7 +848,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
             gone = isinstance(failure, Refused) and failure.channel_gone
             level = logging.DEBUG if gone else logging.WARNING
             what = "AMI action failed" if isinstance(failure, Refused) else \
-                "AMI action unanswered; the call waits until where its channel is is known"
+                "AMI action unanswered (Asterisk may have carried it out); nothing more is sent for the call " \
+                "until CoreShowChannels or its events show where its channel is"
             log.log(level, what, extra={"call_id": cmd.call_id, "action": purpose, "error": repr(failure)})
             now = self.clock.now()
             self.execute(self.engine.on_action_failed(cmd, failure, now), now)

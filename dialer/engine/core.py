@@ -653,8 +653,8 @@ class Engine:
     # ----------------------------------------------------------------- action failures and resync
     def on_action_failed(self, action: Redirect | HangupChannel, failure: ActionFailure, now: float) -> list[Command]:
         """A Redirect or Hangup the engine asked for failed: `Refused` by Asterisk, or `Unanswered` (the answer
-        never came: it may have been carried out, so nothing is done until where the leg is is known; see
-        `dialer.engine.unsure`)."""
+        never came: it may have been carried out, so nothing is done until the leg's channel row or events
+        show where it is; see `dialer.engine.unsure`)."""
         if not isinstance(failure, Refused):
             return unsure.unanswered(self, action, now)
         c = self.call_of(action.call_id)
