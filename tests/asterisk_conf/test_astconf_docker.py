@@ -154,6 +154,16 @@ def test_dockerfile_installs_the_project_and_runs_the_daemon():
     assert re.search(r"^USER (?!root)\w+", text, re.M), "run the daemon as an unprivileged user"
 
 
+def test_dockerignore_keeps_out_the_bulk_and_nothing_the_image_copies():
+    ignored = {ln.strip() for ln in (REPO / ".dockerignore").read_text().splitlines()
+               if ln.strip() and not ln.startswith("#")}
+    assert {".git", ".venv"} <= ignored, "the build context is the repository root: keep .git and .venv out"
+    text = (DOCKER_DIR / "Dockerfile").read_text()
+    for line in re.findall(r"^COPY (?!--from)(.+)$", text, re.M):
+        for source in line.split()[:-1]:
+            assert source.rstrip("/") not in ignored, f"Dockerfile copies {source}, which .dockerignore leaves out"
+
+
 def test_mosquitto_listens_inside_the_network(compose):
     conf = mounted(compose["services"]["mosquitto"], "/mosquitto/config/mosquitto.conf").read_text()
     assert re.search(r"^listener 1883\b", conf, re.M)

@@ -11,6 +11,7 @@ EXPECTED = {
     "amd.conf",
     "asterisk.conf",
     "extensions.conf",
+    "indications.conf",
     "logger.conf",
     "manager.conf",
     "modules.conf",
