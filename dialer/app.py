@@ -143,6 +143,7 @@ async def run_daemon(
             connect_timeout=a.connect_timeout_s,
             reconnect_delay=a.reconnect_delay_s,
             max_pending_originates=a.max_pending_originates,
+            boot_wait=a.boot_wait_s,
             clock=clock,
         ) as ami:
             daemon = Daemon(

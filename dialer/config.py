@@ -60,7 +60,10 @@ class AmiSettings(_Section):
     port: int = Field(5038, ge=0, le=65535)
     username: str = "dialer"
     secret: SecretStr = SecretStr("change-me")
-    events: str = "call,user,reporting"
+    events: str = Field("call,user,system", description="the login's event mask; `system` brings FullyBooted")
+    boot_wait_s: float = Field(
+        60.0, gt=0, description="after each login, how long to wait for Asterisk's FullyBooted before dialing "
+                                "(it opens AMI before loading its modules)")
     ping_interval_s: float = Field(5.0, gt=0)
     ping_timeout_s: float = Field(3.0, gt=0)
     connect_timeout_s: float = Field(5.0, gt=0)

@@ -43,6 +43,7 @@ from dialer.ami.events import (
     AmiDisconnected,
     AmiEvent,
     ChannelRow,
+    FullyBooted,
     MalformedEvent,
     OriginateFailed,
     OriginateResponse,
@@ -228,6 +229,7 @@ class _Session:
         self.manager: Any = None
         self.inflight: set[asyncio.Future[Any]] = set()
         self.early: list[AmiEvent] | None = []
+        self.booted: asyncio.Future[None] = lost.get_loop().create_future()  # FullyBooted seen
 
     def on_lost(self, reason: str) -> None:
         if self.lost.done():
@@ -276,6 +278,7 @@ class AmiClient:
         reconnect_max_delay: float = 30.0,
         max_pending_originates: int = 1000,
         originate_margin: float = 10.0,
+        boot_wait: float = 60.0,
         clock: Clock | None = None,
     ) -> None:
         for name, value in (
@@ -285,6 +288,7 @@ class AmiClient:
             ("reconnect_delay", reconnect_delay),
             ("reconnect_max_delay", reconnect_max_delay),
             ("originate_margin", originate_margin),
+            ("boot_wait", boot_wait),
         ):
             if not value > 0:
                 raise ConfigError(f"AmiClient {name} must be > 0 seconds, got {value!r}")
@@ -297,6 +301,10 @@ class AmiClient:
         self._reconnect_delay, self._reconnect_max_delay = reconnect_delay, reconnect_max_delay
         self._max_pending = max_pending_originates
         self._originate_margin = originate_margin
+        self._boot_wait = boot_wait
+        masks = {c.strip().lower() for c in events.split(",")}
+        self._reads_system = bool(masks & {"system", "all", "on"})
+        self._told_no_system = False
         # Asterisk (or the PBX simulator on a scaled clock) counts the ring Timeout in call time; the
         # network timeouts above are real seconds and are never scaled.
         self._clock = clock
@@ -547,9 +555,45 @@ class AmiClient:
             raise AmiConnectionError(
                 f"AMI login refused for user {self._username!r} at {where} ({reply.get('Message')}): "
                 "check the username and secret in manager.conf and its permit/deny ACL for this host "
-                "(the user needs read=call,user and write=originate,call,reporting)"
+                "(the user needs read=call,user,system and write=originate,call,reporting)"
             )
+        await self._wait_booted(session, where)
         return session
+
+    async def _wait_booted(self, session: _Session, where: str) -> None:
+        """Hold a new connection until Asterisk says it has loaded every module (`FullyBooted`).
+
+        Asterisk opens AMI before it loads its modules, so a daemon reconnecting while the PBX restarts
+        logs in to a half-started PBX: its Originates fail (no dialplan, no PJSIP yet), each counted as an
+        attempt. A booted Asterisk sends FullyBooted right after the login's answer, one still booting
+        when it is done; both only to a session that reads `system` events. Without that class in the
+        login's mask or the user's read rights the wait cannot end on the event, so it is skipped, or
+        given up after `boot_wait` seconds, with a warning that says what to change.
+        """
+        if not self._reads_system:
+            if not self._told_no_system:
+                self._told_no_system = True
+                log.warning("AMI events mask %r lacks `system`: the daemon cannot wait for Asterisk to finish "
+                            "booting after a restart (FullyBooted) and may dial into a half-started PBX; add "
+                            "system to [ami] events and to the dialer user's read in manager.conf", self._events)
+            return
+        if session.booted.done():
+            return
+        log.info("AMI at %s: Asterisk has not finished booting (no FullyBooted yet); not dialing for up to %g s",
+                 where, self._boot_wait)
+        either: set[asyncio.Future[Any]] = {session.booted, session.lost}
+        await asyncio.wait(either, timeout=self._boot_wait, return_when=asyncio.FIRST_COMPLETED)
+        if session.booted.done():
+            log.info("AMI at %s: Asterisk fully booted", where)
+        elif session.lost.done():
+            session.close("lost while waiting for FullyBooted")
+            raise AmiConnectionError(f"AMI at {where} closed the connection before Asterisk finished booting "
+                                     f"({session.lost.result()})")
+        else:
+            log.warning("no FullyBooted from Asterisk at %s within %g s of login; going on as if booted. If "
+                        "Asterisk is up, add system to the read rights of user %r in manager.conf (Asterisk "
+                        "sends FullyBooted only to users who may read system events)",
+                        where, self._boot_wait, self._username)
 
     def _go_live(self, session: _Session, *, reconnect: bool) -> None:
         self._emit(AmiConnected(reconnect=reconnect))
@@ -612,6 +656,8 @@ class AmiClient:
         # Runs inside panoramisk's data_received: an exception here would drop the connection.
         try:
             event = parse_event(msg)
+            if isinstance(event, FullyBooted) and not session.booted.done():
+                session.booted.set_result(None)
             if isinstance(event, MalformedEvent):
                 self.malformed_events += 1
                 log.warning("AMI event %r unreadable: %s", event.name, event.problem)
