@@ -184,7 +184,6 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self.undisposed = UndisposedStore(store)  # the calls agents may still dispose late, across restarts
         self.signals = SignalsFeed(bus.signals(), LeadStore(store.r, prefix=store.prefix), clock.now, metrics)
         self.late_pops: dict[str, Mapping[str, Any]] = {}  # call id -> the screen-pop of such a call read back
-        self._late_disposing: Undisposed | None = None  # what the late disposition being applied disposes
         self._own_callbacks_looked: dict[str, tuple[float, frozenset[str]]] = {}  # see `offer_own_callbacks`
         self._callbacks_reminded_at: dict[str, float] = {}  # campaign -> last look (`_remind_due_callbacks`)
         self._callbacks_reminded: dict[str, set[str]] = {}  # agent -> due callbacks (lead ids) they were told of
@@ -428,13 +427,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
             cmd = renderer.validate_disposition(cmd, campaign_id, now)
         if isinstance(cmd, Disposition) and (cmd.fields.get("callback_epoch") or cmd.fields.get("callback_at")):
             self._check_callback_time(cmd, now)
-        # a late disposition's call may be gone (forgotten, or before a restart): what the engine kept of it
-        # still names the person for a `dnc` (`_dnc_disposition`); the engine drops it as it takes the command
-        self._late_disposing = late
-        try:
-            self.execute(self.engine.on_agent(cmd, now), now)
-        finally:
-            self._late_disposing = None
+        self.execute(self.engine.on_agent(cmd, now), now)
         if isinstance(cmd, Disposition) and isinstance(renderer, ScreenPopRenderer):
             renderer.note_disposition(cmd)
         self._agent_changed(cmd.agent_id)
@@ -776,8 +769,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
                     self._later(source.record_disposition(cmd, now), "disposition",
                                 about={"call_id": cmd.call_id, "campaign_id": cmd.campaign_id})
                 if cmd.final and cmd.fields.get("dnc") == "1":  # final across campaigns, manual calls too
-                    late = self._late_disposing if cmd.amends else None
-                    self._later(self._dnc_disposition(cmd, late), "dnc-disposition", about={"call_id": cmd.call_id})
+                    self._later(self._dnc_disposition(cmd), "dnc-disposition", about={"call_id": cmd.call_id})
             elif isinstance(cmd, KeepUndisposed):
                 self.undisposed.keep(cmd.agent_id, cmd.late, self.sent_pop(cmd.agent_id, cmd.late.call_id))
             elif isinstance(cmd, ForgetUndisposed):

@@ -39,7 +39,6 @@ from dialer.ami import events as ev
 from dialer.engine import callback_holds
 from dialer.engine.commands import AutoDialPreview, Command, DispositionMade, OriginateAgentFirst, RecordOptOut
 from dialer.engine.core import DialRequest, Engine
-from dialer.engine.records import Undisposed
 from dialer.errors import CallbackNotMovable, DialerError, IllegalTransition, PolicyViolation, StateStoreError
 from dialer.hopper.store import LeadStore
 from dialer.leadsource import (
@@ -483,12 +482,13 @@ class AgentCalls:
             payload["callback"] = {"at": r.callback_at, "mine": r.callback_agent == agent_id}
         return payload
 
-    async def _dnc_disposition(self, cmd: DispositionMade, late: Undisposed | None = None) -> None:
+    async def _dnc_disposition(self, cmd: DispositionMade) -> None:
         """A disposition with dnc=1: `request_dnc`'s request, retried while Redis is away. The call is read
-        once, now: the engine forgets ended calls while Redis may stay away. A late disposition (`late`, what
-        the engine kept of its call) names the person without the call: the daemon may have forgotten the
+        once, now: the engine forgets ended calls while Redis may stay away. A late disposition (`cmd.late`,
+        what the engine kept of its call) names the person without the call: the daemon may have forgotten the
         call meanwhile, or restarted since, as `_opt_out` does with its lead."""
         call = self.engine.calls.get(cmd.call_id)
+        late = cmd.late
         number: str | None
         if call is not None:
             lead_id, campaign_id, number, fields = call.lead_id, call.campaign_id, call.number, dict(call.fields)

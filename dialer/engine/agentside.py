@@ -122,7 +122,7 @@ def _dispose_late(engine: Engine, agent: Agent, late: Undisposed, cmd: ac.Dispos
     if camp is not None and late.live_counted_at is not None and not late.amd_audit:
         out += _strict_count(engine, camp, cmd.code, late.live_counted_at, now)
     out.append(_made(agent, cmd.call_id, late, cmd.code, dict(cmd.fields), cmd.script_path, now,
-                     audited=False, final=True, amends=NO_DISPOSITION))
+                     audited=False, final=True, amends=NO_DISPOSITION, late=late))
     out.append(AgentNotice(agent.agent_id, "late_disposition", {"call_id": cmd.call_id, "code": cmd.code}))
     return out
 
@@ -137,9 +137,9 @@ def _strict_count(engine: Engine, camp: CampaignRuntime, code: str, connected_at
 
 def _made(agent: Agent, call_id: str, of: Call | Undisposed | None, code: str, fields: dict[str, str],
           script_path: tuple[str, ...], now: float, *, audited: bool, final: bool,
-          amends: str | None = None) -> DispositionMade:
+          amends: str | None = None, late: Undisposed | None = None) -> DispositionMade:
     """The call's disposition, for the daemon (stored, handed to the lead source, counted in audits);
-    `of` is the call, or what a late disposition keeps of it."""
+    `of` is the call, or what a late disposition keeps of it (`late`, carried for a `dnc` code)."""
     return DispositionMade(
         call_id=call_id,
         agent_id=agent.agent_id,
@@ -152,6 +152,7 @@ def _made(agent: Agent, call_id: str, of: Call | Undisposed | None, code: str, f
         amd_audit=audited,
         final=final,
         amends=amends,
+        late=late,
     )
 
 

@@ -130,6 +130,9 @@ class DispositionMade:
     amd_audit: bool = False  # the call was an AMD audit: the code says whether AMD was right (`dialer.amd_audit`)
     final: bool = True  # False: the agent had blind-transferred the call; the target's disposition counts
     amends: str | None = None  # a late disposition: the code it replaces (`no_disposition`)
+    # a late disposition: what the engine kept of its call, which names the person a `dnc` code puts on the
+    # do-not-call lists once the call itself is forgotten, or was before a restart
+    late: Undisposed | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -445,6 +445,21 @@ def test_a_late_chance_read_back_after_a_restart_disposes_the_call():
     assert ForgetUndisposed("a1", cid) in out
 
 
+def test_a_late_disposition_carries_the_person_the_engine_kept_for_a_dnc_code():
+    """The call may be forgotten (or was before a restart): the disposition itself says whom a `dnc` names."""
+    eng = make_engine()
+    cid = in_wrapup(eng)
+    ended = eng.end_wrapups(30.0)
+    [keep] = [c for c in ended if isinstance(c, KeepUndisposed)]
+    [auto] = [c for c in ended if isinstance(c, DispositionMade)]
+    assert (auto.code, auto.late) == ("no_disposition", None)  # the engine's own, while it knows the call
+    eng.forget_ended(keep=0)
+    assert cid not in eng.calls
+    [d] = [c for c in eng.on_agent(ac.Disposition("a1", cid, "dnc"), 50.0) if isinstance(c, DispositionMade)]
+    assert d.late == keep.late
+    assert (d.late.lead_id, d.late.number) == ("L0", "+15551230000")
+
+
 def test_a_late_disposition_is_refused_after_the_campaigns_time_for_it():
     eng = make_engine()
     eng.campaigns["camp"].late_disposition_s = 60.0
