@@ -68,7 +68,7 @@ from dialer.leads.model import decode_fields, decode_header
 from dialer.policy.contact import ContactPolicy
 from dialer.policy.types import Block, DialResult, Verdict
 
-__all__ = ["BAND", "Hopper"]
+__all__ = ["BAND", "NUMBER_OUT", "NUMBER_OUT_WAIT_S", "OUT_TTL_MARGIN_S", "Hopper"]
 
 BAND = 1e15
 _FRESH, _RETRY = 1, 2
@@ -77,6 +77,13 @@ _TAKE_ROUNDS = 8
 _WRITE_TRIES = 5  # reads and writes of one result when the lead changes in between (a follow-up arriving)
 RS = "\x1e"
 _MOVES: dict[str, CallbackMove] = {"moved": "moved", "not_scheduled": "not_scheduled", "not_yours": "not_yours"}
+# A ready lead whose number another take has out being dialed waits this long in its retry queue (`scripts._OUT`),
+# with this reason; a callback stays due where it is.
+NUMBER_OUT = "number being dialed"
+NUMBER_OUT_WAIT_S = 60.0
+# A number's mark outlives `inflight_timeout_s` by this much: the recovery of a lost take, at a fill after the
+# timeout, deletes it first; the TTL only frees the numbers of a take nothing ends.
+OUT_TTL_MARGIN_S = 600.0
 _TAKEN_BACK = Verdict(False, block=Block.NOT_DUE, detail="the lead was taken back after the preview timed out")
 
 
@@ -340,7 +347,8 @@ class Hopper:
             async with redis_call(f"taking leads of {self.campaign.id}", self._timeout):
                 rows = await self._pop(
                     keys=[k.cb, k.r, k.i],
-                    args=[self._prefix, k.p, self.campaign.id, want, repr(now), wait],
+                    args=[self._prefix, k.p, self.campaign.id, want, repr(now), wait, self._out_ttl_ms(),
+                          repr(now + NUMBER_OUT_WAIT_S), NUMBER_OUT],
                 )
             if not rows:
                 break
@@ -349,6 +357,21 @@ class Hopper:
             if len(rows) < want:
                 break
         return out
+
+    def _out_ttl_ms(self) -> int:
+        """The TTL of a number's mark while a take has it out (see `scripts._OUT`)."""
+        return math.ceil((self.campaign.hopper.inflight_timeout_s + OUT_TTL_MARGIN_S) * 1000)
+
+    def _out_token(self, lead_id: str) -> str:
+        """What a take of the lead writes in the marks of its numbers (`scripts._OUT`)."""
+        return f"{self.campaign.id}\x1f{lead_id}"
+
+    def _free_numbers(self, pipe: Batch, g: Gathered) -> None:
+        """The take of `g` ends: the marks of the numbers it took out go (those another take holds stay)."""
+        marked = g.state.get(S.OUT)
+        numbers = marked.split(",") if marked else g.header.numbers  # a take before the field: the lead's
+        pipe.hdel(self._k.state(g.lead_id), S.OUT)
+        pipe.release(self._out_token(g.lead_id), (self._g.out(n) for n in numbers))
 
     def _owner_wait(self) -> str:
         """The campaign's `personal_callback_wait_s` as the scripts take it (-1: kept for their agent for ever)."""
@@ -366,7 +389,8 @@ class Hopper:
         k = self._k
         await self._index_own_callbacks()
         async with redis_call(f"taking agents' own callbacks of {self.campaign.id}", self._timeout):
-            rows = await self._own(keys=[k.cb, k.i], args=[self._prefix, k.p, self.campaign.id, repr(now), *wanted])
+            rows = await self._own(keys=[k.cb, k.i], args=[self._prefix, k.p, self.campaign.id, repr(now),
+                                                           self._out_ttl_ms(), *wanted])
         if not rows:
             return {}
         claimed = [(True, rest) for _owner, rest in map(split_tag, rows)]
@@ -487,6 +511,7 @@ class Hopper:
         One finished already only leaves it (counted once, its reason kept: `recycle` looks for it)."""
         k = self._k
         pipe.zrem(k.i, g.lead_id)
+        self._free_numbers(pipe, g)
         if g.view.finished is not None:
             return  # finished already (e.g. a lost recovery at its last attempt): done, as it is
         if verdict.final:
@@ -564,6 +589,7 @@ class Hopper:
         k = self._k
         pipe = Batch()
         pipe.zrem(k.i, g.lead_id)
+        self._free_numbers(pipe, g)
         pipe.hdel(k.state(g.lead_id), S.TAKEN_INDEX, S.TAKEN_CALLBACK)
         if g.view.finished is not None:
             pass  # finished already: done, not queued again
@@ -706,6 +732,7 @@ class Hopper:
                 kept_at = g.view.callback_at
             await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
                              lost_attempt=target.attempt, callback_at=kept_at)
+            self._free_numbers(batch, g)
             guard = self._take_guard(target, g)
         elif target.attempt in lost_attempts(g):
             # the dial was given up as lost (a preview left on screen past `inflight_timeout_s`) and counted
@@ -718,6 +745,7 @@ class Hopper:
         elif self._is_take(target, g, flying):
             plan = self.policy.plan_result(g.view, target.number_index, result, now)
             await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout)
+            self._free_numbers(batch, g)
             guard = self._take_guard(target, g)
         else:
             return False

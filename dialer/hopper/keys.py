@@ -14,6 +14,9 @@ Global (across campaigns), under `<prefix>`:
                               bc, m/mc only for members, and keeps the most restrictive)
     base:<bucket>       HASH  number -> subscriber id of a current subscriber (cold-list reconciliation)
     campaigns           SET   campaign ids that have leads (dedup scope "all" looks in each)
+    out:<e164>          STRING the take that has the number out being dialed (its campaign and lead, joined by
+                              0x1f), with a TTL a little over `inflight_timeout_s`: no other take gets a lead
+                              with that number meanwhile, in any campaign (see `scripts._OUT`)
 
 Per campaign, under `<prefix>:c:<campaign>:`:
     l:<lead>            STRING the lead (header + JSON, see dialer.leads.model)
@@ -80,6 +83,10 @@ class GlobalKeys:
 
     def sup(self, subject: str) -> str:
         return f"{self.prefix}:sup:{subject}"
+
+    def out(self, e164: str) -> str:
+        """The mark of a number out being dialed (see `scripts._OUT`)."""
+        return f"{self.prefix}:out:{e164}"
 
     def person(self, person: str) -> str:
         return f"{self.prefix}:p:{person}"

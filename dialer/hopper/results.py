@@ -126,8 +126,9 @@ async def write_plan(
     if why:
         pipe.hincrby(k.why, why, -1)
     state = k.state(lid)
-    pipe.hdel(state, S.WHY, S.TAKEN_INDEX, S.TAKEN_CALLBACK, S.CB_AT, S.CB_AGENT, S.RETRY_AT, S.BASE_BEFORE,
-              S.BASE_BEFORE_NUMBERS, *(() if carry else (S.FOLLOW_UP,)))
+    taken = () if leave_flight else (S.TAKEN_INDEX, S.TAKEN_CALLBACK)  # another take's, then: it stays
+    pipe.hdel(state, S.WHY, *taken, S.CB_AT, S.CB_AGENT, S.RETRY_AT, S.BASE_BEFORE, S.BASE_BEFORE_NUMBERS,
+              *(() if carry else (S.FOLLOW_UP,)))
     person = gk.person(g.header.person)
     # The person each of the lead's numbers names (`number:<e164>`, the lead's own person left out): a contact
     # is written there too, so that a lead of another list or campaign keyed otherwise (an import with or

@@ -21,6 +21,7 @@ assume a single Redis instance, not Redis Cluster.
 
 from __future__ import annotations
 
+from dialer.hopper.views import S
 from dialer.policy.types import Block
 
 __all__ = [
@@ -292,16 +293,67 @@ local function kept(C, lid, at, now, wait)
 end
 """
 
+# A number out being dialed is marked, across the campaigns that share the prefix: `<prefix>:out:<e164>` holds
+# "<campaign>\31<lead>" of the take that has it, with a TTL (`Hopper.take`: a little more than
+# `inflight_timeout_s`). A take marks every number of the lead it takes (the person may answer on any of them),
+# and refuses a lead any of whose numbers another take has marked, or a lead in flight already: check and mark
+# happen here, in one script, so two takes cannot both see a number free. Whatever ends a take (its result, a
+# give-back, a recheck or a take that releases it, the recovery of a lost take) deletes the marks it still
+# holds, in the same script as its other writes (`writes.APPLY`); the TTL only frees the numbers of a take that
+# nothing ends (a lead deleted while in flight, a campaign nobody fills again).
+_OUT = r"""
+-- The numbers of a lead (empty when it is gone) and its zone set (nil when gone).
+local function lead_numbers(lid)
+  local blob = redis.call('GET', C .. 'l:' .. lid)
+  if not blob then return {}, nil end
+  local cuts, at = {}, 0
+  for x = 1, 6 do
+    at = string.find(blob, '\31', at + 1, true)
+    if not at then return {}, nil end
+    cuts[x] = at
+  end
+  local nums = {}
+  for num in string.gmatch(string.sub(blob, cuts[1] + 1, cuts[2] - 1), '[^,]+') do nums[#nums + 1] = num end
+  return nums, string.sub(blob, cuts[5] + 1, cuts[6] - 1)
+end
+
+-- Whether a take may have the lead: not in flight already, and none of its numbers marked by another take (a
+-- mark of its own is one an earlier take of it failed to delete: it is not another dial).
+local function out_free(iset, lid, nums)
+  if redis.call('ZSCORE', iset, lid) then return false end
+  local mine = cid .. '\31' .. lid
+  for _, num in ipairs(nums) do
+    local v = redis.call('GET', P .. ':out:' .. num)
+    if v and v ~= mine then return false end
+  end
+  return true
+end
+
+-- The marks, and the numbers marked in the lead's state (field `on`): what ends the take deletes those, though
+-- the lead's numbers may change meanwhile (a follow-up or an import writing the lead while it is in flight).
+local function mark_out(lid, nums, ttl)
+  if #nums == 0 then return end
+  local mine = cid .. '\31' .. lid
+  for _, num in ipairs(nums) do redis.call('SET', P .. ':out:' .. num, mine, 'PX', ttl) end
+  redis.call('HSET', C .. 's:' .. lid, '""" + S.OUT + r"""', table.concat(nums, ','))
+end
+"""
+
 # KEYS: callbacks, ready, in flight. ARGV: prefix, campaign prefix, campaign id, n, now, owner wait (s; -1:
-# for ever). Moves due callbacks first, then the best of the ready queue, into "in flight" and gathers
-# them. A callback kept for its agent (state field cbag) is skipped until it is `owner wait` past due:
-# its agent gets it (TAKE_OWN). Reply tag: 'c' for a callback, else the ready score (its band says fresh
-# or retry).
+# for ever), mark TTL (ms), when a lead whose number is out is due again, the reason it waits (`_OUT`).
+# Moves due callbacks first, then the best of the ready queue, into "in flight", marks their numbers out and
+# gathers them. A callback kept for its agent (state field cbag) is skipped until it is `owner wait` past due:
+# its agent gets it (TAKE_OWN). A lead whose number is out under another take is not taken: a callback stays
+# where it is (due, first in line once the number is free), a ready lead goes to its retry queue, due a little
+# later (up to `_SCAN` of them per call). Reply tag: 'c' for a callback, else the ready score (its band says
+# fresh or retry).
 TAKE_POP = (
     _GATHER
     + _KEPT
+    + _OUT
     + r"""
 local n, now, wait = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
+local ttl, later, why = ARGV[7], ARGV[8], ARGV[9]
 local lids, tags = {}, {}
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, n + """ + str(_SCAN) + r""")
 local taken = 0
@@ -309,22 +361,43 @@ for j = 1, #due, 2 do
   if taken >= n then break end
   local lid = due[j]
   local held, owner = kept(C, lid, tonumber(due[j + 1]), tonumber(now), wait)
-  if not held then
+  local nums = {}
+  if not held then nums = lead_numbers(lid) end
+  if not held and out_free(KEYS[3], lid, nums) then
     redis.call('ZREM', KEYS[1], lid)
     redis.call('ZADD', KEYS[3], now, lid)
     if owner then redis.call('ZREM', C .. 'cbo:' .. owner, lid) end
+    mark_out(lid, nums, ttl)
     lids[#lids + 1] = lid
     tags[#tags + 1] = 'c'
     taken = taken + 1
   end
 end
-local rest = n - taken
-if rest > 0 then
-  local popped = redis.call('ZPOPMIN', KEYS[2], rest)
-  for j = 1, #popped, 2 do
-    redis.call('ZADD', KEYS[3], now, popped[j])
-    lids[#lids + 1] = popped[j]
-    tags[#tags + 1] = popped[j + 1]
+local rest, skipped = n - taken, 0
+while rest > 0 and skipped < """ + str(_SCAN) + r""" do
+  local popped = redis.call('ZPOPMIN', KEYS[2])
+  if #popped == 0 then break end
+  local lid = popped[1]
+  local nums, zone = lead_numbers(lid)
+  if out_free(KEYS[3], lid, nums) then
+    redis.call('ZADD', KEYS[3], now, lid)
+    mark_out(lid, nums, ttl)
+    lids[#lids + 1] = lid
+    tags[#tags + 1] = popped[2]
+    rest = rest - 1
+  else
+    skipped = skipped + 1
+    if zone then
+      redis.call('ZADD', C .. 'd:' .. zone, later, lid)
+      redis.call('SADD', C .. 'zk', zone)
+      local st = C .. 's:' .. lid
+      local old = redis.call('HGET', st, 'w')
+      if old ~= why then
+        if old then redis.call('HINCRBY', C .. 'why', old, -1) end
+        redis.call('HINCRBY', C .. 'why', why, 1)
+        redis.call('HSET', st, 'w', why)
+      end
+    end
   end
 end
 local out = {}
@@ -336,25 +409,32 @@ return out
 """
 )
 
-# KEYS: callbacks, in flight. ARGV: prefix, campaign prefix, campaign id, now, agent ids...
-# For each listed agent, the earliest due callback kept for them (from their index), moved into "in
-# flight" and gathered. Reply: "<agent id>" GS "<gathered lead>" per callback.
+# KEYS: callbacks, in flight. ARGV: prefix, campaign prefix, campaign id, now, mark TTL (ms), agent ids...
+# For each listed agent, the earliest due callback kept for them (from their index) that no other take has a
+# number of out (`_OUT`), moved into "in flight", its numbers marked out, and gathered. Reply: "<agent id>" GS
+# "<gathered lead>" per callback.
 TAKE_OWN = (
     _GATHER
     + _OWN
+    + _OUT
     + r"""
-local now = ARGV[4]
+local now, ttl = ARGV[4], ARGV[5]
 local lids, owners = {}, {}
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   local agent = ARGV[i]
-  local first = own_entries(C, KEYS[1], agent, now)[1]
-  if first and first[3] <= tonumber(now) then
-    local lid = first[1]
-    redis.call('ZREM', KEYS[1], lid)
-    redis.call('ZREM', own_key(C, agent), lid)
-    redis.call('ZADD', KEYS[2], now, lid)
-    lids[#lids + 1] = lid
-    owners[#owners + 1] = agent
+  for _, e in ipairs(own_entries(C, KEYS[1], agent, now)) do
+    if e[3] > tonumber(now) then break end
+    local lid = e[1]
+    local nums = lead_numbers(lid)
+    if out_free(KEYS[2], lid, nums) then
+      redis.call('ZREM', KEYS[1], lid)
+      redis.call('ZREM', own_key(C, agent), lid)
+      redis.call('ZADD', KEYS[2], now, lid)
+      mark_out(lid, nums, ttl)
+      lids[#lids + 1] = lid
+      owners[#owners + 1] = agent
+      break
+    end
   end
 end
 local out = {}

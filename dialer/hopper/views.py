@@ -40,6 +40,7 @@ class S:
     # a follow-up written while the lead was in flight in this campaign: its time, which that dial's result
     # schedules (see `results.write_plan`)
     FOLLOW_UP = "fu"
+    OUT = "on"  # the numbers the lead's take marked out being dialed (comma-separated; see `scripts._OUT`)
     RECENT = "a24"  # the last dials' times, comma-separated, oldest first (only with max_attempts_per_24h)
     P_DNC = "dnc"
     P_BASE = "bc"

@@ -9,8 +9,9 @@ still the lead's: in flight at the time the target was taken; the state fields t
 read) and runs the `Batch` only then, else changes nothing and says so (`apply` returns False).
 
 A `Batch` records commands with the few methods of a redis-py pipeline the hopper uses, so the code that
-decides the writes reads the same; the script runs them in order with `redis.call`. One command exists only
-here: `count_contact` (one more contact in a person's month, whatever the hash holds then).
+decides the writes reads the same; the script runs them in order with `redis.call`. Two commands exist only
+here: `count_contact` (one more contact in a person's month, whatever the hash holds then) and `release` (the
+number marks of a take, deleted only while they still hold its token: see `scripts._OUT`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ while i <= #ARGV do
       redis.call('HINCRBY', key, '{S.P_MONTH_COUNT}', 1)
     else
       redis.call('HSET', key, '{S.P_MONTH}', month, '{S.P_MONTH_COUNT}', 1)
+    end
+  elseif cmd == 'release' then
+    for j = i + 3, i + n do
+      if redis.call('GET', ARGV[j]) == ARGV[i + 2] then redis.call('DEL', ARGV[j]) end
     end
   else
     redis.call(unpack(ARGV, i + 1, i + n))
@@ -134,6 +139,12 @@ class Batch:
     def count_contact(self, person_key: str, month: str) -> None:
         """One more contact in `month` on a person's hash (the first of a new month), whatever it holds."""
         self._cmd("count_contact", person_key, month)
+
+    def release(self, token: str, marks: Iterable[str]) -> None:
+        """Delete each of the `marks` keys that still holds `token` (another take's mark stays)."""
+        keys = list(marks)
+        if keys:
+            self._cmd("release", token, *keys)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,10 @@ async def _second_order_while_confirming(redis: Redis, prefix: str):  # type: ig
     fiber = campaign("fiber", kind="cold", require_consent=False, follow_ups=FOLLOW)
     conf = campaign("confirm", kind="confirmation")
     st = store(redis, prefix)
-    for c in (tv, fiber):  # the CRM's ids: the same person has the same lead id in both offers' campaigns
-        await st.import_rows(c, [{"mobile": "+12125550123", "id": "a"}], now=DAY1)
+    # the CRM's ids: the same person has the same lead id in both offers' campaigns; the fiber list has their home
+    # number (with the same number, the fiber campaign could not call them while the confirmation has it out)
+    await st.import_rows(tv, [{"mobile": "+12125550123", "id": "a"}], now=DAY1)
+    await st.import_rows(fiber, [{"mobile": "+12125550124", "id": "a"}], now=DAY1)
     htv, hfi, hc = hopper(redis, tv, prefix), hopper(redis, fiber, prefix), hopper(redis, conf, prefix)
     await htv.fill(DAY1)
     (t1,) = await htv.take(1, DAY1)
@@ -46,6 +48,8 @@ async def test_a_follow_up_made_while_the_lead_is_in_flight_there_survives_that_
         redis: Redis, prefix: str) -> None:
     st, hc, c1 = await _second_order_while_confirming(redis, prefix)
     await hc.record_result(c1, DialResult("live", "confirmed"), DAY2_10 + 600)  # type: ignore[arg-type]
+    # the number that take had out is free, though the follow-up wrote the lead with the fiber list's number
+    assert await redis.get(f"{prefix}:out:+12125550123") is None
     where = (await hc.explain("a", DAY2_10 + 600))["where"]
     assert where == {"queue": "retry", "at": DAY3_10}, "the fiber order's confirmation was dropped"
     state = await st.lead_state("confirm", "a")

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from dialer.engine.core import DialRequest
 from dialer.errors import PolicyViolation
+from dialer.hopper.hopper import NUMBER_OUT_WAIT_S
 from dialer.hopper_source import HopperLeadSource
 from dialer.policy import DialResult
 from dialer.policy.types import Block
@@ -48,7 +49,10 @@ async def test_a_suppression_or_dnc_arriving_while_on_screen_refuses_and_release
     assert [t.lead_id for t in await h.take(5, later)] == ["a"]  # back once the ticket is closed
 
 
-async def test_an_abandon_lock_set_by_another_campaign_refuses_the_previewed_number(redis: Redis, prefix: str) -> None:
+async def test_a_previewed_number_waits_for_the_preview_and_another_campaigns_abandon_lock_holds_after(
+        redis: Redis, prefix: str) -> None:
+    """Another campaign's dial of the number on a preview screen waits until the preview is done (the number is
+    out: `scripts._OUT`), so its abandon lock no longer lands while the lead is on screen; it holds after."""
     s = store(redis, prefix)
     pred, prev = campaign("pred", retry={"delays_s": {"abandoned": 0}}), campaign("prev")
     await s.import_rows(pred, [row(NY1)], now=NOW)
@@ -57,11 +61,15 @@ async def test_an_abandon_lock_set_by_another_campaign_refuses_the_previewed_num
     await hp.fill(NOW)
     await hv.fill(NOW)
     [shown] = await hv.take(1, NOW)  # on an agent's preview screen
-    [dialed] = await hp.take(1, NOW)
-    await hp.record_result(dialed, DialResult("abandoned"), NOW + 30)  # type: ignore[arg-type]
-    v = await hv.recheck(shown, NOW + 60)
-    assert (v.ok, v.block) == (False, Block.ABANDON_LOCK)
-    assert (await hv.status(NOW + 60)).waiting_by_reason == {"72-hour lock after an abandoned call": 1}
+    assert await hp.take(1, NOW) == []
+    await hv.give_back(shown, NOW + 30)  # the agent skips it
+    await hp.fill(NOW + NUMBER_OUT_WAIT_S)
+    [dialed] = await hp.take(1, NOW + NUMBER_OUT_WAIT_S)
+    await hp.record_result(dialed, DialResult("abandoned"), NOW + 90)  # type: ignore[arg-type]
+    later = NOW + 400  # the skip's 300 s are over
+    await hv.fill(later)
+    assert await hv.take(1, later) == []
+    assert (await hv.status(later)).waiting_by_reason == {"72-hour lock after an abandoned call": 1}
 
 
 async def test_a_decline_recorded_meanwhile_by_a_campaign_with_the_same_offer_refuses_the_dial(
@@ -69,8 +77,9 @@ async def test_a_decline_recorded_meanwhile_by_a_campaign_with_the_same_offer_re
     shown_in = campaign("shown", offer="tv", counts_as_base=False)
     other = campaign("other", offer="tv", counts_as_base=False)
     s = store(redis, prefix)
-    for c in (shown_in, other):
-        await s.import_rows(c, [row(NY1, subscriber_id="S1")], now=NOW)
+    # the other campaign has the subscriber's other number (it may not call the one on screen meanwhile)
+    await s.import_rows(shown_in, [row(NY1, subscriber_id="S1")], now=NOW)
+    await s.import_rows(other, [row(NY2, subscriber_id="S1")], now=NOW)
     hs, ho = hopper(redis, shown_in, prefix), hopper(redis, other, prefix)
     await hs.fill(NOW)
     await ho.fill(NOW)
