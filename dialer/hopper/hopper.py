@@ -285,7 +285,7 @@ class Hopper:
                 went["fresh" if band == _FRESH else "retry"] += 1
             elif verdict.final:
                 counted = list_stat(g.header.lists, ListMetric.FINISHED) or ""
-                out.append(GS.join(("f", g.lead_id, src, str(verdict.block), why, counted)))
+                out.append(GS.join(("f", g.lead_id, src, str(verdict.block), why, counted, k.due(zone_key))))
                 finished[str(verdict.block)] += 1
             else:
                 assert verdict.not_before is not None
@@ -304,6 +304,16 @@ class Hopper:
 
     def _finish(self, pipe: Batch, g: Gathered, verdict: Verdict) -> None:
         self._clear_why(pipe, g)
+        pending = g.state.get(S.FOLLOW_UP)
+        if pending:
+            # A follow-up came while the lead was in flight and waited for that dial's result (`results.write_plan`),
+            # which never came (a Skip, a release). It is a new reason to call, not this finish's: the lead starts
+            # afresh at the follow-up's time, as a result finishing it would have done. A block that holds the
+            # person (do-not-call) finishes it again at that time, once.
+            pipe.delete(self._k.state(g.lead_id))
+            pipe.sadd(self._k.zk, g.zone_key)
+            pipe.zadd(self._k.due(g.zone_key), {g.lead_id: float(pending)})
+            return
         reason = str(verdict.block)
         pipe.hset(self._k.state(g.lead_id), S.FINISHED, reason)
         pipe.hincrby(self._k.fin, reason, 1)

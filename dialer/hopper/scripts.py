@@ -166,8 +166,10 @@ end
 #   r GS lead GS source queue GS ready score GS old reason    -> to the ready queue
 #   d GS lead GS source queue GS due queue GS time GS reason GS old reason  -> deferred (parked too when
 #     the reason is that its lists are paused: see Hopper.resume_list)
-#   f GS lead GS source queue GS reason GS old reason GS lstats field ('' : none)  -> finished (only dropped
-#     from the queue when finished already; listed in `capped` too when the reason is the attempt cap)
+#   f GS lead GS source queue GS reason GS old reason GS lstats field ('' : none) GS due queue  -> finished (only
+#     dropped from the queue when finished already; listed in `capped` too when the reason is the attempt cap;
+#     a lead with a follow-up waiting in its state, field fu, starts afresh in the due queue at its time instead,
+#     as `Hopper._finish` does)
 #   x GS lead GS source queue                                 -> dropped (the lead no longer exists)
 # then returns up to k strings "key index GS gathered" in ascending score across all the queues (a
 # k-way merge), with the last of as many reserved ready-queue sequence numbers first.
@@ -201,6 +203,12 @@ local function apply(payload)
       redis.call('ZREM', src, lid)
     elseif redis.call('HEXISTS', st, 'fn') == 1 then
       redis.call('ZREM', src, lid)  -- finished meanwhile: done once, for its own reason
+    elseif redis.call('HEXISTS', st, '""" + S.FOLLOW_UP + r"""') == 1 and f[7] ~= nil then
+      local at = redis.call('HGET', st, '""" + S.FOLLOW_UP + r"""')
+      redis.call('ZREM', src, lid)
+      if f[5] ~= '' then redis.call('HINCRBY', C .. 'why', f[5], -1) end
+      redis.call('DEL', st)
+      redis.call('ZADD', f[7], at, lid)  -- the source queue's zone set, listed in `zk` already
     else
       redis.call('ZREM', src, lid)
       if f[5] ~= '' then
