@@ -45,6 +45,7 @@ from dialer.hopper.scripts import (
     DUE_OWN,
     FILL_PEEK,
     GATHER_ONLY,
+    INDEX_ANY,
     INDEX_OWN,
     LIST_OWN,
     MOVE_ONE,
@@ -129,6 +130,8 @@ class Hopper:
         self._reassign_own = redis.register_script(REASSIGN_OWN)
         self._move_one = redis.register_script(MOVE_ONE)
         self._index_own = redis.register_script(INDEX_OWN)
+        self._index_any = redis.register_script(INDEX_ANY)
+        self._any_indexed = False
         self._count_kept = redis.register_script(COUNT_KEPT)
         self._due_own = redis.register_script(DUE_OWN)
         self._own_indexed = False
@@ -349,6 +352,7 @@ class Hopper:
         k = self._k
         wait = self._owner_wait()
         await self._paused.refresh(now)
+        await self._index_any_callbacks()
         out: list[DialTarget] = []
         for _ in range(_TAKE_ROUNDS):
             want = n - len(out)
@@ -481,6 +485,15 @@ class Hopper:
                                                           keep_for or ""])
         return _MOVES[text(got)]
 
+    async def _index_any_callbacks(self) -> None:
+        """Once per campaign, index the callbacks for anyone that a version without that index scheduled (the
+        script's marker makes it run once, whichever daemon gets there first)."""
+        if self._any_indexed:
+            return
+        async with redis_call(f"indexing the callbacks for anyone of {self.campaign.id}", self._timeout):
+            await self._index_any(keys=[self._k.cb], args=[self._k.p])
+        self._any_indexed = True
+
     async def _index_own_callbacks(self) -> None:
         """Once per campaign, index the callbacks kept for agents that a version without the per-agent index
         scheduled (the script's marker makes it run once, whichever daemon gets there first)."""
@@ -531,8 +544,8 @@ class Hopper:
         elif is_cb:
             assert verdict.not_before is not None
             pipe.zadd(k.cb, {g.lead_id: verdict.not_before})
-            if g.view.callback_agent:
-                pipe.zadd(k.own(g.view.callback_agent), {g.lead_id: verdict.not_before})
+            pipe.zadd(k.own(g.view.callback_agent) if g.view.callback_agent else k.cba,
+                      {g.lead_id: verdict.not_before})
         else:
             self._defer(pipe, g, verdict)
 
@@ -605,8 +618,7 @@ class Hopper:
             pass  # finished already: done, not queued again
         elif target.is_callback:
             pipe.zadd(k.cb, {g.lead_id: now + after_s})
-            if g.view.callback_agent:
-                pipe.zadd(k.own(g.view.callback_agent), {g.lead_id: now + after_s})
+            pipe.zadd(k.own(g.view.callback_agent) if g.view.callback_agent else k.cba, {g.lead_id: now + after_s})
         else:
             self._defer(pipe, g, Verdict(ok=False, block=Block.NOT_DUE, not_before=now + after_s))
         # the take may have ended since the read (recovered as lost, maybe taken again): then nothing is written

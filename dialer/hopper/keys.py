@@ -32,8 +32,10 @@ Per campaign, under `<prefix>:c:<campaign>:`:
     fin, why            HASH  finished leads by reason; deferred leads by last block reason
     dnc                 SET   this campaign's own do-not-call numbers
     cbo:<agent>         ZSET  the callbacks kept for one agent, by time (an index of some of `cb`)
+    cba                 ZSET  the callbacks for anyone, by time (an index of the others: the pacer's take reads
+                              it when callbacks kept for agents fill its scan of `cb`)
     capped              SET   leads finished at the attempt cap (what a recycle may revive)
-    cbix, capix         STRING markers: the two indexes above were built once for data older than them
+    cbix, capix, cbaix  STRING markers: the indexes above were built once for data older than them
     zkix                STRING marker: `zk` was completed once with the zone sets of queues written before
                               every queue write named its zone set there
     lists               HASH  list name (`list_key`) -> the new leads its imports brought (the supervisor's lists)
@@ -103,6 +105,8 @@ class CampaignKeys:
         "capix",
         "capped",
         "cb",
+        "cba",
+        "cbaix",
         "conv",
         "dnc",
         "fin",
@@ -128,6 +132,8 @@ class CampaignKeys:
         self.zk = p + "zk"
         self.zkix = p + "zkix"  # marker: zone sets of queues written before every write added them are in `zk`
         self.cb = p + "cb"
+        self.cba = p + "cba"  # the callbacks for anyone (see `scripts._ANY`)
+        self.cbaix = p + "cbaix"  # marker: callbacks for anyone scheduled before `cba` existed were added to it
         self.capped = p + "capped"  # leads finished at the attempt cap: what `Hopper.recycle` may revive
         self.capix = p + "capix"  # marker: leads capped before `capped` existed were added to it
         self.r = p + "r"

@@ -118,7 +118,7 @@ async def write_plan(
             follow_state.append((fk, bool(got[3 * j]), fin, old_why, flying))
 
     pipe = batch
-    for key in (k.r, k.cb, k.fresh(zone_key), k.due(zone_key), *(() if leave_flight else (k.i,))):
+    for key in (k.r, k.cb, k.cba, k.fresh(zone_key), k.due(zone_key), *(() if leave_flight else (k.i,))):
         pipe.zrem(key, lid)
     if g.state.get(S.CB_AGENT):
         pipe.zrem(k.own(g.state[S.CB_AGENT]), lid)
@@ -190,6 +190,8 @@ async def write_plan(
         if plan.callback_agent:
             pipe.hset(state, S.CB_AGENT, clean(plan.callback_agent))
             pipe.zadd(k.own(clean(plan.callback_agent)), {lid: plan.at})
+        else:
+            pipe.zadd(k.cba, {lid: plan.at})  # the callbacks for anyone (see `scripts._ANY`)
         pipe.zadd(k.cb, {lid: plan.at})
     elif pending is not None:
         # finished, but a follow-up came meanwhile (a second order to confirm): not finished, it starts afresh

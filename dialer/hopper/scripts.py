@@ -30,6 +30,7 @@ __all__ = [
     "FILL_PEEK",
     "GATHER_ONLY",
     "IMPORT",
+    "INDEX_ANY",
     "INDEX_OWN",
     "LIST_OWN",
     "MOVE_ONE",
@@ -262,6 +263,31 @@ return out
 # How many due callbacks a take looks through for ones it may hand out (others are kept for their agent).
 _SCAN = 1000
 
+# The callbacks for anyone (no agent kept them) are also indexed: `<campaign prefix>cba`, scored by the same
+# time as in the callbacks set, so that a take whose scan of the due callbacks is full of ones kept for agents
+# (away, and kept for them for ever or for `personal_callback_wait_s`) still finds the ones for anyone behind
+# them. Like the per-agent index it is a hint, added where a callback for anyone is scheduled, moved or handed
+# to anyone, and checked by its reader against the callbacks set and the lead's state (no cbag): stale entries
+# are dropped there. Those scheduled before the index existed are added once per campaign (INDEX_ANY).
+_ANY = r"""
+-- Up to `limit` due callbacks for anyone from the index, with their time in the callbacks set; stale entries
+-- (gone from the callbacks, or kept for an agent since) leave the index.
+local function any_due(C, cb, now, limit)
+  local out = {}
+  local got = redis.call('ZRANGEBYSCORE', C .. 'cba', '-inf', now, 'LIMIT', 0, limit)
+  for _, lid in ipairs(got) do
+    local at = redis.call('ZSCORE', cb, lid)
+    local owner = redis.call('HGET', C .. 's:' .. lid, 'cbag')
+    if not at or (owner and owner ~= '') then
+      redis.call('ZREM', C .. 'cba', lid)
+    else
+      out[#out + 1] = {lid, tonumber(at)}
+    end
+  end
+  return out
+end
+"""
+
 # Callbacks kept for an agent are also indexed per agent: `<campaign prefix>cbo:<agent>`, scored by the
 # same time as in the callbacks set. The index is a hint, kept up where a callback is scheduled, moved or
 # taken: a reader checks each entry against the callbacks set and the lead's state (field cbag), drops
@@ -359,20 +385,34 @@ TAKE_POP = (
     _GATHER
     + _KEPT
     + _OUT
+    + _ANY
     + r"""
 local n, now, wait = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 local ttl, later, why = ARGV[7], ARGV[8], ARGV[9]
 local lids, tags = {}, {}
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, n + """ + str(_SCAN) + r""")
+local scan = n + """ + str(_SCAN) + r"""
+local got = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, scan)
+local due, seen = {}, {}
+for j = 1, #got, 2 do
+  due[#due + 1] = {got[j], tonumber(got[j + 1])}
+  seen[got[j]] = true
+end
+if #due >= scan then  -- more due than the scan: the callbacks for anyone behind it count too (`_ANY`)
+  for _, e in ipairs(any_due(C, KEYS[1], now, scan)) do
+    if not seen[e[1]] then due[#due + 1] = e end
+  end
+  table.sort(due, function(a, b) return a[2] < b[2] or (a[2] == b[2] and a[1] < b[1]) end)
+end
 local taken = 0
-for j = 1, #due, 2 do
+for _, e in ipairs(due) do
   if taken >= n then break end
-  local lid = due[j]
-  local held, owner = kept(C, lid, tonumber(due[j + 1]), tonumber(now), wait)
+  local lid = e[1]
+  local held, owner = kept(C, lid, e[2], tonumber(now), wait)
   local nums = {}
   if not held then nums = lead_numbers(lid) end
   if not held and out_free(KEYS[3], lid, nums) then
     redis.call('ZREM', KEYS[1], lid)
+    redis.call('ZREM', C .. 'cba', lid)
     redis.call('ZADD', KEYS[3], now, lid)
     if owner then redis.call('ZREM', C .. 'cbo:' .. owner, lid) end
     mark_out(lid, nums, ttl)
@@ -436,6 +476,7 @@ for i = 6, #ARGV do
     local nums = lead_numbers(lid)
     if out_free(KEYS[2], lid, nums) then
       redis.call('ZREM', KEYS[1], lid)
+      redis.call('ZREM', C .. 'cba', lid)
       redis.call('ZREM', own_key(C, agent), lid)
       redis.call('ZADD', KEYS[2], now, lid)
       mark_out(lid, nums, ttl)
@@ -500,6 +541,7 @@ for _, e in ipairs(own_entries(C, KEYS[1], from, '+inf')) do
   local state = C .. 's:' .. e[1]
   if to == '' then
     redis.call('HDEL', state, 'cbag')
+    redis.call('ZADD', C .. 'cba', e[2], e[1])
   else
     redis.call('HSET', state, 'cbag', to)
     redis.call('ZADD', own_key(C, to), e[2], e[1])
@@ -533,17 +575,19 @@ end
 if owner and owner ~= '' then redis.call('ZREM', own_key(C, owner), lid) end
 if to == '' then
   redis.call('HDEL', state, 'cbag')
+  redis.call('ZADD', C .. 'cba', at, lid)
 else
   redis.call('HSET', state, 'cbag', to)
   redis.call('ZADD', own_key(C, to), at, lid)
+  redis.call('ZREM', C .. 'cba', lid)
 end
 return 'moved'
 """
 )
 
 # KEYS: callbacks. ARGV: campaign prefix, now, owner wait (s; -1: for ever). How many of the due callbacks
-# (the first `_SCAN`, as TAKE_POP looks through) are kept for their agent and not yet `owner wait` late:
-# the ones only their agent may call now. Reads only.
+# (the first `_SCAN`, as TAKE_POP's scan; a status figure, so beyond them none are counted) are kept for their
+# agent and not yet `owner wait` late: the ones only their agent may call now. Reads only.
 COUNT_KEPT = (
     _KEPT
     + r"""
@@ -570,6 +614,27 @@ while true do
     local owner = redis.call('HGET', C .. 's:' .. part[j], 'cbag')
     if owner and owner ~= '' then
       redis.call('ZADD', C .. 'cbo:' .. owner, part[j + 1], part[j])
+      n = n + 1
+    end
+  end
+  start = start + 1000
+end
+return n
+"""
+
+# KEYS: callbacks. ARGV: campaign prefix. Once per campaign (marker `<campaign prefix>cbaix`): indexes the
+# callbacks for anyone that a version without the index (`_ANY`) scheduled. Reply: how many (-1: done before).
+INDEX_ANY = r"""
+local C = ARGV[1]
+if not redis.call('SET', C .. 'cbaix', '1', 'NX') then return -1 end
+local n, start = 0, 0
+while true do
+  local part = redis.call('ZRANGE', KEYS[1], start, start + 999, 'WITHSCORES')
+  if #part == 0 then break end
+  for j = 1, #part, 2 do
+    local owner = redis.call('HGET', C .. 's:' .. part[j], 'cbag')
+    if not owner or owner == '' then
+      redis.call('ZADD', C .. 'cba', part[j + 1], part[j])
       n = n + 1
     end
   end
