@@ -5,7 +5,10 @@ need, translates call records and dispositions into the contact policy's vocabul
 connected call's result until its disposition arrives (the policy wants both together, once). A call the
 record says was abandoned (a person connected too late) keeps that with the agent's disposition: the
 number gets the abandon lock. A result Redis cannot take now (it is away) is written again until it is:
-each result is the daemon's task of its own, so one waiting holds up no other.
+each result is the daemon's task of its own, so one waiting holds up no other. A lead given back while Redis
+is away (a Skip, a dial that never went out) is given back at the source's next use (`depth`, `take`: the
+pacer's every step), not left taken until the hopper recovers it as a lost dial an hour later; the hopper
+writes a give-back once per take, so a try whose reply was lost does no harm.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import dataclasses
 import logging
 import math
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -27,12 +31,12 @@ from dialer.config import CampaignSettings
 from dialer.engine.commands import DispositionMade
 from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
-from dialer.errors import ConfigError, DialerError, LeadError, PolicyViolation
+from dialer.errors import ConfigError, DialerError, LeadError, PolicyViolation, StateStoreError
 from dialer.hopper import DialResult, DialTarget, Hopper
 from dialer.hopper.types import CallbackMove, LeadList, RecycleReport, ScheduledCallback
 from dialer.leads.phone import normalize, zones_for
 from dialer.policy.contact import ContactPolicy
-from dialer.store import until_stored
+from dialer.store import refused_for_good, until_stored
 
 __all__ = ["HopperLeadSource", "open_hopper_source"]
 
@@ -89,6 +93,8 @@ class HopperLeadSource:
         # supervisor): its result waits for the record, which says whether the person was abandoned
         self._disposed_early: dict[str, DialResult] = {}
         self._writing: dict[str, asyncio.Event] = {}  # calls whose first disposition is being written
+        # leads given back while Redis was away, to give back at the next use: (target, when, skip's wait)
+        self._unreturned: deque[tuple[DialTarget, float, float | None]] = deque()
 
     async def _maybe_fill(self, depth: int, now: float) -> int:
         if depth >= self._low and now - self._last_fill < self._every:
@@ -100,9 +106,11 @@ class HopperLeadSource:
         return report.depth
 
     async def depth(self, now: float) -> int:
+        await self._return_waiting()
         return await self._maybe_fill(await self.hopper.depth(), now)
 
     async def take(self, n: int, now: float) -> list[DialRequest]:
+        await self._return_waiting()
         return [_request(t) for t in await self.hopper.take(n, now)]
 
     async def take_own_callbacks(self, agent_ids: Iterable[str], now: float) -> dict[str, DialRequest]:
@@ -201,15 +209,49 @@ class HopperLeadSource:
                         extra={"lead_id": target.lead_id, "call_id": disposition.call_id, "error": str(exc)})
 
     async def give_back(self, request: DialRequest, now: float) -> None:
-        """A lead an agent skipped in preview mode goes back to the hopper; no attempt is counted."""
+        """A lead an agent skipped in preview mode goes back to the hopper; no attempt is counted. While Redis
+        is away it is given back at the next `depth` or `take`."""
         if isinstance(request.target, DialTarget):
-            await self.hopper.give_back(request.target, now)
+            await self._give_back(request.target, now, None)
 
     async def put_back(self, request: DialRequest, now: float) -> None:
         """A lead nobody looked at (its dial never went out, its campaign paused, its agent paused) goes back
-        due at once, a callback at its time still: no attempt is counted, and no skip's wait."""
+        due at once, a callback at its time still: no attempt is counted, and no skip's wait. While Redis is
+        away it is given back at the next `depth` or `take`."""
         if isinstance(request.target, DialTarget):
-            await self.hopper.give_back(request.target, now, after_s=0.0)
+            await self._give_back(request.target, now, 0.0)
+
+    async def _give(self, target: DialTarget, now: float, after_s: float | None) -> None:
+        if after_s is None:
+            await self.hopper.give_back(target, now)
+        else:
+            await self.hopper.give_back(target, now, after_s=after_s)
+
+    async def _give_back(self, target: DialTarget, now: float, after_s: float | None) -> None:
+        try:
+            await self._give(target, now, after_s)
+        except StateStoreError as exc:
+            if refused_for_good(exc):
+                raise
+            log.warning("lead not given back yet (Redis away); it is at the lead source's next use",
+                        extra={"lead_id": target.lead_id, "campaign_id": target.campaign_id, "error": repr(exc)})
+            self._unreturned.append((target, now, after_s))
+
+    async def _return_waiting(self) -> None:
+        """Give back the leads Redis could not take back earlier, as they were given (their time, their wait);
+        stops at the first that meets Redis away still. One the hopper refuses (the lead deleted, a write Redis
+        refuses for good) is dropped with an ERROR: the hopper recovers it as a lost dial."""
+        while self._unreturned:
+            target, at, after_s = self._unreturned.popleft()
+            try:
+                await self._give(target, at, after_s)
+            except StateStoreError as exc:
+                if not refused_for_good(exc):
+                    self._unreturned.appendleft((target, at, after_s))
+                    return
+                log.error("lead not given back", extra={"lead_id": target.lead_id, "error": repr(exc)})
+            except DialerError as exc:
+                log.error("lead not given back", extra={"lead_id": target.lead_id, "error": repr(exc)})
 
     async def recheck(self, request: DialRequest, now: float) -> None:
         """A previewed lead, right before the agent dials it: the hopper's whole contact policy again (as
