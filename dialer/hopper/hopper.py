@@ -7,7 +7,10 @@ queue (band 1 fresh, band 2 retry; callbacks are served straight from their own 
 a final block finishes the lead, a temporary block defers it to exactly the instant it can next be
 dialed. `take` pops into an in-flight set and checks again, because DNC, suppression, hours and locks
 can change between fill and originate; nothing taken is lost if the process dies (in-flight leads whose
-result never comes are recovered by the next fill as a "lost" attempt).
+result never comes are recovered by the next fill as a "lost" attempt). A take also marks the lead's
+numbers out, so no other take, of any campaign, dials them until this one ends (`scripts._OUT`); every
+write that ends a take checks in its own script that the take is still the lead's (`writes.APPLY`), so it
+applies once, and never over another take.
 
 One `Hopper` per campaign in the whole deployment (it owns the campaign's queues); fills are serialised
 by a lock. `now` is always passed in (virtual time in the demo); the wall clock is never read.
