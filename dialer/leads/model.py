@@ -90,7 +90,12 @@ class Lead:
         if not isinstance(self.fields, MappingProxyType):
             object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
         if self.timezone:
-            zones: tuple[str, ...] = (self.timezone,)
+            # The address's zone stands in for a number phonenumbers places only vaguely (several zones: a
+            # Russian mobile gets all of the country's, and its real zone, say Kaliningrad's, may not even be
+            # among them). A number placed in one zone (an area code kept after a move, a landline) still
+            # holds the lead to it: the person may be in either place, so the stricter of address and
+            # number decides, as the US rule's "called party's location" is read in practice.
+            zones = tuple(sorted({self.timezone}.union(*(n.zones for n in self.numbers if len(n.zones) == 1))))
         else:
             zones = tuple(sorted({z for n in self.numbers for z in n.zones}))
         object.__setattr__(self, "_zones", zones)
@@ -104,10 +109,11 @@ class Lead:
 
     @property
     def zones(self) -> tuple[str, ...]:
-        """The person's possible time zones: the override, or every zone of every number.
+        """The person's possible time zones: every zone of every number, or with a `timezone` (the address's):
+        that zone, plus the zone of each number placed in exactly one.
 
-        We do not know which of a person's numbers' zones they are in, so calls are allowed only when
-        the hours allow them in all of them.
+        We do not know which of these zones the person is in, so calls are allowed only when the hours
+        allow them in all of them.
         """
         return self._zones
 

@@ -103,7 +103,7 @@ def test_the_address_region_and_the_lists_are_in_the_header_and_leads_stored_bef
     assert merge_leads(florida, lead("L1", "+13055550100")).region == "US-FL"
 
 
-def test_zones_are_the_union_unless_overridden() -> None:
+def test_zones_are_the_union_and_an_address_zone_narrows_only_the_numbers_it_is_among() -> None:
     two = Lead(
         "L",
         (
@@ -112,7 +112,18 @@ def test_zones_are_the_union_unless_overridden() -> None:
         ),
     )
     assert two.zones == ("America/Los_Angeles", "America/New_York")
-    assert replace(two, timezone="America/Chicago").zones == ("America/Chicago",)
+    # An address in Chicago does not move the numbers' owners there: an LA mobile whose row says New York
+    # was called at 08:05 New York time, 05:05 where the phone is. Each number placed elsewhere holds.
+    assert replace(two, timezone="America/Chicago").zones == (
+        "America/Chicago", "America/Los_Angeles", "America/New_York")
+    assert replace(two, timezone="America/New_York").zones == ("America/Los_Angeles", "America/New_York")
+    # A number phonenumbers places only vaguely (a Russian mobile: all of the country's zones, not even
+    # Kaliningrad's among them) takes the address's zone instead
+    russia = ("Asia/Kamchatka", "Asia/Novosibirsk", "Asia/Yekaterinburg", "Europe/Moscow")
+    mobile = Lead("M", (LeadNumber("+79161234567", zones=russia),), timezone="Europe/Kaliningrad")
+    assert mobile.zones == ("Europe/Kaliningrad",)
+    unplaced = Lead("U", (LeadNumber("+18005550100", zones=()),), timezone="America/Denver")
+    assert unplaced.zones == ("America/Denver",)
     assert two.person == "number:+12125550142"
     with pytest.raises(LeadError, match="no phone number"):
         Lead("x", ())

@@ -106,16 +106,20 @@ def test_a_non_finite_order_by_value_keeps_the_row_ranked_last(value: str) -> No
     assert got.lead.fields["arpu"] == value
 
 
-def test_timezone_overrides_by_column_or_by_address_field() -> None:
+def test_an_address_zone_by_column_or_by_field_joins_the_zone_of_a_number_placed_in_one() -> None:
+    # the person may be at the address or where the area code is: the stricter of the two decides
     explicit = parse({"mobile": "2125550142", "timezone": "America/Denver"})
     assert isinstance(explicit, Accepted)
-    assert explicit.lead.zones == ("America/Denver",)
+    assert explicit.lead.zones == ("America/Denver", "America/New_York")
     by_state = parse(
         {"mobile": "2125550142", "state": "CA"},
         leads={"timezone_by": {"field": "state", "zones": {"CA": "America/Los_Angeles"}}},
     )
     assert isinstance(by_state, Accepted)
-    assert by_state.lead.zones == ("America/Los_Angeles",)
+    assert by_state.lead.zones == ("America/Los_Angeles", "America/New_York")
+    vague = parse({"mobile": "+79161234567", "timezone": "Europe/Kaliningrad"})  # all of Russia's zones
+    assert isinstance(vague, Accepted)
+    assert vague.lead.zones == ("Europe/Kaliningrad",)
 
 
 def test_the_address_region_is_read_from_the_named_column_in_the_form_region_rules_use() -> None:
