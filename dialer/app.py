@@ -19,7 +19,7 @@ from prometheus_client import start_http_server
 from dialer.ami.client import AmiClient
 from dialer.bus import MqttBus
 from dialer.clock import Clock, ScaledClock
-from dialer.config import CampaignSettings, DialerSettings
+from dialer.config import CampaignSettings, DialerSettings, settle_campaign
 from dialer.daemon import Daemon, runtime_from_settings
 from dialer.embedded import embedded_mqtt_process, embedded_redis
 from dialer.engine.core import Engine, ScreenPopRenderer
@@ -112,6 +112,8 @@ async def run_daemon(
     """Connect to Redis, MQTT and AMI, run the daemon until `stop`, return it (for its stats).
 
     `on_ready(daemon)` runs beside it once the daemon runs and takes agents' commands from MQTT."""
+    # every campaign as it runs: caller ID and jurisdiction from its file where dialer.toml is silent
+    settings = settings.model_copy(update={"campaigns": [settle_campaign(cs) for cs in settings.campaigns]})
     redis = connect_redis(svc.redis_url)
     metrics = Metrics()
     metrics_server = None

@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -26,6 +26,9 @@ from pydantic_settings import (
 from dialer.ami.actions import SOUND_NAME_PATTERN
 from dialer.errors import ConfigError
 from pacing import AbandonCount, Jurisdiction, Mode, PacingKnobs
+
+if TYPE_CHECKING:
+    from dialer.campaigns.models import CampaignConfig
 
 __all__ = [
     "SYSTEM_PAUSE_CODES",
@@ -45,6 +48,8 @@ __all__ = [
     "check_agents",
     "check_services",
     "load_settings",
+    "settle_campaign",
+    "settle_with_file",
 ]
 
 
@@ -186,7 +191,9 @@ class PacingSettings(_Section):
     # or configured with a knob a supervisor could not set is refused the same way
     max_calls_per_agent: float = Field(3.0, ge=1.0, le=10.0)
     min_agents_predictive: int = Field(3, ge=1, le=10_000)
-    jurisdiction: Jurisdiction = Jurisdiction.US
+    jurisdiction: Jurisdiction | None = Field(
+        None, description="the abandon-rate law the compliance ledger keeps (us: 30 days; uk: any 24 hours, with "
+                          "AMD's false positives); unset: the campaign file's `jurisdiction` (us without a file)")
     max_channels: int = Field(200, ge=1, le=100_000)
     max_cps: float = Field(50.0, gt=0, le=10_000.0)
     amd_false_positive: float = Field(
@@ -235,7 +242,7 @@ class PacingSettings(_Section):
             target_abandon=self.target_abandon,
             max_calls_per_agent=self.max_calls_per_agent,
             min_agents_predictive=self.min_agents_predictive,
-            jurisdiction=self.jurisdiction,
+            jurisdiction=self.jurisdiction or Jurisdiction.US,
             max_channels=self.max_channels,
             max_cps=self.max_cps,
             amd_false_positive=self.amd_false_positive,
@@ -248,8 +255,15 @@ class CampaignSettings(_Section):
     id: str = Field(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = ""
     file: Path | None = None
-    caller_id_name: str = "Dialer"
-    caller_id_number: str = "0000"
+    # only a campaign without a campaign file (which `dialer run` refuses; simulations and tests run them)
+    # dials with this placeholder when no caller ID is set
+    PLACEHOLDER_CALLER_ID: ClassVar[dict[str, str]] = {"caller_id_name": "Dialer", "caller_id_number": "0000"}
+
+    caller_id_name: str | None = Field(
+        None, description="the name shown to the person called; unset: the campaign file's caller_id_name")
+    caller_id_number: str | None = Field(
+        None, description="the number shown, one the person can call back (US and UK rules); unset: the campaign "
+                          "file's caller_id_number (checked there as a valid number, in E.164)")
     amd: bool = True
     ring_timeout_s: float = Field(20.0, ge=15.0, le=120.0)
     wrapup_timeout_s: float = Field(120.0, gt=0)
@@ -446,6 +460,16 @@ def check_campaign_files(settings: DialerSettings) -> tuple[int, list[str]]:
             problems.append(f"campaign {cs.id}: {exc}")
             continue
         checked += 1
+        try:
+            settle_with_file(cs, cfg)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
+        for name in ("caller_id_name", "caller_id_number"):
+            mine, theirs = getattr(cs, name), getattr(cfg, name)
+            if mine is not None and mine != theirs:
+                warnings.append(f"campaign {cs.id}: dialer.toml's {name} {mine!r} is dialed with, not its campaign "
+                                f"file's {theirs!r}: remove it from the [[campaigns]] entry to use the file's")
         for fu in cfg.follow_ups:
             if fu.campaign not in configured:
                 warnings.append(
@@ -480,3 +504,33 @@ def check_agents(settings: DialerSettings) -> list[str]:
                             f"{', '.join(sorted(configured)) or 'none'}); unless a supervisor creates it through "
                             "the API the agent cannot log in to it")
     return warnings
+
+
+def settle_with_file(cs: CampaignSettings, cfg: CampaignConfig) -> CampaignSettings:
+    """`cs` as the campaign runs: what its `[[campaigns]]` entry leaves unset taken from its campaign file.
+
+    The file requires a caller ID (checked there as a valid number) and names the campaign's jurisdiction;
+    before, the daemon read neither, dialing with `"Dialer" <0000>` and pacing a UK campaign under the US
+    law unless dialer.toml repeated them. A jurisdiction set in both that differs is refused: which
+    law holds is not a thing to guess."""
+    law = Jurisdiction(cfg.jurisdiction)
+    if cs.pacing.jurisdiction is not None and cs.pacing.jurisdiction is not law:
+        raise ConfigError(
+            f"campaign {cs.id}: [campaigns.pacing] jurisdiction = {cs.pacing.jurisdiction.value!r} but its campaign "
+            f"file {cs.file} says {law.value!r}: remove it from dialer.toml (the file's is used) or make them agree"
+        )
+    return cs.model_copy(update={
+        "caller_id_name": cs.caller_id_name or cfg.caller_id_name,
+        "caller_id_number": cs.caller_id_number or cfg.caller_id_number,
+        "pacing": cs.pacing.model_copy(update={"jurisdiction": law}),
+    })
+
+
+def settle_campaign(cs: CampaignSettings) -> CampaignSettings:
+    """`settle_with_file` with the campaign's own file (raising ConfigError naming a bad one); a campaign
+    without a file is returned as it is."""
+    if cs.file is None:
+        return cs
+    from dialer.campaigns.loader import load_campaign
+
+    return settle_with_file(cs, load_campaign(cs.file))

@@ -108,6 +108,8 @@ class Overrides:
         for key, value in changes.items():
             if key == "name":
                 self.names[campaign_id] = value
+            elif value is None and key in CampaignSettings.PLACEHOLDER_CALLER_ID:  # reverted to a file-less unset
+                setattr(camp, key, CampaignSettings.PLACEHOLDER_CALLER_ID[key])
             else:
                 setattr(camp, key, value)
         self._dirty[campaign_id].set()

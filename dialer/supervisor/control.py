@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from agents import commands as ac
 from agents.state import Agent, AgentState
 from dialer import overrides as ov
-from dialer.config import CampaignSettings
+from dialer.config import CampaignSettings, settle_campaign
 from dialer.engine.calls import CallState
 from dialer.engine.core import CampaignRuntime
 from dialer.errors import ConfigError
@@ -346,6 +346,10 @@ class Supervisor:
             raise NotSupported("this daemon cannot add campaigns while running (it lacks Daemon.add_campaign); "
                                "add the campaign to the config file and restart")
         self._check_restored()
+        try:  # caller ID and jurisdiction from its campaign file where the request is silent
+            settings = settle_campaign(settings)
+        except ConfigError as exc:
+            raise Invalid(str(exc)) from None
         # Everything the creation builds from `settings` is checked first: once the campaign is in the engine
         # there is no taking it out, so a value the pacer or the record kept for restarts refuses afterwards
         # left a campaign that dials but is not re-created at the next start (and a 500)

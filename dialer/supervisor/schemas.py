@@ -103,8 +103,9 @@ class CampaignCreate(_In):
 
     id: str = Field(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field("", max_length=120)
-    caller_id_name: str = Field("Dialer", min_length=1, max_length=64, pattern=r'^[^"<>\r\n,]+$')
-    caller_id_number: str = Field("0000", min_length=1, max_length=32, pattern=r"^\+?[0-9]+$")
+    # unset: the campaign file's (its caller_id_number is checked there as a valid number)
+    caller_id_name: str | None = Field(None, min_length=1, max_length=64, pattern=r'^[^"<>\r\n,]+$')
+    caller_id_number: str | None = Field(None, min_length=1, max_length=32, pattern=r"^\+?[0-9]+$")
     amd: bool = True
     ring_timeout_s: float = Field(20.0, ge=15.0, le=120.0)
     wrapup_timeout_s: float = Field(120.0, gt=0.0, le=3600.0)

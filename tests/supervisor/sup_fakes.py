@@ -110,8 +110,9 @@ def make_rig(redis: Any, *, cfg: DialerSettings | None = None, leads: int = 0, s
     engine = Engine(hold_s=cfg.hold_s)
     for cs in cfg.campaigns:
         engine.add_campaign(CampaignRuntime(campaign_id=cs.id, pacer=Pacer(cs.pacing.knobs()), amd=cs.amd,
-                                            ring_timeout_s=cs.ring_timeout_s, caller_id_name=cs.caller_id_name,
-                                            caller_id_number=cs.caller_id_number,
+                                            ring_timeout_s=cs.ring_timeout_s,
+                                            caller_id_name=cs.caller_id_name or "Dialer",
+                                            caller_id_number=cs.caller_id_number or "0000",
                                             wrapup_timeout_s=cs.wrapup_timeout_s))
     store = RedisStore(redis, prefix=prefix or f"suptest{next(_prefixes)}-{id(engine):x}")
     ami = FakeAmi()
