@@ -461,10 +461,16 @@ def check_campaign_files(settings: DialerSettings) -> tuple[int, list[str]]:
             continue
         checked += 1
         try:
-            settle_with_file(cs, cfg)
+            settled = settle_with_file(cs, cfg)
         except ConfigError as exc:
             problems.append(str(exc))
             continue
+        p = settled.pacing
+        if p.jurisdiction is Jurisdiction.UK and cs.amd and p.amd_false_positive == 0 and p.amd_audit_share == 0:
+            warnings.append(f"campaign {cs.id}: a UK campaign with AMD counts AMD's false positives as abandons "
+                            "(Ofcom's reasoned estimate), but amd_false_positive = 0 and amd_audit_share = 0 leave "
+                            "none to count: set a measured estimate in [campaigns.pacing] amd_false_positive "
+                            "(default 0.01) or let the AMD audit measure it (amd_audit_share, default 0.02)")
         for name in ("caller_id_name", "caller_id_number"):
             mine, theirs = getattr(cs, name), getattr(cfg, name)
             if mine is not None and mine != theirs:

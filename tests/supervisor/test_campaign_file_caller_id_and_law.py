@@ -90,3 +90,12 @@ async def test_a_campaign_created_through_the_api_takes_them_from_its_file(hooke
     wrong = CampaignSettings(id="uk3", file=tmp_path / "uk.toml", pacing={"jurisdiction": "us"})  # type: ignore[arg-type]
     with pytest.raises(Invalid, match="says 'uk'"):
         await Supervisor(hooked.daemon).create(wrong)
+
+
+def test_a_uk_campaign_that_would_count_no_amd_false_positives_is_warned_of(tmp_path, capsys):
+    cfg = files(tmp_path, "[campaigns.pacing]\namd_false_positive = 0\namd_audit_share = 0\n")
+    assert main(["run", "--config", str(cfg), "--check-config"]) == 0
+    assert "Ofcom's reasoned estimate" in capsys.readouterr().err
+    assert main(["run", "--config", str(files(tmp_path, "[campaigns.pacing]\namd_false_positive = 0\n")),
+                 "--check-config"]) == 0  # the audit measures it
+    assert "Ofcom" not in capsys.readouterr().err
