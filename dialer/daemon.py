@@ -174,6 +174,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self._stored_agents: dict[str, dict[str, str]] = {}  # what each agent's hash was last set to
         self.ready = asyncio.Event()
         self.agents_restored = asyncio.Event()  # `_restore_agents` is done
+        # connected to AMI and resynced (the calls an earlier process left taken over): dialing is not held for it
+        self.ami_ready = asyncio.Event()
         self.http_server: uvicorn.Server | None = None
         self.action_failures = 0
         self.leads_returned = 0  # dials never placed (no AMI connection, a stop during the take): leads given back
@@ -317,16 +319,19 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 self.execute(cmds, now)
 
     async def _link_changed(self, event: ev.AmiConnected | ev.AmiDisconnected, now: float) -> None:
-        """The engine holds dialing from the loss until the resync is done (`dialer.engine.link`); the
-        events are not read meanwhile, so the resync sees the calls as they were at the reconnect."""
+        """The engine holds dialing from the loss (and from the first connect) until the resync is done
+        (`dialer.engine.link`); the events are not read meanwhile, so the resync sees the calls as they were
+        at the connect, and the calls an earlier process left are taken over before their events are read."""
         up = isinstance(event, ev.AmiConnected)
         self.metrics.ami_connected.set(1 if up else 0)
         self.execute(self.engine.on_ami(event, now), now)
         if isinstance(event, ev.AmiDisconnected):
+            self.ami_ready.clear()
             log.warning("AMI connection lost; no new dials, and calls in progress will be resynced",
                         extra={"error": event.reason})
-        elif event.reconnect:
+        else:
             await self._resync()
+            self.ami_ready.set()
         for dirty in self._dirty.values():  # dial again at once, or record the hold's decision
             dirty.set()
 
@@ -335,13 +340,15 @@ class Daemon(AgentCalls, Compliance, Overrides):
         try:
             rows = await self.ami.core_show_channels()
         except AmiError as exc:
-            log.error("resync after reconnect failed; dialing again, stuck calls will time out",
-                      extra={"error": repr(exc)})
+            log.error("resync after connecting to AMI failed; dialing again, stuck calls will time out, and calls "
+                      "an earlier process left are taken over at the next look", extra={"error": repr(exc)})
             now = self.clock.now()
             self.execute(self.engine.resync_failed(now), now)
             return
+        claims = await self._claim_orphans(rows)  # still held: nothing dials, no event is read meanwhile
         now = self.clock.now()
         self.execute(self.engine.resync(rows, now, asked_at), now)
+        self._adopt_orphans(claims, now)
 
     # ------------------------------------------------------------------ agents
     async def _agent_loop(self) -> None:
@@ -849,7 +856,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self._later(go(), purpose, about={"call_id": cmd.call_id})
 
     async def _check_channels(self, asked_at: float) -> None:
-        """The engine's `CheckChannels`: where the legs of its unanswered Redirects and Hangups are."""
+        """The engine's `CheckChannels`: where the legs of its unanswered Redirects and Hangups are, and which
+        calls an earlier process left (a verdict of an unknown call asks for this look too)."""
         try:
             rows = await self.ami.core_show_channels()
         except AmiError as exc:
@@ -858,6 +866,9 @@ class Daemon(AgentCalls, Compliance, Overrides):
             return
         now = self.clock.now()
         self.execute(self.engine.verify(rows, asked_at, now), now)
+        claims = await self._claim_orphans(rows)
+        now = self.clock.now()
+        self._adopt_orphans(claims, now)
 
     def _return_lead(self, campaign_id: str, request: DialRequest, why: str, now: float, *, call_id: str = "") -> None:
         """A dial that never reached Asterisk: its lead goes back to the source, no attempt counted."""

@@ -31,6 +31,7 @@ __all__ = [
     "bridge",
     "check_call_id",
     "core_show_channels",
+    "getvar",
     "hangup",
     "login",
     "logoff",
@@ -298,6 +299,13 @@ def status(channel: str | None = None) -> AmiAction:
 def core_show_channels() -> AmiAction:
     """Every live channel, as CoreShowChannel events ended by CoreShowChannelsComplete."""
     return AmiAction("CoreShowChannels")
+
+
+def getvar(channel: str, variable: str) -> AmiAction:
+    """A channel variable of `channel`: answered `Response: Success` with `Variable` and `Value` (empty when the
+    variable is not set), or `Error` "No such channel". Write right `call` (or `reporting`)."""
+    return AmiAction("Getvar", (("Channel", _clean("channel", channel)),
+                                ("Variable", _clean("variable", variable, forbid=" ,="))))
 
 
 def logoff() -> AmiAction:

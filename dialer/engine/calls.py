@@ -207,7 +207,10 @@ class Call:
     to_machine: bool = False  # agentless: the message was left on an answering machine
     message_missed: bool = False  # agentless: DialerLegEnd said the leg ended still parked, before the message
     surplus_hangup_at: float | None = None  # the pacer had it hung up while it rang (`Decision.hangup`)
+    cut_at: float | None = None  # the engine hung it up while it rang, for whatever reason (a surplus one too)
     ringing_at: float | None = None  # the first Newstate Ringing: the called phone rang from here
+    ring_limit_s: float | None = None  # the engine hangs it up once it has rung this long (None: it never does)
+    adopted: bool = False  # left in Asterisk by an earlier daemon process and taken over (`dialer.engine.orphans`)
 
     @property
     def agent_first(self) -> bool:

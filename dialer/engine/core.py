@@ -18,7 +18,8 @@ campaigns (a recorded message or IVR instead of an agent, no abandon) in `dialer
 agents' own commands in `dialer.engine.agentside`, agent-started calls in `dialer.engine.agentcalls`,
 blind transfers in `dialer.engine.transfers`; the AMI link (no dials while it is down, the resync after
 a reconnect) in `dialer.engine.link`; Redirects and Hangups whose answer never came (Asterisk may have
-carried them out: where the leg is decides) in `dialer.engine.unsure`.
+carried them out: where the leg is decides) in `dialer.engine.unsure`; the calls an earlier daemon process
+left in Asterisk, taken over, in `dialer.engine.orphans`.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from dialer.engine import (
     callback_holds,
     failures,
     link,
+    orphans,
     transfers,
     unsure,
 )
@@ -206,6 +208,8 @@ class Engine:
         # the dials launched on their account resolve (`dialer.engine.callback_holds`)
         self.callback_holds: dict[str, float] = {}
         self.callbacks_looked_at: dict[str, float] = {}  # campaign -> when its READY agents were last looked at
+        self.ring_deadlines: dict[str, float] = {}  # call id -> when its ringing dial is hung up (`ring_limit_s`)
+        self.orphans_looked_at: float | None = None  # the last look for calls of an earlier process (`orphans.look`)
 
     # ----------------------------------------------------------------- campaigns and pacing
     def add_campaign(self, campaign: CampaignRuntime) -> None:
@@ -234,7 +238,7 @@ class Engine:
                 # free agent and must never be hung up as surplus; the agent counts as busy above.
                 continue
             if c.state in (CallState.PENDING, CallState.DIALING, CallState.RINGING):
-                if c.surplus_hangup_at is not None:
+                if c.cut_at is not None:
                     continue  # being hung up: no longer a dial that may answer
                 camp.ringing_ids.append(cid)
                 ringing.append(max(0.0, now - c.dialed_at))
@@ -296,14 +300,15 @@ class Engine:
             c = self.calls.get(camp.ringing_ids[i])
             if c is None or c.agent_first or c.state is not CallState.RINGING or not c.channel:
                 continue  # resolved meanwhile, not ringing yet, or no channel to hang up yet: it rings on
-            if c.surplus_hangup_at is not None or c.ringing_at is None:
+            if c.cut_at is not None or c.ringing_at is None:
                 continue
             if now - c.ringing_at < max(after, MIN_RING_S):
                 # the law's minimum ring, checked here whatever the pacer asked, and timed from when the
                 # phone began to ring: the pacer's ring times run from the Originate, which adds the
                 # network's set-up time (seconds, on some routes)
                 continue
-            c.surplus_hangup_at = now
+            c.surplus_hangup_at = c.cut_at = now
+            self.ring_deadlines.pop(c.call_id, None)
             self.stats.surplus_hangups += 1
             out.append(HangupChannel(c.call_id, c.channel, 16))
         return out
@@ -396,6 +401,8 @@ class Engine:
             c.apply(CallEvent.RING)
             if c.ringing_at is None:
                 c.ringing_at = now
+                if c.ring_limit_s is not None and c.cut_at is None:
+                    self.ring_deadlines[c.call_id] = now + c.ring_limit_s
         elif e.state == ev.ChannelState.UP and c.is_pre_answer:
             return self._answered(c, now)
         return []
@@ -442,8 +449,16 @@ class Engine:
             return self._end(c, CallOutcome.FAILED, now) if c.is_pre_answer else []
         if e.success:
             return self._answered(c, now) if c.is_pre_answer else []
-        outcome: CallOutcome | None = _FAIL_BY_REASON.get(int(e.reason))
-        if c.surplus_hangup_at is not None:
+        if c.is_pre_answer:
+            return self._end(c, self._unanswered_outcome(c, int(e.reason)), now)
+        return []
+
+    @staticmethod
+    def _unanswered_outcome(c: Call, reason: int | None) -> CallOutcome:
+        """How a predictive dial that was never answered ended: the OriginateResponse's `reason` (None: no
+        OriginateResponse, for a call adopted from an earlier process), read with what its events said."""
+        outcome: CallOutcome | None = _FAIL_BY_REASON.get(reason) if reason is not None else None
+        if c.cut_at is not None:
             outcome = CallOutcome.NO_ANSWER  # we cut it while it rang: Asterisk reports the hang-up it saw
         elif c.trunk_status is not None and c.trunk_cause is not None:
             # The carrier's cause: Reason 0 or 8 says only how the Local channel failed, not why.
@@ -452,9 +467,7 @@ class Engine:
             outcome = _FAIL_BY_DIALSTATUS.get(c.dial_status or "") or _FAIL_BY_CAUSE.get(
                 c.hangup_cause or -1, CallOutcome.FAILED
             )
-        if c.is_pre_answer:
-            return self._end(c, outcome, now)
-        return []
+        return outcome
 
     def _on_trunk_result(self, e: ev.TrunkResult, now: float) -> list[Command]:
         """The carrier leg's Dial() failed; kept for the failure that follows (OriginateResponse, DialEnd)."""
@@ -475,7 +488,9 @@ class Engine:
 
     def _on_amd(self, e: ev.AmdResult, now: float) -> list[Command]:
         c = self.call_of(e.uniqueid) or self.call_of(e.call_id)
-        if c is None or c.agent_first:
+        if c is None:  # an earlier process's call, maybe: its person waits for nobody (`orphans.look`)
+            return orphans.look(self, e.call_id, now)
+        if c.agent_first:
             return []
         if c.is_pre_answer:
             self._answered(c, now)
@@ -579,8 +594,9 @@ class Engine:
         if s in TRANSFER_STATES:
             return self._end(c, CallOutcome.CONNECTED, now)
         if c.is_pre_answer:
-            # The OriginateResponse that follows tells busy from congestion; keep the cause for it.
-            return []
+            # The OriginateResponse that follows tells busy from congestion; keep the cause for it. An
+            # adopted call's went to the process that placed it: its Hangup is the last word.
+            return self._end(c, self._unanswered_outcome(c, None), now) if c.adopted else []
         if s is CallState.CONNECTED:
             return self._end(c, CallOutcome.CONNECTED, now)
         if s is CallState.ABANDONING:
@@ -590,7 +606,7 @@ class Engine:
         if s is CallState.DELIVERING:
             return self._end(c, agentless.outcome_of(c), now)
         if s is CallState.SCREENING:
-            if c.surplus_hangup_at is not None:
+            if c.cut_at is not None:
                 # answered just as our hang-up of the ringing dial went out: whoever said hello heard the
                 # line drop, so the ledger counts a live answer abandoned (a machine is counted too: the
                 # verdict never came, and the law's count must not be short)
@@ -658,6 +674,10 @@ class Engine:
         if not isinstance(failure, Refused):
             return unsure.unanswered(self, action, now)
         c = self.call_of(action.call_id)
+        if c is not None and c.adopted and failure.channel_gone:
+            # its Hangup may have come before it was adopted: nothing else would end it
+            outcome = self._unanswered_outcome(c, None) if c.is_pre_answer else link.outcome_when_gone(c)
+            return self._end(c, outcome, now)
         if c is None or isinstance(action, HangupChannel):
             return []
         purpose, channel_gone = action.purpose, failure.channel_gone
@@ -708,6 +728,16 @@ class Engine:
         """CoreShowChannels' rows for a `CheckChannels` asked at `asked_at`: settle the Redirects and Hangups whose
         answer never came from where their legs are (`dialer.engine.unsure`)."""
         return unsure.settle(self, {row.uniqueid: row for row in rows}, asked_at, now)
+
+    def find_orphans(self, rows: Iterable[ev.ChannelRow], outbound_context: str = "dialer-outbound",
+                     ) -> list[orphans.Orphan]:
+        """The calls in CoreShowChannels' `rows` that this engine never placed: an earlier process's
+        (`dialer.engine.orphans`)."""
+        return orphans.find(self, rows, outbound_context)
+
+    def adopt(self, orphan: orphans.Orphan, campaign_id: str, request: DialRequest, now: float) -> list[Command]:
+        """Take over an earlier process's call, of `campaign_id` and the lead of `request` (`orphans.adopt`)."""
+        return orphans.adopt(self, orphan, campaign_id, request, now)
 
     def resync_failed(self, now: float) -> list[Command]:
         """CoreShowChannels failed after a reconnect: dial again and leave the calls as they are."""
@@ -790,6 +820,8 @@ class Engine:
     def next_deadline(self) -> float | None:
         """The earliest time `tick` has work to do (abandon holds, wrap-up timeouts, previews to dial)."""
         times = [*self.wrapup_deadlines.values(), *self.transfer_deadlines.values(), *self.preview_deadlines.values()]
+        if self.ring_deadlines:
+            times.append(min(self.ring_deadlines.values()))
         look = unsure.next_look(self)
         if look is not None:
             times.append(look)
@@ -819,7 +851,23 @@ class Engine:
                 if agent is not None and agent.state is AgentState.WRAPUP:
                     out += agentside.end_wrapup_undisposed(self, agent, agentside.WRAPUP_TIMEOUT, now)
         out += agentcalls.previews_due(self, now)
+        out += self._ring_limits_due(now)
         return out + unsure.due(self, now)
+
+    def _ring_limits_due(self, now: float) -> list[Command]:
+        """Hang up the dials that have rung their `ring_limit_s` since their first Ringing; each ends a
+        no-answer when Asterisk reports the hang-up (`cut_at`)."""
+        out: list[Command] = []
+        for cid, deadline in list(self.ring_deadlines.items()):
+            if deadline > now:
+                continue
+            del self.ring_deadlines[cid]
+            c = self.call_of(cid)
+            if c is None or c.state is not CallState.RINGING or c.cut_at is not None or not c.channel:
+                continue
+            c.cut_at = now
+            out.append(HangupChannel(c.call_id, c.channel, 19))  # 19: no answer, as Asterisk's own timeout says
+        return out
 
     def end_wrapups(self, now: float) -> list[Command]:
         """Shutdown: every wrap-up still open ends without its disposition (`agentside.end_wrapup_undisposed`)."""
@@ -851,8 +899,17 @@ class Engine:
     def _answered(self, c: Call, now: float) -> list[Command]:
         c.apply(CallEvent.ANSWER)
         c.answered_at = now
+        self.ring_deadlines.pop(c.call_id, None)
         self.stats.answered += 1
         return []
+
+    def answered(self, c: Call, now: float) -> list[Command]:
+        """`c` was answered now (for `orphans`)."""
+        return self._answered(c, now)
+
+    def abandon(self, c: Call, now: float) -> list[Command]:
+        """Send the person of `c`, WAITING, to the information message, counted abandoned (for `orphans`)."""
+        return self._abandon(c, now)
 
     def observe(self, camp: CampaignRuntime, obs: Observation) -> list[Command]:
         """Feed the campaign's pacer an observation (for `agentside`); returns the ledger entry to make durable."""
@@ -890,6 +947,7 @@ class Engine:
         camp = self.campaigns[c.campaign_id]
         camp.active.discard(c.call_id)
         self.unsure.moves.pop(c.call_id, None)
+        self.ring_deadlines.pop(c.call_id, None)
         if c.customer_uid is not None:
             self.aliases.pop(c.customer_uid, None)
         self.stats.ended += 1

@@ -7,7 +7,8 @@ Asterisk keeps its calls while our AMI connection is gone (a reload, a restart o
 network blip; reconnect backoff reaches 30 s), but the events of that time are lost. Hence:
 
     AmiDisconnected          hold dialing; remember the calls open now (only they can have missed events)
-    AmiConnected(reconnect)  still held: the daemon asks `CoreShowChannels`
+    AmiConnected             held (the first connect too): the daemon asks `CoreShowChannels`, and takes over
+                             the calls an earlier process left in Asterisk (`dialer.engine.orphans`)
     resync(rows)             those remembered calls Asterisk no longer has are ended; the others are kept,
                              and what their channel row shows happened meanwhile is caught up; a Redirect
                              or Hangup whose answer the loss took is settled by where its leg is
@@ -87,11 +88,14 @@ def lost(engine: Engine, e: ev.AmiDisconnected, now: float) -> list[Command]:
 
 
 def connected(engine: Engine, e: ev.AmiConnected, now: float) -> list[Command]:
-    """Back after a loss: still held, until `resync` (or `resync_failed`)."""
+    """Connected, the first time or back after a loss: held until `resync` (or `resync_failed`). The first
+    time, the look is for the calls an earlier process left in Asterisk (`dialer.engine.orphans`)."""
     link = engine.ami_link
     if not e.reconnect:
-        return []
-    link.hold = "AMI connection back: resyncing live calls with CoreShowChannels before dialing again"
+        link.hold = ("AMI connected: looking at Asterisk's channels (CoreShowChannels) for calls an earlier "
+                     "daemon process left, before dialing")
+    else:
+        link.hold = "AMI connection back: resyncing live calls with CoreShowChannels before dialing again"
     if link.suspects is None:  # no loss was seen: every open call may have missed events
         link.suspects = _open_calls(engine)
     return []

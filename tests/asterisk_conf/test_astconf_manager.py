@@ -17,6 +17,7 @@ ACTION_CLASSES = {
     "Ping": set(),
     "Status": {"system", "call", "reporting"},
     "CoreShowChannels": {"system", "reporting"},
+    "Getvar": {"call", "reporting"},  # a call an earlier process left: its campaign and lead (DIALER_*)
     "CoreSettings": {"system", "reporting"},
     "Logoff": set(),
 }

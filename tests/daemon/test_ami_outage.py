@@ -118,7 +118,14 @@ async def ami_side(redis_url: str, leads: Leads) -> AsyncIterator[tuple[Daemon, 
     """A daemon whose AMI side runs (events in, actions out), with no pacing or timer loop of its own."""
     ami = ScriptedAmi()
     async with progressive_ami_side(redis_url, leads, ami, f"outage{next(_prefixes)}", T0) as d:
-        await ami.feed(ev.AmiConnected(reconnect=False))  # the login's, as AmiClient sends first
+        # the login's, as AmiClient sends first: the daemon looks for calls an earlier process left (none)
+        first = ami.push(ev.AmiConnected(reconnect=False))
+        async with asyncio.timeout(LIMIT):
+            await ami.asked.wait()
+        ami.channels.set_result([])
+        await first
+        ami.asked.clear()
+        ami.channels = asyncio.get_running_loop().create_future()
         yield d, ami
 
 

@@ -116,6 +116,8 @@ async def test_a_redirect_to_an_agent_whose_answer_was_lost_puts_the_person_thro
     monkeypatch.setitem(sim_actions.HANDLERS, "redirect", hook)
     async with over_tcp(redis_url, f"lostredir{int(carry_out)}") as (d, sim, leads):
         ready_agent(d, "a1", "1001", campaign="c")
+        async with asyncio.timeout(LIMIT):
+            await d.ami_ready.wait()  # connected, and the look for an earlier process's calls done: dialing may go
         await d._pace_once("c", leads)
         connected = await agent_told(d, "a1", "connected")
         call_id = connected["call_id"]
