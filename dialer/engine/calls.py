@@ -211,6 +211,7 @@ class Call:
     ringing_at: float | None = None  # the first Newstate Ringing: the called phone rang from here
     ring_limit_s: float | None = None  # the engine hangs it up once it has rung this long (None: it never does)
     adopted: bool = False  # left in Asterisk by an earlier daemon process and taken over (`dialer.engine.orphans`)
+    stuck_at: float | None = None  # past its ring timeout unresolved: when a look at its channel was asked for
 
     @property
     def agent_first(self) -> bool:

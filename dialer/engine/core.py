@@ -57,6 +57,7 @@ from dialer.engine.commands import (
     ABANDON_CONTEXT,
     AGENT_CONTEXT,
     AgentNotice,
+    CheckChannels,
     Command,
     HangupChannel,
     Originate,
@@ -676,8 +677,9 @@ class Engine:
         c = self.call_of(action.call_id)
         if c is not None and c.adopted and failure.channel_gone:
             # its Hangup may have come before it was adopted: nothing else would end it
-            outcome = self._unanswered_outcome(c, None) if c.is_pre_answer else link.outcome_when_gone(c)
-            return self._end(c, outcome, now)
+            if c.is_pre_answer:
+                return self._end(c, self._unanswered_outcome(c, None), now)
+            return link.end_gone(self, c, now)
         if c is None or isinstance(action, HangupChannel):
             return []
         purpose, channel_gone = action.purpose, failure.channel_gone
@@ -727,7 +729,8 @@ class Engine:
     def verify(self, rows: Iterable[ev.ChannelRow], asked_at: float, now: float) -> list[Command]:
         """CoreShowChannels' rows for a `CheckChannels` asked at `asked_at`: settle the Redirects and Hangups whose
         answer never came from where their legs are (`dialer.engine.unsure`)."""
-        return unsure.settle(self, {row.uniqueid: row for row in rows}, asked_at, now)
+        by_uid = {row.uniqueid: row for row in rows}
+        return unsure.settle(self, by_uid, asked_at, now) + link.settle_stuck(self, by_uid, asked_at, now)
 
     def find_orphans(self, rows: Iterable[ev.ChannelRow], outbound_context: str = "dialer-outbound",
                      ) -> list[orphans.Orphan]:
@@ -882,18 +885,29 @@ class Engine:
         return sum(1 for a in self.roster if a.state is AgentState.WRAPUP)
 
     def sweep_stuck(self, now: float) -> list[Command]:
-        """End pre-answer calls that never resolved (lost OriginateResponse): called every few seconds."""
+        """End pre-answer calls that never resolved (lost OriginateResponse): called every few seconds.
+
+        Past its ring timeout a channel still there is up somewhere (answered while its events were lost): a
+        predictive dial asks for a look at the channels first (`link.stuck`), and its row decides
+        (`link.settle_stuck`: answered, it is a live answer nobody can have reached within 2 s). One whose
+        look never came, and an agent's dial, is hung up and ended `lost`. Not while the link is held: the
+        resync looks at every call open at the loss."""
+        if self.ami_link.hold:
+            return []
         out: list[Command] = []
+        look = False
         for camp in self.campaigns.values():
             for cid in list(camp.active):
                 c = self.calls[cid]
                 limit = camp.ring_timeout_s + self._stuck_after_s
-                if c.is_pre_answer and now - c.dialed_at > limit:
-                    # Past its ring timeout a channel still there is up somewhere (e.g. answered while AMI
-                    # was down): hang it up, or the person would sit in `Wait(600)` with nobody coming.
-                    out += hang_up(c)
-                    out += self._end(c, CallOutcome.LOST, now)
-        return out
+                if not c.is_pre_answer or now - c.dialed_at <= limit:
+                    continue
+                if not c.agent_first and link.stuck(self, c, now):
+                    look = look or c.stuck_at == now
+                    continue
+                out += hang_up(c)  # if it is up after all, nobody is left in `Wait(600)`
+                out += self._end(c, CallOutcome.LOST, now)
+        return out + ([CheckChannels(asked_at=now)] if look else [])
 
     # ----------------------------------------------------------------- ending a call
     def _answered(self, c: Call, now: float) -> list[Command]:
@@ -992,8 +1006,9 @@ class Engine:
 
         A dial still ringing ends as a no-answer: the subscriber saw a missed call, and the lead is
         retried as after one. One answered while AMD still listened ends abandoned, as a surplus hang-up
-        that met an answer does: whoever said hello heard the line drop. One not ringing yet (its Originate
-        on its way, or an agent's phone still ringing for an agent-started call) ends lost."""
+        that met an answer does and as one whose leg a resync finds gone (`link.outcome_when_gone`): whoever
+        said hello heard the line drop. One not ringing yet (its Originate on its way, or an agent's phone
+        still ringing for an agent-started call) ends lost."""
         out: list[Command] = []
         for c in [c for c in self.calls.values() if c.state is not CallState.ENDED]:
             out += hang_up(c)

@@ -40,25 +40,26 @@ docs/ARCHITECTURE.md, "Failure handling at the edge").
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from dialer.ami import events as ev
 from dialer.engine import agentless, transfers
 from dialer.engine.calls import TRANSFER_STATES, Call, CallOutcome, CallState
-from dialer.engine.commands import AGENT_CONTEXT, Command, ReturnLead
+from dialer.engine.commands import AGENT_CONTEXT, Command, HangupChannel, ReturnLead
 from pacing import Decision, Reason
 
 if TYPE_CHECKING:
     from dialer.engine.core import CampaignRuntime, Engine
 
-__all__ = ["CONNECT_CONTEXT", "AmiLink", "connected", "held_decision", "lost", "outcome_when_gone", "resync",
-           "resync_failed", "withdraw"]
+__all__ = ["CONNECT_CONTEXT", "STUCK_LOOK_S", "AmiLink", "connected", "end_gone", "held_decision", "lost",
+           "outcome_when_gone", "resync", "resync_failed", "settle_stuck", "stuck", "withdraw"]
 
 CONNECT_CONTEXT = "dialer-connect"  # where an answered customer leg runs AMD, then waits for us
 PARKED_APP = "Wait"  # `dialer-connect` after the verdict: the person waits to be moved
 MISSED_VERDICT = "verdict missed during an AMI outage"
+STUCK_LOOK_S = 10.0  # how long a stuck call waits for the look it asked for before it is given up as lost
 
 
 @dataclass(slots=True)
@@ -132,7 +133,7 @@ def resync(engine: Engine, live: Iterable[ev.ChannelRow | str], now: float,
         if c.state is CallState.ENDED:
             continue
         if cid not in rows and (c.customer_uid is None or c.customer_uid not in rows):
-            out += engine.end_call(c, outcome_when_gone(c), now)
+            out += end_gone(engine, c, now)
             continue
         row = rows.get(cid)
         if row is not None and not c.agent_first:
@@ -158,14 +159,67 @@ def outcome_when_gone(c: Call) -> CallOutcome:
         return CallOutcome.ABANDONED
     if c.state in (CallState.WAITING, CallState.CONNECTING) and c.human_at is not None:
         return CallOutcome.HUNG_UP_WAITING
+    # Answered, AMD's verdict not seen: whoever said hello may have waited in `dialer-connect`'s silence
+    # with nobody coming, and nothing proves an agent reached them within 2 s. An abandon, as `close_all`
+    # and a surplus hang-up that met an answer count it (a machine or a hang-up during AMD is counted too:
+    # one too many, the safe side).
+    if c.state is CallState.SCREENING:
+        return CallOutcome.ABANDONED
     return CallOutcome.LOST
 
 
-def _catch_up(engine: Engine, c: Call, row: ev.ChannelRow, since: float | None, now: float) -> list[Command]:
-    """Replay what the predictive call's channel row shows happened while the link was down."""
+def end_gone(engine: Engine, c: Call, now: float) -> list[Command]:
+    """End `c`, whose customer leg Asterisk no longer has, as `outcome_when_gone` says; an answer whose verdict
+    was not seen counts as a live answer abandoned from its answer (its greeting ended then at the earliest)."""
+    outcome = outcome_when_gone(c)
+    if outcome is CallOutcome.ABANDONED and c.human_at is None:
+        c.human_at = c.answered_at if c.answered_at is not None else now
+    return engine.end_call(c, outcome, now)
+
+
+def stuck(engine: Engine, c: Call, now: float) -> bool:
+    """A predictive dial past its ring timeout (plus the engine's margin) that never resolved: whether to look
+    at the channels before giving it up (True, once, when the link is up: `settle_stuck` decides from its row),
+    or to give it up now (False: the look was asked for `STUCK_LOOK_S` ago and never came)."""
+    if c.stuck_at is None:
+        c.stuck_at = now
+        return True
+    return now - c.stuck_at < STUCK_LOOK_S
+
+
+def settle_stuck(engine: Engine, rows: Mapping[str, ev.ChannelRow], asked_at: float, now: float) -> list[Command]:
+    """The stuck dials (`stuck`) that asked for the look whose `rows` came (asked at `asked_at`), by their row.
+
+    No row: gone, and nothing was seen of an answer: `lost` (the lead retried as a no-answer). Up: answered
+    while we did not see it (its events lost); it is answered now, and when parked past AMD (its verdict lost
+    too) it is a person whose greeting ended at the dial at the earliest: connected to nobody within 2 s,
+    so the information message (or an agent, late) and an abandon counted, as the resync does after an
+    outage. Not up: still ringing past the Originate's timeout: hung up, a no-answer."""
+    out: list[Command] = []
+    for c in [c for c in engine.calls.values() if c.stuck_at is not None and c.stuck_at <= asked_at]:
+        if not c.is_pre_answer or c.agent_first:
+            c.stuck_at = None
+            continue
+        c.stuck_at = None
+        row = rows.get(c.call_id)
+        if row is None:
+            out += engine.end_call(c, CallOutcome.LOST, now)
+        elif row.state is ev.ChannelState.UP:
+            out += _catch_up(engine, c, row, c.dialed_at, now, answered=True)
+        else:
+            c.channel = c.channel or row.channel
+            c.cut_at = now
+            out += [HangupChannel(c.call_id, row.channel, 19), *engine.end_call(c, CallOutcome.NO_ANSWER, now)]
+    return out
+
+
+def _catch_up(engine: Engine, c: Call, row: ev.ChannelRow, since: float | None, now: float, *,
+              answered: bool = False) -> list[Command]:
+    """Replay what the predictive call's channel row shows happened while the link was down (or while its
+    events were lost: `answered`, the row is up wherever it is)."""
     if c.channel is None:  # its Newchannel came during the outage: learn it, so it can be hung up
         c.channel = row.channel
-    if row.context != CONNECT_CONTEXT or row.state is not ev.ChannelState.UP:
+    if row.state is not ev.ChannelState.UP or (row.context != CONNECT_CONTEXT and not answered):
         return []
     out: list[Command] = []
     if c.is_pre_answer:  # answered meanwhile

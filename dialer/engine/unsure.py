@@ -191,7 +191,7 @@ def settle(engine: Engine, rows: Mapping[str, ev.ChannelRow | None], asked_at: f
         del unsure.moves[call_id]
         row = rows.get(uid)
         if row is None:
-            out += engine.end_call(c, link.outcome_when_gone(c), now)
+            out += link.end_gone(engine, c, now)
         elif isinstance(u.action, Redirect) and _still_for(c, u.action):
             out += _where(engine, c, u.action, row, now)
     return out

@@ -9,7 +9,15 @@ from test_engine import acts, chan, dial, login_ready, make_engine, records
 
 from dialer.ami import events as ev
 from dialer.engine.calls import CallState
-from dialer.engine.commands import HangupChannel, Originate, RecordLedger, Redirect, ReturnLead, WriteCallRecord
+from dialer.engine.commands import (
+    CheckChannels,
+    HangupChannel,
+    Originate,
+    RecordLedger,
+    Redirect,
+    ReturnLead,
+    WriteCallRecord,
+)
 from dialer.engine.core import DialRequest, Engine
 from pacing import Reason
 
@@ -117,12 +125,14 @@ def test_a_call_still_ringing_or_not_yet_up_keeps_its_state(context):
     assert eng.calls[cid].state is CallState.DIALING
 
 
-def test_a_stuck_call_is_hung_up_when_ended_lost():
+def test_a_stuck_call_whose_look_never_came_is_hung_up_when_ended_lost():
     eng = make_engine()
     [cid] = dial(eng, now=0.0)
     outage(eng, 10.0, 40.0)
     eng.resync([row(cid, application="Dial", context="dialer-outbound")], 41.0)
-    out = eng.sweep_stuck(200.0)  # 20 s ring timeout + 120 s
+    assert eng.sweep_stuck(200.0) == [CheckChannels(asked_at=200.0)]  # 20 s ring timeout + 120 s: look first
+    assert eng.sweep_stuck(205.0) == []  # the look is on its way
+    out = eng.sweep_stuck(210.0)  # it never came (CoreShowChannels failed)
     assert [x for x in out if isinstance(x, HangupChannel)] == [HangupChannel(cid, chan(cid), 16)]
     assert [(r.call_id, r.outcome) for r in records(out)] == [(cid, "lost")]
 
