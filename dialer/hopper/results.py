@@ -10,7 +10,6 @@ follow-up time.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 
 from redis.asyncio import Redis
@@ -238,9 +237,13 @@ async def write_plan(
             pipe.sadd(gk.bcp, *marks)
     if plan.won_back:
         pipe.hincrby(person, S.P_WON_BACK, 1)
-    if plan.decline_kind and plan.decline_until > g.view.suppressions.get(plan.decline_kind, -math.inf):
-        pipe.hset(gk.sup(g.header.person), plan.decline_kind, repr(plan.decline_until))
-        pipe.sadd(gk.supk, g.header.person)
+    if plan.decline_kind:
+        # on every person the lead is, as a contact and a DNC are: another campaign knowing the person only by one
+        # of these numbers does not offer the same thing again; each keeps the later of its own and this one (a
+        # signal may have set a longer one on one of them)
+        for subject in dict.fromkeys([g.header.person, *(o for _, o, _ in others)]):
+            pipe.keep_later(gk.sup(subject), plan.decline_kind, plan.decline_until)
+            pipe.sadd(gk.supk, subject)
     if first and replacing_lost is None:
         pipe.hincrby(k.stats, f"outcome:{result.outcome.value}", 1)
         count(ListMetric.DIALS, 1)

@@ -9,9 +9,10 @@ still the lead's: in flight at the time the target was taken; the state fields t
 read) and runs the `Batch` only then, else changes nothing and says so (`apply` returns False).
 
 A `Batch` records commands with the few methods of a redis-py pipeline the hopper uses, so the code that
-decides the writes reads the same; the script runs them in order with `redis.call`. Two commands exist only
-here: `count_contact` (one more contact in a person's month, whatever the hash holds then) and `release` (the
-number marks of a take, deleted only while they still hold its token: see `scripts._OUT`).
+decides the writes reads the same; the script runs them in order with `redis.call`. Three commands exist only
+here: `count_contact` (one more contact in a person's month, whatever the hash holds then), `keep_later` (a
+suppression's end, unless the hash holds a later one then) and `release` (the number marks of a take, deleted
+only while they still hold its token: see `scripts._OUT`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ while i <= #ARGV do
     else
       redis.call('HSET', key, '{S.P_MONTH}', month, '{S.P_MONTH_COUNT}', 1)
     end
+  elseif cmd == 'keep_later' then
+    local key, fld, v = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+    local old = redis.call('HGET', key, fld)
+    local was = old and (old == 'inf' and math.huge or tonumber(old))
+    local new = v == 'inf' and math.huge or tonumber(v)
+    if not was or was < new then redis.call('HSET', key, fld, v) end
   elseif cmd == 'release' then
     for j = i + 3, i + n do
       if redis.call('GET', ARGV[j]) == ARGV[i + 2] then redis.call('DEL', ARGV[j]) end
@@ -139,6 +146,10 @@ class Batch:
     def count_contact(self, person_key: str, month: str) -> None:
         """One more contact in `month` on a person's hash (the first of a new month), whatever it holds."""
         self._cmd("count_contact", person_key, month)
+
+    def keep_later(self, name: str, key: str, until: float) -> None:
+        """Set hash field `key` of `name` to the time `until` unless it holds a later one ("inf": until lifted)."""
+        self._cmd("keep_later", name, key, until)
 
     def release(self, token: str, marks: Iterable[str]) -> None:
         """Delete each of the `marks` keys that still holds `token` (another take's mark stays)."""
