@@ -809,6 +809,7 @@ class Hopper:
             "numbers": [{"number": n.e164, "dnc": n.dnc, "dead": n.dead, "locked_until": n.locked_until or None}
                         for n in v.numbers],
             "zones": list(v.zones), "person": v.person, "person_dnc": v.person_dnc,
+            "base_persons": [p for p, _fields in g.base_persons],  # the same person, by the subscriber base
             "region": v.region,
             "hours_regions": list(self.policy.regions_of(v)),
             "attempts": v.attempts, "attempts_today": v.attempts_day if v.day else 0,

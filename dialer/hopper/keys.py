@@ -9,10 +9,12 @@ Global (across campaigns), under `<prefix>`:
     supk                SET   subjects that have a sup:<subject> hash (one membership test per lead)
     p:<person>          HASH  cross-campaign person state: dnc, bc (last base contact), m/mc (month,
                               contacts that month), wb (times won back); a contact writes bc and m/mc on
-                              the lead's person and on the `number:<e164>` person of each of its numbers
+                              the lead's person, on the `number:<e164>` person of each of its numbers and
+                              on the `subscriber:<id>` the base lists for any of them
     bcp                 SET   those `number:<e164>` persons with a contact written (the gather reads their
                               bc, m/mc only for members, and keeps the most restrictive)
-    base:<bucket>       HASH  number -> subscriber id of a current subscriber (cold-list reconciliation)
+    base:<bucket>       HASH  number -> subscriber id of a current subscriber (cold-list reconciliation; and
+                              the gather reads it per number: that subscriber is one of the lead's persons)
     campaigns           SET   campaign ids that have leads (dedup scope "all" looks in each)
     out:<e164>          STRING the take that has the number out being dialed (its campaign and lead, joined by
                               0x1f), with a TTL a little over `inflight_timeout_s`: no other take gets a lead

@@ -10,6 +10,7 @@ follow-up time.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 
 from redis.asyncio import Redis
@@ -36,11 +37,13 @@ def lost_attempts(g: Gathered) -> frozenset[int]:
     return frozenset(int(x) for x in g.state.get(S.LOST, "").split(",") if x.isdigit())
 
 
-def queue_dnc_marks(pipe: Pipeline | Batch, g: GlobalKeys, person: str, numbers: Iterable[str]) -> None:
-    """Queue on `pipe` the marks of a person's do-not-call request: the person, and the person each of their
+def queue_dnc_marks(pipe: Pipeline | Batch, g: GlobalKeys, person: str, numbers: Iterable[str],
+                    also: Iterable[str] = ()) -> None:
+    """Queue on `pipe` the marks of a person's do-not-call request: the person, the person each of their
     numbers names (`number:<e164>`), which is how a lead of another list or campaign without the account
-    id knows them (the hopper blocks a whole lead when any of its numbers' persons is marked)."""
-    marks = dict.fromkeys([person, *(f"number:{n}" for n in numbers)])
+    id knows them (the hopper blocks a whole lead when any of its numbers' persons is marked), and the persons
+    `also` names (the subscribers the operator's base lists for those numbers: the same person again)."""
+    marks = dict.fromkeys([person, *(f"number:{n}" for n in numbers), *also])
     pipe.sadd(g.dncp, *marks)
     for mark in marks:
         pipe.hset(g.person(mark), S.P_DNC, "1")
@@ -58,6 +61,17 @@ def _number_persons(g: Gathered) -> list[tuple[int, str, Mapping[str, str]]]:
         seen.add(key)
         out.append((j, key, g.number_persons[j] if j < len(g.number_persons) else {}))
     return out
+
+
+def _base_befores(stored: str) -> dict[str, str]:
+    """The base-contact stamps the base persons had before a result without a disposition (`S.BASE_BEFORE_BASE`)."""
+    if not stored:
+        return {}
+    try:
+        got = json.loads(stored)
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in got.items()} if isinstance(got, dict) else {}
 
 
 async def write_plan(
@@ -127,12 +141,15 @@ async def write_plan(
     state = k.state(lid)
     taken = () if leave_flight else (S.TAKEN_INDEX, S.TAKEN_CALLBACK)  # another take's, then: it stays
     pipe.hdel(state, S.WHY, *taken, S.CB_AT, S.CB_AGENT, S.RETRY_AT, S.BASE_BEFORE, S.BASE_BEFORE_NUMBERS,
-              *(() if carry else (S.FOLLOW_UP,)))
+              S.BASE_BEFORE_BASE, *(() if carry else (S.FOLLOW_UP,)))
     person = gk.person(g.header.person)
     # The person each of the lead's numbers names (`number:<e164>`, the lead's own person left out): a contact
     # is written there too, so that a lead of another list or campaign keyed otherwise (an import with or
     # without the account column) is held back by it (the gather reads the most restrictive).
     others = _number_persons(g)
+    # And the subscribers the operator's base lists for those numbers (`subscriber:<id>`): a lead of the account
+    # with none of these numbers (its mobile, where this one has the home number) is held back by them.
+    bases = g.base_persons
     # the late code says the agent did not reach the person (wrong number, someone else, a machine): the
     # contact the first result counted is taken back, so the subscriber is not held off for nothing
     uncontact = amending is not None and not plan.contacted
@@ -156,9 +173,11 @@ async def write_plan(
     if uncontact:
         before, _, stamp = g.state.get(S.BASE_BEFORE, "").partition("|")
         befores = g.state.get(S.BASE_BEFORE_NUMBERS, "").split(",")
+        base_befores = _base_befores(g.state.get(S.BASE_BEFORE_BASE, ""))
         for key, held, was in ((person, g.person, before),
                                *((gk.person(o), held, befores[j] if j < len(befores) else "")
-                                 for j, o, held in others)):
+                                 for j, o, held in others),
+                               *((gk.person(b), held, base_befores.get(b, "")) for b, held in bases)):
             if held.get(S.P_MONTH) == plan.month and int(held.get(S.P_MONTH_COUNT, "0")) > 0:
                 pipe.hincrby(key, S.P_MONTH_COUNT, -1)
             if stamp and held.get(S.P_BASE) == stamp:  # not stamped again since, by another campaign
@@ -209,18 +228,20 @@ async def write_plan(
     if plan.dnc_numbers:
         pipe.sadd(gk.dnc, *plan.dnc_numbers)
     if plan.dnc_person:
-        queue_dnc_marks(pipe, gk, g.header.person, g.header.numbers)
+        queue_dnc_marks(pipe, gk, g.header.person, g.header.numbers, also=(b for b, _ in bases))
     first = amending is None  # an amended contact's counters were written with its first result
     if plan.contacted and first:
         if g.person.get(S.P_MONTH) == plan.month:
             pipe.hincrby(person, S.P_MONTH_COUNT, 1)
         else:
             pipe.hset(person, mapping={S.P_MONTH: plan.month, S.P_MONTH_COUNT: 1})
-        for _, o, _held in others:  # not read unless listed in `bcp`: counted in Redis, whatever it holds
+        # a number person is not read unless listed in `bcp`: counted in Redis, whatever it holds (and so is a
+        # base person, which may have changed since the read)
+        for o in (*(o for _, o, _ in others), *(b for b, _ in bases)):
             pipe.count_contact(gk.person(o), plan.month)
     if plan.base_contact and first:
         pipe.hset(person, S.P_BASE, repr(now))
-        for _, o, _held in others:
+        for o in (*(o for _, o, _ in others), *(b for b, _ in bases)):
             pipe.hset(gk.person(o), S.P_BASE, repr(now))
         if plan.next == "finish" and plan.finish_reason == PolicyDisposition.OTHER.value:
             # a result without the agent's disposition, which a late one may amend: keep what to undo
@@ -229,6 +250,8 @@ async def write_plan(
                 by_index = {j: held.get(S.P_BASE, "") for j, _, held in others}
                 pipe.hset(state, S.BASE_BEFORE_NUMBERS,
                           ",".join(by_index.get(j, "") for j in range(len(g.header.numbers))))
+            if bases:  # by person: the base may list other subscribers by the time a late disposition comes
+                pipe.hset(state, S.BASE_BEFORE_BASE, json.dumps({b: held.get(S.P_BASE, "") for b, held in bases}))
     if (plan.contacted or plan.base_contact) and first:
         marks = [o for _, o, _ in others]
         if g.header.person.startswith("number:"):
@@ -239,9 +262,9 @@ async def write_plan(
         pipe.hincrby(person, S.P_WON_BACK, 1)
     if plan.decline_kind:
         # on every person the lead is, as a contact and a DNC are: another campaign knowing the person only by one
-        # of these numbers does not offer the same thing again; each keeps the later of its own and this one (a
-        # signal may have set a longer one on one of them)
-        for subject in dict.fromkeys([g.header.person, *(o for _, o, _ in others)]):
+        # of these numbers (or by the account the base lists for them) does not offer the same thing again; each
+        # keeps the later of its own and this one (a signal may have set a longer one on one of them)
+        for subject in dict.fromkeys([g.header.person, *(o for _, o, _ in others), *(b for b, _ in bases)]):
             pipe.keep_later(gk.sup(subject), plan.decline_kind, plan.decline_until)
             pipe.sadd(gk.supk, subject)
     if first and replacing_lost is None:

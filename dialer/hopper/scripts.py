@@ -8,7 +8,9 @@ per batch; the decision itself stays in Python (`dialer.policy`, pure and tested
 Cost per lead is kept to a handful of Redis calls: multi-member commands (SMISMEMBER, ZMSCORE) cover
 all numbers at once, a set of suppressed subjects (`supk`) is asked once per lead and the suppression
 hashes are read only for its hits, and the DNC/lock/suppression reads are skipped entirely while those
-lists are empty (checked once per script run).
+lists are empty (checked once per script run). The operator's subscriber base is asked once per number
+(one HGET: it is keyed by number, in buckets), and the person hash of a subscriber it names is read only
+when that is not the lead's own person (a list without the account column, or with another account).
 
 Replies are flat strings, one per lead: fields joined by GS (\\x1d), items inside a field by FS
 (\\x1c); a batch payload sent to a script is records joined by RS (\\x1e). One bulk string per lead
@@ -42,6 +44,7 @@ __all__ = [
 _GATHER = r"""
 local GS, FS = '\29', '\28'
 local P, C, cid = ARGV[1], ARGV[2], ARGV[3]
+local BASE = P .. ':base:'
 local has_cdnc = redis.call('SCARD', C .. 'dnc') > 0
 local has_dnc = redis.call('SCARD', P .. ':dnc') > 0
 local has_ab = redis.call('ZCARD', P .. ':ab') > 0
@@ -59,12 +62,35 @@ local function mcall(cmd, key, items)
   return out
 end
 
+-- The subscribers the operator's base lists for the numbers nums[n0..n1] (`base:<bucket>`, keyed by number as
+-- `keys.bucket` splits it), as persons (`subscriber:<id>`), each once, the lead's own `person` left out: the same
+-- person as the lead's, whatever key its list gave it. An id with a control character would break the reply's
+-- separators: it names no person here.
+local function base_persons(person, nums, n0, n1)
+  local out = {}
+  for j = n0, n1 do
+    local num = nums[j]
+    local sub = redis.call('HGET', BASE .. string.sub(num, -6), string.sub(num, 2, -7))
+    if sub then
+      local bp = 'subscriber:' .. sub
+      if bp ~= person and not string.find(sub, '%c') then
+        local seen = false
+        for _, x in ipairs(out) do seen = seen or x == bp end
+        if not seen then out[#out + 1] = bp end
+      end
+    end
+  end
+  return out
+end
+
 -- Everything the policy needs about each lead, one reply string per lead: lead id, stored lead, state,
 -- person state, per number (DNC, lock end), suppressions, '1' when a `number:<e164>` person of one of its
--- numbers asked not to be called (else ''), and per number the contact fields (bc, m, mc) of its
--- `number:<e164>` person when that is not the lead's person and has any (set `bcp`), else empty ones.
--- Multi-member reads (DNC, locks, suppressed subjects, those number persons) are done once for the whole
--- batch; a number person's hash is read only when `bcp` lists it.
+-- numbers, or a subscriber the base lists for one of them, asked not to be called (else ''), per number the
+-- contact fields (bc, m, mc) of its `number:<e164>` person when that is not the lead's person and has any (set
+-- `bcp`), else empty ones, and per subscriber the base lists for its numbers (`base_persons`) the person and
+-- its contact fields (bc, m, mc). Multi-member reads (DNC, locks, suppressed subjects, those number persons)
+-- are done once for the whole batch; a number person's hash is read only when `bcp` lists it, a base person's
+-- always (a subscriber's contacts are written on it, not listed).
 local function gather_many(lids)
   local recs, nums, subjects = {}, {}, {}
   for _, lid in ipairs(lids) do
@@ -84,6 +110,7 @@ local function gather_many(lids)
       r.n0 = #nums + 1
       for num in string.gmatch(string.sub(blob, p1 + 1, p2 - 1), '[^,]+') do nums[#nums + 1] = num end
       r.n1 = #nums
+      r.bp = base_persons(person, nums, r.n0, r.n1)
       if has_sup then
         r.s0 = #subjects + 1
         subjects[#subjects + 1] = 'lead:' .. cid .. ':' .. lid
@@ -92,6 +119,7 @@ local function gather_many(lids)
         for j = r.n0, r.n1 do
           if person ~= 'number:' .. nums[j] then subjects[#subjects + 1] = 'number:' .. nums[j] end
         end
+        for _, bp in ipairs(r.bp) do subjects[#subjects + 1] = bp end
         r.s1 = #subjects
       end
     end
@@ -129,6 +157,13 @@ local function gather_many(lids)
         end
         for x = 1, 3 do npc[#npc + 1] = (got and got[x]) or '' end
       end
+      local bpc = {}
+      for _, bp in ipairs(r.bp) do
+        local got = redis.call('HMGET', P .. ':p:' .. bp, 'dnc', 'bc', 'm', 'mc')
+        if got[1] == '1' then pdnc = '1' end
+        bpc[#bpc + 1] = bp
+        for x = 2, 4 do bpc[#bpc + 1] = got[x] or '' end
+      end
       local sups = {}
       if has_sup then
         for j = r.s0, r.s1 do
@@ -139,7 +174,7 @@ local function gather_many(lids)
         end
       end
       out[#out + 1] = table.concat({r.lid, r.blob, r.state, r.person, table.concat(numinfo, FS),
-        table.concat(sups, FS), pdnc, table.concat(npc, FS)}, GS)
+        table.concat(sups, FS), pdnc, table.concat(npc, FS), table.concat(bpc, FS)}, GS)
     end
   end
   return out

@@ -324,11 +324,13 @@ class LeadStore:
         stops a lead of another list or campaign that knows them by one of these numbers only (no account id)
         and has another number: the hopper blocks a whole lead when any of its numbers' persons is marked
         (`dnc_person` alone would leave that lead dialed on its other number), as a result's do-not-call
-        marks them (`queue_dnc_marks`)."""
+        marks them (`queue_dnc_marks`). The subscribers the operator's base lists for those numbers are marked
+        too: a lead of the account on another of its numbers is the same person."""
         nums = list(dict.fromkeys(normalize(n, "ZZ") for n in numbers))
         async with redis_call(f"marking {person} do-not-call", self._timeout):
+            subs = await self._base_persons(nums)
             pipe = self._r.pipeline(transaction=True)
-            queue_dnc_marks(pipe, self._g, person, nums)
+            queue_dnc_marks(pipe, self._g, person, nums, also=subs)
             if nums:
                 pipe.sadd(self._g.dnc, *nums)
             await pipe.execute()
@@ -472,6 +474,15 @@ class LeadStore:
                 f"{p}: unreadable as CSV at line {rows.line_num}: {exc} (the rows before are loaded; loading "
                 "twice is harmless)"
             ) from None
+
+    async def _base_persons(self, numbers: list[str]) -> list[str]:
+        """The persons (`subscriber:<id>`) the base lists for `numbers` (E.164), each once."""
+        if not numbers:
+            return []
+        pipe = self._r.pipeline(transaction=False)
+        for e164 in numbers:
+            pipe.hget(*self._g.base(e164))
+        return list(dict.fromkeys(f"subscriber:{text(s)}" for s in await pipe.execute() if s is not None))
 
     async def subscriber_for(self, number: str, *, region: str = "US") -> str | None:
         e164 = normalize(number, region)

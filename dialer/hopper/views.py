@@ -36,6 +36,8 @@ class S:
     # the base-contact stamps before of its numbers' `number:<e164>` persons, comma-separated by number index
     # ("" for none, or the lead's own person), written with BASE_BEFORE
     BASE_BEFORE_NUMBERS = "bbn"
+    # the same for the subscribers the base lists for its numbers: JSON, person -> stamp before ("" for none)
+    BASE_BEFORE_BASE = "bbs"
     LOST = "lst"  # attempts given up as lost whose real result has not come (comma-separated attempt numbers)
     # a follow-up written while the lead was in flight in this campaign: its time, which that dial's result
     # schedules (see `results.write_plan`)
@@ -84,6 +86,9 @@ class Gathered:
     # by number index: the contact fields (bc, m, mc; those it has) of the number's `number:<e164>` person,
     # empty when that is the lead's own person or no contact was written on it
     number_persons: tuple[Mapping[str, str], ...] = ()
+    # the subscribers the operator's base lists for the lead's numbers (`subscriber:<id>`, the lead's own person
+    # left out), each with its contact fields (bc, m, mc; those it has): the same person under another key
+    base_persons: tuple[tuple[str, Mapping[str, str]], ...] = ()
 
     @property
     def zone_key(self) -> str:
@@ -132,13 +137,15 @@ def parse_gathered(reply: object) -> Gathered | None:
                 sups[kind] = max(until, sups.get(kind, until))
         cb_at = state.get(S.CB_AT)
         number_persons = _number_persons(parts[7] if len(parts) > 7 else "", len(header.numbers))
-        base, month, in_month = _most_restrictive(person, number_persons)
+        base_persons = _base_persons(parts[8] if len(parts) > 8 else "")
+        base, month, in_month = _most_restrictive(person, (*number_persons, *(f for _, f in base_persons)))
         view = LeadView(
             lead_id=lead_id,
             numbers=numbers,
             zones=header.zones,
             person=header.person,
-            # the lead's person, or a person known by one of its numbers, asked not to be called
+            # the lead's person, a person known by one of its numbers, or a subscriber the base lists for one of
+            # them, asked not to be called
             person_dnc=person.get(S.P_DNC) == "1" or (len(parts) > 6 and parts[6] == "1"),
             consent=header.consent,
             suppressions=MappingProxyType(sups),
@@ -162,7 +169,8 @@ def parse_gathered(reply: object) -> Gathered | None:
         )
     except (ValueError, IndexError, TypeError, LeadError) as exc:
         raise StateStoreError(f"lead {lead_id}: stored state cannot be read ({exc}); re-import the lead") from exc
-    return Gathered(lead_id, blob, header, MappingProxyType(state), MappingProxyType(person), view, number_persons)
+    return Gathered(lead_id, blob, header, MappingProxyType(state), MappingProxyType(person), view, number_persons,
+                    base_persons)
 
 
 _CONTACT_FIELDS = (S.P_BASE, S.P_MONTH, S.P_MONTH_COUNT)
@@ -179,10 +187,22 @@ def _number_persons(part: str, n: int) -> tuple[Mapping[str, str], ...]:
     )
 
 
+def _base_persons(part: str) -> tuple[tuple[str, Mapping[str, str]], ...]:
+    """The gather's base persons: each a person key, then its contact fields (bc, m, mc; "" when absent)."""
+    if not part:
+        return ()
+    items = part.split(FS)
+    return tuple(
+        (items[i], MappingProxyType({f: v for f, v in zip(_CONTACT_FIELDS, items[i + 1 : i + 4], strict=False) if v}))
+        for i in range(0, len(items) - 3, 4)
+    )
+
+
 def _most_restrictive(person: Mapping[str, str],
                       others: tuple[Mapping[str, str], ...]) -> tuple[float, str, int]:
     """(last base contact, month, contacts that month) of a lead's person, held against the persons its
-    numbers name: the latest base contact, and the highest count of the latest month any of them has."""
+    numbers name and the subscribers the base lists for them: the latest base contact, and the highest count
+    of the latest month any of them has."""
     base = _float(person.get(S.P_BASE))
     month, count = person.get(S.P_MONTH, ""), int(person.get(S.P_MONTH_COUNT, "0"))
     for p in others:
