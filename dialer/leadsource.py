@@ -137,7 +137,9 @@ class ManualDialPolicy(Protocol):
     """A lead source that can check a number typed by an agent against its campaign's contact policy."""
 
     async def check_number(self, number: str, now: float) -> None:
-        """Raise PolicyViolation, saying why, when `number` may not be called now (DNC, calling hours)."""
+        """Raise PolicyViolation, saying why, when `number` may not be called now (DNC, another dial has it out,
+        calling hours). A source that is also a `PreviewPolicy` takes the lead whose `recheck` passed just before
+        (nothing awaited in between) as the caller's own: its number is that preview's, not another dial."""
         ...
 
 

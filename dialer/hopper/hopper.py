@@ -32,7 +32,7 @@ from dialer.campaigns.models import CampaignConfig
 from dialer.campaigns.vocab import Disposition as PolicyDisposition
 from dialer.errors import ConfigError, LeadError, PolicyViolation, StateStoreError
 from dialer.hopper._redis import redis_call
-from dialer.hopper.keys import CampaignKeys, GlobalKeys
+from dialer.hopper.keys import CampaignKeys, GlobalKeys, bucket
 from dialer.hopper.lead_lists import (
     ListMetric,
     PausedLists,
@@ -52,6 +52,7 @@ from dialer.hopper.scripts import (
     INDEX_OWN,
     LIST_OWN,
     MOVE_ONE,
+    NUMBER_CHECK,
     REASSIGN_OWN,
     TAKE_OWN,
     TAKE_POP,
@@ -63,6 +64,7 @@ from dialer.hopper.types import (
     FillReport,
     HopperStatus,
     LeadList,
+    NumberInUse,
     RecycleReport,
     ScheduledCallback,
 )
@@ -140,6 +142,7 @@ class Hopper:
         self._own_indexed = False
         self._zones_indexed = False
         self._gather = redis.register_script(GATHER_ONLY)
+        self._number_check = redis.register_script(NUMBER_CHECK)
         self._apply = redis.register_script(APPLY)
         self._lock = asyncio.Lock()
         self._paused = PausedLists(redis, self._k, timeout_s)
@@ -630,14 +633,17 @@ class Hopper:
 
     async def number_is_dnc(self, e164: str) -> bool:
         """Whether `e164` is on the global or this campaign's do-not-call list, or marked do-not-call as a
-        person (`number:<e164>`; a subscriber's DNC puts all their numbers on the global list)."""
-        async with redis_call("checking a number against the do-not-call lists", self._timeout):
-            pipe = self._r.pipeline(transaction=False)
-            pipe.sismember(self._g.dnc, e164)
-            pipe.sismember(self._k.dnc, e164)
-            pipe.sismember(self._g.dncp, f"number:{e164}")
-            found = await pipe.execute()
-        return any(found)
+        person (`number:<e164>`, or the subscriber the operator's base lists for it; a subscriber's DNC puts
+        all their numbers on the global list)."""
+        return (await self.number_in_use(e164)).dnc
+
+    async def number_in_use(self, e164: str) -> NumberInUse:
+        """What holds `e164` back from a manual dial now: do-not-call (`number_is_dnc`), and the take that has it
+        out being dialed (`scripts._OUT`, in any campaign sharing the prefix), in one read."""
+        async with redis_call("checking a number against the do-not-call lists and the dials out", self._timeout):
+            dnc, out = await self._number_check(args=[self._prefix, self._k.p, e164, *bucket(e164)])
+        campaign, sep, lead = text(out).partition("\x1f")
+        return NumberInUse(dnc=text(dnc) == "1", out_campaign=campaign if sep else None, out_lead=lead if sep else None)
 
     def _target(self, g: Gathered, verdict: Verdict, is_cb: bool, now: float) -> DialTarget:
         fields = decode_fields(g.blob)

@@ -36,6 +36,7 @@ __all__ = [
     "INDEX_OWN",
     "LIST_OWN",
     "MOVE_ONE",
+    "NUMBER_CHECK",
     "REASSIGN_OWN",
     "TAKE_OWN",
     "TAKE_POP",
@@ -676,6 +677,21 @@ while true do
   start = start + 1000
 end
 return n
+"""
+
+# ARGV: prefix, campaign prefix, E.164 number, its base bucket, its field there (`keys.bucket`). What a number an
+# agent typed (manual dialing) may not be dialed for: {'1' when it is on the global or the campaign's DNC list,
+# or its `number:<e164>` person or the subscriber the base lists for it asked not to be called, else ''; the
+# mark of the take that has it out being dialed (`_OUT`: "<campaign>\31<lead>"), else ''}. Reads only.
+NUMBER_CHECK = r"""
+local P, C, num = ARGV[1], ARGV[2], ARGV[3]
+local dnc = redis.call('SISMEMBER', P .. ':dnc', num) == 1 or redis.call('SISMEMBER', C .. 'dnc', num) == 1
+  or redis.call('SISMEMBER', P .. ':dncp', 'number:' .. num) == 1
+if not dnc then
+  local sub = redis.call('HGET', P .. ':base:' .. ARGV[4], ARGV[5])
+  dnc = sub ~= false and redis.call('HGET', P .. ':p:subscriber:' .. sub, 'dnc') == '1'
+end
+return {dnc and '1' or '', redis.call('GET', P .. ':out:' .. num) or ''}
 """
 
 # ARGV: prefix, campaign prefix, campaign id, lead ids...

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-__all__ = ["CallbackMove", "DialTarget", "FillReport", "HopperState", "HopperStatus", "LeadList", "RecycleReport",
-           "ScheduledCallback"]
+__all__ = ["CallbackMove", "DialTarget", "FillReport", "HopperState", "HopperStatus", "LeadList", "NumberInUse",
+           "RecycleReport", "ScheduledCallback"]
 
 _EMPTY: Mapping[str, int] = MappingProxyType({})
 
@@ -43,6 +43,17 @@ class DialTarget:
     # screen past `inflight_timeout_s` is recovered as lost and may be taken again; its stale target is then
     # refused by `Hopper.recheck` and `Hopper.give_back` (None: a target from before the token; only `attempt`)
     taken_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NumberInUse:
+    """What holds a number an agent typed (manual dialing): `dnc` (a do-not-call list, or a person it names or
+    the base lists for it asked not to be called), and the take that has it out being dialed now, if any
+    (`out_campaign`, `out_lead`: a predictive dial, a preview on an agent's screen, in any campaign)."""
+
+    dnc: bool
+    out_campaign: str | None = None
+    out_lead: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,12 +174,18 @@ class ContactPolicy:
 
     # -- manual dialing ----------------------------------------------------------------------------------
 
-    def check_manual(self, number: str, zones: tuple[str, ...], *, dnc: bool, now: float) -> None:
-        """A number an agent typed (manual dialing): refused when it is on any do-not-call list or when
-        `now` is outside the calling hours in the callee's local time (every zone of the number).
-        Raises PolicyViolation saying why and what to do."""
+    def check_manual(self, number: str, zones: tuple[str, ...], *, dnc: bool, now: float,
+                     dialed_by: str | None = None) -> None:
+        """A number an agent typed (manual dialing): refused when it is on any do-not-call list, when another
+        dial has it out now (`dialed_by` says whose: the hopper's take of a lead, a predictive dial or a preview
+        on an agent's screen; the person would get two calls at once), or when `now` is outside the calling
+        hours in the callee's local time (every zone of the number). Raises PolicyViolation saying why and what
+        to do."""
         if dnc:
             raise PolicyViolation(f"{number} is on the do-not-call list; it must not be dialed")
+        if dialed_by is not None:
+            raise PolicyViolation(f"{number} is being dialed right now ({dialed_by}); dial it again once that "
+                                  "call has ended")
         if not zones:
             raise PolicyViolation(f"no time zone is known for {number}, so its calling hours cannot be checked; "
                                   "it must not be dialed manually")
