@@ -808,6 +808,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 campaign=cmd.campaign_id,
                 lead_id=cmd.lead_id,
                 timeout_ms=int(cmd.ring_timeout_s * 1000),
+                setup_ms=actions.SETUP_ALLOWANCE_MS,  # the engine hangs it up once it has rung the ring timeout
                 caller_id_name=cmd.caller_id_name,
                 caller_id_number=cmd.caller_id_number,
                 amd=cmd.amd,

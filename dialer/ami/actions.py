@@ -25,6 +25,7 @@ from pacing.types import MIN_RING_S
 __all__ = [
     "CALL_ID_MAX_LEN",
     "MIN_RING_TIMEOUT_MS",
+    "SETUP_ALLOWANCE_MS",
     "SOUND_NAME_PATTERN",
     "AmiAction",
     "OriginateAction",
@@ -44,6 +45,13 @@ __all__ = [
 
 CALL_ID_MAX_LEN = 60
 MIN_RING_TIMEOUT_MS = round(MIN_RING_S * 1000)  # let unanswered calls ring at least 15 s (the law, in pacing.types)
+# Asterisk counts an Originate's Timeout from the channel request, not from the first ring: the carrier's
+# call set-up (post-dial delay, often 2-8 s on mobile routes) comes out of it. The daemon adds this to the
+# ring timeout, and the engine itself hangs up a dial that has rung the ring timeout since its first
+# Ringing; the Timeout is then the backstop for a dial that never reports Ringing (183 early media only).
+# At most the AMI client's wait past the Timeout (its `originate_margin`, 10 s), so that the
+# OriginateResponse of such a dial still comes within the client's wait.
+SETUP_ALLOWANCE_MS = 8_000
 _CALL_ID_CHARS = frozenset(string.ascii_letters + string.digits + "_.-")
 _DIGITS = frozenset(string.digits)
 # A sound file as Playback() names it: no extension, path under the sounds directory (or absolute); no
@@ -68,13 +76,20 @@ class AmiAction:
 
 @dataclass(frozen=True, slots=True)
 class OriginateAction:
-    """One dial, built by `originate()`; `call_id` is also its ActionID."""
+    """One dial, built by `originate()`; `call_id` is also its ActionID. `timeout_ms` is how long it may ring,
+    `setup_ms` the call set-up allowed on top: the Originate's `Timeout` header is their sum (`wait_ms`)."""
 
     call_id: str
     timeout_ms: int
     headers: tuple[tuple[str, str], ...]
+    setup_ms: int = 0
 
     name = "Originate"
+
+    @property
+    def wait_ms(self) -> int:
+        """The Originate's `Timeout`: how long Asterisk waits for an answer, from the channel request."""
+        return self.timeout_ms + self.setup_ms
 
     def as_dict(self) -> dict[str, str]:
         """A fresh dict for `Manager.send_action`."""
@@ -137,13 +152,16 @@ def originate(
     priority: int = 1,
     message: str = "",
     record: bool = False,
+    setup_ms: int = 0,
 ) -> OriginateAction:
     """The one Originate per dial of docs/DIALPLAN_CONTRACT.md.
 
     `number` is E.164, with or without the leading '+'; `timeout_ms` is how long it may ring
-    (at least 15000). `message` (agentless campaigns) is a sound file passed as `DIALER_MESSAGE`;
-    `record` passes `DIALER_RECORD=1` (the dialplan records the conversation with the agent).
-    Raises OriginateError, saying what to fix, on any invalid argument.
+    (at least 15000), `setup_ms` the call set-up allowed on top (the daemon passes `SETUP_ALLOWANCE_MS`):
+    the `Timeout` header is their sum, since Asterisk counts it from the channel request. `message`
+    (agentless campaigns) is a sound file passed as `DIALER_MESSAGE`; `record` passes `DIALER_RECORD=1` (the
+    dialplan records the conversation with the agent). Raises OriginateError, saying what to fix, on any
+    invalid argument.
     """
     check_call_id(call_id)
     digits = _e164_digits(number)
@@ -154,6 +172,8 @@ def originate(
             f"timeout_ms {timeout_ms!r} is too short: unanswered calls must ring at least "
             f"{MIN_RING_TIMEOUT_MS} ms; raise the campaign's ring timeout"
         )
+    if isinstance(setup_ms, bool) or not isinstance(setup_ms, int) or setup_ms < 0:
+        raise OriginateError(f"setup_ms {setup_ms!r} must be an int number of milliseconds, 0 or more")
     if isinstance(priority, bool) or not isinstance(priority, int) or priority < 1:
         raise OriginateError(f"priority {priority!r} must be a positive integer")
     for what, value in (("outbound_context", outbound_context), ("context", context), ("exten", exten)):
@@ -180,14 +200,14 @@ def originate(
         ("Context", context),
         ("Exten", exten),
         ("Priority", str(priority)),
-        ("Timeout", str(timeout_ms)),
+        ("Timeout", str(timeout_ms + setup_ms)),
         ("CallerID", f'"{caller_id_name}" <{caller_id_number}>'),
         ("Async", "true"),
         ("ChannelId", call_id),
         ("OtherChannelId", f"{call_id}-2"),
         ("Variable", variables),
     )
-    return OriginateAction(call_id=call_id, timeout_ms=timeout_ms, headers=headers)
+    return OriginateAction(call_id=call_id, timeout_ms=timeout_ms, headers=headers, setup_ms=setup_ms)
 
 
 def originate_agent_first(

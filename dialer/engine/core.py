@@ -336,6 +336,8 @@ class Engine:
                 lead_list=r.lead_list,
                 target=r.target,
                 record=camp.record_calls,
+                # timed from its first Ringing: the Originate's Timeout counts the network's set-up too
+                ring_limit_s=camp.ring_timeout_s,
             )
             call.apply(CallEvent.ORIGINATE)
             self.calls[call_id] = call
@@ -611,8 +613,7 @@ class Engine:
                 # answered just as our hang-up of the ringing dial went out: whoever said hello heard the
                 # line drop, so the ledger counts a live answer abandoned (a machine is counted too: the
                 # verdict never came, and the law's count must not be short)
-                c.human_at = c.answered_at if c.answered_at is not None else now
-                return self._end(c, CallOutcome.ABANDONED, now)
+                return self._end(c, self.unverified_answer(c, now), now)
             return self._end(c, CallOutcome.HUNG_UP_SCREENING, now)
         return self._end(c, self._waiting_outcome(c, now), now)
 
@@ -637,6 +638,17 @@ class Engine:
         if c is not None:
             c.recording = e.file
         return []
+
+    def unverified_answer(self, c: Call, now: float) -> CallOutcome:
+        """How an answer whose AMD verdict never came ends when it is gone (hung up by us, or by whoever said
+        hello): abandoned, a live answer from its answer, since nothing proves an agent reached them within
+        2 s (the ledger must never count fewer); in an agentless campaign nobody waited for an agent, and the
+        message was never sent: hung up while AMD listened (no abandon)."""
+        if agentless.is_agentless(self, c):
+            return CallOutcome.HUNG_UP_SCREENING
+        if c.human_at is None:
+            c.human_at = c.answered_at if c.answered_at is not None else now
+        return CallOutcome.ABANDONED
 
     @staticmethod
     def _waiting_outcome(c: Call, now: float) -> CallOutcome:
@@ -1021,8 +1033,7 @@ class Engine:
             elif c.state in (CallState.WAITING, CallState.CONNECTING, CallState.ABANDONING):
                 outcome = CallOutcome.ABANDONED
             elif c.state is CallState.SCREENING:
-                c.human_at = c.answered_at if c.answered_at is not None else now
-                outcome = CallOutcome.ABANDONED
+                outcome = self.unverified_answer(c, now)
             elif c.state is CallState.RINGING:
                 outcome = CallOutcome.NO_ANSWER
             else:

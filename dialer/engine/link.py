@@ -162,7 +162,7 @@ def outcome_when_gone(c: Call) -> CallOutcome:
     # Answered, AMD's verdict not seen: whoever said hello may have waited in `dialer-connect`'s silence
     # with nobody coming, and nothing proves an agent reached them within 2 s. An abandon, as `close_all`
     # and a surplus hang-up that met an answer count it (a machine or a hang-up during AMD is counted too:
-    # one too many, the safe side).
+    # one too many, the safe side); in an agentless campaign nobody waited for an agent (`end_gone`).
     if c.state is CallState.SCREENING:
         return CallOutcome.ABANDONED
     return CallOutcome.LOST
@@ -170,11 +170,11 @@ def outcome_when_gone(c: Call) -> CallOutcome:
 
 def end_gone(engine: Engine, c: Call, now: float) -> list[Command]:
     """End `c`, whose customer leg Asterisk no longer has, as `outcome_when_gone` says; an answer whose verdict
-    was not seen counts as a live answer abandoned from its answer (its greeting ended then at the earliest)."""
-    outcome = outcome_when_gone(c)
-    if outcome is CallOutcome.ABANDONED and c.human_at is None:
-        c.human_at = c.answered_at if c.answered_at is not None else now
-    return engine.end_call(c, outcome, now)
+    was not seen as `Engine.unverified_answer` says (a live answer abandoned from its answer; in an agentless
+    campaign, hung up while AMD listened)."""
+    if c.state is CallState.SCREENING:
+        return engine.end_call(c, engine.unverified_answer(c, now), now)
+    return engine.end_call(c, outcome_when_gone(c), now)
 
 
 def stuck(engine: Engine, c: Call, now: float) -> bool:
