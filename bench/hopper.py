@@ -437,7 +437,9 @@ Blocked on purpose before the fill: {r["blocked_setup"]["dnc_numbers"]:,} number
 def cli() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--leads", type=int, default=10_000_000)
-    p.add_argument("--fill", type=int, default=200_000, help="leads the big fill moves (hopper target depth)")
+    p.add_argument("--fill", type=int, default=None,
+                   help="leads the big fill moves (hopper target depth); default 200,000, or a quarter of --leads "
+                        "when that is smaller (the fill must leave leads for the phases after it)")
     p.add_argument("--small", type=int, default=100_000, help="size of the small campaign for the scale check")
     p.add_argument("--naive", type=int, default=5_000, help="leads moved by the one-round-trip baseline")
     p.add_argument("--cycles", type=int, default=200, help="steady-state take/record/fill cycles")
@@ -450,6 +452,11 @@ def cli() -> None:
     p.add_argument("--no-write", action="store_true")
     p.add_argument("--render", type=Path, help="only rewrite hopper.md from an existing hopper.json")
     args = p.parse_args()
+    if args.fill is None:
+        args.fill = min(200_000, max(1, args.leads // 4))
+    elif args.fill >= args.leads:
+        p.error(f"--fill {args.fill:,} must be smaller than --leads {args.leads:,}: a fill that moves every lead "
+                f"leaves none for the phases after it (e.g. --fill {max(1, args.leads // 4)})")
     if args.render:
         write_docs(json.loads(args.render.read_text()), args.out)
         return
