@@ -15,6 +15,9 @@
     request_dnc         the desk's DNC button: the person on the global do-not-call lists at once
     _opt_out            the same for a key-press opt-out after a recorded message (UserEvent DialerOptOut), and
     _dnc_disposition    for a disposition with dnc=1: both retried while Redis is away, until written
+    _subscriber_dnc     then, for a subscriber of the operator's, every number the subscriber has (their leads' in
+                        any campaign, the subscriber base's): a walk of the keyspace, in a task of its own,
+                        retried while Redis is away, its failure an ERROR that says how to apply it by hand
 
 Each method changes the engine through its pure calls (`Engine.dial_preview`, `transfer`...) and carries
 out the commands it returns with `Daemon.execute`, like every other input.
@@ -41,6 +44,7 @@ from dialer.engine.commands import AutoDialPreview, Command, DispositionMade, Or
 from dialer.engine.core import DialRequest, Engine
 from dialer.errors import CallbackNotMovable, DialerError, IllegalTransition, PolicyViolation, StateStoreError
 from dialer.hopper.store import LeadStore
+from dialer.hopper.subscriber_dnc import subscriber_dnc
 from dialer.leadsource import (
     LeadSource,
     ManualDialPolicy,
@@ -81,6 +85,7 @@ class AgentCalls:
         store_retry_s: float
         store_max_retry_s: float
         _recent_commands: RecentCommands
+        _actions: asyncio.TaskGroup | None
 
         def execute(self, cmds: list[Command], now: float) -> None: ...
 
@@ -264,7 +269,9 @@ class AgentCalls:
         The person is the lead's (`subscriber:<id>` for an own subscriber, else its first number), read
         from the lead store: a call's fields do not carry the subscriber, and a request is the person's,
         so every number of the lead goes on the list with the one dialed. A call without a stored lead
-        (a manual dial) names its number alone."""
+        (a manual dial) names its number alone. For a subscriber, every other number they have (their
+        leads' in other campaigns, the subscriber base's) follows in a task of its own (`_subscriber_dnc`):
+        finding them walks the keyspace, seconds per million leads."""
         leads = LeadStore(self.store.r, prefix=self.store.prefix, timeout_s=3.0)
         lead = await leads.get_lead(campaign_id, lead_id) if campaign_id and lead_id else None
         found = [n.e164 for n in lead.numbers] if lead is not None else []
@@ -285,7 +292,40 @@ class AgentCalls:
                 await self.store.r.xadd(self.store.key("dnc_requests"), entry)  # type: ignore[arg-type]
         except (RedisError, OSError, TimeoutError) as exc:
             raise StateStoreError(f"DNC request for call {call_id} applied but not journaled: {exc!r}") from exc
+        subscriber = person.removeprefix("subscriber:") if person.startswith("subscriber:") else ""
+        if subscriber:
+            walk = self._subscriber_dnc(call_id, subscriber, numbers)
+            if self._actions is None:  # not running (a tool, a test): done here, the caller waits
+                await walk
+            else:
+                self._later(walk, "subscriber-dnc", about={"call_id": call_id, "lead_id": lead_id,
+                                                           "campaign_id": campaign_id})
         return True
+
+    async def _subscriber_dnc(self, call_id: str, subscriber_id: str, numbers: list[str]) -> None:
+        """A subscriber's do-not-call request reaches every number the subscriber has, as the supervisors'
+        `POST /api/dnc` with `subscriber_id` does (`dialer.hopper.subscriber_dnc`): the numbers of their leads in
+        any campaign and those the subscriber base lists for the account go on the global list, each marked as
+        a person, and their leads not in flight are finished. Retried while Redis is away (each write is safe
+        to repeat); a failure, or a stop before it is done, is an ERROR that says how to finish it by hand."""
+        where = {"call_id": call_id}
+        what = f"do-not-call request of subscriber {subscriber_id} (call {call_id}) on every number they have"
+        try:
+            done = await until_stored(
+                what, lambda: subscriber_dnc(self.store.r, subscriber_id, numbers, prefix=self.store.prefix),
+                retry_s=self.store_retry_s, max_retry_s=self.store_max_retry_s, extra=where, logger=log)
+        except asyncio.CancelledError:
+            log.error(f"{what} not finished: the dialer stopped first; the numbers of the call's lead are on the "
+                      f"list, the subscriber's others may not be: repeat it (POST /api/dnc with subscriber_id "
+                      f"{subscriber_id})", extra=where)
+            raise
+        except DialerError as exc:
+            log.error(f"{what} failed: {exc}; the numbers of the call's lead are on the list, the subscriber's "
+                      f"others may not be: repeat it (POST /api/dnc with subscriber_id {subscriber_id})",
+                      extra={**where, "error": repr(exc)})
+            return
+        log.info(f"{what}: {len(done.numbers)} number(s) on the do-not-call list, {len(done.finished)} lead(s) "
+                 f"finished, {len(done.in_flight)} in flight finished at their next check", extra=where)
 
     async def _record_dnc_until_stored(self, call_id: str, lead_id: str, campaign_id: str, number: str | None,
                                        fields: Mapping[str, str], *, source: str, agent_id: str = "",
