@@ -485,7 +485,7 @@ class AmiClient:
                 # Never written to a socket: no call was tried, so no attempt is counted on the lead.
                 self._emit(OriginateFailed(call_id, "not connected to AMI; the Originate was not sent", sent=False))
                 return
-            deadline = action.timeout_ms / 1000 + self._originate_margin
+            deadline = action.wait_ms / 1000 + self._originate_margin  # the Timeout header: ring plus set-up
             if self._clock is not None:
                 deadline = self._clock.to_real(deadline)
             try:

@@ -210,6 +210,19 @@ async def test_originate_deadline_then_late_response_flows_as_event(ami: FakeAmi
         assert late.success
 
 
+async def test_the_originate_deadline_counts_the_set_up_allowance_asterisk_waits_too(ami: FakeAmi) -> None:
+    # Asterisk's Timeout is ring plus set-up (20 + 8 s); a deadline from the ring alone (20 + 10 s margin)
+    # declared a slow carrier's answer missing 2 s after Asterisk could still send it
+    ami.plans["c-setup"] = "hold"
+    async with make_client(ami, clock=ScaledClock(scale=1000.0)) as client:
+        stream = client.events()
+        client.submit_originate(actions.originate(call_id="c-setup", number="+12025550123", campaign="camp",
+                                                  lead_id="L1", timeout_ms=20_000, setup_ms=8_000,
+                                                  caller_id_name="Acme", caller_id_number="5550100"))
+        failed = await next_of(stream, OriginateFailed)
+        assert "no OriginateResponse within 0.038 s" in failed.error  # (20 + 8 + 10) s at 1000x
+
+
 async def test_pending_registry_is_capped_and_keyed_by_call_id(ami: FakeAmi) -> None:
     ami.plans.update({"c-1": "hold", "c-2": "hold"})
     async with make_client(ami, max_pending_originates=2) as client:
