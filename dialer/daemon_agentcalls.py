@@ -160,7 +160,7 @@ class AgentCalls:
                 raise
         if held is not None and held[1].lead_id == lead_id and isinstance(source, ManualDialPolicy):
             try:
-                await source.check_number(held[1].number, self.clock.now())
+                await source.check_number(held[1].number, self.clock.now(), own=held[1])
             except PolicyViolation:  # e.g. a DNC request arrived while the agent read the lead
                 await self.preview_skip(agent_id, lead_id, "policy")
                 raise

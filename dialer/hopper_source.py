@@ -95,8 +95,6 @@ class HopperLeadSource:
         self._writing: dict[str, asyncio.Event] = {}  # calls whose first disposition is being written
         # leads given back while Redis was away, to give back at the next use: (target, when, skip's wait)
         self._unreturned: deque[tuple[DialTarget, float, float | None]] = deque()
-        # the preview whose `recheck` passed last: its agent's Dial checks its number next (`check_number`)
-        self._rechecked: DialTarget | None = None
 
     async def _maybe_fill(self, depth: int, now: float) -> int:
         if depth >= self._low and now - self._last_fill < self._every:
@@ -263,23 +261,20 @@ class HopperLeadSource:
             return
         verdict = await self.hopper.recheck(request.target, now)
         if verdict.ok:
-            self._rechecked = request.target  # its agent dials it next: its own numbers' marks (`check_number`)
             return
         why = f"{verdict.block}" + (f" ({verdict.detail})" if verdict.detail else "")
         after = "it will not be called again" if verdict.final else "it went back to the hopper until it may be"
         raise PolicyViolation(f"lead {request.lead_id} may not be dialed now: {why}; {after}. "
                               "Take the next lead.")
 
-    async def check_number(self, number: str, now: float) -> None:
+    async def check_number(self, number: str, now: float, *, own: DialRequest | None = None) -> None:
         """Manual dialing: refuse a number on a do-not-call list, out being dialed by a take of the hopper (a
         predictive dial, a preview on another agent's screen, in any campaign sharing the Redis prefix), or
         outside its calling hours now.
 
-        The daemon also checks the number of a preview its agent is about to dial here, right after `recheck`
-        passed for it (`ManualDialPolicy`): that preview's own take has the number out, and is not another
-        dial. The lead that passed the last `recheck` is that take, for this call only: taken (and forgotten)
-        before anything is awaited, so no other check in between can borrow it."""
-        own, self._rechecked = self._rechecked, None
+        The daemon also checks the number of a preview its agent is about to dial here (`own`, the preview):
+        that preview's own take has the number out, and is not another dial."""
+        own_target = own.target if own is not None and isinstance(own.target, DialTarget) else None
         try:
             e164 = normalize(number, "ZZ")
             zones = zones_for(e164)
@@ -288,7 +283,8 @@ class HopperLeadSource:
         use = await self.hopper.number_in_use(e164)
         dialed_by = None
         if use.out_lead is not None and not (
-                own is not None and (use.out_campaign, use.out_lead) == (own.campaign_id, own.lead_id)):
+                own_target is not None
+                and (use.out_campaign, use.out_lead) == (own_target.campaign_id, own_target.lead_id)):
             dialed_by = f"lead {use.out_lead} of campaign {use.out_campaign}"
         self.hopper.policy.check_manual(e164, zones, dnc=use.dnc, now=now, dialed_by=dialed_by)
 

@@ -136,10 +136,9 @@ class PreviewPolicy(Protocol):
 class ManualDialPolicy(Protocol):
     """A lead source that can check a number typed by an agent against its campaign's contact policy."""
 
-    async def check_number(self, number: str, now: float) -> None:
+    async def check_number(self, number: str, now: float, *, own: DialRequest | None = None) -> None:
         """Raise PolicyViolation, saying why, when `number` may not be called now (DNC, another dial has it out,
-        calling hours). A source that is also a `PreviewPolicy` takes the lead whose `recheck` passed just before
-        (nothing awaited in between) as the caller's own: its number is that preview's, not another dial."""
+        calling hours). `own`: the preview being dialed, whose own take has the number out (not another dial)."""
         ...
 
 
@@ -186,7 +185,7 @@ class InMemoryLeadSource:
             raise PolicyViolation(f"lead {request.lead_id} may not be dialed now: {why}; it went back to the "
                                   "campaign's leads, take the next one")
 
-    async def check_number(self, number: str, now: float) -> None:
+    async def check_number(self, number: str, now: float, *, own: DialRequest | None = None) -> None:
         """Only the `dnc` set (no calling hours: tests and small demos)."""
         if number in self.dnc:
             raise PolicyViolation(f"{number} is on the do-not-call list; it must not be dialed")

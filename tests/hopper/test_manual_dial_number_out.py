@@ -1,7 +1,7 @@
 """A number an agent types (manual dialing, `HopperLeadSource.check_number`) is refused while a take of the hopper
 has it out being dialed (`<prefix>:out:<e164>`: a predictive dial, a preview on another agent's screen, in any
 campaign sharing the prefix): the person would get two calls at once. The preview an agent is about to dial is
-checked there too, right after its `recheck` passed: its own take's mark is not another dial (once). A number
+checked there too, naming itself (`own`): its own take's mark is not another dial. A number
 the base gives to a subscriber who asked not to be called is refused as do-not-call."""
 
 from __future__ import annotations
@@ -37,18 +37,17 @@ async def test_a_number_out_is_refused_with_whose_dial_it_is(redis: Redis, prefi
     await sb.check_number(N, NOW + 31)  # that call has ended
 
 
-async def test_the_preview_being_dialed_is_its_own_take_once(redis: Redis, prefix: str) -> None:
+async def test_the_preview_being_dialed_is_its_own_take_and_no_other(redis: Redis, prefix: str) -> None:
     sa, _sb = await _sources(redis, prefix)
     await sa.depth(NOW)
     requests = {r.lead_id: r for r in await sa.take(2, NOW)}
     mine, other = requests["K1"], requests["K2"]
     await sa.recheck(mine, NOW)  # the agent pressed Dial: the daemon rechecks, then checks the number
-    await sa.check_number(mine.number, NOW)
-    with pytest.raises(PolicyViolation, match="being dialed right now"):  # only for that check
+    await sa.check_number(mine.number, NOW, own=mine)
+    with pytest.raises(PolicyViolation, match="being dialed right now"):  # typed by hand, it is another dial
         await sa.check_number(mine.number, NOW)
-    await sa.recheck(mine, NOW)
     with pytest.raises(PolicyViolation, match=r"lead K2 of campaign ma"):  # another lead's number
-        await sa.check_number(other.number, NOW)
+        await sa.check_number(other.number, NOW, own=mine)
 
 
 async def test_a_number_of_a_subscriber_who_asked_not_to_be_called_is_refused(redis: Redis, prefix: str) -> None:
