@@ -45,9 +45,10 @@ def test_a_late_disposition_is_one_call_disposed_and_opt_outs_are_reported() -> 
 
 
 def test_the_default_speed_fits_the_shift_in_105_s_unless_the_agents_make_that_too_fast() -> None:
-    assert round(default_speed(10, 4.0), 1) == 137.1  # the README's default demo
-    assert default_speed(20, 8.0) == 100.0  # not 274x: the host's milliseconds would be seconds of waiting
-    assert default_speed(500, 1.0) == 4.0
+    assert default_speed(10, 4.0) == 70.0  # the README's default demo: not 137x, see MAX_AGENTS_X_SPEED
+    assert default_speed(20, 8.0) == 35.0  # not 274x: the host's milliseconds would be seconds of waiting
+    assert default_speed(2, 1.0) == 3600 / 105  # a short shift for few agents: fitted into 105 s
+    assert default_speed(500, 1.0) == 1.4
     assert default_speed(10, 0.01) == 1.0  # never slower than real time
     assert default_speed(5000, 8.0) == 1.0
 
