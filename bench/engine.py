@@ -170,7 +170,8 @@ async def run_level(agents: int, seconds: float, redis_url: str) -> dict[str, An
         redis: aioredis.Redis = connect_redis(redis_url)
         await redis.flushdb()
         async with AmiClient(host="127.0.0.1", port=port, username="dialer", secret="change-me",
-                             max_pending_originates=20000, clock=clock, ping_interval=5.0) as ami:
+                             events="call,user,system", max_pending_originates=20000, clock=clock,
+                             ping_interval=5.0) as ami:
             inst = Instruments(ami)
             stop = asyncio.Event()
             feed_cb: dict[str, Any] = {}
