@@ -13,8 +13,9 @@ reads it again at every fill and, between fills, at most every `PAUSED_TTL_S` se
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from enum import StrEnum
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -33,6 +34,7 @@ __all__ = [
     "ListMetric",
     "PausedLists",
     "count_for_list",
+    "lead_lists_of",
     "list_lists",
     "list_stat",
     "pause_list",
@@ -98,7 +100,12 @@ async def list_lists(redis: Redis, keys: CampaignKeys, campaign_id: str, timeout
         pipe.smembers(keys.lpaused)
         pipe.hgetall(keys.lstats)
         counts, paused, stats = await pipe.execute()
-    names = {text(x) for x in paused}
+    return lead_lists_of(counts, {text(x) for x in paused}, stats)
+
+
+def lead_lists_of(counts: Mapping[Any, Any], paused: Collection[str], stats: Mapping[Any, Any]) -> list[LeadList]:
+    """The lists, by name, from the campaign's `lists` and `lstats` hashes as read, and its paused names."""
+    names = set(paused)
     known = {text(a): int(b) for a, b in counts.items()}
     per: dict[str, dict[str, int]] = {}
     for field, value in stats.items():

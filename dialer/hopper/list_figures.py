@@ -4,7 +4,7 @@
 wallboard wants both every refresh, and two reads of one set can disagree when a supervisor pauses a list
 between them (a list paused in `lists_paused` and running in `lists`). `list_figures` reads only the lists'
 counts and figures, and marks paused the lists of the set the status read: one read, one answer.
-The figures are built exactly as `lead_lists.list_lists` builds them.
+The figures are built by the same `lead_lists.lead_lists_of` as `lead_lists.list_lists`.
 """
 
 from __future__ import annotations
@@ -15,14 +15,10 @@ from redis.asyncio import Redis
 
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys
-from dialer.hopper.lead_lists import ListMetric
+from dialer.hopper.lead_lists import lead_lists_of
 from dialer.hopper.types import LeadList
-from dialer.hopper.views import text
 
 __all__ = ["list_figures"]
-
-_US = "\x1f"  # `lstats` fields are "<list>\x1f<metric>" (`lead_lists.list_stat`)
-
 
 async def list_figures(redis: Redis, campaign_id: str, paused: Collection[str], *, prefix: str = "dialer",
                        timeout_s: float = 5.0) -> list[LeadList]:
@@ -33,16 +29,4 @@ async def list_figures(redis: Redis, campaign_id: str, paused: Collection[str], 
         pipe.hgetall(keys.lists)
         pipe.hgetall(keys.lstats)
         counts, stats = await pipe.execute()
-    names = set(paused)
-    known = {text(a): int(b) for a, b in counts.items()}
-    per: dict[str, dict[str, int]] = {}
-    for field, value in stats.items():
-        name, _, metric = text(field).rpartition(_US)
-        per.setdefault(name, {})[metric] = max(0, int(value))  # as `list_lists`: never below 0
-    out = []
-    for name in sorted(known.keys() | names | per.keys()):
-        got = per.get(name, {})
-        out.append(LeadList(name, known.get(name, 0), name in names, dials=got.get(ListMetric.DIALS, 0),
-                            contacts=got.get(ListMetric.CONTACTS, 0), sales=got.get(ListMetric.SALES, 0),
-                            finished=got.get(ListMetric.FINISHED, 0)))
-    return out
+    return lead_lists_of(counts, paused, stats)
