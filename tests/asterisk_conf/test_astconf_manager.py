@@ -12,7 +12,6 @@ from astconf_files import as_dict, csv_set, load, one, value, values
 ACTION_CLASSES = {
     "Originate": {"originate"},
     "Redirect": {"call"},
-    "Getvar": {"call", "reporting"},  # the campaign and lead of calls a crashed daemon left (engine/orphans.py)
     "Hangup": {"system", "call"},
     "Bridge": {"call"},
     "Ping": set(),
