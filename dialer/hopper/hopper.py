@@ -48,8 +48,7 @@ from dialer.hopper.scripts import (
     DUE_OWN,
     FILL_PEEK,
     GATHER_ONLY,
-    INDEX_ANY,
-    INDEX_OWN,
+    INDEX_CALLBACKS,
     LIST_OWN,
     MOVE_ONE,
     NUMBER_CHECK,
@@ -134,8 +133,7 @@ class Hopper:
         self._list_own = redis.register_script(LIST_OWN)
         self._reassign_own = redis.register_script(REASSIGN_OWN)
         self._move_one = redis.register_script(MOVE_ONE)
-        self._index_own = redis.register_script(INDEX_OWN)
-        self._index_any = redis.register_script(INDEX_ANY)
+        self._index_callbacks = redis.register_script(INDEX_CALLBACKS)
         self._any_indexed = False
         self._count_kept = redis.register_script(COUNT_KEPT)
         self._due_own = redis.register_script(DUE_OWN)
@@ -497,7 +495,7 @@ class Hopper:
         if self._any_indexed:
             return
         async with redis_call(f"indexing the callbacks for anyone of {self.campaign.id}", self._timeout):
-            await self._index_any(keys=[self._k.cb], args=[self._k.p])
+            await self._index_callbacks(keys=[self._k.cb], args=[self._k.p, "any"])
         self._any_indexed = True
 
     async def _index_own_callbacks(self) -> None:
@@ -507,7 +505,7 @@ class Hopper:
             return
         k = self._k
         async with redis_call(f"indexing the agents' own callbacks of {self.campaign.id}", self._timeout):
-            await self._index_own(keys=[k.cb], args=[k.p])
+            await self._index_callbacks(keys=[k.cb], args=[k.p, "own"])
         self._own_indexed = True
 
     async def _claim(self, rows: list[tuple[bool, str]], now: float, *,

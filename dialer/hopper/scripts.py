@@ -32,8 +32,7 @@ __all__ = [
     "FILL_PEEK",
     "GATHER_ONLY",
     "IMPORT",
-    "INDEX_ANY",
-    "INDEX_OWN",
+    "INDEX_CALLBACKS",
     "LIST_OWN",
     "MOVE_ONE",
     "NUMBER_CHECK",
@@ -304,7 +303,7 @@ _SCAN = 1000
 # (away, and kept for them for ever or for `personal_callback_wait_s`) still finds the ones for anyone behind
 # them. Like the per-agent index it is a hint, added where a callback for anyone is scheduled, moved or handed
 # to anyone, and checked by its reader against the callbacks set and the lead's state (no cbag): stale entries
-# are dropped there. Those scheduled before the index existed are added once per campaign (INDEX_ANY).
+# are dropped there. Those scheduled before the index existed are added once per campaign (INDEX_CALLBACKS).
 _ANY = r"""
 -- Up to `limit` due callbacks for anyone from the index, with their time in the callbacks set; stale entries
 -- (gone from the callbacks, or kept for an agent since) leave the index.
@@ -637,39 +636,23 @@ return n
 """
 )
 
-# KEYS: callbacks. ARGV: campaign prefix. Once per campaign (marker `<campaign prefix>cbix`): indexes the
-# callbacks kept for agents that a version without the index scheduled. Reply: how many (-1: done before).
-INDEX_OWN = r"""
-local C = ARGV[1]
-if not redis.call('SET', C .. 'cbix', '1', 'NX') then return -1 end
+# KEYS: callbacks. ARGV: campaign prefix, which index ("own": the callbacks kept for agents, `cbo:<agent>`;
+# "any": the callbacks for anyone, `cba`). Once per campaign and index (marker `<campaign prefix>cbix` or
+# `cbaix`): indexes the callbacks a version without that index scheduled. Reply: how many (-1: done before).
+INDEX_CALLBACKS = r"""
+local C, own = ARGV[1], ARGV[2] == 'own'
+if not redis.call('SET', C .. (own and 'cbix' or 'cbaix'), '1', 'NX') then return -1 end
 local n, start = 0, 0
 while true do
   local part = redis.call('ZRANGE', KEYS[1], start, start + 999, 'WITHSCORES')
   if #part == 0 then break end
   for j = 1, #part, 2 do
     local owner = redis.call('HGET', C .. 's:' .. part[j], 'cbag')
-    if owner and owner ~= '' then
+    local kept = owner and owner ~= ''
+    if own and kept then
       redis.call('ZADD', C .. 'cbo:' .. owner, part[j + 1], part[j])
       n = n + 1
-    end
-  end
-  start = start + 1000
-end
-return n
-"""
-
-# KEYS: callbacks. ARGV: campaign prefix. Once per campaign (marker `<campaign prefix>cbaix`): indexes the
-# callbacks for anyone that a version without the index (`_ANY`) scheduled. Reply: how many (-1: done before).
-INDEX_ANY = r"""
-local C = ARGV[1]
-if not redis.call('SET', C .. 'cbaix', '1', 'NX') then return -1 end
-local n, start = 0, 0
-while true do
-  local part = redis.call('ZRANGE', KEYS[1], start, start + 999, 'WITHSCORES')
-  if #part == 0 then break end
-  for j = 1, #part, 2 do
-    local owner = redis.call('HGET', C .. 's:' .. part[j], 'cbag')
-    if not owner or owner == '' then
+    elseif not own and not kept then
       redis.call('ZADD', C .. 'cba', part[j + 1], part[j])
       n = n + 1
     end
