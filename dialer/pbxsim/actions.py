@@ -189,6 +189,21 @@ def _redirect(pbx: Pbx, session: Responder, block: Block) -> None:
     session.send(response("Error", aid, error))
 
 
+def _getvar(pbx: Pbx, session: Responder, block: Block) -> None:
+    """`action_getvar`: the channel's variable (the Originate's, which its Local pair shares here), empty when
+    not set; errors as Asterisk words them. The daemon reads a crashed process's calls' campaign and lead so."""
+    aid, name, variable = _aid(block), _h(block, "Channel"), _h(block, "Variable")
+    if not variable:
+        session.send(response("Error", aid, "No variable specified"))
+        return
+    ch = pbx.find(name) if name else None
+    if name and ch is None:
+        session.send(response("Error", aid, "No such channel"))
+        return
+    value = ch.call.vars.get(variable, "") if ch is not None and ch.call is not None else ""
+    session.send(response("Success", aid, None, extra=(("Variable", variable), ("Value", value))))
+
+
 def _bridge(pbx: Pbx, session: Responder, block: Block) -> None:
     aid = _aid(block)
     name1, name2 = _h(block, "Channel1"), _h(block, "Channel2")
@@ -302,6 +317,7 @@ HANDLERS: dict[str, Handler] = {
     "ping": _ping,
     "coresettings": _core_settings,
     "redirect": _redirect,
+    "getvar": _getvar,
     "bridge": _bridge,
     "hangup": _hangup,
     "coreshowchannels": _core_show_channels,
