@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from agents import commands as ac
 from agents.state import AgentState
 from dialer.ami import events as ev
+from dialer.config import CampaignSettings
 from dialer.daemon import Daemon
 from dialer.engine.commands import Originate
 from dialer.engine.core import DialRequest
@@ -140,27 +141,38 @@ def shut_down(d: Daemon) -> None:
 async def progressive_ami_side(redis_url: str, leads: LeadSource, ami: object, prefix: str,
                                start: float) -> AsyncIterator[Daemon]:
     """A daemon with one progressive campaign, `c`, and its AMI `ami`, on a clock 1,000 times slower than
+    real time from `start` (`ami_side`)."""
+    from dialer.config import CampaignSettings, PacingSettings
+    from pacing import Mode
+
+    cs = CampaignSettings(id="c", pacing=PacingSettings(mode=Mode.PROGRESSIVE))
+    async with ami_side(redis_url, cs, leads, ami, prefix, start, speed=0.001) as d:
+        yield d
+
+
+@contextlib.asynccontextmanager
+async def ami_side(redis_url: str, cs: CampaignSettings, leads: LeadSource, ami: object, prefix: str,
+                   start: float, *, speed: float) -> AsyncIterator[Daemon]:
+    """A daemon with the one campaign `cs`, its leads from `leads` and its AMI `ami`, on a clock `speed` times
     real time from `start`, whose AMI side runs (`run_ami_only`: events in, actions out, and the task group
     `_later` puts its tasks in), with no pacing or timer loop of its own. The task's first step comes at the
     caller's first await: what the caller sets before it holds from the start."""
     from bus_fakes import FakeBus
 
     from dialer.clock import ScaledClock
-    from dialer.config import CampaignSettings, DialerSettings, HttpSettings, MetricsSettings, PacingSettings
+    from dialer.config import DialerSettings, HttpSettings, MetricsSettings
     from dialer.daemon import runtime_from_settings
     from dialer.engine.core import Engine
     from dialer.metrics import Metrics
     from dialer.store import RedisStore, connect_redis
-    from pacing import Mode
 
-    cs = CampaignSettings(id="c", pacing=PacingSettings(mode=Mode.PROGRESSIVE))
     cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False))
     engine = Engine(hold_s=1.5)
     engine.add_campaign(runtime_from_settings(cs))
     client = connect_redis(redis_url)
-    d = Daemon(cfg, clock=ScaledClock(0.001, start=start), engine=engine, ami=ami,  # type: ignore[arg-type]
+    d = Daemon(cfg, clock=ScaledClock(speed, start=start), engine=engine, ami=ami,  # type: ignore[arg-type]
                store=RedisStore(client, prefix=prefix), bus=FakeBus(),  # type: ignore[arg-type]
-               leads={"c": leads}, metrics=Metrics())
+               leads={cs.id: leads}, metrics=Metrics())
     task = asyncio.create_task(d.run_ami_only())
     try:
         yield d

@@ -20,23 +20,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bus_fakes import FakeBus
+from daemon_fakes import ami_side
 
 from dialer.ami import actions
 from dialer.ami import events as ev
 from dialer.ami.client import AmiResponse
 from dialer.campaigns.loader import load_campaign
-from dialer.clock import ScaledClock
-from dialer.config import CampaignSettings, DialerSettings, HttpSettings, MetricsSettings
-from dialer.daemon import Daemon, runtime_from_settings
-from dialer.engine.core import Engine
+from dialer.config import CampaignSettings
+from dialer.daemon import Daemon
 from dialer.errors import AmiError
 from dialer.hopper import Hopper, LeadStore
 from dialer.hopper_source import HopperLeadSource
 from dialer.leads.demo import load_demo_leads
-from dialer.metrics import Metrics
 from dialer.policy.contact import ContactPolicy
-from dialer.store import RedisStore, connect_redis
 
 CAMPAIGN = Path(__file__).resolve().parents[2] / "examples" / "campaigns" / "base_upsell.toml"
 NOON_ET = dt.datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("America/New_York")).timestamp()
@@ -100,22 +96,9 @@ async def settled(d: Daemon) -> None:
 async def restarted(redis_url: str, prefix: str, ami: AsteriskAfterCrash,
                     source: HopperLeadSource) -> AsyncIterator[Daemon]:
     """The new daemon, running the base-upsell campaign on the hopper the dead one used (AMI side only)."""
-    cs = CampaignSettings(id="upsell-fiber")
-    cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False))
-    engine = Engine(hold_s=1.5)
-    engine.add_campaign(runtime_from_settings(cs))
-    client = connect_redis(redis_url)
-    d = Daemon(cfg, clock=ScaledClock(1.0, start=NOON_ET + 60), engine=engine, ami=ami,  # type: ignore[arg-type]
-               store=RedisStore(client, prefix=prefix), bus=FakeBus(),  # type: ignore[arg-type]
-               leads={"upsell-fiber": source}, metrics=Metrics())
-    task = asyncio.create_task(d.run_ami_only())
-    try:
+    async with ami_side(redis_url, CampaignSettings(id="upsell-fiber"), source, ami, prefix, NOON_ET + 60,
+                        speed=1.0) as d:
         yield d
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await client.aclose()
 
 
 async def test_a_person_a_crashed_daemon_left_parked_gets_the_message_is_counted_and_locked(client, redis_url):
@@ -153,14 +136,21 @@ async def test_a_person_a_crashed_daemon_left_parked_gets_the_message_is_counted
         assert all(t is not None and t >= NOON_ET + 71 * 3600 for t in locked)
 
 
-async def test_a_call_of_a_campaign_this_daemon_does_not_run_is_left_alone(client, redis_url):
-    prefix = "orphan2"
+def one_parked_leg(client: Any, prefix: str, *, campaign: str) -> tuple[HopperLeadSource, str, AsteriskAfterCrash]:
+    """A hopper on `prefix` with nothing taken, and an Asterisk holding one person parked in `Wait`, of
+    `campaign`, lead L1."""
     config = load_campaign(CAMPAIGN)
     source = HopperLeadSource(Hopper(client, config, ContactPolicy(config), prefix=prefix))
     leg = "Local/15551230007@dialer-outbound-0000002a;1"
     parked = ev.ChannelRow(channel=leg, uniqueid=OLD, linkedid=OLD, state=ev.ChannelState.UP,
                            context="dialer-connect", exten="s", application="Wait")
-    ami = AsteriskAfterCrash([parked], {(leg, "DIALER_CAMPAIGN"): "someone-elses", (leg, "DIALER_LEAD"): "L1"})
+    return source, leg, AsteriskAfterCrash([parked], {(leg, "DIALER_CAMPAIGN"): campaign,
+                                                      (leg, "DIALER_LEAD"): "L1"})
+
+
+async def test_a_call_of_a_campaign_this_daemon_does_not_run_is_left_alone(client, redis_url):
+    prefix = "orphan2"
+    source, _leg, ami = one_parked_leg(client, prefix, campaign="someone-elses")
     async with restarted(redis_url, prefix, ami, source) as d:
         await ami.feed(ev.AmiConnected(reconnect=False))
         assert [a.name for a in ami.sent] == ["Getvar", "Getvar"]
@@ -170,12 +160,7 @@ async def test_a_call_of_a_campaign_this_daemon_does_not_run_is_left_alone(clien
 
 async def test_when_the_first_look_failed_a_verdict_of_such_a_call_makes_the_daemon_look_again(client, redis_url):
     prefix = "orphan3"
-    config = load_campaign(CAMPAIGN)
-    source = HopperLeadSource(Hopper(client, config, ContactPolicy(config), prefix=prefix))
-    leg = "Local/15551230007@dialer-outbound-0000002a;1"
-    parked = ev.ChannelRow(channel=leg, uniqueid=OLD, linkedid=OLD, state=ev.ChannelState.UP,
-                           context="dialer-connect", exten="s", application="Wait")
-    ami = AsteriskAfterCrash([parked], {(leg, "DIALER_CAMPAIGN"): "upsell-fiber", (leg, "DIALER_LEAD"): "L1"})
+    source, leg, ami = one_parked_leg(client, prefix, campaign="upsell-fiber")
     ami.looks_failing = 1
     async with restarted(redis_url, prefix, ami, source) as d:
         await ami.feed(ev.AmiConnected(reconnect=False))
