@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -31,3 +34,23 @@ async def client(rig: Rig) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=build_app(rig.daemon))
     async with httpx.AsyncClient(transport=transport, base_url="http://dialer") as c:
         yield c
+
+
+@pytest.fixture
+def local_zone() -> Iterator[Callable[[str], ZoneInfo]]:
+    """Set the process's local zone (TZ) for one test."""
+    old = os.environ.get("TZ")
+
+    def use(name: str) -> ZoneInfo:
+        os.environ["TZ"] = name
+        time.tzset()
+        return ZoneInfo(name)
+
+    try:
+        yield use
+    finally:
+        if old is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old
+        time.tzset()

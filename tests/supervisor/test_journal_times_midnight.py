@@ -4,9 +4,7 @@ names its days): before, the whole interval went to the day it began."""
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,19 +14,9 @@ from dialer.supervisor import reports as rp
 
 
 @pytest.fixture
-def new_york() -> Iterator[ZoneInfo]:
+def new_york(local_zone: Callable[[str], ZoneInfo]) -> ZoneInfo:
     """The process's local zone is New York for one test."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "America/New_York"
-    time.tzset()
-    try:
-        yield ZoneInfo("America/New_York")
-    finally:
-        if old is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = old
-        time.tzset()
+    return local_zone("America/New_York")
 
 
 def at(tz: ZoneInfo, *when: int) -> float:

@@ -3,35 +3,12 @@ day at that midnight's own UTC offset: on a day the offset changed overnight (DS
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from dialer.supervisor.tally import ABANDONED, LIVE, Tally, _Buckets, local_midnight
-
-
-@pytest.fixture
-def local_zone() -> Iterator[object]:
-    """Set the process's local zone (TZ) for one test."""
-    old = os.environ.get("TZ")
-
-    def use(name: str) -> ZoneInfo:
-        os.environ["TZ"] = name
-        time.tzset()
-        return ZoneInfo(name)
-
-    try:
-        yield use
-    finally:
-        if old is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = old
-        time.tzset()
 
 
 @pytest.mark.parametrize(("day", "hour"), [((2024, 3, 10), 14), ((2024, 11, 3), 14), ((2024, 3, 10), 1),
