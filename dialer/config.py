@@ -23,7 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from dialer.ami.actions import SOUND_NAME_PATTERN
+from dialer.ami.actions import SETUP_ALLOWANCE_MS, SOUND_NAME_PATTERN
 from dialer.errors import ConfigError
 from pacing import AbandonCount, Jurisdiction, Mode, PacingKnobs
 
@@ -75,6 +75,31 @@ class AmiSettings(_Section):
     reconnect_delay_s: float = Field(1.0, gt=0)
     max_pending_originates: int = Field(5000, ge=1)
     outbound_context: str = Field("dialer-outbound", pattern=r"^[A-Za-z0-9_-]+$")
+    setup_allowance_s: float = Field(
+        SETUP_ALLOWANCE_MS / 1000,
+        description="call set-up allowed on top of a campaign's ring timeout in each Originate's Timeout, which "
+                    "Asterisk counts from the channel request: the carrier's post-dial delay (time to its first "
+                    "ring, 183 or 180) comes out of it")
+
+    # Below 2 s nearly any route's set-up would come out of the 15 s the law asks a dial to ring when it never
+    # reports Ringing (183 early media only: the Timeout ends it); past 30 s a carrier that has not rung is
+    # not slow but failing, and the dial holds a trunk channel that long for nothing
+    SETUP_ALLOWANCE_RANGE_S: ClassVar[tuple[float, float]] = (2.0, 30.0)
+
+    @field_validator("setup_allowance_s")
+    @classmethod
+    def _setup_allowance_in_range(cls, value: float) -> float:
+        low, high = cls.SETUP_ALLOWANCE_RANGE_S
+        if not low <= value <= high:
+            raise ValueError(f"{value:g} s is out of range: set it between {low:g} and {high:g} s, a little above "
+                             f"your carrier's longest post-dial delay (from the Originate to the first ring; "
+                             f"default {SETUP_ALLOWANCE_MS / 1000:g})")
+        return value
+
+    @property
+    def setup_allowance_ms(self) -> int:
+        """`setup_allowance_s` as the Originate's `setup_ms`."""
+        return round(self.setup_allowance_s * 1000)
 
 
 class RedisSettings(_Section):

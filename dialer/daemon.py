@@ -808,7 +808,9 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 campaign=cmd.campaign_id,
                 lead_id=cmd.lead_id,
                 timeout_ms=int(cmd.ring_timeout_s * 1000),
-                setup_ms=actions.SETUP_ALLOWANCE_MS,  # the engine hangs it up once it has rung the ring timeout
+                # Asterisk's Timeout also counts the carrier's set-up; the engine hangs the dial up once it has
+                # rung the ring timeout
+                setup_ms=self.settings.ami.setup_allowance_ms,
                 caller_id_name=cmd.caller_id_name,
                 caller_id_number=cmd.caller_id_number,
                 amd=cmd.amd,

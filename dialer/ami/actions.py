@@ -46,11 +46,11 @@ __all__ = [
 CALL_ID_MAX_LEN = 60
 MIN_RING_TIMEOUT_MS = round(MIN_RING_S * 1000)  # let unanswered calls ring at least 15 s (the law, in pacing.types)
 # Asterisk counts an Originate's Timeout from the channel request, not from the first ring: the carrier's
-# call set-up (post-dial delay, often 2-8 s on mobile routes) comes out of it. The daemon adds this to the
-# ring timeout, and the engine itself hangs up a dial that has rung the ring timeout since its first
-# Ringing; the Timeout is then the backstop for a dial that never reports Ringing (183 early media only).
-# At most the AMI client's wait past the Timeout (its `originate_margin`, 10 s), so that the
-# OriginateResponse of such a dial still comes within the client's wait.
+# call set-up (post-dial delay, often 2-8 s on mobile routes) comes out of it. The daemon adds the set-up
+# allowance (`[ami] setup_allowance_s`, this by default) to the ring timeout, and the engine itself hangs up
+# a dial that has rung the ring timeout since its first Ringing; the Timeout is then the backstop for a
+# dial that never reports Ringing (183 early media only). The AMI client waits for the OriginateResponse
+# for the whole Timeout plus its margin, so any allowance is waited for.
 SETUP_ALLOWANCE_MS = 8_000
 _CALL_ID_CHARS = frozenset(string.ascii_letters + string.digits + "_.-")
 _DIGITS = frozenset(string.digits)
@@ -157,7 +157,7 @@ def originate(
     """The one Originate per dial of docs/DIALPLAN_CONTRACT.md.
 
     `number` is E.164, with or without the leading '+'; `timeout_ms` is how long it may ring
-    (at least 15000), `setup_ms` the call set-up allowed on top (the daemon passes `SETUP_ALLOWANCE_MS`):
+    (at least 15000), `setup_ms` the call set-up allowed on top (the daemon passes `[ami] setup_allowance_s`):
     the `Timeout` header is their sum, since Asterisk counts it from the channel request. `message`
     (agentless campaigns) is a sound file passed as `DIALER_MESSAGE`; `record` passes `DIALER_RECORD=1` (the
     dialplan records the conversation with the agent). Raises OriginateError, saying what to fix, on any
