@@ -19,6 +19,7 @@ by a lock. `now` is always passed in (virtual time in the demo); the wall clock 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -57,6 +58,7 @@ from dialer.hopper.scripts import (
     TAKE_POP,
 )
 from dialer.hopper.status import build_status
+from dialer.hopper.subscriber_dnc import pending_spreads, spread_done, subscriber_dnc
 from dialer.hopper.types import (
     CallbackMove,
     DialTarget,
@@ -74,6 +76,8 @@ from dialer.policy.contact import ContactPolicy
 from dialer.policy.types import Block, DialResult, Verdict
 
 __all__ = ["BAND", "NUMBER_OUT", "NUMBER_OUT_WAIT_S", "OUT_TTL_MARGIN_S", "Hopper"]
+
+log = logging.getLogger(__name__)
 
 BAND = 1e15
 _FRESH, _RETRY = 1, 2
@@ -161,7 +165,15 @@ class Hopper:
     # -- fill ------------------------------------------------------------------------------------------
 
     async def fill(self, now: float) -> FillReport:
-        """Top the ready queue up to `hopper.target_depth` with leads callable now."""
+        """Top the ready queue up to `hopper.target_depth` with leads callable now. Then spread the do-not-call
+        requests that results queued and nothing spread yet (`_spread_dnc`: Redis failed right after the result's
+        write, or the process stopped), whichever campaign's results they were."""
+        report, unspread = await self._fill(now)
+        if unspread:
+            await self._spread_dnc(None)
+        return report
+
+    async def _fill(self, now: float) -> tuple[FillReport, bool]:
         async with self._lock:
             await self._index_zone_sets()
             recovered = await self._recover(now)
@@ -172,7 +184,8 @@ class Hopper:
                 pipe.smembers(k.zk)
                 pipe.zremrangebyscore(self._g.ab, "-inf", f"({now!r}")
                 pipe.smembers(k.lpaused)
-                depth, groups, _, paused = await pipe.execute()
+                pipe.exists(self._g.dncs)
+                depth, groups, _, paused, unspread = await pipe.execute()
             self._paused.set(frozenset(text(x) for x in paused), now)
             depth = int(depth)
             need = self.campaign.hopper.target_depth - depth
@@ -205,7 +218,7 @@ class Hopper:
                             break
                 if decisions:
                     await self._peek_batch("fresh", [], 0, now, decisions)
-            return FillReport(
+            report = FillReport(
                 campaign_id=self.campaign.id,
                 moved=sum(moved.values()),
                 fresh=moved["fresh"],
@@ -216,6 +229,25 @@ class Hopper:
                 deferred=MappingProxyType(dict(deferred)),
                 finished=MappingProxyType(dict(finished)),
             )
+            return report, bool(unspread)
+
+    async def _spread_dnc(self, subscribers: Iterable[str] | None) -> None:
+        """Spread the do-not-call requests a result queued (`results.write_plan`, `GlobalKeys.dncs`) for
+        `subscribers` (None: every one queued) to every number and lead of theirs, as the daemon's request does
+        (`subscriber_dnc`), and take each off the queue once done. The result's own write marked the persons
+        already, so their leads are refused meanwhile. Redis failing here is not the result's failure (it is
+        written): a WARNING, and the request waits for the next fill of any campaign."""
+        try:
+            pending = await pending_spreads(self._r, self._prefix, self._timeout, subscribers)
+            for sub, count in pending.items():
+                done = await subscriber_dnc(self._r, sub, prefix=self._prefix, timeout_s=self._timeout)
+                await spread_done(self._r, self._prefix, sub, count, self._timeout)
+                log.info("do-not-call request of subscriber %s spread: %d number(s) on the list, %d lead(s) finished, "
+                         "%d in flight finished at their next check", sub, len(done.numbers), len(done.finished),
+                         len(done.in_flight), extra={"campaign_id": self.campaign.id})
+        except StateStoreError as exc:
+            log.warning("a subscriber's do-not-call request is marked but not yet spread to all their numbers and "
+                        "leads; the next fill does it", extra={"campaign_id": self.campaign.id, "error": repr(exc)})
 
     async def _index_zone_sets(self, batch: int = 1000) -> None:
         """Once per campaign (marker `zkix`): add to `zk` every zone set that has a queue. A version before
@@ -705,9 +737,11 @@ class Hopper:
                                 "the call's record but does not change the lead")
             plan = self.policy.plan_amendment(g.view, target.number_index, result, now)
             batch = Batch()
-            await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
-                             amending=fin, leave_flight=flying is not None)
+            dnc = await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
+                                   amending=fin, leave_flight=flying is not None)
             if await self._write(batch, self._untaken_guard(g, flying, S.FINISHED), g):
+                if dnc:
+                    await self._spread_dnc(dnc)
                 return
         raise self._kept_changing(target)
 
@@ -759,8 +793,8 @@ class Hopper:
                 plan = replace(plan, next="callback", at=now + self.campaign.retry.delay("lost"), finish_reason=None,
                                callback_agent=g.view.callback_agent)
                 kept_at = g.view.callback_at
-            await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
-                             lost_attempt=target.attempt, callback_at=kept_at)
+            dnc = await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
+                                   lost_attempt=target.attempt, callback_at=kept_at)
             self._free_numbers(batch, g)
             guard = self._take_guard(target, g)
         elif target.attempt in lost_attempts(g):
@@ -768,17 +802,21 @@ class Hopper:
             # as an attempt then: its real result takes the lost one's place instead of counting another (once:
             # the write takes the attempt off the lost ones)
             plan = self.policy.plan_amendment(g.view, target.number_index, result, now)
-            await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
-                             replacing_lost=target.attempt, leave_flight=flying is not None)
+            dnc = await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
+                                   replacing_lost=target.attempt, leave_flight=flying is not None)
             guard = self._untaken_guard(g, flying, S.LOST)
         elif self._is_take(target, g, flying):
             plan = self.policy.plan_result(g.view, target.number_index, result, now)
-            await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout)
+            dnc = await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout)
             self._free_numbers(batch, g)
             guard = self._take_guard(target, g)
         else:
             return False
-        return True if await self._write(batch, guard, g) else None
+        if not await self._write(batch, guard, g):
+            return None
+        if dnc:
+            await self._spread_dnc(dnc)
+        return True
 
     async def explain(self, lead_id: str, now: float) -> dict[str, Any]:
         """Where a lead is and whether it may be dialed now, and if not why and until when: the contact

@@ -16,6 +16,10 @@ Global (across campaigns), under `<prefix>`:
     base:<bucket>       HASH  number -> subscriber id of a current subscriber (cold-list reconciliation; and
                               the gather reads it per number: that subscriber is one of the lead's persons)
     campaigns           SET   campaign ids that have leads (dedup scope "all" looks in each)
+    dncs                HASH  subscriber id -> do-not-call dispositions written on a lead of theirs (their own,
+                              or one whose number the base lists for them) whose spread to every number and
+                              lead of theirs (`subscriber_dnc`) is not done yet: written with the result, in
+                              its script, and deleted once done (by the hopper right after, else by a fill)
     out:<e164>          STRING the take that has the number out being dialed (its campaign and lead, joined by
                               0x1f), with a TTL a little over `inflight_timeout_s`: no other take gets a lead
                               with that number meanwhile, in any campaign (see `scripts._OUT`)
@@ -72,12 +76,13 @@ def bucket(e164: str) -> tuple[str, str]:
 class GlobalKeys:
     """Keys shared by all campaigns."""
 
-    __slots__ = ("ab", "bcp", "campaigns", "dnc", "dncp", "prefix", "supk")
+    __slots__ = ("ab", "bcp", "campaigns", "dnc", "dncp", "dncs", "prefix", "supk")
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.dnc = f"{prefix}:dnc"
         self.dncp = f"{prefix}:dncp"
+        self.dncs = f"{prefix}:dncs"  # subscribers whose do-not-call disposition is still to spread
         # the `number:<e164>` persons a contact was written on (base-contact time, monthly count): the gather
         # reads only those persons' hashes
         self.bcp = f"{prefix}:bcp"

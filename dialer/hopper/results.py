@@ -4,8 +4,9 @@ The plan is decided by the pure policy; this module only translates it into comm
 that the hopper applies in one Lua call (`writes.APPLY`) with the check that the dial's take is still the
 lead's, so a DNC request, a lock or a callback is either fully recorded or not at all, and recorded once.
 A DNC disposition lands in the global lists (person and every number) in that same batch, so the very next
-`take` of any campaign already sees it. Follow-ups write the lead into the other campaign's deferred queue, due at the
-follow-up time.
+`take` of any campaign already sees it; for a subscriber, the same batch queues the request's spread to every
+number and lead of theirs (`dncs`, done by the hopper once the batch is written). Follow-ups write the lead
+into the other campaign's deferred queue, due at the follow-up time.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dialer.hopper.writes import Batch
 from dialer.leads.model import decode_fields
 from dialer.policy.types import Block, DialResult, ResultPlan
 
-__all__ = ["LOST_OUTCOME", "lost_attempts", "queue_dnc_marks", "write_plan"]
+__all__ = ["LOST_OUTCOME", "dnc_subscribers", "lost_attempts", "queue_dnc_marks", "write_plan"]
 
 LOST_OUTCOME = Outcome.NO_ANSWER  # what a dial given up as lost is counted as, until its real result comes
 
@@ -47,6 +48,13 @@ def queue_dnc_marks(pipe: Pipeline | Batch, g: GlobalKeys, person: str, numbers:
     pipe.sadd(g.dncp, *marks)
     for mark in marks:
         pipe.hset(g.person(mark), S.P_DNC, "1")
+
+
+def dnc_subscribers(g: Gathered) -> tuple[str, ...]:
+    """The subscribers (ids) a do-not-call result on lead `g` is the request of: the lead's own person when it
+    is a subscriber, and the subscribers the operator's base lists for its numbers (the same person)."""
+    persons = [g.header.person, *(b for b, _ in g.base_persons)]
+    return tuple(dict.fromkeys(p.removeprefix("subscriber:") for p in persons if p.startswith("subscriber:")))
 
 
 def _number_persons(g: Gathered) -> list[tuple[int, str, Mapping[str, str]]]:
@@ -90,9 +98,10 @@ async def write_plan(
     replacing_lost: int | None = None,
     callback_at: float | None = None,
     leave_flight: bool = False,
-) -> None:
+) -> tuple[str, ...]:
     """Queue on `batch` the writes of `plan` (decided for lead `g` after `result`); `redis` reads the
-    follow-ups' target campaigns first.
+    follow-ups' target campaigns first. Returns the subscribers a do-not-call plan queued in `dncs` (see
+    `dnc_subscribers`): once the batch is written, their request is to spread (`subscriber_dnc`).
 
     `amending`: the lead's finish reason when the plan replaces a result already written (a late
     disposition, `ContactPolicy.plan_amendment`): that finish is undone, and the attempt's outcome and
@@ -227,8 +236,15 @@ async def write_plan(
         pipe.zadd(gk.ab, dict.fromkeys(plan.lock_numbers, plan.lock_until), gt=True)
     if plan.dnc_numbers:
         pipe.sadd(gk.dnc, *plan.dnc_numbers)
+    spread: tuple[str, ...] = ()
     if plan.dnc_person:
         queue_dnc_marks(pipe, gk, g.header.person, g.header.numbers, also=(b for b, _ in bases))
+        # The marks hold every lead of the subscriber at its next check; the request goes further (every number
+        # of theirs on the global list, so no base import lifts it; their leads finished everywhere), which walks
+        # more than one lead: queued here, with the result, and done once this batch is written.
+        spread = dnc_subscribers(g)
+        for sub in spread:
+            pipe.hincrby(gk.dncs, sub, 1)
     first = amending is None  # an amended contact's counters were written with its first result
     if plan.contacted and first:
         if g.person.get(S.P_MONTH) == plan.month:
@@ -324,3 +340,4 @@ async def write_plan(
         pipe.zadd(fk.due(zone_key), {lid: at})
     if pending is not None and plan.next == "finish":
         pipe.delete(state)  # a follow-up's fresh start in this campaign (see the follow-up loop above)
+    return spread

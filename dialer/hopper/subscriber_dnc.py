@@ -14,6 +14,11 @@ is about 15 s per million leads (300,000 leads, 600,000 keys: 4.3 s on a 2-core 
 person makes once, not for a hot path. An index from account to leads, written by imports, would make it
 one read.
 
+The daemon runs it for a do-not-call request made on a call (`AgentCalls._subscriber_dnc`), the supervisors'
+API for `POST /api/dnc` with `subscriber_id`, and the hopper for a `dnc` result written on a lead of the
+subscriber (`Hopper._spread_dnc`): the result queues the request in `dncs` (`pending_spreads`) in its own
+write, and it leaves the queue only once spread (`spread_done`), so Redis failing in between loses nothing.
+
 Order of the writes, each safe to repeat: the account and the given numbers first (the person mark alone
 stops every lead carrying the account at its next check, while the walk runs), then every number found,
 then the leads' finish. A lead in flight (being dialed, on a preview screen) is left to its result: its
@@ -36,7 +41,7 @@ from dialer.leads.model import decode_header
 from dialer.leads.phone import normalize
 from dialer.policy.types import Block
 
-__all__ = ["LeadRef", "SubscriberDnc", "subscriber_dnc"]
+__all__ = ["LeadRef", "SubscriberDnc", "pending_spreads", "spread_done", "subscriber_dnc"]
 
 # KEYS: lead keys. ARGV[1]: the person. The keys (and stored leads) of the leads whose person it is.
 _FIND_LEADS = r"""
@@ -95,6 +100,14 @@ redis.call('HSET', st, '{S.FINISHED}', reason)
 redis.call('HINCRBY', C .. 'fin', reason, 1)
 if stat ~= '' then redis.call('HINCRBY', C .. 'lstats', stat, 1) end
 return 'finished'
+"""
+
+
+# KEYS[1]: the queue of requests to spread (`GlobalKeys.dncs`). ARGV: subscriber id, the count read before the
+# spread. Deleted only while no request came for the subscriber since (that one's spread may have begun first).
+_SPREAD_DONE = r"""
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0
 """
 
 
@@ -205,3 +218,24 @@ async def subscriber_dnc(
     return SubscriberDnc(subscriber_id=subscriber_id, numbers=tuple(sorted(every)),
                          finished=tuple(sorted(done["finished"])), in_flight=tuple(sorted(done["flying"])),
                          already_finished=tuple(sorted(done["done"])))
+
+
+async def pending_spreads(redis: Redis, prefix: str, timeout_s: float,
+                          only: Iterable[str] | None = None) -> dict[str, str]:
+    """The do-not-call requests a result queued (`GlobalKeys.dncs`) and `subscriber_dnc` has not spread yet:
+    subscriber id -> the queue's count for it (to give `spread_done`). `only`: of these subscribers alone."""
+    key = GlobalKeys(prefix).dncs
+    async with redis_call("reading the do-not-call requests still to spread", timeout_s):
+        if only is None:
+            got = await redis.hgetall(key)
+            return {text(k): text(v) for k, v in got.items()}
+        subs = list(dict.fromkeys(only))
+        values = await redis.hmget(key, subs) if subs else []
+    return {sub: text(v) for sub, v in zip(subs, values, strict=True) if v is not None}
+
+
+async def spread_done(redis: Redis, prefix: str, subscriber_id: str, count: str, timeout_s: float) -> None:
+    """`subscriber_dnc` has spread the requests `pending_spreads` read for the subscriber (`count`): off the
+    queue, unless another came meanwhile (then it stays, for that one's spread)."""
+    async with redis_call(f"marking the do-not-call request of subscriber {subscriber_id} spread", timeout_s):
+        await redis.register_script(_SPREAD_DONE)(keys=[GlobalKeys(prefix).dncs], args=[subscriber_id, count])
