@@ -112,7 +112,9 @@ async def run_daemon(
     """Connect to Redis, MQTT and AMI, run the daemon until `stop`, return it (for its stats).
 
     `on_ready(daemon)` runs beside it once the daemon runs and takes agents' commands from MQTT."""
-    # every campaign as it runs: caller ID and jurisdiction from its file where dialer.toml is silent
+    # every campaign as it runs: caller ID and jurisdiction from its file where dialer.toml is silent. The file
+    # `dialer run` read and checked (`read_campaign_files`) comes with the campaign and is not read again, here
+    # or by the lead sources (`CampaignSettings.file_config`); settings not settled yet are read here, once
     settings = settings.model_copy(update={"campaigns": [settle_campaign(cs) for cs in settings.campaigns]})
     redis = connect_redis(svc.redis_url)
     metrics = Metrics()

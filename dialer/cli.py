@@ -101,16 +101,18 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dialer.config import check_agents, check_campaign_files, check_services, load_settings
+    from dialer.config import check_agents, check_services, load_settings, read_campaign_files
 
     settings = load_settings(args.config)
     warnings = check_services(settings) + check_agents(settings)
-    files, campaign_warnings = check_campaign_files(settings)
-    warnings += campaign_warnings
+    # each campaign file read once: the daemon runs the campaigns as checked here, with the files read here
+    files = read_campaign_files(settings)
+    settings = files.settings
+    warnings += files.warnings
     if args.check_config:
         for warning in warnings:
             print(f"WARNING: {warning}", file=sys.stderr)
-        print(f"config OK: {len(settings.campaigns)} campaign(s) ({files} campaign file(s) loaded"
+        print(f"config OK: {len(settings.campaigns)} campaign(s) ({files.loaded} campaign file(s) loaded"
               f"{f', {len(warnings)} warning(s)' if warnings else ''}), AMI {settings.ami.host}:{settings.ami.port}, "
               f"redis {_redact(settings.redis.url)}, mqtt {_redact(settings.mqtt.url)}")
         return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar, Literal
@@ -36,6 +37,7 @@ __all__ = [
     "AgentAccount",
     "AmiSettings",
     "ApiToken",
+    "CampaignFiles",
     "CampaignSettings",
     "DeskSettings",
     "DialerSettings",
@@ -48,6 +50,7 @@ __all__ = [
     "check_agents",
     "check_services",
     "load_settings",
+    "read_campaign_files",
     "settle_campaign",
     "settle_with_file",
 ]
@@ -324,6 +327,22 @@ class CampaignSettings(_Section):
                               "beep (Redirect to agentless_context, extension machine)",
     )
 
+    # The campaign file `settle_with_file` settled it with (its path, what it held): read and checked once at
+    # start-up, it is what the daemon runs and opens the campaign's hopper from, so that a file edited while
+    # the daemon starts cannot give it two views of one campaign
+    _file_read: tuple[Path, CampaignConfig] | None = PrivateAttr(default=None)
+
+    def file_config(self) -> CampaignConfig:
+        """Its campaign file: as it was settled with (`settle_with_file`), else read now. Raises ConfigError
+        naming a missing `file` or a bad file."""
+        if self.file is None:
+            raise ConfigError(f"campaign {self.id}: set `file` to its campaign configuration (examples/campaigns/)")
+        if self._file_read is not None and self._file_read[0] == self.file:
+            return self._file_read[1]
+        from dialer.campaigns.loader import load_campaign
+
+        return load_campaign(self.file)
+
     @field_validator("agentless_message")
     @classmethod
     def _sound_file(cls, value: str) -> str:
@@ -459,9 +478,22 @@ def check_services(settings: DialerSettings) -> list[str]:
 
 
 
-def check_campaign_files(settings: DialerSettings) -> tuple[int, list[str]]:
-    """Load the campaign file of every `[[campaigns]]` entry (raising ConfigError naming each bad or missing one) and
-    return how many were loaded, with a warning for each follow-up that names a campaign not configured.
+@dataclass(frozen=True, slots=True)
+class CampaignFiles:
+    """The campaign files of a configuration, read and checked (`read_campaign_files`)."""
+
+    settings: DialerSettings  # every campaign settled with its file, which it carries (`CampaignSettings.file_config`)
+    loaded: int  # campaign files read
+    warnings: tuple[str, ...]
+
+
+def read_campaign_files(settings: DialerSettings) -> CampaignFiles:
+    """Read the campaign file of every `[[campaigns]]` entry once, check it and settle the entry with it (raising
+    one ConfigError naming each bad or missing file); return the settings as they run, each campaign carrying
+    the file it was checked with, and a warning for each follow-up that names a campaign not configured.
+
+    `dialer run` passes the settings on to the daemon, which runs and opens each campaign's hopper from the
+    file as read here: a file edited while the daemon starts cannot give it a second view of the campaign.
 
     A follow-up (`[[follow_ups]] campaign = "confirm-order"`) queues the lead in the campaign whose
     `[[campaigns]]` id it names (the daemon dials a campaign under that id, whatever its file's `id`). One
@@ -469,27 +501,27 @@ def check_campaign_files(settings: DialerSettings) -> tuple[int, list[str]]:
     until a campaign with that id is configured. A warning, not an error: a partial deployment (the
     confirmation campaign brought up later, or the docker stack, which runs the upsell alone) still starts;
     `dialer run` logs each at WARNING and `--check-config` prints them."""
-    from dialer.campaigns.loader import load_campaign
-
     configured = {c.id for c in settings.campaigns}
     problems: list[str] = []
     warnings: list[str] = []
-    checked = 0
+    campaigns: list[CampaignSettings] = []
+    loaded = 0
     for cs in settings.campaigns:
         if cs.file is None:  # `dialer run` refuses it when it opens the campaign's leads: say so now
             problems.append(f"campaign {cs.id}: set `file` to its campaign configuration (examples/campaigns/)")
             continue
         try:
-            cfg = load_campaign(cs.file)
+            cfg = cs.file_config()
         except ConfigError as exc:
             problems.append(f"campaign {cs.id}: {exc}")
             continue
-        checked += 1
+        loaded += 1
         try:
             settled = settle_with_file(cs, cfg)
         except ConfigError as exc:
             problems.append(str(exc))
             continue
+        campaigns.append(settled)
         p = settled.pacing
         if p.jurisdiction is Jurisdiction.UK and cs.amd and p.amd_false_positive == 0 and p.amd_audit_share == 0:
             warnings.append(f"campaign {cs.id}: a UK campaign with AMD counts AMD's false positives as abandons "
@@ -511,7 +543,13 @@ def check_campaign_files(settings: DialerSettings) -> tuple[int, list[str]]:
                 )
     if problems:
         raise ConfigError("\n".join(problems))
-    return checked, warnings
+    return CampaignFiles(settings.model_copy(update={"campaigns": campaigns}), loaded, tuple(warnings))
+
+
+def check_campaign_files(settings: DialerSettings) -> tuple[int, list[str]]:
+    """`read_campaign_files`, for its count of files loaded and its warnings alone."""
+    files = read_campaign_files(settings)
+    return files.loaded, list(files.warnings)
 
 
 def check_agents(settings: DialerSettings) -> list[str]:
@@ -550,18 +588,19 @@ def settle_with_file(cs: CampaignSettings, cfg: CampaignConfig) -> CampaignSetti
             f"campaign {cs.id}: [campaigns.pacing] jurisdiction = {cs.pacing.jurisdiction.value!r} but its campaign "
             f"file {cs.file} says {law.value!r}: remove it from dialer.toml (the file's is used) or make them agree"
         )
-    return cs.model_copy(update={
+    settled = cs.model_copy(update={
         "caller_id_name": cs.caller_id_name or cfg.caller_id_name,
         "caller_id_number": cs.caller_id_number or cfg.caller_id_number,
         "pacing": cs.pacing.model_copy(update={"jurisdiction": law}),
     })
+    if cs.file is not None:
+        settled._file_read = (cs.file, cfg)
+    return settled
 
 
 def settle_campaign(cs: CampaignSettings) -> CampaignSettings:
-    """`settle_with_file` with the campaign's own file (raising ConfigError naming a bad one); a campaign
-    without a file is returned as it is."""
+    """`settle_with_file` with the campaign's own file (raising ConfigError naming a bad one), read unless it
+    was settled with it already (`read_campaign_files`); a campaign without a file is returned as it is."""
     if cs.file is None:
         return cs
-    from dialer.campaigns.loader import load_campaign
-
-    return settle_with_file(cs, load_campaign(cs.file))
+    return settle_with_file(cs, cs.file_config())

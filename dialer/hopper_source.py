@@ -31,7 +31,7 @@ from dialer.config import CampaignSettings
 from dialer.engine.commands import DispositionMade
 from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
-from dialer.errors import ConfigError, DialerError, LeadError, PolicyViolation, StateStoreError
+from dialer.errors import DialerError, LeadError, PolicyViolation, StateStoreError
 from dialer.hopper import DialResult, DialTarget, Hopper
 from dialer.hopper.types import CallbackMove, LeadList, RecycleReport, ScheduledCallback
 from dialer.leads.phone import normalize, zones_for
@@ -385,15 +385,13 @@ def _result_of(disposition: DispositionMade, dispositions: DispositionSet = DEFA
 async def open_hopper_source(
     campaign: CampaignSettings, redis: aioredis.Redis, prefix: str = "dialer"
 ) -> HopperLeadSource:
-    """Load the campaign file named in the settings and put its hopper behind the LeadSource port, with
-    the dispositions of the campaign's script (the default set without one), which the desk's codes are
-    checked against: a code's kind says what it means for the contact policy."""
+    """Put the hopper of the campaign's file (as its settings were settled with it, else read now) behind the
+    LeadSource port, with the dispositions of the campaign's script (the default set without one), which the
+    desk's codes are checked against: a code's kind says what it means for the contact policy."""
     from agents.scripts import load_script
-    from dialer.campaigns.loader import load_campaign
 
-    if campaign.file is None:
-        raise ConfigError(f"campaign {campaign.id}: set `file` to its campaign configuration (examples/campaigns/)")
-    config: CampaignConfig = load_campaign(campaign.file)
+    # the file as `dialer run` read and checked it at start-up, not a second reading that may differ
+    config: CampaignConfig = campaign.file_config()
     if config.id != campaign.id:
         config = config.model_copy(update={"id": campaign.id})
     dispositions = load_script(campaign.script).dispositions if campaign.script is not None else DEFAULT_DISPOSITIONS
