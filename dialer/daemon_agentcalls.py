@@ -8,7 +8,8 @@
     a pause or stop     offers nothing: a lead taken meanwhile goes back (`_offer`), and those on screen are
                         withdrawn (`_withdraw_previews`, from `Daemon.set_paused`)
     preview_dial/skip   dial it (agent leg first, after re-checking the whole contact policy) or give it back
-    manual_dial         a typed number, after the lead source's contact-policy check
+    manual_dial         a typed number, after the lead source's contact-policy check, marked out for the call's
+                        life (`ManualDialHolds`) so that no take of the hopper dials the person meanwhile
     the daemon's stop   its leads on preview screens are withdrawn too (`Daemon._shutdown_when`), and Dial and
                         manual dials are refused (`_refuse_while_stopping`)
     blind_transfer      Redirect of the customer leg to another agent's or the supervisor's phone
@@ -47,6 +48,7 @@ from dialer.hopper.store import LeadStore
 from dialer.hopper.subscriber_dnc import subscriber_dnc
 from dialer.leadsource import (
     LeadSource,
+    ManualDialHolds,
     ManualDialPolicy,
     OwnCallbackSource,
     PreviewPolicy,
@@ -227,7 +229,9 @@ class AgentCalls:
 
     async def manual_dial(self, agent_id: str, number: str) -> str:
         """Call an E.164 number for a ready or paused agent, once the campaign's contact policy (DNC,
-        calling hours in the callee's local time) allows it. Raises PolicyViolation or IllegalTransition."""
+        calling hours in the callee's local time) allows it. A source that marks the numbers its dials have
+        out (`ManualDialHolds`) marks this one for the call's life: its record releases it, and so does a dial
+        refused after the mark. Raises PolicyViolation or IllegalTransition."""
         campaign_id = self._campaign_of(agent_id)
         source = self.leads.get(campaign_id)
         if not isinstance(source, ManualDialPolicy):
@@ -235,9 +239,17 @@ class AgentCalls:
                                   "manual dialing is refused there")
         self._refuse_while_stopping(agent_id, "dial a number")
         await source.check_number(number, self.clock.now())
-        self._refuse_while_stopping(agent_id, "dial a number")  # it may have begun during the check
-        now = self.clock.now()
-        call_id, cmds = self.engine.dial_manual(agent_id, number, now)
+        hold = await source.hold_number(number, agent_id) if isinstance(source, ManualDialHolds) else None
+        try:
+            self._refuse_while_stopping(agent_id, "dial a number")  # it may have begun during the check
+            now = self.clock.now()
+            call_id, cmds = self.engine.dial_manual(agent_id, number, now)
+        except DialerError:
+            if isinstance(source, ManualDialHolds):
+                await source.release_number(hold)
+            raise
+        if isinstance(source, ManualDialHolds):
+            source.hold_for_call(hold, call_id)  # before the call can end: no await in between
         self.execute(cmds, now)
         self._agent_changed(agent_id)
         return call_id

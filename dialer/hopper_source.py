@@ -33,7 +33,7 @@ from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
 from dialer.errors import DialerError, LeadError, PolicyViolation, StateStoreError
 from dialer.hopper import DialResult, DialTarget, Hopper
-from dialer.hopper.types import CallbackMove, LeadList, RecycleReport, ScheduledCallback
+from dialer.hopper.types import CallbackMove, LeadList, NumberHold, NumberInUse, RecycleReport, ScheduledCallback
 from dialer.leads.phone import normalize, zones_for
 from dialer.policy.contact import ContactPolicy
 from dialer.store import refused_for_good, until_stored
@@ -95,6 +95,7 @@ class HopperLeadSource:
         self._writing: dict[str, asyncio.Event] = {}  # calls whose first disposition is being written
         # leads given back while Redis was away, to give back at the next use: (target, when, skip's wait)
         self._unreturned: deque[tuple[DialTarget, float, float | None]] = deque()
+        self._holds: dict[str, NumberHold] = {}  # manual calls -> the number each holds out (`hold_number`)
 
     async def _maybe_fill(self, depth: int, now: float) -> int:
         if depth >= self._low and now - self._last_fill < self._every:
@@ -148,6 +149,15 @@ class HopperLeadSource:
         return [{**_listed(c), "kept_for": c.kept_for} for c in await self.hopper.scheduled_callbacks(limit)]
 
     async def record_result(self, record: CallRecord, target: object | None, now: float) -> None:
+        hold = self._holds.pop(record.call_id, None)
+        if hold is not None:  # a manual call has ended: its number is free for the hopper's takes again
+            try:
+                await until_stored(f"releasing {hold.number_e164} after manual call {record.call_id}",
+                                   lambda: self.hopper.release_number(hold), retry_s=self._retry_s,
+                                   max_retry_s=self._max_retry_s, extra={"call_id": record.call_id}, logger=log)
+            except DialerError as exc:
+                log.warning("number of a manual call not released; its mark's TTL frees it",
+                            extra={"call_id": record.call_id, "error": repr(exc)})
         if not isinstance(target, DialTarget):
             return
         early = self._disposed_early.pop(record.call_id, None)
@@ -282,11 +292,41 @@ class HopperLeadSource:
             raise PolicyViolation(f"{number!r} cannot be dialed: {exc}") from exc
         use = await self.hopper.number_in_use(e164)
         dialed_by = None
-        if use.out_lead is not None and not (
-                own_target is not None
+        if not (own_target is not None and use.out_lead is not None
                 and (use.out_campaign, use.out_lead) == (own_target.campaign_id, own_target.lead_id)):
-            dialed_by = f"lead {use.out_lead} of campaign {use.out_campaign}"
+            dialed_by = _dialed_by(use)
         self.hopper.policy.check_manual(e164, zones, dnc=use.dnc, now=now, dialed_by=dialed_by)
+
+    async def hold_number(self, number: str, agent_id: str) -> NumberHold:
+        """Manual dialing, once `check_number` passed: mark the number out for `agent_id`'s call, as a take marks
+        its lead's numbers, so that no take (in any campaign sharing the Redis prefix) dials the person while it is
+        up. Raises PolicyViolation when another dial marked it since the check. Give the hold to `hold_for_call`
+        once the call exists (its record releases it), or to `release_number` when it never does."""
+        try:
+            e164 = normalize(number, "ZZ")
+        except LeadError as exc:
+            raise PolicyViolation(f"{number!r} cannot be dialed: {exc}") from exc
+        hold, use = await self.hopper.hold_number(e164, agent_id)
+        if hold is None:
+            raise PolicyViolation(f"{e164} is being dialed right now ({_dialed_by(use)}); dial it again once that "
+                                  "call has ended")
+        return hold
+
+    def hold_for_call(self, hold: object, call_id: str) -> None:
+        """The manual call `call_id` holds the number of `hold`: released when its record comes."""
+        if isinstance(hold, NumberHold):
+            self._holds[call_id] = hold
+
+    async def release_number(self, hold: object) -> None:
+        """A manual dial that held a number never began: the number is free again. Redis away: a WARNING, and the
+        mark's TTL frees it."""
+        if not isinstance(hold, NumberHold):
+            return
+        try:
+            await self.hopper.release_number(hold)
+        except StateStoreError as exc:
+            log.warning("number of a manual dial that never began not released; its mark's TTL frees it",
+                        extra={"number": hold.number_e164, "error": repr(exc)})
 
     def callback_refusal(self, target: object | None, at: float, now: float) -> str | None:
         """Why the contact policy would refuse a callback at `at` to the person of `target` (outside their
@@ -324,6 +364,15 @@ class HopperLeadSource:
                 log.error("hopper could not record a result", extra={"lead_id": target.lead_id, "error": repr(again)})
         except DialerError as exc:  # e.g. a LeadError: the lead was deleted meanwhile
             log.error("hopper could not record a result", extra={"lead_id": target.lead_id, "error": repr(exc)})
+
+
+def _dialed_by(use: NumberInUse) -> str | None:
+    """Whose dial has a number out, as a manual dial's refusal says it (None: nobody's)."""
+    if use.out_agent is not None:
+        return f"a manual call of agent {use.out_agent} in campaign {use.out_campaign}"
+    if use.out_lead is not None:
+        return f"lead {use.out_lead} of campaign {use.out_campaign}"
+    return None
 
 
 # the contact policy's words that no disposition kind has: a code spelled so keeps its word (a confirmation

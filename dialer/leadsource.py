@@ -16,8 +16,8 @@ from dialer.engine.records import CallRecord
 from dialer.errors import PolicyViolation
 from dialer.hopper.types import CallbackMove, LeadList, RecycleReport
 
-__all__ = ["CallbackCheck", "InMemoryLeadSource", "LeadAdminSource", "LeadSource", "ManualDialPolicy",
-           "OwnCallbackSource", "PreviewSource", "ReturnSource", "put_back"]
+__all__ = ["CallbackCheck", "InMemoryLeadSource", "LeadAdminSource", "LeadSource", "ManualDialHolds",
+           "ManualDialPolicy", "OwnCallbackSource", "PreviewSource", "ReturnSource", "put_back"]
 
 
 class LeadSource(Protocol):
@@ -139,6 +139,25 @@ class ManualDialPolicy(Protocol):
     async def check_number(self, number: str, now: float, *, own: DialRequest | None = None) -> None:
         """Raise PolicyViolation, saying why, when `number` may not be called now (DNC, another dial has it out,
         calling hours). `own`: the preview being dialed, whose own take has the number out (not another dial)."""
+        ...
+
+
+@runtime_checkable
+class ManualDialHolds(Protocol):
+    """A lead source whose dials mark the numbers they have out, so that no two of its dials call one person at
+    once: a manual dial marks its number too, for the call's life (`HopperLeadSource`)."""
+
+    async def hold_number(self, number: str, agent_id: str) -> object:
+        """Mark `number` out for `agent_id`'s manual dial (after `check_number`); the hold, for `hold_for_call` or
+        `release_number`. Raises PolicyViolation when another dial has it out now."""
+        ...
+
+    def hold_for_call(self, hold: object, call_id: str) -> None:
+        """The manual call `call_id` holds it: released when the call's record comes (`record_result`)."""
+        ...
+
+    async def release_number(self, hold: object) -> None:
+        """Release the hold of a manual dial that never began."""
         ...
 
 

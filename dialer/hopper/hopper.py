@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import secrets
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -49,6 +50,7 @@ from dialer.hopper.scripts import (
     DUE_OWN,
     FILL_PEEK,
     GATHER_ONLY,
+    HOLD_NUMBER,
     INDEX_CALLBACKS,
     LIST_OWN,
     MOVE_ONE,
@@ -65,6 +67,7 @@ from dialer.hopper.types import (
     FillReport,
     HopperStatus,
     LeadList,
+    NumberHold,
     NumberInUse,
     RecycleReport,
     ScheduledCallback,
@@ -94,6 +97,21 @@ NUMBER_OUT_WAIT_S = 60.0
 # timeout, deletes it first; the TTL only frees the numbers of a take nothing ends.
 OUT_TTL_MARGIN_S = 600.0
 _TAKEN_BACK = Verdict(False, block=Block.NOT_DUE, detail="the lead was taken back after the preview timed out")
+
+
+# In a number's mark (`scripts._OUT`), what a manual dial writes in place of a lead id: this, the agent, this again,
+# a nonce (no lead id starts with a control character).
+_MANUAL = "\x1e"
+
+
+def _in_use(dnc: bool, out: str) -> NumberInUse:
+    """A number's do-not-call flag and the mark of the dial that has it out ("": none), as `NumberInUse`."""
+    campaign, sep, lead = out.partition("\x1f")
+    if not sep:
+        return NumberInUse(dnc=dnc)
+    if lead.startswith(_MANUAL):
+        return NumberInUse(dnc=dnc, out_campaign=campaign, out_agent=lead[1:].partition(_MANUAL)[0])
+    return NumberInUse(dnc=dnc, out_campaign=campaign, out_lead=lead)
 
 
 def _glob(text_: str) -> str:
@@ -145,6 +163,7 @@ class Hopper:
         self._zones_indexed = False
         self._gather = redis.register_script(GATHER_ONLY)
         self._number_check = redis.register_script(NUMBER_CHECK)
+        self._hold_number = redis.register_script(HOLD_NUMBER)
         self._apply = redis.register_script(APPLY)
         self._lock = asyncio.Lock()
         self._paused = PausedLists(redis, self._k, timeout_s)
@@ -668,12 +687,31 @@ class Hopper:
         return (await self.number_in_use(e164)).dnc
 
     async def number_in_use(self, e164: str) -> NumberInUse:
-        """What holds `e164` back from a manual dial now: do-not-call (`number_is_dnc`), and the take that has it
-        out being dialed (`scripts._OUT`, in any campaign sharing the prefix), in one read."""
+        """What holds `e164` back from a manual dial now: do-not-call (`number_is_dnc`), and the dial that has it
+        out (`scripts._OUT`, in any campaign sharing the prefix: a take, or another agent's manual call), in one
+        read."""
         async with redis_call("checking a number against the do-not-call lists and the dials out", self._timeout):
             dnc, out = await self._number_check(args=[self._prefix, self._k.p, e164, *bucket(e164)])
-        campaign, sep, lead = text(out).partition("\x1f")
-        return NumberInUse(dnc=text(dnc) == "1", out_campaign=campaign if sep else None, out_lead=lead if sep else None)
+        return _in_use(text(dnc) == "1", text(out))
+
+    async def hold_number(self, e164: str, agent_id: str) -> tuple[NumberHold | None, NumberInUse]:
+        """Mark `e164` out for agent `agent_id`'s manual dial, as a take marks the numbers of its lead
+        (`scripts._OUT`, with the same TTL): no take of any campaign sharing the prefix dials the person until
+        `release_number` (the call's end) or the TTL. Unless another dial has it out already: then no hold, and
+        what holds it (the check before may have found it free, a take coming in between)."""
+        token = f"{self.campaign.id}\x1f{_MANUAL}{agent_id}{_MANUAL}{secrets.token_hex(6)}"
+        async with redis_call(f"marking {e164} out for a manual dial", self._timeout):
+            held = text(await self._hold_number(keys=[self._g.out(e164)], args=[token, self._out_ttl_ms()]))
+        if held:
+            return None, _in_use(False, held)
+        return NumberHold(e164, token), NumberInUse(dnc=False)
+
+    async def release_number(self, hold: NumberHold) -> None:
+        """The manual dial of `hold` has ended (or never began): its mark goes, unless it is another's by now
+        (the TTL ran out and another dial marked the number)."""
+        pipe = Batch()
+        pipe.release(hold.token, [self._g.out(hold.number_e164)])
+        await apply(self._apply, self._k, pipe, None, f"releasing the mark of {hold.number_e164}", self._timeout)
 
     def _target(self, g: Gathered, verdict: Verdict, is_cb: bool, now: float) -> DialTarget:
         fields = decode_fields(g.blob)

@@ -677,6 +677,16 @@ end
 return {dnc and '1' or '', redis.call('GET', P .. ':out:' .. num) or ''}
 """
 
+# KEYS[1]: a number's mark (`_OUT`). ARGV: the manual dial's token ("<campaign>\31\30<agent>\30<nonce>"), TTL
+# (ms). An agent's manual dial marks the number it calls as a take marks its lead's numbers, so no take dials the
+# person meanwhile: unless another dial has it marked (then that mark is the reply, nothing written), else ''.
+HOLD_NUMBER = r"""
+local v = redis.call('GET', KEYS[1])
+if v and v ~= ARGV[1] then return v end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ''
+"""
+
 # ARGV: prefix, campaign prefix, campaign id, lead ids...
 GATHER_ONLY = (
     _GATHER

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-__all__ = ["CallbackMove", "DialTarget", "FillReport", "HopperState", "HopperStatus", "LeadList", "NumberInUse",
-           "RecycleReport", "ScheduledCallback"]
+__all__ = ["CallbackMove", "DialTarget", "FillReport", "HopperState", "HopperStatus", "LeadList", "NumberHold",
+           "NumberInUse", "RecycleReport", "ScheduledCallback"]
 
 _EMPTY: Mapping[str, int] = MappingProxyType({})
 
@@ -48,12 +48,22 @@ class DialTarget:
 @dataclass(frozen=True, slots=True)
 class NumberInUse:
     """What holds a number an agent typed (manual dialing): `dnc` (a do-not-call list, or a person it names or
-    the base lists for it asked not to be called), and the take that has it out being dialed now, if any
-    (`out_campaign`, `out_lead`: a predictive dial, a preview on an agent's screen, in any campaign)."""
+    the base lists for it asked not to be called), and the dial that has it out now, if any: a take
+    (`out_campaign`, `out_lead`: a predictive dial, a preview on an agent's screen, in any campaign) or another
+    agent's manual call (`out_campaign`, `out_agent`)."""
 
     dnc: bool
     out_campaign: str | None = None
     out_lead: str | None = None
+    out_agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NumberHold:
+    """A number a manual dial marked out (`Hopper.hold_number`): released with `Hopper.release_number`."""
+
+    number_e164: str
+    token: str
 
 
 @dataclass(frozen=True, slots=True)
