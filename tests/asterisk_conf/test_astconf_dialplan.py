@@ -555,3 +555,19 @@ def test_agentless_leaves_the_message_on_a_machine_after_the_beep(plan):
     assert beep < play
     assert sim.user_events("DialerMachineMessage")[0]["PlaybackStatus"] == "SUCCESS"
     assert sim.user_events("DialerLegEnd")[-1]["Where"] == "dialer-agentless"
+
+
+def test_the_trunk_backstop_outlasts_the_longest_ring_timeout_plus_set_up_allowance_the_daemon_accepts(plan):
+    # The daemon's own ring timeout (and the Originate's Timeout: ring timeout + [ami] setup_allowance_s) must
+    # end an unanswered dial, never the dialplan's Dial() timeout: its hang-up would reach the daemon as a
+    # failure, not as the no-answer the pacer and the ledger count.
+    from dialer.config import AmiSettings, CampaignSettings
+
+    ring_max = CampaignSettings.model_fields["ring_timeout_s"].metadata
+    longest_ring = max(m.le for m in ring_max if hasattr(m, "le"))
+    longest_allowance = AmiSettings.SETUP_ALLOWANCE_RANGE_S[1]
+    trunk_dials = [split_args(step.data) for steps in plan.contexts["dialer-outbound"].values() for step in steps
+                   if step.app == "Dial" and "${DIALER_TRUNK}" in step.data]
+    assert trunk_dials
+    assert all(args[1] == "${DIALER_RING_BACKSTOP}" for args in trunk_dials)
+    assert int(plan.globals["DIALER_RING_BACKSTOP"]) > longest_ring + longest_allowance
