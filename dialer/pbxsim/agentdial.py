@@ -9,12 +9,18 @@ pair is a Local pair like an Originate's, with the agent leg as the `Dial()` cal
 its far end is drawn from the same traffic model (without AMD: the agent hears the greeting).
 
 - Answer: `DialEnd ANSWER`, a bridge of the agent `;1` and the customer `;1` (as `Dial()` makes), the
-  talk runs; whoever hangs up first ends both (the Dial-bridged teardown of `teardown.far_hangup`).
+  talk runs; whoever hangs up first ends both. The customer leaving (the far end, or the dialer's `Hangup`
+  of the customer `;1`) dissolves the bridge and `Dial()` returns -1: the agent leg's dialplan ends there.
 - Busy, congestion, invalid, no answer (the far end stops ringing, or `DIALER_RING_S` runs out):
-  the customer pair goes as for an Originate, then `Dial()` returns and the agent leg hangs up.
-- The agent leg hung up while the customer rings: the customer dial is cancelled.
+  the customer pair goes as for an Originate, then `Dial()` returns and the agent leg runs `Hangup(16)`.
+- The customer leg hung up while it rings (the dialer's `Hangup` of its `;1`, as the daemon does once it
+  has rung the ring timeout since its first ring, or of its `;2`): `DialEnd` with the status app_dial
+  makes of the cause (19 and 16: `NOANSWER`), the customer pair goes, `Dial()` returns, `Hangup(16)`.
+- The agent leg hung up while the customer rings: the customer dial is cancelled (`DialEnd CANCEL`).
 - A Redirect of the customer `;1` (blind transfer) breaks the bridge; the agent leg's `Dial()` returns
   and it hangs up, and the customer goes where it was sent (`dialer-to-agent`).
+
+The orders are in `teardown` (the customer pair keeps `caller` = the agent leg as long as that `Dial()` runs).
 """
 
 from __future__ import annotations
@@ -102,8 +108,7 @@ def customer_answered(pbx: Pbx, cust: Call, agent: Call) -> None:
     """The customer answered the agent leg's `Dial()`: bridge them (the `DialEnd ANSWER` is already out)."""
     from .dialplan import connected
 
-    cust.caller = None  # from here on they are a bridged pair (peer), as after a Dial() to an agent
-    cust.peer, agent.peer = agent, cust
+    cust.peer, agent.peer = agent, cust  # `caller` stays: the agent leg's Dial() runs on while they are bridged
     bridge = pbx.new_bridge()
     cust.bridge = agent.bridge = bridge
     pbx.bridge_ev("BridgeCreate", bridge)
@@ -119,7 +124,11 @@ def cancel_customer(pbx: Pbx, agent: Call, cause: int) -> None:
     cust = agent.peer
     if cust is None or cust.caller is not agent or cust.phase is not Phase.DIALING:
         return
+    cust.cancel()
     cust.caller = None
     agent.peer = None
     pbx.dial_ev("DialEnd", agent.one, cust.one, b"DialStatus: CANCEL\r\n")
-    teardown.customer_hangup_by_dialer(pbx, cust, cause)
+    teardown.called_pair_gone(pbx, cust, cause)  # app_dial hangs up what it rang with the caller's cause
+    if cust.record is not None:
+        pbx.finish(cust.record, SimOutcome.CANCELLED, "dialer", cause)
+    pbx.drop_call(cust)

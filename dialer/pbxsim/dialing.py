@@ -168,9 +168,7 @@ def end(pbx: Pbx, call: Call, outcome: SimOutcome, ended_by: str, cause: int) ->
     pbx.drop_call(call)
     agent, call.caller = call.caller, None
     if agent is not None:  # Dial() in dialer-agent-dial returned without an answer: `Hangup(16)`
-        agent.peer = None
-        pbx.dialplan(agent.one, 8, "Hangup", "16")
-        teardown.agent_hangup(pbx, agent, 16)
+        teardown.dial_returned(pbx, agent, 16, hangup_app=True)
 
 
 def _our_timeout(pbx: Pbx, call: Call) -> None:

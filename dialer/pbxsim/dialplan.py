@@ -430,11 +430,11 @@ def redirect(pbx: Pbx, ch: Channel, context: str, exten: str) -> None:
     call = ch.call
     assert call is not None
     call.cancel(*_MOVED)
-    call.caller = None
     if call.phase is Phase.AGENT_DIAL:
         teardown.cancel_agent_dial(pbx, call, "CANCEL")
     elif call.phase in (Phase.CONNECTED, Phase.BRIDGED):
-        teardown.break_bridge(pbx, call)
+        teardown.break_bridge(pbx, call)  # ends the Dial() of an agent leg that called this one
+    call.caller = None
     enter(pbx, call, context, exten)
 
 

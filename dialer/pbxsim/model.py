@@ -303,7 +303,9 @@ class Call:
         self.peer: Call | None = None  # customer <-> agent pair while connected or dialling the agent
         self.bridge: Bridge | None = None
         self.from_dial = False  # an agent pair created by Dial() in dialer-to-agent
-        self.caller: Call | None = None  # a customer pair the agent leg's Dial() made (dialer-agent-dial)
+        # a customer pair an agent leg's Dial() made (dialer-agent-dial): that agent leg, while the Dial() runs
+        # (ringing, or bridged to it); None once it returned
+        self.caller: Call | None = None
         self.agent_ext = ""
         self.timers: dict[str, Timer] = {}
         one.call = two.call = self

@@ -11,6 +11,22 @@ an agent leg bridged by the `Bridge` action (`human_bridge`), the far end hangin
   `h` extension and goes;
 - a bridge breaks with `BridgeLeave` of each member and `BridgeDestroy`.
 
+An agent-leg-first call (`agentdial`) turns the roles round: the agent's `;1` is the `Dial()` caller and the
+customer's `;1` the called leg, which runs no dialplan (no `h` extension, no `DialerLegEnd`). Whatever ends the
+customer pair ends the agent's `Dial()`, as app_dial does (Asterisk 22 source):
+
+- the called leg hung up while it rings (the dialer's `Hangup` of it, or of its `;2`): `DialEnd` with the status
+  `ast_hangup_cause_to_dial_status` makes of its cause (17 BUSY, 34 CONGESTION, 3 and 20 CHANUNAVAIL, anything
+  else NOANSWER), app_dial hangs the leg up, `Dial()` returns 0 and the agent leg runs `Hangup(16)`;
+- the called leg hung up while bridged (the far end, or the dialer): it leaves, the bridge dissolves and kicks
+  the agent leg out, and `Dial()` returns -1 (no `g` option): the agent leg's dialplan ends there;
+- the agent leg hung up while bridged: the `human_redirect` order, the agent leg as the caller.
+
+A channel whose dialplan ends sends `SoftHangupRequest` with Cause 16 whatever the hang-up cause (the PBX loop's
+`AST_SOFTHANGUP_APPUNLOAD` flag, which is 16); a leg that runs none (a called `;1`) sends none, and the AMI
+`Hangup` action sends none either. (Not yet applied to a predictive dial's ringing `;1` hung up by the dialer,
+`_ring_cancel`: it still sends one, and no `DialEnd`, where Asterisk's dial.c sends the `DialEnd` and none.)
+
 The `h` extension of every context a customer leg can be in (`dialer-connect`, `dialer-to-agent`,
 `dialer-abandon`, `dialer-machine`, `dialer-agentless`) sends `UserEvent: DialerLegEnd`. When an
 agent leg joined by the `Bridge` action loses its customer, the simulator hangs the agent leg up too
@@ -29,14 +45,54 @@ from .pbx import Pbx
 __all__ = [
     "agent_hangup",
     "break_bridge",
+    "called_pair_gone",
     "cancel_agent_dial",
     "customer_hangup_by_dialer",
+    "dial_returned",
+    "dial_status",
     "dialplan_hangup",
     "far_hangup",
 ]
 
 _H_CONTEXTS = frozenset({"dialer-connect", "dialer-to-agent", "dialer-abandon", "dialer-machine", "dialer-agentless"})
 _DIAL_STATUS = b"DialStatus: "
+_DIAL_STATUS_BY_CAUSE = {17: "BUSY", 34: "CONGESTION", 3: "CHANUNAVAIL", 20: "CHANUNAVAIL"}
+_APPUNLOAD = 16  # the Cause of the SoftHangupRequest a channel's PBX loop sends as it ends (a flag, not a cause)
+_AGENT_DIAL_HANGUP_PRIORITY = 9  # `Hangup(16)` after the `Dial()` in dialer-agent-dial
+
+
+def dial_status(cause: int) -> bytes:
+    """The `DialStatus` line app_dial gives a called leg that hung up with `cause` (ast_hangup_cause_to_dial_status)."""
+    return _DIAL_STATUS + _DIAL_STATUS_BY_CAUSE.get(cause, "NOANSWER").encode() + b"\r\n"
+
+
+def called_pair_gone(pbx: Pbx, call: Call, cause: int) -> None:
+    """app_dial hangs up the `;1` it called (`ast_hangup`): the Local driver passes the hang-up to `;2`, whose
+    dialplan (dialer-outbound's carrier `Dial()`) then ends."""
+    pbx.hangup_request(call.two, cause)
+    pbx.hangup(call.one, cause)
+    pbx.soft_hangup(call.two, _APPUNLOAD)
+    pbx.hangup(call.two, cause)
+
+
+def dial_returned(pbx: Pbx, agent: Call, cause: int, *, hangup_app: bool) -> None:
+    """The agent leg's `Dial()` in dialer-agent-dial returned: its dialplan ends and the agent's pair goes.
+
+    Unanswered, `Dial()` returns 0 and the next priority, `Hangup(16)`, runs (`hangup_app`); after a bridge, the
+    called leg's hang-up makes it return -1, so the dialplan stops there, with the cause the bridge left.
+    """
+    a1, a2 = agent.one, agent.two
+    agent.cancel()
+    agent.peer = agent.bridge = None
+    if hangup_app:
+        pbx.dialplan(a1, _AGENT_DIAL_HANGUP_PRIORITY, "Hangup", "16")
+        cause = 16
+    pbx.soft_hangup(a1, _APPUNLOAD)
+    pbx.hangup_request(a2, cause)
+    pbx.hangup(a1, cause)
+    pbx.soft_hangup(a2, _APPUNLOAD)
+    pbx.hangup(a2, cause)
+    pbx.drop_call(agent)
 
 
 def _leg_end(pbx: Pbx, call: Call, cause: int) -> None:
@@ -104,15 +160,18 @@ def cancel_agent_dial(pbx: Pbx, call: Call, status: str) -> None:
 
 
 def break_bridge(pbx: Pbx, call: Call) -> None:
-    """The customer leaves its agent bridge alive (a Redirect): the agent legs go."""
-    agent, bridge = call.peer, call.bridge
-    call.peer = call.bridge = None
+    """The customer leaves its agent bridge alive (a Redirect): the agent legs go (an agent leg whose `Dial()`
+    called the customer sees it return, and its dialplan ends)."""
+    agent, bridge, dialed_by = call.peer, call.bridge, call.caller
+    call.peer = call.bridge = call.caller = None
     if bridge is not None:
         pbx.bridge_leave(bridge, call.one)
         if agent is not None:
             pbx.bridge_leave(bridge, agent.one)
         pbx.bridge_ev("BridgeDestroy", bridge)
-    if agent is not None:
+    if agent is not None and agent is dialed_by:
+        dial_returned(pbx, agent, 16, hangup_app=False)
+    elif agent is not None:
         agent.bridge = agent.peer = None
         _agent_gone(pbx, agent)
 
@@ -121,6 +180,9 @@ def customer_hangup_by_dialer(pbx: Pbx, call: Call, cause: int) -> None:
     """The dialer hangs up the customer `;1` leg (AMI Hangup)."""
     one, two, phase = call.one, call.two, call.phase
     call.cancel()
+    if call.caller is not None:
+        _called_leg_hung_up(pbx, call, cause)
+        return
     if phase is Phase.DIALING:
         _ring_cancel(pbx, call, cause)
         _close(pbx, call, SimOutcome.CANCELLED, "dialer", cause)
@@ -158,11 +220,14 @@ def far_hangup(pbx: Pbx, call: Call, cause: int = 16, ended_by: str = "far_end")
     if phase is Phase.ENDED:
         return
     call.cancel()
+    if call.caller is not None:
+        _called_far_end_gone(pbx, call, cause, ended_by)
+        return
     if phase is Phase.DIALING:  # only by a Hangup action on `;2` while it rings
         pbx.soft_hangup(two, 16)
         pbx.hangup_request(one, cause)
         pbx.hangup(two, cause)
-        pbx.dial_ev("DialEnd", None, one, b"DialStatus: NOANSWER\r\n")
+        pbx.dial_ev("DialEnd", None, one, dial_status(cause))
         pbx.hangup(one, cause)
         if call.orig is not None:
             pbx.originate_response(call.orig, call, 0)
@@ -223,6 +288,77 @@ def dialplan_hangup(pbx: Pbx, call: Call, outcome: SimOutcome, cause: int = 16) 
     _close(pbx, call, outcome, "dialplan", cause)
 
 
+def _called_leg_hung_up(pbx: Pbx, call: Call, cause: int) -> None:
+    """The dialer hangs up the customer `;1` that an agent leg's `Dial()` called (agent-leg-first)."""
+    agent, bridge = call.caller, call.bridge
+    assert agent is not None
+    call.caller = call.peer = call.bridge = None
+    if call.phase is Phase.DIALING:  # app_dial reads the hang-up of the leg it rings
+        pbx.dial_ev("DialEnd", agent.one, call.one, dial_status(cause))
+        called_pair_gone(pbx, call, cause)
+        _close(pbx, call, SimOutcome.CANCELLED, "dialer", cause)
+        dial_returned(pbx, agent, cause, hangup_app=True)
+        return
+    if bridge is not None:  # it leaves the bridge, which dissolves: the agent leg is kicked out
+        pbx.bridge_leave(bridge, call.one)
+        pbx.bridge_leave(bridge, agent.one)
+    pbx.hangup_request(call.two, cause)
+    pbx.hangup(call.one, cause)
+    if bridge is not None:
+        pbx.bridge_ev("BridgeDestroy", bridge)
+    pbx.soft_hangup(call.two, _APPUNLOAD)
+    pbx.hangup(call.two, cause)
+    _close(pbx, call, SimOutcome.HUNG_UP_BY_DIALER, "dialer", cause)
+    dial_returned(pbx, agent, cause, hangup_app=False)
+
+
+def _called_far_end_gone(pbx: Pbx, call: Call, cause: int, ended_by: str) -> None:
+    """The far end (`;2`) of the customer pair an agent leg's `Dial()` called hangs up (agent-leg-first)."""
+    agent, bridge = call.caller, call.bridge
+    assert agent is not None
+    call.caller = call.peer = call.bridge = None
+    one, two, ringing = call.one, call.two, call.phase is Phase.DIALING
+    pbx.soft_hangup(two, _APPUNLOAD)
+    pbx.hangup_request(one, cause)
+    pbx.hangup(two, cause)
+    if ringing:
+        pbx.dial_ev("DialEnd", agent.one, one, dial_status(cause))
+    elif bridge is not None:
+        pbx.bridge_leave(bridge, one)
+        pbx.bridge_leave(bridge, agent.one)
+    pbx.hangup(one, cause)  # by app_dial, or by the bridge once the leg left it; its `;2` is gone already
+    if bridge is not None and not ringing:
+        pbx.bridge_ev("BridgeDestroy", bridge)
+    _close(pbx, call, SimOutcome.CANCELLED if ringing else SimOutcome.FAR_HANGUP_WAITING, ended_by, cause)
+    dial_returned(pbx, agent, cause, hangup_app=ringing)
+
+
+def _calling_agent_hung_up(pbx: Pbx, agent: Call, customer: Call, cause: int) -> None:
+    """The dialer hangs up an agent leg bridged by its own `Dial()` to the customer: `human_redirect`'s order,
+    the agent leg as the caller (it leaves, the called customer leg is hung up, then the agent's dialplan ends)."""
+    bridge = agent.bridge
+    customer.cancel()
+    customer.caller = customer.peer = customer.bridge = None
+    a1, a2, one, two = agent.one, agent.two, customer.one, customer.two
+    if bridge is not None:
+        pbx.bridge_leave(bridge, a1)
+        pbx.bridge_leave(bridge, one)
+    pbx.hangup_request(two, cause)
+    pbx.hangup(one, cause)
+    if bridge is not None:
+        pbx.bridge_ev("BridgeDestroy", bridge)
+    agent.peer = agent.bridge = None
+    pbx.soft_hangup(a1, _APPUNLOAD)
+    pbx.hangup_request(a2, cause)
+    pbx.hangup(a1, cause)
+    pbx.soft_hangup(two, _APPUNLOAD)
+    pbx.hangup(two, cause)
+    pbx.soft_hangup(a2, _APPUNLOAD)
+    pbx.hangup(a2, cause)
+    pbx.drop_call(agent)
+    _close(pbx, customer, SimOutcome.CONNECTED, "agent", cause)
+
+
 def agent_hangup(pbx: Pbx, agent: Call, cause: int) -> None:
     """The dialer hangs up an agent leg (wrap-up, or an idle leg it no longer needs).
 
@@ -253,6 +389,9 @@ def agent_hangup(pbx: Pbx, agent: Call, cause: int) -> None:
         pbx.soft_hangup(a2, cause)
         pbx.hangup(a2, cause)
         pbx.drop_call(agent)
+        return
+    if customer.caller is agent:
+        _calling_agent_hung_up(pbx, agent, customer, cause)
         return
     one, two = customer.one, customer.two
     customer.cancel()
