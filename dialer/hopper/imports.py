@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 from dialer.campaigns.models import CampaignConfig
 from dialer.campaigns.vocab import Disposition
 from dialer.hopper._redis import redis_call
-from dialer.hopper.keys import CampaignKeys, GlobalKeys, bucket
+from dialer.hopper.keys import CampaignKeys, GlobalKeys, bucket, lead_ref, subscriber_of
 from dialer.hopper.lead_lists import ListMetric, count_for_list
 from dialer.hopper.scripts import IMPORT
 from dialer.hopper.views import FS, GS, S, text
@@ -241,6 +241,13 @@ class Importer:
                 in_fresh, in_due, parked = where[3 * j], where[3 * j + 1], where[3 * j + 2]
                 if merged != old or rearm or (finished in _DATA_FINISHED):
                     pipe.set(k.lead(lid), encode_lead(merged))
+                # the account index follows the lead's person (a list naming the account where an earlier one
+                # did not): listed under the new, off the old
+                was, now_sub = subscriber_of(old.person), subscriber_of(merged.person)
+                if was is not None and was != now_sub:
+                    pipe.srem(self._g.account(was), lead_ref(self._c.id, lid))
+                if now_sub is not None:
+                    pipe.sadd(self._g.account(now_sub), lead_ref(self._c.id, lid))
                 for n in merged.numbers:
                     if n.e164 not in {x.e164 for x in old.numbers}:
                         pipe.hset(k.nx(n.e164)[0], k.nx(n.e164)[1], lid)

@@ -15,6 +15,13 @@ Global (across campaigns), under `<prefix>`:
                               bc, m/mc only for members, and keeps the most restrictive)
     base:<bucket>       HASH  number -> subscriber id of a current subscriber (cold-list reconciliation; and
                               the gather reads it per number: that subscriber is one of the lead's persons)
+    acct:<subscriber>   SET   campaign and lead id (joined by 0x1f) of every lead whose person is
+                              `subscriber:<id>`, written by the imports and the follow-ups that write the lead;
+                              a hint its reader checks against the lead, dropping the stale (a lead deleted)
+    basea:<subscriber>  SET   the numbers the base gives the subscriber (written with `base:<bucket>`; a hint
+                              checked the same way): a do-not-call request reads these two, not the keyspace
+    acix                STRING marker: the leads and the base written before those two indexes were indexed
+                              once (by the first `subscriber_dnc` since)
     campaigns           SET   campaign ids that have leads (dedup scope "all" looks in each)
     dncs                HASH  subscriber id -> do-not-call dispositions written on a lead of theirs (their own,
                               or one whose number the base lists for them) whose spread to every number and
@@ -64,7 +71,7 @@ leads instead of one key per number.
 
 from __future__ import annotations
 
-__all__ = ["CampaignKeys", "GlobalKeys", "bucket"]
+__all__ = ["CampaignKeys", "GlobalKeys", "bucket", "lead_ref", "subscriber_of"]
 
 
 def bucket(e164: str) -> tuple[str, str]:
@@ -73,10 +80,20 @@ def bucket(e164: str) -> tuple[str, str]:
     return digits[-6:], digits[:-6]
 
 
+def subscriber_of(person: str) -> str | None:
+    """The subscriber id of a person key (`subscriber:<id>`), else None (`number:<e164>`)."""
+    return person[len("subscriber:"):] if person.startswith("subscriber:") else None
+
+
+def lead_ref(campaign_id: str, lead_id: str) -> str:
+    """A lead as the account index (`GlobalKeys.account`) names it."""
+    return f"{campaign_id}\x1f{lead_id}"
+
+
 class GlobalKeys:
     """Keys shared by all campaigns."""
 
-    __slots__ = ("ab", "bcp", "campaigns", "dnc", "dncp", "dncs", "prefix", "supk")
+    __slots__ = ("ab", "acix", "bcp", "campaigns", "dnc", "dncp", "dncs", "prefix", "supk")
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
@@ -89,6 +106,15 @@ class GlobalKeys:
         self.ab = f"{prefix}:ab"
         self.supk = f"{prefix}:supk"
         self.campaigns = f"{prefix}:campaigns"
+        self.acix = f"{prefix}:acix"  # marker: leads and base from before the account indexes were indexed
+
+    def account(self, subscriber_id: str) -> str:
+        """The leads of a subscriber, each its campaign and lead id (`lead_ref`)."""
+        return f"{self.prefix}:acct:{subscriber_id}"
+
+    def base_account(self, subscriber_id: str) -> str:
+        """The numbers the base gives a subscriber."""
+        return f"{self.prefix}:basea:{subscriber_id}"
 
     def sup(self, subject: str) -> str:
         return f"{self.prefix}:sup:{subject}"

@@ -21,7 +21,7 @@ from dialer.campaigns.models import CampaignConfig
 from dialer.campaigns.vocab import Disposition as PolicyDisposition
 from dialer.campaigns.vocab import Outcome
 from dialer.hopper._redis import redis_call
-from dialer.hopper.keys import CampaignKeys, GlobalKeys
+from dialer.hopper.keys import CampaignKeys, GlobalKeys, lead_ref, subscriber_of
 from dialer.hopper.lead_lists import ListMetric, count_for_list
 from dialer.hopper.views import Gathered, S, clean, text
 from dialer.hopper.writes import Batch
@@ -54,7 +54,7 @@ def dnc_subscribers(g: Gathered) -> tuple[str, ...]:
     """The subscribers (ids) a do-not-call result on lead `g` is the request of: the lead's own person when it
     is a subscriber, and the subscribers the operator's base lists for its numbers (the same person)."""
     persons = [g.header.person, *(b for b, _ in g.base_persons)]
-    return tuple(dict.fromkeys(p.removeprefix("subscriber:") for p in persons if p.startswith("subscriber:")))
+    return tuple(dict.fromkeys(sub for p in persons if (sub := subscriber_of(p)) is not None))
 
 
 def _number_persons(g: Gathered) -> list[tuple[int, str, Mapping[str, str]]]:
@@ -315,8 +315,11 @@ async def write_plan(
     if uncontact and campaign.report_by:
         value = decode_fields(g.blob).get(campaign.report_by) or "(none)"
         pipe.hincrby(k.conv, f"{value}\x1fcontacts", -1)
-    for (fk, exists, fin, old_why, flying), (_, at) in zip(follow_state, plan.follow_ups, strict=True):
+    account = subscriber_of(g.header.person)
+    for (fk, exists, fin, old_why, flying), (fcid, at) in zip(follow_state, plan.follow_ups, strict=True):
         pipe.set(fk.lead(lid), g.blob)
+        if account is not None:  # the follow-up's lead is the subscriber's too (`subscriber_dnc` finds it)
+            pipe.sadd(gk.account(account), lead_ref(fcid, lid))
         if flying is not None:
             # in flight there: its state stays (that dial's result needs it), and the follow-up waits in it;
             # that result schedules it (the earlier of it and the result's own next step)

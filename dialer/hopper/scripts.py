@@ -706,7 +706,8 @@ return gather_many(lids)
 #   order).
 # A lead is inserted here when nothing matches it (no lead with its id, no lead with any of its numbers
 # in this or, when given, another campaign, and no current subscriber when reconciling); the reply is
-# "I" (inserted) or "I!" (inserted, a number is on DNC). Anything else is left to the importer, with what
+# "I" (inserted) or "I!" (inserted, a number is on DNC); an inserted lead of a subscriber is listed in the account
+# index (`<prefix>:acct:<id>`, see dialer.hopper.keys). Anything else is left to the importer, with what
 # was found: "X" GS exists GS lead ids by number GS subscriber ids GS DNC flags GS other-campaign hits
 # (items FS; other hits per number are "campaign=lead" joined by ';').
 IMPORT = (
@@ -751,6 +752,13 @@ for _, rec in ipairs(split(ARGV[7], '\30')) do
       z[#z + 1] = string.format('%d', tonumber(f[3]) * 1000000000 + seq)
       z[#z + 1] = f[1]
       for j = 5, #f, 3 do redis.call('HSET', C .. 'nx:' .. f[j], f[j + 1], f[1]) end
+      -- a subscriber's lead is listed under the account (the person, the header's third field)
+      local p1 = string.find(f[2], '\31', 1, true)
+      local p2 = p1 and string.find(f[2], '\31', p1 + 1, true)
+      local p3 = p2 and string.find(f[2], '\31', p2 + 1, true)
+      if p3 and string.sub(f[2], p2 + 1, p2 + 11) == 'subscriber:' then
+        redis.call('SADD', P .. ':acct:' .. string.sub(f[2], p2 + 12, p3 - 1), cid .. '\31' .. f[1])
+      end
     else
       r.clean = false
       r.exists = 1

@@ -42,9 +42,11 @@ from dialer.policy.signals import SuppressionSignal
 __all__ = ["BaseCsv", "LeadStore", "subject_for"]
 
 # A former subscriber's number leaves the base only while it is still theirs: a recycled number may belong
-# to a current subscriber by now. KEYS[1] the base bucket, ARGV[1] its field (the number), ARGV[2] the
-# former subscriber. Returns "" (removed, or not in the base) or the subscriber who holds it now.
+# to a current subscriber by now. KEYS[1] the base bucket, ARGV[1] its field, ARGV[2] the former subscriber,
+# ARGV[3] the prefix, ARGV[4] the number. Returns "" (removed, or not in the base) or the subscriber who holds
+# it now. Off the former subscriber's numbers (`GlobalKeys.base_account`) either way.
 _BASE_FORGET = """
+redis.call('SREM', ARGV[3] .. ':basea:' .. ARGV[2], ARGV[4])
 local held = redis.call('HGET', KEYS[1], ARGV[1])
 if not held then return '' end
 if held == ARGV[2] then
@@ -52,6 +54,17 @@ if held == ARGV[2] then
   return ''
 end
 return held
+"""
+
+# A current subscriber's number: theirs in the base and in their numbers (`GlobalKeys.base_account`), and off
+# the numbers of the subscriber who had it before (a recycled number). KEYS[1] the base bucket, ARGV[1] its
+# field, ARGV[2] the subscriber, ARGV[3] the prefix, ARGV[4] the number.
+_BASE_SET = """
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if held and held ~= ARGV[2] then redis.call('SREM', ARGV[3] .. ':basea:' .. held, ARGV[4]) end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', ARGV[3] .. ':basea:' .. ARGV[2], ARGV[4])
+return ''
 """
 
 
@@ -92,6 +105,7 @@ class LeadStore:
         self._timeout = timeout_s
         self._chunk = chunk
         self._base_forget = redis.register_script(_BASE_FORGET)
+        self._base_set = redis.register_script(_BASE_SET)
 
     @property
     def redis(self) -> Redis:
@@ -437,10 +451,10 @@ class LeadStore:
             for e164 in nums:
                 bkey, field = self._g.base(e164)
                 if status == "current":
-                    pipe.hset(bkey, field, sub)
+                    await self._base_set(keys=[bkey], args=[field, sub, self._prefix, e164], client=pipe)
                     queued.append(None)
                 else:
-                    await self._base_forget(keys=[bkey], args=[field, sub], client=pipe)
+                    await self._base_forget(keys=[bkey], args=[field, sub, self._prefix, e164], client=pipe)
                     queued.append((line, e164))
             current += status == "current"
             former += status == "former"

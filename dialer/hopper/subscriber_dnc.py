@@ -7,12 +7,14 @@ subscriber base lists for the account. Each goes on the global list, and the per
 of its numbers (the hopper blocks a whole lead when any of its numbers' persons is marked). The
 subscriber's leads are finished as do-not-call at once, not left for the hopper to find.
 
-Neither leads nor the base are indexed by account (both are keyed by number), so the request walks the
-keyspace (SCAN, once for the leads and once for the base) and a Lua script per batch picks, server side, the
-leads whose person is the account and the base entries naming it: only the matches cross the network. That
-is about 15 s per million leads (300,000 leads, 600,000 keys: 4.3 s on a 2-core host): fine for a request a
-person makes once, not for a hot path. An index from account to leads, written by imports, would make it
-one read.
+The subscriber's leads and base numbers are read from the account indexes (`<prefix>:acct:<id>`, the leads,
+written by the imports and the follow-ups; `<prefix>:basea:<id>`, the numbers, written by the base imports):
+one script call, which checks each entry (the lead still names the account, the base still gives the number to
+the subscriber) and drops the stale ones. Data written before those indexes existed is indexed once, by the
+first request since (marker `<prefix>:acix`): that request walks the keyspace (SCAN, once for the leads and once
+for the base, a Lua script per batch indexing server side), about 15 s per million leads (300,000 leads,
+600,000 keys: 4.3 s on a 2-core host), as every request did before. A daemon of an earlier version importing
+leads after that would leave them out of the index: upgrade every daemon that shares a Redis together.
 
 The daemon runs it for a do-not-call request made on a call (`AgentCalls._subscriber_dnc`), the supervisors'
 API for `POST /api/dnc` with `subscriber_id`, and the hopper for a `dnc` result written on a lead of the
@@ -33,44 +35,75 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from dialer.hopper._redis import redis_call
-from dialer.hopper.keys import CampaignKeys, GlobalKeys
+from dialer.hopper.keys import CampaignKeys, GlobalKeys, lead_ref
 from dialer.hopper.lead_lists import ListMetric, list_stat
 from dialer.hopper.results import queue_dnc_marks
-from dialer.hopper.views import GS, S, text
+from dialer.hopper.views import S, text
 from dialer.leads.model import decode_header
 from dialer.leads.phone import normalize
 from dialer.policy.types import Block
 
 __all__ = ["LeadRef", "SubscriberDnc", "pending_spreads", "spread_done", "subscriber_dnc"]
 
-# KEYS: lead keys. ARGV[1]: the person. The keys (and stored leads) of the leads whose person it is.
-_FIND_LEADS = r"""
-local out = {}
-for _, key in ipairs(KEYS) do
+# KEYS: lead keys. ARGV: prefix, then each lead's entry in the account index (`keys.lead_ref`). Lists every lead
+# whose person is a subscriber under that account (`<prefix>:acct:<id>`); returns how many.
+_INDEX_LEADS = r"""
+local n = 0
+for i, key in ipairs(KEYS) do
   local blob = redis.call('GET', key)
   if blob then
     local p1 = string.find(blob, '\31', 1, true)
     local p2 = p1 and string.find(blob, '\31', p1 + 1, true)
     local p3 = p2 and string.find(blob, '\31', p2 + 1, true)
-    if p3 and string.sub(blob, p2 + 1, p3 - 1) == ARGV[1] then
-      out[#out + 1] = key
-      out[#out + 1] = blob
+    if p3 and string.sub(blob, p2 + 1, p2 + 11) == 'subscriber:' then
+      n = n + redis.call('SADD', ARGV[1] .. ':acct:' .. string.sub(blob, p2 + 12, p3 - 1), ARGV[i + 1])
     end
   end
 end
-return out
+return n
 """
 
-# KEYS: subscriber-base buckets. ARGV[1]: the account. "<bucket key>GS<field>" of each number it holds.
-_FIND_BASE = r"""
-local out = {}
+# KEYS: subscriber-base buckets. ARGV[1]: prefix. Lists each number of each bucket under its subscriber
+# (`<prefix>:basea:<id>`; the number is "+", the field, then the bucket: see `keys.bucket`); returns how many.
+_INDEX_BASE = r"""
+local n = 0
+local cut = string.len(ARGV[1]) + 7
 for _, key in ipairs(KEYS) do
   local h = redis.call('HGETALL', key)
   for j = 1, #h, 2 do
-    if h[j + 1] == ARGV[1] then out[#out + 1] = key .. '\29' .. h[j] end
+    n = n + redis.call('SADD', ARGV[1] .. ':basea:' .. h[j + 1], '+' .. h[j] .. string.sub(key, cut))
   end
 end
-return out
+return n
+"""
+
+# ARGV: prefix, subscriber id. The subscriber's leads and base numbers from the account indexes, each checked:
+# a lead that no longer exists or no longer names the account, a number the base no longer gives the subscriber,
+# leaves its index. Reply: {lead entries and stored leads, alternating; numbers}.
+_FIND_ACCOUNT = r"""
+local P, sub = ARGV[1], ARGV[2]
+local person = 'subscriber:' .. sub
+local acct, basea = P .. ':acct:' .. sub, P .. ':basea:' .. sub
+local leads, nums = {}, {}
+for _, ref in ipairs(redis.call('SMEMBERS', acct)) do
+  local cut = string.find(ref, '\31', 1, true)
+  local blob = cut and redis.call('GET', P .. ':c:' .. string.sub(ref, 1, cut - 1) .. ':l:' .. string.sub(ref, cut + 1))
+  local p1 = blob and string.find(blob, '\31', 1, true)
+  local p2 = p1 and string.find(blob, '\31', p1 + 1, true)
+  local p3 = p2 and string.find(blob, '\31', p2 + 1, true)
+  if p3 and string.sub(blob, p2 + 1, p3 - 1) == person then
+    leads[#leads + 1] = ref
+    leads[#leads + 1] = blob
+  else
+    redis.call('SREM', acct, ref)
+  end
+end
+for _, num in ipairs(redis.call('SMEMBERS', basea)) do
+  local digits = string.sub(num, 2)
+  local b, f = string.sub(digits, -6), string.sub(digits, 1, -7)
+  if redis.call('HGET', P .. ':base:' .. b, f) == sub then nums[#nums + 1] = num else redis.call('SREM', basea, num) end
+end
+return {leads, nums}
 """
 
 # ARGV: campaign prefix, lead id, its zone set, its list's `lstats` field ('' : none), the finish reason.
@@ -160,6 +193,34 @@ async def _mark(redis: Redis, g: GlobalKeys, person: str, numbers: list[str], ti
         await pipe.execute()
 
 
+async def _index_accounts(redis: Redis, prefix: str, batch: int, timeout_s: float) -> None:
+    """Once per Redis (marker `acix`): list the leads and base numbers written before the account indexes in
+    them. Walks the keyspace (about 15 s per million leads); the marker is set after the walk, so one cut
+    short is walked again by the next request."""
+    g = GlobalKeys(prefix)
+    async with redis_call("reading the account-index marker", timeout_s):
+        if await redis.exists(g.acix):
+            return
+    # lead keys are `<prefix>:c:<campaign>:l:<lead>`; campaign ids have no ':', lead ids may
+    head = f"{prefix}:c:"
+    index_leads = redis.register_script(_INDEX_LEADS)
+    async for keys in _scan(redis, f"{_glob(head)}*:l:*", batch, timeout_s, "listing leads"):
+        refs: list[tuple[str, str]] = []
+        for key in keys:
+            cid, _, rest = key[len(head):].partition(":")
+            if key.startswith(head) and rest.startswith("l:"):
+                refs.append((key, lead_ref(cid, rest[2:])))
+        if refs:
+            async with redis_call("indexing leads by account", timeout_s):
+                await index_leads(keys=[k for k, _ in refs], args=[prefix, *(r for _, r in refs)])
+    index_base = redis.register_script(_INDEX_BASE)
+    async for keys in _scan(redis, f"{_glob(prefix)}:base:*", batch, timeout_s, "listing the subscriber base"):
+        async with redis_call("indexing the subscriber base by account", timeout_s):
+            await index_base(keys=keys, args=[prefix])
+    async with redis_call("marking the account indexes complete", timeout_s):
+        await redis.set(g.acix, "1")
+
+
 async def subscriber_dnc(
     redis: Redis,
     subscriber_id: str,
@@ -176,32 +237,19 @@ async def subscriber_dnc(
     person = f"subscriber:{subscriber_id}"
     given = list(dict.fromkeys(normalize(n, "ZZ") for n in numbers))
     await _mark(redis, g, person, given, timeout_s)
+    await _index_accounts(redis, prefix, batch, timeout_s)
 
-    # lead keys are `<prefix>:c:<campaign>:l:<lead>`; campaign ids have no ':', lead ids may
-    head = f"{prefix}:c:"
-    leads: dict[tuple[str, str], str] = {}  # (campaign, lead id) -> stored lead; SCAN may return a key twice
-    find = redis.register_script(_FIND_LEADS)
-    async for keys in _scan(redis, f"{_glob(head)}*:l:*", batch, timeout_s, "listing leads"):
-        lead_keys = [k for k in keys if k.startswith(head) and k[len(head):].partition(":")[2].startswith("l:")]
-        if not lead_keys:
-            continue
-        async with redis_call(f"looking for the leads of {person}", timeout_s):
-            got = [text(x) for x in await find(keys=lead_keys, args=[person])]
-        for key, blob in zip(got[::2], got[1::2], strict=True):
-            cid, _, rest = key[len(head):].partition(":")
-            leads[(cid, rest[2:])] = blob
-
+    async with redis_call(f"reading the leads and numbers of {person}", timeout_s):
+        got_leads, got_numbers = await redis.register_script(_FIND_ACCOUNT)(args=[prefix, subscriber_id])
+    leads: dict[tuple[str, str], str] = {}  # (campaign, lead id) -> stored lead
+    flat = [text(x) for x in got_leads]
+    for ref, blob in zip(flat[::2], flat[1::2], strict=True):
+        cid, _, lid = ref.partition("\x1f")
+        leads[(cid, lid)] = blob
     found = list(given)
     for blob in leads.values():
         found.extend(decode_header(blob).numbers)
-    base = f"{prefix}:base:"
-    find_base = redis.register_script(_FIND_BASE)
-    async for keys in _scan(redis, f"{_glob(base)}*", batch, timeout_s, "listing the subscriber base"):
-        async with redis_call(f"looking for {person} in the subscriber base", timeout_s):
-            got = [text(x) for x in await find_base(keys=keys, args=[subscriber_id])]
-        for item in got:
-            key, _, field = item.partition(GS)
-            found.append(f"+{field}{key[len(base):]}")  # see `keys.bucket`: leading digits, then the last six
+    found.extend(text(n) for n in got_numbers)
     every = list(dict.fromkeys(found))
     if len(every) > len(given):
         await _mark(redis, g, person, every, timeout_s)
@@ -209,7 +257,7 @@ async def subscriber_dnc(
     finish = redis.register_script(_FINISH)
     reason = str(Block.DNC)
     done: dict[str, list[LeadRef]] = {"finished": [], "flying": [], "done": [], "gone": []}
-    for (cid, lid), blob in leads.items():
+    for (cid, lid), blob in sorted(leads.items()):
         header = decode_header(blob)
         stat = list_stat(header.lists, ListMetric.FINISHED) or ""
         async with redis_call(f"finishing lead {lid} of {cid} as do-not-call", timeout_s):
