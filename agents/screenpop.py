@@ -16,11 +16,13 @@ The payload (published by the daemon as the agent feed's `screenpop` message):
     dispositions {codes, reasons, max_callback_days}
 
 `ContactHistory` learns a contact when a call is popped and its result when the disposition is made
-(the desktop's API tells it); `warm()` reloads recent dispositions from Redis after a restart.
+(the desktop's API tells it); `warm()` reloads recent dispositions from Redis after a restart (the daemon
+calls it at start-up, `Daemon.run`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -33,6 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
+from redis.exceptions import RedisError
 
 from agents.commands import Disposition
 from agents.dispositions import DEFAULT_DISPOSITIONS, DispositionRejected, DispositionSet
@@ -111,17 +114,28 @@ class ContactHistory:
                     row[i] = replace(c, disposition=code, reason=fields.get("reason") or None,
                                      notes=(fields.get("notes") or "")[:200] or None)
 
-    async def warm(self, store: Any, count: int = 5000) -> int:
-        """Reload the newest `count` dispositions from the store (`dialer.store.RedisStore`) after a
-        restart; returns how many contacts were learnt. Reads `<prefix>:dispositions` and the call hashes."""
-        entries: Any = await store.r.xrevrange(store.key("dispositions"), count=count)
-        rows = [dict(f) for _id, f in entries or ()]
-        if not rows:
+    async def warm(self, store: Any, count: int = 5000, *, timeout_s: float = 10.0) -> int:
+        """Reload the newest `count` dispositions from the store (`dialer.store.RedisStore`) after a restart
+        (the daemon does, before it logs agents back in); returns how many contacts were learnt. Reads
+        `<prefix>:dispositions` and the call hashes; a contact is filed under its number and the subscriber id
+        its disposition names, as `keys_for` files a live one. A row it cannot read is passed over. Redis
+        down, slow (beyond `timeout_s`) or holding something else under that key is logged and learns
+        nothing: the screen-pops then show contacts from this start on, and the daemon starts all the same."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                entries: Any = await store.r.xrevrange(store.key("dispositions"), count=count)
+                rows = [row for row in (dict(f) for _id, f in entries or ()) if row.get("call_id")]
+                if not rows:
+                    return 0
+                async with store.r.pipeline(transaction=False) as p:
+                    for row in rows:
+                        p.hmget(store.key("call", row["call_id"]), ["number", "campaign_id", "connected_at"])
+                    calls: list[Any] = await p.execute()
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning(f"earlier contacts not reloaded from Redis ({store.key('dispositions')}): {exc!r}; the "
+                        "screen-pops show contacts from this start on. Check Redis and that key (a stream)",
+                        extra={"action": "screenpop history"})
             return 0
-        async with store.r.pipeline(transaction=False) as p:
-            for row in rows:
-                p.hmget(store.key("call", row.get("call_id", "")), ["number", "campaign_id", "connected_at"])
-            calls: list[Any] = await p.execute()
         learnt = 0
         for row, (number, campaign_id, connected_at) in zip(reversed(rows), reversed(calls), strict=True):
             if not number:
@@ -131,8 +145,12 @@ class ContactHistory:
                 at = float(connected_at or row.get("disposed_at") or 0.0)
             except ValueError:
                 continue
+            if not isinstance(fields, dict):
+                continue
+            fields = {k: v for k, v in fields.items() if isinstance(v, str)}
+            sub = row.get("subscriber_id", "")
             contact = Contact(at, row["call_id"], campaign_id or "", row.get("agent_id", ""))
-            self.note_contact(self.keys_for(number, {}), contact)
+            self.note_contact(self.keys_for(number, {"subscriber_id": sub} if sub else {}), contact)
             self.note_disposition(contact.call_id, row.get("disposition", ""), fields)
             learnt += 1
         return learnt

@@ -209,6 +209,11 @@ class Daemon(AgentCalls, Compliance, Overrides):
     # ------------------------------------------------------------------ lifecycle
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then shut down gracefully."""
+        renderer = self.engine.screenpop
+        if isinstance(renderer, ScreenPopRenderer):
+            # the earlier contacts the screen-pops show, read back before an agent is logged back in or handed a
+            # call (a Redis that does not answer in time is logged, and the daemon starts without them)
+            await renderer.history.warm(self.store, timeout_s=2 * self.store.timeout_s)
         try:
             async with asyncio.TaskGroup() as tg:
                 self._actions = tg

@@ -153,6 +153,8 @@ class RedisStore:
         }
         if d.amends:  # a late disposition: the call's record now says this, not `amends`
             fields["amends"] = d.amends
+        if d.subscriber_id:  # whose earlier contact it is, beside the number (`ContactHistory.warm`)
+            fields["subscriber_id"] = d.subscriber_id
         call, stream = self.key("call", d.call_id), self.key("dispositions")
         if not d.final:  # the agent had transferred the call: a note, not the call's disposition
             notes = self.key("transfer_dispositions")

@@ -153,6 +153,8 @@ def _made(agent: Agent, call_id: str, of: Call | Undisposed | None, code: str, f
         final=final,
         amends=amends,
         late=late,
+        subscriber_id=of.subscriber_id if isinstance(of, Undisposed) else
+        of.fields.get("subscriber_id", "") if of is not None else "",
     )
 
 

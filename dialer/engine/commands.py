@@ -133,6 +133,9 @@ class DispositionMade:
     # a late disposition: what the engine kept of its call, which names the person a `dnc` code puts on the
     # do-not-call lists once the call itself is forgotten, or was before a restart
     late: Undisposed | None = None
+    # the call's `subscriber_id` field: stored with the disposition, so that the screen-pop's earlier contacts,
+    # reloaded after a restart (`ContactHistory.warm`), follow the person to their other numbers as before it
+    subscriber_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
