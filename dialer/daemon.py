@@ -650,6 +650,9 @@ class Daemon(AgentCalls, Compliance, Overrides):
         depth = await source.depth(self.clock.now())
         self.metrics.hopper_depth.labels(campaign_id).set(depth)
         if camp.pacer.knobs.mode is Mode.PREVIEW:
+            # no pacing decision here (agents ask for leads): the gauges would keep the one made before a switch
+            self.metrics.decision_launch.labels(campaign_id).set(0)
+            self.metrics.predicted_abandon.labels(campaign_id).set(0.0)
             if may_offer:
                 await self.offer_previews(campaign_id)
             return

@@ -163,7 +163,7 @@ def _show_campaign(c: dict[str, Any], out: TextIO) -> None:
     print(f"  AMD {'on' if c['amd'] else 'off'}, ring {c['ring_timeout_s']:g} s, caller ID "
           f"\"{c['caller_id_name']}\" <{c['caller_id_number']}>", file=out)
     d = c.get("last_decision")
-    print(f"  last decision: {d['why'] if d else 'none yet'}", file=out)
+    print(f"  last decision: {c.get('why') or (d['why'] if d else 'none yet')}", file=out)
     _show_overrides(c.get("overrides"), out)
 
 

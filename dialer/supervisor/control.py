@@ -32,12 +32,12 @@ from dialer.engine.core import CampaignRuntime
 from dialer.errors import ConfigError
 from dialer.overrides import RunState
 from dialer.supervisor.errors import Conflict, Invalid, NotFound, NotSupported, Unavailable
-from pacing import Decision, PacingKnobs, Reason
+from pacing import Decision, Mode, PacingKnobs, Reason
 
 if TYPE_CHECKING:
     from dialer.daemon import Daemon
 
-__all__ = ["CampaignAdder", "Supervisor", "decision_view", "knobs_view", "why"]
+__all__ = ["CampaignAdder", "Supervisor", "current_decision", "decision_view", "knobs_view", "why", "why_now"]
 
 _RINGING = (CallState.PENDING, CallState.DIALING, CallState.RINGING)
 # the stored record's "created" key and the JSON value kinds pydantic names in an error's location: not fields
@@ -82,6 +82,25 @@ def why(d: Decision) -> str:
     if d.reason is Reason.DIALING:
         return f"not dialing now ({d.mode.value}){detail}"
     return f"not dialing because: {d.reason.value}{detail}"
+
+
+def current_decision(camp: CampaignRuntime) -> Decision | None:
+    """The campaign's last pacing decision, if it was made under the mode the campaign has now. One made before
+    a switch of mode says nothing of now, and a preview campaign makes none (its agents ask for leads): its last
+    power decision, "no ready agents", would stay on the board for the rest of the day."""
+    last = camp.pacer.decisions[-1] if camp.pacer.decisions else None
+    return last if last is not None and last.mode is camp.pacer.knobs.mode else None
+
+
+def why_now(camp: CampaignRuntime) -> str:
+    """One sentence: why the campaign dials as it does now (`why` of its current decision)."""
+    mode = camp.pacer.knobs.mode
+    if mode is Mode.PREVIEW:
+        return Reason.PREVIEW_MODE.value
+    current = current_decision(camp)
+    if current is not None:
+        return why(current)
+    return f"no pacing decision yet in {mode.value} mode" if camp.pacer.decisions else "no pacing decision yet"
 
 
 class Supervisor:
@@ -153,7 +172,7 @@ class Supervisor:
 
     def campaign_view(self, campaign_id: str) -> dict[str, Any]:
         camp = self.campaign(campaign_id)
-        last = camp.pacer.decisions[-1] if camp.pacer.decisions else None
+        last = current_decision(camp)
         agents = self.agent_counts(campaign_id)
         calls = self.call_counts(camp)
         working = sum(v for k, v in agents.items() if k != AgentState.PAUSED.value)
@@ -175,6 +194,7 @@ class Supervisor:
             "agents": agents,
             "dial_level": round((calls["ringing"] + calls["screening"]) / working, 3) if working else 0.0,
             "last_decision": decision_view(last) if last is not None else None,
+            "why": why_now(camp),
             "amd_audit": self.amd_audit_view(camp),
             "overrides": self.overrides_view(camp.campaign_id),
         }
@@ -228,7 +248,7 @@ class Supervisor:
             "status": self.status_of(camp),
             "pacing": knobs_view(camp.pacer.knobs),
             "now": self.now(),
-            "why": why(recent[-1]) if recent else "no pacing decision yet",
+            "why": why_now(camp),
             "reasons": dict(reasons.most_common()),
             "decisions": [decision_view(d) for d in reversed(recent)],
         }

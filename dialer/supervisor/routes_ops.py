@@ -68,7 +68,7 @@ def ops_routes(ctx: Ctx, r: APIRouter) -> None:
                 {"id": c["id"], "name": c["name"], "status": c["status"], "mode": c["pacing"]["mode"],
                  "ratio": c["pacing"]["ratio"], "agents": c["agents"], "calls": c["calls"],
                  "dial_level": c["dial_level"], "amd_audit": c["amd_audit"],
-                 "why": c["last_decision"]["why"] if c["last_decision"] else "no pacing decision yet"}
+                 "why": c["why"]}
                 for c in camps
             ],
         }

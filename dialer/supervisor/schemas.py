@@ -208,7 +208,9 @@ class CampaignOut(BaseModel):
     calls: dict[str, int]
     agents: dict[str, int]
     dial_level: float
-    last_decision: dict[str, Any] | None
+    last_decision: dict[str, Any] | None = Field(description="the last pacing decision, when made under the mode "
+                                                             "the campaign has now (null after a switch, in preview)")
+    why: str = Field(description="why the campaign dials as it does now, in one sentence")
     amd_audit: dict[str, Any] | None = None
     overrides: OverridesOut | None = None
 

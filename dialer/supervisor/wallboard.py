@@ -22,7 +22,7 @@ from agents.state import AgentState
 from dialer.errors import DialerError
 from dialer.hopper import Hopper
 from dialer.hopper.list_figures import list_figures
-from dialer.supervisor.control import Supervisor
+from dialer.supervisor.control import Supervisor, current_decision
 from dialer.supervisor.tally import Tally
 from pacing import Jurisdiction, Reason
 from pacing.ledger import false_positives_per_screened
@@ -42,8 +42,9 @@ THRESHOLDS: dict[str, tuple[float, float]] = {
     AgentState.WRAPUP.value: (45.0, 90.0),
     AgentState.PAUSED.value: (300.0, 900.0),
 }
+# Preview is not among them: its agents ask for leads, nothing is held back
 _BLOCKING = {Reason.NO_READY_AGENTS, Reason.HOPPER_EMPTY, Reason.ABANDON_BUDGET, Reason.OUTSIDE_HOURS,
-             Reason.PAUSED, Reason.TRUNK_LIMIT, Reason.PREVIEW_MODE, Reason.PBX_LINK_DOWN}
+             Reason.PAUSED, Reason.TRUNK_LIMIT, Reason.PBX_LINK_DOWN}
 
 
 class Wallboard:
@@ -127,9 +128,10 @@ class Wallboard:
         campaigns: list[dict[str, Any]] = []
         for cid in sorted(self.d.engine.campaigns):
             view = self.sup.campaign_view(cid)
-            knobs = self.d.engine.campaigns[cid].pacer.knobs
-            last = self.d.engine.campaigns[cid].pacer.decisions
-            decision = last[-1] if last else None
+            camp = self.d.engine.campaigns[cid]
+            knobs = camp.pacer.knobs
+            # a decision made under another mode says nothing of now (a preview campaign makes none)
+            decision = current_decision(camp)
             blocked = decision.reason.value if decision is not None and decision.launch <= 0 and \
                 decision.reason in _BLOCKING else None
             uk = knobs.jurisdiction is Jurisdiction.UK
@@ -140,9 +142,9 @@ class Wallboard:
             figures["abandon"].update({"cap": knobs.abandon_cap, "target": knobs.target_abandon, "legal_window": legal})
             view.update(figures)
             view["hopper"] = {"depth": await self._depth(cid, now), "blocked": blocked,
-                              "why": view["last_decision"]["why"] if view["last_decision"] else "no decision yet",
+                              "why": view["why"],
                               **await self._hopper_status(cid, now)}
-            view["ledger"] = _ledger(self.d.engine.campaigns[cid].pacer, now)
+            view["ledger"] = _ledger(camp.pacer, now)
             campaigns.append(view)
             self._export(cid, view, knobs.ratio, blocked is not None)
         self._flush_sales()
