@@ -570,7 +570,9 @@ class AgentCalls:
                 extension=cmd.extension,
                 campaign=cmd.campaign_id,
                 lead_id=cmd.lead_id,
-                ring_s=max(15, round(cmd.ring_timeout_s)),
+                # a backstop, as an Originate's Timeout: Dial() counts it from the channel request, and the engine
+                # hangs the customer leg up once it has rung the ring timeout since its first ring
+                ring_s=max(15, round(cmd.ring_timeout_s)) + math.ceil(self.settings.ami.setup_allowance_s),
                 caller_id_name=cmd.caller_id_name,
                 caller_id_number=cmd.caller_id_number,
                 record=cmd.record,

@@ -12,13 +12,23 @@ customer's `DialState`, `DialEnd`, `BridgeEnter` and `Hangup` find the call in o
 
     agent leg up (Newstate Up or OriginateResponse success)   AGENT_RINGING -> DIALING
     DialBegin agent leg -> customer leg                       remember the customer leg
-    DialState RINGING of the customer leg                     DIALING -> RINGING
+    DialState RINGING of the customer leg                     DIALING -> RINGING; its first ring starts the
+                                                              ring timeout (`Engine.ring_deadlines`)
+    rung the ring timeout since that first ring               Hangup of the customer leg (cause 19): the
+                                                              DialEnd NOANSWER that follows ends it no_answer
     DialEnd ANSWER of the customer leg                        -> CONNECTED, agent DIALING -> TALKING
     DialerTrunkResult of the customer's carrier leg           kept: why the DialEnd that follows failed
     DialEnd BUSY/NOANSWER/CONGESTION/CHANUNAVAIL              ended (the carrier's cause decides, see
                                                               `failures`), agent back to READY
     Hangup of the agent leg before the customer answered      ended (FAILED unless DialEnd said why)
     Hangup of the customer leg                                ended CONNECTED (agent to wrap-up)
+
+The ring timeout runs from the customer's first ring, as for the pacer's dials: the `Dial()` in
+`dialer-agent-dial` counts `DIALER_RING_S` from the channel request, so the carrier's set-up (post-dial delay)
+would come out of the 15 s the law asks an unanswered call to ring. The daemon sends the ring timeout plus the
+set-up allowance as `DIALER_RING_S` (a backstop for a dial that never reports ringing), and the engine hangs up
+the customer leg once it has rung the campaign's ring timeout; app_dial then ends the agent's `Dial()` with
+`DialEnd NOANSWER`, and the agent leg hangs up.
 """
 
 from __future__ import annotations
@@ -153,7 +163,8 @@ def _dial(engine: Engine, agent_id: str, campaign_id: str, r: DialRequest, kind:
     call = Call(call_id=engine.new_call_id(campaign_id), campaign_id=campaign_id, lead_id=r.lead_id, number=r.number,
                 attempt=r.attempt, number_index=r.number_index, fields=dict(r.fields), created_at=now,
                 originated_at=now, callback_agent=r.callback_agent, callback_at=r.callback_at, zone=r.zone,
-                lead_list=r.lead_list, target=r.target, kind=kind, agent_id=agent_id, record=camp.record_calls)
+                lead_list=r.lead_list, target=r.target, kind=kind, agent_id=agent_id, record=camp.record_calls,
+                ring_limit_s=camp.ring_timeout_s)  # timed from the customer's first ring (`on_customer_ringing`)
     call.apply(CallEvent.RING_AGENT)
     engine.calls[call.call_id] = call
     camp.active.add(call.call_id)
@@ -186,9 +197,15 @@ def on_customer_dialbegin(engine: Engine, c: Call, e: ev.DialBegin) -> list[Comm
     return []
 
 
-def on_customer_ringing(engine: Engine, c: Call) -> list[Command]:
+def on_customer_ringing(engine: Engine, c: Call, now: float) -> list[Command]:
+    """The customer's phone rings (Newstate Ringing or DialState RINGING of its leg): the first one starts the
+    ring timeout, after which `Engine.tick` hangs the customer leg up (the agent's own phone ringing does not)."""
     if c.state in (CallState.DIALING, CallState.RINGING):
         c.apply(CallEvent.RING)
+        if c.ringing_at is None:
+            c.ringing_at = now
+            if c.ring_limit_s is not None and c.cut_at is None:
+                engine.ring_deadlines[c.call_id] = now + c.ring_limit_s
     return []
 
 
@@ -199,6 +216,7 @@ def on_customer_dialend(engine: Engine, c: Call, e: ev.DialEnd, now: float) -> l
     if c.dial_status != "ANSWER":
         return engine.end_call(c, outcome_of(c), now)
     c.apply(CallEvent.PICKUP)
+    engine.ring_deadlines.pop(c.call_id, None)
     c.answered_at = c.connected_at = now
     c.connected_pbx_ts = e.timestamp
     engine.stats.answered += 1
@@ -221,6 +239,8 @@ def outcome_of(c: Call) -> CallOutcome:
     """
     if c.trunk_status is not None and c.trunk_cause is not None:
         return failures.trunk_outcome(c.trunk_status, c.trunk_cause)
+    if c.cut_at is not None:
+        return CallOutcome.NO_ANSWER  # we hung it up at its ring timeout, whatever reached us of it
     return _FAIL_BY_DIALSTATUS.get(c.dial_status or "", CallOutcome.FAILED)
 
 

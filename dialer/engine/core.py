@@ -396,7 +396,7 @@ class Engine:
             if e.uniqueid == c.call_id and e.state == ev.ChannelState.UP:
                 return agentcalls.on_agent_leg_up(self, c, now)
             if e.uniqueid == c.customer_uid and e.state == ev.ChannelState.RINGING:
-                return agentcalls.on_customer_ringing(self, c)
+                return agentcalls.on_customer_ringing(self, c, now)
             return []
         if c.channel is None:
             c.channel = e.channel
@@ -422,7 +422,7 @@ class Engine:
         c = self.call_of(e.dest_uniqueid)
         if c is None or not c.agent_first or e.dest_uniqueid != c.customer_uid:
             return []
-        return agentcalls.on_customer_ringing(self, c) if e.dial_status == "RINGING" else []
+        return agentcalls.on_customer_ringing(self, c, now) if e.dial_status == "RINGING" else []
 
     def _on_dialend(self, e: ev.DialEnd, now: float) -> list[Command]:
         t = self.call_of(e.uniqueid)
@@ -878,10 +878,11 @@ class Engine:
                 continue
             del self.ring_deadlines[cid]
             c = self.call_of(cid)
-            if c is None or c.state is not CallState.RINGING or c.cut_at is not None or not c.channel:
+            leg = c.customer_leg if c is not None else None  # an agent's dial: the leg its Dial() rings
+            if c is None or c.state is not CallState.RINGING or c.cut_at is not None or not leg:
                 continue
             c.cut_at = now
-            out.append(HangupChannel(c.call_id, c.channel, 19))  # 19: no answer, as Asterisk's own timeout says
+            out.append(HangupChannel(c.call_id, leg, 19))  # 19: no answer, as Asterisk's own timeout says
         return out
 
     def end_wrapups(self, now: float) -> list[Command]:
