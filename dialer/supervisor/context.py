@@ -33,8 +33,10 @@ class Ctx:
     @classmethod
     def build(cls, daemon: Daemon, *, interval_s: float = 1.0) -> Ctx:
         sup = Supervisor(daemon)
-        # a sale is what the campaign's disposition set says (kind sale or agreed), as in the reports
-        tally = Tally(daemon.store, is_sale=SaleCodes(daemon.engine.dispositions_for, lambda: daemon.engine.campaigns))
+        # a sale is what the campaign's disposition set says (kind sale or agreed), as in the reports; the sales
+        # counter counts those disposed from now on (the streams hold the whole history, read for the day's figures)
+        tally = Tally(daemon.store, is_sale=SaleCodes(daemon.engine.dispositions_for, lambda: daemon.engine.campaigns),
+                      sales_from=daemon.clock.now())
         return cls(
             daemon=daemon,
             sup=sup,

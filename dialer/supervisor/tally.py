@@ -9,7 +9,11 @@ long). The 30-day window is summed from whole hours, so it is up to an hour shor
 the pacer's own compliance ledger is what enforces the law, this is the supervisor's view of it.
 
 Times are the daemon's clock (call records carry `ended_at`, dispositions `disposed_at`), so the
-same code shows a simulated shift at its simulated times. Dispositions carry only a call id: the
+same code shows a simulated shift at its simulated times. The streams are read from their beginning (the
+day's figures need the calls made before a restart), but only the sales disposed from the tally's start on
+(`sales_from`) are `new_sales`, which feed the `dialer_sales_total` counter: a counter counts from the
+process's start, and the whole history added to it at each restart would read to Prometheus as a burst of
+sales. Dispositions carry only a call id: the
 campaign comes from the record seen earlier, or from the call's hash when the record is older.
 """
 
@@ -108,8 +112,9 @@ def local_midnight(now: float) -> float:
 class Tally:
     """Per-campaign counts by minute and hour, fed from the Redis streams."""
 
-    def __init__(self, store: RedisStore, *, is_sale: SaleCodes = DEFAULT_SALES,
+    def __init__(self, store: RedisStore, *, is_sale: SaleCodes = DEFAULT_SALES, sales_from: float = math.inf,
                  timeout_s: float = 5.0, batch: int = 5000) -> None:
+        """`sales_from`: sales disposed at or after it (daemon clock) are counted in `new_sales`; by default none."""
         self._store = store
         self._calls_key = store.key("calls")
         self._disp_key = store.key("dispositions")
@@ -122,7 +127,8 @@ class Tally:
         self._lock = asyncio.Lock()
         self.following = False
         self.entries = 0
-        self.new_sales: dict[str, int] = {}
+        self.sales_from = sales_from
+        self.new_sales: dict[str, int] = {}  # campaign -> sales disposed since `sales_from`, not yet exported
         self._agent_day: dict[str, list[Any]] = {}  # agent -> [local midnight, contacts, sales] of their last day
 
     # ----------------------------------------------------------------- reading
@@ -210,7 +216,8 @@ class Tally:
         except ValueError:
             return
         self._bucket(campaign).add(t, SALES)
-        self.new_sales[campaign] = self.new_sales.get(campaign, 0) + 1
+        if t >= self.sales_from:
+            self.new_sales[campaign] = self.new_sales.get(campaign, 0) + 1
         if f.get("agent_id"):
             self._agent_count(f["agent_id"], t, 2)
 

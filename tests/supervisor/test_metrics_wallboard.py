@@ -61,7 +61,7 @@ async def test_snapshot_figures_and_metrics_agree(ctx):
     assert m[("dialer_abandon_ratio_15m", lab)] == pytest.approx(up["abandon"]["15m"])
     assert m[("dialer_abandon_ratio_today", lab)] == pytest.approx(up["abandon"]["today"])
     assert m[("dialer_contacts_per_hour", lab)] == up["last_hour"]["contacts"]
-    assert m[("dialer_sales_total", lab)] == up["today"]["sales"]
+    assert m.get(("dialer_sales_total", lab), 0) == 0  # the scene's sales were disposed before the tally started
     assert m[("dialer_pacing_blocked", (("campaign", "winback"),))] == 1
     assert m[("dialer_campaign_paused", lab)] == 0
     # the new metrics carry the campaign label and nothing else
