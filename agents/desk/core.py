@@ -235,6 +235,9 @@ class Desk:
                 "pending_logout": agent.pending_logout if agent is not None else False,
                 "call_id": agent.call_id if agent is not None else None,
                 "calls_taken": agent.calls_taken if agent is not None else 0,
+                # when the dialer ends the wrap-up under way (None outside one): the page counts down to it
+                "wrapup_deadline": d.engine.wrapup_deadlines.get(agent_id)
+                if agent is not None and agent.state is AgentState.WRAPUP else None,
             },
             "wrapup_timeout_s": camp.wrapup_timeout_s if camp is not None else None,
             "call": call,

@@ -42,7 +42,7 @@ def command(engine: Engine, cmd: ac.AgentCommand, now: float) -> list[Command]:
         if known is not None and known.state is not AgentState.LOGGED_OUT and known.campaign_id == cmd.campaign_id:
             # already logged in there: a desktop reloaded, a command delivered twice, an agent a restarted
             # daemon logged back in (paused) logging in again; nothing changes
-            return [state_notice(known)]
+            return [engine.state_notice(known)]
         if known is not None and not known.can(AgentEvent.LOGIN):  # refused before anything moves
             raise IllegalTransition("agent", cmd.agent_id, known.state.value,
                                     f"login to {cmd.campaign_id} (log out of {known.campaign_id} first)")
@@ -50,7 +50,7 @@ def command(engine: Engine, cmd: ac.AgentCommand, now: float) -> list[Command]:
         joined.extension = cmd.extension
         engine.roster.set_campaign(joined.agent_id, cmd.campaign_id)
         engine.roster.apply(joined.agent_id, AgentEvent.LOGIN, now)
-        return [state_notice(joined)]
+        return [engine.state_notice(joined)]
     found = engine.roster.get(cmd.agent_id)
     if found is None:
         raise IllegalTransition("agent", cmd.agent_id, "unknown", "act before login")
@@ -59,7 +59,7 @@ def command(engine: Engine, cmd: ac.AgentCommand, now: float) -> list[Command]:
         if agent.state is AgentState.READY:
             return []
         engine.roster.apply(agent.agent_id, AgentEvent.READY, now)
-        return [state_notice(agent), *freed(engine, agent, now)]
+        return [engine.state_notice(agent), *freed(engine, agent, now)]
     if isinstance(cmd, ac.Pause):
         left = transfers.target_leaves(engine, agent.agent_id, f"paused ({cmd.reason})", now)
         if left:
@@ -69,7 +69,7 @@ def command(engine: Engine, cmd: ac.AgentCommand, now: float) -> list[Command]:
             return [AgentNotice(agent.agent_id, "pause_pending", {"reason": cmd.reason})]
         engine.roster.apply(agent.agent_id, AgentEvent.PAUSE, now)
         agent.pause_reason = cmd.reason
-        return [state_notice(agent)]
+        return [engine.state_notice(agent)]
     if isinstance(cmd, ac.Logout):
         left = transfers.target_leaves(engine, agent.agent_id, "logged out", now)
         if left:
@@ -78,7 +78,7 @@ def command(engine: Engine, cmd: ac.AgentCommand, now: float) -> list[Command]:
             agent.pending_logout = True
             return [AgentNotice(agent.agent_id, "logout_pending")]
         engine.roster.apply(agent.agent_id, AgentEvent.LOGOUT, now)
-        return [state_notice(agent)]
+        return [engine.state_notice(agent)]
     return dispose(engine, agent, cmd, now)
 
 
@@ -199,8 +199,8 @@ def after_wrapup(engine: Engine, agent: Agent, now: float) -> list[Command]:
     if agent.pending_logout and agent.state is AgentState.PAUSED:
         agent.pending_logout = False
         engine.roster.apply(agent.agent_id, AgentEvent.LOGOUT, now)
-        return [state_notice(agent)]
-    out: list[Command] = [state_notice(agent)]
+        return [engine.state_notice(agent)]
+    out: list[Command] = [engine.state_notice(agent)]
     if agent.state is AgentState.READY:
         out += freed(engine, agent, now)
     return out
@@ -218,9 +218,11 @@ def freed(engine: Engine, agent: Agent, now: float) -> list[Command]:
     return engine.assign(c, agent, now)
 
 
-def state_notice(agent: Agent) -> AgentNotice:
-    return AgentNotice(
-        agent.agent_id,
-        "state",
-        {"state": agent.state.value, "since": agent.since, "reason": agent.pause_reason},
-    )
+def state_notice(agent: Agent, wrapup_deadline: float | None = None) -> AgentNotice:
+    """The agent's `state` message; in the wrap-up it carries `wrapup_deadline`, when the engine ends it (the
+    engine's `wrapup_deadlines`, through `Engine.state_notice`): the desk counts down to that, not to the
+    campaign's `wrapup_timeout_s` as the page last read it, which a supervisor may have changed since."""
+    payload: dict[str, object] = {"state": agent.state.value, "since": agent.since, "reason": agent.pause_reason}
+    if agent.state is AgentState.WRAPUP and wrapup_deadline is not None:
+        payload["wrapup_deadline"] = wrapup_deadline
+    return AgentNotice(agent.agent_id, "state", payload)

@@ -767,7 +767,7 @@ class Engine:
         return agentside.after_wrapup(self, agent, now)
 
     def state_notice(self, agent: Agent) -> AgentNotice:
-        return agentside.state_notice(agent)
+        return agentside.state_notice(agent, self.wrapup_deadlines.get(agent.agent_id))
 
     # ----------------------------------------------------------------- hand-off
     def _try_assign(self, c: Call, now: float) -> list[Command]:

@@ -13,7 +13,7 @@ const $ = (id) => document.getElementById(id);
 const S = {
   snap: null, lastSeq: 0, es: null, retryTimer: null,
   agent: null, state: "logged_out", since: null, reason: null, pendingPause: null, pendingLogout: false,
-  serverNow: 0, localAt: 0, scale: 1, wrapupTimeout: null, features: {}, dispositions: null,
+  serverNow: 0, localAt: 0, scale: 1, wrapupDeadline: null, features: {}, dispositions: null,
   pauseReasons: [], call: null, callLive: false, hungUp: false, path: [], fields: {}, selected: null,
   preview: null, busy: false, transferFailed: null, systemReasons: [],
   late: null,  // {call_id, until}: the wrap-up ran out; the agent may still dispose that call until then
@@ -122,12 +122,11 @@ function applySnapshot(snap) {
   S.localAt = Date.now();
   S.scale = snap.clock_scale || 1;
   S.agent = snap.agent;
-  S.wrapupTimeout = snap.wrapup_timeout_s;
   S.features = snap.features || {};
   S.dispositions = snap.dispositions;
   S.pauseReasons = snap.pause_reasons || [];
   S.systemReasons = snap.system_pause_reasons || [];
-  setAgentState(snap.agent.state, snap.agent.since, snap.agent.reason);
+  setAgentState(snap.agent.state, snap.agent.since, snap.agent.reason, snap.agent.wrapup_deadline);
   S.pendingPause = snap.agent.pending_pause;
   S.pendingLogout = snap.agent.pending_logout;
   $("agent-name").textContent = snap.agent.name;
@@ -277,7 +276,7 @@ function onFeed(msg) {
   S.lastSeq = msg.seq;
   switch (msg.kind) {
     case "state":
-      setAgentState(msg.state, msg.since, msg.reason);
+      setAgentState(msg.state, msg.since, msg.reason, msg.wrapup_deadline);
       if (msg.state === "ready" || msg.state === "paused") { S.pendingPause = null; if (S.call && !lateOpen()) clearCall(); }
       // a lead is on screen only while previewing or dialing it: a pause, or a Dial the contact rules refused,
       // leaves the agent READY or PAUSED with the lead given back, and its card must go
@@ -369,10 +368,13 @@ const STATE_LABEL = { logged_out: "Logged out", paused: "Paused", ready: "Ready"
                       previewing: "Preview", dialing: "Dialing", talking: "Talking", wrapup: "Wrap-up" };
 const BUSY = ["reserved", "dialing", "talking", "wrapup"];
 
-function setAgentState(state, since, reason) {
+// `wrapupDeadline`: when the dialer ends the wrap-up (its clock), from the state message or the snapshot. The
+// page counts down to it, not to the campaign's timeout as last read: a supervisor may have changed that since.
+function setAgentState(state, since, reason, wrapupDeadline) {
   S.state = state;
   S.since = since;
   S.reason = reason;
+  S.wrapupDeadline = state === "wrapup" && typeof wrapupDeadline === "number" ? wrapupDeadline : null;
   if (S.agent) S.agent.state = state;
 }
 
@@ -734,10 +736,11 @@ function tick() {
     $("wrapup-left").textContent = mmss(left);
     $("wrapup-bar").style.width = "0%";
     $("wrapup").classList.add("late");
-  } else if (S.state === "wrapup" && S.wrapupTimeout) {
-    const left = (S.since + S.wrapupTimeout - serverNow()) / S.scale;
+  } else if (S.state === "wrapup" && S.wrapupDeadline !== null) {
+    const left = (S.wrapupDeadline - serverNow()) / S.scale;
+    const whole = S.wrapupDeadline - S.since;  // the wrap-up's full length, on the dialer's clock
     $("wrapup-left").textContent = mmss(left);
-    $("wrapup-bar").style.width = `${Math.max(0, Math.min(100, (100 * left * S.scale) / S.wrapupTimeout))}%`;
+    $("wrapup-bar").style.width = `${whole > 0 ? Math.max(0, Math.min(100, (100 * left * S.scale) / whole)) : 0}%`;
     $("wrapup").classList.toggle("late", left < 15);
   }
   const auto = S.preview && S.state === "previewing" ? S.preview.auto_dial_at : undefined;
