@@ -77,7 +77,7 @@ from dialer.errors import AmiConnectionError, AmiError, ConfigError, DialerError
 from dialer.hopper.store import LeadStore
 from dialer.leadsource import CallbackCheck, LeadSource, PreviewSource, ReturnSource, put_back
 from dialer.ledger_store import LedgerStore
-from dialer.metrics import Metrics
+from dialer.metrics import Metrics, dial_level
 from dialer.signals_feed import SignalsFeed
 from dialer.store import RedisStore
 from dialer.undisposed_store import UndisposedStore
@@ -730,8 +730,9 @@ class Daemon(AgentCalls, Compliance, Overrides):
             in_flight = sum(1 for c in camp.active if self.engine.calls[c].state.value in pre)
             self.metrics.in_flight.labels(cid).set(in_flight)
             self.metrics.waiting.labels(cid).set(len(camp.waiting))
-            working = sum(v for (c, s), v in counts.items() if c == cid and s != "paused")
-            self.metrics.dial_ratio.labels(cid).set(in_flight / working if working else 0.0)
+            # as the API's dial level: logged-out agents keep their campaign in the roster but work no calls
+            self.metrics.dial_ratio.labels(cid).set(dial_level(in_flight, {s: n for (c, s), n in counts.items()
+                                                                           if c == cid}))
             self.metrics.overrides_unstored.labels(cid).set(1 if cid in self.overrides_unsaved else 0)
         self.metrics.store_backlog.set(self.store.backlog)
         pending = getattr(self.ami, "pending_originates", None)

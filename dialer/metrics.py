@@ -6,9 +6,27 @@ only the `campaign` label (never per-agent or per-number labels, which would exp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["Metrics"]
+__all__ = ["Metrics", "dial_level", "working_agents"]
+
+_NOT_WORKING = frozenset({"paused", "logged_out"})
+
+
+def working_agents(by_state: Mapping[str, int]) -> int:
+    """The agents of a campaign who take its calls now or soon (logged in, not paused), from its agents counted
+    by state (`AgentState` values). A logged-out agent keeps their campaign in the roster: counted, they made the
+    dial level read low while dials were out for the few who work."""
+    return sum(n for state, n in by_state.items() if state not in _NOT_WORKING)
+
+
+def dial_level(in_flight: int, by_state: Mapping[str, int]) -> float:
+    """Dials in flight per working agent (0 without one): `dialer_dial_ratio` and the API's `dial_level`, one
+    definition so that they cannot disagree."""
+    working = working_agents(by_state)
+    return in_flight / working if working else 0.0
 
 
 class Metrics:

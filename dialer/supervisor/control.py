@@ -30,6 +30,7 @@ from dialer.config import CampaignSettings, settle_campaign
 from dialer.engine.calls import CallState
 from dialer.engine.core import CampaignRuntime
 from dialer.errors import ConfigError
+from dialer.metrics import dial_level
 from dialer.overrides import RunState
 from dialer.supervisor.errors import Conflict, Invalid, NotFound, NotSupported, Unavailable
 from pacing import Decision, Mode, PacingKnobs, Reason
@@ -175,7 +176,6 @@ class Supervisor:
         last = current_decision(camp)
         agents = self.agent_counts(campaign_id)
         calls = self.call_counts(camp)
-        working = sum(v for k, v in agents.items() if k != AgentState.PAUSED.value)
         return {
             "id": camp.campaign_id,
             "name": self.names.get(camp.campaign_id, ""),
@@ -192,7 +192,7 @@ class Supervisor:
             "preview_auto_dial_s": camp.preview_auto_dial_s,
             "calls": calls,
             "agents": agents,
-            "dial_level": round((calls["ringing"] + calls["screening"]) / working, 3) if working else 0.0,
+            "dial_level": round(dial_level(calls["ringing"] + calls["screening"], agents), 3),
             "last_decision": decision_view(last) if last is not None else None,
             "why": why_now(camp),
             "amd_audit": self.amd_audit_view(camp),
