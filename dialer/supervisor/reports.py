@@ -197,11 +197,16 @@ def agent_shifts(records: Iterable[Row], disps: Mapping[str, Disp], journal: Seq
         t = times.get((agent, day))
         wait: float | None
         pause: float | None
+        talk = x["talk_s"]
         if t is not None:
             logged = sum(v for k, v in t.items() if k != "logged_out")
             wait = sum(t.get(s, 0.0) for s in ("ready", "reserved", "previewing", "dialing"))
             pause = t.get("paused", 0.0)
-            if "talking" not in t:  # a journal from before the daemon journaled `talking`: talk sits in "ready"
+            if "talking" in t:
+                # each agent's own time on the phone: a call record credits the whole of a transferred call to
+                # the agent who took it over, none of it to the one who talked first
+                talk = t["talking"]
+            else:  # a journal from before the daemon journaled `talking`: talk sits in "ready"
                 wait = max(0.0, wait - x["talk_s"])
             wrap = t.get("wrapup", x["wrap_s"])
             source = "journal"
@@ -213,7 +218,7 @@ def agent_shifts(records: Iterable[Row], disps: Mapping[str, Disp], journal: Seq
         per_hour = x["contacts"] / (logged / 3600.0) if logged > 0 else None
         out.append({
             "agent": agent, "day": day, "logged_in_s": round(logged, 1), "contacts": x["contacts"],
-            "talk_s": round(x["talk_s"], 1), "wait_s": None if wait is None else round(wait, 1),
+            "talk_s": round(talk, 1), "wait_s": None if wait is None else round(wait, 1),
             "wrap_s": round(wrap, 1), "pause_s": None if pause is None else round(pause, 1), "sales": x["sales"],
             "contacts_per_hour": None if per_hour is None else round(per_hour, 2),
             "goal_per_hour": CONTACTS_PER_SHIFT_GOAL / SHIFT_HOURS,

@@ -1,0 +1,50 @@
+"""The agents report takes each agent's talk time from the state journal when it has `talking`.
+
+A transferred call's record names the agent who took it over and the whole call's talk time: the report
+credited all of it to them (more talk than they were on the phone, their day summing past their logged-in
+time) and none to the agent who talked first.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dialer.supervisor import reports as rp
+
+T = 1_709_650_000.0  # 2024-03-05, afternoon: one local day whatever the zone
+
+
+def _journal() -> list[dict[str, object]]:
+    return [
+        {"agent_id": "ann", "state": "ready", "at": T + 0}, {"agent_id": "bob", "state": "ready", "at": T + 0},
+        {"agent_id": "ann", "state": "reserved", "at": T + 6}, {"agent_id": "ann", "state": "talking", "at": T + 6.3},
+        {"agent_id": "ann", "state": "wrapup", "at": T + 30},  # ann transfers to bob after 23.7 s of talk
+        {"agent_id": "bob", "state": "reserved", "at": T + 30}, {"agent_id": "bob", "state": "talking", "at": T + 30.4},
+        {"agent_id": "ann", "state": "ready", "at": T + 40},
+        {"agent_id": "bob", "state": "wrapup", "at": T + 90}, {"agent_id": "bob", "state": "ready", "at": T + 100},
+    ]
+
+
+TRANSFERRED = {"call_id": "c1", "campaign_id": "up", "agent_id": "bob", "transferred_from": "ann",
+               "connected_at": T + 6.3, "ended_at": T + 90, "talk_s": 83.7, "abandoned": False}
+
+
+def test_each_agent_is_credited_their_own_talk_on_a_transferred_call():
+    rows = {r["agent"]: r for r in rp.agent_shifts([TRANSFERRED], {}, _journal(), until=T + 120)}
+    ann, bob = rows["ann"], rows["bob"]
+    assert ann["talk_s"] == pytest.approx(23.7)
+    assert bob["talk_s"] == pytest.approx(59.6)
+    for row in (ann, bob):  # every second of the day is in exactly one state
+        parts = row["talk_s"] + row["wait_s"] + row["wrap_s"] + row["pause_s"]
+        assert parts == pytest.approx(row["logged_in_s"]) == pytest.approx(120.0)
+    assert (ann["wait_s"], bob["wait_s"]) == (pytest.approx(86.3), pytest.approx(50.4))
+
+
+def test_a_journal_without_talking_still_takes_talk_from_the_records():
+    # written before the daemon journaled `talking`: talk sits in "ready", the records give it
+    journal = [{"agent_id": "bob", "state": "ready", "at": T}, {"agent_id": "bob", "state": "wrapup", "at": T + 90},
+               {"agent_id": "bob", "state": "ready", "at": T + 100}]
+    rec = {**TRANSFERRED, "transferred_from": None}
+    [bob] = rp.agent_shifts([rec], {}, journal, until=T + 120)
+    assert bob["talk_s"] == pytest.approx(83.7)
+    assert bob["wait_s"] == pytest.approx(110.0 - 83.7)
