@@ -46,7 +46,6 @@ from dialer.hopper.lead_lists import (
 )
 from dialer.hopper.results import LOST_OUTCOME, lost_attempts, write_plan
 from dialer.hopper.scripts import (
-    COUNT_KEPT,
     DUE_OWN,
     FILL_PEEK,
     GATHER_ONLY,
@@ -157,7 +156,7 @@ class Hopper:
         self._move_one = redis.register_script(MOVE_ONE)
         self._index_callbacks = redis.register_script(INDEX_CALLBACKS)
         self._any_indexed = False
-        self._count_kept = redis.register_script(COUNT_KEPT)
+        self._kept_indexed = False
         self._due_own = redis.register_script(DUE_OWN)
         self._own_indexed = False
         self._zones_indexed = False
@@ -549,6 +548,15 @@ class Hopper:
             await self._index_callbacks(keys=[self._k.cb], args=[self._k.p, "any"])
         self._any_indexed = True
 
+    async def _index_kept_callbacks(self) -> None:
+        """Once per campaign, index the callbacks kept for agents that a version without the kept index (`cbk`)
+        scheduled (the script's marker makes it run once, whichever daemon gets there first)."""
+        if self._kept_indexed:
+            return
+        async with redis_call(f"indexing the kept callbacks of {self.campaign.id}", self._timeout):
+            await self._index_callbacks(keys=[self._k.cb], args=[self._k.p, "kept"])
+        self._kept_indexed = True
+
     async def _index_own_callbacks(self) -> None:
         """Once per campaign, index the callbacks kept for agents that a version without the per-agent index
         scheduled (the script's marker makes it run once, whichever daemon gets there first)."""
@@ -598,11 +606,21 @@ class Hopper:
             self._finish(pipe, g, verdict)
         elif is_cb:
             assert verdict.not_before is not None
-            pipe.zadd(k.cb, {g.lead_id: verdict.not_before})
-            pipe.zadd(k.own(g.view.callback_agent) if g.view.callback_agent else k.cba,
-                      {g.lead_id: verdict.not_before})
+            self._queue_callback(pipe, g, verdict.not_before)
         else:
             self._defer(pipe, g, verdict)
+
+    def _queue_callback(self, pipe: Batch, g: Gathered, at: float) -> None:
+        """A callback taken and not dialed goes back among the callbacks, due at `at`, in the index of its agent
+        and the kept ones (`cbk`: an exact index, see `scripts._KEPT`), or in the one of those for anyone."""
+        k = self._k
+        pipe.zadd(k.cb, {g.lead_id: at})
+        agent = g.view.callback_agent
+        if agent:
+            pipe.zadd(k.own(agent), {g.lead_id: at})
+            pipe.zadd(k.cbk, {g.lead_id: at})
+        else:
+            pipe.zadd(k.cba, {g.lead_id: at})
 
     async def _current_take(self, target: DialTarget) -> tuple[Gathered, bool]:
         """The lead of `target` and whether `target` is still its take: in flight, taken at `target.taken_at`
@@ -672,8 +690,7 @@ class Hopper:
         if g.view.finished is not None:
             pass  # finished already: done, not queued again
         elif target.is_callback:
-            pipe.zadd(k.cb, {g.lead_id: now + after_s})
-            pipe.zadd(k.own(g.view.callback_agent) if g.view.callback_agent else k.cba, {g.lead_id: now + after_s})
+            self._queue_callback(pipe, g, now + after_s)
         else:
             self._defer(pipe, g, Verdict(ok=False, block=Block.NOT_DUE, not_before=now + after_s))
         # the take may have ended since the read (recovered as lost, maybe taken again): then nothing is written
@@ -1037,9 +1054,14 @@ class Hopper:
     async def status(self, now: float) -> HopperStatus:
         """Depth and, when nothing can be dialed, the reason (for metrics and the API)."""
         k = self._k
+        await self._index_kept_callbacks()
+        wait = self.campaign.personal_callback_wait_s
         async with redis_call(f"reading status of {self.campaign.id}", self._timeout):
             zone_keys = sorted(text(z) for z in await self._r.smembers(k.zk))
             pipe = self._r.pipeline(transaction=False)
+            # the due callbacks only their agent may call now: kept for one, less than the wait past their time
+            # (`scripts._KEPT`, as the pacer's take decides)
+            pipe.zcount(k.cbk, "-inf" if wait is None else f"({now - wait!r}", now)
             pipe.zcard(k.r)
             pipe.zcard(k.i)
             pipe.zcount(k.cb, "-inf", now)
@@ -1053,10 +1075,10 @@ class Hopper:
                 pipe.zcard(k.due(z))
                 pipe.zrange(k.due(z), 0, 0, withscores=True)
             pipe.smembers(k.lpaused)  # last: `build_status` reads the replies before it by position
-            raw = await pipe.execute()
-            kept = int(await self._count_kept(keys=[k.cb], args=[k.p, repr(now), self._owner_wait()]))
+            kept, *raw = await pipe.execute()
         paused = tuple(sorted(text(x) for x in raw.pop()))
-        return build_status(self.campaign.id, self.policy, zone_keys, raw, now, kept_due=kept, lists_paused=paused)
+        return build_status(self.campaign.id, self.policy, zone_keys, raw, now, kept_due=int(kept),
+                            lists_paused=paused)
 
     async def conversion(self) -> Mapping[str, tuple[int, int]]:
         """Contacts and sales per value of the campaign's `report_by` field (win-back: cancel reason)."""

@@ -47,8 +47,11 @@ Per campaign, under `<prefix>:c:<campaign>:`:
     cbo:<agent>         ZSET  the callbacks kept for one agent, by time (an index of some of `cb`)
     cba                 ZSET  the callbacks for anyone, by time (an index of the others: the pacer's take reads
                               it when callbacks kept for agents fill its scan of `cb`)
+    cbk                 ZSET  every callback kept for an agent, by time: exact, not a hint (kept by every write
+                              of `cb` or of a callback's agent), so the status counts those waiting for their
+                              agent with one ZCOUNT
     capped              SET   leads finished at the attempt cap (what a recycle may revive)
-    cbix, capix, cbaix  STRING markers: the indexes above were built once for data older than them
+    cbix, capix, cbaix, cbkix  STRING markers: the indexes above were built once for data older than them
     zkix                STRING marker: `zk` was completed once with the zone sets of queues written before
                               every queue write named its zone set there
     lists               HASH  list name (`list_key`) -> the new leads its imports brought (the supervisor's lists)
@@ -140,6 +143,8 @@ class CampaignKeys:
         "cb",
         "cba",
         "cbaix",
+        "cbk",
+        "cbkix",
         "conv",
         "dnc",
         "fin",
@@ -167,6 +172,8 @@ class CampaignKeys:
         self.cb = p + "cb"
         self.cba = p + "cba"  # the callbacks for anyone (see `scripts._ANY`)
         self.cbaix = p + "cbaix"  # marker: callbacks for anyone scheduled before `cba` existed were added to it
+        self.cbk = p + "cbk"  # every callback kept for an agent (exact: see `scripts._KEPT`)
+        self.cbkix = p + "cbkix"  # marker: callbacks kept before `cbk` existed were added to it
         self.capped = p + "capped"  # leads finished at the attempt cap: what `Hopper.recycle` may revive
         self.capix = p + "capix"  # marker: leads capped before `capped` existed were added to it
         self.r = p + "r"

@@ -140,7 +140,7 @@ async def write_plan(
             follow_state.append((fk, bool(got[3 * j]), fin, old_why, flying))
 
     pipe = batch
-    for key in (k.r, k.cb, k.cba, k.fresh(zone_key), k.due(zone_key), *(() if leave_flight else (k.i,))):
+    for key in (k.r, k.cb, k.cba, k.cbk, k.fresh(zone_key), k.due(zone_key), *(() if leave_flight else (k.i,))):
         pipe.zrem(key, lid)
     if g.state.get(S.CB_AGENT):
         pipe.zrem(k.own(g.state[S.CB_AGENT]), lid)
@@ -217,6 +217,7 @@ async def write_plan(
         if plan.callback_agent:
             pipe.hset(state, S.CB_AGENT, clean(plan.callback_agent))
             pipe.zadd(k.own(clean(plan.callback_agent)), {lid: plan.at})
+            pipe.zadd(k.cbk, {lid: plan.at})  # the kept ones, exact (see `scripts._KEPT`)
         else:
             pipe.zadd(k.cba, {lid: plan.at})  # the callbacks for anyone (see `scripts._ANY`)
         pipe.zadd(k.cb, {lid: plan.at})
@@ -337,7 +338,7 @@ async def write_plan(
         if old_why is not None:
             pipe.hincrby(fk.why, old_why, -1)
         pipe.delete(fk.state(lid))
-        for key in (fk.r, fk.cb, fk.fresh(zone_key)):
+        for key in (fk.r, fk.cb, fk.cba, fk.cbk, fk.fresh(zone_key)):
             pipe.zrem(key, lid)
         pipe.sadd(fk.zk, zone_key)
         pipe.zadd(fk.due(zone_key), {lid: at})

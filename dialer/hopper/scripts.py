@@ -27,7 +27,6 @@ from dialer.hopper.views import S
 from dialer.policy.types import Block
 
 __all__ = [
-    "COUNT_KEPT",
     "DUE_OWN",
     "FILL_PEEK",
     "GATHER_ONLY",
@@ -351,9 +350,16 @@ local function own_entries(C, cb, agent, upto)
 end
 """
 
+# Every callback kept for an agent (state field cbag) is also in `<campaign prefix>cbk`, by the same time as in the
+# callbacks set. Not a hint: each write that schedules, takes, moves, finishes or hands a callback to anyone keeps
+# it, in the same script or batch (here, `results.write_plan`, `Hopper._release` and `give_back`,
+# `subscriber_dnc`), so the status counts the ones waiting for their agent with one ZCOUNT. Those scheduled before
+# it existed are added once per campaign (INDEX_CALLBACKS).
+
 # Whether a due callback is still kept for its agent: its state names one (field cbag) and it is less than
 # `wait` s past its time `at` (wait < 0: kept for ever). Returns that, and the agent (nil: anyone's). TAKE_POP
-# and COUNT_KEPT must agree on it: one takes what the other does not count.
+# and `Hopper.status` (its count of the kept index `cbk` in the window of `wait`) must agree on it: one takes
+# what the other does not count.
 _KEPT = r"""
 local function kept(C, lid, at, now, wait)
   local owner = redis.call('HGET', C .. 's:' .. lid, 'cbag')
@@ -448,6 +454,7 @@ for _, e in ipairs(due) do
   if not held and out_free(KEYS[3], lid, nums) then
     redis.call('ZREM', KEYS[1], lid)
     redis.call('ZREM', C .. 'cba', lid)
+    redis.call('ZREM', C .. 'cbk', lid)
     redis.call('ZADD', KEYS[3], now, lid)
     if owner then redis.call('ZREM', C .. 'cbo:' .. owner, lid) end
     mark_out(lid, nums, ttl)
@@ -512,6 +519,7 @@ for i = 6, #ARGV do
     if out_free(KEYS[2], lid, nums) then
       redis.call('ZREM', KEYS[1], lid)
       redis.call('ZREM', C .. 'cba', lid)
+      redis.call('ZREM', C .. 'cbk', lid)
       redis.call('ZREM', own_key(C, agent), lid)
       redis.call('ZADD', KEYS[2], now, lid)
       mark_out(lid, nums, ttl)
@@ -577,9 +585,11 @@ for _, e in ipairs(own_entries(C, KEYS[1], from, '+inf')) do
   if to == '' then
     redis.call('HDEL', state, 'cbag')
     redis.call('ZADD', C .. 'cba', e[2], e[1])
+    redis.call('ZREM', C .. 'cbk', e[1])
   else
     redis.call('HSET', state, 'cbag', to)
     redis.call('ZADD', own_key(C, to), e[2], e[1])
+    redis.call('ZADD', C .. 'cbk', e[2], e[1])
   end
   moved = moved + 1
 end
@@ -611,37 +621,25 @@ if owner and owner ~= '' then redis.call('ZREM', own_key(C, owner), lid) end
 if to == '' then
   redis.call('HDEL', state, 'cbag')
   redis.call('ZADD', C .. 'cba', at, lid)
+  redis.call('ZREM', C .. 'cbk', lid)
 else
   redis.call('HSET', state, 'cbag', to)
   redis.call('ZADD', own_key(C, to), at, lid)
+  redis.call('ZADD', C .. 'cbk', at, lid)
   redis.call('ZREM', C .. 'cba', lid)
 end
 return 'moved'
 """
 )
 
-# KEYS: callbacks. ARGV: campaign prefix, now, owner wait (s; -1: for ever). How many of the due callbacks
-# (the first `_SCAN`, as TAKE_POP's scan; a status figure, so beyond them none are counted) are kept for their
-# agent and not yet `owner wait` late: the ones only their agent may call now. Reads only.
-COUNT_KEPT = (
-    _KEPT
-    + r"""
-local C, now, wait = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local n = 0
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, """ + str(_SCAN) + r""")
-for j = 1, #due, 2 do
-  if kept(C, due[j], tonumber(due[j + 1]), now, wait) then n = n + 1 end
-end
-return n
-"""
-)
-
 # KEYS: callbacks. ARGV: campaign prefix, which index ("own": the callbacks kept for agents, `cbo:<agent>`;
-# "any": the callbacks for anyone, `cba`). Once per campaign and index (marker `<campaign prefix>cbix` or
-# `cbaix`): indexes the callbacks a version without that index scheduled. Reply: how many (-1: done before).
+# "any": the callbacks for anyone, `cba`; "kept": every callback kept for an agent, `cbk`). Once per campaign and
+# index (marker `<campaign prefix>cbix`, `cbaix` or `cbkix`): indexes the callbacks a version without that index
+# scheduled. Reply: how many (-1: done before).
 INDEX_CALLBACKS = r"""
-local C, own = ARGV[1], ARGV[2] == 'own'
-if not redis.call('SET', C .. (own and 'cbix' or 'cbaix'), '1', 'NX') then return -1 end
+local C, which = ARGV[1], ARGV[2]
+local marker = ({own = 'cbix', any = 'cbaix', kept = 'cbkix'})[which]
+if not redis.call('SET', C .. marker, '1', 'NX') then return -1 end
 local n, start = 0, 0
 while true do
   local part = redis.call('ZRANGE', KEYS[1], start, start + 999, 'WITHSCORES')
@@ -649,11 +647,12 @@ while true do
   for j = 1, #part, 2 do
     local owner = redis.call('HGET', C .. 's:' .. part[j], 'cbag')
     local kept = owner and owner ~= ''
-    if own and kept then
-      redis.call('ZADD', C .. 'cbo:' .. owner, part[j + 1], part[j])
-      n = n + 1
-    elseif not own and not kept then
-      redis.call('ZADD', C .. 'cba', part[j + 1], part[j])
+    local ix = nil
+    if which == 'own' and kept then ix = C .. 'cbo:' .. owner
+    elseif which == 'kept' and kept then ix = C .. 'cbk'
+    elseif which == 'any' and not kept then ix = C .. 'cba' end
+    if ix then
+      redis.call('ZADD', ix, part[j + 1], part[j])
       n = n + 1
     end
   end

@@ -117,6 +117,8 @@ if redis.call('ZSCORE', C .. 'i', lid) then return 'flying' end
 if redis.call('HEXISTS', st, '{S.FINISHED}') == 1 then return 'done' end
 redis.call('ZREM', C .. 'r', lid)
 redis.call('ZREM', C .. 'cb', lid)
+redis.call('ZREM', C .. 'cba', lid)
+redis.call('ZREM', C .. 'cbk', lid)
 local zones = redis.call('SMEMBERS', C .. 'zk')
 zones[#zones + 1] = zkey
 for _, z in ipairs(zones) do

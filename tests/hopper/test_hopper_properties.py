@@ -245,6 +245,11 @@ async def run(
             # every result counted once, a dial given up as lost (no result in time) included
             outcomes = sum(n for key, n in (await h.outcome_counts()).items() if key.startswith("outcome:"))
             assert sum(x.dials for x in lists) == outcomes, cid
+            # the index of the callbacks kept for agents is exact: the status counts it
+            scheduled = {text(m): sc for m, sc in await redis.zrange(keys.cb, 0, -1, withscores=True)}
+            agents = {lid: await redis.hget(keys.state(lid), S.CB_AGENT) for lid in scheduled}
+            kept = {text(m): sc for m, sc in await redis.zrange(keys.cbk, 0, -1, withscores=True)}
+            assert kept == {lid: sc for lid, sc in scheduled.items() if agents[lid]}, cid
             # a dial is one attempt, whether its result came, or it was given up as lost, or both
             for c, lid in oracle.leads:
                 if c == cid:
@@ -263,8 +268,8 @@ async def record(h: Hopper, oracle: Oracle, t: DialTarget, what: str, now: float
     lead = oracle.leads[key]
     outcome, _, disposition = what.partition(":")
     extra: dict[str, Any] = {}
-    if disposition == "callback":
-        extra = {"callback_at": now + 5400}
+    if disposition == "callback":  # kept for an agent ("me") or for anyone, by the lead
+        extra = {"callback_at": now + 5400, "callback_agent": "ag1" if sum(map(ord, t.lead_id)) % 2 else None}
     try:
         await h.record_result(t, DialResult(outcome, disposition or None, **extra), now)  # type: ignore[arg-type]
     except PolicyViolation:
