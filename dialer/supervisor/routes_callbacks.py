@@ -68,7 +68,7 @@ def callback_routes(ctx: Ctx, r: APIRouter) -> None:
             if body.to_agent == body.from_agent:
                 raise Invalid("from_agent and to_agent are the same agent: nothing to move")
             ctx.sup.campaign(campaign_id)  # 404 for an unknown campaign
-            _check_keeper(ctx, body.to_agent, "to_agent")
+            _check_keeper(ctx, campaign_id, body.to_agent, "to_agent")
             src = ctx.daemon.leads.get(campaign_id)
             if not isinstance(src, OwnCallbackSource):  # the Redis hopper keeps callbacks for agents
                 raise Conflict(f"campaign {campaign_id}'s leads do not come from the Redis hopper, which is what "
@@ -85,17 +85,26 @@ def callback_routes(ctx: Ctx, r: APIRouter) -> None:
         (null: any agent). One being dialed or previewed right now cannot move (409)."""
         with http_errors():
             ctx.sup.campaign(campaign_id)  # 404 for an unknown campaign
-            _check_keeper(ctx, body.agent, "agent")
+            _check_keeper(ctx, campaign_id, body.agent, "agent")
             got = await ctx.daemon.move_callback(campaign_id, body.lead_id, body.at, body.agent)
         await ctx.audit.record(who, "callbacks.move", campaign_id, lead_id=body.lead_id, at=got["at"],
                                agent=body.agent or "anyone")
         return {"campaign_id": campaign_id, **got}
 
 
-def _check_keeper(ctx: Ctx, agent_id: str | None, field: str) -> None:
-    """Where agent accounts are configured, a callback is kept only for one of them: a typo's would wait for
-    nobody (for ever, with personal_callback_wait_s null). Without accounts (a simulated shift) any id goes."""
-    accounts = {a.id for a in ctx.daemon.settings.agents}
-    if agent_id is not None and accounts and agent_id not in accounts:
+def _check_keeper(ctx: Ctx, campaign_id: str, agent_id: str | None, field: str) -> None:
+    """Where agent accounts are configured, a callback is kept only for one who may log in to its campaign: a
+    typo's, or one for an agent whose account ties them to another campaign, would wait for nobody (for ever,
+    with personal_callback_wait_s null). Without accounts (a simulated shift) any id goes."""
+    accounts = {a.id: a for a in ctx.daemon.settings.agents}
+    if agent_id is None or not accounts:
+        return
+    account = accounts.get(agent_id)
+    if account is None:
         raise Invalid(f"{field}: {agent_id} is not a configured agent ([[agents]]): a callback kept for them would "
                       "wait for nobody; name one of the agents, or null for any agent")
+    if account.campaign and account.campaign != campaign_id:  # the login refuses any other campaign
+        raise Invalid(f"{field}: {agent_id}'s account ([[agents]] campaign) ties them to campaign "
+                      f"{account.campaign}, so they can never log in to {campaign_id}: a callback kept for them "
+                      f"would wait for nobody; name an agent who works {campaign_id}, or null for any agent (or "
+                      f"change {agent_id}'s campaign in the config and restart)")
