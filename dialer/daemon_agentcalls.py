@@ -17,7 +17,7 @@
     _opt_out            the same for a key-press opt-out after a recorded message (UserEvent DialerOptOut), and
     _dnc_disposition    for a disposition with dnc=1: both retried while Redis is away, until written
     _subscriber_dnc     then, for a subscriber of the operator's, every number the subscriber has (their leads' in
-                        any campaign, the subscriber base's): a walk of the keyspace, in a task of its own,
+                        any campaign, the subscriber base's, from the indexes by account), in a task of its own,
                         retried while Redis is away, its failure an ERROR that says how to apply it by hand
 
 Each method changes the engine through its pure calls (`Engine.dial_preview`, `transfer`...) and carries
@@ -283,7 +283,7 @@ class AgentCalls:
         so every number of the lead goes on the list with the one dialed. A call without a stored lead
         (a manual dial) names its number alone. For a subscriber, every other number they have (their
         leads' in other campaigns, the subscriber base's) follows in a task of its own (`_subscriber_dnc`):
-        finding them walks the keyspace, seconds per million leads."""
+        the first request after an upgrade walks the keyspace once to index them, seconds per million leads."""
         leads = LeadStore(self.store.r, prefix=self.store.prefix, timeout_s=3.0)
         lead = await leads.get_lead(campaign_id, lead_id) if campaign_id and lead_id else None
         found = [n.e164 for n in lead.numbers] if lead is not None else []
