@@ -19,7 +19,12 @@ previous run left queued is replayed into it.
 
 Suppression signals are the opposite: a trouble ticket opened while the daemon was away still holds.
 They come on a session of their own (client id `<client_id>-signals`) that is never cleaned, so the
-broker hands over everything queued for it since the daemon last ran, however long ago.
+broker hands over everything queued for it since the daemon last ran, however long ago. Each is
+acknowledged only when the signals feed is done with it (`Delivery.ack`: stored in Redis, or refused for
+good), not on receipt: a signal received but not yet stored when the daemon stops (Redis away) stays
+unacknowledged in the session, and a broker that keeps unacknowledged messages (Mosquitto) hands it over
+again at the next run. aiomqtt has no manual acknowledgement of its own; `manual_ack` reaches the
+paho-mqtt client beneath it.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
@@ -37,7 +43,7 @@ import aiomqtt
 
 from dialer.errors import BusError
 
-__all__ = ["BusPort", "MqttBus", "parse_mqtt_url"]
+__all__ = ["AIOMQTT_SUPPORTED", "BusPort", "Delivery", "MqttBus", "manual_ack", "parse_mqtt_url"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,75 @@ def parse_mqtt_url(url: str) -> tuple[str, int, str | None, str | None]:
     return u.hostname, u.port or 1883, u.username, u.password
 
 
+# How long amqtt waits for the acknowledgement of a message it hands over (then drops it): a resumed session's
+# subscribe is answered only after its queued messages are acknowledged or so dropped (`_run_signals`).
+_QUEUE_ACK_WAIT_S = 5.0
+
+# The aiomqtt releases `manual_ack` is known to work with (pyproject.toml pins the same range): 2.1 is the first on
+# paho-mqtt 2 (whose Client has manual_ack_set and ack); a new major release may drop paho or move its client.
+AIOMQTT_SUPPORTED = ">=2.1,<3"
+
+
+def manual_ack(client: aiomqtt.Client) -> Callable[[int, int], object]:
+    """Make `client` leave the acknowledgement of received QoS 1 messages to us, and return what sends one:
+    `ack(mid, qos)`. Call it before `client` connects: a persistent session's queued messages come right after
+    the CONNACK, before any subscribe.
+
+    aiomqtt has no manual acknowledgement (requested upstream, empicano/aiomqtt#345): its paho-mqtt client
+    sends the PUBACK as soon as a message is received. paho-mqtt 2 can leave it to the caller
+    (`Client.manual_ack_set(True)`, then `Client.ack(mid, qos)`), and aiomqtt keeps that client in its private
+    attribute `_client`. This is the one place that reaches it. An aiomqtt that no longer has it there fails
+    here, at connect, naming its version, instead of the signals quietly going back to acknowledgement on
+    receipt (which loses those still waiting for Redis at a stop)."""
+    paho = getattr(client, "_client", None)
+    manual_ack_set, ack = getattr(paho, "manual_ack_set", None), getattr(paho, "ack", None)
+    if not callable(manual_ack_set) or not callable(ack):
+        try:
+            installed = f"aiomqtt {version('aiomqtt')}"
+        except PackageNotFoundError:
+            installed = "this aiomqtt (version unknown)"
+        raise BusError(
+            f"{installed} has no paho-mqtt client with manual acknowledgement at aiomqtt.Client._client (manual_ack_set"
+            f" and ack), which the suppression signals need to be acknowledged only once stored in Redis; install "
+            f"a supported aiomqtt: pip install 'aiomqtt{AIOMQTT_SUPPORTED}'")
+    manual_ack_set(True)
+    send: Callable[[int, int], object] = ack
+    return send
+
+
+class Delivery(Protocol):
+    """A message the broker handed over, kept by it until `ack()` says we are done with it."""
+
+    @property
+    def payload(self) -> bytes: ...
+
+    def ack(self) -> None: ...
+
+
+class _Connection:
+    """One connection of the signals' session. Its messages are acknowledged only while it is up: a message id
+    means that message on this connection only, and once it is gone the broker hands them over again on the
+    next, where their copies are acknowledged."""
+
+    def __init__(self, ack: Callable[[int, int], object]) -> None:
+        self.send_ack = ack
+        self.up = True
+
+
+class _SignalMessage:
+    """A message of the signals' topic (`Delivery`): acknowledged on the connection it came on, if still up."""
+
+    __slots__ = ("_connection", "_mid", "_qos", "payload")
+
+    def __init__(self, payload: bytes, mid: int, qos: int, connection: _Connection) -> None:
+        self.payload = payload
+        self._mid, self._qos, self._connection = mid, qos, connection
+
+    def ack(self) -> None:
+        if self._connection.up:
+            self._connection.send_ack(self._mid, self._qos)
+
+
 class BusPort(Protocol):
     """What the daemon and the agent feed need of the MQTT side (`MqttBus` in production; the engine
     benchmark and the tests have fakes of their own, checked against this)."""
@@ -57,7 +132,7 @@ class BusPort(Protocol):
 
     def agent_commands(self) -> AsyncIterator[tuple[str, bytes]]: ...
 
-    def signals(self) -> AsyncIterator[bytes]: ...
+    def signals(self) -> AsyncIterator[Delivery]: ...
 
     async def run(self) -> None: ...
 
@@ -89,7 +164,7 @@ class MqttBus:
         self._wake = asyncio.Event()
         self._inbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(maxsize=10_000)
         self._signals_topic = signals_topic
-        self._signals: asyncio.Queue[bytes] = asyncio.Queue(maxsize=10_000)
+        self._signals: asyncio.Queue[_SignalMessage] = asyncio.Queue(maxsize=10_000)
         self.connected = asyncio.Event()
         self.signals_connected = asyncio.Event()  # the signals' session is subscribed (its own)
         self._empty = asyncio.Event()
@@ -113,8 +188,15 @@ class MqttBus:
         while True:
             yield await self._inbox.get()
 
-    async def signals(self) -> AsyncIterator[bytes]:
-        """Every message on the suppression-signals topic (`[mqtt] signals_topic`), raw, in order."""
+    async def signals(self) -> AsyncIterator[Delivery]:
+        """Every message on the suppression-signals topic (`[mqtt] signals_topic`), raw, in order; each to be
+        acknowledged (`Delivery.ack`) once done with.
+
+        Those still queued here when their connection goes are handed over all the same, though the broker hands
+        them over again on the next connection (they were not acknowledged; Mosquitto does, amqtt drops them):
+        applying a signal twice changes nothing, and the copies come again in their order, after the first ones,
+        so the last signal applied is still the newest. Skipping them would lose them on a broker that does not
+        hand them over again."""
         while True:
             yield await self._signals.get()
 
@@ -129,19 +211,31 @@ class MqttBus:
     async def _run_signals(self, reconnect_delay_s: float) -> None:
         """The suppression signals' own session. Unlike agents' commands they never go stale: a ticket
         opened while the daemon was away still holds, so this session is never cleaned, and the broker
-        hands over whatever it queued for it since the last run, however long ago (QoS 1)."""
+        hands over whatever it queued for it since the last run, however long ago (QoS 1), and whatever
+        it handed over before without being acknowledged (`signals`)."""
         while True:
+            client = self._client(clean=False, suffix="-signals")
+            connection = _Connection(manual_ack(client))
             try:
-                async with self._client(clean=False, suffix="-signals") as client:
-                    await client.subscribe(self._signals_topic, qos=1)
+                async with client, asyncio.TaskGroup() as tg:
+                    # read from the CONNACK on, not from the SUBACK: amqtt hands a resumed session's queue over
+                    # first and answers the subscribe only once those messages are acknowledged (they are, once
+                    # stored) or dropped after 5 s; reading only after the SUBACK, they were dropped every time
+                    tg.create_task(self._signals_reader(client, connection), name="mqtt-signals-reader")
+                    await client.subscribe(self._signals_topic, qos=1, timeout=self._timeout + _QUEUE_ACK_WAIT_S)
                     self.signals_connected.set()
-                    async for msg in client.messages:
-                        payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
-                        await self._signals.put(payload)  # a full inbox (Redis away) waits: none is dropped
-            except aiomqtt.MqttError as exc:
+            except* aiomqtt.MqttError as group:
                 self.signals_connected.clear()
-                log.warning("mqtt signals connection lost, reconnecting", extra={"error": repr(exc)})
+                log.warning("mqtt signals connection lost, reconnecting", extra={"error": repr(group.exceptions[0])})
+            finally:
+                connection.up = False
             await asyncio.sleep(reconnect_delay_s)
+
+    async def _signals_reader(self, client: aiomqtt.Client, connection: _Connection) -> None:
+        async for msg in client.messages:
+            payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
+            # a full inbox (Redis away) waits: none is dropped
+            await self._signals.put(_SignalMessage(payload, msg.mid, msg.qos, connection))
 
     async def _run_agents(self, reconnect_delay_s: float) -> None:
         while True:

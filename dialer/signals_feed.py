@@ -6,13 +6,18 @@ signals_topic`, and the daemon applies it to the lists every hopper checks befor
 (`LeadStore.apply_signal`), so it holds at once, also for leads already in a hopper. The HTTP API
 (`POST /api/suppressions`) takes the same messages.
 
-A message that is not a valid signal is refused with a WARNING that says which field is wrong, and the
+A message that is not a valid signal is refused with an ERROR that says which field is wrong, and the
 feed goes on. A signal that cannot be written because Redis is away is retried, in order, until it
 is (`dialer.store.until_stored`): a lifted ticket must not overtake the ticket it lifts. One Redis
 refuses for good (an error reply such as WRONGTYPE: the subject's key holds another type) would be
 refused on every retry, and every signal behind it would wait for ever: it is skipped with an ERROR
-naming it and its keys, and counted (`SignalsFeed.refused`, and as refused in the metric). The broker
-delivers at least once (QoS 1); applying a signal twice changes nothing.
+naming it and its keys, and counted (`SignalsFeed.refused`, and as refused in the metric).
+
+Each message is acknowledged to the broker (`Delivery.ack`) only once it is done with: its signal
+stored, or refused (a bad message, or Redis refusing it for good), since the same message would be
+refused again on every delivery. A stop while it waits for Redis leaves it unacknowledged, and the
+broker hands it over again at the next run (`dialer.bus`). The broker delivers at least once (QoS 1);
+applying a signal twice changes nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 
+from dialer.bus import Delivery
 from dialer.errors import LeadError, StateStoreError
 from dialer.hopper.store import LeadStore
 from dialer.metrics import Metrics
@@ -39,7 +45,7 @@ def describe(signal: SuppressionSignal) -> str:
 
 
 class SignalsFeed:
-    def __init__(self, messages: AsyncIterator[bytes], store: LeadStore, now: Callable[[], float], metrics: Metrics,
+    def __init__(self, messages: AsyncIterator[Delivery], store: LeadStore, now: Callable[[], float], metrics: Metrics,
                  *, retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
         self._messages = messages
         self._store = store
@@ -49,20 +55,32 @@ class SignalsFeed:
         self.refused = 0  # signals Redis refused for good (e.g. WRONGTYPE), skipped (see `_apply`)
 
     async def run(self) -> None:
-        """Apply every message, in order, until cancelled."""
-        async for raw in self._messages:
-            try:
-                signal = parse_signal(raw, self._now())
-            except LeadError as exc:
-                self._metrics.suppression_signals.labels("mqtt", "refused").inc()
-                message = raw[:200].decode("utf-8", "replace")
-                log.warning(f"suppression signal refused: {exc}", extra={"action": message})
-                continue
-            if await self._apply(signal):
-                self._metrics.suppression_signals.labels("mqtt", "applied").inc()
-                log.info(f"suppression signal applied: {describe(signal)}")
-            else:
-                self._metrics.suppression_signals.labels("mqtt", "refused").inc()
+        """Apply every message, in order, until cancelled, acknowledging each once done with."""
+        async for message in self._messages:
+            await self._take(message.payload)
+            # only now: a stop (cancel) or a crash above leaves the message with the broker, which hands it over
+            # again at the next run, so a signal received but not yet stored is not lost
+            message.ack()
+
+    async def _take(self, raw: bytes) -> None:
+        """Store the signal `raw` says, or refuse it, saying why; return when it is done with either way."""
+        try:
+            signal = parse_signal(raw, self._now())
+        except LeadError as exc:
+            self._metrics.suppression_signals.labels("mqtt", "refused").inc()
+            self._refuse(raw[:200].decode("utf-8", "replace"), exc)
+            return
+        if await self._apply(signal):
+            self._metrics.suppression_signals.labels("mqtt", "applied").inc()
+            log.info(f"suppression signal applied: {describe(signal)}")
+        else:
+            self._metrics.suppression_signals.labels("mqtt", "refused").inc()
+
+    @staticmethod
+    def _refuse(what: str, exc: LeadError) -> None:
+        # an ERROR: the message is acknowledged and gone, and only its sender can send it right
+        log.error(f"suppression signal refused: {exc}; the message is dropped (acknowledged: the broker will not "
+                  "send it again): correct it at its sender and publish it again", extra={"action": what})
 
     async def _apply(self, signal: SuppressionSignal) -> bool:
         """Write `signal` before the next, again while Redis is away (`until_stored`); False if it is refused:
@@ -74,7 +92,7 @@ class SignalsFeed:
                                logger=log)
             return True
         except LeadError as exc:  # the subject, read closer (e.g. a number that is not E.164)
-            log.warning(f"suppression signal refused: {exc}", extra={"action": what})
+            self._refuse(what, exc)
             return False
         except StateStoreError as exc:  # refused for good (`until_stored` retries Redis away): e.g. WRONGTYPE
             self.refused += 1

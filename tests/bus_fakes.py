@@ -9,10 +9,27 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 
+class FakeDelivery:
+    """A message as the bus hands it over (`dialer.bus.Delivery`); `acked` is set by `ack()`, and `on_ack` is
+    called with it then (a test's record of the order of acknowledgements)."""
+
+    def __init__(self, payload: bytes, on_ack: Callable[[FakeDelivery], None] | None = None) -> None:
+        self.payload = payload
+        self.acked = False
+        self._on_ack = on_ack
+
+    def ack(self) -> None:
+        assert not self.acked, f"{self.payload!r} acknowledged twice"
+        self.acked = True
+        if self._on_ack is not None:
+            self._on_ack(self)
+
+
 class FakeBus:
     def __init__(self) -> None:
         self.published: list[tuple[str, dict[str, Any]]] = []
         self.signals_in: asyncio.Queue[bytes] = asyncio.Queue()  # what the operator's systems publish
+        self.signals_acked: list[bytes] = []  # the signals' messages acknowledged, in order
         self._never = asyncio.Event()
 
     def publish(self, topic: str, payload: dict[str, Any], **_: Any) -> None:
@@ -25,9 +42,9 @@ class FakeBus:
         await self._never.wait()
         yield ("", b"")
 
-    async def signals(self) -> AsyncIterator[bytes]:
+    async def signals(self) -> AsyncIterator[FakeDelivery]:
         while True:
-            yield await self.signals_in.get()
+            yield FakeDelivery(await self.signals_in.get(), lambda d: self.signals_acked.append(d.payload))
 
     async def drain(self, timeout_s: float = 5.0) -> bool:
         return True

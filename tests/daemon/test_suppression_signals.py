@@ -49,3 +49,6 @@ async def test_a_signal_on_the_bus_lands_on_the_suppression_lists_and_a_bad_one_
     assert [reg.get_sample_value("dialer_suppression_signals_total", {"source": "mqtt", "result": r})
             for r in ("applied", "refused")] == [1.0, 1.0]
     assert "must start with lead:, subscriber:, number: or area:" in caplog.text
+    # both done with, so both acknowledged to the broker (the refused one would be refused on every delivery)
+    assert d.bus.signals_acked == [b'{"subject": "subscriber:S9", "kind": "bill_shock", "until": 1795100000}',
+                                   json.dumps({"subject": "customer:S9", "kind": "bill_shock"}).encode()]

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 import aiomqtt
 import pytest
 
-from dialer.bus import MqttBus
+from dialer.bus import Delivery, MqttBus
 
 GUARD_S = 20.0  # only a guard against a hang: every wait below is on an event
 
@@ -79,12 +79,15 @@ class FakeMonotonic:
 
 
 @contextlib.asynccontextmanager
-async def running(bus: MqttBus) -> AsyncIterator[MqttBus]:
+async def running(bus: MqttBus, *, resumed: bool = False) -> AsyncIterator[MqttBus]:
+    """`bus` running, connected; with `resumed` (its signals' session is on the broker from an earlier run, so
+    subscribed already) without waiting for the signals' SUBACK, which amqtt sends only once the messages it
+    queued for the session are acknowledged: the test acknowledges them."""
     task = asyncio.get_running_loop().create_task(bus.run(reconnect_delay_s=0.01))
     try:
         async with asyncio.timeout(GUARD_S):
             await bus.connected.wait()
-            if bus._signals_topic:  # its own session: a signal sent before it subscribed would be lost
+            if bus._signals_topic and not resumed:  # its own session: a signal sent before it subscribed is lost
                 await bus.signals_connected.wait()
         yield bus
     finally:
@@ -103,6 +106,15 @@ async def next_command(bus: MqttBus) -> tuple[str, dict[str, object]]:
     async with asyncio.timeout(GUARD_S):
         agent_id, raw = await anext(aiter(bus.agent_commands()))
     return agent_id, json.loads(raw)
+
+
+async def next_signal(signals: AsyncIterator[Delivery]) -> dict[str, object]:
+    """The next suppression signal, acknowledged as the signals feed does once it has stored it."""
+    async with asyncio.timeout(GUARD_S):
+        delivery = await anext(signals)
+    delivery.ack()
+    body: dict[str, object] = json.loads(delivery.payload)
+    return body
 
 
 async def go_down(proxy: CuttableProxy, bus: MqttBus) -> None:
@@ -187,27 +199,28 @@ async def test_suppression_signals_are_never_stale_after_a_long_outage_or_a_rest
     async with running(bus_through(proxy, client_id, clock, signals_topic=topic)) as bus:
         signals = aiter(bus.signals())
         await send(mqtt_url, "", ticket, topic=topic)
-        async with asyncio.timeout(GUARD_S):
-            assert json.loads(await anext(signals)) == ticket
+        assert await next_signal(signals) == ticket
         await go_down(proxy, bus)
         await send(mqtt_url, "", {**ticket, "action": "lift"}, topic=topic)
         clock.t += 600.0  # far past the agents' replay window
         proxy.restore()
         lift, got = {**ticket, "action": "lift"}, []
-        async with asyncio.timeout(GUARD_S):
-            while lift not in got:
-                got.append(json.loads(await anext(signals)))
+        while lift not in got:
+            got.append(await next_signal(signals))
         # QoS 1 is at least once: the ticket again, if the cut caught its acknowledgement (applying a
         # signal twice changes nothing), but nothing after the lift and nothing lost
         assert got[-1] == lift
         assert all(g == ticket for g in got[:-1])
-        await send(mqtt_url, "a1", {"type": "ready"})  # agents' commands still go their own way
+        # agents' commands still go their own way, once their session is back (the signals may come before it:
+        # they are read from the CONNACK on)
+        async with asyncio.timeout(GUARD_S):
+            await bus.connected.wait()
+        await send(mqtt_url, "a1", {"type": "ready"})
         assert await next_command(bus) == ("a1", {"type": "ready"})
     # the daemon is away (a restart): a ticket opened meanwhile reaches the next run
     await send(mqtt_url, "", {**ticket, "subject": "subscriber:S2"}, topic=topic)
-    async with running(bus_through(proxy, client_id, FakeMonotonic(), signals_topic=topic)) as bus:
+    async with running(bus_through(proxy, client_id, FakeMonotonic(), signals_topic=topic), resumed=True) as bus:
         signals = aiter(bus.signals())
-        async with asyncio.timeout(GUARD_S):
-            while (one := json.loads(await anext(signals))) == lift:  # the lift again: same reason as above
-                pass
+        while (one := await next_signal(signals)) == lift:  # the lift again: same reason as above
+            pass
         assert one == {**ticket, "subject": "subscriber:S2"}
