@@ -1,15 +1,17 @@
 """Request and response bodies of the supervisor API (pydantic; they are the OpenAPI schema).
 
 Requests forbid unknown fields and non-finite numbers, so a typo or a NaN gets a 422 naming the field
-instead of being silently ignored.
+instead of being silently ignored. Their numeric settings take JSON numbers only: lax pydantic read `true` as
+1, so `{"max_channels": true}` set one channel.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, create_model, field_validator
+from pydantic.fields import FieldInfo
 
 from dialer.config import CampaignSettings, PacingSettings
 from dialer.supervisor.errors import Invalid
@@ -28,6 +30,7 @@ __all__ = [
     "DecisionLog",
     "OverrideOut",
     "OverridesOut",
+    "PacingIn",
     "PacingPatch",
     "Problem",
     "SpyRequest",
@@ -36,6 +39,11 @@ __all__ = [
 AgentId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 CampaignId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 CampaignPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+# A numeric setting takes a JSON number and nothing else: no `true` for 1, no "2" for 2. A strict float still
+# takes a JSON integer (`"ratio": 2`); a strict int takes integers only.
+Number = Annotated[float, Strict()]
+Whole = Annotated[int, Strict()]
 
 
 class _In(BaseModel):
@@ -46,13 +54,13 @@ class PacingPatch(_In):
     """Pacing knobs to change now; fields left out keep their value."""
 
     mode: Mode | None = None
-    ratio: float | None = Field(None, ge=1.0, le=10.0, description="power mode: calls per ready agent")
-    target_abandon: float | None = Field(None, gt=0.0, le=0.03, description="predictive: abandon target, 0-0.03")
-    max_calls_per_agent: float | None = Field(None, ge=1.0, le=10.0)
-    min_agents_predictive: int | None = Field(None, ge=1, le=10_000)
-    max_channels: int | None = Field(None, ge=1, le=100_000)
-    max_cps: float | None = Field(None, gt=0.0, le=10_000.0)
-    surplus_hangup_after_s: float | None = Field(
+    ratio: Number | None = Field(None, ge=1.0, le=10.0, description="power mode: calls per ready agent")
+    target_abandon: Number | None = Field(None, gt=0.0, le=0.03, description="predictive: abandon target, 0-0.03")
+    max_calls_per_agent: Number | None = Field(None, ge=1.0, le=10.0)
+    min_agents_predictive: Whole | None = Field(None, ge=1, le=10_000)
+    max_channels: Whole | None = Field(None, ge=1, le=100_000)
+    max_cps: Number | None = Field(None, gt=0.0, le=10_000.0)
+    surplus_hangup_after_s: Number | None = Field(
         None, ge=0.0, le=120.0,
         description="predictive: hang up a dial ringing this long (15 s at least) when no agent would take its "
         "answer; 0: never",
@@ -70,17 +78,17 @@ class CampaignEdit(_In):
 
     name: str | None = Field(None, max_length=120)
     amd: bool | None = None
-    ring_timeout_s: float | None = Field(None, ge=15.0, le=120.0, description="unanswered calls ring at least 15 s")
-    wrapup_timeout_s: float | None = Field(None, gt=0.0, le=3600.0)
+    ring_timeout_s: Number | None = Field(None, ge=15.0, le=120.0, description="unanswered calls ring at least 15 s")
+    wrapup_timeout_s: Number | None = Field(None, gt=0.0, le=3600.0)
     caller_id_name: str | None = Field(None, min_length=1, max_length=64, pattern=r'^[^"<>\r\n,]+$')
     caller_id_number: str | None = Field(None, min_length=1, max_length=32, pattern=r"^\+?[0-9]+$")
     record_calls: bool | None = Field(None, description="record conversations from the next dial on")
     after_wrapup_timeout: Literal["pause", "ready"] | None = Field(
         None, description="an agent whose wrap-up runs out from now on is paused or ready at once")
-    late_disposition_s: float | None = Field(
+    late_disposition_s: Number | None = Field(
         None, ge=0.0, le=86400.0, description="how long a call closed by a wrap-up that runs out from now on may "
                                               "still be disposed (0: never)")
-    preview_auto_dial_s: float | None = Field(
+    preview_auto_dial_s: Number | None = Field(
         None, ge=0.0, le=600.0, description="a lead previewed from now on is dialed by itself after this long "
                                             "(3 s or more; 0: only when the agent presses Dial)")
 
@@ -98,6 +106,26 @@ class CampaignEdit(_In):
         return out
 
 
+_STRICT: dict[object, object] = {float: Number, int: Whole, float | None: Number | None, int | None: Whole | None}
+
+
+def _numbers_strict(model: type[PacingSettings], name: str) -> type[PacingSettings]:
+    """`model` with its numeric fields taking JSON numbers only, their bounds, defaults and validators kept: the
+    config file's settings (read laxly from TOML and the environment) keep their rules in one place."""
+    fields: dict[str, Any] = {}
+    for field, info in model.model_fields.items():
+        strict = _STRICT.get(info.annotation)
+        if strict is not None:
+            fields[field] = (strict, FieldInfo.merge_field_infos(info))
+    return create_model(name, __base__=model, __module__=__name__, **fields)
+
+
+if TYPE_CHECKING:
+    PacingIn = PacingSettings
+else:  # a created campaign's `pacing`: the config's PacingSettings, numbers strict
+    PacingIn = _numbers_strict(PacingSettings, "PacingIn")
+
+
 class CampaignCreate(_In):
     """A new campaign; it starts paused (start it with POST /api/campaigns/{id}/start)."""
 
@@ -107,14 +135,14 @@ class CampaignCreate(_In):
     caller_id_name: str | None = Field(None, min_length=1, max_length=64, pattern=r'^[^"<>\r\n,]+$')
     caller_id_number: str | None = Field(None, min_length=1, max_length=32, pattern=r"^\+?[0-9]+$")
     amd: bool = True
-    ring_timeout_s: float = Field(20.0, ge=15.0, le=120.0)
-    wrapup_timeout_s: float = Field(120.0, gt=0.0, le=3600.0)
+    ring_timeout_s: Number = Field(20.0, ge=15.0, le=120.0)
+    wrapup_timeout_s: Number = Field(120.0, gt=0.0, le=3600.0)
     record_calls: bool = False
     after_wrapup_timeout: Literal["pause", "ready"] = "pause"
-    late_disposition_s: float = Field(900.0, ge=0.0, le=86400.0)
-    preview_auto_dial_s: float | None = Field(None, ge=3.0, le=600.0)
+    late_disposition_s: Number = Field(900.0, ge=0.0, le=86400.0)
+    preview_auto_dial_s: Number | None = Field(None, ge=3.0, le=600.0)
     file: str | None = Field(None, max_length=400, description="campaign file (TOML/YAML) on the daemon's host")
-    pacing: PacingSettings = PacingSettings()
+    pacing: PacingIn = PacingIn()
 
     def settings(self) -> CampaignSettings:
         """The daemon's settings for it; a rule the config adds beyond this schema raises Invalid."""
