@@ -61,6 +61,9 @@ __all__ = [
     "skip_preview",
 ]
 
+# A manual call's lead id starts with this (`orphans` tells a manual call it takes over by it): the lead the lead
+# source made for the call (`dialer.hopper.hopper.MANUAL_LEAD_PREFIX`, the same), else this and the call's id. Never
+# built from the number: read-only supervisors see lead ids, and numbers only masked.
 MANUAL_LEAD_PREFIX = "manual-"
 _FAIL_BY_DIALSTATUS = {
     "BUSY": CallOutcome.BUSY,
@@ -133,8 +136,11 @@ def dial_preview(engine: Engine, agent_id: str, lead_id: str, number_index: int,
     return _dial(engine, agent_id, campaign_id, request, CallKind.CALLBACK if own else CallKind.PREVIEW, now)
 
 
-def dial_manual(engine: Engine, agent_id: str, number: str, now: float) -> tuple[str, list[Command]]:
-    """Dial a number the agent typed (the caller has checked it against the contact policy)."""
+def dial_manual(engine: Engine, agent_id: str, number: str, now: float, *,
+                lead: DialRequest | None = None) -> tuple[str, list[Command]]:
+    """Dial a number the agent typed (the caller has checked it against the contact policy). `lead`: the lead the
+    campaign's lead source made for the call and took for it (its result is written there); None: a lead id of the
+    call's own (`MANUAL_LEAD_PREFIX` and the call id), the number's zone for reports."""
     from dialer.engine.core import DialRequest
 
     agent = engine.roster.get(agent_id)
@@ -142,16 +148,19 @@ def dial_manual(engine: Engine, agent_id: str, number: str, now: float) -> tuple
         raise IllegalTransition("agent", agent_id, "unknown", "dial a number")
     if agent.state is AgentState.PREVIEWING:
         raise IllegalTransition("agent", agent_id, "previewing", "dial another number (dial or skip the preview)")
+    if lead is not None:
+        return _dial(engine, agent_id, agent.campaign_id, lead, CallKind.MANUAL, now)
     try:
         zone = next(iter(zones_for(number)), None)
     except LeadError:  # the caller checked the number; a zone is only for reports
         zone = None
-    request = DialRequest(lead_id=f"{MANUAL_LEAD_PREFIX}{number.lstrip('+')}", number=number, zone=zone)
-    return _dial(engine, agent_id, agent.campaign_id, request, CallKind.MANUAL, now)
+    call_id = engine.new_call_id(agent.campaign_id)
+    request = DialRequest(lead_id=f"{MANUAL_LEAD_PREFIX}{call_id}", number=number, zone=zone)
+    return _dial(engine, agent_id, agent.campaign_id, request, CallKind.MANUAL, now, call_id=call_id)
 
 
 def _dial(engine: Engine, agent_id: str, campaign_id: str, r: DialRequest, kind: CallKind,
-          now: float) -> tuple[str, list[Command]]:
+          now: float, *, call_id: str | None = None) -> tuple[str, list[Command]]:
     agent = engine.roster.get(agent_id)
     assert agent is not None
     camp = engine.campaigns[campaign_id]
@@ -160,8 +169,8 @@ def _dial(engine: Engine, agent_id: str, campaign_id: str, r: DialRequest, kind:
     engine.roster.apply(agent_id, AgentEvent.DIAL, now)  # raises IllegalTransition, changing nothing
     if was_paused and agent.pending_pause is None:
         agent.pending_pause = reason or "manual dial"  # back to the pause when the call is over
-    call = Call(call_id=engine.new_call_id(campaign_id), campaign_id=campaign_id, lead_id=r.lead_id, number=r.number,
-                attempt=r.attempt, number_index=r.number_index, fields=dict(r.fields), created_at=now,
+    call = Call(call_id=call_id or engine.new_call_id(campaign_id), campaign_id=campaign_id, lead_id=r.lead_id,
+                number=r.number, attempt=r.attempt, number_index=r.number_index, fields=dict(r.fields), created_at=now,
                 originated_at=now, callback_agent=r.callback_agent, callback_at=r.callback_at, zone=r.zone,
                 lead_list=r.lead_list, target=r.target, kind=kind, agent_id=agent_id, record=camp.record_calls,
                 ring_limit_s=camp.ring_timeout_s)  # timed from the customer's first ring (`on_customer_ringing`)

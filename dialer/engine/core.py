@@ -1070,8 +1070,9 @@ class Engine:
     def dial_preview(self, agent_id: str, lead_id: str, number_index: int, now: float) -> tuple[str, list[Command]]:
         return agentcalls.dial_preview(self, agent_id, lead_id, number_index, now)
 
-    def dial_manual(self, agent_id: str, number: str, now: float) -> tuple[str, list[Command]]:
-        return agentcalls.dial_manual(self, agent_id, number, now)
+    def dial_manual(self, agent_id: str, number: str, now: float, *,
+                    lead: DialRequest | None = None) -> tuple[str, list[Command]]:
+        return agentcalls.dial_manual(self, agent_id, number, now, lead=lead)
 
     def transfer(self, agent_id: str, call_id: str, target: str, now: float, *,
                  supervisor_extension: str, ring_timeout_s: float = 20.0) -> list[Command]:
