@@ -8,8 +8,9 @@
     a pause or stop     offers nothing: a lead taken meanwhile goes back (`_offer`), and those on screen are
                         withdrawn (`_withdraw_previews`, from `Daemon.set_paused`)
     preview_dial/skip   dial it (agent leg first, after re-checking the whole contact policy) or give it back
-    manual_dial         a typed number, after the lead source's contact-policy check, marked out for the call's
-                        life (`ManualDialHolds`) so that no take of the hopper dials the person meanwhile
+    manual_dial         a typed number, after the lead source's contact-policy check, on a lead of its own the
+                        source makes and takes for the call (`ManualDialLeads`): its number is marked out while
+                        the call is up, and its result is kept as any dial's (a callback, a follow-up...)
     the daemon's stop   its leads on preview screens are withdrawn too (`Daemon._shutdown_when`), and Dial and
                         manual dials are refused (`_refuse_while_stopping`)
     blind_transfer      Redirect of the customer leg to another agent's or the supervisor's phone
@@ -48,7 +49,7 @@ from dialer.hopper.store import LeadStore
 from dialer.hopper.subscriber_dnc import subscriber_dnc
 from dialer.leadsource import (
     LeadSource,
-    ManualDialHolds,
+    ManualDialLeads,
     ManualDialPolicy,
     OwnCallbackSource,
     PreviewPolicy,
@@ -229,9 +230,11 @@ class AgentCalls:
 
     async def manual_dial(self, agent_id: str, number: str) -> str:
         """Call an E.164 number for a ready or paused agent, once the campaign's contact policy (DNC,
-        calling hours in the callee's local time) allows it. A source that marks the numbers its dials have
-        out (`ManualDialHolds`) marks this one for the call's life: its record releases it, and so does a dial
-        refused after the mark. Raises PolicyViolation or IllegalTransition."""
+        calling hours in the callee's local time) allows it. A source that makes a lead of its own for each
+        manual dial (`ManualDialLeads`: the hopper) makes it now and takes it for the call, which marks the
+        number out while the call is up; the call's result is written on it as any dial's (a callback, a
+        follow-up, the contact rules). A dial refused after that drops the lead. Raises PolicyViolation or
+        IllegalTransition."""
         campaign_id = self._campaign_of(agent_id)
         source = self.leads.get(campaign_id)
         if not isinstance(source, ManualDialPolicy):
@@ -239,17 +242,17 @@ class AgentCalls:
                                   "manual dialing is refused there")
         self._refuse_while_stopping(agent_id, "dial a number")
         await source.check_number(number, self.clock.now())
-        hold = await source.hold_number(number, agent_id) if isinstance(source, ManualDialHolds) else None
+        lead: DialRequest | None = None
+        if isinstance(source, ManualDialLeads):
+            lead = await source.take_manual(number, agent_id, self.clock.now())
         try:
             self._refuse_while_stopping(agent_id, "dial a number")  # it may have begun during the check
             now = self.clock.now()
-            call_id, cmds = self.engine.dial_manual(agent_id, number, now)
+            call_id, cmds = self.engine.dial_manual(agent_id, number, now, lead=lead)
         except DialerError:
-            if isinstance(source, ManualDialHolds):
-                await source.release_number(hold)
+            if lead is not None and isinstance(source, ManualDialLeads):
+                await source.drop_manual(lead)
             raise
-        if isinstance(source, ManualDialHolds):
-            source.hold_for_call(hold, call_id)  # before the call can end: no await in between
         self.execute(cmds, now)
         self._agent_changed(agent_id)
         return call_id
@@ -281,9 +284,10 @@ class AgentCalls:
         The person is the lead's (`subscriber:<id>` for an own subscriber, else its first number), read
         from the lead store: a call's fields do not carry the subscriber, and a request is the person's,
         so every number of the lead goes on the list with the one dialed. A call without a stored lead
-        (a manual dial) names its number alone. For a subscriber, every other number they have (their
-        leads' in other campaigns, the subscriber base's) follows in a task of its own (`_subscriber_dnc`):
-        the first request after an upgrade walks the keyspace once to index them, seconds per million leads."""
+        (a manual dial in a campaign whose leads are not in the hopper) names its number alone. For a
+        subscriber, every other number they have (their leads' in other campaigns, the subscriber base's)
+        follows in a task of its own (`_subscriber_dnc`): the first request after an upgrade walks the
+        keyspace once to index them, seconds per million leads."""
         leads = LeadStore(self.store.r, prefix=self.store.prefix, timeout_s=3.0)
         lead = await leads.get_lead(campaign_id, lead_id) if campaign_id and lead_id else None
         found = [n.e164 for n in lead.numbers] if lead is not None else []

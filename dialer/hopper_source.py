@@ -33,7 +33,8 @@ from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
 from dialer.errors import DialerError, LeadError, PolicyViolation, StateStoreError
 from dialer.hopper import DialResult, DialTarget, Hopper
-from dialer.hopper.types import CallbackMove, LeadList, NumberHold, NumberInUse, RecycleReport, ScheduledCallback
+from dialer.hopper.hopper import MANUAL_LEAD_PREFIX
+from dialer.hopper.types import CallbackMove, LeadList, NumberInUse, RecycleReport, ScheduledCallback
 from dialer.leads.phone import normalize, zones_for
 from dialer.policy.contact import ContactPolicy
 from dialer.store import refused_for_good, until_stored
@@ -95,7 +96,6 @@ class HopperLeadSource:
         self._writing: dict[str, asyncio.Event] = {}  # calls whose first disposition is being written
         # leads given back while Redis was away, to give back at the next use: (target, when, skip's wait)
         self._unreturned: deque[tuple[DialTarget, float, float | None]] = deque()
-        self._holds: dict[str, NumberHold] = {}  # manual calls -> the number each holds out (`hold_number`)
 
     async def _maybe_fill(self, depth: int, now: float) -> int:
         if depth >= self._low and now - self._last_fill < self._every:
@@ -149,15 +149,6 @@ class HopperLeadSource:
         return [{**_listed(c), "kept_for": c.kept_for} for c in await self.hopper.scheduled_callbacks(limit)]
 
     async def record_result(self, record: CallRecord, target: object | None, now: float) -> None:
-        hold = self._holds.pop(record.call_id, None)
-        if hold is not None:  # a manual call has ended: its number is free for the hopper's takes again
-            try:
-                await until_stored(f"releasing {hold.number_e164} after manual call {record.call_id}",
-                                   lambda: self.hopper.release_number(hold), retry_s=self._retry_s,
-                                   max_retry_s=self._max_retry_s, extra={"call_id": record.call_id}, logger=log)
-            except DialerError as exc:
-                log.warning("number of a manual call not released; its mark's TTL frees it",
-                            extra={"call_id": record.call_id, "error": repr(exc)})
         if not isinstance(target, DialTarget):
             return
         early = self._disposed_early.pop(record.call_id, None)
@@ -176,7 +167,15 @@ class HopperLeadSource:
             return
         held = self._held.pop(disposition.call_id, None)
         target = held[0] if held is not None else disposition.target
-        if not isinstance(target, DialTarget) or not disposition.final:
+        if not isinstance(target, DialTarget):
+            if disposition.final:  # no lead to write it on: say so, rather than drop it without a word
+                log.warning(f"disposition {disposition.code!r} of call {disposition.call_id} is kept in the call's "
+                            "record only: the call has no lead in the hopper (a call an earlier daemon process left, "
+                            "whose lead could not be read back); a callback or follow-up it asks for is not scheduled",
+                            extra={"call_id": disposition.call_id, "campaign_id": disposition.campaign_id,
+                                   "code": disposition.code})
+            return
+        if not disposition.final:
             return
         result = _result_of(disposition, self.dispositions)
         if held is None:  # the call is still up (its agent transferred it to the supervisor)
@@ -297,42 +296,53 @@ class HopperLeadSource:
             dialed_by = _dialed_by(use)
         self.hopper.policy.check_manual(e164, zones, dnc=use.dnc, now=now, dialed_by=dialed_by)
 
-    async def hold_number(self, number: str, agent_id: str) -> NumberHold:
-        """Manual dialing, once `check_number` passed: mark the number out for `agent_id`'s call, as a take marks
-        its lead's numbers, so that no take (in any campaign sharing the Redis prefix) dials the person while it is
-        up. Raises PolicyViolation when another dial marked it since the check. Give the hold to `hold_for_call`
-        once the call exists (its record releases it), or to `release_number` when it never does."""
+    async def take_manual(self, number: str, agent_id: str, now: float) -> DialRequest:
+        """Manual dialing, once `check_number` passed: the lead of `agent_id`'s call (`Hopper.take_manual`), a lead
+        of its own in the campaign's hopper taken for this dial, its number marked out as a take marks its lead's
+        (no take, in any campaign sharing the Redis prefix, dials the person while the call is up). The call's
+        result is then written on it as any dial's: a callback, a follow-up, the attempt, the contact rules.
+        Raises PolicyViolation when another dial marked the number since the check. Give the request to
+        `drop_manual` when the dial never begins."""
         try:
             e164 = normalize(number, "ZZ")
+            target, use = await self.hopper.take_manual(e164, agent_id, now)
         except LeadError as exc:
             raise PolicyViolation(f"{number!r} cannot be dialed: {exc}") from exc
-        hold, use = await self.hopper.hold_number(e164, agent_id)
-        if hold is None:
+        if target is None:
             raise PolicyViolation(f"{e164} is being dialed right now ({_dialed_by(use)}); dial it again once that "
                                   "call has ended")
-        return hold
+        return _request(target)
 
-    def hold_for_call(self, hold: object, call_id: str) -> None:
-        """The manual call `call_id` holds the number of `hold`: released when its record comes."""
-        if isinstance(hold, NumberHold):
-            self._holds[call_id] = hold
-
-    async def release_number(self, hold: object) -> None:
-        """A manual dial that held a number never began: the number is free again. Redis away: a WARNING, and the
-        mark's TTL frees it."""
-        if not isinstance(hold, NumberHold):
+    async def drop_manual(self, request: DialRequest) -> None:
+        """A manual dial whose lead `take_manual` made never began (the agent could not dial after all): the lead
+        goes, as if never made. Redis away: a WARNING; the lead is recovered as a lost dial after the campaign's
+        `inflight_timeout_s`, and finished (`manual dial`), not dialed."""
+        if not isinstance(request.target, DialTarget):
             return
         try:
-            await self.hopper.release_number(hold)
+            await self.hopper.drop_manual(request.target)
         except StateStoreError as exc:
-            log.warning("number of a manual dial that never began not released; its mark's TTL frees it",
-                        extra={"number": hold.number_e164, "error": repr(exc)})
+            log.warning("lead of a manual dial that never began not dropped (Redis away); it is recovered as a lost "
+                        "dial later and finished, not dialed",
+                        extra={"lead_id": request.lead_id, "campaign_id": request.target.campaign_id,
+                               "error": repr(exc)})
 
     def callback_refusal(self, target: object | None, at: float, now: float) -> str | None:
-        """Why the contact policy would refuse a callback at `at` to the person of `target` (outside their
-        calling hours, too far ahead...), or None: checked when the agent sets it, so that they pick another
-        time instead of the callback being dropped when the result is written."""
-        if not isinstance(target, DialTarget) or not target.zones:
+        """Why a callback at `at` to the person of `target` would not be kept, or None: the contact policy's
+        refusal (outside their calling hours, too far ahead...), or no lead in the hopper to keep it on. Checked
+        when the agent sets it, so that they pick another time or disposition instead of the callback being
+        dropped when the result is written."""
+        campaign = self.hopper.campaign
+        if not isinstance(target, DialTarget):
+            return (f"this call has no lead in campaign {campaign.id}'s hopper to keep a callback on (a call an "
+                    "earlier daemon process left, whose lead could not be read back), so it would never be made; "
+                    "choose another disposition and note the time the customer asked for")
+        if campaign.consent_required and target.lead_id.startswith(MANUAL_LEAD_PREFIX):
+            # the hopper dials no lead of this campaign without the person's recorded consent, callbacks included
+            return (f"campaign {campaign.id} calls only people whose consent is recorded, and a number dialed by "
+                    "hand has none, so the callback would never be made; choose another disposition and note the "
+                    "time the customer asked for")
+        if not target.zones:
             return None
         try:
             self.hopper.policy.validate_callback(target.zones, at, now, numbers=target.numbers, region=target.region)
@@ -370,6 +380,8 @@ def _dialed_by(use: NumberInUse) -> str | None:
     """Whose dial has a number out, as a manual dial's refusal says it (None: nobody's)."""
     if use.out_agent is not None:
         return f"a manual call of agent {use.out_agent} in campaign {use.out_campaign}"
+    if use.out_lead is not None and use.out_lead.startswith(MANUAL_LEAD_PREFIX):
+        return f"an agent's manual call in campaign {use.out_campaign}, lead {use.out_lead}"
     if use.out_lead is not None:
         return f"lead {use.out_lead} of campaign {use.out_campaign}"
     return None

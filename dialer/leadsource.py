@@ -16,7 +16,7 @@ from dialer.engine.records import CallRecord
 from dialer.errors import PolicyViolation
 from dialer.hopper.types import CallbackMove, LeadList, RecycleReport
 
-__all__ = ["CallbackCheck", "InMemoryLeadSource", "LeadAdminSource", "LeadSource", "ManualDialHolds",
+__all__ = ["CallbackCheck", "InMemoryLeadSource", "LeadAdminSource", "LeadSource", "ManualDialLeads",
            "ManualDialPolicy", "OwnCallbackSource", "PreviewSource", "ReturnSource", "put_back"]
 
 
@@ -143,21 +143,18 @@ class ManualDialPolicy(Protocol):
 
 
 @runtime_checkable
-class ManualDialHolds(Protocol):
-    """A lead source whose dials mark the numbers they have out, so that no two of its dials call one person at
-    once: a manual dial marks its number too, for the call's life (`HopperLeadSource`)."""
+class ManualDialLeads(Protocol):
+    """A lead source that makes a lead of its own for each manual dial (`HopperLeadSource`: a lead in the
+    campaign's hopper, taken for the call, its number marked out as its takes mark theirs), so that the call's
+    result is kept as any dial's: a callback, a follow-up, the contact rules."""
 
-    async def hold_number(self, number: str, agent_id: str) -> object:
-        """Mark `number` out for `agent_id`'s manual dial (after `check_number`); the hold, for `hold_for_call` or
-        `release_number`. Raises PolicyViolation when another dial has it out now."""
+    async def take_manual(self, number: str, agent_id: str, now: float) -> DialRequest:
+        """The lead of `agent_id`'s manual dial of `number` (after `check_number`), taken for the call: dial it.
+        Raises PolicyViolation when another dial has the number out now."""
         ...
 
-    def hold_for_call(self, hold: object, call_id: str) -> None:
-        """The manual call `call_id` holds it: released when the call's record comes (`record_result`)."""
-        ...
-
-    async def release_number(self, hold: object) -> None:
-        """Release the hold of a manual dial that never began."""
+    async def drop_manual(self, request: DialRequest) -> None:
+        """The dial of a lead `take_manual` made never began: the lead goes, as if never made."""
         ...
 
 

@@ -34,7 +34,7 @@ from dialer.campaigns.models import CampaignConfig
 from dialer.campaigns.vocab import Disposition as PolicyDisposition
 from dialer.errors import ConfigError, LeadError, PolicyViolation, StateStoreError
 from dialer.hopper._redis import redis_call
-from dialer.hopper.keys import CampaignKeys, GlobalKeys, bucket
+from dialer.hopper.keys import CampaignKeys, GlobalKeys, bucket, lead_ref, subscriber_of
 from dialer.hopper.lead_lists import (
     ListMetric,
     PausedLists,
@@ -49,12 +49,12 @@ from dialer.hopper.scripts import (
     DUE_OWN,
     FILL_PEEK,
     GATHER_ONLY,
-    HOLD_NUMBER,
     INDEX_CALLBACKS,
     LIST_OWN,
     MOVE_ONE,
     NUMBER_CHECK,
     REASSIGN_OWN,
+    TAKE_MANUAL,
     TAKE_OWN,
     TAKE_POP,
 )
@@ -66,18 +66,20 @@ from dialer.hopper.types import (
     FillReport,
     HopperStatus,
     LeadList,
-    NumberHold,
     NumberInUse,
     RecycleReport,
     ScheduledCallback,
 )
-from dialer.hopper.views import GS, Gathered, S, parse_gathered, split_tag, text
+from dialer.hopper.views import GS, Gathered, S, clean, parse_gathered, split_tag, text
 from dialer.hopper.writes import APPLY, Batch, Guard, apply
-from dialer.leads.model import decode_fields, decode_header
+from dialer.leads.model import Lead, LeadNumber, decode_fields, decode_header, encode_lead, list_key
+from dialer.leads.model import LeadSource as LeadOrigin
+from dialer.leads.phone import zones_for
 from dialer.policy.contact import ContactPolicy
-from dialer.policy.types import Block, DialResult, Verdict
+from dialer.policy.types import Block, DialResult, ResultPlan, Verdict
 
-__all__ = ["BAND", "NUMBER_OUT", "NUMBER_OUT_WAIT_S", "OUT_TTL_MARGIN_S", "Hopper"]
+__all__ = ["BAND", "MANUAL_FINISH", "MANUAL_LEAD_PREFIX", "MANUAL_LIST", "NUMBER_OUT", "NUMBER_OUT_WAIT_S",
+           "OUT_TTL_MARGIN_S", "Hopper"]
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +98,18 @@ NUMBER_OUT_WAIT_S = 60.0
 # timeout, deletes it first; the TTL only frees the numbers of a take nothing ends.
 OUT_TTL_MARGIN_S = 600.0
 _TAKEN_BACK = Verdict(False, block=Block.NOT_DUE, detail="the lead was taken back after the preview timed out")
+# The lead an agent's manual dial creates (`Hopper.take_manual`): its id is this and a random token (never built
+# from the number: read-only supervisors see lead ids, and numbers only masked); the engine tells a manual call
+# it takes over after a restart by it (`dialer.engine.agentcalls.MANUAL_LEAD_PREFIX`, the same). Its list, the
+# one the supervisors' reports by list name an agent's manual dials by (`dialer.supervisor.reports.MANUAL_LIST`).
+MANUAL_LEAD_PREFIX = "manual-"
+MANUAL_LIST = "(manual dial)"
+MANUAL_FINISH = "manual dial"  # why a manual dial's lead is finished when the dial reached nobody
+_NEW_ID_TRIES = 3  # random lead ids drawn for one manual dial (a clash is all but impossible)
 
 
-# In a number's mark (`scripts._OUT`), what a manual dial writes in place of a lead id: this, the agent, this again,
-# a nonce (no lead id starts with a control character).
+# In a number's mark (`scripts._OUT`), what an earlier version's manual dial wrote in place of a lead id: this, the
+# agent, this again, a nonce (no lead id starts with a control character). Such a mark lives its TTL at most.
 _MANUAL = "\x1e"
 
 
@@ -162,7 +172,7 @@ class Hopper:
         self._zones_indexed = False
         self._gather = redis.register_script(GATHER_ONLY)
         self._number_check = redis.register_script(NUMBER_CHECK)
-        self._hold_number = redis.register_script(HOLD_NUMBER)
+        self._take_manual = redis.register_script(TAKE_MANUAL)
         self._apply = redis.register_script(APPLY)
         self._lock = asyncio.Lock()
         self._paused = PausedLists(redis, self._k, timeout_s)
@@ -711,24 +721,79 @@ class Hopper:
             dnc, out = await self._number_check(args=[self._prefix, self._k.p, e164, *bucket(e164)])
         return _in_use(text(dnc) == "1", text(out))
 
-    async def hold_number(self, e164: str, agent_id: str) -> tuple[NumberHold | None, NumberInUse]:
-        """Mark `e164` out for agent `agent_id`'s manual dial, as a take marks the numbers of its lead
-        (`scripts._OUT`, with the same TTL): no take of any campaign sharing the prefix dials the person until
-        `release_number` (the call's end) or the TTL. Unless another dial has it out already: then no hold, and
-        what holds it (the check before may have found it free, a take coming in between)."""
-        token = f"{self.campaign.id}\x1f{_MANUAL}{agent_id}{_MANUAL}{secrets.token_hex(6)}"
-        async with redis_call(f"marking {e164} out for a manual dial", self._timeout):
-            held = text(await self._hold_number(keys=[self._g.out(e164)], args=[token, self._out_ttl_ms()]))
-        if held:
-            return None, _in_use(False, held)
-        return NumberHold(e164, token), NumberInUse(dnc=False)
+    async def take_manual(self, e164: str, agent_id: str, now: float) -> tuple[DialTarget | None, NumberInUse]:
+        """The lead of agent `agent_id`'s manual dial of `e164` (checked already: `number_in_use`, the calling
+        hours), created and taken at once (`scripts.TAKE_MANUAL`), so that the call's result is kept as any dial's
+        (`record_result`: a callback, a follow-up, the attempt, the contact rules on its person).
 
-    async def release_number(self, hold: NumberHold) -> None:
-        """The manual dial of `hold` has ended (or never began): its mark goes, unless it is another's by now
-        (the TTL ran out and another dial marked the number)."""
+        A lead of its own, in the list `MANUAL_LIST`, whatever other leads have the number (theirs stay as they
+        are): the number, its time zones, and as its person the subscriber the operator's base lists for the
+        number, else the number. Taken as `take` takes a lead: in flight since `now`, its number marked out (no
+        other take dials the person while the call is up), recovered as lost if no result ever comes. Its id is
+        opaque (`MANUAL_LEAD_PREFIX` and a random token). The take says that attempt 1 is a manual dial
+        (`S.MANUAL`): reaching nobody, it finishes the lead instead of a retry (`_manual_plan`).
+
+        Returns the target, or None and what holds the number when another dial has it out now (refuse the
+        dial: the person would get two calls at once). Raises LeadError for a number without a time zone."""
+        zones = zones_for(e164)
+        async with redis_call(f"reading the subscriber base for {e164}", self._timeout):
+            got = await self._r.hget(*self._g.base(e164))
+        sub = text(got) if got is not None else ""
+        subscriber = sub if sub and clean(sub) == sub else None  # an id with a control character names nobody
+        origin = LeadOrigin(list_name=MANUAL_LIST, source=f"manual dial of agent {agent_id}", imported_at=now)
+        listed = list_key(MANUAL_LIST)
+        k = self._k
+        for _ in range(_NEW_ID_TRIES):
+            lead = Lead(lead_id=f"{MANUAL_LEAD_PREFIX}{secrets.token_hex(8)}",
+                        numbers=(LeadNumber(e164, zones=zones),), sources=(origin,), subscriber_id=subscriber)
+            async with redis_call(f"creating the lead of a manual dial of {self.campaign.id}", self._timeout):
+                reply = text(await self._take_manual(
+                    keys=[k.i], args=[self._prefix, k.p, self.campaign.id, lead.lead_id, encode_lead(lead), e164,
+                                      self._out_ttl_ms(), repr(now), listed, subscriber or ""]))
+            if reply == "":
+                return DialTarget(campaign_id=self.campaign.id, lead_id=lead.lead_id, number_e164=e164,
+                                  number_index=0, attempt=1, fields=MappingProxyType({}),
+                                  zone=lead.zones[0] if lead.zones else None, lead_list=listed, zones=lead.zones,
+                                  numbers=(e164,), taken_at=now), NumberInUse(dnc=False)
+            if reply != "=":
+                return None, _in_use(False, reply)
+        raise StateStoreError(f"no free lead id for a manual dial in {self.campaign.id} after {_NEW_ID_TRIES} "
+                              "random draws; dial again")
+
+    async def drop_manual(self, target: DialTarget) -> bool:
+        """Undo `take_manual` for a manual dial that never began (the agent could not dial after all, the daemon
+        began stopping): its lead goes, with what its take wrote (the mark of its number, its counts in the
+        campaign and the list, the account index), as if never made. Only while `target` is still the lead's
+        take; returns whether it went."""
+        try:
+            g, current = await self._current_take(target)
+        except LeadError:
+            return False
+        if not current:
+            return False
+        k = self._k
         pipe = Batch()
-        pipe.release(hold.token, [self._g.out(hold.number_e164)])
-        await apply(self._apply, self._k, pipe, None, f"releasing the mark of {hold.number_e164}", self._timeout)
+        pipe.zrem(k.i, g.lead_id)
+        self._free_numbers(pipe, g)
+        pipe.delete(k.lead(g.lead_id), k.state(g.lead_id))
+        pipe.decr(k.n)
+        pipe.hincrby(k.lists, list_key(MANUAL_LIST), -1)
+        account = subscriber_of(g.header.person)
+        if account is not None:
+            pipe.srem(self._g.account(account), lead_ref(self.campaign.id, g.lead_id))
+        return await apply(self._apply, k, pipe, self._take_guard(target, g),
+                           f"dropping the lead of a manual dial that never began ({g.lead_id} of {self.campaign.id})",
+                           self._timeout)
+
+    @staticmethod
+    def _manual_plan(g: Gathered, attempt: int, plan: ResultPlan) -> ResultPlan:
+        """`plan` for `attempt` of lead `g`, unless that attempt is an agent's manual dial (`S.MANUAL`) that reached
+        nobody (busy, no answer, a lost dial...): the pacer does not dial again a number only an agent typed (the
+        agent dials it again by hand), so its lead is finished (`MANUAL_FINISH`) where another would be retried.
+        Whatever else its result says is kept as for any lead: a callback, a sale and its follow-ups, a refusal."""
+        if plan.next == "retry" and g.state.get(S.MANUAL) == str(attempt):
+            return replace(plan, next="finish", finish_reason=MANUAL_FINISH)
+        return plan
 
     def _target(self, g: Gathered, verdict: Verdict, is_cb: bool, now: float) -> DialTarget:
         fields = decode_fields(g.blob)
@@ -790,7 +855,8 @@ class Hopper:
                                 f"result without a disposition left it (finished {fin!r}, {g.view.attempts} "
                                 f"attempts, the call was attempt {target.attempt}): the late disposition is kept in "
                                 "the call's record but does not change the lead")
-            plan = self.policy.plan_amendment(g.view, target.number_index, result, now)
+            plan = self._manual_plan(g, target.attempt,
+                                     self.policy.plan_amendment(g.view, target.number_index, result, now))
             batch = Batch()
             dnc = await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
                                    amending=fin, leave_flight=flying is not None)
@@ -848,6 +914,7 @@ class Hopper:
                 plan = replace(plan, next="callback", at=now + self.campaign.retry.delay("lost"), finish_reason=None,
                                callback_agent=g.view.callback_agent)
                 kept_at = g.view.callback_at
+            plan = self._manual_plan(g, target.attempt, plan)
             dnc = await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
                                    lost_attempt=target.attempt, callback_at=kept_at)
             self._free_numbers(batch, g)
@@ -856,12 +923,14 @@ class Hopper:
             # the dial was given up as lost (a preview left on screen past `inflight_timeout_s`) and counted
             # as an attempt then: its real result takes the lost one's place instead of counting another (once:
             # the write takes the attempt off the lost ones)
-            plan = self.policy.plan_amendment(g.view, target.number_index, result, now)
+            plan = self._manual_plan(g, target.attempt,
+                                     self.policy.plan_amendment(g.view, target.number_index, result, now))
             dnc = await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout,
                                    replacing_lost=target.attempt, leave_flight=flying is not None)
             guard = self._untaken_guard(g, flying, S.LOST)
         elif self._is_take(target, g, flying):
-            plan = self.policy.plan_result(g.view, target.number_index, result, now)
+            plan = self._manual_plan(g, target.attempt, self.policy.plan_result(g.view, target.number_index, result,
+                                                                                 now))
             dnc = await write_plan(batch, self._r, self._prefix, self.campaign, g, plan, result, now, self._timeout)
             self._free_numbers(batch, g)
             guard = self._take_guard(target, g)

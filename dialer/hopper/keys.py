@@ -16,7 +16,8 @@ Global (across campaigns), under `<prefix>`:
     base:<bucket>       HASH  number -> subscriber id of a current subscriber (cold-list reconciliation; and
                               the gather reads it per number: that subscriber is one of the lead's persons)
     acct:<subscriber>   SET   campaign and lead id (joined by 0x1f) of every lead whose person is
-                              `subscriber:<id>`, written by the imports and the follow-ups that write the lead;
+                              `subscriber:<id>`, written by the imports, the follow-ups that write the lead and
+                              the manual dials that make one (`Hopper.take_manual`);
                               a hint its reader checks against the lead, dropping the stale (a lead deleted)
     basea:<subscriber>  SET   the numbers the base gives the subscriber (written with `base:<bucket>`; a hint
                               checked the same way): a do-not-call request reads these two, not the keyspace
@@ -54,7 +55,8 @@ Per campaign, under `<prefix>:c:<campaign>:`:
     cbix, capix, cbaix, cbkix  STRING markers: the indexes above were built once for data older than them
     zkix                STRING marker: `zk` was completed once with the zone sets of queues written before
                               every queue write named its zone set there
-    lists               HASH  list name (`list_key`) -> the new leads its imports brought (the supervisor's lists)
+    lists               HASH  list name (`list_key`) -> the new leads its imports brought (the supervisor's lists;
+                              `(manual dial)`: the leads agents' manual dials made)
     lstats              HASH  "<list>\x1f<metric>" -> what became of the leads each list brought (`ListMetric`:
                               dials, contacts, sales, finished), counted for the lead's first list only
     lpaused             SET   the lists a supervisor paused: their leads wait (unless also in a running list)

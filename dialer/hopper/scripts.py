@@ -36,6 +36,7 @@ __all__ = [
     "MOVE_ONE",
     "NUMBER_CHECK",
     "REASSIGN_OWN",
+    "TAKE_MANUAL",
     "TAKE_OWN",
     "TAKE_POP",
 ]
@@ -676,15 +677,32 @@ end
 return {dnc and '1' or '', redis.call('GET', P .. ':out:' .. num) or ''}
 """
 
-# KEYS[1]: a number's mark (`_OUT`). ARGV: the manual dial's token ("<campaign>\31\30<agent>\30<nonce>"), TTL
-# (ms). An agent's manual dial marks the number it calls as a take marks its lead's numbers, so no take dials the
-# person meanwhile: unless another dial has it marked (then that mark is the reply, nothing written), else ''.
-HOLD_NUMBER = r"""
-local v = redis.call('GET', KEYS[1])
-if v and v ~= ARGV[1] then return v end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+# KEYS: in flight. ARGV: prefix, campaign prefix, campaign id, lead id, the stored lead, its number (E.164), mark TTL
+# (ms), now, its list (the key in the campaign's `lists`), the subscriber it is ('' : none). The lead of an agent's
+# manual dial (`Hopper.take_manual`), created and taken at once, as a take of the hopper takes a lead: stored, in
+# flight since `now`, its number marked out (`_OUT`), its state saying so (the number marked, number #0 taken, not a
+# callback, and that attempt 1 is the manual dial), counted among the campaign's leads and its list's, and under the
+# subscriber's account (`GlobalKeys.account`). Check and writes in one script: no take can mark the number in
+# between. Reply: '' (done); the mark of the dial that has the number out, nothing written; '=' when the lead id is
+# taken already, nothing written.
+TAKE_MANUAL = (
+    r"""
+local P, C, cid, lid, num = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[6]
+local mark = P .. ':out:' .. num
+local held = redis.call('GET', mark)
+if held then return held end
+if not redis.call('SET', C .. 'l:' .. lid, ARGV[5], 'NX') then return '=' end
+redis.call('ZADD', KEYS[1], ARGV[8], lid)
+redis.call('SET', mark, cid .. '\31' .. lid, 'PX', ARGV[7])
+redis.call('HSET', C .. 's:' .. lid, '""" + S.OUT + r"""', num, '""" + S.TAKEN_INDEX + r"""', '0',
+  '""" + S.TAKEN_CALLBACK + r"""', '0', '""" + S.MANUAL + r"""', '1')
+redis.call('INCR', C .. 'n')
+redis.call('HINCRBY', C .. 'lists', ARGV[9], 1)
+redis.call('SADD', P .. ':campaigns', cid)
+if ARGV[10] ~= '' then redis.call('SADD', P .. ':acct:' .. ARGV[10], cid .. '\31' .. lid) end
 return ''
 """
+)
 
 # ARGV: prefix, campaign prefix, campaign id, lead ids...
 GATHER_ONLY = (

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-__all__ = ["CallbackMove", "DialTarget", "FillReport", "HopperState", "HopperStatus", "LeadList", "NumberHold",
-           "NumberInUse", "RecycleReport", "ScheduledCallback"]
+__all__ = ["CallbackMove", "DialTarget", "FillReport", "HopperState", "HopperStatus", "LeadList", "NumberInUse",
+           "RecycleReport", "ScheduledCallback"]
 
 _EMPTY: Mapping[str, int] = MappingProxyType({})
 
@@ -49,21 +49,14 @@ class DialTarget:
 class NumberInUse:
     """What holds a number an agent typed (manual dialing): `dnc` (a do-not-call list, or a person it names or
     the base lists for it asked not to be called), and the dial that has it out now, if any: a take
-    (`out_campaign`, `out_lead`: a predictive dial, a preview on an agent's screen, in any campaign) or another
-    agent's manual call (`out_campaign`, `out_agent`)."""
+    (`out_campaign`, `out_lead`: a predictive dial, a preview on an agent's screen, another agent's manual call,
+    whose lead's id starts with `hopper.MANUAL_LEAD_PREFIX`, in any campaign), or the manual call of `out_agent`
+    (a mark an earlier version wrote, which lives its TTL at most)."""
 
     dnc: bool
     out_campaign: str | None = None
     out_lead: str | None = None
     out_agent: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NumberHold:
-    """A number a manual dial marked out (`Hopper.hold_number`): released with `Hopper.release_number`."""
-
-    number_e164: str
-    token: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,10 @@ class S:
     # schedules (see `results.write_plan`)
     FOLLOW_UP = "fu"
     OUT = "on"  # the numbers the lead's take marked out being dialed (comma-separated; see `scripts._OUT`)
+    # the attempt that was an agent's manual dial, on the lead that dial created (`Hopper.take_manual`): kept, so
+    # that its result, however late it comes (a late disposition, a real result after the take was given up as
+    # lost), is written as a manual dial's (`Hopper._manual_plan`)
+    MANUAL = "md"
     RECENT = "a24"  # the last dials' times, comma-separated, oldest first (only with max_attempts_per_24h)
     P_DNC = "dnc"
     P_BASE = "bc"

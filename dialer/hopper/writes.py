@@ -143,6 +143,9 @@ class Batch:
     def incr(self, name: str) -> None:
         self._cmd("INCR", name)
 
+    def decr(self, name: str) -> None:
+        self._cmd("DECR", name)
+
     def count_contact(self, person_key: str, month: str) -> None:
         """One more contact in `month` on a person's hash (the first of a new month), whatever it holds."""
         self._cmd("count_contact", person_key, month)

@@ -1,7 +1,8 @@
 """An agent's manual dial marks its number out (`<prefix>:out:<e164>`, the mark a take of the hopper writes for
-every number it has out) for the call's life, so no take of a lead with that number, in any campaign sharing the
-prefix, dials the person while the manual call is up. The call's end (its record) releases it; so does a dial
-refused after the mark (the agent could not dial after all); the mark's TTL is the last resort, as for takes."""
+every number it has out) for the call's life: the dial is the take of a lead of its own (`take_manual`), so no take
+of a lead with that number, in any campaign sharing the prefix, dials the person while the manual call is up. The
+call's result ends the take and releases it; so does a dial refused after the mark (the agent could not dial after
+all: the lead is dropped); the mark's TTL is the last resort, as for takes."""
 
 from __future__ import annotations
 
@@ -57,11 +58,12 @@ async def test_a_take_does_not_dial_the_number_of_a_manual_call_until_it_ends(re
         await source.depth(T0)  # fills: K1 is callable
         assert await source.take(1, T0) == [], "the person is dialed while an agent's manual call to them is up"
         # another agent types it too
-        with pytest.raises(PolicyViolation, match=r"dialed right now \(a manual call of agent a1 in campaign c\)"):
+        with pytest.raises(PolicyViolation, match=r"dialed right now \(an agent's manual call in campaign c, lead "
+                                                  r"manual-"):
             await d.manual_dial("a2", N)
         now = d.clock.now()
         d.execute(d.engine.on_ami(ev.OriginateFailed(call_id=call_id, error="busy here"), now), now)  # it ends
-        await d._settle_later()  # the call's record reached the lead source
+        await d._settle_later()  # the call's record reached the lead source, and ended its take
         assert await d.store.r.exists(mark) == 0
         await source.hopper.fill(T0 + 120)  # K1 waited its minute for the number
         assert [t.lead_id for t in await source.take(1, T0 + 120)] == ["K1"]
@@ -84,4 +86,4 @@ async def test_a_number_a_take_marked_after_the_check_is_not_held(redis_url: str
         await source.depth(T0)
         assert len(await source.take(1, T0)) == 1  # a predictive take of K1 comes first
         with pytest.raises(PolicyViolation, match=r"being dialed right now \(lead K1 of campaign c\)"):
-            await source.hold_number(N, "a1")
+            await source.take_manual(N, "a1", T0)
