@@ -2,9 +2,9 @@
 
 The dialer daemon cannot tell it from a real Asterisk running the contract's dialplan
 (docs/DIALPLAN_CONTRACT.md): same banner, login, event classes and masks, event names, header order,
-ChannelState values, hang-up causes and OriginateResponse reasons as the real transcripts in
-`shared/ami/`. Who answers, how long it rings, what AMD says, how long a person waits or talks all come
-from `pacing.traffic.TrafficModel`, drawn per dial from (seed, number, nth dial), so a run replays
+ChannelState values, hang-up causes and OriginateResponse reasons as the real transcript in
+`tests/fixtures/ami/`. Who answers, how long it rings, what AMD says, how long a person waits or talks all
+come from `pacing.traffic.TrafficModel`, drawn per dial from (seed, number, nth dial), so a run replays
 exactly. Time is the injected clock's: with `ScaledClock(480)` an 8-hour shift lasts a minute.
 
 Modules: `server` (the TCP server and test hooks), `session` (one AMI connection), `actions` (AMI

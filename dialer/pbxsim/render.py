@@ -7,7 +7,7 @@ per-prefix template and cached on the channel until its state changes (see `mode
 is then one `b"".join` of cached pieces.
 
 Header names, their order, the `Privilege: <class>,all` form, `Cause-txt` strings and the response
-layout follow Asterisk 22's `main/manager.c` and the real transcript in `shared/ami/`.
+layout follow Asterisk 22's `main/manager.c` and the real transcript in `tests/fixtures/ami/`.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ ACTION_CLASSES = {
     "CoreSettings": {"system", "reporting"},
     "Logoff": set(),
 }
-# Classes of the events the daemon relies on (the real transcripts in shared/ami/ show them):
+# Classes of the events the daemon relies on (the real transcript in tests/fixtures/ami/ shows them):
 # Newchannel, Newstate, Dial*, OriginateResponse, Bridge*, Hangup* are `call`; UserEvent is `user`;
 # FullyBooted (the daemon waits for it after a login: Asterisk opens AMI before loading its modules) and
 # Shutdown are `system`.

@@ -1,4 +1,4 @@
-"""Read the real Asterisk 22 transcript (shared/ami) into scenarios, and normalise events to compare.
+"""Read the real Asterisk 22 transcript (tests/fixtures/ami) into scenarios, and normalise events to compare.
 
 A scenario is everything between `### ... SCENARIO <name>` and `### ... END <name>`: the actions the
 probe sent (`### ... >>> SENT Action: A | Key: V | ...   (comment)`) and the blocks Asterisk sent,
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dialer.ami.wire import Block, Framer
 
-TRANSCRIPT = Path("/work/shared/ami/real-asterisk-22-transcript.txt")
+TRANSCRIPT = Path(__file__).resolve().parents[1] / "fixtures" / "ami" / "real-asterisk-22-transcript.txt"
 
 # Events the simulator does not emit (dialplan noise and cosmetic updates).
 IGNORED = frozenset({"Newexten", "VarSet", "DeviceStateChange", "NewCallerid", "NewConnectedLine"})

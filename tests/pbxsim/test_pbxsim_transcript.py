@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import pytest
 from pbxsim_client import AmiTestClient, people, running
-from pbxsim_transcript import TRANSCRIPT, Roles, by_role, is_meaningful, load_scenarios, role_of_channel, signatures
+from pbxsim_transcript import Roles, by_role, is_meaningful, load_scenarios, role_of_channel, signatures
 
 from dialer.ami.wire import Block
 from dialer.pbxsim import FarEndOptions, SimOutcome
 from pacing.traffic import TrafficModel
 
-SCENARIOS = load_scenarios() if TRANSCRIPT.exists() else {}
-pytestmark = pytest.mark.skipif(not SCENARIOS, reason=f"{TRANSCRIPT} is not on this machine")
+SCENARIOS = load_scenarios()
 RACY = {"human_bridge", "early_hangup"}
 
 LIVE = people(p_live=1.0)
