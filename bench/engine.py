@@ -52,7 +52,7 @@ from pacing import Mode
 from pacing.traffic import AmdSpec, LognormalSpec, TrafficModel
 
 ROOT = Path(__file__).resolve().parents[1]
-TRANSCRIPT = ROOT.parent / "shared" / "ami" / "real-asterisk-22-transcript.txt"
+TRANSCRIPT = ROOT / "tests" / "fixtures" / "ami" / "real-asterisk-22-transcript.txt"
 TRAFFIC = TrafficModel(p_live=0.3, p_machine=0.15, p_busy=0.05, talk=LognormalSpec(150.0, 1.0),
                        wrapup=LognormalSpec(30.0, 0.5), amd=AmdSpec(enabled=True, false_positive=0.01))
 
@@ -134,11 +134,16 @@ class Instruments:
             self.latency.append(time.perf_counter() - t0)
 
 
+def transcript_event_blocks(path: Path = TRANSCRIPT) -> list[str]:
+    """The real transcript's event blocks as text, without the capture's own `###` marker lines."""
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    lines = [ln for ln in text.split("\r\n") if not ln.startswith("###")]
+    return [b for b in "\r\n".join(lines).split("\r\n\r\n") if b.startswith("Event:")]
+
+
 def parse_throughput(seconds: float = 2.0) -> tuple[float, float]:
     """(panoramisk only, panoramisk + ours) events per second on the real transcript."""
-    text = TRANSCRIPT.read_bytes().decode("utf-8", errors="replace")
-    lines = [ln for ln in text.split("\r\n") if not ln.startswith("###")]
-    blocks = [b for b in "\r\n".join(lines).split("\r\n\r\n") if b.startswith("Event:")]
+    blocks = transcript_event_blocks()
 
     def rate(fn: Any) -> float:
         n, t0 = 0, time.perf_counter()
