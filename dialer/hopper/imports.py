@@ -30,7 +30,7 @@ from dialer.hopper.keys import CampaignKeys, GlobalKeys, bucket, lead_ref, subsc
 from dialer.hopper.lead_lists import ListMetric, count_for_list
 from dialer.hopper.scripts import IMPORT
 from dialer.hopper.views import FS, GS, S, text
-from dialer.leads.model import Lead, decode_lead, encode_lead, list_key, merge_leads
+from dialer.leads.model import Lead, decode_header, decode_lead, encode_lead, list_key, merge_leads
 from dialer.leads.report import ImportTally
 from dialer.leads.rows import RowIssue
 from dialer.policy.contact import held_by_paused_lists
@@ -203,7 +203,9 @@ class Importer:
                 pipe.get(k.lead(lid))
                 pipe.hgetall(k.state(lid))
             got = await pipe.execute()
-        olds: list[tuple[str, Pending, Lead, dict[str, str]]] = []
+        # each lead with the zone key its stored header has: its queues are named by it (a lead stored before
+        # numbers kept their own zones may decode to other zones; it moves to them here)
+        olds: list[tuple[str, Pending, Lead, str, dict[str, str]]] = []
         for j, (lid, p) in enumerate(merges):
             blob, state = got[2 * j], got[2 * j + 1]
             if blob is None:  # removed since the lookup: insert instead
@@ -211,20 +213,21 @@ class Importer:
                                              tally.list_name)
                 tally.new += replies[0].startswith("I")
                 continue
-            old = decode_lead(lid, text(blob))
-            olds.append((lid, p, old, {text(a): text(b) for a, b in state.items()}))
+            stored = text(blob)
+            old = decode_lead(lid, stored)
+            olds.append((lid, p, old, decode_header(stored).zone_key, {text(a): text(b) for a, b in state.items()}))
         async with redis_call(f"locating {len(olds)} leads to merge in {self._c.id}", self._timeout):
             pipe = self._r.pipeline(transaction=False)
-            for lid, _, old, _ in olds:
-                pipe.zscore(k.fresh(old.zone_key), lid)
-                pipe.zscore(k.due(old.zone_key), lid)
+            for lid, _, _, was_zones, _ in olds:
+                pipe.zscore(k.fresh(was_zones), lid)
+                pipe.zscore(k.due(was_zones), lid)
                 pipe.sismember(k.parked, lid)
             pipe.smembers(k.lpaused)
             *where, paused_raw = await pipe.execute()
         paused = {text(x) for x in paused_raw}
         async with redis_call(f"merging {len(olds)} leads into {self._c.id}", self._timeout):
             pipe = self._r.pipeline(transaction=True)
-            for j, (lid, p, old, state) in enumerate(olds):
+            for j, (lid, p, old, was_zones, state) in enumerate(olds):
                 merged = merge_leads(old, replace(p.lead, lead_id=lid), self._c.leads.max_numbers)
                 recent = self._within_window(old, p.lead, now, window)
                 finished = state.get(S.FINISHED)
@@ -239,7 +242,8 @@ class Importer:
                         ),
                     )
                 in_fresh, in_due, parked = where[3 * j], where[3 * j + 1], where[3 * j + 2]
-                if merged != old or rearm or (finished in _DATA_FINISHED):
+                zone_moved = merged.zone_key != was_zones
+                if merged != old or rearm or (finished in _DATA_FINISHED) or zone_moved:
                     pipe.set(k.lead(lid), encode_lead(merged))
                 # the account index follows the lead's person (a list naming the account where an earlier one
                 # did not): listed under the new, off the old
@@ -259,7 +263,6 @@ class Importer:
                     pipe.hdel(k.state(lid), S.ATTEMPTS, S.RETRY_AT, S.LOST)
                 else:
                     tally.merged += len(p.lines)
-                zone_moved = merged.zone_key != old.zone_key
                 if finished and (rearm or finished in _DATA_FINISHED):
                     pipe.hdel(k.state(lid), S.FINISHED)
                     pipe.hincrby(k.fin, finished, -1)
@@ -269,10 +272,10 @@ class Importer:
                 elif zone_moved and (in_fresh is not None or in_due is not None):
                     pipe.sadd(k.zk, merged.zone_key)
                     if in_fresh is not None:
-                        pipe.zrem(k.fresh(old.zone_key), lid)
+                        pipe.zrem(k.fresh(was_zones), lid)
                         pipe.zadd(k.fresh(merged.zone_key), {lid: float(in_fresh)})
                     if in_due is not None:
-                        pipe.zrem(k.due(old.zone_key), lid)
+                        pipe.zrem(k.due(was_zones), lid)
                         pipe.zadd(k.due(merged.zone_key), {lid: float(in_due)})
                 if parked and not held_by_paused_lists(merged.lists, paused):
                     # waiting for its paused lists, and now in a running one too: due at once

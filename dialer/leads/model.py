@@ -9,8 +9,13 @@ hopper's Lua scripts and the policy need on every check (numbers, person key, ar
 win-back counters, the address's region, the lists it came from) separated by the ASCII unit separator,
 then JSON for the rest.
 Fill reads millions of these, so the header is split with `str.split`, and the JSON (screen-pop fields,
-sources) is decoded only when a lead is handed to the engine. Format L1, stored before the region and the
-lists were, reads as L2 without a region (its lists from the JSON).
+sources, each number's own zones) is decoded only when a lead is handed to the engine. Format L1, stored
+before the region and the lists were, reads as L2 without a region (its lists from the JSON).
+
+Each number's zones are kept in the JSON (`z`), not only the lead's combined zones in the header: with an
+address zone the combined set counts only numbers placed in one zone, so a number given the combined set
+back would no longer be placed in one, and a re-import (decode, merge, encode) would drop its zone. A lead
+stored before `z` was has its numbers placed again from `phonenumbers` (the import's own rule).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from types import MappingProxyType
 
 from dialer.campaigns.vocab import Consent
 from dialer.errors import LeadError
+from dialer.leads.phone import zones_for
 
 __all__ = [
     "Lead",
@@ -201,6 +207,7 @@ def encode_lead(lead: Lead) -> str:
         body["sub"] = lead.subscriber_id
     if lead.timezone:
         body["tz"] = lead.timezone
+    body["z"] = ["|".join(n.zones) for n in lead.numbers]
     head = (
         _VERSION,
         ",".join(n.e164 for n in lead.numbers),
@@ -251,28 +258,47 @@ def decode_header(blob: str) -> LeadHeader:
 
 
 def decode_lead(lead_id: str, blob: str) -> Lead:
-    """The whole lead (header and JSON). Number zones come back as the lead's zones (their union)."""
+    """The whole lead (header and JSON), each number with its own zones."""
     p = _split(blob)
     body = json.loads(p[11])
     numbers = p[1].split(",")
     kinds = body.get("k", [])
-    zones = tuple(p[5].split("|")) if p[5] else ()
+    timezone = body.get("tz")
+    stored = body.get("z")
+    if isinstance(stored, list) and len(stored) == len(numbers):
+        zones = [tuple(str(z).split("|")) if z else () for z in stored]
+    else:
+        zones = [_placed(e164, timezone, p[5]) for e164 in numbers]
     return Lead(
         lead_id=lead_id,
         numbers=tuple(
-            LeadNumber(e164, kinds[i] if i < len(kinds) else "phone", zones) for i, e164 in enumerate(numbers)
+            LeadNumber(e164, kinds[i] if i < len(kinds) else "phone", zones[i]) for i, e164 in enumerate(numbers)
         ),
         fields=MappingProxyType({str(k): str(v) for k, v in body.get("f", {}).items()}),
         sources=tuple(LeadSource(str(a), str(b), float(c)) for a, b, c in body.get("s", [])),
         subscriber_id=body.get("sub"),
         consent=Consent(p[4]),
-        timezone=body.get("tz"),
+        timezone=timezone,
         area=p[3] or None,
         rank=int(p[6]),
         prev_leaves=int(p[7]),
         jumper_now=p[8] == "1",
         region=p[9] or None,
     )
+
+
+def _placed(e164: str, timezone: str | None, zone_key: str) -> tuple[str, ...]:
+    """A number's zones for a lead stored without them: as the import placed it (`phonenumbers`, else the
+    address zone, else the campaign's default, which is among the lead's stored zones)."""
+    try:
+        zones = zones_for(e164)
+    except LeadError:
+        zones = ()
+    if zones:
+        return zones
+    if timezone:
+        return (timezone,)
+    return tuple(zone_key.split("|")) if zone_key else ()
 
 
 def decode_fields(blob: str) -> dict[str, str]:
