@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Literal, cast
 
 from dialer.errors import LeadError
-from dialer.leads.rows import RowIssue
+from dialer.leads.rows import RowIssue, RowValues, span_note
 
 __all__ = ["RawRow", "detect_format", "read_csv", "read_jsonl", "read_rows"]
 
@@ -168,13 +168,15 @@ def _read_line(lines: _LineReader, limit: int, quotes: _Quotes | None) -> tuple[
 class _Skipped:
     """Lines `first` to `last` were not read: one line, or one record over several, of `size` characters.
 
-    `field` is the 0-based CSV field whose quoted value runs over the lines (None for a single line).
+    `field` is the 0-based CSV field whose quoted value runs over the lines (None for a single line);
+    `unclosed` says that value was still open at the end of the file (its quote is never closed).
     """
 
     first: int
     last: int
     size: int
     field: int | None = None
+    unclosed: bool = False
 
 
 def _lines(stream: io.TextIOWrapper, limit: int, skipped: dict[int, _Skipped], delimiter: str | None) -> Iterator[str]:
@@ -182,7 +184,10 @@ def _lines(stream: io.TextIOWrapper, limit: int, skipped: dict[int, _Skipped], d
 
     A record over `limit` characters is drained and replaced by empty lines, and recorded in `skipped` by its
     first line. With a CSV `delimiter`, a record is the run of lines inside one quoted value (as csv.reader
-    sees quotes), buffered up to `limit` before it is passed on.
+    sees quotes), buffered up to `limit` before it is passed on. A quoted value still open at the end of the
+    file is treated the same way, whatever its size: csv.reader would hand back every line after its quote as
+    part of one value (the rows below it silently gone into a name or a note), so each line it covers is
+    reported instead.
     """
     lines = _LineReader(stream)
     quotes = _Quotes(delimiter) if delimiter is not None else None
@@ -199,7 +204,7 @@ def _lines(stream: io.TextIOWrapper, limit: int, skipped: dict[int, _Skipped], d
             else:
                 yield line
             continue
-        first, field, record, total, over = n, quotes.field, [line], size, not line
+        first, field, record, total, over, closed = n, quotes.field, [line], size, not line, False
         while True:
             nxt, nsize = _read_line(lines, limit, quotes)
             if nsize == 0:
@@ -210,9 +215,10 @@ def _lines(stream: io.TextIOWrapper, limit: int, skipped: dict[int, _Skipped], d
             if not over:
                 record.append(nxt)
             if not quotes.record_goes_on():
+                closed = True
                 break
-        if over:
-            skipped[first] = _Skipped(first, n, total, field)
+        if over or not closed:
+            skipped[first] = _Skipped(first, n, total, field, unclosed=not closed)
             yield from ["\n"] * (n - first + 1)
         else:
             yield from record
@@ -236,6 +242,17 @@ def _bad_bytes(line: int, values: Sequence[str], header: Sequence[str] | None) -
 def _skipped_issue(line: int, span: _Skipped, header: Sequence[str] | None, limit: int) -> RowIssue:
     """The issue of one line of a skipped span: the first names the size and the cause, the others point back."""
     col = header[span.field] if header is not None and span.field is not None and span.field < len(header) else None
+    where = f"column {col}" if col is not None else f"field {(span.field or 0) + 1}"
+    if span.unclosed:
+        if line == span.first:
+            lines = f"line {line}" if span.first == span.last else f"lines {span.first}-{span.last}"
+            return RowIssue(
+                line,
+                f"the quoted value opened on this line is never closed: it runs to the end of the file; {lines} "
+                'not imported; close the quote, or double it ("") to write a quote inside a value',
+                col,
+            )
+        return RowIssue(line, f"not imported: inside the unclosed quoted value opened on line {span.first} ({where})")
     if span.first == span.last:
         return RowIssue(line, f"row is {span.size} characters long, over the {limit} limit; row skipped")
     if line == span.first:
@@ -245,8 +262,14 @@ def _skipped_issue(line: int, span: _Skipped, header: Sequence[str] | None, limi
             f"runs to line {span.last}; lines {span.first}-{span.last} skipped (a quote that is never closed?)",
             col,
         )
-    where = f"column {col}" if col is not None else f"field {(span.field or 0) + 1}"
     return RowIssue(line, f"skipped: inside the over-long quoted value opened on line {span.first} ({where})")
+
+
+def _broken_columns(row: Sequence[str], header: Sequence[str]) -> tuple[str, ...]:
+    """The columns (or "field N" past the header) whose values hold line breaks."""
+    return tuple(
+        header[i] if i < len(header) else f"field {i + 1}" for i, v in enumerate(row) if "\n" in v or "\r" in v
+    )
 
 
 def read_csv(
@@ -269,6 +292,11 @@ def read_csv(
         raise LeadError(f"{name}: the file is empty; a CSV lead file needs a header line") from None
     except csv.Error as exc:
         raise LeadError(f"{name}: line 1: the header cannot be read ({exc})") from None
+    if 1 in skipped and skipped[1].unclosed:
+        raise LeadError(
+            f"{name}: line 1: a quote opened in the header is never closed; close it, or double it (\"\") "
+            "to write a quote inside a column name"
+        )
     if 1 in skipped or not header_row:
         raise LeadError(f"{name}: line 1: the header is empty or too long; the first line must name the columns")
     if (issue := _bad_bytes(1, header_row, None)) is not None:
@@ -306,10 +334,13 @@ def read_csv(
         if (issue := _bad_bytes(first, row, header)) is not None:
             yield issue
             continue
+        last = reader.line_num
+        broken = _broken_columns(row, header) if last > first else ()
         if len(row) != len(header):
-            yield RowIssue(first, f"{len(row)} values for {len(header)} columns ({', '.join(header)})")
+            spans = f"; {span_note(first, last, broken)}" if broken else ""
+            yield RowIssue(first, f"{len(row)} values for {len(header)} columns ({', '.join(header)}){spans}")
             continue
-        yield RawRow(first, dict(zip(header, row, strict=True)))
+        yield RawRow(first, RowValues(zip(header, row, strict=True), last_line=last, broken=broken))
 
 
 def read_jsonl(

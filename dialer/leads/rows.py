@@ -9,7 +9,7 @@ is kept with its good numbers.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,7 +21,17 @@ from dialer.errors import LeadError
 from dialer.leads.model import Lead, LeadNumber, LeadSource
 from dialer.leads.phone import parse_number
 
-__all__ = ["Accepted", "Excluded", "Parsed", "Rejected", "RowIssue", "RowParser", "required_columns"]
+__all__ = [
+    "Accepted",
+    "Excluded",
+    "Parsed",
+    "Rejected",
+    "RowIssue",
+    "RowParser",
+    "RowValues",
+    "required_columns",
+    "span_note",
+]
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _AREA_BAD = re.compile(r"[\x00-\x1f,|]")
@@ -38,6 +48,32 @@ class RowIssue:
     def __str__(self) -> str:
         where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
         return f"{where}: {self.reason}"
+
+
+class RowValues(dict[str, object]):
+    """A file row's values, and the last line of its record when that is not its first (a CSV quoted value
+    holding line breaks, in the `broken` columns).
+
+    A quote left open by mistake makes one record of several rows; the parser names the lines in the row's
+    error, or in a warning if it is accepted, so rows taken into a value are not lost unsaid. (A dict, so the
+    importer hands it to `RowParser.parse` as any row.)
+    """
+
+    __slots__ = ("broken", "last_line")
+
+    def __init__(self, items: Iterable[tuple[str, object]], *, last_line: int, broken: tuple[str, ...] = ()) -> None:
+        super().__init__(items)
+        self.last_line = last_line
+        self.broken = broken
+
+
+def span_note(first: int, last: int, broken: Sequence[str]) -> str:
+    """Why a record covers lines `first`-`last`, for a row's error or warning."""
+    cols = ", ".join(broken)
+    return (
+        f"the record runs over lines {first}-{last}: a quoted value ({cols}) holds line breaks; "
+        "if it should not, a closing quote is missing on line " + str(first)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +140,20 @@ class RowParser:
         )
 
     def parse(self, line: int, raw: Mapping[str, object]) -> Parsed:
+        spans = isinstance(raw, RowValues) and raw.last_line > line and bool(raw.broken)
         try:
-            return self._parse(line, raw)
+            parsed = self._parse(line, raw)
         except _RowFailure as failure:
-            return Rejected(RowIssue(line, failure.reason, failure.column))
+            reason = failure.reason
+            if spans:
+                assert isinstance(raw, RowValues)
+                reason += f"; {span_note(line, raw.last_line, raw.broken)}"
+            return Rejected(RowIssue(line, reason, failure.column))
+        if spans and isinstance(parsed, Accepted):
+            assert isinstance(raw, RowValues)
+            note = RowIssue(line, span_note(line, raw.last_line, raw.broken), ", ".join(raw.broken))
+            parsed = Accepted(parsed.line, parsed.lead, (*parsed.warnings, note))
+        return parsed
 
     def _parse(self, line: int, raw: Mapping[str, object]) -> Parsed:
         cols = self.campaign.leads
