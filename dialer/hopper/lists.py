@@ -17,7 +17,7 @@ from dialer.leads.phone import normalize
 __all__ = ["DncRow", "base_row", "dnc_numbers", "dnc_rows", "kind_text", "subject_for"]
 
 _SUBJECTS = ("lead", "subscriber", "number", "area")
-_DNC_COLUMNS = ("number", "phone", "e164", "msisdn", "mobile", "home")
+_DNC_COLUMNS = ("number", "phone", "e164", "msisdn", "mobile", "home", "phones")
 
 
 def subject_for(subject: str) -> str:
@@ -64,22 +64,27 @@ def kind_text(kind: SuppressionKind | str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DncRow:
-    """One row of a DNC file: the line it starts on, its number ("" when it has none), the column read."""
+    """One number of a DNC file: the line its row starts on, the number ("" for a row without any), and the
+    column it is in, 1-based with the header's name ("3 (home)"; "1" in a file without a header; for a row
+    without a number, every column looked in: "2 (mobile), 3 (home)")."""
 
     line: int
     number: str
-    column: int  # 0-based
+    column: str
     fields: int  # how many fields the row has
 
 
 def dnc_rows(content: str) -> Iterator[DncRow]:
-    """The rows of a DNC file, read with the csv module (a spreadsheet quotes "Doe, Jane", and a quoted field
-    may span lines: each row keeps the line it starts on). The number is in the first column the first
-    non-blank row names (number, phone, e164, msisdn, mobile, home); a file whose first row names none has
-    one number per line, in its first column. Blank rows are skipped. Raises LeadError naming the line of a
-    row the csv module cannot read."""
+    """Every number of a DNC file, read with the csv module (a spreadsheet quotes "Doe, Jane", and a quoted
+    field may span lines: each number keeps the line its row starts on). When the first non-blank row names
+    number columns (number, phone, e164, msisdn, mobile, home, phones), every one of them is read, one
+    entry per number, a `phones` cell split on `;` (a person listed with a mobile and a home number has
+    both on the list); a blank cell is no number. A file whose first row names none has one number per
+    line, in its first column. Blank rows are skipped; a row with no number in any of its number columns
+    gives one entry with number "". Raises LeadError naming the line of a row the csv module cannot read."""
     rows = csv.reader(io.StringIO(content, newline=""))
-    col: int | None = None
+    cols: list[tuple[int, str]] = [(0, "1")]
+    many: set[int] = set()  # the columns whose cells hold several numbers (`phones`)
     first, end = True, 0
     try:
         for row in rows:
@@ -89,19 +94,28 @@ def dnc_rows(content: str) -> Iterator[DncRow]:
             if first:
                 first = False
                 head = [h.strip().lower() for h in row]
-                col = next((head.index(c) for c in _DNC_COLUMNS if c in head), None)
-                if col is not None:
+                named = [(i, f"{i + 1} ({h})") for i, h in enumerate(head) if h in _DNC_COLUMNS]
+                if named:
+                    cols, many = named, {i for i, h in enumerate(head) if h == "phones"}
                     continue
-            n = 0 if col is None else col
-            yield DncRow(line, row[n].strip() if n < len(row) else "", n, len(row))
+            found = False
+            for i, where in cols:
+                cell = row[i] if i < len(row) else ""
+                for number in cell.split(";") if i in many else (cell,):
+                    if number.strip():
+                        found = True
+                        yield DncRow(line, number.strip(), where, len(row))
+            if not found:
+                yield DncRow(line, "", ", ".join(where for _, where in cols), len(row))
     except csv.Error as exc:
         raise LeadError(f"unreadable as CSV at line {rows.line_num}: {exc}") from None
 
 
-def dnc_numbers(data: bytes, encoding: str) -> Iterator[tuple[int, str]]:
-    """(line, number) of each row of a DNC file in `encoding` (`dnc_rows`); "" for a row without one."""
+def dnc_numbers(data: bytes, encoding: str) -> Iterator[tuple[int, str, str]]:
+    """(line, number, column) of each number of a DNC file in `encoding` (`dnc_rows`); number "" for a row
+    without one."""
     try:
         content = data.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
     except UnicodeDecodeError as exc:
         raise LeadError(f"DNC file is not {encoding} (byte {exc.start}); save it as UTF-8 or pass encoding=") from None
-    return ((r.line, r.number) for r in dnc_rows(content))
+    return ((r.line, r.number, r.column) for r in dnc_rows(content))

@@ -279,7 +279,7 @@ class LeadStore:
 
     async def add_dnc(self, numbers: Iterable[str], *, region: str = "US", campaign_id: str | None = None) -> DncReport:
         """Add numbers to the global list (or one campaign's); a DNC entry is final."""
-        return await self._dnc_lines(((i, n) for i, n in enumerate(numbers, start=1)), region, campaign_id)
+        return await self._dnc_lines(((i, n, None) for i, n in enumerate(numbers, start=1)), region, campaign_id)
 
     async def import_dnc_file(
         self, path: str | Path, *, region: str = "US", campaign_id: str | None = None, encoding: str = "utf-8"
@@ -292,7 +292,10 @@ class LeadStore:
             raise LeadError(f"{p}: cannot read the DNC file ({exc.strerror})") from exc
         return await self._dnc_lines(dnc_numbers(data, encoding), region, campaign_id)
 
-    async def _dnc_lines(self, items: Iterable[tuple[int, str]], region: str, campaign_id: str | None) -> DncReport:
+    async def _dnc_lines(
+        self, items: Iterable[tuple[int, str, str | None]], region: str, campaign_id: str | None
+    ) -> DncReport:
+        """(line, number, column or None) each: a file's numbers name their column in the report's errors."""
         key = CampaignKeys(self._prefix, campaign_id).dnc if campaign_id else self._g.dnc
         added = already = rejected = 0
         errors: list[RowIssue] = []
@@ -307,13 +310,15 @@ class LeadStore:
             batch.clear()
             return n, size - n
 
-        for line, raw in items:
+        for line, raw, column in items:
             try:
                 batch.append(normalize(raw, region))
             except LeadError as exc:
                 rejected += 1
                 if len(errors) < MAX_LISTED:
-                    errors.append(RowIssue(line, str(exc)))
+                    plural = "s" if column and ", " in column else ""
+                    why = str(exc) if raw.strip() or column is None else f"no number in column{plural} {column}"
+                    errors.append(RowIssue(line, why, column))
                 continue
             if len(batch) >= self._chunk:
                 a, b = await flush()

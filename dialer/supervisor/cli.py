@@ -308,29 +308,34 @@ def _dnc(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     counts = {"added": 0, "already": 0, "rejected": 0}
     errors: list[dict[str, Any]] = []
     if args.action == "import":
-        numbers, where, errors = _dnc_file(args.file)
+        numbers, lines, errors = _dnc_file(args.file)
+        where: list[tuple[int, str | None]] = list(lines)
         counts["rejected"] = len(errors)
     else:
         numbers = list(args.numbers)
-        where = list(range(1, len(numbers) + 1))
+        where = [(i, None) for i in range(1, len(numbers) + 1)]
     for i in range(0, len(numbers), 10_000):
         got = api.call("POST", "/api/dnc", {"numbers": numbers[i:i + 10_000], "region": args.region,
                                             **({"campaign": args.campaign} if args.campaign else {})})
         for k in counts:
             counts[k] += got[k]
-        # the API numbers its errors by position in this batch: back to the file's line (or the argument)
-        errors += [{**e, "line": where[i + e["line"] - 1]} for e in got["errors"]]
+        # the API numbers its errors by position in this batch: back to the file's line and column (or the
+        # argument)
+        for e in got["errors"]:
+            line, column = where[i + e["line"] - 1]
+            errors.append({**e, "line": line, "column": column})
+    errors.sort(key=lambda e: e["line"])
     if args.json:
-        return {**counts, "errors": sorted(errors, key=lambda e: e["line"])}
+        return {**counts, "errors": errors}
     print(f"do-not-call: {counts['added']} added, {counts['already']} already listed, {counts['rejected']} rejected",
           file=out)
-    _print_issues(sorted(errors, key=lambda e: e["line"]), "line" if args.action == "import" else "item", out)
+    _print_issues(errors, "line" if args.action == "import" else "item", out, columns=True)
     return None
 
 
-def _dnc_file(path: str) -> tuple[list[str], list[int], list[dict[str, Any]]]:
-    """A DNC file's numbers, the line each starts on, and the rows without a number (by line, as rejected),
-    read as the server reads DNC files (`dialer.hopper.lists.dnc_rows`)."""
+def _dnc_file(path: str) -> tuple[list[str], list[tuple[int, str]], list[dict[str, Any]]]:
+    """A DNC file's numbers, the line and column of each, and the rows without a number (by line, as
+    rejected), read as the server reads DNC files (`dialer.hopper.lists.dnc_rows`: every number column)."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -338,18 +343,19 @@ def _dnc_file(path: str) -> tuple[list[str], list[int], list[dict[str, Any]]]:
     except UnicodeDecodeError as exc:
         raise ApiCallError(f"{path} is not UTF-8 (byte {exc.start}): save it as UTF-8") from None
     numbers: list[str] = []
-    where: list[int] = []
+    where: list[tuple[int, str]] = []
     bad: list[dict[str, Any]] = []
     try:
         for row in dnc_rows(text):
             if not row.number:
                 # never dropped without a word: the person on this row is reported as not added
-                bad.append({"line": row.line, "reason": f"no number in column {row.column + 1} (the row has "
+                plural = "s" if ", " in row.column else ""
+                bad.append({"line": row.line, "reason": f"no number in column{plural} {row.column} (the row has "
                                                         f"{row.fields} field(s)); fix the row and import the file "
-                                                        "again", "column": None})
+                                                        "again", "column": row.column})
                 continue
             numbers.append(row.number)
-            where.append(row.line)
+            where.append((row.line, row.column))
     except LeadError as exc:
         raise ApiCallError(f"{path} is {exc}; fix it and import it again (nothing was sent)") from None
     if not numbers and not bad:
@@ -367,9 +373,12 @@ def _file_bytes(path: str) -> bytes:
     return data
 
 
-def _print_issues(issues: list[dict[str, Any]], what: str, out: TextIO) -> None:
+def _print_issues(issues: list[dict[str, Any]], what: str, out: TextIO, *, columns: bool = False) -> None:
+    """The first 20 issues, one per line; `columns`: with the column each names, unless its reason does."""
     for e in issues[:20]:
-        print(f"  {what} {e.get('line', e.get('item'))}: {e['reason']}", file=out)
+        col = e.get("column") if columns else None
+        at = f", column {col}" if col and col not in e["reason"] else ""
+        print(f"  {what} {e.get('line', e.get('item'))}{at}: {e['reason']}", file=out)
     if len(issues) > 20:
         print(f"  ... {len(issues) - 20} more (--json lists them all)", file=out)
 

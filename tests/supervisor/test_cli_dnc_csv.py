@@ -38,7 +38,7 @@ async def test_cli_dnc_import_reads_csv_quoting_and_reports_bad_rows_by_line(rig
     lines = out.splitlines()
     assert lines[0] == "do-not-call: 3 added, 0 already listed, 2 rejected", out
     assert lines[1].startswith("  line 5: no number in column 2"), out
-    assert lines[2].startswith("  line 6: "), out
+    assert lines[2].startswith("  line 6, column 2 (number): "), out
     store = LeadStore(rig.store.r, prefix=rig.store.prefix)
     for n in ("+12125550142", "+12125550143", "+12125550144"):
         assert await store.is_dnc(n), n
