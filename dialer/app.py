@@ -116,7 +116,7 @@ async def run_daemon(
     # `dialer run` read and checked (`read_campaign_files`) comes with the campaign and is not read again, here
     # or by the lead sources (`CampaignSettings.file_config`); settings not settled yet are read here, once
     settings = settings.model_copy(update={"campaigns": [settle_campaign(cs) for cs in settings.campaigns]})
-    redis = connect_redis(svc.redis_url)
+    redis = connect_redis(svc.redis_url, timeout_s=settings.redis.timeout_s)
     metrics = Metrics()
     metrics_server = None
     if settings.metrics.enabled:

@@ -37,9 +37,15 @@ Fields = dict[Any, Any]
 T = TypeVar("T")
 
 
-def connect_redis(url: str) -> aioredis.Redis:
-    """A client for `redis://…`, `rediss://…` or `unix:///path/to/socket` URLs."""
-    return aioredis.Redis.from_url(url, decode_responses=True)
+def connect_redis(url: str, *, timeout_s: float | None = None) -> aioredis.Redis:
+    """A client for `redis://…`, `rediss://…` or `unix:///path/to/socket` URLs.
+
+    `timeout_s` (the [redis] timeout) bounds making a connection. It is not the client's socket read timeout:
+    the supervisor's blocking XREAD waits a whole wallboard interval for new records, longer than a command's
+    deadline, so each call is bounded by its caller instead (`asyncio.timeout`, see `RedisStore`)."""
+    if timeout_s is None:
+        return aioredis.Redis.from_url(url, decode_responses=True)
+    return aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=timeout_s)
 
 
 # Error replies of a Redis that cannot take a write for a moment (a replica during a failover, memory full,
@@ -295,17 +301,40 @@ class RedisStore:
             ) from exc
 
     # ------------------------------------------------------------------ reads
-    async def call_records(self, count: int = 1_000_000) -> list[dict[str, str]]:
-        """Every call record in the stream, oldest first."""
-        try:
-            entries: Any = await self.r.xrange(self.key("calls"), count=count)
-        except (RedisError, OSError) as exc:
-            raise StateStoreError(f"cannot read call records: {exc!r}") from exc
-        return [dict(fields) for _id, fields in entries or ()]
+    async def call_records(self, count: int = 1_000_000, *, page: int = 10_000) -> list[dict[str, str]]:
+        """The stream's call records, oldest first, at most `count`. Read `page` entries at a time, each within
+        the store's deadline: a long stream may take longer in all, but a Redis that stops answering fails it
+        (StateStoreError) instead of hanging the caller."""
+        out: list[dict[str, str]] = []
+        start = "-"
+        while len(out) < count:
+            n = min(page, count - len(out))
+            try:
+                async with asyncio.timeout(self._timeout):
+                    entries: Any = await self.r.xrange(self.key("calls"), min=start, count=n)
+            except TimeoutError as exc:
+                raise StateStoreError(_no_answer("reading the call records", self._timeout)) from exc
+            except (RedisError, OSError) as exc:
+                raise StateStoreError(f"cannot read call records: {exc!r}; check Redis") from exc
+            out.extend(dict(fields) for _id, fields in entries or ())
+            if not entries or len(entries) < n:
+                break
+            start = f"({entries[-1][0]}"
+        return out
 
     async def call(self, call_id: str) -> dict[str, str]:
+        """The call's hash (record plus disposition), empty if there is none; read within the store's deadline,
+        so a half-open Redis makes it fail (StateStoreError) instead of hanging the request that asked."""
         try:
-            fields: Any = await self.r.hgetall(self.key("call", call_id))
+            async with asyncio.timeout(self._timeout):
+                fields: Any = await self.r.hgetall(self.key("call", call_id))
             return dict(fields)
+        except TimeoutError as exc:
+            raise StateStoreError(_no_answer(f"reading call {call_id}", self._timeout)) from exc
         except (RedisError, OSError) as exc:
-            raise StateStoreError(f"cannot read call {call_id}: {exc!r}") from exc
+            raise StateStoreError(f"cannot read call {call_id}: {exc!r}; check Redis") from exc
+
+
+def _no_answer(what: str, timeout_s: float) -> str:
+    return (f"Redis did not answer within {timeout_s:g} s while {what}; check that Redis is up and not overloaded "
+            "([redis] url, timeout_s)")
