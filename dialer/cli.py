@@ -57,10 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--speed", type=float, default=1.0, help="virtual seconds per real second (default 1)")
 
-    with contextlib.suppress(ImportError):
-        from dialer.supervisor.cli import register
+    # FastAPI is a hard dependency: an ImportError here is a bug or a broken install, and must say so
+    # rather than leave `dialer status` an "invalid choice"
+    from dialer.supervisor.cli import register
 
-        register(sub)
+    register(sub)
     return p
 
 
