@@ -5,7 +5,8 @@ stores the rank as the lead's score in the fresh queue (lower is called earlier)
 
 - base_upsell: by a numeric field (`order_by`, e.g. ARPU, highest first), else import order; a value that is
   not a finite number (text, empty, NaN, inf) ranks last.
-- winback: by cancel reason rank, then by months since leaving (bands, e.g. 1-3 months first);
+- winback: by cancel reason rank, then by months since leaving (bands, e.g. 1-3 months first); the reason
+  field is stored as its `CancelReason` word whatever the spelling, the text as given in `<field>_raw`;
   recidivists ("jumpers": left for a discount more than once) are excluded or marked for a
   paid-connection offer only.
 - cold, confirmation: import order.
@@ -29,6 +30,7 @@ __all__ = [
     "is_recidivist",
     "months_between",
     "rank_lead",
+    "reason_raw_field",
 ]
 
 LAST_RANK = 999_999
@@ -72,6 +74,11 @@ def _parse_reason(text: str, name: str) -> CancelReason:
         raise LeadError(f"{name} {text!r} is not one of {allowed}") from None
 
 
+def reason_raw_field(rules: WinbackRules) -> str:
+    """The field that keeps a win-back lead's cancel reason as the list wrote it (the reason field holds its word)."""
+    return f"{rules.reason_field}_raw"
+
+
 def is_recidivist(prev_leaves: int, won_back: int, jumper_now: bool) -> bool:
     """Left for a discount more than once, counting this leave.
 
@@ -105,12 +112,16 @@ def _winback(rules: WinbackRules, fields: Mapping[str, str], now: float) -> Rank
         excluded = f"cancel reason {reason.value} is excluded by this campaign"
     elif band is None and rules.beyond_bands == "exclude":
         excluded = f"left {months} month(s) ago, outside the campaign's bands {list(rules.months_bands)}"
-    extra: Mapping[str, str] | None = None
+    # the reason is stored as its word, not as typed: the scripts branch on it (`lead.cancel_reason ==
+    # 'price'`) and the conversion report groups by it, so "Price", "PRICE" and "Competitor services" must be
+    # the one value; the text as the list gave it stays beside it for the screen-pop
+    raw = fields.get(rules.reason_field, "")
+    extra: dict[str, str] = {rules.reason_field: reason.value, reason_raw_field(rules): raw}
     if excluded is None and is_recidivist(prev, 0, jumper):
         if rules.recidivist == "exclude":
             excluded = "recidivist (left for a discount more than once): excluded by this campaign"
         else:
-            extra = RECIDIVIST_MARKS
+            extra.update(RECIDIVIST_MARKS)
     rank = rules.reason_rank.get(reason, 9) * 100 + (band if band is not None else 99)
     return Ranking(rank=rank, excluded=excluded, prev_leaves=prev, jumper_now=jumper, extra_fields=extra)
 
