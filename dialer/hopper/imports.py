@@ -5,7 +5,8 @@ Per batch (`chunk` leads):
 2. `IMPORT` (one round trip) inserts every lead nothing matches: no lead with its id or any of its
    numbers in this campaign, no current subscriber (cold lists), and with dedup scope "all" no lead
    with one of its numbers in another campaign. For the rest it returns what it found.
-3. Decide those in Python: remove current subscribers from cold lists, skip numbers another campaign
+3. Decide those in Python: remove current subscribers from cold lists (and finish the lead a row of one
+   matches: the person became a subscriber after an earlier import), skip numbers another campaign
    loaded within the dedup window (scope "all"), merge into existing leads (one transactional
    pipeline), insert the remainder.
 
@@ -27,8 +28,9 @@ from dialer.campaigns.models import CampaignConfig
 from dialer.campaigns.vocab import Disposition
 from dialer.hopper._redis import redis_call
 from dialer.hopper.keys import CampaignKeys, GlobalKeys, bucket, lead_ref, subscriber_of
-from dialer.hopper.lead_lists import ListMetric, count_for_list
+from dialer.hopper.lead_lists import ListMetric, count_for_list, list_stat
 from dialer.hopper.scripts import IMPORT
+from dialer.hopper.subscriber_dnc import FINISH
 from dialer.hopper.views import FS, GS, S, text
 from dialer.leads.model import Lead, decode_header, decode_lead, encode_lead, list_key, merge_leads
 from dialer.leads.report import ImportTally
@@ -40,7 +42,9 @@ __all__ = ["Importer", "Pending"]
 
 RS = "\x1e"
 RANK_SCALE = 1e9
-_DATA_FINISHED = frozenset({"no consent", "no dialable number", "recidivist excluded"})
+# A finish for the lead's data or the person's standing; an import that matches the lead again re-opens it (a
+# subscriber who left the base is a cold prospect again: one still in it is removed before any merge).
+_DATA_FINISHED = frozenset({"no consent", "no dialable number", "recidivist excluded", str(Block.CURRENT_SUBSCRIBER)})
 # A do-not-call finish (the person's request, or the policy's final DNC block) is never re-armed.
 _DNC_FINISHED = frozenset({Disposition.DNC.value, str(Block.DNC)})
 
@@ -63,6 +67,7 @@ class Importer:
         self._k = CampaignKeys(prefix, campaign.id)
         self._timeout = timeout_s
         self._script = redis.register_script(IMPORT)
+        self._finish = redis.register_script(FINISH)
 
     async def write(self, batch: Iterable[tuple[int, Lead]], tally: ImportTally, now: float) -> None:
         pending = self._fold(batch)
@@ -89,6 +94,7 @@ class Importer:
         later: list[tuple[Pending, list[str], list[str]]] = []
         merges: list[tuple[str, Pending]] = []
         inserts: list[Pending] = []
+        subscribers: list[str] = []  # leads of this campaign a current subscriber's row matched
         for p, reply in zip(pending, replies, strict=True):
             if reply.startswith("I"):
                 tally.new += 1
@@ -102,6 +108,8 @@ class Importer:
                 sub = next(b for b in base if b)
                 for ln in p.lines:
                     tally.skip(RowIssue(ln, f"current subscriber {sub}: removed from the cold list"))
+                subscribers += [p.lead.lead_id] if exists_t == "1" else []
+                subscribers += [x for x in nx if x]
                 continue
             tally.on_dnc += "1" in dnc_t.split(FS)
             existing = p.lead.lead_id if exists_t == "1" else next((x for x in nx if x), None)
@@ -128,6 +136,27 @@ class Importer:
                     merges.append((p.lead.lead_id, p))
         if merges:
             await self._write_merges(merges, tally, now, window)
+        if subscribers:
+            await self._finish_subscribers(list(dict.fromkeys(subscribers)))
+
+    async def _finish_subscribers(self, lids: list[str]) -> None:
+        """Finish leads already loaded whose person a re-import found in the subscriber base (the policy would at
+        their next check; finished now, the import's "removed" is true at once). One in flight is left to its
+        dial's result, after which the policy finishes it."""
+        k = self._k
+        async with redis_call(f"reading {len(lids)} leads of current subscribers in {self._c.id}", self._timeout):
+            pipe = self._r.pipeline(transaction=False)
+            for lid in lids:
+                pipe.get(k.lead(lid))
+            blobs = await pipe.execute()
+        reason = str(Block.CURRENT_SUBSCRIBER)
+        for lid, blob in zip(lids, blobs, strict=True):
+            if blob is None:
+                continue
+            header = decode_header(text(blob))
+            stat = list_stat(header.lists, ListMetric.FINISHED) or ""
+            async with redis_call(f"finishing lead {lid} of {self._c.id} as a current subscriber", self._timeout):
+                await self._finish(args=[k.p, lid, header.zone_key, stat, reason])
 
     async def _import(self, pending: Sequence[Pending], others: Sequence[str], reconcile: bool,
                       list_name: str) -> list[str]:

@@ -43,7 +43,7 @@ from dialer.leads.model import decode_header
 from dialer.leads.phone import normalize
 from dialer.policy.types import Block
 
-__all__ = ["LeadRef", "SubscriberDnc", "pending_spreads", "spread_done", "subscriber_dnc"]
+__all__ = ["FINISH", "LeadRef", "SubscriberDnc", "pending_spreads", "spread_done", "subscriber_dnc"]
 
 # KEYS: lead keys. ARGV: prefix, then each lead's entry in the account index (`keys.lead_ref`). Lists every lead
 # whose person is a subscriber under that account (`<prefix>:acct:<id>`); returns how many.
@@ -108,8 +108,9 @@ return {leads, nums}
 
 # ARGV: campaign prefix, lead id, its zone set, its list's `lstats` field ('' : none), the finish reason.
 # Finishes the lead as the hopper's own final block does (`Hopper._finish`, `_release`), out of every queue,
-# unless it is gone, in flight, or finished already (done once, for its own reason). Returns which.
-_FINISH = f"""
+# unless it is gone, in flight, or finished already (done once, for its own reason). Returns which. The importer
+# finishes with it a cold list's lead whose person the base lists now (`Block.CURRENT_SUBSCRIBER`).
+FINISH = f"""
 local C, lid, zkey, stat, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local st = C .. 's:' .. lid
 if redis.call('EXISTS', C .. 'l:' .. lid) == 0 then return 'gone' end
@@ -256,7 +257,7 @@ async def subscriber_dnc(
     if len(every) > len(given):
         await _mark(redis, g, person, every, timeout_s)
 
-    finish = redis.register_script(_FINISH)
+    finish = redis.register_script(FINISH)
     reason = str(Block.DNC)
     done: dict[str, list[LeadRef]] = {"finished": [], "flying": [], "done": [], "gone": []}
     for (cid, lid), blob in sorted(leads.items()):

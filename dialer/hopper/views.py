@@ -170,6 +170,7 @@ def parse_gathered(reply: object) -> Gathered | None:
             region=header.region,
             lists=header.lists,
             recent_attempts=tuple(float(x) for x in state.get(S.RECENT, "").split(",") if x),
+            base_persons=tuple(p for p, _ in base_persons),
         )
     except (ValueError, IndexError, TypeError, LeadError) as exc:
         raise StateStoreError(f"lead {lead_id}: stored state cannot be read ({exc}); re-import the lead") from exc

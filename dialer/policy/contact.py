@@ -5,10 +5,10 @@ time and return a decision; the hopper does all reading and writing. The same `c
 hopper fills and again right before each originate, so a DNC request, a suppression or the end of the
 calling day that arrives in between still stops the dial.
 
-Order of the checks: final blocks first (finished, DNC, consent, recidivist, no dialable number, attempts
-exhausted), then the temporary ones. For a temporary block the verdict carries `not_before`, the first
-instant at which every block that holds now has passed and the hours allow a call, so a deferred lead is
-looked at again exactly when it can be dialed, not polled.
+Order of the checks: final blocks first (finished, DNC, current subscriber, no dialable number, consent,
+recidivist, attempts exhausted), then the temporary ones. For a temporary block the verdict carries
+`not_before`, the first instant at which every block that holds now has passed and the hours allow a call, so
+a deferred lead is looked at again exactly when it can be dialed, not polled.
 
 Conservative choices, on purpose: a person's time zones are all those of all their numbers (we do not
 know which one they are in), an abandoned call locks every number of that lead for 72 hours (the person
@@ -161,6 +161,10 @@ class ContactPolicy:
         live = [n for n in view.numbers if not n.dead]
         if live and all(n.dnc for n in live):
             return Verdict(False, block=Block.DNC, detail="every number is on a do-not-call list")
+        if self.campaign.reconcile and view.base_persons:
+            # A cold list leaves out current subscribers when it is imported; one who became a subscriber since
+            # (the base is refreshed nightly) must not get the cold pitch either: final, as the import's removal.
+            return Verdict(False, block=Block.CURRENT_SUBSCRIBER, detail=f"{view.base_persons[0]} is in the base")
         if not live:
             return Verdict(False, block=Block.NO_NUMBER, detail="every number is invalid or wrong")
         if self.campaign.consent_required and view.consent is not Consent.GRANTED:

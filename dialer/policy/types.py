@@ -32,10 +32,11 @@ _NO_SUPS: Mapping[str, float] = MappingProxyType({})
 
 
 class Block(StrEnum):
-    """Why a lead may not be dialed. The first six are final; the rest pass with time."""
+    """Why a lead may not be dialed. The first seven are final; the rest pass with time."""
 
     FINISHED = "finished"
     DNC = "do not call"
+    CURRENT_SUBSCRIBER = "current subscriber"
     NO_CONSENT = "no consent"
     RECIDIVIST = "recidivist excluded"
     NO_NUMBER = "no dialable number"
@@ -52,7 +53,8 @@ class Block(StrEnum):
 
 
 FINAL_BLOCKS = frozenset(
-    {Block.FINISHED, Block.DNC, Block.NO_CONSENT, Block.RECIDIVIST, Block.NO_NUMBER, Block.MAX_ATTEMPTS}
+    {Block.FINISHED, Block.DNC, Block.CURRENT_SUBSCRIBER, Block.NO_CONSENT, Block.RECIDIVIST, Block.NO_NUMBER,
+     Block.MAX_ATTEMPTS}
 )
 
 
@@ -94,6 +96,8 @@ class LeadView:
     region: str | None = None  # the address's region ("US-FL"), when the lead's import named one
     lists: tuple[str, ...] = ()  # the lists it came from (`dialer.leads.model.list_key`)
     recent_attempts: tuple[float, ...] = ()  # its last dials' times, oldest first (kept with a 24-hour cap)
+    # the subscribers the operator's base lists now for its numbers (`subscriber:<id>`), its own person left out
+    base_persons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
