@@ -314,8 +314,8 @@ def _dnc(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     else:
         numbers = list(args.numbers)
         where = [(i, None) for i in range(1, len(numbers) + 1)]
-    for i in range(0, len(numbers), 10_000):
-        got = api.call("POST", "/api/dnc", {"numbers": numbers[i:i + 10_000], "region": args.region,
+    for i, j in _dnc_batches(numbers):
+        got = api.call("POST", "/api/dnc", {"numbers": numbers[i:j], "region": args.region,
                                             **({"campaign": args.campaign} if args.campaign else {})})
         for k in counts:
             counts[k] += got[k]
@@ -331,6 +331,21 @@ def _dnc(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
           file=out)
     _print_issues(errors, "line" if args.action == "import" else "item", out, columns=True)
     return None
+
+
+def _dnc_batches(numbers: list[str], most: int = 10_000, chars: int = 500_000) -> list[tuple[int, int]]:
+    """[start, end) of each `POST /api/dnc` batch: at most `most` numbers and `chars` characters (the API
+    takes 10,000 and 1,000,000), at least one number each."""
+    out: list[tuple[int, int]] = []
+    start = size = 0
+    for k, n in enumerate(numbers):
+        if k > start and (k - start >= most or size + len(n) > chars):
+            out.append((start, k))
+            start, size = k, 0
+        size += len(n)
+    if start < len(numbers):
+        out.append((start, len(numbers)))
+    return out
 
 
 def _dnc_file(path: str) -> tuple[list[str], list[tuple[int, str]], list[dict[str, Any]]]:

@@ -14,13 +14,13 @@ import codecs
 import csv
 import math
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import IO, Annotated, Any, Literal
 
 import phonenumbers
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from dialer.campaigns import CampaignConfig, load_campaign
 from dialer.errors import ConfigError, LeadError, StateStoreError
@@ -28,7 +28,8 @@ from dialer.hopper import LeadStore
 from dialer.hopper.store import BaseCsv
 from dialer.hopper.subscriber_dnc import LeadRef, SubscriberDnc, subscriber_dnc
 from dialer.hopper.types import LeadList
-from dialer.leads.report import BaseReport, DncReport, ImportReport
+from dialer.leads.report import MAX_LISTED, BaseReport, DncReport, ImportReport
+from dialer.leads.rows import RowIssue
 from dialer.leadsource import LeadAdminSource
 from dialer.policy import signal_of
 from dialer.supervisor.auth import Principal, Role
@@ -45,12 +46,26 @@ ListName = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0
 Value = str | int | float | bool | list[str] | None
 
 
+DNC_CHARS = 1_000_000  # the numbers of one `POST /api/dnc`, all told (`dialer dnc import` sends less)
+NUMBER_CHARS = 64  # no phone number is longer: a longer item is refused by its length, not echoed
+
+
 class DncAdd(_In):
-    numbers: list[Annotated[str, Field(min_length=3, max_length=32)]] = Field(min_length=1, max_length=10_000)
+    # any string per item: a bad one (a `-`, a note) is rejected alone by `add_dnc`, by position, and the
+    # others are added; a constraint here made one such cell a 422 for a whole file's batch
+    numbers: list[str] = Field(min_length=1, max_length=10_000)
     region: Region = "US"
     campaign: CampaignId | None = Field(None, description="only this campaign's list (default: global)")
     subscriber_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
                                       description="also mark this subscriber do-not-call everywhere")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> DncAdd:
+        size = sum(len(n) for n in self.numbers)
+        if size > DNC_CHARS:
+            raise ValueError(f"the numbers come to {size:,} characters; send at most {DNC_CHARS:,} per request "
+                             "(split the list)")
+        return self
 
 
 class LeadRows(_In):
@@ -82,6 +97,21 @@ def _issues(items: Any) -> list[dict[str, Any]]:
 
 def _dnc_out(rep: DncReport) -> dict[str, Any]:
     return {"added": rep.added, "already": rep.already, "rejected": rep.rejected, "errors": _issues(rep.errors)}
+
+
+async def _add_dnc(store: LeadStore, numbers: list[str], region: str,
+                   campaign: str | None) -> tuple[DncReport, list[str]]:
+    """`add_dnc` of the items that may be numbers, and the report of all by their position in `numbers`: an
+    item longer than any number is rejected by its length. Also the items tried."""
+    fit = [(i, n) for i, n in enumerate(numbers, start=1) if len(n) <= NUMBER_CHARS]
+    rep = await store.add_dnc([n for _, n in fit], region=region, campaign_id=campaign)
+    if len(fit) == len(numbers):
+        return rep, numbers
+    long = [RowIssue(i, f"{len(n)} characters: no phone number is that long; give the number alone")
+            for i, n in enumerate(numbers, start=1) if len(n) > NUMBER_CHARS]
+    errors = sorted([RowIssue(fit[e.line - 1][0], e.reason, e.column) for e in rep.errors] + long,
+                    key=lambda e: e.line)
+    return replace(rep, rejected=rep.rejected + len(long), errors=tuple(errors[:MAX_LISTED])), [n for _, n in fit]
 
 
 def _subscriber_out(sub: SubscriberDnc) -> dict[str, Any]:
@@ -163,13 +193,13 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
             region = _region(body.region)
             if body.campaign is not None:
                 ctx.sup.campaign(body.campaign)
-            rep = await store().add_dnc(body.numbers, region=region, campaign_id=body.campaign)
+            rep, fit = await _add_dnc(store(), body.numbers, region, body.campaign)
             sub: SubscriberDnc | None = None
             if body.subscriber_id is not None:
                 from dialer.leads.phone import normalize
 
                 ok = []
-                for n in body.numbers:
+                for n in fit:
                     try:
                         ok.append(normalize(n, region))
                     except LeadError:  # already reported in `rep`
