@@ -4,7 +4,7 @@ Pure functions of the campaign, the lead's fields and `now`; the importer calls 
 stores the rank as the lead's score in the fresh queue (lower is called earlier).
 
 - base_upsell: by a numeric field (`order_by`, e.g. ARPU, highest first), else import order; a value that is
-  not a finite number (text, empty, NaN, inf) ranks last.
+  not a finite number (text, empty, NaN, inf) ranks last. Amounts are read as lists write them (`_parse_amount`).
 - winback: by cancel reason rank, then by months since leaving (bands, e.g. 1-3 months first); the reason
   field is stored as its `CancelReason` word whatever the spelling, the text as given in `<field>_raw`;
   recidivists ("jumpers": left for a discount more than once) are excluded or marked for a
@@ -15,6 +15,8 @@ stores the rank as the lead's score in the fresh queue (lower is called earlier)
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -46,6 +48,7 @@ class Ranking:
     prev_leaves: int = 0
     jumper_now: bool = False
     extra_fields: Mapping[str, str] | None = None
+    warning: str | None = None  # about the `order_by` value (a reading that is a guess), for the row's warnings
 
 
 def months_between(earlier: date, later: date) -> int:
@@ -126,22 +129,53 @@ def _winback(rules: WinbackRules, fields: Mapping[str, str], now: float) -> Rank
     return Ranking(rank=rank, excluded=excluded, prev_leaves=prev, jumper_now=jumper, extra_fields=extra)
 
 
+_THOUSANDS_GROUP = re.compile(r"^-?\d{1,3}(,\d{3})+$")
+_LONE_COMMA_THOUSANDS = re.compile(r"^-?\d{1,3},\d{3}$")
+
+
+def _parse_amount(text: str) -> tuple[float | None, str | None]:
+    """A money or count value as lists write it, and a note when its reading is a guess.
+
+    Spaces and currency signs go ("$42.50", "1 234,50 €"); with both "," and "." the last one is the
+    decimal mark ("1,234.50", "1.234,50"); a lone "," is a decimal mark ("42,5"), unless exactly three
+    digits follow it ("1,234"): that reads as thousands (US exports), with a note, since "1,234" can be
+    1.234 in Europe. None for text that is no number.
+    """
+    cleaned = "".join(c for c in text if not c.isspace() and unicodedata.category(c) != "Sc")
+    note = None
+    comma, dot = cleaned.rfind(","), cleaned.rfind(".")
+    if comma >= 0 and dot >= 0:
+        mark = "," if comma > dot else "."
+        cleaned = cleaned.replace("." if mark == "," else ",", "").replace(",", ".")
+    elif comma >= 0:
+        if _LONE_COMMA_THOUSANDS.match(cleaned):
+            note = f"{text.strip()!r} is read as {cleaned.replace(',', '')}: the ',' taken as a thousands separator; "
+            note += "write it with '.' for a decimal mark if it meant " + cleaned.replace(",", ".")
+            cleaned = cleaned.replace(",", "")
+        elif _THOUSANDS_GROUP.match(cleaned):
+            cleaned = cleaned.replace(",", "")
+        else:
+            cleaned = cleaned.replace(",", ".")
+    elif cleaned.count(".") > 1 and re.fullmatch(r"-?\d{1,3}(\.\d{3})+", cleaned):
+        cleaned = cleaned.replace(".", "")
+    try:
+        return float(cleaned), note
+    except ValueError:
+        return None, None
+
+
 def rank_lead(campaign: CampaignConfig, fields: Mapping[str, str], now: float) -> Ranking:
     """Rank a lead for its campaign; raise `LeadError` if a field the kind needs is unusable."""
     if campaign.kind == "winback":
         assert campaign.winback is not None
         return _winback(campaign.winback, fields, now)
     if campaign.order_by:
-        text = fields.get(campaign.order_by, "").strip().replace(",", ".")
-        try:
-            value = float(text)
-        except ValueError:
-            return Ranking(rank=LAST_RANK)
-        if not math.isfinite(value):
+        value, note = _parse_amount(fields.get(campaign.order_by, ""))
+        if value is None or not math.isfinite(value):
             # "NaN", "inf" (pandas and Excel exports write them) and "1e400" parse, but are no more a
             # place in the order than unparsable text: last, like it, instead of failing round()
             return Ranking(rank=LAST_RANK)
         # clamped before round(): value * 100 can still overflow to inf for a finite value near 1.8e308
         scaled = max(-LAST_RANK + 1.0, min(LAST_RANK - 1.0, -value * 100 if campaign.order_desc else value * 100))
-        return Ranking(rank=round(scaled))
+        return Ranking(rank=round(scaled), warning=note)
     return Ranking(rank=0)

@@ -199,6 +199,8 @@ class RowParser:
             return Excluded(line, ranking.excluded)
         if ranking.extra_fields:
             fields.update(ranking.extra_fields)
+        if ranking.warning is not None:
+            warnings.append(RowIssue(line, ranking.warning, self.campaign.order_by))
         lead = Lead(
             lead_id=lead_id,
             numbers=tuple(numbers),
