@@ -44,6 +44,7 @@ from dialer.agentfeed import AgentFeed
 from dialer.amd_audit import AmdAudit
 from dialer.ami import actions
 from dialer.ami import events as ev
+from dialer.ami.client import AmiResponse
 from dialer.bus import BusPort
 from dialer.clock import Clock
 from dialer.config import CampaignSettings, DialerSettings
@@ -128,7 +129,7 @@ class AmiPort(Protocol):
 
     def submit_originate(self, action: actions.OriginateAction) -> None: ...
 
-    async def send(self, action: actions.AmiAction, timeout: float = ..., *, check: bool = ...) -> object: ...
+    async def send(self, action: actions.AmiAction, timeout: float = ..., *, check: bool = ...) -> AmiResponse: ...
 
     async def core_show_channels(self, timeout: float = ...) -> list[ev.ChannelRow]: ...
 

@@ -38,7 +38,7 @@ from agents.scripts import load_scripts
 from dialer.agentfeed import AgentFeed
 from dialer.ami import actions
 from dialer.ami import events as ev
-from dialer.ami.client import AmiClient
+from dialer.ami.client import AmiClient, AmiResponse
 from dialer.bus import MqttBus
 from dialer.clock import ScaledClock, WallClock
 from dialer.config import AgentAccount, DialerSettings, HttpSettings
@@ -72,9 +72,9 @@ class FakeAmi:
     def submit_originate(self, action: actions.OriginateAction) -> None:
         self.originates.append(action)
 
-    async def send(self, action: actions.AmiAction, timeout: float = 5.0, *, check: bool = False) -> object:
+    async def send(self, action: actions.AmiAction, timeout: float = 5.0, *, check: bool = False) -> AmiResponse:
         self.sent.append(action)
-        return None
+        return AmiResponse(ok=True, response="Success", message="")
 
     async def core_show_channels(self, timeout: float = 5.0) -> list[ev.ChannelRow]:
         return []

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from agents.state import AgentState
 from dialer.ami import events as ev
 from dialer.ami.actions import AmiAction
+from dialer.ami.client import AmiResponse
 from dialer.ami.parse import parse_event
 from dialer.errors import AmiError
 from dialer.supervisor.audit import AuditLog
@@ -82,13 +83,16 @@ def spy_action(
 def spy_outcome(reply: object) -> tuple[bool, str]:
     """Whether the supervisor's phone was rung into the call, and why not.
 
-    `reply` is what the AMI port answered: the first message (`ok`, `message`) and the ones that followed
-    it (`events`: for an Async Originate, the OriginateResponse last). A reply with no follow-up (an
-    immediate Error, or a port that resolves on the first answer) is judged by its first message.
+    `reply` is what the AMI port answered (an `AmiResponse`): the first message (`ok`, `message`) and the ones
+    that followed it (`events`: for an Async Originate, the OriginateResponse last). A reply with no follow-up
+    (an immediate Error, or a port that resolves on the first answer) is judged by its first message. Anything
+    else (None, a port that answered nothing readable) is a failure: a listen-in is never assumed.
     """
-    ok = bool(getattr(reply, "ok", True))
-    message = str(getattr(reply, "message", "") or "")
-    events = tuple(getattr(reply, "events", ()) or ())
+    if not isinstance(reply, AmiResponse):
+        return False, f"no answer to read from Asterisk (got {type(reply).__name__})"
+    ok = reply.ok
+    message = reply.message
+    events = reply.events
     if not ok or not events:
         return ok, message
     final = parse_event(dict(events[-1]))
@@ -126,7 +130,7 @@ async def start_spy(
     except AmiError as exc:
         await audit.record(who, f"spy.{mode}.failed", agent_id, error=str(exc), **details)
         raise
-    queued = bool(getattr(reply, "ok", True))
+    queued = isinstance(reply, AmiResponse) and reply.ok
     ok, message = spy_outcome(reply)
     outcome = "started" if ok else "failed" if queued else "refused"
     await audit.record(who, f"spy.{mode}.{outcome}", agent_id, message=message, **details)

@@ -17,6 +17,7 @@ from bus_fakes import FakeBus
 
 from agents import commands as ac
 from dialer.ami import actions
+from dialer.ami.client import AmiResponse
 from dialer.clock import ScaledClock
 from dialer.config import ApiToken, CampaignSettings, DialerSettings, HttpSettings, PacingSettings
 from dialer.daemon import Daemon
@@ -33,12 +34,6 @@ TOKENS = {"admin": "adm-token-0123456789", "supervisor": "sup-token-0123456789",
 AUTH = {role: {"Authorization": f"Bearer {tok}"} for role, tok in TOKENS.items()}
 
 
-@dataclass
-class Reply:
-    ok: bool = True
-    message: str = "Originate successfully queued"
-
-
 class FakeAmi:
     """The daemon's AMI port: records what it is asked, answers every action with success."""
 
@@ -46,7 +41,8 @@ class FakeAmi:
         self.events_q: asyncio.Queue[object] = asyncio.Queue()
         self.originates: asyncio.Queue[actions.OriginateAction] = asyncio.Queue()
         self.sent: list[actions.AmiAction] = []
-        self.reply: Reply = Reply()
+        self.reply: AmiResponse | None = AmiResponse(ok=True, response="Success",
+                                                     message="Originate successfully queued")
         self.fail: Exception | None = None
 
     async def events(self) -> AsyncIterator[object]:
@@ -56,7 +52,7 @@ class FakeAmi:
     def submit_originate(self, action: actions.OriginateAction) -> None:
         self.originates.put_nowait(action)
 
-    async def send(self, action: actions.AmiAction, timeout: float = 10.0) -> object:
+    async def send(self, action: actions.AmiAction, timeout: float = 10.0) -> AmiResponse | None:
         if self.fail is not None:
             raise self.fail
         self.sent.append(action)

@@ -38,9 +38,10 @@ def originate_response(response: str, reason: str) -> tuple[tuple[str, str], ...
         (reply(ok=False, message="Extension does not exist."), False, "Extension does not exist."),
         (reply((("event", "OriginateResponse"), ("response", "Maybe"))), False, "no readable OriginateResponse"),
         (reply(), True, "Originate successfully queued"),  # a port that resolves on the first answer
+        (None, False, "no answer to read from Asterisk"),  # nothing readable is no listen-in
     ],
 )
-def test_the_spy_outcome_is_read_from_the_last_message(answer: AmiResponse, ok: bool, says: str) -> None:
+def test_the_spy_outcome_is_read_from_the_last_message(answer: AmiResponse | None, ok: bool, says: str) -> None:
     got_ok, message = spy_outcome(answer)
     assert got_ok is ok
     assert says in message
@@ -71,6 +72,18 @@ async def test_an_answered_supervisor_phone_is_audited_as_started(client: httpx.
     audit = (await client.get("/api/audit", headers=ADMIN)).json()
     assert [a["action"] for a in audit] == ["spy.barge.started", "spy.barge"]
     assert _spy_sessions(rig) == 1.0
+
+
+async def test_an_unreadable_answer_is_audited_as_refused_not_started(client: httpx.AsyncClient, rig: Rig) -> None:
+    rig.login("a1", "1001")
+    put_on_call(rig)
+    rig.ami.reply = None
+    r = await client.post("/api/agents/a1/spy", headers=SUP, json={"mode": "listen", "extension": "2001"})
+    assert r.status_code == 409
+    assert "no answer to read from Asterisk" in r.json()["detail"]
+    audit = (await client.get("/api/audit", headers=ADMIN)).json()
+    assert [a["action"] for a in audit] == ["spy.listen.refused", "spy.listen"]
+    assert _spy_sessions(rig) == 0.0
 
 
 def _spy_sessions(rig: Rig) -> float:
