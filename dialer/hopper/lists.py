@@ -14,7 +14,7 @@ from dialer.campaigns.vocab import SuppressionKind
 from dialer.errors import LeadError
 from dialer.leads.phone import normalize
 
-__all__ = ["DncRow", "base_row", "dnc_numbers", "dnc_rows", "kind_text", "subject_for"]
+__all__ = ["BaseRow", "DncRow", "base_row", "dnc_numbers", "dnc_rows", "kind_text", "subject_for"]
 
 _SUBJECTS = ("lead", "subscriber", "number", "area")
 _DNC_COLUMNS = ("number", "phone", "e164", "msisdn", "mobile", "home", "phones")
@@ -37,20 +37,43 @@ def subject_for(subject: str) -> str:
     return f"{kind}:{rest.strip()}"
 
 
-def base_row(row: Mapping[str, object], region: str) -> tuple[str, str, list[str]]:
+@dataclass(frozen=True, slots=True)
+class BaseRow:
+    """One subscriber-base row: the subscriber, current or former, its valid numbers (E.164), and each bad
+    one as (column, why): a bad number is left out, the row's other numbers kept."""
+
+    subscriber: str
+    status: str
+    numbers: list[str]
+    bad: list[tuple[str, str]]
+
+
+def base_row(row: Mapping[str, object], region: str) -> BaseRow:
+    """Read a base row (subscriber_id, mobile/home/phone, phones split on `;`, status); raise `LeadError`
+    when it has no subscriber, an unknown status or no valid number (naming each bad one's column)."""
     data = {str(k).strip().lower(): v for k, v in row.items()}
     sub = str(data.get("subscriber_id") or "").strip()
-    raw_numbers = [str(data.get(c) or "") for c in ("mobile", "home", "phone")]
-    raw_numbers += str(data.get("phones") or "").split(";")
+    raw_numbers = [(c, str(data.get(c) or "")) for c in ("mobile", "home", "phone")]
+    raw_numbers += [("phones", x) for x in str(data.get("phones") or "").split(";")]
     status = str(data.get("status") or "current").strip().lower()
     if not sub:
         raise LeadError("subscriber_id is missing")
     if status not in ("current", "former"):
         raise LeadError(f"status {status!r} must be current or former")
-    nums = [normalize(x, region) for x in raw_numbers if x.strip()]
+    nums: list[str] = []
+    bad: list[tuple[str, str]] = []
+    for column, raw in raw_numbers:
+        if not raw.strip():
+            continue
+        try:
+            nums.append(normalize(raw, region))
+        except LeadError as exc:
+            bad.append((column, str(exc)))
     if not nums:
+        if bad:
+            raise LeadError("no valid phone number: " + "; ".join(f"{c}: {why}" for c, why in bad))
         raise LeadError("no phone number")
-    return sub, status, nums
+    return BaseRow(sub, status, nums, bad)
 
 
 def kind_text(kind: SuppressionKind | str) -> str:

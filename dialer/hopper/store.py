@@ -447,12 +447,16 @@ class LeadStore:
             line, row = (item.line, item.data) if isinstance(item, RawRow) else (i, item)
             n += 1
             try:
-                sub, status, nums = base_row(row, region)
+                got = base_row(row, region)
             except LeadError as exc:
                 rejected += 1
                 if len(errors) < MAX_LISTED:
                     errors.append(RowIssue(line, str(exc)))
                 continue
+            sub, status, nums = got.subscriber, got.status, got.numbers
+            for column, why in got.bad:  # the row's other numbers are loaded: only this one is left out
+                if len(errors) < MAX_LISTED:
+                    errors.append(RowIssue(line, f"{why}: left out, the row's other numbers loaded", column))
             for e164 in nums:
                 bkey, field = self._g.base(e164)
                 if status == "current":

@@ -485,7 +485,7 @@ def _subscribers(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     print(f"subscriber base: {got['rows']} rows, {got['current']} current, {got['former']} former (removed), "
           f"{got['rejected']} rejected" + (f", {held} former numbers kept (another subscriber holds them now)"
                                           if held else ""), file=out)
-    _print_issues(got["errors"], "line", out)
+    _print_issues(got["errors"], "line", out, columns=True)
     _print_issues(got.get("skipped", []), "line", out)
     return None
 
