@@ -39,6 +39,7 @@ from dialer.agentfeed import AgentFeed
 from dialer.ami.client import AmiClient
 from dialer.ami.parse import parse_event
 from dialer.app import build_engine
+from dialer.bus import Delivery
 from dialer.clock import ScaledClock
 from dialer.config import AmiSettings, CampaignSettings, DialerSettings, HttpSettings, PacingSettings
 from dialer.daemon import Daemon
@@ -70,9 +71,11 @@ class NullBus:
         await asyncio.Event().wait()
         yield ("", b"")  # pragma: no cover
 
-    async def signals(self) -> AsyncIterator[bytes]:
-        await asyncio.Event().wait()
-        yield b""  # pragma: no cover
+    async def signals(self) -> AsyncIterator[Delivery]:
+        await asyncio.Event().wait()  # no signals topic in the bench: never a message
+        nothing: tuple[Delivery, ...] = ()
+        for delivery in nothing:  # pragma: no cover (makes this an async generator of Delivery)
+            yield delivery
 
     async def run(self) -> None:
         await asyncio.Event().wait()
