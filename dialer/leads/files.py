@@ -302,16 +302,23 @@ def read_csv(
     if (issue := _bad_bytes(1, header_row, None)) is not None:
         raise LeadError(f"{name}: header: {issue.reason}")
     header = [h.strip().lower() for h in header_row]
-    dupes = sorted({h for h in header if header.count(h) > 1})
+    # an unnamed column (Excel exports trailing empty ones: "id,mobile,name,,") holds nothing to import; its
+    # name in messages is its position, never a blank
+    shown = [h or f"column {i + 1} (unnamed)" for i, h in enumerate(header)]
+    named = [h for h in header if h]
+    unnamed = [i for i, h in enumerate(header) if not h]
+    # a row may leave out the trailing unnamed columns (some exports write no commas for them)
+    shortest = len(header) - next((n for n, h in enumerate(reversed(header)) if h), len(header))
+    dupes = sorted({h for h in named if named.count(h) > 1})
     if dupes:
         raise LeadError(f"{name}: header names column(s) {', '.join(dupes)} more than once")
     missing = [c for c in required if c not in header]
     if missing:
-        raise LeadError(f"{name}: missing required column(s) {', '.join(missing)}; the header has {', '.join(header)}")
+        raise LeadError(f"{name}: missing required column(s) {', '.join(missing)}; the header has {', '.join(shown)}")
     if not any(c in header for c in number_columns):
         raise LeadError(
             f"{name}: no phone column; name one of {', '.join(number_columns)} in the header "
-            f"(the header has {', '.join(header)})"
+            f"(the header has {', '.join(shown)})"
         )
     span: _Skipped | None = None
     while True:
@@ -327,20 +334,26 @@ def read_csv(
         # the span is popped so that a long file of them does not pile up in memory
         span = skipped.pop(first, span)
         if span is not None and span.first <= first <= span.last:
-            yield _skipped_issue(first, span, header, max_row_chars)
+            yield _skipped_issue(first, span, shown, max_row_chars)
             continue
         if not row or all(not v.strip() for v in row):
             continue
-        if (issue := _bad_bytes(first, row, header)) is not None:
+        if (issue := _bad_bytes(first, row, shown)) is not None:
             yield issue
             continue
         last = reader.line_num
-        broken = _broken_columns(row, header) if last > first else ()
-        if len(row) != len(header):
+        broken = _broken_columns(row, shown) if last > first else ()
+        if not shortest <= len(row) <= len(header):
             spans = f"; {span_note(first, last, broken)}" if broken else ""
-            yield RowIssue(first, f"{len(row)} values for {len(header)} columns ({', '.join(header)}){spans}")
+            yield RowIssue(first, f"{len(row)} values for {len(header)} columns ({', '.join(shown)}){spans}")
             continue
-        yield RawRow(first, RowValues(zip(header, row, strict=True), last_line=last, broken=broken))
+        ignored = tuple(
+            RowIssue(first, "the header gives this column no name: its value is ignored; name it to import it", c)
+            for i, c in ((i, shown[i]) for i in unnamed)
+            if i < len(row) and row[i].strip()
+        )
+        values = ((h, v) for h, v in zip(header, row, strict=False) if h)
+        yield RawRow(first, RowValues(values, last_line=last, broken=broken, warnings=ignored))
 
 
 def read_jsonl(

@@ -51,20 +51,28 @@ class RowIssue:
 
 
 class RowValues(dict[str, object]):
-    """A file row's values, and the last line of its record when that is not its first (a CSV quoted value
-    holding line breaks, in the `broken` columns).
+    """A file row's values, the last line of its record when that is not its first (a CSV quoted value
+    holding line breaks, in the `broken` columns), and the reader's warnings on it.
 
     A quote left open by mistake makes one record of several rows; the parser names the lines in the row's
     error, or in a warning if it is accepted, so rows taken into a value are not lost unsaid. (A dict, so the
     importer hands it to `RowParser.parse` as any row.)
     """
 
-    __slots__ = ("broken", "last_line")
+    __slots__ = ("broken", "last_line", "warnings")
 
-    def __init__(self, items: Iterable[tuple[str, object]], *, last_line: int, broken: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        items: Iterable[tuple[str, object]],
+        *,
+        last_line: int,
+        broken: tuple[str, ...] = (),
+        warnings: tuple[RowIssue, ...] = (),
+    ) -> None:
         super().__init__(items)
         self.last_line = last_line
         self.broken = broken
+        self.warnings = warnings  # the reader's, added to the row's if it is accepted (an unnamed column's value)
 
 
 def span_note(first: int, last: int, broken: Sequence[str]) -> str:
@@ -149,10 +157,12 @@ class RowParser:
                 assert isinstance(raw, RowValues)
                 reason += f"; {span_note(line, raw.last_line, raw.broken)}"
             return Rejected(RowIssue(line, reason, failure.column))
-        if spans and isinstance(parsed, Accepted):
-            assert isinstance(raw, RowValues)
-            note = RowIssue(line, span_note(line, raw.last_line, raw.broken), ", ".join(raw.broken))
-            parsed = Accepted(parsed.line, parsed.lead, (*parsed.warnings, note))
+        if isinstance(raw, RowValues) and isinstance(parsed, Accepted):
+            notes = raw.warnings
+            if spans:
+                notes += (RowIssue(line, span_note(line, raw.last_line, raw.broken), ", ".join(raw.broken)),)
+            if notes:
+                parsed = Accepted(parsed.line, parsed.lead, (*parsed.warnings, *notes))
         return parsed
 
     def _parse(self, line: int, raw: Mapping[str, object]) -> Parsed:
