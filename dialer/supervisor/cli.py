@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import urllib.error
 import urllib.parse
@@ -378,6 +379,13 @@ def _dnc_file(path: str) -> tuple[list[str], list[tuple[int, str]], list[dict[st
     return numbers, where, bad
 
 
+def _list_name_of(path: str) -> str:
+    """A lead file's list name, as `LeadStore.import_file` gives it (the file's name without its extension),
+    in the characters and length the API takes; "upload" (the API's default) if nothing is left."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(path).stem).strip("-")[:64].strip("-")
+    return name or "upload"
+
+
 def _file_bytes(path: str) -> bytes:
     try:
         data = Path(path).read_bytes()
@@ -439,7 +447,8 @@ def _leads(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
               f"(up to {got['max_attempts_total']} attempts); {got['still_capped']} are at that cap still", file=out)
         return None
     jsonl = Path(args.file).suffix.lower() in (".jsonl", ".ndjson")
-    got = api.call("POST", f"/api/campaigns/{_q(args.campaign)}/leads/upload", query={"list_name": args.list_name},
+    list_name = args.list_name or _list_name_of(args.file)
+    got = api.call("POST", f"/api/campaigns/{_q(args.campaign)}/leads/upload", query={"list_name": list_name},
                    raw=_file_bytes(args.file), content_type="application/x-ndjson" if jsonl else "text/csv")
     if args.json:
         return got
@@ -713,7 +722,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = lds.add_parser("import", help="import a CSV or JSON Lines (.jsonl) file with the campaign file's column rules")
     p.add_argument("campaign")
     p.add_argument("file")
-    p.add_argument("--list-name", default="upload", help="the list's name in the leads' sources (default upload)")
+    p.add_argument("--list-name", help="the list's name in the leads' sources and `dialer lists` (default: the "
+                                       "file's name without its extension, each run of characters other than "
+                                       "letters, digits, _ . - made one -, at most 64; upload if none is left)")
     _common(p)
     p = lds.add_parser("show", help="one lead: where it waits and why it may or may not be dialed now")
     p.add_argument("campaign")
