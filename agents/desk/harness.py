@@ -14,6 +14,7 @@ manual dials, transfers) goes to the simulator as AMI actions and comes back as 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import itertools
@@ -338,6 +339,14 @@ def private_redis(timeout_s: float = 30.0) -> Iterator[str]:
             proc.wait(timeout_s)
 
 
+def _command(prompt: str) -> str:
+    """One line typed at the prompt; end of input (Ctrl-D, stdin closed or not a terminal) quits."""
+    try:
+        return input(prompt).strip()
+    except EOFError:
+        return "q"
+
+
 async def _serve_forever() -> None:
     """`python -m agents.desk.harness`: serve the desk; each Enter places a call to the longest-idle agent."""
     async with DeskHarness() as h:
@@ -346,10 +355,10 @@ async def _serve_forever() -> None:
         lead = {"first_name": "Anna", "last_name": "Novak", "tariff": "Unlimited Plus", "arpu": "64.90",
                 "tenure_months": "41", "device": "Galaxy S9"}
         while True:
-            line = await asyncio.to_thread(input, "Enter: place a call, h: hang up the last one, q: quit > ")
-            if line.strip() == "q":
+            line = await asyncio.to_thread(_command, "Enter: place a call, h: hang up the last one, q: quit > ")
+            if line == "q":
                 return
-            if line.strip() == "h" and h.daemon.engine.calls:
+            if line == "h" and h.daemon.engine.calls:
                 last = list(h.daemon.engine.calls)[-1]
                 h.hangup(last)
                 continue
@@ -359,5 +368,18 @@ async def _serve_forever() -> None:
             print(f"call {cid} placed")
 
 
-if __name__ == "__main__":
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m agents.desk.harness [--help]`: arguments are read before anything starts."""
+    argparse.ArgumentParser(
+        prog="python -m agents.desk.harness",
+        description="Serve the agent desktop on a daemon in this process (a fake AMI, a private Redis, real "
+                    "HTTP) to work on the page: it prints the desk's address and the agents' logins, then each "
+                    "Enter places a simulated call to the longest-idle ready agent; h hangs up the last call, "
+                    "q (or end of input) quits.",
+    ).parse_args(argv)
     asyncio.run(_serve_forever())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
