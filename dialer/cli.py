@@ -52,9 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--check-config", action="store_true", help="validate the configuration, print one line, exit 0/1")
 
     s = sub.add_parser("pbxsim", help="run the PBX simulator alone (AMI on a TCP port)")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=5038)
-    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
+    s.add_argument("--port", type=int, default=5038, help="AMI TCP port to listen on (default 5038, Asterisk's)")
+    s.add_argument("--seed", type=int, default=1,
+                   help="seed of the called people's draws: the same seed replays who answers, rings, is busy, "
+                        "and for how long (default 1)")
     s.add_argument("--speed", type=float, default=1.0, help="virtual seconds per real second (default 1)")
 
     # FastAPI is a hard dependency: an ImportError here is a bug or a broken install, and must say so
