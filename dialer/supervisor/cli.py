@@ -609,10 +609,11 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _knob_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--mode", choices=[m.value for m in Mode])
+    p.add_argument("--mode", choices=[m.value for m in Mode], help="the dialing mode (docs/PACING.md)")
     p.add_argument("--ratio", type=float, help="power mode: calls per ready agent (1-10)")
     p.add_argument("--target-abandon", type=float, help="predictive: abandon target, 0-0.03 (0.02 = 2%%)")
-    p.add_argument("--max-calls-per-agent", type=float)
+    p.add_argument("--max-calls-per-agent", type=float,
+                   help="cap: dials in flight per logged-in agent (1 or more)")
     p.add_argument("--surplus-hangup-after", type=float, metavar="SECONDS",
                    help="predictive: hang up a dial ringing this long (15 s at least) when no agent would take its "
                    "answer; 0: never")
@@ -635,18 +636,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         _common(p)
     p = cs.add_parser("create", help="add a campaign to the running daemon (starts paused; admin)")
     p.add_argument("id")
-    p.add_argument("--name", default="")
+    p.add_argument("--name", default="", help="the campaign's display name (default: none)")
     p.add_argument("--file", help="campaign file on the daemon's host")
     _knob_args(p)
     _common(p)
     p = cs.add_parser("edit", help="change AMD, ring timeout, caller ID, recording, wrap-up and preview settings or "
                                    "name (admin)")
     p.add_argument("campaign")
-    p.add_argument("--name")
-    p.add_argument("--amd", type=_on_off, metavar="on|off")
+    p.add_argument("--name", help="the campaign's display name")
+    p.add_argument("--amd", type=_on_off, metavar="on|off", help="answering-machine detection on the next dials")
     p.add_argument("--ring-timeout", type=float, metavar="S", help="seconds an unanswered dial rings (15-120)")
-    p.add_argument("--caller-id-name")
-    p.add_argument("--caller-id-number")
+    p.add_argument("--caller-id-name", help="the name shown to the person called")
+    p.add_argument("--caller-id-number", help="the number shown to the person called (digits, with + and "
+                                              "country code for E.164)")
     p.add_argument("--record", type=_on_off, metavar="on|off", help="record conversations from the next dial on")
     p.add_argument("--wrapup-timeout", type=float, metavar="S", help="seconds an agent has to dispose a call")
     p.add_argument("--after-wrapup-timeout", choices=["pause", "ready"],
@@ -676,7 +678,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         if act == "set":
             _knob_args(p)
         if act == "log":
-            p.add_argument("--limit", type=int, default=20)
+            p.add_argument("--limit", type=int, default=20, help="the last N decisions (default 20)")
         if act == "amd-reset":
             p.add_argument("--reason", required=True, help="why the old sample no longer holds (audit log)")
         _common(p)
@@ -685,13 +687,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     a = sub.add_parser("agents", help="list agents; pause or log one out; listen, whisper, barge")
     as_ = a.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = as_.add_parser("list", help="agents and their states")
-    p.add_argument("--campaign")
-    p.add_argument("--state", choices=["ready", "reserved", "previewing", "dialing", "talking", "wrapup", "paused",
-                                       "logged_out"])
+    p.add_argument("--campaign", help="only this campaign's agents")
+    p.add_argument("--state", help="only agents in this state",
+                   choices=["ready", "reserved", "previewing", "dialing", "talking", "wrapup", "paused",
+                            "logged_out"])
     _common(p)
     p = as_.add_parser("pause", help="pause an agent (after the current call)")
     p.add_argument("agent")
-    p.add_argument("--reason", default="supervisor")
+    p.add_argument("--reason", default="supervisor", help="the pause reason recorded (default supervisor)")
     _common(p)
     p = as_.add_parser("logout", help="log an agent out (after the current call)")
     p.add_argument("agent")
@@ -763,12 +766,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = cbs.add_parser("list", help="the scheduled callbacks of CAMPAIGN (--agent: those AGENT kept for themselves)")
     p.add_argument("campaign")
     p.add_argument("--agent", help="only the callbacks this agent kept for themselves")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=50, help="at most N callbacks (default 50)")
     _common(p)
     p = cbs.add_parser("reassign", help="hand every callback an agent kept to another agent, or to anyone "
                                         "(supervisor)")
     p.add_argument("campaign")
-    p.add_argument("--from", dest="from_agent", required=True, metavar="AGENT")
+    p.add_argument("--from", dest="from_agent", required=True, metavar="AGENT",
+                   help="the agent whose kept callbacks are handed on")
     p.add_argument("--to", metavar="AGENT", help="the agent who keeps them now (default: any agent, at once)")
     _common(p)
     p = cbs.add_parser("move", help="move one scheduled callback to another time and/or agent (supervisor)")
@@ -780,8 +784,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(p)
     cb.set_defaults(handler=_run(_callbacks))
 
-    rp = sub.add_parser("report", help="a report as CSV (agents, pauses, callbacks, hours, funnel, reasons, attempts, "
-                                       "compliance, cost); docs/SUPERVISOR.md says what each holds")
+    rp = sub.add_parser("report", help=f"a report as CSV ({', '.join(REPORT_KINDS)}); docs/SUPERVISOR.md says what "
+                                       "each holds")
     rp.add_argument("kind", choices=REPORT_KINDS)
     rp.add_argument("--campaign", help="one campaign (default: all)")
     rp.add_argument("--since", type=_day_or_epoch, help="from this local date or time (default: today's midnight)")
@@ -795,7 +799,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("subject", help="subscriber:<id>, number:<E.164>, area:<area> or lead:<campaign>:<lead>")
     p.add_argument("kind", help="trouble_ticket, degradation, bill_shock, declined_offer[:<offer>], contact_cap, other")
     when = p.add_mutually_exclusive_group()
-    when.add_argument("--days", type=float)
+    when.add_argument("--days", type=float, help="for this many days from now (fractions allowed)")
     when.add_argument("--until", help="local date and time, e.g. 2026-12-01T18:00")
     _common(p)
     p = sus.add_parser("lift", help="lift KIND from SUBJECT (the ticket is closed)")
