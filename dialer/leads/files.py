@@ -10,6 +10,7 @@ instead of failing the whole file. A line longer than `max_row_chars` is skipped
 bounded chunks, so a hostile file cannot make us hold a gigabyte line in memory; the same holds for a
 CSV record spread over many lines inside one quoted field. Every line skipped that way is reported with
 its own line number: nothing is dropped unsaid. Lines end at "\n", "\r\n" or a lone "\r" (old Mac Excel).
+A CSV named .tsv is read with tabs; any other with the delimiter its header line uses (",", ";" or tab).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import BinaryIO, Literal, cast
 from dialer.errors import LeadError
 from dialer.leads.rows import RowIssue, RowValues, span_note
 
-__all__ = ["RawRow", "detect_format", "read_csv", "read_jsonl", "read_rows"]
+__all__ = ["RawRow", "detect_format", "read_csv", "read_jsonl", "read_rows", "sniff_delimiter"]
 
 _BAD_BYTES = re.compile("[\udc80-\udcff]")
 _CHUNK = 1 << 16
@@ -49,6 +50,20 @@ def detect_format(name: str) -> Literal["csv", "jsonl"]:
     raise LeadError(f"{name}: cannot tell the format from the name; use .csv or .jsonl, or pass fmt=")
 
 
+_QUOTED_TEXT = re.compile(r'"[^"]*"')
+_DELIMITERS = (",", "\t", ";")  # in this order when a header holds as many of one as of another
+
+
+def sniff_delimiter(header: str) -> str:
+    """The delimiter a CSV header line uses: the most frequent of ",", tab and ";" outside quoted names.
+
+    Excel writes ";" where "," is the decimal mark (most of Europe), and tab-separated exports are often
+    named .txt or .csv; a header names the columns, so it holds little else to confuse the count.
+    """
+    bare = _QUOTED_TEXT.sub("", header)
+    return max(_DELIMITERS, key=lambda d: (bare.count(d), -_DELIMITERS.index(d)))
+
+
 def _text_stream(raw: BinaryIO, encoding: str) -> io.TextIOWrapper:
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(io.RawIOBase, raw))
     head = buffered.peek(4)[:4]
@@ -65,9 +80,17 @@ class _LineReader:
     def __init__(self, stream: io.TextIOWrapper) -> None:
         self._stream = stream
         self._carry = ""
+        self._back = ""
+
+    def push_back(self, piece: str) -> None:
+        """Give back the piece the last `readline` returned (the header line, once its delimiter is known)."""
+        self._back = piece
 
     def readline(self, size: int) -> str:
         """Up to `size` characters of the current line, or one more to keep a "\r\n" whole."""
+        if self._back:
+            piece, self._back = self._back, ""
+            return piece
         piece, self._carry = self._carry, ""
         carried_cr = piece == "\r"
         if not carried_cr:
@@ -179,7 +202,7 @@ class _Skipped:
     unclosed: bool = False
 
 
-def _lines(stream: io.TextIOWrapper, limit: int, skipped: dict[int, _Skipped], delimiter: str | None) -> Iterator[str]:
+def _lines(lines: _LineReader, limit: int, skipped: dict[int, _Skipped], delimiter: str | None) -> Iterator[str]:
     """Physical lines, one item per line so the CSV reader's line count stays the file's.
 
     A record over `limit` characters is drained and replaced by empty lines, and recorded in `skipped` by its
@@ -189,7 +212,6 @@ def _lines(stream: io.TextIOWrapper, limit: int, skipped: dict[int, _Skipped], d
     part of one value (the rows below it silently gone into a name or a note), so each line it covers is
     reported instead.
     """
-    lines = _LineReader(stream)
     quotes = _Quotes(delimiter) if delimiter is not None else None
     n = 0
     while True:
@@ -232,8 +254,9 @@ def _bad_bytes(line: int, values: Sequence[str], header: Sequence[str] | None) -
             col = header[i] if header is not None and i < len(header) else None
             return RowIssue(
                 line,
-                f"byte {byte!r} does not decode in the file's encoding; save the file as UTF-8 "
-                "or import it with the right encoding (e.g. encoding='cp1252')",
+                f"byte {byte!r} does not decode in the file's encoding; save the file as UTF-8, or name its "
+                "encoding: on an upload a charset in the Content-Type (text/csv; charset=windows-1252) or "
+                "?encoding=cp1252, in LeadStore.import_file encoding='cp1252'",
                 col,
             )
     return None
@@ -280,11 +303,19 @@ def read_csv(
     number_columns: Sequence[str],
     encoding: str = "utf-8",
     max_row_chars: int = 64 * 1024,
-    delimiter: str = ",",
+    delimiter: str | None = None,
 ) -> Iterator[RawRow | RowIssue]:
-    """Rows of a CSV file with a header line. Raises `LeadError` for file-level problems."""
+    """Rows of a CSV file with a header line. Raises `LeadError` for file-level problems.
+
+    `delimiter` None: the one the header line uses (`sniff_delimiter`).
+    """
     skipped: dict[int, _Skipped] = {}
-    lines = _lines(_text_stream(raw, encoding), max_row_chars, skipped, delimiter)
+    physical = _LineReader(_text_stream(raw, encoding))
+    if delimiter is None:
+        head = physical.readline(max_row_chars + 1)
+        delimiter = sniff_delimiter(head)
+        physical.push_back(head)
+    lines = _lines(physical, max_row_chars, skipped, delimiter)
     reader = csv.reader(lines, delimiter=delimiter)
     try:
         header_row = next(reader)
@@ -366,7 +397,7 @@ def read_jsonl(
     """Rows of a JSON Lines file: one JSON object per line; blank lines are skipped."""
     del name  # kept for a symmetric signature with read_csv
     skipped: dict[int, _Skipped] = {}
-    for n, line in enumerate(_lines(_text_stream(raw, encoding), max_row_chars, skipped, None), start=1):
+    for n, line in enumerate(_lines(_LineReader(_text_stream(raw, encoding)), max_row_chars, skipped, None), start=1):
         if (span := skipped.pop(n, None)) is not None:
             yield _skipped_issue(n, span, None, max_row_chars)
             continue
@@ -397,7 +428,7 @@ def read_rows(
     encoding: str = "utf-8",
     max_row_chars: int = 64 * 1024,
 ) -> Iterator[RawRow | RowIssue]:
-    """Dispatch to the reader of `fmt`."""
+    """Dispatch to the reader of `fmt`; a CSV named .tsv is read with tabs, any other with the header's delimiter."""
     if fmt == "csv":
         return read_csv(
             raw,
@@ -406,5 +437,6 @@ def read_rows(
             number_columns=number_columns,
             encoding=encoding,
             max_row_chars=max_row_chars,
+            delimiter="\t" if name.lower().endswith(".tsv") else None,
         )
     return read_jsonl(raw, name=name, encoding=encoding, max_row_chars=max_row_chars)

@@ -43,6 +43,33 @@ MAX_UPLOAD = 64 * 1024 * 1024
 Region = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO region for numbers without +country")]
 Number = Annotated[str, PathParam(min_length=3, max_length=32, pattern=r"^\+?[0-9 ()./-]+$")]
 ListName = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+Encoding = Annotated[str | None, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:-]+$",
+                                       description="the file's text encoding (utf-8, cp1252, latin-1, ...); "
+                                                   "overrides a charset in the Content-Type")]
+
+
+def _media_type(header: str) -> tuple[str, str | None]:
+    """A Content-Type's media type (lower case) and its charset parameter, if any."""
+    kind, *params = header.split(";")
+    charset = None
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip().strip('"'):
+            charset = value.strip().strip('"')
+    return kind.strip().lower(), charset
+
+
+def _text_codec(name: str, where: str) -> str:
+    """`name` if Python reads text in it, else `Invalid` saying what to send."""
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        info = None
+    # a codec that is not a text encoding (rot13, base64) cannot read a file either
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise Invalid(f"{where} {name!r} is not a text encoding; name one such as utf-8, windows-1252 (cp1252), "
+                      "iso-8859-1 (latin-1) or utf-16")
+    return info.name
 Value = str | int | float | bool | list[str] | None
 
 
@@ -376,25 +403,35 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
 
     @r.post("/api/campaigns/{campaign_id}/leads/upload", tags=["leads"], openapi_extra={"requestBody": {
         "required": True, "content": {"text/csv": {"schema": {"type": "string"}},
+                                      "text/tab-separated-values": {"schema": {"type": "string"}},
                                       "application/x-ndjson": {"schema": {"type": "string"}}}}})
     async def upload(campaign_id: CampaignId, request: Request, who: Principal = supervisor,
-                     list_name: ListName = "upload") -> dict[str, Any]:
-        """Import a CSV or JSON Lines file sent as the request body (Content-Type text/csv or
-        application/x-ndjson). Rejected rows are listed by line; the good ones are imported."""
-        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+                     list_name: ListName = "upload", encoding: Encoding = None) -> dict[str, Any]:
+        """Import a CSV or JSON Lines file sent as the request body (Content-Type text/csv,
+        text/tab-separated-values or application/x-ndjson). A CSV is read with the delimiter its header line
+        uses (`,`, `;` or tab), a tab-separated-values one with tabs. The text is UTF-8 unless the
+        Content-Type names a `charset` (`text/csv; charset=windows-1252`) or `encoding` does (it wins).
+        Rejected rows are listed by line; the good ones are imported."""
+        kind, charset = _media_type(request.headers.get("content-type", ""))
         fmt: Literal["csv", "jsonl"]
+        suffix = "csv"
         if kind in ("text/csv", "text/plain"):
             fmt = "csv"
+        elif kind == "text/tab-separated-values":
+            fmt, suffix = "csv", "tsv"
         elif kind in ("application/x-ndjson", "application/jsonl", "application/json-lines"):
-            fmt = "jsonl"
+            fmt = suffix = "jsonl"
         else:
             with http_errors():
-                raise Invalid(f"Content-Type {kind or '(none)'!r}: send text/csv or application/x-ndjson")
+                raise Invalid(f"Content-Type {kind or '(none)'!r}: send text/csv, text/tab-separated-values "
+                              "or application/x-ndjson")
+        with http_errors():
+            codec = _text_codec(encoding or charset or "utf-8", "encoding" if encoding else "charset")
         with http_errors(), tempfile.TemporaryFile() as fh:
             cfg = config(campaign_id)
             await _spool(request, fh)
-            rep = await store().import_stream(cfg, fh, name=f"{list_name}.{fmt}", now=ctx.sup.now(),
-                                              list_name=list_name, source="upload", fmt=fmt)
+            rep = await store().import_stream(cfg, fh, name=f"{list_name}.{suffix}", now=ctx.sup.now(),
+                                              list_name=list_name, source="upload", fmt=fmt, encoding=codec)
         await ctx.audit.record(who, "leads.upload", campaign_id, list_name=list_name, rows=rep.rows,
                                accepted=rep.accepted, rejected=rep.rejected)
         return _import_out(rep)
