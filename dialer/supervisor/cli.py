@@ -6,7 +6,7 @@
     dialer pacing show X | set X [--mode M] [--ratio R] [--target-abandon T] [...] | log X [--limit N]
     dialer agents list [--campaign X] | pause A [--reason R] | logout A | listen|whisper|barge A --extension E
     dnc add NUMBER... [--campaign X] | check NUMBER | import FILE
-    leads import CAMPAIGN FILE [--list-name N] | show CAMPAIGN LEAD | recycle CAMPAIGN
+    leads import CAMPAIGN FILE [--list-name N] [--encoding E] | show CAMPAIGN LEAD | recycle CAMPAIGN
     lists show CAMPAIGN | pause CAMPAIGN LIST | resume CAMPAIGN LIST
     subscribers import FILE [--region R]
     suppress set SUBJECT KIND [--days N | --until ISO] | lift SUBJECT KIND | show SUBJECT
@@ -448,7 +448,8 @@ def _leads(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
         return None
     jsonl = Path(args.file).suffix.lower() in (".jsonl", ".ndjson")
     list_name = args.list_name or _list_name_of(args.file)
-    got = api.call("POST", f"/api/campaigns/{_q(args.campaign)}/leads/upload", query={"list_name": list_name},
+    got = api.call("POST", f"/api/campaigns/{_q(args.campaign)}/leads/upload",
+                   query={"list_name": list_name, "encoding": args.encoding},
                    raw=_file_bytes(args.file), content_type="application/x-ndjson" if jsonl else "text/csv")
     if args.json:
         return got
@@ -728,6 +729,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--list-name", help="the list's name in the leads' sources and `dialer lists` (default: the "
                                        "file's name without its extension, each run of characters other than "
                                        "letters, digits, _ . - made one -, at most 64; upload if none is left)")
+    p.add_argument("--encoding", help="the file's text encoding when it is not UTF-8, e.g. cp1252 (Windows "
+                                      "Western), cp1251 (Windows Cyrillic), latin-1; the dialer reads it so")
     _common(p)
     p = lds.add_parser("show", help="one lead: where it waits and why it may or may not be dialed now")
     p.add_argument("campaign")
