@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any, get_type_hints
 
 from dialer.engine.calls import Call, CallOutcome
+from dialer.errors import DialerError
 
-__all__ = ["ABANDON_LIMIT_S", "CallRecord", "Undisposed", "mask_number", "offered_to_agents"]
+__all__ = ["ABANDON_LIMIT_S", "CallRecord", "RecordError", "Undisposed", "mask_number", "offered_to_agents"]
 
 ABANDON_LIMIT_S = 2.0
 
@@ -29,6 +31,11 @@ def mask_number(number: str) -> str:
     if len(number) <= 5:
         return "*" * len(number)
     return number[:3] + "*" * (len(number) - 5) + number[-2:]
+
+
+class RecordError(DialerError):
+    """A stored call record that cannot be read back: the message names the record and the field. Readers
+    skip such a record (and log it) rather than fail a whole report."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +122,79 @@ class CallRecord:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_fields(cls, stored: Mapping[str, str], *, record_id: str | None = None) -> CallRecord:
+        """Parse a stored record (`to_fields`' strings) once, at the edge. A field an older version did not
+        write takes its default (None for an optional one); a field this version does not know is ignored.
+        A malformed value, or a missing field every version wrote (`call_id`, `ended_at`...), raises
+        `RecordError` naming the record (`record_id`, e.g. its stream id, else its call id) and the field."""
+        values: dict[str, Any] = {}
+        for name, (parse, default) in _READERS.items():
+            raw = stored.get(name)
+            if raw is None:
+                if default is MISSING:
+                    raise RecordError(f"call record {_which(stored, record_id)} has no {name!r} field; every "
+                                      f"version writes it, so the entry is not a call record (or was cut short)")
+                values[name] = default
+                continue
+            try:
+                values[name] = parse(raw)
+            except ValueError as exc:
+                raise RecordError(f"call record {_which(stored, record_id)}: field {name!r} is {raw!r}, "
+                                  f"which is not {exc}") from None
+        return cls(**values)
+
+
+def _which(stored: Mapping[str, str], record_id: str | None) -> str:
+    call = stored.get("call_id") or "?"
+    return f"{record_id} (call {call})" if record_id else f"of call {call}"
+
+
+def _parser(kind: Any) -> tuple[Callable[[str], Any], bool]:
+    """The parser of one field's stored string (the inverse of `to_fields`), and whether "" means None."""
+    optional = type(None) in getattr(kind, "__args__", ())
+    base = next((k for k in getattr(kind, "__args__", (kind,)) if k is not type(None)), kind)
+
+    def number(text: str) -> Any:
+        try:
+            value = int(text) if base is int else float(text)
+        except ValueError:
+            value = math.nan
+        if isinstance(value, float) and math.isnan(value):  # "nan" was never a time or a duration
+            raise ValueError("an integer" if base is int else "a number")
+        return value
+
+    def flag(text: str) -> bool:
+        if text not in ("1", "0", ""):
+            raise ValueError('"1" or "0"')
+        return text == "1"
+
+    def parse(text: str) -> Any:
+        if optional and text == "":
+            return None
+        if base is bool:
+            return flag(text)
+        if base in (int, float):
+            return number(text)
+        return text
+
+    return parse, optional
+
+
+def _readers() -> dict[str, tuple[Callable[[str], Any], Any]]:
+    """Per field of CallRecord, in order: its parser and the value a record without the field gets (MISSING:
+    every version wrote it). Built from the dataclass itself, so a field added or renamed there is read so."""
+    hints = get_type_hints(CallRecord)
+    out: dict[str, tuple[Callable[[str], Any], Any]] = {}
+    for f in fields(CallRecord):
+        parse, optional = _parser(hints[f.name])
+        default = f.default if f.default is not MISSING else (None if optional else MISSING)
+        out[f.name] = (parse, default)
+    return out
+
+
+_READERS = _readers()
 
 
 @dataclass(frozen=True, slots=True)
