@@ -31,6 +31,7 @@ __all__ = [
     "SaleCodes",
     "abandon_compliance",
     "agent_shifts",
+    "amd_screened",
     "attempts_histogram",
     "callback_punctuality",
     "cost_report",
@@ -493,7 +494,12 @@ _SCREENED = {"HUMAN", "NOTSURE"}  # AMD's verdicts on a live answer it let throu
 
 def screened_by_amd(r: Row) -> bool:
     """A live answer offered to agents that AMD screened: it brings estimated false positives (UK)."""
-    return str(r.get("amd_status") or "") in _SCREENED
+    return amd_screened(r.get("amd_status"))
+
+
+def amd_screened(amd_status: object) -> bool:
+    """Whether a call record's AMD verdict (`amd_status`) screened a live answer (see `screened_by_amd`)."""
+    return str(amd_status or "") in _SCREENED
 
 
 @dataclass(frozen=True, slots=True)

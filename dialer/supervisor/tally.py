@@ -29,10 +29,10 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from dialer.engine.records import offered_to_agents
+from dialer.engine.records import CallRecord, RecordError
 from dialer.errors import StateStoreError
 from dialer.store import RedisStore
-from dialer.supervisor.reports import DEFAULT_SALES, SaleCodes, law_rate, screened_by_amd
+from dialer.supervisor.reports import DEFAULT_SALES, SaleCodes, amd_screened, law_rate
 
 __all__ = ["ABANDONED", "CONTACTS", "DIALED", "LIVE", "SALES", "SCREENED", "Tally", "Window"]
 
@@ -162,7 +162,7 @@ class Tally:
                 self._last[stream] = entry_id
                 n += 1
                 if stream == self._calls_key:
-                    self._on_record(fields)
+                    self._on_record(entry_id, fields)
                 else:
                     await self._on_disposition(fields)
         self.entries += n
@@ -174,29 +174,30 @@ class Tally:
             b = self._buckets[campaign] = _Buckets()
         return b
 
-    def _on_record(self, f: dict[str, str]) -> None:
-        campaign, call_id = f.get("campaign_id", ""), f.get("call_id", "")
+    def _on_record(self, entry_id: str, f: dict[str, str]) -> None:
         try:
-            t = float(f.get("ended_at") or 0.0)
-        except ValueError:
+            rec = CallRecord.from_fields(f, record_id=entry_id)
+        except RecordError as exc:
+            log.warning("wallboard tally: %s; the record is not counted", exc)
             return
+        campaign, t = rec.campaign_id, rec.ended_at
         if not campaign:
             return
-        self._campaign_of[call_id] = campaign
+        self._campaign_of[rec.call_id] = campaign
         if len(self._campaign_of) > 200_000:
             self._campaign_of.popitem(last=False)
         b = self._bucket(campaign)
         b.add(t, DIALED)
-        if offered_to_agents(f):
+        if rec.offered_to_agents:
             b.add(t, LIVE)
-            if screened_by_amd(f):
+            if amd_screened(rec.amd_status):
                 b.add(t, SCREENED)
-            if f.get("abandoned") == "1":  # an agentless call ended abandoned waited for no agent: not one
+            if rec.abandoned:  # an agentless call ended abandoned waited for no agent: not one
                 b.add(t, ABANDONED)
-        if f.get("connected_at") and f.get("abandoned") != "1" and f.get("amd_audit") != "1":
+        if rec.connected_at is not None and not rec.abandoned and not rec.amd_audit:
             b.add(t, CONTACTS)  # an AMD audit call is a machine verdict an agent checked, not a live contact
-            if f.get("agent_id"):
-                self._agent_count(f["agent_id"], t, 1)
+            if rec.agent_id:
+                self._agent_count(rec.agent_id, t, 1)
 
     async def _on_disposition(self, f: dict[str, str]) -> None:
         code, call_id = f.get("disposition", ""), f.get("call_id", "")

@@ -1,0 +1,44 @@
+"""The supervisor reads call records through CallRecord.from_fields: a record written by a newer version (an
+extra field) and one written by an older version (without the newer fields) are both read; a malformed one is
+skipped and logged, and the others are still counted."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sup_fakes import AFTERNOON, make_rig, record
+
+from dialer.supervisor.tally import Tally
+
+_NEWER_FIELDS = ("amd_audit", "kind", "transferred_from", "transfer_failures", "message", "surplus_hangup",
+                 "recording", "callback_at", "callback_for", "zone", "lead_list")
+
+
+def stored_variants() -> list[dict[str, str]]:
+    newer = {**record("new", ended_at=AFTERNOON - 90, lead="L1").to_fields(), "written_by_a_newer_version": "7"}
+    older = {k: v for k, v in record("old", ended_at=AFTERNOON - 60, lead="L2").to_fields().items()
+             if k not in _NEWER_FIELDS}
+    broken = {**record("bad", ended_at=AFTERNOON - 30, lead="L3").to_fields(), "abandoned": "maybe"}
+    return [newer, older, broken]
+
+
+async def write(rig: Any, entries: list[dict[str, str]]) -> None:
+    store = rig.store
+    for fields in entries:
+        await store.r.xadd(store.key("calls"), fields)
+        await store.r.hset(store.key("call", fields["call_id"]), mapping=fields)
+
+
+async def test_the_tally_reads_newer_and_older_records_and_skips_a_malformed_one(redis, caplog):
+    rig = make_rig(redis, start=AFTERNOON)
+    await write(rig, stored_variants())
+    tally = Tally(rig.store)
+    with caplog.at_level(logging.WARNING, logger="dialer.supervisor.tally"):
+        await tally.refresh()
+    fig = tally.figures("upsell", AFTERNOON)
+    assert (fig["last_hour"]["dialed"], fig["last_hour"]["live"], fig["last_hour"]["contacts"]) == (2, 2, 2)
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "(call bad): field 'abandoned' is 'maybe'" in warning
+    assert warning.endswith("the record is not counted")
+
