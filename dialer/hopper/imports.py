@@ -1,14 +1,17 @@
 """Loading leads into Redis: dedup inside the batch, then one script call that inserts what is new.
 
 Per batch (`chunk` leads):
-1. Merge the batch's own duplicates (same id or a shared number) with `merge_leads`.
+1. Merge the batch's own duplicates (same id or a shared number) with `merge_leads`. Rows of two people (their
+   own lead ids differ, or their subscriber accounts do) are not folded for sharing a number (a household's
+   landline): each keeps its lead, with a warning naming both; the number's take mark stops two dials at once.
 2. `IMPORT` (one round trip) inserts every lead nothing matches: no lead with its id or any of its
    numbers in this campaign, no current subscriber (cold lists), and with dedup scope "all" no lead
    with one of its numbers in another campaign. For the rest it returns what it found.
 3. Decide those in Python: remove current subscribers from cold lists (and finish the lead a row of one
    matches: the person became a subscriber after an earlier import), skip numbers another campaign
    loaded within the dedup window (scope "all"), merge into existing leads (one transactional
-   pipeline), insert the remainder.
+   pipeline; a lead found by a number only, of another person, is kept apart as in step 1), insert the
+   remainder.
 
 A merge within the dedup window keeps the lead's history; a match older than the window is re-armed
 (total attempts reset, back to fresh if it had finished), except a lead finished for do-not-call, which
@@ -32,7 +35,7 @@ from dialer.hopper.lead_lists import ListMetric, count_for_list, list_stat
 from dialer.hopper.scripts import IMPORT
 from dialer.hopper.subscriber_dnc import FINISH
 from dialer.hopper.views import FS, GS, S, text
-from dialer.leads.model import Lead, decode_header, decode_lead, encode_lead, list_key, merge_leads
+from dialer.leads.model import Lead, LeadHeader, decode_header, decode_lead, encode_lead, list_key, merge_leads
 from dialer.leads.report import ImportTally
 from dialer.leads.rows import RowIssue
 from dialer.policy.contact import held_by_paused_lists
@@ -55,6 +58,39 @@ class Pending:
 
     lead: Lead
     lines: list[int] = field(default_factory=list)
+    # leads of other people sharing a number with it (see `_two_people`): they do not match it, and a warning
+    # named each once
+    apart: set[str] = field(default_factory=set)
+
+
+# A lead as `_two_people` compares it: its id, its first number, its subscriber account.
+_Who = tuple[str, str, str | None]
+
+
+def _who(lead: Lead) -> _Who:
+    return lead.lead_id, lead.numbers[0].e164, lead.subscriber_id
+
+
+def _who_stored(lead_id: str, header: LeadHeader) -> _Who:
+    return lead_id, header.numbers[0], subscriber_of(header.person)
+
+
+def _own_id(who: _Who) -> bool:
+    """Whether the lead's id came with it, not made by the row reader (`n<first number's digits>`, `s-<account>`)."""
+    lead_id, first, sub = who
+    return lead_id != "n" + first[1:] and not (sub is not None and lead_id == f"s-{sub}")
+
+
+def _two_people(a: _Who, b: _Who) -> bool:
+    """Leads sharing a number that are not one person: different accounts, or each with its own, different id
+    (a household's landline on two subscribers' rows). Without those, a shared number makes one person."""
+    if a[2] is not None and b[2] is not None and a[2] != b[2]:
+        return True
+    return a[0] != b[0] and _own_id(a) and _own_id(b)
+
+
+def _name(who: _Who) -> str:
+    return f"lead {who[0]}" + (f" (subscriber {who[2]})" if who[2] else "")
 
 
 class Importer:
@@ -70,7 +106,7 @@ class Importer:
         self._finish = redis.register_script(FINISH)
 
     async def write(self, batch: Iterable[tuple[int, Lead]], tally: ImportTally, now: float) -> None:
-        pending = self._fold(batch)
+        pending = self._fold(batch, tally)
         if not pending:
             return
         before = tally.merged + tally.rearmed
@@ -95,6 +131,7 @@ class Importer:
         merges: list[tuple[str, Pending]] = []
         inserts: list[Pending] = []
         subscribers: list[str] = []  # leads of this campaign a current subscriber's row matched
+        found: list[tuple[Pending, bool, list[str], list[str]]] = []  # (pending, its id exists, nx, hits)
         for p, reply in zip(pending, replies, strict=True):
             if reply.startswith("I"):
                 tally.new += 1
@@ -112,8 +149,21 @@ class Importer:
                 subscribers += [x for x in nx if x]
                 continue
             tally.on_dnc += "1" in dnc_t.split(FS)
-            existing = p.lead.lead_id if exists_t == "1" else next((x for x in nx if x), None)
-            others_here = {x for x in nx if x and x != existing}
+            found.append((p, exists_t == "1", nx, hits))
+        heads = await self._headers({x for p, exists, nx, _ in found if not exists
+                                     for x in nx if x and x not in p.apart})
+        for p, exists, nx, hits in found:
+            ids = list(dict.fromkeys(x for x in nx if x and x not in p.apart))
+            if not exists:
+                apart = [x for x in ids if x in heads and _two_people(_who(p.lead), _who_stored(x, heads[x]))]
+                for x in apart:
+                    num = next(n.e164 for n, lid in zip(p.lead.numbers, nx, strict=False) if lid == x)
+                    tally.warn((RowIssue(p.lines[0], f"{num} is also the number of {_name(_who_stored(x, heads[x]))}, "
+                                                     f"another person: kept as a separate lead {p.lead.lead_id}"),))
+                p.apart.update(apart)
+                ids = [x for x in ids if x not in apart]
+            existing = p.lead.lead_id if exists else next(iter(ids), None)
+            others_here = {x for x in ids if x != existing}
             if existing is not None and others_here:
                 names = ", ".join(sorted(others_here))
                 tally.warn((RowIssue(p.lines[0], f"numbers also belong to lead(s) {names}; merged into {existing}"),))
@@ -158,6 +208,18 @@ class Importer:
             async with redis_call(f"finishing lead {lid} of {self._c.id} as a current subscriber", self._timeout):
                 await self._finish(args=[k.p, lid, header.zone_key, stat, reason])
 
+    async def _headers(self, lids: set[str]) -> dict[str, LeadHeader]:
+        """The stored headers of leads `lids` (those still there)."""
+        if not lids:
+            return {}
+        order = sorted(lids)
+        async with redis_call(f"reading {len(order)} leads sharing numbers in {self._c.id}", self._timeout):
+            pipe = self._r.pipeline(transaction=False)
+            for lid in order:
+                pipe.get(self._k.lead(lid))
+            blobs = await pipe.execute()
+        return {lid: decode_header(text(b)) for lid, b in zip(order, blobs, strict=True) if b is not None}
+
     async def _import(self, pending: Sequence[Pending], others: Sequence[str], reconcile: bool,
                       list_name: str) -> list[str]:
         """Run IMPORT on `pending`; the leads it inserts are counted for `list_name` in the same script."""
@@ -171,7 +233,7 @@ class Importer:
             records.append(GS.join(fields))
         zones = sorted({p.lead.zone_key for p in pending})
         args = [self._g.prefix, k.p, self._c.id, "1" if reconcile else "0", RS.join(others), RS.join(zones)]
-        args += [RS.join(records), list_key(list_name)]
+        args += [RS.join(records), list_key(list_name), RS.join(FS.join(sorted(p.apart)) for p in pending)]
         async with redis_call(f"importing {len(pending)} leads into {self._c.id}", self._timeout):
             return [text(x) for x in await self._script(args=args)]
 
@@ -205,21 +267,36 @@ class Importer:
                 tally.skip(RowIssue(ln, f"already loaded by campaign {recent} within {self._c.dedup.days} days"))
         return keep
 
-    def _fold(self, batch: Iterable[tuple[int, Lead]]) -> list[Pending]:
+    def _fold(self, batch: Iterable[tuple[int, Lead]], tally: ImportTally) -> list[Pending]:
         out: list[Pending] = []
         by_id: dict[str, Pending] = {}
-        by_num: dict[str, Pending] = {}
+        by_num: dict[str, list[Pending]] = {}
         for line, lead in batch:
-            hit = by_id.get(lead.lead_id) or next((by_num[n.e164] for n in lead.numbers if n.e164 in by_num), None)
+            hit = by_id.get(lead.lead_id)
+            apart: dict[str, tuple[str, Pending]] = {}  # lead id -> (the shared number, its pending lead)
             if hit is None:
-                hit = Pending(lead, [line])
+                for n in lead.numbers:
+                    for other in by_num.get(n.e164, ()):
+                        if not _two_people(_who(lead), _who(other.lead)):
+                            hit = hit or other
+                        else:
+                            apart.setdefault(other.lead.lead_id, (n.e164, other))
+            if hit is None:
+                hit = Pending(lead, [line], set(apart))
                 out.append(hit)
                 by_id[lead.lead_id] = hit
+                for num, other in apart.values():
+                    other.apart.add(lead.lead_id)
+                    tally.warn((RowIssue(line, f"{num} is also the number of {_name(_who(other.lead))} on line "
+                                               f"{other.lines[0]}, another person: kept as a separate lead "
+                                               f"{lead.lead_id}"),))
             else:
                 hit.lead = merge_leads(hit.lead, lead, self._c.leads.max_numbers)
                 hit.lines.append(line)
             for n in hit.lead.numbers:
-                by_num.setdefault(n.e164, hit)
+                here = by_num.setdefault(n.e164, [])
+                if hit not in here:
+                    here.append(hit)
         return out
 
     async def _write_merges(
@@ -238,7 +315,7 @@ class Importer:
         for j, (lid, p) in enumerate(merges):
             blob, state = got[2 * j], got[2 * j + 1]
             if blob is None:  # removed since the lookup: insert instead
-                replies = await self._import([Pending(replace(p.lead, lead_id=lid), p.lines)], [], False,
+                replies = await self._import([Pending(replace(p.lead, lead_id=lid), p.lines, p.apart)], [], False,
                                              tally.list_name)
                 tally.new += replies[0].startswith("I")
                 continue

@@ -717,7 +717,9 @@ return gather_many(lids)
 # Look up and insert a batch of imported leads in one pass.
 # ARGV: prefix, campaign prefix, campaign id, reconcile ('1'/'0'), other campaigns' prefixes (RS),
 #   zone sets (RS), payload, the list (its key in the campaign's `lists`: the inserted leads are counted
-#   there, in this same script, so the list is known whenever its leads are). Payload records (RS): lead id
+#   there, in this same script, so the list is known whenever its leads are), and per record (RS) the ids
+#   (FS) of leads of other people that share a number with it (a household's landline: their hits do not
+#   match it, and the number stays indexed under the lead that had it). Payload records (RS): lead id
 #   GS blob GS rank GS zone set, then per number GS bucket GS field GS number. An inserted lead's fresh
 #   score is rank * 1e9 + the campaign's next import sequence number (so the campaign's order, then import
 #   order).
@@ -736,16 +738,22 @@ local others = {}
 if ARGV[5] ~= '' then others = split(ARGV[5], '\30') end
 local seq = tonumber(redis.call('GET', C .. 'seq') or '0')
 local recs, nums, fresh = {}, {}, {}
-for _, rec in ipairs(split(ARGV[7], '\30')) do
+local apart = {}
+if ARGV[9] and ARGV[9] ~= '' then apart = split(ARGV[9], '\30') end
+for ri, rec in ipairs(split(ARGV[7], '\30')) do
   local f = split(rec, '\29')
   local r = {f = f, n0 = #nums + 1, clean = true, nx = {}, base = {}, hits = {}}
+  local others_here = {}
+  if apart[ri] and apart[ri] ~= '' then
+    for _, x in ipairs(split(apart[ri], '\28')) do others_here[x] = true end
+  end
   recs[#recs + 1] = r
   for j = 5, #f, 3 do
     local b, fld = f[j], f[j + 1]
     nums[#nums + 1] = f[j + 2]
     local v = redis.call('HGET', C .. 'nx:' .. b, fld) or ''
     r.nx[#r.nx + 1] = v
-    if v ~= '' then r.clean = false end
+    if v ~= '' and not others_here[v] then r.clean = false end
     local s = ''
     if reconcile then s = redis.call('HGET', P .. ':base:' .. b, fld) or '' end
     r.base[#r.base + 1] = s
@@ -768,7 +776,7 @@ for _, rec in ipairs(split(ARGV[7], '\30')) do
       local z = fresh[q]
       z[#z + 1] = string.format('%d', tonumber(f[3]) * 1000000000 + seq)
       z[#z + 1] = f[1]
-      for j = 5, #f, 3 do redis.call('HSET', C .. 'nx:' .. f[j], f[j + 1], f[1]) end
+      for j = 5, #f, 3 do redis.call('HSETNX', C .. 'nx:' .. f[j], f[j + 1], f[1]) end
       -- a subscriber's lead is listed under the account (the person, the header's third field)
       local p1 = string.find(f[2], '\31', 1, true)
       local p2 = p1 and string.find(f[2], '\31', p1 + 1, true)
