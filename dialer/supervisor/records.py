@@ -1,33 +1,47 @@
 """Reading call records and dispositions back from Redis, typed, for the API and the reports.
 
-The store writes flat strings (`CallRecord.to_fields`: "" for None, "1"/"0" for booleans). `typed()`
-turns an entry back into numbers, booleans and None, by the field's name, so every reader agrees.
+The store writes flat strings (`CallRecord.to_fields`: "" for None, "1"/"0" for booleans). Every reader
+parses an entry once with `CallRecord.from_fields` (the record's own field types, so every reader agrees);
+`view()` turns the parsed record into the API's and the reports' dict, with the call's disposition fields
+when the entry is the call's hash. A record that cannot be parsed is skipped and logged by the listings and
+reports, and named in the error of a single call's read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from redis.exceptions import RedisError
 
-from dialer.engine.records import mask_number
+from dialer.engine.records import CallRecord, RecordError, mask_number
 from dialer.errors import StateStoreError
 from dialer.store import RedisStore
-from dialer.supervisor.errors import Invalid
+from dialer.supervisor.errors import Invalid, SupervisorError
 
-__all__ = ["STREAM_ID", "CallQuery", "check_cursor", "iter_stream", "query_calls", "read_call", "typed"]
+__all__ = ["STREAM_ID", "CallQuery", "Unreadable", "check_cursor", "iter_stream", "parse_or_skip", "query_calls",
+           "read_call", "typed", "view"]
+
+log = logging.getLogger(__name__)
 
 STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
-_FLOATS = {"created_at", "originated_at", "answered_at", "human_at", "connected_at", "ended_at", "wait_s",
-           "talk_s", "disposed_at", "callback_at"}
-_INTS = {"attempt", "hangup_cause"}
-_BOOLS = {"abandoned", "amd_audit", "surplus_hangup"}
-_JSON = {"disposition_fields", "script_path"}
+_RECORD_FIELDS = frozenset(f.name for f in dataclass_fields(CallRecord))
+_KEEP_EMPTY = frozenset({"number", "outcome"})  # the API's shape: every other empty text reads null
+# the disposition's fields in the call's hash (`RedisStore.add_disposition`), beside the record's
+_DISPOSED_AT = "disposed_at"
+_JSON = frozenset({"disposition_fields", "script_path"})
+
+
+class Unreadable(SupervisorError):
+    """A stored call record that cannot be parsed (written by hand, or damaged)."""
+
+    status = 500
 
 
 def check_cursor(before: str | None) -> bool:
@@ -40,26 +54,43 @@ def check_cursor(before: str | None) -> bool:
     return before != "0-0" and not (int(ms) == 0 and int(seq) == 0)
 
 
-def typed(fields: dict[str, str], *, mask: bool = False) -> dict[str, Any]:
+def view(rec: CallRecord, stored: Mapping[str, str], *, mask: bool = False) -> dict[str, Any]:
+    """The API's dict of a parsed record: the fields `stored` holds, in its order, the record's from `rec`, the
+    disposition's (in a call's hash) parsed, any other as its text (an empty text reads null)."""
     out: dict[str, Any] = {}
-    for k, v in fields.items():
-        if k in _FLOATS or k in _INTS:
+    for k, v in stored.items():
+        if k in _RECORD_FIELDS:
+            value = getattr(rec, k)
+            out[k] = None if value == "" and k not in _KEEP_EMPTY else value
+        elif k == _DISPOSED_AT:
             try:
-                out[k] = None if v == "" else (int(v) if k in _INTS else float(v))
+                out[k] = float(v) if v else None
             except ValueError:
                 out[k] = None
-        elif k in _BOOLS:
-            out[k] = v == "1"
         elif k in _JSON:
             try:
                 out[k] = json.loads(v) if v else None
             except ValueError:
                 out[k] = None
         else:
-            out[k] = None if v == "" and k not in ("number", "outcome") else v
-    if mask and "number" in out and out["number"]:
+            out[k] = None if v == "" else v
+    if mask and out.get("number"):
         out["number"] = mask_number(str(out["number"]))
     return out
+
+
+def typed(stored: Mapping[str, str], *, mask: bool = False) -> dict[str, Any]:
+    """`view` of a stored record (raises RecordError if it cannot be parsed)."""
+    return view(CallRecord.from_fields(stored), stored, mask=mask)
+
+
+def parse_or_skip(entry_id: str, stored: Mapping[str, str], reader: str) -> CallRecord | None:
+    """The record of a stream entry, or None (logged, naming `reader`) when it cannot be parsed."""
+    try:
+        return CallRecord.from_fields(stored, record_id=entry_id)
+    except RecordError as exc:
+        log.warning("%s: %s; the record is skipped", reader, exc)
+        return None
 
 
 async def iter_stream(store: RedisStore, key: str, *, chunk: int = 2000,
@@ -92,27 +123,20 @@ class CallQuery:
     before: str | None = None
     scan: int = 100_000
 
-    def matches(self, f: dict[str, str]) -> bool:
-        if self.campaign is not None and f.get("campaign_id") != self.campaign:
+    def matches(self, rec: CallRecord) -> bool:
+        if self.campaign is not None and rec.campaign_id != self.campaign:
             return False
-        if self.outcome is not None and f.get("outcome") != self.outcome:
+        if self.outcome is not None and rec.outcome != self.outcome:
             return False
-        if self.agent is not None and f.get("agent_id") != self.agent:
+        if self.agent is not None and rec.agent_id != self.agent:
             return False
-        if self.lead is not None and f.get("lead_id") != self.lead:
+        if self.lead is not None and rec.lead_id != self.lead:
             return False
-        if self.abandoned is not None and (f.get("abandoned") == "1") != self.abandoned:
+        if self.abandoned is not None and rec.abandoned != self.abandoned:
             return False
-        if self.since is not None or self.until is not None:
-            try:
-                t = float(f.get("ended_at") or "nan")
-            except ValueError:
-                return False
-            if self.since is not None and not t >= self.since:
-                return False
-            if self.until is not None and not t < self.until:
-                return False
-        return True
+        if self.since is not None and not rec.ended_at >= self.since:
+            return False
+        return self.until is None or rec.ended_at < self.until
 
 
 async def query_calls(store: RedisStore, q: CallQuery, *, mask: bool, timeout_s: float = 10.0) -> dict[str, Any]:
@@ -137,8 +161,9 @@ async def query_calls(store: RedisStore, q: CallQuery, *, mask: bool, timeout_s:
         for entry_id, fields in rows:
             scanned += 1
             last_id = entry_id
-            if q.matches(fields):
-                found.append({"id": entry_id, **typed(dict(fields), mask=mask)})
+            rec = parse_or_skip(entry_id, fields, "call records API")
+            if rec is not None and q.matches(rec):
+                found.append({"id": entry_id, **view(rec, fields, mask=mask)})
                 if len(found) >= q.limit:
                     break
         top = f"({last_id}"
@@ -147,5 +172,10 @@ async def query_calls(store: RedisStore, q: CallQuery, *, mask: bool, timeout_s:
 
 async def read_call(store: RedisStore, call_id: str, *, mask: bool) -> dict[str, Any] | None:
     """The call's hash (record plus disposition), or None."""
-    fields = await store.call(call_id)
-    return typed(fields, mask=mask) if fields else None
+    stored = await store.call(call_id)
+    if not stored:
+        return None
+    try:
+        return typed(stored, mask=mask)
+    except RecordError as exc:
+        raise Unreadable(f"{exc}: the stored call cannot be shown; fix or delete {store.key('call', call_id)}") from exc

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sup_fakes import AFTERNOON, make_rig, record
+from sup_fakes import AFTERNOON, AUTH, make_rig, record
 
 from dialer.supervisor.tally import Tally
 
@@ -42,3 +42,28 @@ async def test_the_tally_reads_newer_and_older_records_and_skips_a_malformed_one
     assert "(call bad): field 'abandoned' is 'maybe'" in warning
     assert warning.endswith("the record is not counted")
 
+
+
+async def test_the_calls_api_lists_newer_and_older_records_and_skips_a_malformed_one(rig, client, caplog):
+    await write(rig, stored_variants())
+    with caplog.at_level(logging.WARNING, logger="dialer.supervisor.records"):
+        got = (await client.get("/api/calls", headers=AUTH["supervisor"])).json()
+    assert [c["call_id"] for c in got["calls"]] == ["old", "new"]
+    assert got["scanned"] == 3
+    old, new = got["calls"]
+    assert new["written_by_a_newer_version"] == "7"
+    assert (new["lead_list"], new["amd_audit"]) == (None, False)
+    assert not {"lead_list", "amd_audit"} & set(old)  # what was stored, as before: no invented fields
+    assert (old["abandoned"], old["talk_s"], old["attempt"]) == (False, 120.0, 1)
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning.startswith("call records API: call record ")
+    assert "(call bad): field 'abandoned' is 'maybe'" in warning
+
+
+async def test_one_call_read_names_what_is_malformed(rig, client):
+    await write(rig, stored_variants())
+    assert (await client.get("/api/calls/old", headers=AUTH["supervisor"])).json()["talk_s"] == 120.0
+    got = await client.get("/api/calls/bad", headers=AUTH["supervisor"])
+    assert got.status_code == 500
+    assert "field 'abandoned' is 'maybe'" in got.json()["detail"]
+    assert "fix or delete" in got.json()["detail"]
