@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dialer.engine.records import offered_to_agents
 from dialer.store import RedisStore
 from dialer.supervisor import charts
 from dialer.supervisor import reports as rp
-from dialer.supervisor.records import iter_stream, typed
+from dialer.supervisor.records import iter_stream, parse_or_skip, view
 
 __all__ = ["JOURNAL_STREAM", "Loaded", "load", "render_csv", "render_svg", "safe_json"]
 
@@ -42,19 +41,18 @@ async def load(store: RedisStore, *, campaign: str | None, since: float, until: 
     agent was in at `since` (their last entry before it, unless logged out), as an entry at `since`."""
     out = Loaded(since, until)
     lead_of: dict[str, tuple[str, str]] = {}
-    async for _id, f in iter_stream(store, store.key("calls")):
-        try:
-            ended = float(f.get("ended_at") or "nan")
-        except ValueError:
+    async for entry_id, f in iter_stream(store, store.key("calls")):
+        rec = parse_or_skip(entry_id, f, "reports")
+        if rec is None:
             continue
-        if not ended >= since:
-            if ended >= since - HISTORY_S and (campaign is None or f.get("campaign_id") == campaign) \
-                    and offered_to_agents(f):
-                out.history.append(typed(f))
+        mine = campaign is None or rec.campaign_id == campaign
+        if not rec.ended_at >= since:
+            if rec.ended_at >= since - HISTORY_S and mine and rec.offered_to_agents:
+                out.history.append(view(rec, f))
             continue
-        lead_of[f.get("call_id", "")] = (f.get("lead_id", ""), f.get("campaign_id", ""))
-        if ended < until and (campaign is None or f.get("campaign_id") == campaign):
-            out.records.append(typed(f))
+        lead_of[rec.call_id] = (rec.lead_id, rec.campaign_id)
+        if rec.ended_at < until and mine:
+            out.records.append(view(rec, f))
     async for _id, f in iter_stream(store, store.key("dispositions")):
         call_id = f.get("call_id", "")
         if call_id not in lead_of:

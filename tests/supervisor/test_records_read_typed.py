@@ -67,3 +67,18 @@ async def test_one_call_read_names_what_is_malformed(rig, client):
     assert got.status_code == 500
     assert "field 'abandoned' is 'maybe'" in got.json()["detail"]
     assert "fix or delete" in got.json()["detail"]
+
+
+async def test_the_reports_read_newer_and_older_records_and_skip_a_malformed_one(rig, caplog):
+    from dialer.supervisor import reports as rp
+    from dialer.supervisor.report_io import load
+
+    await write(rig, stored_variants())
+    with caplog.at_level(logging.WARNING, logger="dialer.supervisor.records"):
+        got = await load(rig.store, campaign="upsell", since=AFTERNOON - 3600, until=AFTERNOON)
+    assert [r["call_id"] for r in got.records] == ["new", "old"]
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning.startswith("reports: call record ")
+    assert "(call bad): field 'abandoned' is 'maybe'" in warning
+    [row] = rp.list_results(got.records, got.disps)
+    assert (row["list"], row["dials"], row["contacts"]) == (rp.UNKNOWN_LIST, 2, 2)  # the new one has no list
