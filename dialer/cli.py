@@ -3,6 +3,8 @@
     dialer demo      a whole simulated shift on embedded services, with its report
     dialer run       the daemon, as configured (real Asterisk, Redis, MQTT; or embedded ones)
     dialer pbxsim    the PBX simulator alone, speaking AMI on a TCP port
+    dialer hash-password, dialer hash-token
+                     the hashed lines of an agent's password and an API token, for the config file
     (and the supervisor's daily commands: campaign, pacing, status, agents, dnc)
 """
 
@@ -60,6 +62,22 @@ def _parser() -> argparse.ArgumentParser:
                         "and for how long (default 1)")
     s.add_argument("--speed", type=float, default=1.0, help="virtual seconds per real second (default 1)")
 
+    h = sub.add_parser(
+        "hash-password", help="print the password_hash line of an agent's [[agents]] entry (Argon2id)",
+        description="Read an agent's password (asked twice, without echo, on a terminal; else the first line of "
+                    "standard input, for scripts) and print the line to put in the agent's [[agents]] entry in "
+                    "place of `password`: password_hash = \"$argon2id$...\". Each run gives another hash (a new "
+                    "random salt); any of them verifies the password.")
+    h.set_defaults(handler=_hash_password)
+    t = sub.add_parser(
+        "hash-token", help="print the token_sha256 line of an [[api_tokens]] entry",
+        description="Read an API token (without echo on a terminal; else the first line of standard input) and "
+                    "print the line to put in its [[api_tokens]] entry in place of `token`: token_sha256 = "
+                    "\"<64 hex digits>\". Give the token itself to the API's clients (dialer --token, "
+                    "DIALER_API_TOKEN); the config keeps only its hash. Make the token long and random, e.g. "
+                    "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'.")
+    t.set_defaults(handler=_hash_token)
+
     # FastAPI is a hard dependency: an ImportError here is a bug or a broken install, and must say so
     # rather than leave `dialer status` an "invalid choice"
     from dialer.supervisor.cli import register
@@ -105,10 +123,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dialer.config import check_agents, check_services, load_settings, read_campaign_files
+    from dialer.config import check_agents, check_credentials, check_services, load_settings, read_campaign_files
 
     settings = load_settings(args.config)
-    warnings = check_services(settings) + check_agents(settings)
+    warnings = check_services(settings) + check_agents(settings) + check_credentials(settings)
     # each campaign file read once: the daemon runs the campaigns as checked here, with the files read here
     files = read_campaign_files(settings)
     settings = files.settings
@@ -139,6 +157,45 @@ def _pbxsim(args: argparse.Namespace) -> int:
     logging.getLogger(__name__).info("PBX simulator on %s:%d", args.host, args.port)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_pbxsim(args.host, args.port, demo_traffic(), args.seed, args.speed))
+    return 0
+
+
+def _read_secret(what: str, *, confirm: bool) -> str:
+    """A password or token from the terminal without echo (asked twice when `confirm`), or else the first
+    line of standard input (its line ending dropped, nothing else: spaces may belong to it)."""
+    import getpass
+
+    if sys.stdin.isatty():
+        secret = getpass.getpass(f"{what}: ")
+        if confirm and getpass.getpass(f"{what} again: ") != secret:
+            raise DialerError(f"the two {what}s differ; nothing printed, run the command again")
+    else:
+        secret = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    if not secret:
+        raise DialerError(f"empty {what}; type it at the prompt or pass it on standard input")
+    return secret
+
+
+# shorter than this, a token could be found from its SHA-256 by guessing
+_MIN_TOKEN_CHARS = 20
+
+
+def _hash_password(args: argparse.Namespace) -> int:
+    from dialer.credentials import hash_password
+
+    print(f'password_hash = "{hash_password(_read_secret("password", confirm=True))}"')
+    return 0
+
+
+def _hash_token(args: argparse.Namespace) -> int:
+    from dialer.credentials import hash_token
+
+    token = _read_secret("API token", confirm=False)
+    if len(token) < _MIN_TOKEN_CHARS:
+        print(f"dialer: warning: the token is {len(token)} characters long; a fast hash guards only a long random "
+              f"token (at least {_MIN_TOKEN_CHARS}): make a new one with python3 -c 'import secrets; "
+              "print(secrets.token_urlsafe(32))'", file=sys.stderr)
+    print(f'token_sha256 = "{hash_token(token)}"')
     return 0
 
 

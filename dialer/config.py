@@ -16,7 +16,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,6 +34,7 @@ from pydantic_settings import (
 )
 
 from dialer.ami.actions import SETUP_ALLOWANCE_MS, SOUND_NAME_PATTERN
+from dialer.credentials import HASH_PASSWORD_HINT, HASH_TOKEN_HINT, check_password_hash, check_token_sha256
 from dialer.errors import ConfigError
 from pacing import AbandonCount, Jurisdiction, Mode, PacingKnobs
 
@@ -48,6 +58,7 @@ __all__ = [
     "PauseReason",
     "RedisSettings",
     "check_agents",
+    "check_credentials",
     "check_services",
     "load_settings",
     "read_campaign_files",
@@ -194,21 +205,52 @@ class DeskSettings(_Section):
 
 
 class AgentAccount(_Section):
-    """An agent who may log in to the desktop; `extension` is their auto-answer phone."""
+    """An agent who may log in to the desktop; `extension` is their auto-answer phone. Exactly one of
+    `password_hash` (Argon2id, from `dialer hash-password`) and `password` (in clear: the demo, tests)."""
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = ""
     extension: str = Field(min_length=2, max_length=32, pattern=r"^[0-9]+$", description="digits, as dialled")
-    password: SecretStr
+    password: SecretStr | None = Field(None, description="the password in clear (warned of): prefer password_hash")
+    password_hash: str | None = Field(None, description="the password's Argon2id hash, as `dialer hash-password` "
+                                                        "prints it")
     campaign: str | None = None
+
+    @model_validator(mode="after")
+    def _one_password(self) -> AgentAccount:
+        # checked here, in full, so that a hash the login could not verify is refused at start-up naming
+        # the agent, not found out when the agent cannot log in
+        if (self.password is None) == (self.password_hash is None):
+            raise ValueError(f"agent {self.id}: set exactly one of password_hash (the Argon2id hash "
+                             "`dialer hash-password` prints) and password (in clear)")
+        if self.password_hash is not None:
+            try:
+                check_password_hash(self.password_hash)
+            except ValueError as exc:
+                raise ValueError(f"agent {self.id}: {exc}") from None
+        return self
 
 
 class ApiToken(_Section):
-    """A bearer token for the supervisor API, with its role."""
+    """A bearer token for the supervisor API, with its role. Exactly one of `token_sha256` (the hex SHA-256
+    of the token, from `dialer hash-token`) and `token` (in clear)."""
 
     name: str = Field(min_length=1, max_length=64)
-    token: SecretStr
+    token: SecretStr | None = Field(None, description="the token in clear (warned of): prefer token_sha256")
+    token_sha256: str | None = Field(None, description="the token's SHA-256 in hex, as `dialer hash-token` prints it")
     role: Literal["admin", "supervisor", "read-only"] = "read-only"
+
+    @model_validator(mode="after")
+    def _one_token(self) -> ApiToken:
+        if (self.token is None) == (self.token_sha256 is None):
+            raise ValueError(f"api token {self.name!r}: set exactly one of token_sha256 (the hex SHA-256 "
+                             "`dialer hash-token` prints) and token (in clear)")
+        if self.token_sha256 is not None:
+            try:
+                self.token_sha256 = check_token_sha256(self.token_sha256)
+            except ValueError as exc:
+                raise ValueError(f"api token {self.name!r}: {exc}") from None
+        return self
 
 
 class PacingSettings(_Section):
@@ -572,6 +614,19 @@ def check_agents(settings: DialerSettings) -> list[str]:
             warnings.append(f"agent {a.id}: campaign {a.campaign!r} is not configured (configured: "
                             f"{', '.join(sorted(configured)) or 'none'}); unless a supervisor creates it through "
                             "the API the agent cannot log in to it")
+    return warnings
+
+
+def check_credentials(settings: DialerSettings) -> list[str]:
+    """A warning for each agent password and each API token stored in clear, saying how to hash it.
+
+    Warnings, not errors: the demo and tests keep theirs in clear, and a deployment upgrading keeps
+    starting. But config files get copied, committed and backed up, and whoever reads one may then log
+    in as any agent or call the API."""
+    warnings = [f"agent {a.id}: the password is stored in clear in the config; {HASH_PASSWORD_HINT} in place "
+                "of `password`" for a in settings.agents if a.password is not None]
+    warnings += [f"api token {t.name!r}: the token is stored in clear in the config; {HASH_TOKEN_HINT} in place "
+                 "of `token`" for t in settings.api_tokens if t.token is not None]
     return warnings
 
 

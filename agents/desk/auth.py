@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Literal
 from redis.exceptions import RedisError
 
 from dialer.config import AgentAccount
-from dialer.errors import DialerError
+from dialer.credentials import decoy_hash, verify_password
+from dialer.errors import ConfigError, DialerError
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -218,11 +219,15 @@ class SessionSigner:
 
 
 class Accounts:
-    """The agents who may log in (`settings.agents`)."""
+    """The agents who may log in (`settings.agents`), each with a password_hash (Argon2id) or a password in
+    clear. Whatever the agent id, a login does the same work: an unknown id, or an account whose password
+    is in clear, also verifies a decoy hash costing what the accounts' hashes cost, so timing does not tell
+    which ids exist."""
 
     def __init__(self, accounts: Iterable[AgentAccount]) -> None:
         self._by_id = {a.id: a for a in accounts}
         self._dummy = secrets.token_bytes(32)
+        self._decoy = decoy_hash(a.password_hash for a in self._by_id.values() if a.password_hash is not None)
 
     def get(self, agent_id: str) -> AgentAccount | None:
         return self._by_id.get(agent_id)
@@ -230,10 +235,36 @@ class Accounts:
     def __iter__(self) -> Iterator[AgentAccount]:
         return iter(self._by_id.values())
 
+    @property
+    def hashed(self) -> bool:
+        """Whether a login costs an Argon2 verification (tens of milliseconds of CPU): run it off the loop."""
+        return self._decoy is not None
+
     def check(self, agent_id: str, password: str) -> AgentAccount | None:
-        """The account when the password matches, else None. An unknown agent costs the same comparison,
-        so timing does not tell which agent ids exist."""
+        """The account when the password matches, else None. Blocks for an Argon2 verification when any
+        account has a password_hash (`hashed`)."""
         account = self._by_id.get(agent_id)
-        expected = account.password.get_secret_value().encode() if account is not None else self._dummy
-        ok = hmac.compare_digest(password.encode(), expected)
-        return account if ok and account is not None else None
+        clear = account.password if account is not None else None
+        expected = clear.get_secret_value().encode() if clear is not None else self._dummy
+        ok = hmac.compare_digest(password.encode(), expected) and account is not None and clear is not None
+        stored = account.password_hash if account is not None else None
+        if stored is None:
+            if self._decoy is not None:
+                self._verify(self._decoy, password)  # the cost of a hashed account's check; never matches
+            return account if ok else None
+        return account if self._verify(stored, password, agent_id) else None
+
+    async def check_off_loop(self, agent_id: str, password: str) -> AgentAccount | None:
+        """`check`, in a worker thread when it verifies a hash (Argon2 releases the GIL), so a login does not
+        stall the event loop that paces calls and answers Asterisk."""
+        if not self.hashed:
+            return self.check(agent_id, password)
+        return await asyncio.to_thread(self.check, agent_id, password)
+
+    @staticmethod
+    def _verify(stored: str, password: str, agent_id: str | None = None) -> bool:
+        try:
+            return verify_password(stored, password)
+        except ConfigError as exc:
+            log.error("desk login cannot verify a password hash: %s", exc, extra={"agent_id": agent_id})
+            return False

@@ -116,19 +116,22 @@ class Desk:
                                                window_s=options.login_window_s, now=presence.now)
         self._pause_codes = {c.code for c in options.pause_reasons}
         self._last_sweep = presence.now()
+        self._login_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ sessions
-    def login(self, agent_id: str, password: str, campaign_id: str | None, address: str = "") -> Session:
-        wait = self.limiter.retry_after(agent_id, address)
-        if wait is not None:
-            log.warning("desk login throttled", extra={"agent_id": agent_id[:64], "client": address[:64]})
-            raise LoginThrottled(wait)
-        account = self.accounts.check(agent_id, password)
-        if account is None:
-            self.limiter.failed(agent_id, address)
-            log.warning("desk login refused", extra={"agent_id": agent_id[:64], "client": address[:64]})
-            raise DeskError(401, "unknown agent or wrong password")
-        self.limiter.succeeded(agent_id)
+    async def login(self, agent_id: str, password: str, campaign_id: str | None, address: str = "") -> Session:
+        self._throttle(agent_id, address)
+        # A hashed password is verified in a worker thread (`check_off_loop`), so the loop pacing calls goes
+        # on meanwhile, and one login at a time: attempts made at once meet the limiter one after another,
+        # as they did when the check did not wait, and a flood of them costs one verification at a time
+        async with self._login_lock:
+            self._throttle(agent_id, address)
+            account = await self.accounts.check_off_loop(agent_id, password)
+            if account is None:
+                self.limiter.failed(agent_id, address)
+                log.warning("desk login refused", extra={"agent_id": agent_id[:64], "client": address[:64]})
+                raise DeskError(401, "unknown agent or wrong password")
+            self.limiter.succeeded(agent_id)
         campaigns = self.daemon.engine.campaigns
         if account.campaign is not None and campaign_id not in (None, account.campaign):
             raise DeskError(403, f"agent {agent_id} works campaign {account.campaign}, not {campaign_id}")
@@ -143,6 +146,12 @@ class Desk:
         self._seen(agent_id)
         log.info("desk login", extra={"agent_id": agent_id, "campaign_id": chosen})
         return self.signer.issue(agent_id)
+
+    def _throttle(self, agent_id: str, address: str) -> None:
+        wait = self.limiter.retry_after(agent_id, address)
+        if wait is not None:
+            log.warning("desk login throttled", extra={"agent_id": agent_id[:64], "client": address[:64]})
+            raise LoginThrottled(wait)
 
     def logout(self, session: Session) -> bool:
         """Log the agent out; True when done now, False when it waits for the current call's wrap-up: the

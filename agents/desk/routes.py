@@ -147,8 +147,8 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
     @router.post("/api/desk/login", tags=["agent desk"], dependencies=json_post)
     async def login(body: LoginBody, request: Request) -> JSONResponse:
         try:
-            s = desk.login(body.agent_id, body.password, body.campaign_id,
-                           request.client.host if request.client is not None else "")
+            s = await desk.login(body.agent_id, body.password, body.campaign_id,
+                                 request.client.host if request.client is not None else "")
         except LoginThrottled as exc:
             raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from None
         except ChooseCampaign as exc:

@@ -2,8 +2,10 @@
 
 Tokens come only from the daemon's `api_tokens` settings, each with a role. Agents' desktop session
 tokens are a different kind of credential (signed with `http.session_secret`) and are never in that
-list, so they get 401 here: agents cannot use the supervisor API. Every token is compared in constant
-time, and the comparison runs over the whole list so its timing does not tell which entry matched.
+list, so they get 401 here: agents cannot use the supervisor API. A token is configured as its SHA-256
+(`token_sha256`, which `dialer hash-token` prints) or in clear (`token`); either way the token given is
+hashed and its digest compared with each entry's in constant time, over the whole list so its timing
+does not tell which entry matched.
 
 Roles are ordered: read-only < supervisor < admin. A route asks for the least role it needs.
     read-only    look: campaigns, decisions, agents, calls (numbers masked), reports, wallboard
@@ -24,6 +26,7 @@ from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from dialer.config import ApiToken
+from dialer.credentials import token_digest
 
 __all__ = ["Principal", "Role", "TokenBook", "requirer"]
 
@@ -56,21 +59,30 @@ class Principal:
 
 
 class TokenBook:
-    """The configured tokens; `identify(token)` is constant-time over the whole list."""
+    """The configured tokens, each kept as its SHA-256 (`token_sha256`, or the hash of a `token` in clear);
+    `identify(token)` hashes the token given once and compares digests in constant time over the whole list."""
 
     def __init__(self, tokens: Sequence[ApiToken]) -> None:
-        self._entries = [(t.token.get_secret_value().encode(), Principal(t.name, Role.parse(t.role))) for t in tokens]
+        self._entries = [(_digest(t), Principal(t.name, Role.parse(t.role))) for t in tokens]
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def identify(self, token: str) -> Principal | None:
-        given = token.encode()
+        given = token_digest(token)
         found: Principal | None = None
-        for secret, who in self._entries:
-            if hmac.compare_digest(secret, given) and found is None:
+        for digest, who in self._entries:
+            if hmac.compare_digest(digest, given) and found is None:
                 found = who
         return found
+
+
+def _digest(t: ApiToken) -> bytes:
+    if t.token_sha256 is not None:
+        return bytes.fromhex(t.token_sha256)
+    if t.token is None:  # ApiToken's validation sees to one of the two
+        raise ValueError(f"api token {t.name!r} has neither token nor token_sha256")
+    return token_digest(t.token.get_secret_value())
 
 
 _bearer = HTTPBearer(auto_error=False, description="an API token from the daemon's [[api_tokens]] settings")
@@ -87,8 +99,8 @@ def requirer(book: TokenBook) -> Callable[[Role], Callable[[Credentials], Princi
     def need(role: Role) -> Callable[[Credentials], Principal]:
         def check(creds: Credentials) -> Principal:
             if not len(book):
-                raise _unauthorized("no API tokens are configured: add [[api_tokens]] (name, token, role) "
-                                    "to the config")
+                raise _unauthorized("no API tokens are configured: add [[api_tokens]] (name, token_sha256 "
+                                    "from `dialer hash-token`, role) to the config")
             if creds is None:
                 raise _unauthorized("missing credentials: send 'Authorization: Bearer <API token>'")
             who = book.identify(creds.credentials)
