@@ -125,17 +125,15 @@ class CallRecord:
 
     @classmethod
     def from_fields(cls, stored: Mapping[str, str], *, record_id: str | None = None) -> CallRecord:
-        """Parse a stored record (`to_fields`' strings) once, at the edge. A field an older version did not
-        write takes its default (None for an optional one); a field this version does not know is ignored.
-        A malformed value, or a missing field every version wrote (`call_id`, `ended_at`...), raises
-        `RecordError` naming the record (`record_id`, e.g. its stream id, else its call id) and the field."""
+        """Parse a stored record (`to_fields`' strings) once, at the edge. A field the record lacks (an older
+        version did not write it) takes its default: the dataclass's, None for an optional one, else its type's
+        zero ("", 0, False; a time 0.0, as the wallboard always read a record without `ended_at`). A field this
+        version does not know is ignored. A malformed value raises `RecordError` naming the record (`record_id`,
+        e.g. its stream id, and its call id) and the field."""
         values: dict[str, Any] = {}
         for name, (parse, default) in _READERS.items():
             raw = stored.get(name)
             if raw is None:
-                if default is MISSING:
-                    raise RecordError(f"call record {_which(stored, record_id)} has no {name!r} field; every "
-                                      f"version writes it, so the entry is not a call record (or was cut short)")
                 values[name] = default
                 continue
             try:
@@ -183,13 +181,14 @@ def _parser(kind: Any) -> tuple[Callable[[str], Any], bool]:
 
 
 def _readers() -> dict[str, tuple[Callable[[str], Any], Any]]:
-    """Per field of CallRecord, in order: its parser and the value a record without the field gets (MISSING:
-    every version wrote it). Built from the dataclass itself, so a field added or renamed there is read so."""
+    """Per field of CallRecord, in order: its parser and the value a record without the field gets. Built from
+    the dataclass itself, so a field added or renamed there is read so."""
     hints = get_type_hints(CallRecord)
     out: dict[str, tuple[Callable[[str], Any], Any]] = {}
     for f in fields(CallRecord):
-        parse, optional = _parser(hints[f.name])
-        default = f.default if f.default is not MISSING else (None if optional else MISSING)
+        kind = hints[f.name]
+        parse, optional = _parser(kind)
+        default = f.default if f.default is not MISSING else None if optional else kind()  # "", 0, 0.0, False
         out[f.name] = (parse, default)
     return out
 
