@@ -91,7 +91,7 @@ def check_password_hash(text: str) -> str:
     return text
 
 
-def verify_password(password_hash: str, password: str) -> bool:
+def verify_password(password_hash: str, password: str | bytes) -> bool:
     """Whether `password` is the one `password_hash` (checked by `check_password_hash`) was made from.
     Raises ConfigError when the hash cannot be verified at all (memory refused, say)."""
     try:

@@ -243,16 +243,18 @@ class Accounts:
     def check(self, agent_id: str, password: str) -> AgentAccount | None:
         """The account when the password matches, else None. Blocks for an Argon2 verification when any
         account has a password_hash (`hashed`)."""
+        # a lone surrogate (JSON may spell one) is a wrong password, not an encoding error
+        given = password.encode("utf-8", "surrogatepass")
         account = self._by_id.get(agent_id)
         clear = account.password if account is not None else None
         expected = clear.get_secret_value().encode() if clear is not None else self._dummy
-        ok = hmac.compare_digest(password.encode(), expected) and account is not None and clear is not None
+        ok = hmac.compare_digest(given, expected) and account is not None and clear is not None
         stored = account.password_hash if account is not None else None
         if stored is None:
             if self._decoy is not None:
-                self._verify(self._decoy, password)  # the cost of a hashed account's check; never matches
+                self._verify(self._decoy, given)  # the cost of a hashed account's check; never matches
             return account if ok else None
-        return account if self._verify(stored, password, agent_id) else None
+        return account if self._verify(stored, given, agent_id) else None
 
     async def check_off_loop(self, agent_id: str, password: str) -> AgentAccount | None:
         """`check`, in a worker thread when it verifies a hash (Argon2 releases the GIL), so a login does not
@@ -262,7 +264,7 @@ class Accounts:
         return await asyncio.to_thread(self.check, agent_id, password)
 
     @staticmethod
-    def _verify(stored: str, password: str, agent_id: str | None = None) -> bool:
+    def _verify(stored: str, password: bytes, agent_id: str | None = None) -> bool:
         try:
             return verify_password(stored, password)
         except ConfigError as exc:

@@ -45,6 +45,8 @@ def test_a_hashed_password_logs_in_and_a_wrong_one_does_not():
     assert acc.check("bob", "bob-secret-2") is BOB  # in clear, still
     assert acc.check("bob", "ann-secret-1") is None
     assert acc.check("zed", "ann-secret-1") is None
+    for agent_id in ("ann", "bob", "zed"):  # a lone surrogate, as JSON may spell one: refused, not an error
+        assert acc.check(agent_id, "\ud800") is None
 
 
 @pytest.mark.parametrize("agent_id", ["ann", "bob", "zed"])
@@ -52,7 +54,7 @@ def test_every_login_verifies_one_hash_of_the_accounts_cost_whoever_it_names(mon
     acc = Accounts([ANN, BOB])
     verified: list[str] = []
 
-    def spy(stored: str, password: str) -> bool:
+    def spy(stored: str, password: bytes) -> bool:
         verified.append(stored)
         return verify_password(stored, password)
 
