@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import uvicorn
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from dialer import __version__
+from dialer.supervisor.errors import validation_error_response
 
 if TYPE_CHECKING:
     from dialer.daemon import Daemon
@@ -27,6 +29,10 @@ def build_app(daemon: Daemon) -> FastAPI:
     from dialer.supervisor import build_router as supervisor_router
 
     app = FastAPI(title="telecom-dialer", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> Response:
+        return validation_error_response(exc)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, object]:

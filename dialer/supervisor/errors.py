@@ -20,6 +20,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -36,6 +37,8 @@ __all__ = [
     "SupervisorError",
     "Unavailable",
     "http_errors",
+    "json_safe",
+    "validation_error_response",
 ]
 
 
@@ -92,12 +95,33 @@ def http_errors() -> Iterator[None]:
         raise HTTPException(503, detail=str(exc)) from exc
 
 
+def json_safe(value: Any) -> Any:
+    """`value` (JSON-like: dicts, lists, str, numbers) made writable as strict UTF-8 JSON: a lone surrogate (which
+    a JSON string may carry as `\\ud800`) is written as its escape, a NaN or an infinity as its name. An error
+    answer that echoes what it refuses must not fail to encode it (FastAPI answers 500 then)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {json_safe(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def validation_error_response(exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's own 422 answer (`{"detail": [errors]}`), made safe to encode (`json_safe`): for the routes
+    outside `ClearErrors` (the agent desk)."""
+    return JSONResponse({"detail": json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+
+
 def _summary(err: dict[str, Any]) -> dict[str, Any]:
     where = [str(p) for p in err.get("loc", ())]
     out: dict[str, Any] = {"loc": where, "msg": str(err.get("msg", "invalid")), "type": str(err.get("type", ""))}
     given = err.get("input")
     if isinstance(given, bool | int | str) or (isinstance(given, float) and math.isfinite(given)):
-        out["input"] = given if not isinstance(given, str) else given[:80]
+        out["input"] = given if not isinstance(given, str) else json_safe(given[:80])
     return out
 
 
