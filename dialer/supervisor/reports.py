@@ -1,7 +1,8 @@
 """The reports management reads, computed from call records, dispositions and the agent-state journal.
 
-Pure: every function takes rows already read (typed by `records.typed`) and returns plain dicts, one
-per table row, so the same result becomes JSON, CSV or a chart. Times are the daemon's clock.
+Pure: every function takes rows already read (each record parsed once by `CallRecord.from_fields`, handed
+over as the API's dict, `records.view`) and returns plain dicts, one per table row, so the same result
+becomes JSON, CSV or a chart. Times are the daemon's clock.
 
 Where a figure needs data that may be missing it says so rather than guessing: without the agent-state
 journal (`<prefix>:agent_states`, written by the daemon on every agent state change, `talking` included
