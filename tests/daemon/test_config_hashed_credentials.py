@@ -134,3 +134,18 @@ def test_the_hashed_lines_commented_in_examples_dialer_toml_stand_for_its_clear_
     [lead] = settings.api_tokens
     assert (lead.token, lead.token_sha256) == (None, hash_token("change-me-token"))
     assert check_credentials(settings) == []
+
+
+def test_dialer_hash_password_uses_owasp_s_argon2id_minimum_so_a_shift_s_logins_do_not_queue():
+    # the desk verifies one login at a time: the library's RFC 9106 profile (64 MiB, t 3, p 4) costs about
+    # five times as much per login
+    from argon2 import extract_parameters
+
+    from dialer.credentials import hash_password, verify_password
+
+    made = hash_password("s3cret pass")
+    p = extract_parameters(made)
+    assert (p.type, p.memory_cost, p.time_cost, p.parallelism) == (Type.ID, 19 * 1024, 2, 1)
+    assert check_password_hash(made) == made
+    assert verify_password(made, "s3cret pass")
+    assert not verify_password(made, "s3cret pas")
