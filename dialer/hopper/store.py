@@ -32,7 +32,7 @@ from dialer.hopper.keys import CampaignKeys, GlobalKeys
 from dialer.hopper.lists import base_row, dnc_numbers, kind_text, subject_for
 from dialer.hopper.results import queue_dnc_marks
 from dialer.hopper.views import S, text
-from dialer.leads.files import RawRow, detect_format, read_rows
+from dialer.leads.files import RawRow, detect_format, list_name_of_file, read_rows
 from dialer.leads.model import Lead, decode_lead
 from dialer.leads.phone import normalize
 from dialer.leads.report import MAX_LISTED, BaseReport, DncReport, ImportReport, ImportTally
@@ -128,7 +128,7 @@ class LeadStore:
         fmt: Literal["csv", "jsonl"] | None = None,
         encoding: str = "utf-8",
     ) -> ImportReport:
-        """Import a CSV or JSON Lines file; `list_name` defaults to the file's name."""
+        """Import a CSV or JSON Lines file; `list_name` defaults to the file's name (`list_name_of_file`)."""
         p = Path(path)
         try:
             fh = await asyncio.to_thread(p.open, "rb")
@@ -140,7 +140,7 @@ class LeadStore:
                 fh,
                 name=str(p),
                 now=now,
-                list_name=list_name or p.stem,
+                list_name=list_name or list_name_of_file(p.name),
                 source=source or "file",
                 fmt=fmt or detect_format(p.name),
                 encoding=encoding,

@@ -22,12 +22,13 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import BinaryIO, Literal, cast
 
 from dialer.errors import LeadError
 from dialer.leads.rows import RowIssue, RowValues, span_note
 
-__all__ = ["RawRow", "detect_format", "read_csv", "read_jsonl", "read_rows", "sniff_delimiter"]
+__all__ = ["RawRow", "detect_format", "list_name_of_file", "read_csv", "read_jsonl", "read_rows", "sniff_delimiter"]
 
 _BAD_BYTES = re.compile("[\udc80-\udcff]")
 _CHUNK = 1 << 16
@@ -48,6 +49,16 @@ def detect_format(name: str) -> Literal["csv", "jsonl"]:
     if lower.endswith((".csv", ".txt", ".tsv")):
         return "csv"
     raise LeadError(f"{name}: cannot tell the format from the name; use .csv or .jsonl, or pass fmt=")
+
+
+def list_name_of_file(name: str) -> str:
+    """The lead list a file's leads join when none is named: the file's name without its extension, each run
+    of characters other than letters, digits, `_ . -` made one `-`, at most 64 (what the API's list names
+    allow); "upload" if nothing is left. The CLI's upload and `LeadStore.import_file` both name lists so, so
+    one file gets one list name whichever way it came in."""
+    stem = PurePath(name).stem
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-")[:64].strip("-")
+    return cleaned or "upload"
 
 
 _QUOTED_TEXT = re.compile(r'"[^"]*"')

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import urllib.error
 import urllib.parse
@@ -37,6 +36,7 @@ from typing import Any, TextIO
 
 from dialer.errors import LeadError
 from dialer.hopper.lists import dnc_rows
+from dialer.leads.files import list_name_of_file
 from pacing import Mode
 
 __all__ = ["Api", "ApiCallError", "main", "register"]
@@ -379,13 +379,6 @@ def _dnc_file(path: str) -> tuple[list[str], list[tuple[int, str]], list[dict[st
     return numbers, where, bad
 
 
-def _list_name_of(path: str) -> str:
-    """A lead file's list name, as `LeadStore.import_file` gives it (the file's name without its extension),
-    in the characters and length the API takes; "upload" (the API's default) if nothing is left."""
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(path).stem).strip("-")[:64].strip("-")
-    return name or "upload"
-
-
 def _file_bytes(path: str) -> bytes:
     try:
         data = Path(path).read_bytes()
@@ -447,7 +440,7 @@ def _leads(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
               f"(up to {got['max_attempts_total']} attempts); {got['still_capped']} are at that cap still", file=out)
         return None
     jsonl = Path(args.file).suffix.lower() in (".jsonl", ".ndjson")
-    list_name = args.list_name or _list_name_of(args.file)
+    list_name = args.list_name or list_name_of_file(args.file)
     got = api.call("POST", f"/api/campaigns/{_q(args.campaign)}/leads/upload",
                    query={"list_name": list_name, "encoding": args.encoding},
                    raw=_file_bytes(args.file), content_type="application/x-ndjson" if jsonl else "text/csv")

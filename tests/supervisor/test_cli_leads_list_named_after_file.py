@@ -12,7 +12,7 @@ from sup_fakes import TOKENS, cli_runner, live_server, make_rig, settings
 
 from dialer.config import CampaignSettings, PacingSettings
 from dialer.http import build_app
-from dialer.supervisor import cli
+from dialer.leads.files import list_name_of_file
 from pacing import Mode
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "campaigns"
@@ -27,7 +27,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "campaigns"
     ("x" * 80 + ".csv", "x" * 64),
 ])
 def test_the_default_list_name_is_the_files_cleaned(file: str, name: str) -> None:
-    assert cli._list_name_of(file) == name
+    assert list_name_of_file(file) == name
 
 
 async def test_cli_import_without_list_name_uses_the_files_name(redis, tmp_path) -> None:
@@ -40,3 +40,15 @@ async def test_cli_import_without_list_name_uses_the_files_name(redis, tmp_path)
     async with live_server(build_app(rig.daemon)) as url:
         out = await cli_runner(url, TOKENS["supervisor"])("leads", "import", "upsell", str(f))
     assert out.startswith("upsell/vendor-may: "), out
+
+
+async def test_import_file_names_the_list_as_the_cli_does(redis, tmp_path) -> None:
+    # one file, one list name, whichever way it came in (it was "vendor may" here, "vendor-may" by the CLI)
+    from dialer.campaigns.loader import load_campaign
+    from dialer.hopper import LeadStore
+
+    f = tmp_path / "vendor may.csv"
+    shutil.copy(EXAMPLE / "leads" / "base_upsell.csv", f)
+    store = LeadStore(redis, prefix="listname")
+    report = await store.import_file(load_campaign(EXAMPLE / "base_upsell.toml"), f, now=1_795_000_000.0)
+    assert report.summary().startswith("upsell-fiber/vendor-may: "), report.summary()
