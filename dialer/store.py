@@ -18,7 +18,8 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -28,7 +29,7 @@ from dialer.engine.commands import DispositionMade
 from dialer.engine.records import CallRecord
 from dialer.errors import StateStoreError
 
-__all__ = ["RedisStore", "connect_redis", "end_if_cancelled", "refused_for_good", "until_stored"]
+__all__ = ["RedisStore", "connect_redis", "end_if_cancelled", "redis_call", "refused_for_good", "until_stored"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,22 @@ def connect_redis(url: str, *, timeout_s: float | None = None) -> aioredis.Redis
     if timeout_s is None:
         return aioredis.Redis.from_url(url, decode_responses=True)
     return aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=timeout_s)
+
+
+@asynccontextmanager
+async def redis_call(what: str, timeout_s: float) -> AsyncIterator[None]:
+    """The one translation of Redis errors into ours: run the body under a deadline (the [redis] timeout, or
+    the caller's own when it waits longer on purpose); a Redis failure, a lost connection or no answer in
+    time becomes `StateStoreError` saying what was being done and what to check. The Redis error stays its
+    `__cause__` (`refused_for_good` reads it)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            yield
+    except TimeoutError as exc:
+        raise StateStoreError(_no_answer(what, timeout_s)) from exc
+    except (RedisError, OSError) as exc:
+        raise StateStoreError(f"Redis failed while {what}: {exc}; check the Redis address ([redis] url) and "
+                              "the server") from exc
 
 
 # Error replies of a Redis that cannot take a write for a moment (a replica during a failover, memory full,
@@ -309,13 +326,8 @@ class RedisStore:
         start = "-"
         while len(out) < count:
             n = min(page, count - len(out))
-            try:
-                async with asyncio.timeout(self._timeout):
-                    entries: Any = await self.r.xrange(self.key("calls"), min=start, count=n)
-            except TimeoutError as exc:
-                raise StateStoreError(_no_answer("reading the call records", self._timeout)) from exc
-            except (RedisError, OSError) as exc:
-                raise StateStoreError(f"cannot read call records: {exc!r}; check Redis") from exc
+            async with redis_call("reading the call records", self._timeout):
+                entries: Any = await self.r.xrange(self.key("calls"), min=start, count=n)
             out.extend(dict(fields) for _id, fields in entries or ())
             if not entries or len(entries) < n:
                 break
@@ -325,14 +337,9 @@ class RedisStore:
     async def call(self, call_id: str) -> dict[str, str]:
         """The call's hash (record plus disposition), empty if there is none; read within the store's deadline,
         so a half-open Redis makes it fail (StateStoreError) instead of hanging the request that asked."""
-        try:
-            async with asyncio.timeout(self._timeout):
-                fields: Any = await self.r.hgetall(self.key("call", call_id))
-            return dict(fields)
-        except TimeoutError as exc:
-            raise StateStoreError(_no_answer(f"reading call {call_id}", self._timeout)) from exc
-        except (RedisError, OSError) as exc:
-            raise StateStoreError(f"cannot read call {call_id}: {exc!r}; check Redis") from exc
+        async with redis_call(f"reading call {call_id}", self._timeout):
+            fields: Any = await self.r.hgetall(self.key("call", call_id))
+        return dict(fields)
 
 
 def _no_answer(what: str, timeout_s: float) -> str:
