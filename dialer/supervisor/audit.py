@@ -9,17 +9,14 @@ when they are audited; if Redis is down their entry goes to the error log instea
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from dialer.clock import Clock
 from dialer.errors import StateStoreError
-from dialer.store import RedisStore
+from dialer.store import RedisStore, redis_call
 from dialer.supervisor.auth import Principal
 from dialer.supervisor.records import check_cursor
 
@@ -29,11 +26,11 @@ log = logging.getLogger(__name__)
 
 
 class AuditLog:
-    def __init__(self, store: RedisStore, clock: Clock, *, keep: int = 100_000, timeout_s: float = 2.0) -> None:
+    def __init__(self, store: RedisStore, clock: Clock, *, keep: int = 100_000, timeout_s: float | None = None) -> None:
         self._store = store
         self._clock = clock
         self._keep = keep
-        self._timeout = timeout_s
+        self._timeout = store.timeout_s if timeout_s is None else timeout_s  # the [redis] timeout unless told
         self.key = store.key("audit")
 
     def _entry(self, who: Principal, action: str, target: str, details: dict[str, Any]) -> dict[str, str]:
@@ -50,11 +47,8 @@ class AuditLog:
     async def write(self, who: Principal, action: str, target: str, **details: Any) -> None:
         """Append an entry; raises StateStoreError when Redis cannot take it."""
         entry = self._entry(who, action, target, details)
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._store.r.xadd(self.key, entry, maxlen=self._keep, approximate=True)  # type: ignore[arg-type]
-        except (RedisError, OSError, TimeoutError) as exc:
-            raise StateStoreError(f"cannot write the audit log: {exc!r}; check Redis") from exc
+        async with redis_call("writing the audit log", self._timeout):
+            await self._store.r.xadd(self.key, entry, maxlen=self._keep, approximate=True)  # type: ignore[arg-type]
 
     async def record(self, who: Principal, action: str, target: str, **details: Any) -> None:
         """Append an entry for an action already done; never raises (logs the entry when Redis is down)."""
@@ -69,11 +63,8 @@ class AuditLog:
         if not check_cursor(before):
             return []
         top = f"({before}" if before else "+"
-        try:
-            async with asyncio.timeout(self._timeout):
-                rows: Any = await self._store.r.xrevrange(self.key, max=top, min="-", count=limit)
-        except (RedisError, OSError, TimeoutError) as exc:
-            raise StateStoreError(f"cannot read the audit log: {exc!r}; check Redis") from exc
+        async with redis_call("reading the audit log", self._timeout):
+            rows: Any = await self._store.r.xrevrange(self.key, max=top, min="-", count=limit)
         out: list[dict[str, Any]] = []
         for entry_id, fields in rows or ():
             item: dict[str, Any] = {"id": entry_id, **fields}
