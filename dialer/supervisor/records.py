@@ -9,7 +9,6 @@ reports, and named in the error of a single call's read.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -18,11 +17,8 @@ from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from dialer.engine.records import CallRecord, RecordError, mask_number
-from dialer.errors import StateStoreError
-from dialer.store import RedisStore
+from dialer.store import RedisStore, redis_call
 from dialer.supervisor.errors import Invalid, SupervisorError
 
 __all__ = ["STREAM_ID", "CallQuery", "Unreadable", "check_cursor", "iter_stream", "parse_or_skip", "query_calls",
@@ -94,15 +90,14 @@ def parse_or_skip(entry_id: str, stored: Mapping[str, str], reader: str) -> Call
 
 
 async def iter_stream(store: RedisStore, key: str, *, chunk: int = 2000,
-                      timeout_s: float = 10.0) -> AsyncIterator[tuple[str, dict[str, str]]]:
-    """Every entry of a stream, oldest first, read in chunks."""
+                      timeout_s: float | None = None) -> AsyncIterator[tuple[str, dict[str, str]]]:
+    """Every entry of a stream, oldest first, read in chunks, each within `timeout_s` (the [redis] timeout
+    unless told)."""
+    timeout_s = store.timeout_s if timeout_s is None else timeout_s
     start = "-"
     while True:
-        try:
-            async with asyncio.timeout(timeout_s):
-                rows: Any = await store.r.xrange(key, min=start, max="+", count=chunk)
-        except (RedisError, OSError, TimeoutError) as exc:
-            raise StateStoreError(f"cannot read {key}: {exc!r}; check Redis") from exc
+        async with redis_call(f"reading {key}", timeout_s):
+            rows: Any = await store.r.xrange(key, min=start, max="+", count=chunk)
         for entry_id, fields in rows or ():
             yield entry_id, dict(fields)
         if not rows or len(rows) < chunk:
@@ -139,8 +134,11 @@ class CallQuery:
         return self.until is None or rec.ended_at < self.until
 
 
-async def query_calls(store: RedisStore, q: CallQuery, *, mask: bool, timeout_s: float = 10.0) -> dict[str, Any]:
-    """Newest first; `next` is the cursor (pass as `before`) when more may match."""
+async def query_calls(store: RedisStore, q: CallQuery, *, mask: bool,
+                      timeout_s: float | None = None) -> dict[str, Any]:
+    """Newest first; `next` is the cursor (pass as `before`) when more may match. Each page of the stream is
+    read within `timeout_s` (the [redis] timeout unless told)."""
+    timeout_s = store.timeout_s if timeout_s is None else timeout_s
     if not check_cursor(q.before):
         return {"calls": [], "next": None, "scanned": 0}
     key = store.key("calls")
@@ -150,11 +148,8 @@ async def query_calls(store: RedisStore, q: CallQuery, *, mask: bool, timeout_s:
     last_id: str | None = None
     exhausted = False
     while len(found) < q.limit and scanned < q.scan:
-        try:
-            async with asyncio.timeout(timeout_s):
-                rows: Any = await store.r.xrevrange(key, max=top, min="-", count=min(1000, q.scan - scanned))
-        except (RedisError, OSError, TimeoutError) as exc:
-            raise StateStoreError(f"cannot read call records: {exc!r}; check Redis") from exc
+        async with redis_call("reading the call records", timeout_s):
+            rows: Any = await store.r.xrevrange(key, max=top, min="-", count=min(1000, q.scan - scanned))
         if not rows:
             exhausted = True
             break
