@@ -27,11 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from dialer.engine.records import CallRecord, RecordError
-from dialer.errors import StateStoreError
-from dialer.store import RedisStore
+from dialer.store import RedisStore, redis_call
 from dialer.supervisor.reports import DEFAULT_SALES, SaleCodes, amd_screened, law_rate
 
 __all__ = ["ABANDONED", "CONTACTS", "DIALED", "LIVE", "SALES", "SCREENED", "Tally", "Window"]
@@ -151,11 +148,8 @@ class Tally:
 
     async def _read(self, block_ms: int | None) -> int:
         timeout = self._timeout + (block_ms or 0) / 1000.0
-        try:
-            async with asyncio.timeout(timeout):
-                got: Any = await self._store.r.xread(dict(self._last), count=self._batch, block=block_ms)  # type: ignore[arg-type]
-        except (RedisError, OSError, TimeoutError) as exc:
-            raise StateStoreError(f"cannot read the call records: {exc!r}; check Redis") from exc
+        async with redis_call("reading the call records", timeout):
+            got: Any = await self._store.r.xread(dict(self._last), count=self._batch, block=block_ms)  # type: ignore[arg-type]
         n = 0
         for stream, entries in got or ():
             for entry_id, fields in entries:
@@ -205,11 +199,10 @@ class Tally:
         if campaign is None:
             if not self._is_sale.anywhere(code):
                 return  # no need to look its campaign up
-            try:
+            # under a deadline too: a half-open Redis here would hold the tally's lock, and the wallboard, for ever
+            async with redis_call(f"reading the campaign of call {call_id}", self._timeout):
                 found: Any = await self._store.r.hget(self._store.key("call", call_id), "campaign_id")
-                campaign = str(found) if found else None
-            except (RedisError, OSError) as exc:
-                raise StateStoreError(f"cannot read call {call_id}: {exc!r}") from exc
+            campaign = str(found) if found else None
         if not campaign or not self._is_sale(campaign, code):
             return
         try:
