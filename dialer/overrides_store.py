@@ -18,11 +18,10 @@ import asyncio
 from collections.abc import Callable
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
-from dialer.errors import StateStoreError
 from dialer.overrides import CampaignOverrides, dumps, is_empty
-from dialer.store import RedisStore
+from dialer.store import RedisStore, redis_call
 
 __all__ = ["OverrideStore"]
 
@@ -60,12 +59,8 @@ class OverrideStore:
 
     async def write(self, campaign_id: str, current: Current) -> None:
         """Store the campaign's record as `current()` gives it now. Raises StateStoreError."""
-        try:
-            async with asyncio.timeout(self.store.timeout_s):
-                await self._put(self.store.r, campaign_id, current)
-        except (RedisError, OSError, TimeoutError) as exc:
-            raise StateStoreError(f"cannot store the supervisor changes of campaign {campaign_id}: {exc!r}; "
-                                  "check Redis") from exc
+        async with redis_call(f"storing the supervisor changes of campaign {campaign_id}", self.store.timeout_s):
+            await self._put(self.store.r, campaign_id, current)
 
     def write_later(self, campaign_id: str, current: Current, done: Callable[[], None]) -> None:
         """Queue the write in the store's outbox, retried until Redis takes it; `done()` once it has."""

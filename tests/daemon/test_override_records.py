@@ -120,7 +120,7 @@ async def test_a_write_redis_does_not_take_raises_the_store_error():
     down = connect_redis("redis://127.0.0.1:1/0")
     try:
         ovs = OverrideStore(RedisStore(down, prefix="ovr-down", timeout_s=0.5))
-        with pytest.raises(StateStoreError, match="cannot store the supervisor changes of campaign upsell"):
+        with pytest.raises(StateStoreError, match="failed while storing the supervisor changes of campaign upsell"):
             await ovs.write("upsell", sample)
     finally:
         await down.aclose()
