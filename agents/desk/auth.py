@@ -35,11 +35,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from redis.exceptions import RedisError
-
 from dialer.config import AgentAccount
 from dialer.credentials import decoy_hash, verify_password
-from dialer.errors import ConfigError, DialerError
+from dialer.errors import ConfigError, DialerError, StateStoreError
+from dialer.store import redis_call
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -122,9 +121,9 @@ class Logouts:
             return mine
         store = self._store
         try:
-            async with asyncio.timeout(store.timeout_s):
+            async with redis_call("reading the desk logouts", store.timeout_s):
                 got = await store.r.get(store.key("desk_logout", jti))
-        except (RedisError, OSError, TimeoutError) as exc:
+        except StateStoreError as exc:
             if not self._redis_away:
                 self._redis_away = True
                 log.warning("desk logouts cannot be read from Redis: until it answers, only the logouts made on "

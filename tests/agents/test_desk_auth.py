@@ -171,6 +171,7 @@ async def test_with_redis_away_this_daemons_logouts_are_still_refused_and_the_ou
             assert (await signer.check(other.token)).agent_id == "bob"
         away = [r for r in caplog.records if "cannot be read from Redis" in r.getMessage()]
         assert [r.levelno for r in away] == [logging.WARNING]
+        assert "Redis failed while reading the desk logouts" in away[0].error  # dialer.store.redis_call's words
     finally:
         await client.aclose()
 
