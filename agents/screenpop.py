@@ -22,7 +22,6 @@ calls it at start-up, `Daemon.run`).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
@@ -35,13 +34,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
-from redis.exceptions import RedisError
 
 from agents.commands import Disposition
 from agents.dispositions import DEFAULT_DISPOSITIONS, DispositionRejected, DispositionSet
 from agents.scripts import CallScript
 from agents.state import Agent
 from dialer.engine.calls import Call
+from dialer.errors import StateStoreError
+from dialer.store import redis_call
 
 __all__ = ["Contact", "ContactHistory", "ScreenPopRenderer", "local_time"]
 
@@ -122,7 +122,7 @@ class ContactHistory:
         down, slow (beyond `timeout_s`) or holding something else under that key is logged and learns
         nothing: the screen-pops then show contacts from this start on, and the daemon starts all the same."""
         try:
-            async with asyncio.timeout(timeout_s):
+            async with redis_call(f"reading the earlier contacts ({store.key('dispositions')})", timeout_s):
                 entries: Any = await store.r.xrevrange(store.key("dispositions"), count=count)
                 rows = [row for row in (dict(f) for _id, f in entries or ()) if row.get("call_id")]
                 if not rows:
@@ -131,8 +131,8 @@ class ContactHistory:
                     for row in rows:
                         p.hmget(store.key("call", row["call_id"]), ["number", "campaign_id", "connected_at"])
                     calls: list[Any] = await p.execute()
-        except (RedisError, OSError, TimeoutError) as exc:
-            log.warning(f"earlier contacts not reloaded from Redis ({store.key('dispositions')}): {exc!r}; the "
+        except StateStoreError as exc:
+            log.warning(f"earlier contacts not reloaded from Redis ({store.key('dispositions')}): {exc}; the "
                         "screen-pops show contacts from this start on. Check Redis and that key (a stream)",
                         extra={"action": "screenpop history"})
             return 0
