@@ -146,11 +146,8 @@ class RedisStore:
         return len(self._outbox)
 
     async def ping(self) -> None:
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self.r.ping()
-        except (RedisError, OSError, TimeoutError) as exc:
-            raise StateStoreError(f"Redis did not answer PING: {exc!r}; check [redis] url") from exc
+        async with redis_call("answering PING", self._timeout):
+            await self.r.ping()
 
     # ------------------------------------------------------------------ writes (queued)
     def append_call_record(self, record: CallRecord) -> None:

@@ -50,3 +50,15 @@ async def test_other_errors_pass_through() -> None:
     with pytest.raises(ValueError):
         async with redis_call("reading v", 2.0):
             raise ValueError("not Redis")
+
+
+class _RefusingPing:
+    async def ping(self) -> None:
+        raise RedisConnectionError("Connection refused")
+
+
+async def test_the_start_up_ping_says_where_to_look() -> None:
+    from dialer.store import RedisStore
+
+    with pytest.raises(StateStoreError, match=r"failed while answering PING: Connection refused; .*\[redis\] url"):
+        await RedisStore(_RefusingPing()).ping()  # type: ignore[arg-type]
