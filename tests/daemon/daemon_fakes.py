@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 from agents import commands as ac
 from agents.state import AgentState
+from dialer.ami import actions
 from dialer.ami import events as ev
 from dialer.config import CampaignSettings
 from dialer.daemon import Daemon
@@ -34,6 +35,18 @@ class FakeAmi:
 
     async def core_show_channels(self, timeout: float = 5.0) -> list[object]:
         return []
+
+
+class OriginateCapture(FakeAmi):
+    """A FakeAmi that keeps every Originate the daemon submits, as the action it would send."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.originates: list[actions.OriginateAction] = []
+
+    def submit_originate(self, action: object) -> None:
+        assert isinstance(action, actions.OriginateAction)
+        self.originates.append(action)
 
 
 @contextlib.asynccontextmanager

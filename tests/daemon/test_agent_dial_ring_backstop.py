@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from bus_fakes import FakeBus
-from daemon_fakes import FakeAmi
+from daemon_fakes import OriginateCapture
 
 from dialer.ami import actions
 from dialer.clock import ScaledClock
@@ -21,16 +21,6 @@ from dialer.metrics import Metrics
 from dialer.store import RedisStore
 
 
-class Capture(FakeAmi):
-    def __init__(self) -> None:
-        super().__init__()
-        self.originates: list[actions.OriginateAction] = []
-
-    def submit_originate(self, action: object) -> None:
-        assert isinstance(action, actions.OriginateAction)
-        self.originates.append(action)
-
-
 @pytest.mark.parametrize(("allowance", "ring_s"), [(None, "28"), (12.5, "33")])
 async def test_the_agent_dial_s_ring_limit_in_the_dialplan_is_the_ring_timeout_plus_the_set_up_allowance(
         client, allowance, ring_s):
@@ -41,7 +31,7 @@ async def test_the_agent_dial_s_ring_limit_in_the_dialplan_is_the_ring_timeout_p
                          metrics=MetricsSettings(enabled=False))
     engine = Engine()
     engine.add_campaign(runtime_from_settings(cs))
-    ami = Capture()
+    ami = OriginateCapture()
     d = Daemon(cfg, clock=ScaledClock(1.0), engine=engine, ami=ami,  # type: ignore[arg-type]
                store=RedisStore(client, prefix="ringbackstop"), bus=FakeBus(),  # type: ignore[arg-type]
                leads={"c": InMemoryLeadSource()}, metrics=Metrics())

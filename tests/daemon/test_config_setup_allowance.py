@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from bus_fakes import FakeBus
-from daemon_fakes import FakeAmi
+from daemon_fakes import OriginateCapture
 
 from dialer.ami import actions
 from dialer.clock import ScaledClock
@@ -25,16 +25,6 @@ from dialer.store import RedisStore
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-class Capture(FakeAmi):
-    def __init__(self) -> None:
-        super().__init__()
-        self.originates: list[actions.OriginateAction] = []
-
-    def submit_originate(self, action: object) -> None:
-        assert isinstance(action, actions.OriginateAction)
-        self.originates.append(action)
-
-
 def _originate_with(settings: DialerSettings, client: object) -> actions.OriginateAction:
     """The Originate the daemon sends for one 20 s dial of campaign c under `settings`."""
     cs = CampaignSettings(id="c", ring_timeout_s=20)
@@ -42,7 +32,7 @@ def _originate_with(settings: DialerSettings, client: object) -> actions.Origina
                                       "metrics": MetricsSettings(enabled=False)})
     engine = Engine()
     engine.add_campaign(runtime_from_settings(cs))
-    ami = Capture()
+    ami = OriginateCapture()
     d = Daemon(cfg, clock=ScaledClock(1.0), engine=engine, ami=ami,  # type: ignore[arg-type]
                store=RedisStore(client, prefix="setupallow"), bus=FakeBus(),  # type: ignore[arg-type]
                leads={"c": InMemoryLeadSource()}, metrics=Metrics())

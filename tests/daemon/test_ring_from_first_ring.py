@@ -85,16 +85,7 @@ async def test_an_unanswered_dial_rings_the_ring_timeout_from_its_first_ring_and
 
 
 async def test_the_originate_timeout_is_the_ring_timeout_plus_the_set_up_allowance(client):
-    from daemon_fakes import FakeAmi
-
-    class Capture(FakeAmi):
-        def __init__(self) -> None:
-            super().__init__()
-            self.originates: list[actions.OriginateAction] = []
-
-        def submit_originate(self, action: object) -> None:
-            assert isinstance(action, actions.OriginateAction)
-            self.originates.append(action)
+    from daemon_fakes import OriginateCapture
 
     from dialer.engine.commands import Originate
 
@@ -102,7 +93,7 @@ async def test_the_originate_timeout_is_the_ring_timeout_plus_the_set_up_allowan
     cfg = DialerSettings(campaigns=[cs], http=HttpSettings(enabled=False), metrics=MetricsSettings(enabled=False))
     engine = Engine()
     engine.add_campaign(runtime_from_settings(cs))
-    ami = Capture()
+    ami = OriginateCapture()
     d = Daemon(cfg, clock=ScaledClock(1.0), engine=engine, ami=ami,  # type: ignore[arg-type]
                store=RedisStore(client, prefix="ringfirst2"), bus=FakeBus(),  # type: ignore[arg-type]
                leads={"c": InMemoryLeadSource()}, metrics=Metrics())
