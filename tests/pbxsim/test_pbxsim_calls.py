@@ -273,7 +273,9 @@ async def test_an_unallocated_number_fails_with_cause_1_and_reason_0():
 async def test_every_carrier_refusal_is_reported_before_the_originate_response(traffic, status, cause, reason):
     async with running(traffic) as sim:
         client = await _session(sim)
-        await client.action(originate("rej-1", "5552016"))
+        # a ring timeout far beyond the carrier's answer: at 5000x the default 30 s is 6 real ms, which a loaded
+        # host can let pass before the refusal is handled (Reason 3, our timeout, instead of the carrier's)
+        await client.action(originate("rej-1", "5552016", timeout_ms=600_000))
         resp = await client.wait_event("OriginateResponse")
         assert (resp.get("Response"), resp.get("Reason")) == ("Failure", reason)
         [trunk] = [b for b in client.log if b.get("UserEvent") == "DialerTrunkResult"]
