@@ -137,12 +137,17 @@ def originate(
     call_id: str,
     number: str,
     *,
-    timeout_ms: int = 30000,
+    timeout_ms: int = 3_600_000,
     amd: bool = True,
     context: str = "dialer-connect",
     lead: str = "L1",
 ) -> dict[str, str]:
-    """The contract's Originate (docs/DIALPLAN_CONTRACT.md)."""
+    """The contract's Originate (docs/DIALPLAN_CONTRACT.md).
+
+    Its ring timeout defaults to an hour, which never fires: the simulator runs its clock 200 to 5000 times
+    faster than real time, so the dialer's usual 30 s would be 6 to 150 real ms, and a loaded host lets that
+    pass before a test's next step (a hang-up, a carrier's refusal) is handled. A test about the ring timeout
+    passes its own `timeout_ms`."""
     return {
         "Action": "Originate",
         "ActionID": call_id,

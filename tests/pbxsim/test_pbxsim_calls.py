@@ -273,9 +273,7 @@ async def test_an_unallocated_number_fails_with_cause_1_and_reason_0():
 async def test_every_carrier_refusal_is_reported_before_the_originate_response(traffic, status, cause, reason):
     async with running(traffic) as sim:
         client = await _session(sim)
-        # a ring timeout far beyond the carrier's answer: at 5000x the default 30 s is 6 real ms, which a loaded
-        # host can let pass before the refusal is handled (Reason 3, our timeout, instead of the carrier's)
-        await client.action(originate("rej-1", "5552016", timeout_ms=600_000))
+        await client.action(originate("rej-1", "5552016"))
         resp = await client.wait_event("OriginateResponse")
         assert (resp.get("Response"), resp.get("Reason")) == ("Failure", reason)
         [trunk] = [b for b in client.log if b.get("UserEvent") == "DialerTrunkResult"]
@@ -408,9 +406,7 @@ async def test_an_agent_phone_slower_than_the_dial_timeout_means_abandon():
 async def test_nobody_moving_a_parked_call_sends_it_to_the_abandon_message():
     async with running(people(p_live=1.0), scale=5000.0) as sim:
         client = await _session(sim)
-        # a ring timeout far beyond the answer: at 5000x the default 30 s is 6 real ms, which a loaded
-        # host can let pass before the answer is handled
-        await client.action(originate("park-1", "5552012", timeout_ms=600_000))
+        await client.action(originate("park-1", "5552012"))
         record = await sim.wait_call_ended("park-1")
         assert record.outcome is SimOutcome.ABANDONED
         assert record.parked_at is not None
