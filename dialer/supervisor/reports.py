@@ -421,13 +421,14 @@ def funnel(records: Iterable[Row], disps: Mapping[str, Disp], follow_ups: Iterab
             interested += 1
         if sale:
             sold += 1
-            sold_leads.add(str(r.get("lead_id")))
+            if r.get("lead_id"):  # a sale without a lead has no follow-up to confirm it
+                sold_leads.add(str(r.get("lead_id")))
     # per lead, as sales are: a confirmation call made twice (the first got a callback, say) is one
     # confirmed sale, and the stage can never count more than the sales before it
     confirmed_leads: set[str] = set()
     dispatched_leads: set[str] = set()
     for f in follow_ups:
-        if f.lead_id in sold_leads and f.code == "confirmed":
+        if f.lead_id and f.lead_id in sold_leads and f.code == "confirmed":
             confirmed_leads.add(f.lead_id)
             if str(f.fields.get("dispatched", "")).lower() in _TRUE:
                 dispatched_leads.add(f.lead_id)
@@ -454,8 +455,9 @@ def reason_breakdown(records: Iterable[Row], disps: Mapping[str, Disp], cancel_r
         if not _contact(r):
             continue
         d = disps.get(str(r["call_id"]))
-        lead = str(r.get("lead_id"))
-        cancel = cancel_reason_of.get(lead) or (d.fields.get("cancel_reason") if d is not None else None) or "(none)"
+        lead = str(r.get("lead_id") or "")  # without a lead, only the call's own disposition says
+        own = d.fields.get("cancel_reason") if d is not None else None
+        cancel = (cancel_reason_of.get(lead) if lead else None) or own or "(none)"
         contacts[cancel] += 1
         if d is None:
             continue
@@ -475,9 +477,16 @@ def reason_breakdown(records: Iterable[Row], disps: Mapping[str, Disp], cancel_r
 def attempts_histogram(records: Iterable[Row], flag_over: int = 6) -> dict[str, Any]:
     """How many leads were dialed how many times in the window; leads above `flag_over` are listed. A lead is
     its campaign's (lead ids are per campaign: two campaigns' L1 are two persons' leads, or one person's
-    twice, each with its own attempt caps)."""
-    per_lead: Counter[tuple[str, str]] = Counter((str(r.get("campaign_id") or ""), str(r.get("lead_id")))
-                                                 for r in records)
+    twice, each with its own attempt caps). A dial without a lead id (an agent's manual dial of a typed
+    number, a record older than the field) is no lead: `without_lead` counts those dials."""
+    per_lead: Counter[tuple[str, str]] = Counter()
+    without = 0
+    for r in records:
+        lead = r.get("lead_id")
+        if not lead:
+            without += 1
+            continue
+        per_lead[(str(r.get("campaign_id") or ""), str(lead))] += 1
     hist = Counter(per_lead.values())
     flagged = sorted(((lead, n) for lead, n in per_lead.items() if n > flag_over), key=lambda x: (-x[1], x[0]))[:50]
     return {
@@ -486,6 +495,7 @@ def attempts_histogram(records: Iterable[Row], flag_over: int = 6) -> dict[str, 
         "max_attempts": max(per_lead.values(), default=0),
         "flag_over": flag_over,
         "flagged": [{"campaign_id": cid, "lead_id": lead, "attempts": n} for (cid, lead), n in flagged],
+        "without_lead": without,
     }
 
 

@@ -127,8 +127,8 @@ def data_routes(ctx: Ctx, r: APIRouter) -> None:
             if campaign is not None:
                 ctx.sup.campaign(campaign)
             data = await load(ctx.daemon.store, campaign=campaign, since=start, until=end)
-            cancel = {lead: d.fields["cancel_reason"] for lead, d in
-                      ((d.lead_id, d) for d in data.follow_ups) if "cancel_reason" in d.fields}
+            cancel = {d.lead_id: d.fields["cancel_reason"] for d in data.follow_ups
+                      if d.lead_id and "cancel_reason" in d.fields}  # a call without a lead is no lead's
             cap = ctx.daemon.engine.campaigns[campaign].pacer.knobs.abandon_cap if campaign else 0.03
             body, table = build_report(kind, data, cancel_reason_of=cancel, flag_over=flag_over, cap=cap,
                                        dispositions_for=ctx.daemon.engine.dispositions_for,
