@@ -17,9 +17,9 @@ import asyncio
 import csv
 import io
 import math
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from redis.asyncio import Redis
 
@@ -29,8 +29,11 @@ from dialer.errors import LeadError
 from dialer.hopper._redis import redis_call
 from dialer.hopper.imports import Importer
 from dialer.hopper.keys import CampaignKeys, GlobalKeys
+from dialer.hopper.list_figures import list_figures
 from dialer.hopper.lists import base_row, dnc_numbers, kind_text, subject_for
 from dialer.hopper.results import queue_dnc_marks
+from dialer.hopper.subscriber_dnc import SubscriberDnc, subscriber_dnc
+from dialer.hopper.types import LeadList
 from dialer.hopper.views import S, text
 from dialer.leads.files import RawRow, detect_format, list_name_of_file, read_rows
 from dialer.leads.model import Lead, decode_lead
@@ -38,6 +41,9 @@ from dialer.leads.phone import normalize
 from dialer.leads.report import MAX_LISTED, BaseReport, DncReport, ImportReport, ImportTally
 from dialer.leads.rows import Excluded, Rejected, RowIssue, RowParser, required_columns
 from dialer.policy.signals import SuppressionSignal
+
+if TYPE_CHECKING:
+    from dialer.store import RedisStore
 
 __all__ = ["BaseCsv", "LeadStore", "subject_for"]
 
@@ -106,6 +112,14 @@ class LeadStore:
         self._chunk = chunk
         self._base_forget = redis.register_script(_BASE_FORGET)
         self._base_set = redis.register_script(_BASE_SET)
+
+    @classmethod
+    def of(cls, store: RedisStore, *, timeout_s: float = 30.0) -> LeadStore:
+        """The lead keys of the daemon's Redis: `store`'s connection and key prefix, so the daemon and the
+        supervisor's routes name the leads they want instead of handing a Redis client around. `timeout_s`
+        bounds each Redis call as in the constructor (longer than the store's own: an import batch or a
+        subscriber's walk is a bigger command than a record's write)."""
+        return cls(store.r, prefix=store.prefix, timeout_s=timeout_s)
 
     @property
     def redis(self) -> Redis:
@@ -269,11 +283,25 @@ class LeadStore:
         return int(value or 0)
 
     async def iter_lead_ids(self, campaign_id: str, batch: int = 1000) -> AsyncIterator[str]:
-        """Every lead id of a campaign (SCAN; for reports and tests, not the dialing path)."""
+        """Every lead id of a campaign (SCAN; for reports and tests, not the dialing path). Each SCAN call has
+        the store's deadline, as every other read here: a Redis gone or hung is StateStoreError, not a redis-py
+        error or a wait for ever."""
         pattern = CampaignKeys(self._prefix, campaign_id).lead("*")
         cut = len(pattern) - 1
-        async for key in self._r.scan_iter(match=pattern, count=batch):
-            yield text(key)[cut:]
+        cursor = 0
+        while True:
+            async with redis_call(f"listing the leads of {campaign_id}", self._timeout):
+                after, keys = await self._r.scan(cursor, match=pattern, count=batch)
+            for key in keys:
+                yield text(key)[cut:]
+            cursor = int(after)
+            if cursor == 0:
+                return
+
+    async def list_figures(self, campaign_id: str, paused: Collection[str]) -> list[LeadList]:
+        """The campaign's lead lists with their figures, paused when named in `paused` (a set the caller has
+        read already: see `dialer.hopper.list_figures`)."""
+        return await list_figures(self._r, campaign_id, paused, prefix=self._prefix, timeout_s=self._timeout)
 
     # -- do not call -------------------------------------------------------------------------------------
 
@@ -353,6 +381,12 @@ class LeadStore:
             if nums:
                 pipe.sadd(self._g.dnc, *nums)
             await pipe.execute()
+
+    async def subscriber_dnc(self, subscriber_id: str, numbers: Iterable[str] = ()) -> SubscriberDnc:
+        """Subscriber `subscriber_id`'s own do-not-call request on every number they have, their leads in any
+        campaign finished (`dialer.hopper.subscriber_dnc`). StateStoreError: the marks written stay, and the
+        same request again completes it."""
+        return await subscriber_dnc(self._r, subscriber_id, numbers, prefix=self._prefix, timeout_s=self._timeout)
 
     async def is_dnc(self, number: str, *, campaign_id: str | None = None, region: str = "US") -> bool:
         e164 = normalize(number, region)
