@@ -33,8 +33,6 @@ import math
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import RedisError
-
 from agents.commands import PreviewDial, PreviewSkip, RecentCommands
 from agents.dispositions import DispositionRejected, callback_time
 from agents.screenpop import ScreenPopRenderer
@@ -44,9 +42,8 @@ from dialer.ami import events as ev
 from dialer.engine import callback_holds
 from dialer.engine.commands import AutoDialPreview, Command, DispositionMade, OriginateAgentFirst, RecordOptOut
 from dialer.engine.core import DialRequest, Engine
-from dialer.errors import CallbackNotMovable, DialerError, IllegalTransition, PolicyViolation, StateStoreError
+from dialer.errors import CallbackNotMovable, DialerError, IllegalTransition, PolicyViolation
 from dialer.hopper.store import LeadStore
-from dialer.hopper.subscriber_dnc import subscriber_dnc
 from dialer.leadsource import (
     LeadSource,
     ManualDialLeads,
@@ -288,7 +285,7 @@ class AgentCalls:
         subscriber, every other number they have (their leads' in other campaigns, the subscriber base's)
         follows in a task of its own (`_subscriber_dnc`): the first request after an upgrade walks the
         keyspace once to index them, seconds per million leads."""
-        leads = LeadStore(self.store.r, prefix=self.store.prefix, timeout_s=3.0)
+        leads = LeadStore.of(self.store, timeout_s=3.0)
         lead = await leads.get_lead(campaign_id, lead_id) if campaign_id and lead_id else None
         found = [n.e164 for n in lead.numbers] if lead is not None else []
         numbers = list(dict.fromkeys([number, *found] if number else found))
@@ -303,11 +300,7 @@ class AgentCalls:
         entry = {"call_id": call_id, "lead_id": lead_id, "campaign_id": campaign_id,
                  "number": numbers[0], "numbers": ",".join(numbers), "person": person, "agent_id": agent_id,
                  "at": f"{self.clock.now():.3f}", "source": source, "notes": notes[:500]}
-        try:
-            async with asyncio.timeout(3.0):
-                await self.store.r.xadd(self.store.key("dnc_requests"), entry)  # type: ignore[arg-type]
-        except (RedisError, OSError, TimeoutError) as exc:
-            raise StateStoreError(f"DNC request for call {call_id} applied but not journaled: {exc!r}") from exc
+        await self.store.journal_dnc_request(call_id, entry, timeout_s=3.0)
         subscriber = person.removeprefix("subscriber:") if person.startswith("subscriber:") else ""
         if subscriber:
             walk = self._subscriber_dnc(call_id, subscriber, numbers)
@@ -328,7 +321,7 @@ class AgentCalls:
         what = f"do-not-call request of subscriber {subscriber_id} (call {call_id}) on every number they have"
         try:
             done = await until_stored(
-                what, lambda: subscriber_dnc(self.store.r, subscriber_id, numbers, prefix=self.store.prefix),
+                what, lambda: LeadStore.of(self.store).subscriber_dnc(subscriber_id, numbers),
                 retry_s=self.store_retry_s, max_retry_s=self.store_max_retry_s, extra=where, logger=log)
         except asyncio.CancelledError:
             log.error(f"{what} not finished: the dialer stopped first; the numbers of the call's lead are on the "

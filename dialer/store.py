@@ -238,6 +238,17 @@ class RedisStore:
 
         self._enqueue(f"agent state {agent_id} ({stream})", op)
 
+    async def journal_dnc_request(self, call_id: str, fields: Mapping[str, str], *,
+                                  timeout_s: float | None = None) -> None:
+        """Journal the do-not-call request made on call `call_id` (stream `<prefix>:dnc_requests`) now, not
+        through the outbox: the caller applies the request first and retries both while Redis is away
+        (`until_stored`), so a journal line it waits for is one it knows is written. StateStoreError when Redis
+        fails or does not answer within `timeout_s` (the store's deadline unless given)."""
+        stream = self.key("dnc_requests")
+        what = f"journaling the do-not-call request of call {call_id} in {stream} (the request itself is applied)"
+        async with redis_call(what, self._timeout if timeout_s is None else timeout_s):
+            await self.r.xadd(stream, dict(fields))  # type: ignore[arg-type]
+
     def enqueue(self, what: str, op: Op) -> None:
         """Queue a write of another module (e.g. `dialer.ledger_store`): written in order, retried until done
         (or set aside if Redis refuses it for good). `what` names it in the logs: say which keys it writes."""
