@@ -185,7 +185,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self.task_crashes = 0  # `_later` tasks that raised anything else: a bug (logged with the traceback)
         self.ledgers = LedgerStore(store)
         self.undisposed = UndisposedStore(store)  # the calls agents may still dispose late, across restarts
-        self.signals = SignalsFeed(bus.signals(), LeadStore(store.r, prefix=store.prefix), clock.now, metrics)
+        self.signals = SignalsFeed(bus.signals(), LeadStore.of(store), clock.now, metrics)
         self.late_pops: dict[str, Mapping[str, Any]] = {}  # call id -> the screen-pop of such a call read back
         self._own_callbacks_looked: dict[str, tuple[float, frozenset[str]]] = {}  # see `offer_own_callbacks`
         self._callbacks_reminded_at: dict[str, float] = {}  # campaign -> last look (`_remind_due_callbacks`)

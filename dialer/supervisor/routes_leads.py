@@ -26,7 +26,7 @@ from dialer.campaigns import CampaignConfig, load_campaign
 from dialer.errors import ConfigError, LeadError, StateStoreError
 from dialer.hopper import LeadStore
 from dialer.hopper.store import BaseCsv
-from dialer.hopper.subscriber_dnc import LeadRef, SubscriberDnc, subscriber_dnc
+from dialer.hopper.subscriber_dnc import LeadRef, SubscriberDnc
 from dialer.hopper.types import LeadList
 from dialer.leads.report import MAX_LISTED, BaseReport, DncReport, ImportReport
 from dialer.leads.rows import RowIssue
@@ -183,7 +183,7 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
     reader, supervisor = ctx.who(Role.READ_ONLY), ctx.who(Role.SUPERVISOR)
 
     def store() -> LeadStore:
-        return LeadStore(ctx.daemon.store.r, prefix=ctx.daemon.store.prefix)
+        return LeadStore.of(ctx.daemon.store)
 
     def config(campaign_id: str) -> CampaignConfig:
         ctx.sup.campaign(campaign_id)
@@ -233,7 +233,7 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
                         continue
                 # the person's own request, final everywhere: every number the subscriber has (its leads' in
                 # any campaign, the base's), not only the ones given, and its leads finished
-                sub = await subscriber_dnc(ctx.daemon.store.r, body.subscriber_id, ok, prefix=ctx.daemon.store.prefix)
+                sub = await store().subscriber_dnc(body.subscriber_id, ok)
         await ctx.audit.record(who, "dnc.add", body.campaign or "global", added=rep.added, rejected=rep.rejected,
                                subscriber_id=body.subscriber_id,
                                **({} if sub is None else {"subscriber_numbers": len(sub.numbers),

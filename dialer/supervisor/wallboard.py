@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from agents.state import AgentState
 from dialer.errors import DialerError
-from dialer.hopper import Hopper
-from dialer.hopper.list_figures import list_figures
+from dialer.hopper import Hopper, LeadStore
 from dialer.supervisor.control import Supervisor, current_decision
 from dialer.supervisor.tally import Tally
 from pacing import Jurisdiction, Reason
@@ -100,8 +99,7 @@ class Wallboard:
         hopper = getattr(source, "hopper", None)
         lists = getattr(source, "lists", None)
         if isinstance(hopper, Hopper):  # its keys are the daemon's (same Redis, same prefix: dialer.runner)
-            read = list_figures(self.d.store.r, hopper.campaign_id, paused, prefix=self.d.store.prefix,
-                                timeout_s=1.0)
+            read = LeadStore.of(self.d.store, timeout_s=1.0).list_figures(hopper.campaign_id, paused)
         elif callable(lists):
             read = lists()
         else:
