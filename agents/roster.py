@@ -44,13 +44,14 @@ class Roster:
         """The campaign's ready agents, longest idle first (from the ready index: no walk over every agent)."""
         return [self._agents[a] for a in self._ready.get(campaign_id, ())]
 
-    def apply(self, agent_id: str, event: AgentEvent, now: float) -> Agent:
-        """Apply an event to an agent and keep the ready index true."""
+    def apply(self, agent_id: str, event: AgentEvent, now: float, *, call_id: str | None = None,
+              reason: str | None = None) -> Agent:
+        """Apply an event (with its data: `Agent.apply`) to an agent and keep the ready index true."""
         agent = self._agents.get(agent_id)
         if agent is None:
             raise IllegalTransition("agent", agent_id, "unknown", event.value)
         before = agent.state
-        agent.apply(event, now)
+        agent.apply(event, now, call_id=call_id, reason=reason)
         if agent.campaign_id is not None:
             ready = self._ready.setdefault(agent.campaign_id, {})
             if before is AgentState.READY and agent.state is not AgentState.READY:

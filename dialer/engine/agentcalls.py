@@ -164,12 +164,11 @@ def _dial(engine: Engine, agent_id: str, campaign_id: str, r: DialRequest, kind:
     agent = engine.roster.get(agent_id)
     assert agent is not None
     camp = engine.campaigns[campaign_id]
-    was_paused = agent.state is AgentState.PAUSED
-    reason = agent.pause_reason
-    engine.roster.apply(agent_id, AgentEvent.DIAL, now)  # raises IllegalTransition, changing nothing
-    if was_paused and agent.pending_pause is None:
-        agent.pending_pause = reason or "manual dial"  # back to the pause when the call is over
-    call = Call(call_id=call_id or engine.new_call_id(campaign_id), campaign_id=campaign_id, lead_id=r.lead_id,
+    agent.check(AgentEvent.DIAL)  # raises IllegalTransition before a call id is spent
+    back = (agent.pause_reason or "manual dial") if agent.state is AgentState.PAUSED else None
+    call_id = call_id or engine.new_call_id(campaign_id)
+    engine.roster.apply(agent_id, AgentEvent.DIAL, now, call_id=call_id, reason=back)  # back to the pause after it
+    call = Call(call_id=call_id, campaign_id=campaign_id, lead_id=r.lead_id,
                 number=r.number, attempt=r.attempt, number_index=r.number_index, fields=dict(r.fields), created_at=now,
                 originated_at=now, callback_agent=r.callback_agent, callback_at=r.callback_at, zone=r.zone,
                 lead_list=r.lead_list, target=r.target, kind=kind, agent_id=agent_id, record=camp.record_calls,
@@ -177,7 +176,6 @@ def _dial(engine: Engine, agent_id: str, campaign_id: str, r: DialRequest, kind:
     call.apply(CallEvent.RING_AGENT)
     engine.calls[call.call_id] = call
     camp.active.add(call.call_id)
-    agent.call_id = call.call_id
     engine.stats.placed += 1
     return call.call_id, [
         OriginateAgentFirst(call_id=call.call_id, campaign_id=campaign_id, lead_id=r.lead_id, number=r.number,

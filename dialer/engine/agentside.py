@@ -2,7 +2,7 @@
 
 Pure functions over the `Engine`'s state, like `audits`, `agentcalls` and `transfers`; the engine's
 `on_agent`, `after_wrapup` and `state_notice` call them. A pause or a logout asked for while the agent
-is busy waits for the wrap-up to end (`pending_pause`, `pending_logout`); an agent who is the target of
+is on a call waits for it to end (`Agent.pause_after_call`, `Agent.logout_after_call`); an agent who is the target of
 a blind transfer in progress leaves it first, and the transfer falls back (`transfers.target_leaves`).
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agents import commands as ac
-from agents.state import Agent, AgentEvent, AgentState
+from agents.state import CALL_STATES, Agent, AgentEvent, AgentState
 from dialer.amd_audit import is_person
 from dialer.engine import transfers
 from dialer.engine.commands import AgentNotice, Command, DispositionMade, ForgetUndisposed, KeepUndisposed
@@ -28,9 +28,6 @@ __all__ = ["NO_DISPOSITION", "WRAPUP_TIMEOUT", "after_wrapup", "command", "dispo
 
 NO_DISPOSITION = "no_disposition"  # the code of a call whose wrap-up ended without the agent's disposition
 WRAPUP_TIMEOUT = "wrapup_timeout"  # why such a wrap-up ended (or "shutdown"), and the pause reason it leaves
-
-
-_BUSY = (AgentState.TALKING, AgentState.WRAPUP, AgentState.RESERVED, AgentState.DIALING)
 
 
 def command(engine: Engine, cmd: ac.AgentCommand, now: float) -> list[Command]:
@@ -64,18 +61,17 @@ def command(engine: Engine, cmd: ac.AgentCommand, now: float) -> list[Command]:
         left = transfers.target_leaves(engine, agent.agent_id, f"paused ({cmd.reason})", now)
         if left:
             return left + command(engine, cmd, now)
-        if agent.state in _BUSY:
-            agent.pending_pause = cmd.reason
+        if agent.state in CALL_STATES:
+            agent.pause_after_call(cmd.reason)
             return [AgentNotice(agent.agent_id, "pause_pending", {"reason": cmd.reason})]
-        engine.roster.apply(agent.agent_id, AgentEvent.PAUSE, now)
-        agent.pause_reason = cmd.reason
+        engine.roster.apply(agent.agent_id, AgentEvent.PAUSE, now, reason=cmd.reason)
         return [engine.state_notice(agent)]
     if isinstance(cmd, ac.Logout):
         left = transfers.target_leaves(engine, agent.agent_id, "logged out", now)
         if left:
             return left + command(engine, cmd, now)
-        if agent.state in _BUSY:
-            agent.pending_logout = True
+        if agent.state in CALL_STATES:
+            agent.logout_after_call()
             return [AgentNotice(agent.agent_id, "logout_pending")]
         engine.roster.apply(agent.agent_id, AgentEvent.LOGOUT, now)
         return [engine.state_notice(agent)]
@@ -180,15 +176,15 @@ def end_wrapup_undisposed(engine: Engine, agent: Agent, why: str, now: float) ->
     final = transfers.is_final_disposition(call, agent.agent_id)
     notice: dict[str, object] = {"call_id": call_id or "", "why": why}
     paused = camp is not None and camp.after_wrapup_timeout == "pause"
-    if why == WRAPUP_TIMEOUT and paused and agent.pending_pause is None:
-        agent.pending_pause = WRAPUP_TIMEOUT  # the transition below turns it into the pause
     out: list[Command] = []
     if camp is not None and call_id is not None and final and camp.late_disposition_s > 0:
         late = Undisposed.of(call_id, call, camp.campaign_id, now + camp.late_disposition_s)
         engine.undisposed[agent.agent_id] = late
         notice["late_until"] = late.until
         out.append(KeepUndisposed(agent.agent_id, late))
-    engine.roster.apply(agent.agent_id, AgentEvent.WRAPUP_TIMEOUT, now)
+    # paused (unless the agent asked for a pause or a logout after the call: that applies instead)
+    engine.roster.apply(agent.agent_id, AgentEvent.WRAPUP_TIMEOUT, now,
+                        reason=WRAPUP_TIMEOUT if why == WRAPUP_TIMEOUT and paused else None)
     out.append(AgentNotice(agent.agent_id, "wrapup_timeout", notice))
     if call_id is not None:
         out.append(_made(agent, call_id, call, NO_DISPOSITION, {"auto": why}, (), now, audited=False, final=final))
@@ -196,10 +192,8 @@ def end_wrapup_undisposed(engine: Engine, agent: Agent, why: str, now: float) ->
 
 
 def after_wrapup(engine: Engine, agent: Agent, now: float) -> list[Command]:
-    if agent.pending_logout and agent.state is AgentState.PAUSED:
-        agent.pending_logout = False
-        engine.roster.apply(agent.agent_id, AgentEvent.LOGOUT, now)
-        return [engine.state_notice(agent)]
+    """The agent's call is over (paused or logged out if they asked to be after it): a READY one takes the
+    oldest person waiting."""
     out: list[Command] = [engine.state_notice(agent)]
     if agent.state is AgentState.READY:
         out += freed(engine, agent, now)

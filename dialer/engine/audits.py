@@ -58,8 +58,7 @@ def spare_agent(engine: Engine, c: Call) -> Agent | None:
 
 def hand_over(engine: Engine, c: Call, agent: Agent, now: float) -> list[Command]:
     """Send the machine-verdict call to the spare agent, with a screen-pop that says it is an audit."""
-    engine.roster.apply(agent.agent_id, AgentEvent.RESERVE, now)
-    agent.call_id = c.call_id
+    engine.roster.apply(agent.agent_id, AgentEvent.RESERVE, now, call_id=c.call_id)
     c.apply(CallEvent.AUDIT)
     c.agent_id = agent.agent_id
     c.amd_audit = True

@@ -777,8 +777,7 @@ class Engine:
         return self._hold_or_abandon(c, now)
 
     def assign(self, c: Call, agent: Agent, now: float) -> list[Command]:
-        self.roster.apply(agent.agent_id, AgentEvent.RESERVE, now)
-        agent.call_id = c.call_id
+        self.roster.apply(agent.agent_id, AgentEvent.RESERVE, now, call_id=c.call_id)
         c.apply(CallEvent.ASSIGN)
         c.agent_id = agent.agent_id
         c.abandon_deadline = None
@@ -1005,8 +1004,7 @@ class Engine:
             if agent is not None and agent.state is AgentState.TALKING:
                 if not c.amd_audit:
                     camp.pacer.observe(TalkObserved(at=now, talk_s=now - (c.connected_at or now)))
-                self.roster.apply(agent.agent_id, AgentEvent.HANGUP, now)
-                agent.call_id = c.call_id
+                self.roster.apply(agent.agent_id, AgentEvent.HANGUP, now)  # the wrap-up keeps the call's id
                 self.wrapup_deadlines[agent.agent_id] = now + camp.wrapup_timeout_s
                 out.append(AgentNotice(agent.agent_id, "customer_hung_up", {"call_id": c.call_id}))
                 out.append(self.state_notice(agent))

@@ -251,11 +251,8 @@ def _agent_on(engine: Engine, c: Call, extension: str | None, now: float, *, tal
     agent = _agent_at(engine, c.campaign_id, extension)
     if agent is None:
         return []
-    reason = agent.pause_reason if agent.state is AgentState.PAUSED else None
-    engine.roster.apply(agent.agent_id, AgentEvent.DIAL, now)
-    if reason is not None and agent.pending_pause is None:
-        agent.pending_pause = reason
-    agent.call_id = c.call_id
+    back = agent.pause_reason if agent.state is AgentState.PAUSED else None
+    engine.roster.apply(agent.agent_id, AgentEvent.DIAL, now, call_id=c.call_id, reason=back)
     c.agent_id = agent.agent_id
     out: list[Command] = [ScreenPop(agent.agent_id, c.call_id, engine.screenpop(c, agent))]
     if talking:

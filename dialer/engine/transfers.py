@@ -89,14 +89,12 @@ def transfer(engine: Engine, agent_id: str, call_id: str, target: str, plan: Tra
         other = engine.roster.get(target)
         if other is None or other.campaign_id != agent.campaign_id:
             raise IllegalTransition("agent", target, "unknown", f"take a transfer in campaign {agent.campaign_id}")
-        engine.roster.apply(target, AgentEvent.RESERVE, now)  # a busy target refuses here, changing nothing
-        other.call_id = call_id
+        engine.roster.apply(target, AgentEvent.RESERVE, now, call_id=call_id)  # a busy target refuses, changing nothing
         extension = other.extension
     c.apply(CallEvent.TRANSFER)
     c.transferred_from, c.agent_id, c.transfer_plan = agent_id, target, plan
     c.transfer_failures.clear()
-    engine.roster.apply(agent_id, AgentEvent.TRANSFER, now)
-    agent.call_id = call_id
+    engine.roster.apply(agent_id, AgentEvent.TRANSFER, now)  # the wrap-up keeps the call's id
     camp = engine.campaigns[c.campaign_id]
     engine.wrapup_deadlines[agent_id] = now + camp.wrapup_timeout_s
     out: list[Command] = [

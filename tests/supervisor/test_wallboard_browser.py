@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from sup_fakes import AFTERNOON, AUTH, TOKENS, live_server, make_rig, scene, settings
 
-from agents.state import AgentState
+from agents.state import AgentEvent
 from dialer.config import AgentAccount, CampaignSettings, PacingSettings
 from dialer.http import build_app
 from dialer.store import connect_redis
@@ -110,20 +110,24 @@ async def test_wallboard_shows_the_shift_and_follows_changes_live(page, tmp_path
     # every pause reads in the server's words: an agent's own with the label of [desk] pause_reasons, one the
     # dialer set itself as a supervisor says it; a code the config no longer lists shows as it is
     assert await page.locator(".agent[data-agent='a11'] .anote").inner_text() == "Coaching"
+    roster = _rig.engine.roster
+    a11 = roster.get("a11")
+    at = a11.since  # the moves below keep the agent's timer where it is
     for code, words in (("wrapup_timeout", "wrap-up ran out"), ("smoke", "smoke")):
-        _rig.engine.roster.get("a11").pause_reason = code
+        roster.apply("a11", AgentEvent.PAUSE, at, reason=code)
         await page.wait_for_function(
             "([w]) => document.querySelector(`.agent[data-agent='a11'] .anote`).textContent === w",
             arg=[words], timeout=5_000)
-    _rig.engine.roster.get("a11").pause_reason = "coaching"  # the module's other tests share the scene
+    roster.apply("a11", AgentEvent.PAUSE, at, reason="coaching")  # the module's other tests share the scene
     # an agent with a lead (or their own callback) on screen reads as previewing, among the working ones
-    a11 = _rig.engine.roster.get("a11")
-    a11.state = AgentState.PREVIEWING
+    roster.apply("a11", AgentEvent.READY, at)  # at once: no call can reach the agent between the two
+    roster.apply("a11", AgentEvent.PREVIEW, at)
     await page.wait_for_function(
         "() => document.querySelector(`.agent[data-agent='a11'] .astate`).textContent === 'previewing'",
         timeout=5_000)
     assert "1 previewing" in await page.locator("#agent-summary").inner_text()
-    a11.state = AgentState.PAUSED
+    roster.apply("a11", AgentEvent.SKIP, at)
+    roster.apply("a11", AgentEvent.PAUSE, at, reason="coaching")
 
     # a supervisor pauses the campaign elsewhere: the page shows it without reloading
     async with httpx.AsyncClient(base_url=url) as c:
