@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import logging
 import zoneinfo
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,10 @@ from dialer.clock import ScaledClock
 from dialer.config import AmiSettings, CampaignSettings, DialerSettings, HttpSettings, MetricsSettings, PacingSettings
 from dialer.daemon import Daemon
 from dialer.demo_ticketing import TicketingSystem, dialed_while_ticketed
-from dialer.engine.records import offered_to_agents
+from dialer.engine.records import CallRecord, offered_to_agents
 from dialer.leadsource import LeadSource
 from dialer.pbxsim.fate import FarEndOptions
 from dialer.store import RedisStore, connect_redis
-from dialer.supervisor.records import typed
 from dialer.supervisor.reports import callback_punctuality
 from pacing import Mode
 from pacing.traffic import AmdSpec, LognormalSpec, TrafficModel
@@ -324,7 +323,8 @@ def _report(records: list[dict[str, str]], dispositions: list[Any], agents: int,
             recorded += bool(r.get("recording"))
         talk += float(r["talk_s"] or 0.0)
     # every campaign's callbacks as one
-    [cb] = callback_punctuality([{**typed(r), "campaign_id": "all"} for r in records])["by_campaign"] or [None]
+    [cb] = callback_punctuality([replace(CallRecord.from_fields(r), campaign_id="all")
+                                 for r in records])["by_campaign"] or [None]
     agent_seconds = agents * hours * 3600.0
     per_hour = connected / (agents * hours)
     sales = sum(1 for _id, f in dispositions if f.get("disposition") == "sale")

@@ -2,9 +2,10 @@
 
 The store writes flat strings (`CallRecord.to_fields`: "" for None, "1"/"0" for booleans). Every reader
 parses an entry once with `CallRecord.from_fields` (the record's own field types, so every reader agrees);
-`view()` turns the parsed record into the API's and the reports' dict, with the call's disposition fields
-when the entry is the call's hash. A record that cannot be parsed is skipped and logged by the listings and
-reports, and named in the error of a single call's read.
+the reports take the parsed record itself (`report_io.load`), and `view()` turns it into the API's dict, with
+the call's disposition fields when the entry is the call's hash (a dict only at the edge, for JSON). A record
+that cannot be parsed is skipped and logged by the listings and reports, and named in the error of a single
+call's read.
 """
 
 from __future__ import annotations

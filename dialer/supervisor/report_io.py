@@ -1,5 +1,5 @@
-"""Read what the reports need from Redis (call records, dispositions, the agent-state journal) and
-render a report as JSON, CSV or SVG."""
+"""Read what the reports need from Redis (call records, dispositions, the agent-state journal), each parsed
+once into its typed object, and render a report as JSON, CSV or SVG."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialer.engine.records import CallRecord
 from dialer.store import RedisStore
 from dialer.supervisor import charts
 from dialer.supervisor import reports as rp
-from dialer.supervisor.records import iter_stream, parse_or_skip, view
+from dialer.supervisor.records import iter_stream, parse_or_skip
 
 __all__ = ["JOURNAL_STREAM", "Loaded", "load", "render_csv", "render_svg", "safe_json"]
 
@@ -26,13 +27,13 @@ HISTORY_S = 86400.0  # the live answers read before `since`: the rolling 24 hour
 class Loaded:
     since: float
     until: float
-    records: list[dict[str, Any]] = field(default_factory=list)  # in the window, the campaign's (or all)
+    records: list[CallRecord] = field(default_factory=list)  # in the window, the campaign's (or all)
     disps: dict[str, rp.Disp] = field(default_factory=dict)
     follow_ups: list[rp.Disp] = field(default_factory=list)  # every disposition since `since`, with its lead
-    journal: list[dict[str, Any]] | None = None
+    journal: list[rp.JournalEntry] | None = None
     # the live answers offered to agents that ended in the 24 hours before `since` (the campaign's, or all):
     # a rolling 24 hours ending inside the window holds them too (the compliance report's worst 24 h)
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[CallRecord] = field(default_factory=list)
 
 
 async def load(store: RedisStore, *, campaign: str | None, since: float, until: float) -> Loaded:
@@ -48,11 +49,11 @@ async def load(store: RedisStore, *, campaign: str | None, since: float, until: 
         mine = campaign is None or rec.campaign_id == campaign
         if not rec.ended_at >= since:
             if rec.ended_at >= since - HISTORY_S and mine and rec.offered_to_agents:
-                out.history.append(view(rec, f))
+                out.history.append(rec)
             continue
         lead_of[rec.call_id] = (rec.lead_id, rec.campaign_id)
         if rec.ended_at < until and mine:
-            out.records.append(view(rec, f))
+            out.records.append(rec)
     async for _id, f in iter_stream(store, store.key("dispositions")):
         call_id = f.get("call_id", "")
         if call_id not in lead_of:
@@ -71,7 +72,7 @@ async def load(store: RedisStore, *, campaign: str | None, since: float, until: 
                     lead_id=lead, campaign_id=cid)
         out.disps[call_id] = d
         out.follow_ups.append(d)
-    journal: list[dict[str, Any]] = []
+    journal: list[rp.JournalEntry] = []
     before: dict[str, dict[str, str]] = {}  # each agent's last entry before `since`: its state at `since`
     async for _id, f in iter_stream(store, store.key(JOURNAL_STREAM)):
         try:
@@ -81,10 +82,9 @@ async def load(store: RedisStore, *, campaign: str | None, since: float, until: 
         if at < since:
             before[f.get("agent_id", "")] = f
         elif at < until and (campaign is None or f.get("campaign") in (campaign, "")):
-            journal.append({"agent_id": f.get("agent_id", ""), "state": f.get("state", ""), "at": at,
-                            "reason": f.get("reason", "")})
+            journal.append(rp.JournalEntry(f.get("agent_id", ""), f.get("state", ""), at, f.get("reason", "")))
     # the state an agent was already in at `since` (ready since 08:55, a pause begun before noon) starts there
-    under_way = [{"agent_id": agent, "state": f.get("state", ""), "at": since, "reason": f.get("reason", "")}
+    under_way = [rp.JournalEntry(agent, f.get("state", ""), since, f.get("reason", ""))
                  for agent, f in sorted(before.items())
                  if f.get("state") not in ("", "logged_out") and (campaign is None or f.get("campaign") in
                                                                   (campaign, ""))]

@@ -1,8 +1,9 @@
 """The reports management reads, computed from call records, dispositions and the agent-state journal.
 
-Pure: every function takes rows already read (each record parsed once by `CallRecord.from_fields`, handed
-over as the API's dict, `records.view`) and returns plain dicts, one per table row, so the same result
-becomes JSON, CSV or a chart. Times are the daemon's clock.
+Pure: every function takes what was already read, typed (each call record parsed once by
+`CallRecord.from_fields`, each journal entry a `JournalEntry`, each disposition a `Disp`: `report_io.load`)
+and returns plain dicts, one per table row, so the same result becomes JSON, CSV or a chart. Times are the
+daemon's clock.
 
 Where a figure needs data that may be missing it says so rather than guessing: without the agent-state
 journal (`<prefix>:agent_states`, written by the daemon on every agent state change, `talking` included
@@ -21,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agents.dispositions import DEFAULT_DISPOSITIONS, DispositionKind, DispositionSet
-from dialer.engine.records import offered_to_agents
+from dialer.engine.records import CallRecord
 from pacing import Jurisdiction
 from pacing.ledger import false_positives_per_screened
 
@@ -29,6 +30,7 @@ __all__ = [
     "CONTACTS_PER_SHIFT_GOAL",
     "Costs",
     "Disp",
+    "JournalEntry",
     "SaleCodes",
     "abandon_compliance",
     "agent_shifts",
@@ -50,8 +52,6 @@ CONTACTS_PER_SHIFT_GOAL = 120  # operators' figure for auto-redial, per 8-hour a
 SHIFT_HOURS = 8.0
 _WRONG_PERSON = {"wrong_number", "not_available"}
 _TRUE = {"1", "yes", "true", "y"}
-
-Row = Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +115,17 @@ class SaleCodes:
 DEFAULT_SALES = SaleCodes()
 
 
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One entry of the agent-state journal (`<prefix>:agent_states`, `RedisStore.append_agent_state`): the
+    agent's state from `at` on, and the pause's reason code ("" for none, or another state)."""
+
+    agent_id: str
+    state: str
+    at: float
+    reason: str = ""
+
+
 def _day(t: float) -> str:
     return datetime.fromtimestamp(t).astimezone().strftime("%Y-%m-%d")
 
@@ -125,16 +136,16 @@ def _next_midnight(t: float) -> float:
     return datetime.combine(datetime.fromtimestamp(t).date() + timedelta(days=1), datetime.min.time()).timestamp()
 
 
-def _contact(r: Row) -> bool:
+def _contact(r: CallRecord) -> bool:
     # an AMD audit call (a machine verdict handed to a spare agent to check) reached an agent but is not a
     # live contact, as the wallboard's tally and the what-if history count it: every report agrees with them
-    return r.get("connected_at") is not None and not r.get("abandoned") and not r.get("amd_audit")
+    return r.connected_at is not None and not r.abandoned and not r.amd_audit
 
 
-def _abandon(r: Row) -> bool:
+def _abandon(r: CallRecord) -> bool:
     """An abandon as the law and the ledger count it: a live answer offered to agents that none took in time.
     An agentless call that ended `abandoned` (its Redirect to the message was refused) waited for no agent."""
-    return bool(r.get("abandoned")) and offered_to_agents(r)
+    return r.abandoned and r.offered_to_agents
 
 
 def _ratio(a: float, b: float) -> float | None:
@@ -142,10 +153,10 @@ def _ratio(a: float, b: float) -> float | None:
 
 
 # ---------------------------------------------------------------------------------------------- agents
-def journal_times(journal: Sequence[Row], until: float) -> dict[tuple[str, str], dict[str, float]]:
-    """Seconds per state for each (agent, day), from the agent-state journal (rows with agent_id,
-    state, at), oldest first. An interval runs from one entry of the agent to its next (or `until`); one
-    that crosses midnight is split there, each day charged its own part (local days, as `_day` names them)."""
+def journal_times(journal: Sequence[JournalEntry], until: float) -> dict[tuple[str, str], dict[str, float]]:
+    """Seconds per state for each (agent, day), from the agent-state journal, oldest first. An interval runs
+    from one entry of the agent to its next (or `until`); one that crosses midnight is split there, each day
+    charged its own part (local days, as `_day` names them)."""
     out: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     last: dict[str, tuple[str, float]] = {}
 
@@ -157,7 +168,7 @@ def journal_times(journal: Sequence[Row], until: float) -> dict[tuple[str, str],
             start = cut
 
     for row in journal:
-        agent, state, at = str(row["agent_id"]), str(row["state"]), float(row["at"])
+        agent, state, at = row.agent_id, row.state, row.at
         prev = last.get(agent)
         if prev is not None:
             charge(agent, prev[0], prev[1], at)
@@ -167,7 +178,7 @@ def journal_times(journal: Sequence[Row], until: float) -> dict[tuple[str, str],
     return {k: dict(v) for k, v in out.items()}
 
 
-def agent_shifts(records: Iterable[Row], disps: Mapping[str, Disp], journal: Sequence[Row] | None,
+def agent_shifts(records: Iterable[CallRecord], disps: Mapping[str, Disp], journal: Sequence[JournalEntry] | None,
                  until: float, is_sale: SaleCodes = DEFAULT_SALES) -> list[dict[str, Any]]:
     """One row per agent per day: contacts, talk / wait / wrap / pause time, sales, contacts per hour
     and the share of the 120-per-shift goal that pace reaches."""
@@ -178,19 +189,19 @@ def agent_shifts(records: Iterable[Row], disps: Mapping[str, Disp], journal: Seq
                                              "wrap_s": 0.0, "sales": 0, "first": math.inf, "last": -math.inf})
 
     for r in records:
-        agent = r.get("agent_id")
-        if not agent or r.get("connected_at") is None:
+        agent, connected = r.agent_id, r.connected_at
+        if not agent or connected is None:
             continue
-        x = row(str(agent), _day(float(r["connected_at"])))
+        x = row(agent, _day(connected))
         x["calls"] += 1
         x["contacts"] += int(_contact(r))
-        x["talk_s"] += float(r.get("talk_s") or 0.0)
-        x["first"] = min(x["first"], float(r["connected_at"]))
-        x["last"] = max(x["last"], float(r["ended_at"]))
-        d = disps.get(str(r["call_id"]))
+        x["talk_s"] += r.talk_s or 0.0
+        x["first"] = min(x["first"], connected)
+        x["last"] = max(x["last"], r.ended_at)
+        d = disps.get(r.call_id)
         if d is not None:
-            x["wrap_s"] += max(0.0, d.at - float(r["ended_at"]))
-            x["sales"] += int(is_sale(str(r.get("campaign_id") or ""), d.code))
+            x["wrap_s"] += max(0.0, d.at - r.ended_at)
+            x["sales"] += int(is_sale(r.campaign_id, d.code))
     times = journal_times(journal, until) if journal else {}
     for (agent, day) in times:
         row(agent, day)
@@ -232,8 +243,8 @@ def agent_shifts(records: Iterable[Row], disps: Mapping[str, Disp], journal: Seq
 
 
 # ---------------------------------------------------------------------------------------------- pauses
-def pause_breakdown(journal: Sequence[Row], until: float, labels: Mapping[str, str]) -> dict[str, Any]:
-    """Pauses by reason, from the agent-state journal (rows with agent_id, state, at, reason; oldest first):
+def pause_breakdown(journal: Sequence[JournalEntry], until: float, labels: Mapping[str, str]) -> dict[str, Any]:
+    """Pauses by reason, from the agent-state journal (oldest first):
     per agent per day (the day a pause began) and per reason over everyone, with how many pauses and their
     time. A pause runs from its entry to the agent's next entry (or `until`); a new reason starts a new one.
     `labels` gives each code its words (the config's own pauses and the dialer's); an unknown code keeps its
@@ -247,8 +258,8 @@ def pause_breakdown(journal: Sequence[Row], until: float, labels: Mapping[str, s
         per[(agent, _day(since), reason)][1] += max(0.0, at - since)
 
     for row in journal:
-        agent, state, at = str(row["agent_id"]), str(row["state"]), float(row["at"])
-        reason = str(row.get("reason") or "") or "unspecified"
+        agent, state, at = row.agent_id, row.state, row.at
+        reason = row.reason or "unspecified"
         current = open_.get(agent)
         if current is not None and state == "paused" and current[0] == reason:
             continue  # the same pause, journaled again (a restart, a reload)
@@ -296,7 +307,7 @@ def _punctuality(lates: list[float], reached: int) -> dict[str, Any]:
             "reached_share": _ratio(reached, len(lates))}
 
 
-def callback_punctuality(records: Iterable[Row]) -> dict[str, Any]:
+def callback_punctuality(records: Iterable[CallRecord]) -> dict[str, Any]:
     """How promised callbacks were kept: for each call placed for a scheduled callback, how late after the
     promised time it was placed (outside calling hours, or with every agent busy, it waits), and whether the
     person was reached; per campaign, and per agent who kept callbacks for themselves ("me"), with how many
@@ -305,21 +316,21 @@ def callback_punctuality(records: Iterable[Row]) -> dict[str, Any]:
     camps: dict[str, tuple[list[float], list[int]]] = defaultdict(lambda: ([], [0]))
     owners: dict[str, dict[str, Any]] = {}
     for r in records:
-        at = r.get("callback_at")
+        at = r.callback_at
         if at is None:
             continue
-        late = max(0.0, float(r["created_at"]) - float(at))
+        late = max(0.0, r.created_at - at)
         reached = _contact(r)
-        lates, hits = camps[str(r["campaign_id"])]
+        lates, hits = camps[r.campaign_id]
         lates.append(late)
         hits[0] += int(reached)
-        owner = r.get("callback_for")
+        owner = r.callback_for
         if owner:
-            o = owners.setdefault(str(owner), {"lates": [], "reached": 0, "by_them": 0, "by_others": 0})
+            o = owners.setdefault(owner, {"lates": [], "reached": 0, "by_them": 0, "by_others": 0})
             o["lates"].append(late)
             o["reached"] += int(reached)
             if reached:
-                o["by_them" if r.get("agent_id") == owner else "by_others"] += 1
+                o["by_them" if r.agent_id == owner else "by_others"] += 1
     by_campaign = [{"campaign": c, **_punctuality(lates, hits[0])} for c, (lates, hits) in sorted(camps.items())]
     by_agent = [{"agent": a, **_punctuality(o["lates"], o["reached"]), "reached_by_them": o["by_them"],
                  "reached_by_others": o["by_others"]} for a, o in sorted(owners.items())]
@@ -327,7 +338,7 @@ def callback_punctuality(records: Iterable[Row]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------- hours
-def local_hours(records: Iterable[Row]) -> dict[str, Any]:
+def local_hours(records: Iterable[CallRecord]) -> dict[str, Any]:
     """Dials and what came of them by the hour of day where the called person is (the call record's `zone`,
     the first of the person's time zones): when people answer, and when they turn out to be machines.
     Records without a zone (placed by an older version, or a lead source that knows none) are counted
@@ -337,23 +348,23 @@ def local_hours(records: Iterable[Row]) -> dict[str, Any]:
     zones: dict[str, ZoneInfo | None] = {}
     without = 0
     for r in records:
-        name = r.get("zone")
+        name = r.zone
         if name and name not in zones:
             try:
-                zones[name] = ZoneInfo(str(name))
+                zones[name] = ZoneInfo(name)
             except (ZoneInfoNotFoundError, ValueError):
                 zones[name] = None
         tz = zones.get(name) if name else None
         if tz is None:
             without += 1
             continue
-        hour = datetime.fromtimestamp(float(r["created_at"]), tz).hour
+        hour = datetime.fromtimestamp(r.created_at, tz).hour
         x = rows.setdefault(hour, {"hour": hour, "dials": 0, "answered": 0, "persons": 0, "machines": 0,
                                    "contacts": 0, "abandoned": 0})
         x["dials"] += 1
-        x["answered"] += r.get("answered_at") is not None
-        x["persons"] += offered_to_agents(r)
-        x["machines"] += r.get("outcome") == "machine"
+        x["answered"] += r.answered_at is not None
+        x["persons"] += r.offered_to_agents
+        x["machines"] += r.outcome == "machine"
         x["contacts"] += _contact(r)
         x["abandoned"] += _abandon(r)
     out = [{**x, "person_share": _ratio(x["persons"], x["dials"]), "contact_rate": _ratio(x["contacts"], x["dials"]),
@@ -366,7 +377,7 @@ MANUAL_LIST = "(manual dial)"
 UNKNOWN_LIST = "(list not recorded)"
 
 
-def list_results(records: Iterable[Row], disps: Mapping[str, Disp],
+def list_results(records: Iterable[CallRecord], disps: Mapping[str, Disp],
                  is_sale: SaleCodes = DEFAULT_SALES) -> list[dict[str, Any]]:
     """What each lead list brought in the window, per campaign: dials, persons, contacts, sales and
     abandons, with the contact rate, the conversion (sales per contact), dials per contact and the abandon
@@ -377,15 +388,15 @@ def list_results(records: Iterable[Row], disps: Mapping[str, Disp],
     call records alone."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for r in records:
-        name = r.get("lead_list") or (MANUAL_LIST if r.get("kind") == "manual" else UNKNOWN_LIST)
-        key = (str(r.get("campaign_id") or ""), str(name))
+        name = r.lead_list or (MANUAL_LIST if r.kind == "manual" else UNKNOWN_LIST)
+        key = (r.campaign_id, name)
         x = rows.setdefault(key, {"campaign": key[0], "list": key[1], "dials": 0, "persons": 0, "contacts": 0,
                                   "sales": 0, "abandoned": 0})
         x["dials"] += 1
-        x["persons"] += offered_to_agents(r)
+        x["persons"] += r.offered_to_agents
         if _contact(r):
             x["contacts"] += 1
-            d = disps.get(str(r["call_id"]))
+            d = disps.get(r.call_id)
             x["sales"] += int(d is not None and is_sale(key[0], d.code))
         x["abandoned"] += _abandon(r)
     return [{**x, "contact_rate": _ratio(x["contacts"], x["dials"]), "conversion": _ratio(x["sales"], x["contacts"]),
@@ -395,7 +406,7 @@ def list_results(records: Iterable[Row], disps: Mapping[str, Disp],
 
 
 # ---------------------------------------------------------------------------------------------- funnel
-def funnel(records: Iterable[Row], disps: Mapping[str, Disp], follow_ups: Iterable[Disp] = (),
+def funnel(records: Iterable[CallRecord], disps: Mapping[str, Disp], follow_ups: Iterable[Disp] = (),
            is_sale: SaleCodes = DEFAULT_SALES) -> list[dict[str, Any]]:
     """dialed -> live answer -> right person -> interested -> sale -> confirmed by follow-up -> dispatched.
 
@@ -406,23 +417,23 @@ def funnel(records: Iterable[Row], disps: Mapping[str, Disp], follow_ups: Iterab
     sold_leads: set[str] = set()
     for r in records:
         dialed += 1
-        if r.get("human_at") is None:
+        if r.human_at is None:
             continue
         live += 1
         if not _contact(r):
             continue
-        d = disps.get(str(r["call_id"]))
+        d = disps.get(r.call_id)
         code = d.code if d is not None else ""
         if code in _WRONG_PERSON:
             continue
         right += 1
-        sale = d is not None and is_sale(str(r.get("campaign_id") or ""), code)
+        sale = d is not None and is_sale(r.campaign_id, code)
         if sale or code == "callback" or (d is not None and str(d.fields.get("interested", "")).lower() in _TRUE):
             interested += 1
         if sale:
             sold += 1
-            if r.get("lead_id"):  # a sale without a lead has no follow-up to confirm it
-                sold_leads.add(str(r.get("lead_id")))
+            if r.lead_id:  # a sale without a lead has no follow-up to confirm it
+                sold_leads.add(r.lead_id)
     # per lead, as sales are: a confirmation call made twice (the first got a callback, say) is one
     # confirmed sale, and the stage can never count more than the sales before it
     confirmed_leads: set[str] = set()
@@ -444,7 +455,7 @@ def funnel(records: Iterable[Row], disps: Mapping[str, Disp], follow_ups: Iterab
 
 
 # ---------------------------------------------------------------------------------------------- reasons
-def reason_breakdown(records: Iterable[Row], disps: Mapping[str, Disp], cancel_reason_of: Mapping[str, str],
+def reason_breakdown(records: Iterable[CallRecord], disps: Mapping[str, Disp], cancel_reason_of: Mapping[str, str],
                      is_sale: SaleCodes = DEFAULT_SALES) -> dict[str, list[dict[str, Any]]]:
     """Refusal reasons (from the refusing agent's disposition fields `reason` or `refusal_reason`) and,
     per cancel reason of the lead (win-back), contacts, sales and conversion."""
@@ -454,14 +465,14 @@ def reason_breakdown(records: Iterable[Row], disps: Mapping[str, Disp], cancel_r
     for r in records:
         if not _contact(r):
             continue
-        d = disps.get(str(r["call_id"]))
-        lead = str(r.get("lead_id") or "")  # without a lead, only the call's own disposition says
+        d = disps.get(r.call_id)
         own = d.fields.get("cancel_reason") if d is not None else None
-        cancel = (cancel_reason_of.get(lead) if lead else None) or own or "(none)"
+        # without a lead, only the call's own disposition says
+        cancel = (cancel_reason_of.get(r.lead_id) if r.lead_id else None) or own or "(none)"
         contacts[cancel] += 1
         if d is None:
             continue
-        if is_sale(str(r.get("campaign_id") or ""), d.code):
+        if is_sale(r.campaign_id, d.code):
             sales[cancel] += 1
         elif d.code == "refused":
             refusals[d.fields.get("reason") or d.fields.get("refusal_reason") or "(not given)"] += 1
@@ -474,7 +485,7 @@ def reason_breakdown(records: Iterable[Row], disps: Mapping[str, Disp], cancel_r
 
 
 # ---------------------------------------------------------------------------------------------- attempts
-def attempts_histogram(records: Iterable[Row], flag_over: int = 6) -> dict[str, Any]:
+def attempts_histogram(records: Iterable[CallRecord], flag_over: int = 6) -> dict[str, Any]:
     """How many leads were dialed how many times in the window; leads above `flag_over` are listed. A lead is
     its campaign's (lead ids are per campaign: two campaigns' L1 are two persons' leads, or one person's
     twice, each with its own attempt caps). A dial without a lead id (an agent's manual dial of a typed
@@ -482,11 +493,10 @@ def attempts_histogram(records: Iterable[Row], flag_over: int = 6) -> dict[str, 
     per_lead: Counter[tuple[str, str]] = Counter()
     without = 0
     for r in records:
-        lead = r.get("lead_id")
-        if not lead:
+        if not r.lead_id:
             without += 1
             continue
-        per_lead[(str(r.get("campaign_id") or ""), str(lead))] += 1
+        per_lead[(r.campaign_id, r.lead_id)] += 1
     hist = Counter(per_lead.values())
     flagged = sorted(((lead, n) for lead, n in per_lead.items() if n > flag_over), key=lambda x: (-x[1], x[0]))[:50]
     return {
@@ -503,9 +513,9 @@ def attempts_histogram(records: Iterable[Row], flag_over: int = 6) -> dict[str, 
 _SCREENED = {"HUMAN", "NOTSURE"}  # AMD's verdicts on a live answer it let through (SKIPPED: AMD was off)
 
 
-def screened_by_amd(r: Row) -> bool:
+def screened_by_amd(r: CallRecord) -> bool:
     """A live answer offered to agents that AMD screened: it brings estimated false positives (UK)."""
-    return amd_screened(r.get("amd_status"))
+    return amd_screened(r.amd_status)
 
 
 def amd_screened(amd_status: object) -> bool:
@@ -556,8 +566,8 @@ def law_rate(live: int, abandoned: int, fp: float) -> float | None:
     return _ratio(abandoned + fp, live + fp)
 
 
-def abandon_compliance(records: Iterable[Row], cap: float = 0.03, machines: Collection[str] = frozenset(), *,
-                       history: Iterable[Row] = (),
+def abandon_compliance(records: Iterable[CallRecord], cap: float = 0.03, machines: Collection[str] = frozenset(),
+                       *, history: Iterable[CallRecord] = (),
                        law: Mapping[str, tuple[Jurisdiction, float]] | None = None) -> list[dict[str, Any]]:
     """Per campaign: abandoned / live answers per day, the worst rolling 24 hours (Ofcom), the whole
     window (FCC's 30 days when the window is 30 days), and the days above the cap.
@@ -580,10 +590,9 @@ def abandon_compliance(records: Iterable[Row], cap: float = 0.03, machines: Coll
     lives: dict[str, list[_Live]] = defaultdict(list)
     for rows, in_window in ((history, False), (records, True)):
         for r in rows:
-            if offered_to_agents(r):  # the rate's denominator, as in the ledger
-                lives[str(r["campaign_id"])].append(_Live(
-                    float(r["ended_at"]), bool(r.get("abandoned")), str(r.get("call_id")) in machines,
-                    screened_by_amd(r), in_window))
+            if r.offered_to_agents:  # the rate's denominator, as in the ledger
+                lives[r.campaign_id].append(_Live(r.ended_at, r.abandoned, r.call_id in machines,
+                                                  screened_by_amd(r), in_window))
     out = []
     for cid in sorted(cid for cid, ev in lives.items() if any(e.shown for e in ev)):
         ev = sorted(lives[cid], key=lambda e: e.t)
@@ -627,20 +636,20 @@ class Costs:
     billing_increment_s: float = 60.0  # minutes are billed per started increment
 
 
-def cost_report(records: Iterable[Row], disps: Mapping[str, Disp], agent_seconds: float, costs: Costs,
+def cost_report(records: Iterable[CallRecord], disps: Mapping[str, Disp], agent_seconds: float, costs: Costs,
                 is_sale: SaleCodes = DEFAULT_SALES) -> dict[str, Any]:
     """Telecom minutes and agent hours turned into cost per contact and per sale."""
     billed_s = 0.0
     contacts = sales = 0
     inc = max(1.0, costs.billing_increment_s)
     for r in records:
-        if r.get("answered_at") is not None:
-            secs = max(0.0, float(r["ended_at"]) - float(r["answered_at"]))
+        if r.answered_at is not None:
+            secs = max(0.0, r.ended_at - r.answered_at)
             billed_s += math.ceil(secs / inc) * inc
         if _contact(r):
             contacts += 1
-            d = disps.get(str(r["call_id"]))
-            sales += int(d is not None and is_sale(str(r.get("campaign_id") or ""), d.code))
+            d = disps.get(r.call_id)
+            sales += int(d is not None and is_sale(r.campaign_id, d.code))
     telecom = billed_s / 60.0 * costs.per_minute
     agents = agent_seconds / 3600.0 * costs.per_agent_hour
     total = telecom + agents

@@ -75,8 +75,8 @@ def whatif_routes(ctx: Ctx, r: APIRouter) -> None:
             data = await load(ctx.daemon.store, campaign=campaign_id, since=start, until=end)
             if not data.records:
                 raise Conflict(f"no call records of {campaign_id} between {start:.0f} and {end:.0f}: nothing to replay")
-            wrap = {str(rec["call_id"]): max(0.0, d.at - float(rec["ended_at"])) for rec in data.records
-                    if (d := data.disps.get(str(rec["call_id"]))) is not None}
+            wrap = {rec.call_id: max(0.0, d.at - rec.ended_at) for rec in data.records
+                    if (d := data.disps.get(rec.call_id)) is not None}
             history = from_records(data.records, wrap, campaign=campaign_id, start=start, end=end, agents=body.agents,
                                    ring_timeout_s=camp.ring_timeout_s, amd=camp.amd,
                                    hold_s=ctx.daemon.settings.hold_s, jurisdiction=current.jurisdiction)

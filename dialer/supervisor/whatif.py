@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dialer.engine.records import offered_to_agents
+from dialer.engine.records import CallRecord
 from pacing import Jurisdiction, Pacer, PacingKnobs
 from pacing.sim import Scenario, simulate
 from pacing.traffic import AmdSpec, LiveProfile, LognormalSpec, RingMix, TrafficModel
@@ -104,11 +104,11 @@ def _arr(xs: Iterable[float]) -> np.ndarray:
 
 
 def from_records(
-    records: Sequence[Mapping[str, object]], wrap_of: Mapping[str, float], *, campaign: str, start: float,
+    records: Sequence[CallRecord], wrap_of: Mapping[str, float], *, campaign: str, start: float,
     end: float, agents: int | None = None, ring_timeout_s: float = 20.0, amd: bool = True, hold_s: float = 2.0,
     jurisdiction: Jurisdiction = Jurisdiction.US,
 ) -> History:
-    """A day from the daemon's call records (typed, see `records.typed`) that ended in [start, end).
+    """A day from the daemon's call records (parsed: `CallRecord.from_fields`) that ended in [start, end).
     `wrap_of` maps call ids to their wrap-up seconds (disposition time minus call end)."""
     hours = max(1, math.ceil((end - start) / 3600.0))
     hourly = np.zeros((hours, len(SEEN)), dtype=np.int64)
@@ -124,20 +124,17 @@ def from_records(
     talk_total = 0.0
     notes: list[str] = []
 
-    def f(r: Mapping[str, object], k: str) -> float | None:
-        v = r.get(k)
-        return float(v) if isinstance(v, int | float) else None
-
     for r in records:
         # an AMD audit call reached an agent, but the dialer saw a machine verdict (docs/PACING.md)
-        audit = r.get("amd_audit") is True
-        seen = "machine" if audit else _OF_OUTCOME.get(str(r.get("outcome")))
-        t0, t_end = f(r, "originated_at") or f(r, "created_at"), f(r, "ended_at")
-        if seen is None or t0 is None or t_end is None:
+        audit = r.amd_audit
+        seen = "machine" if audit else _OF_OUTCOME.get(r.outcome)
+        if seen is None:
             continue
+        t0 = r.originated_at or r.created_at  # one never originated: when it was placed
+        t_end = r.ended_at
         h = min(hours - 1, max(0, int((t0 - start) // 3600.0)))
         hourly[h, _IDX[seen]] += 1
-        answered, human = f(r, "answered_at"), f(r, "human_at")
+        answered, human = r.answered_at, r.human_at
         if seen in ("live", "machine") and answered is not None:
             (live_ring if seen == "live" else machine_ring).append(answered - t0)
             if human is not None:
@@ -146,18 +143,18 @@ def from_records(
                 machine_delay.append(t_end - answered)
         elif seen in ("busy", "congestion", "invalid"):
             fail_ring.append(t_end - t0)
-        if offered_to_agents(r):
+        if r.offered_to_agents:
             lives += 1
-            abandons += int(bool(r.get("abandoned")))
-        connected, talk_s = f(r, "connected_at"), f(r, "talk_s")
-        if connected is not None and not r.get("abandoned") and not audit:
+            abandons += int(r.abandoned)
+        connected, talk_s = r.connected_at, r.talk_s
+        if connected is not None and not r.abandoned and not audit:
             contacts += 1
             if talk_s is not None:
                 talk.append(talk_s)
                 talk_total += max(0.0, min(t_end, end) - max(connected, start))
-            if r.get("agent_id"):
-                per_hour_agents[min(hours - 1, max(0, int((connected - start) // 3600.0)))].add(str(r["agent_id"]))
-            w = wrap_of.get(str(r.get("call_id")))
+            if r.agent_id:
+                per_hour_agents[min(hours - 1, max(0, int((connected - start) // 3600.0)))].add(r.agent_id)
+            w = wrap_of.get(r.call_id)
             if w is not None:
                 wrap.append(w)
     if agents is None:

@@ -2,7 +2,7 @@
 its call records read back from Redis, fitted and replayed with the settings it ran with.
 
 This is the path a supervisor uses (`POST /api/campaigns/{id}/whatif` reads the same records with the same
-`records.typed` and `whatif.from_records`); what differs from the shift simulator's own check
+`CallRecord.from_fields` and `whatif.from_records`); what differs from the shift simulator's own check
 (`whatif_check`) is everything between: AMI over TCP, the engine's state machines and hold rule, the
 simulated agents' wrap-up over MQTT, the daemon's timers. The shift's truth is taken from its records:
 talk share = talk time inside the shift / (agents x shift length), abandon rate = abandoned / live answers.
@@ -36,9 +36,9 @@ from dialer.config import (
 )
 from dialer.daemon import Daemon
 from dialer.engine.core import DialRequest
+from dialer.engine.records import CallRecord
 from dialer.leadsource import InMemoryLeadSource, LeadSource
 from dialer.store import RedisStore, connect_redis
-from dialer.supervisor.records import typed
 from dialer.supervisor.whatif import from_records, replay
 from pacing import Mode, PacingKnobs
 from pacing.traffic import TrafficModel
@@ -47,7 +47,7 @@ __all__ = ["daemon_case", "main"]
 
 
 async def _shift(redis_url: str, agents: int, hours: float, seed: int, knobs: PacingSettings,
-                 traffic: TrafficModel, speed: float) -> tuple[list[dict[str, Any]], dict[str, float], float, float]:
+                 traffic: TrafficModel, speed: float) -> tuple[list[CallRecord], dict[str, float], float, float]:
     start = 1_709_650_800.0  # a Tuesday, 15:00 UTC; the clock starts here whatever the date
     clock = ScaledClock(speed, start=start)
     prefix = f"whatif{seed}x{int(time.time() * 1000) % 10**9}"
@@ -81,12 +81,12 @@ async def _shift(redis_url: str, agents: int, hours: float, seed: int, knobs: Pa
     redis = connect_redis(redis_url)
     try:
         store = RedisStore(redis, prefix=prefix)
-        records = [typed(f) for f in await store.call_records()]
+        records = [CallRecord.from_fields(f) for f in await store.call_records()]
         disp: Any = await redis.xrange(store.key("dispositions"))
         await redis.delete(*[k async for k in redis.scan_iter(match=f"{prefix}:*")])
     finally:
         await redis.aclose()
-    ended = {str(r["call_id"]): float(r["ended_at"]) for r in records}
+    ended = {r.call_id: r.ended_at for r in records}
     wrap = {f["call_id"]: max(0.0, float(f["disposed_at"]) - ended[f["call_id"]]) for _id, f in disp or ()
             if f.get("call_id") in ended and not f.get("amends")}  # a late disposition came after the wrap-up
     return records, wrap, times["start"], times["end"]
@@ -99,7 +99,7 @@ def daemon_case(redis_url: str, agents: int, hours: float, seed: int, knobs: Pac
     settings = PacingSettings(mode=knobs.mode, ratio=knobs.ratio, target_abandon=knobs.target_abandon)
     wall = time.perf_counter()
     records, wrap, start, end = asyncio.run(_shift(redis_url, agents, hours, seed, settings, traffic, speed))
-    inside = [r for r in records if start <= float(r["ended_at"]) < end + 600.0]
+    inside = [r for r in records if start <= r.ended_at < end + 600.0]
     h = from_records(inside, wrap, campaign="upsell", start=start, end=end, agents=agents, ring_timeout_s=20.0,
                      amd=True, hold_s=1.5)
     actual = h.actual()

@@ -8,7 +8,7 @@ import contextlib
 import itertools
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -189,6 +189,12 @@ def record(call_id: str, *, campaign: str = "upsell", ended_at: float, outcome: 
                       agent_id=agent if outcome == "connected" else None, amd_status="HUMAN" if live else None,
                       dial_status="ANSWER" if answered else "NOANSWER", hangup_cause=16,
                       wait_s=wait if live else None, talk_s=talk if outcome == "connected" else None)
+
+
+def bare_record(**given: Any) -> CallRecord:
+    """A call record of only the `given` fields; every other reads as a stored record without it would
+    (`CallRecord.from_fields`: None, "", 0, False or the field's default)."""
+    return replace(CallRecord.from_fields({}), **given)
 
 
 def scene(rig: Rig, calls: int = 900) -> None:

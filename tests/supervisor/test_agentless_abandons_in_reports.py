@@ -11,7 +11,6 @@ from sup_fakes import AUTH, record
 
 from dialer.supervisor import reports as rp
 from dialer.supervisor.context import Ctx
-from dialer.supervisor.records import typed
 from dialer.supervisor.tally import local_midnight
 
 RO = AUTH["read-only"]
@@ -60,7 +59,7 @@ async def test_hours_and_lists_rate_their_abandons_over_the_persons_offered_to_a
 def test_an_abandon_counts_only_when_offered_to_agents():
     plain = record("a", ended_at=1000.0, outcome="abandoned", abandoned=True, talk=None)
     x = agentless_abandon("x", 1000.0)
-    assert rp._abandon(typed(plain.to_fields()))
-    assert not rp._abandon(typed(x.to_fields()))
-    [row] = rp.list_results([typed(x.to_fields())], {})
+    assert rp._abandon(plain)
+    assert not rp._abandon(x)
+    [row] = rp.list_results([x], {})
     assert (row["dials"], row["persons"], row["abandoned"], row["abandon_rate"]) == (1, 0, 0, None)

@@ -7,26 +7,30 @@ time) and none to the agent who talked first.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
+from sup_fakes import bare_record
 
 from dialer.supervisor import reports as rp
+from dialer.supervisor.reports import JournalEntry as J
 
 T = 1_709_650_000.0  # 2024-03-05, afternoon: one local day whatever the zone
 
 
-def _journal() -> list[dict[str, object]]:
+def _journal() -> list[J]:
     return [
-        {"agent_id": "ann", "state": "ready", "at": T + 0}, {"agent_id": "bob", "state": "ready", "at": T + 0},
-        {"agent_id": "ann", "state": "reserved", "at": T + 6}, {"agent_id": "ann", "state": "talking", "at": T + 6.3},
-        {"agent_id": "ann", "state": "wrapup", "at": T + 30},  # ann transfers to bob after 23.7 s of talk
-        {"agent_id": "bob", "state": "reserved", "at": T + 30}, {"agent_id": "bob", "state": "talking", "at": T + 30.4},
-        {"agent_id": "ann", "state": "ready", "at": T + 40},
-        {"agent_id": "bob", "state": "wrapup", "at": T + 90}, {"agent_id": "bob", "state": "ready", "at": T + 100},
+        J("ann", "ready", T + 0), J("bob", "ready", T + 0),
+        J("ann", "reserved", T + 6), J("ann", "talking", T + 6.3),
+        J("ann", "wrapup", T + 30),  # ann transfers to bob after 23.7 s of talk
+        J("bob", "reserved", T + 30), J("bob", "talking", T + 30.4),
+        J("ann", "ready", T + 40),
+        J("bob", "wrapup", T + 90), J("bob", "ready", T + 100),
     ]
 
 
-TRANSFERRED = {"call_id": "c1", "campaign_id": "up", "agent_id": "bob", "transferred_from": "ann",
-               "connected_at": T + 6.3, "ended_at": T + 90, "talk_s": 83.7, "abandoned": False}
+TRANSFERRED = bare_record(call_id="c1", campaign_id="up", agent_id="bob", transferred_from="ann",
+                          connected_at=T + 6.3, ended_at=T + 90, talk_s=83.7, abandoned=False)
 
 
 def test_each_agent_is_credited_their_own_talk_on_a_transferred_call():
@@ -42,9 +46,8 @@ def test_each_agent_is_credited_their_own_talk_on_a_transferred_call():
 
 def test_a_journal_without_talking_still_takes_talk_from_the_records():
     # written before the daemon journaled `talking`: talk sits in "ready", the records give it
-    journal = [{"agent_id": "bob", "state": "ready", "at": T}, {"agent_id": "bob", "state": "wrapup", "at": T + 90},
-               {"agent_id": "bob", "state": "ready", "at": T + 100}]
-    rec = {**TRANSFERRED, "transferred_from": None}
+    journal = [J("bob", "ready", T), J("bob", "wrapup", T + 90), J("bob", "ready", T + 100)]
+    rec = replace(TRANSFERRED, transferred_from=None)
     [bob] = rp.agent_shifts([rec], {}, journal, until=T + 120)
     assert bob["talk_s"] == pytest.approx(83.7)
     assert bob["wait_s"] == pytest.approx(110.0 - 83.7)

@@ -3,11 +3,14 @@ campaigns' leads with the same id (ids are per campaign: an import numbers its o
 
 from __future__ import annotations
 
+from sup_fakes import bare_record
+
+from dialer.engine.records import CallRecord
 from dialer.supervisor.reports import attempts_histogram
 
 
-def dials(campaign: str, lead: str, n: int) -> list[dict[str, str]]:
-    return [{"campaign_id": campaign, "lead_id": lead, "call_id": f"{campaign}-{lead}-{i}"} for i in range(n)]
+def dials(campaign: str, lead: str, n: int) -> list[CallRecord]:
+    return [bare_record(campaign_id=campaign, lead_id=lead, call_id=f"{campaign}-{lead}-{i}") for i in range(n)]
 
 
 def test_same_lead_id_in_two_campaigns_counts_as_two_leads():

@@ -5,6 +5,7 @@ positives as the pacer's ledger does, the plain rate beside them; the wallboard'
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 import httpx
 from sup_fakes import AUTH, make_rig, record, settings
@@ -13,7 +14,6 @@ from dialer.config import CampaignSettings, PacingSettings
 from dialer.http import build_app
 from dialer.supervisor import reports as rp
 from dialer.supervisor.context import Ctx
-from dialer.supervisor.records import typed
 from dialer.supervisor.tally import local_midnight
 from pacing import Jurisdiction, Mode
 from pacing.ledger import ComplianceLedger, LedgerEntry, LedgerEntryKind
@@ -60,9 +60,9 @@ async def test_worst_24h_does_not_depend_on_since_and_ends_inside_the_window(rig
 
 
 def test_history_only_fills_the_windows():
-    recs = [typed(record("t0", ended_at=100_000.0, outcome="abandoned", abandoned=True, talk=None).to_fields())]
-    hist = [typed(record("y0", ended_at=10_000.0, outcome="abandoned", abandoned=True, talk=None).to_fields()),
-            typed(record("y1", ended_at=10_010.0).to_fields())]
+    recs = [record("t0", ended_at=100_000.0, outcome="abandoned", abandoned=True, talk=None)]
+    hist = [record("y0", ended_at=10_000.0, outcome="abandoned", abandoned=True, talk=None),
+            record("y1", ended_at=10_010.0)]
     [row] = rp.abandon_compliance(recs, history=hist)
     assert (row["live"], row["abandoned"], row["rate"]) == (1, 1, 1.0)
     assert row["worst_24h"] == 1.0  # y0 left the 24 hours before t0
@@ -123,7 +123,7 @@ async def test_a_us_campaign_and_unscreened_answers_bring_no_false_positives(rig
     assert (row["jurisdiction"], row["rate"], row["rate_plain"], row["worst_24h"]) == ("us", 0.1, 0.1, 0.1)
     assert row["false_positives"] == 0.0
     # AMD off (SKIPPED): nothing screened, no false positive even for a UK campaign
-    recs = [typed({**record(f"s{i}", campaign="uk", ended_at=t0 + i, abandoned=i == 9).to_fields(),
-                   "amd_status": "SKIPPED"}) for i in range(10)]
+    recs = [replace(record(f"s{i}", campaign="uk", ended_at=t0 + i, abandoned=i == 9), amd_status="SKIPPED")
+            for i in range(10)]
     [uk] = rp.abandon_compliance(recs, law={"uk": (Jurisdiction.UK, 0.01)})
     assert (uk["screened"], uk["rate"], uk["worst_24h"]) == (0, 0.1, 0.1)

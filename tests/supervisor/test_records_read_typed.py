@@ -76,7 +76,7 @@ async def test_the_reports_read_newer_and_older_records_and_skip_a_malformed_one
     await write(rig, stored_variants())
     with caplog.at_level(logging.WARNING, logger="dialer.supervisor.records"):
         got = await load(rig.store, campaign="upsell", since=AFTERNOON - 3600, until=AFTERNOON)
-    assert [r["call_id"] for r in got.records] == ["new", "old"]
+    assert [r.call_id for r in got.records] == ["new", "old"]
     [warning] = [r.getMessage() for r in caplog.records]
     assert warning.startswith("reports: call record ")
     assert "(call bad): field 'abandoned' is 'maybe'" in warning

@@ -11,12 +11,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sup_fakes import AUTH, TOKENS, cli_runner, live_server, record
+from sup_fakes import AUTH, TOKENS, bare_record, cli_runner, live_server, record
 
 from dialer.engine.commands import DispositionMade
 from dialer.http import build_app
 from dialer.supervisor import reports as rp
-from dialer.supervisor.records import typed
 from dialer.supervisor.tally import local_midnight
 
 RO = AUTH["read-only"]
@@ -141,8 +140,8 @@ async def test_compliance_shows_the_machines_agents_heard_and_the_strict_rate(cl
 
 
 def test_compliance_counts_a_machine_only_among_connected_calls():
-    recs = [{"campaign_id": "c", "call_id": "x", "human_at": 1.0, "ended_at": 2.0, "abandoned": True},
-            {"campaign_id": "c", "call_id": "y", "human_at": 1.0, "ended_at": 3.0, "abandoned": False}]
+    recs = [bare_record(campaign_id="c", call_id="x", human_at=1.0, ended_at=2.0, abandoned=True),
+            bare_record(campaign_id="c", call_id="y", human_at=1.0, ended_at=3.0, abandoned=False)]
     [c] = rp.abandon_compliance(recs, machines={"x", "y"})
     assert (c["connected"], c["machines_at_agents"], c["machine_share"], c["rate_strict"]) == (1, 1, 1.0, 1.0)
     [c] = rp.abandon_compliance(recs[:1])
@@ -169,7 +168,7 @@ def test_a_pause_lasts_until_the_agents_next_state_and_a_new_reason_is_a_new_pau
     j = [("a", "paused", 0, "break"), ("a", "paused", 100, "break"),  # journaled again: the same pause
          ("a", "paused", 200, "wrapup_timeout"), ("a", "ready", 260, ""),
          ("b", "paused", 50, ""), ("a", "paused", 400, "break")]
-    journal = [{"agent_id": a, "state": s, "at": t + dt, "reason": r} for a, s, dt, r in j]
+    journal = [rp.JournalEntry(a, s, t + dt, r) for a, s, dt, r in j]
     got = rp.pause_breakdown(journal, t + 500, {"break": "Break", "wrapup_timeout": "wrap-up ran out"})
     assert [(r["reason"], r["label"], r["pauses"], r["pause_s"], r["agents"]) for r in got["by_reason"]] == [
         ("unspecified", "unspecified", 1, 450.0, 1), ("break", "Break", 2, 300.0, 1),
@@ -183,11 +182,11 @@ def test_a_pause_lasts_until_the_agents_next_state_and_a_new_reason_is_a_new_pau
 def test_callbacks_are_judged_by_how_late_after_the_promised_time_they_were_called():
     def cb(cid, late, owner=None, outcome="connected", agent="a1", campaign="upsell"):
         r = record(cid, ended_at=10_000.0, outcome=outcome, agent=agent, campaign=campaign, live=outcome == "connected")
-        return {**typed(r.to_fields()), "callback_at": r.created_at - late, "callback_for": owner}
+        return replace(r, callback_at=r.created_at - late, callback_for=owner)
 
     recs = [cb("c1", 30, owner="a1"), cb("c2", 600, owner="a1", agent="a2"), cb("c3", 7200, outcome="no_answer"),
             cb("c4", 120, owner="a3", outcome="abandoned"), cb("w1", 0, campaign="winback"),
-            typed(record("p1", ended_at=9_000.0).to_fields())]  # not a callback
+            record("p1", ended_at=9_000.0)]  # not a callback
     got = rp.callback_punctuality(recs)
     [up, wb] = got["by_campaign"]
     assert (up["campaign"], up["dialed"], up["within_5min"], up["within_15min"], up["within_1h"], up["later"]) == (
@@ -214,7 +213,7 @@ def test_dials_are_grouped_by_the_called_persons_local_hour():
 
     def at(cid, created, zone, **kw):
         r = record(cid, ended_at=created + 200, **kw)
-        return {**typed(replace(r, created_at=created, zone=zone).to_fields())}
+        return replace(r, created_at=created, zone=zone)
 
     recs = [at("a", noon_ny, "America/New_York"), at("b", noon_ny + 60, "America/New_York", outcome="machine",
                                                      live=False),
@@ -230,7 +229,7 @@ def test_dials_are_grouped_by_the_called_persons_local_hour():
 
 def test_each_lead_list_shows_what_it_brought():
     def rec(cid, lead_list, kind="predictive", **kw):
-        return typed(replace(record(cid, ended_at=1_800_000_000.0, **kw), lead_list=lead_list, kind=kind).to_fields())
+        return replace(record(cid, ended_at=1_800_000_000.0, **kw), lead_list=lead_list, kind=kind)
 
     recs = [rec("a", "nov-base"), rec("b", "nov-base"), rec("c", "nov-base", outcome="no_answer", live=False),
             rec("d", "cold-q4", outcome="abandoned", abandoned=True, agent=None), rec("e", "cold-q4"),
@@ -282,8 +281,8 @@ async def test_report_errors(client, rig):
 
 def test_journal_times_split_by_day_and_close_at_until():
     t = 1_700_000_000.0
-    times = rp.journal_times([{"agent_id": "a", "state": "ready", "at": t},
-                              {"agent_id": "a", "state": "paused", "at": t + 60}], until=t + 100)
+    times = rp.journal_times([rp.JournalEntry("a", "ready", t), rp.JournalEntry("a", "paused", t + 60)],
+                             until=t + 100)
     [(key, states)] = times.items()
     assert key[0] == "a"
     assert states == {"ready": 60.0, "paused": 40.0}
@@ -291,19 +290,19 @@ def test_journal_times_split_by_day_and_close_at_until():
 
 def test_agent_shift_from_a_journal_with_talking_entries_does_not_take_talk_out_twice():
     t = 1_700_000_000.0
-    rec = {"call_id": "c1", "agent_id": "a", "connected_at": t + 60, "ended_at": t + 160, "talk_s": 100.0,
-           "outcome": "connected", "human_at": t + 60}
-    journal = [{"agent_id": "a", "state": s, "at": t + dt} for s, dt in
+    rec = bare_record(call_id="c1", agent_id="a", connected_at=t + 60, ended_at=t + 160, talk_s=100.0,
+                      outcome="connected", human_at=t + 60)
+    journal = [rp.JournalEntry("a", s, t + dt) for s, dt in
                (("ready", 0), ("dialing", 50), ("talking", 60), ("wrapup", 160), ("ready", 190))]
     [row] = rp.agent_shifts([rec], {}, journal, until=t + 300)
     assert (row["talk_s"], row["wait_s"], row["wrap_s"], row["logged_in_s"]) == (100.0, 170.0, 30.0, 300.0)
 
 
 def test_compliance_leaves_agentless_calls_out_of_the_live_answers_as_the_ledger_does():
-    recs = [{"campaign_id": "c", "call_id": "x", "human_at": 1.0, "ended_at": 2.0, "abandoned": True},
-            {"campaign_id": "c", "call_id": "y", "human_at": 1.0, "ended_at": 3.0, "abandoned": False}]
-    agentless = [{"campaign_id": "c", "call_id": f"m{i}", "human_at": 1.0, "ended_at": 4.0, "abandoned": False,
-                  "message": "outage-notice", "outcome": outcome}
+    recs = [bare_record(campaign_id="c", call_id="x", human_at=1.0, ended_at=2.0, abandoned=True),
+            bare_record(campaign_id="c", call_id="y", human_at=1.0, ended_at=3.0, abandoned=False)]
+    agentless = [bare_record(campaign_id="c", call_id=f"m{i}", human_at=1.0, ended_at=4.0, abandoned=False,
+                             message="outage-notice", outcome=outcome)
                  for i, outcome in enumerate(("delivered", "hung_up_before_message"))]
     [plain] = rp.abandon_compliance(recs)
     [mixed] = rp.abandon_compliance(recs + agentless)
@@ -324,11 +323,10 @@ async def test_the_cli_prints_a_report_as_csv_or_json(rig, day):
 
 def test_a_sale_confirmed_twice_is_one_confirmed_sale_in_the_funnel():
     # the first confirmation call set a callback and said confirmed too; a lead is confirmed once
-    from dialer.supervisor.records import typed
     from dialer.supervisor.reports import Disp, funnel
 
     t0 = 1_795_000_000.0
-    rows = [typed(record("s1", ended_at=t0, lead="L1").to_fields())]
+    rows = [record("s1", ended_at=t0, lead="L1")]
     sold = {"s1": Disp("s1", "a1", "sale", t0, {}, lead_id="L1", campaign_id="upsell")}
     follow = [Disp(f"c{i}", "a2", "confirmed", t0 + 3600 * i, {"dispatched": "yes"}, lead_id="L1",
                    campaign_id="confirm") for i in (1, 2)]

@@ -8,8 +8,8 @@ from dataclasses import replace
 import httpx
 from sup_fakes import AUTH, Rig, record
 
+from dialer.engine.records import CallRecord
 from dialer.supervisor import reports as rp
-from dialer.supervisor.records import typed
 
 T = 1_800_000_000.0
 
@@ -21,9 +21,9 @@ def audit_call(cid: str, ended_at: float, **kw: object):
 
 
 def test_no_report_counts_an_audit_call_as_a_contact():
-    recs = [typed(replace(record("c1", ended_at=T), lead_list="nov", zone="America/New_York").to_fields()),
-            typed(replace(audit_call("c2", T + 60), lead_list="nov", zone="America/New_York").to_fields())]
-    assert (recs[1]["amd_audit"], recs[1]["connected_at"] is not None) == (True, True)  # as stored
+    recs = [CallRecord.from_fields(replace(r, lead_list="nov", zone="America/New_York").to_fields())
+            for r in (record("c1", ended_at=T), audit_call("c2", T + 60))]
+    assert (recs[1].amd_audit, recs[1].connected_at is not None) == (True, True)  # as stored
     disps = {"c1": rp.Disp("c1", "a1", "sale", T + 30, {})}
     [shift] = rp.agent_shifts(recs, disps, None, until=T + 120)
     assert shift["contacts"] == 1

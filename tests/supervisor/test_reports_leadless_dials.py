@@ -6,21 +6,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sup_fakes import record
+from sup_fakes import AUTH, record
 
+from dialer.engine.records import CallRecord
 from dialer.supervisor import reports as rp
-from dialer.supervisor.records import typed
 
 T0 = 1_795_000_000.0
 
 
-def leadless(call_id: str, **kw: object) -> dict[str, object]:
-    return typed(replace(record(call_id, ended_at=T0, **kw), lead_id="", kind="manual").to_fields())
+def leadless(call_id: str, **kw: object) -> CallRecord:
+    return replace(record(call_id, ended_at=T0, **kw), lead_id="", kind="manual")
 
 
 def test_dials_without_a_lead_are_not_a_lead_in_the_attempts_report() -> None:
     recs = [*(leadless(f"m{i}", outcome="no_answer", live=False) for i in range(8)),
-            typed(record("c1", ended_at=T0, lead="L1").to_fields())]
+            record("c1", ended_at=T0, lead="L1")]
     rep = rp.attempts_histogram(recs, flag_over=6)
     assert (rep["leads"], rep["max_attempts"], rep["flagged"]) == (1, 1, [])
     assert rep["histogram"] == [{"attempts": 1, "leads": 1}]
@@ -45,3 +45,14 @@ def test_a_leadless_contact_takes_no_other_leadless_calls_cancel_reason() -> Non
         {"cancel_reason": "price", "contacts": 1, "sales": 0, "conversion": 0.0},
         {"cancel_reason": "(none)", "contacts": 1, "sales": 0, "conversion": 0.0},
     ]
+
+
+async def test_the_attempts_report_names_no_lead_none(rig, client) -> None:
+    now = rig.clock.now()
+    for i in range(8):
+        rig.record(replace(record(f"m{i}", ended_at=now - 600 + i, outcome="no_answer", live=False), lead_id="",
+                           kind="manual"))
+    await rig.flush()
+    r = await client.get("/api/reports/attempts", headers=AUTH["read-only"], params={"since": 0})
+    rep = r.json()["report"]
+    assert (rep["leads"], rep["histogram"], rep["flagged"], rep["without_lead"]) == (0, [], [], 8)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sup_fakes import AUTH, record
 
-from dialer.supervisor.records import typed
+from dialer.engine.records import CallRecord
 from dialer.supervisor.whatif import SEEN, fit, from_observations, from_records, replay
 from pacing import Mode, Pacer, PacingKnobs
 from pacing.sim import simulate, telecom_upsell
@@ -85,13 +85,13 @@ def synthetic_records(t0, n=400, agents=5):
 
 def test_history_from_call_records():
     t0 = 1_700_000_000.0
-    recs = [typed(r.to_fields()) for r in synthetic_records(t0)]
-    talked = [r["call_id"] for r in recs if r["outcome"] == "connected"][:2]
+    recs = [CallRecord.from_fields(r.to_fields()) for r in synthetic_records(t0)]  # as stored and read back
+    talked = [r.call_id for r in recs if r.outcome == "connected"][:2]
     h = from_records(recs, dict(zip(talked, (12.0, 30.0), strict=True)), campaign="c", start=t0 - 60,
                      end=t0 + 3600)
     live = h.hourly[:, SEEN.index("live")].sum()
     assert h.dials == 400
-    assert live == sum(1 for r in recs if r["outcome"] == "connected")
+    assert live == sum(1 for r in recs if r.outcome == "connected")
     assert h.agents == 5
     assert h.contacts == live == h.lives
     assert h.talk.mean() == pytest.approx(120, abs=5)
@@ -152,12 +152,13 @@ async def test_whatif_needs_a_supervisor(client):
 
 def test_an_amd_audit_call_is_replayed_as_the_machine_verdict_it_was():
     t0 = 1_700_000_000.0
-    recs = [typed(r.to_fields()) for r in synthetic_records(t0)]
+    recs = synthetic_records(t0)
     plain = from_records(recs, {}, campaign="c", start=t0 - 60, end=t0 + 3600)
     audit = dataclasses.replace(record("audit1", ended_at=t0 + 900, agent="a1", talk=20.0, lead="LA"),
                                 human_at=None, amd_status="MACHINE", wait_s=None, amd_audit=True)
-    h = from_records([*recs, typed(audit.to_fields())], {}, campaign="c", start=t0 - 60, end=t0 + 3600)
-    assert typed(audit.to_fields())["amd_audit"] is True
+    stored = CallRecord.from_fields(audit.to_fields())
+    assert stored.amd_audit is True
+    h = from_records([*recs, stored], {}, campaign="c", start=t0 - 60, end=t0 + 3600)
     assert h.dials == plain.dials + 1
     assert h.hourly[:, SEEN.index("machine")].sum() == plain.hourly[:, SEEN.index("machine")].sum() + 1
     assert (h.lives, h.contacts, len(h.talk)) == (plain.lives, plain.contacts, len(plain.talk))
@@ -166,13 +167,13 @@ def test_an_amd_audit_call_is_replayed_as_the_machine_verdict_it_was():
 def test_agentless_calls_count_as_answers_but_not_as_live_answers_offered_to_agents():
     # a campaign switched to agentless for part of the day: its people answered, nobody was offered to agents
     t0 = 1_700_000_000.0
-    recs = [typed(r.to_fields()) for r in synthetic_records(t0)]
+    recs = synthetic_records(t0)
     plain = from_records(recs, {}, campaign="c", start=t0 - 60, end=t0 + 3600)
     extra = []
     for i, outcome in enumerate(("delivered", "hung_up_before_message", "machine_message")):
         live = outcome != "machine_message"
         r = record(f"x{i}", ended_at=t0 + 1000 + i, outcome=outcome, live=live, agent=None, talk=None, lead=f"X{i}")
-        extra.append(typed(dataclasses.replace(r, message="outage-notice").to_fields()))
+        extra.append(dataclasses.replace(r, message="outage-notice"))
     h = from_records([*recs, *extra], {}, campaign="c", start=t0 - 60, end=t0 + 3600)
     assert h.dials == plain.dials + 3
     assert h.hourly[:, SEEN.index("live")].sum() == plain.hourly[:, SEEN.index("live")].sum() + 2
