@@ -1,11 +1,20 @@
 """Agent logins and signed session tokens for the desktop.
 
-A session token is `<payload>.<mac>`, both base64url: the payload is JSON `{"sub": agent id, "exp":
-expiry (epoch seconds), "jti": random id}`, the MAC is HMAC-SHA256 over the payload bytes with a key
-derived from `settings.http.session_secret` (derived, so the same secret used elsewhere never yields
-the same MAC). Verification recomputes the MAC and compares with `hmac.compare_digest` before reading
-the payload, then checks expiry and the logout list. The server keeps no session table: a restart does
-not log anyone out, and any number of daemons sharing the secret accept the same token.
+A session token is a JWT (RFC 7519) signed HS256 by PyJWT: claims `{"sub": agent id, "exp": expiry (epoch
+seconds), "jti": random id}`, the key derived from `settings.http.session_secret` by HMAC-SHA256 under a
+label of its own (so the same secret used elsewhere never yields the same signature). Verification pins
+the algorithm to HS256 (a token naming `none` or another algorithm is refused, whatever it carries),
+requires the three claims, and checks the signature before reading them; then the expiry and the logout
+list. The server keeps no session table: a restart does not log anyone out, and any number of daemons
+sharing the secret accept the same token.
+
+Why PyJWT rather than hand-written HMAC or itsdangerous: signing and comparing MACs is security code we
+would rather not keep ourselves, and a JWT carries exactly the claims a session has, its expiry included.
+itsdangerous' `URLSafeTimedSerializer` derives the expiry from the signing time and the `max_age` given at
+verification, so a changed `session_ttl_s` would move the expiry of tokens already issued, and a token from
+a daemon whose clock runs a second ahead would be refused as signed in the future. PyJWT reads the wall
+clock itself (no clock can be given), so the desk asks it to require `exp` but compares it here, with
+PyJWT's own rule (expired when `exp <= now`), against the signer's clock, which tests set.
 
 The logout list (`Logouts`) is the exception, and it lives in Redis so that it outlasts a restart and
 reaches every daemon: `<prefix>:desk_logout:<jti>` is `ended` (logged out: refused) or `waiting` (the
@@ -22,11 +31,8 @@ or as `Authorization: Bearer` for scripts and tests.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
 import hmac
-import json
 import logging
 import math
 import secrets
@@ -34,6 +40,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+import jwt
 
 from dialer.config import AgentAccount
 from dialer.credentials import decoy_hash, verify_password
@@ -70,12 +78,18 @@ def _logged_out() -> SessionInvalid:
     return SessionInvalid("session ended by logout; log in again")
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+def _malformed() -> SessionInvalid:
+    return SessionInvalid("malformed session token; log in again")
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+_ALGORITHM = "HS256"
+# a token is about 250 characters (a 64-character agent id at most); anything much longer is not one of
+# ours, and is refused before PyJWT decodes it
+_MAX_TOKEN_CHARS = 1024
+_CLAIMS = ["sub", "exp", "jti"]
+# exp is required but compared in SessionSigner.verify, against the signer's clock: PyJWT reads the wall
+# clock itself. sub and jti must be strings (PyJWT's verify_sub and verify_jti, on by default).
+_DECODE_OPTIONS: jwt.types.Options = {"require": _CLAIMS, "verify_exp": False}
 
 
 class Logouts:
@@ -169,31 +183,33 @@ class SessionSigner:
     def issue(self, agent_id: str) -> Session:
         exp = int(self._now() + self.ttl_s)
         jti = secrets.token_hex(12)
-        payload = _b64(json.dumps({"sub": agent_id, "exp": exp, "jti": jti}, separators=(",", ":")).encode())
-        token = f"{payload}.{self._mac(payload)}"
+        token = jwt.encode({"sub": agent_id, "exp": exp, "jti": jti}, self._key, algorithm=_ALGORITHM)
         return Session(agent_id, float(exp), jti, token)
 
     def verify(self, token: str) -> Session:
         """The session a token stands for, as far as this process knows (logouts Redis holds are read by
-        `check`). Raises SessionInvalid saying why."""
-        payload, dot, mac = token.partition(".")
-        if not dot or not payload or not mac or len(token) > 1024:
-            raise SessionInvalid("malformed session token; log in again")
-        if not hmac.compare_digest(mac.encode(), self._mac(payload).encode()):
-            raise SessionInvalid("session token signature does not match; log in again")
+        `check`). Raises SessionInvalid saying why, and nothing else whatever the string."""
+        # PyJWT encodes a str as UTF-8, which a lone surrogate cannot be; a token of ours is ASCII anyway
+        if len(token) > _MAX_TOKEN_CHARS or not token.isascii():
+            raise _malformed()
         try:
-            data = json.loads(_unb64(payload))
-            agent_id, exp, jti = data["sub"], data["exp"], data["jti"]
-        except (binascii.Error, ValueError, KeyError, TypeError):
-            raise SessionInvalid("malformed session token; log in again") from None
-        if not isinstance(agent_id, str) or not isinstance(exp, int) or not isinstance(jti, str):
-            raise SessionInvalid("malformed session token; log in again")
-        now = self._now()
-        if exp <= now:
+            claims = jwt.decode(token, self._key, algorithms=[_ALGORITHM], options=_DECODE_OPTIONS)
+        except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError):
+            raise SessionInvalid("session token signature does not match; log in again") from None
+        except jwt.PyJWTError:
+            raise _malformed() from None
+        agent_id, exp, jti = claims["sub"], claims["exp"], claims["jti"]
+        if not isinstance(agent_id, str) or not isinstance(jti, str) or type(exp) is not int:
+            raise _malformed()
+        if exp <= self._now():
             raise SessionInvalid("session expired; log in again")
         if self.logouts.known(jti) == ENDED:
             raise _logged_out()
-        return Session(agent_id, float(exp), jti, token)
+        try:
+            expires_at = float(exp)
+        except OverflowError:  # JSON has no bound on integers; ours are epoch seconds
+            raise _malformed() from None
+        return Session(agent_id, expires_at, jti, token)
 
     async def check(self, token: str, *, wait_over: Callable[[Session], bool] | None = None) -> Session:
         """`verify`, then the logouts Redis holds (another daemon's, this one's before a restart): every
@@ -212,9 +228,6 @@ class SessionSigner:
         """Refuse this token from now on (logout), here and, given a store, in every daemon and after a
         restart. Remembered until it would have expired anyway."""
         self.logouts.end(session)
-
-    def _mac(self, payload: str) -> str:
-        return _b64(hmac.new(self._key, payload.encode("ascii", "replace"), hashlib.sha256).digest())
 
 
 class Accounts:

@@ -154,12 +154,12 @@ async def test_forged_and_expired_sessions_are_refused(redis_url):
     async with harness(redis_url, wall_clock=wall, session_ttl_s=600) as h, client(h) as c:
         assert (await c.get("/api/desk/snapshot")).status_code == 200
         token = c.cookies["desk_session"]
-        payload, mac = token.split(".")
+        header, payload, sig = token.split(".")  # a JWT
         async with client(h, "bob") as bob:
-            bob_payload = bob.cookies["desk_session"].split(".")[0]
+            bob_payload = bob.cookies["desk_session"].split(".")[1]
         async with client(h, None) as anon:
             assert (await anon.get("/api/desk/snapshot")).status_code == 401
-            for forged in (f"{bob_payload}.{mac}", f"{payload}.{mac[:-3]}abc", "garbage"):
+            for forged in (f"{header}.{bob_payload}.{sig}", f"{header}.{payload}.{sig[:-3]}abc", "garbage"):
                 r = await anon.get("/api/desk/snapshot", headers={"Authorization": f"Bearer {forged}"})
                 assert r.status_code == 401, forged
             assert (await anon.get("/api/desk/events", headers={"Authorization": "Bearer x.y"})).status_code == 401
