@@ -45,12 +45,14 @@ from dialer.amd_audit import AmdAudit
 from dialer.ami import actions
 from dialer.ami import events as ev
 from dialer.ami.client import AmiResponse
+from dialer.ami.marks import answer_marks
 from dialer.bus import BusPort
 from dialer.clock import Clock
 from dialer.config import CampaignSettings, DialerSettings
 from dialer.daemon_agentcalls import AgentCalls
 from dialer.daemon_compliance import Compliance
 from dialer.daemon_overrides import OVERRIDES_HOLD, Overrides
+from dialer.engine import link
 from dialer.engine.agentless import AgentlessPlan
 from dialer.engine.agentside import NO_DISPOSITION
 from dialer.engine.commands import (
@@ -352,6 +354,9 @@ class Daemon(AgentCalls, Compliance, Overrides):
             self.execute(self.engine.resync_failed(now), now)
             return
         claims = await self._claim_orphans(rows)  # still held: nothing dials, no event is read meanwhile
+        # how the calls gone unseen were answered, if they were: the dialplan's marks (`dialer.ami.marks`)
+        wanted = link.marks_wanted(self.engine, rows, self.clock.now())
+        self.engine.ami_link.marks = await answer_marks(self.ami, wanted)
         now = self.clock.now()
         self.execute(self.engine.resync(rows, now, asked_at), now)
         self._adopt_orphans(claims, now)

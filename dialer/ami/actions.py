@@ -32,6 +32,7 @@ __all__ = [
     "bridge",
     "check_call_id",
     "core_show_channels",
+    "db_get",
     "getvar",
     "hangup",
     "login",
@@ -326,6 +327,13 @@ def getvar(channel: str, variable: str) -> AmiAction:
     variable is not set), or `Error` "No such channel". Write right `call` (or `reporting`)."""
     return AmiAction("Getvar", (("Channel", _clean("channel", channel)),
                                 ("Variable", _clean("variable", variable, forbid=" ,="))))
+
+
+def db_get(family: str, key: str) -> AmiAction:
+    """An entry of Asterisk's database (AstDB): answered `Response: Success` then the events `DBGetResponse`
+    (`Family`, `Key`, `Val`) and `DBGetComplete`, or `Error` "Database entry not found". Write right
+    `reporting` (or `system`, which the dialer never gets). `key` may hold '/' (a key tree, as DB() writes)."""
+    return AmiAction("DBGet", (("Family", _clean("family", family, forbid="/")), ("Key", _clean("key", key))))
 
 
 def logoff() -> AmiAction:

@@ -41,10 +41,11 @@ docs/ARCHITECTURE.md, "Failure handling at the edge").
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from dialer.ami import events as ev
+from dialer.ami.marks import AnswerMark
 from dialer.engine import agentless, transfers
 from dialer.engine.calls import TRANSFER_STATES, Call, CallOutcome, CallState
 from dialer.engine.commands import AGENT_CONTEXT, Command, HangupChannel, ReturnLead
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
     from dialer.engine.core import CampaignRuntime, Engine
 
 __all__ = ["CONNECT_CONTEXT", "STUCK_LOOK_S", "AmiLink", "connected", "end_gone", "held_decision", "lost",
-           "outcome_when_gone", "resync", "resync_failed", "settle_stuck", "stuck", "withdraw"]
+           "marks_wanted", "outcome_when_gone", "resync", "resync_failed", "settle_stuck", "stuck", "withdraw"]
 
 CONNECT_CONTEXT = "dialer-connect"  # where an answered customer leg runs AMD, then waits for us
 PARKED_APP = "Wait"  # `dialer-connect` after the verdict: the person waits to be moved
@@ -69,9 +70,12 @@ class AmiLink:
     hold: str = ""  # why no new dials now ("": the link is up and resynced)
     lost_at: float | None = None  # when the link was lost (the engine's `now`)
     suspects: set[str] | None = None  # the calls open when it was lost: the only ones to resync
+    # the answer marks the daemon read for the resync (`marks_wanted`), by call id
+    marks: dict[str, AnswerMark] = field(default_factory=dict)
 
     def clear(self) -> None:
         self.hold, self.lost_at, self.suspects = "", None, None
+        self.marks = {}
 
 
 def _open_calls(engine: Engine) -> set[str]:
@@ -108,6 +112,30 @@ def resync_failed(engine: Engine) -> list[Command]:
     return []
 
 
+def _by_uid(live: Iterable[ev.ChannelRow | str]) -> dict[str, ev.ChannelRow | None]:
+    return {item if isinstance(item, str) else item.uniqueid: None if isinstance(item, str) else item
+            for item in live}
+
+
+def _gone(c: Call, rows: Mapping[str, object]) -> bool:
+    return c.call_id not in rows and (c.customer_uid is None or c.customer_uid not in rows)
+
+
+def _may_be_marked(c: Call) -> bool:
+    """Whether an answer mark can tell how `c` ended: a predictive call that went through `dialer-connect`
+    unseen (ringing at the loss), or whose verdict was not seen (answered at the loss)."""
+    return not c.agent_first and (c.is_pre_answer or c.state is CallState.SCREENING)
+
+
+def marks_wanted(engine: Engine, live: Iterable[ev.ChannelRow | str], now: float) -> dict[str, tuple[float, float]]:
+    """The calls whose answer mark (`dialer.ami.marks`) the resync with `live` needs, each with the span its
+    answer may lie in: those it would end for want of a channel row before their answer or verdict was seen."""
+    rows = _by_uid(live)
+    suspects = engine.ami_link.suspects if engine.ami_link.suspects is not None else _open_calls(engine)
+    return {cid: (c.dialed_at, now) for cid, c in engine.calls.items()
+            if cid in suspects and c.state is not CallState.ENDED and _may_be_marked(c) and _gone(c, rows)}
+
+
 def resync(engine: Engine, live: Iterable[ev.ChannelRow | str], now: float,
            asked_at: float | None = None) -> list[Command]:
     """End the remembered calls Asterisk no longer has; catch up the others from their channel rows; settle
@@ -118,22 +146,17 @@ def resync(engine: Engine, live: Iterable[ev.ChannelRow | str], now: float,
     """
     from dialer.engine import unsure  # here: `unsure` imports this module
 
-    rows: dict[str, ev.ChannelRow | None] = {}
-    for item in live:
-        if isinstance(item, str):
-            rows[item] = None
-        else:
-            rows[item.uniqueid] = item
+    rows = _by_uid(live)
     suspects = engine.ami_link.suspects if engine.ami_link.suspects is not None else _open_calls(engine)
-    since = engine.ami_link.lost_at
+    since, marks = engine.ami_link.lost_at, engine.ami_link.marks
     engine.ami_link.clear()
     out: list[Command] = []
     for cid in [cid for cid in engine.calls if cid in suspects]:
         c = engine.calls[cid]
         if c.state is CallState.ENDED:
             continue
-        if cid not in rows and (c.customer_uid is None or c.customer_uid not in rows):
-            out += end_gone(engine, c, now)
+        if _gone(c, rows):
+            out += end_gone(engine, c, now, marks.get(cid))
             continue
         row = rows.get(cid)
         if row is not None and not c.agent_first:
@@ -168,13 +191,36 @@ def outcome_when_gone(c: Call) -> CallOutcome:
     return CallOutcome.LOST
 
 
-def end_gone(engine: Engine, c: Call, now: float) -> list[Command]:
+def end_gone(engine: Engine, c: Call, now: float, mark: AnswerMark | None = None) -> list[Command]:
     """End `c`, whose customer leg Asterisk no longer has, as `outcome_when_gone` says; an answer whose verdict
     was not seen as `Engine.unverified_answer` says (a live answer abandoned from its answer; in an agentless
-    campaign, hung up while AMD listened)."""
+    campaign, hung up while AMD listened). With the call's answer `mark`, as `_end_marked` says."""
+    if mark is not None and _may_be_marked(c):
+        return _end_marked(engine, c, mark, now)
     if c.state is CallState.SCREENING:
         return engine.end_call(c, engine.unverified_answer(c, now), now)
     return engine.end_call(c, outcome_when_gone(c), now)
+
+
+def _end_marked(engine: Engine, c: Call, mark: AnswerMark, now: float) -> list[Command]:
+    """End `c`, gone, whose answer the dialplan marked while we could not see it (ringing, or answered with
+    the verdict unseen, at the loss). Its answer is caught up at the mark's time; then a machine (AMD said so)
+    ends `machine`; a person (HUMAN, NOTSURE, or AMD off) hung up in `Wait(600)`'s silence with nobody
+    coming: `hung_up_waiting`, an abandon (counted, number locked) whose wait ran from the answer, the
+    earliest the greeting can have ended; in an agentless campaign nobody waited for an agent:
+    `hung_up_before_message`. No verdict (AMD still listening, or the line dropped during it, when the
+    dialplan stops before it can update the mark): as an unverified answer, an abandon (the safe side)."""
+    out: list[Command] = []
+    if c.is_pre_answer:
+        out += engine.answered(c, min(max(mark.answered_at, c.dialed_at), now))
+    if mark.verdict is ev.AmdStatus.MACHINE:
+        return out + engine.end_call(c, CallOutcome.MACHINE, now)
+    if mark.verdict is None or mark.verdict is ev.AmdStatus.HANGUP:
+        return out + engine.end_call(c, engine.unverified_answer(c, now), now)
+    if agentless.is_agentless(engine, c):
+        return out + engine.end_call(c, CallOutcome.HUNG_UP_BEFORE_MESSAGE, now)
+    c.human_at = c.answered_at if c.answered_at is not None else now
+    return out + engine.end_call(c, CallOutcome.HUNG_UP_WAITING, now)
 
 
 def stuck(engine: Engine, c: Call, now: float) -> bool:

@@ -23,6 +23,9 @@ from agents import commands as ac
 from agents.state import AgentState
 from dialer.ami import actions
 from dialer.ami import events as ev
+from dialer.ami.client import AmiResponse
+from dialer.ami.marks import MARK_FAMILY, mark_key
+from dialer.clock import ScaledClock
 from dialer.daemon import Daemon
 from dialer.engine.calls import CallOutcome, CallState
 from dialer.engine.commands import Redirect
@@ -57,6 +60,8 @@ class ScriptedAmi:
         self.answered = asyncio.Event()  # an action other than Originate got its answer
         self.asked = asyncio.Event()  # CoreShowChannels was sent
         self.channels: asyncio.Future[list[ev.ChannelRow]] = asyncio.get_running_loop().create_future()
+        self.astdb: dict[str, str] = {}  # AstDB as DBGet reads it: "<family>/<key>" -> value
+        self.db_refusal = ""  # an Error answer to DBGet only ("Permission denied": the AMI user may not)
 
     async def events(self) -> AsyncIterator[ev.AmiEvent]:
         while True:
@@ -92,7 +97,22 @@ class ScriptedAmi:
             raise AmiConnectionError(self.unanswered)
         if self.refusal:
             raise AmiError(f"Asterisk refused {action.name}: {self.refusal}")
+        if action.name == "DBGet":
+            return self._db_get(dict(action.headers))
         return None
+
+    def _db_get(self, h: dict[str, str]) -> AmiResponse:
+        """As `AmiClient.send` returns Asterisk 22's answers to DBGet (main/db.c `manager_dbget`)."""
+        if self.db_refusal:
+            return AmiResponse(ok=False, response="Error", message=self.db_refusal)
+        value = self.astdb.get(f"{h['Family']}/{h['Key']}")
+        if value is None:
+            return AmiResponse(ok=False, response="Error", message="Database entry not found")
+        return AmiResponse(ok=True, response="Success", message="Result will follow",
+                           fields=(("response", "Success"), ("eventlist", "start"), ("message", "Result will follow")),
+                           events=((("event", "DBGetResponse"), ("family", h["Family"]), ("key", h["Key"]),
+                                    ("val", value)),
+                                   (("event", "DBGetComplete"), ("eventlist", "Complete"), ("listitems", "1"))))
 
     async def core_show_channels(self, timeout: float = 10.0) -> list[ev.ChannelRow]:
         if not self.up:
@@ -298,3 +318,104 @@ async def test_a_redirect_unanswered_in_time_is_checked_at_once_and_sent_again_w
             await ami.answered.wait()  # still parked: not carried out, so a1 (ready again) gets it now
         assert [r["Exten"] for r in redirects(ami)] == ["1001", "1001"]
         assert d.engine.calls[cid].agent_id == "a1"
+
+
+async def gone_in_the_outage(d: Daemon, ami: ScriptedAmi, leads: Leads, mark: str | None) -> str:
+    """One dial, not answered yet when the link drops; in the outage the dialplan marks its answer (`mark`:
+    "<seconds after the dial>:<status>"; None: never answered), and by the resync the call is gone."""
+    ready_agent(d, "a1", "1001", campaign="c")
+    await d._pace_once("c", leads)
+    [o] = ami.originates
+    await ami.feed(ev.AmiDisconnected("half-open: no answer to Ping"))
+    d.clock = ScaledClock(d.clock.scale, start=d.clock.now() + 15)  # the outage: 15 s till the reconnect
+    if mark is not None:
+        after, status = mark.split(":")
+        at = d.engine.calls[o.call_id].dialed_at + float(after)
+        ami.astdb[f"{MARK_FAMILY}/{mark_key(o.call_id, at)}"] = f"{at:.0f}:{status}"
+    back = ami.push(ev.AmiConnected(reconnect=True))
+    async with asyncio.timeout(LIMIT):
+        await ami.asked.wait()
+    ami.channels.set_result([])
+    async with asyncio.timeout(LIMIT):
+        await back
+    return o.call_id
+
+
+@pytest.mark.parametrize("status", ["HUMAN", "NOTSURE", "SKIPPED"])
+async def test_a_person_who_answered_in_the_outage_and_hung_up_waiting_is_an_abandon(redis_url, status):
+    leads = Leads(1)
+    async with ami_side(redis_url, leads) as (d, ami):
+        cid = await gone_in_the_outage(d, ami, leads, f"6:{status}")
+        c = d.engine.calls[cid]
+        assert c.outcome is CallOutcome.HUNG_UP_WAITING
+        assert c.abandoned  # counted abandoned: the record's flag is what locks the number 72 hours
+        assert c.answered_at == c.human_at == round(c.dialed_at + 6)  # from the mark (${EPOCH}: whole seconds)
+        camp = d.engine.campaigns["c"]
+        status_now = camp.pacer.ledger.status(d.clock.now())
+        assert (status_now.lives, status_now.abandons) == (1, 1)
+        [record] = [r for r in leads.results if r.call_id == cid]
+        assert (record.outcome, record.abandoned) == ("hung_up_waiting", True)
+        assert [a.name for a in ami.sent] == ["DBGet"]  # nothing sent to the gone channel
+
+
+async def test_an_answer_in_the_outage_with_no_verdict_yet_is_an_abandon(redis_url):
+    leads = Leads(1)
+    async with ami_side(redis_url, leads) as (d, ami):
+        cid = await gone_in_the_outage(d, ami, leads, "4:ANSWERED")
+        c = d.engine.calls[cid]
+        assert (c.outcome, c.abandoned) == (CallOutcome.ABANDONED, True)
+        assert d.engine.campaigns["c"].pacer.ledger.status(d.clock.now()).abandons == 1
+
+
+async def test_a_machine_that_answered_in_the_outage_is_a_machine(redis_url):
+    leads = Leads(1)
+    async with ami_side(redis_url, leads) as (d, ami):
+        cid = await gone_in_the_outage(d, ami, leads, "5:MACHINE")
+        c = d.engine.calls[cid]
+        assert (c.outcome, c.abandoned) == (CallOutcome.MACHINE, False)
+        status_now = d.engine.campaigns["c"].pacer.ledger.status(d.clock.now())
+        assert (status_now.lives, status_now.abandons) == (0, 0)
+
+
+async def test_a_call_never_answered_in_the_outage_stays_lost(redis_url):
+    leads = Leads(1)
+    async with ami_side(redis_url, leads) as (d, ami):
+        cid = await gone_in_the_outage(d, ami, leads, None)
+        c = d.engine.calls[cid]
+        assert (c.outcome, c.abandoned) == (CallOutcome.LOST, False)
+        assert [dict(a.headers)["Family"] for a in ami.sent] == [MARK_FAMILY]  # it was looked for
+
+
+async def test_marks_refused_fall_back_to_lost_and_say_to_grant_the_right(redis_url, caplog):
+    leads = Leads(1)
+    caplog.set_level(logging.WARNING, logger="dialer.ami.marks")
+    async with ami_side(redis_url, leads) as (d, ami):
+        ami.db_refusal = "Permission denied"
+        cid = await gone_in_the_outage(d, ami, leads, "6:HUMAN")
+        assert d.engine.calls[cid].outcome is CallOutcome.LOST
+        [warning] = [r for r in caplog.records if r.name == "dialer.ami.marks"]
+        assert warning.levelno == logging.WARNING
+        assert "Permission denied" in warning.getMessage()
+        assert "write=reporting" in warning.getMessage()
+
+
+async def test_marks_unanswered_fall_back_to_lost_with_a_warning(redis_url, caplog):
+    leads = Leads(1)
+    caplog.set_level(logging.WARNING, logger="dialer.ami.marks")
+    async with ami_side(redis_url, leads) as (d, ami):
+        ready_agent(d, "a1", "1001", campaign="c")
+        await d._pace_once("c", leads)
+        [o] = ami.originates
+        await ami.feed(ev.AmiDisconnected("half-open: no answer to Ping"))
+        ami.astdb[f"{MARK_FAMILY}/{mark_key(o.call_id, d.clock.now())}"] = f"{d.clock.now():.0f}:HUMAN"
+        ami.unanswered = "no answer to DBGet within 5 s: Asterisk is overloaded or the connection is half-open"
+        back = ami.push(ev.AmiConnected(reconnect=True))
+        async with asyncio.timeout(LIMIT):
+            await ami.asked.wait()
+        ami.channels.set_result([])
+        async with asyncio.timeout(LIMIT):
+            await back
+        assert d.engine.calls[o.call_id].outcome is CallOutcome.LOST
+        [warning] = [r for r in caplog.records if r.name == "dialer.ami.marks"]
+        assert "DBGet unanswered" in warning.getMessage()
+        assert "write=reporting" in warning.getMessage()
