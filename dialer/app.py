@@ -18,7 +18,7 @@ from prometheus_client import start_http_server
 
 from dialer.ami.client import AmiClient
 from dialer.bus import MqttBus
-from dialer.clock import Clock, ScaledClock
+from dialer.clock import Clock, ScaledClock, WallClock
 from dialer.config import CampaignSettings, DialerSettings, settle_campaign
 from dialer.daemon import Daemon, runtime_from_settings
 from dialer.embedded import embedded_mqtt_process, embedded_redis
@@ -118,6 +118,8 @@ async def run_daemon(
     settings = settings.model_copy(update={"campaigns": [settle_campaign(cs) for cs in settings.campaigns]})
     redis = connect_redis(svc.redis_url, timeout_s=settings.redis.timeout_s)
     metrics = Metrics()
+    if isinstance(clock, WallClock):
+        metrics.watch_clock(clock)
     metrics_server = None
     if settings.metrics.enabled:
         metrics_server, _thread = start_http_server(

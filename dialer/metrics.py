@@ -10,6 +10,8 @@ from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from dialer.clock import ClockStep, WallClock
+
 __all__ = ["Metrics", "dial_level", "working_agents"]
 
 _NOT_WORKING = frozenset({"paused", "logged_out"})
@@ -133,6 +135,23 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
             registry=r,
         )
+
+        self.clock_steps = Counter(
+            "dialer_clock_steps_total", "Steps of the system clock the daemon's clock followed (NTP step, host "
+            "suspend), by direction (forward, backward): check the host's time sync", ["direction"], registry=r)
+        self.clock_last_step = Gauge("dialer_clock_last_step_seconds", "Size of the last clock step followed, "
+                                     "negative when the clock went back (0: none since start)", registry=r)
+
+    def watch_clock(self, clock: WallClock) -> None:
+        """Count the steps of the system clock that the daemon's real-time `clock` follows (both directions
+        start at 0, so that `increase()` sees the first one)."""
+        for direction in ("forward", "backward"):
+            self.clock_steps.labels(direction)
+        clock.on_step(self.clock_stepped)
+
+    def clock_stepped(self, step: ClockStep) -> None:
+        self.clock_steps.labels(step.direction).inc()
+        self.clock_last_step.set(step.seconds)
 
     def live_answer(self, campaign_id: str, *, abandoned: bool) -> None:
         """A live answer offered to agents ended (its call record was written), abandoned or not: counted in

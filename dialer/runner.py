@@ -8,11 +8,11 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio as aioredis
 
 from dialer.app import run_daemon, services
-from dialer.clock import ScaledClock
+from dialer.clock import ScaledClock, WallClock
 from dialer.config import CampaignSettings, DialerSettings
 from dialer.leadsource import LeadSource
 
-__all__ = ["run_forever"]
+__all__ = ["production_clock", "run_forever"]
 
 
 def hopper_leads(prefix: str) -> Callable[[CampaignSettings, aioredis.Redis], Awaitable[LeadSource]]:
@@ -27,11 +27,17 @@ def hopper_leads(prefix: str) -> Callable[[CampaignSettings, aioredis.Redis], Aw
     return open_source
 
 
+def production_clock(settings: DialerSettings) -> ScaledClock:
+    """Real time, following the system clock through NTP steps and suspends (`WallClock`), unless
+    `clock_scale` asks for simulated time."""
+    return WallClock() if settings.clock_scale == 1.0 else ScaledClock(settings.clock_scale)
+
+
 async def run_forever(settings: DialerSettings) -> None:
     from dialer.cli import install_stop_signals
 
     stop = asyncio.Event()
     install_stop_signals(stop)
-    clock = ScaledClock(settings.clock_scale)
+    clock = production_clock(settings)
     async with services(settings, clock) as svc:
         await run_daemon(settings, svc, clock, hopper_leads(settings.redis.prefix), stop)
