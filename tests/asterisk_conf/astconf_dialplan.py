@@ -11,8 +11,9 @@ implemented; anything else raises `Unsupported` so a test fails instead of guess
 from __future__ import annotations
 
 import re
+import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from asterisk.config import Config
@@ -168,17 +169,19 @@ def _closing(s: str, start: int, opening: str, closing: str) -> int:
     raise Unsupported(f"unbalanced {opening}{closing} in {s!r}")
 
 
-def substitute(text: str, lookup: Callable[[str], str]) -> str:
+def substitute(text: str, lookup: Callable[[str], str],
+               functions: Mapping[str, Callable[[str], str]] | None = None) -> str:
+    """`functions`: dialplan functions with state outside the channel (DB), by name, given their argument."""
     out: list[str] = []
     i = 0
     while i < len(text):
         if text.startswith("${", i):
             end = _closing(text, i + 1, "{", "}")
-            out.append(_expand(substitute(text[i + 2 : end], lookup), lookup))
+            out.append(_expand(substitute(text[i + 2 : end], lookup, functions), lookup, functions or {}))
             i = end + 1
         elif text.startswith("$[", i):
             end = _closing(text, i + 1, "[", "]")
-            out.append(evaluate(substitute(text[i + 2 : end], lookup)))
+            out.append(evaluate(substitute(text[i + 2 : end], lookup, functions)))
             i = end + 1
         else:
             out.append(text[i])
@@ -186,7 +189,7 @@ def substitute(text: str, lookup: Callable[[str], str]) -> str:
     return "".join(out)
 
 
-def _expand(inner: str, lookup: Callable[[str], str]) -> str:
+def _expand(inner: str, lookup: Callable[[str], str], functions: Mapping[str, Callable[[str], str]]) -> str:
     m = re.fullmatch(r"([A-Z_]+)\((.*)\)", inner, re.S)
     if not m:
         if not re.fullmatch(r"[A-Za-z0-9_]+", inner):
@@ -206,6 +209,13 @@ def _expand(inner: str, lookup: Callable[[str], str]) -> str:
         return urllib.parse.unquote(args)
     if func == "LEN":
         return str(len(args))
+    if func == "STRFTIME":
+        epoch, tz, fmt = [*split_args(args), "", ""][:3]
+        if tz != "UTC" or not epoch.isdigit():
+            raise Unsupported(f"STRFTIME({args}) (only <epoch>,UTC,<format>)")
+        return time.strftime(fmt or "%c", time.gmtime(int(epoch)))
+    if func in functions:
+        return functions[func](args)
     raise Unsupported(f"dialplan function {func}()")
 
 

@@ -58,6 +58,7 @@ class Scenario:
     bridge_ended_by: str = "callee"  # who hangs up an answered Dial: callee | caller
     sounds: set[str] = field(default_factory=set)
     digits: str = ""
+    epoch: int = 1_795_000_000  # ${EPOCH} (2026-11-18 UTC)
 
     def dial_status(self, dest: str) -> str:
         for prefix, status in self.dial.items():
@@ -107,6 +108,7 @@ class Sim:
         self.dials: list[DialRecord] = []
         self.played: list[str] = []
         self.callees: list[Channel] = []  # channels Dial created, with the headers set on them
+        self.astdb: dict[str, str] = {}  # Asterisk's database: "/<family>/<key>" -> value, as astdb stores it
 
     # --- what the daemon and the far end do --------------------------------------------------
     def originate(self, variables: dict[str, str], name: str = "Local/15551230@dialer-outbound-1;1") -> Channel:
@@ -136,7 +138,8 @@ class Sim:
     # --- the interpreter --------------------------------------------------------------------
     def _lookup(self, ch: Channel, args: dict[str, str]) -> Callable[[str], str]:
         def lookup(name: str) -> str:
-            special = {"EXTEN": ch.exten, "CONTEXT": ch.context, "HANGUPCAUSE": ch.hangupcause}
+            special = {"EXTEN": ch.exten, "CONTEXT": ch.context, "HANGUPCAUSE": ch.hangupcause,
+                       "EPOCH": str(self.scenario.epoch)}
             if name in special:
                 return special[name]
             if name in args:
@@ -177,7 +180,7 @@ class Sim:
             if ch.priority > len(steps):
                 return
             step = steps[ch.priority - 1]
-            data = substitute(step.data, self._lookup(ch, args))
+            data = substitute(step.data, self._lookup(ch, args), {"DB": self._db_read})
             self.apps.append((ch.name, ch.context, step.app, data))
             ch.priority += 1
             handler = getattr(self, f"_app_{step.app.lower()}", None)
@@ -234,12 +237,33 @@ class Sim:
         # app_mixmonitor, it leaves the file's name in MIXMONITOR_FILENAME.
         ch.set("MIXMONITOR_FILENAME", data.partition(",")[0])
 
+    @staticmethod
+    def _db_path(arg: str, what: str) -> str:
+        """func_db and app_db: the family is up to the first '/', the key (or key tree) is the rest."""
+        family, sep, key = arg.partition("/")
+        if not family or (what != "DBdeltree" and not key) or (what == "DBdeltree" and sep and not key):
+            raise Unsupported(f"{what}({arg}): needs <family>/<key>")
+        return f"/{family}/{key}" if key else f"/{family}"
+
+    def _db_read(self, arg: str) -> str:
+        """DB(<family>/<key>) read: the value, empty when there is none."""
+        return self.astdb.get(self._db_path(arg, "DB"), "")
+
+    def _app_dbdeltree(self, ch: Channel, data: str) -> None:
+        """DBdeltree(<family>[/<keytree>]): every key under it (ast_db_deltree matches `<prefix>/%`)."""
+        prefix = self._db_path(data.strip(), "DBdeltree") + "/"
+        for key in [k for k in self.astdb if k.startswith(prefix)]:
+            del self.astdb[key]
+
     def _app_set(self, ch: Channel, data: str) -> None:
         name, sep, val = data.partition("=")
         if not sep:
             raise Unsupported(f"Set({data})")
         m = re.fullmatch(r"PJSIP_HEADER\(add,([\w-]+)\)", name)
-        if m:
+        db = re.fullmatch(r"DB\((.*)\)", name)
+        if db:
+            self.astdb[self._db_path(db.group(1), "DB")] = val
+        elif m:
             ch.headers.append((m.group(1), val))
         elif "(" in name:
             raise Unsupported(f"Set of function {name}")

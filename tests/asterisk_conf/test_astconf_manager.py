@@ -19,6 +19,7 @@ ACTION_CLASSES = {
     "CoreShowChannels": {"system", "reporting"},
     "Getvar": {"call", "reporting"},  # a call an earlier process left: its campaign and lead (DIALER_*)
     "CoreSettings": {"system", "reporting"},
+    "DBGet": {"system", "reporting"},  # main/db.c: the answer marks read back after an AMI outage
     "Logoff": set(),
 }
 # Classes of the events the daemon relies on (the real transcript in tests/fixtures/ami/ shows them):

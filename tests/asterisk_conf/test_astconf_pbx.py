@@ -16,7 +16,8 @@ AMD_KEYS = {
 }  # fmt: skip
 # Module providing each dialplan application and function; None: built into the core.
 APP_MODULE = {
-    "AMD": "app_amd.so", "Answer": None, "Busy": None, "Congestion": None, "Dial": "app_dial.so",
+    "AMD": "app_amd.so", "Answer": None, "Busy": None, "Congestion": None, "DBdeltree": "app_db.so",
+    "Dial": "app_dial.so",
     "MixMonitor": "app_mixmonitor.so",
     "Gosub": "app_stack.so", "Goto": None, "GotoIf": None, "Hangup": None, "Log": "app_verbose.so",
     "NoOp": None, "Playback": "app_playback.so", "Read": "app_read.so", "Return": "app_stack.so",
@@ -24,7 +25,7 @@ APP_MODULE = {
 }  # fmt: skip
 FUNC_MODULE = {
     "FILTER": "func_strings.so", "IF": "func_logic.so", "URIDECODE": "func_uri.so",
-    "PJSIP_HEADER": "res_pjsip_header_funcs.so",
+    "PJSIP_HEADER": "res_pjsip_header_funcs.so", "STRFTIME": "func_strings.so", "DB": "func_db.so",
 }  # fmt: skip
 DIALER_CONTEXTS = {"dialer-outbound", "dialer-connect", "dialer-to-agent", "dialer-agent", "dialer-abandon"}
 
