@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from agents.commands import AgentCommand, Disposition, Login, Logout, Pause
 from agents.desk.auth import Accounts, Session, SessionSigner
 from agents.desk.hooks import BlindTransfer, CallbackList, CallbackMoves, ManualDialing, PreviewDialing
 from agents.desk.presence import Presence
-from agents.desk.ratelimit import LoginLimiter
+from agents.desk.ratelimit import LoginLimiter, Refusal
 from agents.dispositions import Choice
 from agents.screenpop import ScreenPopRenderer
 from agents.state import Agent, AgentState
@@ -33,7 +34,7 @@ from dialer.errors import DialerError, IllegalTransition
 if TYPE_CHECKING:
     from dialer.daemon import Daemon
 
-__all__ = ["DEFAULT_PAUSE_REASONS", "ChooseCampaign", "Desk", "DeskError", "DeskOptions"]
+__all__ = ["DEFAULT_PAUSE_REASONS", "ChooseCampaign", "Desk", "DeskError", "DeskOptions", "LoginThrottled", "desk_of"]
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,23 @@ class DeskError(DialerError):
 
 
 class LoginThrottled(DeskError):
-    """Too many failed logins for this agent or from this address: wait `retry_after_s` seconds."""
+    """Too many failed logins (`agents.desk.ratelimit`): wait `retry_after_s` seconds; the message says which
+    count refused it and whether a supervisor can lift it."""
 
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(429, f"too many failed logins; try again in {retry_after_s} s or ask your supervisor")
-        self.retry_after_s = retry_after_s
+    def __init__(self, agent_id: str, refusal: Refusal) -> None:
+        wait = f"try again in {refusal.retry_after_s} s"
+        unlock = (f", or a supervisor can lift it now (dialer agents unlock {agent_id}, "
+                  f"or POST /api/agents/{agent_id}/login-unlock)")
+        message = {
+            "agent": f"too many failed logins for {agent_id} from this address; {wait}{unlock}",
+            "anywhere": f"too many failed logins for {agent_id} from several addresses, so each attempt waits a "
+                        f"little longer; {wait}{unlock}",
+            "address": f"too many failed logins from this address, for several agents; {wait} (a supervisor "
+                       "cannot lift this one: it is about the address, not an agent)",
+        }[refusal.scope]
+        super().__init__(429, message)
+        self.retry_after_s = refusal.retry_after_s
+        self.refusal = refusal
 
 
 class ChooseCampaign(DeskError):
@@ -85,9 +98,16 @@ class DeskOptions:
     max_streams_per_agent: int = 4
     cookie_name: str = "desk_session"
     transfer_to_supervisor: bool = True
-    login_max_failures_per_agent: int = 5  # failed logins in `login_window_s` before 429 (agents.desk.ratelimit)
+    # failed logins in `login_window_s` before 429 (agents.desk.ratelimit): one agent at one client address
+    # (a lock a supervisor may lift), and one address for any agents
+    login_max_failures_per_agent: int = 5
     login_max_failures_per_address: int = 20
     login_window_s: float = 300.0
+    # one agent from any addresses: past this many failures in `login_slow_window_s` each attempt waits a
+    # growing delay (1 s, doubled each failure, at most `login_max_delay_s`); None: 4 x the per-agent limit
+    login_slow_after_per_agent: int | None = None
+    login_slow_window_s: float = 3600.0
+    login_max_delay_s: float = 120.0
     # a restarted daemon logs its agents back in from Redis: a snapshot waits this long for that, so a page
     # reloaded meanwhile does not show its agent the login form of an agent the daemon is about to restore
     restore_wait_s: float = 10.0
@@ -111,12 +131,16 @@ class Desk:
         self.signer = signer
         self.accounts = accounts
         self.presence = presence
-        self.limiter = limiter or LoginLimiter(max_per_agent=options.login_max_failures_per_agent,
+        self.limiter = limiter or LoginLimiter(max_per_agent_address=options.login_max_failures_per_agent,
                                                max_per_address=options.login_max_failures_per_address,
-                                               window_s=options.login_window_s, now=presence.now)
+                                               window_s=options.login_window_s,
+                                               slow_after=options.login_slow_after_per_agent,
+                                               agent_window_s=options.login_slow_window_s,
+                                               max_delay_s=options.login_max_delay_s, now=presence.now)
         self._pause_codes = {c.code for c in options.pause_reasons}
         self._last_sweep = presence.now()
         self._login_lock = asyncio.Lock()
+        _DESKS[daemon] = self
 
     # ------------------------------------------------------------------ sessions
     async def login(self, agent_id: str, password: str, campaign_id: str | None, address: str = "") -> Session:
@@ -128,10 +152,13 @@ class Desk:
             self._throttle(agent_id, address)
             account = await self.accounts.check_off_loop(agent_id, password)
             if account is None:
-                self.limiter.failed(agent_id, address)
+                locked = self.limiter.failed(agent_id, address)
                 log.warning("desk login refused", extra={"agent_id": agent_id[:64], "client": address[:64]})
+                if locked is not None:
+                    log.warning("desk login locked", extra={"agent_id": agent_id[:64], "client": address[:64],
+                                                            "scope": locked.scope, "for_s": locked.retry_after_s})
                 raise DeskError(401, "unknown agent or wrong password")
-            self.limiter.succeeded(agent_id)
+            self.limiter.succeeded(agent_id, address)
         campaigns = self.daemon.engine.campaigns
         if account.campaign is not None and campaign_id not in (None, account.campaign):
             raise DeskError(403, f"agent {agent_id} works campaign {account.campaign}, not {campaign_id}")
@@ -148,10 +175,20 @@ class Desk:
         return self.signer.issue(agent_id)
 
     def _throttle(self, agent_id: str, address: str) -> None:
-        wait = self.limiter.retry_after(agent_id, address)
-        if wait is not None:
-            log.warning("desk login throttled", extra={"agent_id": agent_id[:64], "client": address[:64]})
-            raise LoginThrottled(wait)
+        refusal = self.limiter.check(agent_id, address)
+        if refusal is not None:
+            log.warning("desk login throttled", extra={"agent_id": agent_id[:64], "client": address[:64],
+                                                       "scope": refusal.scope, "for_s": refusal.retry_after_s})
+            raise LoginThrottled(agent_id[:64], refusal)
+
+    def unlock_login(self, agent_id: str, *, by: str) -> bool:
+        """A supervisor lifts the agent's login lock and slow-down, at every address (not an address's own
+        lock); whether one was on. Raises DeskError 404 for an agent with no desk account."""
+        if self.accounts.get(agent_id) is None:
+            raise DeskError(404, f"no agent {agent_id!r} may log in to the desk (see [[agents]] in the config)")
+        was = self.limiter.unlock(agent_id)
+        log.warning("desk login unlocked", extra={"agent_id": agent_id[:64], "by": by[:64], "was_locked": was})
+        return was
 
     def logout(self, session: Session) -> bool:
         """Log the agent out; True when done now, False when it waits for the current call's wrap-up: the
@@ -462,3 +499,13 @@ class Desk:
             self.daemon.feed.publish(agent_id, "presence", {"online": False, "paused": paused})
             log.warning("agent desk went offline", extra={"agent_id": agent_id})
         return gone
+
+
+# The desk of each daemon, for the supervisor API (`desk_of`): `dialer.http.build_app` builds the desk and the
+# supervisor routes apart, from the daemon alone. Weak, so a daemon (a test's) goes with its desk.
+_DESKS: weakref.WeakKeyDictionary[Daemon, Desk] = weakref.WeakKeyDictionary()
+
+
+def desk_of(daemon: Daemon) -> Desk | None:
+    """The desk serving this daemon (the latest built), or None when it serves none."""
+    return _DESKS.get(daemon)

@@ -1,15 +1,24 @@
-"""Login rate limiting for the desk: failed logins per agent id and per client address.
+"""Login rate limiting for the desk: failed logins per agent at one address, per agent anywhere, per address.
 
-A sliding window of failure times per key. A key with `max_failures` failures inside the last
-`window_s` seconds is refused until the oldest of them leaves the window; the desk answers 429 with
-`Retry-After` set to that many seconds. Two keys per attempt: the agent id (someone guessing one
-agent's password from many addresses) and the client address (someone trying many agents from one
-place). The address limit is higher by default, because a whole call center often reaches the
-daemon from one NAT address and a few mistyped passwords must not lock everyone out.
+Three counts of failures, each a sliding window of failure times:
 
-A refused attempt is not checked and not counted, so waiting is the only way out. A successful login
-clears the agent's failures (not the address's). Memory is bounded: at most `max_keys` keys, the
-stalest dropped first. Pure and clock-injected, like `presence`.
+- **agent at one address** (`max_per_agent_address` in `window_s`): a hard lock of that agent *from that
+  address* until the oldest failure leaves the window. Someone guessing from elsewhere cannot lock the
+  agent out of their own desk, since the agent's own address has a count of its own.
+- **agent anywhere** (`slow_after` failures in `agent_window_s`, from any addresses): no hard lock but a
+  growing delay: after the `slow_after`th failure each attempt waits `base_delay_s`, doubled with every
+  further failure up to `max_delay_s`, after the last failure. Guessing one password from many addresses
+  is slowed to a try per `max_delay_s`; an address this agent logged in from (within `known_for_s`) is
+  not slowed, so the agent's own desk keeps working while that goes on.
+- **address** (`max_per_address` in `window_s`, whichever agents): a hard lock of the address, against
+  password spraying (one guess at many agents). Higher by default, because a whole call center often
+  reaches the daemon from one NAT address and a few mistyped passwords must not lock everyone out.
+
+A refused attempt is not checked and not counted. A success clears that agent's counts at that address and
+anywhere (not the address's) and remembers the address as the agent's. `unlock(agent_id)` (a supervisor's
+`POST /api/agents/{id}/login-unlock`) clears the agent's counts at every address and anywhere. Memory is
+bounded: at most `max_keys` counts and `max_keys` known addresses, the stalest dropped first. Pure and
+clock-injected, like `presence`.
 """
 
 from __future__ import annotations
@@ -18,50 +27,140 @@ import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
-__all__ = ["LoginLimiter"]
+__all__ = ["LoginLimiter", "Refusal", "Scope"]
+
+# agent: this agent from this address (hard, a supervisor may lift it); anywhere: this agent from many
+# addresses (a growing delay, a supervisor may lift it); address: many agents from this address (hard)
+Scope = Literal["agent", "anywhere", "address"]
+_Key = tuple[str, str, str]  # (scope, agent id or "", address or "")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An attempt refused without checking the password: wait `retry_after_s` (whole seconds, at least 1)."""
+
+    scope: Scope
+    retry_after_s: int
+
+    @property
+    def unlockable(self) -> bool:
+        """A supervisor's unlock of the agent lifts it (not an address's lock, which is about many agents)."""
+        return self.scope != "address"
 
 
 class LoginLimiter:
-    def __init__(self, *, max_per_agent: int = 5, max_per_address: int = 20, window_s: float = 300.0,
-                 max_keys: int = 10_000, now: Callable[[], float] = time.monotonic) -> None:
-        if min(max_per_agent, max_per_address, max_keys) < 1 or window_s <= 0:
-            raise ValueError("login limits must be at least 1 and the window positive")
-        self._limits = {"agent": max_per_agent, "address": max_per_address}
+    def __init__(self, *, max_per_agent_address: int = 5, max_per_address: int = 20, window_s: float = 300.0,
+                 slow_after: int | None = None, agent_window_s: float = 3600.0, base_delay_s: float = 1.0,
+                 max_delay_s: float = 120.0, known_for_s: float = 30 * 86400.0, max_keys: int = 10_000,
+                 now: Callable[[], float] = time.monotonic) -> None:
+        # the agent-wide count starts slowing at four times the one-address lock: an agent locked at one
+        # address, who then tries from another desk, is not slowed down as well
+        slow = slow_after if slow_after is not None else 4 * max_per_agent_address
+        if min(max_per_agent_address, max_per_address, slow, max_keys) < 1:
+            raise ValueError("login limits must be at least 1")
+        if min(window_s, agent_window_s, base_delay_s, known_for_s) <= 0 or max_delay_s < base_delay_s:
+            raise ValueError("login windows and delays must be positive, the longest delay at least the first")
+        self.max_per_agent_address = max_per_agent_address
+        self.max_per_address = max_per_address
         self.window_s = window_s
+        self.slow_after = slow
+        self.agent_window_s = agent_window_s
+        self.base_delay_s = base_delay_s
+        self.max_delay_s = max_delay_s
+        self.known_for_s = known_for_s
         self._max_keys = max_keys
         self.now = now
-        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
+        self._failures: OrderedDict[_Key, deque[float]] = OrderedDict()
+        self._known: OrderedDict[tuple[str, str], float] = OrderedDict()  # (agent, address) -> last success
+        # failures past `slow_after` beyond which the delay no longer grows: only that many need keeping
+        self._slow_keep = slow + max(0, math.ceil(math.log2(max_delay_s / base_delay_s))) + 1
 
-    def retry_after(self, agent_id: str, address: str) -> int | None:
-        """Whole seconds to wait before this agent may try from this address, or None when allowed."""
+    # ------------------------------------------------------------------ the three counts
+    def _limit(self, scope: Scope) -> tuple[int, float]:
+        """(failures kept, window) of a scope."""
+        if scope == "agent":
+            return self.max_per_agent_address, self.window_s
+        if scope == "address":
+            return self.max_per_address, self.window_s
+        return self._slow_keep, self.agent_window_s
+
+    def _keys(self, agent_id: str, address: str) -> tuple[tuple[Scope, _Key], ...]:
+        return (("agent", ("agent", agent_id, address)), ("anywhere", ("anywhere", agent_id, "")),
+                ("address", ("address", "", address)))
+
+    def _wait(self, scope: Scope, times: deque[float], now: float) -> float:
+        if scope == "anywhere":
+            over = len(times) - self.slow_after
+            if over < 0:
+                return 0.0
+            return times[-1] + min(self.max_delay_s, self.base_delay_s * 2.0 ** over) - now
+        limit, window = self._limit(scope)
+        return times[-limit] + window - now if len(times) >= limit else 0.0
+
+    def check(self, agent_id: str, address: str) -> Refusal | None:
+        """Why this agent may not try from this address now (the longest wait first), or None when allowed."""
         now = self.now()
-        wait = 0.0
-        for key in (("agent", agent_id), ("address", address)):
+        worst: tuple[float, Scope] | None = None
+        for scope, key in self._keys(agent_id, address):
+            if scope == "anywhere" and self.known(agent_id, address):
+                continue
             times = self._recent(key, now)
-            if times is not None and len(times) >= self._limits[key[0]]:
-                wait = max(wait, times[-self._limits[key[0]]] + self.window_s - now)
-        return max(1, math.ceil(wait)) if wait > 0 else None
+            wait = self._wait(scope, times, now) if times is not None else 0.0
+            if wait > 0 and (worst is None or wait > worst[0]):
+                worst = (wait, scope)
+        return Refusal(worst[1], max(1, math.ceil(worst[0]))) if worst is not None else None
 
-    def failed(self, agent_id: str, address: str) -> None:
+    def failed(self, agent_id: str, address: str) -> Refusal | None:
+        """Count a wrong password; the refusal the next attempt meets when this failure starts one (to log)."""
         now = self.now()
-        for key in (("agent", agent_id), ("address", address)):
+        for scope, key in self._keys(agent_id, address):
             times = self._recent(key, now)
             if times is None:
-                times = self._failures[key] = deque(maxlen=self._limits[key[0]])
+                times = self._failures[key] = deque(maxlen=self._limit(scope)[0])
             times.append(now)
             self._failures.move_to_end(key)
         while len(self._failures) > self._max_keys:
             self._failures.popitem(last=False)
+        return self.check(agent_id, address)
 
-    def succeeded(self, agent_id: str) -> None:
-        self._failures.pop(("agent", agent_id), None)
+    def succeeded(self, agent_id: str, address: str) -> None:
+        self._failures.pop(("agent", agent_id, address), None)
+        self._failures.pop(("anywhere", agent_id, ""), None)
+        self._known[(agent_id, address)] = self.now()
+        self._known.move_to_end((agent_id, address))
+        while len(self._known) > self._max_keys:
+            self._known.popitem(last=False)
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float] | None:
+    def known(self, agent_id: str, address: str) -> bool:
+        """This agent logged in from this address within `known_for_s`."""
+        at = self._known.get((agent_id, address))
+        return at is not None and self.now() - at < self.known_for_s
+
+    def unlock(self, agent_id: str) -> bool:
+        """Forget the agent's failures at every address and anywhere; whether a lock or delay was on."""
+        was = self.locked(agent_id)
+        for key in [k for k in self._failures if k[0] != "address" and k[1] == agent_id]:
+            del self._failures[key]
+        return was
+
+    def locked(self, agent_id: str) -> bool:
+        """Some address (or every one) is refused for this agent now, by a lock a supervisor may lift."""
+        now = self.now()
+        for key in [k for k in self._failures if k[0] != "address" and k[1] == agent_id]:
+            times = self._recent(key, now)
+            if times is not None and self._wait("agent" if key[0] == "agent" else "anywhere", times, now) > 0:
+                return True
+        return False
+
+    def _recent(self, key: _Key, now: float) -> deque[float] | None:
         times = self._failures.get(key)
         if times is None:
             return None
-        while times and times[0] <= now - self.window_s:
+        window = self.agent_window_s if key[0] == "anywhere" else self.window_s
+        while times and times[0] <= now - window:
             times.popleft()
         if not times:
             del self._failures[key]

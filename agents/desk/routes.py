@@ -19,7 +19,8 @@
 
 Errors are JSON `{"detail": ...}`: 401 no/forged/expired session, 403 the contact policy forbids the
 dial (PolicyViolation), 403/404 not yours, 409 the agent's state forbids it (IllegalTransition), 415 not
-JSON, 422 a bad field (named), 429 too many failed logins (with Retry-After), 501 a missing daemon hook.
+JSON, 422 a bad field (named), 429 too many failed logins (with Retry-After; the detail says whether a supervisor
+can lift it), 501 a missing daemon hook.
 POSTs accept only `application/json`, which a cross-site form cannot send; with the SameSite=Strict
 cookie that keeps other sites from acting as the agent.
 """
@@ -146,6 +147,8 @@ def desk_routes(desk: Desk, lifespan: Any = None) -> APIRouter:
     # ------------------------------------------------------------------ sessions
     @router.post("/api/desk/login", tags=["agent desk"], dependencies=json_post)
     async def login(body: LoginBody, request: Request) -> JSONResponse:
+        # the address the login counts are kept by: uvicorn's, which behind a trusted proxy (FORWARDED_ALLOW_IPS,
+        # default the local host) is the client's from X-Forwarded-For (docs/AGENT_DESKTOP.md, "Login rate limiting")
         try:
             s = await desk.login(body.agent_id, body.password, body.campaign_id,
                                  request.client.host if request.client is not None else "")

@@ -4,7 +4,8 @@
     dialer campaign list | show X | start X | pause X | stop X | create ID [--name ...] | edit X [...]
                     | revert X [--run-state keep|config]
     dialer pacing show X | set X [--mode M] [--ratio R] [--target-abandon T] [...] | log X [--limit N]
-    dialer agents list [--campaign X] | pause A [--reason R] | logout A | listen|whisper|barge A --extension E
+    dialer agents list [--campaign X] | pause A [--reason R] | logout A | unlock A
+                  | listen|whisper|barge A --extension E
     dnc add NUMBER... [--campaign X] | check NUMBER | import FILE
     leads import CAMPAIGN FILE [--list-name N] [--encoding E] | show CAMPAIGN LEAD | recycle CAMPAIGN
     lists show CAMPAIGN | pause CAMPAIGN LIST | resume CAMPAIGN LIST
@@ -287,6 +288,12 @@ def _agents_cmd(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
         got = api.call("POST", f"/api/agents/{agent}/spy", {"mode": args.action, "extension": args.extension})
         if not args.json:
             print(got["detail"], file=out)
+        return got if args.json else None
+    if args.action == "unlock":
+        got = api.call("POST", f"/api/agents/{agent}/login-unlock")
+        if not args.json:
+            print(f"{got['agent_id']}: desk login " + ("unlocked; they can log in again now" if got["was_locked"]
+                                                       else "was not locked (nothing to lift)"), file=out)
         return got if args.json else None
     if args.action == "pause":
         got = api.call("POST", f"/api/agents/{agent}/pause", {"reason": args.reason})
@@ -678,7 +685,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         _common(p)
     g.set_defaults(handler=_run(_pacing))
 
-    a = sub.add_parser("agents", help="list agents; pause or log one out; listen, whisper, barge")
+    a = sub.add_parser("agents", help="list agents; pause or log one out; unlock a desk login; listen, whisper, "
+                                      "barge")
     as_ = a.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = as_.add_parser("list", help="agents and their states")
     p.add_argument("--campaign", help="only this campaign's agents")
@@ -691,6 +699,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--reason", default="supervisor", help="the pause reason recorded (default supervisor)")
     _common(p)
     p = as_.add_parser("logout", help="log an agent out (after the current call)")
+    p.add_argument("agent")
+    _common(p)
+    p = as_.add_parser("unlock", help="lift an agent's desk login lock after too many wrong passwords")
     p.add_argument("agent")
     _common(p)
     for mode in ("listen", "whisper", "barge"):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 
+from agents.desk.core import DeskError, desk_of
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
 from dialer.supervisor.control import knobs_view
@@ -199,6 +200,22 @@ def ops_routes(ctx: Ctx, r: APIRouter) -> None:
         await audit.record(who, "agent.logout", agent_id)
         board.poke()
         return view
+
+    @r.post("/api/agents/{agent_id}/login-unlock", tags=["agents"])
+    async def unlock_agent_login(agent_id: AgentPath, who: Principal = supervisor) -> dict[str, Any]:
+        """Lift the agent's desk login lock (too many wrong passwords from one address) and slow-down (from
+        many addresses), everywhere at once: their next login is checked at once. `was_locked` says whether
+        one was on. A client address's own lock (wrong passwords for many agents from there) stays until it
+        runs out. Recorded in the audit log."""
+        desk = desk_of(ctx.daemon)
+        if desk is None:
+            raise HTTPException(501, "this daemon serves no agent desk, so no desk login can be locked")
+        try:
+            was = desk.unlock_login(agent_id, by=who.name)
+        except DeskError as exc:
+            raise HTTPException(exc.status, str(exc)) from None
+        await audit.record(who, "agent.login_unlock", agent_id, was_locked=was)
+        return {"agent_id": agent_id, "was_locked": was}
 
     @r.post("/api/agents/{agent_id}/spy", tags=["agents"])
     async def spy(agent_id: AgentPath, body: SpyRequest, who: Principal = supervisor) -> dict[str, Any]:
