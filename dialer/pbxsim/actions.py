@@ -204,6 +204,41 @@ def _getvar(pbx: Pbx, session: Responder, block: Block) -> None:
     session.send(response("Success", aid, None, extra=(("Variable", variable), ("Value", value))))
 
 
+def _db_get(pbx: Pbx, session: Responder, block: Block) -> None:
+    """main/db.c `manager_dbget`: the list ack, one `DBGetResponse` (written by astman_append: no Privilege,
+    no Timestamp, the ActionID last) and `DBGetComplete`; "Database entry not found" when the key is not
+    there. The daemon reads the dialplan's answer marks so after an AMI outage."""
+    aid, family, key = _aid(block), _h(block, "Family"), _h(block, "Key")
+    if not family:
+        session.send(response("Error", aid, "No family specified."))
+        return
+    if not key:
+        session.send(response("Error", aid, "No key specified."))
+        return
+    value = pbx.astdb.get(f"/{family}/{key}")
+    if value is None:
+        session.send(response("Error", aid, "Database entry not found"))
+        return
+    id_line = f"ActionID: {aid}\r\n" if aid else ""
+    session.send(response("Success", aid, "Result will follow", listflag="start"))
+    session.send(f"Event: DBGetResponse\r\nFamily: {family}\r\nKey: {key}\r\nVal: {value}\r\n{id_line}\r\n".encode())
+    session.send(list_complete("DBGetComplete", aid, 1))
+
+
+def _db_get_tree(pbx: Pbx, session: Responder, block: Block) -> None:
+    """main/db.c `manager_db_tree_get`: every entry at or under `/<family>[/<key>]` (all without a family),
+    one `DBGetTreeResponse` each (`Key` in full, `Val`), then `DBGetTreeComplete`; an empty tree is an
+    empty list, not an error."""
+    aid, family, key = _aid(block), _h(block, "Family"), _h(block, "Key")
+    prefix = f"/{family}/{key}" if family and key else f"/{family}" if family else ""
+    rows = sorted((k, v) for k, v in pbx.astdb.items() if not prefix or k == prefix or k.startswith(prefix + "/"))
+    id_line = f"ActionID: {aid}\r\n" if aid else ""
+    session.send(response("Success", aid, "Result will follow", listflag="start"))
+    for k, v in rows:
+        session.send(f"Event: DBGetTreeResponse\r\nKey: {k}\r\nVal: {v}\r\n{id_line}\r\n".encode())
+    session.send(list_complete("DBGetTreeComplete", aid, len(rows)))
+
+
 def _bridge(pbx: Pbx, session: Responder, block: Block) -> None:
     aid = _aid(block)
     name1, name2 = _h(block, "Channel1"), _h(block, "Channel2")
@@ -318,6 +353,8 @@ HANDLERS: dict[str, Handler] = {
     "coresettings": _core_settings,
     "redirect": _redirect,
     "getvar": _getvar,
+    "dbget": _db_get,
+    "dbgettree": _db_get_tree,
     "bridge": _bridge,
     "hangup": _hangup,
     "coreshowchannels": _core_show_channels,

@@ -1,6 +1,7 @@
 """The contract's dialplan (docs/DIALPLAN_CONTRACT.md, asterisk_conf/extensions.conf) for a customer leg.
 
-- `dialer-connect,s`: `AMD()` when `DIALER_AMD=1` (verdict and delay come from the drawn far end),
+- `dialer-connect,s`: the answer mark in the PBX's AstDB (`Pbx.astdb`, read with `DBGet`), `AMD()` when
+  `DIALER_AMD=1` (verdict and delay come from the drawn far end), the verdict into the mark,
   `UserEvent(DialerAMD)`, `UserEvent(DialerParked)`, `Wait(600)`, then `dialer-abandon`. A live person
   waits `patience_s` from the moment they are parked, then hangs up.
 - `dialer-to-agent,<ext>`: `UserEvent(DialerConnectAgent)`, `Gosub(dialer-record)` (`recording.py`: MixMonitor
@@ -32,6 +33,9 @@ plausible `Newexten` stream; other sessions never pay for rendering it.
 
 from __future__ import annotations
 
+import time
+
+from dialer.ami.marks import ANSWERED, MARK_FAMILY
 from pacing.traffic import DialOutcome
 
 from . import agentdial, teardown
@@ -66,6 +70,7 @@ AGENTLESS = "dialer-agentless"
 AGENTLESS_SOUND = "custom/dialer-agentless"  # the dialplan's DIALER_AGENTLESS_SOUND
 PHONE_BEHAVIOURS = frozenset({"answer", "noanswer", "busy", "unavailable"})
 _PHONE_FAILS = {"busy": ("BUSY", 17), "unavailable": ("CHANUNAVAIL", 20)}
+_LAST_DAY, _PREV_DAY = "/dialer_marks/last", "/dialer_marks/prev"  # AstDB keys of `dialer-marks-sweep`
 
 
 def _ids(call: Call) -> tuple[tuple[str, str], tuple[str, str]]:
@@ -149,19 +154,43 @@ def _wait_over(pbx: Pbx, call: Call) -> None:
     _message(pbx, call, "dialer-abandon")
 
 
+def _mark(pbx: Pbx, call: Call, status: str) -> None:
+    """The answer mark (docs/DIALPLAN_CONTRACT.md, "Answer marks"): `<epoch>:<status>` under the answer's
+    UTC day, in the PBX's AstDB; the first answer of a day runs `dialer-marks-sweep`."""
+    answered = call.vars.setdefault("DIALER_ANSWERED", str(int(pbx.sched.now())))
+    day = call.vars.setdefault("DIALER_MARK_DAY", time.strftime("%Y%m%d", time.gmtime(int(answered))))
+    key = f"/{MARK_FAMILY}/{day}/{call.call_id}"
+    pbx.astdb[key] = f"{answered}:{status}"
+    pbx.dialplan(call.one, 4 if status == ANSWERED else 17, "Set", f"DB({key[1:]})={answered}:{status}")
+    if status == ANSWERED and pbx.astdb.get(_LAST_DAY) != day:
+        _sweep_marks(pbx, day)
+
+
+def _sweep_marks(pbx: Pbx, today: str) -> None:
+    """`dialer-marks-sweep`: drop the marks of the day before the last day marked."""
+    prev = pbx.astdb.get(_PREV_DAY, "")
+    if prev and prev != today:
+        tree = f"/{MARK_FAMILY}/{prev}/"
+        for key in [k for k in pbx.astdb if k.startswith(tree)]:
+            del pbx.astdb[key]
+    pbx.astdb[_PREV_DAY] = pbx.astdb.get(_LAST_DAY, "")
+    pbx.astdb[_LAST_DAY] = today
+
+
 def _connect(pbx: Pbx, call: Call) -> None:
     one = call.one
     one.goto("dialer-connect", "s", 1)
     pbx.dialplan(one, 1, "NoOp", f"dialer call {call.call_id} lead {call.lead_id}")
+    _mark(pbx, call, ANSWERED)
     amd_on = call.vars.get("DIALER_AMD", "1").strip() != "0"
-    pbx.dialplan(one, 5, "GotoIf", f"{int(amd_on)}?amd")
+    pbx.dialplan(one, 10, "GotoIf", f"{int(amd_on)}?amd")
     if amd_on and call.far is not None:
-        pbx.dialplan(one, 9, "AMD", "")
+        pbx.dialplan(one, 14, "AMD", "")
         call.move(Phase.AMD)
         call.timers["amd"] = pbx.sched.later(call.far.fate.amd_delay_s, _amd_done, pbx, call)
     else:
         call.vars["DIALER_AMD_STATUS"] = "SKIPPED"
-        pbx.dialplan(one, 6, "Set", "DIALER_AMD_STATUS=SKIPPED")
+        pbx.dialplan(one, 11, "Set", "DIALER_AMD_STATUS=SKIPPED")
         _park(pbx, call, "SKIPPED", "none")
 
 
@@ -173,16 +202,17 @@ def _amd_done(pbx: Pbx, call: Call) -> None:
     call.vars["AMDSTATUS"] = status
     pbx.varset(one, "AMDSTATUS", status)
     pbx.varset(one, "AMDCAUSE", cause)
-    pbx.dialplan(one, 10, "Set", f"DIALER_AMD_STATUS={status}")
-    pbx.dialplan(one, 11, "Set", f"DIALER_AMD_CAUSE={cause}")
+    pbx.dialplan(one, 15, "Set", f"DIALER_AMD_STATUS={status}")
+    pbx.dialplan(one, 16, "Set", f"DIALER_AMD_CAUSE={cause}")
     _park(pbx, call, status, cause)
 
 
 def _park(pbx: Pbx, call: Call, status: str, cause: str) -> None:
     one = call.one
-    pbx.dialplan(one, 12, "UserEvent", f"DialerAMD,CallID: {call.call_id},AMDStatus: {status}")
+    _mark(pbx, call, status)  # before the event: an AMI outage may take the event, not the mark
+    pbx.dialplan(one, 18, "UserEvent", f"DialerAMD,CallID: {call.call_id},AMDStatus: {status}")
     pbx.user_event(one, "DialerAMD", *_ids(call), ("AMDStatus", status), ("AMDCause", cause))
-    pbx.dialplan(one, 13, "UserEvent", f"DialerParked,CallID: {call.call_id}")
+    pbx.dialplan(one, 19, "UserEvent", f"DialerParked,CallID: {call.call_id}")
     pbx.user_event(one, "DialerParked", *_ids(call))
     record = call.record
     if record is not None:
@@ -190,7 +220,7 @@ def _park(pbx: Pbx, call: Call, status: str, cause: str) -> None:
         record.amd_status = status
         record.amd_at = record.amd_at or now
         record.parked_at = record.parked_at or now
-    _wait(pbx, call, 14)
+    _wait(pbx, call, 20)
 
 
 def _to_agent(pbx: Pbx, call: Call, ext: str, context: str) -> None:

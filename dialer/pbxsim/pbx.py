@@ -129,6 +129,8 @@ class Pbx:
         self._waiters: dict[str, list[asyncio.Future[CallRecord]]] = {}
         # How each agent phone answers a Dial(): "answer" (the default), "noanswer", "busy", "unavailable".
         self.phones: dict[str, str] = {}
+        # Asterisk's database as astdb stores it: "/<family>/<key>" -> value (the dialplan's answer marks)
+        self.astdb: dict[str, str] = {}
 
     # -- ids and registry -------------------------------------------------------------------------------
 
