@@ -9,11 +9,19 @@ network blip; reconnect backoff reaches 30 s), but the events of that time are l
     AmiDisconnected          hold dialing; remember the calls open now (only they can have missed events)
     AmiConnected             held (the first connect too): the daemon asks `CoreShowChannels`, and takes over
                              the calls an earlier process left in Asterisk (`dialer.engine.orphans`)
-    resync(rows)             those remembered calls Asterisk no longer has are ended; the others are kept,
-                             and what their channel row shows happened meanwhile is caught up; a Redirect
-                             or Hangup whose answer the loss took is settled by where its leg is
-                             (`dialer.engine.unsure`); hold lifted
+    marks_wanted(rows)       which of those calls the daemon must look up in the dialplan's answer marks
+                             (`dialer.ami.marks`, DBGet) before the resync: gone with no answer or verdict seen
+    resync(rows)             those remembered calls Asterisk no longer has are ended (by their mark, if any);
+                             the others are kept, and what their channel row shows happened meanwhile is
+                             caught up; a Redirect or Hangup whose answer the loss took is settled by where
+                             its leg is (`dialer.engine.unsure`); hold lifted
     resync_failed            hold lifted; the calls stay as they are (their next events, or `sweep_stuck`)
+
+A call gone by the resync whose answer was not seen (ringing at the loss, or answered with its verdict unseen)
+may have been answered by a person who waited in `Wait(600)`'s silence and hung up: its channel row is gone with
+it. The dialplan's answer mark in AstDB tells (`_end_marked`): a person hung up waiting, an abandon (counted,
+number locked); a machine; an answer with no verdict, an abandon (the safe side); no mark, lost as before (the
+lead retried as a no-answer). The daemon reads the marks it is told to (`marks_wanted`) into `AmiLink.marks`.
 
 Why a remembered set and not every open call: an Async Originate is acknowledged first and its channels
 are created later, and `CoreShowChannels` lists only the channels that exist when it runs. A call
@@ -314,13 +322,14 @@ def withdraw(engine: Engine, c: Call, why: str) -> list[Command]:
     return [ReturnLead(c.campaign_id, c.call_id, request, why)]
 
 
-def held_decision(engine: Engine, camp: CampaignRuntime, now: float, hopper_depth: int, hold: str = "") -> Decision:
-    """The decision while the link (or the daemon's `hold`) holds dialing: the pacer's own for a paused campaign
-    (so its books see no launch), saying why."""
+def held_decision(engine: Engine, camp: CampaignRuntime, now: float, hopper_depth: int, hold: str = "",
+                  reason: Reason = Reason.PAUSED) -> Decision:
+    """The decision while the link (or the daemon's `hold`, for `reason`) holds dialing: the pacer's own for a
+    paused campaign (so its books see no launch), saying why."""
     snap = engine.snapshot(camp.campaign_id, now, hopper_depth)
     d = camp.pacer.decide(replace(snap, paused=True))
     link_down = bool(engine.ami_link.hold) and not camp.paused
     detail = "; ".join(h for h in (hold, engine.ami_link.hold) if h)
-    d = replace(d, reason=Reason.PBX_LINK_DOWN if link_down else Reason.PAUSED, detail=detail)
+    d = replace(d, reason=Reason.PBX_LINK_DOWN if link_down else reason, detail=detail)
     camp.pacer.decisions[-1] = d
     return d
