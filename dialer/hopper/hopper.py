@@ -10,10 +10,14 @@ can change between fill and originate; nothing taken is lost if the process dies
 result never comes are recovered by the next fill as a "lost" attempt). A take also marks the lead's
 numbers out, so no other take, of any campaign, dials them until this one ends (`scripts._OUT`); every
 write that ends a take checks in its own script that the take is still the lead's (`writes.APPLY`), so it
-applies once, and never over another take.
+applies once, and never over another take. Each take is stamped with the run of the process that took it
+(`run_id`, random per Hopper: per daemon start) and with whether its dial may have gone out; a daemon restarted
+after a crash releases at once the takes of the campaign a gone run left whose calls are not up in Asterisk
+(`release_dead_takes`), so that the recovery after `inflight_timeout_s` is only for what that cannot tell.
 
-One `Hopper` per campaign in the whole deployment (it owns the campaign's queues); fills are serialised
-by a lock. `now` is always passed in (virtual time in the demo); the wall clock is never read.
+One `Hopper` per campaign in the whole deployment (it owns the campaign's queues: a second daemon running the
+campaign would have its takes released by the first's next start); fills are serialised by a lock. `now` is
+always passed in (virtual time in the demo); the wall clock is never read.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ import logging
 import math
 import secrets
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -79,7 +83,7 @@ from dialer.policy.contact import ContactPolicy
 from dialer.policy.types import Block, DialResult, ResultPlan, Verdict
 
 __all__ = ["BAND", "MANUAL_FINISH", "MANUAL_LEAD_PREFIX", "MANUAL_LIST", "NUMBER_OUT", "NUMBER_OUT_WAIT_S",
-           "OUT_TTL_MARGIN_S", "Hopper"]
+           "OUT_TTL_MARGIN_S", "DeadTakes", "Hopper"]
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +115,27 @@ _NEW_ID_TRIES = 3  # random lead ids drawn for one manual dial (a clash is all b
 # In a number's mark (`scripts._OUT`), what an earlier version's manual dial wrote in place of a lead id: this, the
 # agent, this again, a nonce (no lead id starts with a control character). Such a mark lives its TTL at most.
 _MANUAL = "\x1e"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadTakes:
+    """What `Hopper.release_dead_takes` did with the takes runs that are gone left in flight: `returned` (never
+    dialed: due again at once, no attempt counted), `callbacks` (callbacks never dialed: back among the callbacks
+    at their time, kept for their agent), `lost` (their dial may have gone out: recorded lost, as the recovery
+    after `inflight_timeout_s` records them), `up` (left: their calls are up in Asterisk), `unstamped` (left to that
+    recovery: taken by a version that did not stamp its takes), and the gone runs it released takes of."""
+
+    campaign_id: str
+    returned: int = 0
+    callbacks: int = 0
+    lost: int = 0
+    up: int = 0
+    unstamped: int = 0
+    runs: tuple[str, ...] = ()
+
+    @property
+    def released(self) -> int:
+        return self.returned + self.callbacks + self.lost
 
 
 def _in_use(dnc: bool, out: str) -> NumberInUse:
@@ -148,6 +173,7 @@ class Hopper:
         *,
         prefix: str = "dialer",
         timeout_s: float = 10.0,
+        run_id: str | None = None,
     ) -> None:
         if policy.campaign.id != campaign.id:
             raise ConfigError(f"the policy is for campaign {policy.campaign.id}, the hopper for {campaign.id}")
@@ -158,6 +184,8 @@ class Hopper:
         self._g = GlobalKeys(prefix)
         self._k = CampaignKeys(prefix, campaign.id)
         self._timeout = timeout_s
+        # this process's run: stamped on each take (`S.TAKEN_RUN`); another run's takes are a gone process's
+        self.run_id = run_id or secrets.token_hex(8)
         self._peek = redis.register_script(FILL_PEEK)
         self._pop = redis.register_script(TAKE_POP)
         self._own = redis.register_script(TAKE_OWN)
@@ -404,12 +432,14 @@ class Hopper:
 
     # -- take ------------------------------------------------------------------------------------------
 
-    async def take(self, n: int, now: float, *, agent_reserved: bool = False) -> list[DialTarget]:
+    async def take(self, n: int, now: float, *, agent_reserved: bool = False,
+                   preview: bool = False) -> list[DialTarget]:
         """Up to `n` numbers to dial now: due callbacks first, then the ready queue's best.
 
         Each is checked against the policy again right here; whatever fails is deferred or finished
         and replaced by the next one. `agent_reserved` lifts only the 72-hour abandon lock (a dial
-        with an agent already waiting cannot be abandoned).
+        with an agent already waiting cannot be abandoned). `preview`: the leads go to agents' preview screens,
+        not dialed until an agent dials (`recheck` marks that); else each take says its dial may have gone out.
         """
         if n <= 0:
             return []
@@ -426,7 +456,7 @@ class Hopper:
                 rows = await self._pop(
                     keys=[k.cb, k.r, k.i],
                     args=[self._prefix, k.p, self.campaign.id, want, repr(now), wait, self._out_ttl_ms(),
-                          repr(now + NUMBER_OUT_WAIT_S), NUMBER_OUT],
+                          repr(now + NUMBER_OUT_WAIT_S), NUMBER_OUT, self.run_id, "" if preview else "1"],
                 )
             if not rows:
                 break
@@ -448,7 +478,7 @@ class Hopper:
         """The take of `g` ends: the marks of the numbers it took out go (those another take holds stay)."""
         marked = g.state.get(S.OUT)
         numbers = marked.split(",") if marked else g.header.numbers  # a take before the field: the lead's
-        pipe.hdel(self._k.state(g.lead_id), S.OUT)
+        pipe.hdel(self._k.state(g.lead_id), S.OUT, S.TAKEN_RUN, S.DIALED)
         pipe.release(self._out_token(g.lead_id), (self._g.out(n) for n in numbers))
 
     def _owner_wait(self) -> str:
@@ -468,7 +498,7 @@ class Hopper:
         await self._index_own_callbacks()
         async with redis_call(f"taking agents' own callbacks of {self.campaign.id}", self._timeout):
             rows = await self._own(keys=[k.cb, k.i], args=[self._prefix, k.p, self.campaign.id, repr(now),
-                                                           self._out_ttl_ms(), *wanted])
+                                                           self._out_ttl_ms(), self.run_id, *wanted])
         if not rows:
             return {}
         claimed = [(True, rest) for _owner, rest in map(split_tag, rows)]
@@ -673,6 +703,13 @@ class Hopper:
         verdict = self.policy.check(g.view, now, callback=target.is_callback,
                                     paused_lists=await self._paused.refresh(now))
         if verdict.ok and verdict.number_index == target.number_index:
+            if g.state.get(S.DIALED) != "1":  # dialed next: a restart after a crash records it lost, not undialed
+                mark = Batch()
+                mark.hset(self._k.state(g.lead_id), mapping={S.DIALED: "1"})
+                take = "*" if target.taken_at is None else repr(float(target.taken_at))
+                if not await apply(self._apply, self._k, mark, Guard(g.lead_id, take),
+                                   f"marking lead {g.lead_id} of {self.campaign.id} dialed", self._timeout):
+                    return _TAKEN_BACK
             return verdict
         if verdict.ok:  # another number of the lead may be dialed, not the one on screen: take it again
             verdict = Verdict(False, block=Block.NOT_DUE, not_before=now,
@@ -749,7 +786,7 @@ class Hopper:
             async with redis_call(f"creating the lead of a manual dial of {self.campaign.id}", self._timeout):
                 reply = text(await self._take_manual(
                     keys=[k.i], args=[self._prefix, k.p, self.campaign.id, lead.lead_id, encode_lead(lead), e164,
-                                      self._out_ttl_ms(), repr(now), listed, subscriber or ""]))
+                                      self._out_ttl_ms(), repr(now), listed, subscriber or "", self.run_id]))
             if reply == "":
                 return DialTarget(campaign_id=self.campaign.id, lead_id=lead.lead_id, number_e164=e164,
                                   number_index=0, attempt=1, fields=MappingProxyType({}),
@@ -1109,14 +1146,94 @@ class Hopper:
                 async with redis_call("dropping a vanished lead", self._timeout):
                     await self._r.zrem(k.i, lid)
                 continue
-            idx = int(g.state.get(S.TAKEN_INDEX, g.view.next_index))
-            target = DialTarget(self.campaign.id, lid, g.header.numbers[idx], idx, g.view.attempts + 1, {},
-                                taken_at=taken_at)
             try:
-                done += await self._record(target, DialResult(outcome=LOST_OUTCOME), now, lost=True)
+                done += await self._record(self._lost_target(g, taken_at), DialResult(outcome=LOST_OUTCOME), now,
+                                           lost=True)
             except PolicyViolation:  # pragma: no cover - a lost dial has no callback to validate
                 continue
         return done
+
+    def _lost_target(self, g: Gathered, taken_at: float, *, is_callback: bool = False) -> DialTarget:
+        """The target of the take of `g` in flight since `taken_at` whose process is gone, as it read the lead."""
+        idx = int(g.state.get(S.TAKEN_INDEX, g.view.next_index))
+        return DialTarget(self.campaign.id, g.lead_id, g.header.numbers[idx], idx, g.view.attempts + 1, {},
+                          is_callback=is_callback, taken_at=taken_at)
+
+    async def release_dead_takes(self, now: float, *, keep_leads: Collection[str] = (),
+                                 keep_numbers: Collection[str] = ()) -> DeadTakes:
+        """Release at once the takes in flight that another run of the dialer (`S.TAKEN_RUN`, not `run_id`) left:
+        the daemon that took them is gone (a crash, a kill -9), so no result will ever come. Call it once the
+        calls that process left up in Asterisk are taken over: the leads of those (`keep_leads`, and any whose
+        marked numbers are in `keep_numbers`: calls whose lead could not be read) are left to their calls.
+
+        A take whose dial never went out (a preview on an agent's screen, a lead taken and not yet dialed) goes
+        back with no attempt counted: due again at once, a callback back among the callbacks at its time, kept
+        for its agent. One whose dial may have gone out (`S.DIALED`) is recorded lost, as the recovery after
+        `inflight_timeout_s` records it, but now. Takes without a stamp (an earlier version's) are left to that
+        recovery. Only this campaign's takes: daemons sharing the Redis prefix run other campaigns (one daemon
+        per campaign: a second one running it would have its takes released here)."""
+        k = self._k
+        async with self._lock:
+            async with redis_call(f"reading the takes in flight of {self.campaign.id}", self._timeout):
+                flying: Any = await self._r.zrange(k.i, 0, -1, withscores=True)
+                rows = [(lid, float(at)) for lid, at in ((text(m), s) for m, s in flying) if lid not in keep_leads]
+                pipe = self._r.pipeline(transaction=False)
+                for lid, _at in rows:
+                    pipe.hmget(k.state(lid), [S.TAKEN_RUN, S.DIALED, S.OUT])
+                stamps: list[Any] = await pipe.execute() if rows else []
+            counts = Counter[str]()
+            runs: set[str] = set()
+            for (lid, taken_at), (run, dialed, out) in zip(rows, stamps, strict=True):
+                run_id = text(run) if run is not None else ""
+                if run_id == self.run_id:
+                    continue
+                if not run_id:
+                    counts["unstamped"] += 1
+                elif out is not None and not set(text(out).split(",")).isdisjoint(keep_numbers):
+                    counts["up"] += 1
+                else:
+                    went = await self._release_dead(lid, taken_at, dialed is not None and text(dialed) == "1", now)
+                    if went:
+                        counts[went] += 1
+                        runs.add(run_id)
+        return DeadTakes(self.campaign.id, returned=counts["returned"], callbacks=counts["callbacks"],
+                         lost=counts["lost"], up=counts["up"], unstamped=counts["unstamped"], runs=tuple(sorted(runs)))
+
+    async def _release_dead(self, lead_id: str, taken_at: float, dialed: bool, now: float) -> str:
+        """One take a gone run left (see `release_dead_takes`): "returned", "callbacks" or "lost", as it went; ""
+        when it was not released (ended or taken again since the read, or the lead is gone)."""
+        k = self._k
+        try:
+            g = await self._read(lead_id)
+        except LeadError:
+            async with redis_call("dropping a vanished lead", self._timeout):
+                await self._r.zrem(k.i, lead_id)
+            return ""
+        taken_cb = g.state.get(S.TAKEN_CALLBACK)
+        # the take script wrote the stamp, `_claim` the rest: a crash in between left a callback by its time only
+        is_cb = taken_cb == "1" if taken_cb is not None else g.view.callback_at is not None
+        target = self._lost_target(g, taken_at, is_callback=is_cb)
+        if dialed:
+            try:
+                lost = await self._record(target, DialResult(outcome=LOST_OUTCOME), now, lost=True)
+            except PolicyViolation:  # pragma: no cover - a lost dial has no callback to validate
+                return ""
+            return "lost" if lost else ""
+        pipe = Batch()
+        pipe.zrem(k.i, g.lead_id)
+        self._free_numbers(pipe, g)
+        pipe.hdel(k.state(g.lead_id), S.TAKEN_INDEX, S.TAKEN_CALLBACK)
+        if g.view.finished is not None:
+            pass  # finished already: done, not queued again
+        elif is_cb:
+            at = g.view.callback_at
+            self._queue_callback(pipe, g, min(at, now) if at is not None else now)
+        else:
+            self._defer(pipe, g, Verdict(ok=False, block=Block.NOT_DUE, not_before=now))
+        if not await apply(self._apply, k, pipe, self._take_guard(target, g),
+                           f"releasing lead {g.lead_id} of {self.campaign.id} its gone run took", self._timeout):
+            return ""
+        return "callbacks" if is_cb else "returned"
 
     # -- status ----------------------------------------------------------------------------------------
 

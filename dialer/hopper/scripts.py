@@ -413,10 +413,23 @@ local function mark_out(lid, nums, ttl)
   for _, num in ipairs(nums) do redis.call('SET', P .. ':out:' .. num, mine, 'PX', ttl) end
   redis.call('HSET', C .. 's:' .. lid, '""" + S.OUT + r"""', table.concat(nums, ','))
 end
+
+-- The take's stamp (`Hopper.release_dead_takes`): the run of the process that took the lead, and whether its dial
+-- may have gone out ('1': a pacer's take, dialed at once; '': a preview, marked when its agent dials it).
+local function stamp_take(lid, run, dialed)
+  local st = C .. 's:' .. lid
+  redis.call('HSET', st, '""" + S.TAKEN_RUN + r"""', run)
+  if dialed == '1' then
+    redis.call('HSET', st, '""" + S.DIALED + r"""', '1')
+  else
+    redis.call('HDEL', st, '""" + S.DIALED + r"""')
+  end
+end
 """
 
 # KEYS: callbacks, ready, in flight. ARGV: prefix, campaign prefix, campaign id, n, now, owner wait (s; -1:
-# for ever), mark TTL (ms), when a lead whose number is out is due again, the reason it waits (`_OUT`).
+# for ever), mark TTL (ms), when a lead whose number is out is due again, the reason it waits (`_OUT`), the taking
+# run, '1' when the takes are dialed at once ('': for preview screens; `stamp_take`).
 # Moves due callbacks first, then the best of the ready queue, into "in flight", marks their numbers out and
 # gathers them. A callback kept for its agent (state field cbag) is skipped until it is `owner wait` past due:
 # its agent gets it (TAKE_OWN). A lead whose number is out under another take is not taken: a callback stays
@@ -431,6 +444,7 @@ TAKE_POP = (
     + r"""
 local n, now, wait = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 local ttl, later, why = ARGV[7], ARGV[8], ARGV[9]
+local run, dialed = ARGV[10], ARGV[11]
 local lids, tags = {}, {}
 local scan = n + """ + str(_SCAN) + r"""
 local got = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, scan)
@@ -459,6 +473,7 @@ for _, e in ipairs(due) do
     redis.call('ZADD', KEYS[3], now, lid)
     if owner then redis.call('ZREM', C .. 'cbo:' .. owner, lid) end
     mark_out(lid, nums, ttl)
+    stamp_take(lid, run, dialed)
     lids[#lids + 1] = lid
     tags[#tags + 1] = 'c'
     taken = taken + 1
@@ -473,6 +488,7 @@ while rest > 0 and skipped < """ + str(_SCAN) + r""" do
   if out_free(KEYS[3], lid, nums) then
     redis.call('ZADD', KEYS[3], now, lid)
     mark_out(lid, nums, ttl)
+    stamp_take(lid, run, dialed)
     lids[#lids + 1] = lid
     tags[#tags + 1] = popped[2]
     rest = rest - 1
@@ -500,18 +516,19 @@ return out
 """
 )
 
-# KEYS: callbacks, in flight. ARGV: prefix, campaign prefix, campaign id, now, mark TTL (ms), agent ids...
-# For each listed agent, the earliest due callback kept for them (from their index) that no other take has a
-# number of out (`_OUT`), moved into "in flight", its numbers marked out, and gathered. Reply: "<agent id>" GS
+# KEYS: callbacks, in flight. ARGV: prefix, campaign prefix, campaign id, now, mark TTL (ms), the taking run, agent
+# ids... For each listed agent, the earliest due callback kept for them (from their index) that no other take has a
+# number of out (`_OUT`), moved into "in flight", its numbers marked out, stamped as a preview's take (not dialed
+# until its agent dials it: `stamp_take`), and gathered. Reply: "<agent id>" GS
 # "<gathered lead>" per callback.
 TAKE_OWN = (
     _GATHER
     + _OWN
     + _OUT
     + r"""
-local now, ttl = ARGV[4], ARGV[5]
+local now, ttl, run = ARGV[4], ARGV[5], ARGV[6]
 local lids, owners = {}, {}
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   local agent = ARGV[i]
   for _, e in ipairs(own_entries(C, KEYS[1], agent, now)) do
     if e[3] > tonumber(now) then break end
@@ -524,6 +541,7 @@ for i = 6, #ARGV do
       redis.call('ZREM', own_key(C, agent), lid)
       redis.call('ZADD', KEYS[2], now, lid)
       mark_out(lid, nums, ttl)
+      stamp_take(lid, run, '')
       lids[#lids + 1] = lid
       owners[#owners + 1] = agent
       break
@@ -678,10 +696,11 @@ return {dnc and '1' or '', redis.call('GET', P .. ':out:' .. num) or ''}
 """
 
 # KEYS: in flight. ARGV: prefix, campaign prefix, campaign id, lead id, the stored lead, its number (E.164), mark TTL
-# (ms), now, its list (the key in the campaign's `lists`), the subscriber it is ('' : none). The lead of an agent's
-# manual dial (`Hopper.take_manual`), created and taken at once, as a take of the hopper takes a lead: stored, in
-# flight since `now`, its number marked out (`_OUT`), its state saying so (the number marked, number #0 taken, not a
-# callback, and that attempt 1 is the manual dial), counted among the campaign's leads and its list's, and under the
+# (ms), now, its list (the key in the campaign's `lists`), the subscriber it is ('' : none), the taking run
+# (`stamp_take`: dialed at once). The lead of an agent's manual dial (`Hopper.take_manual`), created and taken at
+# once, as a take of the hopper takes a lead: stored, in flight since `now`, its number marked out (`_OUT`), its state
+# saying so (the number marked, number #0 taken, not a callback, that attempt 1 is the manual dial, the run that took
+# it and that it is dialed), counted among the campaign's leads and its list's, and under the
 # subscriber's account (`GlobalKeys.account`). Check and writes in one script: no take can mark the number in
 # between. Reply: '' (done); the mark of the dial that has the number out, nothing written; '=' when the lead id is
 # taken already, nothing written.
@@ -695,7 +714,8 @@ if not redis.call('SET', C .. 'l:' .. lid, ARGV[5], 'NX') then return '=' end
 redis.call('ZADD', KEYS[1], ARGV[8], lid)
 redis.call('SET', mark, cid .. '\31' .. lid, 'PX', ARGV[7])
 redis.call('HSET', C .. 's:' .. lid, '""" + S.OUT + r"""', num, '""" + S.TAKEN_INDEX + r"""', '0',
-  '""" + S.TAKEN_CALLBACK + r"""', '0', '""" + S.MANUAL + r"""', '1')
+  '""" + S.TAKEN_CALLBACK + r"""', '0', '""" + S.MANUAL + r"""', '1', '""" + S.TAKEN_RUN + r"""', ARGV[11],
+  '""" + S.DIALED + r"""', '1')
 redis.call('INCR', C .. 'n')
 redis.call('HINCRBY', C .. 'lists', ARGV[9], 1)
 redis.call('SADD', P .. ':campaigns', cid)
