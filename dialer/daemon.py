@@ -50,7 +50,7 @@ from dialer.bus import BusPort
 from dialer.clock import Clock
 from dialer.config import CampaignSettings, DialerSettings
 from dialer.daemon_agentcalls import AgentCalls
-from dialer.daemon_compliance import Compliance
+from dialer.daemon_compliance import Compliance, OrphanClaim
 from dialer.daemon_overrides import OVERRIDES_HOLD, Overrides
 from dialer.engine import link
 from dialer.engine.agentless import AgentlessPlan
@@ -78,7 +78,7 @@ from dialer.engine.records import Undisposed, mask_number
 from dialer.engine.unsure import ActionFailure, Refused, Unanswered
 from dialer.errors import AmiConnectionError, AmiError, ConfigError, DialerError, IllegalTransition
 from dialer.hopper.store import LeadStore
-from dialer.leadsource import CallbackCheck, LeadSource, PreviewSource, ReturnSource, put_back
+from dialer.leadsource import CallbackCheck, DeadTakeSource, LeadSource, PreviewSource, ReturnSource, put_back
 from dialer.ledger_store import LedgerStore
 from dialer.metrics import Metrics, dial_level
 from dialer.signals_feed import SignalsFeed
@@ -360,6 +360,28 @@ class Daemon(AgentCalls, Compliance, Overrides):
         now = self.clock.now()
         self.execute(self.engine.resync(rows, now, asked_at), now)
         self._adopt_orphans(claims, now)
+        self._later(self._release_dead_takes(rows, claims), "release-dead-takes")
+
+    async def _release_dead_takes(self, rows: list[ev.ChannelRow], claims: list[OrphanClaim]) -> None:
+        """After the resync took over the calls an earlier process left: the leads that process took (a crash, a
+        kill -9) whose calls are not up in Asterisk are released now by their sources (`DeadTakeSource`: a preview
+        or a lead never dialed back with no attempt counted, a callback back to its agent, a dial that may have
+        gone out recorded lost), not an hour later as lost dials. The leads of calls up are left to them: those
+        taken over or claimed (and every call the engine has), and, by number, those whose lead was not read."""
+        up = {o.number for o in self.engine.find_orphans(rows, self.settings.ami.outbound_context)}
+        up |= {c.orphan.number for c in claims}
+        up.discard("")
+        for cid, source in list(self.leads.items()):
+            if cid not in self.engine.campaigns or not isinstance(source, DeadTakeSource):
+                continue
+            keep = {c.request.lead_id for c in claims if c.campaign_id == cid}
+            keep |= {c.lead_id for c in self.engine.calls.values() if c.campaign_id == cid}
+            try:
+                await source.release_dead_takes(self.clock.now(), keep_leads=keep, keep_numbers=up)
+            except DialerError as exc:
+                log.warning("the leads an earlier daemon process took were not released; they are recovered as lost "
+                            "dials after the campaign's inflight_timeout_s", extra={"campaign_id": cid,
+                                                                                   "error": repr(exc)})
 
     # ------------------------------------------------------------------ agents
     async def _agent_loop(self) -> None:

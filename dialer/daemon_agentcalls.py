@@ -51,6 +51,7 @@ from dialer.leadsource import (
     OwnCallbackSource,
     PreviewPolicy,
     PreviewSource,
+    PreviewTakeSource,
     ReturnSource,
     put_back,
 )
@@ -492,7 +493,9 @@ class AgentCalls:
         for agent in [a for a in self.engine.roster.of_campaign(campaign_id) if a.state is AgentState.READY]:
             if self._offer_held(campaign_id):  # paused or stopped during an earlier take: no more
                 return
-            requests = await source.take(1, self.clock.now())
+            now = self.clock.now()
+            requests = await (source.take_previews(1, now) if isinstance(source, PreviewTakeSource)
+                              else source.take(1, now))
             if not requests:
                 return
             await self._offer(campaign_id, source, agent.agent_id, requests[0])

@@ -8,7 +8,8 @@ number gets the abandon lock. A result Redis cannot take now (it is away) is wri
 each result is the daemon's task of its own, so one waiting holds up no other. A lead given back while Redis
 is away (a Skip, a dial that never went out) is given back at the source's next use (`depth`, `take`: the
 pacer's every step), not left taken until the hopper recovers it as a lost dial an hour later; the hopper
-writes a give-back once per take, so a try whose reply was lost does no harm.
+writes a give-back once per take, so a try whose reply was lost does no harm. The takes a crashed process left
+are released by the daemon that starts after it (`release_dead_takes`), once it took over that process's calls.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import dataclasses
 import logging
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -33,7 +34,7 @@ from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
 from dialer.errors import DialerError, LeadError, PolicyViolation, StateStoreError
 from dialer.hopper import DialResult, DialTarget, Hopper
-from dialer.hopper.hopper import MANUAL_LEAD_PREFIX
+from dialer.hopper.hopper import MANUAL_LEAD_PREFIX, DeadTakes
 from dialer.hopper.types import CallbackMove, LeadList, NumberInUse, RecycleReport, ScheduledCallback
 from dialer.leads.phone import normalize, zones_for
 from dialer.policy.contact import ContactPolicy
@@ -113,6 +114,31 @@ class HopperLeadSource:
     async def take(self, n: int, now: float) -> list[DialRequest]:
         await self._return_waiting()
         return [_request(t) for t in await self.hopper.take(n, now)]
+
+    async def take_previews(self, n: int, now: float) -> list[DialRequest]:
+        """As `take`, for agents' preview screens: not dialed until the agent dials (`recheck` says so), so a
+        restart after a crash gives them back with no attempt counted (`release_dead_takes`)."""
+        await self._return_waiting()
+        return [_request(t) for t in await self.hopper.take(n, now, preview=True)]
+
+    async def release_dead_takes(self, now: float, *, keep_leads: Collection[str] = (),
+                                 keep_numbers: Collection[str] = ()) -> DeadTakes:
+        """The takes an earlier process of the dialer left in flight, released at once (`Hopper.release_dead_takes`:
+        call it once that process's calls still up in Asterisk are taken over, their leads in `keep_leads`), and
+        said at INFO."""
+        done = await self.hopper.release_dead_takes(now, keep_leads=keep_leads, keep_numbers=keep_numbers)
+        where = {"campaign_id": done.campaign_id}
+        if done.released:
+            log.info(f"campaign {done.campaign_id}: {done.released} lead(s) an earlier daemon process took "
+                     f"(run {', '.join(done.runs)}, gone) released at once, not after inflight_timeout_s: "
+                     f"{done.returned} never dialed back in the queue and {done.callbacks} callback(s) never dialed "
+                     "back among the callbacks, kept for their agents (no attempt counted), and "
+                     f"{done.lost} whose dial may have gone out recorded lost (a no-answer, retried)", extra=where)
+        if done.up or done.unstamped:
+            log.info(f"campaign {done.campaign_id}: of the leads an earlier daemon process took, {done.up} are left "
+                     f"to their calls still up in Asterisk and {done.unstamped} taken by a version without run "
+                     "stamps are recovered as lost dials after inflight_timeout_s", extra=where)
+        return done
 
     async def take_own_callbacks(self, agent_ids: Iterable[str], now: float) -> dict[str, DialRequest]:
         return {a: _request(t) for a, t in (await self.hopper.take_own_callbacks(agent_ids, now)).items()}

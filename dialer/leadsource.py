@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, Protocol, runtime_checkable
 
 from dialer.engine.commands import DispositionMade
@@ -16,8 +16,8 @@ from dialer.engine.records import CallRecord
 from dialer.errors import PolicyViolation
 from dialer.hopper.types import CallbackMove, LeadList, RecycleReport
 
-__all__ = ["CallbackCheck", "InMemoryLeadSource", "LeadAdminSource", "LeadSource", "ManualDialLeads",
-           "ManualDialPolicy", "OwnCallbackSource", "PreviewSource", "ReturnSource", "put_back"]
+__all__ = ["CallbackCheck", "DeadTakeSource", "InMemoryLeadSource", "LeadAdminSource", "LeadSource", "ManualDialLeads",
+           "ManualDialPolicy", "OwnCallbackSource", "PreviewSource", "PreviewTakeSource", "ReturnSource", "put_back"]
 
 
 class LeadSource(Protocol):
@@ -35,6 +35,24 @@ class PreviewSource(Protocol):
     """A lead source that can take back a lead it handed out unused (an agent skipped it in preview)."""
 
     async def give_back(self, request: DialRequest, now: float) -> None: ...
+
+
+@runtime_checkable
+class PreviewTakeSource(Protocol):
+    """A lead source that tells the leads it hands out for agents' preview screens from those dialed at once (the
+    hopper: a daemon restarted after a crash gives back a preview never dialed with no attempt counted)."""
+
+    async def take_previews(self, n: int, now: float) -> list[DialRequest]: ...
+
+
+@runtime_checkable
+class DeadTakeSource(Protocol):
+    """A lead source that stamps each take with the run of the process that took it (the hopper), so that a daemon
+    restarted after a crash releases at once the leads the gone process took, once it took over that process's
+    calls still up in Asterisk (their leads, `keep_leads`, and any with a number in `keep_numbers`, are left)."""
+
+    async def release_dead_takes(self, now: float, *, keep_leads: Collection[str] = (),
+                                 keep_numbers: Collection[str] = ()) -> object: ...
 
 
 @runtime_checkable
