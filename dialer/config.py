@@ -147,6 +147,11 @@ class HttpSettings(_Section):
     port: int = Field(8080, ge=0, le=65535)
     session_secret: SecretStr = SecretStr("change-me-session-secret")
     session_ttl_s: float = Field(12 * 3600.0, gt=0)
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=16 * 1024, le=64 * 1024 * 1024,
+        description="largest request body taken (413 past it, before any token check: the server shares the "
+                    "event loop that paces calls); the lead and subscriber /upload routes have their own 64 MB "
+                    "cap. A reverse proxy in front should refuse the same (nginx: client_max_body_size)")
 
 
 # Pause reasons the dialer sets itself (`dialer.engine.agentside.WRAPUP_TIMEOUT`, `dialer.daemon.RESTART_REASON`,

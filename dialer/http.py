@@ -7,13 +7,18 @@ state, and never installs signal handlers of its own: the daemon owns SIGTERM.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dialer import __version__
 from dialer.supervisor.errors import validation_error_response
@@ -21,7 +26,11 @@ from dialer.supervisor.errors import validation_error_response
 if TYPE_CHECKING:
     from dialer.daemon import Daemon
 
-__all__ = ["EmbeddedServer", "build_app"]
+__all__ = ["STREAMED_UPLOADS", "BodyLimit", "BodyTooLarge", "EmbeddedServer", "build_app"]
+
+# The routes that stream their body to a spool file themselves, after checking the caller's token, under a
+# cap of their own (routes_leads.MAX_UPLOAD): the body limit leaves them alone
+STREAMED_UPLOADS = frozenset({"/api/campaigns/{campaign_id}/leads/upload", "/api/subscribers/upload"})
 
 
 def build_app(daemon: Daemon) -> FastAPI:
@@ -44,7 +53,88 @@ def build_app(daemon: Daemon) -> FastAPI:
 
     app.include_router(desk_router(daemon))
     app.include_router(supervisor_router(daemon))
+    uploads = [(compile_path(path)[0], frozenset({"POST"})) for path in sorted(STREAMED_UPLOADS)]
+    app.add_middleware(BodyLimit, max_bytes=daemon.settings.http.max_body_bytes, exempt=uploads)
     return app
+
+
+def _size(n: int) -> str:
+    mib = 1024 * 1024
+    return f"{n // mib} MB" if n % mib == 0 else f"{n // 1024} KB" if n % 1024 == 0 else f"{n} bytes"
+
+
+class BodyTooLarge(HTTPException):
+    """A request body past the limit. An HTTPException so that whatever is reading the body when it passes
+    the limit (FastAPI's JSON parsing turns any other error into a 400) lets it through to a 413."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(
+            413,
+            detail=f"request body larger than {_size(max_bytes)} ({max_bytes} bytes), the limit of [http] "
+                   "max_body_bytes: send less in one request (lead and subscriber files go to their /upload "
+                   "routes, which take larger files)",
+            headers={"Connection": "close"})
+
+
+class BodyLimit:
+    """Refuse a request body larger than `max_bytes` with 413 `{"detail": ...}`, before the app reads it.
+
+    The web server shares the daemon's event loop (pacing, AMI): FastAPI reads and parses a whole JSON body
+    before any route runs, so before the token check, and one huge body stalls every call for as long as it
+    takes. A declared Content-Length over the limit is answered at once, the body never read; a body without
+    one (chunked) is counted as it arrives and refused as soon as it passes the limit, never buffered past it.
+    The answer closes the connection, so the server does not read the rest of the body to throw it away.
+    `exempt`: (path pattern, methods) of routes that stream their body themselves (STREAMED_UPLOADS)."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int,
+                 exempt: Sequence[tuple[re.Pattern[str], frozenset[str]]] = ()) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.exempt = tuple(exempt)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or any(p.fullmatch(scope["path"]) and scope["method"] in m for p, m in self.exempt):
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except BodyTooLarge:
+            if started:  # a route that answered before reading on: nothing left to say
+                raise
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exc = BodyTooLarge(self.max_bytes)
+        await JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)(scope, receive,
+                                                                                                      send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name.lower() == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
 
 
 class EmbeddedServer(uvicorn.Server):

@@ -36,6 +36,7 @@ __all__ = [
     "NotSupported",
     "SupervisorError",
     "Unavailable",
+    "brief",
     "http_errors",
     "json_safe",
     "validation_error_response",
@@ -110,10 +111,35 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+ECHO_CHARS = 80  # of a refused string echoed in a 422 (the payload may be up to [http] max_body_bytes)
+_ECHO_ITEMS = 10  # of a refused object or array
+_ECHO_DEPTH = 2
+
+
+def brief(value: Any, depth: int = 0) -> Any:
+    """`value` (JSON-like) cut down for echoing in an error answer: strings to ECHO_CHARS characters, objects
+    and arrays to their first few items, two levels deep, each cut marked with "…". A 422 says which value
+    was refused, not all of it: a 1 MB string answered in full doubles the work of refusing it."""
+    if isinstance(value, str):
+        return value if len(value) <= ECHO_CHARS else value[:ECHO_CHARS] + "…"
+    if isinstance(value, dict | list | tuple) and depth >= _ECHO_DEPTH:
+        return "…"
+    if isinstance(value, dict):
+        out = {brief(str(k), _ECHO_DEPTH): brief(v, depth + 1) for k, v in list(value.items())[:_ECHO_ITEMS]}
+        if len(value) > _ECHO_ITEMS:
+            out["…"] = f"{len(value) - _ECHO_ITEMS} more"
+        return out
+    if isinstance(value, list | tuple):
+        items = [brief(v, depth + 1) for v in value[:_ECHO_ITEMS]]
+        return items + ([f"… {len(value) - _ECHO_ITEMS} more"] if len(value) > _ECHO_ITEMS else [])
+    return value
+
+
 def validation_error_response(exc: RequestValidationError) -> JSONResponse:
-    """FastAPI's own 422 answer (`{"detail": [errors]}`), made safe to encode (`json_safe`): for the routes
-    outside `ClearErrors` (the agent desk)."""
-    return JSONResponse({"detail": json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+    """FastAPI's own 422 answer (`{"detail": [errors]}`), each refused `input` cut down (`brief`) and made safe
+    to encode (`json_safe`): for the routes outside `ClearErrors` (the agent desk)."""
+    errors = [{**e, "input": brief(e["input"])} if "input" in e else e for e in exc.errors()]
+    return JSONResponse({"detail": json_safe(jsonable_encoder(errors))}, status_code=422)
 
 
 def _summary(err: dict[str, Any]) -> dict[str, Any]:
@@ -121,7 +147,7 @@ def _summary(err: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"loc": where, "msg": str(err.get("msg", "invalid")), "type": str(err.get("type", ""))}
     given = err.get("input")
     if isinstance(given, bool | int | str) or (isinstance(given, float) and math.isfinite(given)):
-        out["input"] = given if not isinstance(given, str) else json_safe(given[:80])
+        out["input"] = json_safe(brief(given))
     return out
 
 
