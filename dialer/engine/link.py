@@ -19,8 +19,8 @@ network blip; reconnect backoff reaches 30 s), but the events of that time are l
 
 A call gone by the resync whose answer was not seen (ringing at the loss, or answered with its verdict unseen)
 may have been answered by a person who waited in `Wait(600)`'s silence and hung up: its channel row is gone with
-it. The dialplan's answer mark in AstDB tells (`_end_marked`): a person hung up waiting, an abandon (counted,
-number locked); a machine; an answer with no verdict, an abandon (the safe side); no mark, lost as before (the
+it. The dialplan's answer mark in AstDB tells (`_end_marked`): a person who waited for nobody, an abandon
+(counted, number locked); a machine; an answer with no verdict, an abandon (the safe side); no mark, lost as before (the
 lead retried as a no-answer). The daemon reads the marks it is told to (`marks_wanted`) into `AmiLink.marks`.
 
 Why a remembered set and not every open call: an Async Originate is acknowledged first and its channels
@@ -213,10 +213,11 @@ def end_gone(engine: Engine, c: Call, now: float, mark: AnswerMark | None = None
 def _end_marked(engine: Engine, c: Call, mark: AnswerMark, now: float) -> list[Command]:
     """End `c`, gone, whose answer the dialplan marked while we could not see it (ringing, or answered with
     the verdict unseen, at the loss). Its answer is caught up at the mark's time; then a machine (AMD said so)
-    ends `machine`; a person (HUMAN, NOTSURE, or AMD off) hung up in `Wait(600)`'s silence with nobody
-    coming: `hung_up_waiting`, an abandon (counted, number locked) whose wait ran from the answer, the
-    earliest the greeting can have ended; in an agentless campaign nobody waited for an agent:
-    `hung_up_before_message`. No verdict (AMD still listening, or the line dropped during it, when the
+    ends `machine`; a person (HUMAN, NOTSURE, or AMD off) waited in `Wait(600)`'s silence with nobody coming
+    and hung up: `abandoned` (counted, number locked), their wait running from the answer, the earliest the
+    greeting can have ended (not `hung_up_waiting`, which says they hung up within the 2 s: when they hung up
+    is not known, and the wait recorded runs to the resync); in an agentless campaign nobody waited for an
+    agent: `hung_up_before_message`. No verdict (AMD still listening, or the line dropped during it, when the
     dialplan stops before it can update the mark): as an unverified answer, an abandon (the safe side)."""
     out: list[Command] = []
     if c.is_pre_answer:
@@ -225,10 +226,11 @@ def _end_marked(engine: Engine, c: Call, mark: AnswerMark, now: float) -> list[C
         return out + engine.end_call(c, CallOutcome.MACHINE, now)
     if mark.verdict is None or mark.verdict is ev.AmdStatus.HANGUP:
         return out + engine.end_call(c, engine.unverified_answer(c, now), now)
-    if agentless.is_agentless(engine, c):
-        return out + engine.end_call(c, CallOutcome.HUNG_UP_BEFORE_MESSAGE, now)
     c.human_at = c.answered_at if c.answered_at is not None else now
-    return out + engine.end_call(c, CallOutcome.HUNG_UP_WAITING, now)
+    if agentless.is_agentless(engine, c):
+        c.message = engine.campaigns[c.campaign_id].agentless.label  # what it was to get, as when parked
+        return out + engine.end_call(c, CallOutcome.HUNG_UP_BEFORE_MESSAGE, now)
+    return out + engine.end_call(c, CallOutcome.ABANDONED, now)
 
 
 def stuck(engine: Engine, c: Call, now: float) -> bool:

@@ -121,12 +121,12 @@ async def test_a_person_who_answered_and_hung_up_during_the_outage_is_counted_ab
         call_id = await answered_unseen(d, sim, leads, monkeypatch)
         assert sim.calls[call_id].outcome is SimOutcome.FAR_HANGUP_WAITING  # nobody came
         c = d.engine.calls[call_id]
-        assert (c.outcome, c.abandoned) == (CallOutcome.HUNG_UP_WAITING, True)
+        assert (c.outcome, c.abandoned) == (CallOutcome.ABANDONED, True)
         # the mark's ${EPOCH} (whole seconds; never before the dial)
         assert c.answered_at == max(c.dialed_at, int(sim.calls[call_id].answered_at or 0))
         assert d.engine.campaigns["c"].pacer.ledger.status(d.clock.now()).abandons == 1
         [record] = leads.results
-        assert (record.outcome, record.abandoned) == ("hung_up_waiting", True)  # the 72-hour lock follows
+        assert (record.outcome, record.abandoned) == ("abandoned", True)  # the 72-hour lock follows
 
 
 async def test_a_machine_that_answered_during_the_outage_is_a_machine(redis_url, monkeypatch):

@@ -39,9 +39,9 @@ def test_only_calls_gone_before_their_answer_or_verdict_was_seen_are_looked_up()
 
 
 @pytest.mark.parametrize(("verdict", "outcome", "abandoned"), [
-    (ev.AmdStatus.HUMAN, CallOutcome.HUNG_UP_WAITING, True),
-    (ev.AmdStatus.NOTSURE, CallOutcome.HUNG_UP_WAITING, True),
-    (ev.AmdStatus.SKIPPED, CallOutcome.HUNG_UP_WAITING, True),
+    (ev.AmdStatus.HUMAN, CallOutcome.ABANDONED, True),
+    (ev.AmdStatus.NOTSURE, CallOutcome.ABANDONED, True),
+    (ev.AmdStatus.SKIPPED, CallOutcome.ABANDONED, True),
     (None, CallOutcome.ABANDONED, True),
     (ev.AmdStatus.HANGUP, CallOutcome.ABANDONED, True),
     (ev.AmdStatus.MACHINE, CallOutcome.MACHINE, False),
