@@ -342,7 +342,7 @@ async def gone_in_the_outage(d: Daemon, ami: ScriptedAmi, leads: Leads, mark: st
 
 
 @pytest.mark.parametrize("status", ["HUMAN", "NOTSURE", "SKIPPED"])
-async def test_a_person_who_answered_in_the_outage_and_hung_up_waiting_is_an_abandon(redis_url, status):
+async def test_a_person_who_answered_in_the_outage_and_hung_up_unseen_is_an_abandon(redis_url, status):
     leads = Leads(1)
     async with ami_side(redis_url, leads) as (d, ami):
         cid = await gone_in_the_outage(d, ami, leads, f"6:{status}")

@@ -4,14 +4,15 @@ daemon looks up, and how a gone call ends by its mark."""
 from __future__ import annotations
 
 import pytest
+from test_agentless import make_engine as make_agentless_engine
 from test_engine import answer, chan, dial, login_ready, make_engine, records
 
 from dialer.ami import events as ev
 from dialer.ami.marks import AnswerMark
 from dialer.engine import link
 from dialer.engine.calls import CallOutcome, CallState
-from dialer.engine.commands import HangupChannel, Redirect
-from dialer.engine.core import Engine
+from dialer.engine.commands import HangupChannel, Originate, Redirect
+from dialer.engine.core import DialRequest, Engine
 
 
 def outage(eng: Engine, lost_at: float, back_at: float) -> None:
@@ -70,6 +71,23 @@ def test_a_mark_before_the_dial_counts_from_the_dial():
     eng.ami_link.marks = {cid: AnswerMark(cid, 100.0, ev.AmdStatus.HUMAN)}
     eng.resync([], 110.0)
     assert eng.calls[cid].answered_at == eng.calls[cid].human_at == 100.4
+
+
+@pytest.mark.parametrize(("verdict", "outcome"), [
+    (ev.AmdStatus.HUMAN, CallOutcome.HUNG_UP_BEFORE_MESSAGE),
+    (None, CallOutcome.HUNG_UP_SCREENING),
+    (ev.AmdStatus.MACHINE, CallOutcome.MACHINE),
+])
+def test_in_an_agentless_campaign_nobody_waited_for_an_agent_so_no_abandon(verdict, outcome):
+    eng = make_agentless_engine()
+    [cid] = [c.call_id for c in eng.launch("camp", [DialRequest("L0", "+15551230000")], 0.0)
+             if isinstance(c, Originate)]
+    outage(eng, 2.0, 9.0)
+    eng.ami_link.marks = {cid: AnswerMark(cid, 4.0, verdict)}
+    [record] = records(eng.resync([], 10.0))
+    assert (record.outcome, record.abandoned) == (outcome.value, False)
+    if outcome is CallOutcome.HUNG_UP_BEFORE_MESSAGE:  # as a person who hung up still parked
+        assert (record.human_at, record.message) == (4.0, "custom/outage-notice")
 
 
 def test_a_gone_call_without_a_mark_is_lost_as_before():
