@@ -123,10 +123,18 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dialer.config import check_agents, check_credentials, check_services, load_settings, read_campaign_files
+    from dialer.config import (
+        check_agents,
+        check_credentials,
+        check_placeholder_secrets,
+        check_services,
+        load_settings,
+        read_campaign_files,
+    )
 
     settings = load_settings(args.config)
-    warnings = check_services(settings) + check_agents(settings) + check_credentials(settings)
+    warnings = (check_services(settings) + check_agents(settings) + check_credentials(settings)
+                + check_placeholder_secrets(settings))
     # each campaign file read once: the daemon runs the campaigns as checked here, with the files read here
     files = read_campaign_files(settings)
     settings = files.settings

@@ -8,6 +8,7 @@ uses; production points the same settings at real servers.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from collections.abc import Mapping
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
     from dialer.campaigns.models import CampaignConfig
 
 __all__ = [
+    "DEFAULT_AMI_SECRET",
+    "DEFAULT_SESSION_SECRET",
+    "SECRET_HINT",
     "SYSTEM_PAUSE_CODES",
     "SYSTEM_PAUSE_LABELS",
     "AgentAccount",
@@ -59,12 +63,19 @@ __all__ = [
     "RedisSettings",
     "check_agents",
     "check_credentials",
+    "check_placeholder_secrets",
     "check_services",
     "load_settings",
     "read_campaign_files",
     "settle_campaign",
     "settle_with_file",
 ]
+
+
+# The built-in secrets, published with the code: anyone may sign desk sessions with the default session secret
+DEFAULT_SESSION_SECRET = "change-me-session-secret"
+DEFAULT_AMI_SECRET = "change-me"
+SECRET_HINT = 'generate one with `python -c "import secrets; print(secrets.token_urlsafe(32))"`'
 
 
 class _Section(BaseModel):
@@ -78,7 +89,7 @@ class AmiSettings(_Section):
     host: str = "embedded"
     port: int = Field(5038, ge=0, le=65535)
     username: str = "dialer"
-    secret: SecretStr = SecretStr("change-me")
+    secret: SecretStr = SecretStr(DEFAULT_AMI_SECRET)
     events: str = Field("call,user,system", description="the login's event mask; `system` brings FullyBooted")
     boot_wait_s: float = Field(
         60.0, gt=0, description="after each login, how long to wait for Asterisk's FullyBooted before dialing "
@@ -145,7 +156,7 @@ class HttpSettings(_Section):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    session_secret: SecretStr = SecretStr("change-me-session-secret")
+    session_secret: SecretStr = SecretStr(DEFAULT_SESSION_SECRET)
     session_ttl_s: float = Field(12 * 3600.0, gt=0)
     max_body_bytes: int = Field(
         1024 * 1024, ge=16 * 1024, le=64 * 1024 * 1024,
@@ -633,6 +644,68 @@ def check_credentials(settings: DialerSettings) -> list[str]:
     warnings += [f"api token {t.name!r}: the token is stored in clear in the config; {HASH_TOKEN_HINT} in place "
                  "of `token`" for t in settings.api_tokens if t.token is not None]
     return warnings
+
+
+# CHANGE_ME (docker/dialer.toml), change-me (examples/dialer.toml, the built-in defaults): published placeholders
+_PLACEHOLDER = re.compile(r"change[-_ ]?me", re.IGNORECASE)
+
+
+def _placeholder(value: str) -> bool:
+    return value in (DEFAULT_SESSION_SECRET, DEFAULT_AMI_SECRET) or _PLACEHOLDER.search(value) is not None
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name or "": it may resolve to, or listen on, any address
+        return False
+
+
+def _placeholder_keys(settings: DialerSettings) -> list[str]:
+    """Each secret that is a published placeholder, by its key, with how to set it (never its value)."""
+    found: list[str] = []
+    if settings.http.enabled and _placeholder(settings.http.session_secret.get_secret_value()):
+        found.append(f"[http] session_secret: anyone can sign a desk session for any agent with it; {SECRET_HINT} "
+                     "and set it there or in DIALER_HTTP__SESSION_SECRET")
+    if settings.ami.host != EMBEDDED and _placeholder(settings.ami.secret.get_secret_value()):
+        found.append(f"[ami] secret: {SECRET_HINT}, set it as the `secret` of the dialer's user in Asterisk's "
+                     "manager.conf and here (or in DIALER_AMI__SECRET)")
+    for a in settings.agents:
+        if a.password is not None and _placeholder(a.password.get_secret_value()):
+            found.append(f"[[agents]] {a.id} password: choose the agent's password, {HASH_PASSWORD_HINT} "
+                         "in place of `password`")
+        if a.password_hash is not None and _placeholder(a.password_hash):
+            found.append(f"[[agents]] {a.id} password_hash: {HASH_PASSWORD_HINT}")
+    for t in settings.api_tokens:
+        if t.token is not None and _placeholder(t.token.get_secret_value()):
+            found.append(f"[[api_tokens]] {t.name!r} token: {SECRET_HINT} for the API's clients, then "
+                         f"{HASH_TOKEN_HINT} in place of `token`")
+        if t.token_sha256 is not None and _placeholder(t.token_sha256):
+            found.append(f"[[api_tokens]] {t.name!r} token_sha256: {HASH_TOKEN_HINT}")
+    return found
+
+
+def check_placeholder_secrets(settings: DialerSettings) -> list[str]:
+    """Refuse (ConfigError naming each key and how to set it) a web server listening beyond this machine while
+    a secret is a published placeholder: the built-in session or AMI secret, or any secret, password, token
+    or hash containing CHANGE_ME (any case, `-` or `_`), as the example configs ship them. On a loopback
+    address (the demo, tests, a reverse proxy on the same host) a warning for each instead.
+
+    The docker stack publishes port 8080 with `Bearer CHANGE_ME-supervisor-token` a supervisor and desk
+    sessions forged with the default secret accepted: whoever read the repository could run the floor."""
+    found = _placeholder_keys(settings)
+    if not found:
+        return []
+    host = settings.http.host
+    if settings.http.enabled and not _loopback(host):
+        raise ConfigError(f"[http] host = {host!r} serves other machines, but these secrets are still the published "
+                          "placeholders, which anyone can use; replace each before starting:\n"
+                          + "\n".join(f"  {line}" for line in found)
+                          + '\n(or set [http] host = "127.0.0.1" to serve this machine alone)')
+    return [f"{line} (a published placeholder: the daemon refuses to start with it when [http] host is not a "
+            "loopback address)" for line in found]
 
 
 def settle_with_file(cs: CampaignSettings, cfg: CampaignConfig) -> CampaignSettings:

@@ -25,6 +25,7 @@ from agents.desk.core import Desk, DeskOptions
 from agents.desk.presence import Presence
 from agents.desk.routes import desk_routes
 from agents.screenpop import ScreenPopRenderer
+from dialer.config import DEFAULT_SESSION_SECRET, SECRET_HINT
 from dialer.store import RedisStore
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["Desk", "DeskOptions", "build_desk", "build_router"]
 
 log = logging.getLogger(__name__)
-_DEFAULT_SECRET = "change-me-session-secret"
 
 
 def build_desk(
@@ -52,8 +52,9 @@ def build_desk(
         renderer = found if isinstance(found, ScreenPopRenderer) else ScreenPopRenderer()
     http = daemon.settings.http
     secret = http.session_secret.get_secret_value()
-    if secret == _DEFAULT_SECRET:
-        log.warning("the agent desk uses the default session secret; set [http] session_secret")
+    if secret == DEFAULT_SESSION_SECRET:  # `dialer run` refuses it beyond loopback (check_placeholder_secrets)
+        log.warning("the agent desk uses the default session secret, which anyone can sign sessions with; "
+                    "set [http] session_secret: %s", SECRET_HINT)
     # logouts are kept in the daemon's Redis, so a restart or another daemon refuses them too (a desk built
     # for its options alone, in a test, has no store: memory then)
     store = getattr(daemon, "store", None)

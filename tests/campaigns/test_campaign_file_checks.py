@@ -71,7 +71,8 @@ def test_bad_campaign_file_is_an_error_naming_the_campaign(tmp_path: Path) -> No
 
 def test_check_config_prints_the_warning(tmp_path: Path) -> None:
     cfg = tmp_path / "dialer.toml"
-    cfg.write_text(f'[[campaigns]]\nid = "base_upsell"\nfile = "{EXAMPLES / "campaigns" / "base_upsell.toml"}"\n',
+    cfg.write_text(f'[[campaigns]]\nid = "base_upsell"\nfile = "{EXAMPLES / "campaigns" / "base_upsell.toml"}"\n'
+                   '[http]\nsession_secret = "not-the-built-in-one-7f3k"\n',  # the default is warned of too
                    encoding="utf-8")
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
