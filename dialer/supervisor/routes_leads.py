@@ -195,9 +195,9 @@ def lead_routes(ctx: Ctx, r: APIRouter) -> None:
             cfg = load_campaign(cs.file)
         except ConfigError as exc:
             raise Conflict(str(exc)) from None
-        if cfg.id != campaign_id:
-            raise Conflict(f"campaign file {cs.file} is for campaign {cfg.id!r}, not {campaign_id!r}; fix its id")
-        return cfg
+        # leads go where the daemon dials them: under the [[campaigns]] id, whatever the file's own `id`
+        # (open_hopper_source does the same); refusing the mismatch left the shipped example unimportable
+        return cfg if cfg.id == campaign_id else cfg.model_copy(update={"id": campaign_id})
 
     @r.get("/api/dnc/{number}", tags=["dnc"])
     async def dnc_check(number: Number, who: Principal = reader,
