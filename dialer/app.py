@@ -20,7 +20,7 @@ from dialer.ami.client import AmiClient
 from dialer.bus import MqttBus
 from dialer.clock import Clock, ScaledClock, WallClock
 from dialer.config import CampaignSettings, DialerSettings, settle_campaign
-from dialer.daemon import Daemon, runtime_from_settings
+from dialer.daemon import Daemon, persistence_checked, runtime_from_settings
 from dialer.embedded import embedded_mqtt_process, embedded_redis
 from dialer.engine.core import Engine, ScreenPopRenderer
 from dialer.errors import ConfigError
@@ -128,6 +128,8 @@ async def run_daemon(
     try:
         store = RedisStore(redis, prefix=settings.redis.prefix, timeout_s=settings.redis.timeout_s)
         await store.ping()
+        # said (and refused, `[redis] require_persistence`) before anything connects to Asterisk
+        persistence = await persistence_checked(store, metrics, required=settings.redis.require_persistence)
         leads: Mapping[str, LeadSource] = {cs.id: await leads_factory(cs, redis) for cs in settings.campaigns}
         bus = MqttBus(
             svc.mqtt_url,
@@ -156,6 +158,7 @@ async def run_daemon(
                 settings, clock=clock, engine=engine, ami=ami, store=store, bus=bus, leads=leads, metrics=metrics,
                 leads_factory=leads_factory,
             )
+            daemon.persistence = persistence
             async with asyncio.TaskGroup() as tg:
                 run = tg.create_task(daemon.run(stop), name="daemon")
                 side = None

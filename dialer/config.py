@@ -131,6 +131,10 @@ class RedisSettings(_Section):
     url: str = "embedded"
     prefix: str = "dialer"
     timeout_s: float = Field(2.0, gt=0)
+    # refuse to start unless Redis says it keeps its data on disk (appendonly yes, or RDB snapshots); false
+    # logs an ERROR and starts (the embedded and test Redis keep nothing). A loss while running is caught either
+    # way (`dialer.store.DataEpoch`)
+    require_persistence: bool = False
 
 
 class MqttSettings(_Section):

@@ -7,6 +7,10 @@
 
 On start it reads back what supervisors changed before the restart (`dialer.daemon_overrides`: nothing
 dials until that is done) and each campaign's compliance ledger (`dialer.daemon_compliance`).
+It says whether Redis keeps its data on disk (`[redis] require_persistence` refuses to start when it does
+not), and watches Redis's data-epoch marker (`dialer.store.DataEpoch`): when Redis comes back empty, every
+campaign stops dialing, what the daemon holds in memory is written back (ledgers, supervisor changes,
+agents), and the hold stays until a supervisor acknowledges the loss (`acknowledge_store_loss`).
 On stop (SIGTERM, or the demo's end) it stops dialing (the leads on preview screens go back to their
 sources; Dial and manual dials are refused), lets live calls finish for up to
 `shutdown_grace_s`, then hangs up what is left, writes every remaining call record, flushes Redis and
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
@@ -76,18 +81,18 @@ from dialer.engine.commands import (
 from dialer.engine.core import CampaignRuntime, DialRequest, Engine
 from dialer.engine.records import Undisposed, mask_number
 from dialer.engine.unsure import ActionFailure, Refused, Unanswered
-from dialer.errors import AmiConnectionError, AmiError, ConfigError, DialerError, IllegalTransition
+from dialer.errors import AmiConnectionError, AmiError, ConfigError, DialerError, IllegalTransition, StateStoreError
 from dialer.hopper.store import LeadStore
 from dialer.leadsource import CallbackCheck, DeadTakeSource, LeadSource, PreviewSource, ReturnSource, put_back
 from dialer.ledger_store import LedgerStore
 from dialer.metrics import Metrics, dial_level
 from dialer.signals_feed import SignalsFeed
-from dialer.store import RedisStore
+from dialer.store import DataEpoch, Persistence, RedisStore, StoreLoss, until_stored
 from dialer.undisposed_store import UndisposedStore
-from pacing import Jurisdiction, Mode, Pacer, PacingKnobs
+from pacing import Jurisdiction, Mode, Pacer, PacingKnobs, Reason
 
-__all__ = ["LEDGER_HOLD", "OVERRIDES_HOLD", "RESTART_REASON", "AmiPort", "Daemon", "audit_from_settings",
-           "runtime_from_settings"]
+__all__ = ["LEDGER_HOLD", "OVERRIDES_HOLD", "RESTART_REASON", "STORE_LOST_HOLD", "AmiPort", "Daemon",
+           "audit_from_settings", "persistence_checked", "runtime_from_settings"]
 
 RESTART_REASON = "dialer_restarted"  # the pause of the agents a restarted daemon logs back in
 
@@ -123,6 +128,13 @@ log = logging.getLogger(__name__)
 LEDGER_HOLD = (
     "compliance ledger not read back from Redis yet: predictive and power dial progressively until it is"
 )
+
+STORE_LOST_HOLD = (
+    "Redis lost the dialer's data (do-not-call lists, 72-hour abandon locks, callbacks, suppressions, leads): no "
+    "dials until a supervisor restores them and acknowledges (POST /api/state-store/acknowledge-loss, or "
+    "`dialer store acknowledge-loss`)"
+)
+
 
 class AmiPort(Protocol):
     """What the daemon needs from an AMI client (`dialer.ami.client.AmiClient` in production)."""
@@ -198,6 +210,13 @@ class Daemon(AgentCalls, Compliance, Overrides):
         # real seconds before a do-not-call request is written again while Redis is away, doubling up to the max
         self.store_retry_s, self.store_max_retry_s = 1.0, 30.0
         self.ledger_ready: dict[str, asyncio.Event] = {}  # set once a campaign's ledger is read back
+        self.persistence: Persistence | None = None  # what Redis said of keeping its data (`persistence_checked`)
+        self.store_epoch: DataEpoch | None = None  # the data epoch of Redis this daemon works in (`_watch_store`)
+        self.store_loss: StoreLoss | None = None  # Redis lost its data and no supervisor acknowledged it: no dials
+        self.store_epoch_ready = asyncio.Event()  # the marker is claimed (and an unacknowledged loss read back)
+        self.epoch_check_s = 5.0  # real seconds between looks at the marker (and at once after a reconnect)
+        self._epoch_lock = asyncio.Lock()
+        self._epoch_unwritten = False  # the marker made after a loss is not in Redis yet
         self.audits: dict[str, AmdAudit] = {}  # each campaign's AMD audit sample (`dialer.amd_audit`)
         self._init_overrides()  # the supervisor's changes kept across restarts (`dialer.daemon_overrides`)
         configured = {cs.id: cs for cs in settings.campaigns}
@@ -212,6 +231,8 @@ class Daemon(AgentCalls, Compliance, Overrides):
     # ------------------------------------------------------------------ lifecycle
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then shut down gracefully."""
+        if self.persistence is None and self.settings.redis.require_persistence:  # refused before anything runs
+            self.persistence = await persistence_checked(self.store, self.metrics, required=True)
         renderer = self.engine.screenpop
         if isinstance(renderer, ScreenPopRenderer):
             # the earlier contacts the screen-pops show, read back before an agent is logged back in or handed a
@@ -229,6 +250,9 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 tg.create_task(self._agent_loop(), name="agent-commands")
                 tg.create_task(self._timer_loop(), name="timers")
                 tg.create_task(self.store.run_outbox(), name="redis-outbox")
+                tg.create_task(self._watch_store(), name="redis-epoch")
+                if self.persistence is None:  # only said: in a task of its own, not to hold up the start
+                    tg.create_task(self._say_persistence(), name="redis-persistence")
                 tg.create_task(self.bus.run(), name="mqtt")
                 tg.create_task(self.signals.run(), name="suppression-signals")
                 for cid in self.engine.campaigns:
@@ -670,7 +694,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
         # a preview dialed now could not be placed, or would dial a campaign that may have been stopped
         # read once: the read-back may end during the awaits below, and a decision without the look for
         # agents' own callbacks would count READY agents that have one due
-        held = self.overrides_hold
+        held, hold_reason = self._daemon_hold()
         may_offer = not self._offer_held(campaign_id)
         if may_offer and camp.pacer.knobs.mode is not Mode.AGENTLESS:
             await self.offer_own_callbacks(campaign_id)  # before the pacer counts the ready agents
@@ -685,7 +709,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 await self.offer_previews(campaign_id)
             return
         now = self.clock.now()  # after the await: agents may have moved meanwhile
-        decision = self.engine.decide(campaign_id, now, depth, hold=held)
+        decision = self.engine.decide(campaign_id, now, depth, hold=held, hold_reason=hold_reason)
         self.metrics.decision_launch.labels(campaign_id).set(decision.launch)
         self.metrics.decisions.labels(campaign_id, decision.reason.name.lower()).inc()
         self.metrics.predicted_abandon.labels(campaign_id).set(decision.predicted_abandon)
@@ -712,17 +736,147 @@ class Daemon(AgentCalls, Compliance, Overrides):
         """Why the campaign may not dial now, though it might when its decision was made; "" when it may."""
         if not self.dialing:
             return "the daemon is stopping"
+        if self.store_loss is not None:
+            return STORE_LOST_HOLD
         if campaign_id in self.stopped:
             return "the campaign was stopped"
         if self.engine.campaigns[campaign_id].paused:
             return "the campaign was paused"
         return ""
 
+    def _daemon_hold(self) -> tuple[str, Reason]:
+        """The daemon's own reasons to launch nothing in any campaign ("" when none), and the decision's reason."""
+        if self.store_loss is not None:
+            return "; ".join(h for h in (STORE_LOST_HOLD, self.overrides_hold) if h), Reason.STATE_STORE_LOST
+        return self.overrides_hold, Reason.PAUSED
+
     def _offer_held(self, campaign_id: str) -> str:
         """Why no lead may be put on a preview screen of the campaign now, own callbacks included; "" when one
         may. A preview is a dial to come (Dial, or `preview_auto_dial_s`): what holds dials holds it, and it
         is asked again once a take is back (`AgentCalls._offer`), as `_pace_once` asks of its leads."""
         return self.engine.ami_link.hold or self.overrides_hold or self._held_since_decision(campaign_id)
+
+    # ------------------------------------------------------------------ Redis's data: persistence and the epoch
+    async def _say_persistence(self) -> None:
+        self.persistence = await persistence_checked(self.store, self.metrics, required=False)
+
+    async def _watch_store(self) -> None:
+        """Claim the data-epoch marker, then look at it every `epoch_check_s` and after every reconnect of the
+        outbox: a Redis that restarted empty (or was flushed) answers as if nothing happened."""
+        mine = DataEpoch.new(self.clock.now())
+
+        async def claim() -> tuple[DataEpoch, StoreLoss | None]:
+            return await self.store.claim_epoch(mine), await self.store.read_loss()
+
+        try:
+            held, loss = await until_stored("the data-epoch marker", claim, retry_s=self.store_retry_s,
+                                            max_retry_s=self.store_max_retry_s, logger=log)
+        except StateStoreError as exc:  # refused for good: the key holds another type
+            log.error(f"cannot keep Redis's data-epoch marker, so a Redis that comes back empty goes unnoticed: "
+                      f"{exc}", extra={"error": repr(exc)})
+            return
+        self.store_epoch = held
+        if held == mine:
+            log.warning(f"Redis holds no data-epoch marker: {self.store.key('epoch')} made now. Normal at the first "
+                        "start against this Redis (or the first of this version); otherwise Redis lost its data "
+                        "while the daemon was stopped: restore the do-not-call lists and leads before dialing")
+        if loss is not None:
+            self._hold_for_loss(loss)
+            log.error(f"Redis lost the dialer's data before this start ({_loss_words(loss)}), and no supervisor has "
+                      f"acknowledged it yet: no campaign dials until one does. {_LOSS_TODO}")
+        self.store_epoch_ready.set()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.epoch_check_s):
+                    await self.store.reconnected.wait()
+            self.store.reconnected.clear()
+            try:
+                await self.check_store_epoch()
+            except StateStoreError as exc:  # away: looked at again next time, and once the outbox gets through
+                log.debug("data-epoch marker not read", extra={"error": repr(exc)})
+
+    async def check_store_epoch(self) -> bool:
+        """Whether Redis holds this daemon's data-epoch marker now. When it does not, Redis lost its data: hold
+        every campaign, write back what the daemon holds in memory, mark a new epoch (`_store_lost`); False.
+        Raises StateStoreError when Redis does not answer."""
+        async with self._epoch_lock:
+            mine = self.store_epoch
+            if mine is None:
+                return True  # not claimed yet: the claim sees what Redis holds
+            if self._epoch_unwritten and self.store_loss is not None:
+                await self.store.replace_epoch(mine, self.store_loss)
+                self._epoch_unwritten = False
+            found = await self.store.read_epoch()
+            if found == mine:
+                return True
+            await self.store.replace_epoch(*self._store_lost(mine, found))
+            self._epoch_unwritten = False
+            return False
+
+    def _store_lost(self, mine: DataEpoch, found: DataEpoch | None) -> tuple[DataEpoch, StoreLoss]:
+        """Redis lost its data: hold every campaign, queue what the daemon holds in memory, say so; the new
+        epoch and the loss held (the first one not acknowledged) to mark in Redis. No await here: each ledger's
+        export is taken where its rewrite enters the outbox."""
+        now = self.clock.now()
+        loss = StoreLoss(now, mine.id, "nothing" if found is None else found.id)
+        self._hold_for_loss(loss if self.store_loss is None else self.store_loss)
+        self.store_epoch = new = DataEpoch.new(now)
+        self._epoch_unwritten = True
+        rewritten, unread = [], []
+        for cid, camp in self.engine.campaigns.items():
+            if not self.ledger_ready[cid].is_set():
+                unread.append(cid)  # its read-back is queued: it reads what Redis holds now
+                continue
+            a = self.audits[cid]
+            self.ledgers.rewrite(cid, camp.pacer.ledger.export(now),
+                                 (a.machines, a.persons, a.verdict_machines, a.verdict_humans), now)
+            rewritten.append(cid)
+        for cid in list(self.overrides):
+            self.override_store.write_later(cid, functools.partial(self.overrides.get, cid),
+                                            functools.partial(self.overrides_unsaved.discard, cid))
+        self._stored_agents.clear()
+        for agent in self.engine.roster:
+            self._store_agent(agent)
+        for agent_id, late in self.engine.undisposed.items():
+            self.undisposed.keep(agent_id, late, self.sent_pop(agent_id, late.call_id))
+        log.error(
+            f"Redis lost the dialer's data ({_loss_words(loss)}: restarted with nothing on disk, or flushed). Gone: "
+            "the leads and their attempt history, the do-not-call lists, the 72-hour abandon locks, scheduled "
+            "callbacks, suppressions, paused lists and the call records written before. Written back from this "
+            f"daemon's memory: the compliance ledgers (abandons and the US 30-day period start) of "
+            f"{', '.join(rewritten) or 'no campaign'}, the AMD audit samples, the supervisor's campaign changes, the "
+            "agents and their open late dispositions"
+            + (f"; not of {', '.join(unread)}, whose ledger was not read back yet" if unread else "")
+            + f". No campaign dials until a supervisor acknowledges. {_LOSS_TODO}",
+            extra={"error": f"{self.store.key('epoch')}: {loss.found}, expected {mine.id}"})
+        return new, self.store_loss or loss
+
+    def _hold_for_loss(self, loss: StoreLoss) -> None:
+        self.store_loss = loss
+        self.metrics.store_data_lost.set(1)
+        for cid in self.engine.campaigns:  # a lead on a preview screen is a dial to come
+            self._withdraw_previews(cid, STORE_LOST_HOLD)
+        for dirty in self._dirty.values():  # every decision now says why it launches nothing
+            dirty.set()
+
+    async def acknowledge_store_loss(self, by: str) -> StoreLoss | None:
+        """A supervisor says the loss is dealt with (Redis restored, lists imported again): dialing resumes.
+        Returns the loss acknowledged, None when there was none. Raises StateStoreError, changing nothing, when
+        Redis cannot confirm that it holds the marker now (or has just lost its data again)."""
+        if self.store_loss is None:
+            return None
+        if not await self.check_store_epoch():
+            raise StateStoreError("Redis lost its data again just now; nothing acknowledged: check Redis, then "
+                                  "acknowledge again")
+        async with self._epoch_lock:
+            await self.store.clear_loss()
+            loss, self.store_loss = self.store_loss, None
+        self.metrics.store_data_lost.set(0)
+        for dirty in self._dirty.values():
+            dirty.set()
+        log.warning(f"Redis data loss ({_loss_words(loss)}) acknowledged by {by}: campaigns dial again",
+                    extra={"action": "acknowledge-loss"})
+        return loss
 
     # ------------------------------------------------------------------ timers
     async def _timer_loop(self) -> None:
@@ -994,3 +1148,38 @@ class Daemon(AgentCalls, Compliance, Overrides):
         if r.campaign_id in self._dirty:
             self._dirty[r.campaign_id].set()
         self._calls_changed.set()
+
+
+async def persistence_checked(store: RedisStore, metrics: Metrics, *, required: bool) -> Persistence:
+    """Say whether Redis keeps its data on disk (and set `dialer_state_store_persistent`); raise ConfigError when
+    it is not known to and `required` (`[redis] require_persistence`). `dialer.app.run_daemon` asks before it
+    connects to Asterisk; a daemon not told asks at its start."""
+    got = await store.persistence()
+    metrics.store_persistent.set(1 if got.verified else 0 if got.keeps_nothing else -1)
+    if got.keeps_nothing:
+        log.error("Redis keeps nothing on disk (appendonly no, save \"\"): a Redis restart comes back empty, and "
+                  "with it the do-not-call lists, 72-hour abandon locks, callbacks and compliance ledgers. Set "
+                  "`appendonly yes` (redis.conf; or CONFIG SET appendonly yes, then CONFIG REWRITE). The daemon "
+                  "holds dialing if Redis loses its data while it runs"
+                  + ("" if required else "; [redis] require_persistence = true refuses to start on such a Redis"))
+    elif got.verified:
+        log.log(logging.INFO if got.aof else logging.WARNING, f"Redis persistence: {got.describe()}"
+                + ("" if got.aof else "; `appendonly yes` keeps every write"))
+    else:
+        log.warning(f"Redis persistence: {got.describe()}; make sure the server keeps its data on disk "
+                    "(appendonly yes)")
+    if required and not got.verified:
+        raise ConfigError(f"[redis] require_persistence = true, and Redis does not say it keeps its data on disk "
+                          f"({got.describe()}): set `appendonly yes` on the Redis server, or set "
+                          "require_persistence = false where the provider persists it in a way CONFIG does not show")
+    return got
+
+
+_LOSS_TODO = ("Before acknowledging: restore Redis from a backup, or import the do-not-call lists and the leads "
+              "again (their earlier do-not-call requests no longer apply otherwise), and enable persistence "
+              "(appendonly yes); then POST /api/state-store/acknowledge-loss (`dialer store acknowledge-loss`)")
+
+
+def _loss_words(loss: StoreLoss) -> str:
+    found = "no marker" if loss.found == "nothing" else f"marker {loss.found}"
+    return f"data epoch {loss.previous} gone, {found} found"

@@ -24,6 +24,11 @@ is left out of the periods: the strict count only ever misses persons, never inv
 At start-up the daemon reads all of it back *in order behind the writes already queued*
 (`RedisStore.read_in_order`) and merges it with what the campaign's ledger counted since
 (`ComplianceLedger.restore`): every entry is counted exactly once.
+
+After Redis lost its data while the daemon ran (`dialer.store.DataEpoch`), `rewrite` puts back what the
+daemon's ledger holds in memory (its `export`, which has the history read at start-up and every entry since)
+in place of whatever Redis holds, in the outbox's order: the writes queued before it are in the export, those
+queued after land on top. The law's windows and the US period start are then those of before the loss.
 """
 
 from __future__ import annotations
@@ -174,6 +179,51 @@ class LedgerStore:
             await r.delete(key)
 
         self.store.enqueue(f"amd audit reset {campaign_id}", op)
+
+    def rewrite(self, campaign_id: str, snap: LedgerSnapshot, audit: tuple[int, int, int, int], now: float) -> None:
+        """Queue the replacement of the campaign's ledger and AMD audit sample in Redis by `snap` (the ledger's
+        `export` taken now) and `audit` (machines, persons, verdict machines, verdict humans). The export must be
+        taken when this is called: the entries queued before it are in it, those queued after are not."""
+        hours, us = self._keys(campaign_id)
+        audit_key = self.store.key("amd_audit", campaign_id)
+        by_hour: dict[int, dict[Any, Any]] = {}
+        for b in snap.buckets:
+            fields = by_hour.setdefault(b.minute // 60, {})
+            for kind, n in (("l", b.lives), ("a", b.abandons), ("s", b.screened), ("p", b.persons)):
+                if n > 0:
+                    fields[f"{b.minute}:{kind}"] = str(int(n))
+        us_fields: dict[Any, Any] = {"layout": LAYOUT, "lives": str(snap.total_lives),
+                                     "abandons": str(snap.total_abandons)}
+        if snap.period_start is not None:
+            us_fields["start"] = repr(snap.period_start)
+        if snap.amd_in_use:
+            us_fields["amd"] = "1"
+        for period, lives, abandons, persons in snap.periods:
+            for kind, n in (("l", lives), ("a", abandons), ("p", persons)):
+                if n > 0:
+                    us_fields[f"{period}:{kind}"] = str(int(n))
+        names = ("machines", "persons", "verdict_machines", "verdict_humans")
+        audit_fields: dict[Any, Any] = {name: str(n) for name, n in zip(names, audit, strict=True) if n > 0}
+        # each hour's hash expires when it would have, had its last minute been written then (`BUCKET_TTL_S`)
+        ttl = {h: max(60, int((h + 1) * 3600 + BUCKET_TTL_S - now)) for h in by_hour}
+        first, last = math.floor((now - _READ_BACK_S) / 3600.0), math.floor(now / 3600.0) + 1
+
+        async def op(r: aioredis.Redis) -> None:
+            async with r.pipeline(transaction=True) as p:
+                # the hours written since the loss, those with nothing in memory included, go first
+                p.delete(*(f"{hours}:{h}" for h in range(first, last + 1)), *(f"{hours}:{h}" for h in by_hour), us,
+                         audit_key)
+                for h, fields in by_hour.items():
+                    p.hset(f"{hours}:{h}", mapping=fields)
+                    p.expire(f"{hours}:{h}", ttl[h])
+                p.hset(us, mapping=us_fields)
+                p.expire(us, PERIOD_TTL_S)
+                if audit_fields:
+                    p.hset(audit_key, mapping=audit_fields)
+                await p.execute()
+
+        self.store.enqueue(f"ledger {campaign_id} rewritten after Redis lost its data ({hours}:*, {us}, {audit_key})",
+                           op)
 
     def read(self, campaign_id: str, now: float) -> asyncio.Future[tuple[list[tuple[int, dict[str, str]]],
                                                                          dict[str, str], dict[str, str]]]:

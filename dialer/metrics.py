@@ -80,6 +80,13 @@ class Metrics:
             "dialer_ami_malformed_events_total", "AMI events that could not be read", registry=r
         )
         self.store_backlog = Gauge("dialer_store_backlog", "Redis writes queued", registry=r)
+        self.store_data_lost = Gauge(
+            "dialer_state_store_data_lost", "1 while dialing is held because Redis lost the dialer's data (its "
+            "data-epoch marker went missing or changed: restarted empty, flushed) until a supervisor acknowledges "
+            "(POST /api/state-store/acknowledge-loss)", registry=r)
+        self.store_persistent = Gauge(
+            "dialer_state_store_persistent", "What Redis said at start-up of keeping its data on disk: 1 append-only "
+            "file or RDB snapshots, 0 nothing (a restart comes back empty), -1 unknown (CONFIG refused)", registry=r)
         self.overrides_unstored = Gauge(
             "dialer_overrides_unstored", "1 while a supervisor change is not stored in Redis (a restart would undo it)",
             c, registry=r)

@@ -10,6 +10,13 @@ writes behind it go on.
 
 Writes made outside the outbox (a lead's result, a do-not-call request, a suppression signal) retry while
 Redis is away with `until_stored`.
+
+A Redis that restarts with nothing on disk answers as before, empty. The daemon finds out by a marker it
+writes once, `<prefix>:epoch` (`DataEpoch`: a random id and when it was made; SET NX, so the first daemon
+on a Redis makes it and every later one adopts it): missing, or another one, means Redis lost (or someone
+replaced) what it held. An unacknowledged loss is kept in `<prefix>:epoch:loss` (`StoreLoss`), so a daemon
+restarted before a supervisor acknowledged it holds dialing too. `Persistence` is what `INFO persistence`
+and `CONFIG GET save` say about the server keeping its data on disk.
 """
 
 from __future__ import annotations
@@ -17,9 +24,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -29,7 +38,8 @@ from dialer.engine.commands import DispositionMade
 from dialer.engine.records import CallRecord
 from dialer.errors import StateStoreError
 
-__all__ = ["RedisStore", "connect_redis", "end_if_cancelled", "redis_call", "refused_for_good", "until_stored"]
+__all__ = ["DataEpoch", "Persistence", "RedisStore", "StoreLoss", "connect_redis", "end_if_cancelled", "redis_call",
+           "refused_for_good", "until_stored"]
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +130,82 @@ async def until_stored(what: str, write: Callable[[], Awaitable[T]], *, retry_s:
             delay = min(delay * 2, max_retry_s)
 
 
+@dataclass(frozen=True, slots=True)
+class DataEpoch:
+    """The marker of one life of the Redis data set: a random id and when it was made (epoch seconds)."""
+
+    id: str
+    created_at: float
+
+    @classmethod
+    def new(cls, now: float) -> DataEpoch:
+        return cls(uuid.uuid4().hex, now)
+
+    def dumps(self) -> str:
+        return json.dumps({"id": self.id, "created_at": self.created_at})
+
+    @classmethod
+    def loads(cls, text: str) -> DataEpoch:
+        """Raises ValueError: a marker someone else wrote counts as another epoch (`RedisStore.read_epoch`)."""
+        try:
+            got = json.loads(text)
+            return cls(str(got["id"]), float(got["created_at"]))
+        except (TypeError, KeyError, json.JSONDecodeError) as exc:
+            raise ValueError(f"not a data-epoch marker: {text[:80]!r}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLoss:
+    """A loss of Redis's data the daemon found and no supervisor has acknowledged yet."""
+
+    detected_at: float
+    previous: str  # the id of the epoch that was lost
+    found: str  # what the marker's key held instead: "nothing", or the other epoch's id
+
+    def dumps(self) -> str:
+        return json.dumps({"detected_at": self.detected_at, "previous": self.previous, "found": self.found})
+
+    @classmethod
+    def loads(cls, text: str) -> StoreLoss:
+        try:
+            got = json.loads(text)
+            return cls(float(got["detected_at"]), str(got["previous"]), str(got["found"]))
+        except (TypeError, KeyError, ValueError) as exc:
+            # unreadable, it still says a loss was not acknowledged: hold rather than dial
+            return cls(0.0, "?", f"an unreadable loss record ({exc})")
+
+
+@dataclass(frozen=True, slots=True)
+class Persistence:
+    """Whether the Redis server keeps its data on disk: the append-only file, RDB snapshots (`save`, "" when
+    off, None when CONFIG could not be read: managed Redis often disables it), or `unknown` saying why not."""
+
+    aof: bool = False
+    save: str | None = None
+    unknown: str = ""
+
+    @property
+    def keeps_nothing(self) -> bool:
+        """Known to keep nothing on disk: a restart comes back empty."""
+        return not self.unknown and not self.aof and self.save == ""
+
+    @property
+    def verified(self) -> bool:
+        """Known to keep its data on disk (AOF, or RDB snapshots)."""
+        return not self.unknown and (self.aof or bool(self.save))
+
+    def describe(self) -> str:
+        if self.unknown:
+            return f"unknown ({self.unknown})"
+        if self.aof:
+            return "append-only file (appendonly yes)"
+        if self.save:
+            return f"RDB snapshots only (save {self.save}): a crash loses the writes since the last snapshot"
+        if self.save is None:
+            return "no append-only file; whether RDB snapshots are on is unknown (CONFIG GET save refused)"
+        return "nothing on disk (appendonly no, save \"\")"
+
+
 class RedisStore:
     """The daemon's Redis writes, with an outbox that survives Redis outages."""
 
@@ -132,6 +218,9 @@ class RedisStore:
         self._lock = asyncio.Lock()
         self.failures = 0  # writes that failed: retried (Redis away), or set aside (refused)
         self.refused = 0  # of those, the writes Redis refused for good, set aside (see `_write_head`)
+        # set when a queued write goes through after Redis was away (a reconnect): the daemon then checks that
+        # Redis still holds its data (`DataEpoch`) before it trusts it again; the watcher clears it
+        self.reconnected = asyncio.Event()
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -300,6 +389,7 @@ class RedisStore:
 
     async def run_outbox(self, retry_delay_s: float = 0.5) -> None:
         """Drain the outbox in order, forever; on failure (Redis away) keep the item and retry. Cancel to stop."""
+        failed = False
         while True:
             while self._outbox:
                 end_if_cancelled()
@@ -307,9 +397,14 @@ class RedisStore:
                     await self._write_head()
                 except (RedisError, OSError, TimeoutError) as exc:
                     self.failures += 1
+                    failed = True
                     what = self._outbox[0][0] if self._outbox else "?"
                     log.warning("redis write failed, will retry", extra={"action": what, "error": repr(exc)})
                     await asyncio.sleep(retry_delay_s)
+                    continue
+                if failed:
+                    failed = False
+                    self.reconnected.set()
             end_if_cancelled()
             self._wake.clear()
             await self._wake.wait()
@@ -324,6 +419,71 @@ class RedisStore:
             raise StateStoreError(
                 f"{len(self._outbox)} Redis writes still queued at shutdown: {exc!r}; check Redis"
             ) from exc
+
+    # ------------------------------------------------------------------ the data epoch and persistence
+    async def claim_epoch(self, mine: DataEpoch) -> DataEpoch:
+        """Write `mine` as the data-epoch marker unless Redis holds one (SET NX); return the one Redis holds
+        now. Raises StateStoreError."""
+        key = self.key("epoch")
+        async with redis_call(f"writing the data-epoch marker {key}", self._timeout):
+            if await self.r.set(key, mine.dumps(), nx=True):
+                return mine
+            text = await self.r.get(key)
+        if text is None:  # deleted between the two: ours next time round
+            return await self.claim_epoch(mine)
+        try:
+            return DataEpoch.loads(str(text))
+        except ValueError:
+            return DataEpoch(f"unreadable:{str(text)[:40]}", 0.0)
+
+    async def read_epoch(self) -> DataEpoch | None:
+        """The data-epoch marker Redis holds (None: none; one that cannot be read has an id of its own, so it
+        never passes for ours). Raises StateStoreError."""
+        key = self.key("epoch")
+        async with redis_call(f"reading the data-epoch marker {key}", self._timeout):
+            text = await self.r.get(key)
+        if text is None:
+            return None
+        try:
+            return DataEpoch.loads(str(text))
+        except ValueError:
+            return DataEpoch(f"unreadable:{str(text)[:40]}", 0.0)
+
+    async def replace_epoch(self, new: DataEpoch, loss: StoreLoss) -> None:
+        """After a loss: the new marker and the loss record, so that a restarted daemon still holds until a
+        supervisor acknowledges. Raises StateStoreError."""
+        async with (redis_call("writing the new data-epoch marker and the loss record", self._timeout),
+                    self.r.pipeline(transaction=True) as p):
+            p.set(self.key("epoch"), new.dumps())
+            p.set(self.key("epoch", "loss"), loss.dumps())
+            await p.execute()
+
+    async def read_loss(self) -> StoreLoss | None:
+        """The loss not acknowledged yet, if any. Raises StateStoreError."""
+        async with redis_call("reading the data-loss record", self._timeout):
+            text = await self.r.get(self.key("epoch", "loss"))
+        return None if text is None else StoreLoss.loads(str(text))
+
+    async def clear_loss(self) -> None:
+        """A supervisor acknowledged the loss. Raises StateStoreError."""
+        async with redis_call("deleting the data-loss record", self._timeout):
+            await self.r.delete(self.key("epoch", "loss"))
+
+    async def persistence(self) -> Persistence:
+        """What the server says of keeping its data on disk. Never raises: what cannot be read is `unknown`."""
+        try:
+            async with redis_call("reading INFO persistence", self._timeout):
+                info: Any = await self.r.info("persistence")
+        except StateStoreError as exc:
+            return Persistence(unknown=f"INFO persistence failed: {exc}")
+        aof = str(info.get("aof_enabled", "0")) == "1"
+        try:
+            async with redis_call("reading CONFIG GET save", self._timeout):
+                got: Any = await self.r.config_get("save")
+        except StateStoreError:  # CONFIG disabled or renamed (managed Redis), or not allowed to this user
+            return Persistence(aof=aof, save=None, unknown="" if aof else
+                               "CONFIG GET save refused (managed Redis?) and the append-only file is off")
+        return Persistence(aof=aof, save=str(got.get("save", "")).strip())
 
     # ------------------------------------------------------------------ reads
     async def call_records(self, count: int = 1_000_000, *, page: int = 10_000) -> list[dict[str, str]]:

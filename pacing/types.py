@@ -82,6 +82,8 @@ class Reason(StrEnum):
     MAX_CALLS = "maximum calls per agent reached"
     LEDGER_UNKNOWN = "compliance ledger not restored yet: progressive"
     PBX_LINK_DOWN = "PBX connection down or resyncing"  # set by the daemon's engine, never by the pacer
+    # set by the daemon, never by the pacer: Redis came back empty; held until a supervisor acknowledges
+    STATE_STORE_LOST = "Redis lost the dialer's data: held until a supervisor acknowledges"
 
 
 @dataclass(frozen=True, slots=True)

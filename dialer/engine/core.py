@@ -262,12 +262,14 @@ class Engine:
             paused=camp.paused,
         )
 
-    def decide(self, campaign_id: str, now: float, hopper_depth: int = 1 << 30, *, hold: str = "") -> Decision:
+    def decide(self, campaign_id: str, now: float, hopper_depth: int = 1 << 30, *, hold: str = "",
+               hold_reason: Reason = Reason.PAUSED) -> Decision:
         """The campaign's pacing decision now. `hold`: the daemon's own reason to launch nothing (its stored
-        supervisor changes not read back yet); the decision says it, as it says why the AMI link holds."""
+        supervisor changes not read back yet, Redis's data lost: `hold_reason`); the decision says it, as it
+        says why the AMI link holds."""
         camp = self.campaigns[campaign_id]
         if self.ami_link.hold or hold:
-            return link.held_decision(self, camp, now, hopper_depth, hold)
+            return link.held_decision(self, camp, now, hopper_depth, hold, hold_reason)
         d = camp.pacer.decide(self.snapshot(campaign_id, now, hopper_depth))
         held = camp.pacer.ledger.held
         k = camp.pacer.knobs

@@ -43,7 +43,7 @@ THRESHOLDS: dict[str, tuple[float, float]] = {
 }
 # Preview is not among them: its agents ask for leads, nothing is held back
 _BLOCKING = {Reason.NO_READY_AGENTS, Reason.HOPPER_EMPTY, Reason.ABANDON_BUDGET, Reason.OUTSIDE_HOURS,
-             Reason.PAUSED, Reason.TRUNK_LIMIT, Reason.PBX_LINK_DOWN}
+             Reason.PAUSED, Reason.TRUNK_LIMIT, Reason.PBX_LINK_DOWN, Reason.STATE_STORE_LOST}
 
 
 class Wallboard:
