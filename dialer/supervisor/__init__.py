@@ -20,6 +20,7 @@ from dialer.supervisor.errors import ClearErrors
 from dialer.supervisor.routes_board import board_routes
 from dialer.supervisor.routes_data import data_routes
 from dialer.supervisor.routes_ops import ops_routes
+from dialer.supervisor.routes_store import store_routes
 from dialer.supervisor.schemas import ERRORS
 
 if TYPE_CHECKING:
@@ -47,4 +48,5 @@ def build_router(daemon: Daemon, *, wallboard_interval_s: float = 1.0) -> APIRou
     ops_routes(ctx, router)
     data_routes(ctx, router)
     board_routes(ctx, router)
+    store_routes(ctx, router)
     return router

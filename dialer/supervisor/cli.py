@@ -6,6 +6,7 @@
     dialer pacing show X | set X [--mode M] [--ratio R] [--target-abandon T] [...] | log X [--limit N]
     dialer agents list [--campaign X] | pause A [--reason R] | logout A | unlock A
                   | listen|whisper|barge A --extension E
+    dialer store show | acknowledge-loss [--note TEXT]
     dnc add NUMBER... [--campaign X] | check NUMBER | import FILE
     leads import CAMPAIGN FILE [--list-name N] [--encoding E] | show CAMPAIGN LEAD | recycle CAMPAIGN
     lists show CAMPAIGN | pause CAMPAIGN LIST | resume CAMPAIGN LIST
@@ -304,6 +305,26 @@ def _agents_cmd(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     pending = got["pending_pause"] or got["pending_logout"]
     tail = f" ({args.action} after the current call)" if pending else ""
     print(f"{got['id']}: {got['state']}{tail}", file=out)
+    return None
+
+
+def _store(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
+    if args.action == "acknowledge-loss":
+        got = api.call("POST", "/api/state-store/acknowledge-loss", {"note": args.note})
+        if not args.json:
+            print("Redis data loss acknowledged: campaigns dial again" if got["acknowledged"] else
+                  "no Redis data loss to acknowledge (nothing held)", file=out)
+        return got if args.json else None
+    got = api.call("GET", "/api/state-store")
+    if args.json:
+        return got
+    lost, epoch, p = got["data_lost"], got["epoch"], got["persistence"]
+    print(f"data epoch: {epoch['id'] + ' since ' + _when(epoch['created_at']) if epoch else 'not claimed yet'}",
+          file=out)
+    print(f"persistence: {p['describe'] if p else 'not checked yet'}", file=out)
+    if lost:
+        print(f"DATA LOST at {_when(lost['detected_at'])} (epoch {lost['previous_epoch']}, found {lost['found']}): "
+              "no campaign dials until acknowledged; restore the do-not-call lists and leads first", file=out)
     return None
 
 
@@ -710,6 +731,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p.add_argument("--extension", required=True, help="your phone (PJSIP endpoint) that will ring")
         _common(p)
     a.set_defaults(handler=_run(_agents_cmd))
+
+    st = sub.add_parser("store", help="the state store (Redis): its data epoch and persistence; acknowledge a loss "
+                                      "of its data")
+    sts = st.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = sts.add_parser("show", help="the data epoch, a loss not acknowledged yet, and Redis's persistence")
+    _common(p)
+    p = sts.add_parser("acknowledge-loss", help="after Redis lost its data and what only it held is restored (do-not-"
+                                                "call lists, leads): campaigns dial again (supervisor)")
+    p.add_argument("--note", default="", help="what was done about it (kept in the audit log)")
+    _common(p)
+    st.set_defaults(handler=_run(_store))
 
     d = sub.add_parser("dnc", help="do-not-call list: add, check, import a file")
     ds = d.add_subparsers(dest="action", required=True, metavar="ACTION")
