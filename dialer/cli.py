@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from dialer import __version__
+from dialer.demo_speed import MAX_AGENTS_X_SPEED
 from dialer.errors import ConfigError, DialerError
 from dialer.logs import configure_logging
 from pacing import Mode
@@ -44,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the report as JSON")
     d.add_argument("--speed", type=float, default=None,
                    help="virtual seconds per real second (default: fit the shift into about 105 s, but at "
-                        "most 2000/agents, or the host's latency turns into abandons)")
+                        f"most {MAX_AGENTS_X_SPEED:g}/agents, or the host's latency turns into abandons)")
     d.add_argument("--mode", type=Mode, choices=list(Mode), default=Mode.PREDICTIVE,
                    help="pacing mode (default predictive)")
     d.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])

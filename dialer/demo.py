@@ -23,6 +23,7 @@ from dialer.app import run_daemon, services
 from dialer.clock import ScaledClock
 from dialer.config import AmiSettings, CampaignSettings, DialerSettings, HttpSettings, MetricsSettings, PacingSettings
 from dialer.daemon import Daemon
+from dialer.demo_speed import default_speed
 from dialer.demo_ticketing import TicketingSystem, dialed_while_ticketed
 from dialer.engine.records import CallRecord, offered_to_agents
 from dialer.leadsource import LeadSource
@@ -123,20 +124,6 @@ def demo_traffic() -> TrafficModel:
 # The abandon message offers the opt-out key (US telemarketing needs it: asterisk_conf/README.md), and a
 # quarter of the people who hear it press it, so the report shows the do-not-call path at work.
 DEMO_PBX: dict[str, Any] = {"optout_digit": "9", "far_end": FarEndOptions(optout_share=0.25)}
-
-
-# Agents x speed the default speed stays under. Every millisecond between "a person answered" and "the
-# agent is connected" is `speed` ms of the simulated person's wait, and the work per real second grows
-# with agents x speed: on 2 cores, 20 agents x 8 h at 274x (fitted into 105 s) abandoned 7 % of live
-# answers, 105 of the 110 connected after the 2 s; at 100x 1.8 %, 2 of them late. It was 2000 until a
-# slower 2-core host (session 22) gave 5 to 29 % abandoned at the default demo's 137x, nearly all
-# connected late, and 1.9 % at 70x.
-MAX_AGENTS_X_SPEED = 700.0
-
-
-def default_speed(agents: int, hours: float, real_seconds: float = 105.0) -> float:
-    """The shift fitted into about `real_seconds`, unless that is faster than `MAX_AGENTS_X_SPEED` allows."""
-    return max(1.0, min(hours * 3600.0 / real_seconds, MAX_AGENTS_X_SPEED / agents))
 
 
 def _shift_start(zone: str, hour: int = 9) -> float:
