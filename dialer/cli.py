@@ -140,6 +140,12 @@ def _run(args: argparse.Namespace) -> int:
     files = read_campaign_files(settings)
     settings = files.settings
     warnings += files.warnings
+    # refused here, before --check-config answers, as the daemon would refuse them before connecting to anything
+    if not settings.campaigns:
+        raise ConfigError("no [[campaigns]] configured: add at least one campaign to the config file")
+    from dialer.app import build_screenpop
+
+    build_screenpop(settings)  # each campaign's call script, read as the daemon reads it at start
     if args.check_config:
         for warning in warnings:
             print(f"WARNING: {warning}", file=sys.stderr)
@@ -147,8 +153,6 @@ def _run(args: argparse.Namespace) -> int:
               f"{f', {len(warnings)} warning(s)' if warnings else ''}), AMI {settings.ami.host}:{settings.ami.port}, "
               f"redis {_redact(settings.redis.url)}, mqtt {_redact(settings.mqtt.url)}")
         return 0
-    if not settings.campaigns:
-        raise ConfigError("no [[campaigns]] configured: add at least one campaign to the config file")
     configure_logging(settings.log_level)
     for warning in warnings:
         logging.getLogger(__name__).warning("%s", warning)
