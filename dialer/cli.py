@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from dialer import __version__
+from dialer.config import DEFAULT_AMI_SECRET, AmiSettings
 from dialer.demo_speed import MAX_AGENTS_X_SPEED
 from dialer.errors import ConfigError, DialerError
 from dialer.logs import configure_logging
@@ -62,6 +63,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="seed of the called people's draws: the same seed replays who answers, rings, is busy, "
                         "and for how long (default 1)")
     s.add_argument("--speed", type=float, default=1.0, help="virtual seconds per real second (default 1)")
+    # the daemon's built-in [ami] credentials by default: a config with its own must be matched here
+    ami_user = str(AmiSettings.model_fields["username"].default)
+    s.add_argument("--username", default=ami_user,
+                   help=f"AMI user the simulator accepts (default {ami_user}, as [ami] username); "
+                        "give your config's [ami] username")
+    s.add_argument("--secret", default=DEFAULT_AMI_SECRET,
+                   help=f"that user's secret (default {DEFAULT_AMI_SECRET}, the built-in [ami] secret); give your "
+                        "config's [ami] secret (or DIALER_AMI__SECRET), else the daemon's login is refused with "
+                        "'Authentication failed'. Other users of this host can see it in the process list: "
+                        "use a test secret")
 
     h = sub.add_parser(
         "hash-password", help="print the password_hash line of an agent's [[agents]] entry (Argon2id)",
@@ -169,7 +180,8 @@ def _pbxsim(args: argparse.Namespace) -> int:
     configure_logging("INFO")
     logging.getLogger(__name__).info("PBX simulator on %s:%d", args.host, args.port)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_pbxsim(args.host, args.port, demo_traffic(), args.seed, args.speed))
+        asyncio.run(run_pbxsim(args.host, args.port, demo_traffic(), args.seed, args.speed,
+                               username=args.username, secret=args.secret))
     return 0
 
 
