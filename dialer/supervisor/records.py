@@ -33,6 +33,12 @@ _KEEP_EMPTY = frozenset({"number", "outcome"})  # the API's shape: every other e
 # the disposition's fields in the call's hash (`RedisStore.add_disposition`), beside the record's
 _DISPOSED_AT = "disposed_at"
 _JSON = frozenset({"disposition_fields", "script_path"})
+# What a read-only token (a wallboard TV, a report reader) sees of a call: the record's fields but the recording's
+# file name (a dialplan may name it by the number; the number itself is masked), and of the disposition its code,
+# who made it, when, and the script's path. Not what the agent collected (`disposition_fields`: addresses, contact
+# phones, notes) nor `subscriber_id`. A list of what may be shown rather than of what may not: a field a later
+# version stores is hidden from read-only until it is named here.
+_READ_ONLY = (_RECORD_FIELDS - {"recording"}) | {_DISPOSED_AT, "disposition", "script_path", "amends"}
 
 
 class Unreadable(SupervisorError):
@@ -53,9 +59,12 @@ def check_cursor(before: str | None) -> bool:
 
 def view(rec: CallRecord, stored: Mapping[str, str], *, mask: bool = False) -> dict[str, Any]:
     """The API's dict of a parsed record: the fields `stored` holds, in its order, the record's from `rec`, the
-    disposition's (in a call's hash) parsed, any other as its text (an empty text reads null)."""
+    disposition's (in a call's hash) parsed, any other as its text (an empty text reads null). `mask` (a
+    read-only token): the number masked, and only the fields of `_READ_ONLY`: no personal data."""
     out: dict[str, Any] = {}
     for k, v in stored.items():
+        if mask and k not in _READ_ONLY:
+            continue
         if k in _RECORD_FIELDS:
             value = getattr(rec, k)
             out[k] = None if value == "" and k not in _KEEP_EMPTY else value
