@@ -24,6 +24,7 @@ from dialer import __version__
 from dialer.supervisor.errors import validation_error_response
 
 if TYPE_CHECKING:
+    from agents.desk.core import Desk
     from dialer.daemon import Daemon
 
 __all__ = ["STREAMED_UPLOADS", "BodyLimit", "BodyTooLarge", "EmbeddedServer", "build_app"]
@@ -33,7 +34,10 @@ __all__ = ["STREAMED_UPLOADS", "BodyLimit", "BodyTooLarge", "EmbeddedServer", "b
 STREAMED_UPLOADS = frozenset({"/api/campaigns/{campaign_id}/leads/upload", "/api/subscribers/upload"})
 
 
-def build_app(daemon: Daemon) -> FastAPI:
+def build_app(daemon: Daemon, *, desk: Desk | None = None) -> FastAPI:
+    """The daemon's whole web app; `desk`, the agent desk it serves (default: `build_desk(daemon)`), which the
+    supervisor routes reach too (a supervisor lifts an agent's login lock)."""
+    from agents.desk import build_desk
     from agents.desk import build_router as desk_router
     from dialer.supervisor import build_router as supervisor_router
 
@@ -51,8 +55,9 @@ def build_app(daemon: Daemon) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(daemon.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(desk_router(daemon))
-    app.include_router(supervisor_router(daemon))
+    desk = desk or build_desk(daemon)
+    app.include_router(desk_router(daemon, desk=desk))
+    app.include_router(supervisor_router(daemon, desk=desk))
     uploads = [(compile_path(path)[0], frozenset({"POST"})) for path in sorted(STREAMED_UPLOADS)]
     app.add_middleware(BodyLimit, max_bytes=daemon.settings.http.max_body_bytes, exempt=uploads)
     return app

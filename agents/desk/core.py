@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +33,7 @@ from dialer.errors import DialerError, IllegalTransition
 if TYPE_CHECKING:
     from dialer.daemon import Daemon
 
-__all__ = ["DEFAULT_PAUSE_REASONS", "ChooseCampaign", "Desk", "DeskError", "DeskOptions", "LoginThrottled", "desk_of"]
+__all__ = ["DEFAULT_PAUSE_REASONS", "ChooseCampaign", "Desk", "DeskError", "DeskOptions", "LoginThrottled"]
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +139,6 @@ class Desk:
         self._pause_codes = {c.code for c in options.pause_reasons}
         self._last_sweep = presence.now()
         self._login_lock = asyncio.Lock()
-        _DESKS[daemon] = self
 
     # ------------------------------------------------------------------ sessions
     async def login(self, agent_id: str, password: str, campaign_id: str | None, address: str = "") -> Session:
@@ -499,13 +497,3 @@ class Desk:
             self.daemon.feed.publish(agent_id, "presence", {"online": False, "paused": paused})
             log.warning("agent desk went offline", extra={"agent_id": agent_id})
         return gone
-
-
-# The desk of each daemon, for the supervisor API (`desk_of`): `dialer.http.build_app` builds the desk and the
-# supervisor routes apart, from the daemon alone. Weak, so a daemon (a test's) goes with its desk.
-_DESKS: weakref.WeakKeyDictionary[Daemon, Desk] = weakref.WeakKeyDictionary()
-
-
-def desk_of(daemon: Daemon) -> Desk | None:
-    """The desk serving this daemon (the latest built), or None when it serves none."""
-    return _DESKS.get(daemon)

@@ -24,14 +24,16 @@ from dialer.supervisor.routes_store import store_routes
 from dialer.supervisor.schemas import ERRORS
 
 if TYPE_CHECKING:
+    from agents.desk.core import Desk
     from dialer.daemon import Daemon
 
 __all__ = ["build_router"]
 
 
-def build_router(daemon: Daemon, *, wallboard_interval_s: float = 1.0) -> APIRouter:
-    """Routes of the supervisor API, wallboard and reports."""
-    ctx = Ctx.build(daemon, interval_s=wallboard_interval_s)
+def build_router(daemon: Daemon, *, desk: Desk | None = None, wallboard_interval_s: float = 1.0) -> APIRouter:
+    """Routes of the supervisor API, wallboard and reports; `desk`, the agent desk the same app serves (its
+    login locks are lifted here), or None when it serves none."""
+    ctx = Ctx.build(daemon, desk=desk, interval_s=wallboard_interval_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -16,6 +16,7 @@ from dialer.supervisor.tally import Tally
 from dialer.supervisor.wallboard import Wallboard
 
 if TYPE_CHECKING:
+    from agents.desk.core import Desk
     from dialer.daemon import Daemon
 
 __all__ = ["Ctx"]
@@ -29,9 +30,10 @@ class Ctx:
     tally: Tally
     board: Wallboard
     need: Callable[[Role], Callable[[Credentials], Principal]]
+    desk: Desk | None = None  # the agent desk the same app serves, if any
 
     @classmethod
-    def build(cls, daemon: Daemon, *, interval_s: float = 1.0) -> Ctx:
+    def build(cls, daemon: Daemon, *, desk: Desk | None = None, interval_s: float = 1.0) -> Ctx:
         sup = Supervisor(daemon)
         # a sale is what the campaign's disposition set says (kind sale or agreed), as in the reports; the sales
         # counter counts those disposed from now on (the streams hold the whole history, read for the day's figures)
@@ -44,6 +46,7 @@ class Ctx:
             tally=tally,
             board=Wallboard(daemon, sup, tally, interval_s=interval_s),
             need=requirer(TokenBook(daemon.settings.api_tokens)),
+            desk=desk,
         )
 
     def who(self, role: Role) -> Any:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
-from agents.desk.core import DeskError, desk_of
+from agents.desk.core import DeskError
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
 from dialer.supervisor.control import knobs_view
@@ -207,7 +207,7 @@ def ops_routes(ctx: Ctx, r: APIRouter) -> None:
         many addresses), everywhere at once: their next login is checked at once. `was_locked` says whether
         one was on. A client address's own lock (wrong passwords for many agents from there) stays until it
         runs out. Recorded in the audit log."""
-        desk = desk_of(ctx.daemon)
+        desk = ctx.desk
         if desk is None:
             raise HTTPException(501, "this daemon serves no agent desk, so no desk login can be locked")
         try:

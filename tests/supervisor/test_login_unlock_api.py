@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 from sup_fakes import AUTH, TOKENS, Rig, live_server, make_rig, settings
 
-from agents.desk.core import desk_of
+from agents.desk import build_desk
 from dialer.config import AgentAccount
 from dialer.http import build_app
 from dialer.supervisor import cli
@@ -72,9 +72,8 @@ async def test_unlocking_an_agent_with_no_desk_account_is_404(app_client: httpx.
 
 
 async def test_cli_agents_unlock_says_whether_a_lock_was_lifted(rig: Rig):
-    app = build_app(rig.daemon)
-    desk = desk_of(rig.daemon)
-    assert desk is not None
+    desk = build_desk(rig.daemon)
+    app = build_app(rig.daemon, desk=desk)
     for _ in range(5):
         desk.limiter.failed("ann", AWAY)
     async with live_server(app) as url:
