@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -40,6 +40,8 @@ from dialer.errors import ConfigError
 from pacing import AbandonCount, Jurisdiction, Mode, PacingKnobs
 
 if TYPE_CHECKING:
+    from importlib.abc import Traversable
+
     from dialer.campaigns.models import CampaignConfig
 
 __all__ = [
@@ -403,6 +405,14 @@ class CampaignSettings(_Section):
             return self._file_read[1]
         from dialer.campaigns.loader import load_campaign
 
+        if not self.file.exists():
+            # the config file's relative paths arrive here read from its folder (`load_settings`); one given
+            # through the API (`dialer campaign create --file`) is the daemon's, from its working directory
+            relative = (f"a relative path given through the API is read from the daemon's working directory, "
+                        f"{Path.cwd()}: " if not self.file.is_absolute() else "")
+            raise ConfigError(f"campaign file {self.file.absolute()} not found on the daemon's host ({relative}give "
+                              "the path where the daemon runs; in the config file, a relative path is read from "
+                              "the config file's folder)")
         return load_campaign(self.file)
 
     @field_validator("agentless_message")
@@ -455,9 +465,25 @@ class DialerSettings(BaseSettings):
     _named_services: frozenset[str] = PrivateAttr(default=frozenset(_SERVICES))
 
 
+class _ConfigFile(TomlConfigSettingsSource):
+    """The TOML config file, each campaign's relative `file` and `script` read from the file's folder: the
+    daemon's working directory is wherever it was started from (`cd /tmp && dialer run --config /etc/...`)."""
+
+    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
+        data = super()._read_file(file_path)
+        folder = Path(str(file_path)).parent.absolute()
+        campaigns = data.get("campaigns")
+        for entry in campaigns if isinstance(campaigns, list) else []:
+            for key in ("file", "script"):
+                value = entry.get(key) if isinstance(entry, dict) else None
+                if isinstance(value, str) and value and not Path(value).is_absolute():
+                    entry[key] = str(folder / value)
+        return data
+
+
 def load_settings(path: Path | None, **overrides: object) -> DialerSettings:
     """Read `path` (TOML) under the environment's `DIALER_*` overrides. Raises ConfigError with one
-    line naming the bad setting."""
+    line naming the bad setting. A campaign's relative `file` and `script` in it are read from its folder."""
     if path is not None:
         if not path.is_file():
             raise ConfigError(f"config file {path} not found: pass an existing TOML file with --config")
@@ -479,7 +505,7 @@ def load_settings(path: Path | None, **overrides: object) -> DialerSettings:
         ) -> tuple[PydanticBaseSettingsSource, ...]:
             sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
             if path is not None:
-                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+                sources.append(_ConfigFile(settings_cls, toml_file=path))
             return tuple(sources)
 
     try:

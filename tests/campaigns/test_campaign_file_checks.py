@@ -5,7 +5,6 @@ warned about (its leads would wait where nobody dials them)."""
 from __future__ import annotations
 
 import io
-import os
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -26,25 +25,22 @@ def _settings(*campaigns: CampaignSettings) -> DialerSettings:
 def test_example_config_warns_of_its_confirmation_campaign_until_it_is_uncommented(tmp_path: Path) -> None:
     # examples/dialer.toml runs base_upsell alone, whose sales' confirmation calls go to "confirm-order":
     # said at start; uncommenting the example's confirm-order entry configures it
-    cwd = os.getcwd()
-    os.chdir(REPO)  # the example's `file` paths are relative to the checkout
-    try:
-        checked, warnings = check_campaign_files(load_settings(EXAMPLES / "dialer.toml"))
-        assert checked == 1
-        assert [w.split(":")[0] for w in warnings] == ["campaign base_upsell"]
-        assert "'confirm-order', which is not configured" in warnings[0]
-        lines = (EXAMPLES / "dialer.toml").read_text(encoding="utf-8").splitlines()
-        start = lines.index('# id = "confirm-order"') - 1
-        end = lines.index('# mode = "progressive"') + 1
-        lines[start:end] = [line.removeprefix("# ") for line in lines[start:end]]
-        enabled = tmp_path / "dialer.toml"
-        enabled.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        settings = load_settings(enabled)
-        assert [c.id for c in settings.campaigns] == ["base_upsell", "confirm-order"]
-        assert (settings.campaigns[1].amd, settings.campaigns[1].ring_timeout_s) == (True, 25.0)
-        assert check_campaign_files(settings) == (2, [])
-    finally:
-        os.chdir(cwd)
+    checked, warnings = check_campaign_files(load_settings(EXAMPLES / "dialer.toml"))
+    assert checked == 1
+    assert [w.split(":")[0] for w in warnings] == ["campaign base_upsell"]
+    assert "'confirm-order', which is not configured" in warnings[0]
+    lines = (EXAMPLES / "dialer.toml").read_text(encoding="utf-8").splitlines()
+    start = lines.index('# id = "confirm-order"') - 1
+    end = lines.index('# mode = "progressive"') + 1
+    lines[start:end] = [line.removeprefix("# ") for line in lines[start:end]]
+    enabled = tmp_path / "dialer.toml"  # its relative paths are read from its folder: give it the example's
+    for folder in ("campaigns", "scripts"):
+        (tmp_path / folder).symlink_to(EXAMPLES / folder)
+    enabled.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = load_settings(enabled)
+    assert [c.id for c in settings.campaigns] == ["base_upsell", "confirm-order"]
+    assert (settings.campaigns[1].amd, settings.campaigns[1].ring_timeout_s) == (True, 25.0)
+    assert check_campaign_files(settings) == (2, [])
 
 
 def test_follow_up_to_a_campaign_not_configured_is_warned_about() -> None:
