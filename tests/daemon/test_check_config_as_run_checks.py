@@ -27,7 +27,8 @@ def test_check_config_refuses_what_run_refuses(tmp_path, capsys, body: str, word
     cfg.write_text(body)
     assert main(["run", "--config", str(cfg), "--check-config"]) == 1
     err = capsys.readouterr().err
-    assert "configuration error" in err and words in err, err
+    assert "configuration error" in err, err
+    assert words in err, err
 
 
 def test_check_config_passes_a_campaign_with_a_readable_script(tmp_path, capsys) -> None:
