@@ -11,15 +11,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
-from prometheus_client import start_http_server
+from prometheus_client import CollectorRegistry, start_http_server
 
 from dialer.ami.client import AmiClient
 from dialer.bus import MqttBus
 from dialer.clock import Clock, ScaledClock, WallClock
-from dialer.config import CampaignSettings, DialerSettings, settle_campaign
+from dialer.config import CampaignSettings, DialerSettings, MetricsSettings, settle_campaign
 from dialer.daemon import Daemon, persistence_checked, runtime_from_settings
 from dialer.embedded import embedded_mqtt_process, embedded_redis
 from dialer.engine.core import Engine, ScreenPopRenderer
@@ -29,7 +29,10 @@ from dialer.metrics import Metrics
 from dialer.store import RedisStore, connect_redis
 from pacing.traffic import TrafficModel
 
-__all__ = ["Services", "run_daemon", "services"]
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+__all__ = ["Services", "run_daemon", "serve_metrics", "services"]
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +102,14 @@ def build_engine(settings: DialerSettings, screenpop: ScreenPopRenderer | None =
     return engine
 
 
+def serve_metrics(settings: MetricsSettings, registry: CollectorRegistry) -> WSGIServer:
+    """Serve `/metrics` for Prometheus on a thread, and say where (prometheus_client logs nothing)."""
+    server, _thread = start_http_server(settings.port, addr=settings.host, registry=registry)
+    host, port = server.socket.getsockname()[:2]
+    log.info("metrics listening on http://%s/metrics", f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+    return server
+
+
 async def run_daemon(
     settings: DialerSettings,
     svc: Services,
@@ -122,9 +133,7 @@ async def run_daemon(
         metrics.watch_clock(clock)
     metrics_server = None
     if settings.metrics.enabled:
-        metrics_server, _thread = start_http_server(
-            settings.metrics.port, addr=settings.metrics.host, registry=metrics.registry
-        )
+        metrics_server = serve_metrics(settings.metrics, metrics.registry)
     try:
         store = RedisStore(redis, prefix=settings.redis.prefix, timeout_s=settings.redis.timeout_s)
         await store.ping()

@@ -7,7 +7,9 @@ state, and never installs signal handlers of its own: the daemon owns SIGTERM.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
+import socket
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from dialer.daemon import Daemon
 
 __all__ = ["STREAMED_UPLOADS", "BodyLimit", "BodyTooLarge", "EmbeddedServer", "build_app"]
+
+log = logging.getLogger(__name__)
 
 # The routes that stream their body to a spool file themselves, after checking the caller's token, under a
 # cap of their own (routes_leads.MAX_UPLOAD): the body limit leaves them alone
@@ -143,7 +147,18 @@ def _content_length(scope: Scope) -> int | None:
 
 
 class EmbeddedServer(uvicorn.Server):
-    """uvicorn without its own signal handling (the daemon stops it by `should_exit`)."""
+    """uvicorn without its own signal handling (the daemon stops it by `should_exit`), saying where it listens
+    (the daemon runs uvicorn at log level warning, which keeps its own 'running on' line quiet)."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if not self.started:  # uvicorn logged why it could not bind
+            return
+        for server in self.servers:
+            for sock in server.sockets:
+                host, port = sock.getsockname()[:2]
+                log.info("HTTP (API, agent desks, wallboard) listening on http://%s",
+                         f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

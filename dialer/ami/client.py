@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -280,6 +281,7 @@ class AmiClient:
         originate_margin: float = 10.0,
         boot_wait: float = 60.0,
         clock: Clock | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         for name, value in (
             ("ping_interval", ping_interval),
@@ -308,6 +310,7 @@ class AmiClient:
         # Asterisk (or the PBX simulator on a scaled clock) counts the ring Timeout in call time; the
         # network timeouts above are real seconds and are never scaled.
         self._clock = clock
+        self._monotonic = monotonic  # how long an outage lasted, said when the link is back (real seconds)
         self._queue: asyncio.Queue[AmiEvent | _End] = asyncio.Queue()
         self._pending: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -330,6 +333,8 @@ class AmiClient:
         await tg.__aenter__()
         self._tg, self._session = tg, session
         self._go_live(session, reconnect=False)
+        log.info("AMI connected to %s:%s as user %r (events %s)", self._host, self._port, self._username,
+                 self._events)
         self._spawn(self._supervise(session), "ami-supervisor")
         return self
 
@@ -608,10 +613,14 @@ class AmiClient:
                 if self._closing:
                     return
                 log.warning("AMI connection to %s:%s lost: %s", self._host, self._port, reason)
+                lost_at = self._monotonic()
                 self._emit(AmiDisconnected(reason))
                 session = await self._reconnect()
                 self._session = session
                 self._go_live(session, reconnect=True)
+                # the reconnect warnings stop here: say the link is back, or the log reads as an outage still on
+                log.info("AMI reconnected to %s:%s after %.1f s down (%s)", self._host, self._port,
+                         self._monotonic() - lost_at, reason)
         except Exception as exc:  # a bug: end the stream loudly rather than hang the engine
             log.exception("AMI supervisor crashed")
             self._queue.put_nowait(_End(exc))
