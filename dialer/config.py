@@ -9,6 +9,7 @@ uses; production points the same settings at real servers.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -481,6 +482,18 @@ class _ConfigFile(TomlConfigSettingsSource):
         return data
 
 
+def _environment_source(loc: tuple[int | str, ...]) -> str | None:
+    """The `DIALER_*` variable that set the value at `loc` (or a table or list holding it), as it is spelled in
+    the environment; None when the value came from elsewhere. The environment overrides the file, so a bad
+    value set in both is the variable's."""
+    spelled = {name.upper(): name for name in os.environ}
+    for i in range(len(loc), 0, -1):
+        name = spelled.get("DIALER_" + "__".join(str(part) for part in loc[:i]).upper())
+        if name is not None:
+            return name
+    return None
+
+
 def load_settings(path: Path | None, **overrides: object) -> DialerSettings:
     """Read `path` (TOML) under the environment's `DIALER_*` overrides. Raises ConfigError with one
     line naming the bad setting. A campaign's relative `file` and `script` in it are read from its folder."""
@@ -515,7 +528,8 @@ def load_settings(path: Path | None, **overrides: object) -> DialerSettings:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        src = f"{path}: " if path else ""
+        variable = _environment_source(first["loc"])
+        src = f"environment variable {variable}: " if variable else f"{path}: " if path else ""
         raise ConfigError(f"{src}setting {where}: {first['msg']}{more}") from None
     settings._named_services = frozenset(
         name for name in _SERVICES
