@@ -146,13 +146,23 @@ def _status(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     if args.json:
         return s
     totals = ", ".join(f"{n} {k}" for k, n in s["agents"].items() if n) or "no agents logged in"
-    print(f"dialer: {'dialing' if s['dialing'] else 'stopping'} at {_when(s['now'])}; agents: {totals}", file=out)
+    # `dialing` only says the daemon is not stopping: whether it can dial is the PBX link's (and each campaign's)
+    print(f"dialer: {'running' if s['dialing'] else 'stopping'} at {_when(s['now'])}{_pbx_link(s.get('pbx'))}; "
+          f"agents: {totals}", file=out)
     _table([(c["id"], c["status"], c["mode"], f"{c['ratio']:.2f}", _agents(c["agents"]), c["calls"]["ringing"],
              c["calls"]["waiting"], c["calls"]["connected"], f"{c['dial_level']:.2f}", c["why"])
             for c in s["campaigns"]],
            ("CAMPAIGN", "STATUS", "MODE", "RATIO", "AGENTS R/T/W/P", "RINGING", "WAITING", "TALKING", "DIAL LEVEL",
             "WHY"), out)
     return None
+
+
+def _pbx_link(pbx: dict[str, Any] | None) -> str:
+    if not pbx:  # a daemon from before the link was reported
+        return ""
+    since = f" since {_when(pbx['since'])}" if pbx.get("since") is not None else ""
+    held = " (no new dials)" if pbx["link"] != "up" else ""
+    return f"; PBX link {pbx['link']}{since}{held}"
 
 
 def _show_campaign(c: dict[str, Any], out: TextIO) -> None:

@@ -213,6 +213,16 @@ class Supervisor:
     def campaigns_view(self) -> list[dict[str, Any]]:
         return [self.campaign_view(cid) for cid in sorted(self.d.engine.campaigns)]
 
+    def pbx_view(self) -> dict[str, Any]:
+        """The AMI link: `up` (dialing not held for it), `down` (no connection: the client is reconnecting) or
+        `resyncing` (logged in; the calls of the outage, or those an earlier process left, are being looked at
+        before dialing); `since` when it was lost (the engine's clock), `why` the hold every campaign shows."""
+        link = self.d.engine.ami_link
+        # AMIs without a socket to lose (the tests' and harnesses' fakes) are taken as connected
+        connected = bool(getattr(self.d.ami, "connected", True))
+        state = "down" if not connected else "resyncing" if link.hold else "up"
+        return {"link": state, "since": link.lost_at if state != "up" else None, "why": link.hold}
+
     def agent_view(self, a: Agent, now: float) -> dict[str, Any]:
         return {
             "id": a.agent_id,

@@ -55,7 +55,8 @@ def ops_routes(ctx: Ctx, r: APIRouter) -> None:
 
     @r.get("/api/status", tags=["status"])
     async def status(who: Principal = reader) -> dict[str, Any]:
-        """The daemon at a glance: dialing or not, every campaign's state and why it dials as it does."""
+        """The daemon at a glance: running or stopping (`dialing`), the PBX (AMI) link, every campaign's state and
+        why it dials as it does."""
         camps = sup.campaigns_view()
         totals: dict[str, int] = {}
         for c in camps:
@@ -64,6 +65,7 @@ def ops_routes(ctx: Ctx, r: APIRouter) -> None:
         return {
             "now": sup.now(),
             "dialing": bool(ctx.daemon.dialing),
+            "pbx": sup.pbx_view(),
             "agents": totals,
             "campaigns": [
                 {"id": c["id"], "name": c["name"], "status": c["status"], "mode": c["pacing"]["mode"],
