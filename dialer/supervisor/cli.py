@@ -47,7 +47,11 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 
 
 class ApiCallError(Exception):
-    """The API call failed; the message is the one line to show."""
+    """The API call failed; the message is the one line to show (`status`: the HTTP status, if it answered)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +74,7 @@ class Api:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                 payload = resp.read()
         except urllib.error.HTTPError as exc:
-            raise ApiCallError(_http_problem(exc)) from None
+            raise ApiCallError(_http_problem(exc), exc.code) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ApiCallError(f"cannot reach the dialer API at {self.url} ({reason}); is the daemon running? "
@@ -463,9 +467,32 @@ def _explained(got: dict[str, Any]) -> list[str]:
             + "".join(f"; {r}'s hours" for r in got.get("hours_regions", ()))]
 
 
+# the id an import gives a lead whose row has none (dialer/leads/rows.py, LeadParser._parse)
+LEAD_ID_RULE = ("a lead imported without an id is s-<subscriber_id> when its row has one, else n and the E.164 digits "
+                "of its first valid number (n14155550123); give a number as +<country code><number>")
+
+
+def _lead_id(text: str) -> str:
+    """A lead id as given, or for a number in international form (+1 415 555 0123) the id an import gives a lead
+    without one: n and its E.164 digits."""
+    if not text.strip().startswith("+"):
+        return text
+    from dialer.leads.phone import normalize
+
+    try:
+        return "n" + normalize(text)[1:]
+    except LeadError as exc:
+        raise ApiCallError(f"{exc}; {LEAD_ID_RULE}") from None
+
+
 def _leads(api: Api, args: argparse.Namespace, out: TextIO) -> Any:
     if args.action == "show":
-        got = api.call("GET", f"/api/campaigns/{_q(args.campaign)}/leads/{_q(args.lead)}")
+        try:
+            got = api.call("GET", f"/api/campaigns/{_q(args.campaign)}/leads/{_q(_lead_id(args.lead))}")
+        except ApiCallError as exc:
+            if exc.status not in (404, 422):
+                raise
+            raise ApiCallError(f"{exc}; {LEAD_ID_RULE}", exc.status) from None
         if args.json:
             return got
         print("\n".join(_explained(got)), file=out)
@@ -780,7 +807,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(p)
     p = lds.add_parser("show", help="one lead: where it waits and why it may or may not be dialed now")
     p.add_argument("campaign")
-    p.add_argument("lead")
+    p.add_argument("lead", help="its id, or a number in international form (+14155550123) for a lead imported "
+                                "without an id: such a lead is n and its first number's E.164 digits "
+                                "(n14155550123), or s-<subscriber_id> when its row has a subscriber_id")
     _common(p)
     p = lds.add_parser("recycle", help="leads that reached the attempt cap get another round, up to the campaign's "
                                        "max_attempts_total as loaded now (raise it in the campaign file first)")
