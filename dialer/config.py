@@ -453,7 +453,8 @@ class DialerSettings(BaseSettings):
     agents: list[AgentAccount] = Field(default_factory=list)
     api_tokens: list[ApiToken] = Field(default_factory=list)
     hold_s: float = Field(1.5, ge=0.0, le=2.0, description="longest hold of a live answer before abandoning")
-    supervisor_extension: str = Field("1999", min_length=2, max_length=32, pattern=r"^[0-9]+$",
+    # the supervisor's phone in the shipped asterisk_conf/pjsip.conf; 1999 had no endpoint there
+    supervisor_extension: str = Field("2001", min_length=2, max_length=32, pattern=r"^[0-9]+$",
                                       description="the supervisor's auto-answer phone, target of blind transfers")
     transfer_ring_timeout_s: float = Field(20.0, ge=5.0, le=55.0,
                                            description="how long a blind transfer rings a phone before the customer "

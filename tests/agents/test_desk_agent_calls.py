@@ -163,7 +163,7 @@ async def test_when_the_first_agent_and_the_supervisor_fail_too_the_call_ends_tr
             client(h, "ann") as ann, client(h, "bob") as bob:
         assert h.sim is not None
         cid = await _ann_talking_bob_ready(h, ann, bob)
-        for ext in ("1001", "1002", "1999"):  # every phone refuses a new call now
+        for ext in ("1001", "1002", h.daemon.settings.supervisor_extension):  # every phone refuses a new call now
             h.sim.set_phone(ext, "unavailable")
         await ann.post("/api/desk/transfer", json={"call_id": cid, "target": "bob"})
         rec = await h.call_record(cid)
