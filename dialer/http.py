@@ -6,6 +6,7 @@ state, and never installs signal handlers of its own: the daemon owns SIGTERM.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -159,6 +160,22 @@ class EmbeddedServer(uvicorn.Server):
                 host, port = sock.getsockname()[:2]
                 log.info("HTTP (API, agent desks, wallboard) listening on http://%s",
                          f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's serve, which a cancellation stops as `should_exit` does: the app's lifespan shutdown runs
+        and open connections get `timeout_graceful_shutdown`, then the cancellation goes on. The daemon sets
+        `should_exit` and ends its task group at once, cancelling this before uvicorn's loop (0.1 s ticks) saw
+        the flag; the lifespan task, still waiting for its shutdown message, was then cancelled as the event
+        loop closed, and starlette and uvicorn logged its CancelledError at ERROR on every clean stop."""
+        inner = asyncio.ensure_future(super().serve(sockets=sockets))
+        try:
+            await asyncio.shield(inner)
+        except asyncio.CancelledError:
+            if inner.done():
+                raise
+            self.should_exit = True
+            await inner
+            raise
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

@@ -30,7 +30,8 @@ url = "embedded"
 [metrics]
 port = 0
 [http]
-enabled = false
+port = 0  # served (a loopback port of its own): its stop is part of the stop checked here
+session_secret = "a-test-session-secret-of-this-test-only"
 [[campaigns]]
 id = "upsell-fiber"
 file = "{ROOT / 'examples' / 'campaigns' / 'base_upsell.toml'}"
@@ -66,3 +67,6 @@ file = "{ROOT / 'examples' / 'campaigns' / 'base_upsell.toml'}"
                     + "".join(log) + tail)
     assert code == 0, "".join(log) + rest
     assert "every call record written" in rest
+    # nothing at ERROR on a clean stop (log alerting fires on it): uvicorn's lifespan used to be cancelled mid-way
+    assert "ERROR" not in rest, rest
+    assert "Traceback" not in rest, rest
