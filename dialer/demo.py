@@ -38,6 +38,9 @@ __all__ = ["DemoReport", "demo_traffic", "run_demo"]
 log = logging.getLogger(__name__)
 
 
+ABANDON_CAP_PCT = 3.0  # the report's cap: the FTC's 3 % of live answers
+
+
 @dataclass(frozen=True, slots=True)
 class DemoReport:
     agents: int
@@ -83,7 +86,7 @@ class DemoReport:
             ("connected to an agent", f"{self.connected}" + (
                 f" ({self.agent_connected} of them dialed by the agent: not live answers the pacer placed)"
                 if self.agent_connected else "")),
-            ("abandoned", f"{self.abandoned} ({self.abandon_pct:.2f}% of live answers; cap 3%)"
+            ("abandoned", f"{self.abandoned} ({self.abandon_pct:.2f}% of live answers; cap {ABANDON_CAP_PCT:g}%)"
              + (f"; {self.connected_late} of them connected after the 2 s" if self.connected_late else "")),
             ("opted out by key press", f"{self.opted_out} (after the abandon message; on the do-not-call list)"),
             ("trouble tickets (MQTT signals)", f"{self.tickets_opened} opened for subscribers about to be dialed; "
@@ -104,7 +107,20 @@ class DemoReport:
               for cid, c in self.by_campaign.items()),
         ]
         width = max(len(k) for k, _ in rows)
-        return "\n".join(["End-of-shift report", "-" * 19, *(f"{k:<{width}}  {v}" for k, v in rows)])
+        hint = self.slow_host_hint()
+        return "\n".join(["End-of-shift report", "-" * 19, *(f"{k:<{width}}  {v}" for k, v in rows),
+                          *(["", hint] if hint else [])])
+
+    def slow_host_hint(self) -> str | None:
+        """Said when the abandons over the cap are mostly people connected after the 2 s: at `speed`x each
+        millisecond the host is late is `speed` ms of the simulated person's wait, so those abandons are the
+        host's, not the pacer's (a busy host, README). None otherwise."""
+        if self.abandon_pct <= ABANDON_CAP_PCT or 2 * self.connected_late <= self.abandoned:
+            return None
+        lower = max(1.0, round(self.speed / 2))
+        return (f"note: {self.connected_late} of the {self.abandoned} abandons connected to an agent after the 2 s: "
+                f"this host could not keep up at {self.speed:.0f}x (each millisecond it is late is {self.speed:.0f} "
+                f"ms of the simulated wait). Run again slower, e.g. --speed {lower:g}")
 
 
 def demo_traffic() -> TrafficModel:
