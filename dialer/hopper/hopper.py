@@ -13,7 +13,9 @@ write that ends a take checks in its own script that the take is still the lead'
 applies once, and never over another take. Each take is stamped with the run of the process that took it
 (`run_id`, random per Hopper: per daemon start) and with whether its dial may have gone out; a daemon restarted
 after a crash releases at once the takes of the campaign a gone run left whose calls are not up in Asterisk
-(`release_dead_takes`), so that the recovery after `inflight_timeout_s` is only for what that cannot tell.
+(`release_dead_takes`), so that the recovery after `inflight_timeout_s` is only for what that cannot tell. A
+predictive dial's take also keeps the call id once the daemon placed it (`note_calls`): a dead run's call gone from
+Asterisk is then settled by what the dialplan marked of its answer (the daemon's `settle`), not recorded lost.
 
 One `Hopper` per campaign in the whole deployment (it owns the campaign's queues: a second daemon running the
 campaign would have its takes released by the first's next start); fills are serialised by a lock. `now` is
@@ -27,7 +29,7 @@ import logging
 import math
 import secrets
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
@@ -56,6 +58,7 @@ from dialer.hopper.scripts import (
     INDEX_CALLBACKS,
     LIST_OWN,
     MOVE_ONE,
+    NOTE_CALLS,
     NUMBER_CHECK,
     REASSIGN_OWN,
     TAKE_MANUAL,
@@ -83,7 +86,7 @@ from dialer.policy.contact import ContactPolicy
 from dialer.policy.types import Block, DialResult, ResultPlan, Verdict
 
 __all__ = ["BAND", "MANUAL_FINISH", "MANUAL_LEAD_PREFIX", "MANUAL_LIST", "NUMBER_OUT", "NUMBER_OUT_WAIT_S",
-           "OUT_TTL_MARGIN_S", "DeadTakes", "Hopper"]
+           "OUT_TTL_MARGIN_S", "DeadDial", "DeadTakes", "Hopper", "SettleDials"]
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +124,11 @@ _MANUAL = "\x1e"
 class DeadTakes:
     """What `Hopper.release_dead_takes` did with the takes runs that are gone left in flight: `returned` (never
     dialed: due again at once, no attempt counted), `callbacks` (callbacks never dialed: back among the callbacks
-    at their time, kept for their agent), `lost` (their dial may have gone out: recorded lost, as the recovery
-    after `inflight_timeout_s` records them), `up` (left: their calls are up in Asterisk), `unstamped` (left to that
-    recovery: taken by a version that did not stamp its takes), and the gone runs it released takes of."""
+    at their time, kept for their agent), `settled` (dials whose call the caller's `settle` ended: by the answer mark
+    the dialplan left, or by the record the gone run wrote), `lost` (the other dials that may have gone out: recorded
+    lost, as the recovery after `inflight_timeout_s` records them), `up` (left: their calls are up in Asterisk),
+    `unstamped` (left to that recovery: taken by a version that did not stamp its takes), and the gone runs it
+    released takes of."""
 
     campaign_id: str
     returned: int = 0
@@ -132,10 +137,25 @@ class DeadTakes:
     up: int = 0
     unstamped: int = 0
     runs: tuple[str, ...] = ()
+    settled: int = 0
 
     @property
     def released(self) -> int:
-        return self.returned + self.callbacks + self.lost
+        return self.returned + self.callbacks + self.settled + self.lost
+
+
+@dataclass(frozen=True, slots=True)
+class DeadDial:
+    """A predictive dial a gone run placed (`Hopper.note_calls`) whose call is not up in Asterisk: the take's target
+    (its result is written with it) and the call's id (its answer mark's key, its record's)."""
+
+    target: DialTarget
+    call_id: str
+
+
+# The caller's end of a gone run's dials (`Hopper.release_dead_takes`): the call ids it settled (their call record and
+# lead result written, or on their way); the hopper records the others lost.
+SettleDials = Callable[[Sequence[DeadDial]], Awaitable[Collection[str]]]
 
 
 def _in_use(dnc: bool, out: str) -> NumberInUse:
@@ -186,6 +206,7 @@ class Hopper:
         self._timeout = timeout_s
         # this process's run: stamped on each take (`S.TAKEN_RUN`); another run's takes are a gone process's
         self.run_id = run_id or secrets.token_hex(8)
+        self._settled: set[tuple[str, float]] = set()  # dead takes handed to a `settle`: (lead, taken at)
         self._peek = redis.register_script(FILL_PEEK)
         self._pop = redis.register_script(TAKE_POP)
         self._own = redis.register_script(TAKE_OWN)
@@ -201,6 +222,7 @@ class Hopper:
         self._gather = redis.register_script(GATHER_ONLY)
         self._number_check = redis.register_script(NUMBER_CHECK)
         self._take_manual = redis.register_script(TAKE_MANUAL)
+        self._note_calls = redis.register_script(NOTE_CALLS)
         self._apply = redis.register_script(APPLY)
         self._lock = asyncio.Lock()
         self._paused = PausedLists(redis, self._k, timeout_s)
@@ -703,7 +725,7 @@ class Hopper:
         verdict = self.policy.check(g.view, now, callback=target.is_callback,
                                     paused_lists=await self._paused.refresh(now))
         if verdict.ok and verdict.number_index == target.number_index:
-            if g.state.get(S.DIALED) != "1":  # dialed next: a restart after a crash records it lost, not undialed
+            if not g.state.get(S.DIALED):  # dialed next: a restart after a crash records it lost, not undialed
                 mark = Batch()
                 mark.hset(self._k.state(g.lead_id), mapping={S.DIALED: "1"})
                 take = "*" if target.taken_at is None else repr(float(target.taken_at))
@@ -1132,7 +1154,10 @@ class Hopper:
 
     async def _recover(self, now: float) -> int:
         """Dials taken longer ago than `inflight_timeout_s` never got a result: count them as lost attempts
-        (a lost callback goes back to the callbacks, see `_record`)."""
+        (a lost callback goes back to the callbacks, see `_record`). A gone run's dial whose call id the take kept
+        (`note_calls`) is left to `release_dead_takes`, which asks Asterisk how that call was answered: the first
+        fill of a daemon restarted more than `inflight_timeout_s` after a crash runs before its first AMI connect,
+        and would count a person who answered meanwhile and hung up unserved as a no-answer."""
         k = self._k
         cutoff = now - self.campaign.hopper.inflight_timeout_s
         async with redis_call(f"looking for lost dials of {self.campaign.id}", self._timeout):
@@ -1145,6 +1170,8 @@ class Hopper:
             except LeadError:
                 async with redis_call("dropping a vanished lead", self._timeout):
                     await self._r.zrem(k.i, lid)
+                continue
+            if g.state.get(S.TAKEN_RUN, self.run_id) != self.run_id and g.state.get(S.DIALED, "1") != "1":
                 continue
             try:
                 done += await self._record(self._lost_target(g, taken_at), DialResult(outcome=LOST_OUTCOME), now,
@@ -1159,8 +1186,23 @@ class Hopper:
         return DialTarget(self.campaign.id, g.lead_id, g.header.numbers[idx], idx, g.view.attempts + 1, {},
                           is_callback=is_callback, taken_at=taken_at)
 
+    async def note_calls(self, calls: Iterable[tuple[DialTarget, str]]) -> int:
+        """Keep on each take the id of the predictive call just placed for it (in place of its dialed flag), so
+        that, should this process die, the next run asks Asterisk how that call was answered before it records the
+        take lost (`release_dead_takes`). Written only on the take itself (in flight since the target's `taken_at`,
+        stamped by this run, its dial marked): a result that came first ended it. One round trip for all; how many
+        were noted."""
+        args: list[str] = []
+        for target, call_id in calls:
+            if target.campaign_id == self.campaign.id and target.taken_at is not None and call_id:
+                args += [target.lead_id, repr(float(target.taken_at)), call_id]
+        if not args:
+            return 0
+        async with redis_call(f"noting the call ids of {self.campaign.id}'s dials", self._timeout):
+            return int(await self._note_calls(keys=[self._k.i], args=[self._k.p, self.run_id, *args]))
+
     async def release_dead_takes(self, now: float, *, keep_leads: Collection[str] = (),
-                                 keep_numbers: Collection[str] = ()) -> DeadTakes:
+                                 keep_numbers: Collection[str] = (), settle: SettleDials | None = None) -> DeadTakes:
         """Release at once the takes in flight that another run of the dialer (`S.TAKEN_RUN`, not `run_id`) left:
         the daemon that took them is gone (a crash, a kill -9), so no result will ever come. Call it once the
         calls that process left up in Asterisk are taken over: the leads of those (`keep_leads`, and any whose
@@ -1168,10 +1210,15 @@ class Hopper:
 
         A take whose dial never went out (a preview on an agent's screen, a lead taken and not yet dialed) goes
         back with no attempt counted: due again at once, a callback back among the callbacks at its time, kept
-        for its agent. One whose dial may have gone out (`S.DIALED`) is recorded lost, as the recovery after
-        `inflight_timeout_s` records it, but now. Takes without a stamp (an earlier version's) are left to that
-        recovery. Only this campaign's takes: daemons sharing the Redis prefix run other campaigns (one daemon
-        per campaign: a second one running it would have its takes released here)."""
+        for its agent. The dials whose call id the take kept (`note_calls`) are handed, all at once, to `settle`,
+        which ends those it can (the answer mark the dialplan left: a person abandoned, a machine; the record the
+        gone run wrote) and says which; it writes their results itself (with the `DeadDial`'s target). Every other
+        take whose dial may have gone out (`S.DIALED`) is recorded lost, as the recovery after `inflight_timeout_s`
+        records it, but now. What `settle` raises goes through, its dials left in flight. A dial this hopper handed
+        to `settle` already is not handed again (its result may not be written yet). Takes without a stamp (an
+        earlier version's) are left to that recovery. Only this campaign's takes: daemons sharing the Redis prefix
+        run other campaigns (one daemon per campaign: a second one running it would have its takes released
+        here)."""
         k = self._k
         async with self._lock:
             async with redis_call(f"reading the takes in flight of {self.campaign.id}", self._timeout):
@@ -1183,25 +1230,56 @@ class Hopper:
                 stamps: list[Any] = await pipe.execute() if rows else []
             counts = Counter[str]()
             runs: set[str] = set()
+            dials: list[tuple[DeadDial, str]] = []
             for (lid, taken_at), (run, dialed, out) in zip(rows, stamps, strict=True):
                 run_id = text(run) if run is not None else ""
-                if run_id == self.run_id:
+                if run_id == self.run_id or (lid, taken_at) in self._settled:
                     continue
                 if not run_id:
                     counts["unstamped"] += 1
                 elif out is not None and not set(text(out).split(",")).isdisjoint(keep_numbers):
                     counts["up"] += 1
                 else:
-                    went = await self._release_dead(lid, taken_at, dialed is not None and text(dialed) == "1", now)
-                    if went:
+                    flag = text(dialed) if dialed is not None else ""
+                    went = await self._release_dead(lid, taken_at, flag, now, with_call=settle is not None)
+                    if isinstance(went, DeadDial):
+                        dials.append((went, run_id))
+                    elif went:
                         counts[went] += 1
                         runs.add(run_id)
+        # out of the lock: `settle` asks Asterisk (seconds when it is slow), and the pacer's fills need the lock (the
+        # lost-dial recovery leaves these takes alone, and every write on them is guarded by its take)
+        handed = {(d.target.lead_id, float(d.target.taken_at or 0.0)) for d, _run in dials}
+        self._settled |= handed  # not handed again by a release meanwhile
+        try:
+            done = set(await settle([d for d, _run in dials])) if dials and settle is not None else set()
+        except BaseException:
+            self._settled -= handed
+            raise
+        for dial, run_id in dials:
+            if dial.call_id in done:
+                counts["settled"] += 1
+            elif await self._record_lost(dial.target, now):
+                counts["lost"] += 1
+            else:
+                continue
+            runs.add(run_id)
         return DeadTakes(self.campaign.id, returned=counts["returned"], callbacks=counts["callbacks"],
-                         lost=counts["lost"], up=counts["up"], unstamped=counts["unstamped"], runs=tuple(sorted(runs)))
+                         lost=counts["lost"], up=counts["up"], unstamped=counts["unstamped"], runs=tuple(sorted(runs)),
+                         settled=counts["settled"])
 
-    async def _release_dead(self, lead_id: str, taken_at: float, dialed: bool, now: float) -> str:
-        """One take a gone run left (see `release_dead_takes`): "returned", "callbacks" or "lost", as it went; ""
-        when it was not released (ended or taken again since the read, or the lead is gone)."""
+    async def _record_lost(self, target: DialTarget, now: float) -> bool:
+        try:
+            return await self._record(target, DialResult(outcome=LOST_OUTCOME), now, lost=True)
+        except PolicyViolation:  # pragma: no cover - a lost dial has no callback to validate
+            return False
+
+    async def _release_dead(self, lead_id: str, taken_at: float, dialed: str, now: float, *,
+                            with_call: bool) -> str | DeadDial:
+        """One take a gone run left (see `release_dead_takes`), its dialed flag `dialed` ("": never dialed; "1":
+        may have been; else the call id): "returned", "callbacks" or "lost", as it went; "" when it was not released
+        (ended or taken again since the read, or the lead is gone); a dial with its call id, `with_call`, is not
+        written here but returned, for the caller's `settle`."""
         k = self._k
         try:
             g = await self._read(lead_id)
@@ -1214,11 +1292,9 @@ class Hopper:
         is_cb = taken_cb == "1" if taken_cb is not None else g.view.callback_at is not None
         target = self._lost_target(g, taken_at, is_callback=is_cb)
         if dialed:
-            try:
-                lost = await self._record(target, DialResult(outcome=LOST_OUTCOME), now, lost=True)
-            except PolicyViolation:  # pragma: no cover - a lost dial has no callback to validate
-                return ""
-            return "lost" if lost else ""
+            if with_call and dialed != "1":
+                return DeadDial(target, dialed)
+            return "lost" if await self._record_lost(target, now) else ""
         pipe = Batch()
         pipe.zrem(k.i, g.lead_id)
         self._free_numbers(pipe, g)

@@ -34,6 +34,7 @@ __all__ = [
     "INDEX_CALLBACKS",
     "LIST_OWN",
     "MOVE_ONE",
+    "NOTE_CALLS",
     "NUMBER_CHECK",
     "REASSIGN_OWN",
     "TAKE_MANUAL",
@@ -415,7 +416,8 @@ local function mark_out(lid, nums, ttl)
 end
 
 -- The take's stamp (`Hopper.release_dead_takes`): the run of the process that took the lead, and whether its dial
--- may have gone out ('1': a pacer's take, dialed at once; '': a preview, marked when its agent dials it).
+-- may have gone out ('1': a pacer's take, dialed at once; '': a preview, marked when its agent dials it). NOTE_CALLS
+-- puts the call id in place of the '1' once the daemon has placed the dial.
 local function stamp_take(lid, run, dialed)
   local st = C .. 's:' .. lid
   redis.call('HSET', st, '""" + S.TAKEN_RUN + r"""', run)
@@ -851,3 +853,24 @@ end
 return out
 """
 )
+
+# KEYS: in flight. ARGV: campaign prefix, the run that took the leads, then per call: lead id, the time it was
+# taken (its in-flight score), the call id. `Hopper.note_calls`: the call id of each predictive dial placed, in
+# place of the take's dialed flag ('1'), so that a daemon restarted after a crash can ask Asterisk for the call's
+# answer mark (`Hopper.release_dead_takes`). Only on the very take (in flight since that time, stamped by that run,
+# its dial marked): a result written meanwhile ended it, and its fields are gone. Reply: how many were noted.
+NOTE_CALLS = r"""
+local C, run = ARGV[1], ARGV[2]
+local n = 0
+for i = 3, #ARGV - 2, 3 do
+  local lid, taken, call = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local at = redis.call('ZSCORE', KEYS[1], lid)
+  local st = C .. 's:' .. lid
+  if at and tonumber(at) == tonumber(taken) and redis.call('HGET', st, '""" + S.TAKEN_RUN + r"""') == run
+      and redis.call('HEXISTS', st, '""" + S.DIALED + r"""') == 1 then
+    redis.call('HSET', st, '""" + S.DIALED + r"""', call)
+    n = n + 1
+  end
+end
+return n
+"""

@@ -48,8 +48,9 @@ class S:
     # lost), is written as a manual dial's (`Hopper._manual_plan`)
     MANUAL = "md"
     # the take's stamp: the run of the process that took the lead (`Hopper.run_id`), and "1" once its dial may have
-    # gone out (a pacer's take at once, a preview when its agent dials it); a restarted daemon releases the takes
-    # of a run that is gone at once by it (`Hopper.release_dead_takes`)
+    # gone out (a pacer's take at once, a preview when its agent dials it), replaced by the call id once the daemon
+    # has placed a predictive dial (`Hopper.note_calls`); a restarted daemon releases the takes of a run that is
+    # gone at once by it (`Hopper.release_dead_takes`), and asks Asterisk for the answer mark of that call id
     TAKEN_RUN = "tr"
     DIALED = "td"
     RECENT = "a24"  # the last dials' times, comma-separated, oldest first (only with max_attempts_per_24h)
