@@ -25,7 +25,7 @@ import dataclasses
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, Protocol, assert_never
 
 import uvicorn
@@ -45,6 +45,7 @@ from agents.commands import (
 from agents.dispositions import DispositionRejected, callback_time
 from agents.screenpop import ScreenPopRenderer
 from agents.state import Agent, AgentState
+from dialer import dead_calls
 from dialer.agentfeed import AgentFeed
 from dialer.amd_audit import AmdAudit
 from dialer.ami import actions
@@ -60,6 +61,7 @@ from dialer.daemon_overrides import OVERRIDES_HOLD, Overrides
 from dialer.engine import link
 from dialer.engine.agentless import AgentlessPlan
 from dialer.engine.agentside import NO_DISPOSITION
+from dialer.engine.calls import CallState
 from dialer.engine.commands import (
     AgentNotice,
     AutoDialPreview,
@@ -82,6 +84,7 @@ from dialer.engine.core import CampaignRuntime, DialRequest, Engine
 from dialer.engine.records import Undisposed, mask_number
 from dialer.engine.unsure import ActionFailure, Refused, Unanswered
 from dialer.errors import AmiConnectionError, AmiError, ConfigError, DialerError, IllegalTransition, StateStoreError
+from dialer.hopper.hopper import DeadDial
 from dialer.hopper.store import LeadStore
 from dialer.leadsource import CallbackCheck, DeadTakeSource, LeadSource, PreviewSource, ReturnSource, put_back
 from dialer.ledger_store import LedgerStore
@@ -90,8 +93,9 @@ from dialer.signals_feed import SignalsFeed
 from dialer.store import DataEpoch, Persistence, RedisStore, StoreLoss, until_stored
 from dialer.undisposed_store import UndisposedStore
 from pacing import Jurisdiction, Mode, Pacer, PacingKnobs, Reason
+from pacing.ledger import UK_WINDOW_S
 
-__all__ = ["LEDGER_HOLD", "OVERRIDES_HOLD", "RESTART_REASON", "STORE_LOST_HOLD", "AmiPort", "Daemon",
+__all__ = ["DEAD_TAKES_HOLD", "LEDGER_HOLD", "OVERRIDES_HOLD", "RESTART_REASON", "STORE_LOST_HOLD", "AmiPort", "Daemon",
            "audit_from_settings", "persistence_checked", "runtime_from_settings"]
 
 RESTART_REASON = "dialer_restarted"  # the pause of the agents a restarted daemon logs back in
@@ -127,6 +131,11 @@ log = logging.getLogger(__name__)
 
 LEDGER_HOLD = (
     "compliance ledger not read back from Redis yet: predictive and power dial progressively until it is"
+)
+
+DEAD_TAKES_HOLD = (
+    "AMI connected: ending the calls an earlier daemon process placed that are gone from Asterisk by what the "
+    "dialplan marked of their answers, before dialing (abandons found count in the ledger first)"
 )
 
 STORE_LOST_HOLD = (
@@ -384,28 +393,77 @@ class Daemon(AgentCalls, Compliance, Overrides):
         now = self.clock.now()
         self.execute(self.engine.resync(rows, now, asked_at), now)
         self._adopt_orphans(claims, now)
+        if self._actions is not None and any(isinstance(s, DeadTakeSource) for s in self.leads.values()):
+            # no dial until the abandons among the dead process's calls are counted (`_release_dead_takes`)
+            self.engine.ami_link.hold = DEAD_TAKES_HOLD
         self._later(self._release_dead_takes(rows, claims), "release-dead-takes")
 
     async def _release_dead_takes(self, rows: list[ev.ChannelRow], claims: list[OrphanClaim]) -> None:
         """After the resync took over the calls an earlier process left: the leads that process took (a crash, a
         kill -9) whose calls are not up in Asterisk are released now by their sources (`DeadTakeSource`: a preview
         or a lead never dialed back with no attempt counted, a callback back to its agent, a dial that may have
-        gone out recorded lost), not an hour later as lost dials. The leads of calls up are left to them: those
-        taken over or claimed (and every call the engine has), and, by number, those whose lead was not read."""
+        gone out recorded lost), not an hour later as lost dials; a dial whose call id its take kept is first
+        ended by what Asterisk kept of its answer (`_settle_dead_dials`). The leads of calls up are left to them:
+        those taken over or claimed (and every call the engine has), and, by number, those whose lead was not
+        read. Dialing waits for it (`DEAD_TAKES_HOLD`, set by `_resync`): the abandons it finds count in the
+        ledger's budget before the next decision."""
         up = {o.number for o in self.engine.find_orphans(rows, self.settings.ami.outbound_context)}
         up |= {c.orphan.number for c in claims}
         up.discard("")
-        for cid, source in list(self.leads.items()):
-            if cid not in self.engine.campaigns or not isinstance(source, DeadTakeSource):
-                continue
+
+        async def release(cid: str, source: DeadTakeSource) -> None:
             keep = {c.request.lead_id for c in claims if c.campaign_id == cid}
             keep |= {c.lead_id for c in self.engine.calls.values() if c.campaign_id == cid}
+
+            async def settle(dials: Sequence[DeadDial]) -> set[str]:
+                return await self._settle_dead_dials(cid, dials)
+
             try:
-                await source.release_dead_takes(self.clock.now(), keep_leads=keep, keep_numbers=up)
+                await source.release_dead_takes(self.clock.now(), keep_leads=keep, keep_numbers=up, settle=settle)
             except DialerError as exc:
                 log.warning("the leads an earlier daemon process took were not released; they are recovered as lost "
-                            "dials after the campaign's inflight_timeout_s", extra={"campaign_id": cid,
-                                                                                   "error": repr(exc)})
+                            "dials after the campaign's inflight_timeout_s, or released at the next AMI connect",
+                            extra={"campaign_id": cid, "error": repr(exc)})
+
+        try:
+            await asyncio.gather(*(release(cid, source) for cid, source in list(self.leads.items())
+                                   if cid in self.engine.campaigns and isinstance(source, DeadTakeSource)))
+        finally:
+            if self.engine.ami_link.hold == DEAD_TAKES_HOLD:  # not a loss of the link meanwhile: that one stays
+                self.engine.ami_link.hold = ""
+                for dirty in self._dirty.values():
+                    dirty.set()
+
+    async def _settle_dead_dials(self, campaign_id: str, dials: Sequence[DeadDial]) -> set[str]:
+        """End the dead process's dials of `campaign_id` that Asterisk's answer marks, or the record that process
+        wrote, can end (`dialer.dead_calls`); the call ids ended, the others for the hopper to record lost. A record
+        written: the lead's result from it, nothing counted again. A mark: the record written, the lead's result
+        with it (an abandon locks the number 72 hours) and, for an abandon, the ledger's entry at the answer's
+        time, as every call's record and entry are (`execute`)."""
+        camp = self.engine.campaigns[campaign_id]
+        now = self.clock.now()
+        message = camp.agentless.label if camp.pacer.knobs.mode is Mode.AGENTLESS else None
+        ends = await dead_calls.settle(dials, campaign_id, records=self.store, ami=self.ami, now=now,
+                                       agentless_message=message)
+        source = self.leads[campaign_id]
+        abandons = 0
+        for end in ends:
+            if isinstance(end, dead_calls.Written):
+                self._later(source.record_result(end.record, end.dial.target, now), "record-result",
+                            about={"call_id": end.dial.call_id, "campaign_id": campaign_id})
+                continue
+            cmds: list[Command] = [WriteCallRecord(end.record, end.dial.target)]
+            if end.abandon is not None:
+                abandons += 1
+                if now - end.abandon.at < UK_WINDOW_S:  # older: past every window but the US period, and the
+                    camp.pacer.ledger.apply(end.abandon)  # ledger's minute ring would take it for a recent minute
+                cmds.insert(0, RecordLedger(campaign_id, end.abandon))
+            self.execute(cmds, now)
+        if abandons:
+            log.warning(f"campaign {campaign_id}: {abandons} person(s) answered a call an earlier daemon process "
+                        "placed, while no daemon ran, and hung up unserved: counted abandoned at their answer (the "
+                        "compliance ledger), their numbers locked 72 hours", extra={"campaign_id": campaign_id})
+        return {end.dial.call_id for end in ends}
 
     # ------------------------------------------------------------------ agents
     async def _agent_loop(self) -> None:
@@ -730,7 +788,12 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 for r in requests:
                     self._return_lead(campaign_id, r, hold, now)
                 return
-            self.execute(self.engine.launch(campaign_id, requests, now), now)
+            placed = self.engine.launch(campaign_id, requests, now)
+            self.execute(placed, now)
+            if isinstance(source, DeadTakeSource):  # each take keeps its call's id, for a restart after a crash
+                calls = [(self.engine.calls[o.call_id].target, o.call_id) for o in placed
+                         if isinstance(o, Originate) and self.engine.calls[o.call_id].state is not CallState.ENDED]
+                self._later(source.note_calls(calls), "note-call-ids", about={"campaign_id": campaign_id})
 
     def _held_since_decision(self, campaign_id: str) -> str:
         """Why the campaign may not dial now, though it might when its decision was made; "" when it may."""

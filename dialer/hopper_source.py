@@ -34,7 +34,7 @@ from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
 from dialer.errors import DialerError, LeadError, PolicyViolation, StateStoreError
 from dialer.hopper import DialResult, DialTarget, Hopper
-from dialer.hopper.hopper import MANUAL_LEAD_PREFIX, DeadTakes
+from dialer.hopper.hopper import MANUAL_LEAD_PREFIX, DeadTakes, SettleDials
 from dialer.hopper.types import CallbackMove, LeadList, NumberInUse, RecycleReport, ScheduledCallback
 from dialer.leads.phone import normalize, zones_for
 from dialer.policy.contact import ContactPolicy
@@ -121,18 +121,31 @@ class HopperLeadSource:
         await self._return_waiting()
         return [_request(t) for t in await self.hopper.take(n, now, preview=True)]
 
+    async def note_calls(self, calls: Iterable[tuple[object, str]]) -> None:
+        """Keep each predictive dial's call id on its take (`Hopper.note_calls`: `(request target, call id)`), for
+        the restart after a crash. Best effort: while Redis is away the take keeps its dialed flag only, and a crash
+        then records it lost, as before call ids were kept; everything else says Redis is away."""
+        placed = [(t, call_id) for t, call_id in calls if isinstance(t, DialTarget)]
+        try:
+            await self.hopper.note_calls(placed)
+        except DialerError as exc:
+            log.debug("call ids not kept on their takes", extra={"campaign_id": self.hopper.campaign_id,
+                                                                 "error": repr(exc)})
+
     async def release_dead_takes(self, now: float, *, keep_leads: Collection[str] = (),
-                                 keep_numbers: Collection[str] = ()) -> DeadTakes:
+                                 keep_numbers: Collection[str] = (), settle: SettleDials | None = None) -> DeadTakes:
         """The takes an earlier process of the dialer left in flight, released at once (`Hopper.release_dead_takes`:
-        call it once that process's calls still up in Asterisk are taken over, their leads in `keep_leads`), and
-        said at INFO."""
-        done = await self.hopper.release_dead_takes(now, keep_leads=keep_leads, keep_numbers=keep_numbers)
+        call it once that process's calls still up in Asterisk are taken over, their leads in `keep_leads`; its
+        dials with a call id go to `settle`), and said at INFO."""
+        done = await self.hopper.release_dead_takes(now, keep_leads=keep_leads, keep_numbers=keep_numbers,
+                                                    settle=settle)
         where = {"campaign_id": done.campaign_id}
         if done.released:
             log.info(f"campaign {done.campaign_id}: {done.released} lead(s) an earlier daemon process took "
                      f"(run {', '.join(done.runs)}, gone) released at once, not after inflight_timeout_s: "
                      f"{done.returned} never dialed back in the queue and {done.callbacks} callback(s) never dialed "
-                     "back among the callbacks, kept for their agents (no attempt counted), and "
+                     "back among the callbacks, kept for their agents (no attempt counted), "
+                     f"{done.settled} dialed ended by their answer marks or the record that process wrote, and "
                      f"{done.lost} whose dial may have gone out recorded lost (a no-answer, retried)", extra=where)
         if done.up or done.unstamped:
             log.info(f"campaign {done.campaign_id}: of the leads an earlier daemon process took, {done.up} are left "

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Collection, Iterable
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from dialer.engine.commands import DispositionMade
 from dialer.engine.core import DialRequest
 from dialer.engine.records import CallRecord
 from dialer.errors import PolicyViolation
 from dialer.hopper.types import CallbackMove, LeadList, RecycleReport
+
+if TYPE_CHECKING:
+    from dialer.hopper.hopper import SettleDials
 
 __all__ = ["CallbackCheck", "DeadTakeSource", "InMemoryLeadSource", "LeadAdminSource", "LeadSource", "ManualDialLeads",
            "ManualDialPolicy", "OwnCallbackSource", "PreviewSource", "PreviewTakeSource", "ReturnSource", "put_back"]
@@ -49,10 +52,14 @@ class PreviewTakeSource(Protocol):
 class DeadTakeSource(Protocol):
     """A lead source that stamps each take with the run of the process that took it (the hopper), so that a daemon
     restarted after a crash releases at once the leads the gone process took, once it took over that process's
-    calls still up in Asterisk (their leads, `keep_leads`, and any with a number in `keep_numbers`, are left)."""
+    calls still up in Asterisk (their leads, `keep_leads`, and any with a number in `keep_numbers`, are left). It
+    keeps each predictive dial's call id on its take (`note_calls`, with the request's target), so that the gone
+    process's calls are ended by `settle` (their answer marks) rather than recorded lost."""
 
     async def release_dead_takes(self, now: float, *, keep_leads: Collection[str] = (),
-                                 keep_numbers: Collection[str] = ()) -> object: ...
+                                 keep_numbers: Collection[str] = (), settle: SettleDials | None = None) -> object: ...
+
+    async def note_calls(self, calls: Iterable[tuple[object, str]]) -> None: ...
 
 
 @runtime_checkable

@@ -33,8 +33,8 @@ from dialer.errors import AmiConnectionError, AmiError
 if TYPE_CHECKING:
     from dialer.ami.client import AmiResponse
 
-__all__ = ["ANSWERED", "MARK_FAMILY", "AnswerMark", "DbPort", "answer_marks", "mark_key", "mark_keys",
-           "mark_of_reply", "parse_mark"]
+__all__ = ["ANSWERED", "DEAD_RUN_CALLS", "MARK_FAMILY", "OUTAGE_CALLS", "AnswerMark", "DbPort", "answer_marks",
+           "mark_key", "mark_keys", "mark_of_reply", "parse_mark"]
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +119,17 @@ async def _lookup(ami: DbPort, call_id: str, keys: list[str], timeout: float) ->
     return None
 
 
+OUTAGE_CALLS = "calls answered during the AMI outage and gone since"
+DEAD_RUN_CALLS = "calls an earlier daemon process placed, answered while no daemon ran and gone since"
+
+
 async def answer_marks(ami: DbPort, wanted: Mapping[str, tuple[float, float]],
-                       timeout: float = 5.0) -> dict[str, AnswerMark]:
+                       timeout: float = 5.0, *, calls: str = OUTAGE_CALLS) -> dict[str, AnswerMark]:
     """The marks of the calls `wanted` names (call id -> the span its answer may lie in), read concurrently,
     each DBGet under `timeout`. Any failure (refused, unanswered, unreadable) is logged as a WARNING and gives
-    no marks at all: the resync then ends those calls as before the marks existed (lost)."""
+    no marks at all: the caller then ends those calls as before the marks existed (lost). `calls` says in the
+    WARNING which calls those are (the resync's after an AMI outage, `OUTAGE_CALLS`; a dead process's at a
+    restart, `DEAD_RUN_CALLS`)."""
     if not wanted:
         return {}
     ids = list(wanted)
@@ -132,13 +138,12 @@ async def answer_marks(ami: DbPort, wanted: Mapping[str, tuple[float, float]],
     failure = next((f for f in found if isinstance(f, BaseException)), None)
     if isinstance(failure, AmiConnectionError):
         log.warning("answer marks not read: DBGet unanswered (Asterisk overloaded, the connection half-open, or "
-                    "an Asterisk that does not end DBGet with DBGetComplete); calls answered during the AMI outage "
-                    f"and gone since are counted lost, not abandoned; check that {GRANT}",
-                    extra={"error": str(failure), "calls": len(ids)})
+                    f"an Asterisk that does not end DBGet with DBGetComplete); {calls} are counted lost, not "
+                    f"abandoned; check that {GRANT}", extra={"error": str(failure), "calls": len(ids)})
         return {}
     if isinstance(failure, AmiError):
-        log.warning(f"answer marks not read; calls answered during the AMI outage and gone since are counted "
-                    f"lost, not abandoned: {failure}", extra={"error": str(failure), "calls": len(ids)})
+        log.warning(f"answer marks not read; {calls} are counted lost, not abandoned: {failure}",
+                    extra={"error": str(failure), "calls": len(ids)})
         return {}
     if failure is not None:
         raise failure

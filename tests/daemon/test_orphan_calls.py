@@ -125,6 +125,7 @@ async def test_a_person_a_crashed_daemon_left_parked_gets_the_message_is_counted
         ledger = d.engine.campaigns["upsell-fiber"].pacer.ledger
         assert (ledger.total_lives, ledger.total_abandons) == (1, 1)
         assert d.ami_ready.is_set()
+        await settled(d)  # the takes the dead process left are released (dialing waits for that)
         assert not d.engine.ami_link.hold  # looked: dialing may go on
         await ami.feed(ev.Hangup(channel=leg, uniqueid=OLD, linkedid=OLD, cause=16))  # after the message
         await settled(d)  # the call's record written on the lead
