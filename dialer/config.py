@@ -208,6 +208,11 @@ class DeskSettings(_Section):
     login_max_failures_per_agent: int = Field(5, ge=1, le=100)
     login_max_failures_per_address: int = Field(20, ge=1, le=1000)
     login_window_s: float = Field(300.0, ge=10.0, le=86400.0)
+    # one agent from any addresses: past this many failures in login_slow_window_s, each attempt waits 1 s
+    # doubled with each failure, at most login_max_delay_s (agents.desk.ratelimit); unset: 4 x the per-agent limit
+    login_slow_after_per_agent: int | None = Field(None, ge=1, le=10000)
+    login_slow_window_s: float = Field(3600.0, ge=60.0, le=7 * 86400.0)
+    login_max_delay_s: float = Field(120.0, ge=1.0, le=86400.0)
 
     def pause_labels(self) -> dict[str, str]:
         """Every pause code an agent may be in, the agents' own and the dialer's, with its words."""

@@ -117,7 +117,9 @@ class DeskOptions:
         return cls(pause_reasons=tuple(Choice(r.code, r.label) for r in s.pause_reasons),
                    presence_timeout_s=s.presence_timeout_s, transfer_to_supervisor=s.transfer_to_supervisor,
                    login_max_failures_per_agent=s.login_max_failures_per_agent,
-                   login_max_failures_per_address=s.login_max_failures_per_address, login_window_s=s.login_window_s)
+                   login_max_failures_per_address=s.login_max_failures_per_address, login_window_s=s.login_window_s,
+                   login_slow_after_per_agent=s.login_slow_after_per_agent, login_slow_window_s=s.login_slow_window_s,
+                   login_max_delay_s=s.login_max_delay_s)
 
 
 class Desk:
