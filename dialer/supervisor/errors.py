@@ -29,6 +29,7 @@ from agents.dispositions import DispositionRejected
 from dialer.errors import AmiError, CallbackNotMovable, DialerError, IllegalTransition, LeadError, StateStoreError
 
 __all__ = [
+    "ECHO_ERRORS",
     "ClearErrors",
     "Conflict",
     "Invalid",
@@ -135,16 +136,37 @@ def brief(value: Any, depth: int = 0) -> Any:
     return value
 
 
+ECHO_ERRORS = 10  # errors a 422 lists; the rest are counted ("more")
+
+
+def _first_errors(exc: RequestValidationError) -> tuple[list[dict[str, Any]], int]:
+    """The first ECHO_ERRORS errors and how many more there are. A body of 100,000 unknown keys (a megabyte, under
+    `extra="forbid"`) is 100,000 errors: answered in full, 10 MB built in the event loop for seconds."""
+    errors = exc.errors()
+    return [dict(e) for e in errors[:ECHO_ERRORS]], max(0, len(errors) - ECHO_ERRORS)
+
+
+def _brief_loc(loc: Any) -> list[Any]:
+    """Each part of an error's `loc` cut like a refused value: a refused unknown key is named there."""
+    return [p if isinstance(p, int) else brief(str(p)) for p in loc or ()]
+
+
 def validation_error_response(exc: RequestValidationError) -> JSONResponse:
-    """FastAPI's own 422 answer (`{"detail": [errors]}`), each refused `input` cut down (`brief`) and made safe
-    to encode (`json_safe`): for the routes outside `ClearErrors` (the agent desk)."""
-    errors = [{**e, "input": brief(e["input"])} if "input" in e else e for e in exc.errors()]
-    return JSONResponse({"detail": json_safe(jsonable_encoder(errors))}, status_code=422)
+    """FastAPI's own 422 answer (`{"detail": [errors]}`), for the routes outside `ClearErrors` (the agent desk):
+    the first ECHO_ERRORS errors, each `loc` part, `msg` and refused `input` cut down (`brief`) and made safe to
+    encode (`json_safe`); `more`, how many errors were left out, when some were."""
+    shown, more = _first_errors(exc)
+    errors = [{**e, "loc": _brief_loc(e.get("loc")), "msg": brief(str(e.get("msg", "")))}
+              | ({"input": brief(e["input"])} if "input" in e else {}) for e in shown]
+    body: dict[str, Any] = {"detail": json_safe(jsonable_encoder(errors))}
+    if more:
+        body["more"] = more
+    return JSONResponse(body, status_code=422)
 
 
 def _summary(err: dict[str, Any]) -> dict[str, Any]:
-    where = [str(p) for p in err.get("loc", ())]
-    out: dict[str, Any] = {"loc": where, "msg": str(err.get("msg", "invalid")), "type": str(err.get("type", ""))}
+    where = [str(p) for p in _brief_loc(err.get("loc"))]
+    out: dict[str, Any] = {"loc": where, "msg": brief(str(err.get("msg", "invalid"))), "type": str(err.get("type", ""))}
     given = err.get("input")
     if isinstance(given, bool | int | str) or (isinstance(given, float) and math.isfinite(given)):
         out["input"] = json_safe(brief(given))
@@ -162,10 +184,15 @@ class ClearErrors(APIRoute):
             try:
                 return await original(request)
             except RequestValidationError as exc:
-                errors = [_summary(dict(e)) for e in exc.errors()]
+                shown, more = _first_errors(exc)
+                errors = [_summary(e) for e in shown]
                 first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
                 where = ".".join(first["loc"]) or "request"
-                more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-                return JSONResponse({"detail": errors, "message": f"{where}: {first['msg']}{more}"}, status_code=422)
+                rest = len(errors) - 1 + more
+                tail = f" (and {rest} more)" if rest > 0 else ""
+                body: dict[str, Any] = {"detail": errors, "message": f"{where}: {first['msg']}{tail}"}
+                if more:
+                    body["more"] = more
+                return JSONResponse(body, status_code=422)
 
         return handler
