@@ -7,8 +7,10 @@ of defence behind code that should already log `mask_number(...)`.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import math
 import re
 import sys
 import time
@@ -17,7 +19,9 @@ from typing import Any, TextIO
 __all__ = ["JsonFormatter", "RedactingFilter", "configure_logging"]
 
 _PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
-_CONTEXT_KEYS = ("campaign_id", "call_id", "agent_id", "lead_id", "action", "event", "error")
+_CONTEXT_KEYS = ("campaign_id", "call_id", "agent_id", "lead_id", "action", "event", "error",
+                 "scope", "by")  # written as masked text
+_VALUE_KEYS = ("for_s", "was_locked")  # written as they are when a number or true/false, else as masked text
 _SECRET_KEYS = re.compile(r"secret|password|token", re.IGNORECASE)
 
 
@@ -27,6 +31,16 @@ def _mask(text: str) -> str:
         return f"{digits[:2]}***{digits[-2:]}" if len(digits) >= 7 else m.group(0)
 
     return _PHONE.sub(repl, text)
+
+
+def _address(text: str) -> str:
+    """A client address as it is (192.168.100.200 looks like a phone number to `_mask`); anything else that
+    came as one (a proxy's header may say anything) masked like any text."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return _mask(text)
+    return text
 
 
 class RedactingFilter(logging.Filter):
@@ -54,6 +68,15 @@ class JsonFormatter(logging.Formatter):
         for key in _CONTEXT_KEYS:
             val = getattr(record, key, None)
             if val is not None:
+                out[key] = _mask(str(val))
+        client = getattr(record, "client", None)
+        if client is not None:
+            out["client"] = _address(str(client))
+        for key in _VALUE_KEYS:
+            val = getattr(record, key, None)
+            if isinstance(val, bool | int) or (isinstance(val, float) and math.isfinite(val)):
+                out[key] = val
+            elif val is not None:
                 out[key] = _mask(str(val))
         if record.exc_info:
             out["exc"] = _mask(self.formatException(record.exc_info))
