@@ -137,7 +137,9 @@ class Desk:
                                                window_s=options.login_window_s,
                                                slow_after=options.login_slow_after_per_agent,
                                                agent_window_s=options.login_slow_window_s,
-                                               max_delay_s=options.login_max_delay_s, now=presence.now)
+                                               max_delay_s=options.login_max_delay_s,
+                                               accounts=lambda a: self.accounts.get(a) is not None,
+                                               now=presence.now)
         self._pause_codes = {c.code for c in options.pause_reasons}
         self._last_sweep = presence.now()
         self._login_lock = asyncio.Lock()

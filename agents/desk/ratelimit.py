@@ -16,9 +16,14 @@ Three counts of failures, each a sliding window of failure times:
 
 A refused attempt is not checked and not counted. A success clears that agent's counts at that address and
 anywhere (not the address's) and remembers the address as the agent's. `unlock(agent_id)` (a supervisor's
-`POST /api/agents/{id}/login-unlock`) clears the agent's counts at every address and anywhere. Memory is
-bounded: at most `max_keys` counts and `max_keys` known addresses, the stalest dropped first. Pure and
-clock-injected, like `presence`.
+`POST /api/agents/{id}/login-unlock`) clears the agent's counts at every address and anywhere.
+
+Memory is bounded, and failures for made-up ids cannot push a real agent's counts out. Given `accounts` (which
+ids have a desk account), an account's agent-wide count is kept one per account and never dropped; its counts
+at one address, those of ids with no account (counted as an account's are: the answers do not tell which ids
+exist) and the addresses' counts are three maps of at most `max_keys` counts each, the stalest dropped first;
+and at most `max_keys` known addresses. Without `accounts` every id is counted as one with no account. Pure
+and clock-injected, like `presence`.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -55,6 +60,7 @@ class LoginLimiter:
     def __init__(self, *, max_per_agent_address: int = 5, max_per_address: int = 20, window_s: float = 300.0,
                  slow_after: int | None = None, agent_window_s: float = 3600.0, base_delay_s: float = 1.0,
                  max_delay_s: float = 120.0, known_for_s: float = 30 * 86400.0, max_keys: int = 10_000,
+                 accounts: Callable[[str], bool] | None = None,
                  now: Callable[[], float] = time.monotonic) -> None:
         # the agent-wide count starts slowing at four times the one-address lock: an agent locked at one
         # address, who then tries from another desk, is not slowed down as well
@@ -73,7 +79,14 @@ class LoginLimiter:
         self.known_for_s = known_for_s
         self._max_keys = max_keys
         self.now = now
-        self._failures: OrderedDict[_Key, deque[float]] = OrderedDict()
+        self._is_account = accounts if accounts is not None else (lambda _agent_id: False)
+        # one 10,000-key map for all three counts let a flood of failures for made-up ids, from fresh addresses,
+        # push out a real agent's agent-wide count, lifting its slow-down: an account's is kept apart, unbounded
+        # by anything but the number of accounts
+        self._anywhere: dict[_Key, deque[float]] = {}  # accounts' agent-wide counts
+        self._at_address: OrderedDict[_Key, deque[float]] = OrderedDict()  # accounts' counts at one address
+        self._unknown: OrderedDict[_Key, deque[float]] = OrderedDict()  # both agent counts of ids with no account
+        self._addresses: OrderedDict[_Key, deque[float]] = OrderedDict()
         self._known: OrderedDict[tuple[str, str], float] = OrderedDict()  # (agent, address) -> last success
         # failures past `slow_after` beyond which the delay no longer grows: only that many need keeping
         self._slow_keep = slow + max(0, math.ceil(math.log2(max_delay_s / base_delay_s))) + 1
@@ -90,6 +103,19 @@ class LoginLimiter:
     def _keys(self, agent_id: str, address: str) -> tuple[tuple[Scope, _Key], ...]:
         return (("agent", ("agent", agent_id, address)), ("anywhere", ("anywhere", agent_id, "")),
                 ("address", ("address", "", address)))
+
+    def _map(self, key: _Key) -> MutableMapping[_Key, deque[float]]:
+        """The map a count is kept in."""
+        if key[0] == "address":
+            return self._addresses
+        if not self._is_account(key[1]):
+            return self._unknown
+        return self._anywhere if key[0] == "anywhere" else self._at_address
+
+    def _agent_keys(self, agent_id: str) -> Iterator[_Key]:
+        """The agent's counts at every address and anywhere (a copy: the caller may drop them)."""
+        maps = (self._anywhere, self._at_address) if self._is_account(agent_id) else (self._unknown,)
+        return iter([k for m in maps for k in m if k[1] == agent_id])
 
     def _wait(self, scope: Scope, times: deque[float], now: float) -> float:
         if scope == "anywhere":
@@ -118,17 +144,19 @@ class LoginLimiter:
         now = self.now()
         for scope, key in self._keys(agent_id, address):
             times = self._recent(key, now)
+            counts = self._map(key)
             if times is None:
-                times = self._failures[key] = deque(maxlen=self._limit(scope)[0])
+                times = counts[key] = deque(maxlen=self._limit(scope)[0])
             times.append(now)
-            self._failures.move_to_end(key)
-        while len(self._failures) > self._max_keys:
-            self._failures.popitem(last=False)
+            if isinstance(counts, OrderedDict):
+                counts.move_to_end(key)
+                while len(counts) > self._max_keys:
+                    counts.popitem(last=False)
         return self.check(agent_id, address)
 
     def succeeded(self, agent_id: str, address: str) -> None:
-        self._failures.pop(("agent", agent_id, address), None)
-        self._failures.pop(("anywhere", agent_id, ""), None)
+        for key in (("agent", agent_id, address), ("anywhere", agent_id, "")):
+            self._map(key).pop(key, None)
         self._known[(agent_id, address)] = self.now()
         self._known.move_to_end((agent_id, address))
         while len(self._known) > self._max_keys:
@@ -142,27 +170,28 @@ class LoginLimiter:
     def unlock(self, agent_id: str) -> bool:
         """Forget the agent's failures at every address and anywhere; whether a lock or delay was on."""
         was = self.locked(agent_id)
-        for key in [k for k in self._failures if k[0] != "address" and k[1] == agent_id]:
-            del self._failures[key]
+        for key in self._agent_keys(agent_id):
+            del self._map(key)[key]
         return was
 
     def locked(self, agent_id: str) -> bool:
         """Some address (or every one) is refused for this agent now, by a lock a supervisor may lift."""
         now = self.now()
-        for key in [k for k in self._failures if k[0] != "address" and k[1] == agent_id]:
+        for key in self._agent_keys(agent_id):
             times = self._recent(key, now)
             if times is not None and self._wait("agent" if key[0] == "agent" else "anywhere", times, now) > 0:
                 return True
         return False
 
     def _recent(self, key: _Key, now: float) -> deque[float] | None:
-        times = self._failures.get(key)
+        counts = self._map(key)
+        times = counts.get(key)
         if times is None:
             return None
         window = self.agent_window_s if key[0] == "anywhere" else self.window_s
         while times and times[0] <= now - window:
             times.popleft()
         if not times:
-            del self._failures[key]
+            del counts[key]
             return None
         return times
