@@ -753,7 +753,9 @@ def check_placeholder_secrets(settings: DialerSettings) -> list[str]:
         raise ConfigError(f"[http] host = {host!r} serves other machines, but these secrets are still the published "
                           "placeholders, which anyone can use; replace each before starting:\n"
                           + "\n".join(f"  {line}" for line in found)
-                          + '\n(or set [http] host = "127.0.0.1" to serve this machine alone)')
+                          + '\n(or, when the daemon runs outside a container and no reverse proxy on another machine '
+                          'reaches it, set [http] host = "127.0.0.1" to serve this machine alone; inside a container '
+                          '127.0.0.1 makes the published port unreachable)')
     return [f"{line} (a published placeholder: the daemon refuses to start with it when [http] host is not a "
             "loopback address)" for line in found]
 

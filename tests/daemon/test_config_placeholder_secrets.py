@@ -107,6 +107,9 @@ def test_docker_dialer_toml_as_shipped_does_not_start(capsys):
     for key in ("[http] session_secret", "[ami] secret", "[[agents]] agent1001 password",
                 "[[agents]] agent1003 password", "[[api_tokens]] 'supervisor' token"):
         assert key in text
+    # the loopback way out is not one here: 127.0.0.1 inside the container makes the published port unreachable
+    assert '[http] host = "127.0.0.1"' in text
+    assert "outside a container" in text
     assert main(["run", "--config", str(ROOT / "docker" / "dialer.toml"), "--check-config"]) == 1
     assert "configuration error" in capsys.readouterr().err
 
