@@ -70,7 +70,7 @@ AGENTLESS = "dialer-agentless"
 AGENTLESS_SOUND = "custom/dialer-agentless"  # the dialplan's DIALER_AGENTLESS_SOUND
 PHONE_BEHAVIOURS = frozenset({"answer", "noanswer", "busy", "unavailable"})
 _PHONE_FAILS = {"busy": ("BUSY", 17), "unavailable": ("CHANUNAVAIL", 20)}
-_LAST_DAY, _PREV_DAY = "/dialer_marks/last", "/dialer_marks/prev"  # AstDB keys of `dialer-marks-sweep`
+_LAST_DAY = "/dialer_marks/last"  # the AstDB key of `dialer-marks-sweep`
 
 
 def _ids(call: Call) -> tuple[tuple[str, str], tuple[str, str]]:
@@ -163,18 +163,19 @@ def _mark(pbx: Pbx, call: Call, status: str) -> None:
     pbx.astdb[key] = f"{answered}:{status}"
     pbx.dialplan(call.one, 4 if status == ANSWERED else 17, "Set", f"DB({key[1:]})={answered}:{status}")
     if status == ANSWERED and pbx.astdb.get(_LAST_DAY) != day:
-        _sweep_marks(pbx, day)
+        _sweep_marks(pbx, int(answered))
 
 
-def _sweep_marks(pbx: Pbx, today: str) -> None:
-    """`dialer-marks-sweep`: drop the marks of the day before the last day marked."""
-    prev = pbx.astdb.get(_PREV_DAY, "")
-    if prev and prev != today:
-        tree = f"/{MARK_FAMILY}/{prev}/"
+def _sweep_marks(pbx: Pbx, answered: int) -> None:
+    """`dialer-marks-sweep`: drop the marks of every day before yesterday (of the answer at `answered`)."""
+    keep = time.strftime("%Y%m%d", time.gmtime(answered - 86_400))
+    family = f"/{MARK_FAMILY}/"
+    days = {k[len(family):].split("/")[0] for k in pbx.astdb if k.startswith(family)}
+    for day in sorted(d for d in days if d and d < keep):
+        tree = f"{family}{day}/"
         for key in [k for k in pbx.astdb if k.startswith(tree)]:
             del pbx.astdb[key]
-    pbx.astdb[_PREV_DAY] = pbx.astdb.get(_LAST_DAY, "")
-    pbx.astdb[_LAST_DAY] = today
+    pbx.astdb[_LAST_DAY] = time.strftime("%Y%m%d", time.gmtime(answered))
 
 
 def _connect(pbx: Pbx, call: Call) -> None:

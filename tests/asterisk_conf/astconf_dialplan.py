@@ -219,11 +219,13 @@ def _expand(inner: str, lookup: Callable[[str], str], functions: Mapping[str, Ca
     raise Unsupported(f"dialplan function {func}()")
 
 
-_TOKEN = re.compile(r'\s*("[^"]*"|!=|<=|>=|[=<>&|()]|[^\s"=!<>&|()]+)')
+# + and - only as operators with a space after them (`-5` stays a number), as this dialplan writes them
+_TOKEN = re.compile(r'\s*("[^"]*"|!=|<=|>=|[=<>&|()]|[+-](?=\s)|[^\s"=!<>&|()]+)')
 
 
 def evaluate(expr: str) -> str:
-    """$[...] after substitution: = != < > <= >= & | and parentheses over strings or integers."""
+    """$[...] after substitution: = != < > <= >= & | and parentheses over strings or integers; + - over
+    integers."""
     tokens: list[str] = []
     pos = 0
     while expr[pos:].strip():
@@ -246,15 +248,28 @@ def evaluate(expr: str) -> str:
             return val
         return tok
 
+    def additive() -> str:
+        # ast_expr2: + and - bind tighter than comparisons; only integer arithmetic is modelled
+        nonlocal pos
+        val = atom()
+        while pos < len(tokens) and tokens[pos] in ("+", "-"):
+            op = tokens[pos]
+            pos += 1
+            right = atom()
+            if not (re.fullmatch(r"-?\d+", val) and re.fullmatch(r"-?\d+", right)):
+                raise Unsupported(f"expression $[{expr}] (+ and - only over integers)")
+            val = str(int(val) + int(right) if op == "+" else int(val) - int(right))
+        return val
+
     def comparison() -> str:
         # ast_expr2: two unquoted numbers compare as numbers; anything else compares as text,
         # quotes included (so "01" = "1" is false).
         nonlocal pos
-        left = atom()
+        left = additive()
         if pos < len(tokens) and tokens[pos] in ("=", "!=", "<", ">", "<=", ">="):
             op = tokens[pos]
             pos += 1
-            right = atom()
+            right = additive()
             a: int | str = left
             b: int | str = right
             if re.fullmatch(r"-?\d+", left) and re.fullmatch(r"-?\d+", right):

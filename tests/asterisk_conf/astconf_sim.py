@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from astconf_dialplan import Dialplan, Unsupported, split_args, substitute, truthy
+from astconf_dialplan import Dialplan, Step, Unsupported, split_args, substitute, truthy
 
 FAILED_DIAL_CAUSE = {"BUSY": "17", "NOANSWER": "19", "CONGESTION": "34", "CHANUNAVAIL": "20", "CANCEL": "16"}
 
@@ -109,6 +109,9 @@ class Sim:
         self.played: list[str] = []
         self.callees: list[Channel] = []  # channels Dial created, with the headers set on them
         self.astdb: dict[str, str] = {}  # Asterisk's database: "/<family>/<key>" -> value, as astdb stores it
+        # called before each dialplan step a channel runs: a test can run other channels there, as Asterisk's
+        # channel threads interleave (a channel's step is atomic here; the test picks where others cut in)
+        self.before_step: Callable[[Channel, str, Step], None] | None = None
 
     # --- what the daemon and the far end do --------------------------------------------------
     def originate(self, variables: dict[str, str], name: str = "Local/15551230@dialer-outbound-1;1") -> Channel:
@@ -180,7 +183,10 @@ class Sim:
             if ch.priority > len(steps):
                 return
             step = steps[ch.priority - 1]
-            data = substitute(step.data, self._lookup(ch, args), {"DB": self._db_read})
+            if self.before_step is not None:
+                self.before_step(ch, ch.context, step)
+            functions = {"DB": self._db_read, "DB_KEYS": self._db_keys, "POP": lambda var: self._pop(ch, var)}
+            data = substitute(step.data, self._lookup(ch, args), functions)
             self.apps.append((ch.name, ch.context, step.app, data))
             ch.priority += 1
             handler = getattr(self, f"_app_{step.app.lower()}", None)
@@ -248,6 +254,25 @@ class Sim:
     def _db_read(self, arg: str) -> str:
         """DB(<family>/<key>) read: the value, empty when there is none."""
         return self.astdb.get(self._db_path(arg, "DB"), "")
+
+    def _db_keys(self, arg: str) -> str:
+        """DB_KEYS(<prefix>): the names one level under it, comma-separated, in key order (func_db)."""
+        if not arg.strip():
+            raise Unsupported("DB_KEYS() of every family")
+        prefix = self._db_path(arg.strip(), "DBdeltree") + "/"
+        names = {k[len(prefix):].split("/")[0] for k in self.astdb if k.startswith(prefix)}
+        return ",".join(sorted(names))
+
+    @staticmethod
+    def _pop(ch: Channel, arg: str) -> str:
+        """POP(<var>): the last comma-separated item of the variable, which keeps the others (func_strings)."""
+        name, _, delim = arg.partition(",")
+        if delim:
+            raise Unsupported(f"POP({arg}) (only the default delimiter)")
+        full = ch.vars.get(name.lstrip("_"), (name, ""))[0]
+        rest, _, last = (ch.get(name) or "").rpartition(",")
+        ch.set(full, rest)
+        return last
 
     def _app_dbdeltree(self, ch: Channel, data: str) -> None:
         """DBdeltree(<family>[/<keytree>]): every key under it (ast_db_deltree matches `<prefix>/%`)."""

@@ -73,11 +73,13 @@ def test_substitution_is_innermost_first():
     assert substitute('${IF($["${AMDSTATUS}" = ""]?${DIALER_AMD_STATUS}:${AMDSTATUS})}', lookup) == "SKIPPED"
     assert substitute("${FILTER(0-9,${EXTEN})}", lookup) == "1555"
     assert substitute("x${URIDECODE(%3B)}y", lookup) == "x;y"
+    assert substitute("${STRFTIME($[1795000000 - 86400],UTC,%Y%m%d)}", lookup) == "20261117"
+    assert substitute("$[20261117 >= 20261116 + 1]", lookup) == "1"
 
 
 @pytest.mark.parametrize(
     "text",
-    ["${SHELL(id)}", "${EXTEN:1}", "$[1 + 2]", "${CUT(x,-,1)}", "${FILTER(0123,x)}", "${unclosed"],
+    ["${SHELL(id)}", "${EXTEN:1}", "$[1 * 2]", "$[a + 2]", "${CUT(x,-,1)}", "${FILTER(0123,x)}", "${unclosed"],
 )
 def test_anything_unmodelled_is_refused_not_guessed(text):
     with pytest.raises(Unsupported):

@@ -26,6 +26,7 @@ APP_MODULE = {
 FUNC_MODULE = {
     "FILTER": "func_strings.so", "IF": "func_logic.so", "URIDECODE": "func_uri.so",
     "PJSIP_HEADER": "res_pjsip_header_funcs.so", "STRFTIME": "func_strings.so", "DB": "func_db.so",
+    "DB_KEYS": "func_db.so", "POP": "func_strings.so",
 }  # fmt: skip
 DIALER_CONTEXTS = {"dialer-outbound", "dialer-connect", "dialer-to-agent", "dialer-agent", "dialer-abandon"}
 

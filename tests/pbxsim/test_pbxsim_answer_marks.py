@@ -78,3 +78,20 @@ async def test_a_hang_up_during_amd_leaves_the_answer_without_a_verdict():
         value = sim.pbx.astdb[f"/dialer_ans/{_day(record.answered_at)}/mk-e"]
         assert value == f"{int(record.answered_at)}:ANSWERED"
         await client.close()
+
+
+def test_the_sweep_drops_the_marks_of_every_day_before_yesterday_as_the_dialplan_does():
+    from types import SimpleNamespace
+    from typing import cast
+
+    from dialer.pbxsim.dialplan import _sweep_marks
+    from dialer.pbxsim.pbx import Pbx
+
+    now = 1_795_000_000
+    days = {_day(now - n * 86_400): n for n in (0, 1, 2, 9)}
+    pbx = SimpleNamespace(astdb={f"/dialer_ans/{d}/c{n}": f"{now}:HUMAN" for d, n in days.items()})
+    pbx.astdb["/dialer_marks/last"] = _day(now - 9 * 86_400)
+    _sweep_marks(cast(Pbx, pbx), now)
+    assert pbx.astdb == {f"/dialer_ans/{_day(now)}/c0": f"{now}:HUMAN",
+                         f"/dialer_ans/{_day(now - 86_400)}/c1": f"{now}:HUMAN",  # yesterday's stay
+                         "/dialer_marks/last": _day(now)}
