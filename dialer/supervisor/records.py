@@ -10,9 +10,12 @@ call's read.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
+import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
@@ -22,8 +25,8 @@ from dialer.engine.records import CallRecord, RecordError, mask_number
 from dialer.store import RedisStore, redis_call
 from dialer.supervisor.errors import Invalid, SupervisorError
 
-__all__ = ["STREAM_ID", "CallQuery", "Unreadable", "check_cursor", "iter_stream", "parse_or_skip", "query_calls",
-           "read_call", "typed", "view"]
+__all__ = ["PSEUDONYM_PREFIX", "STREAM_ID", "CallQuery", "Unreadable", "check_cursor", "iter_stream", "lead_pseudonym",
+           "parse_or_skip", "query_calls", "read_call", "typed", "view"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,21 @@ _JSON = frozenset({"disposition_fields", "script_path"})
 # phones, notes) nor `subscriber_id`. A list of what may be shown rather than of what may not: a field a later
 # version stores is hidden from read-only until it is named here.
 _READ_ONLY = (_RECORD_FIELDS - {"recording"}) | {_DISPOSED_AT, "disposition", "script_path", "amends"}
+# A lead's id may be personal data: an import gives a lead without one the id s-<subscriber_id> or n<the E.164
+# digits of its number> (dialer/leads/rows.py). Read-only sees it as a pseudonym instead, keyed by a secret of this
+# daemon process: the same lead reads the same while the daemon runs (a report's flagged lead can be looked up in
+# the call records with ?lead=<pseudonym>), and nobody without the key can tell which number or subscriber it is,
+# nor test a guess. A restart draws a new key: a pseudonym is not an id to keep.
+_PSEUDONYM_KEY = secrets.token_bytes(32)
+PSEUDONYM_PREFIX = "anon-"
+
+
+def lead_pseudonym(lead_id: str, key: bytes = _PSEUDONYM_KEY) -> str:
+    """What a read-only token sees of a lead id: "anon-" and 16 hex digits of its HMAC-SHA256 under this daemon's
+    key ("" stays "": no lead)."""
+    if not lead_id:
+        return lead_id
+    return PSEUDONYM_PREFIX + hmac.new(key, lead_id.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 class Unreadable(SupervisorError):
@@ -60,7 +78,8 @@ def check_cursor(before: str | None) -> bool:
 def view(rec: CallRecord, stored: Mapping[str, str], *, mask: bool = False) -> dict[str, Any]:
     """The API's dict of a parsed record: the fields `stored` holds, in its order, the record's from `rec`, the
     disposition's (in a call's hash) parsed, any other as its text (an empty text reads null). `mask` (a
-    read-only token): the number masked, and only the fields of `_READ_ONLY`: no personal data."""
+    read-only token): the number masked, the lead id a pseudonym (`lead_pseudonym`), and only the fields of
+    `_READ_ONLY`: no personal data."""
     out: dict[str, Any] = {}
     for k, v in stored.items():
         if mask and k not in _READ_ONLY:
@@ -82,6 +101,8 @@ def view(rec: CallRecord, stored: Mapping[str, str], *, mask: bool = False) -> d
             out[k] = None if v == "" else v
     if mask and out.get("number"):
         out["number"] = mask_number(str(out["number"]))
+    if mask and out.get("lead_id"):
+        out["lead_id"] = lead_pseudonym(str(out["lead_id"]))
     return out
 
 
@@ -128,14 +149,16 @@ class CallQuery:
     before: str | None = None
     scan: int = 100_000
 
-    def matches(self, rec: CallRecord) -> bool:
+    def matches(self, rec: CallRecord, *, mask: bool = False) -> bool:
+        """`mask` (a read-only caller): `lead` is a lead's pseudonym, as read-only sees lead ids, and matches
+        nothing else (a number's n<digits> id gives read-only no answer about that number)."""
         if self.campaign is not None and rec.campaign_id != self.campaign:
             return False
         if self.outcome is not None and rec.outcome != self.outcome:
             return False
         if self.agent is not None and rec.agent_id != self.agent:
             return False
-        if self.lead is not None and rec.lead_id != self.lead:
+        if self.lead is not None and (lead_pseudonym(rec.lead_id) if mask else rec.lead_id) != self.lead:
             return False
         if self.abandoned is not None and rec.abandoned != self.abandoned:
             return False
@@ -147,7 +170,8 @@ class CallQuery:
 async def query_calls(store: RedisStore, q: CallQuery, *, mask: bool,
                       timeout_s: float | None = None) -> dict[str, Any]:
     """Newest first; `next` is the cursor (pass as `before`) when more may match. Each page of the stream is
-    read within `timeout_s` (the [redis] timeout unless told)."""
+    read within `timeout_s` (the [redis] timeout unless told). `mask` (read-only): each record as `view` masks it,
+    and `q.lead` a lead's pseudonym."""
     timeout_s = store.timeout_s if timeout_s is None else timeout_s
     if not check_cursor(q.before):
         return {"calls": [], "next": None, "scanned": 0}
@@ -167,7 +191,7 @@ async def query_calls(store: RedisStore, q: CallQuery, *, mask: bool,
             scanned += 1
             last_id = entry_id
             rec = parse_or_skip(entry_id, fields, "call records API")
-            if rec is not None and q.matches(rec):
+            if rec is not None and q.matches(rec, mask=mask):
                 found.append({"id": entry_id, **view(rec, fields, mask=mask)})
                 if len(found) >= q.limit:
                     break

@@ -485,8 +485,10 @@ def reason_breakdown(records: Iterable[CallRecord], disps: Mapping[str, Disp], c
 
 
 # ---------------------------------------------------------------------------------------------- attempts
-def attempts_histogram(records: Iterable[CallRecord], flag_over: int = 6) -> dict[str, Any]:
-    """How many leads were dialed how many times in the window; leads above `flag_over` are listed. A lead is
+def attempts_histogram(records: Iterable[CallRecord], flag_over: int = 6,
+                       shown: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """How many leads were dialed how many times in the window; leads above `flag_over` are listed, each lead id
+    as `shown` gives it (a read-only caller's: its pseudonym; unset: the id). A lead is
     its campaign's (lead ids are per campaign: two campaigns' L1 are two persons' leads, or one person's
     twice, each with its own attempt caps). A dial without a lead id (an agent's manual dial of a typed
     number, a record older than the field) is no lead: `without_lead` counts those dials."""
@@ -498,7 +500,10 @@ def attempts_histogram(records: Iterable[CallRecord], flag_over: int = 6) -> dic
             continue
         per_lead[(r.campaign_id, r.lead_id)] += 1
     hist = Counter(per_lead.values())
-    flagged = sorted(((lead, n) for lead, n in per_lead.items() if n > flag_over), key=lambda x: (-x[1], x[0]))[:50]
+    show = shown or (lambda lead: lead)
+    # ordered by what is shown: the order of the hidden ids would tell something of them
+    flagged = sorted((((cid, show(lead)), n) for (cid, lead), n in per_lead.items() if n > flag_over),
+                     key=lambda x: (-x[1], x[0]))[:50]
     return {
         "histogram": [{"attempts": k, "leads": hist[k]} for k in sorted(hist)],
         "leads": len(per_lead),

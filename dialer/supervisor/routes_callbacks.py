@@ -19,6 +19,7 @@ from dialer.leadsource import OwnCallbackSource
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
 from dialer.supervisor.errors import Conflict, Invalid, http_errors
+from dialer.supervisor.records import lead_pseudonym
 from dialer.supervisor.schemas import AgentId, CampaignPath, _In
 
 __all__ = ["callback_routes"]
@@ -55,8 +56,10 @@ def callback_routes(ctx: Ctx, r: APIRouter) -> None:
                 got = await ctx.daemon.scheduled_callbacks(campaign_id, limit)
             else:
                 got = await ctx.daemon.own_callbacks(agent, campaign_id, limit)
-        if not who.may(Role.SUPERVISOR):  # as call records: a read-only token sees no number, nor the lead's data
-            got = [{**c, "number": mask_number(str(c.get("number") or "")), "lead": {}} for c in got]
+        if not who.may(Role.SUPERVISOR):  # as call records: a read-only token sees no number, nor the lead's data,
+            # and its id as a pseudonym (an id an import gave is n<the number's digits> or s-<subscriber id>)
+            got = [{**c, "number": mask_number(str(c.get("number") or "")), "lead": {},
+                    "lead_id": lead_pseudonym(str(c.get("lead_id") or ""))} for c in got]
         return {"campaign_id": campaign_id, "agent": agent, "callbacks": got}
 
     @r.post("/api/campaigns/{campaign_id}/callbacks/reassign", tags=["callbacks"])

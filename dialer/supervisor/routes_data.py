@@ -14,6 +14,7 @@ from dialer.supervisor import reports as rp
 from dialer.supervisor.auth import Principal, Role
 from dialer.supervisor.context import Ctx
 from dialer.supervisor.errors import Invalid, http_errors
+from dialer.supervisor.records import lead_pseudonym
 from dialer.supervisor.report_io import Loaded, load, render_csv, render_svg, safe_json
 from dialer.supervisor.routes_callbacks import callback_routes
 from dialer.supervisor.routes_leads import lead_routes
@@ -35,13 +36,15 @@ def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], f
                  dispositions_for: Callable[[str], DispositionSet | None] | None = None,
                  pause_labels: Mapping[str, str] | None = None,
                  law: Mapping[str, tuple[Jurisdiction, float]] | None = None,
+                 mask: bool = False,
                  ) -> tuple[Any, list[dict[str, Any]]]:
     """(JSON body, flat table for CSV and charts) of one report. `dispositions_for` gives a campaign's
     disposition set (which codes mean an answering machine, which a sale: kind sale or agreed); without it
     the default set's codes do (`machine`; `sale` and `agreed`).
     `pause_labels` gives the pause codes their words (`DeskSettings.pause_labels`). `law` gives each
     campaign its jurisdiction and effective AMD false-positive share (UK: the compliance report counts
-    the estimated false positives)."""
+    the estimated false positives). `mask` (a read-only caller): a lead id (the attempts report's flagged leads)
+    is shown as its pseudonym, as in the call records."""
     recs = data.records
     sales = rp.SaleCodes(dispositions_for)
     if kind == "agents":
@@ -72,7 +75,7 @@ def build_report(kind: str, data: Loaded, *, cancel_reason_of: dict[str, str], f
                [{"table": "cancel_reasons", **r} for r in out["cancel_reasons"]]
         return out, flat
     if kind == "attempts":
-        out2 = rp.attempts_histogram(recs, flag_over)
+        out2 = rp.attempts_histogram(recs, flag_over, lead_pseudonym if mask else None)
         return out2, list(out2["histogram"])
     if kind == "compliance":
         machines = {d.call_id for d in data.disps.values()
@@ -133,7 +136,8 @@ def data_routes(ctx: Ctx, r: APIRouter) -> None:
             body, table = build_report(kind, data, cancel_reason_of=cancel, flag_over=flag_over, cap=cap,
                                        dispositions_for=ctx.daemon.engine.dispositions_for,
                                        pause_labels=ctx.daemon.settings.desk.pause_labels(), law=_law(ctx),
-                                       costs=rp.Costs(cost_per_minute, cost_per_agent_hour, billing_increment_s))
+                                       costs=rp.Costs(cost_per_minute, cost_per_agent_hour, billing_increment_s),
+                                       mask=not who.may(Role.SUPERVISOR))
         if format == "csv":
             name = f"{kind}-{campaign or 'all'}.csv"
             return Response(render_csv(table), media_type="text/csv; charset=utf-8",

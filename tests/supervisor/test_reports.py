@@ -16,6 +16,7 @@ from sup_fakes import AUTH, TOKENS, bare_record, cli_runner, live_server, record
 from dialer.engine.commands import DispositionMade
 from dialer.http import build_app
 from dialer.supervisor import reports as rp
+from dialer.supervisor.records import lead_pseudonym
 from dialer.supervisor.tally import local_midnight
 
 RO = AUTH["read-only"]
@@ -106,7 +107,10 @@ async def test_reasons_and_conversion_by_cancel_reason(client, day):
 async def test_attempts_histogram_flags_pestered_leads(client, day):
     rep = (await get(client, "attempts", campaign="upsell", flag_over=6)).json()["report"]
     assert {h["attempts"]: h["leads"] for h in rep["histogram"]} == {1: 6, 8: 1}
-    assert rep["flagged"] == [{"campaign_id": "upsell", "lead_id": "L7", "attempts": 8}]
+    assert rep["flagged"] == [{"campaign_id": "upsell", "lead_id": lead_pseudonym("L7"), "attempts": 8}]  # read-only
+    sup = await client.get("/api/reports/attempts", headers=AUTH["supervisor"],
+                           params={"since": 0, "campaign": "upsell", "flag_over": 6})
+    assert sup.json()["report"]["flagged"] == [{"campaign_id": "upsell", "lead_id": "L7", "attempts": 8}]
 
 
 async def test_compliance_and_cost(client, day):
