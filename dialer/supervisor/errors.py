@@ -146,6 +146,14 @@ def _first_errors(exc: RequestValidationError) -> tuple[list[dict[str, Any]], in
     return [dict(e) for e in errors[:ECHO_ERRORS]], max(0, len(errors) - ECHO_ERRORS)
 
 
+MSG_CHARS = 400  # of an error's message: ours say what to do (cut at ECHO_CHARS, the advice went), yet may quote input
+
+
+def _brief_msg(msg: Any) -> str:
+    text = str(msg)
+    return text if len(text) <= MSG_CHARS else text[:MSG_CHARS] + "…"
+
+
 def _brief_loc(loc: Any) -> list[Any]:
     """Each part of an error's `loc` cut like a refused value: a refused unknown key is named there."""
     return [p if isinstance(p, int) else brief(str(p)) for p in loc or ()]
@@ -156,7 +164,7 @@ def validation_error_response(exc: RequestValidationError) -> JSONResponse:
     the first ECHO_ERRORS errors, each `loc` part, `msg` and refused `input` cut down (`brief`) and made safe to
     encode (`json_safe`); `more`, how many errors were left out, when some were."""
     shown, more = _first_errors(exc)
-    errors = [{**e, "loc": _brief_loc(e.get("loc")), "msg": brief(str(e.get("msg", "")))}
+    errors = [{**e, "loc": _brief_loc(e.get("loc")), "msg": _brief_msg(e.get("msg", ""))}
               | ({"input": brief(e["input"])} if "input" in e else {}) for e in shown]
     body: dict[str, Any] = {"detail": json_safe(jsonable_encoder(errors))}
     if more:
@@ -166,7 +174,7 @@ def validation_error_response(exc: RequestValidationError) -> JSONResponse:
 
 def _summary(err: dict[str, Any]) -> dict[str, Any]:
     where = [str(p) for p in _brief_loc(err.get("loc"))]
-    out: dict[str, Any] = {"loc": where, "msg": brief(str(err.get("msg", "invalid"))), "type": str(err.get("type", ""))}
+    out: dict[str, Any] = {"loc": where, "msg": _brief_msg(err.get("msg", "invalid")), "type": str(err.get("type", ""))}
     given = err.get("input")
     if isinstance(given, bool | int | str) or (isinstance(given, float) and math.isfinite(given)):
         out["input"] = json_safe(brief(given))
