@@ -3,7 +3,7 @@ the campaign's hopper (`HopperLeadSource.take_manual`), and its result is writte
 lead: a callback for "mine" was accepted ("Saved", the call record naming the agent) and never scheduled, and an
 order's confirmation follow-up was lost the same way. A call that has no lead in the hopper to keep a callback on
 (one an earlier process left, whose lead could not be read back) has its callback refused with a reason, not
-accepted and dropped. The manual call's lead id is opaque: read-only supervisors see lead ids, numbers only masked.
+accepted and dropped. The manual call's lead id is opaque: lead ids travel where numbers are masked.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""A manual call's lead id is never built from the number: read-only supervisors see lead ids unmasked (the call
-records, the reports, the exports), numbers only masked. It is the lead the campaign's lead source made and took
-for the call (the hopper's own opaque id: the call's result is written there), else `manual-` and the call's id."""
+"""A manual call's lead id is never built from the number: lead ids travel in call records, reports and logs
+where numbers are masked (read-only supervisors see lead ids only as pseudonyms; supervisors and logs see them).
+It is the lead the campaign's lead source made and took for the call (the hopper's own opaque id: the call's
+result is written there), else `manual-` and the call's id."""
 
 from __future__ import annotations
 
