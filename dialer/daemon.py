@@ -90,7 +90,7 @@ from dialer.leadsource import CallbackCheck, DeadTakeSource, LeadSource, Preview
 from dialer.ledger_store import LedgerStore
 from dialer.metrics import Metrics, dial_level
 from dialer.signals_feed import SignalsFeed
-from dialer.store import DataEpoch, Persistence, RedisStore, StoreLoss, until_stored
+from dialer.store import DataEpoch, EpochSeen, Persistence, RedisStore, StoreLoss, end_if_cancelled, until_stored
 from dialer.undisposed_store import UndisposedStore
 from pacing import Jurisdiction, Mode, Pacer, PacingKnobs, Reason
 from pacing.ledger import UK_WINDOW_S
@@ -225,7 +225,6 @@ class Daemon(AgentCalls, Compliance, Overrides):
         self.store_epoch_ready = asyncio.Event()  # the marker is claimed (and an unacknowledged loss read back)
         self.epoch_check_s = 5.0  # real seconds between looks at the marker (and at once after a reconnect)
         self._epoch_lock = asyncio.Lock()
-        self._epoch_unwritten = False  # the marker made after a loss is not in Redis yet
         self.audits: dict[str, AmdAudit] = {}  # each campaign's AMD audit sample (`dialer.amd_audit`)
         self._init_overrides()  # the supervisor's changes kept across restarts (`dialer.daemon_overrides`)
         configured = {cs.id: cs for cs in settings.campaigns}
@@ -813,6 +812,11 @@ class Daemon(AgentCalls, Compliance, Overrides):
             return "; ".join(h for h in (STORE_LOST_HOLD, self.overrides_hold) if h), Reason.STATE_STORE_LOST
         return self.overrides_hold, Reason.PAUSED
 
+    def _agent_dial_held(self) -> str:
+        """Why no agent may start a dial now (Dial on a preview, a typed number); "" when one may. While Redis's
+        data is lost, the do-not-call lists and abandon locks the contact-policy check reads are gone."""
+        return STORE_LOST_HOLD if self.store_loss is not None else ""
+
     def _offer_held(self, campaign_id: str) -> str:
         """Why no lead may be put on a preview screen of the campaign now, own callbacks included; "" when one
         may. A preview is a dial to come (Dial, or `preview_auto_dial_s`): what holds dials holds it, and it
@@ -849,6 +853,9 @@ class Daemon(AgentCalls, Compliance, Overrides):
                       f"acknowledged it yet: no campaign dials until one does. {_LOSS_TODO}")
         self.store_epoch_ready.set()
         while True:
+            # a stop that came as a Redis call completed was swallowed by the client (`end_if_cancelled`): without
+            # this the watcher waits for the next reconnect, and the daemon's stop for the watcher, for ever
+            end_if_cancelled()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.epoch_check_s):
                     await self.store.reconnected.wait()
@@ -861,30 +868,28 @@ class Daemon(AgentCalls, Compliance, Overrides):
     async def check_store_epoch(self) -> bool:
         """Whether Redis holds this daemon's data-epoch marker now. When it does not, Redis lost its data: hold
         every campaign, write back what the daemon holds in memory, mark a new epoch (`_store_lost`); False.
-        Raises StateStoreError when Redis does not answer."""
+        Another daemon on the same Redis that found the loss first has replaced the marker already: this one
+        adopts that marker and holds for the same loss (`RedisStore.settle_epoch`). Raises StateStoreError when
+        Redis does not answer."""
         async with self._epoch_lock:
             mine = self.store_epoch
             if mine is None:
                 return True  # not claimed yet: the claim sees what Redis holds
-            if self._epoch_unwritten and self.store_loss is not None:
-                await self.store.replace_epoch(mine, self.store_loss)
-                self._epoch_unwritten = False
-            found = await self.store.read_epoch()
-            if found == mine:
+            seen = await self.store.settle_epoch(mine, self.clock.now(), self.store_loss)
+            end_if_cancelled()  # the client may return the answer of a call the daemon's stop cancelled
+            self.store_epoch = seen.epoch
+            if seen.loss is None:
                 return True
-            await self.store.replace_epoch(*self._store_lost(mine, found))
-            self._epoch_unwritten = False
+            self._store_lost(mine, seen)
             return False
 
-    def _store_lost(self, mine: DataEpoch, found: DataEpoch | None) -> tuple[DataEpoch, StoreLoss]:
-        """Redis lost its data: hold every campaign, queue what the daemon holds in memory, say so; the new
-        epoch and the loss held (the first one not acknowledged) to mark in Redis. No await here: each ledger's
-        export is taken where its rewrite enters the outbox."""
+    def _store_lost(self, mine: DataEpoch, seen: EpochSeen) -> None:
+        """Redis lost its data (`seen`: the marker in Redis now and the loss recorded with it): hold every
+        campaign (for the first loss not acknowledged), queue what the daemon holds in memory, say so. No
+        await here: each ledger's export is taken where its rewrite enters the outbox."""
         now = self.clock.now()
-        loss = StoreLoss(now, mine.id, "nothing" if found is None else found.id)
-        self._hold_for_loss(loss if self.store_loss is None else self.store_loss)
-        self.store_epoch = new = DataEpoch.new(now)
-        self._epoch_unwritten = True
+        loss = StoreLoss(now, mine.id, seen.found)
+        self._hold_for_loss(self.store_loss or seen.loss or loss)
         rewritten, unread = [], []
         for cid, camp in self.engine.campaigns.items():
             if not self.ledger_ready[cid].is_set():
@@ -910,9 +915,10 @@ class Daemon(AgentCalls, Compliance, Overrides):
             f"{', '.join(rewritten) or 'no campaign'}, the AMD audit samples, the supervisor's campaign changes, the "
             "agents and their open late dispositions"
             + (f"; not of {', '.join(unread)}, whose ledger was not read back yet" if unread else "")
+            + (f". The new epoch {seen.epoch.id} was marked already (another dialer on this Redis found the loss "
+               "first): adopted" if seen.adopted else "")
             + f". No campaign dials until a supervisor acknowledges. {_LOSS_TODO}",
             extra={"error": f"{self.store.key('epoch')}: {loss.found}, expected {mine.id}"})
-        return new, self.store_loss or loss
 
     def _hold_for_loss(self, loss: StoreLoss) -> None:
         self.store_loss = loss

@@ -12,7 +12,7 @@
                         source makes and takes for the call (`ManualDialLeads`): its number is marked out while
                         the call is up, and its result is kept as any dial's (a callback, a follow-up...)
     the daemon's stop   its leads on preview screens are withdrawn too (`Daemon._shutdown_when`), and Dial and
-                        manual dials are refused (`_refuse_while_stopping`)
+                        manual dials are refused (`_refuse_while_stopping`), as while Redis's data is lost
     blind_transfer      Redirect of the customer leg to another agent's or the supervisor's phone
     request_dnc         the desk's DNC button: the person on the global do-not-call lists at once
     _opt_out            the same for a key-press opt-out after a recorded message (UserEvent DialerOptOut), and
@@ -97,6 +97,8 @@ class AgentCalls:
 
         def _offer_held(self, campaign_id: str) -> str: ...
 
+        def _agent_dial_held(self) -> str: ...
+
         def _return_lead(self, campaign_id: str, request: DialRequest, why: str, now: float, *,
                          call_id: str = "") -> None: ...
 
@@ -134,10 +136,15 @@ class AgentCalls:
             self._agent_changed(agent_id)
 
     def _refuse_while_stopping(self, agent_id: str, what: str) -> None:
-        """The daemon is stopping (`Daemon._shutdown_when`): no new dials, the agent's own included (the desk
-        answers 409). Its stop withdrew the leads on preview screens already."""
+        """The daemon is stopping (`Daemon._shutdown_when`), or holds every dial because Redis lost its data
+        (`Daemon._agent_dial_held`: the contact-policy check would read emptied do-not-call lists): no new dials,
+        the agent's own included (the desk answers 409). The stop and the hold withdrew the leads on preview
+        screens already."""
         if not self.dialing:
             raise IllegalTransition("agent", agent_id, "the daemon is stopping (no new dials)", what)
+        held = self._agent_dial_held()
+        if held:
+            raise IllegalTransition("agent", agent_id, held, what)
 
     def _campaign_of(self, agent_id: str) -> str:
         agent = self.engine.roster.get(agent_id)
@@ -151,6 +158,7 @@ class AgentCalls:
         hours on its number); a refused lead goes back to its source with the reason and the agent is
         READY for the next one. Raises IllegalTransition or PolicyViolation, dialing nothing."""
         campaign_id = self._campaign_of(agent_id)
+        self._refuse_while_stopping(agent_id, f"dial lead {lead_id}")  # before a re-check on what may be gone
         held = self.engine.previews.get(agent_id)
         source = self.leads.get(campaign_id)
         if held is not None and held[1].lead_id == lead_id and isinstance(source, PreviewPolicy):

@@ -14,7 +14,10 @@ Redis is away with `until_stored`.
 A Redis that restarts with nothing on disk answers as before, empty. The daemon finds out by a marker it
 writes once, `<prefix>:epoch` (`DataEpoch`: a random id and when it was made; SET NX, so the first daemon
 on a Redis makes it and every later one adopts it): missing, or another one, means Redis lost (or someone
-replaced) what it held. An unacknowledged loss is kept in `<prefix>:epoch:loss` (`StoreLoss`), so a daemon
+replaced) what it held. The daemon that finds the loss first replaces the marker (compare-and-set on what it
+read) with one naming the epochs it follows (`DataEpoch.after`); the other daemons on the same Redis find
+their own epoch among those and adopt it, holding for the same loss, instead of replacing it in turn
+(`RedisStore.settle_epoch`). An unacknowledged loss is kept in `<prefix>:epoch:loss` (`StoreLoss`), so a daemon
 restarted before a supervisor acknowledged it holds dialing too. `Persistence` is what `INFO persistence`
 and `CONFIG GET save` say about the server keeping its data on disk.
 """
@@ -32,14 +35,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoPermissionError, OutOfMemoryError, ReadOnlyError, RedisError, ResponseError
+from redis.exceptions import NoPermissionError, OutOfMemoryError, ReadOnlyError, RedisError, ResponseError, WatchError
 
 from dialer.engine.commands import DispositionMade
 from dialer.engine.records import CallRecord
 from dialer.errors import StateStoreError
 
-__all__ = ["DataEpoch", "Persistence", "RedisStore", "StoreLoss", "connect_redis", "end_if_cancelled", "redis_call",
-           "refused_for_good", "until_stored"]
+__all__ = ["DataEpoch", "EpochSeen", "Persistence", "RedisStore", "StoreLoss", "connect_redis", "end_if_cancelled",
+           "redis_call", "refused_for_good", "until_stored"]
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +116,16 @@ async def until_stored(what: str, write: Callable[[], Awaitable[T]], *, retry_s:
     """`write()` until Redis takes it: while it raises StateStoreError because Redis is away (down, a
     failover, a timeout), wait `retry_s`, then twice as long each time up to `max_retry_s`, and again. Any
     other error, and a command Redis refuses for good (`refused_for_good`), propagate; cancelling (the
-    daemon stopping) ends the wait. The caller makes `write` safe to run again: it may have been applied by
-    a try whose answer was lost."""
+    daemon stopping) ends the wait, a write that went through as the cancellation came included (the
+    cancellation the Redis client swallowed is raised after it: `end_if_cancelled`). The caller makes `write`
+    safe to run again: it may have been applied by a try whose answer was lost."""
     delay = retry_s
     while True:
         end_if_cancelled()
         try:
-            return await write()
+            done = await write()
+            end_if_cancelled()
+            return done
         except StateStoreError as exc:
             if refused_for_good(exc):
                 raise
@@ -136,22 +142,61 @@ class DataEpoch:
 
     id: str
     created_at: float
+    # the ids of the epochs this one replaced after their losses, newest first (at most `LINEAGE`): a daemon
+    # that worked in one of them adopts this marker rather than replacing it (`RedisStore.settle_epoch`)
+    after: tuple[str, ...] = ()
+
+    LINEAGE = 16
 
     @classmethod
     def new(cls, now: float) -> DataEpoch:
         return cls(uuid.uuid4().hex, now)
 
+    def successor(self, now: float) -> DataEpoch:
+        """The marker that replaces this lost one."""
+        return DataEpoch(uuid.uuid4().hex, now, (self.id, *self.after)[:self.LINEAGE])
+
+    def shares_lineage(self, other: DataEpoch) -> bool:
+        """Whether one of the two replaced the other, or both the same lost epoch: daemons that worked in them
+        worked in the same Redis data set."""
+        return not {self.id, *self.after}.isdisjoint({other.id, *other.after})
+
     def dumps(self) -> str:
-        return json.dumps({"id": self.id, "created_at": self.created_at})
+        got: dict[str, object] = {"id": self.id, "created_at": self.created_at}
+        if self.after:
+            got["after"] = list(self.after)
+        return json.dumps(got)
 
     @classmethod
     def loads(cls, text: str) -> DataEpoch:
         """Raises ValueError: a marker someone else wrote counts as another epoch (`RedisStore.read_epoch`)."""
         try:
             got = json.loads(text)
-            return cls(str(got["id"]), float(got["created_at"]))
-        except (TypeError, KeyError, json.JSONDecodeError) as exc:
+            after = got.get("after", [])
+            return cls(str(got["id"]), float(got["created_at"]),
+                       tuple(str(a) for a in after) if isinstance(after, list) else ())
+        except (TypeError, KeyError, AttributeError, json.JSONDecodeError) as exc:
             raise ValueError(f"not a data-epoch marker: {text[:80]!r}") from exc
+
+    @classmethod
+    def read(cls, text: str) -> DataEpoch:
+        """The marker Redis holds; one that cannot be read has an id of its own, so it never passes for ours."""
+        try:
+            return cls.loads(text)
+        except ValueError:
+            return cls(f"unreadable:{text[:40]}", 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class EpochSeen:
+    """What `RedisStore.settle_epoch` found: the marker Redis holds now, and the loss when it is not the one
+    the daemon worked in (`adopted`: another daemon on this Redis had replaced the lost marker already), and
+    what the marker's key held when read ("nothing", or that marker's id)."""
+
+    epoch: DataEpoch
+    loss: StoreLoss | None = None
+    adopted: bool = False
+    found: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,10 +476,7 @@ class RedisStore:
             text = await self.r.get(key)
         if text is None:  # deleted between the two: ours next time round
             return await self.claim_epoch(mine)
-        try:
-            return DataEpoch.loads(str(text))
-        except ValueError:
-            return DataEpoch(f"unreadable:{str(text)[:40]}", 0.0)
+        return DataEpoch.read(str(text))
 
     async def read_epoch(self) -> DataEpoch | None:
         """The data-epoch marker Redis holds (None: none; one that cannot be read has an id of its own, so it
@@ -442,21 +484,54 @@ class RedisStore:
         key = self.key("epoch")
         async with redis_call(f"reading the data-epoch marker {key}", self._timeout):
             text = await self.r.get(key)
-        if text is None:
-            return None
-        try:
-            return DataEpoch.loads(str(text))
-        except ValueError:
-            return DataEpoch(f"unreadable:{str(text)[:40]}", 0.0)
+        return None if text is None else DataEpoch.read(str(text))
 
-    async def replace_epoch(self, new: DataEpoch, loss: StoreLoss) -> None:
-        """After a loss: the new marker and the loss record, so that a restarted daemon still holds until a
-        supervisor acknowledges. Raises StateStoreError."""
-        async with (redis_call("writing the new data-epoch marker and the loss record", self._timeout),
-                    self.r.pipeline(transaction=True) as p):
-            p.set(self.key("epoch"), new.dumps())
-            p.set(self.key("epoch", "loss"), loss.dumps())
+    async def settle_epoch(self, mine: DataEpoch, now: float, held: StoreLoss | None) -> EpochSeen:
+        """Whether Redis still holds `mine`, the marker of the data set the daemon works in; when not, Redis lost
+        its data: the loss is recorded in `<prefix>:epoch:loss` (`held`, the loss not acknowledged yet, or a new
+        one) so that a restarted daemon still holds, and the marker is
+          adopted when it shares `mine`'s lineage (`DataEpoch.shares_lineage`: another daemon on this Redis,
+            or this one through an answer lost on the way, found the loss and replaced it already); replacing
+            it again would make that daemon find a loss of its own, and so on for ever;
+          replaced by `mine.successor` otherwise (missing, unreadable, or of another lineage), only if it still
+            holds what was read (WATCH: two daemons finding the same loss at once write one marker; the
+            second adopts it).
+        Raises StateStoreError."""
+        key, loss_key = self.key("epoch"), self.key("epoch", "loss")
+        async with redis_call(f"checking the data-epoch marker {key}", self._timeout):
+            for _ in range(8):  # another writer between the read and the write: read again
+                try:
+                    return await self._settle_epoch(key, loss_key, mine, now, held)
+                except WatchError:
+                    continue
+        raise StateStoreError(f"the data-epoch marker {key} kept changing while it was read: another program "
+                              "writes it; check which, and that every dialer on this Redis runs this version")
+
+    async def _settle_epoch(self, key: str, loss_key: str, mine: DataEpoch, now: float,
+                            held: StoreLoss | None) -> EpochSeen:
+        async with self.r.pipeline(transaction=True) as p:
+            await p.watch(key, loss_key)
+            text = await p.get(key)
+            found = None if text is None else DataEpoch.read(str(text))
+            if found is not None and found.id == mine.id:
+                return EpochSeen(found, found=found.id)
+            recorded_text = await p.get(loss_key)
+            recorded = None if recorded_text is None else StoreLoss.loads(str(recorded_text))
+            if found is not None and found.shares_lineage(mine):
+                loss = recorded or held or StoreLoss(now, mine.id, found.id)
+                if recorded is None:  # acknowledged at the other daemon already: this one's supervisor has not
+                    p.multi()  # type: ignore[no-untyped-call]
+                    p.set(loss_key, loss.dumps())
+                    await p.execute()
+                return EpochSeen(found, loss, adopted=True, found=found.id)
+            new = mine.successor(now)
+            seen = "nothing" if found is None else found.id
+            loss = held or StoreLoss(now, mine.id, seen)
+            p.multi()  # type: ignore[no-untyped-call]
+            p.set(key, new.dumps())
+            p.set(loss_key, loss.dumps())
             await p.execute()
+            return EpochSeen(new, loss, found=seen)
 
     async def read_loss(self) -> StoreLoss | None:
         """The loss not acknowledged yet, if any. Raises StateStoreError."""
