@@ -420,8 +420,9 @@ class Daemon(AgentCalls, Compliance, Overrides):
             try:
                 await source.release_dead_takes(self.clock.now(), keep_leads=keep, keep_numbers=up, settle=settle)
             except DialerError as exc:
-                log.warning("the leads an earlier daemon process took were not released; they are recovered as lost "
-                            "dials after the campaign's inflight_timeout_s, or released at the next AMI connect",
+                log.warning("the leads an earlier daemon process took were not all released; the rest are released "
+                            "at the next AMI connect, or else recovered as lost dials after the campaign's "
+                            "inflight_timeout_s (twice that for a dial whose call was placed)",
                             extra={"campaign_id": cid, "error": repr(exc)})
 
         try:

@@ -207,6 +207,7 @@ class Hopper:
         # this process's run: stamped on each take (`S.TAKEN_RUN`); another run's takes are a gone process's
         self.run_id = run_id or secrets.token_hex(8)
         self._settled: set[tuple[str, float]] = set()  # dead takes handed to a `settle`: (lead, taken at)
+        self._settling: set[tuple[str, float]] = set()  # those of them a `settle` or its recording is on
         self._peek = redis.register_script(FILL_PEEK)
         self._pop = redis.register_script(TAKE_POP)
         self._own = redis.register_script(TAKE_OWN)
@@ -1157,9 +1158,14 @@ class Hopper:
         (a lost callback goes back to the callbacks, see `_record`). A gone run's dial whose call id the take kept
         (`note_calls`) is left to `release_dead_takes`, which asks Asterisk how that call was answered: the first
         fill of a daemon restarted more than `inflight_timeout_s` after a crash runs before its first AMI connect,
-        and would count a person who answered meanwhile and hung up unserved as a no-answer."""
+        and would count a person who answered meanwhile and hung up unserved as a no-answer. Only until twice
+        `inflight_timeout_s`: should that release fail, nothing else would ever end them. A dial being settled
+        (`release_dead_takes`) is left to it."""
         k = self._k
         cutoff = now - self.campaign.hopper.inflight_timeout_s
+        # past twice the timeout a gone run's dial with a call id is recorded lost here after all: a release that
+        # failed (Asterisk or Redis away) is tried again only at the next AMI connect, which may be days away
+        held_until = now - 2 * self.campaign.hopper.inflight_timeout_s
         async with redis_call(f"looking for lost dials of {self.campaign.id}", self._timeout):
             old: Any = await self._r.zrangebyscore(k.i, "-inf", cutoff, start=0, num=500, withscores=True)
         lost = [(text(lid), float(at)) for lid, at in old]
@@ -1171,7 +1177,9 @@ class Hopper:
                 async with redis_call("dropping a vanished lead", self._timeout):
                     await self._r.zrem(k.i, lid)
                 continue
-            if g.state.get(S.TAKEN_RUN, self.run_id) != self.run_id and g.state.get(S.DIALED, "1") != "1":
+            if ((lid, taken_at) in self._settling
+                    or (g.state.get(S.TAKEN_RUN, self.run_id) != self.run_id and g.state.get(S.DIALED, "1") != "1"
+                        and taken_at > held_until)):
                 continue
             try:
                 done += await self._record(self._lost_target(g, taken_at), DialResult(outcome=LOST_OUTCOME), now,
@@ -1214,8 +1222,10 @@ class Hopper:
         which ends those it can (the answer mark the dialplan left: a person abandoned, a machine; the record the
         gone run wrote) and says which; it writes their results itself (with the `DeadDial`'s target). Every other
         take whose dial may have gone out (`S.DIALED`) is recorded lost, as the recovery after `inflight_timeout_s`
-        records it, but now. What `settle` raises goes through, its dials left in flight. A dial this hopper handed
-        to `settle` already is not handed again (its result may not be written yet). Takes without a stamp (an
+        records it, but now. What `settle` raises goes through, its dials left in flight, and so does what recording
+        one of them lost raises, the ones not ended yet left in flight: the next release hands them again, and the
+        recovery records them lost after twice `inflight_timeout_s` (`_recover`). A dial this hopper handed to
+        `settle` and ended is not handed again (its result may not be written yet). Takes without a stamp (an
         earlier version's) are left to that recovery. Only this campaign's takes: daemons sharing the Redis prefix
         run other campaigns (one daemon per campaign: a second one running it would have its takes released
         here)."""
@@ -1251,19 +1261,27 @@ class Hopper:
         # lost-dial recovery leaves these takes alone, and every write on them is guarded by its take)
         handed = {(d.target.lead_id, float(d.target.taken_at or 0.0)) for d, _run in dials}
         self._settled |= handed  # not handed again by a release meanwhile
+        self._settling |= handed  # nor recovered as lost by a fill meanwhile
+        pending = set(handed)  # not ended yet: handed again by the next release should this one fail
         try:
             done = set(await settle([d for d, _run in dials])) if dials and settle is not None else set()
+            for dial, run_id in dials:
+                key = (dial.target.lead_id, float(dial.target.taken_at or 0.0))
+                if dial.call_id in done:
+                    counts["settled"] += 1
+                    pending.discard(key)
+                else:
+                    lost = await self._record_lost(dial.target, now)
+                    pending.discard(key)
+                    if not lost:
+                        continue
+                    counts["lost"] += 1
+                runs.add(run_id)
         except BaseException:
-            self._settled -= handed
+            self._settled -= pending
             raise
-        for dial, run_id in dials:
-            if dial.call_id in done:
-                counts["settled"] += 1
-            elif await self._record_lost(dial.target, now):
-                counts["lost"] += 1
-            else:
-                continue
-            runs.add(run_id)
+        finally:
+            self._settling -= handed
         return DeadTakes(self.campaign.id, returned=counts["returned"], callbacks=counts["callbacks"],
                          lost=counts["lost"], up=counts["up"], unstamped=counts["unstamped"], runs=tuple(sorted(runs)),
                          settled=counts["settled"])
