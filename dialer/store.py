@@ -14,9 +14,9 @@ Redis is away with `until_stored`.
 A Redis that restarts with nothing on disk answers as before, empty. The daemon finds out by a marker it
 writes once, `<prefix>:epoch` (`DataEpoch`: a random id and when it was made; SET NX, so the first daemon
 on a Redis makes it and every later one adopts it): missing, or another one, means Redis lost (or someone
-replaced) what it held. The daemon that finds the loss first replaces the marker (compare-and-set on what it
-read) with one naming the epochs it follows (`DataEpoch.after`); the other daemons on the same Redis find
-their own epoch among those and adopt it, holding for the same loss, instead of replacing it in turn
+replaced) what it held. The daemon that finds the marker missing (or unreadable) first writes a new one
+(compare-and-set on what it read) naming the epochs it follows (`DataEpoch.after`); a daemon that finds
+another dialer's marker adopts it, holding for the same loss, instead of replacing it in turn
 (`RedisStore.settle_epoch`). An unacknowledged loss is kept in `<prefix>:epoch:loss` (`StoreLoss`), so a daemon
 restarted before a supervisor acknowledged it holds dialing too. `Persistence` is what `INFO persistence`
 and `CONFIG GET save` say about the server keeping its data on disk.
@@ -136,14 +136,17 @@ async def until_stored(what: str, write: Callable[[], Awaitable[T]], *, retry_s:
             delay = min(delay * 2, max_retry_s)
 
 
+UNREADABLE = "unreadable:"  # the id `DataEpoch.read` gives a marker it cannot read
+
+
 @dataclass(frozen=True, slots=True)
 class DataEpoch:
     """The marker of one life of the Redis data set: a random id and when it was made (epoch seconds)."""
 
     id: str
     created_at: float
-    # the ids of the epochs this one replaced after their losses, newest first (at most `LINEAGE`): a daemon
-    # that worked in one of them adopts this marker rather than replacing it (`RedisStore.settle_epoch`)
+    # the ids of the epochs this one replaced after their losses, newest first (at most `LINEAGE`): which data
+    # sets it follows, for whoever looks into a loss
     after: tuple[str, ...] = ()
 
     LINEAGE = 16
@@ -156,10 +159,10 @@ class DataEpoch:
         """The marker that replaces this lost one."""
         return DataEpoch(uuid.uuid4().hex, now, (self.id, *self.after)[:self.LINEAGE])
 
-    def shares_lineage(self, other: DataEpoch) -> bool:
-        """Whether one of the two replaced the other, or both the same lost epoch: daemons that worked in them
-        worked in the same Redis data set."""
-        return not {self.id, *self.after}.isdisjoint({other.id, *other.after})
+    @property
+    def readable(self) -> bool:
+        """Whether a dialer wrote it (`read` names one that cannot be read `unreadable:...`)."""
+        return not self.id.startswith(UNREADABLE)
 
     def dumps(self) -> str:
         got: dict[str, object] = {"id": self.id, "created_at": self.created_at}
@@ -184,7 +187,7 @@ class DataEpoch:
         try:
             return cls.loads(text)
         except ValueError:
-            return cls(f"unreadable:{text[:40]}", 0.0)
+            return cls(f"{UNREADABLE}{text[:40]}", 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -490,12 +493,13 @@ class RedisStore:
         """Whether Redis still holds `mine`, the marker of the data set the daemon works in; when not, Redis lost
         its data: the loss is recorded in `<prefix>:epoch:loss` (`held`, the loss not acknowledged yet, or a new
         one) so that a restarted daemon still holds, and the marker is
-          adopted when it shares `mine`'s lineage (`DataEpoch.shares_lineage`: another daemon on this Redis,
-            or this one through an answer lost on the way, found the loss and replaced it already); replacing
-            it again would make that daemon find a loss of its own, and so on for ever;
-          replaced by `mine.successor` otherwise (missing, unreadable, or of another lineage), only if it still
-            holds what was read (WATCH: two daemons finding the same loss at once write one marker; the
-            second adopts it).
+          adopted when a dialer wrote it (another daemon on this Redis, or this one through an answer lost on the
+            way, found the loss and replaced it already, or a daemon started on the emptied Redis claimed a
+            fresh one): any marker not ours is already one after the loss, and replacing it would make that
+            daemon find a loss of its own, and replace ours in turn, for ever (whether or not the two epochs
+            follow the same one);
+          replaced by `mine.successor` only when missing or unreadable, and only if it still holds what was
+            read (WATCH: two daemons finding the same loss at once write one marker; the second adopts it).
         Raises StateStoreError."""
         key, loss_key = self.key("epoch"), self.key("epoch", "loss")
         async with redis_call(f"checking the data-epoch marker {key}", self._timeout):
@@ -517,7 +521,7 @@ class RedisStore:
                 return EpochSeen(found, found=found.id)
             recorded_text = await p.get(loss_key)
             recorded = None if recorded_text is None else StoreLoss.loads(str(recorded_text))
-            if found is not None and found.shares_lineage(mine):
+            if found is not None and found.readable:
                 loss = recorded or held or StoreLoss(now, mine.id, found.id)
                 if recorded is None:  # acknowledged at the other daemon already: this one's supervisor has not
                     p.multi()  # type: ignore[no-untyped-call]
