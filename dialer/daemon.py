@@ -457,7 +457,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
                 abandons += 1
                 if now - end.abandon.at < UK_WINDOW_S:  # older: past every window but the US period, and the
                     camp.pacer.ledger.apply(end.abandon)  # ledger's minute ring would take it for a recent minute
-                cmds.insert(0, RecordLedger(campaign_id, end.abandon))
+                cmds.insert(0, RecordLedger(campaign_id, end.abandon, end.dial.call_id))
             self.execute(cmds, now)
         if abandons:
             log.warning(f"campaign {campaign_id}: {abandons} person(s) answered a call an earlier daemon process "
@@ -1018,7 +1018,7 @@ class Daemon(AgentCalls, Compliance, Overrides):
             elif isinstance(cmd, WriteCallRecord):
                 self._record(cmd, now)
             elif isinstance(cmd, RecordLedger):
-                self.ledgers.record(cmd.campaign_id, cmd.entry)
+                self.ledgers.record(cmd.campaign_id, cmd.entry, call_id=cmd.call_id)
                 self._note_verdict(cmd)
             elif isinstance(cmd, ReturnLead):
                 self._return_lead(cmd.campaign_id, cmd.request, cmd.why, now, call_id=cmd.call_id)

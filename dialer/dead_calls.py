@@ -18,7 +18,10 @@ each is looked up first (`settle`):
                     an abandon counted in the ledger at the answer's time, the mark's; no verdict (AMD still
                     listening, or the line dropped during it) `abandoned` too, the safe side. In an agentless
                     campaign nobody waited for an agent: a person `hung_up_before_message`, no verdict
-                    `hung_up_screening`, neither an abandon (`Marked`)
+                    `hung_up_screening`, neither an abandon (`Marked`). Unless the dead process's ledger already
+                    counted the answer (`RedisStore.ledgered`: the entry, noted with its call, was written and
+                    the record, the next queued write, was not): counted abandoned, the record is written and
+                    nothing counted again; counted connected in time, no abandon: recorded lost, as before
     neither         no mark (never answered), or the marks unreadable (DBGet refused or unanswered: one WARNING,
                     `answer_marks`): recorded lost by the hopper, as before
 
@@ -32,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from dialer.ami import events as ev
@@ -51,9 +54,12 @@ _AWAITS_DISPOSITION = frozenset({CallOutcome.CONNECTED.value, CallOutcome.TRANSF
 
 
 class CallReader(Protocol):
-    """What `settle` reads of the call records (`RedisStore.call`: the call's hash, empty when there is none)."""
+    """What `settle` reads of the call records (`RedisStore.call`: the call's hash, empty when there is none) and
+    of the compliance ledger (`RedisStore.ledgered`: how it counted the call's live answer, None if it did not)."""
 
     async def call(self, call_id: str) -> dict[str, str]: ...
+
+    async def ledgered(self, call_id: str) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +135,14 @@ async def settle(dials: Sequence[DeadDial], campaign_id: str, *, records: CallRe
             out.append(Written(dial, record))
     wanted = {d.call_id: (d.target.taken_at if d.target.taken_at is not None else now, now) for d in unrecorded}
     marks = await answer_marks(ami, wanted, timeout, calls=DEAD_RUN_CALLS)
-    out += [end_of_mark(d, campaign_id, marks[d.call_id], now, agentless_message=agentless_message)
-            for d in unrecorded if d.call_id in marks]
+    marked = [d for d in unrecorded if d.call_id in marks]
+    # The dead process may have counted the live answer (its ledger entry and its call record are two queued
+    # writes, and it died between them): counted not abandoned, the person reached an agent in time (left to be
+    # recorded lost, as without a mark); counted abandoned, the record is written but the abandon not counted again.
+    counted = await asyncio.gather(*(records.ledgered(d.call_id) for d in marked))
+    for d, how in zip(marked, counted, strict=True):
+        if how == "0":
+            continue
+        end = end_of_mark(d, campaign_id, marks[d.call_id], now, agentless_message=agentless_message)
+        out.append(replace(end, abandon=None) if how is not None else end)
     return out

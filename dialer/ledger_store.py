@@ -71,8 +71,11 @@ if abandoned == '1' then
 end
 redis.call('HSET', us, 'layout', ARGV[7])
 redis.call('EXPIRE', us, ARGV[5])
+if KEYS[3] then redis.call('SET', KEYS[3], abandoned, 'EX', ARGV[8]) end
 return p
 """
+
+LEDGERED_TTL_S = 7 * 86400  # how long a call's "counted" note outlives its answer: past any restart that settles it
 
 _RECORD_PERSON = """
 local hour, us = KEYS[1], KEYS[2]
@@ -112,18 +115,22 @@ class LedgerStore:
     def _keys(self, campaign_id: str) -> tuple[str, str]:
         return self.store.key("ledger", campaign_id, "m"), self.store.key("ledger", campaign_id, "us")
 
-    def record(self, campaign_id: str, entry: LedgerEntry) -> None:
-        """Queue one ledger entry (cheap: a few HINCRBYs)."""
+    def record(self, campaign_id: str, entry: LedgerEntry, *, call_id: str = "") -> None:
+        """Queue one ledger entry (cheap: a few HINCRBYs). A live answer's `call_id` is noted with it, in the same
+        script (`<prefix>:ledgered:<call id>`, "1" abandoned, "0" not): a daemon restarted after a kill -9 that
+        settles this call by its answer mark, with no call record (written after the entry, by another queued
+        write), reads it (`RedisStore.ledgered`) and does not count the answer again."""
         minute = math.floor(entry.at / BUCKET_S)
         hours, us = self._keys(campaign_id)
         hour = f"{hours}:{minute // 60}"
         k = entry.kind
         if k is LedgerEntryKind.LIVE or k is LedgerEntryKind.ABANDONED:
             args = (repr(entry.at), str(minute), "1" if k is LedgerEntryKind.ABANDONED else "0", str(BUCKET_TTL_S),
-                    str(PERIOD_TTL_S), repr(US_PERIOD_S), LAYOUT)
+                    str(PERIOD_TTL_S), repr(US_PERIOD_S), LAYOUT, str(LEDGERED_TTL_S))
+            keys = (hour, us, self.store.key("ledgered", call_id)) if call_id else (hour, us)
 
             async def live(r: aioredis.Redis) -> None:
-                await r.eval(_RECORD_LIVE, 2, hour, us, *args)  # type: ignore[no-untyped-call]
+                await r.eval(_RECORD_LIVE, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
 
             self.store.enqueue(f"ledger {campaign_id} {k.value}", live)
             return

@@ -581,6 +581,13 @@ class RedisStore:
             start = f"({entries[-1][0]}"
         return out
 
+    async def ledgered(self, call_id: str) -> str | None:
+        """How the compliance ledger counted the call's live answer ("1" abandoned, "0" not; `LedgerStore.record`),
+        None when it holds no note of it (not counted, or a week past)."""
+        async with redis_call(f"reading the ledger's note of call {call_id}", self._timeout):
+            got: Any = await self.r.get(self.key("ledgered", call_id))
+        return None if got is None else str(got.decode() if isinstance(got, bytes) else got)
+
     async def call(self, call_id: str) -> dict[str, str]:
         """The call's hash (record plus disposition), empty if there is none; read within the store's deadline,
         so a half-open Redis makes it fail (StateStoreError) instead of hanging the request that asked."""

@@ -153,10 +153,13 @@ class RecordOptOut:
 
 @dataclass(frozen=True, slots=True)
 class RecordLedger:
-    """Make a compliance-ledger entry durable (the pacer has already counted it)."""
+    """Make a compliance-ledger entry durable (the pacer has already counted it). `call_id`: the call whose live
+    answer it is ("" for other entries): its entry is noted with the call, so that a restart that settles a dead
+    process's call by its answer mark does not count it again."""
 
     campaign_id: str
     entry: LedgerEntry
+    call_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

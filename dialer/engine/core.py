@@ -552,7 +552,8 @@ class Engine:
         late = wait > ABANDON_LIMIT_S
         c.abandoned = late
         c.live_counted_at = None if late else now
-        out = self._observe(self.campaigns[c.campaign_id], LiveAnswerObserved(at=now, abandoned=late, wait_s=wait))
+        out = self._observe(self.campaigns[c.campaign_id], LiveAnswerObserved(at=now, abandoned=late, wait_s=wait),
+                            call_id=c.call_id)
         if c.agent_id is not None:
             agent = self.roster.apply(c.agent_id, AgentEvent.CONNECT, now)
             agent.calls_taken += 1
@@ -803,7 +804,8 @@ class Engine:
         c.abandoned = True
         c.abandon_deadline = None
         wait = now - (c.human_at if c.human_at is not None else now)
-        noted = self._observe(self.campaigns[c.campaign_id], LiveAnswerObserved(at=now, abandoned=True, wait_s=wait))
+        noted = self._observe(self.campaigns[c.campaign_id], LiveAnswerObserved(at=now, abandoned=True, wait_s=wait),
+                              call_id=c.call_id)
         return [*noted, Redirect(c.call_id, c.channel or "", ABANDON_CONTEXT, "s", "abandon")]
 
     def _release_agent(self, c: Call, now: float) -> list[Command]:
@@ -943,11 +945,12 @@ class Engine:
         """Feed the campaign's pacer an observation (for `agentside`); returns the ledger entry to make durable."""
         return self._observe(camp, obs)
 
-    def _observe(self, camp: CampaignRuntime, obs: Observation) -> list[Command]:
-        """Feed the pacer; what its compliance ledger counts is also returned to be made durable."""
+    def _observe(self, camp: CampaignRuntime, obs: Observation, call_id: str = "") -> list[Command]:
+        """Feed the pacer; what its compliance ledger counts is also returned to be made durable (`call_id`: the
+        call a live answer is of)."""
         camp.pacer.observe(obs)
         entry = ledger_entry(obs)
-        return [RecordLedger(camp.campaign_id, entry)] if entry is not None else []
+        return [RecordLedger(camp.campaign_id, entry, call_id)] if entry is not None else []
 
     def _observe_dial(
         self, c: Call, outcome: str, now: float, machine: bool, *, regulated: bool = True
@@ -985,7 +988,8 @@ class Engine:
             c.abandoned = True  # not connected within 2 s, whoever hung up
             self.stats.abandoned += 1
             if prev is not CallState.ABANDONING and c.human_at is not None:
-                out += self._observe(camp, LiveAnswerObserved(at=now, abandoned=True, wait_s=now - c.human_at))
+                out += self._observe(camp, LiveAnswerObserved(at=now, abandoned=True, wait_s=now - c.human_at),
+                                     call_id=c.call_id)
         # A delivered dial was observed at its verdict. An agent-started call is not one of the pacer's dials:
         # its answers are never observed as dials, so its failures must not be either (the live share would
         # read low), and its ring time includes the agent's own phone.

@@ -204,6 +204,45 @@ async def test_a_call_the_dead_process_recorded_before_it_died_is_not_counted_ag
         assert any(n["locked_until"] for n in info["numbers"])
 
 
+async def test_an_abandon_the_dead_process_counted_but_never_recorded_is_not_counted_again(client, redis_url):
+    prefix = "deadmarks6"
+    lead, call_id, dialed_at = await killed_while_ringing(redis_url, prefix, client)
+    # the dead process's outbox wrote the ledger's abandon and died before the call's record (two queued writes)
+    answered = float(round(dialed_at + ANSWER_AFTER_S))
+    old = RedisStore(client, prefix=prefix)  # type: ignore[arg-type]
+    LedgerStore(old).record(CID, LedgerEntry(answered + 5, LedgerEntryKind.ABANDONED), call_id=call_id)
+    await old.flush()
+    ami = Asterisk()
+    marked(ami, call_id, dialed_at, "HUMAN")
+    async with daemon(redis_url, prefix, "next", ami, client, RESTART) as (d, source):
+        [record] = await records_of(d, call_id)  # the record it never wrote, from the mark
+        assert (record["outcome"], record["abandoned"]) == ("abandoned", "1")
+        assert d.engine.campaigns[CID].pacer.ledger.total_abandons == 0  # counted once, by the dead process
+        assert await ledger_at(d, answered) == (1.0, 1.0)
+        info = await source.hopper.explain(lead, d.clock.now())
+        assert info["last_outcome"] == "abandoned"
+        assert any(n["locked_until"] for n in info["numbers"])
+
+
+async def test_a_person_the_dead_process_connected_in_time_is_no_abandon(client, redis_url):
+    prefix = "deadmarks7"
+    lead, call_id, dialed_at = await killed_while_ringing(redis_url, prefix, client)
+    # connected within 2 s: the ledger counted a live answer, not an abandon; the record never written
+    answered = float(round(dialed_at + ANSWER_AFTER_S))
+    old = RedisStore(client, prefix=prefix)  # type: ignore[arg-type]
+    LedgerStore(old).record(CID, LedgerEntry(answered + 1, LedgerEntryKind.LIVE), call_id=call_id)
+    await old.flush()
+    ami = Asterisk()
+    marked(ami, call_id, dialed_at, "HUMAN")
+    async with daemon(redis_url, prefix, "next", ami, client, RESTART) as (d, source):
+        assert await records_of(d, call_id) == []
+        assert d.engine.campaigns[CID].pacer.ledger.total_abandons == 0
+        assert await ledger_at(d, answered) == (1.0, 0.0)
+        info = await source.hopper.explain(lead, d.clock.now())
+        assert info["last_outcome"] == "no_answer"  # recorded lost, as without a mark: no 72-hour lock
+        assert not any(n["locked_until"] for n in info["numbers"])
+
+
 async def test_marks_refused_leave_the_dial_lost_and_say_to_grant_the_right(client, redis_url, caplog):
     prefix = "deadmarks5"
     lead, call_id, dialed_at = await killed_while_ringing(redis_url, prefix, client)

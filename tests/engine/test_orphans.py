@@ -67,7 +67,7 @@ def test_a_person_parked_by_a_dead_process_gets_the_message_is_counted_and_locke
     assert [(x.context, x.channel, x.purpose) for x in out if isinstance(x, Redirect)] == [
         ("dialer-abandon", LEG, "abandon")]
     [entry] = [x for x in out if isinstance(x, RecordLedger)]
-    assert entry.campaign_id == "camp"
+    assert (entry.campaign_id, entry.call_id) == ("camp", OLD)  # noted with its call: a restart won't count it again
     led = eng.campaigns["camp"].pacer.ledger
     assert (led.total_lives, led.total_abandons) == (1, 1)
     c = eng.calls[OLD]
