@@ -752,6 +752,15 @@ class Hopper:
         g, current = await self._current_take(target)
         if not current:
             return
+        pipe = self._untake(g, is_callback=target.is_callback, callback_at=now + after_s, due=now + after_s)
+        # the take may have ended since the read (recovered as lost, maybe taken again): then nothing is written
+        await apply(self._apply, self._k, pipe, self._take_guard(target, g), f"giving lead {g.lead_id} back to "
+                    f"{self.campaign.id}", self._timeout)
+
+    def _untake(self, g: Gathered, *, is_callback: bool, callback_at: float, due: float) -> Batch:
+        """The writes that hand back a take never dialed (no attempt counted): the lead out of flight, its
+        numbers free, its callback queued again at `callback_at`, or else the lead due at `due`; a lead
+        finished meanwhile stays done."""
         k = self._k
         pipe = Batch()
         pipe.zrem(k.i, g.lead_id)
@@ -759,13 +768,11 @@ class Hopper:
         pipe.hdel(k.state(g.lead_id), S.TAKEN_INDEX, S.TAKEN_CALLBACK)
         if g.view.finished is not None:
             pass  # finished already: done, not queued again
-        elif target.is_callback:
-            self._queue_callback(pipe, g, now + after_s)
+        elif is_callback:
+            self._queue_callback(pipe, g, callback_at)
         else:
-            self._defer(pipe, g, Verdict(ok=False, block=Block.NOT_DUE, not_before=now + after_s))
-        # the take may have ended since the read (recovered as lost, maybe taken again): then nothing is written
-        await apply(self._apply, k, pipe, self._take_guard(target, g), f"giving lead {g.lead_id} back to "
-                    f"{self.campaign.id}", self._timeout)
+            self._defer(pipe, g, Verdict(ok=False, block=Block.NOT_DUE, not_before=due))
+        return pipe
 
     async def number_is_dnc(self, e164: str) -> bool:
         """Whether `e164` is on the global or this campaign's do-not-call list, or marked do-not-call as a
@@ -1313,17 +1320,8 @@ class Hopper:
             if with_call and dialed != "1":
                 return DeadDial(target, dialed)
             return "lost" if await self._record_lost(target, now) else ""
-        pipe = Batch()
-        pipe.zrem(k.i, g.lead_id)
-        self._free_numbers(pipe, g)
-        pipe.hdel(k.state(g.lead_id), S.TAKEN_INDEX, S.TAKEN_CALLBACK)
-        if g.view.finished is not None:
-            pass  # finished already: done, not queued again
-        elif is_cb:
-            at = g.view.callback_at
-            self._queue_callback(pipe, g, min(at, now) if at is not None else now)
-        else:
-            self._defer(pipe, g, Verdict(ok=False, block=Block.NOT_DUE, not_before=now))
+        at = g.view.callback_at
+        pipe = self._untake(g, is_callback=is_cb, callback_at=min(at, now) if at is not None else now, due=now)
         if not await apply(self._apply, k, pipe, self._take_guard(target, g),
                            f"releasing lead {g.lead_id} of {self.campaign.id} its gone run took", self._timeout):
             return ""
