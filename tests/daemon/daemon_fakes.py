@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 
 from agents import commands as ac
 from agents.state import AgentState
 from dialer.ami import actions
 from dialer.ami import events as ev
+from dialer.ami.client import AmiResponse
 from dialer.config import CampaignSettings
 from dialer.daemon import Daemon
 from dialer.engine.commands import Originate
@@ -35,6 +36,21 @@ class FakeAmi:
 
     async def core_show_channels(self, timeout: float = 5.0) -> list[object]:
         return []
+
+
+def db_get_answer(astdb: Mapping[str, str], headers: Mapping[str, str], refusal: str = "") -> AmiResponse:
+    """A DBGet answered as `AmiClient.send` returns Asterisk 22's answers (main/db.c `manager_dbget`), from `astdb`
+    ("<family>/<key>" -> value); `refusal`: the Error Asterisk answers instead ("Permission denied")."""
+    if refusal:
+        return AmiResponse(ok=False, response="Error", message=refusal)
+    value = astdb.get(f"{headers['Family']}/{headers['Key']}")
+    if value is None:
+        return AmiResponse(ok=False, response="Error", message="Database entry not found")
+    return AmiResponse(ok=True, response="Success", message="Result will follow",
+                       fields=(("response", "Success"), ("eventlist", "start"), ("message", "Result will follow")),
+                       events=((("event", "DBGetResponse"), ("family", headers["Family"]), ("key", headers["Key"]),
+                                ("val", value)),
+                               (("event", "DBGetComplete"), ("eventlist", "Complete"), ("listitems", "1"))))
 
 
 class OriginateCapture(FakeAmi):

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from daemon_fakes import progressive_ami_side, ready_agent
+from daemon_fakes import db_get_answer, progressive_ami_side, ready_agent
 
 from agents import commands as ac
 from agents.state import AgentState
@@ -102,17 +102,7 @@ class ScriptedAmi:
         return None
 
     def _db_get(self, h: dict[str, str]) -> AmiResponse:
-        """As `AmiClient.send` returns Asterisk 22's answers to DBGet (main/db.c `manager_dbget`)."""
-        if self.db_refusal:
-            return AmiResponse(ok=False, response="Error", message=self.db_refusal)
-        value = self.astdb.get(f"{h['Family']}/{h['Key']}")
-        if value is None:
-            return AmiResponse(ok=False, response="Error", message="Database entry not found")
-        return AmiResponse(ok=True, response="Success", message="Result will follow",
-                           fields=(("response", "Success"), ("eventlist", "start"), ("message", "Result will follow")),
-                           events=((("event", "DBGetResponse"), ("family", h["Family"]), ("key", h["Key"]),
-                                    ("val", value)),
-                                   (("event", "DBGetComplete"), ("eventlist", "Complete"), ("listitems", "1"))))
+        return db_get_answer(self.astdb, h, self.db_refusal)
 
     async def core_show_channels(self, timeout: float = 10.0) -> list[ev.ChannelRow]:
         if not self.up:

@@ -15,12 +15,11 @@ import math
 from collections.abc import AsyncIterator
 from typing import Any
 
-from daemon_fakes import ami_side, ready_agent
+from daemon_fakes import ami_side, db_get_answer, ready_agent
 from test_orphan_calls import CAMPAIGN, LIMIT, NOON_ET, AsteriskAfterCrash, settled
 
 from dialer.ami import actions
 from dialer.ami import events as ev
-from dialer.ami.client import AmiResponse
 from dialer.ami.marks import MARK_FAMILY, mark_key
 from dialer.campaigns.loader import load_campaign
 from dialer.config import CampaignSettings
@@ -62,17 +61,7 @@ class Asterisk(AsteriskAfterCrash):
         self.db_asked.set()
         if self.db_gate is not None:
             await self.db_gate.wait()
-        h = dict(action.headers)
-        if self.db_refusal:
-            return AmiResponse(ok=False, response="Error", message=self.db_refusal)
-        value = self.astdb.get(f"{h['Family']}/{h['Key']}")
-        if value is None:
-            return AmiResponse(ok=False, response="Error", message="Database entry not found")
-        return AmiResponse(ok=True, response="Success", message="Result will follow",
-                           fields=(("response", "Success"), ("eventlist", "start"), ("message", "Result will follow")),
-                           events=((("event", "DBGetResponse"), ("family", h["Family"]), ("key", h["Key"]),
-                                    ("val", value)),
-                                   (("event", "DBGetComplete"), ("eventlist", "Complete"), ("listitems", "1"))))
+        return db_get_answer(self.astdb, dict(action.headers), self.db_refusal)
 
 
 def hopper(client: object, prefix: str, run_id: str) -> Hopper:
