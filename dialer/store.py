@@ -172,7 +172,7 @@ class DataEpoch:
 
     @classmethod
     def loads(cls, text: str) -> DataEpoch:
-        """Raises ValueError: a marker someone else wrote counts as another epoch (`RedisStore.read_epoch`)."""
+        """Raises ValueError: a marker someone else wrote counts as another epoch (`DataEpoch.read`)."""
         try:
             got = json.loads(text)
             after = got.get("after", [])
@@ -480,14 +480,6 @@ class RedisStore:
         if text is None:  # deleted between the two: ours next time round
             return await self.claim_epoch(mine)
         return DataEpoch.read(str(text))
-
-    async def read_epoch(self) -> DataEpoch | None:
-        """The data-epoch marker Redis holds (None: none; one that cannot be read has an id of its own, so it
-        never passes for ours). Raises StateStoreError."""
-        key = self.key("epoch")
-        async with redis_call(f"reading the data-epoch marker {key}", self._timeout):
-            text = await self.r.get(key)
-        return None if text is None else DataEpoch.read(str(text))
 
     async def settle_epoch(self, mine: DataEpoch, now: float, held: StoreLoss | None) -> EpochSeen:
         """Whether Redis still holds `mine`, the marker of the data set the daemon works in; when not, Redis lost
