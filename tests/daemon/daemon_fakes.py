@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+
+import uvicorn
 
 from agents import commands as ac
 from agents.state import AgentState
@@ -16,6 +19,7 @@ from dialer.config import CampaignSettings
 from dialer.daemon import Daemon
 from dialer.engine.commands import Originate
 from dialer.engine.core import DialRequest
+from dialer.http import EmbeddedServer
 from dialer.leadsource import LeadSource
 from dialer.overrides import RunState
 
@@ -36,6 +40,18 @@ class FakeAmi:
 
     async def core_show_channels(self, timeout: float = 5.0) -> list[object]:
         return []
+
+
+class StartedServer(EmbeddedServer):
+    """The daemon's embedded web server, telling a test when it is listening (`up`)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.up = asyncio.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.up.set()
 
 
 def db_get_answer(astdb: Mapping[str, str], headers: Mapping[str, str], refusal: str = "") -> AmiResponse:

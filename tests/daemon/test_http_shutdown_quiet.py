@@ -13,19 +13,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 import uvicorn
+from daemon_fakes import StartedServer
 from starlette.applications import Starlette
-
-from dialer.http import EmbeddedServer
-
-
-class _Started(EmbeddedServer):
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.up = asyncio.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self.up.set()
 
 
 @contextlib.asynccontextmanager
@@ -47,7 +36,7 @@ async def test_a_daemon_stop_logs_no_error_and_runs_the_apps_shutdown(caplog, st
     uvicorn_log = logging.getLogger("uvicorn")  # which does not propagate to the root
     uvicorn_log.addHandler(caplog.handler)
     try:
-        server = _Started(config)
+        server = StartedServer(config)
         task = asyncio.create_task(server.serve(sockets=[sock]))
         await server.up.wait()
         if stop.startswith("should_exit"):

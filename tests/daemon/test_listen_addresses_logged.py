@@ -5,35 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 
 import pytest
 import uvicorn
+from daemon_fakes import StartedServer
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
 from dialer.app import serve_metrics
 from dialer.config import MetricsSettings
-from dialer.http import EmbeddedServer
 
 
 def _infos(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == logger and r.levelno == logging.INFO]
 
 
-class _Watched(EmbeddedServer):
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.up = asyncio.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self.up.set()
-
-
 async def test_the_http_listen_address_is_logged_once_bound(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="dialer.http")
-    server = _Watched(uvicorn.Config(Starlette(), host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    server = StartedServer(uvicorn.Config(Starlette(), host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(10):
         await server.up.wait()
